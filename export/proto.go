@@ -1,0 +1,422 @@
+package export
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+
+	"github.com/onnxtune/onnxtune/graph"
+	pb "github.com/onnxtune/onnxtune/internal/onnxpb"
+)
+
+// The functions below turn IR values back into protobuf messages. A field is
+// set when its value is not zero or the file had it (Explicit), so a model
+// read and written unchanged has the fields it had.
+
+func str(v string, fs graph.FieldSet, n int) *string {
+	if v == "" && !fs.Has(n) {
+		return nil
+	}
+	return &v
+}
+
+func i64(v int64, fs graph.FieldSet, n int) *int64 {
+	if v == 0 && !fs.Has(n) {
+		return nil
+	}
+	return &v
+}
+
+func i32(v int32, fs graph.FieldSet, n int) *int32 {
+	if v == 0 && !fs.Has(n) {
+		return nil
+	}
+	return &v
+}
+
+func pairs(ps []graph.StringPair) []*pb.StringStringEntryProto {
+	if len(ps) == 0 {
+		return nil
+	}
+	out := make([]*pb.StringStringEntryProto, len(ps))
+	for i, p := range ps {
+		out[i] = &pb.StringStringEntryProto{
+			Key: str(p.Key, p.Explicit, 1), Value: str(p.Value, p.Explicit, 2),
+			XXX_unrecognized: p.Unknown,
+		}
+	}
+	return out
+}
+
+func opsets(os []graph.Opset) []*pb.OperatorSetIdProto {
+	out := make([]*pb.OperatorSetIdProto, len(os))
+	for i, o := range os {
+		out[i] = &pb.OperatorSetIdProto{
+			Domain: str(o.Domain, o.Explicit, 1), Version: i64(o.Version, o.Explicit, 2),
+			XXX_unrecognized: o.Unknown,
+		}
+	}
+	return out
+}
+
+// modelHead and modelTail hold the ModelProto fields numbered below and above
+// the graph (7); the generated marshaler writes fields in ascending order, so
+// head + graph + tail is the message's encoding.
+func modelHead(m *graph.Model) *pb.ModelProto {
+	fs := m.Explicit
+	return &pb.ModelProto{
+		IrVersion:       i64(m.IRVersion, fs, 1),
+		ProducerName:    str(m.ProducerName, fs, 2),
+		ProducerVersion: str(m.ProducerVersion, fs, 3),
+		Domain:          str(m.Domain, fs, 4),
+		ModelVersion:    i64(m.ModelVersion, fs, 5),
+		DocString:       str(m.DocString, fs, 6),
+	}
+}
+
+func modelTail(m *graph.Model) (*pb.ModelProto, error) {
+	p := &pb.ModelProto{
+		OpsetImport:      opsets(m.Opsets),
+		MetadataProps:    pairs(m.Metadata),
+		XXX_unrecognized: m.Unknown,
+	}
+	for _, b := range m.TrainingInfo {
+		var t pb.TrainingInfoProto
+		if err := t.Unmarshal(b); err != nil {
+			return nil, fmt.Errorf("training_info: %w", err)
+		}
+		p.TrainingInfo = append(p.TrainingInfo, &t)
+	}
+	for _, b := range m.Functions {
+		var f pb.FunctionProto
+		if err := f.Unmarshal(b); err != nil {
+			return nil, fmt.Errorf("function: %w", err)
+		}
+		p.Functions = append(p.Functions, &f)
+	}
+	return p, nil
+}
+
+// graphProto converts g. With split, nodes and initializers are left out so
+// the caller can stream them (see writeGraph).
+func graphProto(g *graph.Graph, inline bool) (*pb.GraphProto, error) {
+	p := &pb.GraphProto{
+		Name:             str(g.Name, g.Explicit, 2),
+		DocString:        str(g.DocString, g.Explicit, 10),
+		Input:            valueInfos(g.Inputs),
+		Output:           valueInfos(g.Outputs),
+		ValueInfo:        valueInfos(g.ValueInfo),
+		MetadataProps:    pairs(g.Metadata),
+		XXX_unrecognized: g.Unknown,
+	}
+	for _, b := range g.SparseInitializers {
+		var s pb.SparseTensorProto
+		if err := s.Unmarshal(b); err != nil {
+			return nil, fmt.Errorf("sparse initializer: %w", err)
+		}
+		p.SparseInitializer = append(p.SparseInitializer, &s)
+	}
+	for _, b := range g.QuantizationAnnotations {
+		var q pb.TensorAnnotation
+		if err := q.Unmarshal(b); err != nil {
+			return nil, fmt.Errorf("quantization annotation: %w", err)
+		}
+		p.QuantizationAnnotation = append(p.QuantizationAnnotation, &q)
+	}
+	for _, n := range g.Nodes {
+		np, err := nodeProto(n, inline)
+		if err != nil {
+			return nil, err
+		}
+		p.Node = append(p.Node, np)
+	}
+	for _, t := range g.Initializers {
+		tp, err := tensorProto(t, inline)
+		if err != nil {
+			return nil, err
+		}
+		p.Initializer = append(p.Initializer, tp)
+	}
+	return p, nil
+}
+
+func nodeProto(n *graph.Node, inline bool) (*pb.NodeProto, error) {
+	fs := n.Explicit
+	p := &pb.NodeProto{
+		Input:            n.Inputs,
+		Output:           n.Outputs,
+		Name:             str(n.Name, fs, 3),
+		OpType:           str(n.OpType, fs, 4),
+		Domain:           str(n.Domain, fs, 7),
+		Overload:         str(n.Overload, fs, 8),
+		DocString:        str(n.DocString, fs, 6),
+		MetadataProps:    pairs(n.Metadata),
+		XXX_unrecognized: n.Unknown,
+	}
+	for _, a := range n.Attrs {
+		ap, err := attrProto(a, inline)
+		if err != nil {
+			return nil, fmt.Errorf("node %s: attribute %q: %w", n, a.Name, err)
+		}
+		p.Attribute = append(p.Attribute, ap)
+	}
+	return p, nil
+}
+
+func attrProto(a *graph.Attribute, inline bool) (*pb.AttributeProto, error) {
+	fs := a.Explicit
+	p := &pb.AttributeProto{
+		Name:             str(a.Name, fs, 1),
+		RefAttrName:      str(a.RefAttrName, fs, 21),
+		DocString:        str(a.DocString, fs, 13),
+		I:                i64(a.I, fs, 3),
+		S:                a.S,
+		Floats:           a.Floats,
+		Ints:             a.Ints,
+		Strings:          a.Strings,
+		XXX_unrecognized: a.Unknown,
+	}
+	if a.Type != 0 || fs.Has(20) {
+		t := pb.AttributeProto_AttributeType(a.Type)
+		p.Type = &t
+	}
+	if a.F != 0 || fs.Has(2) {
+		f := a.F
+		p.F = &f
+	}
+	if fs.Has(4) && p.S == nil {
+		p.S = []byte{}
+	}
+	var err error
+	if a.T != nil {
+		if p.T, err = tensorProto(a.T, inline); err != nil {
+			return nil, err
+		}
+	}
+	for _, t := range a.Tensors {
+		tp, err := tensorProto(t, inline)
+		if err != nil {
+			return nil, err
+		}
+		p.Tensors = append(p.Tensors, tp)
+	}
+	if a.G != nil {
+		if p.G, err = graphProto(a.G, inline); err != nil {
+			return nil, err
+		}
+	}
+	for _, g := range a.Graphs {
+		gp, err := graphProto(g, inline)
+		if err != nil {
+			return nil, err
+		}
+		p.Graphs = append(p.Graphs, gp)
+	}
+	if a.TP != nil {
+		p.Tp = typeProto(a.TP)
+	}
+	for _, t := range a.TypeProtos {
+		p.TypeProtos = append(p.TypeProtos, typeProto(t))
+	}
+	if a.SparseTensor != nil {
+		var s pb.SparseTensorProto
+		if err := s.Unmarshal(a.SparseTensor); err != nil {
+			return nil, err
+		}
+		p.SparseTensor = &s
+	}
+	for _, b := range a.SparseTensors {
+		var s pb.SparseTensorProto
+		if err := s.Unmarshal(b); err != nil {
+			return nil, err
+		}
+		p.SparseTensors = append(p.SparseTensors, &s)
+	}
+	return p, nil
+}
+
+func valueInfos(vs []*graph.ValueInfo) []*pb.ValueInfoProto {
+	out := make([]*pb.ValueInfoProto, len(vs))
+	for i, v := range vs {
+		out[i] = &pb.ValueInfoProto{
+			Name:             str(v.Name, v.Explicit, 1),
+			DocString:        str(v.DocString, v.Explicit, 3),
+			MetadataProps:    pairs(v.Metadata),
+			XXX_unrecognized: v.Unknown,
+		}
+		if v.Type != nil {
+			out[i].Type = typeProto(v.Type)
+		}
+	}
+	return out
+}
+
+func typeProto(t *graph.Type) *pb.TypeProto {
+	p := &pb.TypeProto{Denotation: str(t.Denotation, t.Explicit, 6), XXX_unrecognized: t.Unknown}
+	kfs := t.KindExplicit
+	switch t.Kind {
+	case graph.TypeTensor:
+		p.Value = &pb.TypeProto_TensorType{TensorType: &pb.TypeProto_Tensor{
+			ElemType: i32(int32(t.Elem), kfs, 1), Shape: shapeProto(t.Shape), XXX_unrecognized: t.KindUnknown,
+		}}
+	case graph.TypeSparseTensor:
+		p.Value = &pb.TypeProto_SparseTensorType{SparseTensorType: &pb.TypeProto_SparseTensor{
+			ElemType: i32(int32(t.Elem), kfs, 1), Shape: shapeProto(t.Shape), XXX_unrecognized: t.KindUnknown,
+		}}
+	case graph.TypeSequence:
+		s := &pb.TypeProto_Sequence{XXX_unrecognized: t.KindUnknown}
+		if t.ElemType != nil {
+			s.ElemType = typeProto(t.ElemType)
+		}
+		p.Value = &pb.TypeProto_SequenceType{SequenceType: s}
+	case graph.TypeOptional:
+		o := &pb.TypeProto_Optional{XXX_unrecognized: t.KindUnknown}
+		if t.ElemType != nil {
+			o.ElemType = typeProto(t.ElemType)
+		}
+		p.Value = &pb.TypeProto_OptionalType{OptionalType: o}
+	case graph.TypeMap:
+		mp := &pb.TypeProto_Map{KeyType: i32(int32(t.Elem), kfs, 1), XXX_unrecognized: t.KindUnknown}
+		if t.ElemType != nil {
+			mp.ValueType = typeProto(t.ElemType)
+		}
+		p.Value = &pb.TypeProto_MapType{MapType: mp}
+	case graph.TypeOpaque:
+		p.Value = &pb.TypeProto_OpaqueType{OpaqueType: &pb.TypeProto_Opaque{
+			Domain: str(t.OpaqueDomain, kfs, 1), Name: str(t.OpaqueName, kfs, 2), XXX_unrecognized: t.KindUnknown,
+		}}
+	}
+	return p
+}
+
+func shapeProto(s *graph.Shape) *pb.TensorShapeProto {
+	if s == nil {
+		return nil
+	}
+	p := &pb.TensorShapeProto{XXX_unrecognized: s.Unknown, Dim: make([]*pb.TensorShapeProto_Dimension, len(s.Dims))}
+	for i, d := range s.Dims {
+		dp := &pb.TensorShapeProto_Dimension{Denotation: str(d.Denotation, d.Explicit, 3), XXX_unrecognized: d.Unknown}
+		switch {
+		case d.HasValue:
+			dp.Value = &pb.TensorShapeProto_Dimension_DimValue{DimValue: d.Value}
+		case d.HasParam:
+			dp.Value = &pb.TensorShapeProto_Dimension_DimParam{DimParam: d.Param}
+		}
+		p.Dim[i] = dp
+	}
+	return p
+}
+
+// tensorProto converts t, storing values the way the file stored them. With
+// inline, external tensors are written as raw_data instead.
+func tensorProto(t *graph.Tensor, inline bool) (*pb.TensorProto, error) {
+	fs := t.Explicit
+	p := &pb.TensorProto{
+		Dims:             t.Dims,
+		DataType:         i32(int32(t.DType), fs, 2),
+		Name:             str(t.Name, fs, 8),
+		DocString:        str(t.DocString, fs, 12),
+		MetadataProps:    pairs(t.Metadata),
+		XXX_unrecognized: t.Unknown,
+	}
+	if t.Segment != nil {
+		p.Segment = &pb.TensorProto_Segment{
+			Begin: i64(t.Segment.Begin, t.Segment.Explicit, 1), End: i64(t.Segment.End, t.Segment.Explicit, 2),
+			XXX_unrecognized: t.Segment.Unknown,
+		}
+	}
+	storage := t.Storage
+	if storage == graph.StorageExternal && inline {
+		storage = graph.StorageRaw
+	}
+	if t.DType == graph.String {
+		p.StringData = t.Strings
+		return p, nil
+	}
+	switch storage {
+	case graph.StorageRaw:
+		if len(t.Raw) > 0 || fs.Has(9) {
+			p.RawData = t.Raw
+			if p.RawData == nil {
+				p.RawData = []byte{}
+			}
+		}
+		if t.DataLocationSet && t.Storage != graph.StorageExternal {
+			loc := pb.TensorProto_DEFAULT
+			p.DataLocation = &loc
+		}
+	case graph.StorageExternal:
+		p.ExternalData = pairs(t.External)
+		if t.DataLocationSet || len(t.External) > 0 {
+			loc := pb.TensorProto_EXTERNAL
+			p.DataLocation = &loc
+		}
+	case graph.StorageTyped:
+		if t.DataLocationSet {
+			loc := pb.TensorProto_DEFAULT
+			p.DataLocation = &loc
+		}
+		if err := rawToTyped(t, p); err != nil {
+			return nil, err
+		}
+	}
+	return p, nil
+}
+
+// rawToTyped fills the typed field the specification assigns to t's type.
+func rawToTyped(t *graph.Tensor, p *pb.TensorProto) error {
+	r := t.Raw
+	switch t.DType {
+	case graph.Float32, graph.Complex64:
+		p.FloatData = make([]float32, len(r)/4)
+		for i := range p.FloatData {
+			p.FloatData[i] = math.Float32frombits(binary.LittleEndian.Uint32(r[4*i:]))
+		}
+	case graph.Float64, graph.Complex128:
+		p.DoubleData = make([]float64, len(r)/8)
+		for i := range p.DoubleData {
+			p.DoubleData[i] = math.Float64frombits(binary.LittleEndian.Uint64(r[8*i:]))
+		}
+	case graph.Int64:
+		p.Int64Data = make([]int64, len(r)/8)
+		for i := range p.Int64Data {
+			p.Int64Data[i] = int64(binary.LittleEndian.Uint64(r[8*i:]))
+		}
+	case graph.Uint64:
+		p.Uint64Data = make([]uint64, len(r)/8)
+		for i := range p.Uint64Data {
+			p.Uint64Data[i] = binary.LittleEndian.Uint64(r[8*i:])
+		}
+	case graph.Uint32:
+		p.Uint64Data = make([]uint64, len(r)/4)
+		for i := range p.Uint64Data {
+			p.Uint64Data[i] = uint64(binary.LittleEndian.Uint32(r[4*i:]))
+		}
+	case graph.Int32:
+		p.Int32Data = make([]int32, len(r)/4)
+		for i := range p.Int32Data {
+			p.Int32Data[i] = int32(binary.LittleEndian.Uint32(r[4*i:]))
+		}
+	case graph.Int16:
+		p.Int32Data = make([]int32, len(r)/2)
+		for i := range p.Int32Data {
+			p.Int32Data[i] = int32(int16(binary.LittleEndian.Uint16(r[2*i:])))
+		}
+	case graph.Uint16, graph.Float16, graph.BFloat16:
+		p.Int32Data = make([]int32, len(r)/2)
+		for i := range p.Int32Data {
+			p.Int32Data[i] = int32(binary.LittleEndian.Uint16(r[2*i:]))
+		}
+	case graph.Int8:
+		p.Int32Data = make([]int32, len(r))
+		for i := range r {
+			p.Int32Data[i] = int32(int8(r[i]))
+		}
+	default: // uint8, bool, float8 and packed sub-byte types: a byte per int32
+		p.Int32Data = make([]int32, len(r))
+		for i := range r {
+			p.Int32Data[i] = int32(r[i])
+		}
+	}
+	return nil
+}

@@ -1,0 +1,23 @@
+// Package graph is onnxtune's intermediate representation of an ONNX model:
+// the Model with its opsets and metadata, the Graph with nodes in topological
+// order, initializers, inputs and outputs with symbolic dimensions, and the
+// parameter table that names every trainable tensor as PyTorch's state_dict
+// would.
+//
+// The IR keeps everything an ONNX file holds, so that a model read by package
+// importer and written by package export without changes comes out with the
+// same fields. Fields the IR does not model are carried as raw protobuf bytes
+// (Unknown, Functions, TrainingInfo, ...); optional fields written with their
+// zero value are remembered in Explicit.
+//
+// The package does no I/O and imports nothing else of onnxtune. Its functions
+// return errors; they never panic on a model that came from a file.
+//
+// Example:
+//
+//	m, err := importer.Load("lenet.onnx")
+//	if err != nil { ... }
+//	for _, p := range m.Params {
+//		fmt.Println(p.Name, p.Shape, p.Role)
+//	}
+package graph

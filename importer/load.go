@@ -1,0 +1,121 @@
+package importer
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/onnxtune/onnxtune/graph"
+	pb "github.com/onnxtune/onnxtune/internal/onnxpb"
+	"github.com/onnxtune/onnxtune/remap"
+)
+
+// ErrEmpty reports an empty file or stream.
+var ErrEmpty = errors.New("empty input")
+
+// Options control Read and Decode.
+type Options struct {
+	// Dir is the folder external data locations are relative to. Load sets
+	// it to the model's folder; with Dir empty, external data is refused.
+	Dir string
+	// Logger receives progress at debug level; nil discards.
+	Logger logrus.FieldLogger
+}
+
+// Load reads the ONNX model at path, with external data resolved in its
+// folder, validates it and fills its parameter table.
+func Load(path string) (*graph.Model, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("importer: %w", err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("importer: %w", err)
+	}
+	if st.IsDir() {
+		return nil, fmt.Errorf("importer: %s is a folder, not an .onnx file", path)
+	}
+	b := make([]byte, st.Size())
+	if _, err := io.ReadFull(f, b); err != nil {
+		return nil, fmt.Errorf("importer: %s: %w", path, err)
+	}
+	m, err := Decode(b, Options{Dir: filepath.Dir(path)})
+	if err != nil {
+		return nil, fmt.Errorf("importer: %s: %w", path, err)
+	}
+	return m, nil
+}
+
+// Read reads a model from r. External data is resolved in opts.Dir.
+func Read(r io.Reader, opts Options) (*graph.Model, error) {
+	var buf bytes.Buffer
+	if _, err := buf.ReadFrom(r); err != nil {
+		return nil, fmt.Errorf("importer: %w", err)
+	}
+	m, err := Decode(buf.Bytes(), opts)
+	if err != nil {
+		return nil, fmt.Errorf("importer: %w", err)
+	}
+	return m, nil
+}
+
+// Decode parses the bytes of an .onnx file. The model may keep references to
+// b; do not change b afterwards.
+func Decode(b []byte, opts Options) (m *graph.Model, err error) {
+	log := opts.Logger
+	if log == nil {
+		l := logrus.New()
+		l.Out = io.Discard
+		log = l
+	}
+	if len(b) == 0 {
+		return nil, ErrEmpty
+	}
+	if err := scan(b, kModel, 0); err != nil {
+		return nil, err
+	}
+	var p pb.ModelProto
+	if err := unmarshal(&p, b); err != nil {
+		return nil, err
+	}
+	c := &converter{}
+	if opts.Dir != "" {
+		c.ext = newExternalReader(opts.Dir)
+		defer c.ext.close()
+	}
+	if m, err = c.model(&p); err != nil {
+		return nil, err
+	}
+	if _, ok := m.OpsetVersion(""); !ok && m.IRVersion >= 3 {
+		return nil, fmt.Errorf("%w: model imports no ai.onnx opset", ErrGraph)
+	}
+	if err := validate(m.Graph, nil); err != nil {
+		return nil, err
+	}
+	if err := remap.Recover(m); err != nil {
+		return nil, err
+	}
+	log.WithField("nodes", len(m.Graph.Nodes)).WithField("params", len(m.Params)).Debug("model loaded")
+	return m, nil
+}
+
+// unmarshal runs the generated decoder, turning a panic on malformed input
+// into an error.
+func unmarshal(p *pb.ModelProto, b []byte) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%w: %v", ErrFormat, r)
+		}
+	}()
+	if err := p.Unmarshal(b); err != nil {
+		return fmt.Errorf("%w: %w", ErrFormat, err)
+	}
+	return nil
+}

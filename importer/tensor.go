@@ -1,0 +1,236 @@
+package importer
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/onnxtune/onnxtune/graph"
+	pb "github.com/onnxtune/onnxtune/internal/onnxpb"
+)
+
+// ErrTensor reports tensor values that do not agree with the tensor's type
+// and dims.
+var ErrTensor = errors.New("invalid tensor")
+
+func (c *converter) tensor(p *pb.TensorProto) (*graph.Tensor, error) {
+	t := &graph.Tensor{
+		Name:            p.GetName(),
+		DType:           graph.DType(p.GetDataType()),
+		Dims:            p.Dims,
+		DocString:       p.GetDocString(),
+		Metadata:        pairs(p.MetadataProps),
+		External:        pairs(p.ExternalData),
+		DataLocationSet: p.DataLocation != nil,
+		Unknown:         p.XXX_unrecognized,
+	}
+	fs := explicitStr(0, 8, p.Name)
+	fs = explicitStr(fs, 12, p.DocString)
+	fs = explicitI32(fs, 2, p.DataType)
+	if p.RawData != nil && len(p.RawData) == 0 {
+		fs = fs.With(9)
+	}
+	t.Explicit = fs
+	if p.Segment != nil {
+		s := &graph.Segment{Begin: p.Segment.GetBegin(), End: p.Segment.GetEnd(), Unknown: p.Segment.XXX_unrecognized}
+		s.Explicit = explicitInt(explicitInt(0, 1, p.Segment.Begin), 2, p.Segment.End)
+		t.Segment = s
+	}
+	if !t.DType.Known() {
+		return nil, fmt.Errorf("%w: unknown data type %d", ErrTensor, p.GetDataType())
+	}
+	n, err := graph.NumElements(t.Dims)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrTensor, err)
+	}
+	typed := typedFields(p)
+	if typed > 1 {
+		return nil, fmt.Errorf("%w: values in %d typed fields at once", ErrTensor, typed)
+	}
+	if p.GetDataLocation() == pb.TensorProto_EXTERNAL || len(p.ExternalData) > 0 {
+		if len(p.RawData) > 0 || typed > 0 {
+			return nil, fmt.Errorf("%w: external data and inline values at once", ErrTensor)
+		}
+		t.Storage = graph.StorageExternal
+		if c.ext == nil {
+			return nil, fmt.Errorf("%w: external data, but the model was not read from a file (set Options.Dir)", ErrTensor)
+		}
+		want := t.DType.ByteLen(n)
+		if want < 0 {
+			return nil, fmt.Errorf("%w: %s tensors cannot be external", ErrTensor, t.DType)
+		}
+		if t.Raw, err = c.ext.read(t.External, want); err != nil {
+			return nil, err
+		}
+		return t, nil
+	}
+	if t.DType == graph.String {
+		if len(p.RawData) > 0 || typed > 0 && p.StringData == nil {
+			return nil, fmt.Errorf("%w: string tensor with numeric values", ErrTensor)
+		}
+		if int64(len(p.StringData)) != n {
+			return nil, fmt.Errorf("%w: %d strings for dims %v", ErrTensor, len(p.StringData), t.Dims)
+		}
+		t.Strings = p.StringData
+		if n > 0 {
+			t.Storage = graph.StorageTyped
+		}
+		return t, nil
+	}
+	if p.RawData != nil {
+		if typed > 0 {
+			return nil, fmt.Errorf("%w: raw_data and typed values at once", ErrTensor)
+		}
+		if want := t.DType.ByteLen(n); int64(len(p.RawData)) != want {
+			return nil, fmt.Errorf("%w: raw_data has %d bytes, %s%v needs %d", ErrTensor, len(p.RawData), t.DType, t.Dims, want)
+		}
+		t.Raw = p.RawData
+		return t, nil
+	}
+	if typed == 0 {
+		if n != 0 {
+			return nil, fmt.Errorf("%w: no values for %s%v", ErrTensor, t.DType, t.Dims)
+		}
+		return t, nil
+	}
+	t.Storage = graph.StorageTyped
+	if t.Raw, err = typedToRaw(p, t.DType, n); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+func typedFields(p *pb.TensorProto) int {
+	k := 0
+	for _, l := range []int{len(p.FloatData), len(p.Int32Data), len(p.StringData), len(p.Int64Data), len(p.DoubleData), len(p.Uint64Data)} {
+		if l > 0 {
+			k++
+		}
+	}
+	return k
+}
+
+// typedToRaw packs the values of a typed field as raw_data would hold them.
+// Each type has one field the ONNX specification assigns to it.
+func typedToRaw(p *pb.TensorProto, d graph.DType, n int64) ([]byte, error) {
+	count := func(have int, per int64) error {
+		if int64(have) != n*per {
+			return fmt.Errorf("%w: %d typed values for %d %s elements", ErrTensor, have, n, d)
+		}
+		return nil
+	}
+	wrong := fmt.Errorf("%w: %s values are not in the field the specification assigns to %s", ErrTensor, d, d)
+	switch d {
+	case graph.Float32, graph.Complex64:
+		if len(p.FloatData) == 0 {
+			return nil, wrong
+		}
+		per := int64(1)
+		if d == graph.Complex64 {
+			per = 2
+		}
+		if err := count(len(p.FloatData), per); err != nil {
+			return nil, err
+		}
+		raw := make([]byte, 4*len(p.FloatData))
+		for i, v := range p.FloatData {
+			binary.LittleEndian.PutUint32(raw[4*i:], math.Float32bits(v))
+		}
+		return raw, nil
+	case graph.Float64, graph.Complex128:
+		if len(p.DoubleData) == 0 {
+			return nil, wrong
+		}
+		per := int64(1)
+		if d == graph.Complex128 {
+			per = 2
+		}
+		if err := count(len(p.DoubleData), per); err != nil {
+			return nil, err
+		}
+		raw := make([]byte, 8*len(p.DoubleData))
+		for i, v := range p.DoubleData {
+			binary.LittleEndian.PutUint64(raw[8*i:], math.Float64bits(v))
+		}
+		return raw, nil
+	case graph.Int64:
+		if len(p.Int64Data) == 0 {
+			return nil, wrong
+		}
+		if err := count(len(p.Int64Data), 1); err != nil {
+			return nil, err
+		}
+		raw := make([]byte, 8*len(p.Int64Data))
+		for i, v := range p.Int64Data {
+			binary.LittleEndian.PutUint64(raw[8*i:], uint64(v))
+		}
+		return raw, nil
+	case graph.Uint32, graph.Uint64:
+		if len(p.Uint64Data) == 0 {
+			return nil, wrong
+		}
+		if err := count(len(p.Uint64Data), 1); err != nil {
+			return nil, err
+		}
+		size := d.Bits() / 8
+		raw := make([]byte, size*len(p.Uint64Data))
+		for i, v := range p.Uint64Data {
+			if d == graph.Uint32 {
+				if v > math.MaxUint32 {
+					return nil, fmt.Errorf("%w: value %d out of range for uint32", ErrTensor, v)
+				}
+				binary.LittleEndian.PutUint32(raw[4*i:], uint32(v))
+			} else {
+				binary.LittleEndian.PutUint64(raw[8*i:], v)
+			}
+		}
+		return raw, nil
+	}
+	// Every other type travels in int32_data: one element per int32 for
+	// types of 8 or 16 bits, one packed byte per int32 for sub-byte types.
+	if len(p.Int32Data) == 0 {
+		return nil, wrong
+	}
+	bits := d.Bits()
+	want := n
+	if bits < 8 {
+		want = d.ByteLen(n)
+	}
+	if int64(len(p.Int32Data)) != want {
+		return nil, fmt.Errorf("%w: %d int32_data values for %d %s elements", ErrTensor, len(p.Int32Data), n, d)
+	}
+	lo, hi := int32(0), int32(255)
+	switch d {
+	case graph.Int32:
+		raw := make([]byte, 4*len(p.Int32Data))
+		for i, v := range p.Int32Data {
+			binary.LittleEndian.PutUint32(raw[4*i:], uint32(v))
+		}
+		return raw, nil
+	case graph.Int16:
+		lo, hi = math.MinInt16, math.MaxInt16
+	case graph.Uint16, graph.Float16, graph.BFloat16:
+		lo, hi = 0, math.MaxUint16
+	case graph.Int8:
+		lo, hi = math.MinInt8, math.MaxInt8
+	case graph.Bool:
+		lo, hi = 0, 1
+	}
+	size := 1
+	if bits == 16 {
+		size = 2
+	}
+	raw := make([]byte, size*len(p.Int32Data))
+	for i, v := range p.Int32Data {
+		if v < lo || v > hi {
+			return nil, fmt.Errorf("%w: value %d out of range for %s", ErrTensor, v, d)
+		}
+		if size == 2 {
+			binary.LittleEndian.PutUint16(raw[2*i:], uint16(v))
+		} else {
+			raw[i] = byte(v)
+		}
+	}
+	return raw, nil
+}
