@@ -30,6 +30,12 @@ type Options struct {
 // Load reads the ONNX model at path, with external data resolved in its
 // folder, validates it and fills its parameter table.
 func Load(path string) (*graph.Model, error) {
+	return LoadWith(path, Options{})
+}
+
+// LoadWith is Load with options; opts.Dir is ignored (external data is always
+// resolved in the model's folder).
+func LoadWith(path string, opts Options) (*graph.Model, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("importer: %w", err)
@@ -46,7 +52,8 @@ func Load(path string) (*graph.Model, error) {
 	if _, err := io.ReadFull(f, b); err != nil {
 		return nil, fmt.Errorf("importer: %s: %w", path, err)
 	}
-	m, err := Decode(b, Options{Dir: filepath.Dir(path)})
+	opts.Dir = filepath.Dir(path)
+	m, err := Decode(b, opts)
 	if err != nil {
 		return nil, fmt.Errorf("importer: %s: %w", path, err)
 	}

@@ -21,7 +21,9 @@ const (
 	kAttr
 	kValueInfo
 	kType
-	kTypeInner // TypeProto.Tensor/Sequence/Map/Optional/SparseTensor
+	kTypeTensor // TypeProto.Tensor and TypeProto.SparseTensor
+	kTypeElem   // TypeProto.Sequence and TypeProto.Optional
+	kTypeMap
 	kShape
 	kTensor
 	kSparse
@@ -32,28 +34,27 @@ const (
 // children gives, per message kind, the field numbers that hold messages the
 // scan descends into. Other length-delimited fields are skipped.
 var children = map[msgKind]map[uint64]msgKind{
-	kModel:     {7: kGraph, 20: kTraining, 25: kFunction},
-	kGraph:     {1: kNode, 5: kTensor, 15: kSparse, 11: kValueInfo, 12: kValueInfo, 13: kValueInfo},
-	kNode:      {5: kAttr},
-	kAttr:      {5: kTensor, 6: kGraph, 22: kSparse, 14: kType, 10: kTensor, 11: kGraph, 23: kSparse, 15: kType},
-	kValueInfo: {2: kType},
-	kType:      {1: kTypeInner, 4: kTypeInner, 5: kTypeInner, 9: kTypeInner, 8: kTypeInner},
-	kTypeInner: {1: kType, 2: kType},
-	kTensor:    {},
-	kSparse:    {1: kTensor, 2: kTensor},
-	kTraining:  {1: kGraph, 2: kGraph},
-	kFunction:  {7: kNode, 11: kAttr, 12: kValueInfo},
-	kShape:     {},
+	kModel:      {7: kGraph, 20: kTraining, 25: kFunction},
+	kGraph:      {1: kNode, 5: kTensor, 15: kSparse, 11: kValueInfo, 12: kValueInfo, 13: kValueInfo},
+	kNode:       {5: kAttr},
+	kAttr:       {5: kTensor, 6: kGraph, 22: kSparse, 14: kType, 10: kTensor, 11: kGraph, 23: kSparse, 15: kType},
+	kValueInfo:  {2: kType},
+	kType:       {1: kTypeTensor, 8: kTypeTensor, 4: kTypeElem, 9: kTypeElem, 5: kTypeMap},
+	kTypeTensor: {2: kShape},
+	kTypeElem:   {1: kType},
+	kTypeMap:    {2: kType},
+	kTensor:     {},
+	kSparse:     {1: kTensor, 2: kTensor},
+	kTraining:   {1: kGraph, 2: kGraph},
+	kFunction:   {7: kNode, 11: kAttr, 12: kValueInfo},
+	kShape:      {},
 }
 
 // ErrFormat reports bytes that are not a well-formed ONNX protobuf.
 var ErrFormat = errors.New("not a valid ONNX protobuf")
 
 // scan checks the wire format of b as a message of kind k: every field is
-// complete and nesting stays within maxDepth. TypeProto.Tensor's shape (field
-// 2) and TypeProto.Map's value type (field 2) share a number; both are
-// length-delimited and walking a shape as a type is harmless for this check,
-// which only looks at framing.
+// complete and nesting stays within maxDepth.
 func scan(b []byte, k msgKind, depth int) error {
 	if depth > maxDepth {
 		return fmt.Errorf("%w: messages nest deeper than %d levels", ErrFormat, maxDepth)

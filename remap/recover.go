@@ -2,6 +2,7 @@ package remap
 
 import (
 	"sort"
+	"strings"
 
 	"github.com/onnxtune/onnxtune/graph"
 )
@@ -178,6 +179,12 @@ func Recover(m *graph.Model) error {
 				continue
 			}
 			name := mod + "." + s.suffix
+			if b := siblingBias(u.Node, consumers, func(v string) bool { _, ok := inits[v]; return ok || alias[v] != "" }); b != "" && s.suffix == "weight" {
+				// A Linear-like MatMul+Add whose bias kept its name: the
+				// weight is the bias's sibling ("self_attn.in_proj_bias" ->
+				// "self_attn.in_proj_weight").
+				name = strings.TrimSuffix(b, "bias") + "weight"
+			}
 			if seen[name] {
 				continue
 			}
@@ -210,4 +217,22 @@ func Recover(m *graph.Model) error {
 		m.Params = append(m.Params, e.p)
 	}
 	return nil
+}
+
+// siblingBias returns the name of the bias a MatMul's output is added to,
+// when that bias is a tensor (per isTensor: an initializer or an alias of one)
+// with a state_dict name ending in "bias".
+func siblingBias(n *graph.Node, consumers map[string][]graph.Use, isTensor func(string) bool) string {
+	if n.OpType != "MatMul" || len(n.Outputs) != 1 {
+		return ""
+	}
+	uses := consumers[n.Outputs[0]]
+	if len(uses) != 1 || uses[0].Node.OpType != "Add" || len(uses[0].Node.Inputs) != 2 {
+		return ""
+	}
+	other := uses[0].Node.Inputs[1-uses[0].Index]
+	if isTensor(other) && IsStateDictName(other) && strings.HasSuffix(other, "bias") {
+		return other
+	}
+	return ""
 }

@@ -1,0 +1,132 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/onnxtune/onnxtune/export"
+	"github.com/onnxtune/onnxtune/graph"
+	"github.com/onnxtune/onnxtune/importer"
+	"github.com/onnxtune/onnxtune/remap"
+)
+
+func (a *app) convertCmd() *cobra.Command {
+	var (
+		out    string
+		asJSON bool
+	)
+	c := &cobra.Command{
+		Use:   "convert IN -o OUT",
+		Short: "Write a model in inference form with one PyTorch-named tensor per parameter",
+		Long: `Convert loads the ONNX model IN and writes to OUT the model to fine-tune and
+deploy: a training-mode export becomes the inference model it stands for
+(BatchNormalization back to one output using running statistics, Dropout as
+at inference), every parameter the exporter de-duplicated gets its own tensor
+(untied), and initializers are renamed to their PyTorch state_dict names
+("onnx::Conv_12" becomes "conv1.weight"). It prints how many nodes changed,
+parameters were untied and initializers renamed, or the same as JSON with
+--json (keys input, output, inference_nodes, untied, renamed).
+
+OUT is written atomically (a temporary file renamed into place) and may not
+be IN itself.`,
+		Example: `  onnxtune convert models/bn_cnn_training.onnx -o /tmp/bn_cnn.onnx
+  onnxtune convert --json models/bn_tied.onnx -o /tmp/bn_tied.onnx | jq .untied`,
+		Args: positional("IN"),
+		RunE: work(func(_ *cobra.Command, args []string) error {
+			r, err := a.convert(args[0], out)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				enc := json.NewEncoder(a.stdout)
+				enc.SetIndent("", "  ")
+				return enc.Encode(r)
+			}
+			tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
+			fmt.Fprintf(tw, "wrote %s\n", r.Output)
+			fmt.Fprintf(tw, "  nodes changed to inference form\t%d\n", r.InferenceNodes)
+			fmt.Fprintf(tw, "  parameters untied\t%d\n", r.Untied)
+			fmt.Fprintf(tw, "  initializers renamed\t%d\n", r.Renamed)
+			return tw.Flush()
+		}),
+	}
+	c.Flags().StringVarP(&out, "output", "o", "", "file to write (required)")
+	c.Flags().BoolVar(&asJSON, "json", false, "print the counts as one JSON object")
+	if err := c.MarkFlagRequired("output"); err != nil {
+		panic(err) // the flag is defined just above
+	}
+	return c
+}
+
+// convertResult is what convert prints; its JSON form is the --json output.
+type convertResult struct {
+	Input          string `json:"input"`
+	Output         string `json:"output"`
+	InferenceNodes int    `json:"inference_nodes"`
+	Untied         int    `json:"untied"`
+	Renamed        int    `json:"renamed"`
+}
+
+func (a *app) convert(in, out string) (*convertResult, error) {
+	if sameFile(in, out) {
+		return nil, fmt.Errorf("output %s would overwrite the input", out)
+	}
+	if st, err := os.Stat(out); err == nil && st.IsDir() {
+		return nil, fmt.Errorf("output %s is a folder, not a file", out)
+	}
+	m, err := importer.LoadWith(in, importer.Options{Logger: a.log})
+	if err != nil {
+		return nil, err
+	}
+	r := &convertResult{Input: in, Output: out}
+	if r.InferenceNodes, err = export.ToInference(m); err != nil {
+		return nil, err
+	}
+	a.log.WithField("nodes", r.InferenceNodes).Debug("inference form")
+	if r.Untied, err = remap.Untie(m); err != nil {
+		return nil, err
+	}
+	a.log.WithField("params", r.Untied).Debug("untied")
+	if r.Renamed, err = remap.Rename(m); err != nil {
+		return nil, err
+	}
+	a.log.WithField("params", r.Renamed).Debug("renamed")
+	if hasExternal(m) && sameFile(filepath.Dir(in), filepath.Dir(out)) {
+		return nil, errors.New("output would overwrite the input's external data: write it to another folder")
+	}
+	if err := export.WriteFile(out, m); err != nil {
+		return nil, err
+	}
+	a.log.WithField("path", out).Debug("model written")
+	return r, nil
+}
+
+// sameFile reports whether paths a and b name one file: the same path, or
+// two names (links) of one existing file.
+func sameFile(a, b string) bool {
+	aa, errA := filepath.Abs(a)
+	bb, errB := filepath.Abs(b)
+	if errA == nil && errB == nil && aa == bb {
+		return true
+	}
+	sa, errA := os.Stat(a)
+	sb, errB := os.Stat(b)
+	return errA == nil && errB == nil && os.SameFile(sa, sb)
+}
+
+// hasExternal reports whether m keeps tensors in external data files, which
+// export writes next to the model.
+func hasExternal(m *graph.Model) bool {
+	for _, t := range m.Graph.Initializers {
+		if t.Storage == graph.StorageExternal {
+			return true
+		}
+	}
+	return false
+}

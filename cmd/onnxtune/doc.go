@@ -1,0 +1,106 @@
+// Onnxtune fine-tunes ONNX models exported by PyTorch (torch.onnx.export),
+// working on them under their PyTorch state_dict parameter names.
+//
+// Usage:
+//
+//	onnxtune [--log-level LEVEL] [--log-format FORMAT] COMMAND [flags] ARGS
+//
+// Results go to standard output; logs and errors go to standard error.
+// Run onnxtune with no arguments, or any command with --help, for help.
+//
+// # Global flags
+//
+//	--log-level LEVEL    debug, info, warn or error (default info)
+//	--log-format FORMAT  text or json (default text); json writes one object a line
+//
+// # inspect
+//
+//	onnxtune inspect MODEL [--json]
+//
+// Inspect loads MODEL and prints its IR version, producer (name and
+// version), opsets, its inputs and outputs with element type and dims
+// (symbolic dims by name, "?" when unknown; initializers listed as inputs
+// by old exporters are not shown as inputs):
+//
+//	input  float32  [batch, 3, 32, 32]
+//
+// then how many nodes of each op it has (most frequent first, ties by
+// name) and the parameter table: every tensor PyTorch's state_dict holds,
+// under its PyTorch name, with PyTorch's shape, element type, role (weight,
+// bias, running_mean, running_var, buffer), the initializer that holds it
+// and notes: "transposed" (the file holds the transpose of PyTorch's tensor,
+// as for MatMul weights), "recovered" (the name comes from the module path
+// of the node that reads an anonymized initializer such as onnx::Conv_12)
+// and "tied" (the exporter stored equal tensors once and several parameters
+// read it). Totals give the number of elements of the trainable parameters
+// (weights and biases), of the buffers, and the number of tensors.
+//
+// With --json, inspect prints one JSON object with exactly these keys:
+//
+//	ir_version       number
+//	producer         string: producer name and version, "pytorch 1.13.0"
+//	opsets           object: domain -> version, the default domain as "ai.onnx"
+//	inputs, outputs  array of {name, dtype, shape}; shape holds numbers for
+//	                 fixed dims, the symbol for symbolic dims, "?" for unknown
+//	                 ones, and is null when the rank is unknown
+//	ops              object: op type -> node count (other domains than ai.onnx
+//	                 prefix the op: "com.microsoft.Gelu")
+//	parameters       array of {name, shape, dtype, role, initializer,
+//	                 transposed, recovered, tied}, in the order the graph first
+//	                 reads them
+//	parameter_count  number of elements of all weights and biases
+//
+// Object keys are sorted, so the output of one model is always the same.
+//
+// # convert
+//
+//	onnxtune convert IN -o OUT [--json]
+//
+// Convert loads IN, turns a training-mode export into the inference model
+// it stands for (BatchNormalization back to one output, using running
+// statistics; Dropout as at inference), gives every parameter the exporter
+// de-duplicated its own initializer (untie), renames initializers to their
+// recovered PyTorch names, and writes OUT atomically (a temporary file
+// renamed into place). It prints how many nodes changed to inference form,
+// parameters were untied and initializers renamed; with --json, one object
+// with the keys input, output, inference_nodes, untied and renamed.
+//
+// -o (--output) is required. OUT may not be IN itself, under any spelling
+// or link; nor, for a model with external data, a file in IN's folder
+// (the data files would be rewritten).
+//
+// # version
+//
+//	onnxtune version
+//
+// Version prints onnxtune's module version and the Go version that built it.
+//
+// # Exit status
+//
+//	0  success (help included)
+//	1  the work failed: missing, empty, truncated or invalid model, a folder
+//	   given as a model, output that would overwrite the input, write error.
+//	   One line on standard error: "onnxtune: <error>".
+//	2  the command line is wrong: unknown command or flag, missing or extra
+//	   arguments, missing -o, bad flag value. Two lines on standard error:
+//	   "onnxtune: <error>" and "Run 'onnxtune CMD --help' for usage."
+//
+// Errors are always one line, whatever their cause; onnxtune never prints a
+// stack trace (an internal failure is reported as "onnxtune: internal
+// error: ..." with status 1).
+//
+// # Examples
+//
+//	onnxtune inspect models/lenet.onnx
+//	onnxtune inspect --json models/lenet.onnx | jq .parameters
+//	onnxtune convert models/bn_cnn_training.onnx -o /tmp/bn_cnn.onnx
+//
+// # Tests
+//
+// CLI behaviour is tested by the scripts in testdata/script (testscript);
+// help text by the golden files in testdata/help, which
+//
+//	go test ./cmd/onnxtune -update
+//
+// rewrites after a deliberate change.
+package main

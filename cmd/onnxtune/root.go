@@ -1,0 +1,166 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/sirupsen/logrus"
+	"github.com/spf13/cobra"
+)
+
+// Exit codes.
+const (
+	exitOK    = 0 // the command did its work
+	exitError = 1 // the work failed: unreadable or invalid model, write error, ...
+	exitUsage = 2 // the command line is wrong: unknown flag, wrong arguments, bad flag value
+)
+
+// app holds what every command shares: where results and logs go.
+type app struct {
+	stdout    io.Writer
+	log       *logrus.Logger
+	logLevel  string
+	logFormat string
+}
+
+// workError marks an error that happened while a command did its work (exit
+// 1), as opposed to one about the command line (exit 2).
+type workError struct{ err error }
+
+func (e *workError) Error() string { return e.err.Error() }
+func (e *workError) Unwrap() error { return e.err }
+
+// run runs the command line args and returns the exit code. Results go to
+// stdout; logs and errors to stderr. It never panics.
+func run(args []string, stdout, stderr io.Writer) (code int) {
+	defer recoverExit(stderr, &code)
+	log := logrus.New()
+	log.SetOutput(stderr)
+	a := &app{stdout: stdout, log: log}
+	root := a.rootCmd()
+	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	cmd, err := root.ExecuteC()
+	if err == nil {
+		return exitOK
+	}
+	if we := (*workError)(nil); errors.As(err, &we) {
+		fmt.Fprintf(stderr, "onnxtune: %s\n", oneLine(we.err.Error()))
+		return exitError
+	}
+	if cmd == nil {
+		cmd = root
+	}
+	fmt.Fprintf(stderr, "onnxtune: %s\nRun '%s --help' for usage.\n", usageMessage(err), cmd.CommandPath())
+	return exitUsage
+}
+
+// recoverExit turns a panic into a one-line message and exit code 1. Use it
+// deferred: defer recoverExit(stderr, &code).
+func recoverExit(stderr io.Writer, code *int) {
+	if r := recover(); r != nil {
+		fmt.Fprintf(stderr, "onnxtune: internal error: %s\n", oneLine(fmt.Sprint(r)))
+		*code = exitError
+	}
+}
+
+func (a *app) rootCmd() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "onnxtune",
+		Short: "Fine-tune ONNX models exported by PyTorch",
+		Long: `onnxtune reads ONNX models exported by PyTorch (torch.onnx.export) and
+works on them under their PyTorch parameter names: it recovers the
+state_dict names the exporter anonymized ("onnx::Conv_193" becomes
+"conv1.weight"), shows a model's inputs, outputs, ops and parameters, and
+turns training-mode exports into inference models with one tensor per
+parameter. Results go to standard output, logs and errors to standard error.
+
+Exit status: 0 on success, 1 when the work fails (missing, truncated or
+invalid model, write error), 2 for a wrong command line (unknown command or
+flag, wrong number of arguments, bad flag value).`,
+		Example: `  onnxtune inspect models/lenet.onnx
+  onnxtune inspect --json models/lenet.onnx | jq .parameters
+  onnxtune convert models/bn_cnn_training.onnx -o /tmp/bn_cnn.onnx`,
+		SilenceErrors:     true,
+		SilenceUsage:      true,
+		PersistentPreRunE: func(*cobra.Command, []string) error { return a.setupLog() },
+	}
+	root.CompletionOptions.DisableDefaultCmd = true
+	pf := root.PersistentFlags()
+	pf.StringVar(&a.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	pf.StringVar(&a.logFormat, "log-format", "text", "log format: text or json")
+	root.AddCommand(a.inspectCmd(), a.convertCmd(), a.versionCmd())
+	return root
+}
+
+// setupLog configures the logger from --log-level and --log-format.
+func (a *app) setupLog() error {
+	levels := map[string]logrus.Level{
+		"debug": logrus.DebugLevel,
+		"info":  logrus.InfoLevel,
+		"warn":  logrus.WarnLevel,
+		"error": logrus.ErrorLevel,
+	}
+	lvl, ok := levels[a.logLevel]
+	if !ok {
+		return fmt.Errorf("invalid --log-level %q: want debug, info, warn or error", a.logLevel)
+	}
+	a.log.SetLevel(lvl)
+	switch a.logFormat {
+	case "text":
+		a.log.SetFormatter(&logrus.TextFormatter{})
+	case "json":
+		a.log.SetFormatter(&logrus.JSONFormatter{})
+	default:
+		return fmt.Errorf("invalid --log-format %q: want text or json", a.logFormat)
+	}
+	return nil
+}
+
+// work adapts a command's function to cobra, marking its errors as errors of
+// the work (exit 1) rather than of the command line.
+func work(f func(cmd *cobra.Command, args []string) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		if err := f(cmd, args); err != nil {
+			return &workError{err}
+		}
+		return nil
+	}
+}
+
+// positional checks that a command gets exactly the positional arguments named.
+func positional(names ...string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, got []string) error {
+		switch {
+		case len(got) < len(names):
+			return fmt.Errorf("missing %s argument", strings.Join(names[len(got):], " and "))
+		case len(got) > len(names):
+			return fmt.Errorf("too many arguments: want %s, got %q", strings.Join(names, " "), got)
+		}
+		return nil
+	}
+}
+
+// usageMessage renders a command-line error as one line, turning cobra's
+// multi-line "Did you mean this?" into a parenthesis.
+func usageMessage(err error) string {
+	msg := err.Error()
+	if head, sugg, ok := strings.Cut(msg, "\n\nDid you mean this?\n"); ok {
+		msg = fmt.Sprintf("%s (did you mean %s?)", head, strings.Join(strings.Fields(sugg), " or "))
+	}
+	return oneLine(msg)
+}
+
+// oneLine collapses a message that spans several lines into one.
+func oneLine(s string) string {
+	var parts []string
+	for _, l := range strings.Split(strings.ReplaceAll(s, "\r", "\n"), "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			parts = append(parts, l)
+		}
+	}
+	return strings.Join(parts, "; ")
+}

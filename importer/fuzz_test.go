@@ -1,0 +1,37 @@
+package importer_test
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/onnxtune/onnxtune/export"
+	"github.com/onnxtune/onnxtune/importer"
+)
+
+// FuzzLoad feeds the decoder mutated sample models: it must never panic, and
+// whatever it accepts must export and load again.
+func FuzzLoad(f *testing.F) {
+	seeds, _ := filepath.Glob(filepath.Join("..", "models", "*.onnx"))
+	for _, s := range seeds {
+		b, err := os.ReadFile(s)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		m, err := importer.Decode(b, importer.Options{})
+		if err != nil {
+			return
+		}
+		out, err := export.Encode(m)
+		if err != nil {
+			t.Fatalf("accepted model does not export: %v", err)
+		}
+		if _, err := importer.Decode(out, importer.Options{}); err != nil {
+			t.Fatalf("exported model does not load again: %v", err)
+		}
+	})
+}

@@ -1,0 +1,19 @@
+// Package npz reads and writes NumPy .npz archives, the bridge format for
+// tensors between onnxtune and Python (numpy.savez, numpy.savez_compressed,
+// numpy.load).
+//
+// An archive maps names to arrays (Array): dense, C-ordered, of one of the
+// element types float32, float64, int64, int32, int8, uint8 and bool.
+//
+// Reading uses codeberg.org/sbinet/npyio to decode each .npy member (stored
+// or deflated), after checking what it is about to allocate against the
+// archive's size: a damaged or hostile file gives an error, never a panic or
+// a huge allocation. Fortran-ordered arrays and other element types are
+// rejected with an error.
+//
+// Writing encodes the .npy members itself (npyio can only record the shape
+// (len,) of a Go slice), as numpy.save does: format 1.0 (2.0 for very long
+// headers), little-endian, C order, headers padded to 64 bytes; members are
+// stored uncompressed, in name order, like numpy.savez. Write replaces its
+// file atomically.
+package npz

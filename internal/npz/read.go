@@ -1,0 +1,231 @@
+package npz
+
+import (
+	"archive/zip"
+	"bufio"
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"codeberg.org/sbinet/npyio/npy"
+)
+
+// maxHeader bounds a .npy header's length. numpy itself refuses headers over
+// 10000 bytes unless told otherwise.
+const maxHeader = 1 << 20
+
+// maxDeflateRatio bounds how much a deflated member can expand (DEFLATE's
+// limit is about 1032:1).
+const maxDeflateRatio = 1100
+
+// Read reads every array of the .npz file at path. Keys are the member names
+// without their ".npy" suffix, as numpy.load gives them.
+func Read(path string) (map[string]Array, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("npz: %w", err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("npz: %w", err)
+	}
+	m, err := ReadReader(f, st.Size())
+	if err != nil {
+		return nil, fmt.Errorf("%w (file %s)", err, path)
+	}
+	return m, nil
+}
+
+// ReadReader reads every array of an .npz archive of the given size held by r.
+func ReadReader(r io.ReaderAt, size int64) (map[string]Array, error) {
+	z, err := zip.NewReader(r, size)
+	if err != nil {
+		return nil, fmt.Errorf("npz: not a valid .npz (zip) archive: %w", err)
+	}
+	out := make(map[string]Array, len(z.File))
+	for _, f := range z.File {
+		key, ok := strings.CutSuffix(f.Name, ".npy")
+		if !ok {
+			return nil, fmt.Errorf("npz: member %q is not a .npy array", f.Name)
+		}
+		if _, dup := out[key]; dup {
+			return nil, fmt.Errorf("npz: array %q appears twice", key)
+		}
+		a, err := readMember(f, size)
+		if err != nil {
+			return nil, fmt.Errorf("npz: array %q: %w", key, err)
+		}
+		out[key] = a
+	}
+	return out, nil
+}
+
+func readMember(f *zip.File, archiveSize int64) (Array, error) {
+	// Bound the member's size before trusting any length inside it.
+	csize, usize := f.CompressedSize64, f.UncompressedSize64
+	if csize > uint64(archiveSize) {
+		return Array{}, fmt.Errorf("member claims %d compressed bytes in a %d-byte archive", csize, archiveSize)
+	}
+	switch f.Method {
+	case zip.Store:
+		if usize != csize {
+			return Array{}, fmt.Errorf("stored member claims %d bytes but holds %d", usize, csize)
+		}
+	case zip.Deflate:
+		if usize > csize*maxDeflateRatio+1024 {
+			return Array{}, fmt.Errorf("deflated member claims %d bytes from %d compressed bytes", usize, csize)
+		}
+	default:
+		return Array{}, fmt.Errorf("unsupported zip compression method %d", f.Method)
+	}
+	rc, err := f.Open()
+	if err != nil {
+		return Array{}, err
+	}
+	defer rc.Close()
+	br := bufio.NewReaderSize(rc, 64<<10)
+	return readNpy(br, usize)
+}
+
+// readNpy reads one .npy stream of at most limit bytes.
+func readNpy(br *bufio.Reader, limit uint64) (a Array, err error) {
+	// npyio trusts the header: check what it will allocate first.
+	pre, err := br.Peek(12)
+	if err != nil && len(pre) < 10 {
+		return Array{}, fmt.Errorf("not a .npy array: %d-byte member", len(pre))
+	}
+	if !bytes.Equal(pre[:6], npy.Magic[:]) {
+		return Array{}, errors.New("not a .npy array: bad magic bytes")
+	}
+	var hlen uint64
+	switch pre[6] {
+	case 1:
+		hlen = 10 + uint64(binary.LittleEndian.Uint16(pre[8:10]))
+	case 2, 3:
+		if len(pre) < 12 {
+			return Array{}, errors.New("truncated .npy header")
+		}
+		hlen = 12 + uint64(binary.LittleEndian.Uint32(pre[8:12]))
+	default:
+		return Array{}, fmt.Errorf("unsupported .npy format version %d.%d", pre[6], pre[7])
+	}
+	if pre[6] == 3 {
+		return Array{}, errors.New("unsupported .npy format version 3 (utf-8 field names)")
+	}
+	if hlen > maxHeader || hlen > limit {
+		return Array{}, fmt.Errorf(".npy header of %d bytes is too long", hlen)
+	}
+
+	// npyio can panic on malformed headers: turn that into an error.
+	defer func() {
+		if p := recover(); p != nil {
+			a, err = Array{}, fmt.Errorf("malformed .npy data: %v", p)
+		}
+	}()
+	rd, err := npy.NewReader(br)
+	if err != nil {
+		return Array{}, fmt.Errorf("bad .npy header: %w", err)
+	}
+	h := rd.Header.Descr
+	if h.Fortran {
+		return Array{}, errors.New("arrays in Fortran order are not supported; save a C-ordered array (numpy.ascontiguousarray)")
+	}
+	dt, err := parseDescr(h.Type)
+	if err != nil {
+		return Array{}, err
+	}
+	shape := append([]int{}, h.Shape...)
+	n, err := elements(shape, dt.size)
+	if err != nil {
+		return Array{}, err
+	}
+	if uint64(n)*uint64(dt.size) > limit-hlen {
+		return Array{}, fmt.Errorf("shape %v of %s needs %d bytes, the member has %d", shape, dt.descr, uint64(n)*uint64(dt.size), limit-hlen)
+	}
+
+	var data any
+	switch dt.descr[1:] {
+	case "f4":
+		data, err = readData[float32](rd, n)
+	case "f8":
+		data, err = readData[float64](rd, n)
+	case "i8":
+		data, err = readData[int64](rd, n)
+	case "i4":
+		data, err = readData[int32](rd, n)
+	case "i1":
+		data, err = readData[int8](rd, n)
+	case "u1":
+		data, err = readData[uint8](rd, n)
+	case "b1":
+		data, err = readData[bool](rd, n)
+	}
+	if err != nil {
+		return Array{}, fmt.Errorf("reading %v %s data: %w", shape, dt.descr, err)
+	}
+	// Reading on to the end also makes archive/zip verify the checksum.
+	if extra, err := io.Copy(io.Discard, br); err != nil {
+		return Array{}, err
+	} else if extra != 0 {
+		return Array{}, fmt.Errorf("%d bytes after the data of a %v %s array", extra, shape, dt.descr)
+	}
+	return Array{Shape: shape, Data: data}, nil
+}
+
+func readData[T any](rd *npy.Reader, n int) ([]T, error) {
+	data := make([]T, n)
+	if n == 0 {
+		return data, nil
+	}
+	if err := rd.Read(&data); err != nil {
+		if errors.Is(err, io.EOF) {
+			err = io.ErrUnexpectedEOF
+		}
+		return nil, err
+	}
+	return data, nil
+}
+
+// parseDescr maps a header's descr (e.g. "'<f4'") to a supported dtype,
+// keeping its byte order in descr[0] ('<' or '>'; '|' for one byte).
+func parseDescr(s string) (dtype, error) {
+	d := strings.Trim(strings.TrimSpace(s), `'"`)
+	if len(d) != 3 {
+		return dtype{}, fmt.Errorf("unsupported element type %s (supported: float32, float64, int64, int32, int8, uint8, bool)", s)
+	}
+	order, kind := d[0], d[1:]
+	var dt dtype
+	switch kind {
+	case "f4":
+		dt = dtFloat32
+	case "f8":
+		dt = dtFloat64
+	case "i8":
+		dt = dtInt64
+	case "i4":
+		dt = dtInt32
+	case "i1":
+		dt = dtInt8
+	case "u1":
+		dt = dtUint8
+	case "b1":
+		dt = dtBool
+	default:
+		return dtype{}, fmt.Errorf("unsupported element type %s (supported: float32, float64, int64, int32, int8, uint8, bool)", s)
+	}
+	switch order {
+	case '<', '=', '|':
+		// '=' is native order: little-endian on the machines this runs on.
+	case '>':
+		dt.descr = ">" + kind
+		return dt, nil
+	default:
+		return dtype{}, fmt.Errorf("unsupported byte order in element type %s", s)
+	}
+	return dt, nil
+}

@@ -1,0 +1,190 @@
+package remap
+
+import (
+	"fmt"
+
+	"github.com/onnxtune/onnxtune/graph"
+)
+
+// Untie gives every parameter its own initializer. PyTorch's exporter stores
+// equal tensors once: other names reach it through Identity nodes, or several
+// modules read one anonymized initializer. Fine-tuning changes them apart, so
+// each becomes a copy under its own name (the Identity's output, or a fresh
+// name for a shared anonymized tensor; Rename then gives it its PyTorch name).
+// Identity nodes that only served the tie are removed. It returns how many
+// parameters were untied and refreshes m.Params.
+func Untie(m *graph.Model) (int, error) {
+	if len(m.Params) == 0 {
+		if err := Recover(m); err != nil {
+			return 0, err
+		}
+	}
+	g := m.Graph
+	outputs := make(map[string]bool)
+	for _, o := range g.Outputs {
+		outputs[o.Name] = true
+	}
+	names := valueNames(g)
+	untied := 0
+	dropIdentity := make(map[*graph.Node]bool)
+	producers := g.Producers()
+	claimed := make(map[string]bool) // initializers whose first reader keeps them
+	for _, p := range m.Params {
+		src := g.Initializer(p.Initializer)
+		if src == nil {
+			return untied, fmt.Errorf("remap: parameter %q: initializer %q not found", p.Name, p.Initializer)
+		}
+		switch {
+		case p.Value != p.Initializer:
+			// Reached through Identity: the Identity output becomes an
+			// initializer of its own.
+			id := producers[p.Value]
+			if id == nil || id.OpType != "Identity" || outputs[p.Value] {
+				continue
+			}
+			c := src.Clone()
+			c.Name = p.Value
+			g.Initializers = append(g.Initializers, c)
+			dropIdentity[id] = true
+			untied++
+		case p.Tied && p.Recovered:
+			// One anonymized tensor read by several modules.
+			if !claimed[p.Initializer] {
+				claimed[p.Initializer] = true
+				continue
+			}
+			name := p.Name
+			for i := 1; names[name]; i++ {
+				name = fmt.Sprintf("%s_%d", p.Name, i)
+			}
+			names[name] = true
+			c := src.Clone()
+			c.Name = name
+			g.Initializers = append(g.Initializers, c)
+			n := g.Node(p.Node)
+			if n == nil {
+				return untied, fmt.Errorf("remap: parameter %q: node %q not found", p.Name, p.Node)
+			}
+			for i, in := range n.Inputs {
+				if in == p.Value {
+					n.Inputs[i] = name
+				}
+			}
+			untied++
+		}
+	}
+	if len(dropIdentity) > 0 {
+		kept := g.Nodes[:0]
+		for _, n := range g.Nodes {
+			if !dropIdentity[n] {
+				kept = append(kept, n)
+			}
+		}
+		g.Nodes = kept
+	}
+	dropUnused(g)
+	return untied, Recover(m)
+}
+
+// dropUnused removes initializers nothing reads any more (the sources of
+// ties whose every reader now has its own copy). Initializers that are graph
+// inputs or outputs stay.
+func dropUnused(g *graph.Graph) {
+	used := g.Consumers()
+	keep := make(map[string]bool)
+	for _, v := range g.Inputs {
+		keep[v.Name] = true
+	}
+	for _, v := range g.Outputs {
+		keep[v.Name] = true
+	}
+	kept := g.Initializers[:0]
+	for _, t := range g.Initializers {
+		if len(used[t.Name]) > 0 || keep[t.Name] {
+			kept = append(kept, t)
+		}
+	}
+	g.Initializers = kept
+}
+
+// valueNames lists every value name defined in g.
+func valueNames(g *graph.Graph) map[string]bool {
+	names := make(map[string]bool)
+	for _, v := range g.Inputs {
+		names[v.Name] = true
+	}
+	for _, t := range g.Initializers {
+		names[t.Name] = true
+	}
+	for _, n := range g.Nodes {
+		for _, o := range n.Outputs {
+			names[o] = true
+		}
+	}
+	return names
+}
+
+// Rename renames each initializer that holds one recovered parameter to that
+// parameter's PyTorch name ("onnx::Conv_193" becomes "conv1.weight"), in every
+// place the graph refers to it. Shared initializers are left for Untie. It
+// returns how many were renamed and refreshes m.Params.
+func Rename(m *graph.Model) (int, error) {
+	if len(m.Params) == 0 {
+		if err := Recover(m); err != nil {
+			return 0, err
+		}
+	}
+	g := m.Graph
+	names := valueNames(g)
+	renamed := 0
+	for _, p := range m.Params {
+		if !p.Recovered || p.Tied || p.Value != p.Initializer || p.Name == p.Initializer {
+			continue
+		}
+		if names[p.Name] {
+			return renamed, fmt.Errorf("remap: cannot rename %q to %q: the graph already has a value of that name", p.Initializer, p.Name)
+		}
+		renameValue(g, p.Initializer, p.Name)
+		names[p.Name] = true
+		delete(names, p.Initializer)
+		renamed++
+	}
+	return renamed, Recover(m)
+}
+
+// renameValue renames value old to new in g: its definition and every read,
+// in subgraphs too (which may read outer values).
+func renameValue(g *graph.Graph, old, new string) {
+	for _, t := range g.Initializers {
+		if t.Name == old {
+			t.Name = new
+		}
+	}
+	for _, list := range [][]*graph.ValueInfo{g.Inputs, g.Outputs, g.ValueInfo} {
+		for _, v := range list {
+			if v.Name == old {
+				v.Name = new
+			}
+		}
+	}
+	for _, n := range g.Nodes {
+		for i, in := range n.Inputs {
+			if in == old {
+				n.Inputs[i] = new
+			}
+		}
+		for i, o := range n.Outputs {
+			if o == old {
+				n.Outputs[i] = new
+			}
+		}
+		for _, a := range n.Attrs {
+			if a.G != nil {
+				renameValue(a.G, old, new)
+			}
+			for _, sg := range a.Graphs {
+				renameValue(sg, old, new)
+			}
+		}
+	}
+}
