@@ -126,3 +126,25 @@ func unmarshal(p *pb.ModelProto, b []byte) (err error) {
 	}
 	return nil
 }
+
+// DecodeTensor parses one serialized TensorProto (the .pb files of ONNX's
+// conformance cases). Values must be inline: external data is refused.
+func DecodeTensor(b []byte) (t *graph.Tensor, err error) {
+	if err := scan(b, kTensor, 0); err != nil {
+		return nil, err
+	}
+	var p pb.TensorProto
+	func() {
+		defer func() {
+			if r := recover(); r != nil {
+				err = fmt.Errorf("%w: %v", ErrFormat, r)
+			}
+		}()
+		err = p.Unmarshal(b)
+	}()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrFormat, err)
+	}
+	c := &converter{}
+	return c.tensor(&p)
+}

@@ -1,0 +1,180 @@
+package ops
+
+import (
+	"fmt"
+
+	"gorgonia.org/tensor"
+)
+
+// Number is what elementwise kernels compute on.
+type Number interface {
+	~float32 | ~float64 | Integer
+}
+
+// Integer is every integer element type.
+type Integer interface {
+	~int64 | ~int32 | ~int16 | ~int8 | ~uint64 | ~uint32 | ~uint16 | ~uint8
+}
+
+// Float is what differentiable kernels compute on.
+type Float interface{ ~float32 | ~float64 }
+
+// BroadcastShape is numpy's broadcast of shapes a and b.
+func BroadcastShape(a, b []int) ([]int, error) {
+	n := max(len(a), len(b))
+	out := make([]int, n)
+	for i := 0; i < n; i++ {
+		da, db := 1, 1
+		if j := len(a) - n + i; j >= 0 {
+			da = a[j]
+		}
+		if j := len(b) - n + i; j >= 0 {
+			db = b[j]
+		}
+		switch {
+		case da == db, db == 1:
+			out[i] = da
+		case da == 1:
+			out[i] = db
+		default:
+			return nil, fmt.Errorf("shapes %v and %v do not broadcast", a, b)
+		}
+	}
+	return out, nil
+}
+
+// strides returns row-major strides of shape, with 0 for broadcast
+// dimensions when shape is aligned (right) to a longer out shape.
+func bstrides(shape, out []int) []int {
+	st := make([]int, len(out))
+	s := 1
+	for i := len(out) - 1; i >= 0; i-- {
+		j := len(shape) - len(out) + i
+		if j < 0 || shape[j] == 1 {
+			st[i] = 0
+		} else {
+			st[i] = s
+		}
+		if j >= 0 {
+			s *= shape[j]
+		}
+	}
+	return st
+}
+
+func sizeOf(shape []int) int {
+	n := 1
+	for _, d := range shape {
+		n *= d
+	}
+	return n
+}
+
+// Binary applies f elementwise with broadcasting.
+func Binary[T Number](a, b []T, sa, sb []int, f func(x, y T) T) ([]T, []int, error) {
+	out, err := BroadcastShape(sa, sb)
+	if err != nil {
+		return nil, nil, err
+	}
+	n := sizeOf(out)
+	res := make([]T, n)
+	if sameInts(sa, sb) {
+		for i := range res {
+			res[i] = f(a[i], b[i])
+		}
+		return res, out, nil
+	}
+	if len(b) == 1 {
+		y := b[0]
+		if sameInts(sa, out) {
+			for i := range res {
+				res[i] = f(a[i], y)
+			}
+			return res, out, nil
+		}
+	}
+	stA, stB := bstrides(sa, out), bstrides(sb, out)
+	idx := make([]int, len(out))
+	ia, ib := 0, 0
+	for i := 0; i < n; i++ {
+		res[i] = f(a[ia], b[ib])
+		for d := len(out) - 1; d >= 0; d-- {
+			idx[d]++
+			ia += stA[d]
+			ib += stB[d]
+			if idx[d] < out[d] {
+				break
+			}
+			ia -= stA[d] * out[d]
+			ib -= stB[d] * out[d]
+			idx[d] = 0
+		}
+	}
+	return res, out, nil
+}
+
+// SumTo sums x (of shape from) down to shape to, which broadcasts to from:
+// the gradient of a broadcast.
+func SumTo[T Number](x []T, from, to []int) []T {
+	if sameInts(from, to) {
+		return append([]T(nil), x...)
+	}
+	res := make([]T, sizeOf(to))
+	st := bstrides(to, from)
+	idx := make([]int, len(from))
+	j := 0
+	for i := range x {
+		res[j] += x[i]
+		for d := len(from) - 1; d >= 0; d-- {
+			idx[d]++
+			j += st[d]
+			if idx[d] < from[d] {
+				break
+			}
+			j -= st[d] * from[d]
+			idx[d] = 0
+		}
+	}
+	return res
+}
+
+func sameInts(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// Dense builds a tensor of the given shape over data (rank 0 for a scalar).
+func Dense[T any](shape []int, data []T) *tensor.Dense {
+	if len(shape) == 0 {
+		return tensor.New(tensor.FromScalar(data[0]))
+	}
+	return tensor.New(tensor.WithShape(append([]int{}, shape...)...), tensor.WithBacking(data))
+}
+
+// Data returns a tensor's elements as a slice of T (a scalar as one
+// element), or an error when the element type differs.
+func Data[T any](t *tensor.Dense) ([]T, error) {
+	switch d := t.Data().(type) {
+	case []T:
+		return d, nil
+	case T:
+		return []T{d}, nil
+	}
+	var zero T
+	return nil, fmt.Errorf("tensor holds %v, want %T", t.Dtype(), zero)
+}
+
+// Shape returns a tensor's shape as ints ([] for a scalar).
+func Shape(t *tensor.Dense) []int {
+	if t.IsScalar() {
+		return []int{}
+	}
+	return append([]int{}, t.Shape()...)
+}

@@ -1,0 +1,311 @@
+package ops
+
+import (
+	"encoding/binary"
+	"errors"
+	"math"
+	"fmt"
+	"math/rand"
+
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+
+	"github.com/onnxtune/onnxtune/graph"
+)
+
+// Options control Compile.
+type Options struct {
+	// Train compiles training semantics: BatchNormalization normalizes with
+	// batch statistics and reports running-statistics updates, Dropout
+	// drops. Otherwise inference semantics.
+	Train bool
+	// Seed seeds the random source of Dropout.
+	Seed int64
+	// Registry is the op set; nil means NewRegistry().
+	Registry *Registry
+}
+
+// Program is a model compiled for one set of input shapes and one mode.
+type Program struct {
+	Graph   *G.ExprGraph
+	Inputs  map[string]*G.Node // graph inputs, by name
+	Params  map[string]*G.Node // float initializers of the parameter table, by initializer name
+	Outputs []*Value           // graph outputs, in order
+	Names   []string           // graph output names
+	Updates []Update           // training-mode side effects (BatchNorm running statistics)
+
+	machine G.VM
+}
+
+// ErrShape reports inputs whose shapes do not fit the model.
+var ErrShape = errors.New("input shape")
+
+// Compile lowers m to a gorgonia graph for inputs of the given shapes (by
+// graph input name). It first checks every op, and reports all unsupported
+// ones in one *UnsupportedError before compiling anything.
+func Compile(m *graph.Model, shapes map[string][]int, opts Options) (p *Program, err error) {
+	defer recoverTo(&err)
+	reg := opts.Registry
+	if reg == nil {
+		reg = NewRegistry()
+	}
+	g := m.Graph
+	if err := reg.Check(g); err != nil {
+		return nil, err
+	}
+	opset, _ := m.OpsetVersion("")
+	eg := G.NewGraph()
+	p = &Program{Graph: eg, Inputs: make(map[string]*G.Node), Params: make(map[string]*G.Node)}
+	env := make(map[string]*Value)
+	params := make(map[string]bool)
+	for _, prm := range m.Params {
+		params[prm.Initializer] = true
+	}
+	for _, t := range g.Initializers {
+		d, err := TensorFromIR(t)
+		if err != nil {
+			return nil, fmt.Errorf("initializer %q: %w", t.Name, err)
+		}
+		v, err := ConstValue(d)
+		if err != nil {
+			return nil, fmt.Errorf("initializer %q: %w", t.Name, err)
+		}
+		if params[t.Name] && t.DType.IsFloat() {
+			n, err := constNode(eg, t.Name, d)
+			if err != nil {
+				return nil, fmt.Errorf("initializer %q: %w", t.Name, err)
+			}
+			v = &Value{Node: n, Shape: v.Shape, DType: v.DType}
+			p.Params[t.Name] = n
+		}
+		env[t.Name] = v
+	}
+	for _, in := range g.Inputs {
+		if _, isInit := env[in.Name]; isInit {
+			continue
+		}
+		dt, dims, ok := in.TensorShape()
+		if !ok {
+			return nil, fmt.Errorf("graph input %q has no tensor type", in.Name)
+		}
+		shape, ok := shapes[in.Name]
+		if !ok {
+			return nil, fmt.Errorf("%w: no shape given for graph input %q", ErrShape, in.Name)
+		}
+		if len(shape) != len(dims) {
+			return nil, fmt.Errorf("%w: input %q has rank %d, the model wants %d (%s)", ErrShape, in.Name, len(shape), len(dims), dimString(dims))
+		}
+		for i, d := range dims {
+			if d.HasValue && int(d.Value) != shape[i] {
+				return nil, fmt.Errorf("%w: input %q has shape %v, the model wants %s", ErrShape, in.Name, shape, dimString(dims))
+			}
+		}
+		tdt, err := tensorDtype(dt)
+		if err != nil {
+			return nil, fmt.Errorf("graph input %q: %w", in.Name, err)
+		}
+		var n *G.Node
+		if len(shape) == 0 {
+			n = G.NewScalar(eg, tdt, G.WithName(in.Name))
+		} else {
+			n = G.NewTensor(eg, tdt, len(shape), G.WithName(in.Name), G.WithShape(shape...))
+		}
+		p.Inputs[in.Name] = n
+		env[in.Name] = &Value{Node: n, Shape: shape, DType: dt}
+	}
+	seq := 0
+	rng := rand.New(rand.NewSource(opts.Seed))
+	for _, n := range g.Nodes {
+		info, _ := reg.Lookup(n)
+		in := make([]*Value, len(n.Inputs))
+		for i, name := range n.Inputs {
+			if name == "" {
+				continue
+			}
+			v, ok := env[name]
+			if !ok {
+				return nil, fmt.Errorf("node %s: input %q is not computed", n, name)
+			}
+			in[i] = v
+		}
+		c := &Ctx{G: eg, Node: n, Opset: opset, Train: opts.Train, Rand: rng, Updates: &p.Updates, seq: &seq}
+		outs, err := lowerNode(info, c, in)
+		if err != nil {
+			return nil, fmt.Errorf("node %s: %w", n, err)
+		}
+		for i, name := range n.Outputs {
+			if name == "" || i >= len(outs) || outs[i] == nil {
+				continue
+			}
+			env[name] = outs[i]
+		}
+	}
+	for _, o := range g.Outputs {
+		v, ok := env[o.Name]
+		if !ok {
+			return nil, fmt.Errorf("graph output %q is not computed", o.Name)
+		}
+		p.Outputs = append(p.Outputs, v)
+		p.Names = append(p.Names, o.Name)
+	}
+	return p, nil
+}
+
+func lowerNode(info OpInfo, c *Ctx, in []*Value) (outs []*Value, err error) {
+	defer recoverTo(&err)
+	return info.Lower(c, in)
+}
+
+func dimString(dims []graph.Dim) string {
+	s := "["
+	for i, d := range dims {
+		if i > 0 {
+			s += ", "
+		}
+		s += d.String()
+	}
+	return s + "]"
+}
+
+// Run binds inputs, runs the machine once and returns the graph outputs.
+func (p *Program) Run(inputs map[string]*tensor.Dense) (outs []*tensor.Dense, err error) {
+	defer recoverTo(&err)
+	if p.machine == nil {
+		p.machine = G.NewTapeMachine(p.Graph)
+	}
+	for name, n := range p.Inputs {
+		t, ok := inputs[name]
+		if !ok {
+			return nil, fmt.Errorf("%w: no value for input %q", ErrShape, name)
+		}
+		if !sameShape(t.Shape(), ShapeOf(n)) {
+			return nil, fmt.Errorf("%w: input %q has shape %v, compiled for %v", ErrShape, name, t.Shape(), ShapeOf(n))
+		}
+		var v G.Value = t
+		if n.IsScalar() {
+			if v, err = scalarValue(t); err != nil {
+				return nil, err
+			}
+		}
+		if err := G.Let(n, v); err != nil {
+			return nil, err
+		}
+	}
+	defer p.machine.Reset()
+	if err := p.machine.RunAll(); err != nil {
+		return nil, err
+	}
+	for _, o := range p.Outputs {
+		if o.IsConst() {
+			outs = append(outs, o.Const)
+			continue
+		}
+		d, err := asDense(o.Node.Value())
+		if err != nil {
+			return nil, err
+		}
+		outs = append(outs, d.Clone().(*tensor.Dense))
+	}
+	return outs, nil
+}
+
+func sameShape(a tensor.Shape, b []int) bool {
+	if len(a) != len(b) {
+		return a.IsScalar() && len(b) == 0
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// Close releases the machine.
+func (p *Program) Close() error {
+	if p.machine != nil {
+		return p.machine.Close()
+	}
+	return nil
+}
+
+// TensorFromIR converts an IR tensor to a dense tensor (float32, float64 and
+// the integer and boolean types).
+func TensorFromIR(t *graph.Tensor) (*tensor.Dense, error) {
+	shape := make([]int, len(t.Dims))
+	for i, d := range t.Dims {
+		shape[i] = int(d)
+	}
+	n := int(t.Len())
+	if t.DType.ByteLen(int64(n)) != int64(len(t.Raw)) {
+		return nil, fmt.Errorf("tensor %q: %d bytes for %d %s values", t.Name, len(t.Raw), n, t.DType)
+	}
+	r := t.Raw
+	var backing any
+	switch t.DType {
+	case graph.Float32:
+		backing = decode(n, func(i int) float32 { return math.Float32frombits(binary.LittleEndian.Uint32(r[4*i:])) })
+	case graph.Float64:
+		backing = decode(n, func(i int) float64 { return math.Float64frombits(binary.LittleEndian.Uint64(r[8*i:])) })
+	case graph.Int64:
+		backing = decode(n, func(i int) int64 { return int64(binary.LittleEndian.Uint64(r[8*i:])) })
+	case graph.Uint64:
+		backing = decode(n, func(i int) uint64 { return binary.LittleEndian.Uint64(r[8*i:]) })
+	case graph.Int32:
+		backing = decode(n, func(i int) int32 { return int32(binary.LittleEndian.Uint32(r[4*i:])) })
+	case graph.Uint32:
+		backing = decode(n, func(i int) uint32 { return binary.LittleEndian.Uint32(r[4*i:]) })
+	case graph.Int16:
+		backing = decode(n, func(i int) int16 { return int16(binary.LittleEndian.Uint16(r[2*i:])) })
+	case graph.Uint16:
+		backing = decode(n, func(i int) uint16 { return binary.LittleEndian.Uint16(r[2*i:]) })
+	case graph.Int8:
+		backing = decode(n, func(i int) int8 { return int8(r[i]) })
+	case graph.Uint8:
+		backing = decode(n, func(i int) uint8 { return r[i] })
+	case graph.Bool:
+		backing = decode(n, func(i int) bool { return r[i] != 0 })
+	default:
+		return nil, fmt.Errorf("element type %s is not supported by the engine", t.DType)
+	}
+	if len(shape) == 0 {
+		return scalarDense(backing), nil
+	}
+	return tensor.New(tensor.WithShape(shape...), tensor.WithBacking(backing)), nil
+}
+
+func decode[T any](n int, at func(i int) T) []T {
+	out := make([]T, n)
+	for i := range out {
+		out[i] = at(i)
+	}
+	return out
+}
+
+func scalarDense(backing any) *tensor.Dense {
+	switch b := backing.(type) {
+	case []float32:
+		return tensor.New(tensor.FromScalar(b[0]))
+	case []float64:
+		return tensor.New(tensor.FromScalar(b[0]))
+	case []int64:
+		return tensor.New(tensor.FromScalar(b[0]))
+	case []uint64:
+		return tensor.New(tensor.FromScalar(b[0]))
+	case []int32:
+		return tensor.New(tensor.FromScalar(b[0]))
+	case []uint32:
+		return tensor.New(tensor.FromScalar(b[0]))
+	case []int16:
+		return tensor.New(tensor.FromScalar(b[0]))
+	case []uint16:
+		return tensor.New(tensor.FromScalar(b[0]))
+	case []int8:
+		return tensor.New(tensor.FromScalar(b[0]))
+	case []uint8:
+		return tensor.New(tensor.FromScalar(b[0]))
+	case []bool:
+		return tensor.New(tensor.FromScalar(b[0]))
+	}
+	return nil
+}

@@ -1,0 +1,150 @@
+package ops
+
+import (
+	"fmt"
+	"math/rand"
+
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+
+	"github.com/onnxtune/onnxtune/graph"
+)
+
+// Ctx is what a lowering function gets: the graph being built, the IR node,
+// the opset it is read under, and the mode.
+type Ctx struct {
+	G     *G.ExprGraph
+	Node  *graph.Node
+	Opset int64 // version of the node's domain imported by the model
+	Train bool  // training semantics: BatchNorm batch statistics, Dropout active
+	Rand  *rand.Rand
+	// Updates collects side effects of a training step that are not
+	// gradients, such as BatchNorm running statistics (see Update).
+	Updates *[]Update
+
+	seq *int
+}
+
+// Update is a value a training step writes back to an initializer after the
+// machine runs (BatchNorm's running mean and variance).
+type Update struct {
+	Initializer string
+	Node        *G.Node // its new value
+}
+
+// Spec describes one kernel application.
+type Spec struct {
+	Name  string      // label for errors and gorgonia's graph
+	Shape []int       // output shape
+	DType graph.DType // output element type
+	Fwd   Kernel
+	Grad  GradFunc // nil: not differentiable
+	WRT   []bool   // which inputs Grad gives gradients for
+	// NoFold keeps the op in the graph even when every input is constant
+	// (random ops).
+	NoFold bool
+}
+
+// Apply applies a kernel to values: at compile time when every input is
+// constant, else as a node of the graph.
+func (c *Ctx) Apply(s Spec, in ...*Value) (*Value, error) {
+	fold := !s.NoFold
+	for _, v := range in {
+		if !v.IsConst() {
+			fold = false
+		}
+	}
+	if fold {
+		ts := make([]*tensor.Dense, len(in))
+		for i, v := range in {
+			ts[i] = v.Const
+		}
+		out, err := s.Fwd(ts)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", s.Name, err)
+		}
+		return ConstValue(out)
+	}
+	nodes := make(G.Nodes, len(in))
+	for i, v := range in {
+		n, err := c.NodeOf(v)
+		if err != nil {
+			return nil, err
+		}
+		nodes[i] = n
+	}
+	*c.seq++
+	n, err := NewNode(c.G, fmt.Sprintf("%s#%d", c.Node.Name, *c.seq), s, nodes...)
+	if err != nil {
+		return nil, err
+	}
+	return &Value{Node: n, Shape: s.Shape, DType: s.DType}, nil
+}
+
+// NodeOf returns v as a graph node, turning a constant into an input node
+// with its value bound.
+func (c *Ctx) NodeOf(v *Value) (*G.Node, error) {
+	if !v.IsConst() {
+		return v.Node, nil
+	}
+	*c.seq++
+	n, err := constNode(c.G, fmt.Sprintf("const#%d", *c.seq), v.Const)
+	if err != nil {
+		return nil, err
+	}
+	v.Node = n
+	v.Const = nil
+	return n, nil
+}
+
+func constNode(g *G.ExprGraph, name string, t *tensor.Dense) (n *G.Node, err error) {
+	defer recoverTo(&err)
+	if t.Dims() == 0 {
+		v, err := scalarValue(t)
+		if err != nil {
+			return nil, err
+		}
+		return G.NewScalar(g, t.Dtype(), G.WithName(name), G.WithValue(v)), nil
+	}
+	return G.NewTensor(g, t.Dtype(), t.Dims(), G.WithName(name), G.WithShape(t.Shape()...), G.WithValue(t)), nil
+}
+
+// NewNode applies a kernel to nodes of g. Gradient functions use it to build
+// their backward nodes; key must be unique in g.
+func NewNode(g *G.ExprGraph, key string, s Spec, in ...*G.Node) (n *G.Node, err error) {
+	defer recoverTo(&err)
+	dt, err := tensorDtype(s.DType)
+	if err != nil {
+		return nil, err
+	}
+	op := &kernelOp{name: s.Name, key: key, shape: tensor.Shape(append([]int{}, s.Shape...)),
+		out: typeOf(len(s.Shape), dt), fwd: s.Fwd, grad: s.Grad, wrt: s.WRT}
+	for _, x := range in {
+		op.in = append(op.in, typeOf(x.Dims(), x.Dtype()))
+	}
+	if s.Grad != nil && len(op.wrt) != len(in) {
+		return nil, fmt.Errorf("%s: gradient flags for %d inputs, have %d", s.Name, len(op.wrt), len(in))
+	}
+	return G.ApplyOp(op, in...)
+}
+
+// recoverTo turns a panic inside gorgonia into an error.
+func recoverTo(err *error) {
+	if r := recover(); r != nil {
+		*err = fmt.Errorf("gorgonia: %v", r)
+	}
+}
+
+// ShapeOf returns a node's shape as ints (rank 0 for scalars).
+func ShapeOf(n *G.Node) []int {
+	if n.IsScalar() {
+		return []int{}
+	}
+	return append([]int{}, n.Shape()...)
+}
+
+// DTypeOf returns a node's ONNX element type.
+func DTypeOf(n *G.Node) graph.DType {
+	d, _ := fromTensorDtype(n.Dtype())
+	return d
+}

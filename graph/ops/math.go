@@ -1,0 +1,306 @@
+package ops
+
+import (
+	"fmt"
+
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+
+	"github.com/onnxtune/onnxtune/graph"
+)
+
+func registerMath(r *Registry) {
+	r.add("Add", true, lowerBinary("Add", func(x, y float64) float64 { return x + y }))
+	r.add("Sub", true, lowerBinary("Sub", func(x, y float64) float64 { return x - y }))
+	r.add("Mul", true, lowerBinary("Mul", func(x, y float64) float64 { return x * y }))
+	r.add("Div", true, lowerBinary("Div", func(x, y float64) float64 { return x / y }))
+	r.add("Relu", true, lowerRelu)
+}
+
+// binaryKernel applies f elementwise with broadcasting, for every numeric
+// element type (f computes in float64 for floats; integer types use the
+// matching integer arithmetic).
+func binaryKernel(name string, f func(x, y float64) float64) Kernel {
+	return func(in []*tensor.Dense) (*tensor.Dense, error) {
+		a, b := in[0], in[1]
+		if a.Dtype() != b.Dtype() {
+			return nil, fmt.Errorf("%s of %v and %v", name, a.Dtype(), b.Dtype())
+		}
+		switch a.Dtype() {
+		case tensor.Float32:
+			return binaryOf(a, b, func(x, y float32) float32 { return float32(f(float64(x), float64(y))) })
+		case tensor.Float64:
+			return binaryOf(a, b, f)
+		case tensor.Int64:
+			return binaryOf(a, b, intOp[int64](name))
+		case tensor.Int32:
+			return binaryOf(a, b, intOp[int32](name))
+		case tensor.Int16:
+			return binaryOf(a, b, intOp[int16](name))
+		case tensor.Int8:
+			return binaryOf(a, b, intOp[int8](name))
+		case tensor.Uint64:
+			return binaryOf(a, b, intOp[uint64](name))
+		case tensor.Uint32:
+			return binaryOf(a, b, intOp[uint32](name))
+		case tensor.Uint16:
+			return binaryOf(a, b, intOp[uint16](name))
+		case tensor.Uint8:
+			return binaryOf(a, b, intOp[uint8](name))
+		}
+		return nil, fmt.Errorf("%s of %v is not supported", name, a.Dtype())
+	}
+}
+
+func intOp[T Integer](name string) func(x, y T) T {
+	switch name {
+	case "Add":
+		return func(x, y T) T { return x + y }
+	case "Sub":
+		return func(x, y T) T { return x - y }
+	case "Mul":
+		return func(x, y T) T { return x * y }
+	}
+	return func(x, y T) T {
+		if y == 0 {
+			return 0
+		}
+		return x / y
+	}
+}
+
+func binaryOf[T Number](a, b *tensor.Dense, f func(x, y T) T) (*tensor.Dense, error) {
+	x, err := Data[T](a)
+	if err != nil {
+		return nil, err
+	}
+	y, err := Data[T](b)
+	if err != nil {
+		return nil, err
+	}
+	out, shape, err := Binary(x, y, Shape(a), Shape(b), f)
+	if err != nil {
+		return nil, err
+	}
+	return Dense(shape, out), nil
+}
+
+func lowerBinary(name string, f func(x, y float64) float64) LowerFunc {
+	return func(c *Ctx, in []*Value) ([]*Value, error) {
+		a, b := in[0], in[1]
+		shape, err := BroadcastShape(a.Shape, b.Shape)
+		if err != nil {
+			return nil, err
+		}
+		s := Spec{Name: name, Shape: shape, DType: a.DType, Fwd: binaryKernel(name, f)}
+		if a.DType.IsFloat() {
+			s.Grad, s.WRT = binaryGrad(name), []bool{true, true}
+		}
+		out, err := c.Apply(s, a, b)
+		return []*Value{out}, err
+	}
+}
+
+// binaryGrad gives the gradients of Add, Sub, Mul and Div, summed back over
+// broadcast dimensions.
+func binaryGrad(name string) GradFunc {
+	return func(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
+		a, b := inputs[0], inputs[1]
+		key := output.Name()
+		mk := func(label string, f Kernel, like *G.Node, args ...*G.Node) (*G.Node, error) {
+			return NewNode(grad.Graph(), key+"/"+label, Spec{Name: name + label, Shape: ShapeOf(like), DType: DTypeOf(like), Fwd: f}, args...)
+		}
+		sa, sb := ShapeOf(a), ShapeOf(b)
+		var ga, gb *G.Node
+		var err error
+		switch name {
+		case "Add", "Sub":
+			if ga, err = mk("GradA", sumToKernel(sa, 1), a, grad); err != nil {
+				return nil, err
+			}
+			sign := 1.0
+			if name == "Sub" {
+				sign = -1
+			}
+			gb, err = mk("GradB", sumToKernel(sb, sign), b, grad)
+		case "Mul":
+			if ga, err = mk("GradA", mulSumKernel(sa, false), a, grad, b); err != nil {
+				return nil, err
+			}
+			gb, err = mk("GradB", mulSumKernel(sb, false), b, grad, a)
+		case "Div":
+			if ga, err = mk("GradA", mulSumKernel(sa, true), a, grad, b); err != nil {
+				return nil, err
+			}
+			gb, err = mk("GradB", divGradBKernel(sb), b, grad, a, b)
+		}
+		return G.Nodes{ga, gb}, err
+	}
+}
+
+// sumToKernel: scale * SumTo(grad, shape).
+func sumToKernel(to []int, scale float64) Kernel {
+	return func(in []*tensor.Dense) (*tensor.Dense, error) {
+		return floatMap(in[0], func(g []float64, sg []int) ([]float64, []int, error) {
+			r := SumTo(g, sg, to)
+			if scale != 1 {
+				for i := range r {
+					r[i] *= scale
+				}
+			}
+			return r, to, nil
+		})
+	}
+}
+
+// mulSumKernel: SumTo(grad * other, shape), or grad / other with div.
+func mulSumKernel(to []int, div bool) Kernel {
+	return func(in []*tensor.Dense) (*tensor.Dense, error) {
+		g, o := in[0], in[1]
+		f := func(x, y float64) float64 { return x * y }
+		if div {
+			f = func(x, y float64) float64 { return x / y }
+		}
+		p, err := binaryKernel("Mul", f)([]*tensor.Dense{g, o})
+		if err != nil {
+			return nil, err
+		}
+		return floatMap(p, func(v []float64, sv []int) ([]float64, []int, error) { return SumTo(v, sv, to), to, nil })
+	}
+}
+
+// divGradBKernel: SumTo(-grad * a / b^2, shape of b).
+func divGradBKernel(to []int) Kernel {
+	return func(in []*tensor.Dense) (*tensor.Dense, error) {
+		g, a, b := in[0], in[1], in[2]
+		q, err := binaryKernel("Div", func(x, y float64) float64 { return x / (y * y) })([]*tensor.Dense{a, b})
+		if err != nil {
+			return nil, err
+		}
+		p, err := binaryKernel("Mul", func(x, y float64) float64 { return -x * y })([]*tensor.Dense{g, q})
+		if err != nil {
+			return nil, err
+		}
+		return floatMap(p, func(v []float64, sv []int) ([]float64, []int, error) { return SumTo(v, sv, to), to, nil })
+	}
+}
+
+// floatMap runs f on a float tensor's values converted to float64 and
+// converts the result back to the tensor's type. Kernels on hot paths work
+// on the native type instead.
+func floatMap(t *tensor.Dense, f func(v []float64, shape []int) ([]float64, []int, error)) (*tensor.Dense, error) {
+	switch d := t.Data().(type) {
+	case []float64:
+		r, s, err := f(d, Shape(t))
+		if err != nil {
+			return nil, err
+		}
+		return Dense(s, r), nil
+	case float64:
+		r, s, err := f([]float64{d}, nil)
+		if err != nil {
+			return nil, err
+		}
+		return Dense(s, r), nil
+	case []float32, float32:
+		v, _ := Data[float32](t)
+		w := make([]float64, len(v))
+		for i, x := range v {
+			w[i] = float64(x)
+		}
+		r, s, err := f(w, Shape(t))
+		if err != nil {
+			return nil, err
+		}
+		out := make([]float32, len(r))
+		for i, x := range r {
+			out[i] = float32(x)
+		}
+		return Dense(s, out), nil
+	}
+	return nil, fmt.Errorf("want a float tensor, have %v", t.Dtype())
+}
+
+// unary returns a kernel applying f elementwise to a float tensor, in the
+// tensor's own precision.
+func unary(f32 func(float32) float32, f64 func(float64) float64) Kernel {
+	return func(in []*tensor.Dense) (*tensor.Dense, error) {
+		switch d := in[0].Data().(type) {
+		case []float32:
+			out := make([]float32, len(d))
+			for i, x := range d {
+				out[i] = f32(x)
+			}
+			return Dense(Shape(in[0]), out), nil
+		case []float64:
+			out := make([]float64, len(d))
+			for i, x := range d {
+				out[i] = f64(x)
+			}
+			return Dense(Shape(in[0]), out), nil
+		case float32:
+			return tensor.New(tensor.FromScalar(f32(d))), nil
+		case float64:
+			return tensor.New(tensor.FromScalar(f64(d))), nil
+		}
+		return nil, fmt.Errorf("want a float tensor, have %v", in[0].Dtype())
+	}
+}
+
+// unaryGradKernel returns dx = dy * f'(x, y) for (dy, x, y) inputs.
+func unaryGradKernel(d32 func(x, y float32) float32, d64 func(x, y float64) float64) Kernel {
+	return func(in []*tensor.Dense) (*tensor.Dense, error) {
+		switch dy := in[0].Data().(type) {
+		case []float32:
+			x, _ := Data[float32](in[1])
+			y, _ := Data[float32](in[2])
+			out := make([]float32, len(dy))
+			for i := range out {
+				out[i] = dy[i] * d32(x[i], y[i])
+			}
+			return Dense(Shape(in[0]), out), nil
+		case []float64:
+			x, _ := Data[float64](in[1])
+			y, _ := Data[float64](in[2])
+			out := make([]float64, len(dy))
+			for i := range out {
+				out[i] = dy[i] * d64(x[i], y[i])
+			}
+			return Dense(Shape(in[0]), out), nil
+		}
+		return nil, fmt.Errorf("want a float tensor, have %v", in[0].Dtype())
+	}
+}
+
+// lowerUnary lowers a float elementwise op whose derivative is a function of
+// the input x and output y.
+func lowerUnary(name string, f32 func(float32) float32, f64 func(float64) float64,
+	d32 func(x, y float32) float32, d64 func(x, y float64) float64) LowerFunc {
+	return func(c *Ctx, in []*Value) ([]*Value, error) {
+		x := in[0]
+		if !x.DType.IsFloat() {
+			return nil, fmt.Errorf("%s of %s", name, x.DType)
+		}
+		s := Spec{Name: name, Shape: x.Shape, DType: x.DType, Fwd: unary(f32, f64), WRT: []bool{true}}
+		s.Grad = func(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
+			n, err := NewNode(grad.Graph(), output.Name()+"/grad", Spec{Name: name + "Grad", Shape: ShapeOf(inputs[0]),
+				DType: DTypeOf(inputs[0]), Fwd: unaryGradKernel(d32, d64)}, grad, inputs[0], output)
+			return G.Nodes{n}, err
+		}
+		out, err := c.Apply(s, x)
+		return []*Value{out}, err
+	}
+}
+
+var lowerRelu = lowerUnary("Relu",
+	func(x float32) float32 { return max(x, 0) }, func(x float64) float64 { return max(x, 0) },
+	func(x, _ float32) float32 { return step(x) }, func(x, _ float64) float64 { return step(x) })
+
+func step[T Float](x T) T {
+	if x > 0 {
+		return 1
+	}
+	return 0
+}
+
+var _ = graph.Float32

@@ -1,0 +1,145 @@
+package ops
+
+import (
+	"fmt"
+	"hash"
+	"hash/fnv"
+
+	"github.com/chewxy/hm"
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// Kernel computes an op's output from its inputs. Kernels are the project's
+// own: the same function runs inside the gorgonia machine and, on constants,
+// at compile time. A kernel must not change its inputs.
+type Kernel func(in []*tensor.Dense) (*tensor.Dense, error)
+
+// GradFunc builds, symbolically, the gradients of an op's inputs from the
+// gradient of its output: one node per input (nil where DiffWRT is false).
+type GradFunc func(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error)
+
+// kernelOp adapts a Kernel to gorgonia's Op (and SDOp when it has a
+// gradient). Types and shapes are concrete: a model is compiled for one set
+// of input shapes.
+type kernelOp struct {
+	name  string // op label, e.g. "Conv" or "ConvGradInput"
+	key   string // unique per use, so gorgonia never merges two ops
+	in    []hm.Type
+	out   hm.Type
+	shape tensor.Shape
+	fwd   Kernel
+	grad  GradFunc
+	wrt   []bool
+}
+
+var (
+	_ G.Op   = (*kernelOp)(nil)
+	_ G.SDOp = (*kernelOp)(nil)
+)
+
+func (o *kernelOp) Arity() int { return len(o.in) }
+
+func (o *kernelOp) Type() hm.Type {
+	if len(o.in) == 0 {
+		return o.out
+	}
+	ts := append(append([]hm.Type{}, o.in...), o.out)
+	return hm.NewFnType(ts...)
+}
+
+func (o *kernelOp) InferShape(...G.DimSizer) (tensor.Shape, error) { return o.shape.Clone(), nil }
+
+func (o *kernelOp) Do(vals ...G.Value) (G.Value, error) {
+	in := make([]*tensor.Dense, len(vals))
+	for i, v := range vals {
+		d, err := asDense(v)
+		if err != nil {
+			return nil, fmt.Errorf("%s: input %d: %w", o.name, i, err)
+		}
+		in[i] = d
+	}
+	out, err := o.fwd(in)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", o.name, err)
+	}
+	if len(o.shape) == 0 {
+		return scalarValue(out)
+	}
+	return out, nil
+}
+
+func (o *kernelOp) ReturnsPtr() bool     { return false }
+func (o *kernelOp) CallsExtern() bool    { return false }
+func (o *kernelOp) OverwritesInput() int { return -1 }
+func (o *kernelOp) WriteHash(h hash.Hash) { fmt.Fprintf(h, "%s|%s", o.name, o.key) }
+func (o *kernelOp) Hashcode() uint32 {
+	h := fnv.New32a()
+	o.WriteHash(h)
+	return h.Sum32()
+}
+func (o *kernelOp) String() string { return o.name + "[" + o.key + "]" }
+
+func (o *kernelOp) DiffWRT(n int) []bool {
+	if o.grad == nil {
+		return make([]bool, n)
+	}
+	return o.wrt
+}
+
+func (o *kernelOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
+	if o.grad == nil {
+		return nil, fmt.Errorf("%s is not differentiable", o.name)
+	}
+	return o.grad(inputs, output, grad)
+}
+
+// asDense turns a gorgonia value into a dense tensor (scalars become rank 0).
+func asDense(v G.Value) (*tensor.Dense, error) {
+	switch t := v.(type) {
+	case *tensor.Dense:
+		return t, nil
+	case *G.F32:
+		return tensor.New(tensor.FromScalar(float32(*t))), nil
+	case *G.F64:
+		return tensor.New(tensor.FromScalar(float64(*t))), nil
+	case *G.I64:
+		return tensor.New(tensor.FromScalar(int64(*t))), nil
+	case *G.I32:
+		return tensor.New(tensor.FromScalar(int32(*t))), nil
+	case *G.B:
+		return tensor.New(tensor.FromScalar(bool(*t))), nil
+	}
+	return nil, fmt.Errorf("unsupported value %T", v)
+}
+
+// scalarValue turns a one-element tensor into gorgonia's scalar value, which
+// is what a node of scalar type holds.
+func scalarValue(t *tensor.Dense) (G.Value, error) {
+	if t.Size() != 1 {
+		return nil, fmt.Errorf("scalar output has %d elements", t.Size())
+	}
+	switch d := t.Data().(type) {
+	case []float32:
+		return G.NewF32(d[0]), nil
+	case float32:
+		return G.NewF32(d), nil
+	case []float64:
+		return G.NewF64(d[0]), nil
+	case float64:
+		return G.NewF64(d), nil
+	case []int64:
+		return G.NewI64(d[0]), nil
+	case int64:
+		return G.NewI64(d), nil
+	}
+	return nil, fmt.Errorf("unsupported scalar %T", t.Data())
+}
+
+// typeOf is gorgonia's type for a value of the given rank and element type.
+func typeOf(rank int, dt tensor.Dtype) hm.Type {
+	if rank == 0 {
+		return dt
+	}
+	return G.TensorType{Dims: rank, Of: dt}
+}
