@@ -3,8 +3,8 @@ package ops
 import (
 	"encoding/binary"
 	"errors"
-	"math"
 	"fmt"
+	"math"
 	"math/rand"
 
 	G "gorgonia.org/gorgonia"
@@ -23,6 +23,10 @@ type Options struct {
 	Seed int64
 	// Registry is the op set; nil means NewRegistry().
 	Registry *Registry
+	// Constants gives graph inputs whose values are known when the model is
+	// compiled (shapes, axes, indices fed as inputs): they become constants
+	// and fold like initializers, and Run does not take them.
+	Constants map[string]*tensor.Dense
 }
 
 // Program is a model compiled for one set of input shapes and one mode.
@@ -82,6 +86,14 @@ func Compile(m *graph.Model, shapes map[string][]int, opts Options) (p *Program,
 	}
 	for _, in := range g.Inputs {
 		if _, isInit := env[in.Name]; isInit {
+			continue
+		}
+		if t, ok := opts.Constants[in.Name]; ok {
+			v, err := ConstValue(t)
+			if err != nil {
+				return nil, fmt.Errorf("graph input %q: %w", in.Name, err)
+			}
+			env[in.Name] = v
 			continue
 		}
 		dt, dims, ok := in.TensorShape()
@@ -170,7 +182,7 @@ func dimString(dims []graph.Dim) string {
 // Run binds inputs, runs the machine once and returns the graph outputs.
 func (p *Program) Run(inputs map[string]*tensor.Dense) (outs []*tensor.Dense, err error) {
 	defer recoverTo(&err)
-	if p.machine == nil {
+	if p.machine == nil && len(p.Graph.AllNodes()) > 0 {
 		p.machine = G.NewTapeMachine(p.Graph)
 	}
 	for name, n := range p.Inputs {
@@ -191,9 +203,11 @@ func (p *Program) Run(inputs map[string]*tensor.Dense) (outs []*tensor.Dense, er
 			return nil, err
 		}
 	}
-	defer p.machine.Reset()
-	if err := p.machine.RunAll(); err != nil {
-		return nil, err
+	if len(p.Graph.AllNodes()) > 0 {
+		defer p.machine.Reset()
+		if err := p.machine.RunAll(); err != nil {
+			return nil, err
+		}
 	}
 	for _, o := range p.Outputs {
 		if o.IsConst() {

@@ -62,16 +62,27 @@ func runCase(dir string) (res caseResult) {
 	}
 	shapes := make(map[string][]int)
 	values := make(map[string]*tensor.Dense)
+	consts := make(map[string]*tensor.Dense)
 	for i, in := range inputs {
 		t, err := readPB(filepath.Join(dir, "test_data_set_0", fmt.Sprintf("input_%d.pb", i)))
 		if err != nil {
 			res.err = err
 			return
 		}
+		if isInteger(t) || t.Dims() == 0 {
+			// Shapes, axes, pads, indices and scalar settings (a Dropout
+			// ratio): onnxtune compiles a model per input, with such values
+			// known (Options.Constants).
+			consts[in.Name] = t
+			continue
+		}
 		values[in.Name] = t
 		shapes[in.Name] = ops.Shape(t)
 	}
-	p, err := ops.Compile(m, shapes, ops.Options{})
+	// Cases of training-mode semantics (BatchNormalization with batch
+	// statistics, Dropout active) compile as for training.
+	train := strings.Contains(res.name, "training")
+	p, err := ops.Compile(m, shapes, ops.Options{Constants: consts, Train: train})
 	if err != nil {
 		res.err = err
 		return
@@ -331,4 +342,12 @@ func readNotes() map[string]string {
 		}
 	}
 	return notes
+}
+
+func isInteger(t *tensor.Dense) bool {
+	switch t.Dtype() {
+	case tensor.Int64, tensor.Int32, tensor.Int8, tensor.Uint8, tensor.Bool:
+		return true
+	}
+	return false
 }

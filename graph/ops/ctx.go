@@ -59,7 +59,7 @@ func (c *Ctx) Apply(s Spec, in ...*Value) (*Value, error) {
 		for i, v := range in {
 			ts[i] = v.Const
 		}
-		out, err := s.Fwd(ts)
+		out, err := foldKernel(s.Fwd, ts)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", s.Name, err)
 		}
@@ -147,4 +147,10 @@ func ShapeOf(n *G.Node) []int {
 func DTypeOf(n *G.Node) graph.DType {
 	d, _ := fromTensorDtype(n.Dtype())
 	return d
+}
+
+// foldKernel runs a kernel at compile time, turning a panic into an error.
+func foldKernel(f Kernel, in []*tensor.Dense) (out *tensor.Dense, err error) {
+	defer recoverTo(&err)
+	return f(in)
 }

@@ -50,7 +50,14 @@ func (o *kernelOp) Type() hm.Type {
 
 func (o *kernelOp) InferShape(...G.DimSizer) (tensor.Shape, error) { return o.shape.Clone(), nil }
 
-func (o *kernelOp) Do(vals ...G.Value) (G.Value, error) {
+func (o *kernelOp) Do(vals ...G.Value) (v G.Value, err error) {
+	// The tape machine runs ops on its own goroutine: a panic in a kernel
+	// must become an error here, or it would end the process.
+	defer func() {
+		if r := recover(); r != nil {
+			v, err = nil, fmt.Errorf("%s: %v", o.name, r)
+		}
+	}()
 	in := make([]*tensor.Dense, len(vals))
 	for i, v := range vals {
 		d, err := asDense(v)
@@ -69,9 +76,9 @@ func (o *kernelOp) Do(vals ...G.Value) (G.Value, error) {
 	return out, nil
 }
 
-func (o *kernelOp) ReturnsPtr() bool     { return false }
-func (o *kernelOp) CallsExtern() bool    { return false }
-func (o *kernelOp) OverwritesInput() int { return -1 }
+func (o *kernelOp) ReturnsPtr() bool      { return false }
+func (o *kernelOp) CallsExtern() bool     { return false }
+func (o *kernelOp) OverwritesInput() int  { return -1 }
 func (o *kernelOp) WriteHash(h hash.Hash) { fmt.Fprintf(h, "%s|%s", o.name, o.key) }
 func (o *kernelOp) Hashcode() uint32 {
 	h := fnv.New32a()
@@ -109,6 +116,8 @@ func asDense(v G.Value) (*tensor.Dense, error) {
 		return tensor.New(tensor.FromScalar(int32(*t))), nil
 	case *G.B:
 		return tensor.New(tensor.FromScalar(bool(*t))), nil
+	case *G.U8:
+		return tensor.New(tensor.FromScalar(uint8(*t))), nil
 	}
 	return nil, fmt.Errorf("unsupported value %T", v)
 }
@@ -132,8 +141,20 @@ func scalarValue(t *tensor.Dense) (G.Value, error) {
 		return G.NewI64(d[0]), nil
 	case int64:
 		return G.NewI64(d), nil
+	case []int32:
+		return G.NewI32(d[0]), nil
+	case int32:
+		return G.NewI32(d), nil
+	case []uint8:
+		return G.NewU8(d[0]), nil
+	case uint8:
+		return G.NewU8(d), nil
+	case []bool:
+		return G.NewB(d[0]), nil
+	case bool:
+		return G.NewB(d), nil
 	}
-	return nil, fmt.Errorf("unsupported scalar %T", t.Data())
+	return nil, fmt.Errorf("scalars of type %v are not supported by the engine (only float32, float64, int64, int32, uint8 and bool)", t.Dtype())
 }
 
 // typeOf is gorgonia's type for a value of the given rank and element type.

@@ -32,6 +32,10 @@ type Registry struct {
 func NewRegistry() *Registry {
 	r := &Registry{ops: make(map[string]OpInfo)}
 	registerMath(r)
+	registerConv(r)
+	registerShape(r)
+	registerMatrix(r)
+	registerNorm(r)
 	return r
 }
 

@@ -1,0 +1,207 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+	"gorgonia.org/tensor"
+
+	"github.com/onnxtune/onnxtune/graph/ops"
+	"github.com/onnxtune/onnxtune/internal/npz"
+)
+
+func (a *app) runCmd() *cobra.Command {
+	var (
+		data, out string
+		batch     int
+		all       bool
+		asJSON    bool
+	)
+	c := &cobra.Command{
+		Use:   "run MODEL --data X.npz [-o OUT.npz]",
+		Short: "Run a model on the examples of an .npz file",
+		Long: `Run computes MODEL's outputs for the examples in the array x of an .npz file
+(float32, or int64 token ids, as the model's first input wants; the first
+axis is the example axis), in batches of --batch-size. It always runs with
+inference semantics: a training-mode export runs as the inference model it
+stands for (BatchNormalization with running statistics, Dropout off).
+
+With -o it writes the first output as the array logits of OUT.npz (with
+--all-outputs, every output under its graph name too); OUT is written
+atomically. It prints the output shapes and, per example, the index of the
+largest output (the predicted class of a classifier); --json prints
+{"outputs": {name: shape}, "predictions": [...]}.`,
+		Example: `  onnxtune run models/lenet.onnx --data models/lenet.expected.npz
+  onnxtune run models/bn_cnn_training.onnx --data models/bn_cnn_training.expected.npz -o /tmp/out.npz
+  python3 -c "import numpy as np; print(np.load('/tmp/out.npz')['logits'])"`,
+		Args: positional("MODEL"),
+		RunE: work(func(_ *cobra.Command, args []string) error {
+			res, err := a.run(args[0], data, out, batch, all)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				enc := json.NewEncoder(a.stdout)
+				enc.SetIndent("", "  ")
+				return enc.Encode(res)
+			}
+			tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
+			for _, name := range res.order {
+				fmt.Fprintf(tw, "%s\t%v\n", name, res.Outputs[name])
+			}
+			if out != "" {
+				fmt.Fprintf(tw, "wrote\t%s\n", out)
+			}
+			fmt.Fprintf(tw, "\nexample\tpredicted\n")
+			for i, p := range res.Predictions {
+				if i == 20 {
+					fmt.Fprintf(tw, "...\t(%d more)\n", len(res.Predictions)-20)
+					break
+				}
+				fmt.Fprintf(tw, "%d\t%d\n", i, p)
+			}
+			return tw.Flush()
+		}),
+	}
+	f := c.Flags()
+	f.StringVar(&data, "data", "", ".npz file whose array x holds the examples (required)")
+	f.StringVarP(&out, "output", "o", "", ".npz file to write the outputs to")
+	f.IntVar(&batch, "batch-size", 64, "examples per batch")
+	f.BoolVar(&all, "all-outputs", false, "with -o, write every graph output under its name")
+	f.BoolVar(&asJSON, "json", false, "print output shapes and predictions as JSON")
+	c.MarkFlagRequired("data")
+	c.PreRunE = func(*cobra.Command, []string) error {
+		if batch < 1 {
+			return fmt.Errorf("invalid --batch-size %d: want 1 or more", batch)
+		}
+		return nil
+	}
+	return c
+}
+
+type runResult struct {
+	Outputs     map[string][]int `json:"outputs"`
+	Predictions []int            `json:"predictions"`
+	order       []string
+}
+
+func (a *app) run(model, data, out string, bs int, all bool) (*runResult, error) {
+	m, err := a.inferenceModel(model)
+	if err != nil {
+		return nil, err
+	}
+	x, input, err := readX(m, data, "x")
+	if err != nil {
+		return nil, err
+	}
+	r, err := ops.NewRunner(m, ops.Options{})
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	names := make([]string, len(m.Graph.Outputs))
+	for i, o := range m.Graph.Outputs {
+		names[i] = o.Name
+	}
+	collected := make([][]*tensor.Dense, len(names))
+	err = a.forEachBatch(r, input, x, bs, func(outs []*tensor.Dense, _ int) error {
+		for i, o := range outs {
+			collected[i] = append(collected[i], o)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	res := &runResult{Outputs: make(map[string][]int)}
+	arrays := make(map[string]npz.Array)
+	for i, name := range names {
+		if i > 0 && !all {
+			break
+		}
+		arr, err := concatRows(collected[i])
+		if err != nil {
+			return nil, fmt.Errorf("output %q: %w", name, err)
+		}
+		key := name
+		if i == 0 {
+			key = "logits"
+			res.Predictions = argmaxRows(arr)
+		}
+		arrays[key] = arr
+		if all && i == 0 && name != "logits" {
+			arrays[name] = arr
+		}
+		res.Outputs[key] = arr.Shape
+		res.order = append(res.order, key)
+	}
+	if out != "" {
+		if err := npz.Write(out, arrays); err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+// concatRows joins batch outputs along the first axis.
+func concatRows(ts []*tensor.Dense) (npz.Array, error) {
+	if len(ts) == 0 {
+		return npz.Array{}, errors.New("no output")
+	}
+	shape := ops.Shape(ts[0])
+	if len(shape) == 0 {
+		return npz.Array{Shape: shape, Data: ts[0].Data()}, nil
+	}
+	n := 0
+	for _, t := range ts {
+		n += ops.Shape(t)[0]
+	}
+	shape[0] = n
+	switch ts[0].Data().(type) {
+	case []float32:
+		return joinAs[float32](ts, shape)
+	case []float64:
+		return joinAs[float64](ts, shape)
+	case []int64:
+		return joinAs[int64](ts, shape)
+	case []bool:
+		return joinAs[bool](ts, shape)
+	}
+	return npz.Array{}, fmt.Errorf("element type %v cannot be written", ts[0].Dtype())
+}
+
+func joinAs[T any](ts []*tensor.Dense, shape []int) (npz.Array, error) {
+	var all []T
+	for _, t := range ts {
+		d, err := ops.Data[T](t)
+		if err != nil {
+			return npz.Array{}, err
+		}
+		all = append(all, d...)
+	}
+	return npz.Array{Shape: shape, Data: all}, nil
+}
+
+// argmaxRows returns, per row of a 2-D float output, the index of its
+// largest value (nil for other outputs).
+func argmaxRows(a npz.Array) []int {
+	v, ok := a.Data.([]float32)
+	if !ok || len(a.Shape) != 2 {
+		return nil
+	}
+	n, k := a.Shape[0], a.Shape[1]
+	out := make([]int, n)
+	for i := 0; i < n; i++ {
+		best := 0
+		for j := 1; j < k; j++ {
+			if v[i*k+j] > v[i*k+best] {
+				best = j
+			}
+		}
+		out[i] = best
+	}
+	return out
+}

@@ -1,0 +1,633 @@
+package ops
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+
+	"github.com/onnxtune/onnxtune/graph"
+)
+
+// Elementwise activations (Relu is in math.go), Clip, Softmax and
+// LogSoftmax. Each is differentiable w.r.t. its float input; Clip also
+// w.r.t. float min and max inputs, as PyTorch's clamp is.
+
+// actAttr reads a float attribute, or def. ONNX stores float32; the value
+// returned is the shortest decimal that rounds to it (0.9, not
+// 0.8999999762), the number PyTorch held when it exported the model.
+func actAttr(c *Ctx, name string, def float32) float64 {
+	v := def
+	if a := c.Node.Attr(name); a != nil {
+		v = a.F
+	}
+	d, err := strconv.ParseFloat(strconv.FormatFloat(float64(v), 'g', -1, 32), 64)
+	if err != nil {
+		return float64(v)
+	}
+	return d
+}
+
+// actLower lowers an activation whose functions depend on the node's
+// attributes: build returns the float32 and float64 forms of y = f(x) and of
+// dy/dx as a function of x and y.
+func actLower(name string, build func(c *Ctx) (func(float32) float32, func(float64) float64,
+	func(x, y float32) float32, func(x, y float64) float64, error)) LowerFunc {
+	return func(c *Ctx, in []*Value) ([]*Value, error) {
+		if len(in) == 0 || in[0] == nil {
+			return nil, fmt.Errorf("%s: missing input", name)
+		}
+		f32, f64, d32, d64, err := build(c)
+		if err != nil {
+			return nil, err
+		}
+		return lowerUnary(name, f32, f64, d32, d64)(c, in)
+	}
+}
+
+// actFixed is actLower for an activation without attributes.
+func actFixed(name string, f32 func(float32) float32, f64 func(float64) float64,
+	d32 func(x, y float32) float32, d64 func(x, y float64) float64) LowerFunc {
+	return actLower(name, func(*Ctx) (func(float32) float32, func(float64) float64,
+		func(x, y float32) float32, func(x, y float64) float64, error) {
+		return f32, f64, d32, d64, nil
+	})
+}
+
+func actSigmoid[T Float](x T) T { return T(1 / (1 + math.Exp(-float64(x)))) }
+
+func actSigmoidGrad[T Float](_, y T) T { return y * (1 - y) }
+
+func actTanh[T Float](x T) T { return T(math.Tanh(float64(x))) }
+
+func actTanhGrad[T Float](_, y T) T { return 1 - y*y }
+
+// actSoftplus is log(1 + e^x), computed without overflow.
+func actSoftplus[T Float](x T) T {
+	v := float64(x)
+	return T(max(v, 0) + math.Log1p(math.Exp(-math.Abs(v))))
+}
+
+func actSoftplusGrad[T Float](x, _ T) T { return actSigmoid(x) }
+
+func actErf[T Float](x T) T { return T(math.Erf(float64(x))) }
+
+func actErfGrad[T Float](x, _ T) T {
+	v := float64(x)
+	return T(2 / math.Sqrt(math.Pi) * math.Exp(-v*v))
+}
+
+// HardSwish is x * HardSigmoid(x) with alpha 1/6, beta 0.5; its derivative
+// is PyTorch's: 0 below -3, x/3 + 0.5 up to 3, 1 above.
+func actHardSwish[T Float](x T) T { return x * min(max(x/6+0.5, 0), 1) }
+
+func actHardSwishGrad[T Float](x, _ T) T {
+	switch {
+	case x < -3:
+		return 0
+	case x <= 3:
+		return x/3 + 0.5
+	}
+	return 1
+}
+
+// actHardSigmoid is max(0, min(1, alpha*x + beta)); the derivative is alpha
+// strictly inside the linear part (PyTorch's hardsigmoid_backward).
+func actHardSigmoid[T Float](alpha, beta T) (func(T) T, func(x, y T) T) {
+	return func(x T) T { return min(max(alpha*x+beta, 0), 1) },
+		func(x, _ T) T {
+			if v := alpha*x + beta; v > 0 && v < 1 {
+				return alpha
+			}
+			return 0
+		}
+}
+
+// actElu is x for x > 0, else alpha*(e^x - 1).
+func actElu[T Float](alpha T) (func(T) T, func(x, y T) T) {
+	return func(x T) T {
+			if x > 0 {
+				return x
+			}
+			return alpha * T(math.Expm1(float64(x)))
+		}, func(x, y T) T {
+			if x > 0 {
+				return 1
+			}
+			return alpha * T(math.Exp(float64(x)))
+		}
+}
+
+// actSelu is gamma*x for x > 0, else gamma*alpha*(e^x - 1).
+func actSelu[T Float](alpha, gamma T) (func(T) T, func(x, y T) T) {
+	return func(x T) T {
+			if x > 0 {
+				return gamma * x
+			}
+			return gamma * alpha * T(math.Expm1(float64(x)))
+		}, func(x, _ T) T {
+			if x > 0 {
+				return gamma
+			}
+			return gamma * alpha * T(math.Exp(float64(x)))
+		}
+}
+
+func actLeakyRelu[T Float](alpha T) (func(T) T, func(x, y T) T) {
+	return func(x T) T {
+			if x > 0 {
+				return x
+			}
+			return alpha * x
+		}, func(x, _ T) T {
+			if x > 0 {
+				return 1
+			}
+			return alpha
+		}
+}
+
+// actGelu is x * Phi(x), exactly (erf) or with the tanh approximation.
+func actGelu[T Float](approxTanh bool) (func(T) T, func(x, y T) T) {
+	const (
+		k = 0.7978845608028654 // sqrt(2/pi)
+		c = 0.044715
+	)
+	if approxTanh {
+		return func(x T) T {
+				v := float64(x)
+				return T(0.5 * v * (1 + math.Tanh(k*(v+c*v*v*v))))
+			}, func(x, _ T) T {
+				v := float64(x)
+				t := math.Tanh(k * (v + c*v*v*v))
+				return T(0.5*(1+t) + 0.5*v*(1-t*t)*k*(1+3*c*v*v))
+			}
+	}
+	return func(x T) T {
+			v := float64(x)
+			return T(0.5 * v * (1 + math.Erf(v/math.Sqrt2)))
+		}, func(x, _ T) T {
+			v := float64(x)
+			return T(0.5*(1+math.Erf(v/math.Sqrt2)) + v*math.Exp(-0.5*v*v)/math.Sqrt(2*math.Pi))
+		}
+}
+
+type actFuncs = func(c *Ctx) (func(float32) float32, func(float64) float64,
+	func(x, y float32) float32, func(x, y float64) float64, error)
+
+// actWith builds an activation's functions from a generic constructor and
+// two float attributes (b unused when bName is "").
+func actWith(aName string, aDef float32, bName string, bDef float32,
+	mk32 func(a, b float32) (func(float32) float32, func(x, y float32) float32),
+	mk64 func(a, b float64) (func(float64) float64, func(x, y float64) float64)) actFuncs {
+	return func(c *Ctx) (func(float32) float32, func(float64) float64,
+		func(x, y float32) float32, func(x, y float64) float64, error) {
+		a := actAttr(c, aName, aDef)
+		b := 0.0
+		if bName != "" {
+			b = actAttr(c, bName, bDef)
+		}
+		f32, d32 := mk32(float32(a), float32(b))
+		f64, d64 := mk64(a, b)
+		return f32, f64, d32, d64, nil
+	}
+}
+
+func actGeluFuncs(c *Ctx) (func(float32) float32, func(float64) float64,
+	func(x, y float32) float32, func(x, y float64) float64, error) {
+	approx := "none"
+	if a := c.Node.Attr("approximate"); a != nil {
+		approx = string(a.S)
+	}
+	if approx != "none" && approx != "tanh" {
+		return nil, nil, nil, nil, fmt.Errorf("approximate is %q, want \"none\" or \"tanh\"", approx)
+	}
+	f32, d32 := actGelu[float32](approx == "tanh")
+	f64, d64 := actGelu[float64](approx == "tanh")
+	return f32, f64, d32, d64, nil
+}
+
+func registerActivations(r *Registry) {
+	r.add("Sigmoid", true, actFixed("Sigmoid", actSigmoid[float32], actSigmoid[float64], actSigmoidGrad[float32], actSigmoidGrad[float64]))
+	r.add("Tanh", true, actFixed("Tanh", actTanh[float32], actTanh[float64], actTanhGrad[float32], actTanhGrad[float64]))
+	r.add("Softplus", true, actFixed("Softplus", actSoftplus[float32], actSoftplus[float64], actSoftplusGrad[float32], actSoftplusGrad[float64]))
+	r.add("Erf", true, actFixed("Erf", actErf[float32], actErf[float64], actErfGrad[float32], actErfGrad[float64]))
+	r.add("HardSwish", true, actFixed("HardSwish", actHardSwish[float32], actHardSwish[float64], actHardSwishGrad[float32], actHardSwishGrad[float64]))
+	r.add("HardSigmoid", true, actLower("HardSigmoid", actWith("alpha", 0.2, "beta", 0.5, actHardSigmoid[float32], actHardSigmoid[float64])))
+	r.add("Elu", true, actLower("Elu", actWith("alpha", 1, "", 0,
+		func(a, _ float32) (func(float32) float32, func(x, y float32) float32) { return actElu(a) },
+		func(a, _ float64) (func(float64) float64, func(x, y float64) float64) { return actElu(a) })))
+	r.add("Selu", true, actLower("Selu", actWith("alpha", 1.67326319217681884765625, "gamma", 1.05070102214813232421875,
+		actSelu[float32], actSelu[float64])))
+	r.add("LeakyRelu", true, actLower("LeakyRelu", actWith("alpha", 0.01, "", 0,
+		func(a, _ float32) (func(float32) float32, func(x, y float32) float32) { return actLeakyRelu(a) },
+		func(a, _ float64) (func(float64) float64, func(x, y float64) float64) { return actLeakyRelu(a) })))
+	r.add("Gelu", true, actLower("Gelu", actGeluFuncs))
+	r.add("Clip", true, lowerClip)
+	r.add("Softmax", true, lowerSoftmax(false))
+	r.add("LogSoftmax", true, lowerSoftmax(true))
+}
+
+// lowerClip handles Clip-6 (min and max attributes) and Clip-11+ (optional
+// min and max inputs, scalars, possibly computed by the graph).
+func lowerClip(c *Ctx, in []*Value) ([]*Value, error) {
+	if len(in) == 0 || in[0] == nil {
+		return nil, fmt.Errorf("missing input")
+	}
+	x := in[0]
+	var lo, hi *Value
+	if c.Opset < 11 {
+		if !x.DType.IsFloat() {
+			return nil, fmt.Errorf("input of type %s: before opset 11 Clip wants a float type", x.DType)
+		}
+		bound := func(name string, def float32) (*Value, error) {
+			v := actAttr(c, name, def)
+			if x.DType == graph.Float64 {
+				return ConstValue(tensor.New(tensor.FromScalar(v)))
+			}
+			return ConstValue(tensor.New(tensor.FromScalar(float32(v))))
+		}
+		var err error
+		if lo, err = bound("min", -math.MaxFloat32); err != nil {
+			return nil, err
+		}
+		if hi, err = bound("max", math.MaxFloat32); err != nil {
+			return nil, err
+		}
+	} else {
+		if len(in) > 1 {
+			lo = in[1]
+		}
+		if len(in) > 2 {
+			hi = in[2]
+		}
+	}
+	cs := clipSpec{lo: lo != nil, hi: hi != nil}
+	args := []*Value{x}
+	for i, b := range []*Value{lo, hi} {
+		if b == nil {
+			continue
+		}
+		if b.Size() != 1 {
+			return nil, fmt.Errorf("%s has shape %v, want a scalar", [2]string{"min", "max"}[i], b.Shape)
+		}
+		if b.DType != x.DType {
+			return nil, fmt.Errorf("%s is %s, input is %s", [2]string{"min", "max"}[i], b.DType, x.DType)
+		}
+		if b.IsConst() {
+			// Known bounds (PyTorch's exports) live in the kernel.
+			if i == 0 {
+				cs.loC = b.Const
+			} else {
+				cs.hiC = b.Const
+			}
+			continue
+		}
+		args = append(args, b)
+	}
+	s := Spec{Name: "Clip", Shape: x.Shape, DType: x.DType, Fwd: clipKernel(cs)}
+	if x.DType.IsFloat() {
+		s.WRT = make([]bool, len(args))
+		for i := range s.WRT {
+			s.WRT[i] = true
+		}
+		s.Grad = clipGrad(cs)
+	}
+	out, err := c.Apply(s, args...)
+	return []*Value{out}, err
+}
+
+// clipSpec says where Clip's bounds come from: absent, a constant known at
+// compile time, or a graph value that follows x among the kernel's inputs
+// (min first).
+type clipSpec struct {
+	lo, hi   bool          // present
+	loC, hiC *tensor.Dense // constant value, or nil when an input
+}
+
+// clipKernel clamps in[0] to [min, max] (each bound present or not); when
+// min > max every element becomes max, as ONNX says.
+func clipKernel(cs clipSpec) Kernel {
+	return func(in []*tensor.Dense) (*tensor.Dense, error) {
+		switch in[0].Dtype() {
+		case tensor.Float32:
+			return clipOf[float32](in, cs)
+		case tensor.Float64:
+			return clipOf[float64](in, cs)
+		case tensor.Int64:
+			return clipOf[int64](in, cs)
+		case tensor.Int32:
+			return clipOf[int32](in, cs)
+		case tensor.Int8:
+			return clipOf[int8](in, cs)
+		case tensor.Uint8:
+			return clipOf[uint8](in, cs)
+		}
+		return nil, fmt.Errorf("input of type %v is not supported", in[0].Dtype())
+	}
+}
+
+// clipBounds reads the bounds: constants, or the inputs after in[0].
+func clipBounds[T Number](in []*tensor.Dense, cs clipSpec) (lo, hi T, err error) {
+	k := 1
+	read := func(c *tensor.Dense) (T, error) {
+		if c == nil {
+			if k >= len(in) {
+				var zero T
+				return zero, fmt.Errorf("bound input %d is missing", k)
+			}
+			c = in[k]
+			k++
+		}
+		v, err := Data[T](c)
+		if err != nil {
+			var zero T
+			return zero, err
+		}
+		return v[0], nil
+	}
+	if cs.lo {
+		if lo, err = read(cs.loC); err != nil {
+			return lo, hi, err
+		}
+	}
+	if cs.hi {
+		hi, err = read(cs.hiC)
+	}
+	return lo, hi, err
+}
+
+func clipOf[T Number](in []*tensor.Dense, cs clipSpec) (*tensor.Dense, error) {
+	x, err := Data[T](in[0])
+	if err != nil {
+		return nil, err
+	}
+	lo, hi, err := clipBounds[T](in, cs)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]T, len(x))
+	switch {
+	case cs.lo && cs.hi:
+		for i, v := range x {
+			out[i] = min(max(v, lo), hi)
+		}
+	case cs.lo:
+		for i, v := range x {
+			out[i] = max(v, lo)
+		}
+	case cs.hi:
+		for i, v := range x {
+			out[i] = min(v, hi)
+		}
+	default:
+		copy(out, x)
+	}
+	return Dense(Shape(in[0]), out), nil
+}
+
+// clipGrad follows PyTorch's clamp: x gets the gradient where
+// min <= x <= max, min where x < min, max where x > max (max gets all of it
+// when min > max, since the output is then max everywhere). Inputs are x and
+// the bounds that are graph values.
+func clipGrad(cs clipSpec) GradFunc {
+	return func(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
+		key := output.Name()
+		args := append(G.Nodes{grad}, inputs...)
+		out := make(G.Nodes, len(inputs))
+		var err error
+		if out[0], err = NewNode(grad.Graph(), key+"/gradX", Spec{Name: "ClipGrad", Shape: ShapeOf(inputs[0]),
+			DType: DTypeOf(inputs[0]), Fwd: clipGradKernel(cs, 0, nil)}, args...); err != nil {
+			return nil, err
+		}
+		k := 1
+		for part, fromInput := range []bool{cs.lo && cs.loC == nil, cs.hi && cs.hiC == nil} {
+			if !fromInput {
+				continue
+			}
+			shape := ShapeOf(inputs[k])
+			if out[k], err = NewNode(grad.Graph(), fmt.Sprintf("%s/gradBound%d", key, part), Spec{Name: "ClipGradBound",
+				Shape: shape, DType: DTypeOf(inputs[k]), Fwd: clipGradKernel(cs, part+1, shape)}, args...); err != nil {
+				return nil, err
+			}
+			k++
+		}
+		return out, nil
+	}
+}
+
+// clipGradKernel gets (dy, x, bound inputs...) and returns the gradient of
+// x (part 0), of min (1) or of max (2, of the given shape).
+func clipGradKernel(cs clipSpec, part int, shape []int) Kernel {
+	return func(in []*tensor.Dense) (*tensor.Dense, error) {
+		switch in[0].Dtype() {
+		case tensor.Float32:
+			return clipGradOf[float32](in, cs, part, shape)
+		case tensor.Float64:
+			return clipGradOf[float64](in, cs, part, shape)
+		}
+		return nil, fmt.Errorf("input of type %v is not supported", in[0].Dtype())
+	}
+}
+
+func clipGradOf[T Float](in []*tensor.Dense, cs clipSpec, part int, shape []int) (*tensor.Dense, error) {
+	dy, err := Data[T](in[0])
+	if err != nil {
+		return nil, err
+	}
+	x, err := Data[T](in[1])
+	if err != nil {
+		return nil, err
+	}
+	lo, hi, err := clipBounds[T](in[1:], cs)
+	if err != nil {
+		return nil, err
+	}
+	if !cs.lo {
+		lo = T(math.Inf(-1))
+	}
+	if !cs.hi {
+		hi = T(math.Inf(1))
+	}
+	crossed := lo > hi
+	if part == 0 {
+		out := make([]T, len(x))
+		if !crossed {
+			for i, v := range x {
+				if v >= lo && v <= hi {
+					out[i] = dy[i]
+				}
+			}
+		}
+		return Dense(Shape(in[1]), out), nil
+	}
+	var s T
+	for i, v := range x {
+		switch {
+		case part == 2 && crossed:
+			s += dy[i]
+		case crossed:
+		case part == 1 && v < lo, part == 2 && v > hi:
+			s += dy[i]
+		}
+	}
+	return Dense(shape, []T{s}), nil
+}
+
+// lowerSoftmax lowers Softmax or LogSoftmax. Before opset 13 the input is
+// seen as 2-D, [prod(shape[:axis]), prod(shape[axis:])], axis default 1;
+// from 13 the op runs along one axis, default -1.
+func lowerSoftmax(logOf bool) LowerFunc {
+	name := "Softmax"
+	if logOf {
+		name = "LogSoftmax"
+	}
+	return func(c *Ctx, in []*Value) ([]*Value, error) {
+		if len(in) == 0 || in[0] == nil {
+			return nil, fmt.Errorf("%s: missing input", name)
+		}
+		x := in[0]
+		if !x.DType.IsFloat() {
+			return nil, fmt.Errorf("%s of %s", name, x.DType)
+		}
+		r := x.Rank()
+		legacy := c.Opset < 13
+		def := int64(-1)
+		if legacy {
+			def = 1
+		}
+		axis := int(c.Node.AttrInt("axis", def))
+		hiAxis := r - 1
+		if legacy {
+			hiAxis = r
+		}
+		if axis < -r || axis > hiAxis {
+			return nil, fmt.Errorf("%s: axis %d out of range for rank %d", name, axis, r)
+		}
+		if axis < 0 {
+			axis += r
+		}
+		outer, n, inner := sizeOf(x.Shape[:axis]), 1, 1
+		if legacy {
+			n = sizeOf(x.Shape[axis:])
+		} else {
+			n, inner = x.Shape[axis], sizeOf(x.Shape[axis+1:])
+		}
+		lay := smxLayout{outer: outer, n: n, inner: inner}
+		s := Spec{Name: name, Shape: x.Shape, DType: x.DType, Fwd: smxKernel(lay, logOf), WRT: []bool{true}}
+		s.Grad = func(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
+			g, err := NewNode(grad.Graph(), output.Name()+"/grad", Spec{Name: name + "Grad", Shape: ShapeOf(inputs[0]),
+				DType: DTypeOf(inputs[0]), Fwd: smxGradKernel(lay, logOf)}, grad, output)
+			return G.Nodes{g}, err
+		}
+		out, err := c.Apply(s, x)
+		return []*Value{out}, err
+	}
+}
+
+// smxLayout views a tensor as [outer, n, inner]; the op runs along n.
+type smxLayout struct{ outer, n, inner int }
+
+func smxKernel(l smxLayout, logOf bool) Kernel {
+	return func(in []*tensor.Dense) (*tensor.Dense, error) {
+		switch in[0].Dtype() {
+		case tensor.Float32:
+			return smxOf[float32](in[0], l, logOf)
+		case tensor.Float64:
+			return smxOf[float64](in[0], l, logOf)
+		}
+		return nil, fmt.Errorf("want a float tensor, have %v", in[0].Dtype())
+	}
+}
+
+// smxOf computes a numerically stable softmax or log-softmax: the maximum
+// is subtracted before exponentiating.
+func smxOf[T Float](t *tensor.Dense, l smxLayout, logOf bool) (*tensor.Dense, error) {
+	x, err := Data[T](t)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]T, len(x))
+	for o := 0; o < l.outer; o++ {
+		for j := 0; j < l.inner; j++ {
+			base := o*l.n*l.inner + j
+			m := x[base]
+			for k := 1; k < l.n; k++ {
+				m = max(m, x[base+k*l.inner])
+			}
+			sum := 0.0
+			for k := 0; k < l.n; k++ {
+				i := base + k*l.inner
+				e := math.Exp(float64(x[i] - m))
+				if !logOf {
+					out[i] = T(e)
+				}
+				sum += e
+			}
+			if logOf {
+				ls := T(math.Log(sum))
+				for k := 0; k < l.n; k++ {
+					i := base + k*l.inner
+					out[i] = x[i] - m - ls
+				}
+			} else {
+				inv := T(1 / sum)
+				for k := 0; k < l.n; k++ {
+					out[base+k*l.inner] *= inv
+				}
+			}
+		}
+	}
+	return Dense(Shape(t), out), nil
+}
+
+// smxGradKernel gets (dy, y): softmax dx = y*(dy - sum(dy*y)); log-softmax
+// dx = dy - exp(y)*sum(dy).
+func smxGradKernel(l smxLayout, logOf bool) Kernel {
+	return func(in []*tensor.Dense) (*tensor.Dense, error) {
+		switch in[0].Dtype() {
+		case tensor.Float32:
+			return smxGradOf[float32](in, l, logOf)
+		case tensor.Float64:
+			return smxGradOf[float64](in, l, logOf)
+		}
+		return nil, fmt.Errorf("want a float tensor, have %v", in[0].Dtype())
+	}
+}
+
+func smxGradOf[T Float](in []*tensor.Dense, l smxLayout, logOf bool) (*tensor.Dense, error) {
+	dy, err := Data[T](in[0])
+	if err != nil {
+		return nil, err
+	}
+	y, err := Data[T](in[1])
+	if err != nil {
+		return nil, err
+	}
+	out := make([]T, len(dy))
+	for o := 0; o < l.outer; o++ {
+		for j := 0; j < l.inner; j++ {
+			base := o*l.n*l.inner + j
+			var s T
+			for k := 0; k < l.n; k++ {
+				i := base + k*l.inner
+				if logOf {
+					s += dy[i]
+				} else {
+					s += dy[i] * y[i]
+				}
+			}
+			for k := 0; k < l.n; k++ {
+				i := base + k*l.inner
+				if logOf {
+					out[i] = dy[i] - T(math.Exp(float64(y[i])))*s
+				} else {
+					out[i] = y[i] * (dy[i] - s)
+				}
+			}
+		}
+	}
+	return Dense(Shape(in[0]), out), nil
+}

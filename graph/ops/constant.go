@@ -1,0 +1,171 @@
+package ops
+
+import (
+	"fmt"
+	"math"
+
+	"gorgonia.org/tensor"
+
+	"github.com/onnxtune/onnxtune/graph"
+)
+
+// lowerConstant: the value, value_float(s) or value_int(s) attribute, as a
+// constant.
+func lowerConstant(c *Ctx, _ []*Value) ([]*Value, error) {
+	var t *tensor.Dense
+	for _, a := range c.Node.Attrs {
+		var err error
+		switch a.Name {
+		case "value":
+			if a.T == nil {
+				return nil, fmt.Errorf("value attribute holds no tensor")
+			}
+			t, err = TensorFromIR(a.T)
+		case "value_float":
+			t = tensor.New(tensor.FromScalar(a.F))
+		case "value_floats":
+			t = Dense([]int{len(a.Floats)}, append([]float32(nil), a.Floats...))
+		case "value_int":
+			t = tensor.New(tensor.FromScalar(a.I))
+		case "value_ints":
+			t = Dense([]int{len(a.Ints)}, append([]int64(nil), a.Ints...))
+		case "value_string", "value_strings", "sparse_value":
+			return nil, fmt.Errorf("attribute %s is not supported", a.Name)
+		default:
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	if t == nil {
+		return nil, fmt.Errorf("no value attribute")
+	}
+	v, err := ConstValue(t)
+	return []*Value{v}, err
+}
+
+// lowerConstantOfShape: a tensor of the shape given by input 0 (a scalar
+// for an empty shape) filled with the one-element value attribute (default
+// float32 0).
+func lowerConstantOfShape(c *Ctx, in []*Value) ([]*Value, error) {
+	shape, err := shapeInts("shape", in[0])
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range shape {
+		if d < 0 {
+			return nil, fmt.Errorf("negative dimension in %v", shape)
+		}
+	}
+	fill := tensor.New(tensor.FromScalar(float32(0)))
+	if a := c.Node.Attr("value"); a != nil && a.T != nil {
+		if fill, err = TensorFromIR(a.T); err != nil {
+			return nil, fmt.Errorf("value: %w", err)
+		}
+		if fill.Size() != 1 {
+			return nil, fmt.Errorf("value has %d elements, want 1", fill.Size())
+		}
+	}
+	var t *tensor.Dense
+	switch d := fill.Data().(type) {
+	case []float32:
+		t = filled(shape, d[0])
+	case float32:
+		t = filled(shape, d)
+	case []float64:
+		t = filled(shape, d[0])
+	case float64:
+		t = filled(shape, d)
+	case []int64:
+		t = filled(shape, d[0])
+	case int64:
+		t = filled(shape, d)
+	case []int32:
+		t = filled(shape, d[0])
+	case int32:
+		t = filled(shape, d)
+	case []int8:
+		t = filled(shape, d[0])
+	case int8:
+		t = filled(shape, d)
+	case []uint8:
+		t = filled(shape, d[0])
+	case uint8:
+		t = filled(shape, d)
+	case []bool:
+		t = filled(shape, d[0])
+	case bool:
+		t = filled(shape, d)
+	default:
+		return nil, fmt.Errorf("value of type %v is not supported", fill.Dtype())
+	}
+	v, err := ConstValue(t)
+	return []*Value{v}, err
+}
+
+func filled[T shapeElem](shape []int, x T) *tensor.Dense {
+	d := make([]T, sizeOf(shape))
+	for i := range d {
+		d[i] = x
+	}
+	return Dense(shape, d)
+}
+
+// lowerRange: start, start+delta, ... up to limit (excluded). Its length
+// depends on the values, so start, limit and delta must be known when the
+// model is compiled; the output is a constant.
+func lowerRange(c *Ctx, in []*Value) ([]*Value, error) {
+	if len(in) < 3 || in[0] == nil || in[1] == nil || in[2] == nil {
+		return nil, fmt.Errorf("start, limit and delta are required")
+	}
+	var s [3]float64
+	for i, what := range []string{"start", "limit", "delta"} {
+		v := in[i]
+		if !v.IsConst() {
+			return nil, fmt.Errorf("%s (%v) must be known when the model is compiled: the output's length depends on it", what, v)
+		}
+		if v.DType != in[0].DType {
+			return nil, fmt.Errorf("%s is %s, start is %s", what, v.DType, in[0].DType)
+		}
+		x, err := scalarNumber(v.Const)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", what, err)
+		}
+		s[i] = x
+	}
+	start, limit, delta := s[0], s[1], s[2]
+	if delta == 0 {
+		return nil, fmt.Errorf("delta is 0")
+	}
+	n := int(max(math.Ceil((limit-start)/delta), 0))
+	if n > 1<<31 {
+		return nil, fmt.Errorf("%d elements is too many", n)
+	}
+	var t *tensor.Dense
+	switch in[0].DType {
+	case graph.Float32:
+		t = rangeOf(n, float32(start), float32(delta))
+	case graph.Float64:
+		t = rangeOf(n, start, delta)
+	case graph.Int64:
+		// Integer arithmetic: exact beyond 2^53.
+		a, _ := in[0].Ints()
+		d, _ := in[2].Ints()
+		t = rangeOf(n, int64(a[0]), int64(d[0]))
+	case graph.Int32:
+		t = rangeOf(n, int32(start), int32(delta))
+	default:
+		return nil, fmt.Errorf("element type %s is not supported", in[0].DType)
+	}
+	v, err := ConstValue(t)
+	return []*Value{v}, err
+}
+
+func rangeOf[T ~float32 | ~float64 | ~int64 | ~int32](n int, start, delta T) *tensor.Dense {
+	d := make([]T, n)
+	for i := range d {
+		d[i] = start + T(i)*delta
+	}
+	return Dense([]int{n}, d)
+}

@@ -1,0 +1,923 @@
+package ops
+
+import (
+	"fmt"
+	"runtime"
+	"sync"
+
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/blas32"
+	"gonum.org/v1/gonum/blas/blas64"
+	"gonum.org/v1/gonum/blas/gonum"
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+
+	"github.com/onnxtune/onnxtune/graph"
+)
+
+// registerConv registers the convolution and pooling family: Conv and
+// ConvTranspose here, the pools in pool.go.
+func registerConv(r *Registry) {
+	r.add("Conv", true, lowerConv)
+	r.add("ConvTranspose", true, lowerConvTranspose)
+	registerPool(r)
+}
+
+// convGeom is the sliding-window geometry shared by Conv, ConvTranspose and
+// the pools, always over three spatial dimensions: 1-D and 2-D windows get
+// leading dimensions of size 1. Output position o of dimension i reads input
+// positions o*s[i] - pb[i] + t*d[i] for taps t < k[i]; positions outside
+// [0, in[i]) are padding.
+type convGeom struct {
+	in, out, k, s, d, pb, pe [3]int
+}
+
+func newConvGeom(in, out, k, s, d, pb, pe []int) convGeom {
+	var g convGeom
+	for i := range 3 {
+		g.in[i], g.out[i], g.k[i], g.s[i], g.d[i] = 1, 1, 1, 1, 1
+	}
+	off := 3 - len(in)
+	for i := range in {
+		j := off + i
+		g.in[j], g.out[j], g.k[j], g.s[j], g.d[j], g.pb[j], g.pe[j] = in[i], out[i], k[i], s[i], d[i], pb[i], pe[i]
+	}
+	return g
+}
+
+func (g *convGeom) inSize() int  { return g.in[0] * g.in[1] * g.in[2] }
+func (g *convGeom) outSize() int { return g.out[0] * g.out[1] * g.out[2] }
+func (g *convGeom) kSize() int   { return g.k[0] * g.k[1] * g.k[2] }
+
+// pointwise reports a 1x1 window with unit strides and no padding: the
+// im2col matrix is the input itself.
+func (g *convGeom) pointwise() bool {
+	for i := range 3 {
+		if g.k[i] != 1 || g.s[i] != 1 || g.pb[i] != 0 || g.in[i] != g.out[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// convSpan returns the range [lo, hi) of t in [0, k) with
+// 0 <= start + t*step < n.
+func convSpan(start, step, k, n int) (lo, hi int) {
+	if start < 0 {
+		lo = (-start + step - 1) / step
+	}
+	if last := n - 1 - start; last >= 0 {
+		hi = last/step + 1
+	}
+	lo = min(lo, k)
+	hi = max(min(hi, k), lo)
+	return lo, hi
+}
+
+// rows calls f for every kernel tap t (row-major over the window) and every
+// output row (od, oh) whose input row exists. Output columns ow in [lo, hi)
+// of the row starting at yo read input element xo + ow*s[2].
+func (g *convGeom) rows(f func(t, yo, xo, lo, hi int)) {
+	o1, o2 := g.out[1], g.out[2]
+	t := -1
+	for kd := 0; kd < g.k[0]; kd++ {
+		for kh := 0; kh < g.k[1]; kh++ {
+			for kw := 0; kw < g.k[2]; kw++ {
+				t++
+				xoff := kw*g.d[2] - g.pb[2]
+				lo, hi := convSpan(xoff, g.s[2], o2, g.in[2])
+				if lo == hi {
+					continue
+				}
+				for od := 0; od < g.out[0]; od++ {
+					id := od*g.s[0] - g.pb[0] + kd*g.d[0]
+					if id < 0 || id >= g.in[0] {
+						continue
+					}
+					for oh := 0; oh < o1; oh++ {
+						ih := oh*g.s[1] - g.pb[1] + kh*g.d[1]
+						if ih < 0 || ih >= g.in[1] {
+							continue
+						}
+						f(t, (od*o1+oh)*o2, (id*g.in[1]+ih)*g.in[2]+xoff, lo, hi)
+					}
+				}
+			}
+		}
+	}
+}
+
+// convWindow holds the window attributes of a node, ONNX defaults applied.
+type convWindow struct {
+	kernel, strides, dilations []int
+	pads                       []int // begins, then ends
+	autoPad                    string
+}
+
+// readConvWindow reads kernel_shape, strides, dilations, pads and auto_pad.
+// kernel is the weight's window for Conv and ConvTranspose (kernel_shape
+// must then agree with it); nil for the pools, where kernel_shape is
+// required. dilations is read only when withDilations.
+func readConvWindow(n *graph.Node, spatial int, kernel []int, withDilations bool) (*convWindow, error) {
+	w := &convWindow{autoPad: "NOTSET"}
+	if a := n.Attr("auto_pad"); a != nil && len(a.S) > 0 {
+		w.autoPad = string(a.S)
+	}
+	switch w.autoPad {
+	case "NOTSET", "SAME_UPPER", "SAME_LOWER", "VALID":
+	default:
+		return nil, fmt.Errorf("auto_pad %q is not NOTSET, SAME_UPPER, SAME_LOWER or VALID", w.autoPad)
+	}
+	var err error
+	if a := n.Attr("kernel_shape"); a != nil && len(a.Ints) > 0 {
+		if w.kernel, err = convInts(n, "kernel_shape", spatial, 0); err != nil {
+			return nil, err
+		}
+		if kernel != nil && !sameInts(kernel, w.kernel) {
+			return nil, fmt.Errorf("kernel_shape %v disagrees with the weight's window %v", w.kernel, kernel)
+		}
+	} else if kernel == nil {
+		return nil, fmt.Errorf("attribute kernel_shape is required")
+	} else {
+		w.kernel = append([]int(nil), kernel...)
+	}
+	if w.strides, err = convInts(n, "strides", spatial, 1); err != nil {
+		return nil, err
+	}
+	w.dilations = make([]int, spatial)
+	for i := range w.dilations {
+		w.dilations[i] = 1
+	}
+	if withDilations {
+		if w.dilations, err = convInts(n, "dilations", spatial, 1); err != nil {
+			return nil, err
+		}
+	}
+	if w.pads, err = convInts(n, "pads", 2*spatial, 0); err != nil {
+		return nil, err
+	}
+	for i := 0; i < spatial; i++ {
+		switch {
+		case w.kernel[i] < 1:
+			return nil, fmt.Errorf("kernel_shape %v has a size below 1", w.kernel)
+		case w.strides[i] < 1:
+			return nil, fmt.Errorf("strides %v has a value below 1", w.strides)
+		case w.dilations[i] < 1:
+			return nil, fmt.Errorf("dilations %v has a value below 1", w.dilations)
+		}
+	}
+	for _, p := range w.pads {
+		if p < 0 {
+			return nil, fmt.Errorf("pads %v has a negative value", w.pads)
+		}
+	}
+	return w, nil
+}
+
+// convInts reads an ints attribute of the given length, or size copies of
+// def when it is absent or empty.
+func convInts(n *graph.Node, name string, size, def int) ([]int, error) {
+	out := make([]int, size)
+	a := n.Attr(name)
+	if a == nil || len(a.Ints) == 0 {
+		for i := range out {
+			out[i] = def
+		}
+		return out, nil
+	}
+	if len(a.Ints) != size {
+		return nil, fmt.Errorf("attribute %s has %d values, want %d", name, len(a.Ints), size)
+	}
+	for i, v := range a.Ints {
+		out[i] = int(v)
+	}
+	return out, nil
+}
+
+// resolve computes the output sizes and the begin and end pads of a
+// convolution or pooling window over input sizes in. ceil is the pools'
+// ceil_mode (with the ONNX and PyTorch rule that the last window must start
+// inside the input or its begin padding); auto_pad SAME_* and VALID ignore
+// it, as ONNX's reference does.
+func (w *convWindow) resolve(in []int, ceil bool) (out, pb, pe []int, err error) {
+	n := len(in)
+	out, pb, pe = make([]int, n), make([]int, n), make([]int, n)
+	for i := range in {
+		dk := (w.kernel[i]-1)*w.dilations[i] + 1
+		s := w.strides[i]
+		switch w.autoPad {
+		case "SAME_UPPER", "SAME_LOWER":
+			out[i] = (in[i] + s - 1) / s
+			total := max(0, (out[i]-1)*s+dk-in[i])
+			if w.autoPad == "SAME_UPPER" {
+				pb[i], pe[i] = total/2, total-total/2
+			} else {
+				pb[i], pe[i] = total-total/2, total/2
+			}
+			continue
+		case "NOTSET":
+			pb[i], pe[i] = w.pads[i], w.pads[n+i]
+		}
+		span := in[i] + pb[i] + pe[i] - dk
+		if span < 0 {
+			return nil, nil, nil, fmt.Errorf("window %d (dilated) is larger than the padded input %d in spatial dimension %d", dk, in[i]+pb[i]+pe[i], i)
+		}
+		out[i] = span/s + 1
+		if ceil && w.autoPad == "NOTSET" {
+			out[i] = (span+s-1)/s + 1
+			if (out[i]-1)*s >= in[i]+pb[i] {
+				out[i]--
+			}
+		}
+	}
+	return out, pb, pe, nil
+}
+
+// convDims describes one convolution: x is (n, c, in...), w is
+// (m, c/group, k...), y is (n, m, out...). ConvTranspose runs as the
+// adjoint of such a convolution, with its output in the role of x.
+type convDims struct {
+	n, c, m, group int
+	g              convGeom
+}
+
+func lowerConv(c *Ctx, in []*Value) ([]*Value, error) {
+	const op = "Conv"
+	if len(in) < 2 || in[0] == nil || in[1] == nil {
+		return nil, fmt.Errorf("%s needs inputs X and W", op)
+	}
+	x, w := in[0], in[1]
+	var b *Value
+	if len(in) > 2 {
+		b = in[2]
+	}
+	if err := convCheck(op, x, w, b); err != nil {
+		return nil, err
+	}
+	spatial := x.Rank() - 2
+	group := int(c.Node.AttrInt("group", 1))
+	C, M := x.Shape[1], w.Shape[0]
+	switch {
+	case group < 1:
+		return nil, fmt.Errorf("%s: group %d is below 1", op, group)
+	case C%group != 0 || w.Shape[1]*group != C:
+		return nil, fmt.Errorf("%s: input has %d channels, weight %v with group %d wants %d", op, C, w.Shape, group, w.Shape[1]*group)
+	case M%group != 0:
+		return nil, fmt.Errorf("%s: %d output channels do not split into %d groups", op, M, group)
+	case b != nil && (b.Rank() != 1 || b.Shape[0] != M):
+		return nil, fmt.Errorf("%s: bias has shape %v, want [%d]", op, b.Shape, M)
+	}
+	win, err := readConvWindow(c.Node, spatial, w.Shape[2:], true)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
+	out, pb, pe, err := win.resolve(x.Shape[2:], false)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
+	cd := &convDims{n: x.Shape[0], c: C, m: M, group: group,
+		g: newConvGeom(x.Shape[2:], out, win.kernel, win.strides, win.dilations, pb, pe)}
+	yShape := append([]int{cd.n, M}, out...)
+	args := []*Value{x, w}
+	if b != nil {
+		args = append(args, b)
+	}
+	wrt := convWRT(args)
+	s := Spec{Name: op, Shape: yShape, DType: x.DType, WRT: wrt,
+		Fwd: convKernel(yShape,
+			func(in [][]float32) []float32 { return convForward(in[0], in[1], convOpt(in, 2), cd) },
+			func(in [][]float64) []float64 { return convForward(in[0], in[1], convOpt(in, 2), cd) }),
+		Grad: func(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
+			gs := make(G.Nodes, len(inputs))
+			var err error
+			if wrt[0] {
+				gs[0], err = convGradNode(op, output, grad, "GradInput", inputs[0],
+					func(in [][]float32) []float32 { return convBackwardData(in[0], in[1], cd) },
+					func(in [][]float64) []float64 { return convBackwardData(in[0], in[1], cd) }, grad, inputs[1])
+				if err != nil {
+					return nil, err
+				}
+			}
+			if wrt[1] {
+				gs[1], err = convGradNode(op, output, grad, "GradWeight", inputs[1],
+					func(in [][]float32) []float32 { return convBackwardWeight(in[0], in[1], cd) },
+					func(in [][]float64) []float64 { return convBackwardWeight(in[0], in[1], cd) }, grad, inputs[0])
+				if err != nil {
+					return nil, err
+				}
+			}
+			if len(inputs) > 2 && wrt[2] {
+				P := cd.g.outSize()
+				gs[2], err = convGradNode(op, output, grad, "GradBias", inputs[2],
+					func(in [][]float32) []float32 { return convBiasGrad(in[0], cd.n, cd.m, P) },
+					func(in [][]float64) []float64 { return convBiasGrad(in[0], cd.n, cd.m, P) }, grad)
+			}
+			return gs, err
+		}}
+	y, err := c.Apply(s, args...)
+	return []*Value{y}, err
+}
+
+func lowerConvTranspose(c *Ctx, in []*Value) ([]*Value, error) {
+	const op = "ConvTranspose"
+	if len(in) < 2 || in[0] == nil || in[1] == nil {
+		return nil, fmt.Errorf("%s needs inputs X and W", op)
+	}
+	x, w := in[0], in[1]
+	var b *Value
+	if len(in) > 2 {
+		b = in[2]
+	}
+	if err := convCheck(op, x, w, b); err != nil {
+		return nil, err
+	}
+	group := int(c.Node.AttrInt("group", 1))
+	cin := x.Shape[1]
+	cout := w.Shape[1] * group
+	switch {
+	case group < 1:
+		return nil, fmt.Errorf("%s: group %d is below 1", op, group)
+	case w.Shape[0] != cin:
+		return nil, fmt.Errorf("%s: input has %d channels, weight %v wants %d", op, cin, w.Shape, w.Shape[0])
+	case cin%group != 0:
+		return nil, fmt.Errorf("%s: %d input channels do not split into %d groups", op, cin, group)
+	case b != nil && (b.Rank() != 1 || b.Shape[0] != cout):
+		return nil, fmt.Errorf("%s: bias has shape %v, want [%d]", op, b.Shape, cout)
+	}
+	win, out, pb, pe, err := convTransposeShape(c.Node, x.Shape[2:], w.Shape[2:])
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
+	// The adjoint of a convolution whose input is Y (cout channels, sizes
+	// out) and whose output is X (cin channels): W is its (cin, cout/group,
+	// k...) weight.
+	cd := &convDims{n: x.Shape[0], c: cout, m: cin, group: group,
+		g: newConvGeom(out, x.Shape[2:], win.kernel, win.strides, win.dilations, pb, pe)}
+	yShape := append([]int{cd.n, cout}, out...)
+	P := cd.g.inSize()
+	args := []*Value{x, w}
+	if b != nil {
+		args = append(args, b)
+	}
+	wrt := convWRT(args)
+	s := Spec{Name: op, Shape: yShape, DType: x.DType, WRT: wrt,
+		Fwd: convKernel(yShape,
+			func(in [][]float32) []float32 {
+				y := convBackwardData(in[0], in[1], cd)
+				convAddBias(y, convOpt(in, 2), cd.n, cout, P)
+				return y
+			},
+			func(in [][]float64) []float64 {
+				y := convBackwardData(in[0], in[1], cd)
+				convAddBias(y, convOpt(in, 2), cd.n, cout, P)
+				return y
+			}),
+		Grad: func(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
+			gs := make(G.Nodes, len(inputs))
+			var err error
+			if wrt[0] {
+				gs[0], err = convGradNode(op, output, grad, "GradInput", inputs[0],
+					func(in [][]float32) []float32 { return convForward(in[0], in[1], nil, cd) },
+					func(in [][]float64) []float64 { return convForward(in[0], in[1], nil, cd) }, grad, inputs[1])
+				if err != nil {
+					return nil, err
+				}
+			}
+			if wrt[1] {
+				gs[1], err = convGradNode(op, output, grad, "GradWeight", inputs[1],
+					func(in [][]float32) []float32 { return convBackwardWeight(in[0], in[1], cd) },
+					func(in [][]float64) []float64 { return convBackwardWeight(in[0], in[1], cd) }, inputs[0], grad)
+				if err != nil {
+					return nil, err
+				}
+			}
+			if len(inputs) > 2 && wrt[2] {
+				gs[2], err = convGradNode(op, output, grad, "GradBias", inputs[2],
+					func(in [][]float32) []float32 { return convBiasGrad(in[0], cd.n, cout, P) },
+					func(in [][]float64) []float64 { return convBiasGrad(in[0], cd.n, cout, P) }, grad)
+			}
+			return gs, err
+		}}
+	y, err := c.Apply(s, args...)
+	return []*Value{y}, err
+}
+
+// convTransposeShape reads ConvTranspose's window and works out its output
+// sizes and pads: from pads, or from output_shape or auto_pad SAME_* (total
+// padding s*(in-1) + output_padding + (k-1)*d + 1 - out, clamped at 0 as
+// ONNX Runtime does, split with the larger half at the end for SAME_UPPER
+// and at the start otherwise).
+func convTransposeShape(n *graph.Node, in, kernel []int) (w *convWindow, out, pb, pe []int, err error) {
+	spatial := len(in)
+	if w, err = readConvWindow(n, spatial, kernel, true); err != nil {
+		return nil, nil, nil, nil, err
+	}
+	outPad, err := convInts(n, "output_padding", spatial, 0)
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	var want []int
+	if a := n.Attr("output_shape"); a != nil && len(a.Ints) > 0 {
+		vals := a.Ints
+		if len(vals) == spatial+2 {
+			vals = vals[2:]
+		}
+		if len(vals) != spatial {
+			return nil, nil, nil, nil, fmt.Errorf("output_shape %v does not have %d spatial sizes", a.Ints, spatial)
+		}
+		want = make([]int, spatial)
+		for i, v := range vals {
+			want[i] = int(v)
+		}
+	}
+	out, pb, pe = make([]int, spatial), make([]int, spatial), make([]int, spatial)
+	for i := range in {
+		full := w.strides[i]*(in[i]-1) + outPad[i] + (w.kernel[i]-1)*w.dilations[i] + 1
+		switch {
+		case want != nil || w.autoPad == "SAME_UPPER" || w.autoPad == "SAME_LOWER":
+			if want != nil {
+				out[i] = want[i]
+			} else {
+				out[i] = in[i] * w.strides[i]
+			}
+			total := max(0, full-out[i])
+			if w.autoPad == "SAME_UPPER" {
+				pb[i], pe[i] = total/2, total-total/2
+			} else {
+				pb[i], pe[i] = total-total/2, total/2
+			}
+		case w.autoPad == "VALID":
+			out[i] = full
+		default:
+			pb[i], pe[i] = w.pads[i], w.pads[spatial+i]
+			out[i] = full - pb[i] - pe[i]
+		}
+		if out[i] < 1 {
+			return nil, nil, nil, nil, fmt.Errorf("output size %d in spatial dimension %d", out[i], i)
+		}
+	}
+	return w, out, pb, pe, nil
+}
+
+// convCheck validates the inputs common to Conv and ConvTranspose.
+func convCheck(op string, x, w, b *Value) error {
+	switch {
+	case !x.DType.IsFloat():
+		return fmt.Errorf("%s of %s input", op, x.DType)
+	case w.DType != x.DType:
+		return fmt.Errorf("%s: weight is %s, input is %s", op, w.DType, x.DType)
+	case b != nil && b.DType != x.DType:
+		return fmt.Errorf("%s: bias is %s, input is %s", op, b.DType, x.DType)
+	case x.Rank() < 3:
+		return fmt.Errorf("%s: input has %d dims, want at least 3 (N, C, spatial...)", op, x.Rank())
+	case x.Rank() > 5:
+		return fmt.Errorf("%s: input has %d spatial dims, the engine supports up to 3", op, x.Rank()-2)
+	case w.Rank() != x.Rank():
+		return fmt.Errorf("%s: weight has %d dims, want %d", op, w.Rank(), x.Rank())
+	}
+	return nil
+}
+
+// convWRT marks the inputs that get gradients: all but compile-time
+// constants, whose gradients nobody reads.
+func convWRT(args []*Value) []bool {
+	wrt := make([]bool, len(args))
+	for i, a := range args {
+		wrt[i] = !a.IsConst()
+	}
+	return wrt
+}
+
+func convOpt[T any](in [][]T, i int) []T {
+	if i < len(in) {
+		return in[i]
+	}
+	return nil
+}
+
+// convKernel makes a Kernel of output shape from float32 and float64
+// implementations over the inputs' element slices.
+func convKernel(shape []int, f32 func([][]float32) []float32, f64 func([][]float64) []float64) Kernel {
+	return func(in []*tensor.Dense) (*tensor.Dense, error) {
+		switch in[0].Dtype() {
+		case tensor.Float32:
+			return convRun(in, shape, f32)
+		case tensor.Float64:
+			return convRun(in, shape, f64)
+		}
+		return nil, fmt.Errorf("want a float tensor, have %v", in[0].Dtype())
+	}
+}
+
+func convRun[T Float](in []*tensor.Dense, shape []int, f func([][]T) []T) (*tensor.Dense, error) {
+	xs := make([][]T, len(in))
+	for i, t := range in {
+		d, err := Data[T](t)
+		if err != nil {
+			return nil, fmt.Errorf("input %d: %w", i, err)
+		}
+		xs[i] = d
+	}
+	return Dense(shape, f(xs)), nil
+}
+
+// convGradNode adds a backward node shaped like like.
+func convGradNode(op string, output, grad *G.Node, label string, like *G.Node, f32 func([][]float32) []float32,
+	f64 func([][]float64) []float64, args ...*G.Node) (*G.Node, error) {
+	shape := ShapeOf(like)
+	return NewNode(grad.Graph(), output.Name()+"/"+label, Spec{Name: op + label,
+		Shape: shape, DType: DTypeOf(like), Fwd: convKernel(shape, f32, f64)}, args...)
+}
+
+// convColLimit bounds the elements of one im2col matrix (a variable so
+// tests can exercise both the batched and the per-sample paths).
+var convColLimit = 1 << 21
+
+// convChunk is how many samples share one im2col matrix: as many as fit in
+// convColLimit elements, so small feature maps make one wide GEMM.
+func (cd *convDims) convChunk(rows int) int {
+	per := rows * cd.g.outSize()
+	return max(1, min(cd.n, convColLimit/max(per, 1)))
+}
+
+// convForward computes y = conv(x, w) + b.
+func convForward[T Float](x, w, b []T, cd *convDims) []T {
+	g := &cd.g
+	P, inN, K := g.outSize(), g.inSize(), g.kSize()
+	cg, mg := cd.c/cd.group, cd.m/cd.group
+	y := make([]T, cd.n*cd.m*P)
+	if cg == 1 {
+		convDepthwiseForward(x, w, y, cd)
+	} else {
+		rows := cg * K
+		nb := cd.convChunk(rows)
+		direct := nb == 1 && g.pointwise()
+		var col, tmp []T
+		if !direct {
+			col = convScratch[T](rows * nb * P)
+			defer convRelease(col)
+		}
+		if nb > 1 {
+			tmp = convScratch[T](mg * nb * P)
+			defer convRelease(tmp)
+		}
+		for n0 := 0; n0 < cd.n; n0 += nb {
+			cnt := min(nb, cd.n-n0)
+			L := cnt * P
+			for gi := 0; gi < cd.group; gi++ {
+				wg := w[gi*mg*rows:]
+				src, ld := x[(n0*cd.c+gi*cg)*inN:], P
+				if !direct {
+					convParallel(cnt, rows*P, func(lo, hi int) {
+						for s := lo; s < hi; s++ {
+							convIm2col(x[((n0+s)*cd.c+gi*cg)*inN:], cg, g, col, L, s*P)
+						}
+					})
+					src, ld = col, L
+				}
+				if nb == 1 {
+					convGemm(false, false, mg, P, rows, 1, wg, rows, src, ld, 0, y[(n0*cd.m+gi*mg)*P:], P)
+					continue
+				}
+				convGemm(false, false, mg, L, rows, 1, wg, rows, src, ld, 0, tmp, L)
+				for s := 0; s < cnt; s++ {
+					for m := 0; m < mg; m++ {
+						copy(y[((n0+s)*cd.m+gi*mg+m)*P:][:P], tmp[m*L+s*P:][:P])
+					}
+				}
+			}
+		}
+	}
+	convAddBias(y, b, cd.n, cd.m, P)
+	return y
+}
+
+// convAddBias adds b[m] to every position of y (n, m, p); nil b adds nothing.
+func convAddBias[T Float](y, b []T, n, m, p int) {
+	if b == nil {
+		return
+	}
+	for nm := 0; nm < n*m; nm++ {
+		bv := b[nm%m]
+		yp := y[nm*p : (nm+1)*p]
+		for i := range yp {
+			yp[i] += bv
+		}
+	}
+}
+
+// convGatherDy returns output channels [gi*mg, (gi+1)*mg) of samples
+// [n0, n0+cnt) of dy as an (mg x cnt*P) matrix and its row stride: dy itself
+// for one sample, else a copy in buf.
+func convGatherDy[T Float](dy, buf []T, cd *convDims, n0, cnt, gi int) ([]T, int) {
+	P, mg := cd.g.outSize(), cd.m/cd.group
+	if cnt == 1 && len(buf) == 0 {
+		return dy[(n0*cd.m+gi*mg)*P:], P
+	}
+	L := cnt * P
+	for s := 0; s < cnt; s++ {
+		for m := 0; m < mg; m++ {
+			copy(buf[m*L+s*P:][:P], dy[((n0+s)*cd.m+gi*mg+m)*P:][:P])
+		}
+	}
+	return buf, L
+}
+
+// convBackwardData computes dx from dy and w: the adjoint of convForward in
+// x (col2im of w^T dy).
+func convBackwardData[T Float](dy, w []T, cd *convDims) []T {
+	g := &cd.g
+	P, inN, K := g.outSize(), g.inSize(), g.kSize()
+	cg, mg := cd.c/cd.group, cd.m/cd.group
+	dx := make([]T, cd.n*cd.c*inN)
+	if cg == 1 {
+		convDepthwiseData(dy, w, dx, cd)
+		return dx
+	}
+	rows := cg * K
+	nb := cd.convChunk(rows)
+	direct := nb == 1 && g.pointwise()
+	var dcol, dyb []T
+	if !direct {
+		dcol = convScratch[T](rows * nb * P)
+		defer convRelease(dcol)
+	}
+	if nb > 1 {
+		dyb = convScratch[T](mg * nb * P)
+		defer convRelease(dyb)
+	}
+	for n0 := 0; n0 < cd.n; n0 += nb {
+		cnt := min(nb, cd.n-n0)
+		L := cnt * P
+		for gi := 0; gi < cd.group; gi++ {
+			wg := w[gi*mg*rows:]
+			dys, ldd := convGatherDy(dy, dyb, cd, n0, cnt, gi)
+			if direct {
+				convGemm(true, false, cg, P, mg, 1, wg, rows, dys, ldd, 0, dx[(n0*cd.c+gi*cg)*inN:], P)
+				continue
+			}
+			convGemm(true, false, rows, L, mg, 1, wg, rows, dys, ldd, 0, dcol, L)
+			convParallel(cnt, rows*P, func(lo, hi int) {
+				for s := lo; s < hi; s++ {
+					convCol2im(dcol, L, s*P, cg, g, dx[((n0+s)*cd.c+gi*cg)*inN:])
+				}
+			})
+		}
+	}
+	return dx
+}
+
+// convBackwardWeight computes dw from dy and x: sum over samples of
+// dy im2col(x)^T.
+func convBackwardWeight[T Float](dy, x []T, cd *convDims) []T {
+	g := &cd.g
+	P, inN, K := g.outSize(), g.inSize(), g.kSize()
+	cg, mg := cd.c/cd.group, cd.m/cd.group
+	rows := cg * K
+	dw := make([]T, cd.m*rows)
+	if cg == 1 {
+		convDepthwiseWeight(dy, x, dw, cd)
+		return dw
+	}
+	nb := cd.convChunk(rows)
+	direct := nb == 1 && g.pointwise()
+	var col, dyb []T
+	if !direct {
+		col = convScratch[T](rows * nb * P)
+		defer convRelease(col)
+	}
+	if nb > 1 {
+		dyb = convScratch[T](mg * nb * P)
+		defer convRelease(dyb)
+	}
+	for n0 := 0; n0 < cd.n; n0 += nb {
+		cnt := min(nb, cd.n-n0)
+		L := cnt * P
+		for gi := 0; gi < cd.group; gi++ {
+			dys, ldd := convGatherDy(dy, dyb, cd, n0, cnt, gi)
+			src, ld := x[(n0*cd.c+gi*cg)*inN:], P
+			if !direct {
+				convParallel(cnt, rows*P, func(lo, hi int) {
+					for s := lo; s < hi; s++ {
+						convIm2col(x[((n0+s)*cd.c+gi*cg)*inN:], cg, g, col, L, s*P)
+					}
+				})
+				src, ld = col, L
+			}
+			convGemm(false, true, mg, rows, L, 1, dys, ldd, src, ld, 1, dw[gi*mg*rows:], rows)
+		}
+	}
+	return dw
+}
+
+// convBiasGrad sums dy (n, m, p) over samples and positions.
+func convBiasGrad[T Float](dy []T, n, m, p int) []T {
+	db := make([]T, m)
+	for nm := 0; nm < n*m; nm++ {
+		var s T
+		for _, v := range dy[nm*p : (nm+1)*p] {
+			s += v
+		}
+		db[nm%m] += s
+	}
+	return db
+}
+
+// convIm2col writes the windows of x (cg channels of g.inSize() elements)
+// into col: row c*K + t holds tap t of channel c for every output position,
+// at columns off.. of a matrix with row stride ld. Padding reads as zero.
+func convIm2col[T Float](x []T, cg int, g *convGeom, col []T, ld, off int) {
+	inN, K := g.inSize(), g.kSize()
+	o1, o2, s2 := g.out[1], g.out[2], g.s[2]
+	for c := 0; c < cg; c++ {
+		xc := x[c*inN : (c+1)*inN]
+		t := 0
+		for kd := 0; kd < g.k[0]; kd++ {
+			for kh := 0; kh < g.k[1]; kh++ {
+				for kw := 0; kw < g.k[2]; kw++ {
+					row := col[(c*K+t)*ld+off:]
+					t++
+					xoff := kw*g.d[2] - g.pb[2]
+					lo, hi := convSpan(xoff, s2, o2, g.in[2])
+					for od := 0; od < g.out[0]; od++ {
+						id := od*g.s[0] - g.pb[0] + kd*g.d[0]
+						for oh := 0; oh < o1; oh++ {
+							ih := oh*g.s[1] - g.pb[1] + kh*g.d[1]
+							dst := row[(od*o1+oh)*o2:][:o2]
+							if id < 0 || id >= g.in[0] || ih < 0 || ih >= g.in[1] {
+								clear(dst)
+								continue
+							}
+							base := (id*g.in[1]+ih)*g.in[2] + xoff
+							clear(dst[:lo])
+							clear(dst[hi:])
+							if s2 == 1 {
+								copy(dst[lo:hi], xc[base+lo:base+hi])
+								continue
+							}
+							for ow := lo; ow < hi; ow++ {
+								dst[ow] = xc[base+ow*s2]
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// convCol2im adds the columns off.. of col (row stride ld) back into the
+// input positions they were read from: the adjoint of convIm2col.
+func convCol2im[T Float](col []T, ld, off, cg int, g *convGeom, dx []T) {
+	inN, K, s2 := g.inSize(), g.kSize(), g.s[2]
+	for c := 0; c < cg; c++ {
+		dxc := dx[c*inN : (c+1)*inN]
+		g.rows(func(t, yo, xo, lo, hi int) {
+			convAxpy(hi-lo, 1, col[(c*K+t)*ld+off+yo+lo:], 1, dxc[xo+lo*s2:], s2)
+		})
+	}
+}
+
+// convDepthwiseForward is the direct loop for one input channel per group
+// (MobileNet's depthwise convolutions): y += w[tap] * shifted x, per tap.
+func convDepthwiseForward[T Float](x, w, y []T, cd *convDims) {
+	g := &cd.g
+	P, inN, K, s2 := g.outSize(), g.inSize(), g.kSize(), g.s[2]
+	mg := cd.m / cd.group
+	convParallel(cd.n*cd.m, P*K, func(lo, hi int) {
+		for nm := lo; nm < hi; nm++ {
+			n, m := nm/cd.m, nm%cd.m
+			xc := x[(n*cd.c+m/mg)*inN:][:inN]
+			yp := y[nm*P:][:P]
+			wm := w[m*K:][:K]
+			g.rows(func(t, yo, xo, lo, hi int) {
+				convAxpy(hi-lo, wm[t], xc[xo+lo*s2:], s2, yp[yo+lo:], 1)
+			})
+		}
+	})
+}
+
+// convDepthwiseData is the depthwise adjoint in x.
+func convDepthwiseData[T Float](dy, w, dx []T, cd *convDims) {
+	g := &cd.g
+	P, inN, K, s2 := g.outSize(), g.inSize(), g.kSize(), g.s[2]
+	mg := cd.m / cd.group
+	convParallel(cd.n*cd.c, P*K*mg, func(lo, hi int) {
+		for nc := lo; nc < hi; nc++ {
+			n, c := nc/cd.c, nc%cd.c
+			dxc := dx[nc*inN:][:inN]
+			for m := c * mg; m < (c+1)*mg; m++ {
+				dyp := dy[(n*cd.m+m)*P:][:P]
+				wm := w[m*K:][:K]
+				g.rows(func(t, yo, xo, lo, hi int) {
+					convAxpy(hi-lo, wm[t], dyp[yo+lo:], 1, dxc[xo+lo*s2:], s2)
+				})
+			}
+		}
+	})
+}
+
+// convDepthwiseWeight is the depthwise adjoint in w.
+func convDepthwiseWeight[T Float](dy, x, dw []T, cd *convDims) {
+	g := &cd.g
+	P, inN, K, s2 := g.outSize(), g.inSize(), g.kSize(), g.s[2]
+	mg := cd.m / cd.group
+	convParallel(cd.m, cd.n*P*K, func(lo, hi int) {
+		for m := lo; m < hi; m++ {
+			dwm := dw[m*K:][:K]
+			for n := 0; n < cd.n; n++ {
+				xc := x[(n*cd.c+m/mg)*inN:][:inN]
+				dyp := dy[(n*cd.m+m)*P:][:P]
+				g.rows(func(t, yo, xo, lo, hi int) {
+					dwm[t] += convDot(hi-lo, dyp[yo+lo:], 1, xc[xo+lo*s2:], s2)
+				})
+			}
+		}
+	})
+}
+
+// convGemm is C = alpha op(A) op(B) + beta C through gonum's BLAS (the
+// implementation blas32/blas64 are set to use).
+func convGemm[T Float](tA, tB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
+	ta, tb := blas.NoTrans, blas.NoTrans
+	if tA {
+		ta = blas.Trans
+	}
+	if tB {
+		tb = blas.Trans
+	}
+	switch a := any(a).(type) {
+	case []float32:
+		blas32.Implementation().Sgemm(ta, tb, m, n, k, float32(alpha), a, lda, any(b).([]float32), ldb,
+			float32(beta), any(c).([]float32), ldc)
+	case []float64:
+		blas64.Implementation().Dgemm(ta, tb, m, n, k, float64(alpha), a, lda, any(b).([]float64), ldb,
+			float64(beta), any(c).([]float64), ldc)
+	}
+}
+
+// convAxpy is y[i*incY] += a*x[i*incX] for i < n, with gonum's assembly
+// kernels (always the native implementation: these calls are too short to
+// pay for a cgo call).
+func convAxpy[T Float](n int, a T, x []T, incX int, y []T, incY int) {
+	switch xs := any(x).(type) {
+	case []float32:
+		gonum.Implementation{}.Saxpy(n, float32(a), xs, incX, any(y).([]float32), incY)
+	case []float64:
+		gonum.Implementation{}.Daxpy(n, float64(a), xs, incX, any(y).([]float64), incY)
+	}
+}
+
+// convDot is the sum of x[i*incX]*y[i*incY] for i < n.
+func convDot[T Float](n int, x []T, incX int, y []T, incY int) T {
+	switch xs := any(x).(type) {
+	case []float32:
+		return T(gonum.Implementation{}.Sdot(n, xs, incX, any(y).([]float32), incY))
+	case []float64:
+		return T(gonum.Implementation{}.Ddot(n, xs, incX, any(y).([]float64), incY))
+	}
+	return 0
+}
+
+// Scratch buffers (im2col matrices) are reused across kernel calls.
+var convPool32, convPool64 sync.Pool
+
+func convPoolOf[T Float]() *sync.Pool {
+	var zero T
+	if _, ok := any(zero).(float32); ok {
+		return &convPool32
+	}
+	return &convPool64
+}
+
+// convScratch returns a buffer of n elements with arbitrary contents.
+func convScratch[T Float](n int) []T {
+	if b, ok := convPoolOf[T]().Get().(*[]T); ok && cap(*b) >= n {
+		return (*b)[:n]
+	}
+	return make([]T, n)
+}
+
+// convRelease returns a buffer from convScratch for reuse.
+func convRelease[T Float](b []T) { convPoolOf[T]().Put(&b) }
+
+// convParallel runs f over [0, n) split across GOMAXPROCS goroutines when
+// the work (n items of per operations each) is worth it.
+func convParallel(n, per int, f func(lo, hi int)) {
+	workers := min(runtime.GOMAXPROCS(0), n)
+	if workers <= 1 || n*per < 1<<16 {
+		f(0, n)
+		return
+	}
+	var wg sync.WaitGroup
+	step := (n + workers - 1) / workers
+	for lo := 0; lo < n; lo += step {
+		hi := min(lo+step, n)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			f(lo, hi)
+		}()
+	}
+	wg.Wait()
+}

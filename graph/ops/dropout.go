@@ -1,0 +1,228 @@
+package ops
+
+import (
+	"fmt"
+	"math/rand"
+
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+
+	"github.com/onnxtune/onnxtune/graph"
+)
+
+// lowerDropout handles every Dropout version. It drops only when the model
+// is compiled for training and the node is in training form: is_test = 0
+// before opset 7, always from 7 to 11, the training_mode input (a constant,
+// default false) from 12. Otherwise the output is the input and the mask is
+// all true.
+func lowerDropout(c *Ctx, in []*Value) ([]*Value, error) {
+	if len(in) == 0 || in[0] == nil {
+		return nil, fmt.Errorf("missing input")
+	}
+	x := in[0]
+	ratio, training := 0.5, c.Train
+	switch {
+	case c.Opset < 7:
+		ratio = actAttr(c, "ratio", 0.5)
+		training = training && c.Node.AttrInt("is_test", 0) == 0
+	case c.Opset < 12:
+		ratio = actAttr(c, "ratio", 0.5)
+	default:
+		// ratio and training_mode only matter when the model trains.
+		mode := false
+		if training && len(in) > 2 && in[2] != nil {
+			if !in[2].IsConst() {
+				return nil, fmt.Errorf("training_mode %v must be known when the model is compiled", in[2])
+			}
+			b, err := Data[bool](in[2].Const)
+			if err != nil || len(b) != 1 {
+				return nil, fmt.Errorf("training_mode %v is not a boolean scalar", in[2])
+			}
+			mode = b[0]
+		}
+		training = training && mode
+		if training && len(in) > 1 && in[1] != nil {
+			r, err := in[1].Float()
+			if err != nil {
+				return nil, fmt.Errorf("ratio: %w", err)
+			}
+			ratio = r
+		}
+	}
+	if ratio < 0 || ratio > 1 {
+		return nil, fmt.Errorf("ratio %g is outside [0, 1]", ratio)
+	}
+	maskType := graph.Bool
+	if c.Opset < 10 {
+		maskType = x.DType
+	}
+	wantMask := len(c.Node.Outputs) > 1 && c.Node.Outputs[1] != ""
+	if !training || ratio == 0 {
+		outs := []*Value{x, nil}
+		if wantMask {
+			m, err := dropAllTrue(x.Shape, maskType)
+			if err != nil {
+				return nil, err
+			}
+			outs[1] = m
+		}
+		return outs, nil
+	}
+	if !x.DType.IsFloat() {
+		return nil, fmt.Errorf("input of type %s, want a float type in training", x.DType)
+	}
+	st := &dropState{rng: c.Rand, ratio: ratio}
+	if st.rng == nil {
+		return nil, fmt.Errorf("no random source")
+	}
+	s := Spec{Name: "Dropout", Shape: x.Shape, DType: x.DType, Fwd: st.forward, NoFold: true, WRT: []bool{true}}
+	s.Grad = func(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
+		n, err := NewNode(grad.Graph(), output.Name()+"/grad", Spec{Name: "DropoutGrad", Shape: ShapeOf(inputs[0]),
+			DType: DTypeOf(inputs[0]), Fwd: st.backward}, grad, output)
+		return G.Nodes{n}, err
+	}
+	y, err := c.Apply(s, x)
+	if err != nil {
+		return nil, err
+	}
+	outs := []*Value{y, nil}
+	if wantMask {
+		// The mask node reads y so that it runs after the forward kernel
+		// that drew the mask.
+		if outs[1], err = c.Apply(Spec{Name: "DropoutMask", Shape: x.Shape, DType: maskType, Fwd: st.maskKernel(maskType), NoFold: true}, y); err != nil {
+			return nil, err
+		}
+	}
+	return outs, nil
+}
+
+// dropAllTrue is the mask of an inactive Dropout.
+func dropAllTrue(shape []int, dt graph.DType) (*Value, error) {
+	n := sizeOf(shape)
+	switch dt {
+	case graph.Bool:
+		m := make([]bool, n)
+		for i := range m {
+			m[i] = true
+		}
+		return ConstValue(Dense(shape, m))
+	case graph.Float32:
+		m := make([]float32, n)
+		for i := range m {
+			m[i] = 1
+		}
+		return ConstValue(Dense(shape, m))
+	case graph.Float64:
+		m := make([]float64, n)
+		for i := range m {
+			m[i] = 1
+		}
+		return ConstValue(Dense(shape, m))
+	}
+	return nil, fmt.Errorf("mask of type %s is not supported", dt)
+}
+
+// dropState is shared by the kernels of one Dropout node: the forward kernel
+// draws a fresh mask every run and keeps it for the gradient and the mask
+// output, which run after it in the same pass.
+type dropState struct {
+	rng   *rand.Rand
+	ratio float64
+	mask  []bool // kept elements of the last forward run
+}
+
+// draw fills the mask: each element is kept with probability 1-ratio. Two
+// 32-bit draws come from each 64-bit random number.
+func (s *dropState) draw(n int) {
+	if cap(s.mask) < n {
+		s.mask = make([]bool, n)
+	}
+	s.mask = s.mask[:n]
+	thr := uint64(s.ratio * (1 << 32)) // drop when the draw is below
+	if s.ratio >= 1 {
+		thr = 1 << 32
+	}
+	for i := 0; i < n; i += 2 {
+		u := s.rng.Uint64()
+		s.mask[i] = u&0xffffffff >= thr
+		if i+1 < n {
+			s.mask[i+1] = u>>32 >= thr
+		}
+	}
+}
+
+func (s *dropState) scale() float64 {
+	if s.ratio >= 1 {
+		return 0
+	}
+	return 1 / (1 - s.ratio)
+}
+
+func (s *dropState) forward(in []*tensor.Dense) (*tensor.Dense, error) {
+	s.draw(in[0].Size())
+	switch in[0].Dtype() {
+	case tensor.Float32:
+		return dropApply[float32](in[0], s.mask, float32(s.scale()))
+	case tensor.Float64:
+		return dropApply[float64](in[0], s.mask, s.scale())
+	}
+	return nil, fmt.Errorf("input of type %v is not supported", in[0].Dtype())
+}
+
+// backward gets (dy, y) and returns dy * mask / (1-ratio).
+func (s *dropState) backward(in []*tensor.Dense) (*tensor.Dense, error) {
+	if len(s.mask) != in[0].Size() {
+		return nil, fmt.Errorf("no mask for %d elements (the forward did not run)", in[0].Size())
+	}
+	switch in[0].Dtype() {
+	case tensor.Float32:
+		return dropApply[float32](in[0], s.mask, float32(s.scale()))
+	case tensor.Float64:
+		return dropApply[float64](in[0], s.mask, s.scale())
+	}
+	return nil, fmt.Errorf("input of type %v is not supported", in[0].Dtype())
+}
+
+func dropApply[T Float](t *tensor.Dense, mask []bool, scale T) (*tensor.Dense, error) {
+	x, err := Data[T](t)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]T, len(x))
+	for i, v := range x {
+		if mask[i] {
+			out[i] = v * scale
+		}
+	}
+	return Dense(Shape(t), out), nil
+}
+
+// maskKernel returns the last mask drawn, as booleans (opset 10+) or as
+// the input's float type (before 10).
+func (s *dropState) maskKernel(dt graph.DType) Kernel {
+	return func(in []*tensor.Dense) (*tensor.Dense, error) {
+		shape := Shape(in[0])
+		if len(s.mask) != sizeOf(shape) {
+			return nil, fmt.Errorf("no mask for %d elements (the forward did not run)", sizeOf(shape))
+		}
+		switch dt {
+		case graph.Bool:
+			return Dense(shape, append([]bool(nil), s.mask...)), nil
+		case graph.Float32:
+			return Dense(shape, dropMaskAs[float32](s.mask)), nil
+		case graph.Float64:
+			return Dense(shape, dropMaskAs[float64](s.mask)), nil
+		}
+		return nil, fmt.Errorf("mask of type %s is not supported", dt)
+	}
+}
+
+func dropMaskAs[T Float](mask []bool) []T {
+	out := make([]T, len(mask))
+	for i, m := range mask {
+		if m {
+			out[i] = 1
+		}
+	}
+	return out
+}

@@ -1,0 +1,1057 @@
+package ops
+
+import (
+	"fmt"
+	"math"
+	"strings"
+
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+
+	"github.com/onnxtune/onnxtune/graph"
+)
+
+func registerElementwise(r *Registry) {
+	r.add("Pow", true, lowerPow)
+	r.add("Sqrt", true, lowerUnary("Sqrt",
+		func(x float32) float32 { return float32(math.Sqrt(float64(x))) }, math.Sqrt,
+		func(_, y float32) float32 { return 0.5 / y }, func(_, y float64) float64 { return 0.5 / y }))
+	r.add("Exp", true, lowerUnary("Exp",
+		func(x float32) float32 { return float32(math.Exp(float64(x))) }, math.Exp,
+		func(_, y float32) float32 { return y }, func(_, y float64) float64 { return y }))
+	r.add("Log", true, lowerUnary("Log",
+		func(x float32) float32 { return float32(math.Log(float64(x))) }, math.Log,
+		func(x, _ float32) float32 { return 1 / x }, func(x, _ float64) float64 { return 1 / x }))
+	r.add("Reciprocal", true, lowerUnary("Reciprocal",
+		func(x float32) float32 { return 1 / x }, func(x float64) float64 { return 1 / x },
+		func(_, y float32) float32 { return -y * y }, func(_, y float64) float64 { return -y * y }))
+	r.add("Neg", true, lowerSignedUnary("Neg", lowerUnary("Neg",
+		func(x float32) float32 { return -x }, func(x float64) float64 { return -x },
+		func(_, _ float32) float32 { return -1 }, func(_, _ float64) float64 { return -1 })))
+	// Abs: the gradient is sign(x), 0 at 0 (PyTorch's sgn).
+	r.add("Abs", true, lowerSignedUnary("Abs", lowerUnary("Abs",
+		func(x float32) float32 { return float32(math.Abs(float64(x))) }, math.Abs,
+		func(x, _ float32) float32 { return signOf(x) }, func(x, _ float64) float64 { return signOf(x) })))
+	r.add("Floor", false, lowerRounding("Floor", math.Floor))
+	r.add("Ceil", false, lowerRounding("Ceil", math.Ceil))
+	for _, name := range []string{"Sum", "Mean", "Max", "Min"} {
+		r.add(name, true, lowerVariadic(name))
+	}
+	for _, name := range []string{"Equal", "Less", "Greater", "LessOrEqual", "GreaterOrEqual"} {
+		r.add(name, false, lowerCompare(name))
+	}
+	r.add("Not", false, lowerNot)
+	for _, name := range []string{"And", "Or", "Xor"} {
+		r.add(name, false, lowerLogical(name))
+	}
+	r.add("Where", true, lowerWhere)
+	r.add("Cast", true, lowerCast)
+	r.add("CastLike", true, lowerCastLike)
+}
+
+func signOf[T Float](x T) T {
+	switch {
+	case x > 0:
+		return 1
+	case x < 0:
+		return -1
+	}
+	return 0
+}
+
+// zipBroadcast applies f to the elements of a and b broadcast together (numpy
+// rules), for any element types: comparisons, logic, Pow's mixed types.
+func zipBroadcast[A, B, R any](a []A, b []B, sa, sb []int, f func(x A, y B) R) ([]R, []int, error) {
+	out, err := BroadcastShape(sa, sb)
+	if err != nil {
+		return nil, nil, err
+	}
+	n := sizeOf(out)
+	res := make([]R, n)
+	if sameInts(sa, sb) {
+		for i := range res {
+			res[i] = f(a[i], b[i])
+		}
+		return res, out, nil
+	}
+	if len(b) == 1 && sameInts(sa, out) {
+		y := b[0]
+		for i := range res {
+			res[i] = f(a[i], y)
+		}
+		return res, out, nil
+	}
+	stA, stB := bstrides(sa, out), bstrides(sb, out)
+	idx := make([]int, len(out))
+	ia, ib := 0, 0
+	for i := 0; i < n; i++ {
+		res[i] = f(a[ia], b[ib])
+		for d := len(out) - 1; d >= 0; d-- {
+			idx[d]++
+			ia += stA[d]
+			ib += stB[d]
+			if idx[d] < out[d] {
+				break
+			}
+			ia -= stA[d] * out[d]
+			ib -= stB[d] * out[d]
+			idx[d] = 0
+		}
+	}
+	return res, out, nil
+}
+
+// ---- Neg, Abs on integers; Floor, Ceil ----
+
+// lowerSignedUnary uses flt for float inputs and an integer kernel (no
+// gradient) otherwise: Neg and Abs appear in index arithmetic.
+func lowerSignedUnary(name string, flt LowerFunc) LowerFunc {
+	return func(c *Ctx, in []*Value) ([]*Value, error) {
+		x := in[0]
+		if x.DType.IsFloat() {
+			return flt(c, in)
+		}
+		out, err := c.Apply(Spec{Name: name, Shape: x.Shape, DType: x.DType, Fwd: intUnaryKernel(name)}, x)
+		return []*Value{out}, err
+	}
+}
+
+func intUnaryKernel(name string) Kernel {
+	return func(in []*tensor.Dense) (*tensor.Dense, error) {
+		t := in[0]
+		switch t.Dtype() {
+		case tensor.Int64:
+			return intUnaryRun[int64](t, name)
+		case tensor.Int32:
+			return intUnaryRun[int32](t, name)
+		case tensor.Int16:
+			return intUnaryRun[int16](t, name)
+		case tensor.Int8:
+			return intUnaryRun[int8](t, name)
+		case tensor.Uint64:
+			return intUnaryRun[uint64](t, name)
+		case tensor.Uint32:
+			return intUnaryRun[uint32](t, name)
+		case tensor.Uint16:
+			return intUnaryRun[uint16](t, name)
+		case tensor.Uint8:
+			return intUnaryRun[uint8](t, name)
+		}
+		return nil, fmt.Errorf("element type %v is not supported", t.Dtype())
+	}
+}
+
+func intUnaryRun[T Integer](t *tensor.Dense, name string) (*tensor.Dense, error) {
+	x, err := Data[T](t)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]T, len(x))
+	for i, v := range x {
+		if name == "Neg" || v < 0 {
+			v = -v
+		}
+		out[i] = v
+	}
+	return Dense(Shape(t), out), nil
+}
+
+// lowerRounding lowers Floor and Ceil: float only, no gradient (PyTorch's is
+// zero almost everywhere).
+func lowerRounding(name string, f func(float64) float64) LowerFunc {
+	return func(c *Ctx, in []*Value) ([]*Value, error) {
+		x := in[0]
+		if !x.DType.IsFloat() {
+			return nil, fmt.Errorf("input is %s, want a float tensor", x.DType)
+		}
+		fwd := unary(func(v float32) float32 { return float32(f(float64(v))) }, f)
+		out, err := c.Apply(Spec{Name: name, Shape: x.Shape, DType: x.DType, Fwd: fwd}, x)
+		return []*Value{out}, err
+	}
+}
+
+// ---- Pow ----
+
+// lowerPow: X^Y with broadcasting; Y may have another numeric type than X
+// (opset 12+), the result has X's type. Gradients as PyTorch: for the base
+// Y*X^(Y-1), 0 where Y == 0; for the exponent X^Y*ln(X), 0 where X == 0 and
+// Y >= 0.
+func lowerPow(c *Ctx, in []*Value) ([]*Value, error) {
+	x, y := in[0], in[1]
+	shape, err := BroadcastShape(x.Shape, y.Shape)
+	if err != nil {
+		return nil, err
+	}
+	s := Spec{Name: "Pow", Shape: shape, DType: x.DType, Fwd: powKernel}
+	if x.DType.IsFloat() {
+		s.WRT = []bool{true, y.DType.IsFloat()}
+		s.Grad = func(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
+			sx, sy := ShapeOf(inputs[0]), ShapeOf(inputs[1])
+			gx, err := NewNode(grad.Graph(), output.Name()+"/GradBase", Spec{Name: "PowGradBase", Shape: sx,
+				DType: DTypeOf(inputs[0]), Fwd: powGradKernel(true, shape, sx, DTypeOf(inputs[0]))}, grad, inputs[0], inputs[1])
+			if err != nil {
+				return nil, err
+			}
+			grads := G.Nodes{gx, nil}
+			if DTypeOf(inputs[1]).IsFloat() {
+				grads[1], err = NewNode(grad.Graph(), output.Name()+"/GradExponent", Spec{Name: "PowGradExponent", Shape: sy,
+					DType: DTypeOf(inputs[1]), Fwd: powGradKernel(false, shape, sy, DTypeOf(inputs[1]))}, grad, inputs[0], inputs[1])
+			}
+			return grads, err
+		}
+	}
+	out, err := c.Apply(s, x, y)
+	return []*Value{out}, err
+}
+
+func powKernel(in []*tensor.Dense) (*tensor.Dense, error) {
+	x, y := in[0], in[1]
+	switch {
+	case x.Dtype() == tensor.Float32 && y.Dtype() == tensor.Float32:
+		return powSame[float32](x, y)
+	case x.Dtype() == tensor.Float64 && y.Dtype() == tensor.Float64:
+		return powSame[float64](x, y)
+	}
+	xd, err := fromTensorDtype(x.Dtype())
+	if err != nil {
+		return nil, err
+	}
+	yd, err := fromTensorDtype(y.Dtype())
+	if err != nil {
+		return nil, err
+	}
+	if xd == graph.Bool || yd == graph.Bool {
+		return nil, fmt.Errorf("element types %s and %s are not supported", xd, yd)
+	}
+	if !xd.IsFloat() && !yd.IsFloat() {
+		// Integers: exact, wrapping like numpy.
+		xs, err := castKernel(graph.Int64)([]*tensor.Dense{x})
+		if err != nil {
+			return nil, err
+		}
+		ys, err := castKernel(graph.Int64)([]*tensor.Dense{y})
+		if err != nil {
+			return nil, err
+		}
+		a, _ := Data[int64](xs)
+		b, _ := Data[int64](ys)
+		r, shape, err := Binary(a, b, Shape(x), Shape(y), intPow)
+		if err != nil {
+			return nil, err
+		}
+		return castKernel(xd)([]*tensor.Dense{Dense(shape, r)})
+	}
+	if (xd == graph.Float32 || xd == graph.Float64) && !yd.IsFloat() {
+		// A float base and an integer exponent: the exponent is converted
+		// to the base's type, and the power computed natively.
+		ys, err := castKernel(xd)([]*tensor.Dense{y})
+		if err != nil {
+			return nil, err
+		}
+		if xd == graph.Float32 {
+			return powSame[float32](x, ys)
+		}
+		return powSame[float64](x, ys)
+	}
+	xs, err := castKernel(graph.Float64)([]*tensor.Dense{x})
+	if err != nil {
+		return nil, err
+	}
+	ys, err := castKernel(graph.Float64)([]*tensor.Dense{y})
+	if err != nil {
+		return nil, err
+	}
+	r, err := powSame[float64](xs, ys)
+	if err != nil {
+		return nil, err
+	}
+	return castKernel(xd)([]*tensor.Dense{r})
+}
+
+func intPow(x, y int64) int64 {
+	if y < 0 {
+		switch x {
+		case 1:
+			return 1
+		case -1:
+			if y%2 == 0 {
+				return 1
+			}
+			return -1
+		}
+		return 0
+	}
+	r := int64(1)
+	for y > 0 {
+		if y&1 == 1 {
+			r *= x
+		}
+		x *= x
+		y >>= 1
+	}
+	return r
+}
+
+// powSame computes X^Y in X's own precision; a scalar exponent 2 (the
+// variance in LayerNorm subgraphs) is a product.
+func powSame[T Float](x, y *tensor.Dense) (*tensor.Dense, error) {
+	a, err := Data[T](x)
+	if err != nil {
+		return nil, err
+	}
+	b, err := Data[T](y)
+	if err != nil {
+		return nil, err
+	}
+	f := func(u, v T) T { return T(math.Pow(float64(u), float64(v))) }
+	if len(b) == 1 {
+		switch b[0] {
+		case 1:
+			f = func(u, _ T) T { return u }
+		case 2:
+			f = func(u, _ T) T { return u * u }
+		}
+	}
+	r, shape, err := Binary(a, b, Shape(x), Shape(y), f)
+	if err != nil {
+		return nil, err
+	}
+	return Dense(shape, r), nil
+}
+
+// powGradKernel: inputs (dY, X, Y); the gradient of the base (base) or of
+// the exponent, summed to shape to and given as type dt.
+func powGradKernel(base bool, out, to []int, dt graph.DType) Kernel {
+	return func(in []*tensor.Dense) (*tensor.Dense, error) {
+		switch in[0].Dtype() {
+		case tensor.Float32:
+			return powGradRun[float32](in, base, out, to, dt)
+		case tensor.Float64:
+			return powGradRun[float64](in, base, out, to, dt)
+		}
+		return nil, fmt.Errorf("element type %v is not supported", in[0].Dtype())
+	}
+}
+
+func powGradRun[T Float](in []*tensor.Dense, base bool, out, to []int, dt graph.DType) (*tensor.Dense, error) {
+	var zero T
+	tt := dtypeOfSlice([]T(nil))
+	dy, err := Data[T](in[0])
+	if err != nil {
+		return nil, err
+	}
+	x, err := Data[T](in[1])
+	if err != nil {
+		return nil, err
+	}
+	yt := in[2]
+	if yt.Dtype() != in[0].Dtype() {
+		if yt, err = castKernel(tt)([]*tensor.Dense{yt}); err != nil {
+			return nil, err
+		}
+	}
+	y, _ := Data[T](yt)
+	var f func(u, v T) T
+	switch {
+	case base && len(y) == 1 && y[0] == 2:
+		f = func(u, _ T) T { return 2 * u }
+	case base:
+		f = func(u, v T) T {
+			if v == 0 {
+				return zero
+			}
+			return v * T(math.Pow(float64(u), float64(v-1)))
+		}
+	default:
+		f = func(u, v T) T {
+			if u == 0 && v >= 0 {
+				return zero
+			}
+			return T(math.Pow(float64(u), float64(v)) * math.Log(float64(u)))
+		}
+	}
+	d, _, err := Binary(x, y, Shape(in[1]), Shape(yt), f)
+	if err != nil {
+		return nil, err
+	}
+	for i := range d {
+		d[i] *= dy[i]
+	}
+	r := Dense(to, SumTo(d, out, to))
+	if dt != tt {
+		return castKernel(dt)([]*tensor.Dense{r})
+	}
+	return r, nil
+}
+
+// dtypeOfSlice is the element type of a float slice type.
+func dtypeOfSlice[T Float](_ []T) graph.DType {
+	var z T
+	if _, ok := any(z).(float32); ok {
+		return graph.Float32
+	}
+	return graph.Float64
+}
+
+// ---- Sum, Mean, Max, Min ----
+
+// lowerVariadic lowers Sum, Mean, Max and Min of any number of inputs with
+// broadcasting. Max and Min send the gradient to the input that wins; on a
+// tie it is split evenly between the inputs that hold the extreme, as
+// PyTorch's maximum/minimum do for two inputs.
+func lowerVariadic(name string) LowerFunc {
+	return func(c *Ctx, in []*Value) ([]*Value, error) {
+		var args []*Value
+		for _, v := range in {
+			if v != nil {
+				args = append(args, v)
+			}
+		}
+		if len(args) == 0 {
+			return nil, fmt.Errorf("want at least one input")
+		}
+		shape := args[0].Shape
+		for _, v := range args[1:] {
+			if v.DType != args[0].DType {
+				return nil, fmt.Errorf("inputs of types %s and %s: want one type", args[0].DType, v.DType)
+			}
+			var err error
+			if shape, err = BroadcastShape(shape, v.Shape); err != nil {
+				return nil, err
+			}
+		}
+		dt := args[0].DType
+		if (name == "Sum" || name == "Mean") && !dt.IsFloat() && dt != graph.Int64 && dt != graph.Int32 {
+			return nil, fmt.Errorf("element type %s is not supported", dt)
+		}
+		s := Spec{Name: name, Shape: shape, DType: dt, Fwd: variadicKernel(name)}
+		if dt.IsFloat() {
+			s.WRT = make([]bool, len(args))
+			for i := range s.WRT {
+				s.WRT[i] = true
+			}
+			s.Grad = func(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
+				grads := make(G.Nodes, len(inputs))
+				for i, x := range inputs {
+					args := G.Nodes{grad}
+					if name == "Max" || name == "Min" {
+						args = append(G.Nodes{grad, output}, inputs...)
+					}
+					var err error
+					grads[i], err = NewNode(grad.Graph(), fmt.Sprintf("%s/Grad%d", output.Name(), i), Spec{Name: name + "Grad",
+						Shape: ShapeOf(x), DType: DTypeOf(x), Fwd: variadicGradKernel(name, i, len(inputs), shape, ShapeOf(x))}, args...)
+					if err != nil {
+						return nil, err
+					}
+				}
+				return grads, nil
+			}
+		}
+		out, err := c.Apply(s, args...)
+		return []*Value{out}, err
+	}
+}
+
+func variadicKernel(name string) Kernel {
+	return func(in []*tensor.Dense) (*tensor.Dense, error) {
+		switch in[0].Dtype() {
+		case tensor.Float32:
+			return variadicRun[float32](in, name)
+		case tensor.Float64:
+			return variadicRun[float64](in, name)
+		case tensor.Int64:
+			return variadicRun[int64](in, name)
+		case tensor.Int32:
+			return variadicRun[int32](in, name)
+		case tensor.Int16:
+			return variadicRun[int16](in, name)
+		case tensor.Int8:
+			return variadicRun[int8](in, name)
+		case tensor.Uint64:
+			return variadicRun[uint64](in, name)
+		case tensor.Uint32:
+			return variadicRun[uint32](in, name)
+		case tensor.Uint16:
+			return variadicRun[uint16](in, name)
+		case tensor.Uint8:
+			return variadicRun[uint8](in, name)
+		}
+		return nil, fmt.Errorf("element type %v is not supported", in[0].Dtype())
+	}
+}
+
+func variadicRun[T Number](in []*tensor.Dense, name string) (*tensor.Dense, error) {
+	acc, err := Data[T](in[0])
+	if err != nil {
+		return nil, err
+	}
+	shape := Shape(in[0])
+	if len(in) == 1 {
+		acc = append([]T(nil), acc...)
+	}
+	var f func(x, y T) T
+	switch name {
+	case "Max":
+		f = func(x, y T) T { return max(x, y) }
+	case "Min":
+		f = func(x, y T) T { return min(x, y) }
+	default:
+		f = func(x, y T) T { return x + y }
+	}
+	for _, t := range in[1:] {
+		x, err := Data[T](t)
+		if err != nil {
+			return nil, err
+		}
+		if acc, shape, err = Binary(acc, x, shape, Shape(t), f); err != nil {
+			return nil, err
+		}
+	}
+	if name == "Mean" {
+		n := T(len(in))
+		for i := range acc {
+			acc[i] /= n
+		}
+	}
+	return Dense(shape, acc), nil
+}
+
+// variadicGradKernel: the gradient of input i of n. Inputs (dY) for Sum and
+// Mean, (dY, Y, X_0..X_n-1) for Max and Min.
+func variadicGradKernel(name string, i, n int, out, to []int) Kernel {
+	return func(in []*tensor.Dense) (*tensor.Dense, error) {
+		switch in[0].Dtype() {
+		case tensor.Float32:
+			return variadicGradRun[float32](in, name, i, n, out, to)
+		case tensor.Float64:
+			return variadicGradRun[float64](in, name, i, n, out, to)
+		}
+		return nil, fmt.Errorf("element type %v is not supported", in[0].Dtype())
+	}
+}
+
+func variadicGradRun[T Float](in []*tensor.Dense, name string, i, n int, out, to []int) (*tensor.Dense, error) {
+	dy, err := Data[T](in[0])
+	if err != nil {
+		return nil, err
+	}
+	switch name {
+	case "Sum":
+		return Dense(to, SumTo(dy, out, to)), nil
+	case "Mean":
+		r := SumTo(dy, out, to)
+		for j := range r {
+			r[j] /= T(n)
+		}
+		return Dense(to, r), nil
+	}
+	y, err := Data[T](in[1])
+	if err != nil {
+		return nil, err
+	}
+	eq := func(a, b T) T {
+		if a == b {
+			return 1
+		}
+		return 0
+	}
+	count := make([]T, len(y))
+	var mine []T
+	for j, t := range in[2:] {
+		x, err := Data[T](t)
+		if err != nil {
+			return nil, err
+		}
+		m, _, err := Binary(y, x, out, Shape(t), eq)
+		if err != nil {
+			return nil, err
+		}
+		for k, v := range m {
+			count[k] += v
+		}
+		if j == i {
+			mine = m
+		}
+	}
+	g := make([]T, len(dy))
+	for k := range g {
+		if mine[k] != 0 {
+			g[k] = dy[k] / count[k]
+		}
+	}
+	return Dense(to, SumTo(g, out, to)), nil
+}
+
+// ---- comparisons and logic ----
+
+func lowerCompare(name string) LowerFunc {
+	return func(c *Ctx, in []*Value) ([]*Value, error) {
+		a, b := in[0], in[1]
+		if a.DType != b.DType {
+			return nil, fmt.Errorf("inputs of types %s and %s: want one type", a.DType, b.DType)
+		}
+		if a.DType == graph.Bool && name != "Equal" {
+			return nil, fmt.Errorf("bool inputs are not supported")
+		}
+		shape, err := BroadcastShape(a.Shape, b.Shape)
+		if err != nil {
+			return nil, err
+		}
+		out, err := c.Apply(Spec{Name: name, Shape: shape, DType: graph.Bool, Fwd: compareKernel(name)}, a, b)
+		return []*Value{out}, err
+	}
+}
+
+func compareKernel(name string) Kernel {
+	return func(in []*tensor.Dense) (*tensor.Dense, error) {
+		a, b := in[0], in[1]
+		if a.Dtype() != b.Dtype() {
+			return nil, fmt.Errorf("inputs of types %v and %v: want one type", a.Dtype(), b.Dtype())
+		}
+		switch a.Dtype() {
+		case tensor.Float32:
+			return compareRun[float32](a, b, name)
+		case tensor.Float64:
+			return compareRun[float64](a, b, name)
+		case tensor.Int64:
+			return compareRun[int64](a, b, name)
+		case tensor.Int32:
+			return compareRun[int32](a, b, name)
+		case tensor.Int16:
+			return compareRun[int16](a, b, name)
+		case tensor.Int8:
+			return compareRun[int8](a, b, name)
+		case tensor.Uint64:
+			return compareRun[uint64](a, b, name)
+		case tensor.Uint32:
+			return compareRun[uint32](a, b, name)
+		case tensor.Uint16:
+			return compareRun[uint16](a, b, name)
+		case tensor.Uint8:
+			return compareRun[uint8](a, b, name)
+		case tensor.Bool:
+			if name == "Equal" {
+				return logicRun(a, b, func(x, y bool) bool { return x == y })
+			}
+		}
+		return nil, fmt.Errorf("element type %v is not supported", a.Dtype())
+	}
+}
+
+func compareRun[T Number](a, b *tensor.Dense, name string) (*tensor.Dense, error) {
+	x, err := Data[T](a)
+	if err != nil {
+		return nil, err
+	}
+	y, err := Data[T](b)
+	if err != nil {
+		return nil, err
+	}
+	var f func(u, v T) bool
+	switch name {
+	case "Equal":
+		f = func(u, v T) bool { return u == v }
+	case "Less":
+		f = func(u, v T) bool { return u < v }
+	case "Greater":
+		f = func(u, v T) bool { return u > v }
+	case "LessOrEqual":
+		f = func(u, v T) bool { return u <= v }
+	case "GreaterOrEqual":
+		f = func(u, v T) bool { return u >= v }
+	default:
+		return nil, fmt.Errorf("unknown comparison %s", name)
+	}
+	r, shape, err := zipBroadcast(x, y, Shape(a), Shape(b), f)
+	if err != nil {
+		return nil, err
+	}
+	return Dense(shape, r), nil
+}
+
+func logicRun(a, b *tensor.Dense, f func(x, y bool) bool) (*tensor.Dense, error) {
+	x, err := Data[bool](a)
+	if err != nil {
+		return nil, err
+	}
+	y, err := Data[bool](b)
+	if err != nil {
+		return nil, err
+	}
+	r, shape, err := zipBroadcast(x, y, Shape(a), Shape(b), f)
+	if err != nil {
+		return nil, err
+	}
+	return Dense(shape, r), nil
+}
+
+func lowerLogical(name string) LowerFunc {
+	var f func(x, y bool) bool
+	switch name {
+	case "And":
+		f = func(x, y bool) bool { return x && y }
+	case "Or":
+		f = func(x, y bool) bool { return x || y }
+	default:
+		f = func(x, y bool) bool { return x != y }
+	}
+	return func(c *Ctx, in []*Value) ([]*Value, error) {
+		a, b := in[0], in[1]
+		if a.DType != graph.Bool || b.DType != graph.Bool {
+			return nil, fmt.Errorf("inputs of types %s and %s: want bool", a.DType, b.DType)
+		}
+		shape, err := BroadcastShape(a.Shape, b.Shape)
+		if err != nil {
+			return nil, err
+		}
+		fwd := func(in []*tensor.Dense) (*tensor.Dense, error) { return logicRun(in[0], in[1], f) }
+		out, err := c.Apply(Spec{Name: name, Shape: shape, DType: graph.Bool, Fwd: fwd}, a, b)
+		return []*Value{out}, err
+	}
+}
+
+func lowerNot(c *Ctx, in []*Value) ([]*Value, error) {
+	x := in[0]
+	if x.DType != graph.Bool {
+		return nil, fmt.Errorf("input is %s, want bool", x.DType)
+	}
+	fwd := func(in []*tensor.Dense) (*tensor.Dense, error) {
+		v, err := Data[bool](in[0])
+		if err != nil {
+			return nil, err
+		}
+		out := make([]bool, len(v))
+		for i, b := range v {
+			out[i] = !b
+		}
+		return Dense(Shape(in[0]), out), nil
+	}
+	out, err := c.Apply(Spec{Name: "Not", Shape: x.Shape, DType: graph.Bool, Fwd: fwd}, x)
+	return []*Value{out}, err
+}
+
+// ---- Where ----
+
+// lowerWhere: cond ? X : Y with three-way broadcasting, differentiable with
+// respect to X and Y.
+func lowerWhere(c *Ctx, in []*Value) ([]*Value, error) {
+	cond, x, y := in[0], in[1], in[2]
+	if cond.DType != graph.Bool {
+		return nil, fmt.Errorf("condition is %s, want bool", cond.DType)
+	}
+	if x.DType != y.DType {
+		return nil, fmt.Errorf("inputs X (%s) and Y (%s): want one type", x.DType, y.DType)
+	}
+	shape, err := BroadcastShape(cond.Shape, x.Shape)
+	if err == nil {
+		shape, err = BroadcastShape(shape, y.Shape)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("shapes %v, %v and %v do not broadcast", cond.Shape, x.Shape, y.Shape)
+	}
+	s := Spec{Name: "Where", Shape: shape, DType: x.DType, Fwd: whereKernel(shape)}
+	if x.DType.IsFloat() {
+		s.WRT = []bool{false, true, true}
+		s.Grad = func(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
+			grads := G.Nodes{nil, nil, nil}
+			for i, label := range []string{"GradX", "GradY"} {
+				v := inputs[i+1]
+				var err error
+				grads[i+1], err = NewNode(grad.Graph(), output.Name()+"/"+label, Spec{Name: "Where" + label,
+					Shape: ShapeOf(v), DType: DTypeOf(v), Fwd: whereGradKernel(i == 0, shape, ShapeOf(v))}, grad, inputs[0])
+				if err != nil {
+					return nil, err
+				}
+			}
+			return grads, nil
+		}
+	}
+	out, err := c.Apply(s, cond, x, y)
+	return []*Value{out}, err
+}
+
+func whereKernel(shape []int) Kernel {
+	return func(in []*tensor.Dense) (*tensor.Dense, error) {
+		cond, err := Data[bool](in[0])
+		if err != nil {
+			return nil, err
+		}
+		x, y := in[1], in[2]
+		if x.Dtype() != y.Dtype() {
+			return nil, fmt.Errorf("inputs X (%v) and Y (%v): want one type", x.Dtype(), y.Dtype())
+		}
+		sc, sx, sy := Shape(in[0]), Shape(x), Shape(y)
+		switch x.Dtype() {
+		case tensor.Float32:
+			return whereRun[float32](cond, x, y, sc, sx, sy, shape)
+		case tensor.Float64:
+			return whereRun[float64](cond, x, y, sc, sx, sy, shape)
+		case tensor.Int64:
+			return whereRun[int64](cond, x, y, sc, sx, sy, shape)
+		case tensor.Int32:
+			return whereRun[int32](cond, x, y, sc, sx, sy, shape)
+		case tensor.Int16:
+			return whereRun[int16](cond, x, y, sc, sx, sy, shape)
+		case tensor.Int8:
+			return whereRun[int8](cond, x, y, sc, sx, sy, shape)
+		case tensor.Uint64:
+			return whereRun[uint64](cond, x, y, sc, sx, sy, shape)
+		case tensor.Uint32:
+			return whereRun[uint32](cond, x, y, sc, sx, sy, shape)
+		case tensor.Uint16:
+			return whereRun[uint16](cond, x, y, sc, sx, sy, shape)
+		case tensor.Uint8:
+			return whereRun[uint8](cond, x, y, sc, sx, sy, shape)
+		case tensor.Bool:
+			return whereRun[bool](cond, x, y, sc, sx, sy, shape)
+		}
+		return nil, fmt.Errorf("element type %v is not supported", x.Dtype())
+	}
+}
+
+func whereRun[T any](cond []bool, xt, yt *tensor.Dense, sc, sx, sy, out []int) (*tensor.Dense, error) {
+	x, err := Data[T](xt)
+	if err != nil {
+		return nil, err
+	}
+	y, err := Data[T](yt)
+	if err != nil {
+		return nil, err
+	}
+	n := sizeOf(out)
+	res := make([]T, n)
+	if sameInts(sc, out) && sameInts(sx, out) && sameInts(sy, out) {
+		for i := range res {
+			if cond[i] {
+				res[i] = x[i]
+			} else {
+				res[i] = y[i]
+			}
+		}
+		return Dense(out, res), nil
+	}
+	stC, stX, stY := bstrides(sc, out), bstrides(sx, out), bstrides(sy, out)
+	idx := make([]int, len(out))
+	ic, ix, iy := 0, 0, 0
+	for i := 0; i < n; i++ {
+		if cond[ic] {
+			res[i] = x[ix]
+		} else {
+			res[i] = y[iy]
+		}
+		for d := len(out) - 1; d >= 0; d-- {
+			idx[d]++
+			ic += stC[d]
+			ix += stX[d]
+			iy += stY[d]
+			if idx[d] < out[d] {
+				break
+			}
+			ic -= stC[d] * out[d]
+			ix -= stX[d] * out[d]
+			iy -= stY[d] * out[d]
+			idx[d] = 0
+		}
+	}
+	return Dense(out, res), nil
+}
+
+// whereGradKernel: inputs (dY, cond); dY where cond holds (onX) or where it
+// does not, summed to shape to.
+func whereGradKernel(onX bool, out, to []int) Kernel {
+	return func(in []*tensor.Dense) (*tensor.Dense, error) {
+		switch in[0].Dtype() {
+		case tensor.Float32:
+			return whereGradRun[float32](in, onX, out, to)
+		case tensor.Float64:
+			return whereGradRun[float64](in, onX, out, to)
+		}
+		return nil, fmt.Errorf("element type %v is not supported", in[0].Dtype())
+	}
+}
+
+func whereGradRun[T Float](in []*tensor.Dense, onX bool, out, to []int) (*tensor.Dense, error) {
+	dy, err := Data[T](in[0])
+	if err != nil {
+		return nil, err
+	}
+	cond, err := Data[bool](in[1])
+	if err != nil {
+		return nil, err
+	}
+	g, _, err := zipBroadcast(dy, cond, out, Shape(in[1]), func(d T, c bool) T {
+		if c == onX {
+			return d
+		}
+		return 0
+	})
+	if err != nil {
+		return nil, err
+	}
+	return Dense(to, SumTo(g, out, to)), nil
+}
+
+// ---- Cast ----
+
+// castNames maps the type names Cast's `to` attribute held before opset 6.
+var castNames = map[string]graph.DType{
+	"FLOAT": graph.Float32, "DOUBLE": graph.Float64, "INT64": graph.Int64, "INT32": graph.Int32,
+	"INT16": graph.Int16, "INT8": graph.Int8, "UINT64": graph.Uint64, "UINT32": graph.Uint32,
+	"UINT16": graph.Uint16, "UINT8": graph.Uint8, "BOOL": graph.Bool, "FLOAT16": graph.Float16,
+	"STRING": graph.String,
+}
+
+func castTarget(n *graph.Node) (graph.DType, error) {
+	a := n.Attr("to")
+	if a == nil {
+		return 0, fmt.Errorf("attribute to is missing")
+	}
+	if a.Type == graph.AttrString {
+		dt, ok := castNames[strings.ToUpper(string(a.S))]
+		if !ok {
+			return 0, fmt.Errorf("attribute to names an unknown type %q", a.S)
+		}
+		return dt, nil
+	}
+	return graph.DType(a.I), nil
+}
+
+// lowerCast converts between the engine's element types: float to integer
+// truncates toward zero, to bool tests for non-zero. Float to float is
+// differentiable (the gradient is cast back).
+func lowerCast(c *Ctx, in []*Value) ([]*Value, error) {
+	to, err := castTarget(c.Node)
+	if err != nil {
+		return nil, err
+	}
+	return castValue(c, in[0], to)
+}
+
+// lowerCastLike casts its first input to the element type of its second
+// (opset 15; ONNX function bodies use it).
+func lowerCastLike(c *Ctx, in []*Value) ([]*Value, error) {
+	if len(in) < 2 || in[1] == nil {
+		return nil, fmt.Errorf("want inputs input and target_type")
+	}
+	return castValue(c, in[0], in[1].DType)
+}
+
+func castValue(c *Ctx, x *Value, to graph.DType) ([]*Value, error) {
+	if _, err := tensorDtype(to); err != nil {
+		return nil, fmt.Errorf("to %s: %w", to, err)
+	}
+	if to == x.DType {
+		return []*Value{x}, nil
+	}
+	s := Spec{Name: "Cast", Shape: x.Shape, DType: to, Fwd: castKernel(to)}
+	if x.DType.IsFloat() && to.IsFloat() {
+		s.WRT = []bool{true}
+		s.Grad = func(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
+			dt := DTypeOf(inputs[0])
+			n, err := NewNode(grad.Graph(), output.Name()+"/grad", Spec{Name: "CastGrad", Shape: ShapeOf(inputs[0]),
+				DType: dt, Fwd: castKernel(dt)}, grad)
+			return G.Nodes{n}, err
+		}
+	}
+	out, err := c.Apply(s, x)
+	return []*Value{out}, err
+}
+
+// castKernel converts its input to element type to.
+func castKernel(to graph.DType) Kernel {
+	return func(in []*tensor.Dense) (*tensor.Dense, error) {
+		t := in[0]
+		switch to {
+		case graph.Float32:
+			return castTo[float32](t)
+		case graph.Float64:
+			return castTo[float64](t)
+		case graph.Int64:
+			return castTo[int64](t)
+		case graph.Int32:
+			return castTo[int32](t)
+		case graph.Int16:
+			return castTo[int16](t)
+		case graph.Int8:
+			return castTo[int8](t)
+		case graph.Uint64:
+			return castTo[uint64](t)
+		case graph.Uint32:
+			return castTo[uint32](t)
+		case graph.Uint16:
+			return castTo[uint16](t)
+		case graph.Uint8:
+			return castTo[uint8](t)
+		case graph.Bool:
+			if t.Dtype() == tensor.Bool {
+				return t.Clone().(*tensor.Dense), nil
+			}
+			b, err := castTo[float64](t)
+			if err != nil {
+				return nil, err
+			}
+			v, _ := Data[float64](b)
+			out := make([]bool, len(v))
+			for i, x := range v {
+				out[i] = x != 0
+			}
+			return Dense(Shape(t), out), nil
+		}
+		return nil, fmt.Errorf("element type %s is not supported", to)
+	}
+}
+
+func castTo[D Number](t *tensor.Dense) (*tensor.Dense, error) {
+	var out []D
+	var err error
+	switch t.Dtype() {
+	case tensor.Float32:
+		out, err = castSlice[float32, D](t)
+	case tensor.Float64:
+		out, err = castSlice[float64, D](t)
+	case tensor.Int64:
+		out, err = castSlice[int64, D](t)
+	case tensor.Int32:
+		out, err = castSlice[int32, D](t)
+	case tensor.Int16:
+		out, err = castSlice[int16, D](t)
+	case tensor.Int8:
+		out, err = castSlice[int8, D](t)
+	case tensor.Uint64:
+		out, err = castSlice[uint64, D](t)
+	case tensor.Uint32:
+		out, err = castSlice[uint32, D](t)
+	case tensor.Uint16:
+		out, err = castSlice[uint16, D](t)
+	case tensor.Uint8:
+		out, err = castSlice[uint8, D](t)
+	case tensor.Bool:
+		v, e := Data[bool](t)
+		out, err = make([]D, len(v)), e
+		for i, b := range v {
+			if b {
+				out[i] = 1
+			}
+		}
+	default:
+		return nil, fmt.Errorf("element type %v is not supported", t.Dtype())
+	}
+	if err != nil {
+		return nil, err
+	}
+	return Dense(Shape(t), out), nil
+}
+
+// castSlice converts element by element (Go's conversions: floats truncate
+// toward zero, integers wrap).
+func castSlice[S, D Number](t *tensor.Dense) ([]D, error) {
+	v, err := Data[S](t)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]D, len(v))
+	for i, x := range v {
+		out[i] = D(x)
+	}
+	return out, nil
+}

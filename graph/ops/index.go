@@ -1,0 +1,936 @@
+package ops
+
+import (
+	"fmt"
+
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+
+	"github.com/onnxtune/onnxtune/graph"
+)
+
+// viewMap is a separable index map from an output tensor to an input
+// tensor: output element (o_0, ..., o_{r-1}) reads the input element at flat
+// offset off[0][o_0] + ... + off[r-1][o_{r-1}], or the fill value when one of
+// those offsets is negative (padding). Transpose, Slice, Split, Expand, Tile
+// and every mode of Pad are such maps, and so is the gradient of Concat; the
+// gradient of a view scatter-adds through the same map.
+type viewMap struct {
+	in, out []int
+	off     [][]int
+	// off[last][lo:hi] is a run of consecutive valid offsets, copied whole.
+	lo, hi int
+	// step > 0 when off[last] is step*j + off[last][0] for every j (a
+	// strided row, read without a table).
+	step int
+}
+
+func newViewMap(in, out []int, off [][]int) *viewMap {
+	v := &viewMap{in: in, out: out, off: off}
+	if r := len(out); r > 0 {
+		last := off[r-1]
+		for v.lo < len(last) && last[v.lo] < 0 {
+			v.lo++
+		}
+		v.hi = v.lo
+		if v.lo < len(last) {
+			v.hi++
+			for v.hi < len(last) && last[v.hi] == last[v.hi-1]+1 {
+				v.hi++
+			}
+		}
+		if len(last) > 1 && last[0] >= 0 && last[1] > last[0] {
+			v.step = last[1] - last[0]
+			for j := range last {
+				if last[j] != last[0]+j*v.step {
+					v.step = 0
+					break
+				}
+			}
+		}
+	}
+	return v
+}
+
+// stepTable is start, start+step, ... (n entries).
+func stepTable(n, start, step int) []int {
+	t := make([]int, n)
+	for i := range t {
+		t[i] = start + i*step
+	}
+	return t
+}
+
+// rowStrides are the row-major strides of shape.
+func rowStrides(shape []int) []int {
+	st := make([]int, len(shape))
+	s := 1
+	for i := len(shape) - 1; i >= 0; i-- {
+		st[i] = s
+		s *= shape[i]
+	}
+	return st
+}
+
+// rowBase is the input offset of the output row at idx (every dimension
+// but the last), false when the row is padding.
+func (v *viewMap) rowBase(idx []int) (int, bool) {
+	base := 0
+	for d, i := range idx {
+		o := v.off[d][i]
+		if o < 0 {
+			return 0, false
+		}
+		base += o
+	}
+	return base, true
+}
+
+// nextRow advances idx over the output's leading dimensions.
+func (v *viewMap) nextRow(idx []int) {
+	for d := len(idx) - 1; d >= 0; d-- {
+		idx[d]++
+		if idx[d] < v.out[d] {
+			return
+		}
+		idx[d] = 0
+	}
+}
+
+func viewForward[T shapeElem](x []T, v *viewMap, fill T) []T {
+	n := sizeOf(v.out)
+	res := make([]T, n)
+	r := len(v.out)
+	if n == 0 {
+		return res
+	}
+	if r == 0 {
+		res[0] = x[0]
+		return res
+	}
+	last, inner := v.off[r-1], v.out[r-1]
+	idx := make([]int, r-1)
+	for row := 0; row*inner < n; row++ {
+		dst := res[row*inner : (row+1)*inner]
+		base, ok := v.rowBase(idx)
+		v.nextRow(idx)
+		if !ok {
+			for j := range dst {
+				dst[j] = fill
+			}
+			continue
+		}
+		if v.step > 1 {
+			src := x[base+last[0]:]
+			for j, k := 0, 0; j < len(dst); j, k = j+1, k+v.step {
+				dst[j] = src[k]
+			}
+			continue
+		}
+		for j := 0; j < v.lo; j++ {
+			if o := last[j]; o >= 0 {
+				dst[j] = x[base+o]
+			} else {
+				dst[j] = fill
+			}
+		}
+		if v.hi > v.lo {
+			copy(dst[v.lo:v.hi], x[base+last[v.lo]:])
+		}
+		for j := v.hi; j < inner; j++ {
+			if o := last[j]; o >= 0 {
+				dst[j] = x[base+o]
+			} else {
+				dst[j] = fill
+			}
+		}
+	}
+	return res
+}
+
+// viewBackward scatter-adds g (shaped as the view's output) into a zero
+// tensor shaped as its input.
+func viewBackward[T Float](g []T, v *viewMap) []T {
+	res := make([]T, sizeOf(v.in))
+	n := len(g)
+	r := len(v.out)
+	if n == 0 {
+		return res
+	}
+	if r == 0 {
+		res[0] += g[0]
+		return res
+	}
+	last, inner := v.off[r-1], v.out[r-1]
+	idx := make([]int, r-1)
+	for row := 0; row*inner < n; row++ {
+		src := g[row*inner : (row+1)*inner]
+		base, ok := v.rowBase(idx)
+		v.nextRow(idx)
+		if !ok {
+			continue
+		}
+		if v.step > 0 {
+			dst := res[base+last[0]:]
+			for j, k := 0, 0; j < len(src); j, k = j+1, k+v.step {
+				dst[k] += src[j]
+			}
+			continue
+		}
+		for j, o := range last {
+			if o >= 0 {
+				res[base+o] += src[j]
+			}
+		}
+	}
+	return res
+}
+
+// viewKernel applies a view to in[0]; the fill value is fill, or the scalar
+// in[1] when there is one (Pad's constant_value computed by the graph).
+func viewKernel(v *viewMap, fill float64) Kernel {
+	return func(in []*tensor.Dense) (*tensor.Dense, error) {
+		f := fill
+		if len(in) > 1 {
+			var err error
+			if f, err = scalarNumber(in[1]); err != nil {
+				return nil, err
+			}
+		}
+		switch in[0].Dtype() {
+		case tensor.Float32:
+			return viewRun(in[0], v, float32(f))
+		case tensor.Float64:
+			return viewRun(in[0], v, f)
+		case tensor.Int64:
+			return viewRun(in[0], v, int64(f))
+		case tensor.Int32:
+			return viewRun(in[0], v, int32(f))
+		case tensor.Int8:
+			return viewRun(in[0], v, int8(f))
+		case tensor.Uint8:
+			return viewRun(in[0], v, uint8(f))
+		case tensor.Bool:
+			return viewRun(in[0], v, f != 0)
+		}
+		return nil, fmt.Errorf("element type %v is not supported", in[0].Dtype())
+	}
+}
+
+func viewRun[T shapeElem](t *tensor.Dense, v *viewMap, fill T) (*tensor.Dense, error) {
+	x, err := Data[T](t)
+	if err != nil {
+		return nil, err
+	}
+	if len(x) != sizeOf(v.in) {
+		return nil, fmt.Errorf("input has %d elements, want shape %v", len(x), v.in)
+	}
+	return Dense(v.out, viewForward(x, v, fill)), nil
+}
+
+// viewBackKernel is the gradient of a view: in[0] is the output gradient.
+func viewBackKernel(v *viewMap) Kernel {
+	return func(in []*tensor.Dense) (*tensor.Dense, error) {
+		switch in[0].Dtype() {
+		case tensor.Float32:
+			g, err := Data[float32](in[0])
+			if err != nil {
+				return nil, err
+			}
+			return Dense(v.in, viewBackward(g, v)), nil
+		case tensor.Float64:
+			g, err := Data[float64](in[0])
+			if err != nil {
+				return nil, err
+			}
+			return Dense(v.in, viewBackward(g, v)), nil
+		}
+		return nil, fmt.Errorf("gradient of %v is not supported", in[0].Dtype())
+	}
+}
+
+// scalarNumber reads a one-element tensor of any supported type.
+func scalarNumber(t *tensor.Dense) (float64, error) {
+	if t.Size() != 1 {
+		return 0, fmt.Errorf("want one value, have shape %v", Shape(t))
+	}
+	switch d := t.Data().(type) {
+	case []float32:
+		return float64(d[0]), nil
+	case float32:
+		return float64(d), nil
+	case []float64:
+		return d[0], nil
+	case float64:
+		return d, nil
+	case []int64:
+		return float64(d[0]), nil
+	case int64:
+		return float64(d), nil
+	case []int32:
+		return float64(d[0]), nil
+	case int32:
+		return float64(d), nil
+	case []int8:
+		return float64(d[0]), nil
+	case int8:
+		return float64(d), nil
+	case []uint8:
+		return float64(d[0]), nil
+	case uint8:
+		return float64(d), nil
+	case []bool:
+		return boolNumber(d[0]), nil
+	case bool:
+		return boolNumber(d), nil
+	}
+	return 0, fmt.Errorf("unsupported value of type %v", t.Dtype())
+}
+
+func boolNumber(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// applyView applies v to x (and to a graph-computed fill value when fillV
+// is not nil); float data gets the scatter-add gradient.
+func applyView(c *Ctx, name string, x *Value, v *viewMap, fill float64, fillV *Value) (*Value, error) {
+	s := Spec{Name: name, Shape: v.out, DType: x.DType, Fwd: viewKernel(v, fill)}
+	args := []*Value{x}
+	if fillV != nil {
+		args = append(args, fillV)
+	}
+	if x.DType.IsFloat() {
+		s.WRT = make([]bool, len(args))
+		s.WRT[0] = true
+		s.Grad = func(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
+			n, err := NewNode(grad.Graph(), output.Name()+"/grad", Spec{Name: name + "Grad", Shape: v.in,
+				DType: DTypeOf(inputs[0]), Fwd: viewBackKernel(v)}, grad)
+			gs := make(G.Nodes, len(inputs))
+			gs[0] = n
+			return gs, err
+		}
+	}
+	return c.Apply(s, args...)
+}
+
+// lowerSlice: starts, ends, axes as attributes before opset 10, then
+// inputs starts, ends, axes, steps. Indices are clamped as ONNX says.
+func lowerSlice(c *Ctx, in []*Value) ([]*Value, error) {
+	x := in[0]
+	r := x.Rank()
+	var starts, ends, axes, steps []int
+	if c.Opset < 10 {
+		starts, ends = attrIntList(c, "starts"), attrIntList(c, "ends")
+		if starts == nil || ends == nil {
+			return nil, fmt.Errorf("starts and ends attributes are required")
+		}
+		axes = attrIntList(c, "axes")
+	} else {
+		if len(in) < 3 || in[1] == nil || in[2] == nil {
+			return nil, fmt.Errorf("starts and ends inputs are required")
+		}
+		var err error
+		if starts, err = shapeInts("starts", in[1]); err != nil {
+			return nil, err
+		}
+		if ends, err = shapeInts("ends", in[2]); err != nil {
+			return nil, err
+		}
+		if len(in) > 3 && in[3] != nil {
+			if axes, err = shapeInts("axes", in[3]); err != nil {
+				return nil, err
+			}
+		}
+		if len(in) > 4 && in[4] != nil {
+			if steps, err = shapeInts("steps", in[4]); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if len(ends) != len(starts) {
+		return nil, fmt.Errorf("%d starts and %d ends", len(starts), len(ends))
+	}
+	if axes == nil {
+		axes = stepTable(len(starts), 0, 1)
+	}
+	if steps == nil {
+		steps = make([]int, len(starts))
+		for i := range steps {
+			steps[i] = 1
+		}
+	}
+	if len(axes) != len(starts) || len(steps) != len(starts) {
+		return nil, fmt.Errorf("%d starts, %d axes and %d steps", len(starts), len(axes), len(steps))
+	}
+	begin := make([]int, r)
+	step := make([]int, r)
+	out := append([]int{}, x.Shape...)
+	for d := range step {
+		step[d] = 1
+	}
+	seen := make([]bool, r)
+	for i, a := range axes {
+		ax, err := shapeAxis(a, r)
+		if err != nil {
+			return nil, err
+		}
+		if seen[ax] {
+			return nil, fmt.Errorf("axis %d repeated", a)
+		}
+		seen[ax] = true
+		if steps[i] == 0 {
+			return nil, fmt.Errorf("step 0 on axis %d", a)
+		}
+		begin[ax], out[ax] = sliceRange(starts[i], ends[i], steps[i], x.Shape[ax])
+		step[ax] = steps[i]
+	}
+	if sameInts(out, x.Shape) && allOnes(step) {
+		return []*Value{x}, nil
+	}
+	st := rowStrides(x.Shape)
+	off := make([][]int, r)
+	for d := range off {
+		off[d] = stepTable(out[d], begin[d]*st[d], step[d]*st[d])
+	}
+	y, err := applyView(c, "Slice", x, newViewMap(x.Shape, out, off), 0, nil)
+	return []*Value{y}, err
+}
+
+// sliceRange returns the first index and the count of a slice of a
+// dimension of size dim, with ONNX's clamping.
+func sliceRange(start, end, step, dim int) (first, count int) {
+	if start < 0 {
+		start += dim
+	}
+	if end < 0 {
+		end += dim
+	}
+	if step > 0 {
+		start, end = min(max(start, 0), dim), min(max(end, 0), dim)
+		if end > start {
+			count = (end - start + step - 1) / step
+		}
+	} else {
+		start, end = min(max(start, 0), dim-1), min(max(end, -1), dim-1)
+		if start > end {
+			count = (start - end - step - 1) / -step
+		}
+	}
+	return start, count
+}
+
+func allOnes(s []int) bool {
+	for _, x := range s {
+		if x != 1 {
+			return false
+		}
+	}
+	return true
+}
+
+// lowerPad: pads (and value, mode) attributes before opset 11, then inputs
+// pads, constant_value and (opset 18) axes. Modes constant, reflect, edge and
+// wrap; negative pads crop first.
+func lowerPad(c *Ctx, in []*Value) ([]*Value, error) {
+	x := in[0]
+	r := x.Rank()
+	mode := "constant"
+	if a := c.Node.Attr("mode"); a != nil && len(a.S) > 0 {
+		mode = string(a.S)
+	}
+	var pads, axes []int
+	fill := 0.0
+	var fillV *Value
+	if c.Opset < 11 {
+		pads = attrIntList(c, "pads")
+		if pads == nil {
+			pads = attrIntList(c, "paddings")
+		}
+		if pads == nil {
+			return nil, fmt.Errorf("pads attribute is required")
+		}
+		if a := c.Node.Attr("value"); a != nil {
+			fill = float64(a.F)
+		}
+	} else {
+		if len(in) < 2 || in[1] == nil {
+			return nil, fmt.Errorf("pads input is required")
+		}
+		var err error
+		if pads, err = shapeInts("pads", in[1]); err != nil {
+			return nil, err
+		}
+		if len(in) > 2 && in[2] != nil {
+			if in[2].IsConst() {
+				if fill, err = scalarNumber(in[2].Const); err != nil {
+					return nil, fmt.Errorf("constant_value: %w", err)
+				}
+			} else {
+				if in[2].Size() != 1 {
+					return nil, fmt.Errorf("constant_value has shape %v, want one value", in[2].Shape)
+				}
+				fillV = in[2]
+			}
+		}
+		if len(in) > 3 && in[3] != nil {
+			if axes, err = shapeInts("axes", in[3]); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if axes == nil {
+		axes = stepTable(r, 0, 1)
+	}
+	if len(pads) != 2*len(axes) {
+		return nil, fmt.Errorf("%d pads for %d axes", len(pads), len(axes))
+	}
+	begin, end := make([]int, r), make([]int, r)
+	for i, a := range axes {
+		ax, err := shapeAxis(a, r)
+		if err != nil {
+			return nil, err
+		}
+		begin[ax], end[ax] = pads[i], pads[i+len(axes)]
+	}
+	if allZero(begin) && allZero(end) {
+		return []*Value{x}, nil
+	}
+	st := rowStrides(x.Shape)
+	out := make([]int, r)
+	off := make([][]int, r)
+	for d := 0; d < r; d++ {
+		t, err := padTable(mode, x.Shape[d], begin[d], end[d])
+		if err != nil {
+			return nil, fmt.Errorf("axis %d: %w", d, err)
+		}
+		for i, s := range t {
+			if s >= 0 {
+				t[i] = s * st[d]
+			}
+		}
+		out[d], off[d] = len(t), t
+	}
+	y, err := applyView(c, "Pad", x, newViewMap(x.Shape, out, off), fill, fillV)
+	return []*Value{y}, err
+}
+
+// padTable maps each output index of a padded dimension to its input index,
+// -1 for the constant.
+func padTable(mode string, dim, begin, end int) ([]int, error) {
+	n := dim + begin + end
+	if n < 0 {
+		return nil, fmt.Errorf("pads %d and %d crop more than the size %d", begin, end, dim)
+	}
+	lo := max(0, -begin)         // first input index kept
+	m := dim - lo - max(0, -end) // input indices kept
+	t := make([]int, n)
+	if m <= 0 && mode != "constant" && n > 0 {
+		return nil, fmt.Errorf("%s padding of an empty dimension", mode)
+	}
+	for o := range t {
+		j := o - max(begin, 0)
+		if j >= 0 && j < m {
+			t[o] = lo + j
+			continue
+		}
+		switch mode {
+		case "constant":
+			t[o] = -1
+			continue
+		case "edge":
+			j = min(max(j, 0), m-1)
+		case "reflect":
+			if m == 1 {
+				j = 0
+				break
+			}
+			p := 2 * (m - 1)
+			j = ((j % p) + p) % p
+			if j >= m {
+				j = p - j
+			}
+		case "wrap":
+			j = ((j % m) + m) % m
+		default:
+			return nil, fmt.Errorf("mode %q is not supported", mode)
+		}
+		t[o] = lo + j
+	}
+	return t, nil
+}
+
+func allZero(s []int) bool {
+	for _, x := range s {
+		if x != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// lowerConcat joins inputs along axis; each float input that the graph
+// computes gets the matching slice of the gradient.
+func lowerConcat(c *Ctx, in []*Value) ([]*Value, error) {
+	a := c.Node.Attr("axis")
+	if a == nil && c.Opset >= 4 {
+		return nil, fmt.Errorf("axis attribute is required")
+	}
+	axis := 1
+	if a != nil {
+		axis = int(a.I)
+	}
+	var xs []*Value
+	for i, v := range in {
+		if v == nil {
+			return nil, fmt.Errorf("input %d is missing", i)
+		}
+		xs = append(xs, v)
+	}
+	if len(xs) == 0 {
+		return nil, fmt.Errorf("no inputs")
+	}
+	r := xs[0].Rank()
+	ax, err := shapeAxis(axis, r)
+	if err != nil {
+		return nil, err
+	}
+	out := append([]int{}, xs[0].Shape...)
+	out[ax] = 0
+	var kept []*Value
+	for i, v := range xs {
+		if v.DType != xs[0].DType {
+			return nil, fmt.Errorf("input %d is %s, input 0 is %s", i, v.DType, xs[0].DType)
+		}
+		if v.Rank() != r {
+			return nil, fmt.Errorf("input %d has shape %v, input 0 has %v", i, v.Shape, xs[0].Shape)
+		}
+		for d := range out {
+			if d != ax && v.Shape[d] != out[d] {
+				return nil, fmt.Errorf("input %d has shape %v, input 0 has %v", i, v.Shape, xs[0].Shape)
+			}
+		}
+		out[ax] += v.Shape[ax]
+		if v.Size() > 0 {
+			kept = append(kept, v)
+		}
+	}
+	if len(kept) == 0 {
+		kept = xs[:1]
+	}
+	if len(kept) == 1 && sameInts(kept[0].Shape, out) {
+		return []*Value{kept[0]}, nil
+	}
+	s := Spec{Name: "Concat", Shape: out, DType: xs[0].DType, Fwd: concatKernel(ax, out)}
+	if xs[0].DType.IsFloat() {
+		s.WRT = make([]bool, len(kept))
+		for i, v := range kept {
+			s.WRT[i] = !v.IsConst()
+		}
+		s.Grad = concatGrad(ax, out, s.WRT)
+	}
+	y, err := c.Apply(s, kept...)
+	return []*Value{y}, err
+}
+
+func concatKernel(axis int, out []int) Kernel {
+	return func(in []*tensor.Dense) (*tensor.Dense, error) {
+		switch in[0].Dtype() {
+		case tensor.Float32:
+			return concatRun[float32](in, axis, out)
+		case tensor.Float64:
+			return concatRun[float64](in, axis, out)
+		case tensor.Int64:
+			return concatRun[int64](in, axis, out)
+		case tensor.Int32:
+			return concatRun[int32](in, axis, out)
+		case tensor.Int8:
+			return concatRun[int8](in, axis, out)
+		case tensor.Uint8:
+			return concatRun[uint8](in, axis, out)
+		case tensor.Bool:
+			return concatRun[bool](in, axis, out)
+		}
+		return nil, fmt.Errorf("element type %v is not supported", in[0].Dtype())
+	}
+}
+
+func concatRun[T shapeElem](in []*tensor.Dense, axis int, out []int) (*tensor.Dense, error) {
+	inner := sizeOf(out[axis+1:])
+	outer := sizeOf(out[:axis])
+	xs := make([][]T, len(in))
+	chunk := make([]int, len(in))
+	for i, t := range in {
+		x, err := Data[T](t)
+		if err != nil {
+			return nil, fmt.Errorf("input %d: %w", i, err)
+		}
+		xs[i], chunk[i] = x, Shape(t)[axis]*inner
+	}
+	res := make([]T, sizeOf(out))
+	pos := 0
+	for o := 0; o < outer; o++ {
+		for i, x := range xs {
+			pos += copy(res[pos:], x[o*chunk[i]:(o+1)*chunk[i]])
+		}
+	}
+	return Dense(out, res), nil
+}
+
+// concatGrad gives input i the slice of the gradient it was copied to.
+func concatGrad(axis int, out []int, wrt []bool) GradFunc {
+	return func(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
+		st := rowStrides(out)
+		gs := make(G.Nodes, len(inputs))
+		start := 0
+		for i, x := range inputs {
+			s := ShapeOf(x)
+			if wrt[i] {
+				off := make([][]int, len(s))
+				for d := range off {
+					first := 0
+					if d == axis {
+						first = start
+					}
+					off[d] = stepTable(s[d], first*st[d], st[d])
+				}
+				n, err := NewNode(grad.Graph(), fmt.Sprintf("%s/grad%d", output.Name(), i), Spec{Name: "ConcatGrad",
+					Shape: s, DType: DTypeOf(x), Fwd: viewKernel(newViewMap(out, s, off), 0)}, grad)
+				if err != nil {
+					return nil, err
+				}
+				gs[i] = n
+			}
+			start += s[axis]
+		}
+		return gs, nil
+	}
+}
+
+// lowerSplit: sizes from the split attribute before opset 13, the split
+// input from 13, num_outputs (opset 18) or equal parts otherwise. Each
+// output is a slice of the input.
+func lowerSplit(c *Ctx, in []*Value) ([]*Value, error) {
+	x := in[0]
+	ax, err := shapeAxis(int(c.Node.AttrInt("axis", 0)), x.Rank())
+	if err != nil {
+		return nil, err
+	}
+	nOut := len(c.Node.Outputs)
+	dim := x.Shape[ax]
+	var sizes []int
+	if c.Opset < 13 {
+		sizes = attrIntList(c, "split")
+	} else if len(in) > 1 && in[1] != nil {
+		if sizes, err = shapeInts("split", in[1]); err != nil {
+			return nil, err
+		}
+	}
+	if sizes == nil {
+		parts := nOut
+		if a := c.Node.Attr("num_outputs"); a != nil && c.Opset >= 18 {
+			parts = int(a.I)
+		}
+		if parts <= 0 {
+			return nil, fmt.Errorf("%d outputs", parts)
+		}
+		chunk := dim / parts
+		if dim%parts != 0 {
+			chunk++
+		}
+		sizes = make([]int, parts)
+		for i := range sizes {
+			sizes[i] = chunk
+		}
+		sizes[parts-1] = dim - chunk*(parts-1)
+		if sizes[parts-1] < 0 {
+			return nil, fmt.Errorf("a dimension of %d cannot be split into %d parts", dim, parts)
+		}
+	}
+	if len(sizes) != nOut {
+		return nil, fmt.Errorf("%d parts for %d outputs", len(sizes), nOut)
+	}
+	total := 0
+	for _, s := range sizes {
+		if s < 0 {
+			return nil, fmt.Errorf("negative size in %v", sizes)
+		}
+		total += s
+	}
+	if total != dim {
+		return nil, fmt.Errorf("sizes %v add up to %d, the axis has %d", sizes, total, dim)
+	}
+	st := rowStrides(x.Shape)
+	outs := make([]*Value, nOut)
+	start := 0
+	for k, size := range sizes {
+		out := append([]int{}, x.Shape...)
+		out[ax] = size
+		off := make([][]int, len(out))
+		for d := range off {
+			first := 0
+			if d == ax {
+				first = start
+			}
+			off[d] = stepTable(out[d], first*st[d], st[d])
+		}
+		start += size
+		if size == dim {
+			outs[k] = x
+			continue
+		}
+		if outs[k], err = applyView(c, "Split", x, newViewMap(x.Shape, out, off), 0, nil); err != nil {
+			return nil, err
+		}
+	}
+	return outs, nil
+}
+
+// lowerGather: out = data[..., indices, ...] along axis; indices of any
+// rank (a scalar index drops the axis), negative ones count from the end.
+// The gradient scatter-adds into data; indices are not differentiable.
+func lowerGather(c *Ctx, in []*Value) ([]*Value, error) {
+	data, idx := in[0], in[1]
+	if idx == nil {
+		return nil, fmt.Errorf("indices input is required")
+	}
+	if idx.DType != graph.Int64 && idx.DType != graph.Int32 {
+		return nil, fmt.Errorf("indices are %s, want int64 or int32", idx.DType)
+	}
+	ax, err := shapeAxis(int(c.Node.AttrInt("axis", 0)), data.Rank())
+	if err != nil {
+		return nil, err
+	}
+	ds := append([]int{}, data.Shape...)
+	out := append(append(append([]int{}, ds[:ax]...), idx.Shape...), ds[ax+1:]...)
+	s := Spec{Name: "Gather", Shape: out, DType: data.DType, Fwd: gatherKernel(ax, ds)}
+	if data.DType.IsFloat() {
+		s.WRT = []bool{true, false}
+		s.Grad = func(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
+			n, err := NewNode(grad.Graph(), output.Name()+"/grad", Spec{Name: "GatherGrad", Shape: ds,
+				DType: DTypeOf(inputs[0]), Fwd: gatherGradKernel(ax, ds)}, grad, inputs[1])
+			return G.Nodes{n, nil}, err
+		}
+	}
+	y, err := c.Apply(s, data, idx)
+	return []*Value{y}, err
+}
+
+// gatherIndices reads indices, counting negative ones from the end.
+func gatherIndices(t *tensor.Dense, n int) ([]int, error) {
+	var raw []int
+	switch t.Dtype() {
+	case tensor.Int64:
+		d, err := Data[int64](t)
+		if err != nil {
+			return nil, err
+		}
+		raw = make([]int, len(d))
+		for i, x := range d {
+			raw[i] = int(x)
+		}
+	case tensor.Int32:
+		d, err := Data[int32](t)
+		if err != nil {
+			return nil, err
+		}
+		raw = make([]int, len(d))
+		for i, x := range d {
+			raw[i] = int(x)
+		}
+	default:
+		return nil, fmt.Errorf("indices are %v, want int64 or int32", t.Dtype())
+	}
+	for i, x := range raw {
+		if x < 0 {
+			x += n
+		}
+		if x < 0 || x >= n {
+			return nil, fmt.Errorf("index %d out of range for a dimension of %d", raw[i], n)
+		}
+		raw[i] = x
+	}
+	return raw, nil
+}
+
+func gatherKernel(axis int, ds []int) Kernel {
+	return func(in []*tensor.Dense) (*tensor.Dense, error) {
+		switch in[0].Dtype() {
+		case tensor.Float32:
+			return gatherRun[float32](in, axis, ds)
+		case tensor.Float64:
+			return gatherRun[float64](in, axis, ds)
+		case tensor.Int64:
+			return gatherRun[int64](in, axis, ds)
+		case tensor.Int32:
+			return gatherRun[int32](in, axis, ds)
+		case tensor.Int8:
+			return gatherRun[int8](in, axis, ds)
+		case tensor.Uint8:
+			return gatherRun[uint8](in, axis, ds)
+		case tensor.Bool:
+			return gatherRun[bool](in, axis, ds)
+		}
+		return nil, fmt.Errorf("element type %v is not supported", in[0].Dtype())
+	}
+}
+
+func gatherRun[T shapeElem](in []*tensor.Dense, axis int, ds []int) (*tensor.Dense, error) {
+	x, err := Data[T](in[0])
+	if err != nil {
+		return nil, err
+	}
+	n := ds[axis]
+	idx, err := gatherIndices(in[1], n)
+	if err != nil {
+		return nil, err
+	}
+	outer, inner, m := sizeOf(ds[:axis]), sizeOf(ds[axis+1:]), len(idx)
+	res := make([]T, outer*m*inner)
+	for o := 0; o < outer; o++ {
+		for k, i := range idx {
+			copy(res[(o*m+k)*inner:(o*m+k+1)*inner], x[(o*n+i)*inner:])
+		}
+	}
+	out := append(append(append([]int{}, ds[:axis]...), Shape(in[1])...), ds[axis+1:]...)
+	return Dense(out, res), nil
+}
+
+// gatherGradKernel: in[0] is the output gradient, in[1] the indices.
+func gatherGradKernel(axis int, ds []int) Kernel {
+	return func(in []*tensor.Dense) (*tensor.Dense, error) {
+		switch in[0].Dtype() {
+		case tensor.Float32:
+			return gatherGradRun[float32](in, axis, ds)
+		case tensor.Float64:
+			return gatherGradRun[float64](in, axis, ds)
+		}
+		return nil, fmt.Errorf("gradient of %v is not supported", in[0].Dtype())
+	}
+}
+
+func gatherGradRun[T Float](in []*tensor.Dense, axis int, ds []int) (*tensor.Dense, error) {
+	g, err := Data[T](in[0])
+	if err != nil {
+		return nil, err
+	}
+	n := ds[axis]
+	idx, err := gatherIndices(in[1], n)
+	if err != nil {
+		return nil, err
+	}
+	outer, inner, m := sizeOf(ds[:axis]), sizeOf(ds[axis+1:]), len(idx)
+	res := make([]T, sizeOf(ds))
+	for o := 0; o < outer; o++ {
+		for k, i := range idx {
+			dst := res[(o*n+i)*inner : (o*n+i+1)*inner]
+			src := g[(o*m+k)*inner:]
+			for j := range dst {
+				dst[j] += src[j]
+			}
+		}
+	}
+	return Dense(ds, res), nil
+}

@@ -1,0 +1,413 @@
+package ops
+
+import (
+	"fmt"
+
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/blas32"
+	"gonum.org/v1/gonum/blas/blas64"
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+
+	"github.com/onnxtune/onnxtune/graph"
+)
+
+// registerMatrix registers the matrix products (this file), the remaining
+// elementwise arithmetic, comparisons, logic and Cast (elementwise.go) and
+// the reductions (reduce.go).
+func registerMatrix(r *Registry) {
+	r.add("Gemm", true, lowerGemm)
+	r.add("MatMul", true, lowerMatMul)
+	registerElementwise(r)
+	registerReductions(r)
+}
+
+// blasGemm computes c = alpha*op(a)*op(b) + beta*c for row-major matrices
+// with gonum's BLAS (blas32/blas64, so a faster implementation installed
+// with Use serves it too). op(a) is m×k, op(b) is k×n; tA and tB say that a
+// and b are stored transposed (k×m and n×k).
+func blasGemm[T Float](tA, tB bool, m, n, k int, alpha T, a, b []T, beta T, c []T) {
+	if m == 0 || n == 0 {
+		return
+	}
+	ta, lda := blas.NoTrans, k
+	if tA {
+		ta, lda = blas.Trans, m
+	}
+	tb, ldb := blas.NoTrans, n
+	if tB {
+		tb, ldb = blas.Trans, k
+	}
+	lda, ldb = max(lda, 1), max(ldb, 1)
+	switch a := any(a).(type) {
+	case []float32:
+		blas32.Implementation().Sgemm(ta, tb, m, n, k, float32(alpha), a, lda,
+			any(b).([]float32), ldb, float32(beta), any(c).([]float32), n)
+	case []float64:
+		blas64.Implementation().Dgemm(ta, tb, m, n, k, float64(alpha), a, lda,
+			any(b).([]float64), ldb, float64(beta), any(c).([]float64), n)
+	}
+}
+
+// gemmAttrF reads a float attribute with its default.
+func gemmAttrF(n *graph.Node, name string, def float32) float64 {
+	if a := n.Attr(name); a != nil {
+		return float64(a.F)
+	}
+	return float64(def)
+}
+
+// lowerGemm: Y = alpha*op(A)*op(B) + beta*C, C optional (opset 11+) and
+// broadcast to M×N (unidirectionally; before opset 7 the broadcast attribute
+// asked for it, later it is always allowed).
+func lowerGemm(c *Ctx, in []*Value) ([]*Value, error) {
+	if len(in) < 2 || in[0] == nil || in[1] == nil {
+		return nil, fmt.Errorf("want inputs A and B")
+	}
+	a, b := in[0], in[1]
+	var cv *Value
+	if len(in) > 2 {
+		cv = in[2]
+	}
+	if cv == nil && c.Opset < 11 {
+		return nil, fmt.Errorf("input C is required before opset 11")
+	}
+	if a.Rank() != 2 || b.Rank() != 2 {
+		return nil, fmt.Errorf("input A has %d dims and B %d, want 2 each", a.Rank(), b.Rank())
+	}
+	if !a.DType.IsFloat() || a.DType != b.DType {
+		return nil, fmt.Errorf("inputs A (%s) and B (%s): want two float32 or float64 matrices", a.DType, b.DType)
+	}
+	alpha, beta := gemmAttrF(c.Node, "alpha", 1), gemmAttrF(c.Node, "beta", 1)
+	transA, transB := c.Node.AttrInt("transA", 0) != 0, c.Node.AttrInt("transB", 0) != 0
+	m, k := a.Shape[0], a.Shape[1]
+	if transA {
+		m, k = k, m
+	}
+	kb, n := b.Shape[0], b.Shape[1]
+	if transB {
+		kb, n = n, kb
+	}
+	if k != kb {
+		return nil, fmt.Errorf("op(A) is %dx%d and op(B) %dx%d", m, k, kb, n)
+	}
+	args := []*Value{a, b}
+	var cShape []int
+	if cv != nil {
+		if cv.DType != a.DType {
+			return nil, fmt.Errorf("input C is %s, A is %s", cv.DType, a.DType)
+		}
+		bs, err := BroadcastShape(cv.Shape, []int{m, n})
+		if err != nil || cv.Rank() > 2 || !sameInts(bs, []int{m, n}) {
+			return nil, fmt.Errorf("input C of shape %v does not broadcast to %dx%d", cv.Shape, m, n)
+		}
+		cShape = cv.Shape
+		args = append(args, cv)
+	}
+	s := Spec{Name: "Gemm", Shape: []int{m, n}, DType: a.DType,
+		Fwd: gemmKernel(transA, transB, m, n, k, alpha, beta, cShape),
+		WRT: make([]bool, len(args))}
+	for i := range s.WRT {
+		s.WRT[i] = true
+	}
+	s.Grad = func(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
+		key := output.Name()
+		mk := func(label string, f Kernel, shape []int, args ...*G.Node) (*G.Node, error) {
+			return NewNode(grad.Graph(), key+"/"+label, Spec{Name: "Gemm" + label, Shape: shape,
+				DType: DTypeOf(inputs[0]), Fwd: f}, args...)
+		}
+		grads := make(G.Nodes, len(inputs))
+		var err error
+		// dA = alpha * dY * op(B)^T, stored as A is (transposed with transA).
+		if transA {
+			grads[0], err = mk("GradA", productKernel(transB, true, k, m, n, alpha), []int{k, m}, inputs[1], grad)
+		} else {
+			grads[0], err = mk("GradA", productKernel(false, !transB, m, k, n, alpha), []int{m, k}, grad, inputs[1])
+		}
+		if err != nil {
+			return nil, err
+		}
+		// dB = alpha * op(A)^T * dY, stored as B is.
+		if transB {
+			grads[1], err = mk("GradB", productKernel(true, transA, n, k, m, alpha), []int{n, k}, grad, inputs[0])
+		} else {
+			grads[1], err = mk("GradB", productKernel(!transA, false, k, n, m, alpha), []int{k, n}, inputs[0], grad)
+		}
+		if err != nil {
+			return nil, err
+		}
+		if len(inputs) > 2 {
+			grads[2], err = mk("GradC", sumToKernel(cShape, beta), cShape, grad)
+		}
+		return grads, err
+	}
+	out, err := c.Apply(s, args...)
+	return []*Value{out}, err
+}
+
+// gemmKernel is Gemm's forward kernel: inputs A, B and optionally C.
+func gemmKernel(transA, transB bool, m, n, k int, alpha, beta float64, cShape []int) Kernel {
+	return func(in []*tensor.Dense) (*tensor.Dense, error) {
+		switch in[0].Dtype() {
+		case tensor.Float32:
+			return gemmRun[float32](in, transA, transB, m, n, k, float32(alpha), float32(beta), cShape)
+		case tensor.Float64:
+			return gemmRun[float64](in, transA, transB, m, n, k, alpha, beta, cShape)
+		}
+		return nil, fmt.Errorf("element type %v is not supported", in[0].Dtype())
+	}
+}
+
+func gemmRun[T Float](in []*tensor.Dense, transA, transB bool, m, n, k int, alpha, beta T, cShape []int) (*tensor.Dense, error) {
+	a, err := Data[T](in[0])
+	if err != nil {
+		return nil, err
+	}
+	b, err := Data[T](in[1])
+	if err != nil {
+		return nil, err
+	}
+	out := make([]T, m*n)
+	var acc T
+	if len(in) > 2 {
+		cd, err := Data[T](in[2])
+		if err != nil {
+			return nil, err
+		}
+		st := bstrides(cShape, []int{m, n})
+		for i := 0; i < m; i++ {
+			row := out[i*n : (i+1)*n]
+			ci := i * st[0]
+			for j := range row {
+				row[j] = beta * cd[ci+j*st[1]]
+			}
+		}
+		acc = 1
+	}
+	blasGemm(transA, transB, m, n, k, alpha, a, b, acc, out)
+	return Dense([]int{m, n}, out), nil
+}
+
+// productKernel computes alpha*op(x)*op(y) for two 2-D inputs, op(x) m×k and
+// op(y) k×n: Gemm's gradients.
+func productKernel(tA, tB bool, m, n, k int, alpha float64) Kernel {
+	return func(in []*tensor.Dense) (*tensor.Dense, error) {
+		switch in[0].Dtype() {
+		case tensor.Float32:
+			return productRun[float32](in, tA, tB, m, n, k, float32(alpha))
+		case tensor.Float64:
+			return productRun[float64](in, tA, tB, m, n, k, alpha)
+		}
+		return nil, fmt.Errorf("element type %v is not supported", in[0].Dtype())
+	}
+}
+
+func productRun[T Float](in []*tensor.Dense, tA, tB bool, m, n, k int, alpha T) (*tensor.Dense, error) {
+	x, err := Data[T](in[0])
+	if err != nil {
+		return nil, err
+	}
+	y, err := Data[T](in[1])
+	if err != nil {
+		return nil, err
+	}
+	out := make([]T, m*n)
+	blasGemm(tA, tB, m, n, k, alpha, x, y, 0, out)
+	return Dense([]int{m, n}, out), nil
+}
+
+// matmulPlan is numpy's matmul for fixed shapes: A is (..., m, k) or (k),
+// B is (..., k, n) or (k); batch dimensions broadcast.
+type matmulPlan struct {
+	m, k, n        int
+	aShape, bShape []int
+	out            []int // output shape
+	batches        int   // output matrices
+	aMats, bMats   int   // matrices held by A and B
+	aIdx, bIdx     []int // for each output matrix, the A and B matrix it reads
+}
+
+func newMatmulPlan(as, bs []int) (*matmulPlan, error) {
+	if len(as) == 0 || len(bs) == 0 {
+		return nil, fmt.Errorf("shapes %v and %v: scalars are not allowed", as, bs)
+	}
+	p := &matmulPlan{aShape: as, bShape: bs}
+	var aBatch, bBatch []int
+	if len(as) == 1 {
+		p.m, p.k = 1, as[0]
+	} else {
+		p.m, p.k = as[len(as)-2], as[len(as)-1]
+		aBatch = as[:len(as)-2]
+	}
+	kb := 0
+	if len(bs) == 1 {
+		kb, p.n = bs[0], 1
+	} else {
+		kb, p.n = bs[len(bs)-2], bs[len(bs)-1]
+		bBatch = bs[:len(bs)-2]
+	}
+	if kb != p.k {
+		return nil, fmt.Errorf("shapes %v and %v: inner dimensions %d and %d differ", as, bs, p.k, kb)
+	}
+	batch, err := BroadcastShape(aBatch, bBatch)
+	if err != nil {
+		return nil, fmt.Errorf("shapes %v and %v: batch dimensions do not broadcast", as, bs)
+	}
+	p.out = append([]int{}, batch...)
+	if len(as) > 1 {
+		p.out = append(p.out, p.m)
+	}
+	if len(bs) > 1 {
+		p.out = append(p.out, p.n)
+	}
+	p.batches, p.aMats, p.bMats = sizeOf(batch), sizeOf(aBatch), sizeOf(bBatch)
+	p.aIdx, p.bIdx = make([]int, p.batches), make([]int, p.batches)
+	sa, sb := bstrides(aBatch, batch), bstrides(bBatch, batch)
+	idx := make([]int, len(batch))
+	ia, ib := 0, 0
+	for i := 0; i < p.batches; i++ {
+		p.aIdx[i], p.bIdx[i] = ia, ib
+		for d := len(batch) - 1; d >= 0; d-- {
+			idx[d]++
+			ia += sa[d]
+			ib += sb[d]
+			if idx[d] < batch[d] {
+				break
+			}
+			ia -= sa[d] * batch[d]
+			ib -= sb[d] * batch[d]
+			idx[d] = 0
+		}
+	}
+	return p, nil
+}
+
+// flatA reports whether A's matrices can be stacked into one (batches*m)×k
+// matrix against a single B matrix: the common Linear-on-3-D case.
+func (p *matmulPlan) flatA() bool { return p.bMats == 1 && p.aMats == p.batches }
+
+func (p *matmulPlan) forward(in []*tensor.Dense) (*tensor.Dense, error) {
+	if in[0].Dtype() != in[1].Dtype() {
+		return nil, fmt.Errorf("element types %v and %v differ", in[0].Dtype(), in[1].Dtype())
+	}
+	switch in[0].Dtype() {
+	case tensor.Float32:
+		return matmulRun[float32](p, in)
+	case tensor.Float64:
+		return matmulRun[float64](p, in)
+	}
+	return nil, fmt.Errorf("element type %v is not supported", in[0].Dtype())
+}
+
+func matmulRun[T Float](p *matmulPlan, in []*tensor.Dense) (*tensor.Dense, error) {
+	a, err := Data[T](in[0])
+	if err != nil {
+		return nil, err
+	}
+	b, err := Data[T](in[1])
+	if err != nil {
+		return nil, err
+	}
+	m, k, n := p.m, p.k, p.n
+	out := make([]T, p.batches*m*n)
+	if p.flatA() {
+		blasGemm(false, false, p.batches*m, n, k, 1, a, b, 0, out)
+	} else {
+		for i := 0; i < p.batches; i++ {
+			blasGemm(false, false, m, n, k, 1, a[p.aIdx[i]*m*k:], b[p.bIdx[i]*k*n:], 0, out[i*m*n:])
+		}
+	}
+	return Dense(p.out, out), nil
+}
+
+// gradA: dA = dY * B^T per output matrix, summed over broadcast batches.
+// Inputs (dY, B).
+func (p *matmulPlan) gradA(in []*tensor.Dense) (*tensor.Dense, error) {
+	switch in[0].Dtype() {
+	case tensor.Float32:
+		return matmulGradA[float32](p, in)
+	case tensor.Float64:
+		return matmulGradA[float64](p, in)
+	}
+	return nil, fmt.Errorf("element type %v is not supported", in[0].Dtype())
+}
+
+func matmulGradA[T Float](p *matmulPlan, in []*tensor.Dense) (*tensor.Dense, error) {
+	dy, err := Data[T](in[0])
+	if err != nil {
+		return nil, err
+	}
+	b, err := Data[T](in[1])
+	if err != nil {
+		return nil, err
+	}
+	m, k, n := p.m, p.k, p.n
+	da := make([]T, p.aMats*m*k)
+	if p.flatA() {
+		blasGemm(false, true, p.batches*m, k, n, 1, dy, b, 0, da)
+	} else {
+		for i := 0; i < p.batches; i++ {
+			blasGemm(false, true, m, k, n, 1, dy[i*m*n:], b[p.bIdx[i]*k*n:], 1, da[p.aIdx[i]*m*k:])
+		}
+	}
+	return Dense(p.aShape, da), nil
+}
+
+// gradB: dB = A^T * dY per output matrix, summed over broadcast batches.
+// Inputs (A, dY).
+func (p *matmulPlan) gradB(in []*tensor.Dense) (*tensor.Dense, error) {
+	switch in[0].Dtype() {
+	case tensor.Float32:
+		return matmulGradB[float32](p, in)
+	case tensor.Float64:
+		return matmulGradB[float64](p, in)
+	}
+	return nil, fmt.Errorf("element type %v is not supported", in[0].Dtype())
+}
+
+func matmulGradB[T Float](p *matmulPlan, in []*tensor.Dense) (*tensor.Dense, error) {
+	a, err := Data[T](in[0])
+	if err != nil {
+		return nil, err
+	}
+	dy, err := Data[T](in[1])
+	if err != nil {
+		return nil, err
+	}
+	m, k, n := p.m, p.k, p.n
+	db := make([]T, p.bMats*k*n)
+	if p.flatA() {
+		blasGemm(true, false, k, n, p.batches*m, 1, a, dy, 0, db)
+	} else {
+		for i := 0; i < p.batches; i++ {
+			blasGemm(true, false, k, n, m, 1, a[p.aIdx[i]*m*k:], dy[i*m*n:], 1, db[p.bIdx[i]*k*n:])
+		}
+	}
+	return Dense(p.bShape, db), nil
+}
+
+// lowerMatMul: numpy matmul. 1-D operands are promoted (A to a row, B to a
+// column) and the added dimension removed; batch dimensions broadcast.
+func lowerMatMul(c *Ctx, in []*Value) ([]*Value, error) {
+	a, b := in[0], in[1]
+	if !a.DType.IsFloat() || a.DType != b.DType {
+		return nil, fmt.Errorf("inputs A (%s) and B (%s): want two float32 or float64 tensors", a.DType, b.DType)
+	}
+	p, err := newMatmulPlan(a.Shape, b.Shape)
+	if err != nil {
+		return nil, err
+	}
+	s := Spec{Name: "MatMul", Shape: p.out, DType: a.DType, Fwd: p.forward, WRT: []bool{true, true}}
+	s.Grad = func(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
+		key := output.Name()
+		dt := DTypeOf(inputs[0])
+		ga, err := NewNode(grad.Graph(), key+"/GradA", Spec{Name: "MatMulGradA", Shape: p.aShape, DType: dt, Fwd: p.gradA}, grad, inputs[1])
+		if err != nil {
+			return nil, err
+		}
+		gb, err := NewNode(grad.Graph(), key+"/GradB", Spec{Name: "MatMulGradB", Shape: p.bShape, DType: dt, Fwd: p.gradB}, inputs[0], grad)
+		return G.Nodes{ga, gb}, err
+	}
+	out, err := c.Apply(s, a, b)
+	return []*Value{out}, err
+}

@@ -1,0 +1,723 @@
+package ops
+
+import (
+	"fmt"
+	"math"
+
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// registerNorm adds normalization (BatchNormalization, LayerNormalization),
+// Dropout and the activations of activation.go.
+func registerNorm(r *Registry) {
+	r.add("BatchNormalization", true, lowerBatchNorm)
+	r.add("LayerNormalization", true, lowerLayerNorm)
+	r.add("Dropout", true, lowerDropout)
+	registerActivations(r)
+}
+
+// normByType picks the float32 or float64 form of a kernel by the type of
+// its first input.
+func normByType(name string, f32, f64 Kernel) Kernel {
+	return func(in []*tensor.Dense) (*tensor.Dense, error) {
+		switch in[0].Dtype() {
+		case tensor.Float32:
+			return f32(in)
+		case tensor.Float64:
+			return f64(in)
+		}
+		return nil, fmt.Errorf("%s of %v is not supported", name, in[0].Dtype())
+	}
+}
+
+// normDatas returns the elements of every input as []T.
+func normDatas[T Float](in []*tensor.Dense) ([][]T, error) {
+	out := make([][]T, len(in))
+	for i, t := range in {
+		d, err := Data[T](t)
+		if err != nil {
+			return nil, fmt.Errorf("input %d: %w", i, err)
+		}
+		out[i] = d
+	}
+	return out, nil
+}
+
+// normSum sums v in float64, four lanes at a time.
+func normSum[T Float](v []T) float64 {
+	var a, b, c, d float64
+	i := 0
+	for ; i+4 <= len(v); i += 4 {
+		a += float64(v[i])
+		b += float64(v[i+1])
+		c += float64(v[i+2])
+		d += float64(v[i+3])
+	}
+	for ; i < len(v); i++ {
+		a += float64(v[i])
+	}
+	return a + b + c + d
+}
+
+// normSqDev is the sum of (v_i - m)^2 in float64.
+func normSqDev[T Float](v []T, m float64) float64 {
+	var a, b, c, d float64
+	i := 0
+	for ; i+4 <= len(v); i += 4 {
+		x0, x1, x2, x3 := float64(v[i])-m, float64(v[i+1])-m, float64(v[i+2])-m, float64(v[i+3])-m
+		a += x0 * x0
+		b += x1 * x1
+		c += x2 * x2
+		d += x3 * x3
+	}
+	for ; i < len(v); i++ {
+		x := float64(v[i]) - m
+		a += x * x
+	}
+	return a + b + c + d
+}
+
+// normDot returns sum(g) and sum(g * (x - m)) in float64, g and x of equal
+// length.
+func normDot[T Float](g, x []T, m float64) (sg, sgx float64) {
+	x = x[:len(g)]
+	var a0, a1, b0, b1 float64
+	i := 0
+	for ; i+2 <= len(g); i += 2 {
+		g0, g1 := float64(g[i]), float64(g[i+1])
+		a0 += g0
+		a1 += g1
+		b0 += g0 * (float64(x[i]) - m)
+		b1 += g1 * (float64(x[i+1]) - m)
+	}
+	for ; i < len(g); i++ {
+		a0 += float64(g[i])
+		b0 += float64(g[i]) * (float64(x[i]) - m)
+	}
+	return a0 + a1, b0 + b1
+}
+
+// bnLayout views BatchNormalization's input as [n, c, s]: batch, channels,
+// and the product of the spatial dimensions (1 for (N, C) input).
+type bnLayout struct{ n, c, s int }
+
+// block is the contiguous run of channel ch in batch item b.
+func (l bnLayout) block(b, ch int) (lo, hi int) {
+	lo = (b*l.c + ch) * l.s
+	return lo, lo + l.s
+}
+
+// bnTrainingForm reports whether the node is written for training: the
+// training_mode attribute from opset 14, is_test = 0 before 7, and in
+// between more than one output (the running statistics).
+func bnTrainingForm(c *Ctx) bool {
+	switch {
+	case c.Opset >= 14:
+		return c.Node.AttrInt("training_mode", 0) != 0
+	case c.Opset < 7:
+		return c.Node.AttrInt("is_test", 0) == 0
+	}
+	n := 0
+	for _, o := range c.Node.Outputs {
+		if o != "" {
+			n++
+		}
+	}
+	return n > 1
+}
+
+// lowerBatchNorm lowers BatchNormalization. It normalizes with the running
+// statistics unless the model is compiled for training and the node is in
+// training form; then it normalizes with the batch mean and biased variance
+// and records PyTorch's running-statistics updates in c.Updates:
+// running = momentum*running + (1-momentum)*batch, with the unbiased batch
+// variance for the variance (ONNX's momentum 0.9 is PyTorch's 0.1). The
+// running-statistics outputs of a training-form node follow ONNX (biased
+// variance); the saved mean and variance (opset < 14) are the batch's.
+// spatial (opset < 9) is taken as 1.
+func lowerBatchNorm(c *Ctx, in []*Value) ([]*Value, error) {
+	names := []string{"X", "scale", "B", "input_mean", "input_var"}
+	if len(in) < 5 {
+		return nil, fmt.Errorf("%d inputs, want 5", len(in))
+	}
+	for i, n := range names {
+		if in[i] == nil {
+			return nil, fmt.Errorf("input %s is missing", n)
+		}
+	}
+	x, scale, bias, mean, vr := in[0], in[1], in[2], in[3], in[4]
+	if !x.DType.IsFloat() {
+		return nil, fmt.Errorf("input of type %s, want a float type", x.DType)
+	}
+	if x.Rank() < 2 {
+		return nil, fmt.Errorf("input X has shape %v, want at least (N, C)", x.Shape)
+	}
+	C := x.Shape[1]
+	for i := 1; i < 5; i++ {
+		if in[i].Rank() != 1 || in[i].Shape[0] != C {
+			return nil, fmt.Errorf("%s has shape %v, want [%d]", names[i], in[i].Shape, C)
+		}
+		if in[i].DType != x.DType {
+			return nil, fmt.Errorf("%s is %s, X is %s", names[i], in[i].DType, x.DType)
+		}
+	}
+	eps := actAttr(c, "epsilon", 1e-5)
+	momentum := actAttr(c, "momentum", 0.9)
+	l := bnLayout{n: x.Shape[0], c: C, s: sizeOf(x.Shape[2:])}
+	outs := make([]*Value, max(len(c.Node.Outputs), 1))
+	want := func(i int) bool { return i < len(c.Node.Outputs) && c.Node.Outputs[i] != "" }
+	if !c.Train || !bnTrainingForm(c) {
+		y, err := c.Apply(Spec{Name: "BatchNormalization", Shape: x.Shape, DType: x.DType,
+			Fwd:  normByType("BatchNormalization", bnEval[float32](l, eps), bnEval[float64](l, eps)),
+			Grad: bnEvalGrad(l, eps), WRT: []bool{true, true, true, false, false}}, x, scale, bias, mean, vr)
+		if err != nil {
+			return nil, err
+		}
+		outs[0] = y
+		// A training-form node compiled for inference: its running
+		// statistics stay as they are.
+		if want(1) {
+			outs[1] = mean
+		}
+		if want(2) {
+			outs[2] = vr
+		}
+		return outs, nil
+	}
+	count := l.n * l.s
+	if count < 2 {
+		return nil, fmt.Errorf("training needs more than 1 value per channel, X has shape %v", x.Shape)
+	}
+	stats, err := c.Apply(Spec{Name: "BatchNormStats", Shape: []int{2, C}, DType: x.DType,
+		Fwd: normByType("BatchNormStats", bnStats[float32](l), bnStats[float64](l))}, x)
+	if err != nil {
+		return nil, err
+	}
+	y, err := c.Apply(Spec{Name: "BatchNormalization", Shape: x.Shape, DType: x.DType,
+		Fwd:  normByType("BatchNormalization", bnTrain[float32](l, eps), bnTrain[float64](l, eps)),
+		Grad: bnTrainGrad(l, eps), WRT: []bool{true, true, true, false}}, x, scale, bias, stats)
+	if err != nil {
+		return nil, err
+	}
+	outs[0] = y
+	running := func(name string, run *Value, row int, factor float64) (*Value, error) {
+		return c.Apply(Spec{Name: name, Shape: []int{C}, DType: x.DType, NoFold: true,
+			Fwd: normByType(name, bnRunning[float32](C, momentum, row, factor), bnRunning[float64](C, momentum, row, factor))}, run, stats)
+	}
+	newMean, err := running("BatchNormRunningMean", mean, 0, 1)
+	if err != nil {
+		return nil, err
+	}
+	newVar, err := running("BatchNormRunningVar", vr, 1, float64(count)/float64(count-1))
+	if err != nil {
+		return nil, err
+	}
+	if c.Updates != nil {
+		*c.Updates = append(*c.Updates,
+			Update{Initializer: c.Node.Inputs[3], Node: newMean.Node},
+			Update{Initializer: c.Node.Inputs[4], Node: newVar.Node})
+	}
+	if want(1) {
+		outs[1] = newMean
+	}
+	if want(2) {
+		if outs[2], err = running("BatchNormRunningVarBiased", vr, 1, 1); err != nil {
+			return nil, err
+		}
+	}
+	for i := 3; i < 5; i++ {
+		if !want(i) {
+			continue
+		}
+		if outs[i], err = c.Apply(Spec{Name: "BatchNormSaved", Shape: []int{C}, DType: x.DType,
+			Fwd: normByType("BatchNormSaved", bnRow[float32](C, i-3), bnRow[float64](C, i-3))}, stats); err != nil {
+			return nil, err
+		}
+	}
+	return outs, nil
+}
+
+// bnStats computes (x) -> [2, C]: the batch mean and biased variance of
+// every channel.
+func bnStats[T Float](l bnLayout) Kernel {
+	return func(in []*tensor.Dense) (*tensor.Dense, error) {
+		x, err := Data[T](in[0])
+		if err != nil {
+			return nil, err
+		}
+		out := make([]T, 2*l.c)
+		cnt := float64(l.n * l.s)
+		for ch := 0; ch < l.c; ch++ {
+			sum := 0.0
+			for b := 0; b < l.n; b++ {
+				lo, hi := l.block(b, ch)
+				sum += normSum(x[lo:hi])
+			}
+			m := sum / cnt
+			sq := 0.0
+			for b := 0; b < l.n; b++ {
+				lo, hi := l.block(b, ch)
+				sq += normSqDev(x[lo:hi], m)
+			}
+			out[ch], out[l.c+ch] = T(m), T(sq/cnt)
+		}
+		return Dense([]int{2, l.c}, out), nil
+	}
+}
+
+// bnAffine computes y = (x - mean) / sqrt(var + eps) * scale + bias.
+func bnAffine[T Float](l bnLayout, eps float64, shape []int, x, scale, bias, mean, vr []T) *tensor.Dense {
+	out := make([]T, len(x))
+	for ch := 0; ch < l.c; ch++ {
+		inv := 1 / math.Sqrt(float64(vr[ch])+eps)
+		a := float64(scale[ch]) * inv
+		a0, b0 := T(a), T(float64(bias[ch])-float64(mean[ch])*a)
+		for b := 0; b < l.n; b++ {
+			lo, hi := l.block(b, ch)
+			dst := out[lo:hi]
+			for i, v := range x[lo:hi] {
+				dst[i] = v*a0 + b0
+			}
+		}
+	}
+	return Dense(shape, out)
+}
+
+// bnEval: (x, scale, bias, mean, var) -> y with the given statistics.
+func bnEval[T Float](l bnLayout, eps float64) Kernel {
+	return func(in []*tensor.Dense) (*tensor.Dense, error) {
+		d, err := normDatas[T](in)
+		if err != nil {
+			return nil, err
+		}
+		return bnAffine(l, eps, Shape(in[0]), d[0], d[1], d[2], d[3], d[4]), nil
+	}
+}
+
+// bnTrain: (x, scale, bias, stats) -> y with the batch statistics.
+func bnTrain[T Float](l bnLayout, eps float64) Kernel {
+	return func(in []*tensor.Dense) (*tensor.Dense, error) {
+		d, err := normDatas[T](in)
+		if err != nil {
+			return nil, err
+		}
+		st := d[3]
+		return bnAffine(l, eps, Shape(in[0]), d[0], d[1], d[2], st[:l.c], st[l.c:]), nil
+	}
+}
+
+// bnRunning: (running, stats) -> momentum*running + (1-momentum)*factor*stats[row].
+func bnRunning[T Float](c int, momentum float64, row int, factor float64) Kernel {
+	return func(in []*tensor.Dense) (*tensor.Dense, error) {
+		d, err := normDatas[T](in)
+		if err != nil {
+			return nil, err
+		}
+		run, st := d[0], d[1][row*c:(row+1)*c]
+		out := make([]T, c)
+		for i := range out {
+			out[i] = T(momentum*float64(run[i]) + (1-momentum)*factor*float64(st[i]))
+		}
+		return Dense([]int{c}, out), nil
+	}
+}
+
+// bnRow: ([2, C]) -> row r.
+func bnRow[T Float](c, r int) Kernel {
+	return func(in []*tensor.Dense) (*tensor.Dense, error) {
+		d, err := Data[T](in[0])
+		if err != nil {
+			return nil, err
+		}
+		return Dense([]int{c}, append([]T(nil), d[r*c:(r+1)*c]...)), nil
+	}
+}
+
+// bnSums: (dy, x, mean, var) -> [2, C]: sum(dy) and sum(dy * xhat) per
+// channel, xhat = (x - mean) / sqrt(var + eps). With packed, the statistics
+// come as one [2, C] input.
+func bnSums[T Float](l bnLayout, eps float64, packed bool) Kernel {
+	return func(in []*tensor.Dense) (*tensor.Dense, error) {
+		d, err := normDatas[T](in)
+		if err != nil {
+			return nil, err
+		}
+		dy, x := d[0], d[1]
+		var mean, vr []T
+		if packed {
+			mean, vr = d[2][:l.c], d[2][l.c:]
+		} else {
+			mean, vr = d[2], d[3]
+		}
+		out := make([]T, 2*l.c)
+		for ch := 0; ch < l.c; ch++ {
+			m := float64(mean[ch])
+			var sdy, sdyx float64
+			for b := 0; b < l.n; b++ {
+				lo, hi := l.block(b, ch)
+				a, c := normDot(dy[lo:hi], x[lo:hi], m)
+				sdy += a
+				sdyx += c
+			}
+			out[ch] = T(sdy)
+			out[l.c+ch] = T(sdyx / math.Sqrt(float64(vr[ch])+eps))
+		}
+		return Dense([]int{2, l.c}, out), nil
+	}
+}
+
+// bnEvalGradX: (dy, scale, var) -> dy * scale / sqrt(var + eps).
+func bnEvalGradX[T Float](l bnLayout, eps float64) Kernel {
+	return func(in []*tensor.Dense) (*tensor.Dense, error) {
+		d, err := normDatas[T](in)
+		if err != nil {
+			return nil, err
+		}
+		dy, scale, vr := d[0], d[1], d[2]
+		out := make([]T, len(dy))
+		for ch := 0; ch < l.c; ch++ {
+			k := T(float64(scale[ch]) / math.Sqrt(float64(vr[ch])+eps))
+			for b := 0; b < l.n; b++ {
+				lo, hi := l.block(b, ch)
+				dst := out[lo:hi]
+				for i, g := range dy[lo:hi] {
+					dst[i] = g * k
+				}
+			}
+		}
+		return Dense(Shape(in[0]), out), nil
+	}
+}
+
+// bnTrainGradX: (dy, x, scale, stats, sums) -> dx through the batch
+// statistics: dx = k*(dy - mean(dy) - xhat*mean(dy*xhat)), k = scale*inv,
+// computed as A*dy + B*x + D per channel.
+func bnTrainGradX[T Float](l bnLayout, eps float64) Kernel {
+	return func(in []*tensor.Dense) (*tensor.Dense, error) {
+		d, err := normDatas[T](in)
+		if err != nil {
+			return nil, err
+		}
+		dy, x, scale, st, sums := d[0], d[1], d[2], d[3], d[4]
+		M := float64(l.n * l.s)
+		out := make([]T, len(dy))
+		for ch := 0; ch < l.c; ch++ {
+			mean := float64(st[ch])
+			inv := 1 / math.Sqrt(float64(st[l.c+ch])+eps)
+			k := float64(scale[ch]) * inv
+			mdy, mdyx := float64(sums[ch])/M, float64(sums[l.c+ch])/M
+			bx := -k * inv * mdyx
+			A, B, D := T(k), T(bx), T(-bx*mean-k*mdy)
+			for b := 0; b < l.n; b++ {
+				lo, hi := l.block(b, ch)
+				dst, xs := out[lo:hi], x[lo:hi]
+				for i, g := range dy[lo:hi] {
+					dst[i] = A*g + B*xs[i] + D
+				}
+			}
+		}
+		return Dense(Shape(in[0]), out), nil
+	}
+}
+
+// bnGradRows turns the [2, C] sums into the gradients of scale (row 1) and
+// bias (row 0).
+func bnGradRows(g *G.ExprGraph, key string, c int, sums *G.Node) (dscale, dbias *G.Node, err error) {
+	dt := DTypeOf(sums)
+	if dscale, err = NewNode(g, key+"/gradScale", Spec{Name: "BatchNormGradScale", Shape: []int{c}, DType: dt,
+		Fwd: normByType("BatchNormGradScale", bnRow[float32](c, 1), bnRow[float64](c, 1))}, sums); err != nil {
+		return nil, nil, err
+	}
+	dbias, err = NewNode(g, key+"/gradBias", Spec{Name: "BatchNormGradBias", Shape: []int{c}, DType: dt,
+		Fwd: normByType("BatchNormGradBias", bnRow[float32](c, 0), bnRow[float64](c, 0))}, sums)
+	return dscale, dbias, err
+}
+
+// bnEvalGrad: inputs (x, scale, bias, mean, var); the statistics are
+// constants.
+func bnEvalGrad(l bnLayout, eps float64) GradFunc {
+	return func(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
+		g, key := grad.Graph(), output.Name()
+		x, scale, mean, vr := inputs[0], inputs[1], inputs[3], inputs[4]
+		sums, err := NewNode(g, key+"/sums", Spec{Name: "BatchNormGradSums", Shape: []int{2, l.c}, DType: DTypeOf(x),
+			Fwd: normByType("BatchNormGradSums", bnSums[float32](l, eps, false), bnSums[float64](l, eps, false))}, grad, x, mean, vr)
+		if err != nil {
+			return nil, err
+		}
+		dx, err := NewNode(g, key+"/gradX", Spec{Name: "BatchNormGradX", Shape: ShapeOf(x), DType: DTypeOf(x),
+			Fwd: normByType("BatchNormGradX", bnEvalGradX[float32](l, eps), bnEvalGradX[float64](l, eps))}, grad, scale, vr)
+		if err != nil {
+			return nil, err
+		}
+		ds, db, err := bnGradRows(g, key, l.c, sums)
+		return G.Nodes{dx, ds, db, nil, nil}, err
+	}
+}
+
+// bnTrainGrad: inputs (x, scale, bias, stats); the gradient of x goes
+// through the batch statistics.
+func bnTrainGrad(l bnLayout, eps float64) GradFunc {
+	return func(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
+		g, key := grad.Graph(), output.Name()
+		x, scale, st := inputs[0], inputs[1], inputs[3]
+		sums, err := NewNode(g, key+"/sums", Spec{Name: "BatchNormGradSums", Shape: []int{2, l.c}, DType: DTypeOf(x),
+			Fwd: normByType("BatchNormGradSums", bnSums[float32](l, eps, true), bnSums[float64](l, eps, true))}, grad, x, st)
+		if err != nil {
+			return nil, err
+		}
+		dx, err := NewNode(g, key+"/gradX", Spec{Name: "BatchNormTrainGradX", Shape: ShapeOf(x), DType: DTypeOf(x),
+			Fwd: normByType("BatchNormTrainGradX", bnTrainGradX[float32](l, eps), bnTrainGradX[float64](l, eps))}, grad, x, scale, st, sums)
+		if err != nil {
+			return nil, err
+		}
+		ds, db, err := bnGradRows(g, key, l.c, sums)
+		return G.Nodes{dx, ds, db, nil}, err
+	}
+}
+
+// lnLayout views LayerNormalization's input as [outer, inner]: inner is the
+// normalized shape, shape[axis:]; scale and bias broadcast to it.
+type lnLayout struct {
+	outer, inner int
+	norm         []int
+	scale, bias  []int // nil bias: none
+}
+
+// lowerLayerNorm lowers LayerNormalization (opset 17): axis default -1,
+// epsilon 1e-5, optional bias; the Mean and InvStdDev outputs are computed
+// when named (they carry no gradient).
+func lowerLayerNorm(c *Ctx, in []*Value) ([]*Value, error) {
+	if len(in) < 2 || in[0] == nil || in[1] == nil {
+		return nil, fmt.Errorf("inputs X and Scale are required")
+	}
+	x, scale := in[0], in[1]
+	var bias *Value
+	if len(in) > 2 {
+		bias = in[2]
+	}
+	if !x.DType.IsFloat() {
+		return nil, fmt.Errorf("input of type %s, want a float type", x.DType)
+	}
+	r := x.Rank()
+	axis := int(c.Node.AttrInt("axis", -1))
+	if axis < -r || axis >= r {
+		return nil, fmt.Errorf("axis %d out of range for rank %d", axis, r)
+	}
+	if axis < 0 {
+		axis += r
+	}
+	eps := actAttr(c, "epsilon", 1e-5)
+	l := lnLayout{outer: sizeOf(x.Shape[:axis]), inner: sizeOf(x.Shape[axis:]), norm: x.Shape[axis:], scale: scale.Shape}
+	args := []*Value{x, scale}
+	for i, v := range []*Value{scale, bias} {
+		if v == nil {
+			continue
+		}
+		what := [2]string{"Scale", "B"}[i]
+		if v.DType != x.DType {
+			return nil, fmt.Errorf("%s is %s, X is %s", what, v.DType, x.DType)
+		}
+		if b, err := BroadcastShape(l.norm, v.Shape); err != nil || !sameInts(b, l.norm) {
+			return nil, fmt.Errorf("%s has shape %v, which does not broadcast to %v", what, v.Shape, l.norm)
+		}
+	}
+	if bias != nil {
+		l.bias = bias.Shape
+		if l.bias == nil {
+			l.bias = []int{}
+		}
+		args = append(args, bias)
+	}
+	wrt := make([]bool, len(args))
+	for i := range wrt {
+		wrt[i] = true
+	}
+	y, err := c.Apply(Spec{Name: "LayerNormalization", Shape: x.Shape, DType: x.DType,
+		Fwd: normByType("LayerNormalization", lnForward[float32](l, eps), lnForward[float64](l, eps)), Grad: lnGrad(l, eps), WRT: wrt}, args...)
+	if err != nil {
+		return nil, err
+	}
+	outs := make([]*Value, max(len(c.Node.Outputs), 1))
+	outs[0] = y
+	statShape := append([]int{}, x.Shape[:axis]...)
+	for range x.Shape[axis:] {
+		statShape = append(statShape, 1)
+	}
+	for i := 1; i < len(outs) && i < 3; i++ {
+		if c.Node.Outputs[i] == "" {
+			continue
+		}
+		inv := i == 2
+		if outs[i], err = c.Apply(Spec{Name: "LayerNormalizationStat", Shape: statShape, DType: x.DType,
+			Fwd: normByType("LayerNormalizationStat", lnStat[float32](l, eps, inv), lnStat[float64](l, eps, inv))}, x); err != nil {
+			return nil, err
+		}
+	}
+	return outs, nil
+}
+
+// lnRowStats returns the mean and 1/sqrt(var + eps) of one row.
+func lnRowStats[T Float](row []T, eps float64) (mean, rstd float64) {
+	n := float64(len(row))
+	mean = normSum(row) / n
+	return mean, 1 / math.Sqrt(normSqDev(row, mean)/n+eps)
+}
+
+// lnExpand broadcasts v (shape from) to the normalized shape.
+func lnExpand[T Float](v []T, from, to []int) []T {
+	if sizeOf(from) == sizeOf(to) {
+		return v
+	}
+	out, _, _ := Binary(make([]T, sizeOf(to)), v, to, from, func(_, b T) T { return b })
+	return out
+}
+
+// lnForward: (x, scale[, bias]) -> y.
+func lnForward[T Float](l lnLayout, eps float64) Kernel {
+	return func(in []*tensor.Dense) (*tensor.Dense, error) {
+		d, err := normDatas[T](in)
+		if err != nil {
+			return nil, err
+		}
+		x := d[0]
+		sc := lnExpand(d[1], l.scale, l.norm)
+		var bs []T
+		if len(d) > 2 {
+			bs = lnExpand(d[2], l.bias, l.norm)
+		}
+		out := make([]T, len(x))
+		for o := 0; o < l.outer; o++ {
+			row, dst := x[o*l.inner:(o+1)*l.inner], out[o*l.inner:(o+1)*l.inner]
+			m, s := lnRowStats(row, eps)
+			mt, st := T(m), T(s)
+			if bs != nil {
+				for j, v := range row {
+					dst[j] = (v-mt)*st*sc[j] + bs[j]
+				}
+			} else {
+				for j, v := range row {
+					dst[j] = (v - mt) * st * sc[j]
+				}
+			}
+		}
+		return Dense(Shape(in[0]), out), nil
+	}
+}
+
+// lnStat: (x) -> the mean or the inverse standard deviation of each row.
+func lnStat[T Float](l lnLayout, eps float64, inv bool) Kernel {
+	return func(in []*tensor.Dense) (*tensor.Dense, error) {
+		x, err := Data[T](in[0])
+		if err != nil {
+			return nil, err
+		}
+		out := make([]T, l.outer)
+		for o := range out {
+			m, s := lnRowStats(x[o*l.inner:(o+1)*l.inner], eps)
+			if inv {
+				out[o] = T(s)
+			} else {
+				out[o] = T(m)
+			}
+		}
+		shape := Shape(in[0])
+		for i := len(shape) - len(l.norm); i < len(shape); i++ {
+			shape[i] = 1
+		}
+		return Dense(shape, out), nil
+	}
+}
+
+// lnGradX: (dy, x, scale) -> dx = rstd*(g - mean(g) - xhat*mean(g*xhat)),
+// g = dy*scale.
+func lnGradX[T Float](l lnLayout, eps float64) Kernel {
+	return func(in []*tensor.Dense) (*tensor.Dense, error) {
+		d, err := normDatas[T](in)
+		if err != nil {
+			return nil, err
+		}
+		dy, x := d[0], d[1]
+		sc := lnExpand(d[2], l.scale, l.norm)
+		out := make([]T, len(x))
+		n := float64(l.inner)
+		for o := 0; o < l.outer; o++ {
+			lo, hi := o*l.inner, (o+1)*l.inner
+			row, g, dst := x[lo:hi], dy[lo:hi], out[lo:hi]
+			m, s := lnRowStats(row, eps)
+			var sg, sgx float64
+			for j, v := range row {
+				gj := float64(g[j]) * float64(sc[j])
+				sg += gj
+				sgx += gj * (float64(v) - m)
+			}
+			mg, mgx := sg/n, sgx*s/n
+			// dx = s*g - s*mg - s*xhat*mgx, xhat = (x-m)*s.
+			st, a, b := T(s), T(-s*s*mgx), T(-s*mg+s*s*mgx*m)
+			for j, v := range row {
+				dst[j] = st*g[j]*sc[j] + a*v + b
+			}
+		}
+		return Dense(Shape(in[0]), out), nil
+	}
+}
+
+// lnGradParam: (dy[, x]) -> the gradient of scale (with x: sum of dy*xhat)
+// or of bias (sum of dy), summed over rows and down to the parameter shape.
+func lnGradParam[T Float](l lnLayout, eps float64, to []int) Kernel {
+	return func(in []*tensor.Dense) (*tensor.Dense, error) {
+		d, err := normDatas[T](in)
+		if err != nil {
+			return nil, err
+		}
+		dy := d[0]
+		acc := make([]float64, l.inner)
+		for o := 0; o < l.outer; o++ {
+			lo, hi := o*l.inner, (o+1)*l.inner
+			g := dy[lo:hi]
+			if len(d) > 1 {
+				row := d[1][lo:hi]
+				m, s := lnRowStats(row, eps)
+				for j, v := range row {
+					acc[j] += float64(g[j]) * (float64(v) - m) * s
+				}
+			} else {
+				for j, v := range g {
+					acc[j] += float64(v)
+				}
+			}
+		}
+		sum := SumTo(acc, l.norm, to)
+		out := make([]T, len(sum))
+		for i, v := range sum {
+			out[i] = T(v)
+		}
+		return Dense(to, out), nil
+	}
+}
+
+// lnGrad: inputs (x, scale[, bias]).
+func lnGrad(l lnLayout, eps float64) GradFunc {
+	return func(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
+		g, key := grad.Graph(), output.Name()
+		x, scale := inputs[0], inputs[1]
+		dt := DTypeOf(x)
+		out := make(G.Nodes, len(inputs))
+		var err error
+		if out[0], err = NewNode(g, key+"/gradX", Spec{Name: "LayerNormalizationGradX", Shape: ShapeOf(x), DType: dt,
+			Fwd: normByType("LayerNormalizationGradX", lnGradX[float32](l, eps), lnGradX[float64](l, eps))}, grad, x, scale); err != nil {
+			return nil, err
+		}
+		if out[1], err = NewNode(g, key+"/gradScale", Spec{Name: "LayerNormalizationGradScale", Shape: ShapeOf(scale), DType: dt,
+			Fwd: normByType("LayerNormalizationGradScale", lnGradParam[float32](l, eps, l.scale), lnGradParam[float64](l, eps, l.scale))}, grad, x); err != nil {
+			return nil, err
+		}
+		if len(inputs) > 2 {
+			if out[2], err = NewNode(g, key+"/gradBias", Spec{Name: "LayerNormalizationGradBias", Shape: ShapeOf(inputs[2]), DType: dt,
+				Fwd: normByType("LayerNormalizationGradBias", lnGradParam[float32](l, eps, l.bias), lnGradParam[float64](l, eps, l.bias))}, grad); err != nil {
+				return nil, err
+			}
+		}
+		return out, nil
+	}
+}

@@ -1,0 +1,419 @@
+package ops
+
+import (
+	"fmt"
+
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+
+	"github.com/onnxtune/onnxtune/graph"
+)
+
+func registerPool(r *Registry) {
+	r.add("MaxPool", true, lowerMaxPool)
+	r.add("AveragePool", true, lowerAveragePool)
+	r.add("GlobalAveragePool", true, lowerGlobalPool("GlobalAveragePool", false))
+	r.add("GlobalMaxPool", true, lowerGlobalPool("GlobalMaxPool", true))
+}
+
+// poolSetup reads a pool's window and returns its geometry, the number of
+// (sample, channel) planes and the output shape. Attributes are accepted
+// only from the opset that introduced them: ceil_mode from 10, dilations
+// from dilationsFrom (MaxPool 10, AveragePool 19).
+func poolSetup(c *Ctx, op string, x *Value, dilationsFrom int64) (*convGeom, int, []int, error) {
+	if x.Rank() < 3 || x.Rank() > 5 {
+		return nil, 0, nil, fmt.Errorf("%s: input has %d dims, want 3 to 5 (N, C, 1 to 3 spatial)", op, x.Rank())
+	}
+	n := c.Node
+	for _, a := range []struct {
+		name string
+		from int64
+	}{{"ceil_mode", 10}, {"dilations", dilationsFrom}, {"storage_order", 8}} {
+		if n.Attr(a.name) != nil && c.Opset < a.from {
+			return nil, 0, nil, fmt.Errorf("%s: attribute %s needs opset %d, the model has %d", op, a.name, a.from, c.Opset)
+		}
+	}
+	spatial := x.Rank() - 2
+	win, err := readConvWindow(n, spatial, nil, c.Opset >= dilationsFrom)
+	if err != nil {
+		return nil, 0, nil, fmt.Errorf("%s: %w", op, err)
+	}
+	ceil := n.AttrInt("ceil_mode", 0) != 0
+	in := x.Shape[2:]
+	out, pb, pe, err := win.resolve(in, ceil)
+	if err != nil {
+		return nil, 0, nil, fmt.Errorf("%s: %w", op, err)
+	}
+	g := newConvGeom(in, out, win.kernel, win.strides, win.dilations, pb, pe)
+	return &g, x.Shape[0] * x.Shape[1], append([]int{x.Shape[0], x.Shape[1]}, out...), nil
+}
+
+func lowerMaxPool(c *Ctx, in []*Value) ([]*Value, error) {
+	x := in[0]
+	if _, err := tensorDtype(x.DType); err != nil || x.DType == graph.Bool {
+		return nil, fmt.Errorf("%s of %s", "MaxPool", x.DType)
+	}
+	g, planes, yShape, err := poolSetup(c, "MaxPool", x, 10)
+	if err != nil {
+		return nil, err
+	}
+	s := Spec{Name: "MaxPool", Shape: yShape, DType: x.DType, Fwd: func(in []*tensor.Dense) (*tensor.Dense, error) {
+		switch d := in[0].Data().(type) {
+		case []float32:
+			return Dense(yShape, poolMax(d, planes, g, true, nil)), nil
+		case []float64:
+			return Dense(yShape, poolMax(d, planes, g, true, nil)), nil
+		case []uint8:
+			return Dense(yShape, poolMax(d, planes, g, true, nil)), nil
+		case []int8:
+			return Dense(yShape, poolMax(d, planes, g, true, nil)), nil
+		case []int32:
+			return Dense(yShape, poolMax(d, planes, g, true, nil)), nil
+		case []int64:
+			return Dense(yShape, poolMax(d, planes, g, true, nil)), nil
+		}
+		return nil, fmt.Errorf("unsupported element type %v", in[0].Dtype())
+	}}
+	if x.DType.IsFloat() {
+		s.WRT = []bool{true}
+		s.Grad = func(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
+			dx, err := convGradNode("MaxPool", output, grad, "Grad", inputs[0],
+				func(in [][]float32) []float32 { return poolMaxGrad(in[0], in[1], planes, g) },
+				func(in [][]float64) []float64 { return poolMaxGrad(in[0], in[1], planes, g) }, grad, inputs[0])
+			return G.Nodes{dx}, err
+		}
+	}
+	outs := []*Value{nil, nil}
+	if outs[0], err = c.Apply(s, x); err != nil {
+		return nil, err
+	}
+	if len(c.Node.Outputs) > 1 && c.Node.Outputs[1] != "" {
+		colMajor := c.Node.AttrInt("storage_order", 0) == 1
+		idx := Spec{Name: "MaxPoolIndices", Shape: yShape, DType: graph.Int64, Fwd: func(in []*tensor.Dense) (*tensor.Dense, error) {
+			return poolIndices(in[0], yShape, planes, g, colMajor)
+		}}
+		if outs[1], err = c.Apply(idx, x); err != nil {
+			return nil, err
+		}
+	}
+	return outs, nil
+}
+
+// poolIndices is MaxPool's Indices output: the flat index into x of each
+// window's first maximum, with the spatial part in row-major order, or
+// column-major with colMajor (storage_order 1).
+func poolIndices(x *tensor.Dense, yShape []int, planes int, g *convGeom, colMajor bool) (*tensor.Dense, error) {
+	P := g.outSize()
+	arg := make([]int, planes*P)
+	switch d := x.Data().(type) {
+	case []float32:
+		poolMax(d, planes, g, false, arg)
+	case []float64:
+		poolMax(d, planes, g, false, arg)
+	case []uint8:
+		poolMax(d, planes, g, false, arg)
+	case []int8:
+		poolMax(d, planes, g, false, arg)
+	case []int32:
+		poolMax(d, planes, g, false, arg)
+	case []int64:
+		poolMax(d, planes, g, false, arg)
+	default:
+		return nil, fmt.Errorf("unsupported element type %v", x.Dtype())
+	}
+	inN := g.inSize()
+	out := make([]int64, len(arg))
+	for i, a := range arg {
+		if a < 0 {
+			out[i] = -1
+			continue
+		}
+		if colMajor {
+			iw, ih, id := a%g.in[2], (a/g.in[2])%g.in[1], a/(g.in[1]*g.in[2])
+			a = id + ih*g.in[0] + iw*g.in[0]*g.in[1]
+		}
+		out[i] = int64((i/P)*inN + a)
+	}
+	return Dense(yShape, out), nil
+}
+
+func lowerAveragePool(c *Ctx, in []*Value) ([]*Value, error) {
+	x := in[0]
+	if !x.DType.IsFloat() {
+		return nil, fmt.Errorf("%s of %s", "AveragePool", x.DType)
+	}
+	g, planes, yShape, err := poolSetup(c, "AveragePool", x, 19)
+	if err != nil {
+		return nil, err
+	}
+	inclPad := c.Node.AttrInt("count_include_pad", 0) != 0
+	s := Spec{Name: "AveragePool", Shape: yShape, DType: x.DType, WRT: []bool{true},
+		Fwd: convKernel(yShape,
+			func(in [][]float32) []float32 { return poolAverage(in[0], planes, g, inclPad) },
+			func(in [][]float64) []float64 { return poolAverage(in[0], planes, g, inclPad) }),
+		Grad: func(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
+			dx, err := convGradNode("AveragePool", output, grad, "Grad", inputs[0],
+				func(in [][]float32) []float32 { return poolAverageGrad(in[0], planes, g, inclPad) },
+				func(in [][]float64) []float64 { return poolAverageGrad(in[0], planes, g, inclPad) }, grad)
+			return G.Nodes{dx}, err
+		}}
+	y, err := c.Apply(s, x)
+	return []*Value{y}, err
+}
+
+// poolWin is one output position's window: per dimension the first input
+// index inside the input and the number of taps inside it, and the number
+// of taps inside the padded input (count_include_pad's divisor).
+type poolWin struct {
+	first, n [3]int
+	size     int // taps inside the input
+	padded   int
+}
+
+// poolWindows lists the window of every output position of a plane.
+func (g *convGeom) poolWindows() []poolWin {
+	var first, cnt, pad [3][]int
+	for i := range 3 {
+		first[i], cnt[i], pad[i] = make([]int, g.out[i]), make([]int, g.out[i]), make([]int, g.out[i])
+		for o := range g.out[i] {
+			start := o*g.s[i] - g.pb[i]
+			lo, hi := convSpan(start, g.d[i], g.k[i], g.in[i])
+			first[i][o], cnt[i][o] = start+lo*g.d[i], hi-lo
+			plo, phi := convSpan(start+g.pb[i], g.d[i], g.k[i], g.in[i]+g.pb[i]+g.pe[i])
+			pad[i][o] = phi - plo
+		}
+	}
+	wins := make([]poolWin, 0, g.outSize())
+	for a := range g.out[0] {
+		for b := range g.out[1] {
+			for c := range g.out[2] {
+				w := poolWin{first: [3]int{first[0][a], first[1][b], first[2][c]},
+					n: [3]int{cnt[0][a], cnt[1][b], cnt[2][c]}}
+				w.size = w.n[0] * w.n[1] * w.n[2]
+				w.padded = pad[0][a] * pad[1][b] * pad[2][c]
+				wins = append(wins, w)
+			}
+		}
+	}
+	return wins
+}
+
+// poolMax computes the max of every window of x (planes of g.inSize()
+// elements): the outputs when want, and in arg (when not nil) the
+// plane-relative index of each window's first maximum, as PyTorch picks it
+// (a NaN wins). A window entirely in padding gives 0 and index -1.
+func poolMax[T Number](x []T, planes int, g *convGeom, want bool, arg []int) []T {
+	wins := g.poolWindows()
+	inN, P := g.inSize(), g.outSize()
+	in1, in2, d0, d1, d2 := g.in[1], g.in[2], g.d[0], g.d[1], g.d[2]
+	var y []T
+	if want {
+		y = make([]T, planes*P)
+	}
+	convParallel(planes, P*g.kSize(), func(lo, hi int) {
+		for p := lo; p < hi; p++ {
+			xp := x[p*inN:][:inN]
+			for o := range wins {
+				w := &wins[o]
+				var best T
+				at := -1
+				for a := 0; a < w.n[0]; a++ {
+					ia := w.first[0] + a*d0
+					for b := 0; b < w.n[1]; b++ {
+						row := (ia*in1+w.first[1]+b*d1)*in2 + w.first[2]
+						for c := 0; c < w.n[2]; c++ {
+							i := row + c*d2
+							if v := xp[i]; at < 0 || v > best || isNaN(v) {
+								best, at = v, i
+							}
+						}
+					}
+				}
+				if want {
+					y[p*P+o] = best
+				}
+				if arg != nil {
+					arg[p*P+o] = at
+				}
+			}
+		}
+	})
+	return y
+}
+
+func isNaN[T Number](v T) bool { return v != v }
+
+// poolMaxGrad routes dy to each window's first maximum in x.
+func poolMaxGrad[T Float](dy, x []T, planes int, g *convGeom) []T {
+	inN, P := g.inSize(), g.outSize()
+	arg := make([]int, planes*P)
+	poolMax(x, planes, g, false, arg)
+	dx := make([]T, planes*inN)
+	for i, a := range arg {
+		if a >= 0 {
+			dx[(i/P)*inN+a] += dy[i]
+		}
+	}
+	return dx
+}
+
+// poolAverage averages every window over its taps inside the input, or
+// over its taps inside the padded input with inclPad (count_include_pad).
+func poolAverage[T Float](x []T, planes int, g *convGeom, inclPad bool) []T {
+	wins := g.poolWindows()
+	inN, P := g.inSize(), g.outSize()
+	in1, in2, d0, d1, d2 := g.in[1], g.in[2], g.d[0], g.d[1], g.d[2]
+	y := make([]T, planes*P)
+	convParallel(planes, P*g.kSize(), func(lo, hi int) {
+		for p := lo; p < hi; p++ {
+			xp := x[p*inN:][:inN]
+			for o := range wins {
+				w := &wins[o]
+				var s T
+				for a := 0; a < w.n[0]; a++ {
+					ia := w.first[0] + a*d0
+					for b := 0; b < w.n[1]; b++ {
+						row := (ia*in1+w.first[1]+b*d1)*in2 + w.first[2]
+						for c := 0; c < w.n[2]; c++ {
+							s += xp[row+c*d2]
+						}
+					}
+				}
+				y[p*P+o] = s / T(poolDivisor(w, inclPad))
+			}
+		}
+	})
+	return y
+}
+
+func poolDivisor(w *poolWin, inclPad bool) int {
+	if inclPad {
+		return w.padded
+	}
+	return w.size
+}
+
+// poolAverageGrad spreads dy evenly over each window's counted taps.
+func poolAverageGrad[T Float](dy []T, planes int, g *convGeom, inclPad bool) []T {
+	wins := g.poolWindows()
+	inN, P := g.inSize(), g.outSize()
+	in1, in2, d0, d1, d2 := g.in[1], g.in[2], g.d[0], g.d[1], g.d[2]
+	dx := make([]T, planes*inN)
+	convParallel(planes, P*g.kSize(), func(lo, hi int) {
+		for p := lo; p < hi; p++ {
+			dxp := dx[p*inN:][:inN]
+			for o := range wins {
+				w := &wins[o]
+				v := dy[p*P+o] / T(poolDivisor(w, inclPad))
+				for a := 0; a < w.n[0]; a++ {
+					ia := w.first[0] + a*d0
+					for b := 0; b < w.n[1]; b++ {
+						row := (ia*in1+w.first[1]+b*d1)*in2 + w.first[2]
+						for c := 0; c < w.n[2]; c++ {
+							dxp[row+c*d2] += v
+						}
+					}
+				}
+			}
+		}
+	})
+	return dx
+}
+
+// lowerGlobalPool lowers GlobalAveragePool and GlobalMaxPool: one value per
+// (sample, channel) plane, output shape (N, C, 1, ...).
+func lowerGlobalPool(op string, isMax bool) LowerFunc {
+	return func(c *Ctx, in []*Value) ([]*Value, error) {
+		x := in[0]
+		if !x.DType.IsFloat() {
+			return nil, fmt.Errorf("%s of %s", op, x.DType)
+		}
+		if x.Rank() < 2 {
+			return nil, fmt.Errorf("%s: input has %d dims, want at least 2 (N, C, spatial...)", op, x.Rank())
+		}
+		planes := x.Shape[0] * x.Shape[1]
+		size := sizeOf(x.Shape[2:])
+		yShape := []int{x.Shape[0], x.Shape[1]}
+		for range x.Shape[2:] {
+			yShape = append(yShape, 1)
+		}
+		s := Spec{Name: op, Shape: yShape, DType: x.DType, WRT: []bool{true}}
+		if isMax {
+			s.Fwd = convKernel(yShape,
+				func(in [][]float32) []float32 { return poolGlobalMax(in[0], planes, size, nil) },
+				func(in [][]float64) []float64 { return poolGlobalMax(in[0], planes, size, nil) })
+			s.Grad = func(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
+				dx, err := convGradNode(op, output, grad, "Grad", inputs[0],
+					func(in [][]float32) []float32 { return poolGlobalMaxGrad(in[0], in[1], planes, size) },
+					func(in [][]float64) []float64 { return poolGlobalMaxGrad(in[0], in[1], planes, size) }, grad, inputs[0])
+				return G.Nodes{dx}, err
+			}
+		} else {
+			s.Fwd = convKernel(yShape,
+				func(in [][]float32) []float32 { return poolGlobalAverage(in[0], planes, size) },
+				func(in [][]float64) []float64 { return poolGlobalAverage(in[0], planes, size) })
+			s.Grad = func(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
+				dx, err := convGradNode(op, output, grad, "Grad", inputs[0],
+					func(in [][]float32) []float32 { return poolGlobalAverageGrad(in[0], size) },
+					func(in [][]float64) []float64 { return poolGlobalAverageGrad(in[0], size) }, grad)
+				return G.Nodes{dx}, err
+			}
+		}
+		y, err := c.Apply(s, x)
+		return []*Value{y}, err
+	}
+}
+
+func poolGlobalAverage[T Float](x []T, planes, size int) []T {
+	y := make([]T, planes)
+	for p := range y {
+		var s T
+		for _, v := range x[p*size : (p+1)*size] {
+			s += v
+		}
+		y[p] = s / T(size)
+	}
+	return y
+}
+
+func poolGlobalAverageGrad[T Float](dy []T, size int) []T {
+	dx := make([]T, len(dy)*size)
+	for p, g := range dy {
+		v := g / T(size)
+		d := dx[p*size : (p+1)*size]
+		for i := range d {
+			d[i] = v
+		}
+	}
+	return dx
+}
+
+// poolGlobalMax returns each plane's max and, when arg is not nil, stores
+// the index of its first maximum there.
+func poolGlobalMax[T Float](x []T, planes, size int, arg []int) []T {
+	y := make([]T, planes)
+	for p := range y {
+		xp := x[p*size : (p+1)*size]
+		at := 0
+		for i, v := range xp {
+			if v > xp[at] || (isNaN(v) && !isNaN(xp[at])) {
+				at = i
+			}
+		}
+		y[p] = xp[at]
+		if arg != nil {
+			arg[p] = at
+		}
+	}
+	return y
+}
+
+func poolGlobalMaxGrad[T Float](dy, x []T, planes, size int) []T {
+	arg := make([]int, planes)
+	poolGlobalMax(x, planes, size, arg)
+	dx := make([]T, planes*size)
+	for p, a := range arg {
+		dx[p*size+a] = dy[p]
+	}
+	return dx
+}

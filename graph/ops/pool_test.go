@@ -1,0 +1,100 @@
+package ops
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/onnxtune/onnxtune/graph"
+)
+
+func TestPoolGradients(t *testing.T) {
+	cases := []struct {
+		name, op string
+		opset    int64
+		x        []int
+		attrs    []*graph.Attribute
+	}{
+		{name: "max_2d", op: "MaxPool", opset: 12, x: []int{2, 3, 6, 6},
+			attrs: []*graph.Attribute{attrInts("kernel_shape", 3, 3), attrInts("strides", 2, 2), attrInts("pads", 1, 1, 1, 1)}},
+		{name: "max_ceil", op: "MaxPool", opset: 12, x: []int{1, 2, 5, 6},
+			attrs: []*graph.Attribute{attrInts("kernel_shape", 2, 3), attrInts("strides", 2, 2), attrInt("ceil_mode", 1)}},
+		{name: "max_dilated", op: "MaxPool", opset: 12, x: []int{1, 2, 6, 6},
+			attrs: []*graph.Attribute{attrInts("kernel_shape", 2, 2), attrInts("dilations", 2, 2), attrInts("pads", 1, 0, 1, 1)}},
+		{name: "max_same_upper", op: "MaxPool", opset: 12, x: []int{1, 2, 5, 5},
+			attrs: []*graph.Attribute{attrInts("kernel_shape", 2, 2), attrInts("strides", 2, 2), convAttrStr("auto_pad", "SAME_UPPER")}},
+		{name: "max_1d", op: "MaxPool", opset: 12, x: []int{2, 2, 9},
+			attrs: []*graph.Attribute{attrInts("kernel_shape", 3), attrInts("strides", 2)}},
+		{name: "max_3d", op: "MaxPool", opset: 12, x: []int{1, 2, 4, 4, 4},
+			attrs: []*graph.Attribute{attrInts("kernel_shape", 2, 2, 2), attrInts("strides", 2, 1, 2)}},
+		{name: "avg_exclude_pad", op: "AveragePool", opset: 11, x: []int{2, 3, 6, 6},
+			attrs: []*graph.Attribute{attrInts("kernel_shape", 3, 3), attrInts("strides", 2, 2), attrInts("pads", 1, 1, 1, 1)}},
+		{name: "avg_include_pad", op: "AveragePool", opset: 11, x: []int{2, 3, 6, 6},
+			attrs: []*graph.Attribute{attrInts("kernel_shape", 3, 3), attrInts("strides", 2, 2), attrInts("pads", 1, 1, 1, 1),
+				attrInt("count_include_pad", 1)}},
+		{name: "avg_ceil_include_pad", op: "AveragePool", opset: 11, x: []int{1, 2, 5, 6},
+			attrs: []*graph.Attribute{attrInts("kernel_shape", 3, 3), attrInts("strides", 2, 2), attrInts("pads", 1, 0, 0, 1),
+				attrInt("ceil_mode", 1), attrInt("count_include_pad", 1)}},
+		{name: "avg_dilated", op: "AveragePool", opset: 19, x: []int{1, 2, 6, 6},
+			attrs: []*graph.Attribute{attrInts("kernel_shape", 2, 2), attrInts("dilations", 2, 1), attrInt("ceil_mode", 1)}},
+		{name: "avg_same_lower", op: "AveragePool", opset: 11, x: []int{1, 2, 5, 5},
+			attrs: []*graph.Attribute{attrInts("kernel_shape", 2, 2), convAttrStr("auto_pad", "SAME_LOWER"), attrInt("count_include_pad", 1)}},
+		{name: "avg_1d", op: "AveragePool", opset: 7, x: []int{2, 2, 7},
+			attrs: []*graph.Attribute{attrInts("kernel_shape", 2), attrInts("strides", 2)}},
+		{name: "global_average", op: "GlobalAveragePool", opset: 13, x: []int{2, 3, 4, 5}},
+		{name: "global_average_1d", op: "GlobalAveragePool", opset: 13, x: []int{2, 3, 4}},
+		{name: "global_max", op: "GlobalMaxPool", opset: 13, x: []int{2, 3, 4, 5}},
+		{name: "global_max_3d", op: "GlobalMaxPool", opset: 13, x: []int{1, 2, 2, 3, 2}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			gradCheck(t, c.op, c.opset, c.attrs, arg{Name: "x", Value: randF64(11, -1, 1, c.x...)})
+		})
+	}
+}
+
+// TestMaxPoolTies checks that a tie sends the whole gradient to the first
+// maximum of the window, as PyTorch does.
+func TestMaxPoolTies(t *testing.T) {
+	x := []float64{1, 1, 1, 1}
+	dy := []float64{1}
+	g := newConvGeom([]int{2, 2}, []int{1, 1}, []int{2, 2}, []int{1, 1}, []int{1, 1}, []int{0, 0}, []int{0, 0})
+	dx := poolMaxGrad(dy, x, 1, &g)
+	if dx[0] != 1 || dx[1]+dx[2]+dx[3] != 0 {
+		t.Fatalf("gradient %v, want all of it on the first element", dx)
+	}
+	dx = poolGlobalMaxGrad(dy, x, 1, 4)
+	if dx[0] != 1 || dx[1]+dx[2]+dx[3] != 0 {
+		t.Fatalf("global: gradient %v, want all of it on the first element", dx)
+	}
+}
+
+func TestPoolOpsetAttributes(t *testing.T) {
+	cases := []struct {
+		name, op string
+		opset    int64
+		attrs    []*graph.Attribute
+		want     string // "" for no error
+	}{
+		{name: "ceil_mode before 10", op: "MaxPool", opset: 9,
+			attrs: []*graph.Attribute{attrInts("kernel_shape", 2, 2), attrInt("ceil_mode", 1)}, want: "ceil_mode needs opset 10"},
+		{name: "average dilations before 19", op: "AveragePool", opset: 18,
+			attrs: []*graph.Attribute{attrInts("kernel_shape", 2, 2), attrInts("dilations", 2, 2)}, want: "dilations needs opset 19"},
+		{name: "max dilations at 10", op: "MaxPool", opset: 10,
+			attrs: []*graph.Attribute{attrInts("kernel_shape", 2, 2), attrInts("dilations", 2, 2)}},
+		{name: "storage_order before 8", op: "MaxPool", opset: 7,
+			attrs: []*graph.Attribute{attrInts("kernel_shape", 2, 2), attrInt("storage_order", 0)}, want: "storage_order needs opset 8"},
+		{name: "no kernel_shape", op: "AveragePool", opset: 11, want: "kernel_shape is required"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			m, shapes := oneNode(c.op, c.opset, c.attrs, 1, arg{Name: "x", Value: randF64(1, 0, 1, 1, 1, 5, 5)})
+			_, err := Compile(m, shapes, Options{})
+			switch {
+			case c.want == "" && err != nil:
+				t.Fatalf("unexpected error %v", err)
+			case c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)):
+				t.Fatalf("error %v, want one containing %q", err, c.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,6 @@
+// Package archtest checks the module's architecture from its tests: which of
+// its packages may import which (graph imports nothing of the module,
+// importer and export never import each other, only cmd/ uses cobra, reads
+// flags and configures logging, only importer and export use the generated
+// protobuf code). It has no code of its own; run it with go test.
+package archtest
