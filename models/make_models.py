@@ -574,6 +574,13 @@ def make_big():
             w.export("%s_%s" % (name, mode), name, mode, m, x, notes=note, expected=expected,
                      extra={"num_classes": 1000})
         if name == "resnet18":
+            # The same network at 3x64x64, batch 16: the size the performance
+            # benchmarks use (shared/REFERENCE.md's baselines).
+            x64 = fixed_input((16, 3, 64, 64), 101)
+            e64 = eval_logits(m, x64)
+            for mode in ("eval", "preserve"):
+                w.export("resnet18_64px_%s" % mode, name, mode, m, x64, notes=note + "; input 3x64x64",
+                         expected=e64, extra={"num_classes": 1000})
             seed(20)
             m5 = ctor(weights=None)
             m5.fc = nn.Linear(512, 5)

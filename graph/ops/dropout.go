@@ -10,44 +10,24 @@ import (
 	"github.com/onnxtune/onnxtune/graph"
 )
 
-// lowerDropout handles every Dropout version. It drops only when the model
-// is compiled for training and the node is in training form: is_test = 0
-// before opset 7, always from 7 to 11, the training_mode input (a constant,
-// default false) from 12. Otherwise the output is the input and the mask is
-// all true.
+// lowerDropout handles every Dropout version. Compiled for training it drops
+// as PyTorch's model.train() does, whatever form the export wrote (is_test,
+// training_mode): fine-tuning an inference export trains with dropout.
+// Otherwise the output is the input and the mask is all true.
 func lowerDropout(c *Ctx, in []*Value) ([]*Value, error) {
 	if len(in) == 0 || in[0] == nil {
 		return nil, fmt.Errorf("missing input")
 	}
 	x := in[0]
 	ratio, training := 0.5, c.Train
-	switch {
-	case c.Opset < 7:
+	if c.Opset < 12 {
 		ratio = actAttr(c, "ratio", 0.5)
-		training = training && c.Node.AttrInt("is_test", 0) == 0
-	case c.Opset < 12:
-		ratio = actAttr(c, "ratio", 0.5)
-	default:
-		// ratio and training_mode only matter when the model trains.
-		mode := false
-		if training && len(in) > 2 && in[2] != nil {
-			if !in[2].IsConst() {
-				return nil, fmt.Errorf("training_mode %v must be known when the model is compiled", in[2])
-			}
-			b, err := Data[bool](in[2].Const)
-			if err != nil || len(b) != 1 {
-				return nil, fmt.Errorf("training_mode %v is not a boolean scalar", in[2])
-			}
-			mode = b[0]
+	} else if training && len(in) > 1 && in[1] != nil {
+		r, err := in[1].Float()
+		if err != nil {
+			return nil, fmt.Errorf("ratio: %w", err)
 		}
-		training = training && mode
-		if training && len(in) > 1 && in[1] != nil {
-			r, err := in[1].Float()
-			if err != nil {
-				return nil, fmt.Errorf("ratio: %w", err)
-			}
-			ratio = r
-		}
+		ratio = r
 	}
 	if ratio < 0 || ratio > 1 {
 		return nil, fmt.Errorf("ratio %g is outside [0, 1]", ratio)

@@ -164,10 +164,9 @@ func TestDropoutTrainingGradient(t *testing.T) {
 	}
 }
 
-// TestDropoutInference checks every form that does not drop: a model
-// compiled for inference, or a node whose training_mode is false or absent
-// (opset 12+) or is_test = 1 (opset < 7). The output is the input and the
-// mask all true.
+// TestDropoutInference checks what does not drop: a model compiled for
+// inference, whatever the node's form, and a ratio of 0. The output is the
+// input and the mask all true.
 func TestDropoutInference(t *testing.T) {
 	x := randF64(23, -1, 1, 4, 5)
 	xs, _ := Data[float64](x)
@@ -179,9 +178,6 @@ func TestDropoutInference(t *testing.T) {
 		args  []arg
 	}
 	cases := []tcase{
-		{"opset 13 training_mode false", true, 13, nil, []arg{{Name: "x", Value: x}, {Name: "ratio", Value: scalarF64(0.5), Const: true}, {Name: "training_mode", Value: boolScalar(false), Const: true}}},
-		{"opset 13 no training_mode", true, 13, nil, []arg{{Name: "x", Value: x}}},
-		{"opset 6 is_test 1", true, 6, []*graph.Attribute{attrInt("is_test", 1)}, []arg{{Name: "x", Value: x}}},
 		{"opset 13 ratio 0", true, 13, nil, []arg{{Name: "x", Value: x}, {Name: "ratio", Value: scalarF64(0), Const: true}, {Name: "training_mode", Value: boolScalar(true), Const: true}}},
 	}
 	for _, dc := range dropoutCases() {
@@ -215,7 +211,6 @@ func TestDropoutErrors(t *testing.T) {
 		name string
 		args []arg
 	}{
-		{"training_mode from the graph", []arg{{Name: "x", Value: x}, {Name: "", Value: nil}, {Name: "mode", Value: boolScalar(true)}}},
 		{"ratio from the graph", []arg{{Name: "x", Value: x}, {Name: "r", Value: scalarF64(0.5)}, {Name: "mode", Value: boolScalar(true), Const: true}}},
 		{"ratio above 1", []arg{{Name: "x", Value: x}, {Name: "r", Value: scalarF64(1.5), Const: true}, {Name: "mode", Value: boolScalar(true), Const: true}}},
 	} {
@@ -223,6 +218,41 @@ func TestDropoutErrors(t *testing.T) {
 			m, shapes := oneNode("Dropout", 13, nil, 1, tc.args...)
 			if _, err := Compile(m, shapes, Options{Train: true}); err == nil {
 				t.Fatal("no error")
+			}
+		})
+	}
+}
+
+// TestDropoutTrainsAnyForm: compiled for training, Dropout drops as PyTorch's
+// model.train() does even where the export wrote an inference form.
+func TestDropoutTrainsAnyForm(t *testing.T) {
+	x := randF64(26, 0.5, 1, 8, 16)
+	xs, _ := Data[float64](x)
+	for _, tc := range []struct {
+		name  string
+		opset int64
+		attrs []*graph.Attribute
+		args  []arg
+	}{
+		{"opset 13 training_mode false", 13, nil, []arg{{Name: "x", Value: x}, {Name: "ratio", Value: scalarF64(0.5), Const: true}, {Name: "training_mode", Value: boolScalar(false), Const: true}}},
+		{"opset 13 no training_mode", 13, nil, []arg{{Name: "x", Value: x}}},
+		{"opset 6 is_test 1", 6, []*graph.Attribute{attrInt("is_test", 1)}, []arg{{Name: "x", Value: x}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, outs := runOpts(t, Options{Train: true}, "Dropout", tc.opset, tc.attrs, 2, tc.args...)
+			y, _ := Data[float64](outs[0])
+			dropped := 0
+			for i, m := range maskOf(t, outs[1]) {
+				switch {
+				case !m && y[i] == 0:
+					dropped++
+				case m && math.Abs(y[i]-xs[i]*2) < 1e-12:
+				default:
+					t.Fatalf("element %d: %g (mask %v), input %g", i, y[i], m, xs[i])
+				}
+			}
+			if dropped == 0 || dropped == len(xs) {
+				t.Errorf("%d of %d dropped at ratio 0.5", dropped, len(xs))
 			}
 		})
 	}

@@ -108,28 +108,9 @@ func (l bnLayout) block(b, ch int) (lo, hi int) {
 	return lo, lo + l.s
 }
 
-// bnTrainingForm reports whether the node is written for training: the
-// training_mode attribute from opset 14, is_test = 0 before 7, and in
-// between more than one output (the running statistics).
-func bnTrainingForm(c *Ctx) bool {
-	switch {
-	case c.Opset >= 14:
-		return c.Node.AttrInt("training_mode", 0) != 0
-	case c.Opset < 7:
-		return c.Node.AttrInt("is_test", 0) == 0
-	}
-	n := 0
-	for _, o := range c.Node.Outputs {
-		if o != "" {
-			n++
-		}
-	}
-	return n > 1
-}
-
 // lowerBatchNorm lowers BatchNormalization. It normalizes with the running
-// statistics unless the model is compiled for training and the node is in
-// training form; then it normalizes with the batch mean and biased variance
+// statistics unless the model is compiled for training (whatever form the
+// export wrote, as PyTorch's model.train()); then it normalizes with the batch mean and biased variance
 // and records PyTorch's running-statistics updates in c.Updates:
 // running = momentum*running + (1-momentum)*batch, with the unbiased batch
 // variance for the variance (ONNX's momentum 0.9 is PyTorch's 0.1). The
@@ -167,7 +148,7 @@ func lowerBatchNorm(c *Ctx, in []*Value) ([]*Value, error) {
 	l := bnLayout{n: x.Shape[0], c: C, s: sizeOf(x.Shape[2:])}
 	outs := make([]*Value, max(len(c.Node.Outputs), 1))
 	want := func(i int) bool { return i < len(c.Node.Outputs) && c.Node.Outputs[i] != "" }
-	if !c.Train || !bnTrainingForm(c) {
+	if !c.Train {
 		y, err := c.Apply(Spec{Name: "BatchNormalization", Shape: x.Shape, DType: x.DType,
 			Fwd:  normByType("BatchNormalization", bnEval[float32](l, eps), bnEval[float64](l, eps)),
 			Grad: bnEvalGrad(l, eps), WRT: []bool{true, true, true, false, false}}, x, scale, bias, mean, vr)

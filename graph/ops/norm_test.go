@@ -276,9 +276,10 @@ func TestBatchNormRunningUpdates(t *testing.T) {
 	}
 }
 
-// TestBatchNormInferenceForms checks that a node in inference form, or a
-// model compiled for inference, records no update and uses the running
-// statistics.
+// TestBatchNormInferenceForms checks that a model compiled for inference
+// records no update and uses the running statistics, and that one compiled
+// for training uses batch statistics whatever form the node has (PyTorch's
+// model.train() on an inference export).
 func TestBatchNormInferenceForms(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
@@ -287,10 +288,8 @@ func TestBatchNormInferenceForms(t *testing.T) {
 		attrs []*graph.Attribute
 		nOut  int
 	}{
-		{"opset 15 training_mode 0", true, 15, nil, 1},
-		{"opset 13 one output", true, 13, nil, 1},
-		{"opset 6 is_test 1", true, 6, []*graph.Attribute{attrInt("is_test", 1)}, 1},
 		{"not training", false, 15, []*graph.Attribute{attrInt("training_mode", 1)}, 3},
+		{"not training, opset 13 one output", false, 13, nil, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			args := bnArgs(2, 3, 4)
@@ -453,5 +452,35 @@ func BenchmarkBatchNormTrainKernels_b16_c64_56px(b *testing.B) {
 		if _, err := bnTrainGradX[float32](l, 1e-5)([]*tensor.Dense{dy, x, scale, st, sums}); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+func TestBatchNormTrainsAnyForm(t *testing.T) {
+	args := bnArgs(2, 3, 4)
+	ref, refOuts := runOpts(t, Options{Train: true}, "BatchNormalization", 15, []*graph.Attribute{attrInt("training_mode", 1)}, 1, args...)
+	defer ref.Close()
+	b, _ := Data[float64](refOuts[0])
+	for _, tc := range []struct {
+		name  string
+		opset int64
+		attrs []*graph.Attribute
+	}{
+		{"opset 15 training_mode 0", 15, nil},
+		{"opset 13 one output", 13, nil},
+		{"opset 6 is_test 1", 6, []*graph.Attribute{attrInt("is_test", 1)}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p, outs := runOpts(t, Options{Train: true}, "BatchNormalization", tc.opset, tc.attrs, 1, args...)
+			defer p.Close()
+			if len(p.Updates) != 2 {
+				t.Errorf("%d updates, want 2", len(p.Updates))
+			}
+			a, _ := Data[float64](outs[0])
+			for i := range b {
+				if math.Abs(a[i]-b[i]) > 1e-12 {
+					t.Fatalf("element %d: %g, training BatchNormalization gives %g", i, a[i], b[i])
+				}
+			}
+		})
 	}
 }
