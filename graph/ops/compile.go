@@ -23,6 +23,11 @@ type Options struct {
 	Seed int64
 	// Registry is the op set; nil means NewRegistry().
 	Registry *Registry
+	// Params, when set, gives the values of parameter initializers (by
+	// initializer name): the compiled program reads these tensors, so
+	// programs compiled for several batch sizes share one set of weights
+	// that a trainer updates in place.
+	Params map[string]*tensor.Dense
 	// Constants gives graph inputs whose values are known when the model is
 	// compiled (shapes, axes, indices fed as inputs): they become constants
 	// and fold like initializers, and Run does not take them.
@@ -75,6 +80,12 @@ func Compile(m *graph.Model, shapes map[string][]int, opts Options) (p *Program,
 			return nil, fmt.Errorf("initializer %q: %w", t.Name, err)
 		}
 		if params[t.Name] && t.DType.IsFloat() {
+			if shared, ok := opts.Params[t.Name]; ok {
+				if !sameShape(shared.Shape(), v.Shape) || shared.Dtype() != d.Dtype() {
+					return nil, fmt.Errorf("initializer %q: given value %v %v, the model has %v %v", t.Name, shared.Dtype(), shared.Shape(), d.Dtype(), v.Shape)
+				}
+				d = shared
+			}
 			n, err := constNode(eg, t.Name, d)
 			if err != nil {
 				return nil, fmt.Errorf("initializer %q: %w", t.Name, err)

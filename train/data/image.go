@@ -1,0 +1,362 @@
+package data
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"image"
+	"image/color"
+	"image/jpeg"
+	"image/png"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/onnxtune/onnxtune/graph"
+)
+
+// maxPixels bounds the size of an image this package decodes (PIL warns
+// from about 89 million pixels).
+const maxPixels = 1 << 26
+
+// maxWalkDepth bounds the folder nesting under a class folder (symbolic
+// links may form cycles).
+const maxWalkDepth = 32
+
+// imageExts are the file extensions (lower case) this package decodes.
+var imageExts = []string{".png", ".jpg", ".jpeg"}
+
+// otherImageExts are the other extensions torchvision's ImageFolder takes:
+// files with them are an error rather than silently left out.
+var otherImageExts = []string{".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp"}
+
+// ImageFolder is a folder of images, one subfolder per class, as
+// torchvision's ImageFolder reads it: ROOT/CLASS/.../NAME.png.
+type ImageFolder struct {
+	root    string
+	classes []string
+	files   []string
+	labels  []int64
+	c, h, w int             // example shape
+	resize  bool            // resize every image to h x w
+	tables  []*[256]float32 // normalization, per channel
+}
+
+var (
+	_ Dataset = (*ImageFolder)(nil)
+	_ labeler = (*ImageFolder)(nil)
+)
+
+// OpenImageFolder opens the image folder root. Its subfolders are the
+// classes, sorted by name and numbered from 0 (hidden folders included, as
+// torchvision does); the images of a class are the .png, .jpg and .jpeg
+// files anywhere under its folder (case-insensitive extensions), ordered by
+// folder path and then name. Other files are ignored, except those with
+// another extension torchvision would take (.bmp, .webp, ...), which are an
+// error.
+//
+// Open checks every image's header: its format, its size (the same for
+// all unless Options.ImageSize is set) and that decoding it will not need
+// more memory than such a file can justify. Images are decoded when read.
+// Examples are float32 of shape channels x height x width (3 channels, or 1
+// with Options.Grayscale), normalized with Options.Mean and Options.Std
+// (ImageNet's by default).
+func OpenImageFolder(root string, opts Options) (*ImageFolder, error) {
+	f := &ImageFolder{root: root, c: 3}
+	if opts.Grayscale {
+		f.c = 1
+	}
+	defMean, defStd := []float64{0.485, 0.456, 0.406}, []float64{0.229, 0.224, 0.225}
+	if opts.Grayscale {
+		defMean, defStd = []float64{0.449}, []float64{0.226}
+	}
+	norm, err := newNormalization(f.c, opts.Mean, opts.Std, defMean, defStd)
+	if err != nil {
+		return nil, fileErr(root, "%w", err)
+	}
+	for c := range f.c {
+		f.tables = append(f.tables, norm.table(c))
+	}
+	switch h, w := opts.ImageSize[0], opts.ImageSize[1]; {
+	case h == 0 && w == 0:
+	case h <= 0 || w <= 0 || h > maxPixels/w:
+		return nil, fileErr(root, "option ImageSize %dx%d is not a valid image size", h, w)
+	default:
+		f.h, f.w, f.resize = h, w, true
+	}
+
+	entries, err := os.ReadDir(root)
+	if err != nil {
+		return nil, fmt.Errorf("data: %w", err)
+	}
+	for _, e := range entries { // sorted by name
+		if isDir(root, e) {
+			f.classes = append(f.classes, e.Name())
+		}
+	}
+	if len(f.classes) == 0 {
+		return nil, fileErr(root, "no class folders (want ROOT/CLASS/IMAGE.png|jpg|jpeg)")
+	}
+	for label, class := range f.classes {
+		files, err := classFiles(filepath.Join(root, class))
+		if err != nil {
+			return nil, err
+		}
+		if len(files) == 0 {
+			return nil, fileErr(filepath.Join(root, class), "class folder %q has no .png, .jpg or .jpeg images", class)
+		}
+		for _, file := range files {
+			f.files = append(f.files, file)
+			f.labels = append(f.labels, int64(label))
+		}
+	}
+	for i, file := range f.files {
+		w, h, err := imageHeader(file)
+		if err != nil {
+			return nil, err
+		}
+		switch {
+		case f.resize:
+		case i == 0:
+			f.w, f.h = w, h
+		case w != f.w || h != f.h:
+			return nil, fileErr(file, "image of %dx%d (height x width), but %s is %dx%d; set an image size to resize them all",
+				h, w, f.files[0], f.h, f.w)
+		}
+	}
+	return f, nil
+}
+
+// isDir reports whether entry e of folder dir is a folder, following a
+// symbolic link.
+func isDir(dir string, e os.DirEntry) bool {
+	if e.IsDir() {
+		return true
+	}
+	if e.Type()&os.ModeSymlink == 0 {
+		return false
+	}
+	st, err := os.Stat(filepath.Join(dir, e.Name()))
+	return err == nil && st.IsDir()
+}
+
+// classFiles lists the image files under dir as torchvision does:
+// for root, _, names in sorted(os.walk(dir, followlinks=True)), the
+// names in sorted order.
+func classFiles(dir string) ([]string, error) {
+	type folder struct {
+		path  string
+		files []string
+	}
+	var folders []folder
+	var walk func(path string, depth int) error
+	walk = func(path string, depth int) error {
+		if depth > maxWalkDepth {
+			return fileErr(path, "folders nested more than %d deep (a symbolic link cycle?)", maxWalkDepth)
+		}
+		entries, err := os.ReadDir(path)
+		if err != nil {
+			return fmt.Errorf("data: %w", err)
+		}
+		fo := folder{path: path}
+		for _, e := range entries {
+			if isDir(path, e) {
+				if err := walk(filepath.Join(path, e.Name()), depth+1); err != nil {
+					return err
+				}
+				continue
+			}
+			name := filepath.Join(path, e.Name())
+			ext := strings.ToLower(filepath.Ext(e.Name()))
+			switch {
+			case slices.Contains(imageExts, ext):
+				fo.files = append(fo.files, name)
+			case slices.Contains(otherImageExts, ext):
+				return fileErr(name, "%s images are not supported (convert them to .png or .jpg)", ext)
+			}
+		}
+		folders = append(folders, fo)
+		return nil
+	}
+	if err := walk(dir, 0); err != nil {
+		return nil, err
+	}
+	slices.SortFunc(folders, func(a, b folder) int { return strings.Compare(a.path, b.path) })
+	var files []string
+	for _, fo := range folders {
+		files = append(files, fo.files...)
+	}
+	return files, nil
+}
+
+// Classes returns the class names: the label of an example is its class's
+// index in this list.
+func (f *ImageFolder) Classes() []string { return slices.Clone(f.classes) }
+
+// Path returns the file of example i.
+func (f *ImageFolder) Path(i int) string { return f.files[i] }
+
+func (f *ImageFolder) Len() int                   { return len(f.files) }
+func (f *ImageFolder) ExampleShape() []int        { return []int{f.c, f.h, f.w} }
+func (f *ImageFolder) DType() graph.DType         { return graph.Float32 }
+func (f *ImageFolder) TargetShape() ([]int, bool) { return nil, false }
+func (f *ImageFolder) label(i int) int64          { return f.labels[i] }
+
+// Read decodes, converts, resizes and normalizes image i.
+func (f *ImageFolder) Read(i int, x any, _ []float32) (int64, error) {
+	xf, err := checkRead(i, len(f.files), x, f.c*f.h*f.w)
+	if err != nil {
+		return 0, err
+	}
+	path := f.files[i]
+	img, err := decodeImage(path)
+	if err != nil {
+		return 0, err
+	}
+	b := img.Bounds()
+	if !f.resize && (b.Dx() != f.w || b.Dy() != f.h) {
+		return 0, fileErr(path, "image of %dx%d (height x width), want %dx%d", b.Dy(), b.Dx(), f.h, f.w)
+	}
+	var planes []plane
+	switch g, isGray := img.(*image.Gray); {
+	case f.c == 1 && isGray:
+		planes = []plane{grayPlane(g)}
+	case f.c == 1:
+		planes = []plane{luma(rgbPlanes(img))}
+	default:
+		p := rgbPlanes(img)
+		planes = p[:]
+	}
+	size := f.h * f.w
+	for c, p := range planes {
+		if p.w != f.w || p.h != f.h {
+			p = resize(p, f.w, f.h)
+		}
+		t, out := f.tables[c], xf[c*size:(c+1)*size]
+		for k, v := range p.pix {
+			out[k] = t[v]
+		}
+	}
+	return f.labels[i], nil
+}
+
+// imageFormat sniffs a PNG or JPEG image from its first bytes.
+func imageFormat(head []byte) string {
+	switch {
+	case bytes.HasPrefix(head, []byte("\x89PNG\r\n\x1a\n")):
+		return "png"
+	case bytes.HasPrefix(head, []byte("\xff\xd8")):
+		return "jpeg"
+	}
+	return ""
+}
+
+// imageHeader reads and checks the header of the image at path and
+// returns its width and height.
+func imageHeader(path string) (w, h int, err error) {
+	fh, err := os.Open(path)
+	if err != nil {
+		return 0, 0, fmt.Errorf("data: %w", err)
+	}
+	defer fh.Close()
+	st, err := fh.Stat()
+	if err != nil {
+		return 0, 0, fmt.Errorf("data: %w", err)
+	}
+	cfg, _, err := checkHeader(bufio.NewReader(fh), st.Size())
+	if err != nil {
+		return 0, 0, &FileError{Path: path, Err: err}
+	}
+	return cfg.Width, cfg.Height, nil
+}
+
+// checkHeader reads the header of a PNG or JPEG image of size bytes and
+// checks that decoding it needs no more memory than the file justifies.
+func checkHeader(r *bufio.Reader, size int64) (cfg image.Config, format string, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("malformed image header: %v", p)
+		}
+	}()
+	head, _ := r.Peek(8)
+	format = imageFormat(head)
+	switch format {
+	case "png":
+		cfg, err = png.DecodeConfig(r)
+	case "jpeg":
+		cfg, err = jpeg.DecodeConfig(r)
+	default:
+		return cfg, "", errors.New("not a PNG or JPEG image")
+	}
+	if err != nil {
+		return cfg, format, fmt.Errorf("bad %s image header: %w", strings.ToUpper(format), eofErr(err))
+	}
+	w, h := int64(cfg.Width), int64(cfg.Height)
+	if w <= 0 || h <= 0 {
+		return cfg, format, fmt.Errorf("%s image of %dx%d pixels", strings.ToUpper(format), h, w)
+	}
+	if w*h > maxPixels {
+		return cfg, format, fmt.Errorf("%s image of %dx%d pixels is larger than the limit of %d pixels", strings.ToUpper(format), h, w, maxPixels)
+	}
+	if format == "png" {
+		// The zlib-compressed rows hold at least h*ceil(w*bits/8) bytes.
+		raw := h * ((w*int64(pngMinBits(cfg.ColorModel)) + 7) / 8)
+		if raw > size*maxGzipRatio {
+			return cfg, format, fmt.Errorf("PNG image of %dx%d pixels cannot fit in a %d-byte file", h, w, size)
+		}
+	}
+	return cfg, format, nil
+}
+
+// pngMinBits is the fewest bits a pixel of a PNG with this color model has.
+func pngMinBits(m color.Model) int {
+	if _, ok := m.(color.Palette); ok {
+		return 1
+	}
+	switch m {
+	case color.RGBAModel, color.NRGBAModel, color.Gray16Model:
+		return 16
+	case color.RGBA64Model, color.NRGBA64Model:
+		return 32
+	}
+	return 1 // gray or paletted, from 1 bit per pixel
+}
+
+// decodeImage decodes the PNG or JPEG image at path, checking its header
+// first.
+func decodeImage(path string) (img image.Image, err error) {
+	fh, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("data: %w", err)
+	}
+	defer fh.Close()
+	st, err := fh.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("data: %w", err)
+	}
+	_, format, err := checkHeader(bufio.NewReader(fh), st.Size())
+	if err != nil {
+		return nil, &FileError{Path: path, Err: err}
+	}
+	if _, err := fh.Seek(0, io.SeekStart); err != nil {
+		return nil, fmt.Errorf("data: %w", err)
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			img, err = nil, fileErr(path, "malformed %s image: %v", format, p)
+		}
+	}()
+	br := bufio.NewReader(fh)
+	if format == "png" {
+		img, err = png.Decode(br)
+	} else {
+		img, err = jpeg.Decode(br)
+	}
+	if err != nil {
+		return nil, fileErr(path, "decoding %s image: %w", strings.ToUpper(format), eofErr(err))
+	}
+	return img, nil
+}

@@ -1,0 +1,251 @@
+package data
+
+import (
+	"errors"
+	"fmt"
+	"iter"
+	"math/bits"
+	"sync"
+
+	"gorgonia.org/tensor"
+
+	"github.com/onnxtune/onnxtune/graph"
+	"github.com/onnxtune/onnxtune/graph/ops"
+)
+
+// Batch is a batch of examples.
+type Batch struct {
+	X       *tensor.Dense // [N, ExampleShape...], float32 or int64
+	Labels  []int64       // class labels, one per example; nil with float targets
+	Targets *tensor.Dense // [N, TargetShape...] float32; nil with class labels
+	N       int           // number of examples
+	Indices []int         // the dataset index of each example
+}
+
+// Loader cuts a dataset into batches, as PyTorch's DataLoader with
+// drop_last=False: every example once per epoch, the last batch smaller
+// when batchSize does not divide the dataset's length.
+//
+// With shuffle, the order of an epoch is a permutation that depends only on
+// the seed, the epoch number and the dataset's length (not on the Go
+// version, nor on earlier epochs having run): a run resumed at epoch e sees
+// the batches an uninterrupted run sees. Without shuffle, every epoch is in
+// dataset order.
+//
+// The examples of a batch are read by two goroutines; the batch does not
+// depend on which finishes first. A Loader is safe for concurrent use.
+type Loader struct {
+	ds        Dataset
+	batchSize int
+	shuffle   bool
+	seed      int64
+	dtype     graph.DType
+	shape     []int // of one example
+	tshape    []int // of one target
+	targets   bool
+
+	mu        sync.Mutex
+	permEpoch int
+	perm      []int // order of epoch permEpoch, when shuffling
+}
+
+// NewLoader returns a Loader of ds in batches of batchSize examples,
+// shuffled every epoch when shuffle is set.
+func NewLoader(ds Dataset, batchSize int, shuffle bool, seed int64) (*Loader, error) {
+	if batchSize < 1 {
+		return nil, fmt.Errorf("data: batch size %d, want 1 or more", batchSize)
+	}
+	if ds.Len() < 1 {
+		return nil, errors.New("data: the dataset has no examples")
+	}
+	dt := ds.DType()
+	if dt != graph.Float32 && dt != graph.Int64 {
+		return nil, fmt.Errorf("data: dataset element type %v, want float32 or int64", dt)
+	}
+	tshape, targets := ds.TargetShape()
+	return &Loader{ds: ds, batchSize: batchSize, shuffle: shuffle, seed: seed, dtype: dt,
+		shape: ds.ExampleShape(), tshape: tshape, targets: targets}, nil
+}
+
+// Batches returns the number of batches of an epoch.
+func (l *Loader) Batches() int { return (l.ds.Len() + l.batchSize - 1) / l.batchSize }
+
+// Order returns the dataset indices of epoch epoch, in the order the
+// batches give them.
+func (l *Loader) Order(epoch int) []int {
+	return append([]int(nil), l.order(epoch)...)
+}
+
+// order returns the order of an epoch, shared: the caller must not modify
+// it.
+func (l *Loader) order(epoch int) []int {
+	if !l.shuffle {
+		p := make([]int, l.ds.Len())
+		for i := range p {
+			p[i] = i
+		}
+		return p
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.perm == nil || l.permEpoch != epoch {
+		// A new slice: earlier callers may still hold the old one.
+		l.perm, l.permEpoch = permutation(l.ds.Len(), l.seed, epoch), epoch
+	}
+	return l.perm
+}
+
+// Batch returns batch i (from 0) of epoch epoch.
+func (l *Loader) Batch(epoch, i int) (Batch, error) {
+	nb := l.Batches()
+	if i < 0 || i >= nb {
+		return Batch{}, fmt.Errorf("data: batch %d out of range [0, %d)", i, nb)
+	}
+	lo, hi := i*l.batchSize, min((i+1)*l.batchSize, l.ds.Len())
+	var idx []int
+	if l.shuffle {
+		idx = append(idx, l.order(epoch)[lo:hi]...)
+	} else {
+		idx = make([]int, hi-lo)
+		for k := range idx {
+			idx[k] = lo + k
+		}
+	}
+	return l.read(idx)
+}
+
+// Epoch yields the batches of epoch epoch in order. After an error it
+// yields nothing more.
+func (l *Loader) Epoch(epoch int) iter.Seq2[Batch, error] {
+	return func(yield func(Batch, error) bool) {
+		for i := range l.Batches() {
+			b, err := l.Batch(epoch, i)
+			if !yield(b, err) || err != nil {
+				return
+			}
+		}
+	}
+}
+
+// read reads the examples idx into a batch.
+func (l *Loader) read(idx []int) (Batch, error) {
+	n, size, tsize := len(idx), numel(l.shape), numel(l.tshape)
+	var xf []float32
+	var xi []int64
+	if l.dtype == graph.Float32 {
+		xf = make([]float32, n*size)
+	} else {
+		xi = make([]int64, n*size)
+	}
+	var labels []int64
+	var targets []float32
+	if l.targets {
+		targets = make([]float32, n*tsize)
+	} else {
+		labels = make([]int64, n)
+	}
+	readOne := func(k int) error {
+		var x any
+		if xf != nil {
+			x = xf[k*size : (k+1)*size]
+		} else {
+			x = xi[k*size : (k+1)*size]
+		}
+		var t []float32
+		if targets != nil {
+			t = targets[k*tsize : (k+1)*tsize]
+		}
+		y, err := l.ds.Read(idx[k], x, t)
+		if err != nil {
+			var fe *FileError
+			if errors.As(err, &fe) {
+				return err
+			}
+			return fmt.Errorf("data: example %d: %w", idx[k], err)
+		}
+		if labels != nil {
+			labels[k] = y
+		}
+		return nil
+	}
+	// Two goroutines read the two halves; the first error in batch order
+	// is reported.
+	errs := make([]error, 2)
+	half := (n + 1) / 2
+	var wg sync.WaitGroup
+	for w, r := range [][2]int{{0, half}, {half, n}} {
+		if r[0] == r[1] {
+			continue
+		}
+		wg.Go(func() {
+			defer func() {
+				if p := recover(); p != nil {
+					errs[w] = fmt.Errorf("data: reading examples: panic: %v", p)
+				}
+			}()
+			for k := r[0]; k < r[1]; k++ {
+				if err := readOne(k); err != nil {
+					errs[w] = err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return Batch{}, err
+		}
+	}
+	b := Batch{N: n, Labels: labels, Indices: idx}
+	xshape := append([]int{n}, l.shape...)
+	if xf != nil {
+		b.X = ops.Dense(xshape, xf)
+	} else {
+		b.X = ops.Dense(xshape, xi)
+	}
+	if targets != nil {
+		b.Targets = ops.Dense(append([]int{n}, l.tshape...), targets)
+	}
+	return b, nil
+}
+
+// permutation returns a random permutation of 0..n-1 determined by seed
+// and epoch: a Fisher-Yates shuffle driven by SplitMix64, written out here
+// so that the order never changes with the Go version.
+func permutation(n int, seed int64, epoch int) []int {
+	r := splitMix{uint64(seed)}
+	r = splitMix{r.next() ^ uint64(epoch)*0xd1b54a32d192ed03}
+	p := make([]int, n)
+	for i := range p {
+		p[i] = i
+	}
+	for i := n - 1; i > 0; i-- {
+		j := int(r.below(uint64(i) + 1))
+		p[i], p[j] = p[j], p[i]
+	}
+	return p
+}
+
+// splitMix is the SplitMix64 generator (Steele, Lea and Flood, 2014).
+type splitMix struct{ s uint64 }
+
+func (r *splitMix) next() uint64 {
+	r.s += 0x9e3779b97f4a7c15
+	z := r.s
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
+	z = (z ^ (z >> 27)) * 0x94d049bb133111eb
+	return z ^ (z >> 31)
+}
+
+// below returns a uniform number in [0, n), n > 0 (Lemire's method).
+func (r *splitMix) below(n uint64) uint64 {
+	hi, lo := bits.Mul64(r.next(), n)
+	if lo < n {
+		thresh := -n % n
+		for lo < thresh {
+			hi, lo = bits.Mul64(r.next(), n)
+		}
+	}
+	return hi
+}

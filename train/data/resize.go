@@ -1,0 +1,204 @@
+package data
+
+import (
+	"image"
+	"image/color"
+	"math"
+)
+
+// plane is one channel of an image, row-major bytes.
+type plane struct {
+	w, h int
+	pix  []uint8
+}
+
+// rgbPlanes returns the red, green and blue channels of img as PIL's
+// convert("RGB") gives them: alpha is dropped (not composited), 16-bit
+// samples keep their high byte.
+func rgbPlanes(img image.Image) [3]plane {
+	b := img.Bounds()
+	w, h := b.Dx(), b.Dy()
+	var p [3]plane
+	for c := range p {
+		p[c] = plane{w, h, make([]uint8, w*h)}
+	}
+	r, g, bl := p[0].pix, p[1].pix, p[2].pix
+	switch m := img.(type) {
+	case *image.YCbCr:
+		for y := range h {
+			for x := range w {
+				yi, ci := m.YOffset(b.Min.X+x, b.Min.Y+y), m.COffset(b.Min.X+x, b.Min.Y+y)
+				k := y*w + x
+				r[k], g[k], bl[k] = color.YCbCrToRGB(m.Y[yi], m.Cb[ci], m.Cr[ci])
+			}
+		}
+	case *image.Gray:
+		for y := range h {
+			row := m.Pix[y*m.Stride : y*m.Stride+w]
+			copy(r[y*w:], row)
+			copy(g[y*w:], row)
+			copy(bl[y*w:], row)
+		}
+	case *image.NRGBA:
+		for y := range h {
+			row := m.Pix[y*m.Stride : y*m.Stride+4*w]
+			for x := range w {
+				k := y*w + x
+				r[k], g[k], bl[k] = row[4*x], row[4*x+1], row[4*x+2]
+			}
+		}
+	case *image.Paletted:
+		pal := make([]color.NRGBA, len(m.Palette))
+		for i, c := range m.Palette {
+			pal[i] = color.NRGBAModel.Convert(c).(color.NRGBA)
+		}
+		for y := range h {
+			row := m.Pix[y*m.Stride : y*m.Stride+w]
+			for x, i := range row {
+				var c color.NRGBA // an index past the palette is black, as PIL has it
+				if int(i) < len(pal) {
+					c = pal[i]
+				}
+				k := y*w + x
+				r[k], g[k], bl[k] = c.R, c.G, c.B
+			}
+		}
+	default:
+		for y := range h {
+			for x := range w {
+				c := color.NRGBA64Model.Convert(img.At(b.Min.X+x, b.Min.Y+y)).(color.NRGBA64)
+				k := y*w + x
+				r[k], g[k], bl[k] = uint8(c.R>>8), uint8(c.G>>8), uint8(c.B>>8)
+			}
+		}
+	}
+	return p
+}
+
+// luma converts red, green and blue planes to PIL's "L":
+// (19595 R + 38470 G + 7471 B + 2^15) >> 16.
+func luma(p [3]plane) plane {
+	out := plane{p[0].w, p[0].h, make([]uint8, len(p[0].pix))}
+	for k := range out.pix {
+		out.pix[k] = uint8((uint32(p[0].pix[k])*19595 + uint32(p[1].pix[k])*38470 + uint32(p[2].pix[k])*7471 + 0x8000) >> 16)
+	}
+	return out
+}
+
+// grayPlane returns a gray image's only channel (its own pixels when the
+// rows are contiguous).
+func grayPlane(m *image.Gray) plane {
+	b := m.Bounds()
+	w, h := b.Dx(), b.Dy()
+	if m.Stride == w {
+		return plane{w, h, m.Pix[:w*h]}
+	}
+	out := plane{w, h, make([]uint8, w*h)}
+	for y := range h {
+		copy(out.pix[y*w:], m.Pix[y*m.Stride:y*m.Stride+w])
+	}
+	return out
+}
+
+// PIL's resampling arithmetic: coefficients in fixed point with 22
+// fractional bits (Pillow's libImaging/Resample.c, PRECISION_BITS).
+const precisionBits = 32 - 8 - 2
+
+// resizeCoeffs are the weights of a one-dimensional resize: output pixel i
+// is the sum over j < n[i] of k[i*ksize+j] * in[start[i]+j].
+type resizeCoeffs struct {
+	ksize    int
+	start, n []int
+	k        []int32
+}
+
+// bilinearCoeffs computes PIL's coefficients for resizing inSize pixels to
+// outSize with its bilinear (triangle) filter, widened by the scale when
+// shrinking (antialiasing), as Pillow's precompute_coeffs and
+// normalize_coeffs_8bpc do.
+func bilinearCoeffs(inSize, outSize int) resizeCoeffs {
+	scale := float64(inSize) / float64(outSize)
+	filterscale := max(scale, 1)
+	support := 1.0 * filterscale // the bilinear filter's support is 1
+	ksize := int(math.Ceil(support))*2 + 1
+	rc := resizeCoeffs{ksize: ksize, start: make([]int, outSize), n: make([]int, outSize), k: make([]int32, outSize*ksize)}
+	w := make([]float64, ksize)
+	for xx := range outSize {
+		center := (float64(xx) + 0.5) * scale
+		ss := 1 / filterscale
+		xmin := max(int(center-support+0.5), 0)
+		xmax := min(int(center+support+0.5), inSize) - xmin
+		ww := 0.0
+		for x := range xmax {
+			t := math.Abs((float64(x+xmin) - center + 0.5) * ss)
+			w[x] = 0
+			if t < 1 {
+				w[x] = 1 - t
+			}
+			ww += w[x]
+		}
+		for x := range xmax {
+			if ww != 0 {
+				w[x] /= ww
+			}
+			v := w[x] * (1 << precisionBits)
+			if v < 0 {
+				rc.k[xx*ksize+x] = int32(-0.5 + v)
+			} else {
+				rc.k[xx*ksize+x] = int32(0.5 + v)
+			}
+		}
+		rc.start[xx], rc.n[xx] = xmin, xmax
+	}
+	return rc
+}
+
+// clip8 rounds a fixed-point sum (which includes the half) to a byte.
+func clip8(v int64) uint8 {
+	v >>= precisionBits
+	switch {
+	case v < 0:
+		return 0
+	case v > 255:
+		return 255
+	}
+	return uint8(v)
+}
+
+// resize resizes p to w x h as PIL's Image.resize((w, h), BILINEAR) does on
+// an 8-bit image: a horizontal pass, rounded to bytes, then a vertical pass.
+func resize(p plane, w, h int) plane {
+	if p.w != w {
+		rc := bilinearCoeffs(p.w, w)
+		out := plane{w, p.h, make([]uint8, w*p.h)}
+		for y := range p.h {
+			row := p.pix[y*p.w : (y+1)*p.w]
+			for xx := range w {
+				k := rc.k[xx*rc.ksize:]
+				ss := int64(1) << (precisionBits - 1)
+				for j, v := range row[rc.start[xx] : rc.start[xx]+rc.n[xx]] {
+					ss += int64(v) * int64(k[j])
+				}
+				out.pix[y*w+xx] = clip8(ss)
+			}
+		}
+		p = out
+	}
+	if p.h != h {
+		rc := bilinearCoeffs(p.h, h)
+		out := plane{p.w, h, make([]uint8, p.w*h)}
+		for yy := range h {
+			k := rc.k[yy*rc.ksize:]
+			y0 := rc.start[yy]
+			for x := range p.w {
+				ss := int64(1) << (precisionBits - 1)
+				for j := range rc.n[yy] {
+					ss += int64(p.pix[(y0+j)*p.w+x]) * int64(k[j])
+				}
+				out.pix[yy*p.w+x] = clip8(ss)
+			}
+		}
+		p = out
+	}
+	return p
+}

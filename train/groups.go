@@ -1,0 +1,156 @@
+package train
+
+import (
+	"fmt"
+	"path"
+	"strconv"
+	"strings"
+
+	"github.com/onnxtune/onnxtune/graph"
+)
+
+// GroupSpec is one --group: parameters whose PyTorch name matches Pattern
+// (a glob: "fc3.*", "layer4.*") get the settings in Set, over the defaults.
+type GroupSpec struct {
+	Pattern string
+	Set     map[string]float64 // lr, momentum, dampening, nesterov (0/1), weight_decay, beta1, beta2, eps
+}
+
+var groupKeys = map[string]bool{"lr": true, "momentum": true, "dampening": true, "nesterov": true,
+	"weight_decay": true, "beta1": true, "beta2": true, "eps": true}
+
+// ParseGroup parses "GLOB:key=value,key=value", e.g. "fc3.*:lr=0.01".
+func ParseGroup(s string) (GroupSpec, error) {
+	pat, rest, ok := strings.Cut(s, ":")
+	if !ok || pat == "" {
+		return GroupSpec{}, fmt.Errorf("group %q: want GLOB:key=value,... (e.g. 'fc3.*:lr=0.01')", s)
+	}
+	if _, err := path.Match(pat, ""); err != nil {
+		return GroupSpec{}, fmt.Errorf("group %q: bad pattern: %w", s, err)
+	}
+	g := GroupSpec{Pattern: pat, Set: make(map[string]float64)}
+	for _, kv := range strings.Split(rest, ",") {
+		if kv == "" {
+			continue
+		}
+		k, v, ok := strings.Cut(kv, "=")
+		k = strings.TrimSpace(k)
+		if !ok || !groupKeys[k] {
+			return GroupSpec{}, fmt.Errorf("group %q: %q is not key=value with a key among lr, momentum, dampening, nesterov, weight_decay, beta1, beta2, eps", s, kv)
+		}
+		f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+		if err != nil {
+			if b, berr := strconv.ParseBool(strings.TrimSpace(v)); berr == nil && k == "nesterov" {
+				f = 0
+				if b {
+					f = 1
+				}
+			} else {
+				return GroupSpec{}, fmt.Errorf("group %q: %s=%q is not a number", s, k, v)
+			}
+		}
+		g.Set[k] = f
+	}
+	return g, nil
+}
+
+// Group is an assigned parameter group.
+type Group struct {
+	Name   string   // the pattern, or "default"
+	Hyper  Hyper    // settings at the start (before schedules)
+	Params []string // PyTorch names
+	Count  int64    // number of elements
+}
+
+// Assignment says which group each trainable parameter is in, and which are
+// frozen.
+type Assignment struct {
+	Groups []*Group
+	Frozen []string
+	group  map[string]*Group
+}
+
+// GroupOf returns the group of parameter name, or nil when it is frozen or
+// not trainable.
+func (a *Assignment) GroupOf(name string) *Group { return a.group[name] }
+
+// Assign puts every trainable parameter (role weight or bias) of params into
+// the first group whose pattern matches its name, or the default group; a
+// parameter matching a freeze pattern gets no gradient and no update. A
+// pattern that matches no parameter is an error, as in a typo.
+func Assign(params []*graph.Param, specs []GroupSpec, defaults Hyper, freeze []string) (*Assignment, error) {
+	a := &Assignment{group: make(map[string]*Group)}
+	groups := make([]*Group, len(specs))
+	used := make([]bool, len(specs))
+	for i, s := range specs {
+		h := defaults
+		for k, v := range s.Set {
+			switch k {
+			case "lr":
+				h.LR = v
+			case "momentum":
+				h.Momentum = v
+			case "dampening":
+				h.Dampening = v
+			case "nesterov":
+				h.Nesterov = v != 0
+			case "weight_decay":
+				h.WeightDecay = v
+			case "beta1":
+				h.Beta1 = v
+			case "beta2":
+				h.Beta2 = v
+			case "eps":
+				h.Eps = v
+			}
+		}
+		groups[i] = &Group{Name: s.Pattern, Hyper: h}
+	}
+	def := &Group{Name: "default", Hyper: defaults}
+	freezeUsed := make([]bool, len(freeze))
+	for _, p := range params {
+		if !p.Role.Trainable() || !p.DType.IsFloat() {
+			continue
+		}
+		frozen := false
+		for i, f := range freeze {
+			if ok, _ := path.Match(f, p.Name); ok {
+				frozen, freezeUsed[i] = true, true
+			}
+		}
+		if frozen {
+			a.Frozen = append(a.Frozen, p.Name)
+			continue
+		}
+		g := def
+		for i, s := range specs {
+			if ok, _ := path.Match(s.Pattern, p.Name); ok {
+				g, used[i] = groups[i], true
+				break
+			}
+		}
+		g.Params = append(g.Params, p.Name)
+		n := int64(1)
+		for _, d := range p.Shape {
+			n *= d
+		}
+		g.Count += n
+		a.group[p.Name] = g
+	}
+	for i, f := range freeze {
+		if _, err := path.Match(f, ""); err != nil {
+			return nil, fmt.Errorf("--freeze %q: bad pattern: %w", f, err)
+		}
+		if !freezeUsed[i] {
+			return nil, fmt.Errorf("--freeze %q matches no trainable parameter", f)
+		}
+	}
+	for i, s := range specs {
+		if !used[i] {
+			return nil, fmt.Errorf("--group %q matches no trainable parameter (or an earlier group took them all)", s.Pattern)
+		}
+	}
+	a.Groups = append(a.Groups, def)
+	a.Groups = append(a.Groups, groups...)
+	return a, nil
+}

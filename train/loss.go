@@ -1,0 +1,136 @@
+package train
+
+import (
+	"fmt"
+	"math"
+
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+
+	"github.com/onnxtune/onnxtune/graph"
+	"github.com/onnxtune/onnxtune/graph/ops"
+)
+
+// Loss names a loss function.
+type Loss string
+
+// Losses.
+const (
+	CrossEntropy Loss = "cross-entropy" // class indices; PyTorch's nn.CrossEntropyLoss (mean)
+	MSE          Loss = "mse"           // float targets; PyTorch's nn.MSELoss (mean)
+)
+
+// crossEntropyNode adds mean cross-entropy of logits [N, C] against int64
+// labels [N] to g, as PyTorch's F.cross_entropy with label_smoothing eps:
+// loss_i = (1-eps) * -log p[y_i] + eps/C * sum_c -log p[c].
+func crossEntropyNode(g *G.ExprGraph, logits, labels *G.Node, eps float64) (*G.Node, error) {
+	shape := ops.ShapeOf(logits)
+	if len(shape) != 2 {
+		return nil, fmt.Errorf("cross-entropy needs class scores of shape [batch, classes], the model's first output has shape %v", shape)
+	}
+	n, c := shape[0], shape[1]
+	fwd := func(in []*tensor.Dense) (*tensor.Dense, error) {
+		z, err := ops.Data[float32](in[0])
+		if err != nil {
+			return nil, err
+		}
+		y, err := ops.Data[int64](in[1])
+		if err != nil {
+			return nil, err
+		}
+		total := 0.0
+		for i := 0; i < n; i++ {
+			if y[i] < 0 || int(y[i]) >= c {
+				return nil, fmt.Errorf("label %d is not one of the model's %d classes", y[i], c)
+			}
+			row := z[i*c : (i+1)*c]
+			lse := logSumExp(row)
+			total += (1 - eps) * (lse - float64(row[y[i]]))
+			if eps != 0 {
+				s := 0.0
+				for _, v := range row {
+					s += lse - float64(v)
+				}
+				total += eps / float64(c) * s
+			}
+		}
+		return tensor.New(tensor.FromScalar(float32(total / float64(n)))), nil
+	}
+	grad := func(inputs G.Nodes, output, gradOut *G.Node) (G.Nodes, error) {
+		gz, err := ops.NewNode(gradOut.Graph(), "loss/grad", ops.Spec{Name: "CrossEntropyGrad", Shape: shape, DType: graph.Float32,
+			Fwd: func(in []*tensor.Dense) (*tensor.Dense, error) {
+				z, _ := ops.Data[float32](in[0])
+				y, _ := ops.Data[int64](in[1])
+				gout, _ := ops.Data[float32](in[2])
+				scale := float64(gout[0]) / float64(n)
+				out := make([]float32, n*c)
+				for i := 0; i < n; i++ {
+					row := z[i*c : (i+1)*c]
+					lse := logSumExp(row)
+					for j, v := range row {
+						target := eps / float64(c)
+						if int64(j) == y[i] {
+							target += 1 - eps
+						}
+						out[i*c+j] = float32((math.Exp(float64(v)-lse) - target) * scale)
+					}
+				}
+				return ops.Dense(shape, out), nil
+			}}, inputs[0], inputs[1], gradOut)
+		return G.Nodes{gz, nil}, err
+	}
+	return ops.NewNode(g, "loss", ops.Spec{Name: "CrossEntropy", Shape: []int{}, DType: graph.Float32, Fwd: fwd, Grad: grad, WRT: []bool{true, false}}, logits, labels)
+}
+
+func logSumExp(row []float32) float64 {
+	m := float64(row[0])
+	for _, v := range row {
+		m = math.Max(m, float64(v))
+	}
+	s := 0.0
+	for _, v := range row {
+		s += math.Exp(float64(v) - m)
+	}
+	return m + math.Log(s)
+}
+
+// mseNode adds the mean squared error of out against targets of the same
+// shape.
+func mseNode(g *G.ExprGraph, out, target *G.Node) (*G.Node, error) {
+	shape := ops.ShapeOf(out)
+	if fmt.Sprint(shape) != fmt.Sprint(ops.ShapeOf(target)) {
+		return nil, fmt.Errorf("mse: the model's first output has shape %v, the targets %v", shape, ops.ShapeOf(target))
+	}
+	fwd := func(in []*tensor.Dense) (*tensor.Dense, error) {
+		a, err := ops.Data[float32](in[0])
+		if err != nil {
+			return nil, err
+		}
+		b, err := ops.Data[float32](in[1])
+		if err != nil {
+			return nil, err
+		}
+		s := 0.0
+		for i := range a {
+			d := float64(a[i]) - float64(b[i])
+			s += d * d
+		}
+		return tensor.New(tensor.FromScalar(float32(s / float64(len(a))))), nil
+	}
+	grad := func(inputs G.Nodes, output, gradOut *G.Node) (G.Nodes, error) {
+		gz, err := ops.NewNode(gradOut.Graph(), "loss/grad", ops.Spec{Name: "MSEGrad", Shape: shape, DType: graph.Float32,
+			Fwd: func(in []*tensor.Dense) (*tensor.Dense, error) {
+				a, _ := ops.Data[float32](in[0])
+				b, _ := ops.Data[float32](in[1])
+				gout, _ := ops.Data[float32](in[2])
+				k := 2 * float64(gout[0]) / float64(len(a))
+				r := make([]float32, len(a))
+				for i := range a {
+					r[i] = float32(k * (float64(a[i]) - float64(b[i])))
+				}
+				return ops.Dense(shape, r), nil
+			}}, inputs[0], inputs[1], gradOut)
+		return G.Nodes{gz, nil}, err
+	}
+	return ops.NewNode(g, "loss", ops.Spec{Name: "MSE", Shape: []int{}, DType: graph.Float32, Fwd: fwd, Grad: grad, WRT: []bool{true, false}}, out, target)
+}

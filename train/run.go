@@ -1,0 +1,306 @@
+package train
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/sirupsen/logrus"
+	"gorgonia.org/tensor"
+
+	"github.com/onnxtune/onnxtune/graph"
+	"github.com/onnxtune/onnxtune/graph/ops"
+	"github.com/onnxtune/onnxtune/internal/npz"
+)
+
+// Batch is one batch of examples.
+type Batch struct {
+	X       *tensor.Dense // [n, ...] float32 or int64
+	Labels  []int64       // class indices, for cross-entropy
+	Targets *tensor.Dense // float targets, for mse
+}
+
+// Source gives the batches of an epoch, in an order that depends only on the
+// epoch number (so a resumed run sees what an uninterrupted one saw).
+type Source interface {
+	// Batches returns how many batches an epoch has.
+	Batches() int
+	// Batch returns batch i of epoch e.
+	Batch(e, i int) (Batch, error)
+}
+
+// Config is a training run.
+type Config struct {
+	Epochs    int   // epochs to run (when Steps is 0)
+	Steps     int64 // optimizer steps to run, if set
+	Optimizer Algorithm
+	Defaults  Hyper // settings of parameters no group matches
+	Groups    []GroupSpec
+	Freeze    []string
+	Schedule  Schedule
+	Loss      Loss
+	Smoothing float64
+	Seed      int64
+
+	// Checkpoint, when set, is a folder where the model, optimizer state
+	// and position are written atomically after every epoch and when the
+	// context is cancelled. With Resume, training continues from it.
+	Checkpoint string
+	Resume     bool
+
+	Logger  logrus.FieldLogger
+	OnStep  func(StepInfo)  // after every step (progress)
+	OnEpoch func(EpochInfo) // after every epoch
+}
+
+// StepInfo reports one step.
+type StepInfo struct {
+	Epoch, Batch, Batches int
+	Step                  int64
+	Loss                  float64
+	Correct, N            int
+	LR                    []float64 // per group, as in Assignment.Groups
+	Elapsed               time.Duration
+}
+
+// EpochInfo reports one epoch.
+type EpochInfo struct {
+	Epoch           int
+	Loss, Accuracy  float64 // means over the epoch's examples
+	ValLoss, ValAcc float64 // when a validation set is given (else NaN)
+	Samples         int
+	Elapsed         time.Duration
+}
+
+// Result is a finished run.
+type Result struct {
+	Epochs  []EpochInfo
+	Steps   int64
+	Stopped bool // cancelled; a checkpoint was written if configured
+}
+
+// Validator evaluates the model in inference mode (mean loss, accuracy).
+type Validator func(m *graph.Model) (loss, acc float64, err error)
+
+// position is where a run is, saved in checkpoints.
+type position struct {
+	Epoch int   `json:"epoch"` // epoch in progress
+	Batch int   `json:"batch"` // next batch of that epoch
+	Step  int64 `json:"step"`  // optimizer steps done
+}
+
+// Run trains m on src with cfg; m's initializers hold the trained values
+// when it returns (also when it stops early). val, if not nil, runs after
+// each epoch.
+func Run(ctx context.Context, m *graph.Model, src Source, val Validator, cfg Config) (*Result, error) {
+	log := cfg.Logger
+	if log == nil {
+		l := logrus.New()
+		l.Out = nopWriter{}
+		log = l
+	}
+	opt, err := NewOptimizer(cfg.Optimizer)
+	if err != nil {
+		return nil, err
+	}
+	groups, err := Assign(m.Params, cfg.Groups, cfg.Defaults, cfg.Freeze)
+	if err != nil {
+		return nil, err
+	}
+	tr, err := NewTrainer(m, cfg.Loss, opt, groups)
+	if err != nil {
+		return nil, err
+	}
+	defer tr.Close()
+	tr.Smoothing, tr.Seed = cfg.Smoothing, cfg.Seed
+	var pos position
+	if cfg.Resume {
+		if cfg.Checkpoint == "" {
+			return nil, errors.New("resume needs a checkpoint folder")
+		}
+		if pos, err = loadCheckpoint(cfg.Checkpoint, tr); err != nil {
+			return nil, err
+		}
+		log.WithField("epoch", pos.Epoch).WithField("step", pos.Step).Info("resumed from checkpoint")
+	}
+	nb := src.Batches()
+	if nb == 0 {
+		return nil, errors.New("the training data has no examples")
+	}
+	epochs := cfg.Epochs
+	if cfg.Steps > 0 {
+		epochs = int((cfg.Steps + int64(nb) - 1) / int64(nb))
+	}
+	res := &Result{Steps: pos.Step}
+	save := func(p position) error {
+		if cfg.Checkpoint == "" {
+			return nil
+		}
+		if err := tr.Sync(); err != nil {
+			return err
+		}
+		return saveCheckpoint(cfg.Checkpoint, tr, p)
+	}
+	for e := pos.Epoch; e < epochs; e++ {
+		start := time.Now()
+		var lossSum float64
+		var correct, seen int
+		first := 0
+		if e == pos.Epoch {
+			first = pos.Batch
+		}
+		for i := first; i < nb; i++ {
+			if cfg.Steps > 0 && res.Steps >= cfg.Steps {
+				break
+			}
+			if ctx.Err() != nil {
+				res.Stopped = true
+				if err := save(position{Epoch: e, Batch: i, Step: res.Steps}); err != nil {
+					return res, err
+				}
+				return res, tr.Sync()
+			}
+			b, err := src.Batch(e, i)
+			if err != nil {
+				return res, fmt.Errorf("epoch %d batch %d: %w", e+1, i, err)
+			}
+			factor := cfg.Schedule.Factor(e, res.Steps)
+			sr, err := tr.Step(b.X, b.Labels, b.Targets, factor)
+			if err != nil {
+				if errors.Is(err, ErrNonFinite) {
+					return res, fmt.Errorf("step %d (epoch %d, batch %d): %w (%v); the last checkpoint is kept", res.Steps+1, e+1, i, err, sr.Loss)
+				}
+				return res, fmt.Errorf("step %d (epoch %d, batch %d): %w", res.Steps+1, e+1, i, err)
+			}
+			res.Steps++
+			lossSum += sr.Loss * float64(sr.N)
+			correct += sr.Correct
+			seen += sr.N
+			if cfg.OnStep != nil {
+				lrs := make([]float64, len(groups.Groups))
+				for k, g := range groups.Groups {
+					lrs[k] = g.Hyper.LR * factor
+				}
+				cfg.OnStep(StepInfo{Epoch: e, Batch: i, Batches: nb, Step: res.Steps, Loss: sr.Loss,
+					Correct: sr.Correct, N: sr.N, LR: lrs, Elapsed: time.Since(start)})
+			}
+		}
+		info := EpochInfo{Epoch: e, Samples: seen, Elapsed: time.Since(start)}
+		if seen > 0 {
+			info.Loss, info.Accuracy = lossSum/float64(seen), float64(correct)/float64(seen)
+		}
+		info.ValLoss, info.ValAcc = nan(), nan()
+		if val != nil {
+			if err := tr.Sync(); err != nil {
+				return res, err
+			}
+			if info.ValLoss, info.ValAcc, err = val(m); err != nil {
+				return res, fmt.Errorf("validation after epoch %d: %w", e+1, err)
+			}
+		}
+		res.Epochs = append(res.Epochs, info)
+		log.WithFields(logrus.Fields{"epoch": e + 1, "loss": info.Loss, "accuracy": info.Accuracy,
+			"val_loss": info.ValLoss, "val_accuracy": info.ValAcc}).Debug("epoch done")
+		if cfg.OnEpoch != nil {
+			cfg.OnEpoch(info)
+		}
+		if err := save(position{Epoch: e + 1, Step: res.Steps}); err != nil {
+			return res, err
+		}
+	}
+	return res, tr.Sync()
+}
+
+func nan() float64 { var z float64; return z / z }
+
+type nopWriter struct{}
+
+func (nopWriter) Write(p []byte) (int, error) { return len(p), nil }
+
+// Checkpoints are one .npz file, written atomically: "w/NAME" for every
+// float parameter and buffer (by initializer), "opt/NAME/KEY" for optimizer
+// buffers, "steps/NAME" for per-parameter step counts, and "position" (the
+// position as JSON bytes).
+const checkpointFile = "checkpoint.npz"
+
+func saveCheckpoint(dir string, tr *Trainer, p position) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	arrs := make(map[string]npz.Array)
+	for name, w := range tr.weights {
+		v, _ := ops.Data[float32](w)
+		arrs["w/"+name] = npz.Array{Shape: []int{len(v)}, Data: append([]float32(nil), v...)}
+	}
+	for name, bufs := range tr.Opt.Buffers {
+		for k, b := range bufs {
+			arrs["opt/"+name+"/"+k] = npz.Array{Shape: []int{len(b)}, Data: append([]float32(nil), b...)}
+		}
+	}
+	for name, s := range tr.Opt.Steps {
+		arrs["steps/"+name] = npz.Array{Shape: []int{1}, Data: []int64{s}}
+	}
+	js, _ := json.Marshal(p)
+	arrs["position"] = npz.Array{Shape: []int{len(js)}, Data: js}
+	return npz.Write(filepath.Join(dir, checkpointFile), arrs)
+}
+
+func loadCheckpoint(dir string, tr *Trainer) (position, error) {
+	var p position
+	path := filepath.Join(dir, checkpointFile)
+	arrs, err := npz.Read(path)
+	if err != nil {
+		return p, fmt.Errorf("checkpoint: %w", err)
+	}
+	pj, ok := arrs["position"].Data.([]uint8)
+	if !ok || json.Unmarshal(pj, &p) != nil {
+		return p, fmt.Errorf("checkpoint %s: no position", path)
+	}
+	keys := make([]string, 0, len(arrs))
+	for k := range arrs {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		a := arrs[k]
+		switch {
+		case strings.HasPrefix(k, "w/"):
+			name := k[2:]
+			w, ok := tr.weights[name]
+			if !ok {
+				return p, fmt.Errorf("checkpoint %s: parameter %q is not in the model", path, name)
+			}
+			src, ok := a.Data.([]float32)
+			dst, _ := ops.Data[float32](w)
+			if !ok || len(src) != len(dst) {
+				return p, fmt.Errorf("checkpoint %s: parameter %q has %d values, the model %d", path, name, len(src), len(dst))
+			}
+			copy(dst, src)
+		case strings.HasPrefix(k, "opt/"):
+			rest := k[4:]
+			i := strings.LastIndexByte(rest, '/')
+			src, ok := a.Data.([]float32)
+			if i < 0 || !ok {
+				return p, fmt.Errorf("checkpoint %s: bad entry %q", path, k)
+			}
+			name, key := rest[:i], rest[i+1:]
+			if tr.Opt.Buffers[name] == nil {
+				tr.Opt.Buffers[name] = make(map[string][]float32)
+			}
+			tr.Opt.Buffers[name][key] = append([]float32(nil), src...)
+		case strings.HasPrefix(k, "steps/"):
+			s, ok := a.Data.([]int64)
+			if !ok || len(s) != 1 {
+				return p, fmt.Errorf("checkpoint %s: bad entry %q", path, k)
+			}
+			tr.Opt.Steps[k[6:]] = s[0]
+		}
+	}
+	return p, nil
+}

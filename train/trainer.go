@@ -1,0 +1,303 @@
+package train
+
+import (
+	"errors"
+	"fmt"
+	"math"
+
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+
+	"github.com/onnxtune/onnxtune/graph"
+	"github.com/onnxtune/onnxtune/graph/ops"
+	"github.com/onnxtune/onnxtune/remap"
+)
+
+// ErrNonFinite reports a NaN or infinite loss.
+var ErrNonFinite = errors.New("loss is not finite")
+
+// Trainer trains a model's parameters in place: weights live in one set of
+// tensors shared by the programs compiled for each batch size.
+type Trainer struct {
+	Model     *graph.Model
+	Loss      Loss
+	Smoothing float64 // cross-entropy label smoothing
+	Opt       *Optimizer
+	Groups    *Assignment
+	Seed      int64
+
+	input   string
+	weights map[string]*tensor.Dense // initializer name -> values (params and buffers)
+	byName  map[string]*graph.Param  // PyTorch name -> param
+	progs   map[int]*stepProgram
+	seq     int64
+}
+
+type stepProgram struct {
+	p       *ops.Program
+	target  *G.Node
+	loss    *G.Node
+	logits  *G.Node
+	grads   map[string]*G.Node // PyTorch name -> gradient
+	updates []ops.Update
+	vm      G.VM
+}
+
+// NewTrainer prepares m for training: tied tensors are untied (fine-tuning
+// changes them apart) and every float parameter and buffer gets the tensor
+// the compiled programs share.
+func NewTrainer(m *graph.Model, loss Loss, opt *Optimizer, groups *Assignment) (*Trainer, error) {
+	if _, err := remap.Untie(m); err != nil {
+		return nil, err
+	}
+	if err := ops.NewRegistry().Check(m.Graph); err != nil {
+		return nil, err
+	}
+	names := ops.InputNames(m)
+	if len(names) == 0 {
+		return nil, errors.New("the model has no input to feed")
+	}
+	t := &Trainer{Model: m, Loss: loss, Opt: opt, Groups: groups, input: names[0],
+		weights: make(map[string]*tensor.Dense), byName: make(map[string]*graph.Param), progs: make(map[int]*stepProgram)}
+	for _, p := range m.Params {
+		t.byName[p.Name] = p
+		init := m.Graph.Initializer(p.Initializer)
+		if init == nil || !init.DType.IsFloat() {
+			continue
+		}
+		if init.DType != graph.Float32 {
+			return nil, fmt.Errorf("parameter %q is %s; training needs float32", p.Name, init.DType)
+		}
+		d, err := ops.TensorFromIR(init)
+		if err != nil {
+			return nil, fmt.Errorf("parameter %q: %w", p.Name, err)
+		}
+		t.weights[init.Name] = d
+	}
+	return t, nil
+}
+
+// Values returns the current float32 values of a parameter or buffer by
+// PyTorch name (shared: do not keep it across steps).
+func (t *Trainer) Values(name string) ([]float32, bool) {
+	p := t.byName[name]
+	if p == nil {
+		return nil, false
+	}
+	w, ok := t.weights[p.Initializer]
+	if !ok {
+		return nil, false
+	}
+	v, err := ops.Data[float32](w)
+	return v, err == nil
+}
+
+func (t *Trainer) program(x *tensor.Dense, n int) (*stepProgram, error) {
+	if sp, ok := t.progs[n]; ok {
+		return sp, nil
+	}
+	p, err := ops.Compile(t.Model, map[string][]int{t.input: ops.Shape(x)}, ops.Options{Train: true, Seed: t.Seed, Params: t.weights})
+	if err != nil {
+		return nil, err
+	}
+	sp := &stepProgram{p: p, grads: make(map[string]*G.Node), updates: p.Updates}
+	out := p.Outputs[0]
+	if out.IsConst() {
+		return nil, errors.New("the model's first output does not depend on its input")
+	}
+	sp.logits = out.Node
+	switch t.Loss {
+	case CrossEntropy, "":
+		sp.target = G.NewTensor(p.Graph, tensor.Int64, 1, G.WithName("labels"), G.WithShape(n))
+		sp.loss, err = crossEntropyNode(p.Graph, out.Node, sp.target, t.Smoothing)
+	case MSE:
+		sp.target = G.NewTensor(p.Graph, tensor.Float32, out.Rank(), G.WithName("targets"), G.WithShape(out.Shape...))
+		sp.loss, err = mseNode(p.Graph, out.Node, sp.target)
+	default:
+		err = fmt.Errorf("unknown loss %q: want cross-entropy or mse", t.Loss)
+	}
+	if err != nil {
+		return nil, err
+	}
+	var wrt G.Nodes
+	var names []string
+	for _, g := range t.Groups.Groups {
+		for _, name := range g.Params {
+			node := p.Params[t.byName[name].Initializer]
+			if node == nil {
+				return nil, fmt.Errorf("parameter %q is not in the compiled graph", name)
+			}
+			wrt = append(wrt, node)
+			names = append(names, name)
+		}
+	}
+	grads, err := grad(sp.loss, wrt)
+	if err != nil {
+		return nil, err
+	}
+	for i, name := range names {
+		sp.grads[name] = grads[i]
+	}
+	sp.vm = G.NewTapeMachine(p.Graph)
+	t.progs[n] = sp
+	return sp, nil
+}
+
+func grad(loss *G.Node, wrt G.Nodes) (gs G.Nodes, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("gradient: %v", r)
+		}
+	}()
+	return G.Grad(loss, wrt...)
+}
+
+// StepResult is what one optimizer step saw.
+type StepResult struct {
+	Loss    float64
+	Correct int // examples whose largest score is at the label (cross-entropy)
+	N       int
+}
+
+// Step runs forward and backward on one batch and updates every trainable
+// parameter with its group's settings, the learning rate scaled by factor
+// (the schedule). labels are class indices (cross-entropy); targets are float
+// targets (mse).
+func (t *Trainer) Step(x *tensor.Dense, labels []int64, targets *tensor.Dense, factor float64) (res StepResult, err error) {
+	n := ops.Shape(x)[0]
+	sp, err := t.program(x, n)
+	if err != nil {
+		return res, err
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("training step: %v", r)
+		}
+	}()
+	if err := G.Let(sp.p.Inputs[t.input], x); err != nil {
+		return res, err
+	}
+	switch t.Loss {
+	case MSE:
+		if targets == nil {
+			return res, errors.New("mse needs float targets")
+		}
+		err = G.Let(sp.target, targets)
+	default:
+		if len(labels) != n {
+			return res, fmt.Errorf("%d labels for %d examples", len(labels), n)
+		}
+		err = G.Let(sp.target, ops.Dense([]int{n}, labels))
+	}
+	if err != nil {
+		return res, err
+	}
+	defer sp.vm.Reset()
+	if err := sp.vm.RunAll(); err != nil {
+		return res, err
+	}
+	lv, err := scalar(sp.loss.Value())
+	if err != nil {
+		return res, err
+	}
+	res.Loss, res.N = lv, n
+	if math.IsNaN(lv) || math.IsInf(lv, 0) {
+		return res, ErrNonFinite
+	}
+	if labels != nil {
+		if z, err := valueData(sp.logits.Value()); err == nil {
+			k := len(z) / n
+			for i := 0; i < n; i++ {
+				best := 0
+				for j := 1; j < k; j++ {
+					if z[i*k+j] > z[i*k+best] {
+						best = j
+					}
+				}
+				if int64(best) == labels[i] {
+					res.Correct++
+				}
+			}
+		}
+	}
+	// Running statistics first: their update nodes read the old values.
+	for _, u := range sp.updates {
+		nv, err := valueData(u.Node.Value())
+		if err != nil {
+			return res, err
+		}
+		w, ok := t.weights[u.Initializer]
+		if !ok {
+			return res, fmt.Errorf("running statistic %q is not a parameter initializer", u.Initializer)
+		}
+		d, _ := ops.Data[float32](w)
+		copy(d, nv)
+	}
+	for _, g := range t.Groups.Groups {
+		h := g.Hyper
+		h.LR *= factor
+		for _, name := range g.Params {
+			gv, err := valueData(sp.grads[name].Value())
+			if err != nil {
+				return res, fmt.Errorf("gradient of %q: %w", name, err)
+			}
+			w, _ := t.Values(name)
+			if err := t.Opt.Update(name, w, gv, h); err != nil {
+				return res, err
+			}
+		}
+	}
+	t.seq++
+	return res, nil
+}
+
+// Sync writes the trained values back into the model's initializers.
+func (t *Trainer) Sync() error {
+	for _, init := range t.Model.Graph.Initializers {
+		w, ok := t.weights[init.Name]
+		if !ok {
+			continue
+		}
+		v, err := ops.Data[float32](w)
+		if err != nil {
+			return err
+		}
+		if err := init.SetFloat32s(v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Close releases the compiled programs.
+func (t *Trainer) Close() {
+	for _, sp := range t.progs {
+		sp.vm.Close()
+		sp.p.Close()
+	}
+	t.progs = map[int]*stepProgram{}
+}
+
+func scalar(v G.Value) (float64, error) {
+	switch s := v.(type) {
+	case *G.F32:
+		return float64(*s), nil
+	case *G.F64:
+		return float64(*s), nil
+	}
+	d, err := valueData(v)
+	if err != nil || len(d) != 1 {
+		return 0, fmt.Errorf("loss is %T", v)
+	}
+	return float64(d[0]), nil
+}
+
+func valueData(v G.Value) ([]float32, error) {
+	switch s := v.(type) {
+	case *tensor.Dense:
+		return ops.Data[float32](s)
+	case *G.F32:
+		return []float32{float32(*s)}, nil
+	}
+	return nil, fmt.Errorf("value is %T", v)
+}
