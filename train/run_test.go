@@ -1,0 +1,120 @@
+package train
+
+import (
+	"context"
+	"math/rand"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/onnxtune/onnxtune/graph"
+	"github.com/onnxtune/onnxtune/graph/ops"
+	"github.com/onnxtune/onnxtune/importer"
+	"github.com/onnxtune/onnxtune/internal/testmodels"
+)
+
+// memSource serves MNIST test digits in batches, shuffled per epoch from a
+// seed.
+type memSource struct {
+	x  []float32
+	y  []int64
+	bs int
+}
+
+func (s *memSource) Batches() int { return (len(s.y) + s.bs - 1) / s.bs }
+
+func (s *memSource) Batch(e, i int) (Batch, error) {
+	perm := rand.New(rand.NewSource(int64(e))).Perm(len(s.y))
+	lo, hi := i*s.bs, min((i+1)*s.bs, len(s.y))
+	x := make([]float32, 0, (hi-lo)*784)
+	y := make([]int64, 0, hi-lo)
+	for _, j := range perm[lo:hi] {
+		x = append(x, s.x[j*784:(j+1)*784]...)
+		y = append(y, s.y[j])
+	}
+	return Batch{X: ops.Dense([]int{hi - lo, 1, 28, 28}, x), Labels: y}, nil
+}
+
+func lenet10(t *testing.T) *graph.Model {
+	m, err := importer.Load(filepath.Join("..", "models", "mnist_lenet_10.onnx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func weightsOf(t *testing.T, m *graph.Model) map[string][]float32 {
+	out := make(map[string][]float32)
+	for _, init := range m.Graph.Initializers {
+		if v, err := init.Float32s(); err == nil {
+			out[init.Name] = v
+		}
+	}
+	return out
+}
+
+// TestResume: a run interrupted in the middle of an epoch and resumed from
+// its checkpoint ends with the same weights, bit for bit, as one that ran
+// through.
+func TestResume(t *testing.T) {
+	x, y := testmodels.MNISTTest(t, 100)
+	src := &memSource{x: x, y: y, bs: 16} // 7 batches, the last partial
+	cfg := Config{Epochs: 3, Optimizer: SGD, Defaults: Hyper{LR: 0.01, Momentum: 0.9, WeightDecay: 1e-4},
+		Groups: []GroupSpec{{Pattern: "fc3.*", Set: map[string]float64{"lr": 0.1}}}, Loss: CrossEntropy}
+
+	whole := lenet10(t)
+	if _, err := Run(context.Background(), whole, src, nil, cfg); err != nil {
+		t.Fatal(err)
+	}
+
+	cfg.Checkpoint = t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	cfg.OnStep = func(s StepInfo) {
+		if s.Step == 10 { // epoch 2, batch 3
+			cancel()
+		}
+	}
+	part := lenet10(t)
+	res, err := Run(ctx, part, src, nil, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Stopped || res.Steps != 10 {
+		t.Fatalf("stopped %v after %d steps, want a stop after 10", res.Stopped, res.Steps)
+	}
+	cfg.OnStep, cfg.Resume = nil, true
+	resumed := lenet10(t)
+	res, err = Run(context.Background(), resumed, src, nil, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Steps != 21 {
+		t.Errorf("resumed run ended at step %d, want 21", res.Steps)
+	}
+	want, got := weightsOf(t, whole), weightsOf(t, resumed)
+	for name, w := range want {
+		g := got[name]
+		for i := range w {
+			if g[i] != w[i] {
+				t.Fatalf("%s[%d]: resumed %v, uninterrupted %v", name, i, g[i], w[i])
+			}
+		}
+	}
+}
+
+// TestNonFiniteLossStops: a learning rate that blows the loss up stops the
+// run with an error naming the step.
+func TestNonFiniteLossStops(t *testing.T) {
+	x, y := testmodels.MNISTTest(t, 64)
+	src := &memSource{x: x, y: y, bs: 16}
+	cfg := Config{Epochs: 50, Optimizer: SGD, Defaults: Hyper{LR: 1e6, Momentum: 0.9}, Loss: CrossEntropy}
+	_, err := Run(context.Background(), lenet10(t), src, nil, cfg)
+	if err == nil {
+		t.Fatal("no error")
+	}
+	t.Log(err)
+	if !strings.Contains(err.Error(), "step 3") || !strings.Contains(err.Error(), "loss is not finite") {
+		t.Errorf("error %q does not name the step", err)
+	}
+}
+
