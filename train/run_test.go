@@ -117,4 +117,3 @@ func TestNonFiniteLossStops(t *testing.T) {
 		t.Errorf("error %q does not name the step", err)
 	}
 }
-

@@ -3,13 +3,11 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"math"
+	"os"
 
+	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
-	"gorgonia.org/tensor"
-
-	"github.com/onnxtune/onnxtune/graph/ops"
-	"github.com/onnxtune/onnxtune/internal/npz"
+	"golang.org/x/term"
 )
 
 func (a *app) evalCmd() *cobra.Command {
@@ -19,15 +17,17 @@ func (a *app) evalCmd() *cobra.Command {
 		asJSON bool
 	)
 	c := &cobra.Command{
-		Use:   "eval MODEL --data X.npz",
+		Use:   "eval MODEL --data DATA",
 		Short: "Measure a classifier's accuracy and cross-entropy on labelled examples",
 		Long: `Eval runs MODEL with inference semantics on the examples x of an .npz file
-and compares its first output, the class scores (logits), with the integer
-class labels y: it prints the accuracy (the share of examples whose largest
+(DATA: an .npz file with x and integer labels y, mnist:train, mnist:test, or
+an image folder ROOT/CLASS/*.png|jpg) and compares its first output, the
+class scores (logits), with the class labels: it prints the accuracy (the share of examples whose largest
 score is at the label) and the mean cross-entropy, PyTorch's
 nn.CrossEntropyLoss: the batch mean of logsumexp(z) - z[y]. --json prints
 {"accuracy", "loss", "n"}.`,
-		Example: `  onnxtune eval models/mnist_lenet_0to4.onnx --data digits.npz
+		Example: `  onnxtune eval models/mnist_lenet_0to4.onnx --data models/mnist_0to4_test.npz
+  onnxtune eval tuned.onnx --data mnist:test
   onnxtune eval --json model.onnx --data val.npz | jq .accuracy`,
 		Args: positional("MODEL"),
 		RunE: work(func(_ *cobra.Command, args []string) error {
@@ -44,7 +44,7 @@ nn.CrossEntropyLoss: the batch mean of logsumexp(z) - z[y]. --json prints
 		}),
 	}
 	f := c.Flags()
-	f.StringVar(&data, "data", "", ".npz file with examples x and integer labels y (required)")
+	f.StringVar(&data, "data", "", "labelled examples: file.npz (x, y), mnist:train, mnist:test or an image folder (required)")
 	f.IntVar(&batch, "batch-size", 64, "examples per batch")
 	f.BoolVar(&asJSON, "json", false, `print {"accuracy", "loss", "n"}`)
 	c.MarkFlagRequired("data")
@@ -69,86 +69,33 @@ func (a *app) eval(model, data string, bs int) (*evalResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	x, input, err := readX(m, data, "x")
+	src, err := openSource(data, &trainFlags{batch: bs}, false)
 	if err != nil {
 		return nil, err
 	}
-	labels, err := readLabels(data, x.Shape[0])
-	if err != nil {
-		return nil, err
+	if _, ok := src.ds.TargetShape(); ok {
+		return nil, fmt.Errorf("%s has float targets; eval needs integer class labels y", data)
 	}
-	r, err := ops.NewRunner(m, ops.Options{})
-	if err != nil {
-		return nil, err
-	}
-	defer r.Close()
-	res := &evalResult{N: len(labels)}
-	lossSum := 0.0
-	err = a.forEachBatch(r, input, x, bs, func(outs []*tensor.Dense, first int) error {
-		z, err := ops.Data[float32](outs[0])
-		shape := ops.Shape(outs[0])
-		if err != nil || len(shape) != 2 {
-			return fmt.Errorf("the first output must be float32 class scores of shape [batch, classes], have %v %v", outs[0].Dtype(), shape)
+	bar := a.evalBar(src.ds.Len())
+	loss, correct, n, err := evaluateCount(m, src, func(done int) {
+		if bar != nil {
+			bar.Set(done)
 		}
-		k := shape[1]
-		for i := 0; i < shape[0]; i++ {
-			y := labels[first+i]
-			if y < 0 || int(y) >= k {
-				return fmt.Errorf("label y[%d] = %d is not a class of the model's %d", first+i, y, k)
-			}
-			row := z[i*k : (i+1)*k]
-			best, mx := 0, float64(row[0])
-			for j, v := range row {
-				if float64(v) > mx {
-					best, mx = j, float64(v)
-				}
-			}
-			s := 0.0
-			for _, v := range row {
-				s += math.Exp(float64(v) - mx)
-			}
-			lossSum += mx + math.Log(s) - float64(row[y])
-			if best == int(y) {
-				res.correct++
-			}
-		}
-		return nil
 	})
+	if bar != nil {
+		bar.Finish()
+	}
 	if err != nil {
 		return nil, err
 	}
-	res.Accuracy = float64(res.correct) / float64(res.N)
-	res.Loss = lossSum / float64(res.N)
-	return res, nil
+	return &evalResult{Accuracy: float64(correct) / float64(n), Loss: loss, N: n, correct: correct}, nil
 }
 
-// readLabels reads the integer labels y of an .npz file, one per example.
-func readLabels(path string, n int) ([]int64, error) {
-	arrs, err := npz.Read(path)
-	if err != nil {
-		return nil, err
+func (a *app) evalBar(n int) *progressbar.ProgressBar {
+	if !term.IsTerminal(int(os.Stderr.Fd())) || n < 1000 {
+		return nil
 	}
-	y, ok := arrs["y"]
-	if !ok {
-		return nil, fmt.Errorf("%s has no array y of class labels (it has %s)", path, keys(arrs))
-	}
-	var labels []int64
-	switch d := y.Data.(type) {
-	case []int64:
-		labels = d
-	case []int32:
-		for _, v := range d {
-			labels = append(labels, int64(v))
-		}
-	case []uint8:
-		for _, v := range d {
-			labels = append(labels, int64(v))
-		}
-	default:
-		return nil, fmt.Errorf("%s: y is %T; want integer class labels", path, y.Data)
-	}
-	if len(labels) != n {
-		return nil, fmt.Errorf("%s: %d labels y for %d examples x", path, len(labels), n)
-	}
-	return labels, nil
+	return progressbar.NewOptions(n, progressbar.OptionSetWriter(os.Stderr), progressbar.OptionSetDescription("examples"),
+		progressbar.OptionShowCount(), progressbar.OptionClearOnFinish())
 }
+

@@ -130,28 +130,38 @@ func readBatch(ds data.Dataset, idx []int) (train.Batch, error) {
 // evaluate runs m with inference semantics over a labelled source: mean
 // cross-entropy and accuracy.
 func evaluate(m *graph.Model, src *dataSource) (loss, acc float64, err error) {
-	r, err := ops.NewRunner(m, ops.Options{})
+	loss, correct, n, err := evaluateCount(m, src, nil)
 	if err != nil {
 		return 0, 0, err
 	}
+	return loss, float64(correct) / float64(n), nil
+}
+
+// evaluateCount is evaluate with the count of correct examples; progress,
+// when not nil, is called after every batch with the examples done.
+func evaluateCount(m *graph.Model, src *dataSource, progress func(done int)) (loss float64, correct, n int, err error) {
+	r, err := ops.NewRunner(m, ops.Options{})
+	if err != nil {
+		return 0, 0, 0, err
+	}
 	defer r.Close()
 	names := ops.InputNames(m)
-	total, correct, n := 0.0, 0, 0
+	total := 0.0
 	for i := 0; i < src.Batches(); i++ {
 		b, err := src.Batch(0, i)
 		if err != nil {
-			return 0, 0, err
+			return 0, 0, 0, err
 		}
 		if b.Labels == nil {
-			return 0, 0, fmt.Errorf("validation needs class labels")
+			return 0, 0, 0, fmt.Errorf("validation needs class labels")
 		}
 		outs, err := r.Run(map[string]*tensor.Dense{names[0]: b.X})
 		if err != nil {
-			return 0, 0, err
+			return 0, 0, 0, err
 		}
 		z, err := ops.Data[float32](outs[0])
 		if err != nil {
-			return 0, 0, err
+			return 0, 0, 0, err
 		}
 		k := len(z) / len(b.Labels)
 		for j, y := range b.Labels {
@@ -167,7 +177,7 @@ func evaluate(m *graph.Model, src *dataSource) (loss, acc float64, err error) {
 				s += math.Exp(float64(v) - mx)
 			}
 			if y < 0 || int(y) >= k {
-				return 0, 0, fmt.Errorf("label %d is not one of the model's %d classes", y, k)
+				return 0, 0, 0, fmt.Errorf("label %d is not one of the model's %d classes", y, k)
 			}
 			total += mx + math.Log(s) - float64(row[y])
 			if int64(best) == y {
@@ -175,6 +185,9 @@ func evaluate(m *graph.Model, src *dataSource) (loss, acc float64, err error) {
 			}
 			n++
 		}
+		if progress != nil {
+			progress(n)
+		}
 	}
-	return total / float64(n), float64(correct) / float64(n), nil
+	return total / float64(n), correct, n, nil
 }
