@@ -162,7 +162,7 @@ func Apply(pretrained, target *graph.Model, opts Options) (*Report, error) {
 		dst.Raw = append([]byte(nil), raw...)
 	}
 	log.WithField("matched", len(rep.Matched)).WithField("missing", len(rep.Missing)).
-		WithField("unexpected", len(rep.Unexpected)).WithField("mismatched", len(rep.Mismatched)).Info("remapped")
+		WithField("unexpected", len(rep.Unexpected)).WithField("mismatched", len(rep.Mismatched)).Debug("remapped")
 	return rep, nil
 }
 
