@@ -2,6 +2,7 @@ package remap_test
 
 import (
 	"fmt"
+	"log"
 
 	"github.com/onnxtune/onnxtune/importer"
 	"github.com/onnxtune/onnxtune/remap"
@@ -132,4 +133,35 @@ func ExampleUntie() {
 	// bn2.weight reads bn1.weight
 	// Identity nodes: 6
 	// untied 6 params; still tied: 0 Identity nodes: 0
+}
+
+// ExampleApply is PyTorch's fine-tuning recipe in Go: load the pretrained
+// model, keep what fits into the new model, load it.
+//
+//	pretrained = {k: v for k, v in pretrained.items() if k in model_state}
+//	model_state.update(pretrained)
+//	model.load_state_dict(model_state)
+func ExampleApply() {
+	pretrained, err := importer.Load("../models/mnist_lenet_0to4.onnx") // 5 classes
+	if err != nil {
+		log.Fatal(err)
+	}
+	model, err := importer.Load("../models/mnist_lenet_10.onnx") // 10 classes
+	if err != nil {
+		log.Fatal(err)
+	}
+	rep, err := remap.Apply(pretrained, model, remap.Options{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("matched:", rep.Matched)
+	for _, m := range rep.Mismatched {
+		fmt.Printf("mismatched: %s %s -> %s\n", m.Name, m.From, m.Into)
+	}
+	fmt.Println("missing:", len(rep.Missing), "unexpected:", len(rep.Unexpected))
+	// Output:
+	// matched: [conv1.weight conv1.bias conv2.weight conv2.bias fc1.weight fc1.bias fc2.weight fc2.bias]
+	// mismatched: fc3.weight float32[5,84] -> float32[10,84]
+	// mismatched: fc3.bias float32[5] -> float32[10]
+	// missing: 0 unexpected: 0
 }

@@ -92,7 +92,7 @@ flag, wrong number of arguments, bad flag value).`,
 	pf := root.PersistentFlags()
 	pf.StringVar(&a.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	pf.StringVar(&a.logFormat, "log-format", "text", "log format: text or json")
-	root.AddCommand(a.inspectCmd(), a.convertCmd(), a.runCmd(), a.evalCmd(), a.trainCmd(), a.remapCmd(), a.versionCmd())
+	root.AddCommand(a.inspectCmd(), a.convertCmd(), a.runCmd(), a.evalCmd(), a.trainCmd(), a.remapCmd(), a.replaceHeadCmd(), a.versionCmd())
 	return root
 }
 
