@@ -98,4 +98,3 @@ func (a *app) evalBar(n int) *progressbar.ProgressBar {
 	return progressbar.NewOptions(n, progressbar.OptionSetWriter(os.Stderr), progressbar.OptionSetDescription("examples"),
 		progressbar.OptionShowCount(), progressbar.OptionClearOnFinish())
 }
-
