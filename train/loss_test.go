@@ -1,0 +1,87 @@
+package train
+
+import (
+	"math"
+	"math/rand"
+	"testing"
+
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+
+	"github.com/onnxtune/onnxtune/graph/ops"
+)
+
+// TestLossGradients checks the cross-entropy (with and without label
+// smoothing) and MSE gradients against central finite differences of the
+// losses' own forward computation (float32, so the tolerance is loose).
+func TestLossGradients(t *testing.T) {
+	r := rand.New(rand.NewSource(5))
+	z := make([]float32, 4*3)
+	for i := range z {
+		z[i] = float32(r.NormFloat64())
+	}
+	target := make([]float32, 12)
+	for i := range target {
+		target[i] = float32(r.NormFloat64())
+	}
+	labels := []int64{0, 2, 1, 2}
+	cases := []struct {
+		name  string
+		build func(g *G.ExprGraph, x *G.Node) (*G.Node, error)
+	}{
+		{"cross-entropy", func(g *G.ExprGraph, x *G.Node) (*G.Node, error) {
+			y := G.NewTensor(g, tensor.Int64, 1, G.WithShape(4), G.WithValue(ops.Dense([]int{4}, labels)), G.WithName("y"))
+			return crossEntropyNode(g, x, y, 0)
+		}},
+		{"cross-entropy smoothed", func(g *G.ExprGraph, x *G.Node) (*G.Node, error) {
+			y := G.NewTensor(g, tensor.Int64, 1, G.WithShape(4), G.WithValue(ops.Dense([]int{4}, labels)), G.WithName("y"))
+			return crossEntropyNode(g, x, y, 0.1)
+		}},
+		{"mse", func(g *G.ExprGraph, x *G.Node) (*G.Node, error) {
+			y := G.NewTensor(g, tensor.Float32, 2, G.WithShape(4, 3), G.WithValue(ops.Dense([]int{4, 3}, target)), G.WithName("t"))
+			return mseNode(g, x, y)
+		}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			eval := func(v []float32, withGrad bool) (float64, []float32) {
+				g := G.NewGraph()
+				x := G.NewTensor(g, tensor.Float32, 2, G.WithShape(4, 3), G.WithName("x"), G.WithValue(ops.Dense([]int{4, 3}, append([]float32(nil), v...))))
+				loss, err := c.build(g, x)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var grads G.Nodes
+				if withGrad {
+					if grads, err = G.Grad(loss, x); err != nil {
+						t.Fatal(err)
+					}
+				}
+				vm := G.NewTapeMachine(g)
+				defer vm.Close()
+				if err := vm.RunAll(); err != nil {
+					t.Fatal(err)
+				}
+				l, _ := scalar(loss.Value())
+				if !withGrad {
+					return l, nil
+				}
+				gv, _ := valueData(grads[0].Value())
+				return l, append([]float32(nil), gv...)
+			}
+			_, analytic := eval(z, true)
+			const eps = 1e-2
+			for i := range z {
+				p := append([]float32(nil), z...)
+				p[i] += eps
+				lp, _ := eval(p, false)
+				p[i] -= 2 * eps
+				lm, _ := eval(p, false)
+				num := (lp - lm) / (2 * eps)
+				if math.Abs(num-float64(analytic[i])) > 2e-3 {
+					t.Errorf("d loss / d z[%d]: analytic %.6f, numeric %.6f", i, analytic[i], num)
+				}
+			}
+		})
+	}
+}
