@@ -72,45 +72,7 @@ func sizeOf(shape []int) int {
 
 // Binary applies f elementwise with broadcasting.
 func Binary[T Number](a, b []T, sa, sb []int, f func(x, y T) T) ([]T, []int, error) {
-	out, err := BroadcastShape(sa, sb)
-	if err != nil {
-		return nil, nil, err
-	}
-	n := sizeOf(out)
-	res := make([]T, n)
-	if sameInts(sa, sb) {
-		for i := range res {
-			res[i] = f(a[i], b[i])
-		}
-		return res, out, nil
-	}
-	if len(b) == 1 {
-		y := b[0]
-		if sameInts(sa, out) {
-			for i := range res {
-				res[i] = f(a[i], y)
-			}
-			return res, out, nil
-		}
-	}
-	stA, stB := bstrides(sa, out), bstrides(sb, out)
-	idx := make([]int, len(out))
-	ia, ib := 0, 0
-	for i := 0; i < n; i++ {
-		res[i] = f(a[ia], b[ib])
-		for d := len(out) - 1; d >= 0; d-- {
-			idx[d]++
-			ia += stA[d]
-			ib += stB[d]
-			if idx[d] < out[d] {
-				break
-			}
-			ia -= stA[d] * out[d]
-			ib -= stB[d] * out[d]
-			idx[d] = 0
-		}
-	}
-	return res, out, nil
+	return zipBroadcast(a, b, sa, sb, f)
 }
 
 // SumTo sums x (of shape from) down to shape to, which broadcasts to from:
