@@ -170,6 +170,9 @@ func newNormalization(channels int, mean, std, defMean, defStd []float64) (norma
 		case 1:
 			return slices.Repeat(v, channels), nil
 		}
+		if channels == 1 {
+			return nil, fmt.Errorf("option %s has %d values, want 1 (one channel)", name, len(v))
+		}
 		return nil, fmt.Errorf("option %s has %d values, want 1 or %d (one per channel)", name, len(v), channels)
 	}
 	m, err := expand("Mean", mean)
