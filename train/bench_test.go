@@ -1,0 +1,53 @@
+package train
+
+import (
+	"math/rand"
+	"path/filepath"
+	"testing"
+
+	"github.com/onnxtune/onnxtune/graph/ops"
+	"github.com/onnxtune/onnxtune/importer"
+)
+
+// BenchmarkTrainStep_mnist_lenet_b64 times one SGD step (two groups) of the
+// MNIST LeNet at batch 64, after a warm-up; shared/REFERENCE.md measured
+// PyTorch at about 6 ms for the same step on this machine.
+func BenchmarkTrainStep_mnist_lenet_b64(b *testing.B) {
+	m, err := importer.Load(filepath.Join("..", "models", "mnist_lenet_10.onnx"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	opt, _ := NewOptimizer(SGD)
+	groups, err := Assign(m.Params, []GroupSpec{{Pattern: "fc3.*", Set: map[string]float64{"lr": 0.01}}},
+		Hyper{LR: 0.001, Momentum: 0.9, WeightDecay: 1e-4}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	tr, err := NewTrainer(m, CrossEntropy, opt, groups)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer tr.Close()
+	r := rand.New(rand.NewSource(1))
+	x := make([]float32, 64*784)
+	for i := range x {
+		x[i] = float32(r.NormFloat64())
+	}
+	y := make([]int64, 64)
+	for i := range y {
+		y[i] = int64(i % 10)
+	}
+	xt := ops.Dense([]int{64, 1, 28, 28}, x)
+	for i := 0; i < 3; i++ {
+		if _, err := tr.Step(xt, y, nil, 1); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := tr.Step(xt, y, nil, 1); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
