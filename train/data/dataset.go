@@ -3,6 +3,7 @@ package data
 import (
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"slices"
 	"strings"
@@ -184,10 +185,10 @@ func newNormalization(channels int, mean, std, defMean, defStd []float64) (norma
 		return normalization{}, err
 	}
 	for c := range s {
-		if !(s[c] > 0) || s[c] > 1e300 {
+		if !(s[c] > 0) || math.IsInf(s[c], 1) {
 			return normalization{}, fmt.Errorf("option Std[%d] = %v, want a positive number", c, s[c])
 		}
-		if m[c] != m[c] || m[c] > 1e300 || m[c] < -1e300 {
+		if math.IsNaN(m[c]) || math.IsInf(m[c], 0) {
 			return normalization{}, fmt.Errorf("option Mean[%d] = %v, want a finite number", c, m[c])
 		}
 	}

@@ -73,8 +73,10 @@
 //
 // Bad files never panic and are never trusted: sizes in IDX, PNG and JPEG
 // headers are checked against the file's size before anything is
-// allocated, and images over 2^26 pixels are refused. Errors are one line
-// and name the file (a *FileError for those about one file or folder).
+// allocated (an IDX or PNG cannot hold more than about 1100 times its
+// compressed size, a JPEG more than 1024 pixels per byte), and images over
+// 2^26 pixels are refused. Errors are one line and name the file (a
+// *FileError for those about one file or folder).
 //
 // # Example
 //

@@ -22,6 +22,11 @@ import (
 // from about 89 million pixels).
 const maxPixels = 1 << 26
 
+// jpegPixelsPerByte bounds the pixels of a JPEG image per byte of its
+// file: every 8x8 block codes its DC coefficient in at least one bit, so a
+// valid JPEG has at most 512 pixels per byte (encoders reach about 256).
+const jpegPixelsPerByte = 1024
+
 // maxWalkDepth bounds the folder nesting under a class folder (symbolic
 // links may form cycles).
 const maxWalkDepth = 32
@@ -196,8 +201,13 @@ func classFiles(dir string) ([]string, error) {
 // index in this list.
 func (f *ImageFolder) Classes() []string { return slices.Clone(f.classes) }
 
-// Path returns the file of example i.
-func (f *ImageFolder) Path(i int) string { return f.files[i] }
+// Path returns the file of example i ("" when out of range).
+func (f *ImageFolder) Path(i int) string {
+	if i < 0 || i >= len(f.files) {
+		return ""
+	}
+	return f.files[i]
+}
 
 func (f *ImageFolder) Len() int                   { return len(f.files) }
 func (f *ImageFolder) ExampleShape() []int        { return []int{f.c, f.h, f.w} }
@@ -300,6 +310,9 @@ func checkHeader(r *bufio.Reader, size int64) (cfg image.Config, format string, 
 	}
 	if w*h > maxPixels {
 		return cfg, format, fmt.Errorf("%s image of %dx%d pixels is larger than the limit of %d pixels", strings.ToUpper(format), h, w, maxPixels)
+	}
+	if format == "jpeg" && w*h > jpegPixelsPerByte*size {
+		return cfg, format, fmt.Errorf("JPEG image of %dx%d pixels cannot fit in a %d-byte file", h, w, size)
 	}
 	if format == "png" {
 		// The zlib-compressed rows hold at least h*ceil(w*bits/8) bytes.

@@ -225,6 +225,23 @@ func pngWithSize(t *testing.T, w, h uint32) []byte {
 	return b
 }
 
+// jpegWithSize returns a valid 8x8 JPEG whose header claims w x h pixels.
+func jpegWithSize(t *testing.T, w, h uint16) []byte {
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, image.NewGray(image.Rect(0, 0, 8, 8)), nil); err != nil {
+		t.Fatal(err)
+	}
+	b := buf.Bytes()
+	// SOF0: marker, length (2), precision (1), height (2), width (2).
+	i := bytes.Index(b, []byte{0xff, 0xc0})
+	if i < 0 {
+		t.Fatal("no SOF0 marker")
+	}
+	binary.BigEndian.PutUint16(b[i+5:], h)
+	binary.BigEndian.PutUint16(b[i+7:], w)
+	return b
+}
+
 func TestImageFolderErrors(t *testing.T) {
 	var good bytes.Buffer
 	if err := png.Encode(&good, solid(4, 4, color.White)); err != nil {
@@ -250,6 +267,8 @@ func TestImageFolderErrors(t *testing.T) {
 			want: "larger than the limit", names: "a/1.png"},
 		{name: "dimensions beyond the file", files: map[string][]byte{"a/1.png": pngWithSize(t, 4000, 4000)},
 			want: "cannot fit in a", names: "a/1.png"},
+		{name: "JPEG dimensions beyond the file", files: map[string][]byte{"a/1.jpg": jpegWithSize(t, 8000, 8000)},
+			want: "JPEG image of 8000x8000 pixels cannot fit in a", names: "a/1.jpg"},
 		{name: "not an image", files: map[string][]byte{"a/1.png": []byte("GIF89a...")},
 			want: "not a PNG or JPEG image", names: "a/1.png"},
 		{name: "truncated header", files: map[string][]byte{"a/1.jpg": good.Bytes()[:20]},

@@ -316,3 +316,42 @@ func TestLoaderDeterministicParallel(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkLoaderEpoch_mnist_b64 reads a full MNIST training epoch.
+func BenchmarkLoaderEpoch_mnist_b64(b *testing.B) {
+	if testing.Short() {
+		b.Skip("reads 60000 images per iteration")
+	}
+	ds, err := Open("mnist:train", Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	l, err := NewLoader(ds, 64, true, 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		for _, err := range l.Epoch(i) {
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+}
+
+// BenchmarkImageRead_224 decodes, resizes and normalizes one image to
+// 3x224x224.
+func BenchmarkImageRead_224(b *testing.B) {
+	ds, err := Open("testdata/folder", Options{ImageSize: [2]int{224, 224}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	x := make([]float32, 3*224*224)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := ds.Read(0, x, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
