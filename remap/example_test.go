@@ -1,9 +1,14 @@
 package remap_test
 
 import (
+	"bytes"
 	"fmt"
 	"log"
+	"os"
+	"path/filepath"
 
+	"github.com/onnxtune/onnxtune/export"
+	"github.com/onnxtune/onnxtune/graph"
 	"github.com/onnxtune/onnxtune/importer"
 	"github.com/onnxtune/onnxtune/remap"
 )
@@ -135,21 +140,28 @@ func ExampleUntie() {
 	// untied 6 params; still tied: 0 Identity nodes: 0
 }
 
-// ExampleApply is PyTorch's fine-tuning recipe in Go: load the pretrained
-// model, keep what fits into the new model, load it.
+// ExampleApply is PyTorch's fine-tuning recipe in Go, step by step:
 //
-//	pretrained = {k: v for k, v in pretrained.items() if k in model_state}
-//	model_state.update(pretrained)
-//	model.load_state_dict(model_state)
+//	pretrained = torch.load("lenet_0to4.pt")                                # 1. load
+//	pretrained = {k: v for k, v in pretrained.items() if k in model_state}  # 2. filter
+//	model_state.update(pretrained); model.load_state_dict(model_state)      # 3. load
+//
+// where PyTorch would stop at the head's shape mismatch, Apply reports it and
+// keeps the new model's head.
 func ExampleApply() {
-	pretrained, err := importer.Load("../models/mnist_lenet_0to4.onnx") // 5 classes
+	// 1. Load the pretrained model (5 classes) and the new one (10 classes).
+	pretrained, err := importer.Load("../models/mnist_lenet_0to4.onnx")
 	if err != nil {
 		log.Fatal(err)
 	}
-	model, err := importer.Load("../models/mnist_lenet_10.onnx") // 10 classes
+	model, err := importer.Load("../models/mnist_lenet_10.onnx")
 	if err != nil {
 		log.Fatal(err)
 	}
+	head := bytes.Clone(initializer(model, "fc3.weight"))
+
+	// 2 and 3. Filter the pretrained tensors by name, shape and type, and
+	// load them into the new model.
 	rep, err := remap.Apply(pretrained, model, remap.Options{})
 	if err != nil {
 		log.Fatal(err)
@@ -158,10 +170,71 @@ func ExampleApply() {
 	for _, m := range rep.Mismatched {
 		fmt.Printf("mismatched: %s %s -> %s\n", m.Name, m.From, m.Into)
 	}
-	fmt.Println("missing:", len(rep.Missing), "unexpected:", len(rep.Unexpected))
+	fmt.Println("missing:", rep.Missing, "unexpected:", rep.Unexpected)
+	fmt.Println("conv1.weight is the pretrained one:", bytes.Equal(initializer(model, "conv1.weight"), initializer(pretrained, "conv1.weight")))
+	fmt.Println("fc3.weight is the new model's:", bytes.Equal(initializer(model, "fc3.weight"), head))
+
+	// The model to fine-tune, written atomically.
+	dir, err := os.MkdirTemp("", "remap")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	if err := export.WriteFile(filepath.Join(dir, "lenet10.onnx"), model); err != nil {
+		log.Fatal(err)
+	}
 	// Output:
 	// matched: [conv1.weight conv1.bias conv2.weight conv2.bias fc1.weight fc1.bias fc2.weight fc2.bias]
 	// mismatched: fc3.weight float32[5,84] -> float32[10,84]
 	// mismatched: fc3.bias float32[5] -> float32[10]
-	// missing: 0 unexpected: 0
+	// missing: [] unexpected: []
+	// conv1.weight is the pretrained one: true
+	// fc3.weight is the new model's: true
+}
+
+// initializer returns the values of parameter name as the file stores them.
+func initializer(m *graph.Model, name string) []byte {
+	return m.Graph.Initializer(m.Param(name).Initializer).Raw
+}
+
+// A model saved from nn.DataParallel names its tensors "module.fc.weight":
+// a rule strips the prefix. Rules apply in order, each to what the rules
+// before it made; Apply reports a rule that matches nothing as a warning.
+func ExampleParseRules() {
+	rules, err := remap.ParseRules([]string{`^module\.=`, `^backbone\.(.*)=$1`})
+	if err != nil {
+		log.Fatal(err)
+	}
+	name := "module.backbone.fc.weight"
+	for _, r := range rules {
+		name = r.Pattern.ReplaceAllString(name, r.Replace)
+		fmt.Printf("%-22s -> %s\n", r, name)
+	}
+	_, err = remap.ParseRules([]string{`^module\.`})
+	fmt.Println(err)
+	// Output:
+	// ^module\.=             -> backbone.fc.weight
+	// ^backbone\.(.*)=$1     -> fc.weight
+	// invalid rename rule "^module\\.": want REGEXP=REPLACEMENT
+}
+
+// ReplaceHead is model.fc3 = nn.Linear(84, 10) on an export.
+func ExampleReplaceHead() {
+	m, err := importer.Load("../models/mnist_lenet_0to4.onnx")
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := remap.ReplaceHead(m, "fc3", 10, 1); err != nil {
+		log.Fatal(err)
+	}
+	for _, name := range []string{"fc3.weight", "fc3.bias"} {
+		p := m.Param(name)
+		fmt.Println(name, p.Shape, "held by", p.Initializer)
+	}
+	_, dims, _ := m.Graph.Outputs[0].TensorShape()
+	fmt.Println("output", m.Graph.Outputs[0].Name, dims)
+	// Output:
+	// fc3.weight [10 84] held by fc3.weight
+	// fc3.bias [10] held by fc3.bias
+	// output logits [batch 10]
 }

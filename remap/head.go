@@ -1,96 +1,324 @@
 package remap
 
 import (
+	"encoding/binary"
+	"errors"
 	"fmt"
 	"math"
-	"math/rand"
+	"math/rand/v2"
 
 	"github.com/onnxtune/onnxtune/graph"
 )
 
+// ErrNotLinear reports a layer ReplaceHead cannot replace: no such
+// parameter, or not the weight of a Gemm or MatMul.
+var ErrNotLinear = errors.New("not a linear layer")
+
 // ReplaceHead replaces the linear layer at module path layer ("fc",
-// "classifier.1") with a fresh one of classes outputs, initialized as
-// PyTorch's nn.Linear initializes itself: weight and bias uniform in
-// [-1/sqrt(in), 1/sqrt(in)] (kaiming_uniform_ with a = sqrt(5)), from a Go
-// random source seeded with seed. The layer may be a Gemm or a MatMul
-// followed by Add. Declared shapes of the outputs it feeds are fixed; node
-// names, opsets and every other tensor are kept.
+// "classifier.1": the prefix of its parameter names) with a fresh one of
+// classes outputs, as model.fc = nn.Linear(in_features, classes) does in
+// PyTorch. The layer is a Gemm, or a MatMul followed by an Add of the bias
+// (Linear on 3-D input); its bias is optional.
+//
+// The new tensors are initialized as nn.Linear initializes itself:
+// kaiming_uniform_(a=sqrt(5)) on the weight, which is U(-1/sqrt(in),
+// 1/sqrt(in)), and the bias from the same distribution, drawn (weight first,
+// in PyTorch's layout, then bias) from a Go random source seeded with seed:
+// the same seed gives the same tensors, not PyTorch's numbers.
+//
+// The parameters keep their PyTorch names (fc.weight, fc.bias) with the new
+// shapes; initializers keep their names unless another parameter shared
+// them (then the layer gets its own, named after the parameter). The
+// declared shapes of the values computed from the layer (value_info and
+// graph outputs, such as logits [batch, 1000]) get classes as their last
+// dim where it was the old number of outputs. Node names, opsets, every
+// other node and tensor are kept. Errors wrap ErrNotLinear when the layer
+// is not a linear layer; m is unchanged on error.
 func ReplaceHead(m *graph.Model, layer string, classes int, seed int64) error {
 	if classes < 1 {
-		return fmt.Errorf("remap: replace head: %d classes", classes)
+		return fmt.Errorf("remap: replace head %q: %d classes: want 1 or more", layer, classes)
+	}
+	if m == nil || m.Graph == nil {
+		return fmt.Errorf("remap: replace head %q: nil model", layer)
 	}
 	if len(m.Params) == 0 {
 		if err := Recover(m); err != nil {
 			return err
 		}
 	}
-	if _, err := Untie(m); err != nil {
-		return err
+	h, err := findLinear(m, layer)
+	if err != nil {
+		return fmt.Errorf("remap: replace head %q: %w", layer, err)
 	}
-	w, b := m.Param(layer+".weight"), m.Param(layer+".bias")
-	if w == nil {
-		return fmt.Errorf("remap: replace head: the model has no parameter %s.weight (see onnxtune inspect)", layer)
+	in := h.w.Shape[1]
+	out := int64(classes)
+	if in > 0 && out > math.MaxInt32/in {
+		return fmt.Errorf("remap: replace head %q: %d x %d weight: more than 2^31 values", layer, out, in)
 	}
-	if len(w.Shape) != 2 || w.DType != graph.Float32 {
-		return fmt.Errorf("remap: replace head: %s.weight is %s%v, not a float32 linear weight", layer, w.DType, w.Shape)
+	bound := 0.0
+	if in > 0 {
+		bound = 1 / math.Sqrt(float64(in))
 	}
-	oldOut, in := w.Shape[0], w.Shape[1]
-	wt := m.Graph.Initializer(w.Initializer)
-	r := rand.New(rand.NewSource(seed))
-	bound := 1 / math.Sqrt(float64(in))
-	uniform := func(n int) []float32 {
-		v := make([]float32, n)
+	r := rand.New(rand.NewPCG(uint64(seed), 0))
+	uniform := func(n int64) []float64 {
+		v := make([]float64, n)
 		for i := range v {
-			v[i] = float32((2*r.Float64() - 1) * bound)
+			v[i] = (2*r.Float64() - 1) * bound
 		}
 		return v
 	}
-	if w.Transposed {
-		wt.Dims = []int64{in, int64(classes)}
-	} else {
-		wt.Dims = []int64{int64(classes), in}
+	wDims := []int64{out, in}
+	wRaw := encodeFloats(h.w.DType, uniform(out*in))
+	if h.w.Transposed {
+		t := &graph.Tensor{Name: h.w.Name, DType: h.w.DType, Dims: wDims, Raw: wRaw}
+		if wRaw, err = transpose(t); err != nil {
+			return fmt.Errorf("remap: replace head %q: %w", layer, err)
+		}
+		wDims = []int64{in, out}
 	}
-	if err := wt.SetFloat32s(uniform(classes * int(in))); err != nil {
-		return err
+	var bRaw []byte
+	if h.b != nil {
+		bRaw = encodeFloats(h.b.DType, uniform(out))
 	}
-	if b != nil {
-		bt := m.Graph.Initializer(b.Initializer)
-		bt.Dims = []int64{int64(classes)}
-		if err := bt.SetFloat32s(uniform(classes)); err != nil {
-			return err
+
+	// Nothing has changed so far: from here on nothing fails.
+	g := m.Graph
+	var orphans []string
+	if v := setTensor(g, h.w, h.node, h.wIndex, wDims, wRaw); v != "" {
+		orphans = append(orphans, v)
+	}
+	if h.b != nil {
+		if v := setTensor(g, h.b, h.biasNode, h.bIndex, []int64{out}, bRaw); v != "" {
+			orphans = append(orphans, v)
 		}
 	}
-	// Declared shapes: every value whose last dim is the old class count,
-	// downstream of the layer.
-	down := downstream(m.Graph, w.Initializer)
-	fix := func(vs []*graph.ValueInfo) {
-		for _, v := range vs {
-			if !down[v.Name] || v.Type == nil || v.Type.Shape == nil || len(v.Type.Shape.Dims) == 0 {
-				continue
-			}
-			d := &v.Type.Shape.Dims[len(v.Type.Shape.Dims)-1]
-			if d.HasValue && d.Value == oldOut {
-				d.Value = int64(classes)
-			}
-		}
-	}
-	fix(m.Graph.Outputs)
-	fix(m.Graph.ValueInfo)
+	fixDeclared(g, h.node.Outputs, h.oldOut, out)
+	removeOrphans(g, orphans)
 	return Recover(m)
 }
 
-// downstream returns the values computed, directly or not, from value.
-func downstream(g *graph.Graph, value string) map[string]bool {
-	reached := map[string]bool{value: true}
-	for _, n := range g.Nodes {
-		for _, in := range n.Inputs {
-			if reached[in] {
-				for _, o := range n.Outputs {
-					reached[o] = true
+// linear is a linear layer found by findLinear.
+type linear struct {
+	w, b           *graph.Param
+	node           *graph.Node // Gemm or MatMul
+	biasNode       *graph.Node // Gemm or the Add after MatMul
+	wIndex, bIndex int
+	oldOut         int64
+}
+
+// findLinear finds the Gemm or MatMul(+Add) that reads layer.weight (and
+// layer.bias).
+func findLinear(m *graph.Model, layer string) (*linear, error) {
+	w := m.Param(layer + ".weight")
+	if w == nil {
+		return nil, fmt.Errorf("%w: the model has no parameter %s.weight (onnxtune inspect lists them)", ErrNotLinear, layer)
+	}
+	if len(w.Shape) != 2 || (w.DType != graph.Float32 && w.DType != graph.Float64) {
+		return nil, fmt.Errorf("%w: %s is %s, not a float32 or float64 matrix", ErrNotLinear, w.Name, describe(w))
+	}
+	if m.Graph.Initializer(w.Initializer) == nil {
+		return nil, fmt.Errorf("%s: initializer %q not found", w.Name, w.Initializer)
+	}
+	consumers := m.Graph.Consumers()
+	uses := consumers[w.Value]
+	if len(uses) != 1 {
+		return nil, fmt.Errorf("%w: %s is read by %d nodes, want 1", ErrNotLinear, w.Name, len(uses))
+	}
+	u := uses[0]
+	if (u.Node.OpType != "Gemm" && u.Node.OpType != "MatMul") || u.Index != 1 || len(u.Node.Outputs) != 1 {
+		return nil, fmt.Errorf("%w: %s is input %d of %s, not the weight of a Gemm or MatMul", ErrNotLinear, w.Name, u.Index, u.Node)
+	}
+	h := &linear{w: w, node: u.Node, wIndex: 1, oldOut: w.Shape[0]}
+	b := m.Param(layer + ".bias")
+	if b == nil {
+		if u.Node.OpType == "Gemm" && len(u.Node.Inputs) > 2 && u.Node.Inputs[2] != "" {
+			return nil, fmt.Errorf("%w: %s adds %q, which is not %s.bias", ErrNotLinear, u.Node, u.Node.Inputs[2], layer)
+		}
+		return h, nil
+	}
+	if len(b.Shape) != 1 || b.Shape[0] != h.oldOut || b.DType != w.DType {
+		return nil, fmt.Errorf("%w: %s is %s, %s is %s", ErrNotLinear, w.Name, describe(w), b.Name, describe(b))
+	}
+	if m.Graph.Initializer(b.Initializer) == nil {
+		return nil, fmt.Errorf("%s: initializer %q not found", b.Name, b.Initializer)
+	}
+	buses := consumers[b.Value]
+	if len(buses) != 1 {
+		return nil, fmt.Errorf("%w: %s is read by %d nodes, want 1", ErrNotLinear, b.Name, len(buses))
+	}
+	bu := buses[0]
+	switch {
+	case u.Node.OpType == "Gemm" && bu.Node == u.Node && bu.Index == 2:
+	case u.Node.OpType == "MatMul" && bu.Node.OpType == "Add" && len(bu.Node.Inputs) == 2 &&
+		bu.Index >= 0 && bu.Node.Inputs[1-bu.Index] == u.Node.Outputs[0]:
+	default:
+		return nil, fmt.Errorf("%w: %s is input %d of %s, not the bias of %s", ErrNotLinear, b.Name, bu.Index, bu.Node, u.Node)
+	}
+	h.b, h.biasNode, h.bIndex = b, bu.Node, bu.Index
+	return h, nil
+}
+
+// setTensor gives parameter p the values raw with dims, which node reads
+// at input idx. When p has its initializer to itself, that initializer
+// changes (its name, storage and doc string stay). When p reaches node
+// through an Identity of a shared initializer (the exporter's
+// de-duplication) and only node reads it, the Identity gives way to an
+// initializer of its output's name. Otherwise node's input is pointed at a
+// new initializer named after p. Declarations of the name (graph input,
+// value_info) get the new dims. It returns the value node read before when
+// that may now be unused.
+func setTensor(g *graph.Graph, p *graph.Param, node *graph.Node, idx int, dims []int64, raw []byte) string {
+	consumers := g.Consumers()
+	isOutput := make(map[string]bool)
+	for _, o := range g.Outputs {
+		isOutput[o.Name] = true
+	}
+	exclusive := func(v string) bool { return len(consumers[v]) == 1 && !isOutput[v] }
+	switch {
+	case p.Value == p.Initializer && exclusive(p.Initializer):
+		t := g.Initializer(p.Initializer)
+		t.Dims, t.Raw = dims, raw
+		declare(g, t.Name, dims)
+		return ""
+	case p.Value != p.Initializer && exclusive(p.Value) && g.Producers()[p.Value] != nil && g.Producers()[p.Value].OpType == "Identity":
+		id := g.Producers()[p.Value]
+		nodes := g.Nodes[:0]
+		for _, n := range g.Nodes {
+			if n != id {
+				nodes = append(nodes, n)
+			}
+		}
+		g.Nodes = nodes
+		g.Initializers = append(g.Initializers, &graph.Tensor{Name: p.Value, DType: p.DType, Dims: dims, Raw: raw})
+		declare(g, p.Value, dims)
+		return id.Inputs[0]
+	}
+	names := valueNames(g)
+	name := p.Name
+	for i := 1; names[name]; i++ {
+		name = fmt.Sprintf("%s_%d", p.Name, i)
+	}
+	g.Initializers = append(g.Initializers, &graph.Tensor{Name: name, DType: p.DType, Dims: dims, Raw: raw})
+	node.Inputs[idx] = name
+	return p.Value
+}
+
+// declare sets the dims of name's declarations (graph input, value_info).
+func declare(g *graph.Graph, name string, dims []int64) {
+	for _, list := range [][]*graph.ValueInfo{g.Inputs, g.ValueInfo} {
+		for _, v := range list {
+			if v.Name == name && v.Type != nil && v.Type.Shape != nil {
+				v.Type.Shape.Dims = make([]graph.Dim, len(dims))
+				for i, d := range dims {
+					v.Type.Shape.Dims[i] = graph.Dim{Value: d, HasValue: true}
 				}
-				break
 			}
 		}
 	}
-	return reached
+}
+
+// fixDeclared sets the last dim of the declared shapes of start and of the
+// values computed from them to classes, where it is oldOut. Values declared
+// with another last dim (an ArgMax's [batch], say) end the walk.
+func fixDeclared(g *graph.Graph, start []string, oldOut, classes int64) {
+	decl := make(map[string][]*graph.ValueInfo)
+	for _, list := range [][]*graph.ValueInfo{g.Outputs, g.ValueInfo} {
+		for _, v := range list {
+			decl[v.Name] = append(decl[v.Name], v)
+		}
+	}
+	carries := func(name string) bool {
+		for _, v := range decl[name] {
+			if _, dims, ok := v.TensorShape(); ok {
+				if len(dims) == 0 {
+					return false
+				}
+				if d := dims[len(dims)-1]; d.HasValue && d.Value != oldOut {
+					return false
+				}
+			}
+		}
+		return true
+	}
+	reached := make(map[string]bool)
+	for _, s := range start {
+		reached[s] = carries(s)
+	}
+	for _, n := range g.Nodes {
+		reads := false
+		for _, in := range n.Inputs {
+			reads = reads || reached[in]
+		}
+		if !reads {
+			continue
+		}
+		for _, o := range n.Outputs {
+			if o != "" && carries(o) {
+				reached[o] = true
+			}
+		}
+	}
+	for name, ok := range reached {
+		if !ok {
+			continue
+		}
+		for _, v := range decl[name] {
+			if _, dims, ok := v.TensorShape(); ok {
+				if d := &dims[len(dims)-1]; d.HasValue && d.Value == oldOut {
+					d.Value = classes
+				}
+			}
+		}
+	}
+}
+
+// removeOrphans removes what produced the values in names if nothing reads
+// them any more: Identity nodes (the ties a new head tensor left behind) and
+// then initializers. Graph inputs and outputs stay.
+func removeOrphans(g *graph.Graph, names []string) {
+	keep := make(map[string]bool)
+	for _, list := range [][]*graph.ValueInfo{g.Inputs, g.Outputs} {
+		for _, v := range list {
+			keep[v.Name] = true
+		}
+	}
+	for len(names) > 0 {
+		name := names[0]
+		names = names[1:]
+		if keep[name] || len(g.Consumers()[name]) > 0 {
+			continue
+		}
+		nodes := g.Nodes[:0]
+		for _, n := range g.Nodes {
+			if n.OpType == "Identity" && len(n.Outputs) == 1 && n.Outputs[0] == name {
+				names = append(names, n.Inputs...)
+				continue
+			}
+			nodes = append(nodes, n)
+		}
+		g.Nodes = nodes
+		inits := g.Initializers[:0]
+		for _, t := range g.Initializers {
+			if t.Name != name {
+				inits = append(inits, t)
+			}
+		}
+		g.Initializers = inits
+	}
+}
+
+// encodeFloats packs v as little-endian values of dt (float32 or float64).
+func encodeFloats(dt graph.DType, v []float64) []byte {
+	if dt == graph.Float64 {
+		b := make([]byte, 8*len(v))
+		for i, x := range v {
+			binary.LittleEndian.PutUint64(b[8*i:], math.Float64bits(x))
+		}
+		return b
+	}
+	b := make([]byte, 4*len(v))
+	for i, x := range v {
+		binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(float32(x)))
+	}
+	return b
 }

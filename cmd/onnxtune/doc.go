@@ -69,6 +69,41 @@
 // or link; nor, for a model with external data, a file in IN's folder
 // (the data files would be rewritten).
 //
+// # remap
+//
+//	onnxtune remap --from PRE.onnx --into NEW.onnx -o OUT.onnx [--rename RE=REPL]... [--strict] [--json]
+//
+// Remap loads PRE's parameters and buffers into NEW by recovered PyTorch
+// name (PyTorch's {k: v for k, v in pretrained.items() if k in new_state},
+// then load_state_dict) and writes OUT atomically. A name in both models
+// with equal shape and type is matched (PRE's tensor taken, transposed
+// where one file stores it transposed); only in NEW, missing (NEW's kept);
+// only in PRE, unexpected (dropped); in both with other shapes or types,
+// mismatched (NEW's kept). NEW's tied tensors are untied first. It prints a
+// table (STATUS, NAME, SHAPE, RESULT) and a summary line, or with --json one
+// object with the keys matched, missing, unexpected (lists of names),
+// mismatched (objects with name, from and into) and, when there are any,
+// warnings.
+//
+// --rename REGEXP=REPLACEMENT (repeatable) rewrites PRE's names in order
+// before matching, as Go's regexp.ReplaceAllString: '^module\.=' strips
+// nn.DataParallel's prefix. A rule that matches no name is logged as a
+// warning; an invalid rule is a usage error (exit 2). With --strict, any
+// missing, unexpected or mismatched name fails the command (exit 1, the
+// report still printed, the error listing the names) and OUT is not
+// written. OUT may be neither PRE nor NEW.
+//
+// # replace-head
+//
+//	onnxtune replace-head MODEL --layer NAME --classes N -o OUT [--seed N]
+//
+// Replace-head replaces the linear layer whose parameters are NAME.weight
+// and NAME.bias (a Gemm, or a MatMul and the Add of its bias) with a new one
+// of N outputs, initialized as nn.Linear is (uniform in +-1/sqrt(in_features))
+// from --seed (default 0), fixes the declared output shape, keeps node names,
+// opsets and every other tensor, and writes OUT atomically. OUT may not be
+// MODEL.
+//
 // # version
 //
 //	onnxtune version
@@ -94,6 +129,8 @@
 //	onnxtune inspect models/lenet.onnx
 //	onnxtune inspect --json models/lenet.onnx | jq .parameters
 //	onnxtune convert models/bn_cnn_training.onnx -o /tmp/bn_cnn.onnx
+//	onnxtune remap --from models/mnist_lenet_0to4.onnx --into models/mnist_lenet_10.onnx -o /tmp/lenet10.onnx
+//	onnxtune replace-head models/mnist_lenet_0to4.onnx --layer fc3 --classes 10 -o /tmp/lenet10.onnx
 //
 // # Tests
 //

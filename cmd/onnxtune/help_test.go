@@ -22,6 +22,8 @@ func TestHelp(t *testing.T) {
 		{"onnxtune", []string{"--help"}},
 		{"inspect", []string{"inspect", "--help"}},
 		{"convert", []string{"convert", "--help"}},
+		{"remap", []string{"remap", "--help"}},
+		{"replace-head", []string{"replace-head", "--help"}},
 		{"version", []string{"version", "--help"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

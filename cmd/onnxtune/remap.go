@@ -2,12 +2,19 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
 	"github.com/onnxtune/onnxtune/export"
+	"github.com/onnxtune/onnxtune/graph"
 	"github.com/onnxtune/onnxtune/importer"
 	"github.com/onnxtune/onnxtune/remap"
 )
@@ -22,39 +29,48 @@ func (a *app) remapCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "remap --from PRE.onnx --into NEW.onnx -o OUT.onnx",
 		Short: "Load a pretrained model's parameters into a new model, by PyTorch name",
-		Long: `Remap does what PyTorch's fine-tuning recipe does with state_dicts
-({k: v for k, v in pretrained.items() if k in new_state}, then
-load_state_dict), on ONNX models: every parameter of NEW whose PyTorch name
-and shape PRE also has takes PRE's values; OUT is NEW with those values.
-Names are the recovered PyTorch names, so anonymized exports
-("onnx::Conv_193") match too. The report lists the names matched, missing
-(only in NEW, which keeps its own), unexpected (only in PRE, dropped) and
-mismatched (in both with other shapes: NEW keeps its own, e.g. a classifier
-head with another number of classes).
+		Long: `Remap does on ONNX models what PyTorch's fine-tuning recipe does with
+state_dicts ({k: v for k, v in pretrained.items() if k in new_state}, then
+load_state_dict), properly: every parameter and buffer of NEW whose PyTorch
+name, shape and type PRE also has takes PRE's values; OUT is NEW with those
+values. Names are the recovered PyTorch names, so anonymized exports
+("onnx::Conv_193") match too; tensors NEW's exporter shared are untied first.
 
---rename RE=REPL rewrites PRE's names first, in order ('^module\.=' strips
-DataParallel's prefix); a rule that matches nothing is a warning. --strict
-makes any missing, unexpected or mismatched name an error, and writes
-nothing. --json prints {"matched", "missing", "unexpected", "mismatched"}.`,
+The report lists every name: matched (taken from PRE), missing (only in NEW,
+which keeps its own), unexpected (only in PRE, dropped) and mismatched (in
+both with other shapes or types, such as a classifier head with another
+number of classes: NEW keeps its own, where load_state_dict would fail).
+
+--rename RE=REPL rewrites PRE's names first, in order, as Go's
+regexp.ReplaceAllString ('^module\.=' strips DataParallel's prefix,
+'^backbone\.(.*)=$1' unwraps a wrapper); a rule that matches no name is
+logged as a warning. --strict makes any missing, unexpected or mismatched
+name an error (exit 1, the report still printed) and writes nothing. --json
+prints the report as one object: matched, missing and unexpected (lists of
+names), mismatched (objects with name, from and into), and warnings when
+there are any.
+
+OUT is written atomically and may not be PRE or NEW.`,
 		Example: `  onnxtune remap --from models/mnist_lenet_0to4.onnx --into models/mnist_lenet_10.onnx -o out/lenet10.onnx
-  onnxtune remap --from dp.onnx --into new.onnx -o out.onnx --rename '^module\.='`,
+  onnxtune remap --from dp.onnx --into new.onnx -o out.onnx --rename '^module\.='
+  onnxtune remap --strict --json --from a.onnx --into b.onnx -o c.onnx | jq .mismatched`,
 		Args: cobra.NoArgs,
 		PreRunE: func(*cobra.Command, []string) error {
-			for _, r := range renames {
-				rule, err := remap.ParseRule(r)
-				if err != nil {
-					return err
-				}
-				rules = append(rules, rule)
-			}
 			if from == "" || into == "" || out == "" {
-				return fmt.Errorf(`required flags --from, --into and --output`)
+				return errors.New("required flags: --from, --into and -o (--output)")
+			}
+			var err error
+			if rules, err = remap.ParseRules(renames); err != nil {
+				return fmt.Errorf("--rename: %w", err)
 			}
 			return nil
 		},
 		RunE: work(func(*cobra.Command, []string) error {
 			if sameFile(from, out) || sameFile(into, out) {
 				return fmt.Errorf("output %s would overwrite an input", out)
+			}
+			if err := checkOutput(out); err != nil {
+				return err
 			}
 			pre, err := importer.LoadWith(from, importer.Options{Logger: a.log})
 			if err != nil {
@@ -64,31 +80,26 @@ nothing. --json prints {"matched", "missing", "unexpected", "mismatched"}.`,
 			if err != nil {
 				return err
 			}
+			if hasExternal(dst) && sameFile(filepath.Dir(into), filepath.Dir(out)) {
+				return errors.New("output would overwrite the new model's external data: write it to another folder")
+			}
 			rep, err := remap.Apply(pre, dst, remap.Options{Rules: rules, Strict: strict, Logger: a.log})
-			if err != nil {
+			var se *remap.StrictError
+			if err != nil && !errors.As(err, &se) {
 				return err
 			}
-			if err := export.WriteFile(out, dst); err != nil {
-				return err
+			written := ""
+			if err == nil {
+				if err := export.WriteFile(out, dst); err != nil {
+					return err
+				}
+				a.log.WithField("path", out).Debug("model written")
+				written = out
 			}
-			if asJSON {
-				enc := json.NewEncoder(a.stdout)
-				enc.SetIndent("", "  ")
-				return enc.Encode(rep)
+			if perr := printRemap(a.stdout, rep, dst, written, asJSON); perr != nil {
+				return perr
 			}
-			tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
-			fmt.Fprintf(tw, "wrote %s\n", out)
-			fmt.Fprintf(tw, "matched\t%d\t(taken from %s)\n", len(rep.Matched), from)
-			for _, m := range rep.Mismatched {
-				fmt.Fprintf(tw, "mismatched\t%s\t%s in %s, %s in %s: kept the new model's\n", m.Name, m.From, from, m.Into, into)
-			}
-			for _, n := range rep.Missing {
-				fmt.Fprintf(tw, "missing\t%s\tonly in %s: kept\n", n, into)
-			}
-			for _, n := range rep.Unexpected {
-				fmt.Fprintf(tw, "unexpected\t%s\tonly in %s: dropped\n", n, from)
-			}
-			return tw.Flush()
+			return err
 		}),
 	}
 	f := c.Flags()
@@ -97,6 +108,60 @@ nothing. --json prints {"matched", "missing", "unexpected", "mismatched"}.`,
 	f.StringVarP(&out, "output", "o", "", "where to write the result (required)")
 	f.StringArrayVar(&renames, "rename", nil, "rewrite pretrained names: REGEXP=REPLACEMENT; repeatable, applied in order")
 	f.BoolVar(&strict, "strict", false, "fail, writing nothing, unless every name matches")
-	f.BoolVar(&asJSON, "json", false, "print the report as JSON")
+	f.BoolVar(&asJSON, "json", false, "print the report as one JSON object")
 	return c
+}
+
+// printRemap prints the report as JSON or as a table with a row per name
+// (shapes from the target dst) and a summary. written is the file written,
+// "" if none.
+func printRemap(w io.Writer, rep remap.Report, dst *graph.Model, written string, asJSON bool) error {
+	if asJSON {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rep)
+	}
+	shape := func(name string) string {
+		if p := dst.Param(name); p != nil {
+			dims := make([]string, len(p.Shape))
+			for i, d := range p.Shape {
+				dims[i] = strconv.FormatInt(d, 10)
+			}
+			return fmt.Sprintf("%s[%s]", p.DType, strings.Join(dims, ","))
+		}
+		return ""
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "STATUS\tNAME\tSHAPE\tRESULT")
+	for _, n := range rep.Matched {
+		fmt.Fprintf(tw, "matched\t%s\t%s\ttaken from the pretrained model\n", n, shape(n))
+	}
+	for _, m := range rep.Mismatched {
+		fmt.Fprintf(tw, "mismatched\t%s\t%s -> %s\tthe new model's kept\n", m.Name, m.From, m.Into)
+	}
+	for _, n := range rep.Missing {
+		fmt.Fprintf(tw, "missing\t%s\t%s\tthe new model's kept\n", n, shape(n))
+	}
+	for _, n := range rep.Unexpected {
+		fmt.Fprintf(tw, "unexpected\t%s\t\tdropped\n", n)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "\n%d matched, %d mismatched, %d missing, %d unexpected\n",
+		len(rep.Matched), len(rep.Mismatched), len(rep.Missing), len(rep.Unexpected))
+	if written == "" {
+		_, err := fmt.Fprintln(w, "nothing written")
+		return err
+	}
+	_, err := fmt.Fprintf(w, "wrote %s\n", written)
+	return err
+}
+
+// checkOutput refuses an output path that is a folder.
+func checkOutput(out string) error {
+	if st, err := os.Stat(out); err == nil && st.IsDir() {
+		return fmt.Errorf("output %s is a folder, not a file", out)
+	}
+	return nil
 }

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
 
@@ -18,32 +20,49 @@ func (a *app) replaceHeadCmd() *cobra.Command {
 	)
 	c := &cobra.Command{
 		Use:   "replace-head MODEL --layer NAME --classes N -o OUT",
-		Short: "Replace a classifier's last linear layer with a fresh one of N classes",
-		Long: `Replace-head swaps the linear layer at module path --layer (a Gemm, or a
-MatMul followed by Add, such as torchvision's fc) for a new one with
---classes outputs, initialized as PyTorch's nn.Linear initializes itself
-(uniform in +-1/sqrt(in_features)) from --seed. The model's output shape is
-fixed; node names, opsets and every other tensor are kept. This is
-model.fc = nn.Linear(512, N) done on an ONNX export.`,
+		Short: "Replace a classifier's linear layer with a fresh one of N classes",
+		Long: `Replace-head does model.fc = nn.Linear(in_features, N) on an ONNX export:
+it swaps the linear layer at module path --layer (the prefix of its
+parameter names: fc for fc.weight; a Gemm, or a MatMul followed by the Add
+of its bias) for a new one with --classes outputs, initialized as
+nn.Linear initializes itself (weight and bias uniform in
+[-1/sqrt(in_features), 1/sqrt(in_features)]) from a Go random source seeded
+with --seed (the same seed gives the same tensors; they are not PyTorch's
+numbers). The parameters keep their PyTorch names with the new shapes, the
+declared output shape gets the new number of classes, and node names,
+opsets and every other tensor are kept.
+
+OUT is written atomically and may not be MODEL.`,
 		Example: `  onnxtune replace-head resnet18.onnx --layer fc --classes 5 -o resnet18_5.onnx
-  onnxtune replace-head models/mnist_lenet_0to4.onnx --layer fc3 --classes 10 -o out/lenet10.onnx`,
+  onnxtune replace-head models/mnist_lenet_0to4.onnx --layer fc3 --classes 10 --seed 7 -o out/lenet10.onnx`,
 		Args: positional("MODEL"),
 		PreRunE: func(*cobra.Command, []string) error {
 			switch {
 			case layer == "" || out == "":
-				return fmt.Errorf(`required flags --layer and --output`)
+				return errors.New("required flags: --layer and -o (--output)")
 			case classes < 1:
 				return fmt.Errorf("invalid --classes %d: want 1 or more", classes)
 			}
 			return nil
 		},
 		RunE: work(func(_ *cobra.Command, args []string) error {
-			if sameFile(args[0], out) {
+			in := args[0]
+			if sameFile(in, out) {
 				return fmt.Errorf("output %s would overwrite the input", out)
 			}
-			m, err := importer.LoadWith(args[0], importer.Options{Logger: a.log})
+			if err := checkOutput(out); err != nil {
+				return err
+			}
+			m, err := importer.LoadWith(in, importer.Options{Logger: a.log})
 			if err != nil {
 				return err
+			}
+			if hasExternal(m) && sameFile(filepath.Dir(in), filepath.Dir(out)) {
+				return errors.New("output would overwrite the input's external data: write it to another folder")
+			}
+			var before []int64
+			if p := m.Param(layer + ".weight"); p != nil {
+				before = p.Shape
 			}
 			if err := remap.ReplaceHead(m, layer, classes, seed); err != nil {
 				return err
@@ -51,13 +70,17 @@ model.fc = nn.Linear(512, N) done on an ONNX export.`,
 			if err := export.WriteFile(out, m); err != nil {
 				return err
 			}
+			fmt.Fprintf(a.stdout, "%s.weight %v -> %v\n", layer, before, m.Param(layer+".weight").Shape)
+			if p := m.Param(layer + ".bias"); p != nil {
+				fmt.Fprintf(a.stdout, "%s.bias %v\n", layer, p.Shape)
+			}
 			fmt.Fprintf(a.stdout, "wrote %s: %s now has %d outputs\n", out, layer, classes)
 			return nil
 		}),
 	}
 	f := c.Flags()
-	f.StringVar(&layer, "layer", "", "module path of the linear layer, as in its parameter names (fc for fc.weight)")
-	f.IntVar(&classes, "classes", 0, "number of classes of the new layer")
+	f.StringVar(&layer, "layer", "", "module path of the linear layer, as in its parameter names (fc for fc.weight) (required)")
+	f.IntVar(&classes, "classes", 0, "number of outputs of the new layer (required)")
 	f.StringVarP(&out, "output", "o", "", "where to write the model (required)")
 	f.Int64Var(&seed, "seed", 0, "seed of the new layer's initialization")
 	return c
