@@ -134,3 +134,32 @@ func mseNode(g *G.ExprGraph, out, target *G.Node) (*G.Node, error) {
 	}
 	return ops.NewNode(g, "loss", ops.Spec{Name: "MSE", Shape: []int{}, DType: graph.Float32, Fwd: fwd, Grad: grad, WRT: []bool{true, false}}, out, target)
 }
+
+// ScoreLogits scores class scores z ([n, classes], row-major) against
+// labels: the sum over the rows of the cross-entropy logsumexp(z) - z[y]
+// (divide by n for PyTorch's mean) and how many rows have their largest
+// score at the label (the first largest on ties).
+func ScoreLogits(z []float32, labels []int64) (lossSum float64, correct int, err error) {
+	n := len(labels)
+	if n == 0 || len(z)%n != 0 {
+		return 0, 0, fmt.Errorf("%d scores for %d labels", len(z), n)
+	}
+	k := len(z) / n
+	for i, y := range labels {
+		if y < 0 || int(y) >= k {
+			return 0, 0, fmt.Errorf("label %d is not one of the model's %d classes", y, k)
+		}
+		row := z[i*k : (i+1)*k]
+		best := 0
+		for j, v := range row {
+			if v > row[best] {
+				best = j
+			}
+		}
+		if int64(best) == y {
+			correct++
+		}
+		lossSum += logSumExp(row) - float64(row[y])
+	}
+	return lossSum, correct, nil
+}

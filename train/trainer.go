@@ -205,19 +205,12 @@ func (t *Trainer) Step(x *tensor.Dense, labels []int64, targets *tensor.Dense, f
 		return res, ErrNonFinite
 	}
 	if labels != nil {
-		if z, err := valueData(sp.logits.Value()); err == nil {
-			k := len(z) / n
-			for i := 0; i < n; i++ {
-				best := 0
-				for j := 1; j < k; j++ {
-					if z[i*k+j] > z[i*k+best] {
-						best = j
-					}
-				}
-				if int64(best) == labels[i] {
-					res.Correct++
-				}
-			}
+		z, err := valueData(sp.logits.Value())
+		if err != nil {
+			return res, err
+		}
+		if _, res.Correct, err = ScoreLogits(z, labels); err != nil {
+			return res, err
 		}
 	}
 	// Running statistics first: their update nodes read the old values.

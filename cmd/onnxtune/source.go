@@ -2,8 +2,6 @@ package main
 
 import (
 	"fmt"
-	"math"
-	"math/rand"
 
 	"gorgonia.org/tensor"
 
@@ -13,14 +11,12 @@ import (
 	"github.com/onnxtune/onnxtune/train/data"
 )
 
-// dataSource serves a Dataset in batches: shuffled by a permutation drawn
-// from the seed and the epoch number (so a resumed run sees the same order),
-// the last partial batch kept (PyTorch's drop_last=False).
+// dataSource serves a Dataset through train/data's Loader (order from the
+// seed and the epoch number, so a resumed run sees the same batches; last
+// partial batch kept) as the batches train.Run reads.
 type dataSource struct {
-	ds      data.Dataset
-	bs      int
-	shuffle bool
-	seed    int64
+	ds     data.Dataset
+	loader *data.Loader
 }
 
 func openSource(spec string, f *trainFlags, shuffle bool) (*dataSource, error) {
@@ -44,87 +40,18 @@ func openSource(spec string, f *trainFlags, shuffle bool) (*dataSource, error) {
 	if ds.Len() == 0 {
 		return nil, fmt.Errorf("%s has no examples", spec)
 	}
-	return &dataSource{ds: ds, bs: f.batch, shuffle: shuffle && f.shuffle, seed: f.seed}, nil
-}
-
-func (s *dataSource) Batches() int { return (s.ds.Len() + s.bs - 1) / s.bs }
-
-func (s *dataSource) order(e int) []int {
-	n := s.ds.Len()
-	if !s.shuffle {
-		idx := make([]int, n)
-		for i := range idx {
-			idx[i] = i
-		}
-		return idx
+	l, err := data.NewLoader(ds, f.batch, shuffle && f.shuffle, f.seed)
+	if err != nil {
+		return nil, err
 	}
-	return rand.New(rand.NewSource(s.seed*1_000_003 + int64(e))).Perm(n)
+	return &dataSource{ds: ds, loader: l}, nil
 }
+
+func (s *dataSource) Batches() int { return s.loader.Batches() }
 
 func (s *dataSource) Batch(e, i int) (train.Batch, error) {
-	idx := s.order(e)
-	lo, hi := i*s.bs, min((i+1)*s.bs, len(idx))
-	if lo >= hi {
-		return train.Batch{}, fmt.Errorf("batch %d is past the data's end", i)
-	}
-	return readBatch(s.ds, idx[lo:hi])
-}
-
-func readBatch(ds data.Dataset, idx []int) (train.Batch, error) {
-	shape := ds.ExampleShape()
-	size := 1
-	for _, d := range shape {
-		size *= d
-	}
-	n := len(idx)
-	bshape := append([]int{n}, shape...)
-	var b train.Batch
-	tshape, hasTargets := ds.TargetShape()
-	tsize := 1
-	for _, d := range tshape {
-		tsize *= d
-	}
-	var targets []float32
-	if hasTargets {
-		targets = make([]float32, n*tsize)
-	} else {
-		b.Labels = make([]int64, n)
-	}
-	var fx []float32
-	var ix []int64
-	if ds.DType() == graph.Int64 {
-		ix = make([]int64, n*size)
-	} else {
-		fx = make([]float32, n*size)
-	}
-	for k, j := range idx {
-		var x any
-		if ix != nil {
-			x = ix[k*size : (k+1)*size]
-		} else {
-			x = fx[k*size : (k+1)*size]
-		}
-		var t []float32
-		if hasTargets {
-			t = targets[k*tsize : (k+1)*tsize]
-		}
-		label, err := ds.Read(j, x, t)
-		if err != nil {
-			return b, err
-		}
-		if !hasTargets {
-			b.Labels[k] = label
-		}
-	}
-	if ix != nil {
-		b.X = ops.Dense(bshape, ix)
-	} else {
-		b.X = ops.Dense(bshape, fx)
-	}
-	if hasTargets {
-		b.Targets = ops.Dense(append([]int{n}, tshape...), targets)
-	}
-	return b, nil
+	b, err := s.loader.Batch(e, i)
+	return train.Batch{X: b.X, Labels: b.Labels, Targets: b.Targets}, err
 }
 
 // evaluate runs m with inference semantics over a labelled source: mean
@@ -163,28 +90,13 @@ func evaluateCount(m *graph.Model, src *dataSource, progress func(done int)) (lo
 		if err != nil {
 			return 0, 0, 0, err
 		}
-		k := len(z) / len(b.Labels)
-		for j, y := range b.Labels {
-			row := z[j*k : (j+1)*k]
-			best, mx := 0, float64(row[0])
-			for c, v := range row {
-				if float64(v) > mx {
-					best, mx = c, float64(v)
-				}
-			}
-			s := 0.0
-			for _, v := range row {
-				s += math.Exp(float64(v) - mx)
-			}
-			if y < 0 || int(y) >= k {
-				return 0, 0, 0, fmt.Errorf("label %d is not one of the model's %d classes", y, k)
-			}
-			total += mx + math.Log(s) - float64(row[y])
-			if int64(best) == y {
-				correct++
-			}
-			n++
+		ls, c, err := train.ScoreLogits(z, b.Labels)
+		if err != nil {
+			return 0, 0, 0, err
 		}
+		total += ls
+		correct += c
+		n += len(b.Labels)
 		if progress != nil {
 			progress(n)
 		}
