@@ -138,7 +138,17 @@ func (t *Trainer) program(x *tensor.Dense, n int) (*stepProgram, error) {
 	for i, name := range names {
 		sp.grads[name] = grads[i]
 	}
-	sp.vm = G.NewTapeMachine(p.Graph)
+	// Run only what the step reads: the loss, the logits, the parameters'
+	// gradients and the running statistics. Gradients that nothing reads
+	// (the input image's, a frozen layer's) are left out of the machine.
+	roots := G.Nodes{sp.loss, sp.logits}
+	for _, name := range names {
+		roots = append(roots, sp.grads[name])
+	}
+	for _, u := range sp.updates {
+		roots = append(roots, u.Node)
+	}
+	sp.vm = G.NewTapeMachine(p.Graph.ExactSubgraphRoots(roots...))
 	t.progs[n] = sp
 	return sp, nil
 }

@@ -138,6 +138,11 @@ func Compile(m *graph.Model, shapes map[string][]int, opts Options) (p *Program,
 	}
 	seq := 0
 	rng := rand.New(rand.NewSource(opts.Seed))
+	var fused map[*graph.Node]*graph.Node
+	applied := make(map[*graph.Node]bool)
+	if !opts.Train {
+		fused = reluFusions(g)
+	}
 	for _, n := range g.Nodes {
 		info, _ := reg.Lookup(n)
 		in := make([]*Value, len(n.Inputs))
@@ -152,7 +157,18 @@ func Compile(m *graph.Model, shapes map[string][]int, opts Options) (p *Program,
 			in[i] = v
 		}
 		c := &Ctx{G: eg, Node: n, Opset: opset, Train: opts.Train, Rand: rng, Updates: &p.Updates, seq: &seq}
-		outs, err := lowerNode(info, c, in)
+		var outs []*Value
+		var err error
+		if r := fused[n]; r == n && applied[n] {
+			// A Relu that its producer applied already.
+			outs = in[:1]
+		} else {
+			c.FuseRelu = r != nil && r != n
+			outs, err = lowerNode(info, c, in)
+			if c.ReluFused {
+				applied[r] = true
+			}
+		}
 		if err != nil {
 			return nil, fmt.Errorf("node %s: %w", n, err)
 		}
@@ -333,4 +349,40 @@ func scalarDense(backing any) *tensor.Dense {
 		return tensor.New(tensor.FromScalar(b[0]))
 	}
 	return nil
+}
+
+// reluFusions finds, for inference, the Relu nodes that can run inside
+// their producer: a float Conv, or an Add of two same-shape tensors, whose
+// only consumer is the Relu (and whose output is not a graph output). The
+// map sends the producer to its Relu and the Relu to itself. The fused
+// producer computes max(y, 0) in its last pass over y, saving the Relu's
+// pass over memory and its buffer (as ONNX Runtime's Conv+Relu fusion).
+func reluFusions(g *graph.Graph) map[*graph.Node]*graph.Node {
+	uses := make(map[string]int)
+	for _, n := range g.Nodes {
+		for _, in := range n.Inputs {
+			uses[in]++
+		}
+	}
+	for _, o := range g.Outputs {
+		uses[o.Name] += 2
+	}
+	producer := make(map[string]*graph.Node)
+	for _, n := range g.Nodes {
+		if op := n.QualifiedOp(); (op == "Conv" || op == "Add") && len(n.Outputs) == 1 {
+			producer[n.Outputs[0]] = n
+		}
+	}
+	fused := make(map[*graph.Node]*graph.Node)
+	for _, n := range g.Nodes {
+		if n.QualifiedOp() != "Relu" || len(n.Inputs) != 1 || len(n.Outputs) != 1 {
+			continue
+		}
+		p := producer[n.Inputs[0]]
+		if p == nil || uses[n.Inputs[0]] != 1 {
+			continue
+		}
+		fused[p], fused[n] = n, n
+	}
+	return fused
 }

@@ -239,6 +239,7 @@ func (w *convWindow) resolve(in []int, ceil bool) (out, pb, pe []int, err error)
 type convDims struct {
 	n, c, m, group int
 	g              convGeom
+	relu           bool // apply Relu after the bias (inference fusion)
 }
 
 func lowerConv(c *Ctx, in []*Value) ([]*Value, error) {
@@ -283,37 +284,44 @@ func lowerConv(c *Ctx, in []*Value) ([]*Value, error) {
 		args = append(args, b)
 	}
 	wrt := convWRT(args)
+	if c.FuseRelu {
+		// Inference: Relu in the bias pass.
+		cd.relu, c.ReluFused = true, true
+	}
 	s := Spec{Name: op, Shape: yShape, DType: x.DType, WRT: wrt,
-		Fwd: convKernel(yShape,
-			func(in [][]float32) []float32 { return convForward(in[0], in[1], convOpt(in, 2), cd) },
-			func(in [][]float64) []float64 { return convForward(in[0], in[1], convOpt(in, 2), cd) }),
+		Into: convInto(
+			func(in [][]float32, y []float32) { convForward(in[0], in[1], convOpt(in, 2), cd, y) },
+			func(in [][]float64, y []float64) { convForward(in[0], in[1], convOpt(in, 2), cd, y) }),
 		Grad: func(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
 			gs := make(G.Nodes, len(inputs))
 			var err error
 			if wrt[0] {
-				gs[0], err = convGradNode(op, output, grad, "GradInput", inputs[0],
-					func(in [][]float32) []float32 { return convBackwardData(in[0], in[1], cd) },
-					func(in [][]float64) []float64 { return convBackwardData(in[0], in[1], cd) }, grad, inputs[1])
+				gs[0], err = convGradInto(op, output, grad, "GradInput", inputs[0],
+					func(in [][]float32, dx []float32) { convBackwardData(in[0], in[1], cd, dx) },
+					func(in [][]float64, dx []float64) { convBackwardData(in[0], in[1], cd, dx) }, grad, inputs[1])
 				if err != nil {
 					return nil, err
 				}
 			}
 			if wrt[1] {
-				gs[1], err = convGradNode(op, output, grad, "GradWeight", inputs[1],
-					func(in [][]float32) []float32 { return convBackwardWeight(in[0], in[1], cd) },
-					func(in [][]float64) []float64 { return convBackwardWeight(in[0], in[1], cd) }, grad, inputs[0])
+				gs[1], err = convGradInto(op, output, grad, "GradWeight", inputs[1],
+					func(in [][]float32, dw []float32) { convBackwardWeight(in[0], in[1], cd, dw) },
+					func(in [][]float64, dw []float64) { convBackwardWeight(in[0], in[1], cd, dw) }, grad, inputs[0])
 				if err != nil {
 					return nil, err
 				}
 			}
 			if len(inputs) > 2 && wrt[2] {
 				P := cd.g.outSize()
-				gs[2], err = convGradNode(op, output, grad, "GradBias", inputs[2],
-					func(in [][]float32) []float32 { return convBiasGrad(in[0], cd.n, cd.m, P) },
-					func(in [][]float64) []float64 { return convBiasGrad(in[0], cd.n, cd.m, P) }, grad)
+				gs[2], err = convGradInto(op, output, grad, "GradBias", inputs[2],
+					func(in [][]float32, db []float32) { convBiasGrad(in[0], cd.n, cd.m, P, db) },
+					func(in [][]float64, db []float64) { convBiasGrad(in[0], cd.n, cd.m, P, db) }, grad)
 			}
 			return gs, err
 		}}
+	if cd.relu {
+		s.Name, s.Grad = "ConvRelu", reluThen(s.Grad)
+	}
 	y, err := c.Apply(s, args...)
 	return []*Value{y}, err
 }
@@ -361,40 +369,38 @@ func lowerConvTranspose(c *Ctx, in []*Value) ([]*Value, error) {
 	}
 	wrt := convWRT(args)
 	s := Spec{Name: op, Shape: yShape, DType: x.DType, WRT: wrt,
-		Fwd: convKernel(yShape,
-			func(in [][]float32) []float32 {
-				y := convBackwardData(in[0], in[1], cd)
+		Into: convInto(
+			func(in [][]float32, y []float32) {
+				convBackwardData(in[0], in[1], cd, y)
 				convAddBias(y, convOpt(in, 2), cd.n, cout, P)
-				return y
 			},
-			func(in [][]float64) []float64 {
-				y := convBackwardData(in[0], in[1], cd)
+			func(in [][]float64, y []float64) {
+				convBackwardData(in[0], in[1], cd, y)
 				convAddBias(y, convOpt(in, 2), cd.n, cout, P)
-				return y
 			}),
 		Grad: func(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
 			gs := make(G.Nodes, len(inputs))
 			var err error
 			if wrt[0] {
-				gs[0], err = convGradNode(op, output, grad, "GradInput", inputs[0],
-					func(in [][]float32) []float32 { return convForward(in[0], in[1], nil, cd) },
-					func(in [][]float64) []float64 { return convForward(in[0], in[1], nil, cd) }, grad, inputs[1])
+				gs[0], err = convGradInto(op, output, grad, "GradInput", inputs[0],
+					func(in [][]float32, dx []float32) { convForward(in[0], in[1], nil, cd, dx) },
+					func(in [][]float64, dx []float64) { convForward(in[0], in[1], nil, cd, dx) }, grad, inputs[1])
 				if err != nil {
 					return nil, err
 				}
 			}
 			if wrt[1] {
-				gs[1], err = convGradNode(op, output, grad, "GradWeight", inputs[1],
-					func(in [][]float32) []float32 { return convBackwardWeight(in[0], in[1], cd) },
-					func(in [][]float64) []float64 { return convBackwardWeight(in[0], in[1], cd) }, inputs[0], grad)
+				gs[1], err = convGradInto(op, output, grad, "GradWeight", inputs[1],
+					func(in [][]float32, dw []float32) { convBackwardWeight(in[0], in[1], cd, dw) },
+					func(in [][]float64, dw []float64) { convBackwardWeight(in[0], in[1], cd, dw) }, inputs[0], grad)
 				if err != nil {
 					return nil, err
 				}
 			}
 			if len(inputs) > 2 && wrt[2] {
-				gs[2], err = convGradNode(op, output, grad, "GradBias", inputs[2],
-					func(in [][]float32) []float32 { return convBiasGrad(in[0], cd.n, cout, P) },
-					func(in [][]float64) []float64 { return convBiasGrad(in[0], cd.n, cout, P) }, grad)
+				gs[2], err = convGradInto(op, output, grad, "GradBias", inputs[2],
+					func(in [][]float32, db []float32) { convBiasGrad(in[0], cd.n, cout, P, db) },
+					func(in [][]float64, db []float64) { convBiasGrad(in[0], cd.n, cout, P, db) }, grad)
 			}
 			return gs, err
 		}}
@@ -521,6 +527,45 @@ func convRun[T Float](in []*tensor.Dense, shape []int, f func([][]T) []T) (*tens
 	return Dense(shape, f(xs)), nil
 }
 
+// convInto makes an IntoKernel from float32 and float64 bodies that write
+// every element of their output.
+func convInto(f32 func(in [][]float32, y []float32), f64 func(in [][]float64, y []float64)) IntoKernel {
+	return func(in []*tensor.Dense, dst *tensor.Dense) error {
+		switch dst.Dtype() {
+		case tensor.Float32:
+			return convRunInto(in, dst, f32)
+		case tensor.Float64:
+			return convRunInto(in, dst, f64)
+		}
+		return fmt.Errorf("want a float tensor, have %v", dst.Dtype())
+	}
+}
+
+func convRunInto[T Float](in []*tensor.Dense, dst *tensor.Dense, f func([][]T, []T)) error {
+	xs := make([][]T, len(in))
+	for i, t := range in {
+		d, err := Data[T](t)
+		if err != nil {
+			return fmt.Errorf("input %d: %w", i, err)
+		}
+		xs[i] = d
+	}
+	y, err := Data[T](dst)
+	if err != nil {
+		return err
+	}
+	f(xs, y)
+	return nil
+}
+
+// convGradInto adds a backward node shaped like like, computed into a
+// buffer kept across runs.
+func convGradInto(op string, output, grad *G.Node, label string, like *G.Node, f32 func([][]float32, []float32),
+	f64 func([][]float64, []float64), args ...*G.Node) (*G.Node, error) {
+	return NewNode(grad.Graph(), output.Name()+"/"+label, Spec{Name: op + label,
+		Shape: ShapeOf(like), DType: DTypeOf(like), Into: convInto(f32, f64)}, args...)
+}
+
 // convGradNode adds a backward node shaped like like.
 func convGradNode(op string, output, grad *G.Node, label string, like *G.Node, f32 func([][]float32) []float32,
 	f64 func([][]float64) []float64, args ...*G.Node) (*G.Node, error) {
@@ -541,12 +586,12 @@ func (cd *convDims) convChunk(rows int) int {
 }
 
 // convForward computes y = conv(x, w) + b.
-func convForward[T Float](x, w, b []T, cd *convDims) []T {
+func convForward[T Float](x, w, b []T, cd *convDims, y []T) {
 	g := &cd.g
 	P, inN, K := g.outSize(), g.inSize(), g.kSize()
 	cg, mg := cd.c/cd.group, cd.m/cd.group
-	y := make([]T, cd.n*cd.m*P)
-	if cg == 1 {
+	if cg == 1 && cd.group > 1 {
+		clear(y)
 		convDepthwiseForward(x, w, y, cd)
 	} else {
 		rows := cg * K
@@ -588,8 +633,32 @@ func convForward[T Float](x, w, b []T, cd *convDims) []T {
 			}
 		}
 	}
+	if cd.relu {
+		convBiasRelu(y, b, cd.n, cd.m, P)
+		return
+	}
 	convAddBias(y, b, cd.n, cd.m, P)
-	return y
+}
+
+// convBiasRelu sets y = max(y + b[m], 0) over (n, m, p), NaN kept; nil b
+// adds nothing.
+func convBiasRelu[T Float](y, b []T, n, m, p int) {
+	convParallel(n*m, p, func(lo, hi int) {
+		for nm := lo; nm < hi; nm++ {
+			var bv T
+			if b != nil {
+				bv = b[nm%m]
+			}
+			yp := y[nm*p : (nm+1)*p]
+			for i, v := range yp {
+				v += bv
+				if !(v > 0) && v == v {
+					v = 0
+				}
+				yp[i] = v
+			}
+		}
+	})
 }
 
 // convAddBias adds b[m] to every position of y (n, m, p); nil b adds nothing.
@@ -625,18 +694,21 @@ func convGatherDy[T Float](dy, buf []T, cd *convDims, n0, cnt, gi int) ([]T, int
 
 // convBackwardData computes dx from dy and w: the adjoint of convForward in
 // x (col2im of w^T dy).
-func convBackwardData[T Float](dy, w []T, cd *convDims) []T {
+func convBackwardData[T Float](dy, w []T, cd *convDims, dx []T) {
 	g := &cd.g
 	P, inN, K := g.outSize(), g.inSize(), g.kSize()
 	cg, mg := cd.c/cd.group, cd.m/cd.group
-	dx := make([]T, cd.n*cd.c*inN)
-	if cg == 1 {
+	if cg == 1 && cd.group > 1 {
+		clear(dx)
 		convDepthwiseData(dy, w, dx, cd)
-		return dx
+		return
 	}
 	rows := cg * K
 	nb := cd.convChunk(rows)
 	direct := nb == 1 && g.pointwise()
+	if !direct {
+		clear(dx) // col2im adds into it
+	}
 	var dcol, dyb []T
 	if !direct {
 		dcol = convScratch[T](rows * nb * P)
@@ -664,20 +736,19 @@ func convBackwardData[T Float](dy, w []T, cd *convDims) []T {
 			})
 		}
 	}
-	return dx
 }
 
 // convBackwardWeight computes dw from dy and x: sum over samples of
 // dy im2col(x)^T.
-func convBackwardWeight[T Float](dy, x []T, cd *convDims) []T {
+func convBackwardWeight[T Float](dy, x []T, cd *convDims, dw []T) {
 	g := &cd.g
 	P, inN, K := g.outSize(), g.inSize(), g.kSize()
 	cg, mg := cd.c/cd.group, cd.m/cd.group
 	rows := cg * K
-	dw := make([]T, cd.m*rows)
-	if cg == 1 {
+	clear(dw) // every chunk adds into it
+	if cg == 1 && cd.group > 1 {
 		convDepthwiseWeight(dy, x, dw, cd)
-		return dw
+		return
 	}
 	nb := cd.convChunk(rows)
 	direct := nb == 1 && g.pointwise()
@@ -707,12 +778,11 @@ func convBackwardWeight[T Float](dy, x []T, cd *convDims) []T {
 			convGemm(false, true, mg, rows, L, 1, dys, ldd, src, ld, 1, dw[gi*mg*rows:], rows)
 		}
 	}
-	return dw
 }
 
 // convBiasGrad sums dy (n, m, p) over samples and positions.
-func convBiasGrad[T Float](dy []T, n, m, p int) []T {
-	db := make([]T, m)
+func convBiasGrad[T Float](dy []T, n, m, p int, db []T) {
+	clear(db)
 	for nm := 0; nm < n*m; nm++ {
 		var s T
 		for _, v := range dy[nm*p : (nm+1)*p] {
@@ -720,7 +790,6 @@ func convBiasGrad[T Float](dy []T, n, m, p int) []T {
 		}
 		db[nm%m] += s
 	}
-	return db
 }
 
 // convIm2col writes the windows of x (cg channels of g.inSize() elements)

@@ -317,12 +317,13 @@ func benchConv(b *testing.B, n, c, m, group, hw, stride int) {
 		dy[i] = float32(i%7) - 3
 	}
 	flops := 2 * float64(n*m*out*out*(c/group)*9)
+	y, dx, dw := make([]float32, len(dy)), make([]float32, len(xs)), make([]float32, len(ws))
 	b.ReportAllocs()
 	b.ResetTimer()
 	for range b.N {
-		convForward(xs, ws, nil, cd)
-		convBackwardData(dy, ws, cd)
-		convBackwardWeight(dy, xs, cd)
+		convForward(xs, ws, nil, cd, y)
+		convBackwardData(dy, ws, cd, dx)
+		convBackwardWeight(dy, xs, cd, dw)
 	}
 	b.ReportMetric(3*flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 }

@@ -21,6 +21,11 @@ type Ctx struct {
 	// Updates collects side effects of a training step that are not
 	// gradients, such as BatchNorm running statistics (see Update).
 	Updates *[]Update
+	// FuseRelu asks the op to apply Relu to its output (inference only;
+	// Conv and same-shape Add honour it, see reluFusions).
+	FuseRelu bool
+	// ReluFused is set by an op that honoured FuseRelu.
+	ReluFused bool
 
 	seq *int
 }
@@ -38,8 +43,13 @@ type Spec struct {
 	Shape []int       // output shape
 	DType graph.DType // output element type
 	Fwd   Kernel
-	Grad  GradFunc // nil: not differentiable
-	WRT   []bool   // which inputs Grad gives gradients for
+	// Into, when set, computes the output into a buffer the op keeps from
+	// one run to the next (Fwd may then be nil: it is derived from Into).
+	// Hot kernels use it so a training step does not allocate and fault in
+	// fresh memory for every activation and gradient.
+	Into IntoKernel
+	Grad GradFunc // nil: not differentiable
+	WRT  []bool   // which inputs Grad gives gradients for
 	// NoFold keeps the op in the graph even when every input is constant
 	// (random ops).
 	NoFold bool
@@ -59,7 +69,7 @@ func (c *Ctx) Apply(s Spec, in ...*Value) (*Value, error) {
 		for i, v := range in {
 			ts[i] = v.Const
 		}
-		out, err := foldKernel(s.Fwd, ts)
+		out, err := foldKernel(s.kernel(), ts)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", s.Name, err)
 		}
@@ -118,7 +128,10 @@ func NewNode(g *G.ExprGraph, key string, s Spec, in ...*G.Node) (n *G.Node, err 
 		return nil, err
 	}
 	op := &kernelOp{name: s.Name, key: key, shape: tensor.Shape(append([]int{}, s.Shape...)),
-		out: typeOf(len(s.Shape), dt), fwd: s.Fwd, grad: s.Grad, wrt: s.WRT}
+		out: typeOf(len(s.Shape), dt), dt: dt, fwd: s.kernel(), grad: s.Grad, wrt: s.WRT}
+	if len(s.Shape) > 0 {
+		op.into = s.Into
+	}
 	for _, x := range in {
 		op.in = append(op.in, typeOf(x.Dims(), x.Dtype()))
 	}
@@ -153,4 +166,29 @@ func DTypeOf(n *G.Node) graph.DType {
 func foldKernel(f Kernel, in []*tensor.Dense) (out *tensor.Dense, err error) {
 	defer recoverTo(&err)
 	return f(in)
+}
+
+// IntoKernel computes an op's output into dst, a tensor of the op's shape
+// and element type. dst holds arbitrary values (an earlier run's output): the
+// kernel must write every element. Like a Kernel, it must not change its
+// inputs.
+type IntoKernel func(in []*tensor.Dense, dst *tensor.Dense) error
+
+// kernel returns s.Fwd, or a Kernel that runs s.Into on a new tensor.
+func (s *Spec) kernel() Kernel {
+	if s.Fwd != nil || s.Into == nil {
+		return s.Fwd
+	}
+	into, shape := s.Into, append([]int{}, s.Shape...)
+	dt, err := tensorDtype(s.DType)
+	return func(in []*tensor.Dense) (*tensor.Dense, error) {
+		if err != nil {
+			return nil, err
+		}
+		dst := tensor.New(tensor.WithShape(shape...), tensor.Of(dt))
+		if err := into(in, dst); err != nil {
+			return nil, err
+		}
+		return dst, nil
+	}
 }

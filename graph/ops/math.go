@@ -96,6 +96,18 @@ func lowerBinary(name string, f func(x, y float64) float64) LowerFunc {
 		if a.DType.IsFloat() {
 			s.Grad, s.WRT = binaryGrad(name), []bool{true, true}
 		}
+		if sameInts(a.Shape, b.Shape) && (a.DType == graph.Float32 || a.DType == graph.Float64) {
+			// No broadcasting: a direct loop into a kept buffer (the
+			// residual additions of a ResNet).
+			s.Fwd, s.Into = nil, binaryInto(name)
+			if c.FuseRelu && name == "Add" {
+				// Inference: Relu in the same pass.
+				c.ReluFused = true
+				s.Name, s.Grad = "AddRelu", reluThen(s.Grad)
+				s.Into = binaryIntoOf(
+					func(a, b float32) float32 { return reluF(a + b) }, func(a, b float64) float64 { return reluF(a + b) })
+			}
+		}
 		out, err := c.Apply(s, a, b)
 		return []*Value{out}, err
 	}
@@ -110,19 +122,31 @@ func binaryGrad(name string) GradFunc {
 		mk := func(label string, f Kernel, like *G.Node, args ...*G.Node) (*G.Node, error) {
 			return NewNode(grad.Graph(), key+"/"+label, Spec{Name: name + label, Shape: ShapeOf(like), DType: DTypeOf(like), Fwd: f}, args...)
 		}
-		sa, sb := ShapeOf(a), ShapeOf(b)
+		sa, sb, so := ShapeOf(a), ShapeOf(b), ShapeOf(output)
 		var ga, gb *G.Node
 		var err error
 		switch name {
 		case "Add", "Sub":
-			if ga, err = mk("GradA", sumToKernel(sa, 1), a, grad); err != nil {
+			// An input of the output's shape gets the output's gradient
+			// itself (negated for Sub's b): no node to run.
+			if sameInts(sa, so) {
+				ga = grad
+			} else if ga, err = mk("GradA", sumToKernel(sa, 1), a, grad); err != nil {
 				return nil, err
 			}
-			sign := 1.0
-			if name == "Sub" {
-				sign = -1
+			switch {
+			case name == "Add" && sameInts(sb, so):
+				gb = grad
+			case sameInts(sb, so) && (DTypeOf(b) == graph.Float32 || DTypeOf(b) == graph.Float64):
+				gb, err = NewNode(grad.Graph(), key+"/GradB", Spec{Name: name + "GradB", Shape: sb, DType: DTypeOf(b),
+					Into: unaryInto(negF[float32], negF[float64])}, grad)
+			default:
+				sign := 1.0
+				if name == "Sub" {
+					sign = -1
+				}
+				gb, err = mk("GradB", sumToKernel(sb, sign), b, grad)
 			}
-			gb, err = mk("GradB", sumToKernel(sb, sign), b, grad)
 		case "Mul":
 			if ga, err = mk("GradA", mulSumKernel(sa, false), a, grad, b); err != nil {
 				return nil, err
@@ -292,15 +316,133 @@ func lowerUnary(name string, f32 func(float32) float32, f64 func(float64) float6
 	}
 }
 
-var lowerRelu = lowerUnary("Relu",
-	func(x float32) float32 { return max(x, 0) }, func(x float64) float64 { return max(x, 0) },
-	func(x, _ float32) float32 { return step(x) }, func(x, _ float64) float64 { return step(x) })
+// lowerRelu lowers Relu with direct loops into kept buffers: it is the
+// most frequent activation, run on every feature map of a CNN.
+func lowerRelu(c *Ctx, in []*Value) ([]*Value, error) {
+	x := in[0]
+	if !x.DType.IsFloat() {
+		return nil, fmt.Errorf("relu of %s", x.DType)
+	}
+	s := Spec{Name: "Relu", Shape: x.Shape, DType: x.DType, WRT: []bool{true}}
+	if x.DType == graph.Float32 || x.DType == graph.Float64 {
+		s.Into = unaryInto(reluF[float32], reluF[float64])
+	} else {
+		s.Fwd = unary(reluF[float32], reluF[float64])
+	}
+	s.Grad = func(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
+		// PyTorch's threshold_backward: 0 where x <= 0, else the gradient.
+		n, err := NewNode(grad.Graph(), output.Name()+"/grad", Spec{Name: "ReluGrad", Shape: ShapeOf(inputs[0]),
+			DType: DTypeOf(inputs[0]), Into: binaryIntoOf(reluGradF[float32], reluGradF[float64])}, grad, inputs[0])
+		return G.Nodes{n}, err
+	}
+	out, err := c.Apply(s, x)
+	return []*Value{out}, err
+}
 
-func step[T Float](x T) T {
-	if x > 0 {
-		return 1
+// reluThen is the gradient of an op with a fused Relu: the Relu's
+// gradient (from the fused output, which is positive exactly where the
+// unfused one is), then the op's own.
+func reluThen(inner GradFunc) GradFunc {
+	return func(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
+		g, err := NewNode(grad.Graph(), output.Name()+"/reluGrad", Spec{Name: "ReluGrad", Shape: ShapeOf(output),
+			DType: DTypeOf(output), Into: binaryIntoOf(reluGradF[float32], reluGradF[float64])}, grad, output)
+		if err != nil {
+			return nil, err
+		}
+		return inner(inputs, output, g)
+	}
+}
+
+// reluF is max(x, 0) with NaN kept (as PyTorch's relu).
+func reluF[T Float](x T) T {
+	if x > 0 || x != x {
+		return x
 	}
 	return 0
+}
+
+func reluGradF[T Float](dy, x T) T {
+	if x <= 0 {
+		return 0
+	}
+	return dy
+}
+
+func negF[T Float](x T) T { return -x }
+
+// unaryInto applies f to every element, in parallel over chunks.
+func unaryInto(f32 func(float32) float32, f64 func(float64) float64) IntoKernel {
+	return func(in []*tensor.Dense, dst *tensor.Dense) error {
+		switch y := dst.Data().(type) {
+		case []float32:
+			return mapInto(in[0], y, f32)
+		case []float64:
+			return mapInto(in[0], y, f64)
+		}
+		return fmt.Errorf("want a float tensor, have %v", dst.Dtype())
+	}
+}
+
+func mapInto[T Float](in *tensor.Dense, y []T, f func(T) T) error {
+	x, err := Data[T](in)
+	if err != nil {
+		return err
+	}
+	x = x[:len(y)]
+	convParallel(len(y), 1, func(lo, hi int) {
+		for i, v := range x[lo:hi] {
+			y[lo+i] = f(v)
+		}
+	})
+	return nil
+}
+
+// binaryIntoOf applies f to the elements of two inputs of the output's
+// shape, in parallel over chunks.
+func binaryIntoOf(f32 func(a, b float32) float32, f64 func(a, b float64) float64) IntoKernel {
+	return func(in []*tensor.Dense, dst *tensor.Dense) error {
+		switch y := dst.Data().(type) {
+		case []float32:
+			return zipInto(in[0], in[1], y, f32)
+		case []float64:
+			return zipInto(in[0], in[1], y, f64)
+		}
+		return fmt.Errorf("want a float tensor, have %v", dst.Dtype())
+	}
+}
+
+func zipInto[T Float](ta, tb *tensor.Dense, y []T, f func(a, b T) T) error {
+	a, err := Data[T](ta)
+	if err != nil {
+		return err
+	}
+	b, err := Data[T](tb)
+	if err != nil {
+		return err
+	}
+	if len(a) != len(y) || len(b) != len(y) {
+		return fmt.Errorf("inputs of %d and %d elements for an output of %d", len(a), len(b), len(y))
+	}
+	convParallel(len(y), 1, func(lo, hi int) {
+		bs, ys := b[lo:hi], y[lo:hi]
+		for i, v := range a[lo:hi] {
+			ys[i] = f(v, bs[i])
+		}
+	})
+	return nil
+}
+
+// binaryInto is Add, Sub, Mul or Div of two inputs of one shape.
+func binaryInto(name string) IntoKernel {
+	switch name {
+	case "Add":
+		return binaryIntoOf(func(a, b float32) float32 { return a + b }, func(a, b float64) float64 { return a + b })
+	case "Sub":
+		return binaryIntoOf(func(a, b float32) float32 { return a - b }, func(a, b float64) float64 { return a - b })
+	case "Mul":
+		return binaryIntoOf(func(a, b float32) float32 { return a * b }, func(a, b float64) float64 { return a * b })
+	}
+	return binaryIntoOf(func(a, b float32) float32 { return a / b }, func(a, b float64) float64 { return a / b })
 }
 
 var _ = graph.Float32

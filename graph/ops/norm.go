@@ -31,6 +31,33 @@ func normByType(name string, f32, f64 Kernel) Kernel {
 	}
 }
 
+// normInto picks the float32 or float64 body of an IntoKernel by the
+// output's element type.
+func normInto(name string, f32 func(d [][]float32, out []float32), f64 func(d [][]float64, out []float64)) IntoKernel {
+	return func(in []*tensor.Dense, dst *tensor.Dense) error {
+		switch dst.Dtype() {
+		case tensor.Float32:
+			return normRunInto(in, dst, f32)
+		case tensor.Float64:
+			return normRunInto(in, dst, f64)
+		}
+		return fmt.Errorf("%s of %v is not supported", name, dst.Dtype())
+	}
+}
+
+func normRunInto[T Float](in []*tensor.Dense, dst *tensor.Dense, f func(d [][]T, out []T)) error {
+	d, err := normDatas[T](in)
+	if err != nil {
+		return err
+	}
+	out, err := Data[T](dst)
+	if err != nil {
+		return err
+	}
+	f(d, out)
+	return nil
+}
+
 // normDatas returns the elements of every input as []T.
 func normDatas[T Float](in []*tensor.Dense) ([][]T, error) {
 	out := make([][]T, len(in))
@@ -150,7 +177,7 @@ func lowerBatchNorm(c *Ctx, in []*Value) ([]*Value, error) {
 	want := func(i int) bool { return i < len(c.Node.Outputs) && c.Node.Outputs[i] != "" }
 	if !c.Train {
 		y, err := c.Apply(Spec{Name: "BatchNormalization", Shape: x.Shape, DType: x.DType,
-			Fwd:  normByType("BatchNormalization", bnEval[float32](l, eps), bnEval[float64](l, eps)),
+			Into: normInto("BatchNormalization", bnEval[float32](l, eps), bnEval[float64](l, eps)),
 			Grad: bnEvalGrad(l, eps), WRT: []bool{true, true, true, false, false}}, x, scale, bias, mean, vr)
 		if err != nil {
 			return nil, err
@@ -176,7 +203,7 @@ func lowerBatchNorm(c *Ctx, in []*Value) ([]*Value, error) {
 		return nil, err
 	}
 	y, err := c.Apply(Spec{Name: "BatchNormalization", Shape: x.Shape, DType: x.DType,
-		Fwd:  normByType("BatchNormalization", bnTrain[float32](l, eps), bnTrain[float64](l, eps)),
+		Into: normInto("BatchNormalization", bnTrain[float32](l, eps), bnTrain[float64](l, eps)),
 		Grad: bnTrainGrad(l, eps), WRT: []bool{true, true, true, false}}, x, scale, bias, stats)
 	if err != nil {
 		return nil, err
@@ -229,62 +256,54 @@ func bnStats[T Float](l bnLayout) Kernel {
 		}
 		out := make([]T, 2*l.c)
 		cnt := float64(l.n * l.s)
-		for ch := 0; ch < l.c; ch++ {
-			sum := 0.0
-			for b := 0; b < l.n; b++ {
-				lo, hi := l.block(b, ch)
-				sum += normSum(x[lo:hi])
+		convParallel(l.c, 2*l.n*l.s, func(c0, c1 int) {
+			for ch := c0; ch < c1; ch++ {
+				sum := 0.0
+				for b := 0; b < l.n; b++ {
+					lo, hi := l.block(b, ch)
+					sum += normSum(x[lo:hi])
+				}
+				m := sum / cnt
+				sq := 0.0
+				for b := 0; b < l.n; b++ {
+					lo, hi := l.block(b, ch)
+					sq += normSqDev(x[lo:hi], m)
+				}
+				out[ch], out[l.c+ch] = T(m), T(sq/cnt)
 			}
-			m := sum / cnt
-			sq := 0.0
-			for b := 0; b < l.n; b++ {
-				lo, hi := l.block(b, ch)
-				sq += normSqDev(x[lo:hi], m)
-			}
-			out[ch], out[l.c+ch] = T(m), T(sq/cnt)
-		}
+		})
 		return Dense([]int{2, l.c}, out), nil
 	}
 }
 
 // bnAffine computes y = (x - mean) / sqrt(var + eps) * scale + bias.
-func bnAffine[T Float](l bnLayout, eps float64, shape []int, x, scale, bias, mean, vr []T) *tensor.Dense {
-	out := make([]T, len(x))
-	for ch := 0; ch < l.c; ch++ {
-		inv := 1 / math.Sqrt(float64(vr[ch])+eps)
-		a := float64(scale[ch]) * inv
-		a0, b0 := T(a), T(float64(bias[ch])-float64(mean[ch])*a)
-		for b := 0; b < l.n; b++ {
-			lo, hi := l.block(b, ch)
-			dst := out[lo:hi]
-			for i, v := range x[lo:hi] {
-				dst[i] = v*a0 + b0
+func bnAffine[T Float](l bnLayout, eps float64, out, x, scale, bias, mean, vr []T) {
+	convParallel(l.c, l.n*l.s, func(c0, c1 int) {
+		for ch := c0; ch < c1; ch++ {
+			inv := 1 / math.Sqrt(float64(vr[ch])+eps)
+			a := float64(scale[ch]) * inv
+			a0, b0 := T(a), T(float64(bias[ch])-float64(mean[ch])*a)
+			for b := 0; b < l.n; b++ {
+				lo, hi := l.block(b, ch)
+				dst := out[lo:hi]
+				for i, v := range x[lo:hi] {
+					dst[i] = v*a0 + b0
+				}
 			}
 		}
-	}
-	return Dense(shape, out)
+	})
 }
 
 // bnEval: (x, scale, bias, mean, var) -> y with the given statistics.
-func bnEval[T Float](l bnLayout, eps float64) Kernel {
-	return func(in []*tensor.Dense) (*tensor.Dense, error) {
-		d, err := normDatas[T](in)
-		if err != nil {
-			return nil, err
-		}
-		return bnAffine(l, eps, Shape(in[0]), d[0], d[1], d[2], d[3], d[4]), nil
-	}
+func bnEval[T Float](l bnLayout, eps float64) func(d [][]T, out []T) {
+	return func(d [][]T, out []T) { bnAffine(l, eps, out, d[0], d[1], d[2], d[3], d[4]) }
 }
 
 // bnTrain: (x, scale, bias, stats) -> y with the batch statistics.
-func bnTrain[T Float](l bnLayout, eps float64) Kernel {
-	return func(in []*tensor.Dense) (*tensor.Dense, error) {
-		d, err := normDatas[T](in)
-		if err != nil {
-			return nil, err
-		}
+func bnTrain[T Float](l bnLayout, eps float64) func(d [][]T, out []T) {
+	return func(d [][]T, out []T) {
 		st := d[3]
-		return bnAffine(l, eps, Shape(in[0]), d[0], d[1], d[2], st[:l.c], st[l.c:]), nil
+		bnAffine(l, eps, out, d[0], d[1], d[2], st[:l.c], st[l.c:])
 	}
 }
 
@@ -332,31 +351,28 @@ func bnSums[T Float](l bnLayout, eps float64, packed bool) Kernel {
 			mean, vr = d[2], d[3]
 		}
 		out := make([]T, 2*l.c)
-		for ch := 0; ch < l.c; ch++ {
-			m := float64(mean[ch])
-			var sdy, sdyx float64
-			for b := 0; b < l.n; b++ {
-				lo, hi := l.block(b, ch)
-				a, c := normDot(dy[lo:hi], x[lo:hi], m)
-				sdy += a
-				sdyx += c
+		convParallel(l.c, 2*l.n*l.s, func(c0, c1 int) {
+			for ch := c0; ch < c1; ch++ {
+				m := float64(mean[ch])
+				var sdy, sdyx float64
+				for b := 0; b < l.n; b++ {
+					lo, hi := l.block(b, ch)
+					a, c := normDot(dy[lo:hi], x[lo:hi], m)
+					sdy += a
+					sdyx += c
+				}
+				out[ch] = T(sdy)
+				out[l.c+ch] = T(sdyx / math.Sqrt(float64(vr[ch])+eps))
 			}
-			out[ch] = T(sdy)
-			out[l.c+ch] = T(sdyx / math.Sqrt(float64(vr[ch])+eps))
-		}
+		})
 		return Dense([]int{2, l.c}, out), nil
 	}
 }
 
 // bnEvalGradX: (dy, scale, var) -> dy * scale / sqrt(var + eps).
-func bnEvalGradX[T Float](l bnLayout, eps float64) Kernel {
-	return func(in []*tensor.Dense) (*tensor.Dense, error) {
-		d, err := normDatas[T](in)
-		if err != nil {
-			return nil, err
-		}
+func bnEvalGradX[T Float](l bnLayout, eps float64) func(d [][]T, out []T) {
+	return func(d [][]T, out []T) {
 		dy, scale, vr := d[0], d[1], d[2]
-		out := make([]T, len(dy))
 		for ch := 0; ch < l.c; ch++ {
 			k := T(float64(scale[ch]) / math.Sqrt(float64(vr[ch])+eps))
 			for b := 0; b < l.n; b++ {
@@ -367,38 +383,33 @@ func bnEvalGradX[T Float](l bnLayout, eps float64) Kernel {
 				}
 			}
 		}
-		return Dense(Shape(in[0]), out), nil
 	}
 }
 
 // bnTrainGradX: (dy, x, scale, stats, sums) -> dx through the batch
 // statistics: dx = k*(dy - mean(dy) - xhat*mean(dy*xhat)), k = scale*inv,
 // computed as A*dy + B*x + D per channel.
-func bnTrainGradX[T Float](l bnLayout, eps float64) Kernel {
-	return func(in []*tensor.Dense) (*tensor.Dense, error) {
-		d, err := normDatas[T](in)
-		if err != nil {
-			return nil, err
-		}
+func bnTrainGradX[T Float](l bnLayout, eps float64) func(d [][]T, out []T) {
+	return func(d [][]T, out []T) {
 		dy, x, scale, st, sums := d[0], d[1], d[2], d[3], d[4]
 		M := float64(l.n * l.s)
-		out := make([]T, len(dy))
-		for ch := 0; ch < l.c; ch++ {
-			mean := float64(st[ch])
-			inv := 1 / math.Sqrt(float64(st[l.c+ch])+eps)
-			k := float64(scale[ch]) * inv
-			mdy, mdyx := float64(sums[ch])/M, float64(sums[l.c+ch])/M
-			bx := -k * inv * mdyx
-			A, B, D := T(k), T(bx), T(-bx*mean-k*mdy)
-			for b := 0; b < l.n; b++ {
-				lo, hi := l.block(b, ch)
-				dst, xs := out[lo:hi], x[lo:hi]
-				for i, g := range dy[lo:hi] {
-					dst[i] = A*g + B*xs[i] + D
+		convParallel(l.c, l.n*l.s, func(c0, c1 int) {
+			for ch := c0; ch < c1; ch++ {
+				mean := float64(st[ch])
+				inv := 1 / math.Sqrt(float64(st[l.c+ch])+eps)
+				k := float64(scale[ch]) * inv
+				mdy, mdyx := float64(sums[ch])/M, float64(sums[l.c+ch])/M
+				bx := -k * inv * mdyx
+				A, B, D := T(k), T(bx), T(-bx*mean-k*mdy)
+				for b := 0; b < l.n; b++ {
+					lo, hi := l.block(b, ch)
+					dst, xs := out[lo:hi], x[lo:hi]
+					for i, g := range dy[lo:hi] {
+						dst[i] = A*g + B*xs[i] + D
+					}
 				}
 			}
-		}
-		return Dense(Shape(in[0]), out), nil
+		})
 	}
 }
 
@@ -427,7 +438,7 @@ func bnEvalGrad(l bnLayout, eps float64) GradFunc {
 			return nil, err
 		}
 		dx, err := NewNode(g, key+"/gradX", Spec{Name: "BatchNormGradX", Shape: ShapeOf(x), DType: DTypeOf(x),
-			Fwd: normByType("BatchNormGradX", bnEvalGradX[float32](l, eps), bnEvalGradX[float64](l, eps))}, grad, scale, vr)
+			Into: normInto("BatchNormGradX", bnEvalGradX[float32](l, eps), bnEvalGradX[float64](l, eps))}, grad, scale, vr)
 		if err != nil {
 			return nil, err
 		}
@@ -448,7 +459,7 @@ func bnTrainGrad(l bnLayout, eps float64) GradFunc {
 			return nil, err
 		}
 		dx, err := NewNode(g, key+"/gradX", Spec{Name: "BatchNormTrainGradX", Shape: ShapeOf(x), DType: DTypeOf(x),
-			Fwd: normByType("BatchNormTrainGradX", bnTrainGradX[float32](l, eps), bnTrainGradX[float64](l, eps))}, grad, x, scale, st, sums)
+			Into: normInto("BatchNormTrainGradX", bnTrainGradX[float32](l, eps), bnTrainGradX[float64](l, eps))}, grad, x, scale, st, sums)
 		if err != nil {
 			return nil, err
 		}

@@ -436,22 +436,21 @@ func BenchmarkBatchNormTrainKernels_b16_c64_56px(b *testing.B) {
 	x := Dense(shape, mk(sizeOf(shape)).Data().([]float32))
 	dy := Dense(shape, mk(sizeOf(shape)).Data().([]float32))
 	scale, bias := mk(64), mk(64)
+	xd, dyd := x.Data().([]float32), dy.Data().([]float32)
+	y, dx := make([]float32, len(xd)), make([]float32, len(xd))
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
 		st, err := bnStats[float32](l)([]*tensor.Dense{x})
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, err := bnTrain[float32](l, 1e-5)([]*tensor.Dense{x, scale, bias, st}); err != nil {
-			b.Fatal(err)
-		}
+		std := st.Data().([]float32)
+		bnTrain[float32](l, 1e-5)([][]float32{xd, scale.Data().([]float32), bias.Data().([]float32), std}, y)
 		sums, err := bnSums[float32](l, 1e-5, true)([]*tensor.Dense{dy, x, st})
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, err := bnTrainGradX[float32](l, 1e-5)([]*tensor.Dense{dy, x, scale, st, sums}); err != nil {
-			b.Fatal(err)
-		}
+		bnTrainGradX[float32](l, 1e-5)([][]float32{dyd, xd, scale.Data().([]float32), std, sums.Data().([]float32)}, dx)
 	}
 }
 

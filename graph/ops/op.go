@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"hash"
 	"hash/fnv"
+	"time"
 
 	"github.com/chewxy/hm"
 	G "gorgonia.org/gorgonia"
@@ -28,7 +29,10 @@ type kernelOp struct {
 	in    []hm.Type
 	out   hm.Type
 	shape tensor.Shape
+	dt    tensor.Dtype
 	fwd   Kernel
+	into  IntoKernel    // when set, Do computes into dst
+	dst   *tensor.Dense // the output buffer kept across runs (with into)
 	grad  GradFunc
 	wrt   []bool
 }
@@ -66,7 +70,25 @@ func (o *kernelOp) Do(vals ...G.Value) (v G.Value, err error) {
 		}
 		in[i] = d
 	}
-	out, err := o.fwd(in)
+	var t0 time.Time
+	prof := profiling.Load()
+	if prof != nil {
+		t0 = time.Now()
+	}
+	var out *tensor.Dense
+	if o.into != nil {
+		if o.dst == nil {
+			o.dst = tensor.New(tensor.WithShape(o.shape...), tensor.Of(o.dt))
+		}
+		if err = o.into(in, o.dst); err == nil {
+			out = o.dst
+		}
+	} else {
+		out, err = o.fwd(in)
+	}
+	if prof != nil {
+		prof.add(o.name, time.Since(t0))
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", o.name, err)
 	}

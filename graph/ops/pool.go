@@ -60,26 +60,31 @@ func lowerMaxPool(c *Ctx, in []*Value) ([]*Value, error) {
 	s := Spec{Name: "MaxPool", Shape: yShape, DType: x.DType, Fwd: func(in []*tensor.Dense) (*tensor.Dense, error) {
 		switch d := in[0].Data().(type) {
 		case []float32:
-			return Dense(yShape, poolMax(d, planes, g, true, nil)), nil
+			return Dense(yShape, poolMax(d, planes, g, make([]float32, planes*g.outSize()), nil)), nil
 		case []float64:
-			return Dense(yShape, poolMax(d, planes, g, true, nil)), nil
+			return Dense(yShape, poolMax(d, planes, g, make([]float64, planes*g.outSize()), nil)), nil
 		case []uint8:
-			return Dense(yShape, poolMax(d, planes, g, true, nil)), nil
+			return Dense(yShape, poolMax(d, planes, g, make([]uint8, planes*g.outSize()), nil)), nil
 		case []int8:
-			return Dense(yShape, poolMax(d, planes, g, true, nil)), nil
+			return Dense(yShape, poolMax(d, planes, g, make([]int8, planes*g.outSize()), nil)), nil
 		case []int32:
-			return Dense(yShape, poolMax(d, planes, g, true, nil)), nil
+			return Dense(yShape, poolMax(d, planes, g, make([]int32, planes*g.outSize()), nil)), nil
 		case []int64:
-			return Dense(yShape, poolMax(d, planes, g, true, nil)), nil
+			return Dense(yShape, poolMax(d, planes, g, make([]int64, planes*g.outSize()), nil)), nil
 		}
 		return nil, fmt.Errorf("unsupported element type %v", in[0].Dtype())
 	}}
+	if x.DType == graph.Float32 || x.DType == graph.Float64 {
+		s.Fwd, s.Into = nil, convInto(
+			func(in [][]float32, y []float32) { poolMax(in[0], planes, g, y, nil) },
+			func(in [][]float64, y []float64) { poolMax(in[0], planes, g, y, nil) })
+	}
 	if x.DType.IsFloat() {
 		s.WRT = []bool{true}
 		s.Grad = func(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
-			dx, err := convGradNode("MaxPool", output, grad, "Grad", inputs[0],
-				func(in [][]float32) []float32 { return poolMaxGrad(in[0], in[1], planes, g) },
-				func(in [][]float64) []float64 { return poolMaxGrad(in[0], in[1], planes, g) }, grad, inputs[0])
+			dx, err := convGradInto("MaxPool", output, grad, "Grad", inputs[0],
+				func(in [][]float32, dx []float32) { poolMaxGrad(in[0], in[1], planes, g, dx) },
+				func(in [][]float64, dx []float64) { poolMaxGrad(in[0], in[1], planes, g, dx) }, grad, inputs[0])
 			return G.Nodes{dx}, err
 		}
 	}
@@ -107,17 +112,17 @@ func poolIndices(x *tensor.Dense, yShape []int, planes int, g *convGeom, colMajo
 	arg := make([]int, planes*P)
 	switch d := x.Data().(type) {
 	case []float32:
-		poolMax(d, planes, g, false, arg)
+		poolMax(d, planes, g, nil, arg)
 	case []float64:
-		poolMax(d, planes, g, false, arg)
+		poolMax(d, planes, g, nil, arg)
 	case []uint8:
-		poolMax(d, planes, g, false, arg)
+		poolMax(d, planes, g, nil, arg)
 	case []int8:
-		poolMax(d, planes, g, false, arg)
+		poolMax(d, planes, g, nil, arg)
 	case []int32:
-		poolMax(d, planes, g, false, arg)
+		poolMax(d, planes, g, nil, arg)
 	case []int64:
-		poolMax(d, planes, g, false, arg)
+		poolMax(d, planes, g, nil, arg)
 	default:
 		return nil, fmt.Errorf("unsupported element type %v", x.Dtype())
 	}
@@ -202,14 +207,11 @@ func (g *convGeom) poolWindows() []poolWin {
 // elements): the outputs when want, and in arg (when not nil) the
 // plane-relative index of each window's first maximum, as PyTorch picks it
 // (a NaN wins). A window entirely in padding gives 0 and index -1.
-func poolMax[T Number](x []T, planes int, g *convGeom, want bool, arg []int) []T {
+func poolMax[T Number](x []T, planes int, g *convGeom, y []T, arg []int) []T {
 	wins := g.poolWindows()
 	inN, P := g.inSize(), g.outSize()
 	in1, in2, d0, d1, d2 := g.in[1], g.in[2], g.d[0], g.d[1], g.d[2]
-	var y []T
-	if want {
-		y = make([]T, planes*P)
-	}
+	want := y != nil
 	convParallel(planes, P*g.kSize(), func(lo, hi int) {
 		for p := lo; p < hi; p++ {
 			xp := x[p*inN:][:inN]
@@ -244,17 +246,18 @@ func poolMax[T Number](x []T, planes int, g *convGeom, want bool, arg []int) []T
 func isNaN[T Number](v T) bool { return v != v }
 
 // poolMaxGrad routes dy to each window's first maximum in x.
-func poolMaxGrad[T Float](dy, x []T, planes int, g *convGeom) []T {
+func poolMaxGrad[T Float](dy, x []T, planes int, g *convGeom, dx []T) {
 	inN, P := g.inSize(), g.outSize()
 	arg := make([]int, planes*P)
-	poolMax(x, planes, g, false, arg)
-	dx := make([]T, planes*inN)
-	for i, a := range arg {
-		if a >= 0 {
-			dx[(i/P)*inN+a] += dy[i]
+	poolMax(x, planes, g, nil, arg)
+	convParallel(planes, P, func(lo, hi int) {
+		clear(dx[lo*inN : hi*inN])
+		for i := lo * P; i < hi*P; i++ {
+			if a := arg[i]; a >= 0 {
+				dx[(i/P)*inN+a] += dy[i]
+			}
 		}
-	}
-	return dx
+	})
 }
 
 // poolAverage averages every window over its taps inside the input, or

@@ -58,7 +58,8 @@ func TestMaxPoolTies(t *testing.T) {
 	x := []float64{1, 1, 1, 1}
 	dy := []float64{1}
 	g := newConvGeom([]int{2, 2}, []int{1, 1}, []int{2, 2}, []int{1, 1}, []int{1, 1}, []int{0, 0}, []int{0, 0})
-	dx := poolMaxGrad(dy, x, 1, &g)
+	dx := make([]float64, 4)
+	poolMaxGrad(dy, x, 1, &g, dx)
 	if dx[0] != 1 || dx[1]+dx[2]+dx[3] != 0 {
 		t.Fatalf("gradient %v, want all of it on the first element", dx)
 	}
