@@ -99,13 +99,12 @@ func lowerBinary(name string, f func(x, y float64) float64) LowerFunc {
 		if sameInts(a.Shape, b.Shape) && (a.DType == graph.Float32 || a.DType == graph.Float64) {
 			// No broadcasting: a direct loop into a kept buffer (the
 			// residual additions of a ResNet).
-			s.Fwd, s.Into = nil, binaryInto(name)
+			s.Fwd, s.Into = nil, binaryInto(binaryOpOf(name))
 			if c.FuseRelu && name == "Add" {
 				// Inference: Relu in the same pass.
 				c.ReluFused = true
 				s.Name, s.Grad = "AddRelu", reluThen(s.Grad)
-				s.Into = binaryIntoOf(
-					func(a, b float32) float32 { return reluF(a + b) }, func(a, b float64) float64 { return reluF(a + b) })
+				s.Into = binaryInto(opAddRelu)
 			}
 		}
 		out, err := c.Apply(s, a, b)
@@ -139,7 +138,7 @@ func binaryGrad(name string) GradFunc {
 				gb = grad
 			case sameInts(sb, so) && (DTypeOf(b) == graph.Float32 || DTypeOf(b) == graph.Float64):
 				gb, err = NewNode(grad.Graph(), key+"/GradB", Spec{Name: name + "GradB", Shape: sb, DType: DTypeOf(b),
-					Into: unaryInto(negF[float32], negF[float64])}, grad)
+					Into: unaryInto(opNeg)}, grad)
 			default:
 				sign := 1.0
 				if name == "Sub" {
@@ -325,14 +324,14 @@ func lowerRelu(c *Ctx, in []*Value) ([]*Value, error) {
 	}
 	s := Spec{Name: "Relu", Shape: x.Shape, DType: x.DType, WRT: []bool{true}}
 	if x.DType == graph.Float32 || x.DType == graph.Float64 {
-		s.Into = unaryInto(reluF[float32], reluF[float64])
+		s.Into = unaryInto(opRelu)
 	} else {
 		s.Fwd = unary(reluF[float32], reluF[float64])
 	}
 	s.Grad = func(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
 		// PyTorch's threshold_backward: 0 where x <= 0, else the gradient.
 		n, err := NewNode(grad.Graph(), output.Name()+"/grad", Spec{Name: "ReluGrad", Shape: ShapeOf(inputs[0]),
-			DType: DTypeOf(inputs[0]), Into: binaryIntoOf(reluGradF[float32], reluGradF[float64])}, grad, inputs[0])
+			DType: DTypeOf(inputs[0]), Into: binaryInto(opReluGrad)}, grad, inputs[0])
 		return G.Nodes{n}, err
 	}
 	out, err := c.Apply(s, x)
@@ -345,7 +344,7 @@ func lowerRelu(c *Ctx, in []*Value) ([]*Value, error) {
 func reluThen(inner GradFunc) GradFunc {
 	return func(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
 		g, err := NewNode(grad.Graph(), output.Name()+"/reluGrad", Spec{Name: "ReluGrad", Shape: ShapeOf(output),
-			DType: DTypeOf(output), Into: binaryIntoOf(reluGradF[float32], reluGradF[float64])}, grad, output)
+			DType: DTypeOf(output), Into: binaryInto(opReluGrad)}, grad, output)
 		if err != nil {
 			return nil, err
 		}
@@ -361,88 +360,117 @@ func reluF[T Float](x T) T {
 	return 0
 }
 
-func reluGradF[T Float](dy, x T) T {
-	if x <= 0 {
-		return 0
-	}
-	return dy
-}
+// elemOp names the elementwise loops that run into kept buffers. Each is a
+// plain loop over float32 or float64 slices (no call per element).
+type elemOp int
 
-func negF[T Float](x T) T { return -x }
+const (
+	opRelu     elemOp = iota // relu(a)
+	opNeg                    // -a
+	opAdd                    // a + b
+	opSub                    // a - b
+	opMul                    // a * b
+	opDiv                    // a / b
+	opAddRelu                // relu(a + b)
+	opReluGrad               // b <= 0 ? 0 : a (a the gradient, b the Relu's input or output)
+)
 
-// unaryInto applies f to every element, in parallel over chunks.
-func unaryInto(f32 func(float32) float32, f64 func(float64) float64) IntoKernel {
+// unaryInto runs a one-input elementwise loop, in parallel over chunks.
+func unaryInto(op elemOp) IntoKernel {
 	return func(in []*tensor.Dense, dst *tensor.Dense) error {
 		switch y := dst.Data().(type) {
 		case []float32:
-			return mapInto(in[0], y, f32)
+			return elemRun(op, in, y)
 		case []float64:
-			return mapInto(in[0], y, f64)
+			return elemRun(op, in, y)
 		}
 		return fmt.Errorf("want a float tensor, have %v", dst.Dtype())
 	}
 }
 
-func mapInto[T Float](in *tensor.Dense, y []T, f func(T) T) error {
-	x, err := Data[T](in)
-	if err != nil {
-		return err
-	}
-	x = x[:len(y)]
-	convParallel(len(y), 1, func(lo, hi int) {
-		for i, v := range x[lo:hi] {
-			y[lo+i] = f(v)
-		}
-	})
-	return nil
-}
-
-// binaryIntoOf applies f to the elements of two inputs of the output's
+// binaryInto runs a two-input elementwise loop on inputs of the output's
 // shape, in parallel over chunks.
-func binaryIntoOf(f32 func(a, b float32) float32, f64 func(a, b float64) float64) IntoKernel {
-	return func(in []*tensor.Dense, dst *tensor.Dense) error {
-		switch y := dst.Data().(type) {
-		case []float32:
-			return zipInto(in[0], in[1], y, f32)
-		case []float64:
-			return zipInto(in[0], in[1], y, f64)
-		}
-		return fmt.Errorf("want a float tensor, have %v", dst.Dtype())
-	}
-}
+func binaryInto(op elemOp) IntoKernel { return unaryInto(op) }
 
-func zipInto[T Float](ta, tb *tensor.Dense, y []T, f func(a, b T) T) error {
-	a, err := Data[T](ta)
-	if err != nil {
-		return err
-	}
-	b, err := Data[T](tb)
-	if err != nil {
-		return err
-	}
-	if len(a) != len(y) || len(b) != len(y) {
-		return fmt.Errorf("inputs of %d and %d elements for an output of %d", len(a), len(b), len(y))
+func elemRun[T Float](op elemOp, in []*tensor.Dense, y []T) error {
+	xs := make([][]T, len(in))
+	for i, t := range in {
+		d, err := Data[T](t)
+		if err != nil {
+			return err
+		}
+		if len(d) != len(y) {
+			return fmt.Errorf("input %d has %d elements for an output of %d", i, len(d), len(y))
+		}
+		xs[i] = d
 	}
 	convParallel(len(y), 1, func(lo, hi int) {
-		bs, ys := b[lo:hi], y[lo:hi]
-		for i, v := range a[lo:hi] {
-			ys[i] = f(v, bs[i])
+		a, out := xs[0][lo:hi], y[lo:hi]
+		var b []T
+		if len(xs) > 1 {
+			b = xs[1][lo:hi]
+			b = b[:len(a)]
+		}
+		out = out[:len(a)]
+		switch op {
+		case opRelu:
+			for i, v := range a {
+				if !(v > 0) && v == v {
+					v = 0
+				}
+				out[i] = v
+			}
+		case opNeg:
+			for i, v := range a {
+				out[i] = -v
+			}
+		case opAdd:
+			for i, v := range a {
+				out[i] = v + b[i]
+			}
+		case opSub:
+			for i, v := range a {
+				out[i] = v - b[i]
+			}
+		case opMul:
+			for i, v := range a {
+				out[i] = v * b[i]
+			}
+		case opDiv:
+			for i, v := range a {
+				out[i] = v / b[i]
+			}
+		case opAddRelu:
+			for i, v := range a {
+				v += b[i]
+				if !(v > 0) && v == v {
+					v = 0
+				}
+				out[i] = v
+			}
+		case opReluGrad:
+			for i, v := range a {
+				if b[i] <= 0 {
+					v = 0
+				}
+				out[i] = v
+			}
 		}
 	})
 	return nil
 }
 
-// binaryInto is Add, Sub, Mul or Div of two inputs of one shape.
-func binaryInto(name string) IntoKernel {
+// binaryOpOf is the loop of Add, Sub, Mul or Div.
+func binaryOpOf(name string) elemOp {
 	switch name {
 	case "Add":
-		return binaryIntoOf(func(a, b float32) float32 { return a + b }, func(a, b float64) float64 { return a + b })
+		return opAdd
 	case "Sub":
-		return binaryIntoOf(func(a, b float32) float32 { return a - b }, func(a, b float64) float64 { return a - b })
+		return opSub
 	case "Mul":
-		return binaryIntoOf(func(a, b float32) float32 { return a * b }, func(a, b float64) float64 { return a * b })
+		return opMul
 	}
-	return binaryIntoOf(func(a, b float32) float32 { return a / b }, func(a, b float64) float64 { return a / b })
+	return opDiv
 }
 
 var _ = graph.Float32

@@ -2,6 +2,7 @@ package ops
 
 import (
 	"fmt"
+	"unsafe"
 
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -74,17 +75,23 @@ func lowerMaxPool(c *Ctx, in []*Value) ([]*Value, error) {
 		}
 		return nil, fmt.Errorf("unsupported element type %v", in[0].Dtype())
 	}}
+	// In training the forward pass records each window's argmax for the
+	// backward pass, which runs after it in the same step.
+	var memo *poolArgs
+	if c.Train {
+		memo = &poolArgs{arg: make([]int, planes*g.outSize())}
+	}
 	if x.DType == graph.Float32 || x.DType == graph.Float64 {
 		s.Fwd, s.Into = nil, convInto(
-			func(in [][]float32, y []float32) { poolMax(in[0], planes, g, y, nil) },
-			func(in [][]float64, y []float64) { poolMax(in[0], planes, g, y, nil) })
+			func(in [][]float32, y []float32) { poolMax(in[0], planes, g, y, memo.record(in[0])) },
+			func(in [][]float64, y []float64) { poolMax(in[0], planes, g, y, memo.record(in[0])) })
 	}
 	if x.DType.IsFloat() {
 		s.WRT = []bool{true}
 		s.Grad = func(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
 			dx, err := convGradInto("MaxPool", output, grad, "Grad", inputs[0],
-				func(in [][]float32, dx []float32) { poolMaxGrad(in[0], in[1], planes, g, dx) },
-				func(in [][]float64, dx []float64) { poolMaxGrad(in[0], in[1], planes, g, dx) }, grad, inputs[0])
+				func(in [][]float32, dx []float32) { poolMaxGrad(in[0], in[1], planes, g, dx, memo.lookup(in[1])) },
+				func(in [][]float64, dx []float64) { poolMaxGrad(in[0], in[1], planes, g, dx, memo.lookup(in[1])) }, grad, inputs[0])
 			return G.Nodes{dx}, err
 		}
 	}
@@ -208,6 +215,10 @@ func (g *convGeom) poolWindows() []poolWin {
 // plane-relative index of each window's first maximum, as PyTorch picks it
 // (a NaN wins). A window entirely in padding gives 0 and index -1.
 func poolMax[T Number](x []T, planes int, g *convGeom, y []T, arg []int) []T {
+	if g.plain2D() {
+		poolMax2D(x, planes, g, y, arg)
+		return y
+	}
 	wins := g.poolWindows()
 	inN, P := g.inSize(), g.outSize()
 	in1, in2, d0, d1, d2 := g.in[1], g.in[2], g.d[0], g.d[1], g.d[2]
@@ -245,11 +256,96 @@ func poolMax[T Number](x []T, planes int, g *convGeom, y []T, arg []int) []T {
 
 func isNaN[T Number](v T) bool { return v != v }
 
+// plain2D reports a window over at most two spatial dimensions without
+// dilation, the case poolMax2D runs.
+func (g *convGeom) plain2D() bool {
+	return g.in[0] == 1 && g.out[0] == 1 && g.k[0] == 1 && g.pb[0] == 0 && g.d[1] == 1 && g.d[2] == 1
+}
+
+// poolMax2D is poolMax for plain2D geometries: the window of every output
+// position clipped to the input by two loops, no window table.
+func poolMax2D[T Number](x []T, planes int, g *convGeom, y []T, arg []int) {
+	in1, in2, o1, o2 := g.in[1], g.in[2], g.out[1], g.out[2]
+	inN, P := in1*in2, o1*o2
+	convParallel(planes, P*g.kSize(), func(lo, hi int) {
+		for p := lo; p < hi; p++ {
+			xp := x[p*inN:][:inN]
+			for oh := 0; oh < o1; oh++ {
+				hs := oh*g.s[1] - g.pb[1]
+				h0, h1 := max(hs, 0), min(hs+g.k[1], in1)
+				for ow := 0; ow < o2; ow++ {
+					ws := ow*g.s[2] - g.pb[2]
+					w0, w1 := max(ws, 0), min(ws+g.k[2], in2)
+					var best T
+					at := -1
+					for h := h0; h < h1; h++ {
+						row := xp[h*in2 : h*in2+w1]
+						for w := w0; w < w1; w++ {
+							if v := row[w]; at < 0 || v > best || v != v {
+								best, at = v, h*in2+w
+							}
+						}
+					}
+					o := p*P + oh*o2 + ow
+					if y != nil {
+						y[o] = best
+					}
+					if arg != nil {
+						arg[o] = at
+					}
+				}
+			}
+		}
+	})
+}
+
+// poolArgs keeps the argmax of a MaxPool's last forward run and the input
+// it was computed from (nil: nothing recorded).
+type poolArgs struct {
+	arg  []int
+	from unsafe.Pointer
+}
+
+// record returns the slice the forward pass fills for input x.
+func (m *poolArgs) record(x any) []int {
+	if m == nil {
+		return nil
+	}
+	m.from = dataPtr(x)
+	return m.arg
+}
+
+// lookup returns the recorded argmax if it was computed from x's buffer,
+// else nil (then the backward pass recomputes it).
+func (m *poolArgs) lookup(x any) []int {
+	if m == nil || m.from == nil || m.from != dataPtr(x) {
+		return nil
+	}
+	return m.arg
+}
+
+// dataPtr is the address of a float slice's first element (nil if empty).
+func dataPtr(x any) unsafe.Pointer {
+	switch v := x.(type) {
+	case []float32:
+		if len(v) > 0 {
+			return unsafe.Pointer(&v[0])
+		}
+	case []float64:
+		if len(v) > 0 {
+			return unsafe.Pointer(&v[0])
+		}
+	}
+	return nil
+}
+
 // poolMaxGrad routes dy to each window's first maximum in x.
-func poolMaxGrad[T Float](dy, x []T, planes int, g *convGeom, dx []T) {
+func poolMaxGrad[T Float](dy, x []T, planes int, g *convGeom, dx []T, arg []int) {
 	inN, P := g.inSize(), g.outSize()
-	arg := make([]int, planes*P)
-	poolMax(x, planes, g, nil, arg)
+	if arg == nil {
+		arg = make([]int, planes*P)
+		poolMax(x, planes, g, nil, arg)
+	}
 	convParallel(planes, P, func(lo, hi int) {
 		clear(dx[lo*inN : hi*inN])
 		for i := lo * P; i < hi*P; i++ {

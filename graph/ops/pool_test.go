@@ -59,7 +59,7 @@ func TestMaxPoolTies(t *testing.T) {
 	dy := []float64{1}
 	g := newConvGeom([]int{2, 2}, []int{1, 1}, []int{2, 2}, []int{1, 1}, []int{1, 1}, []int{0, 0}, []int{0, 0})
 	dx := make([]float64, 4)
-	poolMaxGrad(dy, x, 1, &g, dx)
+	poolMaxGrad(dy, x, 1, &g, dx, nil)
 	if dx[0] != 1 || dx[1]+dx[2]+dx[3] != 0 {
 		t.Fatalf("gradient %v, want all of it on the first element", dx)
 	}
