@@ -9,7 +9,10 @@ setup:
 test:
 	bash scripts/test.sh
 
-# bench: every benchmark, no tests. BENCH selects benchmarks (a -bench regexp).
-BENCH ?= .
+# bench: the performance harness (tools/bench, docs/performance.md): onnxtune
+# against PyTorch and ONNX Runtime on the same models, a few minutes.
+# BENCHFLAGS passes its flags: BENCHFLAGS=--quick, BENCHFLAGS='--only lenet --markdown'.
+# The Go benchmarks alone: go test -run '^$' -bench . ./...
+BENCHFLAGS ?=
 bench: setup
-	go test -run '^$$' -bench '$(BENCH)' ./...
+	go run ./tools/bench $(BENCHFLAGS)
