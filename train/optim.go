@@ -3,6 +3,8 @@ package train
 import (
 	"fmt"
 	"math"
+	"runtime"
+	"sync"
 )
 
 // Hyper holds a parameter group's settings, PyTorch's names in Go.
@@ -90,26 +92,61 @@ func (o *Optimizer) sgd(name string, p, g []float32, h Hyper) {
 		b, had = o.buf(name, "momentum_buffer", len(p))
 		first = !had
 	}
-	for i := range p {
-		d := g[i]
-		if wd != 0 {
-			d += wd * p[i]
-		}
-		if b != nil {
-			if first {
-				b[i] = d
-			} else {
+	parallelChunks(len(p), func(lo, hi int) {
+		p, g := p[lo:hi], g[lo:hi]
+		if b != nil && !first && !h.Nesterov && wd != 0 {
+			// The common case (momentum after the first step) without
+			// branches in the loop; the same operations as below.
+			b := b[lo:hi]
+			for i := range p {
+				d := g[i] + wd*p[i]
 				b[i] = m*b[i] + damp*d
+				p[i] -= lr * b[i]
 			}
-			if h.Nesterov {
-				d += m * b[i]
-			} else {
-				d = b[i]
-			}
+			return
 		}
-		p[i] -= lr * d
-	}
+		var bb []float32
+		if b != nil {
+			bb = b[lo:hi]
+		}
+		for i := range p {
+			d := g[i]
+			if wd != 0 {
+				d += wd * p[i]
+			}
+			if bb != nil {
+				if first {
+					bb[i] = d
+				} else {
+					bb[i] = m*bb[i] + damp*d
+				}
+				if h.Nesterov {
+					d += m * bb[i]
+				} else {
+					d = bb[i]
+				}
+			}
+			p[i] -= lr * d
+		}
+	})
 	o.Steps[name]++
+}
+
+// parallelChunks runs f over [0, n) in GOMAXPROCS chunks when n is large
+// enough to pay for the goroutines. Updates are elementwise, so the split
+// does not change any result.
+func parallelChunks(n int, f func(lo, hi int)) {
+	workers := min(runtime.GOMAXPROCS(0), n/(1<<15))
+	if workers <= 1 {
+		f(0, n)
+		return
+	}
+	var wg sync.WaitGroup
+	step := (n + workers - 1) / workers
+	for lo := 0; lo < n; lo += step {
+		wg.Go(func() { f(lo, min(lo+step, n)) })
+	}
+	wg.Wait()
 }
 
 // adam follows torch.optim.Adam / AdamW (amsgrad off).

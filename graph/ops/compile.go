@@ -138,11 +138,8 @@ func Compile(m *graph.Model, shapes map[string][]int, opts Options) (p *Program,
 	}
 	seq := 0
 	rng := rand.New(rand.NewSource(opts.Seed))
-	var fused map[*graph.Node]*graph.Node
+	fused := reluFusions(g)
 	applied := make(map[*graph.Node]bool)
-	if !opts.Train {
-		fused = reluFusions(g)
-	}
 	for _, n := range g.Nodes {
 		info, _ := reg.Lookup(n)
 		in := make([]*Value, len(n.Inputs))
@@ -351,12 +348,14 @@ func scalarDense(backing any) *tensor.Dense {
 	return nil
 }
 
-// reluFusions finds, for inference, the Relu nodes that can run inside
-// their producer: a float Conv, or an Add of two same-shape tensors, whose
-// only consumer is the Relu (and whose output is not a graph output). The
+// reluFusions finds the Relu nodes that can run inside
+// their producer: a float Conv, a one-output BatchNormalization, or an Add
+// of two same-shape tensors, whose only consumer is the Relu (and whose
+// output is not a graph output). The
 // map sends the producer to its Relu and the Relu to itself. The fused
 // producer computes max(y, 0) in its last pass over y, saving the Relu's
-// pass over memory and its buffer (as ONNX Runtime's Conv+Relu fusion).
+// pass over memory and its buffer (as ONNX Runtime's Conv+Relu fusion);
+// in training, the Relu's gradient is taken from the fused output.
 func reluFusions(g *graph.Graph) map[*graph.Node]*graph.Node {
 	uses := make(map[string]int)
 	for _, n := range g.Nodes {
@@ -369,7 +368,7 @@ func reluFusions(g *graph.Graph) map[*graph.Node]*graph.Node {
 	}
 	producer := make(map[string]*graph.Node)
 	for _, n := range g.Nodes {
-		if op := n.QualifiedOp(); (op == "Conv" || op == "Add") && len(n.Outputs) == 1 {
+		if op := n.QualifiedOp(); (op == "Conv" || op == "Add" || op == "BatchNormalization") && len(n.Outputs) == 1 {
 			producer[n.Outputs[0]] = n
 		}
 	}

@@ -4,15 +4,16 @@ import (
 	"fmt"
 	"runtime"
 	"sync"
+	"unsafe"
 
 	"gonum.org/v1/gonum/blas"
-	"gonum.org/v1/gonum/blas/blas32"
 	"gonum.org/v1/gonum/blas/blas64"
 	"gonum.org/v1/gonum/blas/gonum"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
 	"github.com/onnxtune/onnxtune/graph"
+	"github.com/onnxtune/onnxtune/internal/gemm"
 )
 
 // registerConv registers the convolution and pooling family: Conv and
@@ -239,7 +240,86 @@ func (w *convWindow) resolve(in []int, ceil bool) (out, pb, pe []int, err error)
 type convDims struct {
 	n, c, m, group int
 	g              convGeom
-	relu           bool // apply Relu after the bias (inference fusion)
+	relu           bool      // apply Relu after the bias (inference fusion)
+	cols           *convCols // training: the forward im2col kept for the weight gradient
+}
+
+// convCacheLimit bounds the elements of a kept im2col matrix (128 MiB of
+// float32).
+const convCacheLimit = 1 << 25
+
+// convCols is the im2col matrix of a Conv's last forward run, rows c*K by
+// columns n*P, and the input buffer it was computed from.
+type convCols struct {
+	col  []float32
+	from unsafe.Pointer
+}
+
+// lookup returns the kept matrix if it was computed from x's buffer, else
+// nil. The weight gradient runs after the forward pass of the same step.
+func (cc *convCols) lookup(x []float32) []float32 {
+	if cc == nil || cc.from == nil || len(x) == 0 || cc.from != unsafe.Pointer(&x[0]) {
+		return nil
+	}
+	return cc.col
+}
+
+// convForwardCached is convForward for one group, writing the whole
+// im2col matrix into cd.cols for the weight gradient: one GEMM over every
+// sample, then the (m, n*P) product is scattered into y's (n, m, P).
+func convForwardCached(x, w, b []float32, cd *convDims, y []float32) {
+	g := &cd.g
+	P, inN, rows := g.outSize(), g.inSize(), cd.c*g.kSize()
+	L := cd.n * P
+	cc := cd.cols
+	if len(cc.col) != rows*L {
+		cc.col = make([]float32, rows*L)
+	}
+	cc.from = nil
+	if len(x) > 0 {
+		cc.from = unsafe.Pointer(&x[0])
+	}
+	convParallel(cd.n, rows*P, func(lo, hi int) {
+		for s := lo; s < hi; s++ {
+			convIm2col(x[s*cd.c*inN:], cd.c, g, cc.col, L, s*P)
+		}
+	})
+	if cd.n == 1 {
+		convGemm(false, false, cd.m, P, rows, 1, w, rows, cc.col, L, 0, y, P)
+	} else {
+		tmp := convScratch[float32](cd.m * L)
+		convGemm(false, false, cd.m, L, rows, 1, w, rows, cc.col, L, 0, tmp, L)
+		convParallel(cd.n, cd.m*P, func(lo, hi int) {
+			for s := lo; s < hi; s++ {
+				for m := 0; m < cd.m; m++ {
+					copy(y[(s*cd.m+m)*P:][:P], tmp[m*L+s*P:][:P])
+				}
+			}
+		})
+		convRelease(tmp)
+	}
+	if cd.relu {
+		convBiasRelu(y, b, cd.n, cd.m, P)
+		return
+	}
+	convAddBias(y, b, cd.n, cd.m, P)
+}
+
+// convBackwardWeightCached is convBackwardWeight from the kept im2col
+// matrix: dw = dy (m, n*P) times col transposed.
+func convBackwardWeightCached(dy, col []float32, cd *convDims, dw []float32) {
+	P, rows := cd.g.outSize(), cd.c*cd.g.kSize()
+	L := cd.n * P
+	var dys []float32
+	ldd := P
+	if cd.n == 1 {
+		dys = dy
+	} else {
+		buf := convScratch[float32](cd.m * L)
+		defer convRelease(buf)
+		dys, ldd = convGatherDy(dy, buf, cd, 0, cd.n, 0)
+	}
+	convGemm(false, true, cd.m, rows, L, 1, dys, ldd, col, L, 0, dw, rows)
 }
 
 func lowerConv(c *Ctx, in []*Value) ([]*Value, error) {
@@ -285,12 +365,24 @@ func lowerConv(c *Ctx, in []*Value) ([]*Value, error) {
 	}
 	wrt := convWRT(args)
 	if c.FuseRelu {
-		// Inference: Relu in the bias pass.
+		// Relu in the bias pass (its gradient: reluThen below).
 		cd.relu, c.ReluFused = true, true
+	}
+	if c.Train && wrt[1] && group == 1 && x.DType == graph.Float32 && !cd.g.pointwise() &&
+		C*cd.g.kSize()*cd.n*cd.g.outSize() <= convCacheLimit {
+		// Training: the forward pass keeps its im2col matrix for the
+		// weight gradient, which then skips its own im2col.
+		cd.cols = &convCols{}
 	}
 	s := Spec{Name: op, Shape: yShape, DType: x.DType, WRT: wrt,
 		Into: convInto(
-			func(in [][]float32, y []float32) { convForward(in[0], in[1], convOpt(in, 2), cd, y) },
+			func(in [][]float32, y []float32) {
+				if cd.cols != nil {
+					convForwardCached(in[0], in[1], convOpt(in, 2), cd, y)
+					return
+				}
+				convForward(in[0], in[1], convOpt(in, 2), cd, y)
+			},
 			func(in [][]float64, y []float64) { convForward(in[0], in[1], convOpt(in, 2), cd, y) }),
 		Grad: func(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
 			gs := make(G.Nodes, len(inputs))
@@ -305,7 +397,13 @@ func lowerConv(c *Ctx, in []*Value) ([]*Value, error) {
 			}
 			if wrt[1] {
 				gs[1], err = convGradInto(op, output, grad, "GradWeight", inputs[1],
-					func(in [][]float32, dw []float32) { convBackwardWeight(in[0], in[1], cd, dw) },
+					func(in [][]float32, dw []float32) {
+						if col := cd.cols.lookup(in[1]); col != nil {
+							convBackwardWeightCached(in[0], col, cd, dw)
+							return
+						}
+						convBackwardWeight(in[0], in[1], cd, dw)
+					},
 					func(in [][]float64, dw []float64) { convBackwardWeight(in[0], in[1], cd, dw) }, grad, inputs[0])
 				if err != nil {
 					return nil, err
@@ -650,13 +748,12 @@ func convBiasRelu[T Float](y, b []T, n, m, p int) {
 				bv = b[nm%m]
 			}
 			yp := y[nm*p : (nm+1)*p]
-			for i, v := range yp {
-				v += bv
-				if !(v > 0) && v == v {
-					v = 0
+			if bv != 0 {
+				for i := range yp {
+					yp[i] += bv
 				}
-				yp[i] = v
 			}
+			reluSlice(yp)
 		}
 	})
 }
@@ -666,13 +763,15 @@ func convAddBias[T Float](y, b []T, n, m, p int) {
 	if b == nil {
 		return
 	}
-	for nm := 0; nm < n*m; nm++ {
-		bv := b[nm%m]
-		yp := y[nm*p : (nm+1)*p]
-		for i := range yp {
-			yp[i] += bv
+	convParallel(n*m, p, func(lo, hi int) {
+		for nm := lo; nm < hi; nm++ {
+			bv := b[nm%m]
+			yp := y[nm*p : (nm+1)*p]
+			for i := range yp {
+				yp[i] += bv
+			}
 		}
-	}
+	})
 }
 
 // convGatherDy returns output channels [gi*mg, (gi+1)*mg) of samples
@@ -842,7 +941,18 @@ func convCol2im[T Float](col []T, ld, off, cg int, g *convGeom, dx []T) {
 	for c := 0; c < cg; c++ {
 		dxc := dx[c*inN : (c+1)*inN]
 		g.rows(func(t, yo, xo, lo, hi int) {
-			convAxpy(hi-lo, 1, col[(c*K+t)*ld+off+yo+lo:], 1, dxc[xo+lo*s2:], s2)
+			src := col[(c*K+t)*ld+off+yo+lo:][:hi-lo]
+			if s2 == 1 {
+				dst := dxc[xo+lo:][:len(src)]
+				for i, v := range src {
+					dst[i] += v
+				}
+				return
+			}
+			dst := dxc[xo+lo*s2:]
+			for i, v := range src {
+				dst[i*s2] += v
+			}
 		})
 	}
 }
@@ -905,8 +1015,8 @@ func convDepthwiseWeight[T Float](dy, x, dw []T, cd *convDims) {
 	})
 }
 
-// convGemm is C = alpha op(A) op(B) + beta C through gonum's BLAS (the
-// implementation blas32/blas64 are set to use).
+// convGemm is C = alpha op(A) op(B) + beta C: float32 through sgemm (the
+// project's internal/gemm), float64 through gonum's BLAS.
 func convGemm[T Float](tA, tB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
 	ta, tb := blas.NoTrans, blas.NoTrans
 	if tA {
@@ -917,8 +1027,7 @@ func convGemm[T Float](tA, tB bool, m, n, k int, alpha T, a []T, lda int, b []T,
 	}
 	switch a := any(a).(type) {
 	case []float32:
-		blas32.Implementation().Sgemm(ta, tb, m, n, k, float32(alpha), a, lda, any(b).([]float32), ldb,
-			float32(beta), any(c).([]float32), ldc)
+		sgemm(tA, tB, m, n, k, float32(alpha), a, lda, any(b).([]float32), ldb, float32(beta), any(c).([]float32), ldc)
 	case []float64:
 		blas64.Implementation().Dgemm(ta, tb, m, n, k, float64(alpha), a, lda, any(b).([]float64), ldb,
 			float64(beta), any(c).([]float64), ldc)
@@ -947,6 +1056,11 @@ func convDot[T Float](n int, x []T, incX int, y []T, incY int) T {
 	}
 	return 0
 }
+
+// sgemm is the float32 matrix product of the engine: internal/gemm's
+// blocked AVX2 kernels (pure Go and assembly), or OpenBLAS with the
+// openblas build tag.
+var sgemm = gemm.Sgemm
 
 // Scratch buffers (im2col matrices) are reused across kernel calls.
 var convPool32, convPool64 sync.Pool

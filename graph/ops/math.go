@@ -101,7 +101,7 @@ func lowerBinary(name string, f func(x, y float64) float64) LowerFunc {
 			// residual additions of a ResNet).
 			s.Fwd, s.Into = nil, binaryInto(binaryOpOf(name))
 			if c.FuseRelu && name == "Add" {
-				// Inference: Relu in the same pass.
+				// Relu in the same pass (its gradient: reluThen).
 				c.ReluFused = true
 				s.Name, s.Grad = "AddRelu", reluThen(s.Grad)
 				s.Into = binaryInto(opAddRelu)
@@ -414,12 +414,8 @@ func elemRun[T Float](op elemOp, in []*tensor.Dense, y []T) error {
 		out = out[:len(a)]
 		switch op {
 		case opRelu:
-			for i, v := range a {
-				if !(v > 0) && v == v {
-					v = 0
-				}
-				out[i] = v
-			}
+			copy(out, a)
+			reluSlice(out)
 		case opNeg:
 			for i, v := range a {
 				out[i] = -v
@@ -442,19 +438,11 @@ func elemRun[T Float](op elemOp, in []*tensor.Dense, y []T) error {
 			}
 		case opAddRelu:
 			for i, v := range a {
-				v += b[i]
-				if !(v > 0) && v == v {
-					v = 0
-				}
-				out[i] = v
+				out[i] = v + b[i]
 			}
+			reluSlice(out)
 		case opReluGrad:
-			for i, v := range a {
-				if b[i] <= 0 {
-					v = 0
-				}
-				out[i] = v
-			}
+			reluGradSlice(out, a, b)
 		}
 	})
 	return nil

@@ -4,7 +4,6 @@ import (
 	"fmt"
 
 	"gonum.org/v1/gonum/blas"
-	"gonum.org/v1/gonum/blas/blas32"
 	"gonum.org/v1/gonum/blas/blas64"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -22,9 +21,8 @@ func registerMatrix(r *Registry) {
 	registerReductions(r)
 }
 
-// blasGemm computes c = alpha*op(a)*op(b) + beta*c for row-major matrices
-// with gonum's BLAS (blas32/blas64, so a faster implementation installed
-// with Use serves it too). op(a) is m×k, op(b) is k×n; tA and tB say that a
+// blasGemm computes c = alpha*op(a)*op(b) + beta*c for row-major matrices:
+// float32 with sgemm (internal/gemm), float64 with gonum's BLAS. op(a) is m×k, op(b) is k×n; tA and tB say that a
 // and b are stored transposed (k×m and n×k).
 func blasGemm[T Float](tA, tB bool, m, n, k int, alpha T, a, b []T, beta T, c []T) {
 	if m == 0 || n == 0 {
@@ -41,8 +39,7 @@ func blasGemm[T Float](tA, tB bool, m, n, k int, alpha T, a, b []T, beta T, c []
 	lda, ldb = max(lda, 1), max(ldb, 1)
 	switch a := any(a).(type) {
 	case []float32:
-		blas32.Implementation().Sgemm(ta, tb, m, n, k, float32(alpha), a, lda,
-			any(b).([]float32), ldb, float32(beta), any(c).([]float32), n)
+		sgemm(tA, tB, m, n, k, float32(alpha), a, lda, any(b).([]float32), ldb, float32(beta), any(c).([]float32), n)
 	case []float64:
 		blas64.Implementation().Dgemm(ta, tb, m, n, k, float64(alpha), a, lda,
 			any(b).([]float64), ldb, float64(beta), any(c).([]float64), n)

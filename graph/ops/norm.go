@@ -127,7 +127,10 @@ func normDot[T Float](g, x []T, m float64) (sg, sgx float64) {
 
 // bnLayout views BatchNormalization's input as [n, c, s]: batch, channels,
 // and the product of the spatial dimensions (1 for (N, C) input).
-type bnLayout struct{ n, c, s int }
+type bnLayout struct {
+	n, c, s int
+	relu    bool // the forward pass applies Relu (a fused Relu node)
+}
 
 // block is the contiguous run of channel ch in batch item b.
 func (l bnLayout) block(b, ch int) (lo, hi int) {
@@ -175,10 +178,18 @@ func lowerBatchNorm(c *Ctx, in []*Value) ([]*Value, error) {
 	l := bnLayout{n: x.Shape[0], c: C, s: sizeOf(x.Shape[2:])}
 	outs := make([]*Value, max(len(c.Node.Outputs), 1))
 	want := func(i int) bool { return i < len(c.Node.Outputs) && c.Node.Outputs[i] != "" }
+	// A Relu fused into the node (see reluFusions) runs in the affine pass;
+	// the gradients take it from the output first (reluThen). fl is the
+	// forward layout; the gradients use l.
+	fl, name := l, "BatchNormalization"
+	fuse := func(g GradFunc) GradFunc { return g }
+	if c.FuseRelu {
+		fl.relu, c.ReluFused, name, fuse = true, true, "BatchNormRelu", reluThen
+	}
 	if !c.Train {
-		y, err := c.Apply(Spec{Name: "BatchNormalization", Shape: x.Shape, DType: x.DType,
-			Into: normInto("BatchNormalization", bnEval[float32](l, eps), bnEval[float64](l, eps)),
-			Grad: bnEvalGrad(l, eps), WRT: []bool{true, true, true, false, false}}, x, scale, bias, mean, vr)
+		y, err := c.Apply(Spec{Name: name, Shape: x.Shape, DType: x.DType,
+			Into: normInto(name, bnEval[float32](fl, eps), bnEval[float64](fl, eps)),
+			Grad: fuse(bnEvalGrad(l, eps)), WRT: []bool{true, true, true, false, false}}, x, scale, bias, mean, vr)
 		if err != nil {
 			return nil, err
 		}
@@ -202,9 +213,9 @@ func lowerBatchNorm(c *Ctx, in []*Value) ([]*Value, error) {
 	if err != nil {
 		return nil, err
 	}
-	y, err := c.Apply(Spec{Name: "BatchNormalization", Shape: x.Shape, DType: x.DType,
-		Into: normInto("BatchNormalization", bnTrain[float32](l, eps), bnTrain[float64](l, eps)),
-		Grad: bnTrainGrad(l, eps), WRT: []bool{true, true, true, false}}, x, scale, bias, stats)
+	y, err := c.Apply(Spec{Name: name, Shape: x.Shape, DType: x.DType,
+		Into: normInto(name, bnTrain[float32](fl, eps), bnTrain[float64](fl, eps)),
+		Grad: fuse(bnTrainGrad(l, eps)), WRT: []bool{true, true, true, false}}, x, scale, bias, stats)
 	if err != nil {
 		return nil, err
 	}
@@ -286,8 +297,12 @@ func bnAffine[T Float](l bnLayout, eps float64, out, x, scale, bias, mean, vr []
 			for b := 0; b < l.n; b++ {
 				lo, hi := l.block(b, ch)
 				dst := out[lo:hi]
-				for i, v := range x[lo:hi] {
+				xs := x[lo:hi]
+				for i, v := range xs {
 					dst[i] = v*a0 + b0
+				}
+				if l.relu {
+					reluSlice(dst)
 				}
 			}
 		}

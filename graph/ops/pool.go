@@ -267,6 +267,11 @@ func (g *convGeom) plain2D() bool {
 func poolMax2D[T Number](x []T, planes int, g *convGeom, y []T, arg []int) {
 	in1, in2, o1, o2 := g.in[1], g.in[2], g.out[1], g.out[2]
 	inN, P := in1*in2, o1*o2
+	if g.k[1] == 2 && g.k[2] == 2 && g.s[1] == 2 && g.s[2] == 2 && g.pb[1] == 0 && g.pb[2] == 0 &&
+		2*o1 <= in1 && 2*o2 <= in2 {
+		poolMax2x2(x, planes, g, y, arg)
+		return
+	}
 	convParallel(planes, P*g.kSize(), func(lo, hi int) {
 		for p := lo; p < hi; p++ {
 			xp := x[p*inN:][:inN]
@@ -292,6 +297,42 @@ func poolMax2D[T Number](x []T, planes int, g *convGeom, y []T, arg []int) {
 					}
 					if arg != nil {
 						arg[o] = at
+					}
+				}
+			}
+		}
+	})
+}
+
+// poolMax2x2 is poolMax2D for 2x2 windows with stride 2 inside the input
+// (LeNet's and VGG's pools): four loads a window, no bounds.
+func poolMax2x2[T Number](x []T, planes int, g *convGeom, y []T, arg []int) {
+	in1, in2, o1, o2 := g.in[1], g.in[2], g.out[1], g.out[2]
+	inN, P := in1*in2, o1*o2
+	convParallel(planes, 4*P, func(lo, hi int) {
+		for p := lo; p < hi; p++ {
+			xp := x[p*inN:][:inN]
+			for oh := 0; oh < o1; oh++ {
+				top := 2 * oh * in2
+				r0, r1 := xp[top:top+2*o2], xp[top+in2:top+in2+2*o2]
+				o := p*P + oh*o2
+				for ow := 0; ow < o2; ow++ {
+					i := 2 * ow
+					best, at := r0[i], top+i
+					if v := r0[i+1]; v > best || v != v {
+						best, at = v, top+i+1
+					}
+					if v := r1[i]; v > best || v != v {
+						best, at = v, top+in2+i
+					}
+					if v := r1[i+1]; v > best || v != v {
+						best, at = v, top+in2+i+1
+					}
+					if y != nil {
+						y[o+ow] = best
+					}
+					if arg != nil {
+						arg[o+ow] = at
 					}
 				}
 			}

@@ -1,0 +1,180 @@
+package gemm
+
+import "sync"
+
+// Micro-tile and cache-block sizes. A micro-kernel call computes an mr×nr
+// tile of C from a packed mr×kc panel of A and a packed kc×nr panel of B
+// (16 KiB, in L1). Packed blocks of A are at most mcMax×kcMax (in L2) and
+// of B at most kcMax×ncMax (in L3), or ncSmall elements (in L1 and L2) when
+// all of op(A) fits one block.
+const (
+	mr      = 6
+	nr      = 16
+	kcMax   = 256
+	mcMax   = 144
+	ncMax   = 4080
+	ncSmall = 1 << 13
+)
+
+// buffers holds one worker's packed blocks.
+type buffers struct {
+	a, b []float32
+}
+
+// pool keeps buffers for reuse. Unlike a sync.Pool it keeps them across
+// garbage collections and whichever P a goroutine runs on, so a program
+// that multiplies matrices in a loop allocates its buffers once: at most
+// one set per goroutine that ever worked at the same time, each of at most
+// (mcMax + ncMax)·kcMax floats (about 4 MiB).
+var pool freeList
+
+type freeList struct {
+	mu   sync.Mutex
+	free []*buffers
+}
+
+// get returns a free set of buffers, or a new empty one.
+func (l *freeList) get() *buffers {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if n := len(l.free); n > 0 {
+		b := l.free[n-1]
+		l.free = l.free[:n-1]
+		return b
+	}
+	return new(buffers)
+}
+
+// put makes b available to get.
+func (l *freeList) put(b *buffers) {
+	l.mu.Lock()
+	l.free = append(l.free, b)
+	l.mu.Unlock()
+}
+
+// grow returns s with length n, reallocating only when it is too short.
+func grow(s []float32, n int) []float32 {
+	if cap(s) < n {
+		return make([]float32, n)
+	}
+	return s[:n]
+}
+
+// blocks returns the number of blocks and the block size (a multiple of
+// unit) to cover total with blocks of at most limit, as evenly as possible.
+func blocks(total, limit, unit int) (count, size int) {
+	count = ceilDiv(total, limit)
+	size = ceilDiv(ceilDiv(total, count), unit) * unit
+	return ceilDiv(total, size), size
+}
+
+// serial computes p on the calling goroutine, packing into buf.
+//
+// When op(A) fits one mc block it is packed once per kc block and stays in
+// L2 while small blocks of B are packed and consumed right away, from L1 and
+// L2. Otherwise it runs the GotoBLAS loop nest: a kc×nc block of B is packed
+// once (into L3) and reused by every mc block of A.
+func (p *product) serial(buf *buffers) {
+	m, n, k := p.m, p.n, p.k
+	_, kc := blocks(k, kcMax, 1)
+	_, mc := blocks(m, mcMax, mr)
+	nlim := ncMax
+	if mc >= m {
+		nlim = max(nr, ncSmall/kc)
+	}
+	_, nc := blocks(n, nlim, nr)
+	buf.a = grow(buf.a, mc*kc)
+	buf.b = grow(buf.b, kc*nc)
+
+	if mc >= m {
+		for pc := 0; pc < k; pc += kc {
+			kb := min(kc, k-pc)
+			p.packA(buf.a, 0, pc, m, kb)
+			for jc := 0; jc < n; jc += nc {
+				nb := min(nc, n-jc)
+				p.packB(buf.b, pc, jc, kb, nb)
+				p.macro(buf, 0, jc, pc, m, nb, kb)
+			}
+		}
+		return
+	}
+	for jc := 0; jc < n; jc += nc {
+		nb := min(nc, n-jc)
+		for pc := 0; pc < k; pc += kc {
+			kb := min(kc, k-pc)
+			p.packB(buf.b, pc, jc, kb, nb)
+			for ic := 0; ic < m; ic += mc {
+				mb := min(mc, m-ic)
+				p.packA(buf.a, ic, pc, mb, kb)
+				p.macro(buf, ic, jc, pc, mb, nb, kb)
+			}
+		}
+	}
+}
+
+// packA packs the mb×kb block of op(A) at (ic, pc) into dst.
+func (p *product) packA(dst []float32, ic, pc, mb, kb int) {
+	if p.tA {
+		packA(dst, true, p.a[pc*p.lda+ic:], p.lda, mb, kb)
+	} else {
+		packA(dst, false, p.a[ic*p.lda+pc:], p.lda, mb, kb)
+	}
+}
+
+// packB packs the kb×nb block of op(B) at (pc, jc) into dst.
+func (p *product) packB(dst []float32, pc, jc, kb, nb int) {
+	if p.tB {
+		packB(dst, true, p.b[jc*p.ldb+pc:], p.ldb, kb, nb)
+	} else {
+		packB(dst, false, p.b[pc*p.ldb+jc:], p.ldb, kb, nb)
+	}
+}
+
+// macro adds the product of the packed mb×kb block of A and kb×nb block of
+// B into the block of C at (ic, jc), one mr×nr micro-tile at a time. The
+// first k block (pc == 0) applies beta; later ones accumulate. Edge tiles
+// go through a scratch tile.
+func (p *product) macro(buf *buffers, ic, jc, pc, mb, nb, kb int) {
+	asm := useAsm
+	alpha, beta := p.alpha, p.beta
+	if pc > 0 {
+		beta = 1
+	}
+	ldc := p.ldc
+	c := p.c[ic*ldc+jc:]
+	pa, pb := buf.a, buf.b
+	var tile [mr * nr]float32
+	for jr := 0; jr < nb; jr += nr {
+		nw := min(nr, nb-jr)
+		bp := pb[jr*kb : (jr+nr)*kb]
+		for ir := 0; ir < mb; ir += mr {
+			mh := min(mr, mb-ir)
+			ap := pa[ir*kb : (ir+mr)*kb]
+			if mh == mr && nw == nr {
+				cp := c[ir*ldc+jr : (ir+mr-1)*ldc+jr+nr]
+				if asm {
+					asmKernel(kb, &ap[0], &bp[0], &cp[0], ldc, alpha, beta)
+				} else {
+					kernelGo(kb, ap, bp, cp, ldc, alpha, beta)
+				}
+				continue
+			}
+			if asm {
+				asmKernel(kb, &ap[0], &bp[0], &tile[0], nr, alpha, 0)
+			} else {
+				kernelGo(kb, ap, bp, tile[:], nr, alpha, 0)
+			}
+			for i := range mh {
+				row := c[(ir+i)*ldc+jr:][:nw]
+				t := tile[i*nr:][:nw]
+				if beta == 0 {
+					copy(row, t)
+					continue
+				}
+				for j := range row {
+					row[j] = t[j] + beta*row[j]
+				}
+			}
+		}
+	}
+}

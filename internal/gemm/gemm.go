@@ -1,0 +1,123 @@
+package gemm
+
+import (
+	"fmt"
+	"runtime"
+)
+
+// useAsm selects the assembly kernels; tests turn it off to exercise the
+// portable ones.
+var useAsm = hasAsm
+
+// Sgemm computes C = alpha*op(A)*op(B) + beta*C. op(A) is m×k, op(B) is k×n,
+// C is m×n with row stride ldc; all matrices are row-major.
+//
+// With tA, A is stored k×m (row stride lda) and op(A) = Aᵀ; otherwise A is
+// m×k with row stride lda. Likewise B is n×k with tB and k×n without.
+// beta == 0 overwrites C without reading it, so NaNs in C do not propagate.
+// Sgemm panics if a dimension, stride or slice length is invalid.
+//
+// Large products are split among up to runtime.GOMAXPROCS(0) goroutines;
+// small ones run on the caller's goroutine.
+func Sgemm(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	check(tA, tB, m, n, k, a, lda, b, ldb, c, ldc)
+	if m == 0 || n == 0 {
+		return
+	}
+	if k == 0 || alpha == 0 {
+		scale(m, n, beta, c, ldc)
+		return
+	}
+	p := product{tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc}
+	pm, pn := grid(m, n, k, runtime.GOMAXPROCS(0))
+	if pm*pn == 1 {
+		buf := pool.get()
+		p.serial(buf)
+		pool.put(buf)
+		return
+	}
+	p.parallel(pm, pn, runtime.GOMAXPROCS(0))
+}
+
+// product is the arguments of one Sgemm call, already checked, or of one
+// block of it.
+type product struct {
+	tA, tB  bool
+	m, n, k int
+	alpha   float32
+	a       []float32
+	lda     int
+	b       []float32
+	ldb     int
+	beta    float32
+	c       []float32
+	ldc     int
+}
+
+// block returns the part of p that computes rows [i0, i1) and columns
+// [j0, j1) of C.
+func (p *product) block(i0, i1, j0, j1 int) product {
+	q := *p
+	q.m, q.n = i1-i0, j1-j0
+	if p.tA {
+		q.a = p.a[i0:]
+	} else {
+		q.a = p.a[i0*p.lda:]
+	}
+	if p.tB {
+		q.b = p.b[j0*p.ldb:]
+	} else {
+		q.b = p.b[j0:]
+	}
+	q.c = p.c[i0*p.ldc+j0:]
+	return q
+}
+
+// check panics unless the arguments describe valid matrices.
+func check(tA, tB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
+	if m < 0 || n < 0 || k < 0 {
+		panic(fmt.Sprintf("gemm: negative dimension m=%d n=%d k=%d", m, n, k))
+	}
+	ar, ac := m, k
+	if tA {
+		ar, ac = k, m
+	}
+	br, bc := k, n
+	if tB {
+		br, bc = n, k
+	}
+	checkMatrix("A", ar, ac, a, lda)
+	checkMatrix("B", br, bc, b, ldb)
+	checkMatrix("C", m, n, c, ldc)
+}
+
+// checkMatrix panics unless s holds a rows×cols row-major matrix of stride ld.
+func checkMatrix(name string, rows, cols int, s []float32, ld int) {
+	if ld < max(1, cols) {
+		panic(fmt.Sprintf("gemm: %s is %d×%d but its row stride is %d", name, rows, cols, ld))
+	}
+	if rows == 0 || cols == 0 {
+		return
+	}
+	if need := (rows-1)*ld + cols; len(s) < need {
+		panic(fmt.Sprintf("gemm: %s is %d×%d with row stride %d and needs %d elements, has %d", name, rows, cols, ld, need, len(s)))
+	}
+}
+
+// scale sets C = beta*C, writing zeros without reading C when beta is zero.
+func scale(m, n int, beta float32, c []float32, ldc int) {
+	for i := range m {
+		row := c[i*ldc : i*ldc+n]
+		switch beta {
+		case 0:
+			clear(row)
+		case 1:
+		default:
+			for j := range row {
+				row[j] *= beta
+			}
+		}
+	}
+}
+
+func ceilDiv(a, b int) int { return (a + b - 1) / b }

@@ -1,0 +1,79 @@
+package gemm
+
+// kernelGo is the portable 6×16 micro-kernel: the same contract as the
+// assembly kernel, C = alpha*A·B + beta*C over k steps of the packed panels a
+// (6 values a step) and b (16 values a step), with C of row stride ldc.
+// beta == 0 stores without reading C.
+//
+// It works on 6×4 column strips so that the 24 sums stay in registers where
+// the architecture has enough of them.
+func kernelGo(k int, a, b, c []float32, ldc int, alpha, beta float32) {
+	a = a[:k*mr]
+	b = b[:k*nr]
+	for j := 0; j < nr; j += 4 {
+		var c00, c01, c02, c03 float32
+		var c10, c11, c12, c13 float32
+		var c20, c21, c22, c23 float32
+		var c30, c31, c32, c33 float32
+		var c40, c41, c42, c43 float32
+		var c50, c51, c52, c53 float32
+		for p := 0; p < k; p++ {
+			bp := b[p*nr+j : p*nr+j+4 : p*nr+j+4]
+			b0, b1, b2, b3 := bp[0], bp[1], bp[2], bp[3]
+			ap := a[p*mr : p*mr+mr : p*mr+mr]
+			a0 := ap[0]
+			c00 += a0 * b0
+			c01 += a0 * b1
+			c02 += a0 * b2
+			c03 += a0 * b3
+			a1 := ap[1]
+			c10 += a1 * b0
+			c11 += a1 * b1
+			c12 += a1 * b2
+			c13 += a1 * b3
+			a2 := ap[2]
+			c20 += a2 * b0
+			c21 += a2 * b1
+			c22 += a2 * b2
+			c23 += a2 * b3
+			a3 := ap[3]
+			c30 += a3 * b0
+			c31 += a3 * b1
+			c32 += a3 * b2
+			c33 += a3 * b3
+			a4 := ap[4]
+			c40 += a4 * b0
+			c41 += a4 * b1
+			c42 += a4 * b2
+			c43 += a4 * b3
+			a5 := ap[5]
+			c50 += a5 * b0
+			c51 += a5 * b1
+			c52 += a5 * b2
+			c53 += a5 * b3
+		}
+		store4(c[j:], alpha, beta, c00, c01, c02, c03)
+		store4(c[ldc+j:], alpha, beta, c10, c11, c12, c13)
+		store4(c[2*ldc+j:], alpha, beta, c20, c21, c22, c23)
+		store4(c[3*ldc+j:], alpha, beta, c30, c31, c32, c33)
+		store4(c[4*ldc+j:], alpha, beta, c40, c41, c42, c43)
+		store4(c[5*ldc+j:], alpha, beta, c50, c51, c52, c53)
+	}
+}
+
+// store4 writes alpha*(s0..s3) + beta*c[0:4] into c[0:4], not reading c
+// when beta is zero.
+func store4(c []float32, alpha, beta, s0, s1, s2, s3 float32) {
+	c = c[:4:4]
+	if beta == 0 {
+		c[0] = alpha * s0
+		c[1] = alpha * s1
+		c[2] = alpha * s2
+		c[3] = alpha * s3
+		return
+	}
+	c[0] = alpha*s0 + beta*c[0]
+	c[1] = alpha*s1 + beta*c[1]
+	c[2] = alpha*s2 + beta*c[2]
+	c[3] = alpha*s3 + beta*c[3]
+}

@@ -1,0 +1,143 @@
+//go:build !purego
+
+#include "textflag.h"
+
+// One step of the 6x16 rank-1 update at packed offset i (in k steps):
+// Y12, Y13 hold row i of the B panel, Y14/Y15 alternate as the broadcast
+// element of the A panel, Y0..Y11 are the 6x16 accumulators.
+#define STEP(i) \
+	VMOVUPS      (64*i)(DI), Y12;  \
+	VMOVUPS      (64*i+32)(DI), Y13; \
+	VBROADCASTSS (24*i)(SI), Y14;  \
+	VFMADD231PS  Y12, Y14, Y0;     \
+	VFMADD231PS  Y13, Y14, Y1;     \
+	VBROADCASTSS (24*i+4)(SI), Y15; \
+	VFMADD231PS  Y12, Y15, Y2;     \
+	VFMADD231PS  Y13, Y15, Y3;     \
+	VBROADCASTSS (24*i+8)(SI), Y14; \
+	VFMADD231PS  Y12, Y14, Y4;     \
+	VFMADD231PS  Y13, Y14, Y5;     \
+	VBROADCASTSS (24*i+12)(SI), Y15; \
+	VFMADD231PS  Y12, Y15, Y6;     \
+	VFMADD231PS  Y13, Y15, Y7;     \
+	VBROADCASTSS (24*i+16)(SI), Y14; \
+	VFMADD231PS  Y12, Y14, Y8;     \
+	VFMADD231PS  Y13, Y14, Y9;     \
+	VBROADCASTSS (24*i+20)(SI), Y15; \
+	VFMADD231PS  Y12, Y15, Y10;    \
+	VFMADD231PS  Y13, Y15, Y11
+
+// func kernel6x16(k int, a, b, c *float32, ldc int, alpha, beta float32)
+TEXT ·kernel6x16(SB), NOSPLIT, $0-48
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DI
+	MOVQ c+24(FP), DX
+	MOVQ ldc+32(FP), R8
+	SHLQ $2, R8
+
+	// Touch the C tile so that it is in cache by the time it is updated.
+	LEAQ    (DX)(R8*2), R9
+	LEAQ    (R9)(R8*2), R10
+	PREFETCHT0 (DX)
+	PREFETCHT0 60(DX)
+	PREFETCHT0 (DX)(R8*1)
+	PREFETCHT0 60(DX)(R8*1)
+	PREFETCHT0 (R9)
+	PREFETCHT0 60(R9)
+	PREFETCHT0 (R9)(R8*1)
+	PREFETCHT0 60(R9)(R8*1)
+	PREFETCHT0 (R10)
+	PREFETCHT0 60(R10)
+	PREFETCHT0 (R10)(R8*1)
+	PREFETCHT0 60(R10)(R8*1)
+
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+
+	MOVQ CX, BX
+	SHRQ $2, BX
+	JZ   tail
+
+loop4:
+	PREFETCHT0 384(SI)
+	STEP(0)
+	STEP(1)
+	PREFETCHT0 512(DI)
+	STEP(2)
+	STEP(3)
+	ADDQ $96, SI
+	ADDQ $256, DI
+	DECQ BX
+	JNZ  loop4
+
+tail:
+	ANDQ $3, CX
+	JZ   store
+
+loop1:
+	STEP(0)
+	ADDQ $24, SI
+	ADDQ $64, DI
+	DECQ CX
+	JNZ  loop1
+
+store:
+	VBROADCASTSS alpha+40(FP), Y14
+	VMULPS Y14, Y0, Y0
+	VMULPS Y14, Y1, Y1
+	VMULPS Y14, Y2, Y2
+	VMULPS Y14, Y3, Y3
+	VMULPS Y14, Y4, Y4
+	VMULPS Y14, Y5, Y5
+	VMULPS Y14, Y6, Y6
+	VMULPS Y14, Y7, Y7
+	VMULPS Y14, Y8, Y8
+	VMULPS Y14, Y9, Y9
+	VMULPS Y14, Y10, Y10
+	VMULPS Y14, Y11, Y11
+
+	// beta == ±0: C is overwritten without being read.
+	MOVL beta+44(FP), AX
+	SHLL $1, AX
+	JZ   overwrite
+
+	VBROADCASTSS beta+44(FP), Y15
+	VFMADD231PS  (DX), Y15, Y0
+	VFMADD231PS  32(DX), Y15, Y1
+	VFMADD231PS  (DX)(R8*1), Y15, Y2
+	VFMADD231PS  32(DX)(R8*1), Y15, Y3
+	VFMADD231PS  (R9), Y15, Y4
+	VFMADD231PS  32(R9), Y15, Y5
+	VFMADD231PS  (R9)(R8*1), Y15, Y6
+	VFMADD231PS  32(R9)(R8*1), Y15, Y7
+	VFMADD231PS  (R10), Y15, Y8
+	VFMADD231PS  32(R10), Y15, Y9
+	VFMADD231PS  (R10)(R8*1), Y15, Y10
+	VFMADD231PS  32(R10)(R8*1), Y15, Y11
+
+overwrite:
+	VMOVUPS Y0, (DX)
+	VMOVUPS Y1, 32(DX)
+	VMOVUPS Y2, (DX)(R8*1)
+	VMOVUPS Y3, 32(DX)(R8*1)
+	VMOVUPS Y4, (R9)
+	VMOVUPS Y5, 32(R9)
+	VMOVUPS Y6, (R9)(R8*1)
+	VMOVUPS Y7, 32(R9)(R8*1)
+	VMOVUPS Y8, (R10)
+	VMOVUPS Y9, 32(R10)
+	VMOVUPS Y10, (R10)(R8*1)
+	VMOVUPS Y11, 32(R10)(R8*1)
+	VZEROUPPER
+	RET

@@ -1,0 +1,128 @@
+package gemm
+
+// packA copies the mb×kb block of op(A) whose top-left element is a[0] into
+// dst as ⌈mb/mr⌉ panels of kb steps of mr values: element (i, p) of the block
+// lands at dst[(i/mr)*mr*kb + p*mr + i%mr]. Rows past mb are zero.
+// Without transposition element (i, p) is a[i*lda+p], with it a[p*lda+i].
+func packA(dst []float32, trans bool, a []float32, lda, mb, kb int) {
+	asm := useAsm
+	r := mb / mr * mr
+	switch {
+	case trans && asm:
+		rows6(kb, r/mr, a, lda, dst)
+	case trans:
+		rows6Go(kb, r/mr, a, lda, dst)
+	default:
+		for i := 0; i < r; i += mr {
+			if asm {
+				cols6(kb, a[i*lda:], lda, dst[i*kb:])
+			} else {
+				cols6Go(0, kb, a[i*lda:], lda, dst[i*kb:])
+			}
+		}
+	}
+	if r == mb {
+		return
+	}
+	d := dst[r*kb : (r+mr)*kb]
+	clear(d)
+	for i := r; i < mb; i++ {
+		for p := range kb {
+			if trans {
+				d[p*mr+i-r] = a[p*lda+i]
+			} else {
+				d[p*mr+i-r] = a[i*lda+p]
+			}
+		}
+	}
+}
+
+// packB copies the kb×nb block of op(B) whose top-left element is b[0] into
+// dst as ⌈nb/nr⌉ panels of kb steps of nr values: element (p, j) of the block
+// lands at dst[(j/nr)*nr*kb + p*nr + j%nr]. Columns past nb are zero.
+// Without transposition element (p, j) is b[p*ldb+j], with it b[j*ldb+p].
+func packB(dst []float32, trans bool, b []float32, ldb, kb, nb int) {
+	asm := useAsm
+	s := nb / nr * nr
+	switch {
+	case !trans && asm:
+		rows16(kb, s/nr, b, ldb, dst)
+	case !trans:
+		rows16Go(kb, s/nr, b, ldb, dst)
+	default:
+		for j := 0; j < s; j += nr {
+			if asm {
+				cols16(kb, b[j*ldb:], ldb, dst[j*kb:])
+			} else {
+				cols16Go(0, kb, b[j*ldb:], ldb, dst[j*kb:])
+			}
+		}
+	}
+	if s == nb {
+		return
+	}
+	d := dst[s*kb : (s+nr)*kb]
+	clear(d)
+	for j := s; j < nb; j++ {
+		for p := range kb {
+			if trans {
+				d[p*nr+j-s] = b[j*ldb+p]
+			} else {
+				d[p*nr+j-s] = b[p*ldb+j]
+			}
+		}
+	}
+}
+
+// rows6Go packs np panels of 6 columns from k rows of src (stride ld), a
+// row at a time: element (p, s*6+i) goes to dst[s*k*6 + p*6 + i].
+func rows6Go(k, np int, src []float32, ld int, dst []float32) {
+	for p := range k {
+		row := src[p*ld : p*ld+np*mr]
+		for s := range np {
+			*(*[mr]float32)(dst[s*k*mr+p*mr:]) = *(*[mr]float32)(row[s*mr:])
+		}
+	}
+}
+
+// rows16Go packs np panels of 16 columns from k rows of src (stride ld), a
+// row at a time: element (p, s*16+j) goes to dst[s*k*16 + p*16 + j].
+func rows16Go(k, np int, src []float32, ld int, dst []float32) {
+	for p := range k {
+		row := src[p*ld : p*ld+np*nr]
+		for s := range np {
+			*(*[nr]float32)(dst[s*k*nr+p*nr:]) = *(*[nr]float32)(row[s*nr:])
+		}
+	}
+}
+
+// cols6Go writes elements p0..k-1 of each of 6 rows of src (stride ld)
+// transposed: element p of row i goes to dst[p*6+i].
+func cols6Go(p0, k int, src []float32, ld int, dst []float32) {
+	r0 := src[:k]
+	r1 := src[ld:][:k]
+	r2 := src[2*ld:][:k]
+	r3 := src[3*ld:][:k]
+	r4 := src[4*ld:][:k]
+	r5 := src[5*ld:][:k]
+	for p := p0; p < k; p++ {
+		q := (*[mr]float32)(dst[p*mr:])
+		q[0] = r0[p]
+		q[1] = r1[p]
+		q[2] = r2[p]
+		q[3] = r3[p]
+		q[4] = r4[p]
+		q[5] = r5[p]
+	}
+}
+
+// cols16Go writes elements p0..k-1 of each of 16 rows of src (stride ld)
+// transposed: element p of row j goes to dst[p*16+j].
+func cols16Go(p0, k int, src []float32, ld int, dst []float32) {
+	for j := range nr {
+		row := src[j*ld:][:k]
+		for p := p0; p < k; p++ {
+			dst[p*nr+j] = row[p]
+		}
+	}
+}

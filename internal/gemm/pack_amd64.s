@@ -1,0 +1,256 @@
+//go:build !purego
+
+#include "textflag.h"
+
+// TRANSPOSE8 transposes the 8×8 block held in Y0..Y7 (one row a register)
+// into Y8..Y15 (one column a register), using Y0..Y7 as scratch.
+#define TRANSPOSE8 \
+	VUNPCKLPS  Y1, Y0, Y8;          \
+	VUNPCKHPS  Y1, Y0, Y9;          \
+	VUNPCKLPS  Y3, Y2, Y10;         \
+	VUNPCKHPS  Y3, Y2, Y11;         \
+	VUNPCKLPS  Y5, Y4, Y12;         \
+	VUNPCKHPS  Y5, Y4, Y13;         \
+	VUNPCKLPS  Y7, Y6, Y14;         \
+	VUNPCKHPS  Y7, Y6, Y15;         \
+	VSHUFPS    $0x44, Y10, Y8, Y0;  \
+	VSHUFPS    $0xEE, Y10, Y8, Y1;  \
+	VSHUFPS    $0x44, Y11, Y9, Y2;  \
+	VSHUFPS    $0xEE, Y11, Y9, Y3;  \
+	VSHUFPS    $0x44, Y14, Y12, Y4; \
+	VSHUFPS    $0xEE, Y14, Y12, Y5; \
+	VSHUFPS    $0x44, Y15, Y13, Y6; \
+	VSHUFPS    $0xEE, Y15, Y13, Y7; \
+	VPERM2F128 $0x20, Y4, Y0, Y8;   \
+	VPERM2F128 $0x20, Y5, Y1, Y9;   \
+	VPERM2F128 $0x20, Y6, Y2, Y10;  \
+	VPERM2F128 $0x20, Y7, Y3, Y11;  \
+	VPERM2F128 $0x31, Y4, Y0, Y12;  \
+	VPERM2F128 $0x31, Y5, Y1, Y13;  \
+	VPERM2F128 $0x31, Y6, Y2, Y14;  \
+	VPERM2F128 $0x31, Y7, Y3, Y15
+
+// func packRows16(k, np int, src *float32, ld int, dst *float32)
+// Packs np panels of 16 columns from k rows of stride ld, a row at a time:
+// element (p, s*16+j) goes to dst[s*k*16 + p*16 + j].
+//
+// For a few panels (short pieces of rows far apart, which the hardware
+// prefetchers do not follow) it also prefetches the same rows of the next
+// np panels, which the next call is likely to pack.
+TEXT ·packRows16(SB), NOSPLIT, $0-40
+	MOVQ k+0(FP), CX
+	MOVQ np+8(FP), R10
+	MOVQ src+16(FP), SI
+	MOVQ ld+24(FP), R8
+	MOVQ dst+32(FP), DI
+	SHLQ $2, R8
+	MOVQ CX, R9
+	SHLQ $6, R9 // panel stride in bytes
+	MOVQ R10, R11
+	SHLQ $6, R11 // bytes of a row that are packed
+	TESTQ CX, CX
+	JZ   done
+	TESTQ R10, R10
+	JZ   done
+	CMPQ R10, $4
+	JG   row
+
+prow:
+	MOVQ SI, AX
+	MOVQ DI, DX
+	MOVQ R10, BX
+
+ppanel:
+	PREFETCHT0 (AX)(R11*1)
+	VMOVUPS    (AX), Y0
+	VMOVUPS    32(AX), Y1
+	VMOVUPS    Y0, (DX)
+	VMOVUPS    Y1, 32(DX)
+	ADDQ       $64, AX
+	ADDQ       R9, DX
+	DECQ       BX
+	JNZ        ppanel
+
+	ADDQ R8, SI
+	ADDQ $64, DI
+	DECQ CX
+	JNZ  prow
+	JMP  done
+
+row:
+	MOVQ SI, AX
+	MOVQ DI, DX
+	MOVQ R10, BX
+
+panel:
+	VMOVUPS (AX), Y0
+	VMOVUPS 32(AX), Y1
+	VMOVUPS Y0, (DX)
+	VMOVUPS Y1, 32(DX)
+	ADDQ    $64, AX
+	ADDQ    R9, DX
+	DECQ    BX
+	JNZ     panel
+
+	ADDQ R8, SI
+	ADDQ $64, DI
+	DECQ CX
+	JNZ  row
+
+done:
+	VZEROUPPER
+	RET
+
+// func packCols16(k8 int, src *float32, ld int, dst *float32)
+// Reads 16 rows of stride ld and 8*k8 floats each and writes them
+// transposed: element p of row j goes to dst[p*16+j].
+TEXT ·packCols16(SB), NOSPLIT, $0-32
+	MOVQ k8+0(FP), CX
+	MOVQ src+8(FP), SI
+	MOVQ ld+16(FP), R8
+	MOVQ dst+24(FP), DI
+	SHLQ $2, R8
+	LEAQ (R8)(R8*2), R9 // 3 rows
+	TESTQ CX, CX
+	JZ   done
+
+loop:
+	// Rows 0..7.
+	MOVQ    SI, AX
+	VMOVUPS (AX), Y0
+	VMOVUPS (AX)(R8*1), Y1
+	VMOVUPS (AX)(R8*2), Y2
+	VMOVUPS (AX)(R9*1), Y3
+	LEAQ    (AX)(R8*4), AX
+	VMOVUPS (AX), Y4
+	VMOVUPS (AX)(R8*1), Y5
+	VMOVUPS (AX)(R8*2), Y6
+	VMOVUPS (AX)(R9*1), Y7
+	TRANSPOSE8
+	VMOVUPS Y8, (DI)
+	VMOVUPS Y9, 64(DI)
+	VMOVUPS Y10, 128(DI)
+	VMOVUPS Y11, 192(DI)
+	VMOVUPS Y12, 256(DI)
+	VMOVUPS Y13, 320(DI)
+	VMOVUPS Y14, 384(DI)
+	VMOVUPS Y15, 448(DI)
+
+	// Rows 8..15.
+	LEAQ    (AX)(R8*4), AX
+	VMOVUPS (AX), Y0
+	VMOVUPS (AX)(R8*1), Y1
+	VMOVUPS (AX)(R8*2), Y2
+	VMOVUPS (AX)(R9*1), Y3
+	LEAQ    (AX)(R8*4), AX
+	VMOVUPS (AX), Y4
+	VMOVUPS (AX)(R8*1), Y5
+	VMOVUPS (AX)(R8*2), Y6
+	VMOVUPS (AX)(R9*1), Y7
+	TRANSPOSE8
+	VMOVUPS Y8, 32(DI)
+	VMOVUPS Y9, 96(DI)
+	VMOVUPS Y10, 160(DI)
+	VMOVUPS Y11, 224(DI)
+	VMOVUPS Y12, 288(DI)
+	VMOVUPS Y13, 352(DI)
+	VMOVUPS Y14, 416(DI)
+	VMOVUPS Y15, 480(DI)
+
+	ADDQ $32, SI
+	ADDQ $512, DI
+	DECQ CX
+	JNZ  loop
+
+done:
+	VZEROUPPER
+	RET
+
+// func packCols6(k8 int, src *float32, ld int, dst *float32)
+// Reads 6 rows of stride ld and 8*k8 floats each and writes them
+// transposed: element p of row i goes to dst[p*6+i].
+TEXT ·packCols6(SB), NOSPLIT, $0-32
+	MOVQ k8+0(FP), CX
+	MOVQ src+8(FP), SI
+	MOVQ ld+16(FP), R8
+	MOVQ dst+24(FP), DI
+	SHLQ $2, R8
+	LEAQ (R8)(R8*2), R9 // 3 rows
+	TESTQ CX, CX
+	JZ   done
+
+loop:
+	MOVQ    SI, AX
+	VMOVUPS (AX), Y0
+	VMOVUPS (AX)(R8*1), Y1
+	VMOVUPS (AX)(R8*2), Y2
+	VMOVUPS (AX)(R9*1), Y3
+	LEAQ    (AX)(R8*4), AX
+	VMOVUPS (AX), Y4
+	VMOVUPS (AX)(R8*1), Y5
+	VMOVAPS Y4, Y6
+	VMOVAPS Y5, Y7
+	TRANSPOSE8
+
+	// Each column has 6 useful values: store 8 and let the next store
+	// overwrite the 2 extra, except for the last column.
+	VMOVUPS      Y8, (DI)
+	VMOVUPS      Y9, 24(DI)
+	VMOVUPS      Y10, 48(DI)
+	VMOVUPS      Y11, 72(DI)
+	VMOVUPS      Y12, 96(DI)
+	VMOVUPS      Y13, 120(DI)
+	VMOVUPS      Y14, 144(DI)
+	VMOVUPS      X15, 168(DI)
+	VEXTRACTF128 $1, Y15, X15
+	VMOVLPS      X15, 184(DI)
+
+	ADDQ $32, SI
+	ADDQ $192, DI
+	DECQ CX
+	JNZ  loop
+
+done:
+	VZEROUPPER
+	RET
+
+// func packRows6(k, np int, src *float32, ld int, dst *float32)
+// Packs np panels of 6 columns from k rows of stride ld, a row at a time:
+// element (p, s*6+i) goes to dst[s*k*6 + p*6 + i].
+TEXT ·packRows6(SB), NOSPLIT, $0-40
+	MOVQ k+0(FP), CX
+	MOVQ np+8(FP), R10
+	MOVQ src+16(FP), SI
+	MOVQ ld+24(FP), R8
+	MOVQ dst+32(FP), DI
+	SHLQ $2, R8
+	MOVQ CX, R9
+	IMULQ $24, R9 // panel stride in bytes
+	TESTQ CX, CX
+	JZ   done
+	TESTQ R10, R10
+	JZ   done
+
+row:
+	MOVQ SI, AX
+	MOVQ DI, DX
+	MOVQ R10, BX
+
+panel:
+	VMOVUPS (AX), X0
+	MOVQ    16(AX), X1
+	VMOVUPS X0, (DX)
+	MOVQ    X1, 16(DX)
+	ADDQ    $24, AX
+	ADDQ    R9, DX
+	DECQ    BX
+	JNZ     panel
+
+	ADDQ R8, SI
+	ADDQ $24, DI
+	DECQ CX
+	JNZ  row
+
+done:
+	VZEROUPPER
+	RET

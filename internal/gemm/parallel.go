@@ -1,0 +1,184 @@
+package gemm
+
+import (
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Splitting a product among goroutines: C is cut into a grid of blocks, each
+// computed by the serial algorithm with its own packing, and the workers
+// (the caller and up to procs-1 goroutines) claim blocks until none are
+// left. Blocks are several per worker so that a worker that starts late (a
+// sleeping thread to wake) or runs slow (a busy core) takes fewer of them.
+const (
+	// parallelMin is the number of multiply-adds (m·n·k) below which a
+	// product runs on the caller's goroutine.
+	parallelMin = 1 << 22
+	// blockMin is the least work of a block, in multiply-adds.
+	blockMin = 1 << 18
+	// blocksPerWorker is the most blocks a worker gets.
+	blocksPerWorker = 4
+	// packCost is the cost of packing one element, in multiply-adds.
+	packCost = 8
+	// blockCost is the fixed cost of a block, in multiply-adds.
+	blockCost = 1 << 15
+)
+
+// grid returns how many blocks to cut the rows (pm) and columns (pn) of C
+// into for procs workers; 1, 1 means to stay on the caller's goroutine.
+// Of the grids of at most blocksPerWorker blocks a worker (fewer if blocks
+// would have less than blockMin work) it picks the one of least estimated
+// time. The work is the padded multiply-adds plus packing (A once per block
+// column, B once per block row) plus a fixed cost per block; the time is
+// that of the rounds of blocks the workers run, plus one block for a worker
+// that starts late or runs slow.
+func grid(m, n, k, procs int) (pm, pn int) {
+	work := m * n * k
+	if procs <= 1 || work < parallelMin {
+		return 1, 1
+	}
+	most := max(procs, min(blocksPerWorker*procs, work/blockMin))
+	mt, nt := ceilDiv(m, mr), ceilDiv(n, nr)
+	best := -1.0
+	pm, pn = 1, 1
+	for i := 1; i <= min(mt, most); i++ {
+		for j := 1; j <= min(nt, most/i); j++ {
+			bm, bn := ceilDiv(mt, i)*mr, ceilDiv(nt, j)*nr
+			block := float64(bm*bn*k) + packCost*float64(k*(bm+bn)) + blockCost
+			t := block * float64(ceilDiv(i*j, procs)+1)
+			if best < 0 || t < best {
+				best, pm, pn = t, i, j
+			}
+		}
+	}
+	return pm, pn
+}
+
+// job is a product cut into pm×pn blocks that workers claim through next;
+// the worker that completes the last block closes finished.
+type job struct {
+	product
+	pm, pn, mt, nt int
+	total          int64
+	next, done     atomic.Int64
+	finished       chan struct{}
+}
+
+// parallel computes p as pm×pn blocks on up to procs goroutines, the
+// caller's included. It returns when every block is done, without waiting
+// for helpers that come too late to claim one: they find none left and
+// leave without touching C.
+func (p *product) parallel(pm, pn, procs int) {
+	j := &job{
+		product: *p, pm: pm, pn: pn, mt: ceilDiv(p.m, mr), nt: ceilDiv(p.n, nr),
+		total: int64(pm * pn), finished: make(chan struct{}),
+	}
+	helpers := min(procs, pm*pn) - 1
+	if !team.post(j, helpers) {
+		for range helpers {
+			go j.work()
+		}
+	}
+	j.work()
+	<-j.finished
+	team.posted.CompareAndSwap(j, nil)
+}
+
+// open reports whether j has blocks left to claim.
+func (j *job) open() bool { return j.next.Load() < j.total }
+
+// work computes blocks until none are left.
+func (j *job) work() {
+	if !j.open() {
+		return
+	}
+	buf := pool.get()
+	defer pool.put(buf)
+	for {
+		t := j.next.Add(1) - 1
+		if t >= j.total {
+			return
+		}
+		j.compute(int(t), buf)
+		if j.done.Add(1) == j.total {
+			close(j.finished)
+		}
+	}
+}
+
+// compute computes block t of the grid (numbered row by row) with buf.
+func (j *job) compute(t int, buf *buffers) {
+	bi, bj := t/j.pn, t%j.pn
+	i0, i1 := min(j.m, j.mt*bi/j.pm*mr), min(j.m, j.mt*(bi+1)/j.pm*mr)
+	j0, j1 := min(j.n, j.nt*bj/j.pn*nr), min(j.n, j.nt*(bj+1)/j.pn*nr)
+	if i0 == i1 || j0 == j1 {
+		return
+	}
+	q := j.block(i0, i1, j0, j1)
+	q.serial(buf)
+}
+
+// spinFor is how long a helper keeps polling for jobs after its last one
+// before it parks. Waking a parked goroutine on an idle core can take
+// 100 µs or more (measured in a VM), as long as a mid-sized product takes.
+const spinFor = time.Millisecond
+
+// team is the helper goroutines, started as needed (one fewer than
+// GOMAXPROCS at most) and never stopped. A caller posts its job; helpers
+// that are polling pick it up at once, parked ones are woken.
+var team = helpers{wake: make(chan struct{}, maxHelpers)}
+
+// maxHelpers bounds the team; callers wanting more start goroutines.
+const maxHelpers = 256
+
+type helpers struct {
+	mu      sync.Mutex
+	started int
+	posted  atomic.Pointer[job]
+	parked  atomic.Int32
+	wake    chan struct{}
+}
+
+// post offers j to n helpers, or reports false if another job is posted
+// (a concurrent call) or the team cannot grow to n.
+func (h *helpers) post(j *job, n int) bool {
+	if n > maxHelpers || !h.posted.CompareAndSwap(nil, j) {
+		return false
+	}
+	h.mu.Lock()
+	for ; h.started < n; h.started++ {
+		go h.run()
+	}
+	h.mu.Unlock()
+	for range min(n, int(h.parked.Load())) {
+		select {
+		case h.wake <- struct{}{}:
+		default:
+		}
+	}
+	return true
+}
+
+// run is a helper's loop: work on posted jobs, poll for spinFor after the
+// last one, then park until woken.
+func (h *helpers) run() {
+	for {
+		last := time.Now()
+		for time.Since(last) < spinFor {
+			if j := h.posted.Load(); j != nil && j.open() {
+				j.work()
+				last = time.Now()
+				continue
+			}
+			runtime.Gosched()
+		}
+		h.parked.Add(1)
+		// A job posted before the increment was not signalled: look again.
+		if j := h.posted.Load(); j == nil || !j.open() {
+			<-h.wake
+		}
+		h.parked.Add(-1)
+	}
+}
