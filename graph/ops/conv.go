@@ -279,30 +279,35 @@ func convForwardCached(x, w, b []float32, cd *convDims, y []float32) {
 	if len(x) > 0 {
 		cc.from = unsafe.Pointer(&x[0])
 	}
-	convParallel(cd.n, rows*P, func(lo, hi int) {
-		for s := lo; s < hi; s++ {
+	tmp := convScratch[float32](cd.m * L)
+	defer convRelease(tmp)
+	// Each core takes a range of samples: their im2col columns, their
+	// columns of the product (a serial GEMM), their part of y.
+	run := func(s0, s1 int, serial bool) {
+		for s := s0; s < s1; s++ {
 			convIm2col(x[s*cd.c*inN:], cd.c, g, cc.col, L, s*P)
 		}
-	})
-	if cd.n == 1 {
-		convGemm(false, false, cd.m, P, rows, 1, w, rows, cc.col, L, 0, y, P)
-	} else {
-		tmp := convScratch[float32](cd.m * L)
-		convGemm(false, false, cd.m, L, rows, 1, w, rows, cc.col, L, 0, tmp, L)
-		convParallel(cd.n, cd.m*P, func(lo, hi int) {
-			for s := lo; s < hi; s++ {
-				for m := 0; m < cd.m; m++ {
-					copy(y[(s*cd.m+m)*P:][:P], tmp[m*L+s*P:][:P])
-				}
+		c0, n := s0*P, (s1-s0)*P
+		convGemmMode(serial, false, false, cd.m, n, rows, 1, w, rows, cc.col[c0:], L, 0, tmp[c0:], L)
+		for s := s0; s < s1; s++ {
+			for m := 0; m < cd.m; m++ {
+				dst := y[(s*cd.m+m)*P:][:P]
+				copy(dst, tmp[m*L+s*P:][:P])
+				convEpilogue(dst, b, m, cd.relu)
 			}
-		})
-		convRelease(tmp)
+		}
 	}
-	if cd.relu {
-		convBiasRelu(y, b, cd.n, cd.m, P)
+	workers := min(runtime.GOMAXPROCS(0), cd.n)
+	if workers <= 1 || cd.n*cd.m*P*rows < 1<<20 {
+		run(0, cd.n, false)
 		return
 	}
-	convAddBias(y, b, cd.n, cd.m, P)
+	var wg sync.WaitGroup
+	per := (cd.n + workers - 1) / workers
+	for lo := 0; lo < cd.n; lo += per {
+		wg.Go(func() { run(lo, min(lo+per, cd.n), true) })
+	}
+	wg.Wait()
 }
 
 // convBackwardWeightCached is convBackwardWeight from the kept im2col
@@ -686,56 +691,115 @@ func (cd *convDims) convChunk(rows int) int {
 // convForward computes y = conv(x, w) + b.
 func convForward[T Float](x, w, b []T, cd *convDims, y []T) {
 	g := &cd.g
-	P, inN, K := g.outSize(), g.inSize(), g.kSize()
-	cg, mg := cd.c/cd.group, cd.m/cd.group
-	if cg == 1 && cd.group > 1 {
+	P := g.outSize()
+	if cd.c/cd.group == 1 && cd.group > 1 {
 		clear(y)
 		convDepthwiseForward(x, w, y, cd)
-	} else {
-		rows := cg * K
-		nb := cd.convChunk(rows)
-		direct := nb == 1 && g.pointwise()
-		var col, tmp []T
-		if !direct {
-			col = convScratch[T](rows * nb * P)
-			defer convRelease(col)
+		convFinish(y, b, cd, P)
+		return
+	}
+	// Samples split across the cores, each with its own im2col buffer and
+	// a single-threaded GEMM: no hand-off between cores inside a product,
+	// and the im2col matrix is used by the core that wrote it.
+	workers := min(runtime.GOMAXPROCS(0), cd.n)
+	if workers <= 1 || cd.n*cd.m*P*cd.c/cd.group*g.kSize() < 1<<20 {
+		convForwardRange(x, w, b, cd, y, 0, cd.n, false)
+		return
+	}
+	var wg sync.WaitGroup
+	per := (cd.n + workers - 1) / workers
+	for lo := 0; lo < cd.n; lo += per {
+		wg.Go(func() { convForwardRange(x, w, b, cd, y, lo, min(lo+per, cd.n), true) })
+	}
+	wg.Wait()
+}
+
+// convForwardRange computes samples [s0, s1) of y = conv(x, w) + b (and
+// the fused Relu), chunking samples so that one im2col matrix holds
+// convColLimit elements at most. serial runs each GEMM on this goroutine.
+func convForwardRange[T Float](x, w, b []T, cd *convDims, y []T, s0, s1 int, serial bool) {
+	g := &cd.g
+	P, inN, K := g.outSize(), g.inSize(), g.kSize()
+	cg, mg := cd.c/cd.group, cd.m/cd.group
+	rows := cg * K
+	nb := min(cd.convChunk(rows), s1-s0)
+	direct := nb == 1 && g.pointwise()
+	var col, tmp []T
+	if !direct {
+		col = convScratch[T](rows * nb * P)
+		defer convRelease(col)
+	}
+	if nb > 1 {
+		tmp = convScratch[T](mg * nb * P)
+		defer convRelease(tmp)
+	}
+	par := func(n, per int, f func(lo, hi int)) {
+		if serial {
+			f(0, n)
+			return
 		}
-		if nb > 1 {
-			tmp = convScratch[T](mg * nb * P)
-			defer convRelease(tmp)
-		}
-		for n0 := 0; n0 < cd.n; n0 += nb {
-			cnt := min(nb, cd.n-n0)
-			L := cnt * P
-			for gi := 0; gi < cd.group; gi++ {
-				wg := w[gi*mg*rows:]
-				src, ld := x[(n0*cd.c+gi*cg)*inN:], P
-				if !direct {
-					convParallel(cnt, rows*P, func(lo, hi int) {
-						for s := lo; s < hi; s++ {
-							convIm2col(x[((n0+s)*cd.c+gi*cg)*inN:], cg, g, col, L, s*P)
-						}
-					})
-					src, ld = col, L
-				}
-				if nb == 1 {
-					convGemm(false, false, mg, P, rows, 1, wg, rows, src, ld, 0, y[(n0*cd.m+gi*mg)*P:], P)
-					continue
-				}
-				convGemm(false, false, mg, L, rows, 1, wg, rows, src, ld, 0, tmp, L)
-				for s := 0; s < cnt; s++ {
-					for m := 0; m < mg; m++ {
-						copy(y[((n0+s)*cd.m+gi*mg+m)*P:][:P], tmp[m*L+s*P:][:P])
+		convParallel(n, per, f)
+	}
+	for n0 := s0; n0 < s1; n0 += nb {
+		cnt := min(nb, s1-n0)
+		L := cnt * P
+		for gi := 0; gi < cd.group; gi++ {
+			wg := w[gi*mg*rows:]
+			src, ld := x[(n0*cd.c+gi*cg)*inN:], P
+			if !direct {
+				par(cnt, rows*P, func(lo, hi int) {
+					for s := lo; s < hi; s++ {
+						convIm2col(x[((n0+s)*cd.c+gi*cg)*inN:], cg, g, col, L, s*P)
 					}
-				}
+				})
+				src, ld = col, L
 			}
+			if nb == 1 {
+				yp := y[(n0*cd.m+gi*mg)*P:]
+				convGemmMode(serial, false, false, mg, P, rows, 1, wg, rows, src, ld, 0, yp, P)
+				for m := 0; m < mg; m++ {
+					convEpilogue(yp[m*P:][:P], b, gi*mg+m, cd.relu)
+				}
+				continue
+			}
+			convGemmMode(serial, false, false, mg, L, rows, 1, wg, rows, src, ld, 0, tmp, L)
+			// Scatter (mg, cnt*P) into y's (n, m, P) with the bias (and
+			// Relu) in the same pass.
+			par(cnt*mg, P, func(lo, hi int) {
+				for i := lo; i < hi; i++ {
+					s, m := i/mg, i%mg
+					ch := gi*mg + m
+					dst := y[((n0+s)*cd.m+ch)*P:][:P]
+					copy(dst, tmp[m*L+s*P:][:P])
+					convEpilogue(dst, b, ch, cd.relu)
+				}
+			})
 		}
 	}
+}
+
+// convFinish adds the bias and applies the fused Relu over all of y.
+func convFinish[T Float](y, b []T, cd *convDims, P int) {
 	if cd.relu {
 		convBiasRelu(y, b, cd.n, cd.m, P)
 		return
 	}
 	convAddBias(y, b, cd.n, cd.m, P)
+}
+
+// convEpilogue adds channel ch's bias (if any) to one output plane and
+// applies the fused Relu.
+func convEpilogue[T Float](dst, b []T, ch int, relu bool) {
+	if b != nil {
+		if bv := b[ch]; bv != 0 {
+			for i := range dst {
+				dst[i] += bv
+			}
+		}
+	}
+	if relu {
+		reluSlice(dst)
+	}
 }
 
 // convBiasRelu sets y = max(y + b[m], 0) over (n, m, p), NaN kept; nil b
@@ -795,18 +859,36 @@ func convGatherDy[T Float](dy, buf []T, cd *convDims, n0, cnt, gi int) ([]T, int
 // x (col2im of w^T dy).
 func convBackwardData[T Float](dy, w []T, cd *convDims, dx []T) {
 	g := &cd.g
-	P, inN, K := g.outSize(), g.inSize(), g.kSize()
-	cg, mg := cd.c/cd.group, cd.m/cd.group
+	cg := cd.c / cd.group
 	if cg == 1 && cd.group > 1 {
 		clear(dx)
 		convDepthwiseData(dy, w, dx, cd)
 		return
 	}
+	// As convForward: samples split across the cores, serial GEMMs.
+	workers := min(runtime.GOMAXPROCS(0), cd.n)
+	if workers <= 1 || cd.n*cd.m*g.outSize()*cg*g.kSize() < 1<<20 {
+		convBackwardDataRange(dy, w, cd, dx, 0, cd.n, false)
+		return
+	}
+	var wg sync.WaitGroup
+	per := (cd.n + workers - 1) / workers
+	for lo := 0; lo < cd.n; lo += per {
+		wg.Go(func() { convBackwardDataRange(dy, w, cd, dx, lo, min(lo+per, cd.n), true) })
+	}
+	wg.Wait()
+}
+
+// convBackwardDataRange computes dx for samples [s0, s1).
+func convBackwardDataRange[T Float](dy, w []T, cd *convDims, dx []T, s0, s1 int, serial bool) {
+	g := &cd.g
+	P, inN, K := g.outSize(), g.inSize(), g.kSize()
+	cg, mg := cd.c/cd.group, cd.m/cd.group
 	rows := cg * K
-	nb := cd.convChunk(rows)
+	nb := min(cd.convChunk(rows), s1-s0)
 	direct := nb == 1 && g.pointwise()
 	if !direct {
-		clear(dx) // col2im adds into it
+		clear(dx[s0*cd.c*inN : s1*cd.c*inN]) // col2im adds into it
 	}
 	var dcol, dyb []T
 	if !direct {
@@ -817,17 +899,23 @@ func convBackwardData[T Float](dy, w []T, cd *convDims, dx []T) {
 		dyb = convScratch[T](mg * nb * P)
 		defer convRelease(dyb)
 	}
-	for n0 := 0; n0 < cd.n; n0 += nb {
-		cnt := min(nb, cd.n-n0)
+	for n0 := s0; n0 < s1; n0 += nb {
+		cnt := min(nb, s1-n0)
 		L := cnt * P
 		for gi := 0; gi < cd.group; gi++ {
 			wg := w[gi*mg*rows:]
 			dys, ldd := convGatherDy(dy, dyb, cd, n0, cnt, gi)
 			if direct {
-				convGemm(true, false, cg, P, mg, 1, wg, rows, dys, ldd, 0, dx[(n0*cd.c+gi*cg)*inN:], P)
+				convGemmMode(serial, true, false, cg, P, mg, 1, wg, rows, dys, ldd, 0, dx[(n0*cd.c+gi*cg)*inN:], P)
 				continue
 			}
-			convGemm(true, false, rows, L, mg, 1, wg, rows, dys, ldd, 0, dcol, L)
+			convGemmMode(serial, true, false, rows, L, mg, 1, wg, rows, dys, ldd, 0, dcol, L)
+			if serial {
+				for s := 0; s < cnt; s++ {
+					convCol2im(dcol, L, s*P, cg, g, dx[((n0+s)*cd.c+gi*cg)*inN:])
+				}
+				continue
+			}
 			convParallel(cnt, rows*P, func(lo, hi int) {
 				for s := lo; s < hi; s++ {
 					convCol2im(dcol, L, s*P, cg, g, dx[((n0+s)*cd.c+gi*cg)*inN:])
@@ -895,6 +983,10 @@ func convBiasGrad[T Float](dy []T, n, m, p int, db []T) {
 // into col: row c*K + t holds tap t of channel c for every output position,
 // at columns off.. of a matrix with row stride ld. Padding reads as zero.
 func convIm2col[T Float](x []T, cg int, g *convGeom, col []T, ld, off int) {
+	if g.sameWidth() {
+		convIm2colShift(x, cg, g, col, ld, off)
+		return
+	}
 	inN, K := g.inSize(), g.kSize()
 	o1, o2, s2 := g.out[1], g.out[2], g.s[2]
 	for c := 0; c < cg; c++ {
@@ -926,6 +1018,55 @@ func convIm2col[T Float](x []T, cg int, g *convGeom, col []T, ld, off int) {
 							for ow := lo; ow < hi; ow++ {
 								dst[ow] = xc[base+ow*s2]
 							}
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// sameWidth reports a 2-D (or 1-D) window with unit strides whose output
+// rows are as wide as the input's (a 3x3 convolution with padding 1): then
+// every tap's im2col row is the input plane shifted by a constant offset,
+// apart from the columns that fall into the padding.
+func (g *convGeom) sameWidth() bool {
+	return g.in[0] == 1 && g.out[0] == 1 && g.k[0] == 1 && g.s[1] == 1 && g.s[2] == 1 && g.out[2] == g.in[2]
+}
+
+// convIm2colShift is convIm2col for sameWidth geometries: one block copy a
+// channel and tap, then the padding columns and rows are cleared.
+func convIm2colShift[T Float](x []T, cg int, g *convGeom, col []T, ld, off int) {
+	inN, K := g.inSize(), g.kSize()
+	o1, w := g.out[1], g.out[2]
+	P := o1 * w
+	for c := 0; c < cg; c++ {
+		xc := x[c*inN : (c+1)*inN]
+		t := 0
+		for kh := 0; kh < g.k[1]; kh++ {
+			yoff := kh*g.d[1] - g.pb[1]
+			// output rows whose input row exists
+			h0, h1 := convSpan(yoff, 1, o1, g.in[1])
+			for kw := 0; kw < g.k[2]; kw++ {
+				row := col[(c*K+t)*ld+off:][:P]
+				t++
+				xoff := kw*g.d[2] - g.pb[2]
+				lo, hi := convSpan(xoff, 1, w, g.in[2])
+				shift := yoff*w + xoff
+				d0, d1 := max(h0*w, -shift), min(h1*w, inN-shift)
+				if d0 < d1 {
+					copy(row[d0:d1], xc[d0+shift:d1+shift])
+				}
+				clear(row[:h0*w])
+				clear(row[h1*w:])
+				if lo > 0 || hi < w {
+					for oh := h0; oh < h1; oh++ {
+						r := row[oh*w : (oh+1)*w]
+						for i := 0; i < lo; i++ {
+							r[i] = 0
+						}
+						for i := hi; i < w; i++ {
+							r[i] = 0
 						}
 					}
 				}
@@ -1034,6 +1175,15 @@ func convGemm[T Float](tA, tB bool, m, n, k int, alpha T, a []T, lda int, b []T,
 	}
 }
 
+// convGemmMode is convGemm, on this goroutine only when serial (float32).
+func convGemmMode[T Float](serial, tA, tB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
+	if a32, ok := any(a).([]float32); ok && serial {
+		sgemmSerial(tA, tB, m, n, k, float32(alpha), a32, lda, any(b).([]float32), ldb, float32(beta), any(c).([]float32), ldc)
+		return
+	}
+	convGemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
 // convAxpy is y[i*incY] += a*x[i*incX] for i < n, with gonum's assembly
 // kernels (always the native implementation: these calls are too short to
 // pay for a cgo call).
@@ -1060,7 +1210,7 @@ func convDot[T Float](n int, x []T, incX int, y []T, incY int) T {
 // sgemm is the float32 matrix product of the engine: internal/gemm's
 // blocked AVX2 kernels (pure Go and assembly), or OpenBLAS with the
 // openblas build tag.
-var sgemm = gemm.Sgemm
+var sgemm, sgemmSerial = gemm.Sgemm, gemm.SgemmSerial
 
 // Scratch buffers (im2col matrices) are reused across kernel calls.
 var convPool32, convPool64 sync.Pool

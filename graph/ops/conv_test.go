@@ -332,3 +332,55 @@ func BenchmarkConv3x3_b16_c64_16px(b *testing.B)          { benchConv(b, 16, 64,
 func BenchmarkConv3x3_b16_c256_4px(b *testing.B)          { benchConv(b, 16, 256, 256, 1, 4, 1) }
 func BenchmarkConv3x3_b8_c64_56px(b *testing.B)           { benchConv(b, 8, 64, 64, 1, 56, 1) }
 func BenchmarkConvDepthwise3x3_b16_c96_28px(b *testing.B) { benchConv(b, 16, 96, 96, 96, 28, 1) }
+
+// TestConvSampleSplit: the forward and input-gradient passes that split the
+// batch across cores (with serial GEMMs), and the training forward that
+// keeps its im2col matrix, agree with the one-range computation.
+func TestConvSampleSplit(t *testing.T) {
+	n, c, m, hw := 5, 16, 12, 24
+	for _, stride := range []int{1, 2} {
+		out := (hw+2-3)/stride + 1
+		cd := &convDims{n: n, c: c, m: m, group: 1, g: newConvGeom([]int{hw, hw}, []int{out, out}, []int{3, 3},
+			[]int{stride, stride}, []int{1, 1}, []int{1, 1}, []int{1, 1})}
+		if n*m*out*out*c*9 < 1<<20 {
+			t.Fatalf("stride %d: too small to split", stride)
+		}
+		xs, _ := Data[float32](toF32(randF64(1, -1, 1, n, c, hw, hw)))
+		ws, _ := Data[float32](toF32(randF64(2, -1, 1, m, c, 3, 3)))
+		bs, _ := Data[float32](toF32(randF64(3, -1, 1, m)))
+		dy, _ := Data[float32](toF32(randF64(4, -1, 1, n, m, out, out)))
+		close := func(what string, got, want []float32) {
+			t.Helper()
+			for i := range want {
+				if d := got[i] - want[i]; d > 1e-4 || d < -1e-4 {
+					t.Fatalf("stride %d: %s element %d: %v, want %v", stride, what, i, got[i], want[i])
+				}
+			}
+		}
+		want := make([]float32, n*m*out*out)
+		convForwardRange(xs, ws, bs, cd, want, 0, n, false)
+		got := make([]float32, len(want))
+		convForward(xs, ws, bs, cd, got)
+		close("forward", got, want)
+		cached := *cd
+		cached.cols = &convCols{}
+		clear(got)
+		convForwardCached(xs, ws, bs, &cached, got)
+		close("kept im2col forward", got, want)
+		if cached.cols.lookup(xs) == nil {
+			t.Fatalf("stride %d: the im2col matrix was not kept", stride)
+		}
+		dw, dwKept := make([]float32, len(ws)), make([]float32, len(ws))
+		convBackwardWeight(dy, xs, cd, dw)
+		convBackwardWeightCached(dy, cached.cols.lookup(xs), cd, dwKept)
+		close("weight gradient from the kept im2col", dwKept, dw)
+		wantDx := make([]float32, len(xs))
+		convBackwardDataRange(dy, ws, cd, wantDx, 0, n, false)
+		gotDx := make([]float32, len(xs))
+		for i := range gotDx {
+			gotDx[i] = float32(i) // must be overwritten
+		}
+		convBackwardData(dy, ws, cd, gotDx)
+		close("input gradient", gotDx, wantDx)
+	}
+}

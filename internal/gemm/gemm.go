@@ -39,6 +39,23 @@ func Sgemm(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []fl
 	p.parallel(pm, pn, runtime.GOMAXPROCS(0))
 }
 
+// SgemmSerial is Sgemm on the caller's goroutine only: for callers that
+// run several products at once, one per core.
+func SgemmSerial(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	check(tA, tB, m, n, k, a, lda, b, ldb, c, ldc)
+	if m == 0 || n == 0 {
+		return
+	}
+	if k == 0 || alpha == 0 {
+		scale(m, n, beta, c, ldc)
+		return
+	}
+	p := product{tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc}
+	buf := pool.get()
+	p.serial(buf)
+	pool.put(buf)
+}
+
 // product is the arguments of one Sgemm call, already checked, or of one
 // block of it.
 type product struct {
