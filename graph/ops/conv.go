@@ -677,6 +677,10 @@ func convGradNode(op string, output, grad *G.Node, label string, like *G.Node, f
 		Shape: shape, DType: DTypeOf(like), Fwd: convKernel(shape, f32, f64)}, args...)
 }
 
+// convOwnGemm is the number of output positions from which convForwardRange
+// runs one GEMM per sample instead of batching samples.
+var convOwnGemm = 1000000
+
 // convColLimit bounds the elements of one im2col matrix (a variable so
 // tests can exercise both the batched and the per-sample paths).
 var convColLimit = 1 << 21
@@ -723,6 +727,11 @@ func convForwardRange[T Float](x, w, b []T, cd *convDims, y []T, s0, s1 int, ser
 	cg, mg := cd.c/cd.group, cd.m/cd.group
 	rows := cg * K
 	nb := min(cd.convChunk(rows), s1-s0)
+	if P >= convOwnGemm {
+		// Feature maps this large make a good GEMM per sample, straight
+		// into y, with an im2col matrix that stays in cache.
+		nb = 1
+	}
 	direct := nb == 1 && g.pointwise()
 	var col, tmp []T
 	if !direct {

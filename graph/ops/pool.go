@@ -272,6 +272,10 @@ func poolMax2D[T Number](x []T, planes int, g *convGeom, y []T, arg []int) {
 		poolMax2x2(x, planes, g, y, arg)
 		return
 	}
+	if arg == nil {
+		poolMax2DValues(x, planes, g, y)
+		return
+	}
 	convParallel(planes, P*g.kSize(), func(lo, hi int) {
 		for p := lo; p < hi; p++ {
 			xp := x[p*inN:][:inN]
@@ -304,6 +308,36 @@ func poolMax2D[T Number](x []T, planes int, g *convGeom, y []T, arg []int) {
 	})
 }
 
+// poolMax2DValues is poolMax2D without the argmax (inference): Go's max,
+// which keeps NaN, instead of a comparison branch per tap.
+func poolMax2DValues[T Number](x []T, planes int, g *convGeom, y []T) {
+	in1, in2, o1, o2 := g.in[1], g.in[2], g.out[1], g.out[2]
+	inN, P := in1*in2, o1*o2
+	convParallel(planes, P*g.kSize(), func(lo, hi int) {
+		for p := lo; p < hi; p++ {
+			xp := x[p*inN:][:inN]
+			for oh := 0; oh < o1; oh++ {
+				hs := oh*g.s[1] - g.pb[1]
+				h0, h1 := max(hs, 0), min(hs+g.k[1], in1)
+				for ow := 0; ow < o2; ow++ {
+					ws := ow*g.s[2] - g.pb[2]
+					w0, w1 := max(ws, 0), min(ws+g.k[2], in2)
+					var best T
+					if h0 < h1 && w0 < w1 {
+						best = xp[h0*in2+w0]
+						for h := h0; h < h1; h++ {
+							for _, v := range xp[h*in2+w0 : h*in2+w1] {
+								best = max(best, v)
+							}
+						}
+					}
+					y[p*P+oh*o2+ow] = best
+				}
+			}
+		}
+	})
+}
+
 // poolMax2x2 is poolMax2D for 2x2 windows with stride 2 inside the input
 // (LeNet's and VGG's pools): four loads a window, no bounds.
 func poolMax2x2[T Number](x []T, planes int, g *convGeom, y []T, arg []int) {
@@ -318,15 +352,35 @@ func poolMax2x2[T Number](x []T, planes int, g *convGeom, y []T, arg []int) {
 				o := p*P + oh*o2
 				for ow := 0; ow < o2; ow++ {
 					i := 2 * ow
-					best, at := r0[i], top+i
-					if v := r0[i+1]; v > best || v != v {
-						best, at = v, top+i+1
+					a, b, c, d := r0[i], r0[i+1], r1[i], r1[i+1]
+					// Without NaN: Go's max for the value and integer
+					// selects (no branch on the data) for the first
+					// maximum's position.
+					best, k := a, 0
+					if b > best {
+						k = 1
 					}
-					if v := r1[i]; v > best || v != v {
-						best, at = v, top+in2+i
+					best = max(best, b)
+					if c > best {
+						k = 2
 					}
-					if v := r1[i+1]; v > best || v != v {
-						best, at = v, top+in2+i+1
+					best = max(best, c)
+					if d > best {
+						k = 3
+					}
+					best = max(best, d)
+					at := top + i + k&1 + (k>>1)*in2
+					if best != best { // a NaN: the plain search (the last NaN wins)
+						best, at = a, top+i
+						if v := b; v > best || v != v {
+							best, at = v, top+i+1
+						}
+						if v := c; v > best || v != v {
+							best, at = v, top+in2+i
+						}
+						if v := d; v > best || v != v {
+							best, at = v, top+in2+i+1
+						}
 					}
 					if y != nil {
 						y[o+ow] = best

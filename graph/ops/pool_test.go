@@ -1,6 +1,8 @@
 package ops
 
 import (
+	"math"
+	"math/rand"
 	"strings"
 	"testing"
 
@@ -97,5 +99,43 @@ func TestPoolOpsetAttributes(t *testing.T) {
 				t.Fatalf("error %v, want one containing %q", err, c.want)
 			}
 		})
+	}
+}
+
+// TestMaxPool2x2Argmax checks the 2x2 loop's values and positions against
+// a plain search (first maximum; a NaN wins, the last of several, as
+// PyTorch's max_pool2d),
+// on data full of ties and some NaNs.
+func TestMaxPool2x2Argmax(t *testing.T) {
+	const planes, h, w = 3, 6, 7 // odd width: the last column is dropped
+	g := newConvGeom([]int{h, w}, []int{h / 2, w / 2}, []int{2, 2}, []int{2, 2}, []int{1, 1}, []int{0, 0}, []int{0, 0})
+	r := rand.New(rand.NewSource(5))
+	x := make([]float32, planes*h*w)
+	for i := range x {
+		x[i] = float32(r.Intn(3))
+		if r.Intn(10) == 0 {
+			x[i] = float32(math.NaN())
+		}
+	}
+	P := (h / 2) * (w / 2)
+	y, arg := make([]float32, planes*P), make([]int, planes*P)
+	poolMax(x, planes, &g, y, arg)
+	for p := 0; p < planes; p++ {
+		for oh := 0; oh < h/2; oh++ {
+			for ow := 0; ow < w/2; ow++ {
+				at := -1
+				var best float32
+				for _, i := range []int{2*oh*w + 2*ow, 2*oh*w + 2*ow + 1, (2*oh+1)*w + 2*ow, (2*oh+1)*w + 2*ow + 1} {
+					v := x[p*h*w+i]
+					if at < 0 || v > best || v != v {
+						best, at = v, i
+					}
+				}
+				o := p*P + oh*(w/2) + ow
+				if arg[o] != at || (y[o] != best && !(y[o] != y[o] && best != best)) {
+					t.Fatalf("plane %d window (%d,%d): got %v at %d, want %v at %d", p, oh, ow, y[o], arg[o], best, at)
+				}
+			}
+		}
 	}
 }
