@@ -679,7 +679,7 @@ func convGradNode(op string, output, grad *G.Node, label string, like *G.Node, f
 
 // convOwnGemm is the number of output positions from which convForwardRange
 // runs one GEMM per sample instead of batching samples.
-var convOwnGemm = 1000000
+var convOwnGemm = 256
 
 // convColLimit bounds the elements of one im2col matrix (a variable so
 // tests can exercise both the batched and the per-sample paths).
