@@ -373,6 +373,7 @@ func TestGrid(t *testing.T) {
 
 // TestSgemmAllocs checks that packing buffers are reused between calls: at
 // most a few small allocations a call (for the goroutines), no buffers.
+// It can fail: making pool.get allocate a fresh buffer each call trips it.
 func TestSgemmAllocs(t *testing.T) {
 	if raceEnabled {
 		t.Skip("the race detector makes sync.Pool drop items")
@@ -399,8 +400,11 @@ func TestSgemmAllocs(t *testing.T) {
 			runtime.ReadMemStats(&after)
 			allocs := float64(after.Mallocs-before.Mallocs) / runs
 			bytes := float64(after.TotalAlloc-before.TotalAlloc) / runs
-			if allocs > 4 || bytes > 1024 {
-				t.Errorf("%v allocations and %v bytes a call, want at most 4 and 1 KiB", allocs, bytes)
+			// A reallocated packing buffer would be hundreds of KiB (the
+			// packed A alone is 200x256 floats); goroutine hand-offs cost a
+			// few small allocations, more when the machine is busy.
+			if allocs > 8 || bytes > 16<<10 {
+				t.Errorf("%v allocations and %v bytes a call, want at most 8 and 16 KiB", allocs, bytes)
 			}
 		})
 	}
