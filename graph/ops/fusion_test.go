@@ -36,7 +36,7 @@ func fusionChain(exposed bool) (*graph.Model, map[string][]int, []arg) {
 	return m, shapes, args
 }
 
-// TestReluFusion: for inference, Conv+Relu and same-shape Add+Relu run as
+// TestReluFusion: Conv+Relu and same-shape Add+Relu run as
 // one kernel each (a broadcasting Add is a candidate but keeps its Relu), with the same
 // result as the unfused chain, and the fused kernels differentiate.
 func TestReluFusion(t *testing.T) {
@@ -78,6 +78,22 @@ func TestReluFusion(t *testing.T) {
 		}
 	}
 	gradCheckModel(t, fm, shapes, args[:2])
+	// Training programs fuse too (the gradient check above runs through
+	// the fused kernels' gradients).
+	p, err := Compile(fm, shapes, Options{Train: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	n := 0
+	for _, node := range p.Graph.AllNodes() {
+		if node.Op() != nil && (kernelName(node.Op().String()) == "ConvRelu" || kernelName(node.Op().String()) == "AddRelu") {
+			n++
+		}
+	}
+	if n != 2 {
+		t.Errorf("training program has %d fused kernels, want 2", n)
+	}
 }
 
 // kernelName is the label of a kernelOp's String ("Conv[key]" -> "Conv").
