@@ -313,13 +313,22 @@ func poolMax2D[T Number](x []T, planes int, g *convGeom, y []T, arg []int) {
 func poolMax2DValues[T Number](x []T, planes int, g *convGeom, y []T) {
 	in1, in2, o1, o2 := g.in[1], g.in[2], g.out[1], g.out[2]
 	inN, P := in1*in2, o1*o2
+	k3s2 := g.k[1] == 3 && g.k[2] == 3 && g.s[1] == 2 && g.s[2] == 2
 	convParallel(planes, P*g.kSize(), func(lo, hi int) {
 		for p := lo; p < hi; p++ {
 			xp := x[p*inN:][:inN]
 			for oh := 0; oh < o1; oh++ {
 				hs := oh*g.s[1] - g.pb[1]
 				h0, h1 := max(hs, 0), min(hs+g.k[1], in1)
+				full := k3s2 && h1-h0 == 3
 				for ow := 0; ow < o2; ow++ {
+					if w0 := 2*ow - g.pb[2]; full && w0 >= 0 && w0+3 <= in2 {
+						// A 3x3 window with stride 2 inside the input (the
+						// ResNet stem): nine loads, no loops.
+						r0, r1, r2 := xp[h0*in2+w0:][:3], xp[(h0+1)*in2+w0:][:3], xp[(h0+2)*in2+w0:][:3]
+						y[p*P+oh*o2+ow] = max(r0[0], r0[1], r0[2], r1[0], r1[1], r1[2], r2[0], r2[1], r2[2])
+						continue
+					}
 					ws := ow*g.s[2] - g.pb[2]
 					w0, w1 := max(ws, 0), min(ws+g.k[2], in2)
 					var best T

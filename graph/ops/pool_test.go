@@ -139,3 +139,31 @@ func TestMaxPool2x2Argmax(t *testing.T) {
 		}
 	}
 }
+
+// TestMaxPoolValueLoops: the value-only loops of inference (Go's max, the
+// 3x3 stride-2 nine-load case, edges clipped by padding) give the values of
+// the argmax search training uses.
+func TestMaxPoolValueLoops(t *testing.T) {
+	r := rand.New(rand.NewSource(7))
+	for _, c := range []struct{ h, w, k, s, pad int }{{9, 11, 3, 2, 1}, {8, 8, 3, 2, 0}, {7, 10, 3, 1, 1}, {12, 9, 2, 3, 1}} {
+		oh, ow := (c.h+2*c.pad-c.k)/c.s+1, (c.w+2*c.pad-c.k)/c.s+1
+		g := newConvGeom([]int{c.h, c.w}, []int{oh, ow}, []int{c.k, c.k}, []int{c.s, c.s}, []int{1, 1},
+			[]int{c.pad, c.pad}, []int{c.pad, c.pad})
+		const planes = 3
+		x := make([]float32, planes*c.h*c.w)
+		for i := range x {
+			x[i] = float32(r.NormFloat64())
+			if r.Intn(25) == 0 {
+				x[i] = float32(math.NaN())
+			}
+		}
+		fast, ref := make([]float32, planes*oh*ow), make([]float32, planes*oh*ow)
+		poolMax(x, planes, &g, fast, nil)
+		poolMax(x, planes, &g, ref, make([]int, len(ref)))
+		for i := range ref {
+			if fast[i] != ref[i] && !(fast[i] != fast[i] && ref[i] != ref[i]) {
+				t.Fatalf("%+v: output %d is %v, the argmax search gives %v", c, i, fast[i], ref[i])
+			}
+		}
+	}
+}
