@@ -4,7 +4,8 @@ import (
 	"fmt"
 	"math"
 	"runtime"
-	"sync"
+
+	"github.com/onnxtune/onnxtune/internal/gemm"
 )
 
 // Hyper holds a parameter group's settings, PyTorch's names in Go.
@@ -141,12 +142,11 @@ func parallelChunks(n int, f func(lo, hi int)) {
 		f(0, n)
 		return
 	}
-	var wg sync.WaitGroup
 	step := (n + workers - 1) / workers
-	for lo := 0; lo < n; lo += step {
-		wg.Go(func() { f(lo, min(lo+step, n)) })
-	}
-	wg.Wait()
+	gemm.Parallel((n+step-1)/step, func(i int) {
+		lo := i * step
+		f(lo, min(lo+step, n))
+	})
 }
 
 // adam follows torch.optim.Adam / AdamW (amsgrad off).

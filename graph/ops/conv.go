@@ -302,12 +302,11 @@ func convForwardCached(x, w, b []float32, cd *convDims, y []float32) {
 		run(0, cd.n, false)
 		return
 	}
-	var wg sync.WaitGroup
 	per := (cd.n + workers - 1) / workers
-	for lo := 0; lo < cd.n; lo += per {
-		wg.Go(func() { run(lo, min(lo+per, cd.n), true) })
-	}
-	wg.Wait()
+	gemm.Parallel((cd.n+per-1)/per, func(i int) {
+		lo := i * per
+		run(lo, min(lo+per, cd.n), true)
+	})
 }
 
 // convBackwardWeightCached is convBackwardWeight from the kept im2col
@@ -710,12 +709,11 @@ func convForward[T Float](x, w, b []T, cd *convDims, y []T) {
 		convForwardRange(x, w, b, cd, y, 0, cd.n, false)
 		return
 	}
-	var wg sync.WaitGroup
 	per := (cd.n + workers - 1) / workers
-	for lo := 0; lo < cd.n; lo += per {
-		wg.Go(func() { convForwardRange(x, w, b, cd, y, lo, min(lo+per, cd.n), true) })
-	}
-	wg.Wait()
+	gemm.Parallel((cd.n+per-1)/per, func(i int) {
+		lo := i * per
+		convForwardRange(x, w, b, cd, y, lo, min(lo+per, cd.n), true)
+	})
 }
 
 // convForwardRange computes samples [s0, s1) of y = conv(x, w) + b (and
@@ -880,12 +878,11 @@ func convBackwardData[T Float](dy, w []T, cd *convDims, dx []T) {
 		convBackwardDataRange(dy, w, cd, dx, 0, cd.n, false)
 		return
 	}
-	var wg sync.WaitGroup
 	per := (cd.n + workers - 1) / workers
-	for lo := 0; lo < cd.n; lo += per {
-		wg.Go(func() { convBackwardDataRange(dy, w, cd, dx, lo, min(lo+per, cd.n), true) })
-	}
-	wg.Wait()
+	gemm.Parallel((cd.n+per-1)/per, func(i int) {
+		lo := i * per
+		convBackwardDataRange(dy, w, cd, dx, lo, min(lo+per, cd.n), true)
+	})
 }
 
 // convBackwardDataRange computes dx for samples [s0, s1).
@@ -1243,7 +1240,7 @@ func convScratch[T Float](n int) []T {
 // convRelease returns a buffer from convScratch for reuse.
 func convRelease[T Float](b []T) { convPoolOf[T]().Put(&b) }
 
-// convParallel runs f over [0, n) split across GOMAXPROCS goroutines when
+// convParallel runs f over [0, n) split across the cores (gemm.Parallel) when
 // the work (n items of per operations each) is worth it.
 func convParallel(n, per int, f func(lo, hi int)) {
 	workers := min(runtime.GOMAXPROCS(0), n)
@@ -1251,15 +1248,9 @@ func convParallel(n, per int, f func(lo, hi int)) {
 		f(0, n)
 		return
 	}
-	var wg sync.WaitGroup
 	step := (n + workers - 1) / workers
-	for lo := 0; lo < n; lo += step {
-		hi := min(lo+step, n)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			f(lo, hi)
-		}()
-	}
-	wg.Wait()
+	gemm.Parallel((n+step-1)/step, func(i int) {
+		lo := i * step
+		f(lo, min(lo+step, n))
+	})
 }

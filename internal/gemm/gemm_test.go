@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"strings"
+	"sync/atomic"
 	"testing"
 )
 
@@ -407,5 +408,28 @@ func TestSgemmAllocs(t *testing.T) {
 				t.Errorf("%v allocations and %v bytes a call, want at most 8 and 16 KiB", allocs, bytes)
 			}
 		})
+	}
+}
+
+// TestParallel: every index once, for counts around the number of workers,
+// and a nested call (which cannot use the posted team) finishes too.
+func TestParallel(t *testing.T) {
+	for _, n := range []int{0, 1, 2, 3, 7, 100} {
+		seen := make([]atomic.Int32, n)
+		Parallel(n, func(i int) {
+			seen[i].Add(1)
+			if i == 0 {
+				var inner atomic.Int32
+				Parallel(5, func(int) { inner.Add(1) })
+				if inner.Load() != 5 {
+					t.Errorf("nested Parallel ran %d of 5", inner.Load())
+				}
+			}
+		})
+		for i := range seen {
+			if c := seen[i].Load(); c != 1 {
+				t.Errorf("n=%d: index %d ran %d times", n, i, c)
+			}
+		}
 	}
 }

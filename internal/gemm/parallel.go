@@ -60,6 +60,7 @@ func grid(m, n, k, procs int) (pm, pn int) {
 // the worker that completes the last block closes finished.
 type job struct {
 	product
+	task           func(i int) // set for Parallel: the blocks are calls of task
 	pm, pn, mt, nt int
 	total          int64
 	next, done     atomic.Int64
@@ -86,6 +87,33 @@ func (p *product) parallel(pm, pn, procs int) {
 	team.posted.CompareAndSwap(j, nil)
 }
 
+// Parallel calls f(i) for every i in [0, n), on the caller's goroutine and
+// the helper goroutines of the products, which keep polling for a moment
+// after each job: a program that runs many short parallel steps back to
+// back (the kernels of a network) does not wait for a parked thread to wake
+// each time. The calls may run concurrently and in any order; Parallel
+// returns when all are done. A call nested in another Parallel or Sgemm
+// runs on goroutines of its own.
+func Parallel(n int, f func(i int)) {
+	procs := runtime.GOMAXPROCS(0)
+	if n <= 1 || procs <= 1 {
+		for i := range n {
+			f(i)
+		}
+		return
+	}
+	j := &job{task: f, total: int64(n), finished: make(chan struct{})}
+	helpers := min(procs, n) - 1
+	if !team.post(j, helpers) {
+		for range helpers {
+			go j.work()
+		}
+	}
+	j.work()
+	<-j.finished
+	team.posted.CompareAndSwap(j, nil)
+}
+
 // open reports whether j has blocks left to claim.
 func (j *job) open() bool { return j.next.Load() < j.total }
 
@@ -94,14 +122,21 @@ func (j *job) work() {
 	if !j.open() {
 		return
 	}
-	buf := pool.get()
-	defer pool.put(buf)
+	var buf *buffers
+	if j.task == nil {
+		buf = pool.get()
+		defer pool.put(buf)
+	}
 	for {
 		t := j.next.Add(1) - 1
 		if t >= j.total {
 			return
 		}
-		j.compute(int(t), buf)
+		if j.task != nil {
+			j.task(int(t))
+		} else {
+			j.compute(int(t), buf)
+		}
 		if j.done.Add(1) == j.total {
 			close(j.finished)
 		}
