@@ -26,7 +26,9 @@ type Options struct {
 	// Params, when set, gives the values of parameter initializers (by
 	// initializer name): the compiled program reads these tensors, so
 	// programs compiled for several batch sizes share one set of weights
-	// that a trainer updates in place.
+	// that a trainer updates in place. Without Params, an inference
+	// program treats its parameters as constants and may prepare them once
+	// (Conv packs its weights for the GEMM at compile time).
 	Params map[string]*tensor.Dense
 	// Constants gives graph inputs whose values are known when the model is
 	// compiled (shapes, axes, indices fed as inputs): they become constants
@@ -153,7 +155,8 @@ func Compile(m *graph.Model, shapes map[string][]int, opts Options) (p *Program,
 			}
 			in[i] = v
 		}
-		c := &Ctx{G: eg, Node: n, Opset: opset, Train: opts.Train, Rand: rng, Updates: &p.Updates, seq: &seq}
+		c := &Ctx{G: eg, Node: n, Opset: opset, Train: opts.Train, Rand: rng, Updates: &p.Updates, seq: &seq,
+			ConstParams: !opts.Train && opts.Params == nil}
 		var outs []*Value
 		var err error
 		if r := fused[n]; r == n && applied[n] {

@@ -240,8 +240,9 @@ func (w *convWindow) resolve(in []int, ceil bool) (out, pb, pe []int, err error)
 type convDims struct {
 	n, c, m, group int
 	g              convGeom
-	relu           bool      // apply Relu after the bias (inference fusion)
-	cols           *convCols // training: the forward im2col kept for the weight gradient
+	relu           bool          // apply Relu after the bias (inference fusion)
+	cols           *convCols     // training: the forward im2col kept for the weight gradient
+	packed         *gemm.PackedA // inference: the weights packed once (see Ctx.ConstParams)
 }
 
 // convCacheLimit bounds the elements of a kept im2col matrix (128 MiB of
@@ -371,6 +372,13 @@ func lowerConv(c *Ctx, in []*Value) ([]*Value, error) {
 	if c.FuseRelu {
 		// Relu in the bias pass (its gradient: reluThen below).
 		cd.relu, c.ReluFused = true, true
+	}
+	if c.ConstParams && group == 1 && x.DType == graph.Float32 && !x.IsConst() {
+		// Inference weights never change: pack them for the GEMM once.
+		if wd := constData32(w); wd != nil {
+			rows := C * cd.g.kSize()
+			cd.packed = gemm.PackA(false, M, rows, wd, rows)
+		}
 	}
 	if c.Train && wrt[1] && group == 1 && x.DType == graph.Float32 && !cd.g.pointwise() &&
 		C*cd.g.kSize()*cd.n*cd.g.outSize() <= convCacheLimit {
@@ -763,13 +771,13 @@ func convForwardRange[T Float](x, w, b []T, cd *convDims, y []T, s0, s1 int, ser
 			}
 			if nb == 1 {
 				yp := y[(n0*cd.m+gi*mg)*P:]
-				convGemmMode(serial, false, false, mg, P, rows, 1, wg, rows, src, ld, 0, yp, P)
+				convWeightGemm(cd, serial, mg, P, rows, wg, src, ld, yp, P)
 				for m := 0; m < mg; m++ {
 					convEpilogue(yp[m*P:][:P], b, gi*mg+m, cd.relu)
 				}
 				continue
 			}
-			convGemmMode(serial, false, false, mg, L, rows, 1, wg, rows, src, ld, 0, tmp, L)
+			convWeightGemm(cd, serial, mg, L, rows, wg, src, ld, tmp, L)
 			// Scatter (mg, cnt*P) into y's (n, m, P) with the bias (and
 			// Relu) in the same pass.
 			par(cnt*mg, P, func(lo, hi int) {
@@ -1181,6 +1189,19 @@ func convGemm[T Float](tA, tB bool, m, n, k int, alpha T, a []T, lda int, b []T,
 	}
 }
 
+// convWeightGemm computes c = w (m×k) times src (k×n): with the weights
+// packed at compile time when they are (inference, one group, float32, a
+// serial product), else through convGemmMode.
+func convWeightGemm[T Float](cd *convDims, serial bool, m, n, k int, w, src []T, ld int, c []T, ldc int) {
+	if cd.packed != nil && serial {
+		if s32, ok := any(src).([]float32); ok {
+			cd.packed.SgemmSerial(false, n, 1, s32, ld, 0, any(c).([]float32), ldc)
+			return
+		}
+	}
+	convGemmMode(serial, false, false, m, n, k, 1, w, k, src, ld, 0, c, ldc)
+}
+
 // convGemmMode is convGemm, on this goroutine only when serial (float32).
 func convGemmMode[T Float](serial, tA, tB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
 	if a32, ok := any(a).([]float32); ok && serial {
@@ -1253,4 +1274,27 @@ func convParallel(n, per int, f func(lo, hi int)) {
 		lo := i * step
 		f(lo, min(lo+step, n))
 	})
+}
+
+// constData32 returns the float32 elements of a value known at compile
+// time: a constant, or a node bound to its value (a parameter), else nil.
+func constData32(v *Value) []float32 {
+	var t *tensor.Dense
+	switch {
+	case v.IsConst():
+		t = v.Const
+	case v.Node != nil && v.Node.Value() != nil:
+		d, err := asDense(v.Node.Value())
+		if err != nil {
+			return nil
+		}
+		t = d
+	default:
+		return nil
+	}
+	d, err := Data[float32](t)
+	if err != nil {
+		return nil
+	}
+	return d
 }

@@ -8,6 +8,7 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/onnxtune/onnxtune/graph"
+	"github.com/onnxtune/onnxtune/internal/gemm"
 )
 
 func convAttrStr(name, v string) *graph.Attribute {
@@ -334,8 +335,9 @@ func BenchmarkConv3x3_b8_c64_56px(b *testing.B)           { benchConv(b, 8, 64, 
 func BenchmarkConvDepthwise3x3_b16_c96_28px(b *testing.B) { benchConv(b, 16, 96, 96, 96, 28, 1) }
 
 // TestConvSampleSplit: the forward and input-gradient passes that split the
-// batch across cores (with serial GEMMs), and the training forward that
-// keeps its im2col matrix, agree with the one-range computation.
+// batch across cores (with serial GEMMs), the inference forward with its
+// weights packed at compile time, and the training forward that keeps its
+// im2col matrix, agree with the one-range computation.
 func TestConvSampleSplit(t *testing.T) {
 	n, c, m, hw := 5, 16, 12, 24
 	for _, stride := range []int{1, 2} {
@@ -362,6 +364,11 @@ func TestConvSampleSplit(t *testing.T) {
 		got := make([]float32, len(want))
 		convForward(xs, ws, bs, cd, got)
 		close("forward", got, want)
+		packed := *cd
+		packed.packed = gemm.PackA(false, m, c*9, ws, c*9)
+		clear(got)
+		convForward(xs, ws, bs, &packed, got)
+		close("forward with weights packed beforehand", got, want)
 		cached := *cd
 		cached.cols = &convCols{}
 		clear(got)

@@ -26,6 +26,10 @@ type Ctx struct {
 	FuseRelu bool
 	// ReluFused is set by an op that honoured FuseRelu.
 	ReluFused bool
+	// ConstParams says the parameters' values are fixed for the program's
+	// life (inference without Options.Params): ops may prepare them once
+	// (Conv packs its weights for the GEMM).
+	ConstParams bool
 
 	seq *int
 }

@@ -1,6 +1,9 @@
 package gemm
 
-import "sync"
+import (
+	"fmt"
+	"sync"
+)
 
 // Micro-tile and cache-block sizes. A micro-kernel call computes an mr×nr
 // tile of C from a packed mr×kc panel of A and a packed kc×nr panel of B
@@ -86,14 +89,23 @@ func (p *product) serial(buf *buffers) {
 	buf.a = grow(buf.a, mc*kc)
 	buf.b = grow(buf.b, kc*nc)
 
+	// blockA returns the packed mb×kb block of op(A) at (ic, pc): packed
+	// now into buf.a, or packed beforehand (PackedA).
+	blockA := func(ic, pc, mb, kb int) []float32 {
+		if p.pre != nil {
+			return p.pre.block(ic, pc)
+		}
+		p.packA(buf.a, ic, pc, mb, kb)
+		return buf.a
+	}
 	if mc >= m {
 		for pc := 0; pc < k; pc += kc {
 			kb := min(kc, k-pc)
-			p.packA(buf.a, 0, pc, m, kb)
+			pa := blockA(0, pc, m, kb)
 			for jc := 0; jc < n; jc += nc {
 				nb := min(nc, n-jc)
 				p.packB(buf.b, pc, jc, kb, nb)
-				p.macro(buf, 0, jc, pc, m, nb, kb)
+				p.macro(pa, buf.b, 0, jc, pc, m, nb, kb)
 			}
 		}
 		return
@@ -105,11 +117,75 @@ func (p *product) serial(buf *buffers) {
 			p.packB(buf.b, pc, jc, kb, nb)
 			for ic := 0; ic < m; ic += mc {
 				mb := min(mc, m-ic)
-				p.packA(buf.a, ic, pc, mb, kb)
-				p.macro(buf, ic, jc, pc, mb, nb, kb)
+				p.macro(blockA(ic, pc, mb, kb), buf.b, ic, jc, pc, mb, nb, kb)
 			}
 		}
 	}
+}
+
+// PackedA is op(A) packed once for many products with different B (the
+// weights of a convolution at inference): SgemmSerial then skips packing A.
+type PackedA struct {
+	m, k, kc, mc, nic int
+	blocks            [][]float32 // by k block, then m block
+}
+
+// PackA packs op(A), m×k (tA: A is stored k×m), for PackedA.SgemmSerial.
+func PackA(tA bool, m, k int, a []float32, lda int) *PackedA {
+	if m < 0 || k < 0 {
+		panic(fmt.Sprintf("gemm: negative dimension m=%d k=%d", m, k))
+	}
+	ar, ac := m, k
+	if tA {
+		ar, ac = k, m
+	}
+	checkMatrix("A", ar, ac, a, lda)
+	pa := &PackedA{m: m, k: k}
+	if m == 0 || k == 0 {
+		return pa
+	}
+	_, pa.kc = blocks(k, kcMax, 1)
+	_, pa.mc = blocks(m, mcMax, mr)
+	pa.nic = ceilDiv(m, pa.mc)
+	p := product{tA: tA, m: m, k: k, a: a, lda: lda}
+	for pc := 0; pc < k; pc += pa.kc {
+		kb := min(pa.kc, k-pc)
+		for ic := 0; ic < m; ic += pa.mc {
+			mb := min(pa.mc, m-ic)
+			dst := make([]float32, ceilDiv(mb, mr)*mr*kb)
+			p.packA(dst, ic, pc, mb, kb)
+			pa.blocks = append(pa.blocks, dst)
+		}
+	}
+	return pa
+}
+
+func (pa *PackedA) block(ic, pc int) []float32 { return pa.blocks[(pc/pa.kc)*pa.nic+ic/pa.mc] }
+
+// SgemmSerial computes C = alpha*A*op(B) + beta*C with the packed A (m×k),
+// op(B) k×n, on the caller's goroutine; the arguments mean what Sgemm's do.
+func (pa *PackedA) SgemmSerial(tB bool, n int, alpha float32, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	m, k := pa.m, pa.k
+	if n < 0 {
+		panic(fmt.Sprintf("gemm: negative dimension n=%d", n))
+	}
+	br, bc := k, n
+	if tB {
+		br, bc = n, k
+	}
+	checkMatrix("B", br, bc, b, ldb)
+	checkMatrix("C", m, n, c, ldc)
+	if m == 0 || n == 0 {
+		return
+	}
+	if k == 0 || alpha == 0 {
+		scale(m, n, beta, c, ldc)
+		return
+	}
+	p := product{tB: tB, m: m, n: n, k: k, alpha: alpha, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, pre: pa}
+	buf := pool.get()
+	p.serial(buf)
+	pool.put(buf)
 }
 
 // packA packs the mb×kb block of op(A) at (ic, pc) into dst.
@@ -134,7 +210,7 @@ func (p *product) packB(dst []float32, pc, jc, kb, nb int) {
 // B into the block of C at (ic, jc), one mr×nr micro-tile at a time. The
 // first k block (pc == 0) applies beta; later ones accumulate. Edge tiles
 // go through a scratch tile.
-func (p *product) macro(buf *buffers, ic, jc, pc, mb, nb, kb int) {
+func (p *product) macro(pa, pb []float32, ic, jc, pc, mb, nb, kb int) {
 	asm := useAsm
 	alpha, beta := p.alpha, p.beta
 	if pc > 0 {
@@ -142,7 +218,6 @@ func (p *product) macro(buf *buffers, ic, jc, pc, mb, nb, kb int) {
 	}
 	ldc := p.ldc
 	c := p.c[ic*ldc+jc:]
-	pa, pb := buf.a, buf.b
 	var tile [mr * nr]float32
 	for jr := 0; jr < nb; jr += nr {
 		nw := min(nr, nb-jr)

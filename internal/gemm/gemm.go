@@ -28,7 +28,7 @@ func Sgemm(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []fl
 		scale(m, n, beta, c, ldc)
 		return
 	}
-	p := product{tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc}
+	p := product{tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, nil}
 	pm, pn := grid(m, n, k, runtime.GOMAXPROCS(0))
 	if pm*pn == 1 {
 		buf := pool.get()
@@ -50,7 +50,7 @@ func SgemmSerial(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, 
 		scale(m, n, beta, c, ldc)
 		return
 	}
-	p := product{tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc}
+	p := product{tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, nil}
 	buf := pool.get()
 	p.serial(buf)
 	pool.put(buf)
@@ -69,6 +69,7 @@ type product struct {
 	beta    float32
 	c       []float32
 	ldc     int
+	pre     *PackedA // op(A) packed beforehand (a is then unused)
 }
 
 // block returns the part of p that computes rows [i0, i1) and columns

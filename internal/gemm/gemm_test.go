@@ -433,3 +433,33 @@ func TestParallel(t *testing.T) {
 		}
 	}
 }
+
+// TestPackedA: products with A packed beforehand equal Sgemm's bit for bit
+// (the same blocks, the same kernel), across block boundaries in m and k,
+// both layouts of A and B, and beta 0 over a C full of NaN.
+func TestPackedA(t *testing.T) {
+	rng := rand.New(rand.NewPCG(21, 22))
+	for _, sz := range [][3]int{{1, 1, 1}, {7, 33, 5}, {64, 100, 576}, {150, 40, 300}, {300, 17, 515}, {512, 32, 600}} {
+		for _, tA := range []bool{false, true} {
+			for _, tB := range []bool{false, true} {
+				for _, beta := range []float32{0, 1, -0.5} {
+					p := newProblem(rng, tA, tB, sz[0], sz[1], sz[2], 1.5, beta, 3)
+					want := append([]float32(nil), p.c...)
+					got := append([]float32(nil), p.c...)
+					if beta == 0 {
+						for i := range got {
+							got[i] = float32(math.NaN())
+						}
+					}
+					Sgemm(tA, tB, p.m, p.n, p.k, p.alpha, p.a, p.lda, p.b, p.ldb, beta, want, p.ldc)
+					PackA(tA, p.m, p.k, p.a, p.lda).SgemmSerial(tB, p.n, p.alpha, p.b, p.ldb, beta, got, p.ldc)
+					for i := range want {
+						if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+							t.Fatalf("%v tA=%v tB=%v beta=%v: C[%d] = %v, Sgemm gives %v", sz, tA, tB, beta, i, got[i], want[i])
+						}
+					}
+				}
+			}
+		}
+	}
+}
