@@ -983,14 +983,21 @@ func convBackwardWeight[T Float](dy, x []T, cd *convDims, dw []T) {
 
 // convBiasGrad sums dy (n, m, p) over samples and positions.
 func convBiasGrad[T Float](dy []T, n, m, p int, db []T) {
-	clear(db)
-	for nm := 0; nm < n*m; nm++ {
-		var s T
-		for _, v := range dy[nm*p : (nm+1)*p] {
-			s += v
+	// Channels split across the cores; each channel sums its planes in
+	// sample order, as the serial loop did.
+	convParallel(m, n*p, func(lo, hi int) {
+		for ch := lo; ch < hi; ch++ {
+			var acc T
+			for s := 0; s < n; s++ {
+				var sum T
+				for _, v := range dy[(s*m+ch)*p : (s*m+ch+1)*p] {
+					sum += v
+				}
+				acc += sum
+			}
+			db[ch] = acc
 		}
-		db[nm%m] += s
-	}
+	})
 }
 
 // convIm2col writes the windows of x (cg channels of g.inSize() elements)
