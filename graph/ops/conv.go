@@ -298,16 +298,7 @@ func convForwardCached(x, w, b []float32, cd *convDims, y []float32) {
 			}
 		}
 	}
-	workers := min(runtime.GOMAXPROCS(0), cd.n)
-	if workers <= 1 || cd.n*cd.m*P*rows < 1<<20 {
-		run(0, cd.n, false)
-		return
-	}
-	per := (cd.n + workers - 1) / workers
-	gemm.Parallel((cd.n+per-1)/per, func(i int) {
-		lo := i * per
-		run(lo, min(lo+per, cd.n), true)
-	})
+	convSplitSamples(cd.n, cd.m*P*rows, run)
 }
 
 // convBackwardWeightCached is convBackwardWeight from the kept im2col
@@ -712,15 +703,8 @@ func convForward[T Float](x, w, b []T, cd *convDims, y []T) {
 	// Samples split across the cores, each with its own im2col buffer and
 	// a single-threaded GEMM: no hand-off between cores inside a product,
 	// and the im2col matrix is used by the core that wrote it.
-	workers := min(runtime.GOMAXPROCS(0), cd.n)
-	if workers <= 1 || cd.n*cd.m*P*cd.c/cd.group*g.kSize() < 1<<20 {
-		convForwardRange(x, w, b, cd, y, 0, cd.n, false)
-		return
-	}
-	per := (cd.n + workers - 1) / workers
-	gemm.Parallel((cd.n+per-1)/per, func(i int) {
-		lo := i * per
-		convForwardRange(x, w, b, cd, y, lo, min(lo+per, cd.n), true)
+	convSplitSamples(cd.n, cd.m*P*cd.c/cd.group*g.kSize(), func(s0, s1 int, serial bool) {
+		convForwardRange(x, w, b, cd, y, s0, s1, serial)
 	})
 }
 
@@ -881,15 +865,8 @@ func convBackwardData[T Float](dy, w []T, cd *convDims, dx []T) {
 		return
 	}
 	// As convForward: samples split across the cores, serial GEMMs.
-	workers := min(runtime.GOMAXPROCS(0), cd.n)
-	if workers <= 1 || cd.n*cd.m*g.outSize()*cg*g.kSize() < 1<<20 {
-		convBackwardDataRange(dy, w, cd, dx, 0, cd.n, false)
-		return
-	}
-	per := (cd.n + workers - 1) / workers
-	gemm.Parallel((cd.n+per-1)/per, func(i int) {
-		lo := i * per
-		convBackwardDataRange(dy, w, cd, dx, lo, min(lo+per, cd.n), true)
+	convSplitSamples(cd.n, cd.m*g.outSize()*cg*g.kSize(), func(s0, s1 int, serial bool) {
+		convBackwardDataRange(dy, w, cd, dx, s0, s1, serial)
 	})
 }
 
@@ -1267,6 +1244,23 @@ func convScratch[T Float](n int) []T {
 
 // convRelease returns a buffer from convScratch for reuse.
 func convRelease[T Float](b []T) { convPoolOf[T]().Put(&b) }
+
+// convSplitSamples runs f over samples [0, n) in one range a core, each
+// call told to keep its GEMMs on its own goroutine (serial), when the work
+// (n samples of perSample multiply-adds) pays; else f(0, n, false), whose
+// GEMMs may use every core.
+func convSplitSamples(n, perSample int, f func(s0, s1 int, serial bool)) {
+	workers := min(runtime.GOMAXPROCS(0), n)
+	if workers <= 1 || n*perSample < 1<<20 {
+		f(0, n, false)
+		return
+	}
+	per := (n + workers - 1) / workers
+	gemm.Parallel((n+per-1)/per, func(i int) {
+		lo := i * per
+		f(lo, min(lo+per, n), true)
+	})
+}
 
 // convParallel runs f over [0, n) split across the cores (gemm.Parallel) when
 // the work (n items of per operations each) is worth it.
