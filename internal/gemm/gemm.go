@@ -20,28 +20,18 @@ var useAsm = hasAsm
 // Large products are split among up to runtime.GOMAXPROCS(0) goroutines;
 // small ones run on the caller's goroutine.
 func Sgemm(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	check(tA, tB, m, n, k, a, lda, b, ldb, c, ldc)
-	if m == 0 || n == 0 {
-		return
-	}
-	if k == 0 || alpha == 0 {
-		scale(m, n, beta, c, ldc)
-		return
-	}
-	p := product{tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, nil}
-	pm, pn := grid(m, n, k, runtime.GOMAXPROCS(0))
-	if pm*pn == 1 {
-		buf := pool.get()
-		p.serial(buf)
-		pool.put(buf)
-		return
-	}
-	p.parallel(pm, pn, runtime.GOMAXPROCS(0))
+	sgemm(true, tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
 // SgemmSerial is Sgemm on the caller's goroutine only: for callers that
 // run several products at once, one per core.
 func SgemmSerial(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	sgemm(false, tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+// sgemm is Sgemm, on several goroutines when parallel and the product is
+// large enough.
+func sgemm(parallel, tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	check(tA, tB, m, n, k, a, lda, b, ldb, c, ldc)
 	if m == 0 || n == 0 {
 		return
@@ -51,6 +41,12 @@ func SgemmSerial(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, 
 		return
 	}
 	p := product{tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, nil}
+	if parallel {
+		if pm, pn := grid(m, n, k, runtime.GOMAXPROCS(0)); pm*pn > 1 {
+			p.parallel(pm, pn, runtime.GOMAXPROCS(0))
+			return
+		}
+	}
 	buf := pool.get()
 	p.serial(buf)
 	pool.put(buf)
