@@ -262,16 +262,22 @@ func trainWorker(a workerArgs) (Result, error) {
 	defer tr.Close()
 	x, y := batchInputs(a.workload, a.batch)
 	step := func() error { _, err := tr.Step(x, y, nil, 1); return err }
+	return r, timeSteps(&r, a, step)
+}
+
+// timeSteps runs step once (start-up ends there), then the warm-up and the
+// timed steps, and fills r.
+func timeSteps(r *Result, a workerArgs, step func() error) error {
 	if err := step(); err != nil {
-		return r, err
+		return err
 	}
 	r.StartupMS = sinceMS(a.t0)
 	times, err := timed(step, a.warmup, a.steps, a.budget)
 	if err != nil {
-		return r, err
+		return err
 	}
-	summarise(&r, times)
-	return r, nil
+	summarise(r, times)
+	return nil
 }
 
 // scalingWorker times LeNet training steps at several batch sizes,
@@ -391,16 +397,7 @@ func inferWorker(a workerArgs) (Result, error) {
 	default:
 		return r, fmt.Errorf("no inference engine %q", a.impl)
 	}
-	if err := run(); err != nil {
-		return r, err
-	}
-	r.StartupMS = sinceMS(a.t0)
-	times, err := timed(run, a.warmup, a.steps, a.budget)
-	if err != nil {
-		return r, err
-	}
-	summarise(&r, times)
-	return r, nil
+	return r, timeSteps(&r, a, run)
 }
 
 // ioWorker times importer.Load plus export.Write of one model file, writing
@@ -432,14 +429,5 @@ func ioWorker(a workerArgs) (Result, error) {
 		}
 		return f.Close()
 	}
-	if err := run(); err != nil {
-		return r, err
-	}
-	r.StartupMS = sinceMS(a.t0)
-	times, err := timed(run, a.warmup, a.steps, a.budget)
-	if err != nil {
-		return r, err
-	}
-	summarise(&r, times)
-	return r, nil
+	return r, timeSteps(&r, a, run)
 }
