@@ -46,6 +46,11 @@ try:
 except ImportError as e:
     missing(e)
 
+# The LeNet the sample model was made from: models/make_models.py defines it
+# (importing that script runs nothing; its work is under __main__).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "models"))
+from make_models import MnistLeNet  # noqa: E402
+
 FIXTURE_VERSION = 1
 RESNET_SEED = 7
 INPUT_SEED = 1
@@ -65,28 +70,6 @@ def set_threads():
 # ----------------------------------------------------------------------------------------------
 # Models
 # ----------------------------------------------------------------------------------------------
-
-
-class MnistLeNet(nn.Module):
-    """models/make_models.py's MnistLeNet: LeNet for 1x28x28 (conv1 padded by 2)."""
-
-    def __init__(self, num_classes=10):
-        super().__init__()
-        self.conv1 = nn.Conv2d(1, 6, 5, padding=2)
-        self.pool = nn.MaxPool2d(2, 2)
-        self.conv2 = nn.Conv2d(6, 16, 5)
-        self.fc1 = nn.Linear(16 * 5 * 5, 120)
-        self.fc2 = nn.Linear(120, 84)
-        self.fc3 = nn.Linear(84, num_classes)
-        self.relu = nn.ReLU()
-
-    def forward(self, x):
-        x = self.pool(self.relu(self.conv1(x)))
-        x = self.pool(self.relu(self.conv2(x)))
-        x = torch.flatten(x, 1)
-        x = self.relu(self.fc1(x))
-        x = self.relu(self.fc2(x))
-        return self.fc3(x)
 
 
 def lenet(models_dir):
