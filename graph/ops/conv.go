@@ -723,22 +723,8 @@ func convForwardRange[T Float](x, w, b []T, cd *convDims, y []T, s0, s1 int, ser
 		nb = 1
 	}
 	direct := nb == 1 && g.pointwise()
-	var col, tmp []T
-	if !direct {
-		col = convScratch[T](rows * nb * P)
-		defer convRelease(col)
-	}
-	if nb > 1 {
-		tmp = convScratch[T](mg * nb * P)
-		defer convRelease(tmp)
-	}
-	par := func(n, per int, f func(lo, hi int)) {
-		if serial {
-			f(0, n)
-			return
-		}
-		convParallel(n, per, f)
-	}
+	col, tmp, release := convChunkBuffers[T](rows, mg, nb, P, direct)
+	defer release()
 	for n0 := s0; n0 < s1; n0 += nb {
 		cnt := min(nb, s1-n0)
 		L := cnt * P
@@ -746,7 +732,7 @@ func convForwardRange[T Float](x, w, b []T, cd *convDims, y []T, s0, s1 int, ser
 			wg := w[gi*mg*rows:]
 			src, ld := x[(n0*cd.c+gi*cg)*inN:], P
 			if !direct {
-				par(cnt, rows*P, func(lo, hi int) {
+				convMaybeParallel(serial, cnt, rows*P, func(lo, hi int) {
 					for s := lo; s < hi; s++ {
 						convIm2col(x[((n0+s)*cd.c+gi*cg)*inN:], cg, g, col, L, s*P)
 					}
@@ -764,7 +750,7 @@ func convForwardRange[T Float](x, w, b []T, cd *convDims, y []T, s0, s1 int, ser
 			convWeightGemm(cd, serial, mg, L, rows, wg, src, ld, tmp, L)
 			// Scatter (mg, cnt*P) into y's (n, m, P) with the bias (and
 			// Relu) in the same pass.
-			par(cnt*mg, P, func(lo, hi int) {
+			convMaybeParallel(serial, cnt*mg, P, func(lo, hi int) {
 				for i := lo; i < hi; i++ {
 					s, m := i/mg, i%mg
 					ch := gi*mg + m
@@ -881,15 +867,8 @@ func convBackwardDataRange[T Float](dy, w []T, cd *convDims, dx []T, s0, s1 int,
 	if !direct {
 		clear(dx[s0*cd.c*inN : s1*cd.c*inN]) // col2im adds into it
 	}
-	var dcol, dyb []T
-	if !direct {
-		dcol = convScratch[T](rows * nb * P)
-		defer convRelease(dcol)
-	}
-	if nb > 1 {
-		dyb = convScratch[T](mg * nb * P)
-		defer convRelease(dyb)
-	}
+	dcol, dyb, release := convChunkBuffers[T](rows, mg, nb, P, direct)
+	defer release()
 	for n0 := s0; n0 < s1; n0 += nb {
 		cnt := min(nb, s1-n0)
 		L := cnt * P
@@ -901,13 +880,7 @@ func convBackwardDataRange[T Float](dy, w []T, cd *convDims, dx []T, s0, s1 int,
 				continue
 			}
 			convGemmMode(serial, true, false, rows, L, mg, 1, wg, rows, dys, ldd, 0, dcol, L)
-			if serial {
-				for s := 0; s < cnt; s++ {
-					convCol2im(dcol, L, s*P, cg, g, dx[((n0+s)*cd.c+gi*cg)*inN:])
-				}
-				continue
-			}
-			convParallel(cnt, rows*P, func(lo, hi int) {
+			convMaybeParallel(serial, cnt, rows*P, func(lo, hi int) {
 				for s := lo; s < hi; s++ {
 					convCol2im(dcol, L, s*P, cg, g, dx[((n0+s)*cd.c+gi*cg)*inN:])
 				}
@@ -930,15 +903,8 @@ func convBackwardWeight[T Float](dy, x []T, cd *convDims, dw []T) {
 	}
 	nb := cd.convChunk(rows)
 	direct := nb == 1 && g.pointwise()
-	var col, dyb []T
-	if !direct {
-		col = convScratch[T](rows * nb * P)
-		defer convRelease(col)
-	}
-	if nb > 1 {
-		dyb = convScratch[T](mg * nb * P)
-		defer convRelease(dyb)
-	}
+	col, dyb, release := convChunkBuffers[T](rows, mg, nb, P, direct)
+	defer release()
 	for n0 := 0; n0 < cd.n; n0 += nb {
 		cnt := min(nb, cd.n-n0)
 		L := cnt * P
@@ -1240,6 +1206,37 @@ func convScratch[T Float](n int) []T {
 		return (*b)[:n]
 	}
 	return make([]T, n)
+}
+
+// convChunkBuffers returns the scratch of a pass over chunks of nb samples:
+// the im2col matrix (rows × nb·P; nil when direct, the input being its own
+// matrix) and an (mg × nb·P) matrix for the gathered output or gradient
+// (nil for one sample at a time), with the function that releases both.
+func convChunkBuffers[T Float](rows, mg, nb, P int, direct bool) (col, tmp []T, release func()) {
+	if !direct {
+		col = convScratch[T](rows * nb * P)
+	}
+	if nb > 1 {
+		tmp = convScratch[T](mg * nb * P)
+	}
+	return col, tmp, func() {
+		if col != nil {
+			convRelease(col)
+		}
+		if tmp != nil {
+			convRelease(tmp)
+		}
+	}
+}
+
+// convMaybeParallel is convParallel, or f(0, n) on this goroutine when
+// serial (a caller that already runs one range a core).
+func convMaybeParallel(serial bool, n, per int, f func(lo, hi int)) {
+	if serial {
+		f(0, n)
+		return
+	}
+	convParallel(n, per, f)
 }
 
 // convRelease returns a buffer from convScratch for reuse.
