@@ -259,7 +259,7 @@ type convCols struct {
 // lookup returns the kept matrix if it was computed from x's buffer, else
 // nil. The weight gradient runs after the forward pass of the same step.
 func (cc *convCols) lookup(x []float32) []float32 {
-	if cc == nil || cc.from == nil || len(x) == 0 || cc.from != unsafe.Pointer(&x[0]) {
+	if cc == nil || cc.from == nil || cc.from != dataPtr(x) {
 		return nil
 	}
 	return cc.col
@@ -276,10 +276,7 @@ func convForwardCached(x, w, b []float32, cd *convDims, y []float32) {
 	if len(cc.col) != rows*L {
 		cc.col = make([]float32, rows*L)
 	}
-	cc.from = nil
-	if len(x) > 0 {
-		cc.from = unsafe.Pointer(&x[0])
-	}
+	cc.from = dataPtr(x)
 	tmp := convScratch[float32](cd.m * L)
 	defer convRelease(tmp)
 	// Each core takes a range of samples: their im2col columns, their
