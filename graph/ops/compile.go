@@ -351,14 +351,15 @@ func scalarDense(backing any) *tensor.Dense {
 	return nil
 }
 
-// reluFusions finds the Relu nodes that can run inside
-// their producer: a float Conv, a one-output BatchNormalization, or an Add
-// of two same-shape tensors, whose only consumer is the Relu (and whose
-// output is not a graph output). The
-// map sends the producer to its Relu and the Relu to itself. The fused
-// producer computes max(y, 0) in its last pass over y, saving the Relu's
-// pass over memory and its buffer (as ONNX Runtime's Conv+Relu fusion);
-// in training, the Relu's gradient is taken from the fused output.
+// reluFusions finds the Relu nodes that can run inside their producer: a
+// Conv, a one-output BatchNormalization or an Add whose only consumer is
+// the Relu (and whose output is not a graph output). The map sends the
+// producer to its Relu and the Relu to itself. A producer that honours the
+// request (an Add only for two same-shape float tensors) computes max(y, 0)
+// in its last pass over y, saving the Relu's pass over memory and its
+// buffer (as ONNX Runtime's Conv+Relu fusion); in training, the Relu's
+// gradient is taken from the fused output. A request not honoured leaves
+// the Relu a node of its own.
 func reluFusions(g *graph.Graph) map[*graph.Node]*graph.Node {
 	uses := make(map[string]int)
 	for _, n := range g.Nodes {
