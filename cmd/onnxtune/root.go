@@ -8,6 +8,8 @@ import (
 
 	"github.com/sirupsen/logrus"
 	"github.com/spf13/cobra"
+
+	"github.com/onnxtune/onnxtune/graph"
 )
 
 // Exit codes.
@@ -23,6 +25,10 @@ type app struct {
 	log       *logrus.Logger
 	logLevel  string
 	logFormat string
+	maxBytes  string // --max-bytes as given
+	// limit bounds one allocation sized by a file (graph.LimitBytes);
+	// set from --max-bytes before any command runs.
+	limit int64
 }
 
 // workError marks an error that happened while a command did its work (exit
@@ -86,14 +92,26 @@ flag, wrong number of arguments, bad flag value).`,
   onnxtune convert models/bn_cnn_training.onnx -o /tmp/bn_cnn.onnx`,
 		SilenceErrors:     true,
 		SilenceUsage:      true,
-		PersistentPreRunE: func(*cobra.Command, []string) error { return a.setupLog() },
+		PersistentPreRunE: func(*cobra.Command, []string) error { return a.setup() },
 	}
 	root.CompletionOptions.DisableDefaultCmd = true
 	pf := root.PersistentFlags()
 	pf.StringVar(&a.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	pf.StringVar(&a.logFormat, "log-format", "text", "log format: text or json")
+	pf.StringVar(&a.maxBytes, "max-bytes", strings.ReplaceAll(graph.FormatBytes(graph.DefaultMaxBytes), " ", ""),
+		"largest single allocation a size read from a file (model, data, config) may ask for, e.g. 512MiB or 8GiB")
 	root.AddCommand(a.inspectCmd(), a.convertCmd(), a.runCmd(), a.evalCmd(), a.trainCmd(), a.remapCmd(), a.replaceHeadCmd(), a.versionCmd())
 	return root
+}
+
+// setup reads the persistent flags: --max-bytes, then the logging flags.
+func (a *app) setup() error {
+	n, err := graph.ParseBytes(a.maxBytes)
+	if err != nil {
+		return fmt.Errorf("invalid --max-bytes: %w", err)
+	}
+	a.limit = n
+	return a.setupLog()
 }
 
 // setupLog configures the logger from --log-level and --log-format.
