@@ -53,11 +53,6 @@ func lowerConstantOfShape(c *Ctx, in []*Value) ([]*Value, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, d := range shape {
-		if d < 0 {
-			return nil, fmt.Errorf("negative dimension in %v", shape)
-		}
-	}
 	fill := tensor.New(tensor.FromScalar(float32(0)))
 	if a := c.Node.Attr("value"); a != nil && a.T != nil {
 		if fill, err = TensorFromIR(a.T); err != nil {
@@ -66,6 +61,13 @@ func lowerConstantOfShape(c *Ctx, in []*Value) ([]*Value, error) {
 		if fill.Size() != 1 {
 			return nil, fmt.Errorf("value has %d elements, want 1", fill.Size())
 		}
+	}
+	dt, err := fromTensorDtype(fill.Dtype())
+	if err != nil {
+		return nil, fmt.Errorf("value: %w", err)
+	}
+	if err := c.checkShape("ConstantOfShape output", shape, dt); err != nil {
+		return nil, err
 	}
 	var t *tensor.Dense
 	switch d := fill.Data().(type) {
@@ -138,9 +140,17 @@ func lowerRange(c *Ctx, in []*Value) ([]*Value, error) {
 	if delta == 0 {
 		return nil, fmt.Errorf("delta is 0")
 	}
-	n := int(max(math.Ceil((limit-start)/delta), 0))
-	if n > 1<<31 {
-		return nil, fmt.Errorf("%d elements is too many", n)
+	count := max(math.Ceil((limit-start)/delta), 0)
+	if math.IsNaN(count) {
+		return nil, fmt.Errorf("start %v, limit %v and delta %v give no length", start, limit, delta)
+	}
+	if count >= 1<<62 {
+		// At 4 bytes or more an element, beyond any int64 count of bytes.
+		return nil, c.overflow(fmt.Sprintf("Range output of %.0f elements", count))
+	}
+	n := int(count)
+	if err := c.checkShape("Range output", []int{n}, in[0].DType); err != nil {
+		return nil, err
 	}
 	var t *tensor.Dense
 	switch in[0].DType {

@@ -199,17 +199,34 @@ func convInts(n *graph.Node, name string, size, def int) ([]int, error) {
 // convolution or pooling window over input sizes in. ceil is the pools'
 // ceil_mode (with the ONNX and PyTorch rule that the last window must start
 // inside the input or its begin padding); auto_pad SAME_* and VALID ignore
-// it, as ONNX's reference does.
-func (w *convWindow) resolve(in []int, ceil bool) (out, pb, pe []int, err error) {
+// it, as ONNX's reference does. Sizes that overflow int are a
+// *graph.LimitError.
+func (w *convWindow) resolve(c *Ctx, in []int, ceil bool) (out, pb, pe []int, err error) {
 	n := len(in)
 	out, pb, pe = make([]int, n), make([]int, n), make([]int, n)
 	for i := range in {
-		dk := (w.kernel[i]-1)*w.dilations[i] + 1
+		dk, ok := mulInt(w.kernel[i]-1, w.dilations[i])
+		if ok {
+			dk, ok = addInt(dk, 1)
+		}
+		if !ok {
+			return nil, nil, nil, c.overflow(fmt.Sprintf("window of kernel_shape %v and dilations %v", w.kernel, w.dilations))
+		}
 		s := w.strides[i]
 		switch w.autoPad {
 		case "SAME_UPPER", "SAME_LOWER":
-			out[i] = (in[i] + s - 1) / s
-			total := max(0, (out[i]-1)*s+dk-in[i])
+			out[i] = (in[i]-1)/s + 1
+			if in[i] == 0 {
+				out[i] = 0
+			}
+			span, ok := mulInt(max(out[i]-1, 0), s)
+			if ok {
+				span, ok = addInt(span, dk)
+			}
+			if !ok {
+				return nil, nil, nil, c.overflow(fmt.Sprintf("padding of spatial dimension %d (strides %v)", i, w.strides))
+			}
+			total := max(0, span-in[i])
 			if w.autoPad == "SAME_UPPER" {
 				pb[i], pe[i] = total/2, total-total/2
 			} else {
@@ -219,14 +236,24 @@ func (w *convWindow) resolve(in []int, ceil bool) (out, pb, pe []int, err error)
 		case "NOTSET":
 			pb[i], pe[i] = w.pads[i], w.pads[n+i]
 		}
-		span := in[i] + pb[i] + pe[i] - dk
+		padded, ok := addInt(in[i], pb[i])
+		if ok {
+			padded, ok = addInt(padded, pe[i])
+		}
+		if !ok {
+			return nil, nil, nil, c.overflow(fmt.Sprintf("input of spatial dimension %d padded by %d and %d", i, pb[i], pe[i]))
+		}
+		span := padded - dk
 		if span < 0 {
-			return nil, nil, nil, fmt.Errorf("window %d (dilated) is larger than the padded input %d in spatial dimension %d", dk, in[i]+pb[i]+pe[i], i)
+			return nil, nil, nil, fmt.Errorf("window %d (dilated) is larger than the padded input %d in spatial dimension %d", dk, padded, i)
 		}
 		out[i] = span/s + 1
 		if ceil && w.autoPad == "NOTSET" {
-			out[i] = (span+s-1)/s + 1
-			if (out[i]-1)*s >= in[i]+pb[i] {
+			if span > 0 {
+				out[i] = (span-1)/s + 2 // ceil(span/s) + 1
+			}
+			// in+pb does not overflow: in+pb+pe did not.
+			if last, ok := mulInt(out[i]-1, s); !ok || last >= in[i]+pb[i] {
 				out[i]--
 			}
 		}
@@ -345,13 +372,21 @@ func lowerConv(c *Ctx, in []*Value) ([]*Value, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
-	out, pb, pe, err := win.resolve(x.Shape[2:], false)
+	out, pb, pe, err := win.resolve(c, x.Shape[2:], false)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
 	cd := &convDims{n: x.Shape[0], c: C, m: M, group: group,
 		g: newConvGeom(x.Shape[2:], out, win.kernel, win.strides, win.dilations, pb, pe)}
 	yShape := append([]int{cd.n, M}, out...)
+	if err := c.checkShape(op+" output", yShape, x.DType); err != nil {
+		return nil, err
+	}
+	// The im2col matrix of one sample: C/group*K rows, a column per output
+	// position.
+	if err := c.checkShape(op+" im2col", append(append([]int{C / group}, win.kernel...), out...), x.DType); err != nil {
+		return nil, err
+	}
 	args := []*Value{x, w}
 	if b != nil {
 		args = append(args, b)
@@ -450,7 +485,7 @@ func lowerConvTranspose(c *Ctx, in []*Value) ([]*Value, error) {
 	case b != nil && (b.Rank() != 1 || b.Shape[0] != cout):
 		return nil, fmt.Errorf("%s: bias has shape %v, want [%d]", op, b.Shape, cout)
 	}
-	win, out, pb, pe, err := convTransposeShape(c.Node, x.Shape[2:], w.Shape[2:])
+	win, out, pb, pe, err := convTransposeShape(c, x.Shape[2:], w.Shape[2:])
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
@@ -460,6 +495,14 @@ func lowerConvTranspose(c *Ctx, in []*Value) ([]*Value, error) {
 	cd := &convDims{n: x.Shape[0], c: cout, m: cin, group: group,
 		g: newConvGeom(out, x.Shape[2:], win.kernel, win.strides, win.dilations, pb, pe)}
 	yShape := append([]int{cd.n, cout}, out...)
+	if err := c.checkShape(op+" output", yShape, x.DType); err != nil {
+		return nil, err
+	}
+	// The adjoint's im2col matrix of one sample: cout/group*K rows, a
+	// column per input position.
+	if err := c.checkShape(op+" im2col", append(append([]int{cout / group}, win.kernel...), x.Shape[2:]...), x.DType); err != nil {
+		return nil, err
+	}
 	P := cd.g.inSize()
 	args := []*Value{x, w}
 	if b != nil {
@@ -511,7 +554,8 @@ func lowerConvTranspose(c *Ctx, in []*Value) ([]*Value, error) {
 // padding s*(in-1) + output_padding + (k-1)*d + 1 - out, clamped at 0 as
 // ONNX Runtime does, split with the larger half at the end for SAME_UPPER
 // and at the start otherwise).
-func convTransposeShape(n *graph.Node, in, kernel []int) (w *convWindow, out, pb, pe []int, err error) {
+func convTransposeShape(c *Ctx, in, kernel []int) (w *convWindow, out, pb, pe []int, err error) {
+	n := c.Node
 	spatial := len(in)
 	if w, err = readConvWindow(n, spatial, kernel, true); err != nil {
 		return nil, nil, nil, nil, err
@@ -536,13 +580,26 @@ func convTransposeShape(n *graph.Node, in, kernel []int) (w *convWindow, out, pb
 	}
 	out, pb, pe = make([]int, spatial), make([]int, spatial), make([]int, spatial)
 	for i := range in {
-		full := w.strides[i]*(in[i]-1) + outPad[i] + (w.kernel[i]-1)*w.dilations[i] + 1
+		full, ok := mulInt(w.strides[i], max(in[i]-1, 0))
+		dk, okK := mulInt(w.kernel[i]-1, w.dilations[i])
+		if ok = ok && okK; ok {
+			full, ok = addInt(full, dk)
+		}
+		if ok {
+			full, ok = addInt(full, 1)
+		}
+		if ok {
+			full, ok = addInt(full, outPad[i])
+		}
+		if !ok {
+			return nil, nil, nil, nil, c.overflow(fmt.Sprintf("output of spatial dimension %d (strides %v, kernel_shape %v, dilations %v, output_padding %v)", i, w.strides, w.kernel, w.dilations, outPad))
+		}
 		switch {
 		case want != nil || w.autoPad == "SAME_UPPER" || w.autoPad == "SAME_LOWER":
 			if want != nil {
 				out[i] = want[i]
-			} else {
-				out[i] = in[i] * w.strides[i]
+			} else if out[i], ok = mulInt(in[i], w.strides[i]); !ok {
+				return nil, nil, nil, nil, c.overflow(fmt.Sprintf("output of spatial dimension %d (strides %v)", i, w.strides))
 			}
 			total := max(0, full-out[i])
 			if w.autoPad == "SAME_UPPER" {

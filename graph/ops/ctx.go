@@ -31,7 +31,8 @@ type Ctx struct {
 	// (Conv packs its weights for the GEMM).
 	ConstParams bool
 
-	seq *int
+	seq      *int
+	maxBytes int64 // Options.MaxBytes (see limit)
 }
 
 // Update is a value a training step writes back to an initializer after the
@@ -62,6 +63,9 @@ type Spec struct {
 // Apply applies a kernel to values: at compile time when every input is
 // constant, else as a node of the graph.
 func (c *Ctx) Apply(s Spec, in ...*Value) (*Value, error) {
+	if err := c.checkShape(s.Name+" output", s.Shape, s.DType); err != nil {
+		return nil, err
+	}
 	fold := !s.NoFold
 	for _, v := range in {
 		if !v.IsConst() {

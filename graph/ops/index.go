@@ -498,8 +498,24 @@ func lowerPad(c *Ctx, in []*Value) ([]*Value, error) {
 	if allZero(begin) && allZero(end) {
 		return []*Value{x}, nil
 	}
-	st := rowStrides(x.Shape)
 	out := make([]int, r)
+	for d := 0; d < r; d++ {
+		n, ok := addInt(x.Shape[d], begin[d])
+		if ok {
+			n, ok = addInt(n, end[d])
+		}
+		if !ok {
+			return nil, c.overflow(fmt.Sprintf("Pad output, axis %d padded by %d and %d", d, begin[d], end[d]))
+		}
+		if n < 0 {
+			return nil, fmt.Errorf("axis %d: pads %d and %d crop more than the size %d", d, begin[d], end[d], x.Shape[d])
+		}
+		out[d] = n
+	}
+	if err := c.checkShape("Pad output", out, x.DType); err != nil {
+		return nil, err
+	}
+	st := rowStrides(x.Shape)
 	off := make([][]int, r)
 	for d := 0; d < r; d++ {
 		t, err := padTable(mode, x.Shape[d], begin[d], end[d])

@@ -41,12 +41,16 @@ func poolSetup(c *Ctx, op string, x *Value, dilationsFrom int64) (*convGeom, int
 	}
 	ceil := n.AttrInt("ceil_mode", 0) != 0
 	in := x.Shape[2:]
-	out, pb, pe, err := win.resolve(in, ceil)
+	out, pb, pe, err := win.resolve(c, in, ceil)
 	if err != nil {
 		return nil, 0, nil, fmt.Errorf("%s: %w", op, err)
 	}
 	g := newConvGeom(in, out, win.kernel, win.strides, win.dilations, pb, pe)
-	return &g, x.Shape[0] * x.Shape[1], append([]int{x.Shape[0], x.Shape[1]}, out...), nil
+	yShape := append([]int{x.Shape[0], x.Shape[1]}, out...)
+	if err := c.checkShape(op+" output", yShape, x.DType); err != nil {
+		return nil, 0, nil, err
+	}
+	return &g, x.Shape[0] * x.Shape[1], yShape, nil
 }
 
 func lowerMaxPool(c *Ctx, in []*Value) ([]*Value, error) {
@@ -79,6 +83,9 @@ func lowerMaxPool(c *Ctx, in []*Value) ([]*Value, error) {
 	// backward pass, which runs after it in the same step.
 	var memo *poolArgs
 	if c.Train {
+		if err := c.checkElems("MaxPool argmax table", planes*g.outSize(), 8); err != nil {
+			return nil, err
+		}
 		memo = &poolArgs{arg: make([]int, planes*g.outSize())}
 	}
 	if x.DType == graph.Float32 || x.DType == graph.Float64 {
@@ -156,6 +163,9 @@ func lowerAveragePool(c *Ctx, in []*Value) ([]*Value, error) {
 	}
 	g, planes, yShape, err := poolSetup(c, "AveragePool", x, 19)
 	if err != nil {
+		return nil, err
+	}
+	if err := c.checkElems("AveragePool window table", g.outSize(), int(unsafe.Sizeof(poolWin{}))); err != nil {
 		return nil, err
 	}
 	inclPad := c.Node.AttrInt("count_include_pad", 0) != 0

@@ -379,6 +379,9 @@ func lowerExpand(c *Ctx, in []*Value) ([]*Value, error) {
 	if sameInts(out, x.Shape) {
 		return []*Value{x}, nil
 	}
+	if err := c.checkShape("Expand output", out, x.DType); err != nil {
+		return nil, err
+	}
 	st := rowStrides(x.Shape)
 	off := make([][]int, len(out))
 	for i := range out {
@@ -409,14 +412,22 @@ func lowerTile(c *Ctx, in []*Value) ([]*Value, error) {
 	if allOnes(reps) {
 		return []*Value{x}, nil
 	}
-	st := rowStrides(x.Shape)
 	out := make([]int, x.Rank())
-	off := make([][]int, x.Rank())
 	for d, n := range x.Shape {
 		if reps[d] < 0 {
 			return nil, fmt.Errorf("negative repeats %v", reps)
 		}
-		out[d] = n * reps[d]
+		var ok bool
+		if out[d], ok = mulInt(n, reps[d]); !ok {
+			return nil, c.overflow(fmt.Sprintf("Tile output of %v repeated %v", x.Shape, reps))
+		}
+	}
+	if err := c.checkShape("Tile output", out, x.DType); err != nil {
+		return nil, err
+	}
+	st := rowStrides(x.Shape)
+	off := make([][]int, x.Rank())
+	for d, n := range x.Shape {
 		off[d] = make([]int, out[d])
 		for o := range off[d] {
 			off[d][o] = (o % n) * st[d]
