@@ -34,15 +34,15 @@ type Options struct {
 	// compiled (shapes, axes, indices fed as inputs): they become constants
 	// and fold like initializers, and Run does not take them.
 	Constants map[string]*tensor.Dense
-	// MaxBytes bounds each tensor whose size the engine derives from the
-	// model (an op's output shape from attributes, constant shape inputs
-	// or pads, and the tables and buffers built from them): Compile fails
-	// with an error wrapping a *graph.LimitError, naming the node, before
-	// allocating more. Zero means graph.DefaultMaxBytes.
-	MaxBytes int64
 }
 
 // Program is a model compiled for one set of input shapes and one mode.
+//
+// A Program is not safe for concurrent use: its machine, the values bound
+// to its input nodes and its kernels' output and scratch buffers are reused
+// by every run, so run it from one goroutine at a time (Runner keeps a
+// program per running goroutine). Programs compiled separately share
+// nothing but what Options.Params gives them.
 type Program struct {
 	Graph   *G.ExprGraph
 	Inputs  map[string]*G.Node // graph inputs, by name
@@ -162,7 +162,7 @@ func Compile(m *graph.Model, shapes map[string][]int, opts Options) (p *Program,
 			in[i] = v
 		}
 		c := &Ctx{G: eg, Node: n, Opset: opset, Train: opts.Train, Rand: rng, Updates: &p.Updates, seq: &seq,
-			maxBytes: opts.MaxBytes, ConstParams: !opts.Train && opts.Params == nil}
+			ConstParams: !opts.Train && opts.Params == nil}
 		var outs []*Value
 		var err error
 		if r := fused[n]; r == n && applied[n] {
@@ -212,7 +212,10 @@ func dimString(dims []graph.Dim) string {
 	return s + "]"
 }
 
-// Run binds inputs, runs the machine once and returns the graph outputs.
+// Run binds inputs, runs the machine once and returns the graph outputs:
+// copies that belong to the caller, which later runs do not write into.
+// It only reads the inputs, but keeps them bound to the graph until the
+// next run.
 func (p *Program) Run(inputs map[string]*tensor.Dense) (outs []*tensor.Dense, err error) {
 	defer recoverTo(&err)
 	if p.machine == nil && len(p.Graph.AllNodes()) > 0 {
@@ -244,7 +247,7 @@ func (p *Program) Run(inputs map[string]*tensor.Dense) (outs []*tensor.Dense, er
 	}
 	for _, o := range p.Outputs {
 		if o.IsConst() {
-			outs = append(outs, o.Const)
+			outs = append(outs, o.Const.Clone().(*tensor.Dense))
 			continue
 		}
 		d, err := asDense(o.Node.Value())
