@@ -34,6 +34,12 @@ type Options struct {
 	// compiled (shapes, axes, indices fed as inputs): they become constants
 	// and fold like initializers, and Run does not take them.
 	Constants map[string]*tensor.Dense
+	// MaxBytes bounds each tensor whose size the engine derives from the
+	// model (an op's output shape from attributes, constant shape inputs
+	// or pads, and the tables and buffers built from them): Compile fails
+	// with an error wrapping a *graph.LimitError, naming the node, before
+	// allocating more. Zero means graph.DefaultMaxBytes.
+	MaxBytes int64
 }
 
 // Program is a model compiled for one set of input shapes and one mode.
@@ -162,7 +168,7 @@ func Compile(m *graph.Model, shapes map[string][]int, opts Options) (p *Program,
 			in[i] = v
 		}
 		c := &Ctx{G: eg, Node: n, Opset: opset, Train: opts.Train, Rand: rng, Updates: &p.Updates, seq: &seq,
-			ConstParams: !opts.Train && opts.Params == nil}
+			maxBytes: opts.MaxBytes, ConstParams: !opts.Train && opts.Params == nil}
 		var outs []*Value
 		var err error
 		if r := fused[n]; r == n && applied[n] {

@@ -6,10 +6,14 @@
 // element types float32, float64, int64, int32, int8, uint8 and bool.
 //
 // Reading uses codeberg.org/sbinet/npyio to decode each .npy member (stored
-// or deflated), after checking what it is about to allocate against the
-// archive's size: a damaged or hostile file gives an error, never a panic or
-// a huge allocation. Fortran-ordered arrays and other element types are
-// rejected with an error.
+// or deflated), after checking what it is about to allocate: members may
+// not share compressed bytes, each declares no more than its compressed
+// bytes can inflate to, and the members one by one and together stay within
+// Options.MaxBytes (graph.DefaultMaxBytes unless set; a *graph.LimitError
+// otherwise). A damaged or hostile file gives an error, never a panic or a
+// huge allocation; a path that is not a regular file (a FIFO, a device) is
+// refused before it is opened. Fortran-ordered arrays and other element
+// types are rejected with an error.
 //
 // Writing encodes the .npy members itself (npyio can only record the shape
 // (len,) of a Go slice), as numpy.save does: format 1.0 (2.0 for very long

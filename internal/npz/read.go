@@ -4,14 +4,18 @@ import (
 	"archive/zip"
 	"bufio"
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 
 	"codeberg.org/sbinet/npyio/npy"
+
+	"github.com/onnxtune/onnxtune/graph"
 )
 
 // maxHeader bounds a .npy header's length. numpy itself refuses headers over
@@ -22,30 +26,55 @@ const maxHeader = 1 << 20
 // limit is about 1032:1).
 const maxDeflateRatio = 1100
 
-// Read reads every array of the .npz file at path. Keys are the member names
-// without their ".npy" suffix, as numpy.load gives them.
+// Options bound what reading an archive may allocate.
+type Options struct {
+	// MaxBytes bounds the decompressed size of the archive's members, one
+	// by one and all together; 0 means graph.DefaultMaxBytes.
+	MaxBytes int64
+}
+
+// Read reads every array of the .npz file at path with the default
+// Options. Keys are the member names without their ".npy" suffix, as
+// numpy.load gives them.
 func Read(path string) (map[string]Array, error) {
-	f, err := os.Open(path)
+	return ReadWith(path, Options{})
+}
+
+// ReadWith is Read with options. A path that is not a regular file (a
+// folder, a FIFO, a device) is refused before it is opened.
+func ReadWith(path string, opts Options) (map[string]Array, error) {
+	f, st, err := openRegular(path)
 	if err != nil {
 		return nil, fmt.Errorf("npz: %w", err)
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("npz: %w", err)
-	}
-	m, err := ReadReader(f, st.Size())
+	m, err := ReadReaderWith(f, st.Size(), opts)
 	if err != nil {
 		return nil, fmt.Errorf("%w (file %s)", err, path)
 	}
 	return m, nil
 }
 
-// ReadReader reads every array of an .npz archive of the given size held by r.
+// ReadReader reads every array of an .npz archive of the given size held by
+// r, with the default Options.
 func ReadReader(r io.ReaderAt, size int64) (map[string]Array, error) {
+	return ReadReaderWith(r, size, Options{})
+}
+
+// ReadReaderWith is ReadReader with options. Before anything is
+// decompressed, it checks that the members' data do not overlap in the
+// archive (several entries of the zip directory naming the same compressed
+// bytes would multiply them) and that the sizes they declare, one by one and
+// together, are within Options.MaxBytes and what their compressed bytes can
+// hold.
+func ReadReaderWith(r io.ReaderAt, size int64, opts Options) (map[string]Array, error) {
+	max := graph.LimitBytes(opts.MaxBytes)
 	z, err := zip.NewReader(r, size)
 	if err != nil {
 		return nil, fmt.Errorf("npz: not a valid .npz (zip) archive: %w", err)
+	}
+	if err := checkMembers(z.File, size, max); err != nil {
+		return nil, fmt.Errorf("npz: %w", err)
 	}
 	out := make(map[string]Array, len(z.File))
 	for _, f := range z.File {
@@ -56,7 +85,7 @@ func ReadReader(r io.ReaderAt, size int64) (map[string]Array, error) {
 		if _, dup := out[key]; dup {
 			return nil, fmt.Errorf("npz: array %q appears twice", key)
 		}
-		a, err := readMember(f, size)
+		a, err := readMember(f)
 		if err != nil {
 			return nil, fmt.Errorf("npz: array %q: %w", key, err)
 		}
@@ -65,31 +94,116 @@ func ReadReader(r io.ReaderAt, size int64) (map[string]Array, error) {
 	return out, nil
 }
 
-func readMember(f *zip.File, archiveSize int64) (Array, error) {
-	// Bound the member's size before trusting any length inside it.
-	csize, usize := f.CompressedSize64, f.UncompressedSize64
-	if csize > uint64(archiveSize) {
-		return Array{}, fmt.Errorf("member claims %d compressed bytes in a %d-byte archive", csize, archiveSize)
+// localHeaderLen is the length of a zip local file header without its name
+// and extra field.
+const localHeaderLen = 30
+
+// checkMembers checks the sizes the zip directory declares for its members
+// in an archive of size bytes: each member's compressed bytes lie inside
+// the archive, after their own local header and apart from every other
+// member's, and can inflate to the size declared; the declared sizes
+// together are at most max.
+func checkMembers(files []*zip.File, size, max int64) error {
+	type span struct {
+		name       string
+		start, end int64
 	}
-	switch f.Method {
-	case zip.Store:
-		if usize != csize {
-			return Array{}, fmt.Errorf("stored member claims %d bytes but holds %d", usize, csize)
+	spans := make([]span, 0, len(files))
+	var total int64
+	for _, f := range files {
+		key := strings.TrimSuffix(f.Name, ".npy")
+		csize, usize := f.CompressedSize64, f.UncompressedSize64
+		if csize > uint64(size) {
+			return fmt.Errorf("array %q: member claims %d compressed bytes in a %d-byte archive", key, csize, size)
 		}
-	case zip.Deflate:
-		if usize > csize*maxDeflateRatio+1024 {
-			return Array{}, fmt.Errorf("deflated member claims %d bytes from %d compressed bytes", usize, csize)
+		switch f.Method {
+		case zip.Store:
+			if usize != csize {
+				return fmt.Errorf("array %q: stored member claims %d bytes but holds %d", key, usize, csize)
+			}
+		case zip.Deflate:
+			if usize > csize*maxDeflateRatio+1024 {
+				return fmt.Errorf("array %q: deflated member claims %d bytes from %d compressed bytes", key, usize, csize)
+			}
+		default:
+			return fmt.Errorf("array %q: unsupported zip compression method %d", key, f.Method)
 		}
-	default:
-		return Array{}, fmt.Errorf("unsupported zip compression method %d", f.Method)
+		// usize <= size*maxDeflateRatio+1024: no overflow below.
+		if err := graph.CheckBytes(fmt.Sprintf("array %q", key), int64(usize), 1, max); err != nil {
+			return err
+		}
+		total += int64(usize)
+		if err := graph.CheckBytes("the arrays together", total, 1, max); err != nil {
+			return err
+		}
+		off, err := f.DataOffset()
+		if err != nil {
+			return fmt.Errorf("array %q: %w", key, err)
+		}
+		if off < localHeaderLen || off > size-int64(csize) {
+			return fmt.Errorf("array %q: member data at offset %d of %d bytes do not fit in a %d-byte archive", key, off, csize, size)
+		}
+		spans = append(spans, span{key, off, off + int64(csize)})
 	}
+	slices.SortFunc(spans, func(a, b span) int { return cmp.Compare(a.start, b.start) })
+	for i := 1; i < len(spans); i++ {
+		// Each member's data follows its own local header.
+		if a, b := spans[i-1], spans[i]; b.start-localHeaderLen < a.end {
+			return fmt.Errorf("arrays %q and %q overlap in the archive (bytes %d-%d and %d-%d): members must not share data", a.name, b.name, a.start, a.end, b.start, b.end)
+		}
+	}
+	return nil
+}
+
+// readMember reads a member checked by checkMembers.
+func readMember(f *zip.File) (Array, error) {
 	rc, err := f.Open()
 	if err != nil {
 		return Array{}, err
 	}
 	defer rc.Close()
 	br := bufio.NewReaderSize(rc, 64<<10)
-	return readNpy(br, usize)
+	return readNpy(br, f.UncompressedSize64)
+}
+
+// openRegular opens path for reading if it is a regular file; anything
+// else (a FIFO would block the open, a device would never end) is refused
+// from its metadata, before opening.
+func openRegular(path string) (*os.File, os.FileInfo, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, nil, fmt.Errorf("%s is not a regular file (%s)", path, kind(st.Mode()))
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	// The file opened must be the one checked.
+	if st2, err := f.Stat(); err != nil || !os.SameFile(st, st2) {
+		f.Close()
+		return nil, nil, fmt.Errorf("%s changed while being opened", path)
+	}
+	return f, st, nil
+}
+
+// kind names the type of a file mode that is not a regular file.
+func kind(m os.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "a folder"
+	case m&os.ModeNamedPipe != 0:
+		return "a FIFO"
+	case m&os.ModeSocket != 0:
+		return "a socket"
+	case m&os.ModeCharDevice != 0:
+		return "a character device"
+	case m&os.ModeDevice != 0:
+		return "a device"
+	}
+	return "mode " + m.String()
 }
 
 // readNpy reads one .npy stream of at most limit bytes.
@@ -144,6 +258,8 @@ func readNpy(br *bufio.Reader, limit uint64) (a Array, err error) {
 	if err != nil {
 		return Array{}, err
 	}
+	// limit is at most the member's declared size, which checkMembers
+	// bounded by the limit and by its compressed size.
 	if uint64(n)*uint64(dt.size) > limit-hlen {
 		return Array{}, fmt.Errorf("shape %v of %s needs %d bytes, the member has %d", shape, dt.descr, uint64(n)*uint64(dt.size), limit-hlen)
 	}
