@@ -1,7 +1,6 @@
 package train
 
 import (
-	"fmt"
 	"path"
 	"strconv"
 	"strings"
@@ -19,14 +18,43 @@ type GroupSpec struct {
 var groupKeys = map[string]bool{"lr": true, "momentum": true, "dampening": true, "nesterov": true,
 	"weight_decay": true, "beta1": true, "beta2": true, "eps": true}
 
+const groupKeyList = "lr, momentum, dampening, nesterov, weight_decay, beta1, beta2, eps"
+
+// apply returns defaults with the settings of s over them.
+func (s GroupSpec) apply(defaults Hyper) Hyper {
+	h := defaults
+	for k, v := range s.Set {
+		switch k {
+		case "lr":
+			h.LR = v
+		case "momentum":
+			h.Momentum = v
+		case "dampening":
+			h.Dampening = v
+		case "nesterov":
+			h.Nesterov = v != 0
+		case "weight_decay":
+			h.WeightDecay = v
+		case "beta1":
+			h.Beta1 = v
+		case "beta2":
+			h.Beta2 = v
+		case "eps":
+			h.Eps = v
+		}
+	}
+	return h
+}
+
 // ParseGroup parses "GLOB:key=value,key=value", e.g. "fc3.*:lr=0.01".
+// Errors are *SettingError.
 func ParseGroup(s string) (GroupSpec, error) {
 	pat, rest, ok := strings.Cut(s, ":")
 	if !ok || pat == "" {
-		return GroupSpec{}, fmt.Errorf("group %q: want GLOB:key=value,... (e.g. 'fc3.*:lr=0.01')", s)
+		return GroupSpec{}, settingErr("group %q: want GLOB:key=value,... (e.g. 'fc3.*:lr=0.01')", s)
 	}
 	if _, err := path.Match(pat, ""); err != nil {
-		return GroupSpec{}, fmt.Errorf("group %q: bad pattern: %w", s, err)
+		return GroupSpec{}, settingErr("group %q: bad pattern: %v", s, err)
 	}
 	g := GroupSpec{Pattern: pat, Set: make(map[string]float64)}
 	for _, kv := range strings.Split(rest, ",") {
@@ -36,7 +64,7 @@ func ParseGroup(s string) (GroupSpec, error) {
 		k, v, ok := strings.Cut(kv, "=")
 		k = strings.TrimSpace(k)
 		if !ok || !groupKeys[k] {
-			return GroupSpec{}, fmt.Errorf("group %q: %q is not key=value with a key among lr, momentum, dampening, nesterov, weight_decay, beta1, beta2, eps", s, kv)
+			return GroupSpec{}, settingErr("group %q: %q is not key=value with a key among %s", s, kv, groupKeyList)
 		}
 		f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
 		if err != nil {
@@ -46,7 +74,7 @@ func ParseGroup(s string) (GroupSpec, error) {
 					f = 1
 				}
 			} else {
-				return GroupSpec{}, fmt.Errorf("group %q: %s=%q is not a number", s, k, v)
+				return GroupSpec{}, settingErr("group %q: %s=%q is not a number", s, k, v)
 			}
 		}
 		g.Set[k] = f
@@ -77,34 +105,14 @@ func (a *Assignment) GroupOf(name string) *Group { return a.group[name] }
 // Assign puts every trainable parameter (role weight or bias) of params into
 // the first group whose pattern matches its name, or the default group; a
 // parameter matching a freeze pattern gets no gradient and no update. A
-// pattern that matches no parameter is an error, as in a typo.
+// pattern that matches no parameter is an error, as in a typo. Errors about
+// the specs or patterns are *SettingError.
 func Assign(params []*graph.Param, specs []GroupSpec, defaults Hyper, freeze []string) (*Assignment, error) {
 	a := &Assignment{group: make(map[string]*Group)}
 	groups := make([]*Group, len(specs))
 	used := make([]bool, len(specs))
 	for i, s := range specs {
-		h := defaults
-		for k, v := range s.Set {
-			switch k {
-			case "lr":
-				h.LR = v
-			case "momentum":
-				h.Momentum = v
-			case "dampening":
-				h.Dampening = v
-			case "nesterov":
-				h.Nesterov = v != 0
-			case "weight_decay":
-				h.WeightDecay = v
-			case "beta1":
-				h.Beta1 = v
-			case "beta2":
-				h.Beta2 = v
-			case "eps":
-				h.Eps = v
-			}
-		}
-		groups[i] = &Group{Name: s.Pattern, Hyper: h}
+		groups[i] = &Group{Name: s.Pattern, Hyper: s.apply(defaults)}
 	}
 	def := &Group{Name: "default", Hyper: defaults}
 	freezeUsed := make([]bool, len(freeze))
@@ -139,15 +147,15 @@ func Assign(params []*graph.Param, specs []GroupSpec, defaults Hyper, freeze []s
 	}
 	for i, f := range freeze {
 		if _, err := path.Match(f, ""); err != nil {
-			return nil, fmt.Errorf("--freeze %q: bad pattern: %w", f, err)
+			return nil, settingErr("--freeze %q: bad pattern: %v", f, err)
 		}
 		if !freezeUsed[i] {
-			return nil, fmt.Errorf("--freeze %q matches no trainable parameter", f)
+			return nil, settingErr("--freeze %q matches no trainable parameter", f)
 		}
 	}
 	for i, s := range specs {
 		if !used[i] {
-			return nil, fmt.Errorf("--group %q matches no trainable parameter (or an earlier group took them all)", s.Pattern)
+			return nil, settingErr("--group %q matches no trainable parameter (or an earlier group took them all)", s.Pattern)
 		}
 	}
 	a.Groups = append(a.Groups, def)

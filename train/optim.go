@@ -46,7 +46,7 @@ func NewOptimizer(a Algorithm) (*Optimizer, error) {
 	switch a {
 	case SGD, Adam, AdamW:
 	default:
-		return nil, fmt.Errorf("unknown optimizer %q: want sgd, adam or adamw", a)
+		return nil, settingErr("unknown optimizer %q: want sgd, adam or adamw", a)
 	}
 	return &Optimizer{Algo: a, Buffers: make(map[string]map[string][]float32), Steps: make(map[string]int64)}, nil
 }
@@ -151,14 +151,7 @@ func parallelChunks(n int, f func(lo, hi int)) {
 
 // adam follows torch.optim.Adam / AdamW (amsgrad off).
 func (o *Optimizer) adam(name string, p, g []float32, h Hyper, decoupled bool) {
-	b1, b2 := h.Beta1, h.Beta2
-	if b1 == 0 && b2 == 0 {
-		b1, b2 = 0.9, 0.999
-	}
-	eps := h.Eps
-	if eps == 0 {
-		eps = 1e-8
-	}
+	b1, b2, eps := h.adamDefaults()
 	o.Steps[name]++
 	t := float64(o.Steps[name])
 	ma, _ := o.buf(name, "exp_avg", len(p))

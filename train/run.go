@@ -2,21 +2,16 @@ package train
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
-	"sort"
-	"strings"
+	"math"
 	"time"
 
 	"github.com/sirupsen/logrus"
 	"gorgonia.org/tensor"
 
 	"github.com/onnxtune/onnxtune/graph"
-	"github.com/onnxtune/onnxtune/graph/ops"
-	"github.com/onnxtune/onnxtune/internal/npz"
+	"github.com/onnxtune/onnxtune/remap"
 )
 
 // Batch is one batch of examples.
@@ -88,16 +83,12 @@ type Result struct {
 // Validator evaluates the model in inference mode (mean loss, accuracy).
 type Validator func(m *graph.Model) (loss, acc float64, err error)
 
-// position is where a run is, saved in checkpoints.
-type position struct {
-	Epoch int   `json:"epoch"` // epoch in progress
-	Batch int   `json:"batch"` // next batch of that epoch
-	Step  int64 `json:"step"`  // optimizer steps done
-}
-
 // Run trains m on src with cfg; m's initializers hold the trained values
 // when it returns (also when it stops early). val, if not nil, runs after
-// each epoch.
+// each epoch. cfg is checked first (Config.Validate; errors about settings
+// are *SettingError); a resumed run checks the checkpoint against the model
+// and cfg before using it. A run whose trained values end up NaN or
+// infinite fails with an error naming the parameter.
 func Run(ctx context.Context, m *graph.Model, src Source, val Validator, cfg Config) (*Result, error) {
 	log := cfg.Logger
 	if log == nil {
@@ -105,8 +96,16 @@ func Run(ctx context.Context, m *graph.Model, src Source, val Validator, cfg Con
 		l.Out = nopWriter{}
 		log = l
 	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
 	opt, err := NewOptimizer(cfg.Optimizer)
 	if err != nil {
+		return nil, err
+	}
+	// Untie before assigning groups: the parameter table training uses is
+	// the one after untying (it also drops initializers nothing reads).
+	if _, err := remap.Untie(m); err != nil {
 		return nil, err
 	}
 	groups, err := Assign(m.Params, cfg.Groups, cfg.Defaults, cfg.Freeze)
@@ -119,33 +118,40 @@ func Run(ctx context.Context, m *graph.Model, src Source, val Validator, cfg Con
 	}
 	defer tr.Close()
 	tr.Smoothing, tr.Seed = cfg.Smoothing, cfg.Seed
-	var pos position
-	if cfg.Resume {
-		if cfg.Checkpoint == "" {
-			return nil, errors.New("resume needs a checkpoint folder")
-		}
-		if pos, err = loadCheckpoint(cfg.Checkpoint, tr); err != nil {
-			return nil, err
-		}
-		log.WithField("epoch", pos.Epoch).WithField("step", pos.Step).Info("resumed from checkpoint")
-	}
 	nb := src.Batches()
-	if nb == 0 {
+	if nb <= 0 {
 		return nil, errors.New("the training data has no examples")
 	}
 	epochs := cfg.Epochs
 	if cfg.Steps > 0 {
-		epochs = int((cfg.Steps + int64(nb) - 1) / int64(nb))
+		epochs = int((cfg.Steps-1)/int64(nb) + 1)
+	}
+	if int64(epochs) > math.MaxInt64/int64(nb) {
+		return nil, settingErr("%d epochs of %d batches are more steps than can be counted", epochs, nb)
+	}
+	ck := &checkpoint{dir: cfg.Checkpoint, tr: tr, algo: cfg.Optimizer, groups: groups, batches: nb}
+	var pos position
+	if cfg.Resume {
+		if cfg.Checkpoint == "" {
+			return nil, settingErr("resume needs a checkpoint folder")
+		}
+		if pos, err = ck.load(epochs, cfg.Steps); err != nil {
+			return nil, err
+		}
+		log.WithField("epoch", pos.Epoch).WithField("step", pos.Step).Info("resumed from checkpoint")
 	}
 	res := &Result{Steps: pos.Step}
 	save := func(p position) error {
+		if err := tr.checkFinite(p.Step); err != nil {
+			return err
+		}
 		if cfg.Checkpoint == "" {
 			return nil
 		}
 		if err := tr.Sync(); err != nil {
 			return err
 		}
-		return saveCheckpoint(cfg.Checkpoint, tr, p)
+		return ck.save(p)
 	}
 	for e := pos.Epoch; e < epochs; e++ {
 		start := time.Now()
@@ -214,6 +220,9 @@ func Run(ctx context.Context, m *graph.Model, src Source, val Validator, cfg Con
 			return res, err
 		}
 	}
+	if err := tr.checkFinite(res.Steps); err != nil {
+		return res, err
+	}
 	return res, tr.Sync()
 }
 
@@ -222,85 +231,3 @@ func nan() float64 { var z float64; return z / z }
 type nopWriter struct{}
 
 func (nopWriter) Write(p []byte) (int, error) { return len(p), nil }
-
-// Checkpoints are one .npz file, written atomically: "w/NAME" for every
-// float parameter and buffer (by initializer), "opt/NAME/KEY" for optimizer
-// buffers, "steps/NAME" for per-parameter step counts, and "position" (the
-// position as JSON bytes).
-const checkpointFile = "checkpoint.npz"
-
-func saveCheckpoint(dir string, tr *Trainer, p position) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("checkpoint: %w", err)
-	}
-	arrs := make(map[string]npz.Array)
-	for name, w := range tr.weights {
-		v, _ := ops.Data[float32](w)
-		arrs["w/"+name] = npz.Array{Shape: []int{len(v)}, Data: append([]float32(nil), v...)}
-	}
-	for name, bufs := range tr.Opt.Buffers {
-		for k, b := range bufs {
-			arrs["opt/"+name+"/"+k] = npz.Array{Shape: []int{len(b)}, Data: append([]float32(nil), b...)}
-		}
-	}
-	for name, s := range tr.Opt.Steps {
-		arrs["steps/"+name] = npz.Array{Shape: []int{1}, Data: []int64{s}}
-	}
-	js, _ := json.Marshal(p)
-	arrs["position"] = npz.Array{Shape: []int{len(js)}, Data: js}
-	return npz.Write(filepath.Join(dir, checkpointFile), arrs)
-}
-
-func loadCheckpoint(dir string, tr *Trainer) (position, error) {
-	var p position
-	path := filepath.Join(dir, checkpointFile)
-	arrs, err := npz.Read(path)
-	if err != nil {
-		return p, fmt.Errorf("checkpoint: %w", err)
-	}
-	pj, ok := arrs["position"].Data.([]uint8)
-	if !ok || json.Unmarshal(pj, &p) != nil {
-		return p, fmt.Errorf("checkpoint %s: no position", path)
-	}
-	keys := make([]string, 0, len(arrs))
-	for k := range arrs {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		a := arrs[k]
-		switch {
-		case strings.HasPrefix(k, "w/"):
-			name := k[2:]
-			w, ok := tr.weights[name]
-			if !ok {
-				return p, fmt.Errorf("checkpoint %s: parameter %q is not in the model", path, name)
-			}
-			src, ok := a.Data.([]float32)
-			dst, _ := ops.Data[float32](w)
-			if !ok || len(src) != len(dst) {
-				return p, fmt.Errorf("checkpoint %s: parameter %q has %d values, the model %d", path, name, len(src), len(dst))
-			}
-			copy(dst, src)
-		case strings.HasPrefix(k, "opt/"):
-			rest := k[4:]
-			i := strings.LastIndexByte(rest, '/')
-			src, ok := a.Data.([]float32)
-			if i < 0 || !ok {
-				return p, fmt.Errorf("checkpoint %s: bad entry %q", path, k)
-			}
-			name, key := rest[:i], rest[i+1:]
-			if tr.Opt.Buffers[name] == nil {
-				tr.Opt.Buffers[name] = make(map[string][]float32)
-			}
-			tr.Opt.Buffers[name][key] = append([]float32(nil), src...)
-		case strings.HasPrefix(k, "steps/"):
-			s, ok := a.Data.([]int64)
-			if !ok || len(s) != 1 {
-				return p, fmt.Errorf("checkpoint %s: bad entry %q", path, k)
-			}
-			tr.Opt.Steps[k[6:]] = s[0]
-		}
-	}
-	return p, nil
-}

@@ -1,7 +1,6 @@
 package train
 
 import (
-	"fmt"
 	"math"
 	"strconv"
 	"strings"
@@ -20,7 +19,7 @@ type Schedule struct {
 }
 
 // ParseSchedule parses --schedule: "step:EPOCHS:GAMMA" or "cosine" (over
-// totalEpochs), or "" for a constant rate.
+// totalEpochs), or "" for a constant rate. Errors are *SettingError.
 func ParseSchedule(s string, totalEpochs int) (Schedule, error) {
 	switch {
 	case s == "" || s == "none":
@@ -30,16 +29,16 @@ func ParseSchedule(s string, totalEpochs int) (Schedule, error) {
 	case strings.HasPrefix(s, "step:"):
 		parts := strings.Split(s, ":")
 		if len(parts) != 3 {
-			return Schedule{}, fmt.Errorf("schedule %q: want step:EPOCHS:GAMMA", s)
+			return Schedule{}, settingErr("schedule %q: want step:EPOCHS:GAMMA", s)
 		}
 		n, err1 := strconv.Atoi(parts[1])
 		g, err2 := strconv.ParseFloat(parts[2], 64)
-		if err1 != nil || err2 != nil || n < 1 || g <= 0 {
-			return Schedule{}, fmt.Errorf("schedule %q: want step:EPOCHS:GAMMA with EPOCHS >= 1 and GAMMA > 0", s)
+		if err1 != nil || err2 != nil || n < 1 || !(g > 0) || math.IsInf(g, 0) {
+			return Schedule{}, settingErr("schedule %q: want step:EPOCHS:GAMMA with EPOCHS >= 1 and a finite GAMMA > 0", s)
 		}
 		return Schedule{Kind: "step", StepEvery: n, Gamma: g}, nil
 	}
-	return Schedule{}, fmt.Errorf("unknown schedule %q: want step:EPOCHS:GAMMA or cosine", s)
+	return Schedule{}, settingErr("unknown schedule %q: want step:EPOCHS:GAMMA or cosine", s)
 }
 
 // Factor is the multiplier of the base learning rate at the given epoch

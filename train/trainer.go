@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/rand"
+	randv2 "math/rand/v2"
 
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -31,6 +33,39 @@ type Trainer struct {
 	byName  map[string]*graph.Param  // PyTorch name -> param
 	progs   map[int]*stepProgram
 	seq     int64
+	pcg     *randv2.PCG // Dropout's stream, shared by the programs; seeded from Seed on first use
+	rng     *rand.Rand
+}
+
+// pcgSource is math/rand's Source (what the engine's Dropout draws from)
+// over math/rand/v2's PCG, whose state is two words a checkpoint can hold.
+type pcgSource struct{ *randv2.PCG }
+
+const pcgStream = 0x6f6e6e7874756e65 // "onnxtune"
+
+func (s pcgSource) Int63() int64    { return int64(s.Uint64() >> 1) }
+func (s pcgSource) Seed(seed int64) { s.PCG.Seed(uint64(seed), pcgStream) }
+
+// random returns the trainer's random stream, seeding it from Seed the
+// first time.
+func (t *Trainer) random() *rand.Rand {
+	if t.rng == nil {
+		t.pcg = randv2.NewPCG(uint64(t.Seed), pcgStream)
+		t.rng = rand.New(pcgSource{t.pcg})
+	}
+	return t.rng
+}
+
+// randState returns the state of the random stream.
+func (t *Trainer) randState() ([]byte, error) {
+	t.random()
+	return t.pcg.MarshalBinary()
+}
+
+// setRandState restores a state randState returned.
+func (t *Trainer) setRandState(b []byte) error {
+	t.random()
+	return t.pcg.UnmarshalBinary(b)
 }
 
 type stepProgram struct {
@@ -47,6 +82,9 @@ type stepProgram struct {
 // changes them apart) and every float parameter and buffer gets the tensor
 // the compiled programs share.
 func NewTrainer(m *graph.Model, loss Loss, opt *Optimizer, groups *Assignment) (*Trainer, error) {
+	if groups == nil || opt == nil {
+		return nil, errors.New("training needs an optimizer and parameter groups")
+	}
 	if _, err := remap.Untie(m); err != nil {
 		return nil, err
 	}
@@ -56,6 +94,9 @@ func NewTrainer(m *graph.Model, loss Loss, opt *Optimizer, groups *Assignment) (
 	names := ops.InputNames(m)
 	if len(names) == 0 {
 		return nil, errors.New("the model has no input to feed")
+	}
+	if len(m.Graph.Outputs) == 0 {
+		return nil, errors.New("the model has no output to train")
 	}
 	t := &Trainer{Model: m, Loss: loss, Opt: opt, Groups: groups, input: names[0],
 		weights: make(map[string]*tensor.Dense), byName: make(map[string]*graph.Param), progs: make(map[int]*stepProgram)}
@@ -73,6 +114,17 @@ func NewTrainer(m *graph.Model, loss Loss, opt *Optimizer, groups *Assignment) (
 			return nil, fmt.Errorf("parameter %q: %w", p.Name, err)
 		}
 		t.weights[init.Name] = d
+	}
+	for _, g := range groups.Groups {
+		for _, name := range g.Params {
+			p := t.byName[name]
+			if p == nil {
+				return nil, fmt.Errorf("parameter %q of group %q is not in the model's parameter table", name, g.Name)
+			}
+			if _, ok := t.weights[p.Initializer]; !ok {
+				return nil, fmt.Errorf("parameter %q of group %q has no float32 initializer", name, g.Name)
+			}
+		}
 	}
 	return t, nil
 }
@@ -96,7 +148,7 @@ func (t *Trainer) program(x *tensor.Dense, n int) (*stepProgram, error) {
 	if sp, ok := t.progs[n]; ok {
 		return sp, nil
 	}
-	p, err := ops.Compile(t.Model, map[string][]int{t.input: ops.Shape(x)}, ops.Options{Train: true, Seed: t.Seed, Params: t.weights})
+	p, err := ops.Compile(t.Model, map[string][]int{t.input: ops.Shape(x)}, ops.Options{Train: true, Rand: t.random(), Params: t.weights})
 	if err != nil {
 		return nil, err
 	}
@@ -303,4 +355,28 @@ func valueData(v G.Value) ([]float32, error) {
 		return []float32{float32(*s)}, nil
 	}
 	return nil, fmt.Errorf("value is %T", v)
+}
+
+// checkFinite returns an error naming the first trained parameter or
+// running statistic that holds a NaN or an infinity after step steps.
+func (t *Trainer) checkFinite(steps int64) error {
+	for _, p := range t.Model.Params {
+		if t.Groups.GroupOf(p.Name) == nil && p.Role != graph.RoleRunningMean && p.Role != graph.RoleRunningVar {
+			continue // not changed by training
+		}
+		w, ok := t.weights[p.Initializer]
+		if !ok {
+			continue
+		}
+		v, err := ops.Data[float32](w)
+		if err != nil {
+			return err
+		}
+		for i, x := range v {
+			if f := float64(x); math.IsNaN(f) || math.IsInf(f, 0) {
+				return fmt.Errorf("parameter %q holds %v (element %d) after step %d: nothing is written", p.Name, x, i, steps)
+			}
+		}
+	}
+	return nil
 }

@@ -21,6 +21,11 @@ type Options struct {
 	Train bool
 	// Seed seeds the random source of Dropout.
 	Seed int64
+	// Rand, when set, is the random source of Dropout instead of one seeded
+	// with Seed: programs given the same Rand draw from one stream (a
+	// trainer's programs for several batch sizes), whose state the caller
+	// can save and restore. A Program reads it only while it runs.
+	Rand *rand.Rand
 	// Registry is the op set; nil means NewRegistry().
 	Registry *Registry
 	// Params, when set, gives the values of parameter initializers (by
@@ -151,7 +156,10 @@ func Compile(m *graph.Model, shapes map[string][]int, opts Options) (p *Program,
 		env[in.Name] = &Value{Node: n, Shape: shape, DType: dt}
 	}
 	seq := 0
-	rng := rand.New(rand.NewSource(opts.Seed))
+	rng := opts.Rand
+	if rng == nil {
+		rng = rand.New(rand.NewSource(opts.Seed))
+	}
 	fused := reluFusions(g)
 	applied := make(map[*graph.Node]bool)
 	for _, n := range g.Nodes {

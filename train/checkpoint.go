@@ -1,0 +1,364 @@
+package train
+
+import (
+	"archive/zip"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/onnxtune/onnxtune/graph/ops"
+	"github.com/onnxtune/onnxtune/internal/npz"
+)
+
+// Checkpoints are one .npz file, written atomically: "w/INIT" for every
+// float parameter and buffer (by initializer name, in its shape),
+// "opt/NAME/KEY" for optimizer buffers and "steps/NAME" for step counts (by
+// PyTorch name), "rng" for the state of Dropout's random stream, and "meta"
+// (JSON bytes: format version, position, batches per epoch, the optimizer
+// and its groups with the hyperparameters that shape the updates).
+const checkpointFile = "checkpoint.npz"
+
+// checkpointVersion is the format written; others are refused.
+const checkpointVersion = 2
+
+// position is where a run is, saved in checkpoints.
+type position struct {
+	Epoch int   `json:"epoch"` // epoch in progress
+	Batch int   `json:"batch"` // next batch of that epoch
+	Step  int64 `json:"step"`  // optimizer steps done
+}
+
+type checkpointMeta struct {
+	Version   int         `json:"version"`
+	Position  position    `json:"position"`
+	Batches   int         `json:"batches"`
+	Optimizer Algorithm   `json:"optimizer"`
+	Groups    []metaGroup `json:"groups"`
+}
+
+type metaGroup struct {
+	Name   string             `json:"name"`
+	Params []string           `json:"params"`
+	Hyper  map[string]float64 `json:"hyper"`
+}
+
+// checkpoint reads and writes the checkpoints of one run.
+type checkpoint struct {
+	dir     string
+	tr      *Trainer
+	algo    Algorithm
+	groups  *Assignment
+	batches int
+}
+
+func (c *checkpoint) path() string { return filepath.Join(c.dir, checkpointFile) }
+
+// hyper lists the settings of h that algo's updates read.
+func hyper(algo Algorithm, h Hyper) map[string]float64 {
+	if algo == SGD {
+		n := 0.0
+		if h.Nesterov {
+			n = 1
+		}
+		return map[string]float64{"lr": h.LR, "momentum": h.Momentum, "dampening": h.Dampening, "nesterov": n, "weight_decay": h.WeightDecay}
+	}
+	b1, b2, eps := h.adamDefaults()
+	return map[string]float64{"lr": h.LR, "beta1": b1, "beta2": b2, "eps": eps, "weight_decay": h.WeightDecay}
+}
+
+func (c *checkpoint) meta(p position) checkpointMeta {
+	m := checkpointMeta{Version: checkpointVersion, Position: p, Batches: c.batches, Optimizer: c.algo}
+	for _, g := range c.groups.Groups {
+		m.Groups = append(m.Groups, metaGroup{Name: g.Name, Params: append([]string{}, g.Params...), Hyper: hyper(c.algo, g.Hyper)})
+	}
+	return m
+}
+
+func (c *checkpoint) save(p position) error {
+	if err := os.MkdirAll(c.dir, 0o755); err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	tr := c.tr
+	arrs := make(map[string]npz.Array)
+	for name, w := range tr.weights {
+		v, _ := ops.Data[float32](w)
+		arrs["w/"+name] = npz.Array{Shape: slices.Clone(w.Shape()), Data: slices.Clone(v)}
+	}
+	for name, bufs := range tr.Opt.Buffers {
+		for k, b := range bufs {
+			arrs["opt/"+name+"/"+k] = npz.Array{Shape: []int{len(b)}, Data: slices.Clone(b)}
+		}
+	}
+	for name, s := range tr.Opt.Steps {
+		arrs["steps/"+name] = npz.Array{Shape: []int{1}, Data: []int64{s}}
+	}
+	rs, err := tr.randState()
+	if err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	arrs["rng"] = npz.Array{Shape: []int{len(rs)}, Data: rs}
+	js, err := json.Marshal(c.meta(p))
+	if err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	arrs["meta"] = npz.Array{Shape: []int{len(js)}, Data: js}
+	return npz.Write(c.path(), arrs)
+}
+
+// limit bounds the bytes a checkpoint of this run can hold: the weights,
+// two optimizer buffers per trained parameter, and room for headers and
+// the JSON.
+func (c *checkpoint) limit() (bytes int64, members int) {
+	for _, w := range c.tr.weights {
+		bytes += int64(w.Size()) * 4
+		members++
+	}
+	for _, g := range c.groups.Groups {
+		bytes += 2 * 4 * g.Count
+		members += 3 * len(g.Params)
+	}
+	members += 2
+	return bytes + int64(members)*1024 + 1<<20, members
+}
+
+// load reads the checkpoint, checks it against the model and the run's
+// settings (epochs and steps are the run's length), and only then puts its
+// values into the trainer. The file is treated as hostile: its size is
+// bounded by what this run's checkpoint can hold, and every entry must be
+// one this run writes, of the size it writes.
+func (c *checkpoint) load(epochs int, steps int64) (position, error) {
+	path := c.path()
+	fail := func(format string, args ...any) (position, error) {
+		return position{}, fmt.Errorf("checkpoint %s: %s", path, fmt.Sprintf(format, args...))
+	}
+	arrs, err := c.read()
+	if err != nil {
+		return fail("%v", err)
+	}
+	mb, ok := arrs["meta"].Data.([]uint8)
+	var meta checkpointMeta
+	if !ok || json.Unmarshal(mb, &meta) != nil {
+		return fail("no settings (not a checkpoint, or one from an older onnxtune)")
+	}
+	if meta.Version != checkpointVersion {
+		return fail("format version %d, want %d", meta.Version, checkpointVersion)
+	}
+	if err := c.matches(meta); err != nil {
+		return fail("%v", err)
+	}
+	p := meta.Position
+	if err := c.inRange(p, epochs, steps); err != nil {
+		return fail("%v", err)
+	}
+	if err := c.entries(arrs, p.Step); err != nil {
+		return fail("%v", err)
+	}
+	// Everything fits: use it.
+	tr := c.tr
+	for name, w := range tr.weights {
+		dst, _ := ops.Data[float32](w)
+		copy(dst, arrs["w/"+name].Data.([]float32))
+	}
+	tr.Opt.Buffers = make(map[string]map[string][]float32)
+	tr.Opt.Steps = make(map[string]int64)
+	for k, a := range arrs {
+		switch {
+		case strings.HasPrefix(k, "opt/"):
+			rest := k[len("opt/"):]
+			i := strings.LastIndexByte(rest, '/')
+			name, key := rest[:i], rest[i+1:]
+			if tr.Opt.Buffers[name] == nil {
+				tr.Opt.Buffers[name] = make(map[string][]float32)
+			}
+			tr.Opt.Buffers[name][key] = a.Data.([]float32)
+		case strings.HasPrefix(k, "steps/"):
+			tr.Opt.Steps[k[len("steps/"):]] = a.Data.([]int64)[0]
+		}
+	}
+	if err := tr.setRandState(arrs["rng"].Data.([]uint8)); err != nil {
+		return fail("random state: %v", err)
+	}
+	return p, nil
+}
+
+// read reads the checkpoint file after checking that it is a regular file
+// whose members fit this run's bound.
+func (c *checkpoint) read() (map[string]npz.Array, error) {
+	path := c.path()
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("not a regular file")
+	}
+	limit, members := c.limit()
+	if st.Size() > limit {
+		return nil, fmt.Errorf("%d bytes, more than a checkpoint of this model holds (%d)", st.Size(), limit)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	z, err := zip.NewReader(f, st.Size())
+	if err != nil {
+		return nil, fmt.Errorf("not a valid .npz (zip) archive: %w", err)
+	}
+	if len(z.File) > members {
+		return nil, fmt.Errorf("%d entries, more than a checkpoint of this model has (%d)", len(z.File), members)
+	}
+	var total uint64
+	for _, zf := range z.File {
+		total += zf.UncompressedSize64
+		if zf.UncompressedSize64 > uint64(limit) || total > uint64(limit) {
+			return nil, fmt.Errorf("entries of more than %d bytes, more than a checkpoint of this model holds", limit)
+		}
+	}
+	return npz.ReadReader(f, st.Size())
+}
+
+// matches compares the checkpoint's settings with this run's.
+func (c *checkpoint) matches(meta checkpointMeta) error {
+	if meta.Batches != c.batches {
+		return fmt.Errorf("saved with %d batches per epoch, this run has %d (different data or batch size)", meta.Batches, c.batches)
+	}
+	if meta.Optimizer != c.algo {
+		return fmt.Errorf("saved with optimizer %s, this run uses %s", meta.Optimizer, c.algo)
+	}
+	want := c.meta(position{})
+	if len(meta.Groups) != len(want.Groups) {
+		return fmt.Errorf("saved with %d parameter groups, this run has %d", len(meta.Groups), len(want.Groups))
+	}
+	for i, g := range want.Groups {
+		if h := meta.Groups[i]; h.Name != g.Name {
+			return fmt.Errorf("group %d is %q there, %q here", i, h.Name, g.Name)
+		}
+	}
+	for i, g := range want.Groups {
+		h := meta.Groups[i]
+		if !slices.Equal(h.Params, g.Params) {
+			for j := range max(len(h.Params), len(g.Params)) {
+				there, here := "nothing", "nothing"
+				if j < len(h.Params) {
+					there = fmt.Sprintf("%q", h.Params[j])
+				}
+				if j < len(g.Params) {
+					here = fmt.Sprintf("%q", g.Params[j])
+				}
+				if there != here {
+					return fmt.Errorf("group %q: parameter %d is %s there, %s here", g.Name, j, there, here)
+				}
+			}
+		}
+		keys := make([]string, 0, len(g.Hyper))
+		for k := range g.Hyper {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		for _, k := range keys {
+			if v, ok := h.Hyper[k]; !ok || v != g.Hyper[k] {
+				return fmt.Errorf("group %q: %s is %v there, %v here", g.Name, k, v, g.Hyper[k])
+			}
+		}
+	}
+	return nil
+}
+
+// inRange checks a position against the run: within its epochs and steps,
+// and a step count that fits the epoch and batch.
+func (c *checkpoint) inRange(p position, epochs int, steps int64) error {
+	nb := int64(c.batches)
+	switch {
+	case p.Epoch < 0 || p.Epoch > epochs:
+		return fmt.Errorf("position: epoch %d is outside this run's %d epochs", p.Epoch, epochs)
+	case p.Batch < 0 || int64(p.Batch) >= nb:
+		return fmt.Errorf("position: batch %d is outside an epoch's %d batches", p.Batch, nb)
+	case steps > 0 && (p.Step < 0 || p.Step > steps):
+		return fmt.Errorf("position: step %d is outside this run's %d steps", p.Step, steps)
+	}
+	at := int64(p.Epoch)*nb + int64(p.Batch)
+	// A run cut short by a step count saves the next epoch with fewer steps.
+	short := p.Batch == 0 && p.Epoch > 0 && p.Step > at-nb && p.Step < at
+	if p.Step != at && !short {
+		return fmt.Errorf("position: %d steps done do not fit epoch %d, batch %d of %d batches", p.Step, p.Epoch, p.Batch, nb)
+	}
+	return nil
+}
+
+// entries checks that the arrays are exactly the ones this run writes after
+// step steps, of the types and sizes it writes.
+func (c *checkpoint) entries(arrs map[string]npz.Array, steps int64) error {
+	tr := c.tr
+	want := map[string]int{"meta": -1, "rng": -1}
+	for name, w := range tr.weights {
+		want["w/"+name] = w.Size()
+	}
+	for _, g := range c.groups.Groups {
+		for _, name := range g.Params {
+			n := tr.weights[tr.byName[name].Initializer].Size()
+			if steps == 0 {
+				continue
+			}
+			want["steps/"+name] = 1
+			switch {
+			case c.algo == SGD && g.Hyper.Momentum != 0:
+				want["opt/"+name+"/momentum_buffer"] = n
+			case c.algo == Adam || c.algo == AdamW:
+				want["opt/"+name+"/exp_avg"] = n
+				want["opt/"+name+"/exp_avg_sq"] = n
+			}
+		}
+	}
+	keys := make([]string, 0, len(arrs))
+	for k := range arrs {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		if _, ok := want[k]; !ok {
+			return fmt.Errorf("entry %q is not one this run has", k)
+		}
+	}
+	wantKeys := make([]string, 0, len(want))
+	for k := range want {
+		wantKeys = append(wantKeys, k)
+	}
+	slices.Sort(wantKeys)
+	for _, k := range wantKeys {
+		a, ok := arrs[k]
+		if !ok {
+			return fmt.Errorf("entry %q is missing", k)
+		}
+		n := want[k]
+		switch {
+		case k == "meta":
+		case k == "rng":
+			if _, ok := a.Data.([]uint8); !ok {
+				return fmt.Errorf("random state is %T, want bytes", a.Data)
+			}
+		case strings.HasPrefix(k, "steps/"):
+			s, ok := a.Data.([]int64)
+			if !ok || len(s) != 1 || s[0] != steps {
+				return fmt.Errorf("parameter %q: step count %v, want %d (the position's)", k[len("steps/"):], a.Data, steps)
+			}
+		case strings.HasPrefix(k, "w/"):
+			v, ok := a.Data.([]float32)
+			shape := tr.weights[k[len("w/"):]].Shape()
+			if !ok || len(v) != n || !slices.Equal(a.Shape, []int(shape)) {
+				return fmt.Errorf("initializer %q: %s %v there, float32 %v in the model", k[len("w/"):], dtypeName(a.Data), a.Shape, []int(shape))
+			}
+		default:
+			v, ok := a.Data.([]float32)
+			if !ok || len(v) != n {
+				return fmt.Errorf("optimizer state %q: %d %s values, want %d float32", k[len("opt/"):], len(v), dtypeName(a.Data), n)
+			}
+		}
+	}
+	return nil
+}
+
+func dtypeName(v any) string { return strings.TrimPrefix(fmt.Sprintf("%T", v), "[]") }

@@ -1,0 +1,191 @@
+package train
+
+import (
+	"fmt"
+	"math"
+	"path"
+	"strconv"
+	"strings"
+)
+
+// SettingError reports a setting of Config that training cannot use: a
+// value PyTorch refuses (Reason is then torch's own message, such as
+// "Invalid learning rate: -1.0"), an unknown name, or a pattern that matches
+// no parameter. It is about the settings, not the model or the data.
+type SettingError struct {
+	Group  string // pattern of the group the value comes from, or ""
+	Reason string
+}
+
+func (e *SettingError) Error() string {
+	if e.Group != "" {
+		return fmt.Sprintf("group %q: %s", e.Group, e.Reason)
+	}
+	return e.Reason
+}
+
+func settingErr(format string, args ...any) *SettingError {
+	return &SettingError{Reason: fmt.Sprintf(format, args...)}
+}
+
+// Validate checks cfg before any work as PyTorch 1.13 checks the same
+// settings (torch.optim's constructors, nn.CrossEntropyLoss, the LR
+// schedulers), and also refuses NaN and infinities, which PyTorch lets
+// through to the weights. Only the hyperparameters the optimizer uses are
+// checked. Errors are *SettingError.
+func (c Config) Validate() error {
+	switch {
+	case c.Steps < 0:
+		return settingErr("steps %d: want 0 or more", c.Steps)
+	case c.Steps == 0 && c.Epochs < 1:
+		return settingErr("epochs %d: want 1 or more (or steps)", c.Epochs)
+	}
+	switch c.Optimizer {
+	case SGD, Adam, AdamW:
+	default:
+		return settingErr("unknown optimizer %q: want sgd, adam or adamw", c.Optimizer)
+	}
+	switch c.Loss {
+	case CrossEntropy, "":
+		// nn.CrossEntropyLoss (aten cross_entropy_loss).
+		if !(c.Smoothing >= 0 && c.Smoothing <= 1) {
+			return settingErr("label_smoothing must be between 0.0 and 1.0. Got: %s", cppFloat(c.Smoothing))
+		}
+	case MSE:
+	default:
+		return settingErr("unknown loss %q: want cross-entropy or mse", c.Loss)
+	}
+	if err := c.Defaults.check(c.Optimizer); err != nil {
+		return err
+	}
+	for _, g := range c.Groups {
+		if _, err := path.Match(g.Pattern, ""); err != nil || g.Pattern == "" {
+			return settingErr("group %q: bad pattern", g.Pattern)
+		}
+		for k := range g.Set {
+			if !groupKeys[k] {
+				return &SettingError{Group: g.Pattern, Reason: fmt.Sprintf("unknown setting %q: want one of %s", k, groupKeyList)}
+			}
+		}
+		if err := g.apply(c.Defaults).check(c.Optimizer); err != nil {
+			err.Group = g.Pattern
+			return err
+		}
+	}
+	for _, f := range c.Freeze {
+		if _, err := path.Match(f, ""); err != nil || f == "" {
+			return settingErr("--freeze %q: bad pattern", f)
+		}
+	}
+	return c.Schedule.check()
+}
+
+// check refuses what torch.optim's constructor for a refuses, and NaN or
+// infinite values of the settings a uses.
+func (h Hyper) check(a Algorithm) *SettingError {
+	finite := func(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+	if !(h.LR >= 0) || !finite(h.LR) {
+		return settingErr("Invalid learning rate: %s", pyFloat(h.LR))
+	}
+	switch a {
+	case SGD:
+		switch {
+		case !(h.Momentum >= 0) || !finite(h.Momentum):
+			return settingErr("Invalid momentum value: %s", pyFloat(h.Momentum))
+		case !(h.WeightDecay >= 0) || !finite(h.WeightDecay):
+			return settingErr("Invalid weight_decay value: %s", pyFloat(h.WeightDecay))
+		case !finite(h.Dampening):
+			return settingErr("Invalid dampening value: %s", pyFloat(h.Dampening))
+		case h.Nesterov && (h.Momentum <= 0 || h.Dampening != 0):
+			return settingErr("Nesterov momentum requires a momentum and zero dampening")
+		}
+	case Adam, AdamW:
+		b1, b2, eps := h.adamDefaults()
+		switch {
+		case !(eps >= 0) || !finite(eps):
+			return settingErr("Invalid epsilon value: %s", pyFloat(eps))
+		case !(b1 >= 0 && b1 < 1):
+			return settingErr("Invalid beta parameter at index 0: %s", pyFloat(b1))
+		case !(b2 >= 0 && b2 < 1):
+			return settingErr("Invalid beta parameter at index 1: %s", pyFloat(b2))
+		case !(h.WeightDecay >= 0) || !finite(h.WeightDecay):
+			return settingErr("Invalid weight_decay value: %s", pyFloat(h.WeightDecay))
+		}
+	}
+	return nil
+}
+
+// adamDefaults gives Adam's betas and eps, PyTorch's defaults for zeros.
+func (h Hyper) adamDefaults() (b1, b2, eps float64) {
+	b1, b2, eps = h.Beta1, h.Beta2, h.Eps
+	if b1 == 0 && b2 == 0 {
+		b1, b2 = 0.9, 0.999
+	}
+	if eps == 0 {
+		eps = 1e-8
+	}
+	return b1, b2, eps
+}
+
+// check refuses schedules PyTorch's schedulers refuse or cannot step.
+func (s Schedule) check() error {
+	finite := func(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+	switch s.Kind {
+	case "":
+	case "step":
+		if s.StepEvery < 1 || !(s.Gamma > 0) || !finite(s.Gamma) {
+			return settingErr("schedule step:%d:%s: want step:EPOCHS:GAMMA with EPOCHS >= 1 and a finite GAMMA > 0", s.StepEvery, pyFloat(s.Gamma))
+		}
+	case "cosine":
+		if s.TMax < 1 {
+			return settingErr("cosine schedule over %d epochs: want 1 or more", s.TMax)
+		}
+	default:
+		return settingErr("unknown schedule %q: want step or cosine", s.Kind)
+	}
+	if s.Warmup < 0 {
+		return settingErr("warmup %d: want 0 or more steps", s.Warmup)
+	}
+	if s.WarmupFrom != 0 && !(s.WarmupFrom > 0 && s.WarmupFrom <= 1) {
+		// torch.optim.lr_scheduler.LinearLR
+		return settingErr("Starting multiplicative factor expected to be greater than 0 and less or equal to 1.")
+	}
+	return nil
+}
+
+// pyFloat formats v as Python's repr does ("-1.0", "1.5", "1e-08", "nan",
+// "inf"), so that messages read as PyTorch's.
+func pyFloat(v float64) string {
+	switch {
+	case math.IsNaN(v):
+		return "nan"
+	case math.IsInf(v, 1):
+		return "inf"
+	case math.IsInf(v, -1):
+		return "-inf"
+	}
+	e := strconv.FormatFloat(v, 'e', -1, 64)
+	exp, _ := strconv.Atoi(e[strings.IndexByte(e, 'e')+1:])
+	if v != 0 && (exp < -4 || exp >= 16) {
+		return e
+	}
+	s := strconv.FormatFloat(v, 'f', -1, 64)
+	if !strings.ContainsAny(s, ".") {
+		s += ".0"
+	}
+	return s
+}
+
+// cppFloat formats v as C++'s ostream does by default (%g, 6 digits), as
+// ATen's messages show numbers.
+func cppFloat(v float64) string {
+	switch {
+	case math.IsNaN(v):
+		return "nan"
+	case math.IsInf(v, 1):
+		return "inf"
+	case math.IsInf(v, -1):
+		return "-inf"
+	}
+	return strconv.FormatFloat(v, 'g', 6, 64)
+}
