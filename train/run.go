@@ -89,6 +89,13 @@ type Validator func(m *graph.Model) (loss, acc float64, err error)
 // are *SettingError); a resumed run checks the checkpoint against the model
 // and cfg before using it. A run whose trained values end up NaN or
 // infinite fails with an error naming the parameter.
+//
+// Run changes m (untying, then the trained values) and reads it until it
+// returns: no other goroutine may use m meanwhile, nor a Runner of m
+// (export a copy, or wait). Runs of separate models may go on in several
+// goroutines at once and share no state; they may share cfg, and src when
+// its Batch may be called concurrently. src, val, cfg.OnStep and
+// cfg.OnEpoch are called from Run's goroutine only.
 func Run(ctx context.Context, m *graph.Model, src Source, val Validator, cfg Config) (*Result, error) {
 	log := cfg.Logger
 	if log == nil {

@@ -20,6 +20,11 @@ var ErrNonFinite = errors.New("loss is not finite")
 
 // Trainer trains a model's parameters in place: weights live in one set of
 // tensors shared by the programs compiled for each batch size.
+//
+// A Trainer is not safe for concurrent use: a step updates the weights,
+// the optimizer's state and the random stream in place, and its programs
+// reuse their buffers. Trainers of separate models share nothing and may
+// step in separate goroutines at once.
 type Trainer struct {
 	Model     *graph.Model
 	Loss      Loss
