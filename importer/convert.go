@@ -10,7 +10,8 @@ import (
 // converter turns the decoded protobuf into the IR. Tensor decoding needs the
 // folder for external data, so it carries the loader's state.
 type converter struct {
-	ext *externalReader
+	ext      *externalReader
+	maxBytes int64 // Options.MaxBytes: bound on each tensor
 }
 
 // explicit returns fs with field n added when the pointer p is set to its zero

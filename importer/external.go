@@ -46,7 +46,7 @@ func (r *externalReader) read(entries []graph.StringPair, want int64) ([]byte, e
 		case "length":
 			length, err = strconv.ParseInt(e.Value, 10, 64)
 		}
-		if err != nil || off < 0 {
+		if err != nil || off < 0 || e.Key == "length" && length < 0 {
 			return nil, fmt.Errorf("%w: bad %s %q", ErrExternal, e.Key, e.Value)
 		}
 	}
@@ -97,7 +97,7 @@ func (r *externalReader) open(loc string) (*os.File, error) {
 	if rel, err := filepath.Rel(base, real); err != nil || !filepath.IsLocal(rel) {
 		return nil, fmt.Errorf("%w: location %q resolves outside the model's folder", ErrExternal, loc)
 	}
-	f, err := os.Open(real)
+	f, _, err := openRegular(real, loc)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrExternal, err)
 	}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 
 	"github.com/sirupsen/logrus"
@@ -25,6 +24,11 @@ type Options struct {
 	Dir string
 	// Logger receives progress at debug level; nil discards.
 	Logger logrus.FieldLogger
+	// MaxBytes bounds what a model may make the importer allocate: the
+	// model file, and each tensor (inline or external), checked against its
+	// dims before anything is read. Over it, loading fails with an error
+	// wrapping a *graph.LimitError. Zero means graph.DefaultMaxBytes.
+	MaxBytes int64
 }
 
 // Load reads the ONNX model at path, with external data resolved in its
@@ -35,18 +39,17 @@ func Load(path string) (*graph.Model, error) {
 
 // LoadWith is Load with options; opts.Dir is ignored (external data is always
 // resolved in the model's folder).
+//
+// Only a regular file is read: a FIFO, a device or a folder is refused
+// without blocking, and so are side files of external data.
 func LoadWith(path string, opts Options) (*graph.Model, error) {
-	f, err := os.Open(path)
+	f, st, err := openRegular(path, path)
 	if err != nil {
 		return nil, fmt.Errorf("importer: %w", err)
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
+	if err := graph.CheckBytes(fmt.Sprintf("model file %s", path), st.Size(), 1, opts.MaxBytes); err != nil {
 		return nil, fmt.Errorf("importer: %w", err)
-	}
-	if st.IsDir() {
-		return nil, fmt.Errorf("importer: %s is a folder, not an .onnx file", path)
 	}
 	b := make([]byte, st.Size())
 	if _, err := io.ReadFull(f, b); err != nil {
@@ -63,8 +66,12 @@ func LoadWith(path string, opts Options) (*graph.Model, error) {
 // Read reads a model from r. External data is resolved in opts.Dir.
 func Read(r io.Reader, opts Options) (*graph.Model, error) {
 	var buf bytes.Buffer
-	if _, err := buf.ReadFrom(r); err != nil {
+	limit := graph.LimitBytes(opts.MaxBytes)
+	if _, err := buf.ReadFrom(io.LimitReader(r, limit+1)); err != nil {
 		return nil, fmt.Errorf("importer: %w", err)
+	}
+	if int64(buf.Len()) > limit {
+		return nil, fmt.Errorf("importer: %w", &graph.LimitError{What: "model stream", Bytes: int64(buf.Len()), Limit: limit})
 	}
 	m, err := Decode(buf.Bytes(), opts)
 	if err != nil {
@@ -92,7 +99,7 @@ func Decode(b []byte, opts Options) (m *graph.Model, err error) {
 	if err := unmarshal(&p, b); err != nil {
 		return nil, err
 	}
-	c := &converter{}
+	c := &converter{maxBytes: opts.MaxBytes}
 	if opts.Dir != "" {
 		c.ext = newExternalReader(opts.Dir)
 		defer c.ext.close()

@@ -44,6 +44,13 @@ func (c *converter) tensor(p *pb.TensorProto) (*graph.Tensor, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrTensor, err)
 	}
+	// Checked before anything of the tensor's size is read or allocated.
+	checkSize := func() error {
+		if err := graph.CheckBytes(fmt.Sprintf("tensor %q %s%v", t.Name, t.DType, t.Dims), t.DType.ByteLen(n), 1, c.maxBytes); err != nil {
+			return fmt.Errorf("%w: %w", ErrTensor, err)
+		}
+		return nil
+	}
 	typed := typedFields(p)
 	if typed > 1 {
 		return nil, fmt.Errorf("%w: values in %d typed fields at once", ErrTensor, typed)
@@ -57,8 +64,11 @@ func (c *converter) tensor(p *pb.TensorProto) (*graph.Tensor, error) {
 			return nil, fmt.Errorf("%w: external data, but the model was not read from a file (set Options.Dir)", ErrTensor)
 		}
 		want := t.DType.ByteLen(n)
-		if want < 0 {
+		if t.DType == graph.String {
 			return nil, fmt.Errorf("%w: %s tensors cannot be external", ErrTensor, t.DType)
+		}
+		if err := checkSize(); err != nil {
+			return nil, err
 		}
 		if t.Raw, err = c.ext.read(t.External, want); err != nil {
 			return nil, err
@@ -85,6 +95,9 @@ func (c *converter) tensor(p *pb.TensorProto) (*graph.Tensor, error) {
 		if want := t.DType.ByteLen(n); int64(len(p.RawData)) != want {
 			return nil, fmt.Errorf("%w: raw_data has %d bytes, %s%v needs %d", ErrTensor, len(p.RawData), t.DType, t.Dims, want)
 		}
+		if err := checkSize(); err != nil {
+			return nil, err
+		}
 		t.Raw = p.RawData
 		return t, nil
 	}
@@ -93,6 +106,9 @@ func (c *converter) tensor(p *pb.TensorProto) (*graph.Tensor, error) {
 			return nil, fmt.Errorf("%w: no values for %s%v", ErrTensor, t.DType, t.Dims)
 		}
 		return t, nil
+	}
+	if err := checkSize(); err != nil {
+		return nil, err
 	}
 	t.Storage = graph.StorageTyped
 	if t.Raw, err = typedToRaw(p, t.DType, n); err != nil {
