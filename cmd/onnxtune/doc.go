@@ -114,11 +114,17 @@
 //
 //	0  success (help included)
 //	1  the work failed: missing, empty, truncated or invalid model, a folder
-//	   given as a model, output that would overwrite the input, write error.
+//	   given as a model, output that would overwrite the input, write error
+//	   (standard output included: a full disk or a closed pipe), trained
+//	   weights that became NaN or infinite, a checkpoint that does not fit.
 //	   One line on standard error: "onnxtune: <error>".
 //	2  the command line is wrong: unknown command or flag, missing or extra
-//	   arguments, missing -o, bad flag value. Two lines on standard error:
-//	   "onnxtune: <error>" and "Run 'onnxtune CMD --help' for usage."
+//	   arguments, missing -o, bad flag value, a value PyTorch refuses (with
+//	   PyTorch's message), a --group or --freeze pattern that matches no
+//	   parameter. Two lines on standard error: "onnxtune: <error>" and
+//	   "Run 'onnxtune CMD --help' for usage."
+//	130  train stopped by Ctrl-C (SIGINT or SIGTERM): OUT is not written,
+//	   a checkpoint is saved only with --checkpoint.
 //
 // Errors are always one line, whatever their cause; onnxtune never prints a
 // stack trace (an internal failure is reported as "onnxtune: internal

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -47,6 +48,7 @@ func TestScripts(t *testing.T) {
 			"truncate":  cmdTruncate,
 			"randbytes": cmdRandBytes,
 			"jsonkeys":  cmdJSONKeys,
+			"tofull":    cmdToFull,
 		},
 	})
 }
@@ -125,4 +127,51 @@ func cmdJSONKeys(ts *testscript.TestScript, neg bool, args []string) {
 	if !slices.Equal(got, want) {
 		ts.Fatalf("JSON keys %q, want %q", got, want)
 	}
+}
+
+// cmdToFull runs a program with its standard output on /dev/full (every
+// write fails: no space left) and checks its exit code; its standard error
+// goes to the file stderr.full: tofull CODE PROG [ARGS...].
+func cmdToFull(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 2 {
+		ts.Fatalf("usage: tofull CODE PROG [ARGS...]")
+	}
+	want, err := strconv.Atoi(args[0])
+	ts.Check(err)
+	full, err := os.OpenFile("/dev/full", os.O_WRONLY, 0)
+	if err != nil {
+		ts.Fatalf("no /dev/full: %v", err)
+	}
+	defer full.Close()
+	// The script's PATH holds the commands of TestMain.
+	prog, err := lookPathIn(args[1], ts.Getenv("PATH"))
+	ts.Check(err)
+	var stderr strings.Builder
+	cmd := exec.Command(prog, args[2:]...)
+	cmd.Dir = ts.Getenv("WORK")
+	cmd.Env = append(os.Environ(), "PATH="+ts.Getenv("PATH"), "HOME="+ts.Getenv("HOME"))
+	cmd.Stdout, cmd.Stderr = full, &stderr
+	got := 0
+	if err := cmd.Run(); err != nil {
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) {
+			ts.Fatalf("%s: %v", args[1], err)
+		}
+		got = ee.ExitCode()
+	}
+	ts.Check(os.WriteFile(ts.MkAbs("stderr.full"), []byte(stderr.String()), 0o644))
+	if got != want {
+		ts.Fatalf("%s exited with %d, want %d; stderr: %s", args[1], got, want, stderr.String())
+	}
+}
+
+// lookPathIn finds an executable named name in the folders of path.
+func lookPathIn(name, path string) (string, error) {
+	for _, d := range filepath.SplitList(path) {
+		p := filepath.Join(d, name)
+		if st, err := os.Stat(p); err == nil && !st.IsDir() && st.Mode()&0o111 != 0 {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("%s not found in %s", name, path)
 }

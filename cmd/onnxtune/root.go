@@ -17,6 +17,9 @@ const (
 	exitOK    = 0 // the command did its work
 	exitError = 1 // the work failed: unreadable or invalid model, write error, ...
 	exitUsage = 2 // the command line is wrong: unknown flag, wrong arguments, bad flag value
+	// exitInterrupted: SIGINT or SIGTERM stopped the work (128+SIGINT, as a
+	// shell reports a process Ctrl-C ended).
+	exitInterrupted = 130
 )
 
 // app holds what every command shares: where results and logs go.
@@ -38,22 +41,68 @@ type workError struct{ err error }
 func (e *workError) Error() string { return e.err.Error() }
 func (e *workError) Unwrap() error { return e.err }
 
+// usageError marks an error found while a command ran that is about its
+// command line (exit 2), such as a pattern that matches no parameter.
+type usageError struct{ err error }
+
+func (e *usageError) Error() string { return e.err.Error() }
+func (e *usageError) Unwrap() error { return e.err }
+
+// interruptedError ends a command that SIGINT or SIGTERM stopped (exit 130).
+type interruptedError struct{ msg string }
+
+func (e *interruptedError) Error() string { return e.msg }
+
+// stickyWriter remembers the first write error, so that output lost to a
+// full disk or a closed pipe fails the command (exit 1).
+type stickyWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (s *stickyWriter) Write(p []byte) (int, error) {
+	if s.err != nil {
+		return 0, s.err
+	}
+	n, err := s.w.Write(p)
+	if err == nil && n < len(p) {
+		err = io.ErrShortWrite
+	}
+	if err != nil {
+		s.err = err
+	}
+	return n, err
+}
+
 // run runs the command line args and returns the exit code. Results go to
 // stdout; logs and errors to stderr. It never panics.
 func run(args []string, stdout, stderr io.Writer) (code int) {
 	defer recoverExit(stderr, &code)
 	log := logrus.New()
 	log.SetOutput(stderr)
-	a := &app{stdout: stdout, log: log}
+	out := &stickyWriter{w: stdout}
+	a := &app{stdout: out, log: log}
 	root := a.rootCmd()
 	root.SetArgs(args)
-	root.SetOut(stdout)
+	root.SetOut(out)
 	root.SetErr(stderr)
 	cmd, err := root.ExecuteC()
+	if ie := (*interruptedError)(nil); errors.As(err, &ie) {
+		fmt.Fprintf(stderr, "onnxtune: %s\n", oneLine(ie.msg))
+		return exitInterrupted
+	}
+	if err == nil && out.err != nil {
+		// What the command printed did not all arrive: its result is
+		// incomplete whatever else it did.
+		fmt.Fprintf(stderr, "onnxtune: writing standard output: %s\n", oneLine(out.err.Error()))
+		return exitError
+	}
 	if err == nil {
 		return exitOK
 	}
-	if we := (*workError)(nil); errors.As(err, &we) {
+	if ue := (*usageError)(nil); errors.As(err, &ue) {
+		err = ue.err
+	} else if we := (*workError)(nil); errors.As(err, &we) {
 		fmt.Fprintf(stderr, "onnxtune: %s\n", oneLine(we.err.Error()))
 		return exitError
 	}
@@ -85,8 +134,10 @@ turns training-mode exports into inference models with one tensor per
 parameter. Results go to standard output, logs and errors to standard error.
 
 Exit status: 0 on success, 1 when the work fails (missing, truncated or
-invalid model, write error), 2 for a wrong command line (unknown command or
-flag, wrong number of arguments, bad flag value).`,
+invalid model, write error, including standard output), 2 for a wrong command
+line (unknown command or flag, wrong number of arguments, bad flag value, a
+value PyTorch refuses, a pattern that matches nothing), 130 when Ctrl-C
+(SIGINT or SIGTERM) stops train.`,
 		Example: `  onnxtune inspect models/lenet.onnx
   onnxtune inspect --json models/lenet.onnx | jq .parameters
   onnxtune convert models/bn_cnn_training.onnx -o /tmp/bn_cnn.onnx`,

@@ -40,7 +40,9 @@ func openSource(spec string, f *trainFlags, shuffle bool) (*dataSource, error) {
 	if ds.Len() == 0 {
 		return nil, fmt.Errorf("%s has no examples", spec)
 	}
-	l, err := data.NewLoader(ds, f.batch, shuffle && f.shuffle, f.seed)
+	// A batch larger than the data is all of it, as in PyTorch's
+	// DataLoader (and the count of batches cannot overflow).
+	l, err := data.NewLoader(ds, min(f.batch, ds.Len()), shuffle && f.shuffle, f.seed)
 	if err != nil {
 		return nil, err
 	}

@@ -3,10 +3,13 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"math"
 	"os"
 	"os/signal"
 	"strings"
+	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -69,10 +72,18 @@ classes are sorted as torchvision's ImageFolder sorts them.
 
 Schedules scale every group's rate as PyTorch's schedulers: --schedule
 step:EPOCHS:GAMMA (StepLR), --schedule cosine (CosineAnnealingLR over the run),
---warmup STEPS (linear warmup, LinearLR). --checkpoint DIR saves model,
-optimizer state and position after every epoch and on Ctrl-C; --resume
-continues to the result an uninterrupted run would have reached. A loss that
-becomes NaN or infinite stops the run with an error naming the step.
+--warmup STEPS (linear warmup, LinearLR). Values torch.optim, the schedulers
+or CrossEntropyLoss refuse (--lr -1, --beta1 1.5, --label-smoothing 2), and
+NaN or infinite ones, are refused with PyTorch's message and exit status 2.
+A loss that becomes NaN or infinite stops the run with an error naming the
+step, and trained weights that end up NaN or infinite are not written.
+
+Ctrl-C (SIGINT or SIGTERM) stops the run with exit status 130 without
+writing OUT (an existing OUT is left as it was). --checkpoint DIR saves model,
+optimizer state, the random state of Dropout and the position after every
+epoch and on Ctrl-C; --resume continues from it, bit for bit to the result an
+uninterrupted run would have reached, after checking that the checkpoint fits
+the model and the settings (optimizer, hyperparameters, groups, shapes).
 --config FILE.yaml takes the same settings (keys are the flag names); flags
 given on the command line win.`,
 		Example: `  onnxtune train model.onnx -o tuned.onnx --data train.npz --val val.npz --epochs 10 \
@@ -91,14 +102,17 @@ given on the command line win.`,
 				return fmt.Errorf(`required flag(s) "output" not set`)
 			case f.data == "":
 				return fmt.Errorf(`required flag(s) "data" not set`)
-			case f.batch < 1:
-				return fmt.Errorf("invalid --batch-size %d: want 1 or more", f.batch)
-			case f.epochs < 1 && f.steps < 1:
-				return fmt.Errorf("invalid --epochs %d: want 1 or more (or --steps)", f.epochs)
 			}
-			return nil
+			_, err := f.settings(1)
+			return err
 		},
-		RunE: work(func(_ *cobra.Command, args []string) error { return a.train(args[0], f) }),
+		RunE: work(func(_ *cobra.Command, args []string) error {
+			err := a.train(args[0], f)
+			if se := (*train.SettingError)(nil); errors.As(err, &se) {
+				return &usageError{err}
+			}
+			return err
+		}),
 	}
 	fl := c.Flags()
 	fl.StringVarP(&f.out, "output", "o", "", "where to write the trained inference model (required)")
@@ -135,6 +149,57 @@ given on the command line win.`,
 	fl.IntVar(&f.perClass, "per-class", 0, "training data: keep the first N examples of each class (0: all)")
 	fl.Int64SliceVar(&f.classes, "classes", nil, "training data: keep only these class labels")
 	return c
+}
+
+// interruptContext returns a context that SIGINT or SIGTERM cancels (Ctrl-C
+// stops training). Tests replace it.
+var interruptContext = func(parent context.Context) (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(parent, os.Interrupt, syscall.SIGTERM)
+}
+
+// settings checks the flags' values and returns the training settings for
+// a run of epochs epochs (the cosine schedule's length). Every error is
+// about the command line: values out of range, and those PyTorch refuses
+// (*train.SettingError, with torch's message).
+func (f *trainFlags) settings(epochs int) (train.Config, error) {
+	switch {
+	case f.batch < 1:
+		return train.Config{}, fmt.Errorf("invalid --batch-size %d: want 1 or more", f.batch)
+	case f.steps < 0:
+		return train.Config{}, fmt.Errorf("invalid --steps %d: want 1 or more (or 0 for whole epochs)", f.steps)
+	case f.epochs < 1 && f.steps < 1:
+		return train.Config{}, fmt.Errorf("invalid --epochs %d: want 1 or more (or --steps)", f.epochs)
+	case f.warmup < 0:
+		return train.Config{}, fmt.Errorf("invalid --warmup %d: want 0 or more steps", f.warmup)
+	case f.perClass < 0:
+		return train.Config{}, fmt.Errorf("invalid --per-class %d: want 0 (all) or more", f.perClass)
+	case f.resume && f.checkpoint == "":
+		return train.Config{}, fmt.Errorf("--resume needs --checkpoint DIR")
+	}
+	var specs []train.GroupSpec
+	for _, g := range f.groups {
+		s, err := train.ParseGroup(g)
+		if err != nil {
+			return train.Config{}, err
+		}
+		specs = append(specs, s)
+	}
+	sched, err := train.ParseSchedule(f.schedule, epochs)
+	if err != nil {
+		return train.Config{}, err
+	}
+	sched.Warmup = f.warmup
+	cfg := train.Config{
+		Epochs: f.epochs, Steps: f.steps, Optimizer: train.Algorithm(f.optimizer),
+		Defaults: train.Hyper{LR: f.lr, Momentum: f.momentum, Dampening: f.dampening, Nesterov: f.nesterov,
+			WeightDecay: f.wd, Beta1: f.beta1, Beta2: f.beta2, Eps: f.eps},
+		Groups: specs, Freeze: f.freeze, Schedule: sched, Loss: train.Loss(f.loss), Smoothing: f.smoothing,
+		Seed: f.seed, Checkpoint: f.checkpoint, Resume: f.resume,
+	}
+	if cfg.Optimizer == train.SGD {
+		cfg.Defaults.Beta1, cfg.Defaults.Beta2, cfg.Defaults.Eps = 0, 0, 0
+	}
+	return cfg, cfg.Validate()
 }
 
 // applyConfig sets every flag that the command line did not set from a
@@ -186,42 +251,28 @@ func (a *app) train(model string, f *trainFlags) error {
 		}
 		val = func(m *graph.Model) (float64, float64, error) { return evaluate(m, vs) }
 	}
-	var specs []train.GroupSpec
-	for _, g := range f.groups {
-		s, err := train.ParseGroup(g)
-		if err != nil {
-			return err
-		}
-		specs = append(specs, s)
-	}
 	epochs := f.epochs
 	if f.steps > 0 {
 		nb := int64(src.Batches())
-		epochs = int((f.steps + nb - 1) / nb)
+		epochs = int((f.steps-1)/nb + 1)
 	}
-	sched, err := train.ParseSchedule(f.schedule, epochs)
+	cfg, err := f.settings(epochs)
 	if err != nil {
 		return err
 	}
-	sched.Warmup = f.warmup
-	cfg := train.Config{
-		Epochs: f.epochs, Steps: f.steps, Optimizer: train.Algorithm(f.optimizer),
-		Defaults: train.Hyper{LR: f.lr, Momentum: f.momentum, Dampening: f.dampening, Nesterov: f.nesterov,
-			WeightDecay: f.wd, Beta1: f.beta1, Beta2: f.beta2, Eps: f.eps},
-		Groups: specs, Freeze: f.freeze, Schedule: sched, Loss: train.Loss(f.loss), Smoothing: f.smoothing,
-		Seed: f.seed, Checkpoint: f.checkpoint, Resume: f.resume, Logger: a.log,
-	}
-	if cfg.Optimizer == train.SGD || cfg.Optimizer == "" {
-		cfg.Defaults.Beta1, cfg.Defaults.Beta2, cfg.Defaults.Eps = 0, 0, 0
-	}
-	groups, err := train.Assign(m.Params, specs, cfg.Defaults, f.freeze)
+	cfg.Logger = a.log
+	groups, err := train.Assign(m.Params, cfg.Groups, cfg.Defaults, cfg.Freeze)
 	if err != nil {
 		return err
 	}
 	a.printGroups(groups)
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := interruptContext(context.Background())
 	defer stop()
-	bar := a.trainBar(src.Batches() * epochs)
+	total := -1 // unknown: more steps than an int counts (Run refuses it)
+	if epochs <= math.MaxInt/src.Batches() {
+		total = src.Batches() * epochs
+	}
+	bar := a.trainBar(total)
 	start := time.Now()
 	samples := 0
 	cfg.OnStep = func(s train.StepInfo) {
@@ -253,7 +304,11 @@ func (a *app) train(model string, f *trainFlags) error {
 		return runErr
 	}
 	if res.Stopped {
-		a.log.Warn("interrupted: checkpoint saved; run again with --resume to continue")
+		msg := fmt.Sprintf("interrupted after %d steps: %s not written", res.Steps, f.out)
+		if f.checkpoint != "" {
+			msg += fmt.Sprintf("; checkpoint saved in %s, run again with --resume to continue", f.checkpoint)
+		}
+		return &interruptedError{msg}
 	}
 	if _, err := export.ToInference(m); err != nil {
 		return err
