@@ -7,7 +7,11 @@
 // changed in the IR.
 //
 // WriteFile never leaves a half-written file: it writes a temporary file in
-// the destination folder and renames it into place. Errors wrap ErrModel.
+// the destination folder and renames it into place. It writes only the path
+// it is given and, when the model keeps tensors in external data, one side
+// file named after it (SidePath: OUT.onnx.data), packed from offset 0; the
+// locations a model was read with never choose where bytes go. It replaces
+// only regular files (never a FIFO, device or folder). Errors wrap ErrModel.
 //
 // Example:
 //

@@ -99,7 +99,7 @@ func modelTail(m *graph.Model) (*pb.ModelProto, error) {
 
 // graphProto converts g. With split, nodes and initializers are left out so
 // the caller can stream them (see writeGraph).
-func graphProto(g *graph.Graph, inline bool) (*pb.GraphProto, error) {
+func graphProto(g *graph.Graph, ext placement) (*pb.GraphProto, error) {
 	p := &pb.GraphProto{
 		Name:             str(g.Name, g.Explicit, 2),
 		DocString:        str(g.DocString, g.Explicit, 10),
@@ -124,14 +124,14 @@ func graphProto(g *graph.Graph, inline bool) (*pb.GraphProto, error) {
 		p.QuantizationAnnotation = append(p.QuantizationAnnotation, &q)
 	}
 	for _, n := range g.Nodes {
-		np, err := nodeProto(n, inline)
+		np, err := nodeProto(n, ext)
 		if err != nil {
 			return nil, err
 		}
 		p.Node = append(p.Node, np)
 	}
 	for _, t := range g.Initializers {
-		tp, err := tensorProto(t, inline)
+		tp, err := tensorProto(t, ext)
 		if err != nil {
 			return nil, err
 		}
@@ -140,7 +140,7 @@ func graphProto(g *graph.Graph, inline bool) (*pb.GraphProto, error) {
 	return p, nil
 }
 
-func nodeProto(n *graph.Node, inline bool) (*pb.NodeProto, error) {
+func nodeProto(n *graph.Node, ext placement) (*pb.NodeProto, error) {
 	fs := n.Explicit
 	p := &pb.NodeProto{
 		Input:            n.Inputs,
@@ -154,7 +154,7 @@ func nodeProto(n *graph.Node, inline bool) (*pb.NodeProto, error) {
 		XXX_unrecognized: n.Unknown,
 	}
 	for _, a := range n.Attrs {
-		ap, err := attrProto(a, inline)
+		ap, err := attrProto(a, ext)
 		if err != nil {
 			return nil, fmt.Errorf("node %s: attribute %q: %w", n, a.Name, err)
 		}
@@ -163,7 +163,7 @@ func nodeProto(n *graph.Node, inline bool) (*pb.NodeProto, error) {
 	return p, nil
 }
 
-func attrProto(a *graph.Attribute, inline bool) (*pb.AttributeProto, error) {
+func attrProto(a *graph.Attribute, ext placement) (*pb.AttributeProto, error) {
 	fs := a.Explicit
 	p := &pb.AttributeProto{
 		Name:             str(a.Name, fs, 1),
@@ -189,24 +189,24 @@ func attrProto(a *graph.Attribute, inline bool) (*pb.AttributeProto, error) {
 	}
 	var err error
 	if a.T != nil {
-		if p.T, err = tensorProto(a.T, inline); err != nil {
+		if p.T, err = tensorProto(a.T, ext); err != nil {
 			return nil, err
 		}
 	}
 	for _, t := range a.Tensors {
-		tp, err := tensorProto(t, inline)
+		tp, err := tensorProto(t, ext)
 		if err != nil {
 			return nil, err
 		}
 		p.Tensors = append(p.Tensors, tp)
 	}
 	if a.G != nil {
-		if p.G, err = graphProto(a.G, inline); err != nil {
+		if p.G, err = graphProto(a.G, ext); err != nil {
 			return nil, err
 		}
 	}
 	for _, g := range a.Graphs {
-		gp, err := graphProto(g, inline)
+		gp, err := graphProto(g, ext)
 		if err != nil {
 			return nil, err
 		}
@@ -307,9 +307,10 @@ func shapeProto(s *graph.Shape) *pb.TensorShapeProto {
 	return p
 }
 
-// tensorProto converts t, storing values the way the file stored them. With
-// inline, external tensors are written as raw_data instead.
-func tensorProto(t *graph.Tensor, inline bool) (*pb.TensorProto, error) {
+// tensorProto converts t, storing values the way the file stored them. An
+// external tensor is written with the external_data entries ext gives it;
+// one ext does not place (every one, when ext is nil) is written as raw_data.
+func tensorProto(t *graph.Tensor, ext placement) (*pb.TensorProto, error) {
 	fs := t.Explicit
 	p := &pb.TensorProto{
 		Dims:             t.Dims,
@@ -326,7 +327,8 @@ func tensorProto(t *graph.Tensor, inline bool) (*pb.TensorProto, error) {
 		}
 	}
 	storage := t.Storage
-	if storage == graph.StorageExternal && inline {
+	entries, placed := ext[t]
+	if storage == graph.StorageExternal && !placed {
 		storage = graph.StorageRaw
 	}
 	if t.DType == graph.String {
@@ -346,11 +348,9 @@ func tensorProto(t *graph.Tensor, inline bool) (*pb.TensorProto, error) {
 			p.DataLocation = &loc
 		}
 	case graph.StorageExternal:
-		p.ExternalData = pairs(t.External)
-		if t.DataLocationSet || len(t.External) > 0 {
-			loc := pb.TensorProto_EXTERNAL
-			p.DataLocation = &loc
-		}
+		p.ExternalData = pairs(entries)
+		loc := pb.TensorProto_EXTERNAL
+		p.DataLocation = &loc
 	case graph.StorageTyped:
 		if t.DataLocationSet {
 			loc := pb.TensorProto_DEFAULT

@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"sort"
 	"strconv"
 
 	"github.com/onnxtune/onnxtune/graph"
@@ -22,7 +21,7 @@ var ErrModel = errors.New("export")
 // data are written inline (raw_data); use WriteFile to keep them external.
 func Write(w io.Writer, m *graph.Model) error {
 	bw := bufio.NewWriterSize(w, 1<<20)
-	if err := encode(bw, m, true); err != nil {
+	if err := encode(bw, m, nil); err != nil {
 		return err
 	}
 	return bw.Flush()
@@ -31,7 +30,7 @@ func Write(w io.Writer, m *graph.Model) error {
 // Encode returns the bytes of m as an ONNX file (external tensors inline).
 func Encode(m *graph.Model) ([]byte, error) {
 	var b sliceWriter
-	if err := encode(&b, m, true); err != nil {
+	if err := encode(&b, m, nil); err != nil {
 		return nil, err
 	}
 	return b, nil
@@ -41,17 +40,48 @@ type sliceWriter []byte
 
 func (s *sliceWriter) Write(p []byte) (int, error) { *s = append(*s, p...); return len(p), nil }
 
+// SideSuffix is what WriteFile appends to a model's path to name the one
+// file that holds its external tensors.
+const SideSuffix = ".data"
+
+// SidePath returns the side file WriteFile writes for m at path: path +
+// SideSuffix when m keeps tensors in external data, "" when it keeps none.
+func SidePath(path string, m *graph.Model) string {
+	if m.Graph == nil || len(externals(m)) == 0 {
+		return ""
+	}
+	return path + SideSuffix
+}
+
 // WriteFile writes m to path without ever leaving a partial file there: it
 // writes a temporary file in the same folder and renames it into place.
-// Tensors stored in external data go to their side files (their locations are
-// kept, relative to path's folder), written the same way before the model.
+//
+// Tensors m keeps in external data all go to one side file named after
+// path, SidePath(path, m) (OUT.onnx.data for OUT.onnx), one after another
+// from offset 0; the written model names that file, by its base name, as
+// their location. The locations, offsets and lengths the model was read
+// with are never used, so a model cannot make WriteFile write anywhere but
+// path and its side file; m itself is not changed. The side file is written
+// the same way, before the model.
+//
+// WriteFile replaces only regular files: a folder, FIFO, device or socket
+// at path or at the side file (or a link to one) is an error and is left as
+// it was.
 func WriteFile(path string, m *graph.Model) (err error) {
-	dir := filepath.Dir(path)
-	sides, err := externalLayout(m)
-	if err != nil {
-		return err
+	if m.Graph == nil {
+		return fmt.Errorf("%w: model has no graph", ErrModel)
 	}
-	var temps []string
+	ts := externals(m)
+	side := ""
+	if len(ts) > 0 {
+		side = path + SideSuffix
+	}
+	for _, p := range []string{path, side} {
+		if err := regularOrAbsent(p); err != nil {
+			return err
+		}
+	}
+	var temps, dsts []string // temporary files and where they go
 	defer func() {
 		if err != nil {
 			for _, t := range temps {
@@ -59,19 +89,30 @@ func WriteFile(path string, m *graph.Model) (err error) {
 			}
 		}
 	}()
-	var renames [][2]string
-	for _, loc := range sortedKeys(sides) {
-		dst := filepath.Join(dir, filepath.FromSlash(loc))
-		tmp, err := writeTemp(dst, func(w io.Writer) error { return writeSide(w, sides[loc]) })
+	place := make(placement, len(ts))
+	if side != "" {
+		loc := filepath.Base(side)
+		var off int64
+		for _, t := range ts {
+			// Only these three: a checksum may be stale and other keys
+			// (basepath) could point elsewhere.
+			place[t] = []graph.StringPair{
+				{Key: "location", Value: loc},
+				{Key: "offset", Value: strconv.FormatInt(off, 10)},
+				{Key: "length", Value: strconv.Itoa(len(t.Raw))},
+			}
+			off += int64(len(t.Raw))
+		}
+		tmp, err := writeTemp(side, func(w io.Writer) error { return writeSide(w, ts) })
 		if err != nil {
 			return err
 		}
 		temps = append(temps, tmp)
-		renames = append(renames, [2]string{tmp, dst})
+		dsts = append(dsts, side)
 	}
 	tmp, err := writeTemp(path, func(w io.Writer) error {
 		bw := bufio.NewWriterSize(w, 1<<20)
-		if err := encode(bw, m, false); err != nil {
+		if err := encode(bw, m, place); err != nil {
 			return err
 		}
 		return bw.Flush()
@@ -79,14 +120,44 @@ func WriteFile(path string, m *graph.Model) (err error) {
 	if err != nil {
 		return err
 	}
-	temps = append(temps, tmp)
-	renames = append(renames, [2]string{tmp, path})
-	for _, r := range renames {
-		if err := os.Rename(r[0], r[1]); err != nil {
+	temps, dsts = append(temps, tmp), append(dsts, path)
+	for i, t := range temps {
+		if err := os.Rename(t, dsts[i]); err != nil {
 			return fmt.Errorf("%w: %w", ErrModel, err)
 		}
 	}
 	return nil
+}
+
+// regularOrAbsent refuses a path ("" passes) that exists and is not a
+// regular file, following links.
+func regularOrAbsent(path string) error {
+	if path == "" {
+		return nil
+	}
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil // absent, or a problem writeTemp or Rename will report
+	}
+	if !st.Mode().IsRegular() {
+		return fmt.Errorf("%w: %s is not a regular file (%s): refusing to replace it", ErrModel, path, kind(st.Mode()))
+	}
+	return nil
+}
+
+// kind names the type of a file that is not a regular file.
+func kind(m os.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "a folder"
+	case m&os.ModeNamedPipe != 0:
+		return "a FIFO"
+	case m&os.ModeSocket != 0:
+		return "a socket"
+	case m&os.ModeDevice != 0:
+		return "a device"
+	}
+	return "mode " + m.String()
 }
 
 // writeTemp writes a file next to dst through fill and returns its name.
@@ -113,116 +184,33 @@ func writeTemp(dst string, fill func(io.Writer) error) (string, error) {
 	return name, nil
 }
 
-// extTensor is a tensor placed in a side file.
-type extTensor struct {
-	off int64
-	raw []byte
-}
+// placement gives the external_data entries an external tensor is written
+// with; a tensor it does not place is written inline.
+type placement map[*graph.Tensor][]graph.StringPair
 
-// externalLayout places every external tensor in its side file: at its
-// recorded offset when the recorded offsets and lengths still fit, otherwise
-// one after another (and the tensor's entries are updated).
-func externalLayout(m *graph.Model) (map[string][]extTensor, error) {
-	byLoc := make(map[string][]*graph.Tensor)
+// externals lists the tensors m keeps in external data, each once, in the
+// order the file has them.
+func externals(m *graph.Model) []*graph.Tensor {
+	var out []*graph.Tensor
+	seen := make(map[*graph.Tensor]bool)
 	for _, t := range allTensors(m.Graph) {
-		if t.Storage != graph.StorageExternal {
-			continue
+		if t.Storage == graph.StorageExternal && !seen[t] {
+			seen[t] = true
+			out = append(out, t)
 		}
-		loc := entry(t.External, "location")
-		if loc == "" || filepath.IsAbs(loc) || !filepath.IsLocal(filepath.FromSlash(loc)) {
-			return nil, fmt.Errorf("%w: tensor %q: external location %q must be a path inside the model's folder", ErrModel, t.Name, loc)
-		}
-		byLoc[loc] = append(byLoc[loc], t)
 	}
-	out := make(map[string][]extTensor)
-	for loc, ts := range byLoc {
-		if placed, ok := keepOffsets(ts); ok {
-			out[loc] = placed
-			continue
-		}
-		var off int64
-		var placed []extTensor
-		for _, t := range ts {
-			setEntry(&t.External, "offset", strconv.FormatInt(off, 10))
-			setEntry(&t.External, "length", strconv.Itoa(len(t.Raw)))
-			placed = append(placed, extTensor{off, t.Raw})
-			off += int64(len(t.Raw))
-		}
-		out[loc] = placed
-	}
-	return out, nil
+	return out
 }
 
-func keepOffsets(ts []*graph.Tensor) ([]extTensor, bool) {
-	var placed []extTensor
-	for _, t := range ts {
-		off, err := strconv.ParseInt(entry(t.External, "offset"), 10, 64)
-		if entry(t.External, "offset") == "" {
-			off, err = 0, nil
-		}
-		if err != nil || off < 0 {
-			return nil, false
-		}
-		if l := entry(t.External, "length"); l != "" && l != strconv.Itoa(len(t.Raw)) {
-			return nil, false
-		}
-		placed = append(placed, extTensor{off, t.Raw})
-	}
-	sort.Slice(placed, func(i, j int) bool { return placed[i].off < placed[j].off })
-	for i := 1; i < len(placed); i++ {
-		if placed[i-1].off+int64(len(placed[i-1].raw)) > placed[i].off {
-			return nil, false
-		}
-	}
-	return placed, true
-}
-
-func writeSide(w io.Writer, ts []extTensor) error {
+// writeSide writes the values of ts one after another.
+func writeSide(w io.Writer, ts []*graph.Tensor) error {
 	bw := bufio.NewWriterSize(w, 1<<20)
-	var pos int64
-	zeros := make([]byte, 4096)
 	for _, t := range ts {
-		for pos < t.off {
-			n := min(t.off-pos, int64(len(zeros)))
-			if _, err := bw.Write(zeros[:n]); err != nil {
-				return err
-			}
-			pos += n
-		}
-		if _, err := bw.Write(t.raw); err != nil {
+		if _, err := bw.Write(t.Raw); err != nil {
 			return err
 		}
-		pos += int64(len(t.raw))
 	}
 	return bw.Flush()
-}
-
-func entry(ps []graph.StringPair, k string) string {
-	for _, p := range ps {
-		if p.Key == k {
-			return p.Value
-		}
-	}
-	return ""
-}
-
-func setEntry(ps *[]graph.StringPair, k, v string) {
-	for i := range *ps {
-		if (*ps)[i].Key == k {
-			(*ps)[i].Value = v
-			return
-		}
-	}
-	*ps = append(*ps, graph.StringPair{Key: k, Value: v})
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	ks := make([]string, 0, len(m))
-	for k := range m {
-		ks = append(ks, k)
-	}
-	sort.Strings(ks)
-	return ks
 }
 
 // allTensors lists the initializers of g and its subgraphs and the tensors of
@@ -250,7 +238,7 @@ func allTensors(g *graph.Graph) []*graph.Tensor {
 // graph (its initializers one at a time, so the whole file is never held in
 // memory twice), then the fields after it. The bytes are those the generated
 // marshaler would write for the whole message.
-func encode(w io.Writer, m *graph.Model, inline bool) error {
+func encode(w io.Writer, m *graph.Model, ext placement) error {
 	if m.Graph == nil {
 		return fmt.Errorf("%w: model has no graph", ErrModel)
 	}
@@ -265,7 +253,7 @@ func encode(w io.Writer, m *graph.Model, inline bool) error {
 		Inputs: g.Inputs, Outputs: g.Outputs, ValueInfo: g.ValueInfo, Metadata: g.Metadata,
 		SparseInitializers: g.SparseInitializers, QuantizationAnnotations: g.QuantizationAnnotations,
 		Explicit: g.Explicit, Unknown: g.Unknown,
-	}, inline)
+	}, ext)
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrModel, err)
 	}
@@ -276,7 +264,7 @@ func encode(w io.Writer, m *graph.Model, inline bool) error {
 	inits := make([]*pb.TensorProto, len(g.Initializers))
 	size := front.Size() + gp.Size()
 	for i, t := range g.Initializers {
-		if inits[i], err = tensorProto(t, inline); err != nil {
+		if inits[i], err = tensorProto(t, ext); err != nil {
 			return fmt.Errorf("%w: initializer %q: %w", ErrModel, t.Name, err)
 		}
 		n := inits[i].Size()
