@@ -97,7 +97,7 @@ func (r *externalReader) open(loc string) (*os.File, error) {
 	if rel, err := filepath.Rel(base, real); err != nil || !filepath.IsLocal(rel) {
 		return nil, fmt.Errorf("%w: location %q resolves outside the model's folder", ErrExternal, loc)
 	}
-	f, _, err := openRegular(real, loc)
+	f, _, err := openRegular(real, loc, "a file of tensor data")
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrExternal, err)
 	}

@@ -43,7 +43,7 @@ func Load(path string) (*graph.Model, error) {
 // Only a regular file is read: a FIFO, a device or a folder is refused
 // without blocking, and so are side files of external data.
 func LoadWith(path string, opts Options) (*graph.Model, error) {
-	f, st, err := openRegular(path, path)
+	f, st, err := openRegular(path, path, "an .onnx file")
 	if err != nil {
 		return nil, fmt.Errorf("importer: %w", err)
 	}

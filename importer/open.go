@@ -1,7 +1,9 @@
 package importer
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"syscall"
 )
@@ -10,13 +12,17 @@ import (
 // that is not a regular file (a FIFO would block until a writer comes, a
 // device never ends): it stats the path first, opens it without waiting
 // for a writer, and checks that what it opened is that regular file. name
-// is how errors call the file.
-func openRegular(path, name string) (*os.File, os.FileInfo, error) {
+// is how errors call the file, want what it should be ("an .onnx file").
+func openRegular(path, name, want string) (*os.File, os.FileInfo, error) {
 	st, err := os.Stat(path)
 	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			pe.Op = "open" // what the caller asked for
+		}
 		return nil, nil, err
 	}
-	if err := notRegular(name, st); err != nil {
+	if err := notRegular(name, want, st); err != nil {
 		return nil, nil, err
 	}
 	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
@@ -25,7 +31,7 @@ func openRegular(path, name string) (*os.File, os.FileInfo, error) {
 	}
 	opened, err := f.Stat()
 	if err == nil {
-		err = notRegular(name, opened)
+		err = notRegular(name, want, opened)
 	}
 	if err == nil && !os.SameFile(st, opened) {
 		err = fmt.Errorf("%s changed while it was opened", name)
@@ -39,14 +45,14 @@ func openRegular(path, name string) (*os.File, os.FileInfo, error) {
 
 // notRegular returns an error naming what st is when it is not a regular
 // file.
-func notRegular(name string, st os.FileInfo) error {
+func notRegular(name, want string, st os.FileInfo) error {
 	m := st.Mode()
 	var kind string
 	switch {
 	case m.IsRegular():
 		return nil
 	case m.IsDir():
-		return fmt.Errorf("%s is a folder, not a file", name)
+		return fmt.Errorf("%s is a folder, not %s", name, want)
 	case m&os.ModeNamedPipe != 0:
 		kind = "a named pipe"
 	case m&os.ModeDevice != 0:

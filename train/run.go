@@ -42,6 +42,9 @@ type Config struct {
 	Loss      Loss
 	Smoothing float64
 	Seed      int64
+	// MaxBytes bounds each tensor the engine sizes from the model
+	// (ops.Options.MaxBytes); zero means graph.DefaultMaxBytes.
+	MaxBytes int64
 
 	// Checkpoint, when set, is a folder where the model, optimizer state
 	// and position are written atomically after every epoch and when the
@@ -124,7 +127,7 @@ func Run(ctx context.Context, m *graph.Model, src Source, val Validator, cfg Con
 		return nil, err
 	}
 	defer tr.Close()
-	tr.Smoothing, tr.Seed = cfg.Smoothing, cfg.Seed
+	tr.Smoothing, tr.Seed, tr.MaxBytes = cfg.Smoothing, cfg.Seed, cfg.MaxBytes
 	nb := src.Batches()
 	if nb <= 0 {
 		return nil, errors.New("the training data has no examples")

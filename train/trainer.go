@@ -32,6 +32,7 @@ type Trainer struct {
 	Opt       *Optimizer
 	Groups    *Assignment
 	Seed      int64
+	MaxBytes  int64 // ops.Options.MaxBytes of the compiled programs
 
 	input   string
 	weights map[string]*tensor.Dense // initializer name -> values (params and buffers)
@@ -153,7 +154,7 @@ func (t *Trainer) program(x *tensor.Dense, n int) (*stepProgram, error) {
 	if sp, ok := t.progs[n]; ok {
 		return sp, nil
 	}
-	p, err := ops.Compile(t.Model, map[string][]int{t.input: ops.Shape(x)}, ops.Options{Train: true, Rand: t.random(), Params: t.weights})
+	p, err := ops.Compile(t.Model, map[string][]int{t.input: ops.Shape(x)}, ops.Options{Train: true, Rand: t.random(), Params: t.weights, MaxBytes: t.MaxBytes})
 	if err != nil {
 		return nil, err
 	}

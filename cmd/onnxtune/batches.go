@@ -18,7 +18,7 @@ import (
 // inferenceModel loads a model to run with inference semantics: a
 // training-mode export runs as the inference model it stands for.
 func (a *app) inferenceModel(path string) (*graph.Model, error) {
-	m, err := importer.LoadWith(path, importer.Options{Logger: a.log})
+	m, err := importer.LoadWith(path, importer.Options{Logger: a.log, MaxBytes: a.limit})
 	if err != nil {
 		return nil, err
 	}

@@ -80,7 +80,7 @@ func (a *app) convert(in, out string) (*convertResult, error) {
 	if st, err := os.Stat(out); err == nil && st.IsDir() {
 		return nil, fmt.Errorf("output %s is a folder, not a file", out)
 	}
-	m, err := importer.LoadWith(in, importer.Options{Logger: a.log})
+	m, err := importer.LoadWith(in, importer.Options{Logger: a.log, MaxBytes: a.limit})
 	if err != nil {
 		return nil, err
 	}

@@ -77,7 +77,7 @@ func (a *app) eval(model, data string, bs int) (*evalResult, error) {
 		return nil, fmt.Errorf("%s has float targets; eval needs integer class labels y", data)
 	}
 	bar := a.evalBar(src.ds.Len())
-	loss, correct, n, err := evaluateCount(m, src, func(done int) {
+	loss, correct, n, err := evaluateCount(m, src, a.limit, func(done int) {
 		if bar != nil {
 			bar.Set(done)
 		}

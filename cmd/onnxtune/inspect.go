@@ -38,7 +38,7 @@ opsets, inputs, outputs, ops, parameters and parameter_count.`,
   onnxtune inspect --json models/bn_cnn_eval.onnx | jq '.parameters[] | select(.recovered)'`,
 		Args: positional("MODEL"),
 		RunE: work(func(_ *cobra.Command, args []string) error {
-			m, err := importer.LoadWith(args[0], importer.Options{Logger: a.log})
+			m, err := importer.LoadWith(args[0], importer.Options{Logger: a.log, MaxBytes: a.limit})
 			if err != nil {
 				return err
 			}

@@ -72,11 +72,11 @@ OUT is written atomically and may not be PRE or NEW.`,
 			if err := checkOutput(out); err != nil {
 				return err
 			}
-			pre, err := importer.LoadWith(from, importer.Options{Logger: a.log})
+			pre, err := importer.LoadWith(from, importer.Options{Logger: a.log, MaxBytes: a.limit})
 			if err != nil {
 				return err
 			}
-			dst, err := importer.LoadWith(into, importer.Options{Logger: a.log})
+			dst, err := importer.LoadWith(into, importer.Options{Logger: a.log, MaxBytes: a.limit})
 			if err != nil {
 				return err
 			}

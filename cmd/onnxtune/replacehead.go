@@ -53,7 +53,7 @@ OUT is written atomically and may not be MODEL.`,
 			if err := checkOutput(out); err != nil {
 				return err
 			}
-			m, err := importer.LoadWith(in, importer.Options{Logger: a.log})
+			m, err := importer.LoadWith(in, importer.Options{Logger: a.log, MaxBytes: a.limit})
 			if err != nil {
 				return err
 			}

@@ -97,7 +97,7 @@ func (a *app) run(model, data, out string, bs int, all bool) (*runResult, error)
 	if err != nil {
 		return nil, err
 	}
-	r, err := ops.NewRunner(m, ops.Options{})
+	r, err := ops.NewRunner(m, ops.Options{MaxBytes: a.limit})
 	if err != nil {
 		return nil, err
 	}

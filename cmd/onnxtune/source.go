@@ -57,9 +57,10 @@ func (s *dataSource) Batch(e, i int) (train.Batch, error) {
 }
 
 // evaluate runs m with inference semantics over a labelled source: mean
-// cross-entropy and accuracy.
-func evaluate(m *graph.Model, src *dataSource) (loss, acc float64, err error) {
-	loss, correct, n, err := evaluateCount(m, src, nil)
+// cross-entropy and accuracy. limit bounds each tensor the engine sizes
+// from the model (--max-bytes).
+func evaluate(m *graph.Model, src *dataSource, limit int64) (loss, acc float64, err error) {
+	loss, correct, n, err := evaluateCount(m, src, limit, nil)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -68,8 +69,8 @@ func evaluate(m *graph.Model, src *dataSource) (loss, acc float64, err error) {
 
 // evaluateCount is evaluate with the count of correct examples; progress,
 // when not nil, is called after every batch with the examples done.
-func evaluateCount(m *graph.Model, src *dataSource, progress func(done int)) (loss float64, correct, n int, err error) {
-	r, err := ops.NewRunner(m, ops.Options{})
+func evaluateCount(m *graph.Model, src *dataSource, limit int64, progress func(done int)) (loss float64, correct, n int, err error) {
+	r, err := ops.NewRunner(m, ops.Options{MaxBytes: limit})
 	if err != nil {
 		return 0, 0, 0, err
 	}

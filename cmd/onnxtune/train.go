@@ -235,7 +235,7 @@ func applyConfig(fs *pflag.FlagSet, path string) error {
 }
 
 func (a *app) train(model string, f *trainFlags) error {
-	m, err := importer.LoadWith(model, importer.Options{Logger: a.log})
+	m, err := importer.LoadWith(model, importer.Options{Logger: a.log, MaxBytes: a.limit})
 	if err != nil {
 		return err
 	}
@@ -249,7 +249,7 @@ func (a *app) train(model string, f *trainFlags) error {
 		if err != nil {
 			return fmt.Errorf("--val: %w", err)
 		}
-		val = func(m *graph.Model) (float64, float64, error) { return evaluate(m, vs) }
+		val = func(m *graph.Model) (float64, float64, error) { return evaluate(m, vs, a.limit) }
 	}
 	epochs := f.epochs
 	if f.steps > 0 {
@@ -260,7 +260,7 @@ func (a *app) train(model string, f *trainFlags) error {
 	if err != nil {
 		return err
 	}
-	cfg.Logger = a.log
+	cfg.Logger, cfg.MaxBytes = a.log, a.limit
 	groups, err := train.Assign(m.Params, cfg.Groups, cfg.Defaults, cfg.Freeze)
 	if err != nil {
 		return err
