@@ -300,7 +300,11 @@ func TensorFromIR(t *graph.Tensor) (*tensor.Dense, error) {
 	for i, d := range t.Dims {
 		shape[i] = int(d)
 	}
-	n := int(t.Len())
+	elems, err := graph.NumElements(t.Dims)
+	if err != nil {
+		return nil, fmt.Errorf("tensor %q: %w", t.Name, err)
+	}
+	n := int(elems)
 	if t.DType.ByteLen(int64(n)) != int64(len(t.Raw)) {
 		return nil, fmt.Errorf("tensor %q: %d bytes for %d %s values", t.Name, len(t.Raw), n, t.DType)
 	}

@@ -125,3 +125,23 @@ func TestCompileHonoursMaxBytes(t *testing.T) {
 		})
 	}
 }
+
+// TestTensorFromIRBadDims: dims whose product overflows are an error, not
+// a panic or a tensor that claims more elements than it holds.
+func TestTensorFromIRBadDims(t *testing.T) {
+	for _, dims := range [][]int64{{1 << 32, 1 << 32}, {-1, 0}} {
+		ir := &graph.Tensor{Name: "w", DType: graph.Float32, Dims: dims}
+		var err error
+		func() {
+			defer func() {
+				if r := recover(); r != nil {
+					t.Errorf("dims %v: panic %v", dims, r)
+				}
+			}()
+			_, err = TensorFromIR(ir)
+		}()
+		if err == nil || !strings.Contains(err.Error(), `"w"`) {
+			t.Errorf("dims %v: error %v, want one naming the tensor", dims, err)
+		}
+	}
+}
