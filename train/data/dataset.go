@@ -67,6 +67,17 @@ type Options struct {
 	// the examples stay in file order.
 	Classes  []int64
 	PerClass int
+
+	// MaxBytes bounds what the sizes a file states may make Open and Read
+	// allocate: an .npz file's arrays (each and together), an IDX file's
+	// data, an image decoded at full size. Zero means
+	// graph.DefaultMaxBytes. Going over it is a *graph.LimitError.
+	MaxBytes int64
+	// InputSize is the height and width of the images the model takes, when
+	// known (zero: not checked). An image folder opened without ImageSize
+	// must have images of exactly this size; Open checks it from each
+	// image's header, before any image is decoded.
+	InputSize [2]int
 }
 
 // FileError is an error reading a data file or folder.
@@ -111,7 +122,7 @@ func Open(spec string, opts Options) (Dataset, error) {
 		if err := noImageOptions(spec, opts, true); err != nil {
 			return nil, err
 		}
-		ds, err = OpenNPZ(spec)
+		ds, err = openNPZ(spec, opts.MaxBytes)
 	default:
 		st, serr := os.Stat(spec)
 		switch {

@@ -71,12 +71,18 @@
 //
 // # Errors
 //
-// Bad files never panic and are never trusted: sizes in IDX, PNG and JPEG
-// headers are checked against the file's size before anything is
-// allocated (an IDX or PNG cannot hold more than about 1100 times its
-// compressed size, a JPEG more than 1024 pixels per byte), and images over
-// 2^26 pixels are refused. Errors are one line and name the file (a
-// *FileError for those about one file or folder).
+// Bad files never panic and are never trusted: sizes in npz, IDX, PNG and
+// JPEG headers are checked before anything is allocated, against what the
+// file's bytes can hold (an npz member, an IDX or a PNG cannot inflate more
+// than about 1100 times, a JPEG holds at most 1024 pixels per byte; npz
+// members may not share bytes) and against Options.MaxBytes
+// (graph.DefaultMaxBytes unless set; a *graph.LimitError): an npz file's
+// arrays each and together, an IDX file's data, an image decoded at full
+// size. With Options.InputSize, the images of a folder are checked against
+// the model's input from their headers, before any is decoded. Paths that
+// are not regular files (a FIFO, a device) are refused before they are
+// opened. Errors are one line and name the file (a *FileError for those
+// about one file or folder).
 //
 // # Example
 //

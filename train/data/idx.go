@@ -7,7 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
+
+	"github.com/onnxtune/onnxtune/graph"
 )
 
 // IDX magic numbers (big-endian): two zero bytes, the element type (0x08:
@@ -22,21 +23,15 @@ const (
 const maxGzipRatio = 1100
 
 // readIDX reads the IDX file at path (raw or gzipped), which must have the
-// given magic number, and returns its dimensions and bytes.
-func readIDX(path string, magic uint32) ([]int, []byte, error) {
-	f, err := os.Open(path)
+// given magic number and hold at most max bytes of data, and returns its
+// dimensions and bytes.
+func readIDX(path string, magic uint32, max int64) ([]int, []byte, error) {
+	f, st, err := openRegular(path)
 	if err != nil {
-		return nil, nil, fmt.Errorf("data: %w", err)
+		return nil, nil, err
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, nil, fmt.Errorf("data: %w", err)
-	}
-	if st.IsDir() {
-		return nil, nil, fileErr(path, "is a folder, want an IDX file")
-	}
-	dims, data, err := parseIDX(bufio.NewReaderSize(f, 64<<10), st.Size())
+	dims, data, err := parseIDX(bufio.NewReaderSize(f, 64<<10), st.Size(), max)
 	if err != nil {
 		return nil, nil, &FileError{Path: path, Err: err}
 	}
@@ -57,9 +52,10 @@ func idxKind(magic uint32) string {
 }
 
 // parseIDX reads an IDX stream of unsigned bytes, gzipped or not, from a file
-// of size bytes. It checks the dimensions against what the file can hold
-// before reading the data, and that nothing follows the data.
-func parseIDX(r *bufio.Reader, size int64) (dims []int, data []byte, err error) {
+// of size bytes. It checks the dimensions against what the file can hold and
+// against max (graph.LimitBytes) before reading the data, and that nothing
+// follows the data.
+func parseIDX(r *bufio.Reader, size, max int64) (dims []int, data []byte, err error) {
 	var in io.Reader = r
 	limit, gz := size, false
 	if head, _ := r.Peek(2); len(head) == 2 && head[0] == 0x1f && head[1] == 0x8b {
@@ -106,9 +102,12 @@ func parseIDX(r *bufio.Reader, size int64) (dims []int, data []byte, err error) 
 	if !gz && n != size-header {
 		return nil, nil, fmt.Errorf("IDX dimensions %v need %d bytes of data, the file holds %d", dims, n, size-header)
 	}
+	if err := graph.CheckBytes(fmt.Sprintf("IDX data of dimensions %v", dims), n, 1, max); err != nil {
+		return nil, nil, err
+	}
 	// Read without trusting n for the allocation: the buffer grows with
 	// the data actually present.
-	data, err = io.ReadAll(io.LimitReader(in, n))
+	data, err = readN(in, n)
 	if err != nil {
 		return nil, nil, fmt.Errorf("reading IDX data: %w", err)
 	}

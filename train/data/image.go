@@ -10,6 +10,7 @@ import (
 	"image/jpeg"
 	"image/png"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -17,10 +18,6 @@ import (
 
 	"github.com/onnxtune/onnxtune/graph"
 )
-
-// maxPixels bounds the size of an image this package decodes (PIL warns
-// from about 89 million pixels).
-const maxPixels = 1 << 26
 
 // jpegPixelsPerByte bounds the pixels of a JPEG image per byte of its
 // file: every 8x8 block codes its DC coefficient in at least one bit, so a
@@ -48,6 +45,7 @@ type ImageFolder struct {
 	c, h, w int             // example shape
 	resize  bool            // resize every image to h x w
 	tables  []*[256]float32 // normalization, per channel
+	max     int64           // Options.MaxBytes, as graph.LimitBytes gives it
 }
 
 var (
@@ -64,13 +62,15 @@ var (
 // error.
 //
 // Open checks every image's header: its format, its size (the same for
-// all unless Options.ImageSize is set) and that decoding it will not need
-// more memory than such a file can justify. Images are decoded when read.
+// all unless Options.ImageSize is set, and Options.InputSize when that is
+// set), and that decoding it will not need more memory than such a file
+// can justify nor more than Options.MaxBytes. Images are decoded when read,
+// after the same checks.
 // Examples are float32 of shape channels x height x width (3 channels, or 1
 // with Options.Grayscale), normalized with Options.Mean and Options.Std
 // (ImageNet's by default).
 func OpenImageFolder(root string, opts Options) (*ImageFolder, error) {
-	f := &ImageFolder{root: root, c: 3}
+	f := &ImageFolder{root: root, c: 3, max: graph.LimitBytes(opts.MaxBytes)}
 	if opts.Grayscale {
 		f.c = 1
 	}
@@ -87,10 +87,17 @@ func OpenImageFolder(root string, opts Options) (*ImageFolder, error) {
 	}
 	switch h, w := opts.ImageSize[0], opts.ImageSize[1]; {
 	case h == 0 && w == 0:
-	case h <= 0 || w <= 0 || h > maxPixels/w:
+	case h <= 0 || w <= 0:
 		return nil, fileErr(root, "option ImageSize %dx%d is not a valid image size", h, w)
 	default:
+		if err := graph.CheckBytes(fmt.Sprintf("an example of %dx%dx%d float32", f.c, h, w), pixels(h, w), 4*int64(f.c), f.max); err != nil {
+			return nil, &FileError{Path: root, Err: err}
+		}
 		f.h, f.w, f.resize = h, w, true
+	}
+	in := opts.InputSize
+	if f.resize && in != [2]int{} && in != opts.ImageSize {
+		return nil, fileErr(root, "option ImageSize %dx%d (height x width), but the model takes images of %dx%d", f.h, f.w, in[0], in[1])
 	}
 
 	entries, err := os.ReadDir(root)
@@ -119,12 +126,15 @@ func OpenImageFolder(root string, opts Options) (*ImageFolder, error) {
 		}
 	}
 	for i, file := range f.files {
-		w, h, err := imageHeader(file)
+		w, h, err := imageHeader(file, f.max)
 		if err != nil {
 			return nil, err
 		}
 		switch {
 		case f.resize:
+		case in != [2]int{} && (h != in[0] || w != in[1]):
+			return nil, fileErr(file, "image of %dx%d (height x width), but the model takes images of %dx%d; set an image size to resize them all",
+				h, w, in[0], in[1])
 		case i == 0:
 			f.w, f.h = w, h
 		case w != f.w || h != f.h:
@@ -222,7 +232,11 @@ func (f *ImageFolder) Read(i int, x any, _ []float32) (int64, error) {
 		return 0, err
 	}
 	path := f.files[i]
-	img, err := decodeImage(path)
+	var want [2]int // the size the image must have, unless resized
+	if !f.resize {
+		want = [2]int{f.h, f.w}
+	}
+	img, err := decodeImage(path, want, f.max)
 	if err != nil {
 		return 0, err
 	}
@@ -264,19 +278,23 @@ func imageFormat(head []byte) string {
 	return ""
 }
 
+// pixels returns h*w, or -1 if that overflows.
+func pixels(h, w int) int64 {
+	if w > 0 && h > math.MaxInt64/w {
+		return -1
+	}
+	return int64(h) * int64(w)
+}
+
 // imageHeader reads and checks the header of the image at path and
 // returns its width and height.
-func imageHeader(path string) (w, h int, err error) {
-	fh, err := os.Open(path)
+func imageHeader(path string, max int64) (w, h int, err error) {
+	fh, st, err := openRegular(path)
 	if err != nil {
-		return 0, 0, fmt.Errorf("data: %w", err)
+		return 0, 0, err
 	}
 	defer fh.Close()
-	st, err := fh.Stat()
-	if err != nil {
-		return 0, 0, fmt.Errorf("data: %w", err)
-	}
-	cfg, _, err := checkHeader(bufio.NewReader(fh), st.Size())
+	cfg, _, err := checkHeader(bufio.NewReader(fh), st.Size(), max)
 	if err != nil {
 		return 0, 0, &FileError{Path: path, Err: err}
 	}
@@ -284,8 +302,9 @@ func imageHeader(path string) (w, h int, err error) {
 }
 
 // checkHeader reads the header of a PNG or JPEG image of size bytes and
-// checks that decoding it needs no more memory than the file justifies.
-func checkHeader(r *bufio.Reader, size int64) (cfg image.Config, format string, err error) {
+// checks that decoding it needs no more memory than the file justifies and
+// than max.
+func checkHeader(r *bufio.Reader, size, max int64) (cfg image.Config, format string, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("malformed image header: %v", p)
@@ -308,8 +327,11 @@ func checkHeader(r *bufio.Reader, size int64) (cfg image.Config, format string, 
 	if w <= 0 || h <= 0 {
 		return cfg, format, fmt.Errorf("%s image of %dx%d pixels", strings.ToUpper(format), h, w)
 	}
-	if w*h > maxPixels {
-		return cfg, format, fmt.Errorf("%s image of %dx%d pixels is larger than the limit of %d pixels", strings.ToUpper(format), h, w, maxPixels)
+	// The decoded image, then its channels as bytes (and the luma of
+	// Grayscale); a resize's output is bounded by Options.ImageSize.
+	what := fmt.Sprintf("decoding a %s image of %dx%d pixels", strings.ToUpper(format), h, w)
+	if err := graph.CheckBytes(what, w*h, decodedBytes(cfg.ColorModel)+4, max); err != nil {
+		return cfg, format, err
 	}
 	if format == "jpeg" && w*h > jpegPixelsPerByte*size {
 		return cfg, format, fmt.Errorf("JPEG image of %dx%d pixels cannot fit in a %d-byte file", h, w, size)
@@ -322,6 +344,25 @@ func checkHeader(r *bufio.Reader, size int64) (cfg image.Config, format string, 
 		}
 	}
 	return cfg, format, nil
+}
+
+// decodedBytes is the bytes per pixel of the image image/png or image/jpeg
+// decodes for a color model (4:4:4 for YCbCr, the most).
+func decodedBytes(m color.Model) int64 {
+	if _, ok := m.(color.Palette); ok {
+		return 1
+	}
+	switch m {
+	case color.GrayModel:
+		return 1
+	case color.Gray16Model:
+		return 2
+	case color.YCbCrModel:
+		return 3
+	case color.RGBAModel, color.NRGBAModel, color.CMYKModel:
+		return 4
+	}
+	return 8
 }
 
 // pngMinBits is the fewest bits a pixel of a PNG with this color model has.
@@ -339,20 +380,20 @@ func pngMinBits(m color.Model) int {
 }
 
 // decodeImage decodes the PNG or JPEG image at path, checking its header
-// first.
-func decodeImage(path string) (img image.Image, err error) {
-	fh, err := os.Open(path)
+// first: against max, and against size (height, width) unless that is
+// zero.
+func decodeImage(path string, size [2]int, max int64) (img image.Image, err error) {
+	fh, st, err := openRegular(path)
 	if err != nil {
-		return nil, fmt.Errorf("data: %w", err)
+		return nil, err
 	}
 	defer fh.Close()
-	st, err := fh.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("data: %w", err)
-	}
-	_, format, err := checkHeader(bufio.NewReader(fh), st.Size())
+	cfg, format, err := checkHeader(bufio.NewReader(fh), st.Size(), max)
 	if err != nil {
 		return nil, &FileError{Path: path, Err: err}
+	}
+	if size != [2]int{} && (cfg.Height != size[0] || cfg.Width != size[1]) {
+		return nil, fileErr(path, "image of %dx%d (height x width), want %dx%d", cfg.Height, cfg.Width, size[0], size[1])
 	}
 	if _, err := fh.Seek(0, io.SeekStart); err != nil {
 		return nil, fmt.Errorf("data: %w", err)

@@ -264,7 +264,7 @@ func TestImageFolderErrors(t *testing.T) {
 		{name: "sizes differ", files: map[string][]byte{"a/1.png": good.Bytes(), "b/2.png": pngWithSize(t, 1, 1)},
 			want: "image of 1x1 (height x width), but", names: "b/2.png"},
 		{name: "huge dimensions", files: map[string][]byte{"a/1.png": pngWithSize(t, 1<<20, 1<<20)},
-			want: "larger than the limit", names: "a/1.png"},
+			want: "over the limit", names: "a/1.png"},
 		{name: "dimensions beyond the file", files: map[string][]byte{"a/1.png": pngWithSize(t, 4000, 4000)},
 			want: "cannot fit in a", names: "a/1.png"},
 		{name: "JPEG dimensions beyond the file", files: map[string][]byte{"a/1.jpg": jpegWithSize(t, 8000, 8000)},

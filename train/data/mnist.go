@@ -94,11 +94,11 @@ func OpenIDX(images, labels string, opts Options) (Dataset, error) {
 	if err != nil {
 		return nil, fileErr(images, "%w", err)
 	}
-	idims, pixels, err := readIDX(images, idxImages)
+	idims, pixels, err := readIDX(images, idxImages, opts.MaxBytes)
 	if err != nil {
 		return nil, err
 	}
-	ldims, lab, err := readIDX(labels, idxLabels)
+	ldims, lab, err := readIDX(labels, idxLabels, opts.MaxBytes)
 	if err != nil {
 		return nil, err
 	}

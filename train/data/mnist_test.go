@@ -296,7 +296,7 @@ func FuzzIDX(f *testing.F) {
 	f.Add(idxBytes([]uint32{4}, []byte{1, 2, 3, 4}))
 	f.Add(idxBytes([]uint32{0xffffffff, 2, 2}, nil))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		dims, data, err := parseIDX(bufio.NewReader(bytes.NewReader(b)), int64(len(b)))
+		dims, data, err := parseIDX(bufio.NewReader(bytes.NewReader(b)), int64(len(b)), 16<<20)
 		if err != nil {
 			if strings.Contains(err.Error(), "\n") {
 				t.Errorf("error %q has several lines", err)

@@ -33,10 +33,34 @@ var (
 //     negative) or float targets (float32, or float64 converted, shape
 //     [N, ...]).
 //
-// Other arrays in the file are ignored. The values are used as stored: no
-// normalization is applied.
+// Other arrays in the file are ignored (but read). The values are used as
+// stored: no normalization is applied. The arrays may take
+// graph.DefaultMaxBytes together; OpenNPZWith sets another limit.
 func OpenNPZ(path string) (Dataset, error) {
-	arrays, err := npz.Read(path)
+	return OpenNPZWith(path, Options{})
+}
+
+// OpenNPZWith is OpenNPZ with options, as Open applies them to an .npz file:
+// Options.MaxBytes bounds the arrays of the file (each and together),
+// Classes and PerClass select examples, and the options about images are an
+// error.
+func OpenNPZWith(path string, opts Options) (Dataset, error) {
+	if err := noImageOptions(path, opts, true); err != nil {
+		return nil, err
+	}
+	ds, err := openNPZ(path, opts.MaxBytes)
+	if err != nil || (len(opts.Classes) == 0 && opts.PerClass == 0) {
+		return ds, err
+	}
+	sel, err := Select(ds, opts.Classes, opts.PerClass)
+	if err != nil {
+		return nil, fmt.Errorf("data: %s: %w", path, err)
+	}
+	return sel, nil
+}
+
+func openNPZ(path string, max int64) (Dataset, error) {
+	arrays, err := npz.ReadWith(path, npz.Options{MaxBytes: max})
 	if err != nil {
 		// npz's errors already name the file.
 		return nil, fmt.Errorf("data: %w", err)
