@@ -54,7 +54,12 @@ type checkpoint struct {
 	batches int
 }
 
-func (c *checkpoint) path() string { return filepath.Join(c.dir, checkpointFile) }
+func (c *checkpoint) path() string { return CheckpointPath(c.dir) }
+
+// CheckpointPath is the file a run with Config.Checkpoint dir reads and
+// writes its checkpoint in (callers check it before a run, as they check
+// their other outputs).
+func CheckpointPath(dir string) string { return filepath.Join(dir, checkpointFile) }
 
 // hyper lists the settings of h that algo's updates read.
 func hyper(algo Algorithm, h Hyper) map[string]float64 {

@@ -2,16 +2,12 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
 	"github.com/onnxtune/onnxtune/export"
-	"github.com/onnxtune/onnxtune/graph"
 	"github.com/onnxtune/onnxtune/importer"
 	"github.com/onnxtune/onnxtune/remap"
 )
@@ -74,14 +70,14 @@ type convertResult struct {
 }
 
 func (a *app) convert(in, out string) (*convertResult, error) {
-	if sameFile(in, out) {
-		return nil, fmt.Errorf("output %s would overwrite the input", out)
-	}
-	if st, err := os.Stat(out); err == nil && st.IsDir() {
-		return nil, fmt.Errorf("output %s is a folder, not a file", out)
-	}
 	m, err := importer.LoadWith(in, importer.Options{Logger: a.log, MaxBytes: a.limit})
 	if err != nil {
+		return nil, err
+	}
+	var chk ioCheck
+	chk.model("the model", in, m)
+	chk.modelOutput("-o", out, m)
+	if err := chk.check(); err != nil {
 		return nil, err
 	}
 	r := &convertResult{Input: in, Output: out}
@@ -97,36 +93,9 @@ func (a *app) convert(in, out string) (*convertResult, error) {
 		return nil, err
 	}
 	a.log.WithField("params", r.Renamed).Debug("renamed")
-	if hasExternal(m) && sameFile(filepath.Dir(in), filepath.Dir(out)) {
-		return nil, errors.New("output would overwrite the input's external data: write it to another folder")
-	}
 	if err := export.WriteFile(out, m); err != nil {
 		return nil, err
 	}
 	a.log.WithField("path", out).Debug("model written")
 	return r, nil
-}
-
-// sameFile reports whether paths a and b name one file: the same path, or
-// two names (links) of one existing file.
-func sameFile(a, b string) bool {
-	aa, errA := filepath.Abs(a)
-	bb, errB := filepath.Abs(b)
-	if errA == nil && errB == nil && aa == bb {
-		return true
-	}
-	sa, errA := os.Stat(a)
-	sb, errB := os.Stat(b)
-	return errA == nil && errB == nil && os.SameFile(sa, sb)
-}
-
-// hasExternal reports whether m keeps tensors in external data files, which
-// export writes next to the model.
-func hasExternal(m *graph.Model) bool {
-	for _, t := range m.Graph.Initializers {
-		if t.Storage == graph.StorageExternal {
-			return true
-		}
-	}
-	return false
 }

@@ -49,6 +49,12 @@ func TestScripts(t *testing.T) {
 			"randbytes": cmdRandBytes,
 			"jsonkeys":  cmdJSONKeys,
 			"tofull":    cmdToFull,
+			// output_test.go
+			"externalize": cmdExternalize,
+			"mkfifo":      cmdMkfifo,
+			"isfifo":      cmdIsFIFO,
+			"mkdev":       cmdMkdev,
+			"isdev":       cmdIsDev,
 		},
 	})
 }

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -66,12 +64,6 @@ OUT is written atomically and may not be PRE or NEW.`,
 			return nil
 		},
 		RunE: work(func(*cobra.Command, []string) error {
-			if sameFile(from, out) || sameFile(into, out) {
-				return fmt.Errorf("output %s would overwrite an input", out)
-			}
-			if err := checkOutput(out); err != nil {
-				return err
-			}
 			pre, err := importer.LoadWith(from, importer.Options{Logger: a.log, MaxBytes: a.limit})
 			if err != nil {
 				return err
@@ -80,8 +72,12 @@ OUT is written atomically and may not be PRE or NEW.`,
 			if err != nil {
 				return err
 			}
-			if hasExternal(dst) && sameFile(filepath.Dir(into), filepath.Dir(out)) {
-				return errors.New("output would overwrite the new model's external data: write it to another folder")
+			var chk ioCheck
+			chk.model("--from", from, pre)
+			chk.model("--into", into, dst)
+			chk.modelOutput("-o", out, dst, pre)
+			if err := chk.check(); err != nil {
+				return err
 			}
 			rep, err := remap.Apply(pre, dst, remap.Options{Rules: rules, Strict: strict, Logger: a.log})
 			var se *remap.StrictError
@@ -156,12 +152,4 @@ func printRemap(w io.Writer, rep remap.Report, dst *graph.Model, written string,
 	}
 	_, err := fmt.Fprintf(w, "wrote %s\n", written)
 	return err
-}
-
-// checkOutput refuses an output path that is a folder.
-func checkOutput(out string) error {
-	if st, err := os.Stat(out); err == nil && st.IsDir() {
-		return fmt.Errorf("output %s is a folder, not a file", out)
-	}
-	return nil
 }

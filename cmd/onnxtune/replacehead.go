@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"path/filepath"
 
 	"github.com/spf13/cobra"
 
@@ -47,18 +46,15 @@ OUT is written atomically and may not be MODEL.`,
 		},
 		RunE: work(func(_ *cobra.Command, args []string) error {
 			in := args[0]
-			if sameFile(in, out) {
-				return fmt.Errorf("output %s would overwrite the input", out)
-			}
-			if err := checkOutput(out); err != nil {
-				return err
-			}
 			m, err := importer.LoadWith(in, importer.Options{Logger: a.log, MaxBytes: a.limit})
 			if err != nil {
 				return err
 			}
-			if hasExternal(m) && sameFile(filepath.Dir(in), filepath.Dir(out)) {
-				return errors.New("output would overwrite the input's external data: write it to another folder")
+			var chk ioCheck
+			chk.model("the model", in, m)
+			chk.modelOutput("-o", out, m)
+			if err := chk.check(); err != nil {
+				return err
 			}
 			var before []int64
 			if p := m.Param(layer + ".weight"); p != nil {

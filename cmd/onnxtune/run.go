@@ -93,6 +93,13 @@ func (a *app) run(model, data, out string, bs int, all bool) (*runResult, error)
 	if err != nil {
 		return nil, err
 	}
+	var chk ioCheck
+	chk.model("the model", model, m)
+	chk.input("--data", data)
+	chk.output("-o", out)
+	if err := chk.check(); err != nil {
+		return nil, err
+	}
 	x, input, err := readX(m, data, "x")
 	if err != nil {
 		return nil, err

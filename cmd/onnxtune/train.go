@@ -239,6 +239,18 @@ func (a *app) train(model string, f *trainFlags) error {
 	if err != nil {
 		return err
 	}
+	var chk ioCheck
+	chk.model("the model", model, m)
+	chk.input("--data", f.data)
+	chk.input("--val", f.val)
+	chk.input("--config", f.config)
+	chk.modelOutput("-o", f.out, m)
+	if f.checkpoint != "" {
+		chk.dirOutput("--checkpoint", train.CheckpointPath(f.checkpoint))
+	}
+	if err := chk.check(); err != nil {
+		return err
+	}
 	src, err := openSource(f.data, f, true)
 	if err != nil {
 		return fmt.Errorf("--data: %w", err)

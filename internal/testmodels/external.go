@@ -26,9 +26,19 @@ type Ext struct {
 // offset and length. It returns the new model bytes; write them into dir.
 func Externalize(t testing.TB, b []byte, dir string, place func(name string) (Ext, bool)) []byte {
 	t.Helper()
+	out, err := ExternalizeBytes(b, dir, place)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// ExternalizeBytes is Externalize returning its error, for callers without
+// a testing.TB (CLI test scripts).
+func ExternalizeBytes(b []byte, dir string, place func(name string) (Ext, bool)) ([]byte, error) {
 	var p pb.ModelProto
 	if err := p.Unmarshal(b); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	ext := pb.TensorProto_EXTERNAL
 	for _, tp := range p.Graph.Initializer {
@@ -38,14 +48,14 @@ func Externalize(t testing.TB, b []byte, dir string, place func(name string) (Ex
 		}
 		f, err := os.OpenFile(filepath.Join(dir, filepath.FromSlash(e.Location)), os.O_CREATE|os.O_WRONLY, 0o644)
 		if err != nil {
-			t.Fatal(err)
+			return nil, err
 		}
 		_, err = f.WriteAt(tp.RawData, e.Offset)
 		if cerr := f.Close(); err == nil {
 			err = cerr
 		}
 		if err != nil {
-			t.Fatal(err)
+			return nil, err
 		}
 		entries := [][2]string{
 			{"location", e.Location},
@@ -60,9 +70,5 @@ func Externalize(t testing.TB, b []byte, dir string, place func(name string) (Ex
 			tp.ExternalData = append(tp.ExternalData, &pb.StringStringEntryProto{Key: &k, Value: &v})
 		}
 	}
-	out, err := p.Marshal()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
+	return p.Marshal()
 }
