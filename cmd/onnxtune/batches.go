@@ -34,8 +34,9 @@ func (a *app) inferenceModel(path string) (*graph.Model, error) {
 
 // readX reads the array key of an .npz file and checks that it can feed the
 // model's first input: element type float32 or int64 as the input declares.
-func readX(m *graph.Model, path, key string) (npz.Array, string, error) {
-	arrs, err := npz.Read(path)
+// The file's arrays may take --max-bytes together.
+func (a *app) readX(m *graph.Model, path, key string) (npz.Array, string, error) {
+	arrs, err := npz.ReadWith(path, npz.Options{MaxBytes: a.limit})
 	if err != nil {
 		return npz.Array{}, "", err
 	}

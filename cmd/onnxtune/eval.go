@@ -69,7 +69,7 @@ func (a *app) eval(model, data string, bs int) (*evalResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	src, err := openSource(data, &trainFlags{batch: bs}, false)
+	src, err := a.openSource(m, data, &trainFlags{batch: bs}, false)
 	if err != nil {
 		return nil, err
 	}

@@ -100,7 +100,7 @@ func (a *app) run(model, data, out string, bs int, all bool) (*runResult, error)
 	if err := chk.check(); err != nil {
 		return nil, err
 	}
-	x, input, err := readX(m, data, "x")
+	x, input, err := a.readX(m, data, "x")
 	if err != nil {
 		return nil, err
 	}

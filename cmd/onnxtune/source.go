@@ -19,8 +19,11 @@ type dataSource struct {
 	loader *data.Loader
 }
 
-func openSource(spec string, f *trainFlags, shuffle bool) (*dataSource, error) {
-	opts := data.Options{Mean: f.mean, Std: f.std, Grayscale: f.grayscale}
+// openSource opens the data spec for model m: --max-bytes bounds what its
+// files make onnxtune allocate, and the images of a folder must have the
+// height and width of m's input (unless resized), checked before decoding.
+func (a *app) openSource(m *graph.Model, spec string, f *trainFlags, shuffle bool) (*dataSource, error) {
+	opts := data.Options{Mean: f.mean, Std: f.std, Grayscale: f.grayscale, MaxBytes: a.limit, InputSize: imageInput(m)}
 	if shuffle { // the training set
 		opts.PerClass, opts.Classes = f.perClass, f.classes
 	}
@@ -47,6 +50,24 @@ func openSource(spec string, f *trainFlags, shuffle bool) (*dataSource, error) {
 		return nil, err
 	}
 	return &dataSource{ds: ds, loader: l}, nil
+}
+
+// imageInput returns the height and width of m's first input when it is an
+// image batch [N, C, H, W] of known H and W, else zeros.
+func imageInput(m *graph.Model) [2]int {
+	names := ops.InputNames(m)
+	if len(names) == 0 {
+		return [2]int{}
+	}
+	_, dims, ok := m.Graph.Input(names[0]).TensorShape()
+	if !ok || len(dims) != 4 {
+		return [2]int{}
+	}
+	h, w := dims[2], dims[3]
+	if !h.HasValue || !w.HasValue || h.Value <= 0 || w.Value <= 0 || h.Value > 1<<31 || w.Value > 1<<31 {
+		return [2]int{}
+	}
+	return [2]int{int(h.Value), int(w.Value)}
 }
 
 func (s *dataSource) Batches() int { return s.loader.Batches() }

@@ -205,9 +205,9 @@ func (f *trainFlags) settings(epochs int) (train.Config, error) {
 // applyConfig sets every flag that the command line did not set from a
 // YAML file whose keys are flag names.
 func applyConfig(fs *pflag.FlagSet, path string) error {
-	b, err := os.ReadFile(path)
+	b, err := readConfig(path)
 	if err != nil {
-		return fmt.Errorf("--config: %w", err)
+		return err
 	}
 	var m map[string]any
 	if err := yaml.Unmarshal(b, &m); err != nil {
@@ -251,13 +251,13 @@ func (a *app) train(model string, f *trainFlags) error {
 	if err := chk.check(); err != nil {
 		return err
 	}
-	src, err := openSource(f.data, f, true)
+	src, err := a.openSource(m, f.data, f, true)
 	if err != nil {
 		return fmt.Errorf("--data: %w", err)
 	}
 	var val train.Validator
 	if f.val != "" {
-		vs, err := openSource(f.val, f, false)
+		vs, err := a.openSource(m, f.val, f, false)
 		if err != nil {
 			return fmt.Errorf("--val: %w", err)
 		}
