@@ -29,8 +29,7 @@ at inference), every parameter the exporter de-duplicated gets its own tensor
 parameters were untied and initializers renamed, or the same as JSON with
 --json (keys input, output, inference_nodes, untied, renamed).
 
-OUT is written atomically (a temporary file renamed into place) and may not
-be IN itself.`,
+` + policyText + "\n\n" + sideText,
 		Example: `  onnxtune convert models/bn_cnn_training.onnx -o /tmp/bn_cnn.onnx
   onnxtune convert --json models/bn_tied.onnx -o /tmp/bn_tied.onnx | jq .untied`,
 		Args: positional("IN"),

@@ -65,9 +65,7 @@
 // parameters were untied and initializers renamed; with --json, one object
 // with the keys input, output, inference_nodes, untied and renamed.
 //
-// -o (--output) is required. OUT may not be IN itself, under any spelling
-// or link; nor, for a model with external data, a file in IN's folder
-// (the data files would be rewritten).
+// -o (--output) is required; OUT follows the rules of Outputs below.
 //
 // # remap
 //
@@ -91,7 +89,7 @@
 // warning; an invalid rule is a usage error (exit 2). With --strict, any
 // missing, unexpected or mismatched name fails the command (exit 1, the
 // report still printed, the error listing the names) and OUT is not
-// written. OUT may be neither PRE nor NEW.
+// written. OUT follows the rules of Outputs below.
 //
 // # replace-head
 //
@@ -101,8 +99,8 @@
 // and NAME.bias (a Gemm, or a MatMul and the Add of its bias) with a new one
 // of N outputs, initialized as nn.Linear is (uniform in +-1/sqrt(in_features))
 // from --seed (default 0), fixes the declared output shape, keeps node names,
-// opsets and every other tensor, and writes OUT atomically. OUT may not be
-// MODEL.
+// opsets and every other tensor, and writes OUT atomically. OUT follows the
+// rules of Outputs below.
 //
 // # version
 //
@@ -110,11 +108,37 @@
 //
 // Version prints onnxtune's module version and the Go version that built it.
 //
+// # Outputs
+//
+// Every command that writes (convert, remap, replace-head, train with -o
+// and --checkpoint, run -o) follows one policy:
+//
+//   - An output never replaces a file the same run reads: a model, its
+//     external data files, --data, --val, --config. Paths are compared after
+//     resolving links and with os.SameFile, so "./m.onnx", "m.onnx" and a
+//     link to it are one file. An output inside a folder given as data
+//     (an image folder) is refused too.
+//   - An output replaces only a regular file: a folder, FIFO, device or
+//     socket (or a link to one) at OUT is refused and left as it was.
+//   - A model that keeps tensors in external data is written with all of
+//     them in one side file named after OUT, OUT.data, packed from offset 0,
+//     and the written model names that file. The locations a model was read
+//     with never name the files written, so nothing but OUT and OUT.data is
+//     created or replaced, and two models written into one folder never share
+//     a side file. OUT.data may not be a file the run reads either.
+//   - train --checkpoint DIR writes DIR/checkpoint.npz under the same rules;
+//     DIR is created when missing. No two outputs of a run share a file.
+//   - All of this, and that each output's folder exists and is writable, is
+//     checked before any work starts (before training): the error is one
+//     line naming the path, exit status 1.
+//   - Files are written atomically: a temporary file in the same folder,
+//     renamed into place.
+//
 // # Exit status
 //
 //	0  success (help included)
 //	1  the work failed: missing, empty, truncated or invalid model, a folder
-//	   given as a model, output that would overwrite the input, write error
+//	   given as a model, an output refused by the rules of Outputs, write error
 //	   (standard output included: a full disk or a closed pipe), trained
 //	   weights that became NaN or infinite, a checkpoint that does not fit.
 //	   One line on standard error: "onnxtune: <error>".

@@ -24,6 +24,8 @@ func TestHelp(t *testing.T) {
 		{"convert", []string{"convert", "--help"}},
 		{"remap", []string{"remap", "--help"}},
 		{"replace-head", []string{"replace-head", "--help"}},
+		{"run", []string{"run", "--help"}},
+		{"train", []string{"train", "--help"}},
 		{"version", []string{"version", "--help"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -28,16 +28,18 @@ import (
 //   - all of this, and that each output's folder exists and is writable, is
 //     checked before any work starts, with a one-line error naming the path.
 //
-// policyText is that policy as the --help of the writing commands states it.
-const policyText = `OUT is written atomically (a temporary file renamed into place). It may not
-be a file the command reads (a model, its external data, data, config) or
-anything but a regular file (a folder, FIFO or device), and its folder must
-exist and be writable; all of this is checked before any work starts.`
-
-// sideText adds what model outputs do with external data.
-const sideText = ` A model
-that keeps tensors in external data gets them in one file named after OUT,
-OUT.data; locations read from a model never name the files written.`
+// policyText is that policy as the --help of the writing commands states
+// it; sideText is what a model output does with external data.
+const (
+	policyText = `OUT is written atomically (a temporary file renamed into place). It may
+not be a file the command reads (a model, its external data, data,
+config), nor a folder, FIFO or device, and its folder must exist and be
+writable: all of this is checked before any work starts (exit 1).`
+	sideText = `A model that keeps tensors in external data is written with all of them
+in one file named after OUT, OUT.data (packed from offset 0); locations
+read from a model never name the files written, and nothing but OUT and
+OUT.data is created or replaced.`
+)
 
 // ioFile is a file a run reads or writes, with how to name it in errors.
 type ioFile struct {

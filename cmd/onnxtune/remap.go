@@ -48,7 +48,7 @@ prints the report as one object: matched, missing and unexpected (lists of
 names), mismatched (objects with name, from and into), and warnings when
 there are any.
 
-OUT is written atomically and may not be PRE or NEW.`,
+` + policyText + "\n\n" + sideText,
 		Example: `  onnxtune remap --from models/mnist_lenet_0to4.onnx --into models/mnist_lenet_10.onnx -o out/lenet10.onnx
   onnxtune remap --from dp.onnx --into new.onnx -o out.onnx --rename '^module\.='
   onnxtune remap --strict --json --from a.onnx --into b.onnx -o c.onnx | jq .mismatched`,

@@ -31,7 +31,7 @@ numbers). The parameters keep their PyTorch names with the new shapes, the
 declared output shape gets the new number of classes, and node names,
 opsets and every other tensor are kept.
 
-OUT is written atomically and may not be MODEL.`,
+` + policyText + "\n\n" + sideText,
 		Example: `  onnxtune replace-head resnet18.onnx --layer fc --classes 5 -o resnet18_5.onnx
   onnxtune replace-head models/mnist_lenet_0to4.onnx --layer fc3 --classes 10 --seed 7 -o out/lenet10.onnx`,
 		Args: positional("MODEL"),

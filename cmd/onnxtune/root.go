@@ -137,7 +137,11 @@ Exit status: 0 on success, 1 when the work fails (missing, truncated or
 invalid model, write error, including standard output), 2 for a wrong command
 line (unknown command or flag, wrong number of arguments, bad flag value, a
 value PyTorch refuses, a pattern that matches nothing), 130 when Ctrl-C
-(SIGINT or SIGTERM) stops train.`,
+(SIGINT or SIGTERM) stops train.
+
+Commands that write (convert, remap, replace-head, train, run -o) never
+replace a file they read nor anything but a regular file, write a model's
+external data only to OUT.data, and check this before any work starts.`,
 		Example: `  onnxtune inspect models/lenet.onnx
   onnxtune inspect --json models/lenet.onnx | jq .parameters
   onnxtune convert models/bn_cnn_training.onnx -o /tmp/bn_cnn.onnx`,

@@ -30,10 +30,12 @@ inference semantics: a training-mode export runs as the inference model it
 stands for (BatchNormalization with running statistics, Dropout off).
 
 With -o it writes the first output as the array logits of OUT.npz (with
---all-outputs, every output under its graph name too); OUT is written
-atomically. It prints the output shapes and, per example, the index of the
-largest output (the predicted class of a classifier); --json prints
-{"outputs": {name: shape}, "predictions": [...]}.`,
+--all-outputs, every output under its graph name too). It prints the
+output shapes and, per example, the index of the largest output (the
+predicted class of a classifier); --json prints
+{"outputs": {name: shape}, "predictions": [...]}.
+
+` + policyText,
 		Example: `  onnxtune run models/lenet.onnx --data models/lenet.expected.npz
   onnxtune run models/bn_cnn_training.onnx --data models/bn_cnn_training.expected.npz -o /tmp/out.npz
   python3 -c "import numpy as np; print(np.load('/tmp/out.npz')['logits'])"`,

@@ -85,7 +85,14 @@ epoch and on Ctrl-C; --resume continues from it, bit for bit to the result an
 uninterrupted run would have reached, after checking that the checkpoint fits
 the model and the settings (optimizer, hyperparameters, groups, shapes).
 --config FILE.yaml takes the same settings (keys are the flag names); flags
-given on the command line win.`,
+given on the command line win.
+
+` + policyText + `
+
+--checkpoint DIR writes DIR/checkpoint.npz under the same rules (DIR is
+created when missing); it may not be OUT or OUT.data.
+
+` + sideText,
 		Example: `  onnxtune train model.onnx -o tuned.onnx --data train.npz --val val.npz --epochs 10 \
       --lr 0.001 --momentum 0.9 --weight-decay 1e-4 --group 'fc3.*:lr=0.01'
   onnxtune train lenet10.onnx -o out.onnx --data mnist:train --epochs 1 --freeze 'conv*'
