@@ -1,6 +1,7 @@
 package importer_test
 
 import (
+	"bytes"
 	"errors"
 	"os"
 	"path/filepath"
@@ -197,5 +198,11 @@ func TestDecodeChecksTensorSizes(t *testing.T) {
 	_, err = importer.LoadWith(path, importer.Options{MaxBytes: size - 1})
 	if !errors.As(err, &le) || le.Bytes != size || !strings.Contains(err.Error(), path) {
 		t.Errorf("model file over MaxBytes: error %v, want a *graph.LimitError for %d bytes naming the file", err, size)
+	}
+	if _, err := importer.Read(bytes.NewReader(b), importer.Options{MaxBytes: size}); err != nil {
+		t.Errorf("stream of MaxBytes: %v", err)
+	}
+	if _, err = importer.Read(bytes.NewReader(b), importer.Options{MaxBytes: size - 1}); !errors.As(err, &le) || le.Limit != size-1 {
+		t.Errorf("stream over MaxBytes: error %v, want a *graph.LimitError", err)
 	}
 }
