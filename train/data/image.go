@@ -382,35 +382,48 @@ func pngMinBits(m color.Model) int {
 // decodeImage decodes the PNG or JPEG image at path, checking its header
 // first: against max, and against size (height, width) unless that is
 // zero.
-func decodeImage(path string, size [2]int, max int64) (img image.Image, err error) {
+func decodeImage(path string, size [2]int, max int64) (image.Image, error) {
 	fh, st, err := openRegular(path)
 	if err != nil {
 		return nil, err
 	}
 	defer fh.Close()
-	cfg, format, err := checkHeader(bufio.NewReader(fh), st.Size(), max)
+	img, err := decode(fh, st.Size(), size, max)
 	if err != nil {
 		return nil, &FileError{Path: path, Err: err}
 	}
-	if size != [2]int{} && (cfg.Height != size[0] || cfg.Width != size[1]) {
-		return nil, fileErr(path, "image of %dx%d (height x width), want %dx%d", cfg.Height, cfg.Width, size[0], size[1])
+	return img, nil
+}
+
+// decode decodes the PNG or JPEG image of size bytes that r holds, after
+// the checks of decodeImage.
+func decode(r io.ReadSeeker, n int64, size [2]int, max int64) (img image.Image, err error) {
+	cfg, format, err := checkHeader(bufio.NewReader(r), n, max)
+	if err != nil {
+		return nil, err
 	}
-	if _, err := fh.Seek(0, io.SeekStart); err != nil {
-		return nil, fmt.Errorf("data: %w", err)
+	if size != [2]int{} && (cfg.Height != size[0] || cfg.Width != size[1]) {
+		return nil, fmt.Errorf("image of %dx%d (height x width), want %dx%d", cfg.Height, cfg.Width, size[0], size[1])
+	}
+	if _, err := r.Seek(0, io.SeekStart); err != nil {
+		return nil, err
 	}
 	defer func() {
 		if p := recover(); p != nil {
-			img, err = nil, fileErr(path, "malformed %s image: %v", format, p)
+			img, err = nil, fmt.Errorf("malformed %s image: %v", format, p)
 		}
 	}()
-	br := bufio.NewReader(fh)
+	br := bufio.NewReader(r)
 	if format == "png" {
 		img, err = png.Decode(br)
 	} else {
 		img, err = jpeg.Decode(br)
 	}
 	if err != nil {
-		return nil, fileErr(path, "decoding %s image: %w", strings.ToUpper(format), eofErr(err))
+		return nil, fmt.Errorf("decoding %s image: %w", strings.ToUpper(format), eofErr(err))
+	}
+	if b := img.Bounds(); b.Dx() != cfg.Width || b.Dy() != cfg.Height {
+		return nil, fmt.Errorf("%s image decoded at %dx%d, its header says %dx%d", strings.ToUpper(format), b.Dy(), b.Dx(), cfg.Height, cfg.Width)
 	}
 	return img, nil
 }

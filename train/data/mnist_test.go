@@ -1,7 +1,6 @@
 package data
 
 import (
-	"bufio"
 	"bytes"
 	"compress/gzip"
 	"encoding/binary"
@@ -285,33 +284,4 @@ func TestIDXErrors(t *testing.T) {
 			}
 		})
 	}
-}
-
-// FuzzIDX checks that no input makes the IDX parser panic, allocate far
-// beyond the input, or return data that disagrees with its dimensions.
-func FuzzIDX(f *testing.F) {
-	small := idxBytes([]uint32{2, 3, 2}, []byte{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11})
-	f.Add(small)
-	f.Add(gzipped(small))
-	f.Add(idxBytes([]uint32{4}, []byte{1, 2, 3, 4}))
-	f.Add(idxBytes([]uint32{0xffffffff, 2, 2}, nil))
-	f.Fuzz(func(t *testing.T, b []byte) {
-		dims, data, err := parseIDX(bufio.NewReader(bytes.NewReader(b)), int64(len(b)), 16<<20)
-		if err != nil {
-			if strings.Contains(err.Error(), "\n") {
-				t.Errorf("error %q has several lines", err)
-			}
-			return
-		}
-		n := 1
-		for _, d := range dims {
-			n *= d
-		}
-		if n != len(data) {
-			t.Errorf("dims %v for %d bytes of data", dims, len(data))
-		}
-		if len(data) > len(b)*maxGzipRatio {
-			t.Errorf("%d bytes of data from a %d-byte input", len(data), len(b))
-		}
-	})
 }

@@ -65,6 +65,12 @@ func openNPZ(path string, max int64) (Dataset, error) {
 		// npz's errors already name the file.
 		return nil, fmt.Errorf("data: %w", err)
 	}
+	return npzDataset(path, arrays)
+}
+
+// npzDataset makes the dataset of OpenNPZ from the arrays of the file at
+// path.
+func npzDataset(path string, arrays map[string]npz.Array) (Dataset, error) {
 	x, okx := arrays["x"]
 	y, oky := arrays["y"]
 	switch {
