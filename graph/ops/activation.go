@@ -3,7 +3,6 @@ package ops
 import (
 	"fmt"
 	"math"
-	"strconv"
 
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -14,21 +13,6 @@ import (
 // Elementwise activations (Relu is in math.go), Clip, Softmax and
 // LogSoftmax. Each is differentiable w.r.t. its float input; Clip also
 // w.r.t. float min and max inputs, as PyTorch's clamp is.
-
-// actAttr reads a float attribute, or def. ONNX stores float32; the value
-// returned is the shortest decimal that rounds to it (0.9, not
-// 0.8999999762), the number PyTorch held when it exported the model.
-func actAttr(c *Ctx, name string, def float32) float64 {
-	v := def
-	if a := c.Node.Attr(name); a != nil {
-		v = a.F
-	}
-	d, err := strconv.ParseFloat(strconv.FormatFloat(float64(v), 'g', -1, 32), 64)
-	if err != nil {
-		return float64(v)
-	}
-	return d
-}
 
 // actLower lowers an activation whose functions depend on the node's
 // attributes: build returns the float32 and float64 forms of y = f(x) and of
@@ -184,10 +168,10 @@ func actWith(aName string, aDef float32, bName string, bDef float32,
 	mk64 func(a, b float64) (func(float64) float64, func(x, y float64) float64)) actFuncs {
 	return func(c *Ctx) (func(float32) float32, func(float64) float64,
 		func(x, y float32) float32, func(x, y float64) float64, error) {
-		a := actAttr(c, aName, aDef)
+		a := c.attrs().Float(aName, aDef)
 		b := 0.0
 		if bName != "" {
-			b = actAttr(c, bName, bDef)
+			b = c.attrs().Float(bName, bDef)
 		}
 		f32, d32 := mk32(float32(a), float32(b))
 		f64, d64 := mk64(a, b)
@@ -197,10 +181,7 @@ func actWith(aName string, aDef float32, bName string, bDef float32,
 
 func actGeluFuncs(c *Ctx) (func(float32) float32, func(float64) float64,
 	func(x, y float32) float32, func(x, y float64) float64, error) {
-	approx := "none"
-	if a := c.Node.Attr("approximate"); a != nil {
-		approx = string(a.S)
-	}
+	approx := c.attrs().String("approximate", "none")
 	if approx != "none" && approx != "tanh" {
 		return nil, nil, nil, nil, fmt.Errorf("approximate is %q, want \"none\" or \"tanh\"", approx)
 	}
@@ -243,7 +224,7 @@ func lowerClip(c *Ctx, in []*Value) ([]*Value, error) {
 			return nil, fmt.Errorf("input of type %s: before opset 11 Clip wants a float type", x.DType)
 		}
 		bound := func(name string, def float32) (*Value, error) {
-			v := actAttr(c, name, def)
+			v := c.attrs().Float(name, def)
 			if x.DType == graph.Float64 {
 				return ConstValue(tensor.New(tensor.FromScalar(v)))
 			}
@@ -498,7 +479,7 @@ func lowerSoftmax(logOf bool) LowerFunc {
 		if legacy {
 			def = 1
 		}
-		axis := int(c.Node.AttrInt("axis", def))
+		axis := int(c.attrs().Int("axis", def))
 		hiAxis := r - 1
 		if legacy {
 			hiAxis = r

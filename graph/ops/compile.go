@@ -189,6 +189,10 @@ func Compile(m *graph.Model, shapes map[string][]int, opts Options) (p *Program,
 				applied[r] = true
 			}
 		}
+		var attrErr *AttrError
+		if errors.As(err, &attrErr) && attrErr.Node == n {
+			return nil, err // it names the node
+		}
 		if err != nil {
 			return nil, fmt.Errorf("node %s: %w", n, err)
 		}
@@ -211,7 +215,14 @@ func Compile(m *graph.Model, shapes map[string][]int, opts Options) (p *Program,
 }
 
 func lowerNode(info OpInfo, c *Ctx, in []*Value) (outs []*Value, err error) {
-	defer recoverTo(&err)
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("gorgonia: %v", r)
+		}
+		if c.attr != nil && c.attr.err != nil {
+			outs, err = nil, c.attr.err
+		}
+	}()
 	return info.Lower(c, in)
 }
 

@@ -13,22 +13,30 @@ import (
 // constant.
 func lowerConstant(c *Ctx, _ []*Value) ([]*Value, error) {
 	var t *tensor.Dense
+	r := c.attrs()
 	for _, a := range c.Node.Attrs {
 		var err error
 		switch a.Name {
 		case "value":
-			if a.T == nil {
+			v := r.Tensor(a.Name)
+			if v == nil {
 				return nil, fmt.Errorf("value attribute holds no tensor")
 			}
-			t, err = TensorFromIR(a.T)
+			t, err = TensorFromIR(v)
 		case "value_float":
-			t = tensor.New(tensor.FromScalar(a.F))
+			t = tensor.New(tensor.FromScalar(float32(r.Float(a.Name, 0))))
 		case "value_floats":
-			t = Dense([]int{len(a.Floats)}, append([]float32(nil), a.Floats...))
+			fs := r.Floats(a.Name)
+			f32 := make([]float32, len(fs))
+			for i, f := range fs {
+				f32[i] = float32(f)
+			}
+			t = Dense([]int{len(f32)}, f32)
 		case "value_int":
-			t = tensor.New(tensor.FromScalar(a.I))
+			t = tensor.New(tensor.FromScalar(r.Int(a.Name, 0)))
 		case "value_ints":
-			t = Dense([]int{len(a.Ints)}, append([]int64(nil), a.Ints...))
+			is := append([]int64(nil), r.Int64s(a.Name)...)
+			t = Dense([]int{len(is)}, is)
 		case "value_string", "value_strings", "sparse_value":
 			return nil, fmt.Errorf("attribute %s is not supported", a.Name)
 		default:
@@ -54,8 +62,8 @@ func lowerConstantOfShape(c *Ctx, in []*Value) ([]*Value, error) {
 		return nil, err
 	}
 	fill := tensor.New(tensor.FromScalar(float32(0)))
-	if a := c.Node.Attr("value"); a != nil && a.T != nil {
-		if fill, err = TensorFromIR(a.T); err != nil {
+	if v := c.attrs().Tensor("value"); v != nil {
+		if fill, err = TensorFromIR(v); err != nil {
 			return nil, fmt.Errorf("value: %w", err)
 		}
 		if fill.Size() != 1 {

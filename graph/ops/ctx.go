@@ -32,7 +32,8 @@ type Ctx struct {
 	ConstParams bool
 
 	seq      *int
-	maxBytes int64 // Options.MaxBytes (see limit)
+	maxBytes int64       // Options.MaxBytes (see limit)
+	attr     *attrReader // see attrs
 }
 
 // Update is a value a training step writes back to an initializer after the

@@ -21,7 +21,7 @@ func lowerDropout(c *Ctx, in []*Value) ([]*Value, error) {
 	x := in[0]
 	ratio, training := 0.5, c.Train
 	if c.Opset < 12 {
-		ratio = actAttr(c, "ratio", 0.5)
+		ratio = c.attrs().Float("ratio", 0.5)
 	} else if training && len(in) > 1 && in[1] != nil {
 		r, err := in[1].Float()
 		if err != nil {

@@ -901,26 +901,29 @@ var castNames = map[string]graph.DType{
 	"STRING": graph.String,
 }
 
-func castTarget(n *graph.Node) (graph.DType, error) {
-	a := n.Attr("to")
-	if a == nil {
+// castTarget reads Cast's `to`: an int (a TensorProto data type), or
+// before opset 6 a type name.
+func castTarget(r *attrReader) (graph.DType, error) {
+	if !r.Has("to") {
 		return 0, fmt.Errorf("attribute to is missing")
 	}
-	if a.Type == graph.AttrString {
-		dt, ok := castNames[strings.ToUpper(string(a.S))]
+	if r.n.Attr("to").Type == graph.AttrString {
+		s := r.String("to", "")
+		dt, ok := castNames[strings.ToUpper(s)]
 		if !ok {
-			return 0, fmt.Errorf("attribute to names an unknown type %q", a.S)
+			return 0, fmt.Errorf("attribute to names an unknown type %q", s)
 		}
 		return dt, nil
 	}
-	return graph.DType(a.I), nil
+	dt := graph.DType(r.Int("to", 0))
+	return dt, r.Err()
 }
 
 // lowerCast converts between the engine's element types: float to integer
 // truncates toward zero, to bool tests for non-zero. Float to float is
 // differentiable (the gradient is cast back).
 func lowerCast(c *Ctx, in []*Value) ([]*Value, error) {
-	to, err := castTarget(c.Node)
+	to, err := castTarget(c.attrs())
 	if err != nil {
 		return nil, err
 	}

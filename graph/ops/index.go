@@ -323,11 +323,11 @@ func lowerSlice(c *Ctx, in []*Value) ([]*Value, error) {
 	r := x.Rank()
 	var starts, ends, axes, steps []int
 	if c.Opset < 10 {
-		starts, ends = attrIntList(c, "starts"), attrIntList(c, "ends")
+		starts, ends = c.attrs().Ints("starts"), c.attrs().Ints("ends")
 		if starts == nil || ends == nil {
 			return nil, fmt.Errorf("starts and ends attributes are required")
 		}
-		axes = attrIntList(c, "axes")
+		axes = c.attrs().Ints("axes")
 	} else {
 		if len(in) < 3 || in[1] == nil || in[2] == nil {
 			return nil, fmt.Errorf("starts and ends inputs are required")
@@ -438,23 +438,21 @@ func lowerPad(c *Ctx, in []*Value) ([]*Value, error) {
 	x := in[0]
 	r := x.Rank()
 	mode := "constant"
-	if a := c.Node.Attr("mode"); a != nil && len(a.S) > 0 {
-		mode = string(a.S)
+	if m := c.attrs().String("mode", ""); m != "" {
+		mode = m
 	}
 	var pads, axes []int
 	fill := 0.0
 	var fillV *Value
 	if c.Opset < 11 {
-		pads = attrIntList(c, "pads")
+		pads = c.attrs().Ints("pads")
 		if pads == nil {
-			pads = attrIntList(c, "paddings")
+			pads = c.attrs().Ints("paddings")
 		}
 		if pads == nil {
 			return nil, fmt.Errorf("pads attribute is required")
 		}
-		if a := c.Node.Attr("value"); a != nil {
-			fill = float64(a.F)
-		}
+		fill = c.attrs().Float("value", 0)
 	} else {
 		if len(in) < 2 || in[1] == nil {
 			return nil, fmt.Errorf("pads input is required")
@@ -590,14 +588,10 @@ func allZero(s []int) bool {
 // lowerConcat joins inputs along axis; each float input that the graph
 // computes gets the matching slice of the gradient.
 func lowerConcat(c *Ctx, in []*Value) ([]*Value, error) {
-	a := c.Node.Attr("axis")
-	if a == nil && c.Opset >= 4 {
+	if !c.attrs().Has("axis") && c.Opset >= 4 {
 		return nil, fmt.Errorf("axis attribute is required")
 	}
-	axis := 1
-	if a != nil {
-		axis = int(a.I)
-	}
+	axis := int(c.attrs().Int("axis", 1))
 	var xs []*Value
 	for i, v := range in {
 		if v == nil {
@@ -730,7 +724,7 @@ func concatGrad(axis int, out []int, wrt []bool) GradFunc {
 // output is a slice of the input.
 func lowerSplit(c *Ctx, in []*Value) ([]*Value, error) {
 	x := in[0]
-	ax, err := shapeAxis(int(c.Node.AttrInt("axis", 0)), x.Rank())
+	ax, err := shapeAxis(int(c.attrs().Int("axis", 0)), x.Rank())
 	if err != nil {
 		return nil, err
 	}
@@ -738,7 +732,7 @@ func lowerSplit(c *Ctx, in []*Value) ([]*Value, error) {
 	dim := x.Shape[ax]
 	var sizes []int
 	if c.Opset < 13 {
-		sizes = attrIntList(c, "split")
+		sizes = c.attrs().Ints("split")
 	} else if len(in) > 1 && in[1] != nil {
 		if sizes, err = shapeInts("split", in[1]); err != nil {
 			return nil, err
@@ -746,8 +740,8 @@ func lowerSplit(c *Ctx, in []*Value) ([]*Value, error) {
 	}
 	if sizes == nil {
 		parts := nOut
-		if a := c.Node.Attr("num_outputs"); a != nil && c.Opset >= 18 {
-			parts = int(a.I)
+		if c.Opset >= 18 {
+			parts = int(c.attrs().Int("num_outputs", int64(parts)))
 		}
 		if parts <= 0 {
 			return nil, fmt.Errorf("%d outputs", parts)
@@ -815,7 +809,7 @@ func lowerGather(c *Ctx, in []*Value) ([]*Value, error) {
 	if idx.DType != graph.Int64 && idx.DType != graph.Int32 {
 		return nil, fmt.Errorf("indices are %s, want int64 or int32", idx.DType)
 	}
-	ax, err := shapeAxis(int(c.Node.AttrInt("axis", 0)), data.Rank())
+	ax, err := shapeAxis(int(c.attrs().Int("axis", 0)), data.Rank())
 	if err != nil {
 		return nil, err
 	}

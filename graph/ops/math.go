@@ -404,7 +404,7 @@ func elemRun[T Float](op elemOp, in []*tensor.Dense, y []T) error {
 		}
 		xs[i] = d
 	}
-	convParallel(len(y), 1, func(lo, hi int) {
+	parallelRange(len(y), 1, func(lo, hi int) {
 		a, out := xs[0][lo:hi], y[lo:hi]
 		var b []T
 		if len(xs) > 1 {

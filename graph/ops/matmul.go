@@ -3,12 +3,8 @@ package ops
 import (
 	"fmt"
 
-	"gonum.org/v1/gonum/blas"
-	"gonum.org/v1/gonum/blas/blas64"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
-
-	"github.com/onnxtune/onnxtune/graph"
 )
 
 // registerMatrix registers the matrix products (this file), the remaining
@@ -19,39 +15,6 @@ func registerMatrix(r *Registry) {
 	r.add("MatMul", true, lowerMatMul)
 	registerElementwise(r)
 	registerReductions(r)
-}
-
-// blasGemm computes c = alpha*op(a)*op(b) + beta*c for row-major matrices:
-// float32 with sgemm (internal/gemm), float64 with gonum's BLAS. op(a) is m×k, op(b) is k×n; tA and tB say that a
-// and b are stored transposed (k×m and n×k).
-func blasGemm[T Float](tA, tB bool, m, n, k int, alpha T, a, b []T, beta T, c []T) {
-	if m == 0 || n == 0 {
-		return
-	}
-	ta, lda := blas.NoTrans, k
-	if tA {
-		ta, lda = blas.Trans, m
-	}
-	tb, ldb := blas.NoTrans, n
-	if tB {
-		tb, ldb = blas.Trans, k
-	}
-	lda, ldb = max(lda, 1), max(ldb, 1)
-	switch a := any(a).(type) {
-	case []float32:
-		sgemm(tA, tB, m, n, k, float32(alpha), a, lda, any(b).([]float32), ldb, float32(beta), any(c).([]float32), n)
-	case []float64:
-		blas64.Implementation().Dgemm(ta, tb, m, n, k, float64(alpha), a, lda,
-			any(b).([]float64), ldb, float64(beta), any(c).([]float64), n)
-	}
-}
-
-// gemmAttrF reads a float attribute with its default.
-func gemmAttrF(n *graph.Node, name string, def float32) float64 {
-	if a := n.Attr(name); a != nil {
-		return float64(a.F)
-	}
-	return float64(def)
 }
 
 // lowerGemm: Y = alpha*op(A)*op(B) + beta*C, C optional (opset 11+) and
@@ -75,8 +38,8 @@ func lowerGemm(c *Ctx, in []*Value) ([]*Value, error) {
 	if !a.DType.IsFloat() || a.DType != b.DType {
 		return nil, fmt.Errorf("inputs A (%s) and B (%s): want two float32 or float64 matrices", a.DType, b.DType)
 	}
-	alpha, beta := gemmAttrF(c.Node, "alpha", 1), gemmAttrF(c.Node, "beta", 1)
-	transA, transB := c.Node.AttrInt("transA", 0) != 0, c.Node.AttrInt("transB", 0) != 0
+	alpha, beta := c.attrs().Float("alpha", 1), c.attrs().Float("beta", 1)
+	transA, transB := c.attrs().Bool("transA", false), c.attrs().Bool("transB", false)
 	m, k := a.Shape[0], a.Shape[1]
 	if transA {
 		m, k = k, m

@@ -173,8 +173,8 @@ func lowerBatchNorm(c *Ctx, in []*Value) ([]*Value, error) {
 			return nil, fmt.Errorf("%s is %s, X is %s", names[i], in[i].DType, x.DType)
 		}
 	}
-	eps := actAttr(c, "epsilon", 1e-5)
-	momentum := actAttr(c, "momentum", 0.9)
+	eps := c.attrs().Float("epsilon", 1e-5)
+	momentum := c.attrs().Float("momentum", 0.9)
 	l := bnLayout{n: x.Shape[0], c: C, s: sizeOf(x.Shape[2:])}
 	outs := make([]*Value, max(len(c.Node.Outputs), 1))
 	want := func(i int) bool { return i < len(c.Node.Outputs) && c.Node.Outputs[i] != "" }
@@ -267,7 +267,7 @@ func bnStats[T Float](l bnLayout) Kernel {
 		}
 		out := make([]T, 2*l.c)
 		cnt := float64(l.n * l.s)
-		convParallel(l.c, 2*l.n*l.s, func(c0, c1 int) {
+		parallelRange(l.c, 2*l.n*l.s, func(c0, c1 int) {
 			for ch := c0; ch < c1; ch++ {
 				sum := 0.0
 				for b := 0; b < l.n; b++ {
@@ -289,7 +289,7 @@ func bnStats[T Float](l bnLayout) Kernel {
 
 // bnAffine computes y = (x - mean) / sqrt(var + eps) * scale + bias.
 func bnAffine[T Float](l bnLayout, eps float64, out, x, scale, bias, mean, vr []T) {
-	convParallel(l.c, l.n*l.s, func(c0, c1 int) {
+	parallelRange(l.c, l.n*l.s, func(c0, c1 int) {
 		for ch := c0; ch < c1; ch++ {
 			inv := 1 / math.Sqrt(float64(vr[ch])+eps)
 			a := float64(scale[ch]) * inv
@@ -366,7 +366,7 @@ func bnSums[T Float](l bnLayout, eps float64, packed bool) Kernel {
 			mean, vr = d[2], d[3]
 		}
 		out := make([]T, 2*l.c)
-		convParallel(l.c, 2*l.n*l.s, func(c0, c1 int) {
+		parallelRange(l.c, 2*l.n*l.s, func(c0, c1 int) {
 			for ch := c0; ch < c1; ch++ {
 				m := float64(mean[ch])
 				var sdy, sdyx float64
@@ -408,7 +408,7 @@ func bnTrainGradX[T Float](l bnLayout, eps float64) func(d [][]T, out []T) {
 	return func(d [][]T, out []T) {
 		dy, x, scale, st, sums := d[0], d[1], d[2], d[3], d[4]
 		M := float64(l.n * l.s)
-		convParallel(l.c, l.n*l.s, func(c0, c1 int) {
+		parallelRange(l.c, l.n*l.s, func(c0, c1 int) {
 			for ch := c0; ch < c1; ch++ {
 				mean := float64(st[ch])
 				inv := 1 / math.Sqrt(float64(st[l.c+ch])+eps)
@@ -507,14 +507,14 @@ func lowerLayerNorm(c *Ctx, in []*Value) ([]*Value, error) {
 		return nil, fmt.Errorf("input of type %s, want a float type", x.DType)
 	}
 	r := x.Rank()
-	axis := int(c.Node.AttrInt("axis", -1))
+	axis := int(c.attrs().Int("axis", -1))
 	if axis < -r || axis >= r {
 		return nil, fmt.Errorf("axis %d out of range for rank %d", axis, r)
 	}
 	if axis < 0 {
 		axis += r
 	}
-	eps := actAttr(c, "epsilon", 1e-5)
+	eps := c.attrs().Float("epsilon", 1e-5)
 	l := lnLayout{outer: sizeOf(x.Shape[:axis]), inner: sizeOf(x.Shape[axis:]), norm: x.Shape[axis:], scale: scale.Shape}
 	args := []*Value{x, scale}
 	for i, v := range []*Value{scale, bias} {

@@ -25,21 +25,20 @@ func poolSetup(c *Ctx, op string, x *Value, dilationsFrom int64) (*convGeom, int
 	if x.Rank() < 3 || x.Rank() > 5 {
 		return nil, 0, nil, fmt.Errorf("%s: input has %d dims, want 3 to 5 (N, C, 1 to 3 spatial)", op, x.Rank())
 	}
-	n := c.Node
 	for _, a := range []struct {
 		name string
 		from int64
 	}{{"ceil_mode", 10}, {"dilations", dilationsFrom}, {"storage_order", 8}} {
-		if n.Attr(a.name) != nil && c.Opset < a.from {
+		if c.attrs().Has(a.name) && c.Opset < a.from {
 			return nil, 0, nil, fmt.Errorf("%s: attribute %s needs opset %d, the model has %d", op, a.name, a.from, c.Opset)
 		}
 	}
 	spatial := x.Rank() - 2
-	win, err := readConvWindow(n, spatial, nil, c.Opset >= dilationsFrom)
+	win, err := readConvWindow(c.attrs(), spatial, nil, c.Opset >= dilationsFrom)
 	if err != nil {
 		return nil, 0, nil, fmt.Errorf("%s: %w", op, err)
 	}
-	ceil := n.AttrInt("ceil_mode", 0) != 0
+	ceil := c.attrs().Bool("ceil_mode", false)
 	in := x.Shape[2:]
 	out, pb, pe, err := win.resolve(c, in, ceil)
 	if err != nil {
@@ -107,7 +106,7 @@ func lowerMaxPool(c *Ctx, in []*Value) ([]*Value, error) {
 		return nil, err
 	}
 	if len(c.Node.Outputs) > 1 && c.Node.Outputs[1] != "" {
-		colMajor := c.Node.AttrInt("storage_order", 0) == 1
+		colMajor := c.attrs().Int("storage_order", 0) == 1
 		idx := Spec{Name: "MaxPoolIndices", Shape: yShape, DType: graph.Int64, Fwd: func(in []*tensor.Dense) (*tensor.Dense, error) {
 			return poolIndices(in[0], yShape, planes, g, colMajor)
 		}}
@@ -168,7 +167,7 @@ func lowerAveragePool(c *Ctx, in []*Value) ([]*Value, error) {
 	if err := c.checkElems("AveragePool window table", g.outSize(), int(unsafe.Sizeof(poolWin{}))); err != nil {
 		return nil, err
 	}
-	inclPad := c.Node.AttrInt("count_include_pad", 0) != 0
+	inclPad := c.attrs().Bool("count_include_pad", false)
 	s := Spec{Name: "AveragePool", Shape: yShape, DType: x.DType, WRT: []bool{true},
 		Fwd: convKernel(yShape,
 			func(in [][]float32) []float32 { return poolAverage(in[0], planes, g, inclPad) },
@@ -233,7 +232,7 @@ func poolMax[T Number](x []T, planes int, g *convGeom, y []T, arg []int) []T {
 	inN, P := g.inSize(), g.outSize()
 	in1, in2, d0, d1, d2 := g.in[1], g.in[2], g.d[0], g.d[1], g.d[2]
 	want := y != nil
-	convParallel(planes, P*g.kSize(), func(lo, hi int) {
+	parallelRange(planes, P*g.kSize(), func(lo, hi int) {
 		for p := lo; p < hi; p++ {
 			xp := x[p*inN:][:inN]
 			for o := range wins {
@@ -286,7 +285,7 @@ func poolMax2D[T Number](x []T, planes int, g *convGeom, y []T, arg []int) {
 		poolMax2DValues(x, planes, g, y)
 		return
 	}
-	convParallel(planes, P*g.kSize(), func(lo, hi int) {
+	parallelRange(planes, P*g.kSize(), func(lo, hi int) {
 		for p := lo; p < hi; p++ {
 			xp := x[p*inN:][:inN]
 			for oh := 0; oh < o1; oh++ {
@@ -324,7 +323,7 @@ func poolMax2DValues[T Number](x []T, planes int, g *convGeom, y []T) {
 	in1, in2, o1, o2 := g.in[1], g.in[2], g.out[1], g.out[2]
 	inN, P := in1*in2, o1*o2
 	k3s2 := g.k[1] == 3 && g.k[2] == 3 && g.s[1] == 2 && g.s[2] == 2
-	convParallel(planes, P*g.kSize(), func(lo, hi int) {
+	parallelRange(planes, P*g.kSize(), func(lo, hi int) {
 		for p := lo; p < hi; p++ {
 			xp := x[p*inN:][:inN]
 			for oh := 0; oh < o1; oh++ {
@@ -362,7 +361,7 @@ func poolMax2DValues[T Number](x []T, planes int, g *convGeom, y []T) {
 func poolMax2x2[T Number](x []T, planes int, g *convGeom, y []T, arg []int) {
 	in1, in2, o1, o2 := g.in[1], g.in[2], g.out[1], g.out[2]
 	inN, P := in1*in2, o1*o2
-	convParallel(planes, 4*P, func(lo, hi int) {
+	parallelRange(planes, 4*P, func(lo, hi int) {
 		for p := lo; p < hi; p++ {
 			xp := x[p*inN:][:inN]
 			for oh := 0; oh < o1; oh++ {
@@ -460,7 +459,7 @@ func poolMaxGrad[T Float](dy, x []T, planes int, g *convGeom, dx []T, arg []int)
 		arg = make([]int, planes*P)
 		poolMax(x, planes, g, nil, arg)
 	}
-	convParallel(planes, P, func(lo, hi int) {
+	parallelRange(planes, P, func(lo, hi int) {
 		clear(dx[lo*inN : hi*inN])
 		for i := lo * P; i < hi*P; i++ {
 			if a := arg[i]; a >= 0 {
@@ -477,7 +476,7 @@ func poolAverage[T Float](x []T, planes int, g *convGeom, inclPad bool) []T {
 	inN, P := g.inSize(), g.outSize()
 	in1, in2, d0, d1, d2 := g.in[1], g.in[2], g.d[0], g.d[1], g.d[2]
 	y := make([]T, planes*P)
-	convParallel(planes, P*g.kSize(), func(lo, hi int) {
+	parallelRange(planes, P*g.kSize(), func(lo, hi int) {
 		for p := lo; p < hi; p++ {
 			xp := x[p*inN:][:inN]
 			for o := range wins {
@@ -512,7 +511,7 @@ func poolAverageGrad[T Float](dy []T, planes int, g *convGeom, inclPad bool) []T
 	inN, P := g.inSize(), g.outSize()
 	in1, in2, d0, d1, d2 := g.in[1], g.in[2], g.d[0], g.d[1], g.d[2]
 	dx := make([]T, planes*inN)
-	convParallel(planes, P*g.kSize(), func(lo, hi int) {
+	parallelRange(planes, P*g.kSize(), func(lo, hi int) {
 		for p := lo; p < hi; p++ {
 			dxp := dx[p*inN:][:inN]
 			for o := range wins {

@@ -119,13 +119,11 @@ func reduceAxes(c *Ctx, name string, in []*Value) ([]bool, error) {
 				}
 			}
 		}
-		if len(axes) == 0 && c.Node.AttrInt("noop_with_empty_axes", 0) != 0 {
+		if len(axes) == 0 && c.attrs().Bool("noop_with_empty_axes", false) {
 			return nil, nil
 		}
-	} else if a := c.Node.Attr("axes"); a != nil {
-		for _, v := range a.Ints {
-			axes = append(axes, int(v))
-		}
+	} else {
+		axes = c.attrs().Ints("axes")
 	}
 	set := make([]bool, x.Rank())
 	if len(axes) == 0 {
@@ -170,7 +168,7 @@ func lowerReduce(name string) LowerFunc {
 		if _, err := tensorDtype(x.DType); err != nil {
 			return nil, err
 		}
-		l := newReduceLayout(x.Shape, axes, c.Node.AttrInt("keepdims", 1) != 0)
+		l := newReduceLayout(x.Shape, axes, c.attrs().Bool("keepdims", true))
 		s := Spec{Name: name, Shape: l.out, DType: x.DType, Fwd: reduceKernel(name, l)}
 		if x.DType.IsFloat() {
 			s.WRT = []bool{true}

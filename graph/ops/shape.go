@@ -61,24 +61,11 @@ func shapeInts(what string, v *Value) ([]int, error) {
 	return x, nil
 }
 
-// attrIntList returns an ints attribute as ints, nil when absent.
-func attrIntList(c *Ctx, name string) []int {
-	a := c.Node.Attr(name)
-	if a == nil {
-		return nil
-	}
-	out := make([]int, len(a.Ints))
-	for i, x := range a.Ints {
-		out[i] = int(x)
-	}
-	return out
-}
-
 // axesArg reads Squeeze's and Unsqueeze's axes: an attribute before opset
 // 13, the optional input 1 from 13. nil when absent.
 func axesArg(c *Ctx, in []*Value) ([]int, error) {
 	if c.Opset < 13 {
-		return attrIntList(c, "axes"), nil
+		return c.attrs().Ints("axes"), nil
 	}
 	if len(in) > 1 && in[1] != nil {
 		return shapeInts("axes", in[1])
@@ -148,7 +135,7 @@ func lowerReshape(c *Ctx, in []*Value) ([]*Value, error) {
 	x := in[0]
 	var shape []int
 	if c.Opset < 5 {
-		shape = attrIntList(c, "shape")
+		shape = c.attrs().Ints("shape")
 		if shape == nil {
 			return nil, fmt.Errorf("shape attribute is required")
 		}
@@ -161,7 +148,7 @@ func lowerReshape(c *Ctx, in []*Value) ([]*Value, error) {
 			return nil, err
 		}
 	}
-	out, err := reshapeTarget(x.Shape, shape, c.Node.AttrInt("allowzero", 0) != 0)
+	out, err := reshapeTarget(x.Shape, shape, c.attrs().Bool("allowzero", false))
 	if err != nil {
 		return nil, err
 	}
@@ -212,7 +199,7 @@ func reshapeTarget(from, shape []int, allowZero bool) ([]int, error) {
 func lowerFlatten(c *Ctx, in []*Value) ([]*Value, error) {
 	x := in[0]
 	r := x.Rank()
-	axis := int(c.Node.AttrInt("axis", 1))
+	axis := int(c.attrs().Int("axis", 1))
 	if axis < -r || axis > r {
 		return nil, fmt.Errorf("axis %d is out of range for rank %d", axis, r)
 	}
@@ -307,7 +294,7 @@ func lowerIdentity(c *Ctx, in []*Value) ([]*Value, error) {
 func lowerShape(c *Ctx, in []*Value) ([]*Value, error) {
 	x := in[0]
 	r := x.Rank()
-	start, end := int(c.Node.AttrInt("start", 0)), int(c.Node.AttrInt("end", int64(r)))
+	start, end := int(c.attrs().Int("start", 0)), int(c.attrs().Int("end", int64(r)))
 	if start < 0 {
 		start += r
 	}
@@ -333,7 +320,7 @@ func lowerSize(c *Ctx, in []*Value) ([]*Value, error) {
 func lowerTranspose(c *Ctx, in []*Value) ([]*Value, error) {
 	x := in[0]
 	r := x.Rank()
-	perm := attrIntList(c, "perm")
+	perm := c.attrs().Ints("perm")
 	if perm == nil {
 		perm = stepTable(r, r-1, -1)
 	}

@@ -1,0 +1,288 @@
+package ops
+
+import (
+	"fmt"
+
+	"gorgonia.org/tensor"
+)
+
+// Conv's forward kernels: batched im2col + GEMM, the fused bias and Relu,
+// depthwise convolution, and the adapters from kernels to Spec.
+
+// convKernel makes a Kernel of output shape from float32 and float64
+// implementations over the inputs' element slices.
+func convKernel(shape []int, f32 func([][]float32) []float32, f64 func([][]float64) []float64) Kernel {
+	return func(in []*tensor.Dense) (*tensor.Dense, error) {
+		switch in[0].Dtype() {
+		case tensor.Float32:
+			return convRun(in, shape, f32)
+		case tensor.Float64:
+			return convRun(in, shape, f64)
+		}
+		return nil, fmt.Errorf("want a float tensor, have %v", in[0].Dtype())
+	}
+}
+
+func convRun[T Float](in []*tensor.Dense, shape []int, f func([][]T) []T) (*tensor.Dense, error) {
+	xs := make([][]T, len(in))
+	for i, t := range in {
+		d, err := Data[T](t)
+		if err != nil {
+			return nil, fmt.Errorf("input %d: %w", i, err)
+		}
+		xs[i] = d
+	}
+	return Dense(shape, f(xs)), nil
+}
+
+// convInto makes an IntoKernel from float32 and float64 bodies that write
+// every element of their output.
+func convInto(f32 func(in [][]float32, y []float32), f64 func(in [][]float64, y []float64)) IntoKernel {
+	return func(in []*tensor.Dense, dst *tensor.Dense) error {
+		switch dst.Dtype() {
+		case tensor.Float32:
+			return convRunInto(in, dst, f32)
+		case tensor.Float64:
+			return convRunInto(in, dst, f64)
+		}
+		return fmt.Errorf("want a float tensor, have %v", dst.Dtype())
+	}
+}
+
+func convRunInto[T Float](in []*tensor.Dense, dst *tensor.Dense, f func([][]T, []T)) error {
+	xs := make([][]T, len(in))
+	for i, t := range in {
+		d, err := Data[T](t)
+		if err != nil {
+			return fmt.Errorf("input %d: %w", i, err)
+		}
+		xs[i] = d
+	}
+	y, err := Data[T](dst)
+	if err != nil {
+		return err
+	}
+	f(xs, y)
+	return nil
+}
+
+// convOwnGemm is the number of output positions from which convForwardRange
+// runs one GEMM per sample instead of batching samples.
+var convOwnGemm = 256
+
+// convColLimit bounds the elements of one im2col matrix (a variable so
+// tests can exercise both the batched and the per-sample paths).
+var convColLimit = 1 << 21
+
+// convChunk is how many samples share one im2col matrix: as many as fit in
+// convColLimit elements, so small feature maps make one wide GEMM.
+func (cd *convDims) convChunk(rows int) int {
+	per := rows * cd.g.outSize()
+	return max(1, min(cd.n, convColLimit/max(per, 1)))
+}
+
+// convForward computes y = conv(x, w) + b.
+func convForward[T Float](x, w, b []T, cd *convDims, y []T) {
+	g := &cd.g
+	P := g.outSize()
+	if cd.c/cd.group == 1 && cd.group > 1 {
+		clear(y)
+		convDepthwiseForward(x, w, y, cd)
+		convFinish(y, b, cd, P)
+		return
+	}
+	// Samples split across the cores, each with its own im2col buffer and
+	// a single-threaded GEMM: no hand-off between cores inside a product,
+	// and the im2col matrix is used by the core that wrote it.
+	parallelSamples(cd.n, cd.m*P*cd.c/cd.group*g.kSize(), func(s0, s1 int, serial bool) {
+		convForwardRange(x, w, b, cd, y, s0, s1, serial)
+	})
+}
+
+// convForwardRange computes samples [s0, s1) of y = conv(x, w) + b (and
+// the fused Relu), chunking samples so that one im2col matrix holds
+// convColLimit elements at most. serial runs each GEMM on this goroutine.
+func convForwardRange[T Float](x, w, b []T, cd *convDims, y []T, s0, s1 int, serial bool) {
+	g := &cd.g
+	P, inN, K := g.outSize(), g.inSize(), g.kSize()
+	cg, mg := cd.c/cd.group, cd.m/cd.group
+	rows := cg * K
+	nb := min(cd.convChunk(rows), s1-s0)
+	if P >= convOwnGemm {
+		// Feature maps this large make a good GEMM per sample, straight
+		// into y, with an im2col matrix that stays in cache.
+		nb = 1
+	}
+	direct := nb == 1 && g.pointwise()
+	col, tmp, release := convChunkBuffers[T](rows, mg, nb, P, direct)
+	defer release()
+	for n0 := s0; n0 < s1; n0 += nb {
+		cnt := min(nb, s1-n0)
+		L := cnt * P
+		for gi := 0; gi < cd.group; gi++ {
+			wg := w[gi*mg*rows:]
+			src, ld := x[(n0*cd.c+gi*cg)*inN:], P
+			if !direct {
+				parallelRangeIf(serial, cnt, rows*P, func(lo, hi int) {
+					for s := lo; s < hi; s++ {
+						convIm2col(x[((n0+s)*cd.c+gi*cg)*inN:], cg, g, col, L, s*P)
+					}
+				})
+				src, ld = col, L
+			}
+			if nb == 1 {
+				yp := y[(n0*cd.m+gi*mg)*P:]
+				convWeightGemm(cd, serial, mg, P, rows, wg, src, ld, yp, P)
+				for m := 0; m < mg; m++ {
+					convEpilogue(yp[m*P:][:P], b, gi*mg+m, cd.relu)
+				}
+				continue
+			}
+			convWeightGemm(cd, serial, mg, L, rows, wg, src, ld, tmp, L)
+			// Scatter (mg, cnt*P) into y's (n, m, P) with the bias (and
+			// Relu) in the same pass.
+			parallelRangeIf(serial, cnt*mg, P, func(lo, hi int) {
+				for i := lo; i < hi; i++ {
+					s, m := i/mg, i%mg
+					ch := gi*mg + m
+					dst := y[((n0+s)*cd.m+ch)*P:][:P]
+					copy(dst, tmp[m*L+s*P:][:P])
+					convEpilogue(dst, b, ch, cd.relu)
+				}
+			})
+		}
+	}
+}
+
+// convForwardCached is convForward for one group, writing the whole
+// im2col matrix into cd.cols for the weight gradient: one GEMM over every
+// sample, then the (m, n*P) product is scattered into y's (n, m, P).
+func convForwardCached(x, w, b []float32, cd *convDims, y []float32) {
+	g := &cd.g
+	P, inN, rows := g.outSize(), g.inSize(), cd.c*g.kSize()
+	L := cd.n * P
+	cc := cd.cols
+	if len(cc.col) != rows*L {
+		cc.col = make([]float32, rows*L)
+	}
+	cc.from = dataPtr(x)
+	tmp := getScratch[float32](cd.m * L)
+	defer putScratch(tmp)
+	// Each core takes a range of samples: their im2col columns, their
+	// columns of the product (a serial GEMM), their part of y.
+	run := func(s0, s1 int, serial bool) {
+		for s := s0; s < s1; s++ {
+			convIm2col(x[s*cd.c*inN:], cd.c, g, cc.col, L, s*P)
+		}
+		c0, n := s0*P, (s1-s0)*P
+		gemmStridedMode(serial, false, false, cd.m, n, rows, 1, w, rows, cc.col[c0:], L, 0, tmp[c0:], L)
+		for s := s0; s < s1; s++ {
+			for m := 0; m < cd.m; m++ {
+				dst := y[(s*cd.m+m)*P:][:P]
+				copy(dst, tmp[m*L+s*P:][:P])
+				convEpilogue(dst, b, m, cd.relu)
+			}
+		}
+	}
+	parallelSamples(cd.n, cd.m*P*rows, run)
+}
+
+// convFinish adds the bias and applies the fused Relu over all of y.
+func convFinish[T Float](y, b []T, cd *convDims, P int) {
+	if cd.relu {
+		convBiasRelu(y, b, cd.n, cd.m, P)
+		return
+	}
+	convAddBias(y, b, cd.n, cd.m, P)
+}
+
+// convEpilogue adds channel ch's bias (if any) to one output plane and
+// applies the fused Relu.
+func convEpilogue[T Float](dst, b []T, ch int, relu bool) {
+	if b != nil {
+		if bv := b[ch]; bv != 0 {
+			for i := range dst {
+				dst[i] += bv
+			}
+		}
+	}
+	if relu {
+		reluSlice(dst)
+	}
+}
+
+// convBiasRelu sets y = max(y + b[m], 0) over (n, m, p), NaN kept; nil b
+// adds nothing.
+func convBiasRelu[T Float](y, b []T, n, m, p int) {
+	parallelRange(n*m, p, func(lo, hi int) {
+		for nm := lo; nm < hi; nm++ {
+			var bv T
+			if b != nil {
+				bv = b[nm%m]
+			}
+			yp := y[nm*p : (nm+1)*p]
+			if bv != 0 {
+				for i := range yp {
+					yp[i] += bv
+				}
+			}
+			reluSlice(yp)
+		}
+	})
+}
+
+// convAddBias adds b[m] to every position of y (n, m, p); nil b adds nothing.
+func convAddBias[T Float](y, b []T, n, m, p int) {
+	if b == nil {
+		return
+	}
+	parallelRange(n*m, p, func(lo, hi int) {
+		for nm := lo; nm < hi; nm++ {
+			bv := b[nm%m]
+			yp := y[nm*p : (nm+1)*p]
+			for i := range yp {
+				yp[i] += bv
+			}
+		}
+	})
+}
+
+// convDepthwiseForward is the direct loop for one input channel per group
+// (MobileNet's depthwise convolutions): y += w[tap] * shifted x, per tap.
+func convDepthwiseForward[T Float](x, w, y []T, cd *convDims) {
+	g := &cd.g
+	P, inN, K, s2 := g.outSize(), g.inSize(), g.kSize(), g.s[2]
+	mg := cd.m / cd.group
+	parallelRange(cd.n*cd.m, P*K, func(lo, hi int) {
+		for nm := lo; nm < hi; nm++ {
+			n, m := nm/cd.m, nm%cd.m
+			xc := x[(n*cd.c+m/mg)*inN:][:inN]
+			yp := y[nm*P:][:P]
+			wm := w[m*K:][:K]
+			g.rows(func(t, yo, xo, lo, hi int) {
+				axpy(hi-lo, wm[t], xc[xo+lo*s2:], s2, yp[yo+lo:], 1)
+			})
+		}
+	})
+}
+
+// convChunkBuffers returns the scratch of a pass over chunks of nb samples:
+// the im2col matrix (rows × nb·P; nil when direct, the input being its own
+// matrix) and an (mg × nb·P) matrix for the gathered output or gradient
+// (nil for one sample at a time), with the function that releases both.
+func convChunkBuffers[T Float](rows, mg, nb, P int, direct bool) (col, tmp []T, release func()) {
+	if !direct {
+		col = getScratch[T](rows * nb * P)
+	}
+	if nb > 1 {
+		tmp = getScratch[T](mg * nb * P)
+	}
+	return col, tmp, func() {
+		if col != nil {
+			putScratch(col)
+		}
+		if tmp != nil {
+			putScratch(tmp)
+		}
+	}
+}

@@ -1,0 +1,80 @@
+package ops
+
+import (
+	"unsafe"
+
+	"gorgonia.org/tensor"
+
+	"github.com/onnxtune/onnxtune/internal/gemm"
+)
+
+// What Conv keeps between runs: the weights packed for the GEMM at compile
+// time (inference) and the forward im2col matrix kept for the weight
+// gradient (training).
+
+// convDims describes one convolution: x is (n, c, in...), w is
+// (m, c/group, k...), y is (n, m, out...). ConvTranspose runs as the
+// adjoint of such a convolution, with its output in the role of x.
+type convDims struct {
+	n, c, m, group int
+	g              convGeom
+	relu           bool          // apply Relu after the bias (inference fusion)
+	cols           *convCols     // training: the forward im2col kept for the weight gradient
+	packed         *gemm.PackedA // inference: the weights packed once (see Ctx.ConstParams)
+}
+
+// convCacheLimit bounds the elements of a kept im2col matrix (128 MiB of
+// float32).
+const convCacheLimit = 1 << 25
+
+// convCols is the im2col matrix of a Conv's last forward run, rows c*K by
+// columns n*P, and the input buffer it was computed from.
+type convCols struct {
+	col  []float32
+	from unsafe.Pointer
+}
+
+// lookup returns the kept matrix if it was computed from x's buffer, else
+// nil. The weight gradient runs after the forward pass of the same step.
+func (cc *convCols) lookup(x []float32) []float32 {
+	if cc == nil || cc.from == nil || cc.from != dataPtr(x) {
+		return nil
+	}
+	return cc.col
+}
+
+// convWeightGemm computes c = w (m×k) times src (k×n): with the weights
+// packed at compile time when they are (inference, one group, float32, a
+// serial product), else through gemmStridedMode.
+func convWeightGemm[T Float](cd *convDims, serial bool, m, n, k int, w, src []T, ld int, c []T, ldc int) {
+	if cd.packed != nil && serial {
+		if s32, ok := any(src).([]float32); ok {
+			cd.packed.SgemmSerial(false, n, 1, s32, ld, 0, any(c).([]float32), ldc)
+			return
+		}
+	}
+	gemmStridedMode(serial, false, false, m, n, k, 1, w, k, src, ld, 0, c, ldc)
+}
+
+// constData32 returns the float32 elements of a value known at compile
+// time: a constant, or a node bound to its value (a parameter), else nil.
+func constData32(v *Value) []float32 {
+	var t *tensor.Dense
+	switch {
+	case v.IsConst():
+		t = v.Const
+	case v.Node != nil && v.Node.Value() != nil:
+		d, err := asDense(v.Node.Value())
+		if err != nil {
+			return nil
+		}
+		t = d
+	default:
+		return nil
+	}
+	d, err := Data[float32](t)
+	if err != nil {
+		return nil
+	}
+	return d
+}

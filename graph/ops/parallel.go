@@ -1,0 +1,75 @@
+package ops
+
+import (
+	"runtime"
+	"sync"
+
+	"github.com/onnxtune/onnxtune/internal/gemm"
+)
+
+// Splitting work across the cores (through internal/gemm's worker pool)
+// and the scratch buffers kernels reuse from one call to the next.
+
+// parallelRangeIf is parallelRange, or f(0, n) on this goroutine when
+// serial (a caller that already runs one range a core).
+func parallelRangeIf(serial bool, n, per int, f func(lo, hi int)) {
+	if serial {
+		f(0, n)
+		return
+	}
+	parallelRange(n, per, f)
+}
+
+// parallelSamples runs f over samples [0, n) in one range a core, each
+// call told to keep its GEMMs on its own goroutine (serial), when the work
+// (n samples of perSample multiply-adds) pays; else f(0, n, false), whose
+// GEMMs may use every core.
+func parallelSamples(n, perSample int, f func(s0, s1 int, serial bool)) {
+	workers := min(runtime.GOMAXPROCS(0), n)
+	if workers <= 1 || n*perSample < 1<<20 {
+		f(0, n, false)
+		return
+	}
+	per := (n + workers - 1) / workers
+	gemm.Parallel((n+per-1)/per, func(i int) {
+		lo := i * per
+		f(lo, min(lo+per, n), true)
+	})
+}
+
+// parallelRange runs f over [0, n) split across the cores (gemm.Parallel) when
+// the work (n items of per operations each) is worth it.
+func parallelRange(n, per int, f func(lo, hi int)) {
+	workers := min(runtime.GOMAXPROCS(0), n)
+	if workers <= 1 || n*per < 1<<16 {
+		f(0, n)
+		return
+	}
+	step := (n + workers - 1) / workers
+	gemm.Parallel((n+step-1)/step, func(i int) {
+		lo := i * step
+		f(lo, min(lo+step, n))
+	})
+}
+
+// Scratch buffers (im2col matrices) are reused across kernel calls.
+var scratchPool32, scratchPool64 sync.Pool
+
+func scratchPool[T Float]() *sync.Pool {
+	var zero T
+	if _, ok := any(zero).(float32); ok {
+		return &scratchPool32
+	}
+	return &scratchPool64
+}
+
+// getScratch returns a buffer of n elements with arbitrary contents.
+func getScratch[T Float](n int) []T {
+	if b, ok := scratchPool[T]().Get().(*[]T); ok && cap(*b) >= n {
+		return (*b)[:n]
+	}
+	return make([]T, n)
+}
+
+// putScratch returns a buffer from getScratch for reuse.
+func putScratch[T Float](b []T) { scratchPool[T]().Put(&b) }
