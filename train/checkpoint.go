@@ -13,16 +13,21 @@ import (
 	"github.com/onnxtune/onnxtune/internal/npz"
 )
 
-// Checkpoints are one .npz file, written atomically: "w/INIT" for every
-// float parameter and buffer (by initializer name, in its shape),
-// "opt/NAME/KEY" for optimizer buffers and "steps/NAME" for step counts (by
-// PyTorch name), "rng" for the state of Dropout's random stream, and "meta"
-// (JSON bytes: format version, position, batches per epoch, the optimizer
-// and its groups with the hyperparameters that shape the updates).
+// Checkpoints are one .npz file, written atomically, keyed by PyTorch
+// state_dict names throughout, so that one made before 'onnxtune convert'
+// renamed the model's tensors (onnx::Conv_27 to conv1.weight) resumes after
+// it: "w/NAME" for every float parameter and buffer, BatchNorm's running
+// statistics included (in the model's layout and shape), "opt/NAME/KEY"
+// for optimizer buffers (torch.optim's keys: momentum_buffer, exp_avg,
+// exp_avg_sq) and "steps/NAME" for step counts, "rng" for the state of
+// Dropout's random stream, and "meta" (JSON bytes: format version,
+// position, batches per epoch, the optimizer and its groups with the
+// hyperparameters that shape the updates, by the table's names).
 const checkpointFile = "checkpoint.npz"
 
-// checkpointVersion is the format written; others are refused.
-const checkpointVersion = 2
+// checkpointVersion is the format written; others are refused. Version 2
+// keyed weights by ONNX initializer names.
+const checkpointVersion = 3
 
 // position is where a run is, saved in checkpoints.
 type position struct {
@@ -49,7 +54,6 @@ type metaGroup struct {
 type checkpoint struct {
 	dir     string
 	tr      *Trainer
-	algo    Algorithm
 	groups  *Assignment
 	batches int
 }
@@ -61,23 +65,11 @@ func (c *checkpoint) path() string { return CheckpointPath(c.dir) }
 // their other outputs).
 func CheckpointPath(dir string) string { return filepath.Join(dir, checkpointFile) }
 
-// hyper lists the settings of h that algo's updates read.
-func hyper(algo Algorithm, h Hyper) map[string]float64 {
-	if algo == SGD {
-		n := 0.0
-		if h.Nesterov {
-			n = 1
-		}
-		return map[string]float64{"lr": h.LR, "momentum": h.Momentum, "dampening": h.Dampening, "nesterov": n, "weight_decay": h.WeightDecay}
-	}
-	b1, b2, eps := h.adamDefaults()
-	return map[string]float64{"lr": h.LR, "beta1": b1, "beta2": b2, "eps": eps, "weight_decay": h.WeightDecay}
-}
-
 func (c *checkpoint) meta(p position) checkpointMeta {
-	m := checkpointMeta{Version: checkpointVersion, Position: p, Batches: c.batches, Optimizer: c.algo}
+	algo := c.tr.Opt.Algorithm()
+	m := checkpointMeta{Version: checkpointVersion, Position: p, Batches: c.batches, Optimizer: algo}
 	for _, g := range c.groups.Groups {
-		m.Groups = append(m.Groups, metaGroup{Name: g.Name, Params: append([]string{}, g.Params...), Hyper: hyper(c.algo, g.Hyper)})
+		m.Groups = append(m.Groups, metaGroup{Name: g.Name, Params: append([]string{}, g.Params...), Hyper: g.Hyper.values(algo)})
 	}
 	return m
 }
@@ -88,16 +80,17 @@ func (c *checkpoint) save(p position) error {
 	}
 	tr := c.tr
 	arrs := make(map[string]npz.Array)
-	for name, w := range tr.weights {
-		v, _ := ops.Data[float32](w)
-		arrs["w/"+name] = npz.Array{Shape: slices.Clone(w.Shape()), Data: slices.Clone(v)}
+	for _, w := range tr.tensors {
+		v, _ := ops.Data[float32](w.t)
+		arrs["w/"+w.name] = npz.Array{Shape: slices.Clone(w.t.Shape()), Data: slices.Clone(v)}
 	}
-	for name, bufs := range tr.Opt.Buffers {
+	st := tr.Opt.State()
+	for name, bufs := range st.Buffers {
 		for k, b := range bufs {
 			arrs["opt/"+name+"/"+k] = npz.Array{Shape: []int{len(b)}, Data: slices.Clone(b)}
 		}
 	}
-	for name, s := range tr.Opt.Steps {
+	for name, s := range st.Steps {
 		arrs["steps/"+name] = npz.Array{Shape: []int{1}, Data: []int64{s}}
 	}
 	rs, err := tr.randState()
@@ -117,8 +110,8 @@ func (c *checkpoint) save(p position) error {
 // two optimizer buffers per trained parameter, and room for headers and
 // the JSON.
 func (c *checkpoint) limit() (bytes int64, members int) {
-	for _, w := range c.tr.weights {
-		bytes += int64(w.Size()) * 4
+	for _, w := range c.tr.tensors {
+		bytes += int64(w.t.Size()) * 4
 		members++
 	}
 	for _, g := range c.groups.Groups {
@@ -163,24 +156,24 @@ func (c *checkpoint) load(epochs int, steps int64) (position, error) {
 	}
 	// Everything fits: use it.
 	tr := c.tr
-	for name, w := range tr.weights {
-		dst, _ := ops.Data[float32](w)
-		copy(dst, arrs["w/"+name].Data.([]float32))
+	for _, w := range tr.tensors {
+		dst, _ := ops.Data[float32](w.t)
+		copy(dst, arrs["w/"+w.name].Data.([]float32))
 	}
-	tr.Opt.Buffers = make(map[string]map[string][]float32)
-	tr.Opt.Steps = make(map[string]int64)
+	st := tr.Opt.State()
+	st.reset()
 	for k, a := range arrs {
 		switch {
 		case strings.HasPrefix(k, "opt/"):
 			rest := k[len("opt/"):]
 			i := strings.LastIndexByte(rest, '/')
 			name, key := rest[:i], rest[i+1:]
-			if tr.Opt.Buffers[name] == nil {
-				tr.Opt.Buffers[name] = make(map[string][]float32)
+			if st.Buffers[name] == nil {
+				st.Buffers[name] = make(map[string][]float32)
 			}
-			tr.Opt.Buffers[name][key] = a.Data.([]float32)
+			st.Buffers[name][key] = a.Data.([]float32)
 		case strings.HasPrefix(k, "steps/"):
-			tr.Opt.Steps[k[len("steps/"):]] = a.Data.([]int64)[0]
+			st.Steps[k[len("steps/"):]] = a.Data.([]int64)[0]
 		}
 	}
 	if err := tr.setRandState(arrs["rng"].Data.([]uint8)); err != nil {
@@ -231,8 +224,8 @@ func (c *checkpoint) matches(meta checkpointMeta) error {
 	if meta.Batches != c.batches {
 		return fmt.Errorf("saved with %d batches per epoch, this run has %d (different data or batch size)", meta.Batches, c.batches)
 	}
-	if meta.Optimizer != c.algo {
-		return fmt.Errorf("saved with optimizer %s, this run uses %s", meta.Optimizer, c.algo)
+	if algo := c.tr.Opt.Algorithm(); meta.Optimizer != algo {
+		return fmt.Errorf("saved with optimizer %s, this run uses %s", meta.Optimizer, algo)
 	}
 	want := c.meta(position{})
 	if len(meta.Groups) != len(want.Groups) {
@@ -299,22 +292,19 @@ func (c *checkpoint) inRange(p position, epochs int, steps int64) error {
 func (c *checkpoint) entries(arrs map[string]npz.Array, steps int64) error {
 	tr := c.tr
 	want := map[string]int{"meta": -1, "rng": -1}
-	for name, w := range tr.weights {
-		want["w/"+name] = w.Size()
+	shapes := make(map[string][]int)
+	for _, w := range tr.tensors {
+		want["w/"+w.name] = w.t.Size()
+		shapes[w.name] = w.t.Shape()
 	}
 	for _, g := range c.groups.Groups {
+		if steps == 0 {
+			continue
+		}
 		for _, name := range g.Params {
-			n := tr.weights[tr.byName[name].Initializer].Size()
-			if steps == 0 {
-				continue
-			}
 			want["steps/"+name] = 1
-			switch {
-			case c.algo == SGD && g.Hyper.Momentum != 0:
-				want["opt/"+name+"/momentum_buffer"] = n
-			case c.algo == Adam || c.algo == AdamW:
-				want["opt/"+name+"/exp_avg"] = n
-				want["opt/"+name+"/exp_avg_sq"] = n
+			for _, key := range tr.Opt.Buffers(g.Hyper) {
+				want["opt/"+name+"/"+key] = want["w/"+name]
 			}
 		}
 	}
@@ -352,9 +342,9 @@ func (c *checkpoint) entries(arrs map[string]npz.Array, steps int64) error {
 			}
 		case strings.HasPrefix(k, "w/"):
 			v, ok := a.Data.([]float32)
-			shape := tr.weights[k[len("w/"):]].Shape()
-			if !ok || len(v) != n || !slices.Equal(a.Shape, []int(shape)) {
-				return fmt.Errorf("initializer %q: %s %v there, float32 %v in the model", k[len("w/"):], dtypeName(a.Data), a.Shape, []int(shape))
+			shape := shapes[k[len("w/"):]]
+			if !ok || len(v) != n || !slices.Equal(a.Shape, shape) {
+				return fmt.Errorf("parameter %q: %s %v there, float32 %v in the model", k[len("w/"):], dtypeName(a.Data), a.Shape, shape)
 			}
 		default:
 			v, ok := a.Data.([]float32)

@@ -229,7 +229,7 @@ func TestResumeRefusesCheckpoint(t *testing.T) {
 				w := a["w/fc1.weight"]
 				a["w/fc1.weight"] = npz.Array{Shape: []int{20, 32}, Data: w.Data}
 			})
-		}, `initializer "fc1.weight": float32 [20 32] there, float32 [32 20] in the model`},
+		}, `parameter "fc1.weight": float32 [20 32] there, float32 [32 20] in the model`},
 		{"extra entry", func(t *testing.T, dir string, _ *Config) {
 			editCheckpoint(t, dir, func(a map[string]npz.Array) {
 				a["opt/fc1.weight/exp_avg"] = npz.Array{Shape: []int{1}, Data: []float32{1}}

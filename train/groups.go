@@ -10,37 +10,20 @@ import (
 
 // GroupSpec is one --group: parameters whose PyTorch name matches Pattern
 // (a glob: "fc3.*", "layer4.*") get the settings in Set, over the defaults.
+// Set's keys are names of the hyperparameter table (HyperParams; a switch
+// such as nesterov is 0 or 1).
 type GroupSpec struct {
 	Pattern string
-	Set     map[string]float64 // lr, momentum, dampening, nesterov (0/1), weight_decay, beta1, beta2, eps
+	Set     map[string]float64
 }
 
-var groupKeys = map[string]bool{"lr": true, "momentum": true, "dampening": true, "nesterov": true,
-	"weight_decay": true, "beta1": true, "beta2": true, "eps": true}
-
-const groupKeyList = "lr, momentum, dampening, nesterov, weight_decay, beta1, beta2, eps"
-
-// apply returns defaults with the settings of s over them.
+// apply returns defaults with the settings of s over them (keys not in the
+// table are left out; Validate refuses them).
 func (s GroupSpec) apply(defaults Hyper) Hyper {
 	h := defaults
-	for k, v := range s.Set {
-		switch k {
-		case "lr":
-			h.LR = v
-		case "momentum":
-			h.Momentum = v
-		case "dampening":
-			h.Dampening = v
-		case "nesterov":
-			h.Nesterov = v != 0
-		case "weight_decay":
-			h.WeightDecay = v
-		case "beta1":
-			h.Beta1 = v
-		case "beta2":
-			h.Beta2 = v
-		case "eps":
-			h.Eps = v
+	for _, p := range hyperParams {
+		if v, ok := s.Set[p.Name]; ok {
+			p.Set(&h, v)
 		}
 	}
 	return h
@@ -63,12 +46,13 @@ func ParseGroup(s string) (GroupSpec, error) {
 		}
 		k, v, ok := strings.Cut(kv, "=")
 		k = strings.TrimSpace(k)
-		if !ok || !groupKeys[k] {
-			return GroupSpec{}, settingErr("group %q: %q is not key=value with a key among %s", s, kv, groupKeyList)
+		hp, known := LookupHyper(k)
+		if !ok || !known {
+			return GroupSpec{}, settingErr("group %q: %q is not key=value with a key among %s", s, kv, hyperNames())
 		}
 		f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
 		if err != nil {
-			if b, berr := strconv.ParseBool(strings.TrimSpace(v)); berr == nil && k == "nesterov" {
+			if b, berr := strconv.ParseBool(strings.TrimSpace(v)); berr == nil && hp.Bool {
 				f = 0
 				if b {
 					f = 1

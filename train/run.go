@@ -52,9 +52,12 @@ type Config struct {
 	Checkpoint string
 	Resume     bool
 
-	Logger  logrus.FieldLogger
-	OnStep  func(StepInfo)  // after every step (progress)
-	OnEpoch func(EpochInfo) // after every epoch
+	Logger logrus.FieldLogger
+	// OnGroups is called once, before the first step, with the groups
+	// the run trains (resolved once per run, after untying).
+	OnGroups func(*Assignment)
+	OnStep   func(StepInfo)  // after every step (progress)
+	OnEpoch  func(EpochInfo) // after every epoch
 }
 
 // StepInfo reports one step.
@@ -118,7 +121,7 @@ func Run(ctx context.Context, m *graph.Model, src Source, val Validator, cfg Con
 	if _, err := remap.Untie(m); err != nil {
 		return nil, err
 	}
-	groups, err := Assign(m.Params, cfg.Groups, cfg.Defaults, cfg.Freeze)
+	groups, err := Assign(m.Params, cfg.Groups, cfg.Defaults.resolve(cfg.Optimizer), cfg.Freeze)
 	if err != nil {
 		return nil, err
 	}
@@ -127,6 +130,9 @@ func Run(ctx context.Context, m *graph.Model, src Source, val Validator, cfg Con
 		return nil, err
 	}
 	defer tr.Close()
+	if cfg.OnGroups != nil {
+		cfg.OnGroups(groups)
+	}
 	tr.Smoothing, tr.Seed, tr.MaxBytes = cfg.Smoothing, cfg.Seed, cfg.MaxBytes
 	nb := src.Batches()
 	if nb <= 0 {
@@ -139,7 +145,7 @@ func Run(ctx context.Context, m *graph.Model, src Source, val Validator, cfg Con
 	if int64(epochs) > math.MaxInt64/int64(nb) {
 		return nil, settingErr("%d epochs of %d batches are more steps than can be counted", epochs, nb)
 	}
-	ck := &checkpoint{dir: cfg.Checkpoint, tr: tr, algo: cfg.Optimizer, groups: groups, batches: nb}
+	ck := &checkpoint{dir: cfg.Checkpoint, tr: tr, groups: groups, batches: nb}
 	var pos position
 	if cfg.Resume {
 		if cfg.Checkpoint == "" {
@@ -199,12 +205,8 @@ func Run(ctx context.Context, m *graph.Model, src Source, val Validator, cfg Con
 			correct += sr.Correct
 			seen += sr.N
 			if cfg.OnStep != nil {
-				lrs := make([]float64, len(groups.Groups))
-				for k, g := range groups.Groups {
-					lrs[k] = g.Hyper.LR * factor
-				}
 				cfg.OnStep(StepInfo{Epoch: e, Batch: i, Batches: nb, Step: res.Steps, Loss: sr.Loss,
-					Correct: sr.Correct, N: sr.N, LR: lrs, Elapsed: time.Since(start)})
+					Correct: sr.Correct, N: sr.N, LR: sr.LR, Elapsed: time.Since(start)})
 			}
 		}
 		info := EpochInfo{Epoch: e, Samples: seen, Elapsed: time.Since(start)}

@@ -29,7 +29,7 @@ type Trainer struct {
 	Model     *graph.Model
 	Loss      Loss
 	Smoothing float64 // cross-entropy label smoothing
-	Opt       *Optimizer
+	Opt       Optimizer
 	Groups    *Assignment
 	Seed      int64
 	MaxBytes  int64 // ops.Options.MaxBytes of the compiled programs
@@ -37,6 +37,7 @@ type Trainer struct {
 	input   string
 	weights map[string]*tensor.Dense // initializer name -> values (params and buffers)
 	byName  map[string]*graph.Param  // PyTorch name -> param
+	tensors []namedTensor            // float32 params and buffers by PyTorch name, in m.Params order
 	progs   map[int]*stepProgram
 	seq     int64
 	pcg     *randv2.PCG // Dropout's stream, shared by the programs; seeded from Seed on first use
@@ -74,6 +75,12 @@ func (t *Trainer) setRandState(b []byte) error {
 	return t.pcg.UnmarshalBinary(b)
 }
 
+// namedTensor is a parameter's or buffer's values under its PyTorch name.
+type namedTensor struct {
+	name string
+	t    *tensor.Dense
+}
+
 type stepProgram struct {
 	p       *ops.Program
 	target  *G.Node
@@ -86,8 +93,9 @@ type stepProgram struct {
 
 // NewTrainer prepares m for training: tied tensors are untied (fine-tuning
 // changes them apart) and every float parameter and buffer gets the tensor
-// the compiled programs share.
-func NewTrainer(m *graph.Model, loss Loss, opt *Optimizer, groups *Assignment) (*Trainer, error) {
+// the compiled programs share. Each group's settings are completed with
+// the defaults its zeros stand for under opt (Adam's betas and eps).
+func NewTrainer(m *graph.Model, loss Loss, opt Optimizer, groups *Assignment) (*Trainer, error) {
 	if groups == nil || opt == nil {
 		return nil, errors.New("training needs an optimizer and parameter groups")
 	}
@@ -115,13 +123,18 @@ func NewTrainer(m *graph.Model, loss Loss, opt *Optimizer, groups *Assignment) (
 		if init.DType != graph.Float32 {
 			return nil, fmt.Errorf("parameter %q is %s; training needs float32", p.Name, init.DType)
 		}
-		d, err := ops.TensorFromIR(init)
-		if err != nil {
-			return nil, fmt.Errorf("parameter %q: %w", p.Name, err)
+		d, ok := t.weights[init.Name]
+		if !ok {
+			var err error
+			if d, err = ops.TensorFromIR(init); err != nil {
+				return nil, fmt.Errorf("parameter %q: %w", p.Name, err)
+			}
+			t.weights[init.Name] = d
 		}
-		t.weights[init.Name] = d
+		t.tensors = append(t.tensors, namedTensor{p.Name, d})
 	}
 	for _, g := range groups.Groups {
+		g.Hyper = g.Hyper.resolve(opt.Algorithm())
 		for _, name := range g.Params {
 			p := t.byName[name]
 			if p == nil {
@@ -225,6 +238,7 @@ type StepResult struct {
 	Loss    float64
 	Correct int // examples whose largest score is at the label (cross-entropy)
 	N       int
+	LR      []float64 // the learning rate of each group, as in Assignment.Groups
 }
 
 // Step runs forward and backward on one batch and updates every trainable
@@ -294,9 +308,11 @@ func (t *Trainer) Step(x *tensor.Dense, labels []int64, targets *tensor.Dense, f
 		d, _ := ops.Data[float32](w)
 		copy(d, nv)
 	}
-	for _, g := range t.Groups.Groups {
+	res.LR = make([]float64, len(t.Groups.Groups))
+	for k, g := range t.Groups.Groups {
 		h := g.Hyper
 		h.LR *= factor
+		res.LR[k] = h.LR
 		for _, name := range g.Params {
 			gv, err := valueData(sp.grads[name].Value())
 			if err != nil {

@@ -40,10 +40,8 @@ func (c Config) Validate() error {
 	case c.Steps == 0 && c.Epochs < 1:
 		return settingErr("epochs %d: want 1 or more (or steps)", c.Epochs)
 	}
-	switch c.Optimizer {
-	case SGD, Adam, AdamW:
-	default:
-		return settingErr("unknown optimizer %q: want sgd, adam or adamw", c.Optimizer)
+	if _, err := NewOptimizer(c.Optimizer); err != nil {
+		return err
 	}
 	switch c.Loss {
 	case CrossEntropy, "":
@@ -55,7 +53,8 @@ func (c Config) Validate() error {
 	default:
 		return settingErr("unknown loss %q: want cross-entropy or mse", c.Loss)
 	}
-	if err := c.Defaults.check(c.Optimizer); err != nil {
+	defaults := c.Defaults.resolve(c.Optimizer)
+	if err := defaults.check(c.Optimizer); err != nil {
 		return err
 	}
 	for _, g := range c.Groups {
@@ -63,11 +62,11 @@ func (c Config) Validate() error {
 			return settingErr("group %q: bad pattern", g.Pattern)
 		}
 		for k := range g.Set {
-			if !groupKeys[k] {
-				return &SettingError{Group: g.Pattern, Reason: fmt.Sprintf("unknown setting %q: want one of %s", k, groupKeyList)}
+			if _, ok := LookupHyper(k); !ok {
+				return &SettingError{Group: g.Pattern, Reason: fmt.Sprintf("unknown setting %q: want one of %s", k, hyperNames())}
 			}
 		}
-		if err := g.apply(c.Defaults).check(c.Optimizer); err != nil {
+		if err := g.apply(defaults).check(c.Optimizer); err != nil {
 			err.Group = g.Pattern
 			return err
 		}
@@ -80,56 +79,8 @@ func (c Config) Validate() error {
 	return c.Schedule.check()
 }
 
-// check refuses what torch.optim's constructor for a refuses, and NaN or
-// infinite values of the settings a uses.
-func (h Hyper) check(a Algorithm) *SettingError {
-	finite := func(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
-	if !(h.LR >= 0) || !finite(h.LR) {
-		return settingErr("Invalid learning rate: %s", pyFloat(h.LR))
-	}
-	switch a {
-	case SGD:
-		switch {
-		case !(h.Momentum >= 0) || !finite(h.Momentum):
-			return settingErr("Invalid momentum value: %s", pyFloat(h.Momentum))
-		case !(h.WeightDecay >= 0) || !finite(h.WeightDecay):
-			return settingErr("Invalid weight_decay value: %s", pyFloat(h.WeightDecay))
-		case !finite(h.Dampening):
-			return settingErr("Invalid dampening value: %s", pyFloat(h.Dampening))
-		case h.Nesterov && (h.Momentum <= 0 || h.Dampening != 0):
-			return settingErr("Nesterov momentum requires a momentum and zero dampening")
-		}
-	case Adam, AdamW:
-		b1, b2, eps := h.adamDefaults()
-		switch {
-		case !(eps >= 0) || !finite(eps):
-			return settingErr("Invalid epsilon value: %s", pyFloat(eps))
-		case !(b1 >= 0 && b1 < 1):
-			return settingErr("Invalid beta parameter at index 0: %s", pyFloat(b1))
-		case !(b2 >= 0 && b2 < 1):
-			return settingErr("Invalid beta parameter at index 1: %s", pyFloat(b2))
-		case !(h.WeightDecay >= 0) || !finite(h.WeightDecay):
-			return settingErr("Invalid weight_decay value: %s", pyFloat(h.WeightDecay))
-		}
-	}
-	return nil
-}
-
-// adamDefaults gives Adam's betas and eps, PyTorch's defaults for zeros.
-func (h Hyper) adamDefaults() (b1, b2, eps float64) {
-	b1, b2, eps = h.Beta1, h.Beta2, h.Eps
-	if b1 == 0 && b2 == 0 {
-		b1, b2 = 0.9, 0.999
-	}
-	if eps == 0 {
-		eps = 1e-8
-	}
-	return b1, b2, eps
-}
-
 // check refuses schedules PyTorch's schedulers refuse or cannot step.
 func (s Schedule) check() error {
-	finite := func(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
 	switch s.Kind {
 	case "":
 	case "step":

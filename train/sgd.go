@@ -1,0 +1,75 @@
+package train
+
+// sgd is torch.optim.SGD: momentum, dampening, Nesterov, weight decay.
+type sgd struct{ st State }
+
+var _ Optimizer = (*sgd)(nil)
+
+func (*sgd) Algorithm() Algorithm { return SGD }
+
+func (o *sgd) State() *State { return &o.st }
+
+// Buffers: a momentum buffer when there is momentum.
+func (*sgd) Buffers(h Hyper) []string {
+	if h.Momentum != 0 {
+		return []string{"momentum_buffer"}
+	}
+	return nil
+}
+
+// Update: d = g + wd*p; b = d on the first step, else
+// b = m*b + (1-dampening)*d; d = d + m*b with Nesterov, else d = b;
+// p = p - lr*d.
+func (o *sgd) Update(name string, p, g []float32, h Hyper) error {
+	if err := sameLength(name, p, g); err != nil {
+		return err
+	}
+	wd, m, lr := float32(h.WeightDecay), float32(h.Momentum), float32(h.LR)
+	damp := float32(1 - h.Dampening)
+	var b []float32
+	first := false
+	if h.Momentum != 0 {
+		var had bool
+		b, had = o.st.buf(name, "momentum_buffer", len(p))
+		first = !had
+	}
+	parallelChunks(len(p), func(lo, hi int) {
+		p, g := p[lo:hi], g[lo:hi]
+		if b != nil && !first && !h.Nesterov && wd != 0 {
+			// The common case (momentum after the first step) without
+			// branches in the loop; the same operations as below.
+			b := b[lo:hi]
+			for i := range p {
+				d := g[i] + wd*p[i]
+				b[i] = m*b[i] + damp*d
+				p[i] -= lr * b[i]
+			}
+			return
+		}
+		var bb []float32
+		if b != nil {
+			bb = b[lo:hi]
+		}
+		for i := range p {
+			d := g[i]
+			if wd != 0 {
+				d += wd * p[i]
+			}
+			if bb != nil {
+				if first {
+					bb[i] = d
+				} else {
+					bb[i] = m*bb[i] + damp*d
+				}
+				if h.Nesterov {
+					d += m * bb[i]
+				} else {
+					d = bb[i]
+				}
+			}
+			p[i] -= lr * d
+		}
+	})
+	o.st.Steps[name]++
+	return nil
+}
