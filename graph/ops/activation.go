@@ -191,24 +191,24 @@ func actGeluFuncs(c *Ctx) (func(float32) float32, func(float64) float64,
 }
 
 func registerActivations(r *Registry) {
-	r.add("Sigmoid", true, actFixed("Sigmoid", actSigmoid[float32], actSigmoid[float64], actSigmoidGrad[float32], actSigmoidGrad[float64]))
-	r.add("Tanh", true, actFixed("Tanh", actTanh[float32], actTanh[float64], actTanhGrad[float32], actTanhGrad[float64]))
-	r.add("Softplus", true, actFixed("Softplus", actSoftplus[float32], actSoftplus[float64], actSoftplusGrad[float32], actSoftplusGrad[float64]))
-	r.add("Erf", true, actFixed("Erf", actErf[float32], actErf[float64], actErfGrad[float32], actErfGrad[float64]))
-	r.add("HardSwish", true, actFixed("HardSwish", actHardSwish[float32], actHardSwish[float64], actHardSwishGrad[float32], actHardSwishGrad[float64]))
-	r.add("HardSigmoid", true, actLower("HardSigmoid", actWith("alpha", 0.2, "beta", 0.5, actHardSigmoid[float32], actHardSigmoid[float64])))
-	r.add("Elu", true, actLower("Elu", actWith("alpha", 1, "", 0,
+	r.add(OpInfo{Name: "Sigmoid", Differentiable: true, Lower: actFixed("Sigmoid", actSigmoid[float32], actSigmoid[float64], actSigmoidGrad[float32], actSigmoidGrad[float64])})
+	r.add(OpInfo{Name: "Tanh", Differentiable: true, Lower: actFixed("Tanh", actTanh[float32], actTanh[float64], actTanhGrad[float32], actTanhGrad[float64])})
+	r.add(OpInfo{Name: "Softplus", Differentiable: true, Lower: actFixed("Softplus", actSoftplus[float32], actSoftplus[float64], actSoftplusGrad[float32], actSoftplusGrad[float64])})
+	r.add(OpInfo{Name: "Erf", Differentiable: true, Lower: actFixed("Erf", actErf[float32], actErf[float64], actErfGrad[float32], actErfGrad[float64])})
+	r.add(OpInfo{Name: "HardSwish", Differentiable: true, Lower: actFixed("HardSwish", actHardSwish[float32], actHardSwish[float64], actHardSwishGrad[float32], actHardSwishGrad[float64])})
+	r.add(OpInfo{Name: "HardSigmoid", Differentiable: true, Lower: actLower("HardSigmoid", actWith("alpha", 0.2, "beta", 0.5, actHardSigmoid[float32], actHardSigmoid[float64]))})
+	r.add(OpInfo{Name: "Elu", Differentiable: true, Lower: actLower("Elu", actWith("alpha", 1, "", 0,
 		func(a, _ float32) (func(float32) float32, func(x, y float32) float32) { return actElu(a) },
-		func(a, _ float64) (func(float64) float64, func(x, y float64) float64) { return actElu(a) })))
-	r.add("Selu", true, actLower("Selu", actWith("alpha", 1.67326319217681884765625, "gamma", 1.05070102214813232421875,
-		actSelu[float32], actSelu[float64])))
-	r.add("LeakyRelu", true, actLower("LeakyRelu", actWith("alpha", 0.01, "", 0,
+		func(a, _ float64) (func(float64) float64, func(x, y float64) float64) { return actElu(a) }))})
+	r.add(OpInfo{Name: "Selu", Differentiable: true, Lower: actLower("Selu", actWith("alpha", 1.67326319217681884765625, "gamma", 1.05070102214813232421875,
+		actSelu[float32], actSelu[float64]))})
+	r.add(OpInfo{Name: "LeakyRelu", Differentiable: true, Lower: actLower("LeakyRelu", actWith("alpha", 0.01, "", 0,
 		func(a, _ float32) (func(float32) float32, func(x, y float32) float32) { return actLeakyRelu(a) },
-		func(a, _ float64) (func(float64) float64, func(x, y float64) float64) { return actLeakyRelu(a) })))
-	r.add("Gelu", true, actLower("Gelu", actGeluFuncs))
-	r.add("Clip", true, lowerClip)
-	r.add("Softmax", true, lowerSoftmax(false))
-	r.add("LogSoftmax", true, lowerSoftmax(true))
+		func(a, _ float64) (func(float64) float64, func(x, y float64) float64) { return actLeakyRelu(a) }))})
+	r.add(OpInfo{Name: "Gelu", Differentiable: true, Lower: actLower("Gelu", actGeluFuncs)})
+	r.add(OpInfo{Name: "Clip", Differentiable: true, Lower: lowerClip})
+	r.add(OpInfo{Name: "Softmax", Differentiable: true, Lower: lowerSoftmax(false)})
+	r.add(OpInfo{Name: "LogSoftmax", Differentiable: true, Lower: lowerSoftmax(true)})
 }
 
 // lowerClip handles Clip-6 (min and max attributes) and Clip-11+ (optional

@@ -160,7 +160,7 @@ func Compile(m *graph.Model, shapes map[string][]int, opts Options) (p *Program,
 	if rng == nil {
 		rng = rand.New(rand.NewSource(opts.Seed))
 	}
-	fused := reluFusions(g)
+	fused := reluFusions(g, reg)
 	applied := make(map[*graph.Node]bool)
 	for _, n := range g.Nodes {
 		info, _ := reg.Lookup(n)
@@ -390,15 +390,16 @@ func scalarDense(backing any) *tensor.Dense {
 }
 
 // reluFusions finds the Relu nodes that can run inside their producer: a
-// Conv, a one-output BatchNormalization or an Add whose only consumer is
-// the Relu (and whose output is not a graph output). The map sends the
+// one-output node of an op whose descriptor says FusesRelu (Conv,
+// BatchNormalization, Add) and whose only consumer is the Relu (and whose
+// output is not a graph output). The map sends the
 // producer to its Relu and the Relu to itself. A producer that honours the
 // request (an Add only for two same-shape float tensors) computes max(y, 0)
 // in its last pass over y, saving the Relu's pass over memory and its
 // buffer (as ONNX Runtime's Conv+Relu fusion); in training, the Relu's
 // gradient is taken from the fused output. A request not honoured leaves
 // the Relu a node of its own.
-func reluFusions(g *graph.Graph) map[*graph.Node]*graph.Node {
+func reluFusions(g *graph.Graph, reg *Registry) map[*graph.Node]*graph.Node {
 	uses := make(map[string]int)
 	for _, n := range g.Nodes {
 		for _, in := range n.Inputs {
@@ -410,7 +411,7 @@ func reluFusions(g *graph.Graph) map[*graph.Node]*graph.Node {
 	}
 	producer := make(map[string]*graph.Node)
 	for _, n := range g.Nodes {
-		if op := n.QualifiedOp(); (op == "Conv" || op == "Add" || op == "BatchNormalization") && len(n.Outputs) == 1 {
+		if info, ok := reg.Lookup(n); ok && info.FusesRelu && len(n.Outputs) == 1 {
 			producer[n.Outputs[0]] = n
 		}
 	}

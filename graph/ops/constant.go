@@ -9,6 +9,13 @@ import (
 	"github.com/onnxtune/onnxtune/graph"
 )
 
+// registerConstant adds the ops that make constants.
+func registerConstant(r *Registry) {
+	r.add(OpInfo{Name: "Constant", Lower: lowerConstant})
+	r.add(OpInfo{Name: "ConstantOfShape", Lower: lowerConstantOfShape})
+	r.add(OpInfo{Name: "Range", Lower: lowerRange})
+}
+
 // lowerConstant: the value, value_float(s) or value_int(s) attribute, as a
 // constant.
 func lowerConstant(c *Ctx, _ []*Value) ([]*Value, error) {

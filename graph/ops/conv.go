@@ -9,12 +9,11 @@ import (
 	"github.com/onnxtune/onnxtune/internal/gemm"
 )
 
-// registerConv registers the convolution and pooling family: Conv and
-// ConvTranspose here, the pools in pool.go.
+// registerConv adds Conv (which runs a following Relu itself) and
+// ConvTranspose.
 func registerConv(r *Registry) {
-	r.add("Conv", true, lowerConv)
-	r.add("ConvTranspose", true, lowerConvTranspose)
-	registerPool(r)
+	r.add(OpInfo{Name: "Conv", Differentiable: true, Lower: lowerConv, FusesRelu: true})
+	r.add(OpInfo{Name: "ConvTranspose", Differentiable: true, Lower: lowerConvTranspose})
 }
 
 func lowerConv(c *Ctx, in []*Value) ([]*Value, error) {

@@ -21,8 +21,9 @@ type Ctx struct {
 	// Updates collects side effects of a training step that are not
 	// gradients, such as BatchNorm running statistics (see Update).
 	Updates *[]Update
-	// FuseRelu asks the op to apply Relu to its output (Conv,
-	// BatchNormalization and same-shape Add honour it, see reluFusions).
+	// FuseRelu asks the op to apply Relu to its output (only for ops whose
+	// OpInfo.FusesRelu is set: Conv, BatchNormalization and same-shape Add
+	// honour it, see reluFusions).
 	FuseRelu bool
 	// ReluFused is set by an op that honoured FuseRelu.
 	ReluFused bool

@@ -10,6 +10,35 @@ import (
 	"github.com/onnxtune/onnxtune/graph"
 )
 
+// registerDropout adds Dropout, whose inference form passes values
+// through.
+func registerDropout(r *Registry) {
+	r.add(OpInfo{Name: "Dropout", Differentiable: true, Lower: lowerDropout, Inference: dropoutInference})
+}
+
+// dropoutInference: Dropout loses its training_mode input (the value it read
+// is left for the caller to remove if nothing else reads it), and is_test
+// becomes 1 in the versions that have it.
+func dropoutInference(n *graph.Node, _ func(string) bool) (func() []string, error) {
+	a := n.Attr("is_test")
+	if len(n.Inputs) < 3 && (a == nil || a.I != 0) {
+		return nil, nil
+	}
+	return func() []string {
+		var detached []string
+		if len(n.Inputs) >= 3 {
+			if n.Inputs[2] != "" {
+				detached = append(detached, n.Inputs[2])
+			}
+			n.Inputs = n.Inputs[:2]
+		}
+		if a != nil && a.I == 0 {
+			a.I = 1
+		}
+		return detached
+	}, nil
+}
+
 // lowerDropout handles every Dropout version. Compiled for training it drops
 // as PyTorch's model.train() does, whatever form the export wrote (is_test,
 // training_mode): fine-tuning an inference export trains with dropout.

@@ -12,41 +12,41 @@ import (
 )
 
 func registerElementwise(r *Registry) {
-	r.add("Pow", true, lowerPow)
-	r.add("Sqrt", true, lowerUnary("Sqrt",
+	r.add(OpInfo{Name: "Pow", Differentiable: true, Lower: lowerPow})
+	r.add(OpInfo{Name: "Sqrt", Differentiable: true, Lower: lowerUnary("Sqrt",
 		func(x float32) float32 { return float32(math.Sqrt(float64(x))) }, math.Sqrt,
-		func(_, y float32) float32 { return 0.5 / y }, func(_, y float64) float64 { return 0.5 / y }))
-	r.add("Exp", true, lowerUnary("Exp",
+		func(_, y float32) float32 { return 0.5 / y }, func(_, y float64) float64 { return 0.5 / y })})
+	r.add(OpInfo{Name: "Exp", Differentiable: true, Lower: lowerUnary("Exp",
 		func(x float32) float32 { return float32(math.Exp(float64(x))) }, math.Exp,
-		func(_, y float32) float32 { return y }, func(_, y float64) float64 { return y }))
-	r.add("Log", true, lowerUnary("Log",
+		func(_, y float32) float32 { return y }, func(_, y float64) float64 { return y })})
+	r.add(OpInfo{Name: "Log", Differentiable: true, Lower: lowerUnary("Log",
 		func(x float32) float32 { return float32(math.Log(float64(x))) }, math.Log,
-		func(x, _ float32) float32 { return 1 / x }, func(x, _ float64) float64 { return 1 / x }))
-	r.add("Reciprocal", true, lowerUnary("Reciprocal",
+		func(x, _ float32) float32 { return 1 / x }, func(x, _ float64) float64 { return 1 / x })})
+	r.add(OpInfo{Name: "Reciprocal", Differentiable: true, Lower: lowerUnary("Reciprocal",
 		func(x float32) float32 { return 1 / x }, func(x float64) float64 { return 1 / x },
-		func(_, y float32) float32 { return -y * y }, func(_, y float64) float64 { return -y * y }))
-	r.add("Neg", true, lowerSignedUnary("Neg", lowerUnary("Neg",
+		func(_, y float32) float32 { return -y * y }, func(_, y float64) float64 { return -y * y })})
+	r.add(OpInfo{Name: "Neg", Differentiable: true, Lower: lowerSignedUnary("Neg", lowerUnary("Neg",
 		func(x float32) float32 { return -x }, func(x float64) float64 { return -x },
-		func(_, _ float32) float32 { return -1 }, func(_, _ float64) float64 { return -1 })))
+		func(_, _ float32) float32 { return -1 }, func(_, _ float64) float64 { return -1 }))})
 	// Abs: the gradient is sign(x), 0 at 0 (PyTorch's sgn).
-	r.add("Abs", true, lowerSignedUnary("Abs", lowerUnary("Abs",
+	r.add(OpInfo{Name: "Abs", Differentiable: true, Lower: lowerSignedUnary("Abs", lowerUnary("Abs",
 		func(x float32) float32 { return float32(math.Abs(float64(x))) }, math.Abs,
-		func(x, _ float32) float32 { return signOf(x) }, func(x, _ float64) float64 { return signOf(x) })))
-	r.add("Floor", false, lowerRounding("Floor", math.Floor))
-	r.add("Ceil", false, lowerRounding("Ceil", math.Ceil))
+		func(x, _ float32) float32 { return signOf(x) }, func(x, _ float64) float64 { return signOf(x) }))})
+	r.add(OpInfo{Name: "Floor", Lower: lowerRounding("Floor", math.Floor)})
+	r.add(OpInfo{Name: "Ceil", Lower: lowerRounding("Ceil", math.Ceil)})
 	for _, name := range []string{"Sum", "Mean", "Max", "Min"} {
-		r.add(name, true, lowerVariadic(name))
+		r.add(OpInfo{Name: name, Differentiable: true, Lower: lowerVariadic(name)})
 	}
 	for _, name := range []string{"Equal", "Less", "Greater", "LessOrEqual", "GreaterOrEqual"} {
-		r.add(name, false, lowerCompare(name))
+		r.add(OpInfo{Name: name, Lower: lowerCompare(name)})
 	}
-	r.add("Not", false, lowerNot)
+	r.add(OpInfo{Name: "Not", Lower: lowerNot})
 	for _, name := range []string{"And", "Or", "Xor"} {
-		r.add(name, false, lowerLogical(name))
+		r.add(OpInfo{Name: name, Lower: lowerLogical(name)})
 	}
-	r.add("Where", true, lowerWhere)
-	r.add("Cast", true, lowerCast)
-	r.add("CastLike", true, lowerCastLike)
+	r.add(OpInfo{Name: "Where", Differentiable: true, Lower: lowerWhere})
+	r.add(OpInfo{Name: "Cast", Differentiable: true, Lower: lowerCast})
+	r.add(OpInfo{Name: "CastLike", Differentiable: true, Lower: lowerCastLike})
 }
 
 func signOf[T Float](x T) T {

@@ -41,11 +41,11 @@ func fusionChain(exposed bool) (*graph.Model, map[string][]int, []arg) {
 // result as the unfused chain, and the fused kernels differentiate.
 func TestReluFusion(t *testing.T) {
 	fm, shapes, args := fusionChain(false)
-	if f := reluFusions(fm.Graph); len(f) != 6 {
+	if f := reluFusions(fm.Graph, NewRegistry()); len(f) != 6 {
 		t.Errorf("reluFusions found %d candidates, want 6 (both Adds, the Conv and their Relus)", len(f))
 	}
 	um, _, _ := fusionChain(true)
-	if f := reluFusions(um.Graph); len(f) != 0 {
+	if f := reluFusions(um.Graph, NewRegistry()); len(f) != 0 {
 		t.Errorf("reluFusions fused %d nodes whose output is a graph output", len(f))
 	}
 	in := map[string]*tensor.Dense{"x": args[0].Value, "skip": args[1].Value}

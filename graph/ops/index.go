@@ -9,6 +9,16 @@ import (
 	"github.com/onnxtune/onnxtune/graph"
 )
 
+// registerIndex adds the indexing ops, views of their input (see viewMap):
+// like the shape ops they also fold on constants.
+func registerIndex(r *Registry) {
+	r.add(OpInfo{Name: "Concat", Differentiable: true, Lower: lowerConcat})
+	r.add(OpInfo{Name: "Split", Differentiable: true, Lower: lowerSplit})
+	r.add(OpInfo{Name: "Slice", Differentiable: true, Lower: lowerSlice})
+	r.add(OpInfo{Name: "Gather", Differentiable: true, Lower: lowerGather})
+	r.add(OpInfo{Name: "Pad", Differentiable: true, Lower: lowerPad})
+}
+
 // viewMap is a separable index map from an output tensor to an input
 // tensor: output element (o_0, ..., o_{r-1}) reads the input element at flat
 // offset off[0][o_0] + ... + off[r-1][o_{r-1}], or the fill value when one of

@@ -9,12 +9,15 @@ import (
 	"github.com/onnxtune/onnxtune/graph"
 )
 
+// registerMath adds the broadcasting arithmetic (Add runs a following Relu
+// itself for two same-shape float tensors) and Relu.
 func registerMath(r *Registry) {
-	r.add("Add", true, lowerBinary("Add", func(x, y float64) float64 { return x + y }))
-	r.add("Sub", true, lowerBinary("Sub", func(x, y float64) float64 { return x - y }))
-	r.add("Mul", true, lowerBinary("Mul", func(x, y float64) float64 { return x * y }))
-	r.add("Div", true, lowerBinary("Div", func(x, y float64) float64 { return x / y }))
-	r.add("Relu", true, lowerRelu)
+	r.add(OpInfo{Name: "Add", Differentiable: true, Lower: lowerBinary("Add", func(x, y float64) float64 { return x + y }),
+		FusesRelu: true})
+	r.add(OpInfo{Name: "Sub", Differentiable: true, Lower: lowerBinary("Sub", func(x, y float64) float64 { return x - y })})
+	r.add(OpInfo{Name: "Mul", Differentiable: true, Lower: lowerBinary("Mul", func(x, y float64) float64 { return x * y })})
+	r.add(OpInfo{Name: "Div", Differentiable: true, Lower: lowerBinary("Div", func(x, y float64) float64 { return x / y })})
+	r.add(OpInfo{Name: "Relu", Differentiable: true, Lower: lowerRelu})
 }
 
 // binaryKernel applies f elementwise with broadcasting, for every numeric

@@ -7,14 +7,10 @@ import (
 	"gorgonia.org/tensor"
 )
 
-// registerMatrix registers the matrix products (this file), the remaining
-// elementwise arithmetic, comparisons, logic and Cast (elementwise.go) and
-// the reductions (reduce.go).
+// registerMatrix adds the matrix products Gemm and MatMul.
 func registerMatrix(r *Registry) {
-	r.add("Gemm", true, lowerGemm)
-	r.add("MatMul", true, lowerMatMul)
-	registerElementwise(r)
-	registerReductions(r)
+	r.add(OpInfo{Name: "Gemm", Differentiable: true, Lower: lowerGemm})
+	r.add(OpInfo{Name: "MatMul", Differentiable: true, Lower: lowerMatMul})
 }
 
 // lowerGemm: Y = alpha*op(A)*op(B) + beta*C, C optional (opset 11+) and

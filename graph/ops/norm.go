@@ -6,15 +6,34 @@ import (
 
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
+
+	"github.com/onnxtune/onnxtune/graph"
 )
 
-// registerNorm adds normalization (BatchNormalization, LayerNormalization),
-// Dropout and the activations of activation.go.
+// registerNorm adds BatchNormalization and LayerNormalization.
 func registerNorm(r *Registry) {
-	r.add("BatchNormalization", true, lowerBatchNorm)
-	r.add("LayerNormalization", true, lowerLayerNorm)
-	r.add("Dropout", true, lowerDropout)
-	registerActivations(r)
+	r.add(OpInfo{Name: "BatchNormalization", Differentiable: true, Lower: lowerBatchNorm,
+		FusesRelu: true, Inference: batchNormInference})
+	r.add(OpInfo{Name: "LayerNormalization", Differentiable: true, Lower: lowerLayerNorm})
+}
+
+// batchNormInference: a training-mode BatchNormalization keeps only its
+// first output (so it uses the running statistics) and loses
+// training_mode. Refused when the graph reads the statistics outputs.
+func batchNormInference(n *graph.Node, read func(string) bool) (func() []string, error) {
+	for _, o := range n.Outputs[min(1, len(n.Outputs)):] {
+		if o != "" && read(o) {
+			return nil, fmt.Errorf("its running statistics output %q is read by the graph", o)
+		}
+	}
+	if len(n.Outputs) <= 1 && n.Attr("training_mode") == nil {
+		return nil, nil
+	}
+	return func() []string {
+		n.Outputs = n.Outputs[:1]
+		removeAttr(n, "training_mode")
+		return nil
+	}, nil
 }
 
 // normByType picks the float32 or float64 form of a kernel by the type of

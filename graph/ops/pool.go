@@ -11,10 +11,10 @@ import (
 )
 
 func registerPool(r *Registry) {
-	r.add("MaxPool", true, lowerMaxPool)
-	r.add("AveragePool", true, lowerAveragePool)
-	r.add("GlobalAveragePool", true, lowerGlobalPool("GlobalAveragePool", false))
-	r.add("GlobalMaxPool", true, lowerGlobalPool("GlobalMaxPool", true))
+	r.add(OpInfo{Name: "MaxPool", Differentiable: true, Lower: lowerMaxPool})
+	r.add(OpInfo{Name: "AveragePool", Differentiable: true, Lower: lowerAveragePool})
+	r.add(OpInfo{Name: "GlobalAveragePool", Differentiable: true, Lower: lowerGlobalPool("GlobalAveragePool", false)})
+	r.add(OpInfo{Name: "GlobalMaxPool", Differentiable: true, Lower: lowerGlobalPool("GlobalMaxPool", true)})
 }
 
 // poolSetup reads a pool's window and returns its geometry, the number of

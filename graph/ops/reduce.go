@@ -12,7 +12,7 @@ import (
 
 func registerReductions(r *Registry) {
 	for _, name := range []string{"ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin", "ReduceProd"} {
-		r.add(name, true, lowerReduce(name))
+		r.add(OpInfo{Name: name, Differentiable: true, Lower: lowerReduce(name)})
 	}
 }
 

@@ -13,34 +13,69 @@ import (
 // it does not compute, which must then be unused).
 type LowerFunc func(c *Ctx, in []*Value) ([]*Value, error)
 
-// OpInfo is a registered op.
+// OpInfo describes one ai.onnx op: all the engine and graph surgery know
+// of it, declared together in the op's file (one value per op, given to
+// Registry.add by the file's register function).
 type OpInfo struct {
-	Name  string
+	Name string
+	// Lower is the forward: it builds the op's kernels (Ctx.Apply), whose
+	// Spec.Grad and Spec.WRT are its gradient. It reads the node's
+	// attributes with Ctx.attrs (ONNX defaults, typed, errors naming the
+	// node).
 	Lower LowerFunc
 	// Differentiable tells whether gradients flow through the op's float
 	// inputs (docs/ops.md lists it).
 	Differentiable bool
+	// FusesRelu says the op honours Ctx.FuseRelu: a Relu that is the only
+	// reader of its single output runs inside it (see reluFusions).
+	FusesRelu bool
+	// Inference, when set, rewrites a node of a training-mode export into
+	// its inference form (see InferenceRewrite); nil means the node is the
+	// same in both.
+	Inference InferenceRewrite
 }
 
-// Registry maps ai.onnx op types to their lowering. Build one with
+// InferenceRewrite is an op's part of converting a training-mode export
+// into the inference model it stands for. Given the node and read (whether
+// the graph, a node or a graph output, reads a value), it checks and
+// returns either an error (the conversion is refused: nothing may change),
+// or nil when the node has nothing to change, or apply, which changes the
+// node in place and returns the values it stopped reading (the caller
+// removes what produced them if nothing else reads them). The caller checks
+// every node before applying any: all-or-nothing.
+type InferenceRewrite func(n *graph.Node, read func(value string) bool) (apply func() (detached []string), err error)
+
+// Registry maps ai.onnx op types to their descriptors. Build one with
 // NewRegistry; it holds no global state.
 type Registry struct {
 	ops map[string]OpInfo
 }
 
-// NewRegistry returns a registry with every op onnxtune supports.
+// NewRegistry returns a registry with every op onnxtune supports: one
+// register function per op file, each adding its ops' descriptors.
 func NewRegistry() *Registry {
 	r := &Registry{ops: make(map[string]OpInfo)}
-	registerMath(r)
-	registerConv(r)
-	registerShape(r)
-	registerMatrix(r)
-	registerNorm(r)
+	registerMath(r)        // math.go: Add, Sub, Mul, Div, Relu
+	registerElementwise(r) // elementwise.go: unary math, variadic, comparisons, logic, Where, Cast
+	registerActivations(r) // activation.go: Sigmoid, Tanh, ..., Clip, Softmax
+	registerReductions(r)  // reduce.go: Reduce*
+	registerMatrix(r)      // matmul.go: Gemm, MatMul
+	registerConv(r)        // conv.go: Conv, ConvTranspose
+	registerPool(r)        // pool.go: MaxPool, AveragePool, global pools
+	registerNorm(r)        // norm.go: BatchNormalization, LayerNormalization
+	registerDropout(r)     // dropout.go: Dropout
+	registerShape(r)       // shape.go: Reshape, Flatten, Squeeze, Transpose, Expand, Tile, Shape, ...
+	registerIndex(r)       // index.go: Concat, Split, Slice, Gather, Pad
+	registerConstant(r)    // constant.go: Constant, ConstantOfShape, Range
 	return r
 }
 
-func (r *Registry) add(name string, diff bool, f LowerFunc) {
-	r.ops[name] = OpInfo{Name: name, Lower: f, Differentiable: diff}
+// add registers an op's descriptor.
+func (r *Registry) add(o OpInfo) {
+	if _, dup := r.ops[o.Name]; dup {
+		panic("ops: " + o.Name + " registered twice")
+	}
+	r.ops[o.Name] = o
 }
 
 // Lookup returns the op registered for an IR node.
@@ -50,6 +85,24 @@ func (r *Registry) Lookup(n *graph.Node) (OpInfo, bool) {
 	}
 	o, ok := r.ops[n.OpType]
 	return o, ok
+}
+
+// Inference returns the inference rewrite of node n's op, or nil (an op
+// not registered, or one that is the same in both forms).
+func (r *Registry) Inference(n *graph.Node) InferenceRewrite {
+	o, _ := r.Lookup(n)
+	return o.Inference
+}
+
+// removeAttr deletes a node's attribute.
+func removeAttr(n *graph.Node, name string) {
+	kept := n.Attrs[:0]
+	for _, a := range n.Attrs {
+		if a.Name != name {
+			kept = append(kept, a)
+		}
+	}
+	n.Attrs = kept
 }
 
 // Ops lists the registered ops, sorted by name.

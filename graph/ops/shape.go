@@ -7,28 +7,20 @@ import (
 	"gorgonia.org/tensor"
 )
 
-// registerShape adds the shape and indexing ops. They run on float
-// activations (with gradients) and, in the shape subgraphs of exported
-// models, on integer constants, where Ctx.Apply folds them at compile time.
+// registerShape adds the shape ops. They run on float activations (with
+// gradients) and, in the shape subgraphs of exported models, on integer
+// constants, where Ctx.Apply folds them at compile time.
 func registerShape(r *Registry) {
-	r.add("Reshape", true, lowerReshape)
-	r.add("Flatten", true, lowerFlatten)
-	r.add("Squeeze", true, lowerSqueeze)
-	r.add("Unsqueeze", true, lowerUnsqueeze)
-	r.add("Identity", true, lowerIdentity)
-	r.add("Transpose", true, lowerTranspose)
-	r.add("Expand", true, lowerExpand)
-	r.add("Tile", true, lowerTile)
-	r.add("Concat", true, lowerConcat)
-	r.add("Split", true, lowerSplit)
-	r.add("Slice", true, lowerSlice)
-	r.add("Gather", true, lowerGather)
-	r.add("Pad", true, lowerPad)
-	r.add("Shape", false, lowerShape)
-	r.add("Size", false, lowerSize)
-	r.add("Constant", false, lowerConstant)
-	r.add("ConstantOfShape", false, lowerConstantOfShape)
-	r.add("Range", false, lowerRange)
+	r.add(OpInfo{Name: "Reshape", Differentiable: true, Lower: lowerReshape})
+	r.add(OpInfo{Name: "Flatten", Differentiable: true, Lower: lowerFlatten})
+	r.add(OpInfo{Name: "Squeeze", Differentiable: true, Lower: lowerSqueeze})
+	r.add(OpInfo{Name: "Unsqueeze", Differentiable: true, Lower: lowerUnsqueeze})
+	r.add(OpInfo{Name: "Identity", Differentiable: true, Lower: lowerIdentity})
+	r.add(OpInfo{Name: "Transpose", Differentiable: true, Lower: lowerTranspose})
+	r.add(OpInfo{Name: "Expand", Differentiable: true, Lower: lowerExpand})
+	r.add(OpInfo{Name: "Tile", Differentiable: true, Lower: lowerTile})
+	r.add(OpInfo{Name: "Shape", Lower: lowerShape})
+	r.add(OpInfo{Name: "Size", Lower: lowerSize})
 }
 
 // shapeElem is every element type the shape ops move around.
