@@ -227,3 +227,19 @@ func TestReadRefusesNonRegularFiles(t *testing.T) {
 		}
 	}
 }
+
+// TestReadErrorsOneLine: text from a header that reaches an error message
+// (found by FuzzReaders: a descr holding a newline) keeps it on one line.
+func TestReadErrorsOneLine(t *testing.T) {
+	eight := make([]byte, 8)
+	for name, dict := range map[string]string{
+		"descr":       "{'descr': '|u\n', 'fortran_order': False, 'shape': (2,), }",
+		"descr order": "{'descr': '!\nf4', 'fortran_order': False, 'shape': (2,), }",
+		"long descr":  "{'descr': '<f4\n\r\n', 'fortran_order': False, 'shape': (2,), }",
+	} {
+		_, err := readBytes(zipOf(t, zip.Store, map[string][]byte{"a.npy": npyBytes(dict, eight)}))
+		if err == nil || strings.ContainsAny(err.Error(), "\n\r") {
+			t.Errorf("%s: error %q, want one line", name, err)
+		}
+	}
+}

@@ -11,7 +11,9 @@ import (
 	"io"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
+	"unicode"
 
 	"codeberg.org/sbinet/npyio/npy"
 
@@ -238,12 +240,12 @@ func readNpy(br *bufio.Reader, limit uint64) (a Array, err error) {
 	// npyio can panic on malformed headers: turn that into an error.
 	defer func() {
 		if p := recover(); p != nil {
-			a, err = Array{}, fmt.Errorf("malformed .npy data: %v", p)
+			a, err = Array{}, fmt.Errorf("malformed .npy data: %s", oneLine(fmt.Sprint(p)))
 		}
 	}()
 	rd, err := npy.NewReader(br)
 	if err != nil {
-		return Array{}, fmt.Errorf("bad .npy header: %w", err)
+		return Array{}, fmt.Errorf("bad .npy header: %s", oneLine(err.Error()))
 	}
 	h := rd.Header.Descr
 	if h.Fortran {
@@ -312,7 +314,7 @@ func readData[T any](rd *npy.Reader, n int) ([]T, error) {
 func parseDescr(s string) (dtype, error) {
 	d := strings.Trim(strings.TrimSpace(s), `'"`)
 	if len(d) != 3 {
-		return dtype{}, fmt.Errorf("unsupported element type %s (supported: float32, float64, int64, int32, int8, uint8, bool)", s)
+		return dtype{}, fmt.Errorf("unsupported element type %s (supported: float32, float64, int64, int32, int8, uint8, bool)", oneLine(s))
 	}
 	order, kind := d[0], d[1:]
 	var dt dtype
@@ -332,7 +334,7 @@ func parseDescr(s string) (dtype, error) {
 	case "b1":
 		dt = dtBool
 	default:
-		return dtype{}, fmt.Errorf("unsupported element type %s (supported: float32, float64, int64, int32, int8, uint8, bool)", s)
+		return dtype{}, fmt.Errorf("unsupported element type %s (supported: float32, float64, int64, int32, int8, uint8, bool)", oneLine(s))
 	}
 	switch order {
 	case '<', '=', '|':
@@ -341,7 +343,17 @@ func parseDescr(s string) (dtype, error) {
 		dt.descr = ">" + kind
 		return dt, nil
 	default:
-		return dtype{}, fmt.Errorf("unsupported byte order in element type %s", s)
+		return dtype{}, fmt.Errorf("unsupported byte order in element type %s", oneLine(s))
 	}
 	return dt, nil
+}
+
+// oneLine escapes the control characters of text read from a file (a
+// header's descr, a decoder's message) so that an error stays on one line.
+func oneLine(s string) string {
+	if !strings.ContainsFunc(s, unicode.IsControl) {
+		return s
+	}
+	q := strconv.Quote(s)
+	return q[1 : len(q)-1]
 }
