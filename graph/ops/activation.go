@@ -56,6 +56,20 @@ func actSoftplus[T Float](x T) T {
 
 func actSoftplusGrad[T Float](x, _ T) T { return actSigmoid(x) }
 
+// actMish is Mish-18: x * tanh(softplus(x)), PyTorch's nn.Mish.
+func actMish[T Float](x T) T {
+	v := float64(x)
+	return T(v * math.Tanh(float64(actSoftplus(v))))
+}
+
+// actMishGrad is tanh(sp) + x * (1 - tanh(sp)^2) * sigmoid(x), sp =
+// softplus(x).
+func actMishGrad[T Float](x, _ T) T {
+	v := float64(x)
+	t := math.Tanh(actSoftplus(v))
+	return T(t + v*(1-t*t)*actSigmoid(v))
+}
+
 func actErf[T Float](x T) T { return T(math.Erf(float64(x))) }
 
 func actErfGrad[T Float](x, _ T) T {
@@ -194,6 +208,7 @@ func registerActivations(r *Registry) {
 	r.add(OpInfo{Name: "Sigmoid", Differentiable: true, Lower: actFixed("Sigmoid", actSigmoid[float32], actSigmoid[float64], actSigmoidGrad[float32], actSigmoidGrad[float64])})
 	r.add(OpInfo{Name: "Tanh", Differentiable: true, Lower: actFixed("Tanh", actTanh[float32], actTanh[float64], actTanhGrad[float32], actTanhGrad[float64])})
 	r.add(OpInfo{Name: "Softplus", Differentiable: true, Lower: actFixed("Softplus", actSoftplus[float32], actSoftplus[float64], actSoftplusGrad[float32], actSoftplusGrad[float64])})
+	r.add(OpInfo{Name: "Mish", Differentiable: true, Lower: actFixed("Mish", actMish[float32], actMish[float64], actMishGrad[float32], actMishGrad[float64])})
 	r.add(OpInfo{Name: "Erf", Differentiable: true, Lower: actFixed("Erf", actErf[float32], actErf[float64], actErfGrad[float32], actErfGrad[float64])})
 	r.add(OpInfo{Name: "HardSwish", Differentiable: true, Lower: actFixed("HardSwish", actHardSwish[float32], actHardSwish[float64], actHardSwishGrad[float32], actHardSwishGrad[float64])})
 	r.add(OpInfo{Name: "HardSigmoid", Differentiable: true, Lower: actLower("HardSigmoid", actWith("alpha", 0.2, "beta", 0.5, actHardSigmoid[float32], actHardSigmoid[float64]))})

@@ -25,6 +25,7 @@ func TestActivationGradients(t *testing.T) {
 		{"Tanh", "Tanh", 13, nil, -3, 3},
 		{"Softplus", "Softplus", 1, nil, -30, 30},
 		{"Erf", "Erf", 13, nil, -2, 2},
+		{"Mish", "Mish", 18, nil, -6, 6},
 		{"HardSwish", "HardSwish", 14, nil, -5, 5},
 		{"HardSigmoid default", "HardSigmoid", 6, nil, -4, 4},
 		{"HardSigmoid alpha beta", "HardSigmoid", 22, []*graph.Attribute{attrFloat("alpha", 1.0/6), attrFloat("beta", 0.4)}, -5, 5},
@@ -55,7 +56,7 @@ func TestActivationFloat32(t *testing.T) {
 		v32[i] = float32(v)
 	}
 	x32 := Dense([]int{2, 9}, v32)
-	for _, op := range []string{"Sigmoid", "Tanh", "Softplus", "Erf", "HardSwish", "HardSigmoid", "Elu", "Selu", "LeakyRelu", "Gelu", "Softmax", "LogSoftmax", "Clip"} {
+	for _, op := range []string{"Sigmoid", "Tanh", "Softplus", "Mish", "Erf", "HardSwish", "HardSigmoid", "Elu", "Selu", "LeakyRelu", "Gelu", "Softmax", "LogSoftmax", "Clip"} {
 		t.Run(op, func(t *testing.T) {
 			a := run(t, op, 20, nil, 1, arg{Name: "x", Value: x32})[0]
 			b := run(t, op, 20, nil, 1, arg{Name: "x", Value: x64})[0]
@@ -70,6 +71,23 @@ func TestActivationFloat32(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestMish: Mish's forward is PyTorch's definition, x * tanh(ln(1 + e^x)),
+// including where e^x overflows.
+func TestMish(t *testing.T) {
+	x := Dense([]int{8}, []float64{-100, -20, -3, -0.5, 0, 0.5, 3, 100})
+	y, _ := Data[float64](run(t, "Mish", 18, nil, 1, arg{Name: "x", Value: x})[0])
+	xs, _ := Data[float64](x)
+	for i, v := range xs {
+		want := v * math.Tanh(math.Log1p(math.Exp(v)))
+		if v > 50 {
+			want = v // ln(1+e^x) = x and tanh(x) = 1 in float64
+		}
+		if math.Abs(y[i]-want) > 1e-12*max(1, math.Abs(want)) {
+			t.Errorf("Mish(%g) = %g, want %g", v, y[i], want)
+		}
 	}
 }
 
