@@ -48,35 +48,6 @@ func ExampleWriteFile() {
 	// same bytes: true
 }
 
-func ExampleToInference() {
-	m, err := importer.Load("../models/bn_cnn_training.onnx")
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	// Opset 13 training mode: BatchNormalization also outputs the updated
-	// running statistics.
-	bn := m.Graph.Node("/bn1/BatchNormalization")
-	fmt.Println("before:", bn, "has", len(bn.Outputs), "outputs")
-
-	changed, err := export.ToInference(m)
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	fmt.Println("changed", changed, "nodes")
-	fmt.Println("after:", bn, "has", len(bn.Outputs), "output:", bn.Outputs)
-
-	// A second call finds nothing left to change.
-	changed, err = export.ToInference(m)
-	fmt.Println("changed", changed, "nodes", err)
-	// Output:
-	// before: "/bn1/BatchNormalization" (BatchNormalization) has 5 outputs
-	// changed 2 nodes
-	// after: "/bn1/BatchNormalization" (BatchNormalization) has 1 output: [/bn1/BatchNormalization_output_0]
-	// changed 0 nodes <nil>
-}
-
 func ExampleEncode() {
 	m, err := importer.Load("../models/lenet.onnx")
 	if err != nil {

@@ -10,6 +10,15 @@
 // (Unknown, Functions, TrainingInfo, ...); optional fields written with their
 // zero value are remembered in Explicit.
 //
+// The parameter table (Model.Params) has one owner, this package: which
+// input of which ai.onnx op holds a PyTorch parameter (Conv weight and bias,
+// Gemm with transB, MatMul+Add, BatchNormalization statistics, Gather
+// embeddings, PRelu, the norms) is op-signature knowledge of the IR, and
+// Model.BuildParams names every parameter from it and from the module paths
+// PyTorch writes into node names (ModulePath). The importer builds the table
+// once; Model.Edit rebuilds it after every change of the graph, so it always
+// describes the graph as it is.
+//
 // The package does no I/O and imports nothing else of onnxtune. Its functions
 // return errors; they never panic on a model that came from a file.
 //

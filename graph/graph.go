@@ -116,6 +116,41 @@ func (g *Graph) outerReads() map[string]bool {
 	return reads
 }
 
+// RenameValue renames value old to new in g: its definition (initializer,
+// input, output, value_info, node output) and every read, in subgraphs too
+// (which may read outer values). It does not check that new is free.
+func (g *Graph) RenameValue(old, new string) {
+	for _, t := range g.Initializers {
+		if t.Name == old {
+			t.Name = new
+		}
+	}
+	for _, list := range [][]*ValueInfo{g.Inputs, g.Outputs, g.ValueInfo} {
+		for _, v := range list {
+			if v.Name == old {
+				v.Name = new
+			}
+		}
+	}
+	for _, n := range g.Nodes {
+		for i, in := range n.Inputs {
+			if in == old {
+				n.Inputs[i] = new
+			}
+		}
+		for i, o := range n.Outputs {
+			if o == old {
+				n.Outputs[i] = new
+			}
+		}
+		for _, a := range n.Attrs {
+			for _, sg := range a.subgraphs() {
+				sg.RenameValue(old, new)
+			}
+		}
+	}
+}
+
 // OpCounts returns how many nodes of each op type the graph has (domain
 // prefixed for other domains than ai.onnx, e.g. "com.microsoft.Gelu").
 func (g *Graph) OpCounts() map[string]int {

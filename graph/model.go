@@ -13,8 +13,9 @@ type Model struct {
 	Graph           *Graph
 
 	// Params is the parameter table: every trainable tensor and buffer under
-	// its PyTorch state_dict name. Package remap fills it (importer.Load does
-	// so); it is derived from Graph and not written to files.
+	// its PyTorch state_dict name. It is derived from Graph and not written
+	// to files: BuildParams fills it (importer.Load calls it) and Edit keeps
+	// it current through every change of the graph.
 	Params []*Param
 
 	// Parts of the file the IR does not model, as raw protobuf messages.

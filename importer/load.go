@@ -11,7 +11,6 @@ import (
 
 	"github.com/onnxtune/onnxtune/graph"
 	pb "github.com/onnxtune/onnxtune/internal/onnxpb"
-	"github.com/onnxtune/onnxtune/remap"
 )
 
 // ErrEmpty reports an empty file or stream.
@@ -113,9 +112,7 @@ func Decode(b []byte, opts Options) (m *graph.Model, err error) {
 	if err := validate(m.Graph, nil); err != nil {
 		return nil, err
 	}
-	if err := remap.Recover(m); err != nil {
-		return nil, err
-	}
+	m.BuildParams()
 	log.WithField("nodes", len(m.Graph.Nodes)).WithField("params", len(m.Params)).Debug("model loaded")
 	return m, nil
 }

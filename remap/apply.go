@@ -116,7 +116,9 @@ func (e *StrictError) Unwrap() []error {
 //
 // The target's tied tensors (one initializer serving several parameters)
 // are untied first (Untie), so each parameter takes its own values. The
-// pretrained model is only read (its Params are filled if empty).
+// pretrained model is only read. Both parameter tables are used as they are
+// (importer.Load builds them; a model built by hand calls
+// graph.Model.BuildParams).
 //
 // With opts.Strict, any missing, unexpected or mismatched name makes the
 // error a *StrictError and target is left exactly as it was; so are bad
@@ -133,11 +135,6 @@ func Apply(pretrained, target *graph.Model, opts Options) (Report, error) {
 	for _, m := range []*graph.Model{pretrained, target} {
 		if m == nil || m.Graph == nil {
 			return rep, fmt.Errorf("remap: apply: nil model")
-		}
-		if len(m.Params) == 0 {
-			if err := Recover(m); err != nil {
-				return rep, err
-			}
 		}
 	}
 

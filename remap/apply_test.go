@@ -248,9 +248,7 @@ func TestApplyTransposed(t *testing.T) {
 		w := m.Graph.Initializer("fc1.weight")
 		w.Raw = transposed(w.Raw, int(w.Dims[0]), int(w.Dims[1]), 4)
 		w.Dims = []int64{w.Dims[1], w.Dims[0]}
-		if err := remap.Recover(m); err != nil {
-			t.Fatal(err)
-		}
+		m.BuildParams()
 		if p := m.Param("fc1.weight"); !p.Transposed || p.Shape[0] != 120 {
 			t.Fatalf("fc1.weight after transposing: %+v", p)
 		}
@@ -296,9 +294,7 @@ func TestApplyStrict(t *testing.T) {
 	prefixed := func(t *testing.T) *graph.Model {
 		m := load(t, sample("mnist_lenet_0to4.onnx"))
 		renameInitializers(t, m, "module.")
-		if err := remap.Recover(m); err != nil {
-			t.Fatal(err)
-		}
+		m.BuildParams()
 		return m
 	}
 	cases := []struct {
@@ -429,9 +425,7 @@ func TestRules(t *testing.T) {
 			pre := load(t, sample("mnist_lenet_0to4.onnx"))
 			if c.prefix != "" {
 				renameInitializers(t, pre, c.prefix)
-				if err := remap.Recover(pre); err != nil {
-					t.Fatal(err)
-				}
+				pre.BuildParams()
 			}
 			dst := load(t, sample("mnist_lenet_10.onnx"))
 			dstBytes := encode(t, dst)

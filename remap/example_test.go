@@ -13,67 +13,6 @@ import (
 	"github.com/onnxtune/onnxtune/remap"
 )
 
-func ExampleModulePath() {
-	for _, name := range []string{
-		"/layer1/layer1.0/conv1/Conv",
-		"/features/features.1/conv/conv.0/conv.0.0/Conv",
-		"/encoder/layers.0/linear2/MatMul",
-		"/fc/Gemm",
-		"/Flatten", // no module: the op ran in the top-level forward
-		"Conv_12",  // not a PyTorch 1.13+ scope name
-	} {
-		fmt.Printf("%-48s -> %q\n", name, remap.ModulePath(name))
-	}
-	// Output:
-	// /layer1/layer1.0/conv1/Conv                      -> "layer1.0.conv1"
-	// /features/features.1/conv/conv.0/conv.0.0/Conv   -> "features.1.conv.0.0"
-	// /encoder/layers.0/linear2/MatMul                 -> "encoder.layers.0.linear2"
-	// /fc/Gemm                                         -> "fc"
-	// /Flatten                                         -> ""
-	// Conv_12                                          -> ""
-}
-
-func ExampleIsStateDictName() {
-	for _, name := range []string{"layer1.0.conv1.weight", "fc.bias", "onnx::Conv_193", "/conv1/Constant_output_0"} {
-		fmt.Println(name, remap.IsStateDictName(name))
-	}
-	// Output:
-	// layer1.0.conv1.weight true
-	// fc.bias true
-	// onnx::Conv_193 false
-	// /conv1/Constant_output_0 false
-}
-
-// bn_cnn_eval.onnx was exported with constant folding: each Conv+BatchNorm
-// pair became one Conv whose weight and bias the exporter named
-// "onnx::Conv_N". Recover names them after the module that reads them.
-func ExampleRecover() {
-	m, err := importer.Load("../models/bn_cnn_eval.onnx")
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	m.Params = nil // importer.Load already recovered them; start again
-	if err := remap.Recover(m); err != nil {
-		fmt.Println(err)
-		return
-	}
-	for _, p := range m.Params {
-		if p.Recovered {
-			fmt.Printf("%s -> %s %v (read by %s)\n", p.Initializer, p.Name, p.Shape, p.Node)
-		} else {
-			fmt.Printf("%s kept its name\n", p.Name)
-		}
-	}
-	// Output:
-	// onnx::Conv_27 -> conv1.weight [8 3 3 3] (read by /conv1/Conv)
-	// onnx::Conv_28 -> conv1.bias [8] (read by /conv1/Conv)
-	// onnx::Conv_30 -> conv2.weight [16 8 3 3] (read by /conv2/Conv)
-	// onnx::Conv_31 -> conv2.bias [16] (read by /conv2/Conv)
-	// fc.weight kept its name
-	// fc.bias kept its name
-}
-
 func ExampleRename() {
 	m, err := importer.Load("../models/bn_cnn_eval.onnx")
 	if err != nil {
@@ -237,4 +176,33 @@ func ExampleReplaceHead() {
 	// fc3.weight [10 84] held by fc3.weight
 	// fc3.bias [10] held by fc3.bias
 	// output logits [batch 10]
+}
+
+func ExampleToInference() {
+	m, err := importer.Load("../models/bn_cnn_training.onnx")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	// Opset 13 training mode: BatchNormalization also outputs the updated
+	// running statistics.
+	bn := m.Graph.Node("/bn1/BatchNormalization")
+	fmt.Println("before:", bn, "has", len(bn.Outputs), "outputs")
+
+	changed, err := remap.ToInference(m)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println("changed", changed, "nodes")
+	fmt.Println("after:", bn, "has", len(bn.Outputs), "output:", bn.Outputs)
+
+	// A second call finds nothing left to change.
+	changed, err = remap.ToInference(m)
+	fmt.Println("changed", changed, "nodes", err)
+	// Output:
+	// before: "/bn1/BatchNormalization" (BatchNormalization) has 5 outputs
+	// changed 2 nodes
+	// after: "/bn1/BatchNormalization" (BatchNormalization) has 1 output: [/bn1/BatchNormalization_output_0]
+	// changed 0 nodes <nil>
 }

@@ -41,11 +41,6 @@ func ReplaceHead(m *graph.Model, layer string, classes int, seed int64) error {
 	if m == nil || m.Graph == nil {
 		return fmt.Errorf("remap: replace head %q: nil model", layer)
 	}
-	if len(m.Params) == 0 {
-		if err := Recover(m); err != nil {
-			return err
-		}
-	}
 	h, err := findLinear(m, layer)
 	if err != nil {
 		return fmt.Errorf("remap: replace head %q: %w", layer, err)
@@ -82,19 +77,20 @@ func ReplaceHead(m *graph.Model, layer string, classes int, seed int64) error {
 	}
 
 	// Nothing has changed so far: from here on nothing fails.
-	g := m.Graph
-	var orphans []string
-	if v := setTensor(g, h.w, h.node, h.wIndex, wDims, wRaw); v != "" {
-		orphans = append(orphans, v)
-	}
-	if h.b != nil {
-		if v := setTensor(g, h.b, h.biasNode, h.bIndex, []int64{out}, bRaw); v != "" {
+	return m.Edit(func(g *graph.Graph) error {
+		var orphans []string
+		if v := setTensor(g, h.w, h.node, h.wIndex, wDims, wRaw); v != "" {
 			orphans = append(orphans, v)
 		}
-	}
-	fixDeclared(g, h.node.Outputs, h.oldOut, out)
-	removeOrphans(g, orphans)
-	return Recover(m)
+		if h.b != nil {
+			if v := setTensor(g, h.b, h.biasNode, h.bIndex, []int64{out}, bRaw); v != "" {
+				orphans = append(orphans, v)
+			}
+		}
+		fixDeclared(g, h.node.Outputs, h.oldOut, out)
+		removeDead(g, orphans) // the ties the new tensors left behind
+		return nil
+	})
 }
 
 // linear is a linear layer found by findLinear.
@@ -269,41 +265,6 @@ func fixDeclared(g *graph.Graph, start []string, oldOut, classes int64) {
 				}
 			}
 		}
-	}
-}
-
-// removeOrphans removes what produced the values in names if nothing reads
-// them any more: Identity nodes (the ties a new head tensor left behind) and
-// then initializers. Graph inputs and outputs stay.
-func removeOrphans(g *graph.Graph, names []string) {
-	keep := make(map[string]bool)
-	for _, list := range [][]*graph.ValueInfo{g.Inputs, g.Outputs} {
-		for _, v := range list {
-			keep[v.Name] = true
-		}
-	}
-	for len(names) > 0 {
-		name := names[0]
-		names = names[1:]
-		if keep[name] || len(g.Consumers()[name]) > 0 {
-			continue
-		}
-		nodes := g.Nodes[:0]
-		for _, n := range g.Nodes {
-			if n.OpType == "Identity" && len(n.Outputs) == 1 && n.Outputs[0] == name {
-				names = append(names, n.Inputs...)
-				continue
-			}
-			nodes = append(nodes, n)
-		}
-		g.Nodes = nodes
-		inits := g.Initializers[:0]
-		for _, t := range g.Initializers {
-			if t.Name != name {
-				inits = append(inits, t)
-			}
-		}
-		g.Initializers = inits
 	}
 }
 

@@ -33,9 +33,7 @@ func asMatMul(t *testing.T, m *graph.Model) *graph.Model {
 		mm := &graph.Node{Name: "/fc3/MatMul", OpType: "MatMul", Inputs: []string{n.Inputs[0], w.Name}, Outputs: []string{"/fc3/MatMul_output_0"}}
 		add := &graph.Node{Name: "/fc3/Add", OpType: "Add", Inputs: []string{"fc3.bias", "/fc3/MatMul_output_0"}, Outputs: n.Outputs}
 		g.Nodes = slices.Replace(g.Nodes, i, i+1, mm, add)
-		if err := remap.Recover(m); err != nil {
-			t.Fatal(err)
-		}
+		m.BuildParams()
 		if p := m.Param("fc3.weight"); p == nil || !p.Transposed || !p.Recovered {
 			t.Fatalf("fc3.weight of the MatMul LeNet: %+v", p)
 		}
@@ -62,9 +60,7 @@ func tiedBias(t *testing.T, m *graph.Model) *graph.Model {
 	ty.Shape = &graph.Shape{Dims: []graph.Dim{{Value: b.Dims[0], HasValue: true}}}
 	out.Name, out.Type = "other", &ty
 	g.Outputs = append(g.Outputs, &out)
-	if err := remap.Recover(m); err != nil {
-		t.Fatal(err)
-	}
+	m.BuildParams()
 	if p := m.Param("fc3.bias"); p == nil || p.Value == p.Initializer {
 		t.Fatalf("fc3.bias is not tied: %+v", p)
 	}

@@ -1,63 +1,75 @@
-package export
+package remap
 
 import (
 	"fmt"
 
 	"github.com/onnxtune/onnxtune/graph"
-	"github.com/onnxtune/onnxtune/remap"
 )
 
 // ToInference turns a training-mode export into the inference model it
 // stands for: BatchNormalization nodes keep only their first output (so they
 // use running statistics) and lose training_mode; Dropout nodes lose their
 // training_mode input (so they pass values through). Constants that only fed
-// what was removed go too. It returns how many nodes changed and refreshes
-// m.Params. A model already in inference form is left as it is.
+// what was removed go too. It returns how many nodes changed; m.Params
+// follows the change (graph.Model.Edit). A model already in inference form
+// is left as it is. When the graph reads a BatchNormalization's running
+// statistics outputs, it is an error and nothing changes.
 func ToInference(m *graph.Model) (int, error) {
 	g := m.Graph
+	if g == nil {
+		return 0, fmt.Errorf("remap: to inference: nil model")
+	}
 	used := g.Consumers()
 	outputs := make(map[string]bool)
 	for _, o := range g.Outputs {
 		outputs[o.Name] = true
 	}
-	var detached []string
-	changed := 0
 	for _, n := range g.Nodes {
-		switch n.OpType {
-		case "BatchNormalization":
-			c := false
-			if len(n.Outputs) > 1 {
-				for _, o := range n.Outputs[1:] {
-					if o != "" && (len(used[o]) > 0 || outputs[o]) {
-						return changed, fmt.Errorf("%w: node %s: its running statistics output %q is read by the graph", ErrModel, n, o)
-					}
-				}
-				n.Outputs = n.Outputs[:1]
-				c = true
-			}
-			if a := n.Attr("training_mode"); a != nil {
-				removeAttr(n, "training_mode")
-				c = true
-			}
-			if c {
-				changed++
-			}
-		case "Dropout":
-			if len(n.Inputs) >= 3 {
-				if n.Inputs[2] != "" {
-					detached = append(detached, n.Inputs[2])
-				}
-				n.Inputs = n.Inputs[:2]
-				changed++
-			}
-			if a := n.Attr("is_test"); a != nil && a.I == 0 {
-				a.I = 1
-				changed++
+		if n.OpType != "BatchNormalization" || len(n.Outputs) < 2 {
+			continue
+		}
+		for _, o := range n.Outputs[1:] {
+			if o != "" && (len(used[o]) > 0 || outputs[o]) {
+				return 0, fmt.Errorf("remap: to inference: node %s: its running statistics output %q is read by the graph", n, o)
 			}
 		}
 	}
-	removeDead(g, detached)
-	return changed, remap.Recover(m)
+	changed := 0
+	err := m.Edit(func(g *graph.Graph) error {
+		var detached []string
+		for _, n := range g.Nodes {
+			switch n.OpType {
+			case "BatchNormalization":
+				c := false
+				if len(n.Outputs) > 1 {
+					n.Outputs = n.Outputs[:1]
+					c = true
+				}
+				if a := n.Attr("training_mode"); a != nil {
+					removeAttr(n, "training_mode")
+					c = true
+				}
+				if c {
+					changed++
+				}
+			case "Dropout":
+				if len(n.Inputs) >= 3 {
+					if n.Inputs[2] != "" {
+						detached = append(detached, n.Inputs[2])
+					}
+					n.Inputs = n.Inputs[:2]
+					changed++
+				}
+				if a := n.Attr("is_test"); a != nil && a.I == 0 {
+					a.I = 1
+					changed++
+				}
+			}
+		}
+		removeDead(g, detached)
+		return nil
+	})
+	return changed, err
 }
 
 func removeAttr(n *graph.Node, name string) {
@@ -71,7 +83,8 @@ func removeAttr(n *graph.Node, name string) {
 }
 
 // removeDead removes what produced the values in names, if nothing else reads
-// them: initializers, and nodes (then, in turn, what only they read).
+// them: initializers, and nodes (then, in turn, what only they read). Graph
+// inputs and outputs stay.
 func removeDead(g *graph.Graph, names []string) {
 	for len(names) > 0 {
 		used := g.Consumers()

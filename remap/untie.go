@@ -12,14 +12,19 @@ import (
 // each becomes a copy under its own name (the Identity's output, or a fresh
 // name for a shared anonymized tensor; Rename then gives it its PyTorch name).
 // Identity nodes that only served the tie are removed. It returns how many
-// parameters were untied and refreshes m.Params.
+// parameters were untied; m.Params follows the change (graph.Model.Edit).
 func Untie(m *graph.Model) (int, error) {
-	if len(m.Params) == 0 {
-		if err := Recover(m); err != nil {
-			return 0, err
-		}
-	}
-	g := m.Graph
+	untied := 0
+	err := m.Edit(func(g *graph.Graph) error {
+		var err error
+		untied, err = untie(g, m.Params)
+		return err
+	})
+	return untied, err
+}
+
+// untie is Untie's change of g, whose parameter table is params.
+func untie(g *graph.Graph, params []*graph.Param) (int, error) {
 	outputs := make(map[string]bool)
 	for _, o := range g.Outputs {
 		outputs[o.Name] = true
@@ -29,7 +34,7 @@ func Untie(m *graph.Model) (int, error) {
 	dropIdentity := make(map[*graph.Node]bool)
 	producers := g.Producers()
 	claimed := make(map[string]bool) // initializers whose first reader keeps them
-	for _, p := range m.Params {
+	for _, p := range params {
 		src := g.Initializer(p.Initializer)
 		if src == nil {
 			return untied, fmt.Errorf("remap: parameter %q: initializer %q not found", p.Name, p.Initializer)
@@ -83,7 +88,7 @@ func Untie(m *graph.Model) (int, error) {
 		g.Nodes = kept
 	}
 	dropUnused(g)
-	return untied, Recover(m)
+	return untied, nil
 }
 
 // dropUnused removes initializers nothing reads any more (the sources of
@@ -126,65 +131,33 @@ func valueNames(g *graph.Graph) map[string]bool {
 
 // Rename renames each initializer that holds one recovered parameter to that
 // parameter's PyTorch name ("onnx::Conv_193" becomes "conv1.weight"), in every
-// place the graph refers to it. Shared initializers are left for Untie. It
-// returns how many were renamed and refreshes m.Params.
+// place the graph refers to it. Shared initializers are left for Untie. Every
+// new name is checked before the first rename: when one is taken, nothing
+// changes. It returns how many were renamed; m.Params follows the change
+// (graph.Model.Edit).
 func Rename(m *graph.Model) (int, error) {
-	if len(m.Params) == 0 {
-		if err := Recover(m); err != nil {
-			return 0, err
-		}
-	}
 	g := m.Graph
 	names := valueNames(g)
-	renamed := 0
+	type rename struct{ old, new string }
+	var todo []rename
 	for _, p := range m.Params {
 		if !p.Recovered || p.Tied || p.Value != p.Initializer || p.Name == p.Initializer {
 			continue
 		}
 		if names[p.Name] {
-			return renamed, fmt.Errorf("remap: cannot rename %q to %q: the graph already has a value of that name", p.Initializer, p.Name)
+			return 0, fmt.Errorf("remap: cannot rename %q to %q: the graph already has a value of that name", p.Initializer, p.Name)
 		}
-		renameValue(g, p.Initializer, p.Name)
 		names[p.Name] = true
 		delete(names, p.Initializer)
-		renamed++
+		todo = append(todo, rename{p.Initializer, p.Name})
 	}
-	return renamed, Recover(m)
-}
-
-// renameValue renames value old to new in g: its definition and every read,
-// in subgraphs too (which may read outer values).
-func renameValue(g *graph.Graph, old, new string) {
-	for _, t := range g.Initializers {
-		if t.Name == old {
-			t.Name = new
-		}
+	if len(todo) == 0 {
+		return 0, nil
 	}
-	for _, list := range [][]*graph.ValueInfo{g.Inputs, g.Outputs, g.ValueInfo} {
-		for _, v := range list {
-			if v.Name == old {
-				v.Name = new
-			}
+	return len(todo), m.Edit(func(g *graph.Graph) error {
+		for _, r := range todo {
+			g.RenameValue(r.old, r.new)
 		}
-	}
-	for _, n := range g.Nodes {
-		for i, in := range n.Inputs {
-			if in == old {
-				n.Inputs[i] = new
-			}
-		}
-		for i, o := range n.Outputs {
-			if o == old {
-				n.Outputs[i] = new
-			}
-		}
-		for _, a := range n.Attrs {
-			if a.G != nil {
-				renameValue(a.G, old, new)
-			}
-			for _, sg := range a.Graphs {
-				renameValue(sg, old, new)
-			}
-		}
-	}
+		return nil
+	})
 }

@@ -80,7 +80,7 @@ func (a *app) convert(in, out string) (*convertResult, error) {
 		return nil, err
 	}
 	r := &convertResult{Input: in, Output: out}
-	if r.InferenceNodes, err = export.ToInference(m); err != nil {
+	if r.InferenceNodes, err = remap.ToInference(m); err != nil {
 		return nil, err
 	}
 	a.log.WithField("nodes", r.InferenceNodes).Debug("inference form")

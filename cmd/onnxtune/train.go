@@ -13,13 +13,16 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"go.yaml.in/yaml/v3"
+	"golang.org/x/term"
 
 	"github.com/onnxtune/onnxtune/export"
 	"github.com/onnxtune/onnxtune/graph"
 	"github.com/onnxtune/onnxtune/importer"
+	"github.com/onnxtune/onnxtune/remap"
 	"github.com/onnxtune/onnxtune/train"
 )
 
@@ -38,7 +41,9 @@ type trainFlags struct {
 	seed                         int64
 	checkpoint                   string
 	asJSON                       bool
-	image                        imageFlags
+	imageSize                    []int
+	mean, std                    []float64
+	grayscale                    bool
 	perClass                     int
 	classes                      []int64
 }
@@ -145,7 +150,10 @@ created when missing); it may not be OUT or OUT.data.
 	fl.StringVar(&f.checkpoint, "checkpoint", "", "folder for checkpoints, written after every epoch and on Ctrl-C")
 	fl.BoolVar(&f.resume, "resume", false, "continue from the checkpoint in --checkpoint")
 	fl.BoolVar(&f.asJSON, "json", false, "print a JSON summary of every epoch at the end")
-	f.image.register(fl)
+	fl.IntSliceVar(&f.imageSize, "image-size", nil, "image folders: resize to H,W (or one size for both)")
+	fl.Float64SliceVar(&f.mean, "mean", nil, "image folders: per-channel mean to subtract (default ImageNet's)")
+	fl.Float64SliceVar(&f.std, "std", nil, "image folders: per-channel standard deviation (default ImageNet's)")
+	fl.BoolVar(&f.grayscale, "grayscale", false, "image folders: read images as one channel")
 	fl.IntVar(&f.perClass, "per-class", 0, "training data: keep the first N examples of each class (0: all)")
 	fl.Int64SliceVar(&f.classes, "classes", nil, "training data: keep only these class labels")
 	return c
@@ -251,18 +259,17 @@ func (a *app) train(model string, f *trainFlags) error {
 	if err := chk.check(); err != nil {
 		return err
 	}
-	src, in, err := a.openData(m, dataSpec{spec: f.data, need: labelsOrTargets, batch: f.batch, image: f.image,
-		perClass: f.perClass, classes: f.classes, shuffle: f.shuffle, seed: f.seed})
+	src, err := a.openSource(m, f.data, f, true)
 	if err != nil {
 		return fmt.Errorf("--data: %w", err)
 	}
 	var val train.Validator
 	if f.val != "" {
-		vs, _, err := a.openData(m, dataSpec{spec: f.val, need: classLabels, batch: f.batch, image: f.image})
+		vs, err := a.openSource(m, f.val, f, false)
 		if err != nil {
 			return fmt.Errorf("--val: %w", err)
 		}
-		val = func(m *graph.Model) (float64, float64, error) { return evaluate(m, vs, in, a.limit) }
+		val = func(m *graph.Model) (float64, float64, error) { return evaluate(m, vs, a.limit) }
 	}
 	epochs := f.epochs
 	if f.steps > 0 {
@@ -285,7 +292,7 @@ func (a *app) train(model string, f *trainFlags) error {
 	if epochs <= math.MaxInt/src.Batches() {
 		total = src.Batches() * epochs
 	}
-	bar := a.progressBar(total)
+	bar := a.trainBar(total)
 	start := time.Now()
 	samples := 0
 	cfg.OnStep = func(s train.StepInfo) {
@@ -323,7 +330,7 @@ func (a *app) train(model string, f *trainFlags) error {
 		}
 		return &interruptedError{msg}
 	}
-	if _, err := export.ToInference(m); err != nil {
+	if _, err := remap.ToInference(m); err != nil {
 		return err
 	}
 	if err := export.WriteFile(f.out, m); err != nil {
@@ -361,7 +368,7 @@ func (a *app) train(model string, f *trainFlags) error {
 
 // printGroups prints which parameters train with which settings.
 func (a *app) printGroups(as *train.Assignment) {
-	tw := tabwriter.NewWriter(a.stderr, 0, 0, 2, ' ', 0)
+	tw := tabwriter.NewWriter(os.Stderr, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "GROUP\tPARAMS\tELEMENTS\tLR\tMOMENTUM\tWEIGHT_DECAY\n")
 	for _, g := range as.Groups {
 		if len(g.Params) == 0 {
@@ -376,4 +383,12 @@ func (a *app) printGroups(as *train.Assignment) {
 		tw.Flush()
 	}
 	a.log.WithField("groups", len(as.Groups)).WithField("frozen", strings.Join(as.Frozen, ",")).Debug("parameter groups")
+}
+
+func (a *app) trainBar(total int) *progressbar.ProgressBar {
+	if !term.IsTerminal(int(os.Stderr.Fd())) || a.logFormat == "json" {
+		return nil
+	}
+	return progressbar.NewOptions(total, progressbar.OptionSetWriter(os.Stderr), progressbar.OptionShowCount(),
+		progressbar.OptionThrottle(100*time.Millisecond), progressbar.OptionClearOnFinish())
 }

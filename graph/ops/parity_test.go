@@ -10,6 +10,7 @@ import (
 	"github.com/onnxtune/onnxtune/importer"
 	"github.com/onnxtune/onnxtune/internal/ort"
 	"github.com/onnxtune/onnxtune/internal/testmodels"
+	"github.com/onnxtune/onnxtune/remap"
 )
 
 // parity runs a model in the engine (inference semantics) and in ONNX
@@ -21,7 +22,7 @@ func parity(t *testing.T, e testmodels.Entry) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := export.ToInference(m); err != nil {
+	if _, err := remap.ToInference(m); err != nil {
 		t.Fatal(err)
 	}
 	in, torch := e.ExpectedIO(t)

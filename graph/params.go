@@ -1,0 +1,327 @@
+package graph
+
+import (
+	"regexp"
+	"sort"
+	"strings"
+)
+
+// This file holds the parameter table's knowledge: which input of which
+// ai.onnx op holds a PyTorch parameter (paramSlot), how PyTorch 1.13 names
+// nodes after modules (ModulePath), and the builder that names every
+// initializer a state_dict would hold (BuildParams). It is op-signature
+// knowledge of the IR, kept here so that the importer names parameters
+// without depending on the engine or on package remap.
+
+// slot says which PyTorch tensor an op input position holds.
+type slot struct {
+	suffix     string // "weight", "bias", "running_mean", "running_var"
+	transposed bool
+}
+
+// paramSlot gives the PyTorch parameter at input idx of node n, if that
+// position holds one. producers resolves what feeds n's other inputs (for the
+// bias of MatMul+Add). Reads from subgraphs (idx < 0) hold none.
+func paramSlot(n *Node, idx int, producers map[string]*Node) (slot, bool) {
+	if idx < 0 || idx >= len(n.Inputs) {
+		return slot{}, false
+	}
+	switch n.OpType {
+	case "Conv", "ConvTranspose", "LayerNormalization", "InstanceNormalization", "GroupNormalization":
+		switch idx {
+		case 1:
+			return slot{suffix: "weight"}, true
+		case 2:
+			return slot{suffix: "bias"}, true
+		}
+	case "Gemm":
+		switch idx {
+		case 1:
+			// PyTorch's Linear stores (out, in): transB=1. transB=0 means the
+			// file holds the transpose.
+			return slot{suffix: "weight", transposed: n.AttrInt("transB", 0) == 0}, true
+		case 2:
+			return slot{suffix: "bias"}, true
+		}
+	case "MatMul":
+		if idx == 1 {
+			return slot{suffix: "weight", transposed: true}, true
+		}
+	case "Add":
+		// Linear on 3-D input: MatMul(x, W^T) then Add(bias).
+		if len(n.Inputs) == 2 {
+			if p := producers[n.Inputs[1-idx]]; p != nil && p.OpType == "MatMul" {
+				return slot{suffix: "bias"}, true
+			}
+		}
+	case "BatchNormalization":
+		switch idx {
+		case 1:
+			return slot{suffix: "weight"}, true
+		case 2:
+			return slot{suffix: "bias"}, true
+		case 3:
+			return slot{suffix: "running_mean"}, true
+		case 4:
+			return slot{suffix: "running_var"}, true
+		}
+	case "Gather":
+		if idx == 0 {
+			return slot{suffix: "weight"}, true // nn.Embedding
+		}
+	case "PRelu":
+		if idx == 1 {
+			return slot{suffix: "weight"}, true
+		}
+	}
+	return slot{}, false
+}
+
+// BuildParams fills m.Params, the parameter table: every initializer
+// PyTorch's state_dict would hold, under its PyTorch name. Initializers the
+// exporter kept by name keep it; anonymized ones ("onnx::Conv_193") are named
+// from the module path of the node that reads them and their input position.
+// Values reached through Identity nodes (the exporter's de-duplication of
+// equal tensors) are listed under the Identity's output name, as tied
+// parameters. Constants that no rule recognizes (shapes, scales) are not
+// parameters.
+//
+// The importer calls it once when a model is loaded, and Edit after every
+// change it makes; call it yourself only for a Model built or changed by
+// hand.
+func (m *Model) BuildParams() {
+	m.Params = nil
+	if m.Graph == nil {
+		return
+	}
+	g := m.Graph
+	producers := g.Producers()
+	consumers := g.Consumers()
+	inits := make(map[string]*Tensor, len(g.Initializers))
+	for _, t := range g.Initializers {
+		inits[t.Name] = t
+	}
+	// Values that are an initializer under another name, through Identity.
+	alias := make(map[string]string) // value -> initializer
+	for _, n := range g.Nodes {
+		if n.OpType != "Identity" || len(n.Inputs) != 1 || len(n.Outputs) != 1 {
+			continue
+		}
+		src := n.Inputs[0]
+		if a, ok := alias[src]; ok {
+			src = a
+		}
+		if _, ok := inits[src]; ok {
+			alias[n.Outputs[0]] = src
+		}
+	}
+	order := make(map[*Node]int, len(g.Nodes))
+	for i, n := range g.Nodes {
+		order[n] = i
+	}
+	type entry struct {
+		p   *Param
+		pos int // node order of first use, for sorting
+	}
+	values := make([]string, 0, len(g.Initializers)+len(alias))
+	for _, t := range g.Initializers {
+		values = append(values, t.Name)
+	}
+	for _, n := range g.Nodes {
+		if n.OpType == "Identity" && len(n.Outputs) == 1 {
+			if _, ok := alias[n.Outputs[0]]; ok {
+				values = append(values, n.Outputs[0])
+			}
+		}
+	}
+	shared := make(map[string]int) // initializer -> number of params reading it
+	var params []entry
+	for _, v := range values {
+		init := v
+		if a, ok := alias[v]; ok {
+			init = a
+		}
+		t := inits[init]
+		uses := consumers[v]
+		first := len(g.Nodes)
+		direct := false
+		for _, u := range uses {
+			if u.Node.OpType != "Identity" || alias[u.Node.Outputs[0]] == "" {
+				direct = true
+				if o := order[u.Node]; o < first {
+					first = o
+				}
+			}
+		}
+		if IsStateDictName(v) {
+			if !direct && v == init && len(uses) > 0 {
+				continue // only read through Identity: listed under the aliases
+			}
+			p := &Param{
+				Name: v, Initializer: init, Value: v,
+				DType: t.DType, Role: roleOf(v, t.DType.IsFloat()),
+				Shape: append([]int64(nil), t.Dims...),
+			}
+			if len(uses) > 0 {
+				if s, ok := paramSlot(uses[0].Node, uses[0].Index, producers); ok && s.transposed && len(t.Dims) == 2 {
+					p.Transposed = true
+					p.Shape = []int64{t.Dims[1], t.Dims[0]}
+				}
+			}
+			params = append(params, entry{p, first})
+			shared[init]++
+			continue
+		}
+		// Anonymized: one parameter per distinct module that reads it.
+		seen := make(map[string]bool)
+		for _, u := range uses {
+			s, ok := paramSlot(u.Node, u.Index, producers)
+			if !ok {
+				continue
+			}
+			mod := ModulePath(u.Node.Name)
+			if mod == "" {
+				continue
+			}
+			name := mod + "." + s.suffix
+			if b := siblingBias(u.Node, consumers, func(v string) bool { _, ok := inits[v]; return ok || alias[v] != "" }); b != "" && s.suffix == "weight" {
+				// A Linear-like MatMul+Add whose bias kept its name: the
+				// weight is the bias's sibling ("self_attn.in_proj_bias" ->
+				// "self_attn.in_proj_weight").
+				name = strings.TrimSuffix(b, "bias") + "weight"
+			}
+			if seen[name] {
+				continue
+			}
+			seen[name] = true
+			p := &Param{
+				Name: name, Initializer: init, Value: v, Node: u.Node.Name,
+				DType: t.DType, Role: roleOf(name, t.DType.IsFloat()),
+				Shape: append([]int64(nil), t.Dims...), Recovered: true,
+			}
+			if s.transposed && len(t.Dims) == 2 {
+				p.Transposed = true
+				p.Shape = []int64{t.Dims[1], t.Dims[0]}
+			}
+			params = append(params, entry{p, order[u.Node]})
+			shared[init]++
+		}
+	}
+	sort.SliceStable(params, func(i, j int) bool { return params[i].pos < params[j].pos })
+	taken := make(map[string]bool)
+	for _, e := range params {
+		if taken[e.p.Name] && e.p.Recovered {
+			// Two tensors recovered one name (slices of one PyTorch tensor,
+			// say): the later keeps the name it has in the file.
+			e.p.Name, e.p.Recovered, e.p.Node = e.p.Value, false, ""
+		}
+		if taken[e.p.Name] {
+			continue
+		}
+		taken[e.p.Name] = true
+		m.Params = append(m.Params, e.p)
+	}
+	for _, p := range m.Params {
+		p.Tied = shared[p.Initializer] > 1
+	}
+}
+
+// Edit changes m's graph and keeps the parameter table current: it runs
+// change on m.Graph, then rebuilds m.Params from the graph as it is then,
+// whether change failed or not (a change that fails may have done part of
+// its work). Graph surgery (package remap: inference conversion, untying,
+// renaming, head replacement) makes every change that adds, removes or
+// renames tensors or nodes, or rewires inputs, through Edit. Writing new
+// values into an initializer's Raw of the same shape changes no row and
+// needs no Edit.
+func (m *Model) Edit(change func(g *Graph) error) error {
+	err := change(m.Graph)
+	m.BuildParams()
+	return err
+}
+
+// siblingBias returns the name of the bias a MatMul's output is added to,
+// when that bias is a tensor (per isTensor: an initializer or an alias of one)
+// with a state_dict name ending in "bias".
+func siblingBias(n *Node, consumers map[string][]Use, isTensor func(string) bool) string {
+	if n.OpType != "MatMul" || len(n.Outputs) != 1 {
+		return ""
+	}
+	uses := consumers[n.Outputs[0]]
+	if len(uses) != 1 || uses[0].Node.OpType != "Add" || len(uses[0].Node.Inputs) != 2 || uses[0].Index < 0 {
+		return ""
+	}
+	other := uses[0].Node.Inputs[1-uses[0].Index]
+	if isTensor(other) && IsStateDictName(other) && strings.HasSuffix(other, "bias") {
+		return other
+	}
+	return ""
+}
+
+// stateDictName matches names that look like PyTorch state_dict keys:
+// dotted identifiers such as "layer1.0.conv1.weight" or "fc.bias".
+var stateDictName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)*$`)
+
+// IsStateDictName reports whether an initializer name is already a PyTorch
+// name, as opposed to one the exporter made up ("onnx::Conv_193",
+// "/conv1/Constant_output_0").
+func IsStateDictName(name string) bool { return stateDictName.MatchString(name) }
+
+// ModulePath recovers the PyTorch module path from an exported node name.
+// PyTorch 1.13 names nodes after the scope of the module that ran them: each
+// "/" segment is a module's name, written from its last non-numeric
+// component ("layer1.0", not "0"), and the last segment is the op:
+//
+//	/layer1/layer1.0/conv1/Conv                       -> layer1.0.conv1
+//	/features/features.1/conv/conv.0/conv.0.0/Conv    -> features.1.conv.0.0
+//	/encoder/layers.0/linear2/MatMul                  -> encoder.layers.0.linear2
+//
+// It returns "" when the name carries no module path.
+func ModulePath(nodeName string) string {
+	if !strings.HasPrefix(nodeName, "/") {
+		return ""
+	}
+	segs := strings.Split(strings.TrimPrefix(nodeName, "/"), "/")
+	if len(segs) < 2 {
+		return ""
+	}
+	segs = segs[:len(segs)-1] // the op
+	full := ""
+	prev := ""
+	for _, s := range segs {
+		if s == "" {
+			return ""
+		}
+		switch {
+		case full == "":
+			full = s
+		case prev != "" && strings.HasPrefix(s, prev+"."):
+			// "conv.0" after "conv": a child of a container, its name
+			// written together with the container's.
+			full += s[len(prev):]
+		default:
+			full += "." + s
+		}
+		prev = s
+	}
+	return full
+}
+
+// roleOf infers a parameter's role from the last component of its name.
+func roleOf(name string, float bool) Role {
+	last := name
+	if i := strings.LastIndexByte(name, '.'); i >= 0 {
+		last = name[i+1:]
+	}
+	switch {
+	case last == "running_mean":
+		return RoleRunningMean
+	case last == "running_var":
+		return RoleRunningVar
+	case last == "bias" || strings.HasSuffix(last, "_bias"):
+		return RoleBias
+	case !float || last == "num_batches_tracked":
+		return RoleBuffer
+	}
+	return RoleWeight
+}

@@ -1,0 +1,191 @@
+package graph_test
+
+import (
+	"fmt"
+	"path/filepath"
+	"testing"
+
+	"github.com/onnxtune/onnxtune/graph"
+	"github.com/onnxtune/onnxtune/importer"
+)
+
+func ExampleModulePath() {
+	for _, name := range []string{
+		"/layer1/layer1.0/conv1/Conv",
+		"/features/features.1/conv/conv.0/conv.0.0/Conv",
+		"/encoder/layers.0/linear2/MatMul",
+		"/fc/Gemm",
+		"/Flatten", // no module: the op ran in the top-level forward
+		"Conv_12",  // not a PyTorch 1.13+ scope name
+	} {
+		fmt.Printf("%-48s -> %q\n", name, graph.ModulePath(name))
+	}
+	// Output:
+	// /layer1/layer1.0/conv1/Conv                      -> "layer1.0.conv1"
+	// /features/features.1/conv/conv.0/conv.0.0/Conv   -> "features.1.conv.0.0"
+	// /encoder/layers.0/linear2/MatMul                 -> "encoder.layers.0.linear2"
+	// /fc/Gemm                                         -> "fc"
+	// /Flatten                                         -> ""
+	// Conv_12                                          -> ""
+}
+
+func ExampleIsStateDictName() {
+	for _, name := range []string{"layer1.0.conv1.weight", "fc.bias", "onnx::Conv_193", "/conv1/Constant_output_0"} {
+		fmt.Println(name, graph.IsStateDictName(name))
+	}
+	// Output:
+	// layer1.0.conv1.weight true
+	// fc.bias true
+	// onnx::Conv_193 false
+	// /conv1/Constant_output_0 false
+}
+
+// bn_cnn_eval.onnx was exported with constant folding: each Conv+BatchNorm
+// pair became one Conv whose weight and bias the exporter named
+// "onnx::Conv_N". BuildParams (which importer.Load calls) names them after
+// the module that reads them.
+func ExampleModel_BuildParams() {
+	m, err := importer.Load("../models/bn_cnn_eval.onnx")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	m.Params = nil // importer.Load already built the table; start again
+	m.BuildParams()
+	for _, p := range m.Params {
+		if p.Recovered {
+			fmt.Printf("%s -> %s %v (read by %s)\n", p.Initializer, p.Name, p.Shape, p.Node)
+		} else {
+			fmt.Printf("%s kept its name\n", p.Name)
+		}
+	}
+	// Output:
+	// onnx::Conv_27 -> conv1.weight [8 3 3 3] (read by /conv1/Conv)
+	// onnx::Conv_28 -> conv1.bias [8] (read by /conv1/Conv)
+	// onnx::Conv_30 -> conv2.weight [16 8 3 3] (read by /conv2/Conv)
+	// onnx::Conv_31 -> conv2.bias [16] (read by /conv2/Conv)
+	// fc.weight kept its name
+	// fc.bias kept its name
+}
+
+func TestModulePath(t *testing.T) {
+	cases := []struct{ node, want string }{
+		{"/layer1/layer1.0/conv1/Conv", "layer1.0.conv1"},
+		{"/features/features.1/conv/conv.0/conv.0.0/Conv", "features.1.conv.0.0"},
+		{"/encoder/layers.0/linear2/MatMul", "encoder.layers.0.linear2"},
+		{"/fc/Gemm", "fc"},
+		{"/conv1/Conv_1", "conv1"},
+		{"/Flatten", ""},
+		{"Identity_0", ""},
+		{"", ""},
+		{"//Conv", ""},
+	}
+	for _, c := range cases {
+		t.Run(c.node, func(t *testing.T) {
+			if got := graph.ModulePath(c.node); got != c.want {
+				t.Errorf("ModulePath(%q) = %q, want %q", c.node, got, c.want)
+			}
+		})
+	}
+}
+
+func TestIsStateDictName(t *testing.T) {
+	for name, want := range map[string]bool{
+		"layer1.0.conv1.weight": true, "fc.bias": true, "w": true,
+		"onnx::Conv_193": false, "/conv1/Constant_output_0": false, "1.weight": false,
+	} {
+		if got := graph.IsStateDictName(name); got != want {
+			t.Errorf("IsStateDictName(%q) = %v", name, got)
+		}
+	}
+}
+
+func TestRecoverFusedNames(t *testing.T) {
+	m, err := importer.Load(filepath.Join("..", "models", "bn_cnn_eval.onnx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][]int64{
+		"conv1.weight": {8, 3, 3, 3}, "conv1.bias": {8},
+		"conv2.weight": {16, 8, 3, 3}, "conv2.bias": {16},
+		"fc.weight": {4, 16}, "fc.bias": {4},
+	}
+	if len(m.Params) != len(want) {
+		t.Errorf("%d params, want %d", len(m.Params), len(want))
+	}
+	for _, p := range m.Params {
+		w, ok := want[p.Name]
+		if !ok {
+			t.Errorf("unexpected parameter %q (from %q)", p.Name, p.Initializer)
+			continue
+		}
+		if len(w) != len(p.Shape) {
+			t.Errorf("%s: shape %v, want %v", p.Name, p.Shape, w)
+		}
+		if p.Name[:4] == "conv" && (!p.Recovered || p.Initializer[:6] != "onnx::") {
+			t.Errorf("%s: recovered %v from %q", p.Name, p.Recovered, p.Initializer)
+		}
+	}
+}
+
+// TestBuildParamsOddNodes checks that nodes of the wrong arity, and reads
+// from a subgraph, name no parameter and do not panic.
+func TestBuildParamsOddNodes(t *testing.T) {
+	bias, err := graph.NewFloat32("fc.bias", []int64{2}, []float32{1, 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	anon, err := graph.NewFloat32("onnx::Add_7", []int64{2}, []float32{1, 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub := &graph.Graph{Nodes: []*graph.Node{{OpType: "Identity", Inputs: []string{"fc.bias"}, Outputs: []string{"y"}}}}
+	cases := []struct {
+		name string
+		node *graph.Node
+	}{
+		{"Add with one input", &graph.Node{Name: "/fc/Add", OpType: "Add", Inputs: []string{"fc.bias"}, Outputs: []string{"out"}}},
+		{"anonymized Add with one input", &graph.Node{Name: "/fc/Add", OpType: "Add", Inputs: []string{"onnx::Add_7"}, Outputs: []string{"out"}}},
+		{"Add reading from a subgraph", &graph.Node{Name: "/fc/Add", OpType: "Add", Inputs: []string{"x", "x"}, Outputs: []string{"out"},
+			Attrs: []*graph.Attribute{{Name: "body", Type: graph.AttrGraph, G: sub}}}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			m := &graph.Model{Graph: &graph.Graph{Nodes: []*graph.Node{c.node}, Initializers: []*graph.Tensor{bias, anon}}}
+			m.BuildParams()
+			var names []string
+			for _, p := range m.Params {
+				names = append(names, p.Name)
+			}
+			if fmt.Sprint(names) != "[fc.bias]" {
+				t.Errorf("params %v, want [fc.bias]", names)
+			}
+		})
+	}
+}
+
+// TestEditKeepsParams checks that the table follows a change made through
+// Edit, even one that fails half-way.
+func TestEditKeepsParams(t *testing.T) {
+	m, err := importer.Load(filepath.Join("..", "models", "bn_cnn_eval.onnx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := m.Param("conv1.weight"); p == nil || p.Initializer != "onnx::Conv_27" {
+		t.Fatalf("conv1.weight: %+v", p)
+	}
+	err = m.Edit(func(g *graph.Graph) error {
+		g.RenameValue("onnx::Conv_27", "conv1.weight")
+		return fmt.Errorf("half-way")
+	})
+	if err == nil || err.Error() != "half-way" {
+		t.Fatalf("Edit returned %v, want the change's error", err)
+	}
+	p := m.Param("conv1.weight")
+	if p == nil || p.Initializer != "conv1.weight" || p.Recovered {
+		t.Errorf("after the rename conv1.weight is %+v, want its own initializer, not recovered", p)
+	}
+	if len(m.Params) != 6 {
+		t.Errorf("%d params after the rename, want 6", len(m.Params))
+	}
+}
