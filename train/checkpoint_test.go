@@ -14,6 +14,7 @@ import (
 	"github.com/onnxtune/onnxtune/graph/ops"
 	"github.com/onnxtune/onnxtune/importer"
 	"github.com/onnxtune/onnxtune/internal/npz"
+	"github.com/onnxtune/onnxtune/train/data"
 )
 
 // mlpSource serves fixed random examples for the MLP with Dropout (20
@@ -38,7 +39,7 @@ func newMLPSource(n, bs int) *mlpSource {
 
 func (s *mlpSource) Batches() int { return (len(s.y) + s.bs - 1) / s.bs }
 
-func (s *mlpSource) Batch(e, i int) (Batch, error) {
+func (s *mlpSource) Batch(e, i int) (data.Batch, error) {
 	perm := rand.New(rand.NewSource(int64(e))).Perm(len(s.y))
 	lo, hi := i*s.bs, min((i+1)*s.bs, len(s.y))
 	var x []float32
@@ -47,7 +48,7 @@ func (s *mlpSource) Batch(e, i int) (Batch, error) {
 		x = append(x, s.x[j*20:(j+1)*20]...)
 		y = append(y, s.y[j])
 	}
-	return Batch{X: ops.Dense([]int{hi - lo, 20}, x), Labels: y}, nil
+	return data.Batch{X: ops.Dense([]int{hi - lo, 20}, x), Labels: y, N: hi - lo}, nil
 }
 
 func mlpDropout(t *testing.T) *graph.Model {

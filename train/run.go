@@ -8,27 +8,24 @@ import (
 	"time"
 
 	"github.com/sirupsen/logrus"
-	"gorgonia.org/tensor"
 
 	"github.com/onnxtune/onnxtune/graph"
 	"github.com/onnxtune/onnxtune/remap"
+	"github.com/onnxtune/onnxtune/train/data"
 )
 
-// Batch is one batch of examples.
-type Batch struct {
-	X       *tensor.Dense // [n, ...] float32 or int64
-	Labels  []int64       // class indices, for cross-entropy
-	Targets *tensor.Dense // float targets, for mse
-}
-
 // Source gives the batches of an epoch, in an order that depends only on the
-// epoch number (so a resumed run sees what an uninterrupted one saw).
+// epoch number (so a resumed run sees what an uninterrupted one saw). A
+// *data.Loader is one; training reads a batch's X with its Labels (for
+// cross-entropy) or Targets (for mse).
 type Source interface {
 	// Batches returns how many batches an epoch has.
 	Batches() int
 	// Batch returns batch i of epoch e.
-	Batch(e, i int) (Batch, error)
+	Batch(e, i int) (data.Batch, error)
 }
+
+var _ Source = (*data.Loader)(nil)
 
 // Config is a training run.
 type Config struct {

@@ -11,6 +11,7 @@ import (
 	"github.com/onnxtune/onnxtune/graph/ops"
 	"github.com/onnxtune/onnxtune/importer"
 	"github.com/onnxtune/onnxtune/internal/testmodels"
+	"github.com/onnxtune/onnxtune/train/data"
 )
 
 // memSource serves MNIST test digits in batches, shuffled per epoch from a
@@ -23,7 +24,7 @@ type memSource struct {
 
 func (s *memSource) Batches() int { return (len(s.y) + s.bs - 1) / s.bs }
 
-func (s *memSource) Batch(e, i int) (Batch, error) {
+func (s *memSource) Batch(e, i int) (data.Batch, error) {
 	perm := rand.New(rand.NewSource(int64(e))).Perm(len(s.y))
 	lo, hi := i*s.bs, min((i+1)*s.bs, len(s.y))
 	x := make([]float32, 0, (hi-lo)*784)
@@ -32,7 +33,7 @@ func (s *memSource) Batch(e, i int) (Batch, error) {
 		x = append(x, s.x[j*784:(j+1)*784]...)
 		y = append(y, s.y[j])
 	}
-	return Batch{X: ops.Dense([]int{hi - lo, 1, 28, 28}, x), Labels: y}, nil
+	return data.Batch{X: ops.Dense([]int{hi - lo, 1, 28, 28}, x), Labels: y, N: hi - lo}, nil
 }
 
 func lenet10(t *testing.T) *graph.Model {

@@ -3,17 +3,15 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"os"
 
-	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 )
 
 func (a *app) evalCmd() *cobra.Command {
 	var (
 		data   string
 		batch  int
+		image  imageFlags
 		asJSON bool
 	)
 	c := &cobra.Command{
@@ -31,7 +29,7 @@ nn.CrossEntropyLoss: the batch mean of logsumexp(z) - z[y]. --json prints
   onnxtune eval --json model.onnx --data val.npz | jq .accuracy`,
 		Args: positional("MODEL"),
 		RunE: work(func(_ *cobra.Command, args []string) error {
-			res, err := a.eval(args[0], data, batch)
+			res, err := a.eval(args[0], dataSpec{spec: data, need: classLabels, batch: batch, image: image})
 			if err != nil {
 				return err
 			}
@@ -47,6 +45,7 @@ nn.CrossEntropyLoss: the batch mean of logsumexp(z) - z[y]. --json prints
 	f.StringVar(&data, "data", "", "labelled examples: file.npz (x, y), mnist:train, mnist:test or an image folder (required)")
 	f.IntVar(&batch, "batch-size", 64, "examples per batch")
 	f.BoolVar(&asJSON, "json", false, `print {"accuracy", "loss", "n"}`)
+	image.register(f)
 	c.MarkFlagRequired("data")
 	c.PreRunE = func(*cobra.Command, []string) error {
 		if batch < 1 {
@@ -64,20 +63,17 @@ type evalResult struct {
 	correct  int
 }
 
-func (a *app) eval(model, data string, bs int) (*evalResult, error) {
+func (a *app) eval(model string, d dataSpec) (*evalResult, error) {
 	m, err := a.inferenceModel(model)
 	if err != nil {
 		return nil, err
 	}
-	src, err := a.openSource(m, data, &trainFlags{batch: bs}, false)
+	l, in, err := a.openData(m, d)
 	if err != nil {
 		return nil, err
 	}
-	if _, ok := src.ds.TargetShape(); ok {
-		return nil, fmt.Errorf("%s has float targets; eval needs integer class labels y", data)
-	}
-	bar := a.evalBar(src.ds.Len())
-	loss, correct, n, err := evaluateCount(m, src, a.limit, func(done int) {
+	bar := a.examplesBar(l.Len(), d.batch)
+	loss, correct, n, err := evaluateCount(m, l, in, a.limit, func(done int) {
 		if bar != nil {
 			bar.Set(done)
 		}
@@ -89,12 +85,4 @@ func (a *app) eval(model, data string, bs int) (*evalResult, error) {
 		return nil, err
 	}
 	return &evalResult{Accuracy: float64(correct) / float64(n), Loss: loss, N: n, correct: correct}, nil
-}
-
-func (a *app) evalBar(n int) *progressbar.ProgressBar {
-	if !term.IsTerminal(int(os.Stderr.Fd())) || n < 1000 {
-		return nil
-	}
-	return progressbar.NewOptions(n, progressbar.OptionSetWriter(os.Stderr), progressbar.OptionSetDescription("examples"),
-		progressbar.OptionShowCount(), progressbar.OptionClearOnFinish())
 }

@@ -24,9 +24,9 @@ func TestEvalMatchesPyTorch(t *testing.T) {
 	wantLoss := arrs["torch_loss"].Data.([]float64)[0]
 	log := logrus.New()
 	log.Out = io.Discard
-	a := &app{stdout: io.Discard, log: log}
+	a := &app{stdout: io.Discard, stderr: io.Discard, log: log}
 	for _, bs := range []int{64, 200, 7} {
-		res, err := a.eval(filepath.Join("..", "..", "models", "mnist_lenet_0to4.onnx"), data, bs)
+		res, err := a.eval(filepath.Join("..", "..", "models", "mnist_lenet_0to4.onnx"), dataSpec{spec: data, need: classLabels, batch: bs})
 		if err != nil {
 			t.Fatal(err)
 		}

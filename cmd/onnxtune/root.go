@@ -22,9 +22,12 @@ const (
 	exitInterrupted = 130
 )
 
-// app holds what every command shares: where results and logs go.
+// app holds what every command shares: where results and logs go. The
+// commands write only to stdout, stderr (progress bars and the group
+// table) and the logger; main alone knows os.Stdout and os.Stderr.
 type app struct {
 	stdout    io.Writer
+	stderr    io.Writer
 	log       *logrus.Logger
 	logLevel  string
 	logFormat string
@@ -81,7 +84,7 @@ func run(args []string, stdout, stderr io.Writer) (code int) {
 	log := logrus.New()
 	log.SetOutput(stderr)
 	out := &stickyWriter{w: stdout}
-	a := &app{stdout: out, log: log}
+	a := &app{stdout: out, stderr: stderr, log: log}
 	root := a.rootCmd()
 	root.SetArgs(args)
 	root.SetOut(out)

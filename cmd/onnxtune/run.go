@@ -17,6 +17,7 @@ func (a *app) runCmd() *cobra.Command {
 	var (
 		data, out string
 		batch     int
+		image     imageFlags
 		all       bool
 		asJSON    bool
 	)
@@ -41,7 +42,7 @@ predicted class of a classifier); --json prints
   python3 -c "import numpy as np; print(np.load('/tmp/out.npz')['logits'])"`,
 		Args: positional("MODEL"),
 		RunE: work(func(_ *cobra.Command, args []string) error {
-			res, err := a.run(args[0], data, out, batch, all)
+			res, err := a.run(args[0], dataSpec{spec: data, need: examplesOnly, batch: batch, image: image}, out, all)
 			if err != nil {
 				return err
 			}
@@ -74,6 +75,7 @@ predicted class of a classifier); --json prints
 	f.IntVar(&batch, "batch-size", 64, "examples per batch")
 	f.BoolVar(&all, "all-outputs", false, "with -o, write every graph output under its name")
 	f.BoolVar(&asJSON, "json", false, "print output shapes and predictions as JSON")
+	image.register(f)
 	c.MarkFlagRequired("data")
 	c.PreRunE = func(*cobra.Command, []string) error {
 		if batch < 1 {
@@ -90,19 +92,19 @@ type runResult struct {
 	order       []string
 }
 
-func (a *app) run(model, data, out string, bs int, all bool) (*runResult, error) {
+func (a *app) run(model string, d dataSpec, out string, all bool) (*runResult, error) {
 	m, err := a.inferenceModel(model)
 	if err != nil {
 		return nil, err
 	}
 	var chk ioCheck
 	chk.model("the model", model, m)
-	chk.input("--data", data)
+	chk.input("--data", d.spec)
 	chk.output("-o", out)
 	if err := chk.check(); err != nil {
 		return nil, err
 	}
-	x, input, err := a.readX(m, data, "x")
+	l, in, err := a.openData(m, d)
 	if err != nil {
 		return nil, err
 	}
@@ -116,14 +118,27 @@ func (a *app) run(model, data, out string, bs int, all bool) (*runResult, error)
 		names[i] = o.Name
 	}
 	collected := make([][]*tensor.Dense, len(names))
-	err = a.forEachBatch(r, input, x, bs, func(outs []*tensor.Dense, _ int) error {
+	bar := a.examplesBar(l.Len(), d.batch)
+	done := 0
+	for b, err := range l.Epoch(0) {
+		if err != nil {
+			return nil, err
+		}
+		outs, err := r.Run(map[string]*tensor.Dense{in.Name: b.X})
+		if err != nil {
+			return nil, fmt.Errorf("examples %d to %d: %w", done, done+b.N-1, err)
+		}
 		for i, o := range outs {
 			collected[i] = append(collected[i], o)
 		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
+		done += b.N
+		if bar != nil {
+			bar.Set(done)
+		}
+		a.log.WithField("done", done).WithField("of", l.Len()).Debug("batch")
+	}
+	if bar != nil {
+		bar.Finish()
 	}
 	res := &runResult{Outputs: make(map[string][]int)}
 	arrays := make(map[string]npz.Array)

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 
+	"github.com/spf13/pflag"
 	"gorgonia.org/tensor"
 
 	"github.com/onnxtune/onnxtune/graph"
@@ -11,77 +12,93 @@ import (
 	"github.com/onnxtune/onnxtune/train/data"
 )
 
-// dataSource serves a Dataset through train/data's Loader (order from the
-// seed and the epoch number, so a resumed run sees the same batches; last
-// partial batch kept) as the batches train.Run reads.
-type dataSource struct {
-	ds     data.Dataset
-	loader *data.Loader
+// The data path of run, eval and train: openData opens --data or --val
+// with train/data (npz, mnist:train|test, image folders) for the model
+// that reads it, and the batches of its data.Loader go to the engine as
+// they are (train.Run reads the same Loader).
+
+// imageFlags say how image folders (and MNIST's pixels) are read; run,
+// eval and train take them.
+type imageFlags struct {
+	size      []int
+	mean, std []float64
+	grayscale bool
 }
 
-// openSource opens the data spec for model m: --max-bytes bounds what its
+func (im *imageFlags) register(fs *pflag.FlagSet) {
+	fs.IntSliceVar(&im.size, "image-size", nil, "image folders: resize to H,W (or one size for both)")
+	fs.Float64SliceVar(&im.mean, "mean", nil, "image folders: per-channel mean to subtract (default ImageNet's)")
+	fs.Float64SliceVar(&im.std, "std", nil, "image folders: per-channel standard deviation (default ImageNet's)")
+	fs.BoolVar(&im.grayscale, "grayscale", false, "image folders: read images as one channel")
+}
+
+// need is what a command needs of its data besides the examples.
+type need int
+
+const (
+	examplesOnly    need = iota // run: y of an .npz file is not read
+	classLabels                 // eval and --val: integer labels y
+	labelsOrTargets             // train: labels, or float targets for --loss mse
+)
+
+// dataSpec is the data a command reads and how.
+type dataSpec struct {
+	spec     string // --data or --val
+	need     need
+	batch    int
+	image    imageFlags
+	perClass int     // training data only
+	classes  []int64 // training data only
+	shuffle  bool
+	seed     int64
+}
+
+// openData opens d.spec for model m, the one way run, eval and train read
+// data: the examples must have the element type m's input declares (after
+// npz's conversions of float64 and int32), --max-bytes bounds what the
 // files make onnxtune allocate, and the images of a folder must have the
 // height and width of m's input (unless resized), checked before decoding.
-func (a *app) openSource(m *graph.Model, spec string, f *trainFlags, shuffle bool) (*dataSource, error) {
-	opts := data.Options{Mean: f.mean, Std: f.std, Grayscale: f.grayscale, MaxBytes: a.limit, InputSize: imageInput(m)}
-	if shuffle { // the training set
-		opts.PerClass, opts.Classes = f.perClass, f.classes
+// It returns the loader and the input its batches feed.
+func (a *app) openData(m *graph.Model, d dataSpec) (*data.Loader, data.Input, error) {
+	in, err := data.InputOf(m)
+	if err != nil {
+		return nil, data.Input{}, err
 	}
-	switch len(f.imageSize) {
+	opts := data.Options{Mean: d.image.mean, Std: d.image.std, Grayscale: d.image.grayscale, MaxBytes: a.limit,
+		PerClass: d.perClass, Classes: d.classes, Unlabeled: d.need == examplesOnly}.ForInput(in)
+	switch len(d.image.size) {
 	case 0:
 	case 1:
-		opts.ImageSize = [2]int{f.imageSize[0], f.imageSize[0]}
+		opts.ImageSize = [2]int{d.image.size[0], d.image.size[0]}
 	case 2:
-		opts.ImageSize = [2]int{f.imageSize[0], f.imageSize[1]}
+		opts.ImageSize = [2]int{d.image.size[0], d.image.size[1]}
 	default:
-		return nil, fmt.Errorf("--image-size takes H,W or one size")
+		return nil, in, fmt.Errorf("--image-size takes H,W or one size")
 	}
-	ds, err := data.Open(spec, opts)
+	ds, err := data.Open(d.spec, opts)
 	if err != nil {
-		return nil, err
+		return nil, in, err
 	}
 	if ds.Len() == 0 {
-		return nil, fmt.Errorf("%s has no examples", spec)
+		return nil, in, fmt.Errorf("%s has no examples", d.spec)
+	}
+	if _, targets := ds.TargetShape(); targets && d.need == classLabels {
+		return nil, in, fmt.Errorf("%s has float targets; want integer class labels y", d.spec)
 	}
 	// A batch larger than the data is all of it, as in PyTorch's
 	// DataLoader (and the count of batches cannot overflow).
-	l, err := data.NewLoader(ds, min(f.batch, ds.Len()), shuffle && f.shuffle, f.seed)
+	l, err := data.NewLoader(ds, min(d.batch, ds.Len()), d.shuffle, d.seed)
 	if err != nil {
-		return nil, err
+		return nil, in, err
 	}
-	return &dataSource{ds: ds, loader: l}, nil
+	return l, in, nil
 }
 
-// imageInput returns the height and width of m's first input when it is an
-// image batch [N, C, H, W] of known H and W, else zeros.
-func imageInput(m *graph.Model) [2]int {
-	names := ops.InputNames(m)
-	if len(names) == 0 {
-		return [2]int{}
-	}
-	_, dims, ok := m.Graph.Input(names[0]).TensorShape()
-	if !ok || len(dims) != 4 {
-		return [2]int{}
-	}
-	h, w := dims[2], dims[3]
-	if !h.HasValue || !w.HasValue || h.Value <= 0 || w.Value <= 0 || h.Value > 1<<31 || w.Value > 1<<31 {
-		return [2]int{}
-	}
-	return [2]int{int(h.Value), int(w.Value)}
-}
-
-func (s *dataSource) Batches() int { return s.loader.Batches() }
-
-func (s *dataSource) Batch(e, i int) (train.Batch, error) {
-	b, err := s.loader.Batch(e, i)
-	return train.Batch{X: b.X, Labels: b.Labels, Targets: b.Targets}, err
-}
-
-// evaluate runs m with inference semantics over a labelled source: mean
+// evaluate runs m with inference semantics over labelled batches: mean
 // cross-entropy and accuracy. limit bounds each tensor the engine sizes
 // from the model (--max-bytes).
-func evaluate(m *graph.Model, src *dataSource, limit int64) (loss, acc float64, err error) {
-	loss, correct, n, err := evaluateCount(m, src, limit, nil)
+func evaluate(m *graph.Model, l *data.Loader, in data.Input, limit int64) (loss, acc float64, err error) {
+	loss, correct, n, err := evaluateCount(m, l, in, limit, nil)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -90,23 +107,21 @@ func evaluate(m *graph.Model, src *dataSource, limit int64) (loss, acc float64, 
 
 // evaluateCount is evaluate with the count of correct examples; progress,
 // when not nil, is called after every batch with the examples done.
-func evaluateCount(m *graph.Model, src *dataSource, limit int64, progress func(done int)) (loss float64, correct, n int, err error) {
+func evaluateCount(m *graph.Model, l *data.Loader, in data.Input, limit int64, progress func(done int)) (loss float64, correct, n int, err error) {
 	r, err := ops.NewRunner(m, ops.Options{MaxBytes: limit})
 	if err != nil {
 		return 0, 0, 0, err
 	}
 	defer r.Close()
-	names := ops.InputNames(m)
 	total := 0.0
-	for i := 0; i < src.Batches(); i++ {
-		b, err := src.Batch(0, i)
+	for b, err := range l.Epoch(0) {
 		if err != nil {
 			return 0, 0, 0, err
 		}
 		if b.Labels == nil {
 			return 0, 0, 0, fmt.Errorf("validation needs class labels")
 		}
-		outs, err := r.Run(map[string]*tensor.Dense{names[0]: b.X})
+		outs, err := r.Run(map[string]*tensor.Dense{in.Name: b.X})
 		if err != nil {
 			return 0, 0, 0, err
 		}
@@ -120,7 +135,7 @@ func evaluateCount(m *graph.Model, src *dataSource, limit int64, progress func(d
 		}
 		total += ls
 		correct += c
-		n += len(b.Labels)
+		n += b.N
 		if progress != nil {
 			progress(n)
 		}

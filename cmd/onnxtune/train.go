@@ -13,11 +13,9 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"go.yaml.in/yaml/v3"
-	"golang.org/x/term"
 
 	"github.com/onnxtune/onnxtune/export"
 	"github.com/onnxtune/onnxtune/graph"
@@ -41,9 +39,7 @@ type trainFlags struct {
 	seed                         int64
 	checkpoint                   string
 	asJSON                       bool
-	imageSize                    []int
-	mean, std                    []float64
-	grayscale                    bool
+	image                        imageFlags
 	perClass                     int
 	classes                      []int64
 }
@@ -150,10 +146,7 @@ created when missing); it may not be OUT or OUT.data.
 	fl.StringVar(&f.checkpoint, "checkpoint", "", "folder for checkpoints, written after every epoch and on Ctrl-C")
 	fl.BoolVar(&f.resume, "resume", false, "continue from the checkpoint in --checkpoint")
 	fl.BoolVar(&f.asJSON, "json", false, "print a JSON summary of every epoch at the end")
-	fl.IntSliceVar(&f.imageSize, "image-size", nil, "image folders: resize to H,W (or one size for both)")
-	fl.Float64SliceVar(&f.mean, "mean", nil, "image folders: per-channel mean to subtract (default ImageNet's)")
-	fl.Float64SliceVar(&f.std, "std", nil, "image folders: per-channel standard deviation (default ImageNet's)")
-	fl.BoolVar(&f.grayscale, "grayscale", false, "image folders: read images as one channel")
+	f.image.register(fl)
 	fl.IntVar(&f.perClass, "per-class", 0, "training data: keep the first N examples of each class (0: all)")
 	fl.Int64SliceVar(&f.classes, "classes", nil, "training data: keep only these class labels")
 	return c
@@ -259,17 +252,18 @@ func (a *app) train(model string, f *trainFlags) error {
 	if err := chk.check(); err != nil {
 		return err
 	}
-	src, err := a.openSource(m, f.data, f, true)
+	src, in, err := a.openData(m, dataSpec{spec: f.data, need: labelsOrTargets, batch: f.batch, image: f.image,
+		perClass: f.perClass, classes: f.classes, shuffle: f.shuffle, seed: f.seed})
 	if err != nil {
 		return fmt.Errorf("--data: %w", err)
 	}
 	var val train.Validator
 	if f.val != "" {
-		vs, err := a.openSource(m, f.val, f, false)
+		vs, _, err := a.openData(m, dataSpec{spec: f.val, need: classLabels, batch: f.batch, image: f.image})
 		if err != nil {
 			return fmt.Errorf("--val: %w", err)
 		}
-		val = func(m *graph.Model) (float64, float64, error) { return evaluate(m, vs, a.limit) }
+		val = func(m *graph.Model) (float64, float64, error) { return evaluate(m, vs, in, a.limit) }
 	}
 	epochs := f.epochs
 	if f.steps > 0 {
@@ -292,7 +286,7 @@ func (a *app) train(model string, f *trainFlags) error {
 	if epochs <= math.MaxInt/src.Batches() {
 		total = src.Batches() * epochs
 	}
-	bar := a.trainBar(total)
+	bar := a.progressBar(total)
 	start := time.Now()
 	samples := 0
 	cfg.OnStep = func(s train.StepInfo) {
@@ -368,7 +362,7 @@ func (a *app) train(model string, f *trainFlags) error {
 
 // printGroups prints which parameters train with which settings.
 func (a *app) printGroups(as *train.Assignment) {
-	tw := tabwriter.NewWriter(os.Stderr, 0, 0, 2, ' ', 0)
+	tw := tabwriter.NewWriter(a.stderr, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "GROUP\tPARAMS\tELEMENTS\tLR\tMOMENTUM\tWEIGHT_DECAY\n")
 	for _, g := range as.Groups {
 		if len(g.Params) == 0 {
@@ -383,12 +377,4 @@ func (a *app) printGroups(as *train.Assignment) {
 		tw.Flush()
 	}
 	a.log.WithField("groups", len(as.Groups)).WithField("frozen", strings.Join(as.Frozen, ",")).Debug("parameter groups")
-}
-
-func (a *app) trainBar(total int) *progressbar.ProgressBar {
-	if !term.IsTerminal(int(os.Stderr.Fd())) || a.logFormat == "json" {
-		return nil
-	}
-	return progressbar.NewOptions(total, progressbar.OptionSetWriter(os.Stderr), progressbar.OptionShowCount(),
-		progressbar.OptionThrottle(100*time.Millisecond), progressbar.OptionClearOnFinish())
 }

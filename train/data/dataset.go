@@ -78,6 +78,18 @@ type Options struct {
 	// must have images of exactly this size; Open checks it from each
 	// image's header, before any image is decoded.
 	InputSize [2]int
+	// InputType is the element type of the model's input, when known
+	// (graph.Undefined: not checked). Examples of another type are refused,
+	// after the conversions OpenNPZ makes (float64 to float32, int32 to
+	// int64): a model is fed what its input declares. ForInput sets it and
+	// InputSize from InputOf's answer.
+	InputType graph.DType
+	inputName string // for messages, set by ForInput
+
+	// Unlabeled reads the examples only, for a model to run on them: an
+	// .npz file needs no array y (one present is not read) and the dataset
+	// is WithoutLabels's. Classes and PerClass cannot be used with it.
+	Unlabeled bool
 }
 
 // FileError is an error reading a data file or folder.
@@ -109,7 +121,8 @@ var ErrSpec = errors.New("unrecognized data spec")
 //     OpenImageFolder).
 //
 // Options that do not apply to the source are an error rather than ignored;
-// Classes and PerClass then select examples (see Select).
+// Classes and PerClass then select examples (see Select). With InputType,
+// examples of another element type are refused.
 func Open(spec string, opts Options) (Dataset, error) {
 	var (
 		ds  Dataset
@@ -122,7 +135,7 @@ func Open(spec string, opts Options) (Dataset, error) {
 		if err := noImageOptions(spec, opts, true); err != nil {
 			return nil, err
 		}
-		ds, err = openNPZ(spec, opts.MaxBytes)
+		ds, err = openNPZ(spec, opts.MaxBytes, opts.Unlabeled)
 	default:
 		st, serr := os.Stat(spec)
 		switch {
@@ -137,6 +150,21 @@ func Open(spec string, opts Options) (Dataset, error) {
 	}
 	if err != nil {
 		return nil, err
+	}
+	return finish(spec, ds, opts)
+}
+
+// finish applies to a dataset opened from spec the options every source
+// shares: InputType, Unlabeled, then Classes and PerClass.
+func finish(spec string, ds Dataset, opts Options) (Dataset, error) {
+	if opts.Unlabeled && (len(opts.Classes) > 0 || opts.PerClass > 0) {
+		return nil, fileErr(spec, "options Classes and PerClass select by label, and Unlabeled reads no labels")
+	}
+	if err := checkType(spec, ds, opts.InputType, opts.inputName); err != nil {
+		return nil, err
+	}
+	if opts.Unlabeled {
+		return WithoutLabels(ds), nil
 	}
 	if len(opts.Classes) == 0 && opts.PerClass == 0 {
 		return ds, nil

@@ -16,8 +16,8 @@ import (
 // Batch is a batch of examples.
 type Batch struct {
 	X       *tensor.Dense // [N, ExampleShape...], float32 or int64
-	Labels  []int64       // class labels, one per example; nil with float targets
-	Targets *tensor.Dense // [N, TargetShape...] float32; nil with class labels
+	Labels  []int64       // class labels, one per example; nil with float targets or none
+	Targets *tensor.Dense // [N, TargetShape...] float32; nil with class labels or none
 	N       int           // number of examples
 	Indices []int         // the dataset index of each example
 }
@@ -43,6 +43,7 @@ type Loader struct {
 	shape     []int // of one example
 	tshape    []int // of one target
 	targets   bool
+	labels    bool // neither targets nor labels: WithoutLabels
 
 	mu        sync.Mutex
 	permEpoch int
@@ -64,8 +65,11 @@ func NewLoader(ds Dataset, batchSize int, shuffle bool, seed int64) (*Loader, er
 	}
 	tshape, targets := ds.TargetShape()
 	return &Loader{ds: ds, batchSize: batchSize, shuffle: shuffle, seed: seed, dtype: dt,
-		shape: ds.ExampleShape(), tshape: tshape, targets: targets}, nil
+		shape: ds.ExampleShape(), tshape: tshape, targets: targets, labels: !targets && !hasNoLabels(ds)}, nil
 }
+
+// Len returns the number of examples of an epoch.
+func (l *Loader) Len() int { return l.ds.Len() }
 
 // Batches returns the number of batches of an epoch.
 func (l *Loader) Batches() int { return (l.ds.Len() + l.batchSize - 1) / l.batchSize }
@@ -141,7 +145,7 @@ func (l *Loader) read(idx []int) (Batch, error) {
 	var targets []float32
 	if l.targets {
 		targets = make([]float32, n*tsize)
-	} else {
+	} else if l.labels {
 		labels = make([]int64, n)
 	}
 	readOne := func(k int) error {

@@ -48,24 +48,55 @@ func OpenNPZWith(path string, opts Options) (Dataset, error) {
 	if err := noImageOptions(path, opts, true); err != nil {
 		return nil, err
 	}
-	ds, err := openNPZ(path, opts.MaxBytes)
-	if err != nil || (len(opts.Classes) == 0 && opts.PerClass == 0) {
-		return ds, err
-	}
-	sel, err := Select(ds, opts.Classes, opts.PerClass)
+	ds, err := openNPZ(path, opts.MaxBytes, opts.Unlabeled)
 	if err != nil {
-		return nil, fmt.Errorf("data: %s: %w", path, err)
+		return nil, err
 	}
-	return sel, nil
+	return finish(path, ds, opts)
 }
 
-func openNPZ(path string, max int64) (Dataset, error) {
+func openNPZ(path string, max int64, unlabeled bool) (Dataset, error) {
 	arrays, err := npz.ReadWith(path, npz.Options{MaxBytes: max})
 	if err != nil {
 		// npz's errors already name the file.
 		return nil, fmt.Errorf("data: %w", err)
 	}
+	if unlabeled {
+		return npzExamples(path, arrays)
+	}
 	return npzDataset(path, arrays)
+}
+
+// npzExamples makes a dataset of the examples x alone, without labels
+// (Options.Unlabeled); npzDataset adds y.
+func npzExamples(path string, arrays map[string]npz.Array) (*npzData, error) {
+	x, ok := arrays["x"]
+	switch {
+	case !ok:
+		return nil, fileErr(path, "no array x (examples) in the archive (it has %s)", names(arrays))
+	case len(x.Shape) == 0:
+		return nil, fileErr(path, "x is a scalar, want examples along its first axis")
+	}
+	d := &npzData{n: x.Shape[0], shape: slices.Clone(x.Shape[1:])}
+	if d.n == 0 {
+		return nil, fileErr(path, "no examples (x has shape %v)", x.Shape)
+	}
+	if numel(d.shape) == 0 {
+		return nil, fileErr(path, "examples are empty (x has shape %v)", x.Shape)
+	}
+	switch v := x.Data.(type) {
+	case []float32:
+		d.xf = v
+	case []float64:
+		d.xf = convert[float32](v)
+	case []int64:
+		d.xi = v
+	case []int32:
+		d.xi = convert[int64](v)
+	default:
+		return nil, fileErr(path, "x has element type %s, want float32 or int64 (or float64, int32)", elemName(x.Data))
+	}
+	return d, nil
 }
 
 // npzDataset makes the dataset of OpenNPZ from the arrays of the file at
@@ -87,27 +118,12 @@ func npzDataset(path string, arrays map[string]npz.Array) (Dataset, error) {
 	if len(y.Shape) == 0 {
 		return nil, fileErr(path, "y is a scalar, want one label or target per example")
 	}
-	d := &npzData{n: x.Shape[0], shape: slices.Clone(x.Shape[1:])}
-	if y.Shape[0] != d.n {
-		return nil, fileErr(path, "x has %d examples (shape %v) but y has %d (shape %v)", d.n, x.Shape, y.Shape[0], y.Shape)
+	if n := x.Shape[0]; y.Shape[0] != n {
+		return nil, fileErr(path, "x has %d examples (shape %v) but y has %d (shape %v)", n, x.Shape, y.Shape[0], y.Shape)
 	}
-	if d.n == 0 {
-		return nil, fileErr(path, "no examples (x has shape %v)", x.Shape)
-	}
-	if numel(d.shape) == 0 {
-		return nil, fileErr(path, "examples are empty (x has shape %v)", x.Shape)
-	}
-	switch v := x.Data.(type) {
-	case []float32:
-		d.xf = v
-	case []float64:
-		d.xf = convert[float32](v)
-	case []int64:
-		d.xi = v
-	case []int32:
-		d.xi = convert[int64](v)
-	default:
-		return nil, fileErr(path, "x has element type %s, want float32 or int64 (or float64, int32)", elemName(x.Data))
+	d, err := npzExamples(path, arrays)
+	if err != nil {
+		return nil, err
 	}
 	switch v := y.Data.(type) {
 	case []float32:
@@ -149,7 +165,7 @@ func (d *npzData) DType() graph.DType {
 }
 
 func (d *npzData) TargetShape() ([]int, bool) {
-	if d.labels != nil {
+	if d.targets == nil {
 		return nil, false
 	}
 	return slices.Clone(d.tshape), true
@@ -178,6 +194,9 @@ func (d *npzData) Read(i int, x any, target []float32) (int64, error) {
 	}
 	if d.labels != nil {
 		return d.labels[i], nil
+	}
+	if d.targets == nil { // Options.Unlabeled
+		return 0, nil
 	}
 	ts := numel(d.tshape)
 	if len(target) != ts {

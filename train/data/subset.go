@@ -77,6 +77,9 @@ func Select(ds Dataset, classes []int64, perClass int) (Dataset, error) {
 	if _, ok := ds.TargetShape(); ok {
 		return nil, fmt.Errorf("selecting examples by class: %w", ErrNoLabels)
 	}
+	if hasNoLabels(ds) {
+		return nil, errors.New("selecting examples by class: the dataset is read without labels")
+	}
 	if perClass < 0 {
 		return nil, fmt.Errorf("PerClass = %d, want 0 (all) or more", perClass)
 	}
