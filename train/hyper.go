@@ -36,6 +36,10 @@ type HyperParam struct {
 	Usage string
 	// Optimizers lists the optimizers whose update reads the setting.
 	Optimizers []Algorithm
+	// Unset, when not 0, makes zero stand for Default (PyTorch's): the rows
+	// sharing an Unset number take their defaults when all of them are zero
+	// (Adam's betas as a pair, its eps alone).
+	Unset int
 
 	get   func(*Hyper) *float64 // nil for a switch
 	check func(h Hyper) string  // PyTorch's message when it refuses h, else ""
@@ -101,17 +105,17 @@ var hyperParams = []HyperParam{
 			// reach the weights.
 			return refuse(!finite(h.Dampening), "Invalid dampening value: %s", h.Dampening)
 		}},
-	{Name: "eps", Default: 1e-8, Usage: "Adam epsilon", Optimizers: adams,
+	{Name: "eps", Default: 1e-8, Usage: "Adam epsilon", Optimizers: adams, Unset: 2,
 		get: func(h *Hyper) *float64 { return &h.Eps },
 		check: func(h Hyper) string {
 			return refuse(!(h.Eps >= 0) || !finite(h.Eps), "Invalid epsilon value: %s", h.Eps)
 		}},
-	{Name: "beta1", Default: 0.9, Usage: "Adam beta1", Optimizers: adams,
+	{Name: "beta1", Default: 0.9, Usage: "Adam beta1", Optimizers: adams, Unset: 1,
 		get: func(h *Hyper) *float64 { return &h.Beta1 },
 		check: func(h Hyper) string {
 			return refuse(!(h.Beta1 >= 0 && h.Beta1 < 1), "Invalid beta parameter at index 0: %s", h.Beta1)
 		}},
-	{Name: "beta2", Default: 0.999, Usage: "Adam beta2", Optimizers: adams,
+	{Name: "beta2", Default: 0.999, Usage: "Adam beta2", Optimizers: adams, Unset: 1,
 		get: func(h *Hyper) *float64 { return &h.Beta2 },
 		check: func(h Hyper) string {
 			return refuse(!(h.Beta2 >= 0 && h.Beta2 < 1), "Invalid beta parameter at index 1: %s", h.Beta2)
@@ -154,16 +158,19 @@ func hyperNames() string {
 }
 
 // resolve returns h with PyTorch's defaults for the zeros that stand for
-// them under a: Adam's betas when both are zero, its eps when zero.
+// them under a (the rows with an Unset number): Adam's betas when both are
+// zero, its eps when zero.
 func (h Hyper) resolve(a Algorithm) Hyper {
-	b1, _ := LookupHyper("beta1")
-	b2, _ := LookupHyper("beta2")
-	eps, _ := LookupHyper("eps")
-	if b1.UsedBy(a) && h.Beta1 == 0 && h.Beta2 == 0 {
-		h.Beta1, h.Beta2 = b1.Default, b2.Default
+	set := make(map[int]bool) // Unset numbers with a value that is not zero
+	for _, p := range hyperParams {
+		if p.Unset != 0 && p.UsedBy(a) && p.Get(h) != 0 {
+			set[p.Unset] = true
+		}
 	}
-	if eps.UsedBy(a) && h.Eps == 0 {
-		h.Eps = eps.Default
+	for _, p := range hyperParams {
+		if p.Unset != 0 && p.UsedBy(a) && !set[p.Unset] {
+			p.Set(&h, p.Default)
+		}
 	}
 	return h
 }

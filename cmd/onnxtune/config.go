@@ -4,8 +4,12 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
+
+	"github.com/spf13/pflag"
 
 	"github.com/onnxtune/onnxtune/graph"
+	"github.com/onnxtune/onnxtune/train"
 )
 
 // maxConfigBytes bounds the size of a --config file.
@@ -43,3 +47,63 @@ func readConfig(path string) ([]byte, error) {
 	}
 	return b, nil
 }
+
+// hyperFlag defines the flag of the hyperparameter table's row p (named
+// p.Flag(), with its default and usage), bound to its field of h. --config
+// sets it through the flag, under the flag's name or p.Name.
+func hyperFlag(fs *pflag.FlagSet, p train.HyperParam, h *train.Hyper) {
+	p.Set(h, p.Default)
+	if p.Bool {
+		fs.VarPF(hyperSwitch{&hyperValue{p: p, h: h}}, p.Flag(), "", p.Usage).NoOptDefVal = "true"
+		return
+	}
+	fs.Var(&hyperValue{p: p, h: h}, p.Flag(), p.Usage)
+}
+
+// hyperValue is a hyperparameter flag: a float, or a bool for a switch.
+type hyperValue struct {
+	p train.HyperParam
+	h *train.Hyper
+}
+
+func (v *hyperValue) String() string {
+	x := v.p.Get(*v.h)
+	if v.p.Bool {
+		return strconv.FormatBool(x != 0)
+	}
+	return strconv.FormatFloat(x, 'g', -1, 64)
+}
+
+func (v *hyperValue) Set(s string) error {
+	if v.p.Bool {
+		b, err := strconv.ParseBool(s)
+		if err != nil {
+			return err
+		}
+		x := 0.0
+		if b {
+			x = 1
+		}
+		v.p.Set(v.h, x)
+		return nil
+	}
+	x, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return err
+	}
+	v.p.Set(v.h, x)
+	return nil
+}
+
+func (v *hyperValue) Type() string {
+	if v.p.Bool {
+		return "bool"
+	}
+	return "float64"
+}
+
+// hyperSwitch is the flag of a switch (nesterov): it takes no value, as
+// pflag's bool flags.
+type hyperSwitch struct{ *hyperValue }
+
+func (hyperSwitch) IsBoolFlag() bool { return true }

@@ -27,21 +27,21 @@ import (
 // trainFlags are the train command's settings; --config fills those not set
 // on the command line.
 type trainFlags struct {
-	out, data, val, config       string
-	epochs, batch                int
-	steps                        int64
-	optimizer, loss, schedule    string
-	lr, momentum, wd, dampening  float64
-	beta1, beta2, eps, smoothing float64
-	nesterov, shuffle, resume    bool
-	groups, freeze               []string
-	warmup                       int
-	seed                         int64
-	checkpoint                   string
-	asJSON                       bool
-	image                        imageFlags
-	perClass                     int
-	classes                      []int64
+	out, data, val, config    string
+	epochs, batch             int
+	steps                     int64
+	optimizer, loss, schedule string
+	hyper                     train.Hyper // the hyperparameter table's flags
+	smoothing                 float64
+	shuffle, resume           bool
+	groups, freeze            []string
+	warmup                    int
+	seed                      int64
+	checkpoint                string
+	asJSON                    bool
+	image                     imageFlags
+	perClass                  int
+	classes                   []int64
 }
 
 func (a *app) trainCmd() *cobra.Command {
@@ -81,8 +81,9 @@ optimizer state, the random state of Dropout and the position after every
 epoch and on Ctrl-C; --resume continues from it, bit for bit to the result an
 uninterrupted run would have reached, after checking that the checkpoint fits
 the model and the settings (optimizer, hyperparameters, groups, shapes).
---config FILE.yaml takes the same settings (keys are the flag names); flags
-given on the command line win.
+--config FILE.yaml takes the same settings (keys are the flag names, or
+PyTorch's names for hyperparameters: weight_decay); flags given on the
+command line win.
 
 ` + policyText + `
 
@@ -127,15 +128,12 @@ created when missing); it may not be OUT or OUT.data.
 	fl.Int64Var(&f.steps, "steps", 0, "optimizer steps to run instead of whole epochs")
 	fl.IntVar(&f.batch, "batch-size", 32, "examples per step; the last partial batch is kept")
 	fl.StringVar(&f.optimizer, "optimizer", "sgd", "sgd, adam or adamw")
-	fl.Float64Var(&f.lr, "lr", 0.001, "learning rate of parameters no --group matches")
-	fl.Float64Var(&f.momentum, "momentum", 0.9, "SGD momentum")
-	fl.Float64Var(&f.dampening, "dampening", 0, "SGD dampening")
-	fl.BoolVar(&f.nesterov, "nesterov", false, "SGD with Nesterov momentum")
-	fl.Float64Var(&f.wd, "weight-decay", 1e-4, "weight decay (L2 for SGD and Adam, decoupled for AdamW)")
-	fl.Float64Var(&f.beta1, "beta1", 0.9, "Adam beta1")
-	fl.Float64Var(&f.beta2, "beta2", 0.999, "Adam beta2")
-	fl.Float64Var(&f.eps, "eps", 1e-8, "Adam epsilon")
-	fl.StringArrayVar(&f.groups, "group", nil, "parameter group 'GLOB:key=value,...' (keys lr, momentum, dampening, nesterov, weight_decay, beta1, beta2, eps); repeatable")
+	var keys []string
+	for _, p := range train.HyperParams() {
+		hyperFlag(fl, p, &f.hyper)
+		keys = append(keys, p.Name)
+	}
+	fl.StringArrayVar(&f.groups, "group", nil, "parameter group 'GLOB:key=value,...' (keys "+strings.Join(keys, ", ")+"); repeatable")
 	fl.StringArrayVar(&f.freeze, "freeze", nil, "parameters matching GLOB get no gradient and no update; repeatable")
 	fl.StringVar(&f.schedule, "schedule", "", "learning-rate schedule: step:EPOCHS:GAMMA or cosine")
 	fl.IntVar(&f.warmup, "warmup", 0, "steps of linear learning-rate warmup")
@@ -191,14 +189,9 @@ func (f *trainFlags) settings(epochs int) (train.Config, error) {
 	}
 	sched.Warmup = f.warmup
 	cfg := train.Config{
-		Epochs: f.epochs, Steps: f.steps, Optimizer: train.Algorithm(f.optimizer),
-		Defaults: train.Hyper{LR: f.lr, Momentum: f.momentum, Dampening: f.dampening, Nesterov: f.nesterov,
-			WeightDecay: f.wd, Beta1: f.beta1, Beta2: f.beta2, Eps: f.eps},
+		Epochs: f.epochs, Steps: f.steps, Optimizer: train.Algorithm(f.optimizer), Defaults: f.hyper,
 		Groups: specs, Freeze: f.freeze, Schedule: sched, Loss: train.Loss(f.loss), Smoothing: f.smoothing,
 		Seed: f.seed, Checkpoint: f.checkpoint, Resume: f.resume,
-	}
-	if cfg.Optimizer == train.SGD {
-		cfg.Defaults.Beta1, cfg.Defaults.Beta2, cfg.Defaults.Eps = 0, 0, 0
 	}
 	return cfg, cfg.Validate()
 }
@@ -215,6 +208,9 @@ func applyConfig(fs *pflag.FlagSet, path string) error {
 		return fmt.Errorf("--config %s: %s", path, oneLine(err.Error()))
 	}
 	for k, v := range m {
+		if p, ok := train.LookupHyper(k); ok {
+			k = p.Flag() // weight_decay, PyTorch's name, for --weight-decay
+		}
 		fl := fs.Lookup(k)
 		if fl == nil || k == "config" {
 			return fmt.Errorf("--config %s: unknown setting %q", path, k)
@@ -275,11 +271,7 @@ func (a *app) train(model string, f *trainFlags) error {
 		return err
 	}
 	cfg.Logger, cfg.MaxBytes = a.log, a.limit
-	groups, err := train.Assign(m.Params, cfg.Groups, cfg.Defaults, cfg.Freeze)
-	if err != nil {
-		return err
-	}
-	a.printGroups(groups)
+	cfg.OnGroups = func(g *train.Assignment) { a.printGroups(cfg.Optimizer, g) }
 	ctx, stop := interruptContext(context.Background())
 	defer stop()
 	total := -1 // unknown: more steps than an int counts (Run refuses it)
@@ -360,18 +352,33 @@ func (a *app) train(model string, f *trainFlags) error {
 	return nil
 }
 
-// printGroups prints which parameters train with which settings.
-func (a *app) printGroups(as *train.Assignment) {
+// printGroups prints which parameters train with which settings (those
+// of the hyperparameter table that algo reads).
+func (a *app) printGroups(algo train.Algorithm, as *train.Assignment) {
+	var cols []train.HyperParam
+	for _, p := range train.HyperParams() {
+		if p.UsedBy(algo) {
+			cols = append(cols, p)
+		}
+	}
 	tw := tabwriter.NewWriter(a.stderr, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "GROUP\tPARAMS\tELEMENTS\tLR\tMOMENTUM\tWEIGHT_DECAY\n")
+	fmt.Fprint(tw, "GROUP\tPARAMS\tELEMENTS")
+	for _, p := range cols {
+		fmt.Fprintf(tw, "\t%s", strings.ToUpper(p.Name))
+	}
+	fmt.Fprintln(tw)
 	for _, g := range as.Groups {
 		if len(g.Params) == 0 {
 			continue
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%g\t%g\t%g\n", g.Name, len(g.Params), g.Count, g.Hyper.LR, g.Hyper.Momentum, g.Hyper.WeightDecay)
+		fmt.Fprintf(tw, "%s\t%d\t%d", g.Name, len(g.Params), g.Count)
+		for _, p := range cols {
+			fmt.Fprintf(tw, "\t%g", p.Get(g.Hyper))
+		}
+		fmt.Fprintln(tw)
 	}
 	if len(as.Frozen) > 0 {
-		fmt.Fprintf(tw, "frozen\t%d\t\t\t\t\n", len(as.Frozen))
+		fmt.Fprintf(tw, "frozen\t%d\t%s\n", len(as.Frozen), strings.Repeat("\t", len(cols)))
 	}
 	if a.log.GetLevel() >= 4 { // info and more verbose
 		tw.Flush()
