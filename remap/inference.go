@@ -4,16 +4,19 @@ import (
 	"fmt"
 
 	"github.com/onnxtune/onnxtune/graph"
+	"github.com/onnxtune/onnxtune/graph/ops"
 )
 
 // ToInference turns a training-mode export into the inference model it
-// stands for: BatchNormalization nodes keep only their first output (so they
-// use running statistics) and lose training_mode; Dropout nodes lose their
-// training_mode input (so they pass values through). Constants that only fed
-// what was removed go too. It returns how many nodes changed; m.Params
-// follows the change (graph.Model.Edit). A model already in inference form
-// is left as it is. When the graph reads a BatchNormalization's running
-// statistics outputs, it is an error and nothing changes.
+// stands for, node by node with the inference rewrite each op declares in
+// the engine's registry (graph/ops: BatchNormalization keeps only its first
+// output, so it uses running statistics, and loses training_mode; Dropout
+// loses its training_mode input, so it passes values through). Constants
+// that only fed what was removed go too. It returns how many nodes changed;
+// m.Params follows the change (graph.Model.Edit). A model already in
+// inference form is left as it is. Every node is checked before any
+// changes: when one refuses (the graph reads a BatchNormalization's running
+// statistics), it is an error and nothing changes.
 func ToInference(m *graph.Model) (int, error) {
 	g := m.Graph
 	if g == nil {
@@ -24,62 +27,33 @@ func ToInference(m *graph.Model) (int, error) {
 	for _, o := range g.Outputs {
 		outputs[o.Name] = true
 	}
+	read := func(v string) bool { return len(used[v]) > 0 || outputs[v] }
+	reg := ops.NewRegistry()
+	var apply []func() []string
 	for _, n := range g.Nodes {
-		if n.OpType != "BatchNormalization" || len(n.Outputs) < 2 {
+		rewrite := reg.Inference(n)
+		if rewrite == nil {
 			continue
 		}
-		for _, o := range n.Outputs[1:] {
-			if o != "" && (len(used[o]) > 0 || outputs[o]) {
-				return 0, fmt.Errorf("remap: to inference: node %s: its running statistics output %q is read by the graph", n, o)
-			}
+		a, err := rewrite(n, read)
+		if err != nil {
+			return 0, fmt.Errorf("remap: to inference: node %s: %w", n, err)
+		}
+		if a != nil {
+			apply = append(apply, a)
 		}
 	}
-	changed := 0
-	err := m.Edit(func(g *graph.Graph) error {
+	if len(apply) == 0 {
+		return 0, nil
+	}
+	return len(apply), m.Edit(func(g *graph.Graph) error {
 		var detached []string
-		for _, n := range g.Nodes {
-			switch n.OpType {
-			case "BatchNormalization":
-				c := false
-				if len(n.Outputs) > 1 {
-					n.Outputs = n.Outputs[:1]
-					c = true
-				}
-				if a := n.Attr("training_mode"); a != nil {
-					removeAttr(n, "training_mode")
-					c = true
-				}
-				if c {
-					changed++
-				}
-			case "Dropout":
-				if len(n.Inputs) >= 3 {
-					if n.Inputs[2] != "" {
-						detached = append(detached, n.Inputs[2])
-					}
-					n.Inputs = n.Inputs[:2]
-					changed++
-				}
-				if a := n.Attr("is_test"); a != nil && a.I == 0 {
-					a.I = 1
-					changed++
-				}
-			}
+		for _, a := range apply {
+			detached = append(detached, a()...)
 		}
 		removeDead(g, detached)
 		return nil
 	})
-	return changed, err
-}
-
-func removeAttr(n *graph.Node, name string) {
-	kept := n.Attrs[:0]
-	for _, a := range n.Attrs {
-		if a.Name != name {
-			kept = append(kept, a)
-		}
-	}
-	n.Attrs = kept
 }
 
 // removeDead removes what produced the values in names, if nothing else reads
