@@ -59,7 +59,7 @@ func TestDataTypeRule(t *testing.T) {
 	tokenModel := filepath.Join(models, "transformer_op17.onnx")
 	for _, tc := range []struct {
 		name, model, data string
-		want             string // "" for success
+		want              string // "" for success
 	}{
 		{"float32 digits", digitsModel, castNPZ(t, dir, "f32", dshape, dx, dy, func(v float32) float32 { return v }), ""},
 		{"float64 digits", digitsModel, castNPZ(t, dir, "f64", dshape, dx, dy, func(v float32) float64 { return float64(v) }), ""},

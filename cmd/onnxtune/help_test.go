@@ -12,10 +12,11 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/help")
 
-// TestHelp compares each command's help with testdata/help/NAME.golden.
+// TestHelp compares each command's help with testdata/help/NAME.golden:
+// every screen, the root's and all its commands' (checked below).
 // Run "go test ./cmd/onnxtune -update" after changing help text.
 func TestHelp(t *testing.T) {
-	for _, tc := range []struct {
+	screens := []struct {
 		name string
 		args []string
 	}{
@@ -25,9 +26,20 @@ func TestHelp(t *testing.T) {
 		{"remap", []string{"remap", "--help"}},
 		{"replace-head", []string{"replace-head", "--help"}},
 		{"run", []string{"run", "--help"}},
+		{"eval", []string{"eval", "--help"}},
 		{"train", []string{"train", "--help"}},
 		{"version", []string{"version", "--help"}},
-	} {
+	}
+	covered := map[string]bool{}
+	for _, tc := range screens {
+		covered[tc.name] = true
+	}
+	for _, c := range (&app{}).rootCmd().Commands() {
+		if c.IsAvailableCommand() && !covered[c.Name()] {
+			t.Errorf("command %s has no help golden: add it to TestHelp", c.Name())
+		}
+	}
+	for _, tc := range screens {
 		t.Run(tc.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
 			if code := run(tc.args, &stdout, &stderr); code != exitOK {

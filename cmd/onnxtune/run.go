@@ -22,13 +22,17 @@ func (a *app) runCmd() *cobra.Command {
 		asJSON    bool
 	)
 	c := &cobra.Command{
-		Use:   "run MODEL --data X.npz [-o OUT.npz]",
-		Short: "Run a model on the examples of an .npz file",
-		Long: `Run computes MODEL's outputs for the examples in the array x of an .npz file
-(float32, or int64 token ids, as the model's first input wants; the first
-axis is the example axis), in batches of --batch-size. It always runs with
-inference semantics: a training-mode export runs as the inference model it
-stands for (BatchNormalization with running statistics, Dropout off).
+		Use:   "run MODEL --data DATA [-o OUT.npz]",
+		Short: "Run a model on examples (.npz, MNIST or an image folder)",
+		Long: `Run computes MODEL's outputs for the examples of DATA, in batches of
+--batch-size. DATA takes the forms eval and train read: an .npz file whose
+array x holds the examples along its first axis (y, if any, is not read),
+mnist:train, mnist:test, or an image folder ROOT/CLASS/*.png|jpg. The
+examples must have the element type the model's first input declares:
+float32 (float64 is converted) or int64 token ids (int32 is converted). It
+always runs with inference semantics: a training-mode export runs as the
+inference model it stands for (BatchNormalization with running statistics,
+Dropout off).
 
 With -o it writes the first output as the array logits of OUT.npz (with
 --all-outputs, every output under its graph name too). It prints the
@@ -70,7 +74,7 @@ predicted class of a classifier); --json prints
 		}),
 	}
 	f := c.Flags()
-	f.StringVar(&data, "data", "", ".npz file whose array x holds the examples (required)")
+	f.StringVar(&data, "data", "", "examples: file.npz (x), mnist:train, mnist:test or an image folder (required)")
 	f.StringVarP(&out, "output", "o", "", ".npz file to write the outputs to")
 	f.IntVar(&batch, "batch-size", 64, "examples per batch")
 	f.BoolVar(&all, "all-outputs", false, "with -o, write every graph output under its name")
