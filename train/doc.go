@@ -1,0 +1,29 @@
+// Package train fine-tunes a graph.Model as PyTorch would: forward and
+// backward through the engine (graph/ops) in training mode (BatchNorm with
+// batch statistics and running-statistic updates, Dropout active), and
+// torch.optim's update rules applied per parameter group.
+//
+// The pieces, each in its own file:
+//
+//   - optim.go, sgd.go, adam.go, adamw.go: the Optimizer interface and
+//     SGD (momentum, dampening, Nesterov, weight decay), Adam and AdamW,
+//     exactly as torch.optim computes them;
+//   - hyper.go: the one table of hyperparameters (names, defaults, which
+//     optimizer reads them, PyTorch's checks and messages), used by flags,
+//     --group keys, config files and checkpoints;
+//   - groups.go: parameter groups by glob over PyTorch state_dict names,
+//     and frozen parameters;
+//   - schedule.go: StepLR, cosine annealing and linear warmup;
+//   - loss.go: cross-entropy (with label smoothing) and mean squared error;
+//   - trainer.go: one optimizer step (Trainer.Step);
+//   - run.go and checkpoint.go: the loop over epochs (Run), validation,
+//     cancellation, and checkpoints keyed by PyTorch names that resume
+//     bit-identically.
+//
+// Errors: settings PyTorch refuses are *SettingError with PyTorch's message;
+// every other failure is an error naming the parameter, step or file. No
+// function panics on a model or checkpoint read from a file.
+//
+// Concurrency: a Trainer is used by one goroutine; Run changes its model.
+// Runs of separate models may go on at once.
+package train
