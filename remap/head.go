@@ -33,8 +33,27 @@ var ErrNotLinear = errors.New("not a linear layer")
 // graph outputs, such as logits [batch, 1000]) get classes as their last
 // dim where it was the old number of outputs. Node names, opsets, every
 // other node and tensor are kept. Errors wrap ErrNotLinear when the layer
-// is not a linear layer; m is unchanged on error.
+// is not a linear layer; new tensors larger than graph.DefaultMaxBytes are
+// refused with a *graph.LimitError before they are allocated
+// (ReplaceHeadWith sets the limit); m is unchanged on error.
 func ReplaceHead(m *graph.Model, layer string, classes int, seed int64) error {
+	return ReplaceHeadWith(m, layer, classes, HeadOptions{Seed: seed})
+}
+
+// HeadOptions are the settings of ReplaceHeadWith.
+type HeadOptions struct {
+	// Seed seeds the new layer's initialization.
+	Seed int64
+	// MaxBytes bounds the new weight and bias together (classes comes from
+	// a user, in_features from a file); zero means graph.DefaultMaxBytes.
+	MaxBytes int64
+}
+
+// ReplaceHeadWith is ReplaceHead with options: the seed, and the limit on
+// the bytes of the new tensors, checked before anything is allocated
+// (errors are then a *graph.LimitError naming the layer's parameters).
+func ReplaceHeadWith(m *graph.Model, layer string, classes int, opts HeadOptions) error {
+	seed := opts.Seed
 	if classes < 1 {
 		return fmt.Errorf("remap: replace head %q: %d classes: want 1 or more", layer, classes)
 	}
@@ -50,20 +69,27 @@ func ReplaceHead(m *graph.Model, layer string, classes int, seed int64) error {
 	if in > 0 && out > math.MaxInt32/in {
 		return fmt.Errorf("remap: replace head %q: %d x %d weight: more than 2^31 values", layer, out, in)
 	}
+	// The size of the new tensors, before any is allocated.
+	size := int64(h.w.DType.Bits() / 8)
+	what := fmt.Sprintf("%s %s[%d,%d]", h.w.Name, h.w.DType, out, in)
+	elems := out * in
+	if h.b != nil {
+		what += fmt.Sprintf(" and %s %s[%d]", h.b.Name, h.b.DType, out)
+		elems += out
+	}
+	if err := graph.CheckBytes(what, elems, size, opts.MaxBytes); err != nil {
+		return fmt.Errorf("remap: replace head %q: %w", layer, err)
+	}
 	bound := 0.0
 	if in > 0 {
 		bound = 1 / math.Sqrt(float64(in))
 	}
 	r := rand.New(rand.NewPCG(uint64(seed), 0))
-	uniform := func(n int64) []float64 {
-		v := make([]float64, n)
-		for i := range v {
-			v[i] = (2*r.Float64() - 1) * bound
-		}
-		return v
+	uniform := func(dt graph.DType, n int64) []byte {
+		return encodeFloats(dt, int(n), func() float64 { return (2*r.Float64() - 1) * bound })
 	}
 	wDims := []int64{out, in}
-	wRaw := encodeFloats(h.w.DType, uniform(out*in))
+	wRaw := uniform(h.w.DType, out*in)
 	if h.w.Transposed {
 		t := &graph.Tensor{Name: h.w.Name, DType: h.w.DType, Dims: wDims, Raw: wRaw}
 		if wRaw, err = transpose(t); err != nil {
@@ -73,7 +99,7 @@ func ReplaceHead(m *graph.Model, layer string, classes int, seed int64) error {
 	}
 	var bRaw []byte
 	if h.b != nil {
-		bRaw = encodeFloats(h.b.DType, uniform(out))
+		bRaw = uniform(h.b.DType, out)
 	}
 
 	// Nothing has changed so far: from here on nothing fails.
@@ -268,18 +294,19 @@ func fixDeclared(g *graph.Graph, start []string, oldOut, classes int64) {
 	}
 }
 
-// encodeFloats packs v as little-endian values of dt (float32 or float64).
-func encodeFloats(dt graph.DType, v []float64) []byte {
+// encodeFloats packs n values of next as little-endian values of dt
+// (float32 or float64), drawn in order straight into the bytes.
+func encodeFloats(dt graph.DType, n int, next func() float64) []byte {
 	if dt == graph.Float64 {
-		b := make([]byte, 8*len(v))
-		for i, x := range v {
-			binary.LittleEndian.PutUint64(b[8*i:], math.Float64bits(x))
+		b := make([]byte, 8*n)
+		for i := range n {
+			binary.LittleEndian.PutUint64(b[8*i:], math.Float64bits(next()))
 		}
 		return b
 	}
-	b := make([]byte, 4*len(v))
-	for i, x := range v {
-		binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(float32(x)))
+	b := make([]byte, 4*n)
+	for i := range n {
+		binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(float32(next())))
 	}
 	return b
 }

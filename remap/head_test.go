@@ -283,20 +283,33 @@ func TestReplaceHeadErrors(t *testing.T) {
 		classes   int
 		msg       string
 		notLinear bool
+		max       int64 // HeadOptions.MaxBytes; 0 for ReplaceHead's default
 	}{
-		{"no such layer", "nope", 10, `remap: replace head "nope": not a linear layer: the model has no parameter nope.weight`, true},
-		{"a conv", "conv1", 10, `conv1.weight is float32[6,1,5,5], not a float32 or float64 matrix`, true},
-		{"no classes", "fc3", 0, `remap: replace head "fc3": 0 classes: want 1 or more`, false},
-		{"a module, not a parameter prefix", "fc3.weight", 10, "no parameter fc3.weight.weight", true},
-		{"too many classes", "fc3", 1 << 30, "1073741824 x 84 weight: more than 2^31 values", false},
+		{"no such layer", "nope", 10, `remap: replace head "nope": not a linear layer: the model has no parameter nope.weight`, true, 0},
+		{"a conv", "conv1", 10, `conv1.weight is float32[6,1,5,5], not a float32 or float64 matrix`, true, 0},
+		{"no classes", "fc3", 0, `remap: replace head "fc3": 0 classes: want 1 or more`, false, 0},
+		{"a module, not a parameter prefix", "fc3.weight", 10, "no parameter fc3.weight.weight", true, 0},
+		{"too many classes", "fc3", 1 << 30, "1073741824 x 84 weight: more than 2^31 values", false, 0},
+		// 10,000,000 x 84 float32 is 3.2 GiB: over the default limit,
+		// refused before anything is allocated.
+		{"over the default limit", "fc3", 10_000_000, `remap: replace head "fc3": fc3.weight float32[10000000,84] and fc3.bias float32[10000000] would need 3.2 GiB, over the limit of 2 GiB`, false, 0},
+		{"over a limit", "fc3", 100, `remap: replace head "fc3": fc3.weight float32[100,84] and fc3.bias float32[100] would need 33.2 KiB, over the limit of 32 KiB`, false, 32 << 10},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			m := load(t, sample("mnist_lenet_0to4.onnx"))
 			before := encode(t, m)
-			err := remap.ReplaceHead(m, c.layer, c.classes, 1)
+			var err error
+			if c.max == 0 {
+				err = remap.ReplaceHead(m, c.layer, c.classes, 1)
+			} else {
+				err = remap.ReplaceHeadWith(m, c.layer, c.classes, remap.HeadOptions{Seed: 1, MaxBytes: c.max})
+			}
 			if err == nil || !strings.Contains(err.Error(), c.msg) || errors.Is(err, remap.ErrNotLinear) != c.notLinear {
 				t.Fatalf("err %v, want %q (ErrNotLinear %v)", err, c.msg, c.notLinear)
+			}
+			if le := (*graph.LimitError)(nil); strings.Contains(c.msg, "over the limit") && !errors.As(err, &le) {
+				t.Errorf("err %v is not a *graph.LimitError", err)
 			}
 			if !bytes.Equal(encode(t, m), before) {
 				t.Errorf("a failed surgery changed the model")

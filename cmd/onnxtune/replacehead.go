@@ -29,7 +29,8 @@ nn.Linear initializes itself (weight and bias uniform in
 with --seed (the same seed gives the same tensors; they are not PyTorch's
 numbers). The parameters keep their PyTorch names with the new shapes, the
 declared output shape gets the new number of classes, and node names,
-opsets and every other tensor are kept.
+opsets and every other tensor are kept. The new weight and bias together
+may not exceed --max-bytes (checked before they are made, exit 1).
 
 ` + policyText + "\n\n" + sideText,
 		Example: `  onnxtune replace-head resnet18.onnx --layer fc --classes 5 -o resnet18_5.onnx
@@ -60,7 +61,7 @@ opsets and every other tensor are kept.
 			if p := m.Param(layer + ".weight"); p != nil {
 				before = p.Shape
 			}
-			if err := remap.ReplaceHead(m, layer, classes, seed); err != nil {
+			if err := remap.ReplaceHeadWith(m, layer, classes, remap.HeadOptions{Seed: seed, MaxBytes: a.limit}); err != nil {
 				return err
 			}
 			if err := export.WriteFile(out, m); err != nil {
