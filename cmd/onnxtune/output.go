@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -53,6 +54,12 @@ type ioCheck struct {
 	inputs, outputs []ioFile
 	// mkdir marks outputs whose folder the run creates (--checkpoint DIR).
 	mkdir map[int]bool
+	// folders are those folders, which may not take the name of an output
+	// or an input.
+	folders []ioFile
+	// sides are the names of the model outputs' side files (OUT.data),
+	// reserved whether or not the run writes them.
+	sides []ioFile
 }
 
 // input adds files the run reads; "" is ignored.
@@ -116,6 +123,9 @@ func (c *ioCheck) output(what, path string) {
 // export.WriteFile writes with it.
 func (c *ioCheck) modelOutput(what, path string, ms ...*graph.Model) {
 	c.output(what, path)
+	if path != "" {
+		c.sides = append(c.sides, ioFile{fmt.Sprintf("%s %s's external data", what, path), path + export.SideSuffix})
+	}
 	for _, m := range ms {
 		if side := export.SidePath(path, m); side != "" && path != "" {
 			c.output(fmt.Sprintf("%s %s's external data", what, path), side)
@@ -124,9 +134,9 @@ func (c *ioCheck) modelOutput(what, path string, ms ...*graph.Model) {
 	}
 }
 
-// dirOutput adds a file the run writes into a folder it creates when
+// dirOutput adds a file the run writes into dir, a folder it creates when
 // missing.
-func (c *ioCheck) dirOutput(what, path string) {
+func (c *ioCheck) dirOutput(what, dir, path string) {
 	if path == "" {
 		return
 	}
@@ -135,11 +145,24 @@ func (c *ioCheck) dirOutput(what, path string) {
 	}
 	c.mkdir[len(c.outputs)] = true
 	c.output(what, path)
+	c.folders = append(c.folders, ioFile{what, dir})
 }
 
 // check applies the output policy; the error names the output's path and
 // what it collides with.
 func (c *ioCheck) check() error {
+	for _, d := range c.folders {
+		for _, o := range append(slices.Clone(c.outputs), c.sides...) {
+			if samePath(d.path, o.path) {
+				return fmt.Errorf("%s %s is also %s %s: the checkpoint folder may not be OUT or OUT.data", d.what, d.path, o.what, o.path)
+			}
+		}
+		for _, in := range c.inputs {
+			if samePath(d.path, in.path) {
+				return fmt.Errorf("%s %s is %s %s: refusing to write into an input", d.what, d.path, in.what, in.path)
+			}
+		}
+	}
 	for i, o := range c.outputs {
 		if err := checkOne(o, c.mkdir[i]); err != nil {
 			return err

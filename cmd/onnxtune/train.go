@@ -88,7 +88,8 @@ command line win.
 ` + policyText + `
 
 --checkpoint DIR writes DIR/checkpoint.npz under the same rules (DIR is
-created when missing); it may not be OUT or OUT.data.
+created when missing); it may not be OUT, OUT.data (even when
+OUT has no external data) or an input, checked before training.
 
 ` + sideText,
 		Example: `  onnxtune train model.onnx -o tuned.onnx --data train.npz --val val.npz --epochs 10 \
@@ -243,7 +244,7 @@ func (a *app) train(model string, f *trainFlags) error {
 	chk.input("--config", f.config)
 	chk.modelOutput("-o", f.out, m)
 	if f.checkpoint != "" {
-		chk.dirOutput("--checkpoint", train.CheckpointPath(f.checkpoint))
+		chk.dirOutput("--checkpoint", f.checkpoint, train.CheckpointPath(f.checkpoint))
 	}
 	if err := chk.check(); err != nil {
 		return err
