@@ -1,7 +1,6 @@
 package graph
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
@@ -78,11 +77,7 @@ func (t *Tensor) Float32s() ([]float32, error) {
 	if t.DType != Float32 {
 		return nil, fmt.Errorf("tensor %q is %s, not float32", t.Name, t.DType)
 	}
-	out := make([]float32, len(t.Raw)/4)
-	for i := range out {
-		out[i] = math.Float32frombits(binary.LittleEndian.Uint32(t.Raw[4*i:]))
-	}
-	return out, nil
+	return Decode[float32](t.Raw)
 }
 
 // SetFloat32s replaces a float32 tensor's values; len(v) must match dims.
@@ -93,12 +88,25 @@ func (t *Tensor) SetFloat32s(v []float32) error {
 	if int64(len(v)) != t.Len() {
 		return fmt.Errorf("tensor %q: %d values for dims %v", t.Name, len(v), t.Dims)
 	}
-	raw := make([]byte, 4*len(v))
-	for i, x := range v {
-		binary.LittleEndian.PutUint32(raw[4*i:], math.Float32bits(x))
-	}
-	t.Raw = raw
+	t.Raw = Encode(v)
 	return nil
+}
+
+func widen[T int8 | int16 | int32 | int64 | uint8 | uint16 | uint32](raw []byte) ([]int64, error) {
+	v, err := Decode[T](raw)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]int64, len(v))
+	for i, x := range v {
+		out[i] = int64(x)
+	}
+	return out, nil
+}
+
+var int64Decoders = ByDType[func([]byte) ([]int64, error)]{
+	Int64: Decode[int64], Int32: widen[int32], Int16: widen[int16], Int8: widen[int8],
+	Uint32: widen[uint32], Uint16: widen[uint16], Uint8: widen[uint8], Bool: widen[uint8],
 }
 
 // Int64s decodes an integer tensor's values as int64 (int8 to int64, uint8 to
@@ -108,29 +116,11 @@ func (t *Tensor) Int64s() ([]int64, error) {
 	if t.DType.ByteLen(n) != int64(len(t.Raw)) {
 		return nil, fmt.Errorf("tensor %q: %d bytes for %d %s values", t.Name, len(t.Raw), n, t.DType)
 	}
-	out := make([]int64, n)
-	r := t.Raw
-	for i := range out {
-		switch t.DType {
-		case Int64:
-			out[i] = int64(binary.LittleEndian.Uint64(r[8*i:]))
-		case Int32:
-			out[i] = int64(int32(binary.LittleEndian.Uint32(r[4*i:])))
-		case Uint32:
-			out[i] = int64(binary.LittleEndian.Uint32(r[4*i:]))
-		case Int16:
-			out[i] = int64(int16(binary.LittleEndian.Uint16(r[2*i:])))
-		case Uint16:
-			out[i] = int64(binary.LittleEndian.Uint16(r[2*i:]))
-		case Int8:
-			out[i] = int64(int8(r[i]))
-		case Uint8, Bool:
-			out[i] = int64(r[i])
-		default:
-			return nil, fmt.Errorf("tensor %q is %s, not an integer type", t.Name, t.DType)
-		}
+	dec, ok := int64Decoders.For(t.DType)
+	if !ok {
+		return nil, fmt.Errorf("tensor %q is %s, not an integer type", t.Name, t.DType)
 	}
-	return out, nil
+	return dec(t.Raw)
 }
 
 // Clone returns a deep copy of t.
