@@ -9,8 +9,13 @@ import (
 // DefaultMaxBytes is the default bound on one allocation whose size comes
 // from a file: a tensor (initializer, constant, or one the engine makes from
 // a shape it read, such as ConstantOfShape's output), an array of an .npz
-// file, a decompressed stream, a decoded image. Packages that read files take
-// a MaxBytes option; zero means this default. The CLI sets it with --max-bytes.
+// file, a decompressed stream, a decoded image. It also bounds the total of
+// a compiled program: the bytes of every value the engine computes (each
+// op's output, at compile time for folded constants, and in training the
+// gradient of each computed float value, counted as its size again) must
+// add up to no more than the limit, so that many tensors each under it
+// cannot exhaust memory together. Packages that read files take a MaxBytes
+// option; zero means this default. The CLI sets it with --max-bytes.
 const DefaultMaxBytes int64 = 2 << 30
 
 // LimitBytes returns max, or DefaultMaxBytes when max is not positive.
@@ -27,12 +32,18 @@ type LimitError struct {
 	What  string
 	Bytes int64 // the size asked for; -1 if it overflows int64
 	Limit int64
+	// At, for a total over many values, says where the total crossed the
+	// limit (`node "/Add" (Add)`); empty for one allocation.
+	At string
 }
 
 func (e *LimitError) Error() string {
 	asked := FormatBytes(e.Bytes)
 	if e.Bytes < 0 {
 		asked = "more than 8 EiB"
+	}
+	if e.At != "" {
+		asked += " in all at " + e.At
 	}
 	return fmt.Sprintf("%s would need %s, over the limit of %s (raise it with --max-bytes)", e.What, asked, FormatBytes(e.Limit))
 }

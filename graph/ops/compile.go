@@ -43,7 +43,12 @@ type Options struct {
 	// model (an op's output shape from attributes, constant shape inputs
 	// or pads, and the tables and buffers built from them): Compile fails
 	// with an error wrapping a *graph.LimitError, naming the node, before
-	// allocating more. Zero means graph.DefaultMaxBytes.
+	// allocating more. It bounds the total as well: the values the program
+	// computes (every op's output, folded or not; in training each float
+	// one counts twice, for its gradient) must add up to no more than
+	// MaxBytes, or Compile fails with a *graph.LimitError whose At names
+	// the node where the total crossed it. Zero means
+	// graph.DefaultMaxBytes.
 	MaxBytes int64
 }
 
@@ -61,6 +66,9 @@ type Program struct {
 	Outputs []*Value           // graph outputs, in order
 	Names   []string           // graph output names
 	Updates []Update           // training-mode side effects (BatchNorm running statistics)
+	// Bytes is the total counted against Options.MaxBytes: the values the
+	// program computes (and, in training, their gradients).
+	Bytes int64
 
 	machine G.VM
 }
@@ -112,6 +120,7 @@ func Compile(m *graph.Model, shapes map[string][]int, opts Options) (p *Program,
 			v = &Value{Node: n, Shape: v.Shape, DType: v.DType}
 			p.Params[t.Name] = n
 		}
+		v.held = true // the model's own tensors, bounded by its file
 		env[t.Name] = v
 	}
 	for _, in := range g.Inputs {
@@ -123,6 +132,7 @@ func Compile(m *graph.Model, shapes map[string][]int, opts Options) (p *Program,
 			if err != nil {
 				return nil, fmt.Errorf("graph input %q: %w", in.Name, err)
 			}
+			v.held = true
 			env[in.Name] = v
 			continue
 		}
@@ -153,9 +163,10 @@ func Compile(m *graph.Model, shapes map[string][]int, opts Options) (p *Program,
 			n = G.NewTensor(eg, tdt, len(shape), G.WithName(in.Name), G.WithShape(shape...))
 		}
 		p.Inputs[in.Name] = n
-		env[in.Name] = &Value{Node: n, Shape: shape, DType: dt}
+		env[in.Name] = &Value{Node: n, Shape: shape, DType: dt, held: true}
 	}
 	seq := 0
+	var total int64 // see Ctx.hold
 	rng := opts.Rand
 	if rng == nil {
 		rng = rand.New(rand.NewSource(opts.Seed))
@@ -176,7 +187,7 @@ func Compile(m *graph.Model, shapes map[string][]int, opts Options) (p *Program,
 			in[i] = v
 		}
 		c := &Ctx{G: eg, Node: n, Opset: opset, Train: opts.Train, Rand: rng, Updates: &p.Updates, seq: &seq,
-			maxBytes: opts.MaxBytes, ConstParams: !opts.Train && opts.Params == nil}
+			maxBytes: opts.MaxBytes, total: &total, ConstParams: !opts.Train && opts.Params == nil}
 		var outs []*Value
 		var err error
 		if r := fused[n]; r == n && applied[n] {
@@ -193,6 +204,10 @@ func Compile(m *graph.Model, shapes map[string][]int, opts Options) (p *Program,
 		if errors.As(err, &attrErr) && attrErr.Node == n {
 			return nil, err // it names the node
 		}
+		var limitErr *graph.LimitError
+		if errors.As(err, &limitErr) && limitErr.At != "" {
+			return nil, err // the program's total, at this node
+		}
 		if err != nil {
 			return nil, fmt.Errorf("node %s: %w", n, err)
 		}
@@ -200,9 +215,15 @@ func Compile(m *graph.Model, shapes map[string][]int, opts Options) (p *Program,
 			if name == "" || i >= len(outs) || outs[i] == nil {
 				continue
 			}
+			// Values a lowering made without Apply (Shape, Constant, a
+			// Dropout mask) count here.
+			if err := c.holdValue(outs[i]); err != nil {
+				return nil, err
+			}
 			env[name] = outs[i]
 		}
 	}
+	p.Bytes = total
 	for _, o := range g.Outputs {
 		v, ok := env[o.Name]
 		if !ok {

@@ -84,6 +84,9 @@ func lowerConstantOfShape(c *Ctx, in []*Value) ([]*Value, error) {
 	if err := c.checkShape("ConstantOfShape output", shape, dt); err != nil {
 		return nil, err
 	}
+	if err := c.hold(shape, dt, false); err != nil {
+		return nil, err
+	}
 	var t *tensor.Dense
 	switch d := fill.Data().(type) {
 	case []float32:
@@ -118,6 +121,9 @@ func lowerConstantOfShape(c *Ctx, in []*Value) ([]*Value, error) {
 		return nil, fmt.Errorf("value of type %v is not supported", fill.Dtype())
 	}
 	v, err := ConstValue(t)
+	if v != nil {
+		v.held = true
+	}
 	return []*Value{v}, err
 }
 
@@ -167,6 +173,9 @@ func lowerRange(c *Ctx, in []*Value) ([]*Value, error) {
 	if err := c.checkShape("Range output", []int{n}, in[0].DType); err != nil {
 		return nil, err
 	}
+	if err := c.hold([]int{n}, in[0].DType, false); err != nil {
+		return nil, err
+	}
 	var t *tensor.Dense
 	switch in[0].DType {
 	case graph.Float32:
@@ -184,6 +193,9 @@ func lowerRange(c *Ctx, in []*Value) ([]*Value, error) {
 		return nil, fmt.Errorf("element type %s is not supported", in[0].DType)
 	}
 	v, err := ConstValue(t)
+	if v != nil {
+		v.held = true
+	}
 	return []*Value{v}, err
 }
 

@@ -34,6 +34,7 @@ type Ctx struct {
 
 	seq      *int
 	maxBytes int64       // Options.MaxBytes (see limit)
+	total    *int64      // bytes of the values the program holds so far (see hold)
 	attr     *attrReader // see attrs
 }
 
@@ -74,6 +75,9 @@ func (c *Ctx) Apply(s Spec, in ...*Value) (*Value, error) {
 			fold = false
 		}
 	}
+	if err := c.hold(s.Shape, s.DType, !fold); err != nil {
+		return nil, err
+	}
 	if fold {
 		ts := make([]*tensor.Dense, len(in))
 		for i, v := range in {
@@ -83,7 +87,11 @@ func (c *Ctx) Apply(s Spec, in ...*Value) (*Value, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", s.Name, err)
 		}
-		return ConstValue(out)
+		v, err := ConstValue(out)
+		if v != nil {
+			v.held = true
+		}
+		return v, err
 	}
 	nodes := make(G.Nodes, len(in))
 	for i, v := range in {
@@ -98,7 +106,7 @@ func (c *Ctx) Apply(s Spec, in ...*Value) (*Value, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Value{Node: n, Shape: s.Shape, DType: s.DType}, nil
+	return &Value{Node: n, Shape: s.Shape, DType: s.DType, held: true}, nil
 }
 
 // NodeOf returns v as a graph node, turning a constant into an input node

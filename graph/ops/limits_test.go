@@ -2,6 +2,7 @@ package ops
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -144,4 +145,83 @@ func TestTensorFromIRBadDims(t *testing.T) {
 			t.Errorf("dims %v: error %v, want one naming the tensor", dims, err)
 		}
 	}
+}
+
+// TestCompileBoundsTotalBytes: values each under MaxBytes but together over
+// it (four ConstantOfShape outputs added up, a chain of run-time nodes, the
+// gradients of training) are refused at compile time, with one line naming
+// the node where the total crossed the limit; the same models compile with
+// a limit that holds them all.
+func TestCompileBoundsTotalBytes(t *testing.T) {
+	const elems = 24 << 10 // 96 KiB of float32 per value
+	const limit = 256 << 10
+	// Folded: c0..c3 = ConstantOfShape([elems]), a1 = c0+c1, a2 = a1+c2, ...
+	var folded []*graph.Node
+	prev := ""
+	for i := range 4 {
+		c := fmt.Sprintf("c%d", i)
+		folded = append(folded, &graph.Node{Name: "cos" + c, OpType: "ConstantOfShape", Inputs: []string{"shape"}, Outputs: []string{c}})
+		if prev == "" {
+			prev = c
+			continue
+		}
+		a := fmt.Sprintf("a%d", i)
+		folded = append(folded, &graph.Node{Name: "add" + a, OpType: "Add", Inputs: []string{prev, c}, Outputs: []string{a}})
+		prev = a
+	}
+	fm, fshapes := chainModel(13, []arg{{Name: "shape", Value: Dense([]int{1}, []int64{elems}), Const: true}}, folded, prev)
+	// Run time: r1 = Relu(x), r2 = Relu(r1), ... on an input of elems floats.
+	var chain []*graph.Node
+	prev = "x"
+	for i := range 4 {
+		r := fmt.Sprintf("r%d", i)
+		chain = append(chain, &graph.Node{Name: "relu" + r, OpType: "Relu", Inputs: []string{prev}, Outputs: []string{r}})
+		prev = r
+	}
+	x := arg{Name: "x", Value: Dense([]int{elems}, make([]float32, elems))}
+	cm, cshapes := chainModel(13, []arg{x}, chain, prev)
+	// Training: two run-time values and their gradients.
+	tm, tshapes := chainModel(13, []arg{x}, chain[:2], "r1")
+	for _, tc := range []struct {
+		name   string
+		m      *graph.Model
+		shapes map[string][]int
+		train  bool
+		node   string // where the total crosses limit
+	}{
+		{"folded constants", fm, fshapes, false, `"adda1" (Add)`},
+		{"run-time nodes", cm, cshapes, false, `"relur2" (Relu)`},
+		{"gradients in training", tm, tshapes, true, `"relur1" (Relu)`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := Compile(tc.m, tc.shapes, Options{Train: tc.train, MaxBytes: 4 * limit})
+			if err != nil {
+				t.Fatalf("compile with room for every value: %v", err)
+			}
+			p.Close()
+			_, err = Compile(tc.m, tc.shapes, Options{Train: tc.train, MaxBytes: limit})
+			var le *graph.LimitError
+			if !errors.As(err, &le) {
+				t.Fatalf("compile with MaxBytes %d: error %v, want a *graph.LimitError", limit, err)
+			}
+			if le.Limit != limit || le.Bytes <= limit {
+				t.Errorf("limit error for %d bytes over %d, want more than %d over %d", le.Bytes, le.Limit, limit, limit)
+			}
+			msg := err.Error()
+			for _, want := range []string{"values of the program would need", "in all at node " + tc.node, "over the limit of 256 KiB", "--max-bytes"} {
+				if !strings.Contains(msg, want) {
+					t.Errorf("error %q does not say %q", msg, want)
+				}
+			}
+			if strings.Count(msg, "node ") != 1 || strings.Contains(msg, "\n") {
+				t.Errorf("error %q: want one line naming the node once", msg)
+			}
+		})
+	}
+	// The training model's values alone fit the limit.
+	p, err := Compile(tm, tshapes, Options{MaxBytes: limit})
+	if err != nil {
+		t.Fatalf("inference compile of the training case: %v", err)
+	}
+	p.Close()
 }

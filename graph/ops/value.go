@@ -17,6 +17,8 @@ type Value struct {
 	Const *tensor.Dense // set for a constant
 	Shape []int         // always known: models compile per input shape
 	DType graph.DType
+
+	held bool // counted in the program's total (see Ctx.hold)
 }
 
 // IsConst reports whether v is known at compile time.
