@@ -1,9 +1,7 @@
 package export
 
 import (
-	"encoding/binary"
 	"fmt"
-	"math"
 
 	"github.com/onnxtune/onnxtune/graph"
 	pb "github.com/onnxtune/onnxtune/internal/onnxpb"
@@ -364,59 +362,42 @@ func tensorProto(t *graph.Tensor, ext placement) (*pb.TensorProto, error) {
 }
 
 // rawToTyped fills the typed field the specification assigns to t's type.
-func rawToTyped(t *graph.Tensor, p *pb.TensorProto) error {
+func rawToTyped(t *graph.Tensor, p *pb.TensorProto) (err error) {
 	r := t.Raw
 	switch t.DType {
 	case graph.Float32, graph.Complex64:
-		p.FloatData = make([]float32, len(r)/4)
-		for i := range p.FloatData {
-			p.FloatData[i] = math.Float32frombits(binary.LittleEndian.Uint32(r[4*i:]))
-		}
+		p.FloatData, err = graph.Decode[float32](r)
 	case graph.Float64, graph.Complex128:
-		p.DoubleData = make([]float64, len(r)/8)
-		for i := range p.DoubleData {
-			p.DoubleData[i] = math.Float64frombits(binary.LittleEndian.Uint64(r[8*i:]))
-		}
+		p.DoubleData, err = graph.Decode[float64](r)
 	case graph.Int64:
-		p.Int64Data = make([]int64, len(r)/8)
-		for i := range p.Int64Data {
-			p.Int64Data[i] = int64(binary.LittleEndian.Uint64(r[8*i:]))
-		}
+		p.Int64Data, err = graph.Decode[int64](r)
 	case graph.Uint64:
-		p.Uint64Data = make([]uint64, len(r)/8)
-		for i := range p.Uint64Data {
-			p.Uint64Data[i] = binary.LittleEndian.Uint64(r[8*i:])
-		}
+		p.Uint64Data, err = graph.Decode[uint64](r)
 	case graph.Uint32:
-		p.Uint64Data = make([]uint64, len(r)/4)
-		for i := range p.Uint64Data {
-			p.Uint64Data[i] = uint64(binary.LittleEndian.Uint32(r[4*i:]))
-		}
+		p.Uint64Data, err = widen[uint32, uint64](r)
 	case graph.Int32:
-		p.Int32Data = make([]int32, len(r)/4)
-		for i := range p.Int32Data {
-			p.Int32Data[i] = int32(binary.LittleEndian.Uint32(r[4*i:]))
-		}
+		p.Int32Data, err = graph.Decode[int32](r)
 	case graph.Int16:
-		p.Int32Data = make([]int32, len(r)/2)
-		for i := range p.Int32Data {
-			p.Int32Data[i] = int32(int16(binary.LittleEndian.Uint16(r[2*i:])))
-		}
+		p.Int32Data, err = widen[int16, int32](r)
 	case graph.Uint16, graph.Float16, graph.BFloat16:
-		p.Int32Data = make([]int32, len(r)/2)
-		for i := range p.Int32Data {
-			p.Int32Data[i] = int32(binary.LittleEndian.Uint16(r[2*i:]))
-		}
+		p.Int32Data, err = widen[uint16, int32](r)
 	case graph.Int8:
-		p.Int32Data = make([]int32, len(r))
-		for i := range r {
-			p.Int32Data[i] = int32(int8(r[i]))
-		}
+		p.Int32Data, err = widen[int8, int32](r)
 	default: // uint8, bool, float8 and packed sub-byte types: a byte per int32
-		p.Int32Data = make([]int32, len(r))
-		for i := range r {
-			p.Int32Data[i] = int32(r[i])
-		}
+		p.Int32Data, err = widen[uint8, int32](r)
 	}
-	return nil
+	return err
+}
+
+// widen decodes values of type S and converts each to D.
+func widen[S int8 | int16 | uint8 | uint16 | uint32, D int32 | uint64](raw []byte) ([]D, error) {
+	v, err := graph.Decode[S](raw)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]D, len(v))
+	for i, x := range v {
+		out[i] = D(x)
+	}
+	return out, nil
 }

@@ -1,7 +1,6 @@
 package importer
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
@@ -149,11 +148,7 @@ func typedToRaw(p *pb.TensorProto, d graph.DType, n int64) ([]byte, error) {
 		if err := count(len(p.FloatData), per); err != nil {
 			return nil, err
 		}
-		raw := make([]byte, 4*len(p.FloatData))
-		for i, v := range p.FloatData {
-			binary.LittleEndian.PutUint32(raw[4*i:], math.Float32bits(v))
-		}
-		return raw, nil
+		return graph.Encode(p.FloatData), nil
 	case graph.Float64, graph.Complex128:
 		if len(p.DoubleData) == 0 {
 			return nil, wrong
@@ -165,11 +160,7 @@ func typedToRaw(p *pb.TensorProto, d graph.DType, n int64) ([]byte, error) {
 		if err := count(len(p.DoubleData), per); err != nil {
 			return nil, err
 		}
-		raw := make([]byte, 8*len(p.DoubleData))
-		for i, v := range p.DoubleData {
-			binary.LittleEndian.PutUint64(raw[8*i:], math.Float64bits(v))
-		}
-		return raw, nil
+		return graph.Encode(p.DoubleData), nil
 	case graph.Int64:
 		if len(p.Int64Data) == 0 {
 			return nil, wrong
@@ -177,11 +168,7 @@ func typedToRaw(p *pb.TensorProto, d graph.DType, n int64) ([]byte, error) {
 		if err := count(len(p.Int64Data), 1); err != nil {
 			return nil, err
 		}
-		raw := make([]byte, 8*len(p.Int64Data))
-		for i, v := range p.Int64Data {
-			binary.LittleEndian.PutUint64(raw[8*i:], uint64(v))
-		}
-		return raw, nil
+		return graph.Encode(p.Int64Data), nil
 	case graph.Uint32, graph.Uint64:
 		if len(p.Uint64Data) == 0 {
 			return nil, wrong
@@ -189,19 +176,14 @@ func typedToRaw(p *pb.TensorProto, d graph.DType, n int64) ([]byte, error) {
 		if err := count(len(p.Uint64Data), 1); err != nil {
 			return nil, err
 		}
-		size := d.Bits() / 8
-		raw := make([]byte, size*len(p.Uint64Data))
-		for i, v := range p.Uint64Data {
-			if d == graph.Uint32 {
-				if v > math.MaxUint32 {
-					return nil, fmt.Errorf("%w: value %d out of range for uint32", ErrTensor, v)
-				}
-				binary.LittleEndian.PutUint32(raw[4*i:], uint32(v))
-			} else {
-				binary.LittleEndian.PutUint64(raw[8*i:], v)
-			}
+		if d == graph.Uint64 {
+			return graph.Encode(p.Uint64Data), nil
 		}
-		return raw, nil
+		v, err := narrow[uint32](p.Uint64Data, 0, math.MaxUint32, d)
+		if err != nil {
+			return nil, err
+		}
+		return graph.Encode(v), nil
 	}
 	// Every other type travels in int32_data: one element per int32 for
 	// types of 8 or 16 bits, one packed byte per int32 for sub-byte types.
@@ -219,11 +201,7 @@ func typedToRaw(p *pb.TensorProto, d graph.DType, n int64) ([]byte, error) {
 	lo, hi := int32(0), int32(255)
 	switch d {
 	case graph.Int32:
-		raw := make([]byte, 4*len(p.Int32Data))
-		for i, v := range p.Int32Data {
-			binary.LittleEndian.PutUint32(raw[4*i:], uint32(v))
-		}
-		return raw, nil
+		return graph.Encode(p.Int32Data), nil
 	case graph.Int16:
 		lo, hi = math.MinInt16, math.MaxInt16
 	case graph.Uint16, graph.Float16, graph.BFloat16:
@@ -233,20 +211,25 @@ func typedToRaw(p *pb.TensorProto, d graph.DType, n int64) ([]byte, error) {
 	case graph.Bool:
 		lo, hi = 0, 1
 	}
-	size := 1
 	if bits == 16 {
-		size = 2
-	}
-	raw := make([]byte, size*len(p.Int32Data))
-	for i, v := range p.Int32Data {
-		if v < lo || v > hi {
-			return nil, fmt.Errorf("%w: value %d out of range for %s", ErrTensor, v, d)
+		v, err := narrow[uint16](p.Int32Data, lo, hi, d)
+		if err != nil {
+			return nil, err
 		}
-		if size == 2 {
-			binary.LittleEndian.PutUint16(raw[2*i:], uint16(v))
-		} else {
-			raw[i] = byte(v)
-		}
+		return graph.Encode(v), nil
 	}
-	return raw, nil
+	return narrow[uint8](p.Int32Data, lo, hi, d)
+}
+
+// narrow converts values in [lo, hi] to T, the unsigned type of their size
+// (two's complement bits for signed types, as raw_data holds them).
+func narrow[T uint8 | uint16 | uint32, S int32 | uint64](v []S, lo, hi S, d graph.DType) ([]T, error) {
+	out := make([]T, len(v))
+	for i, x := range v {
+		if x < lo || x > hi {
+			return nil, fmt.Errorf("%w: value %d out of range for %s", ErrTensor, x, d)
+		}
+		out[i] = T(x)
+	}
+	return out, nil
 }
