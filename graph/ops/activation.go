@@ -306,23 +306,10 @@ type clipSpec struct {
 // clipKernel clamps in[0] to [min, max] (each bound present or not); when
 // min > max every element becomes max, as ONNX says.
 func clipKernel(cs clipSpec) Kernel {
-	return func(in []*tensor.Dense) (*tensor.Dense, error) {
-		switch in[0].Dtype() {
-		case tensor.Float32:
-			return clipOf[float32](in, cs)
-		case tensor.Float64:
-			return clipOf[float64](in, cs)
-		case tensor.Int64:
-			return clipOf[int64](in, cs)
-		case tensor.Int32:
-			return clipOf[int32](in, cs)
-		case tensor.Int8:
-			return clipOf[int8](in, cs)
-		case tensor.Uint8:
-			return clipOf[uint8](in, cs)
-		}
-		return nil, fmt.Errorf("input of type %v is not supported", in[0].Dtype())
-	}
+	return dispatch(byType[Kernel]{
+		Float32: clipOf[float32](cs), Float64: clipOf[float64](cs), Int64: clipOf[int64](cs),
+		Int32: clipOf[int32](cs), Int8: clipOf[int8](cs), Uint8: clipOf[uint8](cs),
+	})
 }
 
 // clipBounds reads the bounds: constants, or the inputs after in[0].
@@ -355,33 +342,35 @@ func clipBounds[T Number](in []*tensor.Dense, cs clipSpec) (lo, hi T, err error)
 	return lo, hi, err
 }
 
-func clipOf[T Number](in []*tensor.Dense, cs clipSpec) (*tensor.Dense, error) {
-	x, err := Data[T](in[0])
-	if err != nil {
-		return nil, err
-	}
-	lo, hi, err := clipBounds[T](in, cs)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]T, len(x))
-	switch {
-	case cs.lo && cs.hi:
-		for i, v := range x {
-			out[i] = min(max(v, lo), hi)
+func clipOf[T Number](cs clipSpec) Kernel {
+	return func(in []*tensor.Dense) (*tensor.Dense, error) {
+		x, err := Data[T](in[0])
+		if err != nil {
+			return nil, err
 		}
-	case cs.lo:
-		for i, v := range x {
-			out[i] = max(v, lo)
+		lo, hi, err := clipBounds[T](in, cs)
+		if err != nil {
+			return nil, err
 		}
-	case cs.hi:
-		for i, v := range x {
-			out[i] = min(v, hi)
+		out := make([]T, len(x))
+		switch {
+		case cs.lo && cs.hi:
+			for i, v := range x {
+				out[i] = min(max(v, lo), hi)
+			}
+		case cs.lo:
+			for i, v := range x {
+				out[i] = max(v, lo)
+			}
+		case cs.hi:
+			for i, v := range x {
+				out[i] = min(v, hi)
+			}
+		default:
+			copy(out, x)
 		}
-	default:
-		copy(out, x)
+		return Dense(Shape(in[0]), out), nil
 	}
-	return Dense(Shape(in[0]), out), nil
 }
 
 // clipGrad follows PyTorch's clamp: x gets the gradient where
@@ -417,59 +406,53 @@ func clipGrad(cs clipSpec) GradFunc {
 // clipGradKernel gets (dy, x, bound inputs...) and returns the gradient of
 // x (part 0), of min (1) or of max (2, of the given shape).
 func clipGradKernel(cs clipSpec, part int, shape []int) Kernel {
-	return func(in []*tensor.Dense) (*tensor.Dense, error) {
-		switch in[0].Dtype() {
-		case tensor.Float32:
-			return clipGradOf[float32](in, cs, part, shape)
-		case tensor.Float64:
-			return clipGradOf[float64](in, cs, part, shape)
-		}
-		return nil, fmt.Errorf("input of type %v is not supported", in[0].Dtype())
-	}
+	return floats(clipGradOf[float32](cs, part, shape), clipGradOf[float64](cs, part, shape))
 }
 
-func clipGradOf[T Float](in []*tensor.Dense, cs clipSpec, part int, shape []int) (*tensor.Dense, error) {
-	dy, err := Data[T](in[0])
-	if err != nil {
-		return nil, err
-	}
-	x, err := Data[T](in[1])
-	if err != nil {
-		return nil, err
-	}
-	lo, hi, err := clipBounds[T](in[1:], cs)
-	if err != nil {
-		return nil, err
-	}
-	if !cs.lo {
-		lo = T(math.Inf(-1))
-	}
-	if !cs.hi {
-		hi = T(math.Inf(1))
-	}
-	crossed := lo > hi
-	if part == 0 {
-		out := make([]T, len(x))
-		if !crossed {
-			for i, v := range x {
-				if v >= lo && v <= hi {
-					out[i] = dy[i]
+func clipGradOf[T Float](cs clipSpec, part int, shape []int) Kernel {
+	return func(in []*tensor.Dense) (*tensor.Dense, error) {
+		dy, err := Data[T](in[0])
+		if err != nil {
+			return nil, err
+		}
+		x, err := Data[T](in[1])
+		if err != nil {
+			return nil, err
+		}
+		lo, hi, err := clipBounds[T](in[1:], cs)
+		if err != nil {
+			return nil, err
+		}
+		if !cs.lo {
+			lo = T(math.Inf(-1))
+		}
+		if !cs.hi {
+			hi = T(math.Inf(1))
+		}
+		crossed := lo > hi
+		if part == 0 {
+			out := make([]T, len(x))
+			if !crossed {
+				for i, v := range x {
+					if v >= lo && v <= hi {
+						out[i] = dy[i]
+					}
 				}
 			}
+			return Dense(Shape(in[1]), out), nil
 		}
-		return Dense(Shape(in[1]), out), nil
-	}
-	var s T
-	for i, v := range x {
-		switch {
-		case part == 2 && crossed:
-			s += dy[i]
-		case crossed:
-		case part == 1 && v < lo, part == 2 && v > hi:
-			s += dy[i]
+		var s T
+		for i, v := range x {
+			switch {
+			case part == 2 && crossed:
+				s += dy[i]
+			case crossed:
+			case part == 1 && v < lo, part == 2 && v > hi:
+				s += dy[i]
+			}
 		}
+		return Dense(shape, []T{s}), nil
 	}
-	return Dense(shape, []T{s}), nil
 }
 
 // lowerSoftmax lowers Softmax or LogSoftmax. Before opset 13 the input is
@@ -527,103 +510,92 @@ func lowerSoftmax(logOf bool) LowerFunc {
 type smxLayout struct{ outer, n, inner int }
 
 func smxKernel(l smxLayout, logOf bool) Kernel {
-	return func(in []*tensor.Dense) (*tensor.Dense, error) {
-		switch in[0].Dtype() {
-		case tensor.Float32:
-			return smxOf[float32](in[0], l, logOf)
-		case tensor.Float64:
-			return smxOf[float64](in[0], l, logOf)
-		}
-		return nil, fmt.Errorf("want a float tensor, have %v", in[0].Dtype())
-	}
+	return floats(smxOf[float32](l, logOf), smxOf[float64](l, logOf))
 }
 
 // smxOf computes a numerically stable softmax or log-softmax: the maximum
 // is subtracted before exponentiating.
-func smxOf[T Float](t *tensor.Dense, l smxLayout, logOf bool) (*tensor.Dense, error) {
-	x, err := Data[T](t)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]T, len(x))
-	for o := 0; o < l.outer; o++ {
-		for j := 0; j < l.inner; j++ {
-			base := o*l.n*l.inner + j
-			m := x[base]
-			for k := 1; k < l.n; k++ {
-				m = max(m, x[base+k*l.inner])
-			}
-			sum := 0.0
-			for k := 0; k < l.n; k++ {
-				i := base + k*l.inner
-				e := math.Exp(float64(x[i] - m))
-				if !logOf {
-					out[i] = T(e)
+func smxOf[T Float](l smxLayout, logOf bool) Kernel {
+	return func(in []*tensor.Dense) (*tensor.Dense, error) {
+		t := in[0]
+		x, err := Data[T](t)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]T, len(x))
+		for o := 0; o < l.outer; o++ {
+			for j := 0; j < l.inner; j++ {
+				base := o*l.n*l.inner + j
+				m := x[base]
+				for k := 1; k < l.n; k++ {
+					m = max(m, x[base+k*l.inner])
 				}
-				sum += e
-			}
-			if logOf {
-				ls := T(math.Log(sum))
+				sum := 0.0
 				for k := 0; k < l.n; k++ {
 					i := base + k*l.inner
-					out[i] = x[i] - m - ls
+					e := math.Exp(float64(x[i] - m))
+					if !logOf {
+						out[i] = T(e)
+					}
+					sum += e
 				}
-			} else {
-				inv := T(1 / sum)
-				for k := 0; k < l.n; k++ {
-					out[base+k*l.inner] *= inv
+				if logOf {
+					ls := T(math.Log(sum))
+					for k := 0; k < l.n; k++ {
+						i := base + k*l.inner
+						out[i] = x[i] - m - ls
+					}
+				} else {
+					inv := T(1 / sum)
+					for k := 0; k < l.n; k++ {
+						out[base+k*l.inner] *= inv
+					}
 				}
 			}
 		}
+		return Dense(Shape(t), out), nil
 	}
-	return Dense(Shape(t), out), nil
 }
 
 // smxGradKernel gets (dy, y): softmax dx = y*(dy - sum(dy*y)); log-softmax
 // dx = dy - exp(y)*sum(dy).
 func smxGradKernel(l smxLayout, logOf bool) Kernel {
-	return func(in []*tensor.Dense) (*tensor.Dense, error) {
-		switch in[0].Dtype() {
-		case tensor.Float32:
-			return smxGradOf[float32](in, l, logOf)
-		case tensor.Float64:
-			return smxGradOf[float64](in, l, logOf)
-		}
-		return nil, fmt.Errorf("want a float tensor, have %v", in[0].Dtype())
-	}
+	return floats(smxGradOf[float32](l, logOf), smxGradOf[float64](l, logOf))
 }
 
-func smxGradOf[T Float](in []*tensor.Dense, l smxLayout, logOf bool) (*tensor.Dense, error) {
-	dy, err := Data[T](in[0])
-	if err != nil {
-		return nil, err
-	}
-	y, err := Data[T](in[1])
-	if err != nil {
-		return nil, err
-	}
-	out := make([]T, len(dy))
-	for o := 0; o < l.outer; o++ {
-		for j := 0; j < l.inner; j++ {
-			base := o*l.n*l.inner + j
-			var s T
-			for k := 0; k < l.n; k++ {
-				i := base + k*l.inner
-				if logOf {
-					s += dy[i]
-				} else {
-					s += dy[i] * y[i]
+func smxGradOf[T Float](l smxLayout, logOf bool) Kernel {
+	return func(in []*tensor.Dense) (*tensor.Dense, error) {
+		dy, err := Data[T](in[0])
+		if err != nil {
+			return nil, err
+		}
+		y, err := Data[T](in[1])
+		if err != nil {
+			return nil, err
+		}
+		out := make([]T, len(dy))
+		for o := 0; o < l.outer; o++ {
+			for j := 0; j < l.inner; j++ {
+				base := o*l.n*l.inner + j
+				var s T
+				for k := 0; k < l.n; k++ {
+					i := base + k*l.inner
+					if logOf {
+						s += dy[i]
+					} else {
+						s += dy[i] * y[i]
+					}
 				}
-			}
-			for k := 0; k < l.n; k++ {
-				i := base + k*l.inner
-				if logOf {
-					out[i] = dy[i] - T(math.Exp(float64(y[i])))*s
-				} else {
-					out[i] = y[i] * (dy[i] - s)
+				for k := 0; k < l.n; k++ {
+					i := base + k*l.inner
+					if logOf {
+						out[i] = dy[i] - T(math.Exp(float64(y[i])))*s
+					} else {
+						out[i] = y[i] * (dy[i] - s)
+					}
 				}
 			}
 		}
+		return Dense(Shape(in[0]), out), nil
 	}
-	return Dense(Shape(in[0]), out), nil
 }

@@ -322,66 +322,60 @@ func powSame[T Float](x, y *tensor.Dense) (*tensor.Dense, error) {
 // powGradKernel: inputs (dY, X, Y); the gradient of the base (base) or of
 // the exponent, summed to shape to and given as type dt.
 func powGradKernel(base bool, out, to []int, dt graph.DType) Kernel {
-	return func(in []*tensor.Dense) (*tensor.Dense, error) {
-		switch in[0].Dtype() {
-		case tensor.Float32:
-			return powGradRun[float32](in, base, out, to, dt)
-		case tensor.Float64:
-			return powGradRun[float64](in, base, out, to, dt)
-		}
-		return nil, fmt.Errorf("element type %v is not supported", in[0].Dtype())
-	}
+	return floats(powGradRun[float32](base, out, to, dt), powGradRun[float64](base, out, to, dt))
 }
 
-func powGradRun[T Float](in []*tensor.Dense, base bool, out, to []int, dt graph.DType) (*tensor.Dense, error) {
-	var zero T
-	tt := dtypeOfSlice([]T(nil))
-	dy, err := Data[T](in[0])
-	if err != nil {
-		return nil, err
-	}
-	x, err := Data[T](in[1])
-	if err != nil {
-		return nil, err
-	}
-	yt := in[2]
-	if yt.Dtype() != in[0].Dtype() {
-		if yt, err = castKernel(tt)([]*tensor.Dense{yt}); err != nil {
+func powGradRun[T Float](base bool, out, to []int, dt graph.DType) Kernel {
+	return func(in []*tensor.Dense) (*tensor.Dense, error) {
+		var zero T
+		tt := dtypeOfSlice([]T(nil))
+		dy, err := Data[T](in[0])
+		if err != nil {
 			return nil, err
 		}
-	}
-	y, _ := Data[T](yt)
-	var f func(u, v T) T
-	switch {
-	case base && len(y) == 1 && y[0] == 2:
-		f = func(u, _ T) T { return 2 * u }
-	case base:
-		f = func(u, v T) T {
-			if v == 0 {
-				return zero
-			}
-			return v * T(math.Pow(float64(u), float64(v-1)))
+		x, err := Data[T](in[1])
+		if err != nil {
+			return nil, err
 		}
-	default:
-		f = func(u, v T) T {
-			if u == 0 && v >= 0 {
-				return zero
+		yt := in[2]
+		if yt.Dtype() != in[0].Dtype() {
+			if yt, err = castKernel(tt)([]*tensor.Dense{yt}); err != nil {
+				return nil, err
 			}
-			return T(math.Pow(float64(u), float64(v)) * math.Log(float64(u)))
 		}
+		y, _ := Data[T](yt)
+		var f func(u, v T) T
+		switch {
+		case base && len(y) == 1 && y[0] == 2:
+			f = func(u, _ T) T { return 2 * u }
+		case base:
+			f = func(u, v T) T {
+				if v == 0 {
+					return zero
+				}
+				return v * T(math.Pow(float64(u), float64(v-1)))
+			}
+		default:
+			f = func(u, v T) T {
+				if u == 0 && v >= 0 {
+					return zero
+				}
+				return T(math.Pow(float64(u), float64(v)) * math.Log(float64(u)))
+			}
+		}
+		d, _, err := Binary(x, y, Shape(in[1]), Shape(yt), f)
+		if err != nil {
+			return nil, err
+		}
+		for i := range d {
+			d[i] *= dy[i]
+		}
+		r := Dense(to, SumTo(d, out, to))
+		if dt != tt {
+			return castKernel(dt)([]*tensor.Dense{r})
+		}
+		return r, nil
 	}
-	d, _, err := Binary(x, y, Shape(in[1]), Shape(yt), f)
-	if err != nil {
-		return nil, err
-	}
-	for i := range d {
-		d[i] *= dy[i]
-	}
-	r := Dense(to, SumTo(d, out, to))
-	if dt != tt {
-		return castKernel(dt)([]*tensor.Dense{r})
-	}
-	return r, nil
 }
 
 // dtypeOfSlice is the element type of a float slice type.
@@ -453,133 +447,111 @@ func lowerVariadic(name string) LowerFunc {
 }
 
 func variadicKernel(name string) Kernel {
-	return func(in []*tensor.Dense) (*tensor.Dense, error) {
-		switch in[0].Dtype() {
-		case tensor.Float32:
-			return variadicRun[float32](in, name)
-		case tensor.Float64:
-			return variadicRun[float64](in, name)
-		case tensor.Int64:
-			return variadicRun[int64](in, name)
-		case tensor.Int32:
-			return variadicRun[int32](in, name)
-		case tensor.Int16:
-			return variadicRun[int16](in, name)
-		case tensor.Int8:
-			return variadicRun[int8](in, name)
-		case tensor.Uint64:
-			return variadicRun[uint64](in, name)
-		case tensor.Uint32:
-			return variadicRun[uint32](in, name)
-		case tensor.Uint16:
-			return variadicRun[uint16](in, name)
-		case tensor.Uint8:
-			return variadicRun[uint8](in, name)
-		}
-		return nil, fmt.Errorf("element type %v is not supported", in[0].Dtype())
-	}
+	return dispatch(byType[Kernel]{
+		Float32: variadicRun[float32](name), Float64: variadicRun[float64](name),
+		Int64: variadicRun[int64](name), Int32: variadicRun[int32](name),
+		Int16: variadicRun[int16](name), Int8: variadicRun[int8](name),
+		Uint64: variadicRun[uint64](name), Uint32: variadicRun[uint32](name),
+		Uint16: variadicRun[uint16](name), Uint8: variadicRun[uint8](name),
+	})
 }
 
-func variadicRun[T Number](in []*tensor.Dense, name string) (*tensor.Dense, error) {
-	acc, err := Data[T](in[0])
-	if err != nil {
-		return nil, err
-	}
-	shape := Shape(in[0])
-	if len(in) == 1 {
-		acc = append([]T(nil), acc...)
-	}
-	var f func(x, y T) T
-	switch name {
-	case "Max":
-		f = func(x, y T) T { return max(x, y) }
-	case "Min":
-		f = func(x, y T) T { return min(x, y) }
-	default:
-		f = func(x, y T) T { return x + y }
-	}
-	for _, t := range in[1:] {
-		x, err := Data[T](t)
+func variadicRun[T Number](name string) Kernel {
+	return func(in []*tensor.Dense) (*tensor.Dense, error) {
+		acc, err := Data[T](in[0])
 		if err != nil {
 			return nil, err
 		}
-		if acc, shape, err = Binary(acc, x, shape, Shape(t), f); err != nil {
-			return nil, err
+		shape := Shape(in[0])
+		if len(in) == 1 {
+			acc = append([]T(nil), acc...)
 		}
-	}
-	if name == "Mean" {
-		n := T(len(in))
-		for i := range acc {
-			acc[i] /= n
+		var f func(x, y T) T
+		switch name {
+		case "Max":
+			f = func(x, y T) T { return max(x, y) }
+		case "Min":
+			f = func(x, y T) T { return min(x, y) }
+		default:
+			f = func(x, y T) T { return x + y }
 		}
+		for _, t := range in[1:] {
+			x, err := Data[T](t)
+			if err != nil {
+				return nil, err
+			}
+			if acc, shape, err = Binary(acc, x, shape, Shape(t), f); err != nil {
+				return nil, err
+			}
+		}
+		if name == "Mean" {
+			n := T(len(in))
+			for i := range acc {
+				acc[i] /= n
+			}
+		}
+		return Dense(shape, acc), nil
 	}
-	return Dense(shape, acc), nil
 }
 
 // variadicGradKernel: the gradient of input i of n. Inputs (dY) for Sum and
 // Mean, (dY, Y, X_0..X_n-1) for Max and Min.
 func variadicGradKernel(name string, i, n int, out, to []int) Kernel {
-	return func(in []*tensor.Dense) (*tensor.Dense, error) {
-		switch in[0].Dtype() {
-		case tensor.Float32:
-			return variadicGradRun[float32](in, name, i, n, out, to)
-		case tensor.Float64:
-			return variadicGradRun[float64](in, name, i, n, out, to)
-		}
-		return nil, fmt.Errorf("element type %v is not supported", in[0].Dtype())
-	}
+	return floats(variadicGradRun[float32](name, i, n, out, to), variadicGradRun[float64](name, i, n, out, to))
 }
 
-func variadicGradRun[T Float](in []*tensor.Dense, name string, i, n int, out, to []int) (*tensor.Dense, error) {
-	dy, err := Data[T](in[0])
-	if err != nil {
-		return nil, err
-	}
-	switch name {
-	case "Sum":
-		return Dense(to, SumTo(dy, out, to)), nil
-	case "Mean":
-		r := SumTo(dy, out, to)
-		for j := range r {
-			r[j] /= T(n)
-		}
-		return Dense(to, r), nil
-	}
-	y, err := Data[T](in[1])
-	if err != nil {
-		return nil, err
-	}
-	eq := func(a, b T) T {
-		if a == b {
-			return 1
-		}
-		return 0
-	}
-	count := make([]T, len(y))
-	var mine []T
-	for j, t := range in[2:] {
-		x, err := Data[T](t)
+func variadicGradRun[T Float](name string, i, n int, out, to []int) Kernel {
+	return func(in []*tensor.Dense) (*tensor.Dense, error) {
+		dy, err := Data[T](in[0])
 		if err != nil {
 			return nil, err
 		}
-		m, _, err := Binary(y, x, out, Shape(t), eq)
+		switch name {
+		case "Sum":
+			return Dense(to, SumTo(dy, out, to)), nil
+		case "Mean":
+			r := SumTo(dy, out, to)
+			for j := range r {
+				r[j] /= T(n)
+			}
+			return Dense(to, r), nil
+		}
+		y, err := Data[T](in[1])
 		if err != nil {
 			return nil, err
 		}
-		for k, v := range m {
-			count[k] += v
+		eq := func(a, b T) T {
+			if a == b {
+				return 1
+			}
+			return 0
 		}
-		if j == i {
-			mine = m
+		count := make([]T, len(y))
+		var mine []T
+		for j, t := range in[2:] {
+			x, err := Data[T](t)
+			if err != nil {
+				return nil, err
+			}
+			m, _, err := Binary(y, x, out, Shape(t), eq)
+			if err != nil {
+				return nil, err
+			}
+			for k, v := range m {
+				count[k] += v
+			}
+			if j == i {
+				mine = m
+			}
 		}
+		g := make([]T, len(dy))
+		for k := range g {
+			if mine[k] != 0 {
+				g[k] = dy[k] / count[k]
+			}
+		}
+		return Dense(to, SumTo(g, out, to)), nil
 	}
-	g := make([]T, len(dy))
-	for k := range g {
-		if mine[k] != 0 {
-			g[k] = dy[k] / count[k]
-		}
-	}
-	return Dense(to, SumTo(g, out, to)), nil
 }
 
 // ---- comparisons and logic ----
@@ -603,39 +575,29 @@ func lowerCompare(name string) LowerFunc {
 }
 
 func compareKernel(name string) Kernel {
+	ks := byType[Kernel]{
+		Float32: compareOf[float32](name), Float64: compareOf[float64](name),
+		Int64: compareOf[int64](name), Int32: compareOf[int32](name),
+		Int16: compareOf[int16](name), Int8: compareOf[int8](name),
+		Uint64: compareOf[uint64](name), Uint32: compareOf[uint32](name),
+		Uint16: compareOf[uint16](name), Uint8: compareOf[uint8](name),
+	}
+	if name == "Equal" {
+		ks.Bool = func(in []*tensor.Dense) (*tensor.Dense, error) {
+			return logicRun(in[0], in[1], func(x, y bool) bool { return x == y })
+		}
+	}
+	run := dispatch(ks)
 	return func(in []*tensor.Dense) (*tensor.Dense, error) {
-		a, b := in[0], in[1]
-		if a.Dtype() != b.Dtype() {
+		if a, b := in[0], in[1]; a.Dtype() != b.Dtype() {
 			return nil, fmt.Errorf("inputs of types %v and %v: want one type", a.Dtype(), b.Dtype())
 		}
-		switch a.Dtype() {
-		case tensor.Float32:
-			return compareRun[float32](a, b, name)
-		case tensor.Float64:
-			return compareRun[float64](a, b, name)
-		case tensor.Int64:
-			return compareRun[int64](a, b, name)
-		case tensor.Int32:
-			return compareRun[int32](a, b, name)
-		case tensor.Int16:
-			return compareRun[int16](a, b, name)
-		case tensor.Int8:
-			return compareRun[int8](a, b, name)
-		case tensor.Uint64:
-			return compareRun[uint64](a, b, name)
-		case tensor.Uint32:
-			return compareRun[uint32](a, b, name)
-		case tensor.Uint16:
-			return compareRun[uint16](a, b, name)
-		case tensor.Uint8:
-			return compareRun[uint8](a, b, name)
-		case tensor.Bool:
-			if name == "Equal" {
-				return logicRun(a, b, func(x, y bool) bool { return x == y })
-			}
-		}
-		return nil, fmt.Errorf("element type %v is not supported", a.Dtype())
+		return run(in)
 	}
+}
+
+func compareOf[T Number](name string) Kernel {
+	return func(in []*tensor.Dense) (*tensor.Dense, error) { return compareRun[T](in[0], in[1], name) }
 }
 
 func compareRun[T Number](a, b *tensor.Dense, name string) (*tensor.Dense, error) {
@@ -771,41 +733,34 @@ func lowerWhere(c *Ctx, in []*Value) ([]*Value, error) {
 }
 
 func whereKernel(shape []int) Kernel {
+	ks := byType[Kernel]{
+		Float32: whereOf[float32](shape), Float64: whereOf[float64](shape),
+		Int64: whereOf[int64](shape), Int32: whereOf[int32](shape),
+		Int16: whereOf[int16](shape), Int8: whereOf[int8](shape),
+		Uint64: whereOf[uint64](shape), Uint32: whereOf[uint32](shape),
+		Uint16: whereOf[uint16](shape), Uint8: whereOf[uint8](shape), Bool: whereOf[bool](shape),
+	}
+	return func(in []*tensor.Dense) (*tensor.Dense, error) {
+		x, y := in[1], in[2]
+		if x.Dtype() != y.Dtype() {
+			return nil, fmt.Errorf("inputs X (%v) and Y (%v): want one type", x.Dtype(), y.Dtype())
+		}
+		run, err := pick(ks, x.Dtype())
+		if err != nil {
+			return nil, err
+		}
+		return run(in)
+	}
+}
+
+// whereOf gets (cond, X, Y).
+func whereOf[T any](shape []int) Kernel {
 	return func(in []*tensor.Dense) (*tensor.Dense, error) {
 		cond, err := Data[bool](in[0])
 		if err != nil {
 			return nil, err
 		}
-		x, y := in[1], in[2]
-		if x.Dtype() != y.Dtype() {
-			return nil, fmt.Errorf("inputs X (%v) and Y (%v): want one type", x.Dtype(), y.Dtype())
-		}
-		sc, sx, sy := Shape(in[0]), Shape(x), Shape(y)
-		switch x.Dtype() {
-		case tensor.Float32:
-			return whereRun[float32](cond, x, y, sc, sx, sy, shape)
-		case tensor.Float64:
-			return whereRun[float64](cond, x, y, sc, sx, sy, shape)
-		case tensor.Int64:
-			return whereRun[int64](cond, x, y, sc, sx, sy, shape)
-		case tensor.Int32:
-			return whereRun[int32](cond, x, y, sc, sx, sy, shape)
-		case tensor.Int16:
-			return whereRun[int16](cond, x, y, sc, sx, sy, shape)
-		case tensor.Int8:
-			return whereRun[int8](cond, x, y, sc, sx, sy, shape)
-		case tensor.Uint64:
-			return whereRun[uint64](cond, x, y, sc, sx, sy, shape)
-		case tensor.Uint32:
-			return whereRun[uint32](cond, x, y, sc, sx, sy, shape)
-		case tensor.Uint16:
-			return whereRun[uint16](cond, x, y, sc, sx, sy, shape)
-		case tensor.Uint8:
-			return whereRun[uint8](cond, x, y, sc, sx, sy, shape)
-		case tensor.Bool:
-			return whereRun[bool](cond, x, y, sc, sx, sy, shape)
-		}
-		return nil, fmt.Errorf("element type %v is not supported", x.Dtype())
+		return whereRun[T](cond, in[1], in[2], Shape(in[0]), Shape(in[1]), Shape(in[2]), shape)
 	}
 }
 
@@ -859,36 +814,30 @@ func whereRun[T any](cond []bool, xt, yt *tensor.Dense, sc, sx, sy, out []int) (
 // whereGradKernel: inputs (dY, cond); dY where cond holds (onX) or where it
 // does not, summed to shape to.
 func whereGradKernel(onX bool, out, to []int) Kernel {
-	return func(in []*tensor.Dense) (*tensor.Dense, error) {
-		switch in[0].Dtype() {
-		case tensor.Float32:
-			return whereGradRun[float32](in, onX, out, to)
-		case tensor.Float64:
-			return whereGradRun[float64](in, onX, out, to)
-		}
-		return nil, fmt.Errorf("element type %v is not supported", in[0].Dtype())
-	}
+	return floats(whereGradRun[float32](onX, out, to), whereGradRun[float64](onX, out, to))
 }
 
-func whereGradRun[T Float](in []*tensor.Dense, onX bool, out, to []int) (*tensor.Dense, error) {
-	dy, err := Data[T](in[0])
-	if err != nil {
-		return nil, err
-	}
-	cond, err := Data[bool](in[1])
-	if err != nil {
-		return nil, err
-	}
-	g, _, err := zipBroadcast(dy, cond, out, Shape(in[1]), func(d T, c bool) T {
-		if c == onX {
-			return d
+func whereGradRun[T Float](onX bool, out, to []int) Kernel {
+	return func(in []*tensor.Dense) (*tensor.Dense, error) {
+		dy, err := Data[T](in[0])
+		if err != nil {
+			return nil, err
 		}
-		return 0
-	})
-	if err != nil {
-		return nil, err
+		cond, err := Data[bool](in[1])
+		if err != nil {
+			return nil, err
+		}
+		g, _, err := zipBroadcast(dy, cond, out, Shape(in[1]), func(d T, c bool) T {
+			if c == onX {
+				return d
+			}
+			return 0
+		})
+		if err != nil {
+			return nil, err
+		}
+		return Dense(to, SumTo(g, out, to)), nil
 	}
-	return Dense(to, SumTo(g, out, to)), nil
 }
 
 // ---- Cast ----
@@ -962,87 +911,70 @@ func castValue(c *Ctx, x *Value, to graph.DType) ([]*Value, error) {
 
 // castKernel converts its input to element type to.
 func castKernel(to graph.DType) Kernel {
-	return func(in []*tensor.Dense) (*tensor.Dense, error) {
-		t := in[0]
-		switch to {
-		case graph.Float32:
-			return castTo[float32](t)
-		case graph.Float64:
-			return castTo[float64](t)
-		case graph.Int64:
-			return castTo[int64](t)
-		case graph.Int32:
-			return castTo[int32](t)
-		case graph.Int16:
-			return castTo[int16](t)
-		case graph.Int8:
-			return castTo[int8](t)
-		case graph.Uint64:
-			return castTo[uint64](t)
-		case graph.Uint32:
-			return castTo[uint32](t)
-		case graph.Uint16:
-			return castTo[uint16](t)
-		case graph.Uint8:
-			return castTo[uint8](t)
-		case graph.Bool:
-			if t.Dtype() == tensor.Bool {
-				return t.Clone().(*tensor.Dense), nil
-			}
-			b, err := castTo[float64](t)
-			if err != nil {
-				return nil, err
-			}
-			v, _ := Data[float64](b)
-			out := make([]bool, len(v))
-			for i, x := range v {
-				out[i] = x != 0
-			}
-			return Dense(Shape(t), out), nil
+	run, ok := casts.For(to)
+	if !ok {
+		return func([]*tensor.Dense) (*tensor.Dense, error) {
+			return nil, fmt.Errorf("element type %s is not supported", to)
 		}
-		return nil, fmt.Errorf("element type %s is not supported", to)
 	}
+	return run
 }
 
-func castTo[D Number](t *tensor.Dense) (*tensor.Dense, error) {
-	var out []D
-	var err error
-	switch t.Dtype() {
-	case tensor.Float32:
-		out, err = castSlice[float32, D](t)
-	case tensor.Float64:
-		out, err = castSlice[float64, D](t)
-	case tensor.Int64:
-		out, err = castSlice[int64, D](t)
-	case tensor.Int32:
-		out, err = castSlice[int32, D](t)
-	case tensor.Int16:
-		out, err = castSlice[int16, D](t)
-	case tensor.Int8:
-		out, err = castSlice[int8, D](t)
-	case tensor.Uint64:
-		out, err = castSlice[uint64, D](t)
-	case tensor.Uint32:
-		out, err = castSlice[uint32, D](t)
-	case tensor.Uint16:
-		out, err = castSlice[uint16, D](t)
-	case tensor.Uint8:
-		out, err = castSlice[uint8, D](t)
-	case tensor.Bool:
-		v, e := Data[bool](t)
-		out, err = make([]D, len(v)), e
-		for i, b := range v {
-			if b {
-				out[i] = 1
-			}
-		}
-	default:
-		return nil, fmt.Errorf("element type %v is not supported", t.Dtype())
+var casts = byType[Kernel]{
+	Float32: castTo[float32], Float64: castTo[float64], Int64: castTo[int64], Int32: castTo[int32],
+	Int16: castTo[int16], Int8: castTo[int8], Uint64: castTo[uint64], Uint32: castTo[uint32],
+	Uint16: castTo[uint16], Uint8: castTo[uint8], Bool: castToBool,
+}
+
+func castToBool(in []*tensor.Dense) (*tensor.Dense, error) {
+	t := in[0]
+	if t.Dtype() == tensor.Bool {
+		return t.Clone().(*tensor.Dense), nil
 	}
+	b, err := castTo[float64](in)
+	if err != nil {
+		return nil, err
+	}
+	v, _ := Data[float64](b)
+	out := make([]bool, len(v))
+	for i, x := range v {
+		out[i] = x != 0
+	}
+	return Dense(Shape(t), out), nil
+}
+
+func castTo[D Number](in []*tensor.Dense) (*tensor.Dense, error) {
+	t := in[0]
+	conv, err := pick(byType[func(*tensor.Dense) ([]D, error)]{
+		Float32: castSlice[float32, D], Float64: castSlice[float64, D],
+		Int64: castSlice[int64, D], Int32: castSlice[int32, D],
+		Int16: castSlice[int16, D], Int8: castSlice[int8, D],
+		Uint64: castSlice[uint64, D], Uint32: castSlice[uint32, D],
+		Uint16: castSlice[uint16, D], Uint8: castSlice[uint8, D], Bool: boolSlice[D],
+	}, t.Dtype())
+	if err != nil {
+		return nil, err
+	}
+	out, err := conv(t)
 	if err != nil {
 		return nil, err
 	}
 	return Dense(Shape(t), out), nil
+}
+
+// boolSlice converts booleans to 0 and 1.
+func boolSlice[D Number](t *tensor.Dense) ([]D, error) {
+	v, err := Data[bool](t)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]D, len(v))
+	for i, b := range v {
+		if b {
+			out[i] = 1
+		}
+	}
+	return out, nil
 }
 
 // castSlice converts element by element (Go's conversions: floats truncate

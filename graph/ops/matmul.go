@@ -103,73 +103,62 @@ func lowerGemm(c *Ctx, in []*Value) ([]*Value, error) {
 
 // gemmKernel is Gemm's forward kernel: inputs A, B and optionally C.
 func gemmKernel(transA, transB bool, m, n, k int, alpha, beta float64, cShape []int) Kernel {
-	return func(in []*tensor.Dense) (*tensor.Dense, error) {
-		switch in[0].Dtype() {
-		case tensor.Float32:
-			return gemmRun[float32](in, transA, transB, m, n, k, float32(alpha), float32(beta), cShape)
-		case tensor.Float64:
-			return gemmRun[float64](in, transA, transB, m, n, k, alpha, beta, cShape)
-		}
-		return nil, fmt.Errorf("element type %v is not supported", in[0].Dtype())
-	}
+	return floats(gemmRun(transA, transB, m, n, k, float32(alpha), float32(beta), cShape),
+		gemmRun(transA, transB, m, n, k, alpha, beta, cShape))
 }
 
-func gemmRun[T Float](in []*tensor.Dense, transA, transB bool, m, n, k int, alpha, beta T, cShape []int) (*tensor.Dense, error) {
-	a, err := Data[T](in[0])
-	if err != nil {
-		return nil, err
-	}
-	b, err := Data[T](in[1])
-	if err != nil {
-		return nil, err
-	}
-	out := make([]T, m*n)
-	var acc T
-	if len(in) > 2 {
-		cd, err := Data[T](in[2])
+func gemmRun[T Float](transA, transB bool, m, n, k int, alpha, beta T, cShape []int) Kernel {
+	return func(in []*tensor.Dense) (*tensor.Dense, error) {
+		a, err := Data[T](in[0])
 		if err != nil {
 			return nil, err
 		}
-		st := bstrides(cShape, []int{m, n})
-		for i := 0; i < m; i++ {
-			row := out[i*n : (i+1)*n]
-			ci := i * st[0]
-			for j := range row {
-				row[j] = beta * cd[ci+j*st[1]]
-			}
+		b, err := Data[T](in[1])
+		if err != nil {
+			return nil, err
 		}
-		acc = 1
+		out := make([]T, m*n)
+		var acc T
+		if len(in) > 2 {
+			cd, err := Data[T](in[2])
+			if err != nil {
+				return nil, err
+			}
+			st := bstrides(cShape, []int{m, n})
+			for i := 0; i < m; i++ {
+				row := out[i*n : (i+1)*n]
+				ci := i * st[0]
+				for j := range row {
+					row[j] = beta * cd[ci+j*st[1]]
+				}
+			}
+			acc = 1
+		}
+		blasGemm(transA, transB, m, n, k, alpha, a, b, acc, out)
+		return Dense([]int{m, n}, out), nil
 	}
-	blasGemm(transA, transB, m, n, k, alpha, a, b, acc, out)
-	return Dense([]int{m, n}, out), nil
 }
 
 // productKernel computes alpha*op(x)*op(y) for two 2-D inputs, op(x) m×k and
 // op(y) k×n: Gemm's gradients.
 func productKernel(tA, tB bool, m, n, k int, alpha float64) Kernel {
-	return func(in []*tensor.Dense) (*tensor.Dense, error) {
-		switch in[0].Dtype() {
-		case tensor.Float32:
-			return productRun[float32](in, tA, tB, m, n, k, float32(alpha))
-		case tensor.Float64:
-			return productRun[float64](in, tA, tB, m, n, k, alpha)
-		}
-		return nil, fmt.Errorf("element type %v is not supported", in[0].Dtype())
-	}
+	return floats(productRun(tA, tB, m, n, k, float32(alpha)), productRun(tA, tB, m, n, k, alpha))
 }
 
-func productRun[T Float](in []*tensor.Dense, tA, tB bool, m, n, k int, alpha T) (*tensor.Dense, error) {
-	x, err := Data[T](in[0])
-	if err != nil {
-		return nil, err
+func productRun[T Float](tA, tB bool, m, n, k int, alpha T) Kernel {
+	return func(in []*tensor.Dense) (*tensor.Dense, error) {
+		x, err := Data[T](in[0])
+		if err != nil {
+			return nil, err
+		}
+		y, err := Data[T](in[1])
+		if err != nil {
+			return nil, err
+		}
+		out := make([]T, m*n)
+		blasGemm(tA, tB, m, n, k, alpha, x, y, 0, out)
+		return Dense([]int{m, n}, out), nil
 	}
-	y, err := Data[T](in[1])
-	if err != nil {
-		return nil, err
-	}
-	out := make([]T, m*n)
-	blasGemm(tA, tB, m, n, k, alpha, x, y, 0, out)
-	return Dense([]int{m, n}, out), nil
 }
 
 // matmulPlan is numpy's matmul for fixed shapes: A is (..., m, k) or (k),
@@ -242,104 +231,95 @@ func newMatmulPlan(as, bs []int) (*matmulPlan, error) {
 // matrix against a single B matrix: the common Linear-on-3-D case.
 func (p *matmulPlan) flatA() bool { return p.bMats == 1 && p.aMats == p.batches }
 
-func (p *matmulPlan) forward(in []*tensor.Dense) (*tensor.Dense, error) {
-	if in[0].Dtype() != in[1].Dtype() {
-		return nil, fmt.Errorf("element types %v and %v differ", in[0].Dtype(), in[1].Dtype())
+func (p *matmulPlan) forward() Kernel {
+	run := floats(matmulRun[float32](p), matmulRun[float64](p))
+	return func(in []*tensor.Dense) (*tensor.Dense, error) {
+		if in[0].Dtype() != in[1].Dtype() {
+			return nil, fmt.Errorf("element types %v and %v differ", in[0].Dtype(), in[1].Dtype())
+		}
+		return run(in)
 	}
-	switch in[0].Dtype() {
-	case tensor.Float32:
-		return matmulRun[float32](p, in)
-	case tensor.Float64:
-		return matmulRun[float64](p, in)
-	}
-	return nil, fmt.Errorf("element type %v is not supported", in[0].Dtype())
 }
 
-func matmulRun[T Float](p *matmulPlan, in []*tensor.Dense) (*tensor.Dense, error) {
-	a, err := Data[T](in[0])
-	if err != nil {
-		return nil, err
-	}
-	b, err := Data[T](in[1])
-	if err != nil {
-		return nil, err
-	}
-	m, k, n := p.m, p.k, p.n
-	out := make([]T, p.batches*m*n)
-	if p.flatA() {
-		blasGemm(false, false, p.batches*m, n, k, 1, a, b, 0, out)
-	} else {
-		for i := 0; i < p.batches; i++ {
-			blasGemm(false, false, m, n, k, 1, a[p.aIdx[i]*m*k:], b[p.bIdx[i]*k*n:], 0, out[i*m*n:])
+func matmulRun[T Float](p *matmulPlan) Kernel {
+	return func(in []*tensor.Dense) (*tensor.Dense, error) {
+		a, err := Data[T](in[0])
+		if err != nil {
+			return nil, err
 		}
+		b, err := Data[T](in[1])
+		if err != nil {
+			return nil, err
+		}
+		m, k, n := p.m, p.k, p.n
+		out := make([]T, p.batches*m*n)
+		if p.flatA() {
+			blasGemm(false, false, p.batches*m, n, k, 1, a, b, 0, out)
+		} else {
+			for i := 0; i < p.batches; i++ {
+				blasGemm(false, false, m, n, k, 1, a[p.aIdx[i]*m*k:], b[p.bIdx[i]*k*n:], 0, out[i*m*n:])
+			}
+		}
+		return Dense(p.out, out), nil
 	}
-	return Dense(p.out, out), nil
 }
 
 // gradA: dA = dY * B^T per output matrix, summed over broadcast batches.
 // Inputs (dY, B).
-func (p *matmulPlan) gradA(in []*tensor.Dense) (*tensor.Dense, error) {
-	switch in[0].Dtype() {
-	case tensor.Float32:
-		return matmulGradA[float32](p, in)
-	case tensor.Float64:
-		return matmulGradA[float64](p, in)
-	}
-	return nil, fmt.Errorf("element type %v is not supported", in[0].Dtype())
+func (p *matmulPlan) gradA() Kernel {
+	return floats(matmulGradA[float32](p), matmulGradA[float64](p))
 }
 
-func matmulGradA[T Float](p *matmulPlan, in []*tensor.Dense) (*tensor.Dense, error) {
-	dy, err := Data[T](in[0])
-	if err != nil {
-		return nil, err
-	}
-	b, err := Data[T](in[1])
-	if err != nil {
-		return nil, err
-	}
-	m, k, n := p.m, p.k, p.n
-	da := make([]T, p.aMats*m*k)
-	if p.flatA() {
-		blasGemm(false, true, p.batches*m, k, n, 1, dy, b, 0, da)
-	} else {
-		for i := 0; i < p.batches; i++ {
-			blasGemm(false, true, m, k, n, 1, dy[i*m*n:], b[p.bIdx[i]*k*n:], 1, da[p.aIdx[i]*m*k:])
+func matmulGradA[T Float](p *matmulPlan) Kernel {
+	return func(in []*tensor.Dense) (*tensor.Dense, error) {
+		dy, err := Data[T](in[0])
+		if err != nil {
+			return nil, err
 		}
+		b, err := Data[T](in[1])
+		if err != nil {
+			return nil, err
+		}
+		m, k, n := p.m, p.k, p.n
+		da := make([]T, p.aMats*m*k)
+		if p.flatA() {
+			blasGemm(false, true, p.batches*m, k, n, 1, dy, b, 0, da)
+		} else {
+			for i := 0; i < p.batches; i++ {
+				blasGemm(false, true, m, k, n, 1, dy[i*m*n:], b[p.bIdx[i]*k*n:], 1, da[p.aIdx[i]*m*k:])
+			}
+		}
+		return Dense(p.aShape, da), nil
 	}
-	return Dense(p.aShape, da), nil
 }
 
 // gradB: dB = A^T * dY per output matrix, summed over broadcast batches.
 // Inputs (A, dY).
-func (p *matmulPlan) gradB(in []*tensor.Dense) (*tensor.Dense, error) {
-	switch in[0].Dtype() {
-	case tensor.Float32:
-		return matmulGradB[float32](p, in)
-	case tensor.Float64:
-		return matmulGradB[float64](p, in)
-	}
-	return nil, fmt.Errorf("element type %v is not supported", in[0].Dtype())
+func (p *matmulPlan) gradB() Kernel {
+	return floats(matmulGradB[float32](p), matmulGradB[float64](p))
 }
 
-func matmulGradB[T Float](p *matmulPlan, in []*tensor.Dense) (*tensor.Dense, error) {
-	a, err := Data[T](in[0])
-	if err != nil {
-		return nil, err
-	}
-	dy, err := Data[T](in[1])
-	if err != nil {
-		return nil, err
-	}
-	m, k, n := p.m, p.k, p.n
-	db := make([]T, p.bMats*k*n)
-	if p.flatA() {
-		blasGemm(true, false, k, n, p.batches*m, 1, a, dy, 0, db)
-	} else {
-		for i := 0; i < p.batches; i++ {
-			blasGemm(true, false, k, n, m, 1, a[p.aIdx[i]*m*k:], dy[i*m*n:], 1, db[p.bIdx[i]*k*n:])
+func matmulGradB[T Float](p *matmulPlan) Kernel {
+	return func(in []*tensor.Dense) (*tensor.Dense, error) {
+		a, err := Data[T](in[0])
+		if err != nil {
+			return nil, err
 		}
+		dy, err := Data[T](in[1])
+		if err != nil {
+			return nil, err
+		}
+		m, k, n := p.m, p.k, p.n
+		db := make([]T, p.bMats*k*n)
+		if p.flatA() {
+			blasGemm(true, false, k, n, p.batches*m, 1, a, dy, 0, db)
+		} else {
+			for i := 0; i < p.batches; i++ {
+				blasGemm(true, false, k, n, m, 1, a[p.aIdx[i]*m*k:], dy[i*m*n:], 1, db[p.bIdx[i]*k*n:])
+			}
+		}
+		return Dense(p.bShape, db), nil
 	}
-	return Dense(p.bShape, db), nil
 }
 
 // lowerMatMul: numpy matmul. 1-D operands are promoted (A to a row, B to a
@@ -353,15 +333,15 @@ func lowerMatMul(c *Ctx, in []*Value) ([]*Value, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := Spec{Name: "MatMul", Shape: p.out, DType: a.DType, Fwd: p.forward, WRT: []bool{true, true}}
+	s := Spec{Name: "MatMul", Shape: p.out, DType: a.DType, Fwd: p.forward(), WRT: []bool{true, true}}
 	s.Grad = func(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
 		key := output.Name()
 		dt := DTypeOf(inputs[0])
-		ga, err := NewNode(grad.Graph(), key+"/GradA", Spec{Name: "MatMulGradA", Shape: p.aShape, DType: dt, Fwd: p.gradA}, grad, inputs[1])
+		ga, err := NewNode(grad.Graph(), key+"/GradA", Spec{Name: "MatMulGradA", Shape: p.aShape, DType: dt, Fwd: p.gradA()}, grad, inputs[1])
 		if err != nil {
 			return nil, err
 		}
-		gb, err := NewNode(grad.Graph(), key+"/GradB", Spec{Name: "MatMulGradB", Shape: p.bShape, DType: dt, Fwd: p.gradB}, inputs[0], grad)
+		gb, err := NewNode(grad.Graph(), key+"/GradB", Spec{Name: "MatMulGradB", Shape: p.bShape, DType: dt, Fwd: p.gradB()}, inputs[0], grad)
 		return G.Nodes{ga, gb}, err
 	}
 	out, err := c.Apply(s, a, b)

@@ -141,10 +141,11 @@ func BenchmarkMatMul_b8_t128_768x768(b *testing.B) {
 		b.Fatal(err)
 	}
 	in := []*tensor.Dense{Dense([]int{8, 128, 768}, a), Dense([]int{768, 768}, w)}
+	fwd := p.forward()
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if _, err := p.forward(in); err != nil {
+		if _, err := fwd(in); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -188,81 +188,67 @@ func lowerReduce(name string) LowerFunc {
 }
 
 func reduceKernel(name string, l *reduceLayout) Kernel {
-	return func(in []*tensor.Dense) (*tensor.Dense, error) {
-		t := in[0]
-		switch t.Dtype() {
-		case tensor.Float32:
-			return reduceRun[float32](t, name, l)
-		case tensor.Float64:
-			return reduceRun[float64](t, name, l)
-		case tensor.Int64:
-			return reduceRun[int64](t, name, l)
-		case tensor.Int32:
-			return reduceRun[int32](t, name, l)
-		case tensor.Int16:
-			return reduceRun[int16](t, name, l)
-		case tensor.Int8:
-			return reduceRun[int8](t, name, l)
-		case tensor.Uint64:
-			return reduceRun[uint64](t, name, l)
-		case tensor.Uint32:
-			return reduceRun[uint32](t, name, l)
-		case tensor.Uint16:
-			return reduceRun[uint16](t, name, l)
-		case tensor.Uint8:
-			return reduceRun[uint8](t, name, l)
-		case tensor.Bool:
+	toU8, toBool, onU8 := castKernel(graph.Uint8), castKernel(graph.Bool), reduceRun[uint8](name, l)
+	return dispatch(byType[Kernel]{
+		Float32: reduceRun[float32](name, l), Float64: reduceRun[float64](name, l),
+		Int64: reduceRun[int64](name, l), Int32: reduceRun[int32](name, l),
+		Int16: reduceRun[int16](name, l), Int8: reduceRun[int8](name, l),
+		Uint64: reduceRun[uint64](name, l), Uint32: reduceRun[uint32](name, l),
+		Uint16: reduceRun[uint16](name, l), Uint8: onU8,
+		Bool: func(in []*tensor.Dense) (*tensor.Dense, error) {
 			// Max is any, Min is all.
-			u, err := castKernel(graph.Uint8)(in)
+			u, err := toU8(in)
 			if err != nil {
 				return nil, err
 			}
-			r, err := reduceRun[uint8](u, name, l)
+			r, err := onU8([]*tensor.Dense{u})
 			if err != nil {
 				return nil, err
 			}
-			return castKernel(graph.Bool)([]*tensor.Dense{r})
-		}
-		return nil, fmt.Errorf("element type %v is not supported", t.Dtype())
-	}
+			return toBool([]*tensor.Dense{r})
+		},
+	})
 }
 
-func reduceRun[T Number](t *tensor.Dense, name string, l *reduceLayout) (*tensor.Dense, error) {
-	var cur []T
-	if t.Size() > 0 { // reductions of empty sets are defined; Data panics on them
-		var err error
-		if cur, err = Data[T](t); err != nil {
-			return nil, err
-		}
-	}
-	dims := append([]int{}, l.dims...)
-	reduced := false
-	for g, red := range l.red {
-		if !red {
-			continue
-		}
-		cur = reduceGroup(cur, sizeOf(dims[:g]), dims[g], sizeOf(dims[g+1:]), name)
-		dims[g] = 1
-		reduced = true
-	}
-	if !reduced {
-		// Only dimensions of size 1 (or none) are reduced.
-		cur = append([]T(nil), cur...)
-	}
-	if name == "ReduceMean" {
-		var z T
-		isFloat := false
-		switch any(z).(type) {
-		case float32, float64:
-			isFloat = true
-		}
-		if n := T(l.count); n != 0 || isFloat {
-			for i := range cur {
-				cur[i] /= n // 0/0 is NaN: the mean of nothing
+func reduceRun[T Number](name string, l *reduceLayout) Kernel {
+	return func(in []*tensor.Dense) (*tensor.Dense, error) {
+		t := in[0]
+		var cur []T
+		if t.Size() > 0 { // reductions of empty sets are defined; Data panics on them
+			var err error
+			if cur, err = Data[T](t); err != nil {
+				return nil, err
 			}
 		}
+		dims := append([]int{}, l.dims...)
+		reduced := false
+		for g, red := range l.red {
+			if !red {
+				continue
+			}
+			cur = reduceGroup(cur, sizeOf(dims[:g]), dims[g], sizeOf(dims[g+1:]), name)
+			dims[g] = 1
+			reduced = true
+		}
+		if !reduced {
+			// Only dimensions of size 1 (or none) are reduced.
+			cur = append([]T(nil), cur...)
+		}
+		if name == "ReduceMean" {
+			var z T
+			isFloat := false
+			switch any(z).(type) {
+			case float32, float64:
+				isFloat = true
+			}
+			if n := T(l.count); n != 0 || isFloat {
+				for i := range cur {
+					cur[i] /= n // 0/0 is NaN: the mean of nothing
+				}
+			}
+		}
+		return Dense(l.out, cur), nil
 	}
-	return Dense(l.out, cur), nil
 }
 
 // reduceGroup reduces the middle dimension of x seen as outer×r×inner.
@@ -377,81 +363,75 @@ func extremeOf[T Number](high bool) T {
 // reduceGradKernel: inputs (dY) for Sum and Mean, (dY, X, Y) for Max, Min
 // and Prod; the output has X's shape.
 func reduceGradKernel(name string, l *reduceLayout, shape []int) Kernel {
-	return func(in []*tensor.Dense) (*tensor.Dense, error) {
-		switch in[0].Dtype() {
-		case tensor.Float32:
-			return reduceGradRun[float32](in, name, l, shape)
-		case tensor.Float64:
-			return reduceGradRun[float64](in, name, l, shape)
-		}
-		return nil, fmt.Errorf("element type %v is not supported", in[0].Dtype())
-	}
+	return floats(reduceGradRun[float32](name, l, shape), reduceGradRun[float64](name, l, shape))
 }
 
-func reduceGradRun[T Float](in []*tensor.Dense, name string, l *reduceLayout, shape []int) (*tensor.Dense, error) {
-	dy, err := Data[T](in[0])
-	if err != nil {
-		return nil, err
-	}
-	g := make([]T, sizeOf(shape))
-	switch name {
-	case "ReduceSum", "ReduceMean":
-		scale := T(1)
-		if name == "ReduceMean" {
-			scale = 1 / T(l.count)
+func reduceGradRun[T Float](name string, l *reduceLayout, shape []int) Kernel {
+	return func(in []*tensor.Dense) (*tensor.Dense, error) {
+		dy, err := Data[T](in[0])
+		if err != nil {
+			return nil, err
 		}
-		if outer, r, inner, ok := l.single(); ok {
-			for o := 0; o < outer; o++ {
-				src := dy[o*inner : (o+1)*inner]
-				for k := 0; k < r; k++ {
-					dst := g[(o*r+k)*inner:][:inner]
-					for i, v := range src {
-						dst[i] = v * scale
+		g := make([]T, sizeOf(shape))
+		switch name {
+		case "ReduceSum", "ReduceMean":
+			scale := T(1)
+			if name == "ReduceMean" {
+				scale = 1 / T(l.count)
+			}
+			if outer, r, inner, ok := l.single(); ok {
+				for o := 0; o < outer; o++ {
+					src := dy[o*inner : (o+1)*inner]
+					for k := 0; k < r; k++ {
+						dst := g[(o*r+k)*inner:][:inner]
+						for i, v := range src {
+							dst[i] = v * scale
+						}
 					}
 				}
-			}
-		} else {
-			l.each(func(i, j int) { g[i] = dy[j] * scale })
-		}
-		return Dense(shape, g), nil
-	}
-	x, err := Data[T](in[1])
-	if err != nil {
-		return nil, err
-	}
-	y, err := Data[T](in[2])
-	if err != nil {
-		return nil, err
-	}
-	if name == "ReduceProd" {
-		zeros := make([]int, len(y))
-		rest := make([]T, len(y)) // product of the non-zero elements
-		for j := range rest {
-			rest[j] = 1
-		}
-		l.each(func(i, j int) {
-			if x[i] == 0 {
-				zeros[j]++
 			} else {
-				rest[j] *= x[i]
+				l.each(func(i, j int) { g[i] = dy[j] * scale })
 			}
-		})
+			return Dense(shape, g), nil
+		}
+		x, err := Data[T](in[1])
+		if err != nil {
+			return nil, err
+		}
+		y, err := Data[T](in[2])
+		if err != nil {
+			return nil, err
+		}
+		if name == "ReduceProd" {
+			zeros := make([]int, len(y))
+			rest := make([]T, len(y)) // product of the non-zero elements
+			for j := range rest {
+				rest[j] = 1
+			}
+			l.each(func(i, j int) {
+				if x[i] == 0 {
+					zeros[j]++
+				} else {
+					rest[j] *= x[i]
+				}
+			})
+			l.each(func(i, j int) {
+				switch {
+				case zeros[j] == 0:
+					g[i] = dy[j] * rest[j] / x[i]
+				case zeros[j] == 1 && x[i] == 0:
+					g[i] = dy[j] * rest[j]
+				}
+			})
+			return Dense(shape, g), nil
+		}
+		taken := make([]bool, len(y))
 		l.each(func(i, j int) {
-			switch {
-			case zeros[j] == 0:
-				g[i] = dy[j] * rest[j] / x[i]
-			case zeros[j] == 1 && x[i] == 0:
-				g[i] = dy[j] * rest[j]
+			if !taken[j] && (x[i] == y[j] || (x[i] != x[i] && y[j] != y[j])) {
+				g[i] = dy[j]
+				taken[j] = true
 			}
 		})
 		return Dense(shape, g), nil
 	}
-	taken := make([]bool, len(y))
-	l.each(func(i, j int) {
-		if !taken[j] && (x[i] == y[j] || (x[i] != x[i] && y[j] != y[j])) {
-			g[i] = dy[j]
-			taken[j] = true
-		}
-	})
-	return Dense(shape, g), nil
 }

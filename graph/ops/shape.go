@@ -88,36 +88,25 @@ func applyReshape(c *Ctx, name string, x *Value, shape []int) (*Value, error) {
 }
 
 func reshapeKernel(shape []int) Kernel {
-	return func(in []*tensor.Dense) (*tensor.Dense, error) {
-		switch in[0].Dtype() {
-		case tensor.Float32:
-			return reshapeRun[float32](in[0], shape)
-		case tensor.Float64:
-			return reshapeRun[float64](in[0], shape)
-		case tensor.Int64:
-			return reshapeRun[int64](in[0], shape)
-		case tensor.Int32:
-			return reshapeRun[int32](in[0], shape)
-		case tensor.Int8:
-			return reshapeRun[int8](in[0], shape)
-		case tensor.Uint8:
-			return reshapeRun[uint8](in[0], shape)
-		case tensor.Bool:
-			return reshapeRun[bool](in[0], shape)
-		}
-		return nil, fmt.Errorf("element type %v is not supported", in[0].Dtype())
-	}
+	return dispatch(byType[Kernel]{
+		Float32: reshapeRun[float32](shape), Float64: reshapeRun[float64](shape),
+		Int64: reshapeRun[int64](shape), Int32: reshapeRun[int32](shape), Int8: reshapeRun[int8](shape),
+		Uint8: reshapeRun[uint8](shape), Bool: reshapeRun[bool](shape),
+	})
 }
 
-func reshapeRun[T shapeElem](t *tensor.Dense, shape []int) (*tensor.Dense, error) {
-	x, err := Data[T](t)
-	if err != nil {
-		return nil, err
+func reshapeRun[T shapeElem](shape []int) Kernel {
+	return func(in []*tensor.Dense) (*tensor.Dense, error) {
+		t := in[0]
+		x, err := Data[T](t)
+		if err != nil {
+			return nil, err
+		}
+		if len(x) != sizeOf(shape) {
+			return nil, fmt.Errorf("%d elements for shape %v", len(x), shape)
+		}
+		return Dense(shape, append([]T(nil), x...)), nil
 	}
-	if len(x) != sizeOf(shape) {
-		return nil, fmt.Errorf("%d elements for shape %v", len(x), shape)
-	}
-	return Dense(shape, append([]T(nil), x...)), nil
 }
 
 // lowerReshape: the shape is an attribute before opset 5, then input 1; 0
