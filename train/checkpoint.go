@@ -2,11 +2,14 @@ package train
 
 import (
 	"archive/zip"
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/onnxtune/onnxtune/graph/ops"
@@ -22,12 +25,15 @@ import (
 // exp_avg_sq) and "steps/NAME" for step counts, "rng" for the state of
 // Dropout's random stream, and "meta" (JSON bytes: format version,
 // position, batches per epoch, the optimizer and its groups with the
-// hyperparameters that shape the updates, by the table's names).
+// hyperparameters that shape the updates, by the table's names, and the
+// run's other settings that shape it: seed, shuffle, schedule, warmup,
+// loss, label smoothing).
 const checkpointFile = "checkpoint.npz"
 
 // checkpointVersion is the format written; others are refused. Version 2
-// keyed weights by ONNX initializer names.
-const checkpointVersion = 3
+// keyed weights by ONNX initializer names; version 3 had no settings but
+// the optimizer's.
+const checkpointVersion = 4
 
 // position is where a run is, saved in checkpoints.
 type position struct {
@@ -42,6 +48,37 @@ type checkpointMeta struct {
 	Batches   int         `json:"batches"`
 	Optimizer Algorithm   `json:"optimizer"`
 	Groups    []metaGroup `json:"groups"`
+	// Settings are the run's settings besides the optimizer's, as text
+	// (runSettings).
+	Settings map[string]string `json:"settings"`
+}
+
+// runSettings lists the settings of cfg besides the optimizer's that decide
+// a run's result: a resume under other values would match no
+// uninterrupted run. Its length (epochs, steps) may change, except that
+// the cosine schedule's length is part of the schedule.
+func runSettings(cfg Config) map[string]string {
+	s := cfg.Schedule
+	sched := "none"
+	switch s.Kind {
+	case "step":
+		sched = fmt.Sprintf("step:%d:%s", s.StepEvery, strconv.FormatFloat(s.Gamma, 'g', -1, 64))
+	case "cosine":
+		sched = fmt.Sprintf("cosine:%d", s.TMax)
+	}
+	loss := cfg.Loss
+	if loss == "" {
+		loss = CrossEntropy
+	}
+	return map[string]string{
+		"seed":            strconv.FormatInt(cfg.Seed, 10),
+		"shuffle":         strconv.FormatBool(cfg.Shuffle),
+		"schedule":        sched,
+		"warmup":          strconv.Itoa(s.Warmup),
+		"warmup_from":     strconv.FormatFloat(s.WarmupFrom, 'g', -1, 64),
+		"loss":            string(loss),
+		"label_smoothing": strconv.FormatFloat(cfg.Smoothing, 'g', -1, 64),
+	}
 }
 
 type metaGroup struct {
@@ -56,6 +93,8 @@ type checkpoint struct {
 	tr      *Trainer
 	groups  *Assignment
 	batches int
+	// settings are the run's (runSettings).
+	settings map[string]string
 }
 
 func (c *checkpoint) path() string { return CheckpointPath(c.dir) }
@@ -67,7 +106,7 @@ func CheckpointPath(dir string) string { return filepath.Join(dir, checkpointFil
 
 func (c *checkpoint) meta(p position) checkpointMeta {
 	algo := c.tr.Opt.Algorithm()
-	m := checkpointMeta{Version: checkpointVersion, Position: p, Batches: c.batches, Optimizer: algo}
+	m := checkpointMeta{Version: checkpointVersion, Position: p, Batches: c.batches, Optimizer: algo, Settings: c.settings}
 	for _, g := range c.groups.Groups {
 		m.Groups = append(m.Groups, metaGroup{Name: g.Name, Params: append([]string{}, g.Params...), Hyper: g.Hyper.values(algo)})
 	}
@@ -137,9 +176,21 @@ func (c *checkpoint) load(epochs int, steps int64) (position, error) {
 		return fail("%v", err)
 	}
 	mb, ok := arrs["meta"].Data.([]uint8)
-	var meta checkpointMeta
-	if !ok || json.Unmarshal(mb, &meta) != nil {
+	if !ok {
 		return fail("no settings (not a checkpoint, or one from an older onnxtune)")
+	}
+	var meta checkpointMeta
+	dec := json.NewDecoder(bytes.NewReader(mb))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&meta); err != nil {
+		var v struct{ Version int }
+		if json.Unmarshal(mb, &v) == nil && v.Version != checkpointVersion {
+			return fail("format version %d, want %d", v.Version, checkpointVersion)
+		}
+		return fail("settings: %v", err)
+	}
+	if dec.More() {
+		return fail("settings: more than one JSON value")
 	}
 	if meta.Version != checkpointVersion {
 		return fail("format version %d, want %d", meta.Version, checkpointVersion)
@@ -252,15 +303,33 @@ func (c *checkpoint) matches(meta checkpointMeta) error {
 				}
 			}
 		}
-		keys := make([]string, 0, len(g.Hyper))
-		for k := range g.Hyper {
-			keys = append(keys, k)
+		for _, k := range slices.Sorted(maps.Keys(h.Hyper)) {
+			if _, ok := g.Hyper[k]; !ok {
+				return fmt.Errorf("group %q: %s is not a setting of %s", g.Name, k, want.Optimizer)
+			}
 		}
-		slices.Sort(keys)
-		for _, k := range keys {
-			if v, ok := h.Hyper[k]; !ok || v != g.Hyper[k] {
+		for _, k := range slices.Sorted(maps.Keys(g.Hyper)) {
+			v, ok := h.Hyper[k]
+			switch {
+			case !ok:
+				return fmt.Errorf("group %q: %s is missing", g.Name, k)
+			case v != g.Hyper[k]:
 				return fmt.Errorf("group %q: %s is %v there, %v here", g.Name, k, v, g.Hyper[k])
 			}
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(meta.Settings)) {
+		if _, ok := want.Settings[k]; !ok {
+			return fmt.Errorf("setting %q is not one this run has", k)
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(want.Settings)) {
+		v, ok := meta.Settings[k]
+		switch {
+		case !ok:
+			return fmt.Errorf("setting %q is missing", k)
+		case v != want.Settings[k]:
+			return fmt.Errorf("saved with other settings: %s is %s there, %s here", k, v, want.Settings[k])
 		}
 	}
 	return nil

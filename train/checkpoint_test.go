@@ -224,6 +224,37 @@ func TestResumeRefusesCheckpoint(t *testing.T) {
 		}, `group 1 is "fc2.*" there, "fc*" here`},
 		{"other members", func(t *testing.T, _ string, c *Config) { c.Freeze = []string{"bn.*"} },
 			`group "default": parameter 2 is "bn.weight" there, nothing here`},
+		{"other seed", func(t *testing.T, _ string, c *Config) { c.Seed = 4 }, "seed is 3 there, 4 here"},
+		{"other schedule", func(t *testing.T, _ string, c *Config) { c.Schedule = Schedule{Kind: "step", StepEvery: 1, Gamma: 0.5} },
+			"schedule is none there, step:1:0.5 here"},
+		{"cosine over other epochs", func(t *testing.T, dir string, c *Config) {
+			editMeta(t, dir, func(m map[string]any) { m["settings"].(map[string]any)["schedule"] = "cosine:3" })
+			c.Schedule = Schedule{Kind: "cosine", TMax: 5}
+		}, "schedule is cosine:3 there, cosine:5 here"},
+		{"other warmup", func(t *testing.T, _ string, c *Config) { c.Schedule.Warmup = 2 }, "warmup is 0 there, 2 here"},
+		{"other order", func(t *testing.T, _ string, c *Config) { c.Shuffle = true }, "shuffle is false there, true here"},
+		{"other loss", func(t *testing.T, _ string, c *Config) { c.Loss = MSE }, "loss is cross-entropy there, mse here"},
+		{"other label smoothing", func(t *testing.T, _ string, c *Config) { c.Smoothing = 0.1 },
+			"label_smoothing is 0 there, 0.1 here"},
+		{"extra setting", func(t *testing.T, dir string, _ *Config) {
+			editMeta(t, dir, func(m map[string]any) { m["settings"].(map[string]any)["momentum_decay"] = "1" })
+		}, `setting "momentum_decay" is not one this run has`},
+		{"missing setting", func(t *testing.T, dir string, _ *Config) {
+			editMeta(t, dir, func(m map[string]any) { delete(m["settings"].(map[string]any), "seed") })
+		}, `setting "seed" is missing`},
+		{"extra hyperparameter", func(t *testing.T, dir string, _ *Config) {
+			editMeta(t, dir, func(m map[string]any) {
+				m["groups"].([]any)[0].(map[string]any)["hyper"].(map[string]any)["beta1"] = 0.5
+			})
+		}, `group "default": beta1 is not a setting of sgd`},
+		{"missing hyperparameter", func(t *testing.T, dir string, _ *Config) {
+			editMeta(t, dir, func(m map[string]any) {
+				delete(m["groups"].([]any)[0].(map[string]any)["hyper"].(map[string]any), "nesterov")
+			})
+		}, `group "default": nesterov is missing`},
+		{"unknown field", func(t *testing.T, dir string, _ *Config) {
+			editMeta(t, dir, func(m map[string]any) { m["extra"] = 1 })
+		}, `settings: json: unknown field "extra"`},
 		{"other batch size", func(t *testing.T, _ string, _ *Config) {}, "saved with 6 batches per epoch, this run has 11"},
 		{"other shape", func(t *testing.T, dir string, _ *Config) {
 			editCheckpoint(t, dir, func(a map[string]npz.Array) {

@@ -39,6 +39,11 @@ type Config struct {
 	Loss      Loss
 	Smoothing float64
 	Seed      int64
+	// Shuffle says whether src gives each epoch in a shuffled order (Run
+	// does not shuffle: a Source does). Checkpoints record it with the
+	// other settings that shape the run (seed, schedule, warmup, loss,
+	// label smoothing), and a resume under other values is refused.
+	Shuffle bool
 	// MaxBytes bounds each tensor the engine sizes from the model
 	// (ops.Options.MaxBytes); zero means graph.DefaultMaxBytes.
 	MaxBytes int64
@@ -142,7 +147,7 @@ func Run(ctx context.Context, m *graph.Model, src Source, val Validator, cfg Con
 	if int64(epochs) > math.MaxInt64/int64(nb) {
 		return nil, settingErr("%d epochs of %d batches are more steps than can be counted", epochs, nb)
 	}
-	ck := &checkpoint{dir: cfg.Checkpoint, tr: tr, groups: groups, batches: nb}
+	ck := &checkpoint{dir: cfg.Checkpoint, tr: tr, groups: groups, batches: nb, settings: runSettings(cfg)}
 	var pos position
 	if cfg.Resume {
 		if cfg.Checkpoint == "" {

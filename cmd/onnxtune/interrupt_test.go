@@ -132,6 +132,24 @@ func TestTrainInterrupt(t *testing.T) {
 	if code != exitError || !strings.Contains(stderr, "momentum is 0.9 there, 0.5 here") {
 		t.Errorf("resume with another momentum: exit %d, %q", code, stderr)
 	}
+	// So is one of another seed, order, schedule, warmup or loss: the
+	// result would match no uninterrupted run.
+	for _, c := range []struct{ flags, msg string }{
+		{"--seed 4", "seed is 3 there, 4 here"},
+		{"--shuffle=false", "shuffle is true there, false here"},
+		{"--schedule step:1:0.5", "schedule is none there, step:1:0.5 here"},
+		{"--schedule cosine", "schedule is none there, cosine:3 here"},
+		{"--warmup 2", "warmup is 0 there, 2 here"},
+		{"--label-smoothing 0.1", "label_smoothing is 0 there, 0.1 here"},
+	} {
+		code, _, stderr = runCLI(args(out, append([]string{"--checkpoint", ck, "--resume"}, strings.Fields(c.flags)...)...)...)
+		if code != exitError || !strings.Contains(stderr, c.msg) {
+			t.Errorf("resume with %s: exit %d, %q, want %q", c.flags, code, stderr, c.msg)
+		}
+	}
+	if b, _ := os.ReadFile(out); !bytes.Equal(a, b) {
+		t.Errorf("a refused resume changed OUT")
+	}
 }
 
 // TestTrainSignals: a real SIGINT or SIGTERM reaches the train command's

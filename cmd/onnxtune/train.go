@@ -80,7 +80,9 @@ writing OUT (an existing OUT is left as it was). --checkpoint DIR saves model,
 optimizer state, the random state of Dropout and the position after every
 epoch and on Ctrl-C; --resume continues from it, bit for bit to the result an
 uninterrupted run would have reached, after checking that the checkpoint fits
-the model and the settings (optimizer, hyperparameters, groups, shapes).
+the model and the settings (optimizer, hyperparameters, groups, shapes,
+seed, --shuffle, schedule, warmup, loss, label smoothing: only --epochs
+and --steps may change, and not the length of a cosine schedule).
 --config FILE.yaml takes the same settings (keys are the flag names, or
 PyTorch's names for hyperparameters: weight_decay); flags given on the
 command line win.
@@ -192,7 +194,7 @@ func (f *trainFlags) settings(epochs int) (train.Config, error) {
 	cfg := train.Config{
 		Epochs: f.epochs, Steps: f.steps, Optimizer: train.Algorithm(f.optimizer), Defaults: f.hyper,
 		Groups: specs, Freeze: f.freeze, Schedule: sched, Loss: train.Loss(f.loss), Smoothing: f.smoothing,
-		Seed: f.seed, Checkpoint: f.checkpoint, Resume: f.resume,
+		Seed: f.seed, Shuffle: f.shuffle, Checkpoint: f.checkpoint, Resume: f.resume,
 	}
 	return cfg, cfg.Validate()
 }
