@@ -12,15 +12,9 @@ import (
 // convKernel makes a Kernel of output shape from float32 and float64
 // implementations over the inputs' element slices.
 func convKernel(shape []int, f32 func([][]float32) []float32, f64 func([][]float64) []float64) Kernel {
-	return func(in []*tensor.Dense) (*tensor.Dense, error) {
-		switch in[0].Dtype() {
-		case tensor.Float32:
-			return convRun(in, shape, f32)
-		case tensor.Float64:
-			return convRun(in, shape, f64)
-		}
-		return nil, fmt.Errorf("want a float tensor, have %v", in[0].Dtype())
-	}
+	return floats(
+		func(in []*tensor.Dense) (*tensor.Dense, error) { return convRun(in, shape, f32) },
+		func(in []*tensor.Dense) (*tensor.Dense, error) { return convRun(in, shape, f64) })
 }
 
 func convRun[T Float](in []*tensor.Dense, shape []int, f func([][]T) []T) (*tensor.Dense, error) {
@@ -38,15 +32,9 @@ func convRun[T Float](in []*tensor.Dense, shape []int, f func([][]T) []T) (*tens
 // convInto makes an IntoKernel from float32 and float64 bodies that write
 // every element of their output.
 func convInto(f32 func(in [][]float32, y []float32), f64 func(in [][]float64, y []float64)) IntoKernel {
-	return func(in []*tensor.Dense, dst *tensor.Dense) error {
-		switch dst.Dtype() {
-		case tensor.Float32:
-			return convRunInto(in, dst, f32)
-		case tensor.Float64:
-			return convRunInto(in, dst, f64)
-		}
-		return fmt.Errorf("want a float tensor, have %v", dst.Dtype())
-	}
+	return floatsInto(
+		func(in []*tensor.Dense, dst *tensor.Dense) error { return convRunInto(in, dst, f32) },
+		func(in []*tensor.Dense, dst *tensor.Dense) error { return convRunInto(in, dst, f64) })
 }
 
 func convRunInto[T Float](in []*tensor.Dense, dst *tensor.Dense, f func([][]T, []T)) error {

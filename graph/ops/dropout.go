@@ -169,13 +169,7 @@ func (s *dropState) scale() float64 {
 
 func (s *dropState) forward(in []*tensor.Dense) (*tensor.Dense, error) {
 	s.draw(in[0].Size())
-	switch in[0].Dtype() {
-	case tensor.Float32:
-		return dropApply[float32](in[0], s.mask, float32(s.scale()))
-	case tensor.Float64:
-		return dropApply[float64](in[0], s.mask, s.scale())
-	}
-	return nil, fmt.Errorf("input of type %v is not supported", in[0].Dtype())
+	return s.apply(in)
 }
 
 // backward gets (dy, y) and returns dy * mask / (1-ratio).
@@ -183,13 +177,19 @@ func (s *dropState) backward(in []*tensor.Dense) (*tensor.Dense, error) {
 	if len(s.mask) != in[0].Size() {
 		return nil, fmt.Errorf("no mask for %d elements (the forward did not run)", in[0].Size())
 	}
-	switch in[0].Dtype() {
-	case tensor.Float32:
-		return dropApply[float32](in[0], s.mask, float32(s.scale()))
-	case tensor.Float64:
-		return dropApply[float64](in[0], s.mask, s.scale())
+	return s.apply(in)
+}
+
+// apply returns in[0] * mask / (1-ratio).
+func (s *dropState) apply(in []*tensor.Dense) (*tensor.Dense, error) {
+	run, err := pick(byType[func() (*tensor.Dense, error)]{
+		Float32: func() (*tensor.Dense, error) { return dropApply(in[0], s.mask, float32(s.scale())) },
+		Float64: func() (*tensor.Dense, error) { return dropApply(in[0], s.mask, s.scale()) },
+	}, in[0].Dtype())
+	if err != nil {
+		return nil, err
 	}
-	return nil, fmt.Errorf("input of type %v is not supported", in[0].Dtype())
+	return run()
 }
 
 func dropApply[T Float](t *tensor.Dense, mask []bool, scale T) (*tensor.Dense, error) {

@@ -24,35 +24,30 @@ func registerMath(r *Registry) {
 // element type (f computes in float64 for floats; integer types use the
 // matching integer arithmetic).
 func binaryKernel(name string, f func(x, y float64) float64) Kernel {
+	run := dispatch(byType[Kernel]{
+		Float32: binaryOn(func(x, y float32) float32 { return float32(f(float64(x), float64(y))) }),
+		Float64: binaryOn(f),
+		Int64:   binaryOn(intOp[int64](name)), Int32: binaryOn(intOp[int32](name)),
+		Int16: binaryOn(intOp[int16](name)), Int8: binaryOn(intOp[int8](name)),
+		Uint64: binaryOn(intOp[uint64](name)), Uint32: binaryOn(intOp[uint32](name)),
+		Uint16: binaryOn(intOp[uint16](name)), Uint8: binaryOn(intOp[uint8](name)),
+	})
 	return func(in []*tensor.Dense) (*tensor.Dense, error) {
 		a, b := in[0], in[1]
 		if a.Dtype() != b.Dtype() {
 			return nil, fmt.Errorf("%s of %v and %v", name, a.Dtype(), b.Dtype())
 		}
-		switch a.Dtype() {
-		case tensor.Float32:
-			return binaryOf(a, b, func(x, y float32) float32 { return float32(f(float64(x), float64(y))) })
-		case tensor.Float64:
-			return binaryOf(a, b, f)
-		case tensor.Int64:
-			return binaryOf(a, b, intOp[int64](name))
-		case tensor.Int32:
-			return binaryOf(a, b, intOp[int32](name))
-		case tensor.Int16:
-			return binaryOf(a, b, intOp[int16](name))
-		case tensor.Int8:
-			return binaryOf(a, b, intOp[int8](name))
-		case tensor.Uint64:
-			return binaryOf(a, b, intOp[uint64](name))
-		case tensor.Uint32:
-			return binaryOf(a, b, intOp[uint32](name))
-		case tensor.Uint16:
-			return binaryOf(a, b, intOp[uint16](name))
-		case tensor.Uint8:
-			return binaryOf(a, b, intOp[uint8](name))
+		out, err := run(in)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
 		}
-		return nil, fmt.Errorf("%s of %v is not supported", name, a.Dtype())
+		return out, nil
 	}
+}
+
+// binaryOn is the kernel of an element-wise binary function.
+func binaryOn[T Number](f func(x, y T) T) Kernel {
+	return func(in []*tensor.Dense) (*tensor.Dense, error) { return binaryOf(in[0], in[1], f) }
 }
 
 func intOp[T Integer](name string) func(x, y T) T {

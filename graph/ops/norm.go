@@ -39,28 +39,27 @@ func batchNormInference(n *graph.Node, read func(string) bool) (func() []string,
 // normByType picks the float32 or float64 form of a kernel by the type of
 // its first input.
 func normByType(name string, f32, f64 Kernel) Kernel {
+	run := floats(f32, f64)
 	return func(in []*tensor.Dense) (*tensor.Dense, error) {
-		switch in[0].Dtype() {
-		case tensor.Float32:
-			return f32(in)
-		case tensor.Float64:
-			return f64(in)
+		out, err := run(in)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
 		}
-		return nil, fmt.Errorf("%s of %v is not supported", name, in[0].Dtype())
+		return out, nil
 	}
 }
 
 // normInto picks the float32 or float64 body of an IntoKernel by the
 // output's element type.
 func normInto(name string, f32 func(d [][]float32, out []float32), f64 func(d [][]float64, out []float64)) IntoKernel {
+	run := floatsInto(
+		func(in []*tensor.Dense, dst *tensor.Dense) error { return normRunInto(in, dst, f32) },
+		func(in []*tensor.Dense, dst *tensor.Dense) error { return normRunInto(in, dst, f64) })
 	return func(in []*tensor.Dense, dst *tensor.Dense) error {
-		switch dst.Dtype() {
-		case tensor.Float32:
-			return normRunInto(in, dst, f32)
-		case tensor.Float64:
-			return normRunInto(in, dst, f64)
+		if err := run(in, dst); err != nil {
+			return fmt.Errorf("%s: %w", name, err)
 		}
-		return fmt.Errorf("%s of %v is not supported", name, dst.Dtype())
+		return nil
 	}
 }
 
