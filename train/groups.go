@@ -89,8 +89,9 @@ func (a *Assignment) GroupOf(name string) *Group { return a.group[name] }
 // Assign puts every trainable parameter (role weight or bias) of params into
 // the first group whose pattern matches its name, or the default group; a
 // parameter matching a freeze pattern gets no gradient and no update. A
-// pattern that matches no parameter is an error, as in a typo. Errors about
-// the specs or patterns are *SettingError.
+// pattern that matches no parameter is an error, as in a typo, and so is
+// leaving no parameter to train (PyTorch's "optimizer got an empty
+// parameter list"). Errors about the specs or patterns are *SettingError.
 func Assign(params []*graph.Param, specs []GroupSpec, defaults Hyper, freeze []string) (*Assignment, error) {
 	a := &Assignment{group: make(map[string]*Group)}
 	groups := make([]*Group, len(specs))
@@ -141,6 +142,14 @@ func Assign(params []*graph.Param, specs []GroupSpec, defaults Hyper, freeze []s
 		if !used[i] {
 			return nil, settingErr("--group %q matches no trainable parameter (or an earlier group took them all)", s.Pattern)
 		}
+	}
+	if len(a.group) == 0 {
+		// torch.optim's constructors refuse it so.
+		why := "the model has no trainable parameter"
+		if len(a.Frozen) > 0 {
+			why = "--freeze leaves no parameter to train"
+		}
+		return nil, settingErr("optimizer got an empty parameter list (%s)", why)
 	}
 	a.Groups = append(a.Groups, def)
 	a.Groups = append(a.Groups, groups...)

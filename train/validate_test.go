@@ -138,3 +138,21 @@ func TestNonFiniteWeightsRefused(t *testing.T) {
 		t.Errorf("error %q does not name the parameter and step", err)
 	}
 }
+
+// TestNothingToTrain: a run that would train no parameter (everything
+// frozen) is refused with PyTorch's message, as torch.optim refuses an
+// empty parameter list, before any step.
+func TestNothingToTrain(t *testing.T) {
+	x, y := testmodels.MNISTTest(t, 16)
+	src := &memSource{x: x, y: y, bs: 16}
+	for _, freeze := range [][]string{{"*"}, {"conv*", "fc*"}} {
+		t.Run(strings.Join(freeze, ","), func(t *testing.T) {
+			cfg := Config{Steps: 1, Optimizer: SGD, Defaults: Hyper{LR: 0.1}, Loss: CrossEntropy, Freeze: freeze}
+			_, err := Run(context.Background(), lenet10(t), src, nil, cfg)
+			var se *SettingError
+			if !errors.As(err, &se) || !strings.HasPrefix(err.Error(), "optimizer got an empty parameter list") {
+				t.Errorf("error %v, want a *SettingError with PyTorch's message", err)
+			}
+		})
+	}
+}
