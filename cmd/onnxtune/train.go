@@ -1,13 +1,17 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"maps"
 	"math"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -102,6 +106,11 @@ OUT has no external data) or an input, checked before training.
 		PreRunE: func(cmd *cobra.Command, _ []string) error {
 			if f.config != "" {
 				if err := applyConfig(cmd.Flags(), f.config); err != nil {
+					return err
+				}
+				// The file may set the persistent flags too (--max-bytes,
+				// --log-level, --log-format): read them again.
+				if err := a.setup(); err != nil {
 					return err
 				}
 			}
@@ -207,25 +216,45 @@ func applyConfig(fs *pflag.FlagSet, path string) error {
 		return err
 	}
 	var m map[string]any
-	if err := yaml.Unmarshal(b, &m); err != nil {
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	if err := dec.Decode(&m); err != nil && !errors.Is(err, io.EOF) {
 		return fmt.Errorf("--config %s: %s", path, oneLine(err.Error()))
 	}
-	for k, v := range m {
+	var more any
+	if err := dec.Decode(&more); !errors.Is(err, io.EOF) {
+		return fmt.Errorf("--config %s: more than one YAML document", path)
+	}
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		v := m[k]
 		if p, ok := train.LookupHyper(k); ok {
 			k = p.Flag() // weight_decay, PyTorch's name, for --weight-decay
 		}
 		fl := fs.Lookup(k)
-		if fl == nil || k == "config" {
+		if fl == nil || k == "config" || k == "help" {
 			return fmt.Errorf("--config %s: unknown setting %q", path, k)
 		}
 		if fl.Changed {
 			continue
 		}
 		vals := []any{v}
-		if list, ok := v.([]any); ok {
-			vals = list
+		switch x := v.(type) {
+		case []any:
+			// Only a repeatable flag (--group, --freeze, --classes, ...)
+			// takes a list.
+			if t := fl.Value.Type(); !strings.HasSuffix(t, "Slice") && !strings.HasSuffix(t, "Array") {
+				return fmt.Errorf("--config %s: %s: a list of %d values, want one", path, k, len(x))
+			}
+			vals = x
+		case map[string]any:
+			return fmt.Errorf("--config %s: %s: a mapping, want one value", path, k)
+		case nil:
+			return fmt.Errorf("--config %s: %s: no value", path, k)
 		}
 		for _, x := range vals {
+			switch x.(type) {
+			case []any, map[string]any, nil:
+				return fmt.Errorf("--config %s: %s: a list of lists, mappings or empty values, want one value each", path, k)
+			}
 			if err := fs.Set(k, fmt.Sprint(x)); err != nil {
 				return fmt.Errorf("--config %s: %s: %w", path, k, err)
 			}
