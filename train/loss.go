@@ -9,6 +9,7 @@ import (
 
 	"github.com/onnxtune/onnxtune/graph"
 	"github.com/onnxtune/onnxtune/graph/ops"
+	"github.com/onnxtune/onnxtune/train/data"
 )
 
 // Loss names a loss function.
@@ -145,10 +146,10 @@ func ScoreLogits(z []float32, labels []int64) (lossSum float64, correct int, err
 		return 0, 0, fmt.Errorf("%d scores for %d labels", len(z), n)
 	}
 	k := len(z) / n
+	if err := data.CheckLabels(labels, nil, k); err != nil {
+		return 0, 0, err
+	}
 	for i, y := range labels {
-		if y < 0 || int(y) >= k {
-			return 0, 0, fmt.Errorf("label %d is not one of the model's %d classes", y, k)
-		}
 		row := z[i*k : (i+1)*k]
 		best := 0
 		for j, v := range row {

@@ -136,6 +136,13 @@ func Run(ctx context.Context, m *graph.Model, src Source, val Validator, cfg Con
 		cfg.OnGroups(groups)
 	}
 	tr.Smoothing, tr.Seed, tr.MaxBytes = cfg.Smoothing, cfg.Seed, cfg.MaxBytes
+	// The class count the model declares: labels are checked as each
+	// batch enters, naming the example (Step checks against the compiled
+	// output as well).
+	classes := 0
+	if in, err := data.InputOf(m); err == nil && cfg.Loss != MSE {
+		classes = in.Classes
+	}
 	nb := src.Batches()
 	if nb <= 0 {
 		return nil, errors.New("the training data has no examples")
@@ -193,6 +200,11 @@ func Run(ctx context.Context, m *graph.Model, src Source, val Validator, cfg Con
 			b, err := src.Batch(e, i)
 			if err != nil {
 				return res, fmt.Errorf("epoch %d batch %d: %w", e+1, i, err)
+			}
+			if classes > 0 && b.Labels != nil {
+				if err := data.CheckLabels(b.Labels, b.Indices, classes); err != nil {
+					return res, fmt.Errorf("epoch %d batch %d: %w", e+1, i, err)
+				}
 			}
 			factor := cfg.Schedule.Factor(e, res.Steps)
 			sr, err := tr.Step(b.X, b.Labels, b.Targets, factor)

@@ -13,6 +13,7 @@ import (
 	"github.com/onnxtune/onnxtune/graph"
 	"github.com/onnxtune/onnxtune/graph/ops"
 	"github.com/onnxtune/onnxtune/remap"
+	"github.com/onnxtune/onnxtune/train/data"
 )
 
 // ErrNonFinite reports a NaN or infinite loss.
@@ -173,8 +174,8 @@ func (t *Trainer) program(x *tensor.Dense, n int) (*stepProgram, error) {
 	}
 	sp := &stepProgram{p: p, grads: make(map[string]*G.Node), updates: p.Updates}
 	out := p.Outputs[0]
-	if out.IsConst() {
-		return nil, errors.New("the model's first output does not depend on its input")
+	if !p.FromInputs(out) {
+		return nil, fmt.Errorf("the model's first output %q does not depend on its input", p.Names[0])
 	}
 	sp.logits = out.Node
 	switch t.Loss {
@@ -202,7 +203,10 @@ func (t *Trainer) program(x *tensor.Dense, n int) (*stepProgram, error) {
 			names = append(names, name)
 		}
 	}
-	grads, err := grad(sp.loss, wrt)
+	// A parameter the loss does not reach (one only another output reads)
+	// gets no gradient, and Step leaves it as it is, as PyTorch's
+	// optimizers skip a parameter whose .grad is None.
+	grads, err := ops.Grad(sp.loss, wrt)
 	if err != nil {
 		return nil, err
 	}
@@ -214,7 +218,9 @@ func (t *Trainer) program(x *tensor.Dense, n int) (*stepProgram, error) {
 	// (the input image's, a frozen layer's) are left out of the machine.
 	roots := G.Nodes{sp.loss, sp.logits}
 	for _, name := range names {
-		roots = append(roots, sp.grads[name])
+		if g := sp.grads[name]; g != nil {
+			roots = append(roots, g)
+		}
 	}
 	for _, u := range sp.updates {
 		roots = append(roots, u.Node)
@@ -222,15 +228,6 @@ func (t *Trainer) program(x *tensor.Dense, n int) (*stepProgram, error) {
 	sp.vm = G.NewTapeMachine(p.Graph.ExactSubgraphRoots(roots...))
 	t.progs[n] = sp
 	return sp, nil
-}
-
-func grad(loss *G.Node, wrt G.Nodes) (gs G.Nodes, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("gradient: %v", r)
-		}
-	}()
-	return G.Grad(loss, wrt...)
 }
 
 // StepResult is what one optimizer step saw.
@@ -261,13 +258,24 @@ func (t *Trainer) Step(x *tensor.Dense, labels []int64, targets *tensor.Dense, f
 	}
 	switch t.Loss {
 	case MSE:
-		if targets == nil {
+		switch {
+		case targets == nil && labels != nil:
+			return res, errors.New("the examples have class labels y; mse needs float targets y (or use --loss cross-entropy)")
+		case targets == nil:
 			return res, errors.New("mse needs float targets")
 		}
 		err = G.Let(sp.target, targets)
 	default:
+		if labels == nil && targets != nil {
+			return res, errors.New("the examples have float targets y; cross-entropy needs integer class indices y (or use --loss mse)")
+		}
 		if len(labels) != n {
 			return res, fmt.Errorf("%d labels for %d examples", len(labels), n)
+		}
+		if s := ops.ShapeOf(sp.logits); len(s) == 2 {
+			if err := data.CheckLabels(labels, nil, s[1]); err != nil {
+				return res, err
+			}
 		}
 		err = G.Let(sp.target, ops.Dense([]int{n}, labels))
 	}
@@ -275,7 +283,7 @@ func (t *Trainer) Step(x *tensor.Dense, labels []int64, targets *tensor.Dense, f
 		return res, err
 	}
 	defer sp.vm.Reset()
-	if err := sp.vm.RunAll(); err != nil {
+	if err := ops.RunAll(sp.vm); err != nil {
 		return res, err
 	}
 	lv, err := scalar(sp.loss.Value())
@@ -314,6 +322,9 @@ func (t *Trainer) Step(x *tensor.Dense, labels []int64, targets *tensor.Dense, f
 		h.LR *= factor
 		res.LR[k] = h.LR
 		for _, name := range g.Params {
+			if sp.grads[name] == nil {
+				continue // no gradient: the loss does not depend on it
+			}
 			gv, err := valueData(sp.grads[name].Value())
 			if err != nil {
 				return res, fmt.Errorf("gradient of %q: %w", name, err)

@@ -135,14 +135,22 @@
 //     --grayscale reads one channel and --image-size H,W resizes as PIL's
 //     bilinear resize does. Without --image-size every image must have the
 //     model's input height and width, checked from the headers before any
-//     image is decoded.
+//     image is decoded; the channels (3, or 1 with --grayscale) must be the
+//     model's, checked before any file is read. An image may have at most
+//     --max-image-pixels pixels (default 178956970, the size at which
+//     Pillow raises DecompressionBombError), checked from its header.
 //
 // The examples must have the element type the model's first input
 // declares: float32 (an .npz x of float64 is converted) or int64 token ids
-// (int32 converted); anything else exits 1 naming the input. Data files are
+// (int32 converted); anything else exits 1 naming the input. Class labels
+// must be classes of the model's first output [batch, C] (0 to C-1),
+// checked for every example when the data is opened (exit 1 naming the
+// example and its label); float targets y need --loss mse. Data files are
 // read within --max-bytes, checked from the sizes they state before
-// anything is allocated; a FIFO, device or folder given as a file is
-// refused.
+// anything is allocated; a FIFO, device or folder given as a file, or as
+// --data, is refused. --image-size, --mean, --std and --grayscale with data
+// they do not apply to (.npz, MNIST for the first and last), and sizes
+// below 1, are usage errors (exit 2).
 //
 // # remap
 //

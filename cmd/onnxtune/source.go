@@ -1,7 +1,9 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"strconv"
 
 	"github.com/spf13/pflag"
 	"gorgonia.org/tensor"
@@ -23,6 +25,7 @@ type imageFlags struct {
 	size      []int
 	mean, std []float64
 	grayscale bool
+	maxPixels positiveInt // zero (not from a flag): data's default
 }
 
 func (im *imageFlags) register(fs *pflag.FlagSet) {
@@ -30,6 +33,50 @@ func (im *imageFlags) register(fs *pflag.FlagSet) {
 	fs.Float64SliceVar(&im.mean, "mean", nil, "image folders: per-channel mean to subtract (default ImageNet's)")
 	fs.Float64SliceVar(&im.std, "std", nil, "image folders: per-channel standard deviation (default ImageNet's)")
 	fs.BoolVar(&im.grayscale, "grayscale", false, "image folders: read images as one channel")
+	im.maxPixels = data.DefaultMaxImagePixels
+	fs.Var(&im.maxPixels, "max-image-pixels", "image folders: most pixels (height x width) of one image, as Pillow's limit against decompression bombs")
+}
+
+// positiveInt is an int64 flag of 1 or more.
+type positiveInt int64
+
+func (p *positiveInt) String() string { return strconv.FormatInt(int64(*p), 10) }
+func (p *positiveInt) Type() string   { return "int" }
+
+func (p *positiveInt) Set(s string) error {
+	v, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || v < 1 {
+		return fmt.Errorf("want a whole number of 1 or more")
+	}
+	*p = positiveInt(v)
+	return nil
+}
+
+// imageFlagNames are the flags of the data.Options an *data.OptionError
+// names.
+var imageFlagNames = map[string]string{
+	"ImageSize": "--image-size", "Mean": "--mean", "Std": "--std", "Grayscale": "--grayscale",
+	"MaxImagePixels": "--max-image-pixels",
+}
+
+// imageSize checks --image-size and returns it as data.Options.ImageSize
+// (zeros when not given).
+func (im *imageFlags) imageSize() ([2]int, error) {
+	var size [2]int
+	switch len(im.size) {
+	case 0:
+		return size, nil
+	case 1:
+		size = [2]int{im.size[0], im.size[0]}
+	case 2:
+		size = [2]int{im.size[0], im.size[1]}
+	default:
+		return size, fmt.Errorf("invalid --image-size %v: want H,W or one size for both", im.size)
+	}
+	if size[0] < 1 || size[1] < 1 {
+		return size, fmt.Errorf("invalid --image-size %v: want sizes of 1 or more", im.size)
+	}
+	return size, nil
 }
 
 // need is what a command needs of its data besides the examples.
@@ -64,18 +111,19 @@ func (a *app) openData(m *graph.Model, d dataSpec) (*data.Loader, data.Input, er
 	if err != nil {
 		return nil, data.Input{}, err
 	}
-	opts := data.Options{Mean: d.image.mean, Std: d.image.std, Grayscale: d.image.grayscale, MaxBytes: a.limit,
-		PerClass: d.perClass, Classes: d.classes, Unlabeled: d.need == examplesOnly}.ForInput(in)
-	switch len(d.image.size) {
-	case 0:
-	case 1:
-		opts.ImageSize = [2]int{d.image.size[0], d.image.size[0]}
-	case 2:
-		opts.ImageSize = [2]int{d.image.size[0], d.image.size[1]}
-	default:
-		return nil, in, fmt.Errorf("--image-size takes H,W or one size")
+	size, err := d.image.imageSize()
+	if err != nil {
+		return nil, in, &usageError{err}
 	}
+	opts := data.Options{Mean: d.image.mean, Std: d.image.std, Grayscale: d.image.grayscale, ImageSize: size,
+		MaxBytes: a.limit, MaxImagePixels: int64(d.image.maxPixels),
+		PerClass: d.perClass, Classes: d.classes, Unlabeled: d.need == examplesOnly}.ForInput(in)
 	ds, err := data.Open(d.spec, opts)
+	// An option that does not apply to the data, or a value no data
+	// takes, is a mistake of the command line.
+	if oe := (*data.OptionError)(nil); errors.As(err, &oe) && imageFlagNames[oe.Option] != "" {
+		return nil, in, &usageError{fmt.Errorf("%s: %w", imageFlagNames[oe.Option], err)}
+	}
 	if err != nil {
 		return nil, in, err
 	}
@@ -128,6 +176,11 @@ func evaluateCount(m *graph.Model, l *data.Loader, in data.Input, limit int64, p
 		z, err := ops.Data[float32](outs[0])
 		if err != nil {
 			return 0, 0, 0, err
+		}
+		if len(z)%b.N == 0 {
+			if err := data.CheckLabels(b.Labels, b.Indices, len(z)/b.N); err != nil {
+				return 0, 0, 0, err
+			}
 		}
 		ls, c, err := train.ScoreLogits(z, b.Labels)
 		if err != nil {

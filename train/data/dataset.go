@@ -73,11 +73,21 @@ type Options struct {
 	// data, an image decoded at full size. Zero means
 	// graph.DefaultMaxBytes. Going over it is a *graph.LimitError.
 	MaxBytes int64
+	// MaxImagePixels bounds the pixels (height x width) of one image of a
+	// folder, checked from its header: a guard against decompression
+	// bombs, as Pillow's Image.MAX_IMAGE_PIXELS (Pillow raises
+	// DecompressionBombError above twice that, DefaultMaxImagePixels).
+	// Zero means DefaultMaxImagePixels; MaxBytes applies as well.
+	MaxImagePixels int64
 	// InputSize is the height and width of the images the model takes, when
 	// known (zero: not checked). An image folder opened without ImageSize
 	// must have images of exactly this size; Open checks it from each
 	// image's header, before any image is decoded.
 	InputSize [2]int
+	// InputChannels is the channels of the images the model takes, when
+	// known (zero: not checked): an image folder must be read with as many
+	// (3, or 1 with Grayscale), checked before any file is read.
+	InputChannels int
 	// InputType is the element type of the model's input, when known
 	// (graph.Undefined: not checked). Examples of another type are refused,
 	// after the conversions OpenNPZ makes (float64 to float32, int32 to
@@ -85,6 +95,10 @@ type Options struct {
 	// InputSize from InputOf's answer.
 	InputType graph.DType
 	inputName string // for messages, set by ForInput
+	// ModelClasses is the number of classes the model scores, when known
+	// (zero: not checked): class labels must be in [0, ModelClasses),
+	// checked for every example when the data is opened (a *LabelError).
+	ModelClasses int
 
 	// Unlabeled reads the examples only, for a model to run on them: an
 	// .npz file needs no array y (one present is not read) and the dataset
@@ -105,6 +119,80 @@ func (e *FileError) Unwrap() error { return e.Err }
 // fileErr wraps a formatted message as a FileError for path.
 func fileErr(path, format string, args ...any) error {
 	return &FileError{Path: path, Err: fmt.Errorf(format, args...)}
+}
+
+// OptionError is a mistake in Options rather than in the data: an option
+// that does not apply to the source, a value out of range, or one the
+// model's input contradicts. Option names the field ("ImageSize", "Mean",
+// ...). Open returns it wrapped in a *FileError.
+type OptionError struct {
+	Option string
+	Err    error
+}
+
+func (e *OptionError) Error() string { return e.Err.Error() }
+
+func (e *OptionError) Unwrap() error { return e.Err }
+
+// optionErr returns an *OptionError about option for the data at path.
+func optionErr(path, option, format string, args ...any) error {
+	return &FileError{Path: path, Err: &OptionError{Option: option, Err: fmt.Errorf(format, args...)}}
+}
+
+// DefaultMaxImagePixels is the most pixels an image may have unless
+// Options.MaxImagePixels says otherwise: twice Pillow's
+// Image.MAX_IMAGE_PIXELS (89,478,485), the size at which Pillow refuses an
+// image with DecompressionBombError.
+const DefaultMaxImagePixels = 2 * 89_478_485
+
+// LabelError is a class label outside the classes of the model.
+type LabelError struct {
+	Index   int  // the example's index in the dataset, or in its batch when InBatch
+	InBatch bool // the dataset index is not known
+	Label   int64
+	Classes int
+}
+
+func (e *LabelError) Error() string {
+	where := fmt.Sprintf("example %d", e.Index)
+	if e.InBatch {
+		where += " of the batch"
+	}
+	return fmt.Sprintf("%s has label %d, not one of the model's %d classes (0 to %d)", where, e.Label, e.Classes, e.Classes-1)
+}
+
+// CheckLabels returns a *LabelError for the first of labels outside
+// [0, classes). indices, when not nil, are the dataset indices of the
+// examples (a Batch's Indices); without them the error gives the position
+// in labels. It is the one check of class labels: Open's, at batch entry in
+// training, and in evaluation.
+func CheckLabels(labels []int64, indices []int, classes int) error {
+	for k, y := range labels {
+		if y >= 0 && y < int64(classes) {
+			continue
+		}
+		e := &LabelError{Index: k, InBatch: true, Label: y, Classes: classes}
+		if k < len(indices) {
+			e.Index, e.InBatch = indices[k], false
+		}
+		return e
+	}
+	return nil
+}
+
+// checkDatasetLabels checks every label of ds (when it has class labels
+// it knows without reading examples) against classes.
+func checkDatasetLabels(spec string, ds Dataset, classes int) error {
+	l, ok := ds.(labeler)
+	if _, targets := ds.TargetShape(); !ok || targets || classes <= 0 {
+		return nil
+	}
+	for i := range ds.Len() {
+		if y := l.label(i); y < 0 || y >= int64(classes) {
+			return &FileError{Path: spec, Err: &LabelError{Index: i, Label: y, Classes: classes}}
+		}
+	}
+	return nil
 }
 
 // ErrSpec is returned (wrapped) by Open for a spec it does not recognize.
@@ -143,6 +231,8 @@ func Open(spec string, opts Options) (Dataset, error) {
 			return nil, fmt.Errorf("data: empty spec: %w (want mnist:train, mnist:test, mnist:DIR/PREFIX, FILE.npz or an image folder)", ErrSpec)
 		case serr != nil:
 			return nil, fmt.Errorf("data: %w", serr)
+		case !st.IsDir() && !st.Mode().IsRegular():
+			return nil, fileErr(spec, "not a regular file or folder (%s); want mnist:train, mnist:test, mnist:DIR/PREFIX, FILE.npz or an image folder", fileKind(st.Mode()))
 		case !st.IsDir():
 			return nil, fmt.Errorf("data: %s: %w (want mnist:train, mnist:test, mnist:DIR/PREFIX, FILE.npz or an image folder)", spec, ErrSpec)
 		}
@@ -166,14 +256,17 @@ func finish(spec string, ds Dataset, opts Options) (Dataset, error) {
 	if opts.Unlabeled {
 		return WithoutLabels(ds), nil
 	}
-	if len(opts.Classes) == 0 && opts.PerClass == 0 {
-		return ds, nil
+	if len(opts.Classes) > 0 || opts.PerClass > 0 {
+		sel, err := Select(ds, opts.Classes, opts.PerClass)
+		if err != nil {
+			return nil, fmt.Errorf("data: %s: %w", spec, err)
+		}
+		ds = sel
 	}
-	sel, err := Select(ds, opts.Classes, opts.PerClass)
-	if err != nil {
-		return nil, fmt.Errorf("data: %s: %w", spec, err)
+	if err := checkDatasetLabels(spec, ds, opts.ModelClasses); err != nil {
+		return nil, err
 	}
-	return sel, nil
+	return ds, nil
 }
 
 // noImageOptions rejects the options that only image folders (and, unless
@@ -181,11 +274,13 @@ func finish(spec string, ds Dataset, opts Options) (Dataset, error) {
 func noImageOptions(path string, opts Options, norm bool) error {
 	switch {
 	case opts.ImageSize != [2]int{}:
-		return fileErr(path, "option ImageSize applies only to image folders")
+		return optionErr(path, "ImageSize", "option ImageSize applies only to image folders")
 	case opts.Grayscale:
-		return fileErr(path, "option Grayscale applies only to image folders")
-	case norm && (opts.Mean != nil || opts.Std != nil):
-		return fileErr(path, "options Mean and Std do not apply to .npz data (stored values are used as they are)")
+		return optionErr(path, "Grayscale", "option Grayscale applies only to image folders")
+	case norm && opts.Mean != nil:
+		return optionErr(path, "Mean", "options Mean and Std do not apply to .npz data (stored values are used as they are)")
+	case norm && opts.Std != nil:
+		return optionErr(path, "Std", "options Mean and Std do not apply to .npz data (stored values are used as they are)")
 	}
 	return nil
 }
@@ -211,9 +306,9 @@ func newNormalization(channels int, mean, std, defMean, defStd []float64) (norma
 			return slices.Repeat(v, channels), nil
 		}
 		if channels == 1 {
-			return nil, fmt.Errorf("option %s has %d values, want 1 (one channel)", name, len(v))
+			return nil, &OptionError{name, fmt.Errorf("option %s has %d values, want 1 (one channel)", name, len(v))}
 		}
-		return nil, fmt.Errorf("option %s has %d values, want 1 or %d (one per channel)", name, len(v), channels)
+		return nil, &OptionError{name, fmt.Errorf("option %s has %d values, want 1 or %d (one per channel)", name, len(v), channels)}
 	}
 	m, err := expand("Mean", mean)
 	if err != nil {
@@ -225,10 +320,10 @@ func newNormalization(channels int, mean, std, defMean, defStd []float64) (norma
 	}
 	for c := range s {
 		if !(s[c] > 0) || math.IsInf(s[c], 1) {
-			return normalization{}, fmt.Errorf("option Std[%d] = %v, want a positive number", c, s[c])
+			return normalization{}, &OptionError{"Std", fmt.Errorf("option Std[%d] = %v, want a positive number", c, s[c])}
 		}
 		if math.IsNaN(m[c]) || math.IsInf(m[c], 0) {
-			return normalization{}, fmt.Errorf("option Mean[%d] = %v, want a finite number", c, m[c])
+			return normalization{}, &OptionError{"Mean", fmt.Errorf("option Mean[%d] = %v, want a finite number", c, m[c])}
 		}
 	}
 	return normalization{mean: m, std: s}, nil

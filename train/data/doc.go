@@ -78,8 +78,17 @@
 // members may not share bytes) and against Options.MaxBytes
 // (graph.DefaultMaxBytes unless set; a *graph.LimitError): an npz file's
 // arrays each and together, an IDX file's data, an image decoded at full
-// size. With Options.InputSize, the images of a folder are checked against
-// the model's input from their headers, before any is decoded. Paths that
+// size. An image may have at most Options.MaxImagePixels pixels
+// (DefaultMaxImagePixels, Pillow's DecompressionBombError threshold, unless
+// set), checked from its header; a Read holds one decoded image and its
+// full-size channels only until they are resized. With
+// Options.InputChannels and Options.InputSize, the images of a folder are
+// checked against the model's input, the channels before any file is read
+// and the sizes from the headers, before any is decoded. With
+// Options.ModelClasses every class label is checked when the data is opened
+// (a *LabelError naming the example; CheckLabels is the same check for a
+// batch). Options that do not apply to the source, or values no data takes,
+// are an *OptionError naming the option. Paths that
 // are not regular files (a FIFO, a device) are refused before they are
 // opened. Errors are one line and name the file (a *FileError for those
 // about one file or folder).

@@ -163,7 +163,7 @@ func fuzzIDXData(t *testing.T, b []byte) error {
 }
 
 func fuzzImageData(t *testing.T, b []byte) error {
-	img, err := decode(bytes.NewReader(b), int64(len(b)), [2]int{}, fuzzMax)
+	img, err := decode(bytes.NewReader(b), int64(len(b)), [2]int{}, fuzzMax, 0)
 	if err != nil {
 		return err
 	}

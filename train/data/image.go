@@ -46,6 +46,7 @@ type ImageFolder struct {
 	resize  bool            // resize every image to h x w
 	tables  []*[256]float32 // normalization, per channel
 	max     int64           // Options.MaxBytes, as graph.LimitBytes gives it
+	pixels  int64           // Options.MaxImagePixels, or its default
 }
 
 var (
@@ -61,18 +62,35 @@ var (
 // another extension torchvision would take (.bmp, .webp, ...), which are an
 // error.
 //
-// Open checks every image's header: its format, its size (the same for
-// all unless Options.ImageSize is set, and Options.InputSize when that is
-// set), and that decoding it will not need more memory than such a file
-// can justify nor more than Options.MaxBytes. Images are decoded when read,
-// after the same checks.
+// Open first checks the options against the model's input
+// (Options.InputChannels, Options.InputSize), then every image's header:
+// its format, its size (the same for all unless Options.ImageSize is set,
+// and Options.InputSize when that is set), its pixels (at most
+// Options.MaxImagePixels), and that decoding it will not need more memory
+// than such a file can justify nor more than Options.MaxBytes. Images are
+// decoded when read, after the same checks.
 // Examples are float32 of shape channels x height x width (3 channels, or 1
 // with Options.Grayscale), normalized with Options.Mean and Options.Std
 // (ImageNet's by default).
 func OpenImageFolder(root string, opts Options) (*ImageFolder, error) {
-	f := &ImageFolder{root: root, c: 3, max: graph.LimitBytes(opts.MaxBytes)}
+	f := &ImageFolder{root: root, c: 3, max: graph.LimitBytes(opts.MaxBytes), pixels: opts.MaxImagePixels}
+	switch {
+	case f.pixels == 0:
+		f.pixels = DefaultMaxImagePixels
+	case f.pixels < 0:
+		return nil, optionErr(root, "MaxImagePixels", "option MaxImagePixels %d, want a positive number of pixels", f.pixels)
+	}
 	if opts.Grayscale {
 		f.c = 1
+	}
+	switch in := opts.InputChannels; {
+	case in == 0 || in == f.c:
+	case f.c == 3 && in == 1:
+		return nil, fileErr(root, "the model's input%s takes 1 channel, images are read as 3 (RGB): read them as grayscale (--grayscale)", quoted(opts.inputName))
+	case f.c == 1:
+		return nil, fileErr(root, "the model's input%s takes %d channels, --grayscale reads images as 1", quoted(opts.inputName), in)
+	default:
+		return nil, fileErr(root, "the model's input%s takes %d channels, images are read as 3 (RGB) or 1 (--grayscale)", quoted(opts.inputName), in)
 	}
 	defMean, defStd := []float64{0.485, 0.456, 0.406}, []float64{0.229, 0.224, 0.225}
 	if opts.Grayscale {
@@ -88,7 +106,7 @@ func OpenImageFolder(root string, opts Options) (*ImageFolder, error) {
 	switch h, w := opts.ImageSize[0], opts.ImageSize[1]; {
 	case h == 0 && w == 0:
 	case h <= 0 || w <= 0:
-		return nil, fileErr(root, "option ImageSize %dx%d is not a valid image size", h, w)
+		return nil, optionErr(root, "ImageSize", "option ImageSize %dx%d is not a valid image size", h, w)
 	default:
 		if err := graph.CheckBytes(fmt.Sprintf("an example of %dx%dx%d float32", f.c, h, w), pixels(h, w), 4*int64(f.c), f.max); err != nil {
 			return nil, &FileError{Path: root, Err: err}
@@ -126,7 +144,7 @@ func OpenImageFolder(root string, opts Options) (*ImageFolder, error) {
 		}
 	}
 	for i, file := range f.files {
-		w, h, err := imageHeader(file, f.max)
+		w, h, err := imageHeader(file, f.max, f.pixels)
 		if err != nil {
 			return nil, err
 		}
@@ -236,28 +254,20 @@ func (f *ImageFolder) Read(i int, x any, _ []float32) (int64, error) {
 	if !f.resize {
 		want = [2]int{f.h, f.w}
 	}
-	img, err := decodeImage(path, want, f.max)
+	planes, shared, err := f.planes(path, want)
 	if err != nil {
 		return 0, err
 	}
-	b := img.Bounds()
-	if !f.resize && (b.Dx() != f.w || b.Dy() != f.h) {
-		return 0, fileErr(path, "image of %dx%d (height x width), want %dx%d", b.Dy(), b.Dx(), f.h, f.w)
-	}
-	var planes []plane
-	switch g, isGray := img.(*image.Gray); {
-	case f.c == 1 && isGray:
-		planes = []plane{grayPlane(g)}
-	case f.c == 1:
-		planes = []plane{luma(rgbPlanes(img))}
-	default:
-		p := rgbPlanes(img)
-		planes = p[:]
-	}
 	size := f.h * f.w
-	for c, p := range planes {
-		if p.w != f.w || p.h != f.h {
-			p = resize(p, f.w, f.h)
+	var p plane
+	for c := range f.c {
+		if c == 0 || !shared {
+			// A full-size plane is dropped once resized: the others
+			// wait, nothing else of the decoded image is kept.
+			p, planes[c] = planes[c], plane{}
+			if p.w != f.w || p.h != f.h {
+				p = resize(p, f.w, f.h)
+			}
 		}
 		t, out := f.tables[c], xf[c*size:(c+1)*size]
 		for k, v := range p.pix {
@@ -265,6 +275,29 @@ func (f *ImageFolder) Read(i int, x any, _ []float32) (int64, error) {
 		}
 	}
 	return f.labels[i], nil
+}
+
+// planes decodes the image at path (of size want unless zero) and returns
+// its channels as f reads them, at the image's size: f.c planes, or one
+// plane for every channel when shared (a gray image read as RGB, whose
+// channels are equal). The decoded image itself is not kept.
+func (f *ImageFolder) planes(path string, want [2]int) (planes []plane, shared bool, err error) {
+	img, err := decodeImage(path, want, f.max, f.pixels)
+	if err != nil {
+		return nil, false, err
+	}
+	b := img.Bounds()
+	if !f.resize && (b.Dx() != f.w || b.Dy() != f.h) {
+		return nil, false, fileErr(path, "image of %dx%d (height x width), want %dx%d", b.Dy(), b.Dx(), f.h, f.w)
+	}
+	switch g, isGray := img.(*image.Gray); {
+	case isGray:
+		return []plane{grayPlane(g)}, f.c > 1, nil
+	case f.c == 1:
+		return []plane{luma(rgbPlanes(img))}, false, nil
+	}
+	p := rgbPlanes(img)
+	return p[:], false, nil
 }
 
 // imageFormat sniffs a PNG or JPEG image from its first bytes.
@@ -288,13 +321,13 @@ func pixels(h, w int) int64 {
 
 // imageHeader reads and checks the header of the image at path and
 // returns its width and height.
-func imageHeader(path string, max int64) (w, h int, err error) {
+func imageHeader(path string, max, pixels int64) (w, h int, err error) {
 	fh, st, err := openRegular(path)
 	if err != nil {
 		return 0, 0, err
 	}
 	defer fh.Close()
-	cfg, _, err := checkHeader(bufio.NewReader(fh), st.Size(), max)
+	cfg, _, err := checkHeader(bufio.NewReader(fh), st.Size(), max, pixels)
 	if err != nil {
 		return 0, 0, &FileError{Path: path, Err: err}
 	}
@@ -302,9 +335,9 @@ func imageHeader(path string, max int64) (w, h int, err error) {
 }
 
 // checkHeader reads the header of a PNG or JPEG image of size bytes and
-// checks that decoding it needs no more memory than the file justifies and
-// than max.
-func checkHeader(r *bufio.Reader, size, max int64) (cfg image.Config, format string, err error) {
+// checks that it has at most maxPixels pixels (zero: the default) and that
+// decoding it needs no more memory than the file justifies and than max.
+func checkHeader(r *bufio.Reader, size, max, maxPixels int64) (cfg image.Config, format string, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("malformed image header: %v", p)
@@ -326,6 +359,13 @@ func checkHeader(r *bufio.Reader, size, max int64) (cfg image.Config, format str
 	w, h := int64(cfg.Width), int64(cfg.Height)
 	if w <= 0 || h <= 0 {
 		return cfg, format, fmt.Errorf("%s image of %dx%d pixels", strings.ToUpper(format), h, w)
+	}
+	if maxPixels <= 0 {
+		maxPixels = DefaultMaxImagePixels
+	}
+	if w > maxPixels/h {
+		return cfg, format, fmt.Errorf("%s image of %dx%d (%d pixels) is over the limit of %d pixels against decompression bombs (raise it with --max-image-pixels)",
+			strings.ToUpper(format), h, w, w*h, maxPixels)
 	}
 	// The decoded image, then its channels as bytes (and the luma of
 	// Grayscale); a resize's output is bounded by Options.ImageSize.
@@ -382,13 +422,13 @@ func pngMinBits(m color.Model) int {
 // decodeImage decodes the PNG or JPEG image at path, checking its header
 // first: against max, and against size (height, width) unless that is
 // zero.
-func decodeImage(path string, size [2]int, max int64) (image.Image, error) {
+func decodeImage(path string, size [2]int, max, pixels int64) (image.Image, error) {
 	fh, st, err := openRegular(path)
 	if err != nil {
 		return nil, err
 	}
 	defer fh.Close()
-	img, err := decode(fh, st.Size(), size, max)
+	img, err := decode(fh, st.Size(), size, max, pixels)
 	if err != nil {
 		return nil, &FileError{Path: path, Err: err}
 	}
@@ -397,8 +437,8 @@ func decodeImage(path string, size [2]int, max int64) (image.Image, error) {
 
 // decode decodes the PNG or JPEG image of size bytes that r holds, after
 // the checks of decodeImage.
-func decode(r io.ReadSeeker, n int64, size [2]int, max int64) (img image.Image, err error) {
-	cfg, format, err := checkHeader(bufio.NewReader(r), n, max)
+func decode(r io.ReadSeeker, n int64, size [2]int, max, pixels int64) (img image.Image, err error) {
+	cfg, format, err := checkHeader(bufio.NewReader(r), n, max, pixels)
 	if err != nil {
 		return nil, err
 	}

@@ -14,6 +14,11 @@ type Input struct {
 	// Size is its height and width when it is an image batch [N, C, H, W]
 	// of known H and W, else zeros.
 	Size [2]int
+	// Channels is C of an image batch [N, C, H, W] when known, else 0.
+	Channels int
+	// Classes is C of the model's first output when that is class scores
+	// [N, C] of known C, else 0: class labels must be in [0, C).
+	Classes int
 }
 
 // InputOf returns the input of m that examples feed: its first graph input
@@ -29,20 +34,31 @@ func InputOf(m *graph.Model) (Input, error) {
 	if v != nil && v.Type != nil && v.Type.Kind == graph.TypeTensor {
 		in.DType = v.Type.Elem
 	}
+	known := func(d graph.Dim) bool { return d.HasValue && d.Value > 0 && d.Value <= 1<<31 }
+	if len(m.Graph.Outputs) > 0 {
+		if _, dims, ok := m.Graph.Outputs[0].TensorShape(); ok && len(dims) == 2 && known(dims[1]) {
+			in.Classes = int(dims[1].Value)
+		}
+	}
 	_, dims, ok := v.TensorShape()
 	if !ok || len(dims) != 4 {
 		return in, nil
 	}
+	if known(dims[1]) {
+		in.Channels = int(dims[1].Value)
+	}
 	h, w := dims[2], dims[3]
-	if h.HasValue && w.HasValue && h.Value > 0 && w.Value > 0 && h.Value <= 1<<31 && w.Value <= 1<<31 {
+	if known(h) && known(w) {
 		in.Size = [2]int{int(h.Value), int(w.Value)}
 	}
 	return in, nil
 }
 
-// ForInput returns o with InputType and InputSize set from in.
+// ForInput returns o with InputType, InputSize, InputChannels and
+// ModelClasses set from in.
 func (o Options) ForInput(in Input) Options {
-	o.InputType, o.InputSize, o.inputName = in.DType, in.Size, in.Name
+	o.InputType, o.InputSize, o.InputChannels, o.inputName = in.DType, in.Size, in.Channels, in.Name
+	o.ModelClasses = in.Classes
 	return o
 }
 
@@ -62,4 +78,13 @@ func checkType(spec string, ds Dataset, want graph.DType, name string) error {
 		input += fmt.Sprintf(" %q", name)
 	}
 	return fileErr(spec, "%s %s, %s is %s", what, got, input, want)
+}
+
+// quoted returns ` "name"` for a message about an input, or "" when the
+// name is not known.
+func quoted(name string) string {
+	if name == "" {
+		return ""
+	}
+	return fmt.Sprintf(" %q", name)
 }

@@ -30,9 +30,9 @@ func TestInputOf(t *testing.T) {
 		m    *graph.Model
 		want Input
 	}{
-		{"image", modelWithInput("input", graph.Float32, -1, 3, 32, 28), Input{"input", graph.Float32, [2]int{32, 28}}},
+		{"image", modelWithInput("input", graph.Float32, -1, 3, 32, 28), Input{Name: "input", DType: graph.Float32, Size: [2]int{32, 28}, Channels: 3}},
 		{"tokens", modelWithInput("ids", graph.Int64, -1, 8), Input{Name: "ids", DType: graph.Int64}},
-		{"symbolic H", modelWithInput("input", graph.Float32, -1, 3, -1, 28), Input{Name: "input", DType: graph.Float32}},
+		{"symbolic H", modelWithInput("input", graph.Float32, -1, 3, -1, 28), Input{Name: "input", DType: graph.Float32, Channels: 3}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := InputOf(tc.m)
