@@ -2,6 +2,7 @@ package ops
 
 import (
 	"fmt"
+	"reflect"
 
 	"gorgonia.org/tensor"
 )
@@ -123,6 +124,17 @@ func Dense[T any](shape []int, data []T) *tensor.Dense {
 // Data returns a tensor's elements as a slice of T (a scalar as one
 // element), or an error when the element type differs.
 func Data[T any](t *tensor.Dense) ([]T, error) {
+	if t == nil {
+		return nil, fmt.Errorf("no tensor")
+	}
+	if !t.IsScalar() && t.Shape().TotalSize() == 0 {
+		// gorgonia's Data panics on a tensor of no elements.
+		var zero T
+		if t.Dtype().Type != reflect.TypeOf(zero) {
+			return nil, fmt.Errorf("tensor holds %v, want %T", t.Dtype(), zero)
+		}
+		return []T{}, nil
+	}
 	switch d := t.Data().(type) {
 	case []T:
 		return d, nil

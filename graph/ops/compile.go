@@ -272,6 +272,9 @@ func (p *Program) Run(inputs map[string]*tensor.Dense) (outs []*tensor.Dense, er
 		if !ok {
 			return nil, fmt.Errorf("%w: no value for input %q", ErrShape, name)
 		}
+		if err := checkInput(name, t, n.Dtype()); err != nil {
+			return nil, err
+		}
 		if !sameShape(t.Shape(), ShapeOf(n)) {
 			return nil, fmt.Errorf("%w: input %q has shape %v, compiled for %v", ErrShape, name, t.Shape(), ShapeOf(n))
 		}
@@ -287,7 +290,7 @@ func (p *Program) Run(inputs map[string]*tensor.Dense) (outs []*tensor.Dense, er
 	}
 	if len(p.Graph.AllNodes()) > 0 {
 		defer p.machine.Reset()
-		if err := p.machine.RunAll(); err != nil {
+		if err := RunAll(p.machine); err != nil {
 			return nil, err
 		}
 	}
@@ -303,6 +306,18 @@ func (p *Program) Run(inputs map[string]*tensor.Dense) (outs []*tensor.Dense, er
 		outs = append(outs, d.Clone().(*tensor.Dense))
 	}
 	return outs, nil
+}
+
+// checkInput returns an error of one line when t, the value given for the
+// graph input name, is nil or not of element type want.
+func checkInput(name string, t *tensor.Dense, want tensor.Dtype) error {
+	if t == nil {
+		return fmt.Errorf("input %q has no tensor", name)
+	}
+	if t.Dtype() != want {
+		return fmt.Errorf("input %q is %v, the model wants %v", name, t.Dtype(), want)
+	}
+	return nil
 }
 
 func sameShape(a tensor.Shape, b []int) bool {

@@ -85,6 +85,9 @@ func (c *Ctx) Apply(s Spec, in ...*Value) (*Value, error) {
 		}
 		out, err := foldKernel(s.kernel(), ts)
 		if err != nil {
+			if s.Name == c.Node.OpType {
+				return nil, err // Compile names the node
+			}
 			return nil, fmt.Errorf("%s: %w", s.Name, err)
 		}
 		v, err := ConstValue(out)
@@ -102,7 +105,7 @@ func (c *Ctx) Apply(s Spec, in ...*Value) (*Value, error) {
 		nodes[i] = n
 	}
 	*c.seq++
-	n, err := NewNode(c.G, fmt.Sprintf("%s#%d", c.Node.Name, *c.seq), s, nodes...)
+	n, err := newNode(c.G, fmt.Sprintf("%s#%d", c.Node.Name, *c.seq), s, c.Node, nodes...)
 	if err != nil {
 		return nil, err
 	}
@@ -140,13 +143,18 @@ func constNode(g *G.ExprGraph, name string, t *tensor.Dense) (n *G.Node, err err
 // NewNode applies a kernel to nodes of g. Gradient functions use it to build
 // their backward nodes; key must be unique in g.
 func NewNode(g *G.ExprGraph, key string, s Spec, in ...*G.Node) (n *G.Node, err error) {
+	return newNode(g, key, s, nil, in...)
+}
+
+// newNode is NewNode for a kernel that computes node (named in its errors).
+func newNode(g *G.ExprGraph, key string, s Spec, node *graph.Node, in ...*G.Node) (n *G.Node, err error) {
 	defer recoverTo(&err)
 	dt, err := tensorDtype(s.DType)
 	if err != nil {
 		return nil, err
 	}
 	op := &kernelOp{name: s.Name, key: key, shape: tensor.Shape(append([]int{}, s.Shape...)),
-		out: typeOf(len(s.Shape), dt), dt: dt, fwd: s.kernel(), grad: s.Grad, wrt: s.WRT}
+		out: typeOf(len(s.Shape), dt), dt: dt, fwd: s.kernel(), grad: s.Grad, wrt: s.WRT, node: node}
 	if len(s.Shape) > 0 {
 		op.into = s.Into
 	}

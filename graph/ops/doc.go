@@ -18,8 +18,14 @@
 // are recovered at the package boundary and returned as errors. An
 // unsupported model fails in NewRunner or Compile with one
 // *UnsupportedError listing every missing op; inputs that do not fit the
-// model wrap ErrShape; sizes derived from the model above Options.MaxBytes
-// wrap a *graph.LimitError; Run after Close returns ErrClosed.
+// model wrap ErrShape; sizes derived from the model above Options.MaxBytes,
+// each or in total, wrap a *graph.LimitError; Run after Close returns
+// ErrClosed. A kernel that fails while a program runs (or while Compile
+// folds constants) gives a *RunError of one line naming the IR node and the
+// kernel's message, `node "/Gather" (Gather): index 7 out of range [-5,
+// 5)`, without gorgonia's wrapping (RunAll does the same for a machine a
+// caller builds); a nil input or one of the wrong element type is an error
+// naming the input.
 //
 // # Concurrency
 //

@@ -2,6 +2,7 @@ package ops
 
 import (
 	"fmt"
+	"math"
 
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -418,15 +419,21 @@ func sliceRange(start, end, step, dim int) (first, count int) {
 	if end < 0 {
 		end += dim
 	}
+	// Clamped, start and end lie in [-1, dim]: their difference cannot
+	// overflow, and the count is taken without adding the step (which may
+	// be as large as int64 allows).
 	if step > 0 {
 		start, end = min(max(start, 0), dim), min(max(end, 0), dim)
 		if end > start {
-			count = (end - start + step - 1) / step
+			count = (end-start-1)/step + 1
 		}
 	} else {
 		start, end = min(max(start, 0), dim-1), min(max(end, -1), dim-1)
 		if start > end {
-			count = (start - end - step - 1) / -step
+			count = 1
+			if step != math.MinInt {
+				count = (start-end-1)/-step + 1
+			}
 		}
 	}
 	return start, count
@@ -868,7 +875,7 @@ func gatherIndices(t *tensor.Dense, n int) ([]int, error) {
 			x += n
 		}
 		if x < 0 || x >= n {
-			return nil, fmt.Errorf("index %d out of range for a dimension of %d", raw[i], n)
+			return nil, fmt.Errorf("index %d out of range [%d, %d)", raw[i], -n, n)
 		}
 		raw[i] = x
 	}

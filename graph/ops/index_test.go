@@ -171,3 +171,43 @@ func BenchmarkReshapeKernel_8x64x56x56(b *testing.B) {
 		}
 	}
 }
+
+// TestSliceExtremeRanges: starts, ends and steps at the ends of int64 are
+// clamped as ONNX says, with no overflow in the count.
+func TestSliceExtremeRanges(t *testing.T) {
+	const lo, hi = math.MinInt64, math.MaxInt64
+	for _, tc := range []struct {
+		start, end, step, dim int
+		first, count          int
+	}{
+		{lo, hi, lo, 2, 0, 0},
+		{hi, lo, lo, 2, 1, 1},
+		{0, hi, hi, 5, 0, 1},
+		{lo, hi, hi, 5, 0, 1},
+		{lo, hi, 1, 5, 0, 5},
+		{hi, lo, -1, 5, 4, 5},
+		{-1, lo, -2, 5, 4, 3},
+		{3, hi, 2, 5, 3, 1},
+		{hi, hi, 1, 5, 5, 0},
+	} {
+		first, count := sliceRange(tc.start, tc.end, tc.step, tc.dim)
+		if count != tc.count || count > 0 && first != tc.first {
+			t.Errorf("sliceRange(%d, %d, %d, %d) = %d, %d; want %d, %d", tc.start, tc.end, tc.step, tc.dim, first, count, tc.first, tc.count)
+		}
+	}
+	// In a model, forward and backward (the tester's file: a Slice with
+	// INT64_MIN start and step whose empty output is summed).
+	i64 := func(name string, v int64) arg {
+		return arg{Name: name, Value: Dense([]int{1}, []int64{v}), Const: true}
+	}
+	for _, c := range [][3]int64{{lo, hi, lo}, {hi, lo, lo}, {0, hi, hi}} {
+		args := []arg{{Name: "x", Value: randF64(1, -1, 1, 2)}, i64("st", c[0]), i64("en", c[1]), i64("ax", 0), i64("stp", c[2])}
+		nodes := []*graph.Node{
+			{Name: "slice", OpType: "Slice", Inputs: []string{"x", "st", "en", "ax", "stp"}, Outputs: []string{"y"}},
+			{Name: "sum", OpType: "ReduceSum", Inputs: []string{"y"}, Outputs: []string{"s"}, Attrs: []*graph.Attribute{attrInt("keepdims", 0)}},
+			{Name: "mul", OpType: "Mul", Inputs: []string{"x", "s"}, Outputs: []string{"z"}},
+		}
+		m, shapes := chainModel(13, args, nodes, "z")
+		gradCheckModel(t, m, shapes, args)
+	}
+}

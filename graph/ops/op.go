@@ -9,6 +9,8 @@ import (
 	"github.com/chewxy/hm"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
+
+	"github.com/onnxtune/onnxtune/graph"
 )
 
 // Kernel computes an op's output from its inputs. Kernels are the project's
@@ -35,6 +37,9 @@ type kernelOp struct {
 	dst   *tensor.Dense // the output buffer kept across runs (with into)
 	grad  GradFunc
 	wrt   []bool
+	// node is the IR node the kernel computes or differentiates (nil
+	// for nodes built outside Compile), named in its errors.
+	node *graph.Node
 }
 
 var (
@@ -59,14 +64,14 @@ func (o *kernelOp) Do(vals ...G.Value) (v G.Value, err error) {
 	// must become an error here, or it would end the process.
 	defer func() {
 		if r := recover(); r != nil {
-			v, err = nil, fmt.Errorf("%s: %v", o.name, r)
+			v, err = nil, o.fail(fmt.Errorf("%v", r))
 		}
 	}()
 	in := make([]*tensor.Dense, len(vals))
 	for i, v := range vals {
 		d, err := asDense(v)
 		if err != nil {
-			return nil, fmt.Errorf("%s: input %d: %w", o.name, i, err)
+			return nil, o.fail(fmt.Errorf("input %d: %w", i, err))
 		}
 		in[i] = d
 	}
@@ -90,7 +95,7 @@ func (o *kernelOp) Do(vals ...G.Value) (v G.Value, err error) {
 		prof.add(o.name, time.Since(t0))
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", o.name, err)
+		return nil, o.fail(err)
 	}
 	if len(o.shape) == 0 {
 		return scalarValue(out)
@@ -120,7 +125,105 @@ func (o *kernelOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error
 	if o.grad == nil {
 		return nil, fmt.Errorf("%s is not differentiable", o.name)
 	}
-	return o.grad(inputs, output, grad)
+	gs, err := o.grad(inputs, output, grad)
+	if err == nil && o.node != nil {
+		stop := map[*G.Node]bool{output: true, grad: true}
+		for _, n := range inputs {
+			stop[n] = true
+		}
+		labelNodes(gs, o.node, stop)
+	}
+	return gs, err
+}
+
+// labelNodes marks the kernels that compute nodes, and those they read that
+// carry no IR node yet (a gradient function's intermediate nodes), as
+// computing node; it stops at the nodes of stop.
+func labelNodes(nodes G.Nodes, node *graph.Node, stop map[*G.Node]bool) {
+	for _, n := range nodes {
+		if n == nil || stop[n] {
+			continue
+		}
+		stop[n] = true
+		k, ok := n.Op().(*kernelOp)
+		if !ok || k.node != nil {
+			continue
+		}
+		k.node = node
+		labelNodes(childrenOf(n), node, stop)
+	}
+}
+
+// fail wraps a kernel's error in a *RunError naming the kernel and its node.
+func (o *kernelOp) fail(err error) error {
+	return &RunError{Node: o.node, Kernel: o.name, Err: err}
+}
+
+// RunError reports a kernel that failed while a program ran, or while
+// Compile folded constants: the IR node it computes (or differentiates) and
+// the kernel's own message, e.g. `node "/Gather" (Gather): index 7 out of
+// range [-5, 5)`.
+type RunError struct {
+	Node   *graph.Node // nil when the kernel belongs to no IR node
+	Kernel string      // the kernel's name: the op type, or e.g. "SliceGrad"
+	Err    error
+}
+
+func (e *RunError) Error() string {
+	msg := e.Err.Error()
+	if e.Node == nil || e.Kernel != e.Node.OpType {
+		msg = e.Kernel + ": " + msg
+	}
+	if e.Node == nil {
+		return msg
+	}
+	return "node " + e.Node.String() + ": " + msg
+}
+
+func (e *RunError) Unwrap() error { return e.Err }
+
+// RunAll runs a machine over a graph of this package's kernels (a
+// Program's, or a training step's with its gradients) and returns, when a
+// kernel fails, its *RunError alone: gorgonia's "PC n. Failed to execute
+// instruction" wrapping and its dump of the instruction are dropped. A
+// panic inside gorgonia becomes an error.
+func RunAll(vm G.VM) (err error) {
+	defer recoverTo(&err)
+	return machineError(vm.RunAll())
+}
+
+// machineError finds the *RunError in an error of gorgonia's machine, or
+// else reduces it to its innermost cause, prefixed with the failing node.
+func machineError(err error) error {
+	if err == nil {
+		return nil
+	}
+	var at *G.Node
+	cause := err
+	for e := err; e != nil; {
+		if re, ok := e.(*RunError); ok {
+			return re
+		}
+		if c, ok := e.(interface{ Node() *G.Node }); ok && at == nil {
+			at = c.Node()
+		}
+		cause = e
+		switch u := e.(type) {
+		case interface{ Unwrap() error }:
+			e = u.Unwrap()
+		case interface{ Err() error }:
+			e = u.Err()
+		default:
+			e = nil
+		}
+	}
+	if at != nil {
+		if k, ok := at.Op().(*kernelOp); ok {
+			return k.fail(cause)
+		}
+		return fmt.Errorf("%s: %w", at.Name(), cause)
+	}
+	return cause
 }
 
 // asDense turns a gorgonia value into a dense tensor (scalars become rank 0).

@@ -71,6 +71,9 @@ func (r *Runner) Run(inputs map[string]*tensor.Dense) ([]*tensor.Dense, error) {
 		if !ok {
 			return nil, fmt.Errorf("%w: no value for input %q", ErrShape, name)
 		}
+		if t == nil {
+			return nil, fmt.Errorf("input %q has no tensor", name)
+		}
 		shapes[name] = Shape(t)
 		fmt.Fprintf(&b, "%s%v;", name, Shape(t))
 	}
