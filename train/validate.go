@@ -37,7 +37,7 @@ func (c Config) Validate() error {
 	switch {
 	case c.Steps < 0:
 		return settingErr("steps %d: want 0 or more", c.Steps)
-	case c.Steps == 0 && c.Epochs < 1:
+	case c.Epochs < 0 || c.Steps == 0 && c.Epochs < 1:
 		return settingErr("epochs %d: want 1 or more (or steps)", c.Epochs)
 	}
 	if _, err := NewOptimizer(c.Optimizer); err != nil {

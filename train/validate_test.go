@@ -56,6 +56,7 @@ func TestValidate(t *testing.T) {
 		{"loss", ok, func(c *Config) { c.Loss = "hinge" }, `unknown loss "hinge"`},
 		{"epochs", ok, func(c *Config) { c.Epochs = -1 }, "epochs -1: want 1 or more"},
 		{"steps", ok, func(c *Config) { c.Steps = -3 }, "steps -3: want 0 or more"},
+		{"negative epochs with steps", ok, func(c *Config) { c.Epochs, c.Steps = -1, 2 }, "epochs -1: want 1 or more (or steps)"},
 		{"warmup", ok, func(c *Config) { c.Schedule.Warmup = -1 }, "warmup -1: want 0 or more steps"},
 		{"warmup start", ok, func(c *Config) { c.Schedule.Warmup, c.Schedule.WarmupFrom = 5, 1.5 },
 			"Starting multiplicative factor expected to be greater than 0 and less or equal to 1."},

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"errors"
+	"strings"
 	"testing"
 )
 
@@ -40,5 +41,34 @@ func TestRecoverExit(t *testing.T) {
 	}
 	if want := "onnxtune: internal error: boom; second line\n"; stderr.String() != want {
 		t.Errorf("stderr %q, want %q", stderr.String(), want)
+	}
+}
+
+// TestHelpCommand: 'onnxtune help CMD' prints CMD's help; an unknown topic
+// is a usage error (exit 2, one line naming it), as an unknown command is.
+func TestHelpCommand(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		args   []string
+		code   int
+		stdout string // a line it contains
+		stderr string // all of it
+	}{
+		{"a command", []string{"help", "train"}, exitOK, "Usage:\n  onnxtune train MODEL -o OUT.onnx --data DATA [flags]\n", ""},
+		{"no topic", []string{"help"}, exitOK, "Usage:\n  onnxtune [command]\n", ""},
+		{"unknown topic", []string{"help", "bogus"}, exitUsage, "",
+			"onnxtune: unknown help topic \"bogus\"\nRun 'onnxtune help --help' for usage.\n"},
+		{"unknown subtopic", []string{"help", "train", "bogus"}, exitUsage, "",
+			"onnxtune: unknown help topic \"train bogus\"\nRun 'onnxtune help --help' for usage.\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, stdout, stderr := runCLI(tc.args...)
+			if code != tc.code || !strings.Contains(stdout, tc.stdout) || stderr != tc.stderr {
+				t.Errorf("exit %d, stdout %q, stderr %q; want exit %d, stdout with %q, stderr %q", code, stdout, stderr, tc.code, tc.stdout, tc.stderr)
+			}
+			if tc.code != exitOK && stdout != "" {
+				t.Errorf("stdout %q, want nothing", stdout)
+			}
+		})
 	}
 }

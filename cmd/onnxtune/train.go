@@ -178,8 +178,8 @@ func (f *trainFlags) settings(epochs int) (train.Config, error) {
 		return train.Config{}, fmt.Errorf("invalid --batch-size %d: want 1 or more", f.batch)
 	case f.steps < 0:
 		return train.Config{}, fmt.Errorf("invalid --steps %d: want 1 or more (or 0 for whole epochs)", f.steps)
-	case f.epochs < 1 && f.steps < 1:
-		return train.Config{}, fmt.Errorf("invalid --epochs %d: want 1 or more (or --steps)", f.epochs)
+	case f.epochs < 0 || f.epochs < 1 && f.steps < 1:
+		return train.Config{}, fmt.Errorf("invalid --epochs %d: want 1 or more (or 0 with --steps)", f.epochs)
 	case f.warmup < 0:
 		return train.Config{}, fmt.Errorf("invalid --warmup %d: want 0 or more steps", f.warmup)
 	case f.perClass < 0:
