@@ -182,6 +182,37 @@ func TestTrainSignals(t *testing.T) {
 	}
 }
 
+// TestTrainSignalWhileLoading: the handler is in place before the model
+// and the data are read, so a signal that comes while they load (here
+// before: the data does not even exist) ends the run with exit 130, not
+// the signal's default death (143 for SIGTERM) or a loading error.
+func TestTrainSignalWhileLoading(t *testing.T) {
+	dir := t.TempDir()
+	model := filepath.Join("..", "..", "models", "mlp_bn_training.onnx")
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
+		t.Run(sig.String(), func(t *testing.T) {
+			real := interruptContext
+			t.Cleanup(func() { interruptContext = real })
+			interruptContext = func(parent context.Context) (context.Context, context.CancelFunc) {
+				ctx, stop := real(parent)
+				if err := syscall.Kill(os.Getpid(), sig); err != nil {
+					t.Error(err)
+				}
+				<-ctx.Done()
+				return ctx, stop
+			}
+			out := filepath.Join(dir, "out.onnx")
+			code, _, stderr := runCLI("train", model, "-o", out, "--data", filepath.Join(dir, "missing.npz"), "--log-level", "error")
+			if code != exitInterrupted || !strings.Contains(stderr, "interrupted before training") {
+				t.Fatalf("exit %d, %q; want %d, interrupted before training", code, stderr, exitInterrupted)
+			}
+			if _, err := os.Stat(out); !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("OUT written by an interrupted run (%v)", err)
+			}
+		})
+	}
+}
+
 // failWriter fails every write, as a full disk does.
 type failWriter struct{}
 

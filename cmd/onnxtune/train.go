@@ -264,9 +264,22 @@ func applyConfig(fs *pflag.FlagSet, path string) error {
 }
 
 func (a *app) train(model string, f *trainFlags) error {
+	// Ctrl-C is handled from the start: one that comes while the model
+	// and the data load ends the run when they are loaded (exit 130,
+	// nothing written), whatever the loading gave.
+	ctx, stop := interruptContext(context.Background())
+	defer stop()
+	early := func(err error) error {
+		select {
+		case <-ctx.Done():
+			return &interruptedError{fmt.Sprintf("interrupted before training: %s not written", f.out)}
+		default:
+			return err
+		}
+	}
 	m, err := importer.LoadWith(model, importer.Options{Logger: a.log, MaxBytes: a.limit})
 	if err != nil {
-		return err
+		return early(err)
 	}
 	var chk ioCheck
 	chk.model("the model", model, m)
@@ -277,21 +290,24 @@ func (a *app) train(model string, f *trainFlags) error {
 	if f.checkpoint != "" {
 		chk.dirOutput("--checkpoint", f.checkpoint, train.CheckpointPath(f.checkpoint))
 	}
-	if err := chk.check(); err != nil {
+	if err := early(chk.check()); err != nil {
 		return err
 	}
 	src, in, err := a.openData(m, dataSpec{spec: f.data, need: labelsOrTargets, batch: f.batch, image: f.image,
 		perClass: f.perClass, classes: f.classes, shuffle: f.shuffle, seed: f.seed})
 	if err != nil {
-		return fmt.Errorf("--data: %w", err)
+		return early(fmt.Errorf("--data: %w", err))
 	}
 	var val train.Validator
 	if f.val != "" {
 		vs, _, err := a.openData(m, dataSpec{spec: f.val, need: classLabels, batch: f.batch, image: f.image})
 		if err != nil {
-			return fmt.Errorf("--val: %w", err)
+			return early(fmt.Errorf("--val: %w", err))
 		}
 		val = func(m *graph.Model) (float64, float64, error) { return evaluate(m, vs, in, a.limit) }
+	}
+	if err := early(nil); err != nil {
+		return err
 	}
 	epochs := f.epochs
 	if f.steps > 0 {
@@ -304,8 +320,6 @@ func (a *app) train(model string, f *trainFlags) error {
 	}
 	cfg.Logger, cfg.MaxBytes = a.log, a.limit
 	cfg.OnGroups = func(g *train.Assignment) { a.printGroups(cfg.Optimizer, g) }
-	ctx, stop := interruptContext(context.Background())
-	defer stop()
 	total := -1 // unknown: more steps than an int counts (Run refuses it)
 	if epochs <= math.MaxInt/src.Batches() {
 		total = src.Batches() * epochs
