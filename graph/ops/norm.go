@@ -29,6 +29,9 @@ func batchNormInference(n *graph.Node, read func(string) bool) (func() []string,
 	if len(n.Outputs) <= 1 && n.Attr("training_mode") == nil {
 		return nil, nil
 	}
+	if len(n.Outputs) == 0 {
+		return nil, fmt.Errorf("it has no output (training_mode set)")
+	}
 	return func() []string {
 		n.Outputs = n.Outputs[:1]
 		removeAttr(n, "training_mode")

@@ -66,3 +66,27 @@ func TestInferenceRewrites(t *testing.T) {
 		t.Error("Conv has an inference rewrite")
 	}
 }
+
+// TestInferenceRewriteNoOutputs: a BatchNormalization of a hostile file
+// with no outputs is an error of the rewrite, not a panic when applied.
+func TestInferenceRewriteNoOutputs(t *testing.T) {
+	reg := NewRegistry()
+	bn := &graph.Node{Name: "bn", OpType: "BatchNormalization", Inputs: []string{"x", "s", "b", "m", "v"},
+		Attrs: []*graph.Attribute{attrInt("training_mode", 1)}}
+	var err error
+	func() {
+		defer func() {
+			if r := recover(); r != nil {
+				t.Fatalf("panic: %v", r)
+			}
+		}()
+		var apply func() []string
+		apply, err = reg.Inference(bn)(bn, func(string) bool { return false })
+		if apply != nil {
+			apply()
+		}
+	}()
+	if err == nil || !strings.Contains(err.Error(), "no output") {
+		t.Errorf("error %v, want one saying the node has no output", err)
+	}
+}
