@@ -113,12 +113,26 @@ func rules() []rule {
 			}
 			return bad
 		}},
-		{"only importer and export use internal/onnxpb", func(mod string, pkgs []*pkg) []string {
-			allowed := []string{mod + "/importer", mod + "/export"}
+		{"only importer, export and internal/testmodels use internal/onnxpb", func(mod string, pkgs []*pkg) []string {
+			// internal/testmodels is test support only: it builds hostile
+			// protobufs (models the importer must refuse, which graph and
+			// export cannot express) for tests, and the next rule keeps it
+			// out of every non-test file.
+			allowed := []string{mod + "/importer", mod + "/export", mod + "/internal/testmodels"}
 			var bad []string
 			for _, p := range pkgs {
 				if slices.Contains(p.Imports, mod+"/internal/onnxpb") && !slices.Contains(allowed, p.ImportPath) {
 					bad = append(bad, fmt.Sprintf("%s imports internal/onnxpb", p.ImportPath))
+				}
+			}
+			return bad
+		}},
+		{"only tests import internal/testmodels", func(mod string, pkgs []*pkg) []string {
+			// Imports lists what a package's non-test files import.
+			var bad []string
+			for _, p := range pkgs {
+				if slices.Contains(p.Imports, mod+"/internal/testmodels") {
+					bad = append(bad, fmt.Sprintf("%s imports internal/testmodels in a non-test file", p.ImportPath))
 				}
 			}
 			return bad
@@ -272,6 +286,8 @@ func TestRulesCatchViolations(t *testing.T) {
 				Deps: []string{mod + "/graph", mod + "/internal/onnxpb"}},
 			{ImportPath: mod + "/export", Imports: []string{mod + "/graph", mod + "/internal/onnxpb"},
 				Deps: []string{mod + "/graph", mod + "/internal/onnxpb"}},
+			{ImportPath: mod + "/internal/testmodels", Imports: []string{mod + "/graph", mod + "/internal/onnxpb"},
+				Deps: []string{mod + "/graph", mod + "/internal/onnxpb"}},
 			{ImportPath: mod + "/cmd/tool", Imports: []string{"flag", mod + "/importer", mod + "/export", "github.com/spf13/cobra"},
 				Deps: []string{"flag", mod + "/importer", mod + "/export", "github.com/spf13/cobra", "github.com/spf13/pflag"}},
 		}
@@ -309,7 +325,8 @@ func TestRulesCatchViolations(t *testing.T) {
 			p := find(pkgs, "remap")
 			p.GoFiles = append(p.GoFiles, "setlevel.go", "alias.go")
 		}},
-		{"only importer and export use internal/onnxpb", func(pkgs []*pkg) { addDep(pkgs, "remap", true, mod+"/internal/onnxpb") }},
+		{"only importer, export and internal/testmodels use internal/onnxpb", func(pkgs []*pkg) { addDep(pkgs, "remap", true, mod+"/internal/onnxpb") }},
+		{"only tests import internal/testmodels", func(pkgs []*pkg) { addDep(pkgs, "cmd/tool", true, mod+"/internal/testmodels") }},
 	}
 	byName := make(map[string]rule)
 	for _, r := range rules() {
