@@ -2,5 +2,6 @@
 // its packages may import which (graph imports nothing of the module,
 // importer and export never import each other, only cmd/ uses cobra, reads
 // flags and configures logging, only importer and export use the generated
-// protobuf code). It has no code of its own; run it with go test.
+// protobuf code, besides internal/testmodels, which only tests import). It
+// has no code of its own; run it with go test.
 package archtest
