@@ -71,7 +71,8 @@ func (r *externalReader) read(entries []graph.StringPair, want int64) ([]byte, e
 		return nil, fmt.Errorf("%w: %s: length %d, tensor needs %d bytes", ErrExternal, loc, length, want)
 	}
 	if off > st.Size() || length > st.Size()-off {
-		return nil, fmt.Errorf("%w: %s: bytes %d to %d are past its end (%d bytes)", ErrExternal, loc, off, off+length, st.Size())
+		// off+length may overflow int64: say both.
+		return nil, fmt.Errorf("%w: %s: offset %d + length %d is past its end (size %d)", ErrExternal, loc, off, length, st.Size())
 	}
 	buf := make([]byte, length)
 	if _, err := f.ReadAt(buf, off); err != nil && !(errors.Is(err, io.EOF) && length == 0) {

@@ -328,6 +328,8 @@ func TestExternalData(t *testing.T) {
 		{"missing", "nope.bin", nil, "no such file"},
 		{"length mismatch", "w.bin", []graph.StringPair{off16, {Key: "length", Value: "8"}}, "length 8"},
 		{"past the end", "w.bin", []graph.StringPair{{Key: "offset", Value: "24"}, len16}, "past its end"},
+		{"offset near int64's end", "w.bin", []graph.StringPair{{Key: "offset", Value: "9223372036854775800"}, len16},
+			"offset 9223372036854775800 + length 16 is past its end (size 32)"},
 		{"bad offset", "w.bin", []graph.StringPair{{Key: "offset", Value: "-3"}}, "bad offset"},
 	}
 	for _, c := range bad {
