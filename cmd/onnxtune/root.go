@@ -172,7 +172,7 @@ external data only to OUT.data, and check this before any work starts.`,
 	pf.StringVar(&a.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	pf.StringVar(&a.logFormat, "log-format", "text", "log format: text or json")
 	pf.StringVar(&a.maxBytes, "max-bytes", strings.ReplaceAll(graph.FormatBytes(graph.DefaultMaxBytes), " ", ""),
-		"largest single allocation a size read from a file (model, data, config) may ask for, e.g. 512MiB or 8GiB")
+		"largest allocation a size read from a file (model, data, config) may ask for, and largest total of a compiled model's values, e.g. 512MiB or 8GiB")
 	root.AddCommand(a.inspectCmd(), a.convertCmd(), a.runCmd(), a.evalCmd(), a.trainCmd(), a.remapCmd(), a.replaceHeadCmd(), a.versionCmd())
 	return root
 }
