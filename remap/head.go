@@ -1,7 +1,6 @@
 package remap
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
@@ -294,19 +293,19 @@ func fixDeclared(g *graph.Graph, start []string, oldOut, classes int64) {
 	}
 }
 
-// encodeFloats packs n values of next as little-endian values of dt
-// (float32 or float64), drawn in order straight into the bytes.
+// encodeFloats packs n values of next, drawn in order, as little-endian
+// values of dt (float32 or float64).
 func encodeFloats(dt graph.DType, n int, next func() float64) []byte {
 	if dt == graph.Float64 {
-		b := make([]byte, 8*n)
-		for i := range n {
-			binary.LittleEndian.PutUint64(b[8*i:], math.Float64bits(next()))
-		}
-		return b
+		return graph.Encode(draw(n, next))
 	}
-	b := make([]byte, 4*n)
-	for i := range n {
-		binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(float32(next())))
+	return graph.Encode(draw(n, func() float32 { return float32(next()) }))
+}
+
+func draw[T float32 | float64](n int, next func() T) []T {
+	v := make([]T, n)
+	for i := range v {
+		v[i] = next()
 	}
-	return b
+	return v
 }

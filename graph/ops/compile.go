@@ -1,10 +1,8 @@
 package ops
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
-	"math"
 	"math/rand"
 
 	G "gorgonia.org/gorgonia"
@@ -355,46 +353,17 @@ func TensorFromIR(t *graph.Tensor) (*tensor.Dense, error) {
 	if t.DType.ByteLen(int64(n)) != int64(len(t.Raw)) {
 		return nil, fmt.Errorf("tensor %q: %d bytes for %d %s values", t.Name, len(t.Raw), n, t.DType)
 	}
-	r := t.Raw
-	var backing any
-	switch t.DType {
-	case graph.Float32:
-		backing = decode(n, func(i int) float32 { return math.Float32frombits(binary.LittleEndian.Uint32(r[4*i:])) })
-	case graph.Float64:
-		backing = decode(n, func(i int) float64 { return math.Float64frombits(binary.LittleEndian.Uint64(r[8*i:])) })
-	case graph.Int64:
-		backing = decode(n, func(i int) int64 { return int64(binary.LittleEndian.Uint64(r[8*i:])) })
-	case graph.Uint64:
-		backing = decode(n, func(i int) uint64 { return binary.LittleEndian.Uint64(r[8*i:]) })
-	case graph.Int32:
-		backing = decode(n, func(i int) int32 { return int32(binary.LittleEndian.Uint32(r[4*i:])) })
-	case graph.Uint32:
-		backing = decode(n, func(i int) uint32 { return binary.LittleEndian.Uint32(r[4*i:]) })
-	case graph.Int16:
-		backing = decode(n, func(i int) int16 { return int16(binary.LittleEndian.Uint16(r[2*i:])) })
-	case graph.Uint16:
-		backing = decode(n, func(i int) uint16 { return binary.LittleEndian.Uint16(r[2*i:]) })
-	case graph.Int8:
-		backing = decode(n, func(i int) int8 { return int8(r[i]) })
-	case graph.Uint8:
-		backing = decode(n, func(i int) uint8 { return r[i] })
-	case graph.Bool:
-		backing = decode(n, func(i int) bool { return r[i] != 0 })
-	default:
-		return nil, fmt.Errorf("element type %s is not supported by the engine", t.DType)
+	if _, err := tensorDtype(t.DType); err != nil {
+		return nil, err
+	}
+	backing, err := graph.DecodeAs(t.DType, t.Raw)
+	if err != nil {
+		return nil, fmt.Errorf("tensor %q: %w", t.Name, err)
 	}
 	if len(shape) == 0 {
 		return scalarDense(backing), nil
 	}
 	return tensor.New(tensor.WithShape(shape...), tensor.WithBacking(backing)), nil
-}
-
-func decode[T any](n int, at func(i int) T) []T {
-	out := make([]T, n)
-	for i := range out {
-		out[i] = at(i)
-	}
-	return out
 }
 
 func scalarDense(backing any) *tensor.Dense {

@@ -208,27 +208,24 @@ func viewKernel(v *viewMap, fill float64) Kernel {
 				return nil, err
 			}
 		}
-		switch in[0].Dtype() {
-		case tensor.Float32:
-			return viewRun(in[0], v, float32(f))
-		case tensor.Float64:
-			return viewRun(in[0], v, f)
-		case tensor.Int64:
-			return viewRun(in[0], v, int64(f))
-		case tensor.Int32:
-			return viewRun(in[0], v, int32(f))
-		case tensor.Int8:
-			return viewRun(in[0], v, int8(f))
-		case tensor.Uint8:
-			return viewRun(in[0], v, uint8(f))
-		case tensor.Bool:
-			return viewRun(in[0], v, f != 0)
+		run, err := pick(byType[func() (*tensor.Dense, error)]{
+			Float32: viewRun(in[0], v, float32(f)), Float64: viewRun(in[0], v, f),
+			Int64: viewRun(in[0], v, int64(f)), Int32: viewRun(in[0], v, int32(f)),
+			Int8: viewRun(in[0], v, int8(f)), Uint8: viewRun(in[0], v, uint8(f)),
+			Bool: viewRun(in[0], v, f != 0),
+		}, in[0].Dtype())
+		if err != nil {
+			return nil, err
 		}
-		return nil, fmt.Errorf("element type %v is not supported", in[0].Dtype())
+		return run()
 	}
 }
 
-func viewRun[T shapeElem](t *tensor.Dense, v *viewMap, fill T) (*tensor.Dense, error) {
+func viewRun[T shapeElem](t *tensor.Dense, v *viewMap, fill T) func() (*tensor.Dense, error) {
+	return func() (*tensor.Dense, error) { return viewApply(t, v, fill) }
+}
+
+func viewApply[T shapeElem](t *tensor.Dense, v *viewMap, fill T) (*tensor.Dense, error) {
 	x, err := Data[T](t)
 	if err != nil {
 		return nil, err
@@ -241,22 +238,16 @@ func viewRun[T shapeElem](t *tensor.Dense, v *viewMap, fill T) (*tensor.Dense, e
 
 // viewBackKernel is the gradient of a view: in[0] is the output gradient.
 func viewBackKernel(v *viewMap) Kernel {
+	return floats(viewBackRun[float32](v), viewBackRun[float64](v))
+}
+
+func viewBackRun[T Float](v *viewMap) Kernel {
 	return func(in []*tensor.Dense) (*tensor.Dense, error) {
-		switch in[0].Dtype() {
-		case tensor.Float32:
-			g, err := Data[float32](in[0])
-			if err != nil {
-				return nil, err
-			}
-			return Dense(v.in, viewBackward(g, v)), nil
-		case tensor.Float64:
-			g, err := Data[float64](in[0])
-			if err != nil {
-				return nil, err
-			}
-			return Dense(v.in, viewBackward(g, v)), nil
+		g, err := Data[T](in[0])
+		if err != nil {
+			return nil, err
 		}
-		return nil, fmt.Errorf("gradient of %v is not supported", in[0].Dtype())
+		return Dense(v.in, viewBackward(g, v)), nil
 	}
 }
 
@@ -663,28 +654,19 @@ func lowerConcat(c *Ctx, in []*Value) ([]*Value, error) {
 }
 
 func concatKernel(axis int, out []int) Kernel {
-	return func(in []*tensor.Dense) (*tensor.Dense, error) {
-		switch in[0].Dtype() {
-		case tensor.Float32:
-			return concatRun[float32](in, axis, out)
-		case tensor.Float64:
-			return concatRun[float64](in, axis, out)
-		case tensor.Int64:
-			return concatRun[int64](in, axis, out)
-		case tensor.Int32:
-			return concatRun[int32](in, axis, out)
-		case tensor.Int8:
-			return concatRun[int8](in, axis, out)
-		case tensor.Uint8:
-			return concatRun[uint8](in, axis, out)
-		case tensor.Bool:
-			return concatRun[bool](in, axis, out)
-		}
-		return nil, fmt.Errorf("element type %v is not supported", in[0].Dtype())
-	}
+	return dispatch(byType[Kernel]{
+		Float32: concatRun[float32](axis, out), Float64: concatRun[float64](axis, out),
+		Int64: concatRun[int64](axis, out), Int32: concatRun[int32](axis, out),
+		Int8: concatRun[int8](axis, out), Uint8: concatRun[uint8](axis, out),
+		Bool: concatRun[bool](axis, out),
+	})
 }
 
-func concatRun[T shapeElem](in []*tensor.Dense, axis int, out []int) (*tensor.Dense, error) {
+func concatRun[T shapeElem](axis int, out []int) Kernel {
+	return func(in []*tensor.Dense) (*tensor.Dense, error) { return concatApply[T](in, axis, out) }
+}
+
+func concatApply[T shapeElem](in []*tensor.Dense, axis int, out []int) (*tensor.Dense, error) {
 	inner := sizeOf(out[axis+1:])
 	outer := sizeOf(out[:axis])
 	xs := make([][]T, len(in))
@@ -845,30 +827,28 @@ func lowerGather(c *Ctx, in []*Value) ([]*Value, error) {
 	return []*Value{y}, err
 }
 
+// intsOf reads an integer tensor as ints.
+func intsOf[T int64 | int32](t *tensor.Dense) ([]int, error) {
+	d, err := Data[T](t)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]int, len(d))
+	for i, x := range d {
+		out[i] = int(x)
+	}
+	return out, nil
+}
+
 // gatherIndices reads indices, counting negative ones from the end.
 func gatherIndices(t *tensor.Dense, n int) ([]int, error) {
-	var raw []int
-	switch t.Dtype() {
-	case tensor.Int64:
-		d, err := Data[int64](t)
-		if err != nil {
-			return nil, err
-		}
-		raw = make([]int, len(d))
-		for i, x := range d {
-			raw[i] = int(x)
-		}
-	case tensor.Int32:
-		d, err := Data[int32](t)
-		if err != nil {
-			return nil, err
-		}
-		raw = make([]int, len(d))
-		for i, x := range d {
-			raw[i] = int(x)
-		}
-	default:
+	read, err := pick(byType[func(*tensor.Dense) ([]int, error)]{Int64: intsOf[int64], Int32: intsOf[int32]}, t.Dtype())
+	if err != nil {
 		return nil, fmt.Errorf("indices are %v, want int64 or int32", t.Dtype())
+	}
+	raw, err := read(t)
+	if err != nil {
+		return nil, err
 	}
 	for i, x := range raw {
 		if x < 0 {
@@ -883,28 +863,19 @@ func gatherIndices(t *tensor.Dense, n int) ([]int, error) {
 }
 
 func gatherKernel(axis int, ds []int) Kernel {
-	return func(in []*tensor.Dense) (*tensor.Dense, error) {
-		switch in[0].Dtype() {
-		case tensor.Float32:
-			return gatherRun[float32](in, axis, ds)
-		case tensor.Float64:
-			return gatherRun[float64](in, axis, ds)
-		case tensor.Int64:
-			return gatherRun[int64](in, axis, ds)
-		case tensor.Int32:
-			return gatherRun[int32](in, axis, ds)
-		case tensor.Int8:
-			return gatherRun[int8](in, axis, ds)
-		case tensor.Uint8:
-			return gatherRun[uint8](in, axis, ds)
-		case tensor.Bool:
-			return gatherRun[bool](in, axis, ds)
-		}
-		return nil, fmt.Errorf("element type %v is not supported", in[0].Dtype())
-	}
+	return dispatch(byType[Kernel]{
+		Float32: gatherRun[float32](axis, ds), Float64: gatherRun[float64](axis, ds),
+		Int64: gatherRun[int64](axis, ds), Int32: gatherRun[int32](axis, ds),
+		Int8: gatherRun[int8](axis, ds), Uint8: gatherRun[uint8](axis, ds),
+		Bool: gatherRun[bool](axis, ds),
+	})
 }
 
-func gatherRun[T shapeElem](in []*tensor.Dense, axis int, ds []int) (*tensor.Dense, error) {
+func gatherRun[T shapeElem](axis int, ds []int) Kernel {
+	return func(in []*tensor.Dense) (*tensor.Dense, error) { return gatherApply[T](in, axis, ds) }
+}
+
+func gatherApply[T shapeElem](in []*tensor.Dense, axis int, ds []int) (*tensor.Dense, error) {
 	x, err := Data[T](in[0])
 	if err != nil {
 		return nil, err
@@ -927,18 +898,14 @@ func gatherRun[T shapeElem](in []*tensor.Dense, axis int, ds []int) (*tensor.Den
 
 // gatherGradKernel: in[0] is the output gradient, in[1] the indices.
 func gatherGradKernel(axis int, ds []int) Kernel {
-	return func(in []*tensor.Dense) (*tensor.Dense, error) {
-		switch in[0].Dtype() {
-		case tensor.Float32:
-			return gatherGradRun[float32](in, axis, ds)
-		case tensor.Float64:
-			return gatherGradRun[float64](in, axis, ds)
-		}
-		return nil, fmt.Errorf("gradient of %v is not supported", in[0].Dtype())
-	}
+	return floats(gatherGradRun[float32](axis, ds), gatherGradRun[float64](axis, ds))
 }
 
-func gatherGradRun[T Float](in []*tensor.Dense, axis int, ds []int) (*tensor.Dense, error) {
+func gatherGradRun[T Float](axis int, ds []int) Kernel {
+	return func(in []*tensor.Dense) (*tensor.Dense, error) { return gatherGradApply[T](in, axis, ds) }
+}
+
+func gatherGradApply[T Float](in []*tensor.Dense, axis int, ds []int) (*tensor.Dense, error) {
 	g, err := Data[T](in[0])
 	if err != nil {
 		return nil, err

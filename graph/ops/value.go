@@ -108,59 +108,38 @@ func (v *Value) Float() (float64, error) {
 	return 0, fmt.Errorf("value %v is not a scalar number", v)
 }
 
+// tensorDtypes is gorgonia's element type for each ONNX element type the
+// engine runs.
+var tensorDtypes = byType[tensor.Dtype]{
+	Float32: tensor.Float32, Float64: tensor.Float64,
+	Int8: tensor.Int8, Int16: tensor.Int16, Int32: tensor.Int32, Int64: tensor.Int64,
+	Uint8: tensor.Uint8, Uint16: tensor.Uint16, Uint32: tensor.Uint32, Uint64: tensor.Uint64,
+	Bool: tensor.Bool,
+}
+
 // tensorDtype maps an ONNX element type to gorgonia's.
 func tensorDtype(d graph.DType) (tensor.Dtype, error) {
-	switch d {
-	case graph.Float32:
-		return tensor.Float32, nil
-	case graph.Float64:
-		return tensor.Float64, nil
-	case graph.Int64:
-		return tensor.Int64, nil
-	case graph.Int32:
-		return tensor.Int32, nil
-	case graph.Int8:
-		return tensor.Int8, nil
-	case graph.Uint8:
-		return tensor.Uint8, nil
-	case graph.Bool:
-		return tensor.Bool, nil
-	case graph.Int16:
-		return tensor.Int16, nil
-	case graph.Uint16:
-		return tensor.Uint16, nil
-	case graph.Uint32:
-		return tensor.Uint32, nil
-	case graph.Uint64:
-		return tensor.Uint64, nil
+	if t, ok := tensorDtypes.For(d); ok && t.Type != nil {
+		return t, nil
 	}
 	return tensor.Dtype{}, fmt.Errorf("element type %s is not supported by the engine", d)
 }
 
+// fromTensorDtypes is tensorDtypes read backwards.
+var fromTensorDtypes = func() map[tensor.Dtype]graph.DType {
+	m := map[tensor.Dtype]graph.DType{}
+	for d := graph.Float32; d <= graph.Int2; d++ {
+		if t, err := tensorDtype(d); err == nil {
+			m[t] = d
+		}
+	}
+	return m
+}()
+
+// fromTensorDtype maps gorgonia's element type back to ONNX's.
 func fromTensorDtype(d tensor.Dtype) (graph.DType, error) {
-	switch d {
-	case tensor.Float32:
-		return graph.Float32, nil
-	case tensor.Float64:
-		return graph.Float64, nil
-	case tensor.Int64:
-		return graph.Int64, nil
-	case tensor.Int32:
-		return graph.Int32, nil
-	case tensor.Int8:
-		return graph.Int8, nil
-	case tensor.Uint8:
-		return graph.Uint8, nil
-	case tensor.Bool:
-		return graph.Bool, nil
-	case tensor.Int16:
-		return graph.Int16, nil
-	case tensor.Uint16:
-		return graph.Uint16, nil
-	case tensor.Uint32:
-		return graph.Uint32, nil
-	case tensor.Uint64:
-		return graph.Uint64, nil
+	if g, ok := fromTensorDtypes[d]; ok {
+		return g, nil
 	}
 	return graph.Undefined, fmt.Errorf("gorgonia type %v is not supported", d)
 }

@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/onnxtune/onnxtune/graph"
 )
 
 // modified is the time stamp of every member, so that equal arrays give
@@ -160,47 +162,36 @@ func writeNpy(w io.Writer, a Array) error {
 	}
 	switch d := a.Data.(type) {
 	case []float32:
-		return writeData(w, d, 4, func(b []byte, v float32) []byte {
-			return binary.LittleEndian.AppendUint32(b, math.Float32bits(v))
-		})
+		return writeData(w, d)
 	case []float64:
-		return writeData(w, d, 8, func(b []byte, v float64) []byte {
-			return binary.LittleEndian.AppendUint64(b, math.Float64bits(v))
-		})
+		return writeData(w, d)
 	case []int64:
-		return writeData(w, d, 8, func(b []byte, v int64) []byte { return binary.LittleEndian.AppendUint64(b, uint64(v)) })
+		return writeData(w, d)
 	case []int32:
-		return writeData(w, d, 4, func(b []byte, v int32) []byte { return binary.LittleEndian.AppendUint32(b, uint32(v)) })
+		return writeData(w, d)
 	case []int8:
-		return writeData(w, d, 1, func(b []byte, v int8) []byte { return append(b, byte(v)) })
+		return writeData(w, d)
 	case []uint8:
 		_, err := w.Write(d)
 		return err
 	case []bool:
-		return writeData(w, d, 1, func(b []byte, v bool) []byte {
-			if v {
-				return append(b, 1)
-			}
-			return append(b, 0)
-		})
+		return writeData(w, d)
 	}
 	return fmt.Errorf("unsupported data type %T", a.Data)
 }
 
-// writeData encodes data little-endian in chunks of at most 64 KiB.
-func writeData[T any](w io.Writer, data []T, size int, put func([]byte, T) []byte) error {
+// writeData encodes data little-endian (graph's codec) in chunks of at most
+// 64 KiB.
+func writeData[T graph.Elem](w io.Writer, data []T) error {
 	const chunk = 64 << 10
+	n := chunk / graph.DTypeOf[T]().Size()
 	buf := make([]byte, 0, chunk)
 	for len(data) > 0 {
-		n := min(len(data), chunk/size)
-		buf = buf[:0]
-		for _, v := range data[:n] {
-			buf = put(buf, v)
-		}
-		if _, err := w.Write(buf); err != nil {
+		k := min(len(data), n)
+		if _, err := w.Write(graph.AppendEncode(buf[:0], data[:k])); err != nil {
 			return err
 		}
-		data = data[n:]
+		data = data[k:]
 	}
 	return nil
 }
