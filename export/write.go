@@ -11,6 +11,7 @@ import (
 	"strconv"
 
 	"github.com/onnxtune/onnxtune/graph"
+	"github.com/onnxtune/onnxtune/internal/fsx"
 	pb "github.com/onnxtune/onnxtune/internal/onnxpb"
 )
 
@@ -140,24 +141,9 @@ func regularOrAbsent(path string) error {
 		return nil // absent, or a problem writeTemp or Rename will report
 	}
 	if !st.Mode().IsRegular() {
-		return fmt.Errorf("%w: %s is not a regular file (%s): refusing to replace it", ErrModel, path, kind(st.Mode()))
+		return fmt.Errorf("%w: %s is not a regular file (%s): refusing to replace it", ErrModel, path, fsx.Kind(st.Mode()))
 	}
 	return nil
-}
-
-// kind names the type of a file that is not a regular file.
-func kind(m os.FileMode) string {
-	switch {
-	case m.IsDir():
-		return "a folder"
-	case m&os.ModeNamedPipe != 0:
-		return "a FIFO"
-	case m&os.ModeSocket != 0:
-		return "a socket"
-	case m&os.ModeDevice != 0:
-		return "a device"
-	}
-	return "mode " + m.String()
 }
 
 // writeTemp writes a file next to dst through fill and returns its name.

@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"os"
@@ -13,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/onnxtune/onnxtune/graph/ops"
+	"github.com/onnxtune/onnxtune/internal/fsx"
 	"github.com/onnxtune/onnxtune/internal/npz"
 )
 
@@ -237,22 +239,15 @@ func (c *checkpoint) load(epochs int, steps int64) (position, error) {
 // whose members fit this run's bound.
 func (c *checkpoint) read() (map[string]npz.Array, error) {
 	path := c.path()
-	st, err := os.Stat(path)
+	f, st, err := fsx.OpenRegular(path)
 	if err != nil {
-		return nil, err
+		return nil, errors.Unwrap(err) // load names the path
 	}
-	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("not a regular file")
-	}
+	defer f.Close()
 	limit, members := c.limit()
 	if st.Size() > limit {
 		return nil, fmt.Errorf("%d bytes, more than a checkpoint of this model holds (%d)", st.Size(), limit)
 	}
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
 	z, err := zip.NewReader(f, st.Size())
 	if err != nil {
 		return nil, fmt.Errorf("not a valid .npz (zip) archive: %w", err)

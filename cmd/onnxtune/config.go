@@ -1,14 +1,15 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 
 	"github.com/spf13/pflag"
 
 	"github.com/onnxtune/onnxtune/graph"
+	"github.com/onnxtune/onnxtune/internal/fsx"
 	"github.com/onnxtune/onnxtune/train"
 )
 
@@ -19,24 +20,17 @@ const maxConfigBytes = 1 << 20
 // would block, /dev/zero would never end) of at most maxConfigBytes, both
 // checked before it is read.
 func readConfig(path string) ([]byte, error) {
-	st, err := os.Stat(path)
+	f, st, err := fsx.OpenRegular(path)
 	if err != nil {
-		return nil, fmt.Errorf("--config: %w", err)
+		return nil, fmt.Errorf("--config %s: %w", path, errors.Unwrap(err))
 	}
-	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("--config %s: not a regular file (%s)", path, fileKind(st.Mode()))
-	}
+	defer f.Close()
 	tooBig := func(n int64) error {
 		return fmt.Errorf("--config %s: a file of %s, over the limit of %s for a settings file", path, graph.FormatBytes(n), graph.FormatBytes(maxConfigBytes))
 	}
 	if st.Size() > maxConfigBytes {
 		return nil, tooBig(st.Size())
 	}
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("--config: %w", err)
-	}
-	defer f.Close()
 	// The file may have grown since: read one byte past the limit at most.
 	b, err := io.ReadAll(io.LimitReader(f, maxConfigBytes+1))
 	if err != nil {

@@ -52,7 +52,7 @@ func TestConfigRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct{ name, path, want string }{
-		{"dev-zero", "/dev/zero", "not a regular file (a device)"},
+		{"dev-zero", "/dev/zero", "not a regular file (a character device)"},
 		{"fifo", fifo, "not a regular file (a FIFO)"},
 		{"folder", dir, "not a regular file (a folder)"},
 		{"big", big, "over the limit of 1 MiB"},

@@ -12,6 +12,7 @@ import (
 
 	"github.com/onnxtune/onnxtune/export"
 	"github.com/onnxtune/onnxtune/graph"
+	"github.com/onnxtune/onnxtune/internal/fsx"
 )
 
 // The output policy of every command that writes (convert, remap,
@@ -189,7 +190,7 @@ func (c *ioCheck) check() error {
 func checkOne(o ioFile, mkdir bool) error {
 	if st, err := os.Stat(o.path); err == nil {
 		if !st.Mode().IsRegular() {
-			return fmt.Errorf("%s %s is %s, not a regular file: refusing to replace it", o.what, o.path, fileKind(st.Mode()))
+			return fmt.Errorf("%s %s is %s, not a regular file: refusing to replace it", o.what, o.path, fsx.Kind(st.Mode()))
 		}
 	} else if !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.ENOTDIR) {
 		return fmt.Errorf("%s %s: %w", o.what, o.path, unwrapPath(err))
@@ -225,21 +226,6 @@ func checkOne(o ioFile, mkdir bool) error {
 	f.Close()
 	os.Remove(f.Name())
 	return nil
-}
-
-// fileKind names the type of a file that is not a regular file.
-func fileKind(m fs.FileMode) string {
-	switch {
-	case m.IsDir():
-		return "a folder"
-	case m&fs.ModeNamedPipe != 0:
-		return "a FIFO"
-	case m&fs.ModeSocket != 0:
-		return "a socket"
-	case m&fs.ModeDevice != 0:
-		return "a device"
-	}
-	return "a " + m.Type().String() + " file"
 }
 
 // unwrapPath drops the operation and path of a *fs.PathError, which the

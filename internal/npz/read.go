@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -18,6 +17,7 @@ import (
 	"codeberg.org/sbinet/npyio/npy"
 
 	"github.com/onnxtune/onnxtune/graph"
+	"github.com/onnxtune/onnxtune/internal/fsx"
 )
 
 // maxHeader bounds a .npy header's length. numpy itself refuses headers over
@@ -45,7 +45,7 @@ func Read(path string) (map[string]Array, error) {
 // ReadWith is Read with options. A path that is not a regular file (a
 // folder, a FIFO, a device) is refused before it is opened.
 func ReadWith(path string, opts Options) (map[string]Array, error) {
-	f, st, err := openRegular(path)
+	f, st, err := fsx.OpenRegular(path)
 	if err != nil {
 		return nil, fmt.Errorf("npz: %w", err)
 	}
@@ -166,46 +166,6 @@ func readMember(f *zip.File) (Array, error) {
 	defer rc.Close()
 	br := bufio.NewReaderSize(rc, 64<<10)
 	return readNpy(br, f.UncompressedSize64)
-}
-
-// openRegular opens path for reading if it is a regular file; anything
-// else (a FIFO would block the open, a device would never end) is refused
-// from its metadata, before opening.
-func openRegular(path string) (*os.File, os.FileInfo, error) {
-	st, err := os.Stat(path)
-	if err != nil {
-		return nil, nil, err
-	}
-	if !st.Mode().IsRegular() {
-		return nil, nil, fmt.Errorf("%s is not a regular file (%s)", path, kind(st.Mode()))
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, nil, err
-	}
-	// The file opened must be the one checked.
-	if st2, err := f.Stat(); err != nil || !os.SameFile(st, st2) {
-		f.Close()
-		return nil, nil, fmt.Errorf("%s changed while being opened", path)
-	}
-	return f, st, nil
-}
-
-// kind names the type of a file mode that is not a regular file.
-func kind(m os.FileMode) string {
-	switch {
-	case m.IsDir():
-		return "a folder"
-	case m&os.ModeNamedPipe != 0:
-		return "a FIFO"
-	case m&os.ModeSocket != 0:
-		return "a socket"
-	case m&os.ModeCharDevice != 0:
-		return "a character device"
-	case m&os.ModeDevice != 0:
-		return "a device"
-	}
-	return "mode " + m.String()
 }
 
 // readNpy reads one .npy stream of at most limit bytes.

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/onnxtune/onnxtune/graph"
+	"github.com/onnxtune/onnxtune/internal/fsx"
 )
 
 // Dataset is a fixed list of examples, as a PyTorch map-style Dataset.
@@ -232,7 +233,7 @@ func Open(spec string, opts Options) (Dataset, error) {
 		case serr != nil:
 			return nil, fmt.Errorf("data: %w", serr)
 		case !st.IsDir() && !st.Mode().IsRegular():
-			return nil, fileErr(spec, "not a regular file or folder (%s); want mnist:train, mnist:test, mnist:DIR/PREFIX, FILE.npz or an image folder", fileKind(st.Mode()))
+			return nil, fileErr(spec, "not a regular file or folder (%s); want mnist:train, mnist:test, mnist:DIR/PREFIX, FILE.npz or an image folder", fsx.Kind(st.Mode()))
 		case !st.IsDir():
 			return nil, fmt.Errorf("data: %s: %w (want mnist:train, mnist:test, mnist:DIR/PREFIX, FILE.npz or an image folder)", spec, ErrSpec)
 		}

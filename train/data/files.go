@@ -1,49 +1,22 @@
 package data
 
 import (
-	"fmt"
+	"errors"
 	"io"
+	"io/fs"
 	"os"
+
+	"github.com/onnxtune/onnxtune/internal/fsx"
 )
 
-// openRegular opens path for reading if it is a regular file. Anything else
-// is refused from its metadata, before opening: opening a FIFO blocks until
-// something writes to it, and a device never ends.
-func openRegular(path string) (*os.File, os.FileInfo, error) {
-	st, err := os.Stat(path)
+// openRegular opens path for reading if it is a regular file, refusing
+// anything else without blocking (fsx.OpenRegular); errors are *FileError.
+func openRegular(path string) (*os.File, fs.FileInfo, error) {
+	f, st, err := fsx.OpenRegular(path)
 	if err != nil {
-		return nil, nil, fmt.Errorf("data: %w", err)
-	}
-	if !st.Mode().IsRegular() {
-		return nil, nil, fileErr(path, "not a regular file (%s)", fileKind(st.Mode()))
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, nil, fmt.Errorf("data: %w", err)
-	}
-	// The file opened must be the one checked.
-	if st2, err := f.Stat(); err != nil || !os.SameFile(st, st2) {
-		f.Close()
-		return nil, nil, fileErr(path, "changed while being opened")
+		return nil, nil, &FileError{Path: path, Err: errors.Unwrap(err)}
 	}
 	return f, st, nil
-}
-
-// fileKind names the type of a file mode that is not a regular file.
-func fileKind(m os.FileMode) string {
-	switch {
-	case m.IsDir():
-		return "a folder"
-	case m&os.ModeNamedPipe != 0:
-		return "a FIFO"
-	case m&os.ModeSocket != 0:
-		return "a socket"
-	case m&os.ModeCharDevice != 0:
-		return "a character device"
-	case m&os.ModeDevice != 0:
-		return "a device"
-	}
-	return "mode " + m.String()
 }
 
 // readN reads exactly n bytes from r, or fewer if r ends first. The buffer
