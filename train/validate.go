@@ -104,16 +104,25 @@ func (s Schedule) check() error {
 	return nil
 }
 
+// nonFinite names NaN and the infinities as Python and C++ print them
+// ("nan", "inf", "-inf"); ok is false for a finite v.
+func nonFinite(v float64) (s string, ok bool) {
+	switch {
+	case math.IsNaN(v):
+		return "nan", true
+	case math.IsInf(v, 1):
+		return "inf", true
+	case math.IsInf(v, -1):
+		return "-inf", true
+	}
+	return "", false
+}
+
 // pyFloat formats v as Python's repr does ("-1.0", "1.5", "1e-08", "nan",
 // "inf"), so that messages read as PyTorch's.
 func pyFloat(v float64) string {
-	switch {
-	case math.IsNaN(v):
-		return "nan"
-	case math.IsInf(v, 1):
-		return "inf"
-	case math.IsInf(v, -1):
-		return "-inf"
+	if s, ok := nonFinite(v); ok {
+		return s
 	}
 	e := strconv.FormatFloat(v, 'e', -1, 64)
 	exp, _ := strconv.Atoi(e[strings.IndexByte(e, 'e')+1:])
@@ -130,13 +139,8 @@ func pyFloat(v float64) string {
 // cppFloat formats v as C++'s ostream does by default (%g, 6 digits), as
 // ATen's messages show numbers.
 func cppFloat(v float64) string {
-	switch {
-	case math.IsNaN(v):
-		return "nan"
-	case math.IsInf(v, 1):
-		return "inf"
-	case math.IsInf(v, -1):
-		return "-inf"
+	if s, ok := nonFinite(v); ok {
+		return s
 	}
 	return strconv.FormatFloat(v, 'g', 6, 64)
 }

@@ -8,12 +8,8 @@ import (
 )
 
 func (a *app) evalCmd() *cobra.Command {
-	var (
-		data   string
-		batch  int
-		image  imageFlags
-		asJSON bool
-	)
+	d := dataSpec{need: classLabels}
+	var asJSON bool
 	c := &cobra.Command{
 		Use:   "eval MODEL --data DATA",
 		Short: "Measure a classifier's accuracy and cross-entropy on labelled examples",
@@ -29,7 +25,7 @@ of logsumexp(z) - z[y]. --json prints {"accuracy", "loss", "n"}.`,
   onnxtune eval --json model.onnx --data val.npz | jq .accuracy`,
 		Args: positional("MODEL"),
 		RunE: work(func(_ *cobra.Command, args []string) error {
-			res, err := a.eval(args[0], dataSpec{spec: data, need: classLabels, batch: batch, image: image})
+			res, err := a.eval(args[0], d)
 			if err != nil {
 				return err
 			}
@@ -41,18 +37,8 @@ of logsumexp(z) - z[y]. --json prints {"accuracy", "loss", "n"}.`,
 			return nil
 		}),
 	}
-	f := c.Flags()
-	f.StringVar(&data, "data", "", "labelled examples: file.npz (x, y), mnist:train, mnist:test or an image folder (required)")
-	f.IntVar(&batch, "batch-size", 64, "examples per batch")
-	f.BoolVar(&asJSON, "json", false, `print {"accuracy", "loss", "n"}`)
-	image.register(f)
-	c.MarkFlagRequired("data")
-	c.PreRunE = func(*cobra.Command, []string) error {
-		if batch < 1 {
-			return fmt.Errorf("invalid --batch-size %d: want 1 or more", batch)
-		}
-		return nil
-	}
+	dataFlags(c, &d, "labelled examples: file.npz (x, y), mnist:train, mnist:test or an image folder (required)")
+	c.Flags().BoolVar(&asJSON, "json", false, `print {"accuracy", "loss", "n"}`)
 	return c
 }
 

@@ -14,12 +14,10 @@ import (
 )
 
 func (a *app) runCmd() *cobra.Command {
+	d := dataSpec{need: examplesOnly}
 	var (
-		data, out string
-		batch     int
-		image     imageFlags
-		all       bool
-		asJSON    bool
+		out         string
+		all, asJSON bool
 	)
 	c := &cobra.Command{
 		Use:   "run MODEL --data DATA [-o OUT.npz]",
@@ -46,7 +44,7 @@ predicted class of a classifier); --json prints
   python3 -c "import numpy as np; print(np.load('/tmp/out.npz')['logits'])"`,
 		Args: positional("MODEL"),
 		RunE: work(func(_ *cobra.Command, args []string) error {
-			res, err := a.run(args[0], dataSpec{spec: data, need: examplesOnly, batch: batch, image: image}, out, all)
+			res, err := a.run(args[0], d, out, all)
 			if err != nil {
 				return err
 			}
@@ -73,20 +71,11 @@ predicted class of a classifier); --json prints
 			return tw.Flush()
 		}),
 	}
+	dataFlags(c, &d, "examples: file.npz (x), mnist:train, mnist:test or an image folder (required)")
 	f := c.Flags()
-	f.StringVar(&data, "data", "", "examples: file.npz (x), mnist:train, mnist:test or an image folder (required)")
 	f.StringVarP(&out, "output", "o", "", ".npz file to write the outputs to")
-	f.IntVar(&batch, "batch-size", 64, "examples per batch")
 	f.BoolVar(&all, "all-outputs", false, "with -o, write every graph output under its name")
 	f.BoolVar(&asJSON, "json", false, "print output shapes and predictions as JSON")
-	image.register(f)
-	c.MarkFlagRequired("data")
-	c.PreRunE = func(*cobra.Command, []string) error {
-		if batch < 1 {
-			return fmt.Errorf("invalid --batch-size %d: want 1 or more", batch)
-		}
-		return nil
-	}
 	return c
 }
 

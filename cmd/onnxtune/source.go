@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 
+	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"gorgonia.org/tensor"
 
@@ -98,6 +99,23 @@ type dataSpec struct {
 	classes  []int64 // training data only
 	shuffle  bool
 	seed     int64
+}
+
+// dataFlags gives run and eval their data flags, read into d: the required
+// --data (described by usage), --batch-size (64 by default, 1 or more) and
+// the image flags.
+func dataFlags(c *cobra.Command, d *dataSpec, usage string) {
+	f := c.Flags()
+	f.StringVar(&d.spec, "data", "", usage)
+	f.IntVar(&d.batch, "batch-size", 64, "examples per batch")
+	d.image.register(f)
+	c.MarkFlagRequired("data")
+	c.PreRunE = func(*cobra.Command, []string) error {
+		if d.batch < 1 {
+			return fmt.Errorf("invalid --batch-size %d: want 1 or more", d.batch)
+		}
+		return nil
+	}
 }
 
 // openData opens d.spec for model m, the one way run, eval and train read
