@@ -109,14 +109,5 @@ func sameLength(name string, p, g []float32) error {
 // enough to pay for the goroutines. Updates are elementwise, so the split
 // does not change any result.
 func parallelChunks(n int, f func(lo, hi int)) {
-	workers := min(runtime.GOMAXPROCS(0), n/(1<<15))
-	if workers <= 1 {
-		f(0, n)
-		return
-	}
-	step := (n + workers - 1) / workers
-	gemm.Parallel((n+step-1)/step, func(i int) {
-		lo := i * step
-		f(lo, min(lo+step, n))
-	})
+	gemm.Ranges(n, min(runtime.GOMAXPROCS(0), n/(1<<15)), f)
 }

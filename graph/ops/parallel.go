@@ -30,26 +30,17 @@ func parallelSamples(n, perSample int, f func(s0, s1 int, serial bool)) {
 		f(0, n, false)
 		return
 	}
-	per := (n + workers - 1) / workers
-	gemm.Parallel((n+per-1)/per, func(i int) {
-		lo := i * per
-		f(lo, min(lo+per, n), true)
-	})
+	gemm.Ranges(n, workers, func(lo, hi int) { f(lo, hi, true) })
 }
 
 // parallelRange runs f over [0, n) split across the cores (gemm.Parallel) when
 // the work (n items of per operations each) is worth it.
 func parallelRange(n, per int, f func(lo, hi int)) {
 	workers := min(runtime.GOMAXPROCS(0), n)
-	if workers <= 1 || n*per < 1<<16 {
-		f(0, n)
-		return
+	if n*per < 1<<16 {
+		workers = 1
 	}
-	step := (n + workers - 1) / workers
-	gemm.Parallel((n+step-1)/step, func(i int) {
-		lo := i * step
-		f(lo, min(lo+step, n))
-	})
+	gemm.Ranges(n, workers, f)
 }
 
 // Scratch buffers (im2col matrices) are reused across kernel calls.

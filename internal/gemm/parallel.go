@@ -87,6 +87,21 @@ func (p *product) parallel(pm, pn, procs int) {
 	team.posted.CompareAndSwap(j, nil)
 }
 
+// Ranges calls f over [0, n) split into at most workers ranges of equal
+// length (the last one shorter), run as Parallel runs its calls; with
+// workers below 2, f(0, n) on the caller's goroutine.
+func Ranges(n, workers int, f func(lo, hi int)) {
+	if workers <= 1 {
+		f(0, n)
+		return
+	}
+	step := (n + workers - 1) / workers
+	Parallel((n+step-1)/step, func(i int) {
+		lo := i * step
+		f(lo, min(lo+step, n))
+	})
+}
+
 // Parallel calls f(i) for every i in [0, n), on the caller's goroutine and
 // the helper goroutines of the products, which keep polling for a moment
 // after each job: a program that runs many short parallel steps back to
