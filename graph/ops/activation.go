@@ -411,11 +411,7 @@ func clipGradKernel(cs clipSpec, part int, shape []int) Kernel {
 
 func clipGradOf[T Float](cs clipSpec, part int, shape []int) Kernel {
 	return func(in []*tensor.Dense) (*tensor.Dense, error) {
-		dy, err := Data[T](in[0])
-		if err != nil {
-			return nil, err
-		}
-		x, err := Data[T](in[1])
+		dy, x, err := data2[T](in)
 		if err != nil {
 			return nil, err
 		}
@@ -565,11 +561,7 @@ func smxGradKernel(l smxLayout, logOf bool) Kernel {
 
 func smxGradOf[T Float](l smxLayout, logOf bool) Kernel {
 	return func(in []*tensor.Dense) (*tensor.Dense, error) {
-		dy, err := Data[T](in[0])
-		if err != nil {
-			return nil, err
-		}
-		y, err := Data[T](in[1])
+		dy, y, err := data2[T](in)
 		if err != nil {
 			return nil, err
 		}

@@ -145,6 +145,14 @@ func Data[T any](t *tensor.Dense) ([]T, error) {
 	return nil, fmt.Errorf("tensor holds %v, want %T", t.Dtype(), zero)
 }
 
+// data2 returns the elements of in[0] and in[1], a kernel's two operands.
+func data2[T any](in []*tensor.Dense) (x, y []T, err error) {
+	if x, err = Data[T](in[0]); err == nil {
+		y, err = Data[T](in[1])
+	}
+	return x, y, err
+}
+
 // Shape returns a tensor's shape as ints ([] for a scalar).
 func Shape(t *tensor.Dense) []int {
 	if t.IsScalar() {

@@ -18,15 +18,8 @@ func registerConv(r *Registry) {
 
 func lowerConv(c *Ctx, in []*Value) ([]*Value, error) {
 	const op = "Conv"
-	if len(in) < 2 || in[0] == nil || in[1] == nil {
-		return nil, fmt.Errorf("%s needs inputs X and W", op)
-	}
-	x, w := in[0], in[1]
-	var b *Value
-	if len(in) > 2 {
-		b = in[2]
-	}
-	if err := convCheck(op, x, w, b); err != nil {
+	x, w, b, err := convInputs(op, in)
+	if err != nil {
 		return nil, err
 	}
 	spatial := x.Rank() - 2
@@ -135,15 +128,8 @@ func lowerConv(c *Ctx, in []*Value) ([]*Value, error) {
 
 func lowerConvTranspose(c *Ctx, in []*Value) ([]*Value, error) {
 	const op = "ConvTranspose"
-	if len(in) < 2 || in[0] == nil || in[1] == nil {
-		return nil, fmt.Errorf("%s needs inputs X and W", op)
-	}
-	x, w := in[0], in[1]
-	var b *Value
-	if len(in) > 2 {
-		b = in[2]
-	}
-	if err := convCheck(op, x, w, b); err != nil {
+	x, w, b, err := convInputs(op, in)
+	if err != nil {
 		return nil, err
 	}
 	group := int(c.attrs().Int("group", 1))
@@ -291,6 +277,19 @@ func convTransposeShape(c *Ctx, in, kernel []int) (w *convWindow, out, pb, pe []
 		}
 	}
 	return w, out, pb, pe, nil
+}
+
+// convInputs returns Conv's or ConvTranspose's inputs X, W and the
+// optional B, checked by convCheck.
+func convInputs(op string, in []*Value) (x, w, b *Value, err error) {
+	if len(in) < 2 || in[0] == nil || in[1] == nil {
+		return nil, nil, nil, fmt.Errorf("%s needs inputs X and W", op)
+	}
+	x, w = in[0], in[1]
+	if len(in) > 2 {
+		b = in[2]
+	}
+	return x, w, b, convCheck(op, x, w, b)
 }
 
 // convCheck validates the inputs common to Conv and ConvTranspose.

@@ -329,11 +329,7 @@ func powGradRun[T Float](base bool, out, to []int, dt graph.DType) Kernel {
 	return func(in []*tensor.Dense) (*tensor.Dense, error) {
 		var zero T
 		tt := dtypeOfSlice([]T(nil))
-		dy, err := Data[T](in[0])
-		if err != nil {
-			return nil, err
-		}
-		x, err := Data[T](in[1])
+		dy, x, err := data2[T](in)
 		if err != nil {
 			return nil, err
 		}

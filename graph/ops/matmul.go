@@ -109,11 +109,7 @@ func gemmKernel(transA, transB bool, m, n, k int, alpha, beta float64, cShape []
 
 func gemmRun[T Float](transA, transB bool, m, n, k int, alpha, beta T, cShape []int) Kernel {
 	return func(in []*tensor.Dense) (*tensor.Dense, error) {
-		a, err := Data[T](in[0])
-		if err != nil {
-			return nil, err
-		}
-		b, err := Data[T](in[1])
+		a, b, err := data2[T](in)
 		if err != nil {
 			return nil, err
 		}
@@ -147,11 +143,7 @@ func productKernel(tA, tB bool, m, n, k int, alpha float64) Kernel {
 
 func productRun[T Float](tA, tB bool, m, n, k int, alpha T) Kernel {
 	return func(in []*tensor.Dense) (*tensor.Dense, error) {
-		x, err := Data[T](in[0])
-		if err != nil {
-			return nil, err
-		}
-		y, err := Data[T](in[1])
+		x, y, err := data2[T](in)
 		if err != nil {
 			return nil, err
 		}
@@ -243,11 +235,7 @@ func (p *matmulPlan) forward() Kernel {
 
 func matmulRun[T Float](p *matmulPlan) Kernel {
 	return func(in []*tensor.Dense) (*tensor.Dense, error) {
-		a, err := Data[T](in[0])
-		if err != nil {
-			return nil, err
-		}
-		b, err := Data[T](in[1])
+		a, b, err := data2[T](in)
 		if err != nil {
 			return nil, err
 		}
@@ -272,11 +260,7 @@ func (p *matmulPlan) gradA() Kernel {
 
 func matmulGradA[T Float](p *matmulPlan) Kernel {
 	return func(in []*tensor.Dense) (*tensor.Dense, error) {
-		dy, err := Data[T](in[0])
-		if err != nil {
-			return nil, err
-		}
-		b, err := Data[T](in[1])
+		dy, b, err := data2[T](in)
 		if err != nil {
 			return nil, err
 		}
@@ -301,11 +285,7 @@ func (p *matmulPlan) gradB() Kernel {
 
 func matmulGradB[T Float](p *matmulPlan) Kernel {
 	return func(in []*tensor.Dense) (*tensor.Dense, error) {
-		a, err := Data[T](in[0])
-		if err != nil {
-			return nil, err
-		}
-		dy, err := Data[T](in[1])
+		a, dy, err := data2[T](in)
 		if err != nil {
 			return nil, err
 		}
