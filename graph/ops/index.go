@@ -251,49 +251,48 @@ func viewBackRun[T Float](v *viewMap) Kernel {
 	}
 }
 
+// numberOf reads a one-element tensor of T as float64.
+func numberOf[T Number](t *tensor.Dense) (float64, error) {
+	d, err := Data[T](t)
+	if err != nil {
+		return 0, err
+	}
+	if len(d) != 1 {
+		return 0, fmt.Errorf("want one value, have shape %v", Shape(t))
+	}
+	return float64(d[0]), nil
+}
+
+func boolNumber(t *tensor.Dense) (float64, error) {
+	d, err := Data[bool](t)
+	switch {
+	case err != nil:
+		return 0, err
+	case len(d) != 1:
+		return 0, fmt.Errorf("want one value, have shape %v", Shape(t))
+	case d[0]:
+		return 1, nil
+	}
+	return 0, nil
+}
+
+// numbers reads a one-element tensor of each element type as float64.
+var numbers = byType[func(*tensor.Dense) (float64, error)]{
+	Float32: numberOf[float32], Float64: numberOf[float64],
+	Int64: numberOf[int64], Int32: numberOf[int32], Int8: numberOf[int8], Uint8: numberOf[uint8],
+	Bool: boolNumber,
+}
+
 // scalarNumber reads a one-element tensor of any supported type.
 func scalarNumber(t *tensor.Dense) (float64, error) {
 	if t.Size() != 1 {
 		return 0, fmt.Errorf("want one value, have shape %v", Shape(t))
 	}
-	switch d := t.Data().(type) {
-	case []float32:
-		return float64(d[0]), nil
-	case float32:
-		return float64(d), nil
-	case []float64:
-		return d[0], nil
-	case float64:
-		return d, nil
-	case []int64:
-		return float64(d[0]), nil
-	case int64:
-		return float64(d), nil
-	case []int32:
-		return float64(d[0]), nil
-	case int32:
-		return float64(d), nil
-	case []int8:
-		return float64(d[0]), nil
-	case int8:
-		return float64(d), nil
-	case []uint8:
-		return float64(d[0]), nil
-	case uint8:
-		return float64(d), nil
-	case []bool:
-		return boolNumber(d[0]), nil
-	case bool:
-		return boolNumber(d), nil
+	read, err := pick(numbers, t.Dtype())
+	if err != nil {
+		return 0, fmt.Errorf("unsupported value of type %v", t.Dtype())
 	}
-	return 0, fmt.Errorf("unsupported value of type %v", t.Dtype())
-}
-
-func boolNumber(b bool) float64 {
-	if b {
-		return 1
-	}
-	return 0
+	return read(t)
 }
 
 // applyView applies v to x (and to a graph-computed fill value when fillV
@@ -389,7 +388,7 @@ func lowerSlice(c *Ctx, in []*Value) ([]*Value, error) {
 		begin[ax], out[ax] = sliceRange(starts[i], ends[i], steps[i], x.Shape[ax])
 		step[ax] = steps[i]
 	}
-	if sameInts(out, x.Shape) && allOnes(step) {
+	if sameInts(out, x.Shape) && allAre(step, 1) {
 		return []*Value{x}, nil
 	}
 	st := rowStrides(x.Shape)
@@ -430,9 +429,10 @@ func sliceRange(start, end, step, dim int) (first, count int) {
 	return start, count
 }
 
-func allOnes(s []int) bool {
+// allAre reports whether every element of s is v.
+func allAre(s []int, v int) bool {
 	for _, x := range s {
-		if x != 1 {
+		if x != v {
 			return false
 		}
 	}
@@ -501,7 +501,7 @@ func lowerPad(c *Ctx, in []*Value) ([]*Value, error) {
 		}
 		begin[ax], end[ax] = pads[i], pads[i+len(axes)]
 	}
-	if allZero(begin) && allZero(end) {
+	if allAre(begin, 0) && allAre(end, 0) {
 		return []*Value{x}, nil
 	}
 	out := make([]int, r)
@@ -584,15 +584,6 @@ func padTable(mode string, dim, begin, end int) ([]int, error) {
 	return t, nil
 }
 
-func allZero(s []int) bool {
-	for _, x := range s {
-		if x != 0 {
-			return false
-		}
-	}
-	return true
-}
-
 // lowerConcat joins inputs along axis; each float input that the graph
 // computes gets the matching slice of the gradient.
 func lowerConcat(c *Ctx, in []*Value) ([]*Value, error) {
@@ -663,29 +654,27 @@ func concatKernel(axis int, out []int) Kernel {
 }
 
 func concatRun[T shapeElem](axis int, out []int) Kernel {
-	return func(in []*tensor.Dense) (*tensor.Dense, error) { return concatApply[T](in, axis, out) }
-}
-
-func concatApply[T shapeElem](in []*tensor.Dense, axis int, out []int) (*tensor.Dense, error) {
-	inner := sizeOf(out[axis+1:])
-	outer := sizeOf(out[:axis])
-	xs := make([][]T, len(in))
-	chunk := make([]int, len(in))
-	for i, t := range in {
-		x, err := Data[T](t)
-		if err != nil {
-			return nil, fmt.Errorf("input %d: %w", i, err)
+	return func(in []*tensor.Dense) (*tensor.Dense, error) {
+		inner := sizeOf(out[axis+1:])
+		outer := sizeOf(out[:axis])
+		xs := make([][]T, len(in))
+		chunk := make([]int, len(in))
+		for i, t := range in {
+			x, err := Data[T](t)
+			if err != nil {
+				return nil, fmt.Errorf("input %d: %w", i, err)
+			}
+			xs[i], chunk[i] = x, Shape(t)[axis]*inner
 		}
-		xs[i], chunk[i] = x, Shape(t)[axis]*inner
-	}
-	res := make([]T, sizeOf(out))
-	pos := 0
-	for o := 0; o < outer; o++ {
-		for i, x := range xs {
-			pos += copy(res[pos:], x[o*chunk[i]:(o+1)*chunk[i]])
+		res := make([]T, sizeOf(out))
+		pos := 0
+		for o := 0; o < outer; o++ {
+			for i, x := range xs {
+				pos += copy(res[pos:], x[o*chunk[i]:(o+1)*chunk[i]])
+			}
 		}
+		return Dense(out, res), nil
 	}
-	return Dense(out, res), nil
 }
 
 // concatGrad gives input i the slice of the gradient it was copied to.
@@ -827,6 +816,9 @@ func lowerGather(c *Ctx, in []*Value) ([]*Value, error) {
 	return []*Value{y}, err
 }
 
+// intReaders read an int64 or int32 tensor as ints.
+var intReaders = byType[func(*tensor.Dense) ([]int, error)]{Int64: intsOf[int64], Int32: intsOf[int32]}
+
 // intsOf reads an integer tensor as ints.
 func intsOf[T int64 | int32](t *tensor.Dense) ([]int, error) {
 	d, err := Data[T](t)
@@ -842,7 +834,7 @@ func intsOf[T int64 | int32](t *tensor.Dense) ([]int, error) {
 
 // gatherIndices reads indices, counting negative ones from the end.
 func gatherIndices(t *tensor.Dense, n int) ([]int, error) {
-	read, err := pick(byType[func(*tensor.Dense) ([]int, error)]{Int64: intsOf[int64], Int32: intsOf[int32]}, t.Dtype())
+	read, err := pick(intReaders, t.Dtype())
 	if err != nil {
 		return nil, fmt.Errorf("indices are %v, want int64 or int32", t.Dtype())
 	}
@@ -872,28 +864,33 @@ func gatherKernel(axis int, ds []int) Kernel {
 }
 
 func gatherRun[T shapeElem](axis int, ds []int) Kernel {
-	return func(in []*tensor.Dense) (*tensor.Dense, error) { return gatherApply[T](in, axis, ds) }
+	return func(in []*tensor.Dense) (*tensor.Dense, error) {
+		n := ds[axis]
+		x, idx, err := gatherArgs[T](in, n)
+		if err != nil {
+			return nil, err
+		}
+		outer, inner, m := sizeOf(ds[:axis]), sizeOf(ds[axis+1:]), len(idx)
+		res := make([]T, outer*m*inner)
+		for o := 0; o < outer; o++ {
+			for k, i := range idx {
+				copy(res[(o*m+k)*inner:(o*m+k+1)*inner], x[(o*n+i)*inner:])
+			}
+		}
+		out := append(append(append([]int{}, ds[:axis]...), Shape(in[1])...), ds[axis+1:]...)
+		return Dense(out, res), nil
+	}
 }
 
-func gatherApply[T shapeElem](in []*tensor.Dense, axis int, ds []int) (*tensor.Dense, error) {
+// gatherArgs reads in[0] (the data, or the output gradient) as T and the
+// indices in[1] into an axis of length n.
+func gatherArgs[T any](in []*tensor.Dense, n int) ([]T, []int, error) {
 	x, err := Data[T](in[0])
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	n := ds[axis]
 	idx, err := gatherIndices(in[1], n)
-	if err != nil {
-		return nil, err
-	}
-	outer, inner, m := sizeOf(ds[:axis]), sizeOf(ds[axis+1:]), len(idx)
-	res := make([]T, outer*m*inner)
-	for o := 0; o < outer; o++ {
-		for k, i := range idx {
-			copy(res[(o*m+k)*inner:(o*m+k+1)*inner], x[(o*n+i)*inner:])
-		}
-	}
-	out := append(append(append([]int{}, ds[:axis]...), Shape(in[1])...), ds[axis+1:]...)
-	return Dense(out, res), nil
+	return x, idx, err
 }
 
 // gatherGradKernel: in[0] is the output gradient, in[1] the indices.
@@ -902,29 +899,23 @@ func gatherGradKernel(axis int, ds []int) Kernel {
 }
 
 func gatherGradRun[T Float](axis int, ds []int) Kernel {
-	return func(in []*tensor.Dense) (*tensor.Dense, error) { return gatherGradApply[T](in, axis, ds) }
-}
-
-func gatherGradApply[T Float](in []*tensor.Dense, axis int, ds []int) (*tensor.Dense, error) {
-	g, err := Data[T](in[0])
-	if err != nil {
-		return nil, err
-	}
-	n := ds[axis]
-	idx, err := gatherIndices(in[1], n)
-	if err != nil {
-		return nil, err
-	}
-	outer, inner, m := sizeOf(ds[:axis]), sizeOf(ds[axis+1:]), len(idx)
-	res := make([]T, sizeOf(ds))
-	for o := 0; o < outer; o++ {
-		for k, i := range idx {
-			dst := res[(o*n+i)*inner : (o*n+i+1)*inner]
-			src := g[(o*m+k)*inner:]
-			for j := range dst {
-				dst[j] += src[j]
+	return func(in []*tensor.Dense) (*tensor.Dense, error) {
+		n := ds[axis]
+		g, idx, err := gatherArgs[T](in, n)
+		if err != nil {
+			return nil, err
+		}
+		outer, inner, m := sizeOf(ds[:axis]), sizeOf(ds[axis+1:]), len(idx)
+		res := make([]T, sizeOf(ds))
+		for o := 0; o < outer; o++ {
+			for k, i := range idx {
+				dst := res[(o*n+i)*inner : (o*n+i+1)*inner]
+				src := g[(o*m+k)*inner:]
+				for j := range dst {
+					dst[j] += src[j]
+				}
 			}
 		}
+		return Dense(ds, res), nil
 	}
-	return Dense(ds, res), nil
 }

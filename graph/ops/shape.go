@@ -377,7 +377,7 @@ func lowerTile(c *Ctx, in []*Value) ([]*Value, error) {
 	if len(reps) != x.Rank() {
 		return nil, fmt.Errorf("%d repeats for rank %d", len(reps), x.Rank())
 	}
-	if allOnes(reps) {
+	if allAre(reps, 1) {
 		return []*Value{x}, nil
 	}
 	out := make([]int, x.Rank())

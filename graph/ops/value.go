@@ -59,25 +59,11 @@ func (v *Value) Ints() ([]int, error) {
 	if !v.IsConst() {
 		return nil, fmt.Errorf("value %v must be known when the model is compiled", v)
 	}
-	switch d := v.Const.Data().(type) {
-	case []int64:
-		out := make([]int, len(d))
-		for i, x := range d {
-			out[i] = int(x)
-		}
-		return out, nil
-	case int64:
-		return []int{int(d)}, nil
-	case []int32:
-		out := make([]int, len(d))
-		for i, x := range d {
-			out[i] = int(x)
-		}
-		return out, nil
-	case int32:
-		return []int{int(d)}, nil
+	read, err := pick(intReaders, v.Const.Dtype())
+	if err != nil {
+		return nil, fmt.Errorf("value %v is not an integer tensor", v)
 	}
-	return nil, fmt.Errorf("value %v is not an integer tensor", v)
+	return read(v.Const)
 }
 
 // Float returns a constant scalar (or one-element) value as float64.
@@ -85,25 +71,10 @@ func (v *Value) Float() (float64, error) {
 	if !v.IsConst() {
 		return 0, fmt.Errorf("value %v must be known when the model is compiled", v)
 	}
-	switch d := v.Const.Data().(type) {
-	case []float32:
-		if len(d) == 1 {
-			return float64(d[0]), nil
-		}
-	case float32:
-		return float64(d), nil
-	case []float64:
-		if len(d) == 1 {
-			return d[0], nil
-		}
-	case float64:
-		return d, nil
-	case []int64:
-		if len(d) == 1 {
-			return float64(d[0]), nil
-		}
-	case int64:
-		return float64(d), nil
+	want := byType[func(*tensor.Dense) (float64, error)]{Float32: numbers.Float32, Float64: numbers.Float64, Int64: numbers.Int64}
+	read, err := pick(want, v.Const.Dtype())
+	if err == nil && v.Const.Size() == 1 {
+		return read(v.Const)
 	}
 	return 0, fmt.Errorf("value %v is not a scalar number", v)
 }
