@@ -222,18 +222,16 @@ func viewKernel(v *viewMap, fill float64) Kernel {
 }
 
 func viewRun[T shapeElem](t *tensor.Dense, v *viewMap, fill T) func() (*tensor.Dense, error) {
-	return func() (*tensor.Dense, error) { return viewApply(t, v, fill) }
-}
-
-func viewApply[T shapeElem](t *tensor.Dense, v *viewMap, fill T) (*tensor.Dense, error) {
-	x, err := Data[T](t)
-	if err != nil {
-		return nil, err
+	return func() (*tensor.Dense, error) {
+		x, err := Data[T](t)
+		if err != nil {
+			return nil, err
+		}
+		if len(x) != sizeOf(v.in) {
+			return nil, fmt.Errorf("input has %d elements, want shape %v", len(x), v.in)
+		}
+		return Dense(v.out, viewForward(x, v, fill)), nil
 	}
-	if len(x) != sizeOf(v.in) {
-		return nil, fmt.Errorf("input has %d elements, want shape %v", len(x), v.in)
-	}
-	return Dense(v.out, viewForward(x, v, fill)), nil
 }
 
 // viewBackKernel is the gradient of a view: in[0] is the output gradient.
