@@ -628,11 +628,7 @@ func compareRun[T Number](a, b *tensor.Dense, name string) (*tensor.Dense, error
 }
 
 func logicRun(a, b *tensor.Dense, f func(x, y bool) bool) (*tensor.Dense, error) {
-	x, err := Data[bool](a)
-	if err != nil {
-		return nil, err
-	}
-	y, err := Data[bool](b)
+	x, y, err := data2[bool]([]*tensor.Dense{a, b})
 	if err != nil {
 		return nil, err
 	}

@@ -68,11 +68,7 @@ func intOp[T Integer](name string) func(x, y T) T {
 }
 
 func binaryOf[T Number](a, b *tensor.Dense, f func(x, y T) T) (*tensor.Dense, error) {
-	x, err := Data[T](a)
-	if err != nil {
-		return nil, err
-	}
-	y, err := Data[T](b)
+	x, y, err := data2[T]([]*tensor.Dense{a, b})
 	if err != nil {
 		return nil, err
 	}

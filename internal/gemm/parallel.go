@@ -67,6 +67,19 @@ type job struct {
 	finished       chan struct{}
 }
 
+// run works on j with up to helpers other goroutines (the team's, or new
+// ones when the team is busy) and returns when every block is done.
+func (j *job) run(helpers int) {
+	if !team.post(j, helpers) {
+		for range helpers {
+			go j.work()
+		}
+	}
+	j.work()
+	<-j.finished
+	team.posted.CompareAndSwap(j, nil)
+}
+
 // parallel computes p as pm×pn blocks on up to procs goroutines, the
 // caller's included. It returns when every block is done, without waiting
 // for helpers that come too late to claim one: they find none left and
@@ -77,14 +90,7 @@ func (p *product) parallel(pm, pn, procs int) {
 		total: int64(pm * pn), finished: make(chan struct{}),
 	}
 	helpers := min(procs, pm*pn) - 1
-	if !team.post(j, helpers) {
-		for range helpers {
-			go j.work()
-		}
-	}
-	j.work()
-	<-j.finished
-	team.posted.CompareAndSwap(j, nil)
+	j.run(helpers)
 }
 
 // Ranges calls f over [0, n) split into at most workers ranges of equal
@@ -119,14 +125,7 @@ func Parallel(n int, f func(i int)) {
 	}
 	j := &job{task: f, total: int64(n), finished: make(chan struct{})}
 	helpers := min(procs, n) - 1
-	if !team.post(j, helpers) {
-		for range helpers {
-			go j.work()
-		}
-	}
-	j.work()
-	<-j.finished
-	team.posted.CompareAndSwap(j, nil)
+	j.run(helpers)
 }
 
 // open reports whether j has blocks left to claim.
