@@ -87,38 +87,13 @@ func lowerConstantOfShape(c *Ctx, in []*Value) ([]*Value, error) {
 	if err := c.hold(shape, dt, false); err != nil {
 		return nil, err
 	}
-	var t *tensor.Dense
-	switch d := fill.Data().(type) {
-	case []float32:
-		t = filled(shape, d[0])
-	case float32:
-		t = filled(shape, d)
-	case []float64:
-		t = filled(shape, d[0])
-	case float64:
-		t = filled(shape, d)
-	case []int64:
-		t = filled(shape, d[0])
-	case int64:
-		t = filled(shape, d)
-	case []int32:
-		t = filled(shape, d[0])
-	case int32:
-		t = filled(shape, d)
-	case []int8:
-		t = filled(shape, d[0])
-	case int8:
-		t = filled(shape, d)
-	case []uint8:
-		t = filled(shape, d[0])
-	case uint8:
-		t = filled(shape, d)
-	case []bool:
-		t = filled(shape, d[0])
-	case bool:
-		t = filled(shape, d)
-	default:
+	fillWith, ok := fillers.For(dt)
+	if !ok {
 		return nil, fmt.Errorf("value of type %v is not supported", fill.Dtype())
+	}
+	t, err := fillWith(shape, fill)
+	if err != nil {
+		return nil, fmt.Errorf("value: %w", err)
 	}
 	v, err := ConstValue(t)
 	if v != nil {
@@ -127,12 +102,23 @@ func lowerConstantOfShape(c *Ctx, in []*Value) ([]*Value, error) {
 	return []*Value{v}, err
 }
 
-func filled[T shapeElem](shape []int, x T) *tensor.Dense {
-	d := make([]T, sizeOf(shape))
-	for i := range d {
-		d[i] = x
+// fillers fill a tensor of a shape with the one element of a tensor, for each
+// element type ConstantOfShape supports.
+var fillers = byType[func(shape []int, fill *tensor.Dense) (*tensor.Dense, error)]{
+	Float32: fillWith[float32], Float64: fillWith[float64], Int64: fillWith[int64], Int32: fillWith[int32],
+	Int8: fillWith[int8], Uint8: fillWith[uint8], Bool: fillWith[bool],
+}
+
+func fillWith[T shapeElem](shape []int, fill *tensor.Dense) (*tensor.Dense, error) {
+	d, err := Data[T](fill)
+	if err != nil {
+		return nil, err
 	}
-	return Dense(shape, d)
+	out := make([]T, sizeOf(shape))
+	for i := range out {
+		out[i] = d[0]
+	}
+	return Dense(shape, out), nil
 }
 
 // lowerRange: start, start+delta, ... up to limit (excluded). Its length
