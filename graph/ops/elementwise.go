@@ -117,43 +117,29 @@ func lowerSignedUnary(name string, flt LowerFunc) LowerFunc {
 }
 
 func intUnaryKernel(name string) Kernel {
-	return func(in []*tensor.Dense) (*tensor.Dense, error) {
-		t := in[0]
-		switch t.Dtype() {
-		case tensor.Int64:
-			return intUnaryRun[int64](t, name)
-		case tensor.Int32:
-			return intUnaryRun[int32](t, name)
-		case tensor.Int16:
-			return intUnaryRun[int16](t, name)
-		case tensor.Int8:
-			return intUnaryRun[int8](t, name)
-		case tensor.Uint64:
-			return intUnaryRun[uint64](t, name)
-		case tensor.Uint32:
-			return intUnaryRun[uint32](t, name)
-		case tensor.Uint16:
-			return intUnaryRun[uint16](t, name)
-		case tensor.Uint8:
-			return intUnaryRun[uint8](t, name)
-		}
-		return nil, fmt.Errorf("element type %v is not supported", t.Dtype())
-	}
+	return dispatch(byType[Kernel]{
+		Int64: intUnaryRun[int64](name), Int32: intUnaryRun[int32](name),
+		Int16: intUnaryRun[int16](name), Int8: intUnaryRun[int8](name),
+		Uint64: intUnaryRun[uint64](name), Uint32: intUnaryRun[uint32](name),
+		Uint16: intUnaryRun[uint16](name), Uint8: intUnaryRun[uint8](name),
+	})
 }
 
-func intUnaryRun[T Integer](t *tensor.Dense, name string) (*tensor.Dense, error) {
-	x, err := Data[T](t)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]T, len(x))
-	for i, v := range x {
-		if name == "Neg" || v < 0 {
-			v = -v
+func intUnaryRun[T Integer](name string) Kernel {
+	return func(in []*tensor.Dense) (*tensor.Dense, error) {
+		x, err := Data[T](in[0])
+		if err != nil {
+			return nil, err
 		}
-		out[i] = v
+		out := make([]T, len(x))
+		for i, v := range x {
+			if name == "Neg" || v < 0 {
+				v = -v
+			}
+			out[i] = v
+		}
+		return Dense(Shape(in[0]), out), nil
 	}
-	return Dense(Shape(t), out), nil
 }
 
 // lowerRounding lowers Floor and Ceil: float only, no gradient (PyTorch's is
