@@ -220,13 +220,17 @@ func reduceRun[T Number](name string, l *reduceLayout) Kernel {
 				return nil, err
 			}
 		}
+		empty, err := emptyReduction[T](name, t.Dtype())
+		if err != nil {
+			return nil, err
+		}
 		dims := append([]int{}, l.dims...)
 		reduced := false
 		for g, red := range l.red {
 			if !red {
 				continue
 			}
-			cur = reduceGroup(cur, sizeOf(dims[:g]), dims[g], sizeOf(dims[g+1:]), name)
+			cur = reduceGroup(cur, sizeOf(dims[:g]), dims[g], sizeOf(dims[g+1:]), name, empty)
 			dims[g] = 1
 			reduced = true
 		}
@@ -251,8 +255,9 @@ func reduceRun[T Number](name string, l *reduceLayout) Kernel {
 	}
 }
 
-// reduceGroup reduces the middle dimension of x seen as outer×r×inner.
-func reduceGroup[T Number](x []T, outer, r, inner int, name string) []T {
+// reduceGroup reduces the middle dimension of x seen as outer×r×inner;
+// empty is ReduceMax's and ReduceMin's value over no elements.
+func reduceGroup[T Number](x []T, outer, r, inner int, name string, empty T) []T {
 	out := make([]T, outer*inner)
 	switch name {
 	case "ReduceSum", "ReduceMean":
@@ -289,9 +294,8 @@ func reduceGroup[T Number](x []T, outer, r, inner int, name string) []T {
 	case "ReduceMax", "ReduceMin":
 		isMax := name == "ReduceMax"
 		if r == 0 {
-			e := extremeOf[T](!isMax)
 			for i := range out {
-				out[i] = e
+				out[i] = empty
 			}
 			return out
 		}
@@ -315,49 +319,44 @@ func reduceGroup[T Number](x []T, outer, r, inner int, name string) []T {
 	return out
 }
 
-// extremeOf is the lowest value of T (or the highest): a reduction of no
-// elements.
-func extremeOf[T Number](high bool) T {
+// bounds is the lowest and the highest value of an element type.
+type bounds [2]any
+
+// limits holds the lowest and the highest value of each element type:
+// ReduceMax and ReduceMin of no elements.
+var limits = byType[bounds]{
+	Float32: bounds{float32(math.Inf(-1)), float32(math.Inf(1))},
+	Float64: bounds{math.Inf(-1), math.Inf(1)},
+	Int64:   bounds{int64(math.MinInt64), int64(math.MaxInt64)},
+	Int32:   bounds{int32(math.MinInt32), int32(math.MaxInt32)},
+	Int16:   bounds{int16(math.MinInt16), int16(math.MaxInt16)},
+	Int8:    bounds{int8(math.MinInt8), int8(math.MaxInt8)},
+	Uint64:  bounds{uint64(0), uint64(math.MaxUint64)},
+	Uint32:  bounds{uint32(0), uint32(math.MaxUint32)},
+	Uint16:  bounds{uint16(0), uint16(math.MaxUint16)},
+	Uint8:   bounds{uint8(0), uint8(math.MaxUint8)},
+}
+
+// emptyReduction is the value of ReduceMax (the lowest value of dt) or
+// ReduceMin (the highest) over no elements; zero for the other reductions.
+func emptyReduction[T Number](name string, dt tensor.Dtype) (T, error) {
 	var z T
-	var v any
-	switch any(z).(type) {
-	case float32:
-		v = float32(math.Inf(-1))
-		if high {
-			v = float32(math.Inf(1))
-		}
-	case float64:
-		v = math.Inf(-1)
-		if high {
-			v = math.Inf(1)
-		}
-	case int64:
-		v = int64(math.MinInt64)
-		if high {
-			v = int64(math.MaxInt64)
-		}
-	case int32:
-		v = int32(math.MinInt32)
-		if high {
-			v = int32(math.MaxInt32)
-		}
-	case int16:
-		v = int16(math.MinInt16)
-		if high {
-			v = int16(math.MaxInt16)
-		}
-	case int8:
-		v = int8(math.MinInt8)
-		if high {
-			v = int8(math.MaxInt8)
-		}
-	default: // unsigned
-		if high {
-			return z - 1 // wraps to the largest value
-		}
-		return z
+	if name != "ReduceMax" && name != "ReduceMin" {
+		return z, nil
 	}
-	return v.(T)
+	lim, err := pick(limits, dt)
+	if err != nil {
+		return z, err
+	}
+	i := 0
+	if name == "ReduceMin" {
+		i = 1
+	}
+	v, ok := lim[i].(T)
+	if !ok {
+		return z, fmt.Errorf("tensor holds %v, want %T", dt, z)
+	}
+	return v, nil
 }
 
 // reduceGradKernel: inputs (dY) for Sum and Mean, (dY, X, Y) for Max, Min
