@@ -2,14 +2,13 @@ package main
 
 import (
 	"github.com/onnxtune/onnxtune/graph"
-	"github.com/onnxtune/onnxtune/importer"
 	"github.com/onnxtune/onnxtune/remap"
 )
 
 // inferenceModel loads a model to run with inference semantics: a
 // training-mode export runs as the inference model it stands for.
 func (a *app) inferenceModel(path string) (*graph.Model, error) {
-	m, err := importer.LoadWith(path, importer.Options{Logger: a.log, MaxBytes: a.limit})
+	m, err := a.load(path)
 	if err != nil {
 		return nil, err
 	}

@@ -1,14 +1,11 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
 	"github.com/onnxtune/onnxtune/export"
-	"github.com/onnxtune/onnxtune/importer"
 	"github.com/onnxtune/onnxtune/remap"
 )
 
@@ -39,11 +36,9 @@ parameters were untied and initializers renamed, or the same as JSON with
 				return err
 			}
 			if asJSON {
-				enc := json.NewEncoder(a.stdout)
-				enc.SetIndent("", "  ")
-				return enc.Encode(r)
+				return writeJSON(a.stdout, r)
 			}
-			tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
+			tw := newTable(a.stdout)
 			fmt.Fprintf(tw, "wrote %s\n", r.Output)
 			fmt.Fprintf(tw, "  nodes changed to inference form\t%d\n", r.InferenceNodes)
 			fmt.Fprintf(tw, "  parameters untied\t%d\n", r.Untied)
@@ -69,7 +64,7 @@ type convertResult struct {
 }
 
 func (a *app) convert(in, out string) (*convertResult, error) {
-	m, err := importer.LoadWith(in, importer.Options{Logger: a.log, MaxBytes: a.limit})
+	m, err := a.load(in)
 	if err != nil {
 		return nil, err
 	}

@@ -2,17 +2,14 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"io"
 	"sort"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
 	"github.com/onnxtune/onnxtune/graph"
-	"github.com/onnxtune/onnxtune/importer"
 )
 
 func (a *app) inspectCmd() *cobra.Command {
@@ -38,7 +35,7 @@ opsets, inputs, outputs, ops, parameters and parameter_count.`,
   onnxtune inspect --json models/bn_cnn_eval.onnx | jq '.parameters[] | select(.recovered)'`,
 		Args: positional("MODEL"),
 		RunE: work(func(_ *cobra.Command, args []string) error {
-			m, err := importer.LoadWith(args[0], importer.Options{Logger: a.log, MaxBytes: a.limit})
+			m, err := a.load(args[0])
 			if err != nil {
 				return err
 			}
@@ -46,9 +43,7 @@ opsets, inputs, outputs, ops, parameters and parameter_count.`,
 				WithField("params", len(m.Params)).Debug("model loaded")
 			s := summarize(m)
 			if asJSON {
-				enc := json.NewEncoder(a.stdout)
-				enc.SetIndent("", "  ")
-				return enc.Encode(s)
+				return writeJSON(a.stdout, s)
 			}
 			return s.writeText(a.stdout, args[0])
 		}),
@@ -200,7 +195,7 @@ func trimLines(b []byte) []byte {
 }
 
 func (s *summary) formatText(w io.Writer, path string) error {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	tw := newTable(w)
 	var opsets []string
 	for _, d := range s.opsetOrder {
 		opsets = append(opsets, fmt.Sprintf("%s %d", d, s.Opsets[d]))

@@ -1,19 +1,16 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
 	"github.com/onnxtune/onnxtune/export"
 	"github.com/onnxtune/onnxtune/graph"
-	"github.com/onnxtune/onnxtune/importer"
 	"github.com/onnxtune/onnxtune/remap"
 )
 
@@ -64,11 +61,11 @@ there are any.
 			return nil
 		},
 		RunE: work(func(*cobra.Command, []string) error {
-			pre, err := importer.LoadWith(from, importer.Options{Logger: a.log, MaxBytes: a.limit})
+			pre, err := a.load(from)
 			if err != nil {
 				return err
 			}
-			dst, err := importer.LoadWith(into, importer.Options{Logger: a.log, MaxBytes: a.limit})
+			dst, err := a.load(into)
 			if err != nil {
 				return err
 			}
@@ -113,9 +110,7 @@ there are any.
 // "" if none.
 func printRemap(w io.Writer, rep remap.Report, dst *graph.Model, written string, asJSON bool) error {
 	if asJSON {
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(rep)
+		return writeJSON(w, rep)
 	}
 	shape := func(name string) string {
 		if p := dst.Param(name); p != nil {
@@ -127,7 +122,7 @@ func printRemap(w io.Writer, rep remap.Report, dst *graph.Model, written string,
 		}
 		return ""
 	}
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	tw := newTable(w)
 	fmt.Fprintln(tw, "STATUS\tNAME\tSHAPE\tRESULT")
 	for _, n := range rep.Matched {
 		fmt.Fprintf(tw, "matched\t%s\t%s\ttaken from the pretrained model\n", n, shape(n))

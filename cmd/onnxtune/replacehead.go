@@ -7,7 +7,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/onnxtune/onnxtune/export"
-	"github.com/onnxtune/onnxtune/importer"
 	"github.com/onnxtune/onnxtune/remap"
 )
 
@@ -47,7 +46,7 @@ may not exceed --max-bytes (checked before they are made, exit 1).
 		},
 		RunE: work(func(_ *cobra.Command, args []string) error {
 			in := args[0]
-			m, err := importer.LoadWith(in, importer.Options{Logger: a.log, MaxBytes: a.limit})
+			m, err := a.load(in)
 			if err != nil {
 				return err
 			}

@@ -1,15 +1,18 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"strings"
+	"text/tabwriter"
 
 	"github.com/sirupsen/logrus"
 	"github.com/spf13/cobra"
 
 	"github.com/onnxtune/onnxtune/graph"
+	"github.com/onnxtune/onnxtune/importer"
 )
 
 // Exit codes.
@@ -220,6 +223,23 @@ func work(f func(cmd *cobra.Command, args []string) error) func(*cobra.Command, 
 		}
 		return nil
 	}
+}
+
+// load reads a model with the run's logger and size limit (--max-bytes).
+func (a *app) load(path string) (*graph.Model, error) {
+	return importer.LoadWith(path, importer.Options{Logger: a.log, MaxBytes: a.limit})
+}
+
+// writeJSON writes v as indented JSON: the output of every --json.
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// newTable returns the column writer of every table a command prints.
+func newTable(w io.Writer) *tabwriter.Writer {
+	return tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 }
 
 // positional checks that a command gets exactly the positional arguments named.

@@ -1,10 +1,8 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 	"gorgonia.org/tensor"
@@ -49,11 +47,9 @@ predicted class of a classifier); --json prints
 				return err
 			}
 			if asJSON {
-				enc := json.NewEncoder(a.stdout)
-				enc.SetIndent("", "  ")
-				return enc.Encode(res)
+				return writeJSON(a.stdout, res)
 			}
-			tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
+			tw := newTable(a.stdout)
 			for _, name := range res.order {
 				fmt.Fprintf(tw, "%s\t%v\n", name, res.Outputs[name])
 			}

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -14,7 +13,6 @@ import (
 	"slices"
 	"strings"
 	"syscall"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -23,7 +21,6 @@ import (
 
 	"github.com/onnxtune/onnxtune/export"
 	"github.com/onnxtune/onnxtune/graph"
-	"github.com/onnxtune/onnxtune/importer"
 	"github.com/onnxtune/onnxtune/remap"
 	"github.com/onnxtune/onnxtune/train"
 )
@@ -277,7 +274,7 @@ func (a *app) train(model string, f *trainFlags) error {
 			return err
 		}
 	}
-	m, err := importer.LoadWith(model, importer.Options{Logger: a.log, MaxBytes: a.limit})
+	m, err := a.load(model)
 	if err != nil {
 		return early(err)
 	}
@@ -390,9 +387,7 @@ func (a *app) train(model string, f *trainFlags) error {
 			}
 			out.Epochs = append(out.Epochs, x)
 		}
-		enc := json.NewEncoder(a.stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(out)
+		return writeJSON(a.stdout, out)
 	}
 	fmt.Fprintf(a.stdout, "wrote %s (%d steps)\n", f.out, res.Steps)
 	return nil
@@ -407,7 +402,7 @@ func (a *app) printGroups(algo train.Algorithm, as *train.Assignment) {
 			cols = append(cols, p)
 		}
 	}
-	tw := tabwriter.NewWriter(a.stderr, 0, 0, 2, ' ', 0)
+	tw := newTable(a.stderr)
 	fmt.Fprint(tw, "GROUP\tPARAMS\tELEMENTS")
 	for _, p := range cols {
 		fmt.Fprintf(tw, "\t%s", strings.ToUpper(p.Name))
