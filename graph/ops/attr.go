@@ -3,6 +3,7 @@ package ops
 import (
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/onnxtune/onnxtune/graph"
 )
@@ -197,18 +198,8 @@ func attrTypeName(t graph.AttrType) string {
 // attrTypeWord is how a message asks for a type: "int", "ints", "float".
 func attrTypeWord(t graph.AttrType) string {
 	switch t {
-	case graph.AttrFloat:
-		return "float"
-	case graph.AttrInt:
-		return "int"
-	case graph.AttrString:
-		return "string"
-	case graph.AttrTensor:
-		return "tensor"
-	case graph.AttrFloats:
-		return "floats"
-	case graph.AttrInts:
-		return "ints"
+	case graph.AttrFloat, graph.AttrInt, graph.AttrString, graph.AttrTensor, graph.AttrFloats, graph.AttrInts:
+		return strings.ToLower(attrTypeName(t))
 	}
 	return attrTypeName(t)
 }

@@ -4,6 +4,8 @@ import (
 	"fmt"
 
 	onnxruntime "github.com/yalue/onnxruntime_go"
+
+	"github.com/onnxtune/onnxtune/graph"
 )
 
 // elements checks shape and returns its number of elements.
@@ -142,28 +144,11 @@ func fromScalar[T onnxruntime.TensorData](s *onnxruntime.Scalar[T]) Tensor {
 	return Tensor{Shape: []int64{}, Data: []T{s.GetData()}}
 }
 
+// typeName is graph's numpy-style name of an element type: ONNX Runtime
+// numbers element types as ONNX's TensorProto.DataType does.
 func typeName(t onnxruntime.TensorElementDataType) string {
-	switch t {
-	case onnxruntime.TensorElementDataTypeFloat:
-		return "float32"
-	case onnxruntime.TensorElementDataTypeDouble:
-		return "float64"
-	case onnxruntime.TensorElementDataTypeFloat16:
-		return "float16"
-	case onnxruntime.TensorElementDataTypeInt64:
-		return "int64"
-	case onnxruntime.TensorElementDataTypeInt32:
-		return "int32"
-	case onnxruntime.TensorElementDataTypeInt16:
-		return "int16"
-	case onnxruntime.TensorElementDataTypeInt8:
-		return "int8"
-	case onnxruntime.TensorElementDataTypeUint8:
-		return "uint8"
-	case onnxruntime.TensorElementDataTypeBool:
-		return "bool"
-	case onnxruntime.TensorElementDataTypeString:
-		return "string"
+	if d := graph.DType(t); d.Known() {
+		return d.String()
 	}
 	return t.String()
 }
