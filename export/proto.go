@@ -395,9 +395,5 @@ func widen[S int8 | int16 | uint8 | uint16 | uint32, D int32 | uint64](raw []byt
 	if err != nil {
 		return nil, err
 	}
-	out := make([]D, len(v))
-	for i, x := range v {
-		out[i] = D(x)
-	}
-	return out, nil
+	return graph.Convert[S, D](v), nil
 }

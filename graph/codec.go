@@ -29,6 +29,22 @@ type Elem interface {
 		bool
 }
 
+// Real is every Go number type: what Convert converts between.
+type Real interface {
+	~float32 | ~float64 | ~int | ~int8 | ~int16 | ~int32 | ~int64 |
+		~uint8 | ~uint16 | ~uint32 | ~uint64
+}
+
+// Convert converts v element by element with Go's conversions (floats
+// truncate toward zero, integers wrap).
+func Convert[S, D Real](v []S) []D {
+	out := make([]D, len(v))
+	for i, x := range v {
+		out[i] = D(x)
+	}
+	return out
+}
+
 // ByDType holds one value per element type, typically the instantiations of
 // a generic function: For picks the one for a DType. It is the dispatch by
 // element type, written once; a nil field means "not supported".

@@ -97,11 +97,7 @@ func widen[T int8 | int16 | int32 | int64 | uint8 | uint16 | uint32](raw []byte)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]int64, len(v))
-	for i, x := range v {
-		out[i] = int64(x)
-	}
-	return out, nil
+	return Convert[T, int64](v), nil
 }
 
 var int64Decoders = ByDType[func([]byte) ([]int64, error)]{

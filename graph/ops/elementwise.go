@@ -962,9 +962,5 @@ func castSlice[S, D Number](t *tensor.Dense) ([]D, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := make([]D, len(v))
-	for i, x := range v {
-		out[i] = D(x)
-	}
-	return out, nil
+	return graph.Convert[S, D](v), nil
 }

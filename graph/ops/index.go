@@ -823,11 +823,7 @@ func intsOf[T int64 | int32](t *tensor.Dense) ([]int, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := make([]int, len(d))
-	for i, x := range d {
-		out[i] = int(x)
-	}
-	return out, nil
+	return graph.Convert[T, int](d), nil
 }
 
 // gatherIndices reads indices, counting negative ones from the end.
