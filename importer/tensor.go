@@ -129,55 +129,18 @@ func typedFields(p *pb.TensorProto) int {
 // typedToRaw packs the values of a typed field as raw_data would hold them.
 // Each type has one field the ONNX specification assigns to it.
 func typedToRaw(p *pb.TensorProto, d graph.DType, n int64) ([]byte, error) {
-	count := func(have int, per int64) error {
-		if int64(have) != n*per {
-			return fmt.Errorf("%w: %d typed values for %d %s elements", ErrTensor, have, n, d)
-		}
-		return nil
-	}
-	wrong := fmt.Errorf("%w: %s values are not in the field the specification assigns to %s", ErrTensor, d, d)
 	switch d {
 	case graph.Float32, graph.Complex64:
-		if len(p.FloatData) == 0 {
-			return nil, wrong
-		}
-		per := int64(1)
-		if d == graph.Complex64 {
-			per = 2
-		}
-		if err := count(len(p.FloatData), per); err != nil {
-			return nil, err
-		}
-		return graph.Encode(p.FloatData), nil
+		return typedField(p.FloatData, d, n)
 	case graph.Float64, graph.Complex128:
-		if len(p.DoubleData) == 0 {
-			return nil, wrong
-		}
-		per := int64(1)
-		if d == graph.Complex128 {
-			per = 2
-		}
-		if err := count(len(p.DoubleData), per); err != nil {
-			return nil, err
-		}
-		return graph.Encode(p.DoubleData), nil
+		return typedField(p.DoubleData, d, n)
 	case graph.Int64:
-		if len(p.Int64Data) == 0 {
-			return nil, wrong
-		}
-		if err := count(len(p.Int64Data), 1); err != nil {
+		return typedField(p.Int64Data, d, n)
+	case graph.Uint64:
+		return typedField(p.Uint64Data, d, n)
+	case graph.Uint32:
+		if err := checkField(len(p.Uint64Data), d, n); err != nil {
 			return nil, err
-		}
-		return graph.Encode(p.Int64Data), nil
-	case graph.Uint32, graph.Uint64:
-		if len(p.Uint64Data) == 0 {
-			return nil, wrong
-		}
-		if err := count(len(p.Uint64Data), 1); err != nil {
-			return nil, err
-		}
-		if d == graph.Uint64 {
-			return graph.Encode(p.Uint64Data), nil
 		}
 		v, err := narrow[uint32](p.Uint64Data, 0, math.MaxUint32, d)
 		if err != nil {
@@ -188,7 +151,7 @@ func typedToRaw(p *pb.TensorProto, d graph.DType, n int64) ([]byte, error) {
 	// Every other type travels in int32_data: one element per int32 for
 	// types of 8 or 16 bits, one packed byte per int32 for sub-byte types.
 	if len(p.Int32Data) == 0 {
-		return nil, wrong
+		return nil, wrongField(d)
 	}
 	bits := d.Bits()
 	want := n
@@ -219,6 +182,36 @@ func typedToRaw(p *pb.TensorProto, d graph.DType, n int64) ([]byte, error) {
 		return graph.Encode(v), nil
 	}
 	return narrow[uint8](p.Int32Data, lo, hi, d)
+}
+
+// wrongField is the error for a tensor whose values are not in its type's field.
+func wrongField(d graph.DType) error {
+	return fmt.Errorf("%w: %s values are not in the field the specification assigns to %s", ErrTensor, d, d)
+}
+
+// checkField checks that the typed field of d holds n elements (two
+// values each for complex types): have values.
+func checkField(have int, d graph.DType, n int64) error {
+	if have == 0 {
+		return wrongField(d)
+	}
+	per := int64(1)
+	if d == graph.Complex64 || d == graph.Complex128 {
+		per = 2
+	}
+	if int64(have) != n*per {
+		return fmt.Errorf("%w: %d typed values for %d %s elements", ErrTensor, have, n, d)
+	}
+	return nil
+}
+
+// typedField checks v, the typed field of d, and packs it as raw_data
+// would hold it.
+func typedField[T float32 | float64 | int64 | uint64](v []T, d graph.DType, n int64) ([]byte, error) {
+	if err := checkField(len(v), d, n); err != nil {
+		return nil, err
+	}
+	return graph.Encode(v), nil
 }
 
 // narrow converts values in [lo, hi] to T, the unsigned type of their size
