@@ -129,11 +129,7 @@ func (r *attrReader) Ints(name string) []int {
 	if a == nil {
 		return nil
 	}
-	out := make([]int, len(a.Ints))
-	for i, x := range a.Ints {
-		out[i] = int(x)
-	}
-	return out
+	return graph.Convert[int64, int](a.Ints)
 }
 
 // IntsN reads an ints attribute of size values, or size copies of def when
