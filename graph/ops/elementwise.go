@@ -566,7 +566,7 @@ func compareKernel(name string) Kernel {
 	}
 	if name == "Equal" {
 		ks.Bool = func(in []*tensor.Dense) (*tensor.Dense, error) {
-			return logicRun(in[0], in[1], func(x, y bool) bool { return x == y })
+			return binaryOf(in[0], in[1], func(x, y bool) bool { return x == y })
 		}
 	}
 	run := dispatch(ks)
@@ -613,18 +613,6 @@ func compareRun[T Number](a, b *tensor.Dense, name string) (*tensor.Dense, error
 	return Dense(shape, r), nil
 }
 
-func logicRun(a, b *tensor.Dense, f func(x, y bool) bool) (*tensor.Dense, error) {
-	x, y, err := data2[bool]([]*tensor.Dense{a, b})
-	if err != nil {
-		return nil, err
-	}
-	r, shape, err := zipBroadcast(x, y, Shape(a), Shape(b), f)
-	if err != nil {
-		return nil, err
-	}
-	return Dense(shape, r), nil
-}
-
 func lowerLogical(name string) LowerFunc {
 	var f func(x, y bool) bool
 	switch name {
@@ -644,7 +632,7 @@ func lowerLogical(name string) LowerFunc {
 		if err != nil {
 			return nil, err
 		}
-		fwd := func(in []*tensor.Dense) (*tensor.Dense, error) { return logicRun(in[0], in[1], f) }
+		fwd := func(in []*tensor.Dense) (*tensor.Dense, error) { return binaryOf(in[0], in[1], f) }
 		out, err := c.Apply(Spec{Name: name, Shape: shape, DType: graph.Bool, Fwd: fwd}, a, b)
 		return []*Value{out}, err
 	}

@@ -67,12 +67,14 @@ func intOp[T Integer](name string) func(x, y T) T {
 	}
 }
 
-func binaryOf[T Number](a, b *tensor.Dense, f func(x, y T) T) (*tensor.Dense, error) {
+// binaryOf applies f elementwise to a and b broadcast together (numbers,
+// or bools for the logic ops).
+func binaryOf[T any](a, b *tensor.Dense, f func(x, y T) T) (*tensor.Dense, error) {
 	x, y, err := data2[T]([]*tensor.Dense{a, b})
 	if err != nil {
 		return nil, err
 	}
-	out, shape, err := Binary(x, y, Shape(a), Shape(b), f)
+	out, shape, err := zipBroadcast(x, y, Shape(a), Shape(b), f)
 	if err != nil {
 		return nil, err
 	}
@@ -266,26 +268,22 @@ func unary(f32 func(float32) float32, f64 func(float64) float64) Kernel {
 
 // unaryGradKernel returns dx = dy * f'(x, y) for (dy, x, y) inputs.
 func unaryGradKernel(d32 func(x, y float32) float32, d64 func(x, y float64) float64) Kernel {
+	return floats(unaryGradRun(d32), unaryGradRun(d64))
+}
+
+func unaryGradRun[T Float](d func(x, y T) T) Kernel {
 	return func(in []*tensor.Dense) (*tensor.Dense, error) {
-		switch dy := in[0].Data().(type) {
-		case []float32:
-			x, _ := Data[float32](in[1])
-			y, _ := Data[float32](in[2])
-			out := make([]float32, len(dy))
-			for i := range out {
-				out[i] = dy[i] * d32(x[i], y[i])
-			}
-			return Dense(Shape(in[0]), out), nil
-		case []float64:
-			x, _ := Data[float64](in[1])
-			y, _ := Data[float64](in[2])
-			out := make([]float64, len(dy))
-			for i := range out {
-				out[i] = dy[i] * d64(x[i], y[i])
-			}
-			return Dense(Shape(in[0]), out), nil
+		dy, err := Data[T](in[0])
+		if err != nil {
+			return nil, err
 		}
-		return nil, fmt.Errorf("want a float tensor, have %v", in[0].Dtype())
+		x, _ := Data[T](in[1])
+		y, _ := Data[T](in[2])
+		out := make([]T, len(dy))
+		for i := range out {
+			out[i] = dy[i] * d(x[i], y[i])
+		}
+		return Dense(Shape(in[0]), out), nil
 	}
 }
 
