@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand"
+	"reflect"
 
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -366,32 +367,14 @@ func TensorFromIR(t *graph.Tensor) (*tensor.Dense, error) {
 	return tensor.New(tensor.WithShape(shape...), tensor.WithBacking(backing)), nil
 }
 
+// scalarDense holds the one element of backing, a decoded slice, as a
+// scalar tensor.
 func scalarDense(backing any) *tensor.Dense {
-	switch b := backing.(type) {
-	case []float32:
-		return tensor.New(tensor.FromScalar(b[0]))
-	case []float64:
-		return tensor.New(tensor.FromScalar(b[0]))
-	case []int64:
-		return tensor.New(tensor.FromScalar(b[0]))
-	case []uint64:
-		return tensor.New(tensor.FromScalar(b[0]))
-	case []int32:
-		return tensor.New(tensor.FromScalar(b[0]))
-	case []uint32:
-		return tensor.New(tensor.FromScalar(b[0]))
-	case []int16:
-		return tensor.New(tensor.FromScalar(b[0]))
-	case []uint16:
-		return tensor.New(tensor.FromScalar(b[0]))
-	case []int8:
-		return tensor.New(tensor.FromScalar(b[0]))
-	case []uint8:
-		return tensor.New(tensor.FromScalar(b[0]))
-	case []bool:
-		return tensor.New(tensor.FromScalar(b[0]))
+	v := reflect.ValueOf(backing)
+	if v.Kind() != reflect.Slice || v.Len() != 1 {
+		return nil
 	}
-	return nil
+	return tensor.New(tensor.FromScalar(v.Index(0).Interface()))
 }
 
 // reluFusions finds the Relu nodes that can run inside their producer: a
