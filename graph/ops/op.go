@@ -231,18 +231,8 @@ func asDense(v G.Value) (*tensor.Dense, error) {
 	switch t := v.(type) {
 	case *tensor.Dense:
 		return t, nil
-	case *G.F32:
-		return tensor.New(tensor.FromScalar(float32(*t))), nil
-	case *G.F64:
-		return tensor.New(tensor.FromScalar(float64(*t))), nil
-	case *G.I64:
-		return tensor.New(tensor.FromScalar(int64(*t))), nil
-	case *G.I32:
-		return tensor.New(tensor.FromScalar(int32(*t))), nil
-	case *G.B:
-		return tensor.New(tensor.FromScalar(bool(*t))), nil
-	case *G.U8:
-		return tensor.New(tensor.FromScalar(uint8(*t))), nil
+	case *G.F32, *G.F64, *G.I64, *G.I32, *G.B, *G.U8:
+		return tensor.New(tensor.FromScalar(t.Data())), nil
 	}
 	return nil, fmt.Errorf("unsupported value %T", v)
 }
@@ -253,31 +243,19 @@ func scalarValue(t *tensor.Dense) (G.Value, error) {
 	if t.Size() != 1 {
 		return nil, fmt.Errorf("scalar output has %d elements", t.Size())
 	}
-	switch d := t.Data().(type) {
-	case []float32:
-		return G.NewF32(d[0]), nil
+	switch x := t.Get(0).(type) {
 	case float32:
-		return G.NewF32(d), nil
-	case []float64:
-		return G.NewF64(d[0]), nil
+		return G.NewF32(x), nil
 	case float64:
-		return G.NewF64(d), nil
-	case []int64:
-		return G.NewI64(d[0]), nil
+		return G.NewF64(x), nil
 	case int64:
-		return G.NewI64(d), nil
-	case []int32:
-		return G.NewI32(d[0]), nil
+		return G.NewI64(x), nil
 	case int32:
-		return G.NewI32(d), nil
-	case []uint8:
-		return G.NewU8(d[0]), nil
+		return G.NewI32(x), nil
 	case uint8:
-		return G.NewU8(d), nil
-	case []bool:
-		return G.NewB(d[0]), nil
+		return G.NewU8(x), nil
 	case bool:
-		return G.NewB(d), nil
+		return G.NewB(x), nil
 	}
 	return nil, fmt.Errorf("scalars of type %v are not supported by the engine (only float32, float64, int64, int32, uint8 and bool)", t.Dtype())
 }
