@@ -78,21 +78,31 @@ func modelTail(m *graph.Model) (*pb.ModelProto, error) {
 		MetadataProps:    pairs(m.Metadata),
 		XXX_unrecognized: m.Unknown,
 	}
-	for _, b := range m.TrainingInfo {
-		var t pb.TrainingInfoProto
-		if err := t.Unmarshal(b); err != nil {
-			return nil, fmt.Errorf("training_info: %w", err)
-		}
-		p.TrainingInfo = append(p.TrainingInfo, &t)
+	var err error
+	if p.TrainingInfo, err = unmarshalAll[pb.TrainingInfoProto](m.TrainingInfo, "training_info"); err != nil {
+		return nil, err
 	}
-	for _, b := range m.Functions {
-		var f pb.FunctionProto
-		if err := f.Unmarshal(b); err != nil {
-			return nil, fmt.Errorf("function: %w", err)
-		}
-		p.Functions = append(p.Functions, &f)
+	if p.Functions, err = unmarshalAll[pb.FunctionProto](m.Functions, "function"); err != nil {
+		return nil, err
 	}
 	return p, nil
+}
+
+// unmarshalAll decodes each of bs as a T (what names it in errors): the
+// messages the IR keeps as bytes.
+func unmarshalAll[T any, P interface {
+	*T
+	Unmarshal([]byte) error
+}](bs [][]byte, what string) ([]*T, error) {
+	var out []*T
+	for _, b := range bs {
+		v := P(new(T))
+		if err := v.Unmarshal(b); err != nil {
+			return nil, fmt.Errorf("%s: %w", what, err)
+		}
+		out = append(out, (*T)(v))
+	}
+	return out, nil
 }
 
 // graphProto converts g. With split, nodes and initializers are left out so
@@ -107,19 +117,12 @@ func graphProto(g *graph.Graph, ext placement) (*pb.GraphProto, error) {
 		MetadataProps:    pairs(g.Metadata),
 		XXX_unrecognized: g.Unknown,
 	}
-	for _, b := range g.SparseInitializers {
-		var s pb.SparseTensorProto
-		if err := s.Unmarshal(b); err != nil {
-			return nil, fmt.Errorf("sparse initializer: %w", err)
-		}
-		p.SparseInitializer = append(p.SparseInitializer, &s)
+	var err error
+	if p.SparseInitializer, err = unmarshalAll[pb.SparseTensorProto](g.SparseInitializers, "sparse initializer"); err != nil {
+		return nil, err
 	}
-	for _, b := range g.QuantizationAnnotations {
-		var q pb.TensorAnnotation
-		if err := q.Unmarshal(b); err != nil {
-			return nil, fmt.Errorf("quantization annotation: %w", err)
-		}
-		p.QuantizationAnnotation = append(p.QuantizationAnnotation, &q)
+	if p.QuantizationAnnotation, err = unmarshalAll[pb.TensorAnnotation](g.QuantizationAnnotations, "quantization annotation"); err != nil {
+		return nil, err
 	}
 	for _, n := range g.Nodes {
 		np, err := nodeProto(n, ext)
