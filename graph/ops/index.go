@@ -460,11 +460,8 @@ func lowerPad(c *Ctx, in []*Value) ([]*Value, error) {
 		}
 		fill = c.attrs().Float("value", 0)
 	} else {
-		if len(in) < 2 || in[1] == nil {
-			return nil, fmt.Errorf("pads input is required")
-		}
 		var err error
-		if pads, err = shapeInts("pads", in[1]); err != nil {
+		if pads, err = requiredInts("pads", in); err != nil {
 			return nil, err
 		}
 		if len(in) > 2 && in[2] != nil {

@@ -40,6 +40,15 @@ func shapeAxis(axis, r int) (int, error) {
 	return axis, nil
 }
 
+// requiredInts is shapeInts for input 1, which must be present: the shape,
+// pads or repeats input of the ops that take one.
+func requiredInts(what string, in []*Value) ([]int, error) {
+	if len(in) < 2 || in[1] == nil {
+		return nil, fmt.Errorf("%s input is required", what)
+	}
+	return shapeInts(what, in[1])
+}
+
 // shapeInts reads an integer input that must be known when the model is
 // compiled (a shape, axes, pads...).
 func shapeInts(what string, v *Value) ([]int, error) {
@@ -121,11 +130,8 @@ func lowerReshape(c *Ctx, in []*Value) ([]*Value, error) {
 			return nil, fmt.Errorf("shape attribute is required")
 		}
 	} else {
-		if len(in) < 2 || in[1] == nil {
-			return nil, fmt.Errorf("shape input is required")
-		}
 		var err error
-		if shape, err = shapeInts("shape", in[1]); err != nil {
+		if shape, err = requiredInts("shape", in); err != nil {
 			return nil, err
 		}
 	}
@@ -333,10 +339,7 @@ func lowerTranspose(c *Ctx, in []*Value) ([]*Value, error) {
 // (numpy rules, both ways); the gradient sums over the broadcast.
 func lowerExpand(c *Ctx, in []*Value) ([]*Value, error) {
 	x := in[0]
-	if len(in) < 2 || in[1] == nil {
-		return nil, fmt.Errorf("shape input is required")
-	}
-	shape, err := shapeInts("shape", in[1])
+	shape, err := requiredInts("shape", in)
 	if err != nil {
 		return nil, err
 	}
@@ -367,10 +370,7 @@ func lowerExpand(c *Ctx, in []*Value) ([]*Value, error) {
 // lowerTile repeats the input along each axis; the gradient sums the tiles.
 func lowerTile(c *Ctx, in []*Value) ([]*Value, error) {
 	x := in[0]
-	if len(in) < 2 || in[1] == nil {
-		return nil, fmt.Errorf("repeats input is required")
-	}
-	reps, err := shapeInts("repeats", in[1])
+	reps, err := requiredInts("repeats", in)
 	if err != nil {
 		return nil, err
 	}
