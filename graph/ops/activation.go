@@ -253,12 +253,7 @@ func lowerClip(c *Ctx, in []*Value) ([]*Value, error) {
 			return nil, err
 		}
 	} else {
-		if len(in) > 1 {
-			lo = in[1]
-		}
-		if len(in) > 2 {
-			hi = in[2]
-		}
+		lo, hi = input(in, 1), input(in, 2)
 	}
 	cs := clipSpec{lo: lo != nil, hi: hi != nil}
 	args := []*Value{x}

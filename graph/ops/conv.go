@@ -285,10 +285,7 @@ func convInputs(op string, in []*Value) (x, w, b *Value, err error) {
 	if len(in) < 2 || in[0] == nil || in[1] == nil {
 		return nil, nil, nil, fmt.Errorf("%s needs inputs X and W", op)
 	}
-	x, w = in[0], in[1]
-	if len(in) > 2 {
-		b = in[2]
-	}
+	x, w, b = in[0], in[1], input(in, 2)
 	return x, w, b, convCheck(op, x, w, b)
 }
 

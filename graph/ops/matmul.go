@@ -20,11 +20,7 @@ func lowerGemm(c *Ctx, in []*Value) ([]*Value, error) {
 	if len(in) < 2 || in[0] == nil || in[1] == nil {
 		return nil, fmt.Errorf("want inputs A and B")
 	}
-	a, b := in[0], in[1]
-	var cv *Value
-	if len(in) > 2 {
-		cv = in[2]
-	}
+	a, b, cv := in[0], in[1], input(in, 2)
 	if cv == nil && c.Opset < 11 {
 		return nil, fmt.Errorf("input C is required before opset 11")
 	}

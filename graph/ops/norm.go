@@ -519,11 +519,7 @@ func lowerLayerNorm(c *Ctx, in []*Value) ([]*Value, error) {
 	if len(in) < 2 || in[0] == nil || in[1] == nil {
 		return nil, fmt.Errorf("inputs X and Scale are required")
 	}
-	x, scale := in[0], in[1]
-	var bias *Value
-	if len(in) > 2 {
-		bias = in[2]
-	}
+	x, scale, bias := in[0], in[1], input(in, 2)
 	if !x.DType.IsFloat() {
 		return nil, fmt.Errorf("input of type %s, want a float type", x.DType)
 	}

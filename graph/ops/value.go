@@ -114,3 +114,12 @@ func fromTensorDtype(d tensor.Dtype) (graph.DType, error) {
 	}
 	return graph.Undefined, fmt.Errorf("gorgonia type %v is not supported", d)
 }
+
+// input is the optional input i: nil when the node has fewer inputs (or
+// leaves it empty).
+func input(in []*Value, i int) *Value {
+	if i < len(in) {
+		return in[i]
+	}
+	return nil
+}
