@@ -145,6 +145,19 @@ func Data[T any](t *tensor.Dense) ([]T, error) {
 	return nil, fmt.Errorf("tensor holds %v, want %T", t.Dtype(), zero)
 }
 
+// datas returns the elements of every input as []T.
+func datas[T any](in []*tensor.Dense) ([][]T, error) {
+	out := make([][]T, len(in))
+	for i, t := range in {
+		d, err := Data[T](t)
+		if err != nil {
+			return nil, fmt.Errorf("input %d: %w", i, err)
+		}
+		out[i] = d
+	}
+	return out, nil
+}
+
 // data2 returns the elements of in[0] and in[1], a kernel's two operands.
 func data2[T any](in []*tensor.Dense) (x, y []T, err error) {
 	if x, err = Data[T](in[0]); err == nil {

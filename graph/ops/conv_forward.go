@@ -1,10 +1,6 @@
 package ops
 
-import (
-	"fmt"
-
-	"gorgonia.org/tensor"
-)
+import "gorgonia.org/tensor"
 
 // Conv's forward kernels: batched im2col + GEMM, the fused bias and Relu,
 // depthwise convolution, and the adapters from kernels to Spec.
@@ -18,13 +14,9 @@ func convKernel(shape []int, f32 func([][]float32) []float32, f64 func([][]float
 }
 
 func convRun[T Float](in []*tensor.Dense, shape []int, f func([][]T) []T) (*tensor.Dense, error) {
-	xs := make([][]T, len(in))
-	for i, t := range in {
-		d, err := Data[T](t)
-		if err != nil {
-			return nil, fmt.Errorf("input %d: %w", i, err)
-		}
-		xs[i] = d
+	xs, err := datas[T](in)
+	if err != nil {
+		return nil, err
 	}
 	return Dense(shape, f(xs)), nil
 }
@@ -38,13 +30,9 @@ func convInto(f32 func(in [][]float32, y []float32), f64 func(in [][]float64, y 
 }
 
 func convRunInto[T Float](in []*tensor.Dense, dst *tensor.Dense, f func([][]T, []T)) error {
-	xs := make([][]T, len(in))
-	for i, t := range in {
-		d, err := Data[T](t)
-		if err != nil {
-			return fmt.Errorf("input %d: %w", i, err)
-		}
-		xs[i] = d
+	xs, err := datas[T](in)
+	if err != nil {
+		return err
 	}
 	y, err := Data[T](dst)
 	if err != nil {

@@ -67,7 +67,7 @@ func normInto(name string, f32 func(d [][]float32, out []float32), f64 func(d []
 }
 
 func normRunInto[T Float](in []*tensor.Dense, dst *tensor.Dense, f func(d [][]T, out []T)) error {
-	d, err := normDatas[T](in)
+	d, err := datas[T](in)
 	if err != nil {
 		return err
 	}
@@ -77,19 +77,6 @@ func normRunInto[T Float](in []*tensor.Dense, dst *tensor.Dense, f func(d [][]T,
 	}
 	f(d, out)
 	return nil
-}
-
-// normDatas returns the elements of every input as []T.
-func normDatas[T Float](in []*tensor.Dense) ([][]T, error) {
-	out := make([][]T, len(in))
-	for i, t := range in {
-		d, err := Data[T](t)
-		if err != nil {
-			return nil, fmt.Errorf("input %d: %w", i, err)
-		}
-		out[i] = d
-	}
-	return out, nil
 }
 
 // normSum sums v in float64, four lanes at a time.
@@ -346,7 +333,7 @@ func bnTrain[T Float](l bnLayout, eps float64) func(d [][]T, out []T) {
 // bnRunning: (running, stats) -> momentum*running + (1-momentum)*factor*stats[row].
 func bnRunning[T Float](c int, momentum float64, row int, factor float64) Kernel {
 	return func(in []*tensor.Dense) (*tensor.Dense, error) {
-		d, err := normDatas[T](in)
+		d, err := datas[T](in)
 		if err != nil {
 			return nil, err
 		}
@@ -375,7 +362,7 @@ func bnRow[T Float](c, r int) Kernel {
 // come as one [2, C] input.
 func bnSums[T Float](l bnLayout, eps float64, packed bool) Kernel {
 	return func(in []*tensor.Dense) (*tensor.Dense, error) {
-		d, err := normDatas[T](in)
+		d, err := datas[T](in)
 		if err != nil {
 			return nil, err
 		}
@@ -600,7 +587,7 @@ func lnExpand[T Float](v []T, from, to []int) []T {
 // lnForward: (x, scale[, bias]) -> y.
 func lnForward[T Float](l lnLayout, eps float64) Kernel {
 	return func(in []*tensor.Dense) (*tensor.Dense, error) {
-		d, err := normDatas[T](in)
+		d, err := datas[T](in)
 		if err != nil {
 			return nil, err
 		}
@@ -657,7 +644,7 @@ func lnStat[T Float](l lnLayout, eps float64, inv bool) Kernel {
 // g = dy*scale.
 func lnGradX[T Float](l lnLayout, eps float64) Kernel {
 	return func(in []*tensor.Dense) (*tensor.Dense, error) {
-		d, err := normDatas[T](in)
+		d, err := datas[T](in)
 		if err != nil {
 			return nil, err
 		}
@@ -690,7 +677,7 @@ func lnGradX[T Float](l lnLayout, eps float64) Kernel {
 // or of bias (sum of dy), summed over rows and down to the parameter shape.
 func lnGradParam[T Float](l lnLayout, eps float64, to []int) Kernel {
 	return func(in []*tensor.Dense) (*tensor.Dense, error) {
-		d, err := normDatas[T](in)
+		d, err := datas[T](in)
 		if err != nil {
 			return nil, err
 		}
