@@ -297,7 +297,9 @@ func poolMax2D[T Number](x []T, planes int, g *convGeom, y []T, arg []int) {
 					var best T
 					at := -1
 					for h := h0; h < h1; h++ {
-						row := xp[h*in2 : h*in2+w1]
+						// A window wholly in the padding has w0 >= w1 (and
+						// possibly w1 < 0): no element, argmax -1.
+						row := xp[h*in2:][:in2]
 						for w := w0; w < w1; w++ {
 							if v := row[w]; at < 0 || v > best || v != v {
 								best, at = v, h*in2+w

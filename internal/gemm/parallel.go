@@ -65,7 +65,12 @@ type job struct {
 	total          int64
 	next, done     atomic.Int64
 	finished       chan struct{}
+	fault          atomic.Pointer[fault] // the first panic of a task
 }
+
+// fault is a panic a task raised on some goroutine; run raises it again on
+// the caller's, where the caller's recover can see it.
+type fault struct{ v any }
 
 // run works on j with up to helpers other goroutines (the team's, or new
 // ones when the team is busy) and returns when every block is done.
@@ -78,6 +83,20 @@ func (j *job) run(helpers int) {
 	j.work()
 	<-j.finished
 	team.posted.CompareAndSwap(j, nil)
+	if f := j.fault.Load(); f != nil {
+		panic(f.v)
+	}
+}
+
+// call runs task i; a panic is kept for run instead of ending the process
+// from a helper goroutine.
+func (j *job) call(i int) {
+	defer func() {
+		if r := recover(); r != nil {
+			j.fault.CompareAndSwap(nil, &fault{r})
+		}
+	}()
+	j.task(i)
 }
 
 // parallel computes p as pm×pn blocks on up to procs goroutines, the
@@ -147,7 +166,7 @@ func (j *job) work() {
 			return
 		}
 		if j.task != nil {
-			j.task(int(t))
+			j.call(int(t))
 		} else {
 			j.compute(int(t), buf)
 		}
