@@ -77,7 +77,7 @@ func lowerConv(c *Ctx, in []*Value) ([]*Value, error) {
 		cd.cols = &convCols{}
 	}
 	s := Spec{Name: op, Shape: yShape, DType: x.DType, WRT: wrt,
-		Into: convInto(
+		Into: bodiesInto(
 			func(in [][]float32, y []float32) {
 				if cd.cols != nil {
 					convForwardCached(in[0], in[1], convOpt(in, 2), cd, y)
@@ -170,7 +170,7 @@ func lowerConvTranspose(c *Ctx, in []*Value) ([]*Value, error) {
 	}
 	wrt := convWRT(args)
 	s := Spec{Name: op, Shape: yShape, DType: x.DType, WRT: wrt,
-		Into: convInto(
+		Into: bodiesInto(
 			func(in [][]float32, y []float32) {
 				convBackwardData(in[0], in[1], cd, y)
 				convAddBias(y, convOpt(in, 2), cd.n, cout, P)

@@ -21,27 +21,6 @@ func convRun[T Float](in []*tensor.Dense, shape []int, f func([][]T) []T) (*tens
 	return Dense(shape, f(xs)), nil
 }
 
-// convInto makes an IntoKernel from float32 and float64 bodies that write
-// every element of their output.
-func convInto(f32 func(in [][]float32, y []float32), f64 func(in [][]float64, y []float64)) IntoKernel {
-	return floatsInto(
-		func(in []*tensor.Dense, dst *tensor.Dense) error { return convRunInto(in, dst, f32) },
-		func(in []*tensor.Dense, dst *tensor.Dense) error { return convRunInto(in, dst, f64) })
-}
-
-func convRunInto[T Float](in []*tensor.Dense, dst *tensor.Dense, f func([][]T, []T)) error {
-	xs, err := datas[T](in)
-	if err != nil {
-		return err
-	}
-	y, err := Data[T](dst)
-	if err != nil {
-		return err
-	}
-	f(xs, y)
-	return nil
-}
-
 // convOwnGemm is the number of output positions from which convForwardRange
 // runs one GEMM per sample instead of batching samples.
 var convOwnGemm = 256

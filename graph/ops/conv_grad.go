@@ -12,7 +12,7 @@ import (
 func convGradInto(op string, output, grad *G.Node, label string, like *G.Node, f32 func([][]float32, []float32),
 	f64 func([][]float64, []float64), args ...*G.Node) (*G.Node, error) {
 	return NewNode(grad.Graph(), output.Name()+"/"+label, Spec{Name: op + label,
-		Shape: ShapeOf(like), DType: DTypeOf(like), Into: convInto(f32, f64)}, args...)
+		Shape: ShapeOf(like), DType: DTypeOf(like), Into: bodiesInto(f32, f64)}, args...)
 }
 
 // convGradNode adds a backward node shaped like like.

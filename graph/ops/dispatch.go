@@ -56,3 +56,24 @@ func floatsInto(f32, f64 IntoKernel) IntoKernel {
 		return k(in, dst)
 	}
 }
+
+// bodiesInto makes an IntoKernel from float32 and float64 bodies that read
+// every input and write every element of the output.
+func bodiesInto(f32 func(in [][]float32, y []float32), f64 func(in [][]float64, y []float64)) IntoKernel {
+	return floatsInto(
+		func(in []*tensor.Dense, dst *tensor.Dense) error { return runInto(in, dst, f32) },
+		func(in []*tensor.Dense, dst *tensor.Dense) error { return runInto(in, dst, f64) })
+}
+
+func runInto[T Float](in []*tensor.Dense, dst *tensor.Dense, f func([][]T, []T)) error {
+	xs, err := datas[T](in)
+	if err != nil {
+		return err
+	}
+	y, err := Data[T](dst)
+	if err != nil {
+		return err
+	}
+	f(xs, y)
+	return nil
+}

@@ -55,28 +55,13 @@ func normByType(name string, f32, f64 Kernel) Kernel {
 // normInto picks the float32 or float64 body of an IntoKernel by the
 // output's element type.
 func normInto(name string, f32 func(d [][]float32, out []float32), f64 func(d [][]float64, out []float64)) IntoKernel {
-	run := floatsInto(
-		func(in []*tensor.Dense, dst *tensor.Dense) error { return normRunInto(in, dst, f32) },
-		func(in []*tensor.Dense, dst *tensor.Dense) error { return normRunInto(in, dst, f64) })
+	run := bodiesInto(f32, f64)
 	return func(in []*tensor.Dense, dst *tensor.Dense) error {
 		if err := run(in, dst); err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}
 		return nil
 	}
-}
-
-func normRunInto[T Float](in []*tensor.Dense, dst *tensor.Dense, f func(d [][]T, out []T)) error {
-	d, err := datas[T](in)
-	if err != nil {
-		return err
-	}
-	out, err := Data[T](dst)
-	if err != nil {
-		return err
-	}
-	f(d, out)
-	return nil
 }
 
 // normSum sums v in float64, four lanes at a time.

@@ -88,7 +88,7 @@ func lowerMaxPool(c *Ctx, in []*Value) ([]*Value, error) {
 		memo = &poolArgs{arg: make([]int, planes*g.outSize())}
 	}
 	if x.DType == graph.Float32 || x.DType == graph.Float64 {
-		s.Fwd, s.Into = nil, convInto(
+		s.Fwd, s.Into = nil, bodiesInto(
 			func(in [][]float32, y []float32) { poolMax(in[0], planes, g, y, memo.record(in[0])) },
 			func(in [][]float64, y []float64) { poolMax(in[0], planes, g, y, memo.record(in[0])) })
 	}
