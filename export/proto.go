@@ -105,6 +105,19 @@ func unmarshalAll[T any, P interface {
 	return out, nil
 }
 
+// convertAll converts each of xs with f.
+func convertAll[S, D any](xs []S, ext placement, f func(S, placement) (D, error)) ([]D, error) {
+	var out []D
+	for _, x := range xs {
+		y, err := f(x, ext)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, y)
+	}
+	return out, nil
+}
+
 // graphProto converts g. With split, nodes and initializers are left out so
 // the caller can stream them (see writeGraph).
 func graphProto(g *graph.Graph, ext placement) (*pb.GraphProto, error) {
@@ -124,19 +137,11 @@ func graphProto(g *graph.Graph, ext placement) (*pb.GraphProto, error) {
 	if p.QuantizationAnnotation, err = unmarshalAll[pb.TensorAnnotation](g.QuantizationAnnotations, "quantization annotation"); err != nil {
 		return nil, err
 	}
-	for _, n := range g.Nodes {
-		np, err := nodeProto(n, ext)
-		if err != nil {
-			return nil, err
-		}
-		p.Node = append(p.Node, np)
+	if p.Node, err = convertAll(g.Nodes, ext, nodeProto); err != nil {
+		return nil, err
 	}
-	for _, t := range g.Initializers {
-		tp, err := tensorProto(t, ext)
-		if err != nil {
-			return nil, err
-		}
-		p.Initializer = append(p.Initializer, tp)
+	if p.Initializer, err = convertAll(g.Initializers, ext, tensorProto); err != nil {
+		return nil, err
 	}
 	return p, nil
 }
@@ -194,24 +199,16 @@ func attrProto(a *graph.Attribute, ext placement) (*pb.AttributeProto, error) {
 			return nil, err
 		}
 	}
-	for _, t := range a.Tensors {
-		tp, err := tensorProto(t, ext)
-		if err != nil {
-			return nil, err
-		}
-		p.Tensors = append(p.Tensors, tp)
+	if p.Tensors, err = convertAll(a.Tensors, ext, tensorProto); err != nil {
+		return nil, err
 	}
 	if a.G != nil {
 		if p.G, err = graphProto(a.G, ext); err != nil {
 			return nil, err
 		}
 	}
-	for _, g := range a.Graphs {
-		gp, err := graphProto(g, ext)
-		if err != nil {
-			return nil, err
-		}
-		p.Graphs = append(p.Graphs, gp)
+	if p.Graphs, err = convertAll(a.Graphs, ext, graphProto); err != nil {
+		return nil, err
 	}
 	if a.TP != nil {
 		p.Tp = typeProto(a.TP)
@@ -226,12 +223,8 @@ func attrProto(a *graph.Attribute, ext placement) (*pb.AttributeProto, error) {
 		}
 		p.SparseTensor = &s
 	}
-	for _, b := range a.SparseTensors {
-		var s pb.SparseTensorProto
-		if err := s.Unmarshal(b); err != nil {
-			return nil, err
-		}
-		p.SparseTensors = append(p.SparseTensors, &s)
+	if p.SparseTensors, err = unmarshalAll[pb.SparseTensorProto](a.SparseTensors, "sparse tensor"); err != nil {
+		return nil, err
 	}
 	return p, nil
 }
