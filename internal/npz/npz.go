@@ -2,6 +2,9 @@ package npz
 
 import (
 	"fmt"
+	"reflect"
+
+	"codeberg.org/sbinet/npyio/npy"
 )
 
 // Array is a dense n-dimensional array in row-major (C) order.
@@ -16,37 +19,31 @@ type Array struct {
 
 // dtype is an element type supported by this package.
 type dtype struct {
-	descr string // numpy's little-endian descr, e.g. "<f4"
-	size  int    // bytes per element
+	descr string       // numpy's little-endian descr, e.g. "<f4"
+	size  int          // bytes per element
+	of    reflect.Type // the Go type of an Array's Data
+	read  func(rd *npy.Reader, n int) (any, error)
 }
 
-var (
-	dtFloat32 = dtype{"<f4", 4}
-	dtFloat64 = dtype{"<f8", 8}
-	dtInt64   = dtype{"<i8", 8}
-	dtInt32   = dtype{"<i4", 4}
-	dtInt8    = dtype{"|i1", 1}
-	dtUint8   = dtype{"|u1", 1}
-	dtBool    = dtype{"|b1", 1}
-)
+// dtypes is every supported element type, in the order error messages
+// list them.
+var dtypes = []dtype{
+	{"<f4", 4, reflect.TypeFor[[]float32](), readAs[float32]},
+	{"<f8", 8, reflect.TypeFor[[]float64](), readAs[float64]},
+	{"<i8", 8, reflect.TypeFor[[]int64](), readAs[int64]},
+	{"<i4", 4, reflect.TypeFor[[]int32](), readAs[int32]},
+	{"|i1", 1, reflect.TypeFor[[]int8](), readAs[int8]},
+	{"|u1", 1, reflect.TypeFor[[]uint8](), readAs[uint8]},
+	{"|b1", 1, reflect.TypeFor[[]bool](), readAs[bool]},
+}
 
 // dtypeOf returns the dtype and length of an Array's Data.
 func dtypeOf(data any) (dtype, int, error) {
-	switch d := data.(type) {
-	case []float32:
-		return dtFloat32, len(d), nil
-	case []float64:
-		return dtFloat64, len(d), nil
-	case []int64:
-		return dtInt64, len(d), nil
-	case []int32:
-		return dtInt32, len(d), nil
-	case []int8:
-		return dtInt8, len(d), nil
-	case []uint8:
-		return dtUint8, len(d), nil
-	case []bool:
-		return dtBool, len(d), nil
+	t := reflect.TypeOf(data)
+	for _, dt := range dtypes {
+		if dt.of == t {
+			return dt, reflect.ValueOf(data).Len(), nil
+		}
 	}
 	return dtype{}, 0, fmt.Errorf("unsupported data type %T", data)
 }

@@ -226,23 +226,7 @@ func readNpy(br *bufio.Reader, limit uint64) (a Array, err error) {
 		return Array{}, fmt.Errorf("shape %v of %s needs %d bytes, the member has %d", shape, dt.descr, uint64(n)*uint64(dt.size), limit-hlen)
 	}
 
-	var data any
-	switch dt.descr[1:] {
-	case "f4":
-		data, err = readData[float32](rd, n)
-	case "f8":
-		data, err = readData[float64](rd, n)
-	case "i8":
-		data, err = readData[int64](rd, n)
-	case "i4":
-		data, err = readData[int32](rd, n)
-	case "i1":
-		data, err = readData[int8](rd, n)
-	case "u1":
-		data, err = readData[uint8](rd, n)
-	case "b1":
-		data, err = readData[bool](rd, n)
-	}
+	data, err := dt.read(rd, n)
 	if err != nil {
 		return Array{}, fmt.Errorf("reading %v %s data: %w", shape, dt.descr, err)
 	}
@@ -253,6 +237,11 @@ func readNpy(br *bufio.Reader, limit uint64) (a Array, err error) {
 		return Array{}, fmt.Errorf("%d bytes after the data of a %v %s array", extra, shape, dt.descr)
 	}
 	return Array{Shape: shape, Data: data}, nil
+}
+
+// readAs reads n elements of type T.
+func readAs[T any](rd *npy.Reader, n int) (any, error) {
+	return readData[T](rd, n)
 }
 
 func readData[T any](rd *npy.Reader, n int) ([]T, error) {
@@ -273,29 +262,14 @@ func readData[T any](rd *npy.Reader, n int) ([]T, error) {
 // keeping its byte order in descr[0] ('<' or '>'; '|' for one byte).
 func parseDescr(s string) (dtype, error) {
 	d := strings.Trim(strings.TrimSpace(s), `'"`)
-	if len(d) != 3 {
+	i := -1
+	if len(d) == 3 {
+		i = slices.IndexFunc(dtypes, func(dt dtype) bool { return dt.descr[1:] == d[1:] })
+	}
+	if i < 0 {
 		return dtype{}, fmt.Errorf("unsupported element type %s (supported: float32, float64, int64, int32, int8, uint8, bool)", oneLine(s))
 	}
-	order, kind := d[0], d[1:]
-	var dt dtype
-	switch kind {
-	case "f4":
-		dt = dtFloat32
-	case "f8":
-		dt = dtFloat64
-	case "i8":
-		dt = dtInt64
-	case "i4":
-		dt = dtInt32
-	case "i1":
-		dt = dtInt8
-	case "u1":
-		dt = dtUint8
-	case "b1":
-		dt = dtBool
-	default:
-		return dtype{}, fmt.Errorf("unsupported element type %s (supported: float32, float64, int64, int32, int8, uint8, bool)", oneLine(s))
-	}
+	order, kind, dt := d[0], d[1:], dtypes[i]
 	switch order {
 	case '<', '=', '|':
 		// '=' is native order: little-endian on the machines this runs on.
