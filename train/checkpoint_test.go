@@ -61,18 +61,23 @@ func mlpDropout(t *testing.T) *graph.Model {
 
 func sameWeights(t *testing.T, want, got *graph.Model) {
 	t.Helper()
-	w, g := weightsOf(t, want), weightsOf(t, got)
-	if len(w) != len(g) {
-		t.Fatalf("%d tensors, want %d", len(g), len(w))
+	sameTensors(t, weightsOf(t, want), weightsOf(t, got))
+}
+
+// sameTensors fails unless got holds exactly want's tensors, bit for bit.
+func sameTensors(t *testing.T, want, got map[string][]float32) {
+	t.Helper()
+	if len(want) != len(got) {
+		t.Fatalf("%d tensors, want %d", len(got), len(want))
 	}
-	for name, a := range w {
-		b := g[name]
-		if len(a) != len(b) {
-			t.Fatalf("%s: %d values, want %d", name, len(b), len(a))
+	for name, w := range want {
+		g := got[name]
+		if len(g) != len(w) {
+			t.Fatalf("%s: %d values, want %d", name, len(g), len(w))
 		}
-		for i := range a {
-			if a[i] != b[i] {
-				t.Fatalf("%s[%d]: resumed %v, uninterrupted %v", name, i, b[i], a[i])
+		for i := range w {
+			if g[i] != w[i] {
+				t.Fatalf("%s[%d]: %v, want %v", name, i, g[i], w[i])
 			}
 		}
 	}

@@ -178,20 +178,10 @@ func TestResumeAfterConvert(t *testing.T) {
 // sameByName fails unless got holds exactly want's 8 tensors, bit for bit.
 func sameByName(t *testing.T, want, got map[string][]float32) {
 	t.Helper()
-	if len(want) != 8 || len(got) != len(want) {
+	if len(want) != 8 {
 		t.Fatalf("%d tensors, %d wanted, want 8", len(got), len(want))
 	}
-	for name, w := range want {
-		g := got[name]
-		if len(g) != len(w) {
-			t.Fatalf("%s: %d values, want %d", name, len(g), len(w))
-		}
-		for i := range w {
-			if g[i] != w[i] {
-				t.Fatalf("%s[%d]: %v, want %v", name, i, g[i], w[i])
-			}
-		}
-	}
+	sameTensors(t, want, got)
 }
 
 // TestResumeRefusesOtherSettings: a checkpoint is refused when the run's
