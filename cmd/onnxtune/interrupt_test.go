@@ -152,6 +152,23 @@ func TestTrainInterrupt(t *testing.T) {
 	}
 }
 
+// signalOnInstall makes the train command's handler, once in place, send
+// sig to this process and wait until the handler got it; the cleanup puts
+// the real handler back.
+func signalOnInstall(t *testing.T, sig syscall.Signal) {
+	t.Helper()
+	real := interruptContext
+	t.Cleanup(func() { interruptContext = real })
+	interruptContext = func(parent context.Context) (context.Context, context.CancelFunc) {
+		ctx, stop := real(parent)
+		if err := syscall.Kill(os.Getpid(), sig); err != nil {
+			t.Error(err)
+		}
+		<-ctx.Done() // the handler got it
+		return ctx, stop
+	}
+}
+
 // TestTrainSignals: a real SIGINT or SIGTERM reaches the train command's
 // handler: exit 130, no model written.
 func TestTrainSignals(t *testing.T) {
@@ -160,16 +177,7 @@ func TestTrainSignals(t *testing.T) {
 	model := filepath.Join("..", "..", "models", "mlp_bn_training.onnx")
 	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
 		t.Run(sig.String(), func(t *testing.T) {
-			real := interruptContext
-			t.Cleanup(func() { interruptContext = real })
-			interruptContext = func(parent context.Context) (context.Context, context.CancelFunc) {
-				ctx, stop := real(parent)
-				if err := syscall.Kill(os.Getpid(), sig); err != nil {
-					t.Error(err)
-				}
-				<-ctx.Done() // the handler got it
-				return ctx, stop
-			}
+			signalOnInstall(t, sig)
 			out := filepath.Join(dir, "out.onnx")
 			code, _, stderr := runCLI("train", model, "-o", out, "--data", data, "--log-level", "error")
 			if code != exitInterrupted {
@@ -191,16 +199,7 @@ func TestTrainSignalWhileLoading(t *testing.T) {
 	model := filepath.Join("..", "..", "models", "mlp_bn_training.onnx")
 	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
 		t.Run(sig.String(), func(t *testing.T) {
-			real := interruptContext
-			t.Cleanup(func() { interruptContext = real })
-			interruptContext = func(parent context.Context) (context.Context, context.CancelFunc) {
-				ctx, stop := real(parent)
-				if err := syscall.Kill(os.Getpid(), sig); err != nil {
-					t.Error(err)
-				}
-				<-ctx.Done()
-				return ctx, stop
-			}
+			signalOnInstall(t, sig)
 			out := filepath.Join(dir, "out.onnx")
 			code, _, stderr := runCLI("train", model, "-o", out, "--data", filepath.Join(dir, "missing.npz"), "--log-level", "error")
 			if code != exitInterrupted || !strings.Contains(stderr, "interrupted before training") {
