@@ -1,11 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"encoding/binary"
-	"hash/crc32"
-	"image"
-	"image/png"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,22 +8,8 @@ import (
 	"testing"
 
 	"github.com/onnxtune/onnxtune/internal/npz"
+	"github.com/onnxtune/onnxtune/internal/testmodels"
 )
-
-// claimingPNG returns a valid 1x1 gray PNG whose header claims w x h
-// pixels: a decompression bomb's header in a few bytes.
-func claimingPNG(t *testing.T, w, h uint32) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	if err := png.Encode(&buf, image.NewGray(image.Rect(0, 0, 1, 1))); err != nil {
-		t.Fatal(err)
-	}
-	b := buf.Bytes()
-	binary.BigEndian.PutUint32(b[16:], w)
-	binary.BigEndian.PutUint32(b[20:], h)
-	binary.BigEndian.PutUint32(b[29:], crc32.ChecksumIEEE(b[12:29]))
-	return b
-}
 
 // folderOf writes the same image as a/0.png ... and b/0.png ... (n each).
 func folderOf(t *testing.T, img []byte, n int) string {
@@ -80,7 +61,7 @@ func wantExit(t *testing.T, args []string, code int, want ...string) {
 // DecompressionBombError threshold, 2*89478485) is refused from its header,
 // naming the file and the limit; --max-image-pixels raises the limit.
 func TestImageBombRefused(t *testing.T) {
-	root := folderOf(t, claimingPNG(t, 20000, 20000), 4)
+	root := folderOf(t, testmodels.ClaimingPNG(t, 20000, 20000), 4)
 	lenet := filepath.Join("..", "..", "models", "lenet.onnx")
 	first := filepath.Join(root, "a", "0.png")
 	for _, args := range dataCommands(t, lenet, root, "--image-size", "32", "--batch-size", "8") {
@@ -99,7 +80,7 @@ func TestImageBombRefused(t *testing.T) {
 // is refused before any image is read (these are decompression bombs),
 // suggesting --grayscale.
 func TestChannelsCheckedFirst(t *testing.T) {
-	root := folderOf(t, claimingPNG(t, 20000, 20000), 4)
+	root := folderOf(t, testmodels.ClaimingPNG(t, 20000, 20000), 4)
 	model := filepath.Join("..", "..", "models", "mnist_lenet_10.onnx")
 	for _, args := range dataCommands(t, model, root, "--image-size", "28", "--batch-size", "8") {
 		wantExit(t, args, exitError, root, `input "input" takes 1 channel`, "--grayscale")

@@ -1,6 +1,6 @@
 // Package testmodels gives tests the sample models of models/ and the
-// expected outputs models/make_models.py wrote for them with PyTorch. It is
-// for tests and benchmarks only.
+// expected outputs models/make_models.py wrote for them with PyTorch, and a
+// few hostile inputs (ClaimingPNG). It is for tests and benchmarks only.
 package testmodels
 
 import (

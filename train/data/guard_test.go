@@ -13,6 +13,7 @@ import (
 
 	"github.com/onnxtune/onnxtune/graph"
 	"github.com/onnxtune/onnxtune/internal/npz"
+	"github.com/onnxtune/onnxtune/internal/testmodels"
 )
 
 // wantOneLine checks that err is one line containing every string of want.
@@ -36,7 +37,7 @@ func TestImagePixelLimit(t *testing.T) {
 	if DefaultMaxImagePixels != 2*89_478_485 {
 		t.Errorf("DefaultMaxImagePixels = %d, want Pillow's 2*89478485", DefaultMaxImagePixels)
 	}
-	bomb := pngWithSize(t, 20000, 20000)
+	bomb := testmodels.ClaimingPNG(t, 20000, 20000)
 	root := imageFolder(t, map[string][]byte{"a/1.png": bomb, "b/1.png": bomb})
 	first := filepath.Join(root, "a", "1.png")
 	var err error
@@ -81,7 +82,7 @@ func TestImagePixelLimit(t *testing.T) {
 // channels than the model's input takes is refused before any image is
 // read, suggesting --grayscale.
 func TestImageChannelsCheckedFirst(t *testing.T) {
-	bomb := pngWithSize(t, 20000, 20000)
+	bomb := testmodels.ClaimingPNG(t, 20000, 20000)
 	root := imageFolder(t, map[string][]byte{"a/1.png": bomb, "b/1.png": bomb})
 	_, err := Open(root, Options{ImageSize: [2]int{28, 28}, InputSize: [2]int{28, 28}, InputChannels: 1})
 	wantOneLine(t, err, root, "1 channel", "3 (RGB)", "--grayscale")

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
-	"hash/crc32"
 	"image"
 	"image/color"
 	"image/jpeg"
@@ -17,6 +16,7 @@ import (
 	"testing"
 
 	"github.com/onnxtune/onnxtune/internal/npz"
+	"github.com/onnxtune/onnxtune/internal/testmodels"
 )
 
 var (
@@ -211,20 +211,6 @@ func TestImageFolderSolid(t *testing.T) {
 	}
 }
 
-// pngWithSize returns a valid 1x1 PNG whose header claims w x h pixels.
-func pngWithSize(t *testing.T, w, h uint32) []byte {
-	var buf bytes.Buffer
-	if err := png.Encode(&buf, image.NewGray(image.Rect(0, 0, 1, 1))); err != nil {
-		t.Fatal(err)
-	}
-	b := buf.Bytes()
-	// 8-byte signature, then IHDR: length, "IHDR", width, height, ..., CRC.
-	binary.BigEndian.PutUint32(b[16:], w)
-	binary.BigEndian.PutUint32(b[20:], h)
-	binary.BigEndian.PutUint32(b[29:], crc32.ChecksumIEEE(b[12:29]))
-	return b
-}
-
 // jpegWithSize returns a valid 8x8 JPEG whose header claims w x h pixels.
 func jpegWithSize(t *testing.T, w, h uint16) []byte {
 	var buf bytes.Buffer
@@ -261,11 +247,11 @@ func TestImageFolderErrors(t *testing.T) {
 			want: `class folder "b" has no .png, .jpg or .jpeg images`, names: "b"},
 		{name: "empty class folder", files: map[string][]byte{"a/1.png": good.Bytes()}, dirs: []string{"b"},
 			want: `class folder "b" has no`, names: "b"},
-		{name: "sizes differ", files: map[string][]byte{"a/1.png": good.Bytes(), "b/2.png": pngWithSize(t, 1, 1)},
+		{name: "sizes differ", files: map[string][]byte{"a/1.png": good.Bytes(), "b/2.png": testmodels.ClaimingPNG(t, 1, 1)},
 			want: "image of 1x1 (height x width), but", names: "b/2.png"},
-		{name: "huge dimensions", files: map[string][]byte{"a/1.png": pngWithSize(t, 1<<20, 1<<20)},
+		{name: "huge dimensions", files: map[string][]byte{"a/1.png": testmodels.ClaimingPNG(t, 1<<20, 1<<20)},
 			want: "over the limit", names: "a/1.png"},
-		{name: "dimensions beyond the file", files: map[string][]byte{"a/1.png": pngWithSize(t, 4000, 4000)},
+		{name: "dimensions beyond the file", files: map[string][]byte{"a/1.png": testmodels.ClaimingPNG(t, 4000, 4000)},
 			want: "cannot fit in a", names: "a/1.png"},
 		{name: "JPEG dimensions beyond the file", files: map[string][]byte{"a/1.jpg": jpegWithSize(t, 8000, 8000)},
 			want: "JPEG image of 8000x8000 pixels cannot fit in a", names: "a/1.jpg"},
@@ -329,7 +315,7 @@ func TestImageReadErrors(t *testing.T) {
 		want string
 	}{
 		{"truncated data", good.Bytes()[:len(good.Bytes())-20], "decoding PNG image"},
-		{"size changed", pngWithSize(t, 1, 1), "want 4x4"},
+		{"size changed", testmodels.ClaimingPNG(t, 1, 1), "want 4x4"},
 		{"deleted", nil, "no such file"},
 	}
 	for _, tc := range tests {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/onnxtune/onnxtune/graph"
 	"github.com/onnxtune/onnxtune/internal/npz"
+	"github.com/onnxtune/onnxtune/internal/testmodels"
 )
 
 // modelWithInput returns a model whose only input is name, of element type
@@ -87,7 +88,7 @@ func TestInputType(t *testing.T) {
 	}
 	// MNIST and image folders give float32 pixels: a model of token ids
 	// cannot take them.
-	dir := imageFolder(t, map[string][]byte{"a/1.png": pngWithSize(t, 4, 4)})
+	dir := imageFolder(t, map[string][]byte{"a/1.png": testmodels.ClaimingPNG(t, 4, 4)})
 	opts := Options{}.ForInput(Input{Name: "ids", DType: graph.Int64})
 	if _, err := Open(dir, opts); err == nil || !strings.Contains(err.Error(), `the examples are float32, the model's input "ids" is int64`) {
 		t.Errorf("image folder for an int64 input: %v", err)
