@@ -156,49 +156,53 @@ func Decode[T Elem](raw []byte) ([]T, error) {
 			o[i] = math.Float64frombits(le.Uint64(raw[8*i:]))
 		}
 	case []F16:
-		for i := range o {
-			o[i] = F16(le.Uint16(raw[2*i:]))
-		}
+		decode16(o, raw)
 	case []BF16:
-		for i := range o {
-			o[i] = BF16(le.Uint16(raw[2*i:]))
-		}
+		decode16(o, raw)
 	case []int8:
 		for i := range o {
 			o[i] = int8(raw[i])
 		}
 	case []int16:
-		for i := range o {
-			o[i] = int16(le.Uint16(raw[2*i:]))
-		}
+		decode16(o, raw)
 	case []int32:
-		for i := range o {
-			o[i] = int32(le.Uint32(raw[4*i:]))
-		}
+		decode32(o, raw)
 	case []int64:
-		for i := range o {
-			o[i] = int64(le.Uint64(raw[8*i:]))
-		}
+		decode64(o, raw)
 	case []uint8:
 		copy(o, raw)
 	case []uint16:
-		for i := range o {
-			o[i] = le.Uint16(raw[2*i:])
-		}
+		decode16(o, raw)
 	case []uint32:
-		for i := range o {
-			o[i] = le.Uint32(raw[4*i:])
-		}
+		decode32(o, raw)
 	case []uint64:
-		for i := range o {
-			o[i] = le.Uint64(raw[8*i:])
-		}
+		decode64(o, raw)
 	case []bool:
 		for i := range o {
 			o[i] = raw[i] != 0
 		}
 	}
 	return out, nil
+}
+
+// decode16, decode32 and decode64 fill o from little-endian raw, 2, 4 or 8
+// bytes a value.
+func decode16[T ~uint16 | ~int16](o []T, raw []byte) {
+	for i := range o {
+		o[i] = T(binary.LittleEndian.Uint16(raw[2*i:]))
+	}
+}
+
+func decode32[T ~uint32 | ~int32](o []T, raw []byte) {
+	for i := range o {
+		o[i] = T(binary.LittleEndian.Uint32(raw[4*i:]))
+	}
+}
+
+func decode64[T ~uint64 | ~int64](o []T, raw []byte) {
+	for i := range o {
+		o[i] = T(binary.LittleEndian.Uint64(raw[8*i:]))
+	}
 }
 
 // Encode packs values little-endian as raw_data holds them.
