@@ -131,12 +131,13 @@ func WriteFile(path string, m *graph.Model) (err error) {
 }
 
 // regularOrAbsent refuses a path ("" passes) that exists and is not a
-// regular file, following links.
+// regular file; a symbolic link is refused too, since the rename would
+// replace the link rather than the file it names.
 func regularOrAbsent(path string) error {
 	if path == "" {
 		return nil
 	}
-	st, err := os.Stat(path)
+	st, err := os.Lstat(path)
 	if err != nil {
 		return nil // absent, or a problem writeTemp or Rename will report
 	}

@@ -332,6 +332,26 @@ func TestWriteFileNotRegular(t *testing.T) {
 			}
 			return p, p
 		}},
+		{"OUT is a link to a regular file", plain, func(t *testing.T, dir string) (string, string) {
+			p := filepath.Join(dir, "out.onnx")
+			if err := os.WriteFile(filepath.Join(dir, "victim"), []byte("keep"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Symlink("victim", p); err != nil {
+				t.Fatal(err)
+			}
+			return p, p
+		}},
+		{"side file is a link to a regular file", ext, func(t *testing.T, dir string) (string, string) {
+			p := filepath.Join(dir, "out.onnx")
+			if err := os.WriteFile(filepath.Join(dir, "victim"), []byte("keep"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Symlink("victim", p+".data"); err != nil {
+				t.Fatal(err)
+			}
+			return p, p + ".data"
+		}},
 		{"OUT is a link to a FIFO", plain, func(t *testing.T, dir string) (string, string) {
 			p := filepath.Join(dir, "out.onnx")
 			fifo(t, filepath.Join(dir, "pipe"))

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -30,6 +31,12 @@ parameters were untied and initializers renamed, or the same as JSON with
 		Example: `  onnxtune convert models/bn_cnn_training.onnx -o /tmp/bn_cnn.onnx
   onnxtune convert --json models/bn_tied.onnx -o /tmp/bn_tied.onnx | jq .untied`,
 		Args: positional("IN"),
+		PreRunE: func(cmd *cobra.Command, _ []string) error {
+			if cmd.Flags().Changed("output") && out == "" {
+				return errors.New("-o (--output) must name the file to write")
+			}
+			return nil
+		},
 		RunE: work(func(_ *cobra.Command, args []string) error {
 			r, err := a.convert(args[0], out)
 			if err != nil {

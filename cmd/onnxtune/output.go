@@ -35,7 +35,8 @@ import (
 const (
 	policyText = `OUT is written atomically (a temporary file renamed into place). It may
 not be a file the command reads (a model, its external data, data,
-config), nor a folder, FIFO or device, and its folder must exist and be
+config), nor a folder, FIFO, device or symbolic link (give the file a
+link points to), and its folder must exist and be
 writable: all of this is checked before any work starts (exit 1).`
 	sideText = `A model that keeps tensors in external data is written with all of them
 in one file named after OUT, OUT.data (packed from offset 0); locations
@@ -165,9 +166,6 @@ func (c *ioCheck) check() error {
 		}
 	}
 	for i, o := range c.outputs {
-		if err := checkOne(o, c.mkdir[i]); err != nil {
-			return err
-		}
 		for _, in := range c.inputs {
 			if samePath(o.path, in.path) {
 				return fmt.Errorf("%s %s is %s %s: refusing to overwrite an input", o.what, o.path, in.what, in.path)
@@ -181,6 +179,14 @@ func (c *ioCheck) check() error {
 				return fmt.Errorf("%s %s is also %s %s: two outputs would share one file", o.what, o.path, p.what, p.path)
 			}
 		}
+		if err := checkOne(o, c.mkdir[i]); err != nil {
+			return err
+		}
+	}
+	for _, o := range c.sides {
+		if err := notLink(o); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -188,6 +194,9 @@ func (c *ioCheck) check() error {
 // checkOne checks one output on its own: a regular file or nothing, in a
 // writable folder (with mkdir, in a folder the run can create).
 func checkOne(o ioFile, mkdir bool) error {
+	if err := notLink(o); err != nil {
+		return err
+	}
 	if st, err := os.Stat(o.path); err == nil {
 		if !st.Mode().IsRegular() {
 			return fmt.Errorf("%s %s is %s, not a regular file: refusing to replace it", o.what, o.path, fsx.Kind(st.Mode()))
@@ -225,6 +234,17 @@ func checkOne(o ioFile, mkdir bool) error {
 	}
 	f.Close()
 	os.Remove(f.Name())
+	return nil
+}
+
+// notLink refuses an output that is a symbolic link: renaming the new file
+// into place would replace the link, not the file it names, so the user is
+// asked to give that file instead.
+func notLink(o ioFile) error {
+	if st, err := os.Lstat(o.path); err == nil && st.Mode()&fs.ModeSymlink != 0 {
+		target, _ := os.Readlink(o.path)
+		return fmt.Errorf("%s %s is a symbolic link (to %s): refusing to replace it; give the file it points to", o.what, o.path, target)
+	}
 	return nil
 }
 

@@ -30,6 +30,8 @@ func (e *NotRegularError) Error() string { return "not a regular file (" + Kind(
 // "mode " and the type bits.
 func Kind(m fs.FileMode) string {
 	switch {
+	case m&fs.ModeSymlink != 0:
+		return "a symbolic link"
 	case m.IsDir():
 		return "a folder"
 	case m&fs.ModeNamedPipe != 0:

@@ -243,3 +243,54 @@ func TestReadErrorsOneLine(t *testing.T) {
 		}
 	}
 }
+
+// TestWriteRefusesNonRegular: Write replaces only a regular file. A link
+// (renaming over it would replace the link, not its target), a FIFO or a
+// folder at the path is refused and left as it was.
+func TestWriteRefusesNonRegular(t *testing.T) {
+	arrays := map[string]Array{"x": {Shape: []int{1}, Data: []float32{1}}}
+	for _, c := range []struct {
+		name string
+		make func(t *testing.T, path string)
+	}{
+		{"link to a regular file", func(t *testing.T, path string) {
+			target := filepath.Join(filepath.Dir(path), "victim")
+			if err := os.WriteFile(target, []byte("keep"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Symlink("victim", path); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"FIFO", func(t *testing.T, path string) {
+			if err := syscall.Mkfifo(path, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"folder", func(t *testing.T, path string) {
+			if err := os.Mkdir(path, 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "out.npz")
+			c.make(t, path)
+			before, err := os.Lstat(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = Write(path, arrays)
+			if err == nil || !strings.Contains(err.Error(), "not a regular file") {
+				t.Errorf("Write: %v, want a refusal naming a non-regular file", err)
+			}
+			after, err := os.Lstat(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if after.Mode() != before.Mode() {
+				t.Errorf("%s was %v, is now %v", path, before.Mode(), after.Mode())
+			}
+		})
+	}
+}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/onnxtune/onnxtune/graph"
+	"github.com/onnxtune/onnxtune/internal/fsx"
 )
 
 // modified is the time stamp of every member, so that equal arrays give
@@ -28,6 +29,10 @@ var modified = time.Date(1980, 1, 1, 0, 0, 0, 0, time.UTC)
 func Write(path string, arrays map[string]Array) (err error) {
 	if err := check(arrays); err != nil {
 		return err
+	}
+	if st, err := os.Lstat(path); err == nil && !st.Mode().IsRegular() {
+		// A folder, device, FIFO or link: the rename would replace it.
+		return fmt.Errorf("npz: %s is not a regular file (%s): refusing to replace it", path, fsx.Kind(st.Mode()))
 	}
 	dir, base := filepath.Split(path)
 	if dir == "" {
