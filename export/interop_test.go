@@ -88,13 +88,7 @@ func convertCheck(t *testing.T, e testmodels.Entry) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := remap.ToInference(m); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := remap.Untie(m); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := remap.Rename(m); err != nil {
+	if _, err := remap.Convert(m); err != nil {
 		t.Fatal(err)
 	}
 	path := filepath.Join(t.TempDir(), "out.onnx")

@@ -106,3 +106,25 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
+
+// Converted counts what Convert changed.
+type Converted struct {
+	InferenceNodes int // nodes turned into their inference form
+	Untied         int // parameters given their own tensor
+	Renamed        int // initializers renamed to PyTorch names
+}
+
+// Convert does what 'onnxtune convert' does to a model: ToInference, then
+// Untie, then Rename. It stops at the first error, which names the step.
+func Convert(m *graph.Model) (Converted, error) {
+	var c Converted
+	var err error
+	if c.InferenceNodes, err = ToInference(m); err != nil {
+		return c, err
+	}
+	if c.Untied, err = Untie(m); err != nil {
+		return c, err
+	}
+	c.Renamed, err = Rename(m)
+	return c, err
+}

@@ -55,13 +55,7 @@ func converted(t *testing.T, path string) *graph.Model {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := remap.ToInference(m); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := remap.Untie(m); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := remap.Rename(m); err != nil {
+	if _, err := remap.Convert(m); err != nil {
 		t.Fatal(err)
 	}
 	out := filepath.Join(t.TempDir(), "converted.onnx")

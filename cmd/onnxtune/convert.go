@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/sirupsen/logrus"
 	"github.com/spf13/cobra"
 
 	"github.com/onnxtune/onnxtune/export"
@@ -82,18 +83,12 @@ func (a *app) convert(in, out string) (*convertResult, error) {
 		return nil, err
 	}
 	r := &convertResult{Input: in, Output: out}
-	if r.InferenceNodes, err = remap.ToInference(m); err != nil {
+	c, err := remap.Convert(m)
+	if err != nil {
 		return nil, err
 	}
-	a.log.WithField("nodes", r.InferenceNodes).Debug("inference form")
-	if r.Untied, err = remap.Untie(m); err != nil {
-		return nil, err
-	}
-	a.log.WithField("params", r.Untied).Debug("untied")
-	if r.Renamed, err = remap.Rename(m); err != nil {
-		return nil, err
-	}
-	a.log.WithField("params", r.Renamed).Debug("renamed")
+	r.InferenceNodes, r.Untied, r.Renamed = c.InferenceNodes, c.Untied, c.Renamed
+	a.log.WithFields(logrus.Fields{"nodes": c.InferenceNodes, "untied": c.Untied, "renamed": c.Renamed}).Debug("converted")
 	if err := export.WriteFile(out, m); err != nil {
 		return nil, err
 	}
