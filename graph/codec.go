@@ -223,43 +223,27 @@ func AppendEncode[T Elem](b []byte, v []T) []byte {
 			b = le.AppendUint64(b, math.Float64bits(x))
 		}
 	case []F16:
-		for _, x := range s {
-			b = le.AppendUint16(b, uint16(x))
-		}
+		b = encode16(b, s)
 	case []BF16:
-		for _, x := range s {
-			b = le.AppendUint16(b, uint16(x))
-		}
+		b = encode16(b, s)
 	case []int8:
 		for _, x := range s {
 			b = append(b, byte(x))
 		}
 	case []int16:
-		for _, x := range s {
-			b = le.AppendUint16(b, uint16(x))
-		}
+		b = encode16(b, s)
 	case []int32:
-		for _, x := range s {
-			b = le.AppendUint32(b, uint32(x))
-		}
+		b = encode32(b, s)
 	case []int64:
-		for _, x := range s {
-			b = le.AppendUint64(b, uint64(x))
-		}
+		b = encode64(b, s)
 	case []uint8:
 		b = append(b, s...)
 	case []uint16:
-		for _, x := range s {
-			b = le.AppendUint16(b, x)
-		}
+		b = encode16(b, s)
 	case []uint32:
-		for _, x := range s {
-			b = le.AppendUint32(b, x)
-		}
+		b = encode32(b, s)
 	case []uint64:
-		for _, x := range s {
-			b = le.AppendUint64(b, x)
-		}
+		b = encode64(b, s)
 	case []bool:
 		for _, x := range s {
 			if x {
@@ -268,6 +252,27 @@ func AppendEncode[T Elem](b []byte, v []T) []byte {
 				b = append(b, 0)
 			}
 		}
+	}
+	return b
+}
+
+func encode16[T ~uint16 | ~int16](b []byte, v []T) []byte {
+	for _, x := range v {
+		b = binary.LittleEndian.AppendUint16(b, uint16(x))
+	}
+	return b
+}
+
+func encode32[T ~uint32 | ~int32](b []byte, v []T) []byte {
+	for _, x := range v {
+		b = binary.LittleEndian.AppendUint32(b, uint32(x))
+	}
+	return b
+}
+
+func encode64[T ~uint64 | ~int64](b []byte, v []T) []byte {
+	for _, x := range v {
+		b = binary.LittleEndian.AppendUint64(b, uint64(x))
 	}
 	return b
 }
