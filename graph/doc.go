@@ -10,10 +10,11 @@
 // (Unknown, Functions, TrainingInfo, ...); optional fields written with their
 // zero value are remembered in Explicit.
 //
-// The parameter table (Model.Params) has one owner, this package: which
+// The parameter table (Model.Params) has one owner, this package. Which
 // input of which ai.onnx op holds a PyTorch parameter (Conv weight and bias,
 // Gemm with transB, MatMul+Add, BatchNormalization statistics, Gather
-// embeddings, PRelu, the norms) is op-signature knowledge of the IR, and
+// embeddings, the norms) is declared with each op in graph/ops and reaches
+// this package as a generated table (paramslots_gen.go, read by SlotOf);
 // Model.BuildParams names every parameter from it and from the module paths
 // PyTorch writes into node names (ModulePath). The importer builds the table
 // once; Model.Edit rebuilds it after every change of the graph, so it always

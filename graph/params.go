@@ -6,75 +6,62 @@ import (
 	"strings"
 )
 
-// This file holds the parameter table's knowledge: which input of which
-// ai.onnx op holds a PyTorch parameter (paramSlot), how PyTorch 1.13 names
-// nodes after modules (ModulePath), and the builder that names every
-// initializer a state_dict would hold (BuildParams). It is op-signature
-// knowledge of the IR, kept here so that the importer names parameters
-// without depending on the engine or on package remap.
+// This file holds the parameter table's builder: how PyTorch 1.13 names
+// nodes after modules (ModulePath), and BuildParams, which names every
+// initializer a state_dict would hold. Which input of which op holds a
+// parameter is declared with the op (OpInfo.Params in graph/ops) and read
+// here from paramslots_gen.go, generated from those declarations, so that
+// the importer names parameters without depending on the engine.
 
-// slot says which PyTorch tensor an op input position holds.
-type slot struct {
-	suffix     string // "weight", "bias", "running_mean", "running_var"
-	transposed bool
+// ParamSlot declares that an input position of an ai.onnx op holds a
+// PyTorch parameter. Each op's descriptor in graph/ops declares its slots;
+// paramslots_gen.go, the table this package reads, is generated from them
+// (go generate ./graph).
+type ParamSlot struct {
+	Input  int    // the input position
+	Suffix string // the state_dict suffix: "weight", "bias", "running_mean", "running_var"
+	// Transposed: the file holds the transpose of PyTorch's 2-D tensor
+	// (MatMul computes x @ W^T with W^T stored).
+	Transposed bool
+	// UnlessAttr names an int attribute which, when 1, makes Transposed
+	// false (Gemm's transB: PyTorch's Linear exports transB=1).
+	UnlessAttr string
+	// Beside: the position holds a parameter only when the op has two
+	// inputs and the other is the output of an op of this type (the Add
+	// after a MatMul: a Linear's bias on input of rank 3 or more).
+	Beside string
+	// Linear: the weight of a linear map, whose output's last dimension is
+	// the weight's first PyTorch dimension (the head remap.ReplaceHead
+	// replaces).
+	Linear bool
 }
 
-// paramSlot gives the PyTorch parameter at input idx of node n, if that
-// position holds one. producers resolves what feeds n's other inputs (for the
-// bias of MatMul+Add). Reads from subgraphs (idx < 0) hold none.
-func paramSlot(n *Node, idx int, producers map[string]*Node) (slot, bool) {
-	if idx < 0 || idx >= len(n.Inputs) {
-		return slot{}, false
+// SlotOf returns the parameter slot at input idx of node n, if that position
+// holds one, with Transposed resolved from n's attributes. producers
+// resolves what feeds n's other inputs (for Beside). Reads from subgraphs
+// (idx < 0) hold none.
+func SlotOf(n *Node, idx int, producers map[string]*Node) (ParamSlot, bool) {
+	if idx < 0 || idx >= len(n.Inputs) || (n.Domain != "" && n.Domain != "ai.onnx") {
+		return ParamSlot{}, false
 	}
-	switch n.OpType {
-	case "Conv", "ConvTranspose", "LayerNormalization", "InstanceNormalization", "GroupNormalization":
-		switch idx {
-		case 1:
-			return slot{suffix: "weight"}, true
-		case 2:
-			return slot{suffix: "bias"}, true
+	for _, s := range paramSlots[n.OpType] {
+		if s.Input != idx {
+			continue
 		}
-	case "Gemm":
-		switch idx {
-		case 1:
-			// PyTorch's Linear stores (out, in): transB=1. transB=0 means the
-			// file holds the transpose.
-			return slot{suffix: "weight", transposed: n.AttrInt("transB", 0) == 0}, true
-		case 2:
-			return slot{suffix: "bias"}, true
-		}
-	case "MatMul":
-		if idx == 1 {
-			return slot{suffix: "weight", transposed: true}, true
-		}
-	case "Add":
-		// Linear on 3-D input: MatMul(x, W^T) then Add(bias).
-		if len(n.Inputs) == 2 {
-			if p := producers[n.Inputs[1-idx]]; p != nil && p.OpType == "MatMul" {
-				return slot{suffix: "bias"}, true
+		if s.Beside != "" {
+			if len(n.Inputs) != 2 {
+				continue
+			}
+			if p := producers[n.Inputs[1-idx]]; p == nil || p.OpType != s.Beside {
+				continue
 			}
 		}
-	case "BatchNormalization":
-		switch idx {
-		case 1:
-			return slot{suffix: "weight"}, true
-		case 2:
-			return slot{suffix: "bias"}, true
-		case 3:
-			return slot{suffix: "running_mean"}, true
-		case 4:
-			return slot{suffix: "running_var"}, true
+		if s.UnlessAttr != "" && n.AttrInt(s.UnlessAttr, 0) == 1 {
+			s.Transposed = false
 		}
-	case "Gather":
-		if idx == 0 {
-			return slot{suffix: "weight"}, true // nn.Embedding
-		}
-	case "PRelu":
-		if idx == 1 {
-			return slot{suffix: "weight"}, true
-		}
+		return s, true
 	}
-	return slot{}, false
+	return ParamSlot{}, false
 }
 
 // BuildParams fills m.Params, the parameter table: every initializer
@@ -163,7 +150,7 @@ func (m *Model) BuildParams() {
 				Shape: append([]int64(nil), t.Dims...),
 			}
 			if len(uses) > 0 {
-				if s, ok := paramSlot(uses[0].Node, uses[0].Index, producers); ok && s.transposed && len(t.Dims) == 2 {
+				if s, ok := SlotOf(uses[0].Node, uses[0].Index, producers); ok && s.Transposed && len(t.Dims) == 2 {
 					p.Transposed = true
 					p.Shape = []int64{t.Dims[1], t.Dims[0]}
 				}
@@ -175,7 +162,7 @@ func (m *Model) BuildParams() {
 		// Anonymized: one parameter per distinct module that reads it.
 		seen := make(map[string]bool)
 		for _, u := range uses {
-			s, ok := paramSlot(u.Node, u.Index, producers)
+			s, ok := SlotOf(u.Node, u.Index, producers)
 			if !ok {
 				continue
 			}
@@ -183,8 +170,8 @@ func (m *Model) BuildParams() {
 			if mod == "" {
 				continue
 			}
-			name := mod + "." + s.suffix
-			if b := siblingBias(u.Node, consumers, func(v string) bool { _, ok := inits[v]; return ok || alias[v] != "" }); b != "" && s.suffix == "weight" {
+			name := mod + "." + s.Suffix
+			if b := siblingBias(u.Node, consumers, producers, func(v string) bool { _, ok := inits[v]; return ok || alias[v] != "" }); b != "" && s.Suffix == "weight" {
 				// A Linear-like MatMul+Add whose bias kept its name: the
 				// weight is the bias's sibling ("self_attn.in_proj_bias" ->
 				// "self_attn.in_proj_weight").
@@ -199,7 +186,7 @@ func (m *Model) BuildParams() {
 				DType: t.DType, Role: roleOf(name, t.DType.IsFloat()),
 				Shape: append([]int64(nil), t.Dims...), Recovered: true,
 			}
-			if s.transposed && len(t.Dims) == 2 {
+			if s.Transposed && len(t.Dims) == 2 {
 				p.Transposed = true
 				p.Shape = []int64{t.Dims[1], t.Dims[0]}
 			}
@@ -240,18 +227,23 @@ func (m *Model) Edit(change func(g *Graph) error) error {
 	return err
 }
 
-// siblingBias returns the name of the bias a MatMul's output is added to,
-// when that bias is a tensor (per isTensor: an initializer or an alias of one)
-// with a state_dict name ending in "bias".
-func siblingBias(n *Node, consumers map[string][]Use, isTensor func(string) bool) string {
-	if n.OpType != "MatMul" || len(n.Outputs) != 1 {
+// siblingBias returns the name of the bias n's output is added to, when n's
+// only reader holds that bias in a Beside slot naming n's op (a Linear's
+// MatMul and Add), and the bias is a tensor (per isTensor: an initializer or
+// an alias of one) with a state_dict name ending in "bias".
+func siblingBias(n *Node, consumers map[string][]Use, producers map[string]*Node, isTensor func(string) bool) string {
+	if len(n.Outputs) != 1 {
 		return ""
 	}
 	uses := consumers[n.Outputs[0]]
-	if len(uses) != 1 || uses[0].Node.OpType != "Add" || len(uses[0].Node.Inputs) != 2 || uses[0].Index < 0 {
+	if len(uses) != 1 || len(uses[0].Node.Inputs) != 2 || uses[0].Index < 0 {
 		return ""
 	}
 	other := uses[0].Node.Inputs[1-uses[0].Index]
+	s, ok := SlotOf(uses[0].Node, 1-uses[0].Index, producers)
+	if !ok || s.Beside != n.OpType || s.Suffix != "bias" {
+		return ""
+	}
 	if isTensor(other) && IsStateDictName(other) && strings.HasSuffix(other, "bias") {
 		return other
 	}

@@ -141,19 +141,24 @@ func findLinear(m *graph.Model, layer string) (*linear, error) {
 		return nil, fmt.Errorf("%s: initializer %q not found", w.Name, w.Initializer)
 	}
 	consumers := m.Graph.Consumers()
+	producers := m.Graph.Producers()
 	uses := consumers[w.Value]
 	if len(uses) != 1 {
 		return nil, fmt.Errorf("%w: %s is read by %d nodes, want 1", ErrNotLinear, w.Name, len(uses))
 	}
+	// The op's declared parameter slots (graph.SlotOf) say which inputs are
+	// a linear map's weight and bias.
 	u := uses[0]
-	if (u.Node.OpType != "Gemm" && u.Node.OpType != "MatMul") || u.Index != 1 || len(u.Node.Outputs) != 1 {
-		return nil, fmt.Errorf("%w: %s is input %d of %s, not the weight of a Gemm or MatMul", ErrNotLinear, w.Name, u.Index, u.Node)
+	if s, ok := graph.SlotOf(u.Node, u.Index, producers); !ok || !s.Linear || len(u.Node.Outputs) != 1 {
+		return nil, fmt.Errorf("%w: %s is input %d of %s, not the weight of a linear map (Gemm, MatMul)", ErrNotLinear, w.Name, u.Index, u.Node)
 	}
-	h := &linear{w: w, node: u.Node, wIndex: 1, oldOut: w.Shape[0]}
+	h := &linear{w: w, node: u.Node, wIndex: u.Index, oldOut: w.Shape[0]}
 	b := m.Param(layer + ".bias")
 	if b == nil {
-		if u.Node.OpType == "Gemm" && len(u.Node.Inputs) > 2 && u.Node.Inputs[2] != "" {
-			return nil, fmt.Errorf("%w: %s adds %q, which is not %s.bias", ErrNotLinear, u.Node, u.Node.Inputs[2], layer)
+		for i, v := range u.Node.Inputs {
+			if s, ok := graph.SlotOf(u.Node, i, producers); ok && s.Suffix == "bias" && v != "" {
+				return nil, fmt.Errorf("%w: %s adds %q, which is not %s.bias", ErrNotLinear, u.Node, v, layer)
+			}
 		}
 		return h, nil
 	}
@@ -167,11 +172,13 @@ func findLinear(m *graph.Model, layer string) (*linear, error) {
 	if len(buses) != 1 {
 		return nil, fmt.Errorf("%w: %s is read by %d nodes, want 1", ErrNotLinear, b.Name, len(buses))
 	}
+	// The bias is a bias slot of the same node (Gemm), or of the node that
+	// reads its output beside it (the Add after MatMul).
 	bu := buses[0]
+	s, ok := graph.SlotOf(bu.Node, bu.Index, producers)
 	switch {
-	case u.Node.OpType == "Gemm" && bu.Node == u.Node && bu.Index == 2:
-	case u.Node.OpType == "MatMul" && bu.Node.OpType == "Add" && len(bu.Node.Inputs) == 2 &&
-		bu.Index >= 0 && bu.Node.Inputs[1-bu.Index] == u.Node.Outputs[0]:
+	case ok && s.Suffix == "bias" && bu.Node == u.Node:
+	case ok && s.Suffix == "bias" && s.Beside == u.Node.OpType && bu.Node.Inputs[1-bu.Index] == u.Node.Outputs[0]:
 	default:
 		return nil, fmt.Errorf("%w: %s is input %d of %s, not the bias of %s", ErrNotLinear, b.Name, bu.Index, bu.Node, u.Node)
 	}

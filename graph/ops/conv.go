@@ -12,8 +12,8 @@ import (
 // registerConv adds Conv (which runs a following Relu itself) and
 // ConvTranspose.
 func registerConv(r *Registry) {
-	r.add(OpInfo{Name: "Conv", Differentiable: true, Lower: lowerConv, FusesRelu: true})
-	r.add(OpInfo{Name: "ConvTranspose", Differentiable: true, Lower: lowerConvTranspose})
+	r.add(OpInfo{Name: "Conv", Differentiable: true, Lower: lowerConv, FusesRelu: true, Params: weightBias})
+	r.add(OpInfo{Name: "ConvTranspose", Differentiable: true, Lower: lowerConvTranspose, Params: weightBias})
 }
 
 func lowerConv(c *Ctx, in []*Value) ([]*Value, error) {

@@ -16,7 +16,8 @@ func registerIndex(r *Registry) {
 	r.add(OpInfo{Name: "Concat", Differentiable: true, Lower: lowerConcat})
 	r.add(OpInfo{Name: "Split", Differentiable: true, Lower: lowerSplit})
 	r.add(OpInfo{Name: "Slice", Differentiable: true, Lower: lowerSlice})
-	r.add(OpInfo{Name: "Gather", Differentiable: true, Lower: lowerGather})
+	r.add(OpInfo{Name: "Gather", Differentiable: true, Lower: lowerGather,
+		Params: []graph.ParamSlot{{Input: 0, Suffix: "weight"}}}) // nn.Embedding
 	r.add(OpInfo{Name: "Pad", Differentiable: true, Lower: lowerPad})
 }
 

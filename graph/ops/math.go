@@ -12,8 +12,11 @@ import (
 // registerMath adds the broadcasting arithmetic (Add runs a following Relu
 // itself for two same-shape float tensors) and Relu.
 func registerMath(r *Registry) {
+	// The Add after a MatMul holds a Linear's bias (see Gemm in matmul.go).
 	r.add(OpInfo{Name: "Add", Differentiable: true, Lower: lowerBinary("Add", func(x, y float64) float64 { return x + y }),
-		FusesRelu: true})
+		FusesRelu: true, Params: []graph.ParamSlot{
+			{Input: 0, Suffix: "bias", Beside: "MatMul"}, {Input: 1, Suffix: "bias", Beside: "MatMul"},
+		}})
 	r.add(OpInfo{Name: "Sub", Differentiable: true, Lower: lowerBinary("Sub", func(x, y float64) float64 { return x - y })})
 	r.add(OpInfo{Name: "Mul", Differentiable: true, Lower: lowerBinary("Mul", func(x, y float64) float64 { return x * y })})
 	r.add(OpInfo{Name: "Div", Differentiable: true, Lower: lowerBinary("Div", func(x, y float64) float64 { return x / y })})

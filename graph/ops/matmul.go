@@ -5,12 +5,23 @@ import (
 
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
+
+	"github.com/onnxtune/onnxtune/graph"
 )
 
 // registerMatrix adds the matrix products Gemm and MatMul.
 func registerMatrix(r *Registry) {
-	r.add(OpInfo{Name: "Gemm", Differentiable: true, Lower: lowerGemm})
-	r.add(OpInfo{Name: "MatMul", Differentiable: true, Lower: lowerMatMul})
+	// PyTorch's Linear stores its weight (out, in) and exports Gemm with
+	// transB=1; transB=0 means the file holds the transpose. On input of
+	// rank 3 or more it exports MatMul with the transpose stored, then Add
+	// (math.go declares that bias).
+	r.add(OpInfo{Name: "Gemm", Differentiable: true, Lower: lowerGemm, Params: []graph.ParamSlot{
+		{Input: 1, Suffix: "weight", Transposed: true, UnlessAttr: "transB", Linear: true},
+		{Input: 2, Suffix: "bias"},
+	}})
+	r.add(OpInfo{Name: "MatMul", Differentiable: true, Lower: lowerMatMul, Params: []graph.ParamSlot{
+		{Input: 1, Suffix: "weight", Transposed: true, Linear: true},
+	}})
 }
 
 // lowerGemm: Y = alpha*op(A)*op(B) + beta*C, C optional (opset 11+) and

@@ -13,8 +13,11 @@ import (
 // registerNorm adds BatchNormalization and LayerNormalization.
 func registerNorm(r *Registry) {
 	r.add(OpInfo{Name: "BatchNormalization", Differentiable: true, Lower: lowerBatchNorm,
-		FusesRelu: true, Inference: batchNormInference})
-	r.add(OpInfo{Name: "LayerNormalization", Differentiable: true, Lower: lowerLayerNorm})
+		FusesRelu: true, Inference: batchNormInference, Params: []graph.ParamSlot{
+			{Input: 1, Suffix: "weight"}, {Input: 2, Suffix: "bias"},
+			{Input: 3, Suffix: "running_mean"}, {Input: 4, Suffix: "running_var"},
+		}})
+	r.add(OpInfo{Name: "LayerNormalization", Differentiable: true, Lower: lowerLayerNorm, Params: weightBias})
 }
 
 // batchNormInference: a training-mode BatchNormalization keeps only its

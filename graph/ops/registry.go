@@ -33,6 +33,11 @@ type OpInfo struct {
 	// its inference form (see InferenceRewrite); nil means the node is the
 	// same in both.
 	Inference InferenceRewrite
+	// Params declares the inputs that hold PyTorch parameters (a Conv's
+	// weight and bias, say). Package graph names the parameter table from
+	// these declarations, through graph/paramslots_gen.go, which
+	// "go generate ./graph" writes from them.
+	Params []graph.ParamSlot
 }
 
 // InferenceRewrite is an op's part of converting a training-mode export
@@ -69,6 +74,10 @@ func NewRegistry() *Registry {
 	registerConstant(r)    // constant.go: Constant, ConstantOfShape, Range
 	return r
 }
+
+// weightBias is the Params of ops whose inputs 1 and 2 are a module's weight
+// and bias (Conv, LayerNormalization, ...).
+var weightBias = []graph.ParamSlot{{Input: 1, Suffix: "weight"}, {Input: 2, Suffix: "bias"}}
 
 // add registers an op's descriptor.
 func (r *Registry) add(o OpInfo) {
