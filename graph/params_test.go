@@ -189,3 +189,41 @@ func TestEditKeepsParams(t *testing.T) {
 		t.Errorf("%d params after the rename, want 6", len(m.Params))
 	}
 }
+
+// TestSlotOf reads the slots the op descriptors declare (through the
+// generated table): positions, Gemm's transB, the Add beside a MatMul.
+func TestSlotOf(t *testing.T) {
+	mm := &graph.Node{Name: "/fc/MatMul", OpType: "MatMul", Inputs: []string{"x", "w"}, Outputs: []string{"h"}}
+	conv := &graph.Node{Name: "/c/Conv", OpType: "Conv", Inputs: []string{"x", "w", "b"}, Outputs: []string{"c"}}
+	producers := map[string]*graph.Node{"h": mm, "c": conv}
+	gemm := func(transB int64) *graph.Node {
+		return &graph.Node{OpType: "Gemm", Inputs: []string{"x", "w", "b"},
+			Attrs: []*graph.Attribute{{Name: "transB", Type: graph.AttrInt, I: transB}}}
+	}
+	for _, tc := range []struct {
+		name       string
+		n          *graph.Node
+		idx        int
+		ok         bool
+		suffix     string
+		transposed bool
+	}{
+		{"Conv weight", conv, 1, true, "weight", false},
+		{"Conv bias", conv, 2, true, "bias", false},
+		{"Conv input", conv, 0, false, "", false},
+		{"Gemm transB=1", gemm(1), 1, true, "weight", false},
+		{"Gemm transB=0", gemm(0), 1, true, "weight", true},
+		{"MatMul", mm, 1, true, "weight", true},
+		{"Add beside MatMul", &graph.Node{OpType: "Add", Inputs: []string{"h", "b"}}, 1, true, "bias", false},
+		{"Add beside Conv", &graph.Node{OpType: "Add", Inputs: []string{"c", "b"}}, 1, false, "", false},
+		{"BatchNormalization var", &graph.Node{OpType: "BatchNormalization", Inputs: []string{"x", "s", "b", "m", "v"}}, 4, true, "running_var", false},
+		{"other domain", &graph.Node{OpType: "Conv", Domain: "com.example", Inputs: []string{"x", "w"}}, 1, false, "", false},
+		{"subgraph read", conv, -1, false, "", false},
+		{"past the inputs", conv, 3, false, "", false},
+	} {
+		s, ok := graph.SlotOf(tc.n, tc.idx, producers)
+		if ok != tc.ok || s.Suffix != tc.suffix || s.Transposed != tc.transposed {
+			t.Errorf("%s: got %+v %v, want %q transposed=%v %v", tc.name, s, ok, tc.suffix, tc.transposed, tc.ok)
+		}
+	}
+}
