@@ -220,6 +220,7 @@ func TestSlotOf(t *testing.T) {
 		{"other domain", &graph.Node{OpType: "Conv", Domain: "com.example", Inputs: []string{"x", "w"}}, 1, false, "", false},
 		{"subgraph read", conv, -1, false, "", false},
 		{"past the inputs", conv, 3, false, "", false},
+		{"PRelu slope", &graph.Node{OpType: "PRelu", Inputs: []string{"x", "s"}}, 1, true, "weight", false},
 	} {
 		s, ok := graph.SlotOf(tc.n, tc.idx, producers)
 		if ok != tc.ok || s.Suffix != tc.suffix || s.Transposed != tc.transposed {

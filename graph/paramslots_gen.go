@@ -37,4 +37,7 @@ var paramSlots = map[string][]ParamSlot{
 	"MatMul": {
 		{Input: 1, Suffix: "weight", Transposed: true, Linear: true},
 	},
+	"PRelu": {
+		{Input: 1, Suffix: "weight"},
+	},
 }

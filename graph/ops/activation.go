@@ -10,8 +10,8 @@ import (
 	"github.com/onnxtune/onnxtune/graph"
 )
 
-// Elementwise activations (Relu is in math.go), Clip, Softmax and
-// LogSoftmax. Each is differentiable w.r.t. its float input; Clip also
+// Elementwise activations (Relu is in math.go), Clip, Softmax,
+// LogSoftmax and PRelu. Each is differentiable w.r.t. its float input; Clip also
 // w.r.t. float min and max inputs, as PyTorch's clamp is.
 
 // actLower lowers an activation whose functions depend on the node's
@@ -224,6 +224,91 @@ func registerActivations(r *Registry) {
 	r.add(OpInfo{Name: "Clip", Differentiable: true, Lower: lowerClip})
 	r.add(OpInfo{Name: "Softmax", Differentiable: true, Lower: lowerSoftmax(false)})
 	r.add(OpInfo{Name: "LogSoftmax", Differentiable: true, Lower: lowerSoftmax(true)})
+	// PRelu's slope is PyTorch's nn.PReLU weight.
+	r.add(OpInfo{Name: "PRelu", Differentiable: true, Lower: lowerPRelu,
+		Params: []graph.ParamSlot{{Input: 1, Suffix: "weight"}}})
+}
+
+// lowerPRelu: y = x where x >= 0, slope * x elsewhere, the slope broadcast
+// unidirectionally to x (PRelu-9+; PyTorch exports nn.PReLU's [C] weight
+// reshaped to [C, 1, 1]). Differentiable w.r.t. x and slope.
+func lowerPRelu(c *Ctx, in []*Value) ([]*Value, error) {
+	if len(in) < 2 || in[0] == nil || in[1] == nil {
+		return nil, fmt.Errorf("PRelu: want inputs X and slope")
+	}
+	x, slope := in[0], in[1]
+	if x.DType != slope.DType {
+		return nil, fmt.Errorf("PRelu: X is %s, slope is %s", x.DType, slope.DType)
+	}
+	if shape, err := BroadcastShape(x.Shape, slope.Shape); err != nil || !sameInts(shape, x.Shape) {
+		return nil, fmt.Errorf("PRelu: slope %v does not broadcast to X %v", slope.Shape, x.Shape)
+	}
+	s := Spec{Name: "PRelu", Shape: x.Shape, DType: x.DType, Fwd: dispatch(byType[Kernel]{
+		Float32: binaryOn(prelu[float32]), Float64: binaryOn(prelu[float64]),
+		Int32: binaryOn(prelu[int32]), Int64: binaryOn(prelu[int64]),
+	})}
+	if x.DType.IsFloat() {
+		s.Grad, s.WRT = preluGrad, []bool{true, true}
+	}
+	out, err := c.Apply(s, x, slope)
+	return []*Value{out}, err
+}
+
+func prelu[T Number](x, slope T) T {
+	if x < 0 {
+		return slope * x
+	}
+	return x
+}
+
+// preluGrad follows PyTorch's prelu backward: x gets dy where x > 0 and
+// slope * dy elsewhere (x = 0 included); the slope gets x * dy where
+// x <= 0, summed back to its shape.
+func preluGrad(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
+	x, slope := inputs[0], inputs[1]
+	key := output.Name()
+	gx, err := NewNode(grad.Graph(), key+"/gradX", Spec{Name: "PReluGradX", Shape: ShapeOf(x), DType: DTypeOf(x),
+		Fwd: floats(preluGradOf[float32](nil), preluGradOf[float64](nil))}, grad, x, slope)
+	if err != nil {
+		return nil, err
+	}
+	to := ShapeOf(slope)
+	gs, err := NewNode(grad.Graph(), key+"/gradSlope", Spec{Name: "PReluGradSlope", Shape: to, DType: DTypeOf(slope),
+		Fwd: floats(preluGradOf[float32](to), preluGradOf[float64](to))}, grad, x, slope)
+	return G.Nodes{gx, gs}, err
+}
+
+// preluGradOf gets (dy, x, slope) and returns x's gradient (to == nil) or
+// the slope's, of shape to.
+func preluGradOf[T Float](to []int) Kernel {
+	return func(in []*tensor.Dense) (*tensor.Dense, error) {
+		d, err := datas[T](in)
+		if err != nil {
+			return nil, err
+		}
+		dy, x := d[0], d[1]
+		sx := Shape(in[1])
+		// The slope at every position of x.
+		sb, _, err := Binary(x, d[2], sx, Shape(in[2]), func(_, s T) T { return s })
+		if err != nil {
+			return nil, err
+		}
+		out := make([]T, len(x))
+		for i, v := range x {
+			switch {
+			case to == nil && v > 0:
+				out[i] = dy[i]
+			case to == nil:
+				out[i] = sb[i] * dy[i]
+			case v <= 0:
+				out[i] = v * dy[i]
+			}
+		}
+		if to == nil {
+			return Dense(sx, out), nil
+		}
+		return Dense(to, SumTo(out, sx, to)), nil
+	}
 }
 
 // lowerClip handles Clip-6 (min and max attributes) and Clip-11+ (optional

@@ -183,3 +183,42 @@ func TestSoftmaxLegacyAxis(t *testing.T) {
 		}
 	}
 }
+
+// TestPRelu: the forward is ONNX's definition (slope * x below 0, x
+// elsewhere, the slope broadcast to x); the gradients, checked by finite
+// differences, reach both x and the [C,1,1] slope PyTorch exports.
+func TestPRelu(t *testing.T) {
+	x := randF64(21, -2, 2, 2, 3, 4, 5)
+	slope := randF64(22, 0, 0.5, 3, 1, 1)
+	y, _ := Data[float64](run(t, "PRelu", 16, nil, 1, arg{Name: "x", Value: x}, arg{Name: "slope", Value: slope})[0])
+	xs, _ := Data[float64](x)
+	ss, _ := Data[float64](slope)
+	for i, v := range xs {
+		want := v
+		if v < 0 {
+			want = ss[(i/20)%3] * v
+		}
+		if y[i] != want {
+			t.Fatalf("element %d: PRelu(%g) = %g, want %g", i, v, y[i], want)
+		}
+	}
+	gradCheck(t, "PRelu", 16, nil, arg{Name: "x", Value: x}, arg{Name: "slope", Value: slope})
+	m, shapes := oneNode("PRelu", 16, nil, 1, arg{Name: "x", Value: x}, arg{Name: "slope", Value: randF64(1, 0, 1, 4, 1, 1)})
+	if _, err := Compile(m, shapes, Options{}); err == nil {
+		t.Error("a slope of shape [4,1,1] for X [2,3,4,5] compiled")
+	}
+}
+
+// TestPReluGradAtZero: at x = 0 PyTorch's prelu backward gives x slope * dy
+// and the slope x * dy = 0.
+func TestPReluGradAtZero(t *testing.T) {
+	k := preluGradOf[float64](nil)
+	dy, x, s := Dense([]int{2}, []float64{1, 1}), Dense([]int{2}, []float64{0, 1}), Dense([]int{1}, []float64{0.25})
+	g, err := k([]*tensor.Dense{dy, x, s})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := Data[float64](g); v[0] != 0.25 || v[1] != 1 {
+		t.Fatalf("dx = %v, want [0.25 1]", v)
+	}
+}
