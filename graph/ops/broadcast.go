@@ -3,6 +3,7 @@ package ops
 import (
 	"fmt"
 	"reflect"
+	"unsafe"
 
 	"gorgonia.org/tensor"
 )
@@ -121,8 +122,9 @@ func Dense[T any](shape []int, data []T) *tensor.Dense {
 	return tensor.New(tensor.WithShape(append([]int{}, shape...)...), tensor.WithBacking(data))
 }
 
-// Data returns a tensor's elements as a slice of T (a scalar as one
-// element), or an error when the element type differs.
+// Data returns a tensor's elements as a slice of T that aliases the
+// tensor (a scalar as one element), or an error when the element type
+// differs.
 func Data[T any](t *tensor.Dense) ([]T, error) {
 	if t == nil {
 		return nil, fmt.Errorf("no tensor")
@@ -139,6 +141,13 @@ func Data[T any](t *tensor.Dense) ([]T, error) {
 	case []T:
 		return d, nil
 	case T:
+		// A scalar's one element, aliased like a slice's: writing through
+		// the result changes the tensor (an optimizer updates a 0-d
+		// parameter in place; a copy would leave it unchanged).
+		var zero T
+		if n := int(unsafe.Sizeof(zero)); n > 0 && len(t.Raw) >= n {
+			return unsafe.Slice((*T)(unsafe.Pointer(unsafe.SliceData(t.Raw))), 1), nil
+		}
 		return []T{d}, nil
 	}
 	var zero T

@@ -131,6 +131,15 @@ func (c *Ctx) NodeOf(v *Value) (*G.Node, error) {
 func constNode(g *G.ExprGraph, name string, t *tensor.Dense) (n *G.Node, err error) {
 	defer recoverTo(&err)
 	if t.Dims() == 0 {
+		// A float scalar's node shares the tensor's one element, as a
+		// tensor's node shares its backing: an optimizer updating a 0-d
+		// parameter in place is what the next step reads.
+		if d, err := Data[float32](t); err == nil {
+			return G.NewScalar(g, t.Dtype(), G.WithName(name), G.WithValue((*G.F32)(&d[0]))), nil
+		}
+		if d, err := Data[float64](t); err == nil {
+			return G.NewScalar(g, t.Dtype(), G.WithName(name), G.WithValue((*G.F64)(&d[0]))), nil
+		}
 		v, err := scalarValue(t)
 		if err != nil {
 			return nil, err

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs today's reference tools into .venv (repo-local, gitignored): current
+# PyTorch and torchvision (PyPI's x86_64 build is a CUDA one, several GB; it
+# runs on the CPU), onnx, onnxscript, onnxruntime, numpy and ml_dtypes. They
+# make the fixtures (models/make_models.py --today, graph/testdata/make_codec.py)
+# and the gathered-model cache; the test suite and CI never need them.
+#
+#   bash scripts/reference-tools.sh     # then: .venv/bin/python models/make_models.py --today
+set -euo pipefail
+cd "$(dirname "$0")/.."
+TORCH=${TORCH:-2.14.1}
+TORCHVISION=${TORCHVISION:-0.29.1}
+if [ ! -x .venv/bin/python ]; then
+	python3 -m venv .venv
+fi
+.venv/bin/pip install --quiet --progress-bar off "torch==$TORCH" "torchvision==$TORCHVISION"
+.venv/bin/pip install --quiet --progress-bar off onnx onnxscript onnxruntime numpy ml_dtypes
+.venv/bin/python - <<'PY'
+import torch, torchvision, onnx, onnxscript, onnxruntime
+print("reference tools:", "torch", torch.__version__, "torchvision", torchvision.__version__,
+      "onnx", onnx.__version__, "onnxscript", onnxscript.__version__, "onnxruntime", onnxruntime.__version__)
+PY
