@@ -19,8 +19,15 @@ type Model struct {
 	Params []*Param
 
 	// Parts of the file the IR does not model, as raw protobuf messages.
+	// Functions holds the model-local functions (FunctionProto) as the file
+	// wrote them; export writes these bytes back unchanged.
 	TrainingInfo [][]byte
 	Functions    [][]byte
+
+	// LocalFunctions is Functions decoded, in the same order: what the
+	// engine inlines (Inlined) and the parameter table sees through. It is
+	// not written: a change to a function's body does not reach the file.
+	LocalFunctions []*Function
 
 	Explicit FieldSet
 	Unknown  []byte // fields this version of the schema does not know

@@ -73,6 +73,13 @@ func SlotOf(n *Node, idx int, producers map[string]*Node) (ParamSlot, bool) {
 // parameters. Constants that no rule recognizes (shapes, scales) are not
 // parameters.
 //
+// Calls of local functions are seen through: the table is built on the
+// inlined graph (Inlined), so a weight passed into a function is named by
+// the op that reads it in the body, with the module path of that body
+// node's own name. Initializer and Value stay names of m.Graph, and Node,
+// for a weight read in a body, is the main-graph node that makes the call.
+// A model whose calls cannot be inlined gets the table of m.Graph as it is.
+//
 // The importer calls it once when a model is loaded, and Edit after every
 // change it makes; call it yourself only for a Model built or changed by
 // hand.
@@ -82,16 +89,25 @@ func (m *Model) BuildParams() {
 		return
 	}
 	g := m.Graph
+	var in *inliner // where the nodes of inlined bodies came from
+	if ig, i, err := m.inline(DefaultMaxInlined); err == nil {
+		g, in = ig, i
+	}
+	inBody := func(n *Node) bool { return in != nil && in.origin[n] != nil }
 	producers := g.Producers()
 	consumers := g.Consumers()
+	if in != nil {
+		consumers = in.throughIdentity(consumers)
+	}
 	inits := make(map[string]*Tensor, len(g.Initializers))
 	for _, t := range g.Initializers {
 		inits[t.Name] = t
 	}
-	// Values that are an initializer under another name, through Identity.
+	// Values that are an initializer under another name, through Identity
+	// nodes of the main graph.
 	alias := make(map[string]string) // value -> initializer
 	for _, n := range g.Nodes {
-		if n.OpType != "Identity" || len(n.Inputs) != 1 || len(n.Outputs) != 1 {
+		if n.OpType != "Identity" || len(n.Inputs) != 1 || len(n.Outputs) != 1 || inBody(n) {
 			continue
 		}
 		src := n.Inputs[0]
@@ -115,7 +131,7 @@ func (m *Model) BuildParams() {
 		values = append(values, t.Name)
 	}
 	for _, n := range g.Nodes {
-		if n.OpType == "Identity" && len(n.Outputs) == 1 {
+		if n.OpType == "Identity" && len(n.Outputs) == 1 && !inBody(n) {
 			if _, ok := alias[n.Outputs[0]]; ok {
 				values = append(values, n.Outputs[0])
 			}
@@ -167,11 +183,28 @@ func (m *Model) BuildParams() {
 				continue
 			}
 			mod := ModulePath(u.Node.Name)
-			if mod == "" {
+			node := u.Node.Name
+			if inBody(u.Node) {
+				// The body node's own name, as the exporter wrote it in
+				// the function; the call stands for it in the main graph.
+				mod, node = "", in.origin[u.Node].Name
+				if src := in.source[u.Node]; src != nil {
+					mod = ModulePath(src.Name)
+				}
+			}
+			b := ""
+			if s.Suffix == "weight" {
+				b = siblingBias(u.Node, consumers, producers, func(v string) bool { _, ok := inits[v]; return ok || alias[v] != "" })
+			}
+			if mod == "" && (b == "" || !inBody(u.Node)) {
+				// A body node without a module path still has one when
+				// the bias beside it has a name (PyTorch's
+				// export_modules_as_functions: a Linear's MatMul in a
+				// function, its bias passed in by name).
 				continue
 			}
 			name := mod + "." + s.Suffix
-			if b := siblingBias(u.Node, consumers, producers, func(v string) bool { _, ok := inits[v]; return ok || alias[v] != "" }); b != "" && s.Suffix == "weight" {
+			if b != "" {
 				// A Linear-like MatMul+Add whose bias kept its name: the
 				// weight is the bias's sibling ("self_attn.in_proj_bias" ->
 				// "self_attn.in_proj_weight").
@@ -182,7 +215,7 @@ func (m *Model) BuildParams() {
 			}
 			seen[name] = true
 			p := &Param{
-				Name: name, Initializer: init, Value: v, Node: u.Node.Name,
+				Name: name, Initializer: init, Value: v, Node: node,
 				DType: t.DType, Role: roleOf(name, t.DType.IsFloat()),
 				Shape: append([]int64(nil), t.Dims...), Recovered: true,
 			}

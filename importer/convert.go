@@ -77,6 +77,11 @@ func (c *converter) model(p *pb.ModelProto) (*graph.Model, error) {
 			return nil, err
 		}
 		m.Functions = append(m.Functions, b)
+		fn, err := c.function(f)
+		if err != nil {
+			return nil, fmt.Errorf("function %q: %w", (&graph.Function{Name: f.GetName(), Domain: f.GetDomain(), Overload: f.GetOverload()}).String(), err)
+		}
+		m.LocalFunctions = append(m.LocalFunctions, fn)
 	}
 	if p.Graph == nil {
 		return nil, fmt.Errorf("model has no graph")

@@ -76,15 +76,20 @@ type Program struct {
 var ErrShape = errors.New("input shape")
 
 // Compile lowers m to a gorgonia graph for inputs of the given shapes (by
-// graph input name). It first checks every op, and reports all unsupported
-// ones in one *UnsupportedError before compiling anything.
+// graph input name). It compiles the inlined graph (m.Inlined: calls of
+// local functions replaced by their bodies), first checking every op, and
+// reports all unsupported ones in one *UnsupportedError before compiling
+// anything.
 func Compile(m *graph.Model, shapes map[string][]int, opts Options) (p *Program, err error) {
 	defer recoverTo(&err)
 	reg := opts.Registry
 	if reg == nil {
 		reg = NewRegistry()
 	}
-	g := m.Graph
+	g, err := m.Inlined()
+	if err != nil {
+		return nil, err
+	}
 	if err := reg.Check(g); err != nil {
 		return nil, err
 	}

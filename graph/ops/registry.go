@@ -157,8 +157,21 @@ func quote(ss []string) []string {
 	return out
 }
 
+// CheckModel is Check on m's inlined graph (m.Inlined), where calls of
+// local functions are replaced by their bodies: the ops the engine would
+// run. A model whose calls cannot be inlined fails with the
+// *graph.InlineError.
+func (r *Registry) CheckModel(m *graph.Model) error {
+	g, err := m.Inlined()
+	if err != nil {
+		return err
+	}
+	return r.Check(g)
+}
+
 // Check returns an *UnsupportedError naming every op of g (and its
-// subgraphs) the registry lacks, or nil.
+// subgraphs) the registry lacks, or nil. A node calling a local function
+// counts as an op the registry lacks: check a model with CheckModel.
 func (r *Registry) Check(g *graph.Graph) error {
 	missing := make(map[string][]string)
 	var walk func(g *graph.Graph)

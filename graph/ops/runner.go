@@ -43,7 +43,7 @@ func NewRunner(m *graph.Model, opts Options) (*Runner, error) {
 	if opts.Registry == nil {
 		opts.Registry = NewRegistry()
 	}
-	if err := opts.Registry.Check(m.Graph); err != nil {
+	if err := opts.Registry.CheckModel(m); err != nil {
 		return nil, err
 	}
 	return &Runner{model: m, opts: opts, idle: make(map[string][]*Program)}, nil
