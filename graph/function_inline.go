@@ -158,12 +158,12 @@ var standardDomains = map[string]bool{"": true, "ai.onnx.ml": true, "com.microso
 
 type inliner struct {
 	funcs    map[funcKey]*Function
-	domains  map[string]bool // domains local functions are declared in
-	values   map[string]bool // value names in use
-	nodes    map[string]bool // node names in use
-	prefixes map[string]bool // name prefixes given to calls
-	origin   map[*Node]*Node // node of a body -> the main-graph node whose call it came from
-	source   map[*Node]*Node // node of a body -> the function's node it copies
+	domains  map[string]bool   // domains local functions are declared in
+	values   map[string]bool   // value names in use
+	nodes    map[string]bool   // node names in use
+	prefixes map[string]bool   // name prefixes given to calls
+	origin   map[*Node]*Node   // node of a body -> the main-graph node whose call it came from
+	source   map[*Node]*Node   // node of a body -> the function's node it copies
 	sizes    map[*Function]int // nodes a call adds, at most max+1
 	visiting map[*Function]bool
 	added    int // nodes added so far
