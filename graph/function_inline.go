@@ -324,6 +324,12 @@ func (in *inliner) names(g *Graph) {
 	}
 }
 
+// join names a body's node or value inside a call: "/layer.0/Dense" and
+// "/dense/Gemm" give "/layer.0/Dense/dense/Gemm".
+func join(prefix, name string) string {
+	return prefix + "/" + strings.TrimPrefix(name, "/")
+}
+
 // unique returns base, or base with the first free "_N" suffix, and takes it.
 func unique(taken map[string]bool, base string) string {
 	name := base
@@ -492,7 +498,7 @@ func (in *inliner) call(out []*Node, call *Node, f *Function, origin *Node) ([]*
 	}
 	for _, o := range order {
 		if _, ok := sc.names[o]; !ok {
-			sc.names[o] = unique(in.values, fr.prefix+"/"+o)
+			sc.names[o] = unique(in.values, join(fr.prefix, o))
 		}
 	}
 	var err error
@@ -503,7 +509,7 @@ func (in *inliner) call(out []*Node, call *Node, f *Function, origin *Node) ([]*
 	}
 	for _, fw := range forwards {
 		src, _ := sc.lookup(fw.from)
-		id := &Node{Name: unique(in.nodes, fr.prefix+"/Identity"), OpType: "Identity", Inputs: []string{src}, Outputs: []string{fw.to}}
+		id := &Node{Name: unique(in.nodes, join(fr.prefix, "Identity")), OpType: "Identity", Inputs: []string{src}, Outputs: []string{fw.to}}
 		if out, err = in.add(out, id, nil, fr); err != nil {
 			return nil, err
 		}
@@ -539,7 +545,7 @@ func (in *inliner) body(out []*Node, n *Node, sc *scope, fr *frame) ([]*Node, er
 	if label == "" {
 		label = n.OpType
 	}
-	nn.Name = unique(in.nodes, fr.prefix+"/"+label)
+	nn.Name = unique(in.nodes, join(fr.prefix, label))
 	nn.Inputs = make([]string, len(n.Inputs))
 	for i, v := range n.Inputs {
 		if v == "" {
@@ -629,7 +635,7 @@ func (in *inliner) subgraph(g *Graph, outer *scope, fr *frame) (*Graph, error) {
 		if _, dup := sc.names[name]; dup {
 			return fr.errorf("a subgraph defines %q twice", name)
 		}
-		sc.names[name] = unique(in.values, fr.prefix+"/"+name)
+		sc.names[name] = unique(in.values, join(fr.prefix, name))
 		return nil
 	}
 	out := *g
