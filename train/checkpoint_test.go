@@ -48,7 +48,7 @@ func (s *mlpSource) Batch(e, i int) (data.Batch, error) {
 		x = append(x, s.x[j*20:(j+1)*20]...)
 		y = append(y, s.y[j])
 	}
-	return data.Batch{X: ops.Dense([]int{hi - lo, 20}, x), Labels: y, N: hi - lo}, nil
+	return data.Batch{Inputs: inputs(ops.Dense([]int{hi - lo, 20}, x)), Labels: y, N: hi - lo}, nil
 }
 
 func mlpDropout(t *testing.T) *graph.Model {

@@ -29,7 +29,12 @@ func Example() {
 	}
 	fmt.Println("taken:", len(rep.Matched), "kept (shape differs):", len(rep.Mismatched))
 
-	ds, err := data.Open("mnist:train", data.Options{PerClass: 10})
+	// Read for the model's inputs: the batches hold them by name.
+	inputs, err := data.InputsOf(m)
+	if err != nil {
+		log.Fatal(err)
+	}
+	ds, err := data.Open("mnist:train", data.Options{PerClass: 10}.ForInputs(inputs))
 	if err != nil {
 		log.Fatal(err)
 	}

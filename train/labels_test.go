@@ -20,7 +20,7 @@ type fixedSource struct {
 func (fixedSource) Batches() int { return 1 }
 
 func (s fixedSource) Batch(int, int) (data.Batch, error) {
-	b := data.Batch{X: ops.Dense([]int{4, 20}, make([]float32, 80)), Labels: s.labels, N: 4, Indices: []int{10, 11, 12, 13}}
+	b := data.Batch{Inputs: inputs(ops.Dense([]int{4, 20}, make([]float32, 80))), Labels: s.labels, N: 4, Indices: []int{10, 11, 12, 13}}
 	if s.targets != nil {
 		b.Targets = ops.Dense([]int{4, len(s.targets) / 4}, s.targets)
 	}

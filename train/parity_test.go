@@ -6,12 +6,17 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
+	"gorgonia.org/tensor"
+
+	"github.com/onnxtune/onnxtune/graph"
 	"github.com/onnxtune/onnxtune/graph/ops"
 	"github.com/onnxtune/onnxtune/importer"
 	"github.com/onnxtune/onnxtune/internal/npz"
+	"github.com/onnxtune/onnxtune/train/data"
 )
 
 // trainCase is one entry of models/train/cases.json, written by
@@ -48,6 +53,15 @@ type trainCase struct {
 	Loss struct {
 		Smoothing float64 `json:"label_smoothing"`
 	} `json:"loss"`
+	// Models of several inputs (models/multi/train): the arrays of the
+	// case's file that feed the model, by graph input name (else x).
+	Inputs []string `json:"inputs"`
+	// With Data, the steps are the batches of an epoch of that file (as
+	// the Loader cuts it: BatchSize examples, in file order unless
+	// Shuffle) instead of one fixed batch.
+	Data      string `json:"data"`
+	BatchSize int    `json:"batch_size"`
+	Shuffle   bool   `json:"shuffle"`
 }
 
 // TestPyTorchParity runs each case's steps on its fixed batch and compares
@@ -56,19 +70,103 @@ type trainCase struct {
 // within 1% of PyTorch's change (so that small updates are checked too).
 // Frozen parameters must stay bit-identical. The learning rates the
 // schedule gives must equal PyTorch's.
+//
+// models/multi/train holds the cases of models with several inputs
+// (models/make_multi_input.py): an int64 text classifier with an attention
+// mask, an image with a float64 feature vector and a 0-d scale, a sequence
+// with a bool mask and int32 segment ids; each on a fixed batch, and over
+// an epoch of its data file read by the Loader.
 func TestPyTorchParity(t *testing.T) {
-	dir := filepath.Join("..", "models", "train")
-	b, err := os.ReadFile(filepath.Join(dir, "cases.json"))
+	for _, dir := range []string{filepath.Join("..", "models", "train"), filepath.Join("..", "models", "multi", "train")} {
+		b, err := os.ReadFile(filepath.Join(dir, "cases.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var cases []trainCase
+		if err := json.Unmarshal(b, &cases); err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range cases {
+			t.Run(c.Name, func(t *testing.T) { parityCase(t, dir, c) })
+		}
+	}
+}
+
+// parityBatches returns the batches of case c: its fixed batch c.Steps
+// times (the arrays c.Inputs, or x, and y of the case's file fx), or the
+// batches of an epoch of c.Data.
+func parityBatches(t *testing.T, dir string, c trainCase, m *graph.Model, fx map[string]npz.Array) []data.Batch {
+	t.Helper()
+	if c.Data == "" {
+		names := c.Inputs
+		if names == nil {
+			names = []string{"x"}
+		}
+		b := data.Batch{Inputs: map[string]*tensor.Dense{}, Labels: fx["y"].Data.([]int64), N: fx["y"].Shape[0]}
+		for _, name := range names {
+			a := fx[name]
+			b.Inputs[name] = denseOf(t, a)
+		}
+		return slices.Repeat([]data.Batch{b}, c.Steps)
+	}
+	inputs, err := data.InputsOf(m)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var cases []trainCase
-	if err := json.Unmarshal(b, &cases); err != nil {
+	ds, err := data.Open(filepath.Join(dir, "..", c.Data), data.Options{}.ForInputs(inputs))
+	if err != nil {
 		t.Fatal(err)
 	}
-	for _, c := range cases {
-		t.Run(c.Name, func(t *testing.T) { parityCase(t, dir, c) })
+	l, err := data.NewLoader(ds, c.BatchSize, c.Shuffle, 0)
+	if err != nil {
+		t.Fatal(err)
 	}
+	var bs []data.Batch
+	for b, err := range l.Epoch(0) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		bs = append(bs, b)
+	}
+	if len(bs) != c.Steps {
+		t.Fatalf("%d batches, PyTorch made %d steps", len(bs), c.Steps)
+	}
+	return bs
+}
+
+// torchLayout returns the values v of parameter p in PyTorch's layout: a
+// weight the export stores transposed (MatMul) is transposed back.
+func torchLayout(p *graph.Param, v []float32) []float32 {
+	if p == nil || !p.Transposed || len(p.Shape) != 2 {
+		return v
+	}
+	rows, cols := int(p.Shape[0]), int(p.Shape[1]) // PyTorch's shape
+	out := make([]float32, len(v))
+	for i := range rows {
+		for j := range cols {
+			out[i*cols+j] = v[j*rows+i]
+		}
+	}
+	return out
+}
+
+// denseOf returns an npz array as a tensor.
+func denseOf(t *testing.T, a npz.Array) *tensor.Dense {
+	t.Helper()
+	switch v := a.Data.(type) {
+	case []float32:
+		return ops.Dense(a.Shape, v)
+	case []float64:
+		return ops.Dense(a.Shape, v)
+	case []int64:
+		return ops.Dense(a.Shape, v)
+	case []int32:
+		return ops.Dense(a.Shape, v)
+	case []bool:
+		return ops.Dense(a.Shape, v)
+	}
+	t.Fatalf("array of %T", a.Data)
+	return nil
 }
 
 func parityCase(t *testing.T, dir string, c trainCase) {
@@ -76,14 +174,14 @@ func parityCase(t *testing.T, dir string, c trainCase) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := importer.Load(filepath.Join("..", "models", c.ONNX))
+	m, err := importer.Load(filepath.Join(dir, "..", c.ONNX))
 	if err != nil {
 		t.Fatal(err)
 	}
 	start := make(map[string][]float32)
 	for _, p := range m.Params {
 		if v, err := m.Graph.Initializer(p.Initializer).Float32s(); err == nil {
-			start[p.Name] = v
+			start[p.Name] = torchLayout(p, v)
 		}
 	}
 	o := c.Optimizer
@@ -128,7 +226,7 @@ func parityCase(t *testing.T, dir string, c trainCase) {
 			t.Fatalf("schedule %s", s.Type)
 		}
 	}
-	x := fx["x"]
+	batches := parityBatches(t, dir, c, m, fx)
 	losses := fx["loss"].Data.([]float32)
 	lrs, _ := fx["lrs"].Data.([]float64)
 	for k := 0; k < c.Steps; k++ {
@@ -148,7 +246,7 @@ func parityCase(t *testing.T, dir string, c trainCase) {
 				}
 			}
 		}
-		res, err := tr.Step(ops.Dense(x.Shape, x.Data.([]float32)), fx["y"].Data.([]int64), nil, factor)
+		res, err := tr.StepBatch(batches[k], factor)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -168,6 +266,7 @@ func parityCase(t *testing.T, dir string, c trainCase) {
 				t.Errorf("%s: not in the trainer", name)
 				continue
 			}
+			got = torchLayout(tr.Model.Param(name), got)
 			maxErr, maxDelta := 0.0, 0.0
 			for i := range want {
 				maxErr = math.Max(maxErr, math.Abs(float64(got[i])-float64(want[i])))

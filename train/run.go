@@ -16,8 +16,9 @@ import (
 
 // Source gives the batches of an epoch, in an order that depends only on the
 // epoch number (so a resumed run sees what an uninterrupted one saw). A
-// *data.Loader is one; training reads a batch's X with its Labels (for
-// cross-entropy) or Targets (for mse).
+// *data.Loader is one; training feeds a batch's Inputs to the model's
+// graph inputs by name, with its Labels (for cross-entropy) or Targets (for
+// mse).
 type Source interface {
 	// Batches returns how many batches an epoch has.
 	Batches() int
@@ -207,7 +208,7 @@ func Run(ctx context.Context, m *graph.Model, src Source, val Validator, cfg Con
 				}
 			}
 			factor := cfg.Schedule.Factor(e, res.Steps)
-			sr, err := tr.Step(b.X, b.Labels, b.Targets, factor)
+			sr, err := tr.StepBatch(b, factor)
 			if err != nil {
 				if errors.Is(err, ErrNonFinite) {
 					return res, fmt.Errorf("step %d (epoch %d, batch %d): %w (%v); the last checkpoint is kept", res.Steps+1, e+1, i, err, sr.Loss)

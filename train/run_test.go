@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"gorgonia.org/tensor"
+
 	"github.com/onnxtune/onnxtune/graph"
 	"github.com/onnxtune/onnxtune/graph/ops"
 	"github.com/onnxtune/onnxtune/importer"
@@ -33,7 +35,7 @@ func (s *memSource) Batch(e, i int) (data.Batch, error) {
 		x = append(x, s.x[j*784:(j+1)*784]...)
 		y = append(y, s.y[j])
 	}
-	return data.Batch{X: ops.Dense([]int{hi - lo, 1, 28, 28}, x), Labels: y, N: hi - lo}, nil
+	return data.Batch{Inputs: inputs(ops.Dense([]int{hi - lo, 1, 28, 28}, x)), Labels: y, N: hi - lo}, nil
 }
 
 func lenet10(t *testing.T) *graph.Model {
@@ -118,3 +120,6 @@ func TestNonFiniteLossStops(t *testing.T) {
 		t.Errorf("error %q does not name the step", err)
 	}
 }
+
+// inputs feeds x to the graph input "input" of the sample models.
+func inputs(x *tensor.Dense) map[string]*tensor.Dense { return map[string]*tensor.Dense{"input": x} }

@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/rand"
 	randv2 "math/rand/v2"
+	"strings"
 
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -35,11 +36,11 @@ type Trainer struct {
 	Seed      int64
 	MaxBytes  int64 // ops.Options.MaxBytes of the compiled programs
 
-	input   string
+	inputs  []string                 // the graph inputs a batch feeds, in order
 	weights map[string]*tensor.Dense // initializer name -> values (params and buffers)
 	byName  map[string]*graph.Param  // PyTorch name -> param
 	tensors []namedTensor            // float32 params and buffers by PyTorch name, in m.Params order
-	progs   map[int]*stepProgram
+	progs   map[string]*stepProgram  // by input shapes
 	seq     int64
 	pcg     *randv2.PCG // Dropout's stream, shared by the programs; seeded from Seed on first use
 	rng     *rand.Rand
@@ -113,8 +114,8 @@ func NewTrainer(m *graph.Model, loss Loss, opt Optimizer, groups *Assignment) (*
 	if len(m.Graph.Outputs) == 0 {
 		return nil, errors.New("the model has no output to train")
 	}
-	t := &Trainer{Model: m, Loss: loss, Opt: opt, Groups: groups, input: names[0],
-		weights: make(map[string]*tensor.Dense), byName: make(map[string]*graph.Param), progs: make(map[int]*stepProgram)}
+	t := &Trainer{Model: m, Loss: loss, Opt: opt, Groups: groups, inputs: names,
+		weights: make(map[string]*tensor.Dense), byName: make(map[string]*graph.Param), progs: make(map[string]*stepProgram)}
 	for _, p := range m.Params {
 		t.byName[p.Name] = p
 		init := m.Graph.Initializer(p.Initializer)
@@ -164,18 +165,21 @@ func (t *Trainer) Values(name string) ([]float32, bool) {
 	return v, err == nil
 }
 
-func (t *Trainer) program(x *tensor.Dense, n int) (*stepProgram, error) {
-	if sp, ok := t.progs[n]; ok {
+// program returns the step program for inputs of the given shapes (by
+// graph input name) and n examples, key their description, compiling it
+// the first time.
+func (t *Trainer) program(shapes map[string][]int, key string, n int) (*stepProgram, error) {
+	if sp, ok := t.progs[key]; ok {
 		return sp, nil
 	}
-	p, err := ops.Compile(t.Model, map[string][]int{t.input: ops.Shape(x)}, ops.Options{Train: true, Rand: t.random(), Params: t.weights, MaxBytes: t.MaxBytes})
+	p, err := ops.Compile(t.Model, shapes, ops.Options{Train: true, Rand: t.random(), Params: t.weights, MaxBytes: t.MaxBytes})
 	if err != nil {
 		return nil, err
 	}
 	sp := &stepProgram{p: p, grads: make(map[string]*G.Node), updates: p.Updates}
 	out := p.Outputs[0]
 	if !p.FromInputs(out) {
-		return nil, fmt.Errorf("the model's first output %q does not depend on its input", p.Names[0])
+		return nil, fmt.Errorf("the model's first output %q does not depend on its inputs", p.Names[0])
 	}
 	sp.logits = out.Node
 	switch t.Loss {
@@ -226,7 +230,7 @@ func (t *Trainer) program(x *tensor.Dense, n int) (*stepProgram, error) {
 		roots = append(roots, u.Node)
 	}
 	sp.vm = G.NewTapeMachine(p.Graph.ExactSubgraphRoots(roots...))
-	t.progs[n] = sp
+	t.progs[key] = sp
 	return sp, nil
 }
 
@@ -238,13 +242,44 @@ type StepResult struct {
 	LR      []float64 // the learning rate of each group, as in Assignment.Groups
 }
 
-// Step runs forward and backward on one batch and updates every trainable
-// parameter with its group's settings, the learning rate scaled by factor
-// (the schedule). labels are class indices (cross-entropy); targets are float
-// targets (mse).
-func (t *Trainer) Step(x *tensor.Dense, labels []int64, targets *tensor.Dense, factor float64) (res StepResult, err error) {
-	n := ops.Shape(x)[0]
-	sp, err := t.program(x, n)
+// Step runs StepBatch on a batch of a model of one input: x feeds that
+// input, labels are class indices (cross-entropy), targets float targets
+// (mse).
+func (t *Trainer) Step(x *tensor.Dense, labels []int64, targets *tensor.Dense, factor float64) (StepResult, error) {
+	if len(t.inputs) != 1 {
+		return StepResult{}, fmt.Errorf("the model takes %d inputs (%s): give them by name to StepBatch", len(t.inputs), strings.Join(t.inputs, ", "))
+	}
+	if x == nil || x.IsScalar() {
+		return StepResult{}, fmt.Errorf("input %q: want a batch of examples along the first axis", t.inputs[0])
+	}
+	return t.StepBatch(data.Batch{Inputs: map[string]*tensor.Dense{t.inputs[0]: x}, Labels: labels, Targets: targets, N: ops.Shape(x)[0]}, factor)
+}
+
+// StepBatch runs forward and backward on one batch and updates every
+// trainable parameter with its group's settings, the learning rate scaled
+// by factor (the schedule). b.Inputs feeds every graph input of the model
+// by name (nothing else; a model of one input also takes it as x);
+// b.Labels are class indices (cross-entropy),
+// b.Targets float targets (mse). A program is compiled for each set of
+// input shapes the first time it comes.
+func (t *Trainer) StepBatch(b data.Batch, factor float64) (res StepResult, err error) {
+	inputs, shapes, key, err := t.shapes(b.Inputs)
+	if err != nil {
+		return res, err
+	}
+	n := b.N
+	if n == 0 { // not said: the first axis of the first input that has one
+		for _, name := range t.inputs {
+			if s := shapes[name]; len(s) > 0 {
+				n = s[0]
+				break
+			}
+		}
+	}
+	if n <= 0 {
+		return res, errors.New("the batch has no examples")
+	}
+	sp, err := t.program(shapes, fmt.Sprintf("%s%d", key, n), n)
 	if err != nil {
 		return res, err
 	}
@@ -253,9 +288,12 @@ func (t *Trainer) Step(x *tensor.Dense, labels []int64, targets *tensor.Dense, f
 			err = fmt.Errorf("training step: %v", r)
 		}
 	}()
-	if err := G.Let(sp.p.Inputs[t.input], x); err != nil {
-		return res, err
+	for _, name := range t.inputs {
+		if err := let(sp.p.Inputs[name], inputs[name]); err != nil {
+			return res, fmt.Errorf("input %q: %w", name, err)
+		}
 	}
+	labels, targets := b.Labels, b.Targets
 	switch t.Loss {
 	case MSE:
 		switch {
@@ -363,7 +401,70 @@ func (t *Trainer) Close() {
 		sp.vm.Close()
 		sp.p.Close()
 	}
-	t.progs = map[int]*stepProgram{}
+	t.progs = map[string]*stepProgram{}
+}
+
+// shapes checks that inputs feed exactly the model's inputs and returns
+// the tensor for each and its shape, and a key that tells sets of shapes
+// apart.
+func (t *Trainer) shapes(inputs map[string]*tensor.Dense) (map[string]*tensor.Dense, map[string][]int, string, error) {
+	if x, ok := inputs["x"]; ok && len(inputs) == 1 && len(t.inputs) == 1 {
+		// An array x feeds a model of one input, as in an .npz file (data
+		// opened without the model's inputs names its examples x).
+		inputs = map[string]*tensor.Dense{t.inputs[0]: x}
+	}
+	shapes := make(map[string][]int, len(t.inputs))
+	var key strings.Builder
+	for _, name := range t.inputs {
+		x, ok := inputs[name]
+		if !ok || x == nil {
+			return nil, nil, "", fmt.Errorf("the batch has no input %q (the model's inputs: %s)", name, strings.Join(t.inputs, ", "))
+		}
+		shapes[name] = ops.Shape(x)
+		fmt.Fprintf(&key, "%q%v;", name, shapes[name])
+	}
+	if len(inputs) != len(t.inputs) {
+		for name := range inputs {
+			if _, ok := shapes[name]; !ok {
+				return nil, nil, "", fmt.Errorf("the batch has an input %q that the model does not take (its inputs: %s)", name, strings.Join(t.inputs, ", "))
+			}
+		}
+	}
+	return inputs, shapes, key.String(), nil
+}
+
+// let binds x to the input node n: a 0-d tensor as gorgonia's scalar.
+func let(n *G.Node, x *tensor.Dense) error {
+	if n == nil {
+		return errors.New("not in the compiled graph")
+	}
+	if x.Dtype() != n.Dtype() {
+		return fmt.Errorf("%v values, the model wants %v", x.Dtype(), n.Dtype())
+	}
+	if !n.IsScalar() {
+		return G.Let(n, x)
+	}
+	if x.Size() != 1 {
+		return fmt.Errorf("%d values for a 0-d input", x.Size())
+	}
+	var v G.Value
+	switch e := x.Get(0).(type) {
+	case float32:
+		v = G.NewF32(e)
+	case float64:
+		v = G.NewF64(e)
+	case int64:
+		v = G.NewI64(e)
+	case int32:
+		v = G.NewI32(e)
+	case uint8:
+		v = G.NewU8(e)
+	case bool:
+		v = G.NewB(e)
+	default:
+		return fmt.Errorf("a 0-d input of type %v is not supported", x.Dtype())
+	}
+	return G.Let(n, v)
 }
 
 func scalar(v G.Value) (float64, error) {

@@ -64,13 +64,13 @@ func TestDataTypeRule(t *testing.T) {
 		{"float32 digits", digitsModel, castNPZ(t, dir, "f32", dshape, dx, dy, func(v float32) float32 { return v }), ""},
 		{"float64 digits", digitsModel, castNPZ(t, dir, "f64", dshape, dx, dy, func(v float32) float64 { return float64(v) }), ""},
 		{"int64 digits", digitsModel, castNPZ(t, dir, "i64", dshape, dx, dy, func(v float32) int64 { return int64(v) }),
-			`x is int64, the model's input "input" is float32`},
+			`x is int64 [8 1 28 28], the model's input "input" is float32 [batch, 1, 28, 28]`},
 		{"int32 digits", digitsModel, castNPZ(t, dir, "i32", dshape, dx, dy, func(v float32) int32 { return int32(v) }),
-			`x is int64, the model's input "input" is float32`},
+			`x is int32 [8 1 28 28], the model's input "input" is float32 [batch, 1, 28, 28]`},
 		{"int64 tokens", tokenModel, castNPZ(t, dir, "t64", tshape, tx, ty, func(v float32) int64 { return int64(v) }), ""},
 		{"int32 tokens", tokenModel, castNPZ(t, dir, "t32", tshape, tx, ty, func(v float32) int32 { return int32(v) }), ""},
 		{"float32 tokens", tokenModel, castNPZ(t, dir, "tf32", tshape, tx, ty, func(v float32) float32 { return v }),
-			`x is float32, the model's input "input" is int64`},
+			`x is float32 [4 8], the model's input "input" is int64 [batch, 8]`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			for _, cmd := range [][]string{

@@ -54,12 +54,12 @@ func (a *app) eval(model string, d dataSpec) (*evalResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	l, in, err := a.openData(m, d)
+	l, err := a.openData(m, d)
 	if err != nil {
 		return nil, err
 	}
 	bar := a.examplesBar(l.Len(), d.batch)
-	loss, correct, n, err := evaluateCount(m, l, in, a.limit, func(done int) {
+	loss, correct, n, err := evaluateCount(m, l, a.limit, func(done int) {
 		if bar != nil {
 			bar.Set(done)
 		}

@@ -93,7 +93,7 @@ func (a *app) run(model string, d dataSpec, out string, all bool) (*runResult, e
 	if err := chk.check(); err != nil {
 		return nil, err
 	}
-	l, in, err := a.openData(m, d)
+	l, err := a.openData(m, d)
 	if err != nil {
 		return nil, err
 	}
@@ -113,7 +113,7 @@ func (a *app) run(model string, d dataSpec, out string, all bool) (*runResult, e
 		if err != nil {
 			return nil, err
 		}
-		outs, err := r.Run(map[string]*tensor.Dense{in.Name: b.X})
+		outs, err := r.Run(b.Inputs)
 		if err != nil {
 			return nil, fmt.Errorf("examples %d to %d: %w", done, done+b.N-1, err)
 		}

@@ -7,7 +7,6 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
-	"gorgonia.org/tensor"
 
 	"github.com/onnxtune/onnxtune/graph"
 	"github.com/onnxtune/onnxtune/graph/ops"
@@ -119,52 +118,50 @@ func dataFlags(c *cobra.Command, d *dataSpec, usage string) {
 }
 
 // openData opens d.spec for model m, the one way run, eval and train read
-// data: the examples must have the element type m's input declares (after
-// npz's conversions of float64 and int32), --max-bytes bounds what the
-// files make onnxtune allocate, and the images of a folder must have the
-// height and width of m's input (unless resized), checked before decoding.
-// It returns the loader and the input its batches feed.
-func (a *app) openData(m *graph.Model, d dataSpec) (*data.Loader, data.Input, error) {
-	in, err := data.InputOf(m)
+// data: an .npz file feeds each of m's inputs from the array of its name (a
+// one-input model also from x), checked against what m declares (element
+// type after npz's conversions of float64 and int32, rank and sizes);
+// --max-bytes bounds what the files make onnxtune allocate, and the images
+// of a folder must have the height and width of m's input (unless
+// resized), checked before decoding. The batches of the loader it returns
+// hold m's inputs by name.
+func (a *app) openData(m *graph.Model, d dataSpec) (*data.Loader, error) {
+	ins, err := data.InputsOf(m)
 	if err != nil {
-		return nil, data.Input{}, err
+		return nil, err
 	}
 	size, err := d.image.imageSize()
 	if err != nil {
-		return nil, in, &usageError{err}
+		return nil, &usageError{err}
 	}
 	opts := data.Options{Mean: d.image.mean, Std: d.image.std, Grayscale: d.image.grayscale, ImageSize: size,
 		MaxBytes: a.limit, MaxImagePixels: int64(d.image.maxPixels),
-		PerClass: d.perClass, Classes: d.classes, Unlabeled: d.need == examplesOnly}.ForInput(in)
+		PerClass: d.perClass, Classes: d.classes, Unlabeled: d.need == examplesOnly}.ForInputs(ins)
 	ds, err := data.Open(d.spec, opts)
 	// An option that does not apply to the data, or a value no data
 	// takes, is a mistake of the command line.
 	if oe := (*data.OptionError)(nil); errors.As(err, &oe) && imageFlagNames[oe.Option] != "" {
-		return nil, in, &usageError{fmt.Errorf("%s: %w", imageFlagNames[oe.Option], err)}
+		return nil, &usageError{fmt.Errorf("%s: %w", imageFlagNames[oe.Option], err)}
 	}
 	if err != nil {
-		return nil, in, err
+		return nil, err
 	}
 	if ds.Len() == 0 {
-		return nil, in, fmt.Errorf("%s has no examples", d.spec)
+		return nil, fmt.Errorf("%s has no examples", d.spec)
 	}
 	if _, targets := ds.TargetShape(); targets && d.need == classLabels {
-		return nil, in, fmt.Errorf("%s has float targets; want integer class labels y", d.spec)
+		return nil, fmt.Errorf("%s has float targets; want integer class labels y", d.spec)
 	}
 	// A batch larger than the data is all of it, as in PyTorch's
 	// DataLoader (and the count of batches cannot overflow).
-	l, err := data.NewLoader(ds, min(d.batch, ds.Len()), d.shuffle, d.seed)
-	if err != nil {
-		return nil, in, err
-	}
-	return l, in, nil
+	return data.NewLoader(ds, min(d.batch, ds.Len()), d.shuffle, d.seed)
 }
 
 // evaluate runs m with inference semantics over labelled batches: mean
 // cross-entropy and accuracy. limit bounds each tensor the engine sizes
 // from the model (--max-bytes).
-func evaluate(m *graph.Model, l *data.Loader, in data.Input, limit int64) (loss, acc float64, err error) {
-	loss, correct, n, err := evaluateCount(m, l, in, limit, nil)
+func evaluate(m *graph.Model, l *data.Loader, limit int64) (loss, acc float64, err error) {
+	loss, correct, n, err := evaluateCount(m, l, limit, nil)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -173,7 +170,7 @@ func evaluate(m *graph.Model, l *data.Loader, in data.Input, limit int64) (loss,
 
 // evaluateCount is evaluate with the count of correct examples; progress,
 // when not nil, is called after every batch with the examples done.
-func evaluateCount(m *graph.Model, l *data.Loader, in data.Input, limit int64, progress func(done int)) (loss float64, correct, n int, err error) {
+func evaluateCount(m *graph.Model, l *data.Loader, limit int64, progress func(done int)) (loss float64, correct, n int, err error) {
 	r, err := ops.NewRunner(m, ops.Options{MaxBytes: limit})
 	if err != nil {
 		return 0, 0, 0, err
@@ -187,7 +184,7 @@ func evaluateCount(m *graph.Model, l *data.Loader, in data.Input, limit int64, p
 		if b.Labels == nil {
 			return 0, 0, 0, fmt.Errorf("validation needs class labels")
 		}
-		outs, err := r.Run(map[string]*tensor.Dense{in.Name: b.X})
+		outs, err := r.Run(b.Inputs)
 		if err != nil {
 			return 0, 0, 0, err
 		}

@@ -290,18 +290,18 @@ func (a *app) train(model string, f *trainFlags) error {
 	if err := early(chk.check()); err != nil {
 		return err
 	}
-	src, in, err := a.openData(m, dataSpec{spec: f.data, need: labelsOrTargets, batch: f.batch, image: f.image,
+	src, err := a.openData(m, dataSpec{spec: f.data, need: labelsOrTargets, batch: f.batch, image: f.image,
 		perClass: f.perClass, classes: f.classes, shuffle: f.shuffle, seed: f.seed})
 	if err != nil {
 		return early(fmt.Errorf("--data: %w", err))
 	}
 	var val train.Validator
 	if f.val != "" {
-		vs, _, err := a.openData(m, dataSpec{spec: f.val, need: classLabels, batch: f.batch, image: f.image})
+		vs, err := a.openData(m, dataSpec{spec: f.val, need: classLabels, batch: f.batch, image: f.image})
 		if err != nil {
 			return early(fmt.Errorf("--val: %w", err))
 		}
-		val = func(m *graph.Model) (float64, float64, error) { return evaluate(m, vs, in, a.limit) }
+		val = func(m *graph.Model) (float64, float64, error) { return evaluate(m, vs, a.limit) }
 	}
 	if err := early(nil); err != nil {
 		return err

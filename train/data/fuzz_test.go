@@ -50,6 +50,17 @@ func fuzzSeeds(f *testing.F) [][]byte {
 		f.Fatal(err)
 	}
 	add(fuzzNPZ, buf.Bytes())
+	// The arrays of fuzzInputs, fed by name.
+	buf.Reset()
+	if err := npz.Encode(&buf, map[string]npz.Array{
+		"ids":   {Shape: []int{2, 3}, Data: []int64{1, 2, 3, 4, 5, 6}},
+		"mask":  {Shape: []int{2, 3}, Data: []bool{true, true, false, true, false, false}},
+		"scale": {Shape: []int{}, Data: []float32{1.5}},
+		"y":     {Shape: []int{2}, Data: []int64{0, 1}},
+	}); err != nil {
+		f.Fatal(err)
+	}
+	add(fuzzNPZ, buf.Bytes())
 
 	small := idxBytes([]uint32{2, 3, 2}, []byte{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11})
 	add(fuzzIDX, small)
@@ -125,23 +136,42 @@ func fuzzNPZData(t *testing.T, b []byte) error {
 	if err != nil {
 		return err
 	}
-	ds, err := npzDataset("fuzz.npz", arrays)
-	if err != nil {
-		return err
-	}
-	size := numel(ds.ExampleShape())
-	var x any = make([]float32, size)
-	if ds.DType() == graph.Int64 {
-		x = make([]int64, size)
-	}
-	ts, _ := ds.TargetShape()
-	target := make([]float32, numel(ts))
-	for _, i := range []int{0, ds.Len() - 1} {
-		if _, err := ds.Read(i, x, target); err != nil {
-			t.Fatalf("Read(%d) of an npz dataset that opened: %v", i, err)
+	// As x and y, then for a model of the inputs fuzzInputs (by name).
+	var first error
+	for _, inputs := range [][]Input{nil, fuzzInputs} {
+		d, err := npzExamples("fuzz.npz", arrays, inputs, graph.Undefined, false)
+		if err == nil {
+			err = d.addLabels("fuzz.npz", arrays)
+		}
+		if err != nil {
+			if first == nil {
+				first = err
+			}
+			if strings.Contains(err.Error(), "\n") {
+				return err
+			}
+			continue
+		}
+		x, err := NewExample(d)
+		if err != nil {
+			t.Fatalf("NewExample of an npz dataset that opened: %v", err)
+		}
+		ts, _ := d.TargetShape()
+		target := make([]float32, numel(ts))
+		for _, i := range []int{0, d.Len() - 1} {
+			if _, err := d.Read(i, x, target); err != nil {
+				t.Fatalf("Read(%d) of an npz dataset that opened: %v", i, err)
+			}
 		}
 	}
-	return nil
+	return first
+}
+
+// fuzzInputs are the inputs of a model that FuzzReaders feeds by name.
+var fuzzInputs = []Input{
+	{Name: "ids", DType: graph.Int64, HasShape: true, Dims: []graph.Dim{{Param: "batch", HasParam: true}, {Param: "seq", HasParam: true}}},
+	{Name: "mask", DType: graph.Bool, HasShape: true, Dims: []graph.Dim{{Param: "batch", HasParam: true}, {Param: "seq", HasParam: true}}},
+	{Name: "scale", DType: graph.Float32, HasShape: true},
 }
 
 func fuzzIDXData(t *testing.T, b []byte) error {

@@ -66,7 +66,7 @@ func TestImagePixelLimit(t *testing.T) {
 	// Replaced after Open, the image is refused by Read.
 	path := filepath.Join(small, "a", "1.png")
 	writeFile(t, path, bomb)
-	_, err = ds.Read(0, make([]float32, 3*10*10), nil)
+	_, err = ds.Read(0, []any{make([]float32, 3*10*10)}, nil)
 	wantOneLine(t, err, path, "limit of 100 pixels")
 	if _, err := Open(small, Options{MaxImagePixels: -1}); err == nil {
 		t.Error("MaxImagePixels -1: no error")

@@ -39,6 +39,7 @@ var otherImageExts = []string{".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp"}
 // torchvision's ImageFolder reads it: ROOT/CLASS/.../NAME.png.
 type ImageFolder struct {
 	root    string
+	name    string // of the field: the model's input, or "x"
 	classes []string
 	files   []string
 	labels  []int64
@@ -73,7 +74,7 @@ var (
 // with Options.Grayscale), normalized with Options.Mean and Options.Std
 // (ImageNet's by default).
 func OpenImageFolder(root string, opts Options) (*ImageFolder, error) {
-	f := &ImageFolder{root: root, c: 3, max: graph.LimitBytes(opts.MaxBytes), pixels: opts.MaxImagePixels}
+	f := &ImageFolder{root: root, name: opts.exampleName(), c: 3, max: graph.LimitBytes(opts.MaxBytes), pixels: opts.MaxImagePixels}
 	switch {
 	case f.pixels == 0:
 		f.pixels = DefaultMaxImagePixels
@@ -86,11 +87,11 @@ func OpenImageFolder(root string, opts Options) (*ImageFolder, error) {
 	switch in := opts.InputChannels; {
 	case in == 0 || in == f.c:
 	case f.c == 3 && in == 1:
-		return nil, fileErr(root, "the model's input%s takes 1 channel, images are read as 3 (RGB): read them as grayscale (--grayscale)", quoted(opts.inputName))
+		return nil, fileErr(root, "the model's input%s takes 1 channel, images are read as 3 (RGB): read them as grayscale (--grayscale)", opts.inputName())
 	case f.c == 1:
-		return nil, fileErr(root, "the model's input%s takes %d channels, --grayscale reads images as 1", quoted(opts.inputName), in)
+		return nil, fileErr(root, "the model's input%s takes %d channels, --grayscale reads images as 1", opts.inputName(), in)
 	default:
-		return nil, fileErr(root, "the model's input%s takes %d channels, images are read as 3 (RGB) or 1 (--grayscale)", quoted(opts.inputName), in)
+		return nil, fileErr(root, "the model's input%s takes %d channels, images are read as 3 (RGB) or 1 (--grayscale)", opts.inputName(), in)
 	}
 	defMean, defStd := []float64{0.485, 0.456, 0.406}, []float64{0.229, 0.224, 0.225}
 	if opts.Grayscale {
@@ -237,14 +238,15 @@ func (f *ImageFolder) Path(i int) string {
 	return f.files[i]
 }
 
-func (f *ImageFolder) Len() int                   { return len(f.files) }
-func (f *ImageFolder) ExampleShape() []int        { return []int{f.c, f.h, f.w} }
-func (f *ImageFolder) DType() graph.DType         { return graph.Float32 }
+func (f *ImageFolder) Len() int { return len(f.files) }
+func (f *ImageFolder) Fields() []Field {
+	return []Field{{Name: f.name, DType: graph.Float32, Shape: []int{f.c, f.h, f.w}}}
+}
 func (f *ImageFolder) TargetShape() ([]int, bool) { return nil, false }
 func (f *ImageFolder) label(i int) int64          { return f.labels[i] }
 
 // Read decodes, converts, resizes and normalizes image i.
-func (f *ImageFolder) Read(i int, x any, _ []float32) (int64, error) {
+func (f *ImageFolder) Read(i int, x []any, _ []float32) (int64, error) {
 	xf, err := checkRead(i, len(f.files), x, f.c*f.h*f.w)
 	if err != nil {
 		return 0, err

@@ -66,8 +66,8 @@ func TestImageFolderMatchesTorchvision(t *testing.T) {
 			if !reflect.DeepEqual(f.Classes(), meta.Classes) {
 				t.Errorf("classes %q, torchvision's %q", f.Classes(), meta.Classes)
 			}
-			if !reflect.DeepEqual(ds.ExampleShape(), want.Shape[1:]) || ds.Len() != want.Shape[0] {
-				t.Fatalf("%d examples of shape %v, torchvision gives %v", ds.Len(), ds.ExampleShape(), want.Shape)
+			if !reflect.DeepEqual(exampleShape(ds), want.Shape[1:]) || ds.Len() != want.Shape[0] {
+				t.Fatalf("%d examples of shape %v, torchvision gives %v", ds.Len(), exampleShape(ds), want.Shape)
 			}
 			x, labels, _ := readAll(t, ds)
 			if !reflect.DeepEqual(labels, ref["y"].Data) {
@@ -184,8 +184,8 @@ func TestImageFolderSolid(t *testing.T) {
 			if want := []string{"x.jpg", "g.png", "10.png", "2.png"}; !reflect.DeepEqual(files, want) {
 				t.Errorf("files %q, want %q (classes, then names sorted as strings)", files, want)
 			}
-			if !reflect.DeepEqual(ds.ExampleShape(), tc.shape) {
-				t.Fatalf("ExampleShape() = %v, want %v", ds.ExampleShape(), tc.shape)
+			if !reflect.DeepEqual(exampleShape(ds), tc.shape) {
+				t.Fatalf("ExampleShape() = %v, want %v", exampleShape(ds), tc.shape)
 			}
 			x, labels, _ := readAll(t, ds)
 			if want := []int64{0, 1, 2, 2}; !reflect.DeepEqual(labels, want) {
@@ -325,7 +325,7 @@ func TestImageReadErrors(t *testing.T) {
 			} else {
 				writeFile(t, path, tc.b)
 			}
-			_, err := ds.Read(0, x, nil)
+			_, err := ds.Read(0, []any{x}, nil)
 			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), path) {
 				t.Fatalf("error %v, want one containing %q and naming %s", err, tc.want, path)
 			}

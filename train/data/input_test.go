@@ -1,6 +1,7 @@
 package data
 
 import (
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -25,19 +26,26 @@ func modelWithInput(name string, dt graph.DType, dims ...int64) *graph.Model {
 	return &graph.Model{Graph: &graph.Graph{Inputs: []*graph.ValueInfo{in}}}
 }
 
+var batchDim = graph.Dim{Param: "batch", HasParam: true}
+
+func dim(v int64) graph.Dim { return graph.Dim{Value: v, HasValue: true} }
+
 func TestInputOf(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		m    *graph.Model
 		want Input
 	}{
-		{"image", modelWithInput("input", graph.Float32, -1, 3, 32, 28), Input{Name: "input", DType: graph.Float32, Size: [2]int{32, 28}, Channels: 3}},
-		{"tokens", modelWithInput("ids", graph.Int64, -1, 8), Input{Name: "ids", DType: graph.Int64}},
-		{"symbolic H", modelWithInput("input", graph.Float32, -1, 3, -1, 28), Input{Name: "input", DType: graph.Float32, Channels: 3}},
+		{"image", modelWithInput("input", graph.Float32, -1, 3, 32, 28), Input{Name: "input", DType: graph.Float32, Size: [2]int{32, 28}, Channels: 3,
+			HasShape: true, Dims: []graph.Dim{batchDim, dim(3), dim(32), dim(28)}}},
+		{"tokens", modelWithInput("ids", graph.Int64, -1, 8), Input{Name: "ids", DType: graph.Int64, HasShape: true, Dims: []graph.Dim{batchDim, dim(8)}}},
+		{"symbolic H", modelWithInput("input", graph.Float32, -1, 3, -1, 28), Input{Name: "input", DType: graph.Float32, Channels: 3,
+			HasShape: true, Dims: []graph.Dim{batchDim, dim(3), batchDim, dim(28)}}},
+		{"0-d", modelWithInput("t", graph.Float32), Input{Name: "t", DType: graph.Float32, HasShape: true}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := InputOf(tc.m)
-			if err != nil || got != tc.want {
+			if err != nil || !reflect.DeepEqual(got, tc.want) {
 				t.Errorf("InputOf = %+v, %v; want %+v", got, err, tc.want)
 			}
 		})
@@ -63,9 +71,9 @@ func TestInputType(t *testing.T) {
 		{"int32 converted for int64", npz.Array{Shape: []int{2, 2}, Data: []int32{1, 2, 3, 4}}, graph.Int64, graph.Int64, ""},
 		{"int64 for int64", npz.Array{Shape: []int{2, 2}, Data: []int64{1, 2, 3, 4}}, graph.Int64, graph.Int64, ""},
 		{"not checked", npz.Array{Shape: []int{2, 2}, Data: []int64{1, 2, 3, 4}}, graph.Undefined, graph.Int64, ""},
-		{"int64 for float32", npz.Array{Shape: []int{2, 2}, Data: []int64{1, 2, 3, 4}}, graph.Float32, 0, "x is int64, the model's input is float32"},
-		{"float32 for int64", npz.Array{Shape: []int{2, 2}, Data: []float32{1, 2, 3, 4}}, graph.Int64, 0, "x is float32, the model's input is int64"},
-		{"int32 for float32", npz.Array{Shape: []int{2, 2}, Data: []int32{1, 2, 3, 4}}, graph.Float32, 0, "x is int64, the model's input is float32"},
+		{"int64 for float32", npz.Array{Shape: []int{2, 2}, Data: []int64{1, 2, 3, 4}}, graph.Float32, 0, "x is int64 [2 2], the model's input is float32"},
+		{"float32 for int64", npz.Array{Shape: []int{2, 2}, Data: []float32{1, 2, 3, 4}}, graph.Int64, 0, "x is float32 [2 2], the model's input is int64"},
+		{"int32 for float32", npz.Array{Shape: []int{2, 2}, Data: []int32{1, 2, 3, 4}}, graph.Float32, 0, "x is int32 [2 2], the model's input is float32"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			path := writeNPZ(t, "d.npz", map[string]npz.Array{"x": tc.x, "y": y})
@@ -80,8 +88,8 @@ func TestInputType(t *testing.T) {
 				if err != nil {
 					t.Fatalf("Open (unlabeled %v): %v", unlabeled, err)
 				}
-				if ds.DType() != tc.want {
-					t.Errorf("DType = %v, want %v", ds.DType(), tc.want)
+				if dtypeOf(ds) != tc.want {
+					t.Errorf("DType = %v, want %v", dtypeOf(ds), tc.want)
 				}
 			}
 		})
@@ -90,7 +98,7 @@ func TestInputType(t *testing.T) {
 	// cannot take them.
 	dir := imageFolder(t, map[string][]byte{"a/1.png": testmodels.ClaimingPNG(t, 4, 4)})
 	opts := Options{}.ForInput(Input{Name: "ids", DType: graph.Int64})
-	if _, err := Open(dir, opts); err == nil || !strings.Contains(err.Error(), `the examples are float32, the model's input "ids" is int64`) {
+	if _, err := Open(dir, opts); err == nil || !strings.Contains(err.Error(), `the examples are float32 [3 4 4], the model's input "ids" is int64`) {
 		t.Errorf("image folder for an int64 input: %v", err)
 	}
 }
@@ -128,7 +136,7 @@ func TestUnlabeled(t *testing.T) {
 				if b.Labels != nil || b.Targets != nil {
 					t.Errorf("batch has labels %v, targets %v; want none", b.Labels, b.Targets)
 				}
-				got = append(got, b.X.Data().([]float32)...)
+				got = append(got, b.Inputs["x"].Data().([]float32)...)
 			}
 			if want := x.Data.([]float32); !slices.Equal(got, want) {
 				t.Errorf("examples %v, want %v", got, want)

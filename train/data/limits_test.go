@@ -215,7 +215,7 @@ func TestImageReadChecksSizeBeforeDecoding(t *testing.T) {
 	path := filepath.Join(root, "a", "1.png")
 	writeFile(t, path, bigPNG(t, 8000, 8000))
 	x := make([]float32, 3*4*4)
-	n := allocated(func() { _, err = ds.Read(0, x, nil) })
+	n := allocated(func() { _, err = ds.Read(0, []any{x}, nil) })
 	if err == nil || !strings.Contains(err.Error(), "want 4x4") || !strings.Contains(err.Error(), path) {
 		t.Fatalf("error %v, want one naming %s and its size", err, path)
 	}

@@ -9,13 +9,17 @@ import (
 
 	"gorgonia.org/tensor"
 
-	"github.com/onnxtune/onnxtune/graph"
 	"github.com/onnxtune/onnxtune/graph/ops"
 )
 
-// Batch is a batch of examples.
+// Batch is a batch of examples: what one run of the model takes, with the
+// labels or targets.
 type Batch struct {
-	X       *tensor.Dense // [N, ExampleShape...], float32 or int64
+	// Inputs holds a tensor per field of the dataset, by its name (the
+	// model's input it feeds): [N, field shape...] for a field with a
+	// value per example, the value itself for a Fixed field. A Runner
+	// runs the model on Inputs as they are.
+	Inputs  map[string]*tensor.Dense
 	Labels  []int64       // class labels, one per example; nil with float targets or none
 	Targets *tensor.Dense // [N, TargetShape...] float32; nil with class labels or none
 	N       int           // number of examples
@@ -39,8 +43,7 @@ type Loader struct {
 	batchSize int
 	shuffle   bool
 	seed      int64
-	dtype     graph.DType
-	shape     []int // of one example
+	fields    []Field
 	tshape    []int // of one target
 	targets   bool
 	labels    bool // neither targets nor labels: WithoutLabels
@@ -59,13 +62,13 @@ func NewLoader(ds Dataset, batchSize int, shuffle bool, seed int64) (*Loader, er
 	if ds.Len() < 1 {
 		return nil, errors.New("data: the dataset has no examples")
 	}
-	dt := ds.DType()
-	if dt != graph.Float32 && dt != graph.Int64 {
-		return nil, fmt.Errorf("data: dataset element type %v, want float32 or int64", dt)
+	fields := ds.Fields()
+	if err := checkFields(fields); err != nil {
+		return nil, err
 	}
 	tshape, targets := ds.TargetShape()
-	return &Loader{ds: ds, batchSize: batchSize, shuffle: shuffle, seed: seed, dtype: dt,
-		shape: ds.ExampleShape(), tshape: tshape, targets: targets, labels: !targets && !hasNoLabels(ds)}, nil
+	return &Loader{ds: ds, batchSize: batchSize, shuffle: shuffle, seed: seed, fields: fields,
+		tshape: tshape, targets: targets, labels: !targets && !hasNoLabels(ds)}, nil
 }
 
 // Len returns the number of examples of an epoch.
@@ -131,15 +134,23 @@ func (l *Loader) Epoch(epoch int) iter.Seq2[Batch, error] {
 	}
 }
 
-// read reads the examples idx into a batch.
+// read reads the examples idx into a batch: each field with a value per
+// example into one column of n values, row k from example idx[k], so that
+// every array of the batch has the examples in the same order.
 func (l *Loader) read(idx []int) (Batch, error) {
-	n, size, tsize := len(idx), numel(l.shape), numel(l.tshape)
-	var xf []float32
-	var xi []int64
-	if l.dtype == graph.Float32 {
-		xf = make([]float32, n*size)
-	} else {
-		xi = make([]int64, n*size)
+	n, tsize := len(idx), numel(l.tshape)
+	cols := make([]column, len(l.fields))
+	sizes := make([]int, len(l.fields))
+	for j, f := range l.fields {
+		if f.Fixed != nil {
+			continue
+		}
+		sizes[j] = numel(f.Shape)
+		c, err := newColumn(f.DType, n*sizes[j])
+		if err != nil {
+			return Batch{}, fmt.Errorf("data: field %q: %w", f.Name, err)
+		}
+		cols[j] = c
 	}
 	var labels []int64
 	var targets []float32
@@ -149,11 +160,11 @@ func (l *Loader) read(idx []int) (Batch, error) {
 		labels = make([]int64, n)
 	}
 	readOne := func(k int) error {
-		var x any
-		if xf != nil {
-			x = xf[k*size : (k+1)*size]
-		} else {
-			x = xi[k*size : (k+1)*size]
+		x := make([]any, len(cols))
+		for j, c := range cols {
+			if c != nil {
+				x[j] = c.slice(k*sizes[j], (k+1)*sizes[j])
+			}
 		}
 		var t []float32
 		if targets != nil {
@@ -201,12 +212,17 @@ func (l *Loader) read(idx []int) (Batch, error) {
 			return Batch{}, err
 		}
 	}
-	b := Batch{N: n, Labels: labels, Indices: idx}
-	xshape := append([]int{n}, l.shape...)
-	if xf != nil {
-		b.X = ops.Dense(xshape, xf)
-	} else {
-		b.X = ops.Dense(xshape, xi)
+	b := Batch{Inputs: make(map[string]*tensor.Dense, len(l.fields)), N: n, Labels: labels, Indices: idx}
+	for j, f := range l.fields {
+		if f.Fixed != nil {
+			t, err := fixedTensor(f)
+			if err != nil {
+				return Batch{}, err
+			}
+			b.Inputs[f.Name] = t
+			continue
+		}
+		b.Inputs[f.Name] = cols[j].dense(append([]int{n}, f.Shape...))
 	}
 	if targets != nil {
 		b.Targets = ops.Dense(append([]int{n}, l.tshape...), targets)

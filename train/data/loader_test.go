@@ -47,10 +47,10 @@ func epochIndices(t *testing.T, l *Loader, epoch, n, batch int) []int {
 		if b.N != want || len(b.Labels) != want || len(b.Indices) != want || b.Targets != nil {
 			t.Fatalf("batch %d: N %d, %d labels, %d indices, targets %v; want %d", i, b.N, len(b.Labels), len(b.Indices), b.Targets, want)
 		}
-		if s := b.X.Shape(); !reflect.DeepEqual([]int(s), []int{want, 2}) || b.X.Dtype() != tensor.Float32 {
-			t.Fatalf("batch %d: X %v %v, want [%d 2] float32", i, s, b.X.Dtype(), want)
+		if s := b.Inputs["x"].Shape(); !reflect.DeepEqual([]int(s), []int{want, 2}) || b.Inputs["x"].Dtype() != tensor.Float32 {
+			t.Fatalf("batch %d: X %v %v, want [%d 2] float32", i, s, b.Inputs["x"].Dtype(), want)
 		}
-		x := b.X.Data().([]float32)
+		x := b.Inputs["x"].Data().([]float32)
 		for k := range want {
 			idx := b.Indices[k]
 			if x[2*k] != float32(idx) || x[2*k+1] != -float32(idx) || b.Labels[k] != int64(idx%3) {
@@ -214,8 +214,8 @@ func TestLoaderTargetsAndInt64(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if b.N != 1 || b.Labels != nil || b.X.Dtype() != tensor.Int64 || !reflect.DeepEqual(b.X.Data(), []int64{5, 6}) {
-		t.Errorf("batch N %d labels %v X %v %v", b.N, b.Labels, b.X.Dtype(), b.X.Data())
+	if b.N != 1 || b.Labels != nil || b.Inputs["x"].Dtype() != tensor.Int64 || !reflect.DeepEqual(b.Inputs["x"].Data(), []int64{5, 6}) {
+		t.Errorf("batch N %d labels %v X %v %v", b.N, b.Labels, b.Inputs["x"].Dtype(), b.Inputs["x"].Data())
 	}
 	if b.Targets == nil || !reflect.DeepEqual([]int(b.Targets.Shape()), []int{1, 1, 2}) || !reflect.DeepEqual(b.Targets.Data(), []float32{2.5, 3}) {
 		t.Errorf("targets %v", b.Targets)
@@ -225,19 +225,22 @@ func TestLoaderTargetsAndInt64(t *testing.T) {
 // empty is a Dataset without examples; broken fails every read.
 type empty struct{}
 
-func (empty) Len() int                                { return 0 }
-func (empty) ExampleShape() []int                     { return []int{1} }
-func (empty) DType() graph.DType                      { return graph.Float32 }
-func (empty) TargetShape() ([]int, bool)              { return nil, false }
-func (empty) Read(int, any, []float32) (int64, error) { return 0, errors.New("empty") }
+func (empty) Len() int                                  { return 0 }
+func (empty) Fields() []Field                           { return []Field{{Name: "x", DType: graph.Float32, Shape: []int{1}}} }
+func (empty) TargetShape() ([]int, bool)                { return nil, false }
+func (empty) Read(int, []any, []float32) (int64, error) { return 0, errors.New("empty") }
 
 type broken struct{ empty }
 
 func (broken) Len() int { return 4 }
 
-type float64s struct{ broken }
+// fields is a broken dataset with the given fields.
+type fields struct {
+	broken
+	f []Field
+}
 
-func (float64s) DType() graph.DType { return graph.Float64 }
+func (f fields) Fields() []Field { return f.f }
 
 func TestLoaderErrors(t *testing.T) {
 	ds := counting(t, 5)
@@ -248,7 +251,24 @@ func TestLoaderErrors(t *testing.T) {
 	}{
 		{"batch size 0", func() error { _, err := NewLoader(ds, 0, false, 0); return err }, "batch size 0"},
 		{"no examples", func() error { _, err := NewLoader(empty{}, 1, false, 0); return err }, "no examples"},
-		{"element type", func() error { _, err := NewLoader(float64s{}, 1, false, 0); return err }, "element type float64"},
+		{"element type", func() error {
+			_, err := NewLoader(fields{f: []Field{{Name: "x", DType: graph.Float16}}}, 1, false, 0)
+			return err
+		}, `field "x" has element type float16`},
+		{"no fields", func() error { _, err := NewLoader(fields{}, 1, false, 0); return err }, "no field holds one value per example"},
+		{"only fixed", func() error {
+			_, err := NewLoader(fields{f: []Field{{Name: "s", DType: graph.Float32, Shape: []int{}, Fixed: []float32{1}}}}, 1, false, 0)
+			return err
+		}, "no field holds one value per example"},
+		{"same names", func() error {
+			_, err := NewLoader(fields{f: []Field{{Name: "x", DType: graph.Float32}, {Name: "x", DType: graph.Int64}}}, 1, false, 0)
+			return err
+		}, `two fields are named "x"`},
+		{"no name", func() error { _, err := NewLoader(fields{f: []Field{{DType: graph.Float32}}}, 1, false, 0); return err }, "a field has no name"},
+		{"fixed of another type", func() error {
+			_, err := NewLoader(fields{f: []Field{{Name: "x", DType: graph.Float32}, {Name: "s", DType: graph.Float32, Fixed: []int64{1}}}}, 1, false, 0)
+			return err
+		}, `field "s": fixed value []int64`},
 		{"batch out of range", func() error { _, err := mustLoader(t, ds, 2, 0).Batch(0, 3); return err }, "batch 3 out of range [0, 3)"},
 		{"negative batch", func() error { _, err := mustLoader(t, ds, 2, 0).Batch(0, -1); return err }, "out of range"},
 		{"read error", func() error { _, err := mustLoader(t, broken{}, 2, 0).Batch(0, 0); return err }, "data: example"},
@@ -311,7 +331,7 @@ func TestLoaderDeterministicParallel(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !reflect.DeepEqual(b.X.Data(), first.X.Data()) || !reflect.DeepEqual(b.Labels, first.Labels) {
+		if !reflect.DeepEqual(b.Inputs["x"].Data(), first.Inputs["x"].Data()) || !reflect.DeepEqual(b.Labels, first.Labels) {
 			t.Fatal("the same batch read twice differs")
 		}
 	}
@@ -350,7 +370,7 @@ func BenchmarkImageRead_224(b *testing.B) {
 	x := make([]float32, 3*224*224)
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := ds.Read(0, x, nil); err != nil {
+		if _, err := ds.Read(0, []any{x}, nil); err != nil {
 			b.Fatal(err)
 		}
 	}

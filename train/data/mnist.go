@@ -30,6 +30,7 @@ const (
 
 // mnist is an IDX image set with its labels, held as bytes.
 type mnist struct {
+	name    string // of the field: the model's input, or "x"
 	n, h, w int
 	pixels  []byte
 	labels  []byte
@@ -110,16 +111,17 @@ func OpenIDX(images, labels string, opts Options) (Dataset, error) {
 	case idims[1] == 0 || idims[2] == 0:
 		return nil, fileErr(images, "images of size %dx%d", idims[1], idims[2])
 	}
-	return &mnist{n: idims[0], h: idims[1], w: idims[2], pixels: pixels, labels: lab, table: norm.table(0)}, nil
+	return &mnist{name: opts.exampleName(), n: idims[0], h: idims[1], w: idims[2], pixels: pixels, labels: lab, table: norm.table(0)}, nil
 }
 
-func (m *mnist) Len() int                   { return m.n }
-func (m *mnist) ExampleShape() []int        { return []int{1, m.h, m.w} }
-func (m *mnist) DType() graph.DType         { return graph.Float32 }
+func (m *mnist) Len() int { return m.n }
+func (m *mnist) Fields() []Field {
+	return []Field{{Name: m.name, DType: graph.Float32, Shape: []int{1, m.h, m.w}}}
+}
 func (m *mnist) TargetShape() ([]int, bool) { return nil, false }
 func (m *mnist) label(i int) int64          { return int64(m.labels[i]) }
 
-func (m *mnist) Read(i int, x any, _ []float32) (int64, error) {
+func (m *mnist) Read(i int, x []any, _ []float32) (int64, error) {
 	size := m.h * m.w
 	xf, err := checkRead(i, m.n, x, size)
 	if err != nil {

@@ -67,7 +67,7 @@ func TestMNISTLabelsMatchGoMNIST(t *testing.T) {
 					}
 					continue
 				}
-				y, err := ds.Read(i, x, nil)
+				y, err := ds.Read(i, []any{x}, nil)
 				if err != nil || y != int64(want[i]) {
 					t.Fatalf("Read(%d) = %d, %v; GoMNIST reads label %d", i, y, err, want[i])
 				}
@@ -83,12 +83,12 @@ func TestMNISTPixels(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s := ds.ExampleShape(); len(s) != 3 || s[0] != 1 || s[1] != 28 || s[2] != 28 {
+	if s := exampleShape(ds); len(s) != 3 || s[0] != 1 || s[1] != 28 || s[2] != 28 {
 		t.Fatalf("ExampleShape() = %v, want [1 28 28]", s)
 	}
 	x := make([]float32, 784)
 	for i := range n {
-		y, err := ds.Read(i, x, nil)
+		y, err := ds.Read(i, []any{x}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -107,7 +107,7 @@ func TestMNISTPixels(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := ds.Read(0, x, nil); err != nil {
+		if _, err := ds.Read(0, []any{x}, nil); err != nil {
 			t.Fatal(err)
 		}
 		for k, v := range x {
@@ -132,7 +132,7 @@ func TestMNISTMatchesPyTorch(t *testing.T) {
 	}
 	x := make([]float32, 784)
 	for i := range wantY {
-		y, err := ds.Read(i, x, nil)
+		y, err := ds.Read(i, []any{x}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -210,7 +210,7 @@ func TestMNISTDirPrefix(t *testing.T) {
 		t.Fatal(err)
 	}
 	x, y, _ := readAll(t, ds)
-	if got := ds.ExampleShape(); len(got) != 3 || got[0] != 1 || got[1] != 2 || got[2] != 2 {
+	if got := exampleShape(ds); len(got) != 3 || got[0] != 1 || got[1] != 2 || got[2] != 2 {
 		t.Errorf("ExampleShape() = %v", got)
 	}
 	if want := []int64{5, 0, 9}; len(y) != 3 || y[0] != want[0] || y[1] != want[1] || y[2] != want[2] {

@@ -2,6 +2,7 @@ package data
 
 import (
 	"errors"
+	"fmt"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -21,34 +22,25 @@ func writeNPZ(t *testing.T, name string, arrays map[string]npz.Array) string {
 	return path
 }
 
-// readAll reads every example of ds.
+// readAll reads every example of ds: the values of its first field, all
+// examples one after the other, and the labels or targets.
 func readAll(t *testing.T, ds Dataset) (x any, labels []int64, targets []float32) {
 	t.Helper()
-	size := numel(ds.ExampleShape())
+	all := readFields(t, ds)
 	tshape, hasT := ds.TargetShape()
 	tsize := numel(tshape)
-	var xf []float32
-	var xi []int64
 	for i := range ds.Len() {
-		var ex any
-		if ds.DType() == graph.Float32 {
-			ex = make([]float32, size)
-		} else {
-			ex = make([]int64, size)
-		}
 		var tg []float32
 		if hasT {
 			tg = make([]float32, tsize)
 		}
+		ex, err := NewExample(ds)
+		if err != nil {
+			t.Fatal(err)
+		}
 		y, err := ds.Read(i, ex, tg)
 		if err != nil {
 			t.Fatalf("Read(%d): %v", i, err)
-		}
-		switch e := ex.(type) {
-		case []float32:
-			xf = append(xf, e...)
-		case []int64:
-			xi = append(xi, e...)
 		}
 		if hasT {
 			targets = append(targets, tg...)
@@ -56,11 +48,69 @@ func readAll(t *testing.T, ds Dataset) (x any, labels []int64, targets []float32
 			labels = append(labels, y)
 		}
 	}
-	if xf != nil {
-		return xf, labels, targets
-	}
-	return xi, labels, targets
+	return all[0], labels, targets
 }
+
+// readFields reads every example of ds and returns, per field, the values
+// of all examples one after the other (a Fixed field's value once).
+func readFields(t *testing.T, ds Dataset) []any {
+	t.Helper()
+	fields := ds.Fields()
+	out := make([]any, len(fields))
+	for i := range ds.Len() {
+		ex, err := NewExample(ds)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tshape, _ := ds.TargetShape()
+		if _, err := ds.Read(i, ex, make([]float32, numel(tshape))); err != nil {
+			t.Fatalf("Read(%d): %v", i, err)
+		}
+		for k, f := range fields {
+			if f.Fixed != nil {
+				out[k] = f.Fixed
+				continue
+			}
+			out[k] = appendAny(out[k], ex[k])
+		}
+	}
+	return out
+}
+
+// appendAny appends the slice b to the slice a of the same type (nil a:
+// a copy of b).
+func appendAny(a, b any) any {
+	switch v := b.(type) {
+	case []float32:
+		x, _ := a.([]float32)
+		return append(x, v...)
+	case []float64:
+		x, _ := a.([]float64)
+		return append(x, v...)
+	case []int64:
+		x, _ := a.([]int64)
+		return append(x, v...)
+	case []int32:
+		x, _ := a.([]int32)
+		return append(x, v...)
+	case []int8:
+		x, _ := a.([]int8)
+		return append(x, v...)
+	case []uint8:
+		x, _ := a.([]uint8)
+		return append(x, v...)
+	case []bool:
+		x, _ := a.([]bool)
+		return append(x, v...)
+	}
+	panic(fmt.Sprintf("appendAny %T", b))
+}
+
+// exampleShape returns the shape of ds's first field.
+func exampleShape(ds Dataset) []int { return ds.Fields()[0].Shape }
+
+// dtypeOf returns the element type of ds's first field.
+func dtypeOf(ds Dataset) graph.DType { return ds.Fields()[0].DType }
 
 func TestNPZRoundTrip(t *testing.T) {
 	xf := []float32{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}
@@ -103,8 +153,8 @@ func TestNPZRoundTrip(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if ds.Len() != tc.x.Shape[0] || !reflect.DeepEqual(ds.ExampleShape(), tc.shape) || ds.DType() != tc.dtype {
-				t.Errorf("Len %d, ExampleShape %v, DType %v; want %d, %v, %v", ds.Len(), ds.ExampleShape(), ds.DType(), tc.x.Shape[0], tc.shape, tc.dtype)
+			if ds.Len() != tc.x.Shape[0] || !reflect.DeepEqual(exampleShape(ds), tc.shape) || dtypeOf(ds) != tc.dtype {
+				t.Errorf("Len %d, ExampleShape %v, DType %v; want %d, %v, %v", ds.Len(), exampleShape(ds), dtypeOf(ds), tc.x.Shape[0], tc.shape, tc.dtype)
 			}
 			tshape, hasT := ds.TargetShape()
 			if hasT != (tc.wantTargets != nil) || !reflect.DeepEqual(tshape, tc.wantTShape) {
@@ -134,7 +184,7 @@ func TestNPZErrors(t *testing.T) {
 		{"scalar x", map[string]npz.Array{"x": {Shape: []int{}, Data: []float32{1}}, "y": y}, Options{}, "x is a scalar"},
 		{"no examples", map[string]npz.Array{"x": {Shape: []int{0, 2}, Data: []float32{}}, "y": {Shape: []int{0}, Data: []int64{}}}, Options{}, "no examples"},
 		{"empty examples", map[string]npz.Array{"x": {Shape: []int{3, 0}, Data: []float32{}}, "y": y}, Options{}, "examples are empty"},
-		{"bool x", map[string]npz.Array{"x": {Shape: []int{3}, Data: []bool{true, false, true}}, "y": y}, Options{}, "x has element type bool"},
+		{"int64 x for a float32 input", map[string]npz.Array{"x": {Shape: []int{3}, Data: []int64{1, 2, 3}}, "y": y}, Options{InputType: graph.Float32}, "x is int64 [3], the model's input is float32"},
 		{"bool y", map[string]npz.Array{"x": x, "y": {Shape: []int{3}, Data: []bool{true, false, true}}}, Options{}, "y has element type bool"},
 		{"2-D labels", map[string]npz.Array{"x": x, "y": {Shape: []int{3, 1}, Data: []int64{0, 1, 2}}}, Options{}, "y holds integer labels of shape [3 1]"},
 		{"negative label", map[string]npz.Array{"x": x, "y": {Shape: []int{3}, Data: []int64{0, -100, 2}}}, Options{}, "label y[1] = -100 is negative"},
@@ -186,13 +236,15 @@ func TestReadErrors(t *testing.T) {
 	tests := []struct {
 		name string
 		i    int
-		x    any
+		x    []any
 	}{
-		{"index past the end", 2, make([]float32, 2)},
-		{"negative index", -1, make([]float32, 2)},
-		{"wrong type", 0, make([]int64, 2)},
-		{"wrong length", 0, make([]float32, 3)},
-		{"nil", 0, nil},
+		{"index past the end", 2, []any{make([]float32, 2)}},
+		{"negative index", -1, []any{make([]float32, 2)}},
+		{"wrong type", 0, []any{make([]int64, 2)}},
+		{"wrong length", 0, []any{make([]float32, 3)}},
+		{"nil", 0, []any{nil}},
+		{"no arrays", 0, nil},
+		{"two arrays", 0, []any{make([]float32, 2), make([]float32, 2)}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -4,8 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-
-	"github.com/onnxtune/onnxtune/graph"
 )
 
 // labeler is implemented by datasets that know their labels without
@@ -47,11 +45,10 @@ func Subset(ds Dataset, indices []int) (Dataset, error) {
 }
 
 func (s *subset) Len() int                   { return len(s.idx) }
-func (s *subset) ExampleShape() []int        { return s.ds.ExampleShape() }
-func (s *subset) DType() graph.DType         { return s.ds.DType() }
+func (s *subset) Fields() []Field            { return s.ds.Fields() }
 func (s *subset) TargetShape() ([]int, bool) { return s.ds.TargetShape() }
 
-func (s *subset) Read(i int, x any, target []float32) (int64, error) {
+func (s *subset) Read(i int, x []any, target []float32) (int64, error) {
 	if i < 0 || i >= len(s.idx) {
 		return 0, fmt.Errorf("data: example %d out of range [0, %d)", i, len(s.idx))
 	}
@@ -126,15 +123,9 @@ func labelFunc(ds Dataset) (func(int) (int64, error), error) {
 		}
 	}
 	// Another Dataset: read each example to learn its label.
-	size := numel(ds.ExampleShape())
-	var x any
-	switch ds.DType() {
-	case graph.Float32:
-		x = make([]float32, size)
-	case graph.Int64:
-		x = make([]int64, size)
-	default:
-		return nil, fmt.Errorf("dataset element type %v, want float32 or int64", ds.DType())
+	x, err := NewExample(ds)
+	if err != nil {
+		return nil, err
 	}
 	return func(i int) (int64, error) { return ds.Read(i, x, nil) }, nil
 }

@@ -1,7 +1,5 @@
 package data
 
-import "github.com/onnxtune/onnxtune/graph"
-
 // unlabeled is a dataset whose labels and targets are not used.
 type unlabeled struct {
 	ds    Dataset
@@ -35,11 +33,10 @@ func hasNoLabels(ds Dataset) bool {
 }
 
 func (u *unlabeled) Len() int                   { return u.ds.Len() }
-func (u *unlabeled) ExampleShape() []int        { return u.ds.ExampleShape() }
-func (u *unlabeled) DType() graph.DType         { return u.ds.DType() }
+func (u *unlabeled) Fields() []Field            { return u.ds.Fields() }
 func (u *unlabeled) TargetShape() ([]int, bool) { return nil, false }
 
-func (u *unlabeled) Read(i int, x any, _ []float32) (int64, error) {
+func (u *unlabeled) Read(i int, x []any, _ []float32) (int64, error) {
 	var t []float32
 	if u.tsize > 0 {
 		t = make([]float32, u.tsize)
