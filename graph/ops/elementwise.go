@@ -44,6 +44,7 @@ func registerElementwise(r *Registry) {
 	for _, name := range []string{"And", "Or", "Xor"} {
 		r.add(OpInfo{Name: name, Lower: lowerLogical(name)})
 	}
+	r.add(OpInfo{Name: "Mod", Lower: lowerMod})
 	r.add(OpInfo{Name: "Where", Differentiable: true, Lower: lowerWhere})
 	r.add(OpInfo{Name: "Cast", Differentiable: true, Lower: lowerCast})
 	r.add(OpInfo{Name: "CastLike", Differentiable: true, Lower: lowerCastLike})
@@ -951,4 +952,49 @@ func castSlice[S, D Number](t *tensor.Dense) ([]D, error) {
 		return nil, err
 	}
 	return graph.Convert[S, D](v), nil
+}
+
+// lowerMod: Mod-10/13. fmod=0 (integers only) takes the sign of the
+// divisor, as Python's % and PyTorch's remainder do; fmod=1 takes the
+// dividend's, as C's fmod and torch.fmod do (required for floats). An
+// integer divided by 0 gives 0.
+func lowerMod(c *Ctx, in []*Value) ([]*Value, error) {
+	if len(in) != 2 || in[0] == nil || in[1] == nil {
+		return nil, fmt.Errorf("Mod: want inputs A and B")
+	}
+	a, b := in[0], in[1]
+	if a.DType != b.DType {
+		return nil, fmt.Errorf("Mod: A is %s, B is %s", a.DType, b.DType)
+	}
+	fmod := c.attrs().Int("fmod", 0) == 1
+	if a.DType.IsFloat() && !fmod {
+		return nil, fmt.Errorf("Mod: fmod must be 1 for %s inputs", a.DType)
+	}
+	shape, err := BroadcastShape(a.Shape, b.Shape)
+	if err != nil {
+		return nil, err
+	}
+	k := dispatch(byType[Kernel]{
+		Float32: binaryOn(func(x, y float32) float32 { return float32(math.Mod(float64(x), float64(y))) }),
+		Float64: binaryOn(math.Mod),
+		Int64:   binaryOn(modOf[int64](fmod)), Int32: binaryOn(modOf[int32](fmod)),
+		Int16: binaryOn(modOf[int16](fmod)), Int8: binaryOn(modOf[int8](fmod)),
+		Uint64: binaryOn(modOf[uint64](fmod)), Uint32: binaryOn(modOf[uint32](fmod)),
+		Uint16: binaryOn(modOf[uint16](fmod)), Uint8: binaryOn(modOf[uint8](fmod)),
+	})
+	out, err := c.Apply(Spec{Name: "Mod", Shape: shape, DType: a.DType, Fwd: k}, a, b)
+	return []*Value{out}, err
+}
+
+func modOf[T Integer](fmod bool) func(x, y T) T {
+	return func(x, y T) T {
+		if y == 0 {
+			return 0
+		}
+		r := x % y
+		if !fmod && r != 0 && (r < 0) != (y < 0) {
+			r += y
+		}
+		return r
+	}
 }

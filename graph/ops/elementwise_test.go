@@ -1,7 +1,9 @@
 package ops
 
 import (
+	"encoding/json"
 	"math"
+	"os"
 	"testing"
 
 	G "gorgonia.org/gorgonia"
@@ -383,4 +385,49 @@ func TestMaskedFillGradient(t *testing.T) {
 	}
 	m, shapes := chainModel(16, args, nodes, "out")
 	gradCheckModel(t, m, shapes, args)
+}
+
+// TestMod compares Mod with numpy's mod (fmod=0) and fmod (fmod=1), from
+// testdata/mod.json (make_mod.py).
+func TestMod(t *testing.T) {
+	b, err := os.ReadFile("testdata/mod.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ref struct {
+		A, B, Int64Mod, Int64Fmod, Int32Mod []int64
+		Af, Bf, Float32Fmod                []float64
+	}
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(b, &raw); err != nil {
+		t.Fatal(err)
+	}
+	for k, dst := range map[string]any{"a": &ref.A, "b": &ref.B, "int64_mod": &ref.Int64Mod, "int64_fmod": &ref.Int64Fmod,
+		"int32_mod": &ref.Int32Mod, "af": &ref.Af, "bf": &ref.Bf, "float32_fmod": &ref.Float32Fmod} {
+		if err := json.Unmarshal(raw[k], dst); err != nil {
+			t.Fatal(k, err)
+		}
+	}
+	n := len(ref.A)
+	fmod := []*graph.Attribute{{Name: "fmod", Type: graph.AttrInt, I: 1}}
+	got64, _ := Data[int64](run(t, "Mod", 13, nil, 1, arg{Name: "a", Value: Dense([]int{n}, ref.A)}, arg{Name: "b", Value: Dense([]int{n}, ref.B)})[0])
+	gotF, _ := Data[int64](run(t, "Mod", 13, fmod, 1, arg{Name: "a", Value: Dense([]int{n}, ref.A)}, arg{Name: "b", Value: Dense([]int{n}, ref.B)})[0])
+	a32, b32 := make([]int32, n), make([]int32, n)
+	af, bf := make([]float32, n), make([]float32, n)
+	for i := range a32 {
+		a32[i], b32[i] = int32(ref.A[i]), int32(ref.B[i])
+		af[i], bf[i] = float32(ref.Af[i]), float32(ref.Bf[i])
+	}
+	got32, _ := Data[int32](run(t, "Mod", 13, nil, 1, arg{Name: "a", Value: Dense([]int{n}, a32)}, arg{Name: "b", Value: Dense([]int{n}, b32)})[0])
+	gotf, _ := Data[float32](run(t, "Mod", 13, fmod, 1, arg{Name: "a", Value: Dense([]int{n}, af)}, arg{Name: "b", Value: Dense([]int{n}, bf)})[0])
+	for i := 0; i < n; i++ {
+		if got64[i] != ref.Int64Mod[i] || gotF[i] != ref.Int64Fmod[i] || int64(got32[i]) != ref.Int32Mod[i] || float64(gotf[i]) != ref.Float32Fmod[i] {
+			t.Errorf("Mod(%d, %d): %d fmod %d int32 %d, want %d %d %d; float fmod(%g, %g) = %g, want %g", ref.A[i], ref.B[i],
+				got64[i], gotF[i], got32[i], ref.Int64Mod[i], ref.Int64Fmod[i], ref.Int32Mod[i], ref.Af[i], ref.Bf[i], gotf[i], ref.Float32Fmod[i])
+		}
+	}
+	m, shapes := oneNode("Mod", 13, nil, 1, arg{Name: "a", Value: Dense([]int{n}, af)}, arg{Name: "b", Value: Dense([]int{n}, bf)})
+	if _, err := Compile(m, shapes, Options{}); err == nil {
+		t.Error("float Mod with fmod=0 compiled")
+	}
 }
