@@ -124,17 +124,17 @@ func npzFeeds(path string, arrays map[string]npz.Array, inputs []Input, inputTyp
 			return []feed{{"x", in, false}}, nil // other arrays are not read
 		}
 		if !named {
-			return nil, fileErr(path, "no array %s (or x) for the model's input %s (the archive has %s)", shown(in.Name), in.is(), names(arrays))
+			return nil, fileErr(path, "no array %s (or x) for the model's input %s (the archive has %s)", shown(in.Name), in, names(arrays))
 		}
 	}
 	feeds := make([]feed, len(inputs))
 	used := map[string]bool{"y": true}
 	for k, in := range inputs {
 		if _, ok := arrays[in.Name]; !ok {
-			return nil, fileErr(path, "no array %s for the model's input %s (the archive has %s)", shown(in.Name), in.is(), names(arrays))
+			return nil, fileErr(path, "no array %s for the model's input %s (the archive has %s)", shown(in.Name), in, names(arrays))
 		}
 		if in.Name == "y" && !unlabeled {
-			return nil, fileErr(path, "the model's input %s takes the array y, which then cannot hold the labels", in.is())
+			return nil, fileErr(path, "the model's input %s takes the array y, which then cannot hold the labels", in)
 		}
 		feeds[k] = feed{in.Name, in, false}
 		used[in.Name] = true
