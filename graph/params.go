@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"fmt"
 	"regexp"
 	"sort"
 	"strings"
@@ -94,6 +95,21 @@ func (m *Model) BuildParams() {
 		g, in = ig, i
 	}
 	inBody := func(n *Node) bool { return in != nil && in.origin[n] != nil }
+	// A dynamo export lists the program's parameters and buffers: only
+	// those names are state_dict names ("val_0", "expand" are the
+	// exporter's names for folded constants).
+	sig := ExportSignature(m.Graph)
+	named := IsStateDictName
+	if sig != nil {
+		named = func(v string) bool { k := sig[v]; return k == SigParameter || k == SigBuffer }
+	}
+	role := func(name string, float bool) Role {
+		r := roleOf(name, float)
+		if sig[name] == SigBuffer && r != RoleRunningMean && r != RoleRunningVar {
+			r = RoleBuffer
+		}
+		return r
+	}
 	producers := g.Producers()
 	consumers := g.Consumers()
 	if in != nil {
@@ -156,13 +172,13 @@ func (m *Model) BuildParams() {
 				}
 			}
 		}
-		if IsStateDictName(v) {
+		if named(v) {
 			if !direct && v == init && len(uses) > 0 {
 				continue // only read through Identity: listed under the aliases
 			}
 			p := &Param{
 				Name: v, Initializer: init, Value: v,
-				DType: t.DType, Role: roleOf(v, t.DType.IsFloat()),
+				DType: t.DType, Role: role(v, t.DType.IsFloat()),
 				Shape: append([]int64(nil), t.Dims...),
 			}
 			if len(uses) > 0 {
@@ -173,6 +189,27 @@ func (m *Model) BuildParams() {
 			}
 			params = append(params, entry{p, first})
 			shared[init]++
+			if sig != nil {
+				// The dynamo exporter keeps one tensor for parameters of
+				// equal values (two LayerNorms' fresh weights): the other
+				// modules' parameters are tied to it, named by their
+				// readers' scopes.
+				for _, u := range uses {
+					s, ok := SlotOf(u.Node, u.Index, producers)
+					mod := NodeModulePath(u.Node)
+					if !ok || mod == "" {
+						continue
+					}
+					name := mod + "." + s.Suffix
+					if name == v || !named(name) || inits[name] != nil {
+						continue
+					}
+					q := *p
+					q.Name, q.Node, q.Recovered, q.Role = name, u.Node.Name, true, role(name, t.DType.IsFloat())
+					params = append(params, entry{&q, order[u.Node]})
+					shared[init]++
+				}
+			}
 			continue
 		}
 		// Anonymized: one parameter per distinct module that reads it.
@@ -182,7 +219,7 @@ func (m *Model) BuildParams() {
 			if !ok {
 				continue
 			}
-			mod := ModulePath(u.Node.Name)
+			mod := NodeModulePath(u.Node)
 			node := u.Node.Name
 			if inBody(u.Node) {
 				// The body node's own name, as the exporter wrote it in
@@ -194,7 +231,7 @@ func (m *Model) BuildParams() {
 			}
 			b := ""
 			if s.Suffix == "weight" {
-				b = siblingBias(u.Node, consumers, producers, func(v string) bool { _, ok := inits[v]; return ok || alias[v] != "" })
+				b = siblingBias(u.Node, consumers, producers, func(v string) bool { _, ok := inits[v]; return (ok || alias[v] != "") && named(v) })
 			}
 			if mod == "" && (b == "" || !inBody(u.Node)) {
 				// A body node without a module path still has one when
@@ -210,13 +247,13 @@ func (m *Model) BuildParams() {
 				// "self_attn.in_proj_weight").
 				name = strings.TrimSuffix(b, "bias") + "weight"
 			}
-			if seen[name] {
-				continue
+			if seen[name] || (sig != nil && !named(name)) {
+				continue // a dynamo export names every parameter it kept: not one
 			}
 			seen[name] = true
 			p := &Param{
 				Name: name, Initializer: init, Value: v, Node: node,
-				DType: t.DType, Role: roleOf(name, t.DType.IsFloat()),
+				DType: t.DType, Role: role(name, t.DType.IsFloat()),
 				Shape: append([]int64(nil), t.Dims...), Recovered: true,
 			}
 			if s.Transposed && len(t.Dims) == 2 {
@@ -263,7 +300,7 @@ func (m *Model) Edit(change func(g *Graph) error) error {
 // siblingBias returns the name of the bias n's output is added to, when n's
 // only reader holds that bias in a Beside slot naming n's op (a Linear's
 // MatMul and Add), and the bias is a tensor (per isTensor: an initializer or
-// an alias of one) with a state_dict name ending in "bias".
+// an alias of one, with a state_dict name) whose name ends in "bias".
 func siblingBias(n *Node, consumers map[string][]Use, producers map[string]*Node, isTensor func(string) bool) string {
 	if len(n.Outputs) != 1 {
 		return ""
@@ -277,7 +314,7 @@ func siblingBias(n *Node, consumers map[string][]Use, producers map[string]*Node
 	if !ok || s.Beside != n.OpType || s.Suffix != "bias" {
 		return ""
 	}
-	if isTensor(other) && IsStateDictName(other) && strings.HasSuffix(other, "bias") {
+	if isTensor(other) && strings.HasSuffix(other, "bias") {
 		return other
 	}
 	return ""
@@ -349,4 +386,117 @@ func roleOf(name string, float bool) Role {
 		return RoleBuffer
 	}
 	return RoleWeight
+}
+
+// Kinds of the inputs of a torch.export program (its graph signature).
+const (
+	SigParameter = "PARAMETER"
+	SigBuffer    = "BUFFER"
+)
+
+// signatureLine is one input of the graph signature the dynamo exporter
+// writes: "p_fc_weight: PARAMETER target='fc.weight'".
+var signatureLine = regexp.MustCompile(`^\s*\S+: ([A-Z_]+) target='([^']*)'`)
+
+// ExportSignature returns, for a model written by PyTorch's dynamo
+// exporter (torch.onnx.export(..., dynamo=True)), the kind of each target
+// its program's graph signature lists (SigParameter, SigBuffer,
+// CONSTANT_TENSOR), by state_dict name; nil for other models.
+func ExportSignature(g *Graph) map[string]string {
+	if g == nil {
+		return nil
+	}
+	for _, p := range g.Metadata {
+		if p.Key != "pkg.torch.export.ExportedProgram.graph_signature" {
+			continue
+		}
+		sig := make(map[string]string)
+		for _, line := range strings.Split(p.Value, "\n") {
+			if m := signatureLine.FindStringSubmatch(line); m != nil {
+				sig[m[2]] = m[1]
+			}
+		}
+		return sig
+	}
+	return nil
+}
+
+// NodeModulePath is the PyTorch module path of the module that ran node n:
+// from the name scopes the dynamo exporter writes in the node's metadata
+// ("pkg.torch.onnx.name_scopes": ['', 'layer', 'layer.self_attn', 'linear']
+// -> "layer.self_attn"), else from its name (ModulePath).
+func NodeModulePath(n *Node) string {
+	for _, p := range n.Metadata {
+		if p.Key != "pkg.torch.onnx.name_scopes" {
+			continue
+		}
+		scopes := pyStrings(p.Value)
+		if len(scopes) < 3 {
+			return "" // the top-level module's own op
+		}
+		return scopes[len(scopes)-2]
+	}
+	return ModulePath(n.Name)
+}
+
+// pyStrings reads a Python list of plain strings: ['', 'fc', 'linear'].
+func pyStrings(s string) []string {
+	s = strings.TrimSpace(s)
+	if !strings.HasPrefix(s, "[") || !strings.HasSuffix(s, "]") {
+		return nil
+	}
+	var out []string
+	for _, part := range strings.Split(s[1:len(s)-1], ",") {
+		part = strings.TrimSpace(part)
+		if len(part) < 2 || (part[0] != '\'' && part[0] != '"') || part[len(part)-1] != part[0] {
+			return nil
+		}
+		out = append(out, part[1:len(part)-1])
+	}
+	return out
+}
+
+// ParamWarnings names what a user would expect to train but the parameter
+// table cannot hold: a parameter the dynamo exporter's signature lists with
+// no tensor of its own in the file (folded into a constant, or removed as a
+// no-op, such as a zero bias), and a float tensor of two or more elements
+// that looks like a weight but is attributed to no PyTorch parameter. Each
+// is one line naming the parameter or the initializer and a node that
+// reads it.
+func (m *Model) ParamWarnings() []string {
+	if m.Graph == nil {
+		return nil
+	}
+	g := m.Graph
+	var out []string
+	have := make(map[string]bool)
+	inTable := make(map[string]bool)
+	for _, p := range m.Params {
+		have[p.Name] = true
+		inTable[p.Initializer] = true
+	}
+	if sig := ExportSignature(g); sig != nil {
+		var missing []string
+		for name, kind := range sig {
+			if kind == SigParameter && !have[name] {
+				missing = append(missing, name)
+			}
+		}
+		sort.Strings(missing)
+		for _, name := range missing {
+			out = append(out, fmt.Sprintf("parameter %s of the exported program has no tensor of its own in the file (the exporter folded it into a constant or removed it): it is not trained", name))
+		}
+	}
+	consumers := g.Consumers()
+	for _, t := range g.Initializers {
+		if inTable[t.Name] || !t.DType.IsFloat() || len(t.Dims) == 0 || t.Len() < 2 || g.Input(t.Name) != nil {
+			continue
+		}
+		reader := "no node"
+		if uses := consumers[t.Name]; len(uses) > 0 {
+			reader = "node " + uses[0].Node.Name
+		}
+		out = append(out, fmt.Sprintf("initializer %s %s%v, read by %s, looks like a weight but is attributed to no PyTorch parameter: it is not trained", t.Name, t.DType, t.Dims, reader))
+	}
+	return out
 }

@@ -3,6 +3,7 @@ package graph_test
 import (
 	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/onnxtune/onnxtune/graph"
@@ -225,6 +226,35 @@ func TestSlotOf(t *testing.T) {
 		s, ok := graph.SlotOf(tc.n, tc.idx, producers)
 		if ok != tc.ok || s.Suffix != tc.suffix || s.Transposed != tc.transposed {
 			t.Errorf("%s: got %+v %v, want %q transposed=%v %v", tc.name, s, ok, tc.suffix, tc.transposed, tc.ok)
+		}
+	}
+}
+
+// TestDynamoNames: a dynamo export (current PyTorch, models/batch, written
+// by models/make_batch_cases.py) names its parameters by the program's
+// graph signature; folded constants with identifier-like names ("val_0",
+// "expand") are not parameters: a transposed Linear weight is recovered
+// from its reader's name scopes, a parameter folded away is warned about.
+func TestDynamoNames(t *testing.T) {
+	m, err := importer.Load(filepath.Join("..", "models", "batch", "cls_token_dynamo.onnx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sig := graph.ExportSignature(m.Graph)
+	got := make(map[string]bool)
+	for _, p := range m.Params {
+		got[p.Name] = true
+		if sig[p.Name] != graph.SigParameter {
+			t.Errorf("parameter %q (initializer %q) is not in the export's signature", p.Name, p.Initializer)
+		}
+	}
+	if p := m.Param("proj.weight"); p == nil || !p.Transposed || !p.Recovered || p.Initializer != "val_0" {
+		t.Errorf("proj.weight: %+v", p)
+	}
+	warn := strings.Join(m.ParamWarnings(), "\n")
+	for _, want := range []string{"parameter cls of the exported program has no tensor", "initializer expand float32[2 1 8], read by node node_cat"} {
+		if !strings.Contains(warn, want) {
+			t.Errorf("warnings lack %q:\n%s", want, warn)
 		}
 	}
 }

@@ -26,10 +26,16 @@ buffer) and the initializer it comes from. Notes mark parameters stored
 transposed (MatMul weights), names recovered from node names ("onnx::Conv_12"
 read by /conv1/Conv is conv1.weight) and initializers shared by several
 parameters (tied). Totals count the elements of trainable parameters (weights
-and biases) and of buffers.
+and biases) and of buffers: for a PyTorch export, the parameter count is
+sum(p.numel() for p in model.parameters()).
+
+Warnings name what training cannot reach: a parameter that a dynamo export's
+program lists but the exporter folded into a constant or removed (a zero
+bias, say), and a float tensor that looks like a weight but belongs to no
+PyTorch parameter.
 
 With --json it prints one JSON object with the keys ir_version, producer,
-opsets, inputs, outputs, ops, parameters and parameter_count.`,
+opsets, inputs, outputs, ops, parameters, parameter_count and warnings.`,
 		Example: `  onnxtune inspect models/lenet.onnx
   onnxtune inspect --json models/lenet.onnx | jq .parameters
   onnxtune inspect --json models/bn_cnn_eval.onnx | jq '.parameters[] | select(.recovered)'`,
@@ -62,6 +68,7 @@ type summary struct {
 	Ops            map[string]int   `json:"ops"`
 	Parameters     []paramSummary   `json:"parameters"`
 	ParameterCount int64            `json:"parameter_count"`
+	Warnings       []string         `json:"warnings"`
 
 	opsetOrder   []string // domains in file order, for text
 	bufferCount  int64    // elements of buffers (running stats, ...)
@@ -96,6 +103,7 @@ func summarize(m *graph.Model) *summary {
 		IRVersion:    m.IRVersion,
 		Producer:     strings.TrimSpace(m.ProducerName + " " + m.ProducerVersion),
 		Opsets:       make(map[string]int64),
+		Warnings:     nonNil(m.ParamWarnings()),
 		Inputs:       []valueSummary{},
 		Outputs:      []valueSummary{},
 		Ops:          g.OpCounts(),
@@ -272,6 +280,12 @@ func (s *summary) formatText(w io.Writer, path string) error {
 	fmt.Fprintf(tw, "  parameters\t%d\telements in %d tensors (weights and biases)\n", s.ParameterCount, s.trainable)
 	fmt.Fprintf(tw, "  buffers\t%d\telements in %d tensors\n", s.bufferCount, s.buffers)
 	fmt.Fprintf(tw, "  tensors\t%d\tparameters and buffers, in %d initializers\n", len(s.Parameters), s.initializers)
+	if len(s.Warnings) > 0 {
+		fmt.Fprintf(tw, "\nwarnings\n")
+		for _, w := range s.Warnings {
+			fmt.Fprintf(tw, "  %s\n", w)
+		}
+	}
 	return tw.Flush()
 }
 

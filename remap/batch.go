@@ -1,0 +1,1089 @@
+package remap
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"strings"
+
+	"gorgonia.org/tensor"
+
+	"github.com/onnxtune/onnxtune/graph"
+	"github.com/onnxtune/onnxtune/graph/ops"
+)
+
+// BatchOptions are the settings of DynamicBatch.
+type BatchOptions struct {
+	// Dim names the symbolic leading dimension; "" means "batch".
+	Dim string
+	// ProveAt is the other batch size the rewrite is proved at; 0 means
+	// 2*B+1 for a model exported at batch B.
+	ProveAt int
+	// MaxBytes bounds what the proof computes (ops.Options.MaxBytes).
+	MaxBytes int64
+}
+
+// BatchReport says what DynamicBatch did.
+type BatchReport struct {
+	Batch    int64    // the batch the model was exported with; 0 when no input had a fixed one
+	Inputs   []string // inputs whose leading dimension became symbolic
+	Rewrites []string // one line per rewritten node: "node /x/Reshape: shape [2 1176] -> [-1 1176]"
+	Declared int      // outputs and value_info entries whose leading dimension became symbolic
+	ProvedAt []int    // the batch sizes at which outputs were compared
+}
+
+// ErrBatchPinned is wrapped by DynamicBatch's errors when the rewritten
+// model does not compute each example independently of the batch size.
+var ErrBatchPinned = errors.New("the batch size is pinned")
+
+// DynamicBatch makes a model whose inputs have a fixed leading (batch)
+// dimension run at any batch size, as both PyTorch exporters write models
+// unless asked otherwise. It makes that dimension symbolic on the inputs and
+// rewrites the constants that carry it: a Reshape target's first entry
+// becomes -1 (or 0, copying the input's, when another entry is -1); the
+// first entry of an Expand, ConstantOfShape or Tile shape becomes the
+// input's batch computed in the graph (Shape, Slice, Mul, Concat); a Slice
+// that took the whole leading dimension takes it whatever its size.
+//
+// Then it proves the rewrite numerically: the rewritten model runs at the
+// exported batch B and at another batch N on inputs whose examples repeat
+// those at B, and every output of every node that carries the batch must
+// give each example the same values (relative 1e-5) as at B, and every
+// other value must be equal. Where that fails, the error names the first
+// node whose output differs (wrapping ErrBatchPinned) and nothing changes.
+// On success the outputs' and value_info's leading dimensions that follow
+// the batch become symbolic too, and m.Params follows (graph.Model.Edit).
+// A model with no fixed batch is left as it is (Batch 0 in the report).
+func DynamicBatch(m *graph.Model, opts BatchOptions) (*BatchReport, error) {
+	if m == nil || m.Graph == nil {
+		return nil, errors.New("remap: dynamic batch: nil model")
+	}
+	dim := opts.Dim
+	if dim == "" {
+		dim = "batch"
+	}
+	g := m.Graph
+	rep := &BatchReport{}
+	var fixed []*graph.ValueInfo
+	for _, name := range ops.InputNames(m) {
+		in := inputInfo(g, name)
+		_, dims, ok := in.TensorShape()
+		if !ok {
+			return nil, fmt.Errorf("remap: dynamic batch: input %q has no tensor type", name)
+		}
+		if len(dims) == 0 || !dims[0].HasValue {
+			continue
+		}
+		if rep.Batch != 0 && dims[0].Value != rep.Batch {
+			return nil, fmt.Errorf("remap: dynamic batch: inputs disagree on the batch: %q has %d, %q has %d", fixed[0].Name, rep.Batch, name, dims[0].Value)
+		}
+		rep.Batch = dims[0].Value
+		fixed = append(fixed, in)
+	}
+	if rep.Batch == 0 {
+		return rep, nil
+	}
+	b := rep.Batch
+	if b < 1 || b > 1<<20 {
+		return nil, fmt.Errorf("remap: dynamic batch: input %q has a leading dimension of %d", fixed[0].Name, b)
+	}
+	n := opts.ProveAt
+	if n <= 0 {
+		n = int(2*b + 1)
+	}
+	if int64(n) == b {
+		return nil, fmt.Errorf("remap: dynamic batch: the proof needs a batch other than %d", b)
+	}
+
+	// Where the batch flows, from a run of the model as exported.
+	inputsB, err := proofInputs(m, int(b), int(b))
+	if err != nil {
+		return nil, fmt.Errorf("remap: dynamic batch: %w", err)
+	}
+	atB, _, err := runAll(m, inputsB, opts.MaxBytes)
+	if err != nil {
+		return nil, fmt.Errorf("remap: dynamic batch: the model as exported does not run at batch %d: %w", b, err)
+	}
+	shapes := make(map[string][]int, len(atB))
+	for k, v := range atB {
+		shapes[k] = ops.Shape(v)
+	}
+	for k, v := range inputsB {
+		shapes[k] = ops.Shape(v)
+	}
+	var names []string
+	for _, in := range fixed {
+		names = append(names, in.Name)
+	}
+
+	// The rewrite, on a copy: nothing of m changes until it is proved.
+	c := copyGraph(g)
+	for _, in := range fixed {
+		nv := copyInfo(in)
+		_, dims, _ := nv.TensorShape()
+		dims[0] = graph.Dim{Param: dim, HasParam: true}
+		replaceInfo(c.Inputs, nv)
+		rep.Inputs = append(rep.Inputs, in.Name)
+	}
+	rw := &batchRewriter{m: m, g: c, b: int(b), opset: opsetOf(m), shapes: shapes,
+		tags: batchAxes(g, names, shapes, int(b)), params: make(map[string]bool), folded: foldedInts(g, names, atB)}
+	for _, p := range m.Params {
+		rw.params[p.Initializer] = true
+	}
+	if err := rw.rewrite(); err != nil {
+		return nil, fmt.Errorf("remap: dynamic batch: %w", err)
+	}
+	rep.Rewrites = rw.done
+	removeDead(c, rw.replaced)
+
+	// The proof.
+	cm := *m
+	cm.Graph = c
+	shapesB, shapesN, err := proveBatch(m, &cm, atB, inputsB, rw.tags, int(b), n, opts.MaxBytes)
+	if err != nil {
+		return nil, fmt.Errorf("remap: dynamic batch: %w", err)
+	}
+	rep.ProvedAt = []int{int(b), n}
+	for _, list := range [][]*graph.ValueInfo{c.Outputs, c.ValueInfo} {
+		for i, v := range list {
+			_, dims, ok := v.TensorShape()
+			sb, sn := shapesB[v.Name], shapesN[v.Name]
+			if !ok || len(sb) == 0 || len(sb) != len(sn) || len(dims) != len(sb) {
+				continue
+			}
+			var nv *graph.ValueInfo
+			for k := range sb {
+				if sb[k] == sn[k] || !dims[k].HasValue {
+					continue
+				}
+				if nv == nil {
+					nv = copyInfo(v)
+				}
+				_, nd, _ := nv.TensorShape()
+				nd[k] = graph.Dim{Param: dim, HasParam: true}
+				if sb[k] != int(b) {
+					nd[k] = graph.Dim{} // a multiple of the batch: unnamed
+				}
+			}
+			if nv != nil {
+				list[i] = nv
+				rep.Declared++
+			}
+		}
+	}
+	return rep, m.Edit(func(g *graph.Graph) error {
+		*g = *c
+		return nil
+	})
+}
+
+// batchRewriter rewrites the constants of g that carry the batch b, with
+// every value's shape at b and where the batch is in it (batchAxes).
+type batchRewriter struct {
+	m        *graph.Model
+	g        *graph.Graph
+	b        int
+	opset    int64
+	shapes   map[string][]int
+	tags     map[string]batchTag
+	params   map[string]bool    // initializers of the parameter table
+	folded   map[string][]int64 // 1-D int64 values that no graph input reaches, as computed
+	dims     map[string]string
+	fresh    map[string]bool
+	cur      map[*graph.Node]*graph.Node
+	done     []string
+	replaced []string // values nodes stopped reading
+}
+
+// broadcasting ops: an operand of size 1 along the batch axis is enough.
+var broadcasting = map[string]bool{
+	"Add": true, "Sub": true, "Mul": true, "Div": true, "Pow": true, "Where": true, "Max": true, "Min": true,
+	"Sum": true, "Mean": true, "Equal": true, "Less": true, "Greater": true, "LessOrEqual": true,
+	"GreaterOrEqual": true, "And": true, "Or": true, "Xor": true, "Mod": true, "BitShift": true, "PRelu": true,
+}
+
+func (r *batchRewriter) rewrite() error {
+	producers := r.g.Producers()
+	r.cur = make(map[*graph.Node]*graph.Node)
+	for _, n := range append([]*graph.Node(nil), r.g.Nodes...) {
+		if n.Domain != "" && n.Domain != "ai.onnx" {
+			continue
+		}
+		switch n.OpType {
+		case "Reshape":
+			r.reshape(n, producers)
+		case "Expand", "ConstantOfShape":
+			if err := r.expand(n, producers); err != nil {
+				return err
+			}
+		case "Slice":
+			r.slice(n, producers)
+		}
+		if err := r.constOperands(n, producers); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// reshape: a Reshape of a value that carries the batch gets the target
+// its output has at batch b, with -1 where the batch is.
+func (r *batchRewriter) reshape(n *graph.Node, producers map[string]*graph.Node) {
+	if r.opset < 5 || len(n.Inputs) < 2 || len(n.Outputs) == 0 {
+		return
+	}
+	in, ok := r.tags[n.Inputs[0]]
+	out, ok2 := r.tags[n.Outputs[0]]
+	vals, ok3 := r.ints(producers, n.Inputs[1])
+	shape := r.shapes[n.Outputs[0]]
+	if !ok || !ok2 || !ok3 || len(vals) != len(shape) || in.Axis < 0 {
+		return
+	}
+	nv := make([]int64, len(shape))
+	for i, d := range shape {
+		if d == 0 {
+			return // allowzero's zeros: left as they are
+		}
+		nv[i] = int64(d)
+	}
+	nv[out.Axis] = -1
+	if equalInts(vals, nv) {
+		return
+	}
+	r.setInput(n, 1, r.constant(n.Name+"/shape", nv))
+	if n.AttrInt("allowzero", 0) != 0 {
+		// No entry is 0 now: allowzero changes nothing; dropped so that
+		// runtimes before opset 14 read the node the same.
+		r.dropAttr(n, "allowzero")
+	}
+	r.done = append(r.done, fmt.Sprintf("node %s: shape %v -> %v", n.Name, vals, nv))
+}
+
+// expand: an Expand target or a ConstantOfShape shape whose first entry is
+// the batch gets it computed from the input's shape, unless the expanded
+// value already carries the batch there (then 1, so that it broadcasts).
+func (r *batchRewriter) expand(n *graph.Node, producers map[string]*graph.Node) error {
+	idx := 1
+	if n.OpType == "ConstantOfShape" {
+		idx = 0
+	}
+	if idx >= len(n.Inputs) || len(n.Outputs) == 0 {
+		return nil
+	}
+	vals, ok := r.ints(producers, n.Inputs[idx])
+	if !ok || len(vals) == 0 {
+		return nil
+	}
+	if n.OpType == "Expand" {
+		if in, ok := r.tags[n.Inputs[0]]; ok {
+			k := len(vals) - len(r.shapes[n.Inputs[0]]) + in.Axis
+			if k >= 0 && k < len(vals) && vals[k] > 1 {
+				nv := append([]int64(nil), vals...)
+				nv[k] = 1
+				r.setInput(n, 1, r.constant(n.Name+"/shape", nv))
+				r.done = append(r.done, fmt.Sprintf("node %s: shape %v -> %v", n.Name, vals, nv))
+			}
+			return nil
+		}
+	}
+	if r.b < 2 || vals[0] != int64(r.b) {
+		return nil
+	}
+	v, err := r.withBatch(n, vals, 0)
+	if err != nil {
+		return err
+	}
+	r.setInput(n, idx, v)
+	r.done = append(r.done, fmt.Sprintf("node %s: shape %v -> [batch %s]", n.Name, vals, joinInts(vals[1:])))
+	return nil
+}
+
+// slice: a Slice that took the whole batch axis takes it whatever its size
+// (opset 10+, where starts and ends are inputs).
+func (r *batchRewriter) slice(n *graph.Node, producers map[string]*graph.Node) {
+	in, ok := r.tags[n.Inputs[0]]
+	if !ok || r.opset < 10 || len(n.Inputs) < 3 {
+		return
+	}
+	starts, ok1 := r.ints(producers, n.Inputs[1])
+	ends, ok2 := r.ints(producers, n.Inputs[2])
+	if !ok1 || !ok2 || len(starts) != len(ends) {
+		return
+	}
+	rank := int64(len(r.shapes[n.Inputs[0]]))
+	axes := make([]int64, len(starts))
+	for k := range axes {
+		axes[k] = int64(k)
+	}
+	if len(n.Inputs) > 3 && n.Inputs[3] != "" {
+		a, ok := r.ints(producers, n.Inputs[3])
+		if !ok || len(a) != len(starts) {
+			return
+		}
+		axes = a
+	}
+	var steps []int64
+	if len(n.Inputs) > 4 && n.Inputs[4] != "" {
+		var ok bool
+		if steps, ok = r.ints(producers, n.Inputs[4]); !ok || len(steps) != len(starts) {
+			return
+		}
+	}
+	dim := int64(r.shapes[n.Inputs[0]][in.Axis])
+	for k, a := range axes {
+		if a < 0 {
+			a += rank
+		}
+		if int(a) != in.Axis || starts[k] != 0 || ends[k] < dim || (steps != nil && steps[k] != 1) || ends[k] == math.MaxInt64 {
+			continue
+		}
+		ne := append([]int64(nil), ends...)
+		ne[k] = math.MaxInt64
+		r.setInput(n, 2, r.constant(n.Name+"/ends", ne))
+		r.done = append(r.done, fmt.Sprintf("node %s: ends %v -> %v", n.Name, ends, ne))
+		return
+	}
+}
+
+// constOperands: a constant operand that holds the same slice once per
+// example of the exported batch (a folded torch.zeros(x.size(0), ...), an
+// expanded class token) becomes that one slice: broadcast by elementwise
+// ops, expanded to the batch computed in the graph for Concat.
+func (r *batchRewriter) constOperands(n *graph.Node, producers map[string]*graph.Node) error {
+	if !broadcasting[n.OpType] && n.OpType != "Concat" || len(n.Outputs) == 0 {
+		return nil
+	}
+	src := -1
+	for i, v := range n.Inputs {
+		if _, ok := r.tags[v]; ok && v != "" {
+			src = i
+			break
+		}
+	}
+	out, ok := r.tags[n.Outputs[0]]
+	if src < 0 || !ok {
+		return nil
+	}
+	rankOut := len(r.shapes[n.Outputs[0]])
+	for i, v := range n.Inputs {
+		if i == src || v == "" || r.params[v] {
+			continue
+		}
+		if _, tagged := r.tags[v]; tagged {
+			continue
+		}
+		t := r.g.Initializer(v)
+		if t == nil {
+			if p := producers[v]; p != nil && p.OpType == "Constant" {
+				if a := p.Attr("value"); a != nil && a.T != nil {
+					t = a.T
+				}
+			}
+		}
+		if t == nil {
+			continue
+		}
+		k := out.Axis - (rankOut - len(t.Dims))
+		if k < 0 || k >= len(t.Dims) || t.Dims[k] < 2 || t.Dims[k] != int64(r.shapes[n.Outputs[0]][out.Axis]) {
+			continue
+		}
+		one, ok := firstSlice(t, k)
+		if !ok {
+			continue // the examples differ: not a per-example constant
+		}
+		one.Name = r.name(v + "/one")
+		r.g.Initializers = append(r.g.Initializers, one)
+		value := one.Name
+		if n.OpType == "Concat" {
+			shape := append([]int64(nil), t.Dims...)
+			dimv, err := r.withBatch(n, shape, k)
+			if err != nil {
+				return err
+			}
+			exp := r.name(v + "/expanded")
+			r.insertBefore(n, &graph.Node{Name: exp, OpType: "Expand", Inputs: []string{one.Name, dimv}, Outputs: []string{exp}})
+			value = exp
+		}
+		r.setInput(n, i, value)
+		r.done = append(r.done, fmt.Sprintf("node %s: constant %s %v -> one example's slice", n.Name, v, t.Dims))
+	}
+	return nil
+}
+
+// firstSlice returns t's first slice along axis k (kept as a dimension of
+// 1) when every slice along k equals it.
+func firstSlice(t *graph.Tensor, k int) (*graph.Tensor, bool) {
+	if t.External != nil || len(t.Raw) == 0 || t.DType.Bits() < 8 {
+		return nil, false
+	}
+	size := t.DType.Bits() / 8
+	inner := size
+	for _, d := range t.Dims[k+1:] {
+		inner *= int(d)
+	}
+	outer := 1
+	for _, d := range t.Dims[:k] {
+		outer *= int(d)
+	}
+	n := int(t.Dims[k])
+	if len(t.Raw) != outer*n*inner {
+		return nil, false
+	}
+	raw := make([]byte, 0, outer*inner)
+	for o := 0; o < outer; o++ {
+		block := t.Raw[o*n*inner : (o+1)*n*inner]
+		first := block[:inner]
+		for j := 1; j < n; j++ {
+			if string(block[j*inner:(j+1)*inner]) != string(first) {
+				return nil, false
+			}
+		}
+		raw = append(raw, first...)
+	}
+	dims := append([]int64(nil), t.Dims...)
+	dims[k] = 1
+	return &graph.Tensor{DType: t.DType, Dims: dims, Raw: raw}, true
+}
+
+// withBatch returns a value holding shape with entry k replaced by the
+// batch, computed from a graph input's shape, for node n to read.
+func (r *batchRewriter) withBatch(n *graph.Node, shape []int64, k int) (string, error) {
+	batch, err := r.batchDim()
+	if err != nil {
+		return "", err
+	}
+	parts := []string{}
+	if k > 0 {
+		parts = append(parts, r.constant(n.Name+"/before", shape[:k]))
+	}
+	parts = append(parts, batch)
+	if k+1 < len(shape) {
+		parts = append(parts, r.constant(n.Name+"/after", shape[k+1:]))
+	}
+	if len(parts) == 1 {
+		return batch, nil
+	}
+	out := r.name(n.Name + "/shape")
+	r.insertBefore(n, &graph.Node{Name: out, OpType: "Concat", Inputs: parts, Outputs: []string{out},
+		Attrs: []*graph.Attribute{{Name: "axis", Type: graph.AttrInt, I: 0}}})
+	return out, nil
+}
+
+// batchDim returns the value [batch] (1-D int64), made once from the first
+// graph input that carries the batch on axis 0.
+func (r *batchRewriter) batchDim() (string, error) {
+	if v := r.dims["batch"]; v != "" {
+		return v, nil
+	}
+	source := ""
+	for _, name := range ops.InputNames(r.m) {
+		if t, ok := r.tags[name]; ok && t.Axis == 0 {
+			source = name
+			break
+		}
+	}
+	if source == "" {
+		return "", errors.New("no input carries the batch on its first axis")
+	}
+	shape := r.name(source + "/batch/Shape")
+	batch := r.name(source + "/batch")
+	nodes := []*graph.Node{{Name: shape, OpType: "Shape", Inputs: []string{source}, Outputs: []string{shape}}}
+	if r.opset >= 10 {
+		nodes = append(nodes, &graph.Node{Name: batch, OpType: "Slice", Outputs: []string{batch},
+			Inputs: []string{shape, r.constant(batch+"/start", []int64{0}), r.constant(batch+"/end", []int64{1})}})
+	} else {
+		nodes = append(nodes, &graph.Node{Name: batch, OpType: "Slice", Inputs: []string{shape}, Outputs: []string{batch},
+			Attrs: []*graph.Attribute{
+				{Name: "starts", Type: graph.AttrInts, Ints: []int64{0}},
+				{Name: "ends", Type: graph.AttrInts, Ints: []int64{1}},
+			}})
+	}
+	r.g.Nodes = append(nodes, r.g.Nodes...)
+	if r.dims == nil {
+		r.dims = make(map[string]string)
+	}
+	r.dims["batch"] = batch
+	return batch, nil
+}
+
+// insertBefore puts x just before node n (n's other inputs are computed by
+// then).
+func (r *batchRewriter) insertBefore(n *graph.Node, x *graph.Node) {
+	at := r.current(n)
+	for i, y := range r.g.Nodes {
+		if y == at {
+			r.g.Nodes = append(r.g.Nodes[:i], append([]*graph.Node{x}, r.g.Nodes[i:]...)...)
+			return
+		}
+	}
+}
+
+// current returns the node that stands for n now (a copy once changed).
+func (r *batchRewriter) current(n *graph.Node) *graph.Node {
+	if c := r.cur[n]; c != nil {
+		return c
+	}
+	return n
+}
+
+// setInput points input idx of node n at value v, on a copy of the node
+// (the original graph shares its nodes until the rewrite is proved).
+func (r *batchRewriter) setInput(n *graph.Node, idx int, v string) {
+	nn := r.copyNode(n)
+	r.replaced = append(r.replaced, nn.Inputs[idx])
+	nn.Inputs[idx] = v
+}
+
+// dropAttr removes an attribute of node n, on a copy.
+func (r *batchRewriter) dropAttr(n *graph.Node, name string) {
+	nn := r.copyNode(n)
+	var kept []*graph.Attribute
+	for _, a := range nn.Attrs {
+		if a.Name != name {
+			kept = append(kept, a)
+		}
+	}
+	nn.Attrs = kept
+}
+
+// copyNode puts a copy of n in its place once and returns it.
+func (r *batchRewriter) copyNode(n *graph.Node) *graph.Node {
+	if c := r.cur[n]; c != nil {
+		return c
+	}
+	nn := *n
+	nn.Inputs = append([]string(nil), n.Inputs...)
+	nn.Attrs = append([]*graph.Attribute(nil), n.Attrs...)
+	for k, x := range r.g.Nodes {
+		if x == n {
+			r.g.Nodes[k] = &nn
+		}
+	}
+	r.cur[n] = &nn
+	return &nn
+}
+
+func equalInts(a, b []int64) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// constant adds a 1-D int64 initializer and returns its name.
+func (r *batchRewriter) constant(base string, v []int64) string {
+	name := r.name(base)
+	t := &graph.Tensor{Name: name, DType: graph.Int64, Dims: []int64{int64(len(v))}}
+	raw := make([]byte, 8*len(v))
+	for i, x := range v {
+		for k := 0; k < 8; k++ {
+			raw[8*i+k] = byte(uint64(x) >> (8 * k))
+		}
+	}
+	t.Raw = raw
+	r.g.Initializers = append(r.g.Initializers, t)
+	return name
+}
+
+// name returns a value or node name not yet used in the graph, and marks
+// it as the rewriter's.
+func (r *batchRewriter) name(base string) string {
+	if r.fresh == nil {
+		r.fresh = make(map[string]bool)
+	}
+	used := valueNames(r.g)
+	for _, n := range r.g.Nodes {
+		used[n.Name] = true
+	}
+	name := base
+	for k := 1; used[name] || r.fresh[name]; k++ {
+		name = fmt.Sprintf("%s_%d", base, k)
+	}
+	r.fresh[name] = true
+	return name
+}
+
+func joinInts(v []int64) string {
+	s := make([]string, len(v))
+	for i, x := range v {
+		s[i] = fmt.Sprint(x)
+	}
+	return strings.Join(s, " ")
+}
+
+// ints reads a 1-D int64 value that does not depend on the graph's inputs:
+// a constant, or a value computed from constants only (a shape that the
+// TorchScript exporter computes with ConstantOfShape, Equal and Where).
+func (r *batchRewriter) ints(producers map[string]*graph.Node, name string) ([]int64, bool) {
+	if v, ok := constInts(r.g, producers, name); ok {
+		return v, true
+	}
+	v, ok := r.folded[name]
+	return v, ok
+}
+
+// foldedInts returns the 1-D int64 node outputs that no graph input
+// reaches, with their values at the exported batch.
+func foldedInts(g *graph.Graph, inputs []string, values map[string]*tensor.Dense) map[string][]int64 {
+	reached := make(map[string]bool)
+	for _, in := range inputs {
+		reached[in] = true
+	}
+	out := make(map[string][]int64)
+	for _, n := range g.Nodes {
+		dyn := len(n.Attrs) > 0 && hasGraphAttr(n)
+		for _, v := range n.Inputs {
+			if reached[v] {
+				dyn = true
+			}
+		}
+		for _, o := range n.Outputs {
+			if dyn {
+				reached[o] = true
+				continue
+			}
+			if t := values[o]; t != nil && len(ops.Shape(t)) == 1 {
+				if v, err := ops.Data[int64](t); err == nil {
+					out[o] = append([]int64(nil), v...)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// hasGraphAttr reports a node with a subgraph (If, Loop, Scan), which may
+// read outer values: its outputs are not taken for constants.
+func hasGraphAttr(n *graph.Node) bool {
+	for _, a := range n.Attrs {
+		if a.G != nil || len(a.Graphs) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// constInts reads a 1-D int64 constant: an initializer or a Constant node's
+// value.
+func constInts(g *graph.Graph, producers map[string]*graph.Node, name string) ([]int64, bool) {
+	if name == "" {
+		return nil, false
+	}
+	if t := g.Initializer(name); t != nil {
+		if t.DType != graph.Int64 || len(t.Dims) != 1 {
+			return nil, false
+		}
+		v, err := t.Int64s()
+		return v, err == nil
+	}
+	p := producers[name]
+	if p == nil || p.OpType != "Constant" {
+		return nil, false
+	}
+	for _, a := range p.Attrs {
+		switch {
+		case a.Name == "value" && a.T != nil && a.T.DType == graph.Int64 && len(a.T.Dims) == 1:
+			v, err := a.T.Int64s()
+			return v, err == nil
+		case a.Name == "value_ints":
+			return append([]int64(nil), a.Ints...), true
+		}
+	}
+	return nil, false
+}
+
+func opsetOf(m *graph.Model) int64 {
+	v, _ := m.OpsetVersion("")
+	return v
+}
+
+func inputInfo(g *graph.Graph, name string) *graph.ValueInfo {
+	for _, in := range g.Inputs {
+		if in.Name == name {
+			return in
+		}
+	}
+	return nil
+}
+
+// copyGraph copies g's lists so that the rewrite can replace entries
+// without touching g; nodes, tensors and declarations it changes are
+// copied where it changes them.
+func copyGraph(g *graph.Graph) *graph.Graph {
+	c := *g
+	c.Nodes = append([]*graph.Node(nil), g.Nodes...)
+	c.Initializers = append([]*graph.Tensor(nil), g.Initializers...)
+	c.Inputs = append([]*graph.ValueInfo(nil), g.Inputs...)
+	c.Outputs = append([]*graph.ValueInfo(nil), g.Outputs...)
+	c.ValueInfo = append([]*graph.ValueInfo(nil), g.ValueInfo...)
+	return &c
+}
+
+// copyInfo copies a declaration deeply enough to change its dims.
+func copyInfo(v *graph.ValueInfo) *graph.ValueInfo {
+	c := *v
+	if v.Type != nil {
+		t := *v.Type
+		if v.Type.Shape != nil {
+			s := *v.Type.Shape
+			s.Dims = append([]graph.Dim(nil), v.Type.Shape.Dims...)
+			t.Shape = &s
+		}
+		c.Type = &t
+	}
+	return &c
+}
+
+func replaceInfo(list []*graph.ValueInfo, v *graph.ValueInfo) {
+	for i, x := range list {
+		if x.Name == v.Name {
+			list[i] = v
+		}
+	}
+}
+
+// proveBatch runs the rewritten model at b and at n, every node output made
+// a graph output, on inputs whose examples at n repeat those at b, and
+// compares with want, the values of the model as exported at b. It returns each value's shape at b and at n, or
+// an error naming the first node whose output breaks the rule.
+func proveBatch(orig, rewritten *graph.Model, want, inputsB map[string]*tensor.Dense, tags map[string]batchTag, b, n int, maxBytes int64) (map[string][]int, map[string][]int, error) {
+	inputsN, err := proofInputs(orig, b, n)
+	if err != nil {
+		return nil, nil, err
+	}
+	atB, order, err := runAll(rewritten, inputsB, maxBytes)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: at batch %d: %w", ErrBatchPinned, b, err)
+	}
+	atN, _, err := runAll(rewritten, inputsN, maxBytes)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: at batch %d: %w", ErrBatchPinned, n, err)
+	}
+	shapesB := make(map[string][]int)
+	shapesN := make(map[string][]int)
+	for _, v := range order {
+		x, y := atB[v.value], atN[v.value]
+		if x == nil || y == nil {
+			continue
+		}
+		shapesB[v.value], shapesN[v.value] = ops.Shape(x), ops.Shape(y)
+		if w := want[v.value]; w != nil && !closeEnough(w, x) {
+			return nil, nil, fmt.Errorf("%w: node %s computes %q differently at batch %d after the rewrite", ErrBatchPinned, v.node, v.value, b)
+		}
+		major := 1
+		if t, ok := tags[v.value]; ok {
+			major = t.Major
+		}
+		if why := perExample(x, y, b, n, major); why != "" {
+			return nil, nil, fmt.Errorf("%w: node %s (%s): output %q %s", ErrBatchPinned, v.node, v.op, v.value, why)
+		}
+	}
+	return shapesB, shapesN, nil
+}
+
+type producedValue struct{ value, node, op string }
+
+// runAll runs m with every node output as a graph output and returns them
+// by name, with the values in node order.
+func runAll(m *graph.Model, inputs map[string]*tensor.Dense, maxBytes int64) (map[string]*tensor.Dense, []producedValue, error) {
+	g := *m.Graph
+	g.Outputs = nil
+	var order []producedValue
+	seen := make(map[string]bool)
+	for _, nd := range m.Graph.Nodes {
+		for _, o := range nd.Outputs {
+			if o == "" || seen[o] {
+				continue
+			}
+			seen[o] = true
+			g.Outputs = append(g.Outputs, &graph.ValueInfo{Name: o})
+			order = append(order, producedValue{o, nd.Name, nd.OpType})
+		}
+	}
+	for _, o := range m.Graph.Outputs {
+		if !seen[o.Name] {
+			seen[o.Name] = true
+			g.Outputs = append(g.Outputs, &graph.ValueInfo{Name: o.Name})
+		}
+	}
+	cm := *m
+	cm.Graph = &g
+	shapes := make(map[string][]int, len(inputs))
+	for k, v := range inputs {
+		shapes[k] = ops.Shape(v)
+	}
+	p, err := ops.Compile(&cm, shapes, ops.Options{MaxBytes: maxBytes})
+	if err != nil {
+		return nil, nil, err
+	}
+	outs, err := p.Run(inputs)
+	if err != nil {
+		return nil, nil, err
+	}
+	got := make(map[string]*tensor.Dense, len(outs))
+	for i, o := range outs {
+		got[g.Outputs[i].Name] = o
+	}
+	return got, order, nil
+}
+
+// proofInputs makes inputs at batch n whose example i is example i mod b
+// of the inputs at batch b: floats from a fixed seed, integers 0 and 1
+// (valid ids and masks), booleans alternating.
+func proofInputs(m *graph.Model, b, n int) (map[string]*tensor.Dense, error) {
+	out := make(map[string]*tensor.Dense)
+	for k, name := range ops.InputNames(m) {
+		in := inputInfo(m.Graph, name)
+		dt, dims, ok := in.TensorShape()
+		if !ok {
+			return nil, fmt.Errorf("input %q has no tensor type", name)
+		}
+		shape := make([]int, len(dims))
+		per := 1
+		for i, d := range dims {
+			switch {
+			case i == 0 && d.HasValue && d.Value == int64(b):
+				shape[i] = n
+				continue
+			case d.HasValue && d.Value >= 0:
+				shape[i] = int(d.Value)
+			default:
+				return nil, fmt.Errorf("input %q: dimension %d is %s; the proof needs every dimension but the batch fixed", name, i, dimName(d))
+			}
+			if i > 0 {
+				per *= shape[i]
+			}
+		}
+		if len(shape) > 0 && shape[0] != n {
+			// Not batched (its leading dimension is not the batch): the same at n.
+			per *= shape[0]
+			if err := graph.CheckBytes("proof input "+name, int64(per), 8, 0); err != nil {
+				return nil, err
+			}
+			t, err := fill(dt, shape, per, 1, uint64(k))
+			if err != nil {
+				return nil, fmt.Errorf("input %q: %w", name, err)
+			}
+			out[name] = t
+			continue
+		}
+		count := per
+		if len(shape) > 0 {
+			count = per * n
+		}
+		if err := graph.CheckBytes("proof input "+name, int64(count), 8, 0); err != nil {
+			return nil, err
+		}
+		t, err := fill(dt, shape, per, b, uint64(k))
+		if err != nil {
+			return nil, fmt.Errorf("input %q: %w", name, err)
+		}
+		out[name] = t
+	}
+	return out, nil
+}
+
+func dimName(d graph.Dim) string {
+	if d.HasParam {
+		return fmt.Sprintf("%q", d.Param)
+	}
+	return "unknown"
+}
+
+// fill makes a tensor of shape whose element j is a function of j mod
+// (per*b): the examples of a batch repeat every b.
+func fill(dt graph.DType, shape []int, per, b int, seed uint64) (*tensor.Dense, error) {
+	size := 1
+	for _, d := range shape {
+		size *= d
+	}
+	period := per * b
+	r := rand.New(rand.NewPCG(seed, 77))
+	base := make([]float64, period)
+	for i := range base {
+		base[i] = r.NormFloat64()
+	}
+	at := func(j int) float64 { return base[j%period] }
+	switch dt {
+	case graph.Float32:
+		v := make([]float32, size)
+		for j := range v {
+			v[j] = float32(at(j))
+		}
+		return ops.Dense(shape, v), nil
+	case graph.Float64:
+		v := make([]float64, size)
+		for j := range v {
+			v[j] = at(j)
+		}
+		return ops.Dense(shape, v), nil
+	case graph.Int64:
+		v := make([]int64, size)
+		for j := range v {
+			if at(j) > 0 {
+				v[j] = 1
+			}
+		}
+		return ops.Dense(shape, v), nil
+	case graph.Int32:
+		v := make([]int32, size)
+		for j := range v {
+			if at(j) > 0 {
+				v[j] = 1
+			}
+		}
+		return ops.Dense(shape, v), nil
+	case graph.Bool:
+		v := make([]bool, size)
+		for j := range v {
+			v[j] = at(j) > 0
+		}
+		return ops.Dense(shape, v), nil
+	}
+	return nil, fmt.Errorf("the proof cannot make %s inputs", dt)
+}
+
+// perExample checks a value computed at batch b (x) and at batch n (y):
+// when one of its dimensions follows the batch, example i at n must equal
+// example i mod b at b; otherwise the two must be equal (floats; integers
+// that do not follow the batch are shapes and indices, which may change). It returns why
+// not, or "".
+func perExample(x, y *tensor.Dense, b, n, major int) string {
+	sx, sy := ops.Shape(x), ops.Shape(y)
+	if len(sx) != len(sy) {
+		return fmt.Sprintf("has rank %d at batch %d and %d at batch %d", len(sx), b, len(sy), n)
+	}
+	xs, err1 := asFloats(x)
+	ys, err2 := asFloats(y)
+	if err1 != nil || err2 != nil {
+		return "" // strings and the like: nothing to compare
+	}
+	// The one axis whose size changed carries the batch: major blocks
+	// (batchTag.Major) of the examples, q elements each.
+	axis := -1
+	for i := range sx {
+		if sx[i] != sy[i] {
+			if axis >= 0 {
+				return fmt.Sprintf("is %v at batch %d and %v at batch %d", sx, b, sy, n)
+			}
+			axis = i
+		}
+	}
+	if axis >= 0 {
+		if major < 1 || sx[axis]%(major*b) != 0 || sy[axis]%(major*n) != 0 || sx[axis]/(major*b) != sy[axis]/(major*n) {
+			return fmt.Sprintf("is %v at batch %d and %v at batch %d", sx, b, sy, n)
+		}
+		// Along the axis: major blocks of the batch's examples of q each.
+		q := sx[axis] / (major * b)
+		inner := 1
+		for _, d := range sx[axis+1:] {
+			inner *= d
+		}
+		outerB, outerN := sx[axis]*inner, sy[axis]*inner
+		for j := range ys {
+			o, rest := j/outerN, j%outerN
+			mi, rest := rest/(n*q*inner), rest%(n*q*inner)
+			e, r := rest/(q*inner), rest%(q*inner)
+			jb := o*outerB + mi*b*q*inner + (e%b)*q*inner + r
+			if !near(xs[jb], ys[j]) {
+				return fmt.Sprintf("differs for example %d at batch %d from the same example at batch %d (%g, %g): it computes across the batch or keeps the exported size", e, n, b, ys[j], xs[jb])
+			}
+		}
+		return ""
+	}
+	if !isFloat(x) {
+		return "" // integers that do not follow the batch are shapes and indices: they may change with it
+	}
+	for j := range xs {
+		if !near(xs[j], ys[j]) {
+			return fmt.Sprintf("does not follow the batch yet changes with it (%g at batch %d, %g at batch %d)", xs[j], b, ys[j], n)
+		}
+	}
+	return ""
+}
+
+func isFloat(t *tensor.Dense) bool {
+	dt := t.Dtype()
+	return dt == tensor.Float32 || dt == tensor.Float64
+}
+
+func sameShape(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// closeEnough compares two runs of the same value at the same batch.
+func closeEnough(a, b *tensor.Dense) bool {
+	if !sameShape(ops.Shape(a), ops.Shape(b)) {
+		return false
+	}
+	xs, err1 := asFloats(a)
+	ys, err2 := asFloats(b)
+	if err1 != nil || err2 != nil {
+		return true
+	}
+	for i := range xs {
+		if !near(xs[i], ys[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func near(a, b float64) bool {
+	if math.IsNaN(a) && math.IsNaN(b) || a == b {
+		return true
+	}
+	return math.Abs(a-b) <= 1e-6+1e-5*math.Max(math.Abs(a), math.Abs(b))
+}
+
+// asFloats reads a numeric or boolean tensor as float64s.
+func asFloats(t *tensor.Dense) ([]float64, error) {
+	if v, err := ops.Data[float32](t); err == nil {
+		out := make([]float64, len(v))
+		for i, x := range v {
+			out[i] = float64(x)
+		}
+		return out, nil
+	}
+	if v, err := ops.Data[float64](t); err == nil {
+		return v, nil
+	}
+	if v, err := ops.Data[int64](t); err == nil {
+		out := make([]float64, len(v))
+		for i, x := range v {
+			out[i] = float64(x)
+		}
+		return out, nil
+	}
+	if v, err := ops.Data[int32](t); err == nil {
+		out := make([]float64, len(v))
+		for i, x := range v {
+			out[i] = float64(x)
+		}
+		return out, nil
+	}
+	if v, err := ops.Data[bool](t); err == nil {
+		out := make([]float64, len(v))
+		for i, x := range v {
+			if x {
+				out[i] = 1
+			}
+		}
+		return out, nil
+	}
+	return nil, fmt.Errorf("not numeric")
+}

@@ -1,0 +1,147 @@
+package remap
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"gorgonia.org/tensor"
+
+	"github.com/onnxtune/onnxtune/export"
+	"github.com/onnxtune/onnxtune/graph/ops"
+	"github.com/onnxtune/onnxtune/importer"
+	"github.com/onnxtune/onnxtune/internal/npz"
+	"github.com/onnxtune/onnxtune/internal/ort"
+)
+
+// batchCases is models/batch/cases.json, written by
+// models/make_batch_cases.py with current PyTorch.
+type batchCases struct {
+	ExportedBatch int   `json:"exported_batch"`
+	Batches       []int `json:"batches"`
+	Cases         []struct {
+		Name  string `json:"name"`
+		Want  string `json:"want"`
+		Files map[string]struct {
+			File    string `json:"file"`
+			Culprit string `json:"culprit"`
+		} `json:"files"`
+	} `json:"cases"`
+}
+
+// TestDynamicBatchPyTorch: models exported by both of current PyTorch's
+// exporters at a fixed batch of 2 run after DynamicBatch at batches 1, 3
+// and 8 in the engine and, written out, in ONNX Runtime, each within 1e-5
+// of PyTorch's outputs at those batches; a model that computes across the
+// batch is refused naming the node that does, and is left unchanged.
+func TestDynamicBatchPyTorch(t *testing.T) {
+	dir := filepath.Join("..", "models", "batch")
+	b, err := os.ReadFile(filepath.Join(dir, "cases.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cases batchCases
+	if err := json.Unmarshal(b, &cases); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cases.Cases {
+		ref, err := npz.Read(filepath.Join(dir, c.Name+".npz"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for exporter, f := range c.Files {
+			t.Run(c.Name+"_"+exporter, func(t *testing.T) {
+				m, err := importer.Load(filepath.Join(dir, f.File))
+				if err != nil {
+					t.Fatal(err)
+				}
+				before, err := export.Encode(m)
+				if err != nil {
+					t.Fatal(err)
+				}
+				rep, err := DynamicBatch(m, BatchOptions{})
+				if c.Want == "pinned" {
+					if !errors.Is(err, ErrBatchPinned) || !strings.Contains(err.Error(), "node "+f.Culprit+" ") {
+						t.Fatalf("got %v, want a refusal naming node %s", err, f.Culprit)
+					}
+					after, _ := export.Encode(m)
+					if !bytes.Equal(before, after) {
+						t.Fatal("the refused rewrite changed the model")
+					}
+					return
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				if rep.Batch != int64(cases.ExportedBatch) {
+					t.Fatalf("exported batch %d, want %d", rep.Batch, cases.ExportedBatch)
+				}
+				input := ops.InputNames(m)[0]
+				out := filepath.Join(t.TempDir(), "dynamic.onnx")
+				if err := export.WriteFile(out, m); err != nil {
+					t.Fatal(err)
+				}
+				r, err := ops.NewRunner(m, ops.Options{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer r.Close()
+				for _, n := range cases.Batches {
+					x, want := ref[fmt.Sprintf("x_%d", n)], ref[fmt.Sprintf("y_%d", n)]
+					got, err := r.Run(map[string]*tensor.Dense{input: dense(t, x)})
+					if err != nil {
+						t.Fatalf("batch %d: %v", n, err)
+					}
+					y, _ := ops.Data[float32](got[0])
+					if d := maxRel(y, want.Data.([]float32)); d > 1e-5 {
+						t.Errorf("batch %d: onnxtune differs from PyTorch by %.2g", n, d)
+					}
+					shape := make([]int64, len(x.Shape))
+					for i, d := range x.Shape {
+						shape[i] = int64(d)
+					}
+					res, err := ort.RunFile(out, []ort.Tensor{{Name: input, Shape: shape, Data: x.Data}}, 1)
+					if err != nil {
+						t.Fatalf("batch %d: onnxruntime: %v", n, err)
+					}
+					if d := maxRel(res[0].Data.([]float32), want.Data.([]float32)); d > 1e-5 {
+						t.Errorf("batch %d: onnxruntime differs from PyTorch by %.2g", n, d)
+					}
+				}
+			})
+		}
+	}
+}
+
+func dense(t *testing.T, a npz.Array) *tensor.Dense {
+	t.Helper()
+	switch d := a.Data.(type) {
+	case []float32:
+		return ops.Dense(a.Shape, d)
+	case []int64:
+		return ops.Dense(a.Shape, d)
+	}
+	t.Fatalf("input of %T", a.Data)
+	return nil
+}
+
+// maxRel is the largest |a-b| / max(1, |b|).
+func maxRel(a, b []float32) float64 {
+	if len(a) != len(b) {
+		return math.Inf(1)
+	}
+	worst := 0.0
+	for i := range a {
+		d := math.Abs(float64(a[i])-float64(b[i])) / math.Max(1, math.Abs(float64(b[i])))
+		if d > worst || math.IsNaN(d) {
+			worst = d
+		}
+	}
+	return worst
+}
