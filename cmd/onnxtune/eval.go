@@ -14,12 +14,15 @@ func (a *app) evalCmd() *cobra.Command {
 		Use:   "eval MODEL --data DATA",
 		Short: "Measure a classifier's accuracy and cross-entropy on labelled examples",
 		Long: `Eval runs MODEL with inference semantics on labelled examples (DATA: an .npz
-file with x and integer labels y, mnist:train, mnist:test, or an image
-folder ROOT/CLASS/*.png|jpg, read as run and train read it) and compares its
-first output, the class scores (logits), with the class labels: it prints
-the accuracy (the share of examples whose largest score is at the label)
-and the mean cross-entropy, PyTorch's nn.CrossEntropyLoss: the batch mean
-of logsumexp(z) - z[y]. --json prints {"accuracy", "loss", "n"}.`,
+file with an array per model input and integer labels y, mnist:train,
+mnist:test, or an image folder ROOT/CLASS/*.png|jpg, read as run and train
+read it) and compares its first output, the class scores (logits), with
+the class labels: it prints the accuracy (the share of examples whose
+largest score is at the label) and the mean cross-entropy, PyTorch's
+nn.CrossEntropyLoss: the batch mean of logsumexp(z) - z[y]. --json prints
+{"accuracy", "loss", "n"}.
+
+` + inputsText,
 		Example: `  onnxtune eval models/mnist_lenet_0to4.onnx --data models/mnist_0to4_test.npz
   onnxtune eval tuned.onnx --data mnist:test
   onnxtune eval --json model.onnx --data val.npz | jq .accuracy`,
@@ -37,7 +40,7 @@ of logsumexp(z) - z[y]. --json prints {"accuracy", "loss", "n"}.`,
 			return nil
 		}),
 	}
-	dataFlags(c, &d, "labelled examples: file.npz (x, y), mnist:train, mnist:test or an image folder (required)")
+	dataFlags(c, &d, "labelled examples: file.npz (an array per model input, or x; y), mnist:train, mnist:test or an image folder (required)")
 	c.Flags().BoolVar(&asJSON, "json", false, `print {"accuracy", "loss", "n"}`)
 	return c
 }

@@ -21,14 +21,13 @@ func (a *app) runCmd() *cobra.Command {
 		Use:   "run MODEL --data DATA [-o OUT.npz]",
 		Short: "Run a model on examples (.npz, MNIST or an image folder)",
 		Long: `Run computes MODEL's outputs for the examples of DATA, in batches of
---batch-size. DATA takes the forms eval and train read: an .npz file whose
-array x holds the examples along its first axis (y, if any, is not read),
-mnist:train, mnist:test, or an image folder ROOT/CLASS/*.png|jpg. The
-examples must have the element type the model's first input declares:
-float32 (float64 is converted) or int64 token ids (int32 is converted). It
-always runs with inference semantics: a training-mode export runs as the
-inference model it stands for (BatchNormalization with running statistics,
-Dropout off).
+--batch-size. DATA takes the forms eval and train read: an .npz file with
+an array per model input (y, if any, is not read), mnist:train,
+mnist:test, or an image folder ROOT/CLASS/*.png|jpg. It always runs with
+inference semantics: a training-mode export runs as the inference model
+it stands for (BatchNormalization with running statistics, Dropout off).
+
+` + inputsText + `
 
 With -o it writes the first output as the array logits of OUT.npz (with
 --all-outputs, every output under its graph name too). It prints the
@@ -38,6 +37,7 @@ predicted class of a classifier); --json prints
 
 ` + policyText,
 		Example: `  onnxtune run models/lenet.onnx --data models/lenet.expected.npz
+  onnxtune run models/multi/text.onnx --data models/multi/text.data.npz   # input_ids, attention_mask
   onnxtune run models/bn_cnn_training.onnx --data models/bn_cnn_training.expected.npz -o /tmp/out.npz
   python3 -c "import numpy as np; print(np.load('/tmp/out.npz')['logits'])"`,
 		Args: positional("MODEL"),
@@ -67,7 +67,7 @@ predicted class of a classifier); --json prints
 			return tw.Flush()
 		}),
 	}
-	dataFlags(c, &d, "examples: file.npz (x), mnist:train, mnist:test or an image folder (required)")
+	dataFlags(c, &d, "examples: file.npz (an array per model input, or x), mnist:train, mnist:test or an image folder (required)")
 	f := c.Flags()
 	f.StringVarP(&out, "output", "o", "", ".npz file to write the outputs to")
 	f.BoolVar(&all, "all-outputs", false, "with -o, write every graph output under its name")

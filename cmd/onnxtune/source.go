@@ -19,6 +19,22 @@ import (
 // that reads it, and the batches of its data.Loader go to the engine as
 // they are (train.Run reads the same Loader).
 
+// inputsText says, for the --help of run, eval and train, how an .npz file
+// feeds a model's inputs.
+const inputsText = `An .npz file feeds the model's graph inputs by name ('onnxtune inspect'
+lists them): one array per input, named after it, with the examples along
+its first axis; y holds the class labels (or float targets). Each array
+must have the element type the input declares (int64 ids and masks, int32,
+bool, float32, float64; float64 is converted for a float32 input and int32
+for an int64 one), its rank and its fixed sizes, and a symbolic dimension
+(batch, sequence) the same size in every array; the batches slice all of
+them alike. A 0-d array feeds a 0-d input, the same value for every batch.
+A model of one input may take its examples from an array x instead (other
+arrays are then not read). A missing or extra array, or one the input does
+not take, exits 1 naming the input with its declared element type and
+shape (symbolic dimensions by name). MNIST and image folders feed a model
+of one input.`
+
 // imageFlags say how image folders (and MNIST's pixels) are read; run,
 // eval and train take them.
 type imageFlags struct {

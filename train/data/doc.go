@@ -4,8 +4,10 @@
 //
 // # Datasets
 //
-// A Dataset is a list of examples of one shape and element type (float32,
-// or int64 for token ids), each with a class label (an int64 index, for
+// A Dataset is a list of examples, each one or more arrays (its Fields, one
+// per graph input of the model: an image, or token ids and an attention
+// mask) of fixed shapes and element types (float32, float64, int64, int32,
+// int8, uint8, bool), with a class label (an int64 index, for
 // cross-entropy) or a float32 target (for mean squared error). Open reads
 // one from a spec:
 //
@@ -14,7 +16,8 @@
 //     in the module cache); "mnist:DIR/PREFIX" for other IDX files (raw or
 //     gzipped, e.g. Fashion-MNIST). The IDX parser is this package's own.
 //     Examples are 1x28x28, labels the digits.
-//   - FILE.npz: arrays x (examples along the first axis) and y (labels or
+//   - FILE.npz: an array per model input, named after it (examples along
+//     the first axis), or x for a model of one input, and y (labels or
 //     targets), used as stored (see OpenNPZ).
 //   - a folder: an image folder ROOT/CLASS/*.png|jpg|jpeg, read as
 //     torchvision.datasets.ImageFolder reads it (see OpenImageFolder).
@@ -65,9 +68,23 @@
 // A Loader gives the batches of an epoch, shuffled by a permutation that
 // depends only on the seed and the epoch number (so a resumed run sees the
 // order an uninterrupted one saw), keeping the last smaller batch as
-// PyTorch's drop_last=False does. Batch.X is a gorgonia tensor of shape
-// [n, example shape...]; Batch.Labels holds class labels, or Batch.Targets
-// float targets.
+// PyTorch's drop_last=False does. Batch.Inputs holds a gorgonia tensor
+// per field, by the name of the graph input it feeds, of shape [n, field
+// shape...] (all fields' rows from the same examples), or a Fixed field's
+// value as it is; Batch.Labels holds class labels, or Batch.Targets float
+// targets. ops.Runner.Run and train.Trainer.StepBatch take Batch.Inputs as
+// they are.
+//
+// # Inputs
+//
+// Opened with Options.ForInputs(InputsOf(m)), data is read for model m:
+// an .npz file feeds each graph input from the array of its name, of the
+// element type the input declares (float64 converted for float32, int32
+// for int64), its rank and fixed sizes, and one size for each symbolic
+// dimension; a 0-d array feeds a 0-d input in every batch (a Fixed field);
+// every array but y must feed an input. A model of one input may take x
+// instead. MNIST and image folders feed a model of one input, by its name.
+// Without inputs, the examples of any source are one field named x.
 //
 // # Errors
 //
@@ -87,7 +104,10 @@
 // and the sizes from the headers, before any is decoded. With
 // Options.ModelClasses every class label is checked when the data is opened
 // (a *LabelError naming the example; CheckLabels is the same check for a
-// batch). Options that do not apply to the source, or values no data takes,
+// batch). With Options.Inputs, an .npz array that is missing, extra,
+// mis-shaped or of another element type than its input declares is a
+// *FileError naming the array and the input with its declared type and
+// shape. Options that do not apply to the source, or values no data takes,
 // are an *OptionError naming the option. Paths that
 // are not regular files (a FIFO, a device) are refused before they are
 // opened. Errors are one line and name the file (a *FileError for those
@@ -101,6 +121,6 @@
 //	if err != nil { ... }
 //	for b, err := range l.Epoch(0) {
 //		if err != nil { ... }
-//		// b.X is [64, 1, 28, 28] float32 (the last batch 58), b.Labels the digits
+//		// b.Inputs["x"] is [64, 1, 28, 28] float32 (the last batch 58), b.Labels the digits
 //	}
 package data
