@@ -220,6 +220,9 @@ func check(res *Result, opts Options, at func(string), mu *sync.Mutex) {
 		set("train", nil)
 	}
 
+	if ins == nil {
+		return // no inputs to run the result on
+	}
 	at("export")
 	err = exportStep(trained, ins, ref, opts)
 	if err != nil && refErr != nil {

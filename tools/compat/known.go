@@ -38,3 +38,24 @@ func KnownFailures() (map[string]Known, error) {
 	}
 	return m, nil
 }
+
+// Invariant says whether a result keeps the rule of issue 12: a file passes
+// every step or fails naming ops the engine lacks, unless it is a known
+// failure. ok is false with a message for a result that breaks it; note
+// says something worth logging (a known failure that now passes).
+func Invariant(r Result, known map[string]Known) (ok bool, msg, note string) {
+	k, isKnown := known[r.File]
+	switch r.Verdict {
+	case "pass":
+		if isKnown {
+			return true, "", fmt.Sprintf("%s passes now: remove it from tools/compat/known_failures.tsv (%s: %s)", r.File, k.Issue, k.Reason)
+		}
+		return true, "", ""
+	case "unsupported":
+		return true, "", ""
+	}
+	if isKnown {
+		return true, "", fmt.Sprintf("known failure (%s: %s): %s", k.Issue, k.Reason, r.FirstError)
+	}
+	return false, fmt.Sprintf("%s fails without naming an unsupported op: %s", r.File, r.FirstError), ""
+}

@@ -23,8 +23,10 @@
 // reported, and the verdict is "unsupported" when it names ops the engine
 // lacks. ONNX Runtime is the library scripts/setup.sh installs.
 //
-// Exit status: 0 when the table was written, whatever the files gave; 1
-// when a set could not be read or the table not written; 2 for bad flags.
+// Exit status: 0 when the table was written, whatever the files gave (with
+// --check: 1 when a file neither passes nor names an unsupported op and is
+// not in tools/compat/known_failures.tsv); 1 when no file could be read or
+// the table not written; 2 for bad flags.
 package main
 
 import (
@@ -56,6 +58,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		asJSON    = fs.Bool("json", false, "print the results as JSON on stdout")
 		only      = fs.String("only", "", "check only files whose name contains one of these comma-separated strings")
 		timeout   = fs.Duration("timeout", 3*time.Minute, "time limit per file")
+		strict    = fs.Bool("check", false, "exit 1 when a file neither passes nor names an unsupported op and is not a known failure")
 	)
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -121,6 +124,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	sum := Summarize(results, known)
 	fmt.Fprintln(stderr, sum.Line())
+	broken := 0
+	for _, r := range results {
+		if ok, msg, note := Invariant(r, known); !ok {
+			broken++
+			fmt.Fprintln(stderr, "compat: invariant:", msg)
+		} else if note != "" && r.Verdict == "pass" {
+			fmt.Fprintln(stderr, "compat:", note)
+		}
+	}
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
@@ -142,6 +154,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 		fmt.Fprintln(stderr, "compat: wrote", path)
+	}
+	if *strict && broken > 0 {
+		return 1
 	}
 	return 0
 }
