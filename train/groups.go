@@ -1,6 +1,7 @@
 package train
 
 import (
+	"fmt"
 	"path"
 	"strconv"
 	"strings"
@@ -72,6 +73,10 @@ type Group struct {
 	Hyper  Hyper    // settings at the start (before schedules)
 	Params []string // PyTorch names
 	Count  int64    // number of elements
+	// Overlaps lists the group's parameters that a later --group pattern
+	// matches too, as "name (also PATTERN)": the first match wins, which
+	// a user who meant the later group wants to see.
+	Overlaps []string
 }
 
 // Assignment says which group each trainable parameter is in, and which are
@@ -116,11 +121,18 @@ func Assign(params []*graph.Param, specs []GroupSpec, defaults Hyper, freeze []s
 			continue
 		}
 		g := def
+		var also []string
 		for i, s := range specs {
 			if ok, _ := path.Match(s.Pattern, p.Name); ok {
+				if g != def {
+					also = append(also, s.Pattern)
+					continue
+				}
 				g, used[i] = groups[i], true
-				break
 			}
+		}
+		if len(also) > 0 {
+			g.Overlaps = append(g.Overlaps, fmt.Sprintf("%s (also %s)", p.Name, strings.Join(also, ", ")))
 		}
 		g.Params = append(g.Params, p.Name)
 		n := int64(1)
