@@ -1,0 +1,392 @@
+package train_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+
+	"gorgonia.org/tensor"
+
+	"github.com/onnxtune/onnxtune/graph/ops"
+	"github.com/onnxtune/onnxtune/importer"
+	"github.com/onnxtune/onnxtune/internal/npz"
+	"github.com/onnxtune/onnxtune/internal/ort"
+	"github.com/onnxtune/onnxtune/train"
+	"github.com/onnxtune/onnxtune/train/data"
+)
+
+// The exports of today's PyTorch (models/today, written by
+// models/make_today.py with torch 2.14: both exporters, fixed shapes) and
+// PyTorch's own results for them. Each test runs the cases listed in
+// todayPassing; the cases that do not pass yet are listed, with the error
+// each gives, in the report of the change that added this file.
+
+// todayDir is where make_today.py writes.
+var todayDir = filepath.Join("..", "models", "today")
+
+// todayPassing lists, per test, the exports (file names without .onnx)
+// that pass today. It only grows.
+var todayPassing = map[string][]string{
+	"params": {
+		"lenet_dynamo", "lenet_ts", "mnist_lenet_dynamo", "mnist_lenet_ts",
+		"bn_cnn_dynamo_noopt", "bn_cnn_ts_preserve", "bn_tied_dynamo_noopt", "bn_tied_ts_preserve",
+		"mlp_bn_dynamo_noopt", "mlp_bn_ts",
+		"transformer_dynamo_noopt", "transformer_ts", "transformer_tied_dynamo_noopt", "transformer_tied_ts",
+		"scalar_params_dynamo", "scalar_params_ts", "overlap_groups_dynamo", "overlap_groups_ts",
+	},
+	"run": {
+		"lenet_dynamo", "lenet_ts", "mnist_lenet_dynamo", "mnist_lenet_ts",
+		"bn_cnn_dynamo", "bn_cnn_dynamo_noopt", "bn_cnn_ts", "bn_cnn_ts_preserve",
+		"bn_tied_dynamo", "bn_tied_dynamo_noopt", "bn_tied_ts", "bn_tied_ts_preserve",
+		"mlp_bn_dynamo", "mlp_bn_dynamo_noopt", "mlp_bn_ts",
+		"transformer_dynamo", "transformer_dynamo_noopt", "transformer_ts",
+		"transformer_tied_dynamo", "transformer_tied_dynamo_noopt", "transformer_tied_ts",
+		"scalar_params_dynamo", "scalar_params_ts",
+		"weight_views_dynamo", "weight_views_dynamo_noopt", "weight_views_ts",
+		"overlap_groups_dynamo", "overlap_groups_ts",
+	},
+	"train": {"scalar_params_dynamo", "scalar_params_ts", "overlap_groups_dynamo", "overlap_groups_ts"},
+}
+
+// todayManifest is models/today/manifest.json.
+type todayManifest struct {
+	Versions map[string]string `json:"versions"`
+	Models   []todayModel      `json:"models"`
+}
+
+type todayModel struct {
+	Name        string `json:"name"`
+	ExportBatch int    `json:"export_batch"`
+	TrainBatch  int    `json:"train_batch"`
+	InputName   string `json:"input_name"`
+	Expected    string `json:"expected"`
+	Numel       int64  `json:"numel"`
+	StateDict   []struct {
+		Name  string  `json:"name"`
+		Shape []int64 `json:"shape"`
+		Kind  string  `json:"kind"` // parameter or buffer
+	} `json:"state_dict"`
+	Exports  []todayExport `json:"exports"`
+	Training struct {
+		File   string       `json:"file"`
+		Groups []todayGroup `json:"groups"`
+	} `json:"training"`
+}
+
+type todayExport struct {
+	File         string   `json:"file"`
+	Exporter     string   `json:"exporter"`
+	Lost         []string `json:"lost"`
+	TrainingCase *string  `json:"training_case"`
+}
+
+// todayGroup is a parameter group as PyTorch had it: the default group
+// first (no pattern), then one per --group glob, with the parameters
+// onnxtune's first-match rule gives it.
+type todayGroup struct {
+	Pattern     string   `json:"pattern"`
+	Params      []string `json:"params"`
+	LR          *float64 `json:"lr"`
+	WeightDecay *float64 `json:"weight_decay"`
+}
+
+// todayCase is one export of one model.
+type todayCase struct {
+	model *todayModel
+	exp   todayExport
+}
+
+func (c todayCase) name() string { return strings.TrimSuffix(c.exp.File, ".onnx") }
+func (c todayCase) path() string { return filepath.Join(todayDir, c.exp.File) }
+
+// todayCases reads the manifest and returns its exports by name.
+func todayCases(t *testing.T) map[string]todayCase {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(todayDir, "manifest.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m todayManifest
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	cases := make(map[string]todayCase)
+	for i := range m.Models {
+		for _, e := range m.Models[i].Exports {
+			c := todayCase{&m.Models[i], e}
+			cases[c.name()] = c
+		}
+	}
+	return cases
+}
+
+// runToday runs check on each named export as a subtest.
+func runToday(t *testing.T, names []string, check func(*testing.T, todayCase)) {
+	cases := todayCases(t)
+	for _, name := range names {
+		c, ok := cases[name]
+		if !ok {
+			t.Errorf("%s: not in models/today/manifest.json", name)
+			continue
+		}
+		t.Run(name, func(t *testing.T) { check(t, c) })
+	}
+}
+
+func TestTodayParamTable(t *testing.T)    { runToday(t, todayPassing["params"], todayParamTable) }
+func TestTodayRunMatchesORT(t *testing.T) { runToday(t, todayPassing["run"], todayRun) }
+func TestTodayTrainParity(t *testing.T)   { runToday(t, todayPassing["train"], todayTrain) }
+
+// todayParamTable: the parameter table lists every state_dict entry
+// (num_batches_tracked aside, which no exporter writes) under its PyTorch
+// name with PyTorch's shape, parameters with a trainable role and buffers
+// without; no other tensor has a trainable role; and the trainable
+// elements add up to sum(p.numel() for p in model.parameters()).
+func todayParamTable(t *testing.T, c todayCase) {
+	m, err := importer.Load(c.path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := make(map[string]bool)
+	var problems []string
+	for _, e := range c.model.StateDict {
+		if strings.HasSuffix(e.Name, "num_batches_tracked") {
+			continue
+		}
+		want[e.Name] = true
+		p := m.Param(e.Name)
+		switch {
+		case p == nil:
+			problems = append(problems, fmt.Sprintf("%s %v (%s): not in the table", e.Name, e.Shape, e.Kind))
+		case !slices.Equal(p.Shape, e.Shape) && !(len(p.Shape) == 0 && len(e.Shape) == 0):
+			problems = append(problems, fmt.Sprintf("%s: shape %v, PyTorch %v", e.Name, p.Shape, e.Shape))
+		case p.Role.Trainable() != (e.Kind == "parameter"):
+			problems = append(problems, fmt.Sprintf("%s: role %s, PyTorch has it as a %s", e.Name, p.Role, e.Kind))
+		}
+	}
+	var n int64
+	for _, p := range m.Params {
+		if !p.Role.Trainable() {
+			continue
+		}
+		if !want[p.Name] {
+			problems = append(problems, fmt.Sprintf("%s %v (initializer %s): trainable, not in PyTorch's state_dict", p.Name, p.Shape, p.Initializer))
+		}
+		k := int64(1)
+		for _, d := range p.Shape {
+			k *= d
+		}
+		n += k
+	}
+	if n != c.model.Numel {
+		problems = append(problems, fmt.Sprintf("%d trainable elements, PyTorch's parameters have %d", n, c.model.Numel))
+	}
+	if len(problems) > 0 {
+		t.Errorf("%d differences from PyTorch's state_dict:\n  %s", len(problems), strings.Join(problems, "\n  "))
+	}
+}
+
+// todayInput turns a fixture array into the engine's tensor and ONNX
+// Runtime's.
+func todayInput(t *testing.T, name string, a npz.Array) (*tensor.Dense, ort.Tensor) {
+	t.Helper()
+	shape := make([]int64, len(a.Shape))
+	for i, d := range a.Shape {
+		shape[i] = int64(d)
+	}
+	in := ort.Tensor{Name: name, Shape: shape, Data: a.Data}
+	switch d := a.Data.(type) {
+	case []float32:
+		return ops.Dense(a.Shape, d), in
+	case []int64:
+		return ops.Dense(a.Shape, d), in
+	}
+	t.Fatalf("input %s: %T", name, a.Data)
+	return nil, in
+}
+
+// todayRun: the engine's output at the exported batch is within 1e-5 of
+// ONNX Runtime's, relative to the largest output.
+func todayRun(t *testing.T, c todayCase) {
+	fx, err := npz.Read(filepath.Join(todayDir, c.model.Expected))
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, in := todayInput(t, c.model.InputName, fx["x"])
+	outs, err := ort.RunFile(c.path(), []ort.Tensor{in}, 2)
+	if err != nil {
+		t.Fatalf("onnxruntime: %v", err)
+	}
+	want := outs[0].Data.([]float32)
+	m, err := importer.Load(c.path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := ops.NewRunner(m, ops.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	got, err := r.Run(map[string]*tensor.Dense{c.model.InputName: x})
+	if err != nil {
+		t.Fatal(err)
+	}
+	y, err := ops.Data[float32](got[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(y) != len(want) {
+		t.Fatalf("%d outputs, onnxruntime %d", len(y), len(want))
+	}
+	diff, scale := todayMaxDiff(y, want)
+	if diff > 1e-5*scale {
+		t.Errorf("engine vs onnxruntime: max |diff| %.3g, largest output %.3g (tolerance 1e-5 of it)", diff, scale)
+	}
+	torch, _ := todayMaxDiff(y, fx["logits"].Data.([]float32))
+	t.Logf("max |diff|: vs onnxruntime %.3g (%.2g relative), vs PyTorch %.3g", diff, diff/scale, torch)
+}
+
+func todayMaxDiff(a, b []float32) (diff, scale float64) {
+	for i := range b {
+		diff = math.Max(diff, math.Abs(float64(a[i])-float64(b[i])))
+		scale = math.Max(scale, math.Abs(float64(b[i])))
+	}
+	return diff, scale
+}
+
+// todayTrain: three SGD steps at the training batch, with the groups of
+// the case given as onnxtune's --group globs, end within 1e-5 of PyTorch's
+// parameters and running statistics after every step; the groups hold the
+// parameters PyTorch's had.
+func todayTrain(t *testing.T, c todayCase) {
+	if c.exp.TrainingCase == nil {
+		t.Fatalf("no training reference: the export does not hold %s", strings.Join(c.exp.Lost, ", "))
+	}
+	fx, err := npz.Read(filepath.Join(todayDir, c.model.Training.File))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := importer.Load(c.path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defaults := train.Hyper{LR: 0.01, Momentum: 0.9, WeightDecay: 1e-4}
+	groups := c.model.Training.Groups
+	var specs []train.GroupSpec
+	for _, g := range groups[1:] {
+		set := map[string]float64{}
+		if g.LR != nil {
+			set["lr"] = *g.LR
+		}
+		if g.WeightDecay != nil {
+			set["weight_decay"] = *g.WeightDecay
+		}
+		specs = append(specs, train.GroupSpec{Pattern: g.Pattern, Set: set})
+	}
+	a, err := train.Assign(m.Params, specs, defaults, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, g := range a.Groups {
+		if i >= len(groups) {
+			break
+		}
+		got, want := slices.Clone(g.Params), slices.Clone(groups[i].Params)
+		sort.Strings(got)
+		sort.Strings(want)
+		if !slices.Equal(got, want) {
+			t.Errorf("group %q holds %v, PyTorch's %v", g.Name, got, want)
+		}
+	}
+	opt, err := train.NewOptimizer(train.SGD)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := train.NewTrainer(m, train.CrossEntropy, opt, a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	x, _ := todayInput(t, c.model.InputName, fx["x"])
+	y := fx["y"].Data.([]int64)
+	losses := fx["loss"].Data.([]float32)
+	for k := 1; k <= len(losses); k++ {
+		res, err := tr.StepBatch(data.Batch{Inputs: map[string]*tensor.Dense{c.model.InputName: x}, Labels: y, N: len(y)}, 1)
+		if err != nil {
+			t.Fatalf("step %d: %v", k, err)
+		}
+		if want := float64(losses[k-1]); math.Abs(res.Loss-want) > 1e-5*math.Max(1, math.Abs(want)) {
+			t.Errorf("step %d: loss %.8f, PyTorch %.8f", k, res.Loss, want)
+		}
+		prefix := fmt.Sprintf("step%d/", k)
+		worst, worstName := 0.0, ""
+		keys := make([]string, 0, len(fx))
+		for key := range fx {
+			if strings.HasPrefix(key, prefix) {
+				keys = append(keys, key)
+			}
+		}
+		sort.Strings(keys)
+		for _, key := range keys {
+			name := strings.TrimPrefix(key, prefix)
+			got, ok := tr.Values(name)
+			if !ok {
+				t.Errorf("after step %d: %s is not in the trainer", k, name)
+				continue
+			}
+			want := todayFloats(fx[key].Data)
+			if len(got) != len(want) {
+				t.Errorf("after step %d: %s has %d elements, PyTorch %d", k, name, len(got), len(want))
+				continue
+			}
+			if p := m.Param(name); p != nil && p.Transposed && len(p.Shape) == 2 {
+				// The trainer holds the file's layout: the transpose of
+				// PyTorch's [rows, cols].
+				got = todayTranspose(got, int(p.Shape[1]), int(p.Shape[0]))
+			}
+			d := 0.0
+			for i := range want {
+				d = math.Max(d, math.Abs(float64(got[i])-want[i]))
+			}
+			if d > worst || worstName == "" {
+				worst, worstName = d, name
+			}
+			if d > 1e-5 {
+				t.Errorf("after step %d, %s: max |diff| %.3g from PyTorch", k, name, d)
+			}
+		}
+		t.Logf("after step %d: loss %.6f, largest difference to PyTorch %.3g (%s)", k, res.Loss, worst, worstName)
+	}
+}
+
+// todayTranspose returns the transpose of the rows x cols matrix v.
+func todayTranspose(v []float32, rows, cols int) []float32 {
+	out := make([]float32, len(v))
+	for i := 0; i < rows; i++ {
+		for j := 0; j < cols; j++ {
+			out[j*rows+i] = v[i*cols+j]
+		}
+	}
+	return out
+}
+
+// todayFloats widens a float32 or float64 fixture array.
+func todayFloats(d any) []float64 {
+	switch v := d.(type) {
+	case []float32:
+		out := make([]float64, len(v))
+		for i, f := range v {
+			out[i] = float64(f)
+		}
+		return out
+	case []float64:
+		return v
+	}
+	return nil
+}
