@@ -15,7 +15,9 @@
 //     and frozen parameters;
 //   - schedule.go: StepLR, cosine annealing and linear warmup;
 //   - loss.go: cross-entropy (with label smoothing) and mean squared error;
-//   - trainer.go: one optimizer step (Trainer.Step);
+//   - trainer.go: one optimizer step on a batch that feeds every graph
+//     input of the model by name (Trainer.StepBatch; Trainer.Step for a
+//     model of one input);
 //   - run.go and checkpoint.go: the loop over epochs (Run), validation,
 //     cancellation, and checkpoints keyed by PyTorch names that resume
 //     bit-identically.

@@ -291,3 +291,27 @@ func TestLoaderSeveralFields(t *testing.T) {
 		t.Errorf("a batch's scale changed another's: %v", b2.Inputs["scale"].Data())
 	}
 }
+
+// TestNPZByNameTargets: float targets y go with inputs by name as with x.
+func TestNPZByNameTargets(t *testing.T) {
+	path := writeNPZ(t, "t.npz", map[string]npz.Array{
+		"input_ids":      {Shape: []int{2, 3}, Data: []int64{1, 2, 3, 4, 5, 6}},
+		"attention_mask": {Shape: []int{2, 3}, Data: []int64{1, 1, 1, 1, 1, 0}},
+		"y":              {Shape: []int{2, 2}, Data: []float64{0.5, 1, 1.5, 2}},
+	})
+	ds, err := Open(path, Options{}.ForInputs(textInputs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := NewLoader(ds, 2, false, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := l.Batch(0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.Labels != nil || !reflect.DeepEqual(b.Targets.Data(), []float32{0.5, 1, 1.5, 2}) || len(b.Inputs) != 2 {
+		t.Errorf("batch labels %v targets %v inputs %v", b.Labels, b.Targets, b.Inputs)
+	}
+}
