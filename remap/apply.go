@@ -190,6 +190,12 @@ func Apply(pretrained, target *graph.Model, opts Options) (Report, error) {
 		rep.Warnings = append(rep.Warnings, w)
 		log.Warn(w)
 	}
+	if len(rep.Matched) == 0 && len(target.Params) > 0 {
+		w := fmt.Sprintf("nothing matched: no parameter of the new model (%s) has the name and shape of one of the pretrained model's (%s); the new model keeps all its own (--rule renames, inspect lists both)",
+			firstNames(target.Params), firstNames(pretrained.Params))
+		rep.Warnings = append(rep.Warnings, w)
+		log.Warn(w)
+	}
 	if opts.Strict && !rep.Clean() {
 		return rep, &StrictError{Missing: rep.Missing, Unexpected: rep.Unexpected, Mismatched: rep.Mismatched}
 	}
@@ -349,4 +355,20 @@ func describe(p *graph.Param) string {
 		parts[i] = strconv.FormatInt(d, 10)
 	}
 	return fmt.Sprintf("%s[%s]", p.DType, strings.Join(parts, ","))
+}
+
+// firstNames lists up to three parameter names, then how many more.
+func firstNames(ps []*graph.Param) string {
+	if len(ps) == 0 {
+		return "none"
+	}
+	var names []string
+	for i, p := range ps {
+		if i == 3 {
+			names = append(names, fmt.Sprintf("%d more", len(ps)-3))
+			break
+		}
+		names = append(names, p.Name)
+	}
+	return strings.Join(names, ", ")
 }

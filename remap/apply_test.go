@@ -511,3 +511,22 @@ func TestApplyResNet(t *testing.T) {
 		t.Errorf("onnxruntime output shape %v", got)
 	}
 }
+
+// TestApplyNothingMatched: two models that share no parameter name give a
+// warning naming both sides' parameters, and --strict refuses.
+func TestApplyNothingMatched(t *testing.T) {
+	pre := load(t, sample("lenet.onnx"))
+	dst := load(t, sample("transformer_op13.onnx"))
+	rep, err := remap.Apply(pre, dst, remap.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Matched) != 0 || len(rep.Warnings) == 0 || !strings.Contains(rep.Warnings[len(rep.Warnings)-1], "nothing matched") ||
+		!strings.Contains(rep.Warnings[len(rep.Warnings)-1], "conv1.weight") {
+		t.Fatalf("matched %v, warnings %q", rep.Matched, rep.Warnings)
+	}
+	var se *remap.StrictError
+	if _, err := remap.Apply(pre, load(t, sample("transformer_op13.onnx")), remap.Options{Strict: true}); !errors.As(err, &se) {
+		t.Fatalf("strict: %v", err)
+	}
+}
