@@ -12,8 +12,6 @@ import (
 	"sync"
 	"time"
 
-	"gorgonia.org/tensor"
-
 	"github.com/onnxtune/onnxtune/export"
 	"github.com/onnxtune/onnxtune/graph"
 	"github.com/onnxtune/onnxtune/graph/ops"
@@ -21,6 +19,7 @@ import (
 	"github.com/onnxtune/onnxtune/internal/ort"
 	"github.com/onnxtune/onnxtune/remap"
 	"github.com/onnxtune/onnxtune/train"
+	"github.com/onnxtune/onnxtune/train/data"
 )
 
 // Tolerance is the largest relative difference (relDiff) from ONNX
@@ -81,8 +80,9 @@ type Result struct {
 	Train  Step `json:"train"`
 	Export Step `json:"ort_runs_result"`
 
-	RelDiff     float64   `json:"run_rel_diff"`        // -1 when not compared
-	Reference   string    `json:"reference,omitempty"` // what the run step compared with: "ONNX Runtime" or "PyTorch test data"
+	RelDiff     float64   `json:"run_rel_diff"`            // -1 when not compared
+	Reference   string    `json:"reference,omitempty"`     // what the run step compared with: "ONNX Runtime" or "PyTorch test data"
+	Rewritten   string    `json:"dynamic_batch,omitempty"` // what remap.DynamicBatch did before training
 	Loss        string    `json:"loss,omitempty"`
 	Losses      []float64 `json:"losses,omitempty"`
 	Trained     int       `json:"trained_params"`
@@ -421,20 +421,37 @@ func sameDims(a []int, b []int64) bool {
 	return true
 }
 
-// trainStep trains a fresh copy of the file as `onnxtune train` does
-// (untie, one parameter group, SGD): TrainSteps steps at lr TrainLR on
-// batches of TrainBatch generated examples. A classifier (first output
-// declared [N, C], C >= 2) takes cross-entropy against labels i mod C; any
-// other float output takes MSE against zeros.
-//
-// It drives train.Trainer.Step, which feeds the first graph input only:
-// the API that the committed train package and the one being reworked for
-// several inputs (StepBatch) both have. Models with several inputs fail
-// here until this switches to StepBatch.
+// trainStep trains a fresh copy of the file as a user would with
+// `onnxtune train` (untie, one parameter group, SGD): TrainSteps steps at lr
+// TrainLR on batches of TrainBatch generated examples that feed every graph
+// input by name; when that is refused for the input shapes (ops.ErrShape: a
+// batch fixed at export), it makes the batch symbolic as `onnxtune convert
+// --dynamic-batch` does (remap.DynamicBatch) and trains again. A classifier
+// (first output declared [N, C], C >= 2) takes cross-entropy against labels
+// i mod C; any other float output takes MSE against zeros.
 func trainStep(res *Result, mu *sync.Mutex) (*graph.Model, error) {
+	m, err := trainOnce(res, mu, false)
+	if err != nil && errors.Is(err, ops.ErrShape) {
+		// As a user told "the model wants [1, ...]" would: convert
+		// --dynamic-batch, then train again.
+		m, err = trainOnce(res, mu, true)
+	}
+	return m, err
+}
+
+func trainOnce(res *Result, mu *sync.Mutex, dynamic bool) (*graph.Model, error) {
 	m, err := importer.Load(res.Path)
 	if err != nil {
 		return nil, err
+	}
+	if dynamic {
+		rep, err := remap.DynamicBatch(m, remap.BatchOptions{})
+		if err != nil {
+			return nil, fmt.Errorf("after training at batch %d was refused, convert --dynamic-batch: %w", TrainBatch, err)
+		}
+		mu.Lock()
+		res.Rewritten = fmt.Sprintf("batch %d made symbolic (inputs %s; %d nodes rewritten)", rep.Batch, strings.Join(rep.Inputs, ", "), len(rep.Rewrites))
+		mu.Unlock()
 	}
 	batches, loss, err := trainingData(m)
 	if err != nil {
@@ -467,7 +484,7 @@ func trainStep(res *Result, mu *sync.Mutex) (*graph.Model, error) {
 	tr.Seed = 1
 	var losses []float64
 	for i, b := range batches {
-		sr, err := tr.Step(b.x, b.labels, b.targets, 1)
+		sr, err := tr.StepBatch(b, 1)
 		if err != nil {
 			return nil, fmt.Errorf("step %d: %w", i+1, err)
 		}
@@ -480,13 +497,6 @@ func trainStep(res *Result, mu *sync.Mutex) (*graph.Model, error) {
 	res.Trained, res.Losses = trained, losses
 	mu.Unlock()
 	return m, nil
-}
-
-// batch is one training batch for the first graph input.
-type batch struct {
-	x       *tensor.Dense
-	labels  []int64
-	targets *tensor.Dense
 }
 
 // classes is the class count of a classifier's first output, declared
@@ -502,9 +512,9 @@ func classes(m *graph.Model) int {
 	return int(dims[1].Value)
 }
 
-// trainingData makes TrainSteps batches for the model's first input and
-// chooses the loss.
-func trainingData(m *graph.Model) ([]batch, train.Loss, error) {
+// trainingData makes TrainSteps batches for the model's inputs and chooses
+// the loss.
+func trainingData(m *graph.Model) ([]data.Batch, train.Loss, error) {
 	if len(m.Graph.Outputs) == 0 {
 		return nil, "", errors.New("the model has no output")
 	}
@@ -516,7 +526,7 @@ func trainingData(m *graph.Model) ([]batch, train.Loss, error) {
 	if c > 0 {
 		loss = train.CrossEntropy
 	}
-	var bs []batch
+	var bs []data.Batch
 	var shape []int
 	for k := range TrainSteps {
 		ins, err := planInputs(m, TrainBatch, true)
@@ -531,17 +541,17 @@ func trainingData(m *graph.Model) ([]batch, train.Loss, error) {
 			}
 			ins[0].Data = d
 		}
-		b := batch{x: ins[0].dense()}
+		b := data.Batch{Inputs: denseMap(ins), N: TrainBatch, Indices: []int{0, 1, 2, 3}}
 		if loss == train.CrossEntropy {
-			b.labels = make([]int64, TrainBatch)
-			for i := range b.labels {
-				b.labels[i] = int64(i % c)
+			b.Labels = make([]int64, TrainBatch)
+			for i := range b.Labels {
+				b.Labels[i] = int64(i % c)
 			}
 		} else {
 			if shape == nil {
 				shape = targetShape(m, ins)
 			}
-			b.targets = ops.Dense(shape, make([]float32, elems(shape)))
+			b.Targets = ops.Dense(shape, make([]float32, elems(shape)))
 		}
 		bs = append(bs, b)
 	}

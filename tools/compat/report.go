@@ -83,8 +83,10 @@ func Markdown(results []Result, sum Summary, known map[string]Known, notes []str
 	p("   cell is the largest difference relative to the output's largest magnitude; it passes at %g. ONNX Runtime\n", Tolerance)
 	p("   1.30 implements no opset below 7: for PyTorch 0.3 files the reference is PyTorch's own test data shipped\n")
 	p("   beside them (`*.input_0.pb`, `*.output_0.pb`), else `n/a`.\n")
-	p("3. **train**: %d SGD steps (lr %g) at batch %d on the first input, through `train.Trainer` as `onnxtune train`\n", TrainSteps, TrainLR, TrainBatch)
-	p("   does: cross-entropy for a classifier (first output `[N, C]`), else MSE against zeros. `n/a`: the model\n")
+	p("3. **train**: %d SGD steps (lr %g) at batch %d, every input fed by name, through `train.Trainer` as `onnxtune\n", TrainSteps, TrainLR, TrainBatch)
+	p("   train` does; where the batch was fixed at export and training is refused for it, after `remap.DynamicBatch`\n")
+	p("   (`onnxtune convert --dynamic-batch`). Cross-entropy for a classifier (first output `[N, C]`), else MSE\n")
+	p("   against zeros. `n/a`: the model\n")
 	p("   holds no weights (no float initializer or Constant of 2 or more elements), so there is nothing to train.\n")
 	p("4. **ORT runs result**: the trained model, written as `onnxtune train -o` writes it, runs in ONNX Runtime on\n")
 	p("   the step-2 inputs with outputs of the original shapes, all finite (`n/a` where ONNX Runtime cannot run\n")
@@ -126,7 +128,7 @@ func Markdown(results []Result, sum Summary, known map[string]Known, notes []str
 		}
 		p("| `%s` | %s | %s | %s | %d / %d | %s | %s | %s | %s | %s | %s |\n",
 			r.File, cell(r.Set+": "+r.Source), cell(r.Producer), opset, r.Ops, r.Nodes,
-			status(r.Load), runCell(r), status(r.Train), status(r.Export), verdict, cell(r.FirstError))
+			status(r.Load), runCell(r), trainCell(r), status(r.Export), verdict, cell(r.FirstError))
 	}
 	if len(known) > 0 {
 		p("\n## Known failures (`tools/compat/known_failures.tsv`)\n\n")
@@ -156,6 +158,13 @@ func status(s Step) string {
 		return "-"
 	}
 	return s.Status
+}
+
+func trainCell(r Result) string {
+	if r.Rewritten != "" && r.Train.ok() {
+		return "ok (after dynamic batch)"
+	}
+	return status(r.Train)
 }
 
 func runCell(r Result) string {
