@@ -433,6 +433,9 @@ def facts(m, batch):
     for n in g.node:
         for p in n.metadata_props:
             meta_keys[p.key] += 1
+    for n in g.node:  # shapes built by Concat of constants (the unoptimized dynamo export)
+        if n.op_type == "Concat" and all(i in ints for i in n.input):
+            ints[n.output[0]] = [v for i in n.input for v in ints[i]]
     shape_inputs = {"Reshape": 1, "Expand": 1, "Tile": 1, "ConstantOfShape": 0}
     pinned = []
     for n in g.node:
@@ -440,7 +443,7 @@ def facts(m, batch):
             src = n.input[shape_inputs[n.op_type]]
             if src in ints:
                 pinned.append({"node": n.name, "op": n.op_type, "shape_input": src, "values": ints[src],
-                               "first_is_batch": bool(ints[src] and ints[src][0] == batch)})
+                               "has_batch": batch in ints[src]})
     consts = []
     for n in g.node:
         if n.op_type == "Constant":
@@ -480,6 +483,135 @@ def facts(m, batch):
         "shape_constants": pinned,
         "example_node": example,
     }
+
+
+# ----------------------------------------------------------------------------------------------
+# Probes: small in-memory exports for exporter behaviour the fixtures do not show (not written)
+# ----------------------------------------------------------------------------------------------
+
+
+class _ZeroBias(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3)
+        self.fc = nn.Linear(4, 3)
+        nn.init.zeros_(self.conv.bias)
+        nn.init.zeros_(self.fc.bias)
+
+    def forward(self, x):
+        return self.fc(self.conv(x).mean((2, 3)))
+
+
+class _SharedModule(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Linear(6, 6)
+        self.b = self.a  # the same module under two names
+
+    def forward(self, x):
+        return self.b(torch.relu(self.a(x)))
+
+
+class _BigTiedTransposed(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.w = nn.Parameter(0.01 * torch.randn(100, 100))  # 10,000 elements: over the folder's 8,192
+
+    def forward(self, x):
+        return torch.relu(x @ self.w.t()) @ self.w.t()
+
+
+class _Attributes(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(6, 4)
+        self.plain = torch.randn(4)  # a tensor attribute, not registered
+        self.register_buffer("scale", torch.randn(4), persistent=False)
+
+    def forward(self, x):
+        return self.fc(x) * self.plain + self.scale
+
+
+def _summary(m):
+    return {
+        "initializers": ["%s %s %s" % (i.name, list(i.dims), onnx.TensorProto.DataType.Name(i.data_type))
+                         for i in m.graph.initializer],
+        "nodes": ["%s(%s)" % (n.op_type, ", ".join(n.input)) for n in m.graph.node],
+        "functions": ["%s::%s(%s)" % (f.domain, f.name, ", ".join(f.input)) for f in m.functions],
+        "inputs": [i.name for i in m.graph.input],
+        "outputs": [o.name for o in m.graph.output],
+    }
+
+
+def _probe_export(model, x, **kw):
+    import io
+    buf = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(model.eval(), (x,), buf, verbose=False, **kw)
+    return _summary(onnx.load_from_string(buf.getvalue()))
+
+
+def probes():
+    import tempfile
+    out = {}
+    mm.seed(101)
+    # The dynamo exporter's defaults when f is a path: external data, input named after forward's argument.
+    with tempfile.TemporaryDirectory() as d:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(mm.LeNet().eval(), (torch.randn(2, 3, 32, 32),), os.path.join(d, "lenet.onnx"),
+                              dynamo=True, verbose=False)
+        m = onnx.load(os.path.join(d, "lenet.onnx"), load_external_data=False)
+        out["dynamo_defaults_to_a_path"] = {
+            "call": "torch.onnx.export(model, (x,), 'lenet.onnx', dynamo=True)",
+            "files": {f: os.path.getsize(os.path.join(d, f)) for f in sorted(os.listdir(d))},
+            "external_initializers": sum(1 for i in m.graph.initializer
+                                         if i.data_location == onnx.TensorProto.EXTERNAL),
+            "initializers": len(m.graph.initializer),
+            "inputs": [i.name for i in m.graph.input], "outputs": [o.name for o in m.graph.output],
+        }
+    x4 = torch.randn(2, 3, 6, 6)
+    mm.seed(102)
+    zb = _ZeroBias()
+    out["zero_bias"] = {"model": "Conv2d and Linear whose biases are zero (nn.init.zeros_)",
+                        "dynamo": _probe_export(zb, x4, dynamo=True),
+                        "dynamo_noopt": _probe_export(zb, x4, dynamo=True, optimize=False),
+                        "ts": _probe_export(zb, x4, dynamo=False)}
+    x6 = torch.randn(2, 6)
+    mm.seed(103)
+    sm = _SharedModule()
+    out["shared_module"] = {"model": "self.b = self.a (one nn.Linear under two names)",
+                            "state_dict": list(sm.state_dict()),
+                            "named_parameters": [k for k, _ in sm.named_parameters()],
+                            "dynamo": _probe_export(sm, x6, dynamo=True),
+                            "ts": _probe_export(sm, x6, dynamo=False)}
+    mm.seed(104)
+    bt = _BigTiedTransposed()
+    x100 = torch.randn(2, 100)
+    out["big_weight_transposed_twice"] = {"model": "w [100, 100] used as w.t() twice",
+                                          "dynamo": _probe_export(bt, x100, dynamo=True),
+                                          "ts": _probe_export(bt, x100, dynamo=False)}
+    mm.seed(105)
+    at = _Attributes()
+    out["tensor_attributes"] = {"model": "a plain tensor attribute and a non-persistent buffer",
+                                "state_dict": list(at.state_dict()),
+                                "dynamo": _probe_export(at, x6, dynamo=True),
+                                "ts": _probe_export(at, x6, dynamo=False)}
+    mm.seed(106)
+    bn = mm.BNCNN().eval()
+    x16 = torch.randn(2, 3, 16, 16)
+    out["batchnorm_options"] = {
+        "model": "BNCNN",
+        "dynamo training=PRESERVE": _probe_export(bn, x16, dynamo=True,
+                                                  training=torch.onnx.TrainingMode.PRESERVE),
+        "dynamo do_constant_folding=False": _probe_export(bn, x16, dynamo=True, do_constant_folding=False),
+    }
+    mlp = nn.Sequential(nn.Linear(6, 6), nn.ReLU(), nn.Linear(6, 3))
+    out["ts_export_modules_as_functions"] = {
+        "model": "nn.Sequential(Linear, ReLU, Linear), export_modules_as_functions={nn.Linear}",
+        "ts": _probe_export(mlp, x6, dynamo=False, export_modules_as_functions={nn.Linear})}
+    return out
 
 
 # ----------------------------------------------------------------------------------------------
@@ -680,6 +812,7 @@ def main():
                       % BACKBONE_LR,
         },
         "models": entries,
+        "probes": probes(),
     }
     mm.write_json(os.path.join(OUT, "manifest.json"), manifest)
     mm.write_json(os.path.join(OUT, "cases.json"), cases)
