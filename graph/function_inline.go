@@ -32,8 +32,10 @@ func (e *InlineError) Error() string {
 	if e.Node != "" {
 		s = "node " + e.Node + ": " + s
 	}
-	return s
+	return oneLine.Replace(s) // names come from the file
 }
+
+var oneLine = strings.NewReplacer("\n", `\n`, "\r", `\r`)
 
 // Inlined returns the graph the engine runs: m.Graph where every node that
 // calls a local function (LocalFunctions) is replaced by the function's

@@ -316,6 +316,10 @@ func TestInlineErrors(t *testing.T) {
 			fn("a", []string{"p"}, []string{"q"}, op("r", "Relu", []string{"p"}, []string{"t"}), call("n", "a", []string{"t"}, []string{"q"})),
 		}, call("/top", "a", []string{"x"}, []string{"y"})),
 			[]string{"local function f.a: calls itself (f.a -> f.a)"}},
+		{"name with a newline", model([]*graph.Function{
+			fn("a\nb", []string{"p"}, []string{"q"}, call("n", "a\nb", []string{"p"}, []string{"q"})),
+		}, call("/top", "a\nb", []string{"x"}, []string{"y"})),
+			[]string{`local function f.a\nb: calls itself`}},
 		{"missing function", model([]*graph.Function{
 			fn("a", []string{"p"}, []string{"q"}, call("n", "gone", []string{"p"}, []string{"q"})),
 		}, call("/top", "a", []string{"x"}, []string{"y"})),
