@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/onnxtune/onnxtune/graph"
+	"github.com/onnxtune/onnxtune/remap"
 )
 
 func (a *app) inspectCmd() *cobra.Command {
@@ -31,8 +32,9 @@ sum(p.numel() for p in model.parameters()).
 
 Warnings name what training cannot reach: a parameter that a dynamo export's
 program lists but the exporter folded into a constant or removed (a zero
-bias, say), and a float tensor that looks like a weight but belongs to no
-PyTorch parameter.
+bias, say), a float tensor that looks like a weight but belongs to no
+PyTorch parameter, and BatchNorm folded into the Conv weights of an eval
+export.
 
 With --json it prints one JSON object with the keys ir_version, producer,
 opsets, inputs, outputs, ops, parameters, parameter_count and warnings.`,
@@ -103,7 +105,7 @@ func summarize(m *graph.Model) *summary {
 		IRVersion:    m.IRVersion,
 		Producer:     strings.TrimSpace(m.ProducerName + " " + m.ProducerVersion),
 		Opsets:       make(map[string]int64),
-		Warnings:     nonNil(m.ParamWarnings()),
+		Warnings:     nonNil(append(m.ParamWarnings(), nonEmpty(remap.FusedBatchNorm(m))...)),
 		Inputs:       []valueSummary{},
 		Outputs:      []valueSummary{},
 		Ops:          g.OpCounts(),
@@ -306,4 +308,12 @@ func formatDims(dims []int64) string {
 		parts[i] = fmt.Sprint(d)
 	}
 	return "[" + strings.Join(parts, ", ") + "]"
+}
+
+// nonEmpty is a list of w, or none when w is "".
+func nonEmpty(w string) []string {
+	if w == "" {
+		return nil
+	}
+	return []string{w}
 }

@@ -1,0 +1,62 @@
+package remap
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/onnxtune/onnxtune/graph"
+)
+
+// FusedBatchNorm returns a one-line warning when m is an eval-mode export
+// whose BatchNorm layers the exporter folded into the Conv before them, or
+// "" otherwise. Such a model trains, but what trains is the folded weight,
+// not PyTorch's Conv and BatchNorm: the user who wants PyTorch's
+// fine-tuning should export in training or preserve mode. It looks for
+// Conv nodes the dynamo exporter marks as fused (node metadata
+// pkg.onnxscript.rewriter.rule_name = FuseBatchNormIntoConv) or, in a
+// TorchScript export, Conv weights and biases the exporter had to name
+// anew ("onnx::Conv_12") in a graph with no BatchNormalization.
+func FusedBatchNorm(m *graph.Model) string {
+	if m == nil || m.Graph == nil {
+		return ""
+	}
+	g := m.Graph
+	for _, n := range g.Nodes {
+		if n.OpType == "BatchNormalization" {
+			return ""
+		}
+	}
+	var fused []string
+	for _, n := range g.Nodes {
+		if n.OpType != "Conv" {
+			continue
+		}
+		marked := false
+		for _, p := range n.Metadata {
+			if p.Key == "pkg.onnxscript.rewriter.rule_name" && strings.Contains(p.Value, "FuseBatchNorm") {
+				marked = true
+			}
+		}
+		if !marked && len(n.Inputs) > 2 && n.Inputs[2] != "" && !graph.IsStateDictName(n.Inputs[1]) && !graph.IsStateDictName(n.Inputs[2]) &&
+			g.Initializer(n.Inputs[1]) != nil && g.Initializer(n.Inputs[2]) != nil && graph.ExportSignature(g) == nil {
+			marked = true
+		}
+		if marked {
+			fused = append(fused, n.Name)
+		}
+	}
+	if len(fused) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("BatchNorm is folded into %d Conv layers of this eval export (%s): training changes the folded weights, "+
+		"not PyTorch's Conv and BatchNorm; to fine-tune as PyTorch does, export with training=torch.onnx.TrainingMode.PRESERVE "+
+		"and do_constant_folding=False", len(fused), firstOf(fused))
+}
+
+// firstOf lists up to two names, then how many more.
+func firstOf(names []string) string {
+	if len(names) <= 2 {
+		return strings.Join(names, ", ")
+	}
+	return fmt.Sprintf("%s, %s and %d more", names[0], names[1], len(names)-2)
+}
