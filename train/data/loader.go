@@ -34,7 +34,8 @@ type Batch struct {
 // the seed, the epoch number and the dataset's length (not on the Go
 // version, nor on earlier epochs having run): a run resumed at epoch e sees
 // the batches an uninterrupted run sees. Without shuffle, every epoch is in
-// dataset order.
+// dataset order. Every field of a batch (token ids, their mask, ...) holds
+// the same examples in the same order, as do the labels and Indices.
 //
 // The examples of a batch are read by two goroutines; the batch does not
 // depend on which finishes first. A Loader is safe for concurrent use.
@@ -54,7 +55,9 @@ type Loader struct {
 }
 
 // NewLoader returns a Loader of ds in batches of batchSize examples,
-// shuffled every epoch when shuffle is set.
+// shuffled every epoch when shuffle is set. It checks ds's fields: named,
+// distinct, of element types examples can have, at least one with a value
+// per example.
 func NewLoader(ds Dataset, batchSize int, shuffle bool, seed int64) (*Loader, error) {
 	if batchSize < 1 {
 		return nil, fmt.Errorf("data: batch size %d, want 1 or more", batchSize)
