@@ -469,3 +469,44 @@ func TestInlineBlowUpIsCheap(t *testing.T) {
 		t.Errorf("refusing allocated %d bytes", d)
 	}
 }
+
+// functions.onnx calls Dense twice; Dense calls ScaledLeaky, whose
+// LeakyRelu takes alpha from Dense's slope when the call gives one, else
+// from ScaledLeaky's default.
+func ExampleModel_Inlined() {
+	m, err := importer.Load("testdata/functions.onnx")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, n := range m.Graph.Nodes {
+		fmt.Printf("%-14s %s\n", n.Name, n.QualifiedOp())
+	}
+	g, err := m.Inlined()
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println("inlined:")
+	for _, n := range g.Nodes {
+		alpha := ""
+		if a := n.Attr("alpha"); a != nil {
+			alpha = fmt.Sprintf(" alpha=%.2g", a.F)
+		}
+		fmt.Printf("%-32s %s%v -> %v%s\n", n.Name, n.OpType, n.Inputs, n.Outputs, alpha)
+	}
+	// Output:
+	// /layer.0/Dense local.layers.Dense
+	// /layer.1/Dense local.layers.Dense
+	// /Constant      Constant
+	// /clamp/Clamp   local.layers.Clamp
+	// /head/Head     local.layers.Head
+	// inlined:
+	// /layer.0/Dense/dense/Gemm        Gemm[x layer.0.weight layer.0.bias] -> [/layer.0/Dense/H]
+	// /layer.0/Dense/act/leaky         LeakyRelu[/layer.0/Dense/H] -> [h1] alpha=0.1
+	// /layer.1/Dense/dense/Gemm        Gemm[h1 layer.1.weight layer.1.bias] -> [/layer.1/Dense/H]
+	// /layer.1/Dense/act/leaky         LeakyRelu[/layer.1/Dense/H] -> [h2] alpha=0.5
+	// /Constant                        Constant[] -> [hi]
+	// /clamp/Clamp/clip                Clip[h2  hi] -> [c]
+	// /head/Head/head/Gemm             Gemm[c onnx::Gemm_9 head.bias] -> [logits]
+}
