@@ -40,8 +40,9 @@ names. Exports that lost a parameter (BatchNorm folded into Conv or Gemm) get no
 file no longer holds what PyTorch trains (manifest "why_no_training").
 
 Seeded and single-config (torch.set_num_threads(2), deterministic algorithms, fixed zip timestamps).
-Re-running in the same checkout path with the same versions rewrites identical files: the dynamo
-exporter records stack traces with absolute source paths in node metadata.
+Re-running in the same checkout path with the same versions rewrites identical files. The dynamo
+exporter records stack traces in node metadata, with absolute source paths and line numbers (of
+make_models.py, of this script for the special cases, of torch): editing either script changes them.
 """
 
 import copy
@@ -82,8 +83,9 @@ SGD = {"type": "SGD", "lr": BACKBONE_LR, "momentum": 0.9, "dampening": 0.0, "nes
 
 
 class ScalarParams(nn.Module):
-    """0-d and shape-[1] parameters: a 0-d leaky slope in the backbone, a 0-d scale and a shape-[1]
-    shift on the head's output."""
+    """0-d and shape-[1] parameters: a 0-d leaky slope in the backbone, a shape-[1] shift on the head's
+    input and a 0-d scale on its output (a shift of the logits themselves would get no gradient from
+    cross-entropy)."""
 
     def __init__(self):
         super().__init__()
@@ -96,7 +98,7 @@ class ScalarParams(nn.Module):
     def forward(self, x):
         h = self.fc(x)
         h = torch.relu(h) - self.alpha * torch.relu(-h)
-        return self.head(h) * self.head_scale + self.head_shift
+        return self.head(h + self.head_shift) * self.head_scale
 
 
 class WeightViews(nn.Module):
