@@ -960,15 +960,15 @@ func castSlice[S, D Number](t *tensor.Dense) ([]D, error) {
 // integer divided by 0 gives 0.
 func lowerMod(c *Ctx, in []*Value) ([]*Value, error) {
 	if len(in) != 2 || in[0] == nil || in[1] == nil {
-		return nil, fmt.Errorf("Mod: want inputs A and B")
+		return nil, fmt.Errorf("want inputs A and B")
 	}
 	a, b := in[0], in[1]
 	if a.DType != b.DType {
-		return nil, fmt.Errorf("Mod: A is %s, B is %s", a.DType, b.DType)
+		return nil, fmt.Errorf("inputs of types %s and %s: want one type", a.DType, b.DType)
 	}
 	fmod := c.attrs().Int("fmod", 0) == 1
 	if a.DType.IsFloat() && !fmod {
-		return nil, fmt.Errorf("Mod: fmod must be 1 for %s inputs", a.DType)
+		return nil, fmt.Errorf("fmod must be 1 for %s inputs", a.DType)
 	}
 	shape, err := BroadcastShape(a.Shape, b.Shape)
 	if err != nil {
