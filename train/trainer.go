@@ -104,7 +104,7 @@ func NewTrainer(m *graph.Model, loss Loss, opt Optimizer, groups *Assignment) (*
 	if _, err := remap.Untie(m); err != nil {
 		return nil, err
 	}
-	if err := ops.NewRegistry().Check(m.Graph); err != nil {
+	if err := ops.NewRegistry().CheckModel(m); err != nil {
 		return nil, err
 	}
 	names := ops.InputNames(m)
