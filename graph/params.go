@@ -135,8 +135,12 @@ func (m *Model) BuildParams() {
 		}
 	}
 	order := make(map[*Node]int, len(g.Nodes))
+	opRank := make(map[*Node]int, len(g.Nodes))
+	perOp := make(map[string]int)
 	for i, n := range g.Nodes {
 		order[n] = i
+		opRank[n] = perOp[n.OpType]
+		perOp[n.OpType]++
 	}
 	type entry struct {
 		p   *Param
@@ -233,12 +237,18 @@ func (m *Model) BuildParams() {
 			if s.Suffix == "weight" {
 				b = siblingBias(u.Node, consumers, producers, func(v string) bool { _, ok := inits[v]; return (ok || alias[v] != "") && named(v) })
 			}
-			if mod == "" && (b == "" || !inBody(u.Node)) {
+			if mod == "" && b == "" {
 				// A body node without a module path still has one when
 				// the bias beside it has a name (PyTorch's
 				// export_modules_as_functions: a Linear's MatMul in a
-				// function, its bias passed in by name).
-				continue
+				// function, its bias passed in by name). Elsewhere, a
+				// weight of an export that names no modules (PyTorch 0.3's
+				// "1", "2"; a top-level op) gets a stable derived name:
+				// the node's, or its op and rank among nodes of that op.
+				if inBody(u.Node) || sig != nil {
+					continue
+				}
+				mod = derivedModule(u.Node, opRank[u.Node])
 			}
 			name := mod + "." + s.Suffix
 			if b != "" {
@@ -321,8 +331,24 @@ func siblingBias(n *Node, consumers map[string][]Use, producers map[string]*Node
 }
 
 // stateDictName matches names that look like PyTorch state_dict keys:
-// dotted identifiers such as "layer1.0.conv1.weight" or "fc.bias".
-var stateDictName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)*$`)
+// dotted identifiers such as "layer1.0.conv1.weight" or "fc.bias", and
+// the keys of an nn.Sequential ("0.weight"); a bare number ("12", an old
+// exporter's value name) is not one.
+var stateDictName = regexp.MustCompile(`^([A-Za-z_][A-Za-z0-9_]*|[0-9]+\.[A-Za-z0-9_]+)(\.[A-Za-z0-9_]+)*$`)
+
+// identifier matches a node name usable as a derived module name.
+var identifier = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// derivedModule names the module of a node whose export gives no module
+// path: the node's own name when it is an identifier ("Gemm_3", or
+// "MatMul" for "/MatMul"), else its op and rank among the graph's nodes of
+// that op ("Conv_0").
+func derivedModule(n *Node, rank int) string {
+	if name := strings.TrimPrefix(n.Name, "/"); identifier.MatchString(name) {
+		return name
+	}
+	return fmt.Sprintf("%s_%d", n.OpType, rank)
+}
 
 // IsStateDictName reports whether an initializer name is already a PyTorch
 // name, as opposed to one the exporter made up ("onnx::Conv_193",
@@ -395,8 +421,13 @@ const (
 )
 
 // signatureLine is one input of the graph signature the dynamo exporter
-// writes: "p_fc_weight: PARAMETER target='fc.weight'".
-var signatureLine = regexp.MustCompile(`^\s*\S+: ([A-Z_]+) target='([^']*)'`)
+// writes: "p_fc_weight: PARAMETER target='fc.weight'" (PyTorch 2.9 on), or
+// "InputSpec(kind=<InputKind.PARAMETER: 2>, arg=TensorArgument(name='p_fc_weight'),
+// target='fc.weight', ...)" before.
+var (
+	signatureLine = regexp.MustCompile(`(?m)^\s*\S+: ([A-Z_]+) target='([^']*)'`)
+	signatureSpec = regexp.MustCompile(`InputSpec\(kind=<InputKind\.([A-Z_]+): \d+>, arg=[A-Za-z]+\([^)]*\), target='([^']*)'`)
+)
 
 // ExportSignature returns, for a model written by PyTorch's dynamo
 // exporter (torch.onnx.export(..., dynamo=True)), the kind of each target
@@ -411,10 +442,13 @@ func ExportSignature(g *Graph) map[string]string {
 			continue
 		}
 		sig := make(map[string]string)
-		for _, line := range strings.Split(p.Value, "\n") {
-			if m := signatureLine.FindStringSubmatch(line); m != nil {
+		for _, re := range []*regexp.Regexp{signatureLine, signatureSpec} {
+			for _, m := range re.FindAllStringSubmatch(p.Value, -1) {
 				sig[m[2]] = m[1]
 			}
+		}
+		if len(sig) == 0 {
+			return nil // a form this reader does not know: names decide
 		}
 		return sig
 	}

@@ -93,7 +93,10 @@ func TestModulePath(t *testing.T) {
 func TestIsStateDictName(t *testing.T) {
 	for name, want := range map[string]bool{
 		"layer1.0.conv1.weight": true, "fc.bias": true, "w": true,
-		"onnx::Conv_193": false, "/conv1/Constant_output_0": false, "1.weight": false,
+		"onnx::Conv_193": false, "/conv1/Constant_output_0": false,
+		// An nn.Sequential's keys start with the layer's index; a bare
+		// number is an old exporter's value name.
+		"1.weight": true, "0.0.bias": true, "12": false, "1.": false,
 	} {
 		if got := graph.IsStateDictName(name); got != want {
 			t.Errorf("IsStateDictName(%q) = %v", name, got)
@@ -256,5 +259,33 @@ func TestDynamoNames(t *testing.T) {
 		if !strings.Contains(warn, want) {
 			t.Errorf("warnings lack %q:\n%s", want, warn)
 		}
+	}
+}
+
+// TestDerivedNames: an export that names no modules (PyTorch 0.3: nodes
+// without names, weights under bare numbers) still lists its weights, under
+// stable derived names: the op and its rank among the graph's nodes of
+// that op.
+func TestDerivedNames(t *testing.T) {
+	w, _ := graph.NewFloat32("1", []int64{2, 3}, make([]float32, 6))
+	b, _ := graph.NewFloat32("2", []int64{2}, make([]float32, 2))
+	w2, _ := graph.NewFloat32("3", []int64{2, 2}, make([]float32, 4))
+	g := &graph.Graph{
+		Initializers: []*graph.Tensor{w, b, w2},
+		Nodes: []*graph.Node{
+			{OpType: "Gemm", Inputs: []string{"x", "1", "2"}, Outputs: []string{"h"},
+				Attrs: []*graph.Attribute{{Name: "transB", Type: graph.AttrInt, I: 1}}},
+			{OpType: "Gemm", Inputs: []string{"h", "3"}, Outputs: []string{"y"},
+				Attrs: []*graph.Attribute{{Name: "transB", Type: graph.AttrInt, I: 1}}},
+		},
+	}
+	m := &graph.Model{Graph: g}
+	m.BuildParams()
+	var got []string
+	for _, p := range m.Params {
+		got = append(got, p.Name+"<-"+p.Initializer)
+	}
+	if want := "Gemm_0.weight<-1 Gemm_0.bias<-2 Gemm_1.weight<-3"; strings.Join(got, " ") != want {
+		t.Errorf("got %q, want %q", strings.Join(got, " "), want)
 	}
 }
