@@ -185,11 +185,13 @@ func (m *Model) BuildParams() {
 				DType: t.DType, Role: role(v, t.DType.IsFloat()),
 				Shape: append([]int64(nil), t.Dims...),
 			}
-			if len(uses) > 0 {
-				if s, ok := SlotOf(uses[0].Node, uses[0].Index, producers); ok && s.Transposed && len(t.Dims) == 2 {
-					p.Transposed = true
-					p.Shape = []int64{t.Dims[1], t.Dims[0]}
-				}
+			// A tensor under its state_dict name holds the parameter as
+			// PyTorch does, whatever reads it (x @ W, or a Transpose
+			// before a MatMul), unless its metadata says otherwise (a
+			// folded transpose that remap.Rename gave its PyTorch name).
+			if stored(t) == StoredTransposed && len(t.Dims) == 2 {
+				p.Transposed = true
+				p.Shape = []int64{t.Dims[1], t.Dims[0]}
 			}
 			params = append(params, entry{p, first})
 			shared[init]++
@@ -533,4 +535,22 @@ func (m *Model) ParamWarnings() []string {
 		out = append(out, fmt.Sprintf("initializer %s %s%v, read by %s, looks like a weight but is attributed to no PyTorch parameter: it is not trained", t.Name, t.DType, t.Dims, reader))
 	}
 	return out
+}
+
+// StoredKey is the metadata key of an initializer whose layout is not
+// PyTorch's: StoredTransposed marks a 2-D weight stored as the transpose
+// of the PyTorch parameter whose name it has.
+const (
+	StoredKey        = "onnxtune.stored"
+	StoredTransposed = "transposed"
+)
+
+// stored returns t's StoredKey metadata.
+func stored(t *Tensor) string {
+	for _, p := range t.Metadata {
+		if p.Key == StoredKey {
+			return p.Value
+		}
+	}
+	return ""
 }

@@ -238,7 +238,8 @@ func TestApplyModulePrefix(t *testing.T) {
 // stores the weight transposed (Gemm transB=0) and the other does not.
 func TestApplyTransposed(t *testing.T) {
 	// transpose gives fc1 of a LeNet the layout of a MatMul weight: Gemm
-	// with transB=0 and the initializer holding (in, out).
+	// with transB=0 and the initializer holding (in, out), marked as the
+	// transpose of PyTorch's fc1.weight.
 	transpose := func(m *graph.Model) *graph.Model {
 		gemm := m.Graph.Node("/fc1/Gemm")
 		if gemm == nil || gemm.Attr("transB") == nil {
@@ -248,6 +249,9 @@ func TestApplyTransposed(t *testing.T) {
 		w := m.Graph.Initializer("fc1.weight")
 		w.Raw = transposed(w.Raw, int(w.Dims[0]), int(w.Dims[1]), 4)
 		w.Dims = []int64{w.Dims[1], w.Dims[0]}
+		// Under its PyTorch name the tensor reads as PyTorch's layout
+		// unless marked, as remap.Rename marks a folded transpose.
+		w.Metadata = append(w.Metadata, graph.StringPair{Key: graph.StoredKey, Value: graph.StoredTransposed})
 		m.BuildParams()
 		if p := m.Param("fc1.weight"); !p.Transposed || p.Shape[0] != 120 {
 			t.Fatalf("fc1.weight after transposing: %+v", p)

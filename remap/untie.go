@@ -138,7 +138,10 @@ func valueNames(g *graph.Graph) map[string]bool {
 func Rename(m *graph.Model) (int, error) {
 	g := m.Graph
 	names := valueNames(g)
-	type rename struct{ old, new string }
+	type rename struct {
+		old, new   string
+		transposed bool
+	}
 	var todo []rename
 	for _, p := range m.Params {
 		if !p.Recovered || p.Tied || p.Value != p.Initializer || p.Name == p.Initializer {
@@ -149,7 +152,7 @@ func Rename(m *graph.Model) (int, error) {
 		}
 		names[p.Name] = true
 		delete(names, p.Initializer)
-		todo = append(todo, rename{p.Initializer, p.Name})
+		todo = append(todo, rename{p.Initializer, p.Name, p.Transposed})
 	}
 	if len(todo) == 0 {
 		return 0, nil
@@ -157,6 +160,11 @@ func Rename(m *graph.Model) (int, error) {
 	return len(todo), m.Edit(func(g *graph.Graph) error {
 		for _, r := range todo {
 			g.RenameValue(r.old, r.new)
+			if t := g.Initializer(r.new); t != nil && r.transposed {
+				// Under its PyTorch name the tensor would read as PyTorch's
+				// layout: say that it holds the transpose.
+				t.Metadata = append(t.Metadata, graph.StringPair{Key: graph.StoredKey, Value: graph.StoredTransposed})
+			}
 		}
 		return nil
 	})
