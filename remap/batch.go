@@ -72,8 +72,14 @@ func DynamicBatch(m *graph.Model, opts BatchOptions) (*BatchReport, error) {
 		if !ok {
 			return nil, fmt.Errorf("remap: dynamic batch: input %q has no tensor type", name)
 		}
-		if len(dims) == 0 || !dims[0].HasValue {
-			continue
+		if len(dims) == 0 {
+			continue // a scalar: not batched
+		}
+		if !dims[0].HasValue {
+			// An input with a symbolic first dimension: the batch is
+			// already free (fixed first dimensions elsewhere are not it,
+			// as an RNN state's [layers, batch, hidden]).
+			return &BatchReport{}, nil
 		}
 		if rep.Batch != 0 && dims[0].Value != rep.Batch {
 			return nil, fmt.Errorf("remap: dynamic batch: inputs disagree on the batch: %q has %d, %q has %d", fixed[0].Name, rep.Batch, name, dims[0].Value)
@@ -126,8 +132,9 @@ func DynamicBatch(m *graph.Model, opts BatchOptions) (*BatchReport, error) {
 		replaceInfo(c.Inputs, nv)
 		rep.Inputs = append(rep.Inputs, in.Name)
 	}
+	folded := foldedInts(g, names, atB)
 	rw := &batchRewriter{m: m, g: c, b: int(b), opset: opsetOf(m), shapes: shapes,
-		tags: batchAxes(g, names, shapes, int(b)), params: make(map[string]bool), folded: foldedInts(g, names, atB)}
+		tags: batchAxes(g, names, shapes, int(b), folded), params: make(map[string]bool), folded: folded}
 	for _, p := range m.Params {
 		rw.params[p.Initializer] = true
 	}
@@ -176,6 +183,30 @@ func DynamicBatch(m *graph.Model, opts BatchOptions) (*BatchReport, error) {
 		*g = *c
 		return nil
 	})
+}
+
+// FixedBatch returns the batch size a model's inputs fix: the first
+// dimension they all declare as the same number. It is 0 when one declares
+// it symbolic (the batch is free already), when they disagree (the first
+// dimension is not the batch), or when no input has one.
+func FixedBatch(m *graph.Model) int64 {
+	if m == nil || m.Graph == nil {
+		return 0
+	}
+	var b int64
+	for _, name := range ops.InputNames(m) {
+		_, dims, ok := inputInfo(m.Graph, name).TensorShape()
+		switch {
+		case !ok || len(dims) == 0:
+			continue
+		case !dims[0].HasValue:
+			return 0
+		case b != 0 && dims[0].Value != b:
+			return 0
+		}
+		b = dims[0].Value
+	}
+	return b
 }
 
 // batchRewriter rewrites the constants of g that carry the batch b, with

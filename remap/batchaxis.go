@@ -18,7 +18,7 @@ type batchTag struct {
 // axis of each value carries it. Values without an entry do not carry the
 // batch, or carry it in a way the rules below do not follow (the proof then
 // decides).
-func batchAxes(g *graph.Graph, inputs []string, shapes map[string][]int, b int) map[string]batchTag {
+func batchAxes(g *graph.Graph, inputs []string, shapes map[string][]int, b int, folded map[string][]int64) map[string]batchTag {
 	tags := make(map[string]batchTag)
 	for _, in := range inputs {
 		if s := shapes[in]; len(s) > 0 && s[0] == b {
@@ -46,7 +46,7 @@ func batchAxes(g *graph.Graph, inputs []string, shapes map[string][]int, b int) 
 			continue
 		}
 		inShape := shapes[n.Inputs[src]]
-		t, ok := followBatch(g, producers, n, src, in, inShape, out, b)
+		t, ok := followBatch(g, producers, folded, n, src, in, inShape, out, b)
 		if !ok || t.Axis < 0 || t.Axis >= len(out) || out[t.Axis]%(t.Major*b) != 0 {
 			continue
 		}
@@ -61,7 +61,7 @@ func batchAxes(g *graph.Graph, inputs []string, shapes map[string][]int, b int) 
 
 // followBatch gives the tag of node n's first output, given that its input
 // src carries the batch as in.
-func followBatch(g *graph.Graph, producers map[string]*graph.Node, n *graph.Node, src int, in batchTag, inShape, out []int, b int) (batchTag, bool) {
+func followBatch(g *graph.Graph, producers map[string]*graph.Node, folded map[string][]int64, n *graph.Node, src int, in batchTag, inShape, out []int, b int) (batchTag, bool) {
 	a := in.Axis
 	switch n.OpType {
 	case "Transpose":
@@ -140,7 +140,10 @@ func followBatch(g *graph.Graph, producers map[string]*graph.Node, n *graph.Node
 		if n.OpType == "ArgMax" || n.OpType == "ArgMin" {
 			axes = []int64{n.AttrInt("axis", 0)}
 		} else if axes = attrInts(n, "axes"); axes == nil && len(n.Inputs) > 1 {
-			axes, _ = constInts(g, producers, n.Inputs[1])
+			var ok bool
+			if axes, ok = constInts(g, producers, n.Inputs[1]); !ok {
+				axes = folded[n.Inputs[1]]
+			}
 		}
 		keep := n.AttrInt("keepdims", 1) == 1
 		if len(axes) == 0 {

@@ -137,6 +137,7 @@ func Run(ctx context.Context, m *graph.Model, src Source, val Validator, cfg Con
 		cfg.OnGroups(groups)
 	}
 	tr.Smoothing, tr.Seed, tr.MaxBytes = cfg.Smoothing, cfg.Seed, cfg.MaxBytes
+	tr.Log = log
 	// The class count the model declares: labels are checked as each
 	// batch enters, naming the example (Step checks against the compiled
 	// output as well).

@@ -8,6 +8,7 @@ import (
 	randv2 "math/rand/v2"
 	"strings"
 
+	"github.com/sirupsen/logrus"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
@@ -35,6 +36,9 @@ type Trainer struct {
 	Groups    *Assignment
 	Seed      int64
 	MaxBytes  int64 // ops.Options.MaxBytes of the compiled programs
+	// Log, when set, hears of what the trainer does by itself: rewriting
+	// a model exported at a fixed batch to run at the batch it is given.
+	Log logrus.FieldLogger
 
 	inputs  []string                 // the graph inputs a batch feeds, in order
 	weights map[string]*tensor.Dense // initializer name -> values (params and buffers)
@@ -165,12 +169,42 @@ func (t *Trainer) Values(name string) ([]float32, bool) {
 	return v, err == nil
 }
 
+// anyBatch rewrites a model whose inputs fix a batch other than the one
+// shapes give so that it runs at any batch (remap.DynamicBatch, proved),
+// once, and says so on Log.
+func (t *Trainer) anyBatch(shapes map[string][]int) error {
+	fixed := remap.FixedBatch(t.Model)
+	if fixed == 0 {
+		return nil
+	}
+	n := fixed
+	for _, name := range t.inputs {
+		if s := shapes[name]; len(s) > 0 && int64(s[0]) != fixed {
+			n = int64(s[0])
+		}
+	}
+	if n == fixed {
+		return nil
+	}
+	rep, err := remap.DynamicBatch(t.Model, remap.BatchOptions{MaxBytes: t.MaxBytes})
+	if err != nil {
+		return fmt.Errorf("the model's inputs fix the batch at %d, the batch has %d examples: %w", fixed, n, err)
+	}
+	if t.Log != nil {
+		t.Log.Infof("the model was exported at batch %d: rewritten to run at any batch (%d constants; proved at batches %v)", rep.Batch, len(rep.Rewrites), rep.ProvedAt)
+	}
+	return nil
+}
+
 // program returns the step program for inputs of the given shapes (by
 // graph input name) and n examples, key their description, compiling it
 // the first time.
 func (t *Trainer) program(shapes map[string][]int, key string, n int) (*stepProgram, error) {
 	if sp, ok := t.progs[key]; ok {
 		return sp, nil
+	}
+	if err := t.anyBatch(shapes); err != nil {
+		return nil, err
 	}
 	p, err := ops.Compile(t.Model, shapes, ops.Options{Train: true, Rand: t.random(), Params: t.weights, MaxBytes: t.MaxBytes})
 	if err != nil {

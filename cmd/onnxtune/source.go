@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"strconv"
 
+	"github.com/sirupsen/logrus"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
 	"github.com/onnxtune/onnxtune/graph"
 	"github.com/onnxtune/onnxtune/graph/ops"
+	"github.com/onnxtune/onnxtune/remap"
 	"github.com/onnxtune/onnxtune/train"
 	"github.com/onnxtune/onnxtune/train/data"
 )
@@ -170,7 +172,30 @@ func (a *app) openData(m *graph.Model, d dataSpec) (*data.Loader, error) {
 	}
 	// A batch larger than the data is all of it, as in PyTorch's
 	// DataLoader (and the count of batches cannot overflow).
-	return data.NewLoader(ds, min(d.batch, ds.Len()), d.shuffle, d.seed)
+	batch := min(d.batch, ds.Len())
+	if err := a.anyBatch(m, ds.Len(), batch); err != nil {
+		return nil, err
+	}
+	return data.NewLoader(ds, batch, d.shuffle, d.seed)
+}
+
+// anyBatch makes m run at the batch sizes n examples in batches of batch
+// give, when its inputs fix another batch (as both PyTorch exporters write
+// models unless asked otherwise): remap.DynamicBatch rewrites and proves
+// it, and the log says so. A rewrite that cannot be proved is an error
+// naming the node that pins the batch.
+func (a *app) anyBatch(m *graph.Model, n, batch int) error {
+	fixed := remap.FixedBatch(m)
+	if fixed == 0 || (int64(batch) == fixed && int64(n)%fixed == 0) {
+		return nil
+	}
+	rep, err := remap.DynamicBatch(m, remap.BatchOptions{MaxBytes: a.limit})
+	if err != nil {
+		return fmt.Errorf("the model's inputs fix the batch at %d and the data comes in batches of %d: %w (export with dynamic_shapes, or use --batch-size %d)", fixed, batch, err, fixed)
+	}
+	a.log.WithFields(logrus.Fields{"exported_batch": rep.Batch, "rewrites": len(rep.Rewrites), "proved_at": rep.ProvedAt}).
+		Infof("the model was exported at batch %d: rewritten to run at any batch (%d constants; proved at batches %v)", rep.Batch, len(rep.Rewrites), rep.ProvedAt)
+	return nil
 }
 
 // evaluate runs m with inference semantics over labelled batches: mean

@@ -573,10 +573,10 @@ func targetShape(m *graph.Model, ins []input) []int {
 	shape := make([]int, len(dims))
 	for i, d := range dims {
 		switch {
+		case i == 0:
+			shape[i] = TrainBatch // the trainer frees a fixed batch
 		case d.HasValue:
 			shape[i] = int(d.Value)
-		case i == 0:
-			shape[i] = TrainBatch
 		default:
 			shape[i] = 1
 		}
