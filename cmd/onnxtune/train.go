@@ -281,6 +281,15 @@ func (a *app) train(model string, f *trainFlags) error {
 	if err != nil {
 		return early(err)
 	}
+	// What training cannot reach, said before it starts: BatchNorm folded
+	// into Conv weights, parameters the exporter folded or dropped, weights
+	// attributed to no parameter.
+	if w := remap.FusedBatchNorm(m); w != "" {
+		a.log.Warn(w)
+	}
+	for _, w := range m.ParamWarnings() {
+		a.log.Warn(w)
+	}
 	var chk ioCheck
 	chk.model("the model", model, m)
 	chk.input("--data", f.data)
@@ -426,6 +435,13 @@ func (a *app) printGroups(algo train.Algorithm, as *train.Assignment) {
 	}
 	if a.log.GetLevel() >= 4 { // info and more verbose
 		tw.Flush()
+	}
+	for _, g := range as.Groups {
+		// The first matching --group takes a parameter: say which a later
+		// one also matched, as the user may have meant that one.
+		for _, o := range g.Overlaps {
+			a.log.Warnf("--group %q took %s: the first matching --group wins", g.Name, o)
+		}
 	}
 	a.log.WithField("groups", len(as.Groups)).WithField("frozen", strings.Join(as.Frozen, ",")).Debug("parameter groups")
 }
