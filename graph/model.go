@@ -249,6 +249,10 @@ type Param struct {
 	Transposed  bool // stored as the transpose of PyTorch's tensor (MatMul weights)
 	Recovered   bool // the name came from a node's module path, not the initializer
 	Tied        bool // the initializer also feeds other parameters (de-duplicated by the exporter)
+	// Constant: a Constant node holds the values (Initializer names its
+	// output), as some dynamo exporters store parameters; remap.LiftConstants
+	// makes it an initializer, which training does first.
+	Constant bool
 }
 
 // Role is what a parameter is for.

@@ -157,6 +157,23 @@ func (m *Model) BuildParams() {
 			}
 		}
 	}
+	// Parameters some dynamo exporters store as Constant nodes, under the
+	// names the signature lists: in the table, marked Constant (training
+	// makes them initializers first: remap.LiftConstants).
+	constants := make(map[string]bool)
+	if sig != nil {
+		for _, n := range g.Nodes {
+			if n.OpType != "Constant" || inBody(n) || len(n.Outputs) != 1 || len(n.Attrs) != 1 {
+				continue
+			}
+			name, a := n.Outputs[0], n.Attrs[0]
+			if a.Name != "value" || a.T == nil || !a.T.DType.IsFloat() || inits[name] != nil || !named(name) {
+				continue
+			}
+			inits[name], constants[name] = a.T, true
+			values = append(values, name)
+		}
+	}
 	shared := make(map[string]int) // initializer -> number of params reading it
 	var params []entry
 	for _, v := range values {
@@ -292,6 +309,7 @@ func (m *Model) BuildParams() {
 	}
 	for _, p := range m.Params {
 		p.Tied = shared[p.Initializer] > 1
+		p.Constant = constants[p.Initializer]
 	}
 }
 
@@ -458,9 +476,12 @@ func ExportSignature(g *Graph) map[string]string {
 }
 
 // NodeModulePath is the PyTorch module path of the module that ran node n:
-// from the name scopes the dynamo exporter writes in the node's metadata
-// ("pkg.torch.onnx.name_scopes": ['', 'layer', 'layer.self_attn', 'linear']
-// -> "layer.self_attn"), else from its name (ModulePath).
+// from the name scopes the dynamo exporter writes in the node's metadata,
+// the root module's empty name first and the op last, so that
+//
+//	pkg.torch.onnx.name_scopes = ['', 'layer', 'layer.self_attn', 'linear']
+//
+// gives "layer.self_attn"; else from its name (ModulePath).
 func NodeModulePath(n *Node) string {
 	for _, p := range n.Metadata {
 		if p.Key != "pkg.torch.onnx.name_scopes" {
@@ -475,7 +496,8 @@ func NodeModulePath(n *Node) string {
 	return ModulePath(n.Name)
 }
 
-// pyStrings reads a Python list of plain strings: ['', 'fc', 'linear'].
+// pyStrings reads a Python list of plain quoted strings, as the name
+// scopes above.
 func pyStrings(s string) []string {
 	s = strings.TrimSpace(s)
 	if !strings.HasPrefix(s, "[") || !strings.HasSuffix(s, "]") {

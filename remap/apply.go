@@ -137,6 +137,13 @@ func Apply(pretrained, target *graph.Model, opts Options) (Report, error) {
 			return rep, fmt.Errorf("remap: apply: nil model")
 		}
 	}
+	// Parameters held by Constant nodes become initializers, values
+	// unchanged, so that they are read and filled as the others.
+	for _, m := range []*graph.Model{pretrained, target} {
+		if _, err := LiftConstants(m); err != nil {
+			return rep, err
+		}
+	}
 
 	names := make([]string, len(pretrained.Params))
 	for i, p := range pretrained.Params {

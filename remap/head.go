@@ -59,6 +59,9 @@ func ReplaceHeadWith(m *graph.Model, layer string, classes int, opts HeadOptions
 	if m == nil || m.Graph == nil {
 		return fmt.Errorf("remap: replace head %q: nil model", layer)
 	}
+	if _, err := LiftConstants(m); err != nil {
+		return err
+	}
 	h, err := findLinear(m, layer)
 	if err != nil {
 		return fmt.Errorf("remap: replace head %q: %w", layer, err)

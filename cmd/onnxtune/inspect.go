@@ -25,8 +25,9 @@ table: every tensor PyTorch's state_dict holds, under its PyTorch name, with
 PyTorch's shape, element type, role (weight, bias, running_mean, running_var,
 buffer) and the initializer it comes from. Notes mark parameters stored
 transposed (MatMul weights), names recovered from node names ("onnx::Conv_12"
-read by /conv1/Conv is conv1.weight) and initializers shared by several
-parameters (tied). Totals count the elements of trainable parameters (weights
+read by /conv1/Conv is conv1.weight), initializers shared by several
+parameters (tied) and parameters a dynamo export holds in Constant nodes
+(constant; training makes them initializers). Totals count the elements of trainable parameters (weights
 and biases) and of buffers: for a PyTorch export, the parameter count is
 sum(p.numel() for p in model.parameters()).
 
@@ -97,6 +98,7 @@ type paramSummary struct {
 	Transposed  bool    `json:"transposed"`
 	Recovered   bool    `json:"recovered"`
 	Tied        bool    `json:"tied"`
+	Constant    bool    `json:"constant"`
 }
 
 func summarize(m *graph.Model) *summary {
@@ -135,7 +137,7 @@ func summarize(m *graph.Model) *summary {
 		shape := append([]int64{}, p.Shape...)
 		s.Parameters = append(s.Parameters, paramSummary{
 			Name: p.Name, Shape: shape, DType: p.DType.String(), Role: string(p.Role),
-			Initializer: p.Initializer, Transposed: p.Transposed, Recovered: p.Recovered, Tied: p.Tied,
+			Initializer: p.Initializer, Transposed: p.Transposed, Recovered: p.Recovered, Tied: p.Tied, Constant: p.Constant,
 		})
 		n, err := graph.NumElements(p.Shape)
 		if err != nil {
@@ -270,6 +272,9 @@ func (s *summary) formatText(w io.Writer, path string) error {
 		}
 		if p.Tied {
 			notes = append(notes, "tied")
+		}
+		if p.Constant {
+			notes = append(notes, "constant")
 		}
 		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\n", p.Name, formatDims(p.Shape), p.DType, p.Role,
 			p.Initializer, strings.Join(notes, ","))

@@ -396,7 +396,7 @@ func TestMod(t *testing.T) {
 	}
 	var ref struct {
 		A, B, Int64Mod, Int64Fmod, Int32Mod []int64
-		Af, Bf, Float32Fmod                []float64
+		Af, Bf, Float32Fmod                 []float64
 	}
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(b, &raw); err != nil {
