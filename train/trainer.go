@@ -105,6 +105,9 @@ func NewTrainer(m *graph.Model, loss Loss, opt Optimizer, groups *Assignment) (*
 	if groups == nil || opt == nil {
 		return nil, errors.New("training needs an optimizer and parameter groups")
 	}
+	if _, err := remap.LiftConstants(m); err != nil {
+		return nil, err
+	}
 	if _, err := remap.Untie(m); err != nil {
 		return nil, err
 	}
