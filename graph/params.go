@@ -223,7 +223,13 @@ func (m *Model) BuildParams() {
 					if !ok || mod == "" {
 						continue
 					}
-					name := mod + "." + s.Suffix
+					// The reader's module with the rest of the tensor's own
+					// name at that depth (layers.0.self_attn.out_proj.weight
+					// read in layers.1.self_attn), else the slot's.
+					name := relativeTo(mod, v)
+					if !named(name) {
+						name = mod + "." + s.Suffix
+					}
 					if name == v || !named(name) || inits[name] != nil {
 						continue
 					}
@@ -275,6 +281,12 @@ func (m *Model) BuildParams() {
 				// weight is the bias's sibling ("self_attn.in_proj_bias" ->
 				// "self_attn.in_proj_weight").
 				name = strings.TrimSuffix(b, "bias") + "weight"
+				if mod != "" {
+					// The reader's module, when the bias is shared
+					// with another module's (a dynamo export keeps one
+					// tensor for equal values).
+					name = strings.TrimSuffix(relativeTo(mod, b), "bias") + "weight"
+				}
 			}
 			if seen[name] || (sig != nil && !named(name)) {
 				continue // a dynamo export names every parameter it kept: not one
@@ -575,4 +587,17 @@ func stored(t *Tensor) string {
 		}
 	}
 	return ""
+}
+
+// relativeTo names, in module mod, the tensor that name is in its own
+// module at the same depth: relativeTo("a.1.attn", "a.0.attn.out.weight")
+// is "a.1.attn.out.weight". A name no deeper than mod keeps its last
+// component.
+func relativeTo(mod, name string) string {
+	depth := strings.Count(mod, ".") + 1
+	parts := strings.Split(name, ".")
+	if len(parts) <= depth {
+		return mod + "." + parts[len(parts)-1]
+	}
+	return mod + "." + strings.Join(parts[depth:], ".")
 }
