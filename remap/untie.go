@@ -35,6 +35,14 @@ func untie(g *graph.Graph, params []*graph.Param) (int, error) {
 	producers := g.Producers()
 	claimed := make(map[string]bool) // initializers whose first reader keeps them
 	for _, p := range params {
+		// A tensor under its own parameter's name stays that parameter's;
+		// the modules that share it (a dynamo export's equal tensors) get
+		// copies.
+		if !p.Recovered && p.Value == p.Initializer && p.Name == p.Initializer {
+			claimed[p.Initializer] = true
+		}
+	}
+	for _, p := range params {
 		src := g.Initializer(p.Initializer)
 		if src == nil {
 			return untied, fmt.Errorf("remap: parameter %q: initializer %q not found", p.Name, p.Initializer)
@@ -65,6 +73,10 @@ func untie(g *graph.Graph, params []*graph.Param) (int, error) {
 			names[name] = true
 			c := src.Clone()
 			c.Name = name
+			if p.Transposed && graph.IsStateDictName(name) {
+				// Under a PyTorch name it would read as PyTorch's layout.
+				c.Metadata = append(c.Metadata, graph.StringPair{Key: graph.StoredKey, Value: graph.StoredTransposed})
+			}
 			g.Initializers = append(g.Initializers, c)
 			n := g.Node(p.Node)
 			if n == nil {

@@ -10,7 +10,6 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/onnxtune/onnxtune/graph"
-	"github.com/onnxtune/onnxtune/remap"
 	"github.com/onnxtune/onnxtune/train/data"
 )
 
@@ -119,9 +118,8 @@ func Run(ctx context.Context, m *graph.Model, src Source, val Validator, cfg Con
 	if err != nil {
 		return nil, err
 	}
-	// Untie before assigning groups: the parameter table training uses is
-	// the one after untying (it also drops initializers nothing reads).
-	if _, err := remap.Untie(m); err != nil {
+	// The table training uses, before assigning groups.
+	if err := Prepare(m); err != nil {
 		return nil, err
 	}
 	groups, err := Assign(m.Params, cfg.Groups, cfg.Defaults.resolve(cfg.Optimizer), cfg.Freeze)

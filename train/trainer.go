@@ -97,6 +97,25 @@ type stepProgram struct {
 	vm      G.VM
 }
 
+// Prepare makes m's parameter table the one training uses, as PyTorch
+// holds the parameters: those a dynamo export keeps in Constant nodes
+// become initializers (remap.LiftConstants), tensors the exporter shares
+// between parameters get one each (remap.Untie; it also drops
+// initializers nothing reads), and zero biases the exporter's optimizer
+// removed come back (remap.RestoreBiases). Run and NewTrainer call it;
+// call it before Assign when building a Trainer by hand. A second call
+// changes nothing.
+func Prepare(m *graph.Model) error {
+	if _, err := remap.LiftConstants(m); err != nil {
+		return err
+	}
+	if _, err := remap.Untie(m); err != nil {
+		return err
+	}
+	_, err := remap.RestoreBiases(m)
+	return err
+}
+
 // NewTrainer prepares m for training: tied tensors are untied (fine-tuning
 // changes them apart) and every float parameter and buffer gets the tensor
 // the compiled programs share. Each group's settings are completed with
@@ -105,10 +124,7 @@ func NewTrainer(m *graph.Model, loss Loss, opt Optimizer, groups *Assignment) (*
 	if groups == nil || opt == nil {
 		return nil, errors.New("training needs an optimizer and parameter groups")
 	}
-	if _, err := remap.LiftConstants(m); err != nil {
-		return nil, err
-	}
-	if _, err := remap.Untie(m); err != nil {
+	if err := Prepare(m); err != nil {
 		return nil, err
 	}
 	if err := ops.NewRegistry().CheckModel(m); err != nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 
@@ -26,9 +27,11 @@ PyTorch's shape, element type, role (weight, bias, running_mean, running_var,
 buffer) and the initializer it comes from. Notes mark parameters stored
 transposed (MatMul weights), names recovered from node names ("onnx::Conv_12"
 read by /conv1/Conv is conv1.weight), initializers shared by several
-parameters (tied) and parameters a dynamo export holds in Constant nodes
-(constant; training makes them initializers). Totals count the elements of trainable parameters (weights
-and biases) and of buffers: for a PyTorch export, the parameter count is
+parameters (tied), parameters a dynamo export holds in Constant nodes
+(constant; training makes them initializers) and zero biases the dynamo
+exporter's optimizer dropped as no-ops, which training restores (restored).
+Totals count the elements of trainable parameters (weights and biases) and
+of buffers: for a PyTorch export, the parameter count is
 sum(p.numel() for p in model.parameters()).
 
 Warnings name what training cannot reach: a parameter that a dynamo export's
@@ -48,9 +51,15 @@ opsets, inputs, outputs, ops, parameters, parameter_count and warnings.`,
 			if err != nil {
 				return err
 			}
+			// Zero biases the exporter's optimizer dropped are listed as
+			// training restores them (remap.RestoreBiases).
+			restored, err := remap.RestoreBiases(m)
+			if err != nil {
+				return err
+			}
 			a.log.WithField("path", args[0]).WithField("nodes", len(m.Graph.Nodes)).
 				WithField("params", len(m.Params)).Debug("model loaded")
-			s := summarize(m)
+			s := summarize(m, restored)
 			if asJSON {
 				return writeJSON(a.stdout, s)
 			}
@@ -99,9 +108,10 @@ type paramSummary struct {
 	Recovered   bool    `json:"recovered"`
 	Tied        bool    `json:"tied"`
 	Constant    bool    `json:"constant"`
+	Restored    bool    `json:"restored"`
 }
 
-func summarize(m *graph.Model) *summary {
+func summarize(m *graph.Model, restored []string) *summary {
 	g := m.Graph
 	s := &summary{
 		IRVersion:    m.IRVersion,
@@ -138,6 +148,7 @@ func summarize(m *graph.Model) *summary {
 		s.Parameters = append(s.Parameters, paramSummary{
 			Name: p.Name, Shape: shape, DType: p.DType.String(), Role: string(p.Role),
 			Initializer: p.Initializer, Transposed: p.Transposed, Recovered: p.Recovered, Tied: p.Tied, Constant: p.Constant,
+			Restored: slices.Contains(restored, p.Name),
 		})
 		n, err := graph.NumElements(p.Shape)
 		if err != nil {
@@ -275,6 +286,9 @@ func (s *summary) formatText(w io.Writer, path string) error {
 		}
 		if p.Constant {
 			notes = append(notes, "constant")
+		}
+		if p.Restored {
+			notes = append(notes, "restored")
 		}
 		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\n", p.Name, formatDims(p.Shape), p.DType, p.Role,
 			p.Initializer, strings.Join(notes, ","))

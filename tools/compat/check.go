@@ -461,7 +461,7 @@ func trainOnce(res *Result, mu *sync.Mutex, dynamic bool) (*graph.Model, error) 
 	res.Loss = string(loss)
 	mu.Unlock()
 	// As train.Run: untie first, so the groups see the table training uses.
-	if _, err := remap.Untie(m); err != nil {
+	if err := train.Prepare(m); err != nil {
 		return nil, err
 	}
 	groups, err := train.Assign(m.Params, nil, train.Hyper{LR: TrainLR}, nil)
