@@ -174,6 +174,15 @@ func (m *Model) BuildParams() {
 			values = append(values, name)
 		}
 	}
+	// Initializers read through an Identity whose output has a state_dict
+	// name (TorchScript's de-duplication) are listed under those names; a
+	// dynamo export's Identity ("clone") leaves the parameter its own.
+	namedAlias := make(map[string]bool)
+	for a, init := range alias {
+		if named(a) {
+			namedAlias[init] = true
+		}
+	}
 	shared := make(map[string]int) // initializer -> number of params reading it
 	var params []entry
 	for _, v := range values {
@@ -194,7 +203,7 @@ func (m *Model) BuildParams() {
 			}
 		}
 		if named(v) {
-			if !direct && v == init && len(uses) > 0 {
+			if !direct && v == init && len(uses) > 0 && namedAlias[init] {
 				continue // only read through Identity: listed under the aliases
 			}
 			p := &Param{

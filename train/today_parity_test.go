@@ -40,6 +40,7 @@ var todayPassing = map[string][]string{
 		"transformer_dynamo_noopt", "transformer_ts", "transformer_tied_dynamo_noopt", "transformer_tied_ts",
 		"scalar_params_dynamo", "scalar_params_ts", "overlap_groups_dynamo", "overlap_groups_ts",
 		"transformer_dynamo", "transformer_tied_dynamo",
+		"weight_views_dynamo_noopt", // skip read through the exporter's Identity ("clone")
 	},
 	"run": {
 		"lenet_dynamo", "lenet_ts", "mnist_lenet_dynamo", "mnist_lenet_ts",
