@@ -183,6 +183,14 @@ func (m *Model) BuildParams() {
 			namedAlias[init] = true
 		}
 	}
+	// PyTorch 0.3 and its like: every initializer under a bare number and
+	// also a graph input.
+	oldExport := len(g.Initializers) > 0
+	for _, t := range g.Initializers {
+		if !bareNumber.MatchString(t.Name) || g.Input(t.Name) == nil {
+			oldExport = false
+		}
+	}
 	shared := make(map[string]int) // initializer -> number of params reading it
 	var params []entry
 	for _, v := range values {
@@ -253,11 +261,21 @@ func (m *Model) BuildParams() {
 		// Anonymized: one parameter per distinct module that reads it.
 		seen := make(map[string]bool)
 		for _, u := range uses {
-			s, ok := SlotOf(u.Node, u.Index, producers)
+			// The slot that reads it, maybe through views (a PyTorch 0.3
+			// Linear: Transpose, then MatMul); the module is that node's.
+			r, s, flip, ok := slotThrough(u, consumers, producers, inBody)
+			if !ok && sig == nil && oldExport && bareNumber.MatchString(init) && t.DType.IsFloat() {
+				// PyTorch 0.3 wrote only parameters as initializers, all
+				// under numbers: one read by no slot (an Add) is one too.
+				r, s, ok = u, ParamSlot{Suffix: "weight"}, true
+			}
 			if !ok {
 				continue
 			}
-			mod := NodeModulePath(u.Node)
+			if flip {
+				s.Transposed = !s.Transposed
+			}
+			mod := NodeModulePath(r.Node)
 			node := u.Node.Name
 			if inBody(u.Node) {
 				// The body node's own name, as the exporter wrote it in
@@ -269,7 +287,7 @@ func (m *Model) BuildParams() {
 			}
 			b := ""
 			if s.Suffix == "weight" {
-				b = siblingBias(u.Node, consumers, producers, func(v string) bool { _, ok := inits[v]; return (ok || alias[v] != "") && named(v) })
+				b = siblingBias(r.Node, consumers, producers, func(v string) bool { _, ok := inits[v]; return (ok || alias[v] != "") && named(v) })
 			}
 			if mod == "" && b == "" {
 				// A body node without a module path still has one when
@@ -282,7 +300,7 @@ func (m *Model) BuildParams() {
 				if inBody(u.Node) || sig != nil {
 					continue
 				}
-				mod = derivedModule(u.Node, opRank[u.Node])
+				mod = derivedModule(r.Node, opRank[r.Node])
 			}
 			name := mod + "." + s.Suffix
 			if b != "" {
@@ -609,4 +627,41 @@ func relativeTo(mod, name string) string {
 		return mod + "." + parts[len(parts)-1]
 	}
 	return mod + "." + strings.Join(parts[depth:], ".")
+}
+
+// bareNumber matches an old exporter's value names ("12").
+var bareNumber = regexp.MustCompile(`^[0-9]+$`)
+
+// viewOps pass a tensor on with its elements in order, or transposed.
+// Identity is not one here: an Identity of an initializer is the
+// exporter's tie, listed under its own output (alias).
+var viewOps = map[string]bool{"Transpose": true, "Reshape": true, "Unsqueeze": true, "Squeeze": true, "Flatten": true}
+
+// slotThrough finds the parameter slot that reads a value at u, directly
+// or through up to four views whose output only one node reads. It returns
+// that reader, the slot, and whether the views transposed a 2-D tensor.
+func slotThrough(u Use, consumers map[string][]Use, producers map[string]*Node, inBody func(*Node) bool) (Use, ParamSlot, bool, bool) {
+	flip := false
+	for depth := 0; depth < 5; depth++ {
+		if s, ok := SlotOf(u.Node, u.Index, producers); ok {
+			return u, s, flip, true
+		}
+		n := u.Node
+		if depth == 4 || !viewOps[n.OpType] || inBody(n) || u.Index != 0 || len(n.Outputs) != 1 || (n.Domain != "" && n.Domain != "ai.onnx") {
+			break
+		}
+		if n.OpType == "Transpose" {
+			perm := n.Attr("perm")
+			if perm == nil || len(perm.Ints) != 2 || perm.Ints[0] != 1 || perm.Ints[1] != 0 {
+				break
+			}
+			flip = !flip
+		}
+		next := consumers[n.Outputs[0]]
+		if len(next) != 1 {
+			break
+		}
+		u = next[0]
+	}
+	return Use{}, ParamSlot{}, false, false
 }

@@ -240,6 +240,19 @@ func lowerPRelu(c *Ctx, in []*Value) ([]*Value, error) {
 	if x.DType != slope.DType {
 		return nil, fmt.Errorf("PRelu: X is %s, slope is %s", x.DType, slope.DType)
 	}
+	if c.Opset < 7 && len(slope.Shape) == 1 && len(x.Shape) > 2 && slope.Shape[0] == x.Shape[1] && slope.Shape[0] > 1 {
+		// Before opset 7 a slope of one value per channel applies to
+		// axis 1 (PyTorch 0.3's nn.PReLU(C)), not by numpy's rules.
+		shape := make([]int, len(x.Shape)-1)
+		for i := range shape {
+			shape[i] = 1
+		}
+		shape[0] = slope.Shape[0]
+		var err error
+		if slope, err = applyReshape(c, "PRelu slope", slope, shape); err != nil {
+			return nil, err
+		}
+	}
 	if shape, err := BroadcastShape(x.Shape, slope.Shape); err != nil || !sameInts(shape, x.Shape) {
 		return nil, fmt.Errorf("PRelu: slope %v does not broadcast to X %v", slope.Shape, x.Shape)
 	}

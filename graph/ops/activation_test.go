@@ -222,3 +222,18 @@ func TestPReluGradAtZero(t *testing.T) {
 		t.Fatalf("dx = %v, want [0.25 1]", v)
 	}
 }
+
+// TestPReluLegacySlope: before opset 7 a per-channel slope [C] applies to
+// axis 1 (PyTorch 0.3's nn.PReLU(C)): the same as a [C,1,1] slope later.
+func TestPReluLegacySlope(t *testing.T) {
+	x := randF64(31, -2, 2, 2, 3, 4, 5)
+	s, _ := Data[float64](randF64(32, 0, 0.5, 3))
+	old, _ := Data[float64](run(t, "PRelu", 6, nil, 1, arg{Name: "x", Value: x}, arg{Name: "slope", Value: Dense([]int{3}, s)})[0])
+	now, _ := Data[float64](run(t, "PRelu", 16, nil, 1, arg{Name: "x", Value: x}, arg{Name: "slope", Value: Dense([]int{3, 1, 1}, s)})[0])
+	for i := range now {
+		if old[i] != now[i] {
+			t.Fatalf("element %d: opset 6 %g, opset 16 %g", i, old[i], now[i])
+		}
+	}
+	gradCheck(t, "PRelu", 6, nil, arg{Name: "x", Value: x}, arg{Name: "slope", Value: Dense([]int{3}, s)})
+}
