@@ -373,10 +373,11 @@ const (
 // unaryInto runs a one-input elementwise loop, in parallel over chunks.
 func unaryInto(op elemOp) IntoKernel {
 	return func(in []*tensor.Dense, dst *tensor.Dense) error {
-		switch y := dst.Data().(type) {
-		case []float32:
+		// Data, not dst.Data(): a 0-d output's element aliased as a slice.
+		if y, err := Data[float32](dst); err == nil {
 			return elemRun(op, in, y)
-		case []float64:
+		}
+		if y, err := Data[float64](dst); err == nil {
 			return elemRun(op, in, y)
 		}
 		return fmt.Errorf("want a float tensor, have %v", dst.Dtype())
