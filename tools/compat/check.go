@@ -74,6 +74,8 @@ type Result struct {
 	Ops      int    `json:"ops"`     // distinct op types (domain-qualified)
 	Params   int    `json:"params"`  // trainable float tensors in the parameter table
 	Weights  int    `json:"weights"` // float initializers and Constant tensors of 2 or more elements
+	// InitWeights counts the float initializers of 2 or more elements.
+	InitWeights int `json:"init_weights"`
 
 	Load   Step `json:"load"`
 	Run    Step `json:"run"`
@@ -204,11 +206,17 @@ func check(res *Result, opts Options, at func(string), mu *sync.Mutex) {
 
 	at("train")
 	var trained *graph.Model
-	if res.Params == 0 && res.Weights == 0 {
-		// Nothing PyTorch would train (a module without parameters):
-		// the untrained model goes on to the export step.
+	if res.Params == 0 && (res.Weights == 0 || res.InitWeights == 0) {
+		// Nothing PyTorch would train (a module without parameters, or
+		// float tensors only in Constant nodes, which PyTorch's exporters
+		// write for tensors that are not parameters): the untrained model
+		// goes on to the export step.
+		why := "n/a: the model holds no weights (no float tensor of 2 or more elements)"
+		if res.Weights > 0 {
+			why = "n/a: no parameters: its float tensors are Constant nodes, which PyTorch's exporter writes for tensors that are not parameters"
+		}
 		mu.Lock()
-		res.Train = Step{Status: NA, Error: "n/a: the model holds no weights (no float tensor of 2 or more elements)"}
+		res.Train = Step{Status: NA, Error: why}
 		mu.Unlock()
 		trained = m
 	} else {
@@ -276,6 +284,7 @@ func (r *Result) describe(m *graph.Model) {
 	for _, t := range m.Graph.Initializers {
 		if weight(t) {
 			r.Weights++
+			r.InitWeights++
 		}
 	}
 	for _, n := range m.Graph.Nodes {
