@@ -2,10 +2,10 @@
 # Installs today's reference tools into .venv (repo-local, gitignored): current
 # PyTorch and torchvision (PyPI's x86_64 build is a CUDA one, several GB; it
 # runs on the CPU), onnx, onnxscript, onnxruntime, numpy and ml_dtypes. They
-# make the fixtures (models/make_models.py --today, graph/testdata/make_codec.py)
+# make the fixtures (models/make_today.py, graph/testdata/make_codec.py)
 # and the gathered-model cache; the test suite and CI never need them.
 #
-#   bash scripts/reference-tools.sh     # then: .venv/bin/python models/make_models.py --today
+#   bash scripts/reference-tools.sh     # then: .venv/bin/python models/make_today.py
 set -euo pipefail
 cd "$(dirname "$0")/.."
 TORCH=${TORCH:-2.14.1}
