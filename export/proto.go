@@ -82,8 +82,57 @@ func modelTail(m *graph.Model) (*pb.ModelProto, error) {
 	if p.TrainingInfo, err = unmarshalAll[pb.TrainingInfoProto](m.TrainingInfo, "training_info"); err != nil {
 		return nil, err
 	}
-	if p.Functions, err = unmarshalAll[pb.FunctionProto](m.Functions, "function"); err != nil {
-		return nil, err
+	for i, raw := range m.Functions {
+		if raw == nil && i < len(m.LocalFunctions) {
+			// Surgery changed this function's body: encoded from the IR.
+			fp, err := functionProto(m.LocalFunctions[i])
+			if err != nil {
+				return nil, err
+			}
+			p.Functions = append(p.Functions, fp)
+			continue
+		}
+		fs, err := unmarshalAll[pb.FunctionProto]([][]byte{raw}, "function")
+		if err != nil {
+			return nil, err
+		}
+		p.Functions = append(p.Functions, fs...)
+	}
+	return p, nil
+}
+
+// functionProto encodes a local function from the IR; functions no
+// surgery changed keep the bytes they were read with (Model.Functions).
+func functionProto(f *graph.Function) (*pb.FunctionProto, error) {
+	if f == nil {
+		return nil, fmt.Errorf("function: nil")
+	}
+	p := &pb.FunctionProto{
+		Name: &f.Name, Input: f.Inputs, Output: f.Outputs, Attribute: f.Attrs,
+		OpsetImport: opsets(f.Opsets), ValueInfo: valueInfos(f.ValueInfo), MetadataProps: pairs(f.Metadata),
+	}
+	if f.Domain != "" {
+		p.Domain = &f.Domain
+	}
+	if f.Overload != "" {
+		p.Overload = &f.Overload
+	}
+	if f.DocString != "" {
+		p.DocString = &f.DocString
+	}
+	for _, a := range f.AttrDefaults {
+		ap, err := attrProto(a, nil)
+		if err != nil {
+			return nil, fmt.Errorf("function %s: attribute %q: %w", f, a.Name, err)
+		}
+		p.AttributeProto = append(p.AttributeProto, ap)
+	}
+	for _, n := range f.Nodes {
+		np, err := nodeProto(n, nil)
+		if err != nil {
+			return nil, fmt.Errorf("function %s: %w", f, err)
+		}
+		p.Node = append(p.Node, np)
 	}
 	return p, nil
 }

@@ -98,7 +98,9 @@ type stepProgram struct {
 }
 
 // Prepare makes m's parameter table the one training uses, as PyTorch
-// holds the parameters: those a dynamo export keeps in Constant nodes
+// holds the parameters: weights torch.onnx.dynamo_export folded into
+// Constants of a function body are read from their inputs again
+// (remap.UnfoldFunctionWeights), those a dynamo export keeps in Constant nodes
 // become initializers (remap.LiftConstants), tensors the exporter shares
 // between parameters get one each (remap.Untie; it also drops
 // initializers nothing reads), and zero biases the exporter's optimizer
@@ -106,6 +108,9 @@ type stepProgram struct {
 // call it before Assign when building a Trainer by hand. A second call
 // changes nothing.
 func Prepare(m *graph.Model) error {
+	if _, err := remap.UnfoldFunctionWeights(m); err != nil {
+		return err
+	}
 	if _, err := remap.LiftConstants(m); err != nil {
 		return err
 	}
