@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 
 	"gorgonia.org/tensor"
@@ -279,7 +280,7 @@ func (r *batchRewriter) reshape(n *graph.Node, producers map[string]*graph.Node)
 		nv[i] = int64(d)
 	}
 	nv[out.Axis] = -1
-	if equalInts(vals, nv) {
+	if slices.Equal(vals, nv) {
 		return
 	}
 	r.setInput(n, 1, r.constant(n.Name+"/shape", nv))
@@ -593,18 +594,6 @@ func (r *batchRewriter) copyNode(n *graph.Node) *graph.Node {
 	}
 	r.cur[n] = &nn
 	return &nn
-}
-
-func equalInts(a, b []int64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // constant adds a 1-D int64 initializer and returns its name.
@@ -1044,21 +1033,9 @@ func isFloat(t *tensor.Dense) bool {
 	return dt == tensor.Float32 || dt == tensor.Float64
 }
 
-func sameShape(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
 // closeEnough compares two runs of the same value at the same batch.
 func closeEnough(a, b *tensor.Dense) bool {
-	if !sameShape(ops.Shape(a), ops.Shape(b)) {
+	if !slices.Equal(ops.Shape(a), ops.Shape(b)) {
 		return false
 	}
 	xs, err1 := asFloats(a)
@@ -1083,29 +1060,13 @@ func near(a, b float64) bool {
 
 // asFloats reads a numeric or boolean tensor as float64s.
 func asFloats(t *tensor.Dense) ([]float64, error) {
-	if v, err := ops.Data[float32](t); err == nil {
-		out := make([]float64, len(v))
-		for i, x := range v {
-			out[i] = float64(x)
-		}
-		return out, nil
-	}
 	if v, err := ops.Data[float64](t); err == nil {
 		return v, nil
 	}
-	if v, err := ops.Data[int64](t); err == nil {
-		out := make([]float64, len(v))
-		for i, x := range v {
-			out[i] = float64(x)
+	for _, f := range []func(*tensor.Dense) ([]float64, bool){widen[float32], widen[int64], widen[int32]} {
+		if v, ok := f(t); ok {
+			return v, nil
 		}
-		return out, nil
-	}
-	if v, err := ops.Data[int32](t); err == nil {
-		out := make([]float64, len(v))
-		for i, x := range v {
-			out[i] = float64(x)
-		}
-		return out, nil
 	}
 	if v, err := ops.Data[bool](t); err == nil {
 		out := make([]float64, len(v))
@@ -1117,4 +1078,17 @@ func asFloats(t *tensor.Dense) ([]float64, error) {
 		return out, nil
 	}
 	return nil, fmt.Errorf("not numeric")
+}
+
+// widen reads a tensor of T as float64s.
+func widen[T float32 | int64 | int32](t *tensor.Dense) ([]float64, bool) {
+	v, err := ops.Data[T](t)
+	if err != nil {
+		return nil, false
+	}
+	out := make([]float64, len(v))
+	for i, x := range v {
+		out[i] = float64(x)
+	}
+	return out, true
 }

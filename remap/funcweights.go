@@ -2,6 +2,7 @@ package remap
 
 import (
 	"bytes"
+	"slices"
 
 	"github.com/onnxtune/onnxtune/graph"
 )
@@ -114,7 +115,7 @@ func sameWeight(g *graph.Graph, calls []*graph.Node, k int, c *graph.Tensor) (tr
 		}
 		var t bool
 		switch {
-		case sameDims(a.Dims, c.Dims) && bytes.Equal(a.Raw, c.Raw):
+		case slices.Equal(a.Dims, c.Dims) && bytes.Equal(a.Raw, c.Raw):
 		case len(a.Dims) == 2 && len(c.Dims) == 2 && a.Dims[0] == c.Dims[1] && a.Dims[1] == c.Dims[0] && transposedBytes(a, c):
 			t = true
 		default:
@@ -126,18 +127,6 @@ func sameWeight(g *graph.Graph, calls []*graph.Node, k int, c *graph.Tensor) (tr
 		trans = t
 	}
 	return trans, true
-}
-
-func sameDims(a, b []int64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // transposedBytes reports whether 2-D c holds a's elements transposed.
