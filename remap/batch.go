@@ -930,43 +930,36 @@ func fill(dt graph.DType, shape []int, per, b int, seed uint64) (*tensor.Dense, 
 		base[i] = r.NormFloat64()
 	}
 	at := func(j int) float64 { return base[j%period] }
+	one := func(j int) bool { return at(j) > 0 } // ids and masks: 0 or 1
 	switch dt {
 	case graph.Float32:
-		v := make([]float32, size)
-		for j := range v {
-			v[j] = float32(at(j))
-		}
-		return ops.Dense(shape, v), nil
+		return fillOf(shape, size, func(j int) float32 { return float32(at(j)) }), nil
 	case graph.Float64:
-		v := make([]float64, size)
-		for j := range v {
-			v[j] = at(j)
-		}
-		return ops.Dense(shape, v), nil
+		return fillOf(shape, size, at), nil
 	case graph.Int64:
-		v := make([]int64, size)
-		for j := range v {
-			if at(j) > 0 {
-				v[j] = 1
-			}
-		}
-		return ops.Dense(shape, v), nil
+		return fillOf(shape, size, func(j int) int64 { return int64(b2i(one(j))) }), nil
 	case graph.Int32:
-		v := make([]int32, size)
-		for j := range v {
-			if at(j) > 0 {
-				v[j] = 1
-			}
-		}
-		return ops.Dense(shape, v), nil
+		return fillOf(shape, size, func(j int) int32 { return int32(b2i(one(j))) }), nil
 	case graph.Bool:
-		v := make([]bool, size)
-		for j := range v {
-			v[j] = at(j) > 0
-		}
-		return ops.Dense(shape, v), nil
+		return fillOf(shape, size, one), nil
 	}
 	return nil, fmt.Errorf("the proof cannot make %s inputs", dt)
+}
+
+// fillOf makes a tensor of shape whose element j is f(j).
+func fillOf[T any](shape []int, size int, f func(j int) T) *tensor.Dense {
+	v := make([]T, size)
+	for j := range v {
+		v[j] = f(j)
+	}
+	return ops.Dense(shape, v)
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // perExample checks a value computed at batch b (x) and at batch n (y):
