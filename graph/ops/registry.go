@@ -72,6 +72,11 @@ func NewRegistry() *Registry {
 	registerShape(r)       // shape.go: Reshape, Flatten, Squeeze, Transpose, Expand, Tile, Shape, ...
 	registerIndex(r)       // index.go: Concat, Split, Slice, Gather, Pad
 	registerConstant(r)    // constant.go: Constant, ConstantOfShape, Range
+	registerRecurrent(r)   // recurrent.go: LSTM, GRU, RNN
+	registerResize(r)      // resize.go: Resize, Upsample
+	registerControl(r)     // control.go: If, Loop
+	registerQuant(r)       // quant.go: QuantizeLinear, DequantizeLinear
+	registerMore(r)        // more.go: further ops of today's PyTorch exports
 	return r
 }
 

