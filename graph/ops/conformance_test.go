@@ -69,7 +69,7 @@ func runCase(dir string) (res caseResult) {
 			res.err = err
 			return
 		}
-		if isInteger(t) || t.Dims() == 0 {
+		if isInteger(t) || t.Dims() == 0 || sizesOutput(m.Graph, in.Name) {
 			// Shapes, axes, pads, indices and scalar settings (a Dropout
 			// ratio): onnxtune compiles a model per input, with such values
 			// known (Options.Constants).
@@ -105,6 +105,22 @@ func runCase(dir string) (res caseResult) {
 		}
 	}
 	return res
+}
+
+// sizesOutput reports a graph input that a node reads where the engine
+// needs the value when the model is compiled: Resize's and Upsample's roi
+// and scales (float tensors).
+func sizesOutput(g *graph.Graph, name string) bool {
+	for _, n := range g.Nodes {
+		if n.OpType == "Resize" || n.OpType == "Upsample" {
+			for i, in := range n.Inputs {
+				if i > 0 && in == name {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
 
 func opOfExpanded(name string) string {
