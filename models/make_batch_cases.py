@@ -92,6 +92,41 @@ class ZerosState(nn.Module):
         return self.fc(x) + h + 1
 
 
+class Repeat(nn.Module):
+    """A parameter repeated over the batch: pos.repeat(x.size(0), 1, 1) (Tile, or a folded
+    [B, 5, 8] constant in the dynamo export)."""
+
+    def __init__(self):
+        super().__init__()
+        self.pos = nn.Parameter(torch.randn(1, 5, 8))
+        self.head = nn.Linear(8, 3)
+
+    def forward(self, x):  # x: [B, 5, 8]
+        return self.head((x + self.pos.repeat(x.size(0), 1, 1)).mean(1))
+
+
+class FlipBatch(nn.Module):
+    """Adds the batch in reverse order: each example's output depends on another's."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(10, 3)
+
+    def forward(self, x):
+        return self.fc(x + x.flip(0))
+
+
+class MaxBatch(nn.Module):
+    """Subtracts the maximum over the batch."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(10, 3)
+
+    def forward(self, x):
+        return self.fc(x - x.max(dim=0, keepdim=True).values)
+
+
 class AcrossBatch(nn.Module):
     """Subtracts the batch mean: each example's output depends on the others, so no rewrite can
     make it per-example."""
@@ -112,6 +147,8 @@ def inputs(name, n):
         full = torch.randn(8, 1, 14, 14, generator=g)
     elif name == "cls_token":
         full = torch.randn(8, 5, 4, generator=g)
+    elif name == "repeat":
+        full = torch.randn(8, 5, 8, generator=g)
     else:
         full = torch.randn(8, 10, generator=g)
     return full[:n]
@@ -123,7 +160,16 @@ CASES = [
     ("cls_token", ClsToken, "dynamic", None),
     ("zeros_state", ZerosState, "dynamic", None),
     ("across_batch", AcrossBatch, "pinned", "ReduceMean"),
+    ("repeat", Repeat, "dynamic", None),
+    ("flip_batch", FlipBatch, "pinned", "Slice"),
+    ("max_batch", MaxBatch, "pinned", "ReduceMax"),
+    # Exported at batch 1, the most common choice: a mean over the batch of one example is that
+    # example, so only the proof's other examples show it.
+    ("across_batch_b1", AcrossBatch, "pinned", "ReduceMean"),
 ]
+
+# The exported batch of each case (B unless listed).
+EXPORT_BATCH = {"across_batch_b1": 1}
 
 
 def culprit(path, op):
@@ -144,7 +190,7 @@ def main():
             with torch.no_grad():
                 model.bn.running_mean.uniform_(-0.5, 0.5)
                 model.bn.running_var.uniform_(0.5, 1.5)
-        x = inputs(name, B)
+        x = inputs(name, EXPORT_BATCH.get(name, B))
         arrays = {}
         with torch.no_grad():
             for n in BATCHES:
@@ -152,7 +198,7 @@ def main():
                 arrays[f"x_{n}"] = xn.numpy()
                 arrays[f"y_{n}"] = model(xn).numpy()
         np.savez(os.path.join(OUT, name + ".npz"), **arrays)
-        case = {"name": name, "want": want, "files": {}}
+        case = {"name": name, "want": want, "exported_batch": EXPORT_BATCH.get(name, B), "files": {}}
         for exporter, dynamo in (("dynamo", True), ("ts", False)):
             path = os.path.join(OUT, f"{name}_{exporter}.onnx")
             kw = {"dynamo": dynamo}

@@ -104,11 +104,14 @@ func DynamicBatch(m *graph.Model, opts BatchOptions) (*BatchReport, error) {
 	}
 
 	// Where the batch flows, from a run of the model as exported.
-	inputsB, err := proofInputs(m, int(b), int(b))
+	inputsB, err := proofInputs(m, int(b), int(b), setX)
 	if err != nil {
 		return nil, fmt.Errorf("remap: dynamic batch: %w", err)
 	}
 	atB, _, err := runAll(m, inputsB, opts.MaxBytes)
+	if ue := (*ops.UnsupportedError)(nil); errors.As(err, &ue) {
+		return nil, err // the engine lacks an op: nothing to do with the batch
+	}
 	if err != nil {
 		return nil, fmt.Errorf("remap: dynamic batch: the model as exported does not run at batch %d: %w", b, err)
 	}
@@ -249,6 +252,10 @@ func (r *batchRewriter) rewrite() error {
 			if err := r.expand(n, producers); err != nil {
 				return err
 			}
+		case "Tile":
+			if err := r.tile(n, producers); err != nil {
+				return err
+			}
 		case "Slice":
 			r.slice(n, producers)
 		}
@@ -331,11 +338,37 @@ func (r *batchRewriter) expand(n *graph.Node, producers map[string]*graph.Node) 
 	return nil
 }
 
+// tile: a Tile that repeats a value of one example b times along its
+// first axis (x.repeat(B, 1, 1) of a parameter) repeats it by the batch
+// computed from the input's shape.
+func (r *batchRewriter) tile(n *graph.Node, producers map[string]*graph.Node) error {
+	if r.b < 2 || len(n.Inputs) < 2 || len(n.Outputs) == 0 {
+		return nil
+	}
+	if _, tagged := r.tags[n.Inputs[0]]; tagged {
+		return nil // it already carries the batch
+	}
+	vals, ok := r.ints(producers, n.Inputs[1])
+	in := r.shapes[n.Inputs[0]]
+	if !ok || len(vals) == 0 || len(in) == 0 || vals[0] != int64(r.b) || in[0] != 1 {
+		return nil
+	}
+	v, err := r.withBatch(n, vals, 0)
+	if err != nil {
+		return err
+	}
+	r.setInput(n, 1, v)
+	r.done = append(r.done, fmt.Sprintf("node %s: repeats %v -> [batch %s]", n.Name, vals, joinInts(vals[1:])))
+	return nil
+}
+
 // slice: a Slice that took the whole batch axis takes it whatever its size
 // (opset 10+, where starts and ends are inputs).
 func (r *batchRewriter) slice(n *graph.Node, producers map[string]*graph.Node) {
 	in, ok := r.tags[n.Inputs[0]]
-	if !ok || r.opset < 10 || len(n.Inputs) < 3 {
+	if !ok || r.opset < 10 || len(n.Inputs) < 3 || r.b < 2 {
+		// At an exported batch of 1, [0:1] may be "every example" or "the
+		// first": left as it is (the proof refuses the second).
 		return
 	}
 	starts, ok1 := r.ints(producers, n.Inputs[1])
@@ -446,7 +479,7 @@ func (r *batchRewriter) constOperands(n *graph.Node, producers map[string]*graph
 // firstSlice returns t's first slice along axis k (kept as a dimension of
 // 1) when every slice along k equals it.
 func firstSlice(t *graph.Tensor, k int) (*graph.Tensor, bool) {
-	if t.External != nil || len(t.Raw) == 0 || t.DType.Bits() < 8 {
+	if len(t.Raw) == 0 || t.DType.Bits() < 8 {
 		return nil, false
 	}
 	size := t.DType.Bits() / 8
@@ -773,11 +806,22 @@ func replaceInfo(list []*graph.ValueInfo, v *graph.ValueInfo) {
 // compares with want, the values of the model as exported at b. It returns each value's shape at b and at n, or
 // an error naming the first node whose output breaks the rule.
 func proveBatch(orig, rewritten *graph.Model, want, inputsB map[string]*tensor.Dense, tags map[string]batchTag, b, n int, maxBytes int64) (map[string][]int, map[string][]int, error) {
-	inputsN, err := proofInputs(orig, b, n)
+	// Examples at n: the b of inputsB, then others (see mixed), so that a
+	// node mixing examples (a mean, a max or a flip over the batch) shows
+	// at once, whatever b is.
+	inputsY, err := proofInputs(orig, b, b, setY)
+	if err != nil {
+		return nil, nil, err
+	}
+	inputsN, err := proofInputs(orig, b, n, mixed(b))
 	if err != nil {
 		return nil, nil, err
 	}
 	atB, order, err := runAll(rewritten, inputsB, maxBytes)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: at batch %d: %w", ErrBatchPinned, b, err)
+	}
+	atY, _, err := runAll(rewritten, inputsY, maxBytes)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: at batch %d: %w", ErrBatchPinned, b, err)
 	}
@@ -800,7 +844,7 @@ func proveBatch(orig, rewritten *graph.Model, want, inputsB map[string]*tensor.D
 		if t, ok := tags[v.value]; ok {
 			major = t.Major
 		}
-		if why := perExample(x, y, b, n, major); why != "" {
+		if why := perExample(x, atY[v.value], y, b, n, major); why != "" {
 			return nil, nil, fmt.Errorf("%w: node %s (%s): output %q %s", ErrBatchPinned, v.node, v.op, v.value, why)
 		}
 	}
@@ -853,10 +897,29 @@ func runAll(m *graph.Model, inputs map[string]*tensor.Dense, maxBytes int64) (ma
 	return got, order, nil
 }
 
-// proofInputs makes inputs at batch n whose example i is example i mod b
-// of the inputs at batch b: floats from a fixed seed, integers 0 and 1
-// (valid ids and masks), booleans alternating.
-func proofInputs(m *graph.Model, b, n int) (map[string]*tensor.Dense, error) {
+// exampleOf says which example goes to place e of a batch: example idx of
+// set (0 or 1), two sets of b examples drawn from different seeds.
+type exampleOf func(e int) (set, idx int)
+
+func setX(e int) (int, int) { return 0, e }
+func setY(e int) (int, int) { return 1, e }
+
+// mixed places set X's b examples first, then set Y's, over and over: X,
+// Y, Y, ... (no palindrome, so that a flip over the batch shows too).
+func mixed(b int) exampleOf {
+	return func(e int) (int, int) {
+		if e < b {
+			return 0, e
+		}
+		return 1, (e - b) % b
+	}
+}
+
+// proofInputs makes inputs at batch n whose examples come from two sets of
+// b (place e holds the example pick(e) names): floats from fixed seeds,
+// integers 0 and 1 (valid ids and masks), booleans likewise. Inputs whose
+// first dimension is not the batch are the same for every batch.
+func proofInputs(m *graph.Model, b, n int, pick exampleOf) (map[string]*tensor.Dense, error) {
 	out := make(map[string]*tensor.Dense)
 	for k, name := range ops.InputNames(m) {
 		in := inputInfo(m.Graph, name)
@@ -886,7 +949,7 @@ func proofInputs(m *graph.Model, b, n int) (map[string]*tensor.Dense, error) {
 			if err := graph.CheckBytes("proof input "+name, int64(per), 8, 0); err != nil {
 				return nil, err
 			}
-			t, err := fill(dt, shape, per, 1, uint64(k))
+			t, err := fill(dt, shape, per, 1, uint64(k), setX)
 			if err != nil {
 				return nil, fmt.Errorf("input %q: %w", name, err)
 			}
@@ -900,7 +963,7 @@ func proofInputs(m *graph.Model, b, n int) (map[string]*tensor.Dense, error) {
 		if err := graph.CheckBytes("proof input "+name, int64(count), 8, 0); err != nil {
 			return nil, err
 		}
-		t, err := fill(dt, shape, per, b, uint64(k))
+		t, err := fill(dt, shape, per, b, uint64(k), pick)
 		if err != nil {
 			return nil, fmt.Errorf("input %q: %w", name, err)
 		}
@@ -916,20 +979,25 @@ func dimName(d graph.Dim) string {
 	return "unknown"
 }
 
-// fill makes a tensor of shape whose element j is a function of j mod
-// (per*b): the examples of a batch repeat every b.
-func fill(dt graph.DType, shape []int, per, b int, seed uint64) (*tensor.Dense, error) {
+// fill makes a tensor of shape whose examples (per elements each) are
+// those pick names, out of two sets of b examples.
+func fill(dt graph.DType, shape []int, per, b int, seed uint64, pick exampleOf) (*tensor.Dense, error) {
 	size := 1
 	for _, d := range shape {
 		size *= d
 	}
-	period := per * b
-	r := rand.New(rand.NewPCG(seed, 77))
-	base := make([]float64, period)
-	for i := range base {
-		base[i] = r.NormFloat64()
+	var base [2][]float64
+	for set := range base {
+		r := rand.New(rand.NewPCG(seed, 77+uint64(set)))
+		base[set] = make([]float64, per*b)
+		for i := range base[set] {
+			base[set][i] = r.NormFloat64()
+		}
 	}
-	at := func(j int) float64 { return base[j%period] }
+	at := func(j int) float64 {
+		set, idx := pick(j / per)
+		return base[set][idx*per+j%per]
+	}
 	one := func(j int) bool { return at(j) > 0 } // ids and masks: 0 or 1
 	switch dt {
 	case graph.Float32:
@@ -962,21 +1030,27 @@ func b2i(b bool) int {
 	return 0
 }
 
-// perExample checks a value computed at batch b (x) and at batch n (y):
-// when one of its dimensions follows the batch, example i at n must equal
-// example i mod b at b; otherwise the two must be equal (floats; integers
-// that do not follow the batch are shapes and indices, which may change). It returns why
-// not, or "".
-func perExample(x, y *tensor.Dense, b, n, major int) string {
+// perExample checks a value computed at batch b on the two sets of
+// examples (x, xy) and at batch n on the sets mixed (y, see mixed): when
+// one of its dimensions follows the batch, each example at n must equal
+// the same example at b; otherwise the three must be equal (floats;
+// integers that do not follow the batch are shapes and indices, which may
+// change). It returns why not, or "".
+func perExample(x, xy, y *tensor.Dense, b, n, major int) string {
 	sx, sy := ops.Shape(x), ops.Shape(y)
 	if len(sx) != len(sy) {
 		return fmt.Sprintf("has rank %d at batch %d and %d at batch %d", len(sx), b, len(sy), n)
 	}
+	if xy == nil || !slices.Equal(sx, ops.Shape(xy)) {
+		return fmt.Sprintf("has another shape for other examples at batch %d", b)
+	}
 	xs, err1 := asFloats(x)
+	xys, err3 := asFloats(xy)
 	ys, err2 := asFloats(y)
-	if err1 != nil || err2 != nil {
+	if err1 != nil || err2 != nil || err3 != nil {
 		return "" // strings and the like: nothing to compare
 	}
+	pick := mixed(b)
 	// The one axis whose size changed carries the batch: major blocks
 	// (batchTag.Major) of the examples, q elements each.
 	axis := -1
@@ -1003,9 +1077,14 @@ func perExample(x, y *tensor.Dense, b, n, major int) string {
 			o, rest := j/outerN, j%outerN
 			mi, rest := rest/(n*q*inner), rest%(n*q*inner)
 			e, r := rest/(q*inner), rest%(q*inner)
-			jb := o*outerB + mi*b*q*inner + (e%b)*q*inner + r
-			if !near(xs[jb], ys[j]) {
-				return fmt.Sprintf("differs for example %d at batch %d from the same example at batch %d (%g, %g): it computes across the batch or keeps the exported size", e, n, b, ys[j], xs[jb])
+			set, idx := pick(e)
+			jb := o*outerB + mi*b*q*inner + idx*q*inner + r
+			ref := xs
+			if set == 1 {
+				ref = xys
+			}
+			if !near(ref[jb], ys[j]) {
+				return fmt.Sprintf("differs for example %d at batch %d from the same example at batch %d (%g, %g): it computes across the batch or keeps the exported size", e, n, b, ys[j], ref[jb])
 			}
 		}
 		return ""
@@ -1014,6 +1093,9 @@ func perExample(x, y *tensor.Dense, b, n, major int) string {
 		return "" // integers that do not follow the batch are shapes and indices: they may change with it
 	}
 	for j := range xs {
+		if !near(xs[j], xys[j]) {
+			return fmt.Sprintf("does not follow the batch yet changes with the examples (%g, %g for others at batch %d): it computes across the batch", xs[j], xys[j], b)
+		}
 		if !near(xs[j], ys[j]) {
 			return fmt.Sprintf("does not follow the batch yet changes with it (%g at batch %d, %g at batch %d)", xs[j], b, ys[j], n)
 		}
