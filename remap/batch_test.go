@@ -29,7 +29,7 @@ type batchCases struct {
 		Name          string `json:"name"`
 		Want          string `json:"want"`
 		ExportedBatch int    `json:"exported_batch"`
-		Files map[string]struct {
+		Files         map[string]struct {
 			File    string `json:"file"`
 			Culprit string `json:"culprit"`
 		} `json:"files"`

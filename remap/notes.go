@@ -48,9 +48,12 @@ func FusedBatchNorm(m *graph.Model) string {
 	if len(fused) == 0 {
 		return ""
 	}
+	how := "export with training=torch.onnx.TrainingMode.PRESERVE and do_constant_folding=False"
+	if graph.ExportSignature(g) != nil {
+		how = "export with torch.onnx.export(..., dynamo=True, optimize=False)" // the optimizer's FuseBatchNormIntoConv
+	}
 	return fmt.Sprintf("BatchNorm is folded into %d Conv layers of this eval export (%s): training changes the folded weights, "+
-		"not PyTorch's Conv and BatchNorm; to fine-tune as PyTorch does, export with training=torch.onnx.TrainingMode.PRESERVE "+
-		"and do_constant_folding=False", len(fused), firstOf(fused))
+		"not PyTorch's Conv and BatchNorm; to fine-tune as PyTorch does, %s", len(fused), firstOf(fused), how)
 }
 
 // firstOf lists up to two names, then how many more.

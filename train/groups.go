@@ -1,6 +1,7 @@
 package train
 
 import (
+	"errors"
 	"fmt"
 	"path"
 	"strconv"
@@ -156,12 +157,12 @@ func Assign(params []*graph.Param, specs []GroupSpec, defaults Hyper, freeze []s
 		}
 	}
 	if len(a.group) == 0 {
-		// torch.optim's constructors refuse it so.
-		why := "the model has no trainable parameter"
+		// torch.optim's constructors refuse it so: a mistake of the
+		// settings when --freeze took them all, of the model otherwise.
 		if len(a.Frozen) > 0 {
-			why = "--freeze leaves no parameter to train"
+			return nil, settingErr("optimizer got an empty parameter list (--freeze leaves no parameter to train)")
 		}
-		return nil, settingErr("optimizer got an empty parameter list (%s)", why)
+		return nil, errors.New("optimizer got an empty parameter list (the model has no trainable parameter)")
 	}
 	a.Groups = append(a.Groups, def)
 	a.Groups = append(a.Groups, groups...)

@@ -1,6 +1,7 @@
 package train
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
@@ -28,5 +29,20 @@ func TestAssignOverlaps(t *testing.T) {
 	}
 	if g := a.GroupOf("conv.weight"); g == nil || g.Name != "*.weight" || len(g.Overlaps) != 0 {
 		t.Errorf("conv.weight in %+v", g)
+	}
+}
+
+// TestAssignNoParameters: a model without trainable parameters is the
+// model's matter, not a setting's (the CLI exits 1, not 2); --freeze that
+// takes every parameter is a setting's.
+func TestAssignNoParameters(t *testing.T) {
+	_, err := Assign(nil, nil, Hyper{LR: 0.1}, nil)
+	var se *SettingError
+	if err == nil || errors.As(err, &se) {
+		t.Errorf("no parameters: %v, want an error that is not a *SettingError", err)
+	}
+	p := []*graph.Param{{Name: "w", Role: graph.RoleWeight, DType: graph.Float32, Shape: []int64{2}}}
+	if _, err := Assign(p, nil, Hyper{LR: 0.1}, []string{"*"}); !errors.As(err, &se) {
+		t.Errorf("all frozen: %v, want a *SettingError", err)
 	}
 }
