@@ -19,6 +19,10 @@ type Value struct {
 	DType graph.DType
 
 	held bool // counted in the program's total (see Ctx.hold)
+	// quant is set on a QuantizeLinear's output: what it quantized, so
+	// that a DequantizeLinear reading it runs the pair as one fake
+	// quantization in training (quant.go).
+	quant *quantized
 }
 
 // IsConst reports whether v is known at compile time.
