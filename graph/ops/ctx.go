@@ -112,20 +112,15 @@ func (c *Ctx) Apply(s Spec, in ...*Value) (*Value, error) {
 	return &Value{Node: n, Shape: s.Shape, DType: s.DType, held: true}, nil
 }
 
-// NodeOf returns v as a graph node, turning a constant into an input node
-// with its value bound.
+// NodeOf returns v as a graph node: for a constant, a new input node with
+// its value bound. The constant stays one for its other readers (an
+// integer read by Equal and also as CumSum's axis, say).
 func (c *Ctx) NodeOf(v *Value) (*G.Node, error) {
 	if !v.IsConst() {
 		return v.Node, nil
 	}
 	*c.seq++
-	n, err := constNode(c.G, fmt.Sprintf("const#%d", *c.seq), v.Const)
-	if err != nil {
-		return nil, err
-	}
-	v.Node = n
-	v.Const = nil
-	return n, nil
+	return constNode(c.G, fmt.Sprintf("const#%d", *c.seq), v.Const)
 }
 
 func constNode(g *G.ExprGraph, name string, t *tensor.Dense) (n *G.Node, err error) {
