@@ -14,7 +14,7 @@ if [ ! -x .venv/bin/python ]; then
 	python3 -m venv .venv
 fi
 .venv/bin/pip install --quiet --progress-bar off "torch==$TORCH" "torchvision==$TORCHVISION"
-.venv/bin/pip install --quiet --progress-bar off onnx onnxscript onnxruntime numpy ml_dtypes
+.venv/bin/pip install --quiet --progress-bar off onnx onnxscript onnxruntime numpy ml_dtypes onnxconverter-common
 .venv/bin/python - <<'PY'
 import torch, torchvision, onnx, onnxscript, onnxruntime
 print("reference tools:", "torch", torch.__version__, "torchvision", torchvision.__version__,

@@ -150,8 +150,8 @@ func NewTrainer(m *graph.Model, loss Loss, opt Optimizer, groups *Assignment) (*
 		if init == nil || !init.DType.IsFloat() {
 			continue
 		}
-		if init.DType != graph.Float32 {
-			return nil, fmt.Errorf("parameter %q is %s; training needs float32", p.Name, init.DType)
+		if init.DType != graph.Float32 && init.DType != graph.Float16 && init.DType != graph.BFloat16 {
+			return nil, fmt.Errorf("parameter %q is %s; training needs float32, float16 or bfloat16", p.Name, init.DType)
 		}
 		d, ok := t.weights[init.Name]
 		if !ok {
@@ -446,10 +446,39 @@ func (t *Trainer) Sync() error {
 		if err != nil {
 			return err
 		}
-		if err := init.SetFloat32s(v); err != nil {
+		if err := setFloats(init, v); err != nil {
 			return err
 		}
 	}
+	return nil
+}
+
+// setFloats writes float32 values into an initializer in its own element
+// type: a float16 or bfloat16 parameter's float32 master copy is rounded to
+// nearest, ties to even (graph's codec), so the file keeps its types.
+func setFloats(init *graph.Tensor, v []float32) error {
+	switch init.DType {
+	case graph.Float16:
+		h := make([]graph.F16, len(v))
+		for i, x := range v {
+			h[i] = graph.F16FromFloat32(x)
+		}
+		return setRaw(init, len(v), graph.Encode(h))
+	case graph.BFloat16:
+		h := make([]graph.BF16, len(v))
+		for i, x := range v {
+			h[i] = graph.BF16FromFloat32(x)
+		}
+		return setRaw(init, len(v), graph.Encode(h))
+	}
+	return init.SetFloat32s(v)
+}
+
+func setRaw(init *graph.Tensor, n int, raw []byte) error {
+	if int64(n) != init.Len() {
+		return fmt.Errorf("tensor %q: %d values for dims %v", init.Name, n, init.Dims)
+	}
+	init.Raw = raw
 	return nil
 }
 

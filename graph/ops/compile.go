@@ -98,6 +98,12 @@ func Compile(m *graph.Model, shapes map[string][]int, opts Options) (p *Program,
 	p = &Program{Graph: eg, Inputs: make(map[string]*G.Node), Params: make(map[string]*G.Node)}
 	env := make(map[string]*Value)
 	params := make(map[string]bool)
+	seq := 0
+	var total int64           // see Ctx.hold
+	halves := make(halfTypes) // see half.go
+	entry := func(name string) *Ctx {
+		return &Ctx{G: eg, Node: &graph.Node{Name: name, OpType: "Cast"}, Opset: opset, seq: &seq, maxBytes: opts.MaxBytes, total: &total}
+	}
 	for _, prm := range m.Params {
 		params[prm.Initializer] = true
 	}
@@ -123,9 +129,18 @@ func Compile(m *graph.Model, shapes map[string][]int, opts Options) (p *Program,
 			}
 			v = &Value{Node: n, Shape: v.Shape, DType: v.DType}
 			p.Params[t.Name] = n
+			if isHalf(t.DType) && (opts.Train || opts.Params != nil) {
+				// The tensor is a float32 master copy: compute with its value in the file's type.
+				if v, err = roundHalf(entry(t.Name), v, t.DType); err != nil {
+					return nil, fmt.Errorf("initializer %q: %w", t.Name, err)
+				}
+			}
 		}
 		v.held = true // the model's own tensors, bounded by its file
 		env[t.Name] = v
+		if isHalf(t.DType) {
+			halves[t.Name] = t.DType
+		}
 	}
 	for _, in := range g.Inputs {
 		if _, isInit := env[in.Name]; isInit {
@@ -156,7 +171,7 @@ func Compile(m *graph.Model, shapes map[string][]int, opts Options) (p *Program,
 				return nil, fmt.Errorf("%w: input %q has shape %v, the model wants %s", ErrShape, in.Name, shape, dimString(dims))
 			}
 		}
-		tdt, err := tensorDtype(dt)
+		tdt, err := tensorDtype(computeType(dt))
 		if err != nil {
 			return nil, fmt.Errorf("graph input %q: %w", in.Name, err)
 		}
@@ -167,10 +182,15 @@ func Compile(m *graph.Model, shapes map[string][]int, opts Options) (p *Program,
 			n = G.NewTensor(eg, tdt, len(shape), G.WithName(in.Name), G.WithShape(shape...))
 		}
 		p.Inputs[in.Name] = n
-		env[in.Name] = &Value{Node: n, Shape: shape, DType: dt, held: true}
+		env[in.Name] = &Value{Node: n, Shape: shape, DType: computeType(dt), held: true}
+		if isHalf(dt) {
+			// A float32 tensor given for a half input: its values in that type.
+			if env[in.Name], err = roundHalf(entry(in.Name), env[in.Name], dt); err != nil {
+				return nil, fmt.Errorf("graph input %q: %w", in.Name, err)
+			}
+			halves[in.Name] = dt
+		}
 	}
-	seq := 0
-	var total int64 // see Ctx.hold
 	rng := opts.Rand
 	if rng == nil {
 		rng = rand.New(rand.NewSource(opts.Seed))
@@ -212,6 +232,9 @@ func Compile(m *graph.Model, shapes map[string][]int, opts Options) (p *Program,
 		if errors.As(err, &limitErr) && limitErr.At != "" {
 			return nil, err // the program's total, at this node
 		}
+		if err == nil {
+			outs, err = halves.lowered(c, n, in, outs)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("node %s: %w", n, err)
 		}
@@ -227,15 +250,21 @@ func Compile(m *graph.Model, shapes map[string][]int, opts Options) (p *Program,
 			env[name] = outs[i]
 		}
 	}
-	p.Bytes = total
 	for _, o := range g.Outputs {
 		v, ok := env[o.Name]
 		if !ok {
 			return nil, fmt.Errorf("graph output %q is not computed", o.Name)
 		}
+		if dt, _, ok := o.TensorShape(); ok && isHalf(dt) && halves[o.Name] != dt {
+			// An output declared in a half type that the graph did not make one.
+			if v, err = roundHalf(entry(o.Name), v, dt); err != nil {
+				return nil, fmt.Errorf("graph output %q: %w", o.Name, err)
+			}
+		}
 		p.Outputs = append(p.Outputs, v)
 		p.Names = append(p.Names, o.Name)
 	}
+	p.Bytes = total
 	return p, nil
 }
 
@@ -344,8 +373,9 @@ func (p *Program) Close() error {
 	return nil
 }
 
-// TensorFromIR converts an IR tensor to a dense tensor (float32, float64 and
-// the integer and boolean types).
+// TensorFromIR converts an IR tensor to a dense tensor (float32, float64,
+// the integer and boolean types, and float16 and bfloat16 widened to
+// float32, the type the engine computes them in: see half.go).
 func TensorFromIR(t *graph.Tensor) (*tensor.Dense, error) {
 	shape := make([]int, len(t.Dims))
 	for i, d := range t.Dims {
@@ -359,10 +389,15 @@ func TensorFromIR(t *graph.Tensor) (*tensor.Dense, error) {
 	if t.DType.ByteLen(int64(n)) != int64(len(t.Raw)) {
 		return nil, fmt.Errorf("tensor %q: %d bytes for %d %s values", t.Name, len(t.Raw), n, t.DType)
 	}
-	if _, err := tensorDtype(t.DType); err != nil {
+	if _, err := tensorDtype(computeType(t.DType)); err != nil {
 		return nil, err
 	}
-	backing, err := graph.DecodeAs(t.DType, t.Raw)
+	var backing any
+	if isHalf(t.DType) {
+		backing, err = widenHalf(t.DType, t.Raw)
+	} else {
+		backing, err = graph.DecodeAs(t.DType, t.Raw)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("tensor %q: %w", t.Name, err)
 	}

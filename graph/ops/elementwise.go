@@ -856,6 +856,7 @@ func lowerCastLike(c *Ctx, in []*Value) ([]*Value, error) {
 }
 
 func castValue(c *Ctx, x *Value, to graph.DType) ([]*Value, error) {
+	to = computeType(to) // a half type: rounded after the lowering (half.go)
 	if _, err := tensorDtype(to); err != nil {
 		return nil, fmt.Errorf("to %s: %w", to, err)
 	}

@@ -44,6 +44,10 @@ func newValue(t Tensor) (onnxruntime.Value, error) {
 		v, err = newTensor(t, n, d)
 	case []bool:
 		v, err = newTensor(t, n, d)
+	case []graph.F16:
+		v, err = newHalf(t, n, d, onnxruntime.TensorElementDataTypeFloat16)
+	case []graph.BF16:
+		v, err = newHalf(t, n, d, onnxruntime.TensorElementDataTypeBFloat16)
 	default:
 		return nil, fmt.Errorf("ort: input %q: unsupported data type %T", t.Name, t.Data)
 	}
@@ -61,6 +65,26 @@ func newTensor[T onnxruntime.TensorData](t Tensor, n int64, data []T) (onnxrunti
 		return onnxruntime.NewScalar(data[0])
 	}
 	return onnxruntime.NewTensor(onnxruntime.NewShape(t.Shape...), data)
+}
+
+// newHalf holds float16 or bfloat16 values, which onnxruntime_go passes as
+// bytes.
+func newHalf[H graph.F16 | graph.BF16](t Tensor, n int64, data []H, elem onnxruntime.TensorElementDataType) (onnxruntime.Value, error) {
+	if int64(len(data)) != n {
+		return nil, fmt.Errorf("shape %v needs %d elements, data has %d", t.Shape, n, len(data))
+	}
+	return onnxruntime.NewCustomDataTensor(onnxruntime.NewShape(t.Shape...), graph.Encode(data), elem)
+}
+
+// newHalfOutput allocates a float16 or bfloat16 output: onnxruntime_go
+// copies only one byte an element of one that ONNX Runtime allocates, so
+// its shape must be known.
+func newHalfOutput(info IOInfo) (onnxruntime.Value, error) {
+	n, err := elements(info.Shape)
+	if err != nil || n == 0 {
+		return nil, fmt.Errorf("ort: output %q: a %s output needs a known shape, have %v", info.Name, info.DataType, info.Shape)
+	}
+	return onnxruntime.NewCustomDataTensor(onnxruntime.NewShape(info.Shape...), make([]byte, 2*n), info.elem)
 }
 
 func newScalar(info IOInfo) (onnxruntime.Value, error) {
@@ -122,6 +146,17 @@ func fromValue(v onnxruntime.Value) (Tensor, error) {
 		return fromScalar(x), nil
 	case *onnxruntime.Scalar[bool]:
 		return fromScalar(x), nil
+	case *onnxruntime.CustomDataTensor:
+		shape := []int64(x.GetShape())
+		switch onnxruntime.TensorElementDataType(x.DataType()) {
+		case onnxruntime.TensorElementDataTypeFloat16:
+			d, err := graph.Decode[graph.F16](x.GetData())
+			return Tensor{Shape: shape, Data: d}, err
+		case onnxruntime.TensorElementDataTypeBFloat16:
+			d, err := graph.Decode[graph.BF16](x.GetData())
+			return Tensor{Shape: shape, Data: d}, err
+		}
+		return Tensor{}, fmt.Errorf("unsupported value %T", v)
 	case nil:
 		return Tensor{}, fmt.Errorf("no value")
 	default:

@@ -22,8 +22,9 @@ const RepoLibrary = ".cache/ort/node_modules/onnxruntime-node/bin/napi-v6/linux/
 
 // Tensor is a named dense tensor in row-major (C) order.
 //
-// Data is one of []float32, []float64, []int64, []int32, []uint8, []int8 or
-// []bool, and holds exactly the product of Shape elements (one element for a
+// Data is one of []float32, []float64, []int64, []int32, []uint8, []int8,
+// []bool, []graph.F16 or []graph.BF16 (a float16 or bfloat16 output must
+// have a fixed shape), and holds exactly the product of Shape elements (one element for a
 // scalar, whose Shape is empty).
 type Tensor struct {
 	Name  string
@@ -314,6 +315,13 @@ func (s *Session) Run(inputs []Tensor) ([]Tensor, error) {
 		// allocated into a Go value, so scalar outputs are allocated here.
 		if info.Scalar {
 			v, err := newScalar(info)
+			if err != nil {
+				return nil, err
+			}
+			outs[i] = v
+		}
+		if info.elem == onnxruntime.TensorElementDataTypeFloat16 || info.elem == onnxruntime.TensorElementDataTypeBFloat16 {
+			v, err := newHalfOutput(info)
 			if err != nil {
 				return nil, err
 			}

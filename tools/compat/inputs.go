@@ -18,7 +18,7 @@ type input struct {
 	Name  string
 	DType graph.DType
 	Shape []int
-	Data  any // []float32, []float64, []int64, []int32, []int8, []uint8 or []bool
+	Data  any // []float32, []float64, []graph.F16, []graph.BF16, []int64, []int32, []int8, []uint8 or []bool
 }
 
 // Sizes for symbolic dimensions other than the batch, by the dimension's
@@ -150,6 +150,18 @@ func generate(name string, dt graph.DType, shape []int, seed uint64) (any, error
 			v[i] = r.Float64()*2 - 1
 		}
 		return v, nil
+	case graph.Float16:
+		v := make([]graph.F16, n)
+		for i := range v {
+			v[i] = graph.F16FromFloat32(float32(r.Float64()*2 - 1))
+		}
+		return v, nil
+	case graph.BFloat16:
+		v := make([]graph.BF16, n)
+		for i := range v {
+			v[i] = graph.BF16FromFloat32(float32(r.Float64()*2 - 1))
+		}
+		return v, nil
 	case graph.Int64:
 		return ints(), nil
 	case graph.Int32:
@@ -165,7 +177,7 @@ func generate(name string, dt graph.DType, shape []int, seed uint64) (any, error
 		}
 		return v, nil
 	}
-	return nil, fmt.Errorf("input %q is %s: no values can be generated for it here (the engine and this harness take float32, float64, int64, int32, int8, uint8 and bool)", name, dt)
+	return nil, fmt.Errorf("input %q is %s: no values can be generated for it here (the engine and this harness take float32, float64, float16, bfloat16, int64, int32, int8, uint8 and bool)", name, dt)
 }
 
 func convert[T int32 | int8 | uint8](v []int64) []T {
@@ -176,9 +188,14 @@ func convert[T int32 | int8 | uint8](v []int64) []T {
 	return out
 }
 
-// dense is the input as the engine takes it.
+// dense is the input as the engine takes it (float16 and bfloat16 as the
+// float32 values they are).
 func (in input) dense() *tensor.Dense {
 	switch d := in.Data.(type) {
+	case []graph.F16:
+		return ops.Dense(in.Shape, conv32(d, graph.F16.Float32))
+	case []graph.BF16:
+		return ops.Dense(in.Shape, conv32(d, graph.BF16.Float32))
 	case []float32:
 		return ops.Dense(in.Shape, d)
 	case []float64:
@@ -229,6 +246,10 @@ func floats(data any) ([]float64, bool) {
 		return conv(d, func(x float32) float64 { return float64(x) }), true
 	case []float64:
 		return d, true
+	case []graph.F16:
+		return conv(d, func(x graph.F16) float64 { return float64(x.Float32()) }), true
+	case []graph.BF16:
+		return conv(d, func(x graph.BF16) float64 { return float64(x.Float32()) }), true
 	case []int64:
 		return conv(d, func(x int64) float64 { return float64(x) }), true
 	case []int32:
@@ -265,6 +286,14 @@ func floats(data any) ([]float64, bool) {
 		return []float64{0}, true
 	}
 	return nil, false
+}
+
+func conv32[T any](v []T, f func(T) float32) []float32 {
+	out := make([]float32, len(v))
+	for i, x := range v {
+		out[i] = f(x)
+	}
+	return out
 }
 
 func conv[T any](v []T, f func(T) float64) []float64 {
