@@ -90,7 +90,21 @@ type todayModel struct {
 	Training struct {
 		File   string       `json:"file"`
 		Groups []todayGroup `json:"groups"`
+		// Optimizer is torch.optim's settings when not make_today.py's
+		// SGD (models/arch: AdamW); Frozen lists parameters with
+		// requires_grad=False.
+		Optimizer *todayOptimizer `json:"optimizer"`
+		Frozen    []string        `json:"frozen"`
 	} `json:"training"`
+}
+
+// todayOptimizer is an optimizer of a training reference other than SGD.
+type todayOptimizer struct {
+	Type        string    `json:"type"`
+	LR          float64   `json:"lr"`
+	Betas       []float64 `json:"betas"`
+	Eps         float64   `json:"eps"`
+	WeightDecay float64   `json:"weight_decay"`
 }
 
 type todayExport struct {
@@ -110,19 +124,24 @@ type todayGroup struct {
 	WeightDecay *float64 `json:"weight_decay"`
 }
 
-// todayCase is one export of one model.
+// todayCase is one export of one model, in the folder dir.
 type todayCase struct {
 	model *todayModel
 	exp   todayExport
+	dir   string
 }
 
 func (c todayCase) name() string { return strings.TrimSuffix(c.exp.File, ".onnx") }
-func (c todayCase) path() string { return filepath.Join(todayDir, c.exp.File) }
+func (c todayCase) path() string { return filepath.Join(c.dir, c.exp.File) }
 
-// todayCases reads the manifest and returns its exports by name.
-func todayCases(t *testing.T) map[string]todayCase {
+// todayCases reads models/today's manifest and returns its exports by name.
+func todayCases(t *testing.T) map[string]todayCase { return todayCasesIn(t, todayDir) }
+
+// todayCasesIn reads dir's manifest (models/today's schema) and returns its
+// exports by name.
+func todayCasesIn(t *testing.T, dir string) map[string]todayCase {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(todayDir, "manifest.json"))
+	b, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,20 +152,25 @@ func todayCases(t *testing.T) map[string]todayCase {
 	cases := make(map[string]todayCase)
 	for i := range m.Models {
 		for _, e := range m.Models[i].Exports {
-			c := todayCase{&m.Models[i], e}
+			c := todayCase{&m.Models[i], e, dir}
 			cases[c.name()] = c
 		}
 	}
 	return cases
 }
 
-// runToday runs check on each named export as a subtest.
+// runToday runs check on each named export of models/today as a subtest.
 func runToday(t *testing.T, names []string, check func(*testing.T, todayCase)) {
-	cases := todayCases(t)
+	runCases(t, todayDir, names, check)
+}
+
+// runCases runs check on each named export of dir as a subtest.
+func runCases(t *testing.T, dir string, names []string, check func(*testing.T, todayCase)) {
+	cases := todayCasesIn(t, dir)
 	for _, name := range names {
 		c, ok := cases[name]
 		if !ok {
-			t.Errorf("%s: not in models/today/manifest.json", name)
+			t.Errorf("%s: not in %s", name, filepath.Join(dir, "manifest.json"))
 			continue
 		}
 		t.Run(name, func(t *testing.T) { check(t, c) })
@@ -233,7 +257,7 @@ func todayInput(t *testing.T, name string, a npz.Array) (*tensor.Dense, ort.Tens
 // todayRun: the engine's output at the exported batch is within 1e-5 of
 // ONNX Runtime's, relative to the largest output.
 func todayRun(t *testing.T, c todayCase) {
-	fx, err := npz.Read(filepath.Join(todayDir, c.model.Expected))
+	fx, err := npz.Read(filepath.Join(c.dir, c.model.Expected))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -279,15 +303,16 @@ func todayMaxDiff(a, b []float32) (diff, scale float64) {
 	return diff, scale
 }
 
-// todayTrain: three SGD steps at the training batch, with the groups of
-// the case given as onnxtune's --group globs, end within 1e-5 of PyTorch's
+// todayTrain: three SGD steps (or the manifest's optimizer) at the
+// training batch, with the groups of the case given as onnxtune's --group
+// globs and its frozen parameters frozen, end within 1e-5 of PyTorch's
 // parameters and running statistics after every step; the groups hold the
 // parameters PyTorch's had.
 func todayTrain(t *testing.T, c todayCase) {
 	if c.exp.TrainingCase == nil {
 		t.Fatalf("no training reference: the export does not hold %s", strings.Join(c.exp.Lost, ", "))
 	}
-	fx, err := npz.Read(filepath.Join(todayDir, c.model.Training.File))
+	fx, err := npz.Read(filepath.Join(c.dir, c.model.Training.File))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -296,6 +321,14 @@ func todayTrain(t *testing.T, c todayCase) {
 		t.Fatal(err)
 	}
 	defaults := train.Hyper{LR: 0.01, Momentum: 0.9, WeightDecay: 1e-4}
+	algo := train.SGD
+	if o := c.model.Training.Optimizer; o != nil {
+		if o.Type != "AdamW" || len(o.Betas) != 2 {
+			t.Fatalf("optimizer %+v: want AdamW with two betas", o)
+		}
+		algo = train.AdamW
+		defaults = train.Hyper{LR: o.LR, Beta1: o.Betas[0], Beta2: o.Betas[1], Eps: o.Eps, WeightDecay: o.WeightDecay}
+	}
 	groups := c.model.Training.Groups
 	var specs []train.GroupSpec
 	for _, g := range groups[1:] {
@@ -311,7 +344,7 @@ func todayTrain(t *testing.T, c todayCase) {
 	if err := train.Prepare(m); err != nil {
 		t.Fatal(err)
 	}
-	a, err := train.Assign(m.Params, specs, defaults, nil)
+	a, err := train.Assign(m.Params, specs, defaults, c.model.Training.Frozen)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -326,7 +359,7 @@ func todayTrain(t *testing.T, c todayCase) {
 			t.Errorf("group %q holds %v, PyTorch's %v", g.Name, got, want)
 		}
 	}
-	opt, err := train.NewOptimizer(train.SGD)
+	opt, err := train.NewOptimizer(algo)
 	if err != nil {
 		t.Fatal(err)
 	}
