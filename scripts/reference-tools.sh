@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs today's reference tools into .venv (repo-local, gitignored): current
 # PyTorch and torchvision (PyPI's x86_64 build is a CUDA one, several GB; it
-# runs on the CPU), onnx, onnxscript, onnxruntime, numpy and ml_dtypes. They
-# make the fixtures (models/make_today.py, graph/testdata/make_codec.py)
+# runs on the CPU), onnx, onnxscript, onnxruntime, numpy, ml_dtypes and
+# transformers (Hugging Face models for models/make_arch.py). They
+# make the fixtures (models/make_today.py, models/make_arch.py, graph/testdata/make_codec.py)
 # and the gathered-model cache; the test suite and CI never need them.
 #
 #   bash scripts/reference-tools.sh     # then: .venv/bin/python models/make_today.py
@@ -14,9 +15,10 @@ if [ ! -x .venv/bin/python ]; then
 	python3 -m venv .venv
 fi
 .venv/bin/pip install --quiet --progress-bar off "torch==$TORCH" "torchvision==$TORCHVISION"
-.venv/bin/pip install --quiet --progress-bar off onnx onnxscript onnxruntime numpy ml_dtypes onnxconverter-common
+.venv/bin/pip install --quiet --progress-bar off onnx onnxscript onnxruntime numpy ml_dtypes transformers onnxconverter-common
 .venv/bin/python - <<'PY'
-import torch, torchvision, onnx, onnxscript, onnxruntime
+import torch, torchvision, onnx, onnxscript, onnxruntime, transformers
 print("reference tools:", "torch", torch.__version__, "torchvision", torchvision.__version__,
-      "onnx", onnx.__version__, "onnxscript", onnxscript.__version__, "onnxruntime", onnxruntime.__version__)
+      "onnx", onnx.__version__, "onnxscript", onnxscript.__version__, "onnxruntime", onnxruntime.__version__,
+      "transformers", transformers.__version__)
 PY
