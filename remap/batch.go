@@ -256,6 +256,10 @@ func (r *batchRewriter) rewrite() error {
 			if err := r.tile(n, producers); err != nil {
 				return err
 			}
+		case "Resize":
+			if err := r.resizeSizes(n, producers); err != nil {
+				return err
+			}
 		case "Slice":
 			r.slice(n, producers)
 		}
@@ -335,6 +339,27 @@ func (r *batchRewriter) expand(n *graph.Node, producers map[string]*graph.Node) 
 	}
 	r.setInput(n, idx, v)
 	r.done = append(r.done, fmt.Sprintf("node %s: shape %v -> [batch %s]", n.Name, vals, joinInts(vals[1:])))
+	return nil
+}
+
+// resizeSizes: a Resize given the full output sizes (opset 11+: input 3)
+// whose entry on the batch axis is the exported batch takes it from the
+// input's shape.
+func (r *batchRewriter) resizeSizes(n *graph.Node, producers map[string]*graph.Node) error {
+	if len(n.Inputs) < 4 || n.Inputs[3] == "" {
+		return nil
+	}
+	in, ok := r.tags[n.Inputs[0]]
+	vals, ok2 := r.ints(producers, n.Inputs[3])
+	if !ok || !ok2 || in.Axis >= len(vals) || in.Major != 1 || vals[in.Axis] != int64(r.b) || len(vals) != len(r.shapes[n.Inputs[0]]) {
+		return nil
+	}
+	v, err := r.withBatch(n, vals, in.Axis)
+	if err != nil {
+		return err
+	}
+	r.setInput(n, 3, v)
+	r.done = append(r.done, fmt.Sprintf("node %s: sizes %v -> batch at %d", n.Name, vals, in.Axis))
 	return nil
 }
 

@@ -18,8 +18,7 @@ var resizeExports = []string{"unet_dynamo", "unet_ts"}
 func TestResizeParamTable(t *testing.T)    { runCases(t, resizeDir, resizeExports, todayParamTable) }
 func TestResizeRunMatchesORT(t *testing.T) { runCases(t, resizeDir, resizeExports, todayRun) }
 
-// The training batch (5) differs from the export batch (2). unet_dynamo
-// does not train at 5 yet: its Resize sizes are constants that hold the
-// export batch ([2, 6, 11, 11]), which remap.DynamicBatch does not rewrite
-// (the Concat after them is the node it names).
-func TestResizeTrainParity(t *testing.T) { runCases(t, resizeDir, []string{"unet_ts"}, todayTrain) }
+// The training batch (5) differs from the export batch (2): unet_dynamo's
+// Resize sizes hold the export batch ([2, 6, 11, 11]), which
+// remap.DynamicBatch takes from the input's shape.
+func TestResizeTrainParity(t *testing.T) { runCases(t, resizeDir, resizeExports, todayTrain) }
