@@ -253,6 +253,11 @@ type Param struct {
 	// output), as some dynamo exporters store parameters; remap.LiftConstants
 	// makes it an initializer, which training does first.
 	Constant bool
+	// View, when set, says the parameter is part of its initializer, its
+	// elements in another order: a recurrent op's W, R and B hold PyTorch's
+	// tensors of both directions with the gates in ONNX's order (see
+	// ParamView). Shape is PyTorch's; the initializer holds more.
+	View *ParamView
 }
 
 // Role is what a parameter is for.

@@ -3,6 +3,7 @@ package graph
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -35,6 +36,101 @@ type ParamSlot struct {
 	// the weight's first PyTorch dimension (the head remap.ReplaceHead
 	// replaces).
 	Linear bool
+	// Parts, for the W, R and B inputs of LSTM, GRU and RNN: the input
+	// holds, for each direction, one PyTorch tensor per part, consecutive
+	// along its second axis (B holds "bias_ih" then "bias_hh"), named
+	// <module>.<part>_l<layer>, with "_reverse" for the second direction;
+	// layer is the node's rank among the nodes of its op and module
+	// (PyTorch writes one node per layer). Each is listed as a view of
+	// the input's tensor (Param.View).
+	Parts []string
+	// Gates, with Parts: PyTorch's gate k is the input's gate block
+	// Gates[k] (nn.LSTM's i, f, g, o are ONNX's blocks 0, 2, 3, 1).
+	Gates []int
+}
+
+// ParamView maps a parameter's elements, in PyTorch's row-major order,
+// into its initializer's: they come in blocks of Block elements,
+// consecutive in both, PyTorch's block k being the initializer's block
+// Blocks[k]. nn.LSTM's weight_ih_l0_reverse [4H, I] in an ONNX LSTM's W
+// [2, 4H, I] has Block H*I and Blocks 4, 6, 7, 5 (the second direction,
+// gates i, f, g, o of ONNX's i, o, f, c).
+type ParamView struct {
+	Block  int64
+	Blocks []int64
+}
+
+// Len is the number of elements of the parameter.
+func (v *ParamView) Len() int64 { return v.Block * int64(len(v.Blocks)) }
+
+// Bytes is the same view over the initializer's bytes, for elements of
+// size bytes each.
+func (v *ParamView) Bytes(size int) *ParamView {
+	return &ParamView{Block: v.Block * int64(size), Blocks: v.Blocks}
+}
+
+// Fits reports whether every block lies within n elements.
+func (v *ParamView) Fits(n int64) bool {
+	if v.Block <= 0 {
+		return false
+	}
+	for _, b := range v.Blocks {
+		if b < 0 || b >= n/v.Block {
+			return false
+		}
+	}
+	return true
+}
+
+// Gather copies the parameter's elements out of src, its initializer's
+// (dst has Len elements).
+func Gather[T any](v *ParamView, dst, src []T) {
+	for k, b := range v.Blocks {
+		copy(dst[int64(k)*v.Block:int64(k+1)*v.Block], src[b*v.Block:(b+1)*v.Block])
+	}
+}
+
+// Scatter writes the parameter's elements src into dst, its
+// initializer's, leaving the rest of dst as it is.
+func Scatter[T any](v *ParamView, dst, src []T) {
+	for k, b := range v.Blocks {
+		copy(dst[b*v.Block:(b+1)*v.Block], src[int64(k)*v.Block:int64(k+1)*v.Block])
+	}
+}
+
+// recurrentViews lists the PyTorch tensors a recurrent op's W, R or B
+// holds, per slot s (Parts, Gates), for a tensor of dims [directions,
+// parts*gates*hidden, rest...] read by the node of that op which is
+// layer-th of its module: name suffixes and views. Nil when the dims do
+// not fit.
+func recurrentViews(s ParamSlot, dims []int64, layer int) (names []string, views []*ParamView, shape []int64) {
+	parts, gates := int64(len(s.Parts)), int64(len(s.Gates))
+	if len(dims) < 2 || dims[0] < 1 || dims[0] > 2 || gates == 0 || dims[1] <= 0 || dims[1]%(parts*gates) != 0 {
+		return nil, nil, nil
+	}
+	hidden := dims[1] / (parts * gates)
+	block := hidden
+	for _, d := range dims[2:] {
+		if d <= 0 {
+			return nil, nil, nil
+		}
+		block *= d
+	}
+	shape = append([]int64{gates * hidden}, dims[2:]...)
+	for d := int64(0); d < dims[0]; d++ {
+		for p, part := range s.Parts {
+			name := fmt.Sprintf("%s_l%d", part, layer)
+			if d == 1 {
+				name += "_reverse"
+			}
+			v := &ParamView{Block: block}
+			for _, g := range s.Gates {
+				v.Blocks = append(v.Blocks, (d*parts+int64(p))*gates+int64(g))
+			}
+			names, views = append(names, name), append(views, v)
+		}
+	}
+	return names, views, shape
 }
 
 // SlotOf returns the parameter slot at input idx of node n, if that position
@@ -142,9 +238,23 @@ func (m *Model) BuildParams() {
 		opRank[n] = perOp[n.OpType]
 		perOp[n.OpType]++
 	}
+	// A recurrent node's layer: its rank among the nodes of its op and
+	// module (PyTorch writes one node per layer, in order).
+	layerOf := make(map[*Node]int)
+	perModule := make(map[string]int)
+	for _, n := range g.Nodes {
+		if s, ok := SlotOf(n, 1, producers); ok && len(s.Parts) > 0 {
+			if mod := NodeModulePath(n); mod != "" {
+				key := n.OpType + " " + mod
+				layerOf[n] = perModule[key]
+				perModule[key]++
+			}
+		}
+	}
 	type entry struct {
 		p   *Param
 		pos int // node order of first use, for sorting
+		sub int // then state_dict order among a recurrent node's views
 	}
 	values := make([]string, 0, len(g.Initializers)+len(alias))
 	for _, t := range g.Initializers {
@@ -227,7 +337,7 @@ func (m *Model) BuildParams() {
 				p.Transposed = true
 				p.Shape = []int64{t.Dims[1], t.Dims[0]}
 			}
-			params = append(params, entry{p, first})
+			params = append(params, entry{p, first, 0})
 			shared[init]++
 			if sig != nil {
 				// The dynamo exporter keeps one tensor for parameters of
@@ -252,7 +362,7 @@ func (m *Model) BuildParams() {
 					}
 					q := *p
 					q.Name, q.Node, q.Recovered, q.Role = name, u.Node.Name, true, role(name, t.DType.IsFloat())
-					params = append(params, entry{&q, order[u.Node]})
+					params = append(params, entry{&q, order[u.Node], 0})
 					shared[init]++
 				}
 			}
@@ -315,6 +425,29 @@ func (m *Model) BuildParams() {
 					name = strings.TrimSuffix(relativeTo(mod, b), "bias") + "weight"
 				}
 			}
+			if len(s.Parts) > 0 {
+				// A recurrent op's W, R or B: PyTorch's tensors of every
+				// direction (and B's two halves), as views.
+				if mod == "" || flip || r != u {
+					continue
+				}
+				suffixes, views, shape := recurrentViews(s, t.Dims, layerOf[r.Node])
+				for i, suf := range suffixes {
+					name := mod + "." + suf
+					if seen[name] || (sig != nil && !named(name)) {
+						continue
+					}
+					seen[name] = true
+					p := &Param{
+						Name: name, Initializer: init, Value: v, Node: node,
+						DType: t.DType, Role: role(name, t.DType.IsFloat()),
+						Shape: slices.Clone(shape), Recovered: true, View: views[i],
+					}
+					params = append(params, entry{p, order[u.Node], 8*(i/len(s.Parts)) + 2*(s.Input-1) + i%len(s.Parts)})
+				}
+				shared[init]++
+				continue
+			}
 			if seen[name] || (sig != nil && !named(name)) {
 				continue // a dynamo export names every parameter it kept: not one
 			}
@@ -328,14 +461,19 @@ func (m *Model) BuildParams() {
 				p.Transposed = true
 				p.Shape = []int64{t.Dims[1], t.Dims[0]}
 			}
-			params = append(params, entry{p, order[u.Node]})
+			params = append(params, entry{p, order[u.Node], 0})
 			shared[init]++
 		}
 	}
-	sort.SliceStable(params, func(i, j int) bool { return params[i].pos < params[j].pos })
+	sort.SliceStable(params, func(i, j int) bool {
+		if params[i].pos != params[j].pos {
+			return params[i].pos < params[j].pos
+		}
+		return params[i].sub < params[j].sub
+	})
 	taken := make(map[string]bool)
 	for _, e := range params {
-		if taken[e.p.Name] && e.p.Recovered {
+		if taken[e.p.Name] && e.p.Recovered && e.p.View == nil {
 			// Two tensors recovered one name (slices of one PyTorch tensor,
 			// say): the later keeps the name it has in the file.
 			e.p.Name, e.p.Recovered, e.p.Node = e.p.Value, false, ""
@@ -465,7 +603,7 @@ func roleOf(name string, float bool) Role {
 		return RoleRunningMean
 	case last == "running_var":
 		return RoleRunningVar
-	case last == "bias" || strings.HasSuffix(last, "_bias"):
+	case last == "bias" || strings.HasSuffix(last, "_bias") || strings.HasPrefix(last, "bias_"):
 		return RoleBias
 	case !float || last == "num_batches_tracked":
 		return RoleBuffer

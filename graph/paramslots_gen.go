@@ -23,12 +23,22 @@ var paramSlots = map[string][]ParamSlot{
 		{Input: 1, Suffix: "weight"},
 		{Input: 2, Suffix: "bias"},
 	},
+	"GRU": {
+		{Input: 1, Suffix: "weight", Parts: []string{"weight_ih"}, Gates: []int{1, 0, 2}},
+		{Input: 2, Suffix: "weight", Parts: []string{"weight_hh"}, Gates: []int{1, 0, 2}},
+		{Input: 3, Suffix: "bias", Parts: []string{"bias_ih", "bias_hh"}, Gates: []int{1, 0, 2}},
+	},
 	"Gather": {
 		{Input: 0, Suffix: "weight"},
 	},
 	"Gemm": {
 		{Input: 1, Suffix: "weight", Transposed: true, UnlessAttr: "transB", Linear: true},
 		{Input: 2, Suffix: "bias"},
+	},
+	"LSTM": {
+		{Input: 1, Suffix: "weight", Parts: []string{"weight_ih"}, Gates: []int{0, 2, 3, 1}},
+		{Input: 2, Suffix: "weight", Parts: []string{"weight_hh"}, Gates: []int{0, 2, 3, 1}},
+		{Input: 3, Suffix: "bias", Parts: []string{"bias_ih", "bias_hh"}, Gates: []int{0, 2, 3, 1}},
 	},
 	"LayerNormalization": {
 		{Input: 1, Suffix: "weight"},
@@ -39,5 +49,10 @@ var paramSlots = map[string][]ParamSlot{
 	},
 	"PRelu": {
 		{Input: 1, Suffix: "weight"},
+	},
+	"RNN": {
+		{Input: 1, Suffix: "weight", Parts: []string{"weight_ih"}, Gates: []int{0}},
+		{Input: 2, Suffix: "weight", Parts: []string{"weight_hh"}, Gates: []int{0}},
+		{Input: 3, Suffix: "bias", Parts: []string{"bias_ih", "bias_hh"}, Gates: []int{0}},
 	},
 }

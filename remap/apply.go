@@ -221,8 +221,16 @@ func Apply(pretrained, target *graph.Model, opts Options) (Report, error) {
 		if err := checkSize(t); err != nil {
 			return rep, fmt.Errorf("remap: target %s: %w", c.name, err)
 		}
-		if len(values[i]) != len(t.Raw) {
-			return rep, fmt.Errorf("remap: %s: %d bytes for a tensor of %d", c.name, len(values[i]), len(t.Raw))
+		want := int64(len(t.Raw))
+		if q.View != nil {
+			v, err := byteView(t, q)
+			if err != nil {
+				return rep, fmt.Errorf("remap: target %s: %w", c.name, err)
+			}
+			want = v.Len()
+		}
+		if int64(len(values[i])) != want {
+			return rep, fmt.Errorf("remap: %s: %d bytes for a tensor of %d", c.name, len(values[i]), want)
 		}
 	}
 	if len(take) == 0 {
@@ -233,8 +241,16 @@ func Apply(pretrained, target *graph.Model, opts Options) (Report, error) {
 	}
 	byName := make(map[string]*graph.Param, len(target.Params))
 	readers := make(map[string]int, len(target.Params))
+	views := make(map[string]bool) // initializer and node of recurrent views: one reader
 	for _, q := range target.Params {
 		byName[q.Name] = q
+		if q.View != nil {
+			key := q.Initializer + "\x00" + q.Node
+			if views[key] {
+				continue
+			}
+			views[key] = true
+		}
 		readers[q.Initializer]++
 	}
 	for i, c := range take {
@@ -292,10 +308,33 @@ func pytorchLayout(m *graph.Model, p *graph.Param) ([]byte, error) {
 	if err := checkSize(t); err != nil {
 		return nil, err
 	}
+	if p.View != nil {
+		// Part of the tensor (a recurrent op's direction, gates reordered).
+		v, err := byteView(t, p)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]byte, v.Len())
+		graph.Gather(v, out, t.Raw)
+		return out, nil
+	}
 	if !p.Transposed {
 		return slices.Clone(t.Raw), nil
 	}
 	return transpose(t)
+}
+
+// byteView is p's view over the bytes of t, its initializer, checked to
+// lie within them.
+func byteView(t *graph.Tensor, p *graph.Param) (*graph.ParamView, error) {
+	if t.DType.Bits()%8 != 0 {
+		return nil, fmt.Errorf("parameter %q: a view of %s values", p.Name, t.DType)
+	}
+	v := p.View.Bytes(int(t.DType.Bits() / 8))
+	if !v.Fits(int64(len(t.Raw))) {
+		return nil, fmt.Errorf("parameter %q: its view does not fit initializer %q of %d bytes", p.Name, t.Name, len(t.Raw))
+	}
+	return v, nil
 }
 
 // storeLayout writes values, laid out as PyTorch holds q, into q's
@@ -307,6 +346,20 @@ func storeLayout(m *graph.Model, q *graph.Param, values []byte) error {
 	}
 	if err := checkSize(t); err != nil {
 		return err
+	}
+	if q.View != nil {
+		// Only q's part of the tensor changes.
+		v, err := byteView(t, q)
+		if err != nil {
+			return err
+		}
+		if int64(len(values)) != v.Len() {
+			return fmt.Errorf("%d bytes for parameter %q of %d", len(values), q.Name, v.Len())
+		}
+		raw := slices.Clone(t.Raw)
+		graph.Scatter(v, raw, values)
+		t.Raw = raw
+		return nil
 	}
 	if len(values) != len(t.Raw) {
 		return fmt.Errorf("%d bytes for initializer %q of %d", len(values), t.Name, len(t.Raw))

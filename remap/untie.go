@@ -33,7 +33,8 @@ func untie(g *graph.Graph, params []*graph.Param) (int, error) {
 	untied := 0
 	dropIdentity := make(map[*graph.Node]bool)
 	producers := g.Producers()
-	claimed := make(map[string]bool) // initializers whose first reader keeps them
+	claimed := make(map[string]bool)     // initializers whose first reader keeps them
+	claimedView := make(map[string]bool) // initializer and node of recurrent views handled
 	for _, p := range params {
 		// A tensor under its own parameter's name stays that parameter's;
 		// the modules that share it (a dynamo export's equal tensors) get
@@ -59,6 +60,37 @@ func untie(g *graph.Graph, params []*graph.Param) (int, error) {
 			c.Name = p.Value
 			g.Initializers = append(g.Initializers, c)
 			dropIdentity[id] = true
+			untied++
+		case p.Tied && p.Recovered && p.View != nil:
+			// A recurrent W, R or B read by several nodes: the node's
+			// views share one copy, under a name that is no state_dict
+			// name (the views stay views).
+			key := p.Initializer + "\x00" + p.Node
+			if !claimed[p.Initializer] {
+				claimed[p.Initializer], claimedView[key] = true, true
+				continue
+			}
+			if claimedView[key] {
+				continue
+			}
+			claimedView[key] = true
+			name := p.Initializer + "::untied"
+			for i := 1; names[name]; i++ {
+				name = fmt.Sprintf("%s::untied_%d", p.Initializer, i)
+			}
+			names[name] = true
+			c := src.Clone()
+			c.Name = name
+			g.Initializers = append(g.Initializers, c)
+			n := g.Node(p.Node)
+			if n == nil {
+				return untied, fmt.Errorf("remap: parameter %q: node %q not found", p.Name, p.Node)
+			}
+			for i, in := range n.Inputs {
+				if in == p.Value {
+					n.Inputs[i] = name
+				}
+			}
 			untied++
 		case p.Tied && p.Recovered:
 			// One anonymized tensor read by several modules.
@@ -156,8 +188,8 @@ func Rename(m *graph.Model) (int, error) {
 	}
 	var todo []rename
 	for _, p := range m.Params {
-		if !p.Recovered || p.Tied || p.Value != p.Initializer || p.Name == p.Initializer {
-			continue
+		if !p.Recovered || p.Tied || p.Value != p.Initializer || p.Name == p.Initializer || p.View != nil {
+			continue // a view is part of its tensor: the tensor keeps its name
 		}
 		if names[p.Name] {
 			return 0, fmt.Errorf("remap: cannot rename %q to %q: the graph already has a value of that name", p.Initializer, p.Name)

@@ -13,7 +13,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/onnxtune/onnxtune/graph/ops"
 	"github.com/onnxtune/onnxtune/internal/fsx"
 	"github.com/onnxtune/onnxtune/internal/npz"
 )
@@ -122,8 +121,7 @@ func (c *checkpoint) save(p position) error {
 	tr := c.tr
 	arrs := make(map[string]npz.Array)
 	for _, w := range tr.tensors {
-		v, _ := ops.Data[float32](w.t)
-		arrs["w/"+w.name] = npz.Array{Shape: slices.Clone(w.t.Shape()), Data: slices.Clone(v)}
+		arrs["w/"+w.name] = npz.Array{Shape: w.shape(), Data: w.values()}
 	}
 	st := tr.Opt.State()
 	for name, bufs := range st.Buffers {
@@ -152,7 +150,7 @@ func (c *checkpoint) save(p position) error {
 // the JSON.
 func (c *checkpoint) limit() (bytes int64, members int) {
 	for _, w := range c.tr.tensors {
-		bytes += int64(w.t.Size()) * 4
+		bytes += int64(w.size()) * 4
 		members++
 	}
 	for _, g := range c.groups.Groups {
@@ -210,8 +208,7 @@ func (c *checkpoint) load(epochs int, steps int64) (position, error) {
 	// Everything fits: use it.
 	tr := c.tr
 	for _, w := range tr.tensors {
-		dst, _ := ops.Data[float32](w.t)
-		copy(dst, arrs["w/"+w.name].Data.([]float32))
+		w.set(arrs["w/"+w.name].Data.([]float32))
 	}
 	st := tr.Opt.State()
 	st.reset()
@@ -358,8 +355,8 @@ func (c *checkpoint) entries(arrs map[string]npz.Array, steps int64) error {
 	want := map[string]int{"meta": -1, "rng": -1}
 	shapes := make(map[string][]int)
 	for _, w := range tr.tensors {
-		want["w/"+w.name] = w.t.Size()
-		shapes[w.name] = w.t.Shape()
+		want["w/"+w.name] = w.size()
+		shapes[w.name] = w.shape()
 	}
 	for _, g := range c.groups.Groups {
 		if steps == 0 {

@@ -85,6 +85,7 @@ func (t *Trainer) setRandState(b []byte) error {
 type namedTensor struct {
 	name string
 	t    *tensor.Dense
+	view *graph.ParamView // part of t (a recurrent op's weights), or nil: all of t
 }
 
 type stepProgram struct {
@@ -161,7 +162,10 @@ func NewTrainer(m *graph.Model, loss Loss, opt Optimizer, groups *Assignment) (*
 			}
 			t.weights[init.Name] = d
 		}
-		t.tensors = append(t.tensors, namedTensor{p.Name, d})
+		if p.View != nil && !p.View.Fits(int64(d.Size())) {
+			return nil, fmt.Errorf("parameter %q: its view does not fit initializer %q", p.Name, init.Name)
+		}
+		t.tensors = append(t.tensors, namedTensor{p.Name, d, p.View})
 	}
 	for _, g := range groups.Groups {
 		g.Hyper = g.Hyper.resolve(opt.Algorithm())
@@ -179,7 +183,9 @@ func NewTrainer(m *graph.Model, loss Loss, opt Optimizer, groups *Assignment) (*
 }
 
 // Values returns the current float32 values of a parameter or buffer by
-// PyTorch name (shared: do not keep it across steps).
+// PyTorch name (shared: do not keep it across steps). A parameter that is
+// part of its initializer (graph.Param.View: an LSTM's weight_ih_l0 in
+// its W) comes as a copy, in PyTorch's layout.
 func (t *Trainer) Values(name string) ([]float32, bool) {
 	p := t.byName[name]
 	if p == nil {
@@ -190,6 +196,9 @@ func (t *Trainer) Values(name string) ([]float32, bool) {
 		return nil, false
 	}
 	v, err := ops.Data[float32](w)
+	if err == nil && p.View != nil {
+		return viewOf(p.View, v), true
+	}
 	return v, err == nil
 }
 
@@ -255,13 +264,17 @@ func (t *Trainer) program(shapes map[string][]int, key string, n int) (*stepProg
 	}
 	var wrt G.Nodes
 	var names []string
+	at := make(map[*G.Node]int) // views of one tensor share its gradient
 	for _, g := range t.Groups.Groups {
 		for _, name := range g.Params {
 			node := p.Params[t.byName[name].Initializer]
 			if node == nil {
 				return nil, fmt.Errorf("parameter %q is not in the compiled graph", name)
 			}
-			wrt = append(wrt, node)
+			if _, ok := at[node]; !ok {
+				at[node] = len(wrt)
+				wrt = append(wrt, node)
+			}
 			names = append(names, name)
 		}
 	}
@@ -272,8 +285,8 @@ func (t *Trainer) program(shapes map[string][]int, key string, n int) (*stepProg
 	if err != nil {
 		return nil, err
 	}
-	for i, name := range names {
-		sp.grads[name] = grads[i]
+	for _, name := range names {
+		sp.grads[name] = grads[at[p.Params[t.byName[name].Initializer]]]
 	}
 	// Run only what the step reads: the loss, the logits, the parameters'
 	// gradients and the running statistics. Gradients that nothing reads
@@ -425,8 +438,7 @@ func (t *Trainer) StepBatch(b data.Batch, factor float64) (res StepResult, err e
 			if err != nil {
 				return res, fmt.Errorf("gradient of %q: %w", name, err)
 			}
-			w, _ := t.Values(name)
-			if err := t.Opt.Update(name, w, gv, h); err != nil {
+			if err := t.update(name, gv, h); err != nil {
 				return res, err
 			}
 		}

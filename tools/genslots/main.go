@@ -67,6 +67,9 @@ func literal(s graph.ParamSlot) string {
 	if s.Linear {
 		l += ", Linear: true"
 	}
+	if len(s.Parts) > 0 {
+		l += fmt.Sprintf(", Parts: %#v, Gates: %#v", s.Parts, s.Gates)
+	}
 	return l + "}"
 }
 
