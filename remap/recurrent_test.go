@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/onnxtune/onnxtune/graph"
 	"github.com/onnxtune/onnxtune/importer"
 	"github.com/onnxtune/onnxtune/remap"
 )
@@ -48,5 +49,50 @@ func TestApplyRecurrentViews(t *testing.T) {
 		if !bytes.Equal(target.Graph.Initializer(name).Raw, want) {
 			t.Errorf("%s: not the dynamo export's values after Apply", name)
 		}
+	}
+}
+
+// TestUntieRecurrentViews: when two GRU layers read one R (an exporter's
+// de-duplication of equal tensors), their views are tied; Untie gives the
+// second node a copy of its own, under a name that is no state_dict name,
+// and the table lists every view once again, untied.
+func TestUntieRecurrentViews(t *testing.T) {
+	m, err := importer.Load(filepath.Join("..", "models", "recurrent", "gru_bi2_ts.onnx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var nodes []*graph.Node
+	for _, n := range m.Graph.Nodes {
+		if n.OpType == "GRU" {
+			nodes = append(nodes, n)
+		}
+	}
+	if len(nodes) != 2 {
+		t.Fatalf("%d GRU nodes, want 2", len(nodes))
+	}
+	if err := m.Edit(func(g *graph.Graph) error { nodes[1].Inputs[2] = nodes[0].Inputs[2]; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if p := m.Param("gru.weight_hh_l1"); p == nil || !p.Tied {
+		t.Fatalf("gru.weight_hh_l1 after sharing R: %+v, want a tied view", p)
+	}
+	n, err := remap.Untie(m)
+	if err != nil || n != 1 {
+		t.Fatalf("untie: %d, %v; want one copy", n, err)
+	}
+	if nodes[1].Inputs[2] == nodes[0].Inputs[2] || graph.IsStateDictName(nodes[1].Inputs[2]) {
+		t.Errorf("second GRU reads R %q after untying (first %q)", nodes[1].Inputs[2], nodes[0].Inputs[2])
+	}
+	views := 0
+	for _, p := range m.Params {
+		if p.View != nil {
+			views++
+			if p.Tied {
+				t.Errorf("%s still tied", p.Name)
+			}
+		}
+	}
+	if views != 16 {
+		t.Errorf("%d views after untying, want 16", views)
 	}
 }
