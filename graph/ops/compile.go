@@ -211,7 +211,7 @@ func Compile(m *graph.Model, shapes map[string][]int, opts Options) (p *Program,
 			in[i] = v
 		}
 		c := &Ctx{G: eg, Node: n, Opset: opset, Train: opts.Train, Rand: rng, Updates: &p.Updates, seq: &seq,
-			maxBytes: opts.MaxBytes, total: &total, ConstParams: !opts.Train && opts.Params == nil}
+			maxBytes: opts.MaxBytes, total: &total, ConstParams: !opts.Train && opts.Params == nil, outer: &scope{env: env, reg: reg}}
 		var outs []*Value
 		var err error
 		if r := fused[n]; r == n && applied[n] {

@@ -36,6 +36,7 @@ type Ctx struct {
 	maxBytes int64       // Options.MaxBytes (see limit)
 	total    *int64      // bytes of the values the program holds so far (see hold)
 	attr     *attrReader // see attrs
+	outer    *scope      // the graph around the node, for subgraphs (see control.go)
 }
 
 // Update is a value a training step writes back to an initializer after the
