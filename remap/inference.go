@@ -16,12 +16,17 @@ import (
 // m.Params follows the change (graph.Model.Edit). A model already in
 // inference form is left as it is. Every node is checked before any
 // changes: when one refuses (the graph reads a BatchNormalization's running
-// statistics), it is an error and nothing changes.
+// statistics), it is an error and nothing changes. Float master copies of
+// a quantized model's weights are written back as the integers they were
+// first (QuantizeMasters).
 func ToInference(m *graph.Model) (int, error) {
-	g := m.Graph
-	if g == nil {
+	if m.Graph == nil {
 		return 0, fmt.Errorf("remap: to inference: nil model")
 	}
+	if _, err := QuantizeMasters(m); err != nil {
+		return 0, err
+	}
+	g := m.Graph
 	used := g.Consumers()
 	outputs := make(map[string]bool)
 	for _, o := range g.Outputs {

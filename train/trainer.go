@@ -99,7 +99,9 @@ type stepProgram struct {
 }
 
 // Prepare makes m's parameter table the one training uses, as PyTorch
-// holds the parameters: weights torch.onnx.dynamo_export folded into
+// holds the parameters: a quantized model's integer weights get float
+// master copies (remap.QuantMasters, as PyTorch's QAT trains them),
+// weights torch.onnx.dynamo_export folded into
 // Constants of a function body are read from their inputs again
 // (remap.UnfoldFunctionWeights), those a dynamo export keeps in Constant nodes
 // become initializers (remap.LiftConstants), tensors the exporter shares
@@ -109,6 +111,9 @@ type stepProgram struct {
 // call it before Assign when building a Trainer by hand. A second call
 // changes nothing.
 func Prepare(m *graph.Model) error {
+	if _, err := remap.QuantMasters(m); err != nil {
+		return err
+	}
 	if _, err := remap.UnfoldFunctionWeights(m); err != nil {
 		return err
 	}

@@ -346,43 +346,52 @@ func widenOf[T float32 | float64 | int8 | uint8 | int16 | uint16 | int32](d []T)
 
 // quantParams are a scale and zero point known when the model is compiled
 // (they are initializers or Constants in every QDQ model), which kernels
-// then take from here rather than as inputs.
+// then take from here rather than as inputs; nil slices are read from the
+// inputs.
 type quantParams struct{ scale, zero []float64 }
 
-// quantInputs returns the inputs of a quantization kernel: x alone when
-// the scale and zero point are constants (then in p), else x, scale and the
-// zero point when given.
+// quantInputs returns the inputs of a quantization kernel: x, then the
+// scale and the zero point where they are not constants (those are in p).
 func quantInputs(x, scale, zero *Value) ([]*Value, *quantParams) {
-	if scale.IsConst() && (zero == nil || zero.IsConst()) {
-		p := &quantParams{scale: constFloats(scale)}
+	p := &quantParams{}
+	args := []*Value{x}
+	if scale.IsConst() {
+		p.scale = constFloats(scale)
+	}
+	if p.scale == nil {
+		args = append(args, scale)
+	}
+	switch {
+	case zero == nil && p.scale != nil:
 		p.zero = make([]float64, len(p.scale))
-		if zero != nil {
-			p.zero = constFloats(zero)
-		}
-		if p.scale != nil && p.zero != nil {
-			return []*Value{x}, p
-		}
+	case zero == nil:
+		p.zero = []float64{} // sized from the scale at run time
+	case zero.IsConst():
+		p.zero = constFloats(zero)
 	}
-	if zero == nil {
-		return []*Value{x, scale}, nil
+	if p.zero == nil {
+		args = append(args, zero)
 	}
-	return []*Value{x, scale, zero}, nil
+	return args, p
 }
 
-// quantArgs reads a kernel's scale and zero point: p's, or its inputs
-// in[1] and in[2].
+// quantArgs reads a kernel's scale and zero point: p's, or the inputs that
+// follow x.
 func quantArgs(in []*tensor.Dense, p *quantParams) (scale, zero []float64, err error) {
-	if p != nil {
-		return p.scale, p.zero, nil
-	}
-	if scale, err = quantFloats(in[1]); err != nil {
-		return nil, nil, err
-	}
-	zero = make([]float64, len(scale))
-	if len(in) > 2 {
-		if zero, err = quantFloats(in[2]); err != nil {
+	next := 1
+	if scale = p.scale; scale == nil {
+		if scale, err = quantFloats(in[next]); err != nil {
 			return nil, nil, err
 		}
+		next++
+	}
+	if zero = p.zero; zero == nil {
+		if zero, err = quantFloats(in[next]); err != nil {
+			return nil, nil, err
+		}
+	}
+	if len(zero) == 0 {
+		zero = make([]float64, len(scale))
 	}
 	return scale, zero, nil
 }
@@ -414,10 +423,11 @@ func quantizeKernel(l quantLayout, p *quantParams) Kernel {
 // QuantizeValues quantizes float32 values as QuantizeLinear does (ONNX
 // Runtime's rounding and saturation): scale and zero (nil: zeros) hold one
 // value, or one per index of axis of shape, or one per block of block
-// elements along axis when block > 0. It returns the integers of type q.
+// elements along axis when block > 0. It returns the integers of type q
+// (int32 too: a quantizer's bias).
 // remap.QuantizeMasters writes trained weights back with it.
 func QuantizeValues(x []float32, shape []int, scale []float32, zero []int64, axis, block int, q graph.DType) ([]int64, error) {
-	if _, ok := quantRanges[q]; !ok || q == graph.Int32 {
+	if _, ok := quantRanges[q]; !ok {
 		return nil, fmt.Errorf("quantizing to %s is not supported", q)
 	}
 	l := quantLayout{shape: shape, q: q, axis: axis, block: block}

@@ -276,7 +276,9 @@ func (r *Result) describe(m *graph.Model) {
 	walk(m.Graph)
 	r.Ops = len(kinds)
 	for _, p := range m.Params {
-		if p.Role.Trainable() && p.DType.IsFloat() {
+		// A quantized weight (int8 read by DequantizeLinear) trains as
+		// its float master copy.
+		if p.Role.Trainable() {
 			r.Params++
 		}
 	}
