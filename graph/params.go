@@ -284,6 +284,38 @@ func (m *Model) BuildParams() {
 			values = append(values, name)
 		}
 	}
+	// A quantized export's integer weights in Constant nodes (PyTorch's
+	// TorchScript export of a converted model), read by a
+	// DequantizeLinear whose scale and zero point are constants: listed,
+	// marked Constant (training gives them float master copies,
+	// remap.QuantMasters).
+	constOut := make(map[string]*Tensor)
+	for _, n := range g.Nodes {
+		if n.OpType == "Constant" && !inBody(n) && len(n.Outputs) == 1 && len(n.Attrs) == 1 && n.Attrs[0].Name == "value" && n.Attrs[0].T != nil {
+			constOut[n.Outputs[0]] = n.Attrs[0].T
+		}
+	}
+	known := func(v string) bool { return v == "" || inits[v] != nil || constOut[v] != nil }
+	for _, n := range g.Nodes {
+		name := ""
+		if len(n.Outputs) == 1 {
+			name = n.Outputs[0]
+		}
+		t := constOut[name]
+		if n.OpType != "Constant" || t == nil {
+			continue
+		}
+		uses := consumers[name]
+		if t.DType.IsFloat() || inits[name] != nil || quantUse(uses) != quantData || len(uses) != 1 {
+			continue
+		}
+		dq := uses[0].Node
+		if len(dq.Inputs) < 2 || !known(dq.Inputs[1]) || (len(dq.Inputs) > 2 && !known(dq.Inputs[2])) {
+			continue
+		}
+		inits[name], constants[name] = t, true
+		values = append(values, name)
+	}
 	// Initializers read through an Identity whose output has a state_dict
 	// name (TorchScript's de-duplication) are listed under those names; a
 	// dynamo export's Identity ("clone") leaves the parameter its own.
@@ -320,7 +352,17 @@ func (m *Model) BuildParams() {
 				}
 			}
 		}
-		if named(v) {
+		// QDQ models: a scale or zero point is no parameter (fixed, as
+		// under PyTorch's QAT with frozen observers); an integer tensor
+		// a DequantizeLinear reads is the parameter of the slot it
+		// reaches, whatever the quantizer named it
+		// ("conv1.weight_quantized" is conv1.weight).
+		qdq := quantUse(uses)
+		if qdq == quantScale {
+			continue
+		}
+		dequantized := qdq == quantData && !t.DType.IsFloat()
+		if named(v) && !dequantized {
 			if !direct && v == init && len(uses) > 0 && namedAlias[init] {
 				continue // only read through Identity: listed under the aliases
 			}
@@ -454,7 +496,7 @@ func (m *Model) BuildParams() {
 			seen[name] = true
 			p := &Param{
 				Name: name, Initializer: init, Value: v, Node: node,
-				DType: t.DType, Role: role(name, t.DType.IsFloat()),
+				DType: t.DType, Role: role(name, t.DType.IsFloat() || dequantized),
 				Shape: append([]int64(nil), t.Dims...), Recovered: true,
 			}
 			if s.Transposed && len(t.Dims) == 2 {
@@ -773,7 +815,38 @@ var bareNumber = regexp.MustCompile(`^[0-9]+$`)
 // viewOps pass a tensor on with its elements in order, or transposed.
 // Identity is not one here: an Identity of an initializer is the
 // exporter's tie, listed under its own output (alias).
-var viewOps = map[string]bool{"Transpose": true, "Reshape": true, "Unsqueeze": true, "Squeeze": true, "Flatten": true}
+// QuantizeLinear and DequantizeLinear pass a weight on quantized (a QDQ
+// model's weight, or its float master copy, see remap.QuantMasters).
+var viewOps = map[string]bool{"Transpose": true, "Reshape": true, "Unsqueeze": true, "Squeeze": true, "Flatten": true,
+	"QuantizeLinear": true, "DequantizeLinear": true}
+
+// How a value is read by QuantizeLinear and DequantizeLinear (quantUse).
+const (
+	quantNone  = iota
+	quantScale // only as a scale or zero point
+	quantData  // only as DequantizeLinear's x
+)
+
+// quantUse tells whether every use of a value is a QDQ op's scale or zero
+// point, or DequantizeLinear's data.
+func quantUse(uses []Use) int {
+	kind := quantNone
+	for i, u := range uses {
+		k := quantNone
+		switch {
+		case u.Node.Domain != "" && u.Node.Domain != "ai.onnx":
+		case (u.Node.OpType == "QuantizeLinear" || u.Node.OpType == "DequantizeLinear") && u.Index >= 1:
+			k = quantScale
+		case u.Node.OpType == "DequantizeLinear" && u.Index == 0:
+			k = quantData
+		}
+		if k == quantNone || (i > 0 && k != kind) {
+			return quantNone
+		}
+		kind = k
+	}
+	return kind
+}
 
 // slotThrough finds the parameter slot that reads a value at u, directly
 // or through up to four views whose output only one node reads. It returns
