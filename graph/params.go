@@ -195,6 +195,7 @@ func (m *Model) BuildParams() {
 	// those names are state_dict names ("val_0", "expand" are the
 	// exporter's names for folded constants).
 	sig := ExportSignature(m.Graph)
+	args := exportArgs(m.Graph) // the signature's argument names, for the nodes' FX records
 	named := IsStateDictName
 	if sig != nil {
 		named = func(v string) bool { k := sig[v]; return k == SigParameter || k == SigBuffer }
@@ -389,14 +390,23 @@ func (m *Model) BuildParams() {
 				for _, u := range uses {
 					s, ok := SlotOf(u.Node, u.Index, producers)
 					mod := NodeModulePath(u.Node)
-					if !ok || mod == "" {
-						continue
+					if !ok || mod == "" || rewritten(u.Node) {
+						continue // a fused node's records are the fused op's
 					}
-					// The reader's module with the rest of the tensor's own
-					// name at that depth (layers.0.self_attn.out_proj.weight
-					// read in layers.1.self_attn), else the slot's.
-					name := relativeTo(mod, v)
-					if !named(name) {
+					// The parameter the node's FX record reads: the tensor
+					// itself (PyTorch ties them: one parameter), or
+					// another (equal values the optimizer stored once).
+					// Without a record: the reader's module with the rest of
+					// the tensor's own name at that depth
+					// (layers.0.self_attn.out_proj.weight read in
+					// layers.1.self_attn), else the slot's.
+					name := ""
+					if targets := fxTargets(u.Node, args); targets != nil {
+						if slices.Contains(targets, v) {
+							continue
+						}
+						name = pickTarget(targets, lastComponent(v))
+					} else if name = relativeTo(mod, v); !named(name) {
 						name = mod + "." + s.Suffix
 					}
 					if name == v || !named(name) || inits[name] != nil {
@@ -455,6 +465,16 @@ func (m *Model) BuildParams() {
 				mod = derivedModule(r.Node, opRank[r.Node])
 			}
 			name := mod + "." + s.Suffix
+			if sig != nil {
+				// The parameter the node's FX record reads (a folded
+				// transpose read by two modules that PyTorch ties is one
+				// parameter), else the one the optimizer folded.
+				if pick := pickTarget(fxTargets(r.Node, args), s.Suffix); pick != "" && !rewritten(r.Node) {
+					name, b = pick, ""
+				} else if from := foldedFrom(m.Graph, v); len(from) == 1 && named(from[0]) {
+					name, b = from[0], ""
+				}
+			}
 			if b != "" {
 				// A Linear-like MatMul+Add whose bias kept its name: the
 				// weight is the bias's sibling ("self_attn.in_proj_bias" ->
@@ -753,9 +773,13 @@ func (m *Model) ParamWarnings() []string {
 		inTable[p.Initializer] = true
 	}
 	if sig := ExportSignature(g); sig != nil {
+		aliases := make(map[string]bool)
+		for _, name := range m.TiedAliases() {
+			aliases[name] = true
+		}
 		var missing []string
 		for name, kind := range sig {
-			if kind == SigParameter && !have[name] {
+			if kind == SigParameter && !have[name] && !aliases[name] {
 				missing = append(missing, name)
 			}
 		}
@@ -775,7 +799,76 @@ func (m *Model) ParamWarnings() []string {
 		}
 		out = append(out, fmt.Sprintf("initializer %s %s%v, read by %s, looks like a weight but is attributed to no PyTorch parameter: it is not trained", t.Name, t.DType, t.Dims, reader))
 	}
+	if ExportSignature(g) == nil {
+		out = append(out, unrecordedKinds(m, consumers)...)
+	}
 	return out
+}
+
+// unrecordedKinds warns about what a TorchScript export does not record
+// and a dynamo export does: whether a named tensor that no layer reads as
+// its weight or bias is a parameter or a buffer (register_buffer: a
+// positional encoding), and whether modules that read one tensor share a
+// PyTorch parameter (weight tying) or hold equal ones the exporter stored
+// once. onnxtune trains the first as parameters and the second apart.
+func unrecordedKinds(m *Model, consumers map[string][]Use) []string {
+	g := m.Graph
+	producers := g.Producers()
+	none := func(*Node) bool { return false }
+	var loose []string
+	shared := make(map[string][]string) // initializer -> parameters reading it
+	for _, p := range m.Params {
+		if !p.Role.Trainable() || !p.DType.IsFloat() {
+			continue
+		}
+		if p.Tied && !p.Constant {
+			if t := g.Initializer(p.Initializer); t != nil && !uniform(t.Raw, t.DType.Bits()/8) {
+				shared[p.Initializer] = append(shared[p.Initializer], p.Name)
+			}
+		}
+		if p.Recovered {
+			continue
+		}
+		slot := false
+		for _, u := range consumers[p.Value] {
+			if _, _, _, ok := slotThrough(u, consumers, producers, none); ok {
+				slot = true
+			}
+		}
+		if !slot {
+			loose = append(loose, p.Name)
+		}
+	}
+	var out []string
+	if len(loose) > 0 {
+		out = append(out, fmt.Sprintf("%s: read by no layer as its weight or bias; a TorchScript export does not say whether PyTorch holds such a tensor as a parameter or as a buffer (register_buffer, as a positional encoding): it is trained as a parameter; freeze a buffer with --freeze NAME, or export with dynamo=True, which records it",
+			strings.Join(loose, ", ")))
+	}
+	var inits []string
+	for init := range shared {
+		inits = append(inits, init)
+	}
+	sort.Strings(inits)
+	for _, init := range inits {
+		out = append(out, fmt.Sprintf("%s share one tensor in the file (%s): they are trained apart, as equal tensors the exporter stored once; if PyTorch ties them (weight tying), export with dynamo=True, which records it",
+			strings.Join(shared[init], ", "), init))
+	}
+	return out
+}
+
+// uniform reports whether every element of raw (elements of size bytes)
+// is the same: zeros or ones of fresh biases and norms, which the exporter
+// stores once without any tie in PyTorch.
+func uniform(raw []byte, size int) bool {
+	if size <= 0 || len(raw) < size {
+		return true
+	}
+	for i := size; i+size <= len(raw); i += size {
+		if string(raw[i:i+size]) != string(raw[:size]) {
+			return false
+		}
+	}
+	return true
 }
 
 // StoredKey is the metadata key of an initializer whose layout is not

@@ -41,7 +41,9 @@ PyTorch parameter, and BatchNorm folded into the Conv weights of an eval
 export.
 
 With --json it prints one JSON object with the keys ir_version, producer,
-opsets, inputs, outputs, ops, parameters, parameter_count and warnings.`,
+opsets, inputs, outputs, ops, parameters, parameter_count, warnings and
+tied_aliases (a dynamo export's other names of parameters PyTorch ties,
+such as an Embedding's weight that is also the head's).`,
 		Example: `  onnxtune inspect models/lenet.onnx
   onnxtune inspect --json models/lenet.onnx | jq .parameters
   onnxtune inspect --json models/bn_cnn_eval.onnx | jq '.parameters[] | select(.recovered)'`,
@@ -81,6 +83,7 @@ type summary struct {
 	Parameters     []paramSummary   `json:"parameters"`
 	ParameterCount int64            `json:"parameter_count"`
 	Warnings       []string         `json:"warnings"`
+	TiedAliases    []string         `json:"tied_aliases"`
 
 	opsetOrder   []string // domains in file order, for text
 	bufferCount  int64    // elements of buffers (running stats, ...)
@@ -118,6 +121,7 @@ func summarize(m *graph.Model, restored []string) *summary {
 		Producer:     strings.TrimSpace(m.ProducerName + " " + m.ProducerVersion),
 		Opsets:       make(map[string]int64),
 		Warnings:     nonNil(append(m.ParamWarnings(), nonEmpty(remap.FusedBatchNorm(m))...)),
+		TiedAliases:  nonNil(m.TiedAliases()),
 		Inputs:       []valueSummary{},
 		Outputs:      []valueSummary{},
 		Ops:          g.OpCounts(),
@@ -301,6 +305,9 @@ func (s *summary) formatText(w io.Writer, path string) error {
 	fmt.Fprintf(tw, "  parameters\t%d\telements in %d tensors (weights and biases)\n", s.ParameterCount, s.trainable)
 	fmt.Fprintf(tw, "  buffers\t%d\telements in %d tensors\n", s.bufferCount, s.buffers)
 	fmt.Fprintf(tw, "  tensors\t%d\tparameters and buffers, in %d initializers\n", len(s.Parameters), s.initializers)
+	if len(s.TiedAliases) > 0 {
+		fmt.Fprintf(tw, "\ntied names (PyTorch ties them to parameters above; the program reads each under one name)\n  %s\n", strings.Join(s.TiedAliases, ", "))
+	}
 	if len(s.Warnings) > 0 {
 		fmt.Fprintf(tw, "\nwarnings\n")
 		for _, w := range s.Warnings {
