@@ -320,6 +320,22 @@ func (m *Model) BuildParams() {
 	// Initializers read through an Identity whose output has a state_dict
 	// name (TorchScript's de-duplication) are listed under those names; a
 	// dynamo export's Identity ("clone") leaves the parameter its own.
+	// A dynamo export's folded constants made from one parameter (a view
+	// of it: transpose, reshape, unsqueeze, clone, cast): value -> name.
+	folded := make(map[string]string)
+	if sig != nil {
+		for _, vi := range m.Graph.ValueInfo {
+			var from []string
+			for _, f := range foldedFrom(m.Graph, vi.Name) {
+				if sig[f] == SigParameter {
+					from = append(from, f)
+				}
+			}
+			if len(from) == 1 && !named(vi.Name) && !repeated(inits[vi.Name]) {
+				folded[vi.Name] = from[0]
+			}
+		}
+	}
 	namedAlias := make(map[string]bool)
 	for a, init := range alias {
 		if named(a) {
@@ -451,7 +467,21 @@ func (m *Model) BuildParams() {
 			if s.Suffix == "weight" {
 				b = siblingBias(r.Node, consumers, producers, func(v string) bool { _, ok := inits[v]; return (ok || alias[v] != "") && named(v) })
 			}
-			if mod == "" && b == "" {
+			// A dynamo export says which parameter: the one the node's FX
+			// record reads (a folded transpose read by two modules that
+			// PyTorch ties is one parameter), else the one the optimizer
+			// folded into the constant (a view of a parameter the forward
+			// took: proj.t() is "t", transposed; skip.clone() is "clone").
+			sigName := ""
+			if sig != nil {
+				if pick := pickTarget(fxTargets(r.Node, args), s.Suffix); pick != "" && !rewritten(r.Node) {
+					sigName = pick
+				} else if from := folded[v]; from != "" {
+					sigName = from
+					s.Transposed = s.Transposed && transposeName.MatchString(v)
+				}
+			}
+			if mod == "" && b == "" && sigName == "" {
 				// A body node without a module path still has one when
 				// the bias beside it has a name (PyTorch's
 				// export_modules_as_functions: a Linear's MatMul in a
@@ -465,15 +495,8 @@ func (m *Model) BuildParams() {
 				mod = derivedModule(r.Node, opRank[r.Node])
 			}
 			name := mod + "." + s.Suffix
-			if sig != nil {
-				// The parameter the node's FX record reads (a folded
-				// transpose read by two modules that PyTorch ties is one
-				// parameter), else the one the optimizer folded.
-				if pick := pickTarget(fxTargets(r.Node, args), s.Suffix); pick != "" && !rewritten(r.Node) {
-					name, b = pick, ""
-				} else if from := foldedFrom(m.Graph, v); len(from) == 1 && named(from[0]) {
-					name, b = from[0], ""
-				}
+			if sigName != "" {
+				name, b = sigName, ""
 			}
 			if b != "" {
 				// A Linear-like MatMul+Add whose bias kept its name: the
@@ -524,6 +547,16 @@ func (m *Model) BuildParams() {
 				p.Shape = []int64{t.Dims[1], t.Dims[0]}
 			}
 			params = append(params, entry{p, order[u.Node], 0})
+			shared[init]++
+		}
+		if from := folded[v]; from != "" && len(seen) == 0 && len(uses) > 0 && t.DType.IsFloat() {
+			// A view of a parameter that no slot reads (gain.unsqueeze(0)
+			// read by a Mul): the parameter, in the file's layout.
+			p := &Param{
+				Name: from, Initializer: init, Value: v, Node: uses[0].Node.Name,
+				DType: t.DType, Role: role(from, true), Shape: append([]int64(nil), t.Dims...), Recovered: true,
+			}
+			params = append(params, entry{p, first, 0})
 			shared[init]++
 		}
 	}
@@ -835,7 +868,9 @@ func unrecordedKinds(m *Model, consumers map[string][]Use) []string {
 				slot = true
 			}
 		}
-		if !slot {
+		if last := lastComponent(p.Name); !slot && !strings.Contains(last, "weight") && !strings.Contains(last, "bias") {
+			// (A norm's weight read by the Mul of a decomposed
+			// LayerNorm is a module's parameter, by its name.)
 			loose = append(loose, p.Name)
 		}
 	}
@@ -968,4 +1003,25 @@ func slotThrough(u Use, consumers map[string][]Use, producers map[string]*Node, 
 		u = next[0]
 	}
 	return Use{}, ParamSlot{}, false, false
+}
+
+// transposeName matches the names the dynamo exporter gives a folded
+// transpose: the FX node of w.t() or w.transpose(...), or its own val_N
+// for a Linear's weight.
+var transposeName = regexp.MustCompile(`^(t|transpose|permute|numpy_T|val)(_\d+)?$`)
+
+// repeated reports a tensor made of equal slices along its first axis (of
+// two or more): a parameter expanded over the exported batch (a class
+// token's cls.expand(B, -1, -1)), not a view of it.
+func repeated(t *Tensor) bool {
+	if t == nil || len(t.Dims) == 0 || t.Dims[0] < 2 || len(t.Raw) == 0 || int64(len(t.Raw))%t.Dims[0] != 0 {
+		return false
+	}
+	n := len(t.Raw) / int(t.Dims[0])
+	for i := n; i < len(t.Raw); i += n {
+		if string(t.Raw[i:i+n]) != string(t.Raw[:n]) {
+			return false
+		}
+	}
+	return true
 }

@@ -281,15 +281,6 @@ func (a *app) train(model string, f *trainFlags) error {
 	if err != nil {
 		return early(err)
 	}
-	// What training cannot reach, said before it starts: BatchNorm folded
-	// into Conv weights, parameters the exporter folded or dropped, weights
-	// attributed to no parameter.
-	if w := remap.FusedBatchNorm(m); w != "" {
-		a.log.Warn(w)
-	}
-	for _, w := range m.ParamWarnings() {
-		a.log.Warn(w)
-	}
 	var chk ioCheck
 	chk.model("the model", model, m)
 	chk.input("--data", f.data)
@@ -317,6 +308,15 @@ func (a *app) train(model string, f *trainFlags) error {
 	}
 	if err := early(nil); err != nil {
 		return err
+	}
+	// What training cannot reach, said before it starts: BatchNorm folded
+	// into Conv weights, parameters the exporter folded or dropped, weights
+	// attributed to no parameter, what a TorchScript export leaves unsaid.
+	if w := remap.FusedBatchNorm(m); w != "" {
+		a.log.Warn(w)
+	}
+	for _, w := range m.ParamWarnings() {
+		a.log.Warn(w)
 	}
 	epochs := f.epochs
 	if f.steps > 0 {
