@@ -79,17 +79,8 @@ func untie(g *graph.Graph, params []*graph.Param) (int, error) {
 				name = fmt.Sprintf("%s::untied_%d", p.Initializer, i)
 			}
 			names[name] = true
-			c := src.Clone()
-			c.Name = name
-			g.Initializers = append(g.Initializers, c)
-			n := g.Node(p.Node)
-			if n == nil {
-				return untied, fmt.Errorf("remap: parameter %q: node %q not found", p.Name, p.Node)
-			}
-			for i, in := range n.Inputs {
-				if in == p.Value {
-					n.Inputs[i] = name
-				}
+			if err := giveCopy(g, src, p, name, false); err != nil {
+				return untied, err
 			}
 			untied++
 		case p.Tied && p.Recovered:
@@ -103,21 +94,8 @@ func untie(g *graph.Graph, params []*graph.Param) (int, error) {
 				name = fmt.Sprintf("%s_%d", p.Name, i)
 			}
 			names[name] = true
-			c := src.Clone()
-			c.Name = name
-			if p.Transposed && graph.IsStateDictName(name) {
-				// Under a PyTorch name it would read as PyTorch's layout.
-				c.Metadata = append(c.Metadata, graph.StringPair{Key: graph.StoredKey, Value: graph.StoredTransposed})
-			}
-			g.Initializers = append(g.Initializers, c)
-			n := g.Node(p.Node)
-			if n == nil {
-				return untied, fmt.Errorf("remap: parameter %q: node %q not found", p.Name, p.Node)
-			}
-			for i, in := range n.Inputs {
-				if in == p.Value {
-					n.Inputs[i] = name
-				}
+			if err := giveCopy(g, src, p, name, p.Transposed && graph.IsStateDictName(name)); err != nil {
+				return untied, err
 			}
 			untied++
 		}
@@ -212,4 +190,26 @@ func Rename(m *graph.Model) (int, error) {
 		}
 		return nil
 	})
+}
+
+// giveCopy adds a copy of src named name and points p's node at it
+// instead of p's value; marked, when its PyTorch name would read as
+// PyTorch's layout, as the transpose it holds.
+func giveCopy(g *graph.Graph, src *graph.Tensor, p *graph.Param, name string, markTransposed bool) error {
+	n := g.Node(p.Node)
+	if n == nil {
+		return fmt.Errorf("remap: parameter %q: node %q not found", p.Name, p.Node)
+	}
+	c := src.Clone()
+	c.Name = name
+	if markTransposed {
+		c.Metadata = append(c.Metadata, graph.StringPair{Key: graph.StoredKey, Value: graph.StoredTransposed})
+	}
+	g.Initializers = append(g.Initializers, c)
+	for i, in := range n.Inputs {
+		if in == p.Value {
+			n.Inputs[i] = name
+		}
+	}
+	return nil
 }

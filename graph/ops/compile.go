@@ -199,21 +199,13 @@ func Compile(m *graph.Model, shapes map[string][]int, opts Options) (p *Program,
 	applied := make(map[*graph.Node]bool)
 	for _, n := range g.Nodes {
 		info, _ := reg.Lookup(n)
-		in := make([]*Value, len(n.Inputs))
-		for i, name := range n.Inputs {
-			if name == "" {
-				continue
-			}
-			v, ok := env[name]
-			if !ok {
-				return nil, fmt.Errorf("node %s: input %q is not computed", n, name)
-			}
-			in[i] = v
+		in, err := nodeInputs(n, env)
+		if err != nil {
+			return nil, err
 		}
 		c := &Ctx{G: eg, Node: n, Opset: opset, Train: opts.Train, Rand: rng, Updates: &p.Updates, seq: &seq,
 			maxBytes: opts.MaxBytes, total: &total, ConstParams: !opts.Train && opts.Params == nil, outer: &scope{env: env, reg: reg}}
 		var outs []*Value
-		var err error
 		if r := fused[n]; r == n && applied[n] {
 			// A Relu that its producer applied already.
 			outs = in[:1]
@@ -455,4 +447,21 @@ func reluFusions(g *graph.Graph, reg *Registry) map[*graph.Node]*graph.Node {
 		fused[p], fused[n] = n, n
 	}
 	return fused
+}
+
+// nodeInputs returns the values node n reads, from env (nil for an
+// omitted optional input).
+func nodeInputs(n *graph.Node, env map[string]*Value) ([]*Value, error) {
+	in := make([]*Value, len(n.Inputs))
+	for i, name := range n.Inputs {
+		if name == "" {
+			continue
+		}
+		v, ok := env[name]
+		if !ok {
+			return nil, fmt.Errorf("node %s: input %q is not computed", n, name)
+		}
+		in[i] = v
+	}
+	return in, nil
 }

@@ -170,16 +170,9 @@ func (c *Ctx) lowerBranch(g *graph.Graph) ([]*Value, error) {
 		if !ok {
 			return nil, fmt.Errorf("node %s: unsupported op %s", n, n.QualifiedOp())
 		}
-		in := make([]*Value, len(n.Inputs))
-		for i, name := range n.Inputs {
-			if name == "" {
-				continue
-			}
-			v, ok := env[name]
-			if !ok {
-				return nil, fmt.Errorf("node %s: input %q is not computed", n, name)
-			}
-			in[i] = v
+		in, err := nodeInputs(n, env)
+		if err != nil {
+			return nil, err
 		}
 		sub := &Ctx{G: c.G, Node: n, Opset: c.Opset, Train: c.Train, Rand: c.Rand, Updates: c.Updates,
 			ConstParams: c.ConstParams, seq: c.seq, maxBytes: c.maxBytes, total: c.total, outer: inner}
