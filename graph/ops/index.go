@@ -784,7 +784,10 @@ func lowerSplit(c *Ctx, in []*Value) ([]*Value, error) {
 
 // lowerGather: out = data[..., indices, ...] along axis; indices of any
 // rank (a scalar index drops the axis), negative ones count from the end.
-// The gradient scatter-adds into data; indices are not differentiable.
+// The gradient scatter-adds into data; indices are not differentiable. A
+// Gather the dynamo exporter recorded as nn.Embedding's aten.embedding
+// takes that call's gradient: none into the padding row, each row scaled
+// by its index's count under scale_grad_by_freq (see embeddingHint).
 func lowerGather(c *Ctx, in []*Value) ([]*Value, error) {
 	data, idx := in[0], in[1]
 	if idx == nil {
@@ -801,10 +804,16 @@ func lowerGather(c *Ctx, in []*Value) ([]*Value, error) {
 	out := append(append(append([]int{}, ds[:ax]...), idx.Shape...), ds[ax+1:]...)
 	s := Spec{Name: "Gather", Shape: out, DType: data.DType, Fwd: gatherKernel(ax, ds)}
 	if data.DType.IsFloat() {
+		h := noEmbeddingHint
+		if ax == 0 && len(ds) == 2 {
+			if h = embeddingHintOf(c.Node); h.padding >= ds[0] {
+				h.padding = -1 // F.embedding refuses it; not PyTorch's record
+			}
+		}
 		s.WRT = []bool{true, false}
 		s.Grad = func(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
 			n, err := NewNode(grad.Graph(), output.Name()+"/grad", Spec{Name: "GatherGrad", Shape: ds,
-				DType: DTypeOf(inputs[0]), Fwd: gatherGradKernel(ax, ds)}, grad, inputs[1])
+				DType: DTypeOf(inputs[0]), Fwd: gatherGradKernel(ax, ds, h)}, grad, inputs[1])
 			return G.Nodes{n, nil}, err
 		}
 	}
@@ -885,12 +894,13 @@ func gatherArgs[T any](in []*tensor.Dense, n int) ([]T, []int, error) {
 	return x, idx, err
 }
 
-// gatherGradKernel: in[0] is the output gradient, in[1] the indices.
-func gatherGradKernel(axis int, ds []int) Kernel {
-	return floats(gatherGradRun[float32](axis, ds), gatherGradRun[float64](axis, ds))
+// gatherGradKernel: in[0] is the output gradient, in[1] the indices; h is
+// the embedding's record (noEmbeddingHint for a plain Gather).
+func gatherGradKernel(axis int, ds []int, h embeddingHint) Kernel {
+	return floats(gatherGradRun[float32](axis, ds, h), gatherGradRun[float64](axis, ds, h))
 }
 
-func gatherGradRun[T Float](axis int, ds []int) Kernel {
+func gatherGradRun[T Float](axis int, ds []int, h embeddingHint) Kernel {
 	return func(in []*tensor.Dense) (*tensor.Dense, error) {
 		n := ds[axis]
 		g, idx, err := gatherArgs[T](in, n)
@@ -901,10 +911,29 @@ func gatherGradRun[T Float](axis int, ds []int) Kernel {
 		res := make([]T, sizeOf(ds))
 		for o := 0; o < outer; o++ {
 			for k, i := range idx {
+				if i == h.padding {
+					continue
+				}
 				dst := res[(o*n+i)*inner : (o*n+i+1)*inner]
 				src := g[(o*m+k)*inner:]
 				for j := range dst {
 					dst[j] += src[j]
+				}
+			}
+		}
+		if h.scaleByFreq {
+			// aten.embedding_dense_backward: each row's sum divided by
+			// the number of its index's occurrences.
+			count := make([]int, n)
+			for _, i := range idx {
+				count[i]++
+			}
+			for i, c := range count {
+				if c > 1 {
+					row := res[i*inner : (i+1)*inner]
+					for j := range row {
+						row[j] /= T(c)
+					}
 				}
 			}
 		}
