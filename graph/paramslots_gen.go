@@ -35,6 +35,14 @@ var paramSlots = map[string][]ParamSlot{
 		{Input: 1, Suffix: "weight", Transposed: true, UnlessAttr: "transB", Linear: true},
 		{Input: 2, Suffix: "bias"},
 	},
+	"GroupNormalization": {
+		{Input: 1, Suffix: "weight"},
+		{Input: 2, Suffix: "bias"},
+	},
+	"InstanceNormalization": {
+		{Input: 1, Suffix: "weight"},
+		{Input: 2, Suffix: "bias"},
+	},
 	"LSTM": {
 		{Input: 1, Suffix: "weight", Parts: []string{"weight_ih"}, Gates: []int{0, 2, 3, 1}},
 		{Input: 2, Suffix: "weight", Parts: []string{"weight_hh"}, Gates: []int{0, 2, 3, 1}},

@@ -77,6 +77,8 @@ func NewRegistry() *Registry {
 	registerControl(r)     // control.go: If, Loop
 	registerQuant(r)       // quant.go: QuantizeLinear, DequantizeLinear
 	registerMore(r)        // more.go: further ops of today's PyTorch exports
+	registerGroupNorm(r)   // norm_group.go: InstanceNormalization, GroupNormalization
+	registerEinsum(r)      // einsum.go: Einsum
 	return r
 }
 
