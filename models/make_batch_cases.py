@@ -139,6 +139,71 @@ class AcrossBatch(nn.Module):
         return self.fc(x - x.mean(dim=0, keepdim=True))
 
 
+class LSTMTagger(nn.Module):
+    """A batch-first LSTM classifier: the exporters transpose to [S, B, I] for the LSTM (layout 0);
+    its zeros state is [1, B, 8] (computed from the input's shape by TorchScript, a folded constant
+    read by the LSTM in the dynamo export)."""
+
+    def __init__(self):
+        super().__init__()
+        self.lstm = nn.LSTM(5, 8, batch_first=True)
+        self.fc = nn.Linear(8, 3)
+
+    def forward(self, x):  # x: [B, S, 5]
+        y, _ = self.lstm(x)
+        return self.fc(y[:, -1])
+
+
+class SeqFirstGRU(nn.Module):
+    """A sequence-first bidirectional two-layer GRU: the input is [S, B, I], its batch on axis 1."""
+
+    def __init__(self):
+        super().__init__()
+        self.gru = nn.GRU(5, 6, num_layers=2, bidirectional=True)
+        self.fc = nn.Linear(12, 3)
+
+    def forward(self, x):  # x: [S, B, 5]
+        y, h = self.gru(x)
+        return self.fc(y[-1]) + h[-1].sum(-1, keepdim=True)
+
+
+class TokenTypes(nn.Module):
+    """RoBERTa's default token types: a buffer expanded to the batch and read by gather with
+    positions computed from the ids (GatherElements with batched indices), and BERT's
+    buffer[:, :S].expand(B, S), whose target TorchScript computes with Where(Equal(shape, -1))."""
+
+    def __init__(self):
+        super().__init__()
+        self.register_buffer("types", torch.zeros(1, 10, dtype=torch.long), persistent=False)
+        self.emb = nn.Embedding(12, 8)
+        self.type_emb = nn.Embedding(2, 8)
+        self.head = nn.Linear(8, 3)
+
+    def forward(self, ids):  # ids: [B, 6] in [0, 12)
+        b, s = ids.shape
+        pos = torch.cumsum(ids.ne(1).long(), dim=1)
+        t1 = self.types.expand(b, 10).gather(1, pos)
+        t2 = self.types[:, :s].expand(b, s)
+        h = self.emb(ids) + self.type_emb(t1) + self.type_emb(t2)
+        return self.head(torch.tanh(h).mean(1))
+
+
+class StridedConvNeXt(nn.Module):
+    """torchvision's ConvNeXt at its smallest (two one-block stages, 8 and 16 channels): the
+    dynamo exporter lowers an as_strided of the pooled features to a Gather with constant
+    indices [B, 16, 1, 1] computed for the exported batch."""
+
+    def __init__(self):
+        super().__init__()
+        from torchvision.models import convnext
+
+        self.net = convnext.ConvNeXt([convnext.CNBlockConfig(8, 16, 1), convnext.CNBlockConfig(16, None, 1)],
+                                     num_classes=3)
+
+    def forward(self, x):
+        return self.net(x)
+
+
 def inputs(name, n):
     g = torch.Generator().manual_seed(7)
     if name == "encoder":
@@ -149,6 +214,14 @@ def inputs(name, n):
         full = torch.randn(8, 5, 4, generator=g)
     elif name == "repeat":
         full = torch.randn(8, 5, 8, generator=g)
+    elif name == "lstm_tagger":
+        full = torch.randn(8, 6, 5, generator=g)
+    elif name.startswith("seq_first_gru"):
+        return torch.randn(7, 8, 5, generator=g)[:, :n]  # [S, B, I]: the batch on axis 1
+    elif name == "token_types":
+        full = torch.randint(0, 12, (8, 6), generator=g)
+    elif name == "strided_convnext":
+        full = torch.randn(8, 3, 16, 16, generator=g)
     else:
         full = torch.randn(8, 10, generator=g)
     return full[:n]
@@ -166,10 +239,16 @@ CASES = [
     # Exported at batch 1, the most common choice: a mean over the batch of one example is that
     # example, so only the proof's other examples show it.
     ("across_batch_b1", AcrossBatch, "pinned", "ReduceMean"),
+    # Recurrent ops (layout 0: the batch on axis 1 of X and of the states).
+    ("lstm_tagger", LSTMTagger, "dynamic", None),
+    ("seq_first_gru", SeqFirstGRU, "dynamic", None),
+    ("seq_first_gru_b1", SeqFirstGRU, "dynamic", None),
+    ("token_types", TokenTypes, "dynamic", None),
+    ("strided_convnext", StridedConvNeXt, "dynamic", None),
 ]
 
 # The exported batch of each case (B unless listed).
-EXPORT_BATCH = {"across_batch_b1": 1}
+EXPORT_BATCH = {"across_batch_b1": 1, "seq_first_gru_b1": 1}
 
 
 def culprit(path, op):

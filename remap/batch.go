@@ -67,25 +67,26 @@ func DynamicBatch(m *graph.Model, opts BatchOptions) (*BatchReport, error) {
 	g := m.Graph
 	rep := &BatchReport{}
 	var fixed []*graph.ValueInfo
+	axes := inputAxes(g, ops.InputNames(m))
 	for _, name := range ops.InputNames(m) {
 		in := inputInfo(g, name)
 		_, dims, ok := in.TensorShape()
 		if !ok {
 			return nil, fmt.Errorf("remap: dynamic batch: input %q has no tensor type", name)
 		}
-		if len(dims) == 0 {
+		a := axes[name]
+		if len(dims) <= a {
 			continue // a scalar: not batched
 		}
-		if !dims[0].HasValue {
-			// An input with a symbolic first dimension: the batch is
-			// already free (fixed first dimensions elsewhere are not it,
-			// as an RNN state's [layers, batch, hidden]).
+		if !dims[a].HasValue {
+			// An input with a symbolic batch dimension: the batch is
+			// already free (fixed dimensions elsewhere are not it).
 			return &BatchReport{}, nil
 		}
-		if rep.Batch != 0 && dims[0].Value != rep.Batch {
-			return nil, fmt.Errorf("remap: dynamic batch: inputs disagree on the batch: %q has %d, %q has %d", fixed[0].Name, rep.Batch, name, dims[0].Value)
+		if rep.Batch != 0 && dims[a].Value != rep.Batch {
+			return nil, fmt.Errorf("remap: dynamic batch: inputs disagree on the batch: %q has %d, %q has %d", fixed[0].Name, rep.Batch, name, dims[a].Value)
 		}
-		rep.Batch = dims[0].Value
+		rep.Batch = dims[a].Value
 		fixed = append(fixed, in)
 	}
 	if rep.Batch == 0 {
@@ -104,7 +105,7 @@ func DynamicBatch(m *graph.Model, opts BatchOptions) (*BatchReport, error) {
 	}
 
 	// Where the batch flows, from a run of the model as exported.
-	inputsB, err := proofInputs(m, int(b), int(b), setX)
+	inputsB, err := proofInputs(m, axes, int(b), int(b), setX)
 	if err != nil {
 		return nil, fmt.Errorf("remap: dynamic batch: %w", err)
 	}
@@ -132,13 +133,13 @@ func DynamicBatch(m *graph.Model, opts BatchOptions) (*BatchReport, error) {
 	for _, in := range fixed {
 		nv := copyInfo(in)
 		_, dims, _ := nv.TensorShape()
-		dims[0] = graph.Dim{Param: dim, HasParam: true}
+		dims[axes[in.Name]] = graph.Dim{Param: dim, HasParam: true}
 		replaceInfo(c.Inputs, nv)
 		rep.Inputs = append(rep.Inputs, in.Name)
 	}
 	folded := foldedInts(g, names, atB)
 	rw := &batchRewriter{m: m, g: c, b: int(b), opset: opsetOf(m), shapes: shapes,
-		tags: batchAxes(g, names, shapes, int(b), folded), params: make(map[string]bool), folded: folded}
+		tags: batchAxes(g, names, axes, shapes, int(b), folded), params: make(map[string]bool), folded: folded}
 	for _, p := range m.Params {
 		rw.params[p.Initializer] = true
 	}
@@ -151,7 +152,7 @@ func DynamicBatch(m *graph.Model, opts BatchOptions) (*BatchReport, error) {
 	// The proof.
 	cm := *m
 	cm.Graph = c
-	shapesB, shapesN, err := proveBatch(m, &cm, atB, inputsB, rw.tags, int(b), n, opts.MaxBytes)
+	shapesB, shapesN, err := proveBatch(m, &cm, axes, atB, inputsB, rw.tags, int(b), n, opts.MaxBytes)
 	if err != nil {
 		return nil, fmt.Errorf("remap: dynamic batch: %w", err)
 	}
@@ -189,28 +190,42 @@ func DynamicBatch(m *graph.Model, opts BatchOptions) (*BatchReport, error) {
 	})
 }
 
-// FixedBatch returns the batch size a model's inputs fix: the first
-// dimension they all declare as the same number. It is 0 when one declares
-// it symbolic (the batch is free already), when they disagree (the first
-// dimension is not the batch), or when no input has one.
+// FixedBatch returns the batch size a model's inputs fix: the dimension
+// they all declare as the same number on their batch axis (BatchAxis). It
+// is 0 when one declares it symbolic (the batch is free already), when they
+// disagree (that axis is not the batch), or when no input has one.
 func FixedBatch(m *graph.Model) int64 {
 	if m == nil || m.Graph == nil {
 		return 0
 	}
 	var b int64
+	axes := inputAxes(m.Graph, ops.InputNames(m))
 	for _, name := range ops.InputNames(m) {
 		_, dims, ok := inputInfo(m.Graph, name).TensorShape()
+		a := axes[name]
 		switch {
-		case !ok || len(dims) == 0:
+		case !ok || len(dims) <= a:
 			continue
-		case !dims[0].HasValue:
+		case !dims[a].HasValue:
 			return 0
-		case b != 0 && dims[0].Value != b:
+		case b != 0 && dims[a].Value != b:
 			return 0
 		}
-		b = dims[0].Value
+		b = dims[a].Value
 	}
 	return b
+}
+
+// BatchAxis returns the axis of graph input name that holds the batch: 0,
+// unless a recurrent op reads the input where it declares the batch on
+// another axis (an LSTM, GRU or RNN of layout 0 reads a sequence-first X
+// [S, B, I], its batch on axis 1), through Transposes and ops that keep
+// every axis.
+func BatchAxis(m *graph.Model, name string) int {
+	if m == nil || m.Graph == nil {
+		return 0
+	}
+	return inputAxes(m.Graph, []string{name})[name]
 }
 
 // batchRewriter rewrites the constants of g that carry the batch b, with
@@ -262,6 +277,14 @@ func (r *batchRewriter) rewrite() error {
 			}
 		case "Slice":
 			r.slice(n, producers)
+		case "Gather":
+			if err := r.stridedGather(n, producers); err != nil {
+				return err
+			}
+		case "LSTM", "GRU", "RNN":
+			if err := r.recurrentState(n, producers); err != nil {
+				return err
+			}
 		}
 		if err := r.constOperands(n, producers); err != nil {
 			return err
@@ -282,6 +305,9 @@ func (r *batchRewriter) reshape(n *graph.Node, producers map[string]*graph.Node)
 	shape := r.shapes[n.Outputs[0]]
 	if !ok || !ok2 || !ok3 || len(vals) != len(shape) || in.Axis < 0 {
 		return
+	}
+	if v := vals[out.Axis]; v == -1 || v == 0 && in.Axis == out.Axis && in.Major == out.Major && n.AttrInt("allowzero", 0) == 0 {
+		return // the batch taken from the input already ([0 0 -1], [-1 16])
 	}
 	nv := make([]int64, len(shape))
 	for i, d := range shape {
@@ -317,6 +343,15 @@ func (r *batchRewriter) expand(n *graph.Node, producers map[string]*graph.Node) 
 	vals, ok := r.ints(producers, n.Inputs[idx])
 	if !ok || len(vals) == 0 {
 		return nil
+	}
+	if n.OpType == "ConstantOfShape" && len(vals) == 1 {
+		if _, ok := r.folded[n.Outputs[0]]; ok {
+			// A 1-D integer value of constants only: a shape being
+			// computed (TorchScript's Where(Equal(shape, -1), ones,
+			// shape)), whose length is a rank, not the batch. The
+			// shapes it gives are rewritten where they are read.
+			return nil
+		}
 	}
 	if n.OpType == "Expand" {
 		if in, ok := r.tags[n.Inputs[0]]; ok {
@@ -440,8 +475,18 @@ func (r *batchRewriter) slice(n *graph.Node, producers map[string]*graph.Node) {
 // example of the exported batch (a folded torch.zeros(x.size(0), ...), an
 // expanded class token) becomes that one slice: broadcast by elementwise
 // ops, expanded to the batch computed in the graph for Concat.
+//
+// Also the data an Expand broadcasts (a zeros state expanded to the batch
+// computed from the input's shape) and the data GatherElements reads with
+// batched indices (expanded to the batch).
 func (r *batchRewriter) constOperands(n *graph.Node, producers map[string]*graph.Node) error {
-	if !broadcasting[n.OpType] && n.OpType != "Concat" || len(n.Outputs) == 0 {
+	only := -1 // the one operand that may be rewritten, or -1 for any
+	switch {
+	case len(n.Outputs) == 0:
+		return nil
+	case n.OpType == "Expand" || n.OpType == "GatherElements":
+		only = 0
+	case !broadcasting[n.OpType] && n.OpType != "Concat":
 		return nil
 	}
 	src := -1
@@ -452,12 +497,12 @@ func (r *batchRewriter) constOperands(n *graph.Node, producers map[string]*graph
 		}
 	}
 	out, ok := r.tags[n.Outputs[0]]
-	if src < 0 || !ok {
+	if !ok || src < 0 && n.OpType != "Expand" {
 		return nil
 	}
 	rankOut := len(r.shapes[n.Outputs[0]])
 	for i, v := range n.Inputs {
-		if i == src || v == "" || r.params[v] {
+		if i == src || v == "" || r.params[v] || only >= 0 && i != only {
 			continue
 		}
 		if _, tagged := r.tags[v]; tagged {
@@ -485,7 +530,7 @@ func (r *batchRewriter) constOperands(n *graph.Node, producers map[string]*graph
 		one.Name = r.name(v + "/one")
 		r.g.Initializers = append(r.g.Initializers, one)
 		value := one.Name
-		if n.OpType == "Concat" {
+		if n.OpType == "Concat" || n.OpType == "GatherElements" {
 			shape := append([]int64(nil), t.Dims...)
 			dimv, err := r.withBatch(n, shape, k)
 			if err != nil {
@@ -566,27 +611,27 @@ func (r *batchRewriter) batchDim() (string, error) {
 	if v := r.dims["batch"]; v != "" {
 		return v, nil
 	}
-	source := ""
+	source, axis := "", int64(0)
 	for _, name := range ops.InputNames(r.m) {
-		if t, ok := r.tags[name]; ok && t.Axis == 0 {
-			source = name
+		if t, ok := r.tags[name]; ok && t.Major == 1 {
+			source, axis = name, int64(t.Axis)
 			break
 		}
 	}
 	if source == "" {
-		return "", errors.New("no input carries the batch on its first axis")
+		return "", errors.New("no input carries the batch")
 	}
 	shape := r.name(source + "/batch/Shape")
 	batch := r.name(source + "/batch")
 	nodes := []*graph.Node{{Name: shape, OpType: "Shape", Inputs: []string{source}, Outputs: []string{shape}}}
 	if r.opset >= 10 {
 		nodes = append(nodes, &graph.Node{Name: batch, OpType: "Slice", Outputs: []string{batch},
-			Inputs: []string{shape, r.constant(batch+"/start", []int64{0}), r.constant(batch+"/end", []int64{1})}})
+			Inputs: []string{shape, r.constant(batch+"/start", []int64{axis}), r.constant(batch+"/end", []int64{axis + 1})}})
 	} else {
 		nodes = append(nodes, &graph.Node{Name: batch, OpType: "Slice", Inputs: []string{shape}, Outputs: []string{batch},
 			Attrs: []*graph.Attribute{
-				{Name: "starts", Type: graph.AttrInts, Ints: []int64{0}},
-				{Name: "ends", Type: graph.AttrInts, Ints: []int64{1}},
+				{Name: "starts", Type: graph.AttrInts, Ints: []int64{axis}},
+				{Name: "ends", Type: graph.AttrInts, Ints: []int64{axis + 1}},
 			}})
 	}
 	r.g.Nodes = append(nodes, r.g.Nodes...)
@@ -830,15 +875,15 @@ func replaceInfo(list []*graph.ValueInfo, v *graph.ValueInfo) {
 // a graph output, on inputs whose examples at n repeat those at b, and
 // compares with want, the values of the model as exported at b. It returns each value's shape at b and at n, or
 // an error naming the first node whose output breaks the rule.
-func proveBatch(orig, rewritten *graph.Model, want, inputsB map[string]*tensor.Dense, tags map[string]batchTag, b, n int, maxBytes int64) (map[string][]int, map[string][]int, error) {
+func proveBatch(orig, rewritten *graph.Model, axes map[string]int, want, inputsB map[string]*tensor.Dense, tags map[string]batchTag, b, n int, maxBytes int64) (map[string][]int, map[string][]int, error) {
 	// Examples at n: the b of inputsB, then others (see mixed), so that a
 	// node mixing examples (a mean, a max or a flip over the batch) shows
 	// at once, whatever b is.
-	inputsY, err := proofInputs(orig, b, b, setY)
+	inputsY, err := proofInputs(orig, axes, b, b, setY)
 	if err != nil {
 		return nil, nil, err
 	}
-	inputsN, err := proofInputs(orig, b, n, mixed(b))
+	inputsN, err := proofInputs(orig, axes, b, n, mixed(b))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -942,9 +987,10 @@ func mixed(b int) exampleOf {
 
 // proofInputs makes inputs at batch n whose examples come from two sets of
 // b (place e holds the example pick(e) names): floats from fixed seeds,
-// integers 0 and 1 (valid ids and masks), booleans likewise. Inputs whose
-// first dimension is not the batch are the same for every batch.
-func proofInputs(m *graph.Model, b, n int, pick exampleOf) (map[string]*tensor.Dense, error) {
+// integers 0 and 1 (valid ids and masks), booleans likewise. Each input
+// holds the batch on its axis in axes; inputs whose dimension there is not
+// the batch are the same for every batch.
+func proofInputs(m *graph.Model, axes map[string]int, b, n int, pick exampleOf) (map[string]*tensor.Dense, error) {
 	out := make(map[string]*tensor.Dense)
 	for k, name := range ops.InputNames(m) {
 		in := inputInfo(m.Graph, name)
@@ -952,43 +998,43 @@ func proofInputs(m *graph.Model, b, n int, pick exampleOf) (map[string]*tensor.D
 		if !ok {
 			return nil, fmt.Errorf("input %q has no tensor type", name)
 		}
+		a := axes[name]
 		shape := make([]int, len(dims))
 		per := 1
+		batched := false
 		for i, d := range dims {
 			switch {
-			case i == 0 && d.HasValue && d.Value == int64(b):
+			case i == a && d.HasValue && d.Value == int64(b):
 				shape[i] = n
+				batched = true
 				continue
 			case d.HasValue && d.Value >= 0:
 				shape[i] = int(d.Value)
 			default:
 				return nil, fmt.Errorf("input %q: dimension %d is %s; the proof needs every dimension but the batch fixed", name, i, dimName(d))
 			}
-			if i > 0 {
-				per *= shape[i]
+			if err := graph.CheckBytes("proof input "+name, int64(per), int64(max(shape[i], 1)), 0); err != nil {
+				return nil, err
 			}
+			per *= shape[i]
 		}
-		if len(shape) > 0 && shape[0] != n {
-			// Not batched (its leading dimension is not the batch): the same at n.
-			per *= shape[0]
+		if !batched {
+			// Not batched (its dimension on the batch axis is not the
+			// batch): the same at n.
 			if err := graph.CheckBytes("proof input "+name, int64(per), 8, 0); err != nil {
 				return nil, err
 			}
-			t, err := fill(dt, shape, per, 1, uint64(k), setX)
+			t, err := fill(dt, shape, -1, 1, uint64(k), setX)
 			if err != nil {
 				return nil, fmt.Errorf("input %q: %w", name, err)
 			}
 			out[name] = t
 			continue
 		}
-		count := per
-		if len(shape) > 0 {
-			count = per * n
-		}
-		if err := graph.CheckBytes("proof input "+name, int64(count), 8, 0); err != nil {
+		if err := graph.CheckBytes("proof input "+name, int64(per)*int64(max(n, b)), 8, 0); err != nil {
 			return nil, err
 		}
-		t, err := fill(dt, shape, per, b, uint64(k), pick)
+		t, err := fill(dt, shape, a, b, uint64(k), pick)
 		if err != nil {
 			return nil, fmt.Errorf("input %q: %w", name, err)
 		}
@@ -1004,13 +1050,23 @@ func dimName(d graph.Dim) string {
 	return "unknown"
 }
 
-// fill makes a tensor of shape whose examples (per elements each) are
-// those pick names, out of two sets of b examples.
-func fill(dt graph.DType, shape []int, per, b int, seed uint64, pick exampleOf) (*tensor.Dense, error) {
-	size := 1
-	for _, d := range shape {
+// fill makes a tensor of shape whose examples along axis (-1: one
+// example, the whole tensor) are those pick names, out of two sets of b
+// examples.
+func fill(dt graph.DType, shape []int, axis, b int, seed uint64, pick exampleOf) (*tensor.Dense, error) {
+	size, outer, count, inner := 1, 1, 1, 1
+	for i, d := range shape {
 		size *= d
+		switch {
+		case axis < 0 || i > axis:
+			inner *= d
+		case i < axis:
+			outer *= d
+		default:
+			count = d
+		}
 	}
+	per := outer * inner
 	var base [2][]float64
 	for set := range base {
 		r := rand.New(rand.NewPCG(seed, 77+uint64(set)))
@@ -1020,8 +1076,9 @@ func fill(dt graph.DType, shape []int, per, b int, seed uint64, pick exampleOf) 
 		}
 	}
 	at := func(j int) float64 {
-		set, idx := pick(j / per)
-		return base[set][idx*per+j%per]
+		o, e, rest := j/(count*inner), (j/inner)%count, j%inner
+		set, idx := pick(e)
+		return base[set][idx*per+o*inner+rest]
 	}
 	one := func(j int) bool { return at(j) > 0 } // ids and masks: 0 or 1
 	switch dt {
@@ -1191,4 +1248,156 @@ func widen[T float32 | int64 | int32](t *tensor.Dense) ([]float64, bool) {
 		out[i] = float64(x)
 	}
 	return out, true
+}
+
+// recurrentState: an initial state of a recurrent op that is a constant
+// holding the same slice once per example along the axis where the op
+// declares the batch (the dynamo exporter's folded zeros state [layers*dirs,
+// B, H]) becomes that one slice expanded to the batch computed in the graph.
+func (r *batchRewriter) recurrentState(n *graph.Node, producers map[string]*graph.Node) error {
+	// At an exported batch of 1 as well: the op reads the state's axis x
+	// as the batch, so the one slice is every example's state.
+	x, _ := recurrentAxis(n)
+	if len(n.Inputs) == 0 {
+		return nil
+	}
+	if t, ok := r.tags[n.Inputs[0]]; !ok || t.Axis != x || t.Major != 1 {
+		return nil
+	}
+	for _, i := range []int{5, 6} {
+		if i >= len(n.Inputs) || n.Inputs[i] == "" || i == 6 && n.OpType != "LSTM" {
+			continue
+		}
+		v := n.Inputs[i]
+		if r.params[v] {
+			continue
+		}
+		if _, tagged := r.tags[v]; tagged {
+			continue
+		}
+		t := r.constTensor(producers, v)
+		if t == nil || len(t.Dims) != 3 || t.Dims[x] != int64(r.b) {
+			continue
+		}
+		one, ok := firstSlice(t, x)
+		if !ok {
+			continue // the examples differ: not a per-example constant
+		}
+		one.Name = r.name(v + "/one")
+		r.g.Initializers = append(r.g.Initializers, one)
+		dimv, err := r.withBatch(n, t.Dims, x)
+		if err != nil {
+			return err
+		}
+		exp := r.name(v + "/expanded")
+		r.insertBefore(n, &graph.Node{Name: exp, OpType: "Expand", Inputs: []string{one.Name, dimv}, Outputs: []string{exp}})
+		r.setInput(n, i, exp)
+		r.done = append(r.done, fmt.Sprintf("node %s: initial state %s %v -> one example's, expanded to the batch", n.Name, v, t.Dims))
+	}
+	return nil
+}
+
+// constTensor returns the tensor of an initializer or a Constant node's
+// value, or nil.
+func (r *batchRewriter) constTensor(producers map[string]*graph.Node, v string) *graph.Tensor {
+	if t := r.g.Initializer(v); t != nil {
+		return t
+	}
+	if p := producers[v]; p != nil && p.OpType == "Constant" {
+		if a := p.Attr("value"); a != nil && a.T != nil {
+			return a.T
+		}
+	}
+	return nil
+}
+
+// stridedGather: torch's as_strided over a batched value, as the dynamo
+// exporter lowers it: a Gather (axis 0) from the value flattened to
+// [B*q] with constant indices [B, ...] computed for the exported batch, each
+// example's indices those of the first plus its offset e*q, all within one
+// example. It becomes a Gather along axis 1 of the value reshaped to
+// [-1, q] with the first example's indices: the same elements for each
+// example, at any batch.
+func (r *batchRewriter) stridedGather(n *graph.Node, producers map[string]*graph.Node) error {
+	if r.b < 2 || len(n.Inputs) < 2 || len(n.Outputs) == 0 || n.AttrInt("axis", 0) != 0 {
+		return nil
+	}
+	in, ok := r.tags[n.Inputs[0]]
+	data := r.shapes[n.Inputs[0]]
+	if !ok || len(data) != 1 || in.Axis != 0 || in.Major != 1 || data[0]%r.b != 0 {
+		return nil
+	}
+	if _, tagged := r.tags[n.Inputs[1]]; tagged {
+		return nil
+	}
+	t := r.constTensor(producers, n.Inputs[1])
+	if t == nil {
+		return nil
+	}
+	first, ok := stridedIndices(t, data[0], r.b)
+	if !ok {
+		return nil
+	}
+	q := int64(data[0] / r.b)
+	dims := append([]int64(nil), t.Dims[1:]...)
+	ind := r.name(n.Inputs[1] + "/one")
+	raw := make([]byte, 8*len(first))
+	for i, x := range first {
+		for b := 0; b < 8; b++ {
+			raw[8*i+b] = byte(uint64(x) >> (8 * b))
+		}
+	}
+	r.g.Initializers = append(r.g.Initializers, &graph.Tensor{Name: ind, DType: graph.Int64, Dims: dims, Raw: raw})
+	flat := r.name(n.Name + "/examples")
+	r.insertBefore(n, &graph.Node{Name: flat, OpType: "Reshape", Outputs: []string{flat},
+		Inputs: []string{n.Inputs[0], r.constant(n.Name+"/examples_shape", []int64{-1, q})}})
+	nn := r.copyNode(n)
+	r.replaced = append(r.replaced, nn.Inputs[1])
+	nn.Inputs[0], nn.Inputs[1] = flat, ind
+	var kept []*graph.Attribute
+	for _, a := range nn.Attrs {
+		if a.Name != "axis" {
+			kept = append(kept, a)
+		}
+	}
+	nn.Attrs = append(kept, &graph.Attribute{Name: "axis", Type: graph.AttrInt, I: 1})
+	r.done = append(r.done, fmt.Sprintf("node %s: indices %s %v -> one example's, along axis 1 of [batch %d]", n.Name, n.Inputs[1], t.Dims, q))
+	return nil
+}
+
+// stridedIndices reads constant indices t [b, ...] into a value of size
+// elements holding b examples of size/b each: when each example's indices
+// are the first example's plus its offset, and the first's lie within one
+// example, it returns the first's (non-negative).
+func stridedIndices(t *graph.Tensor, size, b int) ([]int64, bool) {
+	if t == nil || b < 2 || size%b != 0 || len(t.Dims) < 1 || t.Dims[0] != int64(b) || t.DType != graph.Int64 {
+		return nil, false
+	}
+	idx, err := t.Int64s()
+	if err != nil || len(idx)%b != 0 {
+		return nil, false
+	}
+	q, per := int64(size/b), len(idx)/b
+	first := make([]int64, per)
+	for k := range first {
+		first[k] = idx[k]
+		if first[k] < 0 {
+			first[k] += int64(size)
+		}
+		if first[k] < 0 || first[k] >= q {
+			return nil, false
+		}
+	}
+	for e := 1; e < b; e++ {
+		for k := 0; k < per; k++ {
+			x := idx[e*per+k]
+			if x < 0 {
+				x += int64(size)
+			}
+			if x != first[k]+int64(e)*q {
+				return nil, false
+			}
+		}
+	}
+	return first, true
 }

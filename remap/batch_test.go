@@ -39,7 +39,8 @@ type batchCases struct {
 // TestDynamicBatchPyTorch: models exported by both of current PyTorch's
 // exporters at a fixed batch (2, or 1) run after DynamicBatch at batches 1,
 // 3 and 8 in the engine and, written out, in ONNX Runtime, each within 1e-5
-// of PyTorch's outputs at those batches; a model that computes across the
+// of PyTorch's outputs at those batches (a sequence-first GRU's input has
+// its batch on axis 1, as FixedBatch and DynamicBatch find); a model that computes across the
 // batch (a mean, a max or a flip over it, exported at 2 or at 1) is refused
 // naming the node that does, and is left unchanged.
 func TestDynamicBatchPyTorch(t *testing.T) {
@@ -67,6 +68,7 @@ func TestDynamicBatchPyTorch(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
+				fixed := FixedBatch(m)
 				rep, err := DynamicBatch(m, BatchOptions{})
 				if c.Want == "pinned" {
 					if !errors.Is(err, ErrBatchPinned) || !strings.Contains(err.Error(), "node "+f.Culprit+" ") {
@@ -81,8 +83,11 @@ func TestDynamicBatchPyTorch(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if rep.Batch != int64(c.ExportedBatch) {
-					t.Fatalf("exported batch %d, want %d", rep.Batch, c.ExportedBatch)
+				if rep.Batch != int64(c.ExportedBatch) || fixed != rep.Batch {
+					t.Fatalf("exported batch %d (FixedBatch %d), want %d", rep.Batch, fixed, c.ExportedBatch)
+				}
+				if FixedBatch(m) != 0 {
+					t.Fatalf("FixedBatch %d after the rewrite, want 0", FixedBatch(m))
 				}
 				input := ops.InputNames(m)[0]
 				out := filepath.Join(t.TempDir(), "dynamic.onnx")
@@ -146,4 +151,31 @@ func maxRel(a, b []float32) float64 {
 		}
 	}
 	return worst
+}
+
+// TestDynamicBatchSequenceFirst: a real sequence-first RNN export
+// (../shared/realworld/burn_rnn_pt26.onnx, input [5, 2, 4] read by an RNN
+// of layout 0) has its batch on axis 1: FixedBatch is 2, not the sequence's
+// 5, and DynamicBatch frees that axis, proved.
+func TestDynamicBatchSequenceFirst(t *testing.T) {
+	path := filepath.Join("..", "..", "shared", "realworld", "burn_rnn_pt26.onnx")
+	if _, err := os.Stat(path); err != nil {
+		t.Skipf("real file absent (%v)", err)
+	}
+	m, err := importer.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := ops.InputNames(m)[0]
+	if a, b := BatchAxis(m, in), FixedBatch(m); a != 1 || b != 2 {
+		t.Fatalf("batch axis %d, fixed batch %d; want 1, 2", a, b)
+	}
+	rep, err := DynamicBatch(m, BatchOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, dims, _ := m.Graph.Input(in).TensorShape()
+	if rep.Batch != 2 || !dims[0].HasValue || dims[0].Value != 5 || !dims[1].HasParam {
+		t.Fatalf("batch %d, input dims %v: want 2 and [5 batch 4]", rep.Batch, dims)
+	}
 }
