@@ -22,13 +22,18 @@ layout (train/today_parity_test.go reads both):
     <model>_<exporter>.onnx  torch.onnx.export(..., dynamo=True) and (..., dynamo=False); dynamo_noopt
                              (optimize=False) where the default optimization changes how a parameter is
                              stored, ts_preserve (training=PRESERVE, do_constant_folding=False) where the
-                             TorchScript export folds BatchNorm away. Fixed shapes, eval mode, default
+                             TorchScript export folds BatchNorm away or a frozen parameter into an
+                             anonymous constant (Whisper's embed_positions(arange(n)): "onnx::Add_241",
+                             whose name the file does not hold). Fixed shapes, eval mode, default
                              opset, input "input", output "logits".
     <model>.expected.npz     x at the export batch (2), logits: PyTorch's eval output
     <model>_adamw.npz        the training reference at batch 3: x, y, loss [3], lrs [3, groups],
                              step<k>/<state_dict name> after each of 3 steps of torch.optim.AdamW
                              (default betas, eps, weight_decay 0.01) with two groups: the backbone at lr
-                             1e-4, the head (the model's "head" glob) at lr 1e-3; cross-entropy, train mode
+                             1e-4, the head (the model's "head" glob) at lr 1e-3; cross-entropy, train mode;
+                             grad<k>/<parameter name>: each trained parameter's gradient at step k (before
+                             the step), which tells the harness the parameters whose gradient is zero but
+                             for rounding (an attention's key bias, a bias before a BatchNorm)
     manifest.json            make_today.py's schema; training also has "optimizer" (torch.optim's
                              settings) and "frozen" (parameters with requires_grad=False)
 
@@ -208,6 +213,9 @@ def train_reference(name, model, tx, ty, head):
         opt.zero_grad()
         loss = F.cross_entropy(first(model(tx)), ty)
         loss.backward()
+        for k, p in model.named_parameters():
+            if p.grad is not None:
+                arrays["grad%d/%s" % (s, k)] = p.grad.detach().clone().numpy()
         opt.step()
         losses.append(loss.item())
         for k, v in mt.saved_state(model).items():
@@ -282,7 +290,11 @@ def main():
         dyn = stores["dynamo"][2]
         if any(r["transform"] != "none" or r["value"] != k for k, r in dyn.items()):
             kinds.insert(1, "dynamo_noopt")
-        if mt.lost(stores["ts"][2]):
+        # A frozen parameter the TorchScript export folded into a constant of another name (Whisper's
+        # embed_positions) cannot be frozen by name: the variant without constant folding holds it.
+        folded_frozen = [k for k, p in model.named_parameters()
+                         if not p.requires_grad and stores["ts"][2][k]["value"] != k]
+        if mt.lost(stores["ts"][2]) or folded_frozen:
             kinds.append("ts_preserve")
         for kind in kinds:
             if kind not in stores:

@@ -27,26 +27,34 @@ var archDir = filepath.Join("..", "models", "arch")
 //   - params: the default dynamo exports of bert, distilbert, minilm
 //     (position and token type embeddings folded into constants), vit
 //     (cls_token folded), mobilenet_v3 (BatchNorm folded, as
-//     mobilenet_v3_ts) lost parameters the file no longer holds; whisper's
-//     frozen encoder.embed_positions.weight, read by Add, is not in the
-//     table of whisper_dynamo and whisper_ts.
+//     mobilenet_v3_ts) lost parameters the file no longer holds;
+//     whisper_ts holds the frozen encoder.embed_positions.weight only as
+//     the anonymous constant its embed_positions(arange(8)) folded into
+//     ("onnx::Add_241", read by an Add: inspect warns that it is not
+//     trained, as PyTorch does not train it, but --freeze cannot name it);
+//     whisper_ts_preserve (no constant folding) holds it by name.
 //   - train at batch 3 (exported at 2): remap.DynamicBatch cannot prove
 //     bert_ts, minilm_ts (Equal [2] vs [5]), minilm_dynamo_noopt (Expand
 //     [2 1 1 1]), roberta_dynamo (GatherElements' indices follow the
 //     batch), convnext_dynamo and _noopt (the Gather of as_strided);
-//     roberta_*: nn.Embedding(padding_idx=1) gives the padding row no
-//     gradient in PyTorch, which the ONNX Gather does not say; vit_*,
-//     mobilenet_v3_*: parameters whose gradient is zero but for rounding
-//     (attention key biases, a BatchNorm bias before a Conv and BatchNorm)
-//     take AdamW steps of +-lr whose sign is the rounding noise's;
-//     whisper_*: the frozen embed_positions (table, groups).
+//     roberta_ts: nn.Embedding(padding_idx=1) gives the padding row no
+//     gradient in PyTorch, which a TorchScript export does not record
+//     (the dynamo exports' FX records do: graph/ops/embedding.go), so the
+//     engine trains that row (1e-4 off after one step); whisper_ts: its
+//     --freeze names no parameter of the table (above).
+//
+// The harness compares parameters whose PyTorch gradient is zero but for
+// rounding (attention key biases; a BatchNorm bias before a Conv and
+// BatchNorm in mobilenet_v3) for being finite and within 1e-5 + 2*lr per such step of
+// PyTorch, as todayTrain says: AdamW turns their rounding noise into steps
+// of about +-lr whose sign is the noise's.
 var archPassing = map[string][]string{
 	"params": {
 		"bert_dynamo_noopt", "bert_ts", "convnext_dynamo", "convnext_dynamo_noopt", "convnext_ts",
 		"distilbert_dynamo_noopt", "distilbert_ts", "minilm_dynamo_noopt", "minilm_ts",
 		"mobilenet_v3_dynamo_noopt", "mobilenet_v3_ts_preserve",
 		"roberta_dynamo", "roberta_dynamo_noopt", "roberta_ts", "vit_dynamo_noopt", "vit_ts",
-		"whisper_dynamo_noopt",
+		"whisper_dynamo", "whisper_dynamo_noopt", "whisper_ts_preserve",
 	},
 	"run": {
 		"bert_dynamo", "bert_dynamo_noopt", "bert_ts", "convnext_dynamo", "convnext_dynamo_noopt", "convnext_ts",
@@ -54,9 +62,13 @@ var archPassing = map[string][]string{
 		"minilm_dynamo", "minilm_dynamo_noopt", "minilm_ts",
 		"mobilenet_v3_dynamo", "mobilenet_v3_dynamo_noopt", "mobilenet_v3_ts", "mobilenet_v3_ts_preserve",
 		"roberta_dynamo", "roberta_dynamo_noopt", "roberta_ts", "vit_dynamo", "vit_dynamo_noopt", "vit_ts",
-		"whisper_dynamo", "whisper_dynamo_noopt", "whisper_ts",
+		"whisper_dynamo", "whisper_dynamo_noopt", "whisper_ts", "whisper_ts_preserve",
 	},
-	"train": {"bert_dynamo_noopt", "convnext_ts", "distilbert_dynamo_noopt", "distilbert_ts"},
+	"train": {
+		"bert_dynamo_noopt", "convnext_ts", "distilbert_dynamo_noopt", "distilbert_ts",
+		"mobilenet_v3_dynamo_noopt", "mobilenet_v3_ts_preserve", "roberta_dynamo_noopt",
+		"vit_dynamo_noopt", "vit_ts", "whisper_dynamo", "whisper_dynamo_noopt", "whisper_ts_preserve",
+	},
 }
 
 func TestArchParamTable(t *testing.T)    { runCases(t, archDir, archPassing["params"], todayParamTable) }
