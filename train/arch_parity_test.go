@@ -34,9 +34,10 @@ var archDir = filepath.Join("..", "models", "arch")
 //     trained, as PyTorch does not train it, but --freeze cannot name it);
 //     whisper_ts_preserve (no constant folding) holds it by name.
 //   - train at batch 3 (exported at 2): remap.DynamicBatch cannot prove
-//     bert_ts, minilm_ts (Equal [2] vs [5]), minilm_dynamo_noopt (Expand
-//     [2 1 1 1]), roberta_dynamo (GatherElements' indices follow the
-//     batch), convnext_dynamo and _noopt (the Gather of as_strided);
+//     minilm_ts and minilm_dynamo_noopt: the padding mask Hugging Face
+//     builds with a batch index, arange(B) folded to a constant [2 1 1 1]
+//     (or a Range to the constant 2), whose values are the examples'
+//     places rather than values of each example;
 //     roberta_ts: nn.Embedding(padding_idx=1) gives the padding row no
 //     gradient in PyTorch, which a TorchScript export does not record
 //     (the dynamo exports' FX records do: graph/ops/embedding.go), so the
@@ -65,8 +66,9 @@ var archPassing = map[string][]string{
 		"whisper_dynamo", "whisper_dynamo_noopt", "whisper_ts", "whisper_ts_preserve",
 	},
 	"train": {
-		"bert_dynamo_noopt", "convnext_ts", "distilbert_dynamo_noopt", "distilbert_ts",
-		"mobilenet_v3_dynamo_noopt", "mobilenet_v3_ts_preserve", "roberta_dynamo_noopt",
+		"bert_dynamo_noopt", "bert_ts", "convnext_dynamo", "convnext_dynamo_noopt", "convnext_ts",
+		"distilbert_dynamo_noopt", "distilbert_ts",
+		"mobilenet_v3_dynamo_noopt", "mobilenet_v3_ts_preserve", "roberta_dynamo", "roberta_dynamo_noopt",
 		"vit_dynamo_noopt", "vit_ts", "whisper_dynamo", "whisper_dynamo_noopt", "whisper_ts_preserve",
 	},
 }
