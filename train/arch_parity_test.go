@@ -46,9 +46,9 @@ var archDir = filepath.Join("..", "models", "arch")
 //
 // The harness compares parameters whose PyTorch gradient is zero but for
 // rounding (attention key biases; a BatchNorm bias before a Conv and
-// BatchNorm in mobilenet_v3) for being finite and within 1e-5 + 2*lr per such step of
-// PyTorch, as todayTrain says: AdamW turns their rounding noise into steps
-// of about +-lr whose sign is the noise's.
+// BatchNorm in mobilenet_v3) for being finite and within 1e-5 + 2*lr per
+// such step of PyTorch, as todayTrain says: AdamW turns their rounding
+// noise into steps of about +-lr whose sign is the noise's.
 var archPassing = map[string][]string{
 	"params": {
 		"bert_dynamo_noopt", "bert_ts", "convnext_dynamo", "convnext_dynamo_noopt", "convnext_ts",

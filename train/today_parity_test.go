@@ -403,12 +403,12 @@ func todayTrain(t *testing.T, c todayCase) {
 			todayNoise, strings.Join(covered, "; "), noiseWorst, noiseWorstName)
 	}()
 	for k := 1; k <= len(losses); k++ {
-		for _, name := range todayNoiseSteps(t, fx, k, groups, noise) {
-			noiseSteps[name] = append(noiseSteps[name], fmt.Sprint(k))
-		}
 		res, err := tr.StepBatch(data.Batch{Inputs: map[string]*tensor.Dense{c.model.InputName: x}, Labels: y, N: len(y)}, 1)
 		if err != nil {
 			t.Fatalf("step %d: %v", k, err)
+		}
+		for _, name := range todayNoiseSteps(t, fx, k, groups, noise) {
+			noiseSteps[name] = append(noiseSteps[name], fmt.Sprint(k))
 		}
 		if want := float64(losses[k-1]); math.Abs(res.Loss-want) > 1e-5*math.Max(1, math.Abs(want)) {
 			t.Errorf("step %d: loss %.8f, PyTorch %.8f", k, res.Loss, want)
