@@ -2,15 +2,19 @@ package npz
 
 import (
 	"fmt"
+	"io"
 	"reflect"
 
 	"codeberg.org/sbinet/npyio/npy"
+
+	"github.com/onnxtune/onnxtune/graph"
 )
 
 // Array is a dense n-dimensional array in row-major (C) order.
 //
-// Data is one of []float32, []float64, []int64, []int32, []int8, []uint8 or
-// []bool and holds exactly the product of Shape elements. A scalar (numpy
+// Data is one of []float32, []float64, []graph.F16 (numpy's float16, as
+// its bits), []int64, []int32, []int8, []uint8 or []bool and holds exactly
+// the product of Shape elements. A scalar (numpy
 // shape ()) has an empty Shape and one element.
 type Array struct {
 	Shape []int
@@ -22,7 +26,10 @@ type dtype struct {
 	descr string       // numpy's little-endian descr, e.g. "<f4"
 	size  int          // bytes per element
 	of    reflect.Type // the Go type of an Array's Data
-	read  func(rd *npy.Reader, n int) (any, error)
+	// read reads n elements after the header: through rd (npyio), or
+	// from raw, the stream after the header, for the types npyio cannot
+	// read into a slice (float16); big is the byte order.
+	read func(rd *npy.Reader, raw io.Reader, n int, big bool) (any, error)
 }
 
 // dtypes is every supported element type, in the order error messages
@@ -30,6 +37,7 @@ type dtype struct {
 var dtypes = []dtype{
 	{"<f4", 4, reflect.TypeFor[[]float32](), readAs[float32]},
 	{"<f8", 8, reflect.TypeFor[[]float64](), readAs[float64]},
+	{"<f2", 2, reflect.TypeFor[[]graph.F16](), readF16},
 	{"<i8", 8, reflect.TypeFor[[]int64](), readAs[int64]},
 	{"<i4", 4, reflect.TypeFor[[]int32](), readAs[int32]},
 	{"|i1", 1, reflect.TypeFor[[]int8](), readAs[int8]},

@@ -10,8 +10,11 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/onnxtune/onnxtune/graph"
 )
 
 // The numpy fixtures come from testdata/make.py; nothing expected here is
@@ -196,6 +199,7 @@ func TestRoundTrip(t *testing.T) {
 		"empty":               {Shape: []int{0, 5}, Data: []int64{}},
 		"fc.weight/with.dots": {Shape: []int{2, 2}, Data: []float32{1, 2, 3, 4}},
 		"long_shape":          {Shape: []int{1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2}, Data: []int32{7, 8}},
+		"f16":                 {Shape: []int{2, 2}, Data: []graph.F16{0x3c00, 0x8001, 0x7bff, 0xfc00}},
 	}
 	path := filepath.Join(t.TempDir(), "round.npz")
 	if err := Write(path, arrays); err != nil {
@@ -344,7 +348,8 @@ func TestReadRejects(t *testing.T) {
 		want    string
 	}{
 		{"fortran", map[string][]byte{"a.npy": npyBytes("{'descr': '<f4', 'fortran_order': True, 'shape': (2,), }", eight)}, "Fortran order"},
-		{"float16", map[string][]byte{"a.npy": npyBytes("{'descr': '<f2', 'fortran_order': False, 'shape': (4,), }", eight)}, "unsupported element type"},
+		{"uint16", map[string][]byte{"a.npy": npyBytes("{'descr': '<u2', 'fortran_order': False, 'shape': (4,), }", eight)}, "unsupported element type"},
+		{"short float16", map[string][]byte{"a.npy": npyBytes("{'descr': '<f2', 'fortran_order': False, 'shape': (5,), }", eight)}, "needs 10 bytes"},
 		{"object", map[string][]byte{"a.npy": npyBytes("{'descr': '|O', 'fortran_order': False, 'shape': (1,), }", eight)}, "unsupported element type"},
 		{"structured", map[string][]byte{"a.npy": npyBytes("{'descr': [('x', '<f4')], 'fortran_order': False, 'shape': (2,), }", eight)}, "unsupported element type"},
 		{"short data", map[string][]byte{"a.npy": npyBytes(f4("(3,)"), eight)}, "needs 12 bytes"},
@@ -372,7 +377,7 @@ func TestReadRejects(t *testing.T) {
 	}
 
 	// The numpy fixtures that must be rejected.
-	for file, msg := range map[string]string{"testdata/fortran.npz": "Fortran order", "testdata/float16.npz": "unsupported element type"} {
+	for file, msg := range map[string]string{"testdata/fortran.npz": "Fortran order", "testdata/complex.npz": "unsupported element type"} {
 		_, err := Read(file)
 		if err == nil || !strings.Contains(err.Error(), msg) || !strings.Contains(err.Error(), file) {
 			t.Errorf("Read(%s) error %v, want one containing %q and the file name", file, err, msg)
@@ -435,4 +440,64 @@ func FuzzRead(f *testing.F) {
 			t.Fatal(err)
 		}
 	})
+}
+
+// numpy's float16 arrays read as their bits, in either byte order, and
+// write back as numpy writes them.
+func TestReadFloat16(t *testing.T) {
+	raw, err := os.ReadFile("testdata/half.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want map[string]struct {
+		Shape []int    `json:"shape"`
+		Bits  []uint16 `json:"bits"`
+	}
+	if err := json.Unmarshal(raw, &want); err != nil {
+		t.Fatal(err)
+	}
+	got, err := Read("testdata/half.npz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("read %d arrays, want %d", len(got), len(want))
+	}
+	for name, w := range want {
+		a := got[name]
+		h, ok := a.Data.([]graph.F16)
+		if !ok {
+			t.Fatalf("%s: data %T, want []graph.F16", name, a.Data)
+		}
+		bits := make([]uint16, len(h))
+		for i, v := range h {
+			bits[i] = uint16(v)
+		}
+		if !slices.Equal(a.Shape, w.Shape) || !slices.Equal(bits, w.Bits) {
+			t.Errorf("%s: shape %v bits %v, want %v %v", name, a.Shape, bits, w.Shape, w.Bits)
+		}
+	}
+	// Values: the codec's widening of numpy's bits.
+	if v := got["h"].Data.([]graph.F16); v[3].Float32() != -2.5 || v[4].Float32() != 65504 || v[6].Float32() != 5.9604645e-08 {
+		t.Errorf("h widens to %v %v %v, want -2.5 65504 5.9604645e-08", v[3].Float32(), v[4].Float32(), v[6].Float32())
+	}
+	ones, err := Read("testdata/float16.npz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h := ones["h"].Data.([]graph.F16); len(h) != 2 || h[0] != 0x3c00 || h[1] != 0x3c00 {
+		t.Errorf("float16.npz: %v, want two ones (0x3c00)", h)
+	}
+	// Written as numpy writes the little-endian arrays.
+	delete(got, "h_be")
+	var buf bytes.Buffer
+	if err := Encode(&buf, got); err != nil {
+		t.Fatal(err)
+	}
+	ours, theirs := members(t, buf.Bytes()), members(t, readFile(t, "testdata/half.npz"))
+	for name := range got {
+		if !bytes.Equal(ours[name+".npy"], theirs[name+".npy"]) {
+			t.Errorf("member %s.npy differs from numpy's:\n ours   %q\n numpy  %q", name, trim(ours[name+".npy"]), trim(theirs[name+".npy"]))
+		}
+	}
 }

@@ -226,7 +226,7 @@ func readNpy(br *bufio.Reader, limit uint64) (a Array, err error) {
 		return Array{}, fmt.Errorf("shape %v of %s needs %d bytes, the member has %d", shape, dt.descr, uint64(n)*uint64(dt.size), limit-hlen)
 	}
 
-	data, err := dt.read(rd, n)
+	data, err := dt.read(rd, br, n, dt.descr[0] == '>')
 	if err != nil {
 		return Array{}, fmt.Errorf("reading %v %s data: %w", shape, dt.descr, err)
 	}
@@ -240,8 +240,33 @@ func readNpy(br *bufio.Reader, limit uint64) (a Array, err error) {
 }
 
 // readAs reads n elements of type T.
-func readAs[T any](rd *npy.Reader, n int) (any, error) {
+func readAs[T any](rd *npy.Reader, _ io.Reader, n int, _ bool) (any, error) {
 	return readData[T](rd, n)
+}
+
+// readF16 reads n float16 values (their bits) from raw, in chunks of at
+// most 64 KiB: npyio reads the header only.
+func readF16(_ *npy.Reader, raw io.Reader, n int, big bool) (any, error) {
+	data := make([]graph.F16, n)
+	buf := make([]byte, 64<<10)
+	order := binary.ByteOrder(binary.LittleEndian)
+	if big {
+		order = binary.BigEndian
+	}
+	for done := 0; done < n; {
+		k := min(n-done, len(buf)/2)
+		if _, err := io.ReadFull(raw, buf[:2*k]); err != nil {
+			if errors.Is(err, io.EOF) {
+				err = io.ErrUnexpectedEOF
+			}
+			return nil, err
+		}
+		for i := range k {
+			data[done+i] = graph.F16(order.Uint16(buf[2*i:]))
+		}
+		done += k
+	}
+	return data, nil
 }
 
 func readData[T any](rd *npy.Reader, n int) ([]T, error) {
@@ -267,7 +292,7 @@ func parseDescr(s string) (dtype, error) {
 		i = slices.IndexFunc(dtypes, func(dt dtype) bool { return dt.descr[1:] == d[1:] })
 	}
 	if i < 0 {
-		return dtype{}, fmt.Errorf("unsupported element type %s (supported: float32, float64, int64, int32, int8, uint8, bool)", oneLine(s))
+		return dtype{}, fmt.Errorf("unsupported element type %s (supported: float32, float64, float16, int64, int32, int8, uint8, bool)", oneLine(s))
 	}
 	order, kind, dt := d[0], d[1:], dtypes[i]
 	switch order {

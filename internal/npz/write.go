@@ -170,6 +170,8 @@ func writeNpy(w io.Writer, a Array) error {
 		return writeData(w, d)
 	case []float64:
 		return writeData(w, d)
+	case []graph.F16:
+		return writeData(w, d)
 	case []int64:
 		return writeData(w, d)
 	case []int32:

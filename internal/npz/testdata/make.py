@@ -9,7 +9,11 @@ Outputs, next to this script:
   numpy.npz             np.savez of the arrays below (stored members)
   numpy_compressed.npz  np.savez_compressed of the same arrays (deflated)
   fortran.npz           one Fortran-ordered array (must be rejected)
-  float16.npz           one float16 array (an unsupported type, rejected)
+  float16.npz           one float16 array of ones
+  half.npz              float16 arrays: h (every kind of value: subnormals, the largest,
+                        infinities, NaN, -0), h_be (the same, big-endian), h3 ([2, 3], C order)
+  half.json             for each array of half.npz: shape and the values' bits (uint16)
+  complex.npz           one complex64 array (an unsupported type, rejected)
   numpy.json            for each array of numpy.npz: dtype, shape and values
                         (flattened in C order), for the test to compare with
 """
@@ -58,6 +62,16 @@ def main():
         f=np.asfortranarray(np.arange(6, dtype=np.float32).reshape(2, 3)),
     )
     np.savez(os.path.join(HERE, "float16.npz"), h=np.ones((2,), dtype=np.float16))
+    h = np.array([0.0, -0.0, 1.0, -2.5, 65504.0, 6.1035156e-05, 5.9604645e-08, -3.0517578e-05,
+                  np.inf, -np.inf, np.nan, 0.33325195, 1000.5], dtype=np.float16)
+    halves = {"h": h, "h_be": h.astype(">f2"), "h3": np.arange(6, dtype=np.float16).reshape(2, 3) / 8}
+    np.savez(os.path.join(HERE, "half.npz"), **halves)
+    with open(os.path.join(HERE, "half.json"), "w") as f:
+        bits = {k: {"shape": list(a.shape), "bits": [int(b) for b in a.astype("<f2").view(np.uint16).reshape(-1)]}
+                for k, a in halves.items()}
+        json.dump(bits, f, indent=1, sort_keys=True)
+        f.write("\n")
+    np.savez(os.path.join(HERE, "complex.npz"), c=np.ones((2,), dtype=np.complex64))
     meta = {
         k: {"dtype": a.dtype.name, "shape": list(a.shape), "data": values(a)}
         for k, a in arrs.items()
