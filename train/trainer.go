@@ -217,8 +217,9 @@ func (t *Trainer) anyBatch(shapes map[string][]int) error {
 	}
 	n := fixed
 	for _, name := range t.inputs {
-		if s := shapes[name]; len(s) > 0 && int64(s[0]) != fixed {
-			n = int64(s[0])
+		a := remap.BatchAxis(t.Model, name)
+		if s := shapes[name]; len(s) > a && int64(s[a]) != fixed {
+			n = int64(s[a])
 		}
 	}
 	if n == fixed {

@@ -570,14 +570,28 @@ func trainingData(m *graph.Model) ([]data.Batch, train.Loss, error) {
 }
 
 // targetShape is the shape of the first output at the training batch: what
-// the engine computes in inference mode, or else the declared shape with
+// the engine computes in inference mode (after remap.DynamicBatch when the
+// inputs fix another batch: m is rewritten, as the trainer would), or else
+// the declared shape with
 // the batch and 1 for symbolic dimensions.
 func targetShape(m *graph.Model, ins []input) []int {
-	if r, err := ops.NewRunner(m, ops.Options{}); err == nil {
-		outs, err := r.Run(denseMap(ins))
-		r.Close()
-		if err == nil && len(outs) > 0 {
-			return ops.Shape(outs[0])
+	for try := 0; try < 2; try++ {
+		if r, err := ops.NewRunner(m, ops.Options{}); err == nil {
+			outs, err := r.Run(denseMap(ins))
+			r.Close()
+			if err == nil && len(outs) > 0 {
+				return ops.Shape(outs[0])
+			}
+		}
+		// A batch fixed at export: freed as the trainer will free it
+		// (train.Trainer's anyBatch), so that the output's batch axis
+		// is the one the trained model has (a sequence-first output
+		// holds it on axis 1).
+		if try > 0 || remap.FixedBatch(m) == 0 {
+			break
+		}
+		if _, err := remap.DynamicBatch(m, remap.BatchOptions{}); err != nil {
+			break
 		}
 	}
 	_, dims, _ := m.Graph.Outputs[0].TensorShape()

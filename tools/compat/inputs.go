@@ -11,6 +11,7 @@ import (
 	"github.com/onnxtune/onnxtune/graph"
 	"github.com/onnxtune/onnxtune/graph/ops"
 	"github.com/onnxtune/onnxtune/internal/ort"
+	"github.com/onnxtune/onnxtune/remap"
 )
 
 // input is one graph input with a shape chosen for it and generated values.
@@ -87,8 +88,10 @@ func planInputs(m *graph.Model, batch int, force bool) ([]input, error) {
 				shape[i] = 1
 			}
 		}
-		if force && k == 0 && len(shape) > 0 {
-			shape[0] = batch
+		// The batch axis: 0, or where a recurrent op declares it (a
+		// sequence-first input holds it on axis 1).
+		if a := remap.BatchAxis(m, d.name); force && k == 0 && len(shape) > a {
+			shape[a] = batch
 		}
 		data, err := generate(d.name, d.dt, shape, uint64(k+1))
 		if err != nil {
