@@ -572,8 +572,7 @@ func trainingData(m *graph.Model) ([]data.Batch, train.Loss, error) {
 // targetShape is the shape of the first output at the training batch: what
 // the engine computes in inference mode (after remap.DynamicBatch when the
 // inputs fix another batch: m is rewritten, as the trainer would), or else
-// the declared shape with
-// the batch and 1 for symbolic dimensions.
+// the declared shape with the batch and 1 for symbolic dimensions.
 func targetShape(m *graph.Model, ins []input) []int {
 	for try := 0; try < 2; try++ {
 		if r, err := ops.NewRunner(m, ops.Options{}); err == nil {
