@@ -79,6 +79,8 @@ func NewRegistry() *Registry {
 	registerMore(r)        // more.go: further ops of today's PyTorch exports
 	registerGroupNorm(r)   // norm_group.go: InstanceNormalization, GroupNormalization
 	registerEinsum(r)      // einsum.go: Einsum
+	registerMoreUnary(r)   // more_unary.go: Softsign, Celu, ThresholdedRelu, Shrink, Sign, Round
+	registerMoreSelect(r)  // more_select.go: Trilu, ArgMax, ArgMin
 	return r
 }
 
