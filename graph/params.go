@@ -473,6 +473,12 @@ func (m *Model) BuildParams() {
 			// folded into the constant (a view of a parameter the forward
 			// took: proj.t() is "t", transposed; skip.clone() is "clone").
 			sigName := ""
+			if sig != nil && folded[v] == "" && foldedFromNone(m.Graph, v, sig) {
+				// A constant the optimizer folded from no parameter (a
+				// decomposed GroupNorm's ones and zeros): none, whatever
+				// the reader's records name.
+				continue
+			}
 			if sig != nil {
 				if pick := pickTarget(fxTargets(r.Node, args), s.Suffix); pick != "" && !rewritten(r.Node) {
 					sigName = pick
@@ -1024,4 +1030,16 @@ func repeated(t *Tensor) bool {
 		}
 	}
 	return true
+}
+
+// foldedFromNone reports a constant the dynamo optimizer folded from
+// values none of which is a parameter of the program's signature.
+func foldedFromNone(g *Graph, v string, sig map[string]string) bool {
+	from := foldedFrom(g, v)
+	for _, f := range from {
+		if sig[f] == SigParameter {
+			return false
+		}
+	}
+	return len(from) > 0
 }
