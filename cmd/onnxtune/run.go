@@ -7,8 +7,10 @@ import (
 	"github.com/spf13/cobra"
 	"gorgonia.org/tensor"
 
+	"github.com/onnxtune/onnxtune/graph"
 	"github.com/onnxtune/onnxtune/graph/ops"
 	"github.com/onnxtune/onnxtune/internal/npz"
+	"github.com/onnxtune/onnxtune/train/data"
 )
 
 func (a *app) runCmd() *cobra.Command {
@@ -106,6 +108,10 @@ func (a *app) run(model string, d dataSpec, out string, all bool) (*runResult, e
 	for i, o := range m.Graph.Outputs {
 		names[i] = o.Name
 	}
+	axes, err := outputAxes(m)
+	if err != nil {
+		return nil, err
+	}
 	collected := make([][]*tensor.Dense, len(names))
 	bar := a.examplesBar(l.Len(), d.batch)
 	done := 0
@@ -135,7 +141,7 @@ func (a *app) run(model string, d dataSpec, out string, all bool) (*runResult, e
 		if i > 0 && !all {
 			break
 		}
-		arr, err := concatRows(collected[i])
+		arr, err := concatAlong(collected[i], axes[i])
 		if err != nil {
 			return nil, fmt.Errorf("output %q: %w", name, err)
 		}
@@ -159,8 +165,44 @@ func (a *app) run(model string, d dataSpec, out string, all bool) (*runResult, e
 	return res, nil
 }
 
-// concatRows joins batch outputs along the first axis.
-func concatRows(ts []*tensor.Dense) (npz.Array, error) {
+// outputAxes returns, per graph output of m, the axis its batch outputs
+// are joined along: the one axis its declared shape names as the inputs
+// name their batch (stateN [2, batch, 128] of silero VAD: 1), else 0.
+func outputAxes(m *graph.Model) ([]int, error) {
+	ins, err := data.InputsOf(m)
+	if err != nil {
+		return nil, err
+	}
+	batch := map[string]bool{}
+	for _, in := range ins {
+		if in.BatchAxis >= 0 && in.BatchAxis < len(in.Dims) {
+			if d := in.Dims[in.BatchAxis]; d.HasParam && !d.HasValue {
+				batch[d.Param] = true
+			}
+		}
+	}
+	axes := make([]int, len(m.Graph.Outputs))
+	for i, o := range m.Graph.Outputs {
+		_, dims, ok := o.TensorShape()
+		if !ok {
+			continue
+		}
+		var named []int
+		for j, d := range dims {
+			if d.HasParam && !d.HasValue && batch[d.Param] {
+				named = append(named, j)
+			}
+		}
+		if len(named) == 1 {
+			axes[i] = named[0]
+		}
+	}
+	return axes, nil
+}
+
+// concatAlong joins batch outputs along axis (0 for a 0-d output, which
+// is the first batch's).
+func concatAlong(ts []*tensor.Dense, axis int) (npz.Array, error) {
 	if len(ts) == 0 {
 		return npz.Array{}, errors.New("no output")
 	}
@@ -168,32 +210,60 @@ func concatRows(ts []*tensor.Dense) (npz.Array, error) {
 	if len(shape) == 0 {
 		return npz.Array{Shape: shape, Data: ts[0].Data()}, nil
 	}
+	if axis >= len(shape) {
+		axis = 0
+	}
 	n := 0
 	for _, t := range ts {
-		n += ops.Shape(t)[0]
+		s := ops.Shape(t)
+		if len(s) != len(shape) {
+			return npz.Array{}, fmt.Errorf("batch outputs of shapes %v and %v", shape, s)
+		}
+		for j := range s {
+			if j != axis && s[j] != shape[j] {
+				return npz.Array{}, fmt.Errorf("batch outputs of shapes %v and %v: not joinable along axis %d", shape, s, axis)
+			}
+		}
+		n += s[axis]
 	}
-	shape[0] = n
+	outer, inner := 1, 1
+	for _, d := range shape[:axis] {
+		outer *= d
+	}
+	for _, d := range shape[axis+1:] {
+		inner *= d
+	}
+	shape[axis] = n
 	switch ts[0].Data().(type) {
 	case []float32:
-		return joinAs[float32](ts, shape)
+		return joinAs[float32](ts, shape, axis, outer, inner)
 	case []float64:
-		return joinAs[float64](ts, shape)
+		return joinAs[float64](ts, shape, axis, outer, inner)
 	case []int64:
-		return joinAs[int64](ts, shape)
+		return joinAs[int64](ts, shape, axis, outer, inner)
 	case []bool:
-		return joinAs[bool](ts, shape)
+		return joinAs[bool](ts, shape, axis, outer, inner)
 	}
 	return npz.Array{}, fmt.Errorf("element type %v cannot be written", ts[0].Dtype())
 }
 
-func joinAs[T any](ts []*tensor.Dense, shape []int) (npz.Array, error) {
-	var all []T
-	for _, t := range ts {
+// joinAs joins ts of element type T along axis: for each index of the
+// axes before it (outer), each tensor's rows in turn.
+func joinAs[T any](ts []*tensor.Dense, shape []int, axis, outer, inner int) (npz.Array, error) {
+	parts := make([][]T, len(ts))
+	for k, t := range ts {
 		d, err := ops.Data[T](t)
 		if err != nil {
 			return npz.Array{}, err
 		}
-		all = append(all, d...)
+		parts[k] = d
+	}
+	all := make([]T, 0, outer*shape[axis]*inner)
+	for o := range outer {
+		for k, t := range ts {
+			rows := ops.Shape(t)[axis] * inner
+			all = append(all, parts[k][o*rows:(o+1)*rows]...)
+		}
 	}
 	return npz.Array{Shape: shape, Data: all}, nil
 }

@@ -209,7 +209,7 @@ func TestNPZByNameErrors(t *testing.T) {
 		{"batched for a 0-d input", mixedInputs, with(mixed, "scale", npz.Array{Shape: []int{3}, Data: []float32{1, 2, 3}}), false,
 			`scale has shape [3], the model's input "scale" is float32 [] (a 0-d array feeds it, one value for every batch)`},
 		{"only 0-d arrays", []Input{input("scale", graph.Float32)}, map[string]npz.Array{"scale": {Shape: []int{}, Data: []float32{1}}, "y": y}, false,
-			"no array has examples along its first axis"},
+			"no array has examples along its batch's axis"},
 		{"input named y", []Input{input("x", graph.Float32, -1, 4), input("y", graph.Float32, -1, 4)},
 			map[string]npz.Array{"x": {Shape: []int{3, 4}, Data: make([]float32, 12)}, "y": {Shape: []int{3, 4}, Data: make([]float32, 12)}}, false,
 			`the model's input "y" float32 [batch, 4] takes the array y, which then cannot hold the labels`},

@@ -7,7 +7,8 @@
 // A Dataset is a list of examples, each one or more arrays (its Fields, one
 // per graph input of the model: an image, or token ids and an attention
 // mask) of fixed shapes and element types (float32, float64, int64, int32,
-// int8, uint8, bool), with a class label (an int64 index, for
+// int8, uint8, bool; a float16 or bfloat16 input's field is float32
+// holding values of its type, as the engine takes them), with a class label (an int64 index, for
 // cross-entropy) or a float32 target (for mean squared error). Open reads
 // one from a spec:
 //
@@ -17,7 +18,8 @@
 //     gzipped, e.g. Fashion-MNIST). The IDX parser is this package's own.
 //     Examples are 1x28x28, labels the digits.
 //   - FILE.npz: an array per model input, named after it (examples along
-//     the first axis), or x for a model of one input, and y (labels or
+//     the input's batch axis: the first, unless the model declares it
+//     elsewhere), or x for a model of one input, and y (labels or
 //     targets), used as stored (see OpenNPZ).
 //   - a folder: an image folder ROOT/CLASS/*.png|jpg|jpeg, read as
 //     torchvision.datasets.ImageFolder reads it (see OpenImageFolder).
@@ -70,8 +72,9 @@
 // order an uninterrupted one saw), keeping the last smaller batch as
 // PyTorch's drop_last=False does. Batch.Inputs holds a gorgonia tensor
 // per field, by the name of the graph input it feeds, of shape [n, field
-// shape...] (all fields' rows from the same examples), or a Fixed field's
-// value as it is; Batch.Labels holds class labels, or Batch.Targets float
+// shape...] with n moved to the field's BatchAxis (an LSTM's initial
+// state [layers, n, hidden]; all fields' examples the same, in the same
+// order), or a Fixed field's value as it is; Batch.Labels holds class labels, or Batch.Targets float
 // targets. ops.Runner.Run and train.Trainer.StepBatch take Batch.Inputs as
 // they are.
 //
@@ -80,9 +83,15 @@
 // Opened with Options.ForInputs(InputsOf(m)), data is read for model m:
 // an .npz file feeds each graph input from the array of its name, of the
 // element type the input declares (float64 converted for float32, int32
-// for int64), its rank and fixed sizes, and one size for each symbolic
-// dimension; a 0-d array feeds a 0-d input in every batch (a Fixed field);
-// every array but y must feed an input. A model of one input may take x
+// for int64; a float16 input takes float16 arrays, and float32 or float64
+// ones rounded to float16, a bfloat16 input float32 or float64 ones
+// rounded to bfloat16, which numpy cannot store), its rank and fixed
+// sizes, and one size for each symbolic dimension. The examples are along
+// each input's batch axis (Input.BatchAxis, from the model's declaration:
+// silero VAD's state [2, batch, 128] has them on axis 1), which batches
+// and shuffling cut; a 0-d array feeds a 0-d input in every batch, and an
+// input whose declared shape has no batch takes its array whole in every
+// batch (Fixed fields); every array but y must feed an input. A model of one input may take x
 // instead. MNIST and image folders feed a model of one input, by its name.
 // Without inputs, the examples of any source are one field named x.
 //

@@ -21,9 +21,16 @@ type Field struct {
 	// DType is the element type: graph.Float32, Float64, Int64, Int32,
 	// Int8, Uint8 or Bool.
 	DType graph.DType
-	// Shape is the shape of one example, without the batch dimension; for
-	// a Fixed field, the shape of the whole value.
+	// Shape is the shape of one example, without the batch dimension (the
+	// sizes of the other axes, in order); for a Fixed field, the shape of
+	// the whole value.
 	Shape []int
+	// BatchAxis is the axis of a batch's tensor that holds its examples,
+	// from 0 to len(Shape): 0 unless the model declares the batch on
+	// another axis of the input, as PyTorch's recurrent initial states
+	// [layers*directions, batch, hidden] have it on axis 1 (Input.BatchAxis).
+	// A Fixed field has none.
+	BatchAxis int
 	// Fixed, when not nil, is a value every batch takes as it is rather
 	// than one value per example: a 0-d array for a model input of rank 0
 	// (a scalar setting such as a temperature). It is a slice of the
@@ -60,6 +67,9 @@ type column interface {
 	copyRow(dst any, i, size int) error
 	// from copies src, a slice of the column's type, into the column.
 	from(src any) bool
+	// moveAxis returns the column, of shape [outer, mid, inner], as
+	// [mid, outer, inner] (a new column; outer*mid*inner elements).
+	moveAxis(outer, mid, inner int) column
 }
 
 type col[T any] []T
@@ -84,6 +94,37 @@ func (c col[T]) from(src any) bool {
 		copy(c, s)
 	}
 	return ok && len(s) == len(c)
+}
+
+func (c col[T]) moveAxis(outer, mid, inner int) column {
+	out := make(col[T], len(c))
+	for o := range outer {
+		for m := range mid {
+			copy(out[(m*outer+o)*inner:(m*outer+o+1)*inner], c[(o*mid+m)*inner:(o*mid+m+1)*inner])
+		}
+	}
+	return out
+}
+
+// toAxis returns the values of c, n examples of shape one each, as a
+// tensor with the examples along axis: [n, one...] moved to [one[:axis],
+// n, one[axis:]].
+func toAxis(c column, n int, one []int, axis int) *tensor.Dense {
+	shape := append(append(slices.Clone(one[:axis]), n), one[axis:]...)
+	if axis == 0 {
+		return c.dense(shape)
+	}
+	return c.moveAxis(n, numel(one[:axis]), numel(one[axis:])).dense(shape)
+}
+
+// fromAxis returns the values of an array of the given shape as a column
+// of its examples along axis, each example's values in order: shape moved
+// to [shape[axis], shape[:axis], shape[axis+1:]].
+func fromAxis(c column, shape []int, axis int) column {
+	if axis == 0 {
+		return c
+	}
+	return c.moveAxis(numel(shape[:axis]), shape[axis], numel(shape[axis+1:]))
 }
 
 // newColumn returns a zeroed column of n elements of type dt.
@@ -170,6 +211,9 @@ func checkFields(fields []Field) error {
 			if d < 0 {
 				return fmt.Errorf("data: field %q has shape %v", f.Name, f.Shape)
 			}
+		}
+		if f.Fixed == nil && (f.BatchAxis < 0 || f.BatchAxis > len(f.Shape)) {
+			return fmt.Errorf("data: field %q has batch axis %d, want 0 to %d (examples of shape %v)", f.Name, f.BatchAxis, len(f.Shape), f.Shape)
 		}
 		if f.Fixed == nil {
 			batched = true

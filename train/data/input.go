@@ -2,10 +2,12 @@ package data
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/onnxtune/onnxtune/graph"
 	"github.com/onnxtune/onnxtune/graph/ops"
+	"github.com/onnxtune/onnxtune/remap"
 )
 
 // Input is what a model declares of one of its graph inputs.
@@ -25,6 +27,14 @@ type Input struct {
 	// Classes is C of the model's first output when that is class scores
 	// [N, C] of known C, else 0: class labels must be in [0, C).
 	Classes int
+	// BatchAxis is the axis of the input that holds the examples: 0 unless
+	// the model declares the batch elsewhere (PyTorch's recurrent initial
+	// states [layers*directions, batch, hidden] have it on axis 1), or -1
+	// for an input without a batch, fed one value for every batch (an
+	// input of rank 0, or one whose declared shape does not have the
+	// batch). InputsOf finds it (see there); an Input made otherwise has
+	// its examples on axis 0.
+	BatchAxis int
 }
 
 // String describes the input as messages name it: its name, element type
@@ -74,6 +84,25 @@ func dimString(dims []graph.Dim) string {
 // not initializers), in order, each with what m declares of it. Classes is
 // set on each (it is the model's). Options.ForInputs makes Open check the
 // data against them.
+//
+// BatchAxis is found from what m declares. Each input has a first guess:
+// the axis a recurrent op that reads it declares for the batch
+// (remap.BatchAxis: an LSTM, GRU or RNN of ONNX's layout 0 reads a
+// sequence-first X and its initial states with the batch on axis 1), else
+// axis 0. The batch's names are the symbolic names at the inputs' guesses,
+// but for those an input has on its other axes (a 1-d input [sequence]
+// beside [batch, sequence] is no batch). An input has its batch on the
+// axis of one of those names (silero VAD's state [2, batch, 128] on axis
+// 1); of several, on its guess when that is one of them, else it is an
+// error naming the input. In a model that names its batch, an input
+// without such a name has no batch (BatchAxis -1), unless its guess is an
+// unknown dimension. In a model of fixed shapes, the batch is the size of
+// the first input at its guess; another input has its batch on its guess
+// when that has this size and is a recurrent op's or the only axis of
+// that size, else on the only axis of that size; on none when no axis has
+// it (BatchAxis -1); several are an error naming the input (export the
+// model with a named batch). An input of rank 0 has BatchAxis -1; one
+// without a declared shape, 0.
 func InputsOf(m *graph.Model) ([]Input, error) {
 	names := ops.InputNames(m)
 	if len(names) == 0 {
@@ -106,7 +135,99 @@ func InputsOf(m *graph.Model) ([]Input, error) {
 		}
 		ins[k] = in
 	}
+	if err := batchAxes(m, ins); err != nil {
+		return nil, err
+	}
 	return ins, nil
+}
+
+// batchAxes sets the BatchAxis of each of m's inputs ins (see InputsOf).
+func batchAxes(m *graph.Model, ins []Input) error {
+	symbolic := func(d graph.Dim) bool { return d.HasParam && !d.HasValue }
+	unknown := func(d graph.Dim) bool { return !d.HasParam && !d.HasValue }
+	// hint: the axis a recurrent op declares, else 0.
+	hint := make([]int, len(ins))
+	names := map[string]bool{}
+	size, sized := int64(0), false // the batch of a model of fixed shapes
+	for k, in := range ins {
+		if !in.HasShape || len(in.Dims) == 0 {
+			continue
+		}
+		if a := remap.BatchAxis(m, in.Name); a >= 0 && a < len(in.Dims) {
+			hint[k] = a
+		}
+		switch d := in.Dims[hint[k]]; {
+		case symbolic(d):
+			names[d.Param] = true
+		case d.HasValue && !sized:
+			size, sized = d.Value, true
+		}
+	}
+	// A name on another axis of an input whose batch's axis is named is
+	// no batch (a 1-d input [sequence] beside [batch, sequence]).
+	for k, in := range ins {
+		if len(in.Dims) == 0 || !symbolic(in.Dims[hint[k]]) {
+			continue
+		}
+		for j, d := range in.Dims {
+			if j != hint[k] && symbolic(d) && d.Param != in.Dims[hint[k]].Param {
+				delete(names, d.Param)
+			}
+		}
+	}
+	for k := range ins {
+		in := &ins[k]
+		switch {
+		case !in.HasShape:
+			in.BatchAxis = 0
+			continue
+		case len(in.Dims) == 0:
+			in.BatchAxis = -1
+			continue
+		}
+		var named, sizes []int
+		for j, d := range in.Dims {
+			if symbolic(d) && names[d.Param] {
+				named = append(named, j)
+			}
+			if d.HasValue && d.Value == size {
+				sizes = append(sizes, j)
+			}
+		}
+		switch r := hint[k]; {
+		case len(named) == 1:
+			in.BatchAxis = named[0]
+		case len(named) > 1 && slices.Contains(named, r):
+			in.BatchAxis = r
+		case len(named) > 1:
+			return fmt.Errorf("data: the model's input %s has the batch's dimension %s on axes %v: which one holds the examples is not known", in, in.Dims[named[0]], named)
+		case unknown(in.Dims[r]):
+			in.BatchAxis = r // as declared as can be: the examples go there
+		case len(names) > 0:
+			in.BatchAxis = -1 // the model names its batch, this input has none
+		case !sized || len(sizes) == 0:
+			in.BatchAxis = -1
+		case in.Dims[r].HasValue && in.Dims[r].Value == size && (r != 0 || len(sizes) == 1 || k == firstShaped(ins)):
+			in.BatchAxis = r
+		case len(sizes) == 1:
+			in.BatchAxis = sizes[0]
+		default:
+			return fmt.Errorf("data: the model's input %s has the batch's size %d on axes %v: which one holds the examples is not known (export the model with a named dynamic batch axis)", in, size, sizes)
+		}
+	}
+	return nil
+}
+
+// firstShaped returns the index of the first of ins of a declared shape of
+// rank 1 or more (the one that gives a model of fixed shapes its batch),
+// or -1.
+func firstShaped(ins []Input) int {
+	for k, in := range ins {
+		if in.HasShape && len(in.Dims) > 0 {
+			return k
+		}
+	}
+	return -1
 }
 
 // InputOf returns the first of InputsOf: the input of a model of one input.

@@ -41,7 +41,7 @@ func TestInputOf(t *testing.T) {
 		{"tokens", modelWithInput("ids", graph.Int64, -1, 8), Input{Name: "ids", DType: graph.Int64, HasShape: true, Dims: []graph.Dim{batchDim, dim(8)}}},
 		{"symbolic H", modelWithInput("input", graph.Float32, -1, 3, -1, 28), Input{Name: "input", DType: graph.Float32, Channels: 3,
 			HasShape: true, Dims: []graph.Dim{batchDim, dim(3), batchDim, dim(28)}}},
-		{"0-d", modelWithInput("t", graph.Float32), Input{Name: "t", DType: graph.Float32, HasShape: true}},
+		{"0-d", modelWithInput("t", graph.Float32), Input{Name: "t", DType: graph.Float32, HasShape: true, BatchAxis: -1}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := InputOf(tc.m)

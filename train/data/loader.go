@@ -17,8 +17,9 @@ import (
 type Batch struct {
 	// Inputs holds a tensor per field of the dataset, by its name (the
 	// model's input it feeds): [N, field shape...] for a field with a
-	// value per example, the value itself for a Fixed field. A Runner
-	// runs the model on Inputs as they are.
+	// value per example, N on the field's BatchAxis when that is not 0
+	// (an LSTM's initial state [layers, N, hidden]), the value itself for
+	// a Fixed field. A Runner runs the model on Inputs as they are.
 	Inputs  map[string]*tensor.Dense
 	Labels  []int64       // class labels, one per example; nil with float targets or none
 	Targets *tensor.Dense // [N, TargetShape...] float32; nil with class labels or none
@@ -225,7 +226,7 @@ func (l *Loader) read(idx []int) (Batch, error) {
 			b.Inputs[f.Name] = t
 			continue
 		}
-		b.Inputs[f.Name] = cols[j].dense(append([]int{n}, f.Shape...))
+		b.Inputs[f.Name] = toAxis(cols[j], n, f.Shape, f.BatchAxis)
 	}
 	if targets != nil {
 		b.Targets = ops.Dense(append([]int{n}, l.tshape...), targets)

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"maps"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -45,11 +46,19 @@ var (
 //
 // For a model (Options.Inputs), each graph input is fed by the array of
 // its name, of the element type the input declares: float64 is converted
-// to float32 and int32 to int64 when the input wants those, any other
-// difference is an error. An array with a first axis gives one value per
-// example and must have the input's rank, its fixed sizes after the first
-// axis, and the same size for a symbolic dimension wherever that name is
-// used; a 0-d array feeds a 0-d input, one value for every batch. Every
+// to float32 and int32 to int64 when the input wants those; a float16
+// input takes float16 arrays (widened to float32 exactly: the engine
+// holds half values in float32) and float32 or float64 ones rounded to
+// float16, a bfloat16 input float32 or float64 ones rounded to bfloat16
+// (to nearest, ties to even, as numpy's astype and PyTorch's .half()
+// round); any other difference is an error. An array gives one value per
+// example along the input's batch axis (Input.BatchAxis: axis 0 unless
+// the model declares the batch elsewhere, as the initial states
+// [layers, batch, hidden] of a recurrent network), and must have the
+// input's rank, its fixed sizes on the other axes, and the same size for a
+// symbolic dimension wherever that name is used; a 0-d array feeds a 0-d
+// input, and an array feeds an input without a batch (BatchAxis -1) as
+// it is, one value for every batch. Every
 // array must name an input, except y; a missing or extra array is an
 // error. A model of one input may instead take its examples from x, as
 // above, and then other arrays are ignored. Errors name the array and the
@@ -175,13 +184,19 @@ func npzExamples(path string, arrays map[string]npz.Array, inputs []Input, input
 		}
 		var c column
 		if field.Fixed == nil {
-			switch n := a.Shape[0]; {
+			axis := field.BatchAxis
+			switch n := a.Shape[axis]; {
 			case d.n < 0:
 				d.n, first = n, f.array
 			case n != d.n:
-				return nil, fileErr(path, "array %s has %d examples (shape %v), %s has %d", shown(f.array), n, a.Shape, shown(first), d.n)
+				along := ""
+				if axis != 0 {
+					along = fmt.Sprintf(" along axis %d, where the model's input %s has its batch", axis, f.in)
+				}
+				return nil, fileErr(path, "array %s has %d examples%s (shape %v), %s has %d", shown(f.array), n, along, a.Shape, shown(first), d.n)
 			}
 			c, _ = asColumn(values)
+			c = fromAxis(c, a.Shape, axis)
 		}
 		d.fields = append(d.fields, field)
 		d.cols = append(d.cols, c)
@@ -189,7 +204,7 @@ func npzExamples(path string, arrays map[string]npz.Array, inputs []Input, input
 	}
 	switch {
 	case d.n < 0:
-		return nil, fileErr(path, "no array has examples along its first axis (the model's inputs are %s)", inputList(inputs))
+		return nil, fileErr(path, "no array has examples along its batch's axis (the model's inputs are %s)", inputList(inputs))
 	case d.n == 0:
 		return nil, fileErr(path, "no examples (%s has shape %v)", shown(first), arrays[first].Shape)
 	}
@@ -200,13 +215,13 @@ func npzExamples(path string, arrays map[string]npz.Array, inputs []Input, input
 // field and values (converted to the input's element type).
 func npzField(path string, f feed, a npz.Array, symbols map[string]symbol) (Field, any, error) {
 	in := f.in
-	stored, _, ok := elemType(a.Data)
+	stored, ok := arrayType(a.Data)
 	if !ok {
 		return Field{}, nil, fileErr(path, "%s has element type %s, want %s", shown(f.array), elemName(a.Data), elemTypeList)
 	}
 	values, ok := convertTo(a.Data, in.DType)
 	if !ok {
-		return Field{}, nil, fileErr(path, "%s is %s %v, the model's input %s", shown(f.array), stored, a.Shape, in.is())
+		return Field{}, nil, fileErr(path, "%s is %s %v, the model's input %s%s", shown(f.array), stored, a.Shape, in.is(), takes(in.DType))
 	}
 	dt, _, _ := elemType(values)
 	field := Field{Name: cmp.Or(in.Name, f.array), DType: dt}
@@ -220,8 +235,8 @@ func npzField(path string, f feed, a npz.Array, symbols map[string]symbol) (Fiel
 		field.Shape, field.Fixed = []int{}, values
 		return field, values, nil
 	}
-	field.Shape = slices.Clone(a.Shape[1:])
 	if !in.HasShape {
+		field.Shape = slices.Clone(a.Shape[1:])
 		if numel(field.Shape) == 0 {
 			return Field{}, nil, fileErr(path, "examples are empty (%s has shape %v)", shown(f.array), a.Shape)
 		}
@@ -233,46 +248,147 @@ func npzField(path string, f feed, a npz.Array, symbols map[string]symbol) (Fiel
 	if len(a.Shape) != len(in.Dims) {
 		return Field{}, nil, fileErr(path, "%s has shape %v, the model's input %s", shown(f.array), a.Shape, in.is())
 	}
-	// The first axis is the batch: a fixed batch size is the engine's to
-	// check, for the batches as they come.
-	for i, dim := range in.Dims[1:] {
-		got := a.Shape[i+1]
+	axis := in.BatchAxis
+	if axis >= len(in.Dims) {
+		return Field{}, nil, fileErr(path, "the model's input %s has its batch on axis %d", in.is(), axis)
+	}
+	// The batch's axis: a fixed batch size is the engine's to check, for
+	// the batches as they come. An input without a batch (axis -1) is
+	// checked on every axis.
+	for i, dim := range in.Dims {
+		got := a.Shape[i]
 		switch {
+		case i == axis:
 		case dim.HasValue && int64(got) != dim.Value:
-			return Field{}, nil, fileErr(path, "%s has shape %v, the model's input %s", shown(f.array), a.Shape, in.is())
+			return Field{}, nil, fileErr(path, "%s has shape %v, the model's input %s%s", shown(f.array), a.Shape, in.is(), batchNote(in))
 		case dim.HasParam && !dim.HasValue:
 			s, seen := symbols[dim.Param]
 			if seen && s.size != got {
-				return Field{}, nil, fileErr(path, "%s has shape %v, the model's input %s, and %s gives %s = %d", shown(f.array), a.Shape, in.is(), shown(s.array), dim.Param, s.size)
+				return Field{}, nil, fileErr(path, "%s has shape %v, the model's input %s, and %s gives %s = %d%s", shown(f.array), a.Shape, in.is(), shown(s.array), dim.Param, s.size, batchNote(in))
 			}
 			if !seen {
 				symbols[dim.Param] = symbol{got, f.array}
 			}
 		}
 	}
+	if axis < 0 {
+		field.Shape, field.Fixed = slices.Clone(a.Shape), values
+		return field, values, nil
+	}
+	field.Shape = slices.Delete(slices.Clone(a.Shape), axis, axis+1)
+	field.BatchAxis = axis
 	if numel(field.Shape) == 0 {
 		return Field{}, nil, fileErr(path, "examples are empty (%s has shape %v)", shown(f.array), a.Shape)
 	}
 	return field, values, nil
 }
 
-// convertTo returns data as the element type want: as it is when it has
-// that type; float64 converted to float32 and int32 to int64 when want is
-// those (or, with want undefined, always: a model's inputs are mostly of
-// those types). ok is false for any other difference.
+// batchNote says, for a message about an array's shape, where the input
+// has its batch when that is not axis 0.
+func batchNote(in Input) string {
+	switch {
+	case in.BatchAxis < 0:
+		return " (no batch: the array is its value for every batch)"
+	case in.BatchAxis > 0:
+		return fmt.Sprintf(" (the examples along axis %d)", in.BatchAxis)
+	}
+	return ""
+}
+
+// takes says, for a message, which element types a half input of type
+// want takes ("" for other types).
+func takes(want graph.DType) string {
+	switch want {
+	case graph.Float16:
+		return " (it takes float16, or float32 or float64 rounded to float16)"
+	case graph.BFloat16:
+		return " (it takes float32 or float64, rounded to bfloat16; numpy has no bfloat16)"
+	}
+	return ""
+}
+
+// arrayType returns the element type of an .npz array's data: one of
+// elemTypes', or float16.
+func arrayType(data any) (graph.DType, bool) {
+	if _, ok := data.([]graph.F16); ok {
+		return graph.Float16, true
+	}
+	dt, _, ok := elemType(data)
+	return dt, ok
+}
+
+// convertTo returns data as the engine takes it for an input of element
+// type want: as it is when it has that type; float64 converted to float32
+// and int32 to int64 when want is those (or, with want undefined, always:
+// a model's inputs are mostly of those types). A float16 or bfloat16
+// input takes a float32 tensor holding values of its type (graph/ops'
+// half precision): float16 values widen to float32 exactly, float32 and
+// float64 values are rounded to want to nearest, ties to even (graph's
+// codec), as numpy's astype and PyTorch's .half() round (float64 through
+// float32 rounded to odd, which then rounds as directly would). ok is
+// false for any other difference.
 func convertTo(data any, want graph.DType) (any, bool) {
-	got, _, _ := elemType(data)
+	got, _ := arrayType(data)
 	switch v := data.(type) {
 	case []float64:
-		if want == graph.Float32 || want == graph.Undefined {
+		switch want {
+		case graph.Float32, graph.Undefined:
 			return convert[float32](v), true
+		case graph.Float16, graph.BFloat16:
+			out := make([]float32, len(v))
+			for i, x := range v {
+				out[i] = toOdd32(x)
+			}
+			return roundTo(want, out), true
 		}
+	case []float32:
+		if want == graph.Float16 || want == graph.BFloat16 {
+			return roundTo(want, slices.Clone(v)), true
+		}
+	case []graph.F16:
+		if want == graph.Float16 || want == graph.Undefined {
+			out := make([]float32, len(v))
+			for i, h := range v {
+				out[i] = h.Float32()
+			}
+			return out, true
+		}
+		return data, false
 	case []int32:
 		if want == graph.Int64 || want == graph.Undefined {
 			return convert[int64](v), true
 		}
 	}
 	return data, got == want || want == graph.Undefined
+}
+
+// toOdd32 returns v rounded to float32 to odd: truncated toward zero, the
+// last bit set when that was inexact. Rounded on to a type of at most 22
+// bits of precision (float16's 11, bfloat16's 8) to nearest, it gives what
+// rounding v directly does (no double rounding: Boldo and Melquiond,
+// "Emulation of FMA and correctly rounded sums: proved algorithms using
+// rounding to odd", 2008).
+func toOdd32(v float64) float32 {
+	f := float32(v)
+	if float64(f) == v || math.IsNaN(v) {
+		return f
+	}
+	if math.Abs(float64(f)) > math.Abs(v) { // rounded away from zero (or to infinity)
+		f = math.Nextafter32(f, 0)
+	}
+	return math.Float32frombits(math.Float32bits(f) | 1)
+}
+
+// roundTo rounds v to half type d in place and returns it.
+func roundTo(d graph.DType, v []float32) []float32 {
+	for i, x := range v {
+		if d == graph.BFloat16 {
+			v[i] = graph.BF16FromFloat32(x).Float32()
+		} else {
+			v[i] = graph.F16FromFloat32(x).Float32()
+		}
+	}
+	return v
 }
 
 // addLabels reads y, the class labels or float targets of the examples.
@@ -286,13 +402,18 @@ func (d *npzData) addLabels(path string, arrays map[string]npz.Array) error {
 	}
 	if y.Shape[0] != d.n {
 		k := slices.IndexFunc(d.fields, func(f Field) bool { return f.Fixed == nil })
-		return fileErr(path, "%s has %d examples (shape %v) but y has %d (shape %v)", shown(d.arrays[k]), d.n, append([]int{d.n}, d.fields[k].Shape...), y.Shape[0], y.Shape)
+		return fileErr(path, "%s has %d examples (shape %v) but y has %d (shape %v)", shown(d.arrays[k]), d.n, arrays[d.arrays[k]].Shape, y.Shape[0], y.Shape)
 	}
 	switch v := y.Data.(type) {
 	case []float32:
 		d.targets, d.tshape = v, slices.Clone(y.Shape[1:])
 	case []float64:
 		d.targets, d.tshape = convert[float32](v), slices.Clone(y.Shape[1:])
+	case []graph.F16:
+		d.targets, d.tshape = make([]float32, len(v)), slices.Clone(y.Shape[1:])
+		for i, h := range v {
+			d.targets[i] = h.Float32()
+		}
 	case []int64:
 		d.labels = v
 	case []int32:
@@ -372,6 +493,8 @@ func elemName(data any) string {
 		return "float32"
 	case []float64:
 		return "float64"
+	case []graph.F16:
+		return "float16"
 	case []int64:
 		return "int64"
 	case []int32:
