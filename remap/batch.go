@@ -365,7 +365,7 @@ func (r *batchRewriter) expand(n *graph.Node, producers map[string]*graph.Node) 
 			return nil
 		}
 	}
-	if r.b < 2 || vals[0] != int64(r.b) {
+	if r.b < 2 || vals[0] != int64(r.b) || !r.meetsBatch(n.Outputs[0], len(vals)) {
 		return nil
 	}
 	v, err := r.withBatch(n, vals, 0)
@@ -375,6 +375,21 @@ func (r *batchRewriter) expand(n *graph.Node, producers map[string]*graph.Node) 
 	r.setInput(n, idx, v)
 	r.done = append(r.done, fmt.Sprintf("node %s: shape %v -> [batch %s]", n.Name, vals, joinInts(vals[1:])))
 	return nil
+}
+
+// meetsBatch reports whether a value made for the exported batch on its
+// first axis may stand for the batch: not when every node reads it where
+// the op takes a parameter (a GroupNorm's groups equal to the batch, fed
+// to InstanceNormalization as its scale: a size, not the batch).
+func (r *batchRewriter) meetsBatch(v string, _ int) bool {
+	producers := r.g.Producers()
+	uses := r.g.Consumers()[v]
+	for _, u := range uses {
+		if _, ok := graph.SlotOf(u.Node, u.Index, producers); !ok {
+			return true
+		}
+	}
+	return len(uses) == 0
 }
 
 // resizeSizes: a Resize given the full output sizes (opset 11+: input 3)

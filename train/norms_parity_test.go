@@ -23,13 +23,10 @@ var normsDir = filepath.Join("..", "models", "norms")
 //   - norms_ts, norms21_ts (params, train): TorchScript stores gn.weight and
 //     gn.bias as onnx::Mul_35 and onnx::Add_36 [8, 1, 1], read by a Mul and
 //     an Add that no parameter slot covers: they are not in the table.
-//   - norms_dynamo_noopt (train): the group count (2) equals the export
-//     batch (2), and remap.DynamicBatch takes the Expand of the
-//     InstanceNormalization's ones to [2] for a batch-sized one.
 var normsPassing = map[string][]string{
 	"params": {"norms_dynamo_noopt", "norms21_dynamo"},
 	"run":    {"norms_dynamo", "norms_dynamo_noopt", "norms_ts", "norms21_dynamo", "norms21_ts"},
-	"train":  {"norms21_dynamo", "norms_dynamo"},
+	"train":  {"norms21_dynamo", "norms_dynamo", "norms_dynamo_noopt"},
 }
 
 func TestNormsParamTable(t *testing.T) {
