@@ -375,7 +375,7 @@ func (m *Model) BuildParams() {
 		// reaches, whatever the quantizer named it
 		// ("conv1.weight_quantized" is conv1.weight).
 		qdq := quantUse(uses)
-		if qdq == quantScale {
+		if qdq == quantScale || onlyConstantInputs(uses) {
 			continue
 		}
 		dequantized := qdq == quantData && !t.DType.IsFloat()
@@ -1042,4 +1042,31 @@ func foldedFromNone(g *Graph, v string, sig map[string]string) bool {
 		}
 	}
 	return len(from) > 0
+}
+
+// ConstantInput reports whether input idx of node n is one its op needs to
+// know when the model is compiled (Resize's roi and scales): a tensor read
+// only at such inputs is no parameter. The ops declare them (OpInfo.Constants
+// in graph/ops, generated into paramslots_gen.go).
+func ConstantInput(n *Node, idx int) bool {
+	if n.Domain != "" && n.Domain != "ai.onnx" {
+		return false
+	}
+	for _, i := range constantInputs[n.OpType] {
+		if i == idx {
+			return true
+		}
+	}
+	return false
+}
+
+// onlyConstantInputs reports values read, all of them, at inputs their ops
+// need as constants (Resize's scales): no parameter.
+func onlyConstantInputs(uses []Use) bool {
+	for _, u := range uses {
+		if !ConstantInput(u.Node, u.Index) {
+			return false
+		}
+	}
+	return len(uses) > 0
 }

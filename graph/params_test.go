@@ -289,3 +289,27 @@ func TestDerivedNames(t *testing.T) {
 		t.Errorf("got %q, want %q", strings.Join(got, " "), want)
 	}
 }
+
+// TestConstantInputsAreNoParameters: a float initializer read only where
+// its op needs a constant (Resize's scales, named "sc" by the producer) is
+// no parameter, so training compiles the model with it constant.
+func TestConstantInputsAreNoParameters(t *testing.T) {
+	sc, _ := graph.NewFloat32("sc", []int64{4}, []float32{1, 1, 2, 2})
+	w, _ := graph.NewFloat32("w", []int64{1}, []float32{0.5})
+	g := &graph.Graph{
+		Initializers: []*graph.Tensor{sc, w},
+		Nodes: []*graph.Node{
+			{Name: "mul", OpType: "Mul", Inputs: []string{"x", "w"}, Outputs: []string{"m"}},
+			{Name: "rz", OpType: "Resize", Inputs: []string{"m", "", "sc"}, Outputs: []string{"y"},
+				Attrs: []*graph.Attribute{{Name: "mode", Type: graph.AttrString, S: []byte("nearest")}}},
+		},
+	}
+	m := &graph.Model{Graph: g, Opsets: []graph.Opset{{Version: 18}}}
+	m.BuildParams()
+	if m.Param("sc") != nil || m.Param("w") == nil {
+		t.Fatalf("table %v: want w and not sc", m.Params)
+	}
+	if !graph.ConstantInput(g.Nodes[1], 2) || graph.ConstantInput(g.Nodes[1], 0) {
+		t.Error("Resize's constant inputs are not declared")
+	}
+}

@@ -38,6 +38,11 @@ type OpInfo struct {
 	// these declarations, through graph/paramslots_gen.go, which
 	// "go generate ./graph" writes from them.
 	Params []graph.ParamSlot
+	// Constants lists the float inputs the op needs to know when the model
+	// is compiled (Resize's roi and scales, Clip's bounds): a tensor read
+	// only there is never a parameter, whatever its name (graph.ConstantInput,
+	// generated like Params).
+	Constants []int
 }
 
 // InferenceRewrite is an op's part of converting a training-mode export

@@ -22,8 +22,8 @@ import (
 // Coordinates are computed in float32 with ONNX Runtime's formulas, so the
 // nearest index and the weights are those ONNX Runtime uses.
 func registerResize(r *Registry) {
-	r.add(OpInfo{Name: "Resize", Differentiable: true, Lower: lowerResize})
-	r.add(OpInfo{Name: "Upsample", Differentiable: true, Lower: lowerResize})
+	r.add(OpInfo{Name: "Resize", Differentiable: true, Lower: lowerResize, Constants: []int{1, 2}})
+	r.add(OpInfo{Name: "Upsample", Differentiable: true, Lower: lowerResize, Constants: []int{1}})
 }
 
 // resizeAttrs is what a Resize or Upsample node asks for.
