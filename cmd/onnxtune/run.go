@@ -167,17 +167,23 @@ func (a *app) run(model string, d dataSpec, out string, all bool) (*runResult, e
 
 // outputAxes returns, per graph output of m, the axis its batch outputs
 // are joined along: the one axis its declared shape names as the inputs
-// name their batch (stateN [2, batch, 128] of silero VAD: 1), else 0.
+// name their batch (stateN [2, batch, 128] of silero VAD: 1), in a model
+// of fixed shapes the one axis of the inputs' batch size (hn [2, 3, 8] of
+// an LSTM exported at batch 3), else 0.
 func outputAxes(m *graph.Model) ([]int, error) {
 	ins, err := data.InputsOf(m)
 	if err != nil {
 		return nil, err
 	}
 	batch := map[string]bool{}
+	size := int64(0) // the batch of a model of fixed shapes
 	for _, in := range ins {
 		if in.BatchAxis >= 0 && in.BatchAxis < len(in.Dims) {
-			if d := in.Dims[in.BatchAxis]; d.HasParam && !d.HasValue {
+			switch d := in.Dims[in.BatchAxis]; {
+			case d.HasParam && !d.HasValue:
 				batch[d.Param] = true
+			case d.HasValue && size == 0:
+				size = d.Value
 			}
 		}
 	}
@@ -187,14 +193,20 @@ func outputAxes(m *graph.Model) ([]int, error) {
 		if !ok {
 			continue
 		}
-		var named []int
+		var named, sized []int
 		for j, d := range dims {
 			if d.HasParam && !d.HasValue && batch[d.Param] {
 				named = append(named, j)
 			}
+			if d.HasValue && d.Value == size {
+				sized = append(sized, j)
+			}
 		}
-		if len(named) == 1 {
+		switch {
+		case len(named) == 1:
 			axes[i] = named[0]
+		case len(batch) == 0 && len(sized) == 1:
+			axes[i] = sized[0]
 		}
 	}
 	return axes, nil

@@ -25,12 +25,17 @@ import (
 // feeds a model's inputs.
 const inputsText = `An .npz file feeds the model's graph inputs by name ('onnxtune inspect'
 lists them): one array per input, named after it, with the examples along
-its first axis; y holds the class labels (or float targets). Each array
-must have the element type the input declares (int64 ids and masks, int32,
-bool, float32, float64; float64 is converted for a float32 input and int32
-for an int64 one), its rank and its fixed sizes, and a symbolic dimension
-(batch, sequence) the same size in every array; the batches slice all of
-them alike. A 0-d array feeds a 0-d input, the same value for every batch.
+its batch axis (the first, unless the model declares the batch elsewhere:
+an LSTM's initial states h0, c0 [layers, batch, hidden] have it on axis 1);
+y holds the class labels (or float targets). Each array must have the
+element type the input declares (int64 ids and masks, int32, bool,
+float32, float64; float64 is converted for a float32 input and int32 for an
+int64 one; a float16 input takes float16, float32 or float64 arrays, a
+bfloat16 input float32 or float64 ones, rounded to its type), its rank and
+its fixed sizes, and a symbolic dimension (batch, sequence) the same size
+in every array; the batches slice all of them alike along their batch
+axes. A 0-d array feeds a 0-d input, and an array feeds an input without a
+batch as it is: the same value for every batch.
 A model of one input may take its examples from an array x instead (other
 arrays are then not read). A missing or extra array, or one the input does
 not take, exits 1 naming the input with its declared element type and
