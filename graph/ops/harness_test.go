@@ -149,65 +149,86 @@ func randF64(seed int64, lo, hi float64, shape ...int) *tensor.Dense {
 // float graph input. Output 0 is the one differentiated.
 func gradCheck(t *testing.T, op string, opset int64, attrs []*graph.Attribute, args ...arg) {
 	t.Helper()
-	m, shapes := oneNode(op, opset, attrs, 1, args...)
-	loss := func(p *Program, vals map[string]*tensor.Dense, w []float64) (float64, *Program) {
-		out, err := p.Run(vals)
-		if err != nil {
-			t.Fatalf("run: %v", err)
-		}
-		y, err := Data[float64](out[0])
-		if err != nil {
-			t.Fatal(err)
-		}
-		s := 0.0
-		for i := range y {
-			s += w[i] * y[i]
-		}
-		return s, p
-	}
+	gradCheckOutputs(t, op, opset, attrs, 1, 1e-5, args...)
+}
+
+// gradCheckOutputs compares the analytic gradient of sum_k w_k * out_k (w
+// random, fixed) with central differences, for every float input, at
+// relative tolerance tol.
+func gradCheckOutputs(t *testing.T, op string, opset int64, attrs []*graph.Attribute, nOut int, tol float64, args ...arg) {
+	t.Helper()
+	m, shapes := oneNode(op, opset, attrs, nOut, args...)
 	p, err := Compile(m, shapes, Options{})
 	if err != nil {
 		t.Fatalf("compile: %v", err)
 	}
-	out := p.Outputs[0]
+	defer p.Close()
 	wr := rand.New(rand.NewSource(99))
-	w := make([]float64, out.Size())
-	for i := range w {
-		w[i] = wr.Float64()*2 - 1
+	ws := make([][]float64, nOut)
+	for k := range ws {
+		ws[k] = make([]float64, p.Outputs[k].Size())
+		for i := range ws[k] {
+			ws[k][i] = wr.Float64()*2 - 1
+		}
 	}
-	// Analytic: loss node = sum(w * out), then gorgonia.Grad.
-	wn := G.NewTensor(p.Graph, tensor.Float64, max(out.Rank(), 1), G.WithName("w"), G.WithShape(max1(out.Shape)...), G.WithValue(Dense(max1(out.Shape), w)))
+	weighted := func(outs []*tensor.Dense) float64 {
+		s := 0.0
+		for k, o := range outs {
+			y, err := Data[float64](o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range y {
+				s += ws[k][i] * y[i]
+			}
+		}
+		return s
+	}
+	var nodes G.Nodes
+	for k := 0; k < nOut; k++ {
+		nodes = append(nodes, reshapeNode(t, p, p.Outputs[k]))
+	}
+	wrtAll := make([]bool, nOut)
+	for k := range wrtAll {
+		wrtAll[k] = true
+	}
 	lossNode, err := NewNode(p.Graph, "loss", Spec{Name: "WeightedSum", Shape: []int{}, DType: graph.Float64,
 		Fwd: func(in []*tensor.Dense) (*tensor.Dense, error) {
-			y, _ := Data[float64](in[0])
-			ww, _ := Data[float64](in[1])
-			s := 0.0
-			for i := range y {
-				s += y[i] * ww[i]
-			}
-			return tensor.New(tensor.FromScalar(s)), nil
+			return tensor.New(tensor.FromScalar(weighted(in))), nil
 		},
-		WRT: []bool{true, false},
+		WRT: wrtAll,
 		Grad: func(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
-			n, err := NewNode(grad.Graph(), "lossgrad", Spec{Name: "WeightedSumGrad", Shape: ShapeOf(inputs[0]), DType: graph.Float64,
-				Fwd: func(in []*tensor.Dense) (*tensor.Dense, error) {
-					g, _ := Data[float64](in[0])
-					ww, _ := Data[float64](in[1])
-					r := make([]float64, len(ww))
-					for i := range r {
-						r[i] = g[0] * ww[i]
-					}
-					return Dense(ShapeOf(inputs[0]), r), nil
-				}}, grad, inputs[1])
-			return G.Nodes{n, nil}, err
-		}}, reshapeNode(t, p, out), wn)
+			out := make(G.Nodes, len(inputs))
+			for k := range inputs {
+				w, shape := ws[k], ShapeOf(inputs[k])
+				var err error
+				out[k], err = NewNode(grad.Graph(), fmt.Sprintf("lossgrad%d", k), Spec{Name: "WeightedSumGrad", Shape: shape, DType: graph.Float64,
+					Fwd: func(in []*tensor.Dense) (*tensor.Dense, error) {
+						g, _ := Data[float64](in[0])
+						r := make([]float64, len(w))
+						for i := range r {
+							r[i] = g[0] * w[i]
+						}
+						return Dense(shape, r), nil
+					}}, grad)
+				if err != nil {
+					return nil, err
+				}
+			}
+			return out, nil
+		}}, nodes...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var wrt G.Nodes
 	var names []string
+	vals := make(map[string]*tensor.Dense)
 	for _, a := range args {
-		if !a.Const && a.Name != "" && a.Value.Dtype() == tensor.Float64 {
+		if !a.Const && a.Name != "" {
+			vals[a.Name] = a.Value
+			if a.Value.Dtype() != tensor.Float64 {
+				continue // indices, lengths: no gradient
+			}
 			wrt = append(wrt, p.Inputs[a.Name])
 			names = append(names, a.Name)
 		}
@@ -218,13 +239,9 @@ func gradCheck(t *testing.T, op string, opset int64, attrs []*graph.Attribute, a
 	}
 	vm := G.NewTapeMachine(p.Graph)
 	defer vm.Close()
-	vals := make(map[string]*tensor.Dense)
-	for _, a := range args {
-		if !a.Const && a.Name != "" {
-			vals[a.Name] = a.Value
-			if err := G.Let(p.Inputs[a.Name], a.Value); err != nil {
-				t.Fatal(err)
-			}
+	for name, v := range vals {
+		if err := G.Let(p.Inputs[name], v); err != nil {
+			t.Fatal(err)
 		}
 	}
 	if err := vm.RunAll(); err != nil {
@@ -236,28 +253,33 @@ func gradCheck(t *testing.T, op string, opset int64, attrs []*graph.Attribute, a
 		if err != nil {
 			t.Fatal(err)
 		}
-		analytic[i], _ = Data[float64](d)
-		analytic[i] = append([]float64(nil), analytic[i]...)
+		v, _ := Data[float64](d)
+		analytic[i] = append([]float64(nil), v...)
 	}
-	vm.Reset()
-	// Numeric.
 	fp, err := Compile(m, shapes, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer fp.Close()
+	loss := func() float64 {
+		outs, err := fp.Run(vals)
+		if err != nil {
+			t.Fatalf("run: %v", err)
+		}
+		return weighted(outs)
+	}
 	const eps = 1e-6
 	for i, name := range names {
 		x, _ := Data[float64](vals[name])
 		for j := range x {
 			orig := x[j]
 			x[j] = orig + eps
-			lp, _ := loss(fp, vals, w)
+			lp := loss()
 			x[j] = orig - eps
-			lm, _ := loss(fp, vals, w)
+			lm := loss()
 			x[j] = orig
 			num := (lp - lm) / (2 * eps)
-			if d := math.Abs(num - analytic[i][j]); d > 1e-5*max(1, math.Abs(num)) {
+			if d := math.Abs(num - analytic[i][j]); d > tol*max(1, math.Abs(num)) {
 				t.Errorf("d loss / d %s[%d]: analytic %.8g, numeric %.8g", name, j, analytic[i][j], num)
 				return
 			}

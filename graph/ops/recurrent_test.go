@@ -1,13 +1,7 @@
 package ops
 
 import (
-	"fmt"
-	"math"
-	"math/rand"
 	"testing"
-
-	G "gorgonia.org/gorgonia"
-	"gorgonia.org/tensor"
 
 	"github.com/onnxtune/onnxtune/graph"
 )
@@ -123,133 +117,8 @@ func TestRecurrentGradients(t *testing.T) {
 	}
 }
 
-// gradCheckAll is gradCheck for a node of several outputs: the loss is
-// the sum over outputs k of sum_i w_k,i * out_k,i.
+// gradCheckAll is gradCheck over all nOut outputs, at 1e-6 relative.
 func gradCheckAll(t *testing.T, op string, opset int64, attrs []*graph.Attribute, nOut int, args ...arg) {
 	t.Helper()
-	m, shapes := oneNode(op, opset, attrs, nOut, args...)
-	p, err := Compile(m, shapes, Options{})
-	if err != nil {
-		t.Fatalf("compile: %v", err)
-	}
-	defer p.Close()
-	wr := rand.New(rand.NewSource(99))
-	ws := make([][]float64, nOut)
-	for k := range ws {
-		ws[k] = make([]float64, p.Outputs[k].Size())
-		for i := range ws[k] {
-			ws[k][i] = wr.Float64()*2 - 1
-		}
-	}
-	weighted := func(outs []*tensor.Dense) float64 {
-		s := 0.0
-		for k, o := range outs {
-			y, err := Data[float64](o)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for i := range y {
-				s += ws[k][i] * y[i]
-			}
-		}
-		return s
-	}
-	var nodes G.Nodes
-	for k := 0; k < nOut; k++ {
-		nodes = append(nodes, reshapeNode(t, p, p.Outputs[k]))
-	}
-	wrtAll := make([]bool, nOut)
-	for k := range wrtAll {
-		wrtAll[k] = true
-	}
-	lossNode, err := NewNode(p.Graph, "loss", Spec{Name: "WeightedSum", Shape: []int{}, DType: graph.Float64,
-		Fwd: func(in []*tensor.Dense) (*tensor.Dense, error) {
-			return tensor.New(tensor.FromScalar(weighted(in))), nil
-		},
-		WRT: wrtAll,
-		Grad: func(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
-			out := make(G.Nodes, len(inputs))
-			for k := range inputs {
-				w, shape := ws[k], ShapeOf(inputs[k])
-				var err error
-				out[k], err = NewNode(grad.Graph(), fmt.Sprintf("lossgrad%d", k), Spec{Name: "WeightedSumGrad", Shape: shape, DType: graph.Float64,
-					Fwd: func(in []*tensor.Dense) (*tensor.Dense, error) {
-						g, _ := Data[float64](in[0])
-						r := make([]float64, len(w))
-						for i := range r {
-							r[i] = g[0] * w[i]
-						}
-						return Dense(shape, r), nil
-					}}, grad)
-				if err != nil {
-					return nil, err
-				}
-			}
-			return out, nil
-		}}, nodes...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wrt G.Nodes
-	var names []string
-	vals := make(map[string]*tensor.Dense)
-	for _, a := range args {
-		if !a.Const && a.Name != "" {
-			vals[a.Name] = a.Value
-			wrt = append(wrt, p.Inputs[a.Name])
-			names = append(names, a.Name)
-		}
-	}
-	grads, err := G.Grad(lossNode, wrt...)
-	if err != nil {
-		t.Fatalf("Grad: %v", err)
-	}
-	vm := G.NewTapeMachine(p.Graph)
-	defer vm.Close()
-	for name, v := range vals {
-		if err := G.Let(p.Inputs[name], v); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := vm.RunAll(); err != nil {
-		t.Fatalf("run with gradients: %v", err)
-	}
-	analytic := make([][]float64, len(grads))
-	for i, g := range grads {
-		d, err := asDense(g.Value())
-		if err != nil {
-			t.Fatal(err)
-		}
-		v, _ := Data[float64](d)
-		analytic[i] = append([]float64(nil), v...)
-	}
-	fp, err := Compile(m, shapes, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer fp.Close()
-	loss := func() float64 {
-		outs, err := fp.Run(vals)
-		if err != nil {
-			t.Fatalf("run: %v", err)
-		}
-		return weighted(outs)
-	}
-	const eps = 1e-6
-	for i, name := range names {
-		x, _ := Data[float64](vals[name])
-		for j := range x {
-			orig := x[j]
-			x[j] = orig + eps
-			lp := loss()
-			x[j] = orig - eps
-			lm := loss()
-			x[j] = orig
-			num := (lp - lm) / (2 * eps)
-			if d := math.Abs(num - analytic[i][j]); d > 1e-6*max(1, math.Abs(num)) {
-				t.Errorf("d loss / d %s[%d]: analytic %.8g, numeric %.8g", name, j, analytic[i][j], num)
-				return
-			}
-		}
-	}
+	gradCheckOutputs(t, op, opset, attrs, nOut, 1e-6, args...)
 }
