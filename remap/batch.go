@@ -138,8 +138,9 @@ func DynamicBatch(m *graph.Model, opts BatchOptions) (*BatchReport, error) {
 		rep.Inputs = append(rep.Inputs, in.Name)
 	}
 	folded := foldedInts(g, names, atB)
+	scalars := foldedScalars(g, names, atB)
 	rw := &batchRewriter{m: m, g: c, b: int(b), opset: opsetOf(m), shapes: shapes,
-		tags: batchAxes(g, names, axes, shapes, int(b), folded), params: make(map[string]bool), folded: folded}
+		tags: batchAxes(g, names, axes, shapes, int(b), folded), params: make(map[string]bool), folded: folded, scalars: scalars}
 	for _, p := range m.Params {
 		rw.params[p.Initializer] = true
 	}
@@ -239,6 +240,7 @@ type batchRewriter struct {
 	tags     map[string]batchTag
 	params   map[string]bool    // initializers of the parameter table
 	folded   map[string][]int64 // 1-D int64 values that no graph input reaches, as computed
+	scalars  map[string]int64   // 0-d int64 values that no graph input reaches, as computed
 	dims     map[string]string
 	fresh    map[string]bool
 	cur      map[*graph.Node]*graph.Node
@@ -273,6 +275,10 @@ func (r *batchRewriter) rewrite() error {
 			}
 		case "Resize":
 			if err := r.resizeSizes(n, producers); err != nil {
+				return err
+			}
+		case "Range":
+			if err := r.rangeBatch(n); err != nil {
 				return err
 			}
 		case "Slice":
@@ -390,6 +396,31 @@ func (r *batchRewriter) meetsBatch(v string, _ int) bool {
 		}
 	}
 	return len(uses) == 0
+}
+
+// rangeBatch: torch.arange(x.size(0)) folded to Range(0, B, 1) (a batch
+// index, as Hugging Face's attention masks build one) counts to the batch
+// computed from the input's shape.
+func (r *batchRewriter) rangeBatch(n *graph.Node) error {
+	if r.b < 2 || len(n.Inputs) != 3 || r.opset < 11 {
+		return nil
+	}
+	start, ok1 := r.scalars[n.Inputs[0]]
+	limit, ok2 := r.scalars[n.Inputs[1]]
+	delta, ok3 := r.scalars[n.Inputs[2]]
+	if !ok1 || !ok2 || !ok3 || start != 0 || delta != 1 || limit != int64(r.b) {
+		return nil
+	}
+	batch, err := r.batchDim()
+	if err != nil {
+		return err
+	}
+	scalar := r.name(n.Name + "/limit")
+	r.insertBefore(n, &graph.Node{Name: scalar, OpType: "Reshape", Outputs: []string{scalar},
+		Inputs: []string{batch, r.constant(scalar+"/shape", []int64{})}})
+	r.setInput(n, 1, scalar)
+	r.done = append(r.done, fmt.Sprintf("node %s: Range(0, %d) -> Range(0, batch)", n.Name, limit))
+	return nil
 }
 
 // resizeSizes: a Resize given the full output sizes (opset 11+: input 3)
@@ -796,6 +827,34 @@ func foldedInts(g *graph.Graph, inputs []string, values map[string]*tensor.Dense
 	return out
 }
 
+// foldedScalars returns the 0-d int64 node outputs that no graph input
+// reaches, with their values at the exported batch (a Range's bounds).
+func foldedScalars(g *graph.Graph, inputs []string, values map[string]*tensor.Dense) map[string]int64 {
+	reached := make(map[string]bool)
+	for _, in := range inputs {
+		reached[in] = true
+	}
+	out := make(map[string]int64)
+	for _, n := range g.Nodes {
+		dyn := hasGraphAttr(n)
+		for _, v := range n.Inputs {
+			dyn = dyn || reached[v]
+		}
+		for _, o := range n.Outputs {
+			if dyn {
+				reached[o] = true
+				continue
+			}
+			if t := values[o]; t != nil && len(ops.Shape(t)) == 0 {
+				if v, err := ops.Data[int64](t); err == nil && len(v) == 1 {
+					out[o] = v[0]
+				}
+			}
+		}
+	}
+	return out
+}
+
 // hasGraphAttr reports a node with a subgraph (If, Loop, Scan), which may
 // read outer values: its outputs are not taken for constants.
 func hasGraphAttr(n *graph.Node) bool {
@@ -891,6 +950,10 @@ func replaceInfo(list []*graph.ValueInfo, v *graph.ValueInfo) {
 // compares with want, the values of the model as exported at b. It returns each value's shape at b and at n, or
 // an error naming the first node whose output breaks the rule.
 func proveBatch(orig, rewritten *graph.Model, axes map[string]int, want, inputsB map[string]*tensor.Dense, tags map[string]batchTag, b, n int, maxBytes int64) (map[string][]int, map[string][]int, error) {
+	isOutput := make(map[string]bool)
+	for _, o := range rewritten.Graph.Outputs {
+		isOutput[o.Name] = true
+	}
 	// Examples at n: the b of inputsB, then others (see mixed), so that a
 	// node mixing examples (a mean, a max or a flip over the batch) shows
 	// at once, whatever b is.
@@ -929,7 +992,7 @@ func proveBatch(orig, rewritten *graph.Model, axes map[string]int, want, inputsB
 		if t, ok := tags[v.value]; ok {
 			major = t.Major
 		}
-		if why := perExample(x, atY[v.value], y, b, n, major); why != "" {
+		if why := perExample(x, atY[v.value], y, b, n, major, !isOutput[v.value]); why != "" {
 			return nil, nil, fmt.Errorf("%w: node %s (%s): output %q %s", ErrBatchPinned, v.node, v.op, v.value, why)
 		}
 	}
@@ -1133,7 +1196,7 @@ func b2i(b bool) int {
 // the same example at b; otherwise the three must be equal (floats;
 // integers that do not follow the batch are shapes and indices, which may
 // change). It returns why not, or "".
-func perExample(x, xy, y *tensor.Dense, b, n, major int) string {
+func perExample(x, xy, y *tensor.Dense, b, n, major int, inner bool) string {
 	sx, sy := ops.Shape(x), ops.Shape(y)
 	if len(sx) != len(sy) {
 		return fmt.Sprintf("has rank %d at batch %d and %d at batch %d", len(sx), b, len(sy), n)
@@ -1162,6 +1225,12 @@ func perExample(x, xy, y *tensor.Dense, b, n, major int) string {
 	if axis >= 0 {
 		if major < 1 || sx[axis]%(major*b) != 0 || sy[axis]%(major*n) != 0 || sx[axis]/(major*b) != sy[axis]/(major*n) {
 			return fmt.Sprintf("is %v at batch %d and %v at batch %d", sx, b, sy, n)
+		}
+		if inner && !isFloat(x) {
+			// Integers inside the model that follow the batch may count
+			// it (torch.arange(B): each example's index); what they
+			// select is compared where it is computed.
+			return ""
 		}
 		// Along the axis: major blocks of the batch's examples of q each.
 		q := sx[axis] / (major * b)
