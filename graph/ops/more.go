@@ -23,6 +23,8 @@ func registerMore(r *Registry) {
 	r.add(OpInfo{Name: "CumSum", Differentiable: true, Lower: lowerCumSum})
 	registerMoreIndex(r)
 	registerMoreReduce(r)
+	registerMoreTopK(r)    // more_topk.go
+	registerMoreScatter(r) // more_scatter.go
 }
 
 // lowerFloatTest lowers IsNaN and IsInf (detect_positive and
