@@ -25,6 +25,7 @@ func registerMore(r *Registry) {
 	registerMoreReduce(r)
 	registerMoreTopK(r)    // more_topk.go
 	registerMoreScatter(r) // more_scatter.go
+	registerMoreNorm(r)    // more_norm.go: LpNormalization, Hardmax
 }
 
 // lowerFloatTest lowers IsNaN and IsInf (detect_positive and
