@@ -57,7 +57,9 @@ func lowerTopK(c *Ctx, in []*Value) ([]*Value, error) {
 	kern := dispatch(byType[Kernel]{
 		Float32: topKRun[float32](outer, n, inner, k, largest, shape), Float64: topKRun[float64](outer, n, inner, k, largest, shape),
 		Int64: topKRun[int64](outer, n, inner, k, largest, shape), Int32: topKRun[int32](outer, n, inner, k, largest, shape),
-		Int8: topKRun[int8](outer, n, inner, k, largest, shape), Uint8: topKRun[uint8](outer, n, inner, k, largest, shape),
+		Int16: topKRun[int16](outer, n, inner, k, largest, shape), Int8: topKRun[int8](outer, n, inner, k, largest, shape),
+		Uint64: topKRun[uint64](outer, n, inner, k, largest, shape), Uint32: topKRun[uint32](outer, n, inner, k, largest, shape),
+		Uint16: topKRun[uint16](outer, n, inner, k, largest, shape), Uint8: topKRun[uint8](outer, n, inner, k, largest, shape),
 	})
 	idx, err := c.Apply(Spec{Name: "TopKIndices", Shape: shape, DType: graph.Int64, Fwd: kern}, x)
 	if err != nil {
@@ -65,11 +67,37 @@ func lowerTopK(c *Ctx, in []*Value) ([]*Value, error) {
 	}
 	g := &chunkGather{name: "TopK", out: shape, data: append([]int{}, x.Shape...), inner: 1,
 		offsets: elementOffsets(x.Shape, shape, ax)}
+	if !x.DType.IsFloat() { // no gradient: a plain gather of any integer type
+		vals, err := c.Apply(Spec{Name: "TopK", Shape: shape, DType: x.DType, Fwd: dispatch(byType[Kernel]{
+			Int64: topKValuesRun[int64](g), Int32: topKValuesRun[int32](g), Int16: topKValuesRun[int16](g),
+			Int8: topKValuesRun[int8](g), Uint64: topKValuesRun[uint64](g), Uint32: topKValuesRun[uint32](g),
+			Uint16: topKValuesRun[uint16](g), Uint8: topKValuesRun[uint8](g),
+		})}, x, idx)
+		return []*Value{vals, idx}, err
+	}
 	vals, err := g.lower(c, x, idx)
 	if err != nil {
 		return nil, err
 	}
 	return []*Value{vals[0], idx}, nil
+}
+
+func topKValuesRun[T Integer](g *chunkGather) Kernel {
+	return func(in []*tensor.Dense) (*tensor.Dense, error) {
+		x, err := Data[T](in[0])
+		if err != nil {
+			return nil, err
+		}
+		src, err := g.chunkArgs(in)
+		if err != nil {
+			return nil, err
+		}
+		y := make([]T, len(src))
+		for k, at := range src {
+			y[k] = x[at]
+		}
+		return Dense(g.out, y), nil
+	}
 }
 
 // elementOffsets maps indices along axis ax (an array of shape is) to

@@ -39,6 +39,20 @@ func TestTopK(t *testing.T) {
 	if o := run(t, "TopK", 11, nil, 2, arg{Name: "x", Value: ties}, arg{Name: "k", Value: Dense([]int{1}, []int64{0}), Const: true}); !sameInts(Shape(o[0]), []int{2, 3, 0}) || !sameInts(Shape(o[1]), []int{2, 3, 0}) {
 		t.Errorf("k=0: shapes %v %v", Shape(o[0]), Shape(o[1]))
 	}
+	kv3 := arg{Name: "k", Value: Dense([]int{1}, []int64{3}), Const: true}
+	// Unsigned and narrow integers (ONNX Runtime's TopK has no uint64:
+	// uint64 gives what int64 does on the same values).
+	iv := []int64{5, 1 << 62, 2, 5, 0, 9, 9, 1}
+	for _, largest := range []int64{0, 1} {
+		attrs := []*graph.Attribute{attrInt("largest", largest)}
+		ortCheck(t, "TopK", 11, attrs, []graph.DType{graph.Int64, graph.Int64}, arg{Name: "x", Value: Dense([]int{2, 4}, iv)}, kv3)
+		a := run(t, "TopK", 11, attrs, 2, arg{Name: "x", Value: Dense([]int{2, 4}, graph.Convert[int64, uint64](iv))}, kv3)
+		b := run(t, "TopK", 11, attrs, 2, arg{Name: "x", Value: Dense([]int{2, 4}, iv)}, kv3)
+		if fmt.Sprint(a[0].Data(), a[1].Data()) != fmt.Sprint(b[0].Data(), b[1].Data()) {
+			t.Errorf("uint64: %v %v, int64 %v %v", a[0].Data(), a[1].Data(), b[0].Data(), b[1].Data())
+		}
+		ortCheck(t, "TopK", 11, attrs, []graph.DType{graph.Int32, graph.Int64}, arg{Name: "x", Value: Dense([]int{2, 4}, []int32{5, -1, 2, 5, 0, 9, 9, 1})}, kv3)
+	}
 	// sorted=0 leaves the order open: ours is the sorted one.
 	kv := arg{Name: "k", Value: Dense([]int{1}, []int64{3}), Const: true}
 	a := run(t, "TopK", 11, []*graph.Attribute{attrInt("sorted", 0)}, 2, arg{Name: "x", Value: ties}, kv)
