@@ -311,7 +311,12 @@ func (a *app) train(model string, f *trainFlags) error {
 	}
 	// What training cannot reach, said before it starts: BatchNorm folded
 	// into Conv weights, parameters the exporter folded or dropped, weights
-	// attributed to no parameter, what a TorchScript export leaves unsaid.
+	// attributed to no parameter, what a TorchScript export leaves unsaid;
+	// of the table training uses (train.Prepare: zero biases the exporter
+	// dropped are restored, not missing), as inspect shows it.
+	if err := train.Prepare(m); err != nil {
+		return err
+	}
 	if w := remap.FusedBatchNorm(m); w != "" {
 		a.log.Warn(w)
 	}

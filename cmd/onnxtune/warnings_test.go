@@ -53,3 +53,24 @@ func TestTrainWarnings(t *testing.T) {
 		t.Errorf("preserve export: exit %d, %s", code, stderr)
 	}
 }
+
+// TestTrainWarnsOfPreparedTable: train's warnings are about the table it
+// trains (train.Prepare), as inspect shows it: the zero biases the dynamo
+// optimizer dropped are restored, not reported as missing.
+func TestTrainWarnsOfPreparedTable(t *testing.T) {
+	today := filepath.Join("..", "..", "models", "today")
+	ref, err := npz.Read(filepath.Join(today, "transformer_tied.expected.npz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := ref["x"]
+	data := filepath.Join(t.TempDir(), "d.npz")
+	if err := npz.Write(data, map[string]npz.Array{"x": x, "y": {Shape: []int{x.Shape[0]}, Data: make([]int64, x.Shape[0])}}); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "o.onnx")
+	code, _, stderr := runCLI("train", filepath.Join(today, "transformer_tied_dynamo.onnx"), "--data", data, "--epochs", "1", "-o", out)
+	if code != exitOK || strings.Contains(stderr, "has no tensor of its own") {
+		t.Errorf("exit %d, %s", code, stderr)
+	}
+}
