@@ -55,6 +55,10 @@ func (im *imageFlags) register(fs *pflag.FlagSet) {
 	fs.IntSliceVar(&im.size, "image-size", nil, "image folders: resize to H,W (or one size for both)")
 	fs.Float64SliceVar(&im.mean, "mean", nil, "image folders: per-channel mean to subtract (default ImageNet's)")
 	fs.Float64SliceVar(&im.std, "std", nil, "image folders: per-channel standard deviation (default ImageNet's)")
+	for _, name := range []string{"mean", "std"} {
+		// Their default is ImageNet's, said in the usage: not an empty list.
+		fs.Lookup(name).DefValue = ""
+	}
 	fs.BoolVar(&im.grayscale, "grayscale", false, "image folders: read images as one channel")
 	im.maxPixels = data.DefaultMaxImagePixels
 	fs.Var(&im.maxPixels, "max-image-pixels", "image folders: most pixels (height x width) of one image, as Pillow's limit against decompression bombs")
