@@ -156,8 +156,8 @@ func NewTrainer(m *graph.Model, loss Loss, opt Optimizer, groups *Assignment) (*
 		if init == nil || !init.DType.IsFloat() {
 			continue
 		}
-		if init.DType != graph.Float32 && init.DType != graph.Float16 && init.DType != graph.BFloat16 {
-			return nil, fmt.Errorf("parameter %q is %s; training needs float32, float16 or bfloat16", p.Name, init.DType)
+		if init.DType != graph.Float32 && init.DType != graph.Float64 && init.DType != graph.Float16 && init.DType != graph.BFloat16 {
+			return nil, fmt.Errorf("parameter %q is %s; training needs float32, float64, float16 or bfloat16", p.Name, init.DType)
 		}
 		d, ok := t.weights[init.Name]
 		if !ok {
@@ -200,7 +200,7 @@ func (t *Trainer) Values(name string) ([]float32, bool) {
 	if !ok {
 		return nil, false
 	}
-	v, err := ops.Data[float32](w)
+	v, _, err := floats(w)
 	if err == nil && p.View != nil {
 		return viewOf(p.View, v), true
 	}
@@ -460,7 +460,14 @@ func (t *Trainer) Sync() error {
 		if !ok {
 			continue
 		}
-		v, err := ops.Data[float32](w)
+		if d, err := ops.Data[float64](w); err == nil && init.DType == graph.Float64 {
+			// A float64 parameter keeps its type, values as trained.
+			if err := setRaw(init, len(d), graph.Encode(d)); err != nil {
+				return err
+			}
+			continue
+		}
+		v, _, err := floats(w)
 		if err != nil {
 			return err
 		}
@@ -589,7 +596,8 @@ func scalar(v G.Value) (float64, error) {
 func valueData(v G.Value) ([]float32, error) {
 	switch s := v.(type) {
 	case *tensor.Dense:
-		return ops.Data[float32](s)
+		v, _, err := floats(s)
+		return v, err
 	case *G.F32:
 		return []float32{float32(*s)}, nil
 	}
@@ -607,7 +615,7 @@ func (t *Trainer) checkFinite(steps int64) error {
 		if !ok {
 			continue
 		}
-		v, err := ops.Data[float32](w)
+		v, _, err := floats(w)
 		if err != nil {
 			return err
 		}

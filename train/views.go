@@ -3,6 +3,8 @@ package train
 import (
 	"slices"
 
+	"gorgonia.org/tensor"
+
 	"github.com/onnxtune/onnxtune/graph"
 	"github.com/onnxtune/onnxtune/graph/ops"
 )
@@ -17,6 +19,30 @@ import (
 // parameter's elements, and an elementwise optimizer gives what it gives
 // on PyTorch's tensors.
 
+// floats returns a tensor's values as float32, the optimizers' type, and
+// commit, which writes changes back: for a float32 tensor the slice is the
+// tensor's own (commit does nothing); a float64 parameter's values are
+// rounded to float32 for the step and widened back, so it trains within
+// float32's precision of PyTorch's float64 update.
+func floats(t *tensor.Dense) (v []float32, commit func(), err error) {
+	if v, err := ops.Data[float32](t); err == nil {
+		return v, func() {}, nil
+	}
+	d, err := ops.Data[float64](t)
+	if err != nil {
+		return nil, nil, err
+	}
+	v = make([]float32, len(d))
+	for i, x := range d {
+		v[i] = float32(x)
+	}
+	return v, func() {
+		for i, x := range v {
+			d[i] = float64(x)
+		}
+	}, nil
+}
+
 // viewOf returns a copy of the elements of v in all, a tensor's values.
 func viewOf(v *graph.ParamView, all []float32) []float32 {
 	out := make([]float32, v.Len())
@@ -28,7 +54,11 @@ func viewOf(v *graph.ParamView, all []float32) []float32 {
 // whole tensor.
 func (t *Trainer) update(name string, g []float32, h Hyper) error {
 	p := t.byName[name]
-	w, _ := ops.Data[float32](t.weights[p.Initializer])
+	w, commit, err := floats(t.weights[p.Initializer])
+	if err != nil {
+		return err
+	}
+	defer commit()
 	if p.View == nil {
 		return t.Opt.Update(name, w, g, h)
 	}
@@ -43,7 +73,7 @@ func (t *Trainer) update(name string, g []float32, h Hyper) error {
 // values returns a copy of the tensor's values, in the parameter's
 // layout.
 func (w namedTensor) values() []float32 {
-	all, _ := ops.Data[float32](w.t)
+	all, _, _ := floats(w.t)
 	if w.view != nil {
 		return viewOf(w.view, all)
 	}
@@ -52,7 +82,8 @@ func (w namedTensor) values() []float32 {
 
 // set writes the parameter's values, in its layout.
 func (w namedTensor) set(v []float32) {
-	all, _ := ops.Data[float32](w.t)
+	all, commit, _ := floats(w.t)
+	defer commit()
 	if w.view != nil {
 		graph.Scatter(w.view, all, v)
 		return
