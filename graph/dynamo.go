@@ -176,3 +176,8 @@ func (m *Model) TiedAliases() []string {
 	sort.Strings(out)
 	return out
 }
+
+// FoldedFrom returns the values the dynamo exporter's optimizer folded into
+// value v (value_info metadata pkg.onnxscript.optimizer.folded_from), or
+// nil.
+func FoldedFrom(g *Graph, v string) []string { return foldedFrom(g, v) }

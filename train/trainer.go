@@ -103,7 +103,9 @@ type stepProgram struct {
 // master copies (remap.QuantMasters, as PyTorch's QAT trains them),
 // weights torch.onnx.dynamo_export folded into
 // Constants of a function body are read from their inputs again
-// (remap.UnfoldFunctionWeights), those a dynamo export keeps in Constant nodes
+// (remap.UnfoldFunctionWeights), constants folded from a parameter
+// broadcast are computed from it again (remap.RefoldConstants: nn.RNN's
+// first step), those a dynamo export keeps in Constant nodes
 // become initializers (remap.LiftConstants), tensors the exporter shares
 // between parameters get one each (remap.Untie; it also drops
 // initializers nothing reads), and zero biases the exporter's optimizer
@@ -118,6 +120,9 @@ func Prepare(m *graph.Model) error {
 		return err
 	}
 	if _, err := remap.LiftConstants(m); err != nil {
+		return err
+	}
+	if _, err := remap.RefoldConstants(m); err != nil {
 		return err
 	}
 	if _, err := remap.Untie(m); err != nil {

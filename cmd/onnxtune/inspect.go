@@ -54,9 +54,14 @@ such as an Embedding's weight that is also the head's).`,
 				return err
 			}
 			// Zero biases the exporter's optimizer dropped are listed as
-			// training restores them (remap.RestoreBiases).
+			// training restores them (remap.RestoreBiases); constants it
+			// folded from a parameter broadcast are computed from it, as
+			// training does (remap.RefoldConstants).
 			restored, err := remap.RestoreBiases(m)
 			if err != nil {
+				return err
+			}
+			if _, err := remap.RefoldConstants(m); err != nil {
 				return err
 			}
 			a.log.WithField("path", args[0]).WithField("nodes", len(m.Graph.Nodes)).
