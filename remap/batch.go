@@ -371,16 +371,47 @@ func (r *batchRewriter) expand(n *graph.Node, producers map[string]*graph.Node) 
 			return nil
 		}
 	}
-	if r.b < 2 || vals[0] != int64(r.b) || !r.meetsBatch(n.Outputs[0], len(vals)) {
+	if r.b < 2 {
 		return nil
 	}
-	v, err := r.withBatch(n, vals, 0)
+	// The axis that meets the batch where the value is read beside one that
+	// carries it (broadcasting from the right: nn.RNN's refolded first
+	// step [1, B, H] added to [B, H]), else the first when it is the batch.
+	k := r.alignedAxis(n.Outputs[0], len(vals))
+	if k < 0 && vals[0] == int64(r.b) && r.meetsBatch(n.Outputs[0], len(vals)) {
+		k = 0
+	}
+	if k < 0 || vals[k] != int64(r.b) {
+		return nil
+	}
+	v, err := r.withBatch(n, vals, k)
 	if err != nil {
 		return err
 	}
 	r.setInput(n, idx, v)
-	r.done = append(r.done, fmt.Sprintf("node %s: shape %v -> [batch %s]", n.Name, vals, joinInts(vals[1:])))
+	r.done = append(r.done, fmt.Sprintf("node %s: shape %v -> batch at %d", n.Name, vals, k))
 	return nil
+}
+
+// alignedAxis returns the axis of a value of the given rank (not itself
+// carrying the batch) that lines up with the batch axis of another input of
+// a broadcasting op that reads it, or -1.
+func (r *batchRewriter) alignedAxis(v string, rank int) int {
+	for _, u := range r.g.Consumers()[v] {
+		if !broadcasting[u.Node.OpType] {
+			continue
+		}
+		for i, w := range u.Node.Inputs {
+			t, ok := r.tags[w]
+			if i == u.Index || !ok {
+				continue
+			}
+			if k := t.Axis - (len(r.shapes[w]) - rank); k >= 0 && k < rank {
+				return k
+			}
+		}
+	}
+	return -1
 }
 
 // meetsBatch reports whether a value made for the exported batch on its

@@ -9,6 +9,7 @@ import (
 	"github.com/onnxtune/onnxtune/graph/ops"
 	"github.com/onnxtune/onnxtune/importer"
 	"github.com/onnxtune/onnxtune/internal/npz"
+	"github.com/onnxtune/onnxtune/remap"
 )
 
 // TestRefoldedRNNBias: the dynamo exporter unrolls nn.RNN and folds the
@@ -61,5 +62,22 @@ func TestRefoldedRNNBias(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestRefoldedRNNAnyBatch: the refolded first step ([1, B, H], read beside
+// [B, H]) follows the batch on its axis 1, so the model runs at any batch
+// (remap.DynamicBatch proves it).
+func TestRefoldedRNNAnyBatch(t *testing.T) {
+	m, err := importer.Load(filepath.Join("..", "models", "refold", "rnn_dynamo.onnx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Prepare(m); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := remap.DynamicBatch(m, remap.BatchOptions{})
+	if err != nil || rep.Batch != 4 {
+		t.Fatalf("%+v, %v", rep, err)
 	}
 }
