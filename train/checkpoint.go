@@ -27,8 +27,8 @@ import (
 // Dropout's random stream, and "meta" (JSON bytes: format version,
 // position, batches per epoch, the optimizer and its groups with the
 // hyperparameters that shape the updates, by the table's names, and the
-// run's other settings that shape it: seed, shuffle, schedule, warmup,
-// loss, label smoothing).
+// run's other settings that shape it: seed, shuffle, schedule, its unit,
+// length and warmup, loss, label smoothing).
 const checkpointFile = "checkpoint.npz"
 
 // checkpointVersion is the format written; others are refused. Version 2
@@ -56,16 +56,18 @@ type checkpointMeta struct {
 
 // runSettings lists the settings of cfg besides the optimizer's that decide
 // a run's result: a resume under other values would match no
-// uninterrupted run. Its length (epochs, steps) may change, except that
-// the cosine schedule's length is part of the schedule.
+// uninterrupted run. Its length (epochs, steps) may change, except when the
+// schedule spans the run (linear, cosine, onecycle, a warmup ratio): then
+// schedule_length, the resolved Schedule.Total, must stay.
 func runSettings(cfg Config) map[string]string {
 	s := cfg.Schedule
-	sched := "none"
-	switch s.Kind {
-	case "step":
-		sched = fmt.Sprintf("step:%d:%s", s.StepEvery, strconv.FormatFloat(s.Gamma, 'g', -1, 64))
-	case "cosine":
-		sched = fmt.Sprintf("cosine:%d", s.TMax)
+	warmup := strconv.FormatInt(s.Warmup, 10)
+	if s.WarmupRatio > 0 {
+		warmup = "ratio:" + strconv.FormatFloat(s.WarmupRatio, 'g', -1, 64)
+	}
+	length := "any"
+	if s.needsTotal() {
+		length = strconv.FormatInt(s.Total, 10)
 	}
 	loss := cfg.Loss
 	if loss == "" {
@@ -74,8 +76,10 @@ func runSettings(cfg Config) map[string]string {
 	return map[string]string{
 		"seed":            strconv.FormatInt(cfg.Seed, 10),
 		"shuffle":         strconv.FormatBool(cfg.Shuffle),
-		"schedule":        sched,
-		"warmup":          strconv.Itoa(s.Warmup),
+		"schedule":        s.String(),
+		"schedule_unit":   s.unit(),
+		"schedule_length": length,
+		"warmup":          warmup,
 		"warmup_from":     strconv.FormatFloat(s.WarmupFrom, 'g', -1, 64),
 		"loss":            string(loss),
 		"label_smoothing": strconv.FormatFloat(cfg.Smoothing, 'g', -1, 64),
@@ -364,7 +368,11 @@ func (c *checkpoint) entries(arrs map[string]npz.Array, steps int64) error {
 		}
 		for _, name := range g.Params {
 			want["steps/"+name] = 1
-			for _, key := range tr.Opt.Buffers(g.Hyper) {
+			h := g.Hyper
+			if tr.Momentum != 0 { // onecycle: SGD has momentum even when its group has none
+				h = withMomentum(h, tr.Opt.Algorithm(), tr.Momentum)
+			}
+			for _, key := range tr.Opt.Buffers(h) {
 				want["opt/"+name+"/"+key] = want["w/"+name]
 			}
 		}

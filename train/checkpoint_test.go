@@ -231,12 +231,17 @@ func TestResumeRefusesCheckpoint(t *testing.T) {
 			`group "default": parameter 2 is "bn.weight" there, nothing here`},
 		{"other seed", func(t *testing.T, _ string, c *Config) { c.Seed = 4 }, "seed is 3 there, 4 here"},
 		{"other schedule", func(t *testing.T, _ string, c *Config) { c.Schedule = Schedule{Kind: "step", StepEvery: 1, Gamma: 0.5} },
-			"schedule is none there, step:1:0.5 here"},
+			"schedule is constant there, step:1:0.5 here"},
 		{"cosine over other epochs", func(t *testing.T, dir string, c *Config) {
-			editMeta(t, dir, func(m map[string]any) { m["settings"].(map[string]any)["schedule"] = "cosine:3" })
-			c.Schedule = Schedule{Kind: "cosine", TMax: 5}
-		}, "schedule is cosine:3 there, cosine:5 here"},
+			editMeta(t, dir, func(m map[string]any) {
+				m["settings"].(map[string]any)["schedule"] = "cosine"
+				m["settings"].(map[string]any)["schedule_length"] = "18"
+			})
+			c.Schedule, c.Epochs = Schedule{Kind: "cosine"}, 5
+		}, "schedule_length is 18 there, 30 here"},
+		{"other unit", func(t *testing.T, _ string, c *Config) { c.Schedule.Unit = UnitEpoch }, "schedule_unit is step there, epoch here"},
 		{"other warmup", func(t *testing.T, _ string, c *Config) { c.Schedule.Warmup = 2 }, "warmup is 0 there, 2 here"},
+		{"warmup ratio", func(t *testing.T, _ string, c *Config) { c.Schedule.WarmupRatio = 0.1 }, "schedule_length is any there, 18 here"},
 		{"other order", func(t *testing.T, _ string, c *Config) { c.Shuffle = true }, "shuffle is false there, true here"},
 		{"other loss", func(t *testing.T, _ string, c *Config) { c.Loss = MSE }, "loss is cross-entropy there, mse here"},
 		{"other label smoothing", func(t *testing.T, _ string, c *Config) { c.Smoothing = 0.1 },

@@ -219,20 +219,25 @@ func parityCase(t *testing.T, dir string, c trainCase) {
 		case "StepLR":
 			sched = Schedule{Kind: "step", StepEvery: s.StepSize, Gamma: s.Gamma}
 		case "CosineAnnealingLR":
-			sched = Schedule{Kind: "cosine", TMax: s.TMax}
+			// CosineAnnealingLR stepped T_max times, eta_min 0: the
+			// cosine schedule over T_max steps.
+			sched = Schedule{Kind: "cosine", Total: int64(s.TMax)}
 		case "LinearLR":
-			sched = Schedule{Warmup: s.TotalIters, WarmupFrom: s.StartFactor}
+			sched = Schedule{Warmup: int64(s.TotalIters), WarmupFrom: s.StartFactor}
 		default:
 			t.Fatalf("schedule %s", s.Type)
 		}
+	}
+	sched, err = sched.Resolve(int64(c.Steps))
+	if err != nil {
+		t.Fatal(err)
 	}
 	batches := parityBatches(t, dir, c, m, fx)
 	losses := fx["loss"].Data.([]float32)
 	lrs, _ := fx["lrs"].Data.([]float64)
 	for k := 0; k < c.Steps; k++ {
-		// The fixtures step the scheduler after every optimizer step: a
-		// step is one scheduler epoch.
-		factor := sched.Factor(k, int64(k))
+		// The fixtures step the scheduler after every optimizer step.
+		factor := sched.Factor(int64(k))
 		if lrs != nil {
 			ng := len(lrs) / c.Steps
 			for gi := 0; gi < ng; gi++ {

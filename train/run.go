@@ -154,6 +154,13 @@ func Run(ctx context.Context, m *graph.Model, src Source, val Validator, cfg Con
 	if int64(epochs) > math.MaxInt64/int64(nb) {
 		return nil, settingErr("%d epochs of %d batches are more steps than can be counted", epochs, nb)
 	}
+	if cfg.Schedule, err = cfg.Schedule.Resolve(cfg.Schedule.length(epochs, nb, cfg.Steps)); err != nil {
+		return nil, err
+	}
+	if m, ok := cfg.Schedule.Momentum(0); ok {
+		tr.Momentum = m // before the checkpoint: its buffers follow the momentum
+		log.Info("onecycle cycles every group's momentum (SGD) or beta1 (Adam) between 0.95 and 0.85")
+	}
 	ck := &checkpoint{dir: cfg.Checkpoint, tr: tr, groups: groups, batches: nb, settings: runSettings(cfg)}
 	var pos position
 	if cfg.Resume {
@@ -206,7 +213,11 @@ func Run(ctx context.Context, m *graph.Model, src Source, val Validator, cfg Con
 					return res, fmt.Errorf("epoch %d batch %d: %w", e+1, i, err)
 				}
 			}
-			factor := cfg.Schedule.Factor(e, res.Steps)
+			at := cfg.Schedule.position(e, res.Steps)
+			factor := cfg.Schedule.Factor(at)
+			if m, ok := cfg.Schedule.Momentum(at); ok {
+				tr.Momentum = m
+			}
 			sr, err := tr.StepBatch(b, factor)
 			if err != nil {
 				if errors.Is(err, ErrNonFinite) {

@@ -39,6 +39,10 @@ type Trainer struct {
 	// Log, when set, hears of what the trainer does by itself: rewriting
 	// a model exported at a fixed batch to run at the batch it is given.
 	Log logrus.FieldLogger
+	// Momentum, when not 0, replaces every group's momentum (SGD) or beta1
+	// (Adam, AdamW) in the steps that follow, as OneCycleLR cycles them
+	// (Schedule.Momentum gives the value of each step).
+	Momentum float64
 
 	inputs  []string                 // the graph inputs a batch feeds, in order
 	weights map[string]*tensor.Dense // initializer name -> values (params and buffers)
@@ -439,6 +443,9 @@ func (t *Trainer) StepBatch(b data.Batch, factor float64) (res StepResult, err e
 	res.LR = make([]float64, len(t.Groups.Groups))
 	for k, g := range t.Groups.Groups {
 		h := g.Hyper
+		if t.Momentum != 0 {
+			h = withMomentum(h, t.Opt.Algorithm(), t.Momentum)
+		}
 		h.LR *= factor
 		res.LR[k] = h.LR
 		for _, name := range g.Params {

@@ -79,23 +79,33 @@ func (c Config) Validate() error {
 	return c.Schedule.check()
 }
 
-// check refuses schedules PyTorch's schedulers refuse or cannot step.
+// check refuses schedules that cannot run at any length: unknown kinds and
+// units, StepLR's settings, negative warmups, a warmup given both as steps
+// and as a ratio, and LinearLR's start_factor outside (0, 1].
 func (s Schedule) check() error {
 	switch s.Kind {
-	case "":
-	case "step":
+	case "", ScheduleConstant, ScheduleLinear, ScheduleCosine, ScheduleOneCycle:
+	case ScheduleStep:
 		if s.StepEvery < 1 || !(s.Gamma > 0) || !finite(s.Gamma) {
-			return settingErr("schedule step:%d:%s: want step:EPOCHS:GAMMA with EPOCHS >= 1 and a finite GAMMA > 0", s.StepEvery, pyFloat(s.Gamma))
-		}
-	case "cosine":
-		if s.TMax < 1 {
-			return settingErr("cosine schedule over %d epochs: want 1 or more", s.TMax)
+			return settingErr("schedule step:%d:%s: want step:E:G with E >= 1 and a finite G > 0", s.StepEvery, pyFloat(s.Gamma))
 		}
 	default:
-		return settingErr("unknown schedule %q: want step or cosine", s.Kind)
+		return unknownSchedule(s.Kind)
 	}
-	if s.Warmup < 0 {
+	switch s.Unit {
+	case "", UnitStep, UnitEpoch:
+	default:
+		return settingErr("unknown schedule unit %q: want step or epoch", s.Unit)
+	}
+	switch {
+	case s.Warmup < 0:
 		return settingErr("warmup %d: want 0 or more steps", s.Warmup)
+	case !(s.WarmupRatio >= 0 && s.WarmupRatio < 1):
+		return settingErr("warmup ratio %s: want 0 or more and less than 1", pyFloat(s.WarmupRatio))
+	case s.Warmup > 0 && s.WarmupRatio > 0:
+		return settingErr("warmup of %d steps and warmup ratio %s: give one of them", s.Warmup, pyFloat(s.WarmupRatio))
+	case s.Kind == ScheduleOneCycle && s.WarmupFrom != 0:
+		return settingErr("onecycle starts at max_lr/25: a warmup start factor does not apply")
 	}
 	if s.WarmupFrom != 0 && !(s.WarmupFrom > 0 && s.WarmupFrom <= 1) {
 		// torch.optim.lr_scheduler.LinearLR

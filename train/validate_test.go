@@ -105,8 +105,8 @@ func TestParseRefusals(t *testing.T) {
 			t.Errorf("ParseGroup(%q): %v, want a *SettingError", s, err)
 		}
 	}
-	for _, s := range []string{"linear", "step:0:0.1", "step:2:-1", "step:2:NaN", "step:2:Inf", "step:2"} {
-		_, err := ParseSchedule(s, 3)
+	for _, s := range []string{"linear:2", "cos", "step:0:0.1", "step:2:-1", "step:2:NaN", "step:2:Inf", "step:2"} {
+		_, err := ParseSchedule(s)
 		var se *SettingError
 		if !errors.As(err, &se) {
 			t.Errorf("ParseSchedule(%q): %v, want a *SettingError", s, err)

@@ -132,14 +132,16 @@ func TestTrainInterrupt(t *testing.T) {
 	if code != exitError || !strings.Contains(stderr, "momentum is 0.9 there, 0.5 here") {
 		t.Errorf("resume with another momentum: exit %d, %q", code, stderr)
 	}
-	// So is one of another seed, order, schedule, warmup or loss: the
-	// result would match no uninterrupted run.
+	// So is one of another seed, order, schedule, its unit, warmup or
+	// loss: the result would match no uninterrupted run.
 	for _, c := range []struct{ flags, msg string }{
 		{"--seed 4", "seed is 3 there, 4 here"},
 		{"--shuffle=false", "shuffle is true there, false here"},
-		{"--schedule step:1:0.5", "schedule is none there, step:1:0.5 here"},
-		{"--schedule cosine", "schedule is none there, cosine:3 here"},
+		{"--schedule step:1:0.5", "schedule is constant there, step:1:0.5 here"},
+		{"--schedule cosine", "schedule is constant there, cosine here"},
+		{"--schedule-unit epoch", "schedule_unit is step there, epoch here"},
 		{"--warmup 2", "warmup is 0 there, 2 here"},
+		{"--warmup-ratio 0.1", "schedule_length is any there, "},
 		{"--label-smoothing 0.1", "label_smoothing is 0 there, 0.1 here"},
 	} {
 		code, _, stderr = runCLI(args(out, append([]string{"--checkpoint", ck, "--resume"}, strings.Fields(c.flags)...)...)...)

@@ -37,6 +37,8 @@ type trainFlags struct {
 	shuffle, resume           bool
 	groups, freeze            []string
 	warmup                    int
+	warmupRatio               float64
+	scheduleUnit              string
 	seed                      int64
 	checkpoint                string
 	asJSON                    bool
@@ -71,11 +73,22 @@ ImageFolder sorts them.
 
 ` + inputsText + `
 
-Schedules scale every group's rate as PyTorch's schedulers: --schedule
-step:EPOCHS:GAMMA (StepLR), --schedule cosine (CosineAnnealingLR over the run),
---warmup STEPS (linear warmup, LinearLR). Values torch.optim, the schedulers
-or CrossEntropyLoss refuse (--lr -1, --beta1 1.5, --label-smoothing 2), and
-NaN or infinite ones, are refused with PyTorch's message and exit status 2.
+Schedules scale every group's rate after every optimizer step, as the
+Hugging Face Trainer and PyTorch's schedulers compute them: --warmup N (or
+--warmup-ratio R: ceil(R x total steps), the Trainer's ratio) raises the rate
+linearly from 0, then --schedule runs over the remaining steps: constant,
+linear (to 0 at the end), cosine (half a cosine to 0) as transformers'
+get_*_schedule_with_warmup, step:E:G (times G every E steps, StepLR) or
+onecycle (OneCycleLR with max_lr each group's rate and its defaults: up from
+max_lr/25 over pct_start of the run, then down to max_lr/25e4; pct_start is
+0.3, or R, or N/total; it also cycles SGD's momentum or Adam's beta1 between
+0.95 and 0.85, replacing --momentum and --beta1). The total is --steps, or
+--epochs x batches.
+--schedule-unit epoch moves the schedule once per epoch instead, as a PyTorch
+scheduler stepped per epoch: then --warmup and E count epochs.
+Values torch.optim, the schedulers or CrossEntropyLoss refuse (--lr -1,
+--beta1 1.5, --label-smoothing 2), and NaN or infinite ones, are refused with
+PyTorch's message and exit status 2.
 A loss that becomes NaN or infinite stops the run with an error naming the
 step, and trained weights that end up NaN or infinite are not written.
 
@@ -85,8 +98,9 @@ optimizer state, the random state of Dropout and the position after every
 epoch and on Ctrl-C; --resume continues from it, bit for bit to the result an
 uninterrupted run would have reached, after checking that the checkpoint fits
 the model and the settings (optimizer, hyperparameters, groups, shapes,
-seed, --shuffle, schedule, warmup, loss, label smoothing: only --epochs
-and --steps may change, and not the length of a cosine schedule).
+seed, --shuffle, schedule, its unit and warmup, loss, label smoothing: only
+--epochs and --steps may change, and not when the schedule spans the run:
+linear, cosine, onecycle or --warmup-ratio).
 --config FILE.yaml takes the same settings (keys are the flag names, or
 PyTorch's names for hyperparameters: weight_decay); flags given on the
 command line win.
@@ -120,7 +134,7 @@ OUT has no external data) or an input, checked before training.
 			case f.data == "":
 				return fmt.Errorf(`required flag(s) "data" not set`)
 			}
-			_, err := f.settings(1)
+			_, err := f.settings()
 			return err
 		},
 		RunE: work(func(_ *cobra.Command, args []string) error {
@@ -147,8 +161,10 @@ OUT has no external data) or an input, checked before training.
 	}
 	fl.StringArrayVar(&f.groups, "group", nil, "parameter group 'GLOB:key=value,...' (keys "+strings.Join(keys, ", ")+"); repeatable")
 	fl.StringArrayVar(&f.freeze, "freeze", nil, "parameters matching GLOB get no gradient and no update; repeatable")
-	fl.StringVar(&f.schedule, "schedule", "", "learning-rate schedule: step:EPOCHS:GAMMA or cosine")
-	fl.IntVar(&f.warmup, "warmup", 0, "steps of linear learning-rate warmup")
+	fl.StringVar(&f.schedule, "schedule", "constant", "learning-rate schedule after the warmup: constant, linear, cosine, onecycle or step:E:G (times G every E steps, or epochs with --schedule-unit epoch)")
+	fl.StringVar(&f.scheduleUnit, "schedule-unit", "step", "what moves the schedule: step (every optimizer step, as the Trainer) or epoch (once per epoch; --warmup and E count epochs)")
+	fl.IntVar(&f.warmup, "warmup", 0, "steps of linear learning-rate warmup from 0 (epochs with --schedule-unit epoch)")
+	fl.Float64Var(&f.warmupRatio, "warmup-ratio", 0, "warmup as a share of the total steps: ceil(R x total), the Trainer's warmup ratio (onecycle: its pct_start)")
 	fl.StringVar(&f.loss, "loss", "cross-entropy", "cross-entropy (class indices y) or mse (float targets y)")
 	fl.Float64Var(&f.smoothing, "label-smoothing", 0, "cross-entropy label smoothing, as PyTorch's label_smoothing")
 	fl.Int64Var(&f.seed, "seed", 0, "seed for shuffling and dropout")
@@ -168,11 +184,11 @@ var interruptContext = func(parent context.Context) (context.Context, context.Ca
 	return signal.NotifyContext(parent, os.Interrupt, syscall.SIGTERM)
 }
 
-// settings checks the flags' values and returns the training settings for
-// a run of epochs epochs (the cosine schedule's length). Every error is
+// settings checks the flags' values and returns the training settings
+// (train.Run sets the schedule's length from the run's). Every error is
 // about the command line: values out of range, and those PyTorch refuses
 // (*train.SettingError, with torch's message).
-func (f *trainFlags) settings(epochs int) (train.Config, error) {
+func (f *trainFlags) settings() (train.Config, error) {
 	switch {
 	case f.batch < 1:
 		return train.Config{}, fmt.Errorf("invalid --batch-size %d: want 1 or more", f.batch)
@@ -182,6 +198,10 @@ func (f *trainFlags) settings(epochs int) (train.Config, error) {
 		return train.Config{}, fmt.Errorf("invalid --epochs %d: want 1 or more (or 0 with --steps)", f.epochs)
 	case f.warmup < 0:
 		return train.Config{}, fmt.Errorf("invalid --warmup %d: want 0 or more steps", f.warmup)
+	case !(f.warmupRatio >= 0 && f.warmupRatio < 1):
+		return train.Config{}, fmt.Errorf("invalid --warmup-ratio %v: want 0 or more and less than 1", f.warmupRatio)
+	case f.warmup > 0 && f.warmupRatio > 0:
+		return train.Config{}, fmt.Errorf("--warmup and --warmup-ratio: give one of them")
 	case f.perClass < 0:
 		return train.Config{}, fmt.Errorf("invalid --per-class %d: want 0 (all) or more", f.perClass)
 	case f.resume && f.checkpoint == "":
@@ -195,11 +215,11 @@ func (f *trainFlags) settings(epochs int) (train.Config, error) {
 		}
 		specs = append(specs, s)
 	}
-	sched, err := train.ParseSchedule(f.schedule, epochs)
+	sched, err := train.ParseSchedule(f.schedule)
 	if err != nil {
 		return train.Config{}, err
 	}
-	sched.Warmup = f.warmup
+	sched.Unit, sched.Warmup, sched.WarmupRatio = f.scheduleUnit, int64(f.warmup), f.warmupRatio
 	cfg := train.Config{
 		Epochs: f.epochs, Steps: f.steps, Optimizer: train.Algorithm(f.optimizer), Defaults: f.hyper,
 		Groups: specs, Freeze: f.freeze, Schedule: sched, Loss: train.Loss(f.loss), Smoothing: f.smoothing,
@@ -328,7 +348,7 @@ func (a *app) train(model string, f *trainFlags) error {
 		nb := int64(src.Batches())
 		epochs = int((f.steps-1)/nb + 1)
 	}
-	cfg, err := f.settings(epochs)
+	cfg, err := f.settings()
 	if err != nil {
 		return err
 	}
