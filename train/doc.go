@@ -13,7 +13,9 @@
 //     --group keys, config files and checkpoints;
 //   - groups.go: parameter groups by glob over PyTorch state_dict names,
 //     and frozen parameters;
-//   - schedule.go: StepLR, cosine annealing and linear warmup;
+//   - schedule.go: learning-rate schedules stepped per optimizer step or
+//     per epoch as transformers and PyTorch compute them (warmup, then
+//     constant, linear, cosine, StepLR or OneCycleLR with its momentum);
 //   - loss.go: cross-entropy (with label smoothing) and mean squared error;
 //   - trainer.go: one optimizer step on a batch that feeds every graph
 //     input of the model by name (Trainer.StepBatch; Trainer.Step for a

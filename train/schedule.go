@@ -149,8 +149,9 @@ func (s Schedule) pctStart() float64 {
 
 // Resolve returns s with Total set to total when it is zero (total is the
 // run's length in s's unit), after checking that the schedule can run over
-// it (OneCycleLR refuses a pct_start above 1, and divides by zero when its
-// first phase ends at position 0 or its last phase has no length).
+// it (OneCycleLR refuses a pct_start above 1 and steps past its total, and
+// divides by zero when its first phase ends at position 0 or its last
+// phase has no length).
 // Errors are *SettingError.
 func (s Schedule) Resolve(total int64) (Schedule, error) {
 	if err := s.check(); err != nil {
@@ -167,6 +168,11 @@ func (s Schedule) Resolve(total int64) (Schedule, error) {
 		return s, settingErr("schedule over %d %ss: want 1 or more", s.Total, s.Unit)
 	}
 	if s.Kind == ScheduleOneCycle {
+		if total > s.Total {
+			// OneCycleLR steps no further than total_steps.
+			return s, settingErr("onecycle over %d %ss: Tried to step %d times. The specified number of total steps is %d",
+				s.Total, s.Unit, total, s.Total)
+		}
 		pct := s.pctStart()
 		if pct > 1 {
 			// torch.optim.lr_scheduler.OneCycleLR

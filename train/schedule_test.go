@@ -325,6 +325,10 @@ func TestScheduleRefusals(t *testing.T) {
 			}
 		})
 	}
+	if _, err := (Schedule{Kind: ScheduleOneCycle, Total: 5}).Resolve(7); err == nil ||
+		!strings.HasSuffix(err.Error(), "Tried to step 7 times. The specified number of total steps is 5") {
+		t.Errorf("onecycle over 5 steps of a run of 7: %v", err)
+	}
 	// 7 steps: a warmup of 8 is a pct_start above 1 (OneCycleLR refuses
 	// it); one of 7 ends the first phase at the last step.
 	for warmup, want := range map[int64]string{8: "Expected float between 0 and 1 pct_start, but got 1.1428571428571428",

@@ -107,8 +107,11 @@
 // settings (the first matching group wins), --freeze GLOB trains nothing
 // matching it; a pattern that matches nothing is a usage error. --loss is
 // cross-entropy (class labels y, --label-smoothing) or mse (float targets
-// y). --schedule step:EPOCHS:GAMMA or cosine and --warmup STEPS scale the
-// rates as PyTorch's schedulers do. --per-class N and --classes select
+// y). --warmup N or --warmup-ratio R (a linear rise from 0), then
+// --schedule constant, linear, cosine, step:E:G or onecycle scale the rates
+// after every optimizer step as the Hugging Face Trainer and PyTorch's
+// schedulers do (--schedule-unit epoch: once per epoch; onecycle also
+// cycles the momentum, as OneCycleLR). --per-class N and --classes select
 // training examples by label; --val is evaluated after every epoch (it
 // needs class labels). Values PyTorch refuses exit 2 with PyTorch's
 // message. --checkpoint DIR saves everything needed to continue after
