@@ -33,8 +33,9 @@ const checkpointFile = "checkpoint.npz"
 
 // checkpointVersion is the format written; others are refused. Version 2
 // keyed weights by ONNX initializer names; version 3 had no settings but
-// the optimizer's.
-const checkpointVersion = 4
+// the optimizer's; version 4 moved cosine schedules once per epoch and had
+// no schedule unit or length.
+const checkpointVersion = 5
 
 // position is where a run is, saved in checkpoints.
 type position struct {

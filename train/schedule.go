@@ -233,15 +233,13 @@ func (s Schedule) oneCycle(pos int64) (factor, momentum float64) {
 		{s.pctStart()*float64(s.Total) - 1, initial, 1, oneCycleMaxMomentum, oneCycleBaseMomentum},
 		{float64(s.Total - 1), 1, initial / oneCycleFinalDiv, oneCycleBaseMomentum, oneCycleMaxMomentum},
 	}
-	step, start := float64(pos), 0.0
-	for i, p := range phases {
-		if step <= p.end || i == len(phases)-1 {
-			pct := (step - start) / (p.end - start)
-			return annealCos(p.lr0, p.lr1, pct), annealCos(p.m0, p.m1, pct)
-		}
-		start = p.end
+	step := float64(pos)
+	p, start := phases[1], phases[0].end
+	if step <= phases[0].end {
+		p, start = phases[0], 0
 	}
-	panic("unreachable")
+	pct := (step - start) / (p.end - start)
+	return annealCos(p.lr0, p.lr1, pct), annealCos(p.m0, p.m1, pct)
 }
 
 // annealCos is OneCycleLR's _annealing_cos.
