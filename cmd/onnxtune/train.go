@@ -77,15 +77,15 @@ Schedules scale every group's rate after every optimizer step, as the
 Hugging Face Trainer and PyTorch's schedulers compute them: --warmup N (or
 --warmup-ratio R: ceil(R x total steps), the Trainer's ratio) raises the rate
 linearly from 0, then --schedule runs over the remaining steps: constant,
-linear (to 0 at the end), cosine (half a cosine to 0) as transformers'
-get_*_schedule_with_warmup, step:E:G (times G every E steps, StepLR) or
-onecycle (OneCycleLR with max_lr each group's rate and its defaults: up from
-max_lr/25 over pct_start of the run, then down to max_lr/25e4; pct_start is
-0.3, or R, or N/total; it also cycles SGD's momentum or Adam's beta1 between
-0.95 and 0.85, replacing --momentum and --beta1). The total is --steps, or
---epochs x batches.
---schedule-unit epoch moves the schedule once per epoch instead, as a PyTorch
-scheduler stepped per epoch: then --warmup and E count epochs.
+linear (to 0 at the end) or cosine (half a cosine to 0) as transformers'
+get_*_schedule_with_warmup; step:E:G (StepLR: times G every E steps after
+the warmup); or onecycle (OneCycleLR with max_lr each group's rate and its
+defaults: up from max_lr/25 over pct_start of the run, then down to
+max_lr/25e4; pct_start is 0.3, or R, or N/total; it also cycles SGD's
+momentum or Adam's beta1 between 0.95 and 0.85, replacing --momentum and
+--beta1). The total is --steps, or --epochs x batches. --schedule-unit epoch
+moves the schedule once per epoch instead, as a PyTorch scheduler stepped
+per epoch: then --warmup and E count epochs.
 Values torch.optim, the schedulers or CrossEntropyLoss refuse (--lr -1,
 --beta1 1.5, --label-smoothing 2), and NaN or infinite ones, are refused with
 PyTorch's message and exit status 2.
