@@ -35,7 +35,7 @@ func crossEntropyNode(g *G.ExprGraph, logits, labels *G.Node, eps float64, w []f
 	}
 	n, c := shape[0], shape[1]
 	if w != nil && len(w) != c {
-		return nil, fmt.Errorf("%d class weights, the model's first output has %d classes", len(w), c)
+		return nil, settingErr("%d class weights: the model has %d classes (its first output)", len(w), c)
 	}
 	weight := func(k int64) float64 {
 		if w == nil {

@@ -121,7 +121,7 @@ func BalancedWeights(labels []int64, classes int) ([]float64, error) {
 	w := make([]float64, classes)
 	for c, n := range counts {
 		if n == 0 {
-			return nil, fmt.Errorf("balanced class weights: class %d has no training example", c)
+			return nil, fmt.Errorf("class %d has no training example: its balanced weight would be infinite", c)
 		}
 		w[c] = float64(len(labels)) / (float64(classes) * float64(n))
 	}

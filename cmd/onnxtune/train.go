@@ -43,6 +43,7 @@ type trainFlags struct {
 	image                     imageFlags
 	perClass                  int
 	classes                   []int64
+	step                      stepFlags // stepflags.go
 }
 
 func (a *app) trainCmd() *cobra.Command {
@@ -78,6 +79,8 @@ or CrossEntropyLoss refuse (--lr -1, --beta1 1.5, --label-smoothing 2), and
 NaN or infinite ones, are refused with PyTorch's message and exit status 2.
 A loss that becomes NaN or infinite stops the run with an error naming the
 step, and trained weights that end up NaN or infinite are not written.
+
+` + stepText + `
 
 Ctrl-C (SIGINT or SIGTERM) stops the run with exit status 130 without
 writing OUT (an existing OUT is left as it was). --checkpoint DIR saves model,
@@ -151,6 +154,7 @@ OUT has no external data) or an input, checked before training.
 	fl.IntVar(&f.warmup, "warmup", 0, "steps of linear learning-rate warmup")
 	fl.StringVar(&f.loss, "loss", "cross-entropy", "cross-entropy (class indices y) or mse (float targets y)")
 	fl.Float64Var(&f.smoothing, "label-smoothing", 0, "cross-entropy label smoothing, as PyTorch's label_smoothing")
+	f.step.register(fl)
 	fl.Int64Var(&f.seed, "seed", 0, "seed for shuffling and dropout")
 	fl.BoolVar(&f.shuffle, "shuffle", true, "shuffle the training data every epoch (--shuffle=false keeps file order)")
 	fl.StringVar(&f.checkpoint, "checkpoint", "", "folder for checkpoints, written after every epoch and on Ctrl-C")
@@ -200,7 +204,11 @@ func (f *trainFlags) settings(epochs int) (train.Config, error) {
 		return train.Config{}, err
 	}
 	sched.Warmup = f.warmup
-	cfg := train.Config{
+	step, _, err := f.step.options()
+	if err != nil {
+		return train.Config{}, err
+	}
+	cfg := train.Config{StepOptions: step,
 		Epochs: f.epochs, Steps: f.steps, Optimizer: train.Algorithm(f.optimizer), Defaults: f.hyper,
 		Groups: specs, Freeze: f.freeze, Schedule: sched, Loss: train.Loss(f.loss), Smoothing: f.smoothing,
 		Seed: f.seed, Shuffle: f.shuffle, Checkpoint: f.checkpoint, Resume: f.resume,
@@ -323,20 +331,24 @@ func (a *app) train(model string, f *trainFlags) error {
 	for _, w := range m.ParamWarnings() {
 		a.log.Warn(w)
 	}
+	// Optimizer steps an epoch: batches, or groups of --grad-accum.
+	spe := train.StepsPerEpoch(src.Batches(), f.step.accum)
 	epochs := f.epochs
 	if f.steps > 0 {
-		nb := int64(src.Batches())
-		epochs = int((f.steps-1)/nb + 1)
+		epochs = int((f.steps-1)/int64(spe) + 1)
 	}
 	cfg, err := f.settings(epochs)
 	if err != nil {
 		return err
 	}
+	if err := f.step.completeWeights(&cfg, m, src); err != nil {
+		return err
+	}
 	cfg.Logger, cfg.MaxBytes = a.log, a.limit
 	cfg.OnGroups = func(g *train.Assignment) { a.printGroups(cfg.Optimizer, g) }
 	total := -1 // unknown: more steps than an int counts (Run refuses it)
-	if epochs <= math.MaxInt/src.Batches() {
-		total = src.Batches() * epochs
+	if epochs <= math.MaxInt/spe {
+		total = spe * epochs
 	}
 	bar := a.progressBar(total)
 	start := time.Now()
