@@ -337,3 +337,117 @@ func TestStepOptionsRefused(t *testing.T) {
 		t.Fatalf("balanced weights with an empty class: %v", err)
 	}
 }
+
+// cancelAt is a Source that cancels a context when batch (epoch, batch)
+// is asked for.
+type cancelAt struct {
+	Source
+	epoch, batch int
+	cancel       func()
+}
+
+func (c cancelAt) Batch(e, i int) (data.Batch, error) {
+	if e == c.epoch && i == c.batch {
+		c.cancel()
+	}
+	return c.Source.Batch(e, i)
+}
+
+// TestRecipeStopInsideGroup: Ctrl-C in the middle of a group of
+// accumulated batches ends the group first (the step is taken), and the
+// checkpoint, written at the step boundary, resumes bit for bit.
+func TestRecipeStopInsideGroup(t *testing.T) {
+	c := recipeCase{model: "mlp", data: "mlp_tail", opts: StepOptions{GradAccum: 2, EMA: 0.5}}
+	cfg := c.config(0)
+	cfg.Epochs = 2
+	whole := loadRecipe(t, "mlp")
+	if _, err := Run(context.Background(), whole, c.source(t), nil, cfg); err != nil {
+		t.Fatal(err)
+	}
+	cfg.Checkpoint = t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	res, err := Run(ctx, loadRecipe(t, "mlp"), cancelAt{c.source(t), 1, 3, cancel}, nil, cfg)
+	// Batch 3 is the second of the group (2, 3): step 5 is taken, then
+	// the run stops before batch 4.
+	if err != nil || !res.Stopped || res.Steps != 5 {
+		t.Fatalf("stopped run: %+v, %v", res, err)
+	}
+	cfg.Resume = true
+	resumed := loadRecipe(t, "mlp")
+	res, err = Run(context.Background(), resumed, c.source(t), nil, cfg)
+	if err != nil || res.Steps != 6 {
+		t.Fatalf("resumed run: %+v, %v", res, err)
+	}
+	for _, p := range whole.Params {
+		a, _ := whole.Graph.Initializer(p.Initializer).Float32s()
+		b, _ := resumed.Graph.Initializer(p.Initializer).Float32s()
+		for i := range a {
+			if math.Float32bits(a[i]) != math.Float32bits(b[i]) {
+				t.Fatalf("%s[%d]: %g uninterrupted, %g resumed", p.Name, i, a[i], b[i])
+			}
+		}
+	}
+}
+
+// TestRecipeValidatesEMA: with WriteEMA the validator sees the EMA copy
+// (PyTorch's, after each epoch's steps), without it the trained weights.
+func TestRecipeValidatesEMA(t *testing.T) {
+	ref, err := npz.Read(filepath.Join(recipeDir, "expected.npz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, write := range []bool{true, false} {
+		c := recipeCase{name: "ema_sgd", model: "cnn", opts: StepOptions{EMA: 0.9, WriteEMA: write}}
+		cfg := c.config(0)
+		cfg.Epochs = 1 // two batches: two steps
+		tag := "step2/"
+		if write {
+			tag = "ema2/"
+		}
+		calls := 0
+		val := func(m *graph.Model) (float64, float64, error) {
+			calls++
+			if d, at := worstDiff(t, m, ref, "ema_sgd/"+tag); d > recipeTol {
+				t.Errorf("write-ema %v: the validator sees weights %.3g from PyTorch's %s (%s)", write, d, tag, at)
+			}
+			return 0, 0, nil
+		}
+		m := loadRecipe(t, "cnn")
+		if _, err := Run(context.Background(), m, c.source(t), val, cfg); err != nil {
+			t.Fatal(err)
+		}
+		if calls != 1 {
+			t.Fatalf("validator called %d times", calls)
+		}
+	}
+}
+
+// TestFrozenBatchNorms: --freeze-bn keeps the BatchNorm layers whose
+// weight and bias are both frozen, and only those.
+func TestFrozenBatchNorms(t *testing.T) {
+	for _, tc := range []struct {
+		freeze []string
+		want   string
+	}{
+		{[]string{"conv1.*", "bn1.*"}, "bn1.running_mean"},
+		{[]string{"bn1.weight"}, ""}, // its bias still trains
+		{[]string{"bn*"}, "bn1.running_mean,bn2.running_mean"},
+	} {
+		m := loadRecipe(t, "cnn")
+		groups, err := Assign(m.Params, nil, Hyper{LR: 0.1}, tc.freeze)
+		if err != nil {
+			t.Fatal(err)
+		}
+		opt, _ := NewOptimizer(SGD)
+		tr, err := NewTrainer(m, CrossEntropy, opt, groups)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tr.FreezeBN = true
+		names, err := tr.FrozenBatchNorms()
+		if err != nil || strings.Join(names, ",") != tc.want {
+			t.Errorf("--freeze %v: %q, %v; want %q", tc.freeze, names, err, tc.want)
+		}
+		tr.Close()
+	}
+}

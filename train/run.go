@@ -141,6 +141,9 @@ func Run(ctx context.Context, m *graph.Model, src Source, val Validator, cfg Con
 	tr.Smoothing, tr.Seed, tr.MaxBytes = cfg.Smoothing, cfg.Seed, cfg.MaxBytes
 	tr.Log = log
 	tr.ClipGrad, tr.ClassWeights, tr.FreezeBN = cfg.ClipGrad, cfg.ClassWeights, cfg.FreezeBN
+	if err := tr.reportFrozenBN(log); err != nil {
+		return nil, err
+	}
 	// The class count the model declares: labels are checked as each
 	// batch enters, naming the example (Step checks against the compiled
 	// output as well).

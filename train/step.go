@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/sirupsen/logrus"
+
 	"github.com/onnxtune/onnxtune/graph"
 	"github.com/onnxtune/onnxtune/train/data"
 )
@@ -296,6 +298,24 @@ func (t *Trainer) frozenBatchNorms() (map[string]bool, error) {
 		}
 	}
 	return out, nil
+}
+
+// reportFrozenBN says on log which BatchNorm layers FreezeBN keeps in
+// eval mode, and warns when it keeps none.
+func (t *Trainer) reportFrozenBN(log logrus.FieldLogger) error {
+	if !t.FreezeBN {
+		return nil
+	}
+	names, err := t.FrozenBatchNorms()
+	if err != nil {
+		return err
+	}
+	if len(names) == 0 {
+		log.Warn("--freeze-bn: no BatchNorm layer has all its parameters frozen (see --freeze): every one keeps training")
+		return nil
+	}
+	log.WithField("running_means", strings.Join(names, ",")).Infof("--freeze-bn: %d BatchNorm layers run in eval mode", len(names))
+	return nil
 }
 
 // FrozenBatchNorms names the running means of the BatchNorm layers that

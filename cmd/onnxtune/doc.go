@@ -108,7 +108,11 @@
 // matching it; a pattern that matches nothing is a usage error. --loss is
 // cross-entropy (class labels y, --label-smoothing) or mse (float targets
 // y). --schedule step:EPOCHS:GAMMA or cosine and --warmup STEPS scale the
-// rates as PyTorch's schedulers do. --per-class N and --classes select
+// rates as PyTorch's schedulers do. --clip-grad NORM (clip_grad_norm_),
+// --grad-accum N, --model-ema DECAY with --write-ema (timm's ModelEmaV2),
+// --class-weights W1,...|balanced and --freeze-bn (BatchNorm of frozen
+// layers in eval mode) shape each optimizer step as a PyTorch loop does.
+// --per-class N and --classes select
 // training examples by label; --val is evaluated after every epoch (it
 // needs class labels). Values PyTorch refuses exit 2 with PyTorch's
 // message. --checkpoint DIR saves everything needed to continue after
