@@ -37,6 +37,14 @@ func crossEntropyNode(g *G.ExprGraph, logits, labels *G.Node, eps float64, w []f
 	if w != nil && len(w) != c {
 		return nil, settingErr("%d class weights: the model has %d classes (its first output)", len(w), c)
 	}
+	if w != nil {
+		// PyTorch holds the weight as a float32 tensor.
+		w32 := make([]float64, len(w))
+		for i, v := range w {
+			w32[i] = float64(float32(v))
+		}
+		w = w32
+	}
 	weight := func(k int64) float64 {
 		if w == nil {
 			return 1

@@ -41,7 +41,8 @@ type StepOptions struct {
 	// ClassWeights is nn.CrossEntropyLoss's weight, one per class: the
 	// mean becomes sum w[y_i]*l_i / sum w[y_i] (with label smoothing as
 	// PyTorch weighs it, see crossEntropyNode). BalancedWeights computes
-	// scikit-learn's "balanced" rule.
+	// scikit-learn's "balanced" rule. They weigh the training loss only:
+	// validation reports the plain cross-entropy.
 	ClassWeights []float64
 	// FreezeBN runs the BatchNorm layers whose parameters are all frozen
 	// (Config.Freeze) as after .eval() on them: normalized with their

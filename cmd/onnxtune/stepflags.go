@@ -39,9 +39,10 @@ weights written; without --write-ema --val evaluates the trained weights).
 --class-weights W1,W2,... is CrossEntropyLoss's weight, one per class of the
 model (the mean becomes sum w[y]*loss / sum w[y]); --class-weights balanced
 computes n_samples / (n_classes * count) from the training labels
-(scikit-learn's rule). --freeze-bn runs the BatchNorm layers whose parameters
---freeze freezes as after .eval() on them: normalized with their running
-statistics, which stay as they are. All of these are checked on --resume.`
+(scikit-learn's rule); --val still reports the unweighted loss. --freeze-bn
+runs the BatchNorm layers whose parameters --freeze freezes as after .eval()
+on them: normalized with their running statistics, which stay as they are.
+All of these are checked on --resume.`
 
 func (s *stepFlags) register(fl *pflag.FlagSet) {
 	fl.Float64Var(&s.clip, "clip-grad", 0, "clip the gradients' total 2-norm to NORM before each step (clip_grad_norm_); 0: no clipping")
