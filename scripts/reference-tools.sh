@@ -2,7 +2,8 @@
 # Installs today's reference tools into .venv (repo-local, gitignored): current
 # PyTorch and torchvision (PyPI's x86_64 build is a CUDA one, several GB; it
 # runs on the CPU), onnx, onnxscript, onnxruntime, numpy, ml_dtypes and
-# transformers (Hugging Face models for models/make_arch.py). They
+# transformers (Hugging Face models for models/make_arch.py), timm (ModelEmaV2 for
+# models/make_recipe.py). They
 # make the fixtures (models/make_today.py, models/make_arch.py, graph/testdata/make_codec.py)
 # and the gathered-model cache; the test suite and CI never need them.
 #
@@ -16,9 +17,10 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/pip install --quiet --progress-bar off "torch==$TORCH" "torchvision==$TORCHVISION"
 .venv/bin/pip install --quiet --progress-bar off onnx onnxscript onnxruntime numpy ml_dtypes transformers onnxconverter-common
+.venv/bin/pip install --quiet --progress-bar off "timm==${TIMM:-1.0.31}"
 .venv/bin/python - <<'PY'
-import torch, torchvision, onnx, onnxscript, onnxruntime, transformers
+import torch, torchvision, onnx, onnxscript, onnxruntime, transformers, timm
 print("reference tools:", "torch", torch.__version__, "torchvision", torchvision.__version__,
       "onnx", onnx.__version__, "onnxscript", onnxscript.__version__, "onnxruntime", onnxruntime.__version__,
-      "transformers", transformers.__version__)
+      "transformers", transformers.__version__, "timm", timm.__version__)
 PY

@@ -23,12 +23,15 @@ import (
 // it: "w/NAME" for every float parameter and buffer, BatchNorm's running
 // statistics included (in the model's layout and shape), "opt/NAME/KEY"
 // for optimizer buffers (torch.optim's keys: momentum_buffer, exp_avg,
-// exp_avg_sq) and "steps/NAME" for step counts, "rng" for the state of
+// exp_avg_sq) and "steps/NAME" for step counts, "ema/NAME" for the EMA
+// copy of every float parameter and buffer (StepOptions.EMA), "rng" for the state of
 // Dropout's random stream, and "meta" (JSON bytes: format version,
 // position, batches per epoch, the optimizer and its groups with the
 // hyperparameters that shape the updates, by the table's names, and the
 // run's other settings that shape it: seed, shuffle, schedule, its unit,
-// length and warmup, loss, label smoothing).
+// length and warmup, loss, label smoothing, and StepOptions). Checkpoints
+// are written between optimizer steps only (with GradAccum, at the start
+// of a group), so no accumulated gradient is ever saved.
 const checkpointFile = "checkpoint.npz"
 
 // checkpointVersion is the format written; others are refused. Version 2
@@ -74,7 +77,7 @@ func runSettings(cfg Config) map[string]string {
 	if loss == "" {
 		loss = CrossEntropy
 	}
-	return map[string]string{
+	return stepSettings(cfg.StepOptions, map[string]string{
 		"seed":            strconv.FormatInt(cfg.Seed, 10),
 		"shuffle":         strconv.FormatBool(cfg.Shuffle),
 		"schedule":        s.String(),
@@ -84,7 +87,7 @@ func runSettings(cfg Config) map[string]string {
 		"warmup_from":     strconv.FormatFloat(s.WarmupFrom, 'g', -1, 64),
 		"loss":            string(loss),
 		"label_smoothing": strconv.FormatFloat(cfg.Smoothing, 'g', -1, 64),
-	}
+	})
 }
 
 type metaGroup struct {
@@ -99,6 +102,8 @@ type checkpoint struct {
 	tr      *Trainer
 	groups  *Assignment
 	batches int
+	accum   int      // StepOptions.GradAccum, at least 1
+	ema     *emaCopy // the EMA copy, or nil
 	// settings are the run's (runSettings).
 	settings map[string]string
 }
@@ -127,6 +132,11 @@ func (c *checkpoint) save(p position) error {
 	arrs := make(map[string]npz.Array)
 	for _, w := range tr.tensors {
 		arrs["w/"+w.name] = npz.Array{Shape: w.shape(), Data: w.values()}
+	}
+	if c.ema != nil {
+		for i, w := range tr.tensors {
+			arrs["ema/"+w.name] = npz.Array{Shape: w.shape(), Data: slices.Clone(c.ema.vals[i])}
+		}
 	}
 	st := tr.Opt.State()
 	for name, bufs := range st.Buffers {
@@ -157,6 +167,10 @@ func (c *checkpoint) limit() (bytes int64, members int) {
 	for _, w := range c.tr.tensors {
 		bytes += int64(w.size()) * 4
 		members++
+		if c.ema != nil {
+			bytes += int64(w.size()) * 4
+			members++
+		}
 	}
 	for _, g := range c.groups.Groups {
 		bytes += 2 * 4 * g.Count
@@ -229,6 +243,11 @@ func (c *checkpoint) load(epochs int, steps int64) (position, error) {
 			st.Buffers[name][key] = a.Data.([]float32)
 		case strings.HasPrefix(k, "steps/"):
 			st.Steps[k[len("steps/"):]] = a.Data.([]int64)[0]
+		}
+	}
+	if c.ema != nil {
+		if err := c.ema.set(tr, func(name string) []float32 { return arrs["ema/"+name].Data.([]float32) }); err != nil {
+			return fail("%v", err)
 		}
 	}
 	if err := tr.setRandState(arrs["rng"].Data.([]uint8)); err != nil {
@@ -336,6 +355,7 @@ func (c *checkpoint) matches(meta checkpointMeta) error {
 // and a step count that fits the epoch and batch.
 func (c *checkpoint) inRange(p position, epochs int, steps int64) error {
 	nb := int64(c.batches)
+	accum := int64(max(c.accum, 1))
 	switch {
 	case p.Epoch < 0 || p.Epoch > epochs:
 		return fmt.Errorf("position: epoch %d is outside this run's %d epochs", p.Epoch, epochs)
@@ -344,9 +364,14 @@ func (c *checkpoint) inRange(p position, epochs int, steps int64) error {
 	case steps > 0 && (p.Step < 0 || p.Step > steps):
 		return fmt.Errorf("position: step %d is outside this run's %d steps", p.Step, steps)
 	}
-	at := int64(p.Epoch)*nb + int64(p.Batch)
+	if int64(p.Batch)%accum != 0 {
+		return fmt.Errorf("position: batch %d is inside a group of %d accumulated batches", p.Batch, accum)
+	}
+	// Optimizer steps: an epoch has StepsPerEpoch of them.
+	spe := (nb + accum - 1) / accum
+	at := int64(p.Epoch)*spe + int64(p.Batch)/accum
 	// A run cut short by a step count saves the next epoch with fewer steps.
-	short := p.Batch == 0 && p.Epoch > 0 && p.Step > at-nb && p.Step < at
+	short := p.Batch == 0 && p.Epoch > 0 && p.Step > at-spe && p.Step < at
 	if p.Step != at && !short {
 		return fmt.Errorf("position: %d steps done do not fit epoch %d, batch %d of %d batches", p.Step, p.Epoch, p.Batch, nb)
 	}
@@ -362,6 +387,9 @@ func (c *checkpoint) entries(arrs map[string]npz.Array, steps int64) error {
 	for _, w := range tr.tensors {
 		want["w/"+w.name] = w.size()
 		shapes[w.name] = w.shape()
+		if c.ema != nil {
+			want["ema/"+w.name] = w.size()
+		}
 	}
 	for _, g := range c.groups.Groups {
 		if steps == 0 {
@@ -410,11 +438,16 @@ func (c *checkpoint) entries(arrs map[string]npz.Array, steps int64) error {
 			if !ok || len(s) != 1 || s[0] != steps {
 				return fmt.Errorf("parameter %q: step count %v, want %d (the position's)", k[len("steps/"):], a.Data, steps)
 			}
-		case strings.HasPrefix(k, "w/"):
+		case strings.HasPrefix(k, "w/"), strings.HasPrefix(k, "ema/"):
+			name := k[strings.IndexByte(k, '/')+1:]
 			v, ok := a.Data.([]float32)
-			shape := shapes[k[len("w/"):]]
+			shape := shapes[name]
 			if !ok || len(v) != n || !slices.Equal(a.Shape, shape) {
-				return fmt.Errorf("parameter %q: %s %v there, float32 %v in the model", k[len("w/"):], dtypeName(a.Data), a.Shape, shape)
+				what := "parameter"
+				if k[0] == 'e' {
+					what = "EMA of"
+				}
+				return fmt.Errorf("%s %q: %s %v there, float32 %v in the model", what, name, dtypeName(a.Data), a.Shape, shape)
 			}
 		default:
 			v, ok := a.Data.([]float32)

@@ -16,7 +16,12 @@
 //   - schedule.go: learning-rate schedules stepped per optimizer step or
 //     per epoch as transformers and PyTorch compute them (warmup, then
 //     constant, linear, cosine, StepLR or OneCycleLR with its momentum);
-//   - loss.go: cross-entropy (with label smoothing) and mean squared error;
+//   - loss.go: cross-entropy (with label smoothing and class weights) and
+//     mean squared error;
+//   - step.go and ema.go: StepOptions, the shape of each optimizer step
+//     (gradient clipping, accumulation over batches with Accumulate and
+//     Apply, class weights, BatchNorm of frozen layers in eval mode) and
+//     the EMA copy of the weights (timm's ModelEmaV2);
 //   - trainer.go: one optimizer step on a batch that feeds every graph
 //     input of the model by name (Trainer.StepBatch; Trainer.Step for a
 //     model of one input);

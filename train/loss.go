@@ -22,14 +22,50 @@ const (
 )
 
 // crossEntropyNode adds mean cross-entropy of logits [N, C] against int64
-// labels [N] to g, as PyTorch's F.cross_entropy with label_smoothing eps:
-// loss_i = (1-eps) * -log p[y_i] + eps/C * sum_c -log p[c].
-func crossEntropyNode(g *G.ExprGraph, logits, labels *G.Node, eps float64) (*G.Node, error) {
+// labels [N] to g, as PyTorch's F.cross_entropy with label_smoothing eps
+// and class weights w (nil: all 1). Without w:
+// loss_i = (1-eps) * -log p[y_i] + eps/C * sum_c -log p[c], averaged.
+// With w, as ATen's cross_entropy_loss_label_smoothing:
+// loss = [(1-eps) * sum_i w[y_i] * -log p[i,y_i] + eps/C * sum_i sum_c
+// w[c] * -log p[i,c]] / sum_i w[y_i].
+func crossEntropyNode(g *G.ExprGraph, logits, labels *G.Node, eps float64, w []float64) (*G.Node, error) {
 	shape := ops.ShapeOf(logits)
 	if len(shape) != 2 {
 		return nil, fmt.Errorf("cross-entropy needs class scores of shape [batch, classes], the model's first output has shape %v", shape)
 	}
 	n, c := shape[0], shape[1]
+	if w != nil && len(w) != c {
+		return nil, settingErr("%d class weights: the model has %d classes (its first output)", len(w), c)
+	}
+	if w != nil {
+		// PyTorch holds the weight as a float32 tensor.
+		w32 := make([]float64, len(w))
+		for i, v := range w {
+			w32[i] = float64(float32(v))
+		}
+		w = w32
+	}
+	weight := func(k int64) float64 {
+		if w == nil {
+			return 1
+		}
+		return w[k]
+	}
+	// wSum is sum_c w[c]; den the denominator over a batch's labels.
+	wSum := float64(c)
+	if w != nil {
+		wSum = 0
+		for _, v := range w {
+			wSum += v
+		}
+	}
+	den := func(y []int64) float64 {
+		s := 0.0
+		for _, k := range y {
+			s += weight(k)
+		}
+		return s
+	}
 	fwd := func(in []*tensor.Dense) (*tensor.Dense, error) {
 		z, err := ops.Data[float32](in[0])
 		if err != nil {
@@ -46,16 +82,16 @@ func crossEntropyNode(g *G.ExprGraph, logits, labels *G.Node, eps float64) (*G.N
 			}
 			row := z[i*c : (i+1)*c]
 			lse := logSumExp(row)
-			total += (1 - eps) * (lse - float64(row[y[i]]))
+			total += (1 - eps) * weight(y[i]) * (lse - float64(row[y[i]]))
 			if eps != 0 {
 				s := 0.0
-				for _, v := range row {
-					s += lse - float64(v)
+				for k, v := range row {
+					s += weight(int64(k)) * (lse - float64(v))
 				}
 				total += eps / float64(c) * s
 			}
 		}
-		return tensor.New(tensor.FromScalar(float32(total / float64(n)))), nil
+		return tensor.New(tensor.FromScalar(float32(total / den(y[:n])))), nil
 	}
 	grad := func(inputs G.Nodes, output, gradOut *G.Node) (G.Nodes, error) {
 		gz, err := ops.NewNode(gradOut.Graph(), "loss/grad", ops.Spec{Name: "CrossEntropyGrad", Shape: shape, DType: graph.Float32,
@@ -63,17 +99,21 @@ func crossEntropyNode(g *G.ExprGraph, logits, labels *G.Node, eps float64) (*G.N
 				z, _ := ops.Data[float32](in[0])
 				y, _ := ops.Data[int64](in[1])
 				gout, _ := ops.Data[float32](in[2])
-				scale := float64(gout[0]) / float64(n)
+				scale := float64(gout[0]) / den(y[:n])
 				out := make([]float32, n*c)
 				for i := 0; i < n; i++ {
 					row := z[i*c : (i+1)*c]
 					lse := logSumExp(row)
+					wy := weight(y[i])
 					for j, v := range row {
-						target := eps / float64(c)
+						// d/dz_j: (1-eps) w[y] (p_j - [j=y]) + eps/C (p_j sum_c w[c] - w[j])
+						p := math.Exp(float64(v) - lse)
+						d := eps / float64(c) * (p*wSum - weight(int64(j)))
+						d += (1 - eps) * wy * p
 						if int64(j) == y[i] {
-							target += 1 - eps
+							d -= (1 - eps) * wy
 						}
-						out[i*c+j] = float32((math.Exp(float64(v)-lse) - target) * scale)
+						out[i*c+j] = float32(d * scale)
 					}
 				}
 				return ops.Dense(shape, out), nil

@@ -31,11 +31,11 @@ func TestLossGradients(t *testing.T) {
 	}{
 		{"cross-entropy", func(g *G.ExprGraph, x *G.Node) (*G.Node, error) {
 			y := G.NewTensor(g, tensor.Int64, 1, G.WithShape(4), G.WithValue(ops.Dense([]int{4}, labels)), G.WithName("y"))
-			return crossEntropyNode(g, x, y, 0)
+			return crossEntropyNode(g, x, y, 0, nil)
 		}},
 		{"cross-entropy smoothed", func(g *G.ExprGraph, x *G.Node) (*G.Node, error) {
 			y := G.NewTensor(g, tensor.Int64, 1, G.WithShape(4), G.WithValue(ops.Dense([]int{4}, labels)), G.WithName("y"))
-			return crossEntropyNode(g, x, y, 0.1)
+			return crossEntropyNode(g, x, y, 0.1, nil)
 		}},
 		{"mse", func(g *G.ExprGraph, x *G.Node) (*G.Node, error) {
 			y := G.NewTensor(g, tensor.Float32, 2, G.WithShape(4, 3), G.WithValue(ops.Dense([]int{4, 3}, target)), G.WithName("t"))

@@ -44,6 +44,9 @@ type Config struct {
 	// other settings that shape the run (seed, schedule, warmup, loss,
 	// label smoothing), and a resume under other values is refused.
 	Shuffle bool
+	// StepOptions: gradient clipping and accumulation, an EMA of the
+	// weights, class weights, BatchNorm of frozen layers (step.go).
+	StepOptions
 	// MaxBytes bounds each tensor the engine sizes from the model
 	// (ops.Options.MaxBytes); zero means graph.DefaultMaxBytes.
 	MaxBytes int64
@@ -92,7 +95,8 @@ type Result struct {
 type Validator func(m *graph.Model) (loss, acc float64, err error)
 
 // Run trains m on src with cfg; m's initializers hold the trained values
-// when it returns (also when it stops early). val, if not nil, runs after
+// (with WriteEMA their average) when it returns (also when it stops
+// early), and when val and OnEpoch see m. val, if not nil, runs after
 // each epoch. cfg is checked first (Config.Validate; errors about settings
 // are *SettingError); a resumed run checks the checkpoint against the model
 // and cfg before using it. A run whose trained values end up NaN or
@@ -136,6 +140,10 @@ func Run(ctx context.Context, m *graph.Model, src Source, val Validator, cfg Con
 	}
 	tr.Smoothing, tr.Seed, tr.MaxBytes = cfg.Smoothing, cfg.Seed, cfg.MaxBytes
 	tr.Log = log
+	tr.ClipGrad, tr.ClassWeights, tr.FreezeBN = cfg.ClipGrad, cfg.ClassWeights, cfg.FreezeBN
+	if err := tr.reportFrozenBN(log); err != nil {
+		return nil, err
+	}
 	// The class count the model declares: labels are checked as each
 	// batch enters, naming the example (Step checks against the compiled
 	// output as well).
@@ -143,25 +151,33 @@ func Run(ctx context.Context, m *graph.Model, src Source, val Validator, cfg Con
 	if in, err := data.InputOf(m); err == nil && cfg.Loss != MSE {
 		classes = in.Classes
 	}
+	if w := cfg.ClassWeights; len(w) > 0 && classes > 0 && len(w) != classes {
+		return nil, settingErr("%d class weights: the model has %d classes", len(w), classes)
+	}
 	nb := src.Batches()
 	if nb <= 0 {
 		return nil, errors.New("the training data has no examples")
 	}
+	accum := cfg.accum()
 	epochs := cfg.Epochs
 	if cfg.Steps > 0 {
-		epochs = int((cfg.Steps-1)/int64(nb) + 1)
+		epochs = int((cfg.Steps-1)/int64(StepsPerEpoch(nb, accum)) + 1)
 	}
 	if int64(epochs) > math.MaxInt64/int64(nb) {
 		return nil, settingErr("%d epochs of %d batches are more steps than can be counted", epochs, nb)
 	}
-	if cfg.Schedule, err = cfg.Schedule.Resolve(cfg.Schedule.length(epochs, nb, cfg.Steps)); err != nil {
+	if cfg.Schedule, err = cfg.Schedule.Resolve(cfg.Schedule.length(epochs, StepsPerEpoch(nb, accum), cfg.Steps)); err != nil {
 		return nil, err
 	}
 	if m, ok := cfg.Schedule.Momentum(0); ok {
 		tr.Momentum = m // before the checkpoint: its buffers follow the momentum
 		log.Info("onecycle cycles every group's momentum (SGD) or beta1 (Adam) between 0.95 and 0.85")
 	}
-	ck := &checkpoint{dir: cfg.Checkpoint, tr: tr, groups: groups, batches: nb, settings: runSettings(cfg)}
+	var ema *emaCopy
+	if cfg.EMA > 0 {
+		ema = newEMA(tr, cfg.EMA)
+	}
+	ck := &checkpoint{dir: cfg.Checkpoint, tr: tr, groups: groups, batches: nb, accum: accum, ema: ema, settings: runSettings(cfg)}
 	var pos position
 	if cfg.Resume {
 		if cfg.Checkpoint == "" {
@@ -173,6 +189,16 @@ func Run(ctx context.Context, m *graph.Model, src Source, val Validator, cfg Con
 		log.WithField("epoch", pos.Epoch).WithField("step", pos.Step).Info("resumed from checkpoint")
 	}
 	res := &Result{Steps: pos.Step}
+	// syncWritten puts the weights Run writes into m: the trained ones, or
+	// with WriteEMA the average (the trainer keeps training the others).
+	syncWritten := func() error {
+		if ema == nil || !cfg.WriteEMA {
+			return tr.Sync()
+		}
+		ema.swap(tr)
+		defer ema.swap(tr)
+		return tr.Sync()
+	}
 	save := func(p position) error {
 		if err := tr.checkFinite(p.Step); err != nil {
 			return err
@@ -189,20 +215,25 @@ func Run(ctx context.Context, m *graph.Model, src Source, val Validator, cfg Con
 		start := time.Now()
 		var lossSum float64
 		var correct, seen int
+		var group StepResult // the batches of the step under way (GradAccum)
 		first := 0
 		if e == pos.Epoch {
 			first = pos.Batch
 		}
 		for i := first; i < nb; i++ {
-			if cfg.Steps > 0 && res.Steps >= cfg.Steps {
-				break
-			}
-			if ctx.Err() != nil {
-				res.Stopped = true
-				if err := save(position{Epoch: e, Batch: i, Step: res.Steps}); err != nil {
-					return res, err
+			// Stops and checkpoints come between optimizer steps only: no
+			// accumulated gradient is ever left to save.
+			if i%accum == 0 {
+				if cfg.Steps > 0 && res.Steps >= cfg.Steps {
+					break
 				}
-				return res, tr.Sync()
+				if ctx.Err() != nil {
+					res.Stopped = true
+					if err := save(position{Epoch: e, Batch: i, Step: res.Steps}); err != nil {
+						return res, err
+					}
+					return res, syncWritten()
+				}
 			}
 			b, err := src.Batch(e, i)
 			if err != nil {
@@ -218,21 +249,37 @@ func Run(ctx context.Context, m *graph.Model, src Source, val Validator, cfg Con
 			if m, ok := cfg.Schedule.Momentum(at); ok {
 				tr.Momentum = m
 			}
-			sr, err := tr.StepBatch(b, factor)
+			last := (i+1)%accum == 0 || i == nb-1
+			var sr StepResult
+			if accum == 1 {
+				sr, err = tr.StepBatch(b, factor)
+			} else if sr, err = tr.Accumulate(b, 1/float64(accum)); err == nil && last {
+				sr.LR, err = tr.Apply(factor)
+			}
 			if err != nil {
 				if errors.Is(err, ErrNonFinite) {
 					return res, fmt.Errorf("step %d (epoch %d, batch %d): %w (%v); the last checkpoint is kept", res.Steps+1, e+1, i, err, sr.Loss)
 				}
 				return res, fmt.Errorf("step %d (epoch %d, batch %d): %w", res.Steps+1, e+1, i, err)
 			}
-			res.Steps++
 			lossSum += sr.Loss * float64(sr.N)
 			correct += sr.Correct
 			seen += sr.N
-			if cfg.OnStep != nil {
-				cfg.OnStep(StepInfo{Epoch: e, Batch: i, Batches: nb, Step: res.Steps, Loss: sr.Loss,
-					Correct: sr.Correct, N: sr.N, LR: sr.LR, Elapsed: time.Since(start)})
+			group.Loss += sr.Loss * float64(sr.N)
+			group.Correct += sr.Correct
+			group.N += sr.N
+			if !last {
+				continue
 			}
+			res.Steps++
+			if ema != nil {
+				ema.update(tr)
+			}
+			if cfg.OnStep != nil {
+				cfg.OnStep(StepInfo{Epoch: e, Batch: i, Batches: nb, Step: res.Steps, Loss: group.Loss / float64(group.N),
+					Correct: group.Correct, N: group.N, LR: sr.LR, Elapsed: time.Since(start)})
+			}
+			group = StepResult{}
 		}
 		info := EpochInfo{Epoch: e, Samples: seen, Elapsed: time.Since(start)}
 		if seen > 0 {
@@ -240,7 +287,7 @@ func Run(ctx context.Context, m *graph.Model, src Source, val Validator, cfg Con
 		}
 		info.ValLoss, info.ValAcc = nan(), nan()
 		if val != nil {
-			if err := tr.Sync(); err != nil {
+			if err := syncWritten(); err != nil {
 				return res, err
 			}
 			if info.ValLoss, info.ValAcc, err = val(m); err != nil {
@@ -260,7 +307,7 @@ func Run(ctx context.Context, m *graph.Model, src Source, val Validator, cfg Con
 	if err := tr.checkFinite(res.Steps); err != nil {
 		return res, err
 	}
-	return res, tr.Sync()
+	return res, syncWritten()
 }
 
 func nan() float64 { var z float64; return z / z }

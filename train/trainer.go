@@ -43,6 +43,13 @@ type Trainer struct {
 	// (Adam, AdamW) in the steps that follow, as OneCycleLR cycles them
 	// (Schedule.Momentum gives the value of each step).
 	Momentum float64
+	// ClipGrad, ClassWeights and FreezeBN are StepOptions' (step.go);
+	// set them before the first step.
+	ClipGrad     float64
+	ClassWeights []float64
+	FreezeBN     bool
+
+	acc accumulated // gradients for the next Apply (step.go)
 
 	inputs  []string                 // the graph inputs a batch feeds, in order
 	weights map[string]*tensor.Dense // initializer name -> values (params and buffers)
@@ -254,7 +261,11 @@ func (t *Trainer) program(shapes map[string][]int, key string, n int) (*stepProg
 	if err := t.anyBatch(shapes); err != nil {
 		return nil, err
 	}
-	p, err := ops.Compile(t.Model, shapes, ops.Options{Train: true, Rand: t.random(), Params: t.weights, MaxBytes: t.MaxBytes})
+	evalBN, err := t.frozenBatchNorms()
+	if err != nil {
+		return nil, err
+	}
+	p, err := ops.Compile(t.Model, shapes, ops.Options{Train: true, EvalBatchNorm: evalBN, Rand: t.random(), Params: t.weights, MaxBytes: t.MaxBytes})
 	if err != nil {
 		return nil, err
 	}
@@ -267,7 +278,7 @@ func (t *Trainer) program(shapes map[string][]int, key string, n int) (*stepProg
 	switch t.Loss {
 	case CrossEntropy, "":
 		sp.target = G.NewTensor(p.Graph, tensor.Int64, 1, G.WithName("labels"), G.WithShape(n))
-		sp.loss, err = crossEntropyNode(p.Graph, out.Node, sp.target, t.Smoothing)
+		sp.loss, err = crossEntropyNode(p.Graph, out.Node, sp.target, t.Smoothing, t.ClassWeights)
 	case MSE:
 		sp.target = G.NewTensor(p.Graph, tensor.Float32, out.Rank(), G.WithName("targets"), G.WithShape(out.Shape...))
 		sp.loss, err = mseNode(p.Graph, out.Node, sp.target)
@@ -343,12 +354,27 @@ func (t *Trainer) Step(x *tensor.Dense, labels []int64, targets *tensor.Dense, f
 
 // StepBatch runs forward and backward on one batch and updates every
 // trainable parameter with its group's settings, the learning rate scaled
-// by factor (the schedule). b.Inputs feeds every graph input of the model
+// by factor (the schedule): Accumulate then Apply, without copying the
+// gradients. b.Inputs feeds every graph input of the model
 // by name (nothing else; a model of one input also takes it as x);
 // b.Labels are class indices (cross-entropy),
 // b.Targets float targets (mse). A program is compiled for each set of
-// input shapes the first time it comes.
+// input shapes the first time it comes. Gradients accumulated before
+// (Accumulate) are added to this batch's.
 func (t *Trainer) StepBatch(b data.Batch, factor float64) (res StepResult, err error) {
+	if res, err = t.backward(b, 1, len(t.acc.grads) > 0); err != nil {
+		t.acc.clear()
+		return res, err
+	}
+	res.LR, err = t.Apply(factor)
+	return res, err
+}
+
+// backward runs forward and backward on b, updates the running
+// statistics, and adds scale times the gradients to t.acc: copied when
+// own, else (nothing accumulated, scale 1) held as the program's own
+// values until Apply.
+func (t *Trainer) backward(b data.Batch, scale float64, own bool) (res StepResult, err error) {
 	inputs, shapes, key, err := t.shapes(b.Inputs)
 	if err != nil {
 		return res, err
@@ -440,29 +466,7 @@ func (t *Trainer) StepBatch(b data.Batch, factor float64) (res StepResult, err e
 		d, _ := ops.Data[float32](w)
 		copy(d, nv)
 	}
-	res.LR = make([]float64, len(t.Groups.Groups))
-	for k, g := range t.Groups.Groups {
-		h := g.Hyper
-		if t.Momentum != 0 {
-			h = withMomentum(h, t.Opt.Algorithm(), t.Momentum)
-		}
-		h.LR *= factor
-		res.LR[k] = h.LR
-		for _, name := range g.Params {
-			if sp.grads[name] == nil {
-				continue // no gradient: the loss does not depend on it
-			}
-			gv, err := valueData(sp.grads[name].Value())
-			if err != nil {
-				return res, fmt.Errorf("gradient of %q: %w", name, err)
-			}
-			if err := t.update(name, gv, h); err != nil {
-				return res, err
-			}
-		}
-	}
-	t.seq++
-	return res, nil
+	return res, t.gather(sp, scale, own)
 }
 
 // Sync writes the trained values back into the model's initializers.

@@ -76,6 +76,9 @@ func (c Config) Validate() error {
 			return settingErr("--freeze %q: bad pattern", f)
 		}
 	}
+	if err := c.StepOptions.check(c.Loss); err != nil {
+		return err
+	}
 	return c.Schedule.check()
 }
 

@@ -50,8 +50,8 @@ func viewOf(v *graph.ParamView, all []float32) []float32 {
 	return out
 }
 
-// update runs the optimizer on parameter name with gradient g of its
-// whole tensor.
+// update runs the optimizer on parameter name with its gradient g, in
+// the parameter's layout (a view's own elements).
 func (t *Trainer) update(name string, g []float32, h Hyper) error {
 	p := t.byName[name]
 	w, commit, err := floats(t.weights[p.Initializer])
@@ -63,7 +63,7 @@ func (t *Trainer) update(name string, g []float32, h Hyper) error {
 		return t.Opt.Update(name, w, g, h)
 	}
 	pw := viewOf(p.View, w)
-	if err := t.Opt.Update(name, pw, viewOf(p.View, g), h); err != nil {
+	if err := t.Opt.Update(name, pw, g, h); err != nil {
 		return err
 	}
 	graph.Scatter(p.View, w, pw)

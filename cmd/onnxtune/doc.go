@@ -111,7 +111,11 @@
 // --schedule constant, linear, cosine, step:E:G or onecycle scale the rates
 // after every optimizer step as the Hugging Face Trainer and PyTorch's
 // schedulers do (--schedule-unit epoch: once per epoch; onecycle also
-// cycles the momentum, as OneCycleLR). --per-class N and --classes select
+// cycles the momentum, as OneCycleLR). --clip-grad NORM (clip_grad_norm_),
+// --grad-accum N, --model-ema DECAY with --write-ema (timm's ModelEmaV2),
+// --class-weights W1,...|balanced and --freeze-bn (BatchNorm of frozen
+// layers in eval mode) shape each optimizer step as a PyTorch loop does.
+// --per-class N and --classes select
 // training examples by label; --val is evaluated after every epoch (it
 // needs class labels). Values PyTorch refuses exit 2 with PyTorch's
 // message. --checkpoint DIR saves everything needed to continue after

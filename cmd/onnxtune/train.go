@@ -45,6 +45,7 @@ type trainFlags struct {
 	image                     imageFlags
 	perClass                  int
 	classes                   []int64
+	step                      stepFlags // stepflags.go
 }
 
 func (a *app) trainCmd() *cobra.Command {
@@ -91,6 +92,8 @@ Values torch.optim, the schedulers or CrossEntropyLoss refuse (--lr -1,
 PyTorch's message and exit status 2.
 A loss that becomes NaN or infinite stops the run with an error naming the
 step, and trained weights that end up NaN or infinite are not written.
+
+` + stepText + `
 
 Ctrl-C (SIGINT or SIGTERM) stops the run with exit status 130 without
 writing OUT (an existing OUT is left as it was). --checkpoint DIR saves model,
@@ -167,6 +170,7 @@ OUT has no external data) or an input, checked before training.
 	fl.Float64Var(&f.warmupRatio, "warmup-ratio", 0, "warmup as a share of the total steps: ceil(R x total), the Trainer's warmup ratio (onecycle: its pct_start)")
 	fl.StringVar(&f.loss, "loss", "cross-entropy", "cross-entropy (class indices y) or mse (float targets y)")
 	fl.Float64Var(&f.smoothing, "label-smoothing", 0, "cross-entropy label smoothing, as PyTorch's label_smoothing")
+	f.step.register(fl)
 	fl.Int64Var(&f.seed, "seed", 0, "seed for shuffling and dropout")
 	fl.BoolVar(&f.shuffle, "shuffle", true, "shuffle the training data every epoch (--shuffle=false keeps file order)")
 	fl.StringVar(&f.checkpoint, "checkpoint", "", "folder for checkpoints, written after every epoch and on Ctrl-C")
@@ -220,7 +224,11 @@ func (f *trainFlags) settings() (train.Config, error) {
 		return train.Config{}, err
 	}
 	sched.Unit, sched.Warmup, sched.WarmupRatio = f.scheduleUnit, int64(f.warmup), f.warmupRatio
-	cfg := train.Config{
+	step, _, err := f.step.options()
+	if err != nil {
+		return train.Config{}, err
+	}
+	cfg := train.Config{StepOptions: step,
 		Epochs: f.epochs, Steps: f.steps, Optimizer: train.Algorithm(f.optimizer), Defaults: f.hyper,
 		Groups: specs, Freeze: f.freeze, Schedule: sched, Loss: train.Loss(f.loss), Smoothing: f.smoothing,
 		Seed: f.seed, Shuffle: f.shuffle, Checkpoint: f.checkpoint, Resume: f.resume,
@@ -343,20 +351,24 @@ func (a *app) train(model string, f *trainFlags) error {
 	for _, w := range m.ParamWarnings() {
 		a.log.Warn(w)
 	}
+	// Optimizer steps an epoch: batches, or groups of --grad-accum.
+	spe := train.StepsPerEpoch(src.Batches(), f.step.accum)
 	epochs := f.epochs
 	if f.steps > 0 {
-		nb := int64(src.Batches())
-		epochs = int((f.steps-1)/nb + 1)
+		epochs = int((f.steps-1)/int64(spe) + 1)
 	}
 	cfg, err := f.settings()
 	if err != nil {
 		return err
 	}
+	if err := f.step.completeWeights(&cfg, m, src); err != nil {
+		return err
+	}
 	cfg.Logger, cfg.MaxBytes = a.log, a.limit
 	cfg.OnGroups = func(g *train.Assignment) { a.printGroups(cfg.Optimizer, g) }
 	total := -1 // unknown: more steps than an int counts (Run refuses it)
-	if epochs <= math.MaxInt/src.Batches() {
-		total = src.Batches() * epochs
+	if epochs <= math.MaxInt/spe {
+		total = spe * epochs
 	}
 	bar := a.progressBar(total)
 	start := time.Now()

@@ -18,6 +18,11 @@ type Options struct {
 	// batch statistics and reports running-statistics updates, Dropout
 	// drops. Otherwise inference semantics.
 	Train bool
+	// EvalBatchNorm lists BatchNormalization nodes, by the initializer of
+	// their running mean (input 3), that a training program runs as in
+	// inference: normalized with the running statistics, which stay as
+	// they are (PyTorch's .eval() on those modules; train's --freeze-bn).
+	EvalBatchNorm map[string]bool
 	// Seed seeds the random source of Dropout.
 	Seed int64
 	// Rand, when set, is the random source of Dropout instead of one seeded
@@ -203,7 +208,7 @@ func Compile(m *graph.Model, shapes map[string][]int, opts Options) (p *Program,
 		if err != nil {
 			return nil, err
 		}
-		c := &Ctx{G: eg, Node: n, Opset: opset, Train: opts.Train, Rand: rng, Updates: &p.Updates, seq: &seq,
+		c := &Ctx{G: eg, Node: n, Opset: opset, Train: opts.Train, EvalBatchNorm: opts.EvalBatchNorm, Rand: rng, Updates: &p.Updates, seq: &seq,
 			maxBytes: opts.MaxBytes, total: &total, ConstParams: !opts.Train && opts.Params == nil, outer: &scope{env: env, reg: reg}}
 		var outs []*Value
 		if r := fused[n]; r == n && applied[n] {

@@ -174,7 +174,7 @@ func (c *Ctx) lowerBranch(g *graph.Graph) ([]*Value, error) {
 		if err != nil {
 			return nil, err
 		}
-		sub := &Ctx{G: c.G, Node: n, Opset: c.Opset, Train: c.Train, Rand: c.Rand, Updates: c.Updates,
+		sub := &Ctx{G: c.G, Node: n, Opset: c.Opset, Train: c.Train, EvalBatchNorm: c.EvalBatchNorm, Rand: c.Rand, Updates: c.Updates,
 			ConstParams: c.ConstParams, seq: c.seq, maxBytes: c.maxBytes, total: c.total, outer: inner}
 		outs, err := lowerNode(info, sub, in)
 		var attrErr *AttrError

@@ -17,7 +17,9 @@ type Ctx struct {
 	Node  *graph.Node
 	Opset int64 // version of the node's domain imported by the model
 	Train bool  // training semantics: BatchNorm batch statistics, Dropout active
-	Rand  *rand.Rand
+	// EvalBatchNorm is Options.EvalBatchNorm.
+	EvalBatchNorm map[string]bool
+	Rand          *rand.Rand
 	// Updates collects side effects of a training step that are not
 	// gradients, such as BatchNorm running statistics (see Update).
 	Updates *[]Update

@@ -182,7 +182,7 @@ func lowerBatchNorm(c *Ctx, in []*Value) ([]*Value, error) {
 	if c.FuseRelu {
 		fl.relu, c.ReluFused, name, fuse = true, true, "BatchNormRelu", reluThen
 	}
-	if !c.Train {
+	if !c.Train || c.EvalBatchNorm[c.Node.Inputs[3]] {
 		y, err := c.Apply(Spec{Name: name, Shape: x.Shape, DType: x.DType,
 			Into: normInto(name, bnEval[float32](fl, eps), bnEval[float64](fl, eps)),
 			Grad: fuse(bnEvalGrad(l, eps)), WRT: []bool{true, true, true, false, false}}, x, scale, bias, mean, vr)
