@@ -44,6 +44,11 @@ type Config struct {
 	// other settings that shape the run (seed, schedule, warmup, loss,
 	// label smoothing), and a resume under other values is refused.
 	Shuffle bool
+	// DataSettings describes what of the data's reading shapes the run
+	// beyond its examples (the augmentation: data.Augment's settings, as
+	// text); checkpoints record it when set, and a resume under another
+	// value is refused.
+	DataSettings string
 	// MaxBytes bounds each tensor the engine sizes from the model
 	// (ops.Options.MaxBytes); zero means graph.DefaultMaxBytes.
 	MaxBytes int64
@@ -154,7 +159,7 @@ func Run(ctx context.Context, m *graph.Model, src Source, val Validator, cfg Con
 	if int64(epochs) > math.MaxInt64/int64(nb) {
 		return nil, settingErr("%d epochs of %d batches are more steps than can be counted", epochs, nb)
 	}
-	ck := &checkpoint{dir: cfg.Checkpoint, tr: tr, groups: groups, batches: nb, settings: runSettings(cfg)}
+	ck := &checkpoint{dir: cfg.Checkpoint, tr: tr, groups: groups, batches: nb, settings: withDataSettings(runSettings(cfg), cfg)}
 	var pos position
 	if cfg.Resume {
 		if cfg.Checkpoint == "" {

@@ -3,6 +3,7 @@ package data
 import (
 	"fmt"
 	"math"
+	"strconv"
 )
 
 // Augment is the random augmentation of training images, with
@@ -169,4 +170,11 @@ func (d *draws) applyJitter(ps []plane) {
 			adjustSaturation(ps, d.satu)
 		}
 	}
+}
+
+// String describes the settings, as checkpoints record them.
+func (a *Augment) String() string {
+	f := func(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
+	return fmt.Sprintf("scale=%s,%s ratio=%s,%s hflip=%s color_jitter=%s seed=%d",
+		f(a.Scale[0]), f(a.Scale[1]), f(a.Ratio[0]), f(a.Ratio[1]), f(a.HFlip), f(a.ColorJitter), a.Seed)
 }

@@ -48,8 +48,10 @@ type ImageFolder struct {
 	cropPct float64         // with resize: Resize then CenterCrop (0: stretch)
 	aug     *Augment        // training augmentation, or nil
 	tables  []*[256]float32 // normalization, per channel
-	max     int64           // Options.MaxBytes, as graph.LimitBytes gives it
-	pixels  int64           // Options.MaxImagePixels, or its default
+	mean    []float64       // of the normalization, per channel
+	std     []float64
+	max     int64 // Options.MaxBytes, as graph.LimitBytes gives it
+	pixels  int64 // Options.MaxImagePixels, or its default
 }
 
 var (
@@ -106,6 +108,7 @@ func OpenImageFolder(root string, opts Options) (*ImageFolder, error) {
 	for c := range f.c {
 		f.tables = append(f.tables, norm.table(c))
 	}
+	f.mean, f.std = norm.mean, norm.std
 	switch h, w := opts.ImageSize[0], opts.ImageSize[1]; {
 	case h == 0 && w == 0:
 	case h <= 0 || w <= 0:

@@ -288,3 +288,6 @@ func readAt(ds Dataset, epoch, i int, x []any, target []float32) (int64, error) 
 	}
 	return ds.Read(i, x, target)
 }
+
+// Dataset returns the dataset the Loader reads.
+func (l *Loader) Dataset() Dataset { return l.ds }
