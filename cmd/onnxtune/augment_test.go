@@ -265,3 +265,76 @@ func samePre(a, b data.Preprocess) bool {
 	return a.Size == b.Size && a.Resize == b.Resize && a.CropPct == b.CropPct && a.Interpolation == b.Interpolation &&
 		slices.Equal(a.Mean, b.Mean) && slices.Equal(a.Std, b.Std) && a.Grayscale == b.Grayscale
 }
+
+// TestAugmentResume: with augmentation, a run stopped after its first
+// epoch and resumed from its checkpoint writes the weights of the
+// uninterrupted run, bit for bit; a resume under other augmentation
+// settings is refused.
+func TestAugmentResume(t *testing.T) {
+	dir := t.TempDir()
+	aug := []string{"--data", augFolder, "--image-size", "7", "--scale", "0.3,1", "--hflip", "0.5",
+		"--color-jitter", "0.4", "--batch-size", "8", "--seed", "5", "--lr", "0.05", "--log-level", "error"}
+	train := func(out string, extra ...string) {
+		t.Helper()
+		args := append(append([]string{"train", augClassifier, "-o", out}, aug...), extra...)
+		if code, _, stderr := runCLI(args...); code != exitOK {
+			t.Fatalf("train %v: exit %d, stderr %q", extra, code, stderr)
+		}
+	}
+	whole, first, resumed := filepath.Join(dir, "whole.onnx"), filepath.Join(dir, "first.onnx"), filepath.Join(dir, "resumed.onnx")
+	ck := filepath.Join(dir, "ck")
+	train(whole, "--epochs", "3")
+	train(first, "--epochs", "1", "--checkpoint", ck)
+	train(resumed, "--epochs", "3", "--checkpoint", ck, "--resume")
+	weights := func(path string) map[string][]float32 {
+		m, err := importer.Load(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string][]float32{}
+		for _, name := range []string{"conv.weight", "conv.bias", "fc.weight", "fc.bias"} {
+			v, err := m.Graph.Initializer(name).Float32s()
+			if err != nil {
+				t.Fatal(err)
+			}
+			out[name] = v
+		}
+		return out
+	}
+	w, r, f := weights(whole), weights(resumed), weights(first)
+	for name := range w {
+		if !slices.Equal(w[name], r[name]) {
+			t.Errorf("%s: the resumed run differs from the uninterrupted one", name)
+		}
+		if slices.Equal(w[name], f[name]) {
+			t.Errorf("%s: epochs 2 and 3 changed nothing", name)
+		}
+	}
+	args := append(append([]string{"train", augClassifier, "-o", resumed}, aug...), "--epochs", "3", "--checkpoint", ck, "--resume", "--hflip", "0.25")
+	code, _, stderr := runCLI(args...)
+	if code == exitOK || !strings.Contains(stderr, "hflip=0.25") {
+		t.Errorf("resume with another --hflip: exit %d, stderr %q", code, stderr)
+	}
+}
+
+// TestAugmentConfig: the augmentation and crop flags work from --config.
+func TestAugmentConfig(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "c.yaml")
+	yaml := "image-size: 7\ncrop-pct: 0.875\nscale: [0.5, 1]\nratio: [0.75, 1.3333]\nhflip: 0.5\ncolor-jitter: 0.2\nclass-names: [a, b, c]\nsteps: 1\n"
+	if err := os.WriteFile(cfg, []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "out.onnx")
+	if code, _, stderr := runCLI("train", augClassifier, "-o", out, "--data", augFolder, "--config", cfg, "--log-level", "error"); code != exitOK {
+		t.Fatalf("train --config: exit %d, stderr %q", code, stderr)
+	}
+	m, err := importer.Load(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, p, err := data.ReadMetadata(m)
+	if err != nil || !slices.Equal(c, []string{"a", "b", "c"}) || p == nil || p.CropPct != 0.875 || p.Size != [2]int{7, 7} {
+		t.Errorf("from --config: names %q, preprocessing %+v, %v", c, p, err)
+	}
+}
