@@ -12,9 +12,13 @@ Writes models/augment/:
     folder/CLASS/NAME.png   3 classes (cat, dog, eel) of 8 RGB images each, of mixed sizes (5 to 19 pixels a side),
                             smooth gradients plus noise, seeded
     files.json              the images in torchvision's ImageFolder order, the classes, and the cases below
-    eval.npz                per case "eval_<name>": ImageFolder(folder, Compose([Resize(int(size / crop_pct)),
-                            CenterCrop(size), ToTensor(), Normalize(ImageNet mean, std)])) stacked [N, 3, S, S]
-                            float32 (transforms.v2 on PIL images; v1 is checked to give the same); y the labels
+    eval.npz                per case "eval_<name>": timm's evaluation transform, timm.data.create_transform(
+                            input_size=(3, H, W), crop_pct, interpolation="bilinear", ImageNet mean and std), on
+                            ImageFolder(folder)'s images, stacked [N, 3, H, W] float32; y the labels. For a
+                            square size it is Resize(int(size / crop_pct)), CenterCrop(size), ToTensor, Normalize,
+                            checked to equal torchvision's transforms.v2 and v1 compositions of those on PIL
+                            images; for H != W, timm's ResizeKeepRatio((int(H/crop_pct), int(W/crop_pct))) then
+                            CenterCrop((H, W))
     crop.npz                per image k: "box_k" (top, left, height, width) drawn by RandomResizedCrop.get_params
                             (scale (0.08, 1), ratio (3/4, 4/3), torch.manual_seed(k)) and "crop_k", uint8 [3, 7, 7]
                             of F.resized_crop(img, *box, [7, 7]) (bilinear, antialias); "fallback" [M, 8]: rows of
@@ -37,9 +41,12 @@ import sys
 
 import numpy as np
 import onnxruntime as ort
+import timm
+import timm.data
 import torch
 import torch.nn as nn
 import torchvision
+import PIL
 from PIL import Image
 from torchvision import transforms as T1
 from torchvision.transforms import v2 as T2
@@ -54,8 +61,10 @@ FOLDER = os.path.join(OUT, "folder")
 MEAN, STD = [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]
 SIZE = 7
 CLASSES = ["cat", "dog", "eel"]
-# (case name, size, crop_pct): crop_pct 1 keeps an image at the size; 1.25 pads (Resize(5), CenterCrop(7)).
-CASES = [("crop100", SIZE, 1.0), ("crop875", SIZE, 0.875), ("crop125", SIZE, 1.25), ("crop90_s9", 9, 0.9)]
+# (case name, (height, width), crop_pct): crop_pct 1 keeps an image at the size; 1.25 pads (Resize(5),
+# CenterCrop(7)); the last two are not square (timm's ResizeKeepRatio).
+CASES = [("crop100", (SIZE, SIZE), 1.0), ("crop875", (SIZE, SIZE), 0.875), ("crop125", (SIZE, SIZE), 1.25),
+         ("crop90_s9", (9, 9), 0.9), ("crop875_7x9", (7, 9), 0.875), ("crop100_8x5", (8, 5), 1.0)]
 
 
 def make_images():
@@ -80,14 +89,19 @@ def eval_transform(T, size, pct):
 
 def eval_cases(ds):
     out, y = {}, np.array([t for _, t in ds.samples], dtype=np.int64)
-    for name, size, pct in CASES:
+    for name, (h, w), pct in CASES:
+        timm_t = timm.data.create_transform(input_size=(3, h, w), is_training=False, interpolation="bilinear",
+                                            crop_pct=pct, mean=MEAN, std=STD)
         xs = []
         for path, _ in ds.samples:
             img = Image.open(path).convert("RGB")
-            a = eval_transform(T2, size, pct)(img)
-            b = eval_transform(T1, size, pct)(img)
-            assert np.array_equal(np.asarray(a), np.asarray(b)), "transforms v1 and v2 differ on " + path
-            t = T1.Normalize(MEAN, STD)(T1.ToTensor()(a))
+            t = timm_t(img)
+            if h == w:
+                a = eval_transform(T2, h, pct)(img)
+                b = eval_transform(T1, h, pct)(img)
+                assert np.array_equal(np.asarray(a), np.asarray(b)), "transforms v1 and v2 differ on " + path
+                tv = T1.Normalize(MEAN, STD)(T1.ToTensor()(a))
+                assert torch.equal(t, tv), "timm and torchvision differ on " + path
             xs.append(t.numpy())
         out["eval_" + name] = np.stack(xs).astype(np.float32)
     out["y"] = y
@@ -181,8 +195,9 @@ def main():
 
     mm.write_json(os.path.join(OUT, "files.json"), {
         "classes": ds.classes, "files": files,
-        "cases": [{"name": n, "size": s, "crop_pct": p} for n, s, p in CASES],
-        "torch": torch.__version__, "torchvision": torchvision.__version__,
+        "cases": [{"name": n, "size": list(s), "crop_pct": p} for n, s, p in CASES],
+        "torch": torch.__version__, "torchvision": torchvision.__version__, "timm": timm.__version__,
+        "pillow": PIL.__version__,
     })
     mm.write_json(os.path.join(OUT, "ort.json"), {
         "case": "eval_crop875", "size": SIZE, "crop_pct": 0.875,

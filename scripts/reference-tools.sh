@@ -16,6 +16,8 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/pip install --quiet --progress-bar off "torch==$TORCH" "torchvision==$TORCHVISION"
 .venv/bin/pip install --quiet --progress-bar off onnx onnxscript onnxruntime numpy ml_dtypes transformers onnxconverter-common
+# timm: its evaluation transform (crop_pct) is the reference of models/make_augment.py.
+.venv/bin/pip install --quiet --progress-bar off timm
 .venv/bin/python - <<'PY'
 import torch, torchvision, onnx, onnxscript, onnxruntime, transformers
 print("reference tools:", "torch", torch.__version__, "torchvision", torchvision.__version__,
