@@ -2,6 +2,7 @@ package data
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"os"
@@ -380,5 +381,38 @@ func TestAugmentThroughLoader(t *testing.T) {
 	bad.CropPct = 0
 	if _, err := Open(root, bad); err == nil {
 		t.Error("RandomResizedCrop without an image size: no error")
+	}
+}
+
+// TestAugmentOptionErrors: values torchvision refuses, or options that do
+// not apply, are *OptionErrors naming the option.
+func TestAugmentOptionErrors(t *testing.T) {
+	root := filepath.Join(augmentDir, "folder")
+	size := [2]int{7, 7}
+	tests := []struct {
+		name, spec, option string
+		opts           Options
+	}{
+		{"negative crop", root, "CropPct", Options{ImageSize: size, CropPct: -1}},
+		{"NaN crop", root, "CropPct", Options{ImageSize: size, CropPct: math.NaN()}},
+		{"crop without size", root, "CropPct", Options{CropPct: 1}},
+		{"scale zero", root, "Scale", Options{ImageSize: size, Augment: &Augment{Scale: [2]float64{0, 1}}}},
+		{"scale reversed", root, "Scale", Options{ImageSize: size, Augment: &Augment{Scale: [2]float64{0.9, 0.1}}}},
+		{"ratio reversed", root, "Ratio", Options{ImageSize: size, Augment: &Augment{Scale: [2]float64{0.1, 1}, Ratio: [2]float64{2, 1}}}},
+		{"ratio without scale", root, "Ratio", Options{ImageSize: size, Augment: &Augment{Ratio: [2]float64{1, 2}}}},
+		{"scale without size", root, "Scale", Options{Augment: &Augment{Scale: [2]float64{0.1, 1}}}},
+		{"flip over 1", root, "HFlip", Options{Augment: &Augment{HFlip: 1.5}}},
+		{"negative jitter", root, "ColorJitter", Options{Augment: &Augment{ColorJitter: -0.1}}},
+		{"npz crop", filepath.Join("..", "..", "models", "mnist_0to4_test.npz"), "CropPct", Options{CropPct: 1}},
+		{"npz augment", filepath.Join("..", "..", "models", "mnist_0to4_test.npz"), "Augment", Options{Augment: &Augment{HFlip: 1}}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Open(tc.spec, tc.opts)
+			var oe *OptionError
+			if !errors.As(err, &oe) || oe.Option != tc.option {
+				t.Errorf("error %v, want an *OptionError for %s", err, tc.option)
+			}
+		})
 	}
 }
