@@ -391,7 +391,7 @@ func TestAugmentOptionErrors(t *testing.T) {
 	size := [2]int{7, 7}
 	tests := []struct {
 		name, spec, option string
-		opts           Options
+		opts               Options
 	}{
 		{"negative crop", root, "CropPct", Options{ImageSize: size, CropPct: -1}},
 		{"NaN crop", root, "CropPct", Options{ImageSize: size, CropPct: math.NaN()}},
