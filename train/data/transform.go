@@ -42,16 +42,6 @@ func evalSize(w, h, tw, th int, pct float64) (int, int) {
 	return keepRatio(w, h, sw, sh)
 }
 
-// evalResizeOK checks that the sizes of the eval transform are usable for
-// an image of w x h: every resized side at least 1 pixel.
-func evalResizeOK(w, h, tw, th int, pct float64) error {
-	rw, rh := evalSize(w, h, tw, th, pct)
-	if rw < 1 || rh < 1 {
-		return fmt.Errorf("image of %dx%d (height x width) would be resized to %dx%d", h, w, rh, rw)
-	}
-	return nil
-}
-
 // centerCropBox returns the top-left corner of torchvision's CenterCrop of
 // th x tw in an image of h x w: int(round((h - th) / 2.0)) and the same
 // across, rounded half to even as Python's round. When the crop is larger
