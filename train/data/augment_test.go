@@ -278,6 +278,18 @@ func TestAugmentDraws(t *testing.T) {
 	if fallbacks == n {
 		t.Errorf("every box is the whole image")
 	}
+	// On a large image the first attempts fit: the box's area share and
+	// aspect ratio are within scale and ratio, up to the rounding of its
+	// sides to whole pixels.
+	for i := range 300 {
+		d := a.draw(0, i, 400, 300)
+		share := float64(d.w*d.h) / (400 * 300)
+		aspect := float64(d.w) / float64(d.h)
+		loW, hiW := math.Sqrt(0.08*400*300*0.75)-0.5, math.Sqrt(400*300*4.0/3)+0.5 // widths the bounds allow
+		if share < 0.08*0.95 || share > 1.0 || aspect < 0.75*0.9 || aspect > 4.0/3/0.9 || float64(d.w) < loW || float64(d.w) > hiW {
+			t.Errorf("index %d: box %dx%d (share %.3f, aspect %.3f) outside scale (0.08, 1) and ratio (3/4, 4/3)", i, d.h, d.w, share, aspect)
+		}
+	}
 	same := 0
 	for i := range 50 {
 		if a.draw(0, i, 30, 30) == a.draw(1, i, 30, 30) {
