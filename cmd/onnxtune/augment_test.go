@@ -69,10 +69,10 @@ type runJSON struct {
 	Names       []string `json:"predicted_names"`
 }
 
-// TestEvalFolderMatchesORT: on an image folder of mixed sizes, eval and run
-// with --image-size and --crop-pct give the accuracy and the predictions
-// ONNX Runtime gives on torchvision's Resize + CenterCrop + Normalize of
-// the same images.
+// TestEvalFolderMatchesORT: on an image folder of mixed sizes, eval, run
+// and train --val with --image-size and --crop-pct give the accuracy and
+// the predictions ONNX Runtime gives on torchvision's Resize + CenterCrop +
+// Normalize of the same images.
 func TestEvalFolderMatchesORT(t *testing.T) {
 	ort := readORT(t)
 	flags := []string{"--data", augFolder, "--image-size", "7", "--crop-pct", "0.875", "--json"}
@@ -88,6 +88,18 @@ func TestEvalFolderMatchesORT(t *testing.T) {
 	}
 	if rn.Names != nil {
 		t.Errorf("a model without class names: predicted_names %v", rn.Names)
+	}
+	// train --val reads the folder the same way: at learning rate 0 the
+	// validation accuracy is ONNX Runtime's too.
+	var tr struct {
+		Epochs []struct {
+			ValAcc *float64 `json:"val_accuracy"`
+		} `json:"epochs"`
+	}
+	cliJSON(t, &tr, append([]string{"train", augClassifier, "-o", filepath.Join(t.TempDir(), "out.onnx"),
+		"--val", augFolder, "--lr", "0", "--momentum", "0", "--weight-decay", "0", "--epochs", "1"}, flags...)...)
+	if len(tr.Epochs) != 1 || tr.Epochs[0].ValAcc == nil || *tr.Epochs[0].ValAcc != ort.Accuracy {
+		t.Errorf("train --val: epochs %+v, want validation accuracy %v", tr.Epochs, ort.Accuracy)
 	}
 }
 
