@@ -17,6 +17,7 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/pip install --quiet --progress-bar off "torch==$TORCH" "torchvision==$TORCHVISION"
 .venv/bin/pip install --quiet --progress-bar off onnx onnxscript onnxruntime numpy ml_dtypes transformers onnxconverter-common
+# timm: ModelEmaV2 (models/make_recipe.py) and the evaluation transform (crop_pct) of models/make_augment.py.
 .venv/bin/pip install --quiet --progress-bar off "timm==${TIMM:-1.0.31}"
 .venv/bin/python - <<'PY'
 import torch, torchvision, onnx, onnxscript, onnxruntime, transformers, timm

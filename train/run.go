@@ -47,6 +47,11 @@ type Config struct {
 	// StepOptions: gradient clipping and accumulation, an EMA of the
 	// weights, class weights, BatchNorm of frozen layers (step.go).
 	StepOptions
+	// DataSettings describes what of the data's reading shapes the run
+	// beyond its examples (the augmentation: data.Augment's settings, as
+	// text); checkpoints record it when set, and a resume under another
+	// value is refused.
+	DataSettings string
 	// MaxBytes bounds each tensor the engine sizes from the model
 	// (ops.Options.MaxBytes); zero means graph.DefaultMaxBytes.
 	MaxBytes int64
@@ -177,7 +182,7 @@ func Run(ctx context.Context, m *graph.Model, src Source, val Validator, cfg Con
 	if cfg.EMA > 0 {
 		ema = newEMA(tr, cfg.EMA)
 	}
-	ck := &checkpoint{dir: cfg.Checkpoint, tr: tr, groups: groups, batches: nb, accum: accum, ema: ema, settings: runSettings(cfg)}
+	ck := &checkpoint{dir: cfg.Checkpoint, tr: tr, groups: groups, batches: nb, accum: accum, ema: ema, settings: withDataSettings(runSettings(cfg), cfg)}
 	var pos position
 	if cfg.Resume {
 		if cfg.Checkpoint == "" {

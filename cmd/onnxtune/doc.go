@@ -141,10 +141,18 @@
 //   - a folder ROOT/CLASS/*.png|jpg|jpeg, read as torchvision's ImageFolder
 //     reads it (classes sorted by name), normalized with ImageNet's mean and
 //     std unless --mean and --std say otherwise (MNIST: 0.1307 and 0.3081);
-//     --grayscale reads one channel and --image-size H,W resizes as PIL's
-//     bilinear resize does. Without --image-size every image must have the
+//     --grayscale reads one channel and --image-size H,W with --crop-pct F
+//     (1 by default) resizes as timm's evaluation transform:
+//     Resize(int(size/F)) of the shorter side, PIL's antialiased bilinear
+//     resize, then CenterCrop (--crop-pct 0 stretches to H,W). A model
+//     train wrote from an image folder gives these flags their defaults
+//     from its metadata (onnxtune.preprocess; its class names in
+//     onnxtune.class_names, which run prints with the predictions); flags
+//     win. Without --image-size (or that metadata) every image must have the
 //     model's input height and width, checked from the headers before any
-//     image is decoded; the channels (3, or 1 with --grayscale) must be the
+//     image is decoded; train's --scale, --ratio, --hflip and --color-jitter
+//     augment the training images (RandomResizedCrop, RandomHorizontalFlip,
+//     ColorJitter), drawn per --seed, epoch and example; the channels (3, or 1 with --grayscale) must be the
 //     model's, checked before any file is read. An image may have at most
 //     --max-image-pixels pixels (default 178956970, the size at which
 //     Pillow raises DecompressionBombError), checked from its header.
@@ -175,7 +183,8 @@
 // anything is allocated; a FIFO, device or folder given as a file, or as
 // --data, is refused. --image-size, --mean, --std and --grayscale with data
 // they do not apply to (.npz, MNIST for the first and last), and sizes
-// below 1, are usage errors (exit 2).
+// below 1, are usage errors (exit 2), as are --crop-pct and the
+// augmentation flags for data other than an image folder, or out of range.
 //
 // # remap
 //

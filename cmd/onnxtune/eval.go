@@ -22,7 +22,9 @@ largest score is at the label) and the mean cross-entropy, PyTorch's
 nn.CrossEntropyLoss: the batch mean of logsumexp(z) - z[y]. --json prints
 {"accuracy", "loss", "n"}.
 
-` + inputsText,
+` + inputsText + `
+
+` + preprocessText,
 		Example: `  onnxtune eval models/mnist_lenet_0to4.onnx --data models/mnist_0to4_test.npz
   onnxtune eval tuned.onnx --data mnist:test
   onnxtune eval --json model.onnx --data val.npz | jq .accuracy`,

@@ -15,6 +15,7 @@ func (a *app) replaceHeadCmd() *cobra.Command {
 		layer, out string
 		classes    int
 		seed       int64
+		classNames []string
 	)
 	c := &cobra.Command{
 		Use:   "replace-head MODEL --layer NAME --classes N -o OUT",
@@ -30,6 +31,9 @@ numbers). The parameters keep their PyTorch names with the new shapes, the
 declared output shape gets the new number of classes, and node names,
 opsets and every other tensor are kept. The new weight and bias together
 may not exceed --max-bytes (checked before they are made, exit 1).
+--class-names a,b,c (N names) are written in OUT's metadata
+(onnxtune.class_names); without it, class names the model carried are
+dropped (they named the old classes).
 
 ` + policyText + "\n\n" + sideText,
 		Example: `  onnxtune replace-head resnet18.onnx --layer fc --classes 5 -o resnet18_5.onnx
@@ -41,6 +45,8 @@ may not exceed --max-bytes (checked before they are made, exit 1).
 				return errors.New("required flags: --layer and -o (--output)")
 			case classes < 1:
 				return fmt.Errorf("invalid --classes %d: want 1 or more", classes)
+			case classNames != nil && len(classNames) != classes:
+				return fmt.Errorf("invalid --class-names: %d names for --classes %d", len(classNames), classes)
 			}
 			return nil
 		},
@@ -63,6 +69,9 @@ may not exceed --max-bytes (checked before they are made, exit 1).
 			if err := remap.ReplaceHeadWith(m, layer, classes, remap.HeadOptions{Seed: seed, MaxBytes: a.limit}); err != nil {
 				return err
 			}
+			if err := headClassNames(m, classNames); err != nil {
+				return err
+			}
 			if err := export.WriteFile(out, m); err != nil {
 				return err
 			}
@@ -79,5 +88,6 @@ may not exceed --max-bytes (checked before they are made, exit 1).
 	f.IntVar(&classes, "classes", 0, "number of outputs of the new layer (required)")
 	f.StringVarP(&out, "output", "o", "", "where to write the model (required)")
 	f.Int64Var(&seed, "seed", 0, "seed of the new layer's initialization")
+	f.StringSliceVar(&classNames, "class-names", nil, "names of the N new classes, a,b,c, written in OUT's metadata")
 	return c
 }

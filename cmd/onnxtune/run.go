@@ -18,6 +18,7 @@ func (a *app) runCmd() *cobra.Command {
 	var (
 		out         string
 		all, asJSON bool
+		classNames  []string
 	)
 	c := &cobra.Command{
 		Use:   "run MODEL --data DATA [-o OUT.npz]",
@@ -31,11 +32,14 @@ it stands for (BatchNormalization with running statistics, Dropout off).
 
 ` + inputsText + `
 
+` + preprocessText + `
+
 With -o it writes the first output as the array logits of OUT.npz (with
 --all-outputs, every output under its graph name too). It prints the
 output shapes and, per example, the index of the largest output (the
-predicted class of a classifier); --json prints
-{"outputs": {name: shape}, "predictions": [...]}.
+predicted class of a classifier) with its name when the model's metadata
+has class names (or --class-names a,b,c gives them); --json prints
+{"outputs": {name: shape}, "predictions": [...], "predicted_names": [...]}.
 
 ` + policyText,
 		Example: `  onnxtune run models/lenet.onnx --data models/lenet.expected.npz
@@ -44,7 +48,7 @@ predicted class of a classifier); --json prints
   python3 -c "import numpy as np; print(np.load('/tmp/out.npz')['logits'])"`,
 		Args: positional("MODEL"),
 		RunE: work(func(_ *cobra.Command, args []string) error {
-			res, err := a.run(args[0], d, out, all)
+			res, err := a.run(args[0], d, out, all, classNames)
 			if err != nil {
 				return err
 			}
@@ -58,11 +62,19 @@ predicted class of a classifier); --json prints
 			if out != "" {
 				fmt.Fprintf(tw, "wrote\t%s\n", out)
 			}
-			fmt.Fprintf(tw, "\nexample\tpredicted\n")
+			if res.Names != nil {
+				fmt.Fprintf(tw, "\nexample\tpredicted\tclass\n")
+			} else {
+				fmt.Fprintf(tw, "\nexample\tpredicted\n")
+			}
 			for i, p := range res.Predictions {
 				if i == 20 {
 					fmt.Fprintf(tw, "...\t(%d more)\n", len(res.Predictions)-20)
 					break
+				}
+				if res.Names != nil {
+					fmt.Fprintf(tw, "%d\t%d\t%s\n", i, p, res.Names[i])
+					continue
 				}
 				fmt.Fprintf(tw, "%d\t%d\n", i, p)
 			}
@@ -74,17 +86,26 @@ predicted class of a classifier); --json prints
 	f.StringVarP(&out, "output", "o", "", ".npz file to write the outputs to")
 	f.BoolVar(&all, "all-outputs", false, "with -o, write every graph output under its name")
 	f.BoolVar(&asJSON, "json", false, "print output shapes and predictions as JSON")
+	f.StringSliceVar(&classNames, "class-names", nil, "names of the classes, a,b,c, printed with the predictions (default: the model's metadata)")
 	return c
 }
 
 type runResult struct {
 	Outputs     map[string][]int `json:"outputs"`
 	Predictions []int            `json:"predictions"`
+	Names       []string         `json:"predicted_names,omitempty"`
 	order       []string
 }
 
-func (a *app) run(model string, d dataSpec, out string, all bool) (*runResult, error) {
+func (a *app) run(model string, d dataSpec, out string, all bool, classNames []string) (*runResult, error) {
 	m, err := a.inferenceModel(model)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkClassNames(m, classNames); err != nil {
+		return nil, err
+	}
+	classes, err := classNamesOf(m, classNames)
 	if err != nil {
 		return nil, err
 	}
@@ -156,6 +177,9 @@ func (a *app) run(model string, d dataSpec, out string, all bool) (*runResult, e
 		}
 		res.Outputs[key] = arr.Shape
 		res.order = append(res.order, key)
+	}
+	if res.Names, err = predictedNames(res.Predictions, classes); err != nil {
+		return nil, err
 	}
 	if out != "" {
 		if err := npz.Write(out, arrays); err != nil {

@@ -49,10 +49,14 @@ type imageFlags struct {
 	mean, std []float64
 	grayscale bool
 	maxPixels positiveInt // zero (not from a flag): data's default
+	cropPct   float64
+	fs        *pflag.FlagSet // where they were registered (which were set)
 }
 
 func (im *imageFlags) register(fs *pflag.FlagSet) {
-	fs.IntSliceVar(&im.size, "image-size", nil, "image folders: resize to H,W (or one size for both)")
+	im.fs = fs
+	fs.IntSliceVar(&im.size, "image-size", nil, "image folders: resize and center-crop to H,W (or one size for both)")
+	fs.Float64Var(&im.cropPct, "crop-pct", 1, "image folders: resize to --image-size/F, then center-crop (timm's crop_pct; 0 stretches)")
 	fs.Float64SliceVar(&im.mean, "mean", nil, "image folders: per-channel mean to subtract (default ImageNet's)")
 	fs.Float64SliceVar(&im.std, "std", nil, "image folders: per-channel standard deviation (default ImageNet's)")
 	for _, name := range []string{"mean", "std"} {
@@ -83,7 +87,8 @@ func (p *positiveInt) Set(s string) error {
 // names.
 var imageFlagNames = map[string]string{
 	"ImageSize": "--image-size", "Mean": "--mean", "Std": "--std", "Grayscale": "--grayscale",
-	"MaxImagePixels": "--max-image-pixels",
+	"MaxImagePixels": "--max-image-pixels", "CropPct": "--crop-pct",
+	"Augment": "--scale, --hflip or --color-jitter", "Scale": "--scale", "Ratio": "--ratio", "HFlip": "--hflip", "ColorJitter": "--color-jitter",
 }
 
 // imageSize checks --image-size and returns it as data.Options.ImageSize
@@ -125,6 +130,7 @@ type dataSpec struct {
 	classes  []int64 // training data only
 	shuffle  bool
 	seed     int64
+	aug      *data.Augment // training data only
 }
 
 // dataFlags gives run and eval their data flags, read into d: the required
@@ -163,7 +169,10 @@ func (a *app) openData(m *graph.Model, d dataSpec) (*data.Loader, error) {
 	}
 	opts := data.Options{Mean: d.image.mean, Std: d.image.std, Grayscale: d.image.grayscale, ImageSize: size,
 		MaxBytes: a.limit, MaxImagePixels: int64(d.image.maxPixels),
-		PerClass: d.perClass, Classes: d.classes, Unlabeled: d.need == examplesOnly}.ForInputs(ins)
+		PerClass: d.perClass, Classes: d.classes, Unlabeled: d.need == examplesOnly, Augment: d.aug}.ForInputs(ins)
+	if err := imageOptions(m, d.spec, d.image, &opts); err != nil {
+		return nil, err
+	}
 	ds, err := data.Open(d.spec, opts)
 	// An option that does not apply to the data, or a value no data
 	// takes, is a mistake of the command line.

@@ -46,6 +46,8 @@ type trainFlags struct {
 	perClass                  int
 	classes                   []int64
 	step                      stepFlags // stepflags.go
+	aug                       augmentFlags
+	classNames                []string
 }
 
 func (a *app) trainCmd() *cobra.Command {
@@ -73,6 +75,11 @@ ROOT/CLASS/*.png|jpg whose classes are sorted as torchvision's
 ImageFolder sorts them.
 
 ` + inputsText + `
+
+` + preprocessText + `
+
+` + augmentText + ` OUT carries the class names (the folder's, or
+--class-names a,b,c) and the evaluation preprocessing in its metadata.
 
 Schedules scale every group's rate after every optimizer step, as the
 Hugging Face Trainer and PyTorch's schedulers compute them: --warmup N (or
@@ -179,6 +186,8 @@ OUT has no external data) or an input, checked before training.
 	f.image.register(fl)
 	fl.IntVar(&f.perClass, "per-class", 0, "training data: keep the first N examples of each class (0: all)")
 	fl.Int64SliceVar(&f.classes, "classes", nil, "training data: keep only these class labels")
+	f.aug.register(fl)
+	fl.StringSliceVar(&f.classNames, "class-names", nil, "class names written in OUT's metadata, a,b,c (default: the image folder's classes)")
 	return c
 }
 
@@ -321,8 +330,15 @@ func (a *app) train(model string, f *trainFlags) error {
 	if err := early(chk.check()); err != nil {
 		return err
 	}
+	aug, err := f.aug.augment(f.seed)
+	if err != nil {
+		return early(err)
+	}
+	if err := early(checkClassNames(m, f.classNames)); err != nil {
+		return err
+	}
 	src, err := a.openData(m, dataSpec{spec: f.data, need: labelsOrTargets, batch: f.batch, image: f.image,
-		perClass: f.perClass, classes: f.classes, shuffle: f.shuffle, seed: f.seed})
+		perClass: f.perClass, classes: f.classes, shuffle: f.shuffle, seed: f.seed, aug: aug})
 	if err != nil {
 		return early(fmt.Errorf("--data: %w", err))
 	}
@@ -365,6 +381,9 @@ func (a *app) train(model string, f *trainFlags) error {
 		return err
 	}
 	cfg.Logger, cfg.MaxBytes = a.log, a.limit
+	if aug != nil {
+		cfg.DataSettings = aug.String()
+	}
 	cfg.OnGroups = func(g *train.Assignment) { a.printGroups(cfg.Optimizer, g) }
 	total := -1 // unknown: more steps than an int counts (Run refuses it)
 	if epochs <= math.MaxInt/spe {
@@ -409,6 +428,9 @@ func (a *app) train(model string, f *trainFlags) error {
 		return &interruptedError{msg}
 	}
 	if _, err := remap.ToInference(m); err != nil {
+		return err
+	}
+	if err := describeModel(m, src.Dataset(), f.classNames); err != nil {
 		return err
 	}
 	if err := export.WriteFile(f.out, m); err != nil {

@@ -60,6 +60,18 @@ type Options struct {
 	// (see the package documentation). Zero keeps each image's size, which
 	// must then be the same for all.
 	ImageSize [2]int
+	// CropPct, with ImageSize, makes the resize timm's evaluation
+	// transform of crop_pct: torchvision's Resize(int(size/CropPct)) of the
+	// shorter side (bilinear, antialiased as PIL does), then
+	// CenterCrop(size), zero-padded where the crop is larger than the
+	// image. A size that is not square resizes as timm's
+	// ResizeKeepRatio((int(H/CropPct), int(W/CropPct))). Zero stretches
+	// every image to the size (torchvision's Resize((H, W)), timm's
+	// squash); 1 keeps an image already at the size as it is.
+	CropPct float64
+	// Augment, when not nil, augments the images of a folder for
+	// training (see Augment); its draws need the epoch a Loader gives.
+	Augment *Augment
 	// Grayscale converts images of a folder to one channel with PIL's
 	// luma formula L = (19595 R + 38470 G + 7471 B + 2^15) >> 16, before
 	// resizing (torchvision's Grayscale(1)).
@@ -290,6 +302,10 @@ func noImageOptions(path string, opts Options, norm bool) error {
 		return optionErr(path, "ImageSize", "option ImageSize applies only to image folders")
 	case opts.Grayscale:
 		return optionErr(path, "Grayscale", "option Grayscale applies only to image folders")
+	case opts.CropPct != 0:
+		return optionErr(path, "CropPct", "option CropPct applies only to image folders")
+	case opts.Augment != nil:
+		return optionErr(path, "Augment", "augmentation applies only to image folders")
 	case norm && opts.Mean != nil:
 		return optionErr(path, "Mean", "options Mean and Std do not apply to .npz data (stored values are used as they are)")
 	case norm && opts.Std != nil:

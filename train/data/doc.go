@@ -43,7 +43,10 @@
 //	ImageFolder(root, transform=Compose([Grayscale(), Resize((h, w)), ToTensor(), Normalize(mean, std)]))
 //
 // applies to it (Grayscale only with Options.Grayscale, Resize only with
-// Options.ImageSize):
+// Options.ImageSize; with Options.CropPct, Resize(int(size/CropPct)) of
+// the shorter side then CenterCrop(size), timm's evaluation transform;
+// with Options.Augment, RandomResizedCrop, RandomHorizontalFlip and
+// ColorJitter before step 4, see Augment):
 //
 //  1. decode with the standard library (image/png, image/jpeg) and convert
 //     to 8-bit RGB as PIL's convert("RGB"): alpha dropped, 16-bit samples
@@ -56,7 +59,9 @@
 //     widened by in/out when shrinking (antialiasing, so not the
 //     align_corners=False interpolation of torch.nn.functional.interpolate),
 //     weights in fixed point with 22 fractional bits, a horizontal pass
-//     rounded to bytes and then a vertical pass;
+//     rounded to bytes and then a vertical pass (the vertical pass first
+//     when the height shrinks by more than twice as many pixels as the
+//     width, as Pillow 13 does);
 //  4. normalize as above.
 //
 // PNG images then equal torchvision's to the rounding of step 4 (a test

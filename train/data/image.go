@@ -45,9 +45,13 @@ type ImageFolder struct {
 	labels  []int64
 	c, h, w int             // example shape
 	resize  bool            // resize every image to h x w
+	cropPct float64         // with resize: Resize then CenterCrop (0: stretch)
+	aug     *Augment        // training augmentation, or nil
 	tables  []*[256]float32 // normalization, per channel
-	max     int64           // Options.MaxBytes, as graph.LimitBytes gives it
-	pixels  int64           // Options.MaxImagePixels, or its default
+	mean    []float64       // of the normalization, per channel
+	std     []float64
+	max     int64 // Options.MaxBytes, as graph.LimitBytes gives it
+	pixels  int64 // Options.MaxImagePixels, or its default
 }
 
 var (
@@ -104,6 +108,7 @@ func OpenImageFolder(root string, opts Options) (*ImageFolder, error) {
 	for c := range f.c {
 		f.tables = append(f.tables, norm.table(c))
 	}
+	f.mean, f.std = norm.mean, norm.std
 	switch h, w := opts.ImageSize[0], opts.ImageSize[1]; {
 	case h == 0 && w == 0:
 	case h <= 0 || w <= 0:
@@ -113,6 +118,24 @@ func OpenImageFolder(root string, opts Options) (*ImageFolder, error) {
 			return nil, &FileError{Path: root, Err: err}
 		}
 		f.h, f.w, f.resize = h, w, true
+	}
+	switch pct := opts.CropPct; {
+	case math.IsNaN(pct) || math.IsInf(pct, 0) || pct < 0:
+		return nil, optionErr(root, "CropPct", "option CropPct %v, want a positive share (or 0 to stretch)", pct)
+	case pct != 0 && !f.resize:
+		return nil, optionErr(root, "CropPct", "option CropPct needs an image size (ImageSize) to crop to")
+	default:
+		f.cropPct = pct
+	}
+	if a := opts.Augment; a != nil {
+		if err := a.check(); err != nil {
+			return nil, &FileError{Path: root, Err: err}
+		}
+		if a.Scale != [2]float64{} && !f.resize {
+			return nil, optionErr(root, "Scale", "RandomResizedCrop needs an image size (ImageSize) to resize the crop to")
+		}
+		aug := *a
+		f.aug = &aug
 	}
 	in := opts.InputSize
 	if f.resize && in != [2]int{} && in != opts.ImageSize {
@@ -150,6 +173,14 @@ func OpenImageFolder(root string, opts Options) (*ImageFolder, error) {
 			return nil, err
 		}
 		switch {
+		case f.resize && f.cropPct > 0:
+			rw, rh := evalSize(w, h, f.w, f.h, f.cropPct)
+			if rw < 1 || rh < 1 {
+				return nil, fileErr(file, "image of %dx%d (height x width) would be resized to %dx%d before the center crop", h, w, rh, rw)
+			}
+			if err := graph.CheckBytes(fmt.Sprintf("the image of %dx%d resized to %dx%d", h, w, rh, rw), pixels(rh, rw), int64(f.c)+1, f.max); err != nil {
+				return nil, &FileError{Path: file, Err: err}
+			}
 		case f.resize:
 		case in != [2]int{} && (h != in[0] || w != in[1]):
 			return nil, fileErr(file, "image of %dx%d (height x width), but the model takes images of %dx%d; set an image size to resize them all",
@@ -245,8 +276,16 @@ func (f *ImageFolder) Fields() []Field {
 func (f *ImageFolder) TargetShape() ([]int, bool) { return nil, false }
 func (f *ImageFolder) label(i int) int64          { return f.labels[i] }
 
-// Read decodes, converts, resizes and normalizes image i.
-func (f *ImageFolder) Read(i int, x []any, _ []float32) (int64, error) {
+// Read decodes, converts, resizes and normalizes image i. With
+// augmentation, it draws as at epoch 0 (a Loader passes its epoch).
+func (f *ImageFolder) Read(i int, x []any, t []float32) (int64, error) {
+	return f.readEpoch(0, i, x, t)
+}
+
+// readEpoch reads image i as epoch epoch of a training run sees it: the
+// evaluation transform (resize, center crop) or the augmentation drawn for
+// (seed, epoch, i), then the normalization.
+func (f *ImageFolder) readEpoch(epoch, i int, x []any, _ []float32) (int64, error) {
 	xf, err := checkRead(i, len(f.files), x, f.c*f.h*f.w)
 	if err != nil {
 		return 0, err
@@ -260,16 +299,38 @@ func (f *ImageFolder) Read(i int, x []any, _ []float32) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
+	if shared {
+		// Equal channels: transformed once, the same bytes for each.
+		planes = planes[:1]
+	}
+	var d draws
+	if f.aug != nil {
+		d = f.aug.draw(epoch, i, planes[0].w, planes[0].h)
+	}
+	for c := range planes {
+		// A full-size plane is dropped once transformed: the others
+		// wait, nothing else of the decoded image is kept.
+		p := planes[c]
+		planes[c] = plane{}
+		switch {
+		case d.crop:
+			p = resizedCrop(p, d.top, d.left, d.h, d.w, f.w, f.h)
+		case f.resize:
+			p = evalTransform(p, f.w, f.h, f.cropPct)
+		}
+		if d.flip {
+			p = hflip(p)
+		}
+		planes[c] = p
+	}
+	if d.jitter {
+		d.applyJitter(planes)
+	}
 	size := f.h * f.w
-	var p plane
 	for c := range f.c {
-		if c == 0 || !shared {
-			// A full-size plane is dropped once resized: the others
-			// wait, nothing else of the decoded image is kept.
-			p, planes[c] = planes[c], plane{}
-			if p.w != f.w || p.h != f.h {
-				p = resize(p, f.w, f.h)
-			}
+		p := planes[min(c, len(planes)-1)]
+		if p.w != f.w || p.h != f.h {
+			return 0, fileErr(path, "image transformed to %dx%d, want %dx%d", p.h, p.w, f.h, f.w)
 		}
 		t, out := f.tables[c], xf[c*size:(c+1)*size]
 		for k, v := range p.pix {

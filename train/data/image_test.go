@@ -29,7 +29,7 @@ var (
 func TestImageFolderMatchesTorchvision(t *testing.T) {
 	raw, err := os.ReadFile("testdata/torchvision.json")
 	if err != nil {
-		t.Fatalf("%v (regenerate with /usr/bin/python3 train/data/testdata/make.py)", err)
+		t.Fatalf("%v (regenerate with .venv/bin/python train/data/testdata/make.py)", err)
 	}
 	var meta struct {
 		Classes []string `json:"classes"`

@@ -122,7 +122,7 @@ func (l *Loader) Batch(epoch, i int) (Batch, error) {
 			idx[k] = lo + k
 		}
 	}
-	return l.read(idx)
+	return l.read(epoch, idx)
 }
 
 // Epoch yields the batches of epoch epoch in order. After an error it
@@ -138,10 +138,11 @@ func (l *Loader) Epoch(epoch int) iter.Seq2[Batch, error] {
 	}
 }
 
-// read reads the examples idx into a batch: each field with a value per
-// example into one column of n values, row k from example idx[k], so that
-// every array of the batch has the examples in the same order.
-func (l *Loader) read(idx []int) (Batch, error) {
+// read reads the examples idx of epoch epoch into a batch: each field with
+// a value per example into one column of n values, row k from example
+// idx[k], so that every array of the batch has the examples in the same
+// order. A dataset that augments its examples draws them for the epoch.
+func (l *Loader) read(epoch int, idx []int) (Batch, error) {
 	n, tsize := len(idx), numel(l.tshape)
 	cols := make([]column, len(l.fields))
 	sizes := make([]int, len(l.fields))
@@ -174,7 +175,7 @@ func (l *Loader) read(idx []int) (Batch, error) {
 		if targets != nil {
 			t = targets[k*tsize : (k+1)*tsize]
 		}
-		y, err := l.ds.Read(idx[k], x, t)
+		y, err := readAt(l.ds, epoch, idx[k], x, t)
 		if err != nil {
 			var fe *FileError
 			if errors.As(err, &fe) {
@@ -273,3 +274,20 @@ func (r *splitMix) below(n uint64) uint64 {
 	}
 	return hi
 }
+
+// epochReader is a dataset whose examples depend on the epoch (augmented
+// images), or one that wraps such a dataset.
+type epochReader interface {
+	readEpoch(epoch, i int, x []any, target []float32) (int64, error)
+}
+
+// readAt reads example i of ds as epoch epoch sees it.
+func readAt(ds Dataset, epoch, i int, x []any, target []float32) (int64, error) {
+	if er, ok := ds.(epochReader); ok {
+		return er.readEpoch(epoch, i, x, target)
+	}
+	return ds.Read(i, x, target)
+}
+
+// Dataset returns the dataset the Loader reads.
+func (l *Loader) Dataset() Dataset { return l.ds }

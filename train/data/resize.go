@@ -166,39 +166,55 @@ func clip8(v int64) uint8 {
 }
 
 // resize resizes p to w x h as PIL's Image.resize((w, h), BILINEAR) does on
-// an 8-bit image: a horizontal pass, rounded to bytes, then a vertical pass.
+// an 8-bit image: two passes, each rounded to bytes, horizontal first
+// unless the height shrinks by more than twice what the width shrinks (in
+// pixels), when Pillow 13 (not 9.4) runs the vertical pass first (its
+// ImagingResampleInner).
 func resize(p plane, w, h int) plane {
-	if p.w != w {
-		rc := bilinearCoeffs(p.w, w)
-		out := plane{w, p.h, make([]uint8, w*p.h)}
-		for y := range p.h {
-			row := p.pix[y*p.w : (y+1)*p.w]
-			for xx := range w {
-				k := rc.k[xx*rc.ksize:]
-				ss := int64(1) << (precisionBits - 1)
-				for j, v := range row[rc.start[xx] : rc.start[xx]+rc.n[xx]] {
-					ss += int64(v) * int64(k[j])
-				}
-				out.pix[y*w+xx] = clip8(ss)
-			}
-		}
-		p = out
+	if dh := p.h - h; dh > 0 && dh > (p.w-w)*2 {
+		return resizeHorizontal(resizeVertical(p, h), w)
 	}
-	if p.h != h {
-		rc := bilinearCoeffs(p.h, h)
-		out := plane{p.w, h, make([]uint8, p.w*h)}
-		for yy := range h {
-			k := rc.k[yy*rc.ksize:]
-			y0 := rc.start[yy]
-			for x := range p.w {
-				ss := int64(1) << (precisionBits - 1)
-				for j := range rc.n[yy] {
-					ss += int64(p.pix[(y0+j)*p.w+x]) * int64(k[j])
-				}
-				out.pix[yy*p.w+x] = clip8(ss)
-			}
-		}
-		p = out
+	return resizeVertical(resizeHorizontal(p, w), h)
+}
+
+// resizeHorizontal resizes the rows of p to w pixels.
+func resizeHorizontal(p plane, w int) plane {
+	if p.w == w {
+		return p
 	}
-	return p
+	rc := bilinearCoeffs(p.w, w)
+	out := plane{w, p.h, make([]uint8, w*p.h)}
+	for y := range p.h {
+		row := p.pix[y*p.w : (y+1)*p.w]
+		for xx := range w {
+			k := rc.k[xx*rc.ksize:]
+			ss := int64(1) << (precisionBits - 1)
+			for j, v := range row[rc.start[xx] : rc.start[xx]+rc.n[xx]] {
+				ss += int64(v) * int64(k[j])
+			}
+			out.pix[y*w+xx] = clip8(ss)
+		}
+	}
+	return out
+}
+
+// resizeVertical resizes the columns of p to h pixels.
+func resizeVertical(p plane, h int) plane {
+	if p.h == h {
+		return p
+	}
+	rc := bilinearCoeffs(p.h, h)
+	out := plane{p.w, h, make([]uint8, p.w*h)}
+	for yy := range h {
+		k := rc.k[yy*rc.ksize:]
+		y0 := rc.start[yy]
+		for x := range p.w {
+			ss := int64(1) << (precisionBits - 1)
+			for j := range rc.n[yy] {
+				ss += int64(p.pix[(y0+j)*p.w+x]) * int64(k[j])
+			}
+			out.pix[yy*p.w+x] = clip8(ss)
+		}
+	}
+	return out
 }

@@ -55,6 +55,13 @@ func (s *subset) Read(i int, x []any, target []float32) (int64, error) {
 	return s.ds.Read(s.idx[i], x, target)
 }
 
+func (s *subset) readEpoch(epoch, i int, x []any, target []float32) (int64, error) {
+	if i < 0 || i >= len(s.idx) {
+		return 0, fmt.Errorf("data: example %d out of range [0, %d)", i, len(s.idx))
+	}
+	return readAt(s.ds, epoch, s.idx[i], x, target)
+}
+
 func (s *subset) label(i int) int64 {
 	if l, ok := s.ds.(labeler); ok {
 		return l.label(s.idx[i])

@@ -36,11 +36,15 @@ func (u *unlabeled) Len() int                   { return u.ds.Len() }
 func (u *unlabeled) Fields() []Field            { return u.ds.Fields() }
 func (u *unlabeled) TargetShape() ([]int, bool) { return nil, false }
 
-func (u *unlabeled) Read(i int, x []any, _ []float32) (int64, error) {
+func (u *unlabeled) Read(i int, x []any, t []float32) (int64, error) {
+	return u.readEpoch(0, i, x, t)
+}
+
+func (u *unlabeled) readEpoch(epoch, i int, x []any, _ []float32) (int64, error) {
 	var t []float32
 	if u.tsize > 0 {
 		t = make([]float32, u.tsize)
 	}
-	_, err := u.ds.Read(i, x, t)
+	_, err := readAt(u.ds, epoch, i, x, t)
 	return 0, err
 }

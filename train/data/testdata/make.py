@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """Writes the image-folder fixtures of train/data's tests with PIL and torchvision.
 
-Run with Debian's interpreter (it has numpy, Pillow, torch and torchvision):
+Run with the reference virtual environment (Pillow 13: unlike Debian's 9.4, its resize
+that shrinks the height by more than twice what it shrinks the width runs the
+vertical pass first, which changes "mixed" by one grey level):
 
-    /usr/bin/python3 train/data/testdata/make.py
+    .venv/bin/python train/data/testdata/make.py
 
 Outputs, next to this script:
   folder/               a small image folder: classes created in unsorted order

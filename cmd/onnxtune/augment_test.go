@@ -1,0 +1,352 @@
+package main
+
+import (
+	"encoding/json"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/onnxtune/onnxtune/export"
+	"github.com/onnxtune/onnxtune/importer"
+	"github.com/onnxtune/onnxtune/internal/npz"
+	"github.com/onnxtune/onnxtune/train/data"
+)
+
+// The fixtures of models/make_augment.py: an image folder of mixed sizes,
+// a small classifier, ONNX Runtime's predictions on torchvision-prepared
+// tensors and PyTorch's weights after three steps on flipped images.
+var (
+	augDir        = filepath.Join("..", "..", "models", "augment")
+	augFolder     = filepath.Join(augDir, "folder")
+	augClassifier = filepath.Join(augDir, "classifier.onnx")
+)
+
+type ortResult struct {
+	Size        int     `json:"size"`
+	CropPct     float64 `json:"crop_pct"`
+	Predictions []int   `json:"predictions"`
+	Accuracy    float64 `json:"accuracy"`
+}
+
+func readORT(t *testing.T) ortResult {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(augDir, "ort.json"))
+	if err != nil {
+		t.Fatalf("%v (regenerate with .venv/bin/python models/make_augment.py)", err)
+	}
+	var r ortResult
+	if err := json.Unmarshal(raw, &r); err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Predictions) == 0 {
+		t.Fatal("ort.json has no predictions")
+	}
+	return r
+}
+
+// cliJSON runs the CLI, wants exit 0 and decodes its stdout into v.
+func cliJSON(t *testing.T, v any, args ...string) {
+	t.Helper()
+	code, stdout, stderr := runCLI(append(args, "--log-level", "error")...)
+	if code != exitOK {
+		t.Fatalf("onnxtune %s: exit %d, stderr %q", strings.Join(args, " "), code, stderr)
+	}
+	if err := json.Unmarshal([]byte(stdout), v); err != nil {
+		t.Fatalf("onnxtune %s: %v in %q", strings.Join(args, " "), err, stdout)
+	}
+}
+
+type evalJSON struct {
+	Accuracy float64 `json:"accuracy"`
+	N        int     `json:"n"`
+}
+
+type runJSON struct {
+	Predictions []int    `json:"predictions"`
+	Names       []string `json:"predicted_names"`
+}
+
+// TestEvalFolderMatchesORT: on an image folder of mixed sizes, eval, run
+// and train --val with --image-size and --crop-pct give the accuracy and
+// the predictions ONNX Runtime gives on torchvision's Resize + CenterCrop +
+// Normalize of the same images.
+func TestEvalFolderMatchesORT(t *testing.T) {
+	ort := readORT(t)
+	flags := []string{"--data", augFolder, "--image-size", "7", "--crop-pct", "0.875", "--json"}
+	var ev evalJSON
+	cliJSON(t, &ev, append([]string{"eval", augClassifier}, flags...)...)
+	if ev.Accuracy != ort.Accuracy || ev.N != len(ort.Predictions) {
+		t.Errorf("eval: accuracy %v over %d, ONNX Runtime's %v over %d", ev.Accuracy, ev.N, ort.Accuracy, len(ort.Predictions))
+	}
+	var rn runJSON
+	cliJSON(t, &rn, append([]string{"run", augClassifier}, flags...)...)
+	if !slices.Equal(rn.Predictions, ort.Predictions) {
+		t.Errorf("run: predictions %v, ONNX Runtime's %v", rn.Predictions, ort.Predictions)
+	}
+	if rn.Names != nil {
+		t.Errorf("a model without class names: predicted_names %v", rn.Names)
+	}
+	// train --val reads the folder the same way: at learning rate 0 the
+	// validation accuracy is ONNX Runtime's too.
+	var tr struct {
+		Epochs []struct {
+			ValAcc *float64 `json:"val_accuracy"`
+		} `json:"epochs"`
+	}
+	cliJSON(t, &tr, append([]string{"train", augClassifier, "-o", filepath.Join(t.TempDir(), "out.onnx"),
+		"--val", augFolder, "--lr", "0", "--momentum", "0", "--weight-decay", "0", "--epochs", "1"}, flags...)...)
+	if len(tr.Epochs) != 1 || tr.Epochs[0].ValAcc == nil || *tr.Epochs[0].ValAcc != ort.Accuracy {
+		t.Errorf("train --val: epochs %+v, want validation accuracy %v", tr.Epochs, ort.Accuracy)
+	}
+}
+
+// TestHFlipTrainingMatchesPyTorch: three SGD steps with --hflip 1 give
+// PyTorch's weights after three steps on the flipped images, within 1e-5.
+func TestHFlipTrainingMatchesPyTorch(t *testing.T) {
+	want, err := npz.Read(filepath.Join(augDir, "hflip_sgd.npz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "out.onnx")
+	train := func(extra ...string) {
+		args := append([]string{"train", augClassifier, "-o", out, "--data", augFolder, "--image-size", "7",
+			"--batch-size", "8", "--steps", "3", "--shuffle=false", "--lr", "0.1", "--momentum", "0.9",
+			"--weight-decay", "1e-4", "--log-level", "error"}, extra...)
+		if code, _, stderr := runCLI(args...); code != exitOK {
+			t.Fatalf("train: exit %d, stderr %q", code, stderr)
+		}
+	}
+	diff := func() float64 {
+		m, err := importer.Load(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		worst := 0.0
+		for name, arr := range want {
+			init := m.Graph.Initializer(name)
+			if init == nil {
+				t.Fatalf("no initializer %q", name)
+			}
+			got, err := init.Float32s()
+			if err != nil {
+				t.Fatal(err)
+			}
+			w := arr.Data.([]float32)
+			if len(got) != len(w) {
+				t.Fatalf("%s: %d values, PyTorch's %d", name, len(got), len(w))
+			}
+			for k := range w {
+				worst = max(worst, math.Abs(float64(got[k])-float64(w[k])))
+			}
+		}
+		return worst
+	}
+	train("--hflip", "1")
+	d := diff()
+	t.Logf("--hflip 1: largest difference from PyTorch after 3 steps %.3g", d)
+	if d > 1e-5 {
+		t.Errorf("--hflip 1: largest difference %.3g, want at most 1e-5", d)
+	}
+	// The same run without the flip is far from it: the test sees flips.
+	train()
+	if d := diff(); d < 1e-4 {
+		t.Errorf("without --hflip: largest difference %.3g from the flipped run's weights", d)
+	}
+}
+
+// TestMetadataRoundTrip: train writes the folder's class names and its
+// evaluation preprocessing into the model; eval and run read them as
+// defaults (a folder of mixed sizes needs no flags); flags win.
+func TestMetadataRoundTrip(t *testing.T) {
+	ort := readORT(t)
+	dir := t.TempDir()
+
+	// train writes them.
+	trained := filepath.Join(dir, "trained.onnx")
+	code, _, stderr := runCLI("train", augClassifier, "-o", trained, "--data", augFolder, "--image-size", "7",
+		"--crop-pct", "0.875", "--steps", "1", "--log-level", "error")
+	if code != exitOK {
+		t.Fatalf("train: exit %d, stderr %q", code, stderr)
+	}
+	m, err := importer.Load(trained)
+	if err != nil {
+		t.Fatal(err)
+	}
+	classes, pre, err := data.ReadMetadata(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantPre := data.Preprocess{Size: [2]int{7, 7}, Resize: "center_crop", CropPct: 0.875, Interpolation: "bilinear",
+		Mean: []float64{0.485, 0.456, 0.406}, Std: []float64{0.229, 0.224, 0.225}}
+	if !slices.Equal(classes, []string{"cat", "dog", "eel"}) || pre == nil || !samePre(*pre, wantPre) {
+		t.Errorf("trained model: class names %q, preprocessing %+v; want the folder's and %+v", classes, pre, wantPre)
+	}
+	// --class-names win over the folder's.
+	named := filepath.Join(dir, "named.onnx")
+	code, _, stderr = runCLI("train", augClassifier, "-o", named, "--data", augFolder, "--image-size", "7",
+		"--class-names", "a,b,c", "--steps", "1", "--log-level", "error")
+	if code != exitOK {
+		t.Fatalf("train --class-names: exit %d, stderr %q", code, stderr)
+	}
+	if m, err := importer.Load(named); err != nil {
+		t.Fatal(err)
+	} else if c, _, _ := data.ReadMetadata(m); !slices.Equal(c, []string{"a", "b", "c"}) {
+		t.Errorf("--class-names a,b,c: metadata names %q", c)
+	}
+	if code, _, stderr := runCLI("train", augClassifier, "-o", named, "--data", augFolder, "--image-size", "7",
+		"--class-names", "a,b", "--steps", "1"); code != exitUsage || !strings.Contains(stderr, "--class-names") {
+		t.Errorf("two names for three classes: exit %d, stderr %q", code, stderr)
+	}
+
+	// The classifier of the fixtures with ORT's preprocessing in its
+	// metadata: eval and run need no flags to give ORT's numbers.
+	m, err = importer.Load(augClassifier)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := data.SetMetadata(m, []string{"cat", "dog", "eel"}, &wantPre); err != nil {
+		t.Fatal(err)
+	}
+	described := filepath.Join(dir, "described.onnx")
+	if err := export.WriteFile(described, m); err != nil {
+		t.Fatal(err)
+	}
+	var ev evalJSON
+	cliJSON(t, &ev, "eval", described, "--data", augFolder, "--json")
+	if ev.Accuracy != ort.Accuracy {
+		t.Errorf("eval without flags: accuracy %v, ONNX Runtime's %v", ev.Accuracy, ort.Accuracy)
+	}
+	var rn runJSON
+	cliJSON(t, &rn, "run", described, "--data", augFolder, "--json")
+	if !slices.Equal(rn.Predictions, ort.Predictions) {
+		t.Errorf("run without flags: predictions %v, ONNX Runtime's %v", rn.Predictions, ort.Predictions)
+	}
+	if len(rn.Names) != len(rn.Predictions) {
+		t.Fatalf("run: %d names for %d predictions", len(rn.Names), len(rn.Predictions))
+	}
+	for i, p := range rn.Predictions {
+		if rn.Names[i] != []string{"cat", "dog", "eel"}[p] {
+			t.Errorf("example %d: class %d named %q", i, p, rn.Names[i])
+		}
+	}
+	code, stdout, _ := runCLI("run", described, "--data", augFolder, "--log-level", "error")
+	if code != exitOK || !strings.Contains(stdout, "class") || !strings.Contains(stdout, rn.Names[0]) {
+		t.Errorf("run's table: exit %d, no class names in %q", code, stdout)
+	}
+
+	// Flags win: --crop-pct 1 gives what the model without metadata gives
+	// with it, which is not the metadata's result.
+	var over, plain runJSON
+	cliJSON(t, &over, "run", described, "--data", augFolder, "--crop-pct", "1", "--class-names", "x,y,z", "--json")
+	cliJSON(t, &plain, "run", augClassifier, "--data", augFolder, "--image-size", "7", "--crop-pct", "1", "--json")
+	if !slices.Equal(over.Predictions, plain.Predictions) {
+		t.Errorf("--crop-pct 1 over the metadata: predictions %v, want %v", over.Predictions, plain.Predictions)
+	}
+	if slices.Equal(over.Predictions, ort.Predictions) {
+		t.Errorf("crop 1 and crop 0.875 predict alike: the test cannot tell the flag from the metadata")
+	}
+	if len(over.Names) == 0 || !slices.Contains([]string{"x", "y", "z"}, over.Names[0]) {
+		t.Errorf("--class-names x,y,z: names %v", over.Names)
+	}
+
+	// replace-head drops the names of the old classes, or writes new ones.
+	head := filepath.Join(dir, "head.onnx")
+	for _, tc := range []struct {
+		args []string
+		want []string
+	}{{nil, nil}, {[]string{"--class-names", "p,q"}, []string{"p", "q"}}} {
+		args := append([]string{"replace-head", described, "--layer", "fc", "--classes", "2", "-o", head}, tc.args...)
+		if code, _, stderr := runCLI(args...); code != exitOK {
+			t.Fatalf("replace-head %v: exit %d, stderr %q", tc.args, code, stderr)
+		}
+		m, err := importer.Load(head)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, p, _ := data.ReadMetadata(m)
+		if !slices.Equal(c, tc.want) || p == nil {
+			t.Errorf("replace-head %v: names %q, preprocessing %v; want %q and the preprocessing kept", tc.args, c, p, tc.want)
+		}
+	}
+}
+
+func samePre(a, b data.Preprocess) bool {
+	return a.Size == b.Size && a.Resize == b.Resize && a.CropPct == b.CropPct && a.Interpolation == b.Interpolation &&
+		slices.Equal(a.Mean, b.Mean) && slices.Equal(a.Std, b.Std) && a.Grayscale == b.Grayscale
+}
+
+// TestAugmentResume: with augmentation, a run stopped after its first
+// epoch and resumed from its checkpoint writes the weights of the
+// uninterrupted run, bit for bit; a resume under other augmentation
+// settings is refused.
+func TestAugmentResume(t *testing.T) {
+	dir := t.TempDir()
+	aug := []string{"--data", augFolder, "--image-size", "7", "--scale", "0.3,1", "--hflip", "0.5",
+		"--color-jitter", "0.4", "--batch-size", "8", "--seed", "5", "--lr", "0.05", "--log-level", "error"}
+	train := func(out string, extra ...string) {
+		t.Helper()
+		args := append(append([]string{"train", augClassifier, "-o", out}, aug...), extra...)
+		if code, _, stderr := runCLI(args...); code != exitOK {
+			t.Fatalf("train %v: exit %d, stderr %q", extra, code, stderr)
+		}
+	}
+	whole, first, resumed := filepath.Join(dir, "whole.onnx"), filepath.Join(dir, "first.onnx"), filepath.Join(dir, "resumed.onnx")
+	ck := filepath.Join(dir, "ck")
+	train(whole, "--epochs", "3")
+	train(first, "--epochs", "1", "--checkpoint", ck)
+	train(resumed, "--epochs", "3", "--checkpoint", ck, "--resume")
+	weights := func(path string) map[string][]float32 {
+		m, err := importer.Load(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string][]float32{}
+		for _, name := range []string{"conv.weight", "conv.bias", "fc.weight", "fc.bias"} {
+			v, err := m.Graph.Initializer(name).Float32s()
+			if err != nil {
+				t.Fatal(err)
+			}
+			out[name] = v
+		}
+		return out
+	}
+	w, r, f := weights(whole), weights(resumed), weights(first)
+	for name := range w {
+		if !slices.Equal(w[name], r[name]) {
+			t.Errorf("%s: the resumed run differs from the uninterrupted one", name)
+		}
+		if slices.Equal(w[name], f[name]) {
+			t.Errorf("%s: epochs 2 and 3 changed nothing", name)
+		}
+	}
+	args := append(append([]string{"train", augClassifier, "-o", resumed}, aug...), "--epochs", "3", "--checkpoint", ck, "--resume", "--hflip", "0.25")
+	code, _, stderr := runCLI(args...)
+	if code == exitOK || !strings.Contains(stderr, "hflip=0.25") {
+		t.Errorf("resume with another --hflip: exit %d, stderr %q", code, stderr)
+	}
+}
+
+// TestAugmentConfig: the augmentation and crop flags work from --config.
+func TestAugmentConfig(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "c.yaml")
+	yaml := "image-size: 7\ncrop-pct: 0.875\nscale: [0.5, 1]\nratio: [0.75, 1.3333]\nhflip: 0.5\ncolor-jitter: 0.2\nclass-names: [a, b, c]\nsteps: 1\n"
+	if err := os.WriteFile(cfg, []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "out.onnx")
+	if code, _, stderr := runCLI("train", augClassifier, "-o", out, "--data", augFolder, "--config", cfg, "--log-level", "error"); code != exitOK {
+		t.Fatalf("train --config: exit %d, stderr %q", code, stderr)
+	}
+	m, err := importer.Load(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, p, err := data.ReadMetadata(m)
+	if err != nil || !slices.Equal(c, []string{"a", "b", "c"}) || p == nil || p.CropPct != 0.875 || p.Size != [2]int{7, 7} {
+		t.Errorf("from --config: names %q, preprocessing %+v, %v", c, p, err)
+	}
+}
