@@ -16,6 +16,8 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/pip install --quiet --progress-bar off "torch==$TORCH" "torchvision==$TORCHVISION"
 .venv/bin/pip install --quiet --progress-bar off onnx onnxscript onnxruntime numpy ml_dtypes transformers onnxconverter-common
+# scikit-learn: the metrics of models/make_metrics.py
+.venv/bin/pip install --quiet --progress-bar off scikit-learn
 .venv/bin/python - <<'PY'
 import torch, torchvision, onnx, onnxscript, onnxruntime, transformers
 print("reference tools:", "torch", torch.__version__, "torchvision", torchvision.__version__,
