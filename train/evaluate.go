@@ -53,7 +53,7 @@ func Evaluate(m *graph.Model, src Source, opts EvalOptions) (*Metrics, error) {
 		}
 		outs, err := r.Run(b.Inputs)
 		if err != nil {
-			return nil, fmt.Errorf("batch %d: %w", i, err)
+			return nil, err
 		}
 		if len(outs) == 0 {
 			return nil, fmt.Errorf("the model has no output")

@@ -54,6 +54,16 @@ type Config struct {
 	Checkpoint string
 	Resume     bool
 
+	// Best, when set, watches a validation metric (needs a Validator):
+	// Run keeps a copy of the weights of the epoch where it was best (the
+	// first such epoch; val_loss is minimized, the others maximized) and
+	// puts them in the model when it returns, instead of the last ones.
+	// Patience > 0 stops the run after that many epochs in a row without
+	// improvement (Hugging Face's EarlyStoppingCallback). Both are saved in
+	// checkpoints with the best value and weights, and checked on resume.
+	Best     Metric
+	Patience int
+
 	Logger logrus.FieldLogger
 	// OnGroups is called once, before the first step, with the groups
 	// the run trains (resolved once per run, after untying).
@@ -75,8 +85,10 @@ type StepInfo struct {
 // EpochInfo reports one epoch.
 type EpochInfo struct {
 	Epoch           int
-	Loss, Accuracy  float64 // means over the epoch's examples
-	ValLoss, ValAcc float64 // when a validation set is given (else NaN)
+	Loss, Accuracy  float64  // means over the epoch's examples
+	ValLoss, ValAcc float64  // when a validation set is given (else NaN)
+	Val             *Metrics // the validation's metrics (nil without one)
+	Best            bool     // with Config.Best: this epoch is the best so far
 	Samples         int
 	Elapsed         time.Duration
 }
@@ -86,10 +98,16 @@ type Result struct {
 	Epochs  []EpochInfo
 	Steps   int64
 	Stopped bool // cancelled; a checkpoint was written if configured
+	// With Config.Best: the best epoch (1-based; 0 when none was better
+	// than NaN) and its value, whose weights the model holds; EarlyStopped
+	// when Patience ended the run.
+	BestEpoch    int
+	BestValue    float64
+	EarlyStopped bool
 }
 
-// Validator evaluates the model in inference mode (mean loss, accuracy).
-type Validator func(m *graph.Model) (loss, acc float64, err error)
+// Validator evaluates the model in inference mode, as Evaluate does.
+type Validator func(m *graph.Model) (*Metrics, error)
 
 // Run trains m on src with cfg; m's initializers hold the trained values
 // when it returns (also when it stops early). val, if not nil, runs after
@@ -154,7 +172,11 @@ func Run(ctx context.Context, m *graph.Model, src Source, val Validator, cfg Con
 	if int64(epochs) > math.MaxInt64/int64(nb) {
 		return nil, settingErr("%d epochs of %d batches are more steps than can be counted", epochs, nb)
 	}
-	ck := &checkpoint{dir: cfg.Checkpoint, tr: tr, groups: groups, batches: nb, settings: runSettings(cfg)}
+	if cfg.Best != "" && val == nil {
+		return nil, settingErr("watching %s needs validation data", cfg.Best)
+	}
+	bk := &bestKeeper{metric: cfg.Best, value: nan()}
+	ck := &checkpoint{dir: cfg.Checkpoint, tr: tr, groups: groups, batches: nb, settings: runSettings(cfg), best: bk}
 	var pos position
 	if cfg.Resume {
 		if cfg.Checkpoint == "" {
@@ -166,6 +188,19 @@ func Run(ctx context.Context, m *graph.Model, src Source, val Validator, cfg Con
 		log.WithField("epoch", pos.Epoch).WithField("step", pos.Step).Info("resumed from checkpoint")
 	}
 	res := &Result{Steps: pos.Step}
+	// m holds the best epoch's weights when Run returns after a watched
+	// run (and on an error or a stop, the weights in training as before).
+	finish := func() error {
+		if err := tr.Sync(); err != nil || bk.metric == "" {
+			return err
+		}
+		res.BestEpoch, res.BestValue = bk.epoch, bk.value
+		if bk.weights != nil {
+			bk.restore(tr)
+			return tr.Sync()
+		}
+		return nil
+	}
 	save := func(p position) error {
 		if err := tr.checkFinite(p.Step); err != nil {
 			return err
@@ -179,6 +214,10 @@ func Run(ctx context.Context, m *graph.Model, src Source, val Validator, cfg Con
 		return ck.save(p)
 	}
 	for e := pos.Epoch; e < epochs; e++ {
+		if cfg.Patience > 0 && bk.bad >= cfg.Patience {
+			res.EarlyStopped = true
+			break
+		}
 		start := time.Now()
 		var lossSum float64
 		var correct, seen int
@@ -232,13 +271,21 @@ func Run(ctx context.Context, m *graph.Model, src Source, val Validator, cfg Con
 			if err := tr.Sync(); err != nil {
 				return res, err
 			}
-			if info.ValLoss, info.ValAcc, err = val(m); err != nil {
+			if info.Val, err = val(m); err != nil {
 				return res, fmt.Errorf("validation after epoch %d: %w", e+1, err)
+			}
+			info.ValLoss, info.ValAcc = info.Val.Loss, info.Val.Accuracy
+			if bk.metric != "" {
+				info.Best = bk.observe(tr, e+1, info.Val)
 			}
 		}
 		res.Epochs = append(res.Epochs, info)
-		log.WithFields(logrus.Fields{"epoch": e + 1, "loss": info.Loss, "accuracy": info.Accuracy,
-			"val_loss": info.ValLoss, "val_accuracy": info.ValAcc}).Debug("epoch done")
+		// NaN is no JSON number: the validation's fields only with one.
+		fields := logrus.Fields{"epoch": e + 1, "loss": info.Loss, "accuracy": info.Accuracy}
+		if info.Val != nil {
+			fields["val_loss"], fields["val_accuracy"] = info.ValLoss, info.ValAcc
+		}
+		log.WithFields(fields).Debug("epoch done")
 		if cfg.OnEpoch != nil {
 			cfg.OnEpoch(info)
 		}
@@ -249,7 +296,43 @@ func Run(ctx context.Context, m *graph.Model, src Source, val Validator, cfg Con
 	if err := tr.checkFinite(res.Steps); err != nil {
 		return res, err
 	}
-	return res, tr.Sync()
+	if res.EarlyStopped {
+		log.WithFields(logrus.Fields{"epoch": bk.epoch, string(bk.metric): bk.value}).
+			Infof("early stop: %d epochs without a better %s", bk.bad, bk.metric)
+	}
+	return res, finish()
+}
+
+// bestKeeper follows the watched metric and keeps the best epoch's
+// weights (every trained tensor, BatchNorm's statistics included).
+type bestKeeper struct {
+	metric  Metric
+	epoch   int                  // best epoch, 1-based (0: none yet)
+	value   float64              // its value (NaN: none yet)
+	bad     int                  // epochs since, without improvement
+	weights map[string][]float32 // by PyTorch name
+}
+
+// observe records epoch's metrics and reports whether it is the best.
+func (b *bestKeeper) observe(tr *Trainer, epoch int, m *Metrics) bool {
+	v := b.metric.Value(m)
+	if !b.metric.Better(v, b.value) {
+		b.bad++
+		return false
+	}
+	b.epoch, b.value, b.bad = epoch, v, 0
+	b.weights = make(map[string][]float32, len(tr.tensors))
+	for _, w := range tr.tensors {
+		b.weights[w.name] = w.values()
+	}
+	return true
+}
+
+// restore puts the best weights into the trainer's tensors.
+func (b *bestKeeper) restore(tr *Trainer) {
+	for _, w := range tr.tensors {
+		w.set(b.weights[w.name])
+	}
 }
 
 func nan() float64 { var z float64; return z / z }
