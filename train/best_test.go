@@ -157,6 +157,21 @@ func TestSaveBestResume(t *testing.T) {
 		}
 		sameWeights(t, whole, resumed)
 	}
+	// A run that stopped early, resumed: nothing more to do, the same end.
+	cfg.Checkpoint = t.TempDir()
+	if _, err := Run(context.Background(), mlpDropout(t), src, scripted(&epoch, losses, nil), cfg); err != nil {
+		t.Fatal(err)
+	}
+	cfg.Resume = true
+	again := mlpDropout(t)
+	got, err := Run(context.Background(), again, src, scripted(&epoch, losses, nil), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Epochs) != 0 || !got.EarlyStopped || got.BestEpoch != want.BestEpoch || got.Steps != want.Steps {
+		t.Errorf("resumed after an early stop: %d epochs, early stop %v, best %d, %d steps", len(got.Epochs), got.EarlyStopped, got.BestEpoch, got.Steps)
+	}
+	sameWeights(t, whole, again)
 	if want.BestEpoch != 4 || want.Steps != 7*6 {
 		t.Errorf("uninterrupted: best epoch %d after %d steps, want 4 after 42", want.BestEpoch, want.Steps)
 	}

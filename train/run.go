@@ -216,6 +216,8 @@ func Run(ctx context.Context, m *graph.Model, src Source, val Validator, cfg Con
 	for e := pos.Epoch; e < epochs; e++ {
 		if cfg.Patience > 0 && bk.bad >= cfg.Patience {
 			res.EarlyStopped = true
+			log.WithFields(logrus.Fields{"best_epoch": bk.epoch, string(bk.metric): bk.value}).
+				Infof("early stop after %d epochs: %d without a better %s", e, bk.bad, bk.metric)
 			break
 		}
 		start := time.Now()
@@ -295,10 +297,6 @@ func Run(ctx context.Context, m *graph.Model, src Source, val Validator, cfg Con
 	}
 	if err := tr.checkFinite(res.Steps); err != nil {
 		return res, err
-	}
-	if res.EarlyStopped {
-		log.WithFields(logrus.Fields{"epoch": bk.epoch, string(bk.metric): bk.value}).
-			Infof("early stop: %d epochs without a better %s", bk.bad, bk.metric)
 	}
 	return res, finish()
 }

@@ -65,7 +65,10 @@ rules. Parameters are named as in PyTorch's state_dict (see 'onnxtune
 inspect'). --group 'GLOB:lr=0.01,momentum=0.9' puts the parameters whose name
 matches GLOB in a group with those settings (the first matching group wins;
 the others take --lr, --momentum, --weight-decay); --freeze GLOB trains
-nothing matching GLOB. A pattern that matches nothing is an error.
+nothing matching GLOB. A pattern that matches nothing is an error. Two
+defaults differ from torch.optim's, and the group table printed before
+training says so when they are used: --momentum 0.9 (SGD's is 0) and
+--weight-decay 1e-4 (torch.optim's is 0 for SGD and Adam, 0.01 for AdamW).
 
 DATA is an .npz file with an array per model input and y (class indices,
 or float targets with --loss mse), mnist:train or mnist:test (the MNIST
@@ -89,8 +92,10 @@ optimizer state, the random state of Dropout and the position after every
 epoch and on Ctrl-C; --resume continues from it, bit for bit to the result an
 uninterrupted run would have reached, after checking that the checkpoint fits
 the model and the settings (optimizer, hyperparameters, groups, shapes,
-seed, --shuffle, schedule, warmup, loss, label smoothing: only --epochs
-and --steps may change, and not the length of a cosine schedule).
+seed, --shuffle, schedule, warmup, loss, label smoothing, --save-best,
+--early-stop: only --epochs and --steps may change, and not the length of
+a cosine schedule).
+
 --val DATA is evaluated after every epoch as 'onnxtune eval' evaluates
 (val_loss, val_accuracy, val_top5, val_macro_f1, per-class scores and the
 confusion matrix). --save-best METRIC (one of those four; val_loss is
@@ -507,10 +512,6 @@ func (a *app) train(model string, f *trainFlags) error {
 	}
 	if err := export.WriteFile(f.out, m); err != nil {
 		return err
-	}
-	if res.EarlyStopped {
-		a.log.WithFields(map[string]any{"best_epoch": res.BestEpoch, f.saveBest: res.BestValue}).
-			Infof("early stop after %d epochs: %d without a better %s", len(res.Epochs), f.earlyStop, f.saveBest)
 	}
 	if f.asJSON {
 		if jsonErr != nil {
