@@ -43,6 +43,11 @@ type position struct {
 	Epoch int   `json:"epoch"` // epoch in progress
 	Batch int   `json:"batch"` // next batch of that epoch
 	Step  int64 `json:"step"`  // optimizer steps done
+	// The sums of the epoch's steps done (mid-epoch), so that a resumed
+	// epoch reports the means of all its batches.
+	LossSum float64 `json:"loss_sum,omitempty"`
+	Correct int     `json:"correct,omitempty"`
+	Seen    int     `json:"seen,omitempty"`
 }
 
 type checkpointMeta struct {
@@ -386,6 +391,8 @@ func (c *checkpoint) inRange(p position, epochs int, steps int64) error {
 		return fmt.Errorf("position: batch %d is outside an epoch's %d batches", p.Batch, nb)
 	case steps > 0 && (p.Step < 0 || p.Step > steps):
 		return fmt.Errorf("position: step %d is outside this run's %d steps", p.Step, steps)
+	case p.Seen < 0 || p.Correct < 0 || p.Correct > p.Seen || !(p.LossSum >= 0) || !finite(p.LossSum) || p.Batch == 0 && p.Seen != 0:
+		return fmt.Errorf("position: epoch sums (loss %v, %d correct of %d) do not fit", p.LossSum, p.Correct, p.Seen)
 	}
 	at := int64(p.Epoch)*nb + int64(p.Batch)
 	// A run cut short by a step count saves the next epoch with fewer steps.

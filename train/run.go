@@ -226,6 +226,7 @@ func Run(ctx context.Context, m *graph.Model, src Source, val Validator, cfg Con
 		first := 0
 		if e == pos.Epoch {
 			first = pos.Batch
+			lossSum, correct, seen = pos.LossSum, pos.Correct, pos.Seen
 		}
 		for i := first; i < nb; i++ {
 			if cfg.Steps > 0 && res.Steps >= cfg.Steps {
@@ -233,7 +234,7 @@ func Run(ctx context.Context, m *graph.Model, src Source, val Validator, cfg Con
 			}
 			if ctx.Err() != nil {
 				res.Stopped = true
-				if err := save(position{Epoch: e, Batch: i, Step: res.Steps}); err != nil {
+				if err := save(position{Epoch: e, Batch: i, Step: res.Steps, LossSum: lossSum, Correct: correct, Seen: seen}); err != nil {
 					return res, err
 				}
 				return res, tr.Sync()

@@ -414,3 +414,52 @@ func jsonEqual(a, b any) bool {
 	y, _ := json.Marshal(b)
 	return bytes.Equal(x, y)
 }
+
+// TestMetricsInterrupted: Ctrl-C keeps --metrics FILE with the lines of
+// the steps done; --resume from the mid-epoch checkpoint then ends with
+// the lines an uninterrupted run writes (the times aside).
+func TestMetricsInterrupted(t *testing.T) {
+	dir := t.TempDir()
+	ck := filepath.Join(dir, "ck")
+	args := func(mfile string, more ...string) []string {
+		return append([]string{"train", metricsModel, "-o", filepath.Join(dir, "o.onnx"), "--data", metricsData, "--val", metricsData,
+			"--epochs", "3", "--batch-size", "16", "--lr", "0.1", "--metrics", mfile, "--log-level", "error"}, more...)
+	}
+	whole, parts := filepath.Join(dir, "whole.jsonl"), filepath.Join(dir, "parts.jsonl")
+	if code, _, stderr := runCLI(args(whole)...); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	read := func(path string) []map[string]any {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines := jsonLines(t, path, string(b))
+		for _, l := range lines {
+			delete(l, "seconds")
+		}
+		return lines
+	}
+	interruptAfter(t, 6)
+	code, _, stderr := runCLI(args(parts, "--checkpoint", ck)...)
+	if code != exitInterrupted || !strings.Contains(stderr, "interrupted after 6 steps") {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	// Steps 1 to 6 and epoch 1 (steps 1 to 4, then its line).
+	w, p := read(whole), read(parts)
+	if len(p) != 7 || !jsonEqual(w[:7], p) {
+		t.Fatalf("interrupted --metrics: %d lines, want the first 7 of the uninterrupted run's", len(p))
+	}
+	interruptAfter(t, 1<<30)
+	if code, _, stderr := runCLI(args(parts, "--checkpoint", ck, "--resume")...); code != 0 {
+		t.Fatalf("resume: exit %d: %s", code, stderr)
+	}
+	if p = read(parts); len(w) != 15 || !jsonEqual(w, p) {
+		for i := range min(len(w), len(p)) {
+			if !jsonEqual(w[i], p[i]) {
+				t.Logf("line %d: %v\n%v", i+1, w[i], p[i])
+			}
+		}
+		t.Errorf("resumed --metrics has %d lines, uninterrupted %d (want 15), or they differ", len(p), len(w))
+	}
+}
