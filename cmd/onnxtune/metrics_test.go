@@ -10,6 +10,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -461,5 +462,42 @@ func TestMetricsInterrupted(t *testing.T) {
 			}
 		}
 		t.Errorf("resumed --metrics has %d lines, uninterrupted %d (want 15), or they differ", len(p), len(w))
+	}
+}
+
+// TestTrainMSEValidation: under --loss mse, --val takes float targets and
+// reports its loss alone (--save-best val_loss works; other metrics are
+// usage errors), and --plot draws no classifier pictures.
+func TestTrainMSEValidation(t *testing.T) {
+	dir := t.TempDir()
+	model := filepath.Join("..", "..", "models", "metrics", "regressor.onnx")
+	targets := filepath.Join("..", "..", "models", "metrics", "targets.npz")
+	args := []string{"train", model, "-o", filepath.Join(dir, "r.onnx"), "--data", targets, "--val", targets, "--loss", "mse",
+		"--epochs", "2", "--batch-size", "16", "--lr", "0.05", "--save-best", "val_loss", "--json", "--plot", filepath.Join(dir, "p"),
+		"--log-level", "error"}
+	code, stdout, stderr := runCLI(args...)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	lines := jsonLines(t, "stdout", stdout)
+	if len(lines) != 3 {
+		t.Fatalf("%d lines, want 3", len(lines))
+	}
+	for _, l := range lines[:2] {
+		if _, ok := l["val_loss"].(float64); !ok || l["val_accuracy"] != nil || l["val_confusion"] != nil {
+			t.Errorf("epoch line %v: want val_loss alone", l)
+		}
+	}
+	for _, p := range []string{"loss.png", "lr.png"} {
+		checkPicture(t, filepath.Join(dir, "p", p), 576, 384)
+	}
+	for _, p := range []string{"val.png", "confusion.png"} {
+		if _, err := os.Stat(filepath.Join(dir, "p", p)); err == nil {
+			t.Errorf("%s drawn for mse", p)
+		}
+	}
+	args[slices.Index(args, "--save-best")+1] = "val_top5"
+	if code, _, stderr := runCLI(args...); code != exitUsage || !strings.Contains(stderr, "with mse only val_loss") {
+		t.Errorf("--save-best val_top5 under mse: exit %d %q", code, stderr)
 	}
 }

@@ -182,6 +182,9 @@ func (c *curves) epoch(e train.EpochInfo, step int64) {
 	if v := e.Val; v != nil {
 		x := float64(e.Epoch + 1)
 		c.valLoss = append(c.valLoss, plotter.XY{X: float64(step), Y: v.Loss})
+		if v.Classes == 0 {
+			return // mse: the loss alone
+		}
 		c.valAcc = append(c.valAcc, plotter.XY{X: x, Y: v.Accuracy})
 		c.valTop5 = append(c.valTop5, plotter.XY{X: x, Y: v.Top5})
 		c.valMacroF1 = append(c.valMacroF1, plotter.XY{X: x, Y: v.MacroF1})

@@ -362,12 +362,18 @@ func (a *app) train(model string, f *trainFlags) error {
 	}
 	var val train.Validator
 	if f.val != "" {
-		vs, err := a.openData(m, dataSpec{spec: f.val, need: classLabels, batch: f.batch, image: f.image})
+		// Class labels, or float targets for mse (whose validation is
+		// its loss alone).
+		need := classLabels
+		if train.Loss(f.loss) == train.MSE {
+			need = labelsOrTargets
+		}
+		vs, err := a.openData(m, dataSpec{spec: f.val, need: need, batch: f.batch, image: f.image})
 		if err != nil {
 			return early(fmt.Errorf("--val: %w", err))
 		}
 		val = func(m *graph.Model) (*train.Metrics, error) {
-			return train.Evaluate(m, vs, train.EvalOptions{MaxBytes: a.limit})
+			return train.Evaluate(m, vs, train.EvalOptions{Loss: train.Loss(f.loss), MaxBytes: a.limit})
 		}
 	}
 	if err := early(nil); err != nil {
@@ -473,7 +479,9 @@ func (a *app) train(model string, f *trainFlags) error {
 			return
 		}
 		line := fmt.Sprintf("epoch %d/%d  loss %.4f  accuracy %.4f", e.Epoch+1, epochs, e.Loss, e.Accuracy)
-		if v := e.Val; v != nil {
+		if v := e.Val; v != nil && v.Classes == 0 {
+			line += fmt.Sprintf("  val_loss %.4f", v.Loss)
+		} else if v != nil {
 			line += fmt.Sprintf("  val_loss %.4f  val_accuracy %.4f  val_top5 %.4f  val_macro_f1 %.4f", v.Loss, v.Accuracy, v.Top5, v.MacroF1)
 		}
 		if e.Best {

@@ -24,9 +24,9 @@ step {"type": "step", "epoch", "batch", "step", "loss", "accuracy", "lr":
 {GROUP: rate, ...}} (each group's learning rate by its name: its --group
 pattern, or "default"), and after every epoch {"type": "epoch", "epoch",
 "step", "loss", "accuracy", "samples", "seconds"} (training means) with,
-under --val, "val_loss", "val_accuracy", "val_top5", "val_macro_f1",
-"val_precision", "val_recall", "val_f1", "val_support", "val_confusion"
-(see 'onnxtune eval --help') and, with --save-best, "best" (true when the
+under --val, "val_loss" and for a classifier "val_accuracy", "val_top5",
+"val_macro_f1", "val_precision", "val_recall", "val_f1", "val_support",
+"val_confusion" (see 'onnxtune eval --help') and, with --save-best, "best" (true when the
 epoch is the best so far). Epochs and steps count from 1. The lines go to
 a temporary file in FILE's folder as they happen (each line written
 whole, so 'tail -f' on it works) and it is renamed onto FILE when the run
@@ -72,7 +72,10 @@ func newEpochRecord(e train.EpochInfo, step int64, watched bool) epochRecord {
 	r := epochRecord{Epoch: e.Epoch + 1, Step: step, Loss: e.Loss, Accuracy: e.Accuracy, Samples: e.Samples,
 		Seconds: e.Elapsed.Seconds()}
 	if v := e.Val; v != nil {
-		r.ValLoss, r.ValAccuracy, r.ValTop5, r.ValMacroF1 = &v.Loss, &v.Accuracy, &v.Top5, &v.MacroF1
+		r.ValLoss = &v.Loss
+	}
+	if v := e.Val; v != nil && v.Classes > 0 {
+		r.ValAccuracy, r.ValTop5, r.ValMacroF1 = &v.Accuracy, &v.Top5, &v.MacroF1
 		r.ValPrecision, r.ValRecall, r.ValF1, r.ValSupport, r.ValConfusion = v.Precision, v.Recall, v.F1, v.Support, v.Confusion
 	}
 	if watched {
