@@ -90,6 +90,8 @@ func TestEvaluateMatchesSklearn(t *testing.T) {
 		}
 		// Loss from float32 logits of two engines: ONNX Runtime's and ours.
 		close("loss", got.Loss, want.Loss, 1e-6)
+		t.Logf("batch %d: loss %.12f, numpy on ONNX Runtime's logits %.12f (differ by %.2g); macro F1 differs by %.2g",
+			batch, got.Loss, want.Loss, math.Abs(got.Loss-want.Loss), math.Abs(got.MacroF1-want.MacroF1))
 		close("accuracy", got.Accuracy, want.Accuracy, 0)
 		close("top5", got.Top5, want.Top5, 0)
 		close("macro_f1", got.MacroF1, want.MacroF1, 1e-12)
@@ -121,6 +123,7 @@ func TestEvaluateMSE(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Logf("mse %.12f, numpy %.12f (differ by %.2g)", got.Loss, want.Loss, math.Abs(got.Loss-want.Loss))
 	if got.N != want.N || math.Abs(got.Loss-want.Loss) > 1e-6 || got.Classes != 0 {
 		t.Errorf("got n %d loss %v classes %d, want n %d loss %v", got.N, got.Loss, got.Classes, want.N, want.Loss)
 	}

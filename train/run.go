@@ -56,7 +56,8 @@ type Config struct {
 
 	// Best, when set, watches a validation metric (needs a Validator):
 	// Run keeps a copy of the weights of the epoch where it was best (the
-	// first such epoch; val_loss is minimized, the others maximized) and
+	// first such epoch; val_loss is minimized, the others maximized; the
+	// copy holds every trained tensor, as much memory again) and
 	// puts them in the model when it returns, instead of the last ones.
 	// Patience > 0 stops the run after that many epochs in a row without
 	// improvement (Hugging Face's EarlyStoppingCallback). Both are saved in
