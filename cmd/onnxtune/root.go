@@ -161,7 +161,8 @@ line (unknown command or flag, wrong number of arguments, bad flag value, a
 value PyTorch refuses, a pattern that matches nothing), 130 when Ctrl-C
 (SIGINT or SIGTERM) stops train.
 
-Commands that write (convert, remap, replace-head, train, run -o) never
+Commands that write (convert, remap, replace-head, train, run -o, eval
+--plot) never
 replace a file they read nor anything but a regular file, write a model's
 external data only to OUT.data, and check this before any work starts.`,
 		Example: `  onnxtune inspect models/lenet.onnx
