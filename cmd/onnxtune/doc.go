@@ -231,8 +231,9 @@
 //
 // # Outputs
 //
-// Every command that writes (convert, remap, replace-head, train with -o
-// and --checkpoint, run -o) follows one policy:
+// Every command that writes (convert, remap, replace-head, train with -o,
+// --checkpoint, --metrics and --plot, run -o, eval --plot) follows one
+// policy:
 //
 //   - An output never replaces a file the same run reads: a model, its
 //     external data files, --data, --val, --config. Paths are compared after
