@@ -19,6 +19,8 @@ fi
 .venv/bin/pip install --quiet --progress-bar off onnx onnxscript onnxruntime numpy ml_dtypes transformers onnxconverter-common
 # timm: ModelEmaV2 (models/make_recipe.py) and the evaluation transform (crop_pct) of models/make_augment.py.
 .venv/bin/pip install --quiet --progress-bar off "timm==${TIMM:-1.0.31}"
+# scikit-learn: the metrics of models/make_metrics.py
+.venv/bin/pip install --quiet --progress-bar off scikit-learn
 .venv/bin/python - <<'PY'
 import torch, torchvision, onnx, onnxscript, onnxruntime, transformers, timm
 print("reference tools:", "torch", torch.__version__, "torchvision", torchvision.__version__,

@@ -29,15 +29,18 @@ import (
 // position, batches per epoch, the optimizer and its groups with the
 // hyperparameters that shape the updates, by the table's names, and the
 // run's other settings that shape it: seed, shuffle, schedule, its unit,
-// length and warmup, loss, label smoothing, and StepOptions). Checkpoints
-// are written between optimizer steps only (with GradAccum, at the start
-// of a group), so no accumulated gradient is ever saved.
+// length and warmup, loss, label smoothing, StepOptions, the watched metric
+// and the patience), "ema/NAME" for the EMA copy, and with a watched metric
+// (Config.Best) "best/NAME" for the best epoch's weights, whose epoch and
+// value "meta" holds with the epochs since. Checkpoints are written between
+// optimizer steps only (with GradAccum, at the start of a group), so no
+// accumulated gradient is ever saved.
 const checkpointFile = "checkpoint.npz"
 
 // checkpointVersion is the format written; others are refused. Version 2
 // keyed weights by ONNX initializer names; version 3 had no settings but
 // the optimizer's; version 4 moved cosine schedules once per epoch and had
-// no schedule unit or length.
+// no schedule unit or length, no step options and no watched metric.
 const checkpointVersion = 5
 
 // position is where a run is, saved in checkpoints.
@@ -45,6 +48,11 @@ type position struct {
 	Epoch int   `json:"epoch"` // epoch in progress
 	Batch int   `json:"batch"` // next batch of that epoch
 	Step  int64 `json:"step"`  // optimizer steps done
+	// The sums of the epoch's steps done (mid-epoch), so that a resumed
+	// epoch reports the means of all its batches.
+	LossSum float64 `json:"loss_sum,omitempty"`
+	Correct int     `json:"correct,omitempty"`
+	Seen    int     `json:"seen,omitempty"`
 }
 
 type checkpointMeta struct {
@@ -56,6 +64,16 @@ type checkpointMeta struct {
 	// Settings are the run's settings besides the optimizer's, as text
 	// (runSettings).
 	Settings map[string]string `json:"settings"`
+	// Best is the watched metric's state (with Config.Best).
+	Best *metaBest `json:"best,omitempty"`
+}
+
+// metaBest is a bestKeeper's state: Epoch 0 when no epoch was best yet
+// (Value is then NaN, not saved).
+type metaBest struct {
+	Epoch int     `json:"epoch"`
+	Value float64 `json:"value"`
+	Bad   int     `json:"bad"`
 }
 
 // runSettings lists the settings of cfg besides the optimizer's that decide
@@ -87,6 +105,8 @@ func runSettings(cfg Config) map[string]string {
 		"warmup_from":     strconv.FormatFloat(s.WarmupFrom, 'g', -1, 64),
 		"loss":            string(loss),
 		"label_smoothing": strconv.FormatFloat(cfg.Smoothing, 'g', -1, 64),
+		"best":            string(cfg.Best),
+		"early_stop":      strconv.Itoa(cfg.Patience),
 	})
 }
 
@@ -106,6 +126,9 @@ type checkpoint struct {
 	ema     *emaCopy // the EMA copy, or nil
 	// settings are the run's (runSettings).
 	settings map[string]string
+	// best is the watched metric's state, saved and restored (nil or
+	// with no metric: none).
+	best *bestKeeper
 }
 
 func (c *checkpoint) path() string { return CheckpointPath(c.dir) }
@@ -120,6 +143,12 @@ func (c *checkpoint) meta(p position) checkpointMeta {
 	m := checkpointMeta{Version: checkpointVersion, Position: p, Batches: c.batches, Optimizer: algo, Settings: c.settings}
 	for _, g := range c.groups.Groups {
 		m.Groups = append(m.Groups, metaGroup{Name: g.Name, Params: append([]string{}, g.Params...), Hyper: g.Hyper.values(algo)})
+	}
+	if b := c.best; b != nil && b.metric != "" {
+		m.Best = &metaBest{Epoch: b.epoch, Bad: b.bad}
+		if b.epoch > 0 {
+			m.Best.Value = b.value
+		}
 	}
 	return m
 }
@@ -152,6 +181,11 @@ func (c *checkpoint) save(p position) error {
 		return fmt.Errorf("checkpoint: %w", err)
 	}
 	arrs["rng"] = npz.Array{Shape: []int{len(rs)}, Data: rs}
+	if b := c.best; b != nil && b.weights != nil {
+		for _, w := range tr.tensors {
+			arrs["best/"+w.name] = npz.Array{Shape: w.shape(), Data: slices.Clone(b.weights[w.name])}
+		}
+	}
 	js, err := json.Marshal(c.meta(p))
 	if err != nil {
 		return fmt.Errorf("checkpoint: %w", err)
@@ -165,8 +199,8 @@ func (c *checkpoint) save(p position) error {
 // the JSON.
 func (c *checkpoint) limit() (bytes int64, members int) {
 	for _, w := range c.tr.tensors {
-		bytes += int64(w.size()) * 4
-		members++
+		bytes += 2 * int64(w.size()) * 4 // the weights and the best epoch's
+		members += 2
 		if c.ema != nil {
 			bytes += int64(w.size()) * 4
 			members++
@@ -221,7 +255,16 @@ func (c *checkpoint) load(epochs int, steps int64) (position, error) {
 	if err := c.inRange(p, epochs, steps); err != nil {
 		return fail("%v", err)
 	}
-	if err := c.entries(arrs, p.Step); err != nil {
+	watched := c.best != nil && c.best.metric != ""
+	switch {
+	case watched && meta.Best == nil:
+		return fail("no state of the watched metric")
+	case !watched && meta.Best != nil:
+		return fail("state of a watched metric, this run watches none")
+	case watched && (meta.Best.Epoch < 0 || meta.Best.Epoch > p.Epoch || meta.Best.Bad < 0 || meta.Best.Bad > p.Epoch):
+		return fail("best epoch %d (%d since) does not fit epoch %d", meta.Best.Epoch, meta.Best.Bad, p.Epoch)
+	}
+	if err := c.entries(arrs, p.Step, watched && meta.Best.Epoch > 0); err != nil {
 		return fail("%v", err)
 	}
 	// Everything fits: use it.
@@ -252,6 +295,17 @@ func (c *checkpoint) load(epochs int, steps int64) (position, error) {
 	}
 	if err := tr.setRandState(arrs["rng"].Data.([]uint8)); err != nil {
 		return fail("random state: %v", err)
+	}
+	if watched {
+		b := c.best
+		b.epoch, b.bad, b.value, b.weights = meta.Best.Epoch, meta.Best.Bad, nan(), nil
+		if b.epoch > 0 {
+			b.value = meta.Best.Value
+			b.weights = make(map[string][]float32, len(tr.tensors))
+			for _, w := range tr.tensors {
+				b.weights[w.name] = arrs["best/"+w.name].Data.([]float32)
+			}
+		}
 	}
 	return p, nil
 }
@@ -363,6 +417,8 @@ func (c *checkpoint) inRange(p position, epochs int, steps int64) error {
 		return fmt.Errorf("position: batch %d is outside an epoch's %d batches", p.Batch, nb)
 	case steps > 0 && (p.Step < 0 || p.Step > steps):
 		return fmt.Errorf("position: step %d is outside this run's %d steps", p.Step, steps)
+	case p.Seen < 0 || p.Correct < 0 || p.Correct > p.Seen || !(p.LossSum >= 0) || !finite(p.LossSum) || p.Batch == 0 && p.Seen != 0:
+		return fmt.Errorf("position: epoch sums (loss %v, %d correct of %d) do not fit", p.LossSum, p.Correct, p.Seen)
 	}
 	if int64(p.Batch)%accum != 0 {
 		return fmt.Errorf("position: batch %d is inside a group of %d accumulated batches", p.Batch, accum)
@@ -380,7 +436,7 @@ func (c *checkpoint) inRange(p position, epochs int, steps int64) error {
 
 // entries checks that the arrays are exactly the ones this run writes after
 // step steps, of the types and sizes it writes.
-func (c *checkpoint) entries(arrs map[string]npz.Array, steps int64) error {
+func (c *checkpoint) entries(arrs map[string]npz.Array, steps int64, best bool) error {
 	tr := c.tr
 	want := map[string]int{"meta": -1, "rng": -1}
 	shapes := make(map[string][]int)
@@ -389,6 +445,9 @@ func (c *checkpoint) entries(arrs map[string]npz.Array, steps int64) error {
 		shapes[w.name] = w.shape()
 		if c.ema != nil {
 			want["ema/"+w.name] = w.size()
+		}
+		if best {
+			want["best/"+w.name] = w.size()
 		}
 	}
 	for _, g := range c.groups.Groups {
@@ -438,14 +497,17 @@ func (c *checkpoint) entries(arrs map[string]npz.Array, steps int64) error {
 			if !ok || len(s) != 1 || s[0] != steps {
 				return fmt.Errorf("parameter %q: step count %v, want %d (the position's)", k[len("steps/"):], a.Data, steps)
 			}
-		case strings.HasPrefix(k, "w/"), strings.HasPrefix(k, "ema/"):
+		case strings.HasPrefix(k, "w/"), strings.HasPrefix(k, "ema/"), strings.HasPrefix(k, "best/"):
 			name := k[strings.IndexByte(k, '/')+1:]
 			v, ok := a.Data.([]float32)
 			shape := shapes[name]
 			if !ok || len(v) != n || !slices.Equal(a.Shape, shape) {
 				what := "parameter"
-				if k[0] == 'e' {
+				switch k[0] {
+				case 'e':
 					what = "EMA of"
+				case 'b':
+					what = "best epoch's"
 				}
 				return fmt.Errorf("%s %q: %s %v there, float32 %v in the model", what, name, dtypeName(a.Data), a.Shape, shape)
 			}

@@ -26,8 +26,12 @@
 //     input of the model by name (Trainer.StepBatch; Trainer.Step for a
 //     model of one input);
 //   - run.go and checkpoint.go: the loop over epochs (Run), validation,
+//     the best epoch's weights and early stopping (Config.Best, Patience),
 //     cancellation, and checkpoints keyed by PyTorch names that resume
-//     bit-identically.
+//     bit-identically;
+//   - evaluate.go and metrics.go: a model in inference mode on a data
+//     source (Evaluate): loss, top-1 and top-5 accuracy, per-class
+//     precision, recall and F1, macro F1 and the confusion matrix.
 //
 // Errors: settings PyTorch refuses are *SettingError with PyTorch's message;
 // every other failure is an error naming the parameter, step or file. No

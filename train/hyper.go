@@ -43,6 +43,20 @@ type HyperParam struct {
 
 	get   func(*Hyper) *float64 // nil for a switch
 	check func(h Hyper) string  // PyTorch's message when it refuses h, else ""
+	// torch holds torch.optim's defaults where they differ from Default
+	// (by optimizer).
+	torch map[Algorithm]float64
+}
+
+// TorchDefault returns torch.optim's default for the setting under a
+// (the constructor's), and whether it differs from Default: SGD's
+// momentum (0 there, 0.9 here) and weight_decay (0 for SGD and Adam,
+// 0.01 for AdamW; 1e-4 here).
+func (p HyperParam) TorchDefault(a Algorithm) (float64, bool) {
+	if v, ok := p.torch[a]; ok && v != p.Default {
+		return v, true
+	}
+	return p.Default, false
 }
 
 // Flag is the name of the setting's flag and --config key.
@@ -93,8 +107,9 @@ var hyperParams = []HyperParam{
 		check: func(h Hyper) string {
 			return refuse(!(h.LR >= 0) || !finite(h.LR), "Invalid learning rate: %s", h.LR)
 		}},
-	{Name: "momentum", Default: 0.9, Usage: "SGD momentum", Optimizers: sgdOnly,
-		get: func(h *Hyper) *float64 { return &h.Momentum },
+	{Name: "momentum", Default: 0.9, Usage: "SGD momentum (torch.optim.SGD's default is 0)", Optimizers: sgdOnly,
+		torch: map[Algorithm]float64{SGD: 0},
+		get:   func(h *Hyper) *float64 { return &h.Momentum },
 		check: func(h Hyper) string {
 			return refuse(!(h.Momentum >= 0) || !finite(h.Momentum), "Invalid momentum value: %s", h.Momentum)
 		}},
@@ -120,8 +135,9 @@ var hyperParams = []HyperParam{
 		check: func(h Hyper) string {
 			return refuse(!(h.Beta2 >= 0 && h.Beta2 < 1), "Invalid beta parameter at index 1: %s", h.Beta2)
 		}},
-	{Name: "weight_decay", Default: 1e-4, Usage: "weight decay (L2 for SGD and Adam, decoupled for AdamW)", Optimizers: allOptimizers,
-		get: func(h *Hyper) *float64 { return &h.WeightDecay },
+	{Name: "weight_decay", Default: 1e-4, Usage: "weight decay (L2 for SGD and Adam, decoupled for AdamW; torch.optim's default is 0, AdamW's 0.01)", Optimizers: allOptimizers,
+		torch: map[Algorithm]float64{SGD: 0, Adam: 0, AdamW: 0.01},
+		get:   func(h *Hyper) *float64 { return &h.WeightDecay },
 		check: func(h Hyper) string {
 			return refuse(!(h.WeightDecay >= 0) || !finite(h.WeightDecay), "Invalid weight_decay value: %s", h.WeightDecay)
 		}},

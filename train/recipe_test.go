@@ -405,12 +405,12 @@ func TestRecipeValidatesEMA(t *testing.T) {
 			tag = "ema2/"
 		}
 		calls := 0
-		val := func(m *graph.Model) (float64, float64, error) {
+		val := func(m *graph.Model) (*Metrics, error) {
 			calls++
 			if d, at := worstDiff(t, m, ref, "ema_sgd/"+tag); d > recipeTol {
 				t.Errorf("write-ema %v: the validator sees weights %.3g from PyTorch's %s (%s)", write, d, tag, at)
 			}
-			return 0, 0, nil
+			return &Metrics{}, nil
 		}
 		m := loadRecipe(t, "cnn")
 		if _, err := Run(context.Background(), m, c.source(t), val, cfg); err != nil {

@@ -62,6 +62,17 @@ type Config struct {
 	Checkpoint string
 	Resume     bool
 
+	// Best, when set, watches a validation metric (needs a Validator):
+	// Run keeps a copy of the weights of the epoch where it was best (the
+	// first such epoch; val_loss is minimized, the others maximized; the
+	// copy holds every trained tensor, as much memory again) and
+	// puts them in the model when it returns, instead of the last ones.
+	// Patience > 0 stops the run after that many epochs in a row without
+	// improvement (Hugging Face's EarlyStoppingCallback). Both are saved in
+	// checkpoints with the best value and weights, and checked on resume.
+	Best     Metric
+	Patience int
+
 	Logger logrus.FieldLogger
 	// OnGroups is called once, before the first step, with the groups
 	// the run trains (resolved once per run, after untying).
@@ -83,8 +94,10 @@ type StepInfo struct {
 // EpochInfo reports one epoch.
 type EpochInfo struct {
 	Epoch           int
-	Loss, Accuracy  float64 // means over the epoch's examples
-	ValLoss, ValAcc float64 // when a validation set is given (else NaN)
+	Loss, Accuracy  float64  // means over the epoch's examples
+	ValLoss, ValAcc float64  // when a validation set is given (else NaN)
+	Val             *Metrics // the validation's metrics (nil without one)
+	Best            bool     // with Config.Best: this epoch is the best so far
 	Samples         int
 	Elapsed         time.Duration
 }
@@ -94,10 +107,16 @@ type Result struct {
 	Epochs  []EpochInfo
 	Steps   int64
 	Stopped bool // cancelled; a checkpoint was written if configured
+	// With Config.Best: the best epoch (1-based; 0 when none was better
+	// than NaN) and its value, whose weights the model holds; EarlyStopped
+	// when Patience ended the run.
+	BestEpoch    int
+	BestValue    float64
+	EarlyStopped bool
 }
 
-// Validator evaluates the model in inference mode (mean loss, accuracy).
-type Validator func(m *graph.Model) (loss, acc float64, err error)
+// Validator evaluates the model in inference mode, as Evaluate does.
+type Validator func(m *graph.Model) (*Metrics, error)
 
 // Run trains m on src with cfg; m's initializers hold the trained values
 // (with WriteEMA their average) when it returns (also when it stops
@@ -182,7 +201,11 @@ func Run(ctx context.Context, m *graph.Model, src Source, val Validator, cfg Con
 	if cfg.EMA > 0 {
 		ema = newEMA(tr, cfg.EMA)
 	}
-	ck := &checkpoint{dir: cfg.Checkpoint, tr: tr, groups: groups, batches: nb, accum: accum, ema: ema, settings: withDataSettings(runSettings(cfg), cfg)}
+	if cfg.Best != "" && val == nil {
+		return nil, settingErr("watching %s needs validation data", cfg.Best)
+	}
+	bk := &bestKeeper{metric: cfg.Best, value: nan()}
+	ck := &checkpoint{dir: cfg.Checkpoint, tr: tr, groups: groups, batches: nb, accum: accum, ema: ema, settings: withDataSettings(runSettings(cfg), cfg), best: bk}
 	var pos position
 	if cfg.Resume {
 		if cfg.Checkpoint == "" {
@@ -194,14 +217,28 @@ func Run(ctx context.Context, m *graph.Model, src Source, val Validator, cfg Con
 		log.WithField("epoch", pos.Epoch).WithField("step", pos.Step).Info("resumed from checkpoint")
 	}
 	res := &Result{Steps: pos.Step}
-	// syncWritten puts the weights Run writes into m: the trained ones, or
-	// with WriteEMA the average (the trainer keeps training the others).
-	syncWritten := func() error {
+	// written runs f with the weights Run writes in the trainer's tensors:
+	// the trained ones, or with WriteEMA the average (swapped back after f:
+	// the trainer keeps training the others).
+	written := func(f func() error) error {
 		if ema == nil || !cfg.WriteEMA {
-			return tr.Sync()
+			return f()
 		}
 		ema.swap(tr)
 		defer ema.swap(tr)
+		return f()
+	}
+	syncWritten := func() error { return written(tr.Sync) }
+	// m holds the best epoch's weights when Run returns after a watched
+	// run (and on an error or a stop, the weights in training as before).
+	finish := func() error {
+		if bk.metric != "" {
+			res.BestEpoch, res.BestValue = bk.epoch, bk.value
+		}
+		if bk.weights == nil {
+			return syncWritten()
+		}
+		bk.restore(tr)
 		return tr.Sync()
 	}
 	save := func(p position) error {
@@ -217,6 +254,12 @@ func Run(ctx context.Context, m *graph.Model, src Source, val Validator, cfg Con
 		return ck.save(p)
 	}
 	for e := pos.Epoch; e < epochs; e++ {
+		if cfg.Patience > 0 && bk.bad >= cfg.Patience {
+			res.EarlyStopped = true
+			log.WithFields(logrus.Fields{"best_epoch": bk.epoch, string(bk.metric): bk.value}).
+				Infof("early stop after %d epochs: %d without a better %s", e, bk.bad, bk.metric)
+			break
+		}
 		start := time.Now()
 		var lossSum float64
 		var correct, seen int
@@ -224,6 +267,7 @@ func Run(ctx context.Context, m *graph.Model, src Source, val Validator, cfg Con
 		first := 0
 		if e == pos.Epoch {
 			first = pos.Batch
+			lossSum, correct, seen = pos.LossSum, pos.Correct, pos.Seen
 		}
 		for i := first; i < nb; i++ {
 			// Stops and checkpoints come between optimizer steps only: no
@@ -234,7 +278,7 @@ func Run(ctx context.Context, m *graph.Model, src Source, val Validator, cfg Con
 				}
 				if ctx.Err() != nil {
 					res.Stopped = true
-					if err := save(position{Epoch: e, Batch: i, Step: res.Steps}); err != nil {
+					if err := save(position{Epoch: e, Batch: i, Step: res.Steps, LossSum: lossSum, Correct: correct, Seen: seen}); err != nil {
 						return res, err
 					}
 					return res, syncWritten()
@@ -292,16 +336,33 @@ func Run(ctx context.Context, m *graph.Model, src Source, val Validator, cfg Con
 		}
 		info.ValLoss, info.ValAcc = nan(), nan()
 		if val != nil {
-			if err := syncWritten(); err != nil {
+			// The best epoch keeps the weights validated: with WriteEMA,
+			// the average.
+			err := written(func() error {
+				if err := tr.Sync(); err != nil {
+					return err
+				}
+				var err error
+				if info.Val, err = val(m); err != nil {
+					return fmt.Errorf("validation after epoch %d: %w", e+1, err)
+				}
+				if bk.metric != "" {
+					info.Best = bk.observe(tr, e+1, info.Val)
+				}
+				return nil
+			})
+			if err != nil {
 				return res, err
 			}
-			if info.ValLoss, info.ValAcc, err = val(m); err != nil {
-				return res, fmt.Errorf("validation after epoch %d: %w", e+1, err)
-			}
+			info.ValLoss, info.ValAcc = info.Val.Loss, info.Val.Accuracy
 		}
 		res.Epochs = append(res.Epochs, info)
-		log.WithFields(logrus.Fields{"epoch": e + 1, "loss": info.Loss, "accuracy": info.Accuracy,
-			"val_loss": info.ValLoss, "val_accuracy": info.ValAcc}).Debug("epoch done")
+		// NaN is no JSON number: the validation's fields only with one.
+		fields := logrus.Fields{"epoch": e + 1, "loss": info.Loss, "accuracy": info.Accuracy}
+		if info.Val != nil {
+			fields["val_loss"], fields["val_accuracy"] = info.ValLoss, info.ValAcc
+		}
+		log.WithFields(fields).Debug("epoch done")
 		if cfg.OnEpoch != nil {
 			cfg.OnEpoch(info)
 		}
@@ -312,7 +373,39 @@ func Run(ctx context.Context, m *graph.Model, src Source, val Validator, cfg Con
 	if err := tr.checkFinite(res.Steps); err != nil {
 		return res, err
 	}
-	return res, syncWritten()
+	return res, finish()
+}
+
+// bestKeeper follows the watched metric and keeps the best epoch's
+// weights (every trained tensor, BatchNorm's statistics included).
+type bestKeeper struct {
+	metric  Metric
+	epoch   int                  // best epoch, 1-based (0: none yet)
+	value   float64              // its value (NaN: none yet)
+	bad     int                  // epochs since, without improvement
+	weights map[string][]float32 // by PyTorch name
+}
+
+// observe records epoch's metrics and reports whether it is the best.
+func (b *bestKeeper) observe(tr *Trainer, epoch int, m *Metrics) bool {
+	v := b.metric.Value(m)
+	if !b.metric.Better(v, b.value) {
+		b.bad++
+		return false
+	}
+	b.epoch, b.value, b.bad = epoch, v, 0
+	b.weights = make(map[string][]float32, len(tr.tensors))
+	for _, w := range tr.tensors {
+		b.weights[w.name] = w.values()
+	}
+	return true
+}
+
+// restore puts the best weights into the trainer's tensors.
+func (b *bestKeeper) restore(tr *Trainer) {
+	for _, w := range tr.tensors {
+		w.set(b.weights[w.name])
+	}
 }
 
 func nan() float64 { var z float64; return z / z }

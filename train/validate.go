@@ -79,7 +79,29 @@ func (c Config) Validate() error {
 	if err := c.StepOptions.check(c.Loss); err != nil {
 		return err
 	}
+	if err := c.checkBest(); err != nil {
+		return err
+	}
 	return c.Schedule.check()
+}
+
+// checkBest checks the watched metric and the patience.
+func (c Config) checkBest() error {
+	var names []string
+	for _, m := range WatchedMetrics() {
+		names = append(names, string(m))
+	}
+	switch {
+	case c.Best != "" && !c.Best.valid():
+		return settingErr("unknown metric %q: want one of %s", c.Best, strings.Join(names, ", "))
+	case c.Best != "" && c.Best != ValLoss && c.Loss == MSE:
+		return settingErr("metric %s needs class labels: with mse only val_loss", c.Best)
+	case c.Patience < 0:
+		return settingErr("early stop after %d epochs: want 1 or more", c.Patience)
+	case c.Patience > 0 && c.Best == "":
+		return settingErr("early stopping needs a metric to watch")
+	}
+	return nil
 }
 
 // check refuses schedules that cannot run at any length: unknown kinds and

@@ -91,15 +91,23 @@ func TestEvalFolderMatchesORT(t *testing.T) {
 	}
 	// train --val reads the folder the same way: at learning rate 0 the
 	// validation accuracy is ONNX Runtime's too.
-	var tr struct {
-		Epochs []struct {
-			ValAcc *float64 `json:"val_accuracy"`
-		} `json:"epochs"`
+	// (--json: a JSON line per epoch, then the summary.)
+	args := append([]string{"train", augClassifier, "-o", filepath.Join(t.TempDir(), "out.onnx"),
+		"--val", augFolder, "--lr", "0", "--momentum", "0", "--weight-decay", "0", "--epochs", "1", "--log-level", "error"}, flags...)
+	code, stdout, stderr := runCLI(args...)
+	if code != exitOK {
+		t.Fatalf("onnxtune %s: exit %d, stderr %q", strings.Join(args, " "), code, stderr)
 	}
-	cliJSON(t, &tr, append([]string{"train", augClassifier, "-o", filepath.Join(t.TempDir(), "out.onnx"),
-		"--val", augFolder, "--lr", "0", "--momentum", "0", "--weight-decay", "0", "--epochs", "1"}, flags...)...)
-	if len(tr.Epochs) != 1 || tr.Epochs[0].ValAcc == nil || *tr.Epochs[0].ValAcc != ort.Accuracy {
-		t.Errorf("train --val: epochs %+v, want validation accuracy %v", tr.Epochs, ort.Accuracy)
+	lines := strings.Split(strings.TrimSpace(stdout), "\n")
+	var epoch struct {
+		Epoch  int      `json:"epoch"`
+		ValAcc *float64 `json:"val_accuracy"`
+	}
+	if err := json.Unmarshal([]byte(lines[0]), &epoch); err != nil || len(lines) != 2 {
+		t.Fatalf("train --json: %v in %q, want an epoch line and the summary", err, stdout)
+	}
+	if epoch.Epoch != 1 || epoch.ValAcc == nil || *epoch.ValAcc != ort.Accuracy {
+		t.Errorf("train --val: epoch line %q, want validation accuracy %v", lines[0], ort.Accuracy)
 	}
 }
 

@@ -86,14 +86,19 @@
 //
 // # eval
 //
-//	onnxtune eval MODEL --data DATA [--batch-size N] [--json]
+//	onnxtune eval MODEL --data DATA [--batch-size N] [--json] [--plot DIR]
 //
 // Eval runs MODEL with inference semantics on the labelled examples of DATA
 // (an .npz file needs integer labels y) and compares its first output, the
-// class scores, with the labels: it prints the accuracy (the share of
-// examples whose largest score is at the label) and the mean cross-entropy
-// as PyTorch's nn.CrossEntropyLoss computes it; --json prints {"accuracy",
-// "loss", "n"}.
+// class scores, with the labels (train.Evaluate): it prints the accuracy
+// (the share of examples whose largest score is at the label), the top-5
+// accuracy, the mean cross-entropy as PyTorch's nn.CrossEntropyLoss
+// computes it, the macro F1, a table of each class's precision, recall, F1
+// and support (scikit-learn's precision_recall_fscore_support with
+// zero_division=0) and, up to 20 classes, the confusion matrix; --json
+// prints all of it as one object {"n", "loss", "accuracy", "top5",
+// "correct", "classes", "precision", "recall", "f1", "support",
+// "macro_f1", "confusion"}; --plot DIR writes DIR/confusion.png.
 //
 // # train
 //
@@ -116,16 +121,29 @@
 // --class-weights W1,...|balanced and --freeze-bn (BatchNorm of frozen
 // layers in eval mode) shape each optimizer step as a PyTorch loop does.
 // --per-class N and --classes select
-// training examples by label; --val is evaluated after every epoch (it
-// needs class labels). Values PyTorch refuses exit 2 with PyTorch's
+// training examples by label; --val is evaluated after every epoch as eval
+// evaluates (it needs class labels). --save-best METRIC (val_loss,
+// val_accuracy, val_top5 or val_macro_f1) writes the weights of the best
+// validation epoch instead of the last, and --early-stop N stops after N
+// epochs without a better METRIC. --metrics FILE.jsonl writes a JSON line
+// per step (loss, each group's learning rate by name) and per epoch
+// (training means, validation metrics); --plot DIR writes loss.png, lr.png,
+// val.png and confusion.png. Values PyTorch refuses exit 2 with PyTorch's
 // message. --checkpoint DIR saves everything needed to continue after
 // every epoch and on Ctrl-C; --resume continues from it, bit for bit, after
 // checking it fits the model and settings. --config FILE.yaml gives the
 // same settings (keys are flag names; flags on the command line win; at
 // most 1 MiB, a regular file). It prints one line per epoch (loss,
 // accuracy, validation figures) and the table of parameter groups on
-// standard error at --log-level info; --json prints a summary at the end.
-// OUT and the checkpoint follow the rules of Outputs below.
+// standard error at --log-level info, with a note of the defaults that
+// differ from torch.optim's (momentum 0.9, weight decay 1e-4); --json
+// prints a JSON line as every epoch ends and a summary line at the end.
+// Under --log-format json every line on standard error is JSON: logs,
+// progress lines (msg "progress"), the group table (msg "parameter
+// group") and the final error.
+// OUT, the checkpoint, --metrics and --plot's files follow the rules of
+// Outputs below; --metrics is written to a temporary file as the run goes
+// and renamed when it ends, also when it is stopped or fails.
 //
 // # Data
 //
@@ -229,8 +247,9 @@
 //
 // # Outputs
 //
-// Every command that writes (convert, remap, replace-head, train with -o
-// and --checkpoint, run -o) follows one policy:
+// Every command that writes (convert, remap, replace-head, train with -o,
+// --checkpoint, --metrics and --plot, run -o, eval --plot) follows one
+// policy:
 //
 //   - An output never replaces a file the same run reads: a model, its
 //     external data files, --data, --val, --config. Paths are compared after

@@ -3,24 +3,39 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/onnxtune/onnxtune/train"
 )
 
 func (a *app) evalCmd() *cobra.Command {
 	d := dataSpec{need: classLabels}
 	var asJSON bool
+	var plotDir string
 	c := &cobra.Command{
 		Use:   "eval MODEL --data DATA",
-		Short: "Measure a classifier's accuracy and cross-entropy on labelled examples",
+		Short: "Measure a classifier's accuracy, cross-entropy, per-class scores and confusion matrix",
 		Long: `Eval runs MODEL with inference semantics on labelled examples (DATA: an .npz
 file with an array per model input and integer labels y, mnist:train,
 mnist:test, or an image folder ROOT/CLASS/*.png|jpg, read as run and train
 read it) and compares its first output, the class scores (logits), with
 the class labels: it prints the accuracy (the share of examples whose
-largest score is at the label) and the mean cross-entropy, PyTorch's
-nn.CrossEntropyLoss: the batch mean of logsumexp(z) - z[y]. --json prints
-{"accuracy", "loss", "n"}.
+largest score is at the label), the top-5 accuracy (the label among the
+five largest scores), the mean cross-entropy, PyTorch's
+nn.CrossEntropyLoss: the batch mean of logsumexp(z) - z[y], the macro F1
+(the mean over every class of the model's F1), a table of each class's
+precision, recall, F1 and support, as scikit-learn's
+precision_recall_fscore_support (a class never predicted has precision 0,
+one without examples recall 0), and up to 20 classes the confusion matrix
+(rows: true class, columns: predicted). --json prints all of it as one
+JSON object: n, loss, accuracy, top5, correct, classes, precision, recall,
+f1, support (lists by class), macro_f1 and confusion (a list of rows).
+--plot DIR writes the confusion matrix as DIR/confusion.png (DIR is created
+when missing; the file is written atomically).
 
 ` + inputsText + `
 
@@ -30,29 +45,44 @@ nn.CrossEntropyLoss: the batch mean of logsumexp(z) - z[y]. --json prints
   onnxtune eval --json model.onnx --data val.npz | jq .accuracy`,
 		Args: positional("MODEL"),
 		RunE: work(func(_ *cobra.Command, args []string) error {
+			if plotDir != "" {
+				var chk ioCheck
+				chk.input("the model", args[0])
+				chk.input("--data", d.spec)
+				for _, f := range evalPlots {
+					chk.dirOutput("--plot", plotDir, filepath.Join(plotDir, f))
+				}
+				if err := chk.check(); err != nil {
+					return err
+				}
+			}
 			res, err := a.eval(args[0], d)
 			if err != nil {
 				return err
 			}
+			if plotDir != "" {
+				if err := mkdirPlot(plotDir); err != nil {
+					return err
+				}
+				if err := plotConfusion(plotDir, "Confusion matrix", res.Confusion, nil); err != nil {
+					return err
+				}
+			}
 			if asJSON {
 				return json.NewEncoder(a.stdout).Encode(res)
 			}
-			fmt.Fprintf(a.stdout, "accuracy  %.4f  (%d of %d)\nloss      %.6f  (mean cross-entropy)\n",
-				res.Accuracy, res.correct, res.N, res.Loss)
+			printMetrics(a.stdout, res)
 			return nil
 		}),
 	}
 	dataFlags(c, &d, "labelled examples: file.npz (an array per model input, or x; y), mnist:train, mnist:test or an image folder (required)")
-	c.Flags().BoolVar(&asJSON, "json", false, `print {"accuracy", "loss", "n"}`)
+	c.Flags().BoolVar(&asJSON, "json", false, "print every metric as one JSON object")
+	c.Flags().StringVar(&plotDir, "plot", "", "folder to write confusion.png in (created when missing)")
 	return c
 }
 
-type evalResult struct {
-	Accuracy float64 `json:"accuracy"`
-	Loss     float64 `json:"loss"`
-	N        int     `json:"n"`
-	correct  int
-}
+// evalResult is what eval measures (--json writes it).
+type evalResult = train.Metrics
 
 func (a *app) eval(model string, d dataSpec) (*evalResult, error) {
 	m, err := a.inferenceModel(model)
@@ -63,17 +93,40 @@ func (a *app) eval(model string, d dataSpec) (*evalResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	bar := a.examplesBar(l.Len(), d.batch)
-	loss, correct, n, err := evaluateCount(m, l, a.limit, func(done int) {
-		if bar != nil {
-			bar.Set(done)
+	prog := a.examplesProgress(l.Len(), d.batch)
+	res, err := train.Evaluate(m, l, train.EvalOptions{MaxBytes: a.limit, Progress: prog.set})
+	prog.finish()
+	return res, err
+}
+
+// printMetrics writes a classifier's metrics as eval prints them.
+func printMetrics(w io.Writer, m *train.Metrics) {
+	fmt.Fprintf(w, "accuracy  %.4f  (%d of %d)\ntop-5     %.4f\nloss      %.6f  (mean cross-entropy)\nmacro F1  %.4f\n",
+		m.Accuracy, m.Correct, m.N, m.Top5, m.Loss, m.MacroF1)
+	fmt.Fprintln(w)
+	tw := newTable(w)
+	fmt.Fprintln(tw, "CLASS\tPRECISION\tRECALL\tF1\tSUPPORT")
+	for c := range m.Classes {
+		fmt.Fprintf(tw, "%d\t%.4f\t%.4f\t%.4f\t%d\n", c, m.Precision[c], m.Recall[c], m.F1[c], m.Support[c])
+	}
+	tw.Flush()
+	if m.Classes > 20 {
+		fmt.Fprintf(w, "\n(confusion matrix of %d classes: see --json or --plot)\n", m.Classes)
+		return
+	}
+	fmt.Fprintln(w, "\nconfusion matrix (rows: true class, columns: predicted)")
+	tw = newTable(w)
+	head := []string{"true\\pred"}
+	for c := range m.Classes {
+		head = append(head, fmt.Sprint(c))
+	}
+	fmt.Fprintln(tw, strings.Join(head, "\t"))
+	for c, row := range m.Confusion {
+		cells := []string{fmt.Sprint(c)}
+		for _, v := range row {
+			cells = append(cells, fmt.Sprint(v))
 		}
-	})
-	if bar != nil {
-		bar.Finish()
+		fmt.Fprintln(tw, strings.Join(cells, "\t"))
 	}
-	if err != nil {
-		return nil, err
-	}
-	return &evalResult{Accuracy: float64(correct) / float64(n), Loss: loss, N: n, correct: correct}, nil
+	tw.Flush()
 }

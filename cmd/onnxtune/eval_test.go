@@ -31,8 +31,8 @@ func TestEvalMatchesPyTorch(t *testing.T) {
 			t.Fatal(err)
 		}
 		// PyTorch's figure is a float32 mean: compare counts of correct examples.
-		if want := int(math.Round(wantAcc * 200)); res.correct != want || res.N != 200 {
-			t.Errorf("batch %d: %d of %d correct, PyTorch %d of 200", bs, res.correct, res.N, want)
+		if want := int(math.Round(wantAcc * 200)); res.Correct != want || res.N != 200 {
+			t.Errorf("batch %d: %d of %d correct, PyTorch %d of 200", bs, res.Correct, res.N, want)
 		}
 		if d := math.Abs(res.Loss - wantLoss); d > 1e-5 {
 			t.Errorf("batch %d: loss %.8f, PyTorch %.8f", bs, res.Loss, wantLoss)

@@ -16,7 +16,8 @@ import (
 )
 
 // The output policy of every command that writes (convert, remap,
-// replace-head, train and its --checkpoint, run -o):
+// replace-head, train and its --checkpoint, --metrics and --plot, run -o,
+// eval --plot):
 //
 //   - an output never replaces a file the same run reads (the models, their
 //     external data, --data, --val, --config) nor anything that is not a

@@ -93,15 +93,33 @@ func run(args []string, stdout, stderr io.Writer) (code int) {
 	root.SetOut(out)
 	root.SetErr(stderr)
 	cmd, err := root.ExecuteC()
+	// The last word, one line: JSON under --log-format json (every line
+	// of standard error is JSON then), else "onnxtune: MESSAGE".
+	fail := func(code int, msg, hint string) int {
+		if a.logFormat == "json" {
+			l := logrus.New()
+			l.SetOutput(stderr)
+			l.SetFormatter(&logrus.JSONFormatter{})
+			e := l.WithField("exit", code)
+			if hint != "" {
+				e = e.WithField("hint", hint)
+			}
+			e.Error(msg)
+			return code
+		}
+		fmt.Fprintf(stderr, "onnxtune: %s\n", msg)
+		if hint != "" {
+			fmt.Fprintln(stderr, hint)
+		}
+		return code
+	}
 	if ie := (*interruptedError)(nil); errors.As(err, &ie) {
-		fmt.Fprintf(stderr, "onnxtune: %s\n", oneLine(ie.msg))
-		return exitInterrupted
+		return fail(exitInterrupted, oneLine(ie.msg), "")
 	}
 	if err == nil && out.err != nil {
 		// What the command printed did not all arrive: its result is
 		// incomplete whatever else it did.
-		fmt.Fprintf(stderr, "onnxtune: writing standard output: %s\n", oneLine(out.err.Error()))
-		return exitError
+		return fail(exitError, "writing standard output: "+oneLine(out.err.Error()), "")
 	}
 	if err == nil {
 		return exitOK
@@ -109,14 +127,12 @@ func run(args []string, stdout, stderr io.Writer) (code int) {
 	if ue := (*usageError)(nil); errors.As(err, &ue) {
 		err = ue.err
 	} else if we := (*workError)(nil); errors.As(err, &we) {
-		fmt.Fprintf(stderr, "onnxtune: %s\n", oneLine(we.err.Error()))
-		return exitError
+		return fail(exitError, oneLine(we.err.Error()), "")
 	}
 	if cmd == nil {
 		cmd = root
 	}
-	fmt.Fprintf(stderr, "onnxtune: %s\nRun '%s --help' for usage.\n", usageMessage(err), cmd.CommandPath())
-	return exitUsage
+	return fail(exitUsage, usageMessage(err), fmt.Sprintf("Run '%s --help' for usage.", cmd.CommandPath()))
 }
 
 // recoverExit turns a panic into a one-line message and exit code 1. Use it
@@ -145,7 +161,8 @@ line (unknown command or flag, wrong number of arguments, bad flag value, a
 value PyTorch refuses, a pattern that matches nothing), 130 when Ctrl-C
 (SIGINT or SIGTERM) stops train.
 
-Commands that write (convert, remap, replace-head, train, run -o) never
+Commands that write (convert, remap, replace-head, train, run -o, eval
+--plot) never
 replace a file they read nor anything but a regular file, write a model's
 external data only to OUT.data, and check this before any work starts.`,
 		Example: `  onnxtune inspect models/lenet.onnx

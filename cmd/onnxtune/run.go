@@ -134,7 +134,7 @@ func (a *app) run(model string, d dataSpec, out string, all bool, classNames []s
 		return nil, err
 	}
 	collected := make([][]*tensor.Dense, len(names))
-	bar := a.examplesBar(l.Len(), d.batch)
+	prog := a.examplesProgress(l.Len(), d.batch)
 	done := 0
 	for b, err := range l.Epoch(0) {
 		if err != nil {
@@ -148,14 +148,10 @@ func (a *app) run(model string, d dataSpec, out string, all bool, classNames []s
 			collected[i] = append(collected[i], o)
 		}
 		done += b.N
-		if bar != nil {
-			bar.Set(done)
-		}
+		prog.set(done)
 		a.log.WithField("done", done).WithField("of", l.Len()).Debug("batch")
 	}
-	if bar != nil {
-		bar.Finish()
-	}
+	prog.finish()
 	res := &runResult{Outputs: make(map[string][]int)}
 	arrays := make(map[string]npz.Array)
 	for i, name := range names {

@@ -10,9 +10,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/onnxtune/onnxtune/graph"
-	"github.com/onnxtune/onnxtune/graph/ops"
 	"github.com/onnxtune/onnxtune/remap"
-	"github.com/onnxtune/onnxtune/train"
 	"github.com/onnxtune/onnxtune/train/data"
 )
 
@@ -214,58 +212,4 @@ func (a *app) anyBatch(m *graph.Model, n, batch int) error {
 	a.log.WithFields(logrus.Fields{"exported_batch": rep.Batch, "rewrites": len(rep.Rewrites), "proved_at": rep.ProvedAt}).
 		Infof("the model was exported at batch %d: rewritten to run at any batch (%d constants; proved at batches %v)", rep.Batch, len(rep.Rewrites), rep.ProvedAt)
 	return nil
-}
-
-// evaluate runs m with inference semantics over labelled batches: mean
-// cross-entropy and accuracy. limit bounds each tensor the engine sizes
-// from the model (--max-bytes).
-func evaluate(m *graph.Model, l *data.Loader, limit int64) (loss, acc float64, err error) {
-	loss, correct, n, err := evaluateCount(m, l, limit, nil)
-	if err != nil {
-		return 0, 0, err
-	}
-	return loss, float64(correct) / float64(n), nil
-}
-
-// evaluateCount is evaluate with the count of correct examples; progress,
-// when not nil, is called after every batch with the examples done.
-func evaluateCount(m *graph.Model, l *data.Loader, limit int64, progress func(done int)) (loss float64, correct, n int, err error) {
-	r, err := ops.NewRunner(m, ops.Options{MaxBytes: limit})
-	if err != nil {
-		return 0, 0, 0, err
-	}
-	defer r.Close()
-	total := 0.0
-	for b, err := range l.Epoch(0) {
-		if err != nil {
-			return 0, 0, 0, err
-		}
-		if b.Labels == nil {
-			return 0, 0, 0, fmt.Errorf("validation needs class labels")
-		}
-		outs, err := r.Run(b.Inputs)
-		if err != nil {
-			return 0, 0, 0, err
-		}
-		z, err := ops.Data[float32](outs[0])
-		if err != nil {
-			return 0, 0, 0, err
-		}
-		if len(z)%b.N == 0 {
-			if err := data.CheckLabels(b.Labels, b.Indices, len(z)/b.N); err != nil {
-				return 0, 0, 0, err
-			}
-		}
-		ls, c, err := train.ScoreLogits(z, b.Labels)
-		if err != nil {
-			return 0, 0, 0, err
-		}
-		total += ls
-		correct += c
-		n += b.N
-		if progress != nil {
-			progress(n)
-		}
-	}
-	return total / float64(n), correct, n, nil
 }

@@ -10,6 +10,7 @@ import (
 	"math"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"slices"
 	"strings"
 	"syscall"
@@ -48,6 +49,9 @@ type trainFlags struct {
 	step                      stepFlags // stepflags.go
 	aug                       augmentFlags
 	classNames                []string
+	metrics, plot, saveBest   string
+	earlyStop                 int
+	hyperSet                  map[string]bool // hyperparameter flags given (command line or --config)
 }
 
 func (a *app) trainCmd() *cobra.Command {
@@ -66,7 +70,10 @@ rules. Parameters are named as in PyTorch's state_dict (see 'onnxtune
 inspect'). --group 'GLOB:lr=0.01,momentum=0.9' puts the parameters whose name
 matches GLOB in a group with those settings (the first matching group wins;
 the others take --lr, --momentum, --weight-decay); --freeze GLOB trains
-nothing matching GLOB. A pattern that matches nothing is an error.
+nothing matching GLOB. A pattern that matches nothing is an error. Two
+defaults differ from torch.optim's, and the group table printed before
+training says so when they are used: --momentum 0.9 (SGD's is 0) and
+--weight-decay 1e-4 (torch.optim's is 0 for SGD and Adam, 0.01 for AdamW).
 
 DATA is an .npz file with an array per model input and y (class indices,
 or float targets with --loss mse), mnist:train or mnist:test (the MNIST
@@ -108,9 +115,36 @@ optimizer state, the random state of Dropout and the position after every
 epoch and on Ctrl-C; --resume continues from it, bit for bit to the result an
 uninterrupted run would have reached, after checking that the checkpoint fits
 the model and the settings (optimizer, hyperparameters, groups, shapes,
-seed, --shuffle, schedule, its unit and warmup, loss, label smoothing: only
---epochs and --steps may change, and not when the schedule spans the run:
-linear, cosine, onecycle or --warmup-ratio).
+seed, --shuffle, schedule, its unit and warmup, loss, label smoothing,
+--save-best, --early-stop: only --epochs and --steps may change, and not
+when the schedule spans the run: linear, cosine, onecycle or
+--warmup-ratio).
+
+--val DATA is evaluated after every epoch as 'onnxtune eval' evaluates
+(val_loss, val_accuracy, val_top5, val_macro_f1, per-class scores and the
+confusion matrix). --save-best METRIC (one of those four; val_loss is
+minimized, the others maximized) writes to OUT the weights of the epoch
+where METRIC was best (the first, on a tie) instead of the last; --early-stop
+N then stops the run after N epochs in a row without a better METRIC, as
+Hugging Face's EarlyStoppingCallback. Both need --val; --early-stop needs
+--save-best. The best value and weights are kept in the checkpoint, so a
+resumed run writes what an uninterrupted one would.
+
+` + metricsText + `
+
+--json prints a JSON line as every epoch ends (the --metrics epoch line,
+without "type") and a last line {"output", "steps", "stopped",
+"early_stopped", and with --save-best "best_epoch", "best_value"}: JSON
+Lines on standard output. --plot DIR writes PNG pictures (DIR is created
+when missing, each file written atomically): loss.png (the loss of every
+step and each epoch's mean training and validation loss), lr.png (each
+group's learning rate at every step), and under --val val.png (accuracy,
+top-5 accuracy and macro F1 per epoch) and confusion.png (the last
+validation's confusion matrix). Under --log-format json every line on
+standard error is JSON: log lines, progress lines (msg "progress", at most
+one a second and the last of every epoch) and the group table (msg
+"parameter group", one line per group).
+
 --config FILE.yaml takes the same settings (keys are the flag names, or
 PyTorch's names for hyperparameters: weight_decay); flags given on the
 command line win.
@@ -137,6 +171,10 @@ OUT has no external data) or an input, checked before training.
 				if err := a.setup(); err != nil {
 					return err
 				}
+			}
+			f.hyperSet = make(map[string]bool)
+			for _, p := range train.HyperParams() {
+				f.hyperSet[p.Name] = cmd.Flags().Changed(p.Flag())
 			}
 			switch {
 			case f.out == "":
@@ -182,7 +220,11 @@ OUT has no external data) or an input, checked before training.
 	fl.BoolVar(&f.shuffle, "shuffle", true, "shuffle the training data every epoch (--shuffle=false keeps file order)")
 	fl.StringVar(&f.checkpoint, "checkpoint", "", "folder for checkpoints, written after every epoch and on Ctrl-C")
 	fl.BoolVar(&f.resume, "resume", false, "continue from the checkpoint in --checkpoint")
-	fl.BoolVar(&f.asJSON, "json", false, "print a JSON summary of every epoch at the end")
+	fl.BoolVar(&f.asJSON, "json", false, "print a JSON line as every epoch ends, and one at the end (JSON Lines)")
+	fl.StringVar(&f.metrics, "metrics", "", "write a JSON line per step and per epoch to FILE.jsonl")
+	fl.StringVar(&f.plot, "plot", "", "folder to write loss, learning-rate, validation and confusion-matrix PNGs in")
+	fl.StringVar(&f.saveBest, "save-best", "", "write the weights of the best epoch by val_loss, val_accuracy, val_top5 or val_macro_f1 (needs --val)")
+	fl.IntVar(&f.earlyStop, "early-stop", 0, "stop after N epochs without a better --save-best metric (0: never)")
 	f.image.register(fl)
 	fl.IntVar(&f.perClass, "per-class", 0, "training data: keep the first N examples of each class (0: all)")
 	fl.Int64SliceVar(&f.classes, "classes", nil, "training data: keep only these class labels")
@@ -219,6 +261,19 @@ func (f *trainFlags) settings() (train.Config, error) {
 		return train.Config{}, fmt.Errorf("invalid --per-class %d: want 0 (all) or more", f.perClass)
 	case f.resume && f.checkpoint == "":
 		return train.Config{}, fmt.Errorf("--resume needs --checkpoint DIR")
+	case f.earlyStop < 0:
+		return train.Config{}, fmt.Errorf("invalid --early-stop %d: want 1 or more epochs (or 0: never)", f.earlyStop)
+	case f.earlyStop > 0 && f.saveBest == "":
+		return train.Config{}, fmt.Errorf("--early-stop needs --save-best METRIC, the metric to watch")
+	case f.saveBest != "" && f.val == "":
+		return train.Config{}, fmt.Errorf("--save-best needs --val DATA")
+	}
+	if f.saveBest != "" && !slices.Contains(train.WatchedMetrics(), train.Metric(f.saveBest)) {
+		var names []string
+		for _, m := range train.WatchedMetrics() {
+			names = append(names, string(m))
+		}
+		return train.Config{}, fmt.Errorf("invalid --save-best %q: want %s", f.saveBest, strings.Join(names, ", "))
 	}
 	var specs []train.GroupSpec
 	for _, g := range f.groups {
@@ -241,6 +296,7 @@ func (f *trainFlags) settings() (train.Config, error) {
 		Epochs: f.epochs, Steps: f.steps, Optimizer: train.Algorithm(f.optimizer), Defaults: f.hyper,
 		Groups: specs, Freeze: f.freeze, Schedule: sched, Loss: train.Loss(f.loss), Smoothing: f.smoothing,
 		Seed: f.seed, Shuffle: f.shuffle, Checkpoint: f.checkpoint, Resume: f.resume,
+		Best: train.Metric(f.saveBest), Patience: f.earlyStop,
 	}
 	return cfg, cfg.Validate()
 }
@@ -327,6 +383,12 @@ func (a *app) train(model string, f *trainFlags) error {
 	if f.checkpoint != "" {
 		chk.dirOutput("--checkpoint", f.checkpoint, train.CheckpointPath(f.checkpoint))
 	}
+	chk.output("--metrics", f.metrics)
+	if f.plot != "" {
+		for _, p := range trainPlots {
+			chk.dirOutput("--plot", f.plot, filepath.Join(f.plot, p))
+		}
+	}
 	if err := early(chk.check()); err != nil {
 		return err
 	}
@@ -344,11 +406,19 @@ func (a *app) train(model string, f *trainFlags) error {
 	}
 	var val train.Validator
 	if f.val != "" {
-		vs, err := a.openData(m, dataSpec{spec: f.val, need: classLabels, batch: f.batch, image: f.image})
+		// Class labels, or float targets for mse (whose validation is
+		// its loss alone).
+		need := classLabels
+		if train.Loss(f.loss) == train.MSE {
+			need = labelsOrTargets
+		}
+		vs, err := a.openData(m, dataSpec{spec: f.val, need: need, batch: f.batch, image: f.image})
 		if err != nil {
 			return early(fmt.Errorf("--val: %w", err))
 		}
-		val = func(m *graph.Model) (float64, float64, error) { return evaluate(m, vs, a.limit) }
+		val = func(m *graph.Model) (*train.Metrics, error) {
+			return train.Evaluate(m, vs, train.EvalOptions{Loss: train.Loss(f.loss), MaxBytes: a.limit})
+		}
 	}
 	if err := early(nil); err != nil {
 		return err
@@ -384,38 +454,107 @@ func (a *app) train(model string, f *trainFlags) error {
 	if aug != nil {
 		cfg.DataSettings = aug.String()
 	}
-	cfg.OnGroups = func(g *train.Assignment) { a.printGroups(cfg.Optimizer, g) }
+	var plots *curves
+	if f.plot != "" {
+		plots = &curves{}
+	}
+	var names []string
+	cfg.OnGroups = func(g *train.Assignment) {
+		names = groupNames(g)
+		if plots != nil {
+			plots.groups = names
+		}
+		a.printGroups(cfg.Optimizer, g, f.hyperSet)
+	}
 	total := -1 // unknown: more steps than an int counts (Run refuses it)
 	if epochs <= math.MaxInt/spe {
 		total = spe * epochs
 	}
 	bar := a.progressBar(total)
+	var mlog *metricsLog
+	if f.metrics != "" {
+		if mlog, err = openMetricsLog(f.metrics, f.resume, a.limit); err != nil {
+			return err
+		}
+		defer mlog.close() // on an early return; the error of the first close counts
+	}
 	start := time.Now()
 	samples := 0
+	var lastStep int64
+	var lastJSON time.Time
 	cfg.OnStep = func(s train.StepInfo) {
 		samples += s.N
+		lastStep = s.Step
+		acc := float64(s.Correct) / float64(s.N)
+		rate := float64(samples) / time.Since(start).Seconds()
 		if bar != nil {
-			bar.Describe(fmt.Sprintf("epoch %d/%d loss %.4f acc %.3f %.0f samples/s", s.Epoch+1, epochs, s.Loss,
-				float64(s.Correct)/float64(s.N), float64(samples)/time.Since(start).Seconds()))
+			bar.Describe(fmt.Sprintf("epoch %d/%d loss %.4f acc %.3f %.0f samples/s", s.Epoch+1, epochs, s.Loss, acc, rate))
 			bar.Add(1)
 		}
+		if now := time.Now(); a.logFormat == "json" && (s.Batch == s.Batches-1 || now.Sub(lastJSON) >= progressEvery) {
+			lastJSON = now
+			a.log.WithFields(map[string]any{"epoch": s.Epoch + 1, "epochs": epochs, "step": s.Step, "steps": total,
+				"loss": s.Loss, "accuracy": acc, "samples_per_second": rate}).Info("progress")
+		}
 		a.log.WithFields(map[string]any{"epoch": s.Epoch + 1, "step": s.Step, "loss": s.Loss, "lr": s.LR}).Debug("step")
+		if mlog != nil {
+			lr := make(map[string]float64, len(s.LR))
+			for i, v := range s.LR {
+				lr[names[i]] = v
+			}
+			mlog.record(s.Step, s.Epoch+1, stepRecord{Type: "step", Epoch: s.Epoch + 1, Batch: s.Batch + 1, Step: s.Step,
+				Loss: s.Loss, Accuracy: acc, LR: lr})
+		}
+		if plots != nil {
+			plots.step(s.Step, s.Loss, s.LR)
+		}
 	}
+	var jsonErr error
 	cfg.OnEpoch = func(e train.EpochInfo) {
 		if bar != nil {
 			bar.Clear()
 		}
-		if !f.asJSON {
-			line := fmt.Sprintf("epoch %d/%d  loss %.4f  accuracy %.4f", e.Epoch+1, epochs, e.Loss, e.Accuracy)
-			if f.val != "" {
-				line += fmt.Sprintf("  val_loss %.4f  val_accuracy %.4f", e.ValLoss, e.ValAcc)
-			}
-			fmt.Fprintf(a.stdout, "%s  (%.1fs)\n", line, e.Elapsed.Seconds())
+		rec := newEpochRecord(e, lastStep, f.saveBest != "")
+		if mlog != nil {
+			r := rec
+			r.Type = "epoch"
+			mlog.record(lastStep, e.Epoch+1, r)
 		}
+		if plots != nil {
+			plots.epoch(e, lastStep)
+		}
+		if f.asJSON {
+			if err := writeJSONLine(a.stdout, rec); err != nil && jsonErr == nil {
+				jsonErr = err
+			}
+			return
+		}
+		line := fmt.Sprintf("epoch %d/%d  loss %.4f  accuracy %.4f", e.Epoch+1, epochs, e.Loss, e.Accuracy)
+		if v := e.Val; v != nil && v.Classes == 0 {
+			line += fmt.Sprintf("  val_loss %.4f", v.Loss)
+		} else if v != nil {
+			line += fmt.Sprintf("  val_loss %.4f  val_accuracy %.4f  val_top5 %.4f  val_macro_f1 %.4f", v.Loss, v.Accuracy, v.Top5, v.MacroF1)
+		}
+		if e.Best {
+			line += "  (best " + f.saveBest + ")"
+		}
+		fmt.Fprintf(a.stdout, "%s  (%.1fs)\n", line, e.Elapsed.Seconds())
 	}
 	res, runErr := train.Run(ctx, m, src, val, cfg)
 	if bar != nil {
 		bar.Finish()
+	}
+	// What the run recorded is kept whatever its end.
+	if err := mlog.close(); err != nil && runErr == nil {
+		runErr = err
+	}
+	if plots != nil && runErr == nil {
+		if err := mkdirPlot(f.plot); err != nil {
+			return err
+		}
+		if err := plots.write(f.plot); err != nil {
+			return err
+		}
 	}
 	if runErr != nil {
 		return runErr
@@ -437,63 +576,93 @@ func (a *app) train(model string, f *trainFlags) error {
 		return err
 	}
 	if f.asJSON {
-		type ep struct {
-			Epoch    int      `json:"epoch"`
-			Loss     float64  `json:"loss"`
-			Accuracy float64  `json:"accuracy"`
-			ValLoss  *float64 `json:"val_loss,omitempty"`
-			ValAcc   *float64 `json:"val_accuracy,omitempty"`
+		if jsonErr != nil {
+			return jsonErr
 		}
 		out := struct {
-			Output  string `json:"output"`
-			Steps   int64  `json:"steps"`
-			Stopped bool   `json:"stopped"`
-			Epochs  []ep   `json:"epochs"`
-		}{Output: f.out, Steps: res.Steps, Stopped: res.Stopped}
-		for _, e := range res.Epochs {
-			x := ep{Epoch: e.Epoch + 1, Loss: e.Loss, Accuracy: e.Accuracy}
-			if f.val != "" {
-				vl, va := e.ValLoss, e.ValAcc
-				x.ValLoss, x.ValAcc = &vl, &va
-			}
-			out.Epochs = append(out.Epochs, x)
+			Output       string   `json:"output"`
+			Steps        int64    `json:"steps"`
+			Stopped      bool     `json:"stopped"`
+			EarlyStopped bool     `json:"early_stopped"`
+			BestEpoch    *int     `json:"best_epoch,omitempty"`
+			BestValue    *float64 `json:"best_value,omitempty"`
+		}{Output: f.out, Steps: res.Steps, Stopped: res.Stopped, EarlyStopped: res.EarlyStopped}
+		if f.saveBest != "" && res.BestEpoch > 0 {
+			out.BestEpoch, out.BestValue = &res.BestEpoch, &res.BestValue
 		}
-		return writeJSON(a.stdout, out)
+		return writeJSONLine(a.stdout, out)
+	}
+	if f.saveBest != "" && res.BestEpoch > 0 {
+		fmt.Fprintf(a.stdout, "wrote %s (%d steps; the weights of epoch %d, best %s %.4f)\n", f.out, res.Steps, res.BestEpoch, f.saveBest, res.BestValue)
+		return nil
 	}
 	fmt.Fprintf(a.stdout, "wrote %s (%d steps)\n", f.out, res.Steps)
 	return nil
 }
 
 // printGroups prints which parameters train with which settings (those
-// of the hyperparameter table that algo reads).
-func (a *app) printGroups(algo train.Algorithm, as *train.Assignment) {
+// of the hyperparameter table that algo reads), and notes the defaults
+// that differ from torch.optim's among the settings not given (set). Under
+// --log-format json the table is log lines, one per group.
+func (a *app) printGroups(algo train.Algorithm, as *train.Assignment, set map[string]bool) {
 	var cols []train.HyperParam
 	for _, p := range train.HyperParams() {
 		if p.UsedBy(algo) {
 			cols = append(cols, p)
 		}
 	}
-	tw := newTable(a.stderr)
-	fmt.Fprint(tw, "GROUP\tPARAMS\tELEMENTS")
+	var notes []string
 	for _, p := range cols {
-		fmt.Fprintf(tw, "\t%s", strings.ToUpper(p.Name))
-	}
-	fmt.Fprintln(tw)
-	for _, g := range as.Groups {
-		if len(g.Params) == 0 {
-			continue
+		if torch, differs := p.TorchDefault(algo); differs && !set[p.Name] {
+			torchName := map[train.Algorithm]string{train.SGD: "SGD", train.Adam: "Adam", train.AdamW: "AdamW"}[algo]
+			notes = append(notes, fmt.Sprintf("%s %g is onnxtune's default; torch.optim.%s's is %g (set --%s to choose)",
+				p.Name, p.Default, torchName, torch, p.Flag()))
+			if a.logFormat == "json" {
+				a.log.WithFields(map[string]any{"setting": p.Name, "value": p.Default, "torch_default": torch}).
+					Info("a default that differs from torch.optim's")
+			}
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%d", g.Name, len(g.Params), g.Count)
+	}
+	if a.logFormat == "json" {
+		for _, g := range as.Groups {
+			if len(g.Params) == 0 {
+				continue
+			}
+			fields := map[string]any{"group": g.Name, "params": len(g.Params), "elements": g.Count}
+			for _, p := range cols {
+				fields[p.Name] = p.Get(g.Hyper)
+			}
+			a.log.WithFields(fields).Info("parameter group")
+		}
+		if len(as.Frozen) > 0 {
+			a.log.WithFields(map[string]any{"group": "frozen", "params": len(as.Frozen)}).Info("parameter group")
+		}
+	} else {
+		tw := newTable(a.stderr)
+		fmt.Fprint(tw, "GROUP\tPARAMS\tELEMENTS")
 		for _, p := range cols {
-			fmt.Fprintf(tw, "\t%g", p.Get(g.Hyper))
+			fmt.Fprintf(tw, "\t%s", strings.ToUpper(p.Name))
 		}
 		fmt.Fprintln(tw)
-	}
-	if len(as.Frozen) > 0 {
-		fmt.Fprintf(tw, "frozen\t%d\t%s\n", len(as.Frozen), strings.Repeat("\t", len(cols)))
-	}
-	if a.log.GetLevel() >= 4 { // info and more verbose
-		tw.Flush()
+		for _, g := range as.Groups {
+			if len(g.Params) == 0 {
+				continue
+			}
+			fmt.Fprintf(tw, "%s\t%d\t%d", g.Name, len(g.Params), g.Count)
+			for _, p := range cols {
+				fmt.Fprintf(tw, "\t%g", p.Get(g.Hyper))
+			}
+			fmt.Fprintln(tw)
+		}
+		if len(as.Frozen) > 0 {
+			fmt.Fprintf(tw, "frozen\t%d\t%s\n", len(as.Frozen), strings.Repeat("\t", len(cols)))
+		}
+		if a.log.GetLevel() >= 4 { // info and more verbose
+			tw.Flush()
+			for _, n := range notes {
+				fmt.Fprintf(a.stderr, "note: %s\n", n)
+			}
+		}
 	}
 	for _, g := range as.Groups {
 		// The first matching --group takes a parameter: say which a later

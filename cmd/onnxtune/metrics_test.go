@@ -1,0 +1,503 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"image"
+	"image/png"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+var (
+	metricsModel = filepath.Join("..", "..", "models", "metrics", "classifier.onnx")
+	metricsData  = filepath.Join("..", "..", "models", "metrics", "data.npz")
+)
+
+// jsonLines parses every non-empty line of s as a JSON object, failing
+// the test on one that is not.
+func jsonLines(t *testing.T, what, s string) []map[string]any {
+	t.Helper()
+	var out []map[string]any
+	sc := bufio.NewScanner(strings.NewReader(s))
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		if strings.TrimSpace(sc.Text()) == "" {
+			continue
+		}
+		var m map[string]any
+		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
+			t.Fatalf("%s: line %d is not a JSON object: %q", what, len(out)+1, sc.Text())
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+func withMsg(lines []map[string]any, msg string) []map[string]any {
+	var out []map[string]any
+	for _, l := range lines {
+		if l["msg"] == msg {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// TestJSONLogs: under --log-format json at debug level every line train
+// (with and without --val), eval and run write on standard error is JSON,
+// the progress and the group table included, and no field fails to format
+// (the NaN validation fields of a run without --val did).
+func TestJSONLogs(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out.onnx")
+	base := []string{"--log-format", "json", "--log-level", "debug"}
+	for _, c := range []struct {
+		name   string
+		args   []string
+		groups int // "parameter group" lines
+		code   int
+	}{
+		{"train", []string{"train", metricsModel, "-o", out, "--data", metricsData, "--epochs", "2", "--batch-size", "16", "--group", "2.*:lr=0.1"}, 2, 0},
+		{"train --val", []string{"train", metricsModel, "-o", out, "--data", metricsData, "--val", metricsData, "--epochs", "2", "--batch-size", "16"}, 1, 0},
+		{"eval", []string{"eval", metricsModel, "--data", metricsData, "--batch-size", "16"}, 0, 0},
+		{"run", []string{"run", metricsModel, "--data", metricsData, "--batch-size", "16", "-o", filepath.Join(dir, "p.npz")}, 0, 0},
+		{"usage error", []string{"train", metricsModel, "-o", out, "--data", metricsData, "--early-stop", "2"}, 0, exitUsage},
+		{"work error", []string{"eval", metricsModel, "--data", filepath.Join(dir, "missing.npz")}, 0, exitError},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			code, _, stderr := runCLI(append(c.args, base...)...)
+			if code != c.code {
+				t.Fatalf("exit %d, want %d: %s", code, c.code, stderr)
+			}
+			lines := jsonLines(t, "stderr", stderr)
+			if len(lines) == 0 {
+				t.Fatal("nothing on stderr")
+			}
+			for _, l := range lines {
+				if _, ok := l["level"]; !ok {
+					t.Errorf("line without a level: %v", l)
+				}
+			}
+			if strings.Contains(stderr, "Failed to format") {
+				t.Errorf("a log line failed to format: %s", stderr)
+			}
+			if got := len(withMsg(lines, "parameter group")); got != c.groups {
+				t.Errorf("%d group lines, want %d", got, c.groups)
+			}
+			switch {
+			case c.code != 0:
+				last := lines[len(lines)-1]
+				if last["level"] != "error" || last["exit"] != float64(c.code) {
+					t.Errorf("last line %v, want the error with exit %d", last, c.code)
+				}
+			case c.name == "train" || c.name == "train --val":
+				// Two epochs of four steps: at least the last step of each.
+				if p := withMsg(lines, "progress"); len(p) < 2 || p[len(p)-1]["step"] != float64(8) {
+					t.Errorf("progress lines %v, want at least 2 ending at step 8", p)
+				}
+				if d := withMsg(lines, "a default that differs from torch.optim's"); len(d) != 2 {
+					t.Errorf("%d notes of defaults, want momentum and weight_decay", len(d))
+				}
+			default:
+				// 60 examples in batches of 16: the last progress line says all.
+				if p := withMsg(lines, "progress"); len(p) == 0 || p[len(p)-1]["examples"] != float64(60) {
+					t.Errorf("progress lines %v, want one of 60 examples last", p)
+				}
+			}
+		})
+	}
+}
+
+// TestTrainRecords: --metrics writes a line per step (each group's rate
+// by name) and per epoch (training means and the validation's metrics),
+// --json the epoch lines as they end and a last line, --plot four PNGs
+// that are pictures (size, and not blank); the epoch lines of --metrics
+// and --json agree, and eval of the written model (--save-best val_loss)
+// gives the best epoch's validation metrics exactly.
+func TestTrainRecords(t *testing.T) {
+	dir := t.TempDir()
+	out, mfile, plots := filepath.Join(dir, "out.onnx"), filepath.Join(dir, "m.jsonl"), filepath.Join(dir, "plots")
+	code, stdout, stderr := runCLI("train", metricsModel, "-o", out, "--data", metricsData, "--val", metricsData,
+		"--epochs", "6", "--batch-size", "16", "--lr", "1", "--group", "2.*:lr=0.5", "--save-best", "val_loss",
+		"--metrics", mfile, "--plot", plots, "--json", "--log-level", "error")
+	if code != 0 {
+		t.Fatalf("train: exit %d: %s", code, stderr)
+	}
+	b, err := os.ReadFile(mfile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs := jsonLines(t, "--metrics", string(b))
+	var steps, epochs []map[string]any
+	for _, r := range recs {
+		switch r["type"] {
+		case "step":
+			steps = append(steps, r)
+		case "epoch":
+			epochs = append(epochs, r)
+		default:
+			t.Fatalf("line of type %v", r["type"])
+		}
+	}
+	if len(steps) != 24 || len(epochs) != 6 {
+		t.Fatalf("%d step and %d epoch lines, want 24 and 6", len(steps), len(epochs))
+	}
+	for i, s := range steps {
+		lr, _ := s["lr"].(map[string]any)
+		if s["step"] != float64(i+1) || s["epoch"] != float64(i/4+1) || s["batch"] != float64(i%4+1) ||
+			len(lr) != 2 || lr["default"] != 1.0 || lr["2.*"] != 0.5 {
+			t.Fatalf("step line %d: %v", i+1, s)
+		}
+	}
+	// The --json lines: the epoch lines as --metrics has them, without
+	// "type" (and "seconds" measured apart), then the summary.
+	jl := jsonLines(t, "stdout", stdout)
+	if len(jl) != 7 {
+		t.Fatalf("%d lines on stdout, want 6 epochs and a summary", len(jl))
+	}
+	best, bestLoss := 0, 0.0
+	for i, e := range epochs {
+		j := jl[i]
+		for _, k := range []string{"epoch", "step", "loss", "accuracy", "val_loss", "val_accuracy", "val_top5", "val_macro_f1", "best"} {
+			if _, ok := e[k]; !ok || !jsonEqual(e[k], j[k]) {
+				t.Errorf("epoch %d: %s %v in --metrics, %v in --json", i+1, k, e[k], j[k])
+			}
+		}
+		for _, k := range []string{"val_precision", "val_recall", "val_f1", "val_support", "val_confusion"} {
+			if !jsonEqual(e[k], j[k]) || e[k] == nil {
+				t.Errorf("epoch %d: %s %v in --metrics, %v in --json", i+1, k, e[k], j[k])
+			}
+		}
+		if v := e["val_loss"].(float64); best == 0 || v < bestLoss {
+			best, bestLoss = i+1, v
+		}
+		if e["best"] != (best == i+1) {
+			t.Errorf("epoch %d: best %v", i+1, e["best"])
+		}
+	}
+	sum := jl[6]
+	if sum["steps"] != float64(24) || sum["best_epoch"] != float64(best) || sum["best_value"] != bestLoss || sum["output"] != out {
+		t.Errorf("summary %v, want best epoch %d (%v)", sum, best, bestLoss)
+	}
+	if best == 6 {
+		t.Fatalf("the best epoch is the last: the test shows nothing")
+	}
+	// The written model is the best epoch's: eval gives its metrics.
+	code, evalOut, stderr := runCLI("eval", "--json", out, "--data", metricsData, "--batch-size", "16")
+	if code != 0 {
+		t.Fatalf("eval: exit %d: %s", code, stderr)
+	}
+	var ev map[string]any
+	if err := json.Unmarshal([]byte(evalOut), &ev); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"loss", "accuracy", "top5", "macro_f1", "precision", "recall", "f1", "support", "confusion"} {
+		if !jsonEqual(ev[k], epochs[best-1]["val_"+k]) {
+			t.Errorf("eval of the written model: %s %v, epoch %d's %v", k, ev[k], best, epochs[best-1]["val_"+k])
+		}
+	}
+	for _, p := range []struct {
+		name string
+		w, h int
+	}{{"loss.png", 576, 384}, {"lr.png", 576, 384}, {"val.png", 576, 384}, {"confusion.png", 576, 576}} {
+		checkPicture(t, filepath.Join(plots, p.name), p.w, p.h)
+	}
+}
+
+// TestSaveBestEarlyStop: --save-best writes the weights of the best
+// epoch: the same file a run of just that many epochs writes; --early-stop
+// N stops N epochs after it.
+func TestSaveBestEarlyStop(t *testing.T) {
+	dir := t.TempDir()
+	args := func(out string, epochs string, more ...string) []string {
+		return append([]string{"train", metricsModel, "-o", out, "--data", metricsData, "--val", metricsData,
+			"--epochs", epochs, "--batch-size", "16", "--lr", "1", "--json", "--log-level", "error"}, more...)
+	}
+	bestOut, shortOut := filepath.Join(dir, "best.onnx"), filepath.Join(dir, "short.onnx")
+	code, stdout, stderr := runCLI(args(bestOut, "10", "--save-best", "val_loss", "--early-stop", "3")...)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	lines := jsonLines(t, "stdout", stdout)
+	sum := lines[len(lines)-1]
+	best := int(sum["best_epoch"].(float64))
+	if best < 1 || best >= 7 {
+		t.Fatalf("best epoch %d: want one early enough to stop before epoch 10", best)
+	}
+	if len(lines)-1 != best+3 || sum["early_stopped"] != true || sum["steps"] != float64(4*(best+3)) {
+		t.Errorf("%d epochs (%v), want %d: best epoch %d and 3 more", len(lines)-1, sum, best+3, best)
+	}
+	code, _, stderr = runCLI(args(shortOut, string(rune('0'+best)))...)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	a, _ := os.ReadFile(bestOut)
+	b, _ := os.ReadFile(shortOut)
+	if len(a) == 0 || !bytes.Equal(a, b) {
+		t.Errorf("--save-best wrote %d bytes that differ from the %d of a %d-epoch run", len(a), len(b), best)
+	}
+	for _, c := range []struct {
+		args []string
+		msg  string
+	}{
+		{[]string{"--early-stop", "2"}, "--early-stop needs --save-best"},
+		{[]string{"--save-best", "val_auc"}, `invalid --save-best "val_auc"`},
+		{[]string{"--save-best", "val_loss", "--early-stop", "-1"}, "invalid --early-stop -1"},
+	} {
+		code, _, stderr := runCLI(args(filepath.Join(dir, "x.onnx"), "2", c.args...)...)
+		if code != exitUsage || !strings.Contains(stderr, c.msg) {
+			t.Errorf("%v: exit %d %q, want 2 and %q", c.args, code, stderr, c.msg)
+		}
+	}
+	code, _, stderr = runCLI("train", metricsModel, "-o", filepath.Join(dir, "x.onnx"), "--data", metricsData, "--save-best", "val_loss")
+	if code != exitUsage || !strings.Contains(stderr, "--save-best needs --val") {
+		t.Errorf("--save-best without --val: exit %d %q", code, stderr)
+	}
+}
+
+// TestMetricsResume: a run stopped at an epoch's end and resumed with
+// --metrics FILE writes FILE as an uninterrupted run does (the times
+// aside): the lines from before the resume are kept.
+func TestMetricsResume(t *testing.T) {
+	dir := t.TempDir()
+	ck := filepath.Join(dir, "ck")
+	args := func(mfile, epochs string, more ...string) []string {
+		return append([]string{"train", metricsModel, "-o", filepath.Join(dir, "o.onnx"), "--data", metricsData, "--val", metricsData,
+			"--epochs", epochs, "--batch-size", "16", "--lr", "0.1", "--metrics", mfile, "--log-level", "error"}, more...)
+	}
+	whole, parts := filepath.Join(dir, "whole.jsonl"), filepath.Join(dir, "parts.jsonl")
+	for _, a := range [][]string{args(whole, "3"), args(parts, "2", "--checkpoint", ck), args(parts, "3", "--checkpoint", ck, "--resume")} {
+		if code, _, stderr := runCLI(a...); code != 0 {
+			t.Fatalf("%v: exit %d: %s", a, code, stderr)
+		}
+	}
+	read := func(path string) []map[string]any {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines := jsonLines(t, path, string(b))
+		for _, l := range lines {
+			delete(l, "seconds")
+		}
+		return lines
+	}
+	w, p := read(whole), read(parts)
+	if len(w) != 15 || !jsonEqual(w, p) {
+		t.Errorf("resumed --metrics has %d lines, uninterrupted %d (want 15), or they differ", len(p), len(w))
+	}
+}
+
+// TestEvalPrintsMetrics: eval's table holds scikit-learn's figures
+// (models/metrics/expected.json) at the precision printed, and --plot
+// writes the confusion matrix.
+func TestEvalPrintsMetrics(t *testing.T) {
+	dir := t.TempDir()
+	plots := filepath.Join(dir, "p", "q")
+	code, stdout, stderr := runCLI("eval", metricsModel, "--data", metricsData, "--plot", plots)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	want := readFixtureJSON(t)["classifier"].(map[string]any)
+	num := func(v any, i int) float64 { return v.([]any)[i].(float64) }
+	n := int(want["n"].(float64))
+	acc := want["accuracy"].(float64)
+	for _, line := range []string{
+		fmt.Sprintf("accuracy  %.4f  (%d of %d)", acc, int(math.Round(acc*float64(n))), n),
+		fmt.Sprintf("top-5     %.4f", want["top5"].(float64)),
+		fmt.Sprintf("loss      %.6f  (mean cross-entropy)", want["loss"].(float64)),
+		fmt.Sprintf("macro F1  %.4f", want["macro_f1"].(float64)),
+	} {
+		if !strings.Contains(stdout, line+"\n") {
+			t.Errorf("no line %q in:\n%s", line, stdout)
+		}
+	}
+	classes := len(want["support"].([]any))
+	rows := map[string][][]string{} // "class" and "confusion" rows by the class in column 0
+	part := ""
+	for _, l := range strings.Split(stdout, "\n") {
+		f := strings.Fields(l)
+		switch {
+		case len(f) > 0 && f[0] == "CLASS":
+			part = "class"
+		case len(f) > 0 && f[0] == "confusion":
+			part = ""
+		case len(f) > 0 && f[0] == "true\\pred":
+			part = "confusion"
+		case part != "" && len(f) > 0:
+			rows[part] = append(rows[part], f)
+		}
+	}
+	if len(rows["class"]) != classes || len(rows["confusion"]) != classes {
+		t.Fatalf("%d class rows and %d confusion rows, want %d:\n%s", len(rows["class"]), len(rows["confusion"]), classes, stdout)
+	}
+	for c := range classes {
+		r := rows["class"][c]
+		got := fmt.Sprintf("%s %s %s %s %s", r[0], r[1], r[2], r[3], r[4])
+		exp := fmt.Sprintf("%d %.4f %.4f %.4f %d", c, num(want["precision"], c), num(want["recall"], c), num(want["f1"], c), int(num(want["support"], c)))
+		if got != exp {
+			t.Errorf("class row %q, want %q", got, exp)
+		}
+		cm := want["confusion"].([]any)[c]
+		for j := range classes {
+			if r := rows["confusion"][c]; r[j+1] != fmt.Sprint(int(num(cm, j))) {
+				t.Errorf("confusion row %d: %v, want %v", c, r, cm)
+				break
+			}
+		}
+	}
+	checkPicture(t, filepath.Join(plots, "confusion.png"), 576, 576)
+	// --plot into a file that is not a folder: refused before any work.
+	file := filepath.Join(dir, "file")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, stderr := runCLI("eval", metricsModel, "--data", metricsData, "--plot", file); code != exitError || !strings.Contains(stderr, "not a folder") {
+		t.Errorf("--plot FILE: exit %d %q", code, stderr)
+	}
+}
+
+// readFixtureJSON reads models/metrics/expected.json.
+func readFixtureJSON(t *testing.T) map[string]any {
+	b, err := os.ReadFile(filepath.Join("..", "..", "models", "metrics", "expected.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// checkPicture decodes a PNG and checks its size and that it is a
+// picture: a good share of pixels that are not the white background, in
+// several colours.
+func checkPicture(t *testing.T, path string, w, h int) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	if b := img.Bounds(); b != image.Rect(0, 0, w, h) {
+		t.Errorf("%s: %v, want %dx%d", path, b, w, h)
+	}
+	colors := make(map[[4]uint32]bool)
+	ink := 0
+	for y := range h {
+		for x := range w {
+			r, g, b, a := img.At(x, y).RGBA()
+			colors[[4]uint32{r, g, b, a}] = true
+			if r < 0xf000 || g < 0xf000 || b < 0xf000 {
+				ink++
+			}
+		}
+	}
+	if share := float64(ink) / float64(w*h); share < 0.02 || len(colors) < 8 {
+		t.Errorf("%s: %.1f%% of pixels not white, %d colours: blank?", path, 100*share, len(colors))
+	}
+}
+
+func jsonEqual(a, b any) bool {
+	x, _ := json.Marshal(a)
+	y, _ := json.Marshal(b)
+	return bytes.Equal(x, y)
+}
+
+// TestMetricsInterrupted: Ctrl-C keeps --metrics FILE with the lines of
+// the steps done; --resume from the mid-epoch checkpoint then ends with
+// the lines an uninterrupted run writes (the times aside).
+func TestMetricsInterrupted(t *testing.T) {
+	dir := t.TempDir()
+	ck := filepath.Join(dir, "ck")
+	args := func(mfile string, more ...string) []string {
+		return append([]string{"train", metricsModel, "-o", filepath.Join(dir, "o.onnx"), "--data", metricsData, "--val", metricsData,
+			"--epochs", "3", "--batch-size", "16", "--lr", "0.1", "--metrics", mfile, "--log-level", "error"}, more...)
+	}
+	whole, parts := filepath.Join(dir, "whole.jsonl"), filepath.Join(dir, "parts.jsonl")
+	if code, _, stderr := runCLI(args(whole)...); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	read := func(path string) []map[string]any {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines := jsonLines(t, path, string(b))
+		for _, l := range lines {
+			delete(l, "seconds")
+		}
+		return lines
+	}
+	interruptAfter(t, 6)
+	code, _, stderr := runCLI(args(parts, "--checkpoint", ck)...)
+	if code != exitInterrupted || !strings.Contains(stderr, "interrupted after 6 steps") {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	// Steps 1 to 6 and epoch 1 (steps 1 to 4, then its line).
+	w, p := read(whole), read(parts)
+	if len(p) != 7 || !jsonEqual(w[:7], p) {
+		t.Fatalf("interrupted --metrics: %d lines, want the first 7 of the uninterrupted run's", len(p))
+	}
+	interruptAfter(t, 1<<30)
+	if code, _, stderr := runCLI(args(parts, "--checkpoint", ck, "--resume")...); code != 0 {
+		t.Fatalf("resume: exit %d: %s", code, stderr)
+	}
+	if p = read(parts); len(w) != 15 || !jsonEqual(w, p) {
+		for i := range min(len(w), len(p)) {
+			if !jsonEqual(w[i], p[i]) {
+				t.Logf("line %d: %v\n%v", i+1, w[i], p[i])
+			}
+		}
+		t.Errorf("resumed --metrics has %d lines, uninterrupted %d (want 15), or they differ", len(p), len(w))
+	}
+}
+
+// TestTrainMSEValidation: under --loss mse, --val takes float targets and
+// reports its loss alone (--save-best val_loss works; other metrics are
+// usage errors), and --plot draws no classifier pictures.
+func TestTrainMSEValidation(t *testing.T) {
+	dir := t.TempDir()
+	model := filepath.Join("..", "..", "models", "metrics", "regressor.onnx")
+	targets := filepath.Join("..", "..", "models", "metrics", "targets.npz")
+	args := []string{"train", model, "-o", filepath.Join(dir, "r.onnx"), "--data", targets, "--val", targets, "--loss", "mse",
+		"--epochs", "2", "--batch-size", "16", "--lr", "0.05", "--save-best", "val_loss", "--json", "--plot", filepath.Join(dir, "p"),
+		"--log-level", "error"}
+	code, stdout, stderr := runCLI(args...)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	lines := jsonLines(t, "stdout", stdout)
+	if len(lines) != 3 {
+		t.Fatalf("%d lines, want 3", len(lines))
+	}
+	for _, l := range lines[:2] {
+		if _, ok := l["val_loss"].(float64); !ok || l["val_accuracy"] != nil || l["val_confusion"] != nil {
+			t.Errorf("epoch line %v: want val_loss alone", l)
+		}
+	}
+	for _, p := range []string{"loss.png", "lr.png"} {
+		checkPicture(t, filepath.Join(dir, "p", p), 576, 384)
+	}
+	for _, p := range []string{"val.png", "confusion.png"} {
+		if _, err := os.Stat(filepath.Join(dir, "p", p)); err == nil {
+			t.Errorf("%s drawn for mse", p)
+		}
+	}
+	args[slices.Index(args, "--save-best")+1] = "val_top5"
+	if code, _, stderr := runCLI(args...); code != exitUsage || !strings.Contains(stderr, "with mse only val_loss") {
+		t.Errorf("--save-best val_top5 under mse: exit %d %q", code, stderr)
+	}
+}

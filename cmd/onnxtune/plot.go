@@ -1,0 +1,322 @@
+package main
+
+import (
+	"fmt"
+	"image/color"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/palette/moreland"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/plotutil"
+	"gonum.org/v1/plot/vg"
+
+	"github.com/onnxtune/onnxtune/internal/fsx"
+	"github.com/onnxtune/onnxtune/train"
+)
+
+// The pictures of --plot DIR (gonum.org/v1/plot), PNG files of 6 x 4
+// inches at 96 dots per inch (576 x 384 pixels; the confusion matrix is
+// square, 6 x 6 inches):
+//
+//   - loss.png: the training loss of every step, with each epoch's mean
+//     training loss and validation loss at the epoch's last step;
+//   - lr.png: each parameter group's learning rate at every step;
+//   - val.png: the validation's accuracy, top-5 accuracy and macro F1 per
+//     epoch (train --val);
+//   - confusion.png: the confusion matrix of the last validation (train
+//     --val) or of eval: true classes down, predicted classes across, each
+//     cell shaded by its count (and labelled with it up to 30 classes).
+//
+// Each file is written atomically.
+const (
+	plotWidth  = 6 * vg.Inch
+	plotHeight = 4 * vg.Inch
+)
+
+// plotFiles are the files --plot DIR may write, for the output checks.
+var (
+	trainPlots = []string{"loss.png", "lr.png", "val.png", "confusion.png"}
+	evalPlots  = []string{"confusion.png"}
+)
+
+// savePlot writes p as a PNG of w x h to dir/name, atomically.
+func savePlot(p *plot.Plot, w, h vg.Length, dir, name string) error {
+	wt, err := p.WriterTo(w, h, "png")
+	if err != nil {
+		return err
+	}
+	path := filepath.Join(dir, name)
+	if err := fsx.WriteFile(path, func(out io.Writer) error { _, err := wt.WriteTo(out); return err }); err != nil {
+		return fmt.Errorf("--plot: %s: %w", path, unwrapPath(err))
+	}
+	return nil
+}
+
+// confusionGrid is a confusion matrix as a heat map's grid: column c is
+// the predicted class; true class i is drawn at y = k-1-i, so that class
+// 0 is at the top, as the matrix is printed.
+type confusionGrid [][]int
+
+func (g confusionGrid) Dims() (c, r int) { return len(g), len(g) }
+func (g confusionGrid) Z(c, r int) float64 {
+	return float64(g[len(g)-1-r][c])
+}
+func (g confusionGrid) X(c int) float64 { return float64(c) }
+func (g confusionGrid) Y(r int) float64 { return float64(r) }
+
+// classTicks labels the classes on an axis (every class up to 30, else
+// about 15 of them); down counts them from the top.
+type classTicks struct {
+	n     int
+	names []string
+	down  bool
+}
+
+func (t classTicks) Ticks(lo, hi float64) []plot.Tick {
+	step := max(1, (t.n+14)/15)
+	if t.n <= 30 {
+		step = 1
+	}
+	var ticks []plot.Tick
+	for i := 0; i < t.n; i++ {
+		label := ""
+		if i%step == 0 {
+			label = strconv.Itoa(i)
+			if i < len(t.names) {
+				label = t.names[i]
+			}
+		}
+		v := float64(i)
+		if t.down {
+			v = float64(t.n - 1 - i)
+		}
+		ticks = append(ticks, plot.Tick{Value: v, Label: label})
+	}
+	return ticks
+}
+
+// plotConfusion writes dir/confusion.png; names, when not nil, label
+// the classes.
+func plotConfusion(dir, title string, cm [][]int, names []string) error {
+	k := len(cm)
+	if k == 0 {
+		return fmt.Errorf("--plot: no classes to draw")
+	}
+	p := plot.New()
+	p.Title.Text = title
+	p.X.Label.Text = "predicted class"
+	p.Y.Label.Text = "true class"
+	hi := 0
+	for _, row := range cm {
+		for _, v := range row {
+			hi = max(hi, v)
+		}
+	}
+	pal := moreland.SmoothBlueRed()
+	pal.SetMin(0)
+	pal.SetMax(math.Max(1, float64(hi)))
+	h := plotter.NewHeatMap(confusionGrid(cm), pal.Palette(64))
+	h.Min, h.Max = 0, math.Max(1, float64(hi))
+	p.Add(h)
+	if k <= 30 {
+		var l plotter.XYLabels
+		for i, row := range cm {
+			for j, v := range row {
+				l.XYs = append(l.XYs, plotter.XY{X: float64(j), Y: float64(k - 1 - i)})
+				l.Labels = append(l.Labels, strconv.Itoa(v))
+			}
+		}
+		labels, err := plotter.NewLabels(l)
+		if err != nil {
+			return err
+		}
+		for i := range labels.TextStyle {
+			labels.TextStyle[i].XAlign, labels.TextStyle[i].YAlign = -0.5, -0.5
+			// White on the dark ends of the palette, black between.
+			v := float64(cm[i/k][i%k]) / math.Max(1, float64(hi))
+			labels.TextStyle[i].Color = color.Black
+			if v < 0.2 || v > 0.8 {
+				labels.TextStyle[i].Color = color.White
+			}
+		}
+		p.Add(labels)
+	}
+	p.X.Tick.Marker = classTicks{k, names, false}
+	p.Y.Tick.Marker = classTicks{k, names, true}
+	p.X.Min, p.X.Max = -0.5, float64(k)-0.5
+	p.Y.Min, p.Y.Max = -0.5, float64(k)-0.5
+	return savePlot(p, plotWidth, plotWidth, dir, "confusion.png")
+}
+
+// curves collects what train --plot draws, step by step and epoch by
+// epoch.
+type curves struct {
+	groups []string
+	steps  plotter.XYs   // training loss per step
+	lrs    []plotter.XYs // per group
+	// Per epoch: the losses at the step where it ended, the others at
+	// its number.
+	trainLoss, valLoss          plotter.XYs
+	valAcc, valTop5, valMacroF1 plotter.XYs
+	confusion                   [][]int
+}
+
+func (c *curves) step(step int64, loss float64, lr []float64) {
+	c.steps = append(c.steps, plotter.XY{X: float64(step), Y: loss})
+	if len(c.lrs) < len(lr) {
+		c.lrs = append(c.lrs, make([]plotter.XYs, len(lr)-len(c.lrs))...)
+	}
+	for i, v := range lr {
+		c.lrs[i] = append(c.lrs[i], plotter.XY{X: float64(step), Y: v})
+	}
+}
+
+// epoch records an epoch that ended at step.
+func (c *curves) epoch(e train.EpochInfo, step int64) {
+	c.trainLoss = append(c.trainLoss, plotter.XY{X: float64(step), Y: e.Loss})
+	if v := e.Val; v != nil {
+		x := float64(e.Epoch + 1)
+		c.valLoss = append(c.valLoss, plotter.XY{X: float64(step), Y: v.Loss})
+		if v.Classes == 0 {
+			return // mse: the loss alone
+		}
+		c.valAcc = append(c.valAcc, plotter.XY{X: x, Y: v.Accuracy})
+		c.valTop5 = append(c.valTop5, plotter.XY{X: x, Y: v.Top5})
+		c.valMacroF1 = append(c.valMacroF1, plotter.XY{X: x, Y: v.MacroF1})
+		c.confusion = v.Confusion
+	}
+}
+
+// write draws the curves into dir (val.png and confusion.png only when
+// there was a validation).
+func (c *curves) write(dir string) error {
+	if len(c.steps) == 0 {
+		return nil
+	}
+	p := plot.New()
+	p.Title.Text = "Loss"
+	p.X.Label.Text = "step"
+	p.Y.Label.Text = "loss"
+	args := []any{"training loss per step", c.steps}
+	if len(c.trainLoss) > 0 {
+		args = append(args, "epoch mean (training)", c.trainLoss)
+	}
+	if len(c.valLoss) > 0 {
+		args = append(args, "validation", c.valLoss)
+	}
+	if err := addLines(p, args...); err != nil {
+		return err
+	}
+	if err := savePlot(p, plotWidth, plotHeight, dir, "loss.png"); err != nil {
+		return err
+	}
+	p = plot.New()
+	p.Title.Text = "Learning rate"
+	p.X.Label.Text = "step"
+	p.Y.Label.Text = "learning rate"
+	args = nil
+	for i, xy := range c.lrs {
+		name := fmt.Sprintf("group %d", i)
+		if i < len(c.groups) {
+			name = c.groups[i]
+		}
+		args = append(args, name, xy)
+	}
+	if err := addLines(p, args...); err != nil {
+		return err
+	}
+	if err := savePlot(p, plotWidth, plotHeight, dir, "lr.png"); err != nil {
+		return err
+	}
+	if len(c.valAcc) == 0 {
+		return nil
+	}
+	p = plot.New()
+	p.Title.Text = "Validation"
+	p.X.Label.Text = "epoch"
+	p.Y.Label.Text = "share of examples"
+	if err := addLines(p, "accuracy", c.valAcc, "top-5 accuracy", c.valTop5, "macro F1", c.valMacroF1); err != nil {
+		return err
+	}
+	if err := savePlot(p, plotWidth, plotHeight, dir, "val.png"); err != nil {
+		return err
+	}
+	return plotConfusion(dir, "Confusion matrix (last validation)", c.confusion, nil)
+}
+
+// intTicks puts about eight ticks on whole numbers (steps, epochs).
+type intTicks struct{}
+
+func (intTicks) Ticks(lo, hi float64) []plot.Tick {
+	lo, hi = math.Ceil(lo), math.Floor(hi)
+	if hi < lo {
+		return nil
+	}
+	// The smallest of 1, 2, 5, 10, 20, 50, ... that gives at most about
+	// eight ticks.
+	step := 1.0
+	for e := 1.0; step < (hi-lo)/8; e *= 10 {
+		for _, m := range []float64{1, 2, 5, 10} {
+			if step = m * e; step >= (hi-lo)/8 {
+				break
+			}
+		}
+	}
+	var ticks []plot.Tick
+	for v := math.Ceil(lo/step) * step; v <= hi; v += step {
+		ticks = append(ticks, plot.Tick{Value: v, Label: strconv.FormatFloat(v, 'f', 0, 64)})
+	}
+	return ticks
+}
+
+// addLines adds named lines (with points when a line has few of them),
+// whole-number ticks on x, and a legend at the top right over headroom
+// left free for it.
+func addLines(p *plot.Plot, args ...any) error {
+	p.Add(plotter.NewGrid())
+	p.Legend.Top = true
+	p.X.Tick.Marker = intTicks{}
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for i := 1; i < len(args); i += 2 {
+		for _, xy := range args[i].(plotter.XYs) {
+			lo, hi = math.Min(lo, xy.Y), math.Max(hi, xy.Y)
+		}
+	}
+	if span := hi - lo; !math.IsInf(span, 0) {
+		if span == 0 {
+			span = math.Max(math.Abs(hi), 1e-12)
+		}
+		p.Y.Min = math.Min(p.Y.Min, lo-0.05*span)
+		p.Y.Max = math.Max(p.Y.Max, hi+0.12*span*float64(len(args)/2))
+	}
+	for i := 0; i+1 < len(args); i += 2 {
+		xy := args[i+1].(plotter.XYs)
+		l, s, err := plotter.NewLinePoints(xy)
+		if err != nil {
+			return err
+		}
+		l.Color = plotutil.Color(i / 2)
+		l.Width = vg.Points(1.5)
+		s.Color = l.Color
+		s.Shape = plotutil.Shape(i / 2)
+		p.Add(l)
+		p.Legend.Add(args[i].(string), l)
+		if len(xy) <= 50 {
+			p.Add(s)
+		}
+	}
+	return nil
+}
+
+// mkdirPlot creates the folder of --plot.
+func mkdirPlot(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("--plot: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,155 @@
+package train
+
+import (
+	"encoding/json"
+	"math"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/onnxtune/onnxtune/graph"
+	"github.com/onnxtune/onnxtune/importer"
+	"github.com/onnxtune/onnxtune/train/data"
+)
+
+// metricsFixture is models/metrics/expected.json (models/make_metrics.py):
+// scikit-learn's metrics of ONNX Runtime's predictions.
+type metricsFixture struct {
+	Classifier struct {
+		N         int       `json:"n"`
+		Loss      float64   `json:"loss"`
+		Accuracy  float64   `json:"accuracy"`
+		Top5      float64   `json:"top5"`
+		Precision []float64 `json:"precision"`
+		Recall    []float64 `json:"recall"`
+		F1        []float64 `json:"f1"`
+		Support   []int     `json:"support"`
+		MacroF1   float64   `json:"macro_f1"`
+		Confusion [][]int   `json:"confusion"`
+	} `json:"classifier"`
+	Regressor struct {
+		N    int     `json:"n"`
+		Loss float64 `json:"loss"`
+	} `json:"regressor"`
+}
+
+func readMetricsFixture(t *testing.T) metricsFixture {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "models", "metrics", "expected.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var f metricsFixture
+	if err := json.Unmarshal(b, &f); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+func metricsLoader(t *testing.T, model, file string, batch int) (*graph.Model, *data.Loader) {
+	t.Helper()
+	dir := filepath.Join("..", "models", "metrics")
+	m, err := importer.Load(filepath.Join(dir, model))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ins, err := data.InputsOf(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ds, err := data.Open(filepath.Join(dir, file), data.Options{}.ForInputs(ins))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := data.NewLoader(ds, batch, false, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m, l
+}
+
+// TestEvaluateMatchesSklearn checks every metric of Evaluate against
+// scikit-learn's on ONNX Runtime's predictions, at batch sizes that cut
+// the 60 examples evenly and not.
+func TestEvaluateMatchesSklearn(t *testing.T) {
+	want := readMetricsFixture(t).Classifier
+	for _, batch := range []int{7, 16, 60} {
+		m, l := metricsLoader(t, "classifier.onnx", "data.npz", batch)
+		done := 0
+		got, err := Evaluate(m, l, EvalOptions{Progress: func(n int) { done = n }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		close := func(what string, g, w, tol float64) {
+			if math.Abs(g-w) > tol {
+				t.Errorf("batch %d: %s %v, sklearn %v", batch, what, g, w)
+			}
+		}
+		if got.N != want.N || done != want.N {
+			t.Errorf("batch %d: n %d (progress %d), want %d", batch, got.N, done, want.N)
+		}
+		// Loss from float32 logits of two engines: ONNX Runtime's and ours.
+		close("loss", got.Loss, want.Loss, 1e-6)
+		t.Logf("batch %d: loss %.12f, numpy on ONNX Runtime's logits %.12f (differ by %.2g); macro F1 differs by %.2g",
+			batch, got.Loss, want.Loss, math.Abs(got.Loss-want.Loss), math.Abs(got.MacroF1-want.MacroF1))
+		close("accuracy", got.Accuracy, want.Accuracy, 0)
+		close("top5", got.Top5, want.Top5, 0)
+		close("macro_f1", got.MacroF1, want.MacroF1, 1e-12)
+		if got.Classes != len(want.Support) {
+			t.Fatalf("batch %d: %d classes, want %d", batch, got.Classes, len(want.Support))
+		}
+		for c := range got.Classes {
+			close("precision", got.Precision[c], want.Precision[c], 1e-12)
+			close("recall", got.Recall[c], want.Recall[c], 1e-12)
+			close("f1", got.F1[c], want.F1[c], 1e-12)
+			if got.Support[c] != want.Support[c] {
+				t.Errorf("batch %d: class %d support %d, want %d", batch, c, got.Support[c], want.Support[c])
+			}
+			for j := range got.Classes {
+				if got.Confusion[c][j] != want.Confusion[c][j] {
+					t.Errorf("batch %d: confusion[%d][%d] %d, want %d", batch, c, j, got.Confusion[c][j], want.Confusion[c][j])
+				}
+			}
+		}
+	}
+}
+
+// TestEvaluateMSE checks the mse loss against numpy's on ONNX Runtime's
+// outputs.
+func TestEvaluateMSE(t *testing.T) {
+	want := readMetricsFixture(t).Regressor
+	m, l := metricsLoader(t, "regressor.onnx", "targets.npz", 16)
+	got, err := Evaluate(m, l, EvalOptions{Loss: MSE})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("mse %.12f, numpy %.12f (differ by %.2g)", got.Loss, want.Loss, math.Abs(got.Loss-want.Loss))
+	if got.N != want.N || math.Abs(got.Loss-want.Loss) > 1e-6 || got.Classes != 0 {
+		t.Errorf("got n %d loss %v classes %d, want n %d loss %v", got.N, got.Loss, got.Classes, want.N, want.Loss)
+	}
+	if _, err := Evaluate(m, l, EvalOptions{}); err == nil {
+		t.Errorf("cross-entropy on float targets: no error")
+	}
+}
+
+// TestScorerTies: the label's rank counts equal scores before it, as
+// argmax picks the first largest.
+func TestScorerTies(t *testing.T) {
+	z := []float32{1, 1, 1, 1, 1, 1, 0}
+	for _, c := range []struct {
+		label      int64
+		top1, top5 int
+	}{{0, 1, 1}, {4, 0, 1}, {5, 0, 0}, {6, 0, 0}} {
+		var s scorer
+		if err := s.add(z, []int64{c.label}, nil); err != nil {
+			t.Fatal(err)
+		}
+		if s.correct != c.top1 || s.top5 != c.top5 {
+			t.Errorf("label %d: top1 %d top5 %d, want %d %d", c.label, s.correct, s.top5, c.top1, c.top5)
+		}
+	}
+	var s scorer
+	if err := s.add(z, []int64{7}, nil); err == nil {
+		t.Errorf("label 7 of 7 classes: no error")
+	}
+}
