@@ -426,9 +426,7 @@ func (c *checkpoint) inRange(p position, epochs int, steps int64) error {
 	// Optimizer steps: an epoch has StepsPerEpoch of them.
 	spe := (nb + accum - 1) / accum
 	at := int64(p.Epoch)*spe + int64(p.Batch)/accum
-	// A run cut short by a step count saves the next epoch with fewer steps.
-	short := p.Batch == 0 && p.Epoch > 0 && p.Step > at-spe && p.Step < at
-	if p.Step != at && !short {
+	if p.Step != at {
 		return fmt.Errorf("position: %d steps done do not fit epoch %d, batch %d of %d batches", p.Step, p.Epoch, p.Batch, nb)
 	}
 	return nil

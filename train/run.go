@@ -264,7 +264,7 @@ func Run(ctx context.Context, m *graph.Model, src Source, val Validator, cfg Con
 		var lossSum float64
 		var correct, seen int
 		var group StepResult // the batches of the step under way (GradAccum)
-		first := 0
+		first, cut := 0, -1 // cut: the batch where Steps ended the run mid-epoch
 		if e == pos.Epoch {
 			first = pos.Batch
 			lossSum, correct, seen = pos.LossSum, pos.Correct, pos.Seen
@@ -274,6 +274,7 @@ func Run(ctx context.Context, m *graph.Model, src Source, val Validator, cfg Con
 			// accumulated gradient is ever left to save.
 			if i%accum == 0 {
 				if cfg.Steps > 0 && res.Steps >= cfg.Steps {
+					cut = i
 					break
 				}
 				if ctx.Err() != nil {
@@ -366,7 +367,14 @@ func Run(ctx context.Context, m *graph.Model, src Source, val Validator, cfg Con
 		if cfg.OnEpoch != nil {
 			cfg.OnEpoch(info)
 		}
-		if err := save(position{Epoch: e + 1, Step: res.Steps}); err != nil {
+		next := position{Epoch: e + 1, Step: res.Steps}
+		if cut >= 0 {
+			// The step count ended the run inside the epoch: a resume with
+			// more steps goes on from its next batch, as an uninterrupted
+			// run would.
+			next = position{Epoch: e, Batch: cut, Step: res.Steps, LossSum: lossSum, Correct: correct, Seen: seen}
+		}
+		if err := save(next); err != nil {
 			return res, err
 		}
 	}

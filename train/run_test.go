@@ -105,6 +105,44 @@ func TestResume(t *testing.T) {
 	}
 }
 
+// TestResumeAfterStepLimit: a run ended by Steps in the middle of an epoch
+// and resumed with more steps ends with the weights, bit for bit, of one
+// that ran the larger count through (the resumed run goes on from the
+// batch after the last one trained, not from the next epoch), also with
+// accumulation; the epoch's reported means cover all its batches.
+func TestResumeAfterStepLimit(t *testing.T) {
+	x, y := testmodels.MNISTTest(t, 80)
+	src := &memSource{x: x, y: y, bs: 16} // 5 batches
+	for _, accum := range []int{1, 2} {
+		cfg := Config{Optimizer: SGD, Defaults: Hyper{LR: 0.01, Momentum: 0.9}, Loss: CrossEntropy,
+			Groups: []GroupSpec{{Pattern: "fc3.*", Set: map[string]float64{"lr": 0.1}}}, StepOptions: StepOptions{GradAccum: accum}}
+		cfg.Steps = 5
+		whole := lenet10(t)
+		wres, err := Run(context.Background(), whole, src, nil, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.Checkpoint, cfg.Steps = t.TempDir(), 2 // mid-epoch either way
+		if _, err := Run(context.Background(), lenet10(t), src, nil, cfg); err != nil {
+			t.Fatal(err)
+		}
+		cfg.Steps, cfg.Resume = 5, true
+		resumed := lenet10(t)
+		rres, err := Run(context.Background(), resumed, src, nil, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rres.Steps != 5 {
+			t.Fatalf("accum %d: resumed run ended at step %d, want 5", accum, rres.Steps)
+		}
+		sameTensors(t, weightsOf(t, whole), weightsOf(t, resumed))
+		if w, r := wres.Epochs[0], rres.Epochs[0]; w.Samples != r.Samples || w.Loss != r.Loss {
+			t.Errorf("accum %d: first epoch's means over %d examples (loss %v) after the resume, %d (%v) uninterrupted",
+				accum, r.Samples, r.Loss, w.Samples, w.Loss)
+		}
+	}
+}
+
 // TestNonFiniteLossStops: a learning rate that blows the loss up stops the
 // run with an error naming the step.
 func TestNonFiniteLossStops(t *testing.T) {
