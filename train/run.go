@@ -264,7 +264,7 @@ func Run(ctx context.Context, m *graph.Model, src Source, val Validator, cfg Con
 		var lossSum float64
 		var correct, seen int
 		var group StepResult // the batches of the step under way (GradAccum)
-		first, cut := 0, -1 // cut: the batch where Steps ended the run mid-epoch
+		first, cut := 0, -1  // cut: the batch where Steps ended the run mid-epoch
 		if e == pos.Epoch {
 			first = pos.Batch
 			lossSum, correct, seen = pos.LossSum, pos.Correct, pos.Seen
