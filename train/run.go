@@ -308,7 +308,11 @@ func Run(ctx context.Context, m *graph.Model, src Source, val Validator, cfg Con
 			}
 			if err != nil {
 				if errors.Is(err, ErrNonFinite) {
-					return res, fmt.Errorf("step %d (epoch %d, batch %d): %w (%v); the last checkpoint is kept", res.Steps+1, e+1, i, err, sr.Loss)
+					kept := ""
+					if cfg.Checkpoint != "" {
+						kept = "; the last checkpoint is kept"
+					}
+					return res, fmt.Errorf("step %d (epoch %d, batch %d): %w (%v)%s", res.Steps+1, e+1, i, err, sr.Loss, kept)
 				}
 				return res, fmt.Errorf("step %d (epoch %d, batch %d): %w", res.Steps+1, e+1, i, err)
 			}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/sirupsen/logrus"
 	"github.com/spf13/cobra"
@@ -88,6 +89,28 @@ var imageFlagNames = map[string]string{
 	"MaxImagePixels": "--max-image-pixels", "CropPct": "--crop-pct",
 	"Augment": "--scale, --hflip or --color-jitter", "Scale": "--scale", "Ratio": "--ratio", "HFlip": "--hflip", "ColorJitter": "--color-jitter",
 }
+
+// optionWords says the library's data.Options in the CLI's flags.
+var optionWords = strings.NewReplacer(
+	"options Mean and Std", "--mean and --std",
+	"option ImageSize", "--image-size", "(ImageSize)", "(--image-size)",
+	"option Grayscale", "--grayscale",
+	"option CropPct", "--crop-pct",
+	"option MaxImagePixels", "--max-image-pixels",
+	"option Mean", "--mean", "option Std", "--std",
+	"augmentation applies", "--scale, --ratio, --hflip and --color-jitter apply",
+	"RandomResizedCrop needs", "--scale needs",
+	"set an image size to resize them all", "give --image-size to resize them all",
+)
+
+// reworded is an error whose text is said in the CLI's words.
+type reworded struct {
+	msg string
+	err error
+}
+
+func (r *reworded) Error() string { return r.msg }
+func (r *reworded) Unwrap() error { return r.err }
 
 // imageSize checks --image-size and returns it as data.Options.ImageSize
 // (zeros when not given).
@@ -175,10 +198,14 @@ func (a *app) openData(m *graph.Model, d dataSpec) (*data.Loader, error) {
 	// An option that does not apply to the data, or a value no data
 	// takes, is a mistake of the command line.
 	if oe := (*data.OptionError)(nil); errors.As(err, &oe) && imageFlagNames[oe.Option] != "" {
-		return nil, &usageError{fmt.Errorf("%s: %w", imageFlagNames[oe.Option], err)}
+		msg := optionWords.Replace(oe.Err.Error())
+		if fe := (*data.FileError)(nil); errors.As(err, &fe) {
+			msg += " (" + fe.Path + ")"
+		}
+		return nil, &usageError{errors.New(msg)}
 	}
 	if err != nil {
-		return nil, err
+		return nil, &reworded{optionWords.Replace(err.Error()), err}
 	}
 	if ds.Len() == 0 {
 		return nil, fmt.Errorf("%s has no examples", d.spec)

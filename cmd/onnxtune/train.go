@@ -3,8 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/onnxtune/onnxtune/train/data"
 	"io"
 	"maps"
 	"math"
@@ -451,9 +453,7 @@ func (a *app) train(model string, f *trainFlags) error {
 		return err
 	}
 	cfg.Logger, cfg.MaxBytes = a.log, a.limit
-	if aug != nil {
-		cfg.DataSettings = aug.String()
-	}
+	cfg.DataSettings = dataSettings(aug, src, f.image)
 	var plots *curves
 	if f.plot != "" {
 		plots = &curves{}
@@ -672,4 +672,25 @@ func (a *app) printGroups(algo train.Algorithm, as *train.Assignment, set map[st
 		}
 	}
 	a.log.WithField("groups", len(as.Groups)).WithField("frozen", strings.Join(as.Frozen, ",")).Debug("parameter groups")
+}
+
+// dataSettings says what of the data's reading shapes the training
+// examples beyond the files (checkpoints record it; a resume under
+// another value is refused): the augmentation, and an image folder's
+// evaluation preprocessing (size, crop, mean, std, grayscale), or the
+// --mean and --std given for MNIST.
+func dataSettings(aug *data.Augment, src *data.Loader, im imageFlags) string {
+	var s []string
+	if aug != nil {
+		s = append(s, aug.String())
+	}
+	if _, pre, ok := data.Describe(src.Dataset()); ok {
+		b, err := json.Marshal(pre)
+		if err == nil {
+			s = append(s, "preprocess="+string(b))
+		}
+	} else if im.mean != nil || im.std != nil {
+		s = append(s, fmt.Sprintf("mean=%v std=%v", im.mean, im.std))
+	}
+	return strings.Join(s, " ")
 }

@@ -1,0 +1,32 @@
+package main
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestResumeRefusesOtherPreprocessing: the evaluation preprocessing of an
+// image folder (crop, mean, std) shapes the training examples as the
+// augmentation does, so a resume under other values is refused naming it;
+// under the same values it goes on.
+func TestResumeRefusesOtherPreprocessing(t *testing.T) {
+	dir := t.TempDir()
+	ck := filepath.Join(dir, "ck")
+	args := func(epochs string, extra ...string) []string {
+		return append([]string{"train", augClassifier, "-o", filepath.Join(dir, "out.onnx"), "--data", augFolder,
+			"--image-size", "7", "--batch-size", "8", "--epochs", epochs, "--checkpoint", ck, "--log-level", "error"}, extra...)
+	}
+	if code, _, stderr := runCLI(args("1")...); code != exitOK {
+		t.Fatalf("first run: exit %d: %s", code, stderr)
+	}
+	for _, changed := range [][]string{{"--crop-pct", "0.875"}, {"--mean", "0.5"}, {"--std", "0.5"}, {"--crop-pct", "0"}} {
+		code, _, stderr := runCLI(args("2", append([]string{"--resume"}, changed...)...)...)
+		if code == exitOK || !strings.Contains(stderr, "saved with other settings: data is") {
+			t.Errorf("resume with %v: exit %d, stderr %q; want a refusal naming the data settings", changed, code, stderr)
+		}
+	}
+	if code, _, stderr := runCLI(args("2", "--resume")...); code != exitOK {
+		t.Errorf("resume with the same settings: exit %d: %s", code, stderr)
+	}
+}
