@@ -24,7 +24,11 @@ the model's input size. A model written by 'onnxtune train' from an image
 folder carries its class names and this preprocessing in its metadata
 (onnxtune.class_names, onnxtune.preprocess): run, eval and train read them
 as the defaults of --image-size, --crop-pct, --mean, --std and --grayscale,
-so a folder of images of mixed sizes needs no flags; flags given win.`
+so a folder of images of mixed sizes needs no flags; flags given win. With
+class names (the model's, or train's --class-names), a folder's classes are
+labelled by name, so a folder may hold some of them in any order; a class
+folder the names lack is an error (when no folder matches a name and there
+are as many names as folders, the names rename the folders in sorted order).`
 
 // augmentFlags are train's augmentation flags, for the training data only.
 type augmentFlags struct {
@@ -138,10 +142,15 @@ func checkClassNames(m *graph.Model, names []string) error {
 	if names == nil {
 		return nil
 	}
+	seen := make(map[string]bool, len(names))
 	for i, n := range names {
 		if n == "" {
 			return &usageError{fmt.Errorf("invalid --class-names: name %d is empty", i)}
 		}
+		if seen[n] {
+			return &usageError{fmt.Errorf("invalid --class-names: %q is given twice", n)}
+		}
+		seen[n] = true
 	}
 	ins, err := data.InputsOf(m)
 	if err != nil || len(ins) == 0 || ins[0].Classes == 0 {

@@ -152,6 +152,7 @@ type dataSpec struct {
 	shuffle  bool
 	seed     int64
 	aug      *data.Augment // training data only
+	names    []string      // --class-names: the label space of an image folder (else the model's metadata)
 }
 
 // dataFlags gives run and eval their data flags, read into d: the required
@@ -193,6 +194,15 @@ func (a *app) openData(m *graph.Model, d dataSpec) (*data.Loader, error) {
 		PerClass: d.perClass, Classes: d.classes, Unlabeled: d.need == examplesOnly, Augment: d.aug}.ForInputs(ins)
 	if err := imageOptions(m, d.spec, d.image, &opts); err != nil {
 		return nil, err
+	}
+	if d.need != examplesOnly && isFolder(d.spec) {
+		// Labels are the model's classes by name: --class-names, or the
+		// names its metadata records (a folder may hold some of them).
+		if opts.ClassNames = d.names; opts.ClassNames == nil {
+			if opts.ClassNames, _, err = data.ReadMetadata(m); err != nil {
+				return nil, err
+			}
+		}
 	}
 	ds, err := data.Open(d.spec, opts)
 	// An option that does not apply to the data, or a value no data

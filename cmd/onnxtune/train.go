@@ -231,7 +231,7 @@ OUT has no external data) or an input, checked before training.
 	fl.IntVar(&f.perClass, "per-class", 0, "training data: keep the first N examples of each class (0: all)")
 	fl.Int64SliceVar(&f.classes, "classes", nil, "training data: keep only these class labels")
 	f.aug.register(fl)
-	fl.StringSliceVar(&f.classNames, "class-names", nil, "class names written in OUT's metadata, a,b,c (default: the image folder's classes)")
+	fl.StringSliceVar(&f.classNames, "class-names", nil, "class names written in OUT's metadata, a,b,c; an image folder's classes are labelled by these names (default: the folder's classes)")
 	return c
 }
 
@@ -402,7 +402,7 @@ func (a *app) train(model string, f *trainFlags) error {
 		return err
 	}
 	src, err := a.openData(m, dataSpec{spec: f.data, need: labelsOrTargets, batch: f.batch, image: f.image,
-		perClass: f.perClass, classes: f.classes, shuffle: f.shuffle, seed: f.seed, aug: aug})
+		perClass: f.perClass, classes: f.classes, shuffle: f.shuffle, seed: f.seed, aug: aug, names: f.classNames})
 	if err != nil {
 		return early(fmt.Errorf("--data: %w", err))
 	}
@@ -414,7 +414,7 @@ func (a *app) train(model string, f *trainFlags) error {
 		if train.Loss(f.loss) == train.MSE {
 			need = labelsOrTargets
 		}
-		vs, err := a.openData(m, dataSpec{spec: f.val, need: need, batch: f.batch, image: f.image})
+		vs, err := a.openData(m, dataSpec{spec: f.val, need: need, batch: f.batch, image: f.image, names: f.classNames})
 		if err != nil {
 			return early(fmt.Errorf("--val: %w", err))
 		}

@@ -124,6 +124,17 @@ type Options struct {
 	// checked for every example when the data is opened (a *LabelError).
 	ModelClasses int
 
+	// ClassNames, when set, is the label space of an image folder: a
+	// class folder's examples get the index of its name in ClassNames
+	// (a model's class names, as its metadata or --class-names give
+	// them), so a folder holding some of the classes, or sorting them
+	// otherwise, is labelled as the model scores them; a class folder
+	// whose name is not among them is an error, except when none is and
+	// there are as many names as folders: then the names rename the
+	// folders in sorted order (n01440764 -> tench). Nil labels the
+	// folder's classes in sorted order, as torchvision's ImageFolder does.
+	ClassNames []string
+
 	// Unlabeled reads the examples only, for a model to run on them: an
 	// .npz file needs no array y (one present is not read) and the dataset
 	// is WithoutLabels's. Classes and PerClass cannot be used with it.

@@ -154,7 +154,15 @@ func OpenImageFolder(root string, opts Options) (*ImageFolder, error) {
 	if len(f.classes) == 0 {
 		return nil, fileErr(root, "no class folders (want ROOT/CLASS/IMAGE.png|jpg|jpeg)")
 	}
-	for label, class := range f.classes {
+	folders := f.classes
+	index := func(i int) int64 { return int64(i) }
+	if opts.ClassNames != nil {
+		if f.classes, index, err = namedLabels(root, folders, opts.ClassNames); err != nil {
+			return nil, err
+		}
+	}
+	for i, class := range folders {
+		label := index(i)
 		files, err := classFiles(filepath.Join(root, class))
 		if err != nil {
 			return nil, err
@@ -164,7 +172,7 @@ func OpenImageFolder(root string, opts Options) (*ImageFolder, error) {
 		}
 		for _, file := range files {
 			f.files = append(f.files, file)
-			f.labels = append(f.labels, int64(label))
+			f.labels = append(f.labels, label)
 		}
 	}
 	for i, file := range f.files {
@@ -529,4 +537,41 @@ func decode(r io.ReadSeeker, n int64, size [2]int, max, pixels int64) (img image
 		return nil, fmt.Errorf("%s image decoded at %dx%d, its header says %dx%d", strings.ToUpper(format), b.Dy(), b.Dx(), cfg.Height, cfg.Width)
 	}
 	return img, nil
+}
+
+// namedLabels returns the label space names and the label of each class
+// folder (by its index in folders): the index of its name in names; or,
+// when no folder's name is among as many names, its position (the names
+// rename the sorted folders). A folder whose name is not among them
+// otherwise, or a name given twice, is an error.
+func namedLabels(root string, folders, names []string) ([]string, func(int) int64, error) {
+	at := make(map[string]int64, len(names))
+	for i, n := range names {
+		if _, dup := at[n]; dup {
+			return nil, nil, fileErr(root, "class name %q is given twice", n)
+		}
+		at[n] = int64(i)
+	}
+	labels := make([]int64, len(folders))
+	known := 0
+	for _, class := range folders {
+		if _, ok := at[class]; ok {
+			known++
+		}
+	}
+	if known == 0 && len(folders) == len(names) {
+		// Names for the folders (n01440764 -> tench): by position.
+		for i := range labels {
+			labels[i] = int64(i)
+		}
+		return slices.Clone(names), func(i int) int64 { return labels[i] }, nil
+	}
+	for i, class := range folders {
+		l, ok := at[class]
+		if !ok {
+			return nil, nil, fileErr(filepath.Join(root, class), "class folder %q is not one of the model's classes %q", class, names)
+		}
+		labels[i] = l
+	}
+	return slices.Clone(names), func(i int) int64 { return labels[i] }, nil
 }

@@ -1,0 +1,88 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// copyClass copies class folder class of the augment fixture into
+// root/name.
+func copyClass(t *testing.T, root, class, name string) {
+	t.Helper()
+	dst := filepath.Join(root, name)
+	if err := os.MkdirAll(dst, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	files, err := filepath.Glob(filepath.Join(augFolder, class, "*.png"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no images in %s: %v", class, err)
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dst, filepath.Base(f)), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestLabelsFollowClassNames: an image folder is labelled by the model's
+// class names (its metadata, or train's --class-names), not by the
+// folder's sorted order: a folder holding only "dog" is class 1 of
+// cat,dog,eel; a class folder the model does not have is refused naming
+// it; --class-names given in another order than the folder's labels by
+// name, and a name given twice is a usage error.
+func TestLabelsFollowClassNames(t *testing.T) {
+	dir := t.TempDir()
+	named := filepath.Join(dir, "named.onnx")
+	if code, _, stderr := runCLI("train", augClassifier, "-o", named, "--data", augFolder, "--image-size", "7",
+		"--lr", "0", "--log-level", "error"); code != exitOK {
+		t.Fatalf("train: exit %d: %s", code, stderr)
+	}
+	dogs := filepath.Join(dir, "dogs")
+	copyClass(t, dogs, "dog", "dog")
+	var ev struct {
+		Support []int `json:"support"`
+	}
+	code, stdout, stderr := runCLI("eval", named, "--data", dogs, "--json")
+	if code != exitOK {
+		t.Fatalf("eval: exit %d: %s", code, stderr)
+	}
+	if err := json.Unmarshal([]byte(stdout), &ev); err != nil || !slices.Equal(ev.Support, []int{0, 8, 0}) {
+		t.Errorf("eval of a dog-only folder: support %v (%v), want the dogs as class 1 of cat,dog,eel", ev.Support, err)
+	}
+	zebra := filepath.Join(dir, "zebra")
+	copyClass(t, zebra, "dog", "dog")
+	copyClass(t, zebra, "cat", "zebra")
+	if code, _, stderr := runCLI("eval", named, "--data", zebra); code == exitOK || !strings.Contains(stderr, `class folder "zebra" is not one of the model's classes`) {
+		t.Errorf("eval with a class the model lacks: exit %d, stderr %q", code, stderr)
+	}
+
+	// --class-names in another order: the written names are those, and
+	// training labels by them (eval of the result on the folder counts
+	// each class under its name).
+	renamed := filepath.Join(dir, "renamed.onnx")
+	if code, _, stderr := runCLI("train", augClassifier, "-o", renamed, "--data", augFolder, "--image-size", "7",
+		"--class-names", "eel,dog,cat", "--lr", "0", "--log-level", "error"); code != exitOK {
+		t.Fatalf("train --class-names: exit %d: %s", code, stderr)
+	}
+	cats := filepath.Join(dir, "cats")
+	copyClass(t, cats, "cat", "cat")
+	code, stdout, stderr = runCLI("eval", renamed, "--data", cats, "--json")
+	if code != exitOK {
+		t.Fatalf("eval: exit %d: %s", code, stderr)
+	}
+	if err := json.Unmarshal([]byte(stdout), &ev); err != nil || !slices.Equal(ev.Support, []int{0, 0, 8}) {
+		t.Errorf("cats under eel,dog,cat: support %v, want class 2", ev.Support)
+	}
+	if code, _, stderr := runCLI("train", augClassifier, "-o", filepath.Join(dir, "x.onnx"), "--data", augFolder,
+		"--image-size", "7", "--class-names", "eel,dog,dog"); code != exitUsage || !strings.Contains(stderr, `"dog" is given twice`) {
+		t.Errorf("--class-names eel,dog,dog: exit %d, stderr %q; want a usage error", code, stderr)
+	}
+}
