@@ -86,3 +86,26 @@ func TestLabelsFollowClassNames(t *testing.T) {
 		t.Errorf("--class-names eel,dog,dog: exit %d, stderr %q; want a usage error", code, stderr)
 	}
 }
+
+// TestConfigClassWeightsList: a config file may give --class-weights as a
+// YAML list; the run equals one with the flag's comma-separated form.
+func TestConfigClassWeightsList(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "c.yaml")
+	if err := os.WriteFile(cfg, []byte("class-weights: [1, 2, 0.5]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	base := []string{"train", augClassifier, "--data", augFolder, "--image-size", "7", "--steps", "2", "--log-level", "error"}
+	a, b := filepath.Join(dir, "a.onnx"), filepath.Join(dir, "b.onnx")
+	if code, _, stderr := runCLI(append(base, "-o", a, "--config", cfg)...); code != exitOK {
+		t.Fatalf("--config with a list: exit %d: %s", code, stderr)
+	}
+	if code, _, stderr := runCLI(append(base, "-o", b, "--class-weights", "1,2,0.5")...); code != exitOK {
+		t.Fatalf("--class-weights 1,2,0.5: exit %d: %s", code, stderr)
+	}
+	ab, err1 := os.ReadFile(a)
+	bb, err2 := os.ReadFile(b)
+	if err1 != nil || err2 != nil || string(ab) != string(bb) {
+		t.Error("the config's list and the flag's comma-separated weights train differently")
+	}
+}

@@ -37,8 +37,12 @@ type augmentFlags struct {
 }
 
 func (af *augmentFlags) register(fs *pflag.FlagSet) {
-	fs.Float64SliceVar(&af.scale, "scale", nil, "training images: RandomResizedCrop with this share of the area, MIN,MAX (torchvision's default 0.08,1), resized to --image-size")
-	fs.Float64SliceVar(&af.ratio, "ratio", nil, "training images: RandomResizedCrop's aspect ratios MIN,MAX (default 0.75,1.333); needs --scale")
+	fs.Float64SliceVar(&af.scale, "scale", nil, "training images: RandomResizedCrop with this share of the area, MIN,MAX (torchvision's default 0.08,1), resized to --image-size (default: no crop)")
+	fs.Float64SliceVar(&af.ratio, "ratio", nil, "training images: RandomResizedCrop's aspect ratios MIN,MAX (default 0.75,1.333: torchvision's 3/4,4/3); needs --scale")
+	for _, name := range []string{"scale", "ratio"} {
+		// Defaults said in the usage (--scale: off), not an empty list.
+		fs.Lookup(name).DefValue = ""
+	}
 	fs.Float64Var(&af.hflip, "hflip", 0, "training images: probability of a horizontal flip (RandomHorizontalFlip)")
 	fs.Float64Var(&af.jitter, "color-jitter", 0, "training images: ColorJitter(brightness=S, contrast=S, saturation=S), in a random order")
 }

@@ -46,7 +46,7 @@ All of these are checked on --resume.`
 
 func (s *stepFlags) register(fl *pflag.FlagSet) {
 	fl.Float64Var(&s.clip, "clip-grad", 0, "clip the gradients' total 2-norm to NORM before each step (clip_grad_norm_); 0: no clipping")
-	fl.IntVar(&s.accum, "grad-accum", 1, "batches whose gradients make one optimizer step")
+	fl.IntVar(&s.accum, "grad-accum", 1, "batches whose gradients make one optimizer step, each loss divided by N as in a plain PyTorch loop (an epoch's last, shorter group too; the HF Trainer divides that one by its own count)")
 	fl.Float64Var(&s.ema, "model-ema", 0, "keep an EMA of the weights with this DECAY (timm's ModelEmaV2); 0: none")
 	fl.BoolVar(&s.writeEMA, "write-ema", false, "write (and validate) the EMA weights instead of the trained ones")
 	fl.StringVar(&s.classWeights, "class-weights", "", "cross-entropy class weights W1,W2,... (one per class) or balanced")

@@ -305,6 +305,10 @@ func (f *trainFlags) settings() (train.Config, error) {
 
 // applyConfig sets every flag that the command line did not set from a
 // YAML file whose keys are flag names.
+// commaFlags are the string flags of comma-separated values, which a
+// config file may give as a YAML list.
+var commaFlags = map[string]bool{"class-weights": true}
+
 func applyConfig(fs *pflag.FlagSet, path string) error {
 	b, err := readConfig(path)
 	if err != nil {
@@ -335,7 +339,16 @@ func applyConfig(fs *pflag.FlagSet, path string) error {
 		switch x := v.(type) {
 		case []any:
 			// Only a repeatable flag (--group, --freeze, --classes, ...)
-			// takes a list.
+			// takes a list, and a flag of comma-separated values
+			// (--class-weights: [1, 2, 3] is "1,2,3").
+			if commaFlags[k] {
+				parts := make([]string, len(x))
+				for i, p := range x {
+					parts[i] = fmt.Sprint(p)
+				}
+				vals = []any{strings.Join(parts, ",")}
+				break
+			}
 			if t := fl.Value.Type(); !strings.HasSuffix(t, "Slice") && !strings.HasSuffix(t, "Array") {
 				return fmt.Errorf("--config %s: %s: a list of %d values, want one", path, k, len(x))
 			}
