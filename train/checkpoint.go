@@ -299,6 +299,7 @@ func (c *checkpoint) load(epochs int, steps int64) (position, error) {
 	if watched {
 		b := c.best
 		b.epoch, b.bad, b.value, b.weights = meta.Best.Epoch, meta.Best.Bad, nan(), nil
+		b.seen = p.Epoch > 0 // a validation after every epoch done
 		if b.epoch > 0 {
 			b.value = meta.Best.Value
 			b.weights = make(map[string][]float32, len(tr.tensors))

@@ -335,6 +335,16 @@ func Run(ctx context.Context, m *graph.Model, src Source, val Validator, cfg Con
 			}
 			group = StepResult{}
 		}
+		if cut >= 0 {
+			// The step count ended the run inside the epoch: a resume with
+			// more steps goes on from its next batch, as an uninterrupted
+			// run would. Saved before this partial epoch's validation,
+			// which an uninterrupted run does not make (nor its best).
+			p := position{Epoch: e, Batch: cut, Step: res.Steps, LossSum: lossSum, Correct: correct, Seen: seen}
+			if err := save(p); err != nil {
+				return res, err
+			}
+		}
 		info := EpochInfo{Epoch: e, Samples: seen, Elapsed: time.Since(start)}
 		if seen > 0 {
 			info.Loss, info.Accuracy = lossSum/float64(seen), float64(correct)/float64(seen)
@@ -371,15 +381,10 @@ func Run(ctx context.Context, m *graph.Model, src Source, val Validator, cfg Con
 		if cfg.OnEpoch != nil {
 			cfg.OnEpoch(info)
 		}
-		next := position{Epoch: e + 1, Step: res.Steps}
-		if cut >= 0 {
-			// The step count ended the run inside the epoch: a resume with
-			// more steps goes on from its next batch, as an uninterrupted
-			// run would.
-			next = position{Epoch: e, Batch: cut, Step: res.Steps, LossSum: lossSum, Correct: correct, Seen: seen}
-		}
-		if err := save(next); err != nil {
-			return res, err
+		if cut < 0 {
+			if err := save(position{Epoch: e + 1, Step: res.Steps}); err != nil {
+				return res, err
+			}
 		}
 	}
 	if err := tr.checkFinite(res.Steps); err != nil {
@@ -395,14 +400,21 @@ type bestKeeper struct {
 	epoch   int                  // best epoch, 1-based (0: none yet)
 	value   float64              // its value (NaN: none yet)
 	bad     int                  // epochs since, without improvement
+	seen    bool                 // a validation was observed
 	weights map[string][]float32 // by PyTorch name
 }
 
 // observe records epoch's metrics and reports whether it is the best.
 func (b *bestKeeper) observe(tr *Trainer, epoch int, m *Metrics) bool {
 	v := b.metric.Value(m)
+	first := !b.seen
+	b.seen = true
 	if !b.metric.Better(v, b.value) {
-		b.bad++
+		// As the Trainer's EarlyStoppingCallback, the first validation
+		// never counts against the patience (a NaN there included).
+		if !first {
+			b.bad++
+		}
 		return false
 	}
 	b.epoch, b.value, b.bad = epoch, v, 0
