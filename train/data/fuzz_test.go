@@ -68,16 +68,22 @@ func fuzzSeeds(f *testing.F) [][]byte {
 	add(fuzzIDX, idxBytes([]uint32{4}, []byte{1, 2, 3, 4}))
 	add(fuzzIDX, idxBytes([]uint32{0xffffffff, 2, 2}, nil))
 
+	images, _ := filepath.Glob(filepath.Join(decodeDir, "*.[jp][pn]g")) // every subsampling, progressive, 16-bit
 	err := filepath.WalkDir(filepath.Join("testdata", "folder"), func(path string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
+		if err == nil && !d.IsDir() {
+			images = append(images, path)
 		}
-		b, err := os.ReadFile(path)
-		add(fuzzImage, b)
 		return err
 	})
 	if err != nil {
 		f.Fatal(err)
+	}
+	for _, path := range images {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			f.Fatal(err)
+		}
+		add(fuzzImage, b)
 	}
 	img := image.NewNRGBA(image.Rect(0, 0, 5, 3))
 	for i := range img.Pix {

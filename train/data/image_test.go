@@ -81,7 +81,7 @@ func TestImageFolderMatchesTorchvision(t *testing.T) {
 				// PNG: only float rounding; JPEG: Go's decoder is not libjpeg.
 				tol := 2e-6
 				if meta.JPEG[i] {
-					tol = 4 / 255.0 / 0.224
+					tol = jpegTolerance / 255.0 / 0.224
 				}
 				worst := 0.0
 				for k := range size {

@@ -14,7 +14,8 @@ type plane struct {
 
 // rgbPlanes returns the red, green and blue channels of img as PIL's
 // convert("RGB") gives them: alpha is dropped (not composited), 16-bit
-// samples keep their high byte.
+// color samples keep their high byte and 16-bit gray ones are clipped to
+// 255 (PIL's "I;16"), YCbCr is converted as libjpeg does (jpegRGB).
 func rgbPlanes(img image.Image) [3]plane {
 	b := img.Bounds()
 	w, h := b.Dx(), b.Dy()
@@ -25,11 +26,26 @@ func rgbPlanes(img image.Image) [3]plane {
 	r, g, bl := p[0].pix, p[1].pix, p[2].pix
 	switch m := img.(type) {
 	case *image.YCbCr:
+		if jpegRGB(m, r, g, bl) {
+			break
+		}
 		for y := range h {
 			for x := range w {
 				yi, ci := m.YOffset(b.Min.X+x, b.Min.Y+y), m.COffset(b.Min.X+x, b.Min.Y+y)
 				k := y*w + x
 				r[k], g[k], bl[k] = color.YCbCrToRGB(m.Y[yi], m.Cb[ci], m.Cr[ci])
+			}
+		}
+	case *image.Gray16:
+		for y := range h {
+			row := m.Pix[y*m.Stride : y*m.Stride+2*w]
+			for x := range w {
+				v := uint8(255) // big-endian: a high byte means at least 256
+				if row[2*x] == 0 {
+					v = row[2*x+1]
+				}
+				k := y*w + x
+				r[k], g[k], bl[k] = v, v, v
 			}
 		}
 	case *image.Gray:

@@ -1,0 +1,136 @@
+#!/usr/bin/env python3
+"""Writes the decoding fixtures of train/data's tests: small JPEGs (and 16-bit PNGs) and
+what Pillow decodes them to.
+
+Run with the reference virtual environment (Pillow 13 with libjpeg-turbo 3.x):
+
+    .venv/bin/python train/data/testdata/make_decode.py
+
+Outputs, in decode/ next to this script:
+  NAME.jpg, NAME.png  the images, written by Pillow (the JPEGs by libjpeg-turbo's encoder)
+  pil.npz             NAME: uint8 [H, W, 3], Image.open(file).convert("RGB") as
+                      torchvision's ImageFolder loader does it
+  cases.json          NAME: file, mode Pillow opens it in, chroma subsampling
+                      ("4:2:0", ... as Pillow's JpegImagePlugin.get_sampling reads
+                      it, "" for PNG and grayscale), quality, progressive, and
+                      "fancy": whether libjpeg's default decoding smooths the chroma
+                      (4:2:2 and 4:2:0 with more than 2 chroma columns), so a decoder
+                      that replicates chroma samples must differ
+"""
+import json
+import os
+import shutil
+
+import numpy as np
+from PIL import Image, JpegImagePlugin, features
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+OUT = os.path.join(HERE, "decode")
+SUBSAMPLING = {"4:4:4": 0, "4:2:2": 1, "4:2:0": 2}
+
+
+def pattern(kind, h, w, rng):
+    """An RGB (or, for gray kinds, L) uint8 image of h rows and w columns."""
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float64)
+    if kind == "noise":
+        return rng.integers(0, 256, size=(h, w, 3), dtype=np.uint8)
+    if kind == "smooth":
+        r = 128 + 100 * np.sin(xx / 6.0 + yy / 9.0)
+        g = 40 + 170 * xx / max(w - 1, 1)
+        b = 220 - 150 * yy / max(h - 1, 1)
+        return np.clip(np.stack([r, g, b], axis=-1), 0, 255).round().astype(np.uint8)
+    if kind == "edges":
+        # Saturated colour blocks with sharp borders: chroma changes at every edge.
+        colours = np.array([[230, 20, 30], [20, 200, 40], [30, 40, 220], [240, 230, 20], [250, 250, 250], [10, 10, 10]])
+        k = ((xx // 5).astype(int) + 2 * (yy // 4).astype(int)) % len(colours)
+        return colours[k].astype(np.uint8)
+    if kind == "gray_noise":
+        return rng.integers(0, 256, size=(h, w), dtype=np.uint8)
+    if kind == "gray_smooth":
+        return np.clip(128 + 110 * np.sin(xx / 5.0) * np.cos(yy / 7.0), 0, 255).round().astype(np.uint8)
+    raise ValueError(kind)
+
+
+# name, pattern, (height, width), subsampling, quality, progressive
+JPEGS = [
+    ("noise_420_q75", "noise", (23, 37), "4:2:0", 75, False),
+    ("noise_420_q95", "noise", (32, 48), "4:2:0", 95, False),
+    ("smooth_420_q95", "smooth", (23, 37), "4:2:0", 95, False),
+    ("smooth_420_q75", "smooth", (40, 33), "4:2:0", 75, False),
+    ("edges_420_q90", "edges", (31, 29), "4:2:0", 90, False),
+    ("noise_422_q75", "noise", (23, 37), "4:2:2", 75, False),
+    ("smooth_422_q95", "smooth", (19, 21), "4:2:2", 95, False),
+    ("edges_422_q75", "edges", (16, 24), "4:2:2", 75, False),
+    ("noise_444_q95", "noise", (23, 37), "4:4:4", 95, False),
+    ("smooth_444_q75", "smooth", (17, 9), "4:4:4", 75, False),
+    ("gray_noise_q75", "gray_noise", (23, 37), "", 75, False),
+    ("gray_smooth_q95", "gray_smooth", (20, 13), "", 95, False),
+    ("progressive_noise_420_q85", "noise", (33, 27), "4:2:0", 85, True),
+    ("progressive_smooth_444_q95", "smooth", (18, 25), "4:4:4", 95, True),
+    # Tiny sizes: libjpeg smooths 4:2:x chroma only when it has more than 2 columns.
+    ("tiny_420_1x1", "noise", (1, 1), "4:2:0", 95, False),
+    ("tiny_420_2x3", "noise", (2, 3), "4:2:0", 95, False),
+    ("tiny_420_5x4", "noise", (5, 4), "4:2:0", 95, False),
+    ("tiny_420_7x5", "noise", (7, 5), "4:2:0", 95, False),
+    ("tiny_422_3x2", "noise", (3, 2), "4:2:2", 95, False),
+    ("tiny_422_4x6", "noise", (4, 6), "4:2:2", 95, False),
+    ("tiny_444_1x2", "noise", (1, 2), "4:4:4", 95, False),
+]
+
+
+def write_jpegs(rng, out, cases):
+    for name, kind, (h, w), sub, quality, progressive in JPEGS:
+        a = pattern(kind, h, w, rng)
+        im = Image.fromarray(a, "L" if a.ndim == 2 else "RGB")
+        path = os.path.join(OUT, name + ".jpg")
+        kw = {"quality": quality, "progressive": progressive}
+        if sub:
+            kw["subsampling"] = SUBSAMPLING[sub]
+        im.save(path, **kw)
+        with Image.open(path) as f:
+            mode = f.mode
+            got = JpegImagePlugin.get_sampling(f) if mode != "L" else -1
+            rgb = np.asarray(f.convert("RGB"))
+        want = -1 if mode == "L" else SUBSAMPLING[sub]
+        assert got == want, (name, got, want)
+        assert rgb.shape == (h, w, 3), (name, rgb.shape)
+        out[name] = rgb
+        cw = -(-w // (2 if sub in ("4:2:2", "4:2:0") else 1))
+        cases[name] = {"file": name + ".jpg", "mode": mode, "subsampling": sub, "quality": quality,
+                       "progressive": progressive, "fancy": sub in ("4:2:2", "4:2:0") and cw > 2}
+
+
+def write_pngs(rng, out, cases):
+    """16-bit grayscale PNGs: Pillow opens them as "I;16" (or "I"); convert("RGB") clips."""
+    h, w = 6, 11
+    full = rng.integers(0, 65536, size=(h, w), dtype=np.uint16)
+    low = rng.integers(0, 300, size=(h, w), dtype=np.uint16)  # mostly under 256
+    for name, a in [("gray16_full", full), ("gray16_low", low)]:
+        path = os.path.join(OUT, name + ".png")
+        Image.fromarray(a).save(path)
+        with Image.open(path) as f:
+            mode = f.mode
+            rgb = np.asarray(f.convert("RGB"))
+        out[name] = rgb
+        cases[name] = {"file": name + ".png", "mode": mode, "subsampling": "", "quality": 0,
+                       "progressive": False, "fancy": False}
+
+
+def main():
+    if os.path.exists(OUT):
+        shutil.rmtree(OUT)
+    os.makedirs(OUT)
+    rng = np.random.default_rng(2026)
+    out, cases = {}, {}
+    write_jpegs(rng, out, cases)
+    write_pngs(rng, out, cases)
+    np.savez(os.path.join(OUT, "pil.npz"), **out)
+    with open(os.path.join(OUT, "cases.json"), "w") as f:
+        json.dump({"pillow": Image.__version__, "libjpeg_turbo": features.version("libjpeg_turbo"), "cases": cases},
+                  f, indent=1, sort_keys=True)
+        f.write("\n")
+    print("wrote", len(cases), "cases to", OUT)
+
+
+if __name__ == "__main__":
+    main()
