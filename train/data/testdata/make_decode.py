@@ -7,15 +7,17 @@ Run with the reference virtual environment (Pillow 13 with libjpeg-turbo 3.x):
     .venv/bin/python train/data/testdata/make_decode.py
 
 Outputs, in decode/ next to this script:
-  NAME.jpg, NAME.png  the images, written by Pillow (the JPEGs by libjpeg-turbo's encoder)
+  NAME.jpg, NAME.png  the images, written by Pillow (libjpeg-turbo's encoder), or for the
+                      subsamplings Pillow cannot write (4:4:0, 4:1:1, 4:1:0; "own_*")
+                      by jpegenc.py beside this script
   pil.npz             NAME: uint8 [H, W, 3], Image.open(file).convert("RGB") as
                       torchvision's ImageFolder loader does it
   cases.json          NAME: file, mode Pillow opens it in, chroma subsampling
                       ("4:2:0", ... as Pillow's JpegImagePlugin.get_sampling reads
                       it, "" for PNG and grayscale), quality, progressive, and
                       "fancy": whether libjpeg's default decoding smooths the chroma
-                      (4:2:2 and 4:2:0 with more than 2 chroma columns), so a decoder
-                      that replicates chroma samples must differ
+                      (4:2:2 and 4:2:0 with more than 2 chroma columns, 4:4:0), so a
+                      decoder that replicates chroma samples must differ
 """
 import json
 import os
@@ -24,9 +26,13 @@ import shutil
 import numpy as np
 from PIL import Image, JpegImagePlugin, features
 
+import jpegenc
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "decode")
 SUBSAMPLING = {"4:4:4": 0, "4:2:2": 1, "4:2:0": 2}
+# The luma's sampling factors for jpegenc (chroma 1x1).
+OWN_SAMPLING = {"4:4:0": (1, 2), "4:1:1": (4, 1), "4:1:0": (4, 2), "4:2:0": (2, 2)}
 
 
 def pattern(kind, h, w, rng):
@@ -77,6 +83,18 @@ JPEGS = [
     ("tiny_444_1x2", "noise", (1, 2), "4:4:4", 95, False),
 ]
 
+# Written by jpegenc.py: name, pattern, (height, width), subsampling.
+OWN_JPEGS = [
+    ("own_noise_440", "noise", (23, 37), "4:4:0"),
+    ("own_smooth_440", "smooth", (19, 21), "4:4:0"),
+    ("own_edges_440", "edges", (31, 29), "4:4:0"),
+    ("own_tiny_440_5x1", "noise", (5, 1), "4:4:0"),
+    ("own_noise_411", "noise", (23, 37), "4:1:1"),
+    ("own_smooth_411", "smooth", (17, 30), "4:1:1"),
+    ("own_noise_410", "noise", (21, 19), "4:1:0"),
+    ("own_noise_420", "noise", (13, 11), "4:2:0"),
+]
+
 
 def write_jpegs(rng, out, cases):
     for name, kind, (h, w), sub, quality, progressive in JPEGS:
@@ -98,6 +116,21 @@ def write_jpegs(rng, out, cases):
         cw = -(-w // (2 if sub in ("4:2:2", "4:2:0") else 1))
         cases[name] = {"file": name + ".jpg", "mode": mode, "subsampling": sub, "quality": quality,
                        "progressive": progressive, "fancy": sub in ("4:2:2", "4:2:0") and cw > 2}
+
+
+def write_own_jpegs(rng, out, cases):
+    for name, kind, (h, w), sub in OWN_JPEGS:
+        path = os.path.join(OUT, name + ".jpg")
+        with open(path, "wb") as f:
+            f.write(jpegenc.encode(pattern(kind, h, w, rng), OWN_SAMPLING[sub]))
+        with Image.open(path) as f:
+            mode = f.mode
+            rgb = np.asarray(f.convert("RGB"))
+        assert mode == "RGB" and rgb.shape == (h, w, 3), (name, mode, rgb.shape)
+        out[name] = rgb
+        fancy = sub == "4:4:0" or (sub == "4:2:0" and -(-w // 2) > 2)
+        cases[name] = {"file": name + ".jpg", "mode": mode, "subsampling": sub, "quality": 0,
+                       "progressive": False, "fancy": fancy}
 
 
 def write_pngs(rng, out, cases):
@@ -123,6 +156,7 @@ def main():
     rng = np.random.default_rng(2026)
     out, cases = {}, {}
     write_jpegs(rng, out, cases)
+    write_own_jpegs(rng, out, cases)
     write_pngs(rng, out, cases)
     np.savez(os.path.join(OUT, "pil.npz"), **out)
     with open(os.path.join(OUT, "cases.json"), "w") as f:
