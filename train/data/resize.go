@@ -15,7 +15,8 @@ type plane struct {
 // rgbPlanes returns the red, green and blue channels of img as PIL's
 // convert("RGB") gives them: alpha is dropped (not composited), 16-bit
 // color samples keep their high byte and 16-bit gray ones are clipped to
-// 255 (PIL's "I;16"), YCbCr is converted as libjpeg does (jpegRGB).
+// 255 (PIL's "I;16"), YCbCr is converted as libjpeg does (jpegRGB), CMYK
+// as PIL converts it.
 func rgbPlanes(img image.Image) [3]plane {
 	b := img.Bounds()
 	w, h := b.Dx(), b.Dy()
@@ -46,6 +47,17 @@ func rgbPlanes(img image.Image) [3]plane {
 				}
 				k := y*w + x
 				r[k], g[k], bl[k] = v, v, v
+			}
+		}
+	case *image.CMYK:
+		// PIL's cmyk2rgb: (255-K) - C*(255-K)/255, the division rounded
+		// as its MULDIV255.
+		for y := range h {
+			row := m.Pix[y*m.Stride : y*m.Stride+4*w]
+			for x := range w {
+				nk := 255 - int32(row[4*x+3])
+				k := y*w + x
+				r[k], g[k], bl[k] = clamp8(nk-mulDiv255(int32(row[4*x]), nk)), clamp8(nk-mulDiv255(int32(row[4*x+1]), nk)), clamp8(nk-mulDiv255(int32(row[4*x+2]), nk))
 			}
 		}
 	case *image.Gray:
@@ -89,6 +101,12 @@ func rgbPlanes(img image.Image) [3]plane {
 		}
 	}
 	return p
+}
+
+// mulDiv255 is a*b/255 rounded as PIL's MULDIV255.
+func mulDiv255(a, b int32) int32 {
+	t := a*b + 128
+	return (t>>8 + t) >> 8
 }
 
 // luma converts red, green and blue planes to PIL's "L":

@@ -7,14 +7,15 @@ Run with the reference virtual environment (Pillow 13 with libjpeg-turbo 3.x):
     .venv/bin/python train/data/testdata/make_decode.py
 
 Outputs, in decode/ next to this script:
-  NAME.jpg, NAME.png  the images, written by Pillow (libjpeg-turbo's encoder), or for the
+  NAME.jpg, NAME.png  the images (YCbCr, gray, CMYK and RGB JPEGs, 16-bit gray PNGs),
+                      written by Pillow (libjpeg-turbo's encoder), or for the
                       subsamplings Pillow cannot write (4:4:0, 4:1:1, 4:1:0; "own_*")
                       by jpegenc.py beside this script
   pil.npz             NAME: uint8 [H, W, 3], Image.open(file).convert("RGB") as
                       torchvision's ImageFolder loader does it
   cases.json          NAME: file, mode Pillow opens it in, chroma subsampling
                       ("4:2:0", ... as Pillow's JpegImagePlugin.get_sampling reads
-                      it, "" for PNG and grayscale), quality, progressive, and
+                      it, "" for PNGs and JPEGs that are not YCbCr), quality, progressive, and
                       "fancy": whether libjpeg's default decoding smooths the chroma
                       (4:2:2 and 4:2:0 with more than 2 chroma columns, 4:4:0), so a
                       decoder that replicates chroma samples must differ
@@ -118,6 +119,26 @@ def write_jpegs(rng, out, cases):
                        "progressive": progressive, "fancy": sub in ("4:2:2", "4:2:0") and cw > 2}
 
 
+def write_other_jpegs(rng, out, cases):
+    """JPEGs that are not YCbCr: CMYK (Adobe, inverted) and RGB (Adobe transform 0)."""
+    for name, kind, (h, w), mode in [("cmyk_noise_q90", "noise", (23, 37), "CMYK"),
+                                     ("cmyk_smooth_q90", "smooth", (19, 21), "CMYK"),
+                                     ("rgb_noise_q90", "noise", (23, 37), "RGB")]:
+        a = pattern(kind, h, w, rng)
+        if mode == "CMYK":  # with black ink: PIL's RGB -> CMYK would leave K at 0
+            im = Image.fromarray(np.concatenate([a, a[..., :1] // 2], axis=-1), "CMYK")
+        else:
+            im = Image.fromarray(a, "RGB")
+        path = os.path.join(OUT, name + ".jpg")
+        im.save(path, quality=90, keep_rgb=mode == "RGB")
+        with Image.open(path) as f:
+            assert f.mode == mode and f.info.get("adobe_transform") == 0, (name, f.mode, f.info)
+            rgb = np.asarray(f.convert("RGB"))
+        out[name] = rgb
+        cases[name] = {"file": name + ".jpg", "mode": mode, "subsampling": "", "quality": 90,
+                       "progressive": False, "fancy": False}
+
+
 def write_own_jpegs(rng, out, cases):
     for name, kind, (h, w), sub in OWN_JPEGS:
         path = os.path.join(OUT, name + ".jpg")
@@ -157,6 +178,7 @@ def main():
     out, cases = {}, {}
     write_jpegs(rng, out, cases)
     write_own_jpegs(rng, out, cases)
+    write_other_jpegs(rng, out, cases)
     write_pngs(rng, out, cases)
     np.savez(os.path.join(OUT, "pil.npz"), **out)
     with open(os.path.join(OUT, "cases.json"), "w") as f:
