@@ -49,8 +49,11 @@
 // ColorJitter before step 4, see Augment):
 //
 //  1. decode with the standard library (image/png, image/jpeg) and convert
-//     to 8-bit RGB as PIL's convert("RGB"): alpha dropped, 16-bit samples
-//     reduced to their high byte, palettes looked up;
+//     to 8-bit RGB as PIL's convert("RGB"): alpha dropped (not composited),
+//     16-bit color samples reduced to their high byte, 16-bit gray ones
+//     clipped to 255 (see below), palettes looked up, CMYK as PIL's
+//     cmyk2rgb; a YCbCr JPEG's chroma upsampled and converted as
+//     libjpeg-turbo does by default, which Pillow uses (see below);
 //  2. with Grayscale, convert to PIL's "L": (19595 R + 38470 G + 7471 B +
 //     2^15) >> 16;
 //  3. with ImageSize, resize each channel exactly as Pillow's
@@ -65,10 +68,31 @@
 //  4. normalize as above.
 //
 // PNG images then equal torchvision's to the rounding of step 4 (a test
-// checks this against fixtures written by testdata/make.py). JPEG images
-// can differ by a few levels of 255, because Go's decoder is not libjpeg
-// (its inverse DCT, and chroma upsampling by replication rather than
-// libjpeg's smoothing).
+// checks this against fixtures written by testdata/make.py). A 16-bit gray
+// PNG is Pillow's mode "I;16", whose convert("RGB") clips: a sample of 256
+// or more becomes 255 (white), a smaller one keeps its value, so most of a
+// full-range 16-bit image comes out white; 16-bit RGB(A) and gray+alpha
+// PNGs keep their high byte, as Pillow opens them as 8-bit images. (A
+// 16-bit gray PNG with a tRNS transparent color, which image/png decodes
+// as NRGBA64, keeps its high byte instead.)
+//
+// JPEG images differ from torchvision's by at most 3 levels of 255, 0.07
+// on average (measured on the fixtures of testdata/make_decode.py: 4:4:4,
+// 4:2:2, 4:2:0, 4:4:0, 4:1:1, 4:1:0, gray, progressive, CMYK and RGB
+// JPEGs at odd sizes, against Pillow 13 with libjpeg-turbo 3.2): what is
+// left is image/jpeg's inverse DCT, which is not libjpeg's integer "islow"
+// one. The chroma is upsampled as libjpeg-turbo's default "fancy"
+// upsampling (jdsample.c): for 4:2:2, 4:2:0 and 4:4:0, a triangle filter
+// (3/4 of the nearer chroma sample and 1/4 of the next, 9/16, 3/16, 3/16,
+// 1/16 in two dimensions, with its rounding alternating between columns
+// or rows), the edge samples repeated past the image's downsampled size
+// (ceil(width/2) and so on); 4:2:x chroma of at most 2 columns, and 4:1:1
+// and 4:1:0, replicated as libjpeg does. YCbCr converts to RGB with
+// libjpeg's fixed-point tables (jdcolor.c, 16 fractional bits). Replicated
+// chroma, as image.YCbCr gives it, differed by up to 109 levels on noisy
+// 4:2:0 images and 16 on smooth ones. JPEGs in YCCK (Adobe transform 2)
+// keep image/jpeg's conversion of the YCC part (chroma replicated); Pillow
+// cannot write them, so they are not measured.
 //
 // # Batches
 //
