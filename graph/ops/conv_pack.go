@@ -78,3 +78,25 @@ func constData32(v *Value) []float32 {
 	}
 	return d
 }
+
+// Kernel families of grouped convolutions, for convPath.
+const (
+	convPathAuto   = iota // by the measured rule
+	convPathGemm          // im2col and a GEMM per group
+	convPathDirect        // the direct loops
+)
+
+// convPath forces a kernel family for grouped convolutions (tests and
+// benchmarks); convPathAuto in the engine.
+var convPath = convPathAuto
+
+// directGroups reports whether the direct loops run this convolution.
+func (cd *convDims) directGroups() bool {
+	switch {
+	case cd.group == 1 || convPath == convPathGemm || !cd.convDirectFits():
+		return false
+	case convPath == convPathDirect:
+		return true
+	}
+	return cd.c/cd.group == 1
+}
