@@ -61,38 +61,40 @@ func withConvPath(path int, f func()) {
 func BenchmarkConvGrouped(b *testing.B) {
 	const n = 16
 	for _, l := range groupedLayers {
-		cd := l.dims(n)
-		xs, _ := Data[float32](toF32(randF64(1, -1, 1, n, cd.c, l.hw, l.hw)))
-		ws, _ := Data[float32](toF32(randF64(2, -1, 1, cd.m, cd.c/cd.group, l.k, l.k)))
-		P := cd.g.outSize()
-		dy, _ := Data[float32](toF32(randF64(3, -1, 1, n, cd.m, P)))
-		y, dx, dw := make([]float32, n*cd.m*P), make([]float32, len(xs)), make([]float32, len(ws))
-		flops := 2 * float64(n*cd.m*P*(cd.c/cd.group)*cd.g.kSize())
-		for _, path := range []struct {
-			name string
-			p    int
-		}{{"auto", convPathAuto}, {"gemm", convPathGemm}, {"direct", convPathDirect}} {
-			for _, pass := range []string{"fwd", "bwd"} {
-				b.Run(fmt.Sprintf("%s/%s/%s", l.name, pass, path.name), func(b *testing.B) {
-					withConvPath(path.p, func() {
-						b.ReportAllocs()
-						b.ResetTimer()
-						for range b.N {
-							if pass == "fwd" {
-								convForward(xs, ws, nil, cd, y)
-								continue
+		b.Run(l.name, func(b *testing.B) {
+			cd := l.dims(n)
+			xs, _ := Data[float32](toF32(randF64(1, -1, 1, n, cd.c, l.hw, l.hw)))
+			ws, _ := Data[float32](toF32(randF64(2, -1, 1, cd.m, cd.c/cd.group, l.k, l.k)))
+			P := cd.g.outSize()
+			dy, _ := Data[float32](toF32(randF64(3, -1, 1, n, cd.m, P)))
+			y, dx, dw := make([]float32, n*cd.m*P), make([]float32, len(xs)), make([]float32, len(ws))
+			flops := 2 * float64(n*cd.m*P*(cd.c/cd.group)*cd.g.kSize())
+			for _, path := range []struct {
+				name string
+				p    int
+			}{{"auto", convPathAuto}, {"gemm", convPathGemm}, {"direct", convPathDirect}} {
+				for _, pass := range []string{"fwd", "bwd"} {
+					b.Run(fmt.Sprintf("%s/%s", pass, path.name), func(b *testing.B) {
+						withConvPath(path.p, func() {
+							b.ReportAllocs()
+							b.ResetTimer()
+							for range b.N {
+								if pass == "fwd" {
+									convForward(xs, ws, nil, cd, y)
+									continue
+								}
+								convBackwardData(dy, ws, cd, dx)
+								convBackwardWeight(dy, xs, cd, dw)
 							}
-							convBackwardData(dy, ws, cd, dx)
-							convBackwardWeight(dy, xs, cd, dw)
-						}
-						f := flops
-						if pass == "bwd" {
-							f *= 2
-						}
-						b.ReportMetric(f*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+							f := flops
+							if pass == "bwd" {
+								f *= 2
+							}
+							b.ReportMetric(f*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+						})
 					})
-				})
+				}
 			}
-		}
+		})
 	}
 }

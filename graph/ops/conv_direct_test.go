@@ -91,7 +91,7 @@ func directCompare[T Float](t *testing.T, cd *convDims, x, w, b, dy []T, tol flo
 	runAll := func(path int) results {
 		var r results
 		withConvPath(path, func() {
-			if !cd.directGroups() && path == convPathDirect {
+			if !cd.directGroups(false) && path == convPathDirect {
 				t.Fatal("convPathDirect does not select the direct loops")
 			}
 			r.y = make([]T, len(dy))

@@ -41,7 +41,7 @@ func (cd *convDims) convChunk(rows int) int {
 func convForward[T Float](x, w, b []T, cd *convDims, y []T) {
 	g := &cd.g
 	P := g.outSize()
-	if cd.directGroups() {
+	if cd.directGroups(false) {
 		convDirectForward(x, w, b, cd, y)
 		return
 	}

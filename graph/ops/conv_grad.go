@@ -45,7 +45,7 @@ func convGatherDy[T Float](dy, buf []T, cd *convDims, n0, cnt, gi int) ([]T, int
 func convBackwardData[T Float](dy, w []T, cd *convDims, dx []T) {
 	g := &cd.g
 	cg := cd.c / cd.group
-	if cd.directGroups() {
+	if cd.directGroups(true) {
 		convDirectData(dy, w, cd, dx)
 		return
 	}
@@ -92,7 +92,7 @@ func convBackwardDataRange[T Float](dy, w []T, cd *convDims, dx []T, s0, s1 int,
 // dy im2col(x)^T.
 func convBackwardWeight[T Float](dy, x []T, cd *convDims, dw []T) {
 	clear(dw) // every chunk adds into it
-	if cd.directGroups() {
+	if cd.directGroups(true) {
 		convDirectWeight(dy, x, cd, dw)
 		return
 	}

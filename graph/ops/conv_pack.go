@@ -90,13 +90,28 @@ const (
 // benchmarks); convPathAuto in the engine.
 var convPath = convPathAuto
 
-// directGroups reports whether the direct loops run this convolution.
-func (cd *convDims) directGroups() bool {
+// Channels a group up to which the direct loops beat im2col and a GEMM per
+// group (BenchmarkConvGrouped, 2 cores, AVX2): the forward pass and the
+// gradients (input and weight). Beyond, the GEMM's depth (channels × taps)
+// and width pay.
+const (
+	convDirectForwardMax = 4
+	convDirectGradMax    = 8
+)
+
+// directGroups reports whether the direct loops run this convolution's
+// forward pass (grad false) or gradients (grad true): for one input
+// channel a group always (depthwise, channel multipliers), for small
+// groups by the measured limits above.
+func (cd *convDims) directGroups(grad bool) bool {
+	cg := cd.c / cd.group
 	switch {
 	case cd.group == 1 || convPath == convPathGemm || !cd.convDirectFits():
 		return false
-	case convPath == convPathDirect:
+	case convPath == convPathDirect || cg == 1:
 		return true
+	case grad:
+		return cg <= convDirectGradMax
 	}
-	return cd.c/cd.group == 1
+	return cg <= convDirectForwardMax
 }
