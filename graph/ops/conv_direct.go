@@ -6,8 +6,8 @@ import "math"
 // small groups): no im2col matrix and no GEMM. One sample's input channels
 // of a group are copied once into a stride-phased buffer (convPhased), in
 // which every tap of an output row reads a contiguous run; an output row is
-// then a weighted sum of such runs (convTapRow), the weight gradient a dot
-// product of each run with the output gradient's row (convTapDot), and the
+// then a weighted sum of such runs (convTapRows), the weight gradient a dot
+// product of each run with the output gradient's row (convTapDots), and the
 // input gradient the same weighted sum over the output gradient, copied
 // with column padding, read through the adjoint taps.
 
