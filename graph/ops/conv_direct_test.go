@@ -50,6 +50,9 @@ var directCases = []directCase{
 	{"groups3_cg4_s2", 3, 12, 6, 3, two(9, 9), two(3, 3), two(2, 2), two(1, 1), two(1, 1), two(0, 0)},
 	{"dw_1d", 3, 3, 3, 3, []int{17}, []int{3}, []int{2}, []int{1}, []int{1}, []int{2}},
 	{"dw_3d", 3, 2, 4, 2, []int{4, 5, 6}, []int{3, 3, 3}, []int{1, 2, 2}, []int{1, 1, 2}, []int{1, 1, 2}, []int{1, 0, 1}},
+	// Large enough to split across the cores.
+	{"dw3x3_split", 4, 16, 16, 16, two(20, 21), two(3, 3), two(1, 1), two(1, 1), two(1, 1), two(1, 1)},
+	{"groups8_cg2_s2_split", 3, 16, 16, 8, two(22, 20), two(3, 3), two(2, 2), two(1, 1), two(1, 1), two(1, 1)},
 }
 
 // TestConvDirectMatchesGemm checks the direct loops for grouped
