@@ -2,6 +2,7 @@ package train
 
 import (
 	"math/rand"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -39,6 +40,57 @@ func BenchmarkTrainStep_mnist_lenet_b64(b *testing.B) {
 	}
 	xt := ops.Dense([]int{64, 1, 28, 28}, x)
 	for i := 0; i < 3; i++ {
+		if _, err := tr.Step(xt, y, nil, 1); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := tr.Step(xt, y, nil, 1); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkTrainStep_mobilenetv2_b16_64px times one SGD step (two groups,
+// the classifier at lr 0.01) of torchvision's MobileNetV2 at 3x64x64,
+// batch 16: its depthwise convolutions run the direct loops. The fixture
+// is made by tools/bench/mobilenet_fixture.py into .cache/bench.
+func BenchmarkTrainStep_mobilenetv2_b16_64px(b *testing.B) {
+	path := filepath.Join("..", ".cache", "bench", "mobilenet_v2_64px_preserve.onnx")
+	if _, err := os.Stat(path); err != nil {
+		b.Skip("no " + path + ": run tools/bench/mobilenet_fixture.py with PyTorch")
+	}
+	if testing.Short() {
+		b.Skip("a large benchmark")
+	}
+	m, err := importer.Load(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	opt, _ := NewOptimizer(SGD)
+	groups, err := Assign(m.Params, []GroupSpec{{Pattern: "classifier.*", Set: map[string]float64{"lr": 0.01}}},
+		Hyper{LR: 0.001, Momentum: 0.9, WeightDecay: 1e-4}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	tr, err := NewTrainer(m, CrossEntropy, opt, groups)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer tr.Close()
+	r := rand.New(rand.NewSource(1))
+	x := make([]float32, 16*3*64*64)
+	for i := range x {
+		x[i] = float32(r.NormFloat64())
+	}
+	y := make([]int64, 16)
+	for i := range y {
+		y[i] = int64(i % 1000)
+	}
+	xt := ops.Dense([]int{16, 3, 64, 64}, x)
+	for i := 0; i < 2; i++ {
 		if _, err := tr.Step(xt, y, nil, 1); err != nil {
 			b.Fatal(err)
 		}

@@ -3,7 +3,8 @@ package ops
 import "gorgonia.org/tensor"
 
 // Conv's forward kernels: batched im2col + GEMM, the fused bias and Relu,
-// depthwise convolution, and the adapters from kernels to Spec.
+// and the adapters from kernels to Spec (grouped convolutions with few
+// channels a group run the direct loops of conv_direct.go).
 
 // convKernel makes a Kernel of output shape from float32 and float64
 // implementations over the inputs' element slices.
@@ -40,10 +41,8 @@ func (cd *convDims) convChunk(rows int) int {
 func convForward[T Float](x, w, b []T, cd *convDims, y []T) {
 	g := &cd.g
 	P := g.outSize()
-	if cd.c/cd.group == 1 && cd.group > 1 {
-		clear(y)
-		convDepthwiseForward(x, w, y, cd)
-		convFinish(y, b, cd, P)
+	if cd.directGroups(false) {
+		convDirectForward(x, w, b, cd, y)
 		return
 	}
 	// Samples split across the cores, each with its own im2col buffer and
@@ -142,15 +141,6 @@ func convForwardCached(x, w, b []float32, cd *convDims, y []float32) {
 	parallelSamples(cd.n, cd.m*P*rows, run)
 }
 
-// convFinish adds the bias and applies the fused Relu over all of y.
-func convFinish[T Float](y, b []T, cd *convDims, P int) {
-	if cd.relu {
-		convBiasRelu(y, b, cd.n, cd.m, P)
-		return
-	}
-	convAddBias(y, b, cd.n, cd.m, P)
-}
-
 // convEpilogue adds channel ch's bias (if any) to one output plane and
 // applies the fused Relu.
 func convEpilogue[T Float](dst, b []T, ch int, relu bool) {
@@ -166,26 +156,6 @@ func convEpilogue[T Float](dst, b []T, ch int, relu bool) {
 	}
 }
 
-// convBiasRelu sets y = max(y + b[m], 0) over (n, m, p), NaN kept; nil b
-// adds nothing.
-func convBiasRelu[T Float](y, b []T, n, m, p int) {
-	parallelRange(n*m, p, func(lo, hi int) {
-		for nm := lo; nm < hi; nm++ {
-			var bv T
-			if b != nil {
-				bv = b[nm%m]
-			}
-			yp := y[nm*p : (nm+1)*p]
-			if bv != 0 {
-				for i := range yp {
-					yp[i] += bv
-				}
-			}
-			reluSlice(yp)
-		}
-	})
-}
-
 // convAddBias adds b[m] to every position of y (n, m, p); nil b adds nothing.
 func convAddBias[T Float](y, b []T, n, m, p int) {
 	if b == nil {
@@ -198,25 +168,6 @@ func convAddBias[T Float](y, b []T, n, m, p int) {
 			for i := range yp {
 				yp[i] += bv
 			}
-		}
-	})
-}
-
-// convDepthwiseForward is the direct loop for one input channel per group
-// (MobileNet's depthwise convolutions): y += w[tap] * shifted x, per tap.
-func convDepthwiseForward[T Float](x, w, y []T, cd *convDims) {
-	g := &cd.g
-	P, inN, K, s2 := g.outSize(), g.inSize(), g.kSize(), g.s[2]
-	mg := cd.m / cd.group
-	parallelRange(cd.n*cd.m, P*K, func(lo, hi int) {
-		for nm := lo; nm < hi; nm++ {
-			n, m := nm/cd.m, nm%cd.m
-			xc := x[(n*cd.c+m/mg)*inN:][:inN]
-			yp := y[nm*P:][:P]
-			wm := w[m*K:][:K]
-			g.rows(func(t, yo, xo, lo, hi int) {
-				axpy(hi-lo, wm[t], xc[xo+lo*s2:], s2, yp[yo+lo:], 1)
-			})
 		}
 	})
 }

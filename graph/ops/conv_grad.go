@@ -45,9 +45,8 @@ func convGatherDy[T Float](dy, buf []T, cd *convDims, n0, cnt, gi int) ([]T, int
 func convBackwardData[T Float](dy, w []T, cd *convDims, dx []T) {
 	g := &cd.g
 	cg := cd.c / cd.group
-	if cg == 1 && cd.group > 1 {
-		clear(dx)
-		convDepthwiseData(dy, w, dx, cd)
+	if cd.directGroups(true) {
+		convDirectData(dy, w, cd, dx)
 		return
 	}
 	// As convForward: samples split across the cores, serial GEMMs.
@@ -92,15 +91,21 @@ func convBackwardDataRange[T Float](dy, w []T, cd *convDims, dx []T, s0, s1 int,
 // convBackwardWeight computes dw from dy and x: sum over samples of
 // dy im2col(x)^T.
 func convBackwardWeight[T Float](dy, x []T, cd *convDims, dw []T) {
+	clear(dw) // every chunk adds into it
+	if cd.directGroups(true) {
+		convDirectWeight(dy, x, cd, dw)
+		return
+	}
+	convBackwardWeightGemm(dy, x, cd, dw)
+}
+
+// convBackwardWeightGemm is convBackwardWeight through im2col and a GEMM
+// per group, adding into dw.
+func convBackwardWeightGemm[T Float](dy, x []T, cd *convDims, dw []T) {
 	g := &cd.g
 	P, inN, K := g.outSize(), g.inSize(), g.kSize()
 	cg, mg := cd.c/cd.group, cd.m/cd.group
 	rows := cg * K
-	clear(dw) // every chunk adds into it
-	if cg == 1 && cd.group > 1 {
-		convDepthwiseWeight(dy, x, dw, cd)
-		return
-	}
 	nb := cd.convChunk(rows)
 	direct := nb == 1 && g.pointwise()
 	col, dyb, release := convChunkBuffers[T](rows, mg, nb, P, direct)
@@ -156,45 +161,6 @@ func convBiasGrad[T Float](dy []T, n, m, p int, db []T) {
 				acc += sum
 			}
 			db[ch] = acc
-		}
-	})
-}
-
-// convDepthwiseData is the depthwise adjoint in x.
-func convDepthwiseData[T Float](dy, w, dx []T, cd *convDims) {
-	g := &cd.g
-	P, inN, K, s2 := g.outSize(), g.inSize(), g.kSize(), g.s[2]
-	mg := cd.m / cd.group
-	parallelRange(cd.n*cd.c, P*K*mg, func(lo, hi int) {
-		for nc := lo; nc < hi; nc++ {
-			n, c := nc/cd.c, nc%cd.c
-			dxc := dx[nc*inN:][:inN]
-			for m := c * mg; m < (c+1)*mg; m++ {
-				dyp := dy[(n*cd.m+m)*P:][:P]
-				wm := w[m*K:][:K]
-				g.rows(func(t, yo, xo, lo, hi int) {
-					axpy(hi-lo, wm[t], dyp[yo+lo:], 1, dxc[xo+lo*s2:], s2)
-				})
-			}
-		}
-	})
-}
-
-// convDepthwiseWeight is the depthwise adjoint in w.
-func convDepthwiseWeight[T Float](dy, x, dw []T, cd *convDims) {
-	g := &cd.g
-	P, inN, K, s2 := g.outSize(), g.inSize(), g.kSize(), g.s[2]
-	mg := cd.m / cd.group
-	parallelRange(cd.m, cd.n*P*K, func(lo, hi int) {
-		for m := lo; m < hi; m++ {
-			dwm := dw[m*K:][:K]
-			for n := 0; n < cd.n; n++ {
-				xc := x[(n*cd.c+m/mg)*inN:][:inN]
-				dyp := dy[(n*cd.m+m)*P:][:P]
-				g.rows(func(t, yo, xo, lo, hi int) {
-					dwm[t] += dot(hi-lo, dyp[yo+lo:], 1, xc[xo+lo*s2:], s2)
-				})
-			}
 		}
 	})
 }

@@ -78,3 +78,40 @@ func constData32(v *Value) []float32 {
 	}
 	return d
 }
+
+// Kernel families of grouped convolutions, for convPath.
+const (
+	convPathAuto   = iota // by the measured rule
+	convPathGemm          // im2col and a GEMM per group
+	convPathDirect        // the direct loops
+)
+
+// convPath forces a kernel family for grouped convolutions (tests and
+// benchmarks); convPathAuto in the engine.
+var convPath = convPathAuto
+
+// Channels a group up to which the direct loops beat im2col and a GEMM per
+// group (BenchmarkConvGrouped, 2 cores, AVX2): the forward pass and the
+// gradients (input and weight). Beyond, the GEMM's depth (channels × taps)
+// and width pay.
+const (
+	convDirectForwardMax = 4
+	convDirectGradMax    = 8
+)
+
+// directGroups reports whether the direct loops run this convolution's
+// forward pass (grad false) or gradients (grad true): for one input
+// channel a group always (depthwise, channel multipliers), for small
+// groups by the measured limits above.
+func (cd *convDims) directGroups(grad bool) bool {
+	cg := cd.c / cd.group
+	switch {
+	case cd.group == 1 || convPath == convPathGemm || !cd.convDirectFits():
+		return false
+	case convPath == convPathDirect || cg == 1:
+		return true
+	case grad:
+		return cg <= convDirectGradMax
+	}
+	return cg <= convDirectForwardMax
+}

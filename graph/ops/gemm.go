@@ -3,12 +3,11 @@ package ops
 import (
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas64"
-	"gonum.org/v1/gonum/blas/gonum"
 
 	"github.com/onnxtune/onnxtune/internal/gemm"
 )
 
-// Matrix products and BLAS level-1 calls of the engine, in one place:
+// Matrix products of the engine, in one place:
 // float32 goes to internal/gemm (or OpenBLAS with the openblas build tag),
 // float64 to gonum's BLAS.
 
@@ -38,29 +37,6 @@ func gemmStridedMode[T Float](serial, tA, tB bool, m, n, k int, alpha T, a []T, 
 		return
 	}
 	gemmStrided(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
-}
-
-// axpy is y[i*incY] += a*x[i*incX] for i < n, with gonum's assembly
-// kernels (always the native implementation: these calls are too short to
-// pay for a cgo call).
-func axpy[T Float](n int, a T, x []T, incX int, y []T, incY int) {
-	switch xs := any(x).(type) {
-	case []float32:
-		gonum.Implementation{}.Saxpy(n, float32(a), xs, incX, any(y).([]float32), incY)
-	case []float64:
-		gonum.Implementation{}.Daxpy(n, float64(a), xs, incX, any(y).([]float64), incY)
-	}
-}
-
-// dot is the sum of x[i*incX]*y[i*incY] for i < n.
-func dot[T Float](n int, x []T, incX int, y []T, incY int) T {
-	switch xs := any(x).(type) {
-	case []float32:
-		return T(gonum.Implementation{}.Sdot(n, xs, incX, any(y).([]float32), incY))
-	case []float64:
-		return T(gonum.Implementation{}.Ddot(n, xs, incX, any(y).([]float64), incY))
-	}
-	return 0
 }
 
 // sgemm is the float32 matrix product of the engine: internal/gemm's

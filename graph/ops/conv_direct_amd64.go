@@ -1,0 +1,47 @@
+//go:build !purego
+
+package ops
+
+import "golang.org/x/sys/cpu"
+
+// convTapRowsAVX2 is convTapRowsGo for float32 (AVX2 and FMA), without
+// bounds checks.
+//
+//go:noescape
+func convTapRowsAVX2(dst *float32, n, rows, dstStride int, init float32, base *float32, baseStride int, off *int32, w *float32, taps int)
+
+// convTapDotsAVX2 is convTapDotsGo for float32 (AVX2 and FMA), without
+// bounds checks.
+//
+//go:noescape
+func convTapDotsAVX2(acc, dy *float32, n, rows, dyStride int, base *float32, baseStride int, off *int32, taps int)
+
+// convTapAsm reports whether the CPU runs the AVX2 tap kernels.
+var convTapAsm = cpu.X86.HasAVX2 && cpu.X86.HasFMA
+
+// convTapRows is convTapRowsGo, through the assembly for float32 where the
+// CPU has AVX2. The caller has checked that every run it reads is in base
+// (convTapCheck) and that dst holds the rows.
+func convTapRows[T Float](dst []T, n, rows, dstStride int, init T, base []T, baseStride int, off []int32, w []T) {
+	if d32, ok := any(dst).([]float32); ok && convTapAsm && n > 0 && rows > 0 && len(off) > 0 {
+		w32 := any(w).([]float32)
+		_ = w32[len(off)-1]
+		_ = d32[(rows-1)*dstStride+n-1]
+		convTapRowsAVX2(&d32[0], n, rows, dstStride, float32(init), &any(base).([]float32)[0], baseStride, &off[0], &w32[0], len(off))
+		return
+	}
+	convTapRowsGo(dst, n, rows, dstStride, init, base, baseStride, off, w)
+}
+
+// convTapDots is convTapDotsGo, through the assembly for float32 where
+// the CPU has AVX2, under convTapRows's conditions.
+func convTapDots[T Float](acc, dy []T, n, rows, dyStride int, base []T, baseStride int, off []int32) {
+	if a32, ok := any(acc).([]float32); ok && convTapAsm && n > 0 && rows > 0 && len(off) > 0 {
+		_ = a32[len(off)-1]
+		dy32 := any(dy).([]float32)
+		_ = dy32[(rows-1)*dyStride+n-1]
+		convTapDotsAVX2(&a32[0], &dy32[0], n, rows, dyStride, &any(base).([]float32)[0], baseStride, &off[0], len(off))
+		return
+	}
+	convTapDotsGo(acc, dy, n, rows, dyStride, base, baseStride, off)
+}

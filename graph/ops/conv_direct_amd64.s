@@ -1,0 +1,215 @@
+//go:build !purego
+
+#include "textflag.h"
+
+// Lane masks for a tail of r < 8 elements: 8 words from tapmask<>+4*(8-r).
+DATA tapmask<>+0(SB)/4, $0xffffffff
+DATA tapmask<>+4(SB)/4, $0xffffffff
+DATA tapmask<>+8(SB)/4, $0xffffffff
+DATA tapmask<>+12(SB)/4, $0xffffffff
+DATA tapmask<>+16(SB)/4, $0xffffffff
+DATA tapmask<>+20(SB)/4, $0xffffffff
+DATA tapmask<>+24(SB)/4, $0xffffffff
+DATA tapmask<>+28(SB)/4, $0xffffffff
+DATA tapmask<>+32(SB)/4, $0
+DATA tapmask<>+36(SB)/4, $0
+DATA tapmask<>+40(SB)/4, $0
+DATA tapmask<>+44(SB)/4, $0
+DATA tapmask<>+48(SB)/4, $0
+DATA tapmask<>+52(SB)/4, $0
+DATA tapmask<>+56(SB)/4, $0
+DATA tapmask<>+60(SB)/4, $0
+GLOBL tapmask<>(SB), RODATA|NOPTR, $64
+
+// func convTapRowsAVX2(dst *float32, n, rows, dstStride int, init float32, base *float32, baseStride int, off *int32, w *float32, taps int)
+// Per row: DI dst, CX elements left, SI base (moves with dst). Y8 init,
+// Y7 the tail mask, R8 off, R9 w, R10 taps, R11 tap index, R12 the tap's
+// offset; R13 and R14 the row's dst and base, BX rows left, DX and AX
+// the strides in bytes.
+TEXT ·convTapRowsAVX2(SB), NOSPLIT, $0-80
+	MOVQ         dst+0(FP), R13
+	MOVQ         rows+16(FP), BX
+	MOVQ         dstStride+24(FP), DX
+	SHLQ         $2, DX
+	VBROADCASTSS init+32(FP), Y8
+	MOVQ         base+40(FP), R14
+	MOVQ         baseStride+48(FP), AX
+	SHLQ         $2, AX
+	MOVQ         off+56(FP), R8
+	MOVQ         w+64(FP), R9
+	MOVQ         taps+72(FP), R10
+
+	// The mask of the last n%8 elements.
+	MOVQ    n+8(FP), CX
+	ANDQ    $7, CX
+	MOVQ    $8, R12
+	SUBQ    CX, R12
+	LEAQ    tapmask<>(SB), R11
+	VMOVDQU (R11)(R12*4), Y7
+
+row:
+	TESTQ BX, BX
+	JZ    done
+	MOVQ  R13, DI
+	MOVQ  R14, SI
+	MOVQ  n+8(FP), CX
+
+row32:
+	CMPQ    CX, $32
+	JLT     row8
+	VMOVAPS Y8, Y0
+	VMOVAPS Y8, Y1
+	VMOVAPS Y8, Y2
+	VMOVAPS Y8, Y3
+	XORQ    R11, R11
+
+tap32:
+	MOVLQSX      (R8)(R11*4), R12
+	VBROADCASTSS (R9)(R11*4), Y4
+	VFMADD231PS  (SI)(R12*4), Y4, Y0
+	VFMADD231PS  32(SI)(R12*4), Y4, Y1
+	VFMADD231PS  64(SI)(R12*4), Y4, Y2
+	VFMADD231PS  96(SI)(R12*4), Y4, Y3
+	INCQ         R11
+	CMPQ         R11, R10
+	JLT          tap32
+	VMOVUPS      Y0, (DI)
+	VMOVUPS      Y1, 32(DI)
+	VMOVUPS      Y2, 64(DI)
+	VMOVUPS      Y3, 96(DI)
+	ADDQ         $128, DI
+	ADDQ         $128, SI
+	SUBQ         $32, CX
+	JMP          row32
+
+row8:
+	CMPQ    CX, $8
+	JLT     tail
+	VMOVAPS Y8, Y0
+	XORQ    R11, R11
+
+tap8:
+	MOVLQSX      (R8)(R11*4), R12
+	VBROADCASTSS (R9)(R11*4), Y4
+	VFMADD231PS  (SI)(R12*4), Y4, Y0
+	INCQ         R11
+	CMPQ         R11, R10
+	JLT          tap8
+	VMOVUPS      Y0, (DI)
+	ADDQ         $32, DI
+	ADDQ         $32, SI
+	SUBQ         $8, CX
+	JMP          row8
+
+tail:
+	TESTQ   CX, CX
+	JZ      nextrow
+	VMOVAPS Y8, Y0
+	XORQ    R11, R11
+
+taptail:
+	MOVLQSX      (R8)(R11*4), R12
+	VBROADCASTSS (R9)(R11*4), Y4
+	VMASKMOVPS   (SI)(R12*4), Y7, Y5
+	VFMADD231PS  Y5, Y4, Y0
+	INCQ         R11
+	CMPQ         R11, R10
+	JLT          taptail
+	VMASKMOVPS   Y0, Y7, (DI)
+
+nextrow:
+	ADDQ DX, R13
+	ADDQ AX, R14
+	DECQ BX
+	JMP  row
+
+done:
+	VZEROUPPER
+	RET
+
+// func convTapDotsAVX2(acc, dy *float32, n, rows, dyStride int, base *float32, baseStride int, off *int32, taps int)
+// DI acc, SI dy, BX base, R8 off, R11 tap index, Y7 the tail mask, DX and
+// AX the strides in bytes; per tap R12 and R13 the row's run and dy, R14
+// rows left, Y0 and Y1 the sums; per row R9 and CX moving pointers into
+// the run and dy, R10 elements left.
+TEXT ·convTapDotsAVX2(SB), NOSPLIT, $0-72
+	MOVQ acc+0(FP), DI
+	MOVQ dy+8(FP), SI
+	MOVQ dyStride+32(FP), DX
+	SHLQ $2, DX
+	MOVQ base+40(FP), BX
+	MOVQ baseStride+48(FP), AX
+	SHLQ $2, AX
+	MOVQ off+56(FP), R8
+
+	MOVQ    n+16(FP), CX
+	ANDQ    $7, CX
+	MOVQ    $8, R12
+	SUBQ    CX, R12
+	LEAQ    tapmask<>(SB), R11
+	VMOVDQU (R11)(R12*4), Y7
+	XORQ    R11, R11
+
+dottap:
+	MOVLQSX (R8)(R11*4), R12
+	LEAQ    (BX)(R12*4), R12
+	MOVQ    SI, R13
+	MOVQ    rows+24(FP), R14
+	VXORPS  Y0, Y0, Y0
+	VXORPS  Y1, Y1, Y1
+
+dotrow:
+	TESTQ R14, R14
+	JZ    dotsum
+	MOVQ  R12, R9
+	MOVQ  R13, CX
+	MOVQ  n+16(FP), R10
+
+dot16:
+	CMPQ        R10, $16
+	JLT         dot8
+	VMOVUPS     (CX), Y2
+	VMOVUPS     32(CX), Y3
+	VFMADD231PS (R9), Y2, Y0
+	VFMADD231PS 32(R9), Y3, Y1
+	ADDQ        $64, CX
+	ADDQ        $64, R9
+	SUBQ        $16, R10
+	JMP         dot16
+
+dot8:
+	CMPQ        R10, $8
+	JLT         dottail
+	VMOVUPS     (CX), Y2
+	VFMADD231PS (R9), Y2, Y0
+	ADDQ        $32, CX
+	ADDQ        $32, R9
+	SUBQ        $8, R10
+
+dottail:
+	TESTQ       R10, R10
+	JZ          dotnext
+	VMASKMOVPS  (CX), Y7, Y2
+	VMASKMOVPS  (R9), Y7, Y3
+	VFMADD231PS Y3, Y2, Y1
+
+dotnext:
+	ADDQ AX, R12
+	ADDQ DX, R13
+	DECQ R14
+	JMP  dotrow
+
+dotsum:
+	VADDPS       Y1, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS       X1, X0, X0
+	VHADDPS      X0, X0, X0
+	VHADDPS      X0, X0, X0
+	VADDSS       (DI)(R11*4), X0, X0
+	VMOVSS       X0, (DI)(R11*4)
+	INCQ         R11
+	CMPQ         R11, taps+64(FP)
+	JLT          dottap
+
+	VZEROUPPER
+	RET
