@@ -254,3 +254,159 @@ panel:
 done:
 	VZEROUPPER
 	RET
+
+// func packRowsW(k, np int, src *float32, ld int, dst *float32, w int)
+// Packs np panels of w columns (w a multiple of 4) from k rows of stride
+// ld, a row at a time: element (p, s*w+j) goes to dst[s*k*w + p*w + j].
+TEXT ·packRowsW(SB), NOSPLIT, $0-48
+	MOVQ k+0(FP), CX
+	MOVQ np+8(FP), R10
+	MOVQ src+16(FP), SI
+	MOVQ ld+24(FP), R8
+	MOVQ dst+32(FP), DI
+	MOVQ w+40(FP), R11
+	SHLQ $2, R8
+	SHLQ $2, R11 // bytes of a panel's row
+	MOVQ CX, R9
+	IMULQ R11, R9 // panel stride in bytes
+	MOVQ R11, R12
+	SHRQ $5, R12 // 8-float chunks of a panel's row
+	TESTQ CX, CX
+	JZ   done
+	TESTQ R10, R10
+	JZ   done
+
+row:
+	MOVQ SI, AX
+	MOVQ DI, DX
+	MOVQ R10, BX
+
+panel:
+	MOVQ  R12, R13
+	TESTQ R13, R13
+	JZ    four
+
+chunk:
+	VMOVUPS (AX), Y0
+	VMOVUPS Y0, (DX)
+	ADDQ    $32, AX
+	ADDQ    $32, DX
+	DECQ    R13
+	JNZ     chunk
+
+four:
+	TESTQ   $16, R11
+	JZ      next
+	VMOVUPS (AX), X0
+	VMOVUPS X0, (DX)
+	ADDQ    $16, AX
+	ADDQ    $16, DX
+
+next:
+	SUBQ R11, DX
+	ADDQ R9, DX
+	DECQ BX
+	JNZ  panel
+
+	ADDQ R8, SI
+	ADDQ R11, DI
+	DECQ CX
+	JNZ  row
+
+done:
+	VZEROUPPER
+	RET
+
+// LOAD4 loads 8 floats of each of rows 0..3 of stride R8 (R9 = 3 rows) at
+// SI into Y0..Y3 and leaves AX at SI.
+#define LOAD4 \
+	MOVQ    SI, AX;          \
+	VMOVUPS (AX), Y0;        \
+	VMOVUPS (AX)(R8*1), Y1;  \
+	VMOVUPS (AX)(R8*2), Y2;  \
+	VMOVUPS (AX)(R9*1), Y3
+
+// func packCols8(k8 int, src *float32, ld int, dst *float32, dstride int)
+// Reads 8 rows of stride ld and 8*k8 floats each and writes them
+// transposed with a row stride of dstride: element p of row i goes to
+// dst[p*dstride+i].
+TEXT ·packCols8(SB), NOSPLIT, $0-40
+	MOVQ k8+0(FP), CX
+	MOVQ src+8(FP), SI
+	MOVQ ld+16(FP), R8
+	MOVQ dst+24(FP), DI
+	MOVQ dstride+32(FP), R10
+	SHLQ $2, R8
+	SHLQ $2, R10
+	LEAQ (R8)(R8*2), R9   // 3 rows of src
+	LEAQ (R10)(R10*2), R11 // 3 rows of dst
+	TESTQ CX, CX
+	JZ   done
+
+loop:
+	LOAD4
+	LEAQ    (AX)(R8*4), AX
+	VMOVUPS (AX), Y4
+	VMOVUPS (AX)(R8*1), Y5
+	VMOVUPS (AX)(R8*2), Y6
+	VMOVUPS (AX)(R9*1), Y7
+	TRANSPOSE8
+	VMOVUPS Y8, (DI)
+	VMOVUPS Y9, (DI)(R10*1)
+	VMOVUPS Y10, (DI)(R10*2)
+	VMOVUPS Y11, (DI)(R11*1)
+	LEAQ    (DI)(R10*4), DI
+	VMOVUPS Y12, (DI)
+	VMOVUPS Y13, (DI)(R10*1)
+	VMOVUPS Y14, (DI)(R10*2)
+	VMOVUPS Y15, (DI)(R11*1)
+	LEAQ    (DI)(R10*4), DI
+
+	ADDQ $32, SI
+	DECQ CX
+	JNZ  loop
+
+done:
+	VZEROUPPER
+	RET
+
+// func packCols4(k8 int, src *float32, ld int, dst *float32, dstride int)
+// packCols8 for 4 rows: element p of row i goes to dst[p*dstride+i].
+TEXT ·packCols4(SB), NOSPLIT, $0-40
+	MOVQ k8+0(FP), CX
+	MOVQ src+8(FP), SI
+	MOVQ ld+16(FP), R8
+	MOVQ dst+24(FP), DI
+	MOVQ dstride+32(FP), R10
+	SHLQ $2, R8
+	SHLQ $2, R10
+	LEAQ (R8)(R8*2), R9
+	LEAQ (R10)(R10*2), R11
+	TESTQ CX, CX
+	JZ   done
+
+loop:
+	LOAD4
+	VMOVAPS Y0, Y4
+	VMOVAPS Y1, Y5
+	VMOVAPS Y2, Y6
+	VMOVAPS Y3, Y7
+	TRANSPOSE8
+	VMOVUPS X8, (DI)
+	VMOVUPS X9, (DI)(R10*1)
+	VMOVUPS X10, (DI)(R10*2)
+	VMOVUPS X11, (DI)(R11*1)
+	LEAQ    (DI)(R10*4), DI
+	VMOVUPS X12, (DI)
+	VMOVUPS X13, (DI)(R10*1)
+	VMOVUPS X14, (DI)(R10*2)
+	VMOVUPS X15, (DI)(R11*1)
+	LEAQ    (DI)(R10*4), DI
+
+	ADDQ $32, SI
+	DECQ CX
+	JNZ  loop
+
+done:
+	VZEROUPPER
+	RET

@@ -18,14 +18,14 @@ func BenchmarkPack(b *testing.B) {
 		b.Run("A"+name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				packA(dst, trans, src, ld, rows, kb)
+				packA(current(), dst, trans, src, ld, rows, kb)
 			}
 			b.ReportMetric(float64(rows*kb)*float64(b.N)/b.Elapsed().Seconds()/1e9, "Gelem/s")
 		})
 		b.Run("B"+name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				packB(dst, trans, src, ld, kb, rows)
+				packB(current(), dst, trans, src, ld, kb, rows)
 			}
 			b.ReportMetric(float64(rows*kb)*float64(b.N)/b.Elapsed().Seconds()/1e9, "Gelem/s")
 		})
