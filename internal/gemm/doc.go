@@ -15,7 +15,7 @@
 // are chosen at run time, once, at the first product:
 //
 //   - avx512: 8×32 tiles in zmm registers (AVX-512F), kernel_avx512_amd64.s,
-//     written by internal/asmgen;
+//     written by tools/gemmasm;
 //   - avx2: 6×16 tiles in ymm registers (AVX2 and FMA), kernel_amd64.s;
 //   - generic: 6×16 tiles in portable Go, on any architecture.
 //

@@ -2,7 +2,7 @@
 
 package gemm
 
-//go:generate go run ./internal/asmgen -o kernel_avx512_amd64.s
+//go:generate go run ../../tools/gemmasm -o kernel_avx512_amd64.s
 
 // kernel8x32AVX512 computes the 8×32 tile C = alpha*A·B + beta*C from a
 // packed A panel (k steps of 8 values) and a packed B panel (k steps of 32
