@@ -20,13 +20,15 @@ func packA(kn *kernel, dst []float32, trans bool, a []float32, lda, mb, kb int) 
 	}
 	d := dst[r*kb : (r+mr)*kb]
 	clear(d)
-	for i := r; i < mb; i++ {
+	if trans {
 		for p := range kb {
-			if trans {
-				d[p*mr+i-r] = a[p*lda+i]
-			} else {
-				d[p*mr+i-r] = a[i*lda+p]
-			}
+			copy(d[p*mr:p*mr+mb-r], a[p*lda+r:p*lda+mb])
+		}
+		return
+	}
+	for i := r; i < mb; i++ {
+		for p, v := range a[i*lda : i*lda+kb] {
+			d[p*mr+i-r] = v
 		}
 	}
 }
@@ -51,13 +53,15 @@ func packB(kn *kernel, dst []float32, trans bool, b []float32, ldb, kb, nb int) 
 	}
 	d := dst[s*kb : (s+nr)*kb]
 	clear(d)
-	for j := s; j < nb; j++ {
+	if !trans {
 		for p := range kb {
-			if trans {
-				d[p*nr+j-s] = b[j*ldb+p]
-			} else {
-				d[p*nr+j-s] = b[p*ldb+j]
-			}
+			copy(d[p*nr:p*nr+nb-s], b[p*ldb+s:p*ldb+nb])
+		}
+		return
+	}
+	for j := s; j < nb; j++ {
+		for p, v := range b[j*ldb : j*ldb+kb] {
+			d[p*nr+j-s] = v
 		}
 	}
 }

@@ -410,3 +410,158 @@ loop:
 done:
 	VZEROUPPER
 	RET
+
+// func packRows8(k, np int, src *float32, ld int, dst *float32)
+// Packs np panels of 8 columns from k rows of stride ld: element (p, s*8+j)
+// goes to dst[s*k*8 + p*8 + j]. Panel by panel, two at a time: each row
+// read is a 64-byte piece, and the writes are two sequential streams
+// (row by row, the writes would be np streams whose strides, multiples of
+// 4 KiB, fall in the same cache sets).
+TEXT ·packRows8(SB), NOSPLIT, $0-40
+	MOVQ  k+0(FP), CX
+	MOVQ  np+8(FP), R10
+	MOVQ  src+16(FP), SI
+	MOVQ  ld+24(FP), R8
+	MOVQ  dst+32(FP), DI
+	SHLQ  $2, R8
+	MOVQ  CX, R9
+	SHLQ  $5, R9 // panel stride in bytes
+	TESTQ CX, CX
+	JZ    done
+	MOVQ  R10, R11
+	SHRQ  $1, R11 // pairs of panels
+	JZ    single
+
+pair:
+	MOVQ SI, AX
+	MOVQ DI, DX
+	MOVQ CX, BX
+
+prow:
+	VMOVUPS (AX), Y0
+	VMOVUPS 32(AX), Y1
+	VMOVUPS Y0, (DX)
+	VMOVUPS Y1, (DX)(R9*1)
+	ADDQ    R8, AX
+	ADDQ    $32, DX
+	DECQ    BX
+	JNZ     prow
+
+	ADDQ $64, SI
+	LEAQ (DI)(R9*2), DI
+	DECQ R11
+	JNZ  pair
+
+single:
+	TESTQ $1, R10
+	JZ    done
+	MOVQ  CX, BX
+
+srow:
+	VMOVUPS (SI), Y0
+	VMOVUPS Y0, (DI)
+	ADDQ    R8, SI
+	ADDQ    $32, DI
+	DECQ    BX
+	JNZ     srow
+
+done:
+	VZEROUPPER
+	RET
+
+// func packRows32(k, np int, src *float32, ld int, dst *float32)
+// Packs np panels of 32 columns from k rows of stride ld, a row at a time:
+// element (p, s*32+j) goes to dst[s*k*32 + p*32 + j].
+TEXT ·packRows32(SB), NOSPLIT, $0-40
+	MOVQ  k+0(FP), CX
+	MOVQ  np+8(FP), R10
+	MOVQ  src+16(FP), SI
+	MOVQ  ld+24(FP), R8
+	MOVQ  dst+32(FP), DI
+	SHLQ  $2, R8
+	MOVQ  CX, R9
+	SHLQ  $7, R9 // panel stride in bytes
+	TESTQ CX, CX
+	JZ    done
+	TESTQ R10, R10
+	JZ    done
+
+row:
+	MOVQ SI, AX
+	MOVQ DI, DX
+	MOVQ R10, BX
+
+panel:
+	VMOVUPS (AX), Y0
+	VMOVUPS 32(AX), Y1
+	VMOVUPS 64(AX), Y2
+	VMOVUPS 96(AX), Y3
+	VMOVUPS Y0, (DX)
+	VMOVUPS Y1, 32(DX)
+	VMOVUPS Y2, 64(DX)
+	VMOVUPS Y3, 96(DX)
+	ADDQ    $128, AX
+	ADDQ    R9, DX
+	DECQ    BX
+	JNZ     panel
+
+	ADDQ R8, SI
+	ADDQ $128, DI
+	DECQ CX
+	JNZ  row
+
+done:
+	VZEROUPPER
+	RET
+
+// func packCols32(k8 int, src *float32, ld int, dst *float32)
+// Reads 32 rows of stride ld and 8*k8 floats each and writes them
+// transposed: element p of row j goes to dst[p*32+j]. Each step transposes
+// four 8×8 blocks, so that it writes 8 whole 128-byte rows of dst.
+TEXT ·packCols32(SB), NOSPLIT, $0-32
+	MOVQ  k8+0(FP), CX
+	MOVQ  src+8(FP), SI
+	MOVQ  ld+16(FP), R8
+	MOVQ  dst+24(FP), DI
+	SHLQ  $2, R8
+	LEAQ  (R8)(R8*2), R9 // 3 rows
+	TESTQ CX, CX
+	JZ    done
+
+loop:
+	MOVQ SI, AX
+	MOVQ $4, R10
+	MOVQ DI, DX
+
+block:
+	VMOVUPS (AX), Y0
+	VMOVUPS (AX)(R8*1), Y1
+	VMOVUPS (AX)(R8*2), Y2
+	VMOVUPS (AX)(R9*1), Y3
+	LEAQ    (AX)(R8*4), AX
+	VMOVUPS (AX), Y4
+	VMOVUPS (AX)(R8*1), Y5
+	VMOVUPS (AX)(R8*2), Y6
+	VMOVUPS (AX)(R9*1), Y7
+	LEAQ    (AX)(R8*4), AX
+	TRANSPOSE8
+	VMOVUPS Y8, (DX)
+	VMOVUPS Y9, 128(DX)
+	VMOVUPS Y10, 256(DX)
+	VMOVUPS Y11, 384(DX)
+	VMOVUPS Y12, 512(DX)
+	VMOVUPS Y13, 640(DX)
+	VMOVUPS Y14, 768(DX)
+	VMOVUPS Y15, 896(DX)
+	ADDQ    $32, DX
+	DECQ    R10
+	JNZ     block
+
+	ADDQ $32, SI
+	ADDQ $1024, DI
+	DECQ CX
+	JNZ  loop
+
+done:
+	VZEROUPPER
+	RET
