@@ -2,8 +2,10 @@ package gemm
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"testing"
+	"time"
 
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/gonum"
@@ -62,10 +64,16 @@ func BenchmarkSgemm(b *testing.B) {
 				defer func(old *kernel) { forced = old }(forced)
 				forced = kn
 				b.ReportAllocs()
+				fastest := time.Duration(math.MaxInt64)
 				for b.Loop() {
+					t0 := time.Now()
 					Sgemm(p.tA, p.tB, p.m, p.n, p.k, 1, p.a, p.lda, p.b, p.ldb, 0, p.c, p.ldc)
+					fastest = min(fastest, time.Since(t0))
 				}
 				b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+				// The machines are shared: the fastest call is the rate
+				// least touched by other tenants.
+				b.ReportMetric(flops/fastest.Seconds()/1e9, "best-GFLOP/s")
 			})
 		}
 		b.Run(name+"/gonum", func(b *testing.B) {
@@ -97,10 +105,19 @@ func BenchmarkKernel(b *testing.B) {
 		flops := 2 * float64(kn.mr*kn.nr*k)
 		b.Run(fmt.Sprintf("%s_%dx%d", kn.name, kn.mr, kn.nr), func(b *testing.B) {
 			b.ReportAllocs()
+			// The fastest of the runs of 64 calls (a call is too short
+			// to time alone).
+			fastest := time.Duration(math.MaxInt64)
+			i, t0 := 0, time.Now()
 			for b.Loop() {
 				kn.micro(k, pa, pb, c, kn.nr, 1, 1)
+				if i++; i%64 == 0 {
+					fastest = min(fastest, time.Since(t0)/64)
+					t0 = time.Now()
+				}
 			}
 			b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			b.ReportMetric(flops/fastest.Seconds()/1e9, "best-GFLOP/s")
 		})
 	}
 }
