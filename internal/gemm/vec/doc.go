@@ -10,8 +10,9 @@
 // The elementwise functions compute exactly what the Go loops compute, in
 // the same float32 operations (no fused multiply-adds), so their results
 // are bit for bit those of the portable code. The reductions accumulate in
-// float64 over more lanes than the Go loops, so their sums can differ from
-// the portable ones in the last bits of a float64.
+// float64 over more lanes than the Go loops (four lanes, two for DotDev),
+// so their sums can differ from the portable ones in the last bits of a
+// float64.
 //
 // Slices of unequal length are a programming error and panic, as an index
 // out of range does.

@@ -46,11 +46,16 @@ func ReluMask(out, dy, x []float32) {
 	if lv := level(); lv != generic && n >= 8 {
 		i = reluMaskAsm(lv, out, dy, x)
 	}
-	// On the float32 bits, so that the sign of x (about half negative in
-	// a network) does not drive a mispredicted branch; the NaN branch is
-	// almost never taken.
-	for ; i < n; i++ {
-		u := math.Float32bits(x[i])
+	reluMaskGo(out[i:], dy[i:], x[i:])
+}
+
+// reluMaskGo is ReluMask in Go, on the float32 bits so that the sign of x
+// (about half negative in a network) does not drive a mispredicted
+// branch; the NaN branch is almost never taken.
+func reluMaskGo(out, dy, x []float32) {
+	dy, x = dy[:len(out)], x[:len(out)]
+	for i, xv := range x {
+		u := math.Float32bits(xv)
 		// all ones where x <= 0: the sign bit, or x == +0
 		mask := uint32(int32(u)>>31) | ((u|-u)>>31 - 1)
 		if u&0x7fffffff > 0x7f800000 { // NaN: dy passes
@@ -69,12 +74,12 @@ func ScaleShift(dst, x []float32, a, b float32, relu bool) {
 	if lv := level(); lv != generic && n >= 8 {
 		i = scaleShiftAsm(lv, dst, x, a, b, relu)
 	}
-	for ; i < n; i++ {
-		v := x[i]*a + b
-		if relu && !(v > 0) && v == v {
-			v = 0
-		}
-		dst[i] = v
+	rest := dst[i:]
+	for j, v := range x[i:] {
+		rest[j] = v*a + b
+	}
+	if relu {
+		reluMaskGo(rest, rest, rest)
 	}
 }
 
@@ -116,10 +121,23 @@ func Sum(v []float32) float64 {
 	if lv := level(); lv != generic && len(v) >= 16 {
 		s, i = sumAsm(lv, v)
 	}
-	for ; i < len(v); i++ {
-		s += float64(v[i])
+	return s + sumGo(v[i:])
+}
+
+// sumGo is Sum in Go, four lanes at a time.
+func sumGo(v []float32) float64 {
+	var a, b, c, d float64
+	i := 0
+	for ; i+4 <= len(v); i += 4 {
+		a += float64(v[i])
+		b += float64(v[i+1])
+		c += float64(v[i+2])
+		d += float64(v[i+3])
 	}
-	return s
+	for ; i < len(v); i++ {
+		a += float64(v[i])
+	}
+	return a + b + c + d
 }
 
 // SqDev returns the sum of (v[i] - m)² in float64.
@@ -129,11 +147,25 @@ func SqDev(v []float32, m float64) float64 {
 	if lv := level(); lv != generic && len(v) >= 16 {
 		s, i = sqDevAsm(lv, v, m)
 	}
-	for ; i < len(v); i++ {
-		d := float64(v[i]) - m
-		s += d * d
+	return s + sqDevGo(v[i:], m)
+}
+
+// sqDevGo is SqDev in Go, four lanes at a time.
+func sqDevGo(v []float32, m float64) float64 {
+	var a, b, c, d float64
+	i := 0
+	for ; i+4 <= len(v); i += 4 {
+		x0, x1, x2, x3 := float64(v[i])-m, float64(v[i+1])-m, float64(v[i+2])-m, float64(v[i+3])-m
+		a += x0 * x0
+		b += x1 * x1
+		c += x2 * x2
+		d += x3 * x3
 	}
-	return s
+	for ; i < len(v); i++ {
+		x := float64(v[i]) - m
+		a += x * x
+	}
+	return a + b + c + d
 }
 
 // DotDev returns the sum of g and the sum of g[i]*(x[i] - m), in float64.
@@ -143,9 +175,25 @@ func DotDev(g, x []float32, m float64) (sg, sgx float64) {
 	if lv := level(); lv != generic && len(g) >= 16 {
 		sg, sgx, i = dotDevAsm(lv, g, x, m)
 	}
-	for ; i < len(g); i++ {
-		sg += float64(g[i])
-		sgx += float64(g[i]) * (float64(x[i]) - m)
+	a, b := dotDevGo(g[i:], x[i:], m)
+	return sg + a, sgx + b
+}
+
+// dotDevGo is DotDev in Go, two lanes at a time.
+func dotDevGo(g, x []float32, m float64) (sg, sgx float64) {
+	x = x[:len(g)]
+	var a0, a1, b0, b1 float64
+	i := 0
+	for ; i+2 <= len(g); i += 2 {
+		g0, g1 := float64(g[i]), float64(g[i+1])
+		a0 += g0
+		a1 += g1
+		b0 += g0 * (float64(x[i]) - m)
+		b1 += g1 * (float64(x[i+1]) - m)
 	}
-	return sg, sgx
+	for ; i < len(g); i++ {
+		a0 += float64(g[i])
+		b0 += float64(g[i]) * (float64(x[i]) - m)
+	}
+	return a0 + a1, b0 + b1
 }
