@@ -516,8 +516,9 @@ done:
 
 // func packCols32(k8 int, src *float32, ld int, dst *float32)
 // Reads 32 rows of stride ld and 8*k8 floats each and writes them
-// transposed: element p of row j goes to dst[p*32+j]. Each step transposes
-// four 8×8 blocks, so that it writes 8 whole 128-byte rows of dst.
+// transposed: element p of row j goes to dst[p*32+j]. In two passes of 16
+// rows (16 read streams at a time, as packCols16), each step transposing
+// two 8×8 blocks into the halves of 8 rows of dst.
 TEXT ·packCols32(SB), NOSPLIT, $0-32
 	MOVQ  k8+0(FP), CX
 	MOVQ  src+8(FP), SI
@@ -527,11 +528,17 @@ TEXT ·packCols32(SB), NOSPLIT, $0-32
 	LEAQ  (R8)(R8*2), R9 // 3 rows
 	TESTQ CX, CX
 	JZ    done
+	MOVQ  $2, R11
+
+half:
+	MOVQ SI, R12
+	MOVQ DI, R13
+	MOVQ CX, BX
 
 loop:
-	MOVQ SI, AX
-	MOVQ $4, R10
-	MOVQ DI, DX
+	MOVQ R12, AX
+	MOVQ $2, R10
+	MOVQ R13, DX
 
 block:
 	VMOVUPS (AX), Y0
@@ -557,10 +564,18 @@ block:
 	DECQ    R10
 	JNZ     block
 
-	ADDQ $32, SI
-	ADDQ $1024, DI
-	DECQ CX
+	ADDQ $32, R12
+	ADDQ $1024, R13
+	DECQ BX
 	JNZ  loop
+
+	// The second 16 rows, into the second half of each row of dst.
+	MOVQ R8, AX
+	SHLQ $4, AX
+	ADDQ AX, SI
+	ADDQ $64, DI
+	DECQ R11
+	JNZ  half
 
 done:
 	VZEROUPPER
