@@ -68,3 +68,21 @@ func TestKernelEnv(t *testing.T) {
 		}
 	}
 }
+
+// TestKernelParameters: every kernel's blocks hold whole tiles and its
+// tile fits the scratch tile of edge tiles.
+func TestKernelParameters(t *testing.T) {
+	for _, k := range available() {
+		switch {
+		case k.mr*k.nr > maxTile:
+			t.Errorf("%s: %dx%d tile is larger than maxTile %d", k.name, k.mr, k.nr, maxTile)
+		case k.mcMax%k.mr != 0 || k.ncMax%k.nr != 0:
+			t.Errorf("%s: mcMax %d or ncMax %d is not a multiple of the %dx%d tile", k.name, k.mcMax, k.ncMax, k.mr, k.nr)
+		case k.kcMax < 1 || k.ncSmall < k.nr:
+			t.Errorf("%s: kcMax %d, ncSmall %d", k.name, k.kcMax, k.ncSmall)
+		}
+	}
+	if got := Kernels(); got[len(got)-1] != "generic" {
+		t.Errorf("Kernels() = %v, want generic last", got)
+	}
+}
