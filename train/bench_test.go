@@ -1,10 +1,12 @@
 package train
 
 import (
+	"math"
 	"math/rand"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/onnxtune/onnxtune/graph/ops"
 	"github.com/onnxtune/onnxtune/importer"
@@ -44,13 +46,76 @@ func BenchmarkTrainStep_mnist_lenet_b64(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+	timeSteps(b, func() error { _, err := tr.Step(xt, y, nil, 1); return err })
+}
+
+// timeSteps runs step b.N times and reports, beside ns/op, the mean, the
+// fastest step and the CPU time a step. The machines are shared: the
+// fastest step is the wall time least touched by other tenants, and with
+// -cpu 1 the CPU time a step takes is its work whatever they do.
+func timeSteps(b *testing.B, step func() error) {
 	b.ReportAllocs()
 	b.ResetTimer()
+	fastest := time.Duration(math.MaxInt64)
+	cpu0 := cpuTime()
 	for i := 0; i < b.N; i++ {
+		t0 := time.Now()
+		if err := step(); err != nil {
+			b.Fatal(err)
+		}
+		fastest = min(fastest, time.Since(t0))
+	}
+	cpu := cpuTime() - cpu0
+	b.StopTimer()
+	b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N), "ms/step")
+	b.ReportMetric(float64(fastest.Microseconds())/1000, "min-ms/step")
+	b.ReportMetric(float64(cpu.Microseconds())/1000/float64(b.N), "cpu-ms/step")
+}
+
+// BenchmarkTrainStep_resnet18_b16_64px times one SGD step (two groups, the
+// head fc.* at lr 0.01) of torchvision's ResNet-18 on a batch of 16 3x64x64
+// images, after a warm-up: the workload of tools/bench's resnet row, whose
+// fixture export it needs in models/big (/usr/bin/python3
+// models/make_models.py --big). ONNXTUNE_GEMM picks the GEMM kernel.
+func BenchmarkTrainStep_resnet18_b16_64px(b *testing.B) {
+	if testing.Short() {
+		b.Skip("seconds a step")
+	}
+	path := filepath.Join("..", "models", "big", "resnet18_64px_preserve.onnx")
+	if _, err := os.Stat(path); err != nil {
+		b.Skip("models/big/resnet18_64px_preserve.onnx not generated (run /usr/bin/python3 models/make_models.py --big)")
+	}
+	m, err := importer.Load(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	opt, _ := NewOptimizer(SGD)
+	groups, err := Assign(m.Params, []GroupSpec{{Pattern: "fc.*", Set: map[string]float64{"lr": 0.01}}},
+		Hyper{LR: 0.001, Momentum: 0.9, WeightDecay: 1e-4}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	tr, err := NewTrainer(m, CrossEntropy, opt, groups)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer tr.Close()
+	r := rand.New(rand.NewSource(1))
+	x := make([]float32, 16*3*64*64)
+	for i := range x {
+		x[i] = float32(r.NormFloat64())
+	}
+	y := make([]int64, 16)
+	for i := range y {
+		y[i] = int64(i % 1000)
+	}
+	xt := ops.Dense([]int{16, 3, 64, 64}, x)
+	for i := 0; i < 2; i++ {
 		if _, err := tr.Step(xt, y, nil, 1); err != nil {
 			b.Fatal(err)
 		}
 	}
+	timeSteps(b, func() error { _, err := tr.Step(xt, y, nil, 1); return err })
 }
 
 // BenchmarkTrainStep_mobilenetv2_b16_64px times one SGD step (two groups,

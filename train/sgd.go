@@ -1,5 +1,7 @@
 package train
 
+import "github.com/onnxtune/onnxtune/internal/gemm/vec"
+
 // sgd is torch.optim.SGD: momentum, dampening, Nesterov, weight decay.
 type sgd struct{ st State }
 
@@ -36,14 +38,10 @@ func (o *sgd) Update(name string, p, g []float32, h Hyper) error {
 	parallelChunks(len(p), func(lo, hi int) {
 		p, g := p[lo:hi], g[lo:hi]
 		if b != nil && !first && !h.Nesterov && wd != 0 {
-			// The common case (momentum after the first step) without
-			// branches in the loop; the same operations as below.
-			b := b[lo:hi]
-			for i := range p {
-				d := g[i] + wd*p[i]
-				b[i] = m*b[i] + damp*d
-				p[i] -= lr * b[i]
-			}
+			// The common case (momentum after the first step), in
+			// internal/gemm/vec's AVX2/AVX-512 loop: the same float32
+			// operations as below.
+			vec.SGDMomentum(p, g, b[lo:hi], wd, m, damp, lr)
 			return
 		}
 		var bb []float32

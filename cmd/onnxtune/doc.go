@@ -283,7 +283,8 @@
 //	2  the command line is wrong: unknown command or flag, missing or extra
 //	   arguments, missing -o, bad flag value, a value PyTorch refuses (with
 //	   PyTorch's message), a --group or --freeze pattern that matches no
-//	   parameter. Two lines on standard error: "onnxtune: <error>" and
+//	   parameter, an ONNXTUNE_GEMM the machine cannot honour (see
+//	   Environment). Two lines on standard error: "onnxtune: <error>" and
 //	   "Run 'onnxtune CMD --help' for usage."
 //	130  train stopped by Ctrl-C (SIGINT or SIGTERM): OUT is not written,
 //	   a checkpoint is saved only with --checkpoint.
@@ -291,6 +292,14 @@
 // Errors are always one line, whatever their cause; onnxtune never prints a
 // stack trace (an internal failure is reported as "onnxtune: internal
 // error: ..." with status 1).
+//
+// # Environment
+//
+// ONNXTUNE_GEMM picks the matrix-multiply kernel of convolutions and linear
+// layers: avx512, avx2 or generic (portable Go). Unset, onnxtune uses the
+// fastest one the CPU supports. An unknown name, or one the CPU or OS
+// cannot run, exits 2 before any work. Results differ between kernels in
+// the last bits only.
 //
 // # Examples
 //

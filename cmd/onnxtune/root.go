@@ -13,6 +13,7 @@ import (
 
 	"github.com/onnxtune/onnxtune/graph"
 	"github.com/onnxtune/onnxtune/importer"
+	"github.com/onnxtune/onnxtune/internal/gemm"
 )
 
 // Exit codes.
@@ -197,8 +198,12 @@ external data only to OUT.data, and check this before any work starts.`,
 	return root
 }
 
-// setup reads the persistent flags: --max-bytes, then the logging flags.
+// setup reads the persistent flags: --max-bytes, then the logging flags;
+// and refuses a bad ONNXTUNE_GEMM (internal/gemm).
 func (a *app) setup() error {
+	if _, err := gemm.Kernel(); err != nil {
+		return err
+	}
 	n, err := graph.ParseBytes(a.maxBytes)
 	if err != nil {
 		return fmt.Errorf("invalid --max-bytes: %w", err)

@@ -8,6 +8,7 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/onnxtune/onnxtune/graph"
+	"github.com/onnxtune/onnxtune/internal/gemm/vec"
 )
 
 // registerNorm adds BatchNormalization and LayerNormalization.
@@ -67,8 +68,12 @@ func normInto(name string, f32 func(d [][]float32, out []float32), f64 func(d []
 	}
 }
 
-// normSum sums v in float64, four lanes at a time.
+// normSum sums v in float64, four lanes at a time (float32 in
+// internal/gemm/vec's AVX2/AVX-512 loop).
 func normSum[T Float](v []T) float64 {
+	if v32, ok := any(v).([]float32); ok {
+		return vec.Sum(v32)
+	}
 	var a, b, c, d float64
 	i := 0
 	for ; i+4 <= len(v); i += 4 {
@@ -85,6 +90,9 @@ func normSum[T Float](v []T) float64 {
 
 // normSqDev is the sum of (v_i - m)^2 in float64.
 func normSqDev[T Float](v []T, m float64) float64 {
+	if v32, ok := any(v).([]float32); ok {
+		return vec.SqDev(v32, m)
+	}
 	var a, b, c, d float64
 	i := 0
 	for ; i+4 <= len(v); i += 4 {
@@ -104,6 +112,9 @@ func normSqDev[T Float](v []T, m float64) float64 {
 // normDot returns sum(g) and sum(g * (x - m)) in float64, g and x of equal
 // length.
 func normDot[T Float](g, x []T, m float64) (sg, sgx float64) {
+	if g32, ok := any(g).([]float32); ok {
+		return vec.DotDev(g32, any(x).([]float32), m)
+	}
 	x = x[:len(g)]
 	var a0, a1, b0, b1 float64
 	i := 0
@@ -294,6 +305,10 @@ func bnAffine[T Float](l bnLayout, eps float64, out, x, scale, bias, mean, vr []
 				lo, hi := l.block(b, ch)
 				dst := out[lo:hi]
 				xs := x[lo:hi]
+				if d32, ok := any(dst).([]float32); ok {
+					vec.ScaleShift(d32, any(xs).([]float32), float32(a0), float32(b0), l.relu)
+					continue
+				}
 				for i, v := range xs {
 					dst[i] = v*a0 + b0
 				}
@@ -415,6 +430,10 @@ func bnTrainGradX[T Float](l bnLayout, eps float64) func(d [][]T, out []T) {
 				for b := 0; b < l.n; b++ {
 					lo, hi := l.block(b, ch)
 					dst, xs := out[lo:hi], x[lo:hi]
+					if d32, ok := any(dst).([]float32); ok {
+						vec.Affine2(d32, any(dy[lo:hi]).([]float32), any(xs).([]float32), float32(A), float32(B), float32(D))
+						continue
+					}
 					for i, g := range dy[lo:hi] {
 						dst[i] = A*g + B*xs[i] + D
 					}

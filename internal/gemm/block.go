@@ -5,30 +5,19 @@ import (
 	"sync"
 )
 
-// Micro-tile and cache-block sizes. A micro-kernel call computes an mr×nr
-// tile of C from a packed mr×kc panel of A and a packed kc×nr panel of B
-// (16 KiB, in L1). Packed blocks of A are at most mcMax×kcMax (in L2) and
-// of B at most kcMax×ncMax (in L3), or ncSmall elements (in L1 and L2) when
-// all of op(A) fits one block.
-const (
-	mr      = 6
-	nr      = 16
-	kcMax   = 256
-	mcMax   = 144
-	ncMax   = 4080
-	ncSmall = 1 << 13
-)
-
-// buffers holds one worker's packed blocks.
+// buffers holds one worker's packed blocks and the scratch tile of its
+// edge tiles (kept here: a local array would escape to the heap through
+// the kernel's function value).
 type buffers struct {
 	a, b []float32
+	tile [maxTile]float32
 }
 
 // pool keeps buffers for reuse. Unlike a sync.Pool it keeps them across
 // garbage collections and whichever P a goroutine runs on, so a program
 // that multiplies matrices in a loop allocates its buffers once: at most
 // one set per goroutine that ever worked at the same time, each of at most
-// (mcMax + ncMax)·kcMax floats (about 4 MiB).
+// (mcMax + ncMax)·kcMax floats of the kernel (about 4 MiB).
 var pool freeList
 
 type freeList struct {
@@ -78,14 +67,14 @@ func blocks(total, limit, unit int) (count, size int) {
 // L2. Otherwise it runs the GotoBLAS loop nest: a kc×nc block of B is packed
 // once (into L3) and reused by every mc block of A.
 func (p *product) serial(buf *buffers) {
-	m, n, k := p.m, p.n, p.k
-	_, kc := blocks(k, kcMax, 1)
-	_, mc := blocks(m, mcMax, mr)
-	nlim := ncMax
+	m, n, k, kn := p.m, p.n, p.k, p.kern
+	_, kc := blocks(k, kn.kcMax, 1)
+	_, mc := blocks(m, kn.mcMax, kn.mr)
+	nlim := kn.ncMax
 	if mc >= m {
-		nlim = max(nr, ncSmall/kc)
+		nlim = max(kn.nr, kn.ncSmall/kc)
 	}
-	_, nc := blocks(n, nlim, nr)
+	_, nc := blocks(n, nlim, kn.nr)
 	buf.a = grow(buf.a, mc*kc)
 	buf.b = grow(buf.b, kc*nc)
 
@@ -105,7 +94,7 @@ func (p *product) serial(buf *buffers) {
 			for jc := 0; jc < n; jc += nc {
 				nb := min(nc, n-jc)
 				p.packB(buf.b, pc, jc, kb, nb)
-				p.macro(pa, buf.b, 0, jc, pc, m, nb, kb)
+				p.macro(buf, pa, 0, jc, pc, m, nb, kb)
 			}
 		}
 		return
@@ -117,7 +106,7 @@ func (p *product) serial(buf *buffers) {
 			p.packB(buf.b, pc, jc, kb, nb)
 			for ic := 0; ic < m; ic += mc {
 				mb := min(mc, m-ic)
-				p.macro(blockA(ic, pc, mb, kb), buf.b, ic, jc, pc, mb, nb, kb)
+				p.macro(buf, blockA(ic, pc, mb, kb), ic, jc, pc, mb, nb, kb)
 			}
 		}
 	}
@@ -125,7 +114,10 @@ func (p *product) serial(buf *buffers) {
 
 // PackedA is op(A) packed once for many products with different B (the
 // weights of a convolution at inference): SgemmSerial then skips packing A.
+// It is packed for the kernel in use when PackA runs, and its products use
+// that kernel.
 type PackedA struct {
+	kern              *kernel
 	m, k, kc, mc, nic int
 	blocks            [][]float32 // by k block, then m block
 }
@@ -140,19 +132,20 @@ func PackA(tA bool, m, k int, a []float32, lda int) *PackedA {
 		ar, ac = k, m
 	}
 	checkMatrix("A", ar, ac, a, lda)
-	pa := &PackedA{m: m, k: k}
+	kn := current()
+	pa := &PackedA{kern: kn, m: m, k: k}
 	if m == 0 || k == 0 {
 		return pa
 	}
-	_, pa.kc = blocks(k, kcMax, 1)
-	_, pa.mc = blocks(m, mcMax, mr)
+	_, pa.kc = blocks(k, kn.kcMax, 1)
+	_, pa.mc = blocks(m, kn.mcMax, kn.mr)
 	pa.nic = ceilDiv(m, pa.mc)
-	p := product{tA: tA, m: m, k: k, a: a, lda: lda}
+	p := product{tA: tA, m: m, k: k, a: a, lda: lda, kern: kn}
 	for pc := 0; pc < k; pc += pa.kc {
 		kb := min(pa.kc, k-pc)
 		for ic := 0; ic < m; ic += pa.mc {
 			mb := min(pa.mc, m-ic)
-			dst := make([]float32, ceilDiv(mb, mr)*mr*kb)
+			dst := make([]float32, ceilDiv(mb, kn.mr)*kn.mr*kb)
 			p.packA(dst, ic, pc, mb, kb)
 			pa.blocks = append(pa.blocks, dst)
 		}
@@ -182,7 +175,7 @@ func (pa *PackedA) SgemmSerial(tB bool, n int, alpha float32, b []float32, ldb i
 		scale(m, n, beta, c, ldc)
 		return
 	}
-	p := product{tB: tB, m: m, n: n, k: k, alpha: alpha, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, pre: pa}
+	p := product{tB: tB, m: m, n: n, k: k, alpha: alpha, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, pre: pa, kern: pa.kern}
 	buf := pool.get()
 	p.serial(buf)
 	pool.put(buf)
@@ -191,34 +184,35 @@ func (pa *PackedA) SgemmSerial(tB bool, n int, alpha float32, b []float32, ldb i
 // packA packs the mb×kb block of op(A) at (ic, pc) into dst.
 func (p *product) packA(dst []float32, ic, pc, mb, kb int) {
 	if p.tA {
-		packA(dst, true, p.a[pc*p.lda+ic:], p.lda, mb, kb)
+		packA(p.kern, dst, true, p.a[pc*p.lda+ic:], p.lda, mb, kb)
 	} else {
-		packA(dst, false, p.a[ic*p.lda+pc:], p.lda, mb, kb)
+		packA(p.kern, dst, false, p.a[ic*p.lda+pc:], p.lda, mb, kb)
 	}
 }
 
 // packB packs the kb×nb block of op(B) at (pc, jc) into dst.
 func (p *product) packB(dst []float32, pc, jc, kb, nb int) {
 	if p.tB {
-		packB(dst, true, p.b[jc*p.ldb+pc:], p.ldb, kb, nb)
+		packB(p.kern, dst, true, p.b[jc*p.ldb+pc:], p.ldb, kb, nb)
 	} else {
-		packB(dst, false, p.b[pc*p.ldb+jc:], p.ldb, kb, nb)
+		packB(p.kern, dst, false, p.b[pc*p.ldb+jc:], p.ldb, kb, nb)
 	}
 }
 
-// macro adds the product of the packed mb×kb block of A and kb×nb block of
-// B into the block of C at (ic, jc), one mr×nr micro-tile at a time. The
-// first k block (pc == 0) applies beta; later ones accumulate. Edge tiles
-// go through a scratch tile.
-func (p *product) macro(pa, pb []float32, ic, jc, pc, mb, nb, kb int) {
-	asm := useAsm
+// macro adds the product of the packed mb×kb block of A and the kb×nb
+// block of B in buf.b into the block of C at (ic, jc), one mr×nr micro-tile
+// at a time. The first k block (pc == 0) applies beta; later ones
+// accumulate. Edge tiles go through buf.tile.
+func (p *product) macro(buf *buffers, pa []float32, ic, jc, pc, mb, nb, kb int) {
+	pb, tile := buf.b, buf.tile[:]
+	kn := p.kern
+	mr, nr, micro := kn.mr, kn.nr, kn.micro
 	alpha, beta := p.alpha, p.beta
 	if pc > 0 {
 		beta = 1
 	}
 	ldc := p.ldc
 	c := p.c[ic*ldc+jc:]
-	var tile [mr * nr]float32
 	for jr := 0; jr < nb; jr += nr {
 		nw := min(nr, nb-jr)
 		bp := pb[jr*kb : (jr+nr)*kb]
@@ -226,19 +220,10 @@ func (p *product) macro(pa, pb []float32, ic, jc, pc, mb, nb, kb int) {
 			mh := min(mr, mb-ir)
 			ap := pa[ir*kb : (ir+mr)*kb]
 			if mh == mr && nw == nr {
-				cp := c[ir*ldc+jr : (ir+mr-1)*ldc+jr+nr]
-				if asm {
-					asmKernel(kb, &ap[0], &bp[0], &cp[0], ldc, alpha, beta)
-				} else {
-					kernelGo(kb, ap, bp, cp, ldc, alpha, beta)
-				}
+				micro(kb, ap, bp, c[ir*ldc+jr:(ir+mr-1)*ldc+jr+nr], ldc, alpha, beta)
 				continue
 			}
-			if asm {
-				asmKernel(kb, &ap[0], &bp[0], &tile[0], nr, alpha, 0)
-			} else {
-				kernelGo(kb, ap, bp, tile[:], nr, alpha, 0)
-			}
+			micro(kb, ap, bp, tile[:mr*nr], nr, alpha, 0)
 			for i := range mh {
 				row := c[(ir+i)*ldc+jr:][:nw]
 				t := tile[i*nr:][:nw]

@@ -7,10 +7,30 @@
 //
 // It follows the GotoBLAS/BLIS scheme: op(A) and op(B) are cut into blocks
 // sized for the caches and packed (transposes and edge padding are handled
-// there), and a micro-kernel computes 6×16 tiles of C from the packed
-// panels. On amd64 CPUs with AVX2 and FMA the micro-kernel and the packing
-// routines are in assembly (kernel_amd64.s, pack_amd64.s); elsewhere, or
-// with the purego build tag, portable Go does the same work, more slowly.
+// there), and a micro-kernel computes tiles of C from the packed panels.
+//
+// # Kernels
+//
+// The micro-kernel, its tile and the packing and blocking that go with it
+// are chosen at run time, once, at the first product:
+//
+//   - avx512: 8×32 tiles in zmm registers (AVX-512F), kernel_avx512_amd64.s,
+//     written by tools/gemmasm;
+//   - avx2: 6×16 tiles in ymm registers (AVX2 and FMA), kernel_amd64.s;
+//   - generic: 6×16 tiles in portable Go, on any architecture.
+//
+// The packing routines of the avx512 and avx2 kernels are in assembly
+// (pack_amd64.s, AVX). By default the package uses the first kernel of
+// that list that the CPU and the OS support (golang.org/x/sys/cpu, which
+// checks that the OS saves the registers). The environment variable
+// ONNXTUNE_GEMM names another one (avx512, avx2 or generic), for example to
+// measure the AVX2 figures on a machine with AVX-512. A value that is
+// unknown, or names a kernel this machine cannot run, does not stop the
+// products: they use the best kernel, and [Kernel] returns an error that
+// says so, which cmd/onnxtune turns into a usage error at start-up.
+// [Kernels] lists the kernels this machine runs. With the purego build tag
+// only the generic kernel is built.
+//
 // Large products are cut into blocks of C that the caller and up to
 // runtime.GOMAXPROCS(0)-1 helper goroutines compute; the helpers are started
 // once and keep polling for work for a millisecond after their last block
@@ -19,8 +39,8 @@
 // most a few small objects.
 //
 // The sums are of float32 products in an order that depends on the blocking
-// (and fused multiply-adds are used), so results can differ from a naive
-// loop's in the last bits.
+// and the kernel (and fused multiply-adds are used), so results can differ
+// from a naive loop's, and between kernels, in the last bits.
 //
 // Errors: invalid dimensions, strides or slice lengths are programming
 // errors and panic with a message that names the matrix, as in gonum's

@@ -5,10 +5,6 @@ import (
 	"runtime"
 )
 
-// useAsm selects the assembly kernels; tests turn it off to exercise the
-// portable ones.
-var useAsm = hasAsm
-
 // Sgemm computes C = alpha*op(A)*op(B) + beta*C. op(A) is m×k, op(B) is k×n,
 // C is m×n with row stride ldc; all matrices are row-major.
 //
@@ -40,9 +36,9 @@ func sgemm(parallel, tA, tB bool, m, n, k int, alpha float32, a []float32, lda i
 		scale(m, n, beta, c, ldc)
 		return
 	}
-	p := product{tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, nil}
+	p := product{tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, nil, current()}
 	if parallel {
-		if pm, pn := grid(m, n, k, runtime.GOMAXPROCS(0)); pm*pn > 1 {
+		if pm, pn := grid(p.kern, m, n, k, runtime.GOMAXPROCS(0)); pm*pn > 1 {
 			p.parallel(pm, pn, runtime.GOMAXPROCS(0))
 			return
 		}
@@ -66,6 +62,7 @@ type product struct {
 	c       []float32
 	ldc     int
 	pre     *PackedA // op(A) packed beforehand (a is then unused)
+	kern    *kernel  // the micro-kernel and its packing and blocking
 }
 
 // block returns the part of p that computes rows [i0, i1) and columns

@@ -11,18 +11,14 @@ import (
 	"testing"
 )
 
-// kernels runs f once per available micro-kernel, with useAsm set
-// accordingly.
+// kernels runs f once per micro-kernel this machine runs (avx512, avx2,
+// generic), with that kernel forced.
 func kernels(t *testing.T, f func(t *testing.T)) {
 	t.Helper()
-	names := []string{"go"}
-	if hasAsm {
-		names = append(names, "asm")
-	}
-	for _, name := range names {
-		t.Run(name, func(t *testing.T) {
-			defer func(old bool) { useAsm = old }(useAsm)
-			useAsm = name == "asm"
+	for _, k := range available() {
+		t.Run(k.name, func(t *testing.T) {
+			defer func(old *kernel) { forced = old }(forced)
+			forced = k
 			f(t)
 		})
 	}
@@ -168,17 +164,18 @@ func TestSgemmAlphaBeta(t *testing.T) {
 // TestSgemmBlocks crosses the kc, mc and nc block boundaries, where packing
 // restarts and later k blocks accumulate into C.
 func TestSgemmBlocks(t *testing.T) {
-	cases := []struct{ m, n, k int }{
-		{257, 33, 257},
-		{mcMax + 1, 17, 2*kcMax + 3},
-		{7, ncMax + 21, 9},
-		{mcMax*2 + 5, nr*3 + 1, kcMax},
-		{13, 300, 600},
-	}
-	if testing.Short() {
-		cases = cases[:2]
-	}
 	kernels(t, func(t *testing.T) {
+		kn := current()
+		cases := []struct{ m, n, k int }{
+			{257, 33, 257},
+			{kn.mcMax + 1, 17, 2*kn.kcMax + 3},
+			{7, kn.ncMax + 21, 9},
+			{kn.mcMax*2 + 5, kn.nr*3 + 1, kn.kcMax},
+			{13, 300, 600},
+		}
+		if testing.Short() {
+			cases = cases[:2]
+		}
 		rng := rand.New(rand.NewPCG(5, 6))
 		for _, tc := range cases {
 			for _, tA := range []bool{false, true} {
@@ -220,7 +217,7 @@ func TestSgemmParallel(t *testing.T) {
 	kernels(t, func(t *testing.T) {
 		rng := rand.New(rand.NewPCG(9, 10))
 		for _, tc := range cases {
-			if pm, pn := grid(tc.m, tc.n, tc.k, 4); pm*pn < 2 {
+			if pm, pn := grid(current(), tc.m, tc.n, tc.k, 4); pm*pn < 2 {
 				t.Fatalf("%v is not split", tc)
 			}
 			for _, tA := range []bool{false, true} {
@@ -241,7 +238,7 @@ func TestSgemmConcurrent(t *testing.T) {
 	probs := make([]*problem, 4)
 	for i := range probs {
 		probs[i] = newProblem(rng, i%2 == 0, i/2 == 0, 120+i, 300, 150, 1, 0.5, 2)
-		if pm, pn := grid(probs[i].m, probs[i].n, probs[i].k, 3); pm*pn < 2 {
+		if pm, pn := grid(current(), probs[i].m, probs[i].n, probs[i].k, 3); pm*pn < 2 {
 			t.Fatalf("%v is not split", probs[i])
 		}
 	}
@@ -353,22 +350,24 @@ func TestGrid(t *testing.T) {
 		{100000, 1, 100, 4, false},
 		{7, 33, 100000, 3, false},
 	}
-	for _, tt := range tests {
-		t.Run(fmt.Sprintf("%dx%dx%d/p%d", tt.m, tt.n, tt.k, tt.procs), func(t *testing.T) {
-			pm, pn := grid(tt.m, tt.n, tt.k, tt.procs)
-			mt, nt := ceilDiv(tt.m, mr), ceilDiv(tt.n, nr)
-			switch {
-			case tt.serial && pm*pn != 1:
-				t.Errorf("grid = %d×%d, want 1×1", pm, pn)
-			case tt.serial:
-			case pm > mt || pn > nt:
-				t.Errorf("grid = %d×%d, more than the %d×%d tiles", pm, pn, mt, nt)
-			case pm*pn < min(tt.procs, mt*nt):
-				t.Errorf("grid = %d×%d, fewer blocks than %d workers", pm, pn, tt.procs)
-			case tt.m == 1 && pm != 1, tt.n == 1 && pn != 1:
-				t.Errorf("grid = %d×%d cuts a vector the short way", pm, pn)
-			}
-		})
+	for _, kn := range available() {
+		for _, tt := range tests {
+			t.Run(fmt.Sprintf("%s/%dx%dx%d/p%d", kn.name, tt.m, tt.n, tt.k, tt.procs), func(t *testing.T) {
+				pm, pn := grid(kn, tt.m, tt.n, tt.k, tt.procs)
+				mt, nt := ceilDiv(tt.m, kn.mr), ceilDiv(tt.n, kn.nr)
+				switch {
+				case tt.serial && pm*pn != 1:
+					t.Errorf("grid = %d×%d, want 1×1", pm, pn)
+				case tt.serial:
+				case pm > mt || pn > nt:
+					t.Errorf("grid = %d×%d, more than the %d×%d tiles", pm, pn, mt, nt)
+				case pm*pn < min(tt.procs, mt*nt):
+					t.Errorf("grid = %d×%d, fewer blocks than %d workers", pm, pn, tt.procs)
+				case tt.m == 1 && pm != 1, tt.n == 1 && pn != 1:
+					t.Errorf("grid = %d×%d cuts a vector the short way", pm, pn)
+				}
+			})
+		}
 	}
 }
 
@@ -438,6 +437,10 @@ func TestParallel(t *testing.T) {
 // (the same blocks, the same kernel), across block boundaries in m and k,
 // both layouts of A and B, and beta 0 over a C full of NaN.
 func TestPackedA(t *testing.T) {
+	kernels(t, testPackedA)
+}
+
+func testPackedA(t *testing.T) {
 	rng := rand.New(rand.NewPCG(21, 22))
 	for _, sz := range [][3]int{{1, 1, 1}, {7, 33, 5}, {64, 100, 576}, {150, 40, 300}, {300, 17, 515}, {512, 32, 600}} {
 		for _, tA := range []bool{false, true} {

@@ -1,13 +1,50 @@
 package gemm
 
-// kernelGo is the portable 6×16 micro-kernel: the same contract as the
-// assembly kernel, C = alpha*A·B + beta*C over k steps of the packed panels a
-// (6 values a step) and b (16 values a step), with C of row stride ldc.
-// beta == 0 stores without reading C.
+// kernel is one micro-kernel with the packing routines and cache blocking
+// that go with its tile. A micro-kernel call computes C = alpha*A·B + beta*C
+// for an mr×nr tile of C (row stride ldc) from a packed A panel (k steps of
+// mr values) and a packed B panel (k steps of nr values); beta == 0 stores
+// without reading C. Packed blocks of A are at most mcMax×kcMax (in L2) and
+// of B at most kcMax×ncMax (in L3), or ncSmall elements (in L1 and L2) when
+// all of op(A) fits one block.
+type kernel struct {
+	name                         string // the ONNXTUNE_GEMM value that selects it
+	mr, nr                       int
+	kcMax, mcMax, ncMax, ncSmall int
+
+	micro func(k int, a, b, c []float32, ldc int, alpha, beta float32)
+
+	// Whole panels: rowsA packs np panels of mr columns from k rows
+	// (op(A) stored transposed), colsA the first k elements of mr rows
+	// transposed (A stored as is); rowsB and colsB the same with nr for B
+	// (rowsB for B stored as is). The edge panels are packed by packA and
+	// packB in Go.
+	rowsA, rowsB func(k, np int, src []float32, ld int, dst []float32)
+	colsA, colsB func(k int, src []float32, ld int, dst []float32)
+}
+
+// maxTile bounds mr·nr over the kernels: the scratch tile of edge tiles.
+const maxTile = 512
+
+// generic is the portable kernel: 6×16 tiles in Go.
+var generic = &kernel{
+	name: "generic", mr: 6, nr: 16,
+	kcMax: 256, mcMax: 144, ncMax: 4080, ncSmall: 1 << 13,
+	micro: kernelGo,
+	rowsA: rows6Go, rowsB: rows16Go,
+	colsA: func(k int, src []float32, ld int, dst []float32) { cols6Go(0, k, src, ld, dst) },
+	colsB: func(k int, src []float32, ld int, dst []float32) { cols16Go(0, k, src, ld, dst) },
+}
+
+// kernelGo is the portable 6×16 micro-kernel (kernel.micro): C =
+// alpha*A·B + beta*C over k steps of the packed panels a (6 values a step)
+// and b (16 values a step), with C of row stride ldc. beta == 0 stores
+// without reading C.
 //
 // It works on 6×4 column strips so that the 24 sums stay in registers where
 // the architecture has enough of them.
 func kernelGo(k int, a, b, c []float32, ldc int, alpha, beta float32) {
+	const mr, nr = 6, 16
 	a = a[:k*mr]
 	b = b[:k*nr]
 	for j := 0; j < nr; j += 4 {

@@ -1,24 +1,18 @@
 package gemm
 
 // packA copies the mb×kb block of op(A) whose top-left element is a[0] into
-// dst as ⌈mb/mr⌉ panels of kb steps of mr values: element (i, p) of the block
-// lands at dst[(i/mr)*mr*kb + p*mr + i%mr]. Rows past mb are zero.
-// Without transposition element (i, p) is a[i*lda+p], with it a[p*lda+i].
-func packA(dst []float32, trans bool, a []float32, lda, mb, kb int) {
-	asm := useAsm
+// dst as ⌈mb/mr⌉ panels of kb steps of mr values (mr of kernel kn): element
+// (i, p) of the block lands at dst[(i/mr)*mr*kb + p*mr + i%mr]. Rows past mb
+// are zero. Without transposition element (i, p) is a[i*lda+p], with it
+// a[p*lda+i].
+func packA(kn *kernel, dst []float32, trans bool, a []float32, lda, mb, kb int) {
+	mr := kn.mr
 	r := mb / mr * mr
-	switch {
-	case trans && asm:
-		rows6(kb, r/mr, a, lda, dst)
-	case trans:
-		rows6Go(kb, r/mr, a, lda, dst)
-	default:
+	if trans {
+		kn.rowsA(kb, r/mr, a, lda, dst)
+	} else {
 		for i := 0; i < r; i += mr {
-			if asm {
-				cols6(kb, a[i*lda:], lda, dst[i*kb:])
-			} else {
-				cols6Go(0, kb, a[i*lda:], lda, dst[i*kb:])
-			}
+			kn.colsA(kb, a[i*lda:], lda, dst[i*kb:])
 		}
 	}
 	if r == mb {
@@ -26,50 +20,48 @@ func packA(dst []float32, trans bool, a []float32, lda, mb, kb int) {
 	}
 	d := dst[r*kb : (r+mr)*kb]
 	clear(d)
-	for i := r; i < mb; i++ {
+	if trans {
 		for p := range kb {
-			if trans {
-				d[p*mr+i-r] = a[p*lda+i]
-			} else {
-				d[p*mr+i-r] = a[i*lda+p]
-			}
+			copy(d[p*mr:p*mr+mb-r], a[p*lda+r:p*lda+mb])
+		}
+		return
+	}
+	for i := r; i < mb; i++ {
+		for p, v := range a[i*lda : i*lda+kb] {
+			d[p*mr+i-r] = v
 		}
 	}
 }
 
 // packB copies the kb×nb block of op(B) whose top-left element is b[0] into
-// dst as ⌈nb/nr⌉ panels of kb steps of nr values: element (p, j) of the block
-// lands at dst[(j/nr)*nr*kb + p*nr + j%nr]. Columns past nb are zero.
-// Without transposition element (p, j) is b[p*ldb+j], with it b[j*ldb+p].
-func packB(dst []float32, trans bool, b []float32, ldb, kb, nb int) {
-	asm := useAsm
+// dst as ⌈nb/nr⌉ panels of kb steps of nr values (nr of kernel kn): element
+// (p, j) of the block lands at dst[(j/nr)*nr*kb + p*nr + j%nr]. Columns past
+// nb are zero. Without transposition element (p, j) is b[p*ldb+j], with it
+// b[j*ldb+p].
+func packB(kn *kernel, dst []float32, trans bool, b []float32, ldb, kb, nb int) {
+	nr := kn.nr
 	s := nb / nr * nr
-	switch {
-	case !trans && asm:
-		rows16(kb, s/nr, b, ldb, dst)
-	case !trans:
-		rows16Go(kb, s/nr, b, ldb, dst)
-	default:
+	if trans {
 		for j := 0; j < s; j += nr {
-			if asm {
-				cols16(kb, b[j*ldb:], ldb, dst[j*kb:])
-			} else {
-				cols16Go(0, kb, b[j*ldb:], ldb, dst[j*kb:])
-			}
+			kn.colsB(kb, b[j*ldb:], ldb, dst[j*kb:])
 		}
+	} else {
+		kn.rowsB(kb, s/nr, b, ldb, dst)
 	}
 	if s == nb {
 		return
 	}
 	d := dst[s*kb : (s+nr)*kb]
 	clear(d)
-	for j := s; j < nb; j++ {
+	if !trans {
 		for p := range kb {
-			if trans {
-				d[p*nr+j-s] = b[j*ldb+p]
-			} else {
-				d[p*nr+j-s] = b[p*ldb+j]
-			}
+			copy(d[p*nr:p*nr+nb-s], b[p*ldb+s:p*ldb+nb])
+		}
+		return
+	}
+	for j := s; j < nb; j++ {
+		for p, v := range b[j*ldb : j*ldb+kb] {
+			d[p*nr+j-s] = v
 		}
 	}
 }
@@ -77,6 +69,7 @@ func packB(dst []float32, trans bool, b []float32, ldb, kb, nb int) {
 // rows6Go packs np panels of 6 columns from k rows of src (stride ld), a
 // row at a time: element (p, s*6+i) goes to dst[s*k*6 + p*6 + i].
 func rows6Go(k, np int, src []float32, ld int, dst []float32) {
+	const mr = 6
 	for p := range k {
 		row := src[p*ld : p*ld+np*mr]
 		for s := range np {
@@ -88,6 +81,7 @@ func rows6Go(k, np int, src []float32, ld int, dst []float32) {
 // rows16Go packs np panels of 16 columns from k rows of src (stride ld), a
 // row at a time: element (p, s*16+j) goes to dst[s*k*16 + p*16 + j].
 func rows16Go(k, np int, src []float32, ld int, dst []float32) {
+	const nr = 16
 	for p := range k {
 		row := src[p*ld : p*ld+np*nr]
 		for s := range np {
@@ -99,6 +93,7 @@ func rows16Go(k, np int, src []float32, ld int, dst []float32) {
 // cols6Go writes elements p0..k-1 of each of 6 rows of src (stride ld)
 // transposed: element p of row i goes to dst[p*6+i].
 func cols6Go(p0, k int, src []float32, ld int, dst []float32) {
+	const mr = 6
 	r0 := src[:k]
 	r1 := src[ld:][:k]
 	r2 := src[2*ld:][:k]
@@ -119,10 +114,22 @@ func cols6Go(p0, k int, src []float32, ld int, dst []float32) {
 // cols16Go writes elements p0..k-1 of each of 16 rows of src (stride ld)
 // transposed: element p of row j goes to dst[p*16+j].
 func cols16Go(p0, k int, src []float32, ld int, dst []float32) {
+	const nr = 16
 	for j := range nr {
 		row := src[j*ld:][:k]
 		for p := p0; p < k; p++ {
 			dst[p*nr+j] = row[p]
+		}
+	}
+}
+
+// colsGo writes elements p0..k-1 of each of w rows of src (stride ld)
+// transposed: element p of row i goes to dst[p*w+i].
+func colsGo(w, p0, k int, src []float32, ld int, dst []float32) {
+	for i := range w {
+		row := src[i*ld:][:k]
+		for p := p0; p < k; p++ {
+			dst[p*w+i] = row[p]
 		}
 	}
 }

@@ -34,7 +34,8 @@ const (
 // column, B once per block row) plus a fixed cost per block; the time is
 // that of the rounds of blocks the workers run, plus one block for a worker
 // that starts late or runs slow.
-func grid(m, n, k, procs int) (pm, pn int) {
+func grid(kn *kernel, m, n, k, procs int) (pm, pn int) {
+	mr, nr := kn.mr, kn.nr
 	work := m * n * k
 	if procs <= 1 || work < parallelMin {
 		return 1, 1
@@ -105,7 +106,7 @@ func (j *job) call(i int) {
 // leave without touching C.
 func (p *product) parallel(pm, pn, procs int) {
 	j := &job{
-		product: *p, pm: pm, pn: pn, mt: ceilDiv(p.m, mr), nt: ceilDiv(p.n, nr),
+		product: *p, pm: pm, pn: pn, mt: ceilDiv(p.m, p.kern.mr), nt: ceilDiv(p.n, p.kern.nr),
 		total: int64(pm * pn), finished: make(chan struct{}),
 	}
 	helpers := min(procs, pm*pn) - 1
@@ -179,6 +180,7 @@ func (j *job) work() {
 // compute computes block t of the grid (numbered row by row) with buf.
 func (j *job) compute(t int, buf *buffers) {
 	bi, bj := t/j.pn, t%j.pn
+	mr, nr := j.kern.mr, j.kern.nr
 	i0, i1 := min(j.m, j.mt*bi/j.pm*mr), min(j.m, j.mt*(bi+1)/j.pm*mr)
 	j0, j1 := min(j.n, j.nt*bj/j.pn*nr), min(j.n, j.nt*(bj+1)/j.pn*nr)
 	if i0 == i1 || j0 == j1 {

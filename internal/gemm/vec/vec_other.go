@@ -1,0 +1,17 @@
+//go:build !amd64 || purego
+
+package vec
+
+// This build has no assembly: level never leaves generic, and the
+// functions below are never called.
+const hasAVX2, hasAVX512 = false, false
+
+func reluMaskAsm(int, []float32, []float32, []float32) int                           { return 0 }
+func scaleShiftAsm(int, []float32, []float32, float32, float32, bool) int            { return 0 }
+func affine2Asm(int, []float32, []float32, []float32, float32, float32, float32) int { return 0 }
+func sgdMomentumAsm(int, []float32, []float32, []float32, float32, float32, float32, float32) int {
+	return 0
+}
+func sumAsm(int, []float32) (float64, int)                                 { return 0, 0 }
+func sqDevAsm(int, []float32, float64) (float64, int)                      { return 0, 0 }
+func dotDevAsm(int, []float32, []float32, float64) (float64, float64, int) { return 0, 0, 0 }
