@@ -127,8 +127,9 @@
 // validation epoch instead of the last, and --early-stop N stops after N
 // epochs without a better METRIC. --metrics FILE.jsonl writes a JSON line
 // per step (loss, each group's learning rate by name) and per epoch
-// (training means, validation metrics); --plot DIR writes loss.png, lr.png,
-// val.png and confusion.png. Values PyTorch refuses exit 2 with PyTorch's
+// (training means, validation metrics; NaN and infinite numbers are
+// written as null there and in the lines of --json, and left out of the
+// plots); --plot DIR writes loss.png, lr.png, val.png and confusion.png. Values PyTorch refuses exit 2 with PyTorch's
 // message. --checkpoint DIR saves everything needed to continue after
 // every epoch and on Ctrl-C; --resume continues from it, bit for bit, after
 // checking it fits the model and settings. --config FILE.yaml gives the

@@ -33,7 +33,8 @@ precision_recall_fscore_support (a class never predicted has precision 0,
 one without examples recall 0), and up to 20 classes the confusion matrix
 (rows: true class, columns: predicted). --json prints all of it as one
 JSON object: n, loss, accuracy, top5, correct, classes, precision, recall,
-f1, support (lists by class), macro_f1 and confusion (a list of rows).
+f1, support (lists by class), macro_f1 and confusion (a list of rows); a
+number that is NaN or infinite (the loss of a NaN input) is null.
 --plot DIR writes the confusion matrix as DIR/confusion.png (DIR is created
 when missing; the file is written atomically).
 
@@ -69,7 +70,7 @@ when missing; the file is written atomically).
 				}
 			}
 			if asJSON {
-				return json.NewEncoder(a.stdout).Encode(res)
+				return json.NewEncoder(a.stdout).Encode(newEvalOutput(res))
 			}
 			printMetrics(a.stdout, res)
 			return nil
@@ -81,8 +82,31 @@ when missing; the file is written atomically).
 	return c
 }
 
-// evalResult is what eval measures (--json writes it).
+// evalResult is what eval measures.
 type evalResult = train.Metrics
+
+// evalOutput is what eval --json prints: the fields of train.Metrics, with
+// NaN and infinite numbers written as null.
+type evalOutput struct {
+	N         int          `json:"n"`
+	Loss      jsonNumber   `json:"loss"`
+	Accuracy  jsonNumber   `json:"accuracy"`
+	Top5      jsonNumber   `json:"top5"`
+	Correct   int          `json:"correct"`
+	Classes   int          `json:"classes"`
+	Precision []jsonNumber `json:"precision,omitempty"`
+	Recall    []jsonNumber `json:"recall,omitempty"`
+	F1        []jsonNumber `json:"f1,omitempty"`
+	Support   []int        `json:"support,omitempty"`
+	MacroF1   jsonNumber   `json:"macro_f1"`
+	Confusion [][]int      `json:"confusion,omitempty"`
+}
+
+func newEvalOutput(m *train.Metrics) evalOutput {
+	return evalOutput{N: m.N, Loss: jsonNumber(m.Loss), Accuracy: jsonNumber(m.Accuracy), Top5: jsonNumber(m.Top5),
+		Correct: m.Correct, Classes: m.Classes, Precision: jsonNumbers(m.Precision), Recall: jsonNumbers(m.Recall),
+		F1: jsonNumbers(m.F1), Support: m.Support, MacroF1: jsonNumber(m.MacroF1), Confusion: m.Confusion}
+}
 
 func (a *app) eval(model string, d dataSpec) (*evalResult, error) {
 	m, err := a.inferenceModel(model)

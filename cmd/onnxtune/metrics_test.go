@@ -13,6 +13,11 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+
+	"github.com/onnxtune/onnxtune/internal/npz"
 )
 
 var (
@@ -499,5 +504,104 @@ func TestTrainMSEValidation(t *testing.T) {
 	args[slices.Index(args, "--save-best")+1] = "val_top5"
 	if code, _, stderr := runCLI(args...); code != exitUsage || !strings.Contains(stderr, "with mse only val_loss") {
 		t.Errorf("--save-best val_top5 under mse: exit %d %q", code, stderr)
+	}
+}
+
+// TestNaNValidation: a validation loss of NaN (an input of NaN) does not
+// throw the run away: with --metrics, --plot and --json train finishes
+// (exit 0), writes the model a run without them writes, the metrics file,
+// the JSON lines with null for NaN, and the pictures (the NaN points left
+// out); eval --json prints null.
+func TestNaNValidation(t *testing.T) {
+	dir := t.TempDir()
+	d, err := npz.Read(metricsData)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := d["x"]
+	xs := slices.Clone(x.Data.([]float32))
+	xs[3] = float32(math.NaN())
+	x.Data = xs
+	vnan := filepath.Join(dir, "vnan.npz")
+	if err := npz.Write(vnan, map[string]npz.Array{"x": x, "y": d["y"]}); err != nil {
+		t.Fatal(err)
+	}
+	args := func(out string, more ...string) []string {
+		return append([]string{"train", metricsModel, "-o", filepath.Join(dir, out), "--data", metricsData, "--val", vnan,
+			"--epochs", "3", "--batch-size", "16", "--lr", "0.1", "--save-best", "val_loss", "--early-stop", "2",
+			"--log-level", "error"}, more...)
+	}
+	code, _, stderr := runCLI(args("plain.onnx")...)
+	if code != 0 {
+		t.Fatalf("without records: exit %d: %s", code, stderr)
+	}
+	mfile, plots := filepath.Join(dir, "m.jsonl"), filepath.Join(dir, "plots")
+	code, stdout, stderr := runCLI(args("rec.onnx", "--metrics", mfile, "--plot", plots, "--json")...)
+	if code != 0 {
+		t.Fatalf("with --metrics, --plot, --json: exit %d: %s", code, stderr)
+	}
+	a, _ := os.ReadFile(filepath.Join(dir, "plain.onnx"))
+	b, err := os.ReadFile(filepath.Join(dir, "rec.onnx"))
+	if err != nil || !bytes.Equal(a, b) {
+		t.Errorf("the model written with the records differs from the one without (%v)", err)
+	}
+	m, err := os.ReadFile(mfile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for what, s := range map[string]string{"--metrics": string(m), "--json": stdout} {
+		epochs := 0
+		for _, l := range jsonLines(t, what, s) {
+			if l["type"] == "step" || l["output"] != nil {
+				continue
+			}
+			epochs++
+			if v, ok := l["val_loss"]; !ok || v != nil {
+				t.Errorf("%s: val_loss %v, want null", what, v)
+			}
+			if _, ok := l["val_accuracy"].(float64); !ok {
+				t.Errorf("%s: val_accuracy %v, want a number", what, l["val_accuracy"])
+			}
+		}
+		// No val_loss is better than NaN: early stop after 1 + 2 epochs.
+		if epochs != 3 {
+			t.Errorf("%s: %d epoch lines, want 3", what, epochs)
+		}
+	}
+	for _, p := range []struct {
+		name string
+		w, h int
+	}{{"loss.png", 576, 384}, {"lr.png", 576, 384}, {"val.png", 576, 384}, {"confusion.png", 576, 576}} {
+		checkPicture(t, filepath.Join(plots, p.name), p.w, p.h)
+	}
+	code, stdout, stderr = runCLI("eval", "--json", metricsModel, "--data", vnan)
+	if code != 0 {
+		t.Fatalf("eval --json: exit %d: %s", code, stderr)
+	}
+	var ev map[string]any
+	if err := json.Unmarshal([]byte(stdout), &ev); err != nil {
+		t.Fatalf("eval --json: %v: %q", err, stdout)
+	}
+	if v, ok := ev["loss"]; !ok || v != nil || ev["accuracy"] == nil {
+		t.Errorf("eval --json: loss %v accuracy %v, want null and a number", v, ev["accuracy"])
+	}
+}
+
+// TestPlotSkipsNaN: addLines leaves non-finite points out (the axis
+// spans the finite ones), and a line with none left does not stop the
+// drawing (gonum's plotter refuses NaN points).
+func TestPlotSkipsNaN(t *testing.T) {
+	p := plot.New()
+	nan := math.NaN()
+	err := addLines(p, "some", plotter.XYs{{X: 1, Y: 1}, {X: 2, Y: nan}, {X: 3, Y: math.Inf(1)}, {X: 4, Y: 2}},
+		"none", plotter.XYs{{X: 1, Y: nan}, {X: 2, Y: nan}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Y.Min > 1 || p.Y.Max < 2 || math.IsNaN(p.Y.Min) || math.IsNaN(p.Y.Max) || math.IsInf(p.Y.Max, 0) {
+		t.Errorf("y axis %v..%v, want finite around 1..2", p.Y.Min, p.Y.Max)
+	}
+	if _, err := p.WriterTo(plotWidth, plotHeight, "png"); err != nil {
+		t.Errorf("drawing: %v", err)
 	}
 }

@@ -276,18 +276,22 @@ func (intTicks) Ticks(lo, hi float64) []plot.Tick {
 
 // addLines adds named lines (with points when a line has few of them),
 // whole-number ticks on x, and a legend at the top right over headroom
-// left free for it.
+// left free for it. Points that are NaN or infinite (a validation loss of
+// NaN) are left out; a line with none left is named in the legend only,
+// with "(no finite value)".
 func addLines(p *plot.Plot, args ...any) error {
 	p.Add(plotter.NewGrid())
 	p.Legend.Top = true
 	p.X.Tick.Marker = intTicks{}
 	lo, hi := math.Inf(1), math.Inf(-1)
 	for i := 1; i < len(args); i += 2 {
-		for _, xy := range args[i].(plotter.XYs) {
+		xys := finitePoints(args[i].(plotter.XYs))
+		args[i] = xys
+		for _, xy := range xys {
 			lo, hi = math.Min(lo, xy.Y), math.Max(hi, xy.Y)
 		}
 	}
-	if span := hi - lo; !math.IsInf(span, 0) {
+	if span := hi - lo; !math.IsInf(span, 0) && !math.IsNaN(span) {
 		if span == 0 {
 			span = math.Max(math.Abs(hi), 1e-12)
 		}
@@ -296,6 +300,14 @@ func addLines(p *plot.Plot, args ...any) error {
 	}
 	for i := 0; i+1 < len(args); i += 2 {
 		xy := args[i+1].(plotter.XYs)
+		name := args[i].(string)
+		if len(xy) == 0 {
+			l := &plotter.Line{LineStyle: plotter.DefaultLineStyle}
+			l.Color = plotutil.Color(i / 2)
+			l.Width = vg.Points(1.5)
+			p.Legend.Add(name+" (no finite value)", l)
+			continue
+		}
 		l, s, err := plotter.NewLinePoints(xy)
 		if err != nil {
 			return err
@@ -305,12 +317,23 @@ func addLines(p *plot.Plot, args ...any) error {
 		s.Color = l.Color
 		s.Shape = plotutil.Shape(i / 2)
 		p.Add(l)
-		p.Legend.Add(args[i].(string), l)
+		p.Legend.Add(name, l)
 		if len(xy) <= 50 {
 			p.Add(s)
 		}
 	}
 	return nil
+}
+
+// finitePoints returns the points whose coordinates are finite.
+func finitePoints(xys plotter.XYs) plotter.XYs {
+	out := make(plotter.XYs, 0, len(xys))
+	for _, xy := range xys {
+		if !math.IsNaN(xy.X) && !math.IsInf(xy.X, 0) && !math.IsNaN(xy.Y) && !math.IsInf(xy.Y, 0) {
+			out = append(out, xy)
+		}
+	}
+	return out
 }
 
 // mkdirPlot creates the folder of --plot.

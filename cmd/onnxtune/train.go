@@ -511,12 +511,12 @@ func (a *app) train(model string, f *trainFlags) error {
 		}
 		a.log.WithFields(map[string]any{"epoch": s.Epoch + 1, "step": s.Step, "loss": s.Loss, "lr": s.LR}).Debug("step")
 		if mlog != nil {
-			lr := make(map[string]float64, len(s.LR))
+			lr := make(map[string]jsonNumber, len(s.LR))
 			for i, v := range s.LR {
-				lr[names[i]] = v
+				lr[names[i]] = jsonNumber(v)
 			}
 			mlog.record(s.Step, s.Epoch+1, stepRecord{Type: "step", Epoch: s.Epoch + 1, Batch: s.Batch + 1, Step: s.Step,
-				Loss: s.Loss, Accuracy: acc, LR: lr})
+				Loss: jsonNumber(s.Loss), Accuracy: jsonNumber(acc), LR: lr})
 		}
 		if plots != nil {
 			plots.step(s.Step, s.Loss, s.LR)
@@ -593,15 +593,15 @@ func (a *app) train(model string, f *trainFlags) error {
 			return jsonErr
 		}
 		out := struct {
-			Output       string   `json:"output"`
-			Steps        int64    `json:"steps"`
-			Stopped      bool     `json:"stopped"`
-			EarlyStopped bool     `json:"early_stopped"`
-			BestEpoch    *int     `json:"best_epoch,omitempty"`
-			BestValue    *float64 `json:"best_value,omitempty"`
+			Output       string      `json:"output"`
+			Steps        int64       `json:"steps"`
+			Stopped      bool        `json:"stopped"`
+			EarlyStopped bool        `json:"early_stopped"`
+			BestEpoch    *int        `json:"best_epoch,omitempty"`
+			BestValue    *jsonNumber `json:"best_value,omitempty"`
 		}{Output: f.out, Steps: res.Steps, Stopped: res.Stopped, EarlyStopped: res.EarlyStopped}
 		if f.saveBest != "" && res.BestEpoch > 0 {
-			out.BestEpoch, out.BestValue = &res.BestEpoch, &res.BestValue
+			out.BestEpoch, out.BestValue = &res.BestEpoch, numberPtr(res.BestValue)
 		}
 		return writeJSONLine(a.stdout, out)
 	}
