@@ -7,6 +7,10 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/onnxtune/onnxtune/export"
+	"github.com/onnxtune/onnxtune/importer"
+	"github.com/onnxtune/onnxtune/train/data"
 )
 
 // copyClass copies class folder class of the augment fixture into
@@ -107,5 +111,54 @@ func TestConfigClassWeightsList(t *testing.T) {
 	bb, err2 := os.ReadFile(b)
 	if err1 != nil || err2 != nil || string(ab) != string(bb) {
 		t.Error("the config's list and the flag's comma-separated weights train differently")
+	}
+}
+
+// TestClassNamesCountClasses: train writes the class names only when
+// they count the model's classes (a two-class folder on a three-class
+// model: a one-line warning naming both counts, no names written, and run
+// then works); run refuses at load a model whose metadata names fewer
+// classes than it scores, saying how to go on, and --class-names with as
+// many names as it scores runs it.
+func TestClassNamesCountClasses(t *testing.T) {
+	dir := t.TempDir()
+	two := filepath.Join(dir, "two")
+	copyClass(t, two, "cat", "cat")
+	copyClass(t, two, "dog", "dog")
+	out := filepath.Join(dir, "out.onnx")
+	code, _, stderr := runCLI("train", augClassifier, "-o", out, "--data", two, "--image-size", "7", "--lr", "0", "--log-level", "warn")
+	if code != exitOK {
+		t.Fatalf("train: exit %d: %s", code, stderr)
+	}
+	warn := "no class names written: the data has 2 classes (cat, dog), the model scores 3; give --class-names with 3 names"
+	if !strings.Contains(stderr, warn) || strings.Count(strings.TrimSpace(stderr), "\n") != 0 {
+		t.Errorf("train stderr %q, want one line with %q", stderr, warn)
+	}
+	m, err := importer.Load(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, ok := m.MetadataValue(data.MetaClassNames); ok {
+		t.Errorf("class names written: %s", v)
+	}
+	if code, _, stderr := runCLI("run", out, "--data", two); code != exitOK {
+		t.Errorf("run: exit %d: %s", code, stderr)
+	}
+
+	// A model whose metadata names two of its three classes.
+	if err := data.SetMetadata(m, []string{"cat", "dog"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	bad := filepath.Join(dir, "bad.onnx")
+	if err := export.WriteFile(bad, m); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr = runCLI("run", bad, "--data", two)
+	if want := "names 2 classes (cat, dog) but the model scores 3: give --class-names with 3 names"; code != exitError || !strings.Contains(stderr, want) {
+		t.Errorf("run of a model whose names are too few: exit %d %q, want 1 and %q", code, stderr, want)
+	}
+	code, stdout, stderr := runCLI("run", bad, "--data", two, "--class-names", "cat,dog,eel")
+	if code != exitOK || !strings.Contains(stdout, "cat") && !strings.Contains(stdout, "dog") && !strings.Contains(stdout, "eel") {
+		t.Errorf("run --class-names: exit %d: %s %s", code, stdout, stderr)
 	}
 }

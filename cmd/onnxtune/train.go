@@ -88,7 +88,10 @@ ImageFolder sorts them.
 ` + preprocessText + `
 
 ` + augmentText + ` OUT carries the class names (the folder's, or
---class-names a,b,c) and the evaluation preprocessing in its metadata.
+--class-names a,b,c) and the evaluation preprocessing in its metadata; the
+names only when they count the classes the model scores (otherwise a
+warning says so and none are written: give --class-names with a name for
+each, or replace the head).
 
 Schedules scale every group's rate after every optimizer step, as the
 Hugging Face Trainer and PyTorch's schedulers compute them: --warmup N (or
@@ -582,8 +585,10 @@ func (a *app) train(model string, f *trainFlags) error {
 	if _, err := remap.ToInference(m); err != nil {
 		return err
 	}
-	if err := describeModel(m, src.Dataset(), f.classNames); err != nil {
+	if w, err := describeModel(m, src.Dataset(), f.classNames); err != nil {
 		return err
+	} else if w != "" {
+		a.log.Warn(w)
 	}
 	if err := export.WriteFile(f.out, m); err != nil {
 		return err
