@@ -358,3 +358,73 @@ func TestAugmentConfig(t *testing.T) {
 		t.Errorf("from --config: names %q, preprocessing %+v, %v", c, p, err)
 	}
 }
+
+// TestImageFlagsPerSource: the preprocessing flags apply to the sources
+// that are images when --data and --val are of different forms: with an
+// image folder and an .npz file (either way round) train runs, and the
+// validation it reports (at --lr 0) is eval's of the same source with the
+// flags that apply to it; a flag no source uses is still refused, and
+// MNIST's refusal of --image-size says that it is not resized.
+func TestImageFlagsPerSource(t *testing.T) {
+	dir := t.TempDir()
+	ev, err := npz.Read(filepath.Join(augDir, "eval.npz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	prepared := filepath.Join(dir, "prepared.npz")
+	if err := npz.Write(prepared, map[string]npz.Array{"x": ev["eval_crop875"], "y": ev["y"]}); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "out.onnx")
+	valOf := func(args ...string) map[string]any {
+		t.Helper()
+		code, stdout, stderr := runCLI(append([]string{"train", augClassifier, "-o", out, "--lr", "0", "--json", "--log-level", "error"}, args...)...)
+		if code != exitOK {
+			t.Fatalf("train %v: exit %d: %s", args, code, stderr)
+		}
+		return jsonLines(t, "stdout", stdout)[0]
+	}
+	evalOf := func(args ...string) map[string]any {
+		t.Helper()
+		code, stdout, stderr := runCLI(append([]string{"eval", augClassifier, "--json"}, args...)...)
+		if code != exitOK {
+			t.Fatalf("eval %v: exit %d: %s", args, code, stderr)
+		}
+		var m map[string]any
+		if err := json.Unmarshal([]byte(stdout), &m); err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	for _, c := range []struct {
+		name  string
+		train []string
+		eval  []string
+	}{
+		{"folder, npz val", []string{"--data", augFolder, "--val", prepared, "--image-size", "7", "--crop-pct", "0.875"}, []string{"--data", prepared}},
+		{"npz, folder val", []string{"--data", prepared, "--val", augFolder, "--image-size", "7", "--crop-pct", "0.875", "--mean", "0.5,0.5,0.5"},
+			[]string{"--data", augFolder, "--image-size", "7", "--crop-pct", "0.875", "--mean", "0.5,0.5,0.5"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			v, e := valOf(c.train...), evalOf(c.eval...)
+			for _, k := range []string{"loss", "accuracy", "confusion"} {
+				if !jsonEqual(v["val_"+k], e[k]) {
+					t.Errorf("val_%s %v, eval's %v", k, v["val_"+k], e[k])
+				}
+			}
+		})
+	}
+	for _, c := range []struct {
+		args []string
+		msg  string
+	}{
+		{[]string{"--data", prepared, "--val", prepared, "--image-size", "7"}, "--image-size applies only to image folders"},
+		{[]string{"--data", prepared, "--val", augFolder, "--image-size", "7", "--hflip", "0.5"}, "--hflip and --color-jitter apply only to image folders"},
+		{[]string{"--data", "mnist:test", "--image-size", "32"}, "MNIST's digits are read as stored, 28x28, not resized"},
+	} {
+		code, _, stderr := runCLI(append([]string{"train", augClassifier, "-o", out}, c.args...)...)
+		if code != exitUsage || !strings.Contains(stderr, c.msg) {
+			t.Errorf("%v: exit %d %q, want 2 and %q", c.args, code, stderr, c.msg)
+		}
+	}
+}

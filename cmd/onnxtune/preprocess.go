@@ -28,7 +28,10 @@ so a folder of images of mixed sizes needs no flags; flags given win. With
 class names (the model's, or train's --class-names), a folder's classes are
 labelled by name, so a folder may hold some of them in any order; a class
 folder the names lack is an error (when no folder matches a name and there
-are as many names as folders, the names rename the folders in sorted order).`
+are as many names as folders, the names rename the folders in sorted order).
+train applies these flags to each of --data and --val that is an image folder
+(--mean and --std to MNIST too) and refuses one only when no source uses it;
+MNIST's digits are read at 28x28, not resized.`
 
 // augmentFlags are train's augmentation flags, for the training data only.
 type augmentFlags struct {
@@ -99,7 +102,7 @@ func imageOptions(m *graph.Model, spec string, im imageFlags, opts *data.Options
 			return err
 		}
 	}
-	set := func(name string) bool { return im.fs != nil && im.fs.Changed(name) }
+	set := im.changed
 	cropPct := im.cropPct
 	if pre != nil {
 		if !set("image-size") {

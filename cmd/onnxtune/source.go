@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -49,7 +50,41 @@ type imageFlags struct {
 	grayscale bool
 	maxPixels positiveInt // zero (not from a flag): data's default
 	cropPct   float64
-	fs        *pflag.FlagSet // where they were registered (which were set)
+	fs        *pflag.FlagSet  // where they were registered (which were set)
+	skip      map[string]bool // flags not applied to this data (see forSources)
+}
+
+// changed reports whether flag name was given (and applies).
+func (im imageFlags) changed(name string) bool {
+	return im.fs != nil && im.fs.Changed(name) && !im.skip[name]
+}
+
+// forSources returns the image flags for each of train's data sources
+// (--data, then --val when given): a flag applies to every source of a
+// form that uses it, and is left out for the others when one source uses
+// it (--image-size for an image folder and an .npz file). A flag no source
+// uses is left in, for the source to refuse.
+func (im imageFlags) forSources(specs ...string) []imageFlags {
+	folder := func(s string) bool { return isFolder(s) }
+	mnist := func(s string) bool { return strings.HasPrefix(s, "mnist:") }
+	out := make([]imageFlags, len(specs))
+	for i, s := range specs {
+		out[i] = im
+		var others []string
+		others = append(others, specs[:i]...)
+		others = append(others, specs[i+1:]...)
+		drop := map[string]bool{}
+		if !folder(s) && slices.ContainsFunc(others, folder) {
+			drop["image-size"], drop["crop-pct"], drop["grayscale"] = true, true, true
+			out[i].size, out[i].grayscale = nil, false
+		}
+		if !folder(s) && !mnist(s) && (slices.ContainsFunc(others, folder) || slices.ContainsFunc(others, mnist)) {
+			drop["mean"], drop["std"] = true, true
+			out[i].mean, out[i].std = nil, nil
+		}
+		out[i].skip = drop
+	}
+	return out
 }
 
 func (im *imageFlags) register(fs *pflag.FlagSet) {

@@ -417,7 +417,12 @@ func (a *app) train(model string, f *trainFlags) error {
 	if err := early(checkClassNames(m, f.classNames)); err != nil {
 		return err
 	}
-	src, err := a.openData(m, dataSpec{spec: f.data, need: labelsOrTargets, batch: f.batch, image: f.image,
+	// Each preprocessing flag applies to the sources that are images.
+	images := f.image.forSources(f.data)
+	if f.val != "" {
+		images = f.image.forSources(f.data, f.val)
+	}
+	src, err := a.openData(m, dataSpec{spec: f.data, need: labelsOrTargets, batch: f.batch, image: images[0],
 		perClass: f.perClass, classes: f.classes, shuffle: f.shuffle, seed: f.seed, aug: aug, names: f.classNames})
 	if err != nil {
 		return early(fmt.Errorf("--data: %w", err))
@@ -430,7 +435,7 @@ func (a *app) train(model string, f *trainFlags) error {
 		if train.Loss(f.loss) == train.MSE {
 			need = labelsOrTargets
 		}
-		vs, err := a.openData(m, dataSpec{spec: f.val, need: need, batch: f.batch, image: f.image, names: f.classNames})
+		vs, err := a.openData(m, dataSpec{spec: f.val, need: need, batch: f.batch, image: images[1], names: f.classNames})
 		if err != nil {
 			return early(fmt.Errorf("--val: %w", err))
 		}
@@ -469,7 +474,7 @@ func (a *app) train(model string, f *trainFlags) error {
 		return err
 	}
 	cfg.Logger, cfg.MaxBytes = a.log, a.limit
-	cfg.DataSettings = dataSettings(aug, src, f.image)
+	cfg.DataSettings = dataSettings(aug, src, images[0])
 	var plots *curves
 	if f.plot != "" {
 		plots = &curves{}

@@ -308,13 +308,17 @@ func finish(spec string, ds Dataset, opts Options) (Dataset, error) {
 // noImageOptions rejects the options that only image folders (and, unless
 // norm, MNIST) use.
 func noImageOptions(path string, opts Options, norm bool) error {
+	why := "" // MNIST: say that its digits are not resized
+	if !norm {
+		why = " (MNIST's digits are read as stored, 28x28, not resized)"
+	}
 	switch {
 	case opts.ImageSize != [2]int{}:
-		return optionErr(path, "ImageSize", "option ImageSize applies only to image folders")
+		return optionErr(path, "ImageSize", "option ImageSize applies only to image folders%s", why)
 	case opts.Grayscale:
 		return optionErr(path, "Grayscale", "option Grayscale applies only to image folders")
 	case opts.CropPct != 0:
-		return optionErr(path, "CropPct", "option CropPct applies only to image folders")
+		return optionErr(path, "CropPct", "option CropPct applies only to image folders%s", why)
 	case opts.Augment != nil:
 		return optionErr(path, "Augment", "augmentation applies only to image folders")
 	case norm && opts.Mean != nil:
