@@ -27,7 +27,8 @@ the class labels: it prints the accuracy (the share of examples whose
 largest score is at the label), the top-5 accuracy (the label among the
 five largest scores), the mean cross-entropy, PyTorch's
 nn.CrossEntropyLoss: the batch mean of logsumexp(z) - z[y], the macro F1
-(the mean over every class of the model's F1), a table of each class's
+(scikit-learn's f1_score(average='macro'): the mean F1 of the classes
+present among the labels or the predictions), a table of each class's
 precision, recall, F1 and support, as scikit-learn's
 precision_recall_fscore_support (a class never predicted has precision 0,
 one without examples recall 0), and up to 20 classes the confusion matrix
