@@ -605,3 +605,42 @@ func TestPlotSkipsNaN(t *testing.T) {
 		t.Errorf("drawing: %v", err)
 	}
 }
+
+// TestPlotResume: --plot of a run resumed with --metrics draws the whole
+// run, from step 1 and epoch 1: its pictures are those of an
+// uninterrupted run, byte for byte (the curves before the resume come from
+// the --metrics file); without the file a warning says where they start.
+func TestPlotResume(t *testing.T) {
+	dir := t.TempDir()
+	ck := filepath.Join(dir, "ck")
+	args := func(plots, epochs string, more ...string) []string {
+		return append([]string{"train", metricsModel, "-o", filepath.Join(dir, "o.onnx"), "--data", metricsData, "--val", metricsData,
+			"--epochs", epochs, "--batch-size", "16", "--lr", "0.1", "--schedule", "step:3:0.5", "--plot", filepath.Join(dir, plots),
+			"--log-level", "warn"}, more...)
+	}
+	mfile := filepath.Join(dir, "m.jsonl")
+	for _, a := range [][]string{args("whole", "3"), args("first", "2", "--checkpoint", ck, "--metrics", mfile),
+		args("resumed", "3", "--checkpoint", ck, "--resume", "--metrics", mfile)} {
+		if code, _, stderr := runCLI(a...); code != 0 || strings.Contains(stderr, "level=warn") {
+			t.Fatalf("%v: exit %d: %s", a, code, stderr)
+		}
+	}
+	for _, name := range trainPlots {
+		w, err := os.ReadFile(filepath.Join(dir, "whole", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := os.ReadFile(filepath.Join(dir, "resumed", name))
+		if err != nil || !bytes.Equal(w, r) {
+			t.Errorf("%s of the resumed run differs from the uninterrupted run's (%v)", name, err)
+		}
+	}
+	ck2 := filepath.Join(dir, "ck2")
+	if code, _, stderr := runCLI(args("first2", "2", "--checkpoint", ck2)...); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	code, _, stderr := runCLI(args("resumed2", "3", "--checkpoint", ck2, "--resume")...)
+	if want := "the pictures start at step 9"; code != 0 || !strings.Contains(stderr, want) {
+		t.Errorf("resume without --metrics: exit %d %q, want a warning %q", code, stderr, want)
+	}
+}

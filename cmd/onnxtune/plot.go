@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"image/color"
 	"io"
@@ -189,6 +190,52 @@ func (c *curves) epoch(e train.EpochInfo, step int64) {
 		c.valTop5 = append(c.valTop5, plotter.XY{X: x, Y: v.Top5})
 		c.valMacroF1 = append(c.valMacroF1, plotter.XY{X: x, Y: v.MacroF1})
 		c.confusion = v.Confusion
+	}
+}
+
+// replay adds to the curves a --metrics line of a run resumed from (a
+// step or an epoch line; null, NaN, is left out of the drawing later).
+func (c *curves) replay(line []byte) {
+	var r struct {
+		Type         string              `json:"type"`
+		Epoch        int                 `json:"epoch"`
+		Step         int64               `json:"step"`
+		Loss         *float64            `json:"loss"`
+		LR           map[string]*float64 `json:"lr"`
+		ValLoss      *float64            `json:"val_loss"`
+		ValAccuracy  *float64            `json:"val_accuracy"`
+		ValTop5      *float64            `json:"val_top5"`
+		ValMacroF1   *float64            `json:"val_macro_f1"`
+		ValConfusion [][]int             `json:"val_confusion"`
+	}
+	if json.Unmarshal(line, &r) != nil {
+		return
+	}
+	num := func(p *float64, ok bool) float64 {
+		if p == nil || !ok {
+			return math.NaN()
+		}
+		return *p
+	}
+	switch r.Type {
+	case "step":
+		lr := make([]float64, len(c.groups))
+		for i, g := range c.groups {
+			v, ok := r.LR[g]
+			lr[i] = num(v, ok)
+		}
+		c.step(r.Step, num(r.Loss, true), lr)
+	case "epoch":
+		e := train.EpochInfo{Epoch: r.Epoch - 1, Loss: num(r.Loss, true)}
+		if r.ValLoss != nil || r.ValAccuracy != nil {
+			e.Val = &train.Metrics{Loss: num(r.ValLoss, true)}
+			if r.ValAccuracy != nil {
+				e.Val.Classes = max(1, len(r.ValConfusion))
+				e.Val.Accuracy, e.Val.Top5, e.Val.MacroF1 = *r.ValAccuracy, num(r.ValTop5, true), num(r.ValMacroF1, true)
+				e.Val.Confusion = r.ValConfusion
+			}
+		}
+		c.epoch(e, r.Step)
 	}
 }
 

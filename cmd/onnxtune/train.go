@@ -145,7 +145,10 @@ when missing, each file written atomically): loss.png (the loss of every
 step and each epoch's mean training and validation loss), lr.png (each
 group's learning rate at every step), and under --val val.png (accuracy,
 top-5 accuracy and macro F1 per epoch) and confusion.png (the last
-validation's confusion matrix). Under --log-format json every line on
+validation's confusion matrix). A run resumed with --resume draws the
+steps and epochs before the resume from the lines --metrics FILE kept
+(give the same FILE; without it a warning says where the pictures start).
+Under --log-format json every line on
 standard error is JSON: log lines, progress lines (msg "progress", at most
 one a second and the last of every epoch) and the group table (msg
 "parameter group", one line per group).
@@ -498,6 +501,10 @@ func (a *app) train(model string, f *trainFlags) error {
 			return err
 		}
 		defer mlog.close() // on an early return; the error of the first close counts
+		if plots != nil {
+			// A resumed run's plots start from the lines before the resume.
+			mlog.carried = plots.replay
+		}
 	}
 	start := time.Now()
 	samples := 0
@@ -575,6 +582,9 @@ func (a *app) train(model string, f *trainFlags) error {
 		}
 		if err := plots.write(f.plot); err != nil {
 			return err
+		}
+		if len(plots.steps) > 0 && plots.steps[0].X > 1 {
+			a.log.Warnf("--plot: the pictures start at step %d: the steps before --resume are drawn from the --metrics file of the run resumed from, give it", int64(plots.steps[0].X))
 		}
 	}
 	if runErr != nil {

@@ -143,6 +143,9 @@ type metricsLog struct {
 	old     [][]byte // lines of the FILE resumed from, not yet carried over
 	started bool
 	err     error
+	// carried, when set, sees every line carried over (--plot rebuilds
+	// the curves from before the resume from them).
+	carried func(line []byte)
 }
 
 // openMetricsLog starts FILE's temporary file; with resume it reads the
@@ -198,6 +201,9 @@ func (l *metricsLog) carry(step int64, epoch int) {
 		}
 		if r.Type == "step" && r.Step < step || r.Type == "epoch" && r.Epoch < epoch {
 			l.line(line)
+			if l.carried != nil {
+				l.carried(line)
+			}
 		}
 	}
 	l.old = nil
