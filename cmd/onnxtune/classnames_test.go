@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -160,5 +161,57 @@ func TestClassNamesCountClasses(t *testing.T) {
 	code, stdout, stderr := runCLI("run", bad, "--data", two, "--class-names", "cat,dog,eel")
 	if code != exitOK || !strings.Contains(stdout, "cat") && !strings.Contains(stdout, "dog") && !strings.Contains(stdout, "eel") {
 		t.Errorf("run --class-names: exit %d: %s %s", code, stdout, stderr)
+	}
+}
+
+// TestEvalShowsClassNames: eval labels the classes with the model's names
+// (its metadata, or --class-names): in the table, in --json's
+// "class_names", and on the confusion plot's axes (the picture differs
+// from that of the same model without names).
+func TestEvalShowsClassNames(t *testing.T) {
+	dir := t.TempDir()
+	named := filepath.Join(dir, "named.onnx")
+	if code, _, stderr := runCLI("train", augClassifier, "-o", named, "--data", augFolder, "--image-size", "7",
+		"--lr", "0", "--log-level", "error"); code != exitOK {
+		t.Fatalf("train: exit %d: %s", code, stderr)
+	}
+	code, stdout, stderr := runCLI("eval", named, "--data", augFolder, "--plot", filepath.Join(dir, "named"))
+	if code != exitOK {
+		t.Fatalf("eval: exit %d: %s", code, stderr)
+	}
+	for _, want := range []string{"\ncat ", "\ndog ", "\neel ", "true\\pred  cat  dog  eel"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("eval's table lacks %q:\n%s", want, stdout)
+		}
+	}
+	var ev struct {
+		Names []string `json:"class_names"`
+	}
+	code, stdout, stderr = runCLI("eval", named, "--data", augFolder, "--json")
+	if err := json.Unmarshal([]byte(stdout), &ev); code != exitOK || err != nil || !slices.Equal(ev.Names, []string{"cat", "dog", "eel"}) {
+		t.Errorf("eval --json: exit %d, class_names %q (%v): %s", code, ev.Names, err, stderr)
+	}
+	// The same weights without names: indices, and another picture.
+	m, err := importer.Load(named)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data.DeleteMetadata(m, data.MetaClassNames)
+	bare := filepath.Join(dir, "bare.onnx")
+	if err := export.WriteFile(bare, m); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr = runCLI("eval", bare, "--data", augFolder, "--plot", filepath.Join(dir, "bare"))
+	if code != exitOK || !strings.Contains(stdout, "true\\pred  0  1  2") {
+		t.Errorf("eval without names: exit %d: %s %s", code, stdout, stderr)
+	}
+	code, stdout, stderr = runCLI("eval", bare, "--data", augFolder, "--json", "--class-names", "eel,dog,cat")
+	if err := json.Unmarshal([]byte(stdout), &ev); code != exitOK || err != nil || !slices.Equal(ev.Names, []string{"eel", "dog", "cat"}) {
+		t.Errorf("eval --json --class-names: exit %d, class_names %q (%v): %s", code, ev.Names, err, stderr)
+	}
+	a, _ := os.ReadFile(filepath.Join(dir, "named", "confusion.png"))
+	b, _ := os.ReadFile(filepath.Join(dir, "bare", "confusion.png"))
+	if len(a) == 0 || bytes.Equal(a, b) {
+		t.Errorf("the confusion plot with class names is the one without (%d bytes)", len(a))
 	}
 }

@@ -165,6 +165,7 @@ type curves struct {
 	trainLoss, valLoss          plotter.XYs
 	valAcc, valTop5, valMacroF1 plotter.XYs
 	confusion                   [][]int
+	classNames                  []string // the classes' names, when known
 }
 
 func (c *curves) step(step int64, loss float64, lr []float64) {
@@ -293,7 +294,11 @@ func (c *curves) write(dir string) error {
 	if err := savePlot(p, plotWidth, plotHeight, dir, "val.png"); err != nil {
 		return err
 	}
-	return plotConfusion(dir, "Confusion matrix (last validation)", c.confusion, nil)
+	names := c.classNames
+	if len(names) != len(c.confusion) {
+		names = nil
+	}
+	return plotConfusion(dir, "Confusion matrix (last validation)", c.confusion, names)
 }
 
 // intTicks puts about eight ticks on whole numbers (steps, epochs).

@@ -480,7 +480,15 @@ func (a *app) train(model string, f *trainFlags) error {
 	cfg.DataSettings = dataSettings(aug, src, images[0])
 	var plots *curves
 	if f.plot != "" {
-		plots = &curves{}
+		// The classes' names: --class-names, the folder's, or the model's.
+		classes := f.classNames
+		if classes == nil {
+			classes, _, _ = data.Describe(src.Dataset())
+		}
+		if classes == nil {
+			classes, _, _ = data.ReadMetadata(m)
+		}
+		plots = &curves{classNames: classes}
 	}
 	var names []string
 	cfg.OnGroups = func(g *train.Assignment) {
