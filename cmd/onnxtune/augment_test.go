@@ -428,3 +428,16 @@ func TestImageFlagsPerSource(t *testing.T) {
 		}
 	}
 }
+
+// TestCropPctOverflow: a --crop-pct so small that the resize would
+// overflow (or pass --max-bytes for any image) is a usage error, exit 2,
+// in one line naming the flag, before any image is read.
+func TestCropPctOverflow(t *testing.T) {
+	for _, pct := range []string{"1e-320", "1e-9"} {
+		code, _, stderr := runCLI("eval", augClassifier, "--data", augFolder, "--image-size", "7", "--crop-pct", pct)
+		if want := " resizes every image's shorter side to"; code != exitUsage || !strings.HasPrefix(stderr, "onnxtune: --crop-pct 1e-") ||
+			!strings.Contains(stderr, want) || strings.Contains(stderr, "-9223372036854775808") {
+			t.Errorf("--crop-pct %s: exit %d %q, want 2 and %q", pct, code, stderr, want)
+		}
+	}
+}

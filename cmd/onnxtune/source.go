@@ -136,6 +136,7 @@ var optionWords = strings.NewReplacer(
 	"augmentation applies", "--scale, --ratio, --hflip and --color-jitter apply",
 	"RandomResizedCrop needs", "--scale needs",
 	"set an image size to resize them all", "give --image-size to resize them all",
+	"MaxBytes allows", "--max-bytes allows",
 )
 
 // reworded is an error whose text is said in the CLI's words.

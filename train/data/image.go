@@ -124,6 +124,9 @@ func OpenImageFolder(root string, opts Options) (*ImageFolder, error) {
 		return nil, optionErr(root, "CropPct", "option CropPct %v, want a positive share (or 0 to stretch)", pct)
 	case pct != 0 && !f.resize:
 		return nil, optionErr(root, "CropPct", "option CropPct needs an image size (ImageSize) to crop to")
+	case pct != 0 && resizedTooLarge(float64(max(f.h, f.w))/pct, f.c, f.max):
+		// Every image's shorter side would be resized to at least this.
+		return nil, optionErr(root, "CropPct", "option CropPct %v resizes every image's shorter side to %.4g pixels or more (the image size divided by it): more than MaxBytes allows", pct, float64(max(f.h, f.w))/pct)
 	default:
 		f.cropPct = pct
 	}
@@ -380,6 +383,13 @@ func imageFormat(head []byte) string {
 		return "jpeg"
 	}
 	return ""
+}
+
+// resizedTooLarge reports whether an image of c channels whose shorter
+// side is resized to side pixels (at least side x side of them, and a
+// plane of bytes more) would exceed limit bytes, or an int.
+func resizedTooLarge(side float64, c int, limit int64) bool {
+	return !(side < 1<<30) || side*side*float64(c+1) > float64(limit)
 }
 
 // pixels returns h*w, or -1 if that overflows.
