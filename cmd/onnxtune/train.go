@@ -496,7 +496,7 @@ func (a *app) train(model string, f *trainFlags) error {
 		if plots != nil {
 			plots.groups = names
 		}
-		a.printGroups(cfg.Optimizer, g, f.hyperSet)
+		a.printGroups(cfg.Optimizer, g, f.hyperSet, cfg.Schedule)
 	}
 	total := -1 // unknown: more steps than an int counts (Run refuses it)
 	if epochs <= math.MaxInt/spe {
@@ -645,15 +645,28 @@ func (a *app) train(model string, f *trainFlags) error {
 // of the hyperparameter table that algo reads), and notes the defaults
 // that differ from torch.optim's among the settings not given (set). Under
 // --log-format json the table is log lines, one per group.
-func (a *app) printGroups(algo train.Algorithm, as *train.Assignment, set map[string]bool) {
+func (a *app) printGroups(algo train.Algorithm, as *train.Assignment, set map[string]bool, sched train.Schedule) {
 	var cols []train.HyperParam
 	for _, p := range train.HyperParams() {
 		if p.UsedBy(algo) {
 			cols = append(cols, p)
 		}
 	}
+	// onecycle cycles SGD's momentum or Adam's beta1 in every group: the
+	// table shows the cycle, max to base, instead of the setting.
+	hi, lo, cycled := sched.MomentumCycle()
+	cycle := fmt.Sprintf("%g→%g", hi, lo)
+	value := func(p train.HyperParam, h train.Hyper) any {
+		if cycled && p.Name == train.CycledHyper(algo) {
+			return cycle
+		}
+		return p.Get(h)
+	}
 	var notes []string
 	for _, p := range cols {
+		if cycled && p.Name == train.CycledHyper(algo) {
+			continue
+		}
 		if torch, differs := p.TorchDefault(algo); differs && !set[p.Name] {
 			torchName := map[train.Algorithm]string{train.SGD: "SGD", train.Adam: "Adam", train.AdamW: "AdamW"}[algo]
 			notes = append(notes, fmt.Sprintf("%s %g is onnxtune's default; torch.optim.%s's is %g (set --%s to choose)",
@@ -671,7 +684,7 @@ func (a *app) printGroups(algo train.Algorithm, as *train.Assignment, set map[st
 			}
 			fields := map[string]any{"group": g.Name, "params": len(g.Params), "elements": g.Count}
 			for _, p := range cols {
-				fields[p.Name] = p.Get(g.Hyper)
+				fields[p.Name] = value(p, g.Hyper)
 			}
 			a.log.WithFields(fields).Info("parameter group")
 		}
@@ -691,7 +704,7 @@ func (a *app) printGroups(algo train.Algorithm, as *train.Assignment, set map[st
 			}
 			fmt.Fprintf(tw, "%s\t%d\t%d", g.Name, len(g.Params), g.Count)
 			for _, p := range cols {
-				fmt.Fprintf(tw, "\t%g", p.Get(g.Hyper))
+				fmt.Fprintf(tw, "\t%v", value(p, g.Hyper))
 			}
 			fmt.Fprintln(tw)
 		}
