@@ -18,6 +18,7 @@ import (
 	"gonum.org/v1/plot/plotter"
 
 	"github.com/onnxtune/onnxtune/internal/npz"
+	"github.com/onnxtune/onnxtune/train"
 )
 
 var (
@@ -642,5 +643,34 @@ func TestPlotResume(t *testing.T) {
 	code, _, stderr := runCLI(args("resumed2", "3", "--checkpoint", ck2, "--resume")...)
 	if want := "the pictures start at step 9"; code != 0 || !strings.Contains(stderr, want) {
 		t.Errorf("resume without --metrics: exit %d %q, want a warning %q", code, stderr, want)
+	}
+}
+
+// TestConfusionOfWrittenEpoch: under --save-best confusion.png draws the
+// best epoch's matrix (the weights written), not the last epoch's; before
+// any epoch is best (a NaN metric) and without --save-best, the last.
+func TestConfusionOfWrittenEpoch(t *testing.T) {
+	epoch := func(i int, best bool) train.EpochInfo {
+		return train.EpochInfo{Epoch: i, Best: best, Val: &train.Metrics{Classes: 2, Accuracy: 0.5, Confusion: [][]int{{i, 0}, {0, 1}}}}
+	}
+	for _, c := range []struct {
+		name  string
+		best  string
+		bests []bool
+		want  int // the epoch drawn, from 1
+	}{
+		{"save-best", "val_loss", []bool{true, true, false, false}, 2},
+		{"no best epoch", "val_loss", []bool{false, false, false}, 3},
+		{"no save-best", "", []bool{false, false, false}, 3},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			cv := &curves{best: c.best}
+			for i, b := range c.bests {
+				cv.epoch(epoch(i, b), int64(i+1))
+			}
+			if cv.confusionEpoch != c.want || cv.confusion[0][0] != c.want-1 {
+				t.Errorf("confusion of epoch %d (%v), want epoch %d's", cv.confusionEpoch, cv.confusion, c.want)
+			}
+		})
 	}
 }

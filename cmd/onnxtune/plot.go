@@ -30,7 +30,8 @@ import (
 //   - val.png: the validation's accuracy, top-5 accuracy and macro F1 per
 //     epoch (train --val);
 //   - confusion.png: the confusion matrix of the last validation (train
-//     --val) or of eval: true classes down, predicted classes across, each
+//     --val; under --save-best the best epoch's, the model written, once
+//     an epoch was best) or of eval: true classes down, predicted classes across, each
 //     cell shaded by its count (and labelled with it up to 30 classes).
 //
 // Each file is written atomically.
@@ -165,7 +166,12 @@ type curves struct {
 	trainLoss, valLoss          plotter.XYs
 	valAcc, valTop5, valMacroF1 plotter.XYs
 	confusion                   [][]int
+	confusionEpoch              int      // the epoch of confusion, from 1
 	classNames                  []string // the classes' names, when known
+	// best is the watched metric (--save-best); confusion is then the
+	// best epoch's, the weights written, once there is one.
+	best      string
+	bestEpoch int
 }
 
 func (c *curves) step(step int64, loss float64, lr []float64) {
@@ -190,7 +196,12 @@ func (c *curves) epoch(e train.EpochInfo, step int64) {
 		c.valAcc = append(c.valAcc, plotter.XY{X: x, Y: v.Accuracy})
 		c.valTop5 = append(c.valTop5, plotter.XY{X: x, Y: v.Top5})
 		c.valMacroF1 = append(c.valMacroF1, plotter.XY{X: x, Y: v.MacroF1})
-		c.confusion = v.Confusion
+		if c.best == "" || e.Best || c.bestEpoch == 0 {
+			c.confusion, c.confusionEpoch = v.Confusion, e.Epoch+1
+		}
+		if e.Best {
+			c.bestEpoch = e.Epoch + 1
+		}
 	}
 }
 
@@ -208,6 +219,7 @@ func (c *curves) replay(line []byte) {
 		ValTop5      *float64            `json:"val_top5"`
 		ValMacroF1   *float64            `json:"val_macro_f1"`
 		ValConfusion [][]int             `json:"val_confusion"`
+		Best         bool                `json:"best"`
 	}
 	if json.Unmarshal(line, &r) != nil {
 		return
@@ -227,7 +239,7 @@ func (c *curves) replay(line []byte) {
 		}
 		c.step(r.Step, num(r.Loss, true), lr)
 	case "epoch":
-		e := train.EpochInfo{Epoch: r.Epoch - 1, Loss: num(r.Loss, true)}
+		e := train.EpochInfo{Epoch: r.Epoch - 1, Loss: num(r.Loss, true), Best: r.Best}
 		if r.ValLoss != nil || r.ValAccuracy != nil {
 			e.Val = &train.Metrics{Loss: num(r.ValLoss, true)}
 			if r.ValAccuracy != nil {
@@ -298,7 +310,11 @@ func (c *curves) write(dir string) error {
 	if len(names) != len(c.confusion) {
 		names = nil
 	}
-	return plotConfusion(dir, "Confusion matrix (last validation)", c.confusion, names)
+	title := fmt.Sprintf("Confusion matrix (epoch %d, the last)", c.confusionEpoch)
+	if c.best != "" && c.bestEpoch > 0 {
+		title = fmt.Sprintf("Confusion matrix (epoch %d, best %s: the model written)", c.bestEpoch, c.best)
+	}
+	return plotConfusion(dir, title, c.confusion, names)
 }
 
 // intTicks puts about eight ticks on whole numbers (steps, epochs).

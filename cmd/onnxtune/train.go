@@ -145,7 +145,8 @@ when missing, each file written atomically): loss.png (the loss of every
 step and each epoch's mean training and validation loss), lr.png (each
 group's learning rate at every step), and under --val val.png (accuracy,
 top-5 accuracy and macro F1 per epoch) and confusion.png (the last
-validation's confusion matrix). A run resumed with --resume draws the
+validation's confusion matrix; under --save-best the best epoch's, whose
+weights OUT gets; the title names the epoch). A run resumed with --resume draws the
 steps and epochs before the resume from the lines --metrics FILE kept
 (give the same FILE; without it a warning says where the pictures start).
 Under --log-format json every line on
@@ -488,7 +489,7 @@ func (a *app) train(model string, f *trainFlags) error {
 		if classes == nil {
 			classes, _, _ = data.ReadMetadata(m)
 		}
-		plots = &curves{classNames: classes}
+		plots = &curves{classNames: classes, best: f.saveBest}
 	}
 	var names []string
 	cfg.OnGroups = func(g *train.Assignment) {
