@@ -594,7 +594,7 @@ func TestNaNValidation(t *testing.T) {
 func TestPlotSkipsNaN(t *testing.T) {
 	p := plot.New()
 	nan := math.NaN()
-	err := addLines(p, "some", plotter.XYs{{X: 1, Y: 1}, {X: 2, Y: nan}, {X: 3, Y: math.Inf(1)}, {X: 4, Y: 2}},
+	err := addLines(p, false, "some", plotter.XYs{{X: 1, Y: 1}, {X: 2, Y: nan}, {X: 3, Y: math.Inf(1)}, {X: 4, Y: 2}},
 		"none", plotter.XYs{{X: 1, Y: nan}, {X: 2, Y: nan}})
 	if err != nil {
 		t.Fatal(err)
@@ -672,5 +672,52 @@ func TestConfusionOfWrittenEpoch(t *testing.T) {
 				t.Errorf("confusion of epoch %d (%v), want epoch %d's", cv.confusionEpoch, cv.confusion, c.want)
 			}
 		})
+	}
+}
+
+// TestPlotAxes: val.png's shares run from 0 to 1; a constant line (an
+// all-zero loss with rounding noise) gets an axis around it, not one of
+// 1e-13; tick labels of a narrow range differ.
+func TestPlotAxes(t *testing.T) {
+	xy := func(ys ...float64) plotter.XYs {
+		var out plotter.XYs
+		for i, y := range ys {
+			out = append(out, plotter.XY{X: float64(i + 1), Y: y})
+		}
+		return out
+	}
+	for _, c := range []struct {
+		name   string
+		share  bool
+		ys     []float64
+		lo, hi float64
+	}{
+		{"shares", true, []float64{0.6, 1, 1}, 0, 1},
+		{"all zero", false, []float64{0, 3.5e-13, -5e-14}, -0.1, 0.1},
+		{"constant", false, []float64{2, 2, 2}, 1.8, 2.2},
+		{"varying", false, []float64{1, 3}, 0.9, 3.1},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			p := plot.New()
+			if err := addLines(p, c.share, "a", xy(c.ys...)); err != nil {
+				t.Fatal(err)
+			}
+			if math.Abs(p.Y.Max-c.hi) > 1e-9 || math.Abs(p.Y.Min-c.lo) > 1e-9 {
+				t.Errorf("y axis %v..%v, want about %v..%v", p.Y.Min, p.Y.Max, c.lo, c.hi)
+			}
+		})
+	}
+	seen := map[string]bool{}
+	for _, tk := range (distinctTicks{}).Ticks(1.2080, 1.2083) {
+		if tk.Label == "" {
+			continue
+		}
+		if seen[tk.Label] {
+			t.Errorf("tick label %q twice", tk.Label)
+		}
+		seen[tk.Label] = true
+	}
+	if len(seen) < 2 {
+		t.Errorf("%d labelled ticks", len(seen))
 	}
 }

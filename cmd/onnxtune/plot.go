@@ -15,6 +15,8 @@ import (
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/plotutil"
 	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgimg"
 
 	"github.com/onnxtune/onnxtune/internal/fsx"
 	"github.com/onnxtune/onnxtune/train"
@@ -46,14 +48,30 @@ var (
 	evalPlots  = []string{"confusion.png"}
 )
 
-// savePlot writes p as a PNG of w x h to dir/name, atomically.
+// savePlot writes p as a PNG of w x h to dir/name, atomically; a legend
+// is drawn outside the plot area, on its right, so that it covers no data.
 func savePlot(p *plot.Plot, w, h vg.Length, dir, name string) error {
-	wt, err := p.WriterTo(w, h, "png")
-	if err != nil {
-		return err
+	img := vgimg.New(w, h)
+	dc := draw.New(img)
+	legend := p.Legend
+	p.Legend = plot.NewLegend() // none inside
+	defer func() { p.Legend = legend }()
+	if r := legend.Rectangle(dc); r.Size().X > 0 {
+		pad := vg.Points(8)
+		width := r.Size().X + 2*pad
+		p.Draw(draw.Crop(dc, 0, -width, 0, 0))
+		legend.Left, legend.Top = true, true
+		title := vg.Length(0)
+		if p.Title.Text != "" {
+			title = p.Title.TextStyle.Rectangle(p.Title.Text).Size().Y + p.Title.Padding
+		}
+		legend.Draw(draw.Crop(dc, w-width+pad, -pad, 0, -title-pad))
+	} else {
+		p.Draw(dc)
 	}
 	path := filepath.Join(dir, name)
-	if err := fsx.WriteFile(path, func(out io.Writer) error { _, err := wt.WriteTo(out); return err }); err != nil {
+	png := vgimg.PngCanvas{Canvas: img}
+	if err := fsx.WriteFile(path, func(out io.Writer) error { _, err := png.WriteTo(out); return err }); err != nil {
 		return fmt.Errorf("--plot: %s: %w", path, unwrapPath(err))
 	}
 	return nil
@@ -269,7 +287,7 @@ func (c *curves) write(dir string) error {
 	if len(c.valLoss) > 0 {
 		args = append(args, "validation", c.valLoss)
 	}
-	if err := addLines(p, args...); err != nil {
+	if err := addLines(p, false, args...); err != nil {
 		return err
 	}
 	if err := savePlot(p, plotWidth, plotHeight, dir, "loss.png"); err != nil {
@@ -287,7 +305,7 @@ func (c *curves) write(dir string) error {
 		}
 		args = append(args, name, xy)
 	}
-	if err := addLines(p, args...); err != nil {
+	if err := addLines(p, false, args...); err != nil {
 		return err
 	}
 	if err := savePlot(p, plotWidth, plotHeight, dir, "lr.png"); err != nil {
@@ -300,7 +318,7 @@ func (c *curves) write(dir string) error {
 	p.Title.Text = "Validation"
 	p.X.Label.Text = "epoch"
 	p.Y.Label.Text = "share of examples"
-	if err := addLines(p, "accuracy", c.valAcc, "top-5 accuracy", c.valTop5, "macro F1", c.valMacroF1); err != nil {
+	if err := addLines(p, true, "accuracy", c.valAcc, "top-5 accuracy", c.valTop5, "macro F1", c.valMacroF1); err != nil {
 		return err
 	}
 	if err := savePlot(p, plotWidth, plotHeight, dir, "val.png"); err != nil {
@@ -343,14 +361,17 @@ func (intTicks) Ticks(lo, hi float64) []plot.Tick {
 }
 
 // addLines adds named lines (with points when a line has few of them),
-// whole-number ticks on x, and a legend at the top right over headroom
-// left free for it. Points that are NaN or infinite (a validation loss of
-// NaN) are left out; a line with none left is named in the legend only,
-// with "(no finite value)".
-func addLines(p *plot.Plot, args ...any) error {
+// each with its own colour, dashes and marker, whole-number ticks on x and
+// a legend (drawn beside the plot by savePlot). Points that are NaN or
+// infinite (a validation loss of NaN) are left out; a line with none left
+// is named in the legend only, with "(no finite value)". With share the y
+// axis is 0 to 1; otherwise it spans the data with a margin (a constant
+// line gets an axis around it, not one of rounding noise), with tick
+// labels precise enough to differ.
+func addLines(p *plot.Plot, share bool, args ...any) error {
 	p.Add(plotter.NewGrid())
-	p.Legend.Top = true
 	p.X.Tick.Marker = intTicks{}
+	p.Y.Tick.Marker = distinctTicks{}
 	lo, hi := math.Inf(1), math.Inf(-1)
 	for i := 1; i < len(args); i += 2 {
 		xys := finitePoints(args[i].(plotter.XYs))
@@ -359,38 +380,80 @@ func addLines(p *plot.Plot, args ...any) error {
 			lo, hi = math.Min(lo, xy.Y), math.Max(hi, xy.Y)
 		}
 	}
-	if span := hi - lo; !math.IsInf(span, 0) && !math.IsNaN(span) {
-		if span == 0 {
-			span = math.Max(math.Abs(hi), 1e-12)
+	switch span := hi - lo; {
+	case share:
+		p.Y.Min, p.Y.Max = 0, 1
+	case math.IsInf(span, 0) || math.IsNaN(span):
+		// No finite point: gonum's default axis.
+	case span <= 1e-9*math.Max(1, math.Max(math.Abs(lo), math.Abs(hi))):
+		c := (lo + hi) / 2
+		d := math.Max(0.1*math.Abs(c), 0.1)
+		p.Y.Min, p.Y.Max = c-d, c+d
+		if lo >= 0 && c-d < 0 {
+			p.Y.Min = 0
 		}
-		p.Y.Min = math.Min(p.Y.Min, lo-0.05*span)
-		p.Y.Max = math.Max(p.Y.Max, hi+0.12*span*float64(len(args)/2))
+	default:
+		p.Y.Min, p.Y.Max = lo-0.05*span, hi+0.05*span
 	}
 	for i := 0; i+1 < len(args); i += 2 {
 		xy := args[i+1].(plotter.XYs)
 		name := args[i].(string)
+		k := i / 2
+		style := plotter.DefaultLineStyle
+		style.Color = plotutil.Color(k)
+		style.Width = vg.Points(1.5)
+		style.Dashes = plotutil.Dashes(k)
 		if len(xy) == 0 {
-			l := &plotter.Line{LineStyle: plotter.DefaultLineStyle}
-			l.Color = plotutil.Color(i / 2)
-			l.Width = vg.Points(1.5)
-			p.Legend.Add(name+" (no finite value)", l)
+			p.Legend.Add(name+" (no finite value)", &plotter.Line{LineStyle: style})
 			continue
 		}
 		l, s, err := plotter.NewLinePoints(xy)
 		if err != nil {
 			return err
 		}
-		l.Color = plotutil.Color(i / 2)
-		l.Width = vg.Points(1.5)
-		s.Color = l.Color
-		s.Shape = plotutil.Shape(i / 2)
+		l.LineStyle = style
+		s.Color = style.Color
+		s.Shape = plotutil.Shape(k)
+		s.Radius = vg.Points(3 + float64(len(args)/2-1-k))
 		p.Add(l)
-		p.Legend.Add(name, l)
 		if len(xy) <= 50 {
 			p.Add(s)
+			p.Legend.Add(name, l, s)
+		} else {
+			p.Legend.Add(name, l)
 		}
 	}
 	return nil
+}
+
+// distinctTicks are gonum's default ticks with labels as precise as it
+// takes for the labelled ticks to differ (gonum's give "1.208" to every
+// tick of an axis from 1.2080 to 1.2083).
+type distinctTicks struct{}
+
+func (distinctTicks) Ticks(lo, hi float64) []plot.Tick {
+	ticks := plot.DefaultTicks{}.Ticks(lo, hi)
+	distinct := func() bool {
+		seen := map[string]bool{}
+		for _, t := range ticks {
+			if t.Label == "" {
+				continue
+			}
+			if seen[t.Label] {
+				return false
+			}
+			seen[t.Label] = true
+		}
+		return true
+	}
+	for prec := 3; !distinct() && prec <= 17; prec++ {
+		for i := range ticks {
+			if ticks[i].Label != "" {
+				ticks[i].Label = strconv.FormatFloat(ticks[i].Value, 'g', prec, 64)
+			}
+		}
+	}
+	return ticks
 }
 
 // finitePoints returns the points whose coordinates are finite.
