@@ -215,3 +215,28 @@ func TestEvalShowsClassNames(t *testing.T) {
 		t.Errorf("the confusion plot with class names is the one without (%d bytes)", len(a))
 	}
 }
+
+// TestRenamedFoldersWarn: a folder whose class folders match none of the
+// model's class names is labelled by sorted position, as documented, with
+// a one-line warning that pairs them; folders named as the classes give
+// none.
+func TestRenamedFoldersWarn(t *testing.T) {
+	dir := t.TempDir()
+	named := filepath.Join(dir, "named.onnx")
+	if code, _, stderr := runCLI("train", augClassifier, "-o", named, "--data", augFolder, "--image-size", "7",
+		"--lr", "0", "--log-level", "error"); code != exitOK {
+		t.Fatalf("train: exit %d: %s", code, stderr)
+	}
+	other := filepath.Join(dir, "other")
+	for _, p := range [][2]string{{"cat", "x"}, {"dog", "y"}, {"eel", "z"}} {
+		copyClass(t, other, p[0], p[1])
+	}
+	code, _, stderr := runCLI("eval", named, "--data", other)
+	want := "no class folder is named as one of the class names: the sorted folders are labelled by position (x=cat, y=dog, z=eel)"
+	if code != exitOK || !strings.Contains(stderr, want) || strings.Count(strings.TrimSpace(stderr), "\n") != 0 {
+		t.Errorf("eval of renamed folders: exit %d %q, want one line with %q", code, stderr, want)
+	}
+	if code, _, stderr := runCLI("eval", named, "--data", augFolder); code != exitOK || strings.Contains(stderr, "labelled by position") {
+		t.Errorf("eval of named folders: exit %d %q, want no warning", code, stderr)
+	}
+}

@@ -28,7 +28,8 @@ so a folder of images of mixed sizes needs no flags; flags given win. With
 class names (the model's, or train's --class-names), a folder's classes are
 labelled by name, so a folder may hold some of them in any order; a class
 folder the names lack is an error (when no folder matches a name and there
-are as many names as folders, the names rename the folders in sorted order).
+are as many names as folders, the names rename the folders in sorted order,
+with a warning that pairs them).
 train applies these flags to each of --data and --val that is an image folder
 (--mean and --std to MNIST too) and refuses one only when no source uses it;
 MNIST's digits are read at 28x28, not resized.`

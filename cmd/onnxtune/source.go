@@ -256,6 +256,19 @@ func (a *app) openData(m *graph.Model, d dataSpec) (*data.Loader, error) {
 	if ds.Len() == 0 {
 		return nil, fmt.Errorf("%s has no examples", d.spec)
 	}
+	if folders := data.RenamedFolders(ds); folders != nil {
+		classes, _, _ := data.Describe(ds)
+		var pairs []string
+		for i, f := range folders {
+			if i == 5 {
+				pairs = append(pairs, "...")
+				break
+			}
+			pairs = append(pairs, f+"="+classes[i])
+		}
+		a.log.Warnf("%s: no class folder is named as one of the class names: the sorted folders are labelled by position (%s)",
+			d.spec, strings.Join(pairs, ", "))
+	}
 	if _, targets := ds.TargetShape(); targets && d.need == classLabels {
 		return nil, fmt.Errorf("%s has float targets; want integer class labels y", d.spec)
 	}

@@ -41,6 +41,7 @@ type ImageFolder struct {
 	root    string
 	name    string // of the field: the model's input, or "x"
 	classes []string
+	renamed []string // the folders, when ClassNames name none and relabel them by position
 	files   []string
 	labels  []int64
 	c, h, w int             // example shape
@@ -163,6 +164,9 @@ func OpenImageFolder(root string, opts Options) (*ImageFolder, error) {
 		if f.classes, index, err = namedLabels(root, folders, opts.ClassNames); err != nil {
 			return nil, err
 		}
+		if !slices.ContainsFunc(folders, func(c string) bool { return slices.Contains(opts.ClassNames, c) }) {
+			f.renamed = folders
+		}
 	}
 	for i, class := range folders {
 		label := index(i)
@@ -271,6 +275,11 @@ func classFiles(dir string) ([]string, error) {
 // Classes returns the class names: the label of an example is its class's
 // index in this list.
 func (f *ImageFolder) Classes() []string { return slices.Clone(f.classes) }
+
+// Renamed returns the class folders, sorted, when none of them is named
+// as one of Options.ClassNames and the names label them by position (nil
+// otherwise).
+func (f *ImageFolder) Renamed() []string { return slices.Clone(f.renamed) }
 
 // Path returns the file of example i ("" when out of range).
 func (f *ImageFolder) Path(i int) string {

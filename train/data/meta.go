@@ -73,6 +73,25 @@ func Describe(ds Dataset) (classes []string, pre Preprocess, ok bool) {
 	}
 }
 
+// RenamedFolders returns the class folders of an image folder data set
+// (also selected or without labels) whose names match none of the class
+// names that label it, so that the names label the sorted folders by
+// position (nil otherwise): a user may want to know.
+func RenamedFolders(ds Dataset) []string {
+	for {
+		switch d := ds.(type) {
+		case *subset:
+			ds = d.ds
+		case *unlabeled:
+			ds = d.ds
+		case *ImageFolder:
+			return d.Renamed()
+		default:
+			return nil
+		}
+	}
+}
+
 // SetMetadata writes class names (when not nil) and the preprocessing
 // (when not nil) into m's metadata_props under MetaClassNames and
 // MetaPreprocess, replacing earlier values and keeping other keys.
