@@ -284,8 +284,8 @@
 //	2  the command line is wrong: unknown command or flag, missing or extra
 //	   arguments, missing -o, bad flag value, a value PyTorch refuses (with
 //	   PyTorch's message), a --group or --freeze pattern that matches no
-//	   parameter. Two lines on standard error: "onnxtune: <error>" and
-//	   "Run 'onnxtune CMD --help' for usage."
+//	   parameter. One line on standard error: "onnxtune: <error> (see
+//	   'onnxtune CMD --help')".
 //	130  train stopped by Ctrl-C (SIGINT or SIGTERM): OUT is not written,
 //	   a checkpoint is saved only with --checkpoint.
 //

@@ -94,7 +94,8 @@ func run(args []string, stdout, stderr io.Writer) (code int) {
 	root.SetErr(stderr)
 	cmd, err := root.ExecuteC()
 	// The last word, one line: JSON under --log-format json (every line
-	// of standard error is JSON then), else "onnxtune: MESSAGE".
+	// of standard error is JSON then), else "onnxtune: MESSAGE", for a
+	// usage error "onnxtune: MESSAGE (see 'onnxtune CMD --help')".
 	fail := func(code int, msg, hint string) int {
 		if a.logFormat == "json" {
 			l := logrus.New()
@@ -107,10 +108,10 @@ func run(args []string, stdout, stderr io.Writer) (code int) {
 			e.Error(msg)
 			return code
 		}
-		fmt.Fprintf(stderr, "onnxtune: %s\n", msg)
 		if hint != "" {
-			fmt.Fprintln(stderr, hint)
+			msg += " (" + hint + ")"
 		}
+		fmt.Fprintf(stderr, "onnxtune: %s\n", msg)
 		return code
 	}
 	if ie := (*interruptedError)(nil); errors.As(err, &ie) {
@@ -132,7 +133,7 @@ func run(args []string, stdout, stderr io.Writer) (code int) {
 	if cmd == nil {
 		cmd = root
 	}
-	return fail(exitUsage, usageMessage(err), fmt.Sprintf("Run '%s --help' for usage.", cmd.CommandPath()))
+	return fail(exitUsage, usageMessage(err), fmt.Sprintf("see '%s --help'", cmd.CommandPath()))
 }
 
 // recoverExit turns a panic into a one-line message and exit code 1. Use it
