@@ -441,3 +441,41 @@ func TestCropPctOverflow(t *testing.T) {
 		}
 	}
 }
+
+// TestInterpolationFlag: --interpolation bicubic (Pillow's filter, checked
+// against torchvision in train/data) is written into the model's
+// preprocessing by train and read back as eval's default: eval of the
+// result gives what --interpolation bicubic gives and not what bilinear
+// gives; a filter PIL's resize does not name is a usage error.
+func TestInterpolationFlag(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "bicubic.onnx")
+	if code, _, stderr := runCLI("train", augClassifier, "-o", out, "--data", augFolder, "--image-size", "7", "--crop-pct", "0.875",
+		"--interpolation", "bicubic", "--lr", "0", "--log-level", "error"); code != exitOK {
+		t.Fatalf("train: exit %d: %s", code, stderr)
+	}
+	m, err := importer.Load(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, pre, err := data.ReadMetadata(m); err != nil || pre == nil || pre.Interpolation != "bicubic" {
+		t.Fatalf("preprocessing %+v (%v), want bicubic", pre, err)
+	}
+	loss := func(args ...string) any {
+		t.Helper()
+		code, stdout, stderr := runCLI(append([]string{"eval", out, "--data", augFolder, "--json"}, args...)...)
+		var r map[string]any
+		if code != exitOK || json.Unmarshal([]byte(stdout), &r) != nil {
+			t.Fatalf("eval %v: exit %d: %s", args, code, stderr)
+		}
+		return r["loss"]
+	}
+	def, bicubic, bilinear := loss(), loss("--interpolation", "bicubic"), loss("--interpolation", "bilinear")
+	if def != bicubic || def == bilinear {
+		t.Errorf("eval loss %v by default, %v with bicubic, %v with bilinear: want the default to be bicubic's", def, bicubic, bilinear)
+	}
+	code, _, stderr := runCLI("eval", out, "--data", augFolder, "--interpolation", "lanczos")
+	if code != exitUsage || !strings.Contains(stderr, `--interpolation "lanczos", want bilinear, bicubic or nearest`) {
+		t.Errorf("--interpolation lanczos: exit %d %q", code, stderr)
+	}
+}

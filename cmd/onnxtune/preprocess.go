@@ -15,7 +15,8 @@ import (
 const preprocessText = `Image folders are read as torchvision's ImageFolder: with --image-size S (or
 H,W), each image is resized as timm's evaluation transform with --crop-pct F
 (1 unless the model says otherwise): Resize(int(S/F)) of the shorter side,
-bilinear and antialiased as PIL does, then CenterCrop(S) (zero-padded when
+antialiased as PIL does with --interpolation bilinear (the default), bicubic
+(timm's choice for many models) or nearest, then CenterCrop(S) (zero-padded when
 F > 1), then Normalize(--mean, --std). --crop-pct 1 keeps an image already of
 size S as it is; 0.875 is timm's and torchvision's ImageNet choice
 (Resize(256), CenterCrop(224)); 0 stretches every image to H,W
@@ -23,7 +24,8 @@ size S as it is; 0.875 is timm's and torchvision's ImageNet choice
 the model's input size. A model written by 'onnxtune train' from an image
 folder carries its class names and this preprocessing in its metadata
 (onnxtune.class_names, onnxtune.preprocess): run, eval and train read them
-as the defaults of --image-size, --crop-pct, --mean, --std and --grayscale,
+as the defaults of --image-size, --crop-pct, --mean, --std, --grayscale and
+--interpolation,
 so a folder of images of mixed sizes needs no flags; flags given win. With
 class names (the model's, or train's --class-names), a folder's classes are
 labelled by name, so a folder may hold some of them in any order; a class
@@ -121,6 +123,12 @@ func imageOptions(m *graph.Model, spec string, im imageFlags, opts *data.Options
 		if !set("grayscale") {
 			opts.Grayscale = pre.Grayscale
 		}
+		if !set("interpolation") {
+			opts.Interpolation = data.Interpolation(pre.Interpolation)
+		}
+	}
+	if set("interpolation") {
+		opts.Interpolation = data.Interpolation(im.interp)
 	}
 	if opts.ImageSize != [2]int{} || set("crop-pct") {
 		opts.CropPct = cropPct

@@ -50,6 +50,7 @@ type imageFlags struct {
 	grayscale bool
 	maxPixels positiveInt // zero (not from a flag): data's default
 	cropPct   float64
+	interp    string
 	fs        *pflag.FlagSet  // where they were registered (which were set)
 	skip      map[string]bool // flags not applied to this data (see forSources)
 }
@@ -75,7 +76,7 @@ func (im imageFlags) forSources(specs ...string) []imageFlags {
 		others = append(others, specs[i+1:]...)
 		drop := map[string]bool{}
 		if !folder(s) && slices.ContainsFunc(others, folder) {
-			drop["image-size"], drop["crop-pct"], drop["grayscale"] = true, true, true
+			drop["image-size"], drop["crop-pct"], drop["grayscale"], drop["interpolation"] = true, true, true, true
 			out[i].size, out[i].grayscale = nil, false
 		}
 		if !folder(s) && !mnist(s) && (slices.ContainsFunc(others, folder) || slices.ContainsFunc(others, mnist)) {
@@ -98,6 +99,7 @@ func (im *imageFlags) register(fs *pflag.FlagSet) {
 		fs.Lookup(name).DefValue = ""
 	}
 	fs.BoolVar(&im.grayscale, "grayscale", false, "image folders: read images as one channel")
+	fs.StringVar(&im.interp, "interpolation", "bilinear", "image folders: the resize filter, bilinear, bicubic or nearest (PIL's, as torchvision's InterpolationMode)")
 	im.maxPixels = data.DefaultMaxImagePixels
 	fs.Var(&im.maxPixels, "max-image-pixels", "image folders: most pixels (height x width) of one image, as Pillow's limit against decompression bombs")
 }
@@ -121,7 +123,7 @@ func (p *positiveInt) Set(s string) error {
 // names.
 var imageFlagNames = map[string]string{
 	"ImageSize": "--image-size", "Mean": "--mean", "Std": "--std", "Grayscale": "--grayscale",
-	"MaxImagePixels": "--max-image-pixels", "CropPct": "--crop-pct",
+	"MaxImagePixels": "--max-image-pixels", "CropPct": "--crop-pct", "Interpolation": "--interpolation",
 	"Augment": "--scale, --hflip or --color-jitter", "Scale": "--scale", "Ratio": "--ratio", "HFlip": "--hflip", "ColorJitter": "--color-jitter",
 }
 
@@ -131,6 +133,7 @@ var optionWords = strings.NewReplacer(
 	"option ImageSize", "--image-size", "(ImageSize)", "(--image-size)",
 	"option Grayscale", "--grayscale",
 	"option CropPct", "--crop-pct",
+	"option Interpolation", "--interpolation",
 	"option MaxImagePixels", "--max-image-pixels",
 	"option Mean", "--mean", "option Std", "--std",
 	"augmentation applies", "--scale, --ratio, --hflip and --color-jitter apply",

@@ -47,6 +47,7 @@ type ImageFolder struct {
 	c, h, w int             // example shape
 	resize  bool            // resize every image to h x w
 	cropPct float64         // with resize: Resize then CenterCrop (0: stretch)
+	interp  Interpolation   // the resize filter
 	aug     *Augment        // training augmentation, or nil
 	tables  []*[256]float32 // normalization, per channel
 	mean    []float64       // of the normalization, per channel
@@ -130,6 +131,14 @@ func OpenImageFolder(root string, opts Options) (*ImageFolder, error) {
 		return nil, optionErr(root, "CropPct", "option CropPct %v resizes every image's shorter side to %.4g pixels or more (the image size divided by it): more than MaxBytes allows", pct, float64(max(f.h, f.w))/pct)
 	default:
 		f.cropPct = pct
+	}
+	switch in := opts.Interpolation.orDefault(); {
+	case !slices.Contains(Interpolations(), in):
+		return nil, optionErr(root, "Interpolation", "option Interpolation %q, want bilinear, bicubic or nearest", string(in))
+	case in != Bilinear && !f.resize:
+		return nil, optionErr(root, "Interpolation", "option Interpolation needs an image size (ImageSize) to resize to")
+	default:
+		f.interp = in
 	}
 	if a := opts.Augment; a != nil {
 		if err := a.check(); err != nil {
@@ -334,9 +343,9 @@ func (f *ImageFolder) readEpoch(epoch, i int, x []any, _ []float32) (int64, erro
 		planes[c] = plane{}
 		switch {
 		case d.crop:
-			p = resizedCrop(p, d.top, d.left, d.h, d.w, f.w, f.h)
+			p = resizedCrop(p, d.top, d.left, d.h, d.w, f.w, f.h, f.interp)
 		case f.resize:
-			p = evalTransform(p, f.w, f.h, f.cropPct)
+			p = evalTransform(p, f.w, f.h, f.cropPct, f.interp)
 		}
 		if d.flip {
 			p = hflip(p)
