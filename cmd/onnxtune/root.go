@@ -13,6 +13,7 @@ import (
 
 	"github.com/onnxtune/onnxtune/graph"
 	"github.com/onnxtune/onnxtune/importer"
+	"github.com/onnxtune/onnxtune/train"
 )
 
 // Exit codes.
@@ -277,10 +278,27 @@ func positional(names ...string) cobra.PositionalArgs {
 // multi-line "Did you mean this?" into a parenthesis.
 func usageMessage(err error) string {
 	msg := err.Error()
+	if se := (*train.SettingError)(nil); errors.As(err, &se) && se.Param != "" && msg == se.Error() {
+		msg = settingMessage(se)
+	}
 	if head, sugg, ok := strings.Cut(msg, "\n\nDid you mean this?\n"); ok {
 		msg = fmt.Sprintf("%s (did you mean %s?)", head, strings.Join(strings.Fields(sugg), " or "))
 	}
 	return oneLine(msg)
+}
+
+// settingMessage says a refused setting with the flag that gives it:
+// "--lr: Invalid learning rate: -1.0", or for a group's value
+// "--group "fc.*": lr: Invalid learning rate: -1.0".
+func settingMessage(se *train.SettingError) string {
+	if se.Group != "" {
+		return fmt.Sprintf("--group %q: %s: %s", se.Group, se.Param, se.Reason)
+	}
+	flag := strings.ReplaceAll(se.Param, "_", "-")
+	if p, ok := train.LookupHyper(se.Param); ok {
+		flag = p.Flag()
+	}
+	return fmt.Sprintf("--%s: %s", flag, se.Reason)
 }
 
 // oneLine collapses a message that spans several lines into one.
