@@ -22,8 +22,10 @@ It writes models/metrics/:
                         accuracy (sklearn accuracy_score), top5 (sklearn top_k_accuracy_score, k=5,
                         labels=range(7)), precision, recall, f1, support
                         (precision_recall_fscore_support, labels=range(7), zero_division=0),
-                        macro_f1 (f1_score average="macro", same labels), confusion (confusion_matrix,
-                        labels=range(7): rows true, columns predicted)
+                        macro_f1 (f1_score average="macro" with sklearn's default labels: the classes
+                        present in y or the predictions), confusion (confusion_matrix, labels=range(7):
+                        rows true, columns predicted)
+                      macro_cases: small lists of labels and predictions with the same figures
                         regressor: n, loss (numpy float64 mean of (out - y)^2 over every element)
                       and the versions of the tools.
 
@@ -85,9 +87,22 @@ def main():
         "accuracy": float(accuracy_score(y, pred)),
         "top5": float(top_k_accuracy_score(y, z, k=5, labels=labels)),
         "precision": p.tolist(), "recall": r.tolist(), "f1": f.tolist(), "support": s.tolist(),
-        "macro_f1": float(f1_score(y, pred, labels=labels, average="macro", zero_division=0)),
+        "macro_f1": float(f1_score(y, pred, average="macro", zero_division=0)),
         "confusion": confusion_matrix(y, pred, labels=labels).tolist(),
     }
+
+    # Small cases of labels and predictions over k classes: the per-class figures over every class and
+    # f1_score(average="macro")'s default mean, over the classes present in y_true or y_pred.
+    cases = []
+    for name, k, yt, yp in [
+            ("perfect on 2 of 3 classes", 3, [0, 0, 1, 1, 1], [0, 0, 1, 1, 1]),
+            ("a class predicted, never true", 4, [0, 0, 1, 1], [0, 2, 1, 1]),
+            ("a class true, never predicted", 3, [0, 1, 2, 2], [0, 1, 1, 1]),
+            ("every class present", 3, [0, 1, 2, 2, 1, 0], [0, 2, 2, 1, 1, 0])]:
+        cp, cr, cf, cs = precision_recall_fscore_support(yt, yp, labels=list(range(k)), zero_division=0)
+        cases.append({"name": name, "classes": k, "y_true": yt, "y_pred": yp, "precision": cp.tolist(),
+                      "recall": cr.tolist(), "f1": cf.tolist(), "support": cs.tolist(),
+                      "macro_f1": float(f1_score(yt, yp, average="macro", zero_division=0))})
 
     reg = nn.Linear(D, 3).eval()
     rpath = os.path.join(OUT, "regressor.onnx")
@@ -101,6 +116,7 @@ def main():
         "versions": {"torch": torch.__version__, "onnx": onnx.__version__, "onnxruntime": ort.__version__,
                      "sklearn": sklearn.__version__, "numpy": np.__version__},
         "classifier": classifier,
+        "macro_cases": cases,
         "regressor": regressor,
     }
     with open(os.path.join(OUT, "expected.json"), "w") as fh:

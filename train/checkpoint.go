@@ -396,6 +396,9 @@ func (c *checkpoint) matches(meta checkpointMeta) error {
 	}
 	for _, k := range slices.Sorted(maps.Keys(want.Settings)) {
 		v, ok := meta.Settings[k]
+		if k == "data" {
+			v = effectiveDataSettings(v)
+		}
 		switch {
 		case !ok:
 			return fmt.Errorf("setting %q is missing", k)

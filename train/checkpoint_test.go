@@ -331,3 +331,19 @@ func TestResumeRefusesCheckpoint(t *testing.T) {
 		})
 	}
 }
+
+// TestEffectiveDataSettings: the "data" setting of an earlier checkpoint,
+// which wrote a crop's default ratio range as 0,0, reads as this version
+// writes it.
+func TestEffectiveDataSettings(t *testing.T) {
+	now := (&data.Augment{Scale: [2]float64{0.5, 1}, HFlip: 0.5, Seed: 3}).String() + " preprocess={}"
+	old := "scale=0.5,1 ratio=0,0 hflip=0.5 color_jitter=0 seed=3 preprocess={}"
+	if got := effectiveDataSettings(old); got != now {
+		t.Errorf("earlier setting reads %q, want %q", got, now)
+	}
+	for _, v := range []string{now, "scale=0,0 ratio=0,0 hflip=0.5 color_jitter=0 seed=3", `preprocess={"size":[7,7]}`} {
+		if got := effectiveDataSettings(v); got != v {
+			t.Errorf("%q reads %q", v, got)
+		}
+	}
+}

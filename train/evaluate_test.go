@@ -27,6 +27,17 @@ type metricsFixture struct {
 		MacroF1   float64   `json:"macro_f1"`
 		Confusion [][]int   `json:"confusion"`
 	} `json:"classifier"`
+	MacroCases []struct {
+		Name      string    `json:"name"`
+		Classes   int       `json:"classes"`
+		True      []int64   `json:"y_true"`
+		Pred      []int     `json:"y_pred"`
+		Precision []float64 `json:"precision"`
+		Recall    []float64 `json:"recall"`
+		F1        []float64 `json:"f1"`
+		Support   []int     `json:"support"`
+		MacroF1   float64   `json:"macro_f1"`
+	} `json:"macro_cases"`
 	Regressor struct {
 		N    int     `json:"n"`
 		Loss float64 `json:"loss"`
@@ -111,6 +122,41 @@ func TestEvaluateMatchesSklearn(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestMacroF1Cases: the macro F1 is scikit-learn's default
+// f1_score(average="macro"), over the classes present among the labels or
+// the predictions (perfect on 2 of 3 classes is 1), the per-class figures
+// still listed for every class.
+func TestMacroF1Cases(t *testing.T) {
+	cases := readMetricsFixture(t).MacroCases
+	if len(cases) == 0 {
+		t.Fatal("no macro_cases in the fixture (regenerate with models/make_metrics.py)")
+	}
+	for _, c := range cases {
+		t.Run(c.Name, func(t *testing.T) {
+			// One-hot scores: the prediction is the one class scored 1.
+			z := make([]float32, len(c.Pred)*c.Classes)
+			for i, p := range c.Pred {
+				z[i*c.Classes+p] = 1
+			}
+			var s scorer
+			if err := s.add(z, c.True, nil); err != nil {
+				t.Fatal(err)
+			}
+			m := s.metrics()
+			if math.Abs(m.MacroF1-c.MacroF1) > 1e-12 {
+				t.Errorf("macro F1 %v, sklearn %v", m.MacroF1, c.MacroF1)
+			}
+			for k := range c.Classes {
+				if math.Abs(m.Precision[k]-c.Precision[k]) > 1e-12 || math.Abs(m.Recall[k]-c.Recall[k]) > 1e-12 ||
+					math.Abs(m.F1[k]-c.F1[k]) > 1e-12 || m.Support[k] != c.Support[k] {
+					t.Errorf("class %d: precision %v recall %v f1 %v support %d, sklearn %v %v %v %d", k,
+						m.Precision[k], m.Recall[k], m.F1[k], m.Support[k], c.Precision[k], c.Recall[k], c.F1[k], c.Support[k])
+				}
+			}
+		})
 	}
 }
 

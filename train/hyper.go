@@ -200,7 +200,7 @@ func (h Hyper) check(a Algorithm) *SettingError {
 			continue
 		}
 		if msg := p.check(h); msg != "" {
-			return &SettingError{Reason: msg}
+			return &SettingError{Param: p.Name, Reason: msg}
 		}
 	}
 	return nil

@@ -15,7 +15,10 @@ import (
 // macro mean, all from the confusion matrix, as scikit-learn's
 // precision_recall_fscore_support(labels=range(Classes), zero_division=0)
 // computes them: a class no example is predicted as has precision 0, one
-// with no example has recall 0, and every class counts in the macro mean.
+// with no example has recall 0. The macro mean is f1_score(average="macro")'s
+// with scikit-learn's default labels: over the classes present among the
+// labels or the predictions (a class neither true nor predicted of any
+// example is listed with zeros but not averaged; 0 when there are none).
 // The prediction is the first largest score (argmax); an example counts in
 // top-5 when its label is among the five largest scores, ties going to the
 // lower class index as argmax's do (with fewer than five classes, top-5 is
@@ -166,6 +169,7 @@ func (s *scorer) metrics() *Metrics {
 	m.Loss = s.lossSum / float64(s.n)
 	m.Accuracy = float64(s.correct) / float64(s.n)
 	m.Top5 = float64(s.top5) / float64(s.n)
+	present := 0 // classes among the labels or the predictions
 	for c := range k {
 		tp, predicted := s.confusion[c][c], 0
 		for i := range k {
@@ -181,10 +185,13 @@ func (s *scorer) metrics() *Metrics {
 		if p, r := m.Precision[c], m.Recall[c]; p+r > 0 {
 			m.F1[c] = 2 * p * r / (p + r)
 		}
-		m.MacroF1 += m.F1[c]
+		if predicted > 0 || m.Support[c] > 0 {
+			m.MacroF1 += m.F1[c]
+			present++
+		}
 	}
-	if k > 0 {
-		m.MacroF1 /= float64(k)
+	if present > 0 {
+		m.MacroF1 /= float64(present)
 	}
 	return m
 }

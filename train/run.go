@@ -214,7 +214,14 @@ func Run(ctx context.Context, m *graph.Model, src Source, val Validator, cfg Con
 		if pos, err = ck.load(epochs, cfg.Steps); err != nil {
 			return nil, err
 		}
-		log.WithField("epoch", pos.Epoch).WithField("step", pos.Step).Info("resumed from checkpoint")
+		// Epochs, batches and steps count from 1, as --metrics counts them.
+		at := log.WithField("epoch", pos.Epoch+1).WithField("step", pos.Step+1)
+		if pos.Batch == 0 {
+			at.Infof("resuming at epoch %d, step %d (after epoch %d, step %d)", pos.Epoch+1, pos.Step+1, pos.Epoch, pos.Step)
+		} else {
+			at.Infof("resuming at epoch %d, batch %d, step %d (after step %d, batch %d of epoch %d)",
+				pos.Epoch+1, pos.Batch+1, pos.Step+1, pos.Step, pos.Batch, pos.Epoch+1)
+		}
 	}
 	res := &Result{Steps: pos.Step}
 	// written runs f with the weights Run writes in the trainer's tensors:
@@ -287,11 +294,11 @@ func Run(ctx context.Context, m *graph.Model, src Source, val Validator, cfg Con
 			}
 			b, err := src.Batch(e, i)
 			if err != nil {
-				return res, fmt.Errorf("epoch %d batch %d: %w", e+1, i, err)
+				return res, fmt.Errorf("epoch %d batch %d: %w", e+1, i+1, err)
 			}
 			if classes > 0 && b.Labels != nil {
 				if err := data.CheckLabels(b.Labels, b.Indices, classes); err != nil {
-					return res, fmt.Errorf("epoch %d batch %d: %w", e+1, i, err)
+					return res, fmt.Errorf("epoch %d batch %d: %w", e+1, i+1, err)
 				}
 			}
 			at := cfg.Schedule.position(e, res.Steps)
@@ -312,9 +319,9 @@ func Run(ctx context.Context, m *graph.Model, src Source, val Validator, cfg Con
 					if cfg.Checkpoint != "" {
 						kept = "; the last checkpoint is kept"
 					}
-					return res, fmt.Errorf("step %d (epoch %d, batch %d): %w (%v)%s", res.Steps+1, e+1, i, err, sr.Loss, kept)
+					return res, fmt.Errorf("step %d (epoch %d, batch %d): %w (%v)%s", res.Steps+1, e+1, i+1, err, sr.Loss, kept)
 				}
-				return res, fmt.Errorf("step %d (epoch %d, batch %d): %w", res.Steps+1, e+1, i, err)
+				return res, fmt.Errorf("step %d (epoch %d, batch %d): %w", res.Steps+1, e+1, i+1, err)
 			}
 			lossSum += sr.Loss * float64(sr.N)
 			correct += sr.Correct

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sirupsen/logrus"
 	"gorgonia.org/tensor"
 
 	"github.com/onnxtune/onnxtune/graph"
@@ -154,10 +155,42 @@ func TestNonFiniteLossStops(t *testing.T) {
 		t.Fatal("no error")
 	}
 	t.Log(err)
-	if !strings.Contains(err.Error(), "step 3") || !strings.Contains(err.Error(), "loss is not finite") {
+	// Four batches an epoch: step 3 is the third batch, counted from 1
+	// as --metrics counts them.
+	if !strings.Contains(err.Error(), "step 3 (epoch 1, batch 3)") || !strings.Contains(err.Error(), "loss is not finite") {
 		t.Errorf("error %q does not name the step", err)
 	}
 }
 
 // inputs feeds x to the graph input "input" of the sample models.
 func inputs(x *tensor.Dense) map[string]*tensor.Dense { return map[string]*tensor.Dense{"input": x} }
+
+// TestResumeLogCountsFrom1: the resume's log line says where the run goes
+// on, epochs, batches and steps counted from 1 as --metrics counts them:
+// after a whole epoch and in the middle of one.
+func TestResumeLogCountsFrom1(t *testing.T) {
+	x, y := testmodels.MNISTTest(t, 64)
+	src := &memSource{x: x, y: y, bs: 16} // 4 batches
+	for _, c := range []struct {
+		steps int64
+		want  string
+	}{
+		{4, "resuming at epoch 2, step 5 (after epoch 1, step 4)"},
+		{6, "resuming at epoch 2, batch 3, step 7 (after step 6, batch 2 of epoch 2)"},
+	} {
+		cfg := Config{Optimizer: SGD, Defaults: Hyper{LR: 0.01}, Loss: CrossEntropy, Checkpoint: t.TempDir(), Steps: c.steps}
+		if _, err := Run(context.Background(), lenet10(t), src, nil, cfg); err != nil {
+			t.Fatal(err)
+		}
+		var buf strings.Builder
+		log := logrus.New()
+		log.SetOutput(&buf)
+		cfg.Steps, cfg.Resume, cfg.Logger = 8, true, log
+		if _, err := Run(context.Background(), lenet10(t), src, nil, cfg); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(buf.String(), c.want) {
+			t.Errorf("after %d steps: log %q, want %q", c.steps, buf.String(), c.want)
+		}
+	}
+}

@@ -224,6 +224,26 @@ func (s Schedule) Momentum(pos int64) (float64, bool) {
 	return m, true
 }
 
+// MomentumCycle returns the momentum (SGD) or beta1 (Adam, AdamW) that
+// the schedule cycles, OneCycleLR's max_momentum and base_momentum: it
+// starts at max, falls to base as the rate rises and comes back; ok is
+// false when the schedule cycles none.
+func (s Schedule) MomentumCycle() (max, base float64, ok bool) {
+	if s.Kind != ScheduleOneCycle {
+		return 0, 0, false
+	}
+	return oneCycleMaxMomentum, oneCycleBaseMomentum, true
+}
+
+// CycledHyper returns the name of the hyperparameter that MomentumCycle
+// replaces for algo: "momentum" for SGD, "beta1" for Adam and AdamW.
+func CycledHyper(algo Algorithm) string {
+	if algo == SGD {
+		return "momentum"
+	}
+	return "beta1"
+}
+
 // oneCycle is OneCycleLR's get_lr at step pos (three_phase off, anneal
 // cos) as factors of max_lr, with the momentum.
 func (s Schedule) oneCycle(pos int64) (factor, momentum float64) {

@@ -107,6 +107,10 @@ func stepSettings(o StepOptions, m map[string]string) map[string]string {
 // accum is GradAccum as a count of batches.
 func (o StepOptions) accum() int { return max(o.GradAccum, 1) }
 
+// ErrNoExample is returned (wrapped) by BalancedWeights for a class
+// without examples.
+var ErrNoExample = errors.New("has no training example")
+
 // BalancedWeights returns scikit-learn's class_weight="balanced" for
 // labels of classes classes: n_samples / (n_classes * count_c). A class
 // without examples is an error (sklearn refuses it too).
@@ -124,7 +128,7 @@ func BalancedWeights(labels []int64, classes int) ([]float64, error) {
 	w := make([]float64, classes)
 	for c, n := range counts {
 		if n == 0 {
-			return nil, fmt.Errorf("class %d has no training example: its balanced weight would be infinite", c)
+			return nil, fmt.Errorf("class %d %w: its balanced weight would be infinite (scikit-learn's compute_class_weight refuses it too)", c, ErrNoExample)
 		}
 		w[c] = float64(len(labels)) / (float64(classes) * float64(n))
 	}

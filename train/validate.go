@@ -13,7 +13,10 @@ import (
 // "Invalid learning rate: -1.0"), an unknown name, or a pattern that matches
 // no parameter. It is about the settings, not the model or the data.
 type SettingError struct {
-	Group  string // pattern of the group the value comes from, or ""
+	Group string // pattern of the group the value comes from, or ""
+	// Param names the setting refused, when one is: a hyperparameter of
+	// the table (HyperParams: "lr", "beta1") or "label_smoothing".
+	Param  string
 	Reason string
 }
 
@@ -47,7 +50,7 @@ func (c Config) Validate() error {
 	case CrossEntropy, "":
 		// nn.CrossEntropyLoss (aten cross_entropy_loss).
 		if !(c.Smoothing >= 0 && c.Smoothing <= 1) {
-			return settingErr("label_smoothing must be between 0.0 and 1.0. Got: %s", cppFloat(c.Smoothing))
+			return &SettingError{Param: "label_smoothing", Reason: fmt.Sprintf("label_smoothing must be between 0.0 and 1.0. Got: %s", cppFloat(c.Smoothing))}
 		}
 	case MSE:
 	default:

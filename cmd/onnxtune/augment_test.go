@@ -358,3 +358,124 @@ func TestAugmentConfig(t *testing.T) {
 		t.Errorf("from --config: names %q, preprocessing %+v, %v", c, p, err)
 	}
 }
+
+// TestImageFlagsPerSource: the preprocessing flags apply to the sources
+// that are images when --data and --val are of different forms: with an
+// image folder and an .npz file (either way round) train runs, and the
+// validation it reports (at --lr 0) is eval's of the same source with the
+// flags that apply to it; a flag no source uses is still refused, and
+// MNIST's refusal of --image-size says that it is not resized.
+func TestImageFlagsPerSource(t *testing.T) {
+	dir := t.TempDir()
+	ev, err := npz.Read(filepath.Join(augDir, "eval.npz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	prepared := filepath.Join(dir, "prepared.npz")
+	if err := npz.Write(prepared, map[string]npz.Array{"x": ev["eval_crop875"], "y": ev["y"]}); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "out.onnx")
+	valOf := func(args ...string) map[string]any {
+		t.Helper()
+		code, stdout, stderr := runCLI(append([]string{"train", augClassifier, "-o", out, "--lr", "0", "--json", "--log-level", "error"}, args...)...)
+		if code != exitOK {
+			t.Fatalf("train %v: exit %d: %s", args, code, stderr)
+		}
+		return jsonLines(t, "stdout", stdout)[0]
+	}
+	evalOf := func(args ...string) map[string]any {
+		t.Helper()
+		code, stdout, stderr := runCLI(append([]string{"eval", augClassifier, "--json"}, args...)...)
+		if code != exitOK {
+			t.Fatalf("eval %v: exit %d: %s", args, code, stderr)
+		}
+		var m map[string]any
+		if err := json.Unmarshal([]byte(stdout), &m); err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	for _, c := range []struct {
+		name  string
+		train []string
+		eval  []string
+	}{
+		{"folder, npz val", []string{"--data", augFolder, "--val", prepared, "--image-size", "7", "--crop-pct", "0.875"}, []string{"--data", prepared}},
+		{"npz, folder val", []string{"--data", prepared, "--val", augFolder, "--image-size", "7", "--crop-pct", "0.875", "--mean", "0.5,0.5,0.5"},
+			[]string{"--data", augFolder, "--image-size", "7", "--crop-pct", "0.875", "--mean", "0.5,0.5,0.5"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			v, e := valOf(c.train...), evalOf(c.eval...)
+			for _, k := range []string{"loss", "accuracy", "confusion"} {
+				if !jsonEqual(v["val_"+k], e[k]) {
+					t.Errorf("val_%s %v, eval's %v", k, v["val_"+k], e[k])
+				}
+			}
+		})
+	}
+	for _, c := range []struct {
+		args []string
+		msg  string
+	}{
+		{[]string{"--data", prepared, "--val", prepared, "--image-size", "7"}, "--image-size applies only to image folders"},
+		{[]string{"--data", prepared, "--val", augFolder, "--image-size", "7", "--hflip", "0.5"}, "--hflip and --color-jitter apply only to image folders"},
+		{[]string{"--data", "mnist:test", "--image-size", "32"}, "MNIST's digits are read as stored, 28x28, not resized"},
+	} {
+		code, _, stderr := runCLI(append([]string{"train", augClassifier, "-o", out}, c.args...)...)
+		if code != exitUsage || !strings.Contains(stderr, c.msg) {
+			t.Errorf("%v: exit %d %q, want 2 and %q", c.args, code, stderr, c.msg)
+		}
+	}
+}
+
+// TestCropPctOverflow: a --crop-pct so small that the resize would
+// overflow (or pass --max-bytes for any image) is a usage error, exit 2,
+// in one line naming the flag, before any image is read.
+func TestCropPctOverflow(t *testing.T) {
+	for _, pct := range []string{"1e-320", "1e-9"} {
+		code, _, stderr := runCLI("eval", augClassifier, "--data", augFolder, "--image-size", "7", "--crop-pct", pct)
+		if want := " resizes every image's shorter side to"; code != exitUsage || !strings.HasPrefix(stderr, "onnxtune: --crop-pct 1e-") ||
+			!strings.Contains(stderr, want) || strings.Contains(stderr, "-9223372036854775808") {
+			t.Errorf("--crop-pct %s: exit %d %q, want 2 and %q", pct, code, stderr, want)
+		}
+	}
+}
+
+// TestInterpolationFlag: --interpolation bicubic (Pillow's filter, checked
+// against torchvision in train/data) is written into the model's
+// preprocessing by train and read back as eval's default: eval of the
+// result gives what --interpolation bicubic gives and not what bilinear
+// gives; a filter PIL's resize does not name is a usage error.
+func TestInterpolationFlag(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "bicubic.onnx")
+	if code, _, stderr := runCLI("train", augClassifier, "-o", out, "--data", augFolder, "--image-size", "7", "--crop-pct", "0.875",
+		"--interpolation", "bicubic", "--lr", "0", "--log-level", "error"); code != exitOK {
+		t.Fatalf("train: exit %d: %s", code, stderr)
+	}
+	m, err := importer.Load(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, pre, err := data.ReadMetadata(m); err != nil || pre == nil || pre.Interpolation != "bicubic" {
+		t.Fatalf("preprocessing %+v (%v), want bicubic", pre, err)
+	}
+	loss := func(args ...string) any {
+		t.Helper()
+		code, stdout, stderr := runCLI(append([]string{"eval", out, "--data", augFolder, "--json"}, args...)...)
+		var r map[string]any
+		if code != exitOK || json.Unmarshal([]byte(stdout), &r) != nil {
+			t.Fatalf("eval %v: exit %d: %s", args, code, stderr)
+		}
+		return r["loss"]
+	}
+	def, bicubic, bilinear := loss(), loss("--interpolation", "bicubic"), loss("--interpolation", "bilinear")
+	if def != bicubic || def == bilinear {
+		t.Errorf("eval loss %v by default, %v with bicubic, %v with bilinear: want the default to be bicubic's", def, bicubic, bilinear)
+	}
+	code, _, stderr := runCLI("eval", out, "--data", augFolder, "--interpolation", "lanczos")
+	if code != exitUsage || !strings.Contains(stderr, `--interpolation "lanczos", want bilinear, bicubic or nearest`) {
+		t.Errorf("--interpolation lanczos: exit %d %q", code, stderr)
+	}
+}

@@ -127,8 +127,9 @@
 // validation epoch instead of the last, and --early-stop N stops after N
 // epochs without a better METRIC. --metrics FILE.jsonl writes a JSON line
 // per step (loss, each group's learning rate by name) and per epoch
-// (training means, validation metrics); --plot DIR writes loss.png, lr.png,
-// val.png and confusion.png. Values PyTorch refuses exit 2 with PyTorch's
+// (training means, validation metrics; NaN and infinite numbers are
+// written as null there and in the lines of --json, and left out of the
+// plots); --plot DIR writes loss.png, lr.png, val.png and confusion.png. Values PyTorch refuses exit 2 with PyTorch's
 // message. --checkpoint DIR saves everything needed to continue after
 // every epoch and on Ctrl-C; --resume continues from it, bit for bit, after
 // checking it fits the model and settings. --config FILE.yaml gives the
@@ -284,8 +285,8 @@
 //	   arguments, missing -o, bad flag value, a value PyTorch refuses (with
 //	   PyTorch's message), a --group or --freeze pattern that matches no
 //	   parameter, an ONNXTUNE_GEMM the machine cannot honour (see
-//	   Environment). Two lines on standard error: "onnxtune: <error>" and
-//	   "Run 'onnxtune CMD --help' for usage."
+//	   Environment). One line on standard error: "onnxtune: <error> (see
+//	   'onnxtune CMD --help')".
 //	130  train stopped by Ctrl-C (SIGINT or SIGTERM): OUT is not written,
 //	   a checkpoint is saved only with --checkpoint.
 //

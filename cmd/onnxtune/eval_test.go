@@ -26,7 +26,7 @@ func TestEvalMatchesPyTorch(t *testing.T) {
 	log.Out = io.Discard
 	a := &app{stdout: io.Discard, stderr: io.Discard, log: log}
 	for _, bs := range []int{64, 200, 7} {
-		res, err := a.eval(filepath.Join("..", "..", "models", "mnist_lenet_0to4.onnx"), dataSpec{spec: data, need: classLabels, batch: bs})
+		res, _, err := a.eval(filepath.Join("..", "..", "models", "mnist_lenet_0to4.onnx"), dataSpec{spec: data, need: classLabels, batch: bs})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -13,6 +13,12 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+
+	"github.com/onnxtune/onnxtune/internal/npz"
+	"github.com/onnxtune/onnxtune/train"
 )
 
 var (
@@ -499,5 +505,219 @@ func TestTrainMSEValidation(t *testing.T) {
 	args[slices.Index(args, "--save-best")+1] = "val_top5"
 	if code, _, stderr := runCLI(args...); code != exitUsage || !strings.Contains(stderr, "with mse only val_loss") {
 		t.Errorf("--save-best val_top5 under mse: exit %d %q", code, stderr)
+	}
+}
+
+// TestNaNValidation: a validation loss of NaN (an input of NaN) does not
+// throw the run away: with --metrics, --plot and --json train finishes
+// (exit 0), writes the model a run without them writes, the metrics file,
+// the JSON lines with null for NaN, and the pictures (the NaN points left
+// out); eval --json prints null.
+func TestNaNValidation(t *testing.T) {
+	dir := t.TempDir()
+	d, err := npz.Read(metricsData)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := d["x"]
+	xs := slices.Clone(x.Data.([]float32))
+	xs[3] = float32(math.NaN())
+	x.Data = xs
+	vnan := filepath.Join(dir, "vnan.npz")
+	if err := npz.Write(vnan, map[string]npz.Array{"x": x, "y": d["y"]}); err != nil {
+		t.Fatal(err)
+	}
+	args := func(out string, more ...string) []string {
+		return append([]string{"train", metricsModel, "-o", filepath.Join(dir, out), "--data", metricsData, "--val", vnan,
+			"--epochs", "3", "--batch-size", "16", "--lr", "0.1", "--save-best", "val_loss", "--early-stop", "2",
+			"--log-level", "error"}, more...)
+	}
+	code, _, stderr := runCLI(args("plain.onnx")...)
+	if code != 0 {
+		t.Fatalf("without records: exit %d: %s", code, stderr)
+	}
+	mfile, plots := filepath.Join(dir, "m.jsonl"), filepath.Join(dir, "plots")
+	code, stdout, stderr := runCLI(args("rec.onnx", "--metrics", mfile, "--plot", plots, "--json")...)
+	if code != 0 {
+		t.Fatalf("with --metrics, --plot, --json: exit %d: %s", code, stderr)
+	}
+	a, _ := os.ReadFile(filepath.Join(dir, "plain.onnx"))
+	b, err := os.ReadFile(filepath.Join(dir, "rec.onnx"))
+	if err != nil || !bytes.Equal(a, b) {
+		t.Errorf("the model written with the records differs from the one without (%v)", err)
+	}
+	m, err := os.ReadFile(mfile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for what, s := range map[string]string{"--metrics": string(m), "--json": stdout} {
+		epochs := 0
+		for _, l := range jsonLines(t, what, s) {
+			if l["type"] == "step" || l["output"] != nil {
+				continue
+			}
+			epochs++
+			if v, ok := l["val_loss"]; !ok || v != nil {
+				t.Errorf("%s: val_loss %v, want null", what, v)
+			}
+			if _, ok := l["val_accuracy"].(float64); !ok {
+				t.Errorf("%s: val_accuracy %v, want a number", what, l["val_accuracy"])
+			}
+		}
+		// No val_loss is better than NaN: early stop after 1 + 2 epochs.
+		if epochs != 3 {
+			t.Errorf("%s: %d epoch lines, want 3", what, epochs)
+		}
+	}
+	for _, p := range []struct {
+		name string
+		w, h int
+	}{{"loss.png", 576, 384}, {"lr.png", 576, 384}, {"val.png", 576, 384}, {"confusion.png", 576, 576}} {
+		checkPicture(t, filepath.Join(plots, p.name), p.w, p.h)
+	}
+	code, stdout, stderr = runCLI("eval", "--json", metricsModel, "--data", vnan)
+	if code != 0 {
+		t.Fatalf("eval --json: exit %d: %s", code, stderr)
+	}
+	var ev map[string]any
+	if err := json.Unmarshal([]byte(stdout), &ev); err != nil {
+		t.Fatalf("eval --json: %v: %q", err, stdout)
+	}
+	if v, ok := ev["loss"]; !ok || v != nil || ev["accuracy"] == nil {
+		t.Errorf("eval --json: loss %v accuracy %v, want null and a number", v, ev["accuracy"])
+	}
+}
+
+// TestPlotSkipsNaN: addLines leaves non-finite points out (the axis
+// spans the finite ones), and a line with none left does not stop the
+// drawing (gonum's plotter refuses NaN points).
+func TestPlotSkipsNaN(t *testing.T) {
+	p := plot.New()
+	nan := math.NaN()
+	err := addLines(p, false, "some", plotter.XYs{{X: 1, Y: 1}, {X: 2, Y: nan}, {X: 3, Y: math.Inf(1)}, {X: 4, Y: 2}},
+		"none", plotter.XYs{{X: 1, Y: nan}, {X: 2, Y: nan}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Y.Min > 1 || p.Y.Max < 2 || math.IsNaN(p.Y.Min) || math.IsNaN(p.Y.Max) || math.IsInf(p.Y.Max, 0) {
+		t.Errorf("y axis %v..%v, want finite around 1..2", p.Y.Min, p.Y.Max)
+	}
+	if _, err := p.WriterTo(plotWidth, plotHeight, "png"); err != nil {
+		t.Errorf("drawing: %v", err)
+	}
+}
+
+// TestPlotResume: --plot of a run resumed with --metrics draws the whole
+// run, from step 1 and epoch 1: its pictures are those of an
+// uninterrupted run, byte for byte (the curves before the resume come from
+// the --metrics file); without the file a warning says where they start.
+func TestPlotResume(t *testing.T) {
+	dir := t.TempDir()
+	ck := filepath.Join(dir, "ck")
+	args := func(plots, epochs string, more ...string) []string {
+		return append([]string{"train", metricsModel, "-o", filepath.Join(dir, "o.onnx"), "--data", metricsData, "--val", metricsData,
+			"--epochs", epochs, "--batch-size", "16", "--lr", "0.1", "--schedule", "step:3:0.5", "--plot", filepath.Join(dir, plots),
+			"--log-level", "warn"}, more...)
+	}
+	mfile := filepath.Join(dir, "m.jsonl")
+	for _, a := range [][]string{args("whole", "3"), args("first", "2", "--checkpoint", ck, "--metrics", mfile),
+		args("resumed", "3", "--checkpoint", ck, "--resume", "--metrics", mfile)} {
+		if code, _, stderr := runCLI(a...); code != 0 || strings.Contains(stderr, "level=warn") {
+			t.Fatalf("%v: exit %d: %s", a, code, stderr)
+		}
+	}
+	for _, name := range trainPlots {
+		w, err := os.ReadFile(filepath.Join(dir, "whole", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := os.ReadFile(filepath.Join(dir, "resumed", name))
+		if err != nil || !bytes.Equal(w, r) {
+			t.Errorf("%s of the resumed run differs from the uninterrupted run's (%v)", name, err)
+		}
+	}
+	ck2 := filepath.Join(dir, "ck2")
+	if code, _, stderr := runCLI(args("first2", "2", "--checkpoint", ck2)...); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	code, _, stderr := runCLI(args("resumed2", "3", "--checkpoint", ck2, "--resume")...)
+	if want := "the pictures start at step 9"; code != 0 || !strings.Contains(stderr, want) {
+		t.Errorf("resume without --metrics: exit %d %q, want a warning %q", code, stderr, want)
+	}
+}
+
+// TestConfusionOfWrittenEpoch: under --save-best confusion.png draws the
+// best epoch's matrix (the weights written), not the last epoch's; before
+// any epoch is best (a NaN metric) and without --save-best, the last.
+func TestConfusionOfWrittenEpoch(t *testing.T) {
+	epoch := func(i int, best bool) train.EpochInfo {
+		return train.EpochInfo{Epoch: i, Best: best, Val: &train.Metrics{Classes: 2, Accuracy: 0.5, Confusion: [][]int{{i, 0}, {0, 1}}}}
+	}
+	for _, c := range []struct {
+		name  string
+		best  string
+		bests []bool
+		want  int // the epoch drawn, from 1
+	}{
+		{"save-best", "val_loss", []bool{true, true, false, false}, 2},
+		{"no best epoch", "val_loss", []bool{false, false, false}, 3},
+		{"no save-best", "", []bool{false, false, false}, 3},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			cv := &curves{best: c.best}
+			for i, b := range c.bests {
+				cv.epoch(epoch(i, b), int64(i+1))
+			}
+			if cv.confusionEpoch != c.want || cv.confusion[0][0] != c.want-1 {
+				t.Errorf("confusion of epoch %d (%v), want epoch %d's", cv.confusionEpoch, cv.confusion, c.want)
+			}
+		})
+	}
+}
+
+// TestPlotAxes: val.png's shares run from 0 to 1; a constant line (an
+// all-zero loss with rounding noise) gets an axis around it, not one of
+// 1e-13; tick labels of a narrow range differ.
+func TestPlotAxes(t *testing.T) {
+	xy := func(ys ...float64) plotter.XYs {
+		var out plotter.XYs
+		for i, y := range ys {
+			out = append(out, plotter.XY{X: float64(i + 1), Y: y})
+		}
+		return out
+	}
+	for _, c := range []struct {
+		name   string
+		share  bool
+		ys     []float64
+		lo, hi float64
+	}{
+		{"shares", true, []float64{0.6, 1, 1}, 0, 1},
+		{"all zero", false, []float64{0, 3.5e-13, -5e-14}, -0.1, 0.1},
+		{"constant", false, []float64{2, 2, 2}, 1.8, 2.2},
+		{"varying", false, []float64{1, 3}, 0.9, 3.1},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			p := plot.New()
+			if err := addLines(p, c.share, "a", xy(c.ys...)); err != nil {
+				t.Fatal(err)
+			}
+			if math.Abs(p.Y.Max-c.hi) > 1e-9 || math.Abs(p.Y.Min-c.lo) > 1e-9 {
+				t.Errorf("y axis %v..%v, want about %v..%v", p.Y.Min, p.Y.Max, c.lo, c.hi)
+			}
+		})
+	}
+	seen := map[string]bool{}
+	for _, tk := range (distinctTicks{}).Ticks(1.2080, 1.2083) {
+		if tk.Label == "" {
+			continue
+		}
+		if seen[tk.Label] {
+			t.Errorf("tick label %q twice", tk.Label)
+		}
+		seen[tk.Label] = true
+	}
+	if len(seen) < 2 {
+		t.Errorf("%d labelled ticks", len(seen))
 	}
 }

@@ -137,6 +137,9 @@ func (c *ioCheck) modelOutput(what, path string, ms ...*graph.Model) {
 	}
 }
 
+// folderNames say what the folder of a flag is for, in messages.
+var folderNames = map[string]string{"--checkpoint": "checkpoint", "--plot": "plot"}
+
 // dirOutput adds a file the run writes into dir, a folder it creates when
 // missing.
 func (c *ioCheck) dirOutput(what, dir, path string) {
@@ -157,7 +160,7 @@ func (c *ioCheck) check() error {
 	for _, d := range c.folders {
 		for _, o := range append(slices.Clone(c.outputs), c.sides...) {
 			if samePath(d.path, o.path) {
-				return fmt.Errorf("%s %s is also %s %s: the checkpoint folder may not be OUT or OUT.data", d.what, d.path, o.what, o.path)
+				return fmt.Errorf("%s %s is also %s %s: the %s folder may not be another output's file", d.what, d.path, o.what, o.path, folderNames[d.what])
 			}
 		}
 		for _, in := range c.inputs {

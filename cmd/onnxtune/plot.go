@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"image/color"
 	"io"
@@ -14,6 +15,8 @@ import (
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/plotutil"
 	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgimg"
 
 	"github.com/onnxtune/onnxtune/internal/fsx"
 	"github.com/onnxtune/onnxtune/train"
@@ -29,7 +32,8 @@ import (
 //   - val.png: the validation's accuracy, top-5 accuracy and macro F1 per
 //     epoch (train --val);
 //   - confusion.png: the confusion matrix of the last validation (train
-//     --val) or of eval: true classes down, predicted classes across, each
+//     --val; under --save-best the best epoch's, the model written, once
+//     an epoch was best) or of eval: true classes down, predicted classes across, each
 //     cell shaded by its count (and labelled with it up to 30 classes).
 //
 // Each file is written atomically.
@@ -44,14 +48,30 @@ var (
 	evalPlots  = []string{"confusion.png"}
 )
 
-// savePlot writes p as a PNG of w x h to dir/name, atomically.
+// savePlot writes p as a PNG of w x h to dir/name, atomically; a legend
+// is drawn outside the plot area, on its right, so that it covers no data.
 func savePlot(p *plot.Plot, w, h vg.Length, dir, name string) error {
-	wt, err := p.WriterTo(w, h, "png")
-	if err != nil {
-		return err
+	img := vgimg.New(w, h)
+	dc := draw.New(img)
+	legend := p.Legend
+	p.Legend = plot.NewLegend() // none inside
+	defer func() { p.Legend = legend }()
+	if r := legend.Rectangle(dc); r.Size().X > 0 {
+		pad := vg.Points(8)
+		width := r.Size().X + 2*pad
+		p.Draw(draw.Crop(dc, 0, -width, 0, 0))
+		legend.Left, legend.Top = true, true
+		title := vg.Length(0)
+		if p.Title.Text != "" {
+			title = p.Title.TextStyle.Rectangle(p.Title.Text).Size().Y + p.Title.Padding
+		}
+		legend.Draw(draw.Crop(dc, w-width+pad, -pad, 0, -title-pad))
+	} else {
+		p.Draw(dc)
 	}
 	path := filepath.Join(dir, name)
-	if err := fsx.WriteFile(path, func(out io.Writer) error { _, err := wt.WriteTo(out); return err }); err != nil {
+	png := vgimg.PngCanvas{Canvas: img}
+	if err := fsx.WriteFile(path, func(out io.Writer) error { _, err := png.WriteTo(out); return err }); err != nil {
 		return fmt.Errorf("--plot: %s: %w", path, unwrapPath(err))
 	}
 	return nil
@@ -164,6 +184,12 @@ type curves struct {
 	trainLoss, valLoss          plotter.XYs
 	valAcc, valTop5, valMacroF1 plotter.XYs
 	confusion                   [][]int
+	confusionEpoch              int      // the epoch of confusion, from 1
+	classNames                  []string // the classes' names, when known
+	// best is the watched metric (--save-best); confusion is then the
+	// best epoch's, the weights written, once there is one.
+	best      string
+	bestEpoch int
 }
 
 func (c *curves) step(step int64, loss float64, lr []float64) {
@@ -188,7 +214,59 @@ func (c *curves) epoch(e train.EpochInfo, step int64) {
 		c.valAcc = append(c.valAcc, plotter.XY{X: x, Y: v.Accuracy})
 		c.valTop5 = append(c.valTop5, plotter.XY{X: x, Y: v.Top5})
 		c.valMacroF1 = append(c.valMacroF1, plotter.XY{X: x, Y: v.MacroF1})
-		c.confusion = v.Confusion
+		if c.best == "" || e.Best || c.bestEpoch == 0 {
+			c.confusion, c.confusionEpoch = v.Confusion, e.Epoch+1
+		}
+		if e.Best {
+			c.bestEpoch = e.Epoch + 1
+		}
+	}
+}
+
+// replay adds to the curves a --metrics line of a run resumed from (a
+// step or an epoch line; null, NaN, is left out of the drawing later).
+func (c *curves) replay(line []byte) {
+	var r struct {
+		Type         string              `json:"type"`
+		Epoch        int                 `json:"epoch"`
+		Step         int64               `json:"step"`
+		Loss         *float64            `json:"loss"`
+		LR           map[string]*float64 `json:"lr"`
+		ValLoss      *float64            `json:"val_loss"`
+		ValAccuracy  *float64            `json:"val_accuracy"`
+		ValTop5      *float64            `json:"val_top5"`
+		ValMacroF1   *float64            `json:"val_macro_f1"`
+		ValConfusion [][]int             `json:"val_confusion"`
+		Best         bool                `json:"best"`
+	}
+	if json.Unmarshal(line, &r) != nil {
+		return
+	}
+	num := func(p *float64, ok bool) float64 {
+		if p == nil || !ok {
+			return math.NaN()
+		}
+		return *p
+	}
+	switch r.Type {
+	case "step":
+		lr := make([]float64, len(c.groups))
+		for i, g := range c.groups {
+			v, ok := r.LR[g]
+			lr[i] = num(v, ok)
+		}
+		c.step(r.Step, num(r.Loss, true), lr)
+	case "epoch":
+		e := train.EpochInfo{Epoch: r.Epoch - 1, Loss: num(r.Loss, true), Best: r.Best}
+		if r.ValLoss != nil || r.ValAccuracy != nil {
+			e.Val = &train.Metrics{Loss: num(r.ValLoss, true)}
+			if r.ValAccuracy != nil {
+				e.Val.Classes = max(1, len(r.ValConfusion))
+				e.Val.Accuracy, e.Val.Top5, e.Val.MacroF1 = *r.ValAccuracy, num(r.ValTop5, true), num(r.ValMacroF1, true)
+				e.Val.Confusion = r.ValConfusion
+			}
+		}
+		c.epoch(e, r.Step)
 	}
 }
 
@@ -209,7 +287,7 @@ func (c *curves) write(dir string) error {
 	if len(c.valLoss) > 0 {
 		args = append(args, "validation", c.valLoss)
 	}
-	if err := addLines(p, args...); err != nil {
+	if err := addLines(p, false, args...); err != nil {
 		return err
 	}
 	if err := savePlot(p, plotWidth, plotHeight, dir, "loss.png"); err != nil {
@@ -227,7 +305,7 @@ func (c *curves) write(dir string) error {
 		}
 		args = append(args, name, xy)
 	}
-	if err := addLines(p, args...); err != nil {
+	if err := addLines(p, false, args...); err != nil {
 		return err
 	}
 	if err := savePlot(p, plotWidth, plotHeight, dir, "lr.png"); err != nil {
@@ -240,13 +318,21 @@ func (c *curves) write(dir string) error {
 	p.Title.Text = "Validation"
 	p.X.Label.Text = "epoch"
 	p.Y.Label.Text = "share of examples"
-	if err := addLines(p, "accuracy", c.valAcc, "top-5 accuracy", c.valTop5, "macro F1", c.valMacroF1); err != nil {
+	if err := addLines(p, true, "accuracy", c.valAcc, "top-5 accuracy", c.valTop5, "macro F1", c.valMacroF1); err != nil {
 		return err
 	}
 	if err := savePlot(p, plotWidth, plotHeight, dir, "val.png"); err != nil {
 		return err
 	}
-	return plotConfusion(dir, "Confusion matrix (last validation)", c.confusion, nil)
+	names := c.classNames
+	if len(names) != len(c.confusion) {
+		names = nil
+	}
+	title := fmt.Sprintf("Confusion matrix (epoch %d, the last)", c.confusionEpoch)
+	if c.best != "" && c.bestEpoch > 0 {
+		title = fmt.Sprintf("Confusion matrix (epoch %d, best %s: the model written)", c.bestEpoch, c.best)
+	}
+	return plotConfusion(dir, title, c.confusion, names)
 }
 
 // intTicks puts about eight ticks on whole numbers (steps, epochs).
@@ -275,42 +361,110 @@ func (intTicks) Ticks(lo, hi float64) []plot.Tick {
 }
 
 // addLines adds named lines (with points when a line has few of them),
-// whole-number ticks on x, and a legend at the top right over headroom
-// left free for it.
-func addLines(p *plot.Plot, args ...any) error {
+// each with its own colour, dashes and marker, whole-number ticks on x and
+// a legend (drawn beside the plot by savePlot). Points that are NaN or
+// infinite (a validation loss of NaN) are left out; a line with none left
+// is named in the legend only, with "(no finite value)". With share the y
+// axis is 0 to 1; otherwise it spans the data with a margin (a constant
+// line gets an axis around it, not one of rounding noise), with tick
+// labels precise enough to differ.
+func addLines(p *plot.Plot, share bool, args ...any) error {
 	p.Add(plotter.NewGrid())
-	p.Legend.Top = true
 	p.X.Tick.Marker = intTicks{}
+	p.Y.Tick.Marker = distinctTicks{}
 	lo, hi := math.Inf(1), math.Inf(-1)
 	for i := 1; i < len(args); i += 2 {
-		for _, xy := range args[i].(plotter.XYs) {
+		xys := finitePoints(args[i].(plotter.XYs))
+		args[i] = xys
+		for _, xy := range xys {
 			lo, hi = math.Min(lo, xy.Y), math.Max(hi, xy.Y)
 		}
 	}
-	if span := hi - lo; !math.IsInf(span, 0) {
-		if span == 0 {
-			span = math.Max(math.Abs(hi), 1e-12)
+	switch span := hi - lo; {
+	case share:
+		p.Y.Min, p.Y.Max = 0, 1
+	case math.IsInf(span, 0) || math.IsNaN(span):
+		// No finite point: gonum's default axis.
+	case span <= 1e-9*math.Max(1, math.Max(math.Abs(lo), math.Abs(hi))):
+		c := (lo + hi) / 2
+		d := math.Max(0.1*math.Abs(c), 0.1)
+		p.Y.Min, p.Y.Max = c-d, c+d
+		if lo >= 0 && c-d < 0 {
+			p.Y.Min = 0
 		}
-		p.Y.Min = math.Min(p.Y.Min, lo-0.05*span)
-		p.Y.Max = math.Max(p.Y.Max, hi+0.12*span*float64(len(args)/2))
+	default:
+		p.Y.Min, p.Y.Max = lo-0.05*span, hi+0.05*span
 	}
 	for i := 0; i+1 < len(args); i += 2 {
 		xy := args[i+1].(plotter.XYs)
+		name := args[i].(string)
+		k := i / 2
+		style := plotter.DefaultLineStyle
+		style.Color = plotutil.Color(k)
+		style.Width = vg.Points(1.5)
+		style.Dashes = plotutil.Dashes(k)
+		if len(xy) == 0 {
+			p.Legend.Add(name+" (no finite value)", &plotter.Line{LineStyle: style})
+			continue
+		}
 		l, s, err := plotter.NewLinePoints(xy)
 		if err != nil {
 			return err
 		}
-		l.Color = plotutil.Color(i / 2)
-		l.Width = vg.Points(1.5)
-		s.Color = l.Color
-		s.Shape = plotutil.Shape(i / 2)
+		l.LineStyle = style
+		s.Color = style.Color
+		s.Shape = plotutil.Shape(k)
+		s.Radius = vg.Points(3 + float64(len(args)/2-1-k))
 		p.Add(l)
-		p.Legend.Add(args[i].(string), l)
 		if len(xy) <= 50 {
 			p.Add(s)
+			p.Legend.Add(name, l, s)
+		} else {
+			p.Legend.Add(name, l)
 		}
 	}
 	return nil
+}
+
+// distinctTicks are gonum's default ticks with labels as precise as it
+// takes for the labelled ticks to differ (gonum's give "1.208" to every
+// tick of an axis from 1.2080 to 1.2083).
+type distinctTicks struct{}
+
+func (distinctTicks) Ticks(lo, hi float64) []plot.Tick {
+	ticks := plot.DefaultTicks{}.Ticks(lo, hi)
+	distinct := func() bool {
+		seen := map[string]bool{}
+		for _, t := range ticks {
+			if t.Label == "" {
+				continue
+			}
+			if seen[t.Label] {
+				return false
+			}
+			seen[t.Label] = true
+		}
+		return true
+	}
+	for prec := 3; !distinct() && prec <= 17; prec++ {
+		for i := range ticks {
+			if ticks[i].Label != "" {
+				ticks[i].Label = strconv.FormatFloat(ticks[i].Value, 'g', prec, 64)
+			}
+		}
+	}
+	return ticks
+}
+
+// finitePoints returns the points whose coordinates are finite.
+func finitePoints(xys plotter.XYs) plotter.XYs {
+	out := make(plotter.XYs, 0, len(xys))
+	for _, xy := range xys {
+		if !math.IsNaN(xy.X) && !math.IsInf(xy.X, 0) && !math.IsNaN(xy.Y) && !math.IsInf(xy.Y, 0) {
+			out = append(out, xy)
+		}
+	}
+	return out
 }
 
 // mkdirPlot creates the folder of --plot.

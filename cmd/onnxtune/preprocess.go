@@ -15,7 +15,8 @@ import (
 const preprocessText = `Image folders are read as torchvision's ImageFolder: with --image-size S (or
 H,W), each image is resized as timm's evaluation transform with --crop-pct F
 (1 unless the model says otherwise): Resize(int(S/F)) of the shorter side,
-bilinear and antialiased as PIL does, then CenterCrop(S) (zero-padded when
+antialiased as PIL does with --interpolation bilinear (the default), bicubic
+(timm's choice for many models) or nearest, then CenterCrop(S) (zero-padded when
 F > 1), then Normalize(--mean, --std). --crop-pct 1 keeps an image already of
 size S as it is; 0.875 is timm's and torchvision's ImageNet choice
 (Resize(256), CenterCrop(224)); 0 stretches every image to H,W
@@ -23,12 +24,17 @@ size S as it is; 0.875 is timm's and torchvision's ImageNet choice
 the model's input size. A model written by 'onnxtune train' from an image
 folder carries its class names and this preprocessing in its metadata
 (onnxtune.class_names, onnxtune.preprocess): run, eval and train read them
-as the defaults of --image-size, --crop-pct, --mean, --std and --grayscale,
+as the defaults of --image-size, --crop-pct, --mean, --std, --grayscale and
+--interpolation,
 so a folder of images of mixed sizes needs no flags; flags given win. With
 class names (the model's, or train's --class-names), a folder's classes are
 labelled by name, so a folder may hold some of them in any order; a class
 folder the names lack is an error (when no folder matches a name and there
-are as many names as folders, the names rename the folders in sorted order).`
+are as many names as folders, the names rename the folders in sorted order,
+with a warning that pairs them).
+train applies these flags to each of --data and --val that is an image folder
+(--mean and --std to MNIST too) and refuses one only when no source uses it;
+MNIST's digits are read at 28x28, not resized.`
 
 // augmentFlags are train's augmentation flags, for the training data only.
 type augmentFlags struct {
@@ -99,7 +105,7 @@ func imageOptions(m *graph.Model, spec string, im imageFlags, opts *data.Options
 			return err
 		}
 	}
-	set := func(name string) bool { return im.fs != nil && im.fs.Changed(name) }
+	set := im.changed
 	cropPct := im.cropPct
 	if pre != nil {
 		if !set("image-size") {
@@ -117,6 +123,12 @@ func imageOptions(m *graph.Model, spec string, im imageFlags, opts *data.Options
 		if !set("grayscale") {
 			opts.Grayscale = pre.Grayscale
 		}
+		if !set("interpolation") {
+			opts.Interpolation = data.Interpolation(pre.Interpolation)
+		}
+	}
+	if set("interpolation") {
+		opts.Interpolation = data.Interpolation(im.interp)
 	}
 	if opts.ImageSize != [2]int{} || set("crop-pct") {
 		opts.CropPct = cropPct
@@ -126,18 +138,42 @@ func imageOptions(m *graph.Model, spec string, im imageFlags, opts *data.Options
 
 // describeModel writes into m's metadata what train learnt of its data:
 // the class names (names, or the image folder's) and the folder's
-// evaluation preprocessing. names must count the model's classes when
-// that is known.
-func describeModel(m *graph.Model, ds data.Dataset, names []string) error {
+// evaluation preprocessing. Names are written only when they count the
+// classes the model scores (when that is known); otherwise it returns a
+// one-line warning naming both counts and writes none.
+func describeModel(m *graph.Model, ds data.Dataset, names []string) (warning string, err error) {
 	classes, pre, ok := data.Describe(ds)
 	if names != nil {
 		classes = names
+	}
+	if k := modelClasses(m); classes != nil && k > 0 && len(classes) != k {
+		warning = fmt.Sprintf("no class names written: the data has %d classes (%s), the model scores %d; give --class-names with %d names, or replace the head for %d classes (onnxtune replace-head --classes %d)",
+			len(classes), capList(classes, 5), k, k, len(classes), len(classes))
+		classes = nil
 	}
 	var p *data.Preprocess
 	if ok {
 		p = &pre
 	}
-	return data.SetMetadata(m, classes, p)
+	return warning, data.SetMetadata(m, classes, p)
+}
+
+// modelClasses returns the number of classes m's first output scores (C
+// of [N, C]), or 0 when that is not known.
+func modelClasses(m *graph.Model) int {
+	ins, err := data.InputsOf(m)
+	if err != nil || len(ins) == 0 {
+		return 0
+	}
+	return ins[0].Classes
+}
+
+// capList joins up to n names with ", " (and "..." after them).
+func capList(names []string, n int) string {
+	if len(names) <= n {
+		return strings.Join(names, ", ")
+	}
+	return strings.Join(names[:n], ", ") + ", ..."
 }
 
 // checkClassNames checks --class-names against the classes model m
@@ -167,13 +203,22 @@ func checkClassNames(m *graph.Model, names []string) error {
 }
 
 // classNamesOf returns names, or else the model's class names from its
-// metadata (nil when it has none).
+// metadata (nil when it has none). Metadata names that do not count the
+// classes the model scores (when known) are an error saying how to go on:
+// they cannot say which class is which.
 func classNamesOf(m *graph.Model, names []string) ([]string, error) {
 	if names != nil {
 		return names, nil
 	}
 	classes, _, err := data.ReadMetadata(m)
-	return classes, err
+	if err != nil {
+		return nil, err
+	}
+	if k := modelClasses(m); classes != nil && k > 0 && len(classes) != k {
+		return nil, fmt.Errorf("the model's metadata (%s) names %d classes (%s) but the model scores %d: give --class-names with %d names",
+			data.MetaClassNames, len(classes), capList(classes, 5), k, k)
+	}
+	return classes, nil
 }
 
 // predictedNames returns the class name of each prediction (nil without
@@ -186,7 +231,7 @@ func predictedNames(pred []int, names []string) ([]string, error) {
 	out := make([]string, len(pred))
 	for i, p := range pred {
 		if p < 0 || p >= len(names) {
-			return nil, fmt.Errorf("example %d is predicted class %d, but the class names are %d", i, p, len(names))
+			return nil, fmt.Errorf("example %d is predicted class %d, but the class names are %d: give --class-names with a name for every class the model scores", i, p, len(names))
 		}
 		out[i] = names[p]
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/onnxtune/onnxtune/graph"
 	"github.com/onnxtune/onnxtune/importer"
 	"github.com/onnxtune/onnxtune/internal/gemm"
+	"github.com/onnxtune/onnxtune/train"
 )
 
 // Exit codes.
@@ -95,7 +96,8 @@ func run(args []string, stdout, stderr io.Writer) (code int) {
 	root.SetErr(stderr)
 	cmd, err := root.ExecuteC()
 	// The last word, one line: JSON under --log-format json (every line
-	// of standard error is JSON then), else "onnxtune: MESSAGE".
+	// of standard error is JSON then), else "onnxtune: MESSAGE", for a
+	// usage error "onnxtune: MESSAGE (see 'onnxtune CMD --help')".
 	fail := func(code int, msg, hint string) int {
 		if a.logFormat == "json" {
 			l := logrus.New()
@@ -108,10 +110,10 @@ func run(args []string, stdout, stderr io.Writer) (code int) {
 			e.Error(msg)
 			return code
 		}
-		fmt.Fprintf(stderr, "onnxtune: %s\n", msg)
 		if hint != "" {
-			fmt.Fprintln(stderr, hint)
+			msg += " (" + hint + ")"
 		}
+		fmt.Fprintf(stderr, "onnxtune: %s\n", msg)
 		return code
 	}
 	if ie := (*interruptedError)(nil); errors.As(err, &ie) {
@@ -133,7 +135,7 @@ func run(args []string, stdout, stderr io.Writer) (code int) {
 	if cmd == nil {
 		cmd = root
 	}
-	return fail(exitUsage, usageMessage(err), fmt.Sprintf("Run '%s --help' for usage.", cmd.CommandPath()))
+	return fail(exitUsage, usageMessage(err), fmt.Sprintf("see '%s --help'", cmd.CommandPath()))
 }
 
 // recoverExit turns a panic into a one-line message and exit code 1. Use it
@@ -281,10 +283,27 @@ func positional(names ...string) cobra.PositionalArgs {
 // multi-line "Did you mean this?" into a parenthesis.
 func usageMessage(err error) string {
 	msg := err.Error()
+	if se := (*train.SettingError)(nil); errors.As(err, &se) && se.Param != "" && msg == se.Error() {
+		msg = settingMessage(se)
+	}
 	if head, sugg, ok := strings.Cut(msg, "\n\nDid you mean this?\n"); ok {
 		msg = fmt.Sprintf("%s (did you mean %s?)", head, strings.Join(strings.Fields(sugg), " or "))
 	}
 	return oneLine(msg)
+}
+
+// settingMessage says a refused setting with the flag that gives it:
+// "--lr: Invalid learning rate: -1.0", or for a group's value
+// "--group "fc.*": lr: Invalid learning rate: -1.0".
+func settingMessage(se *train.SettingError) string {
+	if se.Group != "" {
+		return fmt.Sprintf("--group %q: %s: %s", se.Group, se.Param, se.Reason)
+	}
+	flag := strings.ReplaceAll(se.Param, "_", "-")
+	if p, ok := train.LookupHyper(se.Param); ok {
+		flag = p.Flag()
+	}
+	return fmt.Sprintf("--%s: %s", flag, se.Reason)
 }
 
 // oneLine collapses a message that spans several lines into one.

@@ -57,9 +57,9 @@ func TestHelpCommand(t *testing.T) {
 		{"a command", []string{"help", "train"}, exitOK, "Usage:\n  onnxtune train MODEL -o OUT.onnx --data DATA [flags]\n", ""},
 		{"no topic", []string{"help"}, exitOK, "Usage:\n  onnxtune [command]\n", ""},
 		{"unknown topic", []string{"help", "bogus"}, exitUsage, "",
-			"onnxtune: unknown help topic \"bogus\"\nRun 'onnxtune help --help' for usage.\n"},
+			"onnxtune: unknown help topic \"bogus\" (see 'onnxtune help --help')\n"},
 		{"unknown subtopic", []string{"help", "train", "bogus"}, exitUsage, "",
-			"onnxtune: unknown help topic \"train bogus\"\nRun 'onnxtune help --help' for usage.\n"},
+			"onnxtune: unknown help topic \"train bogus\" (see 'onnxtune help --help')\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, stdout, stderr := runCLI(tc.args...)

@@ -38,7 +38,9 @@ With -o it writes the first output as the array logits of OUT.npz (with
 --all-outputs, every output under its graph name too). It prints the
 output shapes and, per example, the index of the largest output (the
 predicted class of a classifier) with its name when the model's metadata
-has class names (or --class-names a,b,c gives them); --json prints
+has class names (or --class-names a,b,c gives them; a model whose
+metadata names fewer or more classes than it scores is refused before
+running, unless --class-names gives one name each); --json prints
 {"outputs": {name: shape}, "predictions": [...], "predicted_names": [...]}.
 
 ` + policyText,

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -49,7 +50,42 @@ type imageFlags struct {
 	grayscale bool
 	maxPixels positiveInt // zero (not from a flag): data's default
 	cropPct   float64
-	fs        *pflag.FlagSet // where they were registered (which were set)
+	interp    string
+	fs        *pflag.FlagSet  // where they were registered (which were set)
+	skip      map[string]bool // flags not applied to this data (see forSources)
+}
+
+// changed reports whether flag name was given (and applies).
+func (im imageFlags) changed(name string) bool {
+	return im.fs != nil && im.fs.Changed(name) && !im.skip[name]
+}
+
+// forSources returns the image flags for each of train's data sources
+// (--data, then --val when given): a flag applies to every source of a
+// form that uses it, and is left out for the others when one source uses
+// it (--image-size for an image folder and an .npz file). A flag no source
+// uses is left in, for the source to refuse.
+func (im imageFlags) forSources(specs ...string) []imageFlags {
+	folder := func(s string) bool { return isFolder(s) }
+	mnist := func(s string) bool { return strings.HasPrefix(s, "mnist:") }
+	out := make([]imageFlags, len(specs))
+	for i, s := range specs {
+		out[i] = im
+		var others []string
+		others = append(others, specs[:i]...)
+		others = append(others, specs[i+1:]...)
+		drop := map[string]bool{}
+		if !folder(s) && slices.ContainsFunc(others, folder) {
+			drop["image-size"], drop["crop-pct"], drop["grayscale"], drop["interpolation"] = true, true, true, true
+			out[i].size, out[i].grayscale = nil, false
+		}
+		if !folder(s) && !mnist(s) && (slices.ContainsFunc(others, folder) || slices.ContainsFunc(others, mnist)) {
+			drop["mean"], drop["std"] = true, true
+			out[i].mean, out[i].std = nil, nil
+		}
+		out[i].skip = drop
+	}
+	return out
 }
 
 func (im *imageFlags) register(fs *pflag.FlagSet) {
@@ -63,6 +99,7 @@ func (im *imageFlags) register(fs *pflag.FlagSet) {
 		fs.Lookup(name).DefValue = ""
 	}
 	fs.BoolVar(&im.grayscale, "grayscale", false, "image folders: read images as one channel")
+	fs.StringVar(&im.interp, "interpolation", "bilinear", "image folders: the resize filter, bilinear, bicubic or nearest (PIL's, as torchvision's InterpolationMode)")
 	im.maxPixels = data.DefaultMaxImagePixels
 	fs.Var(&im.maxPixels, "max-image-pixels", "image folders: most pixels (height x width) of one image, as Pillow's limit against decompression bombs")
 }
@@ -86,7 +123,7 @@ func (p *positiveInt) Set(s string) error {
 // names.
 var imageFlagNames = map[string]string{
 	"ImageSize": "--image-size", "Mean": "--mean", "Std": "--std", "Grayscale": "--grayscale",
-	"MaxImagePixels": "--max-image-pixels", "CropPct": "--crop-pct",
+	"MaxImagePixels": "--max-image-pixels", "CropPct": "--crop-pct", "Interpolation": "--interpolation",
 	"Augment": "--scale, --hflip or --color-jitter", "Scale": "--scale", "Ratio": "--ratio", "HFlip": "--hflip", "ColorJitter": "--color-jitter",
 }
 
@@ -96,11 +133,13 @@ var optionWords = strings.NewReplacer(
 	"option ImageSize", "--image-size", "(ImageSize)", "(--image-size)",
 	"option Grayscale", "--grayscale",
 	"option CropPct", "--crop-pct",
+	"option Interpolation", "--interpolation",
 	"option MaxImagePixels", "--max-image-pixels",
 	"option Mean", "--mean", "option Std", "--std",
 	"augmentation applies", "--scale, --ratio, --hflip and --color-jitter apply",
 	"RandomResizedCrop needs", "--scale needs",
 	"set an image size to resize them all", "give --image-size to resize them all",
+	"MaxBytes allows", "--max-bytes allows",
 )
 
 // reworded is an error whose text is said in the CLI's words.
@@ -219,6 +258,19 @@ func (a *app) openData(m *graph.Model, d dataSpec) (*data.Loader, error) {
 	}
 	if ds.Len() == 0 {
 		return nil, fmt.Errorf("%s has no examples", d.spec)
+	}
+	if folders := data.RenamedFolders(ds); folders != nil {
+		classes, _, _ := data.Describe(ds)
+		var pairs []string
+		for i, f := range folders {
+			if i == 5 {
+				pairs = append(pairs, "...")
+				break
+			}
+			pairs = append(pairs, f+"="+classes[i])
+		}
+		a.log.Warnf("%s: no class folder is named as one of the class names: the sorted folders are labelled by position (%s)",
+			d.spec, strings.Join(pairs, ", "))
 	}
 	if _, targets := ds.TargetShape(); targets && d.need == classLabels {
 		return nil, fmt.Errorf("%s has float targets; want integer class labels y", d.spec)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -110,7 +111,9 @@ func (s *stepFlags) completeWeights(cfg *train.Config, m *graph.Model, src *data
 	if err != nil {
 		return fmt.Errorf("--class-weights balanced: %w", err)
 	}
-	if cfg.ClassWeights, err = train.BalancedWeights(labels, classes); err != nil {
+	if cfg.ClassWeights, err = train.BalancedWeights(labels, classes); errors.Is(err, train.ErrNoExample) {
+		return &usageError{fmt.Errorf("--class-weights balanced: %w; balanced weights need examples of all the model's %d classes (--classes or --per-class may leave some out): give %d explicit weights, --class-weights W1,...,W%d", err, classes, classes, classes)}
+	} else if err != nil {
 		return fmt.Errorf("--class-weights balanced: %w", err)
 	}
 	return nil

@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/onnxtune/onnxtune/importer"
@@ -120,5 +121,21 @@ func TestTrainStepOptionsRefused(t *testing.T) {
 				t.Errorf("%d error lines on stderr: %q", n, stderr.String())
 			}
 		})
+	}
+}
+
+// TestBalancedWeightsSubset: --class-weights balanced with --classes
+// leaving a class of the model out is refused, as scikit-learn refuses
+// it, with a usage error (exit 2) that says so and suggests explicit
+// weights.
+func TestBalancedWeightsSubset(t *testing.T) {
+	dir := filepath.Join("..", "..", "models", "recipe")
+	code, _, stderr := runCLI("train", filepath.Join(dir, "cnn.onnx"), "-o", filepath.Join(t.TempDir(), "o.onnx"),
+		"--data", filepath.Join(dir, "cnn_data.npz"), "--classes", "0,1", "--class-weights", "balanced")
+	for _, want := range []string{"class 2 has no training example", "scikit-learn's compute_class_weight refuses it too",
+		"give 3 explicit weights, --class-weights W1,...,W3"} {
+		if code != exitUsage || !strings.Contains(stderr, want) {
+			t.Errorf("exit %d %q, want 2 and %q", code, stderr, want)
+		}
 	}
 }

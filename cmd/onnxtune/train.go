@@ -88,7 +88,10 @@ ImageFolder sorts them.
 ` + preprocessText + `
 
 ` + augmentText + ` OUT carries the class names (the folder's, or
---class-names a,b,c) and the evaluation preprocessing in its metadata.
+--class-names a,b,c) and the evaluation preprocessing in its metadata; the
+names only when they count the classes the model scores (otherwise a
+warning says so and none are written: give --class-names with a name for
+each, or replace the head).
 
 Schedules scale every group's rate after every optimizer step, as the
 Hugging Face Trainer and PyTorch's schedulers compute them: --warmup N (or
@@ -142,7 +145,11 @@ when missing, each file written atomically): loss.png (the loss of every
 step and each epoch's mean training and validation loss), lr.png (each
 group's learning rate at every step), and under --val val.png (accuracy,
 top-5 accuracy and macro F1 per epoch) and confusion.png (the last
-validation's confusion matrix). Under --log-format json every line on
+validation's confusion matrix; under --save-best the best epoch's, whose
+weights OUT gets; the title names the epoch). A run resumed with --resume draws the
+steps and epochs before the resume from the lines --metrics FILE kept
+(give the same FILE; without it a warning says where the pictures start).
+Under --log-format json every line on
 standard error is JSON: log lines, progress lines (msg "progress", at most
 one a second and the last of every epoch) and the group table (msg
 "parameter group", one line per group).
@@ -414,7 +421,12 @@ func (a *app) train(model string, f *trainFlags) error {
 	if err := early(checkClassNames(m, f.classNames)); err != nil {
 		return err
 	}
-	src, err := a.openData(m, dataSpec{spec: f.data, need: labelsOrTargets, batch: f.batch, image: f.image,
+	// Each preprocessing flag applies to the sources that are images.
+	images := f.image.forSources(f.data)
+	if f.val != "" {
+		images = f.image.forSources(f.data, f.val)
+	}
+	src, err := a.openData(m, dataSpec{spec: f.data, need: labelsOrTargets, batch: f.batch, image: images[0],
 		perClass: f.perClass, classes: f.classes, shuffle: f.shuffle, seed: f.seed, aug: aug, names: f.classNames})
 	if err != nil {
 		return early(fmt.Errorf("--data: %w", err))
@@ -427,7 +439,7 @@ func (a *app) train(model string, f *trainFlags) error {
 		if train.Loss(f.loss) == train.MSE {
 			need = labelsOrTargets
 		}
-		vs, err := a.openData(m, dataSpec{spec: f.val, need: need, batch: f.batch, image: f.image, names: f.classNames})
+		vs, err := a.openData(m, dataSpec{spec: f.val, need: need, batch: f.batch, image: images[1], names: f.classNames})
 		if err != nil {
 			return early(fmt.Errorf("--val: %w", err))
 		}
@@ -466,10 +478,18 @@ func (a *app) train(model string, f *trainFlags) error {
 		return err
 	}
 	cfg.Logger, cfg.MaxBytes = a.log, a.limit
-	cfg.DataSettings = dataSettings(aug, src, f.image)
+	cfg.DataSettings = dataSettings(aug, src, images[0])
 	var plots *curves
 	if f.plot != "" {
-		plots = &curves{}
+		// The classes' names: --class-names, the folder's, or the model's.
+		classes := f.classNames
+		if classes == nil {
+			classes, _, _ = data.Describe(src.Dataset())
+		}
+		if classes == nil {
+			classes, _, _ = data.ReadMetadata(m)
+		}
+		plots = &curves{classNames: classes, best: f.saveBest}
 	}
 	var names []string
 	cfg.OnGroups = func(g *train.Assignment) {
@@ -477,7 +497,7 @@ func (a *app) train(model string, f *trainFlags) error {
 		if plots != nil {
 			plots.groups = names
 		}
-		a.printGroups(cfg.Optimizer, g, f.hyperSet)
+		a.printGroups(cfg.Optimizer, g, f.hyperSet, cfg.Schedule)
 	}
 	total := -1 // unknown: more steps than an int counts (Run refuses it)
 	if epochs <= math.MaxInt/spe {
@@ -490,6 +510,10 @@ func (a *app) train(model string, f *trainFlags) error {
 			return err
 		}
 		defer mlog.close() // on an early return; the error of the first close counts
+		if plots != nil {
+			// A resumed run's plots start from the lines before the resume.
+			mlog.carried = plots.replay
+		}
 	}
 	start := time.Now()
 	samples := 0
@@ -511,12 +535,12 @@ func (a *app) train(model string, f *trainFlags) error {
 		}
 		a.log.WithFields(map[string]any{"epoch": s.Epoch + 1, "step": s.Step, "loss": s.Loss, "lr": s.LR}).Debug("step")
 		if mlog != nil {
-			lr := make(map[string]float64, len(s.LR))
+			lr := make(map[string]jsonNumber, len(s.LR))
 			for i, v := range s.LR {
-				lr[names[i]] = v
+				lr[names[i]] = jsonNumber(v)
 			}
 			mlog.record(s.Step, s.Epoch+1, stepRecord{Type: "step", Epoch: s.Epoch + 1, Batch: s.Batch + 1, Step: s.Step,
-				Loss: s.Loss, Accuracy: acc, LR: lr})
+				Loss: jsonNumber(s.Loss), Accuracy: jsonNumber(acc), LR: lr})
 		}
 		if plots != nil {
 			plots.step(s.Step, s.Loss, s.LR)
@@ -568,6 +592,9 @@ func (a *app) train(model string, f *trainFlags) error {
 		if err := plots.write(f.plot); err != nil {
 			return err
 		}
+		if len(plots.steps) > 0 && plots.steps[0].X > 1 {
+			a.log.Warnf("--plot: the pictures start at step %d: the steps before --resume are drawn from the --metrics file of the run resumed from, give it", int64(plots.steps[0].X))
+		}
 	}
 	if runErr != nil {
 		return runErr
@@ -582,8 +609,10 @@ func (a *app) train(model string, f *trainFlags) error {
 	if _, err := remap.ToInference(m); err != nil {
 		return err
 	}
-	if err := describeModel(m, src.Dataset(), f.classNames); err != nil {
+	if w, err := describeModel(m, src.Dataset(), f.classNames); err != nil {
 		return err
+	} else if w != "" {
+		a.log.Warn(w)
 	}
 	if err := export.WriteFile(f.out, m); err != nil {
 		return err
@@ -593,15 +622,15 @@ func (a *app) train(model string, f *trainFlags) error {
 			return jsonErr
 		}
 		out := struct {
-			Output       string   `json:"output"`
-			Steps        int64    `json:"steps"`
-			Stopped      bool     `json:"stopped"`
-			EarlyStopped bool     `json:"early_stopped"`
-			BestEpoch    *int     `json:"best_epoch,omitempty"`
-			BestValue    *float64 `json:"best_value,omitempty"`
+			Output       string      `json:"output"`
+			Steps        int64       `json:"steps"`
+			Stopped      bool        `json:"stopped"`
+			EarlyStopped bool        `json:"early_stopped"`
+			BestEpoch    *int        `json:"best_epoch,omitempty"`
+			BestValue    *jsonNumber `json:"best_value,omitempty"`
 		}{Output: f.out, Steps: res.Steps, Stopped: res.Stopped, EarlyStopped: res.EarlyStopped}
 		if f.saveBest != "" && res.BestEpoch > 0 {
-			out.BestEpoch, out.BestValue = &res.BestEpoch, &res.BestValue
+			out.BestEpoch, out.BestValue = &res.BestEpoch, numberPtr(res.BestValue)
 		}
 		return writeJSONLine(a.stdout, out)
 	}
@@ -617,15 +646,28 @@ func (a *app) train(model string, f *trainFlags) error {
 // of the hyperparameter table that algo reads), and notes the defaults
 // that differ from torch.optim's among the settings not given (set). Under
 // --log-format json the table is log lines, one per group.
-func (a *app) printGroups(algo train.Algorithm, as *train.Assignment, set map[string]bool) {
+func (a *app) printGroups(algo train.Algorithm, as *train.Assignment, set map[string]bool, sched train.Schedule) {
 	var cols []train.HyperParam
 	for _, p := range train.HyperParams() {
 		if p.UsedBy(algo) {
 			cols = append(cols, p)
 		}
 	}
+	// onecycle cycles SGD's momentum or Adam's beta1 in every group: the
+	// table shows the cycle, max to base, instead of the setting.
+	hi, lo, cycled := sched.MomentumCycle()
+	cycle := fmt.Sprintf("%g→%g", hi, lo)
+	value := func(p train.HyperParam, h train.Hyper) any {
+		if cycled && p.Name == train.CycledHyper(algo) {
+			return cycle
+		}
+		return p.Get(h)
+	}
 	var notes []string
 	for _, p := range cols {
+		if cycled && p.Name == train.CycledHyper(algo) {
+			continue
+		}
 		if torch, differs := p.TorchDefault(algo); differs && !set[p.Name] {
 			torchName := map[train.Algorithm]string{train.SGD: "SGD", train.Adam: "Adam", train.AdamW: "AdamW"}[algo]
 			notes = append(notes, fmt.Sprintf("%s %g is onnxtune's default; torch.optim.%s's is %g (set --%s to choose)",
@@ -643,7 +685,7 @@ func (a *app) printGroups(algo train.Algorithm, as *train.Assignment, set map[st
 			}
 			fields := map[string]any{"group": g.Name, "params": len(g.Params), "elements": g.Count}
 			for _, p := range cols {
-				fields[p.Name] = p.Get(g.Hyper)
+				fields[p.Name] = value(p, g.Hyper)
 			}
 			a.log.WithFields(fields).Info("parameter group")
 		}
@@ -663,7 +705,7 @@ func (a *app) printGroups(algo train.Algorithm, as *train.Assignment, set map[st
 			}
 			fmt.Fprintf(tw, "%s\t%d\t%d", g.Name, len(g.Params), g.Count)
 			for _, p := range cols {
-				fmt.Fprintf(tw, "\t%g", p.Get(g.Hyper))
+				fmt.Fprintf(tw, "\t%v", value(p, g.Hyper))
 			}
 			fmt.Fprintln(tw)
 		}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"io"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"gorgonia.org/tensor"
@@ -97,5 +98,36 @@ func TestTrainWritesInferenceModel(t *testing.T) {
 		if d := a[i] - b[i]; d > 1e-5 || d < -1e-5 {
 			t.Fatalf("output %d: engine %v, onnxruntime %v", i, a[i], b[i])
 		}
+	}
+}
+
+// TestOneCycleGroupTable: under --schedule onecycle the group table shows
+// the momentum (SGD) or beta1 (Adam) cycle, OneCycleLR's 0.95 to 0.85,
+// not the setting it replaces, and no note says that momentum's default
+// differs from torch.optim's; in JSON the group lines carry the cycle.
+func TestOneCycleGroupTable(t *testing.T) {
+	dir := t.TempDir()
+	args := func(more ...string) []string {
+		return append([]string{"train", metricsModel, "-o", filepath.Join(dir, "o.onnx"), "--data", metricsData,
+			"--steps", "2", "--batch-size", "16", "--schedule", "onecycle"}, more...)
+	}
+	code, _, stderr := runCLI(args()...)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	lines := strings.Split(stderr, "\n")
+	if len(lines) < 2 || !strings.Contains(lines[0], "MOMENTUM") || !strings.Contains(lines[1], " 0.95→0.85 ") {
+		t.Errorf("group table %q, want the momentum column to show 0.95→0.85", lines[:min(2, len(lines))])
+	}
+	if strings.Contains(stderr, "note: momentum") || !strings.Contains(stderr, "note: weight_decay") {
+		t.Errorf("notes: %s, want weight_decay's and not momentum's", stderr)
+	}
+	code, _, stderr = runCLI(args("--optimizer", "adam", "--log-format", "json")...)
+	if code != exitOK {
+		t.Fatalf("adam: exit %d: %s", code, stderr)
+	}
+	g := withMsg(jsonLines(t, "stderr", stderr), "parameter group")
+	if len(g) != 1 || g[0]["beta1"] != "0.95→0.85" || g[0]["beta2"] != 0.999 {
+		t.Errorf("adam group lines %v, want beta1 0.95→0.85", g)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"os"
 
 	"github.com/onnxtune/onnxtune/internal/fsx"
@@ -27,7 +28,9 @@ pattern, or "default"), and after every epoch {"type": "epoch", "epoch",
 under --val, "val_loss" and for a classifier "val_accuracy", "val_top5",
 "val_macro_f1", "val_precision", "val_recall", "val_f1", "val_support",
 "val_confusion" (see 'onnxtune eval --help') and, with --save-best, "best" (true when the
-epoch is the best so far). Epochs and steps count from 1. The lines go to
+epoch is the best so far). Epochs and steps count from 1. A number that is
+NaN or infinite (a validation loss of NaN, say) is written as null, in
+these lines and in those of --json. The lines go to
 a temporary file in FILE's folder as they happen (each line written
 whole, so 'tail -f' on it works) and it is renamed onto FILE when the run
 ends, also when it is stopped or fails; an existing FILE is replaced only
@@ -36,47 +39,78 @@ resumed from are kept at its start.`
 
 // stepRecord is a --metrics line after a step.
 type stepRecord struct {
-	Type     string             `json:"type"`
-	Epoch    int                `json:"epoch"`
-	Batch    int                `json:"batch"`
-	Step     int64              `json:"step"`
-	Loss     float64            `json:"loss"`
-	Accuracy float64            `json:"accuracy"`
-	LR       map[string]float64 `json:"lr"`
+	Type     string                `json:"type"`
+	Epoch    int                   `json:"epoch"`
+	Batch    int                   `json:"batch"`
+	Step     int64                 `json:"step"`
+	Loss     jsonNumber            `json:"loss"`
+	Accuracy jsonNumber            `json:"accuracy"`
+	LR       map[string]jsonNumber `json:"lr"`
 }
 
 // epochRecord is a --metrics line (and a --json line) after an epoch.
 type epochRecord struct {
-	Type         string    `json:"type,omitempty"`
-	Epoch        int       `json:"epoch"`
-	Step         int64     `json:"step"`
-	Loss         float64   `json:"loss"`
-	Accuracy     float64   `json:"accuracy"`
-	Samples      int       `json:"samples"`
-	Seconds      float64   `json:"seconds"`
-	ValLoss      *float64  `json:"val_loss,omitempty"`
-	ValAccuracy  *float64  `json:"val_accuracy,omitempty"`
-	ValTop5      *float64  `json:"val_top5,omitempty"`
-	ValMacroF1   *float64  `json:"val_macro_f1,omitempty"`
-	ValPrecision []float64 `json:"val_precision,omitempty"`
-	ValRecall    []float64 `json:"val_recall,omitempty"`
-	ValF1        []float64 `json:"val_f1,omitempty"`
-	ValSupport   []int     `json:"val_support,omitempty"`
-	ValConfusion [][]int   `json:"val_confusion,omitempty"`
-	Best         *bool     `json:"best,omitempty"`
+	Type         string       `json:"type,omitempty"`
+	Epoch        int          `json:"epoch"`
+	Step         int64        `json:"step"`
+	Loss         jsonNumber   `json:"loss"`
+	Accuracy     jsonNumber   `json:"accuracy"`
+	Samples      int          `json:"samples"`
+	Seconds      float64      `json:"seconds"`
+	ValLoss      *jsonNumber  `json:"val_loss,omitempty"`
+	ValAccuracy  *jsonNumber  `json:"val_accuracy,omitempty"`
+	ValTop5      *jsonNumber  `json:"val_top5,omitempty"`
+	ValMacroF1   *jsonNumber  `json:"val_macro_f1,omitempty"`
+	ValPrecision []jsonNumber `json:"val_precision,omitempty"`
+	ValRecall    []jsonNumber `json:"val_recall,omitempty"`
+	ValF1        []jsonNumber `json:"val_f1,omitempty"`
+	ValSupport   []int        `json:"val_support,omitempty"`
+	ValConfusion [][]int      `json:"val_confusion,omitempty"`
+	Best         *bool        `json:"best,omitempty"`
+}
+
+// jsonNumber is a number of the JSON lines (--metrics, --json): NaN and
+// infinities, which JSON has no numbers for, are written as null.
+type jsonNumber float64
+
+// MarshalJSON writes n as encoding/json writes a float64, or null.
+func (n jsonNumber) MarshalJSON() ([]byte, error) {
+	if v := float64(n); math.IsNaN(v) || math.IsInf(v, 0) {
+		return []byte("null"), nil
+	}
+	return json.Marshal(float64(n))
+}
+
+// numberPtr returns a pointer to v as a jsonNumber.
+func numberPtr(v float64) *jsonNumber {
+	n := jsonNumber(v)
+	return &n
+}
+
+// jsonNumbers converts a list (nil stays nil).
+func jsonNumbers(v []float64) []jsonNumber {
+	if v == nil {
+		return nil
+	}
+	out := make([]jsonNumber, len(v))
+	for i, x := range v {
+		out[i] = jsonNumber(x)
+	}
+	return out
 }
 
 // newEpochRecord describes an epoch that ended at step; best says whether
 // a metric is watched.
 func newEpochRecord(e train.EpochInfo, step int64, watched bool) epochRecord {
-	r := epochRecord{Epoch: e.Epoch + 1, Step: step, Loss: e.Loss, Accuracy: e.Accuracy, Samples: e.Samples,
-		Seconds: e.Elapsed.Seconds()}
+	r := epochRecord{Epoch: e.Epoch + 1, Step: step, Loss: jsonNumber(e.Loss), Accuracy: jsonNumber(e.Accuracy),
+		Samples: e.Samples, Seconds: e.Elapsed.Seconds()}
 	if v := e.Val; v != nil {
-		r.ValLoss = &v.Loss
+		r.ValLoss = numberPtr(v.Loss)
 	}
 	if v := e.Val; v != nil && v.Classes > 0 {
-		r.ValAccuracy, r.ValTop5, r.ValMacroF1 = &v.Accuracy, &v.Top5, &v.MacroF1
-		r.ValPrecision, r.ValRecall, r.ValF1, r.ValSupport, r.ValConfusion = v.Precision, v.Recall, v.F1, v.Support, v.Confusion
+		r.ValAccuracy, r.ValTop5, r.ValMacroF1 = numberPtr(v.Accuracy), numberPtr(v.Top5), numberPtr(v.MacroF1)
+		r.ValPrecision, r.ValRecall, r.ValF1 = jsonNumbers(v.Precision), jsonNumbers(v.Recall), jsonNumbers(v.F1)
+		r.ValSupport, r.ValConfusion = v.Support, v.Confusion
 	}
 	if watched {
 		b := e.Best
@@ -109,6 +143,9 @@ type metricsLog struct {
 	old     [][]byte // lines of the FILE resumed from, not yet carried over
 	started bool
 	err     error
+	// carried, when set, sees every line carried over (--plot rebuilds
+	// the curves from before the resume from them).
+	carried func(line []byte)
 }
 
 // openMetricsLog starts FILE's temporary file; with resume it reads the
@@ -164,6 +201,9 @@ func (l *metricsLog) carry(step int64, epoch int) {
 		}
 		if r.Type == "step" && r.Step < step || r.Type == "epoch" && r.Epoch < epoch {
 			l.line(line)
+			if l.carried != nil {
+				l.carried(line)
+			}
 		}
 	}
 	l.old = nil

@@ -35,6 +35,11 @@ type Augment struct {
 // DefaultRatio is RandomResizedCrop's default range of aspect ratios.
 var DefaultRatio = [2]float64{3.0 / 4, 4.0 / 3}
 
+// DefaultRatioText is DefaultRatio as Augment.String writes it.
+func DefaultRatioText() string {
+	return strconv.FormatFloat(DefaultRatio[0], 'g', -1, 64) + "," + strconv.FormatFloat(DefaultRatio[1], 'g', -1, 64)
+}
+
 // check returns an *OptionError for values torchvision refuses or that
 // make no sense.
 func (a *Augment) check() error {
@@ -172,9 +177,14 @@ func (d *draws) applyJitter(ps []plane) {
 	}
 }
 
-// String describes the settings, as checkpoints record them.
+// String describes the settings as they take effect (a crop's ratio range
+// is DefaultRatio when not set), as checkpoints record them.
 func (a *Augment) String() string {
 	f := func(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
+	ratio := a.Ratio
+	if a.Scale != [2]float64{} && ratio == [2]float64{} {
+		ratio = DefaultRatio
+	}
 	return fmt.Sprintf("scale=%s,%s ratio=%s,%s hflip=%s color_jitter=%s seed=%d",
-		f(a.Scale[0]), f(a.Scale[1]), f(a.Ratio[0]), f(a.Ratio[1]), f(a.HFlip), f(a.ColorJitter), a.Seed)
+		f(a.Scale[0]), f(a.Scale[1]), f(ratio[0]), f(ratio[1]), f(a.HFlip), f(a.ColorJitter), a.Seed)
 }

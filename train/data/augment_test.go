@@ -142,7 +142,7 @@ func TestResizedCropMatchesTorchvision(t *testing.T) {
 		}
 		ps := rgbOf(t, file)
 		for c := range ps {
-			ps[c] = resizedCrop(ps[c], int(box[0]), int(box[1]), int(box[2]), int(box[3]), want.Shape[2], want.Shape[1])
+			ps[c] = resizedCrop(ps[c], int(box[0]), int(box[1]), int(box[2]), int(box[3]), want.Shape[2], want.Shape[1], Bilinear)
 		}
 		d, err := bytesDiff(ps, want)
 		if err != nil {

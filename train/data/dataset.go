@@ -69,6 +69,10 @@ type Options struct {
 	// every image to the size (torchvision's Resize((H, W)), timm's
 	// squash); 1 keeps an image already at the size as it is.
 	CropPct float64
+	// Interpolation is the filter of every resize of a folder's images
+	// (the evaluation resize and RandomResizedCrop's): Bilinear (also
+	// ""), Bicubic or Nearest, as PIL's Image.resize applies them.
+	Interpolation Interpolation
 	// Augment, when not nil, augments the images of a folder for
 	// training (see Augment); its draws need the epoch a Loader gives.
 	Augment *Augment
@@ -308,13 +312,19 @@ func finish(spec string, ds Dataset, opts Options) (Dataset, error) {
 // noImageOptions rejects the options that only image folders (and, unless
 // norm, MNIST) use.
 func noImageOptions(path string, opts Options, norm bool) error {
+	why := "" // MNIST: say that its digits are not resized
+	if !norm {
+		why = " (MNIST's digits are read as stored, 28x28, not resized)"
+	}
 	switch {
 	case opts.ImageSize != [2]int{}:
-		return optionErr(path, "ImageSize", "option ImageSize applies only to image folders")
+		return optionErr(path, "ImageSize", "option ImageSize applies only to image folders%s", why)
 	case opts.Grayscale:
 		return optionErr(path, "Grayscale", "option Grayscale applies only to image folders")
 	case opts.CropPct != 0:
-		return optionErr(path, "CropPct", "option CropPct applies only to image folders")
+		return optionErr(path, "CropPct", "option CropPct applies only to image folders%s", why)
+	case opts.Interpolation != "":
+		return optionErr(path, "Interpolation", "option Interpolation applies only to image folders%s", why)
 	case opts.Augment != nil:
 		return optionErr(path, "Augment", "augmentation applies only to image folders")
 	case norm && opts.Mean != nil:

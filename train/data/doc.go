@@ -57,8 +57,10 @@
 //  2. with Grayscale, convert to PIL's "L": (19595 R + 38470 G + 7471 B +
 //     2^15) >> 16;
 //  3. with ImageSize, resize each channel exactly as Pillow's
-//     Image.resize((w, h), Image.BILINEAR) does on 8-bit images: a
-//     separable triangle filter over pixel centres ((i + 0.5) * in/out),
+//     Image.resize((w, h), Image.BILINEAR) does on 8-bit images (or with
+//     Options.Interpolation BICUBIC, Pillow's cubic of a = -0.5 and
+//     support 2 in the same arithmetic, or NEAREST, the pixel under each
+//     output centre): a separable triangle filter over pixel centres ((i + 0.5) * in/out),
 //     widened by in/out when shrinking (antialiasing, so not the
 //     align_corners=False interpolation of torch.nn.functional.interpolate),
 //     weights in fixed point with 22 fractional bits, a horizontal pass

@@ -41,11 +41,13 @@ type ImageFolder struct {
 	root    string
 	name    string // of the field: the model's input, or "x"
 	classes []string
+	renamed []string // the folders, when ClassNames name none and relabel them by position
 	files   []string
 	labels  []int64
 	c, h, w int             // example shape
 	resize  bool            // resize every image to h x w
 	cropPct float64         // with resize: Resize then CenterCrop (0: stretch)
+	interp  Interpolation   // the resize filter
 	aug     *Augment        // training augmentation, or nil
 	tables  []*[256]float32 // normalization, per channel
 	mean    []float64       // of the normalization, per channel
@@ -124,8 +126,19 @@ func OpenImageFolder(root string, opts Options) (*ImageFolder, error) {
 		return nil, optionErr(root, "CropPct", "option CropPct %v, want a positive share (or 0 to stretch)", pct)
 	case pct != 0 && !f.resize:
 		return nil, optionErr(root, "CropPct", "option CropPct needs an image size (ImageSize) to crop to")
+	case pct != 0 && resizedTooLarge(float64(max(f.h, f.w))/pct, f.c, f.max):
+		// Every image's shorter side would be resized to at least this.
+		return nil, optionErr(root, "CropPct", "option CropPct %v resizes every image's shorter side to %.4g pixels or more (the image size divided by it): more than MaxBytes allows", pct, float64(max(f.h, f.w))/pct)
 	default:
 		f.cropPct = pct
+	}
+	switch in := opts.Interpolation.orDefault(); {
+	case !slices.Contains(Interpolations(), in):
+		return nil, optionErr(root, "Interpolation", "option Interpolation %q, want bilinear, bicubic or nearest", string(in))
+	case in != Bilinear && !f.resize:
+		return nil, optionErr(root, "Interpolation", "option Interpolation needs an image size (ImageSize) to resize to")
+	default:
+		f.interp = in
 	}
 	if a := opts.Augment; a != nil {
 		if err := a.check(); err != nil {
@@ -159,6 +172,9 @@ func OpenImageFolder(root string, opts Options) (*ImageFolder, error) {
 	if opts.ClassNames != nil {
 		if f.classes, index, err = namedLabels(root, folders, opts.ClassNames); err != nil {
 			return nil, err
+		}
+		if !slices.ContainsFunc(folders, func(c string) bool { return slices.Contains(opts.ClassNames, c) }) {
+			f.renamed = folders
 		}
 	}
 	for i, class := range folders {
@@ -269,6 +285,11 @@ func classFiles(dir string) ([]string, error) {
 // index in this list.
 func (f *ImageFolder) Classes() []string { return slices.Clone(f.classes) }
 
+// Renamed returns the class folders, sorted, when none of them is named
+// as one of Options.ClassNames and the names label them by position (nil
+// otherwise).
+func (f *ImageFolder) Renamed() []string { return slices.Clone(f.renamed) }
+
 // Path returns the file of example i ("" when out of range).
 func (f *ImageFolder) Path(i int) string {
 	if i < 0 || i >= len(f.files) {
@@ -322,9 +343,9 @@ func (f *ImageFolder) readEpoch(epoch, i int, x []any, _ []float32) (int64, erro
 		planes[c] = plane{}
 		switch {
 		case d.crop:
-			p = resizedCrop(p, d.top, d.left, d.h, d.w, f.w, f.h)
+			p = resizedCrop(p, d.top, d.left, d.h, d.w, f.w, f.h, f.interp)
 		case f.resize:
-			p = evalTransform(p, f.w, f.h, f.cropPct)
+			p = evalTransform(p, f.w, f.h, f.cropPct, f.interp)
 		}
 		if d.flip {
 			p = hflip(p)
@@ -380,6 +401,13 @@ func imageFormat(head []byte) string {
 		return "jpeg"
 	}
 	return ""
+}
+
+// resizedTooLarge reports whether an image of c channels whose shorter
+// side is resized to side pixels (at least side x side of them, and a
+// plane of bytes more) would exceed limit bytes, or an int.
+func resizedTooLarge(side float64, c int, limit int64) bool {
+	return !(side < 1<<30) || side*side*float64(c+1) > float64(limit)
 }
 
 // pixels returns h*w, or -1 if that overflows.

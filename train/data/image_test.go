@@ -54,6 +54,14 @@ func TestImageFolderMatchesTorchvision(t *testing.T) {
 		{"mixed", Options{ImageSize: [2]int{3, 9}}, 3},
 		{"gray", Options{ImageSize: [2]int{4, 6}, Grayscale: true}, 1},
 		{"gray_plain", Options{Grayscale: true}, 1},
+		{"down_bicubic", Options{ImageSize: [2]int{3, 4}, Interpolation: Bicubic}, 3},
+		{"up_bicubic", Options{ImageSize: [2]int{11, 9}, Interpolation: Bicubic}, 3},
+		{"mixed_bicubic", Options{ImageSize: [2]int{3, 9}, Interpolation: Bicubic}, 3},
+		{"wide_bicubic", Options{ImageSize: [2]int{10, 3}, Interpolation: Bicubic}, 3},
+		{"down_nearest", Options{ImageSize: [2]int{3, 4}, Interpolation: Nearest}, 3},
+		{"up_nearest", Options{ImageSize: [2]int{11, 9}, Interpolation: Nearest}, 3},
+		{"mixed_nearest", Options{ImageSize: [2]int{3, 9}, Interpolation: Nearest}, 3},
+		{"wide_nearest", Options{ImageSize: [2]int{10, 3}, Interpolation: Nearest}, 3},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -39,7 +39,7 @@ type Preprocess struct {
 // crop percentage (1 when images are read at their own size, all of the
 // size: a center crop that keeps them) and normalization.
 func (f *ImageFolder) Preprocess() Preprocess {
-	p := Preprocess{Size: [2]int{f.h, f.w}, Resize: "center_crop", CropPct: 1, Interpolation: "bilinear",
+	p := Preprocess{Size: [2]int{f.h, f.w}, Resize: "center_crop", CropPct: 1, Interpolation: string(f.interp.orDefault()),
 		Mean: slices.Clone(f.mean), Std: slices.Clone(f.std), Grayscale: f.c == 1}
 	if f.resize {
 		p.CropPct = f.cropPct
@@ -69,6 +69,25 @@ func Describe(ds Dataset) (classes []string, pre Preprocess, ok bool) {
 			return d.Classes(), d.Preprocess(), true
 		default:
 			return nil, Preprocess{}, false
+		}
+	}
+}
+
+// RenamedFolders returns the class folders of an image folder data set
+// (also selected or without labels) whose names match none of the class
+// names that label it, so that the names label the sorted folders by
+// position (nil otherwise): a user may want to know.
+func RenamedFolders(ds Dataset) []string {
+	for {
+		switch d := ds.(type) {
+		case *subset:
+			ds = d.ds
+		case *unlabeled:
+			ds = d.ds
+		case *ImageFolder:
+			return d.Renamed()
+		default:
+			return nil
 		}
 	}
 }
@@ -125,7 +144,7 @@ func ReadMetadata(m *graph.Model) (classes []string, pre *Preprocess, err error)
 		}
 		bad := p.Size[0] < 1 || p.Size[1] < 1 || math.IsNaN(p.CropPct) || p.CropPct < 0 ||
 			(p.Resize != "center_crop" && p.Resize != "stretch") || (p.Resize == "stretch") != (p.CropPct == 0) ||
-			(p.Interpolation != "bilinear")
+			!slices.Contains(Interpolations(), Interpolation(p.Interpolation))
 		if bad {
 			return nil, nil, fmt.Errorf("data: the model's metadata %s: %s is not a preprocessing onnxtune applies", MetaPreprocess, v)
 		}

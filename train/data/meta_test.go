@@ -36,7 +36,7 @@ func TestMetadata(t *testing.T) {
 		`{"size":[0,5],"resize":"center_crop","crop_pct":1,"interpolation":"bilinear"}`,
 		`{"size":[5,5],"resize":"center_crop","crop_pct":0,"interpolation":"bilinear"}`,
 		`{"size":[5,5],"resize":"stretch","crop_pct":1,"interpolation":"bilinear"}`,
-		`{"size":[5,5],"resize":"center_crop","crop_pct":1,"interpolation":"bicubic"}`,
+		`{"size":[5,5],"resize":"center_crop","crop_pct":1,"interpolation":"lanczos"}`,
 		`{"size":[5,5],"resize":"center_crop","crop_pct":-1,"interpolation":"bilinear"}`,
 		`not json`,
 	} {

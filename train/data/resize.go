@@ -146,14 +146,65 @@ type resizeCoeffs struct {
 	k        []int32
 }
 
-// bilinearCoeffs computes PIL's coefficients for resizing inSize pixels to
-// outSize with its bilinear (triangle) filter, widened by the scale when
-// shrinking (antialiasing), as Pillow's precompute_coeffs and
-// normalize_coeffs_8bpc do.
-func bilinearCoeffs(inSize, outSize int) resizeCoeffs {
+// Interpolation names a resize filter of PIL's Image.resize (what
+// torchvision's InterpolationMode picks for PIL images).
+type Interpolation string
+
+// The filters: Bilinear (triangle, support 1; the default), Bicubic
+// (Pillow's cubic with a = -0.5, support 2) and Nearest.
+const (
+	Bilinear Interpolation = "bilinear"
+	Bicubic  Interpolation = "bicubic"
+	Nearest  Interpolation = "nearest"
+)
+
+// Interpolations lists the filters.
+func Interpolations() []Interpolation { return []Interpolation{Bilinear, Bicubic, Nearest} }
+
+// orDefault returns i, or Bilinear for "".
+func (i Interpolation) orDefault() Interpolation {
+	if i == "" {
+		return Bilinear
+	}
+	return i
+}
+
+// filter is one of Pillow's convolution filters: its support and its
+// function (Resample.c's bilinear_filter and bicubic_filter).
+type filter struct {
+	support float64
+	f       func(x float64) float64
+}
+
+var (
+	bilinearFilter = filter{1, func(x float64) float64 {
+		x = math.Abs(x)
+		if x < 1 {
+			return 1 - x
+		}
+		return 0
+	}}
+	bicubicFilter = filter{2, func(x float64) float64 {
+		const a = -0.5
+		x = math.Abs(x)
+		switch {
+		case x < 1:
+			return ((a+2)*x-(a+3))*x*x + 1
+		case x < 2:
+			return (((x-5)*x+8)*x - 4) * a
+		}
+		return 0
+	}}
+)
+
+// filterCoeffs computes PIL's coefficients for resizing inSize pixels to
+// outSize with filter fl, widened by the scale when shrinking
+// (antialiasing), as Pillow's precompute_coeffs and normalize_coeffs_8bpc
+// do.
+func filterCoeffs(inSize, outSize int, fl filter) resizeCoeffs {
 	scale := float64(inSize) / float64(outSize)
 	filterscale := max(scale, 1)
-	support := 1.0 * filterscale // the bilinear filter's support is 1
+	support := fl.support * filterscale
 	ksize := int(math.Ceil(support))*2 + 1
 	rc := resizeCoeffs{ksize: ksize, start: make([]int, outSize), n: make([]int, outSize), k: make([]int32, outSize*ksize)}
 	w := make([]float64, ksize)
@@ -164,11 +215,7 @@ func bilinearCoeffs(inSize, outSize int) resizeCoeffs {
 		xmax := min(int(center+support+0.5), inSize) - xmin
 		ww := 0.0
 		for x := range xmax {
-			t := math.Abs((float64(x+xmin) - center + 0.5) * ss)
-			w[x] = 0
-			if t < 1 {
-				w[x] = 1 - t
-			}
+			w[x] = fl.f((float64(x+xmin) - center + 0.5) * ss)
 			ww += w[x]
 		}
 		for x := range xmax {
@@ -200,23 +247,66 @@ func clip8(v int64) uint8 {
 }
 
 // resize resizes p to w x h as PIL's Image.resize((w, h), BILINEAR) does on
-// an 8-bit image: two passes, each rounded to bytes, horizontal first
-// unless the height shrinks by more than twice what the width shrinks (in
-// pixels), when Pillow 13 (not 9.4) runs the vertical pass first (its
-// ImagingResampleInner).
-func resize(p plane, w, h int) plane {
-	if dh := p.h - h; dh > 0 && dh > (p.w-w)*2 {
-		return resizeHorizontal(resizeVertical(p, h), w)
+// an 8-bit image (see resizeWith).
+func resize(p plane, w, h int) plane { return resizeWith(p, w, h, Bilinear) }
+
+// resizeWith resizes p to w x h as PIL's Image.resize((w, h), filter)
+// does on an 8-bit image: with a convolution filter two passes, each
+// rounded to bytes, horizontal first unless the height shrinks by more
+// than twice what the width shrinks (in pixels), when Pillow 13 (not 9.4)
+// runs the vertical pass first (its ImagingResampleInner); Nearest picks
+// the source pixel under each output pixel's center, as Pillow's affine
+// nearest transform does.
+func resizeWith(p plane, w, h int, in Interpolation) plane {
+	if p.w == w && p.h == h {
+		return p
 	}
-	return resizeVertical(resizeHorizontal(p, w), h)
+	fl := bilinearFilter
+	switch in.orDefault() {
+	case Nearest:
+		return resizeNearest(p, w, h)
+	case Bicubic:
+		fl = bicubicFilter
+	}
+	if dh := p.h - h; dh > 0 && dh > (p.w-w)*2 {
+		return resizeHorizontal(resizeVertical(p, h, fl), w, fl)
+	}
+	return resizeVertical(resizeHorizontal(p, w, fl), h, fl)
+}
+
+// nearestIndex returns, for each of out pixels, the source pixel of a
+// nearest resize from in pixels: Pillow's ImagingScaleAffine, which
+// accumulates the position from half a step on and truncates it.
+func nearestIndex(in, out int) []int {
+	step := float64(in) / float64(out)
+	idx := make([]int, out)
+	pos := step * 0.5
+	for i := range idx {
+		idx[i] = min(int(pos), in-1)
+		pos += step
+	}
+	return idx
+}
+
+// resizeNearest resizes p to w x h with the nearest filter.
+func resizeNearest(p plane, w, h int) plane {
+	xs, ys := nearestIndex(p.w, w), nearestIndex(p.h, h)
+	out := plane{w, h, make([]uint8, w*h)}
+	for y, sy := range ys {
+		row := p.pix[sy*p.w : (sy+1)*p.w]
+		for x, sx := range xs {
+			out.pix[y*w+x] = row[sx]
+		}
+	}
+	return out
 }
 
 // resizeHorizontal resizes the rows of p to w pixels.
-func resizeHorizontal(p plane, w int) plane {
+func resizeHorizontal(p plane, w int, fl filter) plane {
 	if p.w == w {
 		return p
 	}
-	rc := bilinearCoeffs(p.w, w)
+	rc := filterCoeffs(p.w, w, fl)
 	out := plane{w, p.h, make([]uint8, w*p.h)}
 	for y := range p.h {
 		row := p.pix[y*p.w : (y+1)*p.w]
@@ -233,11 +323,11 @@ func resizeHorizontal(p plane, w int) plane {
 }
 
 // resizeVertical resizes the columns of p to h pixels.
-func resizeVertical(p plane, h int) plane {
+func resizeVertical(p plane, h int, fl filter) plane {
 	if p.h == h {
 		return p
 	}
-	rc := bilinearCoeffs(p.h, h)
+	rc := filterCoeffs(p.h, h, fl)
 	out := plane{p.w, h, make([]uint8, p.w*h)}
 	for yy := range h {
 		k := rc.k[yy*rc.ksize:]

@@ -84,29 +84,28 @@ func crop(p plane, top, left, tw, th int) plane {
 
 // evalTransform applies the evaluation transform to p: with pct > 0, the
 // resize of evalSize then CenterCrop(th, tw); with pct 0, Resize((th, tw)),
-// a stretch to the size.
-func evalTransform(p plane, tw, th int, pct float64) plane {
+// a stretch to the size; resizes with filter in.
+func evalTransform(p plane, tw, th int, pct float64, in Interpolation) plane {
 	if pct == 0 {
 		if p.w != tw || p.h != th {
-			p = resize(p, tw, th)
+			p = resizeWith(p, tw, th, in)
 		}
 		return p
 	}
 	rw, rh := evalSize(p.w, p.h, tw, th, pct)
 	if rw != p.w || rh != p.h {
-		p = resize(p, rw, rh)
+		p = resizeWith(p, rw, rh, in)
 	}
 	top, left := centerCropBox(p.w, p.h, tw, th)
 	return crop(p, top, left, tw, th)
 }
 
 // resizedCrop is torchvision's resized_crop on a PIL image: the box (top,
-// left, height h, width w) of p, resized to tw x th with PIL's bilinear
-// filter.
-func resizedCrop(p plane, top, left, h, w, tw, th int) plane {
+// left, height h, width w) of p, resized to tw x th with PIL's filter in.
+func resizedCrop(p plane, top, left, h, w, tw, th int, in Interpolation) plane {
 	p = crop(p, top, left, w, h)
 	if p.w != tw || p.h != th {
-		p = resize(p, tw, th)
+		p = resizeWith(p, tw, th, in)
 	}
 	return p
 }

@@ -20,6 +20,9 @@ Outputs, next to this script:
                           mixed      Resize((3, 9)), ...
                           gray       Grayscale(), Resize((4, 6)), ToTensor, Normalize([0.449], [0.226])
                           gray_plain Grayscale(), ToTensor, Normalize([0.449], [0.226])
+                          {down,up,mixed,wide}_{bicubic,nearest}
+                                     Resize(size, interpolation=BICUBIC or NEAREST), ToTensor,
+                                     Normalize(ImageNet); sizes (3, 4), (11, 9), (3, 9), (10, 3)
   torchvision.json      classes, sample files (relative to folder/), jpeg flags
 """
 import json
@@ -81,6 +84,11 @@ def main():
     out["mixed"], _, _ = run(T([transforms.Resize((3, 9)), transforms.ToTensor(), norm]))
     out["gray"], _, _ = run(T([transforms.Grayscale(), transforms.Resize((4, 6)), transforms.ToTensor(), gnorm]))
     out["gray_plain"], _, _ = run(T([transforms.Grayscale(), transforms.ToTensor(), gnorm]))
+    for name, mode in (("bicubic", transforms.InterpolationMode.BICUBIC),
+                       ("nearest", transforms.InterpolationMode.NEAREST)):
+        for case, size in (("down", (3, 4)), ("up", (11, 9)), ("mixed", (3, 9)), ("wide", (10, 3))):
+            out[case + "_" + name], _, _ = run(T([transforms.Resize(size, interpolation=mode), transforms.ToTensor(),
+                                                  norm]))
     out["y"] = y
     np.savez(os.path.join(HERE, "torchvision.npz"), **out)
     files = [os.path.relpath(p, FOLDER) for p, _ in ds.samples]
