@@ -25,7 +25,7 @@ log() { printf '[setup] %s\n' "$*" >&2; }
 die() { printf '[setup] error: %s\n' "$*" >&2; exit 1; }
 
 # .cache/ holds downloaded tools and must never be committed.
-if ! grep -qxF '.cache/' .gitignore 2>/dev/null; then
+if ! grep -qxE '\.cache/?' .gitignore 2>/dev/null; then
 	if [ -s .gitignore ] && [ -n "$(tail -c1 .gitignore)" ]; then echo >>.gitignore; fi
 	echo '.cache/' >>.gitignore
 	log "added .cache/ to .gitignore"
