@@ -59,3 +59,29 @@ func tanhT[T Float](x T) T {
 	}
 	return T(t)
 }
+
+// phi32 is the standard normal distribution function Φ(x) = (1 +
+// erf(x/√2))/2 in float32, from Numerical Recipes' erfc (fractional error
+// below 1.2e-7 everywhere), so that Φ keeps its relative precision far into
+// the lower tail where GELU's output is tiny.
+func phi32(x float32) float32 {
+	z := x * 0.70710678118654752
+	if z < 0 {
+		z = -z
+	}
+	t := 1 / (1 + 0.5*z)
+	p := -1.26551223 + t*(1.00002368+t*(0.37409196+t*(0.09678418+t*(-0.18628806+
+		t*(0.27886807+t*(-1.13520398+t*(1.48851587+t*(-0.82215223+t*0.17087277))))))))
+	half := 0.5 * t * exp32(-z*z+p) // erfc(z)/2
+	if x < 0 {
+		return half
+	}
+	return 1 - half
+}
+
+// gelu32 is x·Φ(x); gelu32Grad its derivative Φ(x) + x·φ(x).
+func gelu32(x float32) float32 { return x * phi32(x) }
+
+func gelu32Grad(x, _ float32) float32 {
+	return phi32(x) + x*0.3989422804014327*exp32(-0.5*x*x)
+}

@@ -290,6 +290,31 @@ func unaryGradRun[T Float](d func(x, y T) T) Kernel {
 	}
 }
 
+// mapInto is y = f(x) elementwise, split across the cores.
+func mapInto[T Float](f func(T) T) func(in [][]T, y []T) {
+	return func(in [][]T, y []T) {
+		x := in[0][:len(y)]
+		parallelRange(len(y), 32, func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				y[i] = f(x[i])
+			}
+		})
+	}
+}
+
+// mapGradInto is dx = dy * d(x, y) elementwise for (dy, x, y), split
+// across the cores.
+func mapGradInto[T Float](d func(x, y T) T) func(in [][]T, dx []T) {
+	return func(in [][]T, dx []T) {
+		dy, x, y := in[0][:len(dx)], in[1][:len(dx)], in[2][:len(dx)]
+		parallelRange(len(dx), 32, func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				dx[i] = dy[i] * d(x[i], y[i])
+			}
+		})
+	}
+}
+
 // lowerUnary lowers a float elementwise op whose derivative is a function of
 // the input x and output y.
 func lowerUnary(name string, f32 func(float32) float32, f64 func(float64) float64,
@@ -299,10 +324,14 @@ func lowerUnary(name string, f32 func(float32) float32, f64 func(float64) float6
 		if !x.DType.IsFloat() {
 			return nil, fmt.Errorf("%s of %s", name, x.DType)
 		}
-		s := Spec{Name: name, Shape: x.Shape, DType: x.DType, Fwd: unary(f32, f64), WRT: []bool{true}}
+		// Fwd for scalars and folding; Into (kept buffers, split across
+		// the cores) for tensors.
+		s := Spec{Name: name, Shape: x.Shape, DType: x.DType, Fwd: unary(f32, f64), WRT: []bool{true},
+			Into: bodiesInto(mapInto(f32), mapInto(f64))}
 		s.Grad = func(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
 			n, err := NewNode(grad.Graph(), output.Name()+"/grad", Spec{Name: name + "Grad", Shape: ShapeOf(inputs[0]),
-				DType: DTypeOf(inputs[0]), Fwd: unaryGradKernel(d32, d64)}, grad, inputs[0], output)
+				DType: DTypeOf(inputs[0]), Fwd: unaryGradKernel(d32, d64),
+				Into: bodiesInto(mapGradInto(d32), mapGradInto(d64))}, grad, inputs[0], output)
 			return G.Nodes{n}, err
 		}
 		out, err := c.Apply(s, x)
