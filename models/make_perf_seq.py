@@ -21,8 +21,8 @@ do_constant_folding=False), input "input", output "logits", fixed shapes.
 time builds the same module from the same seed and times what onnxtune's Trainer.Step does: train() mode,
 SGD lr 0.001 momentum 0.9 weight decay 1e-4 with the head (fc.* / classifier.*) at lr 0.01, cross-entropy on
 labels i % classes; a step is zero_grad + forward + backward + step + loss.item(). Dropout is p=0 on both
-sides (nothing random, so both sides do the same work each step). It prints one line: the median and minimum
-of the steady-state steps in ms, as JSON.
+sides (nothing random, so both sides do the same work each step). It prints one line of JSON: the median and
+minimum wall time of the steady-state steps in ms, and the median CPU time (process_time: every thread's).
 """
 
 import copy
@@ -119,14 +119,17 @@ def time_steps(name, threads):
 
     for _ in range(1 + warmup):
         step()
-    times = []
+    times, cpu = [], []
     for _ in range(steps):
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         step()
         times.append((time.perf_counter() - t) * 1e3)
+        cpu.append((time.process_time() - c) * 1e3)
     times.sort()
+    cpu.sort()
     print(json.dumps({"model": name, "threads": threads, "torch": torch.__version__,
-                      "median_ms": times[len(times) // 2], "min_ms": times[0], "times_ms": times}))
+                      "median_ms": times[len(times) // 2], "min_ms": times[0],
+                      "cpu_median_ms": cpu[len(cpu) // 2], "times_ms": times}))
 
 
 def main():

@@ -14,7 +14,12 @@ import (
 // exp32 is e^x in float32, for x clamped to [-87.3, 88.3] (the result
 // stays a normal float32; beyond, sigmoid and tanh are saturated anyway).
 func exp32(x float32) float32 {
-	x = min(max(x, -87.3), 88.3)
+	if x < -87.3 { // comparisons: min and max on floats also order NaNs and zeros
+		x = -87.3
+	}
+	if x > 88.3 {
+		x = 88.3
+	}
 	// n = round(x·log2 e): adding 1.5·2²³ leaves the integer in the low
 	// mantissa bits.
 	t := x*1.44269504088896341 + 12582912
@@ -79,9 +84,16 @@ func phi32(x float32) float32 {
 	return 1 - half
 }
 
-// gelu32 is x·Φ(x); gelu32Grad its derivative Φ(x) + x·φ(x).
+// gelu32 is x·Φ(x); gelu32Grad its derivative Φ(x) + x·φ(x), given y =
+// gelu32(x): Φ(x) = y/x except near 0, one exponential instead of two.
 func gelu32(x float32) float32 { return x * phi32(x) }
 
-func gelu32Grad(x, _ float32) float32 {
-	return phi32(x) + x*0.3989422804014327*exp32(-0.5*x*x)
+func gelu32Grad(x, y float32) float32 {
+	var p float32
+	if x > 1e-3 || x < -1e-3 {
+		p = y / x
+	} else {
+		p = phi32(x)
+	}
+	return p + x*0.3989422804014327*exp32(-0.5*x*x)
 }

@@ -398,6 +398,13 @@ func rnnForwardDir[T Float](c *rnnCfg, v *rnnIn[T], lens []int, pack []T, d int)
 	if c.kind == kindGRU && !c.lbr {
 		rh = make([]T, B*H)
 	}
+	var packed *recPacked // float32: R packed once, H·Rᵀ as (R·Hᵀ)ᵀ
+	var recT []T
+	if rh == nil {
+		if packed = packRec(false, GH, H, rd, H); packed != nil {
+			recT = make([]T, GH*B)
+		}
+	}
 	yOut := pack[:c.ySize()]
 	plain := c.lstmPlain(d)
 	act := func(a rnnAct, x T) (T, T) {
@@ -411,7 +418,14 @@ func rnnForwardDir[T Float](c *rnnCfg, v *rnnIn[T], lens []int, pack []T, d int)
 		if rh != nil {
 			n = 2 * H
 		}
-		gemmStrided(false, true, B, n, H, 1, hPrev, H, rd, H, 0, rec, GH)
+		if packed != nil {
+			packed.mul(B, any(hPrev).([]float32), H, any(recT).([]float32))
+			if !plain { // plain LSTM gates read recT as it is
+				transposeTo(recT, GH, B, rec)
+			}
+		} else {
+			gemmStrided(false, true, B, n, H, 1, hPrev, H, rd, H, 0, rec, GH)
+		}
 		for b := 0; b < B; b++ {
 			t, ok := c.timeOf(d, s, b, lens)
 			if !ok {
@@ -429,7 +443,11 @@ func rnnForwardDir[T Float](c *rnnCfg, v *rnnIn[T], lens []int, pack []T, d int)
 				cp := cPrev[b*H : (b+1)*H]
 				cell, hc := st.ex1[b*H:(b+1)*H], st.ex2[b*H:(b+1)*H]
 				if plain {
-					lstmGates(x, r, pre, post, cp, cell, hc, pi, po, pf)
+					if recT != nil {
+						lstmGates(x, recT[b:], B, pre, post, cp, cell, hc, pi, po, pf)
+					} else {
+						lstmGates(x, r, 1, pre, post, cp, cell, hc, pi, po, pf)
+					}
 					continue
 				}
 				for j := 0; j < H; j++ {
@@ -673,6 +691,13 @@ func rnnBackwardDir[T Float](c *rnnCfg, v, g *rnnIn[T], dxt []T, lens []int, pac
 			copy(c0[b*H:(b+1)*H], v.c0[c.hAt(d, b):c.hAt(d, b)+H])
 		}
 	}
+	var packed *recPacked // float32: Rᵀ packed once, dG·R as (Rᵀ·dGᵀ)ᵀ
+	var dHT []T
+	if rh == nil {
+		if packed = packRec(true, H, GH, rd, H); packed != nil {
+			dHT = make([]T, H*B)
+		}
+	}
 	for s := T_ - 1; s >= 0; s-- {
 		st := cacheStep(c, pack, d, s)
 		hPrev, cPrev := h0, c0
@@ -793,7 +818,12 @@ func rnnBackwardDir[T Float](c *rnnCfg, v, g *rnnIn[T], dxt []T, lens []int, pac
 			n = 2 * H
 		}
 		// d H_prev += dG·R.
-		gemmStrided(false, false, B, H, n, 1, dG, GH, rd, H, 1, dH, H)
+		if packed != nil {
+			packed.mul(B, any(dG).([]float32), GH, any(dHT).([]float32))
+			addTransposed(dHT, H, B, dH)
+		} else {
+			gemmStrided(false, false, B, H, n, 1, dG, GH, rd, H, 1, dH, H)
+		}
 	}
 	n := GH
 	if rh != nil {
@@ -831,14 +861,15 @@ func rnnBackwardDir[T Float](c *rnnCfg, v, g *rnnIn[T], dxt []T, lens []int, pac
 }
 
 // lstmGates is one example's step of an LSTM with the default activations:
-// from the input's and the state's terms x and r ([4H], gates i, o, f, c)
-// it writes the pre-activations, the gates, the cell and its tanh.
-func lstmGates[T Float](x, r, pre, post, cp, cell, hc, pi, po, pf []T) {
+// from the input's and the state's terms x and r ([4H], gates i, o, f, c;
+// r's elements rs apart) it writes the pre-activations, the gates, the cell and its tanh.
+func lstmGates[T Float](x, r []T, rs int, pre, post, cp, cell, hc, pi, po, pf []T) {
 	H := len(cp)
-	x, r, pre, post = x[:4*H], r[:4*H], pre[:4*H], post[:4*H]
+	x, r, pre, post = x[:4*H], r[:(4*H-1)*rs+1], pre[:4*H], post[:4*H]
 	cell, hc = cell[:H], hc[:H]
 	for j := 0; j < H; j++ {
-		zi, zo, zf, zc := x[j]+r[j], x[H+j]+r[H+j], x[2*H+j]+r[2*H+j], x[3*H+j]+r[3*H+j]
+		zi, zo := x[j]+r[j*rs], x[H+j]+r[(H+j)*rs]
+		zf, zc := x[2*H+j]+r[(2*H+j)*rs], x[3*H+j]+r[(3*H+j)*rs]
 		if pi != nil {
 			zi += pi[j] * cp[j]
 			zf += pf[j] * cp[j]
@@ -880,5 +911,34 @@ func lstmGatesGrad[T Float](dh, dc, post, cp, cell, hc, dx, pi, po, pf, dpi, dpo
 		}
 		dc[j] = dcp
 		dx[j], dx[H+j], dx[2*H+j], dx[3*H+j] = zi, zo, zf, zc
+	}
+}
+
+// transposeTo sets dst (cols×rows) to the transpose of src (rows×cols), by
+// blocks of 8 rows so that each store writes 8 consecutive elements (a
+// plain loop strides dst by a multiple of 4 KiB, which keeps evicting L1).
+func transposeTo[T Float](src []T, rows, cols int, dst []T) {
+	for i0 := 0; i0 < rows; i0 += 8 {
+		i1 := min(rows, i0+8)
+		for j := 0; j < cols; j++ {
+			d := dst[j*rows+i0 : j*rows+i1]
+			for i := range d {
+				d[i] = src[(i0+i)*cols+j]
+			}
+		}
+	}
+}
+
+// addTransposed adds the transpose of src (rows×cols) to dst (cols×rows),
+// by blocks as transposeTo.
+func addTransposed[T Float](src []T, rows, cols int, dst []T) {
+	for i0 := 0; i0 < rows; i0 += 8 {
+		i1 := min(rows, i0+8)
+		for j := 0; j < cols; j++ {
+			d := dst[j*rows+i0 : j*rows+i1]
+			for i := range d {
+				d[i] += src[(i0+i)*cols+j]
+			}
+		}
 	}
 }
