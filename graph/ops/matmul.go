@@ -353,6 +353,9 @@ func lowerMatMul(c *Ctx, in []*Value) ([]*Value, error) {
 	if err != nil {
 		return nil, err
 	}
+	if w := b.transposeOf; w != nil && a.Rank() >= 2 && p.flatA() && w.DType == a.DType {
+		return lowerMatMulT(c, p, a, w)
+	}
 	s := Spec{Name: "MatMul", Shape: p.out, DType: a.DType, Fwd: p.forward(), WRT: []bool{true, true},
 		Into: p.into(func(in [][]float32, y []float32) { matmulBody(p, in, y) },
 			func(in [][]float64, y []float64) { matmulBody(p, in, y) })}
@@ -367,5 +370,33 @@ func lowerMatMul(c *Ctx, in []*Value) ([]*Value, error) {
 		return G.Nodes{ga, gb}, err
 	}
 	out, err := c.Apply(s, a, b)
+	return []*Value{out}, err
+}
+
+// lowerMatMulT is MatMul(A, Transpose(W)) for a 2-D W [n, k] and A
+// [..., m, k] (a Linear layer as PyTorch's exporter writes it without
+// constant folding): Y = A·Wᵀ, dA = dY·W and dW = dYᵀ·A with GEMM's
+// transposition flags, differentiated w.r.t. W itself, so that neither W
+// nor its gradient is transposed every step.
+func lowerMatMulT(c *Ctx, p *matmulPlan, a, w *Value) ([]*Value, error) {
+	rows, k, n := p.batches*p.m, p.k, p.n
+	s := Spec{Name: "MatMul", Shape: p.out, DType: a.DType, WRT: []bool{true, true}, Into: bodiesInto(
+		func(in [][]float32, y []float32) { blasGemm(false, true, rows, n, k, 1, in[0], in[1], 0, y) },
+		func(in [][]float64, y []float64) { blasGemm(false, true, rows, n, k, 1, in[0], in[1], 0, y) })}
+	s.Grad = func(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
+		key := output.Name()
+		dt := DTypeOf(inputs[0])
+		ga, err := NewNode(grad.Graph(), key+"/GradA", Spec{Name: "MatMulGradA", Shape: p.aShape, DType: dt, Into: bodiesInto(
+			func(in [][]float32, y []float32) { blasGemm(false, false, rows, k, n, 1, in[0], in[1], 0, y) },
+			func(in [][]float64, y []float64) { blasGemm(false, false, rows, k, n, 1, in[0], in[1], 0, y) })}, grad, inputs[1])
+		if err != nil {
+			return nil, err
+		}
+		gw, err := NewNode(grad.Graph(), key+"/GradB", Spec{Name: "MatMulGradB", Shape: ShapeOf(inputs[1]), DType: dt, Into: bodiesInto(
+			func(in [][]float32, y []float32) { blasGemm(true, false, n, k, rows, 1, in[1], in[0], 0, y) },
+			func(in [][]float64, y []float64) { blasGemm(true, false, n, k, rows, 1, in[1], in[0], 0, y) })}, inputs[0], grad)
+		return G.Nodes{ga, gw}, err
+	}
+	out, err := c.Apply(s, a, w)
 	return []*Value{out}, err
 }

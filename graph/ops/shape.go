@@ -352,6 +352,9 @@ func lowerTranspose(c *Ctx, in []*Value) ([]*Value, error) {
 		return G.Nodes{n}, err
 	}
 	y, err := c.Apply(s, x)
+	if err == nil && r == 2 {
+		y.transposeOf = x
+	}
 	return []*Value{y}, err
 }
 
