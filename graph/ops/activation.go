@@ -200,6 +200,9 @@ func actGeluFuncs(c *Ctx) (func(float32) float32, func(float64) float64,
 		return nil, nil, nil, nil, fmt.Errorf("approximate is %q, want \"none\" or \"tanh\"", approx)
 	}
 	f32, d32 := actGelu[float32](approx == "tanh")
+	if approx == "none" {
+		f32, d32 = gelu32, gelu32Grad // float32 arithmetic (fastmath.go)
+	}
 	f64, d64 := actGelu[float64](approx == "tanh")
 	return f32, f64, d32, d64, nil
 }

@@ -110,8 +110,14 @@ func (v *viewMap) nextRow(idx []int) {
 }
 
 func viewForward[T shapeElem](x []T, v *viewMap, fill T) []T {
-	n := sizeOf(v.out)
-	res := make([]T, n)
+	res := make([]T, sizeOf(v.out))
+	viewForwardTo(x, v, fill, res)
+	return res
+}
+
+// viewForwardTo is viewForward into res, which it overwrites whole.
+func viewForwardTo[T shapeElem](x []T, v *viewMap, fill T, res []T) []T {
+	n := len(res)
 	r := len(v.out)
 	if n == 0 {
 		return res

@@ -163,6 +163,9 @@ func binaryGrad(name string) GradFunc {
 // sumToKernel: scale * SumTo(grad, shape).
 func sumToKernel(to []int, scale float64) Kernel {
 	return func(in []*tensor.Dense) (*tensor.Dense, error) {
+		if r, ok := sumRows(in[0], to, scale); ok {
+			return r, nil
+		}
 		return floatMap(in[0], func(g []float64, sg []int) ([]float64, []int, error) {
 			r := SumTo(g, sg, to)
 			if scale != 1 {
@@ -187,8 +190,52 @@ func mulSumKernel(to []int, div bool) Kernel {
 		if err != nil {
 			return nil, err
 		}
+		if r, ok := sumRows(p, to, 1); ok {
+			return r, nil
+		}
 		return floatMap(p, func(v []float64, sv []int) ([]float64, []int, error) { return SumTo(v, sv, to), to, nil })
 	}
+}
+
+// sumRows is scale * SumTo(t, to) for float32 and float64 t when to is,
+// but for leading 1s, a suffix of t's shape (a bias's gradient: sums over
+// the leading axes): in t's own type with float64 sums, without turning
+// the whole of t into float64. ok is false for other shapes.
+func sumRows(t *tensor.Dense, to []int, scale float64) (*tensor.Dense, bool) {
+	switch d := t.Data().(type) {
+	case []float32:
+		r, ok := sumRowsOf(d, Shape(t), to, scale)
+		return r, ok
+	case []float64:
+		r, ok := sumRowsOf(d, Shape(t), to, scale)
+		return r, ok
+	}
+	return nil, false
+}
+
+func sumRowsOf[T Float](g []T, from, to []int, scale float64) (*tensor.Dense, bool) {
+	tail := to
+	for len(tail) > 0 && tail[0] == 1 {
+		tail = tail[1:]
+	}
+	if len(tail) > len(from) || !sameInts(tail, from[len(from)-len(tail):]) {
+		return nil, false
+	}
+	cols := sizeOf(tail)
+	out := make([]T, cols)
+	if cols == 0 || len(g) == 0 {
+		return Dense(to, out), true
+	}
+	acc := make([]float64, cols)
+	for r := 0; r+cols <= len(g); r += cols {
+		for j, x := range g[r : r+cols] {
+			acc[j] += float64(x)
+		}
+	}
+	for j, v := range acc {
+		out[j] = T(scale * v)
+	}
+	return Dense(to, out), true
 }
 
 // divGradBKernel: SumTo(-grad * a / b^2, shape of b).
@@ -290,6 +337,31 @@ func unaryGradRun[T Float](d func(x, y T) T) Kernel {
 	}
 }
 
+// mapInto is y = f(x) elementwise, split across the cores.
+func mapInto[T Float](f func(T) T) func(in [][]T, y []T) {
+	return func(in [][]T, y []T) {
+		x := in[0][:len(y)]
+		parallelRange(len(y), 32, func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				y[i] = f(x[i])
+			}
+		})
+	}
+}
+
+// mapGradInto is dx = dy * d(x, y) elementwise for (dy, x, y), split
+// across the cores.
+func mapGradInto[T Float](d func(x, y T) T) func(in [][]T, dx []T) {
+	return func(in [][]T, dx []T) {
+		dy, x, y := in[0][:len(dx)], in[1][:len(dx)], in[2][:len(dx)]
+		parallelRange(len(dx), 32, func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				dx[i] = dy[i] * d(x[i], y[i])
+			}
+		})
+	}
+}
+
 // lowerUnary lowers a float elementwise op whose derivative is a function of
 // the input x and output y.
 func lowerUnary(name string, f32 func(float32) float32, f64 func(float64) float64,
@@ -299,10 +371,14 @@ func lowerUnary(name string, f32 func(float32) float32, f64 func(float64) float6
 		if !x.DType.IsFloat() {
 			return nil, fmt.Errorf("%s of %s", name, x.DType)
 		}
-		s := Spec{Name: name, Shape: x.Shape, DType: x.DType, Fwd: unary(f32, f64), WRT: []bool{true}}
+		// Fwd for scalars and folding; Into (kept buffers, split across
+		// the cores) for tensors.
+		s := Spec{Name: name, Shape: x.Shape, DType: x.DType, Fwd: unary(f32, f64), WRT: []bool{true},
+			Into: bodiesInto(mapInto(f32), mapInto(f64))}
 		s.Grad = func(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
 			n, err := NewNode(grad.Graph(), output.Name()+"/grad", Spec{Name: name + "Grad", Shape: ShapeOf(inputs[0]),
-				DType: DTypeOf(inputs[0]), Fwd: unaryGradKernel(d32, d64)}, grad, inputs[0], output)
+				DType: DTypeOf(inputs[0]), Fwd: unaryGradKernel(d32, d64),
+				Into: bodiesInto(mapGradInto(d32), mapGradInto(d64))}, grad, inputs[0], output)
 			return G.Nodes{n}, err
 		}
 		out, err := c.Apply(s, x)

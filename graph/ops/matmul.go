@@ -240,72 +240,105 @@ func (p *matmulPlan) forward() Kernel {
 	}
 }
 
+// into is a matmul plan's kernel body as an IntoKernel, with the check
+// that both inputs have the output's element type.
+func (p *matmulPlan) into(f32 func(in [][]float32, y []float32), f64 func(in [][]float64, y []float64)) IntoKernel {
+	run := bodiesInto(f32, f64)
+	return func(in []*tensor.Dense, dst *tensor.Dense) error {
+		if in[0].Dtype() != in[1].Dtype() {
+			return fmt.Errorf("element types %v and %v differ", in[0].Dtype(), in[1].Dtype())
+		}
+		return run(in, dst)
+	}
+}
+
+// eachMatrix runs f for the output matrices [0, batches): split across the
+// cores, each product on its own goroutine, when they are many and small
+// (attention's per-head products), else in turn with products that may
+// use every core.
+func (p *matmulPlan) eachMatrix(f func(i int, serial bool)) {
+	parallelSamples(p.batches, p.m*p.n*p.k, func(lo, hi int, serial bool) {
+		for i := lo; i < hi; i++ {
+			f(i, serial)
+		}
+	})
+}
+
 func matmulRun[T Float](p *matmulPlan) Kernel {
 	return func(in []*tensor.Dense) (*tensor.Dense, error) {
 		a, b, err := data2[T](in)
 		if err != nil {
 			return nil, err
 		}
-		m, k, n := p.m, p.k, p.n
-		out := make([]T, p.batches*m*n)
-		if p.flatA() {
-			blasGemm(false, false, p.batches*m, n, k, 1, a, b, 0, out)
-		} else {
-			for i := 0; i < p.batches; i++ {
-				blasGemm(false, false, m, n, k, 1, a[p.aIdx[i]*m*k:], b[p.bIdx[i]*k*n:], 0, out[i*m*n:])
-			}
-		}
+		out := make([]T, p.batches*p.m*p.n)
+		matmulBody(p, [][]T{a, b}, out)
 		return Dense(p.out, out), nil
 	}
 }
 
-// gradA: dA = dY * B^T per output matrix, summed over broadcast batches.
-// Inputs (dY, B).
-func (p *matmulPlan) gradA() Kernel {
-	return floats(matmulGradA[float32](p), matmulGradA[float64](p))
+func matmulBody[T Float](p *matmulPlan, in [][]T, out []T) {
+	a, b := in[0], in[1]
+	m, k, n := p.m, p.k, p.n
+	if p.flatA() {
+		blasGemm(false, false, p.batches*m, n, k, 1, a, b, 0, out)
+		return
+	}
+	p.eachMatrix(func(i int, serial bool) {
+		gemmStridedMode(serial, false, false, m, n, k, 1, a[p.aIdx[i]*m*k:], max(k, 1), b[p.bIdx[i]*k*n:], max(n, 1), 0, out[i*m*n:], max(n, 1))
+	})
 }
 
-func matmulGradA[T Float](p *matmulPlan) Kernel {
-	return func(in []*tensor.Dense) (*tensor.Dense, error) {
-		dy, b, err := data2[T](in)
-		if err != nil {
-			return nil, err
-		}
+// gradA: dA = dY * B^T per output matrix, summed over broadcast batches.
+// Inputs (dY, B).
+func (p *matmulPlan) gradA() IntoKernel {
+	return p.into(matmulGradA[float32](p), matmulGradA[float64](p))
+}
+
+func matmulGradA[T Float](p *matmulPlan) func(in [][]T, da []T) {
+	return func(in [][]T, da []T) {
+		dy, b := in[0], in[1]
 		m, k, n := p.m, p.k, p.n
-		da := make([]T, p.aMats*m*k)
 		if p.flatA() {
 			blasGemm(false, true, p.batches*m, k, n, 1, dy, b, 0, da)
-		} else {
-			for i := 0; i < p.batches; i++ {
-				blasGemm(false, true, m, k, n, 1, dy[i*m*n:], b[p.bIdx[i]*k*n:], 1, da[p.aIdx[i]*m*k:])
-			}
+			return
 		}
-		return Dense(p.aShape, da), nil
+		if p.aMats == p.batches { // one output matrix for each of A's
+			p.eachMatrix(func(i int, serial bool) {
+				gemmStridedMode(serial, false, true, m, k, n, 1, dy[i*m*n:], max(n, 1), b[p.bIdx[i]*k*n:], max(n, 1), 0, da[p.aIdx[i]*m*k:], max(k, 1))
+			})
+			return
+		}
+		clear(da)
+		for i := 0; i < p.batches; i++ {
+			blasGemm(false, true, m, k, n, 1, dy[i*m*n:], b[p.bIdx[i]*k*n:], 1, da[p.aIdx[i]*m*k:])
+		}
 	}
 }
 
 // gradB: dB = A^T * dY per output matrix, summed over broadcast batches.
 // Inputs (A, dY).
-func (p *matmulPlan) gradB() Kernel {
-	return floats(matmulGradB[float32](p), matmulGradB[float64](p))
+func (p *matmulPlan) gradB() IntoKernel {
+	return p.into(matmulGradB[float32](p), matmulGradB[float64](p))
 }
 
-func matmulGradB[T Float](p *matmulPlan) Kernel {
-	return func(in []*tensor.Dense) (*tensor.Dense, error) {
-		a, dy, err := data2[T](in)
-		if err != nil {
-			return nil, err
-		}
+func matmulGradB[T Float](p *matmulPlan) func(in [][]T, db []T) {
+	return func(in [][]T, db []T) {
+		a, dy := in[0], in[1]
 		m, k, n := p.m, p.k, p.n
-		db := make([]T, p.bMats*k*n)
 		if p.flatA() {
 			blasGemm(true, false, k, n, p.batches*m, 1, a, dy, 0, db)
-		} else {
-			for i := 0; i < p.batches; i++ {
-				blasGemm(true, false, k, n, m, 1, a[p.aIdx[i]*m*k:], dy[i*m*n:], 1, db[p.bIdx[i]*k*n:])
-			}
+			return
 		}
-		return Dense(p.bShape, db), nil
+		if p.bMats == p.batches {
+			p.eachMatrix(func(i int, serial bool) {
+				gemmStridedMode(serial, true, false, k, n, m, 1, a[p.aIdx[i]*m*k:], max(k, 1), dy[i*m*n:], max(n, 1), 0, db[p.bIdx[i]*k*n:], max(n, 1))
+			})
+			return
+		}
+		clear(db)
+		for i := 0; i < p.batches; i++ {
+			blasGemm(true, false, k, n, m, 1, a[p.aIdx[i]*m*k:], dy[i*m*n:], 1, db[p.bIdx[i]*k*n:])
+		}
 	}
 }
 
@@ -320,17 +353,50 @@ func lowerMatMul(c *Ctx, in []*Value) ([]*Value, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := Spec{Name: "MatMul", Shape: p.out, DType: a.DType, Fwd: p.forward(), WRT: []bool{true, true}}
+	if w := b.transposeOf; w != nil && a.Rank() >= 2 && p.flatA() && w.DType == a.DType {
+		return lowerMatMulT(c, p, a, w)
+	}
+	s := Spec{Name: "MatMul", Shape: p.out, DType: a.DType, Fwd: p.forward(), WRT: []bool{true, true},
+		Into: p.into(func(in [][]float32, y []float32) { matmulBody(p, in, y) },
+			func(in [][]float64, y []float64) { matmulBody(p, in, y) })}
 	s.Grad = func(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
 		key := output.Name()
 		dt := DTypeOf(inputs[0])
-		ga, err := NewNode(grad.Graph(), key+"/GradA", Spec{Name: "MatMulGradA", Shape: p.aShape, DType: dt, Fwd: p.gradA()}, grad, inputs[1])
+		ga, err := NewNode(grad.Graph(), key+"/GradA", Spec{Name: "MatMulGradA", Shape: p.aShape, DType: dt, Into: p.gradA()}, grad, inputs[1])
 		if err != nil {
 			return nil, err
 		}
-		gb, err := NewNode(grad.Graph(), key+"/GradB", Spec{Name: "MatMulGradB", Shape: p.bShape, DType: dt, Fwd: p.gradB()}, inputs[0], grad)
+		gb, err := NewNode(grad.Graph(), key+"/GradB", Spec{Name: "MatMulGradB", Shape: p.bShape, DType: dt, Into: p.gradB()}, inputs[0], grad)
 		return G.Nodes{ga, gb}, err
 	}
 	out, err := c.Apply(s, a, b)
+	return []*Value{out}, err
+}
+
+// lowerMatMulT is MatMul(A, Transpose(W)) for a 2-D W [n, k] and A
+// [..., m, k] (a Linear layer as PyTorch's exporter writes it without
+// constant folding): Y = A·Wᵀ, dA = dY·W and dW = dYᵀ·A with GEMM's
+// transposition flags, differentiated w.r.t. W itself, so that neither W
+// nor its gradient is transposed every step.
+func lowerMatMulT(c *Ctx, p *matmulPlan, a, w *Value) ([]*Value, error) {
+	rows, k, n := p.batches*p.m, p.k, p.n
+	s := Spec{Name: "MatMul", Shape: p.out, DType: a.DType, WRT: []bool{true, true}, Into: bodiesInto(
+		func(in [][]float32, y []float32) { blasGemm(false, true, rows, n, k, 1, in[0], in[1], 0, y) },
+		func(in [][]float64, y []float64) { blasGemm(false, true, rows, n, k, 1, in[0], in[1], 0, y) })}
+	s.Grad = func(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
+		key := output.Name()
+		dt := DTypeOf(inputs[0])
+		ga, err := NewNode(grad.Graph(), key+"/GradA", Spec{Name: "MatMulGradA", Shape: p.aShape, DType: dt, Into: bodiesInto(
+			func(in [][]float32, y []float32) { blasGemm(false, false, rows, k, n, 1, in[0], in[1], 0, y) },
+			func(in [][]float64, y []float64) { blasGemm(false, false, rows, k, n, 1, in[0], in[1], 0, y) })}, grad, inputs[1])
+		if err != nil {
+			return nil, err
+		}
+		gw, err := NewNode(grad.Graph(), key+"/GradB", Spec{Name: "MatMulGradB", Shape: ShapeOf(inputs[1]), DType: dt, Into: bodiesInto(
+			func(in [][]float32, y []float32) { blasGemm(true, false, n, k, rows, 1, in[1], in[0], 0, y) },
+			func(in [][]float64, y []float64) { blasGemm(true, false, n, k, rows, 1, in[1], in[0], 0, y) })}, inputs[0], grad)
+		return G.Nodes{ga, gw}, err
+	}
+	out, err := c.Apply(s, a, w)
 	return []*Value{out}, err
 }

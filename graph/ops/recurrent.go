@@ -58,7 +58,7 @@ func lowerRecurrent(kind rnnKind) LowerFunc {
 			sizes[i], shapes[i] = a.Size(), a.Shape
 		}
 		s := Spec{Name: name, Shape: []int{cfg.packSize()}, DType: dt,
-			Fwd: floats(rnnForward[float32](cfg), rnnForward[float64](cfg))}
+			Into: floatsInto(rnnForward[float32](cfg), rnnForward[float64](cfg))}
 		s.WRT = make([]bool, len(args))
 		for i := range args {
 			s.WRT[i] = i != cfg.iSeq
@@ -88,7 +88,7 @@ func lowerRecurrent(kind rnnKind) LowerFunc {
 				return nil, fmt.Errorf("%s has no output %d", name, i)
 			}
 			v := views[i]
-			if outs[i], err = applyView(c, name+" "+v.name, pack, flatView(pack.Size(), v.off, v.shape), 0, nil); err != nil {
+			if outs[i], err = packPart(c, name+" "+v.name, pack, v.off, v.shape, cfg.offCache()); err != nil {
 				return nil, err
 			}
 		}
@@ -96,19 +96,94 @@ func lowerRecurrent(kind rnnKind) LowerFunc {
 	}
 }
 
-// flatView is the view of shape at offset off of a flat tensor of n
-// elements.
-func flatView(n, off int, shape []int) *viewMap {
-	st := rowStrides(shape)
-	offs := make([][]int, len(shape))
-	for d, size := range shape {
-		start := 0
-		if d == 0 {
-			start = off
+// packPart is the output of shape at offset off of a recurrent node's
+// pack. Its gradient is pack-sized, but only the outputs' head (the first
+// head elements) can be non-zero: the kernel writes that head and leaves
+// the rest, the cache's, at the zeros of its buffer's first run, instead
+// of clearing and scattering the whole pack every step.
+func packPart(c *Ctx, name string, pack *Value, off int, shape []int, head int) (*Value, error) {
+	n, size := sizeOf(shape), pack.Size()
+	s := Spec{Name: name, Shape: shape, DType: pack.DType, Into: func(in []*tensor.Dense, dst *tensor.Dense) error {
+		return copyFlat(dst, in[0], off, n)
+	}}
+	s.WRT = []bool{true}
+	s.Grad = func(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
+		var zeroed uintptr // the buffer whose tail is known to be 0
+		into := func(in []*tensor.Dense, dst *tensor.Dense) error {
+			if p := dst.Uintptr(); p != zeroed {
+				if err := zeroFlat(dst, size); err != nil {
+					return err
+				}
+				zeroed = p
+			} else if err := zeroFlat(dst, head); err != nil {
+				return err
+			}
+			return addFlat(dst, in[0], off, n)
 		}
-		offs[d] = stepTable(size, start, st[d])
+		g, err := NewNode(grad.Graph(), output.Name()+"/grad", Spec{Name: name + "Grad", Shape: []int{size},
+			DType: DTypeOf(inputs[0]), Into: into}, grad)
+		return G.Nodes{g}, err
 	}
-	return newViewMap([]int{n}, shape, offs)
+	return c.Apply(s, pack)
+}
+
+// copyFlat copies n elements at off of src into dst.
+func copyFlat(dst, src *tensor.Dense, off, n int) error {
+	switch d := dst.Data().(type) {
+	case []float32:
+		s, ok := src.Data().([]float32)
+		if !ok || off+n > len(s) || n > len(d) {
+			return fmt.Errorf("part %d+%d of %v", off, n, src.Shape())
+		}
+		copy(d, s[off:off+n])
+	case []float64:
+		s, ok := src.Data().([]float64)
+		if !ok || off+n > len(s) || n > len(d) {
+			return fmt.Errorf("part %d+%d of %v", off, n, src.Shape())
+		}
+		copy(d, s[off:off+n])
+	default:
+		return fmt.Errorf("part of %v", dst.Dtype())
+	}
+	return nil
+}
+
+// zeroFlat sets the first n elements of t to 0.
+func zeroFlat(t *tensor.Dense, n int) error {
+	switch d := t.Data().(type) {
+	case []float32:
+		clear(d[:n])
+	case []float64:
+		clear(d[:n])
+	default:
+		return fmt.Errorf("zeroing %v", t.Dtype())
+	}
+	return nil
+}
+
+// addFlat adds src's n elements into dst at off.
+func addFlat(dst, src *tensor.Dense, off, n int) error {
+	switch d := dst.Data().(type) {
+	case []float32:
+		s, ok := src.Data().([]float32)
+		if !ok || len(s) != n || off+n > len(d) {
+			return fmt.Errorf("gradient part %d+%d of %v", off, n, dst.Shape())
+		}
+		for i, x := range s {
+			d[off+i] += x
+		}
+	case []float64:
+		s, ok := src.Data().([]float64)
+		if !ok || len(s) != n || off+n > len(d) {
+			return fmt.Errorf("gradient part %d+%d of %v", off, n, dst.Shape())
+		}
+		for i, x := range s {
+			d[off+i] += x
+		}
+	default:
+		return fmt.Errorf("gradient of %v", dst.Dtype())
+	}
+	return nil
 }
 
 // rnnGrad builds the gradient of the pack: one backward node computes
@@ -119,7 +194,7 @@ func rnnGrad(cfg *rnnCfg, name string, sizes []int, shapes [][]int) GradFunc {
 		off, total := rnnGradLayout(sizes, cfg)
 		args := append(G.Nodes{grad, output}, inputs...)
 		all, err := NewNode(grad.Graph(), key+"/grad", Spec{Name: name + "Grad", Shape: []int{total}, DType: DTypeOf(output),
-			Fwd: floats(rnnBackward[float32](cfg, sizes), rnnBackward[float64](cfg, sizes))}, args...)
+			Into: floatsInto(rnnBackward[float32](cfg, sizes), rnnBackward[float64](cfg, sizes))}, args...)
 		if err != nil {
 			return nil, err
 		}

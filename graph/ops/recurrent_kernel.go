@@ -313,23 +313,40 @@ func (c *rnnCfg) clipped(x float64) (float64, bool) {
 	return x, true
 }
 
-// rnnForward computes the pack.
-func rnnForward[T Float](c *rnnCfg) Kernel {
-	return func(in []*tensor.Dense) (*tensor.Dense, error) {
+// rnnForward computes the pack into dst, which it keeps from one step to
+// the next.
+func rnnForward[T Float](c *rnnCfg) IntoKernel {
+	return func(in []*tensor.Dense, dst *tensor.Dense) error {
 		v, err := readRNNIn[T](c, in)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		lens, err := rnnLens(c, in)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		pack := make([]T, c.packSize())
+		pack, err := Data[T](dst)
+		if err != nil {
+			return err
+		}
+		if c.iSeq >= 0 || c.kind == kindGRU {
+			// Steps past an example's length, and GRU's extra without
+			// linear_before_reset, are not written below.
+			clear(pack)
+		}
 		for d := 0; d < c.dirs; d++ {
 			rnnForwardDir(c, &v, lens, pack, d)
 		}
-		return Dense([]int{len(pack)}, pack), nil
+		return nil
 	}
+}
+
+// lstmPlain says whether an LSTM has the default activations (sigmoid,
+// tanh, tanh) and no clip: its gates then skip the generic activation
+// functions.
+func (c *rnnCfg) lstmPlain(d int) bool {
+	a := c.acts[d]
+	return c.kind == kindLSTM && c.clip == 0 && a[0].name == "Sigmoid" && a[1].name == "Tanh" && a[2].name == "Tanh"
 }
 
 func rnnForwardDir[T Float](c *rnnCfg, v *rnnIn[T], lens []int, pack []T, d int) {
@@ -348,7 +365,8 @@ func rnnForwardDir[T Float](c *rnnCfg, v *rnnIn[T], lens []int, pack []T, d int)
 	}
 	acts := c.acts[d]
 	// X·Wᵀ + Wb (+ Rb but GRU's h gate's), all steps at once.
-	xw := make([]T, T_*B*GH)
+	xw := getScratch[T](T_ * B * GH)
+	defer putScratch(xw)
 	blasGemm(false, true, T_*B, GH, I, 1, v.xt, wd, 0, xw)
 	if wb != nil {
 		addBias := GH
@@ -380,7 +398,15 @@ func rnnForwardDir[T Float](c *rnnCfg, v *rnnIn[T], lens []int, pack []T, d int)
 	if c.kind == kindGRU && !c.lbr {
 		rh = make([]T, B*H)
 	}
+	var packed *recPacked // float32: R packed once, H·Rᵀ as (R·Hᵀ)ᵀ
+	var recT []T
+	if rh == nil {
+		if packed = packRec(false, GH, H, rd, H); packed != nil {
+			recT = make([]T, GH*B)
+		}
+	}
 	yOut := pack[:c.ySize()]
+	plain := c.lstmPlain(d)
 	act := func(a rnnAct, x T) (T, T) {
 		cx, _ := c.clipped(float64(x))
 		return x, T(a.f(cx))
@@ -392,7 +418,14 @@ func rnnForwardDir[T Float](c *rnnCfg, v *rnnIn[T], lens []int, pack []T, d int)
 		if rh != nil {
 			n = 2 * H
 		}
-		gemmStrided(false, true, B, n, H, 1, hPrev, H, rd, H, 0, rec, GH)
+		if packed != nil {
+			packed.mul(B, any(hPrev).([]float32), H, any(recT).([]float32))
+			if !plain { // plain LSTM gates read recT as it is
+				transposeTo(recT, GH, B, rec)
+			}
+		} else {
+			gemmStrided(false, true, B, n, H, 1, hPrev, H, rd, H, 0, rec, GH)
+		}
 		for b := 0; b < B; b++ {
 			t, ok := c.timeOf(d, s, b, lens)
 			if !ok {
@@ -409,6 +442,14 @@ func rnnForwardDir[T Float](c *rnnCfg, v *rnnIn[T], lens []int, pack []T, d int)
 			case kindLSTM:
 				cp := cPrev[b*H : (b+1)*H]
 				cell, hc := st.ex1[b*H:(b+1)*H], st.ex2[b*H:(b+1)*H]
+				if plain {
+					if recT != nil {
+						lstmGates(x, recT[b:], B, pre, post, cp, cell, hc, pi, po, pf)
+					} else {
+						lstmGates(x, r, 1, pre, post, cp, cell, hc, pi, po, pf)
+					}
+					continue
+				}
 				for j := 0; j < H; j++ {
 					zi, zo, zf, zc := x[j]+r[j], x[H+j]+r[H+j], x[2*H+j]+r[2*H+j], x[3*H+j]+r[3*H+j]
 					if pi != nil {
@@ -525,29 +566,36 @@ func rnnGradLayout(sizes []int, c *rnnCfg) (off []int, total int) {
 	return off, total
 }
 
-// rnnBackward gets (dPack, pack, inputs...) and returns the gradients of
-// the float inputs, flat, at the offsets rnnGradLayout gives.
-func rnnBackward[T Float](c *rnnCfg, sizes []int) Kernel {
-	return func(in []*tensor.Dense) (*tensor.Dense, error) {
+// rnnBackward gets (dPack, pack, inputs...) and writes the gradients of
+// the float inputs into dst, flat, at the offsets rnnGradLayout gives.
+func rnnBackward[T Float](c *rnnCfg, sizes []int) IntoKernel {
+	return func(in []*tensor.Dense, dst *tensor.Dense) error {
 		dpack, err := Data[T](in[0])
 		if err != nil {
-			return nil, err
+			return err
 		}
 		pack, err := Data[T](in[1])
 		if err != nil {
-			return nil, err
+			return err
 		}
 		ins := in[2:]
 		v, err := readRNNIn[T](c, ins)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		lens, err := rnnLens(c, ins)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		off, total := rnnGradLayout(sizes, c)
-		out := make([]T, total)
+		out, err := Data[T](dst)
+		if err != nil {
+			return err
+		}
+		if len(out) != total {
+			return fmt.Errorf("%d gradient elements, want %d", len(out), total)
+		}
+		clear(out)
 		part := func(i int) []T {
 			if i < 0 {
 				return nil
@@ -569,7 +617,7 @@ func rnnBackward[T Float](c *rnnCfg, sizes []int) Kernel {
 				}
 			}
 		}
-		return Dense([]int{total}, out), nil
+		return nil
 	}
 }
 
@@ -587,6 +635,7 @@ func rnnBackwardDir[T Float](c *rnnCfg, v, g *rnnIn[T], dxt []T, lens []int, pac
 		dpi, dpo, dpf = gd[:H], gd[H:2*H], gd[2*H:]
 	}
 	acts := c.acts[d]
+	plain := c.lstmPlain(d)
 	grad := func(a rnnAct, pre, post T) T {
 		x, in := c.clipped(float64(pre))
 		if !in {
@@ -594,8 +643,30 @@ func rnnBackwardDir[T Float](c *rnnCfg, v, g *rnnIn[T], dxt []T, lens []int, pac
 		}
 		return T(a.d(x, float64(post)))
 	}
-	dxw := make([]T, T_*B*GH) // d pre-activations, by time
-	dG := make([]T, B*GH)     // d of the terms the previous state's product enters
+	dxw := getScratch[T](T_ * B * GH) // d pre-activations, by time
+	defer putScratch(dxw)
+	if c.iSeq >= 0 {
+		clear(dxw) // the rows of steps past an example's length stay 0
+	}
+	// dGs holds, for every step, the d of the terms the previous state's
+	// product enters (dG), and hs that previous state, row blocks alike:
+	// after the steps one product over all of them gives d R, and column
+	// sums d Rb. For LSTM and RNN without sequence_lens dG is the step's
+	// block of dxw, by time.
+	alias := c.kind != kindGRU && c.iSeq < 0
+	dGs := dxw
+	if !alias {
+		dGs = getScratch[T](T_ * B * GH)
+		defer putScratch(dGs)
+	}
+	block := func(s int) int { // the row block of step s in dGs and hs
+		if alias && (d == 1 || c.reverse) {
+			return T_ - 1 - s
+		}
+		return s
+	}
+	hs := getScratch[T](T_ * B * H)
+	defer putScratch(hs)
 	dH := make([]T, B*H)
 	dC := make([]T, B*H)
 	dh := make([]T, B*H) // this step's d H
@@ -620,6 +691,13 @@ func rnnBackwardDir[T Float](c *rnnCfg, v, g *rnnIn[T], dxt []T, lens []int, pac
 			copy(c0[b*H:(b+1)*H], v.c0[c.hAt(d, b):c.hAt(d, b)+H])
 		}
 	}
+	var packed *recPacked // float32: Rᵀ packed once, dG·R as (Rᵀ·dGᵀ)ᵀ
+	var dHT []T
+	if rh == nil {
+		if packed = packRec(true, H, GH, rd, H); packed != nil {
+			dHT = make([]T, H*B)
+		}
+	}
 	for s := T_ - 1; s >= 0; s-- {
 		st := cacheStep(c, pack, d, s)
 		hPrev, cPrev := h0, c0
@@ -630,7 +708,12 @@ func rnnBackwardDir[T Float](c *rnnCfg, v, g *rnnIn[T], dxt []T, lens []int, pac
 				cPrev = prev.ex1
 			}
 		}
-		clear(dG)
+		k := block(s)
+		copy(hs[k*B*H:(k+1)*B*H], hPrev)
+		dG := dGs[k*B*GH : (k+1)*B*GH]
+		if !alias {
+			clear(dG)
+		}
 		for b := 0; b < B; b++ {
 			t, ok := c.timeOf(d, s, b, lens)
 			if !ok {
@@ -649,10 +732,14 @@ func rnnBackwardDir[T Float](c *rnnCfg, v, g *rnnIn[T], dxt []T, lens []int, pac
 					dx[j] = dhb[j] * grad(acts[0], pre[j], post[j])
 					dH[b*H+j] = 0
 				}
-				copy(dg, dx)
 			case kindLSTM:
 				cp := cPrev[b*H : (b+1)*H]
 				cell, hc := st.ex1[b*H:(b+1)*H], st.ex2[b*H:(b+1)*H]
+				if plain {
+					lstmGatesGrad(dhb, dC[b*H:(b+1)*H], post, cp, cell, hc, dx, pi, po, pf, dpi, dpo, dpf)
+					clear(dH[b*H : (b+1)*H])
+					break
+				}
 				for j := 0; j < H; j++ {
 					i, o, f, gg := post[j], post[H+j], post[2*H+j], post[3*H+j]
 					zo := dhb[j] * hc[j] * grad(acts[0], pre[H+j], o)
@@ -674,7 +761,6 @@ func rnnBackwardDir[T Float](c *rnnCfg, v, g *rnnIn[T], dxt []T, lens []int, pac
 					dx[j], dx[H+j], dx[2*H+j], dx[3*H+j] = zi, zo, zf, zc
 					dH[b*H+j] = 0
 				}
-				copy(dg, dx)
 			case kindGRU:
 				for j := 0; j < H; j++ {
 					z, r, hh := post[j], post[H+j], post[2*H+j]
@@ -693,6 +779,9 @@ func rnnBackwardDir[T Float](c *rnnCfg, v, g *rnnIn[T], dxt []T, lens []int, pac
 				if c.lbr {
 					copy(dg[H:2*H], dx[H:2*H])
 				}
+			}
+			if !alias && c.kind != kindGRU {
+				copy(dg, dx)
 			}
 		}
 		if rh != nil {
@@ -728,15 +817,25 @@ func rnnBackwardDir[T Float](c *rnnCfg, v, g *rnnIn[T], dxt []T, lens []int, pac
 		if rh != nil {
 			n = 2 * H
 		}
-		// d H_prev += dG·R; d R += dGᵀ·H_prev.
-		gemmStrided(false, false, B, H, n, 1, dG, GH, rd, H, 1, dH, H)
-		gemmStrided(true, false, n, H, B, 1, dG, GH, hPrev, H, 1, drd, H)
-		if g.bias != nil {
-			drb := g.bias[d*2*GH+GH : (d+1)*2*GH]
-			for b := 0; b < B; b++ {
-				for j, x := range dG[b*GH : (b+1)*GH] {
-					drb[j] += x
-				}
+		// d H_prev += dG·R.
+		if packed != nil {
+			packed.mul(B, any(dG).([]float32), GH, any(dHT).([]float32))
+			addTransposed(dHT, H, B, dH)
+		} else {
+			gemmStrided(false, false, B, H, n, 1, dG, GH, rd, H, 1, dH, H)
+		}
+	}
+	n := GH
+	if rh != nil {
+		n = 2 * H
+	}
+	// d R += Σ_steps dGᵀ·H_prev, as one product; d Rb = Σ dG.
+	gemmStrided(true, false, n, H, T_*B, 1, dGs, GH, hs, H, 1, drd, H)
+	if g.bias != nil {
+		drb := g.bias[d*2*GH+GH : (d+1)*2*GH]
+		for row := 0; row < T_*B; row++ {
+			for j, x := range dGs[row*GH : (row+1)*GH] {
+				drb[j] += x
 			}
 		}
 	}
@@ -757,6 +856,89 @@ func rnnBackwardDir[T Float](c *rnnCfg, v, g *rnnIn[T], dxt []T, lens []int, pac
 		}
 		if g.c0 != nil {
 			copy(g.c0[c.hAt(d, b):c.hAt(d, b)+H], dC[b*H:(b+1)*H])
+		}
+	}
+}
+
+// lstmGates is one example's step of an LSTM with the default activations:
+// from the input's and the state's terms x and r ([4H], gates i, o, f, c;
+// r's elements rs apart) it writes the pre-activations, the gates, the cell and its tanh.
+func lstmGates[T Float](x, r []T, rs int, pre, post, cp, cell, hc, pi, po, pf []T) {
+	H := len(cp)
+	x, r, pre, post = x[:4*H], r[:(4*H-1)*rs+1], pre[:4*H], post[:4*H]
+	cell, hc = cell[:H], hc[:H]
+	for j := 0; j < H; j++ {
+		zi, zo := x[j]+r[j*rs], x[H+j]+r[(H+j)*rs]
+		zf, zc := x[2*H+j]+r[(2*H+j)*rs], x[3*H+j]+r[(3*H+j)*rs]
+		if pi != nil {
+			zi += pi[j] * cp[j]
+			zf += pf[j] * cp[j]
+		}
+		i, f, g := sigmoidT(zi), sigmoidT(zf), tanhT(zc)
+		ct := f*cp[j] + i*g
+		if po != nil {
+			zo += po[j] * ct
+		}
+		o := sigmoidT(zo)
+		pre[j], pre[H+j], pre[2*H+j], pre[3*H+j] = zi, zo, zf, zc
+		post[j], post[H+j], post[2*H+j], post[3*H+j] = i, o, f, g
+		cell[j], hc[j] = ct, tanhT(ct)
+	}
+}
+
+// lstmGatesGrad is lstmGates' backward for one example: from d H (dh) and
+// d C (dc, replaced by d C of the previous step) it writes the gates'
+// pre-activation gradients into dx and adds the peepholes'.
+func lstmGatesGrad[T Float](dh, dc, post, cp, cell, hc, dx, pi, po, pf, dpi, dpo, dpf []T) {
+	H := len(dh)
+	dc, post, cp, cell, hc, dx = dc[:H], post[:4*H], cp[:H], cell[:H], hc[:H], dx[:4*H]
+	for j := 0; j < H; j++ {
+		i, o, f, g := post[j], post[H+j], post[2*H+j], post[3*H+j]
+		zo := dh[j] * hc[j] * o * (1 - o)
+		dct := dc[j] + dh[j]*o*(1-hc[j]*hc[j])
+		if po != nil {
+			dct += zo * po[j]
+			dpo[j] += zo * cell[j]
+		}
+		zi := dct * g * i * (1 - i)
+		zf := dct * cp[j] * f * (1 - f)
+		zc := dct * i * (1 - g*g)
+		dcp := dct * f
+		if pi != nil {
+			dcp += zi*pi[j] + zf*pf[j]
+			dpi[j] += zi * cp[j]
+			dpf[j] += zf * cp[j]
+		}
+		dc[j] = dcp
+		dx[j], dx[H+j], dx[2*H+j], dx[3*H+j] = zi, zo, zf, zc
+	}
+}
+
+// transposeTo sets dst (cols×rows) to the transpose of src (rows×cols), by
+// blocks of 8 rows so that each store writes 8 consecutive elements (a
+// plain loop strides dst by a multiple of 4 KiB, which keeps evicting L1).
+func transposeTo[T Float](src []T, rows, cols int, dst []T) {
+	for i0 := 0; i0 < rows; i0 += 8 {
+		i1 := min(rows, i0+8)
+		for j := 0; j < cols; j++ {
+			d := dst[j*rows+i0 : j*rows+i1]
+			for i := range d {
+				d[i] = src[(i0+i)*cols+j]
+			}
+		}
+	}
+}
+
+// addTransposed adds the transpose of src (rows×cols) to dst (cols×rows),
+// by blocks as transposeTo.
+func addTransposed[T Float](src []T, rows, cols int, dst []T) {
+	for i0 := 0; i0 < rows; i0 += 8 {
+		i1 := min(rows, i0+8)
+		for j := 0; j < cols; j++ {
+			d := dst[j*rows+i0 : j*rows+i1]
+			for i := range d {
+				d[i] += src[(i0+i)*cols+j]
+			}
 		}
 	}
 }

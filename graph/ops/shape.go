@@ -5,6 +5,8 @@ import (
 
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
+
+	"github.com/onnxtune/onnxtune/graph"
 )
 
 // registerShape adds the shape ops. They run on float activations (with
@@ -331,8 +333,36 @@ func lowerTranspose(c *Ctx, in []*Value) ([]*Value, error) {
 		out[i] = x.Shape[p]
 		off[i] = stepTable(out[i], 0, st[p])
 	}
-	y, err := applyView(c, "Transpose", x, newViewMap(x.Shape, out, off), 0, nil)
+	if x.DType != graph.Float32 && x.DType != graph.Float64 {
+		y, err := applyView(c, "Transpose", x, newViewMap(x.Shape, out, off), 0, nil)
+		return []*Value{y}, err
+	}
+	// Both ways a gather into a kept buffer: the gradient is the inverse
+	// permutation of dY, not a scatter-add into zeros.
+	s := Spec{Name: "Transpose", Shape: out, DType: x.DType, Fwd: viewKernel(newViewMap(x.Shape, out, off), 0),
+		Into: viewInto(newViewMap(x.Shape, out, off)), WRT: []bool{true}}
+	gst := rowStrides(out)
+	back := make([][]int, r)
+	for k, p := range perm {
+		back[p] = stepTable(x.Shape[p], 0, gst[k])
+	}
+	s.Grad = func(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
+		n, err := NewNode(grad.Graph(), output.Name()+"/grad", Spec{Name: "TransposeGrad", Shape: x.Shape,
+			DType: DTypeOf(inputs[0]), Into: viewInto(newViewMap(out, x.Shape, back))}, grad)
+		return G.Nodes{n}, err
+	}
+	y, err := c.Apply(s, x)
+	if err == nil && r == 2 {
+		y.transposeOf = x
+	}
 	return []*Value{y}, err
+}
+
+// viewInto gathers a view of a float tensor into dst.
+func viewInto(v *viewMap) IntoKernel {
+	return bodiesInto(
+		func(in [][]float32, y []float32) { viewForwardTo(in[0], v, 0, y) },
+		func(in [][]float64, y []float64) { viewForwardTo(in[0], v, 0, y) })
 }
 
 // lowerExpand broadcasts the input and the shape input against each other

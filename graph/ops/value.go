@@ -23,6 +23,10 @@ type Value struct {
 	// that a DequantizeLinear reading it runs the pair as one fake
 	// quantization in training (quant.go).
 	quant *quantized
+	// transposeOf is set on a 2-D Transpose's output: the matrix it
+	// transposes, so that a MatMul reading it multiplies by that matrix
+	// with GEMM's transB instead (matmul.go).
+	transposeOf *Value
 }
 
 // IsConst reports whether v is known at compile time.
