@@ -8,9 +8,7 @@ import (
 	"math/rand"
 	"os"
 	"path/filepath"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/onnxtune/onnxtune/graph/ops"
 	"github.com/onnxtune/onnxtune/importer"
@@ -99,13 +97,4 @@ func BenchmarkTrainStep_bert_b8_seq128(b *testing.B) {
 		b.Skip("BERT-base: skipped under -short")
 	}
 	benchSeq(b, "bert_b8.onnx", 8, 128, 30522, 2, "bert.classifier.*")
-}
-
-// cpuTime is the process's CPU time so far, user and system.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
