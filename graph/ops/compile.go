@@ -201,6 +201,7 @@ func Compile(m *graph.Model, shapes map[string][]int, opts Options) (p *Program,
 		rng = rand.New(rand.NewSource(opts.Seed))
 	}
 	fused := reluFusions(g, reg)
+	var constants map[string]*graph.Tensor
 	applied := make(map[*graph.Node]bool)
 	for _, n := range g.Nodes {
 		info, _ := reg.Lookup(n)
@@ -215,7 +216,17 @@ func Compile(m *graph.Model, shapes map[string][]int, opts Options) (p *Program,
 			// A Relu that its producer applied already.
 			outs = in[:1]
 		} else {
-			c.FuseRelu = r != nil && r != n
+			if r != nil && r != n {
+				if r.QualifiedOp() == "Clip" {
+					if constants == nil {
+						constants = graphConstants(g)
+					}
+					lo, hi, dt, _ := fusedClipBounds(r, constants)
+					c.fuseClip, c.fuseClipType = &clipEpi{lo: lo, hi: hi}, dt
+				} else {
+					c.FuseRelu = true
+				}
+			}
 			outs, err = lowerNode(info, c, in)
 			if c.ReluFused {
 				applied[r] = true
@@ -417,8 +428,10 @@ func scalarDense(backing any) *tensor.Dense {
 // reluFusions finds the Relu nodes that can run inside their producer: a
 // one-output node of an op whose descriptor says FusesRelu (Conv,
 // BatchNormalization, Add) and whose only consumer is the Relu (and whose
-// output is not a graph output). The map sends the
-// producer to its Relu and the Relu to itself. A producer that honours the
+// output is not a graph output). Clip nodes with constant bounds
+// (fusedClipBounds) are found the same way (Conv and BatchNormalization
+// honour them, see clip_fused.go). The map sends the
+// producer to its Relu (or Clip) and the Relu to itself. A producer that honours the
 // request (an Add only for two same-shape float tensors) computes max(y, 0)
 // in its last pass over y, saving the Relu's pass over memory and its
 // buffer (as ONNX Runtime's Conv+Relu fusion); in training, the Relu's
@@ -441,8 +454,18 @@ func reluFusions(g *graph.Graph, reg *Registry) map[*graph.Node]*graph.Node {
 		}
 	}
 	fused := make(map[*graph.Node]*graph.Node)
+	var constants map[string]*graph.Tensor
 	for _, n := range g.Nodes {
-		if n.QualifiedOp() != "Relu" || len(n.Inputs) != 1 || len(n.Outputs) != 1 {
+		switch op := n.QualifiedOp(); {
+		case op == "Relu" && len(n.Inputs) == 1 && len(n.Outputs) == 1:
+		case op == "Clip" && len(n.Inputs) == 3 && len(n.Outputs) == 1:
+			if constants == nil {
+				constants = graphConstants(g)
+			}
+			if _, _, _, ok := fusedClipBounds(n, constants); !ok {
+				continue
+			}
+		default:
 			continue
 		}
 		p := producer[n.Inputs[0]]
