@@ -73,6 +73,17 @@ func clipChain(exposed, smooth bool, dt tensor.Dtype) (*graph.Model, map[string]
 	return m, shapes, args
 }
 
+// chainLossWeights are chainRunGrads's fixed weights w: the gradient of its
+// loss with respect to the output.
+func chainLossWeights[T Float](n int) []T {
+	wr := rand.New(rand.NewSource(99))
+	w := make([]T, n)
+	for i := range w {
+		w[i] = T(wr.Float64()*2 - 1)
+	}
+	return w
+}
+
 func clipF32(t *tensor.Dense) *tensor.Dense {
 	v, _ := Data[float64](t)
 	f := make([]float32, len(v))
@@ -85,10 +96,10 @@ func clipF32(t *tensor.Dense) *tensor.Dense {
 	return Dense(Shape(t), f)
 }
 
-// clipChainRun compiles m, runs it with the gradients of sum(w * out0)
+// chainRunGrads compiles m, runs it with the gradients of sum(w * out0)
 // (w fixed) with respect to every non-constant input, and returns the
 // first output, those gradients, and the count of kernels by label.
-func clipChainRun[T Float](t *testing.T, m *graph.Model, shapes map[string][]int, args []arg, train bool) ([]T, [][]T, map[string]int) {
+func chainRunGrads[T Float](t *testing.T, m *graph.Model, shapes map[string][]int, args []arg, train bool) ([]T, [][]T, map[string]int) {
 	t.Helper()
 	p, err := Compile(m, shapes, Options{Train: train})
 	if err != nil {
@@ -96,11 +107,7 @@ func clipChainRun[T Float](t *testing.T, m *graph.Model, shapes map[string][]int
 	}
 	defer p.Close()
 	out := p.Outputs[0]
-	wr := rand.New(rand.NewSource(99))
-	w := make([]T, out.Size())
-	for i := range w {
-		w[i] = T(wr.Float64()*2 - 1)
-	}
+	w := chainLossWeights[T](out.Size())
 	dt := out.DType
 	loss, err := NewNode(p.Graph, "loss", Spec{Name: "WeightedSum", Shape: []int{}, DType: dt,
 		Fwd: func(in []*tensor.Dense) (*tensor.Dense, error) {
@@ -199,8 +206,8 @@ func TestClipFusion(t *testing.T) {
 func clipFusionSame[T Float](t *testing.T, dt tensor.Dtype, train bool) {
 	fm, shapes, args := clipChain(false, false, dt)
 	um, _, _ := clipChain(true, false, dt)
-	fy, fg, fl := clipChainRun[T](t, fm, shapes, args, train)
-	uy, ug, ul := clipChainRun[T](t, um, shapes, args, train)
+	fy, fg, fl := chainRunGrads[T](t, fm, shapes, args, train)
+	uy, ug, ul := chainRunGrads[T](t, um, shapes, args, train)
 	bn := "BatchNormalization"
 	if fl["ConvClip"] != 1 || fl["BatchNormClip"] != 1 || fl["Clip"] != 0 {
 		t.Errorf("fused program's kernels: %v", fl)

@@ -203,7 +203,11 @@ func Compile(m *graph.Model, shapes map[string][]int, opts Options) (p *Program,
 	fused := reluFusions(g, reg)
 	var constants map[string]*graph.Tensor
 	applied := make(map[*graph.Node]bool)
+	silu := siluFusions(g)
 	for _, n := range g.Nodes {
+		if silu[n] == n && applied[n] {
+			continue // a Mul its Sigmoid computed (as SiLU, bound to its output)
+		}
 		info, _ := reg.Lookup(n)
 		in, err := nodeInputs(n, env)
 		if err != nil {
@@ -212,7 +216,12 @@ func Compile(m *graph.Model, shapes map[string][]int, opts Options) (p *Program,
 		c := &Ctx{G: eg, Node: n, Opset: opset, Train: opts.Train, EvalBatchNorm: opts.EvalBatchNorm, Rand: rng, Updates: &p.Updates, seq: &seq,
 			maxBytes: opts.MaxBytes, total: &total, ConstParams: !opts.Train && opts.Params == nil, outer: &scope{env: env, reg: reg}}
 		var outs []*Value
-		if r := fused[n]; r == n && applied[n] {
+		bind := n // the node whose outputs outs are
+		if m := silu[n]; m != nil && m != n && halves[n.Inputs[0]] == graph.Undefined {
+			// A Sigmoid and the Mul of its input and output: one kernel.
+			outs, err = lowerSiLU(c, in[0])
+			applied[m], bind = true, m
+		} else if r := fused[n]; r == n && applied[n] {
 			// A Relu that its producer applied already.
 			outs = in[:1]
 		} else {
@@ -240,13 +249,13 @@ func Compile(m *graph.Model, shapes map[string][]int, opts Options) (p *Program,
 		if errors.As(err, &limitErr) && limitErr.At != "" {
 			return nil, err // the program's total, at this node
 		}
-		if err == nil {
+		if err == nil && bind == n {
 			outs, err = halves.lowered(c, n, in, outs)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("node %s: %w", n, err)
 		}
-		for i, name := range n.Outputs {
+		for i, name := range bind.Outputs {
 			if name == "" || i >= len(outs) || outs[i] == nil {
 				continue
 			}
