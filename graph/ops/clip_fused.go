@@ -88,19 +88,13 @@ func clipEpiApply[T Float](e *clipEpi, dst []T) {
 	}
 	switch d := any(dst).(type) {
 	case []float32:
-		lo, hi := clipOrd(math.Float32bits(float32(e.lo))), clipOrd(math.Float32bits(float32(e.hi)))
-		for i, x := range d {
-			u := math.Float32bits(x)
-			s := clipOrd(u)
-			if s == lo || s == hi {
-				if u&0x7fffffff <= 0x7f800000 {
-					e.record(unsafe.Pointer(&d[0]), 4, i)
-				}
-			}
-			c := math.Float32bits(clipOrdInv(min(max(s, lo), hi)))
-			// NaN (magnitude above infinity's) passes through.
-			nan := uint32((0x7f800000 - int32(u&0x7fffffff)) >> 31)
-			d[i] = math.Float32frombits(c&^nan | u&nan)
+		// The AVX2 loop stops at a block of 8 holding a bound exactly;
+		// the Go loop takes that block, and the tail.
+		for len(d) > 0 {
+			d = d[clipClamp32(d, float32(e.lo), float32(e.hi)):]
+			k := min(len(d), 8)
+			clipEpiGo32(e, d[:k])
+			d = d[k:]
 		}
 	case []float64:
 		lo, hi := e.lo, e.hi
@@ -113,12 +107,32 @@ func clipEpiApply[T Float](e *clipEpi, dst []T) {
 	}
 }
 
+// clipEpiGo32 is clipEpiApply's float32 loop in Go.
+func clipEpiGo32(e *clipEpi, d []float32) {
+	lo, hi := clipOrd(math.Float32bits(float32(e.lo))), clipOrd(math.Float32bits(float32(e.hi)))
+	for i, x := range d {
+		u := math.Float32bits(x)
+		s := clipOrd(u)
+		if s == lo || s == hi {
+			if u&0x7fffffff <= 0x7f800000 {
+				e.record(unsafe.Pointer(&d[0]), 4, i)
+			}
+		}
+		c := math.Float32bits(clipOrdInv(min(max(s, lo), hi)))
+		// NaN (magnitude above infinity's) passes through.
+		nan := uint32((0x7f800000 - int32(u&0x7fffffff)) >> 31)
+		d[i] = math.Float32frombits(c&^nan | u&nan)
+	}
+}
+
 // clipEpiGrad sets dx = dy where lo < y < hi (y the fused output), 0
 // elsewhere (NaN included), over [from, to).
 func clipEpiGrad[T Float](e *clipEpi, dx, dy, y []T) {
 	switch o := any(dx).(type) {
 	case []float32:
 		d, ys := any(dy).([]float32)[:len(o)], any(y).([]float32)[:len(o)]
+		k := clipGrad32(o, d, ys, float32(e.lo), float32(e.hi))
+		o, d, ys = o[k:], d[k:], ys[k:]
 		lo, hi := int64(clipOrd(math.Float32bits(float32(e.lo)))), int64(clipOrd(math.Float32bits(float32(e.hi))))
 		for i, v := range ys {
 			s := int64(clipOrd(math.Float32bits(v)))

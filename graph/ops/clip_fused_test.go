@@ -256,6 +256,22 @@ func TestClipEpiApply(t *testing.T) {
 		clipEpiSame[float32](t, b, xs)
 		clipEpiSame[float64](t, b, xs)
 	}
+	// Long runs (the AVX2 loops take blocks of 8), a few values on the
+	// bounds among them.
+	r := rand.New(rand.NewSource(3))
+	for _, n := range []int{8, 13, 64, 100, 1003} {
+		for _, hits := range []int{0, 1, 5} {
+			v := make([]float64, n)
+			for i := range v {
+				v[i] = float64(float32(r.Float64()*10 - 2))
+			}
+			for range hits {
+				v[r.Intn(n)] = []float64{0, 6, nan}[r.Intn(3)]
+			}
+			clipEpiSame[float32](t, [2]float64{0, 6}, v)
+			clipEpiSame[float64](t, [2]float64{0, 6}, v)
+		}
+	}
 }
 
 func clipEpiSame[T Float](t *testing.T, b [2]float64, xs []float64) {
