@@ -107,10 +107,9 @@ func siluInto[T Float](st *siluState) IntoKernel {
 		parallelRange(len(y), 8, func(lo, hi int) {
 			xs, ss, ys := x[lo:hi], s[lo:hi], y[lo:hi]
 			ss, ys = ss[:len(xs)], ys[:len(xs)]
+			sigmoidSlice(ss, xs)
 			for i, v := range xs {
-				sv := actSigmoid(v)
-				ss[i] = sv
-				ys[i] = v * sv
+				ys[i] = v * ss[i]
 			}
 		})
 		return nil
@@ -144,14 +143,12 @@ func siluGradInto[T Float](st *siluState) IntoKernel {
 			var ss []T
 			if s != nil {
 				ss = s[lo:hi][:len(g)]
+			} else {
+				ss = make([]T, len(g))
+				sigmoidSlice(ss, xs)
 			}
 			for i, gv := range g {
-				var sv T
-				if ss != nil {
-					sv = ss[i]
-				} else {
-					sv = actSigmoid(xs[i])
-				}
+				sv := ss[i]
 				// The Mul's gradients, then Sigmoid's, each rounded.
 				gx := T(gv * sv)
 				gs := T(gv * xs[i])
@@ -160,4 +157,50 @@ func siluGradInto[T Float](st *siluState) IntoKernel {
 		})
 		return nil
 	}
+}
+
+// sigmoidSlice sets s = sigmoid(x): for float32 the AVX2 loop where the
+// CPU has it (sigmoidSlice32), else actSigmoid; the Sigmoid op and SiLU
+// both use it, so they agree to the bit.
+func sigmoidSlice[T Float](s, x []T) {
+	if s32, ok := any(s).([]float32); ok {
+		sigmoidSlice32(s32, any(x).([]float32))
+		return
+	}
+	for i, v := range x {
+		s[i] = actSigmoid(v)
+	}
+}
+
+// sigmoidGo32 is sigmoidSlice32 in Go.
+func sigmoidGo32(s, x []float32) {
+	for i, v := range x {
+		s[i] = actSigmoid(v)
+	}
+}
+
+// lowerSigmoid lowers Sigmoid: float32 and float64 through sigmoidSlice
+// into a kept buffer, in parallel; its gradient is dy * y * (1 - y).
+func lowerSigmoid(c *Ctx, in []*Value) ([]*Value, error) {
+	if len(in) == 0 || in[0] == nil {
+		return nil, fmt.Errorf("missing input")
+	}
+	x := in[0]
+	if x.DType != graph.Float32 && x.DType != graph.Float64 {
+		return actFixed("Sigmoid", actSigmoid[float32], actSigmoid[float64], actSigmoidGrad[float32], actSigmoidGrad[float64])(c, in)
+	}
+	s := Spec{Name: "Sigmoid", Shape: x.Shape, DType: x.DType, WRT: []bool{true},
+		Into: bodiesInto(sigmoidBody[float32], sigmoidBody[float64]),
+		Grad: func(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
+			n, err := NewNode(grad.Graph(), output.Name()+"/grad", Spec{Name: "SigmoidGrad", Shape: ShapeOf(inputs[0]),
+				DType: DTypeOf(inputs[0]), Fwd: unaryGradKernel(actSigmoidGrad[float32], actSigmoidGrad[float64])}, grad, inputs[0], output)
+			return G.Nodes{n}, err
+		}}
+	out, err := c.Apply(s, x)
+	return []*Value{out}, err
+}
+
+func sigmoidBody[T Float](in [][]T, y []T) {
+	x := in[0]
+	parallelRange(len(y), 8, func(lo, hi int) { sigmoidSlice(y[lo:hi], x[lo:hi]) })
 }
