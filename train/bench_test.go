@@ -123,9 +123,26 @@ func BenchmarkTrainStep_resnet18_b16_64px(b *testing.B) {
 // batch 16: its depthwise convolutions run the direct loops. The fixture
 // is made by tools/bench/mobilenet_fixture.py into .cache/bench.
 func BenchmarkTrainStep_mobilenetv2_b16_64px(b *testing.B) {
-	path := filepath.Join("..", ".cache", "bench", "mobilenet_v2_64px_preserve.onnx")
+	benchFixtureStep(b, "mobilenet_v2_64px_preserve.onnx", "mobilenet_fixture.py")
+}
+
+// BenchmarkTrainStep_efficientnetb0_b16_64px is the same step for
+// torchvision's EfficientNet-B0 (SiLU as Sigmoid and Mul, squeeze-excite),
+// made by tools/bench/efficientnet_fixture.py; tools/bench/mobile_torch.py
+// times PyTorch on the same step.
+func BenchmarkTrainStep_efficientnetb0_b16_64px(b *testing.B) {
+	benchFixtureStep(b, "efficientnet_b0_64px_preserve.onnx", "efficientnet_fixture.py")
+}
+
+// benchFixtureStep times one SGD step of a 3x64x64 ImageNet-class model
+// from .cache/bench at batch 16 (two groups: the classifier at lr 0.01, the
+// rest at 0.001, momentum 0.9, weight decay 1e-4; cross-entropy). With
+// ONNXTUNE_OPPROFILE set it prints the engine's per-op times of the timed
+// steps.
+func benchFixtureStep(b *testing.B, file, script string) {
+	path := filepath.Join("..", ".cache", "bench", file)
 	if _, err := os.Stat(path); err != nil {
-		b.Skip("no " + path + ": run tools/bench/mobilenet_fixture.py with PyTorch")
+		b.Skip("no " + path + ": run tools/bench/" + script + " with PyTorch")
 	}
 	if testing.Short() {
 		b.Skip("a large benchmark")
@@ -160,11 +177,22 @@ func BenchmarkTrainStep_mobilenetv2_b16_64px(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+	var prof *ops.OpProfile
+	if os.Getenv("ONNXTUNE_OPPROFILE") != "" {
+		prof = ops.StartProfile()
+		defer ops.StopProfile()
+	}
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		if _, err := tr.Step(xt, y, nil, 1); err != nil {
 			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	if prof != nil {
+		for _, s := range prof.Stats() {
+			b.Logf("%-28s %6d calls %8.2f ms a step", s.Op, s.Calls, float64(s.Time.Microseconds())/1e3/float64(b.N))
 		}
 	}
 }

@@ -208,7 +208,7 @@ func actGeluFuncs(c *Ctx) (func(float32) float32, func(float64) float64,
 }
 
 func registerActivations(r *Registry) {
-	r.add(OpInfo{Name: "Sigmoid", Differentiable: true, Lower: actFixed("Sigmoid", actSigmoid[float32], actSigmoid[float64], actSigmoidGrad[float32], actSigmoidGrad[float64])})
+	r.add(OpInfo{Name: "Sigmoid", Differentiable: true, Lower: lowerSigmoid})
 	r.add(OpInfo{Name: "Tanh", Differentiable: true, Lower: actFixed("Tanh", actTanh[float32], actTanh[float64], actTanhGrad[float32], actTanhGrad[float64])})
 	r.add(OpInfo{Name: "Softplus", Differentiable: true, Lower: actFixed("Softplus", actSoftplus[float32], actSoftplus[float64], actSoftplusGrad[float32], actSoftplusGrad[float64])})
 	r.add(OpInfo{Name: "Mish", Differentiable: true, Lower: actFixed("Mish", actMish[float32], actMish[float64], actMishGrad[float32], actMishGrad[float64])})

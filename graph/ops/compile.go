@@ -201,8 +201,13 @@ func Compile(m *graph.Model, shapes map[string][]int, opts Options) (p *Program,
 		rng = rand.New(rand.NewSource(opts.Seed))
 	}
 	fused := reluFusions(g, reg)
+	var constants map[string]*graph.Tensor
 	applied := make(map[*graph.Node]bool)
+	silu := siluFusions(g)
 	for _, n := range g.Nodes {
+		if silu[n] == n && applied[n] {
+			continue // a Mul its Sigmoid computed (as SiLU, bound to its output)
+		}
 		info, _ := reg.Lookup(n)
 		in, err := nodeInputs(n, env)
 		if err != nil {
@@ -211,11 +216,26 @@ func Compile(m *graph.Model, shapes map[string][]int, opts Options) (p *Program,
 		c := &Ctx{G: eg, Node: n, Opset: opset, Train: opts.Train, EvalBatchNorm: opts.EvalBatchNorm, Rand: rng, Updates: &p.Updates, seq: &seq,
 			maxBytes: opts.MaxBytes, total: &total, ConstParams: !opts.Train && opts.Params == nil, outer: &scope{env: env, reg: reg}}
 		var outs []*Value
-		if r := fused[n]; r == n && applied[n] {
+		bind := n // the node whose outputs outs are
+		if m := silu[n]; m != nil && m != n && halves[n.Inputs[0]] == graph.Undefined {
+			// A Sigmoid and the Mul of its input and output: one kernel.
+			outs, err = lowerSiLU(c, in[0])
+			applied[m], bind = true, m
+		} else if r := fused[n]; r == n && applied[n] {
 			// A Relu that its producer applied already.
 			outs = in[:1]
 		} else {
-			c.FuseRelu = r != nil && r != n
+			if r != nil && r != n {
+				if r.QualifiedOp() == "Clip" {
+					if constants == nil {
+						constants = graphConstants(g)
+					}
+					lo, hi, dt, _ := fusedClipBounds(r, constants)
+					c.fuseClip, c.fuseClipType = &clipEpi{lo: lo, hi: hi}, dt
+				} else {
+					c.FuseRelu = true
+				}
+			}
 			outs, err = lowerNode(info, c, in)
 			if c.ReluFused {
 				applied[r] = true
@@ -229,13 +249,13 @@ func Compile(m *graph.Model, shapes map[string][]int, opts Options) (p *Program,
 		if errors.As(err, &limitErr) && limitErr.At != "" {
 			return nil, err // the program's total, at this node
 		}
-		if err == nil {
+		if err == nil && bind == n {
 			outs, err = halves.lowered(c, n, in, outs)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("node %s: %w", n, err)
 		}
-		for i, name := range n.Outputs {
+		for i, name := range bind.Outputs {
 			if name == "" || i >= len(outs) || outs[i] == nil {
 				continue
 			}
@@ -417,8 +437,10 @@ func scalarDense(backing any) *tensor.Dense {
 // reluFusions finds the Relu nodes that can run inside their producer: a
 // one-output node of an op whose descriptor says FusesRelu (Conv,
 // BatchNormalization, Add) and whose only consumer is the Relu (and whose
-// output is not a graph output). The map sends the
-// producer to its Relu and the Relu to itself. A producer that honours the
+// output is not a graph output). Clip nodes with constant bounds
+// (fusedClipBounds) are found the same way (Conv and BatchNormalization
+// honour them, see clip_fused.go). The map sends the
+// producer to its Relu (or Clip) and the Relu to itself. A producer that honours the
 // request (an Add only for two same-shape float tensors) computes max(y, 0)
 // in its last pass over y, saving the Relu's pass over memory and its
 // buffer (as ONNX Runtime's Conv+Relu fusion); in training, the Relu's
@@ -441,8 +463,18 @@ func reluFusions(g *graph.Graph, reg *Registry) map[*graph.Node]*graph.Node {
 		}
 	}
 	fused := make(map[*graph.Node]*graph.Node)
+	var constants map[string]*graph.Tensor
 	for _, n := range g.Nodes {
-		if n.QualifiedOp() != "Relu" || len(n.Inputs) != 1 || len(n.Outputs) != 1 {
+		switch op := n.QualifiedOp(); {
+		case op == "Relu" && len(n.Inputs) == 1 && len(n.Outputs) == 1:
+		case op == "Clip" && len(n.Inputs) == 3 && len(n.Outputs) == 1:
+			if constants == nil {
+				constants = graphConstants(g)
+			}
+			if _, _, _, ok := fusedClipBounds(n, constants); !ok {
+				continue
+			}
+		default:
 			continue
 		}
 		p := producer[n.Inputs[0]]

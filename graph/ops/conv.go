@@ -62,6 +62,8 @@ func lowerConv(c *Ctx, in []*Value) ([]*Value, error) {
 	if c.FuseRelu {
 		// Relu in the bias pass (its gradient: reluThen below).
 		cd.relu, c.ReluFused = true, true
+	} else if e := c.fuseClip; e != nil && c.fuseClipType == x.DType {
+		cd.clip, c.ReluFused = e, true
 	}
 	if c.ConstParams && group == 1 && x.DType == graph.Float32 && !x.IsConst() {
 		// Inference weights never change: pack them for the GEMM once.
@@ -121,6 +123,9 @@ func lowerConv(c *Ctx, in []*Value) ([]*Value, error) {
 		}}
 	if cd.relu {
 		s.Name, s.Grad = "ConvRelu", reluThen(s.Grad)
+	}
+	if cd.clip != nil {
+		s.Name, s.Grad, s.Into = "ConvClip", clipFusedThen(cd.clip, s.Grad), cd.clip.wrap(s.Into)
 	}
 	y, err := c.Apply(s, args...)
 	return []*Value{y}, err

@@ -144,9 +144,7 @@ func convDirectForward[T Float](x, w, b []T, cd *convDims, y []T) {
 				for _, run := range runs {
 					convTapRows(yp[run.row*o2:], o2, run.rows, o2, bias, buf, run.step, table[run.row*nt:][:nt], wm)
 				}
-				if cd.relu {
-					reluSlice(yp)
-				}
+				convActivate(yp, cd)
 			}
 		}
 	})

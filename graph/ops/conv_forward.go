@@ -88,7 +88,7 @@ func convForwardRange[T Float](x, w, b []T, cd *convDims, y []T, s0, s1 int, ser
 				yp := y[(n0*cd.m+gi*mg)*P:]
 				convWeightGemm(cd, serial, mg, P, rows, wg, src, ld, yp, P)
 				for m := 0; m < mg; m++ {
-					convEpilogue(yp[m*P:][:P], b, gi*mg+m, cd.relu)
+					convEpilogue(yp[m*P:][:P], b, gi*mg+m, cd)
 				}
 				continue
 			}
@@ -101,7 +101,7 @@ func convForwardRange[T Float](x, w, b []T, cd *convDims, y []T, s0, s1 int, ser
 					ch := gi*mg + m
 					dst := y[((n0+s)*cd.m+ch)*P:][:P]
 					copy(dst, tmp[m*L+s*P:][:P])
-					convEpilogue(dst, b, ch, cd.relu)
+					convEpilogue(dst, b, ch, cd)
 				}
 			})
 		}
@@ -134,7 +134,7 @@ func convForwardCached(x, w, b []float32, cd *convDims, y []float32) {
 			for m := 0; m < cd.m; m++ {
 				dst := y[(s*cd.m+m)*P:][:P]
 				copy(dst, tmp[m*L+s*P:][:P])
-				convEpilogue(dst, b, m, cd.relu)
+				convEpilogue(dst, b, m, cd)
 			}
 		}
 	}
@@ -142,8 +142,8 @@ func convForwardCached(x, w, b []float32, cd *convDims, y []float32) {
 }
 
 // convEpilogue adds channel ch's bias (if any) to one output plane and
-// applies the fused Relu.
-func convEpilogue[T Float](dst, b []T, ch int, relu bool) {
+// applies the fused Relu or Clip.
+func convEpilogue[T Float](dst, b []T, ch int, cd *convDims) {
 	if b != nil {
 		if bv := b[ch]; bv != 0 {
 			for i := range dst {
@@ -151,8 +151,15 @@ func convEpilogue[T Float](dst, b []T, ch int, relu bool) {
 			}
 		}
 	}
-	if relu {
+	convActivate(dst, cd)
+}
+
+// convActivate applies the fused Relu or Clip to one output plane.
+func convActivate[T Float](dst []T, cd *convDims) {
+	if cd.relu {
 		reluSlice(dst)
+	} else if cd.clip != nil {
+		clipEpiApply(cd.clip, dst)
 	}
 }
 

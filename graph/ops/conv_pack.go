@@ -18,7 +18,8 @@ import (
 type convDims struct {
 	n, c, m, group int
 	g              convGeom
-	relu           bool          // apply Relu after the bias (inference fusion)
+	relu           bool          // apply Relu after the bias (a fused Relu node)
+	clip           *clipEpi      // or a fused Clip
 	cols           *convCols     // training: the forward im2col kept for the weight gradient
 	packed         *gemm.PackedA // inference: the weights packed once (see Ctx.ConstParams)
 }

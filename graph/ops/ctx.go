@@ -27,12 +27,19 @@ type Ctx struct {
 	// OpInfo.FusesRelu is set: Conv, BatchNormalization and same-shape Add
 	// honour it, see reluFusions).
 	FuseRelu bool
-	// ReluFused is set by an op that honoured FuseRelu.
+	// ReluFused is set by an op that honoured FuseRelu (or the request of
+	// fuseClip).
 	ReluFused bool
 	// ConstParams says the parameters' values are fixed for the program's
 	// life (inference without Options.Params): ops may prepare them once
 	// (Conv packs its weights for the GEMM).
 	ConstParams bool
+
+	// fuseClip asks the op to apply a Clip with constant bounds, of type
+	// fuseClipType, to its output (Conv and BatchNormalization honour it
+	// for an output of that type, see clip_fused.go).
+	fuseClip     *clipEpi
+	fuseClipType graph.DType
 
 	seq      *int
 	maxBytes int64       // Options.MaxBytes (see limit)

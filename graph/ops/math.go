@@ -95,10 +95,23 @@ func lowerBinary(name string, f func(x, y float64) float64) LowerFunc {
 		if a.DType.IsFloat() {
 			s.Grad, s.WRT = binaryGrad(name), []bool{true, true}
 		}
-		if sameInts(a.Shape, b.Shape) && (a.DType == graph.Float32 || a.DType == graph.Float64) {
+		float := a.DType == b.DType && (a.DType == graph.Float32 || a.DType == graph.Float64)
+		if name == "Mul" && float && !sameInts(a.Shape, b.Shape) {
+			// A block-wise scale (squeeze-excite): see mul_fast.go.
+			for bigAt := range 2 {
+				if outer, inner, ok := mulBlocks(in[bigAt].Shape, in[1-bigAt].Shape); ok && sameInts(in[bigAt].Shape, shape) {
+					s = mulBlockSpec(a.DType, shape, bigAt, outer, inner)
+					break
+				}
+			}
+		}
+		if sameInts(a.Shape, b.Shape) && float {
 			// No broadcasting: a direct loop into a kept buffer (the
 			// residual additions of a ResNet).
 			s.Fwd, s.Into = nil, binaryInto(binaryOpOf(name))
+			if name == "Mul" {
+				s.Grad = mulSameGrad
+			}
 			if c.FuseRelu && name == "Add" {
 				// Relu in the same pass (its gradient: reluThen).
 				c.ReluFused = true

@@ -136,7 +136,8 @@ func normDot[T Float](g, x []T, m float64) (sg, sgx float64) {
 // and the product of the spatial dimensions (1 for (N, C) input).
 type bnLayout struct {
 	n, c, s int
-	relu    bool // the forward pass applies Relu (a fused Relu node)
+	relu    bool     // the forward pass applies Relu (a fused Relu node)
+	clip    *clipEpi // or a fused Clip
 }
 
 // block is the contiguous run of channel ch in batch item b.
@@ -193,9 +194,19 @@ func lowerBatchNorm(c *Ctx, in []*Value) ([]*Value, error) {
 	if c.FuseRelu {
 		fl.relu, c.ReluFused, name, fuse = true, true, "BatchNormRelu", reluThen
 	}
+	if e := c.fuseClip; e != nil && c.fuseClipType == x.DType {
+		fl.clip, c.ReluFused, name = e, true, "BatchNormClip"
+		fuse = func(g GradFunc) GradFunc { return clipFusedThen(e, g) }
+	}
+	into := func(in IntoKernel) IntoKernel {
+		if fl.clip != nil {
+			return fl.clip.wrap(in)
+		}
+		return in
+	}
 	if !c.Train || c.EvalBatchNorm[c.Node.Inputs[3]] {
 		y, err := c.Apply(Spec{Name: name, Shape: x.Shape, DType: x.DType,
-			Into: normInto(name, bnEval[float32](fl, eps), bnEval[float64](fl, eps)),
+			Into: into(normInto(name, bnEval[float32](fl, eps), bnEval[float64](fl, eps))),
 			Grad: fuse(bnEvalGrad(l, eps)), WRT: []bool{true, true, true, false, false}}, x, scale, bias, mean, vr)
 		if err != nil {
 			return nil, err
@@ -221,7 +232,7 @@ func lowerBatchNorm(c *Ctx, in []*Value) ([]*Value, error) {
 		return nil, err
 	}
 	y, err := c.Apply(Spec{Name: name, Shape: x.Shape, DType: x.DType,
-		Into: normInto(name, bnTrain[float32](fl, eps), bnTrain[float64](fl, eps)),
+		Into: into(normInto(name, bnTrain[float32](fl, eps), bnTrain[float64](fl, eps))),
 		Grad: fuse(bnTrainGrad(l, eps)), WRT: []bool{true, true, true, false}}, x, scale, bias, stats)
 	if err != nil {
 		return nil, err
@@ -307,6 +318,9 @@ func bnAffine[T Float](l bnLayout, eps float64, out, x, scale, bias, mean, vr []
 				xs := x[lo:hi]
 				if d32, ok := any(dst).([]float32); ok {
 					vec.ScaleShift(d32, any(xs).([]float32), float32(a0), float32(b0), l.relu)
+					if l.clip != nil {
+						clipEpiApply(l.clip, dst)
+					}
 					continue
 				}
 				for i, v := range xs {
@@ -314,6 +328,8 @@ func bnAffine[T Float](l bnLayout, eps float64, out, x, scale, bias, mean, vr []
 				}
 				if l.relu {
 					reluSlice(dst)
+				} else if l.clip != nil {
+					clipEpiApply(l.clip, dst)
 				}
 			}
 		}

@@ -567,9 +567,11 @@ func lowerGlobalPool(op string, isMax bool) LowerFunc {
 				func(in [][]float32) []float32 { return poolGlobalAverage(in[0], planes, size) },
 				func(in [][]float64) []float64 { return poolGlobalAverage(in[0], planes, size) })
 			s.Grad = func(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
-				dx, err := convGradNode(op, output, grad, "Grad", inputs[0],
-					func(in [][]float32) []float32 { return poolGlobalAverageGrad(in[0], size) },
-					func(in [][]float64) []float64 { return poolGlobalAverageGrad(in[0], size) }, grad)
+				// Into a kept buffer: squeeze-excite runs it on every block's
+				// feature map.
+				dx, err := convGradInto(op, output, grad, "Grad", inputs[0],
+					func(in [][]float32, dx []float32) { poolGlobalAverageGrad(in[0], size, dx) },
+					func(in [][]float64, dx []float64) { poolGlobalAverageGrad(in[0], size, dx) }, grad)
 				return G.Nodes{dx}, err
 			}
 		}
@@ -590,16 +592,17 @@ func poolGlobalAverage[T Float](x []T, planes, size int) []T {
 	return y
 }
 
-func poolGlobalAverageGrad[T Float](dy []T, size int) []T {
-	dx := make([]T, len(dy)*size)
-	for p, g := range dy {
-		v := g / T(size)
-		d := dx[p*size : (p+1)*size]
-		for i := range d {
-			d[i] = v
+// poolGlobalAverageGrad spreads dy[p] / size over plane p of dx.
+func poolGlobalAverageGrad[T Float](dy []T, size int, dx []T) {
+	parallelRange(len(dy), size, func(lo, hi int) {
+		for p := lo; p < hi; p++ {
+			v := dy[p] / T(size)
+			d := dx[p*size : (p+1)*size]
+			for i := range d {
+				d[i] = v
+			}
 		}
-	}
-	return dx
+	})
 }
 
 // poolGlobalMax returns each plane's max and, when arg is not nil, stores
