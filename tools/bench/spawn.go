@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -12,26 +13,33 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/onnxtune/onnxtune/internal/ort"
 )
 
-// installHint names what to install for the reference side.
-const installHint = "apt-get install -y python3-torch python3-torchvision python3-onnx"
+// installHint names what installs the reference side.
+const installHint = "bash scripts/reference-tools.sh (today's PyTorch, torchvision, onnx, onnxruntime and transformers in .venv)"
 
 // env is where the driver finds its workers and their files.
 type env struct {
 	exe     string // this program, re-executed as the Go worker
-	python  string // /usr/bin/python3
+	python  string // .venv/bin/python
 	script  string // tools/bench/torch_bench.py
 	root    string // repository root
 	dir     string // fixture folder, .cache/bench
 	models  string // models/
+	bin     string // the onnxtune binary of the cli workload, built by the driver
 	verbose bool   // stream workers' stderr
+	// ortLib is the ONNX Runtime library the Go worker loads (the venv's
+	// onnxruntime package's, unless $ONNXTUNE_ORT_LIB names one);
+	// pyVersions are the versions torch_bench.py check printed.
+	ortLib, pyVersions string
 }
 
 // job is one worker run.
 type job struct {
 	impl     string // onnxtune, onnxruntime (Go worker); pytorch, onnx-python (Python)
-	workload string // lenet, resnet, infer, io, scaling
+	workload string // one of workloadNames
 	batch    int
 	batches  string
 	file     string
@@ -40,7 +48,11 @@ type job struct {
 	budget   float64
 }
 
-func (j job) python() bool { return j.impl == "pytorch" || j.impl == "onnx-python" }
+// python says whether torch_bench.py is the worker. The cli workload's
+// worker is always the Go one: it times whole processes, either side's.
+func (j job) python() bool {
+	return (j.impl == "pytorch" || j.impl == "onnx-python") && j.workload != "cli"
+}
 
 // args returns the worker's command line; the Go worker and torch_bench.py
 // take the same flag names.
@@ -49,21 +61,29 @@ func (e *env) args(j job, t0 int64) (string, []string) {
 		"--warmup", strconv.Itoa(j.warmup), "--steps", strconv.Itoa(j.steps),
 		"--budget", strconv.FormatFloat(j.budget, 'f', -1, 64)}
 	var specific []string
-	switch j.workload {
-	case "lenet", "resnet", "infer":
+	_, train := specs[j.workload]
+	switch {
+	case train || inferModel[j.workload] != "":
 		specific = []string{"--batch", strconv.Itoa(j.batch)}
-	case "scaling":
+	case j.workload == "scaling":
 		specific = []string{"--batches", j.batches}
-	case "io":
+	case j.workload == "io":
 		specific = []string{"--file", j.file, "--tmp", e.dir + "/tmp"}
+	case j.workload == "cli":
+		specific = []string{"--batch", strconv.Itoa(j.batch), "--file", j.file,
+			"--data", filepath.Join(e.dir, cliData), "--tmp", e.dir + "/tmp", "--bin", e.bin,
+			"--python", e.python, "--script", e.script}
 	}
 	if !j.python() {
 		a := append([]string{"worker", "--impl", j.impl, "--workload", j.workload}, common...)
 		return e.exe, append(a, specific...)
 	}
 	sub := j.workload
-	if sub == "lenet" || sub == "resnet" {
+	switch {
+	case train:
 		sub, specific = "train", append([]string{"--model", j.workload}, specific...)
+	case inferModel[j.workload] != "":
+		sub, specific = "infer", append([]string{"--model", inferModel[j.workload], "--workload", j.workload}, specific...)
 	}
 	a := append([]string{e.script, sub}, common...)
 	return e.python, append(a, specific...)
@@ -79,6 +99,9 @@ func (e *env) run(ctx context.Context, j job) (*Result, error) {
 	name, argv := e.args(j, t0)
 	cmd := exec.CommandContext(ctx, name, argv...)
 	cmd.Dir = e.root
+	if e.ortLib != "" && os.Getenv(ort.EnvLibrary) == "" {
+		cmd.Env = append(os.Environ(), ort.EnvLibrary+"="+e.ortLib)
+	}
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout = &stdout
 	cmd.Stderr = &stderr
@@ -166,25 +189,63 @@ func (e *env) pyScript(ctx context.Context, argv ...string) ([]byte, error) {
 	return out, nil
 }
 
-// fixtures makes the ResNet-18 models in e.dir (torch_bench.py fixtures;
-// it does nothing when they are there already).
-func (e *env) fixtures(ctx context.Context) error {
-	out, err := e.pyScript(ctx, "fixtures", "--dir", e.dir)
+// cliData is the cli workload's training data in the fixture folder.
+const cliData = "resnet_cli.npz"
+
+// fixtures makes the named fixtures in e.dir (torch_bench.py fixtures
+// --only; it skips those already made by this version of the script).
+func (e *env) fixtures(ctx context.Context, names []string) error {
+	out, err := e.pyScript(ctx, "fixtures", "--dir", e.dir, "--only", strings.Join(names, ","))
 	if err != nil {
-		return fmt.Errorf("making the ResNet-18 fixtures in %s: %w", e.dir, err)
+		return fmt.Errorf("making the fixtures in %s: %w", e.dir, err)
 	}
-	if bytes.Contains(out, []byte(`"made": true`)) {
-		logf("made the ResNet-18 fixtures in %s", e.dir)
+	var res struct {
+		Made []string `json:"made"`
+	}
+	if err := json.Unmarshal(lastLine(out), &res); err != nil {
+		return fmt.Errorf("making the fixtures in %s: %w", e.dir, err)
+	}
+	if len(res.Made) > 0 {
+		logf("made the fixtures %s in %s", strings.Join(res.Made, ", "), e.dir)
 	}
 	return nil
 }
 
-// checkPython fails with what to install when the interpreter or one of
-// its packages is missing.
+// lastLine is the last non-empty line of out.
+func lastLine(out []byte) []byte {
+	lines := bytes.Split(bytes.TrimSpace(out), []byte("\n"))
+	return lines[len(lines)-1]
+}
+
+// checkPython fails with a line naming scripts/reference-tools.sh when the
+// interpreter or one of its packages is missing, and learns the versions and
+// where the onnxruntime package keeps its shared library.
 func (e *env) checkPython(ctx context.Context) error {
 	if _, err := os.Stat(e.python); err != nil {
-		return fmt.Errorf("%s not found: the reference side needs Debian's Python with PyTorch; install it with: %s", e.python, installHint)
+		return fmt.Errorf("%s not found: the reference side is today's PyTorch and ONNX Runtime in the repository's venv; install it with: %s", e.python, installHint)
 	}
-	_, err := e.pyScript(ctx, "check")
-	return err
+	out, err := e.pyScript(ctx, "check")
+	if err != nil {
+		return err
+	}
+	var res struct {
+		Version string `json:"version"`
+		ORTLib  string `json:"ort_lib"`
+	}
+	if err := json.Unmarshal(lastLine(out), &res); err != nil {
+		return fmt.Errorf("%s check: %w", filepath.Base(e.script), err)
+	}
+	e.pyVersions, e.ortLib = res.Version, res.ORTLib
+	return nil
+}
+
+// build compiles cmd/onnxtune into the fixture folder for the cli workload.
+func (e *env) build(ctx context.Context) error {
+	e.bin = filepath.Join(e.dir, "onnxtune")
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", e.bin, "./cmd/onnxtune")
+	cmd.Dir = e.root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("go build ./cmd/onnxtune: %w%s", err, tail(string(out), 8))
+	}
+	return nil
 }
