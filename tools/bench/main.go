@@ -1,17 +1,19 @@
 // Command bench is onnxtune's performance harness (docs/performance.md): it
-// runs onnxtune, PyTorch (Debian's python3-torch, 2 threads) and ONNX Runtime
-// (2 intra-op threads) on the same models and batches and prints their ratios
-// against the targets of the performance issue.
+// runs onnxtune, today's PyTorch and ONNX Runtime (the repository's .venv,
+// made by scripts/reference-tools.sh; each the faster of 1 and 2 threads) on
+// the same models and batches and prints their ratios against the targets
+// of the performance issue (15).
 //
-//	go run ./tools/bench             # everything, a few minutes
+//	go run ./tools/bench             # everything, about 15 minutes
 //	go run ./tools/bench --quick     # a smoke check: one round, few steps
 //	go run ./tools/bench --only lenet,scaling --markdown
 //
 // Every measurement is its own process, so that its peak resident memory is
-// its own: the driver re-executes itself ("bench worker ...") for onnxtune
-// and ONNX Runtime, and runs /usr/bin/python3 tools/bench/torch_bench.py for
-// PyTorch. Each worker prints one JSON line (Result). Workers of a workload
-// alternate, onnxtune then reference, for --rounds rounds.
+// its own: the driver re-executes itself ("bench worker ...") for onnxtune,
+// ONNX Runtime (the venv's libonnxruntime through internal/ort) and the
+// whole-command workload, and runs .venv/bin/python tools/bench/torch_bench.py
+// for PyTorch. Each worker prints one JSON line (Result). Workers of a
+// workload alternate, onnxtune then reference, for --rounds rounds.
 //
 // Progress goes to stderr; the table (or --json, --markdown) to stdout. The
 // exit status is 1 when a worker failed, or with --check when a target is
@@ -333,7 +335,7 @@ func measure(ctx context.Context, e *env, o options, sel map[string]bool) *Repor
 	ps := plans(o, e)
 	all := make(map[string]runs)
 	failed := make(map[string]string)
-	var stealSum, stealN float64
+	var stealSum, otherSum, stealN float64
 	versions := map[string]bool{runtime.Version(): true}
 	if e.pyVersions != "" {
 		versions[e.pyVersions] = true
@@ -353,7 +355,7 @@ func measure(ctx context.Context, e *env, o options, sel map[string]bool) *Repor
 			for _, j := range jobs {
 				if ctx.Err() != nil {
 					rep.Errors = append(rep.Errors, "interrupted")
-					return finish(rep, all, failed, versions, stealSum, stealN)
+					return finish(rep, all, failed, versions, stealSum, otherSum, stealN)
 				}
 				logf("%s, round %d/%d: %s ...", name, round, o.rounds, j.impl)
 				res, err := e.run(ctx, j)
@@ -366,12 +368,13 @@ func measure(ctx context.Context, e *env, o options, sel map[string]bool) *Repor
 					rs[j.impl] = append(rs[j.impl], nil)
 					continue
 				}
-				logf("%s, round %d/%d: %s: step %s (min %s, %d steps%s), start-up %s, peak RSS %.0f MB, steal %.1f%%",
+				logf("%s, round %d/%d: %s: step %s (min %s, %d steps%s), start-up %s, peak RSS %.0f MB, other load %.0f%%",
 					name, round, o.rounds, j.impl, formatValue(res.MedianMS, "ms"), formatValue(res.MinMS, "ms"),
-					len(res.TimesMS), threadsText(res), formatValue(res.StartupMS, "ms"), peakMB(res), res.StealPct)
+					len(res.TimesMS), threadsText(res), formatValue(res.StartupMS, "ms"), peakMB(res), res.OtherPct)
 				rs[j.impl] = append(rs[j.impl], res)
 				rep.Workers = append(rep.Workers, WorkerRecord{Round: round, Result: *res})
 				stealSum += res.StealPct
+				otherSum += res.OtherPct
 				stealN++
 				if res.Version != "" && !j.python() {
 					versions[res.Version] = true
@@ -379,7 +382,7 @@ func measure(ctx context.Context, e *env, o options, sel map[string]bool) *Repor
 			}
 		}
 	}
-	return finish(rep, all, failed, versions, stealSum, stealN)
+	return finish(rep, all, failed, versions, stealSum, otherSum, stealN)
 }
 
 // threadsText is ", 2 threads" for a worker that measured thread counts.
@@ -390,13 +393,13 @@ func threadsText(r *Result) string {
 	return fmt.Sprintf(", %d thread(s) faster", r.Threads)
 }
 
-func finish(rep *Report, all map[string]runs, failed map[string]string, versions map[string]bool, stealSum, stealN float64) *Report {
+func finish(rep *Report, all map[string]runs, failed map[string]string, versions map[string]bool, stealSum, otherSum, stealN float64) *Report {
 	for v := range versions {
 		rep.Versions = append(rep.Versions, v)
 	}
 	sort.Strings(rep.Versions)
 	if stealN > 0 {
-		rep.StealPct = number(stealSum / stealN)
+		rep.StealPct, rep.OtherPct = number(stealSum/stealN), number(otherSum/stealN)
 	}
 	rep.Rows, rep.Startup, rep.Scaling = tables(all, failed)
 	rep.Threads = threadTable(all)

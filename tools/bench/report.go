@@ -129,6 +129,7 @@ type Report struct {
 	Threads  []ThreadRow    `json:"reference_threads,omitempty"`
 	Scaling  *ScalingTable  `json:"scaling,omitempty"`
 	StealPct number         `json:"cpu_steal_percent"`
+	OtherPct number         `json:"other_cpu_percent"` // mean over workers of Result.OtherPct
 	WallS    number         `json:"wall_seconds"`
 	Errors   []string       `json:"errors,omitempty"`
 	Workers  []WorkerRecord `json:"workers"`
@@ -426,7 +427,8 @@ func writeText(w io.Writer, rep *Report) {
 		tw.Flush()
 		fmt.Fprintf(w, "onnxtune: %s\nPyTorch:  %s\n", fitText(t.Ours), fitText(t.PyTorch))
 	}
-	fmt.Fprintf(w, "\nCPU steal while workers ran: %.1f%%; wall time %.0f s\n", float64(rep.StealPct), float64(rep.WallS))
+	fmt.Fprintf(w, "\nCPU time other processes took while workers ran: %.0f%% of the machine (steal %.1f%%); wall time %.0f s\n",
+		float64(rep.OtherPct), float64(rep.StealPct), float64(rep.WallS))
 	for _, e := range rep.Errors {
 		fmt.Fprintf(w, "error: %s\n", e)
 	}
@@ -470,7 +472,8 @@ func writeMarkdown(w io.Writer, rep *Report) {
 		}
 		fmt.Fprintf(w, "\nonnxtune: %s.  \nPyTorch: %s.\n", fitText(t.Ours), fitText(t.PyTorch))
 	}
-	fmt.Fprintf(w, "\nCPU steal while workers ran: %.1f%%; wall time %.0f s.\n", float64(rep.StealPct), float64(rep.WallS))
+	fmt.Fprintf(w, "\nCPU time other processes took while workers ran: %.0f%% of the machine (steal %.1f%%); wall time %.0f s.\n",
+		float64(rep.OtherPct), float64(rep.StealPct), float64(rep.WallS))
 	for _, e := range rep.Errors {
 		fmt.Fprintf(w, "\nError: %s\n", e)
 	}

@@ -109,7 +109,13 @@ func (e *env) run(ctx context.Context, j job) (*Result, error) {
 		cmd.Stderr = io.MultiWriter(&stderr, os.Stderr)
 	}
 	err := cmd.Run()
-	steal := readCPU().stealSince(before)
+	after := readCPU()
+	steal := after.stealSince(before)
+	var own float64
+	if cmd.ProcessState != nil {
+		own = (cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()).Seconds()
+	}
+	other := after.otherSince(before, own)
 	if err != nil {
 		return nil, fmt.Errorf("%s %s worker: %w%s", j.impl, j.workload, err, tail(stderr.String(), 8))
 	}
@@ -117,7 +123,7 @@ func (e *env) run(ctx context.Context, j job) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s %s worker: %w%s", j.impl, j.workload, err, tail(stderr.String(), 8))
 	}
-	r.StealPct = steal
+	r.StealPct, r.OtherPct = steal, other
 	return &r, nil
 }
 
@@ -134,8 +140,12 @@ func tail(s string, n int) string {
 	return "\n    " + out
 }
 
-// cpuTimes is the first line of /proc/stat, in clock ticks.
-type cpuTimes struct{ total, steal float64 }
+// cpuTimes is the first line of /proc/stat, in clock ticks (USER_HZ, 100 a
+// second on Linux): all, idle (with iowait) and stolen.
+type cpuTimes struct{ total, idle, steal float64 }
+
+// userHZ is the unit of /proc/stat's times.
+const userHZ = 100
 
 func readCPU() cpuTimes {
 	b, err := os.ReadFile("/proc/stat")
@@ -156,11 +166,27 @@ func parseCPU(line string) cpuTimes {
 	for i := 1; i <= 8; i++ {
 		v, _ := strconv.ParseFloat(f[i], 64)
 		c.total += v
-		if i == 8 {
+		switch i {
+		case 4, 5:
+			c.idle += v
+		case 8:
 			c.steal = v
 		}
 	}
 	return c
+}
+
+// otherSince is the percentage of all CPUs' time between before and c that
+// processes other than the worker kept busy, given the worker's own CPU
+// seconds: the other tenants of a shared machine (hypervisor steal counts as
+// busy).
+func (c cpuTimes) otherSince(before cpuTimes, ownCPU float64) float64 {
+	d := c.total - before.total
+	if d <= 0 {
+		return 0
+	}
+	busy := (d - (c.idle - before.idle)) - ownCPU*userHZ
+	return max(0, 100*busy/d)
 }
 
 // stealSince is the percentage of CPU time stolen between before and c.

@@ -55,6 +55,9 @@ type Result struct {
 	// StealPct is set by the driver: the share of CPU time the hypervisor
 	// gave to other machines while the worker ran (from /proc/stat).
 	StealPct float64 `json:"steal_pct"`
+	// OtherPct is set by the driver: the share of all CPUs' time that other
+	// processes (and steal) kept busy while the worker ran.
+	OtherPct float64 `json:"other_cpu_pct"`
 }
 
 // Variant is the steady-state step time with one thread count.

@@ -105,6 +105,14 @@ func TestParseCPU(t *testing.T) {
 	if got := before.stealSince(before); got != 0 {
 		t.Errorf("no time passed, steal %v", got)
 	}
+	// 200 ticks passed, 50 idle: 150 busy, 50 of them stolen. The worker
+	// used 0.6 s (60 ticks): others took 90 of 200.
+	if got := after.otherSince(before, 0.6); !near(got, 45) {
+		t.Errorf("other = %v%%, want 45%%", got)
+	}
+	if got := after.otherSince(before, 5); got != 0 {
+		t.Errorf("other with more own time than busy time = %v%%, want 0", got)
+	}
 }
 
 func TestWorkerArgs(t *testing.T) {
