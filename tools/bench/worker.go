@@ -448,7 +448,7 @@ func inferWorker(a workerArgs) (Result, error) {
 		if err != nil {
 			return r, err
 		}
-		r.Version = "onnxruntime " + v
+		r.Version = "ONNX Runtime library " + v + " (Go worker)"
 		data, _ := ops.Data[float32](x)
 		shape := make([]int64, len(ops.Shape(x)))
 		for i, d := range ops.Shape(x) {
