@@ -351,6 +351,14 @@ func measure(ctx context.Context, e *env, o options, sel map[string]bool) *Repor
 		}
 		rs := make(runs)
 		all[name] = rs
+		if msg := fixtureError(name, e.fixtureErrs); msg != "" {
+			rep.Errors = append(rep.Errors, name+": "+msg)
+			failed[name+"/onnxtune"] = msg
+			for _, j := range jobs {
+				rs[j.impl] = make([]*Result, o.rounds)
+			}
+			continue
+		}
 		for round := 1; round <= o.rounds; round++ {
 			for _, j := range jobs {
 				if ctx.Err() != nil {
@@ -383,6 +391,17 @@ func measure(ctx context.Context, e *env, o options, sel map[string]bool) *Repor
 		}
 	}
 	return finish(rep, all, failed, versions, stealSum, otherSum, stealN)
+}
+
+// fixtureError is the message of the fixture a workload needs that could not
+// be made ("" when it has its fixtures).
+func fixtureError(workload string, errs map[string]string) string {
+	for _, f := range fixtureNames(map[string]bool{workload: true}) {
+		if msg, ok := errs[f]; ok {
+			return fmt.Sprintf("making its fixture %q: %s", f, msg)
+		}
+	}
+	return ""
 }
 
 // threadsText is ", 2 threads" for a worker that measured thread counts.

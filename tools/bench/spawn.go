@@ -34,6 +34,9 @@ type env struct {
 	// onnxruntime package's, unless $ONNXTUNE_ORT_LIB names one);
 	// pyVersions are the versions torch_bench.py check printed.
 	ortLib, pyVersions string
+	// fixtureErrs are the fixtures torch_bench.py could not make, by
+	// name: their workloads report the message instead of running.
+	fixtureErrs map[string]string
 }
 
 // job is one worker run.
@@ -219,14 +222,16 @@ func (e *env) pyScript(ctx context.Context, argv ...string) ([]byte, error) {
 const cliData = "resnet_cli.npz"
 
 // fixtures makes the named fixtures in e.dir (torch_bench.py fixtures
-// --only; it skips those already made by this version of the script).
+// --only; it skips those already made by this version of the script). A
+// fixture the script could not make is kept in e.fixtureErrs.
 func (e *env) fixtures(ctx context.Context, names []string) error {
 	out, err := e.pyScript(ctx, "fixtures", "--dir", e.dir, "--only", strings.Join(names, ","))
 	if err != nil {
 		return fmt.Errorf("making the fixtures in %s: %w", e.dir, err)
 	}
 	var res struct {
-		Made []string `json:"made"`
+		Made   []string          `json:"made"`
+		Failed map[string]string `json:"failed"`
 	}
 	if err := json.Unmarshal(lastLine(out), &res); err != nil {
 		return fmt.Errorf("making the fixtures in %s: %w", e.dir, err)
@@ -234,6 +239,10 @@ func (e *env) fixtures(ctx context.Context, names []string) error {
 	if len(res.Made) > 0 {
 		logf("made the fixtures %s in %s", strings.Join(res.Made, ", "), e.dir)
 	}
+	for name, msg := range res.Failed {
+		logf("fixture %s: %s", name, msg)
+	}
+	e.fixtureErrs = res.Failed
 	return nil
 }
 

@@ -417,7 +417,9 @@ def fixture_files(name):
 
 def cmd_fixtures(args):
     """Writes each model of --only (and the whole-CLI workload's data, "cli") into --dir unless its
-    entry in the stamp fixtures.json says this version made it, then prints {"files": {...}}."""
+    entry in the stamp fixtures.json says this version made it, then prints {"files": {...},
+    "made": [...], "failed": {name: message}}: a model that cannot be built or exported is reported,
+    and the others are still made."""
     stamp = os.path.join(args.dir, "fixtures.json")
     try:
         with open(stamp) as f:
@@ -426,7 +428,7 @@ def cmd_fixtures(args):
         have = {}
     os.makedirs(args.dir, exist_ok=True)
     torch.set_num_threads(2)
-    made, files = [], {}
+    made, files, failed = [], {}, {}
     names = [n for n in args.only.split(",") if n]
     if "cli" in names and "resnet" not in names:
         names.insert(0, "resnet")
@@ -439,24 +441,33 @@ def cmd_fixtures(args):
             continue
         import warnings
         warnings.filterwarnings("ignore")  # exporter chatter
-        if name == "cli":
-            # 13 batches of 16 ResNet inputs: the whole-CLI workload runs 3 and 13 steps.
-            g = torch.Generator().manual_seed(INPUT_SEED)
-            x = torch.randn((13 * 16,) + SPEC["resnet"]["shape"], generator=g).numpy()
-            y = (np.arange(x.shape[0]) % SPEC["resnet"]["classes"]).astype(np.int64)
-            np.savez(os.path.join(args.dir, fs["data"]), input=x, y=y)
-        else:
-            m = fresh(name)
-            x, _ = inputs(name, 1 if "vocab" not in SPEC[name] else SPEC[name]["batch"])
-            export(m, name, os.path.join(args.dir, fs["train"]), x, True)
-            if "eval" in fs:
-                export(m, name, os.path.join(args.dir, fs["eval"]), x, False)
-            torch.save(m.state_dict(), os.path.join(args.dir, fs["state"]))
+        try:
+            make_fixture(name, fs, args.dir)
+        except Exception as e:  # noqa: BLE001 -- any failure of one model is reported, not fatal
+            failed[name] = "%s: %s" % (type(e).__name__, str(e).strip().splitlines()[-1] if str(e).strip() else "")
+            have.pop(name, None)
+            continue
         have[name] = want
         made.append(name)
         with open(stamp, "w") as f:
             json.dump(have, f, indent=1)
-    print(json.dumps({"files": files, "made": made}))
+    print(json.dumps({"files": files, "made": made, "failed": failed}))
+
+
+def make_fixture(name, fs, folder):
+    if name == "cli":
+        # 13 batches of 16 ResNet inputs, the whole-command workload's data.
+        g = torch.Generator().manual_seed(INPUT_SEED)
+        x = torch.randn((13 * 16,) + SPEC["resnet"]["shape"], generator=g).numpy()
+        y = (np.arange(x.shape[0]) % SPEC["resnet"]["classes"]).astype(np.int64)
+        np.savez(os.path.join(folder, fs["data"]), input=x, y=y)
+        return
+    m = fresh(name)
+    x, _ = inputs(name, 1 if "vocab" not in SPEC[name] else SPEC[name]["batch"])
+    export(m, name, os.path.join(folder, fs["train"]), x, True)
+    if "eval" in fs:
+        export(m, name, os.path.join(folder, fs["eval"]), x, False)
+    torch.save(m.state_dict(), os.path.join(folder, fs["state"]))
 
 
 def cmd_check(args):

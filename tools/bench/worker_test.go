@@ -273,3 +273,19 @@ func TestBatchInputs(t *testing.T) {
 		t.Errorf("image batch %v: %v", ops.Shape(img), err)
 	}
 }
+
+func TestFixtureError(t *testing.T) {
+	errs := map[string]string{"encoder": "OnnxExporterError: Unsupported", "resnet": "boom"}
+	if got := fixtureError("encoder", errs); !strings.Contains(got, `"encoder": OnnxExporterError`) {
+		t.Errorf("encoder: %q", got)
+	}
+	if got := fixtureError("cli", errs); !strings.Contains(got, `"resnet": boom`) {
+		t.Errorf("cli needs resnet's fixture: %q", got)
+	}
+	if got := fixtureError("lenet", errs); got != "" {
+		t.Errorf("lenet has no fixture: %q", got)
+	}
+	if got := fixtureError("lstm", errs); got != "" {
+		t.Errorf("lstm's fixture was made: %q", got)
+	}
+}
