@@ -10,9 +10,11 @@ test:
 	bash scripts/test.sh
 
 # bench: the performance harness (tools/bench, docs/performance.md): onnxtune
-# against PyTorch and ONNX Runtime on the same models, a few minutes.
+# against today's PyTorch and ONNX Runtime (the repository's .venv, made by
+# scripts/reference-tools.sh once) on the same models, 15 minutes or so.
 # BENCHFLAGS passes its flags: BENCHFLAGS=--quick, BENCHFLAGS='--only lenet --markdown'.
 # The Go benchmarks alone: go test -run '^$' -bench . ./...
 BENCHFLAGS ?=
-bench: setup
+bench:
+	@test -x .venv/bin/python || { echo "make bench: no .venv/bin/python; run: bash scripts/reference-tools.sh"; exit 2; }
 	go run ./tools/bench $(BENCHFLAGS)

@@ -1,17 +1,19 @@
 // Command bench is onnxtune's performance harness (docs/performance.md): it
-// runs onnxtune, PyTorch (Debian's python3-torch, 2 threads) and ONNX Runtime
-// (2 intra-op threads) on the same models and batches and prints their ratios
-// against the targets of the performance issue.
+// runs onnxtune, today's PyTorch and ONNX Runtime (the repository's .venv,
+// made by scripts/reference-tools.sh; each the faster of 1 and 2 threads) on
+// the same models and batches and prints their ratios against the targets
+// of the performance issue (15).
 //
-//	go run ./tools/bench             # everything, a few minutes
+//	go run ./tools/bench             # everything, about 15 minutes
 //	go run ./tools/bench --quick     # a smoke check: one round, few steps
 //	go run ./tools/bench --only lenet,scaling --markdown
 //
 // Every measurement is its own process, so that its peak resident memory is
-// its own: the driver re-executes itself ("bench worker ...") for onnxtune
-// and ONNX Runtime, and runs /usr/bin/python3 tools/bench/torch_bench.py for
-// PyTorch. Each worker prints one JSON line (Result). Workers of a workload
-// alternate, onnxtune then reference, for --rounds rounds.
+// its own: the driver re-executes itself ("bench worker ...") for onnxtune,
+// ONNX Runtime (the venv's libonnxruntime through internal/ort) and the
+// whole-command workload, and runs .venv/bin/python tools/bench/torch_bench.py
+// for PyTorch. Each worker prints one JSON line (Result). Workers of a
+// workload alternate, onnxtune then reference, for --rounds rounds.
 //
 // Progress goes to stderr; the table (or --json, --markdown) to stdout. The
 // exit status is 1 when a worker failed, or with --check when a target is
@@ -24,6 +26,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"math"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -31,6 +34,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"golang.org/x/sys/cpu"
 
 	"github.com/onnxtune/onnxtune/internal/ort"
 )
@@ -51,7 +56,8 @@ func logf(format string, args ...any) {
 }
 
 // workloads in the order they run and print.
-var workloadNames = []string{"lenet", "resnet", "infer", "io", "scaling"}
+var workloadNames = []string{"lenet", "resnet", "mobilenet", "effnet", "encoder", "lstm", "infer", "infer-mobilenet",
+	"cli", "io", "scaling"}
 
 // sizing is how long a workload's workers measure.
 type sizing struct {
@@ -59,14 +65,21 @@ type sizing struct {
 	budget        float64 // seconds of steady state per worker
 }
 
-// sizes: default and --quick. ResNet-18 training in onnxtune takes seconds a
-// step, so its budget cuts it short (after at least 3 steps).
+// sizes: default and --quick. A budget cuts a slow worker short (after at
+// least 3 steps). The references time 1 and 2 threads in turn, so their
+// budget covers both.
 var sizes = map[string][2]sizing{
-	"lenet":   {{warmup: 5, steps: 40, budget: 10}, {warmup: 1, steps: 5}},
-	"resnet":  {{warmup: 2, steps: 10, budget: 25}, {warmup: 1, steps: 2}},
-	"infer":   {{warmup: 3, steps: 30, budget: 10}, {warmup: 1, steps: 3}},
-	"io":      {{warmup: 1, steps: 5, budget: 15}, {warmup: 0, steps: 1}},
-	"scaling": {{warmup: 3, steps: 15, budget: 15}, {warmup: 1, steps: 3}},
+	"lenet":           {{warmup: 5, steps: 40, budget: 10}, {warmup: 1, steps: 5}},
+	"resnet":          {{warmup: 2, steps: 10, budget: 25}, {warmup: 1, steps: 2}},
+	"mobilenet":       {{warmup: 2, steps: 10, budget: 20}, {warmup: 1, steps: 2}},
+	"effnet":          {{warmup: 2, steps: 10, budget: 20}, {warmup: 1, steps: 2}},
+	"encoder":         {{warmup: 1, steps: 5, budget: 30}, {warmup: 0, steps: 1}},
+	"lstm":            {{warmup: 2, steps: 10, budget: 20}, {warmup: 1, steps: 2}},
+	"infer":           {{warmup: 3, steps: 30, budget: 10}, {warmup: 1, steps: 3}},
+	"infer-mobilenet": {{warmup: 3, steps: 30, budget: 10}, {warmup: 1, steps: 3}},
+	"cli":             {{warmup: 2, steps: 13}, {warmup: 1, steps: 4}},
+	"io":              {{warmup: 1, steps: 5, budget: 15}, {warmup: 0, steps: 1}},
+	"scaling":         {{warmup: 3, steps: 15, budget: 15}, {warmup: 1, steps: 3}},
 }
 
 type options struct {
@@ -87,7 +100,7 @@ func drive(argv []string) int {
 	fs.IntVar(&o.steps, "steps", 0, "steady-state steps per worker at most (default per workload)")
 	fs.IntVar(&o.rounds, "rounds", 0, "rounds of onnxtune/reference workers per workload (default 2, 1 with --quick)")
 	fs.Float64Var(&o.budget, "budget", -1, "seconds of steady state per worker at most, 0 for no limit (-1: per workload)")
-	fs.StringVar(&o.python, "python", "/usr/bin/python3", "the Python interpreter that has torch, torchvision and onnx")
+	fs.StringVar(&o.python, "python", "", "the Python interpreter with torch, torchvision, onnx, onnxruntime and transformers (default .venv/bin/python, made by scripts/reference-tools.sh)")
 	fs.BoolVar(&o.check, "check", false, "exit with status 1 when a target is missed")
 	fs.BoolVar(&o.verbose, "v", false, "show the workers' stderr")
 	fs.SetOutput(os.Stderr)
@@ -197,26 +210,69 @@ func newEnv(o options) (*env, error) {
 	if err != nil {
 		return nil, err
 	}
+	if o.python == "" {
+		o.python = filepath.Join(root, ".venv", "bin", "python")
+	}
 	return &env{exe: exe, python: o.python, script: filepath.Join(root, "tools", "bench", "torch_bench.py"), root: root,
 		dir: filepath.Join(root, ".cache", "bench"), models: filepath.Join(root, "models"), verbose: o.verbose}, nil
 }
 
-// preflight checks the tools the selected workloads need and makes the
-// fixtures, so that a missing tool fails at once with what to install.
+// preflight checks the tools the selected workloads need, makes the
+// fixtures and builds the onnxtune binary of the cli workload, so that a
+// missing tool fails at once with what to install.
 func (e *env) preflight(ctx context.Context, sel map[string]bool) error {
 	if err := e.checkPython(ctx); err != nil {
 		return err
 	}
-	if sel["infer"] {
-		if _, err := ort.LibraryPath(); err != nil {
-			return fmt.Errorf("%w (ONNX Runtime is the inference reference)", err)
+	if sel["infer"] || sel["infer-mobilenet"] {
+		lib := os.Getenv(ort.EnvLibrary)
+		if lib == "" {
+			lib = e.ortLib
+		}
+		if lib == "" {
+			return fmt.Errorf("the Python onnxruntime package has no libonnxruntime.so and %s is not set (ONNX Runtime is the inference reference); reinstall it with: %s", ort.EnvLibrary, installHint)
+		}
+		if _, err := os.Stat(lib); err != nil {
+			return fmt.Errorf("ONNX Runtime library: %w (ONNX Runtime is the inference reference)", err)
 		}
 	}
-	if sel["resnet"] || sel["infer"] || sel["io"] {
-		logf("checking the ResNet-18 fixtures in %s ...", e.dir)
-		return e.fixtures(ctx)
+	if names := fixtureNames(sel); len(names) > 0 {
+		logf("checking the fixtures %s in %s ...", strings.Join(names, ", "), e.dir)
+		if err := e.fixtures(ctx, names); err != nil {
+			return err
+		}
+	}
+	if sel["cli"] {
+		logf("building cmd/onnxtune into %s ...", e.dir)
+		return e.build(ctx)
 	}
 	return nil
+}
+
+// fixtureNames are the fixtures (torch_bench.py fixtures --only) the
+// selected workloads need, in a fixed order.
+func fixtureNames(sel map[string]bool) []string {
+	need := map[string]bool{}
+	for w := range sel {
+		switch {
+		case w == "infer" || w == "io" || w == "cli":
+			need["resnet"] = true
+		case inferModel[w] != "":
+			need[inferModel[w]] = true
+		case specs[w].file != "":
+			need[w] = true
+		}
+	}
+	if sel["cli"] {
+		need["cli"] = true
+	}
+	var names []string
+	for _, n := range []string{"resnet", "mobilenet", "effnet", "encoder", "lstm", "cli"} {
+		if need[n] {
+			names = append(names, n)
+		}
+	}
+	return names
 }
 
 // plan is the workers of one workload: onnxtune, the reference the target
@@ -235,30 +291,35 @@ func plans(o options, e *env) map[string]plan {
 		}
 		if o.steps > 0 {
 			z.steps = o.steps
+			if name == "cli" {
+				z.steps = max(o.steps, z.warmup+2)
+			}
 		}
 		if o.budget >= 0 {
 			z.budget = o.budget
 		}
 		j := job{workload: name, warmup: z.warmup, steps: z.steps, budget: z.budget}
-		switch name {
-		case "lenet":
-			j.batch = 64
-		case "resnet", "infer":
-			j.batch = 16
-		case "scaling":
+		switch {
+		case specs[name].batch > 0:
+			j.batch = specs[name].batch
+		case inferModel[name] != "":
+			j.batch = specs[inferModel[name]].batch
+		case name == "cli":
+			j.batch, j.file = specs["resnet"].batch, filepath.Join(e.dir, specs["resnet"].file)
+		case name == "scaling":
 			j.batches = "8,16,32,64"
-		case "io":
-			j.file = filepath.Join(e.dir, "resnet18_64px_preserve.onnx")
+		case name == "io":
+			j.file = filepath.Join(e.dir, specs["resnet"].file)
 		}
 		p := plan{ours: j, ref: j}
 		p.ours.impl, p.ref.impl = "onnxtune", "pytorch"
-		switch name {
-		case "infer":
+		switch {
+		case inferModel[name] != "":
 			p.ref.impl = "onnxruntime"
 			c := j
 			c.impl = "pytorch"
 			p.context = &c
-		case "io":
+		case name == "io":
 			p.ref.impl = "onnx-python"
 		}
 		ps[name] = p
@@ -267,13 +328,18 @@ func plans(o options, e *env) map[string]plan {
 }
 
 // measure runs the selected workloads, round after round, and builds the
-// report. A failed worker is reported and the rest still run.
+// report. A failed worker is reported, in its rows and in the errors, and
+// the rest still run.
 func measure(ctx context.Context, e *env, o options, sel map[string]bool) *Report {
 	rep := &Report{Rounds: o.rounds, Method: ratioMethod, Machine: machine()}
 	ps := plans(o, e)
 	all := make(map[string]runs)
-	var stealSum, stealN float64
+	failed := make(map[string]string)
+	var stealSum, otherSum, stealN float64
 	versions := map[string]bool{runtime.Version(): true}
+	if e.pyVersions != "" {
+		versions[e.pyVersions] = true
+	}
 	for _, name := range workloadNames {
 		if !sel[name] {
 			continue
@@ -284,69 +350,128 @@ func measure(ctx context.Context, e *env, o options, sel map[string]bool) *Repor
 			jobs = append(jobs, *p.context)
 		}
 		rs := make(runs)
+		all[name] = rs
+		if msg := fixtureError(name, e.fixtureErrs); msg != "" {
+			rep.Errors = append(rep.Errors, name+": "+msg)
+			failed[name+"/onnxtune"] = msg
+			for _, j := range jobs {
+				rs[j.impl] = make([]*Result, o.rounds)
+			}
+			continue
+		}
 		for round := 1; round <= o.rounds; round++ {
 			for _, j := range jobs {
 				if ctx.Err() != nil {
 					rep.Errors = append(rep.Errors, "interrupted")
-					return finish(rep, all, versions, stealSum, stealN)
+					return finish(rep, all, failed, versions, stealSum, otherSum, stealN)
 				}
 				logf("%s, round %d/%d: %s ...", name, round, o.rounds, j.impl)
 				res, err := e.run(ctx, j)
 				if err != nil {
 					logf("%v", err)
 					rep.Errors = append(rep.Errors, err.Error())
+					if _, ok := failed[name+"/"+j.impl]; !ok {
+						failed[name+"/"+j.impl] = err.Error()
+					}
 					rs[j.impl] = append(rs[j.impl], nil)
 					continue
 				}
-				logf("%s, round %d/%d: %s: step %s (min %s, %d steps), start-up %s, peak RSS %.0f MB, steal %.1f%%",
+				logf("%s, round %d/%d: %s: step %s (min %s, %d steps%s), start-up %s, peak RSS %.0f MB, other load %.0f%%",
 					name, round, o.rounds, j.impl, formatValue(res.MedianMS, "ms"), formatValue(res.MinMS, "ms"),
-					len(res.TimesMS), formatValue(res.StartupMS, "ms"), peakMB(res), res.StealPct)
+					len(res.TimesMS), threadsText(res), formatValue(res.StartupMS, "ms"), peakMB(res), res.OtherPct)
 				rs[j.impl] = append(rs[j.impl], res)
 				rep.Workers = append(rep.Workers, WorkerRecord{Round: round, Result: *res})
 				stealSum += res.StealPct
+				otherSum += res.OtherPct
 				stealN++
-				if res.Version != "" {
+				if res.Version != "" && !j.python() {
 					versions[res.Version] = true
 				}
 			}
 		}
-		all[name] = rs
 	}
-	return finish(rep, all, versions, stealSum, stealN)
+	return finish(rep, all, failed, versions, stealSum, otherSum, stealN)
 }
 
-func finish(rep *Report, all map[string]runs, versions map[string]bool, stealSum, stealN float64) *Report {
+// fixtureError is the message of the fixture a workload needs that could not
+// be made ("" when it has its fixtures).
+func fixtureError(workload string, errs map[string]string) string {
+	for _, f := range fixtureNames(map[string]bool{workload: true}) {
+		if msg, ok := errs[f]; ok {
+			return fmt.Sprintf("making its fixture %q: %s", f, msg)
+		}
+	}
+	return ""
+}
+
+// threadsText is ", 2 threads" for a worker that measured thread counts.
+func threadsText(r *Result) string {
+	if r.Threads == 0 {
+		return ""
+	}
+	return fmt.Sprintf(", %d thread(s) faster", r.Threads)
+}
+
+func finish(rep *Report, all map[string]runs, failed map[string]string, versions map[string]bool, stealSum, otherSum, stealN float64) *Report {
 	for v := range versions {
 		rep.Versions = append(rep.Versions, v)
 	}
 	sort.Strings(rep.Versions)
 	if stealN > 0 {
-		rep.StealPct = number(stealSum / stealN)
+		rep.StealPct, rep.OtherPct = number(stealSum/stealN), number(otherSum/stealN)
 	}
-	rep.Rows, rep.Startup, rep.Scaling = tables(all)
+	rep.Rows, rep.Startup, rep.Scaling = tables(all, failed)
+	rep.Threads = threadTable(all)
 	return rep
 }
 
-// tables builds the rows of every workload that ran.
-func tables(all map[string]runs) ([]Row, []StartupRow, *ScalingTable) {
+// trainWorkloads are the training workloads, in order.
+var trainWorkloads = []string{"lenet", "resnet", "mobilenet", "effnet", "encoder", "lstm"}
+
+// tables builds the rows of every workload that ran. failed holds the
+// first error of each workload/impl whose worker failed: a row without a
+// ratio names it.
+func tables(all map[string]runs, failed map[string]string) ([]Row, []StartupRow, *ScalingTable) {
 	var rows []Row
 	var startup []StartupRow
 	su := func(name string, r runs, ref, refName string) {
 		startup = append(startup, StartupRow{Workload: name, Ours: number(finiteMedian(r.values("onnxtune", startMS))),
 			Reference: refName, Theirs: number(finiteMedian(r.values(ref, startMS)))})
 	}
-	if r, ok := all["lenet"]; ok {
-		rows = append(rows, compare("train step: LeNet-MNIST b64", r, "onnxtune", "pytorch", "PyTorch", stepTime, trainTarget))
-		su("train LeNet-MNIST b64", r, "pytorch", "PyTorch")
+	add := func(w string, row Row, ref string) {
+		if row.Result == resError {
+			for _, impl := range []string{"onnxtune", ref} {
+				if msg, ok := failed[w+"/"+impl]; ok {
+					row.Note = lastErrorLine(msg)
+					break
+				}
+			}
+		}
+		rows = append(rows, row)
 	}
-	if r, ok := all["resnet"]; ok {
-		rows = append(rows, compare("train step: ResNet-18 3x64x64 b16", r, "onnxtune", "pytorch", "PyTorch", stepTime, trainTarget))
-		su("train ResNet-18 b16", r, "pytorch", "PyTorch")
+	for _, w := range trainWorkloads {
+		if r, ok := all[w]; ok {
+			add(w, compare("train step: "+specs[w].name, r, "onnxtune", "pytorch", "PyTorch", stepTime, trainTarget), "pytorch")
+			su("train "+specs[w].name, r, "pytorch", "PyTorch")
+		}
 	}
-	if r, ok := all["infer"]; ok {
-		rows = append(rows, compare("inference: ResNet-18 3x64x64 b16", r, "onnxtune", "onnxruntime", "ONNX Runtime", stepTime, inferTarget))
-		rows = append(rows, compare("inference: ResNet-18 3x64x64 b16", r, "onnxtune", "pytorch", "PyTorch", stepTime, nil))
-		su("inference ResNet-18 b16", r, "onnxruntime", "ONNX Runtime")
+	for _, w := range []string{"infer", "infer-mobilenet"} {
+		if r, ok := all[w]; ok {
+			name := "inference: " + specs[inferModel[w]].name
+			add(w, compare(name, r, "onnxtune", "onnxruntime", "ONNX Runtime", stepTime, inferTarget), "onnxruntime")
+			add(w, compare(name, r, "onnxtune", "pytorch", "PyTorch", stepTime, nil), "pytorch")
+			su("inference "+specs[inferModel[w]].name, r, "onnxruntime", "ONNX Runtime")
+		}
+	}
+	if r, ok := all["cli"]; ok {
+		row := compare("onnxtune train CLI, steady step: ResNet-18 b16 npz", r, "onnxtune", "pytorch", "PyTorch script", stepTime, nil)
+		row.Note = "intervals between the per-step lines of --metrics, after the warm-up; start-up and tail in the start-up table"
+		add("cli", row, "pytorch")
+		su("train CLI ResNet-18 b16 (to the first step done)", r, "pytorch", "PyTorch script")
+		tailMS := func(r *Result) float64 { return r.TailMS }
+		startup = append(startup, StartupRow{Workload: "train CLI ResNet-18 b16 (last step to exit: write the model)",
+			Ours: number(finiteMedian(r.values("onnxtune", tailMS))), Reference: "PyTorch script",
+			Theirs: number(finiteMedian(r.values("pytorch", tailMS)))})
 	}
 	if r, ok := all["io"]; ok {
 		row := compare("import+export: ResNet-18 file", r, "onnxtune", "onnx-python", "onnx (Python)", stepTime, nil)
@@ -357,21 +482,37 @@ func tables(all map[string]runs) ([]Row, []StartupRow, *ScalingTable) {
 			row.theirsText += mbps(row.Theirs)
 			row.Note = "MB/s = file size / (load + write) time"
 		}
-		rows = append(rows, row)
+		add("io", row, "onnx-python")
 	}
-	if r, ok := all["lenet"]; ok {
-		rows = append(rows, compare("peak RSS: train LeNet-MNIST b64", r, "onnxtune", "pytorch", "PyTorch", peakRSS, memoryTarget))
+	for _, w := range trainWorkloads {
+		if r, ok := all[w]; ok {
+			add(w, compare("peak RSS: train "+specs[w].name, r, "onnxtune", "pytorch", "PyTorch", peakRSS, memoryTarget), "pytorch")
+		}
 	}
-	if r, ok := all["resnet"]; ok {
-		rows = append(rows, compare("peak RSS: train ResNet-18 b16", r, "onnxtune", "pytorch", "PyTorch", peakRSS, memoryTarget))
+	if r, ok := all["cli"]; ok {
+		add("cli", compare("peak RSS: train CLI ResNet-18 b16", r, "onnxtune", "pytorch", "PyTorch script", peakRSS, nil), "pytorch")
 	}
 	var st *ScalingTable
 	if r, ok := all["scaling"]; ok {
 		if st = scalingTable(r); st != nil {
 			rows = append(rows, scalingRow(st))
+		} else if msg, ok := failed["scaling/onnxtune"]; ok {
+			rows = append(rows, Row{Workload: "scaling: LeNet step", Reference: "PyTorch", Ratio: number(math.NaN()),
+				Best: number(math.NaN()), Result: resError, Note: lastErrorLine(msg), oursText: "-", theirsText: "-"})
 		}
 	}
 	return rows, startup, st
+}
+
+// lastErrorLine is the last non-empty line of a worker's error (the
+// worker's own message, after the driver's context), at most 160 bytes.
+func lastErrorLine(msg string) string {
+	lines := strings.Split(strings.TrimSpace(msg), "\n")
+	l := strings.TrimSpace(lines[len(lines)-1])
+	if len(l) > 160 {
+		l = l[:157] + "..."
+	}
+	return l
 }
 
 // ioMB is the size of the io workload's file in MB (1e6 bytes).
@@ -386,17 +527,62 @@ func ioMB(r runs) float64 {
 	return 0
 }
 
-// machine describes the CPU and the Go runtime's view of it.
-func machine() string {
-	model := "unknown CPU"
+// machine describes the CPU, its vector extensions and the Go runtime's
+// view of it.
+func machine() Machine {
+	m := Machine{CPU: "unknown CPU", Extensions: vectorExtensions(x86Extensions), NumCPU: runtime.NumCPU(),
+		GOMAXPROCS: runtime.GOMAXPROCS(0), Platform: runtime.GOOS + "/" + runtime.GOARCH,
+		When: time.Now().UTC().Format("2006-01-02 15:04 UTC"), GEMM: gemmSetting(os.Getenv("ONNXTUNE_GEMM"))}
 	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
-		for _, l := range strings.Split(string(b), "\n") {
-			if k, v, ok := strings.Cut(l, ":"); ok && strings.TrimSpace(k) == "model name" {
-				model = strings.TrimSpace(v)
-				break
-			}
+		if name := cpuModel(string(b)); name != "" {
+			m.CPU = name
 		}
 	}
-	return fmt.Sprintf("%s, %d CPUs, GOMAXPROCS %d, %s, %s", model, runtime.NumCPU(), runtime.GOMAXPROCS(0),
-		time.Now().UTC().Format("2006-01-02 15:04 UTC"), runtime.GOOS+"/"+runtime.GOARCH)
+	return m
+}
+
+// cpuModel is the first "model name" of /proc/cpuinfo ("" if none).
+func cpuModel(cpuinfo string) string {
+	for _, l := range strings.Split(cpuinfo, "\n") {
+		if k, v, ok := strings.Cut(l, ":"); ok && strings.TrimSpace(k) == "model name" {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
+}
+
+// extension is one vector extension and whether this CPU (and its OS) has it.
+type extension struct {
+	name string
+	has  bool
+}
+
+// x86Extensions are the vector extensions the kernels and the references
+// may use, as golang.org/x/sys/cpu detects them (all false off x86).
+var x86Extensions = []extension{
+	{"avx", cpu.X86.HasAVX}, {"avx2", cpu.X86.HasAVX2}, {"fma", cpu.X86.HasFMA},
+	{"avx512f", cpu.X86.HasAVX512F}, {"avx512bw", cpu.X86.HasAVX512BW}, {"avx512vl", cpu.X86.HasAVX512VL},
+	{"avx512dq", cpu.X86.HasAVX512DQ}, {"avx512cd", cpu.X86.HasAVX512CD}, {"avx512vnni", cpu.X86.HasAVX512VNNI},
+	{"avx512bf16", cpu.X86.HasAVX512BF16}, {"avx512ifma", cpu.X86.HasAVX512IFMA}, {"avx512vbmi", cpu.X86.HasAVX512VBMI},
+	{"avxvnni", cpu.X86.HasAVXVNNI}, {"amx-bf16", cpu.X86.HasAMXBF16},
+}
+
+// vectorExtensions lists the names of the extensions present, in order.
+func vectorExtensions(exts []extension) []string {
+	var names []string
+	for _, e := range exts {
+		if e.has {
+			names = append(names, e.name)
+		}
+	}
+	return names
+}
+
+// gemmSetting says which GEMM kernels the workers were asked for: the value
+// of $ONNXTUNE_GEMM, passed through to every worker, or the default dispatch.
+func gemmSetting(v string) string {
+	if v == "" {
+		return "default (ONNXTUNE_GEMM unset)"
+	}
+	return "ONNXTUNE_GEMM=" + v
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -12,26 +13,36 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/onnxtune/onnxtune/internal/ort"
 )
 
-// installHint names what to install for the reference side.
-const installHint = "apt-get install -y python3-torch python3-torchvision python3-onnx"
+// installHint names what installs the reference side.
+const installHint = "bash scripts/reference-tools.sh (today's PyTorch, torchvision, onnx, onnxruntime and transformers in .venv)"
 
 // env is where the driver finds its workers and their files.
 type env struct {
 	exe     string // this program, re-executed as the Go worker
-	python  string // /usr/bin/python3
+	python  string // .venv/bin/python
 	script  string // tools/bench/torch_bench.py
 	root    string // repository root
 	dir     string // fixture folder, .cache/bench
 	models  string // models/
+	bin     string // the onnxtune binary of the cli workload, built by the driver
 	verbose bool   // stream workers' stderr
+	// ortLib is the ONNX Runtime library the Go worker loads (the venv's
+	// onnxruntime package's, unless $ONNXTUNE_ORT_LIB names one);
+	// pyVersions are the versions torch_bench.py check printed.
+	ortLib, pyVersions string
+	// fixtureErrs are the fixtures torch_bench.py could not make, by
+	// name: their workloads report the message instead of running.
+	fixtureErrs map[string]string
 }
 
 // job is one worker run.
 type job struct {
 	impl     string // onnxtune, onnxruntime (Go worker); pytorch, onnx-python (Python)
-	workload string // lenet, resnet, infer, io, scaling
+	workload string // one of workloadNames
 	batch    int
 	batches  string
 	file     string
@@ -40,7 +51,11 @@ type job struct {
 	budget   float64
 }
 
-func (j job) python() bool { return j.impl == "pytorch" || j.impl == "onnx-python" }
+// python says whether torch_bench.py is the worker. The cli workload's
+// worker is always the Go one: it times whole processes, either side's.
+func (j job) python() bool {
+	return (j.impl == "pytorch" || j.impl == "onnx-python") && j.workload != "cli"
+}
 
 // args returns the worker's command line; the Go worker and torch_bench.py
 // take the same flag names.
@@ -49,21 +64,29 @@ func (e *env) args(j job, t0 int64) (string, []string) {
 		"--warmup", strconv.Itoa(j.warmup), "--steps", strconv.Itoa(j.steps),
 		"--budget", strconv.FormatFloat(j.budget, 'f', -1, 64)}
 	var specific []string
-	switch j.workload {
-	case "lenet", "resnet", "infer":
+	_, train := specs[j.workload]
+	switch {
+	case train || inferModel[j.workload] != "":
 		specific = []string{"--batch", strconv.Itoa(j.batch)}
-	case "scaling":
+	case j.workload == "scaling":
 		specific = []string{"--batches", j.batches}
-	case "io":
+	case j.workload == "io":
 		specific = []string{"--file", j.file, "--tmp", e.dir + "/tmp"}
+	case j.workload == "cli":
+		specific = []string{"--batch", strconv.Itoa(j.batch), "--file", j.file,
+			"--data", filepath.Join(e.dir, cliData), "--tmp", e.dir + "/tmp", "--bin", e.bin,
+			"--python", e.python, "--script", e.script}
 	}
 	if !j.python() {
 		a := append([]string{"worker", "--impl", j.impl, "--workload", j.workload}, common...)
 		return e.exe, append(a, specific...)
 	}
 	sub := j.workload
-	if sub == "lenet" || sub == "resnet" {
+	switch {
+	case train:
 		sub, specific = "train", append([]string{"--model", j.workload}, specific...)
+	case inferModel[j.workload] != "":
+		sub, specific = "infer", append([]string{"--model", inferModel[j.workload], "--workload", j.workload}, specific...)
 	}
 	a := append([]string{e.script, sub}, common...)
 	return e.python, append(a, specific...)
@@ -79,6 +102,9 @@ func (e *env) run(ctx context.Context, j job) (*Result, error) {
 	name, argv := e.args(j, t0)
 	cmd := exec.CommandContext(ctx, name, argv...)
 	cmd.Dir = e.root
+	if e.ortLib != "" && os.Getenv(ort.EnvLibrary) == "" {
+		cmd.Env = append(os.Environ(), ort.EnvLibrary+"="+e.ortLib)
+	}
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout = &stdout
 	cmd.Stderr = &stderr
@@ -86,7 +112,13 @@ func (e *env) run(ctx context.Context, j job) (*Result, error) {
 		cmd.Stderr = io.MultiWriter(&stderr, os.Stderr)
 	}
 	err := cmd.Run()
-	steal := readCPU().stealSince(before)
+	after := readCPU()
+	steal := after.stealSince(before)
+	var own float64
+	if cmd.ProcessState != nil {
+		own = (cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()).Seconds()
+	}
+	other := after.otherSince(before, own)
 	if err != nil {
 		return nil, fmt.Errorf("%s %s worker: %w%s", j.impl, j.workload, err, tail(stderr.String(), 8))
 	}
@@ -94,7 +126,7 @@ func (e *env) run(ctx context.Context, j job) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s %s worker: %w%s", j.impl, j.workload, err, tail(stderr.String(), 8))
 	}
-	r.StealPct = steal
+	r.StealPct, r.OtherPct = steal, other
 	return &r, nil
 }
 
@@ -111,8 +143,12 @@ func tail(s string, n int) string {
 	return "\n    " + out
 }
 
-// cpuTimes is the first line of /proc/stat, in clock ticks.
-type cpuTimes struct{ total, steal float64 }
+// cpuTimes is the first line of /proc/stat, in clock ticks (USER_HZ, 100 a
+// second on Linux): all, idle (with iowait) and stolen.
+type cpuTimes struct{ total, idle, steal float64 }
+
+// userHZ is the unit of /proc/stat's times.
+const userHZ = 100
 
 func readCPU() cpuTimes {
 	b, err := os.ReadFile("/proc/stat")
@@ -133,11 +169,27 @@ func parseCPU(line string) cpuTimes {
 	for i := 1; i <= 8; i++ {
 		v, _ := strconv.ParseFloat(f[i], 64)
 		c.total += v
-		if i == 8 {
+		switch i {
+		case 4, 5:
+			c.idle += v
+		case 8:
 			c.steal = v
 		}
 	}
 	return c
+}
+
+// otherSince is the percentage of all CPUs' time between before and c that
+// processes other than the worker kept busy, given the worker's own CPU
+// seconds: the other tenants of a shared machine (hypervisor steal counts as
+// busy).
+func (c cpuTimes) otherSince(before cpuTimes, ownCPU float64) float64 {
+	d := c.total - before.total
+	if d <= 0 {
+		return 0
+	}
+	busy := (d - (c.idle - before.idle)) - ownCPU*userHZ
+	return max(0, 100*busy/d)
 }
 
 // stealSince is the percentage of CPU time stolen between before and c.
@@ -166,25 +218,69 @@ func (e *env) pyScript(ctx context.Context, argv ...string) ([]byte, error) {
 	return out, nil
 }
 
-// fixtures makes the ResNet-18 models in e.dir (torch_bench.py fixtures;
-// it does nothing when they are there already).
-func (e *env) fixtures(ctx context.Context) error {
-	out, err := e.pyScript(ctx, "fixtures", "--dir", e.dir)
+// cliData is the cli workload's training data in the fixture folder.
+const cliData = "resnet_cli.npz"
+
+// fixtures makes the named fixtures in e.dir (torch_bench.py fixtures
+// --only; it skips those already made by this version of the script). A
+// fixture the script could not make is kept in e.fixtureErrs.
+func (e *env) fixtures(ctx context.Context, names []string) error {
+	out, err := e.pyScript(ctx, "fixtures", "--dir", e.dir, "--only", strings.Join(names, ","))
 	if err != nil {
-		return fmt.Errorf("making the ResNet-18 fixtures in %s: %w", e.dir, err)
+		return fmt.Errorf("making the fixtures in %s: %w", e.dir, err)
 	}
-	if bytes.Contains(out, []byte(`"made": true`)) {
-		logf("made the ResNet-18 fixtures in %s", e.dir)
+	var res struct {
+		Made   []string          `json:"made"`
+		Failed map[string]string `json:"failed"`
 	}
+	if err := json.Unmarshal(lastLine(out), &res); err != nil {
+		return fmt.Errorf("making the fixtures in %s: %w", e.dir, err)
+	}
+	if len(res.Made) > 0 {
+		logf("made the fixtures %s in %s", strings.Join(res.Made, ", "), e.dir)
+	}
+	for name, msg := range res.Failed {
+		logf("fixture %s: %s", name, msg)
+	}
+	e.fixtureErrs = res.Failed
 	return nil
 }
 
-// checkPython fails with what to install when the interpreter or one of
-// its packages is missing.
+// lastLine is the last non-empty line of out.
+func lastLine(out []byte) []byte {
+	lines := bytes.Split(bytes.TrimSpace(out), []byte("\n"))
+	return lines[len(lines)-1]
+}
+
+// checkPython fails with a line naming scripts/reference-tools.sh when the
+// interpreter or one of its packages is missing, and learns the versions and
+// where the onnxruntime package keeps its shared library.
 func (e *env) checkPython(ctx context.Context) error {
 	if _, err := os.Stat(e.python); err != nil {
-		return fmt.Errorf("%s not found: the reference side needs Debian's Python with PyTorch; install it with: %s", e.python, installHint)
+		return fmt.Errorf("%s not found: the reference side is today's PyTorch and ONNX Runtime in the repository's venv; install it with: %s", e.python, installHint)
 	}
-	_, err := e.pyScript(ctx, "check")
-	return err
+	out, err := e.pyScript(ctx, "check")
+	if err != nil {
+		return err
+	}
+	var res struct {
+		Version string `json:"version"`
+		ORTLib  string `json:"ort_lib"`
+	}
+	if err := json.Unmarshal(lastLine(out), &res); err != nil {
+		return fmt.Errorf("%s check: %w", filepath.Base(e.script), err)
+	}
+	e.pyVersions, e.ortLib = res.Version, res.ORTLib
+	return nil
+}
+
+// build compiles cmd/onnxtune into the fixture folder for the cli workload.
+func (e *env) build(ctx context.Context) error {
+	e.bin = filepath.Join(e.dir, "onnxtune")
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", e.bin, "./cmd/onnxtune")
+	cmd.Dir = e.root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("go build ./cmd/onnxtune: %w%s", err, tail(string(out), 8))
+	}
+	return nil
 }

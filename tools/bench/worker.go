@@ -26,7 +26,7 @@ import (
 // one JSON line on stdout.
 type Result struct {
 	Impl     string `json:"impl"`     // onnxtune, onnxruntime, pytorch, onnx-python
-	Workload string `json:"workload"` // lenet, resnet, infer, io, scaling
+	Workload string `json:"workload"` // one of workloadNames
 	Batch    int    `json:"batch,omitempty"`
 	// StartupMS runs from the driver starting the process to the first step
 	// (or inference, or round trip) done: interpreter or runtime start,
@@ -44,9 +44,40 @@ type Result struct {
 	Bytes     int64   `json:"bytes,omitempty"`  // io: the model file's size
 	Points    []Point `json:"points,omitempty"` // scaling: one per batch size
 	Version   string  `json:"version,omitempty"`
+	// Threads is the thread count of the reported times when the worker
+	// measured several (PyTorch, ONNX Runtime: 1 and 2, steps interleaved;
+	// the faster by median is the result); Variants lists each.
+	Threads  int       `json:"threads,omitempty"`
+	Variants []Variant `json:"variants,omitempty"`
+	// TailMS is the cli workload's time from the last step to the
+	// process's exit (writing the trained model).
+	TailMS float64 `json:"tail_ms,omitempty"`
 	// StealPct is set by the driver: the share of CPU time the hypervisor
 	// gave to other machines while the worker ran (from /proc/stat).
 	StealPct float64 `json:"steal_pct"`
+	// OtherPct is set by the driver: the share of all CPUs' time that other
+	// processes (and steal) kept busy while the worker ran.
+	OtherPct float64 `json:"other_cpu_pct"`
+}
+
+// Variant is the steady-state step time with one thread count.
+type Variant struct {
+	Threads  int       `json:"threads"`
+	TimesMS  []float64 `json:"times_ms"`
+	MedianMS float64   `json:"median_ms"`
+	MinMS    float64   `json:"min_ms"`
+}
+
+// fastest returns the variant of the smallest median (the first on a tie)
+// and its index; -1 for none.
+func fastest(vs []Variant) int {
+	best := -1
+	for i, v := range vs {
+		if v.MedianMS > 0 && (best < 0 || v.MedianMS < vs[best].MedianMS) {
+			best = i
+		}
+	}
+	return best
 }
 
 // Point is the steady-state step time at one batch size.
@@ -97,11 +128,13 @@ type workerArgs struct {
 	impl, workload string
 	batch          int
 	batches        string // scaling
-	file, tmp      string // io
+	file, tmp      string // io, cli
 	dir, models    string
 	t0             int64 // driver's clock (Unix ns) when it started the process
 	warmup, steps  int
 	budget         float64 // seconds of steady state at most; 0: no limit
+	// cli: the onnxtune binary, the Python interpreter and script, the data.
+	bin, python, script, data string
 }
 
 // runWorker is the hidden "worker" subcommand: one measurement in this
@@ -109,18 +142,22 @@ type workerArgs struct {
 func runWorker(argv []string) error {
 	var a workerArgs
 	fs := flag.NewFlagSet("bench worker", flag.ContinueOnError)
-	fs.StringVar(&a.impl, "impl", "onnxtune", "onnxtune or onnxruntime")
-	fs.StringVar(&a.workload, "workload", "", "lenet, resnet, infer, io or scaling")
+	fs.StringVar(&a.impl, "impl", "onnxtune", "onnxtune or onnxruntime (cli: onnxtune or pytorch)")
+	fs.StringVar(&a.workload, "workload", "", strings.Join(workloadNames, ", "))
 	fs.IntVar(&a.batch, "batch", 0, "batch size")
 	fs.StringVar(&a.batches, "batches", "8,16,32,64", "scaling: batch sizes")
 	fs.StringVar(&a.file, "file", "", "io: the model file")
-	fs.StringVar(&a.tmp, "tmp", "", "io: folder for the written file")
+	fs.StringVar(&a.tmp, "tmp", "", "io, cli: folder for the written files")
 	fs.StringVar(&a.dir, "dir", "", "fixture folder")
 	fs.StringVar(&a.models, "models", "", "the repository's models/ folder")
 	fs.Int64Var(&a.t0, "t0", time.Now().UnixNano(), "driver's clock (Unix ns) at spawn")
 	fs.IntVar(&a.warmup, "warmup", 3, "warm-up steps after the first")
-	fs.IntVar(&a.steps, "steps", 20, "steady-state steps at most")
+	fs.IntVar(&a.steps, "steps", 20, "steady-state steps at most (cli: steps of the run)")
 	fs.Float64Var(&a.budget, "budget", 0, "seconds of steady state at most (0: no limit)")
+	fs.StringVar(&a.bin, "bin", "", "cli: the onnxtune binary")
+	fs.StringVar(&a.python, "python", "", "cli: the Python interpreter of the reference")
+	fs.StringVar(&a.script, "script", "", "cli: tools/bench/torch_bench.py")
+	fs.StringVar(&a.data, "data", "", "cli: the training data (.npz)")
 	fs.SetOutput(os.Stderr)
 	err := fs.Parse(argv)
 	rest := fs.Args()
@@ -131,22 +168,27 @@ func runWorker(argv []string) error {
 		return fmt.Errorf("worker: unexpected arguments %q", rest)
 	}
 	var r Result
+	_, train := specs[a.workload]
 	switch {
-	case a.impl == "onnxtune" && (a.workload == "lenet" || a.workload == "resnet"):
+	case a.impl == "onnxtune" && train:
 		r, err = trainWorker(a)
 	case a.impl == "onnxtune" && a.workload == "scaling":
 		r, err = scalingWorker(a)
-	case a.workload == "infer":
+	case inferModel[a.workload] != "":
 		r, err = inferWorker(a)
 	case a.impl == "onnxtune" && a.workload == "io":
 		r, err = ioWorker(a)
+	case a.workload == "cli":
+		r, err = cliWorker(a)
 	default:
 		return fmt.Errorf("worker: no workload %q for %q", a.workload, a.impl)
 	}
 	if err != nil {
 		return fmt.Errorf("worker %s %s: %w", a.impl, a.workload, err)
 	}
-	r.PeakRSSKB = statusKB("VmHWM")
+	if r.PeakRSSKB == 0 { // cli: the peak of its child processes
+		r.PeakRSSKB = statusKB("VmHWM")
+	}
 	return json.NewEncoder(os.Stdout).Encode(r)
 }
 
@@ -172,23 +214,29 @@ func sinceMS(t0 int64) float64 { return float64(time.Now().UnixNano()-t0) / 1e6 
 
 func ms(d time.Duration) float64 { return float64(d) / 1e6 }
 
-// timed runs fn warmup times, then up to steps times (at least 3 when the
-// budget cuts it short) and returns the steady-state times in ms.
-func timed(fn func() error, warmup, steps int, budget float64) ([]float64, error) {
-	for i := 0; i < warmup; i++ {
-		if err := fn(); err != nil {
-			return nil, err
+// timed runs each of fns warmup times, then all of them in turn up to steps
+// times each (at least 3 when the budget cuts it short), and returns each
+// one's steady-state times in ms. Interleaving the functions (thread counts,
+// batch sizes) lets a slow spell of the machine hit them alike.
+func timed(fns []func() error, warmup, steps int, budget float64) ([][]float64, error) {
+	for _, fn := range fns {
+		for i := 0; i < warmup; i++ {
+			if err := fn(); err != nil {
+				return nil, err
+			}
 		}
 	}
-	var times []float64
+	times := make([][]float64, len(fns))
 	start := time.Now()
-	for len(times) < steps {
-		t := time.Now()
-		if err := fn(); err != nil {
-			return nil, err
+	for len(times[0]) < steps {
+		for i, fn := range fns {
+			t := time.Now()
+			if err := fn(); err != nil {
+				return nil, err
+			}
+			times[i] = append(times[i], ms(time.Since(t)))
 		}
-		times = append(times, ms(time.Since(t)))
-		if budget > 0 && time.Since(start).Seconds() > budget && len(times) >= 3 {
+		if budget > 0 && time.Since(start).Seconds() > budget && len(times[0]) >= 3 {
 			break
 		}
 	}
@@ -199,40 +247,72 @@ func summarise(r *Result, times []float64) {
 	r.TimesMS, r.MedianMS, r.MinMS = times, median(times), minimum(times)
 }
 
-// Workload definitions shared with torch_bench.py.
-var (
-	heads   = map[string]string{"lenet": "fc3.*", "resnet": "fc.*"}
-	classes = map[string]int{"lenet": 10, "resnet": 1000}
-	shapes  = map[string][]int{"lenet": {1, 28, 28}, "resnet": {3, 64, 64}}
-)
+// modelSpec is a workload's model, shared with torch_bench.py's SPEC.
+type modelSpec struct {
+	head    string // the parameters of the second group (lr 0.01)
+	classes int
+	shape   []int // one example
+	vocab   int   // token ids in [0, vocab) for a token model; 0 for images
+	batch   int
+	file    string // the training export in the fixture folder ("" for LeNet)
+	name    string // for the tables
+}
+
+// specs are the training workloads.
+var specs = map[string]modelSpec{
+	"lenet":     {head: "fc3.*", classes: 10, shape: []int{1, 28, 28}, batch: 64, name: "LeNet-MNIST b64"},
+	"resnet":    {head: "fc.*", classes: 1000, shape: []int{3, 64, 64}, batch: 16, file: "resnet_train.onnx", name: "ResNet-18 3x64x64 b16"},
+	"mobilenet": {head: "classifier.*", classes: 1000, shape: []int{3, 64, 64}, batch: 16, file: "mobilenet_train.onnx", name: "MobileNetV2 3x64x64 b16"},
+	"effnet":    {head: "classifier.*", classes: 1000, shape: []int{3, 64, 64}, batch: 16, file: "effnet_train.onnx", name: "EfficientNet-B0 3x64x64 b16"},
+	"encoder":   {head: "classifier.*", classes: 2, shape: []int{128}, vocab: 30522, batch: 8, file: "encoder_train.onnx", name: "BERT-base encoder seq 128 b8"},
+	"lstm":      {head: "fc.*", classes: 10, shape: []int{64}, vocab: 10000, batch: 32, file: "lstm_train.onnx", name: "LSTM 2x256 seq 64 b32"},
+}
+
+// inferModel is the model of each inference workload (its eval export is
+// MODEL_eval.onnx).
+var inferModel = map[string]string{"infer": "resnet", "infer-mobilenet": "mobilenet"}
 
 // trainFile is the model onnxtune fine-tunes for a workload.
 func trainFile(a workerArgs, model string) string {
 	if model == "lenet" {
 		return filepath.Join(a.models, "mnist_lenet_10.onnx")
 	}
-	return filepath.Join(a.dir, "resnet18_64px_preserve.onnx")
+	return filepath.Join(a.dir, specs[model].file)
 }
 
-// batchInputs returns batch inputs of the workload's shape, standard normal
-// from a fixed seed, and labels i % classes.
+// batchInputs returns a batch of the model's input: standard normal images
+// or token ids uniform in the vocabulary, from a fixed seed; labels
+// i % classes.
 func batchInputs(model string, batch int) (*tensor.Dense, []int64) {
-	shape := append([]int{batch}, shapes[model]...)
+	s := specs[model]
+	shape := append([]int{batch}, s.shape...)
 	n := 1
 	for _, d := range shape {
 		n *= d
 	}
 	r := rand.New(rand.NewSource(1))
+	y := make([]int64, batch)
+	for i := range y {
+		y[i] = int64(i % s.classes)
+	}
+	if s.vocab > 0 {
+		ids := make([]int64, n)
+		for i := range ids {
+			ids[i] = r.Int63n(int64(s.vocab))
+		}
+		return ops.Dense(shape, ids), y
+	}
 	x := make([]float32, n)
 	for i := range x {
 		x[i] = float32(r.NormFloat64())
 	}
-	y := make([]int64, batch)
-	for i := range y {
-		y[i] = int64(i % classes[model])
-	}
 	return ops.Dense(shape, x), y
 }
+
+// trainMaxBytes bounds the values of a compiled training program: the
+// BERT-base encoder's (batch 8, sequence 128) pass the 2 GiB default, as a
+// user would raise it with train's --max-bytes.
+const trainMaxBytes = 16 << 30
 
 // newTrainer loads a workload's model for SGD (lr 0.001, momentum 0.9,
 // weight decay 1e-4) with the head in a second group at lr 0.01.
@@ -245,12 +325,17 @@ func newTrainer(a workerArgs, model string) (*train.Trainer, error) {
 	if err != nil {
 		return nil, err
 	}
-	groups, err := train.Assign(m.Params, []train.GroupSpec{{Pattern: heads[model], Set: map[string]float64{"lr": 0.01}}},
+	groups, err := train.Assign(m.Params, []train.GroupSpec{{Pattern: specs[model].head, Set: map[string]float64{"lr": 0.01}}},
 		train.Hyper{LR: 0.001, Momentum: 0.9, WeightDecay: 1e-4}, nil)
 	if err != nil {
 		return nil, err
 	}
-	return train.NewTrainer(m, train.CrossEntropy, opt, groups)
+	tr, err := train.NewTrainer(m, train.CrossEntropy, opt, groups)
+	if err != nil {
+		return nil, err
+	}
+	tr.MaxBytes = trainMaxBytes
+	return tr, nil
 }
 
 func trainWorker(a workerArgs) (Result, error) {
@@ -272,11 +357,11 @@ func timeSteps(r *Result, a workerArgs, step func() error) error {
 		return err
 	}
 	r.StartupMS = sinceMS(a.t0)
-	times, err := timed(step, a.warmup, a.steps, a.budget)
+	times, err := timed([]func() error{step}, a.warmup, a.steps, a.budget)
 	if err != nil {
 		return err
 	}
-	summarise(r, times)
+	summarise(r, times[0])
 	return nil
 }
 
@@ -303,32 +388,9 @@ func scalingWorker(a workerArgs) (Result, error) {
 		return r, err
 	}
 	r.StartupMS = sinceMS(a.t0)
-	all := func() error {
-		for _, s := range steps {
-			if err := s(); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	for i := 0; i < a.warmup; i++ {
-		if err := all(); err != nil {
-			return r, err
-		}
-	}
-	times := make([][]float64, len(batches))
-	start := time.Now()
-	for len(times[0]) < a.steps {
-		for i, s := range steps {
-			t := time.Now()
-			if err := s(); err != nil {
-				return r, err
-			}
-			times[i] = append(times[i], ms(time.Since(t)))
-		}
-		if a.budget > 0 && time.Since(start).Seconds() > a.budget && len(times[0]) >= 3 {
-			break
-		}
+	times, err := timed(steps, a.warmup, a.steps, a.budget)
+	if err != nil {
+		return r, err
 	}
 	for i, b := range batches {
 		r.Points = append(r.Points, Point{Batch: b, TimesMS: times[i], MedianMS: median(times[i]), MinMS: minimum(times[i])})
@@ -356,13 +418,18 @@ func parseBatches(s string) ([]int, error) {
 	return bs, nil
 }
 
-// inferWorker runs the ResNet-18 eval export on one batch in onnxtune's
-// Runner or in an ONNX Runtime session with 2 intra-op threads.
+// referenceThreads are the thread counts the references run with; the
+// faster is the reference.
+var referenceThreads = []int{2, 1}
+
+// inferWorker runs a model's eval export on one batch in onnxtune's Runner,
+// or in ONNX Runtime sessions with 2 and with 1 intra-op threads, their runs
+// interleaved.
 func inferWorker(a workerArgs) (Result, error) {
 	r := Result{Impl: a.impl, Workload: a.workload, Batch: a.batch, Warmup: a.warmup, BaseRSSKB: statusKB("VmRSS")}
-	path := filepath.Join(a.dir, "resnet18_64px_eval.onnx")
-	x, _ := batchInputs("resnet", a.batch)
-	var run func() error
+	model := inferModel[a.workload]
+	path := filepath.Join(a.dir, model+"_eval.onnx")
+	x, _ := batchInputs(model, a.batch)
 	switch a.impl {
 	case "onnxtune":
 		m, err := importer.Load(path)
@@ -375,29 +442,51 @@ func inferWorker(a workerArgs) (Result, error) {
 		}
 		defer rn.Close()
 		in := map[string]*tensor.Dense{ops.InputNames(m)[0]: x}
-		run = func() error { _, err := rn.Run(in); return err }
+		return r, timeSteps(&r, a, func() error { _, err := rn.Run(in); return err })
 	case "onnxruntime":
 		v, err := ort.Version()
 		if err != nil {
 			return r, err
 		}
-		r.Version = "onnxruntime " + v
-		sess, err := ort.NewSessionFile(path, 2)
-		if err != nil {
-			return r, err
-		}
-		defer sess.Close()
+		r.Version = "ONNX Runtime library " + v + " (Go worker)"
 		data, _ := ops.Data[float32](x)
 		shape := make([]int64, len(ops.Shape(x)))
 		for i, d := range ops.Shape(x) {
 			shape[i] = int64(d)
 		}
-		in := []ort.Tensor{{Name: sess.Inputs()[0].Name, Shape: shape, Data: data}}
-		run = func() error { _, err := sess.Run(in); return err }
-	default:
-		return r, fmt.Errorf("no inference engine %q", a.impl)
+		var runs []func() error
+		for _, n := range referenceThreads {
+			sess, err := ort.NewSessionFile(path, n)
+			if err != nil {
+				return r, err
+			}
+			defer sess.Close()
+			in := []ort.Tensor{{Name: sess.Inputs()[0].Name, Shape: shape, Data: data}}
+			runs = append(runs, func() error { _, err := sess.Run(in); return err })
+		}
+		if err := runs[0](); err != nil {
+			return r, err
+		}
+		r.StartupMS = sinceMS(a.t0)
+		times, err := timed(runs, a.warmup, a.steps, a.budget)
+		if err != nil {
+			return r, err
+		}
+		for i, n := range referenceThreads {
+			r.Variants = append(r.Variants, Variant{Threads: n, TimesMS: times[i], MedianMS: median(times[i]), MinMS: minimum(times[i])})
+		}
+		pickFastest(&r)
+		return r, nil
 	}
-	return r, timeSteps(&r, a, run)
+	return r, fmt.Errorf("no inference engine %q", a.impl)
+}
+
+// pickFastest makes the fastest variant the result's times.
+func pickFastest(r *Result) {
+	if i := fastest(r.Variants); i >= 0 {
+		v := r.Variants[i]
+		r.Threads, r.TimesMS, r.MedianMS, r.MinMS = v.Threads, v.TimesMS, v.MedianMS, v.MinMS
+	}
 }
 
 // ioWorker times importer.Load plus export.Write of one model file, writing

@@ -1,0 +1,97 @@
+package main
+
+import (
+	"bytes"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestCPUModel(t *testing.T) {
+	info := "processor\t: 0\nvendor_id\t: AuthenticAMD\nmodel name\t: AMD EPYC 9R14 96-Core Processor\nflags\t\t: fpu\n\n" +
+		"processor\t: 1\nmodel name\t: other\n"
+	if got := cpuModel(info); got != "AMD EPYC 9R14 96-Core Processor" {
+		t.Errorf("cpuModel = %q", got)
+	}
+	if got := cpuModel("processor : 0\n"); got != "" {
+		t.Errorf("cpuModel without a model name = %q, want empty", got)
+	}
+}
+
+func TestVectorExtensions(t *testing.T) {
+	got := vectorExtensions([]extension{{"avx2", true}, {"fma", true}, {"avx512f", false}, {"avx512bw", true}})
+	if !slices.Equal(got, []string{"avx2", "fma", "avx512bw"}) {
+		t.Errorf("extensions %v", got)
+	}
+	m := Machine{CPU: "X", NumCPU: 2, GOMAXPROCS: 2, Platform: "linux/amd64", When: "now", GEMM: gemmSetting("avx2")}
+	if s := m.String(); !strings.Contains(s, "vector extensions: none") || !strings.Contains(s, "GEMM: ONNXTUNE_GEMM=avx2") {
+		t.Errorf("machine line %q", s)
+	}
+	if g := gemmSetting(""); !strings.Contains(g, "unset") {
+		t.Errorf("gemmSetting(\"\") = %q", g)
+	}
+}
+
+func TestThreadTable(t *testing.T) {
+	v := func(n int, m float64) Variant { return Variant{Threads: n, MedianMS: m} }
+	r := runs{
+		"onnxtune": {{MedianMS: 5}, {MedianMS: 6}},
+		"pytorch": {{Threads: 1, Variants: []Variant{v(2, 12), v(1, 10)}}, nil,
+			{Threads: 1, Variants: []Variant{v(2, 14), v(1, 11)}}},
+	}
+	rows := threadTable(map[string]runs{"resnet": r, "lenet": {"pytorch": {nil}}})
+	if len(rows) != 1 {
+		t.Fatalf("rows %+v, want one (lenet's worker failed)", rows)
+	}
+	tr := rows[0]
+	if tr.Workload != "resnet" || tr.Reference != "PyTorch" || tr.Used != 1 || !near(float64(tr.MS[2]), 13) || !near(float64(tr.MS[1]), 10.5) {
+		t.Errorf("row %+v", tr)
+	}
+	one, two := threadCells(tr)
+	if one != "10.5 ms *" || two != "13.0 ms" {
+		t.Errorf("cells %q, %q", one, two)
+	}
+}
+
+// TestFailedWorkerRow checks that a workload whose onnxtune worker failed
+// gets its rows, with the worker's message, and the rest of the report.
+func TestFailedWorkerRow(t *testing.T) {
+	ok := func(impl string) *Result { return &Result{Impl: impl, MedianMS: 10, MinMS: 9, PeakRSSKB: 1 << 10} }
+	all := map[string]runs{
+		"lstm":   {"onnxtune": {nil, nil}, "pytorch": {ok("pytorch"), ok("pytorch")}},
+		"resnet": {"onnxtune": {ok("onnxtune")}, "pytorch": {ok("pytorch")}},
+	}
+	failed := map[string]string{"lstm/onnxtune": "onnxtune lstm worker: exit status 1\n    worker onnxtune lstm: importer: node \"/lstm/LSTM\" (LSTM): no"}
+	rows, _, _ := tables(all, failed)
+	var lstm []Row
+	for _, r := range rows {
+		if strings.Contains(r.Workload, "LSTM") {
+			lstm = append(lstm, r)
+		}
+	}
+	if len(lstm) != 2 || len(rows) != 4 {
+		t.Fatalf("rows %+v; want step and memory rows for both workloads", rows)
+	}
+	for _, r := range lstm {
+		if r.Result != resError || !strings.HasPrefix(r.Note, "worker onnxtune lstm: importer") {
+			t.Errorf("row %q: result %q, note %q", r.Workload, r.Result, r.Note)
+		}
+	}
+	var b bytes.Buffer
+	writeMarkdown(&b, &Report{Rows: rows, Machine: Machine{CPU: "X"}, Versions: []string{"go"}, Rounds: 2})
+	if !strings.Contains(b.String(), `ERROR: worker onnxtune lstm: importer: node "/lstm/LSTM" (LSTM): no |`) {
+		t.Errorf("markdown lacks the error in the row:\n%s", b.String())
+	}
+	if r := rows[0]; r.Result != resPass || r.Note != "" {
+		t.Errorf("resnet row %+v", r)
+	}
+}
+
+func TestLastErrorLine(t *testing.T) {
+	if got := lastErrorLine("a worker: exit status 1\n    worker x: boom\n"); got != "worker x: boom" {
+		t.Errorf("got %q", got)
+	}
+	if got := lastErrorLine(strings.Repeat("x", 300)); len(got) != 160 || !strings.HasSuffix(got, "...") {
+		t.Errorf("long line kept %d bytes", len(got))
+	}
+}
