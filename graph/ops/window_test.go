@@ -11,7 +11,7 @@ import (
 // matrix (samples batched side by side).
 func TestCol2imShift(t *testing.T) {
 	cases := []struct {
-		name              string
+		name               string
 		h, w, k1, k2, d, p int
 	}{
 		{"3x3 pad 1", 16, 16, 3, 3, 1, 1},
