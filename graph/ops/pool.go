@@ -337,13 +337,25 @@ func poolMax2D[T Number](x []T, planes int, g *convGeom, y []T, arg []int) {
 // the last NaN, as poolMax2D's search.
 func poolMax3x3Arg[T Number](xp []T, at, in2 int) (T, int) {
 	r0, r1, r2 := xp[at:][:3], xp[at+in2:][:3], xp[at+2*in2:][:3]
-	best, k := r0[0], 0
-	for i, v := range [8]T{r0[1], r0[2], r1[0], r1[1], r1[2], r2[0], r2[1], r2[2]} {
-		if v > best || v != v {
-			best, k = v, i+1
+	v := [9]T{r0[0], r0[1], r0[2], r1[0], r1[1], r1[2], r2[0], r2[1], r2[2]}
+	// Go's max (NaN if any is), then the position without a branch on
+	// the data a tap: data-dependent branches mispredict on activations.
+	m := max(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8])
+	k := 0
+	if m == m {
+		for i := 8; i >= 0; i-- {
+			if v[i] == m {
+				k = i
+			}
+		}
+	} else {
+		for i := range 9 {
+			if v[i] != v[i] {
+				k = i
+			}
 		}
 	}
-	return best, at + (k/3)*in2 + k%3
+	return v[k], at + (k/3)*in2 + k%3
 }
 
 // poolMax2DValues is poolMax2D without the argmax (inference): Go's max,

@@ -192,8 +192,15 @@ func (j *job) compute(t int, buf *buffers) {
 
 // spinFor is how long a helper keeps polling for jobs after its last one
 // before it parks. Waking a parked goroutine on an idle core can take
-// 100 µs or more (measured in a VM), as long as a mid-sized product takes.
-const spinFor = time.Millisecond
+// 100 µs or more (measured in a VM), as long as a mid-sized product takes;
+// parking after every job (no polling) cost the ResNet-18 step 70% more CPU
+// time in wake-ups. Polling long costs a busy machine the other way: at
+// 1 ms, the ResNet-18 step at GOMAXPROCS=2 took 1.6 times the CPU time of
+// one core and twice its wall time while other processes kept both cores
+// busy, since the poller takes turns on a core with the thread doing the
+// work; at 50 µs, 1.1 times the CPU time and about the same wall time
+// (docs/performance.md, "ResNet-18 step and inference").
+const spinFor = 50 * time.Microsecond
 
 // team is the helper goroutines, started as needed (one fewer than
 // GOMAXPROCS at most) and never stopped. A caller posts its job; helpers
