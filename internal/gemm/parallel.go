@@ -35,6 +35,12 @@ const (
 // that of the rounds of blocks the workers run, plus one block for a worker
 // that starts late or runs slow.
 func grid(kn *kernel, m, n, k, procs int) (pm, pn int) {
+	return gridRows(kn, m, n, k, procs, m)
+}
+
+// gridRows is grid with at most rowsMax blocks of rows (1 for a PackedA,
+// whose blocks start at its own row offsets).
+func gridRows(kn *kernel, m, n, k, procs, rowsMax int) (pm, pn int) {
 	mr, nr := kn.mr, kn.nr
 	work := m * n * k
 	if procs <= 1 || work < parallelMin {
@@ -44,7 +50,7 @@ func grid(kn *kernel, m, n, k, procs int) (pm, pn int) {
 	mt, nt := ceilDiv(m, mr), ceilDiv(n, nr)
 	best := -1.0
 	pm, pn = 1, 1
-	for i := 1; i <= min(mt, most); i++ {
+	for i := 1; i <= min(mt, most, rowsMax); i++ {
 		for j := 1; j <= min(nt, most/i); j++ {
 			bm, bn := ceilDiv(mt, i)*mr, ceilDiv(nt, j)*nr
 			block := float64(bm*bn*k) + packCost*float64(k*(bm+bn)) + blockCost
