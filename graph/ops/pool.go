@@ -285,26 +285,13 @@ func poolMax2D[T Number](x []T, planes int, g *convGeom, y []T, arg []int) {
 		poolMax2DValues(x, planes, g, y)
 		return
 	}
-	k3s2 := g.k[1] == 3 && g.k[2] == 3 && g.s[1] == 2 && g.s[2] == 2
 	parallelRange(planes, P*g.kSize(), func(lo, hi int) {
 		for p := lo; p < hi; p++ {
 			xp := x[p*inN:][:inN]
 			for oh := 0; oh < o1; oh++ {
 				hs := oh*g.s[1] - g.pb[1]
 				h0, h1 := max(hs, 0), min(hs+g.k[1], in1)
-				full := k3s2 && h1-h0 == 3
 				for ow := 0; ow < o2; ow++ {
-					if w0 := 2*ow - g.pb[2]; full && w0 >= 0 && w0+3 <= in2 {
-						// A 3x3 window with stride 2 inside the input (the
-						// ResNet stem): the search below unrolled.
-						o := p*P + oh*o2 + ow
-						best, at := poolMax3x3Arg(xp, h0*in2+w0, in2)
-						if y != nil {
-							y[o] = best
-						}
-						arg[o] = at
-						continue
-					}
 					ws := ow*g.s[2] - g.pb[2]
 					w0, w1 := max(ws, 0), min(ws+g.k[2], in2)
 					var best T
@@ -330,32 +317,6 @@ func poolMax2D[T Number](x []T, planes int, g *convGeom, y []T, arg []int) {
 			}
 		}
 	})
-}
-
-// poolMax3x3Arg returns the maximum of the 3x3 window of xp whose top left
-// element is at, and its index: the first maximum in row-major order, or
-// the last NaN, as poolMax2D's search.
-func poolMax3x3Arg[T Number](xp []T, at, in2 int) (T, int) {
-	r0, r1, r2 := xp[at:][:3], xp[at+in2:][:3], xp[at+2*in2:][:3]
-	v := [9]T{r0[0], r0[1], r0[2], r1[0], r1[1], r1[2], r2[0], r2[1], r2[2]}
-	// Go's max (NaN if any is), then the position without a branch on
-	// the data a tap: data-dependent branches mispredict on activations.
-	m := max(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8])
-	k := 0
-	if m == m {
-		for i := 8; i >= 0; i-- {
-			if v[i] == m {
-				k = i
-			}
-		}
-	} else {
-		for i := range 9 {
-			if v[i] != v[i] {
-				k = i
-			}
-		}
-	}
-	return v[k], at + (k/3)*in2 + k%3
 }
 
 // poolMax2DValues is poolMax2D without the argmax (inference): Go's max,
