@@ -227,6 +227,11 @@ func convIm2col[T Float](x []T, cg int, g *convGeom, col []T, ld, off int) {
 		convIm2colShift(x, cg, g, col, ld, off)
 		return
 	}
+	convIm2colRows(x, cg, g, col, ld, off)
+}
+
+// convIm2colRows is convIm2col for any geometry, a pass an output row.
+func convIm2colRows[T Float](x []T, cg int, g *convGeom, col []T, ld, off int) {
 	inN, K := g.inSize(), g.kSize()
 	o1, o2, s2 := g.out[1], g.out[2], g.s[2]
 	for c := 0; c < cg; c++ {
@@ -299,17 +304,7 @@ func convIm2colShift[T Float](x []T, cg int, g *convGeom, col []T, ld, off int) 
 				}
 				clear(row[:h0*w])
 				clear(row[h1*w:])
-				if lo > 0 || hi < w {
-					for oh := h0; oh < h1; oh++ {
-						r := row[oh*w : (oh+1)*w]
-						for i := 0; i < lo; i++ {
-							r[i] = 0
-						}
-						for i := hi; i < w; i++ {
-							r[i] = 0
-						}
-					}
-				}
+				clearPadColumns(row, h0, h1, w, lo, hi)
 			}
 		}
 	}
@@ -370,13 +365,7 @@ func convCol2imShift[T Float](col []T, ld, off, cg int, g *convGeom, dx []T) {
 				if h0 >= h1 || lo >= hi {
 					continue
 				}
-				if lo > 0 || hi < w {
-					for oh := h0; oh < h1; oh++ {
-						r := row[oh*w : (oh+1)*w]
-						clear(r[:lo])
-						clear(r[hi:])
-					}
-				}
+				clearPadColumns(row, h0, h1, w, lo, hi)
 				// Output positions [h0*w+lo, (h1-1)*w+hi) read input
 				// positions shifted by yoff*w + xoff.
 				a, b := h0*w+lo, (h1-1)*w+hi
@@ -386,6 +375,27 @@ func convCol2imShift[T Float](col []T, ld, off, cg int, g *convGeom, dx []T) {
 					dst[i] += v
 				}
 			}
+		}
+	}
+}
+
+// clearPadColumns zeroes columns [0, lo) and [hi, w) of rows [h0, h1) of
+// plane (rows of w elements): a strided pass a column, as a 3x3 window
+// with padding 1 has one such column on either side and rows of 2-32
+// elements at ResNet's sizes.
+func clearPadColumns[T Float](plane []T, h0, h1, w, lo, hi int) {
+	if h0 >= h1 {
+		return
+	}
+	plane = plane[:h1*w]
+	for i := 0; i < lo; i++ {
+		for j := h0*w + i; j < len(plane); j += w {
+			plane[j] = 0
+		}
+	}
+	for i := hi; i < w; i++ {
+		for j := h0*w + i; j < len(plane); j += w {
+			plane[j] = 0
 		}
 	}
 }

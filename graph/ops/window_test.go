@@ -6,10 +6,10 @@ import (
 	"testing"
 )
 
-// TestCol2imShift checks the one-pass col2im of sameWidth geometries
-// against the row-by-row one, bit for bit, at column offsets inside a wider
-// matrix (samples batched side by side).
-func TestCol2imShift(t *testing.T) {
+// TestIm2colShift checks the one-pass im2col and col2im of sameWidth
+// geometries against the row-by-row ones, bit for bit, at column offsets
+// inside a wider matrix (samples batched side by side).
+func TestIm2colShift(t *testing.T) {
 	cases := []struct {
 		name               string
 		h, w, k1, k2, d, p int
@@ -55,7 +55,14 @@ func TestCol2imShift(t *testing.T) {
 				convCol2imRows(col, ld, off, cg, &g, want)
 				convCol2imShift(slices.Clone(col), ld, off, cg, &g, got)
 				if !slices.Equal(got, want) {
-					t.Fatalf("sample %d: shift %v, rows %v", s, got, want)
+					t.Fatalf("col2im sample %d: shift %v, rows %v", s, got, want)
+				}
+				x := want
+				colRows, colShift := slices.Clone(col), slices.Clone(col)
+				convIm2colRows(x, cg, &g, colRows, ld, off)
+				convIm2colShift(x, cg, &g, colShift, ld, off)
+				if !slices.Equal(colShift, colRows) {
+					t.Fatalf("im2col sample %d: shift %v, rows %v", s, colShift, colRows)
 				}
 			}
 		})
