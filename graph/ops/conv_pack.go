@@ -45,12 +45,16 @@ func (cc *convCols) lookup(x []float32) []float32 {
 }
 
 // convWeightGemm computes c = w (m×k) times src (k×n): with the weights
-// packed at compile time when they are (inference, one group, float32, a
-// serial product), else through gemmStridedMode.
+// packed at compile time when they are (inference, one group, float32),
+// else through gemmStridedMode.
 func convWeightGemm[T Float](cd *convDims, serial bool, m, n, k int, w, src []T, ld int, c []T, ldc int) {
-	if cd.packed != nil && serial {
+	if cd.packed != nil {
 		if s32, ok := any(src).([]float32); ok {
-			cd.packed.SgemmSerial(false, n, 1, s32, ld, 0, any(c).([]float32), ldc)
+			if serial {
+				cd.packed.SgemmSerial(false, n, 1, s32, ld, 0, any(c).([]float32), ldc)
+			} else {
+				cd.packed.Sgemm(false, n, 1, s32, ld, 0, any(c).([]float32), ldc)
+			}
 			return
 		}
 	}

@@ -167,3 +167,49 @@ func TestMaxPoolValueLoops(t *testing.T) {
 		}
 	}
 }
+
+// TestMaxPool3x3Argmax checks the unrolled 3x3 stride-2 windows of the
+// training loop (ResNet's stem pool, edges clipped by padding) against a
+// plain search (first maximum; the last NaN wins), on data full of ties and
+// some NaNs.
+func TestMaxPool3x3Argmax(t *testing.T) {
+	r := rand.New(rand.NewSource(9))
+	for _, c := range []struct{ h, w, pad int }{{9, 11, 1}, {8, 8, 0}, {16, 16, 1}} {
+		oh, ow := (c.h+2*c.pad-3)/2+1, (c.w+2*c.pad-3)/2+1
+		g := newConvGeom([]int{c.h, c.w}, []int{oh, ow}, []int{3, 3}, []int{2, 2}, []int{1, 1},
+			[]int{c.pad, c.pad}, []int{c.pad, c.pad})
+		const planes = 2
+		x := make([]float32, planes*c.h*c.w)
+		for i := range x {
+			x[i] = float32(r.Intn(3))
+			if r.Intn(12) == 0 {
+				x[i] = float32(math.NaN())
+			}
+		}
+		P := oh * ow
+		y, arg := make([]float32, planes*P), make([]int, planes*P)
+		poolMax(x, planes, &g, y, arg)
+		for p := range planes {
+			for i := range oh {
+				for j := range ow {
+					at := -1
+					var best float32
+					for h := 2*i - c.pad; h < 2*i-c.pad+3; h++ {
+						for w := 2*j - c.pad; w < 2*j-c.pad+3; w++ {
+							if h < 0 || h >= c.h || w < 0 || w >= c.w {
+								continue
+							}
+							if v := x[p*c.h*c.w+h*c.w+w]; at < 0 || v > best || v != v {
+								best, at = v, h*c.w+w
+							}
+						}
+					}
+					o := p*P + i*ow + j
+					if arg[o] != at || (y[o] != best && !(y[o] != y[o] && best != best)) {
+						t.Fatalf("%+v plane %d window (%d,%d): got %v at %d, want %v at %d", c, p, i, j, y[o], arg[o], best, at)
+					}
+				}
+			}
+		}
+	}
+}

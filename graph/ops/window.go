@@ -227,6 +227,11 @@ func convIm2col[T Float](x []T, cg int, g *convGeom, col []T, ld, off int) {
 		convIm2colShift(x, cg, g, col, ld, off)
 		return
 	}
+	convIm2colRows(x, cg, g, col, ld, off)
+}
+
+// convIm2colRows is convIm2col for any geometry, a pass an output row.
+func convIm2colRows[T Float](x []T, cg int, g *convGeom, col []T, ld, off int) {
 	inN, K := g.inSize(), g.kSize()
 	o1, o2, s2 := g.out[1], g.out[2], g.s[2]
 	for c := 0; c < cg; c++ {
@@ -299,17 +304,7 @@ func convIm2colShift[T Float](x []T, cg int, g *convGeom, col []T, ld, off int) 
 				}
 				clear(row[:h0*w])
 				clear(row[h1*w:])
-				if lo > 0 || hi < w {
-					for oh := h0; oh < h1; oh++ {
-						r := row[oh*w : (oh+1)*w]
-						for i := 0; i < lo; i++ {
-							r[i] = 0
-						}
-						for i := hi; i < w; i++ {
-							r[i] = 0
-						}
-					}
-				}
+				clearPadColumns(row, h0, h1, w, lo, hi)
 			}
 		}
 	}
@@ -318,6 +313,15 @@ func convIm2colShift[T Float](x []T, cg int, g *convGeom, col []T, ld, off int) 
 // convCol2im adds the columns off.. of col (row stride ld) back into the
 // input positions they were read from: the adjoint of convIm2col.
 func convCol2im[T Float](col []T, ld, off, cg int, g *convGeom, dx []T) {
+	if g.sameWidth() {
+		convCol2imShift(col, ld, off, cg, g, dx)
+		return
+	}
+	convCol2imRows(col, ld, off, cg, g, dx)
+}
+
+// convCol2imRows is convCol2im for any geometry, a pass an output row.
+func convCol2imRows[T Float](col []T, ld, off, cg int, g *convGeom, dx []T) {
 	inN, K, s2 := g.inSize(), g.kSize(), g.s[2]
 	for c := 0; c < cg; c++ {
 		dxc := dx[c*inN : (c+1)*inN]
@@ -335,5 +339,63 @@ func convCol2im[T Float](col []T, ld, off, cg int, g *convGeom, dx []T) {
 				dst[i*s2] += v
 			}
 		})
+	}
+}
+
+// convCol2imShift is convCol2im for sameWidth geometries, the adjoint of
+// convIm2colShift: the columns of a tap's row that read padding are
+// cleared in col (col is the caller's scratch), then the row is added to
+// the input plane shifted by a constant offset in one pass, instead of a
+// pass an output row. Every input element receives the same terms in the
+// same order as in convCol2im.
+func convCol2imShift[T Float](col []T, ld, off, cg int, g *convGeom, dx []T) {
+	inN, K := g.inSize(), g.kSize()
+	o1, w := g.out[1], g.out[2]
+	for c := 0; c < cg; c++ {
+		dxc := dx[c*inN : (c+1)*inN]
+		t := 0
+		for kh := 0; kh < g.k[1]; kh++ {
+			yoff := kh*g.d[1] - g.pb[1]
+			h0, h1 := convSpan(yoff, 1, o1, g.in[1])
+			for kw := 0; kw < g.k[2]; kw++ {
+				row := col[(c*K+t)*ld+off:][:o1*w]
+				t++
+				xoff := kw*g.d[2] - g.pb[2]
+				lo, hi := convSpan(xoff, 1, w, g.in[2])
+				if h0 >= h1 || lo >= hi {
+					continue
+				}
+				clearPadColumns(row, h0, h1, w, lo, hi)
+				// Output positions [h0*w+lo, (h1-1)*w+hi) read input
+				// positions shifted by yoff*w + xoff.
+				a, b := h0*w+lo, (h1-1)*w+hi
+				src := row[a:b]
+				dst := dxc[a+yoff*w+xoff:][:len(src)]
+				for i, v := range src {
+					dst[i] += v
+				}
+			}
+		}
+	}
+}
+
+// clearPadColumns zeroes columns [0, lo) and [hi, w) of rows [h0, h1) of
+// plane (rows of w elements): a strided pass a column, as a 3x3 window
+// with padding 1 has one such column on either side and rows of 2-32
+// elements at ResNet's sizes.
+func clearPadColumns[T Float](plane []T, h0, h1, w, lo, hi int) {
+	if h0 >= h1 {
+		return
+	}
+	plane = plane[:h1*w]
+	for i := 0; i < lo; i++ {
+		for j := h0*w + i; j < len(plane); j += w {
+			plane[j] = 0
+		}
+	}
+	for i := hi; i < w; i++ {
+		for j := h0*w + i; j < len(plane); j += w {
+			plane[j] = 0
+		}
 	}
 }

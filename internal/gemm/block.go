@@ -2,6 +2,7 @@ package gemm
 
 import (
 	"fmt"
+	"runtime"
 	"sync"
 )
 
@@ -179,6 +180,26 @@ func (pa *PackedA) SgemmSerial(tB bool, n int, alpha float32, b []float32, ldb i
 	buf := pool.get()
 	p.serial(buf)
 	pool.put(buf)
+}
+
+// Sgemm is SgemmSerial split among up to runtime.GOMAXPROCS(0) goroutines
+// when the product is large enough, as Sgemm splits products; the blocks
+// are ranges of columns of C, each using the whole packed A.
+func (pa *PackedA) Sgemm(tB bool, n int, alpha float32, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	procs := runtime.GOMAXPROCS(0)
+	pm, pn := gridRows(pa.kern, pa.m, n, pa.k, procs, 1)
+	if pm*pn <= 1 || alpha == 0 {
+		pa.SgemmSerial(tB, n, alpha, b, ldb, beta, c, ldc)
+		return
+	}
+	br, bc := pa.k, n
+	if tB {
+		br, bc = n, pa.k
+	}
+	checkMatrix("B", br, bc, b, ldb)
+	checkMatrix("C", pa.m, n, c, ldc)
+	p := product{tB: tB, m: pa.m, n: n, k: pa.k, alpha: alpha, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, pre: pa, kern: pa.kern}
+	p.parallel(pm, pn, procs)
 }
 
 // packA packs the mb×kb block of op(A) at (ic, pc) into dst.

@@ -435,14 +435,15 @@ func TestParallel(t *testing.T) {
 
 // TestPackedA: products with A packed beforehand equal Sgemm's bit for bit
 // (the same blocks, the same kernel), across block boundaries in m and k,
-// both layouts of A and B, and beta 0 over a C full of NaN.
+// both layouts of A and B, and beta 0 over a C full of NaN; PackedA.Sgemm,
+// split in column blocks, too.
 func TestPackedA(t *testing.T) {
 	kernels(t, testPackedA)
 }
 
 func testPackedA(t *testing.T) {
 	rng := rand.New(rand.NewPCG(21, 22))
-	for _, sz := range [][3]int{{1, 1, 1}, {7, 33, 5}, {64, 100, 576}, {150, 40, 300}, {300, 17, 515}, {512, 32, 600}} {
+	for _, sz := range [][3]int{{1, 1, 1}, {7, 33, 5}, {64, 100, 576}, {150, 40, 300}, {300, 17, 515}, {512, 32, 600}, {64, 1500, 600}} {
 		for _, tA := range []bool{false, true} {
 			for _, tB := range []bool{false, true} {
 				for _, beta := range []float32{0, 1, -0.5} {
@@ -455,10 +456,16 @@ func testPackedA(t *testing.T) {
 						}
 					}
 					Sgemm(tA, tB, p.m, p.n, p.k, p.alpha, p.a, p.lda, p.b, p.ldb, beta, want, p.ldc)
-					PackA(tA, p.m, p.k, p.a, p.lda).SgemmSerial(tB, p.n, p.alpha, p.b, p.ldb, beta, got, p.ldc)
+					split := append([]float32(nil), got...)
+					pa := PackA(tA, p.m, p.k, p.a, p.lda)
+					pa.SgemmSerial(tB, p.n, p.alpha, p.b, p.ldb, beta, got, p.ldc)
+					pa.Sgemm(tB, p.n, p.alpha, p.b, p.ldb, beta, split, p.ldc)
 					for i := range want {
 						if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
 							t.Fatalf("%v tA=%v tB=%v beta=%v: C[%d] = %v, Sgemm gives %v", sz, tA, tB, beta, i, got[i], want[i])
+						}
+						if math.Float32bits(split[i]) != math.Float32bits(want[i]) {
+							t.Fatalf("%v tA=%v tB=%v beta=%v: PackedA.Sgemm gives C[%d] = %v, Sgemm %v", sz, tA, tB, beta, i, split[i], want[i])
 						}
 					}
 				}

@@ -35,6 +35,12 @@ const (
 // that of the rounds of blocks the workers run, plus one block for a worker
 // that starts late or runs slow.
 func grid(kn *kernel, m, n, k, procs int) (pm, pn int) {
+	return gridRows(kn, m, n, k, procs, m)
+}
+
+// gridRows is grid with at most rowsMax blocks of rows (1 for a PackedA,
+// whose blocks start at its own row offsets).
+func gridRows(kn *kernel, m, n, k, procs, rowsMax int) (pm, pn int) {
 	mr, nr := kn.mr, kn.nr
 	work := m * n * k
 	if procs <= 1 || work < parallelMin {
@@ -44,7 +50,7 @@ func grid(kn *kernel, m, n, k, procs int) (pm, pn int) {
 	mt, nt := ceilDiv(m, mr), ceilDiv(n, nr)
 	best := -1.0
 	pm, pn = 1, 1
-	for i := 1; i <= min(mt, most); i++ {
+	for i := 1; i <= min(mt, most, rowsMax); i++ {
 		for j := 1; j <= min(nt, most/i); j++ {
 			bm, bn := ceilDiv(mt, i)*mr, ceilDiv(nt, j)*nr
 			block := float64(bm*bn*k) + packCost*float64(k*(bm+bn)) + blockCost
@@ -192,8 +198,15 @@ func (j *job) compute(t int, buf *buffers) {
 
 // spinFor is how long a helper keeps polling for jobs after its last one
 // before it parks. Waking a parked goroutine on an idle core can take
-// 100 µs or more (measured in a VM), as long as a mid-sized product takes.
-const spinFor = time.Millisecond
+// 100 µs or more (measured in a VM), as long as a mid-sized product takes;
+// parking after every job (no polling) cost the ResNet-18 step 70% more CPU
+// time in wake-ups. Polling long costs a busy machine the other way: at
+// 1 ms, the ResNet-18 step at GOMAXPROCS=2 took 1.6 times the CPU time of
+// one core and twice its wall time while other processes kept both cores
+// busy, since the poller takes turns on a core with the thread doing the
+// work; at 50 µs, 1.1 times the CPU time and about the same wall time
+// (docs/performance.md, "ResNet-18 step and inference").
+const spinFor = 50 * time.Microsecond
 
 // team is the helper goroutines, started as needed (one fewer than
 // GOMAXPROCS at most) and never stopped. A caller posts its job; helpers
