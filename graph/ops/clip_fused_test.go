@@ -3,6 +3,7 @@ package ops
 import (
 	"math"
 	"math/rand"
+	"slices"
 	"testing"
 
 	G "gorgonia.org/gorgonia"
@@ -318,6 +319,55 @@ func clipEpiSame[T Float](t *testing.T, b [2]float64, xs []float64) {
 	for i := range dxd {
 		if dxd[i] != wgd[i] {
 			t.Errorf("%T bounds %v: gradient at x = %v is %v, Clip's is %v", dxd[i], b, x[i], dxd[i], wgd[i])
+		}
+	}
+}
+
+// TestConvBiasClip32 checks the one-pass bias and Clip of Conv's epilogue
+// against the add followed by clipEpiApply: the same bits, and the same
+// recorded hits; without a Clip, against the add alone.
+func TestConvBiasClip32(t *testing.T) {
+	r := rand.New(rand.NewSource(5))
+	nan := float32(math.NaN())
+	for _, n := range []int{1, 7, 8, 16, 29, 64, 1003} {
+		for _, hits := range []int{0, 1, 6} {
+			for _, bv := range []float32{0.5, -1.25} {
+				x := make([]float32, n)
+				for i := range x {
+					x[i] = float32(r.Float64()*10 - 3)
+				}
+				for range hits {
+					// Sums on a bound (from either sign of zero), NaN, infinities.
+					x[r.Intn(n)] = []float32{-bv, 6 - bv, nan, float32(math.Inf(1)), float32(math.Copysign(0, -1))}[r.Intn(5)]
+				}
+				want := append([]float32(nil), x...)
+				for i := range want {
+					want[i] += bv
+				}
+				plain := append([]float32(nil), x...)
+				convBiasClip32(plain, bv, nil)
+				for i := range plain {
+					if math.Float32bits(plain[i]) != math.Float32bits(want[i]) {
+						t.Errorf("n %d: %v + %v without Clip = %v, want %v", n, x[i], bv, plain[i], want[i])
+					}
+				}
+				we := &clipEpi{lo: 0, hi: 6}
+				wt := Dense([]int{n}, want)
+				we.start(wt)
+				clipEpiApply(we, want)
+				got := append([]float32(nil), x...)
+				ge := &clipEpi{lo: 0, hi: 6}
+				ge.start(Dense([]int{n}, got))
+				convBiasClip32(got, bv, ge)
+				for i := range got {
+					if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+						t.Errorf("n %d: clip(%v + %v) = %v, want %v", n, x[i], bv, got[i], want[i])
+					}
+				}
+				if !slices.Equal(ge.hits, we.hits) {
+					t.Errorf("n %d: hits %v, want %v", n, ge.hits, we.hits)
+				}
+			}
 		}
 	}
 }

@@ -1,6 +1,10 @@
 package ops
 
-import "gorgonia.org/tensor"
+import (
+	"math"
+
+	"gorgonia.org/tensor"
+)
 
 // Conv's forward kernels: batched im2col + GEMM, the fused bias and Relu,
 // and the adapters from kernels to Spec (grouped convolutions with few
@@ -146,12 +150,42 @@ func convForwardCached(x, w, b []float32, cd *convDims, y []float32) {
 func convEpilogue[T Float](dst, b []T, ch int, cd *convDims) {
 	if b != nil {
 		if bv := b[ch]; bv != 0 {
+			if d32, ok := any(dst).([]float32); ok && !cd.relu {
+				convBiasClip32(d32, float32(bv), cd.clip)
+				return
+			}
 			for i := range dst {
 				dst[i] += bv
 			}
 		}
 	}
 	convActivate(dst, cd)
+}
+
+// convBiasClip32 adds bv to dst and applies the fused Clip e (if any) in
+// the same pass: the AVX2 loop does the blocks of 8 up to one holding a
+// bound exactly, which clipEpiGo32 records and clamps, as it does the tail.
+// The numbers, and the recorded hits, are those of the add then the clamp.
+func convBiasClip32(d []float32, bv float32, e *clipEpi) {
+	lo, hi := float32(math.Inf(-1)), float32(math.Inf(1))
+	if e != nil {
+		lo, hi = float32(e.lo), float32(e.hi)
+	}
+	for len(d) > 0 {
+		k, hit := biasClamp32(d, bv, lo, hi)
+		d = d[k:]
+		blk := d[:min(len(d), 8)] // on a hit: the sums, unclamped
+		if !hit {
+			blk = d // the tail past the blocks
+			for i := range blk {
+				blk[i] += bv
+			}
+		}
+		if e != nil {
+			clipEpiGo32(e, blk)
+		}
+		d = d[len(blk):]
+	}
 }
 
 // convActivate applies the fused Relu or Clip to one output plane.
