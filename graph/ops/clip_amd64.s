@@ -63,24 +63,25 @@ gdone:
 	VZEROUPPER
 	RET
 
-// func biasClampAVX2(v *float32, n int, b, lo, hi float32) int
-// Sets v[i] = min(hi, max(lo, v[i] + b)) in place, 8 at a time (n a
-// multiple of 8), NaN kept as in clipClampAVX2. It stops at the first
-// block of 8 whose sum v[i] + b equals a bound: that block holds the sums,
-// unclamped (the caller records and clamps it). It returns the elements
-// done before that block (n when there was none).
-TEXT ·biasClampAVX2(SB), NOSPLIT, $0-40
-	MOVQ         v+0(FP), DI
-	MOVQ         n+8(FP), CX
-	VBROADCASTSS b+16(FP), Y6
-	VBROADCASTSS lo+20(FP), Y1
-	VBROADCASTSS hi+24(FP), Y3
+// func biasClampAVX2(dst, src *float32, n int, b, lo, hi float32) int
+// Sets dst[i] = min(hi, max(lo, src[i] + b)), 8 at a time (n a multiple
+// of 8; dst may be src), NaN kept as in clipClampAVX2. It stops at the
+// first block of 8 whose sum src[i] + b equals a bound: that block of dst
+// holds the sums, unclamped (the caller records and clamps it). It returns
+// the elements done before that block (n when there was none).
+TEXT ·biasClampAVX2(SB), NOSPLIT, $0-48
+	MOVQ         dst+0(FP), DI
+	MOVQ         src+8(FP), SI
+	MOVQ         n+16(FP), CX
+	VBROADCASTSS b+24(FP), Y6
+	VBROADCASTSS lo+28(FP), Y1
+	VBROADCASTSS hi+32(FP), Y3
 	XORQ         AX, AX
 
 bloop:
 	CMPQ      AX, CX
 	JGE       bdone
-	VADDPS    (DI)(AX*4), Y6, Y0
+	VADDPS    (SI)(AX*4), Y6, Y0
 	VCMPPS    $0x00, Y1, Y0, Y4 // x == lo
 	VCMPPS    $0x00, Y3, Y0, Y5 // x == hi
 	VORPS     Y4, Y5, Y4
@@ -98,5 +99,5 @@ bhit:
 
 bdone:
 	VZEROUPPER
-	MOVQ AX, ret+32(FP)
+	MOVQ AX, ret+40(FP)
 	RET

@@ -1,6 +1,7 @@
 package ops
 
 import (
+	"fmt"
 	"math"
 	"math/rand"
 	"slices"
@@ -344,8 +345,8 @@ func TestConvBiasClip32(t *testing.T) {
 				for i := range want {
 					want[i] += bv
 				}
-				plain := append([]float32(nil), x...)
-				convBiasClip32(plain, bv, nil)
+				plain := make([]float32, n) // from x, into another slice
+				convBiasClip32(plain, x, bv, nil)
 				for i := range plain {
 					if math.Float32bits(plain[i]) != math.Float32bits(want[i]) {
 						t.Errorf("n %d: %v + %v without Clip = %v, want %v", n, x[i], bv, plain[i], want[i])
@@ -358,7 +359,7 @@ func TestConvBiasClip32(t *testing.T) {
 				got := append([]float32(nil), x...)
 				ge := &clipEpi{lo: 0, hi: 6}
 				ge.start(Dense([]int{n}, got))
-				convBiasClip32(got, bv, ge)
+				convBiasClip32(got, got, bv, ge)
 				for i := range got {
 					if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
 						t.Errorf("n %d: clip(%v + %v) = %v, want %v", n, x[i], bv, got[i], want[i])
@@ -369,5 +370,67 @@ func TestConvBiasClip32(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestConvSmallPlanesClip runs a 1x1 Conv with 2x2 and 1x3 outputs (planes
+// under 8 elements: the bias and Clip over the product's rows) and a fused
+// Clip(0, 6), in float32 and float64: the outputs are the clamped sums of
+// a plain loop, and the recorded hits are where those sums sit on a bound
+// (channel 0 has zero weights and bias 6, channel 1 bias 0).
+func TestConvSmallPlanesClip(t *testing.T) {
+	for _, hw := range [][2]int{{2, 2}, {1, 3}} {
+		t.Run(fmt.Sprintf("%dx%d", hw[0], hw[1]), func(t *testing.T) {
+			convSmallPlanesClip[float32](t, hw)
+			convSmallPlanesClip[float64](t, hw)
+		})
+	}
+}
+
+func convSmallPlanesClip[T Float](t *testing.T, hw [2]int) {
+	t.Helper()
+	const n, c, m = 5, 3, 4
+	P := hw[0] * hw[1]
+	r := rand.New(rand.NewSource(9))
+	x, w, b := make([]T, n*c*P), make([]T, m*c), []T{6, 0, 0.5, -1.5}
+	for i := range x {
+		x[i] = T(float32(r.Float64()*8 - 4))
+	}
+	for i := c; i < len(w); i++ { // channel 0: zero weights
+		w[i] = T(float32(r.Float64()*2 - 1))
+	}
+	for i := range c { // channel 1: zero weights at sample 0's first position
+		x[i*P] = 0
+	}
+	e := &clipEpi{lo: 0, hi: 6}
+	cd := &convDims{n: n, c: c, m: m, group: 1, clip: e, g: newConvGeom(hw[:], hw[:], []int{1, 1},
+		[]int{1, 1}, []int{1, 1}, []int{0, 0}, []int{0, 0})}
+	y := make([]T, n*m*P)
+	e.start(Dense([]int{len(y)}, y))
+	convForward(x, w, b, cd, y)
+	var want []int
+	for s := range n {
+		for o := range m {
+			for p := range P {
+				i := (s*m+o)*P + p
+				sum := b[o]
+				var acc T
+				for ci := range c {
+					acc += w[o*c+ci] * x[(s*c+ci)*P+p]
+				}
+				sum += acc
+				if sum == 0 || sum == 6 {
+					want = append(want, i)
+				}
+				if v := min(max(sum, 0), 6); math.Abs(float64(y[i]-v)) > 1e-5 {
+					t.Errorf("%T y[%d] = %v, want %v", y[i], i, y[i], v)
+				}
+			}
+		}
+	}
+	got := slices.Clone(e.hits)
+	slices.Sort(got)
+	if len(want) < n*P || !slices.Equal(got, want) {
+		t.Errorf("%T hits %v, want %v", y[0], got, want)
 	}
 }
