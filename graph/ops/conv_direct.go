@@ -127,16 +127,10 @@ func convFillPhased2[T Float](ph *convPhased, x, buf []T, in2 int) {
 		for ir := range nin {
 			src, r := x[(ci*nin+ir)*in2:][:in2], ph.row(ir)
 			if n0 > 0 {
-				d, sv := b0[r*wj+lo0:][:n0], src[f0:][:2*n0-1]
-				for j := range d {
-					d[j] = sv[2*j]
-				}
+				gather2(b0[r*wj+lo0:][:n0], src[f0:])
 			}
 			if n1 > 0 {
-				d, sv := b1[r*wj+lo1:][:n1], src[f1:][:2*n1-1]
-				for j := range d {
-					d[j] = sv[2*j]
-				}
+				gather2(b1[r*wj+lo1:][:n1], src[f1:])
 			}
 		}
 	}
