@@ -15,6 +15,14 @@ func clipClampAVX2(v *float32, n int, lo, hi float32) int
 //go:noescape
 func clipGradAVX2(dx, dy, y *float32, n int, lo, hi float32)
 
+// biasClampAVX2 sets dst to src + b clamped (n a multiple of 8; dst may
+// be src) up to the first block of 8 whose sum equals a bound, which it
+// leaves added but unclamped, and returns the elements done before it (n
+// when none).
+//
+//go:noescape
+func biasClampAVX2(dst, src *float32, n int, b, lo, hi float32) int
+
 // clipAsm reports whether the CPU runs the AVX2 loops.
 var clipAsm = cpu.X86.HasAVX2
 
@@ -38,4 +46,18 @@ func clipGrad32(dx, dy, y []float32, lo, hi float32) int {
 	_, _ = dy[n-1], y[n-1]
 	clipGradAVX2(&dx[0], &dy[0], &y[0], n, lo, hi)
 	return n
+}
+
+// biasClamp32 sets the leading blocks of 8 of dst to src + b clamped,
+// with AVX2 (src as long as dst; it may be dst). It returns the elements
+// done and whether it stopped at a block holding a bound exactly, which
+// then holds the sums, unclamped.
+func biasClamp32(dst, src []float32, b, lo, hi float32) (int, bool) {
+	n := len(dst) &^ 7
+	if !clipAsm || n == 0 {
+		return 0, false
+	}
+	_ = src[n-1]
+	k := biasClampAVX2(&dst[0], &src[0], n, b, lo, hi)
+	return k, k < n
 }

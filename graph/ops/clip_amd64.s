@@ -62,3 +62,42 @@ gloop:
 gdone:
 	VZEROUPPER
 	RET
+
+// func biasClampAVX2(dst, src *float32, n int, b, lo, hi float32) int
+// Sets dst[i] = min(hi, max(lo, src[i] + b)), 8 at a time (n a multiple
+// of 8; dst may be src), NaN kept as in clipClampAVX2. It stops at the
+// first block of 8 whose sum src[i] + b equals a bound: that block of dst
+// holds the sums, unclamped (the caller records and clamps it). It returns
+// the elements done before that block (n when there was none).
+TEXT ·biasClampAVX2(SB), NOSPLIT, $0-48
+	MOVQ         dst+0(FP), DI
+	MOVQ         src+8(FP), SI
+	MOVQ         n+16(FP), CX
+	VBROADCASTSS b+24(FP), Y6
+	VBROADCASTSS lo+28(FP), Y1
+	VBROADCASTSS hi+32(FP), Y3
+	XORQ         AX, AX
+
+bloop:
+	CMPQ      AX, CX
+	JGE       bdone
+	VADDPS    (SI)(AX*4), Y6, Y0
+	VCMPPS    $0x00, Y1, Y0, Y4 // x == lo
+	VCMPPS    $0x00, Y3, Y0, Y5 // x == hi
+	VORPS     Y4, Y5, Y4
+	VMOVMSKPS Y4, DX
+	TESTL     DX, DX
+	JNZ       bhit
+	VMAXPS    Y0, Y1, Y2        // max(lo, x): x when NaN
+	VMINPS    Y2, Y3, Y2        // min(hi, .): . when NaN
+	VMOVUPS   Y2, (DI)(AX*4)
+	ADDQ      $8, AX
+	JMP       bloop
+
+bhit:
+	VMOVUPS Y0, (DI)(AX*4)
+
+bdone:
+	VZEROUPPER
+	MOVQ AX, ret+40(FP)
+	RET

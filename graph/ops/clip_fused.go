@@ -109,13 +109,29 @@ func clipEpiApply[T Float](e *clipEpi, dst []T) {
 
 // clipEpiGo32 is clipEpiApply's float32 loop in Go.
 func clipEpiGo32(e *clipEpi, d []float32) {
+	if len(d) == 0 {
+		return
+	}
+	clipGo32(e, d, func(i int) { e.record(unsafe.Pointer(&d[0]), 4, i) })
+}
+
+// recordAt notes an exact hit at offset i of the started output.
+func (e *clipEpi) recordAt(i int) {
+	e.mu.Lock()
+	e.hits = append(e.hits, i)
+	e.mu.Unlock()
+}
+
+// clipGo32 clamps d to e's bounds in place, calling hit(i) where d[i]
+// equals a bound.
+func clipGo32(e *clipEpi, d []float32, hit func(i int)) {
 	lo, hi := clipOrd(math.Float32bits(float32(e.lo))), clipOrd(math.Float32bits(float32(e.hi)))
 	for i, x := range d {
 		u := math.Float32bits(x)
 		s := clipOrd(u)
 		if s == lo || s == hi {
 			if u&0x7fffffff <= 0x7f800000 {
-				e.record(unsafe.Pointer(&d[0]), 4, i)
+				hit(i)
 			}
 		}
 		c := math.Float32bits(clipOrdInv(min(max(s, lo), hi)))

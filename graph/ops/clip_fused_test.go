@@ -1,8 +1,10 @@
 package ops
 
 import (
+	"fmt"
 	"math"
 	"math/rand"
+	"slices"
 	"testing"
 
 	G "gorgonia.org/gorgonia"
@@ -319,5 +321,116 @@ func clipEpiSame[T Float](t *testing.T, b [2]float64, xs []float64) {
 		if dxd[i] != wgd[i] {
 			t.Errorf("%T bounds %v: gradient at x = %v is %v, Clip's is %v", dxd[i], b, x[i], dxd[i], wgd[i])
 		}
+	}
+}
+
+// TestConvBiasClip32 checks the one-pass bias and Clip of Conv's epilogue
+// against the add followed by clipEpiApply: the same bits, and the same
+// recorded hits; without a Clip, against the add alone.
+func TestConvBiasClip32(t *testing.T) {
+	r := rand.New(rand.NewSource(5))
+	nan := float32(math.NaN())
+	for _, n := range []int{1, 7, 8, 16, 29, 64, 1003} {
+		for _, hits := range []int{0, 1, 6} {
+			for _, bv := range []float32{0.5, -1.25} {
+				x := make([]float32, n)
+				for i := range x {
+					x[i] = float32(r.Float64()*10 - 3)
+				}
+				for range hits {
+					// Sums on a bound (from either sign of zero), NaN, infinities.
+					x[r.Intn(n)] = []float32{-bv, 6 - bv, nan, float32(math.Inf(1)), float32(math.Copysign(0, -1))}[r.Intn(5)]
+				}
+				want := append([]float32(nil), x...)
+				for i := range want {
+					want[i] += bv
+				}
+				plain := make([]float32, n) // from x, into another slice
+				convBiasClip32(plain, x, bv, nil)
+				for i := range plain {
+					if math.Float32bits(plain[i]) != math.Float32bits(want[i]) {
+						t.Errorf("n %d: %v + %v without Clip = %v, want %v", n, x[i], bv, plain[i], want[i])
+					}
+				}
+				we := &clipEpi{lo: 0, hi: 6}
+				wt := Dense([]int{n}, want)
+				we.start(wt)
+				clipEpiApply(we, want)
+				got := append([]float32(nil), x...)
+				ge := &clipEpi{lo: 0, hi: 6}
+				ge.start(Dense([]int{n}, got))
+				convBiasClip32(got, got, bv, ge)
+				for i := range got {
+					if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+						t.Errorf("n %d: clip(%v + %v) = %v, want %v", n, x[i], bv, got[i], want[i])
+					}
+				}
+				if !slices.Equal(ge.hits, we.hits) {
+					t.Errorf("n %d: hits %v, want %v", n, ge.hits, we.hits)
+				}
+			}
+		}
+	}
+}
+
+// TestConvSmallPlanesClip runs a 1x1 Conv with 2x2 and 1x3 outputs (planes
+// under 8 elements: the bias and Clip over the product's rows) and a fused
+// Clip(0, 6), in float32 and float64: the outputs are the clamped sums of
+// a plain loop, and the recorded hits are where those sums sit on a bound
+// (channel 0 has zero weights and bias 6, channel 1 bias 0).
+func TestConvSmallPlanesClip(t *testing.T) {
+	for _, hw := range [][2]int{{2, 2}, {1, 3}} {
+		t.Run(fmt.Sprintf("%dx%d", hw[0], hw[1]), func(t *testing.T) {
+			convSmallPlanesClip[float32](t, hw)
+			convSmallPlanesClip[float64](t, hw)
+		})
+	}
+}
+
+func convSmallPlanesClip[T Float](t *testing.T, hw [2]int) {
+	t.Helper()
+	const n, c, m = 5, 3, 4
+	P := hw[0] * hw[1]
+	r := rand.New(rand.NewSource(9))
+	x, w, b := make([]T, n*c*P), make([]T, m*c), []T{6, 0, 0.5, -1.5}
+	for i := range x {
+		x[i] = T(float32(r.Float64()*8 - 4))
+	}
+	for i := c; i < len(w); i++ { // channel 0: zero weights
+		w[i] = T(float32(r.Float64()*2 - 1))
+	}
+	for i := range c { // channel 1: zero weights at sample 0's first position
+		x[i*P] = 0
+	}
+	e := &clipEpi{lo: 0, hi: 6}
+	cd := &convDims{n: n, c: c, m: m, group: 1, clip: e, g: newConvGeom(hw[:], hw[:], []int{1, 1},
+		[]int{1, 1}, []int{1, 1}, []int{0, 0}, []int{0, 0})}
+	y := make([]T, n*m*P)
+	e.start(Dense([]int{len(y)}, y))
+	convForward(x, w, b, cd, y)
+	var want []int
+	for s := range n {
+		for o := range m {
+			for p := range P {
+				i := (s*m+o)*P + p
+				sum := b[o]
+				var acc T
+				for ci := range c {
+					acc += w[o*c+ci] * x[(s*c+ci)*P+p]
+				}
+				sum += acc
+				if sum == 0 || sum == 6 {
+					want = append(want, i)
+				}
+				if v := min(max(sum, 0), 6); math.Abs(float64(y[i]-v)) > 1e-5 {
+					t.Errorf("%T y[%d] = %v, want %v", y[i], i, y[i], v)
+				}
+			}
+		}
+	}
+	got := slices.Clone(e.hits)
+	slices.Sort(got)
+	if len(want) < n*P || !slices.Equal(got, want) {
+		t.Errorf("%T hits %v, want %v", y[0], got, want)
 	}
 }

@@ -15,19 +15,37 @@ import "math"
 // input read by output column ow through width tap kw is element
 // q[kw] + ow of a row: row r of channel ci in phase p holds input columns
 // j*s + p - pb (zero outside the input), and a tap reads phase p[kw].
-// Input rows are not padded: a tap on a padding row reads the zero row.
+// Without padded rows, input rows are not padded: a tap on a padding row
+// reads the zero row. With them (newConvPhasedPadded), each depth slice
+// holds ht zero rows, its in1 input rows, then zero rows up to hp: the
+// taps of every output row of a slice are then those of the first moved
+// on by whole rows, and an output plane is one run (convRuns).
 type convPhased struct {
 	s, pb    int   // width stride and begin padding
 	p, q     []int // per width tap: phase and column offset
 	lo, hi   []int // per phase: the columns [lo, hi) that hold input
 	wj       int   // row length
-	rows, ch int   // input rows per channel (depth × height), channels
+	rows, ch int   // buffer rows per channel (depth × hp), channels
+	in0, in1 int   // input depth and height
+	ht, hp   int   // zero rows before a depth slice's input rows; rows a slice
 	zero     int   // offset of the zero row
 }
 
-func newConvPhased(g *convGeom, ch int) convPhased {
+func newConvPhased(g *convGeom, ch int) convPhased { return newConvPhasedRows(g, ch, 0, 0) }
+
+// newConvPhasedPadded is newConvPhased with the height padding held as zero
+// rows, for the forward pass (the weight gradient sums its runs in the
+// unpadded layout's order).
+func newConvPhasedPadded(g *convGeom, ch int) convPhased {
+	ht := max(0, g.pb[1])
+	last := (g.out[1]-1)*g.s[1] - g.pb[1] + (g.k[1]-1)*g.d[1] // the last input row read
+	return newConvPhasedRows(g, ch, ht, max(0, last-(g.in[1]-1)))
+}
+
+func newConvPhasedRows(g *convGeom, ch, ht, hb int) convPhased {
 	s, d := g.s[2], g.d[2]
-	ph := convPhased{s: s, pb: g.pb[2], rows: g.in[0] * g.in[1], ch: ch,
+	hp := ht + g.in[1] + hb
+	ph := convPhased{s: s, pb: g.pb[2], rows: g.in[0] * hp, ch: ch, in0: g.in[0], in1: g.in[1], ht: ht, hp: hp,
 		p: make([]int, g.k[2]), q: make([]int, g.k[2])}
 	for kw := range g.k[2] {
 		ph.p[kw], ph.q[kw] = kw*d%s, kw*d/s
@@ -51,9 +69,18 @@ func (ph *convPhased) size() int { return ph.zero + ph.wj }
 // was cleared (they never change).
 func convFillPhased[T Float](ph *convPhased, x, buf []T, in2 int) {
 	s, wj := ph.s, ph.wj
+	switch s {
+	case 1:
+		convFillPhased1(ph, x, buf, in2)
+		return
+	case 2:
+		convFillPhased2(ph, x, buf, in2)
+		return
+	}
 	for ci := range ph.ch {
-		for r := range ph.rows {
-			src := x[(ci*ph.rows+r)*in2:][:in2]
+		for ir := range ph.in0 * ph.in1 {
+			src := x[(ci*ph.in0*ph.in1+ir)*in2:][:in2]
+			r := ph.row(ir)
 			for p := range s {
 				lo, hi := ph.lo[p], ph.hi[p]
 				dst := buf[((ci*s+p)*ph.rows+r)*wj:][lo:hi]
@@ -64,6 +91,46 @@ func convFillPhased[T Float](ph *convPhased, x, buf []T, in2 int) {
 				for j, iw := 0, lo*s+p-ph.pb; j < len(dst); j, iw = j+1, iw+s {
 					dst[j] = src[iw]
 				}
+			}
+		}
+	}
+}
+
+// row is the buffer row of input row ir (depth × height) in a channel.
+func (ph *convPhased) row(ir int) int { return ir/ph.in1*ph.hp + ph.ht + ir%ph.in1 }
+
+// convFillPhased1 is convFillPhased for width stride 1: one phase, whose
+// rows are the input rows shifted by the begin padding.
+func convFillPhased1[T Float](ph *convPhased, x, buf []T, in2 int) {
+	lo, hi, wj, in1 := ph.lo[0], ph.hi[0], ph.wj, ph.in1
+	n, from := hi-lo, lo-ph.pb
+	if n <= 0 {
+		return
+	}
+	// A depth slice sl's input rows are rows sl*hp + ht + ih of buf.
+	for sl := range ph.ch * ph.in0 {
+		b, xs := buf[(sl*ph.hp+ph.ht)*wj:][:in1*wj], x[sl*in1*in2:][:in1*in2]
+		for ih := range in1 {
+			copyShort(b[ih*wj+lo:][:n], xs[ih*in2+from:][:n])
+		}
+	}
+}
+
+// convFillPhased2 is convFillPhased for width stride 2: each input row
+// splits into its two phases.
+func convFillPhased2[T Float](ph *convPhased, x, buf []T, in2 int) {
+	wj, rows, pb, nin := ph.wj, ph.rows, ph.pb, ph.in0*ph.in1
+	lo0, n0, lo1, n1 := ph.lo[0], ph.hi[0]-ph.lo[0], ph.lo[1], ph.hi[1]-ph.lo[1]
+	f0, f1 := 2*lo0-pb, 2*lo1+1-pb
+	for ci := range ph.ch {
+		b0, b1 := buf[2*ci*rows*wj:], buf[(2*ci+1)*rows*wj:]
+		for ir := range nin {
+			src, r := x[(ci*nin+ir)*in2:][:in2], ph.row(ir)
+			if n0 > 0 {
+				gather2(b0[r*wj+lo0:][:n0], src[f0:])
+			}
+			if n1 > 0 {
+				gather2(b1[r*wj+lo1:][:n1], src[f1:])
 			}
 		}
 	}
@@ -91,14 +158,14 @@ func (ph *convPhased) taps(g *convGeom, od, oh int, off []int32) {
 			id := od*g.s[0] - g.pb[0] + kd*g.d[0]
 			for kh := range g.k[1] {
 				ih := oh*g.s[1] - g.pb[1] + kh*g.d[1]
-				if id < 0 || id >= g.in[0] || ih < 0 || ih >= g.in[1] {
+				if id < 0 || id >= g.in[0] || ih < -ph.ht || ih >= ph.hp-ph.ht {
 					for range g.k[2] {
 						off[t] = int32(ph.zero)
 						t++
 					}
 					continue
 				}
-				r := id*g.in[1] + ih
+				r := id*ph.hp + ph.ht + ih
 				for kw := range g.k[2] {
 					off[t] = int32(((ci*ph.s+ph.p[kw])*ph.rows+r)*ph.wj + ph.q[kw])
 					t++
@@ -113,9 +180,9 @@ func (ph *convPhased) taps(g *convGeom, od, oh int, off []int32) {
 func (cd *convDims) convDirectFits() bool {
 	g := &cd.g
 	cg, mg := cd.c/cd.group, cd.m/cd.group
-	ph := newConvPhased(g, cg)
+	ph, pp := newConvPhased(g, cg), newConvPhasedPadded(g, cg)
 	dy := newConvDyPad(g, mg)
-	return ph.size() < math.MaxInt32 && dy.size() < math.MaxInt32
+	return ph.size() < math.MaxInt32 && pp.size() < math.MaxInt32 && dy.size() < math.MaxInt32
 }
 
 // convDirectForward computes y = conv(x, w) + b (and the fused Relu) by the
@@ -125,13 +192,17 @@ func convDirectForward[T Float](x, w, b []T, cd *convDims, y []T) {
 	cg, mg := cd.c/cd.group, cd.m/cd.group
 	P, inN, nt := g.outSize(), g.inSize(), cg*g.kSize()
 	o2 := g.out[2]
-	ph := newConvPhased(g, cg)
+	ph := newConvPhasedPadded(g, cg)
 	table := ph.table(g)
 	runs := convRuns(table, nt, g.out[0]*g.out[1])
 	parallelRange(cd.n*cd.group, mg*P*nt+cg*inN, func(lo, hi int) {
 		buf := getScratch[T](ph.size())
 		defer putScratch(buf)
 		clear(buf)
+		// Unit u's planes are y[u*mg*P:(u+1)*mg*P]: the fused Relu or
+		// Clip runs over a few units' planes at a time, still in cache,
+		// rather than plane by plane (tiny planes deep in a network).
+		done := lo
 		for u := lo; u < hi; u++ {
 			n, gi := u/cd.group, u%cd.group
 			convFillPhased(&ph, x[(n*cd.c+gi*cg)*inN:], buf, g.in[2])
@@ -144,11 +215,18 @@ func convDirectForward[T Float](x, w, b []T, cd *convDims, y []T) {
 				for _, run := range runs {
 					convTapRows(yp[run.row*o2:], o2, run.rows, o2, bias, buf, run.step, table[run.row*nt:][:nt], wm)
 				}
-				convActivate(yp, cd)
+			}
+			if (u+1-done)*mg*P >= convActivateBlock || u+1 == hi {
+				convActivate(y[done*mg*P:(u+1)*mg*P], cd)
+				done = u + 1
 			}
 		}
 	})
 }
+
+// convActivateBlock is the output elements from which convDirectForward
+// applies the fused activation.
+const convActivateBlock = 2048
 
 // table lists the taps of every output row (ph.taps), checked to stay in
 // the buffer.

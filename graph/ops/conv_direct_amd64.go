@@ -16,6 +16,12 @@ func convTapRowsAVX2(dst *float32, n, rows, dstStride int, init float32, base *f
 //go:noescape
 func convTapDotsAVX2(acc, dy *float32, n, rows, dyStride int, base *float32, baseStride int, off *int32, taps int)
 
+// gather2AVX2 sets dst[j] = src[2j] for j < n (n a multiple of 8),
+// reading src[0:2n).
+//
+//go:noescape
+func gather2AVX2(dst, src *float32, n int)
+
 // convTapAsm reports whether the CPU runs the AVX2 tap kernels.
 var convTapAsm = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 
@@ -44,4 +50,23 @@ func convTapDots[T Float](acc, dy []T, n, rows, dyStride int, base []T, baseStri
 		return
 	}
 	convTapDotsGo(acc, dy, n, rows, dyStride, base, baseStride, off)
+}
+
+// gather2 sets dst[j] = src[2j] for every j of dst (src holds at least
+// 2*len(dst)-1 elements), the blocks of 8 that src covers by AVX2.
+func gather2[T Float](dst, src []T) {
+	n := len(dst)
+	if d32, ok := any(dst).([]float32); ok && convTapAsm {
+		if k := min(n, len(src)/2) &^ 7; k > 0 {
+			gather2AVX2(&d32[0], &any(src).([]float32)[0], k)
+			dst, src = dst[k:], src[2*k:]
+		}
+	}
+	if len(dst) == 0 {
+		return
+	}
+	src = src[:2*len(dst)-1]
+	for j := range dst {
+		dst[j] = src[2*j]
+	}
 }

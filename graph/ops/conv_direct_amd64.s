@@ -213,3 +213,26 @@ dotsum:
 
 	VZEROUPPER
 	RET
+
+// func gather2AVX2(dst, src *float32, n int)
+// dst[j] = src[2j] for j < n (n a multiple of 8), reading src[0:2n).
+TEXT ·gather2AVX2(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+	XORQ AX, AX
+
+g2loop:
+	CMPQ    AX, CX
+	JGE     g2done
+	VMOVUPS (SI)(AX*8), Y0    // src[2j : 2j+8]
+	VMOVUPS 32(SI)(AX*8), Y1  // src[2j+8 : 2j+16]
+	VSHUFPS $0x88, Y1, Y0, Y2 // per lane: s0 s2 s8 s10 | s4 s6 s12 s14
+	VPERMPD $0xd8, Y2, Y2     // s0 s2 s4 s6 s8 s10 s12 s14
+	VMOVUPS Y2, (DI)(AX*4)
+	ADDQ    $8, AX
+	JMP     g2loop
+
+g2done:
+	VZEROUPPER
+	RET

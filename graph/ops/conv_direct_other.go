@@ -11,3 +11,11 @@ func convTapRows[T Float](dst []T, n, rows, dstStride int, init T, base []T, bas
 func convTapDots[T Float](acc, dy []T, n, rows, dyStride int, base []T, baseStride int, off []int32) {
 	convTapDotsGo(acc, dy, n, rows, dyStride, base, baseStride, off)
 }
+
+// gather2 sets dst[j] = src[2j] for every j of dst.
+func gather2[T Float](dst, src []T) {
+	src = src[:2*len(dst)-1]
+	for j := range dst {
+		dst[j] = src[2*j]
+	}
+}

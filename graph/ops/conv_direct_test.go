@@ -204,3 +204,24 @@ func tapClose(t *testing.T, what string, got, want []float32) {
 		}
 	}
 }
+
+// TestGather2 checks the stride-2 gather of the phased copies (AVX2 blocks
+// of 8 and the Go tail) against a loop, at lengths around the block size
+// and with src just long enough or longer.
+func TestGather2(t *testing.T) {
+	for _, n := range []int{1, 7, 8, 9, 16, 17, 33} {
+		for _, extra := range []int{0, 1, 5} {
+			src := make([]float32, 2*n-1+extra)
+			for i := range src {
+				src[i] = float32(i) + 0.5
+			}
+			dst := make([]float32, n)
+			gather2(dst, src)
+			for j, v := range dst {
+				if v != src[2*j] {
+					t.Fatalf("n %d, src of %d: dst[%d] = %v, want %v", n, len(src), j, v, src[2*j])
+				}
+			}
+		}
+	}
+}

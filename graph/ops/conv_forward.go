@@ -1,6 +1,10 @@
 package ops
 
-import "gorgonia.org/tensor"
+import (
+	"math"
+
+	"gorgonia.org/tensor"
+)
 
 // Conv's forward kernels: batched im2col + GEMM, the fused bias and Relu,
 // and the adapters from kernels to Spec (grouped convolutions with few
@@ -93,6 +97,22 @@ func convForwardRange[T Float](x, w, b []T, cd *convDims, y []T, s0, s1 int, ser
 				continue
 			}
 			convWeightGemm(cd, serial, mg, L, rows, wg, src, ld, tmp, L)
+			if P < 8 && b != nil && !cd.relu {
+				// Planes too small for the vector loop: the bias and Clip
+				// over each channel's row of the product (all its
+				// samples), then the scatter.
+				parallelRangeIf(serial, mg, L, func(lo, hi int) {
+					for m := lo; m < hi; m++ {
+						ch := gi*mg + m
+						row := tmp[m*L:][:L]
+						convRowEpilogue(row, b, ch, cd, func(j int) int { return ((n0+j/P)*cd.m+ch)*P + j%P })
+						for s := range cnt {
+							copy(y[((n0+s)*cd.m+ch)*P:][:P], row[s*P:][:P])
+						}
+					}
+				})
+				continue
+			}
 			// Scatter (mg, cnt*P) into y's (n, m, P) with the bias (and
 			// Relu) in the same pass.
 			parallelRangeIf(serial, cnt*mg, P, func(lo, hi int) {
@@ -100,8 +120,7 @@ func convForwardRange[T Float](x, w, b []T, cd *convDims, y []T, s0, s1 int, ser
 					s, m := i/mg, i%mg
 					ch := gi*mg + m
 					dst := y[((n0+s)*cd.m+ch)*P:][:P]
-					copy(dst, tmp[m*L+s*P:][:P])
-					convEpilogue(dst, b, ch, cd)
+					convEpilogueFrom(dst, tmp[m*L+s*P:][:P], b, ch, cd)
 				}
 			})
 		}
@@ -141,17 +160,122 @@ func convForwardCached(x, w, b []float32, cd *convDims, y []float32) {
 	parallelSamples(cd.n, cd.m*P*rows, run)
 }
 
+// convRowEpilogue adds channel ch's bias to row, a row of the product
+// (the channel's output over several samples), and applies the fused Clip
+// (no Relu): the numbers of convEpilogue on each plane, and the same Clip
+// hits, recorded at their offsets in the output (at(j) for row[j]).
+func convRowEpilogue[T Float](row, b []T, ch int, cd *convDims, at func(j int) int) {
+	bv := b[ch]
+	if bv == 0 {
+		convActivateRow(row, cd.clip, at)
+		return
+	}
+	d32, ok := any(row).([]float32)
+	if !ok {
+		for i := range row {
+			row[i] += bv
+		}
+		convActivateRow(row, cd.clip, at)
+		return
+	}
+	e := cd.clip
+	lo, hi := float32(math.Inf(-1)), float32(math.Inf(1))
+	if e != nil {
+		lo, hi = float32(e.lo), float32(e.hi)
+	}
+	for pos := 0; pos < len(d32); {
+		k, hit := biasClamp32(d32[pos:], d32[pos:], float32(bv), lo, hi)
+		pos += k
+		blk := d32[pos:][:min(len(d32)-pos, 8)] // on a hit: the sums, unclamped
+		if !hit {
+			blk = d32[pos:]
+			for i := range blk {
+				blk[i] += float32(bv)
+			}
+		}
+		if e != nil {
+			base := pos
+			clipGo32(e, blk, func(i int) { e.recordAt(at(base + i)) })
+		}
+		pos += len(blk)
+	}
+}
+
+// convActivateRow applies the fused Clip e (if any) to row, recording
+// its hits at at(j).
+func convActivateRow[T Float](row []T, e *clipEpi, at func(j int) int) {
+	if e == nil {
+		return
+	}
+	switch d := any(row).(type) {
+	case []float32:
+		clipGo32(e, d, func(i int) { e.recordAt(at(i)) })
+	case []float64:
+		for i, x := range d {
+			if x == e.lo || x == e.hi {
+				e.recordAt(at(i))
+			}
+			d[i] = min(max(x, e.lo), e.hi)
+		}
+	}
+}
+
+// convEpilogueFrom is copy(dst, src) then convEpilogue, in one pass for
+// float32 with a bias and no fused Relu.
+func convEpilogueFrom[T Float](dst, src, b []T, ch int, cd *convDims) {
+	if b != nil && b[ch] != 0 && !cd.relu {
+		if d32, ok := any(dst).([]float32); ok {
+			convBiasClip32(d32, any(src).([]float32), float32(b[ch]), cd.clip)
+			return
+		}
+	}
+	copy(dst, src)
+	convEpilogue(dst, b, ch, cd)
+}
+
 // convEpilogue adds channel ch's bias (if any) to one output plane and
 // applies the fused Relu or Clip.
 func convEpilogue[T Float](dst, b []T, ch int, cd *convDims) {
 	if b != nil {
 		if bv := b[ch]; bv != 0 {
+			if d32, ok := any(dst).([]float32); ok && !cd.relu {
+				convBiasClip32(d32, d32, float32(bv), cd.clip)
+				return
+			}
 			for i := range dst {
 				dst[i] += bv
 			}
 		}
 	}
 	convActivate(dst, cd)
+}
+
+// convBiasClip32 sets dst to src + bv (src as long as dst; it may be dst)
+// and applies the fused Clip e (if any) in the same pass: the AVX2 loop
+// does the blocks of 8 up to one holding a bound exactly, which clipEpiGo32
+// records and clamps, as it does the tail. The numbers, and the recorded
+// hits, are those of the add then the clamp.
+func convBiasClip32(dst, src []float32, bv float32, e *clipEpi) {
+	lo, hi := float32(math.Inf(-1)), float32(math.Inf(1))
+	if e != nil {
+		lo, hi = float32(e.lo), float32(e.hi)
+	}
+	src = src[:len(dst)]
+	for len(dst) > 0 {
+		k, hit := biasClamp32(dst, src, bv, lo, hi)
+		dst, src = dst[k:], src[k:]
+		blk := dst[:min(len(dst), 8)] // on a hit: the sums, unclamped
+		if !hit {
+			blk = dst // the tail past the blocks
+			for i, v := range src[:len(blk)] {
+				blk[i] = v + bv
+			}
+		}
+		if e != nil {
+			clipEpiGo32(e, blk)
+		}
+		dst, src = dst[len(blk):], src[len(blk):]
+	}
 }
 
 // convActivate applies the fused Relu or Clip to one output plane.
