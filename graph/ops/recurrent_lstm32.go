@@ -119,29 +119,47 @@ func sub(p []float32, j0, j1 int) []float32 {
 // lstmGatesPart is lstmGates for units [j0, j0+hw) of one example: x, pre
 // and post start at unit j0 with gates H apart; r (the part's product) has
 // its gate blocks hw·rs apart and elements rs apart. It also writes the new
-// state h.
+// state h. The activations run over each gate's hw units at once through
+// sigmoidSlice32 (vectorised), tanh as 2σ(2x) - 1 (within about 1.2e-7
+// absolute).
 func lstmGatesPart(x, r []float32, rs, hw, H int, pre, post, cp, cell, hc, h, pi, po, pf []float32) {
 	x, pre, post = x[:3*H+hw], pre[:3*H+hw], post[:3*H+hw]
 	r = r[:(4*hw-1)*rs+1]
 	cp, cell, hc, h = cp[:hw], cell[:hw], hc[:hw], h[:hw]
 	gr := hw * rs
+	zi, zo, zf, zc := pre[:hw], pre[H:H+hw], pre[2*H:2*H+hw], pre[3*H:3*H+hw]
+	i, o, f, g := post[:hw], post[H:H+hw], post[2*H:2*H+hw], post[3*H:3*H+hw]
 	for j := 0; j < hw; j++ {
-		zi, zo := x[j]+r[j*rs], x[H+j]+r[gr+j*rs]
-		zf, zc := x[2*H+j]+r[2*gr+j*rs], x[3*H+j]+r[3*gr+j*rs]
-		if pi != nil {
-			zi += pi[j] * cp[j]
-			zf += pf[j] * cp[j]
+		zi[j], zo[j] = x[j]+r[j*rs], x[H+j]+r[gr+j*rs]
+		zf[j], zc[j] = x[2*H+j]+r[2*gr+j*rs], x[3*H+j]+r[3*gr+j*rs]
+		g[j] = 2 * zc[j]
+	}
+	if pi != nil {
+		pi, pf = pi[:hw], pf[:hw]
+		for j := range zi {
+			zi[j] += pi[j] * cp[j]
+			zf[j] += pf[j] * cp[j]
 		}
-		i, f, g := sigmoidT(zi), sigmoidT(zf), tanhT(zc)
-		ct := f*cp[j] + i*g
-		if po != nil {
-			zo += po[j] * ct
+	}
+	sigmoidSlice32(i, zi)
+	sigmoidSlice32(f, zf)
+	sigmoidSlice32(g, g)
+	for j := range g {
+		g[j] = 2*g[j] - 1
+		ct := f[j]*cp[j] + i[j]*g[j]
+		cell[j], hc[j] = ct, 2*ct
+	}
+	if po != nil {
+		po = po[:hw]
+		for j := range zo {
+			zo[j] += po[j] * cell[j]
 		}
-		o := sigmoidT(zo)
-		pre[j], pre[H+j], pre[2*H+j], pre[3*H+j] = zi, zo, zf, zc
-		post[j], post[H+j], post[2*H+j], post[3*H+j] = i, o, f, g
-		tc := tanhT(ct)
-		cell[j], hc[j], h[j] = ct, tc, o*tc
+	}
+	sigmoidSlice32(o, zo)
+	sigmoidSlice32(hc, hc)
+	for j := range hc {
+		hc[j] = 2*hc[j] - 1
+		h[j] = o[j] * hc[j]
 	}
 }
 
