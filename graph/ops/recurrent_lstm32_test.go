@@ -139,3 +139,44 @@ func lstmRun[T Float](t *testing.T, c *rnnCfg, sizes []int, in [][]float64, dpac
 	}
 	return back(pack), back(grad)
 }
+
+// BenchmarkLSTM32 times one forward and backward of a float32 LSTM layer
+// of the sequence benchmark's size (T 64, B 32, I = H = 256).
+func BenchmarkLSTM32(b *testing.B) {
+	T, B, I, H := 64, 32, 256, 256
+	c := &rnnCfg{kind: kindLSTM, name: "LSTM", G: 4, H: H, dirs: 1, T: T, B: B, I: I, iB: 3, iSeq: -1, iH: -1, iC: -1, iP: -1, nIn: 4}
+	var acts []rnnAct
+	for _, n := range []string{"Sigmoid", "Tanh", "Tanh"} {
+		a, _ := rnnActivation(n, 0, 0)
+		acts = append(acts, a)
+	}
+	c.acts = [][]rnnAct{acts}
+	r := rand.New(rand.NewSource(1))
+	sizes := []int{T * B * I, 4 * H * I, 4 * H * H, 8 * H}
+	ins := make([]*tensor.Dense, len(sizes))
+	for i, n := range sizes {
+		v := make([]float32, n)
+		for j := range v {
+			v[j] = float32(0.1 * (2*r.Float64() - 1))
+		}
+		ins[i] = Dense([]int{n}, v)
+	}
+	pack := Dense([]int{c.packSize()}, make([]float32, c.packSize()))
+	dp := make([]float32, c.packSize())
+	for j := range dp[:c.offCache()] {
+		dp[j] = float32(2*r.Float64() - 1)
+	}
+	dpack := Dense([]int{len(dp)}, dp)
+	_, total := rnnGradLayout(sizes, c)
+	grad := Dense([]int{total}, make([]float32, total))
+	fwd, bwd := rnnForward[float32](c), rnnBackward[float32](c, sizes)
+	b.ResetTimer()
+	for range b.N {
+		if err := fwd(ins, pack); err != nil {
+			b.Fatal(err)
+		}
+		if err := bwd(append([]*tensor.Dense{dpack, pack}, ins...), grad); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
