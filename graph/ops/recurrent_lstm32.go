@@ -120,7 +120,7 @@ func sub(p []float32, j0, j1 int) []float32 {
 // and post start at unit j0 with gates H apart; r (the part's product) has
 // its gate blocks hw·rs apart and elements rs apart. It also writes the new
 // state h. The activations run over each gate's hw units at once through
-// sigmoidSlice32 (vectorised), tanh as 2σ(2x) - 1 (within about 1.2e-7
+// lstmSigmoid (vectorised), tanh as 2σ(2x) - 1 (within about 1.2e-7
 // absolute).
 func lstmGatesPart(x, r []float32, rs, hw, H int, pre, post, cp, cell, hc, h, pi, po, pf []float32) {
 	x, pre, post = x[:3*H+hw], pre[:3*H+hw], post[:3*H+hw]
@@ -141,9 +141,9 @@ func lstmGatesPart(x, r []float32, rs, hw, H int, pre, post, cp, cell, hc, h, pi
 			zf[j] += pf[j] * cp[j]
 		}
 	}
-	sigmoidSlice32(i, zi)
-	sigmoidSlice32(f, zf)
-	sigmoidSlice32(g, g)
+	lstmSigmoid(i, zi)
+	lstmSigmoid(f, zf)
+	lstmSigmoid(g, g)
 	for j := range g {
 		g[j] = 2*g[j] - 1
 		ct := f[j]*cp[j] + i[j]*g[j]
@@ -155,8 +155,8 @@ func lstmGatesPart(x, r []float32, rs, hw, H int, pre, post, cp, cell, hc, h, pi
 			zo[j] += po[j] * cell[j]
 		}
 	}
-	sigmoidSlice32(o, zo)
-	sigmoidSlice32(hc, hc)
+	lstmSigmoid(o, zo)
+	lstmSigmoid(hc, hc)
 	for j := range hc {
 		hc[j] = 2*hc[j] - 1
 		h[j] = o[j] * hc[j]
