@@ -267,7 +267,11 @@ func lstmGatesGradPart(dh, dc, post, cp, cell, hc, dx []float32, H int, pi, po, 
 	hw := len(dh)
 	dc, cp, cell, hc = dc[:hw], cp[:hw], cell[:hw], hc[:hw]
 	post, dx = post[:3*H+hw], dx[:3*H+hw]
-	for j := 0; j < hw; j++ {
+	j0 := 0
+	if pi == nil && po == nil {
+		j0 = lstmGradVec(dh, dc, post, cp, hc, dx, H) // the same operations, 16 units at a time
+	}
+	for j := j0; j < hw; j++ {
 		i, o, f, g := post[j], post[H+j], post[2*H+j], post[3*H+j]
 		zo := dh[j] * hc[j] * o * (1 - o)
 		dct := dc[j] + dh[j]*o*(1-hc[j]*hc[j])

@@ -33,3 +33,23 @@ func lstmSigmoid(s, x []float32) {
 		copy(s[n:], out[:k])
 	}
 }
+
+// lstmGradAVX512 is lstmGatesGradPart without peepholes for n units, a
+// multiple of 16; gate is the distance between post's (and dx's) gates.
+//
+//go:noescape
+func lstmGradAVX512(dh, dc, post, cp, hc, dx *float32, gate, n int)
+
+// lstmGradVec runs lstmGradAVX512 on the first units of lstmGatesGradPart's
+// slices (no peepholes) and returns how many it did: a multiple of 16, 0
+// without AVX-512.
+func lstmGradVec(dh, dc, post, cp, hc, dx []float32, H int) int {
+	n := len(dh) &^ 15
+	if !lstmSigmoidAsm || n == 0 {
+		return 0
+	}
+	_, _, _, _ = dc[n-1], cp[n-1], hc[n-1], post[3*H+n-1]
+	_ = dx[3*H+n-1]
+	lstmGradAVX512(&dh[0], &dc[0], &post[0], &cp[0], &hc[0], &dx[0], H, n)
+	return n
+}

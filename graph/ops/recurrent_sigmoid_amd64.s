@@ -70,3 +70,71 @@ loop:
 done:
 	VZEROUPPER
 	RET
+
+// func lstmGradAVX512(dh, dc, post, cp, hc, dx *float32, gate, n int)
+// lstmGatesGradPart without peepholes for n units (a multiple of 16), 16 at
+// a time, each operation in the Go loop's order (no fused multiply-adds):
+// post and dx hold the gates i, o, f, c gate elements apart.
+TEXT ·lstmGradAVX512(SB), NOSPLIT, $0-64
+	MOVQ dh+0(FP), DI
+	MOVQ dc+8(FP), SI
+	MOVQ post+16(FP), R8
+	MOVQ cp+24(FP), R9
+	MOVQ hc+32(FP), R10
+	MOVQ dx+40(FP), BX
+	MOVQ gate+48(FP), AX
+	SHLQ $2, AX
+	LEAQ (R8)(AX*1), R11 // post o
+	LEAQ (R11)(AX*1), R12 // post f
+	LEAQ (R12)(AX*1), R13 // post c
+	LEAQ (BX)(AX*1), CX // dx o
+	LEAQ (CX)(AX*1), DX // dx f
+	LEAQ (DX)(AX*1), R14 // dx c
+	MOVL $0x3f800000, AX
+	VPBROADCASTD AX, Z31 // 1
+	XORQ AX, AX
+
+gloop:
+	CMPQ AX, n+56(FP)
+	JGE  gdone
+	VMOVUPS (DI)(AX*4), Z0  // dh
+	VMOVUPS (SI)(AX*4), Z1  // dc
+	VMOVUPS (R8)(AX*4), Z2  // i
+	VMOVUPS (R11)(AX*4), Z3 // o
+	VMOVUPS (R12)(AX*4), Z4 // f
+	VMOVUPS (R13)(AX*4), Z5 // g
+	VMOVUPS (R9)(AX*4), Z6  // cp
+	VMOVUPS (R10)(AX*4), Z7 // hc
+	VSUBPS  Z3, Z31, Z8     // 1 - o
+	VMULPS  Z7, Z0, Z10     // dh*hc
+	VMULPS  Z3, Z10, Z10    // *o
+	VMULPS  Z8, Z10, Z10    // *(1-o): zo
+	VMULPS  Z3, Z0, Z9      // dh*o
+	VMULPS  Z7, Z7, Z11     // hc*hc
+	VSUBPS  Z11, Z31, Z11   // 1 - hc*hc
+	VMULPS  Z11, Z9, Z11    // dh*o*(1-hc*hc)
+	VADDPS  Z11, Z1, Z12    // dct
+	VMULPS  Z5, Z12, Z13    // dct*g
+	VMULPS  Z2, Z13, Z13    // *i
+	VSUBPS  Z2, Z31, Z14    // 1 - i
+	VMULPS  Z14, Z13, Z13   // zi
+	VMULPS  Z6, Z12, Z15    // dct*cp
+	VMULPS  Z4, Z15, Z15    // *f
+	VSUBPS  Z4, Z31, Z16    // 1 - f
+	VMULPS  Z16, Z15, Z15   // zf
+	VMULPS  Z2, Z12, Z17    // dct*i
+	VMULPS  Z5, Z5, Z18     // g*g
+	VSUBPS  Z18, Z31, Z18   // 1 - g*g
+	VMULPS  Z18, Z17, Z17   // zc
+	VMULPS  Z4, Z12, Z19    // dct*f
+	VMOVUPS Z19, (SI)(AX*4)
+	VMOVUPS Z13, (BX)(AX*4)
+	VMOVUPS Z10, (CX)(AX*4)
+	VMOVUPS Z15, (DX)(AX*4)
+	VMOVUPS Z17, (R14)(AX*4)
+	ADDQ $16, AX
+	JMP  gloop
+
+gdone:
+	VZEROUPPER
+	RET
