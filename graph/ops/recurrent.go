@@ -205,26 +205,14 @@ func rnnGrad(cfg *rnnCfg, name string, sizes []int, shapes [][]int) GradFunc {
 			}
 			shape, at, n := shapes[i], off[i], sizes[i]
 			out[i], err = NewNode(grad.Graph(), fmt.Sprintf("%s/grad%d", key, i), Spec{Name: name + "GradPart", Shape: shape,
-				DType: DTypeOf(output), Fwd: floats(flatPart[float32](at, n, shape), flatPart[float64](at, n, shape))}, all)
+				DType: DTypeOf(output), Into: func(in []*tensor.Dense, dst *tensor.Dense) error {
+					return copyFlat(dst, in[0], at, n) // into a kept buffer
+				}}, all)
 			if err != nil {
 				return nil, err
 			}
 		}
 		return out, nil
-	}
-}
-
-// flatPart is the n elements at off of a flat tensor, in shape.
-func flatPart[T Float](off, n int, shape []int) Kernel {
-	return func(in []*tensor.Dense) (*tensor.Dense, error) {
-		x, err := Data[T](in[0])
-		if err != nil {
-			return nil, err
-		}
-		if off+n > len(x) {
-			return nil, fmt.Errorf("part %d+%d of %d elements", off, n, len(x))
-		}
-		return Dense(shape, append([]T(nil), x[off:off+n]...)), nil
 	}
 }
 
