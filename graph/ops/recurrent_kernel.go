@@ -853,7 +853,13 @@ func rnnBackwardDir[T Float](c *rnnCfg, v, g *rnnIn[T], dxt []T, lens []int, pac
 	// d X += dXW·W; d W += dXWᵀ·X; d Wb = Σ dXW.
 	blasGemm(false, false, T_*B, I, GH, 1, dxw, wd, 1, dxt)
 	blasGemm(true, false, GH, I, T_*B, 1, dxw, v.xt, 1, dwd)
-	if g.bias != nil {
+	if g.bias != nil && alias {
+		// dG is dXW: d Wb is d Rb, summed above in the same order.
+		drb := g.bias[d*2*GH+GH : (d+1)*2*GH]
+		for j, x := range drb {
+			g.bias[d*2*GH+j] += x
+		}
+	} else if g.bias != nil {
 		dwb := g.bias[d*2*GH : d*2*GH+GH]
 		for row := 0; row < T_*B; row++ {
 			for j, x := range dxw[row*GH : (row+1)*GH] {
