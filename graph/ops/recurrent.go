@@ -115,10 +115,12 @@ func packPart(c *Ctx, name string, pack *Value, off int, shape []int, head int) 
 					return err
 				}
 				zeroed = p
-			} else if err := zeroFlat(dst, head); err != nil {
+			} else if err := zeroFlatRange(dst, 0, off); err != nil {
+				return err
+			} else if err := zeroFlatRange(dst, off+n, head); err != nil {
 				return err
 			}
-			return addFlat(dst, in[0], off, n)
+			return putFlat(dst, in[0], off, n) // the part: written, not cleared and added
 		}
 		g, err := NewNode(grad.Graph(), output.Name()+"/grad", Spec{Name: name + "Grad", Shape: []int{size},
 			DType: DTypeOf(inputs[0]), Into: into}, grad)
@@ -161,25 +163,37 @@ func zeroFlat(t *tensor.Dense, n int) error {
 	return nil
 }
 
-// addFlat adds src's n elements into dst at off.
-func addFlat(dst, src *tensor.Dense, off, n int) error {
+// zeroFlatRange sets elements [lo, hi) of t to 0 (none when hi <= lo).
+func zeroFlatRange(t *tensor.Dense, lo, hi int) error {
+	if hi <= lo {
+		return nil
+	}
+	switch d := t.Data().(type) {
+	case []float32:
+		clear(d[lo:hi])
+	case []float64:
+		clear(d[lo:hi])
+	default:
+		return fmt.Errorf("zeroing %v", t.Dtype())
+	}
+	return nil
+}
+
+// putFlat copies src's n elements into dst at off.
+func putFlat(dst, src *tensor.Dense, off, n int) error {
 	switch d := dst.Data().(type) {
 	case []float32:
 		s, ok := src.Data().([]float32)
 		if !ok || len(s) != n || off+n > len(d) {
 			return fmt.Errorf("gradient part %d+%d of %v", off, n, dst.Shape())
 		}
-		for i, x := range s {
-			d[off+i] += x
-		}
+		copy(d[off:], s)
 	case []float64:
 		s, ok := src.Data().([]float64)
 		if !ok || len(s) != n || off+n > len(d) {
 			return fmt.Errorf("gradient part %d+%d of %v", off, n, dst.Shape())
 		}
-		for i, x := range s {
-			d[off+i] += x
-		}
+		copy(d[off:], s)
 	default:
 		return fmt.Errorf("gradient of %v", dst.Dtype())
 	}
