@@ -383,7 +383,7 @@ func rnnForwardDir[T Float](c *rnnCfg, v *rnnIn[T], lens []int, pack []T, d int)
 			}
 		}
 	}
-	if v32, ok := any(v).(*rnnIn[float32]); ok && c.lstmPlain(d) && c.iSeq < 0 {
+	if v32, ok := any(v).(*rnnIn[float32]); ok && c.lstmPlain(d) && c.iSeq < 0 && c.T > 0 && c.B > 0 {
 		lstmForward32(c, v32, any(pack).([]float32), d, any(xw).([]float32))
 		return
 	}
@@ -696,7 +696,7 @@ func rnnBackwardDir[T Float](c *rnnCfg, v, g *rnnIn[T], dxt []T, lens []int, pac
 		}
 	}
 	fast := false
-	if v32, ok := any(v).(*rnnIn[float32]); ok && plain && c.iSeq < 0 {
+	if v32, ok := any(v).(*rnnIn[float32]); ok && plain && c.iSeq < 0 && c.T > 0 && c.B > 0 {
 		fast = true
 		lstmBackward32(c, v32, any(g).(*rnnIn[float32]), any(pack).([]float32), any(dpack).([]float32), d,
 			any(dxw).([]float32), any(hs).([]float32), any(dH).([]float32), any(dC).([]float32),

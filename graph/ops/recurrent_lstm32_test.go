@@ -31,6 +31,7 @@ func TestLSTMFloat32Split(t *testing.T) {
 		{dirs: 1, reverse: true, states: true, procs: 2, H: 64, T: 4, B: 2, I: 3, wantFastSplit: 2},
 		{dirs: 2, layout: 1, bias: true, states: true, peep: true, procs: 3, H: 96, T: 3, B: 5, I: 2, wantFastSplit: 3},
 		{dirs: 1, bias: true, peep: true, procs: 1, H: 8, T: 3, B: 2, I: 2, wantFastSplit: 1},
+		{dirs: 1, bias: true, states: true, procs: 2, H: 64, T: 0, B: 2, I: 2, wantFastSplit: 2}, // no steps
 	}
 	for k, tc := range cases {
 		t.Run(fmt.Sprint(k), func(t *testing.T) {
