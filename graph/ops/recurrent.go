@@ -115,10 +115,12 @@ func packPart(c *Ctx, name string, pack *Value, off int, shape []int, head int) 
 					return err
 				}
 				zeroed = p
-			} else if err := zeroFlat(dst, head); err != nil {
+			} else if err := zeroFlatRange(dst, 0, off); err != nil {
+				return err
+			} else if err := zeroFlatRange(dst, off+n, head); err != nil {
 				return err
 			}
-			return addFlat(dst, in[0], off, n)
+			return putFlat(dst, in[0], off, n) // the part: written, not cleared and added
 		}
 		g, err := NewNode(grad.Graph(), output.Name()+"/grad", Spec{Name: name + "Grad", Shape: []int{size},
 			DType: DTypeOf(inputs[0]), Into: into}, grad)
@@ -161,25 +163,37 @@ func zeroFlat(t *tensor.Dense, n int) error {
 	return nil
 }
 
-// addFlat adds src's n elements into dst at off.
-func addFlat(dst, src *tensor.Dense, off, n int) error {
+// zeroFlatRange sets elements [lo, hi) of t to 0 (none when hi <= lo).
+func zeroFlatRange(t *tensor.Dense, lo, hi int) error {
+	if hi <= lo {
+		return nil
+	}
+	switch d := t.Data().(type) {
+	case []float32:
+		clear(d[lo:hi])
+	case []float64:
+		clear(d[lo:hi])
+	default:
+		return fmt.Errorf("zeroing %v", t.Dtype())
+	}
+	return nil
+}
+
+// putFlat copies src's n elements into dst at off.
+func putFlat(dst, src *tensor.Dense, off, n int) error {
 	switch d := dst.Data().(type) {
 	case []float32:
 		s, ok := src.Data().([]float32)
 		if !ok || len(s) != n || off+n > len(d) {
 			return fmt.Errorf("gradient part %d+%d of %v", off, n, dst.Shape())
 		}
-		for i, x := range s {
-			d[off+i] += x
-		}
+		copy(d[off:], s)
 	case []float64:
 		s, ok := src.Data().([]float64)
 		if !ok || len(s) != n || off+n > len(d) {
 			return fmt.Errorf("gradient part %d+%d of %v", off, n, dst.Shape())
 		}
-		for i, x := range s {
-			d[off+i] += x
-		}
+		copy(d[off:], s)
 	default:
 		return fmt.Errorf("gradient of %v", dst.Dtype())
 	}
@@ -205,26 +219,14 @@ func rnnGrad(cfg *rnnCfg, name string, sizes []int, shapes [][]int) GradFunc {
 			}
 			shape, at, n := shapes[i], off[i], sizes[i]
 			out[i], err = NewNode(grad.Graph(), fmt.Sprintf("%s/grad%d", key, i), Spec{Name: name + "GradPart", Shape: shape,
-				DType: DTypeOf(output), Fwd: floats(flatPart[float32](at, n, shape), flatPart[float64](at, n, shape))}, all)
+				DType: DTypeOf(output), Into: func(in []*tensor.Dense, dst *tensor.Dense) error {
+					return copyFlat(dst, in[0], at, n) // into a kept buffer
+				}}, all)
 			if err != nil {
 				return nil, err
 			}
 		}
 		return out, nil
-	}
-}
-
-// flatPart is the n elements at off of a flat tensor, in shape.
-func flatPart[T Float](off, n int, shape []int) Kernel {
-	return func(in []*tensor.Dense) (*tensor.Dense, error) {
-		x, err := Data[T](in[0])
-		if err != nil {
-			return nil, err
-		}
-		if off+n > len(x) {
-			return nil, fmt.Errorf("part %d+%d of %d elements", off, n, len(x))
-		}
-		return Dense(shape, append([]T(nil), x[off:off+n]...)), nil
 	}
 }
 

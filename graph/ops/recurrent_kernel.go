@@ -383,6 +383,10 @@ func rnnForwardDir[T Float](c *rnnCfg, v *rnnIn[T], lens []int, pack []T, d int)
 			}
 		}
 	}
+	if v32, ok := any(v).(*rnnIn[float32]); ok && c.lstmPlain(d) && c.iSeq < 0 && c.T > 0 && c.B > 0 {
+		lstmForward32(c, v32, any(pack).([]float32), d, any(xw).([]float32))
+		return
+	}
 	hPrev := make([]T, B*H)
 	cPrev := make([]T, B*H)
 	for b := 0; b < B; b++ {
@@ -691,14 +695,21 @@ func rnnBackwardDir[T Float](c *rnnCfg, v, g *rnnIn[T], dxt []T, lens []int, pac
 			copy(c0[b*H:(b+1)*H], v.c0[c.hAt(d, b):c.hAt(d, b)+H])
 		}
 	}
+	fast := false
+	if v32, ok := any(v).(*rnnIn[float32]); ok && plain && c.iSeq < 0 && c.T > 0 && c.B > 0 {
+		fast = true
+		lstmBackward32(c, v32, any(g).(*rnnIn[float32]), any(pack).([]float32), any(dpack).([]float32), d,
+			any(dxw).([]float32), any(hs).([]float32), any(dH).([]float32), any(dC).([]float32),
+			any(h0).([]float32), any(c0).([]float32), block)
+	}
 	var packed *recPacked // float32: Rᵀ packed once, dG·R as (Rᵀ·dGᵀ)ᵀ
 	var dHT []T
-	if rh == nil {
+	if rh == nil && !fast {
 		if packed = packRec(true, H, GH, rd, H); packed != nil {
 			dHT = make([]T, H*B)
 		}
 	}
-	for s := T_ - 1; s >= 0; s-- {
+	for s := T_ - 1; s >= 0 && !fast; s-- {
 		st := cacheStep(c, pack, d, s)
 		hPrev, cPrev := h0, c0
 		if s > 0 {
@@ -842,7 +853,13 @@ func rnnBackwardDir[T Float](c *rnnCfg, v, g *rnnIn[T], dxt []T, lens []int, pac
 	// d X += dXW·W; d W += dXWᵀ·X; d Wb = Σ dXW.
 	blasGemm(false, false, T_*B, I, GH, 1, dxw, wd, 1, dxt)
 	blasGemm(true, false, GH, I, T_*B, 1, dxw, v.xt, 1, dwd)
-	if g.bias != nil {
+	if g.bias != nil && alias {
+		// dG is dXW: d Wb is d Rb, summed above in the same order.
+		drb := g.bias[d*2*GH+GH : (d+1)*2*GH]
+		for j, x := range drb {
+			g.bias[d*2*GH+j] += x
+		}
+	} else if g.bias != nil {
 		dwb := g.bias[d*2*GH : d*2*GH+GH]
 		for row := 0; row < T_*B; row++ {
 			for j, x := range dxw[row*GH : (row+1)*GH] {

@@ -1,0 +1,183 @@
+package ops
+
+import (
+	"fmt"
+	"math"
+	"math/rand"
+	"runtime"
+	"testing"
+
+	"gorgonia.org/tensor"
+)
+
+// TestLSTMFloat32Split checks the float32 LSTM that splits each step's
+// units across cores (lstmForward32, lstmBackward32) against the float64
+// kernels, which run the generic step loops: the pack (outputs and cache)
+// and every input's gradient, for forward, reverse and bidirectional LSTMs
+// with initial states, peepholes and layout 1, on 2 and 3 slices.
+func TestLSTMFloat32Split(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	cases := []struct {
+		dirs          int
+		reverse       bool
+		layout        int
+		bias, states  bool
+		peep          bool
+		procs, H      int
+		T, B, I       int
+		wantFastSplit int
+	}{
+		{dirs: 1, bias: true, procs: 2, H: 70, T: 5, B: 3, I: 4, wantFastSplit: 2},
+		{dirs: 1, reverse: true, states: true, procs: 2, H: 64, T: 4, B: 2, I: 3, wantFastSplit: 2},
+		{dirs: 2, layout: 1, bias: true, states: true, peep: true, procs: 3, H: 96, T: 3, B: 5, I: 2, wantFastSplit: 3},
+		{dirs: 1, bias: true, peep: true, procs: 1, H: 8, T: 3, B: 2, I: 2, wantFastSplit: 1},
+		{dirs: 1, bias: true, states: true, procs: 2, H: 64, T: 0, B: 2, I: 2, wantFastSplit: 2}, // no steps
+	}
+	for k, tc := range cases {
+		t.Run(fmt.Sprint(k), func(t *testing.T) {
+			runtime.GOMAXPROCS(tc.procs)
+			if n := len(lstmSlices(tc.H)) - 1; n != tc.wantFastSplit {
+				t.Fatalf("%d slices of %d units, want %d", n, tc.H, tc.wantFastSplit)
+			}
+			c := &rnnCfg{kind: kindLSTM, name: "LSTM", G: 4, H: tc.H, dirs: tc.dirs, reverse: tc.reverse,
+				layout: tc.layout, T: tc.T, B: tc.B, I: tc.I, iB: -1, iSeq: -1, iH: -1, iC: -1, iP: -1}
+			for range tc.dirs {
+				var acts []rnnAct
+				for _, n := range []string{"Sigmoid", "Tanh", "Tanh"} {
+					a, _ := rnnActivation(n, 0, 0)
+					acts = append(acts, a)
+				}
+				c.acts = append(c.acts, acts)
+			}
+			r := rand.New(rand.NewSource(int64(k + 1)))
+			gh := 4 * tc.H
+			sizes := []int{tc.T * tc.B * tc.I, tc.dirs * gh * tc.I, tc.dirs * gh * tc.H}
+			add := func(pos *int, n int) {
+				*pos = len(sizes)
+				sizes = append(sizes, n)
+			}
+			if tc.bias {
+				add(&c.iB, tc.dirs*2*gh)
+			}
+			if tc.states {
+				add(&c.iH, tc.dirs*tc.B*tc.H)
+				add(&c.iC, tc.dirs*tc.B*tc.H)
+			}
+			if tc.peep {
+				add(&c.iP, tc.dirs*3*tc.H)
+			}
+			c.nIn = len(sizes)
+			in64 := make([][]float64, len(sizes))
+			for i, n := range sizes {
+				scale := 0.7
+				if i == 2 {
+					scale = 1 / math.Sqrt(float64(tc.H)) // keep the gates off saturation
+				}
+				in64[i] = make([]float64, n)
+				for j := range in64[i] {
+					in64[i][j] = float64(float32(scale * (2*r.Float64() - 1)))
+				}
+			}
+			dpack := make([]float64, c.packSize())
+			for j := range dpack[:c.offCache()] {
+				dpack[j] = float64(float32(2*r.Float64() - 1))
+			}
+			pack64, grad64 := lstmRun[float64](t, c, sizes, in64, dpack)
+			pack32, grad32 := lstmRun[float32](t, c, sizes, in64, dpack)
+			check := func(what string, got, want []float64, tol float64) {
+				t.Helper()
+				worst, at := 0.0, 0
+				for i := range want {
+					if e := math.Abs(got[i]-want[i]) / max(1, math.Abs(want[i])); e > worst {
+						worst, at = e, i
+					}
+				}
+				if worst > tol {
+					t.Errorf("%s[%d] = %v, float64 gives %v (error %.3g, want at most %g)", what, at, got[at], want[at], worst, tol)
+				}
+			}
+			check("pack", pack32, pack64, 2e-5)
+			check("gradients", grad32, grad64, 1e-4)
+		})
+	}
+}
+
+// lstmRun runs c's forward and backward kernels in type T on the inputs in
+// (as float64) with the pack's gradient dpack; it returns the pack and the
+// flat gradients as float64.
+func lstmRun[T Float](t *testing.T, c *rnnCfg, sizes []int, in [][]float64, dpack []float64) ([]float64, []float64) {
+	t.Helper()
+	conv := func(v []float64) *tensor.Dense {
+		s := make([]T, len(v))
+		for i, x := range v {
+			s[i] = T(x)
+		}
+		return Dense([]int{len(s)}, s)
+	}
+	back := func(d *tensor.Dense) []float64 {
+		s, err := Data[T](d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v := make([]float64, len(s))
+		for i, x := range s {
+			v[i] = float64(x)
+		}
+		return v
+	}
+	ins := make([]*tensor.Dense, len(in))
+	for i, v := range in {
+		ins[i] = conv(v)
+	}
+	pack := conv(make([]float64, c.packSize()))
+	if err := rnnForward[T](c)(ins, pack); err != nil {
+		t.Fatal(err)
+	}
+	_, total := rnnGradLayout(sizes, c)
+	grad := conv(make([]float64, total))
+	if err := rnnBackward[T](c, sizes)(append([]*tensor.Dense{conv(dpack), pack}, ins...), grad); err != nil {
+		t.Fatal(err)
+	}
+	return back(pack), back(grad)
+}
+
+// BenchmarkLSTM32 times one forward and backward of a float32 LSTM layer
+// of the sequence benchmark's size (T 64, B 32, I = H = 256).
+func BenchmarkLSTM32(b *testing.B) {
+	T, B, I, H := 64, 32, 256, 256
+	c := &rnnCfg{kind: kindLSTM, name: "LSTM", G: 4, H: H, dirs: 1, T: T, B: B, I: I, iB: 3, iSeq: -1, iH: -1, iC: -1, iP: -1, nIn: 4}
+	var acts []rnnAct
+	for _, n := range []string{"Sigmoid", "Tanh", "Tanh"} {
+		a, _ := rnnActivation(n, 0, 0)
+		acts = append(acts, a)
+	}
+	c.acts = [][]rnnAct{acts}
+	r := rand.New(rand.NewSource(1))
+	sizes := []int{T * B * I, 4 * H * I, 4 * H * H, 8 * H}
+	ins := make([]*tensor.Dense, len(sizes))
+	for i, n := range sizes {
+		v := make([]float32, n)
+		for j := range v {
+			v[j] = float32(0.1 * (2*r.Float64() - 1))
+		}
+		ins[i] = Dense([]int{n}, v)
+	}
+	pack := Dense([]int{c.packSize()}, make([]float32, c.packSize()))
+	dp := make([]float32, c.packSize())
+	for j := range dp[:c.offCache()] {
+		dp[j] = float32(2*r.Float64() - 1)
+	}
+	dpack := Dense([]int{len(dp)}, dp)
+	_, total := rnnGradLayout(sizes, c)
+	grad := Dense([]int{total}, make([]float32, total))
+	fwd, bwd := rnnForward[float32](c), rnnBackward[float32](c, sizes)
+	b.ResetTimer()
+	for range b.N {
+		if err := fwd(ins, pack); err != nil {
+			b.Fatal(err)
+		}
+		if err := bwd(append([]*tensor.Dense{dpack, pack}, ins...), grad); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

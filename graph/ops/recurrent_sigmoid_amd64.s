@@ -1,0 +1,140 @@
+//go:build !purego
+
+#include "textflag.h"
+
+// func sigmoid32AVX512(s, x *float32, n int)
+// s = 1 / (1 + exp(-x)) for n elements (a multiple of 16), 16 at a time in
+// float32: t = -x clamped to [-88, 88] (NaN kept), exp(t) as Cephes' expf
+// (k = round(t·log2e), r = t - k·ln2 in two parts, its degree-7 polynomial),
+// scaled by 2^k with VSCALEFPS, then one division.
+TEXT ·sigmoid32AVX512(SB), NOSPLIT, $0-24
+	MOVQ s+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ n+16(FP), CX
+	MOVL $0xc2b00000, AX
+	VPBROADCASTD AX, Z9  // -88
+	MOVL $0x42b00000, AX
+	VPBROADCASTD AX, Z10 // 88
+	MOVL $0x3fb8aa3b, AX
+	VPBROADCASTD AX, Z11 // log2e
+	MOVL $0x3f800000, AX
+	VPBROADCASTD AX, Z12 // 1
+	MOVL $0x3f318000, AX
+	VPBROADCASTD AX, Z13 // ln2hi
+	MOVL $0xb95e8083, AX
+	VPBROADCASTD AX, Z14 // ln2lo
+	MOVL $0x39506967, AX
+	VPBROADCASTD AX, Z15 // p0
+	MOVL $0x3ab743ce, AX
+	VPBROADCASTD AX, Z16 // p1
+	MOVL $0x3c088908, AX
+	VPBROADCASTD AX, Z17 // p2
+	MOVL $0x3d2aa9c1, AX
+	VPBROADCASTD AX, Z18 // p3
+	MOVL $0x3e2aaaaa, AX
+	VPBROADCASTD AX, Z19 // p4
+	MOVL $0x3f000000, AX
+	VPBROADCASTD AX, Z20 // p5
+	MOVL $0x80000000, AX
+	VPBROADCASTD AX, Z21 // sign
+	XORQ AX, AX
+
+loop:
+	CMPQ AX, CX
+	JGE  done
+	VMOVUPS (SI)(AX*4), Z0
+	VPXORD  Z21, Z0, Z0      // t = -x
+	VMAXPS  Z0, Z9, Z0       // max(-88, t): t when NaN
+	VMINPS  Z0, Z10, Z0      // min(88, t): t when NaN
+	VMULPS  Z11, Z0, Z1
+	VRNDSCALEPS $0, Z1, Z1   // k, to nearest
+	VFNMADD231PS Z13, Z1, Z0 // r = t - k*ln2hi
+	VFNMADD231PS Z14, Z1, Z0 // r -= k*ln2lo
+	VMOVAPS Z15, Z2
+	VFMADD213PS Z16, Z0, Z2  // p = p*r + p1
+	VFMADD213PS Z17, Z0, Z2
+	VFMADD213PS Z18, Z0, Z2
+	VFMADD213PS Z19, Z0, Z2
+	VFMADD213PS Z20, Z0, Z2  // ... + 1/2
+	VMULPS  Z0, Z0, Z3       // r²
+	VMULPS  Z3, Z2, Z2       // p*r²
+	VADDPS  Z0, Z2, Z2       // + r
+	VADDPS  Z12, Z2, Z2      // + 1: exp(r)
+	VSCALEFPS Z1, Z2, Z2     // exp(r) * 2^k
+	VADDPS  Z12, Z2, Z2      // 1 + exp(t)
+	VDIVPS  Z2, Z12, Z2      // 1 / (1 + exp(t))
+	VMOVUPS Z2, (DI)(AX*4)
+	ADDQ $16, AX
+	JMP  loop
+
+done:
+	VZEROUPPER
+	RET
+
+// func lstmGradAVX512(dh, dc, post, cp, hc, dx *float32, gate, n int)
+// lstmGatesGradPart without peepholes for n units (a multiple of 16), 16 at
+// a time, each operation in the Go loop's order (no fused multiply-adds):
+// post and dx hold the gates i, o, f, c gate elements apart.
+TEXT ·lstmGradAVX512(SB), NOSPLIT, $0-64
+	MOVQ dh+0(FP), DI
+	MOVQ dc+8(FP), SI
+	MOVQ post+16(FP), R8
+	MOVQ cp+24(FP), R9
+	MOVQ hc+32(FP), R10
+	MOVQ dx+40(FP), BX
+	MOVQ gate+48(FP), AX
+	SHLQ $2, AX
+	LEAQ (R8)(AX*1), R11 // post o
+	LEAQ (R11)(AX*1), R12 // post f
+	LEAQ (R12)(AX*1), R13 // post c
+	LEAQ (BX)(AX*1), CX // dx o
+	LEAQ (CX)(AX*1), DX // dx f
+	LEAQ (DX)(AX*1), R14 // dx c
+	MOVL $0x3f800000, AX
+	VPBROADCASTD AX, Z31 // 1
+	XORQ AX, AX
+
+gloop:
+	CMPQ AX, n+56(FP)
+	JGE  gdone
+	VMOVUPS (DI)(AX*4), Z0  // dh
+	VMOVUPS (SI)(AX*4), Z1  // dc
+	VMOVUPS (R8)(AX*4), Z2  // i
+	VMOVUPS (R11)(AX*4), Z3 // o
+	VMOVUPS (R12)(AX*4), Z4 // f
+	VMOVUPS (R13)(AX*4), Z5 // g
+	VMOVUPS (R9)(AX*4), Z6  // cp
+	VMOVUPS (R10)(AX*4), Z7 // hc
+	VSUBPS  Z3, Z31, Z8     // 1 - o
+	VMULPS  Z7, Z0, Z10     // dh*hc
+	VMULPS  Z3, Z10, Z10    // *o
+	VMULPS  Z8, Z10, Z10    // *(1-o): zo
+	VMULPS  Z3, Z0, Z9      // dh*o
+	VMULPS  Z7, Z7, Z11     // hc*hc
+	VSUBPS  Z11, Z31, Z11   // 1 - hc*hc
+	VMULPS  Z11, Z9, Z11    // dh*o*(1-hc*hc)
+	VADDPS  Z11, Z1, Z12    // dct
+	VMULPS  Z5, Z12, Z13    // dct*g
+	VMULPS  Z2, Z13, Z13    // *i
+	VSUBPS  Z2, Z31, Z14    // 1 - i
+	VMULPS  Z14, Z13, Z13   // zi
+	VMULPS  Z6, Z12, Z15    // dct*cp
+	VMULPS  Z4, Z15, Z15    // *f
+	VSUBPS  Z4, Z31, Z16    // 1 - f
+	VMULPS  Z16, Z15, Z15   // zf
+	VMULPS  Z2, Z12, Z17    // dct*i
+	VMULPS  Z5, Z5, Z18     // g*g
+	VSUBPS  Z18, Z31, Z18   // 1 - g*g
+	VMULPS  Z18, Z17, Z17   // zc
+	VMULPS  Z4, Z12, Z19    // dct*f
+	VMOVUPS Z19, (SI)(AX*4)
+	VMOVUPS Z13, (BX)(AX*4)
+	VMOVUPS Z10, (CX)(AX*4)
+	VMOVUPS Z15, (DX)(AX*4)
+	VMOVUPS Z17, (R14)(AX*4)
+	ADDQ $16, AX
+	JMP  gloop
+
+gdone:
+	VZEROUPPER
+	RET
