@@ -1,6 +1,7 @@
 package train
 
 import (
+	"flag"
 	"math"
 	"math/rand"
 	"os"
@@ -11,6 +12,10 @@ import (
 	"github.com/onnxtune/onnxtune/graph/ops"
 	"github.com/onnxtune/onnxtune/importer"
 )
+
+// gcPercent sets Trainer.GCPercent in the step benchmarks, to weigh peak
+// memory (peak-rss-MB, with one benchmark per process) against step time.
+var gcPercent = flag.Int("gcpercent", 0, "benchmarks: Trainer.GCPercent (0: DefaultGCPercent, -1: leave GOGC as it is)")
 
 // BenchmarkTrainStep_mnist_lenet_b64 times one SGD step (two groups) of the
 // MNIST LeNet at batch 64, after a warm-up; shared/REFERENCE.md measured
@@ -70,6 +75,7 @@ func timeSteps(b *testing.B, step func() error) {
 	b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N), "ms/step")
 	b.ReportMetric(float64(fastest.Microseconds())/1000, "min-ms/step")
 	b.ReportMetric(float64(cpu.Microseconds())/1000/float64(b.N), "cpu-ms/step")
+	b.ReportMetric(peakRSSMB(), "peak-rss-MB")
 }
 
 // BenchmarkTrainStep_resnet18_b16_64px times one SGD step (two groups, the
@@ -100,6 +106,7 @@ func BenchmarkTrainStep_resnet18_b16_64px(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer tr.Close()
+	tr.GCPercent = *gcPercent
 	r := rand.New(rand.NewSource(1))
 	x := make([]float32, 16*3*64*64)
 	for i := range x {
@@ -162,6 +169,7 @@ func benchFixtureStep(b *testing.B, file, script string) {
 		b.Fatal(err)
 	}
 	defer tr.Close()
+	tr.GCPercent = *gcPercent
 	r := rand.New(rand.NewSource(1))
 	x := make([]float32, 16*3*64*64)
 	for i := range x {
@@ -183,6 +191,7 @@ func benchFixtureStep(b *testing.B, file, script string) {
 		defer ops.StopProfile()
 	}
 	b.ReportAllocs()
+	cpu0 := cpuTime()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		if _, err := tr.Step(xt, y, nil, 1); err != nil {
@@ -190,6 +199,8 @@ func benchFixtureStep(b *testing.B, file, script string) {
 		}
 	}
 	b.StopTimer()
+	b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/1e3/float64(b.N), "cpu-ms/op")
+	b.ReportMetric(peakRSSMB(), "peak-rss-MB")
 	if prof != nil {
 		for _, s := range prof.Stats() {
 			b.Logf("%-28s %6d calls %8.2f ms a step", s.Op, s.Calls, float64(s.Time.Microseconds())/1e3/float64(b.N))

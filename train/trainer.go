@@ -48,6 +48,10 @@ type Trainer struct {
 	ClipGrad     float64
 	ClassWeights []float64
 	FreezeBN     bool
+	// GCPercent is the Go collector's GOGC while a step runs forward and
+	// backward, when lower than the process's own: 0 means
+	// DefaultGCPercent, a negative value leaves the collector as it is.
+	GCPercent int
 
 	acc accumulated // gradients for the next Apply (step.go)
 
@@ -433,6 +437,7 @@ func (t *Trainer) backward(b data.Batch, scale float64, own bool) (res StepResul
 		return res, err
 	}
 	defer sp.vm.Reset()
+	defer lowerGC(t.gcPercent())()
 	if err := ops.RunAll(sp.vm); err != nil {
 		return res, err
 	}
