@@ -15,9 +15,9 @@ import (
 // It is conservative where it cannot see inside an op: the output of an
 // op that is not such a kernel (gorgonia's own ops, kernels returning a
 // new tensor) may be a view of its inputs, so those inputs live as long as
-// that output; a kernel whose output has the size and type of a gorgonia
-// op's output keeps a buffer of its own (gorgonia's ops may write into the
-// previous value of their register); the values of keep (read after the
+// that output; a kernel whose value lives while a gorgonia op of its size
+// and type holds one keeps a buffer of its own (gorgonia's ops may write
+// into the previous value of their register); the values of keep (read after the
 // run) and values no node of sub reads are never shared. A buffer that
 // served another value is cleared before each run of its next kernel, as a
 // new one would be. It returns the number of bytes the plan saves.
@@ -46,7 +46,7 @@ func ShareBuffers(sub *G.ExprGraph, keep G.Nodes) (saved int64, err error) {
 		dt    tensor.Dtype
 		elems int
 	}
-	native := make(map[sizeKey]bool)
+	native := make(map[sizeKey][]*G.Node)
 	// Union-find over nodes: a group is a set of values that may share
 	// memory; it lives until the last reader of any of them.
 	parent := make(map[*G.Node]*G.Node, len(order))
@@ -79,7 +79,8 @@ func ShareBuffers(sub *G.ExprGraph, keep G.Nodes) (saved int64, err error) {
 			continue
 		}
 		if _, ok := n.Op().(*kernelOp); !ok && !n.IsScalar() {
-			native[sizeKey{n.Dtype(), n.Shape().TotalSize()}] = true
+			key := sizeKey{n.Dtype(), n.Shape().TotalSize()}
+			native[key] = append(native[key], n)
 		}
 		for _, c := range children {
 			union(c, n)
@@ -95,6 +96,18 @@ func ShareBuffers(sub *G.ExprGraph, keep G.Nodes) (saved int64, err error) {
 			end[r] = l
 		}
 	}
+	// Within a run, gorgonia's own ops may write into the previous value
+	// of their register: any dead buffer of their size. A buffer handed
+	// on from a dead value is safe for a kernel only when no such op of
+	// its size holds a value while the kernel's value lives.
+	overlapsNative := func(key sizeKey, def, until int) bool {
+		for _, x := range native[key] {
+			if pos[x] <= until && def <= end[find(x)] {
+				return true
+			}
+		}
+		return false
+	}
 	type slot struct {
 		buf   *tensor.Dense
 		until int
@@ -106,13 +119,10 @@ func ShareBuffers(sub *G.ExprGraph, keep G.Nodes) (saved int64, err error) {
 			continue
 		}
 		key := sizeKey{k.dt, k.shape.TotalSize()}
-		if native[key] {
-			continue
-		}
 		until := end[find(n)]
 		var s *slot
 		for _, c := range free[key] {
-			if c.until < i {
+			if c.until < i && !overlapsNative(key, i, until) {
 				s = c
 				break
 			}
