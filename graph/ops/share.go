@@ -16,11 +16,12 @@ import (
 // op that is not such a kernel (gorgonia's own ops, kernels returning a
 // new tensor) may be a view of its inputs, so those inputs live as long as
 // that output; a kernel whose value lives while a gorgonia op of its size
-// and type holds one keeps a buffer of its own (gorgonia's ops may write
-// into the previous value of their register); the values of keep (read after the
-// run) and values no node of sub reads are never shared. A buffer that
-// served another value is cleared before each run of its next kernel, as a
-// new one would be. It returns the number of bytes the plan saves.
+// and type holds one gets a buffer of its own (gorgonia's ops may write
+// into the previous value of their register); the values of keep (read
+// after the run) and values no node of sub reads are never shared. A
+// buffer that served another value is cleared before each run of its
+// next kernel, as a new one would be. It returns the number of bytes the
+// plan saves.
 //
 // Call it once, before the machine first runs.
 func ShareBuffers(sub *G.ExprGraph, keep G.Nodes) (saved int64, err error) {
