@@ -1,6 +1,7 @@
 package train
 
 import (
+	"flag"
 	"math"
 	"math/rand"
 	"os"
@@ -11,6 +12,10 @@ import (
 	"github.com/onnxtune/onnxtune/graph/ops"
 	"github.com/onnxtune/onnxtune/importer"
 )
+
+// gcPercent sets Trainer.GCPercent in the step benchmarks, to weigh peak
+// memory (peak-rss-MB, with one benchmark per process) against step time.
+var gcPercent = flag.Int("gcpercent", 0, "benchmarks: Trainer.GCPercent (0: DefaultGCPercent, -1: leave GOGC as it is)")
 
 // BenchmarkTrainStep_mnist_lenet_b64 times one SGD step (two groups) of the
 // MNIST LeNet at batch 64, after a warm-up; shared/REFERENCE.md measured
@@ -70,6 +75,7 @@ func timeSteps(b *testing.B, step func() error) {
 	b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N), "ms/step")
 	b.ReportMetric(float64(fastest.Microseconds())/1000, "min-ms/step")
 	b.ReportMetric(float64(cpu.Microseconds())/1000/float64(b.N), "cpu-ms/step")
+	b.ReportMetric(peakRSSMB(), "peak-rss-MB")
 }
 
 // BenchmarkTrainStep_resnet18_b16_64px, _mobilenetv2_ and _efficientnetb0_
@@ -119,6 +125,7 @@ func benchFixtureStep(b *testing.B, file, head string) {
 		b.Fatal(err)
 	}
 	defer tr.Close()
+	tr.GCPercent = *gcPercent
 	r := rand.New(rand.NewSource(1))
 	x := make([]float32, 16*3*64*64)
 	for i := range x {

@@ -3,6 +3,7 @@
 package train
 
 import (
+	"runtime"
 	"syscall"
 	"time"
 )
@@ -16,4 +17,18 @@ func cpuTime() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// peakRSSMB is the process's peak resident set in MB (ru_maxrss, which
+// Linux keeps in kB: VmHWM of /proc/self/status). Run one benchmark per
+// process (-bench '^Name$') for it to be that benchmark's own.
+func peakRSSMB() float64 {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	if runtime.GOOS == "darwin" { // bytes there
+		return float64(ru.Maxrss) / (1 << 20)
+	}
+	return float64(ru.Maxrss) / 1024
 }

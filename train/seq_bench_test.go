@@ -44,6 +44,7 @@ func benchSeq(b *testing.B, file string, batch, seq, vocab, classes int, head st
 		b.Fatal(err)
 	}
 	defer tr.Close()
+	tr.GCPercent = *gcPercent
 	tr.MaxBytes = 16 << 30 // BERT-base's values at batch 8 exceed the default 2 GiB
 	r := rand.New(rand.NewSource(1))
 	ids := make([]int64, batch*seq)
@@ -77,6 +78,7 @@ func benchSeq(b *testing.B, file string, batch, seq, vocab, classes int, head st
 	// CPU time (user + system, every thread) beside the wall time: on a
 	// machine shared with other work it is the steadier figure.
 	b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/1e3/float64(b.N), "cpu-ms/op")
+	b.ReportMetric(peakRSSMB(), "peak-rss-MB") // alone in its process: the steps' own
 	if prof != nil {
 		for _, s := range prof.Stats() {
 			fmt.Printf("%-28s %6d calls %9.2f ms/step\n", s.Op, s.Calls, float64(s.Time.Microseconds())/1e3/float64(b.N))

@@ -48,8 +48,13 @@ type Trainer struct {
 	ClipGrad     float64
 	ClassWeights []float64
 	FreezeBN     bool
+	// GCPercent is the Go collector's GOGC while a step runs forward and
+	// backward, when lower than the process's own: 0 means
+	// DefaultGCPercent, a negative value leaves the collector as it is.
+	GCPercent int
 
-	acc accumulated // gradients for the next Apply (step.go)
+	acc        accumulated // gradients for the next Apply (step.go)
+	ownBuffers bool        // no ops.ShareBuffers (tests compare against it)
 
 	inputs  []string                 // the graph inputs a batch feeds, in order
 	weights map[string]*tensor.Dense // initializer name -> values (params and buffers)
@@ -107,6 +112,7 @@ type stepProgram struct {
 	grads   map[string]*G.Node // PyTorch name -> gradient
 	updates []ops.Update
 	vm      G.VM
+	shared  int64 // bytes ops.ShareBuffers saved
 }
 
 // Prepare makes m's parameter table the one training uses, as PyTorch
@@ -326,7 +332,15 @@ func (t *Trainer) program(shapes map[string][]int, key string, n int) (*stepProg
 	for _, u := range sp.updates {
 		roots = append(roots, u.Node)
 	}
-	sp.vm = G.NewTapeMachine(p.Graph.ExactSubgraphRoots(roots...))
+	// Kernels whose values are dead by then compute into the buffers of
+	// earlier values (ops.ShareBuffers): fewer bytes held through a step.
+	sub := p.Graph.ExactSubgraphRoots(roots...)
+	if !t.ownBuffers {
+		if sp.shared, err = ops.ShareBuffers(sub, roots); err != nil {
+			return nil, err
+		}
+	}
+	sp.vm = G.NewTapeMachine(sub)
 	t.progs[key] = sp
 	return sp, nil
 }
@@ -433,6 +447,7 @@ func (t *Trainer) backward(b data.Batch, scale float64, own bool) (res StepResul
 		return res, err
 	}
 	defer sp.vm.Reset()
+	defer lowerGC(t.gcPercent())()
 	if err := ops.RunAll(sp.vm); err != nil {
 		return res, err
 	}

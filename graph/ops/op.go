@@ -35,6 +35,7 @@ type kernelOp struct {
 	fwd   Kernel
 	into  IntoKernel    // when set, Do computes into dst
 	dst   *tensor.Dense // the output buffer kept across runs (with into)
+	clear bool          // dst is shared (ShareBuffers): zero it before into
 	grad  GradFunc
 	wrt   []bool
 	// node is the IR node the kernel computes or differentiates (nil
@@ -84,6 +85,9 @@ func (o *kernelOp) Do(vals ...G.Value) (v G.Value, err error) {
 	if o.into != nil {
 		if o.dst == nil {
 			o.dst = tensor.New(tensor.WithShape(o.shape...), tensor.Of(o.dt))
+		}
+		if o.clear {
+			o.dst.Zero()
 		}
 		if err = o.into(in, o.dst); err == nil {
 			out = o.dst
