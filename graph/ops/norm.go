@@ -74,18 +74,7 @@ func normSum[T Float](v []T) float64 {
 	if v32, ok := any(v).([]float32); ok {
 		return vec.Sum(v32)
 	}
-	var a, b, c, d float64
-	i := 0
-	for ; i+4 <= len(v); i += 4 {
-		a += float64(v[i])
-		b += float64(v[i+1])
-		c += float64(v[i+2])
-		d += float64(v[i+3])
-	}
-	for ; i < len(v); i++ {
-		a += float64(v[i])
-	}
-	return a + b + c + d
+	return vec.SumGo(v)
 }
 
 // normSqDev is the sum of (v_i - m)^2 in float64.
@@ -93,20 +82,7 @@ func normSqDev[T Float](v []T, m float64) float64 {
 	if v32, ok := any(v).([]float32); ok {
 		return vec.SqDev(v32, m)
 	}
-	var a, b, c, d float64
-	i := 0
-	for ; i+4 <= len(v); i += 4 {
-		x0, x1, x2, x3 := float64(v[i])-m, float64(v[i+1])-m, float64(v[i+2])-m, float64(v[i+3])-m
-		a += x0 * x0
-		b += x1 * x1
-		c += x2 * x2
-		d += x3 * x3
-	}
-	for ; i < len(v); i++ {
-		x := float64(v[i]) - m
-		a += x * x
-	}
-	return a + b + c + d
+	return vec.SqDevGo(v, m)
 }
 
 // normDot returns sum(g) and sum(g * (x - m)) in float64, g and x of equal
@@ -115,21 +91,7 @@ func normDot[T Float](g, x []T, m float64) (sg, sgx float64) {
 	if g32, ok := any(g).([]float32); ok {
 		return vec.DotDev(g32, any(x).([]float32), m)
 	}
-	x = x[:len(g)]
-	var a0, a1, b0, b1 float64
-	i := 0
-	for ; i+2 <= len(g); i += 2 {
-		g0, g1 := float64(g[i]), float64(g[i+1])
-		a0 += g0
-		a1 += g1
-		b0 += g0 * (float64(x[i]) - m)
-		b1 += g1 * (float64(x[i+1]) - m)
-	}
-	for ; i < len(g); i++ {
-		a0 += float64(g[i])
-		b0 += float64(g[i]) * (float64(x[i]) - m)
-	}
-	return a0 + a1, b0 + b1
+	return vec.DotDevGo(g, x, m)
 }
 
 // bnLayout views BatchNormalization's input as [n, c, s]: batch, channels,

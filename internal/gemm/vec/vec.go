@@ -121,11 +121,15 @@ func Sum(v []float32) float64 {
 	if lv := level(); lv != generic && len(v) >= 16 {
 		s, i = sumAsm(lv, v)
 	}
-	return s + sumGo(v[i:])
+	return s + SumGo(v[i:])
 }
 
-// sumGo is Sum in Go, four lanes at a time.
-func sumGo(v []float32) float64 {
+// Float is the element types of the Go loops.
+type Float interface{ ~float32 | ~float64 }
+
+// SumGo is Sum in Go, four lanes at a time, for float32 (Sum's tail and the
+// generic level) or float64 (the engine's float64 path).
+func SumGo[T Float](v []T) float64 {
 	var a, b, c, d float64
 	i := 0
 	for ; i+4 <= len(v); i += 4 {
@@ -147,11 +151,11 @@ func SqDev(v []float32, m float64) float64 {
 	if lv := level(); lv != generic && len(v) >= 16 {
 		s, i = sqDevAsm(lv, v, m)
 	}
-	return s + sqDevGo(v[i:], m)
+	return s + SqDevGo(v[i:], m)
 }
 
-// sqDevGo is SqDev in Go, four lanes at a time.
-func sqDevGo(v []float32, m float64) float64 {
+// SqDevGo is SqDev in Go, four lanes at a time, for float32 or float64.
+func SqDevGo[T Float](v []T, m float64) float64 {
 	var a, b, c, d float64
 	i := 0
 	for ; i+4 <= len(v); i += 4 {
@@ -175,12 +179,12 @@ func DotDev(g, x []float32, m float64) (sg, sgx float64) {
 	if lv := level(); lv != generic && len(g) >= 16 {
 		sg, sgx, i = dotDevAsm(lv, g, x, m)
 	}
-	a, b := dotDevGo(g[i:], x[i:], m)
+	a, b := DotDevGo(g[i:], x[i:], m)
 	return sg + a, sgx + b
 }
 
-// dotDevGo is DotDev in Go, two lanes at a time.
-func dotDevGo(g, x []float32, m float64) (sg, sgx float64) {
+// DotDevGo is DotDev in Go, two lanes at a time, for float32 or float64.
+func DotDevGo[T Float](g, x []T, m float64) (sg, sgx float64) {
 	x = x[:len(g)]
 	var a0, a1, b0, b1 float64
 	i := 0
