@@ -132,8 +132,8 @@ func run(args []string, stdout, stderr io.Writer) (code int) {
 	} else if we := (*workError)(nil); errors.As(err, &we) {
 		return fail(exitError, oneLine(we.err.Error()), "")
 	}
-	if cmd == nil {
-		cmd = root
+	if cmd == nil || errors.As(err, new(envError)) {
+		cmd = root // the environment is described in onnxtune's own help
 	}
 	return fail(exitUsage, usageMessage(err), fmt.Sprintf("see '%s --help'", cmd.CommandPath()))
 }
@@ -167,7 +167,12 @@ value PyTorch refuses, a pattern that matches nothing), 130 when Ctrl-C
 Commands that write (convert, remap, replace-head, train, run -o, eval
 --plot) never
 replace a file they read nor anything but a regular file, write a model's
-external data only to OUT.data, and check this before any work starts.`,
+external data only to OUT.data, and check this before any work starts.
+
+Environment: ONNXTUNE_GEMM=avx512|avx2|generic picks the matrix-multiply
+kernel of convolutions and linear layers (and the vector loops beside it);
+unset, the fastest the CPU supports. A name the CPU cannot run is a usage
+error. Results differ between kernels in the last bits only.`,
 		Example: `  onnxtune inspect models/lenet.onnx
   onnxtune inspect --json models/lenet.onnx | jq .parameters
   onnxtune convert models/bn_cnn_training.onnx -o /tmp/bn_cnn.onnx`,
@@ -200,11 +205,17 @@ external data only to OUT.data, and check this before any work starts.`,
 	return root
 }
 
+// envError is a bad environment variable: a usage error whose help is
+// onnxtune's own (the Environment paragraph).
+type envError struct{ error }
+
+func (e envError) Unwrap() error { return e.error }
+
 // setup reads the persistent flags: --max-bytes, then the logging flags;
 // and refuses a bad ONNXTUNE_GEMM (internal/gemm).
 func (a *app) setup() error {
 	if _, err := gemm.Kernel(); err != nil {
-		return err
+		return envError{err}
 	}
 	n, err := graph.ParseBytes(a.maxBytes)
 	if err != nil {
