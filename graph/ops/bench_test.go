@@ -1,6 +1,7 @@
 package ops_test
 
 import (
+	"math/rand"
 	"os"
 	"path/filepath"
 	"testing"
@@ -11,21 +12,44 @@ import (
 	"github.com/onnxtune/onnxtune/graph/ops"
 	"github.com/onnxtune/onnxtune/importer"
 	"github.com/onnxtune/onnxtune/internal/ort"
-	"github.com/onnxtune/onnxtune/internal/testmodels"
 )
 
-// BenchmarkInference_resnet18_b16_64px runs torchvision's ResNet-18 (eval
-// export) on a batch of 16 3x64x64 images in onnxtune and in ONNX Runtime
-// (2 threads), alternating in the same loop after a warm-up, and reports
-// both times and their ratio (onnxtune / onnxruntime).
+// The inference benchmarks run the eval exports of tools/bench's infer and
+// infer-mobilenet rows (torchvision's ResNet-18 and MobileNetV2, Conv and
+// BatchNorm fused, made by `.venv/bin/python tools/bench/torch_bench.py
+// fixtures --only resnet,mobilenet` into .cache/bench) on a batch of 16
+// 3x64x64 standard normal images.
+//
+// BenchmarkInference_* alternate onnxtune and ONNX Runtime (2 intra-op
+// threads) in the same loop after a warm-up and report each side's mean
+// and fastest run and their ratios (the machines are shared: the fastest
+// run is the least disturbed); with -v they log the engine's per-op
+// profile of the timed runs. BenchmarkRun_* time onnxtune alone and also
+// report its CPU time a run, which other tenants do not inflate.
+
 func BenchmarkInference_resnet18_b16_64px(b *testing.B) {
-	dir, err := testmodels.ModelsDir()
-	if err != nil {
-		b.Fatal(err)
+	benchInference(b, "resnet_eval.onnx", true)
+}
+
+func BenchmarkInference_mobilenetv2_b16_64px(b *testing.B) {
+	benchInference(b, "mobilenet_eval.onnx", true)
+}
+
+func BenchmarkRun_resnet18_b16_64px(b *testing.B) {
+	benchInference(b, "resnet_eval.onnx", false)
+}
+
+func BenchmarkRun_mobilenetv2_b16_64px(b *testing.B) {
+	benchInference(b, "mobilenet_eval.onnx", false)
+}
+
+func benchInference(b *testing.B, file string, withORT bool) {
+	if testing.Short() {
+		b.Skip("a large benchmark")
 	}
-	path := filepath.Join(dir, "big", "resnet18_64px_eval.onnx")
+	path := filepath.Join("..", "..", ".cache", "bench", file)
 	if _, err := os.Stat(path); err != nil {
-		b.Skip("models/big/resnet18_64px_eval.onnx not generated (run /usr/bin/python3 models/make_models.py --big)")
+		b.Skip("no " + path + ": run .venv/bin/python tools/bench/torch_bench.py fixtures --only resnet,mobilenet")
 	}
 	m, err := importer.Load(path)
 	if err != nil {
@@ -36,102 +60,76 @@ func BenchmarkInference_resnet18_b16_64px(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer r.Close()
-	sess, err := ort.NewSessionFile(path, 2)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer sess.Close()
+	rng := rand.New(rand.NewSource(1))
 	x := make([]float32, 16*3*64*64)
 	for i := range x {
-		x[i] = float32(i%97)/97 - 0.5
+		x[i] = float32(rng.NormFloat64())
 	}
-	in := map[string]*tensor.Dense{"input": ops.Dense([]int{16, 3, 64, 64}, x)}
-	oin := []ort.Tensor{{Name: "input", Shape: []int64{16, 3, 64, 64}, Data: x}}
-	for i := 0; i < 2; i++ { // warm-up: compile, first allocations
-		if _, err := r.Run(in); err != nil {
+	name := ops.InputNames(m)[0]
+	in := map[string]*tensor.Dense{name: ops.Dense([]int{16, 3, 64, 64}, x)}
+	run := func() error { _, err := r.Run(in); return err }
+	var ref func() error
+	if withORT {
+		sess, err := ort.NewSessionFile(path, 2)
+		if err != nil {
 			b.Fatal(err)
 		}
-		if _, err := sess.Run(oin); err != nil {
+		defer sess.Close()
+		oin := []ort.Tensor{{Name: name, Shape: []int64{16, 3, 64, 64}, Data: x}}
+		ref = func() error { _, err := sess.Run(oin); return err }
+	}
+	for range 2 { // warm-up: compile, first allocations
+		if err := run(); err != nil {
 			b.Fatal(err)
 		}
+		if ref != nil {
+			if err := ref(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	var prof *ops.OpProfile
+	if testing.Verbose() {
+		prof = ops.StartProfile()
+		defer ops.StopProfile()
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
 	var ours, theirs time.Duration
 	oursMin, theirsMin := time.Duration(1<<62), time.Duration(1<<62)
-	for i := 0; i < b.N; i++ {
+	cpu0 := cpuTime()
+	for range b.N {
 		t0 := time.Now()
-		if _, err := r.Run(in); err != nil {
+		if err := run(); err != nil {
 			b.Fatal(err)
 		}
 		t1 := time.Now()
-		if _, err := sess.Run(oin); err != nil {
-			b.Fatal(err)
-		}
-		t2 := time.Now()
 		ours += t1.Sub(t0)
-		theirs += t2.Sub(t1)
-		oursMin, theirsMin = min(oursMin, t1.Sub(t0)), min(theirsMin, t2.Sub(t1))
-	}
-	b.StopTimer()
-	n := float64(b.N)
-	b.ReportMetric(float64(ours.Microseconds())/1000/n, "onnxtune-ms")
-	b.ReportMetric(float64(theirs.Microseconds())/1000/n, "onnxruntime-ms")
-	b.ReportMetric(float64(ours)/float64(theirs), "ratio")
-	// The fastest runs: on a machine other jobs keep busy, the means move
-	// by half between runs.
-	b.ReportMetric(float64(oursMin.Microseconds())/1000, "onnxtune-min-ms")
-	b.ReportMetric(float64(theirsMin.Microseconds())/1000, "onnxruntime-min-ms")
-	b.ReportMetric(float64(oursMin)/float64(theirsMin), "min-ratio")
-}
-
-// BenchmarkRun_resnet18_b16_64px runs only onnxtune's side of
-// BenchmarkInference_resnet18_b16_64px and reports the mean, the fastest
-// run and the CPU time a run (which other tenants of a busy machine do not
-// inflate, unlike the wall times; ONNX Runtime's threads would count in
-// the other benchmark's).
-func BenchmarkRun_resnet18_b16_64px(b *testing.B) {
-	dir, err := testmodels.ModelsDir()
-	if err != nil {
-		b.Fatal(err)
-	}
-	path := filepath.Join(dir, "big", "resnet18_64px_eval.onnx")
-	if _, err := os.Stat(path); err != nil {
-		b.Skip("models/big/resnet18_64px_eval.onnx not generated (run /usr/bin/python3 models/make_models.py --big)")
-	}
-	m, err := importer.Load(path)
-	if err != nil {
-		b.Fatal(err)
-	}
-	r, err := ops.NewRunner(m, ops.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer r.Close()
-	x := make([]float32, 16*3*64*64)
-	for i := range x {
-		x[i] = float32(i%97)/97 - 0.5
-	}
-	in := map[string]*tensor.Dense{"input": ops.Dense([]int{16, 3, 64, 64}, x)}
-	for i := 0; i < 2; i++ {
-		if _, err := r.Run(in); err != nil {
-			b.Fatal(err)
+		oursMin = min(oursMin, t1.Sub(t0))
+		if ref != nil {
+			if err := ref(); err != nil {
+				b.Fatal(err)
+			}
+			theirs += time.Since(t1)
+			theirsMin = min(theirsMin, time.Since(t1))
 		}
-	}
-	b.ReportAllocs()
-	b.ResetTimer()
-	fastest := time.Duration(1 << 62)
-	cpu0 := cpuTime()
-	for i := 0; i < b.N; i++ {
-		t0 := time.Now()
-		if _, err := r.Run(in); err != nil {
-			b.Fatal(err)
-		}
-		fastest = min(fastest, time.Since(t0))
 	}
 	cpu := cpuTime() - cpu0
 	b.StopTimer()
-	b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N), "ms/run")
-	b.ReportMetric(float64(fastest.Microseconds())/1000, "min-ms/run")
-	b.ReportMetric(float64(cpu.Microseconds())/1000/float64(b.N), "cpu-ms/run")
+	n := float64(b.N)
+	b.ReportMetric(float64(ours.Microseconds())/1000/n, "onnxtune-ms")
+	b.ReportMetric(float64(oursMin.Microseconds())/1000, "onnxtune-min-ms")
+	if ref != nil {
+		b.ReportMetric(float64(theirs.Microseconds())/1000/n, "onnxruntime-ms")
+		b.ReportMetric(float64(theirsMin.Microseconds())/1000, "onnxruntime-min-ms")
+		b.ReportMetric(float64(ours)/float64(theirs), "ratio")
+		b.ReportMetric(float64(oursMin)/float64(theirsMin), "min-ratio")
+	} else {
+		b.ReportMetric(float64(cpu.Microseconds())/1000/n, "cpu-ms/run")
+	}
+	if prof != nil {
+		for _, s := range prof.Stats() {
+			b.Logf("%-22s %5d calls %8.3f ms/run", s.Op, s.Calls/b.N, float64(s.Time.Microseconds())/1000/n)
+		}
+	}
 }
