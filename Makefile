@@ -17,4 +17,4 @@ test:
 BENCHFLAGS ?=
 bench:
 	@test -x .venv/bin/python || { echo "make bench: no .venv/bin/python; run: bash scripts/reference-tools.sh"; exit 2; }
-	go run ./tools/bench $(BENCHFLAGS)
+	@go run ./tools/bench $(BENCHFLAGS)

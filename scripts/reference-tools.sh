@@ -16,7 +16,9 @@ if [ ! -x .venv/bin/python ]; then
 	python3 -m venv .venv
 fi
 .venv/bin/pip install --quiet --progress-bar off "torch==$TORCH" "torchvision==$TORCHVISION"
-.venv/bin/pip install --quiet --progress-bar off onnx onnxscript onnxruntime numpy ml_dtypes transformers onnxconverter-common
+# The versions the fixtures and docs/performance.md were made with; override by environment.
+.venv/bin/pip install --quiet --progress-bar off "onnx==${ONNX:-1.23.2}" "onnxscript==${ONNXSCRIPT:-0.7.2}" \
+	"onnxruntime==${ONNXRUNTIME:-1.32.0}" numpy ml_dtypes "transformers==${TRANSFORMERS:-5.24.0}" onnxconverter-common
 # timm: ModelEmaV2 (models/make_recipe.py) and the evaluation transform (crop_pct) of models/make_augment.py.
 .venv/bin/pip install --quiet --progress-bar off "timm==${TIMM:-1.0.31}"
 # scikit-learn: the metrics of models/make_metrics.py

@@ -11,6 +11,7 @@ import (
 
 	"github.com/onnxtune/onnxtune/graph/ops"
 	"github.com/onnxtune/onnxtune/importer"
+	"github.com/onnxtune/onnxtune/internal/gemm"
 )
 
 // gcPercent sets Trainer.GCPercent in the step benchmarks, to weigh peak
@@ -59,6 +60,9 @@ func BenchmarkTrainStep_mnist_lenet_b64(b *testing.B) {
 // fastest step is the wall time least touched by other tenants, and with
 // -cpu 1 the CPU time a step takes is its work whatever they do.
 func timeSteps(b *testing.B, step func() error) {
+	if _, err := gemm.Kernel(); err != nil { // a figure for one kernel must not be made with another
+		b.Fatal(err)
+	}
 	b.ReportAllocs()
 	b.ResetTimer()
 	fastest := time.Duration(math.MaxInt64)

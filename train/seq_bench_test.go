@@ -12,6 +12,7 @@ import (
 
 	"github.com/onnxtune/onnxtune/graph/ops"
 	"github.com/onnxtune/onnxtune/importer"
+	"github.com/onnxtune/onnxtune/internal/gemm"
 )
 
 // The sequence models of issue 15, exported by models/make_perf_seq.py
@@ -25,6 +26,9 @@ var opProfile = flag.Bool("opprofile", false, "benchmarks: print the engine's pe
 // from a fixed seed and labels i % classes: SGD lr 0.001, momentum 0.9,
 // weight decay 1e-4, head at lr 0.01, as the PyTorch side.
 func benchSeq(b *testing.B, file string, batch, seq, vocab, classes int, head string) {
+	if _, err := gemm.Kernel(); err != nil { // a figure for one kernel must not be made with another
+		b.Fatal(err)
+	}
 	path := filepath.Join("..", ".cache", "perf", file)
 	if _, err := os.Stat(path); err != nil {
 		b.Skipf("%s: run `.venv/bin/python models/make_perf_seq.py export` first", path)

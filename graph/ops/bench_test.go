@@ -11,6 +11,7 @@ import (
 
 	"github.com/onnxtune/onnxtune/graph/ops"
 	"github.com/onnxtune/onnxtune/importer"
+	"github.com/onnxtune/onnxtune/internal/gemm"
 	"github.com/onnxtune/onnxtune/internal/ort"
 )
 
@@ -44,6 +45,9 @@ func BenchmarkRun_mobilenetv2_b16_64px(b *testing.B) {
 }
 
 func benchInference(b *testing.B, file string, withORT bool) {
+	if _, err := gemm.Kernel(); err != nil { // a figure for one kernel must not be made with another
+		b.Fatal(err)
+	}
 	if testing.Short() {
 		b.Skip("a large benchmark")
 	}

@@ -37,6 +37,7 @@ import (
 
 	"golang.org/x/sys/cpu"
 
+	"github.com/onnxtune/onnxtune/internal/gemm"
 	"github.com/onnxtune/onnxtune/internal/ort"
 )
 
@@ -119,6 +120,12 @@ func drive(argv []string) int {
 	}
 	sel, err := selected(o.only)
 	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		return 2
+	}
+	// The workers inherit ONNXTUNE_GEMM: refuse one they could not honour,
+	// so that a figure meant for one kernel is never made with another.
+	if _, err := gemm.Kernel(); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		return 2
 	}
@@ -331,7 +338,7 @@ func plans(o options, e *env) map[string]plan {
 // report. A failed worker is reported, in its rows and in the errors, and
 // the rest still run.
 func measure(ctx context.Context, e *env, o options, sel map[string]bool) *Report {
-	rep := &Report{Rounds: o.rounds, Method: ratioMethod, Machine: machine()}
+	rep := &Report{Rounds: o.rounds, Quick: o.quick, Method: ratioMethod, Machine: machine()}
 	ps := plans(o, e)
 	all := make(map[string]runs)
 	failed := make(map[string]string)
@@ -532,7 +539,7 @@ func ioMB(r runs) float64 {
 func machine() Machine {
 	m := Machine{CPU: "unknown CPU", Extensions: vectorExtensions(x86Extensions), NumCPU: runtime.NumCPU(),
 		GOMAXPROCS: runtime.GOMAXPROCS(0), Platform: runtime.GOOS + "/" + runtime.GOARCH,
-		When: time.Now().UTC().Format("2006-01-02 15:04 UTC"), GEMM: gemmSetting(os.Getenv("ONNXTUNE_GEMM"))}
+		When: time.Now().UTC().Format("2006-01-02 15:04 UTC"), GEMM: gemmSetting(os.Getenv("ONNXTUNE_GEMM"), kernelName())}
 	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
 		if name := cpuModel(string(b)); name != "" {
 			m.CPU = name
@@ -578,11 +585,17 @@ func vectorExtensions(exts []extension) []string {
 	return names
 }
 
-// gemmSetting says which GEMM kernels the workers were asked for: the value
-// of $ONNXTUNE_GEMM, passed through to every worker, or the default dispatch.
-func gemmSetting(v string) string {
+// gemmSetting says which GEMM kernel the workers use (they inherit
+// $ONNXTUNE_GEMM, which drive has checked) and whether it was forced.
+func gemmSetting(v, kernel string) string {
 	if v == "" {
-		return "default (ONNXTUNE_GEMM unset)"
+		return kernel + " (ONNXTUNE_GEMM unset: the best this CPU runs)"
 	}
-	return "ONNXTUNE_GEMM=" + v
+	return kernel + " (ONNXTUNE_GEMM=" + v + ")"
+}
+
+// kernelName is the GEMM kernel this process, and so each worker, uses.
+func kernelName() string {
+	k, _ := gemm.Kernel()
+	return k
 }

@@ -123,6 +123,7 @@ type Report struct {
 	Machine  Machine        `json:"machine"`
 	Versions []string       `json:"versions"`
 	Rounds   int            `json:"rounds"`
+	Quick    bool           `json:"quick,omitempty"` // --quick: a smoke check, not a measurement
 	Method   string         `json:"ratio_method"`
 	Rows     []Row          `json:"rows"`
 	Startup  []StartupRow   `json:"startup"`
@@ -388,7 +389,8 @@ func threadCells(t ThreadRow) (string, string) {
 func writeText(w io.Writer, rep *Report) {
 	fmt.Fprintf(w, "onnxtune benchmark: %s\n", rep.Machine.String())
 	fmt.Fprintf(w, "versions: %s\n", strings.Join(rep.Versions, "; "))
-	fmt.Fprintf(w, "%d round(s); ratio = onnxtune / reference (lower is better), median of per-round ratios\n\n", rep.Rounds)
+	fmt.Fprintf(w, "%d round(s); ratio = onnxtune / reference (lower is better), median of per-round ratios; "+
+		"each reference is the faster of 1 and 2 threads\n%s\n", rep.Rounds, quickNote(rep))
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "workload\tonnxtune\treference\tratio\trounds\tbest\ttarget\tresult")
 	for _, r := range rep.Rows {
@@ -434,10 +436,18 @@ func writeText(w io.Writer, rep *Report) {
 	}
 }
 
+// quickNote is the line that marks a --quick report ("" otherwise).
+func quickNote(rep *Report) string {
+	if !rep.Quick {
+		return ""
+	}
+	return "QUICK RUN (--quick): a smoke check with a few steps, not a measurement; results below mean nothing.\n"
+}
+
 // writeMarkdown prints the report as the tables of docs/performance.md.
 func writeMarkdown(w io.Writer, rep *Report) {
 	fmt.Fprintf(w, "Machine: %s.  \nVersions: %s.  \n%d round(s); ratio = onnxtune / reference (lower is better), "+
-		"median of per-round ratios; each reference is the faster of 1 and 2 threads.\n\n", rep.Machine.String(), strings.Join(rep.Versions, "; "), rep.Rounds)
+		"median of per-round ratios; each reference is the faster of 1 and 2 threads.\n%s\n", rep.Machine.String(), strings.Join(rep.Versions, "; "), rep.Rounds, quickNote(rep))
 	fmt.Fprintln(w, "| workload | onnxtune | reference | ratio | rounds | best | target | result |")
 	fmt.Fprintln(w, "|---|---:|---:|---:|---|---:|---|---|")
 	for _, r := range rep.Rows {

@@ -23,12 +23,12 @@ func TestVectorExtensions(t *testing.T) {
 	if !slices.Equal(got, []string{"avx2", "fma", "avx512bw"}) {
 		t.Errorf("extensions %v", got)
 	}
-	m := Machine{CPU: "X", NumCPU: 2, GOMAXPROCS: 2, Platform: "linux/amd64", When: "now", GEMM: gemmSetting("avx2")}
-	if s := m.String(); !strings.Contains(s, "vector extensions: none") || !strings.Contains(s, "GEMM: ONNXTUNE_GEMM=avx2") {
+	m := Machine{CPU: "X", NumCPU: 2, GOMAXPROCS: 2, Platform: "linux/amd64", When: "now", GEMM: gemmSetting("avx2", "avx2")}
+	if s := m.String(); !strings.Contains(s, "vector extensions: none") || !strings.Contains(s, "GEMM: avx2 (ONNXTUNE_GEMM=avx2)") {
 		t.Errorf("machine line %q", s)
 	}
-	if g := gemmSetting(""); !strings.Contains(g, "unset") {
-		t.Errorf("gemmSetting(\"\") = %q", g)
+	if g := gemmSetting("", "avx512"); !strings.Contains(g, "unset") || !strings.HasPrefix(g, "avx512") {
+		t.Errorf("gemmSetting(\"\", \"avx512\") = %q", g)
 	}
 }
 
@@ -93,5 +93,19 @@ func TestLastErrorLine(t *testing.T) {
 	}
 	if got := lastErrorLine(strings.Repeat("x", 300)); len(got) != 160 || !strings.HasSuffix(got, "...") {
 		t.Errorf("long line kept %d bytes", len(got))
+	}
+}
+
+func TestQuickMarked(t *testing.T) {
+	for _, quick := range []bool{false, true} {
+		rep := &Report{Machine: Machine{CPU: "X"}, Versions: []string{"go"}, Rounds: 1, Quick: quick}
+		var md, txt strings.Builder
+		writeMarkdown(&md, rep)
+		writeText(&txt, rep)
+		for name, out := range map[string]string{"markdown": md.String(), "text": txt.String()} {
+			if got := strings.Contains(out, "QUICK RUN"); got != quick {
+				t.Errorf("quick=%v: %s report marks it %v:\n%s", quick, name, got, out)
+			}
+		}
 	}
 }

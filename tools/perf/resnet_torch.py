@@ -5,12 +5,12 @@
 torchvision's ResNet-18 (1000 classes), a batch of 16 3x64x64 images, one SGD step a call with two
 parameter groups (fc.* at lr 0.01, the rest at 0.001; momentum 0.9, weight decay 1e-4) and
 cross-entropy; eval-mode inference on the same batch; and, with --onnx, ONNX Runtime on that export
-(models/big/resnet18_64px_eval.onnx, the model of BenchmarkRun_resnet18_b16_64px). Each measurement runs
+(.cache/bench/resnet_eval.onnx from tools/bench/torch_bench.py fixtures, the model of BenchmarkRun_resnet18_b16_64px). Each measurement runs
 at 1 and at 2 intra-op threads, alternating, after a warm-up. For every thread count it prints, per step: the mean wall time,
 the fastest step and the process CPU time (which other tenants of a shared machine do not inflate).
 
     .venv/bin/python tools/perf/resnet_torch.py [--steps 20] [--rounds 3] [--what train,infer,ort]
-        [--onnx models/big/resnet18_64px_eval.onnx]
+        [--onnx .cache/bench/resnet_eval.onnx]
 """
 
 import argparse
@@ -44,7 +44,7 @@ def main():
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--what", default="train,infer")
-    ap.add_argument("--onnx", default="models/big/resnet18_64px_eval.onnx")
+    ap.add_argument("--onnx", default=".cache/bench/resnet_eval.onnx")
     args = ap.parse_args()
     torch.set_num_interop_threads(1)
     g = torch.Generator().manual_seed(1)
