@@ -907,9 +907,17 @@ func lstmGates[T Float](x, r []T, rs int, pre, post, cp, cell, hc, pi, po, pf []
 // d C (dc, replaced by d C of the previous step) it writes the gates'
 // pre-activation gradients into dx and adds the peepholes'.
 func lstmGatesGrad[T Float](dh, dc, post, cp, cell, hc, dx, pi, po, pf, dpi, dpo, dpf []T) {
-	H := len(dh)
-	dc, post, cp, cell, hc, dx = dc[:H], post[:4*H], cp[:H], cell[:H], hc[:H], dx[:4*H]
-	for j := 0; j < H; j++ {
+	lstmGatesGradFrom(0, dh, dc, post, cp, cell, hc, dx, len(dh), pi, po, pf, dpi, dpo, dpf)
+}
+
+// lstmGatesGradFrom is lstmGatesGrad for units j0 to len(dh) of a run of
+// len(dh) units whose gates in post and dx are H apart (H >= len(dh): a
+// part of the hidden units, see lstmGatesGradPart).
+func lstmGatesGradFrom[T Float](j0 int, dh, dc, post, cp, cell, hc, dx []T, H int, pi, po, pf, dpi, dpo, dpf []T) {
+	hw := len(dh)
+	dc, cp, cell, hc = dc[:hw], cp[:hw], cell[:hw], hc[:hw]
+	post, dx = post[:3*H+hw], dx[:3*H+hw]
+	for j := j0; j < hw; j++ {
 		i, o, f, g := post[j], post[H+j], post[2*H+j], post[3*H+j]
 		zo := dh[j] * hc[j] * o * (1 - o)
 		dct := dc[j] + dh[j]*o*(1-hc[j]*hc[j])

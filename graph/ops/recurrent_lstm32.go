@@ -265,30 +265,10 @@ func lstmBackward32(c *rnnCfg, v, g *rnnIn[float32], pack, dpack []float32, d in
 // dx start at the first unit with gates H apart.
 func lstmGatesGradPart(dh, dc, post, cp, cell, hc, dx []float32, H int, pi, po, pf, dpi, dpo, dpf []float32) {
 	hw := len(dh)
-	dc, cp, cell, hc = dc[:hw], cp[:hw], cell[:hw], hc[:hw]
-	post, dx = post[:3*H+hw], dx[:3*H+hw]
 	j0 := 0
 	if pi == nil && po == nil {
-		j0 = lstmGradVec(dh, dc, post, cp, hc, dx, H) // the same operations, 16 units at a time
+		// the same operations, 16 units at a time
+		j0 = lstmGradVec(dh, dc[:hw], post[:3*H+hw], cp[:hw], hc[:hw], dx[:3*H+hw], H)
 	}
-	for j := j0; j < hw; j++ {
-		i, o, f, g := post[j], post[H+j], post[2*H+j], post[3*H+j]
-		zo := dh[j] * hc[j] * o * (1 - o)
-		dct := dc[j] + dh[j]*o*(1-hc[j]*hc[j])
-		if po != nil {
-			dct += zo * po[j]
-			dpo[j] += zo * cell[j]
-		}
-		zi := dct * g * i * (1 - i)
-		zf := dct * cp[j] * f * (1 - f)
-		zc := dct * i * (1 - g*g)
-		dcp := dct * f
-		if pi != nil {
-			dcp += zi*pi[j] + zf*pf[j]
-			dpi[j] += zi * cp[j]
-			dpf[j] += zf * cp[j]
-		}
-		dc[j] = dcp
-		dx[j], dx[H+j], dx[2*H+j], dx[3*H+j] = zi, zo, zf, zc
-	}
+	lstmGatesGradFrom(j0, dh, dc, post, cp, cell, hc, dx, H, pi, po, pf, dpi, dpo, dpf)
 }
