@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"gorgonia.org/tensor"
+
 	"github.com/onnxtune/onnxtune/graph/ops"
 	"github.com/onnxtune/onnxtune/importer"
 	"github.com/onnxtune/onnxtune/internal/gemm"
@@ -18,16 +20,37 @@ import (
 // memory (peak-rss-MB, with one benchmark per process) against step time.
 var gcPercent = flag.Int("gcpercent", 0, "benchmarks: Trainer.GCPercent (0: DefaultGCPercent, -1: leave GOGC as it is)")
 
+// opProfile logs the engine's per-op profile of the timed steps (as
+// ONNXTUNE_OPPROFILE does).
+var opProfile = flag.Bool("opprofile", false, "benchmarks: print the engine's per-op profile of the timed steps")
+
 // BenchmarkTrainStep_mnist_lenet_b64 times one SGD step (two groups) of the
 // MNIST LeNet at batch 64, after a warm-up; shared/REFERENCE.md measured
 // PyTorch at about 6 ms for the same step on this machine.
 func BenchmarkTrainStep_mnist_lenet_b64(b *testing.B) {
-	m, err := importer.Load(filepath.Join("..", "models", "mnist_lenet_10.onnx"))
+	tr := benchTrainer(b, filepath.Join("..", "models", "mnist_lenet_10.onnx"), "fc3.*", "")
+	benchSteps(b, tr, ops.Dense([]int{64, 1, 28, 28}, normals(64*784)), labels(64, 10), 3)
+}
+
+// benchTrainer loads the model at path (skipping the benchmark with
+// hint when it is absent) and returns its Trainer for the benchmarks'
+// recipe, as tools/bench's: SGD lr 0.001, momentum 0.9, weight decay 1e-4,
+// the parameters matching head at lr 0.01, cross-entropy. It refuses an
+// ONNXTUNE_GEMM the machine cannot honour (a figure for one kernel must
+// not be made with another) and closes the Trainer when b ends.
+func benchTrainer(b *testing.B, path, head, hint string) *Trainer {
+	if _, err := gemm.Kernel(); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := os.Stat(path); err != nil && hint != "" {
+		b.Skip("no " + path + ": " + hint)
+	}
+	m, err := importer.Load(path)
 	if err != nil {
 		b.Fatal(err)
 	}
 	opt, _ := NewOptimizer(SGD)
-	groups, err := Assign(m.Params, []GroupSpec{{Pattern: "fc3.*", Set: map[string]float64{"lr": 0.01}}},
+	groups, err := Assign(m.Params, []GroupSpec{{Pattern: head, Set: map[string]float64{"lr": 0.01}}},
 		Hyper{LR: 0.001, Momentum: 0.9, WeightDecay: 1e-4}, nil)
 	if err != nil {
 		b.Fatal(err)
@@ -36,23 +59,51 @@ func BenchmarkTrainStep_mnist_lenet_b64(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer tr.Close()
+	b.Cleanup(func() { tr.Close() })
+	tr.GCPercent = *gcPercent
+	return tr
+}
+
+// normals is n standard normal float32 values from a fixed seed.
+func normals(n int) []float32 {
 	r := rand.New(rand.NewSource(1))
-	x := make([]float32, 64*784)
+	x := make([]float32, n)
 	for i := range x {
 		x[i] = float32(r.NormFloat64())
 	}
-	y := make([]int64, 64)
+	return x
+}
+
+// labels is i % classes for i < n.
+func labels(n, classes int) []int64 {
+	y := make([]int64, n)
 	for i := range y {
-		y[i] = int64(i % 10)
+		y[i] = int64(i % classes)
 	}
-	xt := ops.Dense([]int{64, 1, 28, 28}, x)
-	for i := 0; i < 3; i++ {
-		if _, err := tr.Step(xt, y, nil, 1); err != nil {
+	return y
+}
+
+// benchSteps runs warmup steps of tr on (x, y), then times b.N steps
+// (timeSteps); with -opprofile or ONNXTUNE_OPPROFILE set it logs the
+// engine's per-op times of the timed steps.
+func benchSteps(b *testing.B, tr *Trainer, x *tensor.Dense, y []int64, warmup int) {
+	step := func() error { _, err := tr.Step(x, y, nil, 1); return err }
+	for range warmup {
+		if err := step(); err != nil {
 			b.Fatal(err)
 		}
 	}
-	timeSteps(b, func() error { _, err := tr.Step(xt, y, nil, 1); return err })
+	var prof *ops.OpProfile
+	if *opProfile || os.Getenv("ONNXTUNE_OPPROFILE") != "" {
+		prof = ops.StartProfile()
+		defer ops.StopProfile()
+	}
+	timeSteps(b, step)
+	if prof != nil {
+		for _, s := range prof.Stats() {
+			b.Logf("%-28s %6d calls %8.2f ms a step", s.Op, s.Calls, float64(s.Time.Microseconds())/1e3/float64(b.N))
+		}
+	}
 }
 
 // timeSteps runs step b.N times and reports, beside ns/op, the mean, the
@@ -60,9 +111,6 @@ func BenchmarkTrainStep_mnist_lenet_b64(b *testing.B) {
 // fastest step is the wall time least touched by other tenants, and with
 // -cpu 1 the CPU time a step takes is its work whatever they do.
 func timeSteps(b *testing.B, step func() error) {
-	if _, err := gemm.Kernel(); err != nil { // a figure for one kernel must not be made with another
-		b.Fatal(err)
-	}
 	b.ReportAllocs()
 	b.ResetTimer()
 	fastest := time.Duration(math.MaxInt64)
@@ -104,56 +152,12 @@ func BenchmarkTrainStep_efficientnetb0_b16_64px(b *testing.B) {
 // benchFixtureStep times one SGD step of a 3x64x64 ImageNet-class model
 // from .cache/bench at batch 16 (two groups: head at lr 0.01, the rest at
 // 0.001, momentum 0.9, weight decay 1e-4; cross-entropy), after two
-// warm-up steps. With ONNXTUNE_OPPROFILE set it prints the engine's per-op
-// times of the timed steps.
+// warm-up steps.
 func benchFixtureStep(b *testing.B, file, head string) {
 	if testing.Short() {
 		b.Skip("a large benchmark")
 	}
-	path := filepath.Join("..", ".cache", "bench", file)
-	if _, err := os.Stat(path); err != nil {
-		b.Skip("no " + path + ": run .venv/bin/python tools/bench/torch_bench.py fixtures --only resnet,mobilenet,effnet")
-	}
-	m, err := importer.Load(path)
-	if err != nil {
-		b.Fatal(err)
-	}
-	opt, _ := NewOptimizer(SGD)
-	groups, err := Assign(m.Params, []GroupSpec{{Pattern: head, Set: map[string]float64{"lr": 0.01}}},
-		Hyper{LR: 0.001, Momentum: 0.9, WeightDecay: 1e-4}, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	tr, err := NewTrainer(m, CrossEntropy, opt, groups)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer tr.Close()
-	tr.GCPercent = *gcPercent
-	r := rand.New(rand.NewSource(1))
-	x := make([]float32, 16*3*64*64)
-	for i := range x {
-		x[i] = float32(r.NormFloat64())
-	}
-	y := make([]int64, 16)
-	for i := range y {
-		y[i] = int64(i % 1000)
-	}
-	xt := ops.Dense([]int{16, 3, 64, 64}, x)
-	for i := 0; i < 2; i++ {
-		if _, err := tr.Step(xt, y, nil, 1); err != nil {
-			b.Fatal(err)
-		}
-	}
-	var prof *ops.OpProfile
-	if os.Getenv("ONNXTUNE_OPPROFILE") != "" {
-		prof = ops.StartProfile()
-		defer ops.StopProfile()
-	}
-	timeSteps(b, func() error { _, err := tr.Step(xt, y, nil, 1); return err })
-	if prof != nil {
-		for _, s := range prof.Stats() {
-			b.Logf("%-28s %6d calls %8.2f ms a step", s.Op, s.Calls, float64(s.Time.Microseconds())/1e3/float64(b.N))
-		}
-	}
+	tr := benchTrainer(b, filepath.Join("..", ".cache", "bench", file), head,
+		"run .venv/bin/python tools/bench/torch_bench.py fixtures --only resnet,mobilenet,effnet")
+	benchSteps(b, tr, ops.Dense([]int{16, 3, 64, 64}, normals(16*3*64*64)), labels(16, 1000), 2)
 }
