@@ -434,6 +434,22 @@ func scalarDense(backing any) *tensor.Dense {
 	return tensor.New(tensor.FromScalar(v.Index(0).Interface()))
 }
 
+// valueUses counts the nodes reading each value; a graph output counts as
+// two readers, so a fusion (which needs a value read once, by the node it
+// fuses into) never hides an output.
+func valueUses(g *graph.Graph) map[string]int {
+	uses := make(map[string]int)
+	for _, n := range g.Nodes {
+		for _, in := range n.Inputs {
+			uses[in]++
+		}
+	}
+	for _, o := range g.Outputs {
+		uses[o.Name] += 2
+	}
+	return uses
+}
+
 // reluFusions finds the Relu nodes that can run inside their producer: a
 // one-output node of an op whose descriptor says FusesRelu (Conv,
 // BatchNormalization, Add) and whose only consumer is the Relu (and whose
@@ -447,15 +463,7 @@ func scalarDense(backing any) *tensor.Dense {
 // gradient is taken from the fused output. A request not honoured leaves
 // the Relu a node of its own.
 func reluFusions(g *graph.Graph, reg *Registry) map[*graph.Node]*graph.Node {
-	uses := make(map[string]int)
-	for _, n := range g.Nodes {
-		for _, in := range n.Inputs {
-			uses[in]++
-		}
-	}
-	for _, o := range g.Outputs {
-		uses[o.Name] += 2
-	}
+	uses := valueUses(g)
 	producer := make(map[string]*graph.Node)
 	for _, n := range g.Nodes {
 		if info, ok := reg.Lookup(n); ok && info.FusesRelu && len(n.Outputs) == 1 {

@@ -26,15 +26,7 @@ import (
 // siluFusions maps each fusable Sigmoid to the Mul that reads it, and that
 // Mul to itself.
 func siluFusions(g *graph.Graph) map[*graph.Node]*graph.Node {
-	uses := make(map[string]int)
-	for _, n := range g.Nodes {
-		for _, in := range n.Inputs {
-			uses[in]++
-		}
-	}
-	for _, o := range g.Outputs {
-		uses[o.Name] += 2
-	}
+	uses := valueUses(g)
 	sigmoid := make(map[string]*graph.Node)
 	for _, n := range g.Nodes {
 		if n.QualifiedOp() == "Sigmoid" && len(n.Inputs) == 1 && len(n.Outputs) == 1 && n.Inputs[0] != "" {
