@@ -122,7 +122,7 @@ func TestMulGradIntoMatchesSumKernel(t *testing.T) {
 
 // TestIntoKernelsOverwriteTheirBuffer: the kernels that now compute into a
 // kept buffer (Softmax, LogSoftmax and their gradients, LayerNormalization
-// and its input gradient, Reshape's copy, GatherGrad) give, into
+// and its input gradient, Reshape's copy, GatherGrad, GradSum) give, into
 // a buffer an earlier value left dirty, what they give into a new one
 // (the output their Kernel form allocated), bit for bit.
 func TestIntoKernelsOverwriteTheirBuffer(t *testing.T) {
@@ -149,6 +149,7 @@ func TestIntoKernelsOverwriteTheirBuffer(t *testing.T) {
 		{"Reshape", copyInto, []*tensor.Dense{x}, []int{20, 6}},
 		{"GatherGrad", gatherGradInto(0, []int{5, 6}, noEmbeddingHint), []*tensor.Dense{gy, ids}, []int{5, 6}},
 		{"GatherGrad/embedding", gatherGradInto(0, []int{5, 6}, pad), []*tensor.Dense{gy, ids}, []int{5, 6}},
+		{"GradSum", bodiesInto(sumInto[float32], sumInto[float64]), []*tensor.Dense{x, dy, x}, []int{4, 5, 6}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
