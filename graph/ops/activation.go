@@ -587,10 +587,10 @@ func lowerSoftmax(logOf bool) LowerFunc {
 			n, inner = x.Shape[axis], sizeOf(x.Shape[axis+1:])
 		}
 		lay := smxLayout{outer: outer, n: n, inner: inner}
-		s := Spec{Name: name, Shape: x.Shape, DType: x.DType, Into: smxInto(lay, logOf), WRT: []bool{true}}
+		s := Spec{Name: name, Shape: x.Shape, DType: x.DType, Into: smxInto(lay, logOf), Overwrites: true, WRT: []bool{true}}
 		s.Grad = func(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
 			g, err := NewNode(grad.Graph(), output.Name()+"/grad", Spec{Name: name + "Grad", Shape: ShapeOf(inputs[0]),
-				DType: DTypeOf(inputs[0]), Into: smxGradInto(lay, logOf)}, grad, output)
+				DType: DTypeOf(inputs[0]), Into: smxGradInto(lay, logOf), Overwrites: true}, grad, output)
 			return G.Nodes{g}, err
 		}
 		out, err := c.Apply(s, x)

@@ -179,7 +179,7 @@ func gradSum(n *G.Node, ts G.Nodes) (*G.Node, error) {
 		return G.ReduceAdd(ts)
 	}
 	return NewNode(n.Graph(), fmt.Sprintf("%s/gradsum#%d", n.Name(), n.ID()),
-		Spec{Name: "GradSum", Shape: ShapeOf(n), DType: dt, Into: bodiesInto(sumInto[float32], sumInto[float64])}, ts...)
+		Spec{Name: "GradSum", Shape: ShapeOf(n), DType: dt, Into: bodiesInto(sumInto[float32], sumInto[float64]), Overwrites: true}, ts...)
 }
 
 // sumInto sets y to in[0] + in[1] + ..., added left to right.

@@ -819,7 +819,7 @@ func lowerGather(c *Ctx, in []*Value) ([]*Value, error) {
 		s.WRT = []bool{true, false}
 		s.Grad = func(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
 			n, err := NewNode(grad.Graph(), output.Name()+"/grad", Spec{Name: "GatherGrad", Shape: ds,
-				DType: DTypeOf(inputs[0]), Into: gatherGradInto(ax, ds, h)}, grad, inputs[1])
+				DType: DTypeOf(inputs[0]), Into: gatherGradInto(ax, ds, h), Overwrites: true}, grad, inputs[1])
 			return G.Nodes{n, nil}, err
 		}
 	}

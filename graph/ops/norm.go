@@ -530,7 +530,7 @@ func lowerLayerNorm(c *Ctx, in []*Value) ([]*Value, error) {
 		wrt[i] = true
 	}
 	y, err := c.Apply(Spec{Name: "LayerNormalization", Shape: x.Shape, DType: x.DType,
-		Into: normInto("LayerNormalization", lnForward[float32](l, eps), lnForward[float64](l, eps)), Grad: lnGrad(l, eps), WRT: wrt}, args...)
+		Into: normInto("LayerNormalization", lnForward[float32](l, eps), lnForward[float64](l, eps)), Overwrites: true, Grad: lnGrad(l, eps), WRT: wrt}, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -689,7 +689,7 @@ func lnGrad(l lnLayout, eps float64) GradFunc {
 		out := make(G.Nodes, len(inputs))
 		var err error
 		if out[0], err = NewNode(g, key+"/gradX", Spec{Name: "LayerNormalizationGradX", Shape: ShapeOf(x), DType: dt,
-			Into: normInto("LayerNormalizationGradX", lnGradX[float32](l, eps), lnGradX[float64](l, eps))}, grad, x, scale); err != nil {
+			Into: normInto("LayerNormalizationGradX", lnGradX[float32](l, eps), lnGradX[float64](l, eps)), Overwrites: true}, grad, x, scale); err != nil {
 			return nil, err
 		}
 		if out[1], err = NewNode(g, key+"/gradScale", Spec{Name: "LayerNormalizationGradScale", Shape: ShapeOf(scale), DType: dt,
