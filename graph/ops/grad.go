@@ -14,7 +14,9 @@ import (
 // reach through differentiable inputs gets a nil gradient instead of failing
 // the whole call with "Non Differentiable WRTs": a parameter that only
 // another output reads, or none, has no gradient (as PyTorch leaves its
-// .grad None). A panic inside gorgonia becomes an error.
+// .grad None). The gradients of a value several nodes read are summed by
+// a GradSum kernel (see backprop), not gorgonia's Add. A panic inside
+// gorgonia becomes an error.
 func Grad(loss *G.Node, wrt G.Nodes) (grads G.Nodes, err error) {
 	defer recoverTo(&err)
 	reach := map[*G.Node]bool{loss: true}
