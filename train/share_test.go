@@ -5,16 +5,36 @@ import (
 	"path/filepath"
 	"testing"
 
+	"gorgonia.org/tensor"
+
 	"github.com/onnxtune/onnxtune/graph/ops"
 	"github.com/onnxtune/onnxtune/importer"
 )
 
 // Kernels computing into shared buffers (ops.ShareBuffers) change no
 // number: the same steps with a buffer per kernel give the same losses and
-// weights, bit for bit.
+// weights, bit for bit. The small BERT and ViT bring the kernels that
+// joined the plan later: Softmax, LayerNormalization, Reshape, GatherGrad,
+// broadcasting Add and Mul and their gradients, the gradient sums.
 func TestSharedBuffersChangeNothing(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		path   string
+		shape  []int
+		ids    bool // input ids below 64, else normal floats
+		labels []int64
+	}{
+		{"bn_cnn", filepath.Join("..", "models", "bn_cnn_preserve.onnx"), []int{8, 3, 16, 16}, false, []int64{0, 1, 2, 3, 3, 2, 1, 0}},
+		{"bert", filepath.Join("..", "models", "arch", "bert_dynamo_noopt.onnx"), []int{2, 8}, true, []int64{0, 1}},
+		{"vit", filepath.Join("..", "models", "arch", "vit_dynamo_noopt.onnx"), []int{2, 3, 16, 16}, false, []int64{1, 0}},
+	} {
+		t.Run(c.name, func(t *testing.T) { sharedBuffersChangeNothing(t, c.path, c.shape, c.ids, c.labels) })
+	}
+}
+
+func sharedBuffersChangeNothing(t *testing.T, path string, shape []int, ids bool, labels []int64) {
 	run := func(own bool) ([]float64, map[string][]float32, int64) {
-		m, err := importer.Load(filepath.Join("..", "models", "bn_cnn_preserve.onnx"))
+		m, err := importer.Load(path)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -31,12 +51,26 @@ func TestSharedBuffersChangeNothing(t *testing.T) {
 		tr.ownBuffers = own
 		r := rand.New(rand.NewSource(1))
 		var losses []float64
+		n := 1
+		for _, d := range shape {
+			n *= d
+		}
 		for i := 0; i < 5; i++ {
-			x := make([]float32, 8*3*16*16)
-			for j := range x {
-				x[j] = float32(r.NormFloat64())
+			var x *tensor.Dense
+			if ids {
+				v := make([]int64, n)
+				for j := range v {
+					v[j] = r.Int63n(64)
+				}
+				x = ops.Dense(shape, v)
+			} else {
+				v := make([]float32, n)
+				for j := range v {
+					v[j] = float32(r.NormFloat64())
+				}
+				x = ops.Dense(shape, v)
 			}
-			res, err := tr.Step(ops.Dense([]int{8, 3, 16, 16}, x), []int64{0, 1, 2, 3, 3, 2, 1, 0}, nil, 1)
+			res, err := tr.Step(x, labels, nil, 1)
 			if err != nil {
 				t.Fatal(err)
 			}

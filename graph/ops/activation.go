@@ -587,10 +587,10 @@ func lowerSoftmax(logOf bool) LowerFunc {
 			n, inner = x.Shape[axis], sizeOf(x.Shape[axis+1:])
 		}
 		lay := smxLayout{outer: outer, n: n, inner: inner}
-		s := Spec{Name: name, Shape: x.Shape, DType: x.DType, Fwd: smxKernel(lay, logOf), WRT: []bool{true}}
+		s := Spec{Name: name, Shape: x.Shape, DType: x.DType, Into: smxInto(lay, logOf), Overwrites: true, WRT: []bool{true}}
 		s.Grad = func(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
 			g, err := NewNode(grad.Graph(), output.Name()+"/grad", Spec{Name: name + "Grad", Shape: ShapeOf(inputs[0]),
-				DType: DTypeOf(inputs[0]), Fwd: smxGradKernel(lay, logOf)}, grad, output)
+				DType: DTypeOf(inputs[0]), Into: smxGradInto(lay, logOf), Overwrites: true}, grad, output)
 			return G.Nodes{g}, err
 		}
 		out, err := c.Apply(s, x)
@@ -601,20 +601,16 @@ func lowerSoftmax(logOf bool) LowerFunc {
 // smxLayout views a tensor as [outer, n, inner]; the op runs along n.
 type smxLayout struct{ outer, n, inner int }
 
-func smxKernel(l smxLayout, logOf bool) Kernel {
-	return floats(smxOf[float32](l, logOf), smxOf[float64](l, logOf))
+// smxInto computes Softmax or LogSoftmax into a kept buffer.
+func smxInto(l smxLayout, logOf bool) IntoKernel {
+	return bodiesInto(smxOf[float32](l, logOf), smxOf[float64](l, logOf))
 }
 
 // smxOf computes a numerically stable softmax or log-softmax: the maximum
 // is subtracted before exponentiating.
-func smxOf[T Float](l smxLayout, logOf bool) Kernel {
-	return func(in []*tensor.Dense) (*tensor.Dense, error) {
-		t := in[0]
-		x, err := Data[T](t)
-		if err != nil {
-			return nil, err
-		}
-		out := make([]T, len(x))
+func smxOf[T Float](l smxLayout, logOf bool) func(in [][]T, out []T) {
+	return func(in [][]T, out []T) {
+		x := in[0]
 		for o := 0; o < l.outer; o++ {
 			for j := 0; j < l.inner; j++ {
 				base := o*l.n*l.inner + j
@@ -645,23 +641,18 @@ func smxOf[T Float](l smxLayout, logOf bool) Kernel {
 				}
 			}
 		}
-		return Dense(Shape(t), out), nil
 	}
 }
 
-// smxGradKernel gets (dy, y): softmax dx = y*(dy - sum(dy*y)); log-softmax
+// smxGradInto gets (dy, y): softmax dx = y*(dy - sum(dy*y)); log-softmax
 // dx = dy - exp(y)*sum(dy).
-func smxGradKernel(l smxLayout, logOf bool) Kernel {
-	return floats(smxGradOf[float32](l, logOf), smxGradOf[float64](l, logOf))
+func smxGradInto(l smxLayout, logOf bool) IntoKernel {
+	return bodiesInto(smxGradOf[float32](l, logOf), smxGradOf[float64](l, logOf))
 }
 
-func smxGradOf[T Float](l smxLayout, logOf bool) Kernel {
-	return func(in []*tensor.Dense) (*tensor.Dense, error) {
-		dy, y, err := data2[T](in)
-		if err != nil {
-			return nil, err
-		}
-		out := make([]T, len(dy))
+func smxGradOf[T Float](l smxLayout, logOf bool) func(in [][]T, out []T) {
+	return func(in [][]T, out []T) {
+		dy, y := in[0], in[1]
 		for o := 0; o < l.outer; o++ {
 			for j := 0; j < l.inner; j++ {
 				base := o*l.n*l.inner + j
@@ -684,6 +675,5 @@ func smxGradOf[T Float](l smxLayout, logOf bool) Kernel {
 				}
 			}
 		}
-		return Dense(Shape(in[0]), out), nil
 	}
 }

@@ -66,8 +66,12 @@ type Spec struct {
 	// Hot kernels use it so a training step does not allocate and fault in
 	// fresh memory for every activation and gradient.
 	Into IntoKernel
-	Grad GradFunc // nil: not differentiable
-	WRT  []bool   // which inputs Grad gives gradients for
+	// Overwrites says Into writes every element of its output whatever
+	// the buffer held (NaNs included), so that a buffer ShareBuffers hands
+	// on to it from another value needs no clearing first.
+	Overwrites bool
+	Grad       GradFunc // nil: not differentiable
+	WRT        []bool   // which inputs Grad gives gradients for
 	// NoFold keeps the op in the graph even when every input is constant
 	// (random ops).
 	NoFold bool
@@ -170,7 +174,7 @@ func newNode(g *G.ExprGraph, key string, s Spec, node *graph.Node, in ...*G.Node
 	op := &kernelOp{name: s.Name, key: key, shape: tensor.Shape(append([]int{}, s.Shape...)),
 		out: typeOf(len(s.Shape), dt), dt: dt, fwd: s.kernel(), grad: s.Grad, wrt: s.WRT, node: node}
 	if len(s.Shape) > 0 {
-		op.into = s.Into
+		op.into, op.overwrites = s.Into, s.Overwrites
 	}
 	for _, x := range in {
 		op.in = append(op.in, typeOf(x.Dims(), x.Dtype()))

@@ -819,7 +819,7 @@ func lowerGather(c *Ctx, in []*Value) ([]*Value, error) {
 		s.WRT = []bool{true, false}
 		s.Grad = func(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
 			n, err := NewNode(grad.Graph(), output.Name()+"/grad", Spec{Name: "GatherGrad", Shape: ds,
-				DType: DTypeOf(inputs[0]), Fwd: gatherGradKernel(ax, ds, h)}, grad, inputs[1])
+				DType: DTypeOf(inputs[0]), Into: gatherGradInto(ax, ds, h), Overwrites: true}, grad, inputs[1])
 			return G.Nodes{n, nil}, err
 		}
 	}
@@ -900,21 +900,29 @@ func gatherArgs[T any](in []*tensor.Dense, n int) ([]T, []int, error) {
 	return x, idx, err
 }
 
-// gatherGradKernel: in[0] is the output gradient, in[1] the indices; h is
+// gatherGradInto scatter-adds the output gradient into a kept buffer,
+// cleared first: in[0] is the output gradient, in[1] the indices; h is
 // the embedding's record (noEmbeddingHint for a plain Gather).
-func gatherGradKernel(axis int, ds []int, h embeddingHint) Kernel {
-	return floats(gatherGradRun[float32](axis, ds, h), gatherGradRun[float64](axis, ds, h))
+func gatherGradInto(axis int, ds []int, h embeddingHint) IntoKernel {
+	return floatsInto(gatherGradRun[float32](axis, ds, h), gatherGradRun[float64](axis, ds, h))
 }
 
-func gatherGradRun[T Float](axis int, ds []int, h embeddingHint) Kernel {
-	return func(in []*tensor.Dense) (*tensor.Dense, error) {
+func gatherGradRun[T Float](axis int, ds []int, h embeddingHint) IntoKernel {
+	return func(in []*tensor.Dense, dst *tensor.Dense) error {
 		n := ds[axis]
 		g, idx, err := gatherArgs[T](in, n)
 		if err != nil {
-			return nil, err
+			return err
 		}
+		res, err := Data[T](dst)
+		if err != nil {
+			return err
+		}
+		if len(res) != sizeOf(ds) {
+			return fmt.Errorf("%d elements for shape %v", len(res), ds)
+		}
+		clear(res)
 		outer, inner, m := sizeOf(ds[:axis]), sizeOf(ds[axis+1:]), len(idx)
-		res := make([]T, sizeOf(ds))
 		for o := 0; o < outer; o++ {
 			for k, i := range idx {
 				if i == h.padding {
@@ -943,6 +951,6 @@ func gatherGradRun[T Float](axis int, ds []int, h embeddingHint) Kernel {
 				}
 			}
 		}
-		return Dense(ds, res), nil
+		return nil
 	}
 }

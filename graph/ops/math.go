@@ -105,10 +105,14 @@ func lowerBinary(name string, f func(x, y float64) float64) LowerFunc {
 				}
 			}
 		}
+		if float && !sameInts(a.Shape, b.Shape) && s.Name == name {
+			// Broadcasting (a bias, a scalar): a loop into a kept buffer.
+			s.Fwd, s.Into, s.Overwrites = nil, broadcastInto(binaryOpOf(name), a.Shape, b.Shape, shape), true
+		}
 		if sameInts(a.Shape, b.Shape) && float {
 			// No broadcasting: a direct loop into a kept buffer (the
 			// residual additions of a ResNet).
-			s.Fwd, s.Into = nil, binaryInto(binaryOpOf(name))
+			s.Fwd, s.Into, s.Overwrites = nil, binaryInto(binaryOpOf(name)), true
 			if name == "Mul" {
 				s.Grad = mulSameGrad
 			}
@@ -134,6 +138,17 @@ func binaryGrad(name string) GradFunc {
 			return NewNode(grad.Graph(), key+"/"+label, Spec{Name: name + label, Shape: ShapeOf(like), DType: DTypeOf(like), Fwd: f}, args...)
 		}
 		sa, sb, so := ShapeOf(a), ShapeOf(b), ShapeOf(output)
+		// mkMul: SumTo(grad op other, like's shape) (mulSumKernel); an
+		// input of the output's shape sums nothing: grad op other runs
+		// into a kept buffer, as the forward's broadcasting.
+		mkMul := func(label string, op elemOp, like, grad, other *G.Node) (*G.Node, error) {
+			dt := DTypeOf(like)
+			if !sameInts(ShapeOf(like), so) || (dt != graph.Float32 && dt != graph.Float64) || DTypeOf(other) != dt {
+				return mk(label, mulSumKernel(ShapeOf(like), op == opDiv), like, grad, other)
+			}
+			return NewNode(grad.Graph(), key+"/"+label, Spec{Name: name + label, Shape: so, DType: dt,
+				Into: broadcastInto(op, so, ShapeOf(other), so), Overwrites: true}, grad, other)
+		}
 		var ga, gb *G.Node
 		var err error
 		switch name {
@@ -159,12 +174,12 @@ func binaryGrad(name string) GradFunc {
 				gb, err = mk("GradB", sumToKernel(sb, sign), b, grad)
 			}
 		case "Mul":
-			if ga, err = mk("GradA", mulSumKernel(sa, false), a, grad, b); err != nil {
+			if ga, err = mkMul("GradA", opMul, a, grad, b); err != nil {
 				return nil, err
 			}
-			gb, err = mk("GradB", mulSumKernel(sb, false), b, grad, a)
+			gb, err = mkMul("GradB", opMul, b, grad, a)
 		case "Div":
-			if ga, err = mk("GradA", mulSumKernel(sa, true), a, grad, b); err != nil {
+			if ga, err = mkMul("GradA", opDiv, a, grad, b); err != nil {
 				return nil, err
 			}
 			gb, err = mk("GradB", divGradBKernel(sb), b, grad, a, b)
@@ -387,11 +402,11 @@ func lowerUnary(name string, f32 func(float32) float32, f64 func(float64) float6
 		// Fwd for scalars and folding; Into (kept buffers, split across
 		// the cores) for tensors.
 		s := Spec{Name: name, Shape: x.Shape, DType: x.DType, Fwd: unary(f32, f64), WRT: []bool{true},
-			Into: bodiesInto(mapInto(f32), mapInto(f64))}
+			Into: bodiesInto(mapInto(f32), mapInto(f64)), Overwrites: true}
 		s.Grad = func(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
 			n, err := NewNode(grad.Graph(), output.Name()+"/grad", Spec{Name: name + "Grad", Shape: ShapeOf(inputs[0]),
 				DType: DTypeOf(inputs[0]), Fwd: unaryGradKernel(d32, d64),
-				Into: bodiesInto(mapGradInto(d32), mapGradInto(d64))}, grad, inputs[0], output)
+				Into: bodiesInto(mapGradInto(d32), mapGradInto(d64)), Overwrites: true}, grad, inputs[0], output)
 			return G.Nodes{n}, err
 		}
 		out, err := c.Apply(s, x)

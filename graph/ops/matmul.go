@@ -358,15 +358,15 @@ func lowerMatMul(c *Ctx, in []*Value) ([]*Value, error) {
 	}
 	s := Spec{Name: "MatMul", Shape: p.out, DType: a.DType, Fwd: p.forward(), WRT: []bool{true, true},
 		Into: p.into(func(in [][]float32, y []float32) { matmulBody(p, in, y) },
-			func(in [][]float64, y []float64) { matmulBody(p, in, y) })}
+			func(in [][]float64, y []float64) { matmulBody(p, in, y) }), Overwrites: true}
 	s.Grad = func(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
 		key := output.Name()
 		dt := DTypeOf(inputs[0])
-		ga, err := NewNode(grad.Graph(), key+"/GradA", Spec{Name: "MatMulGradA", Shape: p.aShape, DType: dt, Into: p.gradA()}, grad, inputs[1])
+		ga, err := NewNode(grad.Graph(), key+"/GradA", Spec{Name: "MatMulGradA", Shape: p.aShape, DType: dt, Into: p.gradA(), Overwrites: true}, grad, inputs[1])
 		if err != nil {
 			return nil, err
 		}
-		gb, err := NewNode(grad.Graph(), key+"/GradB", Spec{Name: "MatMulGradB", Shape: p.bShape, DType: dt, Into: p.gradB()}, inputs[0], grad)
+		gb, err := NewNode(grad.Graph(), key+"/GradB", Spec{Name: "MatMulGradB", Shape: p.bShape, DType: dt, Into: p.gradB(), Overwrites: true}, inputs[0], grad)
 		return G.Nodes{ga, gb}, err
 	}
 	out, err := c.Apply(s, a, b)
@@ -382,19 +382,19 @@ func lowerMatMulT(c *Ctx, p *matmulPlan, a, w *Value) ([]*Value, error) {
 	rows, k, n := p.batches*p.m, p.k, p.n
 	s := Spec{Name: "MatMul", Shape: p.out, DType: a.DType, WRT: []bool{true, true}, Into: bodiesInto(
 		func(in [][]float32, y []float32) { blasGemm(false, true, rows, n, k, 1, in[0], in[1], 0, y) },
-		func(in [][]float64, y []float64) { blasGemm(false, true, rows, n, k, 1, in[0], in[1], 0, y) })}
+		func(in [][]float64, y []float64) { blasGemm(false, true, rows, n, k, 1, in[0], in[1], 0, y) }), Overwrites: true}
 	s.Grad = func(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
 		key := output.Name()
 		dt := DTypeOf(inputs[0])
 		ga, err := NewNode(grad.Graph(), key+"/GradA", Spec{Name: "MatMulGradA", Shape: p.aShape, DType: dt, Into: bodiesInto(
 			func(in [][]float32, y []float32) { blasGemm(false, false, rows, k, n, 1, in[0], in[1], 0, y) },
-			func(in [][]float64, y []float64) { blasGemm(false, false, rows, k, n, 1, in[0], in[1], 0, y) })}, grad, inputs[1])
+			func(in [][]float64, y []float64) { blasGemm(false, false, rows, k, n, 1, in[0], in[1], 0, y) }), Overwrites: true}, grad, inputs[1])
 		if err != nil {
 			return nil, err
 		}
 		gw, err := NewNode(grad.Graph(), key+"/GradB", Spec{Name: "MatMulGradB", Shape: ShapeOf(inputs[1]), DType: dt, Into: bodiesInto(
 			func(in [][]float32, y []float32) { blasGemm(true, false, n, k, rows, 1, in[1], in[0], 0, y) },
-			func(in [][]float64, y []float64) { blasGemm(true, false, n, k, rows, 1, in[1], in[0], 0, y) })}, inputs[0], grad)
+			func(in [][]float64, y []float64) { blasGemm(true, false, n, k, rows, 1, in[1], in[0], 0, y) }), Overwrites: true}, inputs[0], grad)
 		return G.Nodes{ga, gw}, err
 	}
 	out, err := c.Apply(s, a, w)

@@ -41,12 +41,12 @@ func mulSameGrad(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
 	key := output.Name()
 	a, b := inputs[0], inputs[1]
 	ga, err := NewNode(grad.Graph(), key+"/GradA", Spec{Name: "MulGradA", Shape: ShapeOf(a), DType: DTypeOf(a),
-		Into: binaryInto(opMul)}, grad, b)
+		Into: binaryInto(opMul), Overwrites: true}, grad, b)
 	if err != nil {
 		return nil, err
 	}
 	gb, err := NewNode(grad.Graph(), key+"/GradB", Spec{Name: "MulGradB", Shape: ShapeOf(b), DType: DTypeOf(b),
-		Into: binaryInto(opMul)}, grad, a)
+		Into: binaryInto(opMul), Overwrites: true}, grad, a)
 	return G.Nodes{ga, gb}, err
 }
 

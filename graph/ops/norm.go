@@ -530,7 +530,7 @@ func lowerLayerNorm(c *Ctx, in []*Value) ([]*Value, error) {
 		wrt[i] = true
 	}
 	y, err := c.Apply(Spec{Name: "LayerNormalization", Shape: x.Shape, DType: x.DType,
-		Fwd: normByType("LayerNormalization", lnForward[float32](l, eps), lnForward[float64](l, eps)), Grad: lnGrad(l, eps), WRT: wrt}, args...)
+		Into: normInto("LayerNormalization", lnForward[float32](l, eps), lnForward[float64](l, eps)), Overwrites: true, Grad: lnGrad(l, eps), WRT: wrt}, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -570,19 +570,14 @@ func lnExpand[T Float](v []T, from, to []int) []T {
 }
 
 // lnForward: (x, scale[, bias]) -> y.
-func lnForward[T Float](l lnLayout, eps float64) Kernel {
-	return func(in []*tensor.Dense) (*tensor.Dense, error) {
-		d, err := datas[T](in)
-		if err != nil {
-			return nil, err
-		}
+func lnForward[T Float](l lnLayout, eps float64) func(d [][]T, out []T) {
+	return func(d [][]T, out []T) {
 		x := d[0]
 		sc := lnExpand(d[1], l.scale, l.norm)
 		var bs []T
 		if len(d) > 2 {
 			bs = lnExpand(d[2], l.bias, l.norm)
 		}
-		out := make([]T, len(x))
 		for o := 0; o < l.outer; o++ {
 			row, dst := x[o*l.inner:(o+1)*l.inner], out[o*l.inner:(o+1)*l.inner]
 			m, s := lnRowStats(row, eps)
@@ -597,7 +592,6 @@ func lnForward[T Float](l lnLayout, eps float64) Kernel {
 				}
 			}
 		}
-		return Dense(Shape(in[0]), out), nil
 	}
 }
 
@@ -627,15 +621,10 @@ func lnStat[T Float](l lnLayout, eps float64, inv bool) Kernel {
 
 // lnGradX: (dy, x, scale) -> dx = rstd*(g - mean(g) - xhat*mean(g*xhat)),
 // g = dy*scale.
-func lnGradX[T Float](l lnLayout, eps float64) Kernel {
-	return func(in []*tensor.Dense) (*tensor.Dense, error) {
-		d, err := datas[T](in)
-		if err != nil {
-			return nil, err
-		}
+func lnGradX[T Float](l lnLayout, eps float64) func(d [][]T, out []T) {
+	return func(d [][]T, out []T) {
 		dy, x := d[0], d[1]
 		sc := lnExpand(d[2], l.scale, l.norm)
-		out := make([]T, len(x))
 		n := float64(l.inner)
 		for o := 0; o < l.outer; o++ {
 			lo, hi := o*l.inner, (o+1)*l.inner
@@ -654,7 +643,6 @@ func lnGradX[T Float](l lnLayout, eps float64) Kernel {
 				dst[j] = st*g[j]*sc[j] + a*v + b
 			}
 		}
-		return Dense(Shape(in[0]), out), nil
 	}
 }
 
@@ -701,7 +689,7 @@ func lnGrad(l lnLayout, eps float64) GradFunc {
 		out := make(G.Nodes, len(inputs))
 		var err error
 		if out[0], err = NewNode(g, key+"/gradX", Spec{Name: "LayerNormalizationGradX", Shape: ShapeOf(x), DType: dt,
-			Fwd: normByType("LayerNormalizationGradX", lnGradX[float32](l, eps), lnGradX[float64](l, eps))}, grad, x, scale); err != nil {
+			Into: normInto("LayerNormalizationGradX", lnGradX[float32](l, eps), lnGradX[float64](l, eps)), Overwrites: true}, grad, x, scale); err != nil {
 			return nil, err
 		}
 		if out[1], err = NewNode(g, key+"/gradScale", Spec{Name: "LayerNormalizationGradScale", Shape: ShapeOf(scale), DType: dt,

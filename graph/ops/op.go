@@ -36,8 +36,11 @@ type kernelOp struct {
 	into  IntoKernel    // when set, Do computes into dst
 	dst   *tensor.Dense // the output buffer kept across runs (with into)
 	clear bool          // dst is shared (ShareBuffers): zero it before into
-	grad  GradFunc
-	wrt   []bool
+	// overwrites: into writes every element of dst (Spec.Overwrites), so
+	// a shared dst is not zeroed.
+	overwrites bool
+	grad       GradFunc
+	wrt        []bool
 	// node is the IR node the kernel computes or differentiates (nil
 	// for nodes built outside Compile), named in its errors.
 	node *graph.Node

@@ -86,16 +86,43 @@ func applyReshape(c *Ctx, name string, x *Value, shape []int) (*Value, error) {
 		return x, nil
 	}
 	s := Spec{Name: name, Shape: shape, DType: x.DType, Fwd: reshapeKernel(shape)}
+	if x.DType == graph.Float32 || x.DType == graph.Float64 {
+		// A copy into a kept buffer, both ways.
+		s.Fwd, s.Into, s.Overwrites = nil, copyInto, true
+	}
 	if x.DType.IsFloat() {
 		from := append([]int{}, x.Shape...)
 		s.WRT = []bool{true}
 		s.Grad = func(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
-			n, err := NewNode(grad.Graph(), output.Name()+"/grad", Spec{Name: name + "Grad", Shape: from,
-				DType: DTypeOf(inputs[0]), Fwd: reshapeKernel(from)}, grad)
+			g := Spec{Name: name + "Grad", Shape: from, DType: DTypeOf(inputs[0]), Fwd: reshapeKernel(from)}
+			if g.DType == graph.Float32 || g.DType == graph.Float64 {
+				g.Fwd, g.Into, g.Overwrites = nil, copyInto, true
+			}
+			n, err := NewNode(grad.Graph(), output.Name()+"/grad", g, grad)
 			return G.Nodes{n}, err
 		}
 	}
 	return c.Apply(s, x)
+}
+
+// copyInto copies a float tensor's elements into dst, of the same size
+// (Reshape's IntoKernel).
+var copyInto = floatsInto(copyOf[float32], copyOf[float64])
+
+func copyOf[T Float](in []*tensor.Dense, dst *tensor.Dense) error {
+	x, err := Data[T](in[0])
+	if err != nil {
+		return err
+	}
+	y, err := Data[T](dst)
+	if err != nil {
+		return err
+	}
+	if len(x) != len(y) {
+		return fmt.Errorf("%d elements for %d", len(x), len(y))
+	}
+	copy(y, x)
+	return nil
 }
 
 func reshapeKernel(shape []int) Kernel {
@@ -340,7 +367,7 @@ func lowerTranspose(c *Ctx, in []*Value) ([]*Value, error) {
 	// Both ways a gather into a kept buffer: the gradient is the inverse
 	// permutation of dY, not a scatter-add into zeros.
 	s := Spec{Name: "Transpose", Shape: out, DType: x.DType, Fwd: viewKernel(newViewMap(x.Shape, out, off), 0),
-		Into: viewInto(newViewMap(x.Shape, out, off)), WRT: []bool{true}}
+		Into: viewInto(newViewMap(x.Shape, out, off)), Overwrites: true, WRT: []bool{true}}
 	gst := rowStrides(out)
 	back := make([][]int, r)
 	for k, p := range perm {
@@ -348,7 +375,7 @@ func lowerTranspose(c *Ctx, in []*Value) ([]*Value, error) {
 	}
 	s.Grad = func(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
 		n, err := NewNode(grad.Graph(), output.Name()+"/grad", Spec{Name: "TransposeGrad", Shape: x.Shape,
-			DType: DTypeOf(inputs[0]), Into: viewInto(newViewMap(out, x.Shape, back))}, grad)
+			DType: DTypeOf(inputs[0]), Into: viewInto(newViewMap(out, x.Shape, back)), Overwrites: true}, grad)
 		return G.Nodes{n}, err
 	}
 	y, err := c.Apply(s, x)

@@ -20,8 +20,9 @@ import (
 // into the previous value of their register); the values of keep (read
 // after the run) and values no node of sub reads are never shared. A
 // buffer that served another value is cleared before each run of its
-// next kernel, as a new one would be. It returns the number of bytes the
-// plan saves.
+// next kernel, as a new one would be, unless that kernel overwrites every
+// element (Spec.Overwrites). It returns the number of bytes the plan
+// saves.
 //
 // Call it once, before the machine first runs.
 func ShareBuffers(sub *G.ExprGraph, keep G.Nodes) (saved int64, err error) {
@@ -132,7 +133,7 @@ func ShareBuffers(sub *G.ExprGraph, keep G.Nodes) (saved int64, err error) {
 			s = &slot{buf: tensor.New(tensor.WithShape(key.elems), tensor.Of(key.dt)), until: -1}
 			free[key] = append(free[key], s)
 		} else {
-			k.clear = true
+			k.clear = !k.overwrites
 			saved += int64(key.elems) * int64(key.dt.Size())
 		}
 		s.until = until
