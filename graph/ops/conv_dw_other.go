@@ -1,0 +1,11 @@
+//go:build !amd64 || purego
+
+package ops
+
+// dwAsm reports whether the in-place depthwise kernels run here: not in
+// this build (the direct loops run depthwise convolutions).
+const dwAsm = false
+
+func dwKernel(p *dwPlan, y, x []float32, steps int, wt []float32, ws int, bias []float32) {
+	panic("ops: no in-place depthwise kernel in this build")
+}

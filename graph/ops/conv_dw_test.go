@@ -1,0 +1,112 @@
+package ops
+
+import (
+	"math"
+	"testing"
+)
+
+// dwCases are depthwise convolutions the in-place kernels take (plan
+// true: contiguous loads for stride 1, gathers otherwise) or leave to the
+// direct loops (plan false), with MobileNetV2's shapes among them.
+var dwCases = []struct {
+	dc           directCase
+	plan, contig bool
+}{
+	{directCase{"mbv2_32px_s1", 2, 8, 8, 8, two(32, 32), two(3, 3), two(1, 1), two(1, 1), two(1, 1), two(1, 1)}, true, true},
+	{directCase{"mbv2_16px_s2", 2, 6, 6, 6, two(16, 16), two(3, 3), two(2, 2), two(1, 1), two(1, 1), two(1, 1)}, true, false},
+	{directCase{"mbv2_8px_s1", 3, 5, 5, 5, two(8, 8), two(3, 3), two(1, 1), two(1, 1), two(1, 1), two(1, 1)}, true, true},
+	{directCase{"mbv2_8px_s2", 3, 5, 5, 5, two(8, 8), two(3, 3), two(2, 2), two(1, 1), two(1, 1), two(1, 1)}, true, false},
+	{directCase{"mbv2_4px_s1", 3, 6, 6, 6, two(4, 4), two(3, 3), two(1, 1), two(1, 1), two(1, 1), two(1, 1)}, true, true},
+	{directCase{"mbv2_4px_s2", 3, 8, 8, 8, two(4, 4), two(3, 3), two(2, 2), two(1, 1), two(1, 1), two(1, 1)}, true, false},
+	{directCase{"mbv2_2px_s1", 3, 12, 12, 12, two(2, 2), two(3, 3), two(1, 1), two(1, 1), two(1, 1), two(1, 1)}, true, true},
+	{directCase{"mbv2_2px_s2_1px", 2, 16, 16, 16, two(2, 2), two(3, 3), two(2, 2), two(1, 1), two(1, 1), two(1, 1)}, true, false},
+	{directCase{"effb0_5x5_4px_s1", 2, 6, 6, 6, two(4, 4), two(5, 5), two(1, 1), two(1, 1), two(2, 2), two(2, 2)}, true, true},
+	{directCase{"effb0_5x5_16px_s2", 2, 3, 3, 3, two(16, 16), two(5, 5), two(2, 2), two(1, 1), two(2, 2), two(2, 2)}, true, false},
+	{directCase{"asym_pads_dilated", 2, 3, 3, 3, two(12, 14), two(3, 3), two(1, 1), two(2, 2), two(1, 3), two(3, 1)}, true, true},
+	{directCase{"wide_rows_s1", 2, 2, 2, 2, two(3, 40), two(3, 3), two(1, 1), two(1, 1), two(1, 1), two(1, 1)}, true, true},
+	{directCase{"1d_s1", 3, 4, 4, 4, []int{16}, []int{3}, []int{1}, []int{1}, []int{1}, []int{1}}, true, true},
+	{directCase{"1d_s2", 3, 4, 4, 4, []int{32}, []int{5}, []int{2}, []int{1}, []int{2}, []int{2}}, true, false},
+	{directCase{"no_pad_4px_to_2px", 2, 8, 8, 8, two(4, 4), two(3, 3), two(1, 1), two(1, 1), two(0, 0), two(0, 0)}, true, false},
+	{directCase{"odd_plane", 2, 8, 8, 8, two(7, 7), two(3, 3), two(1, 1), two(1, 1), two(1, 1), two(1, 1)}, false, false},
+	{directCase{"2px_channels_odd", 2, 5, 5, 5, two(2, 2), two(3, 3), two(1, 1), two(1, 1), two(1, 1), two(1, 1)}, false, false},
+	{directCase{"multiplier2", 2, 4, 8, 4, two(8, 8), two(3, 3), two(1, 1), two(1, 1), two(1, 1), two(1, 1)}, false, false},
+	{directCase{"3d", 2, 2, 2, 2, []int{2, 4, 4}, []int{1, 3, 3}, []int{1, 1, 1}, []int{1, 1, 1}, []int{0, 1, 1}, []int{0, 1, 1}}, false, false},
+}
+
+// TestDWMatchesDirect checks the in-place depthwise kernels against the
+// direct loops they replace, bit for bit: with and without a bias, with
+// the fused Relu and Clip (and the Clip's recorded hits), large enough
+// batches to split across the cores.
+func TestDWMatchesDirect(t *testing.T) {
+	for _, c := range dwCases {
+		t.Run(c.dc.name, func(t *testing.T) {
+			cd := c.dc.dims()
+			p := newDWPlan(&cd.g, cd.c)
+			if cd.m != cd.c {
+				p = nil
+			}
+			if (p != nil) != c.plan {
+				t.Fatalf("plan %v, want one: %v", p != nil, c.plan)
+			}
+			if p == nil {
+				return
+			}
+			if p.contig != c.contig {
+				t.Fatalf("contiguous plan %v, want %v", p.contig, c.contig)
+			}
+			if !dwAsm {
+				t.Skip("no in-place kernels in this build")
+			}
+			K := cd.g.kSize()
+			x := to32(must(Data[float64](randF64(1, -3, 3, append([]int{cd.n, cd.c}, c.dc.in...)...))))
+			w := to32(must(Data[float64](randF64(2, -1, 1, cd.m, K))))
+			b := to32(must(Data[float64](randF64(3, -1, 1, cd.m))))
+			// Exact zeros and bounds: Clip's hits are recorded.
+			x[0], x[len(x)/2] = 0, 6
+			P := cd.g.outSize()
+			for _, v := range []struct {
+				name string
+				b    []float32
+				relu bool
+				clip bool
+			}{{"bias", b, false, false}, {"no_bias", nil, false, false}, {"relu", b, true, false}, {"clip", b, false, true}} {
+				run := func(disabled bool) ([]float32, []int) {
+					old := dwDisabled
+					dwDisabled = disabled
+					defer func() { dwDisabled = old }()
+					e := *cd
+					e.relu = v.relu
+					if v.clip {
+						e.clip = &clipEpi{lo: 0, hi: 0.5}
+					}
+					y := make([]float32, cd.n*cd.m*P)
+					for i := range y {
+						y[i] = float32(math.NaN())
+					}
+					convDirectForward(x, w, v.b, &e, y)
+					if e.clip != nil {
+						return y, e.clip.hits
+					}
+					return y, nil
+				}
+				want, wantHits := run(true)
+				got, gotHits := run(false)
+				for i := range want {
+					if math.Float32bits(got[i]) != math.Float32bits(want[i]) && !(got[i] == 0 && want[i] == 0) {
+						t.Fatalf("%s: element %d is %v, the direct loops give %v", v.name, i, got[i], want[i])
+					}
+				}
+				if len(gotHits) != len(wantHits) {
+					t.Fatalf("%s: %d Clip hits recorded, the direct loops record %d", v.name, len(gotHits), len(wantHits))
+				}
+			}
+		})
+	}
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
