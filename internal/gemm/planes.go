@@ -1,0 +1,148 @@
+package gemm
+
+import "fmt"
+
+// Products over a batch of planes: a 1x1 convolution of nb samples is, for
+// each sample s, C_s = A·B_s with B_s the sample's k×P input (k channels of
+// P positions) and C_s its m×P output. SgemmPlanes computes them as one
+// product of nb·P columns, packing B's columns straight from the samples
+// (no im2col matrix gathering them first) and storing C's tiles into the
+// samples' planes, so that small planes (2x2 to 8x8) make one wide product
+// rather than nb narrow ones. Each element is summed as SgemmSerial sums
+// it (the same packed A, k blocks and micro-kernel), so the bits are those
+// of the per-sample products.
+
+// SgemmPlanes sets, for s < nb, the m×P matrix at c[s*cs:] (row stride P)
+// to A times the k×P matrix at b[s*bs:] (row stride P), on the caller's
+// goroutine.
+func (pa *PackedA) SgemmPlanes(nb, P int, b []float32, bs int, c []float32, cs int) {
+	m, k := pa.m, pa.k
+	if nb < 0 || P < 0 {
+		panic(fmt.Sprintf("gemm: negative dimension nb=%d P=%d", nb, P))
+	}
+	if nb == 0 || P == 0 || m == 0 {
+		return
+	}
+	if bs < k*P || cs < m*P || len(b) < (nb-1)*bs+k*P || len(c) < (nb-1)*cs+m*P {
+		panic(fmt.Sprintf("gemm: planes of %d×%d and %d×%d, strides %d and %d, in slices of %d and %d", k, P, m, P, bs, cs, len(b), len(c)))
+	}
+	if k == 0 {
+		for s := range nb {
+			clear(c[s*cs : s*cs+m*P])
+		}
+		return
+	}
+	kn := pa.kern
+	n := nb * P
+	kc, mc := pa.kc, pa.mc
+	nlim := kn.ncMax
+	if mc >= m {
+		nlim = max(kn.nr, kn.ncSmall/kc)
+	}
+	_, nc := blocks(n, nlim, kn.nr)
+	buf := pool.get()
+	defer pool.put(buf)
+	buf.b = grow(buf.b, kc*nc)
+	pl := planes{kn: kn, P: P, b: b, bs: bs, c: c, cs: cs}
+	for jc := 0; jc < n; jc += nc {
+		nbk := min(nc, n-jc)
+		for pc := 0; pc < k; pc += kc {
+			kb := min(kc, k-pc)
+			pl.packB(buf.b, pc, jc, kb, nbk)
+			for ic := 0; ic < m; ic += mc {
+				pl.macro(buf, pa.block(ic, pc), ic, jc, pc, min(mc, m-ic), nbk, kb)
+			}
+		}
+	}
+}
+
+// planes is the B and C of a SgemmPlanes call.
+type planes struct {
+	kn *kernel
+	P  int
+	b  []float32
+	bs int
+	c  []float32
+	cs int
+}
+
+// packB packs the kb×nbk block of B at (pc, jc) into dst as packB does,
+// column j being position j%P of sample j/P.
+func (pl *planes) packB(dst []float32, pc, jc, kb, nbk int) {
+	nr, P := pl.kn.nr, pl.P
+	for j0 := 0; j0 < nbk; j0 += nr {
+		w := min(nr, nbk-j0)
+		d := dst[j0*kb : (j0+nr)*kb]
+		col := jc + j0
+		if s, pos := col/P, col%P; w == nr && pos+nr <= P {
+			pl.kn.rowsB(kb, 1, pl.b[s*pl.bs+pc*P+pos:], P, d)
+			continue
+		}
+		if w < nr {
+			clear(d)
+		}
+		for t := 0; t < w; {
+			s, pos := (col+t)/P, (col+t)%P
+			run := min(w-t, P-pos)
+			src := pl.b[s*pl.bs+pc*P+pos:]
+			switch run {
+			case 4:
+				for p := range kb {
+					dd, ss := d[p*nr+t:][:4], src[p*P:][:4]
+					dd[0], dd[1], dd[2], dd[3] = ss[0], ss[1], ss[2], ss[3]
+				}
+			default:
+				for p := range kb {
+					copy(d[p*nr+t:][:run], src[p*P:][:run])
+				}
+			}
+			t += run
+		}
+	}
+}
+
+// macro is product.macro for the planes: a tile within one sample's plane
+// is stored there directly, any other through buf.tile, row by row and
+// sample by sample.
+func (pl *planes) macro(buf *buffers, pa []float32, ic, jc, pc, mb, nbk, kb int) {
+	pb, tile := buf.b, buf.tile[:]
+	kn, P := pl.kn, pl.P
+	mr, nr, micro := kn.mr, kn.nr, kn.micro
+	var beta float32
+	if pc > 0 {
+		beta = 1
+	}
+	for jr := 0; jr < nbk; jr += nr {
+		nw := min(nr, nbk-jr)
+		bp := pb[jr*kb : (jr+nr)*kb]
+		col := jc + jr
+		s0, pos0 := col/P, col%P
+		direct := nw == nr && pos0+nr <= P
+		for ir := 0; ir < mb; ir += mr {
+			mh := min(mr, mb-ir)
+			ap := pa[ir*kb : (ir+mr)*kb]
+			if direct && mh == mr {
+				base := s0*pl.cs + (ic+ir)*P + pos0
+				micro(kb, ap, bp, pl.c[base:base+(mr-1)*P+nr], P, 1, beta)
+				continue
+			}
+			micro(kb, ap, bp, tile[:mr*nr], nr, 1, 0)
+			for t := 0; t < nw; {
+				s, pos := (col+t)/P, (col+t)%P
+				run := min(nw-t, P-pos)
+				for i := range mh {
+					row := pl.c[s*pl.cs+(ic+ir+i)*P+pos:][:run]
+					tt := tile[i*nr+t:][:run]
+					if beta == 0 {
+						copy(row, tt)
+						continue
+					}
+					for j := range row {
+						row[j] = tt[j] + beta*row[j]
+					}
+				}
+				t += run
+			}
+		}
+	}
+}
