@@ -28,9 +28,9 @@ type dwPlan struct {
 	pm, cstep, steps int
 	pin, pout        int
 	taps             int
-	contig           bool
-	off              []int32  // contig: [pm][taps]; else [pm][taps][8]
-	mask             []uint32 // [pm][taps][8]
+	contig, pairs    bool
+	off              []int32  // contig or pairs: [pm][taps]; else [pm][taps][8]
+	mask             []uint32 // [pm][taps][8]; pairs: [pm][taps][16], lane i's at 2i
 	chmap            [8]int32 // per lane: its channel in the step
 }
 
@@ -111,28 +111,46 @@ func newDWPlan(g *convGeom, c int) *dwPlan {
 			}
 		}
 	}
-	// Contiguous when every tap of every vector reads off+i in lane i.
-	off := make([]int32, p.pm*T)
+	// Contiguous when every tap of every vector reads off+i in lane i,
+	// pairs when off+2i (stride 2: the kernel loads 16 and keeps the
+	// even ones).
+	if off, ok := dwRuns(idx, p.mask, 1); ok {
+		p.off = off
+		return p
+	}
+	p.contig = false
+	if off, ok := dwRuns(idx, p.mask, 2); ok {
+		p.off, p.pairs = off, true
+		m16 := make([]uint32, 2*len(p.mask))
+		for e, v := range p.mask {
+			m16[2*e] = v
+		}
+		p.mask = m16
+		return p
+	}
+	p.off = idx
+	return p
+}
+
+// dwRuns returns, when every vector of 8 lanes of idx reads off + step*i
+// in each lane i that mask keeps, the off of each vector.
+func dwRuns(idx []int32, mask []uint32, step int32) ([]int32, bool) {
+	off := make([]int32, len(idx)/8)
 	for v := range off {
 		first := true
-		for i := range 8 {
-			if p.mask[v*8+i] == 0 {
+		for i := range int32(8) {
+			if mask[v*8+int(i)] == 0 {
 				continue
 			}
-			o := idx[v*8+i] - int32(i)
+			o := idx[v*8+int(i)] - step*i
 			if first {
 				off[v], first = o, false
 			} else if off[v] != o {
-				p.contig = false
+				return nil, false
 			}
 		}
 	}
-	if p.contig {
-		p.off = off
-	} else {
-		p.off = idx
-	}
-	return p
+	return off, true
 }
 
 // dwForward computes y = conv(x, w) + b (and the fused activation) by the

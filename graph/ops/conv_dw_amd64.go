@@ -15,6 +15,11 @@ func dwTapsAVX2(y, x *float32, steps, pm, xstep, taps int, off *int32, mask *uin
 //go:noescape
 func dwGatherAVX2(y, x *float32, steps, pm, xstep, taps int, off *int32, mask *uint32, w *float32, wstride, cstep int, bias *float32, chmap *int32)
 
+// dwPairsAVX2 is dwTapsAVX2 for a plan of pairs (lane i reading off+2i).
+//
+//go:noescape
+func dwPairsAVX2(y, x *float32, steps, pm, xstep, taps int, off *int32, mask *uint32, w *float32, wstride, cstep int, bias *float32, chmap *int32)
+
 // dwAsm reports whether the in-place depthwise kernels run here.
 var dwAsm = convTapAsm
 
@@ -25,6 +30,10 @@ var dwAsm = convTapAsm
 func dwKernel(p *dwPlan, y, x []float32, steps int, wt []float32, ws int, bias []float32) {
 	_ = wt[(p.taps-1)*ws+(steps-1)*p.cstep+7]
 	_ = bias[(steps-1)*p.cstep+7]
+	if p.pairs {
+		dwPairsAVX2(&y[0], &x[0], steps, p.pm, p.cstep*p.pin, p.taps, &p.off[0], &p.mask[0], &wt[0], ws, p.cstep, &bias[0], &p.chmap[0])
+		return
+	}
 	if p.contig {
 		dwTapsAVX2(&y[0], &x[0], steps, p.pm, p.cstep*p.pin, p.taps, &p.off[0], &p.mask[0], &wt[0], ws, p.cstep, &bias[0], &p.chmap[0])
 		return

@@ -10,28 +10,28 @@ import (
 // true: contiguous loads for stride 1, gathers otherwise) or leave to the
 // direct loops (plan false), with MobileNetV2's shapes among them.
 var dwCases = []struct {
-	dc           directCase
-	plan, contig bool
+	dc                  directCase
+	plan, contig, pairs bool
 }{
-	{directCase{"mbv2_32px_s1", 2, 8, 8, 8, two(32, 32), two(3, 3), two(1, 1), two(1, 1), two(1, 1), two(1, 1)}, true, true},
-	{directCase{"mbv2_16px_s2", 2, 6, 6, 6, two(16, 16), two(3, 3), two(2, 2), two(1, 1), two(1, 1), two(1, 1)}, true, false},
-	{directCase{"mbv2_8px_s1", 3, 5, 5, 5, two(8, 8), two(3, 3), two(1, 1), two(1, 1), two(1, 1), two(1, 1)}, true, true},
-	{directCase{"mbv2_8px_s2", 3, 5, 5, 5, two(8, 8), two(3, 3), two(2, 2), two(1, 1), two(1, 1), two(1, 1)}, true, false},
-	{directCase{"mbv2_4px_s1", 3, 6, 6, 6, two(4, 4), two(3, 3), two(1, 1), two(1, 1), two(1, 1), two(1, 1)}, true, true},
-	{directCase{"mbv2_4px_s2", 3, 8, 8, 8, two(4, 4), two(3, 3), two(2, 2), two(1, 1), two(1, 1), two(1, 1)}, true, false},
-	{directCase{"mbv2_2px_s1", 3, 12, 12, 12, two(2, 2), two(3, 3), two(1, 1), two(1, 1), two(1, 1), two(1, 1)}, true, true},
-	{directCase{"mbv2_2px_s2_1px", 2, 16, 16, 16, two(2, 2), two(3, 3), two(2, 2), two(1, 1), two(1, 1), two(1, 1)}, true, false},
-	{directCase{"effb0_5x5_4px_s1", 2, 6, 6, 6, two(4, 4), two(5, 5), two(1, 1), two(1, 1), two(2, 2), two(2, 2)}, true, true},
-	{directCase{"effb0_5x5_16px_s2", 2, 3, 3, 3, two(16, 16), two(5, 5), two(2, 2), two(1, 1), two(2, 2), two(2, 2)}, true, false},
-	{directCase{"asym_pads_dilated", 2, 3, 3, 3, two(12, 14), two(3, 3), two(1, 1), two(2, 2), two(1, 3), two(3, 1)}, true, true},
-	{directCase{"wide_rows_s1", 2, 2, 2, 2, two(3, 40), two(3, 3), two(1, 1), two(1, 1), two(1, 1), two(1, 1)}, true, true},
-	{directCase{"1d_s1", 3, 4, 4, 4, []int{16}, []int{3}, []int{1}, []int{1}, []int{1}, []int{1}}, true, true},
-	{directCase{"1d_s2", 3, 4, 4, 4, []int{32}, []int{5}, []int{2}, []int{1}, []int{2}, []int{2}}, true, false},
-	{directCase{"no_pad_4px_to_2px", 2, 8, 8, 8, two(4, 4), two(3, 3), two(1, 1), two(1, 1), two(0, 0), two(0, 0)}, true, false},
-	{directCase{"odd_plane", 2, 8, 8, 8, two(7, 7), two(3, 3), two(1, 1), two(1, 1), two(1, 1), two(1, 1)}, false, false},
-	{directCase{"2px_channels_odd", 2, 5, 5, 5, two(2, 2), two(3, 3), two(1, 1), two(1, 1), two(1, 1), two(1, 1)}, false, false},
-	{directCase{"multiplier2", 2, 4, 8, 4, two(8, 8), two(3, 3), two(1, 1), two(1, 1), two(1, 1), two(1, 1)}, false, false},
-	{directCase{"3d", 2, 2, 2, 2, []int{2, 4, 4}, []int{1, 3, 3}, []int{1, 1, 1}, []int{1, 1, 1}, []int{0, 1, 1}, []int{0, 1, 1}}, false, false},
+	{directCase{"mbv2_32px_s1", 2, 8, 8, 8, two(32, 32), two(3, 3), two(1, 1), two(1, 1), two(1, 1), two(1, 1)}, true, true, false},
+	{directCase{"mbv2_16px_s2", 2, 6, 6, 6, two(16, 16), two(3, 3), two(2, 2), two(1, 1), two(1, 1), two(1, 1)}, true, false, true},
+	{directCase{"mbv2_8px_s1", 3, 5, 5, 5, two(8, 8), two(3, 3), two(1, 1), two(1, 1), two(1, 1), two(1, 1)}, true, true, false},
+	{directCase{"mbv2_8px_s2", 3, 5, 5, 5, two(8, 8), two(3, 3), two(2, 2), two(1, 1), two(1, 1), two(1, 1)}, true, false, false},
+	{directCase{"mbv2_4px_s1", 3, 6, 6, 6, two(4, 4), two(3, 3), two(1, 1), two(1, 1), two(1, 1), two(1, 1)}, true, true, false},
+	{directCase{"mbv2_4px_s2", 3, 8, 8, 8, two(4, 4), two(3, 3), two(2, 2), two(1, 1), two(1, 1), two(1, 1)}, true, false, false},
+	{directCase{"mbv2_2px_s1", 3, 12, 12, 12, two(2, 2), two(3, 3), two(1, 1), two(1, 1), two(1, 1), two(1, 1)}, true, true, false},
+	{directCase{"mbv2_2px_s2_1px", 2, 16, 16, 16, two(2, 2), two(3, 3), two(2, 2), two(1, 1), two(1, 1), two(1, 1)}, true, false, false},
+	{directCase{"effb0_5x5_4px_s1", 2, 6, 6, 6, two(4, 4), two(5, 5), two(1, 1), two(1, 1), two(2, 2), two(2, 2)}, true, true, false},
+	{directCase{"effb0_5x5_16px_s2", 2, 3, 3, 3, two(16, 16), two(5, 5), two(2, 2), two(1, 1), two(2, 2), two(2, 2)}, true, false, true},
+	{directCase{"asym_pads_dilated", 2, 3, 3, 3, two(12, 14), two(3, 3), two(1, 1), two(2, 2), two(1, 3), two(3, 1)}, true, true, false},
+	{directCase{"wide_rows_s1", 2, 2, 2, 2, two(3, 40), two(3, 3), two(1, 1), two(1, 1), two(1, 1), two(1, 1)}, true, true, false},
+	{directCase{"1d_s1", 3, 4, 4, 4, []int{16}, []int{3}, []int{1}, []int{1}, []int{1}, []int{1}}, true, true, false},
+	{directCase{"1d_s2", 3, 4, 4, 4, []int{32}, []int{5}, []int{2}, []int{1}, []int{2}, []int{2}}, true, false, true},
+	{directCase{"no_pad_4px_to_2px", 2, 8, 8, 8, two(4, 4), two(3, 3), two(1, 1), two(1, 1), two(0, 0), two(0, 0)}, true, false, false},
+	{directCase{"odd_plane", 2, 8, 8, 8, two(7, 7), two(3, 3), two(1, 1), two(1, 1), two(1, 1), two(1, 1)}, false, false, false},
+	{directCase{"2px_channels_odd", 2, 5, 5, 5, two(2, 2), two(3, 3), two(1, 1), two(1, 1), two(1, 1), two(1, 1)}, false, false, false},
+	{directCase{"multiplier2", 2, 4, 8, 4, two(8, 8), two(3, 3), two(1, 1), two(1, 1), two(1, 1), two(1, 1)}, false, false, false},
+	{directCase{"3d", 2, 2, 2, 2, []int{2, 4, 4}, []int{1, 3, 3}, []int{1, 1, 1}, []int{1, 1, 1}, []int{0, 1, 1}, []int{0, 1, 1}}, false, false, false},
 }
 
 // TestDWMatchesDirect checks the in-place depthwise kernels against the
@@ -52,8 +52,8 @@ func TestDWMatchesDirect(t *testing.T) {
 			if p == nil {
 				return
 			}
-			if p.contig != c.contig {
-				t.Fatalf("contiguous plan %v, want %v", p.contig, c.contig)
+			if p.contig != c.contig || p.pairs != c.pairs {
+				t.Fatalf("contiguous plan %v, of pairs %v, want %v and %v", p.contig, p.pairs, c.contig, c.pairs)
 			}
 			if !dwAsm {
 				t.Skip("no in-place kernels in this build")
