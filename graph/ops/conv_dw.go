@@ -1,7 +1,10 @@
 package ops
 
 import (
+	"runtime"
 	"sync"
+
+	"github.com/onnxtune/onnxtune/internal/gemm"
 )
 
 // Depthwise convolutions (one input and one output channel a group) over
@@ -184,21 +187,29 @@ func dwForward[T Float](p *dwPlan, x, w, b []T, cd *convDims, y []T) bool {
 	per := p.cstep * p.pout
 	_ = x32[units*p.cstep*p.pin-1]
 	_ = y32[units*per-1]
-	// Units of a few thousand outputs, so that the fused activation runs
-	// over what the kernel just wrote.
-	chunk := max(1, convActivateBlock/per)
-	parallelRange(units, per*nt, func(lo, hi int) {
-		for u0 := lo; u0 < hi; u0 += chunk {
-			u1 := min(hi, u0+chunk)
-			for u := u0; u < u1; {
-				s := u % p.steps
-				cnt := min(u1-u, p.steps-s)
-				c0 := s * p.cstep
-				dwKernel(p, y32[u*per:], x32[u*p.cstep*p.pin:], cnt, wt[c0:], ws, bias[c0:])
-				u += cnt
-			}
-			convActivate(y32[u0*per:u1*per], cd)
+	// Tasks of a few thousand outputs (so that the fused activation runs
+	// over what the kernel just wrote), claimed by the cores as they come
+	// free.
+	chunk := max(1, convActivateBlock/per, units/64)
+	task := func(i int) {
+		u0 := i * chunk
+		u1 := min(units, u0+chunk)
+		for u := u0; u < u1; {
+			s := u % p.steps
+			cnt := min(u1-u, p.steps-s)
+			c0 := s * p.cstep
+			dwKernel(p, y32[u*per:], x32[u*p.cstep*p.pin:], cnt, wt[c0:], ws, bias[c0:])
+			u += cnt
 		}
-	})
+		convActivate(y32[u0*per:u1*per], cd)
+	}
+	tasks := (units + chunk - 1) / chunk
+	if runtime.GOMAXPROCS(0) == 1 || units*per*nt < 1<<16 {
+		for i := range tasks {
+			task(i)
+		}
+		return true
+	}
+	gemm.Parallel(tasks, task)
 	return true
 }

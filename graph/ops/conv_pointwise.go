@@ -1,6 +1,11 @@
 package ops
 
-import "math"
+import (
+	"math"
+	"runtime"
+
+	"github.com/onnxtune/onnxtune/internal/gemm"
+)
 
 // 1x1 convolutions at inference (weights packed at compile time) read
 // their input in place: one product over a core's samples whose columns
@@ -48,22 +53,42 @@ func convPointwise[T Float](x, b []T, cd *convDims, y []T) bool {
 			}
 		}
 	}
-	parallelSamples(cd.n, M*P*C, func(s0, s1 int, _ bool) {
-		cd.packed.SgemmPlanes(s1-s0, P, x32[s0*C*P:], C*P, y32[s0*M*P:], M*P)
+	// Tasks of samples [s0, s1) and rows [i0, i1), claimed by the cores
+	// as they come free: sample ranges of 64 columns or more, and bands of
+	// rows when the samples are too few to split (small planes).
+	ns, nr := 1, 1
+	if workers := runtime.GOMAXPROCS(0); workers > 1 && cd.n*M*P*C >= 1<<20 {
+		ns = min(cd.n, max(1, cd.n*P/64), 4*workers)
+		nr = max(1, min(4*workers/ns, M/(4*cd.packed.RowTile())))
+	}
+	tile := cd.packed.RowTile()
+	task := func(t int) {
+		si, ri := t/nr, t%nr
+		s0, s1 := cd.n*si/ns, cd.n*(si+1)/ns
+		i0, i1 := M*ri/nr/tile*tile, M*(ri+1)/nr/tile*tile
+		if ri == nr-1 {
+			i1 = M
+		}
+		cd.packed.SgemmPlanesRows(i0, i1, s1-s0, P, x32[s0*C*P:], C*P, y32[s0*M*P:], M*P)
 		for s := s0; s < s1; s++ {
 			ys := y32[s*M*P : (s+1)*M*P]
 			switch {
 			case b32 == nil:
-				convActivate(ys, cd)
+				convActivate(ys[i0*P:i1*P], cd)
 			case spread != nil:
-				convBiasVec32(ys, spread, cd.clip)
+				convBiasVec32(ys[i0*P:i1*P], spread[i0*P:i1*P], cd.clip)
 			default:
-				for m := range M {
+				for m := i0; m < i1; m++ {
 					convEpilogue(ys[m*P:(m+1)*P], b32, m, cd)
 				}
 			}
 		}
-	})
+	}
+	if ns*nr == 1 {
+		task(0)
+		return true
+	}
+	gemm.Parallel(ns*nr, task)
 	return true
 }
 

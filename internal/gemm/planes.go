@@ -16,11 +16,24 @@ import "fmt"
 // to A times the k×P matrix at b[s*bs:] (row stride P), on the caller's
 // goroutine.
 func (pa *PackedA) SgemmPlanes(nb, P int, b []float32, bs int, c []float32, cs int) {
+	pa.SgemmPlanesRows(0, pa.m, nb, P, b, bs, c, cs)
+}
+
+// RowTile is the row multiple at which SgemmPlanesRows may split the rows.
+func (pa *PackedA) RowTile() int { return pa.kern.mr }
+
+// SgemmPlanesRows is SgemmPlanes for rows [i0, i1) of A and the C planes
+// only (i0 a multiple of RowTile, i1 too or m): callers split a product
+// among goroutines by rows when its planes are too few to split.
+func (pa *PackedA) SgemmPlanesRows(i0, i1, nb, P int, b []float32, bs int, c []float32, cs int) {
 	m, k := pa.m, pa.k
 	if nb < 0 || P < 0 {
 		panic(fmt.Sprintf("gemm: negative dimension nb=%d P=%d", nb, P))
 	}
-	if nb == 0 || P == 0 || m == 0 {
+	if i0 < 0 || i1 > m || i0 > i1 || i0%pa.kern.mr != 0 || (i1 != m && i1%pa.kern.mr != 0) {
+		panic(fmt.Sprintf("gemm: rows [%d, %d) of %d, tile %d", i0, i1, m, pa.kern.mr))
+	}
+	if nb == 0 || P == 0 || i0 == i1 {
 		return
 	}
 	if bs < k*P || cs < m*P || len(b) < (nb-1)*bs+k*P || len(c) < (nb-1)*cs+m*P {
@@ -28,7 +41,7 @@ func (pa *PackedA) SgemmPlanes(nb, P int, b []float32, bs int, c []float32, cs i
 	}
 	if k == 0 {
 		for s := range nb {
-			clear(c[s*cs : s*cs+m*P])
+			clear(c[s*cs+i0*P : s*cs+i1*P])
 		}
 		return
 	}
@@ -49,8 +62,10 @@ func (pa *PackedA) SgemmPlanes(nb, P int, b []float32, bs int, c []float32, cs i
 		for pc := 0; pc < k; pc += kc {
 			kb := min(kc, k-pc)
 			pl.packB(buf.b, pc, jc, kb, nbk)
-			for ic := 0; ic < m; ic += mc {
-				pl.macro(buf, pa.block(ic, pc), ic, jc, pc, min(mc, m-ic), nbk, kb)
+			for ic := i0 / mc * mc; ic < i1; ic += mc {
+				// The block's rows within [i0, i1): whole panels of mr.
+				r0, r1 := max(i0, ic)-ic, min(i1, ic+mc, m)-ic
+				pl.macro(buf, pa.block(ic, pc)[r0*kb:], ic+r0, jc, pc, r1-r0, nbk, kb)
 			}
 		}
 	}

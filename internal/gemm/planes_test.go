@@ -34,9 +34,26 @@ func testSgemmPlanes(t *testing.T) {
 			pa.SgemmSerial(false, c.P, 1, b[s*bs:], c.P, 0, want[s*cs:], c.P)
 		}
 		pa.SgemmPlanes(c.nb, c.P, b, bs, got, cs)
-		for i := range want {
-			if math.Float32bits(got[i]) != math.Float32bits(want[i]) && !(math.IsNaN(float64(got[i])) && math.IsNaN(float64(want[i]))) {
-				t.Fatalf("%+v: C[%d] = %v, one product a sample gives %v", c, i, got[i], want[i])
+		// The same by rows, in bands of 1, 3 and 19 tiles.
+		byRows := func(band int) []float32 {
+			out := make([]float32, len(want))
+			for i := range out {
+				out[i] = float32(math.NaN())
+			}
+			step := band * pa.RowTile()
+			for i0 := 0; i0 < c.m; i0 += step {
+				pa.SgemmPlanesRows(i0, min(i0+step, c.m), c.nb, c.P, b, bs, out, cs)
+			}
+			return out
+		}
+		for _, r := range []struct {
+			what string
+			got  []float32
+		}{{"planes", got}, {"rows by 1", byRows(1)}, {"rows by 3", byRows(3)}, {"rows by 19", byRows(19)}} {
+			for i := range want {
+				if math.Float32bits(r.got[i]) != math.Float32bits(want[i]) && !(math.IsNaN(float64(r.got[i])) && math.IsNaN(float64(want[i]))) {
+					t.Fatalf("%+v %s: C[%d] = %v, one product a sample gives %v", c, r.what, i, r.got[i], want[i])
+				}
 			}
 		}
 	}
