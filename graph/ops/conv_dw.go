@@ -21,83 +21,99 @@ import (
 // of the direct loops (convTapRows) in the same order, a padding tap
 // adding nothing, so the two paths give the same bits.
 
-// dwPlan is the tap pattern of a depthwise convolution's output vectors.
-// A step is cstep channels' output planes, pm vectors; every step reads
-// cstep input planes from its own base. off and mask hold, per vector of a
-// step and tap, the input offset (from the step's base) and the lanes
-// that read input: one offset a tap (contig, lanes reading off+i) or one
-// a lane (gathers).
+// dwPlan is the tap pattern of a depthwise convolution's output vectors
+// of vl lanes (8 for the AVX2 kernels, 16 for the AVX-512 ones). A step is
+// cstep channels' output planes, pm vectors; every step reads cstep input
+// planes from its own base. off and mask hold, per vector of a step and
+// tap, the input offset (from the step's base) and the lanes that read
+// input: one offset a tap (contig, lanes reading off+i; pairs, off+2i) or
+// one a lane (gathers, vl 8 only).
 type dwPlan struct {
+	vl               int
 	pm, cstep, steps int
 	pin, pout        int
 	taps             int
 	contig, pairs    bool
-	off              []int32  // contig or pairs: [pm][taps]; else [pm][taps][8]
-	mask             []uint32 // [pm][taps][8]; pairs: [pm][taps][16], lane i's at 2i
-	chmap            [8]int32 // per lane: its channel in the step
+	off              []int32   // contig or pairs: [pm][taps]; else [pm][taps][vl]
+	mask             []uint32  // vl 8: [pm][taps][8]; pairs: [pm][taps][16], lane i's at 2i
+	kmask            []uint16  // vl 16: a bit a lane, [pm][taps]; pairs: [pm][taps][2], lane i's at bit 2i
+	chmap            [16]int32 // per lane: its channel in the step
 }
 
 // dwKey is what a plan depends on.
 type dwKey struct {
-	g convGeom
-	c int
+	g     convGeom
+	c, vl int
 }
 
 // dwPlans keeps every plan made (one per depthwise shape of the compiled
 // programs, a few kB each).
 var dwPlans sync.Map
 
-// dwPlanLimit bounds a plan's table entries (pm × taps × 8).
+// dwPlanLimit bounds a plan's table entries (pm × taps × vl).
 const dwPlanLimit = 1 << 20
 
 // dwDisabled turns the in-place path off (tests compare it with the
 // direct loops it replaces).
 var dwDisabled bool
 
+// dwLanes, when 8, keeps the plans at 8 lanes (tests compare both).
+var dwLanes int
+
 // dwPlanFor returns the plan of cd's forward pass, or nil when the
 // in-place kernels do not run it: not depthwise with multiplier 1, a 3-D
 // window, planes neither a multiple of 8 elements nor a divisor of 8, or
-// no AVX2 kernels.
+// no AVX2 kernels. Where the AVX-512 kernels run, a plan of 16 lanes
+// reading contiguous inputs or pairs is preferred.
 func dwPlanFor(cd *convDims) *dwPlan {
 	if dwDisabled || !dwAsm || cd.group != cd.c || cd.m != cd.c {
 		return nil
 	}
-	key := dwKey{cd.g, cd.c}
+	if dw512 && dwLanes != 8 {
+		if p := dwPlanCached(cd, 16); p != nil && (p.contig || p.pairs) {
+			return p
+		}
+	}
+	return dwPlanCached(cd, 8)
+}
+
+func dwPlanCached(cd *convDims, vl int) *dwPlan {
+	key := dwKey{cd.g, cd.c, vl}
 	if p, ok := dwPlans.Load(key); ok {
 		return p.(*dwPlan)
 	}
-	p := newDWPlan(&cd.g, cd.c)
+	p := newDWPlan(&cd.g, cd.c, vl)
 	dwPlans.Store(key, p)
 	return p
 }
 
-func newDWPlan(g *convGeom, c int) *dwPlan {
+func newDWPlan(g *convGeom, c, vl int) *dwPlan {
 	if g.in[0] != 1 || g.out[0] != 1 || g.k[0] != 1 {
 		return nil
 	}
 	pout, pin, T := g.outSize(), g.inSize(), g.kSize()
-	p := &dwPlan{pin: pin, pout: pout, taps: T, contig: true}
+	p := &dwPlan{vl: vl, pin: pin, pout: pout, taps: T, contig: true}
 	switch {
-	case pout%8 == 0:
-		p.pm, p.cstep = pout/8, 1
-	case 8%pout == 0 && c%(8/pout) == 0:
-		p.pm, p.cstep = 1, 8/pout
+	case pout%vl == 0:
+		p.pm, p.cstep = pout/vl, 1
+	case vl%pout == 0 && c%(vl/pout) == 0:
+		p.pm, p.cstep = 1, vl/pout
 	default:
 		return nil
 	}
 	p.steps = c / p.cstep
-	if p.pm*T*8 > dwPlanLimit || int64(p.cstep)*int64(pin) >= 1<<30 {
+	if p.pm*T*vl > dwPlanLimit || int64(p.cstep)*int64(pin) >= 1<<30 {
 		return nil
 	}
-	for i := range 8 {
-		p.chmap[i] = int32(i / min(pout, 8))
+	for i := range vl {
+		p.chmap[i] = int32(i / min(pout, vl))
 	}
-	idx := make([]int32, p.pm*T*8)
-	p.mask = make([]uint32, p.pm*T*8)
+	idx := make([]int32, p.pm*T*vl)
+	mask := make([]uint32, p.pm*T*vl)
 	W := g.out[2]
 	for q := range p.pm {
-		for i := range 8 {
-			pos := 8*q + i
+		for i := range vl {
+			pos := vl*q + i
 			cl, pos := pos/pout, pos%pout
 			oh, ow := pos/W, pos%W
 			for kh := range g.k[1] {
@@ -107,45 +123,64 @@ func newDWPlan(g *convGeom, c int) *dwPlan {
 					if ih < 0 || ih >= g.in[1] || iw < 0 || iw >= g.in[2] {
 						continue
 					}
-					e := (q*T+kh*g.k[2]+kw)*8 + i
+					e := (q*T+kh*g.k[2]+kw)*vl + i
 					idx[e] = int32(cl*pin + ih*g.in[2] + iw)
-					p.mask[e] = ^uint32(0)
+					mask[e] = ^uint32(0)
 				}
 			}
 		}
 	}
 	// Contiguous when every tap of every vector reads off+i in lane i,
-	// pairs when off+2i (stride 2: the kernel loads 16 and keeps the
+	// pairs when off+2i (stride 2: the kernel loads 2vl and keeps the
 	// even ones).
-	if off, ok := dwRuns(idx, p.mask, 1); ok {
-		p.off = off
+	step := int32(1)
+	off, ok := dwRuns(idx, mask, vl, 1)
+	if !ok {
+		p.contig = false
+		step = 2
+		off, ok = dwRuns(idx, mask, vl, 2)
+		p.pairs = ok
+	}
+	if !ok {
+		p.off, p.mask = idx, mask
 		return p
 	}
-	p.contig = false
-	if off, ok := dwRuns(idx, p.mask, 2); ok {
-		p.off, p.pairs = off, true
-		m16 := make([]uint32, 2*len(p.mask))
-		for e, v := range p.mask {
-			m16[2*e] = v
+	p.off = off
+	// The lanes of the loads: vl of them (contig), or 2vl, lane i's at
+	// 2i (pairs).
+	lanes := make([]bool, int(step)*len(mask))
+	for e, v := range mask {
+		lanes[int(step)*e] = v != 0
+	}
+	if vl == 8 {
+		p.mask = make([]uint32, len(lanes))
+		for e, v := range lanes {
+			if v {
+				p.mask[e] = ^uint32(0)
+			}
 		}
-		p.mask = m16
 		return p
 	}
-	p.off = idx
+	p.kmask = make([]uint16, len(lanes)/16)
+	for e, v := range lanes {
+		if v {
+			p.kmask[e/16] |= 1 << (e % 16)
+		}
+	}
 	return p
 }
 
-// dwRuns returns, when every vector of 8 lanes of idx reads off + step*i
+// dwRuns returns, when every vector of vl lanes of idx reads off + step*i
 // in each lane i that mask keeps, the off of each vector.
-func dwRuns(idx []int32, mask []uint32, step int32) ([]int32, bool) {
-	off := make([]int32, len(idx)/8)
+func dwRuns(idx []int32, mask []uint32, vl int, step int32) ([]int32, bool) {
+	off := make([]int32, len(idx)/vl)
 	for v := range off {
 		first := true
-		for i := range int32(8) {
-			if mask[v*8+int(i)] == 0 {
+		for i := range vl {
+			if mask[v*vl+i] == 0 {
 				continue
 			}
-			o := idx[v*8+int(i)] - step*i
+			o := idx[v*vl+i] - step*int32(i)
 			if first {
 				off[v], first = o, false
 			} else if off[v] != o {
@@ -170,9 +205,9 @@ func dwForward[T Float](p *dwPlan, x, w, b []T, cd *convDims, y []T) bool {
 		b32 = any(b).([]float32)
 	}
 	C, nt := cd.c, p.taps
-	ws := C + 8
+	ws := C + 16
 	// The weights tap by tap (a channel's weight of tap t at t*ws + c),
-	// and the bias, each with 8 elements of slack for the vector loads.
+	// and the bias, each with 16 elements of slack for the vector loads.
 	wt := getScratch[float32](nt*ws + ws)
 	defer putScratch(wt)
 	clear(wt)

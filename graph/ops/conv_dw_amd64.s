@@ -175,3 +175,139 @@ ptap:
 pdone:
 	VZEROUPPER
 	RET
+
+// evens512 holds the indices of the even elements of two vectors of 16.
+DATA evens512<>+0(SB)/4, $0
+DATA evens512<>+4(SB)/4, $2
+DATA evens512<>+8(SB)/4, $4
+DATA evens512<>+12(SB)/4, $6
+DATA evens512<>+16(SB)/4, $8
+DATA evens512<>+20(SB)/4, $10
+DATA evens512<>+24(SB)/4, $12
+DATA evens512<>+28(SB)/4, $14
+DATA evens512<>+32(SB)/4, $16
+DATA evens512<>+36(SB)/4, $18
+DATA evens512<>+40(SB)/4, $20
+DATA evens512<>+44(SB)/4, $22
+DATA evens512<>+48(SB)/4, $24
+DATA evens512<>+52(SB)/4, $26
+DATA evens512<>+56(SB)/4, $28
+DATA evens512<>+60(SB)/4, $30
+GLOBL evens512<>(SB), RODATA|NOPTR, $64
+
+// func dwTaps512(y, x *float32, steps, pm, xstep, taps int, off *int32, kmask *uint16, w *float32, wstride, cstep int, bias *float32, chmap *int32)
+// dwTapsAVX2 with vectors of 16 (AVX-512): R9 moves over the taps' lane
+// masks, a 16-bit word each, loaded into K1; Z15 chmap.
+TEXT ·dwTaps512(SB), NOSPLIT, $0-104
+	MOVQ      y+0(FP), DI
+	MOVQ      x+8(FP), SI
+	MOVQ      steps+16(FP), BX
+	MOVQ      w+64(FP), R10
+	MOVQ      wstride+72(FP), R11
+	SHLQ      $2, R11
+	MOVQ      bias+88(FP), R12
+	MOVQ      chmap+96(FP), AX
+	VMOVDQU32 (AX), Z15
+
+zstep:
+	TESTQ BX, BX
+	JZ    zdone
+	MOVQ  off+48(FP), R8
+	MOVQ  kmask+56(FP), R9
+	MOVQ  pm+24(FP), CX
+
+zvec:
+	VPERMPS (R12), Z15, Z0
+	MOVQ    R10, R13
+	MOVQ    taps+40(FP), DX
+
+ztap:
+	MOVLQSX     (R8), R14
+	KMOVW       (R9), K1
+	VMOVUPS.Z   (SI)(R14*4), K1, Z2
+	VPERMPS     (R13), Z15, Z3
+	VFMADD231PS Z2, Z3, Z0
+	ADDQ        $4, R8
+	ADDQ        $2, R9
+	ADDQ        R11, R13
+	DECQ        DX
+	JNZ         ztap
+	VMOVUPS     Z0, (DI)
+	ADDQ        $64, DI
+	DECQ        CX
+	JNZ         zvec
+
+	MOVQ xstep+32(FP), AX
+	SHLQ $2, AX
+	ADDQ AX, SI
+	MOVQ cstep+80(FP), AX
+	SHLQ $2, AX
+	ADDQ AX, R10
+	ADDQ AX, R12
+	DECQ BX
+	JMP  zstep
+
+zdone:
+	VZEROUPPER
+	RET
+
+// func dwPairs512(y, x *float32, steps, pm, xstep, taps int, off *int32, kmask *uint16, w *float32, wstride, cstep int, bias *float32, chmap *int32)
+// dwTaps512 for a plan of pairs: a tap loads 32 inputs (two masks of 16
+// lanes, K1 and K2) and keeps the even ones (VPERMT2PS with Z14).
+TEXT ·dwPairs512(SB), NOSPLIT, $0-104
+	MOVQ      y+0(FP), DI
+	MOVQ      x+8(FP), SI
+	MOVQ      steps+16(FP), BX
+	MOVQ      w+64(FP), R10
+	MOVQ      wstride+72(FP), R11
+	SHLQ      $2, R11
+	MOVQ      bias+88(FP), R12
+	MOVQ      chmap+96(FP), AX
+	VMOVDQU32 (AX), Z15
+	LEAQ      evens512<>(SB), AX
+	VMOVDQU32 (AX), Z14
+
+qstep:
+	TESTQ BX, BX
+	JZ    qdone
+	MOVQ  off+48(FP), R8
+	MOVQ  kmask+56(FP), R9
+	MOVQ  pm+24(FP), CX
+
+qvec:
+	VPERMPS (R12), Z15, Z0
+	MOVQ    R10, R13
+	MOVQ    taps+40(FP), DX
+
+qtap:
+	MOVLQSX     (R8), R14
+	KMOVW       (R9), K1
+	KMOVW       2(R9), K2
+	VMOVUPS.Z   (SI)(R14*4), K1, Z2
+	VMOVUPS.Z   64(SI)(R14*4), K2, Z5
+	VPERMT2PS   Z5, Z14, Z2
+	VPERMPS     (R13), Z15, Z3
+	VFMADD231PS Z2, Z3, Z0
+	ADDQ        $4, R8
+	ADDQ        $4, R9
+	ADDQ        R11, R13
+	DECQ        DX
+	JNZ         qtap
+	VMOVUPS     Z0, (DI)
+	ADDQ        $64, DI
+	DECQ        CX
+	JNZ         qvec
+
+	MOVQ xstep+32(FP), AX
+	SHLQ $2, AX
+	ADDQ AX, SI
+	MOVQ cstep+80(FP), AX
+	SHLQ $2, AX
+	ADDQ AX, R10
+	ADDQ AX, R12
+	DECQ BX
+	JMP  qstep
+
+qdone:
+	VZEROUPPER
+	RET

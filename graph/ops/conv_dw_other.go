@@ -6,6 +6,9 @@ package ops
 // this build (the direct loops run depthwise convolutions).
 const dwAsm = false
 
+// dw512 is false in this build.
+const dw512 = false
+
 func dwKernel(p *dwPlan, y, x []float32, steps int, wt []float32, ws int, bias []float32) {
 	panic("ops: no in-place depthwise kernel in this build")
 }
