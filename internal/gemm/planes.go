@@ -1,6 +1,9 @@
 package gemm
 
-import "fmt"
+import (
+	"fmt"
+	"sync"
+)
 
 // Products over a batch of planes: a 1x1 convolution of nb samples is, for
 // each sample s, C_s = A·B_s with B_s the sample's k×P input (k channels of
@@ -57,17 +60,62 @@ func (pa *PackedA) SgemmPlanesRows(i0, i1, nb, P int, b []float32, bs int, c []f
 	defer pool.put(buf)
 	buf.b = grow(buf.b, kc*nc)
 	pl := planes{kn: kn, P: P, b: b, bs: bs, c: c, cs: cs}
+	// Planes that tiles straddle (P not a multiple of nr): the block's
+	// product goes to a flat matrix of nbk columns, scattered into the
+	// planes after its last k block, rather than through the edge tile
+	// at every k block.
+	var flat *[]float32
+	if P%kn.nr != 0 {
+		flat = flatPool.Get().(*[]float32)
+		defer flatPool.Put(flat)
+		*flat = grow(*flat, (i1-i0)*nc)
+	}
 	for jc := 0; jc < n; jc += nc {
 		nbk := min(nc, n-jc)
+		fp := product{m: i1 - i0, n: nbk, k: k, alpha: 1, ldc: nbk, kern: kn}
+		if flat != nil {
+			fp.c = (*flat)[:(i1-i0)*nbk]
+		}
 		for pc := 0; pc < k; pc += kc {
 			kb := min(kc, k-pc)
 			pl.packB(buf.b, pc, jc, kb, nbk)
 			for ic := i0 / mc * mc; ic < i1; ic += mc {
 				// The block's rows within [i0, i1): whole panels of mr.
 				r0, r1 := max(i0, ic)-ic, min(i1, ic+mc, m)-ic
+				if flat != nil {
+					fp.macro(buf, pa.block(ic, pc)[r0*kb:], ic+r0-i0, 0, pc, r1-r0, nbk, kb)
+					continue
+				}
 				pl.macro(buf, pa.block(ic, pc)[r0*kb:], ic+r0, jc, pc, r1-r0, nbk, kb)
 			}
 		}
+		if flat != nil {
+			pl.scatter(fp.c, i0, i1, jc, nbk)
+		}
+	}
+}
+
+// flatPool keeps SgemmPlanesRows's flat matrices.
+var flatPool = sync.Pool{New: func() any { return new([]float32) }}
+
+// scatter copies rows [i0, i1) of the flat block of columns [jc, jc+nbk)
+// into the planes.
+func (pl *planes) scatter(flat []float32, i0, i1, jc, nbk int) {
+	P := pl.P
+	for t := 0; t < nbk; {
+		s, pos := (jc+t)/P, (jc+t)%P
+		run := min(nbk-t, P-pos)
+		dst := pl.c[s*pl.cs+pos:]
+		for i := i0; i < i1; i++ {
+			src := flat[(i-i0)*nbk+t:][:run]
+			d := dst[i*P:][:run]
+			if run == 4 {
+				d[0], d[1], d[2], d[3] = src[0], src[1], src[2], src[3]
+				continue
+			}
+			copy(d, src)
+		}
+		t += run
 	}
 }
 
