@@ -32,6 +32,11 @@ func dwPairsAVX2(y, x *float32, steps, pm, xstep, taps int, off *int32, mask *ui
 //go:noescape
 func dwTaps512(y, x *float32, steps, pm, xstep, taps int, off *int32, kmask *uint16, w *float32, wstride, cstep int, bias *float32, chmap *int32)
 
+// dwTaps512x9 is dwTaps512 for 9 taps, unrolled.
+//
+//go:noescape
+func dwTaps512x9(y, x *float32, steps, pm, xstep, taps int, off *int32, kmask *uint16, w *float32, wstride, cstep int, bias *float32, chmap *int32)
+
 // dwPairs512 is dwPairsAVX2 with vectors of 16 (AVX-512).
 //
 //go:noescape
@@ -55,6 +60,10 @@ func dwKernel(p *dwPlan, y, x []float32, steps int, wt []float32, ws int, bias [
 	if p.vl == 16 {
 		if p.pairs {
 			dwPairs512(&y[0], &x[0], steps, p.pm, p.cstep*p.pin, p.taps, &p.off[0], &p.kmask[0], &wt[0], ws, p.cstep, &bias[0], &p.chmap[0])
+			return
+		}
+		if p.taps == 9 {
+			dwTaps512x9(&y[0], &x[0], steps, p.pm, p.cstep*p.pin, p.taps, &p.off[0], &p.kmask[0], &wt[0], ws, p.cstep, &bias[0], &p.chmap[0])
 			return
 		}
 		dwTaps512(&y[0], &x[0], steps, p.pm, p.cstep*p.pin, p.taps, &p.off[0], &p.kmask[0], &wt[0], ws, p.cstep, &bias[0], &p.chmap[0])
