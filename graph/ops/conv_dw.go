@@ -226,15 +226,36 @@ func dwForward[T Float](p *dwPlan, x, w, b []T, cd *convDims, y []T) bool {
 	// over what the kernel just wrote), claimed by the cores as they come
 	// free.
 	chunk := max(1, convActivateBlock/per, units/64)
+	// The fused Clip in the kernel where it can, unless an output equals
+	// a bound exactly: then the chunk again, clamped by clipEpiApply,
+	// which records the hits.
+	clip := cd.clip != nil && !cd.relu && dwClamps(p)
 	task := func(i int) {
 		u0 := i * chunk
 		u1 := min(units, u0+chunk)
+		hit := false
 		for u := u0; u < u1; {
 			s := u % p.steps
 			cnt := min(u1-u, p.steps-s)
 			c0 := s * p.cstep
-			dwKernel(p, y32[u*per:], x32[u*p.cstep*p.pin:], cnt, wt[c0:], ws, bias[c0:])
+			if clip {
+				hit = dwKernelClip(p, y32[u*per:], x32[u*p.cstep*p.pin:], cnt, wt[c0:], ws, bias[c0:], float32(cd.clip.lo), float32(cd.clip.hi)) || hit
+			} else {
+				dwKernel(p, y32[u*per:], x32[u*p.cstep*p.pin:], cnt, wt[c0:], ws, bias[c0:])
+			}
 			u += cnt
+		}
+		if clip && !hit {
+			return
+		}
+		if clip {
+			for u := u0; u < u1; {
+				s := u % p.steps
+				cnt := min(u1-u, p.steps-s)
+				c0 := s * p.cstep
+				dwKernel(p, y32[u*per:], x32[u*p.cstep*p.pin:], cnt, wt[c0:], ws, bias[c0:])
+				u += cnt
+			}
 		}
 		convActivate(y32[u0*per:u1*per], cd)
 	}

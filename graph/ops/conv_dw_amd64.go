@@ -37,10 +37,31 @@ func dwTaps512(y, x *float32, steps, pm, xstep, taps int, off *int32, kmask *uin
 //go:noescape
 func dwTaps512x9(y, x *float32, steps, pm, xstep, taps int, off *int32, kmask *uint16, w *float32, wstride, cstep int, bias *float32, chmap *int32)
 
+// dwTaps512x9Clip is dwTaps512x9 with the fused Clip: each sum clamped to
+// [lo, hi], NaN kept. It reports whether a sum equalled a bound exactly.
+//
+//go:noescape
+func dwTaps512x9Clip(y, x *float32, steps, pm, xstep, taps int, off *int32, kmask *uint16, w *float32, wstride, cstep int, bias *float32, chmap *int32, lo, hi float32) bool
+
 // dwPairs512 is dwPairsAVX2 with vectors of 16 (AVX-512).
 //
 //go:noescape
 func dwPairs512(y, x *float32, steps, pm, xstep, taps int, off *int32, kmask *uint16, w *float32, wstride, cstep int, bias *float32, chmap *int32)
+
+// dwClamps reports whether dwKernelClip runs plan p (else the caller
+// clamps after dwKernel).
+func dwClamps(p *dwPlan) bool { return p.vl == 16 && p.taps == 9 && p.contig }
+
+// dwKernelClip is dwKernel with the outputs clamped to [lo, hi] as
+// clipEpiApply clamps them, for a plan dwClamps takes. It reports whether
+// an output equalled a bound exactly before the clamp: then the steps are
+// to be done again by dwKernel, and clamped by clipEpiApply, which records
+// the hits.
+func dwKernelClip(p *dwPlan, y, x []float32, steps int, wt []float32, ws int, bias []float32, lo, hi float32) bool {
+	_ = wt[(p.taps-1)*ws+(steps-1)*p.cstep+p.vl-1]
+	_ = bias[(steps-1)*p.cstep+p.vl-1]
+	return dwTaps512x9Clip(&y[0], &x[0], steps, p.pm, p.cstep*p.pin, p.taps, &p.off[0], &p.kmask[0], &wt[0], ws, p.cstep, &bias[0], &p.chmap[0], lo, hi)
+}
 
 // dwAsm reports whether the in-place depthwise kernels run here.
 var dwAsm = convTapAsm

@@ -495,3 +495,212 @@ nnext:
 ndone:
 	VZEROUPPER
 	RET
+
+// func dwTaps512x9Clip(y, x *float32, steps, pm, xstep, taps int, off *int32, kmask *uint16, w *float32, wstride, cstep int, bias *float32, chmap *int32, lo, hi float32) bool
+// dwTaps512x9 with the fused Clip: each sum clamped to [lo, hi] (Z12,
+// Z13) as clipClampAVX2 clamps (NaN kept) before it is stored. It reports
+// whether a sum equalled a bound exactly (the caller then redoes the
+// steps without the clamp, to record the hits).
+TEXT ·dwTaps512x9Clip(SB), NOSPLIT, $0-113
+	MOVB         $0, ret+112(FP)
+	MOVQ         y+0(FP), DI
+	MOVQ         x+8(FP), SI
+	MOVQ         steps+16(FP), BX
+	MOVQ         w+64(FP), R10
+	MOVQ         wstride+72(FP), R11
+	SHLQ         $2, R11
+	MOVQ         bias+88(FP), R12
+	MOVQ         chmap+96(FP), AX
+	VMOVDQU32    (AX), Z15
+	VBROADCASTSS lo+104(FP), Z12
+	VBROADCASTSS hi+108(FP), Z13
+
+clstep:
+	TESTQ BX, BX
+	JZ    cdone
+	MOVQ  off+48(FP), R8
+	MOVQ  kmask+56(FP), R9
+	MOVQ  pm+24(FP), CX
+	MOVQ  R10, R13
+	VPERMPS (R13), Z15, Z16
+	ADDQ    R11, R13
+	VPERMPS (R13), Z15, Z17
+	ADDQ    R11, R13
+	VPERMPS (R13), Z15, Z18
+	ADDQ    R11, R13
+	VPERMPS (R13), Z15, Z19
+	ADDQ    R11, R13
+	VPERMPS (R13), Z15, Z20
+	ADDQ    R11, R13
+	VPERMPS (R13), Z15, Z21
+	ADDQ    R11, R13
+	VPERMPS (R13), Z15, Z22
+	ADDQ    R11, R13
+	VPERMPS (R13), Z15, Z23
+	ADDQ    R11, R13
+	VPERMPS (R13), Z15, Z24
+	VPERMPS (R12), Z15, Z14
+
+cpair:
+	CMPQ CX, $2
+	JLT  cvec
+	VMOVAPS Z14, Z0
+	VMOVAPS Z14, Z4
+	MOVLQSX     0(R8), R14
+	MOVLQSX     36(R8), AX
+	KMOVW       0(R9), K1
+	KMOVW       18(R9), K2
+	VMOVUPS.Z   (SI)(R14*4), K1, Z1
+	VMOVUPS.Z   (SI)(AX*4), K2, Z5
+	VFMADD231PS Z1, Z16, Z0
+	VFMADD231PS Z5, Z16, Z4
+	MOVLQSX     4(R8), R14
+	MOVLQSX     40(R8), AX
+	KMOVW       2(R9), K1
+	KMOVW       20(R9), K2
+	VMOVUPS.Z   (SI)(R14*4), K1, Z1
+	VMOVUPS.Z   (SI)(AX*4), K2, Z5
+	VFMADD231PS Z1, Z17, Z0
+	VFMADD231PS Z5, Z17, Z4
+	MOVLQSX     8(R8), R14
+	MOVLQSX     44(R8), AX
+	KMOVW       4(R9), K1
+	KMOVW       22(R9), K2
+	VMOVUPS.Z   (SI)(R14*4), K1, Z1
+	VMOVUPS.Z   (SI)(AX*4), K2, Z5
+	VFMADD231PS Z1, Z18, Z0
+	VFMADD231PS Z5, Z18, Z4
+	MOVLQSX     12(R8), R14
+	MOVLQSX     48(R8), AX
+	KMOVW       6(R9), K1
+	KMOVW       24(R9), K2
+	VMOVUPS.Z   (SI)(R14*4), K1, Z1
+	VMOVUPS.Z   (SI)(AX*4), K2, Z5
+	VFMADD231PS Z1, Z19, Z0
+	VFMADD231PS Z5, Z19, Z4
+	MOVLQSX     16(R8), R14
+	MOVLQSX     52(R8), AX
+	KMOVW       8(R9), K1
+	KMOVW       26(R9), K2
+	VMOVUPS.Z   (SI)(R14*4), K1, Z1
+	VMOVUPS.Z   (SI)(AX*4), K2, Z5
+	VFMADD231PS Z1, Z20, Z0
+	VFMADD231PS Z5, Z20, Z4
+	MOVLQSX     20(R8), R14
+	MOVLQSX     56(R8), AX
+	KMOVW       10(R9), K1
+	KMOVW       28(R9), K2
+	VMOVUPS.Z   (SI)(R14*4), K1, Z1
+	VMOVUPS.Z   (SI)(AX*4), K2, Z5
+	VFMADD231PS Z1, Z21, Z0
+	VFMADD231PS Z5, Z21, Z4
+	MOVLQSX     24(R8), R14
+	MOVLQSX     60(R8), AX
+	KMOVW       12(R9), K1
+	KMOVW       30(R9), K2
+	VMOVUPS.Z   (SI)(R14*4), K1, Z1
+	VMOVUPS.Z   (SI)(AX*4), K2, Z5
+	VFMADD231PS Z1, Z22, Z0
+	VFMADD231PS Z5, Z22, Z4
+	MOVLQSX     28(R8), R14
+	MOVLQSX     64(R8), AX
+	KMOVW       14(R9), K1
+	KMOVW       32(R9), K2
+	VMOVUPS.Z   (SI)(R14*4), K1, Z1
+	VMOVUPS.Z   (SI)(AX*4), K2, Z5
+	VFMADD231PS Z1, Z23, Z0
+	VFMADD231PS Z5, Z23, Z4
+	MOVLQSX     32(R8), R14
+	MOVLQSX     68(R8), AX
+	KMOVW       16(R9), K1
+	KMOVW       34(R9), K2
+	VMOVUPS.Z   (SI)(R14*4), K1, Z1
+	VMOVUPS.Z   (SI)(AX*4), K2, Z5
+	VFMADD231PS Z1, Z24, Z0
+	VFMADD231PS Z5, Z24, Z4
+	VCMPPS      $0x00, Z12, Z0, K3
+	VCMPPS      $0x00, Z13, Z0, K4
+	KORTESTW    K3, K4
+	JZ          2(PC)
+	MOVB        $1, ret+112(FP)
+	VMAXPS      Z0, Z12, Z0
+	VMINPS      Z0, Z13, Z0
+	VMOVUPS     Z0, 0(DI)
+	VCMPPS      $0x00, Z12, Z4, K3
+	VCMPPS      $0x00, Z13, Z4, K4
+	KORTESTW    K3, K4
+	JZ          2(PC)
+	MOVB        $1, ret+112(FP)
+	VMAXPS      Z4, Z12, Z4
+	VMINPS      Z4, Z13, Z4
+	VMOVUPS     Z4, 64(DI)
+	ADDQ    $128, DI
+	ADDQ    $72, R8
+	ADDQ    $36, R9
+	SUBQ    $2, CX
+	JMP     cpair
+
+cvec:
+	TESTQ CX, CX
+	JZ    cnext
+	VMOVAPS Z14, Z0
+	MOVLQSX     0(R8), R14
+	KMOVW       0(R9), K1
+	VMOVUPS.Z   (SI)(R14*4), K1, Z1
+	VFMADD231PS Z1, Z16, Z0
+	MOVLQSX     4(R8), R14
+	KMOVW       2(R9), K1
+	VMOVUPS.Z   (SI)(R14*4), K1, Z1
+	VFMADD231PS Z1, Z17, Z0
+	MOVLQSX     8(R8), R14
+	KMOVW       4(R9), K1
+	VMOVUPS.Z   (SI)(R14*4), K1, Z1
+	VFMADD231PS Z1, Z18, Z0
+	MOVLQSX     12(R8), R14
+	KMOVW       6(R9), K1
+	VMOVUPS.Z   (SI)(R14*4), K1, Z1
+	VFMADD231PS Z1, Z19, Z0
+	MOVLQSX     16(R8), R14
+	KMOVW       8(R9), K1
+	VMOVUPS.Z   (SI)(R14*4), K1, Z1
+	VFMADD231PS Z1, Z20, Z0
+	MOVLQSX     20(R8), R14
+	KMOVW       10(R9), K1
+	VMOVUPS.Z   (SI)(R14*4), K1, Z1
+	VFMADD231PS Z1, Z21, Z0
+	MOVLQSX     24(R8), R14
+	KMOVW       12(R9), K1
+	VMOVUPS.Z   (SI)(R14*4), K1, Z1
+	VFMADD231PS Z1, Z22, Z0
+	MOVLQSX     28(R8), R14
+	KMOVW       14(R9), K1
+	VMOVUPS.Z   (SI)(R14*4), K1, Z1
+	VFMADD231PS Z1, Z23, Z0
+	MOVLQSX     32(R8), R14
+	KMOVW       16(R9), K1
+	VMOVUPS.Z   (SI)(R14*4), K1, Z1
+	VFMADD231PS Z1, Z24, Z0
+	VCMPPS      $0x00, Z12, Z0, K3
+	VCMPPS      $0x00, Z13, Z0, K4
+	KORTESTW    K3, K4
+	JZ          2(PC)
+	MOVB        $1, ret+112(FP)
+	VMAXPS      Z0, Z12, Z0
+	VMINPS      Z0, Z13, Z0
+	VMOVUPS     Z0, 0(DI)
+	ADDQ    $64, DI
+
+cnext:
+	MOVQ xstep+32(FP), AX
+	SHLQ $2, AX
+	ADDQ AX, SI
+	MOVQ cstep+80(FP), AX
+	SHLQ $2, AX
+	ADDQ AX, R10
+	ADDQ AX, R12
+	DECQ BX
+	JMP  clstep
+
+cdone:
+	VZEROUPPER
+	RET

@@ -12,3 +12,9 @@ const dw512 = false
 func dwKernel(p *dwPlan, y, x []float32, steps int, wt []float32, ws int, bias []float32) {
 	panic("ops: no in-place depthwise kernel in this build")
 }
+
+func dwClamps(p *dwPlan) bool { return false }
+
+func dwKernelClip(p *dwPlan, y, x []float32, steps int, wt []float32, ws int, bias []float32, lo, hi float32) bool {
+	panic("ops: no in-place depthwise kernel in this build")
+}
