@@ -54,12 +54,13 @@ func convPointwise[T Float](x, b []T, cd *convDims, y []T) bool {
 		}
 	}
 	// Tasks of samples [s0, s1) and rows [i0, i1), claimed by the cores
-	// as they come free: sample ranges of 64 columns or more, and bands of
-	// rows when the samples are too few to split (small planes).
+	// as they come free: sample ranges of 64 columns or more, and a band
+	// of rows a core when the samples are too few to split (small planes;
+	// each band packs the whole of B).
 	ns, nr := 1, 1
 	if workers := runtime.GOMAXPROCS(0); workers > 1 && cd.n*M*P*C >= 1<<20 {
 		ns = min(cd.n, max(1, cd.n*P/64), 4*workers)
-		nr = max(1, min(4*workers/ns, M/(4*cd.packed.RowTile())))
+		nr = max(1, min(workers/ns, M/(4*cd.packed.RowTile())))
 	}
 	tile := cd.packed.RowTile()
 	task := func(t int) {
