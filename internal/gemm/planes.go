@@ -102,6 +102,11 @@ var flatPool = sync.Pool{New: func() any { return new([]float32) }}
 // into the planes.
 func (pl *planes) scatter(flat []float32, i0, i1, jc, nbk int) {
 	P := pl.P
+	if pl.whole() {
+		s := jc / P
+		copyBlocks(pl.c[s*pl.cs+i0*P:], flat, i1-i0, nbk/P, P, P, pl.cs, nbk, P)
+		return
+	}
 	for t := 0; t < nbk; {
 		s, pos := (jc+t)/P, (jc+t)%P
 		run := min(nbk-t, P-pos)
@@ -129,6 +134,10 @@ type planes struct {
 	cs int
 }
 
+// whole reports whether every panel and flat block holds whole samples:
+// P a multiple of 4 that divides nr (the blocks start at multiples of nr).
+func (pl *planes) whole() bool { return pl.P%4 == 0 && pl.kn.nr%pl.P == 0 }
+
 // packB packs the kb×nbk block of B at (pc, jc) into dst as packB does,
 // column j being position j%P of sample j/P.
 func (pl *planes) packB(dst []float32, pc, jc, kb, nbk int) {
@@ -143,6 +152,13 @@ func (pl *planes) packB(dst []float32, pc, jc, kb, nbk int) {
 		}
 		if w < nr {
 			clear(d)
+		}
+		if pl.whole() {
+			// Whole samples (P divides nr and w): row p of the panel is
+			// row p of each sample's block, P floats apiece.
+			s := col / P
+			copyBlocks(d, pl.b[s*pl.bs+pc*P:], kb, w/P, P, nr, P, P, pl.bs)
+			continue
 		}
 		for t := 0; t < w; {
 			s, pos := (col+t)/P, (col+t)%P
