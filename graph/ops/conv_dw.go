@@ -9,17 +9,19 @@ import (
 
 // Depthwise convolutions (one input and one output channel a group) over
 // 1-D and 2-D planes read their input in place, with no phased copy: the
-// output is cut into vectors of 8 elements (a vector within one channel's
-// plane when the plane holds a multiple of 8 elements, or 8/P whole planes
-// of P < 8 elements, so 2x2 and 4x4 planes fill the vectors), and each
-// vector is the bias plus, tap by tap in the weight's order, the tap's
-// weight times the input it reads: a masked load of 8 consecutive inputs
-// (stride 1) or a masked gather (other strides), the masked-out lanes (the
-// padding) reading zero. The tap pattern of every vector repeats from one
-// channel (or group of planes) to the next, so it is worked out once per
-// shape (dwPlan, kept in dwPlans) rather than per run. The sums are those
-// of the direct loops (convTapRows) in the same order, a padding tap
-// adding nothing, so the two paths give the same bits.
+// output is cut into vectors of vl lanes (8 for AVX2, 16 for AVX-512), a
+// vector within one channel's plane when the plane holds a multiple of vl
+// elements, or vl/P whole planes of P < vl elements (so 2x2 and 4x4 planes
+// fill the vectors), and each vector is the bias plus, tap by tap in the
+// weight's order, the tap's weight times the inputs it reads: a masked load
+// of vl consecutive inputs (stride 1), of 2vl keeping the even ones (stride
+// 2, output rows of whole vectors) or a masked gather (the rest), the
+// masked-out lanes (the padding) reading zero and no memory. The tap pattern
+// of every vector repeats from one channel (or group of planes) to the
+// next, so it is worked out once per shape (dwPlan, kept in dwPlans) rather
+// than per run. The sums are those of the direct loops (convTapRows) in the
+// same order, a padding tap adding nothing, so the two paths give the same
+// bits.
 
 // dwPlan is the tap pattern of a depthwise convolution's output vectors
 // of vl lanes (8 for the AVX2 kernels, 16 for the AVX-512 ones). A step is
