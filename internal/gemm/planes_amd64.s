@@ -4,7 +4,8 @@
 
 // func copyBlocks4(dst, src *float32, n1, n2, q, do, di, so, si int)
 // For a < n1 and b < n2, copies 4q floats from src + a*so + b*si to
-// dst + a*do + b*di (strides in floats), 16 bytes at a time. DI and SI the
+// dst + a*do + b*di (strides in floats), 16 bytes at a time (SSE: no
+// CPU feature needed). DI and SI the
 // outer blocks, AX and BX the inner ones, R9 the offset in a block.
 TEXT ·copyBlocks4(SB), NOSPLIT, $0-72
 	MOVQ dst+0(FP), DI
@@ -33,8 +34,8 @@ inner:
 	XORQ  R9, R9
 
 chunk:
-	VMOVUPS (BX)(R9*1), X0
-	VMOVUPS X0, (AX)(R9*1)
+	MOVUPS (BX)(R9*1), X0
+	MOVUPS X0, (AX)(R9*1)
 	ADDQ    $16, R9
 	DECQ    DX
 	JNZ     chunk
