@@ -5,8 +5,8 @@
 // func copyBlocks4(dst, src *float32, n1, n2, q, do, di, so, si int)
 // For a < n1 and b < n2, copies 4q floats from src + a*so + b*si to
 // dst + a*do + b*di (strides in floats), 16 bytes at a time (SSE: no
-// CPU feature needed). DI and SI the
-// outer blocks, AX and BX the inner ones, R9 the offset in a block.
+// CPU feature needed). DI and SI the outer blocks, AX and BX the inner
+// ones, R9 the offset in a block.
 TEXT ·copyBlocks4(SB), NOSPLIT, $0-72
 	MOVQ dst+0(FP), DI
 	MOVQ src+8(FP), SI
