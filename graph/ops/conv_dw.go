@@ -52,8 +52,9 @@ type dwKey struct {
 // programs, a few kB each).
 var dwPlans sync.Map
 
-// dwPlanLimit bounds a plan's table entries (pm × taps × vl).
-const dwPlanLimit = 1 << 20
+// dwPlanLimit bounds a plan's table entries (pm × taps × vl): a plan keeps at
+// most 2 MB.
+const dwPlanLimit = 1 << 18
 
 // dwDisabled turns the in-place path off (tests compare it with the
 // direct loops it replaces).
