@@ -188,6 +188,9 @@ func (cd *convDims) convDirectFits() bool {
 // convDirectForward computes y = conv(x, w) + b (and the fused Relu) by the
 // direct loops, one (sample, group) at a time across the cores.
 func convDirectForward[T Float](x, w, b []T, cd *convDims, y []T) {
+	if p := dwPlanFor(cd); p != nil && dwForward(p, x, w, b, cd, y) {
+		return
+	}
 	g := &cd.g
 	cg, mg := cd.c/cd.group, cd.m/cd.group
 	P, inN, nt := g.outSize(), g.inSize(), cg*g.kSize()

@@ -43,6 +43,9 @@ func (cd *convDims) convChunk(rows int) int {
 
 // convForward computes y = conv(x, w) + b.
 func convForward[T Float](x, w, b []T, cd *convDims, y []T) {
+	if convPointwise(x, b, cd, y) {
+		return
+	}
 	g := &cd.g
 	P := g.outSize()
 	if cd.directGroups(false) {

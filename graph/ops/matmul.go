@@ -73,6 +73,13 @@ func lowerGemm(c *Ctx, in []*Value) ([]*Value, error) {
 	for i := range s.WRT {
 		s.WRT[i] = true
 	}
+	if c.ConstParams && a.DType == graph.Float32 && !a.IsConst() && m > 0 && n > 0 && k > 0 {
+		// Inference weights never change: pack them for the product once.
+		if bd := constData32(b); bd != nil && len(bd) == k*n {
+			s.Fwd = floats(gemmPackedRun(packGemmB(bd, transB, k, n), transA, m, n, k, float32(alpha), float32(beta), cShape),
+				gemmRun(transA, transB, m, n, k, alpha, beta, cShape))
+		}
+	}
 	s.Grad = func(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
 		key := output.Name()
 		mk := func(label string, f Kernel, shape []int, args ...*G.Node) (*G.Node, error) {

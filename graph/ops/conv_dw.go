@@ -1,0 +1,274 @@
+package ops
+
+import (
+	"runtime"
+	"sync"
+
+	"github.com/onnxtune/onnxtune/internal/gemm"
+)
+
+// Depthwise convolutions (one input and one output channel a group) over
+// 1-D and 2-D planes read their input in place, with no phased copy: the
+// output is cut into vectors of vl lanes (8 for AVX2, 16 for AVX-512), a
+// vector within one channel's plane when the plane holds a multiple of vl
+// elements, or vl/P whole planes of P < vl elements (so 2x2 and 4x4 planes
+// fill the vectors), and each vector is the bias plus, tap by tap in the
+// weight's order, the tap's weight times the inputs it reads: a masked load
+// of vl consecutive inputs (stride 1), of 2vl keeping the even ones (stride
+// 2, output rows of whole vectors) or a masked gather (the rest), the
+// masked-out lanes (the padding) reading zero and no memory. The tap pattern
+// of every vector repeats from one channel (or group of planes) to the
+// next, so it is worked out once per shape (dwPlan, kept in dwPlans) rather
+// than per run. The sums are those of the direct loops (convTapRows) in the
+// same order, a padding tap adding nothing, so the two paths give the same
+// bits.
+
+// dwPlan is the tap pattern of a depthwise convolution's output vectors
+// of vl lanes (8 for the AVX2 kernels, 16 for the AVX-512 ones). A step is
+// cstep channels' output planes, pm vectors; every step reads cstep input
+// planes from its own base. off and mask hold, per vector of a step and
+// tap, the input offset (from the step's base) and the lanes that read
+// input: one offset a tap (contig, lanes reading off+i; pairs, off+2i) or
+// one a lane (gathers, vl 8 only).
+type dwPlan struct {
+	vl               int
+	pm, cstep, steps int
+	pin, pout        int
+	taps             int
+	contig, pairs    bool
+	off              []int32   // contig or pairs: [pm][taps]; else [pm][taps][vl]
+	mask             []uint32  // vl 8: [pm][taps][8]; pairs: [pm][taps][16], lane i's at 2i
+	kmask            []uint16  // vl 16: a bit a lane, [pm][taps]; pairs: [pm][taps][2], lane i's at bit 2i
+	chmap            [16]int32 // per lane: its channel in the step
+}
+
+// dwKey is what a plan depends on.
+type dwKey struct {
+	g     convGeom
+	c, vl int
+}
+
+// dwPlans keeps every plan made (one per depthwise shape of the compiled
+// programs, a few kB each).
+var dwPlans sync.Map
+
+// dwPlanLimit bounds a plan's table entries (pm × taps × vl): a plan keeps at
+// most 2 MB.
+const dwPlanLimit = 1 << 18
+
+// dwDisabled turns the in-place path off (tests compare it with the
+// direct loops it replaces).
+var dwDisabled bool
+
+// dwLanes, when 8, keeps the plans at 8 lanes (tests compare both).
+var dwLanes int
+
+// dwPlanFor returns the plan of cd's forward pass, or nil when the
+// in-place kernels do not run it: not depthwise with multiplier 1, a 3-D
+// window, planes neither a multiple of 8 elements nor a divisor of 8, or
+// no AVX2 kernels. Where the AVX-512 kernels run, a plan of 16 lanes
+// reading contiguous inputs or pairs is preferred.
+func dwPlanFor(cd *convDims) *dwPlan {
+	if dwDisabled || !dwAsm || cd.group != cd.c || cd.m != cd.c {
+		return nil
+	}
+	if dw512 && dwLanes != 8 {
+		if p := dwPlanCached(cd, 16); p != nil && (p.contig || p.pairs) {
+			return p
+		}
+	}
+	return dwPlanCached(cd, 8)
+}
+
+func dwPlanCached(cd *convDims, vl int) *dwPlan {
+	key := dwKey{cd.g, cd.c, vl}
+	if p, ok := dwPlans.Load(key); ok {
+		return p.(*dwPlan)
+	}
+	p := newDWPlan(&cd.g, cd.c, vl)
+	dwPlans.Store(key, p)
+	return p
+}
+
+func newDWPlan(g *convGeom, c, vl int) *dwPlan {
+	if g.in[0] != 1 || g.out[0] != 1 || g.k[0] != 1 {
+		return nil
+	}
+	pout, pin, T := g.outSize(), g.inSize(), g.kSize()
+	p := &dwPlan{vl: vl, pin: pin, pout: pout, taps: T, contig: true}
+	switch {
+	case pout%vl == 0:
+		p.pm, p.cstep = pout/vl, 1
+	case vl%pout == 0 && c%(vl/pout) == 0:
+		p.pm, p.cstep = 1, vl/pout
+	default:
+		return nil
+	}
+	p.steps = c / p.cstep
+	if p.pm*T*vl > dwPlanLimit || int64(p.cstep)*int64(pin) >= 1<<30 {
+		return nil
+	}
+	for i := range vl {
+		p.chmap[i] = int32(i / min(pout, vl))
+	}
+	idx := make([]int32, p.pm*T*vl)
+	mask := make([]uint32, p.pm*T*vl)
+	W := g.out[2]
+	for q := range p.pm {
+		for i := range vl {
+			pos := vl*q + i
+			cl, pos := pos/pout, pos%pout
+			oh, ow := pos/W, pos%W
+			for kh := range g.k[1] {
+				ih := oh*g.s[1] - g.pb[1] + kh*g.d[1]
+				for kw := range g.k[2] {
+					iw := ow*g.s[2] - g.pb[2] + kw*g.d[2]
+					if ih < 0 || ih >= g.in[1] || iw < 0 || iw >= g.in[2] {
+						continue
+					}
+					e := (q*T+kh*g.k[2]+kw)*vl + i
+					idx[e] = int32(cl*pin + ih*g.in[2] + iw)
+					mask[e] = ^uint32(0)
+				}
+			}
+		}
+	}
+	// Contiguous when every tap of every vector reads off+i in lane i,
+	// pairs when off+2i (stride 2: the kernel loads 2vl and keeps the
+	// even ones).
+	step := int32(1)
+	off, ok := dwRuns(idx, mask, vl, 1)
+	if !ok {
+		p.contig = false
+		step = 2
+		off, ok = dwRuns(idx, mask, vl, 2)
+		p.pairs = ok
+	}
+	if !ok {
+		p.off, p.mask = idx, mask
+		return p
+	}
+	p.off = off
+	// The lanes of the loads: vl of them (contig), or 2vl, lane i's at
+	// 2i (pairs).
+	lanes := make([]bool, int(step)*len(mask))
+	for e, v := range mask {
+		lanes[int(step)*e] = v != 0
+	}
+	if vl == 8 {
+		p.mask = make([]uint32, len(lanes))
+		for e, v := range lanes {
+			if v {
+				p.mask[e] = ^uint32(0)
+			}
+		}
+		return p
+	}
+	p.kmask = make([]uint16, len(lanes)/16)
+	for e, v := range lanes {
+		if v {
+			p.kmask[e/16] |= 1 << (e % 16)
+		}
+	}
+	return p
+}
+
+// dwRuns returns, when every vector of vl lanes of idx reads off + step*i
+// in each lane i that mask keeps, the off of each vector.
+func dwRuns(idx []int32, mask []uint32, vl int, step int32) ([]int32, bool) {
+	off := make([]int32, len(idx)/vl)
+	for v := range off {
+		first := true
+		for i := range vl {
+			if mask[v*vl+i] == 0 {
+				continue
+			}
+			o := idx[v*vl+i] - step*int32(i)
+			if first {
+				off[v], first = o, false
+			} else if off[v] != o {
+				return nil, false
+			}
+		}
+	}
+	return off, true
+}
+
+// dwForward computes y = conv(x, w) + b (and the fused activation) by the
+// plan's kernels, float32 only: it reports false, having done nothing, for
+// any other type.
+func dwForward[T Float](p *dwPlan, x, w, b []T, cd *convDims, y []T) bool {
+	x32, ok := any(x).([]float32)
+	if !ok {
+		return false
+	}
+	w32, y32 := any(w).([]float32), any(y).([]float32)
+	var b32 []float32
+	if b != nil {
+		b32 = any(b).([]float32)
+	}
+	C, nt := cd.c, p.taps
+	ws := C + 16
+	// The weights tap by tap (a channel's weight of tap t at t*ws + c),
+	// and the bias, each with 16 elements of slack for the vector loads.
+	wt := getScratch[float32](nt*ws + ws)
+	defer putScratch(wt)
+	clear(wt)
+	for c := range C {
+		for t, v := range w32[c*nt : (c+1)*nt] {
+			wt[t*ws+c] = v
+		}
+	}
+	bias := wt[nt*ws:]
+	copy(bias, b32)
+	units := cd.n * p.steps
+	per := p.cstep * p.pout
+	_ = x32[units*p.cstep*p.pin-1]
+	_ = y32[units*per-1]
+	// Tasks of a few thousand outputs (so that the fused activation runs
+	// over what the kernel just wrote), claimed by the cores as they come
+	// free.
+	chunk := max(1, convActivateBlock/per, units/64)
+	// The fused Clip in the kernel where it can, unless an output equals
+	// a bound exactly: then the chunk again, clamped by clipEpiApply,
+	// which records the hits.
+	clip := cd.clip != nil && !cd.relu && dwClamps(p)
+	task := func(i int) {
+		u0 := i * chunk
+		u1 := min(units, u0+chunk)
+		hit := false
+		for u := u0; u < u1; {
+			s := u % p.steps
+			cnt := min(u1-u, p.steps-s)
+			c0 := s * p.cstep
+			if clip {
+				hit = dwKernelClip(p, y32[u*per:], x32[u*p.cstep*p.pin:], cnt, wt[c0:], ws, bias[c0:], float32(cd.clip.lo), float32(cd.clip.hi)) || hit
+			} else {
+				dwKernel(p, y32[u*per:], x32[u*p.cstep*p.pin:], cnt, wt[c0:], ws, bias[c0:])
+			}
+			u += cnt
+		}
+		if clip && !hit {
+			return
+		}
+		if clip {
+			for u := u0; u < u1; {
+				s := u % p.steps
+				cnt := min(u1-u, p.steps-s)
+				c0 := s * p.cstep
+				dwKernel(p, y32[u*per:], x32[u*p.cstep*p.pin:], cnt, wt[c0:], ws, bias[c0:])
+				u += cnt
+			}
+		}
+		convActivate(y32[u0*per:u1*per], cd)
+	}
+	tasks := (units + chunk - 1) / chunk
+	if runtime.GOMAXPROCS(0) == 1 || units*per*nt < 1<<16 {
+		for i := range tasks {
+			task(i)
+		}
+		return true
+	}
+	gemm.Parallel(tasks, task)
+	return true
+}

@@ -1,0 +1,108 @@
+//go:build !purego
+
+package ops
+
+import (
+	"golang.org/x/sys/cpu"
+
+	"github.com/onnxtune/onnxtune/internal/gemm"
+)
+
+// dwTapsAVX2 runs steps steps of a contiguous plan (dwPlan): per vector,
+// y = bias, then y += w[t] * x[off[t] + 0..7] (masked) for each tap, the
+// weights and bias permuted to the lanes by chmap; x moves on xstep
+// elements a step, w and bias cstep.
+//
+//go:noescape
+func dwTapsAVX2(y, x *float32, steps, pm, xstep, taps int, off *int32, mask *uint32, w *float32, wstride, cstep int, bias *float32, chmap *int32)
+
+// dwGatherAVX2 is dwTapsAVX2 for a plan of gathers (an offset a lane).
+//
+//go:noescape
+func dwGatherAVX2(y, x *float32, steps, pm, xstep, taps int, off *int32, mask *uint32, w *float32, wstride, cstep int, bias *float32, chmap *int32)
+
+// dwPairsAVX2 is dwTapsAVX2 for a plan of pairs (lane i reading off+2i).
+//
+//go:noescape
+func dwPairsAVX2(y, x *float32, steps, pm, xstep, taps int, off *int32, mask *uint32, w *float32, wstride, cstep int, bias *float32, chmap *int32)
+
+// dwTaps512 is dwTapsAVX2 with vectors of 16 (AVX-512), the lanes'
+// masks a bit each.
+//
+//go:noescape
+func dwTaps512(y, x *float32, steps, pm, xstep, taps int, off *int32, kmask *uint16, w *float32, wstride, cstep int, bias *float32, chmap *int32)
+
+// dwTaps512x9 is dwTaps512 for 9 taps, unrolled.
+//
+//go:noescape
+func dwTaps512x9(y, x *float32, steps, pm, xstep, taps int, off *int32, kmask *uint16, w *float32, wstride, cstep int, bias *float32, chmap *int32)
+
+// dwTaps512x9Clip is dwTaps512x9 with the fused Clip: each sum clamped to
+// [lo, hi], NaN kept. It reports whether a sum equalled a bound exactly.
+//
+//go:noescape
+func dwTaps512x9Clip(y, x *float32, steps, pm, xstep, taps int, off *int32, kmask *uint16, w *float32, wstride, cstep int, bias *float32, chmap *int32, lo, hi float32) bool
+
+// dwPairs512 is dwPairsAVX2 with vectors of 16 (AVX-512).
+//
+//go:noescape
+func dwPairs512(y, x *float32, steps, pm, xstep, taps int, off *int32, kmask *uint16, w *float32, wstride, cstep int, bias *float32, chmap *int32)
+
+// dwClamps reports whether dwKernelClip runs plan p (else the caller
+// clamps after dwKernel).
+func dwClamps(p *dwPlan) bool { return p.vl == 16 && p.taps == 9 && p.contig }
+
+// dwKernelClip is dwKernel with the outputs clamped to [lo, hi] as
+// clipEpiApply clamps them, for a plan dwClamps takes. It reports whether
+// an output equalled a bound exactly before the clamp: then the steps are
+// to be done again by dwKernel, and clamped by clipEpiApply, which records
+// the hits.
+func dwKernelClip(p *dwPlan, y, x []float32, steps int, wt []float32, ws int, bias []float32, lo, hi float32) bool {
+	_ = wt[(p.taps-1)*ws+(steps-1)*p.cstep+p.vl-1]
+	_ = bias[(steps-1)*p.cstep+p.vl-1]
+	return dwTaps512x9Clip(&y[0], &x[0], steps, p.pm, p.cstep*p.pin, p.taps, &p.off[0], &p.kmask[0], &wt[0], ws, p.cstep, &bias[0], &p.chmap[0], lo, hi)
+}
+
+// dwAsm reports whether the in-place depthwise kernels run here.
+var dwAsm = convTapAsm
+
+// dw512 reports whether they run on vectors of 16: where the CPU has
+// AVX-512 and the matrix products use it (ONNXTUNE_GEMM=avx2 keeps every
+// kernel at AVX2, as on a machine without).
+var dw512 = dwAsm && cpu.X86.HasAVX512F && gemmKernelName() == "avx512"
+
+// dwKernel runs steps steps of plan p into y from x (the first step's
+// bases), the weights tap by tap ws apart and the bias from the first
+// step's first channel. The caller has checked the bounds of y and x;
+// every lane that reads is inside the steps' input planes.
+func dwKernel(p *dwPlan, y, x []float32, steps int, wt []float32, ws int, bias []float32) {
+	_ = wt[(p.taps-1)*ws+(steps-1)*p.cstep+p.vl-1]
+	_ = bias[(steps-1)*p.cstep+p.vl-1]
+	if p.vl == 16 {
+		if p.pairs {
+			dwPairs512(&y[0], &x[0], steps, p.pm, p.cstep*p.pin, p.taps, &p.off[0], &p.kmask[0], &wt[0], ws, p.cstep, &bias[0], &p.chmap[0])
+			return
+		}
+		if p.taps == 9 {
+			dwTaps512x9(&y[0], &x[0], steps, p.pm, p.cstep*p.pin, p.taps, &p.off[0], &p.kmask[0], &wt[0], ws, p.cstep, &bias[0], &p.chmap[0])
+			return
+		}
+		dwTaps512(&y[0], &x[0], steps, p.pm, p.cstep*p.pin, p.taps, &p.off[0], &p.kmask[0], &wt[0], ws, p.cstep, &bias[0], &p.chmap[0])
+		return
+	}
+	if p.pairs {
+		dwPairsAVX2(&y[0], &x[0], steps, p.pm, p.cstep*p.pin, p.taps, &p.off[0], &p.mask[0], &wt[0], ws, p.cstep, &bias[0], &p.chmap[0])
+		return
+	}
+	if p.contig {
+		dwTapsAVX2(&y[0], &x[0], steps, p.pm, p.cstep*p.pin, p.taps, &p.off[0], &p.mask[0], &wt[0], ws, p.cstep, &bias[0], &p.chmap[0])
+		return
+	}
+	dwGatherAVX2(&y[0], &x[0], steps, p.pm, p.cstep*p.pin, p.taps, &p.off[0], &p.mask[0], &wt[0], ws, p.cstep, &bias[0], &p.chmap[0])
+}
+
+// gemmKernelName is the matrix products' kernel (avx512, avx2 or generic).
+func gemmKernelName() string {
+	name, _ := gemm.Kernel()
+	return name
+}

@@ -1,0 +1,119 @@
+package ops
+
+import (
+	"math"
+	"runtime"
+
+	"github.com/onnxtune/onnxtune/internal/gemm"
+)
+
+// 1x1 convolutions at inference (weights packed at compile time) read
+// their input in place: one product over a core's samples whose columns
+// are the samples' positions (gemm.PackedA.SgemmPlanes), written straight
+// into the output, then the bias and fused Clip over each sample's output
+// at once (a bias a position, so that small planes make long vector runs).
+// No im2col copy and no scatter; the numbers are those of the im2col path.
+
+// convPlanesMaxBias bounds the elements of the bias spread over a sample's
+// output (m × P): past it, the epilogue runs plane by plane.
+const convPlanesMaxBias = 1 << 14
+
+// convPlanesOff turns the planes path off (tests compare it with the
+// im2col path it replaces).
+var convPlanesOff bool
+
+// convPointwise computes y = conv(x, w) + b (and the fused activation)
+// for a 1x1 convolution with packed weights, float32: it reports false,
+// having done nothing, for any other.
+func convPointwise[T Float](x, b []T, cd *convDims, y []T) bool {
+	if convPlanesOff || cd.packed == nil || cd.group != 1 || !cd.g.pointwise() {
+		return false
+	}
+	x32, ok := any(x).([]float32)
+	if !ok {
+		return false
+	}
+	y32 := any(y).([]float32)
+	var b32 []float32
+	if b != nil {
+		b32 = any(b).([]float32)
+	}
+	P, C, M := cd.g.outSize(), cd.c, cd.m
+	var spread []float32
+	if b32 != nil && !cd.relu && M*P <= convPlanesMaxBias {
+		spread = getScratch[float32](M * P)
+		defer putScratch(spread)
+		for m, v := range b32[:M] {
+			if v == 0 {
+				v = float32(math.Copysign(0, -1)) // x + -0 is x: as no add
+			}
+			row := spread[m*P : (m+1)*P]
+			for i := range row {
+				row[i] = v
+			}
+		}
+	}
+	// Tasks of samples [s0, s1) and rows [i0, i1), claimed by the cores
+	// as they come free: sample ranges of 64 columns or more, and a band
+	// of rows a core when the samples are too few to split (small planes;
+	// each band packs the whole of B).
+	ns, nr := 1, 1
+	if workers := runtime.GOMAXPROCS(0); workers > 1 && cd.n*M*P*C >= 1<<20 {
+		ns = min(cd.n, max(1, cd.n*P/64), 4*workers)
+		nr = max(1, min(workers/ns, M/(4*cd.packed.RowTile())))
+	}
+	tile := cd.packed.RowTile()
+	task := func(t int) {
+		si, ri := t/nr, t%nr
+		s0, s1 := cd.n*si/ns, cd.n*(si+1)/ns
+		i0, i1 := M*ri/nr/tile*tile, M*(ri+1)/nr/tile*tile
+		if ri == nr-1 {
+			i1 = M
+		}
+		cd.packed.SgemmPlanesRows(i0, i1, s1-s0, P, x32[s0*C*P:], C*P, y32[s0*M*P:], M*P)
+		for s := s0; s < s1; s++ {
+			ys := y32[s*M*P : (s+1)*M*P]
+			switch {
+			case b32 == nil:
+				convActivate(ys[i0*P:i1*P], cd)
+			case spread != nil:
+				convBiasVec32(ys[i0*P:i1*P], spread[i0*P:i1*P], cd.clip)
+			default:
+				for m := i0; m < i1; m++ {
+					convEpilogue(ys[m*P:(m+1)*P], b32, m, cd)
+				}
+			}
+		}
+	}
+	if ns*nr == 1 {
+		task(0)
+		return true
+	}
+	gemm.Parallel(ns*nr, task)
+	return true
+}
+
+// convBiasVec32 is convBiasClip32 with a bias an element: dst[i] +=
+// bias[i], then the fused Clip e (if any), hits recorded.
+func convBiasVec32(dst, bias []float32, e *clipEpi) {
+	lo, hi := float32(math.Inf(-1)), float32(math.Inf(1))
+	if e != nil {
+		lo, hi = float32(e.lo), float32(e.hi)
+	}
+	bias = bias[:len(dst)]
+	for len(dst) > 0 {
+		k, hit := biasVecClamp32(dst, bias, lo, hi)
+		dst, bias = dst[k:], bias[k:]
+		blk := dst[:min(len(dst), 8)] // on a hit: the sums, unclamped
+		if !hit {
+			blk = dst // the tail past the blocks
+			for i, v := range bias[:len(blk)] {
+				blk[i] += v
+			}
+		}
+		if e != nil {
+			clipEpiGo32(e, blk)
+		}
+		dst, bias = dst[len(blk):], bias[len(blk):]
+	}
+}
