@@ -70,6 +70,14 @@ func lowerConv(c *Ctx, in []*Value) ([]*Value, error) {
 		if wd := constData32(w); wd != nil {
 			rows := C * cd.g.kSize()
 			cd.packed = gemm.PackA(false, M, rows, wd, rows)
+			if convImplicit() {
+				// Samples a forward chunk holds at most (convForwardRange).
+				nb := cd.convChunk(rows)
+				if cd.g.outSize() >= convOwnGemm {
+					nb = 1
+				}
+				cd.gather = convGather(cd, nb)
+			}
 		}
 	}
 	if c.Train && wrt[1] && group == 1 && x.DType == graph.Float32 && !cd.g.pointwise() &&

@@ -80,7 +80,9 @@ func convForwardRange[T Float](x, w, b []T, cd *convDims, y []T, s0, s1 int, ser
 		for gi := 0; gi < cd.group; gi++ {
 			wg := w[gi*mg*rows:]
 			src, ld := x[(n0*cd.c+gi*cg)*inN:], P
-			if !direct {
+			// An implicit GEMM: the packer reads the input (group 1).
+			implicit := cd.gather != nil && L <= len(cd.gather.Col)
+			if !direct && !implicit {
 				parallelRangeIf(serial, cnt, rows*P, func(lo, hi int) {
 					for s := lo; s < hi; s++ {
 						convIm2col(x[((n0+s)*cd.c+gi*cg)*inN:], cg, g, col, L, s*P)
@@ -90,13 +92,21 @@ func convForwardRange[T Float](x, w, b []T, cd *convDims, y []T, s0, s1 int, ser
 			}
 			if nb == 1 {
 				yp := y[(n0*cd.m+gi*mg)*P:]
-				convWeightGemm(cd, serial, mg, P, rows, wg, src, ld, yp, P)
+				if implicit {
+					cd.packed.SgemmGather(serial, cd.gather, any(src).([]float32), P, any(yp).([]float32), P)
+				} else {
+					convWeightGemm(cd, serial, mg, P, rows, wg, src, ld, yp, P)
+				}
 				for m := 0; m < mg; m++ {
 					convEpilogue(yp[m*P:][:P], b, gi*mg+m, cd)
 				}
 				continue
 			}
-			convWeightGemm(cd, serial, mg, L, rows, wg, src, ld, tmp, L)
+			if implicit {
+				cd.packed.SgemmGather(serial, cd.gather, any(src).([]float32), L, any(tmp).([]float32), L)
+			} else {
+				convWeightGemm(cd, serial, mg, L, rows, wg, src, ld, tmp, L)
+			}
 			if P < 8 && b != nil && !cd.relu {
 				// Planes too small for the vector loop: the bias and Clip
 				// over each channel's row of the product (all its

@@ -21,6 +21,12 @@ type kernel struct {
 	// packB in Go.
 	rowsA, rowsB func(k, np int, src []float32, ld int, dst []float32)
 	colsA, colsB func(k int, src []float32, ld int, dst []float32)
+
+	// gather packs one B panel of a Gather with vector loads: kb steps
+	// of nr values, value j of step p src[row[p]+cols[j]] when bit j of
+	// masks[rowTap[p]] is set, else zero; contig says cols[j] =
+	// cols[0]+j for the columns of any set bit. nil: gatherGo.
+	gather func(kb int, dst, src []float32, row, rowTap []int32, masks []uint32, cols *[32]int32, contig bool)
 }
 
 // maxTile bounds mr·nr over the kernels: the scratch tile of edge tiles.

@@ -1,0 +1,80 @@
+package ops
+
+import (
+	"fmt"
+	"math"
+	"testing"
+
+	"github.com/onnxtune/onnxtune/internal/gemm"
+)
+
+// TestConvImplicitGemm: the inference forward whose GEMM packs its panels
+// from the input (convGather) gives the numbers of the one that writes the
+// im2col matrix, bit for bit (the packed panels are the same), for the
+// windows of ResNet-18 and others, one sample and chunks of samples a GEMM,
+// with bias and the fused Relu.
+func TestConvImplicitGemm(t *testing.T) {
+	for _, tc := range []struct {
+		n, c, m, h, w, kh, kw, s, d, pad int
+		relu                             bool
+	}{
+		{3, 8, 16, 16, 16, 3, 3, 1, 1, 1, true},  // layer1: a GEMM a sample
+		{5, 16, 24, 8, 8, 3, 3, 1, 1, 1, false},  // layer2: chunks
+		{6, 32, 16, 4, 4, 3, 3, 1, 1, 1, true},   // layer3: panels across samples
+		{7, 16, 8, 2, 2, 3, 3, 1, 1, 1, false},   // layer4
+		{2, 3, 16, 32, 32, 7, 7, 2, 1, 3, true},  // the stem
+		{4, 8, 16, 16, 16, 3, 3, 2, 1, 1, false}, // stride 2
+		{4, 8, 16, 16, 16, 1, 1, 2, 1, 0, false}, // the downsampling 1x1
+		{3, 4, 8, 11, 9, 3, 5, 1, 2, 2, true},    // dilated, not square
+		{3, 4, 8, 1, 40, 1, 5, 3, 1, 2, false},   // 1-D
+	} {
+		t.Run(fmt.Sprintf("%+v", tc), func(t *testing.T) {
+			oh := (tc.h+2*tc.pad-tc.d*(tc.kh-1)-1)/tc.s + 1
+			ow := (tc.w+2*tc.pad-tc.d*(tc.kw-1)-1)/tc.s + 1
+			if tc.h == 1 {
+				oh = 1
+			}
+			ph := tc.pad
+			if tc.h == 1 {
+				ph = 0
+			}
+			cd := &convDims{n: tc.n, c: tc.c, m: tc.m, group: 1, relu: tc.relu,
+				g: newConvGeom([]int{tc.h, tc.w}, []int{oh, ow}, []int{tc.kh, tc.kw}, []int{tc.s, tc.s},
+					[]int{tc.d, tc.d}, []int{ph, tc.pad}, []int{ph, tc.pad})}
+			rows := tc.c * tc.kh * tc.kw
+			xs, _ := Data[float32](toF32(randF64(1, -1, 1, tc.n, tc.c, tc.h, tc.w)))
+			xs[5] = float32(math.NaN())
+			ws, _ := Data[float32](toF32(randF64(2, -1, 1, tc.m, rows)))
+			bs, _ := Data[float32](toF32(randF64(3, -1, 1, tc.m)))
+			cd.packed = gemm.PackA(false, tc.m, rows, ws, rows)
+			P := oh * ow
+			for _, limit := range []int{convColLimit, 3 * rows * P} {
+				withColLimit(limit, func() {
+					nb := cd.convChunk(rows)
+					if P >= convOwnGemm {
+						nb = 1
+					}
+					want := make([]float32, tc.n*tc.m*P)
+					convForward(xs, ws, bs, cd, want)
+					implicit := *cd
+					if implicit.gather = convGather(cd, nb); implicit.gather == nil {
+						t.Fatal("no gather")
+					}
+					for _, serial := range []bool{true, false} {
+						got := make([]float32, len(want))
+						if serial {
+							convForwardRange(xs, ws, bs, &implicit, got, 0, tc.n, true)
+						} else {
+							convForward(xs, ws, bs, &implicit, got)
+						}
+						for i := range want {
+							if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+								t.Fatalf("limit %d serial %v: y[%d] = %v, with im2col %v", limit, serial, i, got[i], want[i])
+							}
+						}
+					}
+				})
+			}
+		})
+	}
+}

@@ -1,0 +1,210 @@
+package gemm
+
+import (
+	"fmt"
+	"runtime"
+)
+
+// Gather describes a matrix B (k×n) that is not stored but picked from a
+// source slice by separable offsets: the im2col matrix of a convolution,
+// packed straight from the input image (an implicit GEMM). Element (p, j)
+// is src[Row[p]+Col[j]] when the window position is inside the input,
+// 0 <= ColH[j]+TapH[th] < H and 0 <= ColW[j]+TapW[tw] < W for row p's tap
+// RowTap[p] = th*len(TapW)+tw, and zero otherwise (padding).
+//
+// A Gather holds no source: each product names its own (a convolution's
+// offsets are the same for every run and batch chunk; its input is not).
+type Gather struct {
+	Row, RowTap []int32
+	TapH, TapW  []int32
+	Col         []int32
+	ColH, ColW  []int32
+	H, W        int32
+
+	lo   int   // the smallest source index read
+	need []int // need[j]: the source length columns 0..j read
+}
+
+// NewGather checks the offsets of a Gather and returns it. Every slice's
+// length must agree: Row and RowTap k, Col, ColH and ColW n, RowTap's
+// taps below len(TapH)·len(TapW).
+func NewGather(row, rowTap, tapH, tapW, col, colH, colW []int32, h, w int32) (*Gather, error) {
+	g := &Gather{Row: row, RowTap: rowTap, TapH: tapH, TapW: tapW, Col: col, ColH: colH, ColW: colW, H: h, W: w}
+	taps := len(tapH) * len(tapW)
+	switch {
+	case len(rowTap) != len(row):
+		return nil, fmt.Errorf("gemm: gather has %d row offsets and %d row taps", len(row), len(rowTap))
+	case len(colH) != len(col) || len(colW) != len(col):
+		return nil, fmt.Errorf("gemm: gather has %d column offsets, %d and %d window starts", len(col), len(colH), len(colW))
+	case taps == 0 && len(row) > 0:
+		return nil, fmt.Errorf("gemm: gather has rows but no taps")
+	}
+	// The rows of each tap, and the columns each tap reads, bound the
+	// indices read: every such pair is read.
+	rmin, rmax := make([]int, taps), make([]int, taps)
+	for t := range taps {
+		rmin[t], rmax[t] = 1<<62, -1<<62
+	}
+	for p, t := range rowTap {
+		if t < 0 || int(t) >= taps {
+			return nil, fmt.Errorf("gemm: gather row %d has tap %d of %d", p, t, taps)
+		}
+		rmin[t], rmax[t] = min(rmin[t], int(row[p])), max(rmax[t], int(row[p]))
+	}
+	g.lo, g.need = 0, make([]int, len(col))
+	hi := -1
+	for j, c := range col {
+		for th, dh := range tapH {
+			if y := colH[j] + dh; y < 0 || y >= h {
+				continue
+			}
+			for tw, dw := range tapW {
+				t := th*len(tapW) + tw
+				if x := colW[j] + dw; x < 0 || x >= w || rmax[t] < rmin[t] {
+					continue
+				}
+				g.lo, hi = min(g.lo, rmin[t]+int(c)), max(hi, rmax[t]+int(c))
+			}
+		}
+		g.need[j] = hi + 1
+	}
+	if g.lo < 0 {
+		return nil, fmt.Errorf("gemm: gather reads source index %d", g.lo)
+	}
+	return g, nil
+}
+
+// Need returns the length a source must have at least for the first n
+// columns.
+func (g *Gather) Need(n int) int {
+	if n == 0 {
+		return 0
+	}
+	return g.need[n-1]
+}
+
+// gatherB is B as a Gather over one source, from column j0 of the Gather.
+type gatherB struct {
+	g   *Gather
+	src []float32
+	j0  int
+}
+
+// SgemmGather computes C = A·B with the packed A (m×k) and B (k×n) the
+// first n columns of gb over src, on the caller's goroutine when serial,
+// else split in column blocks as Sgemm splits. C (m×n, row stride ldc) is
+// overwritten. The packed panels of B are those of the stored matrix, so
+// the result is that of SgemmSerial on it, bit for bit.
+func (pa *PackedA) SgemmGather(serial bool, gb *Gather, src []float32, n int, c []float32, ldc int) {
+	m, k := pa.m, pa.k
+	switch {
+	case n < 0 || n > len(gb.Col):
+		panic(fmt.Sprintf("gemm: gather has %d columns, product wants %d", len(gb.Col), n))
+	case len(gb.Row) != k:
+		panic(fmt.Sprintf("gemm: gather has %d rows, packed A %d columns", len(gb.Row), k))
+	case len(src) < gb.Need(n):
+		panic(fmt.Sprintf("gemm: gather source has %d elements, needs %d", len(src), gb.Need(n)))
+	case pa.kern.nr > 32:
+		panic("gemm: gather packs panels of at most 32 columns")
+	}
+	checkMatrix("C", m, n, c, ldc)
+	if m == 0 || n == 0 {
+		return
+	}
+	if k == 0 {
+		scale(m, n, 0, c, ldc)
+		return
+	}
+	p := product{m: m, n: n, k: k, alpha: 1, beta: 0, c: c, ldc: ldc, pre: pa, kern: pa.kern,
+		gb: gatherB{g: gb, src: src}}
+	if !serial {
+		procs := runtime.GOMAXPROCS(0)
+		if pm, pn := gridRows(pa.kern, m, n, k, procs, 1); pm*pn > 1 {
+			p.parallel(pm, pn, procs)
+			return
+		}
+	}
+	buf := pool.get()
+	p.serial(buf)
+	pool.put(buf)
+}
+
+// GatherFast reports whether the kernel in use packs Gather panels with
+// vector loads (AVX-512); elsewhere a stored im2col matrix is faster.
+func GatherFast() bool { return current().gather != nil }
+
+// pack packs the kb×nb block at (pc, jc) of the gathered B into buf.b
+// as packB does: panels of nr columns, columns past nb zero.
+func (b *gatherB) pack(kn *kernel, buf *buffers, pc, jc, kb, nb int) {
+	g, nr, dst := b.g, kn.nr, buf.b
+	row, rowTap := g.Row[pc:pc+kb], g.RowTap[pc:pc+kb]
+	th, tw := len(g.TapH), len(g.TapW)
+	buf.hm, buf.wm = growMasks(buf.hm, th), growMasks(buf.wm, tw)
+	buf.masks = growMasks(buf.masks, th*tw)
+	hm, wm, ms, cols := buf.hm, buf.wm, buf.masks, &buf.cols
+	for j0 := 0; j0 < nb; j0 += nr {
+		w := min(nr, nb-j0)
+		c0 := b.j0 + jc + j0
+		col, colH, colW := g.Col[c0:c0+w], g.ColH[c0:c0+w], g.ColW[c0:c0+w]
+		contig := true
+		for j := range w {
+			cols[j] = col[j]
+			contig = contig && col[j] == col[0]+int32(j)
+		}
+		for t, d := range g.TapH {
+			var m uint32
+			for j, y := range colH {
+				if y += d; y >= 0 && y < g.H {
+					m |= 1 << j
+				}
+			}
+			hm[t] = m
+		}
+		for t, d := range g.TapW {
+			var m uint32
+			for j, x := range colW {
+				if x += d; x >= 0 && x < g.W {
+					m |= 1 << j
+				}
+			}
+			wm[t] = m
+		}
+		for a := range th {
+			for c := range tw {
+				ms[a*tw+c] = hm[a] & wm[c]
+			}
+		}
+		panel := dst[j0*kb : (j0+nr)*kb]
+		if kn.gather != nil {
+			kn.gather(kb, panel, b.src, row, rowTap, ms, cols, contig)
+			continue
+		}
+		gatherGo(nr, kb, panel, b.src, row, rowTap, ms, cols[:w])
+	}
+}
+
+// growMasks returns s with length n, reallocating only when it is too
+// short.
+func growMasks(s []uint32, n int) []uint32 {
+	if cap(s) < n {
+		return make([]uint32, n)
+	}
+	return s[:n]
+}
+
+// gatherGo writes kb steps of nr values: value j of step p is
+// src[row[p]+col[j]] when bit j of masks[rowTap[p]] is set, else zero
+// (and zero for j past len(col)).
+func gatherGo(nr, kb int, dst, src []float32, row, rowTap []int32, masks []uint32, col []int32) {
+	for p := range kb {
+		d := dst[p*nr : (p+1)*nr]
+		m, base := masks[rowTap[p]], int(row[p])
+		for j := range d {
+			if m>>j&1 != 0 {
+				d[j] = src[base+int(col[j])]
+			} else {
+				d[j] = 0
+			}
+		}
+	}
+}
