@@ -1,0 +1,87 @@
+package vec
+
+// MaxPool2DRuns reports whether MaxPool2D runs this geometry (see there).
+func MaxPool2DRuns(h, w, kh, kw, sh, sw, ph, pw, oh, ow int) bool {
+	if level() != avx512 || kw > 16 || kh < 1 || kw < 1 || sh < 1 || sw < 1 || int64(h)*int64(w) >= 1<<31 {
+		return false
+	}
+	// Every window must hold an element.
+	for i := range oh {
+		if r := i*sh - ph; r+kh <= 0 || r >= h {
+			return false
+		}
+	}
+	for j := range ow {
+		if c := j*sw - pw; c+kw <= 0 || c >= w {
+			return false
+		}
+	}
+	return true
+}
+
+// MaxPool2D runs a 2-D max pool over planes of h×w elements of x (plane
+// after plane) into y, planes of oh×ow: output (i, j) of a plane takes the
+// window of kh×kw elements at rows i*sh-ph+a and columns j*sw-pw+b (a <
+// kh, b < kw) that are inside the plane. Without arg, y gets Go's max of
+// the window (the values of a loop of max calls in any order; a NaN in
+// the window gives a NaN); with arg, the first maximum in row-major order
+// (a NaN: the last NaN) and arg its index in the plane.
+//
+// It reports false and does nothing where there is no vector loop (levels
+// below AVX-512), for windows wider than 16 or planes of 2^31 elements or
+// more, or when a window has no element inside the plane.
+func MaxPool2D(x []float32, planes, h, w, kh, kw, sh, sw, ph, pw int, y []float32, oh, ow int, arg []int) bool {
+	if !MaxPool2DRuns(h, w, kh, kw, sh, sw, ph, pw, oh, ow) {
+		return false
+	}
+	inN, P := h*w, oh*ow
+	_ = x[planes*inN-1]
+	_ = y[planes*P-1]
+	if arg != nil {
+		_ = arg[planes*P-1]
+	}
+	// Per chunk of 16 outputs of a row: tap 0's columns and the taps'
+	// masks, the same for every row.
+	chunks := (ow + 15) / 16
+	cols := make([]int32, chunks*16)
+	masks := make([]uint16, chunks*kw)
+	for j := range chunks * 16 {
+		cols[j] = int32(j*sw - pw) // past ow: masked off
+		if j >= ow {
+			continue
+		}
+		for t := range kw {
+			if c := j*sw - pw + t; c >= 0 && c < w {
+				masks[j/16*kw+t] |= 1 << (j % 16)
+			}
+		}
+	}
+	var rows [64]int32
+	rs := rows[:]
+	if kh > len(rows) {
+		rs = make([]int32, kh)
+	}
+	for p := range planes {
+		xp := x[p*inN:]
+		for i := range oh {
+			n := 0
+			for a := range kh {
+				if r := i*sh - ph + a; r >= 0 && r < h {
+					rs[n] = int32(r * w)
+					n++
+				}
+			}
+			for c := range chunks {
+				o := p*P + i*ow + c*16
+				lanes := min(16, ow-c*16)
+				var ap *int64
+				if arg != nil {
+					// int and int64 have the same size on amd64.
+					ap = int64Ptr(&arg[o])
+				}
+				maxPoolRowAVX512(&xp[0], &rs[0], n, &cols[c*16], &masks[c*kw], kw, &y[o], ap, 1<<lanes-1)
+			}
+		}
+	}
+	return true
+}
