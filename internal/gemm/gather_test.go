@@ -107,7 +107,7 @@ func testSgemmGather(t *testing.T) {
 func TestNewGatherErrors(t *testing.T) {
 	one := []int32{0}
 	for _, tc := range []struct {
-		name                                  string
+		name                                 string
 		row, rowTap, tapH, tapW, col, ch, cw []int32
 	}{
 		{"rows", []int32{0, 1}, one, one, one, one, one, one},
