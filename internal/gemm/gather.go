@@ -130,7 +130,8 @@ func (pa *PackedA) SgemmGather(serial bool, gb *Gather, src []float32, n int, c 
 }
 
 // GatherFast reports whether the kernel in use packs Gather panels with
-// vector loads (AVX-512); elsewhere a stored im2col matrix is faster.
+// vector loads and gathers (avx512, avx2); with the generic kernel a
+// stored im2col matrix is faster.
 func GatherFast() bool { return current().gather != nil }
 
 // pack packs the kb×nb block at (pc, jc) of the gathered B into buf.b

@@ -19,6 +19,7 @@ var avx2 = &kernel{
 		kernel6x16(k, &a[0], &b[0], &c[0], ldc, alpha, beta)
 	},
 	rowsA: rows6, rowsB: rows16, colsA: cols6, colsB: cols16,
+	gather: gather16,
 }
 
 // avx512 is the AVX-512F kernel: 8×32 tiles, 16 zmm accumulators, A
