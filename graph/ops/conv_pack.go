@@ -125,8 +125,7 @@ func (cd *convDims) directGroups(grad bool) bool {
 // convImplicitMode chooses how inference convolutions with packed weights
 // feed the GEMM: convImplicitAuto packs the im2col panels straight from
 // the input when the kernel does so with vector loads (gemm.GatherFast:
-// avx512 and avx2),
-// else writes the im2col matrix; tests force either.
+// avx512 and avx2), else writes the im2col matrix; tests force either.
 var convImplicitMode = convImplicitAuto
 
 const (
