@@ -70,8 +70,11 @@ func lowerConv(c *Ctx, in []*Value) ([]*Value, error) {
 		if wd := constData32(w); wd != nil {
 			rows := C * cd.g.kSize()
 			cd.packed = gemm.PackA(false, M, rows, wd, rows)
-			if convImplicit() {
-				// Samples a forward chunk holds at most (convForwardRange).
+			if gemm.GatherFast() {
+				// The GEMM packs the im2col panels straight from the input
+				// (an implicit GEMM; with the generic kernel writing the
+				// im2col matrix is faster). Samples a forward chunk holds
+				// at most (convForwardRange):
 				nb := cd.convChunk(rows)
 				if cd.g.outSize() >= convOwnGemm {
 					nb = 1

@@ -122,28 +122,6 @@ func (cd *convDims) directGroups(grad bool) bool {
 	return cg <= convDirectForwardMax
 }
 
-// convImplicitMode chooses how inference convolutions with packed weights
-// feed the GEMM: convImplicitAuto packs the im2col panels straight from
-// the input when the kernel does so with vector loads (gemm.GatherFast:
-// avx512 and avx2), else writes the im2col matrix; tests force either.
-var convImplicitMode = convImplicitAuto
-
-const (
-	convImplicitAuto = iota
-	convImplicitOn
-	convImplicitOff
-)
-
-func convImplicit() bool {
-	switch convImplicitMode {
-	case convImplicitOn:
-		return true
-	case convImplicitOff:
-		return false
-	}
-	return gemm.GatherFast()
-}
-
 // convGather returns the im2col matrix of a chunk of nb samples of a 2-D
 // (or 1-D) convolution with one group as a gemm.Gather over the chunk's
 // input, for a GEMM that packs its panels straight from the input (an
