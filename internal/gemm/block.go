@@ -13,10 +13,9 @@ type buffers struct {
 	a, b []float32
 	tile [maxTile]float32
 
-	// A Gather's per-panel scratch (gatherB.pack): the tap masks and the
-	// panel's column offsets.
+	// A Gather's per-panel scratch (gatherB.pack): the tap masks of a
+	// panel whose masks are not kept.
 	hm, wm, masks []uint32
-	cols          [32]int32
 }
 
 // pool keeps buffers for reuse. Unlike a sync.Pool it keeps them across

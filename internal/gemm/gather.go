@@ -23,6 +23,20 @@ type Gather struct {
 
 	lo   int   // the smallest source index read
 	need []int // need[j]: the source length columns 0..j read
+
+	// The tap masks of every whole panel of 16 and of 32 columns (and of
+	// the last panel, however wide), computed once: a panel's masks are
+	// the same for every block of rows. cols is Col padded to whole
+	// panels for the assembly's loads.
+	p16, p32 panelMasks
+	cols     []int32
+}
+
+// panelMasks holds, panel after panel, a mask of its columns per tap and
+// whether the panel's columns are contiguous in the source.
+type panelMasks struct {
+	masks  []uint32
+	contig []bool
 }
 
 // NewGather checks the offsets of a Gather and returns it. Every slice's
@@ -71,7 +85,58 @@ func NewGather(row, rowTap, tapH, tapW, col, colH, colW []int32, h, w int32) (*G
 	if g.lo < 0 {
 		return nil, fmt.Errorf("gemm: gather reads source index %d", g.lo)
 	}
+	g.cols = make([]int32, ceilDiv(len(col), 32)*32+32)
+	copy(g.cols, col)
+	hm, wm := make([]uint32, len(tapH)), make([]uint32, len(tapW))
+	for _, pm := range []struct {
+		nr int
+		p  *panelMasks
+	}{{16, &g.p16}, {32, &g.p32}} {
+		np := ceilDiv(len(col), pm.nr)
+		pm.p.masks, pm.p.contig = make([]uint32, np*taps), make([]bool, np)
+		for q := range np {
+			c0 := q * pm.nr
+			pm.p.contig[q] = g.panel(c0, min(pm.nr, len(col)-c0), hm, wm, pm.p.masks[q*taps:(q+1)*taps])
+		}
+	}
 	return g, nil
+}
+
+// panel computes the tap masks ms of the w columns from c0 (bit j: column
+// c0+j reads inside the source for that tap), with hm and wm scratch for
+// the taps of each dimension, and reports whether the columns are
+// contiguous in the source.
+func (g *Gather) panel(c0, w int, hm, wm, ms []uint32) (contig bool) {
+	col, colH, colW := g.Col[c0:c0+w], g.ColH[c0:c0+w], g.ColW[c0:c0+w]
+	contig = true
+	for j := range col {
+		contig = contig && col[j] == col[0]+int32(j)
+	}
+	for t, d := range g.TapH {
+		var m uint32
+		for j, y := range colH {
+			if y += d; y >= 0 && y < g.H {
+				m |= 1 << j
+			}
+		}
+		hm[t] = m
+	}
+	for t, d := range g.TapW {
+		var m uint32
+		for j, x := range colW {
+			if x += d; x >= 0 && x < g.W {
+				m |= 1 << j
+			}
+		}
+		wm[t] = m
+	}
+	tw := len(g.TapW)
+	for a := range g.TapH {
+		for c := range tw {
+			ms[a*tw+c] = hm[a] & wm[c]
+		}
+	}
+	return contig
 }
 
 // Need returns the length a source must have at least for the first n
@@ -139,43 +204,30 @@ func GatherFast() bool { return current().gather != nil }
 func (b *gatherB) pack(kn *kernel, buf *buffers, pc, jc, kb, nb int) {
 	g, nr, dst := b.g, kn.nr, buf.b
 	row, rowTap := g.Row[pc:pc+kb], g.RowTap[pc:pc+kb]
-	th, tw := len(g.TapH), len(g.TapW)
-	buf.hm, buf.wm = growMasks(buf.hm, th), growMasks(buf.wm, tw)
-	buf.masks = growMasks(buf.masks, th*tw)
-	hm, wm, ms, cols := buf.hm, buf.wm, buf.masks, &buf.cols
+	taps := len(g.TapH) * len(g.TapW)
+	var pm *panelMasks
+	switch nr {
+	case 16:
+		pm = &g.p16
+	case 32:
+		pm = &g.p32
+	}
 	for j0 := 0; j0 < nb; j0 += nr {
 		w := min(nr, nb-j0)
 		c0 := b.j0 + jc + j0
-		col, colH, colW := g.Col[c0:c0+w], g.ColH[c0:c0+w], g.ColW[c0:c0+w]
-		contig := true
-		for j := range w {
-			cols[j] = col[j]
-			contig = contig && col[j] == col[0]+int32(j)
-		}
-		for t, d := range g.TapH {
-			var m uint32
-			for j, y := range colH {
-				if y += d; y >= 0 && y < g.H {
-					m |= 1 << j
-				}
-			}
-			hm[t] = m
-		}
-		for t, d := range g.TapW {
-			var m uint32
-			for j, x := range colW {
-				if x += d; x >= 0 && x < g.W {
-					m |= 1 << j
-				}
-			}
-			wm[t] = m
-		}
-		for a := range th {
-			for c := range tw {
-				ms[a*tw+c] = hm[a] & wm[c]
-			}
+		var ms []uint32
+		var contig bool
+		if q := c0 / nr; pm != nil && c0%nr == 0 && (w == nr || c0+w == len(g.Col)) {
+			// A panel of the Gather: its masks are ready.
+			ms, contig = pm.masks[q*taps:(q+1)*taps], pm.contig[q]
+		} else {
+			buf.hm, buf.wm = growMasks(buf.hm, len(g.TapH)), growMasks(buf.wm, len(g.TapW))
+			buf.masks = growMasks(buf.masks, taps)
+			ms = buf.masks
+			contig = g.panel(c0, w, buf.hm, buf.wm, ms)
 		}
 		panel := dst[j0*kb : (j0+nr)*kb]
+		cols := (*[32]int32)(g.cols[c0 : c0+32])
 		if kn.gather != nil {
 			kn.gather(kb, panel, b.src, row, rowTap, ms, cols, contig)
 			continue
