@@ -4,6 +4,8 @@ import (
 	"math"
 
 	"gorgonia.org/tensor"
+
+	"github.com/onnxtune/onnxtune/internal/gemm/vec"
 )
 
 // Conv's forward kernels: batched im2col + GEMM, the fused bias and Relu,
@@ -233,8 +235,13 @@ func convActivateRow[T Float](row []T, e *clipEpi, at func(j int) int) {
 // convEpilogueFrom is copy(dst, src) then convEpilogue, in one pass for
 // float32 with a bias and no fused Relu.
 func convEpilogueFrom[T Float](dst, src, b []T, ch int, cd *convDims) {
-	if b != nil && b[ch] != 0 && !cd.relu {
+	if b != nil && b[ch] != 0 {
 		if d32, ok := any(dst).([]float32); ok {
+			if cd.relu {
+				// x*1 + b is x + b: the add then reluSlice, in one pass.
+				vec.ScaleShift(d32, any(src).([]float32), 1, float32(b[ch]), true)
+				return
+			}
 			convBiasClip32(d32, any(src).([]float32), float32(b[ch]), cd.clip)
 			return
 		}
@@ -248,7 +255,12 @@ func convEpilogueFrom[T Float](dst, src, b []T, ch int, cd *convDims) {
 func convEpilogue[T Float](dst, b []T, ch int, cd *convDims) {
 	if b != nil {
 		if bv := b[ch]; bv != 0 {
-			if d32, ok := any(dst).([]float32); ok && !cd.relu {
+			if d32, ok := any(dst).([]float32); ok {
+				if cd.relu {
+					// x*1 + b is x + b: the add then reluSlice, in one pass.
+					vec.ScaleShift(d32, d32, 1, float32(bv), true)
+					return
+				}
 				convBiasClip32(d32, d32, float32(bv), cd.clip)
 				return
 			}

@@ -78,3 +78,38 @@ func TestConvImplicitGemm(t *testing.T) {
 		})
 	}
 }
+
+// TestConvEpilogueRelu: the bias and fused Relu in one vector pass
+// (vec.ScaleShift with scale 1) give the add then reluSlice bit for bit,
+// in place and from a separate source, on planes with NaNs and zeros of
+// both signs.
+func TestConvEpilogueRelu(t *testing.T) {
+	cd := &convDims{relu: true}
+	specials := []float32{0, float32(math.Copysign(0, -1)), float32(math.NaN()), float32(math.Inf(-1)), float32(math.Inf(1)), 1e-40}
+	for _, n := range []int{1, 7, 16, 33, 256, 1000} {
+		src := make([]float32, n)
+		for i := range src {
+			src[i] = float32(math.Sin(float64(i)*1.7)) * 3
+			if i%5 == 0 {
+				src[i] = specials[i/5%len(specials)]
+			}
+		}
+		for _, bv := range []float32{0.25, -0.5, float32(math.Copysign(0, -1)), -1e-40} {
+			b := []float32{7, bv}
+			want := append([]float32(nil), src...)
+			for i := range want {
+				want[i] += bv
+			}
+			reluSlice(want)
+			inPlace := append([]float32(nil), src...)
+			convEpilogue(inPlace, b, 1, cd)
+			from := make([]float32, n)
+			convEpilogueFrom(from, src, b, 1, cd)
+			for i := range want {
+				if math.Float32bits(inPlace[i]) != math.Float32bits(want[i]) || math.Float32bits(from[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("n %d bias %v: element %d of %v is %v and %v, want %v", n, bv, i, src[i], inPlace[i], from[i], want[i])
+				}
+			}
+		}
+	}
+}
