@@ -41,10 +41,16 @@ func MaxPool2D(x []float32, planes, h, w, kh, kw, sh, sw, ph, pw int, y []float3
 		_ = arg[planes*P-1]
 	}
 	// Per chunk of 16 outputs of a row: tap 0's columns and the taps'
-	// masks, the same for every row.
+	// masks, the same for every row. Windows 3 wide at stride 2 (ResNet's
+	// stem pool) load each row once and split it: their columns are 2j
+	// and each chunk's first column, c0s, goes into the row offsets; loads
+	// masks the 48 elements from c0 that are inside the row.
+	split := kw == 3 && sw == 2
 	chunks := (ow + 15) / 16
 	cols := make([]int32, chunks*16)
 	masks := make([]uint16, chunks*kw)
+	loads := make([]uint16, chunks*3)
+	c0s := make([]int32, chunks)
 	for j := range chunks * 16 {
 		cols[j] = int32(j*sw - pw) // past ow: masked off
 		if j >= ow {
@@ -56,10 +62,24 @@ func MaxPool2D(x []float32, planes, h, w, kh, kw, sh, sw, ph, pw int, y []float3
 			}
 		}
 	}
-	var rows [64]int32
-	rs := rows[:]
+	if split {
+		for c := range chunks {
+			c0 := c*16*sw - pw
+			c0s[c] = int32(c0)
+			for e := range 48 {
+				if x := c0 + e; x >= 0 && x < w {
+					loads[c*3+e/16] |= 1 << (e % 16)
+				}
+			}
+			for j := range 16 {
+				cols[c*16+j] = int32(2 * j)
+			}
+		}
+	}
+	var rows, shifted [64]int32
+	rs, sr := rows[:], shifted[:]
 	if kh > len(rows) {
-		rs = make([]int32, kh)
+		rs, sr = make([]int32, kh), make([]int32, kh)
 	}
 	for p := range planes {
 		xp := x[p*inN:]
@@ -79,7 +99,14 @@ func MaxPool2D(x []float32, planes, h, w, kh, kw, sh, sw, ph, pw int, y []float3
 					// int and int64 have the same size on amd64.
 					ap = int64Ptr(&arg[o])
 				}
-				maxPoolRowAVX512(&xp[0], &rs[0], n, &cols[c*16], &masks[c*kw], kw, &y[o], ap, 1<<lanes-1)
+				if split {
+					for a := range n {
+						sr[a] = rs[a] + c0s[c]
+					}
+					maxPoolRowAVX512(&xp[0], &sr[0], n, &cols[c*16], &masks[c*kw], kw, &y[o], ap, 1<<lanes-1, &loads[c*3])
+					continue
+				}
+				maxPoolRowAVX512(&xp[0], &rs[0], n, &cols[c*16], &masks[c*kw], kw, &y[o], ap, 1<<lanes-1, nil)
 			}
 		}
 	}

@@ -56,7 +56,7 @@ func sqDevAVX512(v *float32, n int, m float64) float64
 func dotDevAVX512(dy, x *float32, n int, m float64) (sg, sgx float64)
 
 //go:noescape
-func maxPoolRowAVX512(src *float32, rows *int32, nrows int, cols *int32, masks *uint16, ntaps int, y *float32, arg *int64, lanes int)
+func maxPoolRowAVX512(src *float32, rows *int32, nrows int, cols *int32, masks *uint16, ntaps int, y *float32, arg *int64, lanes int, loads *uint16)
 
 // int64Ptr is p as a *int64: int is 64 bits on amd64.
 func int64Ptr(p *int) *int64 { return (*int64)(unsafe.Pointer(p)) }
