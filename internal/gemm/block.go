@@ -16,6 +16,7 @@ type buffers struct {
 	// A Gather's per-panel scratch (gatherB.pack): the tap masks of a
 	// panel whose masks are not kept.
 	hm, wm, masks []uint32
+	split         []uint64
 }
 
 // pool keeps buffers for reuse. Unlike a sync.Pool it keeps them across

@@ -35,8 +35,32 @@ type Gather struct {
 // panelMasks holds, panel after panel, a mask of its columns per tap and
 // whether the panel's columns are contiguous in the source.
 type panelMasks struct {
-	masks  []uint32
-	contig []bool
+	masks []uint32
+	mode  []uint8
+	split []uint64 // panels of 32 at stride 2: splitMasks of masks
+}
+
+// How a panel's columns lie in the source (kernel.gather packs each way).
+const (
+	gatherAny     = iota // anywhere: gathers
+	gatherContig         // one run: col[j] = col[0]+j
+	gatherHalves         // panels of 32, two runs of 16: col[j] = col[h]+j-h, h = 0 and 16
+	gatherStride2        // panels of 32, two runs of 16 at stride 2: col[j] = col[h]+2(j-h)
+)
+
+// splitMasks spreads the masks of a 32-wide panel at stride 2 to the
+// elements its loads cover: bit j of a half (16 lanes) to bit 2j of that
+// half's 32 elements.
+func splitMasks(ms []uint32, sp []uint64) {
+	for t, m := range ms {
+		var v uint64
+		for j := range 32 {
+			if m>>j&1 != 0 {
+				v |= 1 << (j/16*32 + 2*(j%16))
+			}
+		}
+		sp[t] = v
+	}
 }
 
 // NewGather checks the offsets of a Gather and returns it. Every slice's
@@ -93,24 +117,45 @@ func NewGather(row, rowTap, tapH, tapW, col, colH, colW []int32, h, w int32) (*G
 		p  *panelMasks
 	}{{16, &g.p16}, {32, &g.p32}} {
 		np := ceilDiv(len(col), pm.nr)
-		pm.p.masks, pm.p.contig = make([]uint32, np*taps), make([]bool, np)
+		pm.p.masks, pm.p.mode = make([]uint32, np*taps), make([]uint8, np)
+		if pm.nr == 32 {
+			pm.p.split = make([]uint64, np*taps)
+		}
 		for q := range np {
 			c0 := q * pm.nr
-			pm.p.contig[q] = g.panel(c0, min(pm.nr, len(col)-c0), hm, wm, pm.p.masks[q*taps:(q+1)*taps])
+			ms := pm.p.masks[q*taps : (q+1)*taps]
+			mode := g.panel(c0, min(pm.nr, len(col)-c0), pm.nr, hm, wm, ms)
+			if mode == gatherStride2 {
+				splitMasks(ms, pm.p.split[q*taps:(q+1)*taps])
+			}
+			pm.p.mode[q] = uint8(mode)
 		}
 	}
 	return g, nil
 }
 
-// panel computes the tap masks ms of the w columns from c0 (bit j: column
-// c0+j reads inside the source for that tap), with hm and wm scratch for
-// the taps of each dimension, and reports whether the columns are
-// contiguous in the source.
-func (g *Gather) panel(c0, w int, hm, wm, ms []uint32) (contig bool) {
+// panel computes the tap masks ms of the w columns from c0 of a panel of
+// nr (bit j: column c0+j reads inside the source for that tap), with hm
+// and wm scratch for the taps of each dimension, and returns how the
+// columns lie in the source (gatherAny...).
+func (g *Gather) panel(c0, w, nr int, hm, wm, ms []uint32) (mode int) {
 	col, colH, colW := g.Col[c0:c0+w], g.ColH[c0:c0+w], g.ColW[c0:c0+w]
-	contig = true
-	for j := range col {
-		contig = contig && col[j] == col[0]+int32(j)
+	// runs reports whether every half of h columns is a run of step s.
+	runs := func(h int, s int32) bool {
+		for j := range col {
+			if j%h != 0 && col[j] != col[j-1]+s {
+				return false
+			}
+		}
+		return true
+	}
+	switch {
+	case runs(nr, 1):
+		mode = gatherContig
+	case nr == 32 && runs(16, 1):
+		mode = gatherHalves
+	case nr == 32 && runs(16, 2):
+		mode = gatherStride2
 	}
 	for t, d := range g.TapH {
 		var m uint32
@@ -136,7 +181,7 @@ func (g *Gather) panel(c0, w int, hm, wm, ms []uint32) (contig bool) {
 			ms[a*tw+c] = hm[a] & wm[c]
 		}
 	}
-	return contig
+	return mode
 }
 
 // Need returns the length a source must have at least for the first n
@@ -216,20 +261,30 @@ func (b *gatherB) pack(kn *kernel, buf *buffers, pc, jc, kb, nb int) {
 		w := min(nr, nb-j0)
 		c0 := b.j0 + jc + j0
 		var ms []uint32
-		var contig bool
+		var sp []uint64
+		var mode int
 		if q := c0 / nr; pm != nil && c0%nr == 0 && (w == nr || c0+w == len(g.Col)) {
 			// A panel of the Gather: its masks are ready.
-			ms, contig = pm.masks[q*taps:(q+1)*taps], pm.contig[q]
+			ms, mode = pm.masks[q*taps:(q+1)*taps], int(pm.mode[q])
+			if mode == gatherStride2 {
+				sp = pm.split[q*taps : (q+1)*taps]
+			}
 		} else {
 			buf.hm, buf.wm = growMasks(buf.hm, len(g.TapH)), growMasks(buf.wm, len(g.TapW))
 			buf.masks = growMasks(buf.masks, taps)
 			ms = buf.masks
-			contig = g.panel(c0, w, buf.hm, buf.wm, ms)
+			if mode = g.panel(c0, w, nr, buf.hm, buf.wm, ms); mode == gatherStride2 {
+				if cap(buf.split) < taps {
+					buf.split = make([]uint64, taps)
+				}
+				sp = buf.split[:taps]
+				splitMasks(ms, sp)
+			}
 		}
 		panel := dst[j0*kb : (j0+nr)*kb]
 		cols := (*[32]int32)(g.cols[c0 : c0+32])
 		if kn.gather != nil {
-			kn.gather(kb, panel, b.src, row, rowTap, ms, cols, contig)
+			kn.gather(kb, panel, b.src, row, rowTap, ms, sp, cols, mode)
 			continue
 		}
 		gatherGo(nr, kb, panel, b.src, row, rowTap, ms, cols[:w])

@@ -2,24 +2,47 @@
 
 #include "textflag.h"
 
-// func gatherPanel32(kb int, dst *float32, src *float32, row *int32, rowTap *int32, masks *uint32, cols *int32, contig int)
+// Even indices of two registers of 16, for the permute of stride-2 runs.
+DATA gatherEven<>+0(SB)/4, $0
+DATA gatherEven<>+4(SB)/4, $2
+DATA gatherEven<>+8(SB)/4, $4
+DATA gatherEven<>+12(SB)/4, $6
+DATA gatherEven<>+16(SB)/4, $8
+DATA gatherEven<>+20(SB)/4, $10
+DATA gatherEven<>+24(SB)/4, $12
+DATA gatherEven<>+28(SB)/4, $14
+DATA gatherEven<>+32(SB)/4, $16
+DATA gatherEven<>+36(SB)/4, $18
+DATA gatherEven<>+40(SB)/4, $20
+DATA gatherEven<>+44(SB)/4, $22
+DATA gatherEven<>+48(SB)/4, $24
+DATA gatherEven<>+52(SB)/4, $26
+DATA gatherEven<>+56(SB)/4, $28
+DATA gatherEven<>+60(SB)/4, $30
+GLOBL gatherEven<>(SB), RODATA|NOPTR, $64
+
+// func gatherPanel32(kb int, dst *float32, src *float32, row *int32, rowTap *int32, masks *uint32, cols *int32, mode int, split *uint64)
 // Packs one B panel of 32 columns of a Gather (kernel.gather): for each of
 // kb steps, value j is src[row[p]+cols[j]] where bit j of
-// masks[rowTap[p]] is set, else zero. contig != 0: cols[j] = cols[0]+j,
-// and masked loads replace the gathers. Masked-off lanes read no memory.
-TEXT ·gatherPanel32(SB), NOSPLIT, $0-64
-	MOVQ kb+0(FP), CX
-	MOVQ dst+8(FP), DI
-	MOVQ src+16(FP), SI
-	MOVQ row+24(FP), R8
-	MOVQ rowTap+32(FP), R9
-	MOVQ masks+40(FP), R10
-	MOVQ cols+48(FP), R11
-	MOVQ contig+56(FP), R12
+// masks[rowTap[p]] is set, else zero. Masked-off lanes read no memory.
+// mode (gatherAny...): 0 gathers; 1 cols[j] = cols[0]+j, masked loads;
+// 2 two such runs from cols[0] and cols[16]; 3 two runs at stride 2, each
+// 32 elements loaded (masks split[rowTap[p]]: 16 bits a register) and
+// their even elements kept.
+TEXT ·gatherPanel32(SB), NOSPLIT, $0-72
+	MOVQ  kb+0(FP), CX
+	MOVQ  dst+8(FP), DI
+	MOVQ  src+16(FP), SI
+	MOVQ  row+24(FP), R8
+	MOVQ  rowTap+32(FP), R9
+	MOVQ  masks+40(FP), R10
+	MOVQ  cols+48(FP), R11
+	MOVQ  mode+56(FP), R12
 	TESTQ CX, CX
 	JZ    done
-	TESTQ R12, R12
-	JNZ   contiguous
+	CMPQ  R12, $1
+	JEQ   contiguous
+	JGT   runs
 	VMOVDQU32 (R11), Z30
 	VMOVDQU32 64(R11), Z31
 
@@ -65,6 +88,68 @@ loaded:
 	ADDQ    $128, DI
 	DECQ    CX
 	JNZ     loaded
+	JMP     done
+
+runs:
+	MOVLQSX 64(R11), R13 // the second run's start, relative to the first
+	MOVLQSX (R11), R11
+	SUBQ    R11, R13
+	SHLQ    $2, R13
+	LEAQ    (SI)(R11*4), SI
+	CMPQ    R12, $3
+	JEQ     stride2
+
+halves:
+	MOVLQSX (R8), AX
+	MOVLQSX (R9), BX
+	MOVL    (R10)(BX*4), DX
+	LEAQ    (SI)(AX*4), AX
+	KMOVW   DX, K1
+	SHRL    $16, DX
+	KMOVW   DX, K2
+	VMOVUPS.Z (AX), K1, Z0
+	VMOVUPS.Z (AX)(R13*1), K2, Z1
+	VMOVUPS Z0, (DI)
+	VMOVUPS Z1, 64(DI)
+	ADDQ    $4, R8
+	ADDQ    $4, R9
+	ADDQ    $128, DI
+	DECQ    CX
+	JNZ     halves
+	JMP     done
+
+stride2:
+	MOVQ      split+64(FP), R10
+	VMOVDQU32 gatherEven<>+0(SB), Z30
+
+stride2row:
+	MOVLQSX   (R8), AX
+	MOVLQSX   (R9), BX
+	MOVQ      (R10)(BX*8), DX
+	LEAQ      (SI)(AX*4), AX
+	LEAQ      (AX)(R13*1), BX
+	KMOVW     DX, K1
+	SHRQ      $16, DX
+	KMOVW     DX, K2
+	SHRQ      $16, DX
+	KMOVW     DX, K3
+	SHRQ      $16, DX
+	KMOVW     DX, K4
+	VMOVUPS.Z (AX), K1, Z0
+	VMOVUPS.Z 64(AX), K2, Z1
+	VMOVUPS.Z (BX), K3, Z2
+	VMOVUPS.Z 64(BX), K4, Z3
+	VMOVDQA32 Z30, Z4
+	VPERMI2PS Z1, Z0, Z4
+	VMOVDQA32 Z30, Z5
+	VPERMI2PS Z3, Z2, Z5
+	VMOVUPS   Z4, (DI)
+	VMOVUPS   Z5, 64(DI)
+	ADDQ      $4, R8
+	ADDQ      $4, R9
+	ADDQ      $128, DI
+	DECQ      CX
+	JNZ       stride2row
 
 done:
 	VZEROUPPER

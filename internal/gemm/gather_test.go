@@ -64,11 +64,14 @@ func TestSgemmGather(t *testing.T) {
 
 func testSgemmGather(t *testing.T) {
 	rng := rand.New(rand.NewPCG(31, 32))
+	var modes [4]int
 	for _, tc := range []struct{ m, samples, c, h, w, kh, kw, s, pad, n int }{
 		{64, 2, 8, 16, 16, 3, 3, 1, 1, -1},  // whole samples a panel
 		{24, 5, 16, 4, 4, 3, 3, 1, 1, -1},   // panels across samples
 		{40, 9, 32, 2, 2, 3, 3, 1, 1, -1},   // 2x2 planes
-		{16, 3, 3, 20, 20, 7, 7, 2, 3, -1},  // the stem: gathers
+		{16, 3, 3, 20, 20, 7, 7, 2, 3, -1},  // a stem 10 wide: gathers
+		{16, 2, 3, 64, 64, 7, 7, 2, 3, -1},  // the stem: runs at stride 2
+		{16, 2, 3, 64, 64, 7, 7, 2, 3, 500}, // and a panel cut short
 		{72, 4, 12, 8, 8, 3, 3, 2, 1, -1},   // stride 2
 		{8, 3, 20, 6, 6, 1, 1, 2, 0, -1},    // a strided 1x1
 		{150, 2, 40, 9, 9, 3, 3, 1, 1, -1},  // m past a block of A
@@ -79,6 +82,10 @@ func testSgemmGather(t *testing.T) {
 			src := randSlice(rng, tc.samples*tc.c*tc.h*tc.w)
 			src[3] = float32(math.NaN())
 			g, b := convGather(t, src, tc.samples, tc.c, tc.h, tc.w, tc.kh, tc.kw, tc.s, tc.pad)
+			// Every way of packing a panel is exercised.
+			for _, m := range g.p32.mode {
+				modes[m]++
+			}
 			k, nAll := len(g.Row), len(g.Col)
 			n := nAll
 			if tc.n >= 0 {
@@ -101,6 +108,11 @@ func testSgemmGather(t *testing.T) {
 				}
 			}
 		})
+	}
+	for m, n := range modes {
+		if n == 0 {
+			t.Errorf("no panel of 32 packs with mode %d", m)
+		}
 	}
 }
 

@@ -24,9 +24,10 @@ type kernel struct {
 
 	// gather packs one B panel of a Gather with vector loads: kb steps
 	// of nr values, value j of step p src[row[p]+cols[j]] when bit j of
-	// masks[rowTap[p]] is set, else zero; contig says cols[j] =
-	// cols[0]+j for the columns of any set bit. nil: gatherGo.
-	gather func(kb int, dst, src []float32, row, rowTap []int32, masks []uint32, cols *[32]int32, contig bool)
+	// masks[rowTap[p]] is set, else zero. mode says how cols lie
+	// (gatherContig...); split holds the tap masks spread for
+	// gatherStride2. nil: gatherGo.
+	gather func(kb int, dst, src []float32, row, rowTap []int32, masks []uint32, split []uint64, cols *[32]int32, mode int)
 }
 
 // maxTile bounds mr·nr over the kernels: the scratch tile of edge tiles.
