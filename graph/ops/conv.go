@@ -83,7 +83,17 @@ func lowerConv(c *Ctx, in []*Value) ([]*Value, error) {
 			}
 		}
 	}
-	if c.Train && wrt[1] && group == 1 && x.DType == graph.Float32 && !cd.g.pointwise() &&
+	if c.Train && group == 1 && x.DType == graph.Float32 && !x.IsConst() && gemm.GatherFast() && cd.packed == nil {
+		// Training: the forward GEMM packs its panels from the input; the
+		// weight gradient writes its own im2col matrix, chunk by chunk.
+		rows := C * cd.g.kSize()
+		nb := cd.convChunk(rows)
+		if cd.g.outSize() >= convOwnGemm {
+			nb = 1
+		}
+		cd.gather = convGather(cd, nb)
+	}
+	if cd.gather == nil && c.Train && wrt[1] && group == 1 && x.DType == graph.Float32 && !cd.g.pointwise() &&
 		C*cd.g.kSize()*cd.n*cd.g.outSize() <= convCacheLimit {
 		// Training: the forward pass keeps its im2col matrix for the
 		// weight gradient, which then skips its own im2col.

@@ -83,7 +83,7 @@ func convForwardRange[T Float](x, w, b []T, cd *convDims, y []T, s0, s1 int, ser
 			wg := w[gi*mg*rows:]
 			src, ld := x[(n0*cd.c+gi*cg)*inN:], P
 			// An implicit GEMM: the packer reads the input (group 1).
-			implicit := cd.gather != nil && L <= len(cd.gather.Col)
+			implicit := cd.gather != nil && L <= len(cd.gather.Col) && isFloat32(x)
 			if !direct && !implicit {
 				parallelRangeIf(serial, cnt, rows*P, func(lo, hi int) {
 					for s := lo; s < hi; s++ {
@@ -95,7 +95,7 @@ func convForwardRange[T Float](x, w, b []T, cd *convDims, y []T, s0, s1 int, ser
 			if nb == 1 {
 				yp := y[(n0*cd.m+gi*mg)*P:]
 				if implicit {
-					cd.packed.SgemmGather(serial, cd.gather, any(src).([]float32), P, any(yp).([]float32), P)
+					convGatherGemm(cd, serial, mg, w, src, P, yp, P)
 				} else {
 					convWeightGemm(cd, serial, mg, P, rows, wg, src, ld, yp, P)
 				}
@@ -105,7 +105,7 @@ func convForwardRange[T Float](x, w, b []T, cd *convDims, y []T, s0, s1 int, ser
 				continue
 			}
 			if implicit {
-				cd.packed.SgemmGather(serial, cd.gather, any(src).([]float32), L, any(tmp).([]float32), L)
+				convGatherGemm(cd, serial, mg, w, src, L, tmp, L)
 			} else {
 				convWeightGemm(cd, serial, mg, L, rows, wg, src, ld, tmp, L)
 			}

@@ -8,9 +8,10 @@ import (
 	"github.com/onnxtune/onnxtune/internal/gemm"
 )
 
-// TestConvImplicitGemm: the inference forward whose GEMM packs its panels
-// from the input (convGather) gives the numbers of the one that writes the
-// im2col matrix, bit for bit (the packed panels are the same), for the
+// TestConvImplicitGemm: the forward pass whose GEMM packs its panels from
+// the input (convGather) gives the numbers of the one that writes the
+// im2col matrix, bit for bit (the packed panels are the same), with the
+// weights packed beforehand (inference) and not (training), for the
 // windows of ResNet-18 and others, one sample and chunks of samples a GEMM,
 // with bias and the fused Relu.
 func TestConvImplicitGemm(t *testing.T) {
@@ -60,16 +61,29 @@ func TestConvImplicitGemm(t *testing.T) {
 					if implicit.gather = convGather(cd, nb); implicit.gather == nil {
 						t.Fatal("no gather")
 					}
+					// Training's weights are not packed beforehand.
+					trainWant := make([]float32, len(want))
+					unpacked := *cd
+					unpacked.packed = nil
+					convForward(xs, ws, bs, &unpacked, trainWant)
+					training := implicit
+					training.packed = nil
 					for _, serial := range []bool{true, false} {
-						got := make([]float32, len(want))
-						if serial {
-							convForwardRange(xs, ws, bs, &implicit, got, 0, tc.n, true)
-						} else {
-							convForward(xs, ws, bs, &implicit, got)
-						}
-						for i := range want {
-							if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
-								t.Fatalf("limit %d serial %v: y[%d] = %v, with im2col %v", limit, serial, i, got[i], want[i])
+						for _, c := range []struct {
+							name string
+							cd   *convDims
+							want []float32
+						}{{"packed", &implicit, want}, {"unpacked", &training, trainWant}} {
+							got := make([]float32, len(want))
+							if serial {
+								convForwardRange(xs, ws, bs, c.cd, got, 0, tc.n, true)
+							} else {
+								convForward(xs, ws, bs, c.cd, got)
+							}
+							for i := range c.want {
+								if math.Float32bits(got[i]) != math.Float32bits(c.want[i]) {
+									t.Fatalf("%s weights, limit %d serial %v: y[%d] = %v, with im2col %v", c.name, limit, serial, i, got[i], c.want[i])
+								}
 							}
 						}
 					}

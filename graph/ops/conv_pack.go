@@ -122,6 +122,24 @@ func (cd *convDims) directGroups(grad bool) bool {
 	return cg <= convDirectForwardMax
 }
 
+// convGatherGemm computes c = w (m×k) times the first n columns of
+// cd.gather over x (float32): an implicit GEMM, with the weights packed at
+// compile time when they are.
+func convGatherGemm[T Float](cd *convDims, serial bool, m int, w, x []T, n int, c []T, ldc int) {
+	x32, c32 := any(x).([]float32), any(c).([]float32)
+	if cd.packed != nil {
+		cd.packed.SgemmGather(serial, cd.gather, x32, n, c32, ldc)
+		return
+	}
+	k := len(cd.gather.Row)
+	gemm.SgemmGather(serial, m, any(w).([]float32), k, cd.gather, x32, n, c32, ldc)
+}
+
+func isFloat32[T Float](x []T) bool {
+	_, ok := any(x).([]float32)
+	return ok
+}
+
 // convGather returns the im2col matrix of a chunk of nb samples of a 2-D
 // (or 1-D) convolution with one group as a gemm.Gather over the chunk's
 // input, for a GEMM that packs its panels straight from the input (an

@@ -207,16 +207,10 @@ type gatherB struct {
 // the result is that of SgemmSerial on it, bit for bit.
 func (pa *PackedA) SgemmGather(serial bool, gb *Gather, src []float32, n int, c []float32, ldc int) {
 	m, k := pa.m, pa.k
-	switch {
-	case n < 0 || n > len(gb.Col):
-		panic(fmt.Sprintf("gemm: gather has %d columns, product wants %d", len(gb.Col), n))
-	case len(gb.Row) != k:
+	if len(gb.Row) != k {
 		panic(fmt.Sprintf("gemm: gather has %d rows, packed A %d columns", len(gb.Row), k))
-	case len(src) < gb.Need(n):
-		panic(fmt.Sprintf("gemm: gather source has %d elements, needs %d", len(src), gb.Need(n)))
-	case pa.kern.nr > 32:
-		panic("gemm: gather packs panels of at most 32 columns")
 	}
+	gb.check(src, n)
 	checkMatrix("C", m, n, c, ldc)
 	if m == 0 || n == 0 {
 		return
@@ -237,6 +231,44 @@ func (pa *PackedA) SgemmGather(serial bool, gb *Gather, src []float32, n int, c 
 	buf := pool.get()
 	p.serial(buf)
 	pool.put(buf)
+}
+
+// SgemmGather is PackedA.SgemmGather with A (m×k, row stride lda) not
+// packed beforehand: C = A·B for B the first n columns of gb over src.
+func SgemmGather(serial bool, m int, a []float32, lda int, gb *Gather, src []float32, n int, c []float32, ldc int) {
+	k := len(gb.Row)
+	checkMatrix("A", m, k, a, lda)
+	gb.check(src, n)
+	checkMatrix("C", m, n, c, ldc)
+	if m == 0 || n == 0 {
+		return
+	}
+	if k == 0 {
+		scale(m, n, 0, c, ldc)
+		return
+	}
+	p := product{m: m, n: n, k: k, alpha: 1, beta: 0, a: a, lda: lda, c: c, ldc: ldc, kern: current(),
+		gb: gatherB{g: gb, src: src}}
+	if !serial {
+		procs := runtime.GOMAXPROCS(0)
+		if pm, pn := grid(p.kern, m, n, k, procs); pm*pn > 1 {
+			p.parallel(pm, pn, procs)
+			return
+		}
+	}
+	buf := pool.get()
+	p.serial(buf)
+	pool.put(buf)
+}
+
+// check panics unless src and n suit g.
+func (g *Gather) check(src []float32, n int) {
+	switch {
+	case n < 0 || n > len(g.Col):
+		panic(fmt.Sprintf("gemm: gather has %d columns, product wants %d", len(g.Col), n))
+	case len(src) < g.Need(n):
+		panic(fmt.Sprintf("gemm: gather source has %d elements, needs %d", len(src), g.Need(n)))
+	}
 }
 
 // GatherFast reports whether the kernel in use packs Gather panels with

@@ -106,6 +106,19 @@ func testSgemmGather(t *testing.T) {
 						t.Fatalf("serial=%v: C[%d] = %v, the stored matrix gives %v", serial, i, got[i], want[i])
 					}
 				}
+				// A not packed beforehand: Sgemm's numbers on the stored B.
+				plain := make([]float32, tc.m*n)
+				if serial {
+					SgemmSerial(false, false, tc.m, n, k, 1, a, k, b, nAll, 0, plain, n)
+				} else {
+					Sgemm(false, false, tc.m, n, k, 1, a, k, b, nAll, 0, plain, n)
+				}
+				SgemmGather(serial, tc.m, a, k, g, src[:g.Need(n)], n, got, n)
+				for i := range plain {
+					if math.Float32bits(got[i]) != math.Float32bits(plain[i]) {
+						t.Fatalf("serial=%v, A not packed: C[%d] = %v, Sgemm gives %v", serial, i, got[i], plain[i])
+					}
+				}
 			}
 		})
 	}
