@@ -44,8 +44,16 @@ func maxPoolRef(x []float32, planes, h, w, kh, kw, sh, sw, ph, pw int, y []float
 
 func TestMaxPool2D(t *testing.T) {
 	if !hasAVX512 {
-		t.Skip("no AVX-512 on this machine: MaxPool2D always reports false")
+		// No vector loop here: MaxPool2D must decline.
+		x, y := make([]float32, 64), make([]float32, 16)
+		if MaxPool2D(x, 1, 8, 8, 3, 3, 2, 2, 1, 1, y, 4, 4, nil) {
+			t.Fatal("MaxPool2D ran without AVX-512")
+		}
+		return
 	}
+	// The AVX-512 level, whatever ONNXTUNE_GEMM says.
+	defer func(old int) { forced = old }(forced)
+	forced = avx512
 	rng := rand.New(rand.NewPCG(41, 42))
 	for _, c := range []struct{ h, w, k, s, pad int }{
 		{32, 32, 3, 2, 1}, {9, 11, 3, 2, 1}, {8, 8, 3, 2, 0}, {7, 10, 3, 1, 1}, {12, 9, 2, 3, 1},
