@@ -70,28 +70,14 @@ func lowerConv(c *Ctx, in []*Value) ([]*Value, error) {
 		if wd := constData32(w); wd != nil {
 			rows := C * cd.g.kSize()
 			cd.packed = gemm.PackA(false, M, rows, wd, rows)
-			if gemm.GatherFast() {
-				// The GEMM packs the im2col panels straight from the input
-				// (an implicit GEMM; with the generic kernel writing the
-				// im2col matrix is faster). Samples a forward chunk holds
-				// at most (convForwardRange):
-				nb := cd.convChunk(rows)
-				if cd.g.outSize() >= convOwnGemm {
-					nb = 1
-				}
-				cd.gather = convGather(cd, nb)
-			}
 		}
 	}
-	if c.Train && group == 1 && x.DType == graph.Float32 && !x.IsConst() && gemm.GatherFast() && cd.packed == nil {
-		// Training: the forward GEMM packs its panels from the input; the
-		// weight gradient writes its own im2col matrix, chunk by chunk.
-		rows := C * cd.g.kSize()
-		nb := cd.convChunk(rows)
-		if cd.g.outSize() >= convOwnGemm {
-			nb = 1
-		}
-		cd.gather = convGather(cd, nb)
+	if group == 1 && x.DType == graph.Float32 && !x.IsConst() && gemm.GatherFast() {
+		// The forward GEMM packs its im2col panels straight from the input
+		// (an implicit GEMM; with the generic kernel writing the im2col
+		// matrix is faster). In training the weight gradient then writes
+		// its own im2col matrix, chunk by chunk.
+		cd.gather = convGather(cd, cd.forwardChunk(C*cd.g.kSize()))
 	}
 	if cd.gather == nil && c.Train && wrt[1] && group == 1 && x.DType == graph.Float32 && !cd.g.pointwise() &&
 		C*cd.g.kSize()*cd.n*cd.g.outSize() <= convCacheLimit {

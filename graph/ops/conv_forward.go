@@ -43,6 +43,15 @@ func (cd *convDims) convChunk(rows int) int {
 	return max(1, min(cd.n, convColLimit/max(per, 1)))
 }
 
+// forwardChunk is how many samples convForwardRange puts in one GEMM at
+// most: convChunk's, or one where the feature maps are large.
+func (cd *convDims) forwardChunk(rows int) int {
+	if cd.g.outSize() >= convOwnGemm {
+		return 1
+	}
+	return cd.convChunk(rows)
+}
+
 // convForward computes y = conv(x, w) + b.
 func convForward[T Float](x, w, b []T, cd *convDims, y []T) {
 	g := &cd.g
@@ -67,12 +76,9 @@ func convForwardRange[T Float](x, w, b []T, cd *convDims, y []T, s0, s1 int, ser
 	P, inN, K := g.outSize(), g.inSize(), g.kSize()
 	cg, mg := cd.c/cd.group, cd.m/cd.group
 	rows := cg * K
-	nb := min(cd.convChunk(rows), s1-s0)
-	if P >= convOwnGemm {
-		// Feature maps this large make a good GEMM per sample, straight
-		// into y, with an im2col matrix that stays in cache.
-		nb = 1
-	}
+	// Feature maps of convOwnGemm positions or more make a good GEMM per
+	// sample, straight into y, with an im2col matrix that stays in cache.
+	nb := min(cd.forwardChunk(rows), s1-s0)
 	direct := nb == 1 && g.pointwise()
 	col, tmp, release := convChunkBuffers[T](rows, mg, nb, P, direct)
 	defer release()

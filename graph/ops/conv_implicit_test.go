@@ -51,10 +51,7 @@ func TestConvImplicitGemm(t *testing.T) {
 			P := oh * ow
 			for _, limit := range []int{convColLimit, 3 * rows * P} {
 				withColLimit(limit, func() {
-					nb := cd.convChunk(rows)
-					if P >= convOwnGemm {
-						nb = 1
-					}
+					nb := cd.forwardChunk(rows)
 					want := make([]float32, tc.n*tc.m*P)
 					convForward(xs, ws, bs, cd, want)
 					implicit := *cd

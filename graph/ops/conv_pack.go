@@ -22,7 +22,7 @@ type convDims struct {
 	clip           *clipEpi      // or a fused Clip
 	cols           *convCols     // training: the forward im2col kept for the weight gradient
 	packed         *gemm.PackedA // inference: the weights packed once (see Ctx.ConstParams)
-	gather         *gemm.Gather  // with packed: the im2col matrix of a forward chunk, read from the input
+	gather         *gemm.Gather  // the im2col matrix of a forward chunk, which the GEMM packs from the input
 }
 
 // convCacheLimit bounds the elements of a kept im2col matrix (128 MiB of
