@@ -2,7 +2,7 @@ package vec
 
 // MaxPool2DRuns reports whether MaxPool2D runs this geometry (see there).
 func MaxPool2DRuns(h, w, kh, kw, sh, sw, ph, pw, oh, ow int) bool {
-	if level() != avx512 || kw > 16 || kh < 1 || kw < 1 || sh < 1 || sw < 1 || int64(h)*int64(w) >= 1<<31 {
+	if lv := level(); lv != avx512 && lv != avx2 || kw > 16 || kh < 1 || kw < 1 || sh < 1 || sw < 1 || int64(h)*int64(w) >= 1<<31 {
 		return false
 	}
 	// Every window must hold an element.
@@ -27,9 +27,10 @@ func MaxPool2DRuns(h, w, kh, kw, sh, sw, ph, pw, oh, ow int) bool {
 // the window gives a NaN); with arg, the first maximum in row-major order
 // (a NaN: the last NaN) and arg its index in the plane.
 //
-// It reports false and does nothing where there is no vector loop (levels
-// below AVX-512), for windows wider than 16 or planes of 2^31 elements or
-// more, or when a window has no element inside the plane.
+// It reports false and does nothing where there is no vector loop (the
+// generic level), for windows wider than 16 or planes of 2^31 elements or
+// more, or when a window has no element inside the plane. The AVX-512 loop
+// does 16 outputs of a row at a time, the AVX2 loop 8.
 func MaxPool2D(x []float32, planes, h, w, kh, kw, sh, sw, ph, pw int, y []float32, oh, ow int, arg []int) bool {
 	if !MaxPool2DRuns(h, w, kh, kw, sh, sw, ph, pw, oh, ow) {
 		return false
@@ -45,20 +46,25 @@ func MaxPool2D(x []float32, planes, h, w, kh, kw, sh, sw, ph, pw int, y []float3
 	// stem pool) load each row once and split it: their columns are 2j
 	// and each chunk's first column, c0s, goes into the row offsets; loads
 	// masks the 48 elements from c0 that are inside the row.
-	split := kw == 3 && sw == 2
-	chunks := (ow + 15) / 16
-	cols := make([]int32, chunks*16)
+	lw := 16 // outputs a call
+	wide := level() == avx512
+	if !wide {
+		lw = 8
+	}
+	split := wide && kw == 3 && sw == 2
+	chunks := (ow + lw - 1) / lw
+	cols := make([]int32, chunks*lw)
 	masks := make([]uint16, chunks*kw)
 	loads := make([]uint16, chunks*3)
 	c0s := make([]int32, chunks)
-	for j := range chunks * 16 {
+	for j := range chunks * lw {
 		cols[j] = int32(j*sw - pw) // past ow: masked off
 		if j >= ow {
 			continue
 		}
 		for t := range kw {
 			if c := j*sw - pw + t; c >= 0 && c < w {
-				masks[j/16*kw+t] |= 1 << (j % 16)
+				masks[j/lw*kw+t] |= 1 << (j % lw)
 			}
 		}
 	}
@@ -92,8 +98,8 @@ func MaxPool2D(x []float32, planes, h, w, kh, kw, sh, sw, ph, pw int, y []float3
 				}
 			}
 			for c := range chunks {
-				o := p*P + i*ow + c*16
-				lanes := min(16, ow-c*16)
+				o := p*P + i*ow + c*lw
+				lanes := min(lw, ow-c*lw)
 				var ap *int64
 				if arg != nil {
 					// int and int64 have the same size on amd64.
@@ -104,6 +110,10 @@ func MaxPool2D(x []float32, planes, h, w, kh, kw, sh, sw, ph, pw int, y []float3
 						sr[a] = rs[a] + c0s[c]
 					}
 					maxPoolRowAVX512(&xp[0], &sr[0], n, &cols[c*16], &masks[c*kw], kw, &y[o], ap, 1<<lanes-1, &loads[c*3])
+					continue
+				}
+				if !wide {
+					maxPoolRowAVX2(&xp[0], &rs[0], n, &cols[c*8], &masks[c*kw], kw, &y[o], ap, 1<<lanes-1)
 					continue
 				}
 				maxPoolRowAVX512(&xp[0], &rs[0], n, &cols[c*16], &masks[c*kw], kw, &y[o], ap, 1<<lanes-1, nil)
