@@ -288,8 +288,8 @@ func poolMax2D[T Number](x []T, planes int, g *convGeom, y []T, arg []int) {
 	}
 	if x32, ok := any(x).([]float32); ok && y != nil && poolVector &&
 		vec.MaxPool2DRuns(in1, in2, g.k[1], g.k[2], g.s[1], g.s[2], g.pb[1], g.pb[2], o1, o2) {
-		// The vector loop (AVX-512): the same values (a NaN's bits aside
-		// without arg) and the same argmax.
+		// The vector loop (AVX-512, AVX2): the same values (a NaN's bits
+		// aside without arg) and the same argmax.
 		y32 := any(y).([]float32)
 		parallelRange(planes, P*g.kSize(), func(lo, hi int) {
 			var a []int

@@ -214,7 +214,7 @@ func TestMaxPool3x3Argmax(t *testing.T) {
 	}
 }
 
-// TestMaxPoolVector: vec.MaxPool2D (where it runs: AVX-512) gives the
+// TestMaxPoolVector: vec.MaxPool2D (where it runs: AVX-512, AVX2) gives the
 // argmax, and the values, of the loops it replaces: bit for bit with the
 // argmax, and without it the same values up to a NaN's bits, on the stem
 // pool of ResNet-18 at 64 px and smaller planes with ties and NaNs.

@@ -15,9 +15,9 @@
 // float64.
 //
 // [MaxPool2D] is a 2-D max pool (values and first-maximum argmax) at the
-// AVX-512 level only; elsewhere it reports false and the caller runs its
-// own loops. Its values are Go's max over the window, bit for bit but for
-// the bits of a NaN.
+// AVX-512 and AVX2 levels; at the generic level it reports false and the
+// caller runs its own loops. Its values are Go's max over the window, bit
+// for bit but for the bits of a NaN.
 //
 // Slices of unequal length are a programming error and panic, as an index
 // out of range does.
