@@ -89,7 +89,7 @@ func convForwardRange[T Float](x, w, b []T, cd *convDims, y []T, s0, s1 int, ser
 			wg := w[gi*mg*rows:]
 			src, ld := x[(n0*cd.c+gi*cg)*inN:], P
 			// An implicit GEMM: the packer reads the input (group 1).
-			implicit := cd.gather != nil && L <= len(cd.gather.Col) && isFloat32(x)
+			implicit := cd.gather != nil && L <= cd.gather.Cols() && isFloat32(x)
 			if !direct && !implicit {
 				parallelRangeIf(serial, cnt, rows*P, func(lo, hi int) {
 					for s := lo; s < hi; s++ {

@@ -131,7 +131,7 @@ func convGatherGemm[T Float](cd *convDims, serial bool, m int, w, x []T, n int, 
 		cd.packed.SgemmGather(serial, cd.gather, x32, n, c32, ldc)
 		return
 	}
-	k := len(cd.gather.Row)
+	k := cd.gather.Rows()
 	gemm.SgemmGather(serial, m, any(w).([]float32), k, cd.gather, x32, n, c32, ldc)
 }
 

@@ -34,7 +34,7 @@
 // # Implicit GEMM
 //
 // [Gather] describes a B that is never stored: element (p, j) is
-// src[Row[p]+Col[j]] inside a window and zero in its padding, which is a
+// src[row[p]+col[j]] inside a window and zero in its padding, which is a
 // convolution's im2col matrix over its input. [SgemmGather] and
 // [PackedA.SgemmGather] pack B's panels straight from the input (masked
 // loads where a panel's columns are runs in the source, gathers

@@ -7,26 +7,30 @@ import (
 
 // Gather describes a matrix B (k×n) that is not stored but picked from a
 // source slice by separable offsets: the im2col matrix of a convolution,
-// packed straight from the input image (an implicit GEMM). Element (p, j)
-// is src[Row[p]+Col[j]] when the window position is inside the input,
-// 0 <= ColH[j]+TapH[th] < H and 0 <= ColW[j]+TapW[tw] < W for row p's tap
-// RowTap[p] = th*len(TapW)+tw, and zero otherwise (padding).
+// packed straight from the input image (an implicit GEMM). With the
+// offsets given to NewGather, element (p, j) is src[row[p]+col[j]] when
+// the window position is inside the input, 0 <= colH[j]+tapH[th] < h and
+// 0 <= colW[j]+tapW[tw] < w for row p's tap rowTap[p] = th*len(tapW)+tw,
+// and zero otherwise (padding).
 //
 // A Gather holds no source: each product names its own (a convolution's
 // offsets are the same for every run and batch chunk; its input is not).
+//
+// Its offsets are kept unexported: the assembly packers read the source at
+// them without bounds checks, trusting what NewGather checked.
 type Gather struct {
-	Row, RowTap []int32
-	TapH, TapW  []int32
-	Col         []int32
-	ColH, ColW  []int32
-	H, W        int32
+	row, rowTap []int32
+	tapH, tapW  []int32
+	col         []int32
+	colH, colW  []int32
+	h, w        int32
 
 	lo   int   // the smallest source index read
 	need []int // need[j]: the source length columns 0..j read
 
 	// The tap masks of every whole panel of 16 and of 32 columns (and of
 	// the last panel, however wide), computed once: a panel's masks are
-	// the same for every block of rows. cols is Col padded to whole
+	// the same for every block of rows. cols is col padded to whole
 	// panels for the assembly's loads.
 	p16, p32 panelMasks
 	cols     []int32
@@ -64,10 +68,10 @@ func splitMasks(ms []uint32, sp []uint64) {
 }
 
 // NewGather checks the offsets of a Gather and returns it. Every slice's
-// length must agree: Row and RowTap k, Col, ColH and ColW n, RowTap's
-// taps below len(TapH)·len(TapW).
+// length must agree: row and rowTap k, col, colH and colW n, rowTap's
+// taps below len(tapH)·len(tapW).
 func NewGather(row, rowTap, tapH, tapW, col, colH, colW []int32, h, w int32) (*Gather, error) {
-	g := &Gather{Row: row, RowTap: rowTap, TapH: tapH, TapW: tapW, Col: col, ColH: colH, ColW: colW, H: h, W: w}
+	g := &Gather{row: row, rowTap: rowTap, tapH: tapH, tapW: tapW, col: col, colH: colH, colW: colW, h: h, w: w}
 	taps := len(tapH) * len(tapW)
 	switch {
 	case len(rowTap) != len(row):
@@ -139,7 +143,7 @@ func NewGather(row, rowTap, tapH, tapW, col, colH, colW []int32, h, w int32) (*G
 // and wm scratch for the taps of each dimension, and returns how the
 // columns lie in the source (gatherAny...).
 func (g *Gather) panel(c0, w, nr int, hm, wm, ms []uint32) (mode int) {
-	col, colH, colW := g.Col[c0:c0+w], g.ColH[c0:c0+w], g.ColW[c0:c0+w]
+	col, colH, colW := g.col[c0:c0+w], g.colH[c0:c0+w], g.colW[c0:c0+w]
 	// runs reports whether every half of h columns is a run of step s.
 	runs := func(h int, s int32) bool {
 		for j := range col {
@@ -157,32 +161,36 @@ func (g *Gather) panel(c0, w, nr int, hm, wm, ms []uint32) (mode int) {
 	case nr == 32 && runs(16, 2):
 		mode = gatherStride2
 	}
-	for t, d := range g.TapH {
+	for t, d := range g.tapH {
 		var m uint32
 		for j, y := range colH {
-			if y += d; y >= 0 && y < g.H {
+			if y += d; y >= 0 && y < g.h {
 				m |= 1 << j
 			}
 		}
 		hm[t] = m
 	}
-	for t, d := range g.TapW {
+	for t, d := range g.tapW {
 		var m uint32
 		for j, x := range colW {
-			if x += d; x >= 0 && x < g.W {
+			if x += d; x >= 0 && x < g.w {
 				m |= 1 << j
 			}
 		}
 		wm[t] = m
 	}
-	tw := len(g.TapW)
-	for a := range g.TapH {
+	tw := len(g.tapW)
+	for a := range g.tapH {
 		for c := range tw {
 			ms[a*tw+c] = hm[a] & wm[c]
 		}
 	}
 	return mode
 }
+
+// Rows and Cols return B's dimensions, k and n.
+func (g *Gather) Rows() int { return len(g.row) }
+func (g *Gather) Cols() int { return len(g.col) }
 
 // Need returns the length a source must have at least for the first n
 // columns.
@@ -207,8 +215,8 @@ type gatherB struct {
 // the result is that of SgemmSerial on it, bit for bit.
 func (pa *PackedA) SgemmGather(serial bool, gb *Gather, src []float32, n int, c []float32, ldc int) {
 	m, k := pa.m, pa.k
-	if len(gb.Row) != k {
-		panic(fmt.Sprintf("gemm: gather has %d rows, packed A %d columns", len(gb.Row), k))
+	if len(gb.row) != k {
+		panic(fmt.Sprintf("gemm: gather has %d rows, packed A %d columns", len(gb.row), k))
 	}
 	gb.check(src, n)
 	checkMatrix("C", m, n, c, ldc)
@@ -236,7 +244,7 @@ func (pa *PackedA) SgemmGather(serial bool, gb *Gather, src []float32, n int, c 
 // SgemmGather is PackedA.SgemmGather with A (m×k, row stride lda) not
 // packed beforehand: C = A·B for B the first n columns of gb over src.
 func SgemmGather(serial bool, m int, a []float32, lda int, gb *Gather, src []float32, n int, c []float32, ldc int) {
-	k := len(gb.Row)
+	k := len(gb.row)
 	checkMatrix("A", m, k, a, lda)
 	gb.check(src, n)
 	checkMatrix("C", m, n, c, ldc)
@@ -264,8 +272,8 @@ func SgemmGather(serial bool, m int, a []float32, lda int, gb *Gather, src []flo
 // check panics unless src and n suit g.
 func (g *Gather) check(src []float32, n int) {
 	switch {
-	case n < 0 || n > len(g.Col):
-		panic(fmt.Sprintf("gemm: gather has %d columns, product wants %d", len(g.Col), n))
+	case n < 0 || n > len(g.col):
+		panic(fmt.Sprintf("gemm: gather has %d columns, product wants %d", len(g.col), n))
 	case len(src) < g.Need(n):
 		panic(fmt.Sprintf("gemm: gather source has %d elements, needs %d", len(src), g.Need(n)))
 	}
@@ -280,8 +288,8 @@ func GatherFast() bool { return current().gather != nil }
 // as packB does: panels of nr columns, columns past nb zero.
 func (b *gatherB) pack(kn *kernel, buf *buffers, pc, jc, kb, nb int) {
 	g, nr, dst := b.g, kn.nr, buf.b
-	row, rowTap := g.Row[pc:pc+kb], g.RowTap[pc:pc+kb]
-	taps := len(g.TapH) * len(g.TapW)
+	row, rowTap := g.row[pc:pc+kb], g.rowTap[pc:pc+kb]
+	taps := len(g.tapH) * len(g.tapW)
 	var pm *panelMasks
 	switch nr {
 	case 16:
@@ -295,14 +303,14 @@ func (b *gatherB) pack(kn *kernel, buf *buffers, pc, jc, kb, nb int) {
 		var ms []uint32
 		var sp []uint64
 		var mode int
-		if q := c0 / nr; pm != nil && c0%nr == 0 && (w == nr || c0+w == len(g.Col)) {
+		if q := c0 / nr; pm != nil && c0%nr == 0 && (w == nr || c0+w == len(g.col)) {
 			// A panel of the Gather: its masks are ready.
 			ms, mode = pm.masks[q*taps:(q+1)*taps], int(pm.mode[q])
 			if mode == gatherStride2 {
 				sp = pm.split[q*taps : (q+1)*taps]
 			}
 		} else {
-			buf.hm, buf.wm = growMasks(buf.hm, len(g.TapH)), growMasks(buf.wm, len(g.TapW))
+			buf.hm, buf.wm = growMasks(buf.hm, len(g.tapH)), growMasks(buf.wm, len(g.tapW))
 			buf.masks = growMasks(buf.masks, taps)
 			ms = buf.masks
 			if mode = g.panel(c0, w, nr, buf.hm, buf.wm, ms); mode == gatherStride2 {

@@ -86,7 +86,7 @@ func testSgemmGather(t *testing.T) {
 			for _, m := range g.p32.mode {
 				modes[m]++
 			}
-			k, nAll := len(g.Row), len(g.Col)
+			k, nAll := g.Rows(), g.Cols()
 			n := nAll
 			if tc.n >= 0 {
 				n = tc.n
