@@ -3,6 +3,7 @@ package gemm
 import (
 	"fmt"
 	"runtime"
+	"slices"
 )
 
 // Gather describes a matrix B (k×n) that is not stored but picked from a
@@ -67,10 +68,12 @@ func splitMasks(ms []uint32, sp []uint64) {
 	}
 }
 
-// NewGather checks the offsets of a Gather and returns it. Every slice's
-// length must agree: row and rowTap k, col, colH and colW n, rowTap's
-// taps below len(tapH)·len(tapW).
+// NewGather checks the offsets of a Gather and returns it, with copies of
+// the slices. Every slice's length must agree: row and rowTap k, col, colH
+// and colW n, rowTap's taps below len(tapH)·len(tapW).
 func NewGather(row, rowTap, tapH, tapW, col, colH, colW []int32, h, w int32) (*Gather, error) {
+	row, rowTap, tapH, tapW = slices.Clone(row), slices.Clone(rowTap), slices.Clone(tapH), slices.Clone(tapW)
+	col, colH, colW = slices.Clone(col), slices.Clone(colH), slices.Clone(colW)
 	g := &Gather{row: row, rowTap: rowTap, tapH: tapH, tapW: tapW, col: col, colH: colH, colW: colW, h: h, w: w}
 	taps := len(tapH) * len(tapW)
 	switch {
