@@ -72,7 +72,14 @@ func lowerConv(c *Ctx, in []*Value) ([]*Value, error) {
 			cd.packed = gemm.PackA(false, M, rows, wd, rows)
 		}
 	}
-	if c.Train && wrt[1] && group == 1 && x.DType == graph.Float32 && !cd.g.pointwise() &&
+	if group == 1 && x.DType == graph.Float32 && !x.IsConst() && gemm.GatherFast() {
+		// The forward GEMM packs its im2col panels straight from the input
+		// (an implicit GEMM; with the generic kernel writing the im2col
+		// matrix is faster). In training the weight gradient then writes
+		// its own im2col matrix, chunk by chunk.
+		cd.gather = convGather(cd, cd.forwardChunk(C*cd.g.kSize()))
+	}
+	if cd.gather == nil && c.Train && wrt[1] && group == 1 && x.DType == graph.Float32 && !cd.g.pointwise() &&
 		C*cd.g.kSize()*cd.n*cd.g.outSize() <= convCacheLimit {
 		// Training: the forward pass keeps its im2col matrix for the
 		// weight gradient, which then skips its own im2col.

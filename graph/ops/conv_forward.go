@@ -4,6 +4,8 @@ import (
 	"math"
 
 	"gorgonia.org/tensor"
+
+	"github.com/onnxtune/onnxtune/internal/gemm/vec"
 )
 
 // Conv's forward kernels: batched im2col + GEMM, the fused bias and Relu,
@@ -41,6 +43,15 @@ func (cd *convDims) convChunk(rows int) int {
 	return max(1, min(cd.n, convColLimit/max(per, 1)))
 }
 
+// forwardChunk is how many samples convForwardRange puts in one GEMM at
+// most: convChunk's, or one where the feature maps are large.
+func (cd *convDims) forwardChunk(rows int) int {
+	if cd.g.outSize() >= convOwnGemm {
+		return 1
+	}
+	return cd.convChunk(rows)
+}
+
 // convForward computes y = conv(x, w) + b.
 func convForward[T Float](x, w, b []T, cd *convDims, y []T) {
 	if convPointwise(x, b, cd, y) {
@@ -68,12 +79,9 @@ func convForwardRange[T Float](x, w, b []T, cd *convDims, y []T, s0, s1 int, ser
 	P, inN, K := g.outSize(), g.inSize(), g.kSize()
 	cg, mg := cd.c/cd.group, cd.m/cd.group
 	rows := cg * K
-	nb := min(cd.convChunk(rows), s1-s0)
-	if P >= convOwnGemm {
-		// Feature maps this large make a good GEMM per sample, straight
-		// into y, with an im2col matrix that stays in cache.
-		nb = 1
-	}
+	// Feature maps of convOwnGemm positions or more make a good GEMM per
+	// sample, straight into y, with an im2col matrix that stays in cache.
+	nb := min(cd.forwardChunk(rows), s1-s0)
 	direct := nb == 1 && g.pointwise()
 	col, tmp, release := convChunkBuffers[T](rows, mg, nb, P, direct)
 	defer release()
@@ -83,7 +91,9 @@ func convForwardRange[T Float](x, w, b []T, cd *convDims, y []T, s0, s1 int, ser
 		for gi := 0; gi < cd.group; gi++ {
 			wg := w[gi*mg*rows:]
 			src, ld := x[(n0*cd.c+gi*cg)*inN:], P
-			if !direct {
+			// An implicit GEMM: the packer reads the input (group 1).
+			implicit := cd.gather != nil && L <= cd.gather.Cols() && isFloat32(x)
+			if !direct && !implicit {
 				parallelRangeIf(serial, cnt, rows*P, func(lo, hi int) {
 					for s := lo; s < hi; s++ {
 						convIm2col(x[((n0+s)*cd.c+gi*cg)*inN:], cg, g, col, L, s*P)
@@ -93,13 +103,21 @@ func convForwardRange[T Float](x, w, b []T, cd *convDims, y []T, s0, s1 int, ser
 			}
 			if nb == 1 {
 				yp := y[(n0*cd.m+gi*mg)*P:]
-				convWeightGemm(cd, serial, mg, P, rows, wg, src, ld, yp, P)
+				if implicit {
+					convGatherGemm(cd, serial, mg, w, src, P, yp, P)
+				} else {
+					convWeightGemm(cd, serial, mg, P, rows, wg, src, ld, yp, P)
+				}
 				for m := 0; m < mg; m++ {
 					convEpilogue(yp[m*P:][:P], b, gi*mg+m, cd)
 				}
 				continue
 			}
-			convWeightGemm(cd, serial, mg, L, rows, wg, src, ld, tmp, L)
+			if implicit {
+				convGatherGemm(cd, serial, mg, w, src, L, tmp, L)
+			} else {
+				convWeightGemm(cd, serial, mg, L, rows, wg, src, ld, tmp, L)
+			}
 			if P < 8 && b != nil && !cd.relu {
 				// Planes too small for the vector loop: the bias and Clip
 				// over each channel's row of the product (all its
@@ -226,8 +244,13 @@ func convActivateRow[T Float](row []T, e *clipEpi, at func(j int) int) {
 // convEpilogueFrom is copy(dst, src) then convEpilogue, in one pass for
 // float32 with a bias and no fused Relu.
 func convEpilogueFrom[T Float](dst, src, b []T, ch int, cd *convDims) {
-	if b != nil && b[ch] != 0 && !cd.relu {
+	if b != nil && b[ch] != 0 {
 		if d32, ok := any(dst).([]float32); ok {
+			if cd.relu {
+				// x*1 + b is x + b: the add then reluSlice, in one pass.
+				vec.ScaleShift(d32, any(src).([]float32), 1, float32(b[ch]), true)
+				return
+			}
 			convBiasClip32(d32, any(src).([]float32), float32(b[ch]), cd.clip)
 			return
 		}
@@ -241,7 +264,12 @@ func convEpilogueFrom[T Float](dst, src, b []T, ch int, cd *convDims) {
 func convEpilogue[T Float](dst, b []T, ch int, cd *convDims) {
 	if b != nil {
 		if bv := b[ch]; bv != 0 {
-			if d32, ok := any(dst).([]float32); ok && !cd.relu {
+			if d32, ok := any(dst).([]float32); ok {
+				if cd.relu {
+					// x*1 + b is x + b: the add then reluSlice, in one pass.
+					vec.ScaleShift(d32, d32, 1, float32(bv), true)
+					return
+				}
 				convBiasClip32(d32, d32, float32(bv), cd.clip)
 				return
 			}

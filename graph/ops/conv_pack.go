@@ -22,6 +22,7 @@ type convDims struct {
 	clip           *clipEpi      // or a fused Clip
 	cols           *convCols     // training: the forward im2col kept for the weight gradient
 	packed         *gemm.PackedA // inference: the weights packed once (see Ctx.ConstParams)
+	gather         *gemm.Gather  // the im2col matrix of a forward chunk, which the GEMM packs from the input
 }
 
 // convCacheLimit bounds the elements of a kept im2col matrix (128 MiB of
@@ -119,4 +120,66 @@ func (cd *convDims) directGroups(grad bool) bool {
 		return cg <= convDirectGradMax
 	}
 	return cg <= convDirectForwardMax
+}
+
+// convGatherGemm computes c = w (m×k) times the first n columns of
+// cd.gather over x (float32): an implicit GEMM, with the weights packed at
+// compile time when they are.
+func convGatherGemm[T Float](cd *convDims, serial bool, m int, w, x []T, n int, c []T, ldc int) {
+	x32, c32 := any(x).([]float32), any(c).([]float32)
+	if cd.packed != nil {
+		cd.packed.SgemmGather(serial, cd.gather, x32, n, c32, ldc)
+		return
+	}
+	k := cd.gather.Rows()
+	gemm.SgemmGather(serial, m, any(w).([]float32), k, cd.gather, x32, n, c32, ldc)
+}
+
+func isFloat32[T Float](x []T) bool {
+	_, ok := any(x).([]float32)
+	return ok
+}
+
+// convGather returns the im2col matrix of a chunk of nb samples of a 2-D
+// (or 1-D) convolution with one group as a gemm.Gather over the chunk's
+// input, for a GEMM that packs its panels straight from the input (an
+// implicit GEMM), or nil when the offsets do not fit int32.
+func convGather(cd *convDims, nb int) *gemm.Gather {
+	g := &cd.g
+	if cd.group != 1 || g.in[0] != 1 || g.out[0] != 1 || g.k[0] != 1 || g.pointwise() {
+		return nil
+	}
+	inN, P := g.inSize(), g.outSize()
+	if int64(nb)*int64(cd.c)*int64(inN) >= 1<<31-1 {
+		return nil
+	}
+	K := g.kSize()
+	row, rowTap := make([]int32, cd.c*K), make([]int32, cd.c*K)
+	tapH, tapW := make([]int32, g.k[1]), make([]int32, g.k[2])
+	for i := range tapH {
+		tapH[i] = int32(i * g.d[1])
+	}
+	for i := range tapW {
+		tapW[i] = int32(i * g.d[2])
+	}
+	for c := range cd.c {
+		for t := range K {
+			kh, kw := t/g.k[2], t%g.k[2]
+			row[c*K+t] = int32(c*inN + kh*g.d[1]*g.in[2] + kw*g.d[2])
+			rowTap[c*K+t] = int32(t)
+		}
+	}
+	L := nb * P
+	col, colH, colW := make([]int32, L), make([]int32, L), make([]int32, L)
+	for q := range L {
+		s, pos := q/P, q%P
+		oh, ow := pos/g.out[2], pos%g.out[2]
+		h, w := oh*g.s[1]-g.pb[1], ow*g.s[2]-g.pb[2]
+		col[q], colH[q], colW[q] = int32(s*cd.c*inN+h*g.in[2]+w), int32(h), int32(w)
+	}
+	gb, err := gemm.NewGather(row, rowTap, tapH, tapW, col, colH, colW, int32(g.in[1]), int32(g.in[2]))
+	if err != nil {
+		return nil // not reached: the offsets above read inside the input
+	}
+	return gb
 }

@@ -8,6 +8,7 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/onnxtune/onnxtune/graph"
+	"github.com/onnxtune/onnxtune/internal/gemm/vec"
 )
 
 func registerPool(r *Registry) {
@@ -271,6 +272,10 @@ func (g *convGeom) plain2D() bool {
 	return g.in[0] == 1 && g.out[0] == 1 && g.k[0] == 1 && g.pb[0] == 0 && g.d[1] == 1 && g.d[2] == 1
 }
 
+// poolVector lets poolMax2D run vec.MaxPool2D where it runs (tests turn
+// it off to compare).
+var poolVector = true
+
 // poolMax2D is poolMax for plain2D geometries: the window of every output
 // position clipped to the input by two loops, no window table.
 func poolMax2D[T Number](x []T, planes int, g *convGeom, y []T, arg []int) {
@@ -279,6 +284,21 @@ func poolMax2D[T Number](x []T, planes int, g *convGeom, y []T, arg []int) {
 	if g.k[1] == 2 && g.k[2] == 2 && g.s[1] == 2 && g.s[2] == 2 && g.pb[1] == 0 && g.pb[2] == 0 &&
 		2*o1 <= in1 && 2*o2 <= in2 {
 		poolMax2x2(x, planes, g, y, arg)
+		return
+	}
+	if x32, ok := any(x).([]float32); ok && y != nil && poolVector &&
+		vec.MaxPool2DRuns(in1, in2, g.k[1], g.k[2], g.s[1], g.s[2], g.pb[1], g.pb[2], o1, o2) {
+		// The vector loop (AVX-512, AVX2): the same values (a NaN's bits
+		// aside without arg) and the same argmax.
+		y32 := any(y).([]float32)
+		parallelRange(planes, P*g.kSize(), func(lo, hi int) {
+			var a []int
+			if arg != nil {
+				a = arg[lo*P : hi*P]
+			}
+			vec.MaxPool2D(x32[lo*inN:hi*inN], hi-lo, in1, in2, g.k[1], g.k[2], g.s[1], g.s[2], g.pb[1], g.pb[2],
+				y32[lo*P:hi*P], o1, o2, a)
+		})
 		return
 	}
 	if arg == nil {

@@ -12,6 +12,11 @@ import (
 type buffers struct {
 	a, b []float32
 	tile [maxTile]float32
+
+	// A Gather's per-panel scratch (gatherB.pack): the tap masks of a
+	// panel whose masks are not kept.
+	hm, wm, masks []uint32
+	split         []uint64
 }
 
 // pool keeps buffers for reuse. Unlike a sync.Pool it keeps them across
@@ -94,7 +99,7 @@ func (p *product) serial(buf *buffers) {
 			pa := blockA(0, pc, m, kb)
 			for jc := 0; jc < n; jc += nc {
 				nb := min(nc, n-jc)
-				p.packB(buf.b, pc, jc, kb, nb)
+				p.packB(buf, pc, jc, kb, nb)
 				p.macro(buf, pa, 0, jc, pc, m, nb, kb)
 			}
 		}
@@ -104,7 +109,7 @@ func (p *product) serial(buf *buffers) {
 		nb := min(nc, n-jc)
 		for pc := 0; pc < k; pc += kc {
 			kb := min(kc, k-pc)
-			p.packB(buf.b, pc, jc, kb, nb)
+			p.packB(buf, pc, jc, kb, nb)
 			for ic := 0; ic < m; ic += mc {
 				mb := min(mc, m-ic)
 				p.macro(buf, blockA(ic, pc, mb, kb), ic, jc, pc, mb, nb, kb)
@@ -211,8 +216,13 @@ func (p *product) packA(dst []float32, ic, pc, mb, kb int) {
 	}
 }
 
-// packB packs the kb×nb block of op(B) at (pc, jc) into dst.
-func (p *product) packB(dst []float32, pc, jc, kb, nb int) {
+// packB packs the kb×nb block of op(B) at (pc, jc) into buf.b.
+func (p *product) packB(buf *buffers, pc, jc, kb, nb int) {
+	dst := buf.b
+	if p.gb.g != nil {
+		p.gb.pack(p.kern, buf, pc, jc, kb, nb)
+		return
+	}
 	if p.tB {
 		packB(p.kern, dst, true, p.b[jc*p.ldb+pc:], p.ldb, kb, nb)
 	} else {

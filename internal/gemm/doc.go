@@ -31,6 +31,18 @@
 // [Kernels] lists the kernels this machine runs. With the purego build tag
 // only the generic kernel is built.
 //
+// # Implicit GEMM
+//
+// [Gather] describes a B that is never stored: element (p, j) is
+// src[row[p]+col[j]] inside a window and zero in its padding, which is a
+// convolution's im2col matrix over its input. [SgemmGather] and
+// [PackedA.SgemmGather] pack B's panels straight from the input (masked
+// loads where a panel's columns are runs in the source, gathers
+// elsewhere; gather_amd64.s), so the matrix is neither written nor read
+// again; the packed panels, and so the results, are those of the stored
+// matrix bit for bit. [GatherFast] says whether the kernel in use has
+// those loops (avx512, avx2).
+//
 // Large products are cut into blocks of C that the caller and up to
 // runtime.GOMAXPROCS(0)-1 helper goroutines compute; the helpers are started
 // once and keep polling for work for a millisecond after their last block

@@ -36,7 +36,7 @@ func sgemm(parallel, tA, tB bool, m, n, k int, alpha float32, a []float32, lda i
 		scale(m, n, beta, c, ldc)
 		return
 	}
-	p := product{tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, nil, current()}
+	p := product{tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, nil, gatherB{}, current()}
 	if parallel {
 		if pm, pn := grid(p.kern, m, n, k, runtime.GOMAXPROCS(0)); pm*pn > 1 {
 			p.parallel(pm, pn, runtime.GOMAXPROCS(0))
@@ -62,6 +62,7 @@ type product struct {
 	c       []float32
 	ldc     int
 	pre     *PackedA // op(A) packed beforehand (a is then unused)
+	gb      gatherB  // B gathered from a source when gb.g != nil (b is then unused)
 	kern    *kernel  // the micro-kernel and its packing and blocking
 }
 
@@ -75,9 +76,12 @@ func (p *product) block(i0, i1, j0, j1 int) product {
 	} else {
 		q.a = p.a[i0*p.lda:]
 	}
-	if p.tB {
+	switch {
+	case p.gb.g != nil:
+		q.gb.j0 += j0
+	case p.tB:
 		q.b = p.b[j0*p.ldb:]
-	} else {
+	default:
 		q.b = p.b[j0:]
 	}
 	q.c = p.c[i0*p.ldc+j0:]

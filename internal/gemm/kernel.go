@@ -21,6 +21,13 @@ type kernel struct {
 	// packB in Go.
 	rowsA, rowsB func(k, np int, src []float32, ld int, dst []float32)
 	colsA, colsB func(k int, src []float32, ld int, dst []float32)
+
+	// gather packs one B panel of a Gather with vector loads: kb steps
+	// of nr values, value j of step p src[row[p]+cols[j]] when bit j of
+	// masks[rowTap[p]] is set, else zero. mode says how cols lie
+	// (gatherContig...); split holds the tap masks spread for
+	// gatherStride2. nil: gatherGo.
+	gather func(kb int, dst, src []float32, row, rowTap []int32, masks []uint32, split []uint64, cols *[32]int32, mode int)
 }
 
 // maxTile bounds mr·nr over the kernels: the scratch tile of edge tiles.

@@ -19,6 +19,7 @@ var avx2 = &kernel{
 		kernel6x16(k, &a[0], &b[0], &c[0], ldc, alpha, beta)
 	},
 	rowsA: rows6, rowsB: rows16, colsA: cols6, colsB: cols16,
+	gather: gather16,
 }
 
 // avx512 is the AVX-512F kernel: 8×32 tiles, 16 zmm accumulators, A
@@ -35,6 +36,7 @@ var avx512 = &kernel{
 		kernel8x32AVX512(k, &a[0], &b[0], &c[0], ldc, alpha, beta)
 	},
 	rowsA: rowsW(8), rowsB: rowsW(32), colsA: colsW(8), colsB: colsW(32),
+	gather: gather32,
 }
 
 // available is the kernels this CPU and OS run, best first. x/sys/cpu

@@ -79,7 +79,14 @@ func kernel(w *bytes.Buffer, mr, nr int) {
 	p("\tSHRQ $2, BX")
 	p("\tJZ   tail")
 	p("loop4:")
-	p("\tPREFETCHT0 %d(SI)", 4*mr*16)
+	// Every cache line of A that the four steps read, 64 steps ahead:
+	// at inference A is the weights, coming from memory on every run
+	// (ResNet-18's 46.8 MB), and 16 steps ahead (one line in two) left the
+	// kernel waiting (docs/performance.md, "ResNet-18: implicit GEMM and
+	// pooling").
+	for off := 0; off < 16*mr; off += 64 {
+		p("\tPREFETCHT0 %d(SI)", 4*mr*64+off)
+	}
 	for i := range 4 {
 		step(i)
 		if i == 1 {

@@ -1,6 +1,6 @@
 // Package vec holds the engine's hot float32 loops outside the matrix
 // multiply (ReLU and its gradient, BatchNorm's statistics and affine maps,
-// the SGD update) in AVX2 and AVX-512 assembly, with portable Go
+// the SGD update, MaxPool) in AVX2 and AVX-512 assembly, with portable Go
 // equivalents.
 //
 // The vector width follows internal/gemm's kernel choice, so that
@@ -13,6 +13,11 @@
 // float64 over more lanes than the Go loops (four lanes, two for DotDev),
 // so their sums can differ from the portable ones in the last bits of a
 // float64.
+//
+// [MaxPool2D] is a 2-D max pool (values and first-maximum argmax) at the
+// AVX-512 and AVX2 levels; at the generic level it reports false and the
+// caller runs its own loops. Its values are Go's max over the window, bit
+// for bit but for the bits of a NaN.
 //
 // Slices of unequal length are a programming error and panic, as an index
 // out of range does.

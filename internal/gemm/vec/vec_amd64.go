@@ -2,7 +2,11 @@
 
 package vec
 
-import "golang.org/x/sys/cpu"
+import (
+	"unsafe"
+
+	"golang.org/x/sys/cpu"
+)
 
 var (
 	hasAVX2   = cpu.X86.HasAVX2 && cpu.X86.HasFMA
@@ -50,6 +54,15 @@ func sqDevAVX512(v *float32, n int, m float64) float64
 
 //go:noescape
 func dotDevAVX512(dy, x *float32, n int, m float64) (sg, sgx float64)
+
+//go:noescape
+func maxPoolRowAVX2(src *float32, rows *int32, nrows int, cols *int32, masks *uint16, ntaps int, y *float32, arg *int64, lanes int)
+
+//go:noescape
+func maxPoolRowAVX512(src *float32, rows *int32, nrows int, cols *int32, masks *uint16, ntaps int, y *float32, arg *int64, lanes int, loads *uint16)
+
+// int64Ptr is p as a *int64: int is 64 bits on amd64.
+func int64Ptr(p *int) *int64 { return (*int64)(unsafe.Pointer(p)) }
 
 // The wrappers below run the assembly over the largest multiple of its
 // block that fits the slices (their lengths are checked by the callers)

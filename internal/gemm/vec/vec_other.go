@@ -15,3 +15,7 @@ func sgdMomentumAsm(int, []float32, []float32, []float32, float32, float32, floa
 func sumAsm(int, []float32) (float64, int)                                 { return 0, 0 }
 func sqDevAsm(int, []float32, float64) (float64, int)                      { return 0, 0 }
 func dotDevAsm(int, []float32, []float32, float64) (float64, float64, int) { return 0, 0, 0 }
+
+func maxPoolRowAVX2(*float32, *int32, int, *int32, *uint16, int, *float32, *int64, int)            {}
+func maxPoolRowAVX512(*float32, *int32, int, *int32, *uint16, int, *float32, *int64, int, *uint16) {}
+func int64Ptr(*int) *int64                                                                         { return nil }

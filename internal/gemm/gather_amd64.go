@@ -1,0 +1,44 @@
+//go:build !purego
+
+package gemm
+
+//go:noescape
+func gatherPanel16(kb int, dst *float32, src *float32, row *int32, rowTap *int32, masks *uint32, cols *int32, contig int)
+
+//go:noescape
+func gatherPanel32(kb int, dst *float32, src *float32, row *int32, rowTap *int32, masks *uint32, cols *int32, mode int, split *uint64)
+
+// gather32 and gather16 are the AVX-512 and AVX2 kernels' Gather packers
+// (kernel.gather). The caller (gatherB.pack) has checked through NewGather
+// and SgemmGather that every index read is inside src, and that mode
+// describes cols; the slices' lengths are checked here.
+func gather32(kb int, dst, src []float32, row, rowTap []int32, masks []uint32, split []uint64, cols *[32]int32, mode int) {
+	if len(src) == 0 || kb == 0 { // nothing is read: every mask is empty
+		gatherGo(32, kb, dst, src, row, rowTap, masks, cols[:])
+		return
+	}
+	_ = dst[kb*32-1]
+	_ = row[kb-1]
+	_ = rowTap[kb-1]
+	var sp *uint64
+	if mode == gatherStride2 {
+		_ = split[len(masks)-1]
+		sp = &split[0]
+	}
+	gatherPanel32(kb, &dst[0], &src[0], &row[0], &rowTap[0], &masks[0], &cols[0], mode, sp)
+}
+
+func gather16(kb int, dst, src []float32, row, rowTap []int32, masks []uint32, _ []uint64, cols *[32]int32, mode int) {
+	if len(src) == 0 || kb == 0 {
+		gatherGo(16, kb, dst, src, row, rowTap, masks, cols[:16])
+		return
+	}
+	_ = dst[kb*16-1]
+	_ = row[kb-1]
+	_ = rowTap[kb-1]
+	c := 0
+	if mode == gatherContig {
+		c = 1
+	}
+	gatherPanel16(kb, &dst[0], &src[0], &row[0], &rowTap[0], &masks[0], &cols[0], c)
+}

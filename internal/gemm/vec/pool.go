@@ -1,0 +1,124 @@
+package vec
+
+// MaxPool2DRuns reports whether MaxPool2D runs this geometry (see there).
+func MaxPool2DRuns(h, w, kh, kw, sh, sw, ph, pw, oh, ow int) bool {
+	if lv := level(); lv != avx512 && lv != avx2 || kw > 16 || kh < 1 || kw < 1 || sh < 1 || sw < 1 || int64(h)*int64(w) >= 1<<31 {
+		return false
+	}
+	// Every window must hold an element.
+	for i := range oh {
+		if r := i*sh - ph; r+kh <= 0 || r >= h {
+			return false
+		}
+	}
+	for j := range ow {
+		if c := j*sw - pw; c+kw <= 0 || c >= w {
+			return false
+		}
+	}
+	return true
+}
+
+// MaxPool2D runs a 2-D max pool over planes of h×w elements of x (plane
+// after plane) into y, planes of oh×ow: output (i, j) of a plane takes the
+// window of kh×kw elements at rows i*sh-ph+a and columns j*sw-pw+b (a <
+// kh, b < kw) that are inside the plane. Without arg, y gets Go's max of
+// the window (the values of a loop of max calls in any order; a NaN in
+// the window gives a NaN); with arg, the first maximum in row-major order
+// (a NaN: the last NaN) and arg its index in the plane.
+//
+// It reports false and does nothing where there is no vector loop (the
+// generic level), for windows wider than 16 or planes of 2^31 elements or
+// more, or when a window has no element inside the plane. The AVX-512 loop
+// does 16 outputs of a row at a time, the AVX2 loop 8.
+func MaxPool2D(x []float32, planes, h, w, kh, kw, sh, sw, ph, pw int, y []float32, oh, ow int, arg []int) bool {
+	if !MaxPool2DRuns(h, w, kh, kw, sh, sw, ph, pw, oh, ow) {
+		return false
+	}
+	inN, P := h*w, oh*ow
+	_ = x[planes*inN-1]
+	_ = y[planes*P-1]
+	if arg != nil {
+		_ = arg[planes*P-1]
+	}
+	// Per chunk of 16 outputs of a row: tap 0's columns and the taps'
+	// masks, the same for every row. Windows 3 wide at stride 2 (ResNet's
+	// stem pool) load each row once and split it: their columns are 2j
+	// and each chunk's first column, c0s, goes into the row offsets; loads
+	// masks the 48 elements from c0 that are inside the row.
+	lw := 16 // outputs a call
+	wide := level() == avx512
+	if !wide {
+		lw = 8
+	}
+	split := wide && kw == 3 && sw == 2
+	chunks := (ow + lw - 1) / lw
+	cols := make([]int32, chunks*lw)
+	masks := make([]uint16, chunks*kw)
+	loads := make([]uint16, chunks*3)
+	c0s := make([]int32, chunks)
+	for j := range chunks * lw {
+		cols[j] = int32(j*sw - pw) // past ow: masked off
+		if j >= ow {
+			continue
+		}
+		for t := range kw {
+			if c := j*sw - pw + t; c >= 0 && c < w {
+				masks[j/lw*kw+t] |= 1 << (j % lw)
+			}
+		}
+	}
+	if split {
+		for c := range chunks {
+			c0 := c*16*sw - pw
+			c0s[c] = int32(c0)
+			for e := range 48 {
+				if x := c0 + e; x >= 0 && x < w {
+					loads[c*3+e/16] |= 1 << (e % 16)
+				}
+			}
+			for j := range 16 {
+				cols[c*16+j] = int32(2 * j)
+			}
+		}
+	}
+	var rows, shifted [64]int32
+	rs, sr := rows[:], shifted[:]
+	if kh > len(rows) {
+		rs, sr = make([]int32, kh), make([]int32, kh)
+	}
+	for p := range planes {
+		xp := x[p*inN:]
+		for i := range oh {
+			n := 0
+			for a := range kh {
+				if r := i*sh - ph + a; r >= 0 && r < h {
+					rs[n] = int32(r * w)
+					n++
+				}
+			}
+			for c := range chunks {
+				o := p*P + i*ow + c*lw
+				lanes := min(lw, ow-c*lw)
+				var ap *int64
+				if arg != nil {
+					// int and int64 have the same size on amd64.
+					ap = int64Ptr(&arg[o])
+				}
+				if split {
+					for a := range n {
+						sr[a] = rs[a] + c0s[c]
+					}
+					maxPoolRowAVX512(&xp[0], &sr[0], n, &cols[c*16], &masks[c*kw], kw, &y[o], ap, 1<<lanes-1, &loads[c*3])
+					continue
+				}
+				if !wide {
+					maxPoolRowAVX2(&xp[0], &rs[0], n, &cols[c*8], &masks[c*kw], kw, &y[o], ap, 1<<lanes-1)
+					continue
+				}
+				maxPoolRowAVX512(&xp[0], &rs[0], n, &cols[c*16], &masks[c*kw], kw, &y[o], ap, 1<<lanes-1, nil)
+			}
+		}
+	}
+	return true
+}

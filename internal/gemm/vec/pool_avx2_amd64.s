@@ -1,0 +1,129 @@
+//go:build !purego
+
+#include "textflag.h"
+
+// Bit j of a lane mask, a lane j of 8.
+DATA poolBits<>+0(SB)/4, $1
+DATA poolBits<>+4(SB)/4, $2
+DATA poolBits<>+8(SB)/4, $4
+DATA poolBits<>+12(SB)/4, $8
+DATA poolBits<>+16(SB)/4, $16
+DATA poolBits<>+20(SB)/4, $32
+DATA poolBits<>+24(SB)/4, $64
+DATA poolBits<>+28(SB)/4, $128
+GLOBL poolBits<>(SB), RODATA|NOPTR, $32
+
+// LANEMASK turns the 8 mask bits in DX into lanes of all ones in Y2 (Y15:
+// poolBits).
+#define LANEMASK \
+	VMOVD        DX, X2 \
+	VPBROADCASTD X2, Y2 \
+	VPAND        Y15, Y2, Y2 \
+	VPCMPEQD     Y15, Y2, Y2
+
+// func maxPoolRowAVX2(src *float32, rows *int32, nrows int, cols *int32, masks *uint16, ntaps int, y *float32, arg *int64, lanes int)
+// maxPoolRowAVX512 for 8 outputs with AVX2: lane masks are vectors, the
+// taps are gathered, and selections are blends.
+TEXT ·maxPoolRowAVX2(SB), NOSPLIT, $0-72
+	MOVQ src+0(FP), SI
+	MOVQ rows+8(FP), R8
+	MOVQ nrows+16(FP), R9
+	MOVQ cols+24(FP), R10
+	MOVQ masks+32(FP), R11
+	MOVQ ntaps+40(FP), R12
+	MOVQ y+48(FP), DI
+	MOVQ arg+56(FP), R13
+
+	VMOVDQU      poolBits<>+0(SB), Y15
+	VMOVDQU      (R10), Y14        // tap 0's column, a lane an output
+	MOVL         $0x80000000, AX
+	VMOVD        AX, X13
+	VPBROADCASTD X13, Y13          // sign bit
+	MOVL         $1, AX
+	VMOVD        AX, X12
+	VPBROADCASTD X12, Y12          // 1
+	MOVL         $0xff800000, AX
+	VMOVD        AX, X0
+	VPBROADCASTD X0, Y0            // best: -Inf
+	VPCMPEQD     Y1, Y1, Y1        // argmax: -1
+	VPXOR        Y11, Y11, Y11     // 0
+	TESTQ        R13, R13
+	JNZ          argrow
+
+valrow:
+	MOVLQSX (R8), AX
+	LEAQ    (SI)(AX*4), BX
+	VMOVDQA Y14, Y10
+	XORQ    CX, CX
+
+valtap:
+	MOVWLZX    (R11)(CX*2), DX
+	LANEMASK
+	VMOVDQA    Y2, Y3
+	VMOVAPS    Y0, Y4              // masked-off lanes: a copy of best
+	VGATHERDPS Y3, (BX)(Y10*4), Y4
+	// Go's max(best, v): -min(-best, -v) as the compiler writes it.
+	VXORPS    Y13, Y0, Y5
+	VXORPS    Y13, Y4, Y6
+	VMINPS    Y6, Y5, Y7
+	VMINPS    Y5, Y7, Y8
+	VORPS     Y7, Y8, Y8
+	VXORPS    Y13, Y8, Y8
+	VBLENDVPS Y2, Y8, Y0, Y0
+	VPADDD    Y12, Y10, Y10
+	INCQ      CX
+	CMPQ      CX, R12
+	JLT       valtap
+	ADDQ      $4, R8
+	DECQ      R9
+	JNZ       valrow
+	JMP       store
+
+argrow:
+	MOVLQSX      (R8), AX
+	LEAQ         (SI)(AX*4), BX
+	VMOVD        AX, X9
+	VPBROADCASTD X9, Y9
+	VMOVDQA      Y14, Y10
+	XORQ         CX, CX
+
+argtap:
+	MOVWLZX    (R11)(CX*2), DX
+	LANEMASK
+	VMOVDQA    Y2, Y3
+	VMOVAPS    Y0, Y4
+	VGATHERDPS Y3, (BX)(Y10*4), Y4
+	VCMPPS     $0x1e, Y0, Y4, Y5 // v > best
+	VCMPPS     $3, Y4, Y4, Y6    // v is NaN
+	VORPS      Y6, Y5, Y5
+	VPCMPGTD   Y1, Y11, Y6       // no element yet: 0 > argmax
+	VPOR       Y6, Y5, Y5
+	VPAND      Y2, Y5, Y5
+	VBLENDVPS  Y5, Y4, Y0, Y0
+	VPADDD     Y9, Y10, Y7
+	VBLENDVPS  Y5, Y7, Y1, Y1
+	VPADDD     Y12, Y10, Y10
+	INCQ       CX
+	CMPQ       CX, R12
+	JLT        argtap
+	ADDQ       $4, R8
+	DECQ       R9
+	JNZ        argrow
+
+	MOVQ          lanes+64(FP), DX
+	LANEMASK
+	VPMOVSXDQ     X2, Y3
+	VEXTRACTI128  $1, Y2, X4
+	VPMOVSXDQ     X4, Y4
+	VPMOVSXDQ     X1, Y5
+	VEXTRACTI128  $1, Y1, X6
+	VPMOVSXDQ     X6, Y6
+	VPMASKMOVQ    Y5, Y3, (R13)
+	VPMASKMOVQ    Y6, Y4, 32(R13)
+
+store:
+	MOVQ       lanes+64(FP), DX
+	LANEMASK
+	VMASKMOVPS Y0, Y2, (DI)
+	VZEROUPPER
+	RET
