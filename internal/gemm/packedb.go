@@ -33,11 +33,14 @@ func PackB(tB bool, k, n int, b []float32, ldb int) *PackedB {
 		return pb
 	}
 	_, pb.kc = blocks(k, kn.kcMax, 1)
-	p := product{tB: tB, n: n, k: k, b: b, ldb: ldb, kern: kn}
 	for pc := 0; pc < k; pc += pb.kc {
 		kb := min(pb.kc, k-pc)
 		dst := make([]float32, ceilDiv(n, kn.nr)*kn.nr*kb)
-		p.packB(dst, pc, 0, kb, n)
+		if tB {
+			packB(kn, dst, true, b[pc:], ldb, kb, n)
+		} else {
+			packB(kn, dst, false, b[pc*ldb:], ldb, kb, n)
+		}
 		pb.blocks = append(pb.blocks, dst)
 	}
 	return pb
