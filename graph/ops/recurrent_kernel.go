@@ -603,7 +603,12 @@ func rnnBackward[T Float](c *rnnCfg, sizes []int) IntoKernel {
 		if len(out) != total {
 			return fmt.Errorf("%d gradient elements, want %d", len(out), total)
 		}
-		clear(out)
+		// X's part is set by the first direction's product (beta 0) and
+		// added to by the second's, each direction's part of W set by its
+		// own: the rest starts at 0.
+		clear(out[:off[0]])
+		clear(out[off[0]+sizes[0] : off[1]])
+		clear(out[off[1]+sizes[1]:])
 		part := func(i int) []T {
 			if i < 0 {
 				return nil
@@ -859,9 +864,14 @@ func rnnBackwardDir[T Float](c *rnnCfg, v, g *rnnIn[T], dxt []T, lens []int, pac
 			}
 		})
 	}
-	// d X += dXW·W; d W += dXWᵀ·X; d Wb = Σ dXW.
-	blasGemm(false, false, T_*B, I, GH, 1, dxw, wd, 1, dxt)
-	blasGemm(true, false, GH, I, T_*B, 1, dxw, v.xt, 1, dwd)
+	// d X += dXW·W (set by the first direction: its part is not cleared);
+	// d W = dXWᵀ·X (the direction's own part); d Wb = Σ dXW.
+	var beta T
+	if d > 0 {
+		beta = 1
+	}
+	blasGemm(false, false, T_*B, I, GH, 1, dxw, wd, beta, dxt)
+	blasGemm(true, false, GH, I, T_*B, 1, dxw, v.xt, 0, dwd)
 	if g.bias != nil && alias {
 		// dG is dXW: d Wb is d Rb, summed above in the same order.
 		drb := g.bias[d*2*GH+GH : (d+1)*2*GH]

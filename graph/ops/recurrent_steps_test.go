@@ -7,6 +7,8 @@ import (
 	"runtime"
 	"testing"
 	"time"
+
+	"gorgonia.org/tensor"
 )
 
 // TestLockstep checks lockstep's meetings: at step s every worker reads
@@ -183,6 +185,83 @@ func TestLSTMGatesBias(t *testing.T) {
 			if math.Float32bits(got[k][i]) != math.Float32bits(want[k][i]) {
 				t.Fatalf("output %d [%d] = %v, want %v", k, i, got[k][i], want[k][i])
 			}
+		}
+	}
+}
+
+// TestRNNBackwardOverwrites checks that the backward kernel sets every
+// gradient whatever its output buffer held (the buffer is kept from one
+// step to the next, and parts of it are no longer cleared first): a run
+// into a buffer of NaNs gives, bit for bit, the run into zeros.
+func TestRNNBackwardOverwrites(t *testing.T) {
+	for _, tc := range []struct {
+		kind   rnnKind
+		dirs   int
+		layout int
+	}{
+		{kindLSTM, 1, 0}, {kindLSTM, 2, 0}, {kindLSTM, 2, 1}, {kindGRU, 2, 0}, {kindRNN, 1, 1},
+	} {
+		t.Run(fmt.Sprintf("%d_%d_%d", tc.kind, tc.dirs, tc.layout), func(t *testing.T) {
+			testBackwardOverwrites[float32](t, tc.kind, tc.dirs, tc.layout)
+			testBackwardOverwrites[float64](t, tc.kind, tc.dirs, tc.layout)
+		})
+	}
+}
+
+func testBackwardOverwrites[T Float](t *testing.T, kind rnnKind, dirs, layout int) {
+	t.Helper()
+	G := [...]int{1, 3, 4}[kind]
+	H, T_, B, I := 32, 4, 3, 5
+	c := &rnnCfg{kind: kind, name: "RNN", G: G, H: H, dirs: dirs, layout: layout,
+		T: T_, B: B, I: I, iB: 3, iSeq: -1, iH: 4, iC: -1, iP: -1}
+	for range dirs {
+		var acts []rnnAct
+		for _, n := range rnnDefaults[kind] {
+			a, _ := rnnActivation(n, 0, 0)
+			acts = append(acts, a)
+		}
+		c.acts = append(c.acts, acts)
+	}
+	gh, hs := G*H, dirs*B*H
+	sizes := []int{T_ * B * I, dirs * gh * I, dirs * gh * H, dirs * 2 * gh, hs}
+	if kind == kindLSTM {
+		c.iC = len(sizes)
+		sizes = append(sizes, hs)
+	}
+	c.nIn = len(sizes)
+	r := rand.New(rand.NewSource(5))
+	ins := make([]*tensor.Dense, len(sizes))
+	for i, n := range sizes {
+		v := make([]T, n)
+		for j := range v {
+			v[j] = T(0.5 * (2*r.Float64() - 1))
+		}
+		ins[i] = Dense([]int{n}, v)
+	}
+	pack := Dense([]int{c.packSize()}, make([]T, c.packSize()))
+	if err := rnnForward[T](c)(ins, pack); err != nil {
+		t.Fatal(err)
+	}
+	dp := make([]T, c.packSize())
+	for j := range dp[:c.offCache()] {
+		dp[j] = T(2*r.Float64() - 1)
+	}
+	_, total := rnnGradLayout(sizes, c)
+	run := func(fill T) []T {
+		g := make([]T, total)
+		for i := range g {
+			g[i] = fill
+		}
+		grad := Dense([]int{total}, g)
+		if err := rnnBackward[T](c, sizes)(append([]*tensor.Dense{Dense([]int{len(dp)}, dp), pack}, ins...), grad); err != nil {
+			t.Fatal(err)
+		}
+		return g
+	}
+	want, got := run(0), run(T(math.NaN()))
+	for i := range want {
+		if math.Float64bits(float64(got[i])) != math.Float64bits(float64(want[i])) {
+			t.Fatalf("%T: gradient[%d] = %v over NaNs, %v over zeros", want[0], i, got[i], want[i])
 		}
 	}
 }

@@ -87,15 +87,38 @@ func applyReshape(c *Ctx, name string, x *Value, shape []int) (*Value, error) {
 	}
 	s := Spec{Name: name, Shape: shape, DType: x.DType, Fwd: reshapeKernel(shape)}
 	if x.DType.IsFloat() {
+		// Floats are copied into a kept buffer (a new one a run cost an
+		// allocation and its clearing on top of the copy).
+		s.Fwd, s.Into = nil, reshapeInto
 		from := append([]int{}, x.Shape...)
 		s.WRT = []bool{true}
 		s.Grad = func(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
 			n, err := NewNode(grad.Graph(), output.Name()+"/grad", Spec{Name: name + "Grad", Shape: from,
-				DType: DTypeOf(inputs[0]), Fwd: reshapeKernel(from)}, grad)
+				DType: DTypeOf(inputs[0]), Into: reshapeInto}, grad)
 			return G.Nodes{n}, err
 		}
 	}
 	return c.Apply(s, x)
+}
+
+// reshapeInto copies a float tensor's elements into dst, of another shape
+// with as many elements.
+var reshapeInto = floatsInto(reshapeCopy[float32], reshapeCopy[float64])
+
+func reshapeCopy[T Float](in []*tensor.Dense, dst *tensor.Dense) error {
+	x, err := Data[T](in[0])
+	if err != nil {
+		return err
+	}
+	y, err := Data[T](dst)
+	if err != nil {
+		return err
+	}
+	if len(x) != len(y) {
+		return fmt.Errorf("%d elements for shape %v", len(x), dst.Shape())
+	}
+	copy(y, x)
+	return nil
 }
 
 func reshapeKernel(shape []int) Kernel {
