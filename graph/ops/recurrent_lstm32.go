@@ -132,9 +132,10 @@ func lstmGatesPart(x, wb, rb, r []float32, rs, gr, H int, pre, post, cp, cell, h
 	cell, hc, h = cell[:hw], hc[:hw], h[:hw]
 	zi, zo, zf, zc := pre[:hw], pre[H:H+hw], pre[2*H:2*H+hw], pre[3*H:3*H+hw]
 	i, o, f, g := post[:hw], post[H:H+hw], post[2*H:2*H+hw], post[3*H:3*H+hw]
+	j0 := lstmPreVec(x, wb, rb, r, rs, gr, H, pre, g) // 16 units at a time, then the rest
 	if wb != nil {
 		wb, rb = wb[:3*H+hw], rb[:3*H+hw]
-		for j := 0; j < hw; j++ {
+		for j := j0; j < hw; j++ {
 			zi[j] = ((x[j] + wb[j]) + rb[j]) + r[j*rs]
 			zo[j] = ((x[H+j] + wb[H+j]) + rb[H+j]) + r[gr+j*rs]
 			zf[j] = ((x[2*H+j] + wb[2*H+j]) + rb[2*H+j]) + r[2*gr+j*rs]
@@ -142,7 +143,7 @@ func lstmGatesPart(x, wb, rb, r []float32, rs, gr, H int, pre, post, cp, cell, h
 			g[j] = 2 * zc[j]
 		}
 	} else {
-		for j := 0; j < hw; j++ {
+		for j := j0; j < hw; j++ {
 			zi[j], zo[j] = x[j]+r[j*rs], x[H+j]+r[gr+j*rs]
 			zf[j], zc[j] = x[2*H+j]+r[2*gr+j*rs], x[3*H+j]+r[3*gr+j*rs]
 			g[j] = 2 * zc[j]
