@@ -857,10 +857,7 @@ func rnnBackwardDir[T Float](c *rnnCfg, v, g *rnnIn[T], dxt []T, lens []int, pac
 		drb := g.bias[d*2*GH+GH : (d+1)*2*GH]
 		gemm.Ranges(GH, min(runtime.GOMAXPROCS(0), GH/256), func(lo, hi int) {
 			for row := 0; row < T_*B; row++ {
-				x := dGs[row*GH+lo : row*GH+hi]
-				for j := range x {
-					drb[lo+j] += x[j]
-				}
+				addTo(drb[lo:hi], dGs[row*GH+lo:row*GH+hi])
 			}
 		})
 	}

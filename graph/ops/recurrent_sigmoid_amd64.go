@@ -91,3 +91,22 @@ func lstmPreVec(x, wb, rb, r []float32, rs, gr, H int, pre, g []float32) int {
 	lstmPreAVX512(&x[0], pw, pr, &r[0], &pre[0], &g[0], &idx[0], H, 16*rs*4, gr, n, bias)
 	return n
 }
+
+// addAVX512 sets dst += src for n elements, a multiple of 16.
+//
+//go:noescape
+func addAVX512(dst, src *float32, n int)
+
+// addTo sets dst += src (len(src) elements), element by element: 16 at a
+// time with AVX-512, the rest (or all, without it) in Go.
+func addTo[T Float](dst, src []T) {
+	dst = dst[:len(src)]
+	j0 := 0
+	if d32, ok := any(dst).([]float32); ok && lstmPreAsm && len(src) >= 16 {
+		j0 = len(src) &^ 15
+		addAVX512(&d32[0], &any(src).([]float32)[0], j0)
+	}
+	for j := j0; j < len(src); j++ {
+		dst[j] += src[j]
+	}
+}

@@ -255,3 +255,24 @@ ploopn:
 pdone:
 	VZEROUPPER
 	RET
+
+// func addAVX512(dst, src *float32, n int)
+// dst += src for n elements (a multiple of 16).
+TEXT ·addAVX512(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+	XORQ AX, AX
+
+aloop:
+	CMPQ AX, CX
+	JGE  adone
+	VMOVUPS (DI)(AX*4), Z0
+	VADDPS  (SI)(AX*4), Z0, Z0
+	VMOVUPS Z0, (DI)(AX*4)
+	ADDQ $16, AX
+	JMP  aloop
+
+adone:
+	VZEROUPPER
+	RET
