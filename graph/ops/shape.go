@@ -85,6 +85,9 @@ func applyReshape(c *Ctx, name string, x *Value, shape []int) (*Value, error) {
 	if sameInts(shape, x.Shape) {
 		return x, nil
 	}
+	if y, err := reshapePackPart(c, name, x, shape); y != nil || err != nil {
+		return y, err
+	}
 	s := Spec{Name: name, Shape: shape, DType: x.DType, Fwd: reshapeKernel(shape)}
 	if x.DType.IsFloat() {
 		// Floats are copied into a kept buffer (a new one a run cost an
