@@ -107,7 +107,41 @@ func packPart(c *Ctx, name string, pack *Value, off int, shape []int, head int) 
 		return copyFlat(dst, in[0], off, n)
 	}}
 	s.WRT = []bool{true}
-	s.Grad = func(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
+	s.Grad = packPartGrad(name, size, off, n, head)
+	v, err := c.Apply(s, pack)
+	if err == nil && !v.IsConst() {
+		v.packOf = &packView{name: name, pack: pack, off: off, head: head}
+	}
+	return v, err
+}
+
+// packView is a part of a recurrent node's pack (packPart's arguments).
+type packView struct {
+	name      string
+	pack      *Value
+	off, head int
+}
+
+// reshapePackPart is the Reshape (name: Squeeze, Flatten...) of a pack's
+// part x to shape: the same part copied out of the pack in that shape, so
+// that the forward and the backward copy it once instead of twice. Nil
+// when x is no such part.
+func reshapePackPart(c *Ctx, name string, x *Value, shape []int) (*Value, error) {
+	p := x.packOf
+	if p == nil || !x.DType.IsFloat() || !reshapePacks {
+		return nil, nil
+	}
+	return packPart(c, p.name+" "+name, p.pack, p.off, shape, p.head)
+}
+
+// reshapePacks enables reshapePackPart (a variable so that tests can
+// compare it with the copy it saves).
+var reshapePacks = true
+
+// packPartGrad is the gradient of packPart's view: pack-sized, the part
+// written and the rest of the head cleared.
+func packPartGrad(name string, size, off, n, head int) GradFunc {
+	return func(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
 		var zeroed uintptr // the buffer whose tail is known to be 0
 		into := func(in []*tensor.Dense, dst *tensor.Dense) error {
 			if p := dst.Uintptr(); p != zeroed {
@@ -126,7 +160,6 @@ func packPart(c *Ctx, name string, pack *Value, off int, shape []int, head int) 
 			DType: DTypeOf(inputs[0]), Into: into}, grad)
 		return G.Nodes{g}, err
 	}
-	return c.Apply(s, pack)
 }
 
 // copyFlat copies n elements at off of src into dst.

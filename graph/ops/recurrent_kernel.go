@@ -3,8 +3,11 @@ package ops
 import (
 	"fmt"
 	"math"
+	"runtime"
 
 	"gorgonia.org/tensor"
+
+	"github.com/onnxtune/onnxtune/internal/gemm"
 )
 
 // The kernels of LSTM, GRU and RNN. One forward kernel computes every
@@ -368,6 +371,11 @@ func rnnForwardDir[T Float](c *rnnCfg, v *rnnIn[T], lens []int, pack []T, d int)
 	xw := getScratch[T](T_ * B * GH)
 	defer putScratch(xw)
 	blasGemm(false, true, T_*B, GH, I, 1, v.xt, wd, 0, xw)
+	if v32, ok := any(v).(*rnnIn[float32]); ok && c.lstmPlain(d) && c.iSeq < 0 && c.T > 0 && c.B > 0 {
+		// Its gates add the biases, in the same order as below.
+		lstmForward32(c, v32, any(pack).([]float32), d, any(xw).([]float32), any(wb).([]float32), any(rb).([]float32))
+		return
+	}
 	if wb != nil {
 		addBias := GH
 		if c.kind == kindGRU {
@@ -382,10 +390,6 @@ func rnnForwardDir[T Float](c *rnnCfg, v *rnnIn[T], lens []int, pack []T, d int)
 				}
 			}
 		}
-	}
-	if v32, ok := any(v).(*rnnIn[float32]); ok && c.lstmPlain(d) && c.iSeq < 0 && c.T > 0 && c.B > 0 {
-		lstmForward32(c, v32, any(pack).([]float32), d, any(xw).([]float32))
-		return
 	}
 	hPrev := make([]T, B*H)
 	cPrev := make([]T, B*H)
@@ -599,7 +603,12 @@ func rnnBackward[T Float](c *rnnCfg, sizes []int) IntoKernel {
 		if len(out) != total {
 			return fmt.Errorf("%d gradient elements, want %d", len(out), total)
 		}
-		clear(out)
+		// X's part is set by the first direction's product (beta 0) and
+		// added to by the second's, each direction's part of W set by its
+		// own: the rest starts at 0.
+		clear(out[:off[0]])
+		clear(out[off[0]+sizes[0] : off[1]])
+		clear(out[off[1]+sizes[1]:])
 		part := func(i int) []T {
 			if i < 0 {
 				return nil
@@ -843,16 +852,23 @@ func rnnBackwardDir[T Float](c *rnnCfg, v, g *rnnIn[T], dxt []T, lens []int, pac
 	// d R += Σ_steps dGᵀ·H_prev, as one product; d Rb = Σ dG.
 	gemmStrided(true, false, n, H, T_*B, 1, dGs, GH, hs, H, 1, drd, H)
 	if g.bias != nil {
+		// Column sums, the columns split among the cores (each column
+		// summed row by row, whatever the split).
 		drb := g.bias[d*2*GH+GH : (d+1)*2*GH]
-		for row := 0; row < T_*B; row++ {
-			for j, x := range dGs[row*GH : (row+1)*GH] {
-				drb[j] += x
+		gemm.Ranges(GH, min(runtime.GOMAXPROCS(0), GH/256), func(lo, hi int) {
+			for row := 0; row < T_*B; row++ {
+				addTo(drb[lo:hi], dGs[row*GH+lo:row*GH+hi])
 			}
-		}
+		})
 	}
-	// d X += dXW·W; d W += dXWᵀ·X; d Wb = Σ dXW.
-	blasGemm(false, false, T_*B, I, GH, 1, dxw, wd, 1, dxt)
-	blasGemm(true, false, GH, I, T_*B, 1, dxw, v.xt, 1, dwd)
+	// d X += dXW·W (set by the first direction: its part is not cleared);
+	// d W = dXWᵀ·X (the direction's own part); d Wb = Σ dXW.
+	var beta T
+	if d > 0 {
+		beta = 1
+	}
+	blasGemm(false, false, T_*B, I, GH, 1, dxw, wd, beta, dxt)
+	blasGemm(true, false, GH, I, T_*B, 1, dxw, v.xt, 0, dwd)
 	if g.bias != nil && alias {
 		// dG is dXW: d Wb is d Rb, summed above in the same order.
 		drb := g.bias[d*2*GH+GH : (d+1)*2*GH]

@@ -8,12 +8,14 @@ import (
 
 // The float32 LSTM with the default activations and no sequence_lens splits
 // each step across the cores by hidden units: core p owns the units
-// [lo_p, hi_p) and computes, in one parallel call a step, the rows of the
-// recurrent product for its units of all four gates and then those gates,
-// so the step's product and its gate math both run on every core and the
-// cores meet once a step. The states are read from the previous step's
-// cache and written to this step's, so no core writes what another reads
-// within a step.
+// [lo_p, hi_p) and computes, at each step, the rows of the recurrent
+// product for its units of all four gates and then those gates, so the
+// step's product and its gate math both run on every core and the cores
+// meet once a step (lstmSteps: one goroutine a core for the whole
+// recurrence, a spinning barrier between steps). The states are read from
+// the previous step's cache and written to this step's, so no core writes
+// what another reads within a step. Each unit's arithmetic is the same
+// whatever the number of slices.
 
 // lstmSlices cuts H hidden units into one range a core (even lengths, so
 // that a part's 4·len rows fill the GEMM's 8-row tiles).
@@ -46,8 +48,9 @@ func lstmGatesR(cuts []int, rd []float32, H int) []*gemm.PackedA {
 }
 
 // lstmForward32 is rnnForwardDir for a plain float32 LSTM without
-// sequence_lens; xw holds X·Wᵀ + Wb + Rb by time.
-func lstmForward32(c *rnnCfg, v *rnnIn[float32], pack []float32, d int, xw []float32) {
+// sequence_lens; xw holds X·Wᵀ by time, to which the gates add wb and rb
+// (nil: no bias) as rnnForwardDir's generic loop does, (x + wb) + rb.
+func lstmForward32(c *rnnCfg, v *rnnIn[float32], pack []float32, d int, xw, wb, rb []float32) {
 	T_, B, H := c.T, c.B, c.H
 	GH := 4 * H
 	rd := v.r[d*GH*H : (d+1)*GH*H]
@@ -73,7 +76,7 @@ func lstmForward32(c *rnnCfg, v *rnnIn[float32], pack []float32, d int, xw []flo
 		prods[p] = make([]float32, 4*(cuts[p+1]-cuts[p])*B)
 	}
 	yOut := pack[:c.ySize()]
-	for s := 0; s < T_; s++ {
+	lstmSteps(len(parts), T_, func(p, s int) {
 		t := s
 		if d == 1 || c.reverse {
 			t = T_ - 1 - s
@@ -84,23 +87,21 @@ func lstmForward32(c *rnnCfg, v *rnnIn[float32], pack []float32, d int, xw []flo
 			prev := cacheStep(c, pack, d, s-1)
 			hPrev, cPrev = prev.h, prev.ex1
 		}
-		gemm.Ranges(len(parts), len(parts), func(lo, hi int) {
-			for p := lo; p < hi; p++ {
-				j0, j1 := cuts[p], cuts[p+1]
-				hw := j1 - j0
-				rt := prods[p]
-				parts[p].SgemmSerial(true, B, 1, hPrev, H, 0, rt, B)
-				for b := 0; b < B; b++ {
-					o := b * GH
-					lstmGatesPart(xw[(t*B+b)*GH+j0:], rt[b:], B, hw, H,
-						st.pre[o+j0:], st.post[o+j0:], cPrev[b*H+j0:b*H+j1],
-						st.ex1[b*H+j0:b*H+j1], st.ex2[b*H+j0:b*H+j1], st.h[b*H+j0:b*H+j1],
-						sub(pi, j0, j1), sub(po, j0, j1), sub(pf, j0, j1))
-					copy(yOut[c.yAt(t, d, b)+j0:c.yAt(t, d, b)+j1], st.h[b*H+j0:b*H+j1])
-				}
-			}
-		})
-	}
+		j0, j1 := cuts[p], cuts[p+1]
+		hw := j1 - j0
+		rt := prods[p]
+		parts[p].SgemmSerial(true, B, 1, hPrev, H, 0, rt, B)
+		for b := 0; b < B; b++ {
+			o := b * GH
+			lstmGatesPart(xw[(t*B+b)*GH+j0:], sub(wb, j0, GH), sub(rb, j0, GH), rt[b:], B, hw*B, H,
+				st.pre[o+j0:], st.post[o+j0:], cPrev[b*H+j0:b*H+j1],
+				st.ex1[b*H+j0:b*H+j1], st.ex2[b*H+j0:b*H+j1], st.h[b*H+j0:b*H+j1],
+				sub(pi, j0, j1), sub(po, j0, j1), sub(pf, j0, j1))
+		}
+		for b := 0; b < B; b++ {
+			copy(yOut[c.yAt(t, d, b)+j0:c.yAt(t, d, b)+j1], st.h[b*H+j0:b*H+j1])
+		}
+	})
 	last := cacheStep(c, pack, d, T_-1)
 	for b := 0; b < B; b++ {
 		copy(pack[c.offYh()+c.hAt(d, b):], last.h[b*H:(b+1)*H])
@@ -116,23 +117,37 @@ func sub(p []float32, j0, j1 int) []float32 {
 	return p[j0:j1]
 }
 
-// lstmGatesPart is lstmGates for units [j0, j0+hw) of one example: x, pre
-// and post start at unit j0 with gates H apart; r (the part's product) has
-// its gate blocks hw·rs apart and elements rs apart. It also writes the new
-// state h. The activations run over each gate's hw units at once through
+// lstmGatesPart is lstmGates for the units [j0, j0+len(cp)) of one
+// example: x, pre and post (and the biases wb and rb, nil for none) start
+// at unit j0 with gates H apart; r (the part's product) has its gate blocks
+// gr apart and elements rs apart. The pre-activations are
+// ((x + wb) + rb) + r, rnnForwardDir's bias sums first. It also writes the
+// new state h. The activations run over the units at once through
 // lstmSigmoid (vectorised), tanh as 2σ(2x) - 1 (within about 1.2e-7
 // absolute).
-func lstmGatesPart(x, r []float32, rs, hw, H int, pre, post, cp, cell, hc, h, pi, po, pf []float32) {
+func lstmGatesPart(x, wb, rb, r []float32, rs, gr, H int, pre, post, cp, cell, hc, h, pi, po, pf []float32) {
+	hw := len(cp)
 	x, pre, post = x[:3*H+hw], pre[:3*H+hw], post[:3*H+hw]
-	r = r[:(4*hw-1)*rs+1]
-	cp, cell, hc, h = cp[:hw], cell[:hw], hc[:hw], h[:hw]
-	gr := hw * rs
+	r = r[:3*gr+(hw-1)*rs+1]
+	cell, hc, h = cell[:hw], hc[:hw], h[:hw]
 	zi, zo, zf, zc := pre[:hw], pre[H:H+hw], pre[2*H:2*H+hw], pre[3*H:3*H+hw]
 	i, o, f, g := post[:hw], post[H:H+hw], post[2*H:2*H+hw], post[3*H:3*H+hw]
-	for j := 0; j < hw; j++ {
-		zi[j], zo[j] = x[j]+r[j*rs], x[H+j]+r[gr+j*rs]
-		zf[j], zc[j] = x[2*H+j]+r[2*gr+j*rs], x[3*H+j]+r[3*gr+j*rs]
-		g[j] = 2 * zc[j]
+	j0 := lstmPreVec(x, wb, rb, r, rs, gr, H, pre, g) // 16 units at a time, then the rest
+	if wb != nil {
+		wb, rb = wb[:3*H+hw], rb[:3*H+hw]
+		for j := j0; j < hw; j++ {
+			zi[j] = ((x[j] + wb[j]) + rb[j]) + r[j*rs]
+			zo[j] = ((x[H+j] + wb[H+j]) + rb[H+j]) + r[gr+j*rs]
+			zf[j] = ((x[2*H+j] + wb[2*H+j]) + rb[2*H+j]) + r[2*gr+j*rs]
+			zc[j] = ((x[3*H+j] + wb[3*H+j]) + rb[3*H+j]) + r[3*gr+j*rs]
+			g[j] = 2 * zc[j]
+		}
+	} else {
+		for j := j0; j < hw; j++ {
+			zi[j], zo[j] = x[j]+r[j*rs], x[H+j]+r[gr+j*rs]
+			zf[j], zc[j] = x[2*H+j]+r[2*gr+j*rs], x[3*H+j]+r[3*gr+j*rs]
+			g[j] = 2 * zc[j]
+		}
 	}
 	if pi != nil {
 		pi, pf = pi[:hw], pf[:hw]
@@ -195,14 +210,6 @@ func lstmBackward32(c *rnnCfg, v, g *rnnIn[float32], pack, dpack []float32, d in
 		}
 	})
 	dy := dpack[:c.ySize()]
-	for s := 0; s < T_; s++ {
-		hPrev := h0
-		if s > 0 {
-			hPrev = cacheStep(c, pack, d, s-1).h
-		}
-		k := block(s)
-		copy(hs[k*B*H:(k+1)*B*H], hPrev)
-	}
 	// dHprev adds core p's rows of Rᵀ·dGᵀ (dG of step s+1) to dH.
 	dHprev := func(p, s int) {
 		j0, j1 := cuts[p], cuts[p+1]
@@ -218,45 +225,43 @@ func lstmBackward32(c *rnnCfg, v, g *rnnIn[float32], pack, dpack []float32, d in
 			}
 		}
 	}
-	for s := T_ - 1; s >= 0; s-- {
+	// Step i is step s = T-1-i; the last one, s = -1, only takes d H_0 from
+	// the first step's dG.
+	lstmSteps(n, T_+1, func(p, i int) {
+		s := T_ - 1 - i
+		if s < T_-1 {
+			dHprev(p, s)
+		}
+		if s < 0 {
+			return
+		}
 		t := s
 		if d == 1 || c.reverse {
 			t = T_ - 1 - s
 		}
 		st := cacheStep(c, pack, d, s)
-		cPrev := c0
+		hPrev, cPrev := h0, c0
 		if s > 0 {
-			cPrev = cacheStep(c, pack, d, s-1).ex1
+			prev := cacheStep(c, pack, d, s-1)
+			hPrev, cPrev = prev.h, prev.ex1
 		}
 		k := block(s)
-		gemm.Ranges(n, n, func(lo, hi int) {
-			for p := lo; p < hi; p++ {
-				if s < T_-1 {
-					dHprev(p, s)
-				}
-				j0, j1 := cuts[p], cuts[p+1]
-				dh := dhs[p]
-				hw := j1 - j0
-				for b := 0; b < B; b++ {
-					dhb := dh[b*hw : (b+1)*hw]
-					yo := c.yAt(t, d, b)
-					for j := range dhb {
-						dhb[j] = dH[b*H+j0+j] + dy[yo+j0+j]
-					}
-					o := b * GH
-					lstmGatesGradPart(dhb, dC[b*H+j0:b*H+j1], st.post[o+j0:], cPrev[b*H+j0:b*H+j1],
-						st.ex1[b*H+j0:b*H+j1], st.ex2[b*H+j0:b*H+j1], dxw[k*B*GH+o+j0:], H,
-						sub(pi, j0, j1), sub(po, j0, j1), sub(pf, j0, j1),
-						sub(dpi, j0, j1), sub(dpo, j0, j1), sub(dpf, j0, j1))
-					clear(dH[b*H+j0 : b*H+j1])
-				}
+		j0, j1 := cuts[p], cuts[p+1]
+		dh := dhs[p]
+		hw := j1 - j0
+		for b := 0; b < B; b++ {
+			copy(hs[k*B*H+b*H+j0:k*B*H+b*H+j1], hPrev[b*H+j0:b*H+j1])
+			dhb := dh[b*hw : (b+1)*hw]
+			yo := c.yAt(t, d, b)
+			for j := range dhb {
+				dhb[j] = dH[b*H+j0+j] + dy[yo+j0+j]
 			}
-		})
-	}
-	// d H_0 from the first step's dG.
-	gemm.Ranges(n, n, func(lo, hi int) {
-		for p := lo; p < hi; p++ {
-			dHprev(p, -1)
+			o := b * GH
+			lstmGatesGradPart(dhb, dC[b*H+j0:b*H+j1], st.post[o+j0:], cPrev[b*H+j0:b*H+j1],
+				st.ex1[b*H+j0:b*H+j1], st.ex2[b*H+j0:b*H+j1], dxw[k*B*GH+o+j0:], H,
+				sub(pi, j0, j1), sub(po, j0, j1), sub(pf, j0, j1),
+				sub(dpi, j0, j1), sub(dpo, j0, j1), sub(dpf, j0, j1))
+			clear(dH[b*H+j0 : b*H+j1])
 		}
 	})
 }

@@ -2,7 +2,11 @@
 
 package ops
 
-import "golang.org/x/sys/cpu"
+import (
+	"math"
+
+	"golang.org/x/sys/cpu"
+)
 
 // sigmoid32AVX512 sets s = sigmoid(x) for n elements, a multiple of 16.
 //
@@ -52,4 +56,57 @@ func lstmGradVec(dh, dc, post, cp, hc, dx []float32, H int) int {
 	_ = dx[3*H+n-1]
 	lstmGradAVX512(&dh[0], &dc[0], &post[0], &cp[0], &hc[0], &dx[0], H, n)
 	return n
+}
+
+// lstmPreAsm reports whether lstmPreVec runs lstmPreAVX512 (a variable so
+// that tests can compare it with the Go loop).
+var lstmPreAsm = cpu.X86.HasAVX512F
+
+// lstmPreAVX512 is the first loop of lstmGatesPart for n units, a multiple
+// of 16: see the assembly.
+//
+//go:noescape
+func lstmPreAVX512(x, wb, rb, r, pre, g2 *float32, idx *int32, H, rstep, gr, n, bias int)
+
+// lstmPreVec runs lstmPreAVX512 on the first units of lstmGatesPart's
+// slices and returns how many it did: a multiple of 16, 0 without AVX-512
+// (the Go loop does the rest). wb and rb are nil or both set.
+func lstmPreVec(x, wb, rb, r []float32, rs, gr, H int, pre, g []float32) int {
+	n := len(g) &^ 15
+	if !lstmPreAsm || n == 0 || rs*15 > math.MaxInt32 {
+		return 0
+	}
+	_, _ = x[3*H+n-1], pre[3*H+n-1]
+	_ = r[3*gr+(n-1)*rs]
+	var idx [16]int32
+	for k := range idx {
+		idx[k] = int32(k * rs)
+	}
+	bias := 0
+	var pw, pr *float32
+	if wb != nil {
+		_, _ = wb[3*H+n-1], rb[3*H+n-1]
+		bias, pw, pr = 1, &wb[0], &rb[0]
+	}
+	lstmPreAVX512(&x[0], pw, pr, &r[0], &pre[0], &g[0], &idx[0], H, 16*rs*4, gr, n, bias)
+	return n
+}
+
+// addAVX512 sets dst += src for n elements, a multiple of 16.
+//
+//go:noescape
+func addAVX512(dst, src *float32, n int)
+
+// addTo sets dst += src (len(src) elements), element by element: 16 at a
+// time with AVX-512, the rest (or all, without it) in Go.
+func addTo[T Float](dst, src []T) {
+	dst = dst[:len(src)]
+	j0 := 0
+	if d32, ok := any(dst).([]float32); ok && lstmPreAsm && len(src) >= 16 {
+		j0 = len(src) &^ 15
+		addAVX512(&d32[0], &any(src).([]float32)[0], j0)
+	}
+	for j := j0; j < len(src); j++ {
+		dst[j] += src[j]
+	}
 }

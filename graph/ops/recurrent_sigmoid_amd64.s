@@ -138,3 +138,141 @@ gloop:
 gdone:
 	VZEROUPPER
 	RET
+
+// func lstmPreAVX512(x, wb, rb, r, pre, g2 *float32, idx *int32, H, rstep, gr, n, bias int)
+// The gates' pre-activations of lstmGatesPart for n units (a multiple of
+// 16), 16 at a time: pre = ((x + wb) + rb) + r with bias != 0, else x + r,
+// for the gates i, o, f, c (H elements apart in x, wb, rb and pre; gr apart
+// in r, whose units' elements are gathered at the offsets idx), and
+// g2 = 2·pre_c, each operation in the Go loop's order. rstep is the bytes
+// of r between a unit and the unit 16 on.
+TEXT ·lstmPreAVX512(SB), NOSPLIT, $0-96
+	MOVQ x+0(FP), SI
+	MOVQ wb+8(FP), DI
+	MOVQ rb+16(FP), R12
+	MOVQ r+24(FP), R8
+	MOVQ pre+32(FP), R13
+	MOVQ g2+40(FP), R14
+	MOVQ idx+48(FP), AX
+	VMOVDQU32 (AX), Z30
+	MOVL $0x40000000, AX
+	VPBROADCASTD AX, Z31        // 2
+	MOVQ H+56(FP), BX
+	SHLQ $2, BX                 // H, in bytes
+	LEAQ (BX)(BX*2), DX         // 3H
+	MOVQ rstep+64(FP), R15
+	MOVQ gr+72(FP), AX
+	SHLQ $2, AX
+	LEAQ (R8)(AX*1), R9         // r of gate o
+	LEAQ (R9)(AX*1), R10        // f
+	LEAQ (R10)(AX*1), R11       // c
+	MOVQ n+80(FP), CX
+	TESTQ CX, CX
+	JLE  pdone
+	MOVQ bias+88(FP), AX
+	TESTQ AX, AX
+	JZ   ploopn
+
+ploopb:
+	KXNORW  K1, K1, K1
+	VGATHERDPS (R8)(Z30*4), K1, Z1
+	KXNORW  K2, K2, K2
+	VGATHERDPS (R9)(Z30*4), K2, Z2
+	KXNORW  K3, K3, K3
+	VGATHERDPS (R10)(Z30*4), K3, Z3
+	KXNORW  K4, K4, K4
+	VGATHERDPS (R11)(Z30*4), K4, Z4
+	VMOVUPS (SI), Z5
+	VADDPS  (DI), Z5, Z5
+	VADDPS  (R12), Z5, Z5
+	VADDPS  Z1, Z5, Z5
+	VMOVUPS Z5, (R13)
+	VMOVUPS (SI)(BX*1), Z6
+	VADDPS  (DI)(BX*1), Z6, Z6
+	VADDPS  (R12)(BX*1), Z6, Z6
+	VADDPS  Z2, Z6, Z6
+	VMOVUPS Z6, (R13)(BX*1)
+	VMOVUPS (SI)(BX*2), Z7
+	VADDPS  (DI)(BX*2), Z7, Z7
+	VADDPS  (R12)(BX*2), Z7, Z7
+	VADDPS  Z3, Z7, Z7
+	VMOVUPS Z7, (R13)(BX*2)
+	VMOVUPS (SI)(DX*1), Z8
+	VADDPS  (DI)(DX*1), Z8, Z8
+	VADDPS  (R12)(DX*1), Z8, Z8
+	VADDPS  Z4, Z8, Z8
+	VMOVUPS Z8, (R13)(DX*1)
+	VMULPS  Z31, Z8, Z9             // 2·pre_c
+	VMOVUPS Z9, (R14)
+	ADDQ    $64, SI
+	ADDQ    $64, DI
+	ADDQ    $64, R12
+	ADDQ    $64, R13
+	ADDQ    $64, R14
+	ADDQ    R15, R8
+	ADDQ    R15, R9
+	ADDQ    R15, R10
+	ADDQ    R15, R11
+	SUBQ    $16, CX
+	JG      ploopb
+	JMP     pdone
+
+ploopn:
+	KXNORW  K1, K1, K1
+	VGATHERDPS (R8)(Z30*4), K1, Z1
+	KXNORW  K2, K2, K2
+	VGATHERDPS (R9)(Z30*4), K2, Z2
+	KXNORW  K3, K3, K3
+	VGATHERDPS (R10)(Z30*4), K3, Z3
+	KXNORW  K4, K4, K4
+	VGATHERDPS (R11)(Z30*4), K4, Z4
+	VMOVUPS (SI), Z5
+	VADDPS  Z1, Z5, Z5
+	VMOVUPS Z5, (R13)
+	VMOVUPS (SI)(BX*1), Z6
+	VADDPS  Z2, Z6, Z6
+	VMOVUPS Z6, (R13)(BX*1)
+	VMOVUPS (SI)(BX*2), Z7
+	VADDPS  Z3, Z7, Z7
+	VMOVUPS Z7, (R13)(BX*2)
+	VMOVUPS (SI)(DX*1), Z8
+	VADDPS  Z4, Z8, Z8
+	VMOVUPS Z8, (R13)(DX*1)
+	VMULPS  Z31, Z8, Z9             // 2·pre_c
+	VMOVUPS Z9, (R14)
+	ADDQ    $64, SI
+	ADDQ    $64, DI
+	ADDQ    $64, R12
+	ADDQ    $64, R13
+	ADDQ    $64, R14
+	ADDQ    R15, R8
+	ADDQ    R15, R9
+	ADDQ    R15, R10
+	ADDQ    R15, R11
+	SUBQ    $16, CX
+	JG      ploopn
+
+pdone:
+	VZEROUPPER
+	RET
+
+// func addAVX512(dst, src *float32, n int)
+// dst += src for n elements (a multiple of 16).
+TEXT ·addAVX512(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+	XORQ AX, AX
+
+aloop:
+	CMPQ AX, CX
+	JGE  adone
+	VMOVUPS (DI)(AX*4), Z0
+	VADDPS  (SI)(AX*4), Z0, Z0
+	VMOVUPS Z0, (DI)(AX*4)
+	ADDQ $16, AX
+	JMP  aloop
+
+adone:
+	VZEROUPPER
+	RET

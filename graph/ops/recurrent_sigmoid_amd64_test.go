@@ -3,6 +3,7 @@
 package ops
 
 import (
+	"math"
 	"math/rand"
 	"testing"
 )
@@ -40,6 +41,81 @@ func TestLSTMGradVec(t *testing.T) {
 	for i := range dx0 {
 		if dx1[i] != dx0[i] {
 			t.Fatalf("dx[%d] = %v, the Go loop gives %v", i, dx1[i], dx0[i])
+		}
+	}
+}
+
+// TestLSTMPreVec checks that lstmGatesPart gives the same bits with and
+// without lstmPreAVX512 (37 units: two vectors and a tail), with and
+// without biases, the product's elements 1 and 5 apart.
+func TestLSTMPreVec(t *testing.T) {
+	if !lstmPreAsm {
+		t.Skip("no AVX-512 on this CPU")
+	}
+	const hw, H = 37, 45
+	r := rand.New(rand.NewSource(2))
+	vec := func(n int) []float32 {
+		v := make([]float32, n)
+		for i := range v {
+			v[i] = float32(r.Float64()*8 - 4)
+		}
+		return v
+	}
+	x, wb, rb, cp := vec(4*H), vec(4*H), vec(4*H), vec(hw)
+	for _, rs := range []int{1, 5} {
+		rt := vec(4 * hw * rs)
+		for _, bias := range []bool{false, true} {
+			run := func(asm bool) [][]float32 {
+				defer func(v bool) { lstmPreAsm = v }(lstmPreAsm)
+				lstmPreAsm = asm
+				pre, post := make([]float32, 4*H), make([]float32, 4*H)
+				cell, hc, h := make([]float32, hw), make([]float32, hw), make([]float32, hw)
+				w, b := wb, rb
+				if !bias {
+					w, b = nil, nil
+				}
+				lstmGatesPart(x, w, b, rt, rs, hw*rs, H, pre, post, cp, cell, hc, h, nil, nil, nil)
+				return [][]float32{pre, post, cell, hc, h}
+			}
+			got, want := run(true), run(false)
+			for k := range want {
+				for i := range want[k] {
+					if math.Float32bits(got[k][i]) != math.Float32bits(want[k][i]) {
+						t.Fatalf("rs %d, bias %v: output %d [%d] = %v, the Go loop gives %v", rs, bias, k, i, got[k][i], want[k][i])
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestAddTo checks addTo's AVX-512 loop against the Go loop, bit for bit,
+// on lengths around its 16 lanes.
+func TestAddTo(t *testing.T) {
+	r := rand.New(rand.NewSource(4))
+	for _, n := range []int{0, 5, 16, 37, 512} {
+		src, dst := make([]float32, n), make([]float32, n+3)
+		for i := range src {
+			src[i] = float32(r.NormFloat64())
+		}
+		for i := range dst {
+			dst[i] = float32(r.NormFloat64())
+		}
+		run := func(asm bool) []float32 {
+			defer func(v bool) { lstmPreAsm = v }(lstmPreAsm)
+			lstmPreAsm = asm
+			d := append([]float32(nil), dst...)
+			addTo(d, src)
+			return d
+		}
+		got, want := run(true), run(false)
+		for i := range want {
+			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+				t.Fatalf("n %d: [%d] = %v, the Go loop gives %v", n, i, got[i], want[i])
+			}
+		}
+		if n > 0 && want[0] != dst[0]+src[0] {
+			t.Fatalf("n %d: [0] = %v, want %v", n, want[0], dst[0]+src[0])
 		}
 	}
 }

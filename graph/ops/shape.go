@@ -85,6 +85,9 @@ func applyReshape(c *Ctx, name string, x *Value, shape []int) (*Value, error) {
 	if sameInts(shape, x.Shape) {
 		return x, nil
 	}
+	if y, err := reshapePackPart(c, name, x, shape); y != nil || err != nil {
+		return y, err
+	}
 	s := Spec{Name: name, Shape: shape, DType: x.DType, Fwd: reshapeKernel(shape)}
 	if x.DType == graph.Float32 || x.DType == graph.Float64 {
 		// A copy into a kept buffer, both ways.

@@ -27,6 +27,11 @@ type Value struct {
 	// transposes, so that a MatMul reading it multiplies by that matrix
 	// with GEMM's transB instead (matmul.go).
 	transposeOf *Value
+	// packOf is set on a recurrent node's output (a part of its pack): the
+	// part, so that a Reshape, Squeeze, Unsqueeze or Flatten of it copies
+	// that part of the pack in its own shape instead of copying the
+	// output again (recurrent.go).
+	packOf *packView
 }
 
 // IsConst reports whether v is known at compile time.
