@@ -2,15 +2,10 @@ package ops
 
 import (
 	"math"
-	"path/filepath"
 	"sort"
 	"testing"
 
 	G "gorgonia.org/gorgonia"
-	"gorgonia.org/tensor"
-
-	"github.com/onnxtune/onnxtune/graph"
-	"github.com/onnxtune/onnxtune/importer"
 )
 
 // TestGradSumsMatchGorgonia: Grad's GradSum kernels (the gradient of a
@@ -19,40 +14,9 @@ import (
 // projections, residual connections) with the loss sum(logits^2) in
 // float32. The tape machine runs both graphs as a training step does.
 func TestGradSumsMatchGorgonia(t *testing.T) {
-	for _, tc := range []struct {
-		name  string
-		shape []int
-		ids   bool
-	}{
-		{"bert_dynamo_noopt", []int{2, 8}, true},
-		{"bert_ts", []int{2, 8}, true},
-		{"vit_dynamo_noopt", []int{2, 3, 16, 16}, false},
-	} {
+	for _, tc := range archLossCases {
 		t.Run(tc.name, func(t *testing.T) {
-			m, err := importer.Load(filepath.Join("..", "..", "models", "arch", tc.name+".onnx"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			logits := m.Graph.Outputs[0].Name
-			m.Graph.Nodes = append(m.Graph.Nodes,
-				&graph.Node{Name: "sq", OpType: "Mul", Inputs: []string{logits, logits}, Outputs: []string{"sq"}},
-				&graph.Node{Name: "loss", OpType: "ReduceSum", Inputs: []string{"sq"}, Outputs: []string{"loss"},
-					Attrs: []*graph.Attribute{attrInt("keepdims", 0)}})
-			m.Graph.Outputs = []*graph.ValueInfo{{Name: "loss"}}
-			var x *tensor.Dense
-			if tc.ids {
-				ids := make([]int64, tc.shape[0]*tc.shape[1])
-				for i := range ids {
-					ids[i] = int64(i*37) % 64
-				}
-				x = Dense(tc.shape, ids)
-			} else {
-				v := make([]float32, sizeOf(tc.shape))
-				for i := range v {
-					v[i] = float32(math.Sin(float64(i)))
-				}
-				x = Dense(tc.shape, v)
-			}
+			m, x := archLossModel(t, tc, math.Sin)
 			name := InputNames(m)[0]
 			step := func(gradOf func(loss *G.Node, wrt G.Nodes) (G.Nodes, error)) (map[string][]float32, int) {
 				p, err := Compile(m, map[string][]int{name: tc.shape}, Options{Train: true})
@@ -112,18 +76,7 @@ func TestGradSumsMatchGorgonia(t *testing.T) {
 				if err := RunAll(vm); err != nil {
 					t.Fatal(err)
 				}
-				out := make(map[string][]float32)
-				for i, g := range gs {
-					d, err := asDense(g.Value())
-					if err != nil {
-						t.Fatal(err)
-					}
-					v, err := Data[float32](d)
-					if err != nil {
-						t.Fatal(err)
-					}
-					out[kept[i]] = append([]float32(nil), v...)
-				}
+				out := float32Grads(t, kept, gs)
 				return out, sums
 			}
 			ours, sums := step(Grad)
@@ -131,17 +84,7 @@ func TestGradSumsMatchGorgonia(t *testing.T) {
 			if sums == 0 || none != 0 {
 				t.Fatalf("GradSum kernels: %d with Grad, %d with gorgonia.Grad; want some and none", sums, none)
 			}
-			if len(ours) != len(theirs) {
-				t.Fatalf("%d gradients, gorgonia %d", len(ours), len(theirs))
-			}
-			for n, want := range theirs {
-				got := ours[n]
-				for i := range want {
-					if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
-						t.Fatalf("%s[%d]: %v, gorgonia.Grad %v", n, i, got[i], want[i])
-					}
-				}
-			}
+			sameGradBits(t, ours, theirs, "%v, gorgonia.Grad %v")
 		})
 	}
 }
