@@ -437,7 +437,11 @@ func lowerSlice(c *Ctx, in []*Value) ([]*Value, error) {
 	for d := range off {
 		off[d] = stepTable(out[d], begin[d]*st[d], step[d]*st[d])
 	}
-	y, err := applyView(c, "Slice", x, newViewMap(x.Shape, out, off), 0, nil)
+	v := newViewMap(x.Shape, out, off)
+	y, err := applyView(c, "Slice", x, v, 0, nil)
+	if err == nil && !x.IsConst() && !y.IsConst() {
+		y.sliceOf = &sliceView{src: x, v: v}
+	}
 	return []*Value{y}, err
 }
 
@@ -669,6 +673,9 @@ func lowerConcat(c *Ctx, in []*Value) ([]*Value, error) {
 	}
 	if len(kept) == 1 && sameInts(kept[0].Shape, out) {
 		return []*Value{kept[0]}, nil
+	}
+	if y, ok, err := concatSlices(c, ax, out, kept); ok {
+		return []*Value{y}, err
 	}
 	s := Spec{Name: "Concat", Shape: out, DType: xs[0].DType, Fwd: concatKernel(ax, out)}
 	if xs[0].DType.IsFloat() {
