@@ -30,4 +30,5 @@ func init() {
 		impl.Sgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 	}
 	sgemmSerial = sgemm
+	sgemmShareA = nil
 }

@@ -44,6 +44,11 @@ func gemmStridedMode[T Float](serial, tA, tB bool, m, n, k int, alpha T, a []T, 
 // openblas build tag.
 var sgemm, sgemmSerial = gemm.Sgemm, gemm.SgemmSerial
 
+// sgemmShareA runs float32 products that share op(A) with one packing of
+// A (internal/gemm); nil where the products go elsewhere (OpenBLAS), and
+// the callers then make one sgemm call a product.
+var sgemmShareA = gemm.SgemmShareA
+
 // blasGemm computes c = alpha*op(a)*op(b) + beta*c for row-major matrices:
 // contiguous, as gemmStrided. op(a) is m×k, op(b) is k×n; tA and tB say
 // that a and b are stored transposed (k×m and n×k).

@@ -170,14 +170,21 @@ func viewForwardTo[T shapeElem](x []T, v *viewMap, fill T, res []T) []T {
 // tensor shaped as its input.
 func viewBackward[T Float](g []T, v *viewMap) []T {
 	res := make([]T, sizeOf(v.in))
+	viewBackwardAdd(res, g, v)
+	return res
+}
+
+// viewBackwardAdd scatter-adds g (shaped as the view's output) into res
+// (shaped as its input).
+func viewBackwardAdd[T Float](res, g []T, v *viewMap) {
 	n := len(g)
 	r := len(v.out)
 	if n == 0 {
-		return res
+		return
 	}
 	if r == 0 {
 		res[0] += g[0]
-		return res
+		return
 	}
 	last, inner := v.off[r-1], v.out[r-1]
 	idx := make([]int, r-1)
@@ -201,7 +208,6 @@ func viewBackward[T Float](g []T, v *viewMap) []T {
 			}
 		}
 	}
-	return res
 }
 
 // viewKernel applies a view to in[0]; the fill value is fill, or the scalar
@@ -253,6 +259,36 @@ func viewBackRun[T Float](v *viewMap) Kernel {
 			return nil, err
 		}
 		return Dense(v.in, viewBackward(g, v)), nil
+	}
+}
+
+// viewBackInto is viewBackKernel into a kept buffer: it clears dst, then
+// scatter-adds in[0] into it, so each element gets viewBackward's bits
+// without a new input-sized tensor a run (the Slices that reorder an
+// exported LSTM's gate blocks have weight-sized gradients).
+func viewBackInto(v *viewMap) IntoKernel {
+	return floatsInto(viewBackRunInto[float32](v), viewBackRunInto[float64](v))
+}
+
+func viewBackRunInto[T Float](v *viewMap) IntoKernel {
+	return func(in []*tensor.Dense, dst *tensor.Dense) error {
+		g, err := Data[T](in[0])
+		if err != nil {
+			return err
+		}
+		res, err := Data[T](dst)
+		if err != nil {
+			return err
+		}
+		if len(res) != sizeOf(v.in) {
+			return fmt.Errorf("%d elements for shape %v", len(res), v.in)
+		}
+		if len(g) != sizeOf(v.out) {
+			return fmt.Errorf("output gradient has %d elements, want %d for shape %v", len(g), sizeOf(v.out), v.out)
+		}
+		clear(res)
+		viewBackwardAdd(res, g, v)
+		return nil
 	}
 }
 
@@ -313,7 +349,7 @@ func applyView(c *Ctx, name string, x *Value, v *viewMap, fill float64, fillV *V
 		s.WRT[0] = true
 		s.Grad = func(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
 			n, err := NewNode(grad.Graph(), output.Name()+"/grad", Spec{Name: name + "Grad", Shape: v.in,
-				DType: DTypeOf(inputs[0]), Fwd: viewBackKernel(v)}, grad)
+				DType: DTypeOf(inputs[0]), Into: viewBackInto(v), Overwrites: true}, grad)
 			gs := make(G.Nodes, len(inputs))
 			gs[0] = n
 			return gs, err
@@ -401,7 +437,11 @@ func lowerSlice(c *Ctx, in []*Value) ([]*Value, error) {
 	for d := range off {
 		off[d] = stepTable(out[d], begin[d]*st[d], step[d]*st[d])
 	}
-	y, err := applyView(c, "Slice", x, newViewMap(x.Shape, out, off), 0, nil)
+	v := newViewMap(x.Shape, out, off)
+	y, err := applyView(c, "Slice", x, v, 0, nil)
+	if err == nil && !x.IsConst() && !y.IsConst() {
+		y.sliceOf = &sliceView{src: x, v: v}
+	}
 	return []*Value{y}, err
 }
 
@@ -633,6 +673,9 @@ func lowerConcat(c *Ctx, in []*Value) ([]*Value, error) {
 	}
 	if len(kept) == 1 && sameInts(kept[0].Shape, out) {
 		return []*Value{kept[0]}, nil
+	}
+	if y, ok, err := concatSlices(c, ax, out, kept); ok {
+		return []*Value{y}, err
 	}
 	s := Spec{Name: "Concat", Shape: out, DType: xs[0].DType, Fwd: concatKernel(ax, out)}
 	if xs[0].DType.IsFloat() {

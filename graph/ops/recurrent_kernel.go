@@ -849,8 +849,18 @@ func rnnBackwardDir[T Float](c *rnnCfg, v, g *rnnIn[T], dxt []T, lens []int, pac
 	if rh != nil {
 		n = 2 * H
 	}
-	// d R += Σ_steps dGᵀ·H_prev, as one product; d Rb = Σ dG.
-	gemmStrided(true, false, n, H, T_*B, 1, dGs, GH, hs, H, 1, drd, H)
+	// d R += Σ_steps dGᵀ·H_prev, as one product; d Rb = Σ dG. When dG is
+	// dXW (alias) and d W = dXWᵀ·X runs on internal/gemm, the two
+	// products share the packing of dGᵀ (the same bits).
+	shared := false
+	if d32, ok := any(dGs).([]float32); ok && alias && n == GH && I > 0 && sgemmShareA != nil {
+		shared = true
+		sgemmShareA(true, GH, T_*B, d32, GH,
+			gemm.ProductB{N: H, Alpha: 1, B: any(hs).([]float32), Ldb: H, Beta: 1, C: any(drd).([]float32), Ldc: H},
+			gemm.ProductB{N: I, Alpha: 1, B: any(v.xt).([]float32), Ldb: I, Beta: 0, C: any(dwd).([]float32), Ldc: I})
+	} else {
+		gemmStrided(true, false, n, H, T_*B, 1, dGs, GH, hs, H, 1, drd, H)
+	}
 	if g.bias != nil {
 		// Column sums, the columns split among the cores (each column
 		// summed row by row, whatever the split).
@@ -868,7 +878,9 @@ func rnnBackwardDir[T Float](c *rnnCfg, v, g *rnnIn[T], dxt []T, lens []int, pac
 		beta = 1
 	}
 	blasGemm(false, false, T_*B, I, GH, 1, dxw, wd, beta, dxt)
-	blasGemm(true, false, GH, I, T_*B, 1, dxw, v.xt, 0, dwd)
+	if !shared {
+		blasGemm(true, false, GH, I, T_*B, 1, dxw, v.xt, 0, dwd)
+	}
 	if g.bias != nil && alias {
 		// dG is dXW: d Wb is d Rb, summed above in the same order.
 		drb := g.bias[d*2*GH+GH : (d+1)*2*GH]

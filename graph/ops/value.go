@@ -32,6 +32,10 @@ type Value struct {
 	// that part of the pack in its own shape instead of copying the
 	// output again (recurrent.go).
 	packOf *packView
+	// sliceOf is set on a Slice's output: the sliced value and the view,
+	// so that a Concat of slices of one value copies them from it as one
+	// view (concat_slices.go).
+	sliceOf *sliceView
 }
 
 // IsConst reports whether v is known at compile time.

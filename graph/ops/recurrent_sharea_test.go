@@ -1,0 +1,65 @@
+package ops
+
+import (
+	"math"
+	"math/rand"
+	"runtime"
+	"testing"
+
+	"github.com/onnxtune/onnxtune/internal/gemm"
+)
+
+// TestLSTMShareA: the float32 LSTM's d W and d R computed together with
+// one packing of dGᵀ (gemm.SgemmShareA) have the bits of one product
+// each, every gradient, with and without biases, forward and
+// bidirectional, at 1 and 2 threads (large enough to be split).
+func TestLSTMShareA(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	defer func() { sgemmShareA = gemm.SgemmShareA }()
+	for k, tc := range []struct {
+		dirs, iB int
+		H, T, B  int
+	}{
+		{dirs: 1, iB: 3, H: 64, T: 16, B: 32},
+		{dirs: 2, iB: -1, H: 40, T: 9, B: 30},
+		{dirs: 1, iB: 3, H: 5, T: 3, B: 2},
+	} {
+		c := &rnnCfg{kind: kindLSTM, name: "LSTM", G: 4, H: tc.H, dirs: tc.dirs,
+			T: tc.T, B: tc.B, I: 40, iB: tc.iB, iSeq: -1, iH: 4, iC: 5, iP: -1}
+		for range tc.dirs {
+			var acts []rnnAct
+			for _, n := range []string{"Sigmoid", "Tanh", "Tanh"} {
+				a, _ := rnnActivation(n, 0, 0)
+				acts = append(acts, a)
+			}
+			c.acts = append(c.acts, acts)
+		}
+		gh, hs := 4*tc.H, tc.dirs*tc.B*tc.H
+		sizes := []int{tc.T * tc.B * c.I, tc.dirs * gh * c.I, tc.dirs * gh * tc.H, tc.dirs * 2 * gh, hs, hs}
+		c.nIn = len(sizes)
+		r := rand.New(rand.NewSource(int64(k + 11)))
+		in := make([][]float64, len(sizes))
+		for i, n := range sizes {
+			in[i] = make([]float64, n)
+			for j := range in[i] {
+				in[i][j] = float64(float32((2*r.Float64() - 1) / math.Sqrt(float64(tc.H))))
+			}
+		}
+		dpack := make([]float64, c.packSize())
+		for j := range dpack[:c.offCache()] {
+			dpack[j] = float64(float32(2*r.Float64() - 1))
+		}
+		for _, procs := range []int{1, 2} {
+			runtime.GOMAXPROCS(procs)
+			sgemmShareA = nil
+			_, want := lstmRun[float32](t, c, sizes, in, dpack)
+			sgemmShareA = gemm.SgemmShareA
+			_, got := lstmRun[float32](t, c, sizes, in, dpack)
+			for i := range got {
+				if math.Float64bits(got[i]) != math.Float64bits(want[i]) {
+					t.Fatalf("case %d, %d procs: gradient[%d] = %v, want %v", k, procs, i, got[i], want[i])
+				}
+			}
+		}
+	}
+}

@@ -1,0 +1,95 @@
+package gemm
+
+import (
+	"fmt"
+	"runtime"
+)
+
+// ProductB is one of the products of SgemmShareA: C = alpha*op(A)*op(B) +
+// beta*C with op(B) k×N (TB: B is stored N×k), the arguments meaning what
+// Sgemm's do.
+type ProductB struct {
+	TB    bool
+	N     int
+	Alpha float32
+	B     []float32
+	Ldb   int
+	Beta  float32
+	C     []float32
+	Ldc   int
+}
+
+// SgemmShareA computes each product of ps with the same op(A), m×k (tA: A
+// is stored k×m), packing each block of A once for all of them: an LSTM's
+// d W = dGᵀ·X and d R = dGᵀ·H_prev share dGᵀ, whose packing is a third of
+// their time. Each element of each C gets the bits Sgemm gives it (the
+// same k blocks and micro-kernel). The rows of C are split among up to
+// GOMAXPROCS goroutines when the products are large enough; each packs its
+// rows of A and all of each B. Products wider than a B block of the kernel,
+// or with k == 0 or alpha == 0, run as separate Sgemm calls.
+func SgemmShareA(tA bool, m, k int, a []float32, lda int, ps ...ProductB) {
+	if m < 0 || k < 0 {
+		panic(fmt.Sprintf("gemm: negative dimension m=%d k=%d", m, k))
+	}
+	kn := current()
+	work, apart := 0, k == 0
+	for _, p := range ps {
+		check(tA, p.TB, m, p.N, k, a, lda, p.B, p.Ldb, p.C, p.Ldc)
+		work += m * p.N * k
+		apart = apart || p.N > kn.ncMax || p.Alpha == 0
+	}
+	if apart {
+		for _, p := range ps {
+			Sgemm(tA, p.TB, m, p.N, k, p.Alpha, a, lda, p.B, p.Ldb, p.Beta, p.C, p.Ldc)
+		}
+		return
+	}
+	if m == 0 || len(ps) == 0 {
+		return
+	}
+	prods := make([]product, len(ps))
+	for q, p := range ps {
+		prods[q] = product{tA: tA, tB: p.TB, m: m, n: p.N, k: k, alpha: p.Alpha, a: a, lda: lda,
+			b: p.B, ldb: p.Ldb, beta: p.Beta, c: p.C, ldc: p.Ldc, kern: kn}
+	}
+	tasks := 1
+	if procs := runtime.GOMAXPROCS(0); procs > 1 && work >= parallelMin {
+		tasks = min(procs, ceilDiv(m, kn.mr))
+	}
+	rows := ceilDiv(ceilDiv(m, kn.mr), tasks) * kn.mr
+	Parallel(tasks, func(t int) {
+		if i0, i1 := t*rows, min(m, (t+1)*rows); i0 < i1 {
+			shareA(prods, i0, i1)
+		}
+	})
+}
+
+// shareA computes rows [i0, i1) of each product of ps (all with the same
+// A): for each k block it packs every B whole, then each mc block of A's
+// rows once, and multiplies it with each B.
+func shareA(ps []product, i0, i1 int) {
+	kn, k := ps[0].kern, ps[0].k
+	_, kc := blocks(k, kn.kcMax, 1)
+	_, mc := blocks(i1-i0, kn.mcMax, kn.mr)
+	bufs := make([]*buffers, len(ps))
+	for q := range bufs {
+		bufs[q] = pool.get()
+		defer pool.put(bufs[q])
+	}
+	pa := grow(bufs[0].a, mc*kc)
+	bufs[0].a = pa
+	for pc := 0; pc < k; pc += kc {
+		kb := min(kc, k-pc)
+		for q := range ps {
+			bufs[q].b = grow(bufs[q].b, kb*ceilDiv(ps[q].n, kn.nr)*kn.nr)
+			ps[q].packB(bufs[q], pc, 0, kb, ps[q].n)
+		}
+		for ic := i0; ic < i1; ic += mc {
+			mb := min(mc, i1-ic)
+			ps[0].packA(pa, ic, pc, mb, kb)
+			for q := range ps {
+				ps[q].macro(bufs[q], pa, ic, 0, pc, mb, ps[q].n, kb)
+			}
+		}
+	}
+}
