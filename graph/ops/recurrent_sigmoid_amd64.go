@@ -13,8 +13,11 @@ import (
 //go:noescape
 func sigmoid32AVX512(s, x *float32, n int)
 
-// lstmSigmoidAsm reports whether the CPU runs sigmoid32AVX512.
-var lstmSigmoidAsm = cpu.X86.HasAVX512F
+// lstmSigmoidAsm reports whether the LSTM's gates run their AVX-512
+// kernels (sigmoid32AVX512, lstmGradAVX512): where the CPU has AVX-512 and
+// the matrix products use it (ONNXTUNE_GEMM=avx2 keeps every kernel at
+// AVX2 or below, as on a machine without).
+var lstmSigmoidAsm = cpu.X86.HasAVX512F && gemmKernelName() == "avx512"
 
 // lstmSigmoid sets s = sigmoid(x) (len(s) == len(x), s may be x) for the
 // LSTM's float32 gates: 16 lanes of float32 with AVX-512 (within 2e-7
@@ -59,8 +62,8 @@ func lstmGradVec(dh, dc, post, cp, hc, dx []float32, H int) int {
 }
 
 // lstmPreAsm reports whether lstmPreVec runs lstmPreAVX512 (a variable so
-// that tests can compare it with the Go loop).
-var lstmPreAsm = cpu.X86.HasAVX512F
+// that tests can compare it with the Go loop); as lstmSigmoidAsm.
+var lstmPreAsm = lstmSigmoidAsm
 
 // lstmPreAVX512 is the first loop of lstmGatesPart for n units, a multiple
 // of 16: see the assembly.

@@ -6,12 +6,14 @@ import (
 	"math"
 	"math/rand"
 	"testing"
+
+	"golang.org/x/sys/cpu"
 )
 
 // TestLSTMGradVec checks that lstmGatesGradPart gives the same bits with
 // and without its AVX-512 loop (37 units: two vectors and a tail).
 func TestLSTMGradVec(t *testing.T) {
-	if !lstmSigmoidAsm {
+	if !cpu.X86.HasAVX512F {
 		t.Skip("no AVX-512 on this CPU")
 	}
 	const hw, H = 37, 45
@@ -49,7 +51,7 @@ func TestLSTMGradVec(t *testing.T) {
 // without lstmPreAVX512 (37 units: two vectors and a tail), with and
 // without biases, the product's elements 1 and 5 apart.
 func TestLSTMPreVec(t *testing.T) {
-	if !lstmPreAsm {
+	if !cpu.X86.HasAVX512F {
 		t.Skip("no AVX-512 on this CPU")
 	}
 	const hw, H = 37, 45
