@@ -1,10 +1,13 @@
 package ops
 
 import (
+	"math"
 	"reflect"
 	"testing"
 
 	"gorgonia.org/tensor"
+
+	"github.com/onnxtune/onnxtune/internal/gemm"
 )
 
 // TestConvDirectSizes checks the sizes convDirectFits computes without
@@ -97,4 +100,50 @@ func TestDataNoBoxing(t *testing.T) {
 			t.Errorf("denseFirst: %v allocations", n)
 		}
 	})
+}
+
+// TestConvSpreadKept checks that a 1x1 convolution run again with its kept
+// bias spread gives the bits of a first run, and that a bias changed
+// between runs (a value, a zero's sign, a NaN) gives those of a first run
+// with the new bias.
+func TestConvSpreadKept(t *testing.T) {
+	const n, c, m, h = 4, 24, 40, 4
+	P := h * h
+	newDims := func() *convDims {
+		cd := &convDims{n: n, c: c, m: m, group: 1, g: newConvGeom(two(h, h), two(h, h),
+			two(1, 1), two(1, 1), two(1, 1), two(0, 0), two(0, 0))}
+		return cd
+	}
+	x := to32(must(Data[float64](randF64(1, -2, 2, n, c, P))))
+	w := to32(must(Data[float64](randF64(2, -0.3, 0.3, m, c))))
+	b := to32(must(Data[float64](randF64(3, -1, 1, m))))
+	kept := newDims()
+	kept.packed = gemm.PackA(false, m, c, w, c)
+	run := func(cd *convDims, b []float32) []float32 {
+		y := make([]float32, n*m*P)
+		convForward(x, w, b, cd, y)
+		return y
+	}
+	for step, change := range []func(){
+		func() {},
+		func() {},
+		func() { b[3] += 0.5 },
+		func() { b[5] = 0 },
+		func() { b[5] = float32(math.Copysign(0, -1)) },
+		func() { b[7] = float32(math.NaN()) },
+		func() { b[7] = 1 },
+	} {
+		change()
+		fresh := newDims()
+		fresh.packed = kept.packed
+		want, got := run(fresh, b), run(kept, b)
+		for i := range want {
+			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+				t.Fatalf("step %d: element %d is %v with the kept spread, %v with a new one", step, i, got[i], want[i])
+			}
+		}
+		if kept.spread == nil {
+			t.Fatal("no spread kept")
+		}
+	}
 }
