@@ -57,10 +57,13 @@ func (e *clipEpi) wrap(into IntoKernel) IntoKernel {
 
 // denseFirst is the address of t's first element (nil when empty).
 func denseFirst(t *tensor.Dense) unsafe.Pointer {
-	if t == nil || t.DataSize() == 0 {
+	if t == nil || t.DataSize() == 0 || t.IsScalar() || len(t.Raw) == 0 {
 		return nil
 	}
-	return dataPtr(t.Data())
+	if dt := t.Dtype(); dt != tensor.Float32 && dt != tensor.Float64 {
+		return nil
+	}
+	return unsafe.Pointer(unsafe.SliceData(t.Raw)) // as dataPtr(t.Data()), with no allocation
 }
 
 // clipOrd maps a float32's bits to an int32 of the same order, with -0 and

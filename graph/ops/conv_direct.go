@@ -37,9 +37,8 @@ func newConvPhased(g *convGeom, ch int) convPhased { return newConvPhasedRows(g,
 // rows, for the forward pass (the weight gradient sums its runs in the
 // unpadded layout's order).
 func newConvPhasedPadded(g *convGeom, ch int) convPhased {
-	ht := max(0, g.pb[1])
-	last := (g.out[1]-1)*g.s[1] - g.pb[1] + (g.k[1]-1)*g.d[1] // the last input row read
-	return newConvPhasedRows(g, ch, ht, max(0, last-(g.in[1]-1)))
+	ht, hb := convPaddedRows(g)
+	return newConvPhasedRows(g, ch, ht, hb)
 }
 
 func newConvPhasedRows(g *convGeom, ch, ht, hb int) convPhased {
@@ -180,9 +179,37 @@ func (ph *convPhased) taps(g *convGeom, od, oh int, off []int32) {
 func (cd *convDims) convDirectFits() bool {
 	g := &cd.g
 	cg, mg := cd.c/cd.group, cd.m/cd.group
-	ph, pp := newConvPhased(g, cg), newConvPhasedPadded(g, cg)
-	dy := newConvDyPad(g, mg)
-	return ph.size() < math.MaxInt32 && pp.size() < math.MaxInt32 && dy.size() < math.MaxInt32
+	ht, hb := convPaddedRows(g)
+	return convPhasedSize(g, cg, 0, 0) < math.MaxInt32 && convPhasedSize(g, cg, ht, hb) < math.MaxInt32 &&
+		convDyPadSize(g, mg) < math.MaxInt32
+}
+
+// convPaddedRows is the zero rows newConvPhasedPadded puts before and after
+// a depth slice's input rows.
+func convPaddedRows(g *convGeom) (ht, hb int) {
+	last := (g.out[1]-1)*g.s[1] - g.pb[1] + (g.k[1]-1)*g.d[1] // the last input row read
+	return max(0, g.pb[1]), max(0, last-(g.in[1]-1))
+}
+
+// convPhasedSize is newConvPhasedRows(g, ch, ht, hb).size() without
+// building the layout (convDirectFits runs at every forward pass, and the
+// layout's slices were most of a MobileNetV2 run's allocations).
+func convPhasedSize(g *convGeom, ch, ht, hb int) int {
+	s := g.s[2]
+	wj := g.out[2] + (g.k[2]-1)*g.d[2]/s
+	return ch*s*g.in[0]*(ht+g.in[1]+hb)*wj + wj
+}
+
+// convDyPadSize is newConvDyPad(g, ch).size() without building it.
+func convDyPadSize(g *convGeom, ch int) int {
+	s, pb := g.s[2], g.pb[2]
+	width := g.out[2]
+	for p := range s {
+		_, hi := convSpan(p-pb, s, math.MaxInt32, g.in[2])
+		width = max(width, hi)
+	}
+	wd := (g.k[2]-1)*g.d[2]/s + width
+	return (ch*g.out[0]*g.out[1] + 1) * wd
 }
 
 // convDirectForward computes y = conv(x, w) + b (and the fused Relu) by the

@@ -41,17 +41,10 @@ func convPointwise[T Float](x, b []T, cd *convDims, y []T) bool {
 	P, C, M := cd.g.outSize(), cd.c, cd.m
 	var spread []float32
 	if b32 != nil && !cd.relu && M*P <= convPlanesMaxBias {
-		spread = getScratch[float32](M * P)
-		defer putScratch(spread)
-		for m, v := range b32[:M] {
-			if v == 0 {
-				v = float32(math.Copysign(0, -1)) // x + -0 is x: as no add
-			}
-			row := spread[m*P : (m+1)*P]
-			for i := range row {
-				row[i] = v
-			}
+		if cd.spread == nil {
+			cd.spread = new(convSpread)
 		}
+		spread = cd.spread.get(b32[:M], P)
 	}
 	// Tasks of samples [s0, s1) and rows [i0, i1), claimed by the cores
 	// as they come free: sample ranges of 64 columns or more, and a band
@@ -116,4 +109,48 @@ func convBiasVec32(dst, bias []float32, e *clipEpi) {
 		}
 		dst, bias = dst[len(blk):], bias[len(blk):]
 	}
+}
+
+// convSpread is a 1x1 convolution's bias spread over a sample's positions
+// (M×P, a bias an element, -0 for a zero bias: x + -0 is x, as no add),
+// kept from run to run with the bias it was made from.
+type convSpread struct {
+	bias, spread []float32
+}
+
+// get returns the spread of bias over P positions: the kept one when bias
+// has the bits it was made from, else a new one (kept for the next run).
+func (cs *convSpread) get(bias []float32, P int) []float32 {
+	M := len(bias)
+	if len(cs.spread) == M*P && sameBits32(cs.bias, bias) {
+		return cs.spread
+	}
+	cs.bias = append(cs.bias[:0], bias...)
+	if cap(cs.spread) < M*P {
+		cs.spread = make([]float32, M*P)
+	}
+	cs.spread = cs.spread[:M*P]
+	for m, v := range bias {
+		if v == 0 {
+			v = float32(math.Copysign(0, -1))
+		}
+		row := cs.spread[m*P : (m+1)*P]
+		for i := range row {
+			row[i] = v
+		}
+	}
+	return cs.spread
+}
+
+// sameBits32 reports whether a and b hold the same float32 bit patterns.
+func sameBits32(a, b []float32) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i, v := range a {
+		if math.Float32bits(v) != math.Float32bits(b[i]) {
+			return false
+		}
+	}
+	return true
 }
