@@ -78,6 +78,9 @@ func lowerConv(c *Ctx, in []*Value) ([]*Value, error) {
 		// matrix is faster). In training the weight gradient then writes
 		// its own im2col matrix, chunk by chunk.
 		cd.gather = convGather(cd, cd.forwardChunk(C*cd.g.kSize()))
+		if c.Train && wrt[0] && cd.gather != nil {
+			cd.adjoint = convDataAdjoint(cd)
+		}
 	}
 	if cd.gather == nil && c.Train && wrt[1] && group == 1 && x.DType == graph.Float32 && !cd.g.pointwise() &&
 		C*cd.g.kSize()*cd.n*cd.g.outSize() <= convCacheLimit {
@@ -100,7 +103,13 @@ func lowerConv(c *Ctx, in []*Value) ([]*Value, error) {
 			var err error
 			if wrt[0] {
 				gs[0], err = convGradInto(op, output, grad, "GradInput", inputs[0],
-					func(in [][]float32, dx []float32) { convBackwardData(in[0], in[1], cd, dx) },
+					func(in [][]float32, dx []float32) {
+						if cd.adjoint != nil {
+							convBackwardDataAdjoint(in[0], in[1], cd, cd.adjoint, dx)
+							return
+						}
+						convBackwardData(in[0], in[1], cd, dx)
+					},
 					func(in [][]float64, dx []float64) { convBackwardData(in[0], in[1], cd, dx) }, grad, inputs[1])
 				if err != nil {
 					return nil, err

@@ -23,6 +23,7 @@ type convDims struct {
 	cols           *convCols     // training: the forward im2col kept for the weight gradient
 	packed         *gemm.PackedA // inference: the weights packed once (see Ctx.ConstParams)
 	gather         *gemm.Gather  // the im2col matrix of a forward chunk, which the GEMM packs from the input
+	adjoint        *convDims     // training: the data gradient as a forward convolution (conv_adjoint.go)
 }
 
 // convCacheLimit bounds the elements of a kept im2col matrix (128 MiB of
