@@ -81,6 +81,9 @@ func lowerConv(c *Ctx, in []*Value) ([]*Value, error) {
 		if c.Train && wrt[0] && cd.gather != nil {
 			cd.adjoint = convDataAdjoint(cd)
 		}
+		if c.Train && wrt[1] && cd.gather != nil {
+			cd.wgather = convWeightGather(cd)
+		}
 	}
 	if cd.gather == nil && c.Train && wrt[1] && group == 1 && x.DType == graph.Float32 && !cd.g.pointwise() &&
 		C*cd.g.kSize()*cd.n*cd.g.outSize() <= convCacheLimit {
@@ -118,6 +121,10 @@ func lowerConv(c *Ctx, in []*Value) ([]*Value, error) {
 			if wrt[1] {
 				gs[1], err = convGradInto(op, output, grad, "GradWeight", inputs[1],
 					func(in [][]float32, dw []float32) {
+						if cd.wgather != nil {
+							convBackwardWeightGather(in[0], in[1], cd, cd.wgather, dw)
+							return
+						}
 						if col := cd.cols.lookup(in[1]); col != nil {
 							convBackwardWeightCached(in[0], col, cd, dw)
 							return

@@ -76,3 +76,69 @@ func TestConvDataAdjoint(t *testing.T) {
 		})
 	}
 }
+
+// TestConvWeightGather: the weight gradient as one implicit GEMM over the
+// batch against the im2col and GEMM it replaces. With the batch in one
+// im2col chunk the packed panels and sums are the same, so the values are
+// equal (the old path adds into a cleared dw: a zero's sign may differ);
+// in smaller chunks the old path sums chunk by chunk, so both are compared
+// with float64 within float32 rounding.
+func TestConvWeightGather(t *testing.T) {
+	for _, tc := range []struct {
+		n, c, m, h, w, kh, kw, s, d int
+		pb, pe                      [2]int
+	}{
+		{3, 8, 16, 16, 16, 3, 3, 1, 1, [2]int{1, 1}, [2]int{1, 1}}, // layer1
+		{5, 16, 24, 8, 8, 3, 3, 1, 1, [2]int{1, 1}, [2]int{1, 1}},  // layer2
+		{6, 32, 16, 4, 4, 3, 3, 1, 1, [2]int{1, 1}, [2]int{1, 1}},  // layer3
+		{7, 16, 8, 2, 2, 3, 3, 1, 1, [2]int{1, 1}, [2]int{1, 1}},   // layer4
+		{2, 3, 16, 32, 32, 7, 7, 2, 1, [2]int{3, 3}, [2]int{3, 3}}, // the stem
+		{4, 8, 16, 16, 16, 3, 3, 2, 1, [2]int{1, 1}, [2]int{1, 1}}, // stride 2
+		{4, 8, 16, 16, 16, 1, 1, 2, 1, [2]int{0, 0}, [2]int{0, 0}}, // the downsampling 1x1
+		{3, 4, 8, 11, 9, 3, 5, 1, 2, [2]int{2, 1}, [2]int{0, 3}},   // dilated, not square, uneven padding
+		{3, 4, 8, 1, 40, 1, 5, 3, 1, [2]int{0, 2}, [2]int{0, 2}},   // 1-D, stride 3
+	} {
+		t.Run(fmt.Sprintf("%+v", tc), func(t *testing.T) {
+			oh := (tc.h+tc.pb[0]+tc.pe[0]-tc.d*(tc.kh-1)-1)/tc.s + 1
+			ow := (tc.w+tc.pb[1]+tc.pe[1]-tc.d*(tc.kw-1)-1)/tc.s + 1
+			cd := &convDims{n: tc.n, c: tc.c, m: tc.m, group: 1,
+				g: newConvGeom([]int{tc.h, tc.w}, []int{oh, ow}, []int{tc.kh, tc.kw}, []int{tc.s, tc.s},
+					[]int{tc.d, tc.d}, tc.pb[:], tc.pe[:])}
+			wg := convWeightGather(cd)
+			if wg == nil {
+				t.Fatal("no gather")
+			}
+			K, P := tc.kh*tc.kw, oh*ow
+			dy, _ := Data[float32](toF32(randF64(1, -1, 1, tc.n, tc.m, P)))
+			x, _ := Data[float32](toF32(randF64(2, -1, 1, tc.n, tc.c, tc.h*tc.w)))
+			x[3] = float32(math.Inf(1)) // read only where the window covers it
+			dy64, x64 := make([]float64, len(dy)), make([]float64, len(x))
+			for i, v := range dy {
+				dy64[i] = float64(v)
+			}
+			for i, v := range x {
+				x64[i] = float64(v)
+			}
+			want := make([]float64, tc.m*tc.c*K)
+			convBackwardWeight(dy64, x64, cd, want)
+			got := make([]float32, len(want))
+			for i := range got {
+				got[i] = float32(math.NaN()) // every element is written
+			}
+			convBackwardWeightGather(dy, x, cd, wg, got)
+			for _, limit := range []int{convColLimit, 2 * tc.c * K * P} {
+				withColLimit(limit, func() {
+					old := make([]float32, len(want))
+					convBackwardWeight(dy, x, cd, old)
+					oneChunk := cd.convChunk(tc.c*K) >= tc.n
+					tol := 1e-6 * float64(tc.n*P)
+					for i := range want {
+						if oneChunk && got[i] != old[i] || !oneChunk && !(float64(got[i]) == want[i] || math.Abs(float64(got[i])-want[i]) <= tol) {
+							t.Fatalf("limit %d: dw[%d] = %v, with im2col %v (float64 %v)", limit, i, got[i], old[i], want[i])
+						}
+					}
+				})
+			}
+		})
+	}
+}
