@@ -78,6 +78,12 @@ func lowerConv(c *Ctx, in []*Value) ([]*Value, error) {
 		// matrix is faster). In training the weight gradient then writes
 		// its own im2col matrix, chunk by chunk.
 		cd.gather = convGather(cd, cd.forwardChunk(C*cd.g.kSize()))
+		if c.Train && wrt[0] && cd.gather != nil {
+			cd.adjoint = convDataAdjoint(cd)
+		}
+		if c.Train && wrt[1] && cd.gather != nil {
+			cd.wgather = convWeightGather(cd)
+		}
 	}
 	if cd.gather == nil && c.Train && wrt[1] && group == 1 && x.DType == graph.Float32 && !cd.g.pointwise() &&
 		C*cd.g.kSize()*cd.n*cd.g.outSize() <= convCacheLimit {
@@ -100,7 +106,13 @@ func lowerConv(c *Ctx, in []*Value) ([]*Value, error) {
 			var err error
 			if wrt[0] {
 				gs[0], err = convGradInto(op, output, grad, "GradInput", inputs[0],
-					func(in [][]float32, dx []float32) { convBackwardData(in[0], in[1], cd, dx) },
+					func(in [][]float32, dx []float32) {
+						if cd.adjoint != nil {
+							convBackwardDataAdjoint(in[0], in[1], cd, cd.adjoint, dx)
+							return
+						}
+						convBackwardData(in[0], in[1], cd, dx)
+					},
 					func(in [][]float64, dx []float64) { convBackwardData(in[0], in[1], cd, dx) }, grad, inputs[1])
 				if err != nil {
 					return nil, err
@@ -109,6 +121,10 @@ func lowerConv(c *Ctx, in []*Value) ([]*Value, error) {
 			if wrt[1] {
 				gs[1], err = convGradInto(op, output, grad, "GradWeight", inputs[1],
 					func(in [][]float32, dw []float32) {
+						if cd.wgather != nil {
+							convBackwardWeightGather(in[0], in[1], cd, cd.wgather, dw)
+							return
+						}
 						if col := cd.cols.lookup(in[1]); col != nil {
 							convBackwardWeightCached(in[0], col, cd, dw)
 							return

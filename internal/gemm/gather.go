@@ -35,6 +35,13 @@ type Gather struct {
 	// panels for the assembly's loads.
 	p16, p32 panelMasks
 	cols     []int32
+
+	// run16[p]: rows p..p+15 are consecutive in the source (row[p+i] =
+	// row[p]+i), so each column's 16 values are one run (the transposed
+	// im2col of a weight gradient); nil when no row starts such a run.
+	// colLo and colHi bound cols.
+	run16        []bool
+	colLo, colHi int
 }
 
 // panelMasks holds, panel after panel, a mask of its columns per tap and
@@ -118,6 +125,8 @@ func NewGather(row, rowTap, tapH, tapW, col, colH, colW []int32, h, w int32) (*G
 	}
 	g.cols = make([]int32, ceilDiv(len(col), 32)*32+32)
 	copy(g.cols, col)
+	g.colLo, g.colHi = int(slices.Min(g.cols)), int(slices.Max(g.cols))
+	g.run16 = runs16(row)
 	hm, wm := make([]uint32, len(tapH)), make([]uint32, len(tapW))
 	for _, pm := range []struct {
 		nr int
@@ -139,6 +148,27 @@ func NewGather(row, rowTap, tapH, tapW, col, colH, colW []int32, h, w int32) (*G
 		}
 	}
 	return g, nil
+}
+
+// runs16 returns, for each row, whether it starts 16 consecutive rows
+// (row[p+i] = row[p]+i), or nil when none does.
+func runs16(row []int32) []bool {
+	var rs []bool
+	n := 1 // consecutive rows from p
+	for p := len(row) - 1; p >= 0; p-- {
+		if p+1 < len(row) && row[p+1] == row[p]+1 {
+			n++
+		} else {
+			n = 1
+		}
+		if n >= 16 {
+			if rs == nil {
+				rs = make([]bool, len(row))
+			}
+			rs[p] = true
+		}
+	}
+	return rs
 }
 
 // panel computes the tap masks ms of the w columns from c0 of a panel of
@@ -326,6 +356,10 @@ func (b *gatherB) pack(kn *kernel, buf *buffers, pc, jc, kb, nb int) {
 		}
 		panel := dst[j0*kb : (j0+nr)*kb]
 		cols := (*[32]int32)(g.cols[c0 : c0+32])
+		if kn.transpose != nil && g.run16 != nil {
+			b.packRuns(kn, panel, pc, kb, ms, sp, cols, mode)
+			continue
+		}
 		if kn.gather != nil {
 			kn.gather(kb, panel, b.src, row, rowTap, ms, sp, cols, mode)
 			continue
@@ -357,5 +391,35 @@ func gatherGo(nr, kb int, dst, src []float32, row, rowTap []int32, masks []uint3
 				d[j] = 0
 			}
 		}
+	}
+}
+
+// packRuns packs a panel of 32 columns as kernel.gather does, taking the
+// runs of 16 consecutive rows that lie inside the source with
+// kernel.transpose: whole loads of each column's run, transposed, instead
+// of a gather a row.
+func (b *gatherB) packRuns(kn *kernel, panel []float32, pc, kb int, ms []uint32, sp []uint64, cols *[32]int32, mode int) {
+	g := b.g
+	row, rowTap := g.row[pc:pc+kb], g.rowTap[pc:pc+kb]
+	run := func(p int) bool {
+		r := int(row[p])
+		return p+16 <= kb && g.run16[pc+p] && r+g.colLo >= 0 && r+g.colHi+16 <= len(b.src)
+	}
+	var m16 [16]uint32
+	for p := 0; p < kb; {
+		if run(p) {
+			for i := range m16 {
+				m16[i] = ms[rowTap[p+i]]
+			}
+			kn.transpose(panel[p*32:], b.src, int(row[p]), cols, &m16)
+			p += 16
+			continue
+		}
+		q := p + 1
+		for q < kb && !run(q) {
+			q++
+		}
+		kn.gather(q-p, panel[p*32:], b.src, row[p:q], rowTap[p:q], ms, sp, cols, mode)
+		p = q
 	}
 }

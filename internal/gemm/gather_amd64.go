@@ -6,6 +6,9 @@ package gemm
 func gatherPanel16(kb int, dst *float32, src *float32, row *int32, rowTap *int32, masks *uint32, cols *int32, contig int)
 
 //go:noescape
+func transposeRun32(dst *float32, src *float32, base int, cols *int32, masks *uint32)
+
+//go:noescape
 func gatherPanel32(kb int, dst *float32, src *float32, row *int32, rowTap *int32, masks *uint32, cols *int32, mode int, split *uint64)
 
 // gather32 and gather16 are the AVX-512 and AVX2 kernels' Gather packers
@@ -41,4 +44,13 @@ func gather16(kb int, dst, src []float32, row, rowTap []int32, masks []uint32, _
 		c = 1
 	}
 	gatherPanel16(kb, &dst[0], &src[0], &row[0], &rowTap[0], &masks[0], &cols[0], c)
+}
+
+// transpose32 is the AVX-512 kernel's packer of 16 consecutive rows of a
+// Gather panel (kernel.transpose): step i of dst holds
+// src[base+i+cols[j]], zeroed where bit j of masks[i] is clear. The caller
+// (gatherB.pack) has checked that every run read is inside src.
+func transpose32(dst, src []float32, base int, cols *[32]int32, masks *[16]uint32) {
+	_ = dst[16*32-1]
+	transposeRun32(&dst[0], &src[0], base, &cols[0], &masks[0])
 }

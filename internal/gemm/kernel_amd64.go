@@ -36,7 +36,7 @@ var avx512 = &kernel{
 		kernel8x32AVX512(k, &a[0], &b[0], &c[0], ldc, alpha, beta)
 	},
 	rowsA: rowsW(8), rowsB: rowsW(32), colsA: colsW(8), colsB: colsW(32),
-	gather: gather32,
+	gather: gather32, transpose: transpose32,
 }
 
 // available is the kernels this CPU and OS run, best first. x/sys/cpu

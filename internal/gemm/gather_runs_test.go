@@ -1,0 +1,157 @@
+package gemm
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// weightGather is the Gather of the transposed im2col matrix of a 2-D
+// convolution (a weight gradient's B: a row per sample and output
+// position, a column per channel and tap) over samples of c channels of
+// h×w, window kh×kw with stride s and padding pad, and the matrix itself
+// (k×n, stored), built element by element.
+func weightGather(t *testing.T, src []float32, samples, c, h, w, kh, kw, s, pad int) (*Gather, []float32) {
+	t.Helper()
+	oh, ow := (h+2*pad-kh)/s+1, (w+2*pad-kw)/s+1
+	k, n := samples*oh*ow, c*kh*kw
+	var row, rowTap, tapH, tapW, col, colH, colW []int32
+	for y := range oh {
+		tapH = append(tapH, int32(y*s-pad))
+	}
+	for x := range ow {
+		tapW = append(tapW, int32(x*s-pad))
+	}
+	for sm := range samples {
+		for y := range oh {
+			for x := range ow {
+				row = append(row, int32(sm*c*h*w+(y*s-pad)*w+x*s-pad))
+				rowTap = append(rowTap, int32(y*ow+x))
+			}
+		}
+	}
+	for ch := range c {
+		for i := range kh {
+			for j := range kw {
+				col = append(col, int32(ch*h*w+i*w+j))
+				colH = append(colH, int32(i))
+				colW = append(colW, int32(j))
+			}
+		}
+	}
+	g, err := NewGather(row, rowTap, tapH, tapW, col, colH, colW, int32(h), int32(w))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := make([]float32, k*n)
+	for p := range k {
+		sm, pos := p/(oh*ow), p%(oh*ow)
+		for q := range n {
+			ch, tp := q/(kh*kw), q%(kh*kw)
+			y, x := pos/ow*s-pad+tp/kw, pos%ow*s-pad+tp%kw
+			if y >= 0 && y < h && x >= 0 && x < w {
+				b[p*n+q] = src[((sm*c+ch)*h+y)*w+x]
+			}
+		}
+	}
+	return g, b
+}
+
+// TestSgemmGatherRuns: products over the transposed im2col of a weight
+// gradient, whose runs of 16 rows the AVX-512 kernel packs by loads and
+// transposes (kernel.transpose), give the stored matrix's numbers bit for
+// bit: runs that start at a block of k or are cut by it, rows whose runs
+// would read past either end of the source (gathered), panels cut short.
+func TestSgemmGatherRuns(t *testing.T) {
+	kernels(t, testSgemmGatherRuns)
+}
+
+func testSgemmGatherRuns(t *testing.T) {
+	rng := rand.New(rand.NewPCG(41, 42))
+	for _, tc := range []struct {
+		m, samples, c, h, w, kh, kw, s, pad, n int
+		runs                                   bool
+	}{
+		{64, 3, 8, 16, 16, 3, 3, 1, 1, -1, true},  // ResNet's layer 1: a run an output row
+		{24, 2, 5, 13, 20, 3, 3, 1, 1, -1, true},  // rows of 20: runs cut by the blocks of k
+		{16, 2, 4, 9, 18, 3, 5, 1, 2, 30, true},   // a wider window, fewer columns
+		{40, 2, 3, 8, 8, 3, 3, 1, 1, -1, true},    // rows of 8 padded by 1: runs across output rows
+		{40, 2, 3, 8, 8, 3, 3, 1, 0, -1, false},   // rows of 6, not padded: no run
+		{16, 1, 3, 20, 40, 7, 7, 2, 3, -1, false}, // stride 2: no run
+	} {
+		t.Run(fmt.Sprintf("%+v", tc), func(t *testing.T) {
+			src := randSlice(rng, tc.samples*tc.c*tc.h*tc.w)
+			src[3] = float32(math.NaN())
+			g, b := weightGather(t, src, tc.samples, tc.c, tc.h, tc.w, tc.kh, tc.kw, tc.s, tc.pad)
+			if (g.run16 != nil) != tc.runs {
+				t.Fatalf("runs of 16: %v, want %v", g.run16 != nil, tc.runs)
+			}
+			k, nAll := g.Rows(), g.Cols()
+			n := nAll
+			if tc.n >= 0 {
+				n = tc.n
+			}
+			a := randSlice(rng, tc.m*k)
+			for _, serial := range []bool{true, false} {
+				want := make([]float32, tc.m*n)
+				if serial {
+					SgemmSerial(false, false, tc.m, n, k, 1, a, k, b, nAll, 0, want, n)
+				} else {
+					Sgemm(false, false, tc.m, n, k, 1, a, k, b, nAll, 0, want, n)
+				}
+				got := make([]float32, tc.m*n)
+				for i := range got {
+					got[i] = float32(math.NaN())
+				}
+				// The source ends where the last column's reads end.
+				SgemmGather(serial, tc.m, a, k, g, src[:g.Need(n)], n, got, n)
+				for i := range want {
+					if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+						t.Fatalf("serial=%v: C[%d] = %v, the stored matrix gives %v", serial, i, got[i], want[i])
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestTranspose32: the AVX-512 run packer against gatherGo on random
+// columns and masks.
+func TestTranspose32(t *testing.T) {
+	var kn *kernel
+	for _, k := range available() {
+		if k.transpose != nil {
+			kn = k
+		}
+	}
+	if kn == nil {
+		t.Skip("no kernel packs runs on this machine")
+	}
+	rng := rand.New(rand.NewPCG(5, 6))
+	src := randSlice(rng, 4096)
+	for trial := range 50 {
+		var cols [32]int32
+		for j := range cols {
+			cols[j] = int32(rng.IntN(4000))
+		}
+		base := rng.IntN(4096 - 4016)
+		var m16 [16]uint32
+		row, rowTap := make([]int32, 16), make([]int32, 16)
+		for i := range m16 {
+			m16[i] = rng.Uint32()
+			if trial%5 == 0 {
+				m16[i] = ^uint32(0)
+			}
+			row[i], rowTap[i] = int32(base+i), int32(i)
+		}
+		want, got := make([]float32, 512), make([]float32, 512)
+		gatherGo(32, 16, want, src, row, rowTap, m16[:], cols[:])
+		kn.transpose(got, src, base, &cols, &m16)
+		for i := range want {
+			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+				t.Fatalf("trial %d: step %d column %d: %v, want %v", trial, i/32, i%32, got[i], want[i])
+			}
+		}
+	}
+}
