@@ -629,8 +629,11 @@ func smxInto(l smxLayout, logOf bool) IntoKernel {
 func smxOf[T Float](l smxLayout, logOf bool) func(in [][]T, out []T) {
 	return func(in [][]T, out []T) {
 		x := in[0]
-		for o := 0; o < l.outer; o++ {
-			for j := 0; j < l.inner; j++ {
+		// Rows (o, j) are independent: split across the cores, each
+		// computed as the serial loop did.
+		parallelRange(l.outer*l.inner, 16*l.n, func(lo, hi int) {
+			for r := lo; r < hi; r++ {
+				o, j := r/l.inner, r%l.inner
 				base := o*l.n*l.inner + j
 				m := x[base]
 				for k := 1; k < l.n; k++ {
@@ -658,7 +661,7 @@ func smxOf[T Float](l smxLayout, logOf bool) func(in [][]T, out []T) {
 					}
 				}
 			}
-		}
+		})
 	}
 }
 
@@ -671,8 +674,9 @@ func smxGradInto(l smxLayout, logOf bool) IntoKernel {
 func smxGradOf[T Float](l smxLayout, logOf bool) func(in [][]T, out []T) {
 	return func(in [][]T, out []T) {
 		dy, y := in[0], in[1]
-		for o := 0; o < l.outer; o++ {
-			for j := 0; j < l.inner; j++ {
+		parallelRange(l.outer*l.inner, 4*l.n, func(lo, hi int) {
+			for r := lo; r < hi; r++ {
+				o, j := r/l.inner, r%l.inner
 				base := o*l.n*l.inner + j
 				var s T
 				for k := 0; k < l.n; k++ {
@@ -692,6 +696,6 @@ func smxGradOf[T Float](l smxLayout, logOf bool) func(in [][]T, out []T) {
 					}
 				}
 			}
-		}
+		})
 	}
 }

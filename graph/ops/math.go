@@ -255,11 +255,16 @@ func sumRowsOf[T Float](g []T, from, to []int, scale float64) (*tensor.Dense, bo
 		return Dense(to, out), true
 	}
 	acc := make([]float64, cols)
-	for r := 0; r+cols <= len(g); r += cols {
-		for j, x := range g[r : r+cols] {
-			acc[j] += float64(x)
+	// Columns split across the cores, each summed over the rows in order.
+	rows := len(g) / cols
+	parallelRange(cols, rows, func(j0, j1 int) {
+		a := acc[j0:j1]
+		for r := 0; r < rows; r++ {
+			for j, x := range g[r*cols+j0 : r*cols+j1] {
+				a[j] += float64(x)
+			}
 		}
-	}
+	})
 	for j, v := range acc {
 		out[j] = T(scale * v)
 	}
