@@ -6,6 +6,8 @@ import (
 	"math"
 
 	"golang.org/x/sys/cpu"
+
+	"github.com/onnxtune/onnxtune/internal/gemm"
 )
 
 // gelu32AVX2 sets y = gelu32(x) for n elements, a multiple of 8.
@@ -21,7 +23,10 @@ func gelu32GradAVX2(dx, dy, x, y *float32, n int, tab *[32][8]uint32)
 
 // geluAsm reports whether the AVX2 loops run: on a CPU with AVX2 unless
 // ONNXTUNE_GEMM=generic asks for the Go loops everywhere.
-var geluAsm = cpu.X86.HasAVX2 && gemmKernelName() != "generic"
+var geluAsm = func() bool {
+	name, _ := gemm.Kernel()
+	return cpu.X86.HasAVX2 && name != "generic"
+}()
 
 // geluTab is the constants of gelu32 and gelu32Grad as the Go code rounds
 // them to float32, each broadcast to 8 lanes (offsets in gelu_amd64.s).
