@@ -207,6 +207,24 @@ func actGeluFuncs(c *Ctx) (func(float32) float32, func(float64) float64,
 	return f32, f64, d32, d64, nil
 }
 
+// lowerGelu lowers Gelu; the exact (erf) form of float32 tensors runs the
+// vector loops of geluSlice32 and geluGradSlice32 (gelu32 and gelu32Grad
+// bit for bit).
+func lowerGelu(c *Ctx, in []*Value) ([]*Value, error) {
+	const name = "Gelu"
+	if len(in) == 0 || in[0] == nil {
+		return nil, fmt.Errorf("%s: missing input", name)
+	}
+	f32, f64, d32, d64, err := actGeluFuncs(c)
+	if err != nil {
+		return nil, err
+	}
+	if c.attrs().String("approximate", "none") == "none" {
+		return lowerUnaryVec(name, f32, f64, d32, d64, geluSlice32, geluGradSlice32)(c, in)
+	}
+	return lowerUnary(name, f32, f64, d32, d64)(c, in)
+}
+
 func registerActivations(r *Registry) {
 	r.add(OpInfo{Name: "Sigmoid", Differentiable: true, Lower: lowerSigmoid})
 	r.add(OpInfo{Name: "Tanh", Differentiable: true, Lower: actFixed("Tanh", actTanh[float32], actTanh[float64], actTanhGrad[float32], actTanhGrad[float64])})
@@ -223,7 +241,7 @@ func registerActivations(r *Registry) {
 	r.add(OpInfo{Name: "LeakyRelu", Differentiable: true, Lower: actLower("LeakyRelu", actWith("alpha", 0.01, "", 0,
 		func(a, _ float32) (func(float32) float32, func(x, y float32) float32) { return actLeakyRelu(a) },
 		func(a, _ float64) (func(float64) float64, func(x, y float64) float64) { return actLeakyRelu(a) }))})
-	r.add(OpInfo{Name: "Gelu", Differentiable: true, Lower: actLower("Gelu", actGeluFuncs)})
+	r.add(OpInfo{Name: "Gelu", Differentiable: true, Lower: lowerGelu})
 	r.add(OpInfo{Name: "Clip", Differentiable: true, Lower: lowerClip})
 	r.add(OpInfo{Name: "Softmax", Differentiable: true, Lower: lowerSoftmax(false)})
 	r.add(OpInfo{Name: "LogSoftmax", Differentiable: true, Lower: lowerSoftmax(true)})
@@ -611,8 +629,11 @@ func smxInto(l smxLayout, logOf bool) IntoKernel {
 func smxOf[T Float](l smxLayout, logOf bool) func(in [][]T, out []T) {
 	return func(in [][]T, out []T) {
 		x := in[0]
-		for o := 0; o < l.outer; o++ {
-			for j := 0; j < l.inner; j++ {
+		// Rows (o, j) are independent: split across the cores, each
+		// computed as the serial loop did.
+		parallelRange(l.outer*l.inner, 16*l.n, func(lo, hi int) {
+			for r := lo; r < hi; r++ {
+				o, j := r/l.inner, r%l.inner
 				base := o*l.n*l.inner + j
 				m := x[base]
 				for k := 1; k < l.n; k++ {
@@ -640,7 +661,7 @@ func smxOf[T Float](l smxLayout, logOf bool) func(in [][]T, out []T) {
 					}
 				}
 			}
-		}
+		})
 	}
 }
 
@@ -653,8 +674,9 @@ func smxGradInto(l smxLayout, logOf bool) IntoKernel {
 func smxGradOf[T Float](l smxLayout, logOf bool) func(in [][]T, out []T) {
 	return func(in [][]T, out []T) {
 		dy, y := in[0], in[1]
-		for o := 0; o < l.outer; o++ {
-			for j := 0; j < l.inner; j++ {
+		parallelRange(l.outer*l.inner, 4*l.n, func(lo, hi int) {
+			for r := lo; r < hi; r++ {
+				o, j := r/l.inner, r%l.inner
 				base := o*l.n*l.inner + j
 				var s T
 				for k := 0; k < l.n; k++ {
@@ -674,6 +696,6 @@ func smxGradOf[T Float](l smxLayout, logOf bool) func(in [][]T, out []T) {
 					}
 				}
 			}
-		}
+		})
 	}
 }

@@ -255,11 +255,16 @@ func sumRowsOf[T Float](g []T, from, to []int, scale float64) (*tensor.Dense, bo
 		return Dense(to, out), true
 	}
 	acc := make([]float64, cols)
-	for r := 0; r+cols <= len(g); r += cols {
-		for j, x := range g[r : r+cols] {
-			acc[j] += float64(x)
+	// Columns split across the cores, each summed over the rows in order.
+	rows := len(g) / cols
+	parallelRange(cols, rows, func(j0, j1 int) {
+		a := acc[j0:j1]
+		for r := 0; r < rows; r++ {
+			for j, x := range g[r*cols+j0 : r*cols+j1] {
+				a[j] += float64(x)
+			}
 		}
-	}
+	})
 	for j, v := range acc {
 		out[j] = T(scale * v)
 	}
@@ -394,6 +399,28 @@ func mapGradInto[T Float](d func(x, y T) T) func(in [][]T, dx []T) {
 // the input x and output y.
 func lowerUnary(name string, f32 func(float32) float32, f64 func(float64) float64,
 	d32 func(x, y float32) float32, d64 func(x, y float64) float64) LowerFunc {
+	return lowerUnaryVec(name, f32, f64, d32, d64, nil, nil)
+}
+
+// lowerUnaryVec is lowerUnary with float32 loops over slices for tensors:
+// vec32(y, x) computes f32 of every element, vecGrad32(dx, dy, x, y) sets
+// dx = dy·d32(x, y); nil for the loops over f32 and d32.
+func lowerUnaryVec(name string, f32 func(float32) float32, f64 func(float64) float64,
+	d32 func(x, y float32) float32, d64 func(x, y float64) float64,
+	vec32 func(y, x []float32), vecGrad32 func(dx, dy, x, y []float32)) LowerFunc {
+	fwd32, grad32 := mapInto(f32), mapGradInto(d32)
+	if vec32 != nil {
+		fwd32 = func(in [][]float32, y []float32) {
+			x := in[0][:len(y)]
+			parallelRange(len(y), 32, func(lo, hi int) { vec32(y[lo:hi], x[lo:hi]) })
+		}
+	}
+	if vecGrad32 != nil {
+		grad32 = func(in [][]float32, dx []float32) {
+			dy, x, y := in[0][:len(dx)], in[1][:len(dx)], in[2][:len(dx)]
+			parallelRange(len(dx), 32, func(lo, hi int) { vecGrad32(dx[lo:hi], dy[lo:hi], x[lo:hi], y[lo:hi]) })
+		}
+	}
 	return func(c *Ctx, in []*Value) ([]*Value, error) {
 		x := in[0]
 		if !x.DType.IsFloat() {
@@ -402,11 +429,11 @@ func lowerUnary(name string, f32 func(float32) float32, f64 func(float64) float6
 		// Fwd for scalars and folding; Into (kept buffers, split across
 		// the cores) for tensors.
 		s := Spec{Name: name, Shape: x.Shape, DType: x.DType, Fwd: unary(f32, f64), WRT: []bool{true},
-			Into: bodiesInto(mapInto(f32), mapInto(f64)), Overwrites: true}
+			Into: bodiesInto(fwd32, mapInto(f64)), Overwrites: true}
 		s.Grad = func(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
 			n, err := NewNode(grad.Graph(), output.Name()+"/grad", Spec{Name: name + "Grad", Shape: ShapeOf(inputs[0]),
 				DType: DTypeOf(inputs[0]), Fwd: unaryGradKernel(d32, d64),
-				Into: bodiesInto(mapGradInto(d32), mapGradInto(d64)), Overwrites: true}, grad, inputs[0], output)
+				Into: bodiesInto(grad32, mapGradInto(d64)), Overwrites: true}, grad, inputs[0], output)
 			return G.Nodes{n}, err
 		}
 		out, err := c.Apply(s, x)

@@ -68,7 +68,7 @@ func lowerGemm(c *Ctx, in []*Value) ([]*Value, error) {
 		args = append(args, cv)
 	}
 	s := Spec{Name: "Gemm", Shape: []int{m, n}, DType: a.DType,
-		Fwd: gemmKernel(transA, transB, m, n, k, alpha, beta, cShape),
+		Into: gemmInto(transA, transB, m, n, k, alpha, beta, cShape), Overwrites: true,
 		WRT: make([]bool, len(args))}
 	for i := range s.WRT {
 		s.WRT[i] = true
@@ -76,38 +76,40 @@ func lowerGemm(c *Ctx, in []*Value) ([]*Value, error) {
 	if c.ConstParams && a.DType == graph.Float32 && !a.IsConst() && m > 0 && n > 0 && k > 0 {
 		// Inference weights never change: pack them for the product once.
 		if bd := constData32(b); bd != nil && len(bd) == k*n {
+			s.Into, s.Overwrites = nil, false
 			s.Fwd = floats(gemmPackedRun(packGemmB(bd, transB, k, n), transA, m, n, k, float32(alpha), float32(beta), cShape),
 				gemmRun(transA, transB, m, n, k, alpha, beta, cShape))
 		}
 	}
 	s.Grad = func(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
 		key := output.Name()
-		mk := func(label string, f Kernel, shape []int, args ...*G.Node) (*G.Node, error) {
+		mk := func(label string, f IntoKernel, shape []int, args ...*G.Node) (*G.Node, error) {
 			return NewNode(grad.Graph(), key+"/"+label, Spec{Name: "Gemm" + label, Shape: shape,
-				DType: DTypeOf(inputs[0]), Fwd: f}, args...)
+				DType: DTypeOf(inputs[0]), Into: f, Overwrites: true}, args...)
 		}
 		grads := make(G.Nodes, len(inputs))
 		var err error
 		// dA = alpha * dY * op(B)^T, stored as A is (transposed with transA).
 		if transA {
-			grads[0], err = mk("GradA", productKernel(transB, true, k, m, n, alpha), []int{k, m}, inputs[1], grad)
+			grads[0], err = mk("GradA", productInto(transB, true, k, m, n, alpha), []int{k, m}, inputs[1], grad)
 		} else {
-			grads[0], err = mk("GradA", productKernel(false, !transB, m, k, n, alpha), []int{m, k}, grad, inputs[1])
+			grads[0], err = mk("GradA", productInto(false, !transB, m, k, n, alpha), []int{m, k}, grad, inputs[1])
 		}
 		if err != nil {
 			return nil, err
 		}
 		// dB = alpha * op(A)^T * dY, stored as B is.
 		if transB {
-			grads[1], err = mk("GradB", productKernel(true, transA, n, k, m, alpha), []int{n, k}, grad, inputs[0])
+			grads[1], err = mk("GradB", productInto(true, transA, n, k, m, alpha), []int{n, k}, grad, inputs[0])
 		} else {
-			grads[1], err = mk("GradB", productKernel(!transA, false, k, n, m, alpha), []int{k, n}, inputs[0], grad)
+			grads[1], err = mk("GradB", productInto(!transA, false, k, n, m, alpha), []int{k, n}, inputs[0], grad)
 		}
 		if err != nil {
 			return nil, err
 		}
 		if len(inputs) > 2 {
-			grads[2], err = mk("GradC", sumToKernel(cShape, beta), cShape, grad)
+			grads[2], err = NewNode(grad.Graph(), key+"/GradC", Spec{Name: "GemmGradC", Shape: cShape,
+				DType: DTypeOf(inputs[0]), Fwd: sumToKernel(cShape, beta)}, grad)
 		}
 		return grads, err
 	}
@@ -115,26 +117,39 @@ func lowerGemm(c *Ctx, in []*Value) ([]*Value, error) {
 	return []*Value{out}, err
 }
 
-// gemmKernel is Gemm's forward kernel: inputs A, B and optionally C.
-func gemmKernel(transA, transB bool, m, n, k int, alpha, beta float64, cShape []int) Kernel {
-	return floats(gemmRun(transA, transB, m, n, k, float32(alpha), float32(beta), cShape),
-		gemmRun(transA, transB, m, n, k, alpha, beta, cShape))
-}
-
+// gemmRun is Gemm's kernel into a new tensor: inputs A, B and optionally C
+// (the inference path's fallback for float64, and the tests' reference).
 func gemmRun[T Float](transA, transB bool, m, n, k int, alpha, beta T, cShape []int) Kernel {
+	body := gemmBody(transA, transB, m, n, k, alpha, beta, cShape)
 	return func(in []*tensor.Dense) (*tensor.Dense, error) {
-		a, b, err := data2[T](in)
+		xs, err := datas[T](in)
 		if err != nil {
 			return nil, err
 		}
 		out := make([]T, m*n)
+		body(xs, out)
+		return Dense([]int{m, n}, out), nil
+	}
+}
+
+// gemmInto is gemmKernel into a kept buffer (the training program's Gemm:
+// no output allocated a step). It writes every element: beta·C first, or
+// a product with β = 0, which does not read the buffer.
+func gemmInto(transA, transB bool, m, n, k int, alpha, beta float64, cShape []int) IntoKernel {
+	return bodiesInto(gemmBody(transA, transB, m, n, k, float32(alpha), float32(beta), cShape),
+		gemmBody(transA, transB, m, n, k, alpha, beta, cShape))
+}
+
+// gemmBody computes Gemm from inputs A, B and optionally C into out (m×n).
+func gemmBody[T Float](transA, transB bool, m, n, k int, alpha, beta T, cShape []int) func(in [][]T, out []T) {
+	var st []int
+	if cShape != nil {
+		st = bstrides(cShape, []int{m, n})
+	}
+	return func(in [][]T, out []T) {
 		var acc T
 		if len(in) > 2 {
-			cd, err := Data[T](in[2])
-			if err != nil {
-				return nil, err
-			}
-			st := bstrides(cShape, []int{m, n})
+			cd := in[2]
 			for i := 0; i < m; i++ {
 				row := out[i*n : (i+1)*n]
 				ci := i * st[0]
@@ -144,26 +159,20 @@ func gemmRun[T Float](transA, transB bool, m, n, k int, alpha, beta T, cShape []
 			}
 			acc = 1
 		}
-		blasGemm(transA, transB, m, n, k, alpha, a, b, acc, out)
-		return Dense([]int{m, n}, out), nil
+		blasGemm(transA, transB, m, n, k, alpha, in[0], in[1], acc, out)
 	}
 }
 
-// productKernel computes alpha*op(x)*op(y) for two 2-D inputs, op(x) m×k and
-// op(y) k×n: Gemm's gradients.
-func productKernel(tA, tB bool, m, n, k int, alpha float64) Kernel {
-	return floats(productRun(tA, tB, m, n, k, float32(alpha)), productRun(tA, tB, m, n, k, alpha))
+// productInto computes alpha*op(x)*op(y) for two 2-D inputs, op(x) m×k and
+// op(y) k×n (Gemm's gradients), into a kept buffer; the product has β = 0,
+// so it writes every element without reading the buffer.
+func productInto(tA, tB bool, m, n, k int, alpha float64) IntoKernel {
+	return bodiesInto(productBody(tA, tB, m, n, k, float32(alpha)), productBody(tA, tB, m, n, k, alpha))
 }
 
-func productRun[T Float](tA, tB bool, m, n, k int, alpha T) Kernel {
-	return func(in []*tensor.Dense) (*tensor.Dense, error) {
-		x, y, err := data2[T](in)
-		if err != nil {
-			return nil, err
-		}
-		out := make([]T, m*n)
-		blasGemm(tA, tB, m, n, k, alpha, x, y, 0, out)
-		return Dense([]int{m, n}, out), nil
+func productBody[T Float](tA, tB bool, m, n, k int, alpha T) func(in [][]T, out []T) {
+	return func(in [][]T, out []T) {
+		blasGemm(tA, tB, m, n, k, alpha, in[0], in[1], 0, out)
 	}
 }
 

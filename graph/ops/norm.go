@@ -578,20 +578,23 @@ func lnForward[T Float](l lnLayout, eps float64) func(d [][]T, out []T) {
 		if len(d) > 2 {
 			bs = lnExpand(d[2], l.bias, l.norm)
 		}
-		for o := 0; o < l.outer; o++ {
-			row, dst := x[o*l.inner:(o+1)*l.inner], out[o*l.inner:(o+1)*l.inner]
-			m, s := lnRowStats(row, eps)
-			mt, st := T(m), T(s)
-			if bs != nil {
-				for j, v := range row {
-					dst[j] = (v-mt)*st*sc[j] + bs[j]
-				}
-			} else {
-				for j, v := range row {
-					dst[j] = (v - mt) * st * sc[j]
+		// Rows are independent: split across the cores.
+		parallelRange(l.outer, 4*l.inner, func(o0, o1 int) {
+			for o := o0; o < o1; o++ {
+				row, dst := x[o*l.inner:(o+1)*l.inner], out[o*l.inner:(o+1)*l.inner]
+				m, s := lnRowStats(row, eps)
+				mt, st := T(m), T(s)
+				if bs != nil {
+					for j, v := range row {
+						dst[j] = (v-mt)*st*sc[j] + bs[j]
+					}
+				} else {
+					for j, v := range row {
+						dst[j] = (v - mt) * st * sc[j]
+					}
 				}
 			}
-		}
+		})
 	}
 }
 
@@ -626,23 +629,25 @@ func lnGradX[T Float](l lnLayout, eps float64) func(d [][]T, out []T) {
 		dy, x := d[0], d[1]
 		sc := lnExpand(d[2], l.scale, l.norm)
 		n := float64(l.inner)
-		for o := 0; o < l.outer; o++ {
-			lo, hi := o*l.inner, (o+1)*l.inner
-			row, g, dst := x[lo:hi], dy[lo:hi], out[lo:hi]
-			m, s := lnRowStats(row, eps)
-			var sg, sgx float64
-			for j, v := range row {
-				gj := float64(g[j]) * float64(sc[j])
-				sg += gj
-				sgx += gj * (float64(v) - m)
+		parallelRange(l.outer, 8*l.inner, func(o0, o1 int) {
+			for o := o0; o < o1; o++ {
+				lo, hi := o*l.inner, (o+1)*l.inner
+				row, g, dst := x[lo:hi], dy[lo:hi], out[lo:hi]
+				m, s := lnRowStats(row, eps)
+				var sg, sgx float64
+				for j, v := range row {
+					gj := float64(g[j]) * float64(sc[j])
+					sg += gj
+					sgx += gj * (float64(v) - m)
+				}
+				mg, mgx := sg/n, sgx*s/n
+				// dx = s*g - s*mg - s*xhat*mgx, xhat = (x-m)*s.
+				st, a, b := T(s), T(-s*s*mgx), T(-s*mg+s*s*mgx*m)
+				for j, v := range row {
+					dst[j] = st*g[j]*sc[j] + a*v + b
+				}
 			}
-			mg, mgx := sg/n, sgx*s/n
-			// dx = s*g - s*mg - s*xhat*mgx, xhat = (x-m)*s.
-			st, a, b := T(s), T(-s*s*mgx), T(-s*mg+s*s*mgx*m)
-			for j, v := range row {
-				dst[j] = st*g[j]*sc[j] + a*v + b
-			}
-		}
+		})
 	}
 }
 
@@ -656,21 +661,36 @@ func lnGradParam[T Float](l lnLayout, eps float64, to []int) Kernel {
 		}
 		dy := d[0]
 		acc := make([]float64, l.inner)
-		for o := 0; o < l.outer; o++ {
-			lo, hi := o*l.inner, (o+1)*l.inner
-			g := dy[lo:hi]
-			if len(d) > 1 {
-				row := d[1][lo:hi]
-				m, s := lnRowStats(row, eps)
-				for j, v := range row {
-					acc[j] += float64(g[j]) * (float64(v) - m) * s
+		// The rows' statistics first (split by rows), then the sums split
+		// by columns, each column summed over the rows in order as the
+		// serial loop did.
+		var stats []float64
+		if len(d) > 1 {
+			stats = make([]float64, 2*l.outer)
+			parallelRange(l.outer, 2*l.inner, func(o0, o1 int) {
+				for o := o0; o < o1; o++ {
+					stats[2*o], stats[2*o+1] = lnRowStats(d[1][o*l.inner:(o+1)*l.inner], eps)
 				}
-			} else {
-				for j, v := range g {
-					acc[j] += float64(v)
+			})
+		}
+		parallelRange(l.inner, 2*l.outer, func(j0, j1 int) {
+			for o := 0; o < l.outer; o++ {
+				lo := o * l.inner
+				g := dy[lo+j0 : lo+j1]
+				a := acc[j0:j1]
+				if stats != nil {
+					row := d[1][lo+j0 : lo+j1]
+					m, s := stats[2*o], stats[2*o+1]
+					for j, v := range row {
+						a[j] += float64(g[j]) * (float64(v) - m) * s
+					}
+				} else {
+					for j, v := range g {
+						a[j] += float64(v)
+					}
 				}
 			}
-		}
+		})
 		sum := SumTo(acc, l.norm, to)
 		out := make([]T, len(sum))
 		for i, v := range sum {

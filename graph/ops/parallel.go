@@ -2,13 +2,13 @@ package ops
 
 import (
 	"runtime"
-	"sync"
 
 	"github.com/onnxtune/onnxtune/internal/gemm"
 )
 
-// Splitting work across the cores (through internal/gemm's worker pool)
-// and the scratch buffers kernels reuse from one call to the next.
+// Splitting work across the cores (through internal/gemm's worker pool);
+// the scratch buffers kernels reuse from one call to the next are in
+// scratch.go.
 
 // parallelRangeIf is parallelRange, or f(0, n) on this goroutine when
 // serial (a caller that already runs one range a core).
@@ -42,25 +42,3 @@ func parallelRange(n, per int, f func(lo, hi int)) {
 	}
 	gemm.Ranges(n, workers, f)
 }
-
-// Scratch buffers (im2col matrices) are reused across kernel calls.
-var scratchPool32, scratchPool64 sync.Pool
-
-func scratchPool[T Float]() *sync.Pool {
-	var zero T
-	if _, ok := any(zero).(float32); ok {
-		return &scratchPool32
-	}
-	return &scratchPool64
-}
-
-// getScratch returns a buffer of n elements with arbitrary contents.
-func getScratch[T Float](n int) []T {
-	if b, ok := scratchPool[T]().Get().(*[]T); ok && cap(*b) >= n {
-		return (*b)[:n]
-	}
-	return make([]T, n)
-}
-
-// putScratch returns a buffer from getScratch for reuse.
-func putScratch[T Float](b []T) { scratchPool[T]().Put(&b) }
