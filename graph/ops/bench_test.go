@@ -101,7 +101,7 @@ func benchInference(b *testing.B, file string, withORT bool) {
 	b.ResetTimer()
 	var ours, theirs time.Duration
 	oursMin, theirsMin := time.Duration(1<<62), time.Duration(1<<62)
-	cpu0 := cpuTime()
+	cpu0 := ops.ProcCPUTime()
 	for range b.N {
 		t0 := time.Now()
 		if err := run(); err != nil {
@@ -118,7 +118,7 @@ func benchInference(b *testing.B, file string, withORT bool) {
 			theirsMin = min(theirsMin, time.Since(t1))
 		}
 	}
-	cpu := cpuTime() - cpu0
+	cpu := ops.ProcCPUTime() - cpu0
 	b.StopTimer()
 	n := float64(b.N)
 	b.ReportMetric(float64(ours.Microseconds())/1000/n, "onnxtune-ms")

@@ -7,8 +7,8 @@ import (
 	"time"
 )
 
-// procCPUTime is the CPU time the process has used (user and system), as
-// cpuTime of the external tests.
+// procCPUTime is the CPU time the process has used (user and system), for
+// benchmarks on shared machines.
 func procCPUTime() time.Duration {
 	var ru syscall.Rusage
 	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
