@@ -10,11 +10,11 @@ import (
 
 // At inference, a 1x1 convolution (MobileNetV2's expansion, with its fused
 // Clip) whose output only a depthwise convolution reads runs inside that
-// convolution, a sample at a time: the 1x1 product of one sample into a
-// per-core scratch buffer (block 2's is 96 planes of 32x32, 393 kB, which
-// stays in L2), its bias and Clip, then the depthwise kernels over it. The
-// expansion's output (6.3 MB for block 2 at batch 16) is then never
-// written to memory and read back. The expansion's node only notes its
+// convolution, a sample at a time (a few for small planes): the 1x1
+// product of the samples into a per-core scratch buffer (block 2's is 96
+// planes of 32x32, 393 kB, which stays in L2), its bias and Clip, then the
+// depthwise kernels over it. The expansion's output (6.3 MB for block 2 at
+// batch 16) is then never written out and read back. The expansion's node only notes its
 // input when it runs; the depthwise node computes both. Each step is the
 // one the two nodes run (same packed weights, k blocks and micro-kernel,
 // same epilogue, same depthwise kernels), so the bits are those of the
@@ -37,11 +37,18 @@ type convExpand struct {
 var convExpandOff bool
 
 // convExpandMinPlane is the smallest plane (positions a channel) of the
-// expansion's output that is fused: below it a sample's product has too
-// few columns for the micro-kernel's tiles (MobileNetV2 at 64x64: fusing
-// the 4x4 and 2x2 planes too made a run 1.1 to 1.3 times slower; down to
-// 8x8 it was about 4% faster than down to 16x16 only).
-var convExpandMinPlane = 64
+// expansion's output that is fused (tests raise it to check the pair
+// apart). Small planes are fused too, a few samples a task (see
+// convExpandCols): on MobileNetV2 at 64x64, one thread, fusing only the
+// planes of 8x8 and more made a run about 4% faster, all of them (4x4 and
+// 2x2 too) about 5%; a sample a task on 4x4 and 2x2 planes made it 1.1 to
+// 1.3 times slower.
+var convExpandMinPlane = 1
+
+// convExpandCols is the fewest columns (samples × positions) of a fused
+// task's product, where the samples allow (two tasks a core at least):
+// 64, 128 and 256 measured the same on MobileNetV2.
+var convExpandCols = 64
 
 // convExpandRuns counts the fused runs (tests check that the fusion ran).
 var convExpandRuns atomic.Int64
@@ -137,25 +144,33 @@ func expandForward(f *convExpand, w, b []float32, cd *convDims, xb, y []float32)
 	chunk := max(1, convActivateBlock/(p.cstep*p.pout))
 	_ = x[a.n*C*P-1]
 	_ = y[cd.n*per-1]
-	task := func(s int) {
-		e := getScratch[float32](M * P)
+	// A task is g samples: enough columns for the product's tiles where
+	// the planes are small, at least two tasks a core.
+	g := max(1, min((convExpandCols+P-1)/P, cd.n/(2*runtime.GOMAXPROCS(0))))
+	tasks := (cd.n + g - 1) / g
+	task := func(t int) {
+		s0, s1 := t*g, min(cd.n, (t+1)*g)
+		e := getScratch[float32]((s1 - s0) * M * P)
 		defer putScratch(e)
-		a.packed.SgemmPlanesRows(0, M, 1, P, x[s*C*P:], C*P, e, M*P)
-		pointwiseEpilogue(e, ba, spread, a, 0, M)
+		a.packed.SgemmPlanesRows(0, M, s1-s0, P, x[s0*C*P:], C*P, e, M*P)
+		for k := range s1 - s0 {
+			pointwiseEpilogue(e[k*M*P:(k+1)*M*P], ba, spread, a, 0, M)
+		}
 		// In chunks of units as dwForward's tasks, so that an exact hit
-		// of the fused Clip clamps one chunk again, not the sample.
-		ys := y[s*per : (s+1)*per]
-		for u := 0; u < p.steps; u += chunk {
-			dwUnits(p, cd, e, ys, wt, ws, bias, u, min(p.steps, u+chunk))
+		// of the fused Clip clamps one chunk again, not the samples.
+		units := (s1 - s0) * p.steps
+		ys := y[s0*per : s1*per]
+		for u := 0; u < units; u += chunk {
+			dwUnits(p, cd, e, ys, wt, ws, bias, u, min(units, u+chunk))
 		}
 	}
 	convExpandRuns.Add(1)
-	if runtime.GOMAXPROCS(0) == 1 || cd.n == 1 {
-		for s := range cd.n {
-			task(s)
+	if runtime.GOMAXPROCS(0) == 1 || tasks == 1 {
+		for t := range tasks {
+			task(t)
 		}
 		return true
 	}
-	gemm.Parallel(cd.n, task)
+	gemm.Parallel(tasks, task)
 	return true
 }

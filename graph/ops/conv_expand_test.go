@@ -120,7 +120,7 @@ func TestConvExpandMatchesTwoNodes(t *testing.T) {
 	}{
 		{16, 16, 96, 32, 2, "clip", 64}, {3, 24, 144, 16, 1, "clip", 64}, {2, 24, 144, 16, 2, "relu", 64},
 		{4, 8, 48, 16, 1, "", 64}, {5, 32, 192, 8, 1, "clip", 64}, {16, 64, 384, 4, 1, "clip", 1},
-		{3, 16, 32, 4, 2, "clip", 1}, {1, 160, 960, 2, 1, "clip", 1}, {2, 8, 40, 12, 1, "clip", 1},
+		{10, 64, 384, 4, 1, "clip", 1}, {3, 16, 32, 4, 2, "clip", 1}, {1, 160, 960, 2, 1, "clip", 1}, {16, 160, 960, 2, 1, "relu", 1}, {2, 8, 40, 12, 1, "clip", 1},
 	} {
 		name := fmt.Sprintf("b%d_%dx%d_%dch_s%d_%s", c.n, c.h, c.h, c.m, c.stride, c.act)
 		t.Run(name, func(t *testing.T) {
