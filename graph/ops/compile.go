@@ -201,6 +201,10 @@ func Compile(m *graph.Model, shapes map[string][]int, opts Options) (p *Program,
 		rng = rand.New(rand.NewSource(opts.Seed))
 	}
 	fused := reluFusions(g, reg)
+	var expand map[*graph.Node]*convExpand
+	if !opts.Train {
+		expand = expandFusions(g, fused)
+	}
 	var constants map[string]*graph.Tensor
 	applied := make(map[*graph.Node]bool)
 	silu := siluFusions(g)
@@ -214,7 +218,8 @@ func Compile(m *graph.Model, shapes map[string][]int, opts Options) (p *Program,
 			return nil, err
 		}
 		c := &Ctx{G: eg, Node: n, Opset: opset, Train: opts.Train, EvalBatchNorm: opts.EvalBatchNorm, Rand: rng, Updates: &p.Updates, seq: &seq,
-			maxBytes: opts.MaxBytes, total: &total, ConstParams: !opts.Train && opts.Params == nil, outer: &scope{env: env, reg: reg}}
+			maxBytes: opts.MaxBytes, total: &total, ConstParams: !opts.Train && opts.Params == nil, outer: &scope{env: env, reg: reg},
+			expand: expand[n]}
 		var outs []*Value
 		bind := n // the node whose outputs outs are
 		if m := silu[n]; m != nil && m != n && halves[n.Inputs[0]] == graph.Undefined {

@@ -72,6 +72,7 @@ func lowerConv(c *Ctx, in []*Value) ([]*Value, error) {
 			cd.packed = gemm.PackA(false, M, rows, wd, rows)
 		}
 	}
+	expandLower(c, cd, x)
 	if group == 1 && x.DType == graph.Float32 && !x.IsConst() && gemm.GatherFast() {
 		// The forward GEMM packs its im2col panels straight from the input
 		// (an implicit GEMM; with the generic kernel writing the im2col
@@ -94,6 +95,12 @@ func lowerConv(c *Ctx, in []*Value) ([]*Value, error) {
 	s := Spec{Name: op, Shape: yShape, DType: x.DType, WRT: wrt,
 		Into: bodiesInto(
 			func(in [][]float32, y []float32) {
+				if cd.expandTo != nil && expandNote(cd.expandTo, in) {
+					return
+				}
+				if cd.expandFrom != nil && expandForward(cd.expandFrom, in[1], convOpt(in, 2), cd, in[0], y) {
+					return
+				}
 				if cd.cols != nil {
 					convForwardCached(in[0], in[1], convOpt(in, 2), cd, y)
 					return

@@ -207,20 +207,9 @@ func dwForward[T Float](p *dwPlan, x, w, b []T, cd *convDims, y []T) bool {
 	if b != nil {
 		b32 = any(b).([]float32)
 	}
-	C, nt := cd.c, p.taps
-	ws := C + 16
-	// The weights tap by tap (a channel's weight of tap t at t*ws + c),
-	// and the bias, each with 16 elements of slack for the vector loads.
-	wt := getScratch[float32](nt*ws + ws)
+	wt, ws := dwWeights(w32, b32, cd.c, p.taps)
 	defer putScratch(wt)
-	clear(wt)
-	for c := range C {
-		for t, v := range w32[c*nt : (c+1)*nt] {
-			wt[t*ws+c] = v
-		}
-	}
-	bias := wt[nt*ws:]
-	copy(bias, b32)
+	bias := wt[p.taps*ws:]
 	units := cd.n * p.steps
 	per := p.cstep * p.pout
 	_ = x32[units*p.cstep*p.pin-1]
@@ -229,41 +218,12 @@ func dwForward[T Float](p *dwPlan, x, w, b []T, cd *convDims, y []T) bool {
 	// over what the kernel just wrote), claimed by the cores as they come
 	// free.
 	chunk := max(1, convActivateBlock/per, units/64)
-	// The fused Clip in the kernel where it can, unless an output equals
-	// a bound exactly: then the chunk again, clamped by clipEpiApply,
-	// which records the hits.
-	clip := cd.clip != nil && !cd.relu && dwClamps(p)
 	task := func(i int) {
 		u0 := i * chunk
-		u1 := min(units, u0+chunk)
-		hit := false
-		for u := u0; u < u1; {
-			s := u % p.steps
-			cnt := min(u1-u, p.steps-s)
-			c0 := s * p.cstep
-			if clip {
-				hit = dwKernelClip(p, y32[u*per:], x32[u*p.cstep*p.pin:], cnt, wt[c0:], ws, bias[c0:], float32(cd.clip.lo), float32(cd.clip.hi)) || hit
-			} else {
-				dwKernel(p, y32[u*per:], x32[u*p.cstep*p.pin:], cnt, wt[c0:], ws, bias[c0:])
-			}
-			u += cnt
-		}
-		if clip && !hit {
-			return
-		}
-		if clip {
-			for u := u0; u < u1; {
-				s := u % p.steps
-				cnt := min(u1-u, p.steps-s)
-				c0 := s * p.cstep
-				dwKernel(p, y32[u*per:], x32[u*p.cstep*p.pin:], cnt, wt[c0:], ws, bias[c0:])
-				u += cnt
-			}
-		}
-		convActivate(y32[u0*per:u1*per], cd)
+		dwUnits(p, cd, x32, y32, wt, ws, bias, u0, min(units, u0+chunk))
 	}
 	tasks := (units + chunk - 1) / chunk
-	if runtime.GOMAXPROCS(0) == 1 || units*per*nt < 1<<16 {
+	if runtime.GOMAXPROCS(0) == 1 || units*per*p.taps < 1<<16 {
 		for i := range tasks {
 			task(i)
 		}
@@ -271,4 +231,55 @@ func dwForward[T Float](p *dwPlan, x, w, b []T, cd *convDims, y []T) bool {
 	}
 	gemm.Parallel(tasks, task)
 	return true
+}
+
+// dwWeights returns the weights of C channels tap by tap (a channel's
+// weight of tap t at t*ws + c) and then the bias, each with 16 elements of
+// slack for the vector loads, in a scratch buffer (putScratch it).
+func dwWeights(w32, b32 []float32, C, nt int) (wt []float32, ws int) {
+	ws = C + 16
+	wt = getScratch[float32](nt*ws + ws)
+	clear(wt)
+	for c := range C {
+		for t, v := range w32[c*nt : (c+1)*nt] {
+			wt[t*ws+c] = v
+		}
+	}
+	copy(wt[nt*ws:], b32)
+	return wt, ws
+}
+
+// dwUnits runs the plan's kernels over units [u0, u1) (a unit is a step's
+// cstep channels of one sample) of x32 into y32, then the fused
+// activation. The fused Clip runs in the kernel where it can, unless an
+// output equals a bound exactly: then the units again, clamped by
+// clipEpiApply, which records the hits.
+func dwUnits(p *dwPlan, cd *convDims, x32, y32, wt []float32, ws int, bias []float32, u0, u1 int) {
+	per := p.cstep * p.pout
+	clip := cd.clip != nil && !cd.relu && dwClamps(p)
+	hit := false
+	for u := u0; u < u1; {
+		s := u % p.steps
+		cnt := min(u1-u, p.steps-s)
+		c0 := s * p.cstep
+		if clip {
+			hit = dwKernelClip(p, y32[u*per:], x32[u*p.cstep*p.pin:], cnt, wt[c0:], ws, bias[c0:], float32(cd.clip.lo), float32(cd.clip.hi)) || hit
+		} else {
+			dwKernel(p, y32[u*per:], x32[u*p.cstep*p.pin:], cnt, wt[c0:], ws, bias[c0:])
+		}
+		u += cnt
+	}
+	if clip && !hit {
+		return
+	}
+	if clip {
+		for u := u0; u < u1; {
+			s := u % p.steps
+			cnt := min(u1-u, p.steps-s)
+			c0 := s * p.cstep
+			dwKernel(p, y32[u*per:], x32[u*p.cstep*p.pin:], cnt, wt[c0:], ws, bias[c0:])
+			u += cnt
+		}
+	}
+	convActivate(y32[u0*per:u1*per], cd)
 }

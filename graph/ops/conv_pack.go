@@ -26,6 +26,8 @@ type convDims struct {
 	spread         *convSpread   // inference, 1x1: the bias spread over a sample's positions (conv_pointwise.go)
 	adjoint        *convDims     // training: the data gradient as a forward convolution (conv_adjoint.go)
 	wgather        *gemm.Gather  // training: the weight gradient's transposed im2col matrix of the batch
+	expandTo       *convExpand   // inference: a 1x1 expansion run inside the depthwise Conv reading it (conv_expand.go)
+	expandFrom     *convExpand   // inference: the depthwise Conv that runs it
 }
 
 // convCacheLimit bounds the elements of a kept im2col matrix (128 MiB of

@@ -39,13 +39,7 @@ func convPointwise[T Float](x, b []T, cd *convDims, y []T) bool {
 		b32 = any(b).([]float32)
 	}
 	P, C, M := cd.g.outSize(), cd.c, cd.m
-	var spread []float32
-	if b32 != nil && !cd.relu && M*P <= convPlanesMaxBias {
-		if cd.spread == nil {
-			cd.spread = new(convSpread)
-		}
-		spread = cd.spread.get(b32[:M], P)
-	}
+	spread := pointwiseSpread(b32, cd)
 	// Tasks of samples [s0, s1) and rows [i0, i1), claimed by the cores
 	// as they come free: sample ranges of 64 columns or more, and a band
 	// of rows a core when the samples are too few to split (small planes;
@@ -65,17 +59,7 @@ func convPointwise[T Float](x, b []T, cd *convDims, y []T) bool {
 		}
 		cd.packed.SgemmPlanesRows(i0, i1, s1-s0, P, x32[s0*C*P:], C*P, y32[s0*M*P:], M*P)
 		for s := s0; s < s1; s++ {
-			ys := y32[s*M*P : (s+1)*M*P]
-			switch {
-			case b32 == nil:
-				convActivate(ys[i0*P:i1*P], cd)
-			case spread != nil:
-				convBiasVec32(ys[i0*P:i1*P], spread[i0*P:i1*P], cd.clip)
-			default:
-				for m := i0; m < i1; m++ {
-					convEpilogue(ys[m*P:(m+1)*P], b32, m, cd)
-				}
-			}
+			pointwiseEpilogue(y32[s*M*P:(s+1)*M*P], b32, spread, cd, i0, i1)
 		}
 	}
 	if ns*nr == 1 {
@@ -84,6 +68,35 @@ func convPointwise[T Float](x, b []T, cd *convDims, y []T) bool {
 	}
 	gemm.Parallel(ns*nr, task)
 	return true
+}
+
+// pointwiseSpread returns the bias spread over a sample's output that
+// pointwiseEpilogue adds, or nil where it adds the bias plane by plane.
+func pointwiseSpread(b32 []float32, cd *convDims) []float32 {
+	M, P := cd.m, cd.g.outSize()
+	if b32 == nil || cd.relu || M*P > convPlanesMaxBias {
+		return nil
+	}
+	if cd.spread == nil {
+		cd.spread = new(convSpread)
+	}
+	return cd.spread.get(b32[:M], P)
+}
+
+// pointwiseEpilogue adds the bias (spread, if not nil) to channels
+// [i0, i1) of one sample's output ys and applies the fused activation.
+func pointwiseEpilogue(ys, b32, spread []float32, cd *convDims, i0, i1 int) {
+	P := cd.g.outSize()
+	switch {
+	case b32 == nil:
+		convActivate(ys[i0*P:i1*P], cd)
+	case spread != nil:
+		convBiasVec32(ys[i0*P:i1*P], spread[i0*P:i1*P], cd.clip)
+	default:
+		for m := i0; m < i1; m++ {
+			convEpilogue(ys[m*P:(m+1)*P], b32, m, cd)
+		}
+	}
 }
 
 // convBiasVec32 is convBiasClip32 with a bias an element: dst[i] +=

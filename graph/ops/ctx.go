@@ -40,6 +40,9 @@ type Ctx struct {
 	// for an output of that type, see clip_fused.go).
 	fuseClip     *clipEpi
 	fuseClipType graph.DType
+	// expand links a Conv with the other of an expansion and depthwise
+	// pair run as one (conv_expand.go).
+	expand *convExpand
 
 	seq      *int
 	maxBytes int64       // Options.MaxBytes (see limit)
