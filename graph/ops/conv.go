@@ -83,7 +83,6 @@ func lowerConv(c *Ctx, in []*Value) ([]*Value, error) {
 		}
 		if c.Train && wrt[1] && cd.gather != nil {
 			cd.wgather = convWeightGather(cd)
-			cd.wsplit = newConvWeightSplit(cd)
 		}
 	}
 	if cd.gather == nil && c.Train && wrt[1] && group == 1 && x.DType == graph.Float32 && !cd.g.pointwise() &&
@@ -122,10 +121,6 @@ func lowerConv(c *Ctx, in []*Value) ([]*Value, error) {
 			if wrt[1] {
 				gs[1], err = convGradInto(op, output, grad, "GradWeight", inputs[1],
 					func(in [][]float32, dw []float32) {
-						if cd.wsplit != nil {
-							convBackwardWeightSplit(in[0], in[1], cd, cd.wsplit, dw)
-							return
-						}
 						if cd.wgather != nil {
 							convBackwardWeightGather(in[0], in[1], cd, cd.wgather, dw)
 							return

@@ -93,10 +93,7 @@ func convBackwardDataAdjoint(dy, w []float32, cd, adj *convDims, dx []float32) {
 // convWeightGather returns that Gather for cd's whole batch, or nil where
 // the weight gradient keeps its im2col: groups, 1×1 windows that need no
 // im2col, 3-D windows, offsets past int32.
-func convWeightGather(cd *convDims) *gemm.Gather { return convWeightGatherN(cd, cd.n) }
-
-// convWeightGatherN is convWeightGather for the first ns samples.
-func convWeightGatherN(cd *convDims, ns int) *gemm.Gather {
+func convWeightGather(cd *convDims) *gemm.Gather {
 	g := &cd.g
 	if cd.group != 1 || g.pointwise() || g.in[0] != 1 || g.out[0] != 1 || g.k[0] != 1 {
 		return nil
@@ -112,8 +109,8 @@ func convWeightGatherN(cd *convDims, ns int) *gemm.Gather {
 	for i := range tapW {
 		tapW[i] = int32(i*g.s[2] - g.pb[2])
 	}
-	row, rowTap := make([]int32, ns*P), make([]int32, ns*P)
-	for s := range ns {
+	row, rowTap := make([]int32, cd.n*P), make([]int32, cd.n*P)
+	for s := range cd.n {
 		for pos := range P {
 			oh, ow := pos/g.out[2], pos%g.out[2]
 			row[s*P+pos] = int32(s*cd.c*inN) + tapH[oh]*int32(g.in[2]) + tapW[ow]

@@ -42,25 +42,3 @@ func BenchmarkConvDataGrad(b *testing.B) {
 		})
 	}
 }
-
-// BenchmarkConvWeightGrad times LeNet's first convolution's weight gradient
-// (1 -> 6 channels, 28x28, 5x5 padded by 2, batch 64) as one product and in
-// chunks of samples (conv_wsplit.go).
-func BenchmarkConvWeightGrad(b *testing.B) {
-	cd := &convDims{n: 64, c: 1, m: 6, group: 1,
-		g: newConvGeom([]int{28, 28}, []int{28, 28}, []int{5, 5}, []int{1, 1}, []int{1, 1}, []int{2, 2}, []int{2, 2})}
-	wg, ws := convWeightGather(cd), newConvWeightSplit(cd)
-	dy, _ := Data[float32](toF32(randF64(1, -1, 1, 64, 6, 784)))
-	x, _ := Data[float32](toF32(randF64(2, -1, 1, 64, 1, 784)))
-	dw := make([]float32, 6*25)
-	b.Run("product", func(b *testing.B) {
-		for b.Loop() {
-			convBackwardWeightGather(dy, x, cd, wg, dw)
-		}
-	})
-	b.Run("split", func(b *testing.B) {
-		for b.Loop() {
-			convBackwardWeightSplit(dy, x, cd, ws, dw)
-		}
-	})
-}

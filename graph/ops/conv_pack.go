@@ -18,15 +18,14 @@ import (
 type convDims struct {
 	n, c, m, group int
 	g              convGeom
-	relu           bool             // apply Relu after the bias (a fused Relu node)
-	clip           *clipEpi         // or a fused Clip
-	cols           *convCols        // training: the forward im2col kept for the weight gradient
-	packed         *gemm.PackedA    // inference: the weights packed once (see Ctx.ConstParams)
-	gather         *gemm.Gather     // the im2col matrix of a forward chunk, which the GEMM packs from the input
-	spread         *convSpread      // inference, 1x1: the bias spread over a sample's positions (conv_pointwise.go)
-	adjoint        *convDims        // training: the data gradient as a forward convolution (conv_adjoint.go)
-	wgather        *gemm.Gather     // training: the weight gradient's transposed im2col matrix of the batch
-	wsplit         *convWeightSplit // training: the weight gradient in chunks of samples (conv_wsplit.go)
+	relu           bool          // apply Relu after the bias (a fused Relu node)
+	clip           *clipEpi      // or a fused Clip
+	cols           *convCols     // training: the forward im2col kept for the weight gradient
+	packed         *gemm.PackedA // inference: the weights packed once (see Ctx.ConstParams)
+	gather         *gemm.Gather  // the im2col matrix of a forward chunk, which the GEMM packs from the input
+	spread         *convSpread   // inference, 1x1: the bias spread over a sample's positions (conv_pointwise.go)
+	adjoint        *convDims     // training: the data gradient as a forward convolution (conv_adjoint.go)
+	wgather        *gemm.Gather  // training: the weight gradient's transposed im2col matrix of the batch
 }
 
 // convCacheLimit bounds the elements of a kept im2col matrix (128 MiB of
