@@ -42,3 +42,18 @@ func BenchmarkConvDataGrad(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkConvWeightGrad times LeNet's first convolution's weight gradient
+// (1 -> 6 channels, 28x28, 5x5 padded by 2, batch 64): one implicit GEMM
+// with M = 6, N = 25 and K = 64·784.
+func BenchmarkConvWeightGrad(b *testing.B) {
+	cd := &convDims{n: 64, c: 1, m: 6, group: 1,
+		g: newConvGeom([]int{28, 28}, []int{28, 28}, []int{5, 5}, []int{1, 1}, []int{1, 1}, []int{2, 2}, []int{2, 2})}
+	wg := convWeightGather(cd)
+	dy, _ := Data[float32](toF32(randF64(1, -1, 1, 64, 6, 784)))
+	x, _ := Data[float32](toF32(randF64(2, -1, 1, 64, 1, 784)))
+	dw := make([]float32, 6*25)
+	for b.Loop() {
+		convBackwardWeightGather(dy, x, cd, wg, dw)
+	}
+}
