@@ -13,8 +13,9 @@ import "github.com/onnxtune/onnxtune/internal/gemm"
 // gradient, or nil where the data gradient keeps its GEMM and col2im:
 // strides other than 1, a padding larger than the window's reach, groups,
 // 1×1 windows, no implicit GEMM (float32 with a vector kernel: the caller
-// checks), or weights larger than a chunk's dcol matrix, where writing W'
-// would cost more than the dcol matrix it saves.
+// checks), weights larger than a chunk's dcol matrix, where writing W'
+// would cost more than the dcol matrix it saves, or the shapes where it was
+// measured slower (convAdjointSlower).
 func convDataAdjoint(cd *convDims) *convDims {
 	g := &cd.g
 	if cd.group != 1 || g.pointwise() || g.in[0] != 1 {
@@ -31,6 +32,21 @@ func convDataAdjoint(cd *convDims) *convDims {
 	rows := cd.c * g.kSize()
 	if nb := cd.convChunk(rows); cd.m >= nb*g.outSize() {
 		return nil
+	}
+	if convAdjointSlower(cd) {
+		return nil
+	}
+	return convAdjointOf(cd)
+}
+
+// convAdjointOf is convDataAdjoint's forward convolution without the cost
+// checks, nil where it has no implicit GEMM.
+func convAdjointOf(cd *convDims) *convDims {
+	g := &cd.g
+	var pb, pe [3]int
+	for i := range 3 {
+		reach := (g.k[i] - 1) * g.d[i]
+		pb[i], pe[i] = reach-g.pb[i], reach-g.pe[i]
 	}
 	adj := &convDims{n: cd.n, c: cd.m, m: cd.c, group: 1, g: convGeom{in: g.out, out: g.in, k: g.k, s: g.s, d: g.d,
 		pb: pb, pe: pe}}
@@ -128,4 +144,16 @@ func convBackwardWeightGather(dy, x []float32, cd *convDims, wg *gemm.Gather, dw
 		dys, ldd = convGatherDy(dy, buf, cd, 0, cd.n, 0)
 	}
 	gemm.SgemmGather(false, cd.m, dys, ldd, wg, x, wg.Cols(), dw, wg.Cols())
+}
+
+// convAdjointSlower reports the shapes where the adjoint was measured slower
+// than the GEMM and col2im (BenchmarkConvDataGrad): fewer than 8 input
+// channels, at least 16 output channels, and an input plane larger than
+// the output's (no padding). The adjoint's product then has fewer rows (c)
+// than one micro-kernel tile, so each panel it gathers from dy (m·k rows ×
+// input positions, the padding's zeros included) serves fewer than 8 rows,
+// while the GEMM's product has c·k rows and reads dy as it is stored.
+// LeNet's second convolution (6 -> 16, 14×14 -> 10×10, 5×5) is one.
+func convAdjointSlower(cd *convDims) bool {
+	return cd.c < 8 && cd.m >= 16 && cd.g.inSize() > cd.g.outSize()
 }

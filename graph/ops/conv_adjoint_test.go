@@ -142,3 +142,34 @@ func TestConvWeightGather(t *testing.T) {
 		})
 	}
 }
+
+// TestConvAdjointSlower: the shapes where the data gradient keeps the GEMM
+// and col2im although the adjoint applies (LeNet's second convolution), and
+// neighbours that keep the adjoint. The col2im path's numbers are the ones
+// TestConvDataAdjoint compares the adjoint with.
+func TestConvAdjointSlower(t *testing.T) {
+	for _, tc := range []struct {
+		name             string
+		n, c, m, h, k, p int
+		adjoint          bool
+	}{
+		{"lenet conv2", 64, 6, 16, 14, 5, 0, false},
+		{"3x3, 32 outputs", 8, 6, 32, 14, 3, 0, false},
+		{"16 inputs", 64, 16, 16, 14, 5, 0, true},
+		{"8 outputs", 64, 6, 8, 14, 5, 0, true},
+		{"same padding", 64, 6, 16, 14, 5, 2, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			o := tc.h + 2*tc.p - tc.k + 1
+			cd := &convDims{n: tc.n, c: tc.c, m: tc.m, group: 1,
+				g: newConvGeom([]int{tc.h, tc.h}, []int{o, o}, []int{tc.k, tc.k}, []int{1, 1},
+					[]int{1, 1}, []int{tc.p, tc.p}, []int{tc.p, tc.p})}
+			if convAdjointOf(cd) == nil {
+				t.Fatal("no adjoint at all")
+			}
+			if got := convDataAdjoint(cd) != nil; got != tc.adjoint {
+				t.Fatalf("convDataAdjoint: %v, want %v", got, tc.adjoint)
+			}
+		})
+	}
+}

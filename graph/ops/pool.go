@@ -483,9 +483,14 @@ func poolMaxGrad[T Float](dy, x []T, planes int, g *convGeom, dx []T, arg []int)
 	}
 	parallelRange(planes, P, func(lo, hi int) {
 		clear(dx[lo*inN : hi*inN])
-		for i := lo * P; i < hi*P; i++ {
-			if a := arg[i]; a >= 0 {
-				dx[(i/P)*inN+a] += dy[i]
+		// A plane at a time: no division an element to find its plane.
+		for pl := lo; pl < hi; pl++ {
+			dxp := dx[pl*inN:][:inN]
+			dyp, ap := dy[pl*P:][:P], arg[pl*P:][:P]
+			for o, a := range ap {
+				if a >= 0 {
+					dxp[a] += dyp[o]
+				}
 			}
 		}
 	})

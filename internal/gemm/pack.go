@@ -1,5 +1,13 @@
 package gemm
 
+import "sync"
+
+// tileA holds the last rows of a block of A for packA: mr rows (8 at most)
+// of kb steps (kcMax, 256, at most).
+type tileA [8 * 256]float32
+
+var tilesA = sync.Pool{New: func() any { return new(tileA) }}
+
 // packA copies the mb×kb block of op(A) whose top-left element is a[0] into
 // dst as ⌈mb/mr⌉ panels of kb steps of mr values (mr of kernel kn): element
 // (i, p) of the block lands at dst[(i/mr)*mr*kb + p*mr + i%mr]. Rows past mb
@@ -19,6 +27,24 @@ func packA(kn *kernel, dst []float32, trans bool, a []float32, lda, mb, kb int) 
 		return
 	}
 	d := dst[r*kb : (r+mr)*kb]
+	if !trans && mr*kb <= len(tileA{}) {
+		// The last rows copied into a tile of mr rows, zero past mb, and
+		// packed by the vector colsA: stepping through each row alone
+		// wrote every mr-th element (a third of the weight gradient of
+		// a convolution with 6 output channels and a long sum).
+		t := tilesA.Get().(*tileA)
+		tt := t[:mr*kb]
+		for i := range mr {
+			if row := tt[i*kb : (i+1)*kb]; r+i < mb {
+				copy(row, a[(r+i)*lda:][:kb])
+			} else {
+				clear(row)
+			}
+		}
+		kn.colsA(kb, tt, kb, d)
+		tilesA.Put(t)
+		return
+	}
 	clear(d)
 	if trans {
 		for p := range kb {
