@@ -82,10 +82,17 @@ func zipBroadcast[A, B, R any](a []A, b []B, sa, sb []int, f func(x A, y B) R) (
 		}
 		return res, out, nil
 	}
+	zipStrided(res, a, b, sa, sb, out, f)
+	return res, out, nil
+}
+
+// zipStrided sets res[i] = f(a[ia], b[ib]) over out's elements in order, a
+// and b (of shapes sa and sb) broadcast to out.
+func zipStrided[A, B, R any](res []R, a []A, b []B, sa, sb, out []int, f func(x A, y B) R) {
 	stA, stB := bstrides(sa, out), bstrides(sb, out)
 	idx := make([]int, len(out))
 	ia, ib := 0, 0
-	for i := 0; i < n; i++ {
+	for i := range res {
 		res[i] = f(a[ia], b[ib])
 		for d := len(out) - 1; d >= 0; d-- {
 			idx[d]++
@@ -99,7 +106,6 @@ func zipBroadcast[A, B, R any](a []A, b []B, sa, sb []int, f func(x A, y B) R) (
 			idx[d] = 0
 		}
 	}
-	return res, out, nil
 }
 
 // ---- Neg, Abs on integers; Floor, Ceil ----

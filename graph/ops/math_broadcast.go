@@ -44,23 +44,7 @@ func broadcastBody[T Float](op elemOp, sa, sb, out []int) func(in [][]T, y []T) 
 				}
 			})
 		default:
-			stA, stB := bstrides(sa, out), bstrides(sb, out)
-			idx := make([]int, len(out))
-			ia, ib := 0, 0
-			for i := range y {
-				y[i] = f(a[ia], b[ib])
-				for d := len(out) - 1; d >= 0; d-- {
-					idx[d]++
-					ia += stA[d]
-					ib += stB[d]
-					if idx[d] < out[d] {
-						break
-					}
-					ia -= stA[d] * out[d]
-					ib -= stB[d] * out[d]
-					idx[d] = 0
-				}
-			}
+			zipStrided(y, a, b, sa, sb, out, f)
 		}
 	}
 }
