@@ -90,7 +90,6 @@ func dwCompare(t *testing.T, cd *convDims, vl int) {
 	// Exact hits on the Clip's lower bound: channel 1's weights are
 	// zero, so its output is its bias (or 0) throughout.
 	clear(w[K : 2*K])
-	P := cd.g.outSize()
 	for _, v := range []struct {
 		name string
 		b    []float32
@@ -101,27 +100,7 @@ func dwCompare(t *testing.T, cd *convDims, vl int) {
 			old := dwDisabled
 			dwDisabled = disabled
 			defer func() { dwDisabled = old }()
-			e := *cd
-			e.relu = v.relu
-			if v.clip {
-				e.clip = &clipEpi{lo: 0, hi: 0.5}
-				if v.b != nil {
-					e.clip.lo = float64(v.b[1])
-				}
-			}
-			y := make([]float32, cd.n*cd.m*P)
-			for i := range y {
-				y[i] = float32(math.NaN())
-			}
-			if e.clip != nil {
-				e.clip.start(Dense([]int{len(y)}, y))
-			}
-			convDirectForward(x, w, v.b, &e, y)
-			if e.clip != nil {
-				slices.Sort(e.clip.hits)
-				return y, e.clip.hits
-			}
-			return y, nil
+			return runEpilogue(cd, v.b, v.relu, v.clip, func(e *convDims, y []float32) { convDirectForward(x, w, v.b, e, y) })
 		}
 		want, wantHits := run(true)
 		got, gotHits := run(false)
@@ -137,6 +116,32 @@ func dwCompare(t *testing.T, cd *convDims, vl int) {
 			t.Fatalf("%d lanes, %s: %d Clip hits recorded (first %v), the direct loops record %d (%v)", vl, v.name, len(gotHits), gotHits[:min(4, len(gotHits))], len(wantHits), wantHits[:min(4, len(wantHits))])
 		}
 	}
+}
+
+// runEpilogue runs fwd with cd's epilogue set to Relu or a Clip (lower
+// bound the bias of channel 1, or 0; upper 0.5) into an output full of NaNs,
+// and returns it with the Clip's recorded hits, sorted.
+func runEpilogue(cd *convDims, b []float32, relu, clip bool, fwd func(e *convDims, y []float32)) ([]float32, []int) {
+	e := *cd
+	e.relu = relu
+	if clip {
+		e.clip = &clipEpi{lo: 0, hi: 0.5}
+		if b != nil {
+			e.clip.lo = float64(b[1])
+		}
+	}
+	y := make([]float32, cd.n*cd.m*cd.g.outSize())
+	for i := range y {
+		y[i] = float32(math.NaN())
+	}
+	if e.clip == nil {
+		fwd(&e, y)
+		return y, nil
+	}
+	e.clip.start(Dense([]int{len(y)}, y))
+	fwd(&e, y)
+	slices.Sort(e.clip.hits)
+	return y, e.clip.hits
 }
 
 func must[T any](v T, err error) T {

@@ -44,27 +44,7 @@ func TestConvPointwiseMatchesIm2col(t *testing.T) {
 					old := convPlanesOff
 					convPlanesOff = off
 					defer func() { convPlanesOff = old }()
-					e := *cd
-					e.relu = v.relu
-					if v.clip {
-						e.clip = &clipEpi{lo: 0, hi: 0.5}
-						if v.b != nil {
-							e.clip.lo = float64(v.b[1])
-						}
-					}
-					y := make([]float32, c.n*c.m*P)
-					for i := range y {
-						y[i] = float32(math.NaN())
-					}
-					if e.clip != nil {
-						e.clip.start(Dense([]int{len(y)}, y))
-					}
-					convForward(x, w, v.b, &e, y)
-					if e.clip != nil {
-						slices.Sort(e.clip.hits)
-						return y, e.clip.hits
-					}
-					return y, nil
+					return runEpilogue(cd, v.b, v.relu, v.clip, func(e *convDims, y []float32) { convForward(x, w, v.b, e, y) })
 				}
 				want, wantHits := run(true)
 				got, gotHits := run(false)
