@@ -85,6 +85,7 @@ var sizes = map[string][2]sizing{
 
 type options struct {
 	quick, json, markdown, check, verbose bool
+	referenceAVX2                         bool
 	only                                  string
 	steps, rounds                         int
 	budget                                float64
@@ -102,6 +103,8 @@ func drive(argv []string) int {
 	fs.IntVar(&o.rounds, "rounds", 0, "rounds of onnxtune/reference workers per workload (default 2, 1 with --quick)")
 	fs.Float64Var(&o.budget, "budget", -1, "seconds of steady state per worker at most, 0 for no limit (-1: per workload)")
 	fs.StringVar(&o.python, "python", "", "the Python interpreter with torch, torchvision, onnx, onnxruntime and transformers (default .venv/bin/python, made by scripts/reference-tools.sh)")
+	fs.BoolVar(&o.referenceAVX2, "reference-avx2", false, "also time PyTorch held to its AVX2 kernels ("+strings.Join(avx2TorchEnv, " ")+
+		") beside the native one, on the training and inference workloads: the like-for-like reference of an ONNXTUNE_GEMM=avx2 run (ONNX Runtime has no such switch)")
 	fs.BoolVar(&o.check, "check", false, "exit with status 1 when a target is missed")
 	fs.BoolVar(&o.verbose, "v", false, "show the workers' stderr")
 	fs.SetOutput(os.Stderr)
@@ -283,10 +286,10 @@ func fixtureNames(sel map[string]bool) []string {
 }
 
 // plan is the workers of one workload: onnxtune, the reference the target
-// is against, and optionally a reference shown for context.
+// is against, and references shown for context.
 type plan struct {
 	ours, ref job
-	context   *job
+	context   []job
 }
 
 func plans(o options, e *env) map[string]plan {
@@ -325,9 +328,14 @@ func plans(o options, e *env) map[string]plan {
 			p.ref.impl = "onnxruntime"
 			c := j
 			c.impl = "pytorch"
-			p.context = &c
+			p.context = append(p.context, c)
 		case name == "io":
 			p.ref.impl = "onnx-python"
+		}
+		if o.referenceAVX2 && (specs[name].batch > 0 || inferModel[name] != "") {
+			c := j
+			c.impl = avx2Torch
+			p.context = append(p.context, c)
 		}
 		ps[name] = p
 	}
@@ -352,10 +360,7 @@ func measure(ctx context.Context, e *env, o options, sel map[string]bool) *Repor
 			continue
 		}
 		p := ps[name]
-		jobs := []job{p.ours, p.ref}
-		if p.context != nil {
-			jobs = append(jobs, *p.context)
-		}
+		jobs := append([]job{p.ours, p.ref}, p.context...)
 		rs := make(runs)
 		all[name] = rs
 		if msg := fixtureError(name, e.fixtureErrs); msg != "" {
@@ -459,6 +464,9 @@ func tables(all map[string]runs, failed map[string]string) ([]Row, []StartupRow,
 	for _, w := range trainWorkloads {
 		if r, ok := all[w]; ok {
 			add(w, compare("train step: "+specs[w].name, r, "onnxtune", "pytorch", "PyTorch", stepTime, trainTarget), "pytorch")
+			if _, ok := r[avx2Torch]; ok {
+				add(w, compare("train step: "+specs[w].name, r, "onnxtune", avx2Torch, refNames[avx2Torch], stepTime, nil), avx2Torch)
+			}
 			su("train "+specs[w].name, r, "pytorch", "PyTorch")
 		}
 	}
@@ -467,6 +475,9 @@ func tables(all map[string]runs, failed map[string]string) ([]Row, []StartupRow,
 			name := "inference: " + specs[inferModel[w]].name
 			add(w, compare(name, r, "onnxtune", "onnxruntime", "ONNX Runtime", stepTime, inferTarget), "onnxruntime")
 			add(w, compare(name, r, "onnxtune", "pytorch", "PyTorch", stepTime, nil), "pytorch")
+			if _, ok := r[avx2Torch]; ok {
+				add(w, compare(name, r, "onnxtune", avx2Torch, refNames[avx2Torch], stepTime, nil), avx2Torch)
+			}
 			su("inference "+specs[inferModel[w]].name, r, "onnxruntime", "ONNX Runtime")
 		}
 	}
@@ -548,14 +559,27 @@ func machine() Machine {
 	return m
 }
 
-// cpuModel is the first "model name" of /proc/cpuinfo ("" if none).
+// cpuModel is the first "model name" of /proc/cpuinfo ("" if none), with
+// the first processor's "cpu family" and "model" when it has them: a
+// virtual machine may name only the vendor's line ("AMD EPYC"), and the
+// family tells the core (AMD's 25 is Zen 3 and Zen 4, 26 Zen 5).
 func cpuModel(cpuinfo string) string {
+	fields := map[string]string{}
 	for _, l := range strings.Split(cpuinfo, "\n") {
-		if k, v, ok := strings.Cut(l, ":"); ok && strings.TrimSpace(k) == "model name" {
-			return strings.TrimSpace(v)
+		if strings.TrimSpace(l) == "" && len(fields) > 0 {
+			break // the end of the first processor
+		}
+		if k, v, ok := strings.Cut(l, ":"); ok {
+			if k = strings.TrimSpace(k); fields[k] == "" {
+				fields[k] = strings.TrimSpace(v)
+			}
 		}
 	}
-	return ""
+	name := fields["model name"]
+	if name != "" && fields["cpu family"] != "" && fields["model"] != "" {
+		name += fmt.Sprintf(" (family %s, model %s)", fields["cpu family"], fields["model"])
+	}
+	return name
 }
 
 // extension is one vector extension and whether this CPU (and its OS) has it.

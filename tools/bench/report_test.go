@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -12,6 +13,10 @@ func TestCPUModel(t *testing.T) {
 		"processor\t: 1\nmodel name\t: other\n"
 	if got := cpuModel(info); got != "AMD EPYC 9R14 96-Core Processor" {
 		t.Errorf("cpuModel = %q", got)
+	}
+	info = "processor\t: 0\nvendor_id\t: AuthenticAMD\ncpu family\t: 26\nmodel\t\t: 2\nmodel name\t: AMD EPYC\n\nprocessor\t: 1\nmodel name\t: other\n"
+	if got := cpuModel(info); got != "AMD EPYC (family 26, model 2)" {
+		t.Errorf("cpuModel with a family = %q", got)
 	}
 	if got := cpuModel("processor : 0\n"); got != "" {
 		t.Errorf("cpuModel without a model name = %q, want empty", got)
@@ -107,5 +112,77 @@ func TestQuickMarked(t *testing.T) {
 				t.Errorf("quick=%v: %s report marks it %v:\n%s", quick, name, got, out)
 			}
 		}
+	}
+}
+
+// TestReferenceAVX2 checks --reference-avx2: the AVX2-only PyTorch worker
+// runs beside the native one on the training and inference workloads only,
+// with the variables that hold PyTorch to AVX2, its result is refused unless
+// PyTorch reports AVX2, and it gets its own row without a target.
+func TestReferenceAVX2(t *testing.T) {
+	e := &env{dir: "d", models: "m"}
+	for _, on := range []bool{false, true} {
+		ps := plans(options{referenceAVX2: on}, e)
+		for name, p := range ps {
+			n := 0
+			for _, c := range p.context {
+				if c.impl == avx2Torch {
+					n++
+					if !c.python() {
+						t.Errorf("%s: the AVX2 worker is not torch_bench.py", name)
+					}
+				}
+			}
+			want := 0
+			if on && (specs[name].batch > 0 || inferModel[name] != "") {
+				want = 1
+			}
+			if n != want {
+				t.Errorf("reference-avx2=%v: %s has %d AVX2 PyTorch workers, want %d", on, name, n, want)
+			}
+		}
+		if !on && len(ps["infer"].context) != 1 {
+			t.Errorf("infer's context %+v, want the native PyTorch only", ps["infer"].context)
+		}
+	}
+	env := strings.Join(e.workerEnv(job{impl: avx2Torch}), "\n")
+	for _, v := range avx2TorchEnv {
+		if !strings.Contains(env, v) {
+			t.Errorf("the AVX2 worker's environment lacks %s", v)
+		}
+	}
+	if got := e.workerEnv(job{impl: "pytorch"}); got != nil {
+		t.Errorf("the native worker's environment is changed: %d variables", len(got))
+	}
+
+	j := job{impl: avx2Torch, workload: "resnet"}
+	r := Result{Impl: "pytorch", CPUCapability: "AVX512"}
+	if err := checkCapability(j, &r); err == nil || !strings.Contains(err.Error(), `"AVX512"`) {
+		t.Errorf("an AVX-512 result of the AVX2 worker: err %v", err)
+	}
+	r.CPUCapability = "AVX2"
+	if err := checkCapability(j, &r); err != nil || r.Impl != avx2Torch {
+		t.Errorf("an AVX2 result: err %v, impl %q", err, r.Impl)
+	}
+	native := Result{Impl: "pytorch", CPUCapability: "AVX512"}
+	if err := checkCapability(job{impl: "pytorch"}, &native); err != nil || native.Impl != "pytorch" {
+		t.Errorf("the native worker: err %v, impl %q", err, native.Impl)
+	}
+
+	res := func(impl string, ms float64) *Result {
+		return &Result{Impl: impl, MedianMS: ms, MinMS: ms, PeakRSSKB: 1 << 10}
+	}
+	all := map[string]runs{"resnet": {"onnxtune": {res("onnxtune", 90)}, "pytorch": {res("pytorch", 60)},
+		avx2Torch: {res(avx2Torch, 120)}}}
+	rows, _, _ := tables(all, nil)
+	var got []string
+	for _, r := range rows {
+		if strings.HasPrefix(r.Workload, "train step") {
+			got = append(got, fmt.Sprintf("%s %.2f %s", r.Reference, float64(r.Ratio), r.Result))
+		}
+	}
+	want := []string{"PyTorch 1.50 " + resFail, "PyTorch, AVX2 only 0.75 " + resInfo}
+	if !slices.Equal(got, want) {
+		t.Errorf("step rows %q, want %q with no verdict on the AVX2 row", got, want)
 	}
 }

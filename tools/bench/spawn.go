@@ -41,7 +41,7 @@ type env struct {
 
 // job is one worker run.
 type job struct {
-	impl     string // onnxtune, onnxruntime (Go worker); pytorch, onnx-python (Python)
+	impl     string // onnxtune, onnxruntime (Go worker); pytorch, pytorch-avx2, onnx-python (Python)
 	workload string // one of workloadNames
 	batch    int
 	batches  string
@@ -54,7 +54,45 @@ type job struct {
 // python says whether torch_bench.py is the worker. The cli workload's
 // worker is always the Go one: it times whole processes, either side's.
 func (j job) python() bool {
-	return (j.impl == "pytorch" || j.impl == "onnx-python") && j.workload != "cli"
+	return (j.impl == "pytorch" || j.impl == avx2Torch || j.impl == "onnx-python") && j.workload != "cli"
+}
+
+// avx2Torch is the impl of PyTorch held to its AVX2 kernels (--reference-avx2).
+const avx2Torch = "pytorch-avx2"
+
+// avx2TorchEnv are the variables that hold PyTorch to AVX2, one for each
+// library its CPU kernels come from: ATen's own (ATEN_CPU_CAPABILITY),
+// oneDNN's, which does its convolutions (ONEDNN_MAX_CPU_ISA), and MKL's
+// GEMM (MKL_ENABLE_INSTRUCTIONS).
+var avx2TorchEnv = []string{"ATEN_CPU_CAPABILITY=avx2", "ONEDNN_MAX_CPU_ISA=AVX2", "MKL_ENABLE_INSTRUCTIONS=AVX2"}
+
+// workerEnv is the environment of j's worker (nil: the driver's own).
+func (e *env) workerEnv(j job) []string {
+	var add []string
+	if e.ortLib != "" && os.Getenv(ort.EnvLibrary) == "" {
+		add = append(add, ort.EnvLibrary+"="+e.ortLib)
+	}
+	if j.impl == avx2Torch {
+		add = append(add, avx2TorchEnv...)
+	}
+	if len(add) == 0 {
+		return nil
+	}
+	return append(os.Environ(), add...)
+}
+
+// checkCapability refuses a result of the AVX2-only PyTorch worker made with
+// other kernels, so that its figure is never an AVX-512 one, and labels it.
+func checkCapability(j job, r *Result) error {
+	if j.impl != avx2Torch {
+		return nil
+	}
+	if r.CPUCapability != "AVX2" {
+		return fmt.Errorf("%s %s worker: PyTorch reports its CPU capability as %q under %s, want \"AVX2\"",
+			j.impl, j.workload, r.CPUCapability, strings.Join(avx2TorchEnv, " "))
+	}
+	r.Impl = j.impl
+	return nil
 }
 
 // args returns the worker's command line; the Go worker and torch_bench.py
@@ -102,9 +140,7 @@ func (e *env) run(ctx context.Context, j job) (*Result, error) {
 	name, argv := e.args(j, t0)
 	cmd := exec.CommandContext(ctx, name, argv...)
 	cmd.Dir = e.root
-	if e.ortLib != "" && os.Getenv(ort.EnvLibrary) == "" {
-		cmd.Env = append(os.Environ(), ort.EnvLibrary+"="+e.ortLib)
-	}
+	cmd.Env = e.workerEnv(j)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout = &stdout
 	cmd.Stderr = &stderr
@@ -125,6 +161,9 @@ func (e *env) run(ctx context.Context, j job) (*Result, error) {
 	r, err := parseResult(stdout.Bytes())
 	if err != nil {
 		return nil, fmt.Errorf("%s %s worker: %w%s", j.impl, j.workload, err, tail(stderr.String(), 8))
+	}
+	if err := checkCapability(j, &r); err != nil {
+		return nil, err
 	}
 	r.StealPct, r.OtherPct = steal, other
 	return &r, nil

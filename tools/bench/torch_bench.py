@@ -280,6 +280,9 @@ def versions():
 def emit(out):
     out["peak_rss_kb"] = status_kb("VmHWM")
     out["version"] = versions()
+    # The kernels ATen chose (AVX512, AVX2, ...): ATEN_CPU_CAPABILITY lowers
+    # it; the driver checks it when it asked for AVX2 only.
+    out["cpu_capability"] = torch.backends.cpu.get_cpu_capability()
     sys.stdout.write(json.dumps(out) + "\n")
     sys.stdout.flush()
 

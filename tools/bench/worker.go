@@ -25,7 +25,7 @@ import (
 // Result is one measurement, printed by a worker (Go or torch_bench.py) as
 // one JSON line on stdout.
 type Result struct {
-	Impl     string `json:"impl"`     // onnxtune, onnxruntime, pytorch, onnx-python
+	Impl     string `json:"impl"`     // onnxtune, onnxruntime, pytorch, pytorch-avx2, onnx-python
 	Workload string `json:"workload"` // one of workloadNames
 	Batch    int    `json:"batch,omitempty"`
 	// StartupMS runs from the driver starting the process to the first step
@@ -44,6 +44,9 @@ type Result struct {
 	Bytes     int64   `json:"bytes,omitempty"`  // io: the model file's size
 	Points    []Point `json:"points,omitempty"` // scaling: one per batch size
 	Version   string  `json:"version,omitempty"`
+	// CPUCapability is the kernel set PyTorch reports using
+	// (torch.backends.cpu.get_cpu_capability(): "AVX512", "AVX2", ...).
+	CPUCapability string `json:"cpu_capability,omitempty"`
 	// Threads is the thread count of the reported times when the worker
 	// measured several (PyTorch, ONNX Runtime: 1 and 2, steps interleaved;
 	// the faster by median is the result); Variants lists each.
