@@ -21,11 +21,12 @@ var lstmSigmoidAsm = cpu.X86.HasAVX512F && gemmKernelName() == "avx512"
 
 // lstmSigmoid sets s = sigmoid(x) (len(s) == len(x), s may be x) for the
 // LSTM's float32 gates: 16 lanes of float32 with AVX-512 (within 2e-7
-// relative), else sigmoidSlice32. The tail runs through the same loop,
-// padded, so every element is computed alike.
+// relative), else lstmSigmoid8 (8 lanes with AVX2, or sigmoidSlice32). The
+// tail runs through the same loop, padded, so every element is computed
+// alike.
 func lstmSigmoid(s, x []float32) {
 	if !lstmSigmoidAsm {
-		sigmoidSlice32(s, x)
+		lstmSigmoid8(s, x)
 		return
 	}
 	n := len(x) &^ 15
@@ -48,11 +49,14 @@ func lstmSigmoid(s, x []float32) {
 func lstmGradAVX512(dh, dc, post, cp, hc, dx *float32, gate, n int)
 
 // lstmGradVec runs lstmGradAVX512 on the first units of lstmGatesGradPart's
-// slices (no peepholes) and returns how many it did: a multiple of 16, 0
-// without AVX-512.
+// slices (no peepholes) and returns how many it did: a multiple of 16;
+// without AVX-512, lstmGradVec8's (a multiple of 8, or 0).
 func lstmGradVec(dh, dc, post, cp, hc, dx []float32, H int) int {
 	n := len(dh) &^ 15
-	if !lstmSigmoidAsm || n == 0 {
+	if !lstmSigmoidAsm {
+		return lstmGradVec8(dh, dc, post, cp, hc, dx, H)
+	}
+	if n == 0 {
 		return 0
 	}
 	_, _, _, _ = dc[n-1], cp[n-1], hc[n-1], post[3*H+n-1]
@@ -72,11 +76,15 @@ var lstmPreAsm = lstmSigmoidAsm
 func lstmPreAVX512(x, wb, rb, r, pre, g2 *float32, idx *int32, H, rstep, gr, n, bias int)
 
 // lstmPreVec runs lstmPreAVX512 on the first units of lstmGatesPart's
-// slices and returns how many it did: a multiple of 16, 0 without AVX-512
-// (the Go loop does the rest). wb and rb are nil or both set.
+// slices and returns how many it did: a multiple of 16; without AVX-512,
+// lstmPreVec8's (a multiple of 8, or 0; the Go loop does the rest). wb
+// and rb are nil or both set.
 func lstmPreVec(x, wb, rb, r []float32, rs, gr, H int, pre, g []float32) int {
 	n := len(g) &^ 15
-	if !lstmPreAsm || n == 0 || rs*15 > math.MaxInt32 {
+	if !lstmPreAsm {
+		return lstmPreVec8(x, wb, rb, r, rs, gr, H, pre, g)
+	}
+	if n == 0 || rs*15 > math.MaxInt32 {
 		return 0
 	}
 	_, _ = x[3*H+n-1], pre[3*H+n-1]
@@ -101,13 +109,15 @@ func lstmPreVec(x, wb, rb, r []float32, rs, gr, H int, pre, g []float32) int {
 func addAVX512(dst, src *float32, n int)
 
 // addTo sets dst += src (len(src) elements), element by element: 16 at a
-// time with AVX-512, the rest (or all, without it) in Go.
+// time with AVX-512 (else 8 at a time with lstmPre8), the rest in Go.
 func addTo[T Float](dst, src []T) {
 	dst = dst[:len(src)]
 	j0 := 0
 	if d32, ok := any(dst).([]float32); ok && lstmPreAsm && len(src) >= 16 {
 		j0 = len(src) &^ 15
 		addAVX512(&d32[0], &any(src).([]float32)[0], j0)
+	} else if ok && !lstmPreAsm {
+		j0 = addVec8(d32, any(src).([]float32))
 	}
 	for j := j0; j < len(src); j++ {
 		dst[j] += src[j]
