@@ -60,6 +60,9 @@ const dwPlanLimit = 1 << 18
 // direct loops it replaces).
 var dwDisabled bool
 
+// dw9Off turns dw9x4 off (tests compare it with the kernels it replaces).
+var dw9Off bool
+
 // dwLanes, when 8, keeps the plans at 8 lanes (tests compare both).
 var dwLanes int
 
@@ -207,9 +210,8 @@ func dwForward[T Float](p *dwPlan, x, w, b []T, cd *convDims, y []T) bool {
 	if b != nil {
 		b32 = any(b).([]float32)
 	}
-	wt, ws := dwWeights(w32, b32, cd.c, p.taps)
-	defer putScratch(wt)
-	bias := wt[p.taps*ws:]
+	dw := dwWeightsFor(p, w32, b32, cd.c)
+	defer dw.release()
 	units := cd.n * p.steps
 	per := p.cstep * p.pout
 	_ = x32[units*p.cstep*p.pin-1]
@@ -220,7 +222,7 @@ func dwForward[T Float](p *dwPlan, x, w, b []T, cd *convDims, y []T) bool {
 	chunk := max(1, convActivateBlock/per, units/64)
 	task := func(i int) {
 		u0 := i * chunk
-		dwUnits(p, cd, x32, y32, wt, ws, bias, u0, min(units, u0+chunk))
+		dwUnits(p, cd, x32, y32, &dw, u0, min(units, u0+chunk))
 	}
 	tasks := (units + chunk - 1) / chunk
 	if runtime.GOMAXPROCS(0) == 1 || units*per*p.taps < 1<<16 {
@@ -231,6 +233,38 @@ func dwForward[T Float](p *dwPlan, x, w, b []T, cd *convDims, y []T) bool {
 	}
 	gemm.Parallel(tasks, task)
 	return true
+}
+
+// dwW is what the kernels read of a depthwise convolution's weights and
+// bias: for dw9x4 (dw9Takes) the weights and bias as given (w, b; b
+// zeros when there is no bias), for the other kernels their copy tap by
+// tap (wt, ws, bias; see dwWeights).
+type dwW struct {
+	w, b, scratch []float32
+	wt, bias      []float32
+	ws            int
+}
+
+// dwWeightsFor returns what plan p's kernels read of the weights w32 and
+// bias b32 (nil: none) of C channels; release it after the last run.
+func dwWeightsFor(p *dwPlan, w32, b32 []float32, C int) dwW {
+	if dw9Takes(p) {
+		dw := dwW{w: w32, b: b32}
+		if b32 == nil {
+			dw.scratch = getScratch[float32](C)
+			clear(dw.scratch)
+			dw.b = dw.scratch
+		}
+		return dw
+	}
+	wt, ws := dwWeights(w32, b32, C, p.taps)
+	return dwW{wt: wt, ws: ws, bias: wt[p.taps*ws:], scratch: wt}
+}
+
+func (dw *dwW) release() {
+	if dw.scratch != nil {
+		putScratch(dw.scratch)
+	}
 }
 
 // dwWeights returns the weights of C channels tap by tap (a channel's
@@ -254,18 +288,26 @@ func dwWeights(w32, b32 []float32, C, nt int) (wt []float32, ws int) {
 // activation. The fused Clip runs in the kernel where it can, unless an
 // output equals a bound exactly: then the units again, clamped by
 // clipEpiApply, which records the hits.
-func dwUnits(p *dwPlan, cd *convDims, x32, y32, wt []float32, ws int, bias []float32, u0, u1 int) {
+func dwUnits(p *dwPlan, cd *convDims, x32, y32 []float32, dw *dwW, u0, u1 int) {
 	per := p.cstep * p.pout
-	clip := cd.clip != nil && !cd.relu && dwClamps(p)
+	clip := cd.clip != nil && !cd.relu && (dw.w != nil || dwClamps(p))
+	var lo, hi float32
+	if clip {
+		lo, hi = float32(cd.clip.lo), float32(cd.clip.hi)
+	}
 	hit := false
 	for u := u0; u < u1; {
 		s := u % p.steps
 		cnt := min(u1-u, p.steps-s)
 		c0 := s * p.cstep
-		if clip {
-			hit = dwKernelClip(p, y32[u*per:], x32[u*p.cstep*p.pin:], cnt, wt[c0:], ws, bias[c0:], float32(cd.clip.lo), float32(cd.clip.hi)) || hit
-		} else {
-			dwKernel(p, y32[u*per:], x32[u*p.cstep*p.pin:], cnt, wt[c0:], ws, bias[c0:])
+		y, x := y32[u*per:], x32[u*p.cstep*p.pin:]
+		switch {
+		case dw.w != nil:
+			hit = dw9Kernel(p, y, x, cnt, dw.w[c0*9:], dw.b[c0:], clip, lo, hi) || hit
+		case clip:
+			hit = dwKernelClip(p, y, x, cnt, dw.wt[c0:], dw.ws, dw.bias[c0:], lo, hi) || hit
+		default:
+			dwKernel(p, y, x, cnt, dw.wt[c0:], dw.ws, dw.bias[c0:])
 		}
 		u += cnt
 	}
@@ -277,7 +319,12 @@ func dwUnits(p *dwPlan, cd *convDims, x32, y32, wt []float32, ws int, bias []flo
 			s := u % p.steps
 			cnt := min(u1-u, p.steps-s)
 			c0 := s * p.cstep
-			dwKernel(p, y32[u*per:], x32[u*p.cstep*p.pin:], cnt, wt[c0:], ws, bias[c0:])
+			y, x := y32[u*per:], x32[u*p.cstep*p.pin:]
+			if dw.w != nil {
+				dw9Kernel(p, y, x, cnt, dw.w[c0*9:], dw.b[c0:], false, 0, 0)
+			} else {
+				dwKernel(p, y, x, cnt, dw.wt[c0:], dw.ws, dw.bias[c0:])
+			}
 			u += cnt
 		}
 	}

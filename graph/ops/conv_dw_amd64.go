@@ -106,3 +106,28 @@ func gemmKernelName() string {
 	name, _ := gemm.Kernel()
 	return name
 }
+
+// dw9x4 runs steps steps of a contiguous 16-lane 3x3 plan of one channel
+// a step (dw9Takes) into y from x, the weights (9 a channel) and bias as
+// the Conv node has them; with clip, each output clamped to [lo, hi] as
+// dwTaps512x9Clip clamps, reporting whether one equalled a bound exactly.
+// Four sums in flight rather than dwTaps512x9's two (one in a step of a
+// single vector, the 4x4 planes), the same additions in the same order.
+//
+//go:noescape
+func dw9x4(y, x *float32, steps, pm, xstep int, off *int32, kmask *uint16, w, bias *float32, lo, hi float32, clip bool) bool
+
+// dw9Takes reports whether dw9x4 runs plan p.
+func dw9Takes(p *dwPlan) bool {
+	return dw512 && !dw9Off && p.vl == 16 && p.taps == 9 && p.contig && p.cstep == 1
+}
+
+// dw9Kernel runs dw9x4 over steps steps from the first step's y, x,
+// weights w and bias. The caller has checked the bounds of x; every lane
+// that reads is inside the steps' input planes.
+func dw9Kernel(p *dwPlan, y, x []float32, steps int, w, bias []float32, clip bool, lo, hi float32) bool {
+	_ = w[steps*9-1]
+	_ = bias[steps-1]
+	_ = y[steps*p.pm*16-1]
+	return dw9x4(&y[0], &x[0], steps, p.pm, p.pin, &p.off[0], &p.kmask[0], &w[0], &bias[0], lo, hi, clip)
+}

@@ -137,9 +137,8 @@ func expandForward(f *convExpand, w, b []float32, cd *convDims, xb, y []float32)
 	}
 	P, C, M := a.g.outSize(), a.c, a.m
 	spread := pointwiseSpread(ba, a)
-	wt, ws := dwWeights(w, b, cd.c, p.taps)
-	defer putScratch(wt)
-	bias := wt[p.taps*ws:]
+	dw := dwWeightsFor(p, w, b, cd.c)
+	defer dw.release()
 	per := p.steps * p.cstep * p.pout // a sample's outputs
 	chunk := max(1, convActivateBlock/(p.cstep*p.pout))
 	_ = x[a.n*C*P-1]
@@ -161,7 +160,7 @@ func expandForward(f *convExpand, w, b []float32, cd *convDims, xb, y []float32)
 		units := (s1 - s0) * p.steps
 		ys := y[s0*per : s1*per]
 		for u := 0; u < units; u += chunk {
-			dwUnits(p, cd, e, ys, wt, ws, bias, u, min(units, u+chunk))
+			dwUnits(p, cd, e, ys, &dw, u, min(units, u+chunk))
 		}
 	}
 	convExpandRuns.Add(1)
