@@ -137,6 +137,7 @@ func expandForward(f *convExpand, w, b []float32, cd *convDims, xb, y []float32)
 	}
 	P, C, M := a.g.outSize(), a.c, a.m
 	spread := pointwiseSpread(ba, a)
+	epi := pointwiseEpi(ba, a)
 	dw := dwWeightsFor(p, w, b, cd.c)
 	defer dw.release()
 	per := p.steps * p.cstep * p.pout // a sample's outputs
@@ -151,9 +152,18 @@ func expandForward(f *convExpand, w, b []float32, cd *convDims, xb, y []float32)
 		s0, s1 := t*g, min(cd.n, (t+1)*g)
 		e := getScratch[float32]((s1 - s0) * M * P)
 		defer putScratch(e)
-		a.packed.SgemmPlanesRows(0, M, s1-s0, P, x[s0*C*P:], C*P, e, M*P)
-		for k := range s1 - s0 {
-			pointwiseEpilogue(e[k*M*P:(k+1)*M*P], ba, spread, a, 0, M)
+		// The bias and Clip in the product's kernel, or (no such
+		// kernel, or an exact hit of a Clip bound to record) the product
+		// and the epilogue pass.
+		ran, hit := false, false
+		if epi != nil {
+			ran, hit = a.packed.SgemmPlanesRowsEpi(0, M, s1-s0, P, x[s0*C*P:], C*P, e, M*P, epi)
+		}
+		if !ran || hit {
+			a.packed.SgemmPlanesRows(0, M, s1-s0, P, x[s0*C*P:], C*P, e, M*P)
+			for k := range s1 - s0 {
+				pointwiseEpilogue(e[k*M*P:(k+1)*M*P], ba, spread, a, 0, M)
+			}
 		}
 		// In chunks of units as dwForward's tasks, so that an exact hit
 		// of the fused Clip clamps one chunk again, not the samples.

@@ -3,6 +3,7 @@ package ops
 import (
 	"math"
 	"runtime"
+	"sync/atomic"
 
 	"github.com/onnxtune/onnxtune/internal/gemm"
 )
@@ -50,12 +51,21 @@ func convPointwise[T Float](x, b []T, cd *convDims, y []T) bool {
 		nr = max(1, min(workers/ns, M/(4*cd.packed.RowTile())))
 	}
 	tile := cd.packed.RowTile()
+	epi := pointwiseEpi(b32, cd)
 	task := func(t int) {
 		si, ri := t/nr, t%nr
 		s0, s1 := cd.n*si/ns, cd.n*(si+1)/ns
 		i0, i1 := M*ri/nr/tile*tile, M*(ri+1)/nr/tile*tile
 		if ri == nr-1 {
 			i1 = M
+		}
+		if epi != nil {
+			// On an exact hit of a Clip bound, the product again and
+			// the epilogue pass, which records the hits.
+			if ran, hit := cd.packed.SgemmPlanesRowsEpi(i0, i1, s1-s0, P, x32[s0*C*P:], C*P, y32[s0*M*P:], M*P, epi); ran && !hit {
+				convEpiRuns.Add(1)
+				return
+			}
 		}
 		cd.packed.SgemmPlanesRows(i0, i1, s1-s0, P, x32[s0*C*P:], C*P, y32[s0*M*P:], M*P)
 		for s := s0; s < s1; s++ {
@@ -68,6 +78,46 @@ func convPointwise[T Float](x, b []T, cd *convDims, y []T) bool {
 	}
 	gemm.Parallel(ns*nr, task)
 	return true
+}
+
+// convEpiOff keeps the bias and Clip of the 1x1 products out of the
+// product's kernel (tests compare the two).
+var convEpiOff bool
+
+// convEpiRuns counts the products whose kernel applied the epilogue
+// (tests check that it ran).
+var convEpiRuns atomic.Int64
+
+// convEpi is the epilogue of a 1x1 convolution's product (its bias a row,
+// -0 for a zero bias, and fused Clip), kept from run to run.
+type convEpi struct {
+	rows convSpread
+	e    gemm.Epilogue
+}
+
+// pointwiseEpi returns the epilogue that the product's kernel applies for
+// pointwiseEpilogue, or nil where the kernel leaves it to that pass: no
+// bias, a fused Relu, or a NaN bias (whose NaN the two passes' adds may
+// not pick alike).
+func pointwiseEpi(b32 []float32, cd *convDims) *gemm.Epilogue {
+	if convEpiOff || b32 == nil || cd.relu {
+		return nil
+	}
+	if cd.epi == nil {
+		cd.epi = new(convEpi)
+	}
+	ce := cd.epi
+	rows := ce.rows.get(b32[:cd.m], 1)
+	for _, v := range rows {
+		if v != v {
+			return nil
+		}
+	}
+	ce.e = gemm.Epilogue{Bias: rows}
+	if cd.clip != nil {
+		ce.e.Lo, ce.e.Hi, ce.e.Clip = float32(cd.clip.lo), float32(cd.clip.hi), true
+	}
+	return &ce.e
 }
 
 // pointwiseSpread returns the bias spread over a sample's output that

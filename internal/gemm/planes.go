@@ -29,6 +29,54 @@ func (pa *PackedA) RowTile() int { return pa.kern.mr }
 // only (i0 a multiple of RowTile, i1 too or m): callers split a product
 // among goroutines by rows when its planes are too few to split.
 func (pa *PackedA) SgemmPlanesRows(i0, i1, nb, P int, b []float32, bs int, c []float32, cs int) {
+	pa.sgemmPlanes(i0, i1, nb, P, b, bs, c, cs, nil, nil)
+}
+
+// Epilogue is what SgemmPlanesRowsEpi applies to each sum of C after its
+// last k block, in the micro-kernel's registers: the bias of its row
+// added (x + Bias[i]; -0 leaves x as it is) and, with Clip, the result
+// clamped to [Lo, Hi] as max(Lo, ·) then min(Hi, ·) with a NaN sum kept.
+type Epilogue struct {
+	Bias   []float32 // one a row of A
+	Lo, Hi float32
+	Clip   bool
+}
+
+// epiFunc is a micro-kernel with an epilogue (alpha 1): bias holds the
+// tile's rows' biases; it reports an exact hit of a bound.
+type epiFunc func(k int, a, b, c []float32, ldc int, beta float32, bias []float32, e *Epilogue) bool
+
+// SgemmPlanesRowsEpi is SgemmPlanesRows followed by e, applied by the
+// micro-kernel before it stores each tile of the last k block rather than
+// in a pass of its own; the sums are those of SgemmPlanesRows. It reports
+// ran false, having done nothing, when the kernel has no such variant or a
+// tile would not be whole (rows [i0, i1) not whole tiles, or planes that
+// tiles straddle in a block of columns not a multiple of the tile's), and
+// hit true when a sum equalled e.Lo or e.Hi exactly with e.Clip (every
+// tile stored clamped all the same).
+func (pa *PackedA) SgemmPlanesRowsEpi(i0, i1, nb, P int, b []float32, bs int, c []float32, cs int, e *Epilogue) (ran, hit bool) {
+	kn := pa.kern
+	micro := epiMicro(kn)
+	if micro == nil || len(e.Bias) < pa.m || (i1-i0)%kn.mr != 0 || nb <= 0 || P <= 0 || pa.k == 0 {
+		return false, false
+	}
+	if P%kn.nr != 0 {
+		// The flat blocks: nc columns (a multiple of nr) but the last.
+		if (nb*P)%kn.nr != 0 {
+			return false, false
+		}
+	}
+	pa.sgemmPlanes(i0, i1, nb, P, b, bs, c, cs, e, func(k int, a, b, c []float32, ldc int, beta float32, bias []float32) {
+		if micro(k, a, b, c, ldc, beta, bias, e) {
+			hit = true
+		}
+	})
+	return true, hit
+}
+
+// sgemmPlanes is SgemmPlanesRows, with epi (when not nil) computing the
+// tiles of the last k block instead of the micro-kernel, every tile whole.
+func (pa *PackedA) sgemmPlanes(i0, i1, nb, P int, b []float32, bs int, c []float32, cs int, e *Epilogue, epi func(k int, a, b, c []float32, ldc int, beta float32, bias []float32)) {
 	m, k := pa.m, pa.k
 	if nb < 0 || P < 0 {
 		panic(fmt.Sprintf("gemm: negative dimension nb=%d P=%d", nb, P))
@@ -82,6 +130,14 @@ func (pa *PackedA) SgemmPlanesRows(i0, i1, nb, P int, b []float32, bs int, c []f
 			for ic := i0 / mc * mc; ic < i1; ic += mc {
 				// The block's rows within [i0, i1): whole panels of mr.
 				r0, r1 := max(i0, ic)-ic, min(i1, ic+mc, m)-ic
+				if epi != nil && pc+kb == k {
+					if flat != nil {
+						flatEpi(&fp, buf, pa.block(ic, pc)[r0*kb:], ic+r0-i0, pc, r1-r0, nbk, kb, e.Bias[ic+r0:], epi)
+						continue
+					}
+					pl.macroEpi(buf, pa.block(ic, pc)[r0*kb:], ic+r0, jc, pc, r1-r0, nbk, kb, e.Bias[ic+r0:], epi)
+					continue
+				}
 				if flat != nil {
 					fp.macro(buf, pa.block(ic, pc)[r0*kb:], ic+r0-i0, 0, pc, r1-r0, nbk, kb)
 					continue
@@ -222,6 +278,43 @@ func (pl *planes) macro(buf *buffers, pa []float32, ic, jc, pc, mb, nbk, kb int)
 				}
 				t += run
 			}
+		}
+	}
+}
+
+// flatEpi is fp.macro (columns from 0) by epi: every tile whole, row ic of
+// the flat block the first, bias from the block's first row.
+func flatEpi(fp *product, buf *buffers, pa []float32, ic, pc, mb, nbk, kb int, bias []float32, epi func(k int, a, b, c []float32, ldc int, beta float32, bias []float32)) {
+	mr, nr := fp.kern.mr, fp.kern.nr
+	var beta float32
+	if pc > 0 {
+		beta = 1
+	}
+	ldc := fp.ldc
+	c := fp.c[ic*ldc:]
+	for jr := 0; jr < nbk; jr += nr {
+		bp := buf.b[jr*kb : (jr+nr)*kb]
+		for ir := 0; ir < mb; ir += mr {
+			epi(kb, pa[ir*kb:(ir+mr)*kb], bp, c[ir*ldc+jr:(ir+mr-1)*ldc+jr+nr], ldc, beta, bias[ir:ir+mr])
+		}
+	}
+}
+
+// macroEpi is macro by epi: every tile whole and within one sample's
+// plane, bias from the block's first row.
+func (pl *planes) macroEpi(buf *buffers, pa []float32, ic, jc, pc, mb, nbk, kb int, bias []float32, epi func(k int, a, b, c []float32, ldc int, beta float32, bias []float32)) {
+	P, mr, nr := pl.P, pl.kn.mr, pl.kn.nr
+	var beta float32
+	if pc > 0 {
+		beta = 1
+	}
+	for jr := 0; jr < nbk; jr += nr {
+		bp := buf.b[jr*kb : (jr+nr)*kb]
+		col := jc + jr
+		s0, pos0 := col/P, col%P
+		for ir := 0; ir < mb; ir += mr {
+			base := s0*pl.cs + (ic+ir)*P + pos0
+			epi(kb, pa[ir*kb:(ir+mr)*kb], bp, pl.c[base:base+(mr-1)*P+nr], P, beta, bias[ir:ir+mr])
 		}
 	}
 }
