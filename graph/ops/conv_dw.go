@@ -299,16 +299,7 @@ func dwUnits(p *dwPlan, cd *convDims, x32, y32 []float32, dw *dwW, u0, u1 int) {
 	for u := u0; u < u1; {
 		s := u % p.steps
 		cnt := min(u1-u, p.steps-s)
-		c0 := s * p.cstep
-		y, x := y32[u*per:], x32[u*p.cstep*p.pin:]
-		switch {
-		case dw.w != nil:
-			hit = dw9Kernel(p, y, x, cnt, dw.w[c0*9:], dw.b[c0:], clip, lo, hi) || hit
-		case clip:
-			hit = dwKernelClip(p, y, x, cnt, dw.wt[c0:], dw.ws, dw.bias[c0:], lo, hi) || hit
-		default:
-			dwKernel(p, y, x, cnt, dw.wt[c0:], dw.ws, dw.bias[c0:])
-		}
+		hit = dwRun(p, y32[u*per:], x32[u*p.cstep*p.pin:], cnt, s*p.cstep, dw, clip, lo, hi) || hit
 		u += cnt
 	}
 	if clip && !hit {
@@ -318,15 +309,32 @@ func dwUnits(p *dwPlan, cd *convDims, x32, y32 []float32, dw *dwW, u0, u1 int) {
 		for u := u0; u < u1; {
 			s := u % p.steps
 			cnt := min(u1-u, p.steps-s)
-			c0 := s * p.cstep
-			y, x := y32[u*per:], x32[u*p.cstep*p.pin:]
-			if dw.w != nil {
-				dw9Kernel(p, y, x, cnt, dw.w[c0*9:], dw.b[c0:], false, 0, 0)
-			} else {
-				dwKernel(p, y, x, cnt, dw.wt[c0:], dw.ws, dw.bias[c0:])
-			}
+			dwRun(p, y32[u*per:], x32[u*p.cstep*p.pin:], cnt, s*p.cstep, dw, false, 0, 0)
 			u += cnt
 		}
 	}
 	convActivate(y32[u0*per:u1*per], cd)
+}
+
+// dwRun runs cnt steps of plan p from channel c0 into y from x, with the
+// Clip to [lo, hi] when clip is set (a kernel dwClamps takes, or dw9x4),
+// and reports whether an output equalled a bound exactly.
+func dwRun(p *dwPlan, y, x []float32, cnt, c0 int, dw *dwW, clip bool, lo, hi float32) bool {
+	if dw.w != nil {
+		return dw9Kernel(p, y, x, cnt, dw.w[c0*9:], dw.b[c0:], clip, lo, hi)
+	}
+	hit := false
+	if dw9PTakes(p) {
+		n, h := dw9PKernel(p, y, x, cnt, dw.wt[c0:], dw.ws, dw.bias[c0:], clip, lo, hi)
+		if n == cnt {
+			return h
+		}
+		per := p.cstep * p.pout
+		y, x, cnt, c0, hit = y[n*per:], x[n*p.cstep*p.pin:], cnt-n, c0+n*p.cstep, h
+	}
+	if clip {
+		return dwKernelClip(p, y, x, cnt, dw.wt[c0:], dw.ws, dw.bias[c0:], lo, hi) || hit
+	}
+	dwKernel(p, y, x, cnt, dw.wt[c0:], dw.ws, dw.bias[c0:])
+	return hit
 }

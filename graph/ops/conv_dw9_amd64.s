@@ -494,3 +494,239 @@ singlenext:
 done:
 	VZEROUPPER
 	RET
+
+// func dw9x4P(y, x *float32, steps, xstep int, off *int32, kmask *uint16, w *float32, wstride int, bias *float32, chmap *int32, lo, hi float32, clip bool) bool
+// dwTaps512x9 (and, with clip, dwTaps512x9Clip) for a plan of single
+// vectors of four channels (2x2 planes: pm 1, cstep 4), four steps at a
+// time (steps a multiple of 4): the four vectors share the tap's offset
+// and mask, each has its own weights (permuted to the lanes by chmap from
+// the tap's row of w, as dwTaps512x9 permutes them), so four sums are in
+// flight instead of one. SI and R14 the inputs of steps s and s+2, R13
+// xstep (floats), AX and DX the tap's offsets for steps s and s+1, DI the
+// output, R10 and R12 the steps' weights and biases, R11 the tap's row of
+// weights, BX wstride in bytes, CX the steps left, R8 and R9 the offsets
+// and masks. Z15 chmap, Z30 and Z31 lo and hi.
+TEXT ·dw9x4P(SB), NOSPLIT, $0-97
+	MOVB         $0, ret+96(FP)
+	MOVQ         y+0(FP), DI
+	MOVQ         x+8(FP), SI
+	MOVQ         steps+16(FP), CX
+	MOVQ         xstep+24(FP), R13
+	MOVQ         off+32(FP), R8
+	MOVQ         kmask+40(FP), R9
+	MOVQ         w+48(FP), R10
+	MOVQ         wstride+56(FP), BX
+	SHLQ         $2, BX
+	MOVQ         bias+64(FP), R12
+	MOVQ         chmap+72(FP), AX
+	VMOVDQU32    (AX), Z15
+	VBROADCASTSS lo+80(FP), Z30
+	VBROADCASTSS hi+84(FP), Z31
+
+pquad:
+	CMPQ    CX, $4
+	JLT     pdone
+	LEAQ    (SI)(R13*8), R14
+	VPERMPS 0(R12), Z15, Z0
+	VPERMPS 16(R12), Z15, Z2
+	VPERMPS 32(R12), Z15, Z4
+	VPERMPS 48(R12), Z15, Z6
+	MOVQ    R10, R11
+	MOVLQSX     0(R8), AX
+	KMOVW       0(R9), K1
+	LEAQ        (AX)(R13*1), DX
+	VMOVUPS.Z   (SI)(AX*4), K1, Z1
+	VMOVUPS.Z   (SI)(DX*4), K1, Z3
+	VMOVUPS.Z   (R14)(AX*4), K1, Z5
+	VMOVUPS.Z   (R14)(DX*4), K1, Z7
+	VPERMPS     0(R11), Z15, Z8
+	VPERMPS     16(R11), Z15, Z9
+	VPERMPS     32(R11), Z15, Z10
+	VPERMPS     48(R11), Z15, Z11
+	VFMADD231PS Z1, Z8, Z0
+	VFMADD231PS Z3, Z9, Z2
+	VFMADD231PS Z5, Z10, Z4
+	VFMADD231PS Z7, Z11, Z6
+	ADDQ        BX, R11
+	MOVLQSX     4(R8), AX
+	KMOVW       2(R9), K1
+	LEAQ        (AX)(R13*1), DX
+	VMOVUPS.Z   (SI)(AX*4), K1, Z1
+	VMOVUPS.Z   (SI)(DX*4), K1, Z3
+	VMOVUPS.Z   (R14)(AX*4), K1, Z5
+	VMOVUPS.Z   (R14)(DX*4), K1, Z7
+	VPERMPS     0(R11), Z15, Z8
+	VPERMPS     16(R11), Z15, Z9
+	VPERMPS     32(R11), Z15, Z10
+	VPERMPS     48(R11), Z15, Z11
+	VFMADD231PS Z1, Z8, Z0
+	VFMADD231PS Z3, Z9, Z2
+	VFMADD231PS Z5, Z10, Z4
+	VFMADD231PS Z7, Z11, Z6
+	ADDQ        BX, R11
+	MOVLQSX     8(R8), AX
+	KMOVW       4(R9), K1
+	LEAQ        (AX)(R13*1), DX
+	VMOVUPS.Z   (SI)(AX*4), K1, Z1
+	VMOVUPS.Z   (SI)(DX*4), K1, Z3
+	VMOVUPS.Z   (R14)(AX*4), K1, Z5
+	VMOVUPS.Z   (R14)(DX*4), K1, Z7
+	VPERMPS     0(R11), Z15, Z8
+	VPERMPS     16(R11), Z15, Z9
+	VPERMPS     32(R11), Z15, Z10
+	VPERMPS     48(R11), Z15, Z11
+	VFMADD231PS Z1, Z8, Z0
+	VFMADD231PS Z3, Z9, Z2
+	VFMADD231PS Z5, Z10, Z4
+	VFMADD231PS Z7, Z11, Z6
+	ADDQ        BX, R11
+	MOVLQSX     12(R8), AX
+	KMOVW       6(R9), K1
+	LEAQ        (AX)(R13*1), DX
+	VMOVUPS.Z   (SI)(AX*4), K1, Z1
+	VMOVUPS.Z   (SI)(DX*4), K1, Z3
+	VMOVUPS.Z   (R14)(AX*4), K1, Z5
+	VMOVUPS.Z   (R14)(DX*4), K1, Z7
+	VPERMPS     0(R11), Z15, Z8
+	VPERMPS     16(R11), Z15, Z9
+	VPERMPS     32(R11), Z15, Z10
+	VPERMPS     48(R11), Z15, Z11
+	VFMADD231PS Z1, Z8, Z0
+	VFMADD231PS Z3, Z9, Z2
+	VFMADD231PS Z5, Z10, Z4
+	VFMADD231PS Z7, Z11, Z6
+	ADDQ        BX, R11
+	MOVLQSX     16(R8), AX
+	KMOVW       8(R9), K1
+	LEAQ        (AX)(R13*1), DX
+	VMOVUPS.Z   (SI)(AX*4), K1, Z1
+	VMOVUPS.Z   (SI)(DX*4), K1, Z3
+	VMOVUPS.Z   (R14)(AX*4), K1, Z5
+	VMOVUPS.Z   (R14)(DX*4), K1, Z7
+	VPERMPS     0(R11), Z15, Z8
+	VPERMPS     16(R11), Z15, Z9
+	VPERMPS     32(R11), Z15, Z10
+	VPERMPS     48(R11), Z15, Z11
+	VFMADD231PS Z1, Z8, Z0
+	VFMADD231PS Z3, Z9, Z2
+	VFMADD231PS Z5, Z10, Z4
+	VFMADD231PS Z7, Z11, Z6
+	ADDQ        BX, R11
+	MOVLQSX     20(R8), AX
+	KMOVW       10(R9), K1
+	LEAQ        (AX)(R13*1), DX
+	VMOVUPS.Z   (SI)(AX*4), K1, Z1
+	VMOVUPS.Z   (SI)(DX*4), K1, Z3
+	VMOVUPS.Z   (R14)(AX*4), K1, Z5
+	VMOVUPS.Z   (R14)(DX*4), K1, Z7
+	VPERMPS     0(R11), Z15, Z8
+	VPERMPS     16(R11), Z15, Z9
+	VPERMPS     32(R11), Z15, Z10
+	VPERMPS     48(R11), Z15, Z11
+	VFMADD231PS Z1, Z8, Z0
+	VFMADD231PS Z3, Z9, Z2
+	VFMADD231PS Z5, Z10, Z4
+	VFMADD231PS Z7, Z11, Z6
+	ADDQ        BX, R11
+	MOVLQSX     24(R8), AX
+	KMOVW       12(R9), K1
+	LEAQ        (AX)(R13*1), DX
+	VMOVUPS.Z   (SI)(AX*4), K1, Z1
+	VMOVUPS.Z   (SI)(DX*4), K1, Z3
+	VMOVUPS.Z   (R14)(AX*4), K1, Z5
+	VMOVUPS.Z   (R14)(DX*4), K1, Z7
+	VPERMPS     0(R11), Z15, Z8
+	VPERMPS     16(R11), Z15, Z9
+	VPERMPS     32(R11), Z15, Z10
+	VPERMPS     48(R11), Z15, Z11
+	VFMADD231PS Z1, Z8, Z0
+	VFMADD231PS Z3, Z9, Z2
+	VFMADD231PS Z5, Z10, Z4
+	VFMADD231PS Z7, Z11, Z6
+	ADDQ        BX, R11
+	MOVLQSX     28(R8), AX
+	KMOVW       14(R9), K1
+	LEAQ        (AX)(R13*1), DX
+	VMOVUPS.Z   (SI)(AX*4), K1, Z1
+	VMOVUPS.Z   (SI)(DX*4), K1, Z3
+	VMOVUPS.Z   (R14)(AX*4), K1, Z5
+	VMOVUPS.Z   (R14)(DX*4), K1, Z7
+	VPERMPS     0(R11), Z15, Z8
+	VPERMPS     16(R11), Z15, Z9
+	VPERMPS     32(R11), Z15, Z10
+	VPERMPS     48(R11), Z15, Z11
+	VFMADD231PS Z1, Z8, Z0
+	VFMADD231PS Z3, Z9, Z2
+	VFMADD231PS Z5, Z10, Z4
+	VFMADD231PS Z7, Z11, Z6
+	ADDQ        BX, R11
+	MOVLQSX     32(R8), AX
+	KMOVW       16(R9), K1
+	LEAQ        (AX)(R13*1), DX
+	VMOVUPS.Z   (SI)(AX*4), K1, Z1
+	VMOVUPS.Z   (SI)(DX*4), K1, Z3
+	VMOVUPS.Z   (R14)(AX*4), K1, Z5
+	VMOVUPS.Z   (R14)(DX*4), K1, Z7
+	VPERMPS     0(R11), Z15, Z8
+	VPERMPS     16(R11), Z15, Z9
+	VPERMPS     32(R11), Z15, Z10
+	VPERMPS     48(R11), Z15, Z11
+	VFMADD231PS Z1, Z8, Z0
+	VFMADD231PS Z3, Z9, Z2
+	VFMADD231PS Z5, Z10, Z4
+	VFMADD231PS Z7, Z11, Z6
+	CMPB        clip+88(FP), $0
+	JEQ         ps0
+	VCMPPS      $0x00, Z30, Z0, K5
+	VCMPPS      $0x00, Z31, Z0, K6
+	KORTESTW    K5, K6
+	JZ          2(PC)
+	MOVB        $1, ret+96(FP)
+	VMAXPS      Z0, Z30, Z0
+	VMINPS      Z0, Z31, Z0
+ps0:
+	VMOVUPS     Z0, 0(DI)
+	CMPB        clip+88(FP), $0
+	JEQ         ps1
+	VCMPPS      $0x00, Z30, Z2, K5
+	VCMPPS      $0x00, Z31, Z2, K6
+	KORTESTW    K5, K6
+	JZ          2(PC)
+	MOVB        $1, ret+96(FP)
+	VMAXPS      Z2, Z30, Z2
+	VMINPS      Z2, Z31, Z2
+ps1:
+	VMOVUPS     Z2, 64(DI)
+	CMPB        clip+88(FP), $0
+	JEQ         ps2
+	VCMPPS      $0x00, Z30, Z4, K5
+	VCMPPS      $0x00, Z31, Z4, K6
+	KORTESTW    K5, K6
+	JZ          2(PC)
+	MOVB        $1, ret+96(FP)
+	VMAXPS      Z4, Z30, Z4
+	VMINPS      Z4, Z31, Z4
+ps2:
+	VMOVUPS     Z4, 128(DI)
+	CMPB        clip+88(FP), $0
+	JEQ         ps3
+	VCMPPS      $0x00, Z30, Z6, K5
+	VCMPPS      $0x00, Z31, Z6, K6
+	KORTESTW    K5, K6
+	JZ          2(PC)
+	MOVB        $1, ret+96(FP)
+	VMAXPS      Z6, Z30, Z6
+	VMINPS      Z6, Z31, Z6
+ps3:
+	VMOVUPS     Z6, 192(DI)
+	ADDQ $256, DI
+	LEAQ (SI)(R13*8), SI
+	LEAQ (SI)(R13*8), SI
+	ADDQ $64, R10
+	ADDQ $64, R12
+	SUBQ $4, CX
+	JMP  pquad
+
+pdone:
+	VZEROUPPER
+	RET

@@ -6,10 +6,11 @@ import (
 	"testing"
 )
 
-// TestDW9MatchesKernels checks dw9x4 against the kernels it replaces
-// (dwTaps512x9 and dwTaps512x9Clip, with dwWeights), bit for bit: the 3x3
-// depthwise layers of MobileNetV2 at 64x64 and odd channel counts (four
-// steps at a time, then single steps of four vectors and of one), with and
+// TestDW9MatchesKernels checks dw9x4 and dw9x4P against the kernels they
+// replace (dwTaps512x9 and dwTaps512x9Clip, with dwWeights), bit for bit:
+// the 3x3 depthwise layers of MobileNetV2 at 64x64 and odd channel counts
+// (four steps at a time, then single steps of four vectors and of one; for
+// 2x2 planes four steps at a time and the rest by the old kernels), with and
 // without a bias, Relu and Clip (exact hits on both bounds, the hits
 // recorded), NaN, infinities and signed zeros among the inputs and
 // weights, and the split across the cores.
@@ -26,13 +27,17 @@ func TestDW9MatchesKernels(t *testing.T) {
 		{"5ch_4px", 3, 5, 5, 5, two(4, 4), two(3, 3), two(1, 1), two(1, 1), two(1, 1), two(1, 1)},
 		{"6ch_12x8_dilated", 2, 6, 6, 6, two(12, 8), two(3, 3), two(1, 1), two(2, 2), two(2, 1), two(2, 3)},
 		{"5ch_4x40", 2, 5, 5, 5, two(4, 40), two(3, 3), two(1, 1), two(1, 1), two(1, 1), two(1, 1)},
+		// 2x2 planes, four channels a vector: dw9x4P.
+		{"960ch_2px", 16, 960, 960, 960, two(2, 2), two(3, 3), two(1, 1), two(1, 1), two(1, 1), two(1, 1)},
+		{"12ch_2px", 3, 12, 12, 12, two(2, 2), two(3, 3), two(1, 1), two(1, 1), two(1, 1), two(1, 1)},
+		{"20ch_2px", 2, 20, 20, 20, two(2, 2), two(3, 3), two(1, 1), two(1, 1), two(1, 1), two(1, 1)},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			cd := c.dims()
 			p := dwPlanFor(cd)
-			if p == nil || !dw9Takes(p) {
-				t.Fatalf("dw9x4 does not take %s", c.name)
+			if p == nil || !dw9Takes(p) && !dw9PTakes(p) {
+				t.Fatalf("neither dw9x4 nor dw9x4P takes %s", c.name)
 			}
 			x := to32(must(Data[float64](randF64(1, -3, 3, cd.n*cd.c*cd.g.inSize()))))
 			w := to32(must(Data[float64](randF64(2, -1, 1, cd.m, 9))))
