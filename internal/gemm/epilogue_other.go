@@ -4,3 +4,6 @@ package gemm
 
 // epiMicro returns nil: no kernel of this build has an epilogue.
 func epiMicro(*kernel) epiFunc { return nil }
+
+// epiSplit returns nil: no kernel of this build has an epilogue.
+func epiSplit(*kernel) epiSplitFunc { return nil }

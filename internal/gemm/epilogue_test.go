@@ -8,7 +8,9 @@ import (
 
 // TestSgemmPlanesEpi checks SgemmPlanesRowsEpi against SgemmPlanesRows
 // followed by the epilogue in Go, bit for bit: planes whole in a tile
-// (the direct stores) and straddled (the flat blocks), k past one block,
+// (the direct stores), of half a tile (the flat blocks' sums stored in
+// the planes by kernel8x32AVX512EpiSplit) and straddled (the flat blocks),
+// k past one block,
 // bands of rows, biases of -0 (no add), Clip or none, NaN sums kept, and
 // exact hits of both bounds reported. Where the kernel has no epilogue, or
 // a tile would not be whole, it must report that it did nothing.
