@@ -3,14 +3,16 @@ package ops
 import (
 	"math"
 	"slices"
+	"strings"
 	"testing"
 )
 
-// TestDW9MatchesKernels checks dw9x4 and dw9x4P against the kernels they
-// replace (dwTaps512x9 and dwTaps512x9Clip, with dwWeights), bit for bit:
-// the 3x3 depthwise layers of MobileNetV2 at 64x64 and odd channel counts
-// (four steps at a time, then single steps of four vectors and of one; for
-// 2x2 planes four steps at a time and the rest by the old kernels), with and
+// TestDW9MatchesKernels checks dw9x4, dw9x4S2 and dw9x4P against the
+// kernels they replace (dwTaps512x9, dwTaps512x9Clip and dwPairs512, with
+// dwWeights), bit for bit: the 3x3 depthwise layers of MobileNetV2 at
+// 64x64 (stride 1 and 2) and odd channel counts (four steps at a time, then
+// single steps of four vectors and of one; for 2x2 planes four steps at a
+// time and the rest by the old kernels), with and
 // without a bias, Relu and Clip (exact hits on both bounds, the hits
 // recorded), NaN, infinities and signed zeros among the inputs and
 // weights, and the split across the cores.
@@ -27,6 +29,10 @@ func TestDW9MatchesKernels(t *testing.T) {
 		{"5ch_4px", 3, 5, 5, 5, two(4, 4), two(3, 3), two(1, 1), two(1, 1), two(1, 1), two(1, 1)},
 		{"6ch_12x8_dilated", 2, 6, 6, 6, two(12, 8), two(3, 3), two(1, 1), two(2, 2), two(2, 1), two(2, 3)},
 		{"5ch_4x40", 2, 5, 5, 5, two(4, 40), two(3, 3), two(1, 1), two(1, 1), two(1, 1), two(1, 1)},
+		// Stride 2, output rows of whole vectors: dw9x4S2.
+		{"96ch_32px_s2", 3, 96, 96, 96, two(32, 32), two(3, 3), two(2, 2), two(1, 1), two(1, 1), two(1, 1)},
+		{"7ch_32px_s2", 2, 7, 7, 7, two(32, 32), two(3, 3), two(2, 2), two(1, 1), two(1, 1), two(1, 1)},
+		{"6ch_1d_9taps_s2", 3, 6, 6, 6, []int{64}, []int{9}, []int{2}, []int{1}, []int{4}, []int{4}},
 		// 2x2 planes, four channels a vector: dw9x4P.
 		{"960ch_2px", 16, 960, 960, 960, two(2, 2), two(3, 3), two(1, 1), two(1, 1), two(1, 1), two(1, 1)},
 		{"12ch_2px", 3, 12, 12, 12, two(2, 2), two(3, 3), two(1, 1), two(1, 1), two(1, 1), two(1, 1)},
@@ -37,10 +43,13 @@ func TestDW9MatchesKernels(t *testing.T) {
 			cd := c.dims()
 			p := dwPlanFor(cd)
 			if p == nil || !dw9Takes(p) && !dw9PTakes(p) {
-				t.Fatalf("neither dw9x4 nor dw9x4P takes %s", c.name)
+				t.Fatalf("none of dw9x4, dw9x4S2 and dw9x4P takes %s", c.name)
+			}
+			if strings.Contains(c.name, "_s2") != p.pairs {
+				t.Fatalf("%s: a plan of pairs %v", c.name, p.pairs)
 			}
 			x := to32(must(Data[float64](randF64(1, -3, 3, cd.n*cd.c*cd.g.inSize()))))
-			w := to32(must(Data[float64](randF64(2, -1, 1, cd.m, 9))))
+			w := to32(must(Data[float64](randF64(2, -1, 1, cd.m, cd.g.kSize()))))
 			b := to32(must(Data[float64](randF64(3, -1, 1, cd.m))))
 			clear(w[9:18]) // channel 1: its bias throughout, the Clip's lower bound
 			w[20], w[30] = float32(math.Copysign(0, -1)), float32(math.Inf(1))

@@ -117,18 +117,28 @@ func gemmKernelName() string {
 //go:noescape
 func dw9x4(y, x *float32, steps, pm, xstep int, off *int32, kmask *uint16, w, bias *float32, lo, hi float32, clip bool) bool
 
-// dw9Takes reports whether dw9x4 runs plan p.
+// dw9x4S2 is dw9x4 for a plan of pairs (stride 2, output rows of whole
+// vectors), the inputs loaded and the even ones kept as dwPairs512 does.
+//
+//go:noescape
+func dw9x4S2(y, x *float32, steps, pm, xstep int, off *int32, kmask *uint16, w, bias *float32, lo, hi float32, clip bool) bool
+
+// dw9Takes reports whether dw9x4 (contiguous) or dw9x4S2 (pairs) runs
+// plan p.
 func dw9Takes(p *dwPlan) bool {
-	return dw512 && !dw9Off && p.vl == 16 && p.taps == 9 && p.contig && p.cstep == 1
+	return dw512 && !dw9Off && p.vl == 16 && p.taps == 9 && (p.contig || p.pairs) && p.cstep == 1
 }
 
-// dw9Kernel runs dw9x4 over steps steps from the first step's y, x,
+// dw9Kernel runs dw9x4 or dw9x4S2 over steps steps from the first step's y, x,
 // weights w and bias. The caller has checked the bounds of x; every lane
 // that reads is inside the steps' input planes.
 func dw9Kernel(p *dwPlan, y, x []float32, steps int, w, bias []float32, clip bool, lo, hi float32) bool {
 	_ = w[steps*9-1]
 	_ = bias[steps-1]
 	_ = y[steps*p.pm*16-1]
+	if p.pairs {
+		return dw9x4S2(&y[0], &x[0], steps, p.pm, p.pin, &p.off[0], &p.kmask[0], &w[0], &bias[0], lo, hi, clip)
+	}
 	return dw9x4(&y[0], &x[0], steps, p.pm, p.pin, &p.off[0], &p.kmask[0], &w[0], &bias[0], lo, hi, clip)
 }
 
