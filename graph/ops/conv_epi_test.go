@@ -92,3 +92,37 @@ func TestConvPointwiseEpiMatchesPass(t *testing.T) {
 		})
 	}
 }
+
+// TestConvTasksWholeTiles checks the split of MobileNetV2's 1x1 products
+// (alone and fused with the depthwise convolution) among 1 to 4 cores at
+// batch 16 and 1: every task's product spans whole tiles of the AVX-512
+// kernel (32 columns) unless the batch has fewer columns in all, and the
+// cores get a range of samples each where the columns allow.
+func TestConvTasksWholeTiles(t *testing.T) {
+	const rowTile, colTile = 8, 32
+	for _, c := range []struct{ C, M, P int }{
+		{32, 16, 1024}, {16, 96, 1024}, {96, 24, 256}, {144, 32, 64}, {192, 64, 16},
+		{64, 384, 16}, {384, 96, 16}, {96, 576, 16}, {576, 160, 4}, {160, 960, 4}, {960, 320, 4}, {320, 1280, 4},
+	} {
+		for _, n := range []int{16, 1} {
+			for workers := 1; workers <= 4; workers++ {
+				ns, nr := pointwiseTasks(n, c.M, c.P, c.C, workers, rowTile, colTile)
+				for si := range ns {
+					s0, s1 := n*si/ns, n*(si+1)/ns
+					if cols := (s1 - s0) * c.P; cols%colTile != 0 && cols < n*c.P {
+						t.Errorf("%+v, batch %d, %d cores: a task of %d columns (%d ranges, %d bands)", c, n, workers, cols, ns, nr)
+					}
+				}
+				if n >= workers && n*c.P >= workers*colTile && c.M*c.P*c.C*n >= 1<<20 && ns < workers {
+					t.Errorf("%+v, batch %d, %d cores: %d ranges of samples", c, n, workers, ns)
+				}
+				g := expandGroup(n, c.P, workers, colTile)
+				for s0 := 0; s0 < n; s0 += g {
+					if cols := (min(n, s0+g) - s0) * c.P; cols%colTile != 0 && cols < n*c.P {
+						t.Errorf("%+v, batch %d, %d cores: a fused task of %d columns", c, n, workers, cols)
+					}
+				}
+			}
+		}
+	}
+}

@@ -53,6 +53,16 @@ var convExpandCols = 64
 // convExpandRuns counts the fused runs (tests check that the fusion ran).
 var convExpandRuns atomic.Int64
 
+// expandGroup is the samples of a fused task (n samples of P positions,
+// workers cores): enough columns for the product's tiles where the planes
+// are small (convExpandCols), at least two tasks a core, but never fewer
+// columns than a tile's (colTile) where the samples allow (2x2 planes on
+// two cores: 8 samples, not 4 and every tile half empty).
+func expandGroup(n, P, workers, colTile int) int {
+	g := max(1, min((convExpandCols+P-1)/P, n/(2*workers)))
+	return max(g, min(n, (colTile+P-1)/P))
+}
+
 // expandFusions finds the 1x1 Conv nodes whose output (after the Relu or
 // Clip fused into them, fused as reluFusions gives) is read only by a
 // grouped Conv node as its input: it maps both nodes to their link.
@@ -144,9 +154,7 @@ func expandForward(f *convExpand, w, b []float32, cd *convDims, xb, y []float32)
 	chunk := max(1, convActivateBlock/(p.cstep*p.pout))
 	_ = x[a.n*C*P-1]
 	_ = y[cd.n*per-1]
-	// A task is g samples: enough columns for the product's tiles where
-	// the planes are small, at least two tasks a core.
-	g := max(1, min((convExpandCols+P-1)/P, cd.n/(2*runtime.GOMAXPROCS(0))))
+	g := expandGroup(cd.n, P, runtime.GOMAXPROCS(0), a.packed.ColTile())
 	tasks := (cd.n + g - 1) / g
 	task := func(t int) {
 		s0, s1 := t*g, min(cd.n, (t+1)*g)

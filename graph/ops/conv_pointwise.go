@@ -41,15 +41,7 @@ func convPointwise[T Float](x, b []T, cd *convDims, y []T) bool {
 	}
 	P, C, M := cd.g.outSize(), cd.c, cd.m
 	spread := pointwiseSpread(b32, cd)
-	// Tasks of samples [s0, s1) and rows [i0, i1), claimed by the cores
-	// as they come free: sample ranges of 64 columns or more, and a band
-	// of rows a core when the samples are too few to split (small planes;
-	// each band packs the whole of B).
-	ns, nr := 1, 1
-	if workers := runtime.GOMAXPROCS(0); workers > 1 && cd.n*M*P*C >= 1<<20 {
-		ns = min(cd.n, max(1, cd.n*P/64), 4*workers)
-		nr = max(1, min(workers/ns, M/(4*cd.packed.RowTile())))
-	}
+	ns, nr := pointwiseTasks(cd.n, M, P, C, runtime.GOMAXPROCS(0), cd.packed.RowTile(), cd.packed.ColTile())
 	tile := cd.packed.RowTile()
 	epi := pointwiseEpi(b32, cd)
 	task := func(t int) {
@@ -118,6 +110,24 @@ func pointwiseEpi(b32 []float32, cd *convDims) *gemm.Epilogue {
 		ce.e.Lo, ce.e.Hi, ce.e.Clip = float32(cd.clip.lo), float32(cd.clip.hi), true
 	}
 	return &ce.e
+}
+
+// pointwiseTasks splits a 1x1 convolution of n samples (C channels in, M
+// out, P positions) among workers cores: ns ranges of samples times nr
+// bands of rows, claimed by the cores as they come free. Sample ranges of
+// 64 columns or more, or of a tile's columns (colTile) where that makes a
+// range a core (2x2 planes: 8 samples, not a band of rows each and every
+// tile half empty), and a band of rows a core when the samples are too
+// few to split (each band packs the whole of B). Small products run whole.
+func pointwiseTasks(n, M, P, C, workers, rowTile, colTile int) (ns, nr int) {
+	if workers <= 1 || n*M*P*C < 1<<20 {
+		return 1, 1
+	}
+	ns = min(n, max(1, n*P/64), 4*workers)
+	if ns < workers {
+		ns = min(n, max(ns, n*P/colTile), workers)
+	}
+	return ns, max(1, min(workers/ns, M/(4*rowTile)))
 }
 
 // pointwiseSpread returns the bias spread over a sample's output that

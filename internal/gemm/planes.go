@@ -25,6 +25,10 @@ func (pa *PackedA) SgemmPlanes(nb, P int, b []float32, bs int, c []float32, cs i
 // RowTile is the row multiple at which SgemmPlanesRows may split the rows.
 func (pa *PackedA) RowTile() int { return pa.kern.mr }
 
+// ColTile is the columns of the micro-kernel's tile: a product of fewer
+// columns computes a partly empty tile.
+func (pa *PackedA) ColTile() int { return pa.kern.nr }
+
 // SgemmPlanesRows is SgemmPlanes for rows [i0, i1) of A and the C planes
 // only (i0 a multiple of RowTile, i1 too or m): callers split a product
 // among goroutines by rows when its planes are too few to split.
