@@ -40,6 +40,11 @@ type dwPlan struct {
 	mask             []uint32  // vl 8: [pm][taps][8]; pairs: [pm][taps][16], lane i's at 2i
 	kmask            []uint16  // vl 16: a bit a lane, [pm][taps]; pairs: [pm][taps][2], lane i's at bit 2i
 	chmap            [16]int32 // per lane: its channel in the step
+	// rowGap, for 16 lanes: lanes 0-7 read off+2i and lanes 8-15
+	// off+rowGap+2(i-8) (stride 2, output rows of 8: a vector is two
+	// rows); the masks as for pairs, lane i's at bit 2i. Only dw9x4S2
+	// runs such a plan (pairs is false).
+	rowGap int32
 }
 
 // dwKey is what a plan depends on.
@@ -76,7 +81,7 @@ func dwPlanFor(cd *convDims) *dwPlan {
 		return nil
 	}
 	if dw512 && dwLanes != 8 {
-		if p := dwPlanCached(cd, 16); p != nil && (p.contig || p.pairs) {
+		if p := dwPlanCached(cd, 16); p != nil && (p.contig || p.pairs || p.rowGap > 0 && dw9Takes(p)) {
 			return p
 		}
 	}
@@ -146,6 +151,9 @@ func newDWPlan(g *convGeom, c, vl int) *dwPlan {
 		step = 2
 		off, ok = dwRuns(idx, mask, vl, 2)
 		p.pairs = ok
+		if !ok && vl == 16 {
+			off, p.rowGap, ok = dwRowPairs(idx, mask)
+		}
 	}
 	if !ok {
 		p.off, p.mask = idx, mask
@@ -174,6 +182,54 @@ func newDWPlan(g *convGeom, c, vl int) *dwPlan {
 		}
 	}
 	return p
+}
+
+// dwRowPairs returns, when every vector of 16 lanes of idx reads off + 2i
+// in lanes i < 8 and off + gap + 2(i-8) in lanes i >= 8 (those that mask
+// keeps), with one gap for all, the off of each vector and the gap.
+func dwRowPairs(idx []int32, mask []uint32) ([]int32, int32, bool) {
+	const vl = 16
+	gap, known := int32(0), false
+	for v := 0; v < len(idx)/vl && !known; v++ {
+		lo, hi := -1, -1
+		for i := range vl {
+			if mask[v*vl+i] == 0 {
+				continue
+			}
+			if i < 8 && lo < 0 {
+				lo = i
+			}
+			if i >= 8 && hi < 0 {
+				hi = i
+			}
+		}
+		if lo >= 0 && hi >= 0 {
+			gap = (idx[v*vl+hi] - 2*int32(hi-8)) - (idx[v*vl+lo] - 2*int32(lo))
+			known = true
+		}
+	}
+	if !known || gap < 16 {
+		return nil, 0, false
+	}
+	off := make([]int32, len(idx)/vl)
+	for v := range off {
+		first := true
+		for i := range vl {
+			if mask[v*vl+i] == 0 {
+				continue
+			}
+			o := idx[v*vl+i] - 2*int32(i)
+			if i >= 8 {
+				o = idx[v*vl+i] - gap - 2*int32(i-8)
+			}
+			if first {
+				off[v], first = o, false
+			} else if off[v] != o {
+				return nil, 0, false
+			}
+		}
+	}
+	return off, gap, true
 }
 
 // dwRuns returns, when every vector of vl lanes of idx reads off + step*i

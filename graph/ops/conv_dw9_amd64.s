@@ -750,14 +750,17 @@ DATA evens<>+56(SB)/4, $28
 DATA evens<>+60(SB)/4, $30
 GLOBL evens<>(SB), RODATA|NOPTR, $64
 
-// func dw9x4S2(y, x *float32, steps, pm, xstep int, off *int32, kmask *uint16, w, bias *float32, lo, hi float32, clip bool) bool
+// func dw9x4S2(y, x *float32, steps, pm, xstep int, off *int32, kmask *uint16, w, bias *float32, lo, hi float32, clip bool, gap int) bool
 // dw9x4 for a plan of pairs (stride 2, output rows of whole vectors): a
 // tap's inputs are two masked loads of 16 (K1, K2) whose even elements
 // VPERMT2PS keeps (Z29 their indices, evens), as dwPairs512 loads them; the
 // sums are those of dwPairs512 in the same order, with the Clip of
 // dwTaps512x9Clip. Registers as in dw9x4; Z8 to Z11 the second loads.
-TEXT ·dw9x4S2(SB), NOSPLIT, $0-89
-	MOVB         $0, ret+88(FP)
+// With gap other than 64 (a plan of row pairs: the second load two input
+// rows on) the four-step mode is skipped and the single steps load the
+// second half from R13 = SI + gap.
+TEXT ·dw9x4S2(SB), NOSPLIT, $0-97
+	MOVB         $0, ret+96(FP)
 	MOVQ         y+0(FP), DI
 	MOVQ         x+8(FP), SI
 	MOVQ         steps+16(FP), BX
@@ -770,6 +773,8 @@ TEXT ·dw9x4S2(SB), NOSPLIT, $0-89
 	VBROADCASTSS hi+76(FP), Z31
 	LEAQ         evens<>(SB), AX
 	VMOVDQU32    (AX), Z29
+	CMPQ         gap+88(FP), $64
+	JNE          single
 
 quad:
 	CMPQ BX, $4
@@ -972,7 +977,7 @@ quadvec:
 	VCMPPS      $0x00, Z31, Z0, K6
 	KORTESTW    K5, K6
 	JZ          2(PC)
-	MOVB        $1, ret+88(FP)
+	MOVB        $1, ret+96(FP)
 	VMAXPS      Z0, Z30, Z0
 	VMINPS      Z0, Z31, Z0
 qs0:
@@ -983,7 +988,7 @@ qs0:
 	VCMPPS      $0x00, Z31, Z2, K6
 	KORTESTW    K5, K6
 	JZ          2(PC)
-	MOVB        $1, ret+88(FP)
+	MOVB        $1, ret+96(FP)
 	VMAXPS      Z2, Z30, Z2
 	VMINPS      Z2, Z31, Z2
 qs1:
@@ -994,7 +999,7 @@ qs1:
 	VCMPPS      $0x00, Z31, Z4, K6
 	KORTESTW    K5, K6
 	JZ          2(PC)
-	MOVB        $1, ret+88(FP)
+	MOVB        $1, ret+96(FP)
 	VMAXPS      Z4, Z30, Z4
 	VMINPS      Z4, Z31, Z4
 qs2:
@@ -1006,7 +1011,7 @@ qs2:
 	VCMPPS      $0x00, Z31, Z6, K6
 	KORTESTW    K5, K6
 	JZ          2(PC)
-	MOVB        $1, ret+88(FP)
+	MOVB        $1, ret+96(FP)
 	VMAXPS      Z6, Z30, Z6
 	VMINPS      Z6, Z31, Z6
 qs3:
@@ -1036,6 +1041,8 @@ single:
 	MOVQ  off+40(FP), R8
 	MOVQ  kmask+48(FP), R9
 	MOVQ  pm+24(FP), CX
+	MOVQ  gap+88(FP), R13
+	ADDQ  SI, R13
 	VBROADCASTSS 0(R10), Z16
 	VBROADCASTSS 4(R10), Z17
 	VBROADCASTSS 8(R10), Z18
@@ -1061,19 +1068,19 @@ four:
 	KMOVW       0(R9), K1
 	KMOVW       2(R9), K2
 	VMOVUPS.Z   (SI)(AX*4), K1, Z1
-	VMOVUPS.Z   64(SI)(AX*4), K2, Z8
+	VMOVUPS.Z   (R13)(AX*4), K2, Z8
 	KMOVW       36(R9), K1
 	KMOVW       38(R9), K2
 	VMOVUPS.Z   (SI)(DX*4), K1, Z3
-	VMOVUPS.Z   64(SI)(DX*4), K2, Z9
+	VMOVUPS.Z   (R13)(DX*4), K2, Z9
 	KMOVW       72(R9), K1
 	KMOVW       74(R9), K2
 	VMOVUPS.Z   (SI)(R11*4), K1, Z5
-	VMOVUPS.Z   64(SI)(R11*4), K2, Z10
+	VMOVUPS.Z   (R13)(R11*4), K2, Z10
 	KMOVW       108(R9), K1
 	KMOVW       110(R9), K2
 	VMOVUPS.Z   (SI)(R14*4), K1, Z7
-	VMOVUPS.Z   64(SI)(R14*4), K2, Z11
+	VMOVUPS.Z   (R13)(R14*4), K2, Z11
 	VPERMT2PS   Z8, Z29, Z1
 	VPERMT2PS   Z9, Z29, Z3
 	VPERMT2PS   Z10, Z29, Z5
@@ -1089,19 +1096,19 @@ four:
 	KMOVW       4(R9), K1
 	KMOVW       6(R9), K2
 	VMOVUPS.Z   (SI)(AX*4), K1, Z1
-	VMOVUPS.Z   64(SI)(AX*4), K2, Z8
+	VMOVUPS.Z   (R13)(AX*4), K2, Z8
 	KMOVW       40(R9), K1
 	KMOVW       42(R9), K2
 	VMOVUPS.Z   (SI)(DX*4), K1, Z3
-	VMOVUPS.Z   64(SI)(DX*4), K2, Z9
+	VMOVUPS.Z   (R13)(DX*4), K2, Z9
 	KMOVW       76(R9), K1
 	KMOVW       78(R9), K2
 	VMOVUPS.Z   (SI)(R11*4), K1, Z5
-	VMOVUPS.Z   64(SI)(R11*4), K2, Z10
+	VMOVUPS.Z   (R13)(R11*4), K2, Z10
 	KMOVW       112(R9), K1
 	KMOVW       114(R9), K2
 	VMOVUPS.Z   (SI)(R14*4), K1, Z7
-	VMOVUPS.Z   64(SI)(R14*4), K2, Z11
+	VMOVUPS.Z   (R13)(R14*4), K2, Z11
 	VPERMT2PS   Z8, Z29, Z1
 	VPERMT2PS   Z9, Z29, Z3
 	VPERMT2PS   Z10, Z29, Z5
@@ -1117,19 +1124,19 @@ four:
 	KMOVW       8(R9), K1
 	KMOVW       10(R9), K2
 	VMOVUPS.Z   (SI)(AX*4), K1, Z1
-	VMOVUPS.Z   64(SI)(AX*4), K2, Z8
+	VMOVUPS.Z   (R13)(AX*4), K2, Z8
 	KMOVW       44(R9), K1
 	KMOVW       46(R9), K2
 	VMOVUPS.Z   (SI)(DX*4), K1, Z3
-	VMOVUPS.Z   64(SI)(DX*4), K2, Z9
+	VMOVUPS.Z   (R13)(DX*4), K2, Z9
 	KMOVW       80(R9), K1
 	KMOVW       82(R9), K2
 	VMOVUPS.Z   (SI)(R11*4), K1, Z5
-	VMOVUPS.Z   64(SI)(R11*4), K2, Z10
+	VMOVUPS.Z   (R13)(R11*4), K2, Z10
 	KMOVW       116(R9), K1
 	KMOVW       118(R9), K2
 	VMOVUPS.Z   (SI)(R14*4), K1, Z7
-	VMOVUPS.Z   64(SI)(R14*4), K2, Z11
+	VMOVUPS.Z   (R13)(R14*4), K2, Z11
 	VPERMT2PS   Z8, Z29, Z1
 	VPERMT2PS   Z9, Z29, Z3
 	VPERMT2PS   Z10, Z29, Z5
@@ -1145,19 +1152,19 @@ four:
 	KMOVW       12(R9), K1
 	KMOVW       14(R9), K2
 	VMOVUPS.Z   (SI)(AX*4), K1, Z1
-	VMOVUPS.Z   64(SI)(AX*4), K2, Z8
+	VMOVUPS.Z   (R13)(AX*4), K2, Z8
 	KMOVW       48(R9), K1
 	KMOVW       50(R9), K2
 	VMOVUPS.Z   (SI)(DX*4), K1, Z3
-	VMOVUPS.Z   64(SI)(DX*4), K2, Z9
+	VMOVUPS.Z   (R13)(DX*4), K2, Z9
 	KMOVW       84(R9), K1
 	KMOVW       86(R9), K2
 	VMOVUPS.Z   (SI)(R11*4), K1, Z5
-	VMOVUPS.Z   64(SI)(R11*4), K2, Z10
+	VMOVUPS.Z   (R13)(R11*4), K2, Z10
 	KMOVW       120(R9), K1
 	KMOVW       122(R9), K2
 	VMOVUPS.Z   (SI)(R14*4), K1, Z7
-	VMOVUPS.Z   64(SI)(R14*4), K2, Z11
+	VMOVUPS.Z   (R13)(R14*4), K2, Z11
 	VPERMT2PS   Z8, Z29, Z1
 	VPERMT2PS   Z9, Z29, Z3
 	VPERMT2PS   Z10, Z29, Z5
@@ -1173,19 +1180,19 @@ four:
 	KMOVW       16(R9), K1
 	KMOVW       18(R9), K2
 	VMOVUPS.Z   (SI)(AX*4), K1, Z1
-	VMOVUPS.Z   64(SI)(AX*4), K2, Z8
+	VMOVUPS.Z   (R13)(AX*4), K2, Z8
 	KMOVW       52(R9), K1
 	KMOVW       54(R9), K2
 	VMOVUPS.Z   (SI)(DX*4), K1, Z3
-	VMOVUPS.Z   64(SI)(DX*4), K2, Z9
+	VMOVUPS.Z   (R13)(DX*4), K2, Z9
 	KMOVW       88(R9), K1
 	KMOVW       90(R9), K2
 	VMOVUPS.Z   (SI)(R11*4), K1, Z5
-	VMOVUPS.Z   64(SI)(R11*4), K2, Z10
+	VMOVUPS.Z   (R13)(R11*4), K2, Z10
 	KMOVW       124(R9), K1
 	KMOVW       126(R9), K2
 	VMOVUPS.Z   (SI)(R14*4), K1, Z7
-	VMOVUPS.Z   64(SI)(R14*4), K2, Z11
+	VMOVUPS.Z   (R13)(R14*4), K2, Z11
 	VPERMT2PS   Z8, Z29, Z1
 	VPERMT2PS   Z9, Z29, Z3
 	VPERMT2PS   Z10, Z29, Z5
@@ -1201,19 +1208,19 @@ four:
 	KMOVW       20(R9), K1
 	KMOVW       22(R9), K2
 	VMOVUPS.Z   (SI)(AX*4), K1, Z1
-	VMOVUPS.Z   64(SI)(AX*4), K2, Z8
+	VMOVUPS.Z   (R13)(AX*4), K2, Z8
 	KMOVW       56(R9), K1
 	KMOVW       58(R9), K2
 	VMOVUPS.Z   (SI)(DX*4), K1, Z3
-	VMOVUPS.Z   64(SI)(DX*4), K2, Z9
+	VMOVUPS.Z   (R13)(DX*4), K2, Z9
 	KMOVW       92(R9), K1
 	KMOVW       94(R9), K2
 	VMOVUPS.Z   (SI)(R11*4), K1, Z5
-	VMOVUPS.Z   64(SI)(R11*4), K2, Z10
+	VMOVUPS.Z   (R13)(R11*4), K2, Z10
 	KMOVW       128(R9), K1
 	KMOVW       130(R9), K2
 	VMOVUPS.Z   (SI)(R14*4), K1, Z7
-	VMOVUPS.Z   64(SI)(R14*4), K2, Z11
+	VMOVUPS.Z   (R13)(R14*4), K2, Z11
 	VPERMT2PS   Z8, Z29, Z1
 	VPERMT2PS   Z9, Z29, Z3
 	VPERMT2PS   Z10, Z29, Z5
@@ -1229,19 +1236,19 @@ four:
 	KMOVW       24(R9), K1
 	KMOVW       26(R9), K2
 	VMOVUPS.Z   (SI)(AX*4), K1, Z1
-	VMOVUPS.Z   64(SI)(AX*4), K2, Z8
+	VMOVUPS.Z   (R13)(AX*4), K2, Z8
 	KMOVW       60(R9), K1
 	KMOVW       62(R9), K2
 	VMOVUPS.Z   (SI)(DX*4), K1, Z3
-	VMOVUPS.Z   64(SI)(DX*4), K2, Z9
+	VMOVUPS.Z   (R13)(DX*4), K2, Z9
 	KMOVW       96(R9), K1
 	KMOVW       98(R9), K2
 	VMOVUPS.Z   (SI)(R11*4), K1, Z5
-	VMOVUPS.Z   64(SI)(R11*4), K2, Z10
+	VMOVUPS.Z   (R13)(R11*4), K2, Z10
 	KMOVW       132(R9), K1
 	KMOVW       134(R9), K2
 	VMOVUPS.Z   (SI)(R14*4), K1, Z7
-	VMOVUPS.Z   64(SI)(R14*4), K2, Z11
+	VMOVUPS.Z   (R13)(R14*4), K2, Z11
 	VPERMT2PS   Z8, Z29, Z1
 	VPERMT2PS   Z9, Z29, Z3
 	VPERMT2PS   Z10, Z29, Z5
@@ -1257,19 +1264,19 @@ four:
 	KMOVW       28(R9), K1
 	KMOVW       30(R9), K2
 	VMOVUPS.Z   (SI)(AX*4), K1, Z1
-	VMOVUPS.Z   64(SI)(AX*4), K2, Z8
+	VMOVUPS.Z   (R13)(AX*4), K2, Z8
 	KMOVW       64(R9), K1
 	KMOVW       66(R9), K2
 	VMOVUPS.Z   (SI)(DX*4), K1, Z3
-	VMOVUPS.Z   64(SI)(DX*4), K2, Z9
+	VMOVUPS.Z   (R13)(DX*4), K2, Z9
 	KMOVW       100(R9), K1
 	KMOVW       102(R9), K2
 	VMOVUPS.Z   (SI)(R11*4), K1, Z5
-	VMOVUPS.Z   64(SI)(R11*4), K2, Z10
+	VMOVUPS.Z   (R13)(R11*4), K2, Z10
 	KMOVW       136(R9), K1
 	KMOVW       138(R9), K2
 	VMOVUPS.Z   (SI)(R14*4), K1, Z7
-	VMOVUPS.Z   64(SI)(R14*4), K2, Z11
+	VMOVUPS.Z   (R13)(R14*4), K2, Z11
 	VPERMT2PS   Z8, Z29, Z1
 	VPERMT2PS   Z9, Z29, Z3
 	VPERMT2PS   Z10, Z29, Z5
@@ -1285,19 +1292,19 @@ four:
 	KMOVW       32(R9), K1
 	KMOVW       34(R9), K2
 	VMOVUPS.Z   (SI)(AX*4), K1, Z1
-	VMOVUPS.Z   64(SI)(AX*4), K2, Z8
+	VMOVUPS.Z   (R13)(AX*4), K2, Z8
 	KMOVW       68(R9), K1
 	KMOVW       70(R9), K2
 	VMOVUPS.Z   (SI)(DX*4), K1, Z3
-	VMOVUPS.Z   64(SI)(DX*4), K2, Z9
+	VMOVUPS.Z   (R13)(DX*4), K2, Z9
 	KMOVW       104(R9), K1
 	KMOVW       106(R9), K2
 	VMOVUPS.Z   (SI)(R11*4), K1, Z5
-	VMOVUPS.Z   64(SI)(R11*4), K2, Z10
+	VMOVUPS.Z   (R13)(R11*4), K2, Z10
 	KMOVW       140(R9), K1
 	KMOVW       142(R9), K2
 	VMOVUPS.Z   (SI)(R14*4), K1, Z7
-	VMOVUPS.Z   64(SI)(R14*4), K2, Z11
+	VMOVUPS.Z   (R13)(R14*4), K2, Z11
 	VPERMT2PS   Z8, Z29, Z1
 	VPERMT2PS   Z9, Z29, Z3
 	VPERMT2PS   Z10, Z29, Z5
@@ -1312,7 +1319,7 @@ four:
 	VCMPPS      $0x00, Z31, Z0, K6
 	KORTESTW    K5, K6
 	JZ          2(PC)
-	MOVB        $1, ret+88(FP)
+	MOVB        $1, ret+96(FP)
 	VMAXPS      Z0, Z30, Z0
 	VMINPS      Z0, Z31, Z0
 fs0:
@@ -1323,7 +1330,7 @@ fs0:
 	VCMPPS      $0x00, Z31, Z2, K6
 	KORTESTW    K5, K6
 	JZ          2(PC)
-	MOVB        $1, ret+88(FP)
+	MOVB        $1, ret+96(FP)
 	VMAXPS      Z2, Z30, Z2
 	VMINPS      Z2, Z31, Z2
 fs1:
@@ -1334,7 +1341,7 @@ fs1:
 	VCMPPS      $0x00, Z31, Z4, K6
 	KORTESTW    K5, K6
 	JZ          2(PC)
-	MOVB        $1, ret+88(FP)
+	MOVB        $1, ret+96(FP)
 	VMAXPS      Z4, Z30, Z4
 	VMINPS      Z4, Z31, Z4
 fs2:
@@ -1345,7 +1352,7 @@ fs2:
 	VCMPPS      $0x00, Z31, Z6, K6
 	KORTESTW    K5, K6
 	JZ          2(PC)
-	MOVB        $1, ret+88(FP)
+	MOVB        $1, ret+96(FP)
 	VMAXPS      Z6, Z30, Z6
 	VMINPS      Z6, Z31, Z6
 fs3:
@@ -1364,63 +1371,63 @@ one:
 	KMOVW       0(R9), K1
 	KMOVW       2(R9), K2
 	VMOVUPS.Z   (SI)(AX*4), K1, Z1
-	VMOVUPS.Z   64(SI)(AX*4), K2, Z8
+	VMOVUPS.Z   (R13)(AX*4), K2, Z8
 	VPERMT2PS   Z8, Z29, Z1
 	VFMADD231PS Z1, Z16, Z0
 	MOVLQSX     4(R8), AX
 	KMOVW       4(R9), K1
 	KMOVW       6(R9), K2
 	VMOVUPS.Z   (SI)(AX*4), K1, Z1
-	VMOVUPS.Z   64(SI)(AX*4), K2, Z8
+	VMOVUPS.Z   (R13)(AX*4), K2, Z8
 	VPERMT2PS   Z8, Z29, Z1
 	VFMADD231PS Z1, Z17, Z0
 	MOVLQSX     8(R8), AX
 	KMOVW       8(R9), K1
 	KMOVW       10(R9), K2
 	VMOVUPS.Z   (SI)(AX*4), K1, Z1
-	VMOVUPS.Z   64(SI)(AX*4), K2, Z8
+	VMOVUPS.Z   (R13)(AX*4), K2, Z8
 	VPERMT2PS   Z8, Z29, Z1
 	VFMADD231PS Z1, Z18, Z0
 	MOVLQSX     12(R8), AX
 	KMOVW       12(R9), K1
 	KMOVW       14(R9), K2
 	VMOVUPS.Z   (SI)(AX*4), K1, Z1
-	VMOVUPS.Z   64(SI)(AX*4), K2, Z8
+	VMOVUPS.Z   (R13)(AX*4), K2, Z8
 	VPERMT2PS   Z8, Z29, Z1
 	VFMADD231PS Z1, Z19, Z0
 	MOVLQSX     16(R8), AX
 	KMOVW       16(R9), K1
 	KMOVW       18(R9), K2
 	VMOVUPS.Z   (SI)(AX*4), K1, Z1
-	VMOVUPS.Z   64(SI)(AX*4), K2, Z8
+	VMOVUPS.Z   (R13)(AX*4), K2, Z8
 	VPERMT2PS   Z8, Z29, Z1
 	VFMADD231PS Z1, Z20, Z0
 	MOVLQSX     20(R8), AX
 	KMOVW       20(R9), K1
 	KMOVW       22(R9), K2
 	VMOVUPS.Z   (SI)(AX*4), K1, Z1
-	VMOVUPS.Z   64(SI)(AX*4), K2, Z8
+	VMOVUPS.Z   (R13)(AX*4), K2, Z8
 	VPERMT2PS   Z8, Z29, Z1
 	VFMADD231PS Z1, Z21, Z0
 	MOVLQSX     24(R8), AX
 	KMOVW       24(R9), K1
 	KMOVW       26(R9), K2
 	VMOVUPS.Z   (SI)(AX*4), K1, Z1
-	VMOVUPS.Z   64(SI)(AX*4), K2, Z8
+	VMOVUPS.Z   (R13)(AX*4), K2, Z8
 	VPERMT2PS   Z8, Z29, Z1
 	VFMADD231PS Z1, Z22, Z0
 	MOVLQSX     28(R8), AX
 	KMOVW       28(R9), K1
 	KMOVW       30(R9), K2
 	VMOVUPS.Z   (SI)(AX*4), K1, Z1
-	VMOVUPS.Z   64(SI)(AX*4), K2, Z8
+	VMOVUPS.Z   (R13)(AX*4), K2, Z8
 	VPERMT2PS   Z8, Z29, Z1
 	VFMADD231PS Z1, Z23, Z0
 	MOVLQSX     32(R8), AX
 	KMOVW       32(R9), K1
 	KMOVW       34(R9), K2
 	VMOVUPS.Z   (SI)(AX*4), K1, Z1
-	VMOVUPS.Z   64(SI)(AX*4), K2, Z8
+	VMOVUPS.Z   (R13)(AX*4), K2, Z8
 	VPERMT2PS   Z8, Z29, Z1
 	VFMADD231PS Z1, Z24, Z0
 	CMPB        clip+80(FP), $0
@@ -1429,7 +1436,7 @@ one:
 	VCMPPS      $0x00, Z31, Z0, K6
 	KORTESTW    K5, K6
 	JZ          2(PC)
-	MOVB        $1, ret+88(FP)
+	MOVB        $1, ret+96(FP)
 	VMAXPS      Z0, Z30, Z0
 	VMINPS      Z0, Z31, Z0
 os0:
@@ -1441,7 +1448,8 @@ os0:
 	JMP  one
 
 singlenext:
-	LEAQ (SI)(R13*4), SI
+	MOVQ xstep+32(FP), AX
+	LEAQ (SI)(AX*4), SI
 	ADDQ $36, R10
 	ADDQ $4, R12
 	DECQ BX

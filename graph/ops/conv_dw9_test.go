@@ -8,9 +8,10 @@ import (
 )
 
 // TestDW9MatchesKernels checks dw9x4, dw9x4S2 and dw9x4P against the
-// kernels they replace (dwTaps512x9, dwTaps512x9Clip and dwPairs512, with
-// dwWeights), bit for bit: the 3x3 depthwise layers of MobileNetV2 at
-// 64x64 (stride 1 and 2) and odd channel counts (four steps at a time, then
+// kernels they replace (dwTaps512x9, dwTaps512x9Clip, dwPairs512 and, for
+// output rows of 8, the 8-lane dwPairsAVX2, with dwWeights), bit for bit:
+// the 3x3 depthwise layers of MobileNetV2 at 64x64 (stride 1 and 2) and
+// odd channel counts (four steps at a time, then
 // single steps of four vectors and of one; for 2x2 planes four steps at a
 // time and the rest by the old kernels), with and
 // without a bias, Relu and Clip (exact hits on both bounds, the hits
@@ -33,6 +34,11 @@ func TestDW9MatchesKernels(t *testing.T) {
 		{"96ch_32px_s2", 3, 96, 96, 96, two(32, 32), two(3, 3), two(2, 2), two(1, 1), two(1, 1), two(1, 1)},
 		{"7ch_32px_s2", 2, 7, 7, 7, two(32, 32), two(3, 3), two(2, 2), two(1, 1), two(1, 1), two(1, 1)},
 		{"6ch_1d_9taps_s2", 3, 6, 6, 6, []int{64}, []int{9}, []int{2}, []int{1}, []int{4}, []int{4}},
+		// Stride 2, output rows of 8 (a vector two rows): dw9x4S2 with
+		// the row gap, single steps only.
+		{"144ch_16px_s2rows", 16, 144, 144, 144, two(16, 16), two(3, 3), two(2, 2), two(1, 1), two(1, 1), two(1, 1)},
+		{"5ch_16px_s2rows", 3, 5, 5, 5, two(16, 16), two(3, 3), two(2, 2), two(1, 1), two(1, 1), two(1, 1)},
+		{"6ch_17x16_s2rows_nopad", 2, 6, 6, 6, two(17, 16), two(3, 3), two(2, 2), two(1, 1), two(0, 1), two(0, 0)},
 		// 2x2 planes, four channels a vector: dw9x4P.
 		{"960ch_2px", 16, 960, 960, 960, two(2, 2), two(3, 3), two(1, 1), two(1, 1), two(1, 1), two(1, 1)},
 		{"12ch_2px", 3, 12, 12, 12, two(2, 2), two(3, 3), two(1, 1), two(1, 1), two(1, 1), two(1, 1)},
@@ -45,8 +51,9 @@ func TestDW9MatchesKernels(t *testing.T) {
 			if p == nil || !dw9Takes(p) && !dw9PTakes(p) {
 				t.Fatalf("none of dw9x4, dw9x4S2 and dw9x4P takes %s", c.name)
 			}
-			if strings.Contains(c.name, "_s2") != p.pairs {
-				t.Fatalf("%s: a plan of pairs %v", c.name, p.pairs)
+			rows := strings.Contains(c.name, "_s2rows")
+			if strings.Contains(c.name, "_s2") && !rows != p.pairs || rows != (p.rowGap > 0) {
+				t.Fatalf("%s: a plan of pairs %v, row gap %d", c.name, p.pairs, p.rowGap)
 			}
 			x := to32(must(Data[float64](randF64(1, -3, 3, cd.n*cd.c*cd.g.inSize()))))
 			w := to32(must(Data[float64](randF64(2, -1, 1, cd.m, cd.g.kSize()))))

@@ -118,15 +118,17 @@ func gemmKernelName() string {
 func dw9x4(y, x *float32, steps, pm, xstep int, off *int32, kmask *uint16, w, bias *float32, lo, hi float32, clip bool) bool
 
 // dw9x4S2 is dw9x4 for a plan of pairs (stride 2, output rows of whole
-// vectors), the inputs loaded and the even ones kept as dwPairs512 does.
+// vectors), the inputs loaded and the even ones kept as dwPairs512 does,
+// or of row pairs (rowGap: output rows of 8), the second load gap bytes
+// after the first (64 for pairs).
 //
 //go:noescape
-func dw9x4S2(y, x *float32, steps, pm, xstep int, off *int32, kmask *uint16, w, bias *float32, lo, hi float32, clip bool) bool
+func dw9x4S2(y, x *float32, steps, pm, xstep int, off *int32, kmask *uint16, w, bias *float32, lo, hi float32, clip bool, gap int) bool
 
 // dw9Takes reports whether dw9x4 (contiguous) or dw9x4S2 (pairs) runs
 // plan p.
 func dw9Takes(p *dwPlan) bool {
-	return dw512 && !dw9Off && p.vl == 16 && p.taps == 9 && (p.contig || p.pairs) && p.cstep == 1
+	return dw512 && !dw9Off && p.vl == 16 && p.taps == 9 && (p.contig || p.pairs || p.rowGap > 0) && p.cstep == 1
 }
 
 // dw9Kernel runs dw9x4 or dw9x4S2 over steps steps from the first step's y, x,
@@ -136,8 +138,12 @@ func dw9Kernel(p *dwPlan, y, x []float32, steps int, w, bias []float32, clip boo
 	_ = w[steps*9-1]
 	_ = bias[steps-1]
 	_ = y[steps*p.pm*16-1]
-	if p.pairs {
-		return dw9x4S2(&y[0], &x[0], steps, p.pm, p.pin, &p.off[0], &p.kmask[0], &w[0], &bias[0], lo, hi, clip)
+	if p.pairs || p.rowGap > 0 {
+		gap := 64 // pairs: the second load right after the first
+		if p.rowGap > 0 {
+			gap = 4 * int(p.rowGap)
+		}
+		return dw9x4S2(&y[0], &x[0], steps, p.pm, p.pin, &p.off[0], &p.kmask[0], &w[0], &bias[0], lo, hi, clip, gap)
 	}
 	return dw9x4(&y[0], &x[0], steps, p.pm, p.pin, &p.off[0], &p.kmask[0], &w[0], &bias[0], lo, hi, clip)
 }
