@@ -40,6 +40,11 @@ type dwPlan struct {
 	mask             []uint32  // vl 8: [pm][taps][8]; pairs: [pm][taps][16], lane i's at 2i
 	kmask            []uint16  // vl 16: a bit a lane, [pm][taps]; pairs: [pm][taps][2], lane i's at bit 2i
 	chmap            [16]int32 // per lane: its channel in the step
+	// rowGap, for 16 lanes: lanes 0-7 read off+2i and lanes 8-15
+	// off+rowGap+2(i-8) (stride 2, output rows of 8: a vector is two
+	// rows); the masks as for pairs, lane i's at bit 2i. Only dw9x4S2
+	// runs such a plan (pairs is false).
+	rowGap int32
 }
 
 // dwKey is what a plan depends on.
@@ -60,6 +65,9 @@ const dwPlanLimit = 1 << 18
 // direct loops it replaces).
 var dwDisabled bool
 
+// dw9Off turns dw9x4 off (tests compare it with the kernels it replaces).
+var dw9Off bool
+
 // dwLanes, when 8, keeps the plans at 8 lanes (tests compare both).
 var dwLanes int
 
@@ -73,7 +81,7 @@ func dwPlanFor(cd *convDims) *dwPlan {
 		return nil
 	}
 	if dw512 && dwLanes != 8 {
-		if p := dwPlanCached(cd, 16); p != nil && (p.contig || p.pairs) {
+		if p := dwPlanCached(cd, 16); p != nil && (p.contig || p.pairs || p.rowGap > 0 && dw9Takes(p)) {
 			return p
 		}
 	}
@@ -143,6 +151,9 @@ func newDWPlan(g *convGeom, c, vl int) *dwPlan {
 		step = 2
 		off, ok = dwRuns(idx, mask, vl, 2)
 		p.pairs = ok
+		if !ok && vl == 16 {
+			off, p.rowGap, ok = dwRowPairs(idx, mask)
+		}
 	}
 	if !ok {
 		p.off, p.mask = idx, mask
@@ -171,6 +182,54 @@ func newDWPlan(g *convGeom, c, vl int) *dwPlan {
 		}
 	}
 	return p
+}
+
+// dwRowPairs returns, when every vector of 16 lanes of idx reads off + 2i
+// in lanes i < 8 and off + gap + 2(i-8) in lanes i >= 8 (those that mask
+// keeps), with one gap for all, the off of each vector and the gap.
+func dwRowPairs(idx []int32, mask []uint32) ([]int32, int32, bool) {
+	const vl = 16
+	gap, known := int32(0), false
+	for v := 0; v < len(idx)/vl && !known; v++ {
+		lo, hi := -1, -1
+		for i := range vl {
+			if mask[v*vl+i] == 0 {
+				continue
+			}
+			if i < 8 && lo < 0 {
+				lo = i
+			}
+			if i >= 8 && hi < 0 {
+				hi = i
+			}
+		}
+		if lo >= 0 && hi >= 0 {
+			gap = (idx[v*vl+hi] - 2*int32(hi-8)) - (idx[v*vl+lo] - 2*int32(lo))
+			known = true
+		}
+	}
+	if !known || gap < 16 {
+		return nil, 0, false
+	}
+	off := make([]int32, len(idx)/vl)
+	for v := range off {
+		first := true
+		for i := range vl {
+			if mask[v*vl+i] == 0 {
+				continue
+			}
+			o := idx[v*vl+i] - 2*int32(i)
+			if i >= 8 {
+				o = idx[v*vl+i] - gap - 2*int32(i-8)
+			}
+			if first {
+				off[v], first = o, false
+			} else if off[v] != o {
+				return nil, 0, false
+			}
+		}
+	}
+	return off, gap, true
 }
 
 // dwRuns returns, when every vector of vl lanes of idx reads off + step*i
@@ -207,9 +266,8 @@ func dwForward[T Float](p *dwPlan, x, w, b []T, cd *convDims, y []T) bool {
 	if b != nil {
 		b32 = any(b).([]float32)
 	}
-	wt, ws := dwWeights(w32, b32, cd.c, p.taps)
-	defer putScratch(wt)
-	bias := wt[p.taps*ws:]
+	dw := dwWeightsFor(p, w32, b32, cd.c)
+	defer dw.release()
 	units := cd.n * p.steps
 	per := p.cstep * p.pout
 	_ = x32[units*p.cstep*p.pin-1]
@@ -220,7 +278,7 @@ func dwForward[T Float](p *dwPlan, x, w, b []T, cd *convDims, y []T) bool {
 	chunk := max(1, convActivateBlock/per, units/64)
 	task := func(i int) {
 		u0 := i * chunk
-		dwUnits(p, cd, x32, y32, wt, ws, bias, u0, min(units, u0+chunk))
+		dwUnits(p, cd, x32, y32, &dw, u0, min(units, u0+chunk))
 	}
 	tasks := (units + chunk - 1) / chunk
 	if runtime.GOMAXPROCS(0) == 1 || units*per*p.taps < 1<<16 {
@@ -231,6 +289,38 @@ func dwForward[T Float](p *dwPlan, x, w, b []T, cd *convDims, y []T) bool {
 	}
 	gemm.Parallel(tasks, task)
 	return true
+}
+
+// dwW is what the kernels read of a depthwise convolution's weights and
+// bias: for dw9x4 (dw9Takes) the weights and bias as given (w, b; b
+// zeros when there is no bias), for the other kernels their copy tap by
+// tap (wt, ws, bias; see dwWeights).
+type dwW struct {
+	w, b, scratch []float32
+	wt, bias      []float32
+	ws            int
+}
+
+// dwWeightsFor returns what plan p's kernels read of the weights w32 and
+// bias b32 (nil: none) of C channels; release it after the last run.
+func dwWeightsFor(p *dwPlan, w32, b32 []float32, C int) dwW {
+	if dw9Takes(p) {
+		dw := dwW{w: w32, b: b32}
+		if b32 == nil {
+			dw.scratch = getScratch[float32](C)
+			clear(dw.scratch)
+			dw.b = dw.scratch
+		}
+		return dw
+	}
+	wt, ws := dwWeights(w32, b32, C, p.taps)
+	return dwW{wt: wt, ws: ws, bias: wt[p.taps*ws:], scratch: wt}
+}
+
+func (dw *dwW) release() {
+	if dw.scratch != nil {
+		putScratch(dw.scratch)
+	}
 }
 
 // dwWeights returns the weights of C channels tap by tap (a channel's
@@ -254,19 +344,18 @@ func dwWeights(w32, b32 []float32, C, nt int) (wt []float32, ws int) {
 // activation. The fused Clip runs in the kernel where it can, unless an
 // output equals a bound exactly: then the units again, clamped by
 // clipEpiApply, which records the hits.
-func dwUnits(p *dwPlan, cd *convDims, x32, y32, wt []float32, ws int, bias []float32, u0, u1 int) {
+func dwUnits(p *dwPlan, cd *convDims, x32, y32 []float32, dw *dwW, u0, u1 int) {
 	per := p.cstep * p.pout
-	clip := cd.clip != nil && !cd.relu && dwClamps(p)
+	clip := cd.clip != nil && !cd.relu && (dw.w != nil || dwClamps(p))
+	var lo, hi float32
+	if clip {
+		lo, hi = float32(cd.clip.lo), float32(cd.clip.hi)
+	}
 	hit := false
 	for u := u0; u < u1; {
 		s := u % p.steps
 		cnt := min(u1-u, p.steps-s)
-		c0 := s * p.cstep
-		if clip {
-			hit = dwKernelClip(p, y32[u*per:], x32[u*p.cstep*p.pin:], cnt, wt[c0:], ws, bias[c0:], float32(cd.clip.lo), float32(cd.clip.hi)) || hit
-		} else {
-			dwKernel(p, y32[u*per:], x32[u*p.cstep*p.pin:], cnt, wt[c0:], ws, bias[c0:])
-		}
+		hit = dwRun(p, y32[u*per:], x32[u*p.cstep*p.pin:], cnt, s*p.cstep, dw, clip, lo, hi) || hit
 		u += cnt
 	}
 	if clip && !hit {
@@ -276,10 +365,32 @@ func dwUnits(p *dwPlan, cd *convDims, x32, y32, wt []float32, ws int, bias []flo
 		for u := u0; u < u1; {
 			s := u % p.steps
 			cnt := min(u1-u, p.steps-s)
-			c0 := s * p.cstep
-			dwKernel(p, y32[u*per:], x32[u*p.cstep*p.pin:], cnt, wt[c0:], ws, bias[c0:])
+			dwRun(p, y32[u*per:], x32[u*p.cstep*p.pin:], cnt, s*p.cstep, dw, false, 0, 0)
 			u += cnt
 		}
 	}
 	convActivate(y32[u0*per:u1*per], cd)
+}
+
+// dwRun runs cnt steps of plan p from channel c0 into y from x, with the
+// Clip to [lo, hi] when clip is set (a kernel dwClamps takes, or dw9x4),
+// and reports whether an output equalled a bound exactly.
+func dwRun(p *dwPlan, y, x []float32, cnt, c0 int, dw *dwW, clip bool, lo, hi float32) bool {
+	if dw.w != nil {
+		return dw9Kernel(p, y, x, cnt, dw.w[c0*9:], dw.b[c0:], clip, lo, hi)
+	}
+	hit := false
+	if dw9PTakes(p) {
+		n, h := dw9PKernel(p, y, x, cnt, dw.wt[c0:], dw.ws, dw.bias[c0:], clip, lo, hi)
+		if n == cnt {
+			return h
+		}
+		per := p.cstep * p.pout
+		y, x, cnt, c0, hit = y[n*per:], x[n*p.cstep*p.pin:], cnt-n, c0+n*p.cstep, h
+	}
+	if clip {
+		return dwKernelClip(p, y, x, cnt, dw.wt[c0:], dw.ws, dw.bias[c0:], lo, hi) || hit
+	}
+	dwKernel(p, y, x, cnt, dw.wt[c0:], dw.ws, dw.bias[c0:])
+	return hit
 }

@@ -106,3 +106,71 @@ func gemmKernelName() string {
 	name, _ := gemm.Kernel()
 	return name
 }
+
+// dw9x4 runs steps steps of a contiguous 16-lane 3x3 plan of one channel
+// a step (dw9Takes) into y from x, the weights (9 a channel) and bias as
+// the Conv node has them; with clip, each output clamped to [lo, hi] as
+// dwTaps512x9Clip clamps, reporting whether one equalled a bound exactly.
+// Four sums in flight rather than dwTaps512x9's two (one in a step of a
+// single vector, the 4x4 planes), the same additions in the same order.
+//
+//go:noescape
+func dw9x4(y, x *float32, steps, pm, xstep int, off *int32, kmask *uint16, w, bias *float32, lo, hi float32, clip bool) bool
+
+// dw9x4S2 is dw9x4 for a plan of pairs (stride 2, output rows of whole
+// vectors), the inputs loaded and the even ones kept as dwPairs512 does,
+// or of row pairs (rowGap: output rows of 8), the second load gap bytes
+// after the first (64 for pairs).
+//
+//go:noescape
+func dw9x4S2(y, x *float32, steps, pm, xstep int, off *int32, kmask *uint16, w, bias *float32, lo, hi float32, clip bool, gap int) bool
+
+// dw9Takes reports whether dw9x4 (contiguous) or dw9x4S2 (pairs) runs
+// plan p.
+func dw9Takes(p *dwPlan) bool {
+	return dw512 && !dw9Off && p.vl == 16 && p.taps == 9 && (p.contig || p.pairs || p.rowGap > 0) && p.cstep == 1
+}
+
+// dw9Kernel runs dw9x4 or dw9x4S2 over steps steps from the first step's y, x,
+// weights w and bias. The caller has checked the bounds of x; every lane
+// that reads is inside the steps' input planes.
+func dw9Kernel(p *dwPlan, y, x []float32, steps int, w, bias []float32, clip bool, lo, hi float32) bool {
+	_ = w[steps*9-1]
+	_ = bias[steps-1]
+	_ = y[steps*p.pm*16-1]
+	if p.pairs || p.rowGap > 0 {
+		gap := 64 // pairs: the second load right after the first
+		if p.rowGap > 0 {
+			gap = 4 * int(p.rowGap)
+		}
+		return dw9x4S2(&y[0], &x[0], steps, p.pm, p.pin, &p.off[0], &p.kmask[0], &w[0], &bias[0], lo, hi, clip, gap)
+	}
+	return dw9x4(&y[0], &x[0], steps, p.pm, p.pin, &p.off[0], &p.kmask[0], &w[0], &bias[0], lo, hi, clip)
+}
+
+// dw9x4P runs steps steps (a multiple of 4) of a 16-lane 3x3 plan of
+// single vectors of four channels (2x2 planes; dw9PTakes), the weights
+// and bias in dwWeights's layout: dwTaps512x9 and dwTaps512x9Clip four
+// steps at a time, the same additions in the same order.
+//
+//go:noescape
+func dw9x4P(y, x *float32, steps, xstep int, off *int32, kmask *uint16, w *float32, wstride int, bias *float32, chmap *int32, lo, hi float32, clip bool) bool
+
+// dw9PTakes reports whether dw9x4P runs plan p.
+func dw9PTakes(p *dwPlan) bool {
+	return dw512 && !dw9Off && p.vl == 16 && p.taps == 9 && p.contig && p.pm == 1 && p.cstep == 4
+}
+
+// dw9PKernel runs dw9x4P over the first steps&^3 of steps steps and
+// reports how many it ran and whether an output equalled a bound exactly
+// (with clip). The caller has checked the bounds of x.
+func dw9PKernel(p *dwPlan, y, x []float32, steps int, wt []float32, ws int, bias []float32, clip bool, lo, hi float32) (int, bool) {
+	n := steps &^ 3
+	if n == 0 {
+		return 0, false
+	}
+	_ = wt[8*ws+(n-1)*4+15]
+	_ = bias[(n-1)*4+15]
+	_ = y[n*16-1]
+	return n, dw9x4P(&y[0], &x[0], n, p.pin*4, &p.off[0], &p.kmask[0], &wt[0], ws, &bias[0], &p.chmap[0], lo, hi, clip)
+}

@@ -53,6 +53,16 @@ var convExpandCols = 64
 // convExpandRuns counts the fused runs (tests check that the fusion ran).
 var convExpandRuns atomic.Int64
 
+// expandGroup is the samples of a fused task (n samples of P positions,
+// workers cores): enough columns for the product's tiles where the planes
+// are small (convExpandCols), at least two tasks a core, but never fewer
+// columns than a tile's (colTile) where the samples allow (2x2 planes on
+// two cores: 8 samples, not 4 and every tile half empty).
+func expandGroup(n, P, workers, colTile int) int {
+	g := max(1, min((convExpandCols+P-1)/P, n/(2*workers)))
+	return max(g, min(n, (colTile+P-1)/P))
+}
+
 // expandFusions finds the 1x1 Conv nodes whose output (after the Relu or
 // Clip fused into them, fused as reluFusions gives) is read only by a
 // grouped Conv node as its input: it maps both nodes to their link.
@@ -137,31 +147,38 @@ func expandForward(f *convExpand, w, b []float32, cd *convDims, xb, y []float32)
 	}
 	P, C, M := a.g.outSize(), a.c, a.m
 	spread := pointwiseSpread(ba, a)
-	wt, ws := dwWeights(w, b, cd.c, p.taps)
-	defer putScratch(wt)
-	bias := wt[p.taps*ws:]
+	epi := pointwiseEpi(ba, a)
+	dw := dwWeightsFor(p, w, b, cd.c)
+	defer dw.release()
 	per := p.steps * p.cstep * p.pout // a sample's outputs
 	chunk := max(1, convActivateBlock/(p.cstep*p.pout))
 	_ = x[a.n*C*P-1]
 	_ = y[cd.n*per-1]
-	// A task is g samples: enough columns for the product's tiles where
-	// the planes are small, at least two tasks a core.
-	g := max(1, min((convExpandCols+P-1)/P, cd.n/(2*runtime.GOMAXPROCS(0))))
+	g := expandGroup(cd.n, P, runtime.GOMAXPROCS(0), a.packed.ColTile())
 	tasks := (cd.n + g - 1) / g
 	task := func(t int) {
 		s0, s1 := t*g, min(cd.n, (t+1)*g)
 		e := getScratch[float32]((s1 - s0) * M * P)
 		defer putScratch(e)
-		a.packed.SgemmPlanesRows(0, M, s1-s0, P, x[s0*C*P:], C*P, e, M*P)
-		for k := range s1 - s0 {
-			pointwiseEpilogue(e[k*M*P:(k+1)*M*P], ba, spread, a, 0, M)
+		// The bias and Clip in the product's kernel, or (no such
+		// kernel, or an exact hit of a Clip bound to record) the product
+		// and the epilogue pass.
+		ran, hit := false, false
+		if epi != nil {
+			ran, hit = a.packed.SgemmPlanesRowsEpi(0, M, s1-s0, P, x[s0*C*P:], C*P, e, M*P, epi)
+		}
+		if !ran || hit {
+			a.packed.SgemmPlanesRows(0, M, s1-s0, P, x[s0*C*P:], C*P, e, M*P)
+			for k := range s1 - s0 {
+				pointwiseEpilogue(e[k*M*P:(k+1)*M*P], ba, spread, a, 0, M)
+			}
 		}
 		// In chunks of units as dwForward's tasks, so that an exact hit
 		// of the fused Clip clamps one chunk again, not the samples.
 		units := (s1 - s0) * p.steps
 		ys := y[s0*per : s1*per]
 		for u := 0; u < units; u += chunk {
-			dwUnits(p, cd, e, ys, wt, ws, bias, u, min(units, u+chunk))
+			dwUnits(p, cd, e, ys, &dw, u, min(units, u+chunk))
 		}
 	}
 	convExpandRuns.Add(1)

@@ -24,6 +24,7 @@ type convDims struct {
 	packed         *gemm.PackedA // inference: the weights packed once (see Ctx.ConstParams)
 	gather         *gemm.Gather  // the im2col matrix of a forward chunk, which the GEMM packs from the input
 	spread         *convSpread   // inference, 1x1: the bias spread over a sample's positions (conv_pointwise.go)
+	epi            *convEpi      // inference, 1x1: the bias and Clip the product's kernel applies (conv_pointwise.go)
 	adjoint        *convDims     // training: the data gradient as a forward convolution (conv_adjoint.go)
 	wgather        *gemm.Gather  // training: the weight gradient's transposed im2col matrix of the batch
 	expandTo       *convExpand   // inference: a 1x1 expansion run inside the depthwise Conv reading it (conv_expand.go)

@@ -3,6 +3,7 @@ package ops
 import (
 	"math"
 	"runtime"
+	"sync/atomic"
 
 	"github.com/onnxtune/onnxtune/internal/gemm"
 )
@@ -40,22 +41,23 @@ func convPointwise[T Float](x, b []T, cd *convDims, y []T) bool {
 	}
 	P, C, M := cd.g.outSize(), cd.c, cd.m
 	spread := pointwiseSpread(b32, cd)
-	// Tasks of samples [s0, s1) and rows [i0, i1), claimed by the cores
-	// as they come free: sample ranges of 64 columns or more, and a band
-	// of rows a core when the samples are too few to split (small planes;
-	// each band packs the whole of B).
-	ns, nr := 1, 1
-	if workers := runtime.GOMAXPROCS(0); workers > 1 && cd.n*M*P*C >= 1<<20 {
-		ns = min(cd.n, max(1, cd.n*P/64), 4*workers)
-		nr = max(1, min(workers/ns, M/(4*cd.packed.RowTile())))
-	}
+	ns, nr := pointwiseTasks(cd.n, M, P, C, runtime.GOMAXPROCS(0), cd.packed.RowTile(), cd.packed.ColTile())
 	tile := cd.packed.RowTile()
+	epi := pointwiseEpi(b32, cd)
 	task := func(t int) {
 		si, ri := t/nr, t%nr
 		s0, s1 := cd.n*si/ns, cd.n*(si+1)/ns
 		i0, i1 := M*ri/nr/tile*tile, M*(ri+1)/nr/tile*tile
 		if ri == nr-1 {
 			i1 = M
+		}
+		if epi != nil {
+			// On an exact hit of a Clip bound, the product again and
+			// the epilogue pass, which records the hits.
+			if ran, hit := cd.packed.SgemmPlanesRowsEpi(i0, i1, s1-s0, P, x32[s0*C*P:], C*P, y32[s0*M*P:], M*P, epi); ran && !hit {
+				convEpiRuns.Add(1)
+				return
+			}
 		}
 		cd.packed.SgemmPlanesRows(i0, i1, s1-s0, P, x32[s0*C*P:], C*P, y32[s0*M*P:], M*P)
 		for s := s0; s < s1; s++ {
@@ -68,6 +70,64 @@ func convPointwise[T Float](x, b []T, cd *convDims, y []T) bool {
 	}
 	gemm.Parallel(ns*nr, task)
 	return true
+}
+
+// convEpiOff keeps the bias and Clip of the 1x1 products out of the
+// product's kernel (tests compare the two).
+var convEpiOff bool
+
+// convEpiRuns counts the products whose kernel applied the epilogue
+// (tests check that it ran).
+var convEpiRuns atomic.Int64
+
+// convEpi is the epilogue of a 1x1 convolution's product (its bias a row,
+// -0 for a zero bias, and fused Clip), kept from run to run.
+type convEpi struct {
+	rows convSpread
+	e    gemm.Epilogue
+}
+
+// pointwiseEpi returns the epilogue that the product's kernel applies for
+// pointwiseEpilogue, or nil where the kernel leaves it to that pass: no
+// bias, a fused Relu, or a NaN bias (whose NaN the two passes' adds may
+// not pick alike).
+func pointwiseEpi(b32 []float32, cd *convDims) *gemm.Epilogue {
+	if convEpiOff || b32 == nil || cd.relu {
+		return nil
+	}
+	if cd.epi == nil {
+		cd.epi = new(convEpi)
+	}
+	ce := cd.epi
+	rows := ce.rows.get(b32[:cd.m], 1)
+	for _, v := range rows {
+		if v != v {
+			return nil
+		}
+	}
+	ce.e = gemm.Epilogue{Bias: rows}
+	if cd.clip != nil {
+		ce.e.Lo, ce.e.Hi, ce.e.Clip = float32(cd.clip.lo), float32(cd.clip.hi), true
+	}
+	return &ce.e
+}
+
+// pointwiseTasks splits a 1x1 convolution of n samples (C channels in, M
+// out, P positions) among workers cores: ns ranges of samples times nr
+// bands of rows, claimed by the cores as they come free. Sample ranges of
+// 64 columns or more, or of a tile's columns (colTile) where that makes a
+// range a core (2x2 planes: 8 samples, not a band of rows each and every
+// tile half empty), and a band of rows a core when the samples are too
+// few to split (each band packs the whole of B). Small products run whole.
+func pointwiseTasks(n, M, P, C, workers, rowTile, colTile int) (ns, nr int) {
+	if workers <= 1 || n*M*P*C < 1<<20 {
+		return 1, 1
+	}
+	ns = min(n, max(1, n*P/64), 4*workers)
+	if ns < workers {
+		ns = min(n, max(ns, n*P/colTile), workers)
+	}
+	return ns, max(1, min(workers/ns, M/(4*rowTile)))
 }
 
 // pointwiseSpread returns the bias spread over a sample's output that

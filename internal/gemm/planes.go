@@ -25,10 +25,84 @@ func (pa *PackedA) SgemmPlanes(nb, P int, b []float32, bs int, c []float32, cs i
 // RowTile is the row multiple at which SgemmPlanesRows may split the rows.
 func (pa *PackedA) RowTile() int { return pa.kern.mr }
 
+// ColTile is the columns of the micro-kernel's tile: a product of fewer
+// columns computes a partly empty tile.
+func (pa *PackedA) ColTile() int { return pa.kern.nr }
+
 // SgemmPlanesRows is SgemmPlanes for rows [i0, i1) of A and the C planes
 // only (i0 a multiple of RowTile, i1 too or m): callers split a product
 // among goroutines by rows when its planes are too few to split.
 func (pa *PackedA) SgemmPlanesRows(i0, i1, nb, P int, b []float32, bs int, c []float32, cs int) {
+	pa.sgemmPlanes(i0, i1, nb, P, b, bs, c, cs, nil, nil, nil)
+}
+
+// Epilogue is what SgemmPlanesRowsEpi applies to each sum of C after its
+// last k block, in the micro-kernel's registers: the bias of its row
+// added (x + Bias[i]; -0 leaves x as it is) and, with Clip, the result
+// clamped to [Lo, Hi] as max(Lo, ·) then min(Hi, ·) with a NaN sum kept.
+type Epilogue struct {
+	Bias   []float32 // one a row of A
+	Lo, Hi float32
+	Clip   bool
+}
+
+// epiFunc is a micro-kernel with an epilogue (alpha 1): bias holds the
+// tile's rows' biases; it reports an exact hit of a bound.
+type epiFunc func(k int, a, b, c []float32, ldc int, beta float32, bias []float32, e *Epilogue) bool
+
+// epiSplitFunc is epiFunc reading C (beta != 0) from cin and storing the
+// tile's two halves of 16 columns at c0 and c1.
+type epiSplitFunc func(k int, a, b, cin []float32, ldcin int, c0, c1 []float32, ldc int, beta float32, bias []float32, e *Epilogue) bool
+
+// epiCall and splitCall are the kernels that SgemmPlanesRowsEpi hands to
+// sgemmPlanes, noting any exact hit.
+type (
+	epiCall   func(k int, a, b, c []float32, ldc int, beta float32, bias []float32)
+	splitCall func(k int, a, b, cin []float32, ldcin int, c0, c1 []float32, ldc int, beta float32, bias []float32)
+)
+
+// SgemmPlanesRowsEpi is SgemmPlanesRows followed by e, applied by the
+// micro-kernel before it stores each tile of the last k block rather than
+// in a pass of its own; the sums are those of SgemmPlanesRows. It reports
+// ran false, having done nothing, when the kernel has no such variant or a
+// tile would not be whole (rows [i0, i1) not whole tiles, or planes that
+// tiles straddle in a block of columns not a multiple of the tile's), and
+// hit true when a sum equalled e.Lo or e.Hi exactly with e.Clip (every
+// tile stored clamped all the same).
+func (pa *PackedA) SgemmPlanesRowsEpi(i0, i1, nb, P int, b []float32, bs int, c []float32, cs int, e *Epilogue) (ran, hit bool) {
+	kn := pa.kern
+	micro := epiMicro(kn)
+	if micro == nil || len(e.Bias) < pa.m || (i1-i0)%kn.mr != 0 || nb <= 0 || P <= 0 || pa.k == 0 {
+		return false, false
+	}
+	if P%kn.nr != 0 {
+		// The flat blocks: nc columns (a multiple of nr) but the last.
+		if (nb*P)%kn.nr != 0 {
+			return false, false
+		}
+	}
+	var split splitCall
+	// Planes of half a tile's columns: the last k block's tiles go
+	// straight to the two samples' planes, not through the flat block.
+	if sk := epiSplit(kn); sk != nil && 2*P == kn.nr {
+		split = func(k int, a, b, cin []float32, ldcin int, c0, c1 []float32, ldc int, beta float32, bias []float32) {
+			if sk(k, a, b, cin, ldcin, c0, c1, ldc, beta, bias, e) {
+				hit = true
+			}
+		}
+	}
+	pa.sgemmPlanes(i0, i1, nb, P, b, bs, c, cs, e, func(k int, a, b, c []float32, ldc int, beta float32, bias []float32) {
+		if micro(k, a, b, c, ldc, beta, bias, e) {
+			hit = true
+		}
+	}, split)
+	return true, hit
+}
+
+// sgemmPlanes is SgemmPlanesRows, with epi (when not nil) computing the
+// tiles of the last k block instead of the micro-kernel, every tile whole,
+// and split (when not nil) those of the flat blocks, stored in the planes.
+func (pa *PackedA) sgemmPlanes(i0, i1, nb, P int, b []float32, bs int, c []float32, cs int, e *Epilogue, epi epiCall, split splitCall) {
 	m, k := pa.m, pa.k
 	if nb < 0 || P < 0 {
 		panic(fmt.Sprintf("gemm: negative dimension nb=%d P=%d", nb, P))
@@ -82,6 +156,18 @@ func (pa *PackedA) SgemmPlanesRows(i0, i1, nb, P int, b []float32, bs int, c []f
 			for ic := i0 / mc * mc; ic < i1; ic += mc {
 				// The block's rows within [i0, i1): whole panels of mr.
 				r0, r1 := max(i0, ic)-ic, min(i1, ic+mc, m)-ic
+				if epi != nil && pc+kb == k {
+					if split != nil {
+						flatSplit(&fp, &pl, buf, pa.block(ic, pc)[r0*kb:], ic+r0-i0, ic+r0, jc, pc, r1-r0, nbk, kb, e.Bias[ic+r0:], split)
+						continue
+					}
+					if flat != nil {
+						flatEpi(&fp, buf, pa.block(ic, pc)[r0*kb:], ic+r0-i0, pc, r1-r0, nbk, kb, e.Bias[ic+r0:], epi)
+						continue
+					}
+					pl.macroEpi(buf, pa.block(ic, pc)[r0*kb:], ic+r0, jc, pc, r1-r0, nbk, kb, e.Bias[ic+r0:], epi)
+					continue
+				}
 				if flat != nil {
 					fp.macro(buf, pa.block(ic, pc)[r0*kb:], ic+r0-i0, 0, pc, r1-r0, nbk, kb)
 					continue
@@ -89,7 +175,7 @@ func (pa *PackedA) SgemmPlanesRows(i0, i1, nb, P int, b []float32, bs int, c []f
 				pl.macro(buf, pa.block(ic, pc)[r0*kb:], ic+r0, jc, pc, r1-r0, nbk, kb)
 			}
 		}
-		if flat != nil {
+		if flat != nil && split == nil {
 			pl.scatter(fp.c, i0, i1, jc, nbk)
 		}
 	}
@@ -222,6 +308,64 @@ func (pl *planes) macro(buf *buffers, pa []float32, ic, jc, pc, mb, nbk, kb int)
 				}
 				t += run
 			}
+		}
+	}
+}
+
+// flatEpi is fp.macro (columns from 0) by epi: every tile whole, row ic of
+// the flat block the first, bias from the block's first row.
+func flatEpi(fp *product, buf *buffers, pa []float32, ic, pc, mb, nbk, kb int, bias []float32, epi epiCall) {
+	mr, nr := fp.kern.mr, fp.kern.nr
+	var beta float32
+	if pc > 0 {
+		beta = 1
+	}
+	ldc := fp.ldc
+	c := fp.c[ic*ldc:]
+	for jr := 0; jr < nbk; jr += nr {
+		bp := buf.b[jr*kb : (jr+nr)*kb]
+		for ir := 0; ir < mb; ir += mr {
+			epi(kb, pa[ir*kb:(ir+mr)*kb], bp, c[ir*ldc+jr:(ir+mr-1)*ldc+jr+nr], ldc, beta, bias[ir:ir+mr])
+		}
+	}
+}
+
+// macroEpi is macro by epi: every tile whole and within one sample's
+// plane, bias from the block's first row.
+func (pl *planes) macroEpi(buf *buffers, pa []float32, ic, jc, pc, mb, nbk, kb int, bias []float32, epi epiCall) {
+	P, mr, nr := pl.P, pl.kn.mr, pl.kn.nr
+	var beta float32
+	if pc > 0 {
+		beta = 1
+	}
+	for jr := 0; jr < nbk; jr += nr {
+		bp := buf.b[jr*kb : (jr+nr)*kb]
+		col := jc + jr
+		s0, pos0 := col/P, col%P
+		for ir := 0; ir < mb; ir += mr {
+			base := s0*pl.cs + (ic+ir)*P + pos0
+			epi(kb, pa[ir*kb:(ir+mr)*kb], bp, pl.c[base:base+(mr-1)*P+nr], P, beta, bias[ir:ir+mr])
+		}
+	}
+}
+
+// flatSplit is flatEpi storing each tile in the planes (of nr/2 positions)
+// of its two samples: the flat block's rows from ic (its earlier k
+// blocks' sums), the planes' rows from row, columns from jc.
+func flatSplit(fp *product, pl *planes, buf *buffers, pa []float32, ic, row, jc, pc, mb, nbk, kb int, bias []float32, split splitCall) {
+	mr, nr, P := fp.kern.mr, fp.kern.nr, pl.P
+	var beta float32
+	if pc > 0 {
+		beta = 1
+	}
+	ldc := fp.ldc
+	for jr := 0; jr < nbk; jr += nr {
+		bp := buf.b[jr*kb : (jr+nr)*kb]
+		s := (jc + jr) / P
+		for ir := 0; ir < mb; ir += mr {
+			c0 := pl.c[s*pl.cs+(row+ir)*P:][:mr*P]
+			c1 := pl.c[(s+1)*pl.cs+(row+ir)*P:][:mr*P]
+			split(kb, pa[ir*kb:(ir+mr)*kb], bp, fp.c[(ic+ir)*ldc+jr:(ic+ir+mr-1)*ldc+jr+nr], ldc, c0, c1, P, beta, bias[ir:ir+mr])
 		}
 	}
 }
