@@ -277,9 +277,8 @@ func lstmBackward32(c *rnnCfg, v, g *rnnIn[float32], pack, dpack []float32, d in
 			copy(hs[k*B*H+b*H+j0:k*B*H+b*H+j1], hPrev[b*H+j0:b*H+j1])
 			dhb := dh[b*hw : (b+1)*hw]
 			yo := c.yAt(t, d, b)
-			for j := range dhb {
-				dhb[j] = dH[b*H+j0+j] + dy[yo+j0+j]
-			}
+			copy(dhb, dH[b*H+j0:b*H+j1])
+			addTo(dhb, dy[yo+j0:yo+j1]) // dH + dy
 			o := b * GH
 			lstmGatesGradPart(dhb, dC[b*H+j0:b*H+j1], st.post[o+j0:], cPrev[b*H+j0:b*H+j1],
 				st.ex1[b*H+j0:b*H+j1], st.ex2[b*H+j0:b*H+j1], dxw[k*B*GH+o+j0:], H,
