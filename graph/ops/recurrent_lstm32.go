@@ -32,9 +32,12 @@ func lstmSlices(H int) []int {
 }
 
 // lstmPartUnits is the most units of a part when the step is split among
-// cores: smaller parts even out a core that is slower or away for a while,
-// at a cost a part.
-const lstmPartUnits = 64
+// cores. Smaller parts would even out a core that is slower than the other,
+// at a cost a part: BenchmarkLSTM32 (H 256) at 2 cores, parts of 64 units
+// against 128 (one a core), 20.2-20.9 ms a run against 19.6-19.9 with both
+// cores free, and no faster with one of them taken by another process (a
+// core that is away for a while leaves its parts to the other either way).
+const lstmPartUnits = 128
 
 // lstmParts cuts H hidden units into the parts of a step: each core's
 // slice (lstmSlices) into pieces of at most lstmPartUnits (even lengths),
