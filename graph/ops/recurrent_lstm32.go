@@ -20,8 +20,8 @@ import (
 // writes what another reads within a step. Each unit's arithmetic is the
 // same whatever the parts and whichever core runs them.
 
-// lstmSlices cuts H hidden units into one range a core (even lengths, so
-// that a part's 4·len rows fill the GEMM's 8-row tiles).
+// lstmSlices cuts H hidden units into one range a core (even lengths), the
+// units each core keeps to while both run.
 func lstmSlices(H int) []int {
 	w := max(1, min(runtime.GOMAXPROCS(0), H/32))
 	cuts := []int{0}
