@@ -193,7 +193,7 @@ func lstmGatesPart(x, wb, rb, r []float32, rs, gr, H int, pre, post, cp, cell, h
 	lstmSigmoid(i, zi)
 	lstmSigmoid(f, zf)
 	lstmSigmoid(g, g)
-	for j := range g {
+	for j := lstmCellVec(i, f, g, cp, cell, hc); j < hw; j++ { // 16 units at a time, then the rest
 		g[j] = 2*g[j] - 1
 		ct := f[j]*cp[j] + i[j]*g[j]
 		cell[j], hc[j] = ct, 2*ct
@@ -206,7 +206,7 @@ func lstmGatesPart(x, wb, rb, r []float32, rs, gr, H int, pre, post, cp, cell, h
 	}
 	lstmSigmoid(o, zo)
 	lstmSigmoid(hc, hc)
-	for j := range hc {
+	for j := lstmHVec(o, hc, h); j < hw; j++ {
 		hc[j] = 2*hc[j] - 1
 		h[j] = o[j] * hc[j]
 	}
