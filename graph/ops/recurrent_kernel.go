@@ -373,7 +373,7 @@ func rnnForwardDir[T Float](c *rnnCfg, v *rnnIn[T], lens []int, pack []T, d int)
 	blasGemm(false, true, T_*B, GH, I, 1, v.xt, wd, 0, xw)
 	if v32, ok := any(v).(*rnnIn[float32]); ok && c.lstmPlain(d) && c.iSeq < 0 && c.T > 0 && c.B > 0 {
 		// Its gates add the biases, in the same order as below.
-		lstmForward32(c, v32, any(pack).([]float32), d, any(xw).([]float32), any(wb).([]float32), any(rb).([]float32))
+		lstmFwd32(c, v32, any(pack).([]float32), d, any(xw).([]float32), any(wb).([]float32), any(rb).([]float32))
 		return
 	}
 	if wb != nil {
@@ -707,7 +707,7 @@ func rnnBackwardDir[T Float](c *rnnCfg, v, g *rnnIn[T], dxt []T, lens []int, pac
 	fast := false
 	if v32, ok := any(v).(*rnnIn[float32]); ok && plain && c.iSeq < 0 && c.T > 0 && c.B > 0 {
 		fast = true
-		lstmBackward32(c, v32, any(g).(*rnnIn[float32]), any(pack).([]float32), any(dpack).([]float32), d,
+		lstmBwd32(c, v32, any(g).(*rnnIn[float32]), any(pack).([]float32), any(dpack).([]float32), d,
 			any(dxw).([]float32), any(hs).([]float32), any(dH).([]float32), any(dC).([]float32),
 			any(h0).([]float32), any(c0).([]float32), block)
 	}

@@ -6,19 +6,22 @@ import (
 	"github.com/onnxtune/onnxtune/internal/gemm"
 )
 
-// The float32 LSTM with the default activations and no sequence_lens splits
-// each step across the cores by hidden units: core p owns the units
-// [lo_p, hi_p) and computes, at each step, the rows of the recurrent
-// product for its units of all four gates and then those gates, so the
-// step's product and its gate math both run on every core and the cores
-// meet once a step (lstmSteps: one goroutine a core for the whole
-// recurrence, a spinning barrier between steps). The states are read from
-// the previous step's cache and written to this step's, so no core writes
-// what another reads within a step. Each unit's arithmetic is the same
-// whatever the number of slices.
+// The float32 LSTM with the default activations and no sequence_lens cuts
+// each step into parts, ranges of hidden units, that the cores claim
+// (lstmSteps). A part computes, at each step, the recurrent term of its
+// units in all four gates and then those gates, so the step's product and
+// its gate math both run on every core, and the cores meet once a step.
+// The product of a part is H_prev·R_partᵀ, [B, units] a gate: R's rows of
+// the part are packed once a call (as op(B)), and the previous state, the
+// op(A) every part of the step shares, is packed by the parts that
+// computed it, each its own units' columns, into one of two buffers (the
+// step reads one while its parts fill the other). The states are read
+// from the previous step's cache and written to this step's, so no core
+// writes what another reads within a step. Each unit's arithmetic is the
+// same whatever the parts and whichever core runs them.
 
-// lstmSlices cuts H hidden units into one range a core (even lengths, so
-// that a part's 4·len rows fill the GEMM's 8-row tiles).
+// lstmSlices cuts H hidden units into one range a core (even lengths), the
+// units each core keeps to while both run.
 func lstmSlices(H int) []int {
 	w := max(1, min(runtime.GOMAXPROCS(0), H/32))
 	cuts := []int{0}
@@ -28,24 +31,37 @@ func lstmSlices(H int) []int {
 	return append(cuts, H)
 }
 
-// lstmGatesR packs, for each slice, the rows of R (4H×H) of the slice's units
-// in gate order i, o, f, c: the part's product R_p·Hᵀ is [4·len, B].
-func lstmGatesR(cuts []int, rd []float32, H int) []*gemm.PackedA {
-	parts := make([]*gemm.PackedA, len(cuts)-1)
-	gemm.Ranges(len(parts), len(parts), func(lo, hi int) {
-		for p := lo; p < hi; p++ {
-			j0, j1 := cuts[p], cuts[p+1]
-			hw := j1 - j0
-			rp := getScratch[float32](4 * hw * H)
-			for g := 0; g < 4; g++ {
-				copy(rp[g*hw*H:(g+1)*hw*H], rd[(g*H+j0)*H:(g*H+j1)*H])
-			}
-			parts[p] = gemm.PackA(false, 4*hw, H, rp, H)
-			putScratch(rp)
+// lstmPartUnits is the most units of a part when the step is split among
+// cores. Smaller parts would even out a core that is slower than the other,
+// at a cost a part: BenchmarkLSTM32 (H 256) at 2 cores, parts of 64 units
+// against 128 (one a core), 20.2-20.9 ms a run against 19.6-19.9 with both
+// cores free, and no faster with one of them taken by another process (a
+// core that is away for a while leaves its parts to the other either way).
+const lstmPartUnits = 128
+
+// lstmParts cuts H hidden units into the parts of a step: each core's
+// slice (lstmSlices) into pieces of at most lstmPartUnits (even lengths),
+// or one part on one core.
+func lstmParts(H int) []int {
+	slices := lstmSlices(H)
+	if len(slices) == 2 {
+		return slices
+	}
+	cuts := []int{0}
+	for i := 1; i < len(slices); i++ {
+		lo, hi := slices[i-1], slices[i]
+		n := max(1, (hi-lo+lstmPartUnits-1)/lstmPartUnits)
+		for q := 1; q < n; q++ {
+			cuts = append(cuts, lo+((hi-lo)*q/n+1)/2*2)
 		}
-	})
-	return parts
+		cuts = append(cuts, hi)
+	}
+	return cuts
 }
+
+// lstmFwd32 and lstmBwd32 are the float32 LSTM's recurrences (variables
+// so that tests can compare them with the ones they replaced).
+var lstmFwd32, lstmBwd32 = lstmForward32, lstmBackward32
 
 // lstmForward32 is rnnForwardDir for a plain float32 LSTM without
 // sequence_lens; xw holds X·Wᵀ by time, to which the gates add wb and rb
@@ -69,37 +85,55 @@ func lstmForward32(c *rnnCfg, v *rnnIn[float32], pack []float32, d int, xw, wb, 
 			copy(c0[b*H:(b+1)*H], v.c0[c.hAt(d, b):c.hAt(d, b)+H])
 		}
 	}
-	cuts := lstmSlices(H)
-	parts := lstmGatesR(cuts, rd, H)
-	prods := make([][]float32, len(parts))
-	for p := range parts {
-		prods[p] = make([]float32, 4*(cuts[p+1]-cuts[p])*B)
-	}
+	cuts := lstmParts(H)
+	n := len(cuts) - 1
+	// R's rows of each part's units, a gate at a time, as op(B) = R_gᵀ.
+	rt := make([][4]*gemm.PackedB, n)
+	prods := make([][]float32, n)
+	gemm.Ranges(n, min(n, runtime.GOMAXPROCS(0)), func(lo, hi int) {
+		for p := lo; p < hi; p++ {
+			j0, j1 := cuts[p], cuts[p+1]
+			for g := range 4 {
+				rt[p][g] = gemm.PackB(true, H, j1-j0, rd[(g*H+j0)*H:], H)
+			}
+			prods[p] = make([]float32, B*4*(j1-j0))
+		}
+	})
+	// The previous state as op(A): h0 for step 0, then step s's state
+	// for step s+1, in hp[(s+1)%2].
+	hp := [2]*gemm.PackedA{gemm.NewPackedA(B, H), gemm.NewPackedA(B, H)}
+	hp[0].SetCols(false, 0, H, h0, H)
 	yOut := pack[:c.ySize()]
-	lstmSteps(len(parts), T_, func(p, s int) {
+	lstmSteps(n, T_, func(p, s int) {
 		t := s
 		if d == 1 || c.reverse {
 			t = T_ - 1 - s
 		}
 		st := cacheStep(c, pack, d, s)
-		hPrev, cPrev := h0, c0
+		cPrev := c0
 		if s > 0 {
-			prev := cacheStep(c, pack, d, s-1)
-			hPrev, cPrev = prev.h, prev.ex1
+			cPrev = cacheStep(c, pack, d, s-1).ex1
 		}
 		j0, j1 := cuts[p], cuts[p+1]
 		hw := j1 - j0
-		rt := prods[p]
-		parts[p].SgemmSerial(true, B, 1, hPrev, H, 0, rt, B)
+		// The part's product, [B, 4·hw]: gate g of example b at
+		// b·4hw + g·hw.
+		pr := prods[p]
+		for g := range 4 {
+			hp[s%2].SgemmPacked(rt[p][g], 1, 0, pr[g*hw:], 4*hw)
+		}
 		for b := 0; b < B; b++ {
 			o := b * GH
-			lstmGatesPart(xw[(t*B+b)*GH+j0:], sub(wb, j0, GH), sub(rb, j0, GH), rt[b:], B, hw*B, H,
+			lstmGatesPart(xw[(t*B+b)*GH+j0:], sub(wb, j0, GH), sub(rb, j0, GH), pr[b*4*hw:], 1, hw, H,
 				st.pre[o+j0:], st.post[o+j0:], cPrev[b*H+j0:b*H+j1],
 				st.ex1[b*H+j0:b*H+j1], st.ex2[b*H+j0:b*H+j1], st.h[b*H+j0:b*H+j1],
 				sub(pi, j0, j1), sub(po, j0, j1), sub(pf, j0, j1))
 		}
 		for b := 0; b < B; b++ {
 			copy(yOut[c.yAt(t, d, b)+j0:c.yAt(t, d, b)+j1], st.h[b*H+j0:b*H+j1])
+		}
+		if s < T_-1 {
+			hp[(s+1)%2].SetCols(false, j0, j1, st.h, H)
 		}
 	})
 	last := cacheStep(c, pack, d, T_-1)
@@ -159,7 +193,7 @@ func lstmGatesPart(x, wb, rb, r []float32, rs, gr, H int, pre, post, cp, cell, h
 	lstmSigmoid(i, zi)
 	lstmSigmoid(f, zf)
 	lstmSigmoid(g, g)
-	for j := range g {
+	for j := lstmCellVec(i, f, g, cp, cell, hc); j < hw; j++ { // 16 units at a time, then the rest
 		g[j] = 2*g[j] - 1
 		ct := f[j]*cp[j] + i[j]*g[j]
 		cell[j], hc[j] = ct, 2*ct
@@ -172,7 +206,7 @@ func lstmGatesPart(x, wb, rb, r []float32, rs, gr, H int, pre, post, cp, cell, h
 	}
 	lstmSigmoid(o, zo)
 	lstmSigmoid(hc, hc)
-	for j := range hc {
+	for j := lstmHVec(o, hc, h); j < hw; j++ {
 		hc[j] = 2*hc[j] - 1
 		h[j] = o[j] * hc[j]
 	}
@@ -181,9 +215,10 @@ func lstmGatesPart(x, wb, rb, r []float32, rs, gr, H int, pre, post, cp, cell, h
 // lstmBackward32 is the recurrence of rnnBackwardDir for a plain float32
 // LSTM without sequence_lens: it fills dxw (d pre-activations by time,
 // which is also dG, the blocks by step order through block) and hs (each
-// step's previous state), and leaves d H_0 and d C_0 in dH and dC. Core p
-// owns units [lo_p, hi_p): at step s it adds its rows of Rᵀ·dG_{s+1}ᵀ to its
-// columns of dH, then computes its units' gate gradients of step s.
+// step's previous state), and leaves d H_0 and d C_0 in dH and dC. A part
+// owns units [lo, hi): at step s it adds dG_{s+1}·R's columns of its units
+// to its columns of dH, then computes its units' gate gradients of step s
+// and packs them, its columns of dG_s, as the op(A) of step s-1's products.
 func lstmBackward32(c *rnnCfg, v, g *rnnIn[float32], pack, dpack []float32, d int,
 	dxw, hs, dH, dC, h0, c0 []float32, block func(int) int) {
 	T_, B, H := c.T, c.B, c.H
@@ -195,42 +230,36 @@ func lstmBackward32(c *rnnCfg, v, g *rnnIn[float32], pack, dpack []float32, d in
 		pi, po, pf = pd[:H], pd[H:2*H], pd[2*H:]
 		dpi, dpo, dpf = gd[:H], gd[H:2*H], gd[2*H:]
 	}
-	cuts := lstmSlices(H)
+	cuts := lstmParts(H)
 	n := len(cuts) - 1
-	parts := make([]*gemm.PackedA, n)
+	rs := make([]*gemm.PackedB, n) // R's columns of the part's units: GH × hw
 	prods := make([][]float32, n)
 	dhs := make([][]float32, n)
-	gemm.Ranges(n, n, func(lo, hi int) {
+	gemm.Ranges(n, min(n, runtime.GOMAXPROCS(0)), func(lo, hi int) {
 		for p := lo; p < hi; p++ {
 			j0, j1 := cuts[p], cuts[p+1]
-			// Rᵀ's rows j0..j1: R's columns, stored k×m.
-			parts[p] = gemm.PackA(true, j1-j0, GH, rd[j0:], H)
-			prods[p] = make([]float32, (j1-j0)*B)
+			rs[p] = gemm.PackB(false, GH, j1-j0, rd[j0:], H)
+			prods[p] = make([]float32, B*(j1-j0))
 			dhs[p] = make([]float32, B*(j1-j0))
 		}
 	})
+	// dG of the step after, as op(A): step i reads gp[i%2] and fills the
+	// other.
+	gp := [2]*gemm.PackedA{gemm.NewPackedA(B, GH), gemm.NewPackedA(B, GH)}
 	dy := dpack[:c.ySize()]
-	// dHprev adds core p's rows of Rᵀ·dGᵀ (dG of step s+1) to dH.
-	dHprev := func(p, s int) {
-		j0, j1 := cuts[p], cuts[p+1]
-		hw := j1 - j0
-		k := block(s + 1)
-		dG := dxw[k*B*GH : (k+1)*B*GH]
-		rt := prods[p]
-		parts[p].SgemmSerial(true, B, 1, dG, GH, 0, rt, B)
-		for i := 0; i < hw; i++ {
-			row := rt[i*B : (i+1)*B]
-			for b, x := range row {
-				dH[b*H+j0+i] += x
-			}
-		}
-	}
 	// Step i is step s = T-1-i; the last one, s = -1, only takes d H_0 from
 	// the first step's dG.
 	lstmSteps(n, T_+1, func(p, i int) {
 		s := T_ - 1 - i
+		j0, j1 := cuts[p], cuts[p+1]
+		hw := j1 - j0
 		if s < T_-1 {
-			dHprev(p, s)
+			// d H += dG_{s+1}·R, the part's columns.
+			pr := prods[p]
+			gp[i%2].SgemmPacked(rs[p], 1, 0, pr, hw)
+			for b := 0; b < B; b++ {
+				addTo(dH[b*H+j0:b*H+j1], pr[b*hw:(b+1)*hw])
+			}
 		}
 		if s < 0 {
 			return
@@ -246,22 +275,23 @@ func lstmBackward32(c *rnnCfg, v, g *rnnIn[float32], pack, dpack []float32, d in
 			hPrev, cPrev = prev.h, prev.ex1
 		}
 		k := block(s)
-		j0, j1 := cuts[p], cuts[p+1]
 		dh := dhs[p]
-		hw := j1 - j0
 		for b := 0; b < B; b++ {
 			copy(hs[k*B*H+b*H+j0:k*B*H+b*H+j1], hPrev[b*H+j0:b*H+j1])
 			dhb := dh[b*hw : (b+1)*hw]
 			yo := c.yAt(t, d, b)
-			for j := range dhb {
-				dhb[j] = dH[b*H+j0+j] + dy[yo+j0+j]
-			}
+			copy(dhb, dH[b*H+j0:b*H+j1])
+			addTo(dhb, dy[yo+j0:yo+j1]) // dH + dy
 			o := b * GH
 			lstmGatesGradPart(dhb, dC[b*H+j0:b*H+j1], st.post[o+j0:], cPrev[b*H+j0:b*H+j1],
 				st.ex1[b*H+j0:b*H+j1], st.ex2[b*H+j0:b*H+j1], dxw[k*B*GH+o+j0:], H,
 				sub(pi, j0, j1), sub(po, j0, j1), sub(pf, j0, j1),
 				sub(dpi, j0, j1), sub(dpo, j0, j1), sub(dpf, j0, j1))
 			clear(dH[b*H+j0 : b*H+j1])
+		}
+		dG := dxw[k*B*GH : (k+1)*B*GH]
+		for q := range 4 {
+			gp[(i+1)%2].SetCols(false, q*H+j0, q*H+j1, dG, GH)
 		}
 	})
 }
