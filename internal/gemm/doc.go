@@ -14,8 +14,9 @@
 // The micro-kernel, its tile and the packing and blocking that go with it
 // are chosen at run time, once, at the first product:
 //
-//   - avx512: 8×32 tiles in zmm registers (AVX-512F), kernel_avx512_amd64.s,
-//     written by tools/gemmasm;
+//   - avx512: 8×32 tiles in zmm registers (AVX-512F), kernel_avx512_amd64.s
+//     and its variants with a bias and clamp epilogue,
+//     epilogue_avx512_amd64.s, both written by tools/gemmasm;
 //   - avx2: 6×16 tiles in ymm registers (AVX2 and FMA), kernel_amd64.s;
 //   - generic: 6×16 tiles in portable Go, on any architecture.
 //

@@ -2,6 +2,8 @@
 
 package gemm
 
+//go:generate go run ../../tools/gemmasm -epi -o epilogue_avx512_amd64.s
+
 // kernel8x32AVX512Epi is kernel8x32AVX512 with alpha 1 and Epilogue
 // applied to the tile before it is stored: bias holds the tile's 8 row
 // biases. It reports whether a sum equalled lo or hi exactly (with clip).
