@@ -26,6 +26,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"os/signal"
@@ -107,14 +108,19 @@ func drive(argv []string) int {
 		") beside the native one, on the training and inference workloads: the like-for-like reference of an ONNXTUNE_GEMM=avx2 run (ONNX Runtime has no such switch)")
 	fs.BoolVar(&o.check, "check", false, "exit with status 1 when a target is missed")
 	fs.BoolVar(&o.verbose, "v", false, "show the workers' stderr")
-	fs.SetOutput(os.Stderr)
+	// The flag package's own messages are dropped: --help prints the
+	// flags, a bad flag is one line.
+	fs.SetOutput(io.Discard)
 	err := fs.Parse(argv)
 	rest := fs.Args()
 	if errors.Is(err, flag.ErrHelp) {
+		fs.SetOutput(os.Stderr)
+		fmt.Fprintln(os.Stderr, "usage: go run ./tools/bench [flags]  (docs/performance.md, \"How to reproduce\")")
+		fs.PrintDefaults()
 		return 0
 	}
 	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
+		fmt.Fprintf(os.Stderr, "bench: %v (see 'go run ./tools/bench --help')\n", err)
 		return 2
 	}
 	if len(rest) > 0 {

@@ -186,3 +186,16 @@ func TestReferenceAVX2(t *testing.T) {
 		t.Errorf("step rows %q, want %q with no verdict on the AVX2 row", got, want)
 	}
 }
+
+// TestBadFlags checks that drive refuses bad flags and arguments with exit
+// status 2 before measuring anything, and that --help is not an error.
+func TestBadFlags(t *testing.T) {
+	for _, argv := range [][]string{{"--nope"}, {"--reference-avx2=maybe"}, {"--only", "foo"}, {"extra"}, {"--rounds", "x"}} {
+		if got := drive(argv); got != 2 {
+			t.Errorf("drive(%q) = %d, want 2", argv, got)
+		}
+	}
+	if got := drive([]string{"--help"}); got != 0 {
+		t.Errorf("drive(--help) = %d, want 0", got)
+	}
+}
