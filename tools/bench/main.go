@@ -156,7 +156,12 @@ func drive(argv []string) int {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		return 2
 	}
+	before := probeCores("before", probeTime)
+	logf("core probe, %s", before)
 	rep := measure(ctx, e, o, sel)
+	after := probeCores("after", probeTime)
+	logf("core probe, %s", after)
+	rep.Probes = []CoreProbe{before, after}
 	rep.WallS = number(time.Since(start).Seconds())
 	switch {
 	case o.json:
@@ -184,6 +189,9 @@ func drive(argv []string) int {
 	}
 	return 0
 }
+
+// probeTime is how long each half of the core probe runs.
+const probeTime = 700 * time.Millisecond
 
 // selected parses --only.
 func selected(only string) (map[string]bool, error) {

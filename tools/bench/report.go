@@ -120,20 +120,22 @@ type ThreadRow struct {
 
 // Report is everything the harness prints.
 type Report struct {
-	Machine  Machine        `json:"machine"`
-	Versions []string       `json:"versions"`
-	Rounds   int            `json:"rounds"`
-	Quick    bool           `json:"quick,omitempty"` // --quick: a smoke check, not a measurement
-	Method   string         `json:"ratio_method"`
-	Rows     []Row          `json:"rows"`
-	Startup  []StartupRow   `json:"startup"`
-	Threads  []ThreadRow    `json:"reference_threads,omitempty"`
-	Scaling  *ScalingTable  `json:"scaling,omitempty"`
-	StealPct number         `json:"cpu_steal_percent"`
-	OtherPct number         `json:"other_cpu_percent"` // mean over workers of Result.OtherPct
-	WallS    number         `json:"wall_seconds"`
-	Errors   []string       `json:"errors,omitempty"`
-	Workers  []WorkerRecord `json:"workers"`
+	Machine  Machine       `json:"machine"`
+	Versions []string      `json:"versions"`
+	Rounds   int           `json:"rounds"`
+	Quick    bool          `json:"quick,omitempty"` // --quick: a smoke check, not a measurement
+	Method   string        `json:"ratio_method"`
+	Rows     []Row         `json:"rows"`
+	Startup  []StartupRow  `json:"startup"`
+	Threads  []ThreadRow   `json:"reference_threads,omitempty"`
+	Scaling  *ScalingTable `json:"scaling,omitempty"`
+	StealPct number        `json:"cpu_steal_percent"`
+	OtherPct number        `json:"other_cpu_percent"` // mean over workers of Result.OtherPct
+	WallS    number        `json:"wall_seconds"`
+	// Probes are the core probe's runs before and after the workloads.
+	Probes  []CoreProbe    `json:"core_probes,omitempty"`
+	Errors  []string       `json:"errors,omitempty"`
+	Workers []WorkerRecord `json:"workers"`
 }
 
 // WorkerRecord is one worker run as the JSON report lists it.
@@ -431,6 +433,9 @@ func writeText(w io.Writer, rep *Report) {
 	}
 	fmt.Fprintf(w, "\nCPU time other processes took while workers ran: %.0f%% of the machine (steal %.1f%%); wall time %.0f s\n",
 		float64(rep.OtherPct), float64(rep.StealPct), float64(rep.WallS))
+	for _, p := range rep.Probes {
+		fmt.Fprintf(w, "core probe, %s\n", p)
+	}
 	for _, e := range rep.Errors {
 		fmt.Fprintf(w, "error: %s\n", e)
 	}
@@ -484,6 +489,9 @@ func writeMarkdown(w io.Writer, rep *Report) {
 	}
 	fmt.Fprintf(w, "\nCPU time other processes took while workers ran: %.0f%% of the machine (steal %.1f%%); wall time %.0f s.\n",
 		float64(rep.OtherPct), float64(rep.StealPct), float64(rep.WallS))
+	for _, p := range rep.Probes {
+		fmt.Fprintf(w, "Core probe, %s.  \n", p)
+	}
 	for _, e := range rep.Errors {
 		fmt.Fprintf(w, "\nError: %s\n", e)
 	}
