@@ -45,6 +45,17 @@ type dwPlan struct {
 	// rows); the masks as for pairs, lane i's at bit 2i. Only dw9x4S2
 	// runs such a plan (pairs is false).
 	rowGap int32
+	// win, for a 16-lane plan of gathers whose vectors each read inside
+	// 64 consecutive inputs of their step (stride 2 onto 4x4 planes or
+	// smaller): winBase holds each vector's first input (from the step's
+	// base), winOff per vector, tap and lane the input's place in those
+	// 64 (0 for a lane that reads none), and winK per vector and tap the
+	// lanes reading the first 32 and those reading the last 32. dwWin512
+	// runs it with permutes of four vector loads instead of gathers.
+	win     bool
+	winBase []int32  // [pm]
+	winOff  []int32  // [pm][taps][16]
+	winK    []uint16 // [pm][taps][2]
 }
 
 // dwKey is what a plan depends on.
@@ -68,6 +79,10 @@ var dwDisabled bool
 // dw9Off turns dw9x4 off (tests compare it with the kernels it replaces).
 var dw9Off bool
 
+// dwWinOff turns dwWin512 off: its plans then run as 8-lane gathers
+// (tests compare the two).
+var dwWinOff bool
+
 // dwLanes, when 8, keeps the plans at 8 lanes (tests compare both).
 var dwLanes int
 
@@ -81,7 +96,7 @@ func dwPlanFor(cd *convDims) *dwPlan {
 		return nil
 	}
 	if dw512 && dwLanes != 8 {
-		if p := dwPlanCached(cd, 16); p != nil && (p.contig || p.pairs || p.rowGap > 0 && dw9Takes(p)) {
+		if p := dwPlanCached(cd, 16); p != nil && (p.contig || p.pairs || p.rowGap > 0 && dw9Takes(p) || p.win && !dwWinOff) {
 			return p
 		}
 	}
@@ -157,6 +172,9 @@ func newDWPlan(g *convGeom, c, vl int) *dwPlan {
 	}
 	if !ok {
 		p.off, p.mask = idx, mask
+		if vl == 16 {
+			p.winBase, p.winOff, p.winK, p.win = dwWindow(idx, mask, p.pm, T, p.cstep*pin)
+		}
 		return p
 	}
 	p.off = off
@@ -182,6 +200,53 @@ func newDWPlan(g *convGeom, c, vl int) *dwPlan {
 		}
 	}
 	return p
+}
+
+// dwWindowLen is how many consecutive inputs a vector of a window plan
+// reads inside: four vectors of 16.
+const dwWindowLen = 64
+
+// dwWindow returns, when every vector of 16 lanes of idx ([pm][taps][16])
+// reads (in the lanes mask keeps) inside dwWindowLen consecutive inputs of
+// the span inputs of its step, each vector's first input, the lanes'
+// places in the window and the taps' masks of the lanes reading its first
+// and its second half (see dwPlan.win).
+func dwWindow(idx []int32, mask []uint32, pm, taps, span int) (base, off []int32, k []uint16, ok bool) {
+	const vl = 16
+	if span < dwWindowLen {
+		return nil, nil, nil, false
+	}
+	base = make([]int32, pm)
+	off = make([]int32, len(idx))
+	k = make([]uint16, pm*taps*2)
+	for q := range pm {
+		lo, hi := int32(span), int32(-1)
+		for e := q * taps * vl; e < (q+1)*taps*vl; e++ {
+			if mask[e] != 0 {
+				lo, hi = min(lo, idx[e]), max(hi, idx[e])
+			}
+		}
+		if hi < 0 {
+			continue // reads nothing: every lane its bias
+		}
+		b := min(lo, int32(span-dwWindowLen))
+		if hi-b >= dwWindowLen {
+			return nil, nil, nil, false
+		}
+		base[q] = b
+		for t := range taps {
+			for i := range vl {
+				e := (q*taps+t)*vl + i
+				if mask[e] == 0 {
+					continue
+				}
+				o := idx[e] - b
+				off[e] = o
+				k[(q*taps+t)*2+int(o/32)] |= 1 << i
+			}
+		}
+	}
+	return base, off, k, true
 }
 
 // dwRowPairs returns, when every vector of 16 lanes of idx reads off + 2i

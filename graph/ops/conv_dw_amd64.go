@@ -48,6 +48,16 @@ func dwTaps512x9Clip(y, x *float32, steps, pm, xstep, taps int, off *int32, kmas
 //go:noescape
 func dwPairs512(y, x *float32, steps, pm, xstep, taps int, off *int32, kmask *uint16, w *float32, wstride, cstep int, bias *float32, chmap *int32)
 
+// dwWin512 is dwTaps512 for a window plan (dwPlan.win): per vector, four
+// vector loads from the step's base plus base[v], and per tap the lanes
+// permuted out of them (VPERMI2PS, lanes that read nothing zero) in place
+// of the 8-lane gathers of dwGatherAVX2, the same additions in the same
+// order; off holds a lane's place in the 64 inputs, kmask two masks a tap
+// (the lanes reading the first 32, the last 32).
+//
+//go:noescape
+func dwWin512(y, x *float32, steps, pm, xstep, taps int, off *int32, kmask *uint16, w *float32, wstride, cstep int, bias *float32, chmap *int32, base *int32)
+
 // dwClamps reports whether dwKernelClip runs plan p (else the caller
 // clamps after dwKernel).
 func dwClamps(p *dwPlan) bool { return p.vl == 16 && p.taps == 9 && p.contig }
@@ -79,6 +89,10 @@ func dwKernel(p *dwPlan, y, x []float32, steps int, wt []float32, ws int, bias [
 	_ = wt[(p.taps-1)*ws+(steps-1)*p.cstep+p.vl-1]
 	_ = bias[(steps-1)*p.cstep+p.vl-1]
 	if p.vl == 16 {
+		if p.win {
+			dwWin512(&y[0], &x[0], steps, p.pm, p.cstep*p.pin, p.taps, &p.winOff[0], &p.winK[0], &wt[0], ws, p.cstep, &bias[0], &p.chmap[0], &p.winBase[0])
+			return
+		}
 		if p.pairs {
 			dwPairs512(&y[0], &x[0], steps, p.pm, p.cstep*p.pin, p.taps, &p.off[0], &p.kmask[0], &wt[0], ws, p.cstep, &bias[0], &p.chmap[0])
 			return

@@ -1,0 +1,80 @@
+package ops
+
+import (
+	"math"
+	"slices"
+	"testing"
+)
+
+// TestDWWinMatchesGathers checks dwWin512 (16-lane window plans: stride 2
+// onto 4x4 planes or smaller) against the 8-lane gathers it replaces
+// (dwGatherAVX2, with dwWinOff), bit for bit: MobileNetV2's two such layers
+// at 64x64 (8x8 → 4x4 with 192 channels, 4x4 → 2x2 with 576, four channels
+// a vector), odd channel counts, 2x2 → 1x1 (sixteen channels a vector),
+// a 5x5 window and no padding; with and without a bias, Relu and Clip
+// (exact hits on both bounds, the hits recorded), NaN, infinities and
+// signed zeros among the inputs and weights, and the split across the
+// cores. The direct loops are checked against the gathers by
+// TestDWMatchesDirect.
+func TestDWWinMatchesGathers(t *testing.T) {
+	if !dw512 {
+		t.Skip("no 16-lane kernels here")
+	}
+	cases := []directCase{
+		{"192ch_8px_s2", 16, 192, 192, 192, two(8, 8), two(3, 3), two(2, 2), two(1, 1), two(1, 1), two(1, 1)},
+		{"576ch_4px_s2", 16, 576, 576, 576, two(4, 4), two(3, 3), two(2, 2), two(1, 1), two(1, 1), two(1, 1)},
+		{"5ch_8px_s2", 3, 5, 5, 5, two(8, 8), two(3, 3), two(2, 2), two(1, 1), two(1, 1), two(1, 1)},
+		{"12ch_4px_s2", 3, 12, 12, 12, two(4, 4), two(3, 3), two(2, 2), two(1, 1), two(1, 1), two(1, 1)},
+		{"32ch_2px_s2_1px", 2, 32, 32, 32, two(2, 2), two(3, 3), two(2, 2), two(1, 1), two(1, 1), two(1, 1)},
+		{"6ch_8px_5x5_s2", 2, 6, 6, 6, two(8, 8), two(5, 5), two(2, 2), two(1, 1), two(2, 2), two(2, 2)},
+		{"8ch_4px_to_2px_nopad", 2, 8, 8, 8, two(4, 4), two(3, 3), two(1, 1), two(1, 1), two(0, 0), two(0, 0)},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			cd := c.dims()
+			if p := dwPlanFor(cd); p == nil || !p.win || p.vl != 16 {
+				t.Fatalf("%s: not a window plan", c.name)
+			}
+			x := to32(must(Data[float64](randF64(1, -3, 3, cd.n*cd.c*cd.g.inSize()))))
+			w := to32(must(Data[float64](randF64(2, -1, 1, cd.m, cd.g.kSize()))))
+			b := to32(must(Data[float64](randF64(3, -1, 1, cd.m))))
+			K := cd.g.kSize()
+			clear(w[K : 2*K]) // channel 1: its bias throughout, the Clip's lower bound
+			w[2*K+1], w[3*K+4] = float32(math.Copysign(0, -1)), float32(math.Inf(1))
+			b[4] = float32(math.Copysign(0, -1))
+			x[5], x[cd.g.inSize()+7] = float32(math.NaN()), float32(math.Inf(-1))
+			x[2*cd.g.inSize()+3] = float32(math.Copysign(0, -1))
+			x[len(x)-1] = 0.5 / w[len(w)-1-K/2] // near the upper bound
+			for _, v := range []struct {
+				name       string
+				b          []float32
+				relu, clip bool
+			}{{"bias", b, false, false}, {"no_bias", nil, false, false}, {"relu", b, true, false}, {"clip", b, false, true}, {"clip_no_bias", nil, false, true}} {
+				run := func(off bool) ([]float32, []int) {
+					old := dwWinOff
+					dwWinOff = off
+					defer func() { dwWinOff = old }()
+					return runEpilogue(cd, v.b, v.relu, v.clip, func(e *convDims, y []float32) {
+						q := dwPlanFor(e)
+						if q == nil || q.win == off || !dwForward(q, x, w, v.b, e, y) {
+							t.Fatal("the kernel to compare did not run")
+						}
+					})
+				}
+				want, wantHits := run(true)
+				got, gotHits := run(false)
+				for i := range want {
+					if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+						t.Fatalf("%s: element %d is %v (%#x), dwGatherAVX2 gives %v (%#x)", v.name, i, got[i], math.Float32bits(got[i]), want[i], math.Float32bits(want[i]))
+					}
+				}
+				if v.clip && len(wantHits) == 0 {
+					t.Fatal("no Clip hit to compare")
+				}
+				if !slices.Equal(gotHits, wantHits) {
+					t.Fatalf("%s: %d Clip hits recorded, the gathers record %d", v.name, len(gotHits), len(wantHits))
+				}
+			}
+		})
+	}
+}
