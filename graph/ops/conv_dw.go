@@ -54,6 +54,10 @@ type dwPlan struct {
 	// runs it with permutes of four vector loads instead of gathers.
 	win     bool
 	winBase []int32  // [pm]
+	// rows16, for a 16-lane contiguous plan of 3x3 windows over planes of
+	// rows of 16 (stride 1, padding 1 on every side, a multiple of 8
+	// rows): the planes' rows, for dwRows16; else 0.
+	rows16 int
 	winOff  []int32  // [pm][taps][16]
 	winK    []uint16 // [pm][taps][2]
 }
@@ -82,6 +86,10 @@ var dw9Off bool
 // dwWinOff turns dwWin512 off: its plans then run as 8-lane gathers
 // (tests compare the two).
 var dwWinOff bool
+
+// dwRowsOff turns dwRows16 off: its plans then run dw9x4 (tests compare
+// the two).
+var dwRowsOff bool
 
 // dwLanes, when 8, keeps the plans at 8 lanes (tests compare both).
 var dwLanes int
@@ -178,6 +186,10 @@ func newDWPlan(g *convGeom, c, vl int) *dwPlan {
 		return p
 	}
 	p.off = off
+	if vl == 16 && p.contig && g.in[2] == 16 && g.in[1]%8 == 0 && g.out == g.in && g.k == [3]int{1, 3, 3} &&
+		g.s == [3]int{1, 1, 1} && g.d == [3]int{1, 1, 1} && g.pb == [3]int{0, 1, 1} && g.pe == [3]int{0, 1, 1} {
+		p.rows16 = g.in[1]
+	}
 	// The lanes of the loads: vl of them (contig), or 2vl, lane i's at
 	// 2i (pairs).
 	lanes := make([]bool, int(step)*len(mask))

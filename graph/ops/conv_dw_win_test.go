@@ -31,50 +31,96 @@ func TestDWWinMatchesGathers(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			cd := c.dims()
-			if p := dwPlanFor(cd); p == nil || !p.win || p.vl != 16 {
-				t.Fatalf("%s: not a window plan", c.name)
-			}
-			x := to32(must(Data[float64](randF64(1, -3, 3, cd.n*cd.c*cd.g.inSize()))))
-			w := to32(must(Data[float64](randF64(2, -1, 1, cd.m, cd.g.kSize()))))
-			b := to32(must(Data[float64](randF64(3, -1, 1, cd.m))))
-			K := cd.g.kSize()
-			clear(w[K : 2*K]) // channel 1: its bias throughout, the Clip's lower bound
-			w[2*K+1], w[3*K+4] = float32(math.Copysign(0, -1)), float32(math.Inf(1))
-			b[4] = float32(math.Copysign(0, -1))
-			x[5], x[cd.g.inSize()+7] = float32(math.NaN()), float32(math.Inf(-1))
-			x[2*cd.g.inSize()+3] = float32(math.Copysign(0, -1))
-			x[len(x)-1] = 0.5 / w[len(w)-1-K/2] // near the upper bound
-			for _, v := range []struct {
-				name       string
-				b          []float32
-				relu, clip bool
-			}{{"bias", b, false, false}, {"no_bias", nil, false, false}, {"relu", b, true, false}, {"clip", b, false, true}, {"clip_no_bias", nil, false, true}} {
-				run := func(off bool) ([]float32, []int) {
-					old := dwWinOff
-					dwWinOff = off
-					defer func() { dwWinOff = old }()
-					return runEpilogue(cd, v.b, v.relu, v.clip, func(e *convDims, y []float32) {
-						q := dwPlanFor(e)
-						if q == nil || q.win == off || !dwForward(q, x, w, v.b, e, y) {
-							t.Fatal("the kernel to compare did not run")
-						}
-					})
-				}
-				want, wantHits := run(true)
-				got, gotHits := run(false)
-				for i := range want {
-					if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
-						t.Fatalf("%s: element %d is %v (%#x), dwGatherAVX2 gives %v (%#x)", v.name, i, got[i], math.Float32bits(got[i]), want[i], math.Float32bits(want[i]))
-					}
-				}
-				if v.clip && len(wantHits) == 0 {
-					t.Fatal("no Clip hit to compare")
-				}
-				if !slices.Equal(gotHits, wantHits) {
-					t.Fatalf("%s: %d Clip hits recorded, the gathers record %d", v.name, len(gotHits), len(wantHits))
-				}
-			}
+			dwCompareOff(t, c.dims(), &dwWinOff, func(p *dwPlan) bool { return p.win && p.vl == 16 })
 		})
+	}
+}
+
+// TestDWRowsMatchesDW9 checks dwRows16 (planes of rows of 16) against
+// dw9x4, which it replaces there, bit for bit: MobileNetV2's 144-channel
+// 16x16 layer and odd channel counts, planes of 8 and 32 rows; with and
+// without a bias, Relu and Clip (exact hits on both bounds, the hits
+// recorded), NaN, infinities and signed zeros among the inputs and
+// weights, and the split across the cores. Shapes it must not take run
+// dw9x4 (dilated, without padding on the sides, 12 rows, rows of 32,
+// stride 2).
+func TestDWRowsMatchesDW9(t *testing.T) {
+	if !dw512 {
+		t.Skip("no 16-lane kernels here")
+	}
+	cases := []directCase{
+		{"144ch_16px", 16, 144, 144, 144, two(16, 16), two(3, 3), two(1, 1), two(1, 1), two(1, 1), two(1, 1)},
+		{"7ch_16px", 3, 7, 7, 7, two(16, 16), two(3, 3), two(1, 1), two(1, 1), two(1, 1), two(1, 1)},
+		{"5ch_8x16", 3, 5, 5, 5, two(8, 16), two(3, 3), two(1, 1), two(1, 1), two(1, 1), two(1, 1)},
+		{"5ch_32x16", 2, 5, 5, 5, two(32, 16), two(3, 3), two(1, 1), two(1, 1), two(1, 1), two(1, 1)},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			dwCompareOff(t, c.dims(), &dwRowsOff, func(p *dwPlan) bool { return p.rows16 > 0 && dw9Takes(p) })
+		})
+	}
+	for _, c := range []directCase{
+		{"16px_dilated", 2, 4, 4, 4, two(16, 16), two(3, 3), two(1, 1), two(2, 2), two(2, 2), two(2, 2)},
+		{"16x18_nopad", 2, 4, 4, 4, two(16, 18), two(3, 3), two(1, 1), two(1, 1), two(1, 0), two(1, 0)},
+		{"12x16", 2, 4, 4, 4, two(12, 16), two(3, 3), two(1, 1), two(1, 1), two(1, 1), two(1, 1)},
+		{"32px", 2, 4, 4, 4, two(32, 32), two(3, 3), two(1, 1), two(1, 1), two(1, 1), two(1, 1)},
+		{"16px_s2", 2, 4, 4, 4, two(16, 16), two(3, 3), two(2, 2), two(1, 1), two(1, 1), two(1, 1)},
+	} {
+		p := dwPlanFor(c.dims())
+		if p == nil || !dw9Takes(p) {
+			t.Errorf("%s: dw9x4 does not take it", c.name)
+		} else if p.rows16 != 0 {
+			t.Errorf("%s: dwRows16 takes it", c.name)
+		}
+	}
+}
+
+// dwCompareOff runs cd's depthwise convolution with *off false (the plan
+// taken must satisfy taken) and true (the plan must not), and compares
+// the outputs and the Clip's hits bit for bit.
+func dwCompareOff(t *testing.T, cd *convDims, off *bool, taken func(p *dwPlan) bool) {
+	t.Helper()
+	if p := dwPlanFor(cd); p == nil || !taken(p) {
+		t.Fatal("the new kernel does not take it")
+	}
+	x := to32(must(Data[float64](randF64(1, -3, 3, cd.n*cd.c*cd.g.inSize()))))
+	w := to32(must(Data[float64](randF64(2, -1, 1, cd.m, cd.g.kSize()))))
+	b := to32(must(Data[float64](randF64(3, -1, 1, cd.m))))
+	K := cd.g.kSize()
+	clear(w[K : 2*K]) // channel 1: its bias throughout, the Clip's lower bound
+	w[2*K+1], w[3*K+4] = float32(math.Copysign(0, -1)), float32(math.Inf(1))
+	b[4] = float32(math.Copysign(0, -1))
+	x[5], x[cd.g.inSize()+7] = float32(math.NaN()), float32(math.Inf(-1))
+	x[2*cd.g.inSize()+3] = float32(math.Copysign(0, -1))
+	x[len(x)-1] = 0.5 / w[len(w)-1-K/2] // near the upper bound
+	for _, v := range []struct {
+		name       string
+		b          []float32
+		relu, clip bool
+	}{{"bias", b, false, false}, {"no_bias", nil, false, false}, {"relu", b, true, false}, {"clip", b, false, true}, {"clip_no_bias", nil, false, true}} {
+		run := func(disable bool) ([]float32, []int) {
+			old := *off
+			*off = disable
+			defer func() { *off = old }()
+			return runEpilogue(cd, v.b, v.relu, v.clip, func(e *convDims, y []float32) {
+				q := dwPlanFor(e)
+				if q == nil || !dwForward(q, x, w, v.b, e, y) {
+					t.Fatal("the in-place kernels did not run")
+				}
+			})
+		}
+		want, wantHits := run(true)
+		got, gotHits := run(false)
+		for i := range want {
+			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+				t.Fatalf("%s: element %d is %v (%#x), the kernel replaced gives %v (%#x)", v.name, i, got[i], math.Float32bits(got[i]), want[i], math.Float32bits(want[i]))
+			}
+		}
+		if v.clip && len(wantHits) == 0 {
+			t.Fatal("no Clip hit to compare")
+		}
+		if !slices.Equal(gotHits, wantHits) {
+			t.Fatalf("%s: %d Clip hits recorded, the kernel replaced records %d", v.name, len(gotHits), len(wantHits))
+		}
 	}
 }

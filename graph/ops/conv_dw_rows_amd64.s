@@ -1,0 +1,274 @@
+//go:build !purego
+
+#include "textflag.h"
+
+// func dwRows16(y, x *float32, steps, h int, w, bias *float32, lo, hi float32, clip bool) bool
+// dw9x4 for planes of rows of 16 (one vector a row; h rows, a multiple
+// of 8), stride 1, padding 1 on every side, one channel a step: each input
+// row is loaded once, aligned to its row, and its three horizontal taps
+// made by VALIGND with a zero vector (the padding columns read +0, as the
+// masked loads give), for the eight output rows of a band at once (eight
+// sums in flight). Per output vector the sums are dw9x4's: the bias, then
+// the taps in order (kh, then kw), each an FMA with the weight broadcast
+// from the weight tensor; the rows above and below the plane are zero
+// vectors. With clip, each sum is clamped to [lo, hi] as dw9x4 clamps
+// (NaN kept), and the result reports whether one equalled a bound exactly.
+//
+// SI the step's input plane, DI its output, R10 and R12 its weights and
+// bias, BX the steps left, AX and DX the band's first input and output
+// rows, CX the bands left, R13 the plane's bytes. Z16-Z23 the band's sums,
+// Z1 a row, Z2 and Z3 its left and right taps, Z0 zero, Z29 the bias,
+// Z30 and Z31 lo and hi.
+TEXT ·dwRows16(SB), NOSPLIT, $0-65
+	MOVB         $0, ret+64(FP)
+	MOVQ         y+0(FP), DI
+	MOVQ         x+8(FP), SI
+	MOVQ         steps+16(FP), BX
+	MOVQ         w+32(FP), R10
+	MOVQ         bias+40(FP), R12
+	MOVQ         h+24(FP), R13
+	SHLQ         $6, R13
+	VBROADCASTSS lo+48(FP), Z30
+	VBROADCASTSS hi+52(FP), Z31
+	VPXORD       Z0, Z0, Z0
+
+step:
+	TESTQ BX, BX
+	JZ    done
+	VBROADCASTSS (R12), Z29
+	MOVQ         SI, AX
+	MOVQ         DI, DX
+	MOVQ         h+24(FP), CX
+	SHRQ         $3, CX
+
+band:
+	VMOVAPS Z29, Z16
+	VMOVAPS Z29, Z17
+	VMOVAPS Z29, Z18
+	VMOVAPS Z29, Z19
+	VMOVAPS Z29, Z20
+	VMOVAPS Z29, Z21
+	VMOVAPS Z29, Z22
+	VMOVAPS Z29, Z23
+	VMOVAPS Z0, Z1
+	CMPQ    AX, SI
+	JEQ     top
+	VMOVUPS -64(AX), Z1
+
+top:
+	VALIGND $15, Z0, Z1, Z2
+	VALIGND $1, Z1, Z0, Z3
+	VFMADD231PS.BCST 0(R10), Z2, Z16
+	VFMADD231PS.BCST 4(R10), Z1, Z16
+	VFMADD231PS.BCST 8(R10), Z3, Z16
+	VMOVUPS 0(AX), Z1
+	VALIGND $15, Z0, Z1, Z2
+	VALIGND $1, Z1, Z0, Z3
+	VFMADD231PS.BCST 0(R10), Z2, Z17
+	VFMADD231PS.BCST 4(R10), Z1, Z17
+	VFMADD231PS.BCST 8(R10), Z3, Z17
+	VFMADD231PS.BCST 12(R10), Z2, Z16
+	VFMADD231PS.BCST 16(R10), Z1, Z16
+	VFMADD231PS.BCST 20(R10), Z3, Z16
+	VMOVUPS 64(AX), Z1
+	VALIGND $15, Z0, Z1, Z2
+	VALIGND $1, Z1, Z0, Z3
+	VFMADD231PS.BCST 0(R10), Z2, Z18
+	VFMADD231PS.BCST 4(R10), Z1, Z18
+	VFMADD231PS.BCST 8(R10), Z3, Z18
+	VFMADD231PS.BCST 12(R10), Z2, Z17
+	VFMADD231PS.BCST 16(R10), Z1, Z17
+	VFMADD231PS.BCST 20(R10), Z3, Z17
+	VFMADD231PS.BCST 24(R10), Z2, Z16
+	VFMADD231PS.BCST 28(R10), Z1, Z16
+	VFMADD231PS.BCST 32(R10), Z3, Z16
+	VMOVUPS 128(AX), Z1
+	VALIGND $15, Z0, Z1, Z2
+	VALIGND $1, Z1, Z0, Z3
+	VFMADD231PS.BCST 0(R10), Z2, Z19
+	VFMADD231PS.BCST 4(R10), Z1, Z19
+	VFMADD231PS.BCST 8(R10), Z3, Z19
+	VFMADD231PS.BCST 12(R10), Z2, Z18
+	VFMADD231PS.BCST 16(R10), Z1, Z18
+	VFMADD231PS.BCST 20(R10), Z3, Z18
+	VFMADD231PS.BCST 24(R10), Z2, Z17
+	VFMADD231PS.BCST 28(R10), Z1, Z17
+	VFMADD231PS.BCST 32(R10), Z3, Z17
+	VMOVUPS 192(AX), Z1
+	VALIGND $15, Z0, Z1, Z2
+	VALIGND $1, Z1, Z0, Z3
+	VFMADD231PS.BCST 0(R10), Z2, Z20
+	VFMADD231PS.BCST 4(R10), Z1, Z20
+	VFMADD231PS.BCST 8(R10), Z3, Z20
+	VFMADD231PS.BCST 12(R10), Z2, Z19
+	VFMADD231PS.BCST 16(R10), Z1, Z19
+	VFMADD231PS.BCST 20(R10), Z3, Z19
+	VFMADD231PS.BCST 24(R10), Z2, Z18
+	VFMADD231PS.BCST 28(R10), Z1, Z18
+	VFMADD231PS.BCST 32(R10), Z3, Z18
+	VMOVUPS 256(AX), Z1
+	VALIGND $15, Z0, Z1, Z2
+	VALIGND $1, Z1, Z0, Z3
+	VFMADD231PS.BCST 0(R10), Z2, Z21
+	VFMADD231PS.BCST 4(R10), Z1, Z21
+	VFMADD231PS.BCST 8(R10), Z3, Z21
+	VFMADD231PS.BCST 12(R10), Z2, Z20
+	VFMADD231PS.BCST 16(R10), Z1, Z20
+	VFMADD231PS.BCST 20(R10), Z3, Z20
+	VFMADD231PS.BCST 24(R10), Z2, Z19
+	VFMADD231PS.BCST 28(R10), Z1, Z19
+	VFMADD231PS.BCST 32(R10), Z3, Z19
+	VMOVUPS 320(AX), Z1
+	VALIGND $15, Z0, Z1, Z2
+	VALIGND $1, Z1, Z0, Z3
+	VFMADD231PS.BCST 0(R10), Z2, Z22
+	VFMADD231PS.BCST 4(R10), Z1, Z22
+	VFMADD231PS.BCST 8(R10), Z3, Z22
+	VFMADD231PS.BCST 12(R10), Z2, Z21
+	VFMADD231PS.BCST 16(R10), Z1, Z21
+	VFMADD231PS.BCST 20(R10), Z3, Z21
+	VFMADD231PS.BCST 24(R10), Z2, Z20
+	VFMADD231PS.BCST 28(R10), Z1, Z20
+	VFMADD231PS.BCST 32(R10), Z3, Z20
+	VMOVUPS 384(AX), Z1
+	VALIGND $15, Z0, Z1, Z2
+	VALIGND $1, Z1, Z0, Z3
+	VFMADD231PS.BCST 0(R10), Z2, Z23
+	VFMADD231PS.BCST 4(R10), Z1, Z23
+	VFMADD231PS.BCST 8(R10), Z3, Z23
+	VFMADD231PS.BCST 12(R10), Z2, Z22
+	VFMADD231PS.BCST 16(R10), Z1, Z22
+	VFMADD231PS.BCST 20(R10), Z3, Z22
+	VFMADD231PS.BCST 24(R10), Z2, Z21
+	VFMADD231PS.BCST 28(R10), Z1, Z21
+	VFMADD231PS.BCST 32(R10), Z3, Z21
+	VMOVUPS 448(AX), Z1
+	VALIGND $15, Z0, Z1, Z2
+	VALIGND $1, Z1, Z0, Z3
+	VFMADD231PS.BCST 12(R10), Z2, Z23
+	VFMADD231PS.BCST 16(R10), Z1, Z23
+	VFMADD231PS.BCST 20(R10), Z3, Z23
+	VFMADD231PS.BCST 24(R10), Z2, Z22
+	VFMADD231PS.BCST 28(R10), Z1, Z22
+	VFMADD231PS.BCST 32(R10), Z3, Z22
+	VMOVAPS Z0, Z1
+	CMPQ    CX, $1
+	JEQ     bottom
+	VMOVUPS 512(AX), Z1
+
+bottom:
+	VALIGND $15, Z0, Z1, Z2
+	VALIGND $1, Z1, Z0, Z3
+	VFMADD231PS.BCST 24(R10), Z2, Z23
+	VFMADD231PS.BCST 28(R10), Z1, Z23
+	VFMADD231PS.BCST 32(R10), Z3, Z23
+	CMPB     clip+56(FP), $0
+	JEQ      s0
+	VCMPPS   $0x00, Z30, Z16, K5
+	VCMPPS   $0x00, Z31, Z16, K6
+	KORTESTW K5, K6
+	JZ       2(PC)
+	MOVB     $1, ret+64(FP)
+	VMAXPS   Z16, Z30, Z16
+	VMINPS   Z16, Z31, Z16
+
+s0:
+	VMOVUPS Z16, 0(DX)
+	CMPB     clip+56(FP), $0
+	JEQ      s1
+	VCMPPS   $0x00, Z30, Z17, K5
+	VCMPPS   $0x00, Z31, Z17, K6
+	KORTESTW K5, K6
+	JZ       2(PC)
+	MOVB     $1, ret+64(FP)
+	VMAXPS   Z17, Z30, Z17
+	VMINPS   Z17, Z31, Z17
+
+s1:
+	VMOVUPS Z17, 64(DX)
+	CMPB     clip+56(FP), $0
+	JEQ      s2
+	VCMPPS   $0x00, Z30, Z18, K5
+	VCMPPS   $0x00, Z31, Z18, K6
+	KORTESTW K5, K6
+	JZ       2(PC)
+	MOVB     $1, ret+64(FP)
+	VMAXPS   Z18, Z30, Z18
+	VMINPS   Z18, Z31, Z18
+
+s2:
+	VMOVUPS Z18, 128(DX)
+	CMPB     clip+56(FP), $0
+	JEQ      s3
+	VCMPPS   $0x00, Z30, Z19, K5
+	VCMPPS   $0x00, Z31, Z19, K6
+	KORTESTW K5, K6
+	JZ       2(PC)
+	MOVB     $1, ret+64(FP)
+	VMAXPS   Z19, Z30, Z19
+	VMINPS   Z19, Z31, Z19
+
+s3:
+	VMOVUPS Z19, 192(DX)
+	CMPB     clip+56(FP), $0
+	JEQ      s4
+	VCMPPS   $0x00, Z30, Z20, K5
+	VCMPPS   $0x00, Z31, Z20, K6
+	KORTESTW K5, K6
+	JZ       2(PC)
+	MOVB     $1, ret+64(FP)
+	VMAXPS   Z20, Z30, Z20
+	VMINPS   Z20, Z31, Z20
+
+s4:
+	VMOVUPS Z20, 256(DX)
+	CMPB     clip+56(FP), $0
+	JEQ      s5
+	VCMPPS   $0x00, Z30, Z21, K5
+	VCMPPS   $0x00, Z31, Z21, K6
+	KORTESTW K5, K6
+	JZ       2(PC)
+	MOVB     $1, ret+64(FP)
+	VMAXPS   Z21, Z30, Z21
+	VMINPS   Z21, Z31, Z21
+
+s5:
+	VMOVUPS Z21, 320(DX)
+	CMPB     clip+56(FP), $0
+	JEQ      s6
+	VCMPPS   $0x00, Z30, Z22, K5
+	VCMPPS   $0x00, Z31, Z22, K6
+	KORTESTW K5, K6
+	JZ       2(PC)
+	MOVB     $1, ret+64(FP)
+	VMAXPS   Z22, Z30, Z22
+	VMINPS   Z22, Z31, Z22
+
+s6:
+	VMOVUPS Z22, 384(DX)
+	CMPB     clip+56(FP), $0
+	JEQ      s7
+	VCMPPS   $0x00, Z30, Z23, K5
+	VCMPPS   $0x00, Z31, Z23, K6
+	KORTESTW K5, K6
+	JZ       2(PC)
+	MOVB     $1, ret+64(FP)
+	VMAXPS   Z23, Z30, Z23
+	VMINPS   Z23, Z31, Z23
+
+s7:
+	VMOVUPS Z23, 448(DX)
+	ADDQ $512, AX
+	ADDQ $512, DX
+	DECQ CX
+	JNZ  band
+	ADDQ R13, SI
+	ADDQ R13, DI
+	ADDQ $36, R10
+	ADDQ $4, R12
+	DECQ BX
+	JMP  step
+
+done:
+	VZEROUPPER
+	RET
