@@ -53,13 +53,13 @@ type dwPlan struct {
 	// lanes reading the first 32 and those reading the last 32. dwWin512
 	// runs it with permutes of four vector loads instead of gathers.
 	win     bool
-	winBase []int32  // [pm]
+	winBase []int32 // [pm]
 	// rows16, for a 16-lane contiguous plan of 3x3 windows over planes of
 	// rows of 16 (stride 1, padding 1 on every side, a multiple of 8
 	// rows): the planes' rows, for dwRows16; else 0.
 	rows16 int
-	winOff  []int32  // [pm][taps][16]
-	winK    []uint16 // [pm][taps][2]
+	winOff []int32  // [pm][taps][16]
+	winK   []uint16 // [pm][taps][2]
 }
 
 // dwKey is what a plan depends on.
