@@ -53,13 +53,14 @@ type dwPlan struct {
 	// lanes reading the first 32 and those reading the last 32. dwWin512
 	// runs it with permutes of four vector loads instead of gathers.
 	win     bool
-	winBase []int32 // [pm]
-	// rows16, for a 16-lane contiguous plan of 3x3 windows over planes of
-	// rows of 16 (stride 1, padding 1 on every side, a multiple of 8
-	// rows): the planes' rows, for dwRows16; else 0.
-	rows16 int
-	winOff []int32  // [pm][taps][16]
-	winK   []uint16 // [pm][taps][2]
+	winBase []int32  // [pm]
+	winOff  []int32  // [pm][taps][16]
+	winK    []uint16 // [pm][taps][2]
+	// rowsH and rowsW, for a 16-lane contiguous plan of 3x3 windows over
+	// planes of rows of 16 or 32 (stride 1, padding 1 on every side, a
+	// multiple of 8 or 4 rows): the planes' rows and columns, for
+	// dwRows16 and dwRows32; else 0.
+	rowsH, rowsW int
 }
 
 // dwKey is what a plan depends on.
@@ -87,7 +88,7 @@ var dw9Off bool
 // (tests compare the two).
 var dwWinOff bool
 
-// dwRowsOff turns dwRows16 off: its plans then run dw9x4 (tests compare
+// dwRowsOff turns dwRows16 and dwRows32 off: its plans then run dw9x4 (tests compare
 // the two).
 var dwRowsOff bool
 
@@ -186,9 +187,9 @@ func newDWPlan(g *convGeom, c, vl int) *dwPlan {
 		return p
 	}
 	p.off = off
-	if vl == 16 && p.contig && g.in[2] == 16 && g.in[1]%8 == 0 && g.out == g.in && g.k == [3]int{1, 3, 3} &&
-		g.s == [3]int{1, 1, 1} && g.d == [3]int{1, 1, 1} && g.pb == [3]int{0, 1, 1} && g.pe == [3]int{0, 1, 1} {
-		p.rows16 = g.in[1]
+	if W := g.in[2]; vl == 16 && p.contig && (W == 16 || W == 32) && g.in[1]%(128/W) == 0 && g.out == g.in &&
+		g.k == [3]int{1, 3, 3} && g.s == [3]int{1, 1, 1} && g.d == [3]int{1, 1, 1} && g.pb == [3]int{0, 1, 1} && g.pe == [3]int{0, 1, 1} {
+		p.rowsH, p.rowsW = g.in[1], W
 	}
 	// The lanes of the loads: vl of them (contig), or 2vl, lane i's at
 	// 2i (pairs).

@@ -145,15 +145,18 @@ func dw9Takes(p *dwPlan) bool {
 	return dw512 && !dw9Off && p.vl == 16 && p.taps == 9 && (p.contig || p.pairs || p.rowGap > 0) && p.cstep == 1
 }
 
-// dw9Kernel runs dw9x4, dwRows16 or dw9x4S2 over steps steps from the first step's y, x,
+// dw9Kernel runs dw9x4, dwRows16, dwRows32 or dw9x4S2 over steps steps from the first step's y, x,
 // weights w and bias. The caller has checked the bounds of x; every lane
 // that reads is inside the steps' input planes.
 func dw9Kernel(p *dwPlan, y, x []float32, steps int, w, bias []float32, clip bool, lo, hi float32) bool {
 	_ = w[steps*9-1]
 	_ = bias[steps-1]
 	_ = y[steps*p.pm*16-1]
-	if p.rows16 > 0 && !dwRowsOff {
-		return dwRows16(&y[0], &x[0], steps, p.rows16, &w[0], &bias[0], lo, hi, clip)
+	if p.rowsH > 0 && !dwRowsOff {
+		if p.rowsW == 32 {
+			return dwRows32(&y[0], &x[0], steps, p.rowsH, &w[0], &bias[0], lo, hi, clip)
+		}
+		return dwRows16(&y[0], &x[0], steps, p.rowsH, &w[0], &bias[0], lo, hi, clip)
 	}
 	if p.pairs || p.rowGap > 0 {
 		gap := 64 // pairs: the second load right after the first
@@ -165,13 +168,19 @@ func dw9Kernel(p *dwPlan, y, x []float32, steps int, w, bias []float32, clip boo
 	return dw9x4(&y[0], &x[0], steps, p.pm, p.pin, &p.off[0], &p.kmask[0], &w[0], &bias[0], lo, hi, clip)
 }
 
-// dwRows16 is dw9x4 for a plan of rows of 16 (dwPlan.rows16: h rows a
+// dwRows16 is dw9x4 for a plan of rows of 16 (dwPlan.rowsW 16, h rows a
 // plane): each input row loaded once and its horizontal taps made by
 // VALIGND, eight output rows' sums in flight, the same additions in the
 // same order.
 //
 //go:noescape
 func dwRows16(y, x *float32, steps, h int, w, bias *float32, lo, hi float32, clip bool) bool
+
+// dwRows32 is dwRows16 for rows of 32 (two vectors a row), four output
+// rows in flight.
+//
+//go:noescape
+func dwRows32(y, x *float32, steps, h int, w, bias *float32, lo, hi float32, clip bool) bool
 
 // dw9x4P runs steps steps (a multiple of 4) of a 16-lane 3x3 plan of
 // single vectors of four channels (2x2 planes; dw9PTakes), the weights

@@ -5,14 +5,14 @@
 // func dwRows16(y, x *float32, steps, h int, w, bias *float32, lo, hi float32, clip bool) bool
 // dw9x4 for planes of rows of 16 (one vector a row; h rows, a multiple
 // of 8), stride 1, padding 1 on every side, one channel a step: each input
-// row is loaded once, aligned to its row, and its three horizontal taps
-// made by VALIGND with a zero vector (the padding columns read +0, as the
-// masked loads give), for the eight output rows of a band at once (eight
-// sums in flight). Per output vector the sums are dw9x4's: the bias, then
-// the taps in order (kh, then kw), each an FMA with the weight broadcast
-// from the weight tensor; the rows above and below the plane are zero
-// vectors. With clip, each sum is clamped to [lo, hi] as dw9x4 clamps
-// (NaN kept), and the result reports whether one equalled a bound exactly.
+// row is loaded once and its three horizontal taps made by VALIGND with a
+// zero vector (the padding columns read +0, as the masked loads give),
+// for the eight output rows of a band at once (eight sums in flight). Per
+// output vector the sums are dw9x4's: the bias, then the taps in order
+// (kh, then kw), each an FMA with the weight broadcast from the weight
+// tensor; the rows above and below the plane are zero vectors. With clip,
+// each sum is clamped to [lo, hi] as dw9x4 clamps (NaN kept), and the
+// result reports whether one equalled a bound exactly.
 //
 // SI the step's input plane, DI its output, R10 and R12 its weights and
 // bias, BX the steps left, AX and DX the band's first input and output
@@ -32,16 +32,16 @@ TEXT ·dwRows16(SB), NOSPLIT, $0-65
 	VBROADCASTSS hi+52(FP), Z31
 	VPXORD       Z0, Z0, Z0
 
-step:
+r16step:
 	TESTQ BX, BX
-	JZ    done
+	JZ    r16done
 	VBROADCASTSS (R12), Z29
 	MOVQ         SI, AX
 	MOVQ         DI, DX
 	MOVQ         h+24(FP), CX
 	SHRQ         $3, CX
 
-band:
+r16band:
 	VMOVAPS Z29, Z16
 	VMOVAPS Z29, Z17
 	VMOVAPS Z29, Z18
@@ -52,10 +52,10 @@ band:
 	VMOVAPS Z29, Z23
 	VMOVAPS Z0, Z1
 	CMPQ    AX, SI
-	JEQ     top
+	JEQ     r16top
 	VMOVUPS -64(AX), Z1
 
-top:
+r16top:
 	VALIGND $15, Z0, Z1, Z2
 	VALIGND $1, Z1, Z0, Z3
 	VFMADD231PS.BCST 0(R10), Z2, Z16
@@ -153,17 +153,17 @@ top:
 	VFMADD231PS.BCST 32(R10), Z3, Z22
 	VMOVAPS Z0, Z1
 	CMPQ    CX, $1
-	JEQ     bottom
+	JEQ     r16bottom
 	VMOVUPS 512(AX), Z1
 
-bottom:
+r16bottom:
 	VALIGND $15, Z0, Z1, Z2
 	VALIGND $1, Z1, Z0, Z3
 	VFMADD231PS.BCST 24(R10), Z2, Z23
 	VFMADD231PS.BCST 28(R10), Z1, Z23
 	VFMADD231PS.BCST 32(R10), Z3, Z23
 	CMPB     clip+56(FP), $0
-	JEQ      s0
+	JEQ      r16s0
 	VCMPPS   $0x00, Z30, Z16, K5
 	VCMPPS   $0x00, Z31, Z16, K6
 	KORTESTW K5, K6
@@ -172,10 +172,10 @@ bottom:
 	VMAXPS   Z16, Z30, Z16
 	VMINPS   Z16, Z31, Z16
 
-s0:
+r16s0:
 	VMOVUPS Z16, 0(DX)
 	CMPB     clip+56(FP), $0
-	JEQ      s1
+	JEQ      r16s1
 	VCMPPS   $0x00, Z30, Z17, K5
 	VCMPPS   $0x00, Z31, Z17, K6
 	KORTESTW K5, K6
@@ -184,10 +184,10 @@ s0:
 	VMAXPS   Z17, Z30, Z17
 	VMINPS   Z17, Z31, Z17
 
-s1:
+r16s1:
 	VMOVUPS Z17, 64(DX)
 	CMPB     clip+56(FP), $0
-	JEQ      s2
+	JEQ      r16s2
 	VCMPPS   $0x00, Z30, Z18, K5
 	VCMPPS   $0x00, Z31, Z18, K6
 	KORTESTW K5, K6
@@ -196,10 +196,10 @@ s1:
 	VMAXPS   Z18, Z30, Z18
 	VMINPS   Z18, Z31, Z18
 
-s2:
+r16s2:
 	VMOVUPS Z18, 128(DX)
 	CMPB     clip+56(FP), $0
-	JEQ      s3
+	JEQ      r16s3
 	VCMPPS   $0x00, Z30, Z19, K5
 	VCMPPS   $0x00, Z31, Z19, K6
 	KORTESTW K5, K6
@@ -208,10 +208,10 @@ s2:
 	VMAXPS   Z19, Z30, Z19
 	VMINPS   Z19, Z31, Z19
 
-s3:
+r16s3:
 	VMOVUPS Z19, 192(DX)
 	CMPB     clip+56(FP), $0
-	JEQ      s4
+	JEQ      r16s4
 	VCMPPS   $0x00, Z30, Z20, K5
 	VCMPPS   $0x00, Z31, Z20, K6
 	KORTESTW K5, K6
@@ -220,10 +220,10 @@ s3:
 	VMAXPS   Z20, Z30, Z20
 	VMINPS   Z20, Z31, Z20
 
-s4:
+r16s4:
 	VMOVUPS Z20, 256(DX)
 	CMPB     clip+56(FP), $0
-	JEQ      s5
+	JEQ      r16s5
 	VCMPPS   $0x00, Z30, Z21, K5
 	VCMPPS   $0x00, Z31, Z21, K6
 	KORTESTW K5, K6
@@ -232,10 +232,10 @@ s4:
 	VMAXPS   Z21, Z30, Z21
 	VMINPS   Z21, Z31, Z21
 
-s5:
+r16s5:
 	VMOVUPS Z21, 320(DX)
 	CMPB     clip+56(FP), $0
-	JEQ      s6
+	JEQ      r16s6
 	VCMPPS   $0x00, Z30, Z22, K5
 	VCMPPS   $0x00, Z31, Z22, K6
 	KORTESTW K5, K6
@@ -244,10 +244,10 @@ s5:
 	VMAXPS   Z22, Z30, Z22
 	VMINPS   Z22, Z31, Z22
 
-s6:
+r16s6:
 	VMOVUPS Z22, 384(DX)
 	CMPB     clip+56(FP), $0
-	JEQ      s7
+	JEQ      r16s7
 	VCMPPS   $0x00, Z30, Z23, K5
 	VCMPPS   $0x00, Z31, Z23, K6
 	KORTESTW K5, K6
@@ -256,19 +256,286 @@ s6:
 	VMAXPS   Z23, Z30, Z23
 	VMINPS   Z23, Z31, Z23
 
-s7:
+r16s7:
 	VMOVUPS Z23, 448(DX)
 	ADDQ $512, AX
 	ADDQ $512, DX
 	DECQ CX
-	JNZ  band
+	JNZ  r16band
 	ADDQ R13, SI
 	ADDQ R13, DI
 	ADDQ $36, R10
 	ADDQ $4, R12
 	DECQ BX
-	JMP  step
+	JMP  r16step
 
-done:
+r16done:
+	VZEROUPPER
+	RET
+
+// func dwRows32(y, x *float32, steps, h int, w, bias *float32, lo, hi float32, clip bool) bool
+// dwRows16 for rows of 32 (two vectors a row; h a multiple of 4): bands
+// of four output rows, the taps across the two vectors of a row made by
+// VALIGND of the pair (Z1 and Z4 a row, Z2, Z5 its left taps, Z3, Z6 its
+// right ones; the sums of row r's vector v in Z16+2r+v).
+TEXT ·dwRows32(SB), NOSPLIT, $0-65
+	MOVB         $0, ret+64(FP)
+	MOVQ         y+0(FP), DI
+	MOVQ         x+8(FP), SI
+	MOVQ         steps+16(FP), BX
+	MOVQ         w+32(FP), R10
+	MOVQ         bias+40(FP), R12
+	MOVQ         h+24(FP), R13
+	SHLQ         $7, R13
+	VBROADCASTSS lo+48(FP), Z30
+	VBROADCASTSS hi+52(FP), Z31
+	VPXORD       Z0, Z0, Z0
+
+r32step:
+	TESTQ BX, BX
+	JZ    r32done
+	VBROADCASTSS (R12), Z29
+	MOVQ         SI, AX
+	MOVQ         DI, DX
+	MOVQ         h+24(FP), CX
+	SHRQ         $2, CX
+
+r32band:
+	VMOVAPS Z29, Z16
+	VMOVAPS Z29, Z17
+	VMOVAPS Z29, Z18
+	VMOVAPS Z29, Z19
+	VMOVAPS Z29, Z20
+	VMOVAPS Z29, Z21
+	VMOVAPS Z29, Z22
+	VMOVAPS Z29, Z23
+	VMOVAPS Z0, Z1
+	VMOVAPS Z0, Z4
+	CMPQ    AX, SI
+	JEQ     r32top
+	VMOVUPS -128(AX), Z1
+	VMOVUPS -64(AX), Z4
+
+r32top:
+	VALIGND $15, Z0, Z1, Z2
+	VALIGND $15, Z1, Z4, Z5
+	VALIGND $1, Z1, Z4, Z3
+	VALIGND $1, Z4, Z0, Z6
+	VFMADD231PS.BCST 0(R10), Z2, Z16
+	VFMADD231PS.BCST 4(R10), Z1, Z16
+	VFMADD231PS.BCST 8(R10), Z3, Z16
+	VFMADD231PS.BCST 0(R10), Z5, Z17
+	VFMADD231PS.BCST 4(R10), Z4, Z17
+	VFMADD231PS.BCST 8(R10), Z6, Z17
+	VMOVUPS 0(AX), Z1
+	VMOVUPS 64(AX), Z4
+	VALIGND $15, Z0, Z1, Z2
+	VALIGND $15, Z1, Z4, Z5
+	VALIGND $1, Z1, Z4, Z3
+	VALIGND $1, Z4, Z0, Z6
+	VFMADD231PS.BCST 0(R10), Z2, Z18
+	VFMADD231PS.BCST 4(R10), Z1, Z18
+	VFMADD231PS.BCST 8(R10), Z3, Z18
+	VFMADD231PS.BCST 0(R10), Z5, Z19
+	VFMADD231PS.BCST 4(R10), Z4, Z19
+	VFMADD231PS.BCST 8(R10), Z6, Z19
+	VFMADD231PS.BCST 12(R10), Z2, Z16
+	VFMADD231PS.BCST 16(R10), Z1, Z16
+	VFMADD231PS.BCST 20(R10), Z3, Z16
+	VFMADD231PS.BCST 12(R10), Z5, Z17
+	VFMADD231PS.BCST 16(R10), Z4, Z17
+	VFMADD231PS.BCST 20(R10), Z6, Z17
+	VMOVUPS 128(AX), Z1
+	VMOVUPS 192(AX), Z4
+	VALIGND $15, Z0, Z1, Z2
+	VALIGND $15, Z1, Z4, Z5
+	VALIGND $1, Z1, Z4, Z3
+	VALIGND $1, Z4, Z0, Z6
+	VFMADD231PS.BCST 0(R10), Z2, Z20
+	VFMADD231PS.BCST 4(R10), Z1, Z20
+	VFMADD231PS.BCST 8(R10), Z3, Z20
+	VFMADD231PS.BCST 0(R10), Z5, Z21
+	VFMADD231PS.BCST 4(R10), Z4, Z21
+	VFMADD231PS.BCST 8(R10), Z6, Z21
+	VFMADD231PS.BCST 12(R10), Z2, Z18
+	VFMADD231PS.BCST 16(R10), Z1, Z18
+	VFMADD231PS.BCST 20(R10), Z3, Z18
+	VFMADD231PS.BCST 12(R10), Z5, Z19
+	VFMADD231PS.BCST 16(R10), Z4, Z19
+	VFMADD231PS.BCST 20(R10), Z6, Z19
+	VFMADD231PS.BCST 24(R10), Z2, Z16
+	VFMADD231PS.BCST 28(R10), Z1, Z16
+	VFMADD231PS.BCST 32(R10), Z3, Z16
+	VFMADD231PS.BCST 24(R10), Z5, Z17
+	VFMADD231PS.BCST 28(R10), Z4, Z17
+	VFMADD231PS.BCST 32(R10), Z6, Z17
+	VMOVUPS 256(AX), Z1
+	VMOVUPS 320(AX), Z4
+	VALIGND $15, Z0, Z1, Z2
+	VALIGND $15, Z1, Z4, Z5
+	VALIGND $1, Z1, Z4, Z3
+	VALIGND $1, Z4, Z0, Z6
+	VFMADD231PS.BCST 0(R10), Z2, Z22
+	VFMADD231PS.BCST 4(R10), Z1, Z22
+	VFMADD231PS.BCST 8(R10), Z3, Z22
+	VFMADD231PS.BCST 0(R10), Z5, Z23
+	VFMADD231PS.BCST 4(R10), Z4, Z23
+	VFMADD231PS.BCST 8(R10), Z6, Z23
+	VFMADD231PS.BCST 12(R10), Z2, Z20
+	VFMADD231PS.BCST 16(R10), Z1, Z20
+	VFMADD231PS.BCST 20(R10), Z3, Z20
+	VFMADD231PS.BCST 12(R10), Z5, Z21
+	VFMADD231PS.BCST 16(R10), Z4, Z21
+	VFMADD231PS.BCST 20(R10), Z6, Z21
+	VFMADD231PS.BCST 24(R10), Z2, Z18
+	VFMADD231PS.BCST 28(R10), Z1, Z18
+	VFMADD231PS.BCST 32(R10), Z3, Z18
+	VFMADD231PS.BCST 24(R10), Z5, Z19
+	VFMADD231PS.BCST 28(R10), Z4, Z19
+	VFMADD231PS.BCST 32(R10), Z6, Z19
+	VMOVUPS 384(AX), Z1
+	VMOVUPS 448(AX), Z4
+	VALIGND $15, Z0, Z1, Z2
+	VALIGND $15, Z1, Z4, Z5
+	VALIGND $1, Z1, Z4, Z3
+	VALIGND $1, Z4, Z0, Z6
+	VFMADD231PS.BCST 12(R10), Z2, Z22
+	VFMADD231PS.BCST 16(R10), Z1, Z22
+	VFMADD231PS.BCST 20(R10), Z3, Z22
+	VFMADD231PS.BCST 12(R10), Z5, Z23
+	VFMADD231PS.BCST 16(R10), Z4, Z23
+	VFMADD231PS.BCST 20(R10), Z6, Z23
+	VFMADD231PS.BCST 24(R10), Z2, Z20
+	VFMADD231PS.BCST 28(R10), Z1, Z20
+	VFMADD231PS.BCST 32(R10), Z3, Z20
+	VFMADD231PS.BCST 24(R10), Z5, Z21
+	VFMADD231PS.BCST 28(R10), Z4, Z21
+	VFMADD231PS.BCST 32(R10), Z6, Z21
+	VMOVAPS Z0, Z1
+	VMOVAPS Z0, Z4
+	CMPQ    CX, $1
+	JEQ     r32bottom
+	VMOVUPS 512(AX), Z1
+	VMOVUPS 576(AX), Z4
+
+r32bottom:
+	VALIGND $15, Z0, Z1, Z2
+	VALIGND $15, Z1, Z4, Z5
+	VALIGND $1, Z1, Z4, Z3
+	VALIGND $1, Z4, Z0, Z6
+	VFMADD231PS.BCST 24(R10), Z2, Z22
+	VFMADD231PS.BCST 28(R10), Z1, Z22
+	VFMADD231PS.BCST 32(R10), Z3, Z22
+	VFMADD231PS.BCST 24(R10), Z5, Z23
+	VFMADD231PS.BCST 28(R10), Z4, Z23
+	VFMADD231PS.BCST 32(R10), Z6, Z23
+	CMPB     clip+56(FP), $0
+	JEQ      r32s0
+	VCMPPS   $0x00, Z30, Z16, K5
+	VCMPPS   $0x00, Z31, Z16, K6
+	KORTESTW K5, K6
+	JZ       2(PC)
+	MOVB     $1, ret+64(FP)
+	VMAXPS   Z16, Z30, Z16
+	VMINPS   Z16, Z31, Z16
+
+r32s0:
+	VMOVUPS Z16, 0(DX)
+	CMPB     clip+56(FP), $0
+	JEQ      r32s1
+	VCMPPS   $0x00, Z30, Z17, K5
+	VCMPPS   $0x00, Z31, Z17, K6
+	KORTESTW K5, K6
+	JZ       2(PC)
+	MOVB     $1, ret+64(FP)
+	VMAXPS   Z17, Z30, Z17
+	VMINPS   Z17, Z31, Z17
+
+r32s1:
+	VMOVUPS Z17, 64(DX)
+	CMPB     clip+56(FP), $0
+	JEQ      r32s2
+	VCMPPS   $0x00, Z30, Z18, K5
+	VCMPPS   $0x00, Z31, Z18, K6
+	KORTESTW K5, K6
+	JZ       2(PC)
+	MOVB     $1, ret+64(FP)
+	VMAXPS   Z18, Z30, Z18
+	VMINPS   Z18, Z31, Z18
+
+r32s2:
+	VMOVUPS Z18, 128(DX)
+	CMPB     clip+56(FP), $0
+	JEQ      r32s3
+	VCMPPS   $0x00, Z30, Z19, K5
+	VCMPPS   $0x00, Z31, Z19, K6
+	KORTESTW K5, K6
+	JZ       2(PC)
+	MOVB     $1, ret+64(FP)
+	VMAXPS   Z19, Z30, Z19
+	VMINPS   Z19, Z31, Z19
+
+r32s3:
+	VMOVUPS Z19, 192(DX)
+	CMPB     clip+56(FP), $0
+	JEQ      r32s4
+	VCMPPS   $0x00, Z30, Z20, K5
+	VCMPPS   $0x00, Z31, Z20, K6
+	KORTESTW K5, K6
+	JZ       2(PC)
+	MOVB     $1, ret+64(FP)
+	VMAXPS   Z20, Z30, Z20
+	VMINPS   Z20, Z31, Z20
+
+r32s4:
+	VMOVUPS Z20, 256(DX)
+	CMPB     clip+56(FP), $0
+	JEQ      r32s5
+	VCMPPS   $0x00, Z30, Z21, K5
+	VCMPPS   $0x00, Z31, Z21, K6
+	KORTESTW K5, K6
+	JZ       2(PC)
+	MOVB     $1, ret+64(FP)
+	VMAXPS   Z21, Z30, Z21
+	VMINPS   Z21, Z31, Z21
+
+r32s5:
+	VMOVUPS Z21, 320(DX)
+	CMPB     clip+56(FP), $0
+	JEQ      r32s6
+	VCMPPS   $0x00, Z30, Z22, K5
+	VCMPPS   $0x00, Z31, Z22, K6
+	KORTESTW K5, K6
+	JZ       2(PC)
+	MOVB     $1, ret+64(FP)
+	VMAXPS   Z22, Z30, Z22
+	VMINPS   Z22, Z31, Z22
+
+r32s6:
+	VMOVUPS Z22, 384(DX)
+	CMPB     clip+56(FP), $0
+	JEQ      r32s7
+	VCMPPS   $0x00, Z30, Z23, K5
+	VCMPPS   $0x00, Z31, Z23, K6
+	KORTESTW K5, K6
+	JZ       2(PC)
+	MOVB     $1, ret+64(FP)
+	VMAXPS   Z23, Z30, Z23
+	VMINPS   Z23, Z31, Z23
+
+r32s7:
+	VMOVUPS Z23, 448(DX)
+	ADDQ $512, AX
+	ADDQ $512, DX
+	DECQ CX
+	JNZ  r32band
+	ADDQ R13, SI
+	ADDQ R13, DI
+	ADDQ $36, R10
+	ADDQ $4, R12
+	DECQ BX
+	JMP  r32step
+
+r32done:
 	VZEROUPPER
 	RET

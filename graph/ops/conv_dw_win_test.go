@@ -36,14 +36,15 @@ func TestDWWinMatchesGathers(t *testing.T) {
 	}
 }
 
-// TestDWRowsMatchesDW9 checks dwRows16 (planes of rows of 16) against
-// dw9x4, which it replaces there, bit for bit: MobileNetV2's 144-channel
-// 16x16 layer and odd channel counts, planes of 8 and 32 rows; with and
+// TestDWRowsMatchesDW9 checks dwRows16 and dwRows32 (planes of rows of 16
+// and 32) against dw9x4, which they replace there, bit for bit:
+// MobileNetV2's 144-channel 16x16 and 32-channel 32x32 layers, odd channel
+// counts, planes of 4, 8 and 32 rows; with and
 // without a bias, Relu and Clip (exact hits on both bounds, the hits
 // recorded), NaN, infinities and signed zeros among the inputs and
 // weights, and the split across the cores. Shapes it must not take run
-// dw9x4 (dilated, without padding on the sides, 12 rows, rows of 32,
-// stride 2).
+// dw9x4 (dilated, without padding on the sides, 12 rows of 16, 6 of
+// 32, rows of 48, stride 2).
 func TestDWRowsMatchesDW9(t *testing.T) {
 	if !dw512 {
 		t.Skip("no 16-lane kernels here")
@@ -53,24 +54,28 @@ func TestDWRowsMatchesDW9(t *testing.T) {
 		{"7ch_16px", 3, 7, 7, 7, two(16, 16), two(3, 3), two(1, 1), two(1, 1), two(1, 1), two(1, 1)},
 		{"5ch_8x16", 3, 5, 5, 5, two(8, 16), two(3, 3), two(1, 1), two(1, 1), two(1, 1), two(1, 1)},
 		{"5ch_32x16", 2, 5, 5, 5, two(32, 16), two(3, 3), two(1, 1), two(1, 1), two(1, 1), two(1, 1)},
+		{"32ch_32px", 16, 32, 32, 32, two(32, 32), two(3, 3), two(1, 1), two(1, 1), two(1, 1), two(1, 1)},
+		{"7ch_32px", 3, 7, 7, 7, two(32, 32), two(3, 3), two(1, 1), two(1, 1), two(1, 1), two(1, 1)},
+		{"5ch_4x32", 3, 5, 5, 5, two(4, 32), two(3, 3), two(1, 1), two(1, 1), two(1, 1), two(1, 1)},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			dwCompareOff(t, c.dims(), &dwRowsOff, func(p *dwPlan) bool { return p.rows16 > 0 && dw9Takes(p) })
+			dwCompareOff(t, c.dims(), &dwRowsOff, func(p *dwPlan) bool { return p.rowsH > 0 && dw9Takes(p) })
 		})
 	}
 	for _, c := range []directCase{
 		{"16px_dilated", 2, 4, 4, 4, two(16, 16), two(3, 3), two(1, 1), two(2, 2), two(2, 2), two(2, 2)},
 		{"16x18_nopad", 2, 4, 4, 4, two(16, 18), two(3, 3), two(1, 1), two(1, 1), two(1, 0), two(1, 0)},
 		{"12x16", 2, 4, 4, 4, two(12, 16), two(3, 3), two(1, 1), two(1, 1), two(1, 1), two(1, 1)},
-		{"32px", 2, 4, 4, 4, two(32, 32), two(3, 3), two(1, 1), two(1, 1), two(1, 1), two(1, 1)},
+		{"6x32", 2, 4, 4, 4, two(6, 32), two(3, 3), two(1, 1), two(1, 1), two(1, 1), two(1, 1)},
+		{"8x48", 2, 4, 4, 4, two(8, 48), two(3, 3), two(1, 1), two(1, 1), two(1, 1), two(1, 1)},
 		{"16px_s2", 2, 4, 4, 4, two(16, 16), two(3, 3), two(2, 2), two(1, 1), two(1, 1), two(1, 1)},
 	} {
 		p := dwPlanFor(c.dims())
 		if p == nil || !dw9Takes(p) {
 			t.Errorf("%s: dw9x4 does not take it", c.name)
-		} else if p.rows16 != 0 {
-			t.Errorf("%s: dwRows16 takes it", c.name)
+		} else if p.rowsH != 0 {
+			t.Errorf("%s: dwRows16 or dwRows32 takes it", c.name)
 		}
 	}
 }
