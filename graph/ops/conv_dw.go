@@ -56,10 +56,10 @@ type dwPlan struct {
 	winBase []int32  // [pm]
 	winOff  []int32  // [pm][taps][16]
 	winK    []uint16 // [pm][taps][2]
-	// rowsH and rowsW, for a 16-lane contiguous plan of 3x3 windows over
-	// planes of rows of 16 or 32 (stride 1, padding 1 on every side, a
-	// multiple of 8 or 4 rows): the planes' rows and columns, for
-	// dwRows16 and dwRows32; else 0.
+	// rowsH and rowsW, for a 16-lane contiguous plan of 3x3 windows
+	// (stride 1, padding 1 on every side) over planes of rows of 16 or 32
+	// (a multiple of 8 or 4 rows), or of 8x8 or 4x4: the planes' rows and
+	// columns, for dwRows16, dwRows32, dwPlane8 and dwPlane4; else 0.
 	rowsH, rowsW int
 }
 
@@ -88,7 +88,7 @@ var dw9Off bool
 // (tests compare the two).
 var dwWinOff bool
 
-// dwRowsOff turns dwRows16 and dwRows32 off: its plans then run dw9x4 (tests compare
+// dwRowsOff turns the row kernels (dwRows16 and the like) off: its plans then run dw9x4 (tests compare
 // the two).
 var dwRowsOff bool
 
@@ -187,7 +187,7 @@ func newDWPlan(g *convGeom, c, vl int) *dwPlan {
 		return p
 	}
 	p.off = off
-	if W := g.in[2]; vl == 16 && p.contig && (W == 16 || W == 32) && g.in[1]%(128/W) == 0 && g.out == g.in &&
+	if H, W := g.in[1], g.in[2]; vl == 16 && p.contig && ((W == 16 || W == 32) && H%(128/W) == 0 || (W == 8 || W == 4) && H == W) && g.out == g.in &&
 		g.k == [3]int{1, 3, 3} && g.s == [3]int{1, 1, 1} && g.d == [3]int{1, 1, 1} && g.pb == [3]int{0, 1, 1} && g.pe == [3]int{0, 1, 1} {
 		p.rowsH, p.rowsW = g.in[1], W
 	}

@@ -145,7 +145,7 @@ func dw9Takes(p *dwPlan) bool {
 	return dw512 && !dw9Off && p.vl == 16 && p.taps == 9 && (p.contig || p.pairs || p.rowGap > 0) && p.cstep == 1
 }
 
-// dw9Kernel runs dw9x4, dwRows16, dwRows32 or dw9x4S2 over steps steps from the first step's y, x,
+// dw9Kernel runs dw9x4, a row kernel (dwRows16 and the like) or dw9x4S2 over steps steps from the first step's y, x,
 // weights w and bias. The caller has checked the bounds of x; every lane
 // that reads is inside the steps' input planes.
 func dw9Kernel(p *dwPlan, y, x []float32, steps int, w, bias []float32, clip bool, lo, hi float32) bool {
@@ -153,10 +153,16 @@ func dw9Kernel(p *dwPlan, y, x []float32, steps int, w, bias []float32, clip boo
 	_ = bias[steps-1]
 	_ = y[steps*p.pm*16-1]
 	if p.rowsH > 0 && !dwRowsOff {
-		if p.rowsW == 32 {
+		switch p.rowsW {
+		case 32:
 			return dwRows32(&y[0], &x[0], steps, p.rowsH, &w[0], &bias[0], lo, hi, clip)
+		case 16:
+			return dwRows16(&y[0], &x[0], steps, p.rowsH, &w[0], &bias[0], lo, hi, clip)
+		case 8:
+			return dwPlane8(&y[0], &x[0], steps, p.rowsH, &w[0], &bias[0], lo, hi, clip)
+		default:
+			return dwPlane4(&y[0], &x[0], steps, p.rowsH, &w[0], &bias[0], lo, hi, clip)
 		}
-		return dwRows16(&y[0], &x[0], steps, p.rowsH, &w[0], &bias[0], lo, hi, clip)
 	}
 	if p.pairs || p.rowGap > 0 {
 		gap := 64 // pairs: the second load right after the first
@@ -181,6 +187,18 @@ func dwRows16(y, x *float32, steps, h int, w, bias *float32, lo, hi float32, cli
 //
 //go:noescape
 func dwRows32(y, x *float32, steps, h int, w, bias *float32, lo, hi float32, clip bool) bool
+
+// dwPlane8 is dwRows16 for 8x8 planes (h 8; a vector two rows, the rows
+// above and below made by VALIGND of the plane's vectors too), the four
+// vectors of a plane in flight.
+//
+//go:noescape
+func dwPlane8(y, x *float32, steps, h int, w, bias *float32, lo, hi float32, clip bool) bool
+
+// dwPlane4 is dwPlane8 for 4x4 planes (h 4, a plane one vector).
+//
+//go:noescape
+func dwPlane4(y, x *float32, steps, h int, w, bias *float32, lo, hi float32, clip bool) bool
 
 // dw9x4P runs steps steps (a multiple of 4) of a 16-lane 3x3 plan of
 // single vectors of four channels (2x2 planes; dw9PTakes), the weights

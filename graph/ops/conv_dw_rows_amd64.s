@@ -539,3 +539,219 @@ r32s7:
 r32done:
 	VZEROUPPER
 	RET
+
+// func dwPlane8(y, x *float32, steps, h int, w, bias *float32, lo, hi float32, clip bool) bool
+// dwRows16 for 8x8 planes (h 8): a vector is two rows. The plane's four
+// vectors P0-P3 (Z4-Z7) are loaded once; the rows above a vector's (kh 0)
+// and below (kh 2) are the vectors M_q = rows 2q-1 and 2q, VALIGND of
+// P_{q-1} and P_q by 8 (zero rows beyond the plane), and a source's left
+// and right taps VALIGND by one lane with the lanes that cross a row
+// zeroed (K1, K2). The four output vectors' sums (Z16-Z19) in flight.
+TEXT ·dwPlane8(SB), NOSPLIT, $0-65
+	MOVB         $0, ret+64(FP)
+	MOVQ         y+0(FP), DI
+	MOVQ         x+8(FP), SI
+	MOVQ         steps+16(FP), BX
+	MOVQ         w+32(FP), R10
+	MOVQ         bias+40(FP), R12
+	VBROADCASTSS lo+48(FP), Z30
+	VBROADCASTSS hi+52(FP), Z31
+	VPXORD       Z0, Z0, Z0
+	MOVL         $0xfefe, AX
+	KMOVW        AX, K1
+	MOVL         $0x7f7f, AX
+	KMOVW        AX, K2
+
+p8step:
+	TESTQ BX, BX
+	JZ    p8done
+	VBROADCASTSS (R12), Z29
+	VMOVAPS Z29, Z16
+	VMOVAPS Z29, Z17
+	VMOVAPS Z29, Z18
+	VMOVAPS Z29, Z19
+	VMOVUPS 0(SI), Z4
+	VMOVUPS 64(SI), Z5
+	VMOVUPS 128(SI), Z6
+	VMOVUPS 192(SI), Z7
+	VALIGND $8, Z0, Z4, Z1
+	VALIGND.Z $15, Z0, Z1, K1, Z2
+	VALIGND.Z $1, Z1, Z0, K2, Z3
+	VFMADD231PS.BCST 0(R10), Z2, Z16
+	VFMADD231PS.BCST 4(R10), Z1, Z16
+	VFMADD231PS.BCST 8(R10), Z3, Z16
+	VALIGND.Z $15, Z0, Z4, K1, Z2
+	VALIGND.Z $1, Z4, Z0, K2, Z3
+	VFMADD231PS.BCST 12(R10), Z2, Z16
+	VFMADD231PS.BCST 16(R10), Z4, Z16
+	VFMADD231PS.BCST 20(R10), Z3, Z16
+	VALIGND $8, Z4, Z5, Z1
+	VALIGND.Z $15, Z0, Z1, K1, Z2
+	VALIGND.Z $1, Z1, Z0, K2, Z3
+	VFMADD231PS.BCST 24(R10), Z2, Z16
+	VFMADD231PS.BCST 28(R10), Z1, Z16
+	VFMADD231PS.BCST 32(R10), Z3, Z16
+	VFMADD231PS.BCST 0(R10), Z2, Z17
+	VFMADD231PS.BCST 4(R10), Z1, Z17
+	VFMADD231PS.BCST 8(R10), Z3, Z17
+	VALIGND.Z $15, Z0, Z5, K1, Z2
+	VALIGND.Z $1, Z5, Z0, K2, Z3
+	VFMADD231PS.BCST 12(R10), Z2, Z17
+	VFMADD231PS.BCST 16(R10), Z5, Z17
+	VFMADD231PS.BCST 20(R10), Z3, Z17
+	VALIGND $8, Z5, Z6, Z1
+	VALIGND.Z $15, Z0, Z1, K1, Z2
+	VALIGND.Z $1, Z1, Z0, K2, Z3
+	VFMADD231PS.BCST 24(R10), Z2, Z17
+	VFMADD231PS.BCST 28(R10), Z1, Z17
+	VFMADD231PS.BCST 32(R10), Z3, Z17
+	VFMADD231PS.BCST 0(R10), Z2, Z18
+	VFMADD231PS.BCST 4(R10), Z1, Z18
+	VFMADD231PS.BCST 8(R10), Z3, Z18
+	VALIGND.Z $15, Z0, Z6, K1, Z2
+	VALIGND.Z $1, Z6, Z0, K2, Z3
+	VFMADD231PS.BCST 12(R10), Z2, Z18
+	VFMADD231PS.BCST 16(R10), Z6, Z18
+	VFMADD231PS.BCST 20(R10), Z3, Z18
+	VALIGND $8, Z6, Z7, Z1
+	VALIGND.Z $15, Z0, Z1, K1, Z2
+	VALIGND.Z $1, Z1, Z0, K2, Z3
+	VFMADD231PS.BCST 24(R10), Z2, Z18
+	VFMADD231PS.BCST 28(R10), Z1, Z18
+	VFMADD231PS.BCST 32(R10), Z3, Z18
+	VFMADD231PS.BCST 0(R10), Z2, Z19
+	VFMADD231PS.BCST 4(R10), Z1, Z19
+	VFMADD231PS.BCST 8(R10), Z3, Z19
+	VALIGND.Z $15, Z0, Z7, K1, Z2
+	VALIGND.Z $1, Z7, Z0, K2, Z3
+	VFMADD231PS.BCST 12(R10), Z2, Z19
+	VFMADD231PS.BCST 16(R10), Z7, Z19
+	VFMADD231PS.BCST 20(R10), Z3, Z19
+	VALIGND $8, Z7, Z0, Z1
+	VALIGND.Z $15, Z0, Z1, K1, Z2
+	VALIGND.Z $1, Z1, Z0, K2, Z3
+	VFMADD231PS.BCST 24(R10), Z2, Z19
+	VFMADD231PS.BCST 28(R10), Z1, Z19
+	VFMADD231PS.BCST 32(R10), Z3, Z19
+	CMPB     clip+56(FP), $0
+	JEQ      p8s0
+	VCMPPS   $0x00, Z30, Z16, K5
+	VCMPPS   $0x00, Z31, Z16, K6
+	KORTESTW K5, K6
+	JZ       2(PC)
+	MOVB     $1, ret+64(FP)
+	VMAXPS   Z16, Z30, Z16
+	VMINPS   Z16, Z31, Z16
+
+p8s0:
+	VMOVUPS Z16, 0(DI)
+	CMPB     clip+56(FP), $0
+	JEQ      p8s1
+	VCMPPS   $0x00, Z30, Z17, K5
+	VCMPPS   $0x00, Z31, Z17, K6
+	KORTESTW K5, K6
+	JZ       2(PC)
+	MOVB     $1, ret+64(FP)
+	VMAXPS   Z17, Z30, Z17
+	VMINPS   Z17, Z31, Z17
+
+p8s1:
+	VMOVUPS Z17, 64(DI)
+	CMPB     clip+56(FP), $0
+	JEQ      p8s2
+	VCMPPS   $0x00, Z30, Z18, K5
+	VCMPPS   $0x00, Z31, Z18, K6
+	KORTESTW K5, K6
+	JZ       2(PC)
+	MOVB     $1, ret+64(FP)
+	VMAXPS   Z18, Z30, Z18
+	VMINPS   Z18, Z31, Z18
+
+p8s2:
+	VMOVUPS Z18, 128(DI)
+	CMPB     clip+56(FP), $0
+	JEQ      p8s3
+	VCMPPS   $0x00, Z30, Z19, K5
+	VCMPPS   $0x00, Z31, Z19, K6
+	KORTESTW K5, K6
+	JZ       2(PC)
+	MOVB     $1, ret+64(FP)
+	VMAXPS   Z19, Z30, Z19
+	VMINPS   Z19, Z31, Z19
+
+p8s3:
+	VMOVUPS Z19, 192(DI)
+	ADDQ $256, SI
+	ADDQ $256, DI
+	ADDQ $36, R10
+	ADDQ $4, R12
+	DECQ BX
+	JMP  p8step
+
+p8done:
+	VZEROUPPER
+	RET
+
+// func dwPlane4(y, x *float32, steps, h int, w, bias *float32, lo, hi float32, clip bool) bool
+// dwPlane8 for 4x4 planes (h 4): a plane is one vector P (Z4), the rows
+// above and below VALIGND of P and zero by 4 lanes.
+TEXT ·dwPlane4(SB), NOSPLIT, $0-65
+	MOVB         $0, ret+64(FP)
+	MOVQ         y+0(FP), DI
+	MOVQ         x+8(FP), SI
+	MOVQ         steps+16(FP), BX
+	MOVQ         w+32(FP), R10
+	MOVQ         bias+40(FP), R12
+	VBROADCASTSS lo+48(FP), Z30
+	VBROADCASTSS hi+52(FP), Z31
+	VPXORD       Z0, Z0, Z0
+	MOVL         $0xeeee, AX
+	KMOVW        AX, K1
+	MOVL         $0x7777, AX
+	KMOVW        AX, K2
+
+p4step:
+	TESTQ BX, BX
+	JZ    p4done
+	VBROADCASTSS (R12), Z29
+	VMOVAPS Z29, Z16
+	VMOVUPS 0(SI), Z4
+	VALIGND $12, Z0, Z4, Z1
+	VALIGND.Z $15, Z0, Z1, K1, Z2
+	VALIGND.Z $1, Z1, Z0, K2, Z3
+	VFMADD231PS.BCST 0(R10), Z2, Z16
+	VFMADD231PS.BCST 4(R10), Z1, Z16
+	VFMADD231PS.BCST 8(R10), Z3, Z16
+	VALIGND.Z $15, Z0, Z4, K1, Z2
+	VALIGND.Z $1, Z4, Z0, K2, Z3
+	VFMADD231PS.BCST 12(R10), Z2, Z16
+	VFMADD231PS.BCST 16(R10), Z4, Z16
+	VFMADD231PS.BCST 20(R10), Z3, Z16
+	VALIGND $4, Z4, Z0, Z1
+	VALIGND.Z $15, Z0, Z1, K1, Z2
+	VALIGND.Z $1, Z1, Z0, K2, Z3
+	VFMADD231PS.BCST 24(R10), Z2, Z16
+	VFMADD231PS.BCST 28(R10), Z1, Z16
+	VFMADD231PS.BCST 32(R10), Z3, Z16
+	CMPB     clip+56(FP), $0
+	JEQ      p4s0
+	VCMPPS   $0x00, Z30, Z16, K5
+	VCMPPS   $0x00, Z31, Z16, K6
+	KORTESTW K5, K6
+	JZ       2(PC)
+	MOVB     $1, ret+64(FP)
+	VMAXPS   Z16, Z30, Z16
+	VMINPS   Z16, Z31, Z16
+
+p4s0:
+	VMOVUPS Z16, 0(DI)
+	ADDQ $64, SI
+	ADDQ $64, DI
+	ADDQ $36, R10
+	ADDQ $4, R12
+	DECQ BX
+	JMP  p4step
+
+p4done:
+	VZEROUPPER
+	RET

@@ -36,15 +36,16 @@ func TestDWWinMatchesGathers(t *testing.T) {
 	}
 }
 
-// TestDWRowsMatchesDW9 checks dwRows16 and dwRows32 (planes of rows of 16
-// and 32) against dw9x4, which they replace there, bit for bit:
-// MobileNetV2's 144-channel 16x16 and 32-channel 32x32 layers, odd channel
-// counts, planes of 4, 8 and 32 rows; with and
+// TestDWRowsMatchesDW9 checks the row kernels (dwRows16, dwRows32 for
+// planes of rows of 16 and 32, dwPlane8 and dwPlane4 for 8x8 and 4x4
+// planes) against dw9x4, which they replace there, bit for bit:
+// MobileNetV2's layers of those sizes (stride 1), odd channel counts,
+// planes of 4, 8 and 32 rows; with and
 // without a bias, Relu and Clip (exact hits on both bounds, the hits
 // recorded), NaN, infinities and signed zeros among the inputs and
 // weights, and the split across the cores. Shapes it must not take run
 // dw9x4 (dilated, without padding on the sides, 12 rows of 16, 6 of
-// 32, rows of 48, stride 2).
+// 32, rows of 48, 16 rows of 8, 8 of 4, stride 2).
 func TestDWRowsMatchesDW9(t *testing.T) {
 	if !dw512 {
 		t.Skip("no 16-lane kernels here")
@@ -57,6 +58,10 @@ func TestDWRowsMatchesDW9(t *testing.T) {
 		{"32ch_32px", 16, 32, 32, 32, two(32, 32), two(3, 3), two(1, 1), two(1, 1), two(1, 1), two(1, 1)},
 		{"7ch_32px", 3, 7, 7, 7, two(32, 32), two(3, 3), two(1, 1), two(1, 1), two(1, 1), two(1, 1)},
 		{"5ch_4x32", 3, 5, 5, 5, two(4, 32), two(3, 3), two(1, 1), two(1, 1), two(1, 1), two(1, 1)},
+		{"192ch_8px", 16, 192, 192, 192, two(8, 8), two(3, 3), two(1, 1), two(1, 1), two(1, 1), two(1, 1)},
+		{"7ch_8px", 3, 7, 7, 7, two(8, 8), two(3, 3), two(1, 1), two(1, 1), two(1, 1), two(1, 1)},
+		{"384ch_4px", 16, 384, 384, 384, two(4, 4), two(3, 3), two(1, 1), two(1, 1), two(1, 1), two(1, 1)},
+		{"5ch_4px", 3, 5, 5, 5, two(4, 4), two(3, 3), two(1, 1), two(1, 1), two(1, 1), two(1, 1)},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -69,6 +74,8 @@ func TestDWRowsMatchesDW9(t *testing.T) {
 		{"12x16", 2, 4, 4, 4, two(12, 16), two(3, 3), two(1, 1), two(1, 1), two(1, 1), two(1, 1)},
 		{"6x32", 2, 4, 4, 4, two(6, 32), two(3, 3), two(1, 1), two(1, 1), two(1, 1), two(1, 1)},
 		{"8x48", 2, 4, 4, 4, two(8, 48), two(3, 3), two(1, 1), two(1, 1), two(1, 1), two(1, 1)},
+		{"16x8", 2, 4, 4, 4, two(16, 8), two(3, 3), two(1, 1), two(1, 1), two(1, 1), two(1, 1)},
+		{"8x4", 2, 4, 4, 4, two(8, 4), two(3, 3), two(1, 1), two(1, 1), two(1, 1), two(1, 1)},
 		{"16px_s2", 2, 4, 4, 4, two(16, 16), two(3, 3), two(2, 2), two(1, 1), two(1, 1), two(1, 1)},
 	} {
 		p := dwPlanFor(c.dims())
