@@ -60,7 +60,11 @@ type dwPlan struct {
 	// (stride 1, padding 1 on every side) over planes of rows of 16 or 32
 	// (a multiple of 8 or 4 rows), or of 8x8 or 4x4: the planes' rows and
 	// columns, for dwRows16, dwRows32, dwPlane8 and dwPlane4; else 0.
+	// With rowsS2, a plan of pairs (stride 2, padding 1 above and on the
+	// left) over planes of rows of 32 (a multiple of 16 rows) onto half
+	// as many rows of 16, for dwRows32S2.
 	rowsH, rowsW int
+	rowsS2       bool
 }
 
 // dwKey is what a plan depends on.
@@ -190,6 +194,10 @@ func newDWPlan(g *convGeom, c, vl int) *dwPlan {
 	if H, W := g.in[1], g.in[2]; vl == 16 && p.contig && ((W == 16 || W == 32) && H%(128/W) == 0 || (W == 8 || W == 4) && H == W) && g.out == g.in &&
 		g.k == [3]int{1, 3, 3} && g.s == [3]int{1, 1, 1} && g.d == [3]int{1, 1, 1} && g.pb == [3]int{0, 1, 1} && g.pe == [3]int{0, 1, 1} {
 		p.rowsH, p.rowsW = g.in[1], W
+	}
+	if H, W := g.in[1], g.in[2]; vl == 16 && p.pairs && W == 32 && H%16 == 0 && 2*g.out[1] == H && 2*g.out[2] == W &&
+		g.k == [3]int{1, 3, 3} && g.s == [3]int{1, 2, 2} && g.d == [3]int{1, 1, 1} && g.pb == [3]int{0, 1, 1} {
+		p.rowsH, p.rowsW, p.rowsS2 = H, W, true
 	}
 	// The lanes of the loads: vl of them (contig), or 2vl, lane i's at
 	// 2i (pairs).

@@ -155,6 +155,9 @@ func dw9Kernel(p *dwPlan, y, x []float32, steps int, w, bias []float32, clip boo
 	if p.rowsH > 0 && !dwRowsOff {
 		switch p.rowsW {
 		case 32:
+			if p.rowsS2 {
+				return dwRows32S2(&y[0], &x[0], steps, p.rowsH, &w[0], &bias[0], lo, hi, clip)
+			}
 			return dwRows32(&y[0], &x[0], steps, p.rowsH, &w[0], &bias[0], lo, hi, clip)
 		case 16:
 			return dwRows16(&y[0], &x[0], steps, p.rowsH, &w[0], &bias[0], lo, hi, clip)
@@ -187,6 +190,13 @@ func dwRows16(y, x *float32, steps, h int, w, bias *float32, lo, hi float32, cli
 //
 //go:noescape
 func dwRows32(y, x *float32, steps, h int, w, bias *float32, lo, hi float32, clip bool) bool
+
+// dwRows32S2 is dwRows32 for stride 2 onto rows of 16 (a plan of pairs
+// with rowsS2): an input row split into its even and odd inputs
+// (VPERMI2PS), eight output rows in flight, dw9x4S2's sums.
+//
+//go:noescape
+func dwRows32S2(y, x *float32, steps, h int, w, bias *float32, lo, hi float32, clip bool) bool
 
 // dwPlane8 is dwRows16 for 8x8 planes (h 8; a vector two rows, the rows
 // above and below made by VALIGND of the plane's vectors too), the four

@@ -40,12 +40,14 @@ func TestDWWinMatchesGathers(t *testing.T) {
 // planes of rows of 16 and 32, dwPlane8 and dwPlane4 for 8x8 and 4x4
 // planes) against dw9x4, which they replace there, bit for bit:
 // MobileNetV2's layers of those sizes (stride 1), odd channel counts,
-// planes of 4, 8 and 32 rows; with and
+// planes of 4, 8 and 32 rows; dwRows32S2 against dw9x4S2 (stride 2 from
+// rows of 32, without padding below and on the right too); with and
 // without a bias, Relu and Clip (exact hits on both bounds, the hits
 // recorded), NaN, infinities and signed zeros among the inputs and
 // weights, and the split across the cores. Shapes it must not take run
 // dw9x4 (dilated, without padding on the sides, 12 rows of 16, 6 of
-// 32, rows of 48, 16 rows of 8, 8 of 4, stride 2).
+// 32, rows of 48, 16 rows of 8, 8 of 4, stride 2 from rows of 16, from
+// 24 rows of 32 or padded below and on the right only).
 func TestDWRowsMatchesDW9(t *testing.T) {
 	if !dw512 {
 		t.Skip("no 16-lane kernels here")
@@ -62,6 +64,10 @@ func TestDWRowsMatchesDW9(t *testing.T) {
 		{"7ch_8px", 3, 7, 7, 7, two(8, 8), two(3, 3), two(1, 1), two(1, 1), two(1, 1), two(1, 1)},
 		{"384ch_4px", 16, 384, 384, 384, two(4, 4), two(3, 3), two(1, 1), two(1, 1), two(1, 1), two(1, 1)},
 		{"5ch_4px", 3, 5, 5, 5, two(4, 4), two(3, 3), two(1, 1), two(1, 1), two(1, 1), two(1, 1)},
+		// Stride 2 onto rows of 16: dwRows32S2 (against dw9x4S2).
+		{"96ch_32px_s2", 16, 96, 96, 96, two(32, 32), two(3, 3), two(2, 2), two(1, 1), two(1, 1), two(1, 1)},
+		{"7ch_32px_s2", 3, 7, 7, 7, two(32, 32), two(3, 3), two(2, 2), two(1, 1), two(1, 1), two(1, 1)},
+		{"5ch_16x32_s2_nopad_end", 2, 5, 5, 5, two(16, 32), two(3, 3), two(2, 2), two(1, 1), two(1, 1), two(0, 0)},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -74,6 +80,8 @@ func TestDWRowsMatchesDW9(t *testing.T) {
 		{"12x16", 2, 4, 4, 4, two(12, 16), two(3, 3), two(1, 1), two(1, 1), two(1, 1), two(1, 1)},
 		{"6x32", 2, 4, 4, 4, two(6, 32), two(3, 3), two(1, 1), two(1, 1), two(1, 1), two(1, 1)},
 		{"8x48", 2, 4, 4, 4, two(8, 48), two(3, 3), two(1, 1), two(1, 1), two(1, 1), two(1, 1)},
+		{"24x32_s2", 2, 4, 4, 4, two(24, 32), two(3, 3), two(2, 2), two(1, 1), two(1, 1), two(1, 1)},
+		{"32px_s2_pad_end", 2, 4, 4, 4, two(32, 32), two(3, 3), two(2, 2), two(1, 1), two(0, 0), two(1, 1)},
 		{"16x8", 2, 4, 4, 4, two(16, 8), two(3, 3), two(1, 1), two(1, 1), two(1, 1), two(1, 1)},
 		{"8x4", 2, 4, 4, 4, two(8, 4), two(3, 3), two(1, 1), two(1, 1), two(1, 1), two(1, 1)},
 		{"16px_s2", 2, 4, 4, 4, two(16, 16), two(3, 3), two(2, 2), two(1, 1), two(1, 1), two(1, 1)},
