@@ -166,7 +166,10 @@ def small(W):
     else:
         e("""// func dwPlane4(y, x *float32, steps, h int, w, bias *float32, lo, hi float32, clip bool) bool
 // dwPlane8 for 4x4 planes (h 4): a plane is one vector P (Z4), the rows
-// above and below VALIGND of P and zero by 4 lanes.""")
+// above and below VALIGND of P and zero by 4 lanes. Four channels at a
+// time (four sums in flight: P in Z4-Z7, a source in Z8-Z11, its left and
+// right taps in Z12-Z15 and Z24-Z27, the sums in Z16-Z19) while four are
+// left, then one.""")
     e(f"TEXT ·{name}(SB), NOSPLIT, $0-65")
     km1, km2 = (0xFEFE, 0x7F7F) if W == 8 else (0xEEEE, 0x7777)
     e(f"""	MOVB         $0, ret+64(FP)
@@ -185,8 +188,10 @@ def small(W):
 
 p{W}step:
 	TESTQ BX, BX
-	JZ    p{W}done
-	VBROADCASTSS (R12), Z29""")
+	JZ    p{W}done""")
+    if W == 4:
+        quad4()
+    e(f"""	VBROADCASTSS (R12), Z29""")
     for a in range(nv):
         e(f"\tVMOVAPS Z29, Z{16+a}")
     for a in range(nv):
@@ -240,6 +245,55 @@ p{W}step:
 p{W}done:
 	VZEROUPPER
 	RET""")
+
+def quad4():
+    # Four channels at a time while four are left: four sums in flight.
+    e("""	CMPQ  BX, $4
+	JLT   p4one""")
+    for c in range(4):
+        e(f"\tVMOVUPS      {64*c}(SI), Z{4+c}")
+        e(f"\tVBROADCASTSS {4*c}(R12), Z{16+c}")
+    for kind, kh in (("U", 0), ("P", 1), ("D", 2)):
+        srcs = []
+        for c in range(4):
+            if kind == "U":
+                e(f"\tVALIGND $12, Z0, Z{4+c}, Z{8+c}")
+                srcs.append(f"Z{8+c}")
+            elif kind == "P":
+                srcs.append(f"Z{4+c}")
+            else:
+                e(f"\tVALIGND $4, Z{4+c}, Z0, Z{8+c}")
+                srcs.append(f"Z{8+c}")
+        for c in range(4):
+            e(f"\tVALIGND.Z $15, Z0, {srcs[c]}, K1, Z{12+c}")
+            e(f"\tVALIGND.Z $1, {srcs[c]}, Z0, K2, Z{24+c}")
+        for kw in range(3):
+            for c in range(4):
+                z = (f"Z{12+c}", srcs[c], f"Z{24+c}")[kw]
+                e(f"\tVFMADD231PS.BCST {36*c+4*(kh*3+kw)}(R10), {z}, Z{16+c}")
+    for c in range(4):
+        z = f"Z{16+c}"
+        e("\tCMPB     clip+56(FP), $0")
+        e(f"\tJEQ      p4q{c}")
+        e(f"\tVCMPPS   $0x00, Z30, {z}, K5")
+        e(f"\tVCMPPS   $0x00, Z31, {z}, K6")
+        e("\tKORTESTW K5, K6")
+        e("\tJZ       2(PC)")
+        e("\tMOVB     $1, ret+64(FP)")
+        e(f"\tVMAXPS   {z}, Z30, {z}")
+        e(f"\tVMINPS   {z}, Z31, {z}")
+        e()
+        e(f"p4q{c}:")
+        e(f"\tVMOVUPS {z}, {64*c}(DI)")
+    e("""	ADDQ $256, SI
+	ADDQ $256, DI
+	ADDQ $144, R10
+	ADDQ $16, R12
+	SUBQ $4, BX
+	JMP  p4step
+
+p4one:""")
+
 
 small(8)
 small(4)
