@@ -62,7 +62,8 @@ type dwPlan struct {
 	// columns, for dwRows16, dwRows32, dwPlane8 and dwPlane4; else 0.
 	// With rowsS2, a plan of pairs (stride 2, padding 1 above and on the
 	// left) over planes of rows of 32 (a multiple of 16 rows) onto half
-	// as many rows of 16, for dwRows32S2.
+	// as many rows of 16, for dwRows32S2, or a plan with a row gap from
+	// 16x16 onto 8x8, for dwRows16S2.
 	rowsH, rowsW int
 	rowsS2       bool
 }
@@ -196,6 +197,10 @@ func newDWPlan(g *convGeom, c, vl int) *dwPlan {
 		p.rowsH, p.rowsW = g.in[1], W
 	}
 	if H, W := g.in[1], g.in[2]; vl == 16 && p.pairs && W == 32 && H%16 == 0 && 2*g.out[1] == H && 2*g.out[2] == W &&
+		g.k == [3]int{1, 3, 3} && g.s == [3]int{1, 2, 2} && g.d == [3]int{1, 1, 1} && g.pb == [3]int{0, 1, 1} {
+		p.rowsH, p.rowsW, p.rowsS2 = H, W, true
+	}
+	if H, W := g.in[1], g.in[2]; vl == 16 && p.rowGap > 0 && H == 16 && W == 16 && g.out[1] == 8 && g.out[2] == 8 &&
 		g.k == [3]int{1, 3, 3} && g.s == [3]int{1, 2, 2} && g.d == [3]int{1, 1, 1} && g.pb == [3]int{0, 1, 1} {
 		p.rowsH, p.rowsW, p.rowsS2 = H, W, true
 	}

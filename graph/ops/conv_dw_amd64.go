@@ -160,6 +160,9 @@ func dw9Kernel(p *dwPlan, y, x []float32, steps int, w, bias []float32, clip boo
 			}
 			return dwRows32(&y[0], &x[0], steps, p.rowsH, &w[0], &bias[0], lo, hi, clip)
 		case 16:
+			if p.rowsS2 {
+				return dwRows16S2(&y[0], &x[0], steps, p.rowsH, &w[0], &bias[0], lo, hi, clip)
+			}
 			return dwRows16(&y[0], &x[0], steps, p.rowsH, &w[0], &bias[0], lo, hi, clip)
 		case 8:
 			return dwPlane8(&y[0], &x[0], steps, p.rowsH, &w[0], &bias[0], lo, hi, clip)
@@ -197,6 +200,14 @@ func dwRows32(y, x *float32, steps, h int, w, bias *float32, lo, hi float32, cli
 //
 //go:noescape
 func dwRows32S2(y, x *float32, steps, h int, w, bias *float32, lo, hi float32, clip bool) bool
+
+// dwRows16S2 is dwRows32S2 for 16x16 planes onto 8x8 (a plan with a row
+// gap and rowsS2): the plane's rows loaded once, an output vector's two
+// rows made from the evens and odds of two input rows (VPERMI2PS), the
+// four output vectors in flight, dw9x4S2's sums.
+//
+//go:noescape
+func dwRows16S2(y, x *float32, steps, h int, w, bias *float32, lo, hi float32, clip bool) bool
 
 // dwPlane8 is dwRows16 for 8x8 planes (h 8; a vector two rows, the rows
 // above and below made by VALIGND of the plane's vectors too), the four

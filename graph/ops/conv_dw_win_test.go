@@ -41,13 +41,15 @@ func TestDWWinMatchesGathers(t *testing.T) {
 // planes) against dw9x4, which they replace there, bit for bit:
 // MobileNetV2's layers of those sizes (stride 1), odd channel counts,
 // planes of 4, 8 and 32 rows; dwRows32S2 against dw9x4S2 (stride 2 from
-// rows of 32, without padding below and on the right too); with and
+// rows of 32, without padding below and on the right too), dwRows16S2
+// against dw9x4S2 with the row gap (16x16 onto 8x8); with and
 // without a bias, Relu and Clip (exact hits on both bounds, the hits
 // recorded), NaN, infinities and signed zeros among the inputs and
 // weights, and the split across the cores. Shapes it must not take run
 // dw9x4 (dilated, without padding on the sides, 12 rows of 16, 6 of
-// 32, rows of 48, 16 rows of 8, 8 of 4, stride 2 from rows of 16, from
-// 24 rows of 32 or padded below and on the right only).
+// 32, rows of 48, 16 rows of 8, 8 of 4, stride 2 from 16x16 padded
+// below and on the right only, from 17x16 unpadded above, from 24 rows
+// of 32 or padded below and on the right only).
 func TestDWRowsMatchesDW9(t *testing.T) {
 	if !dw512 {
 		t.Skip("no 16-lane kernels here")
@@ -68,6 +70,10 @@ func TestDWRowsMatchesDW9(t *testing.T) {
 		{"96ch_32px_s2", 16, 96, 96, 96, two(32, 32), two(3, 3), two(2, 2), two(1, 1), two(1, 1), two(1, 1)},
 		{"7ch_32px_s2", 3, 7, 7, 7, two(32, 32), two(3, 3), two(2, 2), two(1, 1), two(1, 1), two(1, 1)},
 		{"5ch_16x32_s2_nopad_end", 2, 5, 5, 5, two(16, 32), two(3, 3), two(2, 2), two(1, 1), two(1, 1), two(0, 0)},
+		// Stride 2 from 16x16 onto 8x8: dwRows16S2 (against dw9x4S2 with
+		// the row gap).
+		{"144ch_16px_s2", 16, 144, 144, 144, two(16, 16), two(3, 3), two(2, 2), two(1, 1), two(1, 1), two(1, 1)},
+		{"7ch_16px_s2_nopad_end", 3, 7, 7, 7, two(16, 16), two(3, 3), two(2, 2), two(1, 1), two(1, 1), two(0, 0)},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -84,7 +90,8 @@ func TestDWRowsMatchesDW9(t *testing.T) {
 		{"32px_s2_pad_end", 2, 4, 4, 4, two(32, 32), two(3, 3), two(2, 2), two(1, 1), two(0, 0), two(1, 1)},
 		{"16x8", 2, 4, 4, 4, two(16, 8), two(3, 3), two(1, 1), two(1, 1), two(1, 1), two(1, 1)},
 		{"8x4", 2, 4, 4, 4, two(8, 4), two(3, 3), two(1, 1), two(1, 1), two(1, 1), two(1, 1)},
-		{"16px_s2", 2, 4, 4, 4, two(16, 16), two(3, 3), two(2, 2), two(1, 1), two(1, 1), two(1, 1)},
+		{"16x16_s2_pad_end", 2, 4, 4, 4, two(16, 16), two(3, 3), two(2, 2), two(1, 1), two(0, 0), two(1, 1)},
+		{"17x16_s2_nopad_top", 2, 4, 4, 4, two(17, 16), two(3, 3), two(2, 2), two(1, 1), two(0, 1), two(0, 0)},
 	} {
 		p := dwPlanFor(c.dims())
 		if p == nil || !dw9Takes(p) {

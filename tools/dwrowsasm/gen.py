@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Writes graph/ops/conv_dw_rows_amd64.s, the unrolled AVX-512 row kernels of
 3x3 depthwise convolutions (dwRows16, dwRows32, dwPlane8, dwPlane4,
-dwRows32S2; see graph/ops/conv_dw_amd64.go):
+dwRows32S2, dwRows16S2; see graph/ops/conv_dw_amd64.go):
 
     python3 tools/dwrowsasm/gen.py > graph/ops/conv_dw_rows_amd64.s
 
@@ -410,3 +410,82 @@ s2done:
 	RET""")
 s2()
 print("\n".join(out3))
+
+out4 = []
+def s2rows8():
+    global out
+    out = out4
+    e()
+    e("""// func dwRows16S2(y, x *float32, steps, h int, w, bias *float32, lo, hi float32, clip bool) bool
+// dw9x4S2 with the row gap for 16x16 planes onto 8x8 (stride 2, padding 1
+// above and on the left; h 16): the plane's sixteen rows are loaded once
+// (Z8-Z23); an output vector is two output rows, and for each kh its
+// centre and right taps are the even and odd inputs of the two input
+// rows it reads (VPERMI2PS of the pair, Z3 and Z4), the left tap the odd
+// ones moved up a lane within each row (VALIGND, lanes 0 and 8 zeroed by
+// K1; Z5). The plane's four output vectors' sums (Z24-Z27) in flight, each
+// dw9x4S2's: the bias, then the taps in order, the row above the plane a
+// zero vector. Z1 and Z2 the indices of the evens and the odds.
+TEXT ·dwRows16S2(SB), NOSPLIT, $0-65
+	MOVB         $0, ret+64(FP)
+	MOVQ         y+0(FP), DI
+	MOVQ         x+8(FP), SI
+	MOVQ         steps+16(FP), BX
+	MOVQ         w+32(FP), R10
+	MOVQ         bias+40(FP), R12
+	VBROADCASTSS lo+48(FP), Z30
+	VBROADCASTSS hi+52(FP), Z31
+	VPXORD       Z0, Z0, Z0
+	VMOVDQU32    rowsEvens<>(SB), Z1
+	MOVL         $1, AX
+	VPBROADCASTD AX, Z2
+	VPADDD       Z1, Z2, Z2
+	MOVL         $0xfefe, AX
+	KMOVW        AX, K1
+
+r16s2step:
+	TESTQ BX, BX
+	JZ    r16s2done
+	VBROADCASTSS (R12), Z28""")
+    for r in range(16):
+        e(f"\tVMOVUPS {64*r}(SI), Z{8+r}")
+    for q in range(4):
+        e(f"\tVMOVAPS Z28, Z{24+q}")
+    for q in range(4):
+        for kh in range(3):
+            a, b = 4*q-1+kh, 4*q+1+kh
+            za = "Z0" if a < 0 else f"Z{8+a}"
+            zb = f"Z{8+b}"
+            e("\tVMOVAPS   Z1, Z3")
+            e(f"\tVPERMI2PS {zb}, {za}, Z3")
+            e("\tVMOVAPS   Z2, Z4")
+            e(f"\tVPERMI2PS {zb}, {za}, Z4")
+            e("\tVALIGND.Z $15, Z0, Z4, K1, Z5")
+            for kw, z in enumerate(("Z5", "Z3", "Z4")):
+                e(f"\tVFMADD231PS.BCST {4*(kh*3+kw)}(R10), {z}, Z{24+q}")
+    for q in range(4):
+        z = f"Z{24+q}"
+        e("\tCMPB     clip+56(FP), $0")
+        e(f"\tJEQ      r16s2s{q}")
+        e(f"\tVCMPPS   $0x00, Z30, {z}, K5")
+        e(f"\tVCMPPS   $0x00, Z31, {z}, K6")
+        e("\tKORTESTW K5, K6")
+        e("\tJZ       2(PC)")
+        e("\tMOVB     $1, ret+64(FP)")
+        e(f"\tVMAXPS   {z}, Z30, {z}")
+        e(f"\tVMINPS   {z}, Z31, {z}")
+        e()
+        e(f"r16s2s{q}:")
+        e(f"\tVMOVUPS {z}, {64*q}(DI)")
+    e("""	ADDQ $1024, SI
+	ADDQ $256, DI
+	ADDQ $36, R10
+	ADDQ $4, R12
+	DECQ BX
+	JMP  r16s2step
+
+r16s2done:
+	VZEROUPPER
+	RET""")
+s2rows8()
+print("\n".join(out4))
