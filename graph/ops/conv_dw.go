@@ -45,6 +45,27 @@ type dwPlan struct {
 	// rows); the masks as for pairs, lane i's at bit 2i. Only dw9x4S2
 	// runs such a plan (pairs is false).
 	rowGap int32
+	// win, for a 16-lane plan of gathers whose vectors each read inside
+	// 64 consecutive inputs of their step (stride 2 onto 4x4 planes or
+	// smaller): winBase holds each vector's first input (from the step's
+	// base), winOff per vector, tap and lane the input's place in those
+	// 64 (0 for a lane that reads none), and winK per vector and tap the
+	// lanes reading the first 32 and those reading the last 32. dwWin512
+	// runs it with permutes of four vector loads instead of gathers.
+	win     bool
+	winBase []int32  // [pm]
+	winOff  []int32  // [pm][taps][16]
+	winK    []uint16 // [pm][taps][2]
+	// rowsH and rowsW, for a 16-lane contiguous plan of 3x3 windows
+	// (stride 1, padding 1 on every side) over planes of rows of 16 or 32
+	// (a multiple of 8 or 4 rows), or of 8x8 or 4x4: the planes' rows and
+	// columns, for dwRows16, dwRows32, dwPlane8 and dwPlane4; else 0.
+	// With rowsS2, a plan of pairs (stride 2, padding 1 above and on the
+	// left) over planes of rows of 32 (a multiple of 16 rows) onto half
+	// as many rows of 16, for dwRows32S2, or a plan with a row gap from
+	// 16x16 onto 8x8, for dwRows16S2.
+	rowsH, rowsW int
+	rowsS2       bool
 }
 
 // dwKey is what a plan depends on.
@@ -68,6 +89,14 @@ var dwDisabled bool
 // dw9Off turns dw9x4 off (tests compare it with the kernels it replaces).
 var dw9Off bool
 
+// dwWinOff turns dwWin512 off: its plans then run as 8-lane gathers
+// (tests compare the two).
+var dwWinOff bool
+
+// dwRowsOff turns the row kernels (dwRows16 and the like) off: its plans then run dw9x4 (tests compare
+// the two).
+var dwRowsOff bool
+
 // dwLanes, when 8, keeps the plans at 8 lanes (tests compare both).
 var dwLanes int
 
@@ -81,7 +110,7 @@ func dwPlanFor(cd *convDims) *dwPlan {
 		return nil
 	}
 	if dw512 && dwLanes != 8 {
-		if p := dwPlanCached(cd, 16); p != nil && (p.contig || p.pairs || p.rowGap > 0 && dw9Takes(p)) {
+		if p := dwPlanCached(cd, 16); p != nil && (p.contig || p.pairs || p.rowGap > 0 && dw9Takes(p) || p.win && !dwWinOff) {
 			return p
 		}
 	}
@@ -157,9 +186,24 @@ func newDWPlan(g *convGeom, c, vl int) *dwPlan {
 	}
 	if !ok {
 		p.off, p.mask = idx, mask
+		if vl == 16 {
+			p.winBase, p.winOff, p.winK, p.win = dwWindow(idx, mask, p.pm, T, p.cstep*pin)
+		}
 		return p
 	}
 	p.off = off
+	if H, W := g.in[1], g.in[2]; vl == 16 && p.contig && ((W == 16 || W == 32) && H%(128/W) == 0 || (W == 8 || W == 4) && H == W) && g.out == g.in &&
+		g.k == [3]int{1, 3, 3} && g.s == [3]int{1, 1, 1} && g.d == [3]int{1, 1, 1} && g.pb == [3]int{0, 1, 1} && g.pe == [3]int{0, 1, 1} {
+		p.rowsH, p.rowsW = g.in[1], W
+	}
+	if H, W := g.in[1], g.in[2]; vl == 16 && p.pairs && W == 32 && H%16 == 0 && 2*g.out[1] == H && 2*g.out[2] == W &&
+		g.k == [3]int{1, 3, 3} && g.s == [3]int{1, 2, 2} && g.d == [3]int{1, 1, 1} && g.pb == [3]int{0, 1, 1} {
+		p.rowsH, p.rowsW, p.rowsS2 = H, W, true
+	}
+	if H, W := g.in[1], g.in[2]; vl == 16 && p.rowGap > 0 && H == 16 && W == 16 && g.out[1] == 8 && g.out[2] == 8 &&
+		g.k == [3]int{1, 3, 3} && g.s == [3]int{1, 2, 2} && g.d == [3]int{1, 1, 1} && g.pb == [3]int{0, 1, 1} {
+		p.rowsH, p.rowsW, p.rowsS2 = H, W, true
+	}
 	// The lanes of the loads: vl of them (contig), or 2vl, lane i's at
 	// 2i (pairs).
 	lanes := make([]bool, int(step)*len(mask))
@@ -182,6 +226,53 @@ func newDWPlan(g *convGeom, c, vl int) *dwPlan {
 		}
 	}
 	return p
+}
+
+// dwWindowLen is how many consecutive inputs a vector of a window plan
+// reads inside: four vectors of 16.
+const dwWindowLen = 64
+
+// dwWindow returns, when every vector of 16 lanes of idx ([pm][taps][16])
+// reads (in the lanes mask keeps) inside dwWindowLen consecutive inputs of
+// the span inputs of its step, each vector's first input, the lanes'
+// places in the window and the taps' masks of the lanes reading its first
+// and its second half (see dwPlan.win).
+func dwWindow(idx []int32, mask []uint32, pm, taps, span int) (base, off []int32, k []uint16, ok bool) {
+	const vl = 16
+	if span < dwWindowLen {
+		return nil, nil, nil, false
+	}
+	base = make([]int32, pm)
+	off = make([]int32, len(idx))
+	k = make([]uint16, pm*taps*2)
+	for q := range pm {
+		lo, hi := int32(span), int32(-1)
+		for e := q * taps * vl; e < (q+1)*taps*vl; e++ {
+			if mask[e] != 0 {
+				lo, hi = min(lo, idx[e]), max(hi, idx[e])
+			}
+		}
+		if hi < 0 {
+			continue // reads nothing: every lane its bias
+		}
+		b := min(lo, int32(span-dwWindowLen))
+		if hi-b >= dwWindowLen {
+			return nil, nil, nil, false
+		}
+		base[q] = b
+		for t := range taps {
+			for i := range vl {
+				e := (q*taps+t)*vl + i
+				if mask[e] == 0 {
+					continue
+				}
+				o := idx[e] - b
+				off[e] = o
+				k[(q*taps+t)*2+int(o/32)] |= 1 << i
+			}
+		}
+	}
+	return base, off, k, true
 }
 
 // dwRowPairs returns, when every vector of 16 lanes of idx reads off + 2i

@@ -48,6 +48,16 @@ func dwTaps512x9Clip(y, x *float32, steps, pm, xstep, taps int, off *int32, kmas
 //go:noescape
 func dwPairs512(y, x *float32, steps, pm, xstep, taps int, off *int32, kmask *uint16, w *float32, wstride, cstep int, bias *float32, chmap *int32)
 
+// dwWin512 is dwTaps512 for a window plan (dwPlan.win): per vector, four
+// vector loads from the step's base plus base[v], and per tap the lanes
+// permuted out of them (VPERMI2PS, lanes that read nothing zero) in place
+// of the 8-lane gathers of dwGatherAVX2, the same additions in the same
+// order; off holds a lane's place in the 64 inputs, kmask two masks a tap
+// (the lanes reading the first 32, the last 32).
+//
+//go:noescape
+func dwWin512(y, x *float32, steps, pm, xstep, taps int, off *int32, kmask *uint16, w *float32, wstride, cstep int, bias *float32, chmap *int32, base *int32)
+
 // dwClamps reports whether dwKernelClip runs plan p (else the caller
 // clamps after dwKernel).
 func dwClamps(p *dwPlan) bool { return p.vl == 16 && p.taps == 9 && p.contig }
@@ -79,6 +89,10 @@ func dwKernel(p *dwPlan, y, x []float32, steps int, wt []float32, ws int, bias [
 	_ = wt[(p.taps-1)*ws+(steps-1)*p.cstep+p.vl-1]
 	_ = bias[(steps-1)*p.cstep+p.vl-1]
 	if p.vl == 16 {
+		if p.win {
+			dwWin512(&y[0], &x[0], steps, p.pm, p.cstep*p.pin, p.taps, &p.winOff[0], &p.winK[0], &wt[0], ws, p.cstep, &bias[0], &p.chmap[0], &p.winBase[0])
+			return
+		}
 		if p.pairs {
 			dwPairs512(&y[0], &x[0], steps, p.pm, p.cstep*p.pin, p.taps, &p.off[0], &p.kmask[0], &wt[0], ws, p.cstep, &bias[0], &p.chmap[0])
 			return
@@ -131,13 +145,31 @@ func dw9Takes(p *dwPlan) bool {
 	return dw512 && !dw9Off && p.vl == 16 && p.taps == 9 && (p.contig || p.pairs || p.rowGap > 0) && p.cstep == 1
 }
 
-// dw9Kernel runs dw9x4 or dw9x4S2 over steps steps from the first step's y, x,
+// dw9Kernel runs dw9x4, a row kernel (dwRows16 and the like) or dw9x4S2 over steps steps from the first step's y, x,
 // weights w and bias. The caller has checked the bounds of x; every lane
 // that reads is inside the steps' input planes.
 func dw9Kernel(p *dwPlan, y, x []float32, steps int, w, bias []float32, clip bool, lo, hi float32) bool {
 	_ = w[steps*9-1]
 	_ = bias[steps-1]
 	_ = y[steps*p.pm*16-1]
+	if p.rowsH > 0 && !dwRowsOff {
+		switch p.rowsW {
+		case 32:
+			if p.rowsS2 {
+				return dwRows32S2(&y[0], &x[0], steps, p.rowsH, &w[0], &bias[0], lo, hi, clip)
+			}
+			return dwRows32(&y[0], &x[0], steps, p.rowsH, &w[0], &bias[0], lo, hi, clip)
+		case 16:
+			if p.rowsS2 {
+				return dwRows16S2(&y[0], &x[0], steps, p.rowsH, &w[0], &bias[0], lo, hi, clip)
+			}
+			return dwRows16(&y[0], &x[0], steps, p.rowsH, &w[0], &bias[0], lo, hi, clip)
+		case 8:
+			return dwPlane8(&y[0], &x[0], steps, p.rowsH, &w[0], &bias[0], lo, hi, clip)
+		default:
+			return dwPlane4(&y[0], &x[0], steps, p.rowsH, &w[0], &bias[0], lo, hi, clip)
+		}
+	}
 	if p.pairs || p.rowGap > 0 {
 		gap := 64 // pairs: the second load right after the first
 		if p.rowGap > 0 {
@@ -147,6 +179,47 @@ func dw9Kernel(p *dwPlan, y, x []float32, steps int, w, bias []float32, clip boo
 	}
 	return dw9x4(&y[0], &x[0], steps, p.pm, p.pin, &p.off[0], &p.kmask[0], &w[0], &bias[0], lo, hi, clip)
 }
+
+// dwRows16 is dw9x4 for a plan of rows of 16 (dwPlan.rowsW 16, h rows a
+// plane): each input row loaded once and its horizontal taps made by
+// VALIGND, eight output rows' sums in flight, the same additions in the
+// same order.
+//
+//go:noescape
+func dwRows16(y, x *float32, steps, h int, w, bias *float32, lo, hi float32, clip bool) bool
+
+// dwRows32 is dwRows16 for rows of 32 (two vectors a row), four output
+// rows in flight.
+//
+//go:noescape
+func dwRows32(y, x *float32, steps, h int, w, bias *float32, lo, hi float32, clip bool) bool
+
+// dwRows32S2 is dwRows32 for stride 2 onto rows of 16 (a plan of pairs
+// with rowsS2): an input row split into its even and odd inputs
+// (VPERMI2PS), eight output rows in flight, dw9x4S2's sums.
+//
+//go:noescape
+func dwRows32S2(y, x *float32, steps, h int, w, bias *float32, lo, hi float32, clip bool) bool
+
+// dwRows16S2 is dwRows32S2 for 16x16 planes onto 8x8 (a plan with a row
+// gap and rowsS2): the plane's rows loaded once, an output vector's two
+// rows made from the evens and odds of two input rows (VPERMI2PS), the
+// four output vectors in flight, dw9x4S2's sums.
+//
+//go:noescape
+func dwRows16S2(y, x *float32, steps, h int, w, bias *float32, lo, hi float32, clip bool) bool
+
+// dwPlane8 is dwRows16 for 8x8 planes (h 8; a vector two rows, the rows
+// above and below made by VALIGND of the plane's vectors too), the four
+// vectors of a plane in flight.
+//
+//go:noescape
+func dwPlane8(y, x *float32, steps, h int, w, bias *float32, lo, hi float32, clip bool) bool
+
+// dwPlane4 is dwPlane8 for 4x4 planes (h 4, a plane one vector).
+//
+//go:noescape
+func dwPlane4(y, x *float32, steps, h int, w, bias *float32, lo, hi float32, clip bool) bool
 
 // dw9x4P runs steps steps (a multiple of 4) of a 16-lane 3x3 plan of
 // single vectors of four channels (2x2 planes; dw9PTakes), the weights

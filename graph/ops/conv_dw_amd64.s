@@ -704,3 +704,74 @@ cnext:
 cdone:
 	VZEROUPPER
 	RET
+
+// func dwWin512(y, x *float32, steps, pm, xstep, taps int, off *int32, kmask *uint16, w *float32, wstride, cstep int, bias *float32, chmap *int32, base *int32)
+// dwTaps512 for a window plan: a vector loads the 64 inputs from its base
+// (R14 moving over the vectors' bases) into Z4-Z7, and a tap takes its
+// lanes from them by two zero-masked VPERMI2PS (K1: the lanes of Z4 and
+// Z5, K2: of Z6 and Z7; R8 moving over the lanes' places, R9 over the
+// masks, two words a tap), merged by an OR (the other one is +0).
+TEXT ·dwWin512(SB), NOSPLIT, $0-112
+	MOVQ      y+0(FP), DI
+	MOVQ      x+8(FP), SI
+	MOVQ      steps+16(FP), BX
+	MOVQ      w+64(FP), R10
+	MOVQ      wstride+72(FP), R11
+	SHLQ      $2, R11
+	MOVQ      bias+88(FP), R12
+	MOVQ      chmap+96(FP), AX
+	VMOVDQU32 (AX), Z15
+
+wstep:
+	TESTQ BX, BX
+	JZ    wdone
+	MOVQ  off+48(FP), R8
+	MOVQ  kmask+56(FP), R9
+	MOVQ  base+104(FP), R14
+	MOVQ  pm+24(FP), CX
+
+wvec:
+	MOVLQSX (R14), AX
+	LEAQ    (SI)(AX*4), AX
+	VMOVUPS (AX), Z4
+	VMOVUPS 64(AX), Z5
+	VMOVUPS 128(AX), Z6
+	VMOVUPS 192(AX), Z7
+	VPERMPS (R12), Z15, Z0
+	MOVQ    R10, R13
+	MOVQ    taps+40(FP), DX
+
+wtap:
+	VMOVDQU32   (R8), Z1
+	VMOVDQA32   Z1, Z2
+	KMOVW       (R9), K1
+	KMOVW       2(R9), K2
+	VPERMI2PS.Z Z5, Z4, K1, Z1
+	VPERMI2PS.Z Z7, Z6, K2, Z2
+	VPORD       Z2, Z1, Z1
+	VPERMPS     (R13), Z15, Z3
+	VFMADD231PS Z1, Z3, Z0
+	ADDQ        $64, R8
+	ADDQ        $4, R9
+	ADDQ        R11, R13
+	DECQ        DX
+	JNZ         wtap
+	VMOVUPS     Z0, (DI)
+	ADDQ        $64, DI
+	ADDQ        $4, R14
+	DECQ        CX
+	JNZ         wvec
+
+	MOVQ xstep+32(FP), AX
+	SHLQ $2, AX
+	ADDQ AX, SI
+	MOVQ cstep+80(FP), AX
+	SHLQ $2, AX
+	ADDQ AX, R10
+	ADDQ AX, R12
+	DECQ BX
+	JMP  wstep
+
+wdone:
+	VZEROUPPER
+	RET
