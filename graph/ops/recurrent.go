@@ -158,6 +158,9 @@ func packPartGrad(name string, size, off, n, head int) GradFunc {
 		}
 		g, err := NewNode(grad.Graph(), output.Name()+"/grad", Spec{Name: name + "Grad", Shape: []int{size},
 			DType: DTypeOf(inputs[0]), Into: into}, grad)
+		if err == nil && head <= size {
+			markFlat(g, flatPart{src: grad, off: off, n: n}) // zeros but the part, as far as head (and past it, the first run's)
+		}
 		return G.Nodes{g}, err
 	}
 }
@@ -239,9 +242,15 @@ func rnnGrad(cfg *rnnCfg, name string, sizes []int, shapes [][]int) GradFunc {
 	return func(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
 		key := output.Name()
 		off, total := rnnGradLayout(sizes, cfg)
-		args := append(G.Nodes{grad, output}, inputs...)
+		// When the pack's gradient is d Y alone copied from another
+		// kernel's output, the backward reads it there.
+		dy, from := grad, -1
+		if src, at, zeros := flatSource(grad, 0, cfg.ySize()); zeros && flatReads {
+			dy, from = src, at
+		}
+		args := append(G.Nodes{dy, output}, inputs...)
 		all, err := NewNode(grad.Graph(), key+"/grad", Spec{Name: name + "Grad", Shape: []int{total}, DType: DTypeOf(output),
-			Into: floatsInto(rnnBackward[float32](cfg, sizes), rnnBackward[float64](cfg, sizes))}, args...)
+			Into: floatsInto(rnnBackwardY[float32](cfg, sizes, from), rnnBackwardY[float64](cfg, sizes, from))}, args...)
 		if err != nil {
 			return nil, err
 		}
@@ -258,6 +267,7 @@ func rnnGrad(cfg *rnnCfg, name string, sizes []int, shapes [][]int) GradFunc {
 			if err != nil {
 				return nil, err
 			}
+			markFlat(out[i], flatPart{src: all, from: at, n: n})
 		}
 		return out, nil
 	}

@@ -1,0 +1,160 @@
+package ops
+
+import (
+	"fmt"
+	"math"
+	"math/rand"
+	"testing"
+
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+
+	"github.com/onnxtune/onnxtune/graph"
+)
+
+// TestFlatReads checks that two stacked LSTMs (X → LSTM → Squeeze → LSTM
+// → Squeeze, the exported nn.LSTM's two layers) whose backwards read d Y
+// in place (flatSource: the next layer's gradient buffer, the loss's
+// gradient) give the outputs and gradients of the copies they skip, bit
+// for bit, in float32 (the AVX-512 recurrence at H = 32) and float64, and
+// that the copies are then left out of what a step runs.
+func TestFlatReads(t *testing.T) {
+	defer func() { flatReads = true }()
+	for _, c := range []struct {
+		dt   tensor.Dtype
+		H    int
+		copy int // the SqueezeGrad and GradPart kernels a step runs without flatReads
+	}{{tensor.Float64, 5, 2 + 8}, {tensor.Float32, 32, 2 + 8}, {tensor.Float32, 7, 2 + 8}} {
+		t.Run(fmt.Sprintf("%v/H%d", c.dt, c.H), func(t *testing.T) {
+			var want [][]float64
+			for _, in := range []bool{false, true} {
+				flatReads = in
+				got, copies := lstmStackRun(t, c.dt, c.H)
+				wantCopies := c.copy
+				if in {
+					wantCopies = c.copy - 3 // both SqueezeGrads and the second layer's d X part
+				}
+				if copies != wantCopies {
+					t.Errorf("flatReads %v: %d copying kernels run, want %d", in, copies, wantCopies)
+				}
+				if want == nil {
+					want = got
+					continue
+				}
+				for k := range want {
+					if len(got[k]) != len(want[k]) {
+						t.Fatalf("result %d: %d values, want %d", k, len(got[k]), len(want[k]))
+					}
+					for i := range want[k] {
+						if math.Float64bits(got[k][i]) != math.Float64bits(want[k][i]) {
+							t.Fatalf("result %d [%d] = %v, the copies give %v", k, i, got[k][i], want[k][i])
+						}
+					}
+				}
+			}
+		})
+	}
+}
+
+// lstmStackRun runs two LSTM layers and the Squeezes of their Y, with the
+// gradients of a weighted sum of the output (ops.Grad, the machine over
+// the loss's and the gradients' subgraph, as a training step); it returns
+// the output and the gradients of X and each layer's W, R and B, and the
+// number of SqueezeGrad and LSTMGradPart kernels in the subgraph.
+func lstmStackRun(t *testing.T, dt tensor.Dtype, H int) ([][]float64, int) {
+	t.Helper()
+	const T, B, I = 4, 3, 6
+	r := rand.New(rand.NewSource(5))
+	val := func(shape ...int) *tensor.Dense {
+		v := make([]float64, sizeOf(shape))
+		for i := range v {
+			v[i] = float64(float32(r.Float64()*1.2 - 0.6))
+		}
+		if dt == tensor.Float32 {
+			f := make([]float32, len(v))
+			for i, x := range v {
+				f[i] = float32(x)
+			}
+			return Dense(shape, f)
+		}
+		return Dense(shape, v)
+	}
+	args := []arg{{Name: "X", Value: val(T, B, I)}, {Name: "W", Value: val(1, 4*H, I)}, {Name: "R", Value: val(1, 4*H, H)},
+		{Name: "B", Value: val(1, 8*H)}}
+	m, shapes := oneNode("LSTM", 14, []*graph.Attribute{attrInt("hidden_size", int64(H))}, 1, args...)
+	g := m.Graph
+	g.Nodes[0].Outputs = []string{"y0"}
+	more := []arg{{Name: "W1", Value: val(1, 4*H, H)}, {Name: "R1", Value: val(1, 4*H, H)}, {Name: "B1", Value: val(1, 8*H)}}
+	for _, a := range more {
+		dims := []graph.Dim{}
+		for _, d := range Shape(a.Value) {
+			dims = append(dims, graph.Dim{Value: int64(d), HasValue: true})
+		}
+		g.Inputs = append(g.Inputs, &graph.ValueInfo{Name: a.Name, Type: &graph.Type{Kind: graph.TypeTensor, Elem: graph.Float32, Shape: &graph.Shape{Dims: dims}}})
+		if dt == tensor.Float64 {
+			g.Inputs[len(g.Inputs)-1].Type.Elem = graph.Float64
+		}
+		shapes[a.Name] = Shape(a.Value)
+	}
+	args = append(args, more...)
+	g.Initializers = append(g.Initializers, irTensor("axes", Dense([]int{1}, []int64{1})))
+	g.Nodes = append(g.Nodes,
+		&graph.Node{Name: "/sq0", OpType: "Squeeze", Inputs: []string{"y0", "axes"}, Outputs: []string{"x1"}},
+		&graph.Node{Name: "/lstm1", OpType: "LSTM", Inputs: []string{"x1", "W1", "R1", "B1"}, Outputs: []string{"y1"},
+			Attrs: []*graph.Attribute{attrInt("hidden_size", int64(H))}},
+		&graph.Node{Name: "/sq1", OpType: "Squeeze", Inputs: []string{"y1", "axes"}, Outputs: []string{"out0"}})
+	p, err := Compile(m, shapes, Options{})
+	if err != nil {
+		t.Fatalf("compile: %v", err)
+	}
+	defer p.Close()
+	out := p.Outputs[0].Node
+	wr := rand.New(rand.NewSource(99))
+	ws := make([]float64, p.Outputs[0].Size())
+	for i := range ws {
+		ws[i] = wr.Float64()*2 - 1
+	}
+	loss := weightedSum(t, p.Graph, G.Nodes{out}, [][]float64{ws})
+	var wrt G.Nodes
+	for _, a := range args {
+		wrt = append(wrt, p.Inputs[a.Name])
+	}
+	grads, err := Grad(loss, wrt)
+	if err != nil {
+		t.Fatalf("Grad: %v", err)
+	}
+	roots := append(G.Nodes{out, loss}, grads...)
+	sub := p.Graph.ExactSubgraphRoots(roots...)
+	copies := 0
+	for _, n := range sub.AllNodes() {
+		if k, ok := n.Op().(*kernelOp); ok && (k.name == "LSTM Y SqueezeGrad" || k.name == "LSTMGradPart") {
+			copies++
+		}
+	}
+	vm := G.NewTapeMachine(sub)
+	defer vm.Close()
+	for _, a := range args {
+		if err := G.Let(p.Inputs[a.Name], a.Value); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Twice: the second run reuses the kept buffers.
+	for range 2 {
+		if err := vm.RunAll(); err != nil {
+			t.Fatalf("run: %v", err)
+		}
+		vm.Reset()
+	}
+	if err := vm.RunAll(); err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	var res [][]float64
+	for _, n := range roots {
+		d, err := asDense(n.Value())
+		if err != nil {
+			t.Fatal(err)
+		}
+		res = append(res, floatsOf(d))
+	}
+	return res, copies
+}
