@@ -23,8 +23,8 @@ func TestFlatReads(t *testing.T) {
 	for _, c := range []struct {
 		dt   tensor.Dtype
 		H    int
-		copy int // the SqueezeGrad and GradPart kernels a step runs without flatReads
-	}{{tensor.Float64, 5, 2 + 8}, {tensor.Float32, 32, 2 + 8}, {tensor.Float32, 7, 2 + 8}} {
+		copy int // the copying kernels a step runs without flatReads
+	}{{tensor.Float64, 5, 2 + 8 + 4}, {tensor.Float32, 32, 2 + 8 + 4}, {tensor.Float32, 7, 2 + 8 + 4}} {
 		t.Run(fmt.Sprintf("%v/H%d", c.dt, c.H), func(t *testing.T) {
 			var want [][]float64
 			for _, in := range []bool{false, true} {
@@ -32,7 +32,8 @@ func TestFlatReads(t *testing.T) {
 				got, copies := lstmStackRun(t, c.dt, c.H)
 				wantCopies := c.copy
 				if in {
-					wantCopies = c.copy - 3 // both SqueezeGrads and the second layer's d X part
+					// Left: the first layer's four parts, the second's B.
+					wantCopies = 5
 				}
 				if copies != wantCopies {
 					t.Errorf("flatReads %v: %d copying kernels run, want %d", in, copies, wantCopies)
@@ -84,7 +85,9 @@ func lstmStackRun(t *testing.T, dt tensor.Dtype, H int) ([][]float64, int) {
 	m, shapes := oneNode("LSTM", 14, []*graph.Attribute{attrInt("hidden_size", int64(H))}, 1, args...)
 	g := m.Graph
 	g.Nodes[0].Outputs = []string{"y0"}
-	more := []arg{{Name: "W1", Value: val(1, 4*H, H)}, {Name: "R1", Value: val(1, 4*H, H)}, {Name: "B1", Value: val(1, 8*H)}}
+	// The second layer's W and R as exported from nn.LSTM: 2-D, their
+	// gate blocks reordered by three Slices and a Concat, then Unsqueezed.
+	more := []arg{{Name: "W1", Value: val(4*H, H)}, {Name: "R1", Value: val(4*H, H)}, {Name: "B1", Value: val(1, 8*H)}}
 	for _, a := range more {
 		dims := []graph.Dim{}
 		for _, d := range Shape(a.Value) {
@@ -97,10 +100,26 @@ func lstmStackRun(t *testing.T, dt tensor.Dtype, H int) ([][]float64, int) {
 		shapes[a.Name] = Shape(a.Value)
 	}
 	args = append(args, more...)
-	g.Initializers = append(g.Initializers, irTensor("axes", Dense([]int{1}, []int64{1})))
+	g.Initializers = append(g.Initializers, irTensor("axes", Dense([]int{1}, []int64{1})), irTensor("axis0", Dense([]int{1}, []int64{0})))
+	for k, b := range [][2]int64{{0, 1}, {3, 4}, {1, 3}} { // PyTorch's i, f, g, o into ONNX's i, o, f, c
+		g.Initializers = append(g.Initializers, irTensor(fmt.Sprint("lo", k), Dense([]int{1}, []int64{b[0] * int64(H)})),
+			irTensor(fmt.Sprint("hi", k), Dense([]int{1}, []int64{b[1] * int64(H)})))
+	}
+	for _, w := range []string{"W1", "R1"} {
+		var parts []string
+		for k := range 3 {
+			part := fmt.Sprint(w, "_", k)
+			g.Nodes = append(g.Nodes, &graph.Node{Name: "/sl" + part, OpType: "Slice",
+				Inputs: []string{w, fmt.Sprint("lo", k), fmt.Sprint("hi", k), "axis0"}, Outputs: []string{part}})
+			parts = append(parts, part)
+		}
+		g.Nodes = append(g.Nodes,
+			&graph.Node{Name: "/cat" + w, OpType: "Concat", Inputs: parts, Outputs: []string{w + "c"}, Attrs: []*graph.Attribute{attrInt("axis", 0)}},
+			&graph.Node{Name: "/unsq" + w, OpType: "Unsqueeze", Inputs: []string{w + "c", "axis0"}, Outputs: []string{w + "u"}})
+	}
 	g.Nodes = append(g.Nodes,
 		&graph.Node{Name: "/sq0", OpType: "Squeeze", Inputs: []string{"y0", "axes"}, Outputs: []string{"x1"}},
-		&graph.Node{Name: "/lstm1", OpType: "LSTM", Inputs: []string{"x1", "W1", "R1", "B1"}, Outputs: []string{"y1"},
+		&graph.Node{Name: "/lstm1", OpType: "LSTM", Inputs: []string{"x1", "W1u", "R1u", "B1"}, Outputs: []string{"y1"},
 			Attrs: []*graph.Attribute{attrInt("hidden_size", int64(H))}},
 		&graph.Node{Name: "/sq1", OpType: "Squeeze", Inputs: []string{"y1", "axes"}, Outputs: []string{"out0"}})
 	p, err := Compile(m, shapes, Options{})
@@ -127,7 +146,8 @@ func lstmStackRun(t *testing.T, dt tensor.Dtype, H int) ([][]float64, int) {
 	sub := p.Graph.ExactSubgraphRoots(roots...)
 	copies := 0
 	for _, n := range sub.AllNodes() {
-		if k, ok := n.Op().(*kernelOp); ok && (k.name == "LSTM Y SqueezeGrad" || k.name == "LSTMGradPart") {
+		if k, ok := n.Op().(*kernelOp); ok && (k.name == "LSTM Y SqueezeGrad" || k.name == "LSTMGradPart" ||
+			k.name == "Unsqueeze" || k.name == "UnsqueezeGrad") {
 			copies++
 		}
 	}
@@ -157,4 +177,53 @@ func lstmStackRun(t *testing.T, dt tensor.Dtype, H int) ([][]float64, int) {
 		res = append(res, floatsOf(d))
 	}
 	return res, copies
+}
+
+// TestViewBackwardAddVec checks that viewBackwardAdd's rows of
+// consecutive elements (added with addTo's vectors) give the bits of the
+// element-by-element loop they replace, over values with signed zeros,
+// infinities and NaNs, for rows of 1 to 40 elements.
+func TestViewBackwardAddVec(t *testing.T) {
+	r := rand.New(rand.NewSource(3))
+	specials := []float32{0, float32(math.Copysign(0, -1)), float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.NaN())}
+	val := func() float32 {
+		if r.Intn(8) == 0 {
+			return specials[r.Intn(len(specials))]
+		}
+		return float32(r.NormFloat64())
+	}
+	for cols := 1; cols <= 40; cols++ {
+		const rows = 5
+		in := []int{rows, cols + 3}
+		a := r.Intn(4)
+		perm := r.Perm(rows)
+		off := [][]int{make([]int, rows), stepTable(cols, a, 1)}
+		for i, p := range perm {
+			off[0][i] = p * in[1]
+		}
+		v := newViewMap(in, []int{rows, cols}, off)
+		if cols > 1 && v.step != 1 {
+			t.Fatalf("cols %d: step %d, want 1", cols, v.step)
+		}
+		g := make([]float32, rows*cols)
+		res := make([]float32, sizeOf(in))
+		for i := range g {
+			g[i] = val()
+		}
+		for i := range res {
+			res[i] = val()
+		}
+		want := append([]float32(nil), res...)
+		for i := range rows {
+			for j := range cols {
+				want[off[0][i]+off[1][j]] += g[i*cols+j]
+			}
+		}
+		viewBackwardAdd(res, g, v)
+		for i := range want {
+			if math.Float32bits(res[i]) != math.Float32bits(want[i]) {
+				t.Fatalf("cols %d: res[%d] = %v, the loop gives %v", cols, i, res[i], want[i])
+			}
+		}
+	}
 }

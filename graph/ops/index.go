@@ -195,6 +195,10 @@ func viewBackwardAdd[T Float](res, g []T, v *viewMap) {
 		if !ok {
 			continue
 		}
+		if v.step == 1 {
+			addTo(res[base+last[0]:], src) // the same additions, in vectors
+			continue
+		}
 		if v.step > 0 {
 			dst := res[base+last[0]:]
 			for j, k := 0, 0; j < len(src); j, k = j+1, k+v.step {
@@ -266,15 +270,22 @@ func viewBackRun[T Float](v *viewMap) Kernel {
 // scatter-adds in[0] into it, so each element gets viewBackward's bits
 // without a new input-sized tensor a run (the Slices that reorder an
 // exported LSTM's gate blocks have weight-sized gradients).
-func viewBackInto(v *viewMap) IntoKernel {
-	return floatsInto(viewBackRunInto[float32](v), viewBackRunInto[float64](v))
+func viewBackInto(v *viewMap) IntoKernel { return viewBackIntoAt(v, 0) }
+
+// viewBackIntoAt is viewBackInto reading the view's gradient at element
+// from of in[0].
+func viewBackIntoAt(v *viewMap, from int) IntoKernel {
+	return floatsInto(viewBackRunInto[float32](v, from), viewBackRunInto[float64](v, from))
 }
 
-func viewBackRunInto[T Float](v *viewMap) IntoKernel {
+func viewBackRunInto[T Float](v *viewMap, from int) IntoKernel {
 	return func(in []*tensor.Dense, dst *tensor.Dense) error {
 		g, err := Data[T](in[0])
 		if err != nil {
 			return err
+		}
+		if n := sizeOf(v.out); from > 0 && from+n <= len(g) {
+			g = g[from : from+n]
 		}
 		res, err := Data[T](dst)
 		if err != nil {

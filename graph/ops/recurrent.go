@@ -52,6 +52,11 @@ func lowerRecurrent(kind rnnKind) LowerFunc {
 			return nil, err
 		}
 		dt := args[0].DType
+		for i, a := range args {
+			if a.reshapeOf != nil && flatReads {
+				args[i] = a.reshapeOf // the same elements, read flat: no copy
+			}
+		}
 		sizes := make([]int, len(args))
 		shapes := make([][]int, len(args))
 		for i, a := range args {

@@ -102,10 +102,17 @@ func applyReshape(c *Ctx, name string, x *Value, shape []int) (*Value, error) {
 				g.Fwd, g.Into, g.Overwrites = nil, copyInto, true
 			}
 			n, err := NewNode(grad.Graph(), output.Name()+"/grad", g, grad)
+			if err == nil && g.Into != nil {
+				markFlat(n, flatPart{src: grad, n: sizeOf(from)})
+			}
 			return G.Nodes{n}, err
 		}
 	}
-	return c.Apply(s, x)
+	y, err := c.Apply(s, x)
+	if err == nil && s.Into != nil && !y.IsConst() {
+		y.reshapeOf = x
+	}
+	return y, err
 }
 
 // copyInto copies a float tensor's elements into dst, of the same size

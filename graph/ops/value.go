@@ -36,6 +36,11 @@ type Value struct {
 	// so that a Concat of slices of one value copies them from it as one
 	// view (concat_slices.go).
 	sliceOf *sliceView
+	// reshapeOf is set on a float Reshape's copy (Squeeze, Unsqueeze,
+	// Flatten): the value it copies, so that a kernel reading its input's
+	// elements flat whatever the shape (the recurrent ops' W, R and B)
+	// reads that value, and the copy and its gradient's are not run.
+	reshapeOf *Value
 }
 
 // IsConst reports whether v is known at compile time.
