@@ -862,6 +862,9 @@ func lowerGather(c *Ctx, in []*Value) ([]*Value, error) {
 	}
 	ds := append([]int{}, data.Shape...)
 	out := append(append(append([]int{}, ds[:ax]...), idx.Shape...), ds[ax+1:]...)
+	if y, err := gatherOfPerm(c, data, idx, ax, out); y != nil || err != nil {
+		return []*Value{y}, err
+	}
 	s := Spec{Name: "Gather", Shape: out, DType: data.DType, Fwd: gatherKernel(ax, ds)}
 	if data.DType.IsFloat() {
 		h := noEmbeddingHint
@@ -982,11 +985,7 @@ func gatherGradRun[T Float](axis int, ds []int, h embeddingHint) IntoKernel {
 				if i == h.padding {
 					continue
 				}
-				dst := res[(o*n+i)*inner : (o*n+i+1)*inner]
-				src := g[(o*m+k)*inner:]
-				for j := range dst {
-					dst[j] += src[j]
-				}
+				addTo(res[(o*n+i)*inner:(o*n+i+1)*inner], g[(o*m+k)*inner:(o*m+k+1)*inner]) // the same additions, in vectors
 			}
 		}
 		if h.scaleByFreq {

@@ -392,6 +392,9 @@ func lowerTranspose(c *Ctx, in []*Value) ([]*Value, error) {
 	if err == nil && r == 2 {
 		y.transposeOf = x
 	}
+	if err == nil && !y.IsConst() {
+		y.permOf = &sliceView{src: x, v: newViewMap(x.Shape, out, off)}
+	}
 	return []*Value{y}, err
 }
 

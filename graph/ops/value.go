@@ -41,6 +41,10 @@ type Value struct {
 	// elements flat whatever the shape (the recurrent ops' W, R and B)
 	// reads that value, and the copy and its gradient's are not run.
 	reshapeOf *Value
+	// permOf is set on a float Transpose's output: the value it permutes
+	// and the view, so that a Gather of constant indices reading it
+	// gathers from that value at once (gather_view.go).
+	permOf *sliceView
 }
 
 // IsConst reports whether v is known at compile time.
