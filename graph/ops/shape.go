@@ -374,6 +374,9 @@ func lowerTranspose(c *Ctx, in []*Value) ([]*Value, error) {
 		y, err := applyView(c, "Transpose", x, newViewMap(x.Shape, out, off), 0, nil)
 		return []*Value{y}, err
 	}
+	if y, err := transposeOfGather(c, x, perm, out); y != nil || err != nil {
+		return []*Value{y}, err
+	}
 	// Both ways a gather into a kept buffer: the gradient is the inverse
 	// permutation of dY, not a scatter-add into zeros.
 	s := Spec{Name: "Transpose", Shape: out, DType: x.DType, Fwd: viewKernel(newViewMap(x.Shape, out, off), 0),
@@ -392,7 +395,7 @@ func lowerTranspose(c *Ctx, in []*Value) ([]*Value, error) {
 	if err == nil && r == 2 {
 		y.transposeOf = x
 	}
-	if err == nil && !y.IsConst() {
+	if err == nil && !y.IsConst() && c.readOnce() {
 		y.permOf = &sliceView{src: x, v: newViewMap(x.Shape, out, off)}
 	}
 	return []*Value{y}, err

@@ -45,6 +45,11 @@ type Value struct {
 	// and the view, so that a Gather of constant indices reading it
 	// gathers from that value at once (gather_view.go).
 	permOf *sliceView
+	// gatherOf is set on a float Gather's output along axis 0: its data,
+	// indices and embedding record, so that a Transpose of it that keeps
+	// the rows whole gathers them into their places at once
+	// (gather_view.go).
+	gatherOf *gatherRows
 }
 
 // IsConst reports whether v is known at compile time.
