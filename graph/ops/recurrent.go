@@ -62,6 +62,11 @@ func lowerRecurrent(kind rnnKind) LowerFunc {
 		for i, a := range args {
 			sizes[i], shapes[i] = a.Size(), a.Shape
 		}
+		if p := args[0].packOf; p != nil && p.off == 0 && flatReads && p.pack.DType == dt {
+			// X is the Y of a recurrent node before (a stacked layer):
+			// read in place at the head of its pack, not copied out.
+			args[0], cfg.xHead = p.pack, true
+		}
 		s := Spec{Name: name, Shape: []int{cfg.packSize()}, DType: dt,
 			Into: floatsInto(rnnForward[float32](cfg), rnnForward[float64](cfg))}
 		s.WRT = make([]bool, len(args))
@@ -265,10 +270,22 @@ func rnnGrad(cfg *rnnCfg, name string, sizes []int, shapes [][]int) GradFunc {
 				continue
 			}
 			shape, at, n := shapes[i], off[i], sizes[i]
+			into := func(in []*tensor.Dense, dst *tensor.Dense) error {
+				return copyFlat(dst, in[0], at, n) // into a kept buffer
+			}
+			if i == 0 && cfg.xHead {
+				// The gradient of the pack X is the head of: d X, then 0
+				// (left unrun when that layer reads d X in place).
+				shape = ShapeOf(inputs[0])
+				into = func(in []*tensor.Dense, dst *tensor.Dense) error {
+					if err := copyFlat(dst, in[0], at, n); err != nil {
+						return err
+					}
+					return zeroFlatRange(dst, n, sizeOf(shape))
+				}
+			}
 			out[i], err = NewNode(grad.Graph(), fmt.Sprintf("%s/grad%d", key, i), Spec{Name: name + "GradPart", Shape: shape,
-				DType: DTypeOf(output), Into: func(in []*tensor.Dense, dst *tensor.Dense) error {
-					return copyFlat(dst, in[0], at, n) // into a kept buffer
-				}}, all)
+				DType: DTypeOf(output), Into: into}, all)
 			if err != nil {
 				return nil, err
 			}

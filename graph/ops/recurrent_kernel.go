@@ -157,6 +157,7 @@ type rnnCfg struct {
 	iB, iSeq, iH, iC int
 	iP               int
 	nIn              int
+	xHead            bool // X is read as the first T·B·I elements of its input (another pack, flatReads)
 }
 
 // sizes of the pack.
@@ -289,6 +290,9 @@ func readRNNIn[T Float](c *rnnCfg, in []*tensor.Dense) (rnnIn[T], error) {
 		if *f.dst, err = get(f.i); err != nil {
 			return r, err
 		}
+	}
+	if n := c.T * c.B * c.I; c.xHead && len(r.x) > n {
+		r.x = r.x[:n]
 	}
 	r.xt = r.x
 	if c.layout == 1 {
