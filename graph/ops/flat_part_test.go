@@ -231,3 +231,53 @@ func TestViewBackwardAddVec(t *testing.T) {
 		}
 	}
 }
+
+// TestViewBackwardRows checks that the gradient of a view taking every
+// element once by rows (coversByRows) written in one pass over a buffer
+// of NaNs gives the bits of clearing it and scatter-adding, and that
+// views taking a row twice, leaving one out, or reading strided rows do
+// not count as covering.
+func TestViewBackwardRows(t *testing.T) {
+	r := rand.New(rand.NewSource(6))
+	for _, cols := range []int{1, 7, 16, 37} {
+		const rows = 9
+		in := []int{rows, cols}
+		perm := r.Perm(rows)
+		tab := make([]int, rows)
+		for i, p := range perm {
+			tab[i] = p * cols
+		}
+		v := newViewMap(in, in, [][]int{tab, stepTable(cols, 0, 1)})
+		if cols > 1 && !v.coversByRows() {
+			t.Fatalf("cols %d: a permutation of rows does not cover", cols)
+		}
+		g := make([]float32, rows*cols)
+		for i := range g {
+			g[i] = float32(r.NormFloat64())
+		}
+		g[0], g[1%len(g)] = float32(math.Copysign(0, -1)), float32(math.Inf(-1))
+		want := make([]float32, len(g))
+		viewBackwardAdd(want, g, v)
+		got := make([]float32, len(g))
+		for i := range got {
+			got[i] = float32(math.NaN())
+		}
+		viewBackwardRows(got, g, v)
+		for i := range want {
+			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+				t.Fatalf("cols %d: [%d] = %v, clear and add give %v", cols, i, got[i], want[i])
+			}
+		}
+		twice := append([]int{}, tab...)
+		twice[1] = twice[0]
+		for name, w := range map[string]*viewMap{
+			"row twice":    newViewMap(in, in, [][]int{twice, stepTable(cols, 0, 1)}),
+			"row left out": newViewMap(in, []int{rows - 1, cols}, [][]int{tab[:rows-1], stepTable(cols, 0, 1)}),
+			"strided":      newViewMap([]int{rows, 2 * cols}, in, [][]int{stepTable(rows, 0, 2*cols), stepTable(cols, 0, 2)}),
+		} {
+			if w.coversByRows() {
+				t.Errorf("cols %d: %s covers", cols, name)
+			}
+		}
+	}
+}

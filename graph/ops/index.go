@@ -279,6 +279,7 @@ func viewBackIntoAt(v *viewMap, from int) IntoKernel {
 }
 
 func viewBackRunInto[T Float](v *viewMap, from int) IntoKernel {
+	rows := v.coversByRows()
 	return func(in []*tensor.Dense, dst *tensor.Dense) error {
 		g, err := Data[T](in[0])
 		if err != nil {
@@ -297,9 +298,61 @@ func viewBackRunInto[T Float](v *viewMap, from int) IntoKernel {
 		if len(g) != sizeOf(v.out) {
 			return fmt.Errorf("output gradient has %d elements, want %d for shape %v", len(g), sizeOf(v.out), v.out)
 		}
+		if rows {
+			viewBackwardRows(res, g, v)
+			return nil
+		}
 		clear(res)
 		viewBackwardAdd(res, g, v)
 		return nil
+	}
+}
+
+// coversByRows says the view takes every input element exactly once, a
+// row of the output at a time from consecutive elements (the gate
+// reorder of a recurrent op's weights): its gradient then writes every
+// element once, and needs no clearing pass first.
+func (v *viewMap) coversByRows() bool {
+	r := len(v.out)
+	if r == 0 || v.step != 1 || sizeOf(v.in) != sizeOf(v.out) || v.lo != 0 || v.hi != v.out[r-1] {
+		return false
+	}
+	inner := v.out[r-1]
+	seen := make([]bool, sizeOf(v.in))
+	idx := make([]int, r-1)
+	for row := 0; row*inner < len(seen); row++ {
+		base, ok := v.rowBase(idx)
+		v.nextRow(idx)
+		if !ok {
+			return false
+		}
+		at := base + v.off[r-1][0]
+		if at < 0 || at+inner > len(seen) {
+			return false
+		}
+		for j := at; j < at+inner; j++ {
+			if seen[j] {
+				return false
+			}
+			seen[j] = true
+		}
+	}
+	return true
+}
+
+// viewBackwardRows is clear(res) and viewBackwardAdd for a view that
+// coversByRows, in one pass: each row cleared, then its gradient added
+// (0 + g, the bits of the two passes).
+func viewBackwardRows[T Float](res, g []T, v *viewMap) {
+	r := len(v.out)
+	inner := v.out[r-1]
+	idx := make([]int, r-1)
+	for row := 0; row*inner < len(g); row++ {
+		base, _ := v.rowBase(idx)
+		v.nextRow(idx)
+		dst := res[base+v.off[r-1][0] : base+v.off[r-1][0]+inner]
+		clear(dst)
+		addTo(dst, g[row*inner:(row+1)*inner])
 	}
 }
 
