@@ -208,6 +208,7 @@ func Compile(m *graph.Model, shapes map[string][]int, opts Options) (p *Program,
 	var constants map[string]*graph.Tensor
 	applied := make(map[*graph.Node]bool)
 	silu := siluFusions(g)
+	uses := valueUses(g)
 	for _, n := range g.Nodes {
 		if silu[n] == n && applied[n] {
 			continue // a Mul its Sigmoid computed (as SiLU, bound to its output)
@@ -219,7 +220,7 @@ func Compile(m *graph.Model, shapes map[string][]int, opts Options) (p *Program,
 		}
 		c := &Ctx{G: eg, Node: n, Opset: opset, Train: opts.Train, EvalBatchNorm: opts.EvalBatchNorm, Rand: rng, Updates: &p.Updates, seq: &seq,
 			maxBytes: opts.MaxBytes, total: &total, ConstParams: !opts.Train && opts.Params == nil, outer: &scope{env: env, reg: reg},
-			expand: expand[n]}
+			expand: expand[n], uses: uses}
 		var outs []*Value
 		bind := n // the node whose outputs outs are
 		if m := silu[n]; m != nil && m != n && halves[n.Inputs[0]] == graph.Undefined {

@@ -68,8 +68,16 @@ func concatSlices(c *Ctx, ax int, out []int, xs []*Value) (y *Value, ok bool, er
 	s := Spec{Name: "Concat", Shape: out, DType: s0.src.DType, Fwd: viewKernel(v, 0),
 		Into: viewInto(v), Overwrites: true, WRT: []bool{true}}
 	s.Grad = func(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
+		// The gradient read where a copy took it from (an LSTM's W or R
+		// part of its backward's buffer), when it is one.
+		src, from := grad, -1
+		if flatReads {
+			if src, from, _ = flatSource(grad, 0, sizeOf(out)); src == grad {
+				from = -1
+			}
+		}
 		n, err := NewNode(grad.Graph(), output.Name()+"/grad", Spec{Name: "ConcatGrad", Shape: v.in,
-			DType: DTypeOf(inputs[0]), Into: viewBackInto(v), Overwrites: true}, grad)
+			DType: DTypeOf(inputs[0]), Into: viewBackIntoAt(v, from), Overwrites: true}, src)
 		return G.Nodes{n}, err
 	}
 	y, err = c.Apply(s, s0.src)

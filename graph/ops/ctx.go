@@ -43,6 +43,10 @@ type Ctx struct {
 	// expand links a Conv with the other of an expansion and depthwise
 	// pair run as one (conv_expand.go).
 	expand *convExpand
+	// uses counts the nodes reading each value of the graph (valueUses;
+	// nil outside Compile's main graph): a fusion into the one reader of a
+	// value checks it.
+	uses map[string]int
 
 	seq      *int
 	maxBytes int64       // Options.MaxBytes (see limit)

@@ -195,6 +195,10 @@ func viewBackwardAdd[T Float](res, g []T, v *viewMap) {
 		if !ok {
 			continue
 		}
+		if v.step == 1 {
+			addTo(res[base+last[0]:], src) // the same additions, in vectors
+			continue
+		}
 		if v.step > 0 {
 			dst := res[base+last[0]:]
 			for j, k := 0, 0; j < len(src); j, k = j+1, k+v.step {
@@ -266,15 +270,23 @@ func viewBackRun[T Float](v *viewMap) Kernel {
 // scatter-adds in[0] into it, so each element gets viewBackward's bits
 // without a new input-sized tensor a run (the Slices that reorder an
 // exported LSTM's gate blocks have weight-sized gradients).
-func viewBackInto(v *viewMap) IntoKernel {
-	return floatsInto(viewBackRunInto[float32](v), viewBackRunInto[float64](v))
+func viewBackInto(v *viewMap) IntoKernel { return viewBackIntoAt(v, -1) }
+
+// viewBackIntoAt is viewBackInto reading the view's gradient at element
+// from of in[0] (-1: in[0] is that gradient).
+func viewBackIntoAt(v *viewMap, from int) IntoKernel {
+	return floatsInto(viewBackRunInto[float32](v, from), viewBackRunInto[float64](v, from))
 }
 
-func viewBackRunInto[T Float](v *viewMap) IntoKernel {
+func viewBackRunInto[T Float](v *viewMap, from int) IntoKernel {
+	rows := v.coversByRows()
 	return func(in []*tensor.Dense, dst *tensor.Dense) error {
 		g, err := Data[T](in[0])
 		if err != nil {
 			return err
+		}
+		if n := sizeOf(v.out); from >= 0 && from+n <= len(g) {
+			g = g[from : from+n]
 		}
 		res, err := Data[T](dst)
 		if err != nil {
@@ -286,9 +298,61 @@ func viewBackRunInto[T Float](v *viewMap) IntoKernel {
 		if len(g) != sizeOf(v.out) {
 			return fmt.Errorf("output gradient has %d elements, want %d for shape %v", len(g), sizeOf(v.out), v.out)
 		}
+		if rows {
+			viewBackwardRows(res, g, v)
+			return nil
+		}
 		clear(res)
 		viewBackwardAdd(res, g, v)
 		return nil
+	}
+}
+
+// coversByRows says the view takes every input element exactly once, a
+// row of the output at a time from consecutive elements (the gate
+// reorder of a recurrent op's weights): its gradient then writes every
+// element once, and needs no clearing pass first.
+func (v *viewMap) coversByRows() bool {
+	r := len(v.out)
+	if r == 0 || v.step != 1 || sizeOf(v.in) != sizeOf(v.out) || v.lo != 0 || v.hi != v.out[r-1] {
+		return false
+	}
+	inner := v.out[r-1]
+	seen := make([]bool, sizeOf(v.in))
+	idx := make([]int, r-1)
+	for row := 0; row*inner < len(seen); row++ {
+		base, ok := v.rowBase(idx)
+		v.nextRow(idx)
+		if !ok {
+			return false
+		}
+		at := base + v.off[r-1][0]
+		if at < 0 || at+inner > len(seen) {
+			return false
+		}
+		for j := at; j < at+inner; j++ {
+			if seen[j] {
+				return false
+			}
+			seen[j] = true
+		}
+	}
+	return true
+}
+
+// viewBackwardRows is clear(res) and viewBackwardAdd for a view that
+// coversByRows, in one pass: each row cleared, then its gradient added
+// (0 + g, the bits of the two passes).
+func viewBackwardRows[T Float](res, g []T, v *viewMap) {
+	r := len(v.out)
+	inner := v.out[r-1]
+	idx := make([]int, r-1)
+	for row := 0; row*inner < len(g); row++ {
+		base, _ := v.rowBase(idx)
+		v.nextRow(idx)
+		dst := res[base+v.off[r-1][0] : base+v.off[r-1][0]+inner]
+		clear(dst)
+		addTo(dst, g[row*inner:(row+1)*inner])
 	}
 }
 
@@ -851,9 +915,15 @@ func lowerGather(c *Ctx, in []*Value) ([]*Value, error) {
 	}
 	ds := append([]int{}, data.Shape...)
 	out := append(append(append([]int{}, ds[:ax]...), idx.Shape...), ds[ax+1:]...)
+	if y, err := gatherOfPerm(c, data, idx, ax, out); y != nil || err != nil {
+		return []*Value{y}, err
+	}
 	s := Spec{Name: "Gather", Shape: out, DType: data.DType, Fwd: gatherKernel(ax, ds)}
+	if data.DType == graph.Float32 || data.DType == graph.Float64 {
+		s.Fwd, s.Into, s.Overwrites = nil, gatherRowsInto(ax, ds, nil), true // into a kept buffer
+	}
+	h := noEmbeddingHint
 	if data.DType.IsFloat() {
-		h := noEmbeddingHint
 		if ax == 0 && len(ds) == 2 {
 			if h = embeddingHintOf(c.Node); h.padding >= ds[0] {
 				h.padding = -1 // F.embedding refuses it; not PyTorch's record
@@ -867,6 +937,9 @@ func lowerGather(c *Ctx, in []*Value) ([]*Value, error) {
 		}
 	}
 	y, err := c.Apply(s, data, idx)
+	if err == nil && s.Into != nil && ax == 0 && !y.IsConst() && c.readOnce() {
+		y.gatherOf = &gatherRows{data: data, idx: idx, h: h}
+	}
 	return []*Value{y}, err
 }
 
@@ -913,6 +986,40 @@ func gatherKernel(axis int, ds []int) Kernel {
 	})
 }
 
+// gatherRowsInto is gatherKernel's float Gather into a kept buffer; with
+// rowOf (axis 0 only) index k's row goes to row rowOf[k] of the output.
+func gatherRowsInto(axis int, ds []int, rowOf []int) IntoKernel {
+	return floatsInto(gatherIntoRun[float32](axis, ds, rowOf), gatherIntoRun[float64](axis, ds, rowOf))
+}
+
+func gatherIntoRun[T Float](axis int, ds []int, rowOf []int) IntoKernel {
+	return func(in []*tensor.Dense, dst *tensor.Dense) error {
+		n := ds[axis]
+		x, idx, err := gatherArgs[T](in, n)
+		if err != nil {
+			return err
+		}
+		res, err := Data[T](dst)
+		if err != nil {
+			return err
+		}
+		outer, inner, m := sizeOf(ds[:axis]), sizeOf(ds[axis+1:]), len(idx)
+		if len(res) != outer*m*inner || (rowOf != nil && (len(rowOf) != m || outer != 1)) {
+			return fmt.Errorf("%d output elements for %d indices of shape %v", len(res), m, ds)
+		}
+		for o := 0; o < outer; o++ {
+			for k, i := range idx {
+				row := o*m + k
+				if rowOf != nil {
+					row = rowOf[k]
+				}
+				copy(res[row*inner:(row+1)*inner], x[(o*n+i)*inner:])
+			}
+		}
+		return nil
+	}
+}
+
 func gatherRun[T shapeElem](axis int, ds []int) Kernel {
 	return func(in []*tensor.Dense) (*tensor.Dense, error) {
 		n := ds[axis]
@@ -947,10 +1054,18 @@ func gatherArgs[T any](in []*tensor.Dense, n int) ([]T, []int, error) {
 // cleared first: in[0] is the output gradient, in[1] the indices; h is
 // the embedding's record (noEmbeddingHint for a plain Gather).
 func gatherGradInto(axis int, ds []int, h embeddingHint) IntoKernel {
-	return floatsInto(gatherGradRun[float32](axis, ds, h), gatherGradRun[float64](axis, ds, h))
+	return gatherGradRowsInto(axis, ds, h, nil, -1)
 }
 
-func gatherGradRun[T Float](axis int, ds []int, h embeddingHint) IntoKernel {
+// gatherGradRowsInto is gatherGradInto for a Gather whose output rows are
+// permuted (gatherRowsInto): index k's row of the output gradient is row
+// rowOf[k] (nil: k), added in the order of the indices all the same; the
+// output gradient starts at element from of in[0] (-1: in[0] is it).
+func gatherGradRowsInto(axis int, ds []int, h embeddingHint, rowOf []int, from int) IntoKernel {
+	return floatsInto(gatherGradRun[float32](axis, ds, h, rowOf, from), gatherGradRun[float64](axis, ds, h, rowOf, from))
+}
+
+func gatherGradRun[T Float](axis int, ds []int, h embeddingHint, rowOf []int, from int) IntoKernel {
 	return func(in []*tensor.Dense, dst *tensor.Dense) error {
 		n := ds[axis]
 		g, idx, err := gatherArgs[T](in, n)
@@ -964,18 +1079,24 @@ func gatherGradRun[T Float](axis int, ds []int, h embeddingHint) IntoKernel {
 		if len(res) != sizeOf(ds) {
 			return fmt.Errorf("%d elements for shape %v", len(res), ds)
 		}
-		clear(res)
 		outer, inner, m := sizeOf(ds[:axis]), sizeOf(ds[axis+1:]), len(idx)
+		if from >= 0 && from+outer*m*inner <= len(g) {
+			g = g[from : from+outer*m*inner]
+		}
+		if len(g) != outer*m*inner || (rowOf != nil && (len(rowOf) != m || outer != 1)) {
+			return fmt.Errorf("output gradient of %d elements for %d indices of shape %v", len(g), m, ds)
+		}
+		clear(res)
 		for o := 0; o < outer; o++ {
 			for k, i := range idx {
 				if i == h.padding {
 					continue
 				}
-				dst := res[(o*n+i)*inner : (o*n+i+1)*inner]
-				src := g[(o*m+k)*inner:]
-				for j := range dst {
-					dst[j] += src[j]
+				row := o*m + k
+				if rowOf != nil {
+					row = rowOf[k]
 				}
+				addTo(res[(o*n+i)*inner:(o*n+i+1)*inner], g[row*inner:(row+1)*inner]) // the same additions, in vectors
 			}
 		}
 		if h.scaleByFreq {

@@ -41,6 +41,7 @@ type kernelOp struct {
 	overwrites bool
 	grad       GradFunc
 	wrt        []bool
+	part       *flatPart // the output is a copy of part of another's (markFlat)
 	// node is the IR node the kernel computes or differentiates (nil
 	// for nodes built outside Compile), named in its errors.
 	node *graph.Node

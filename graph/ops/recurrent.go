@@ -52,10 +52,20 @@ func lowerRecurrent(kind rnnKind) LowerFunc {
 			return nil, err
 		}
 		dt := args[0].DType
+		for i, a := range args {
+			if a.reshapeOf != nil && flatReads {
+				args[i] = a.reshapeOf // the same elements, read flat: no copy
+			}
+		}
 		sizes := make([]int, len(args))
 		shapes := make([][]int, len(args))
 		for i, a := range args {
 			sizes[i], shapes[i] = a.Size(), a.Shape
+		}
+		if p := args[0].packOf; p != nil && p.off == 0 && flatReads && p.pack.DType == dt {
+			// X is the Y of a recurrent node before (a stacked layer):
+			// read in place at the head of its pack, not copied out.
+			args[0], cfg.xHead = p.pack, true
 		}
 		s := Spec{Name: name, Shape: []int{cfg.packSize()}, DType: dt,
 			Into: floatsInto(rnnForward[float32](cfg), rnnForward[float64](cfg))}
@@ -158,6 +168,9 @@ func packPartGrad(name string, size, off, n, head int) GradFunc {
 		}
 		g, err := NewNode(grad.Graph(), output.Name()+"/grad", Spec{Name: name + "Grad", Shape: []int{size},
 			DType: DTypeOf(inputs[0]), Into: into}, grad)
+		if err == nil && head <= size {
+			markFlat(g, flatPart{src: grad, off: off, n: n}) // zeros but the part, as far as head (and past it, the first run's)
+		}
 		return G.Nodes{g}, err
 	}
 }
@@ -239,9 +252,15 @@ func rnnGrad(cfg *rnnCfg, name string, sizes []int, shapes [][]int) GradFunc {
 	return func(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
 		key := output.Name()
 		off, total := rnnGradLayout(sizes, cfg)
-		args := append(G.Nodes{grad, output}, inputs...)
+		// When the pack's gradient is d Y alone copied from another
+		// kernel's output, the backward reads it there.
+		dy, from := grad, -1
+		if src, at, zeros := flatSource(grad, 0, cfg.ySize()); zeros && flatReads {
+			dy, from = src, at
+		}
+		args := append(G.Nodes{dy, output}, inputs...)
 		all, err := NewNode(grad.Graph(), key+"/grad", Spec{Name: name + "Grad", Shape: []int{total}, DType: DTypeOf(output),
-			Into: floatsInto(rnnBackward[float32](cfg, sizes), rnnBackward[float64](cfg, sizes))}, args...)
+			Into: floatsInto(rnnBackwardY[float32](cfg, sizes, from), rnnBackwardY[float64](cfg, sizes, from))}, args...)
 		if err != nil {
 			return nil, err
 		}
@@ -251,13 +270,26 @@ func rnnGrad(cfg *rnnCfg, name string, sizes []int, shapes [][]int) GradFunc {
 				continue
 			}
 			shape, at, n := shapes[i], off[i], sizes[i]
+			into := func(in []*tensor.Dense, dst *tensor.Dense) error {
+				return copyFlat(dst, in[0], at, n) // into a kept buffer
+			}
+			if i == 0 && cfg.xHead {
+				// The gradient of the pack X is the head of: d X, then 0
+				// (left unrun when that layer reads d X in place).
+				shape = ShapeOf(inputs[0])
+				into = func(in []*tensor.Dense, dst *tensor.Dense) error {
+					if err := copyFlat(dst, in[0], at, n); err != nil {
+						return err
+					}
+					return zeroFlatRange(dst, n, sizeOf(shape))
+				}
+			}
 			out[i], err = NewNode(grad.Graph(), fmt.Sprintf("%s/grad%d", key, i), Spec{Name: name + "GradPart", Shape: shape,
-				DType: DTypeOf(output), Into: func(in []*tensor.Dense, dst *tensor.Dense) error {
-					return copyFlat(dst, in[0], at, n) // into a kept buffer
-				}}, all)
+				DType: DTypeOf(output), Into: into}, all)
 			if err != nil {
 				return nil, err
 			}
+			markFlat(out[i], flatPart{src: all, from: at, n: n})
 		}
 		return out, nil
 	}

@@ -157,6 +157,7 @@ type rnnCfg struct {
 	iB, iSeq, iH, iC int
 	iP               int
 	nIn              int
+	xHead            bool // X is read as the first T·B·I elements of its input (another pack, flatReads)
 }
 
 // sizes of the pack.
@@ -289,6 +290,9 @@ func readRNNIn[T Float](c *rnnCfg, in []*tensor.Dense) (rnnIn[T], error) {
 		if *f.dst, err = get(f.i); err != nil {
 			return r, err
 		}
+	}
+	if n := c.T * c.B * c.I; c.xHead && len(r.x) > n {
+		r.x = r.x[:n]
 	}
 	r.xt = r.x
 	if c.layout == 1 {
@@ -577,10 +581,23 @@ func rnnGradLayout(sizes []int, c *rnnCfg) (off []int, total int) {
 // rnnBackward gets (dPack, pack, inputs...) and writes the gradients of
 // the float inputs into dst, flat, at the offsets rnnGradLayout gives.
 func rnnBackward[T Float](c *rnnCfg, sizes []int) IntoKernel {
+	return rnnBackwardY[T](c, sizes, -1)
+}
+
+// rnnBackwardY is rnnBackward, but when from >= 0 its first input holds
+// only d Y, at element from (another kernel's output, read in place), and
+// d Y_h and d Y_c are 0: the pack's gradient is then not copied out.
+func rnnBackwardY[T Float](c *rnnCfg, sizes []int, from int) IntoKernel {
 	return func(in []*tensor.Dense, dst *tensor.Dense) error {
 		dpack, err := Data[T](in[0])
 		if err != nil {
 			return err
+		}
+		if from >= 0 {
+			if from+c.ySize() > len(dpack) {
+				return fmt.Errorf("d Y at %d of %d elements, want %d", from, len(dpack), c.ySize())
+			}
+			dpack = dpack[from : from+c.ySize()]
 		}
 		pack, err := Data[T](in[1])
 		if err != nil {
@@ -688,7 +705,7 @@ func rnnBackwardDir[T Float](c *rnnCfg, v, g *rnnIn[T], dxt []T, lens []int, pac
 		drh, rh = make([]T, B*H), make([]T, B*H)
 	}
 	dy := dpack[:c.ySize()]
-	for b := 0; b < B; b++ {
+	for b := 0; b < B && len(dpack) > c.ySize(); b++ { // else d Y_h and d Y_c are 0
 		copy(dH[b*H:(b+1)*H], dpack[c.offYh()+c.hAt(d, b):])
 		if c.kind == kindLSTM {
 			copy(dC[b*H:(b+1)*H], dpack[c.offYc()+c.hAt(d, b):c.offYc()+c.hAt(d, b)+H])

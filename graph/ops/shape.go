@@ -102,10 +102,17 @@ func applyReshape(c *Ctx, name string, x *Value, shape []int) (*Value, error) {
 				g.Fwd, g.Into, g.Overwrites = nil, copyInto, true
 			}
 			n, err := NewNode(grad.Graph(), output.Name()+"/grad", g, grad)
+			if err == nil && g.Into != nil {
+				markFlat(n, flatPart{src: grad, n: sizeOf(from)})
+			}
 			return G.Nodes{n}, err
 		}
 	}
-	return c.Apply(s, x)
+	y, err := c.Apply(s, x)
+	if err == nil && s.Into != nil && !y.IsConst() {
+		y.reshapeOf = x
+	}
+	return y, err
 }
 
 // copyInto copies a float tensor's elements into dst, of the same size
@@ -367,6 +374,9 @@ func lowerTranspose(c *Ctx, in []*Value) ([]*Value, error) {
 		y, err := applyView(c, "Transpose", x, newViewMap(x.Shape, out, off), 0, nil)
 		return []*Value{y}, err
 	}
+	if y, err := transposeOfGather(c, x, perm, out); y != nil || err != nil {
+		return []*Value{y}, err
+	}
 	// Both ways a gather into a kept buffer: the gradient is the inverse
 	// permutation of dY, not a scatter-add into zeros.
 	s := Spec{Name: "Transpose", Shape: out, DType: x.DType, Fwd: viewKernel(newViewMap(x.Shape, out, off), 0),
@@ -384,6 +394,9 @@ func lowerTranspose(c *Ctx, in []*Value) ([]*Value, error) {
 	y, err := c.Apply(s, x)
 	if err == nil && r == 2 {
 		y.transposeOf = x
+	}
+	if err == nil && !y.IsConst() && c.readOnce() {
+		y.permOf = &sliceView{src: x, v: newViewMap(x.Shape, out, off)}
 	}
 	return []*Value{y}, err
 }

@@ -36,6 +36,20 @@ type Value struct {
 	// so that a Concat of slices of one value copies them from it as one
 	// view (concat_slices.go).
 	sliceOf *sliceView
+	// reshapeOf is set on a float Reshape's copy (Squeeze, Unsqueeze,
+	// Flatten): the value it copies, so that a kernel reading its input's
+	// elements flat whatever the shape (the recurrent ops' W, R and B)
+	// reads that value, and the copy and its gradient's are not run.
+	reshapeOf *Value
+	// permOf is set on a float Transpose's output: the value it permutes
+	// and the view, so that a Gather of constant indices reading it
+	// gathers from that value at once (gather_view.go).
+	permOf *sliceView
+	// gatherOf is set on a float Gather's output along axis 0: its data,
+	// indices and embedding record, so that a Transpose of it that keeps
+	// the rows whole gathers them into their places at once
+	// (gather_view.go).
+	gatherOf *gatherRows
 }
 
 // IsConst reports whether v is known at compile time.
