@@ -2,6 +2,8 @@
 
 package ops
 
+//go:generate go run ../../tools/dwrowsasm -o conv_dw_rows_amd64.s
+
 import (
 	"golang.org/x/sys/cpu"
 
