@@ -20,7 +20,8 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
+
+	"github.com/onnxtune/onnxtune/internal/fsx"
 )
 
 func main() {
@@ -29,7 +30,9 @@ func main() {
 		return
 	}
 	if err == nil {
-		err = writeFile(out, src)
+		// Through a temporary file renamed over out once complete: a
+		// failed run never leaves a truncated file.
+		err = fsx.WriteFile(out, func(w io.Writer) error { _, err := w.Write(src); return err })
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "dwrowsasm:", err)
@@ -50,31 +53,6 @@ func generate(args []string, stderr io.Writer) (string, []byte, error) {
 		return "", nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
 	return *out, source(), nil
-}
-
-// writeFile writes src to name through a temporary file in the same
-// directory, renamed over name once complete, so that a failed run never
-// leaves a truncated file.
-func writeFile(name string, src []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	_, err = f.Write(src)
-	if err == nil {
-		err = f.Chmod(0o644)
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, name)
-	}
-	if err != nil {
-		os.Remove(tmp)
-	}
-	return err
 }
 
 // source is the whole assembly file.

@@ -24,6 +24,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+
+	"github.com/onnxtune/onnxtune/internal/fsx"
 	"strings"
 )
 
@@ -33,7 +35,9 @@ func main() {
 		return
 	}
 	if err == nil {
-		err = os.WriteFile(out, src, 0o644)
+		// Through a temporary file renamed over out once complete: a
+		// failed run never leaves a truncated file.
+		err = fsx.WriteFile(out, func(w io.Writer) error { _, err := w.Write(src); return err })
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "gemmasm:", err)

@@ -8,31 +8,20 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/onnxtune/onnxtune/tools/internal/gencheck"
 )
 
 // gemmDir is the package whose assembly this command writes.
 const gemmDir = "../../internal/gemm"
 
 // generateLines returns the arguments of internal/gemm's go:generate lines
-// that run this command, by the file that holds them.
+// that run this command, by the file and line that hold them.
 func generateLines(t *testing.T) map[string][]string {
 	t.Helper()
-	const prefix = "//go:generate go run ../../tools/gemmasm"
-	files, err := filepath.Glob(filepath.Join(gemmDir, "*.go"))
+	lines, err := gencheck.Lines(gemmDir, "gemmasm")
 	if err != nil {
 		t.Fatal(err)
-	}
-	lines := map[string][]string{}
-	for _, f := range files {
-		src, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for l := range strings.Lines(string(src)) {
-			if rest, ok := strings.CutPrefix(strings.TrimSpace(l), prefix); ok {
-				lines[filepath.Base(f)+": "+strings.TrimSpace(l)] = strings.Fields(rest)
-			}
-		}
 	}
 	return lines
 }
@@ -56,9 +45,8 @@ func TestCommittedFiles(t *testing.T) {
 			t.Errorf("%s: %v", line, err)
 			continue
 		}
-		if !bytes.Equal(got, want) {
-			t.Errorf("%s: %s differs from the generator's output at line %d (run go generate ./internal/gemm)",
-				line, out, firstDiffLine(got, want))
+		if d := gencheck.Diff(got, want); d != "" {
+			t.Errorf("%s: %s %s (run go generate ./internal/gemm)", line, out, d)
 		}
 	}
 	// Both files are generated: a lost go:generate line would leave one
@@ -67,20 +55,6 @@ func TestCommittedFiles(t *testing.T) {
 	if want := []string{"epilogue_avx512_amd64.s", "kernel_avx512_amd64.s"}; !slices.Equal(outs, want) {
 		t.Errorf("go:generate lines write %q, want %q", outs, want)
 	}
-}
-
-// firstDiffLine is the 1-based number of the first line where a and b differ.
-func firstDiffLine(a, b []byte) int {
-	n := 1
-	for i := 0; i < len(a) && i < len(b); i++ {
-		if a[i] != b[i] {
-			return n
-		}
-		if a[i] == '\n' {
-			n++
-		}
-	}
-	return n
 }
 
 // TestEveryGeneratedFileIsMarked checks that every .s file of internal/gemm
