@@ -3,6 +3,7 @@
 package ops
 
 //go:generate go run ../../tools/dwrowsasm -o conv_dw_rows_amd64.s
+//go:generate go run ../../tools/dw9asm -o conv_dw9_amd64.s
 
 import (
 	"golang.org/x/sys/cpu"

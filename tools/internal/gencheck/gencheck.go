@@ -1,7 +1,7 @@
 // Package gencheck holds what the tests of the assembly generators
-// (tools/gemmasm, tools/dwrowsasm) share: the go:generate lines of a package
-// that run a generator, the assembly files that name it, and where a
-// committed file departs from the generator's output.
+// (tools/gemmasm, tools/dwrowsasm, tools/dw9asm) share: the go:generate
+// lines of a package that run a generator, the assembly files that name it,
+// and where a committed file departs from the generator's output.
 package gencheck
 
 import (
