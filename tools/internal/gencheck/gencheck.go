@@ -9,7 +9,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"testing"
 )
 
 // Lines returns the arguments of dir's go:generate lines that run
@@ -91,4 +93,46 @@ func lineAt(src []byte, n int) string {
 		}
 	}
 	return ""
+}
+
+// Committed checks a generator's files in dir (relative to the test's
+// folder, pkg its import path for messages): every go:generate line of dir
+// that runs tools/<tool> is run through generate, each file it writes must
+// be committed byte for byte as generated, the lines must write exactly
+// want (so a lost line fails), and the .s files that name the tool must be
+// exactly want (so a generated file without a line fails).
+func Committed(t testing.TB, dir, pkg, tool string, generate func(args []string) (string, []byte, error), want []string) {
+	t.Helper()
+	lines, err := Lines(dir, tool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var outs []string
+	for line, args := range lines {
+		out, src, err := generate(args)
+		if err != nil {
+			t.Errorf("%s: %v", line, err)
+			continue
+		}
+		outs = append(outs, out)
+		got, err := os.ReadFile(filepath.Join(dir, out))
+		if err != nil {
+			t.Errorf("%s: %v", line, err)
+			continue
+		}
+		if d := Diff(got, src); d != "" {
+			t.Errorf("%s: %s %s (run go generate %s)", line, out, d, pkg)
+		}
+	}
+	want = slices.Sorted(slices.Values(want))
+	if slices.Sort(outs); !slices.Equal(outs, want) {
+		t.Errorf("%s's go:generate lines running tools/%s write %q, want %q", pkg, tool, outs, want)
+	}
+	marked, err := Marked(dir, tool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(marked, want) {
+		t.Errorf("%s's .s files that name tools/%s: %q, want %q", pkg, tool, marked, want)
+	}
 }
