@@ -13,42 +13,25 @@ package main
 
 import (
 	"bytes"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"os"
 
-	"github.com/onnxtune/onnxtune/internal/fsx"
+	"github.com/onnxtune/onnxtune/tools/internal/genout"
 )
 
-func main() {
-	out, src, err := generate(os.Args[1:], os.Stderr)
-	if errors.Is(err, flag.ErrHelp) {
-		return
-	}
-	if err == nil {
-		// Through a temporary file renamed over out once complete: a
-		// failed run never leaves a truncated file.
-		err = fsx.WriteFile(out, func(w io.Writer) error { _, err := w.Write(src); return err })
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "dw9asm:", err)
-		os.Exit(2)
-	}
-}
+func main() { genout.Main("dw9asm", generate) }
 
 // generate parses the command's arguments and returns the output file's
-// name and contents. Flag errors and usage are written to stderr.
+// name and contents; -h writes the flags to stderr.
 func generate(args []string, stderr io.Writer) (string, []byte, error) {
 	fs := flag.NewFlagSet("dw9asm", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	out := fs.String("o", "conv_dw9_amd64.s", "output file")
-	if err := fs.Parse(args); err != nil {
+	out := fs.String("o", "", "output file (required)")
+	if err := genout.Parse(fs, args, stderr); err != nil {
 		return "", nil, err
 	}
-	if fs.NArg() > 0 {
-		return "", nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	if err := genout.Output(*out, "./graph/ops"); err != nil {
+		return "", nil, err
 	}
 	return *out, source(), nil
 }

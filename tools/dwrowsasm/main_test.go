@@ -24,6 +24,7 @@ func TestBadArguments(t *testing.T) {
 		want string
 	}{
 		{"extra argument", []string{"-o", "x.s", "y.s"}, `unexpected argument "y.s"`},
+		{"no -o", nil, "-o FILE is required (go generate ./graph/ops"},
 		{"unknown flag", []string{"-tiles", "8x32"}, "flag provided but not defined: -tiles"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -23,12 +23,14 @@ func TestBadArguments(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"not a tile", []string{"-tiles", "8by32"}, `bad tile "8by32"`},
-		{"NR not a multiple of 16", []string{"-tiles", "8x24"}, `bad tile "8x24"`},
-		{"too many registers", []string{"-tiles", "16x32"}, `bad tile "16x32"`},
-		{"epi with an odd number of registers a row", []string{"-epi", "-tiles", "8x48"}, `bad tile "8x48" for -epi`},
-		{"epi without room for lo and hi", []string{"-epi", "-tiles", "15x32"}, `bad tile "15x32" for -epi`},
+		{"not a tile", []string{"-o", "x.s", "-tiles", "8by32"}, `bad tile "8by32"`},
+		{"NR not a multiple of 16", []string{"-o", "x.s", "-tiles", "8x24"}, `bad tile "8x24"`},
+		{"too many registers", []string{"-o", "x.s", "-tiles", "16x32"}, `bad tile "16x32"`},
+		{"epi with an odd number of registers a row", []string{"-o", "x.s", "-epi", "-tiles", "8x48"}, `bad tile "8x48" for -epi`},
+		{"epi without room for lo and hi", []string{"-o", "x.s", "-epi", "-tiles", "15x32"}, `bad tile "15x32" for -epi`},
 		{"extra argument", []string{"-o", "x.s", "y.s"}, `unexpected argument "y.s"`},
+		{"a tile twice", []string{"-o", "x.s", "-tiles", "8x32,12x32,8x32"}, `tile "8x32" given twice`},
+		{"no -o", []string{"-tiles", "8x32"}, "-o FILE is required (go generate ./internal/gemm"},
 		{"unknown flag", []string{"-nr", "32"}, "flag provided but not defined: -nr"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
