@@ -127,6 +127,10 @@ func drive(argv []string) int {
 		fmt.Fprintf(os.Stderr, "bench: unexpected arguments %q\n", rest)
 		return 2
 	}
+	if err := checkNumbers(fs, o); err != nil {
+		fmt.Fprintf(os.Stderr, "bench: %v (see 'go run ./tools/bench --help')\n", err)
+		return 2
+	}
 	sel, err := selected(o.only)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -188,6 +192,27 @@ func drive(argv []string) int {
 		}
 	}
 	return 0
+}
+
+// checkNumbers refuses the flags given explicitly with a value that would
+// otherwise be read as their default: --rounds and --steps below 1, a
+// negative --budget other than -1, an empty --only.
+func checkNumbers(fs *flag.FlagSet, o options) error {
+	var err error
+	fs.Visit(func(f *flag.Flag) {
+		switch {
+		case err != nil:
+		case f.Name == "rounds" && o.rounds < 1:
+			err = fmt.Errorf("--rounds %d: want at least 1", o.rounds)
+		case f.Name == "steps" && o.steps < 1:
+			err = fmt.Errorf("--steps %d: want at least 1", o.steps)
+		case f.Name == "budget" && o.budget < 0 && o.budget != -1:
+			err = fmt.Errorf("--budget %g: want seconds >= 0 (0: no limit), or -1 for each workload's own", o.budget)
+		case f.Name == "only" && strings.TrimSpace(o.only) == "":
+			err = fmt.Errorf("--only is empty: name workloads (%s), or leave it out for all", strings.Join(workloadNames, ", "))
+		}
+	})
+	return err
 }
 
 // probeTime is how long each half of the core probe runs.

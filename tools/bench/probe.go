@@ -17,7 +17,8 @@ import (
 // The probe runs before and after the workloads so that a report says which
 // state it was measured in.
 type CoreProbe struct {
-	When string `json:"when"` // "before" or "after" the workloads
+	When   string `json:"when"`   // "before" or "after" the workloads
+	Kernel string `json:"kernel"` // the GEMM kernel timed (ONNXTUNE_GEMM's, as the workers')
 	// OneGFLOPS is one thread's rate; TwoGFLOPS each of two threads'
 	// (their mean) while both run.
 	OneGFLOPS number `json:"one_thread_gflops"`
@@ -36,7 +37,7 @@ const probeM, probeN, probeK = 64, 256, 256
 func probeCores(when string, d time.Duration) CoreProbe {
 	one := probeRates(1, d)
 	two := probeRates(2, d)
-	p := CoreProbe{When: when, OneGFLOPS: number(one[0]), TwoGFLOPS: number((two[0] + two[1]) / 2)}
+	p := CoreProbe{When: when, Kernel: kernelName(), OneGFLOPS: number(one[0]), TwoGFLOPS: number((two[0] + two[1]) / 2)}
 	if one[0] > 0 {
 		p.Scaling = number((two[0] + two[1]) / one[0])
 	}
@@ -86,6 +87,6 @@ func probeRates(threads int, d time.Duration) []float64 {
 
 // String is the probe's line in the reports.
 func (p CoreProbe) String() string {
-	return fmt.Sprintf("%s the workloads: GEMM kernel %.0f GFLOP/s on one thread, %.0f each on two at once (2-thread scaling %.2f)",
-		p.When, float64(p.OneGFLOPS), float64(p.TwoGFLOPS), float64(p.Scaling))
+	return fmt.Sprintf("%s the workloads: GEMM kernel %s %.0f GFLOP/s on one thread, %.0f each on two at once (2-thread scaling %.2f)",
+		p.When, p.Kernel, float64(p.OneGFLOPS), float64(p.TwoGFLOPS), float64(p.Scaling))
 }

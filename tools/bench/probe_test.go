@@ -16,7 +16,7 @@ func TestProbeCores(t *testing.T) {
 	if want := 2 * float64(p.TwoGFLOPS) / float64(p.OneGFLOPS); !near(float64(p.Scaling), want) {
 		t.Errorf("scaling %v, want 2*two/one = %v", p.Scaling, want)
 	}
-	if s := p.String(); !strings.HasPrefix(s, "before the workloads: GEMM kernel ") || !strings.Contains(s, "2-thread scaling") {
+	if s := p.String(); !strings.HasPrefix(s, "before the workloads: GEMM kernel "+kernelName()+" ") || !strings.Contains(s, "2-thread scaling") {
 		t.Errorf("line %q", s)
 	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"flag"
 	"fmt"
 	"slices"
 	"strings"
@@ -190,12 +191,43 @@ func TestReferenceAVX2(t *testing.T) {
 // TestBadFlags checks that drive refuses bad flags and arguments with exit
 // status 2 before measuring anything, and that --help is not an error.
 func TestBadFlags(t *testing.T) {
-	for _, argv := range [][]string{{"--nope"}, {"--reference-avx2=maybe"}, {"--only", "foo"}, {"extra"}, {"--rounds", "x"}} {
+	for _, argv := range [][]string{{"--nope"}, {"--reference-avx2=maybe"}, {"--only", "foo"}, {"extra"}, {"--rounds", "x"}, {"--rounds", "0"}, {"--rounds", "-1"},
+		{"--steps", "-5"}, {"--steps", "0"}, {"--budget", "-3"}, {"--only="}, {"--only", " "}} {
 		if got := drive(argv); got != 2 {
 			t.Errorf("drive(%q) = %d, want 2", argv, got)
 		}
 	}
 	if got := drive([]string{"--help"}); got != 0 {
 		t.Errorf("drive(--help) = %d, want 0", got)
+	}
+}
+
+// TestCheckNumbers checks that the values the flags document pass, and
+// that a value read as the default passes only when not given.
+func TestCheckNumbers(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		ok   bool
+	}{
+		{nil, true},
+		{[]string{"--rounds", "3", "--steps", "1", "--budget", "0"}, true},
+		{[]string{"--budget", "-1", "--only", "lstm"}, true},
+		{[]string{"--budget", "2.5"}, true},
+		{[]string{"--rounds", "0"}, false},
+		{[]string{"--budget", "-0.5"}, false},
+		{[]string{"--only", ""}, false},
+	} {
+		var o options
+		fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+		fs.IntVar(&o.rounds, "rounds", 0, "")
+		fs.IntVar(&o.steps, "steps", 0, "")
+		fs.Float64Var(&o.budget, "budget", -1, "")
+		fs.StringVar(&o.only, "only", "", "")
+		if err := fs.Parse(tc.args); err != nil {
+			t.Fatal(err)
+		}
+		if err := checkNumbers(fs, o); (err == nil) != tc.ok {
+			t.Errorf("%q: error %v, want ok %v", tc.args, err, tc.ok)
+		}
 	}
 }
