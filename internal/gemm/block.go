@@ -138,22 +138,16 @@ func PackA(tA bool, m, k int, a []float32, lda int) *PackedA {
 		ar, ac = k, m
 	}
 	checkMatrix("A", ar, ac, a, lda)
-	kn := current()
-	pa := &PackedA{kern: kn, m: m, k: k}
+	// The layout is NewPackedA's; each block is packed whole.
+	pa := NewPackedA(m, k)
 	if m == 0 || k == 0 {
 		return pa
 	}
-	_, pa.kc = blocks(k, kn.kcMax, 1)
-	_, pa.mc = blocks(m, kn.mcMax, kn.mr)
-	pa.nic = ceilDiv(m, pa.mc)
-	p := product{tA: tA, m: m, k: k, a: a, lda: lda, kern: kn}
+	p := product{tA: tA, m: m, k: k, a: a, lda: lda, kern: pa.kern}
 	for pc := 0; pc < k; pc += pa.kc {
 		kb := min(pa.kc, k-pc)
 		for ic := 0; ic < m; ic += pa.mc {
-			mb := min(pa.mc, m-ic)
-			dst := make([]float32, ceilDiv(mb, kn.mr)*kn.mr*kb)
-			p.packA(dst, ic, pc, mb, kb)
-			pa.blocks = append(pa.blocks, dst)
+			p.packA(pa.block(ic, pc), ic, pc, min(pa.mc, m-ic), kb)
 		}
 	}
 	return pa
