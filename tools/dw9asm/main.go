@@ -13,28 +13,16 @@ package main
 
 import (
 	"bytes"
-	"flag"
 	"fmt"
-	"io"
 
 	"github.com/onnxtune/onnxtune/tools/internal/genout"
 )
 
 func main() { genout.Main("dw9asm", generate) }
 
-// generate parses the command's arguments and returns the output file's
-// name and contents; -h writes the flags to stderr.
-func generate(args []string, stderr io.Writer) (string, []byte, error) {
-	fs := flag.NewFlagSet("dw9asm", flag.ContinueOnError)
-	out := fs.String("o", "", "output file (required)")
-	if err := genout.Parse(fs, args, stderr); err != nil {
-		return "", nil, err
-	}
-	if err := genout.Output(*out, "./graph/ops"); err != nil {
-		return "", nil, err
-	}
-	return *out, source(), nil
-}
+// generate parses the command's arguments (-o only) and returns the output
+// file's name and contents; -h writes the flags to stderr.
+var generate = genout.Plain("dw9asm", "./graph/ops", source)
 
 // source is the whole assembly file.
 func source() []byte {

@@ -83,3 +83,19 @@ func Write(out string, src []byte) error {
 	}
 	return fmt.Errorf("writing %s: %v", out, err)
 }
+
+// Plain is the generate function of a generator whose only flag is -o:
+// it parses args and returns the output file and source().
+func Plain(name, pkg string, source func() []byte) func(args []string, stderr io.Writer) (string, []byte, error) {
+	return func(args []string, stderr io.Writer) (string, []byte, error) {
+		set := flag.NewFlagSet(name, flag.ContinueOnError)
+		out := set.String("o", "", "output file (required)")
+		if err := Parse(set, args, stderr); err != nil {
+			return "", nil, err
+		}
+		if err := Output(*out, pkg); err != nil {
+			return "", nil, err
+		}
+		return *out, source(), nil
+	}
+}
