@@ -238,12 +238,27 @@ func (p *product) macro(buf *buffers, pa []float32, ic, jc, pc, mb, nb, kb int) 
 	}
 	ldc := p.ldc
 	c := p.c[ic*ldc+jc:]
+	// The last rows, when fewer than mr, go through the kernel's edge if it
+	// has one (for beta 0 or 1): np whole panels of B at a time, right
+	// after the last of them has had its whole tiles (it is still in L1).
+	// The columns past the last whole group of np panels keep the tile.
+	np, grouped := 0, 0
+	if me := mb % mr; me > 0 && kn.edge != nil && (beta == 0 || beta == 1) {
+		np = kn.edgePanels[me]
+		grouped = nb / (np * nr) * np * nr
+	}
 	for jr := 0; jr < nb; jr += nr {
 		nw := min(nr, nb-jr)
 		bp := pb[jr*kb : (jr+nr)*kb]
 		for ir := 0; ir < mb; ir += mr {
 			mh := min(mr, mb-ir)
 			ap := pa[ir*kb : (ir+mr)*kb]
+			if mh < mr && jr < grouped {
+				if j0 := jr - (np-1)*nr; (jr/nr)%np == np-1 {
+					kn.edge(mh, kb, ap, pb[j0*kb:(jr+nr)*kb], c[ir*ldc+j0:], ldc, alpha, beta != 0)
+				}
+				continue
+			}
 			if mh == mr && nw == nr {
 				micro(kb, ap, bp, c[ir*ldc+jr:(ir+mr-1)*ldc+jr+nr], ldc, alpha, beta)
 				continue
