@@ -149,11 +149,12 @@ func TestEdgeAVX2Products(t *testing.T) {
 // kernels on the products of an LSTM step (both operands packed, as
 // lstmForward32 and lstmBackward32 run them): H_prev·R_gᵀ, batch × 256 ×
 // 256 a gate, and dG·R, batch × 256 × 1024, for batches of 32 (5 tiles and
-// 2 rows), 16 (2 and 4) and 64 (10 and 4).
+// 2 rows), 16 (2 and 4) and 64 (10 and 4); and 32 × 1024 × 1024, whose B
+// (4 MB) streams from L3.
 func BenchmarkEdgeAVX2(b *testing.B) {
 	withEdge, tileOnly := avx2Kernels(&testing.T{})
 	defer func(old *kernel) { forced = old }(forced)
-	for _, s := range [][3]int{{32, 256, 256}, {32, 256, 1024}, {16, 256, 256}, {64, 256, 256}} {
+	for _, s := range [][3]int{{32, 256, 256}, {32, 256, 1024}, {16, 256, 256}, {64, 256, 256}, {32, 1024, 1024}} {
 		m, n, k := s[0], s[1], s[2]
 		rng := rand.New(rand.NewPCG(1, 1))
 		a, bm := randSlice(rng, m*k), randSlice(rng, k*n)
