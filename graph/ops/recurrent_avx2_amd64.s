@@ -154,7 +154,7 @@ gdone:
 // elements apart in x, wb, rb and pre; gr apart in r, whose units'
 // elements are gathered at the 8 offsets idx), and g2 = 2·pre_c, each
 // operation in the Go loop's order. rstep is the bytes of r between a unit
-// and the unit 8 on.
+// and the unit 8 on; at 32 (units consecutive) r is read with plain loads.
 TEXT ·lstmPreAVX2(SB), NOSPLIT, $0-96
 	MOVQ x+0(FP), SI
 	MOVQ wb+8(FP), DI
@@ -180,6 +180,8 @@ TEXT ·lstmPreAVX2(SB), NOSPLIT, $0-96
 	TESTQ CX, CX
 	JLE  pdone
 	MOVQ bias+88(FP), AX
+	CMPQ R15, $32
+	JEQ  contig
 	TESTQ AX, AX
 	JZ   ploopn
 
@@ -261,6 +263,74 @@ ploopn:
 	ADDQ    R15, R11
 	SUBQ    $8, CX
 	JG      ploopn
+	JMP     pdone
+
+	// r's units consecutive (rstep 32 bytes): the same operations on
+	// plain loads, which cost less than gathers.
+contig:
+	TESTQ AX, AX
+	JZ   cloopn
+
+cloopb:
+	VMOVUPS (SI), Y5
+	VADDPS  (DI), Y5, Y5
+	VADDPS  (R12), Y5, Y5
+	VADDPS  (R8), Y5, Y5
+	VMOVUPS Y5, (R13)
+	VMOVUPS (SI)(BX*1), Y6
+	VADDPS  (DI)(BX*1), Y6, Y6
+	VADDPS  (R12)(BX*1), Y6, Y6
+	VADDPS  (R9), Y6, Y6
+	VMOVUPS Y6, (R13)(BX*1)
+	VMOVUPS (SI)(BX*2), Y7
+	VADDPS  (DI)(BX*2), Y7, Y7
+	VADDPS  (R12)(BX*2), Y7, Y7
+	VADDPS  (R10), Y7, Y7
+	VMOVUPS Y7, (R13)(BX*2)
+	VMOVUPS (SI)(DX*1), Y8
+	VADDPS  (DI)(DX*1), Y8, Y8
+	VADDPS  (R12)(DX*1), Y8, Y8
+	VADDPS  (R11), Y8, Y8
+	VMOVUPS Y8, (R13)(DX*1)
+	VMULPS  Y14, Y8, Y9             // 2·pre_c
+	VMOVUPS Y9, (R14)
+	ADDQ    $32, SI
+	ADDQ    $32, DI
+	ADDQ    $32, R12
+	ADDQ    $32, R13
+	ADDQ    $32, R14
+	ADDQ    $32, R8
+	ADDQ    $32, R9
+	ADDQ    $32, R10
+	ADDQ    $32, R11
+	SUBQ    $8, CX
+	JG      cloopb
+	JMP     pdone
+
+cloopn:
+	VMOVUPS (SI), Y5
+	VADDPS  (R8), Y5, Y5
+	VMOVUPS Y5, (R13)
+	VMOVUPS (SI)(BX*1), Y6
+	VADDPS  (R9), Y6, Y6
+	VMOVUPS Y6, (R13)(BX*1)
+	VMOVUPS (SI)(BX*2), Y7
+	VADDPS  (R10), Y7, Y7
+	VMOVUPS Y7, (R13)(BX*2)
+	VMOVUPS (SI)(DX*1), Y8
+	VADDPS  (R11), Y8, Y8
+	VMOVUPS Y8, (R13)(DX*1)
+	VMULPS  Y14, Y8, Y9             // 2·pre_c
+	VMOVUPS Y9, (R14)
+	ADDQ    $32, SI
+	ADDQ    $32, R13
+	ADDQ    $32, R14
+	ADDQ    $32, R8
+	ADDQ    $32, R9
+	ADDQ    $32, R10
+	ADDQ    $32, R11
+	SUBQ    $8, CX
+	JG      cloopn
 
 pdone:
 	VZEROUPPER

@@ -28,8 +28,13 @@ func lstmKernels() []string {
 // called.
 func useLSTMKernel(k string) func() {
 	s, p, a, p8 := lstmSigmoidAsm, lstmPreAsm, lstmAVX2, lstmPre8
+	c, c8 := lstmCellAsm, lstmCell8
 	lstmSigmoidAsm, lstmPreAsm, lstmAVX2, lstmPre8 = k == "avx512", k == "avx512", k == "avx2", k == "avx2"
-	return func() { lstmSigmoidAsm, lstmPreAsm, lstmAVX2, lstmPre8 = s, p, a, p8 }
+	lstmCellAsm, lstmCell8 = k == "avx512", k == "avx2"
+	return func() {
+		lstmSigmoidAsm, lstmPreAsm, lstmAVX2, lstmPre8 = s, p, a, p8
+		lstmCellAsm, lstmCell8 = c, c8
+	}
 }
 
 // TestLSTMSigmoidKernels runs TestLSTMSigmoid's checks (float64's sigmoid

@@ -2,8 +2,12 @@
 
 package ops
 
-// lstmCellAsm is false here: lstmGatesPart's Go loops do all units.
-var lstmCellAsm = false
+// lstmCellBuild says that this build has no assembly loops.
+const lstmCellBuild = false
+
+// lstmCellAsm and lstmCell8 are false here: lstmGatesPart's Go loops do
+// all units.
+var lstmCellAsm, lstmCell8 = false, false
 
 // lstmCellVec does nothing here.
 func lstmCellVec(i, f, g, cp, cell, hc []float32) int { return 0 }

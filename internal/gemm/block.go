@@ -238,26 +238,44 @@ func (p *product) macro(buf *buffers, pa []float32, ic, jc, pc, mb, nb, kb int) 
 	}
 	ldc := p.ldc
 	c := p.c[ic*ldc+jc:]
-	for jr := 0; jr < nb; jr += nr {
-		nw := min(nr, nb-jr)
-		bp := pb[jr*kb : (jr+nr)*kb]
+	// The last rows, when fewer than mr, go through the kernel's edge if it
+	// has one (for beta 0 or 1), np whole panels of B at a time: the
+	// panels then go by groups of np, each row tile over the group's
+	// panels in turn, so that they stay in L1 for the edge (the order of
+	// the tiles does not change an element's sum). The columns past the
+	// last whole group keep the tile.
+	np, grouped := 1, 0
+	if me := mb % mr; me > 0 && kn.edge != nil && (beta == 0 || beta == 1) {
+		np = kn.edgePanels[me]
+		grouped = nb / (np * nr) * np * nr
+	}
+	for jg := 0; jg < nb; jg += np * nr {
+		je := min(nb, jg+np*nr)
 		for ir := 0; ir < mb; ir += mr {
 			mh := min(mr, mb-ir)
 			ap := pa[ir*kb : (ir+mr)*kb]
-			if mh == mr && nw == nr {
-				micro(kb, ap, bp, c[ir*ldc+jr:(ir+mr-1)*ldc+jr+nr], ldc, alpha, beta)
+			if mh < mr && jg < grouped {
+				kn.edge(mh, kb, ap, pb[jg*kb:je*kb], c[ir*ldc+jg:], ldc, alpha, beta != 0)
 				continue
 			}
-			micro(kb, ap, bp, tile[:mr*nr], nr, alpha, 0)
-			for i := range mh {
-				row := c[(ir+i)*ldc+jr:][:nw]
-				t := tile[i*nr:][:nw]
-				if beta == 0 {
-					copy(row, t)
+			for jr := jg; jr < je; jr += nr {
+				nw := min(nr, nb-jr)
+				bp := pb[jr*kb : (jr+nr)*kb]
+				if mh == mr && nw == nr {
+					micro(kb, ap, bp, c[ir*ldc+jr:(ir+mr-1)*ldc+jr+nr], ldc, alpha, beta)
 					continue
 				}
-				for j := range row {
-					row[j] = t[j] + beta*row[j]
+				micro(kb, ap, bp, tile[:mr*nr], nr, alpha, 0)
+				for i := range mh {
+					row := c[(ir+i)*ldc+jr:][:nw]
+					t := tile[i*nr:][:nw]
+					if beta == 0 {
+						copy(row, t)
+						continue
+					}
+					for j := range row {
+						row[j] = t[j] + beta*row[j]
+					}
 				}
 			}
 		}

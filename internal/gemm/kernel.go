@@ -14,6 +14,15 @@ type kernel struct {
 
 	micro func(k int, a, b, c []float32, ldc int, alpha, beta float32)
 
+	// edge computes the last mh rows (0 < mh < mr) of a block from their
+	// packed A panel (padded to mr rows) and edgePanels[mh] whole B
+	// panels, kb steps each, into C (row stride ldc): alpha times the
+	// sums, plus C when add. Each element gets the bits micro gives it
+	// (with beta 0, or 1 when add), without computing the padding rows.
+	// nil: the edge tiles run micro on a scratch tile.
+	edge       func(mh, kb int, a, b, c []float32, ldc int, alpha float32, add bool)
+	edgePanels []int
+
 	// Whole panels: rowsA packs np panels of mr columns from k rows
 	// (op(A) stored transposed), colsA the first k elements of mr rows
 	// transposed (A stored as is); rowsB and colsB the same with nr for B

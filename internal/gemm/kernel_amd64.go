@@ -11,13 +11,15 @@ import "golang.org/x/sys/cpu"
 //go:noescape
 func kernel6x16(k int, a, b, c *float32, ldc int, alpha, beta float32)
 
-// avx2 is the AVX2+FMA kernel: 6×16 tiles, 12 ymm accumulators.
+// avx2 is the AVX2+FMA kernel: 6×16 tiles, 12 ymm accumulators; the last
+// rows of a block that are not a whole tile go through edgeAVX2.
 var avx2 = &kernel{
 	name: "avx2", mr: 6, nr: 16,
 	kcMax: 256, mcMax: 144, ncMax: 4080, ncSmall: 1 << 13,
 	micro: func(k int, a, b, c []float32, ldc int, alpha, beta float32) {
 		kernel6x16(k, &a[0], &b[0], &c[0], ldc, alpha, beta)
 	},
+	edge: edgeAVX2, edgePanels: edgePanelsAVX2[:],
 	rowsA: rows6, rowsB: rows16, colsA: cols6, colsB: cols16,
 	gather: gather16,
 }

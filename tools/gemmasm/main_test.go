@@ -14,7 +14,7 @@ import (
 // `go generate ./internal/gemm` is run), and that no other file there names it.
 func TestCommittedFiles(t *testing.T) {
 	gen := func(args []string) (string, []byte, error) { return generate(args, io.Discard) }
-	gencheck.Committed(t, "../../internal/gemm", "./internal/gemm", "gemmasm", gen, []string{"epilogue_avx512_amd64.s", "kernel_avx512_amd64.s"})
+	gencheck.Committed(t, "../../internal/gemm", "./internal/gemm", "gemmasm", gen, []string{"epilogue_avx512_amd64.s", "kernel_avx512_amd64.s", "kernel_edge_avx2_amd64.s"})
 }
 
 func TestBadArguments(t *testing.T) {
@@ -30,6 +30,8 @@ func TestBadArguments(t *testing.T) {
 		{"epi without room for lo and hi", []string{"-o", "x.s", "-epi", "-tiles", "15x32"}, `bad tile "15x32" for -epi`},
 		{"extra argument", []string{"-o", "x.s", "y.s"}, `unexpected argument "y.s"`},
 		{"a tile twice", []string{"-o", "x.s", "-tiles", "8x32,12x32,8x32"}, `tile "8x32" given twice`},
+		{"avx2edge with tiles", []string{"-o", "x.s", "-avx2edge", "-tiles", "8x32"}, "no -tiles or -epi with it"},
+		{"avx2edge with epi", []string{"-o", "x.s", "-avx2edge", "-epi"}, "no -tiles or -epi with it"},
 		{"no -o", []string{"-tiles", "8x32"}, "-o FILE is required (go generate ./internal/gemm"},
 		{"unknown flag", []string{"-nr", "32"}, "flag provided but not defined: -nr"},
 	} {
