@@ -394,12 +394,12 @@ func gatherGo(nr, kb int, dst, src []float32, row, rowTap []int32, masks []uint3
 	}
 }
 
-// packRuns packs a panel of 32 columns as kernel.gather does, taking the
+// packRuns packs a panel of nr columns as kernel.gather does, taking the
 // runs of 16 consecutive rows that lie inside the source with
 // kernel.transpose: whole loads of each column's run, transposed, instead
 // of a gather a row.
 func (b *gatherB) packRuns(kn *kernel, panel []float32, pc, kb int, ms []uint32, sp []uint64, cols *[32]int32, mode int) {
-	g := b.g
+	g, nr := b.g, kn.nr
 	row, rowTap := g.row[pc:pc+kb], g.rowTap[pc:pc+kb]
 	run := func(p int) bool {
 		r := int(row[p])
@@ -411,7 +411,7 @@ func (b *gatherB) packRuns(kn *kernel, panel []float32, pc, kb int, ms []uint32,
 			for i := range m16 {
 				m16[i] = ms[rowTap[p+i]]
 			}
-			kn.transpose(panel[p*32:], b.src, int(row[p]), cols, &m16)
+			kn.transpose(panel[p*nr:], b.src, int(row[p]), cols, &m16)
 			p += 16
 			continue
 		}
@@ -419,7 +419,7 @@ func (b *gatherB) packRuns(kn *kernel, panel []float32, pc, kb int, ms []uint32,
 		for q < kb && !run(q) {
 			q++
 		}
-		kn.gather(q-p, panel[p*32:], b.src, row[p:q], rowTap[p:q], ms, sp, cols, mode)
+		kn.gather(q-p, panel[p*nr:], b.src, row[p:q], rowTap[p:q], ms, sp, cols, mode)
 		p = q
 	}
 }

@@ -9,6 +9,9 @@ func gatherPanel16(kb int, dst *float32, src *float32, row *int32, rowTap *int32
 func transposeRun32(dst *float32, src *float32, base int, cols *int32, masks *uint32)
 
 //go:noescape
+func transposeRun16(dst *float32, src *float32, base int, cols *int32, masks *uint32)
+
+//go:noescape
 func gatherPanel32(kb int, dst *float32, src *float32, row *int32, rowTap *int32, masks *uint32, cols *int32, mode int, split *uint64)
 
 // gather32 and gather16 are the AVX-512 and AVX2 kernels' Gather packers
@@ -53,4 +56,11 @@ func gather16(kb int, dst, src []float32, row, rowTap []int32, masks []uint32, _
 func transpose32(dst, src []float32, base int, cols *[32]int32, masks *[16]uint32) {
 	_ = dst[16*32-1]
 	transposeRun32(&dst[0], &src[0], base, &cols[0], &masks[0])
+}
+
+// transpose16 is transpose32 for the AVX2 kernel's panels of 16 columns:
+// step i of dst holds src[base+i+cols[j]] for j < 16.
+func transpose16(dst, src []float32, base int, cols *[32]int32, masks *[16]uint32) {
+	_ = dst[16*16-1]
+	transposeRun16(&dst[0], &src[0], base, &cols[0], &masks[0])
 }

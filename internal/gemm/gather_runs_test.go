@@ -116,42 +116,51 @@ func testSgemmGatherRuns(t *testing.T) {
 	}
 }
 
-// TestTranspose32: the AVX-512 run packer against gatherGo on random
-// columns and masks.
-func TestTranspose32(t *testing.T) {
-	var kn *kernel
-	for _, k := range available() {
-		if k.transpose != nil {
-			kn = k
+// TestTranspose: the run packers (AVX-512 panels of 32, AVX2 panels of
+// 16) against gatherGo on random columns and masks, NaNs and negative
+// zeros among the values.
+func TestTranspose(t *testing.T) {
+	n := 0
+	for _, kn := range available() {
+		if kn.transpose == nil {
+			continue
 		}
+		n++
+		t.Run(kn.name, func(t *testing.T) {
+			nr := kn.nr
+			rng := rand.New(rand.NewPCG(5, 6))
+			src := randSlice(rng, 4096)
+			src[100], src[101] = float32(math.NaN()), float32(math.Copysign(0, -1))
+			for trial := range 50 {
+				var cols [32]int32
+				for j := range cols {
+					cols[j] = int32(rng.IntN(4000))
+				}
+				base := rng.IntN(4096 - 4016)
+				var m16 [16]uint32
+				row, rowTap := make([]int32, 16), make([]int32, 16)
+				for i := range m16 {
+					m16[i] = rng.Uint32()
+					if trial%5 == 0 {
+						m16[i] = ^uint32(0)
+					}
+					row[i], rowTap[i] = int32(base+i), int32(i)
+				}
+				want, got := make([]float32, 16*nr), make([]float32, 16*nr)
+				for i := range got {
+					got[i] = float32(math.NaN())
+				}
+				gatherGo(nr, 16, want, src, row, rowTap, m16[:], cols[:nr])
+				kn.transpose(got, src, base, &cols, &m16)
+				for i := range want {
+					if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+						t.Fatalf("trial %d: step %d column %d: %v, want %v", trial, i/nr, i%nr, got[i], want[i])
+					}
+				}
+			}
+		})
 	}
-	if kn == nil {
+	if n == 0 {
 		t.Skip("no kernel packs runs on this machine")
-	}
-	rng := rand.New(rand.NewPCG(5, 6))
-	src := randSlice(rng, 4096)
-	for trial := range 50 {
-		var cols [32]int32
-		for j := range cols {
-			cols[j] = int32(rng.IntN(4000))
-		}
-		base := rng.IntN(4096 - 4016)
-		var m16 [16]uint32
-		row, rowTap := make([]int32, 16), make([]int32, 16)
-		for i := range m16 {
-			m16[i] = rng.Uint32()
-			if trial%5 == 0 {
-				m16[i] = ^uint32(0)
-			}
-			row[i], rowTap[i] = int32(base+i), int32(i)
-		}
-		want, got := make([]float32, 512), make([]float32, 512)
-		gatherGo(32, 16, want, src, row, rowTap, m16[:], cols[:])
-		kn.transpose(got, src, base, &cols, &m16)
-		for i := range want {
-			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
-				t.Fatalf("trial %d: step %d column %d: %v, want %v", trial, i/32, i%32, got[i], want[i])
-			}
-		}
 	}
 }

@@ -38,7 +38,7 @@ type kernel struct {
 	// gatherStride2. nil: gatherGo.
 	gather func(kb int, dst, src []float32, row, rowTap []int32, masks []uint32, split []uint64, cols *[32]int32, mode int)
 
-	// transpose packs 16 steps of a B panel of 32 columns of a Gather
+	// transpose packs 16 steps of a B panel of nr columns of a Gather
 	// whose rows are consecutive in the source (Gather.run16): step i
 	// value j is src[base+i+cols[j]] where bit j of masks[i] is set, else
 	// zero; every run src[base+cols[j]:][:16] is inside src. nil: gather.
