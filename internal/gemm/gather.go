@@ -57,7 +57,7 @@ const (
 	gatherAny     = iota // anywhere: gathers
 	gatherContig         // one run: col[j] = col[0]+j
 	gatherHalves         // panels of 32, two runs of 16: col[j] = col[h]+j-h, h = 0 and 16
-	gatherStride2        // panels of 32, two runs of 16 at stride 2: col[j] = col[h]+2(j-h)
+	gatherStride2        // two runs of 16 at stride 2 (panels of 32), col[j] = col[h]+2(j-h), or one (panels of 16): col[j] = col[0]+2j
 )
 
 // splitMasks spreads the masks of a 32-wide panel at stride 2 to the
@@ -141,7 +141,7 @@ func NewGather(row, rowTap, tapH, tapW, col, colH, colW []int32, h, w int32) (*G
 			c0 := q * pm.nr
 			ms := pm.p.masks[q*taps : (q+1)*taps]
 			mode := g.panel(c0, min(pm.nr, len(col)-c0), pm.nr, hm, wm, ms)
-			if mode == gatherStride2 {
+			if mode == gatherStride2 && pm.nr == 32 {
 				splitMasks(ms, pm.p.split[q*taps:(q+1)*taps])
 			}
 			pm.p.mode[q] = uint8(mode)
@@ -191,7 +191,7 @@ func (g *Gather) panel(c0, w, nr int, hm, wm, ms []uint32) (mode int) {
 		mode = gatherContig
 	case nr == 32 && runs(16, 1):
 		mode = gatherHalves
-	case nr == 32 && runs(16, 2):
+	case nr == 32 && runs(16, 2), nr == 16 && runs(16, 2):
 		mode = gatherStride2
 	}
 	for t, d := range g.tapH {
@@ -339,14 +339,14 @@ func (b *gatherB) pack(kn *kernel, buf *buffers, pc, jc, kb, nb int) {
 		if q := c0 / nr; pm != nil && c0%nr == 0 && (w == nr || c0+w == len(g.col)) {
 			// A panel of the Gather: its masks are ready.
 			ms, mode = pm.masks[q*taps:(q+1)*taps], int(pm.mode[q])
-			if mode == gatherStride2 {
+			if mode == gatherStride2 && nr == 32 {
 				sp = pm.split[q*taps : (q+1)*taps]
 			}
 		} else {
 			buf.hm, buf.wm = growMasks(buf.hm, len(g.tapH)), growMasks(buf.wm, len(g.tapW))
 			buf.masks = growMasks(buf.masks, taps)
 			ms = buf.masks
-			if mode = g.panel(c0, w, nr, buf.hm, buf.wm, ms); mode == gatherStride2 {
+			if mode = g.panel(c0, w, nr, buf.hm, buf.wm, ms); mode == gatherStride2 && nr == 32 {
 				if cap(buf.split) < taps {
 					buf.split = make([]uint64, taps)
 				}

@@ -3,7 +3,7 @@
 package gemm
 
 //go:noescape
-func gatherPanel16(kb int, dst *float32, src *float32, row *int32, rowTap *int32, masks *uint32, cols *int32, contig int)
+func gatherPanel16(kb int, dst *float32, src *float32, row *int32, rowTap *int32, masks *uint32, cols *int32, mode int)
 
 //go:noescape
 func transposeRun32(dst *float32, src *float32, base int, cols *int32, masks *uint32)
@@ -42,11 +42,10 @@ func gather16(kb int, dst, src []float32, row, rowTap []int32, masks []uint32, _
 	_ = dst[kb*16-1]
 	_ = row[kb-1]
 	_ = rowTap[kb-1]
-	c := 0
-	if mode == gatherContig {
-		c = 1
+	if mode != gatherContig && mode != gatherStride2 {
+		mode = gatherAny
 	}
-	gatherPanel16(kb, &dst[0], &src[0], &row[0], &rowTap[0], &masks[0], &cols[0], c)
+	gatherPanel16(kb, &dst[0], &src[0], &row[0], &rowTap[0], &masks[0], &cols[0], mode)
 }
 
 // transpose32 is the AVX-512 kernel's packer of 16 consecutive rows of a

@@ -64,7 +64,7 @@ func TestSgemmGather(t *testing.T) {
 
 func testSgemmGather(t *testing.T) {
 	rng := rand.New(rand.NewPCG(31, 32))
-	var modes [4]int
+	var modes, modes16 [4]int
 	for _, tc := range []struct{ m, samples, c, h, w, kh, kw, s, pad, n int }{
 		{64, 2, 8, 16, 16, 3, 3, 1, 1, -1},  // whole samples a panel
 		{24, 5, 16, 4, 4, 3, 3, 1, 1, -1},   // panels across samples
@@ -85,6 +85,9 @@ func testSgemmGather(t *testing.T) {
 			// Every way of packing a panel is exercised.
 			for _, m := range g.p32.mode {
 				modes[m]++
+			}
+			for _, m := range g.p16.mode {
+				modes16[m]++
 			}
 			k, nAll := g.Rows(), g.Cols()
 			n := nAll
@@ -125,6 +128,12 @@ func testSgemmGather(t *testing.T) {
 	for m, n := range modes {
 		if n == 0 {
 			t.Errorf("no panel of 32 packs with mode %d", m)
+		}
+	}
+	// Panels of 16 (AVX2) have no two runs of 16.
+	for _, m := range []int{gatherAny, gatherContig, gatherStride2} {
+		if modes16[m] == 0 {
+			t.Errorf("no panel of 16 packs with mode %d", m)
 		}
 	}
 }
