@@ -39,8 +39,9 @@ type Gather struct {
 	// run16[p]: rows p..p+15 are consecutive in the source (row[p+i] =
 	// row[p]+i), so each column's 16 values are one run (the transposed
 	// im2col of a weight gradient); nil when no row starts such a run.
-	// colLo and colHi bound cols.
-	run16        []bool
+	// run2 the same at stride 2 (row[p+i] = row[p]+2i: a stride-2
+	// convolution's). colLo and colHi bound cols.
+	run16, run2  []bool
 	colLo, colHi int
 }
 
@@ -126,7 +127,7 @@ func NewGather(row, rowTap, tapH, tapW, col, colH, colW []int32, h, w int32) (*G
 	g.cols = make([]int32, ceilDiv(len(col), 32)*32+32)
 	copy(g.cols, col)
 	g.colLo, g.colHi = int(slices.Min(g.cols)), int(slices.Max(g.cols))
-	g.run16 = runs16(row)
+	g.run16, g.run2 = runs16(row, 1), runs16(row, 2)
 	hm, wm := make([]uint32, len(tapH)), make([]uint32, len(tapW))
 	for _, pm := range []struct {
 		nr int
@@ -150,13 +151,13 @@ func NewGather(row, rowTap, tapH, tapW, col, colH, colW []int32, h, w int32) (*G
 	return g, nil
 }
 
-// runs16 returns, for each row, whether it starts 16 consecutive rows
-// (row[p+i] = row[p]+i), or nil when none does.
-func runs16(row []int32) []bool {
+// runs16 returns, for each row, whether it starts 16 rows at step s
+// (row[p+i] = row[p]+s·i), or nil when none does.
+func runs16(row []int32, s int32) []bool {
 	var rs []bool
-	n := 1 // consecutive rows from p
+	n := 1 // rows at step s from p
 	for p := len(row) - 1; p >= 0; p-- {
-		if p+1 < len(row) && row[p+1] == row[p]+1 {
+		if p+1 < len(row) && row[p+1] == row[p]+s {
 			n++
 		} else {
 			n = 1
@@ -356,7 +357,7 @@ func (b *gatherB) pack(kn *kernel, buf *buffers, pc, jc, kb, nb int) {
 		}
 		panel := dst[j0*kb : (j0+nr)*kb]
 		cols := (*[32]int32)(g.cols[c0 : c0+32])
-		if kn.transpose != nil && g.run16 != nil {
+		if kn.transpose != nil && g.run16 != nil || kn.transpose2 != nil && g.run2 != nil {
 			b.packRuns(kn, panel, pc, kb, ms, sp, cols, mode)
 			continue
 		}
@@ -396,27 +397,36 @@ func gatherGo(nr, kb int, dst, src []float32, row, rowTap []int32, masks []uint3
 
 // packRuns packs a panel of nr columns as kernel.gather does, taking the
 // runs of 16 consecutive rows that lie inside the source with
-// kernel.transpose: whole loads of each column's run, transposed, instead
-// of a gather a row.
+// kernel.transpose (and those of 16 rows at stride 2 with
+// kernel.transpose2): whole loads of each column's run, transposed,
+// instead of a gather a row.
 func (b *gatherB) packRuns(kn *kernel, panel []float32, pc, kb int, ms []uint32, sp []uint64, cols *[32]int32, mode int) {
 	g, nr := b.g, kn.nr
 	row, rowTap := g.row[pc:pc+kb], g.rowTap[pc:pc+kb]
-	run := func(p int) bool {
+	// run returns the packer of the run of 16 rows from p, nil if none.
+	run := func(p int) func(dst, src []float32, base int, cols *[32]int32, masks *[16]uint32) {
 		r := int(row[p])
-		return p+16 <= kb && g.run16[pc+p] && r+g.colLo >= 0 && r+g.colHi+16 <= len(b.src)
+		switch {
+		case p+16 > kb || r+g.colLo < 0:
+		case kn.transpose != nil && g.run16 != nil && g.run16[pc+p] && r+g.colHi+16 <= len(b.src):
+			return kn.transpose
+		case kn.transpose2 != nil && g.run2 != nil && g.run2[pc+p] && r+g.colHi+32 <= len(b.src):
+			return kn.transpose2
+		}
+		return nil
 	}
 	var m16 [16]uint32
 	for p := 0; p < kb; {
-		if run(p) {
+		if tr := run(p); tr != nil {
 			for i := range m16 {
 				m16[i] = ms[rowTap[p+i]]
 			}
-			kn.transpose(panel[p*nr:], b.src, int(row[p]), cols, &m16)
+			tr(panel[p*nr:], b.src, int(row[p]), cols, &m16)
 			p += 16
 			continue
 		}
 		q := p + 1
-		for q < kb && !run(q) {
+		for q < kb && run(q) == nil {
 			q++
 		}
 		kn.gather(q-p, panel[p*nr:], b.src, row[p:q], rowTap[p:q], ms, sp, cols, mode)

@@ -43,6 +43,10 @@ type kernel struct {
 	// value j is src[base+i+cols[j]] where bit j of masks[i] is set, else
 	// zero; every run src[base+cols[j]:][:16] is inside src. nil: gather.
 	transpose func(dst, src []float32, base int, cols *[32]int32, masks *[16]uint32)
+	// transpose2 is transpose for rows at stride 2 (Gather.run2): step i
+	// value j is src[base+2i+cols[j]]; every src[base+cols[j]:][:32] is
+	// inside src. nil: gather.
+	transpose2 func(dst, src []float32, base int, cols *[32]int32, masks *[16]uint32)
 }
 
 // maxTile bounds mr·nr over the kernels: the scratch tile of edge tiles.
