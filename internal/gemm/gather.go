@@ -40,9 +40,8 @@ type Gather struct {
 	// row[p]+i), so each column's 16 values are one run (the transposed
 	// im2col of a weight gradient); nil when no row starts such a run.
 	// run2 the same at stride 2 (row[p+i] = row[p]+2i: a stride-2
-	// convolution's). colLo and colHi bound cols.
-	run16, run2  []bool
-	colLo, colHi int
+	// convolution's).
+	run16, run2 []bool
 }
 
 // panelMasks holds, panel after panel, a mask of its columns per tap and
@@ -126,7 +125,6 @@ func NewGather(row, rowTap, tapH, tapW, col, colH, colW []int32, h, w int32) (*G
 	}
 	g.cols = make([]int32, ceilDiv(len(col), 32)*32+32)
 	copy(g.cols, col)
-	g.colLo, g.colHi = int(slices.Min(g.cols)), int(slices.Max(g.cols))
 	g.run16, g.run2 = runs16(row, 1), runs16(row, 2)
 	hm, wm := make([]uint32, len(tapH)), make([]uint32, len(tapW))
 	for _, pm := range []struct {
@@ -403,14 +401,17 @@ func gatherGo(nr, kb int, dst, src []float32, row, rowTap []int32, masks []uint3
 func (b *gatherB) packRuns(kn *kernel, panel []float32, pc, kb int, ms []uint32, sp []uint64, cols *[32]int32, mode int) {
 	g, nr := b.g, kn.nr
 	row, rowTap := g.row[pc:pc+kb], g.rowTap[pc:pc+kb]
+	// The panel's columns bound its runs: a row near either end of the
+	// source may still read inside it for the columns of this panel.
+	colLo, colHi := slices.Min(cols[:nr]), slices.Max(cols[:nr])
 	// run returns the packer of the run of 16 rows from p, nil if none.
 	run := func(p int) func(dst, src []float32, base int, cols *[32]int32, masks *[16]uint32) {
 		r := int(row[p])
 		switch {
-		case p+16 > kb || r+g.colLo < 0:
-		case kn.transpose != nil && g.run16 != nil && g.run16[pc+p] && r+g.colHi+16 <= len(b.src):
+		case p+16 > kb || r+int(colLo) < 0:
+		case kn.transpose != nil && g.run16 != nil && g.run16[pc+p] && r+int(colHi)+16 <= len(b.src):
 			return kn.transpose
-		case kn.transpose2 != nil && g.run2 != nil && g.run2[pc+p] && r+g.colHi+32 <= len(b.src):
+		case kn.transpose2 != nil && g.run2 != nil && g.run2[pc+p] && r+int(colHi)+32 <= len(b.src):
 			return kn.transpose2
 		}
 		return nil
