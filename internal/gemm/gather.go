@@ -40,8 +40,8 @@ type Gather struct {
 	// row[p]+i), so each column's 16 values are one run (the transposed
 	// im2col of a weight gradient); nil when no row starts such a run.
 	// run2 the same at stride 2 (row[p+i] = row[p]+2i: a stride-2
-	// convolution's).
-	run16, run2 []bool
+	// convolution's), run2x8 for 8 rows at stride 2.
+	run16, run2, run2x8 []bool
 }
 
 // panelMasks holds, panel after panel, a mask of its columns per tap and
@@ -125,7 +125,7 @@ func NewGather(row, rowTap, tapH, tapW, col, colH, colW []int32, h, w int32) (*G
 	}
 	g.cols = make([]int32, ceilDiv(len(col), 32)*32+32)
 	copy(g.cols, col)
-	g.run16, g.run2 = runs16(row, 1), runs16(row, 2)
+	g.run16, g.run2, g.run2x8 = runs(row, 1, 16), runs(row, 2, 16), runs(row, 2, 8)
 	hm, wm := make([]uint32, len(tapH)), make([]uint32, len(tapW))
 	for _, pm := range []struct {
 		nr int
@@ -149,9 +149,9 @@ func NewGather(row, rowTap, tapH, tapW, col, colH, colW []int32, h, w int32) (*G
 	return g, nil
 }
 
-// runs16 returns, for each row, whether it starts 16 rows at step s
+// runs returns, for each row, whether it starts m rows at step s
 // (row[p+i] = row[p]+s·i), or nil when none does.
-func runs16(row []int32, s int32) []bool {
+func runs(row []int32, s int32, m int) []bool {
 	var rs []bool
 	n := 1 // rows at step s from p
 	for p := len(row) - 1; p >= 0; p-- {
@@ -160,7 +160,7 @@ func runs16(row []int32, s int32) []bool {
 		} else {
 			n = 1
 		}
-		if n >= 16 {
+		if n >= m {
 			if rs == nil {
 				rs = make([]bool, len(row))
 			}
@@ -355,7 +355,8 @@ func (b *gatherB) pack(kn *kernel, buf *buffers, pc, jc, kb, nb int) {
 		}
 		panel := dst[j0*kb : (j0+nr)*kb]
 		cols := (*[32]int32)(g.cols[c0 : c0+32])
-		if kn.transpose != nil && g.run16 != nil || kn.transpose2 != nil && g.run2 != nil {
+		if kn.transpose != nil && g.run16 != nil || kn.transpose2 != nil && g.run2 != nil ||
+			kn.transpose2x8 != nil && g.run2x8 != nil {
 			b.packRuns(kn, panel, pc, kb, ms, sp, cols, mode)
 			continue
 		}
@@ -404,30 +405,37 @@ func (b *gatherB) packRuns(kn *kernel, panel []float32, pc, kb int, ms []uint32,
 	// The panel's columns bound its runs: a row near either end of the
 	// source may still read inside it for the columns of this panel.
 	colLo, colHi := slices.Min(cols[:nr]), slices.Max(cols[:nr])
-	// run returns the packer of the run of 16 rows from p, nil if none.
-	run := func(p int) func(dst, src []float32, base int, cols *[32]int32, masks *[16]uint32) {
+	// run returns the packer of the run of rows from p and its length,
+	// nil if none.
+	type packer = func(dst, src []float32, base int, cols *[32]int32, masks *[16]uint32)
+	run := func(p int) (packer, int) {
 		r := int(row[p])
 		switch {
-		case p+16 > kb || r+int(colLo) < 0:
-		case kn.transpose != nil && g.run16 != nil && g.run16[pc+p] && r+int(colHi)+16 <= len(b.src):
-			return kn.transpose
-		case kn.transpose2 != nil && g.run2 != nil && g.run2[pc+p] && r+int(colHi)+32 <= len(b.src):
-			return kn.transpose2
+		case r+int(colLo) < 0:
+		case p+16 <= kb && kn.transpose != nil && g.run16 != nil && g.run16[pc+p] && r+int(colHi)+16 <= len(b.src):
+			return kn.transpose, 16
+		case p+16 <= kb && kn.transpose2 != nil && g.run2 != nil && g.run2[pc+p] && r+int(colHi)+32 <= len(b.src):
+			return kn.transpose2, 16
+		case p+8 <= kb && kn.transpose2x8 != nil && g.run2x8 != nil && g.run2x8[pc+p] && r+int(colHi)+16 <= len(b.src):
+			return kn.transpose2x8, 8
 		}
-		return nil
+		return nil, 0
 	}
 	var m16 [16]uint32
 	for p := 0; p < kb; {
-		if tr := run(p); tr != nil {
-			for i := range m16 {
+		if tr, n := run(p); tr != nil {
+			for i := range n {
 				m16[i] = ms[rowTap[p+i]]
 			}
 			tr(panel[p*nr:], b.src, int(row[p]), cols, &m16)
-			p += 16
+			p += n
 			continue
 		}
 		q := p + 1
-		for q < kb && run(q) == nil {
+		for q < kb {
+			if tr, _ := run(q); tr != nil {
+				break
+			}
 			q++
 		}
 		kn.gather(q-p, panel[p*nr:], b.src, row[p:q], rowTap[p:q], ms, sp, cols, mode)

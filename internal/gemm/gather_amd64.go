@@ -15,6 +15,9 @@ func transposeRun16(dst *float32, src *float32, base int, cols *int32, masks *ui
 func transposeRun16S2(dst *float32, src *float32, base int, cols *int32, masks *uint32)
 
 //go:noescape
+func transposeRun8S2(dst *float32, src *float32, base int, cols *int32, masks *uint32)
+
+//go:noescape
 func gatherPanel32(kb int, dst *float32, src *float32, row *int32, rowTap *int32, masks *uint32, cols *int32, mode int, split *uint64)
 
 // gather32 and gather16 are the AVX-512 and AVX2 kernels' Gather packers
@@ -72,4 +75,11 @@ func transpose16(dst, src []float32, base int, cols *[32]int32, masks *[16]uint3
 func transpose16S2(dst, src []float32, base int, cols *[32]int32, masks *[16]uint32) {
 	_ = dst[16*16-1]
 	transposeRun16S2(&dst[0], &src[0], base, &cols[0], &masks[0])
+}
+
+// transpose8S2 is transpose16S2 for 8 rows (kernel.transpose2x8): step i <
+// 8 of dst holds src[base+2i+cols[j]] for j < 16; masks[8:] are unused.
+func transpose8S2(dst, src []float32, base int, cols *[32]int32, masks *[16]uint32) {
+	_ = dst[8*16-1]
+	transposeRun8S2(&dst[0], &src[0], base, &cols[0], &masks[0])
 }

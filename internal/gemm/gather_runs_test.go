@@ -71,24 +71,27 @@ func testSgemmGatherRuns(t *testing.T) {
 	rng := rand.New(rand.NewPCG(41, 42))
 	for _, tc := range []struct {
 		m, samples, c, h, w, kh, kw, s, pad, n int
-		runs, runs2                            bool
+		runs, runs2, runs2x8                   bool
 	}{
-		{64, 3, 8, 16, 16, 3, 3, 1, 1, -1, true, false},  // ResNet's layer 1: a run an output row
-		{24, 2, 5, 13, 20, 3, 3, 1, 1, -1, true, false},  // rows of 20: runs cut by the blocks of k
-		{16, 2, 4, 9, 18, 3, 5, 1, 2, 30, true, false},   // a wider window, fewer columns
-		{40, 2, 3, 8, 8, 3, 3, 1, 1, -1, true, false},    // rows of 8 padded by 1: runs across output rows
-		{40, 2, 3, 8, 8, 3, 3, 1, 0, -1, false, false},   // rows of 6, not padded: no run
-		{16, 1, 3, 20, 40, 7, 7, 2, 3, -1, false, true},  // stride 2, rows of 20: runs at stride 2 cut by blocks of k
-		{64, 3, 3, 64, 64, 7, 7, 2, 3, -1, false, true},  // ResNet's stem: two runs at stride 2 an output row
-		{16, 2, 3, 64, 64, 7, 7, 2, 3, 100, false, true}, // and fewer columns
-		{72, 2, 12, 8, 8, 3, 3, 2, 1, -1, false, false},  // stride 2, rows of 4: no run
+		{64, 3, 8, 16, 16, 3, 3, 1, 1, -1, true, false, false},  // ResNet's layer 1: a run an output row
+		{24, 2, 5, 13, 20, 3, 3, 1, 1, -1, true, false, false},  // rows of 20: runs cut by the blocks of k
+		{16, 2, 4, 9, 18, 3, 5, 1, 2, 30, true, false, false},   // a wider window, fewer columns
+		{40, 2, 3, 8, 8, 3, 3, 1, 1, -1, true, false, false},    // rows of 8 padded by 1: runs across output rows
+		{40, 2, 3, 8, 8, 3, 3, 1, 0, -1, false, false, false},   // rows of 6, not padded: no run
+		{16, 1, 3, 20, 40, 7, 7, 2, 3, -1, false, true, true},   // stride 2, rows of 20: runs at stride 2 cut by blocks of k
+		{64, 3, 3, 64, 64, 7, 7, 2, 3, -1, false, true, true},   // ResNet's stem: two runs at stride 2 an output row
+		{16, 2, 3, 64, 64, 7, 7, 2, 3, 100, false, true, true},  // and fewer columns
+		{72, 2, 12, 8, 8, 3, 3, 2, 1, -1, false, false, false},  // stride 2, rows of 4: no run
+		{40, 5, 10, 16, 16, 3, 3, 2, 1, -1, false, false, true}, // ResNet's layer 2 stride 2: rows of 8 at stride 2
+		{24, 3, 7, 24, 22, 3, 3, 2, 1, 50, false, false, true},  // rows of 11: runs of 8 cut by blocks of k
 	} {
 		t.Run(fmt.Sprintf("%+v", tc), func(t *testing.T) {
 			src := randSlice(rng, tc.samples*tc.c*tc.h*tc.w)
 			src[3] = float32(math.NaN())
 			g, b := weightGather(t, src, tc.samples, tc.c, tc.h, tc.w, tc.kh, tc.kw, tc.s, tc.pad)
-			if (g.run16 != nil) != tc.runs || (g.run2 != nil) != tc.runs2 {
-				t.Fatalf("runs of 16: %v, at stride 2: %v, want %v, %v", g.run16 != nil, g.run2 != nil, tc.runs, tc.runs2)
+			if (g.run16 != nil) != tc.runs || (g.run2 != nil) != tc.runs2 || (g.run2x8 != nil) != tc.runs2x8 {
+				t.Fatalf("runs of 16: %v, at stride 2: %v, of 8 at stride 2: %v, want %v, %v, %v",
+					g.run16 != nil, g.run2 != nil, g.run2x8 != nil, tc.runs, tc.runs2, tc.runs2x8)
 			}
 			k, nAll := g.Rows(), g.Cols()
 			n := nAll
@@ -125,10 +128,15 @@ func testSgemmGatherRuns(t *testing.T) {
 func TestTranspose(t *testing.T) {
 	n := 0
 	for _, kn := range available() {
-		for step, tr := range []func(dst, src []float32, base int, cols *[32]int32, masks *[16]uint32){nil, kn.transpose, kn.transpose2} {
-			if tr != nil {
+		for _, tc := range []struct {
+			step, rows int
+			tr         func(dst, src []float32, base int, cols *[32]int32, masks *[16]uint32)
+		}{{1, 16, kn.transpose}, {2, 16, kn.transpose2}, {2, 8, kn.transpose2x8}} {
+			if tc.tr != nil {
 				n++
-				t.Run(fmt.Sprintf("%s/step%d", kn.name, step), func(t *testing.T) { testTranspose(t, kn, tr, step) })
+				t.Run(fmt.Sprintf("%s/step%d/rows%d", kn.name, tc.step, tc.rows), func(t *testing.T) {
+					testTranspose(t, kn, tc.tr, tc.step, tc.rows)
+				})
 			}
 		}
 	}
@@ -137,7 +145,7 @@ func TestTranspose(t *testing.T) {
 	}
 }
 
-func testTranspose(t *testing.T, kn *kernel, transpose func(dst, src []float32, base int, cols *[32]int32, masks *[16]uint32), step int) {
+func testTranspose(t *testing.T, kn *kernel, transpose func(dst, src []float32, base int, cols *[32]int32, masks *[16]uint32), step, rows int) {
 	nr := kn.nr
 	rng := rand.New(rand.NewPCG(5, 6))
 	src := randSlice(rng, 4096)
@@ -157,14 +165,18 @@ func testTranspose(t *testing.T, kn *kernel, transpose func(dst, src []float32, 
 			}
 			row[i], rowTap[i] = int32(base+step*i), int32(i)
 		}
+		// Steps past rows stay as they were.
 		want, got := make([]float32, 16*nr), make([]float32, 16*nr)
 		for i := range got {
 			got[i] = float32(math.NaN())
+			if i >= rows*nr {
+				want[i] = got[i]
+			}
 		}
-		gatherGo(nr, 16, want, src, row, rowTap, m16[:], cols[:nr])
+		gatherGo(nr, rows, want, src, row, rowTap, m16[:], cols[:nr])
 		transpose(got, src, base, &cols, &m16)
 		for i := range want {
-			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+			if math.Float32bits(got[i]) != math.Float32bits(want[i]) && !(i >= rows*nr && got[i] != got[i]) {
 				t.Fatalf("trial %d: step %d column %d: %v, want %v", trial, i/nr, i%nr, got[i], want[i])
 			}
 		}

@@ -47,6 +47,9 @@ type kernel struct {
 	// value j is src[base+2i+cols[j]]; every src[base+cols[j]:][:32] is
 	// inside src. nil: gather.
 	transpose2 func(dst, src []float32, base int, cols *[32]int32, masks *[16]uint32)
+	// transpose2x8 is transpose2 for 8 rows (Gather.run2x8): steps 0-7,
+	// masks[:8]; every src[base+cols[j]:][:16] is inside src. nil: gather.
+	transpose2x8 func(dst, src []float32, base int, cols *[32]int32, masks *[16]uint32)
 }
 
 // maxTile bounds mr·nr over the kernels: the scratch tile of edge tiles.
