@@ -57,7 +57,7 @@ const (
 	gatherAny     = iota // anywhere: gathers
 	gatherContig         // one run: col[j] = col[0]+j
 	gatherHalves         // panels of 32, two runs of 16: col[j] = col[h]+j-h, h = 0 and 16
-	gatherStride2        // two runs of 16 at stride 2 (panels of 32), col[j] = col[h]+2(j-h), or one (panels of 16): col[j] = col[0]+2j
+	gatherStride2        // two runs at stride 2, col[j] = col[h]+2(j-h): of 16 (panels of 32, h = 0, 16) or 8 (panels of 16, h = 0, 8)
 )
 
 // splitMasks spreads the masks of a 32-wide panel at stride 2 to the
@@ -190,7 +190,7 @@ func (g *Gather) panel(c0, w, nr int, hm, wm, ms []uint32) (mode int) {
 		mode = gatherContig
 	case nr == 32 && runs(16, 1):
 		mode = gatherHalves
-	case nr == 32 && runs(16, 2), nr == 16 && runs(16, 2):
+	case nr == 32 && runs(16, 2), nr == 16 && runs(8, 2):
 		mode = gatherStride2
 	}
 	for t, d := range g.tapH {

@@ -215,9 +215,11 @@ GLOBL gatherBits2<>(SB), RODATA|NOPTR, $128
 // gatherPanel32 for panels of 16 columns with AVX2: the mask bits become
 // lane masks (broadcast, AND with each lane's bit, compare), for
 // VMASKMOVPS loads or VGATHERDPS; masked-off lanes read no memory. mode:
-// 0 gathers; 1 cols[j] = cols[0]+j, two masked loads; 3 cols[j] =
-// cols[0]+2j, the 32 elements from cols[0] loaded by four masked loads
-// (even lanes only) and their even elements kept (VSHUFPS, VPERMPD).
+// 0 gathers; 1 cols[j] = cols[0]+j, two masked loads; 3 two runs of 8
+// at stride 2, cols[j] = cols[h]+2(j-h) for h = 0 and 8 (one run of 16
+// when cols[8] = cols[0]+16), the 16 elements from each cols[h] loaded by
+// two masked loads (even lanes only) and their even elements kept
+// (VSHUFPS, VPERMPD).
 TEXT ·gatherPanel16(SB), NOSPLIT, $0-64
 	MOVQ    kb+0(FP), CX
 	MOVQ    dst+8(FP), DI
@@ -289,7 +291,10 @@ loaded16:
 	JMP          done16
 
 stride2_16:
+	MOVLQSX 32(R11), R13 // the second half's start, relative to the first
 	MOVLQSX (R11), R12
+	SUBQ    R12, R13
+	SHLQ    $2, R13
 	LEAQ    (SI)(R12*4), SI
 	VMOVDQU gatherBits2<>+0(SB), Y12
 	VMOVDQU gatherBits2<>+32(SB), Y13
@@ -313,8 +318,8 @@ loaded2_16:
 	VPCMPEQD     Y15, Y7, Y7
 	VMASKMOVPS   (AX), Y4, Y0
 	VMASKMOVPS   32(AX), Y5, Y1
-	VMASKMOVPS   64(AX), Y6, Y2
-	VMASKMOVPS   96(AX), Y7, Y3
+	VMASKMOVPS   (AX)(R13*1), Y6, Y2
+	VMASKMOVPS   32(AX)(R13*1), Y7, Y3
 	VSHUFPS      $0x88, Y1, Y0, Y0 // a0 a2 b0 b2 | a4 a6 b4 b6
 	VSHUFPS      $0x88, Y3, Y2, Y2
 	VPERMPD      $0xD8, Y0, Y0     // a0 a2 a4 a6 b0 b2 b4 b6

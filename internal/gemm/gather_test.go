@@ -73,6 +73,8 @@ func testSgemmGather(t *testing.T) {
 		{16, 2, 3, 64, 64, 7, 7, 2, 3, -1},  // the stem: runs at stride 2
 		{16, 2, 3, 64, 64, 7, 7, 2, 3, 500}, // and a panel cut short
 		{72, 4, 12, 8, 8, 3, 3, 2, 1, -1},   // stride 2
+		{40, 3, 6, 16, 16, 3, 3, 2, 1, -1},  // rows of 8 at stride 2: two runs a panel of 16
+		{24, 2, 5, 15, 22, 3, 3, 2, 1, 70},  // rows of 11 at stride 2, a panel cut short
 		{8, 3, 20, 6, 6, 1, 1, 2, 0, -1},    // a strided 1x1
 		{150, 2, 40, 9, 9, 3, 3, 1, 1, -1},  // m past a block of A
 		{64, 3, 8, 16, 16, 3, 3, 1, 1, 700}, // fewer columns than the gather
