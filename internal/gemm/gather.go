@@ -39,9 +39,9 @@ type Gather struct {
 	// run16[p]: rows p..p+15 are consecutive in the source (row[p+i] =
 	// row[p]+i), so each column's 16 values are one run (the transposed
 	// im2col of a weight gradient); nil when no row starts such a run.
-	// colLo and colHi bound cols.
-	run16        []bool
-	colLo, colHi int
+	// run2 the same at stride 2 (row[p+i] = row[p]+2i: a stride-2
+	// convolution's), run2x8 for 8 rows at stride 2.
+	run16, run2, run2x8 []bool
 }
 
 // panelMasks holds, panel after panel, a mask of its columns per tap and
@@ -57,7 +57,7 @@ const (
 	gatherAny     = iota // anywhere: gathers
 	gatherContig         // one run: col[j] = col[0]+j
 	gatherHalves         // panels of 32, two runs of 16: col[j] = col[h]+j-h, h = 0 and 16
-	gatherStride2        // panels of 32, two runs of 16 at stride 2: col[j] = col[h]+2(j-h)
+	gatherStride2        // two runs at stride 2, col[j] = col[h]+2(j-h): of 16 (panels of 32, h = 0, 16) or 8 (panels of 16, h = 0, 8)
 )
 
 // splitMasks spreads the masks of a 32-wide panel at stride 2 to the
@@ -125,8 +125,7 @@ func NewGather(row, rowTap, tapH, tapW, col, colH, colW []int32, h, w int32) (*G
 	}
 	g.cols = make([]int32, ceilDiv(len(col), 32)*32+32)
 	copy(g.cols, col)
-	g.colLo, g.colHi = int(slices.Min(g.cols)), int(slices.Max(g.cols))
-	g.run16 = runs16(row)
+	g.run16, g.run2, g.run2x8 = runs(row, 1, 16), runs(row, 2, 16), runs(row, 2, 8)
 	hm, wm := make([]uint32, len(tapH)), make([]uint32, len(tapW))
 	for _, pm := range []struct {
 		nr int
@@ -141,7 +140,7 @@ func NewGather(row, rowTap, tapH, tapW, col, colH, colW []int32, h, w int32) (*G
 			c0 := q * pm.nr
 			ms := pm.p.masks[q*taps : (q+1)*taps]
 			mode := g.panel(c0, min(pm.nr, len(col)-c0), pm.nr, hm, wm, ms)
-			if mode == gatherStride2 {
+			if mode == gatherStride2 && pm.nr == 32 {
 				splitMasks(ms, pm.p.split[q*taps:(q+1)*taps])
 			}
 			pm.p.mode[q] = uint8(mode)
@@ -150,18 +149,18 @@ func NewGather(row, rowTap, tapH, tapW, col, colH, colW []int32, h, w int32) (*G
 	return g, nil
 }
 
-// runs16 returns, for each row, whether it starts 16 consecutive rows
-// (row[p+i] = row[p]+i), or nil when none does.
-func runs16(row []int32) []bool {
+// runs returns, for each row, whether it starts m rows at step s
+// (row[p+i] = row[p]+s·i), or nil when none does.
+func runs(row []int32, s int32, m int) []bool {
 	var rs []bool
-	n := 1 // consecutive rows from p
+	n := 1 // rows at step s from p
 	for p := len(row) - 1; p >= 0; p-- {
-		if p+1 < len(row) && row[p+1] == row[p]+1 {
+		if p+1 < len(row) && row[p+1] == row[p]+s {
 			n++
 		} else {
 			n = 1
 		}
-		if n >= 16 {
+		if n >= m {
 			if rs == nil {
 				rs = make([]bool, len(row))
 			}
@@ -191,7 +190,7 @@ func (g *Gather) panel(c0, w, nr int, hm, wm, ms []uint32) (mode int) {
 		mode = gatherContig
 	case nr == 32 && runs(16, 1):
 		mode = gatherHalves
-	case nr == 32 && runs(16, 2):
+	case nr == 32 && runs(16, 2), nr == 16 && runs(8, 2):
 		mode = gatherStride2
 	}
 	for t, d := range g.tapH {
@@ -339,14 +338,14 @@ func (b *gatherB) pack(kn *kernel, buf *buffers, pc, jc, kb, nb int) {
 		if q := c0 / nr; pm != nil && c0%nr == 0 && (w == nr || c0+w == len(g.col)) {
 			// A panel of the Gather: its masks are ready.
 			ms, mode = pm.masks[q*taps:(q+1)*taps], int(pm.mode[q])
-			if mode == gatherStride2 {
+			if mode == gatherStride2 && nr == 32 {
 				sp = pm.split[q*taps : (q+1)*taps]
 			}
 		} else {
 			buf.hm, buf.wm = growMasks(buf.hm, len(g.tapH)), growMasks(buf.wm, len(g.tapW))
 			buf.masks = growMasks(buf.masks, taps)
 			ms = buf.masks
-			if mode = g.panel(c0, w, nr, buf.hm, buf.wm, ms); mode == gatherStride2 {
+			if mode = g.panel(c0, w, nr, buf.hm, buf.wm, ms); mode == gatherStride2 && nr == 32 {
 				if cap(buf.split) < taps {
 					buf.split = make([]uint64, taps)
 				}
@@ -356,7 +355,8 @@ func (b *gatherB) pack(kn *kernel, buf *buffers, pc, jc, kb, nb int) {
 		}
 		panel := dst[j0*kb : (j0+nr)*kb]
 		cols := (*[32]int32)(g.cols[c0 : c0+32])
-		if kn.transpose != nil && g.run16 != nil {
+		if kn.transpose != nil && g.run16 != nil || kn.transpose2 != nil && g.run2 != nil ||
+			kn.transpose2x8 != nil && g.run2x8 != nil {
 			b.packRuns(kn, panel, pc, kb, ms, sp, cols, mode)
 			continue
 		}
@@ -394,32 +394,51 @@ func gatherGo(nr, kb int, dst, src []float32, row, rowTap []int32, masks []uint3
 	}
 }
 
-// packRuns packs a panel of 32 columns as kernel.gather does, taking the
+// packRuns packs a panel of nr columns as kernel.gather does, taking the
 // runs of 16 consecutive rows that lie inside the source with
-// kernel.transpose: whole loads of each column's run, transposed, instead
-// of a gather a row.
+// kernel.transpose (and those of 16 rows at stride 2 with
+// kernel.transpose2): whole loads of each column's run, transposed,
+// instead of a gather a row.
 func (b *gatherB) packRuns(kn *kernel, panel []float32, pc, kb int, ms []uint32, sp []uint64, cols *[32]int32, mode int) {
-	g := b.g
+	g, nr := b.g, kn.nr
 	row, rowTap := g.row[pc:pc+kb], g.rowTap[pc:pc+kb]
-	run := func(p int) bool {
+	// The panel's columns bound its runs: a row near either end of the
+	// source may still read inside it for the columns of this panel.
+	colLo, colHi := slices.Min(cols[:nr]), slices.Max(cols[:nr])
+	// run returns the packer of the run of rows from p and its length,
+	// nil if none.
+	type packer = func(dst, src []float32, base int, cols *[32]int32, masks *[16]uint32)
+	run := func(p int) (packer, int) {
 		r := int(row[p])
-		return p+16 <= kb && g.run16[pc+p] && r+g.colLo >= 0 && r+g.colHi+16 <= len(b.src)
+		switch {
+		case r+int(colLo) < 0:
+		case p+16 <= kb && kn.transpose != nil && g.run16 != nil && g.run16[pc+p] && r+int(colHi)+16 <= len(b.src):
+			return kn.transpose, 16
+		case p+16 <= kb && kn.transpose2 != nil && g.run2 != nil && g.run2[pc+p] && r+int(colHi)+32 <= len(b.src):
+			return kn.transpose2, 16
+		case p+8 <= kb && kn.transpose2x8 != nil && g.run2x8 != nil && g.run2x8[pc+p] && r+int(colHi)+16 <= len(b.src):
+			return kn.transpose2x8, 8
+		}
+		return nil, 0
 	}
 	var m16 [16]uint32
 	for p := 0; p < kb; {
-		if run(p) {
-			for i := range m16 {
+		if tr, n := run(p); tr != nil {
+			for i := range n {
 				m16[i] = ms[rowTap[p+i]]
 			}
-			kn.transpose(panel[p*32:], b.src, int(row[p]), cols, &m16)
-			p += 16
+			tr(panel[p*nr:], b.src, int(row[p]), cols, &m16)
+			p += n
 			continue
 		}
 		q := p + 1
-		for q < kb && !run(q) {
+		for q < kb {
+			if tr, _ := run(q); tr != nil {
+				break
+			}
 			q++
 		}
-		kn.gather(q-p, panel[p*32:], b.src, row[p:q], rowTap[p:q], ms, sp, cols, mode)
+		kn.gather(q-p, panel[p*nr:], b.src, row[p:q], rowTap[p:q], ms, sp, cols, mode)
 		p = q
 	}
 }

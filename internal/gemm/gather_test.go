@@ -64,7 +64,7 @@ func TestSgemmGather(t *testing.T) {
 
 func testSgemmGather(t *testing.T) {
 	rng := rand.New(rand.NewPCG(31, 32))
-	var modes [4]int
+	var modes, modes16 [4]int
 	for _, tc := range []struct{ m, samples, c, h, w, kh, kw, s, pad, n int }{
 		{64, 2, 8, 16, 16, 3, 3, 1, 1, -1},  // whole samples a panel
 		{24, 5, 16, 4, 4, 3, 3, 1, 1, -1},   // panels across samples
@@ -73,6 +73,8 @@ func testSgemmGather(t *testing.T) {
 		{16, 2, 3, 64, 64, 7, 7, 2, 3, -1},  // the stem: runs at stride 2
 		{16, 2, 3, 64, 64, 7, 7, 2, 3, 500}, // and a panel cut short
 		{72, 4, 12, 8, 8, 3, 3, 2, 1, -1},   // stride 2
+		{40, 3, 6, 16, 16, 3, 3, 2, 1, -1},  // rows of 8 at stride 2: two runs a panel of 16
+		{24, 2, 5, 15, 22, 3, 3, 2, 1, 70},  // rows of 11 at stride 2, a panel cut short
 		{8, 3, 20, 6, 6, 1, 1, 2, 0, -1},    // a strided 1x1
 		{150, 2, 40, 9, 9, 3, 3, 1, 1, -1},  // m past a block of A
 		{64, 3, 8, 16, 16, 3, 3, 1, 1, 700}, // fewer columns than the gather
@@ -85,6 +87,9 @@ func testSgemmGather(t *testing.T) {
 			// Every way of packing a panel is exercised.
 			for _, m := range g.p32.mode {
 				modes[m]++
+			}
+			for _, m := range g.p16.mode {
+				modes16[m]++
 			}
 			k, nAll := g.Rows(), g.Cols()
 			n := nAll
@@ -125,6 +130,12 @@ func testSgemmGather(t *testing.T) {
 	for m, n := range modes {
 		if n == 0 {
 			t.Errorf("no panel of 32 packs with mode %d", m)
+		}
+	}
+	// Panels of 16 (AVX2) have no two runs of 16.
+	for _, m := range []int{gatherAny, gatherContig, gatherStride2} {
+		if modes16[m] == 0 {
+			t.Errorf("no panel of 16 packs with mode %d", m)
 		}
 	}
 }

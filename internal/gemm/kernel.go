@@ -38,11 +38,18 @@ type kernel struct {
 	// gatherStride2. nil: gatherGo.
 	gather func(kb int, dst, src []float32, row, rowTap []int32, masks []uint32, split []uint64, cols *[32]int32, mode int)
 
-	// transpose packs 16 steps of a B panel of 32 columns of a Gather
+	// transpose packs 16 steps of a B panel of nr columns of a Gather
 	// whose rows are consecutive in the source (Gather.run16): step i
 	// value j is src[base+i+cols[j]] where bit j of masks[i] is set, else
 	// zero; every run src[base+cols[j]:][:16] is inside src. nil: gather.
 	transpose func(dst, src []float32, base int, cols *[32]int32, masks *[16]uint32)
+	// transpose2 is transpose for rows at stride 2 (Gather.run2): step i
+	// value j is src[base+2i+cols[j]]; every src[base+cols[j]:][:32] is
+	// inside src. nil: gather.
+	transpose2 func(dst, src []float32, base int, cols *[32]int32, masks *[16]uint32)
+	// transpose2x8 is transpose2 for 8 rows (Gather.run2x8): steps 0-7,
+	// masks[:8]; every src[base+cols[j]:][:16] is inside src. nil: gather.
+	transpose2x8 func(dst, src []float32, base int, cols *[32]int32, masks *[16]uint32)
 }
 
 // maxTile bounds mr·nr over the kernels: the scratch tile of edge tiles.

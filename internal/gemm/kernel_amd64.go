@@ -21,7 +21,7 @@ var avx2 = &kernel{
 	},
 	edge: edgeAVX2, edgePanels: edgePanelsAVX2[:],
 	rowsA: rows6, rowsB: rows16, colsA: cols6, colsB: cols16,
-	gather: gather16,
+	gather: gather16, transpose: transpose16, transpose2: transpose16S2, transpose2x8: transpose8S2,
 }
 
 // avx512 is the AVX-512F kernel: 8×32 tiles, 16 zmm accumulators, A

@@ -226,6 +226,8 @@ TEXT ·packRows6(SB), NOSPLIT, $0-40
 	SHLQ $2, R8
 	MOVQ CX, R9
 	IMULQ $24, R9 // panel stride in bytes
+	MOVQ R8, R11
+	SHLQ $3, R11  // 8 rows ahead
 	TESTQ CX, CX
 	JZ   done
 	TESTQ R10, R10
@@ -237,6 +239,7 @@ row:
 	MOVQ R10, BX
 
 panel:
+	PREFETCHT0 (AX)(R11*1)
 	VMOVUPS (AX), X0
 	MOVQ    16(AX), X1
 	VMOVUPS X0, (DX)

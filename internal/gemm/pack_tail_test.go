@@ -9,8 +9,9 @@ import (
 
 // TestPackATail: packA at every kernel, both layouts, against the element
 // placement its comment states (the scalar loop the tile path replaced for
-// the last rows): every row count from 1 to three tiles, k blocks of 1,
-// 7 and kcMax steps, into a buffer of NaNs (the pad rows must be zero).
+// the last rows): every row count from 1 to three tiles and some up to 24
+// tiles, k blocks of 1, 7 and kcMax steps, into a buffer of NaNs (the pad
+// rows must be zero).
 func TestPackATail(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 3))
 	const ld = 300
@@ -18,7 +19,14 @@ func TestPackATail(t *testing.T) {
 	for _, kn := range available() {
 		for _, trans := range []bool{false, true} {
 			for _, kb := range []int{1, 7, kn.kcMax} {
+				// Every row count to three tiles, and panels by the eight
+				// (packRows6 packs eight panels at a time) with some left.
+				var mbs []int
 				for mb := 1; mb <= 3*kn.mr; mb++ {
+					mbs = append(mbs, mb)
+				}
+				mbs = append(mbs, 8*kn.mr, 8*kn.mr+3, 17*kn.mr+1, 24*kn.mr)
+				for _, mb := range mbs {
 					t.Run(fmt.Sprintf("%s/trans=%v/kb=%d/mb=%d", kn.name, trans, kb, mb), func(t *testing.T) {
 						np := (mb + kn.mr - 1) / kn.mr
 						dst := make([]float32, np*kn.mr*kb)

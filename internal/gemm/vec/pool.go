@@ -41,21 +41,23 @@ func MaxPool2D(x []float32, planes, h, w, kh, kw, sh, sw, ph, pw int, y []float3
 	if arg != nil {
 		_ = arg[planes*P-1]
 	}
-	// Per chunk of 16 outputs of a row: tap 0's columns and the taps'
-	// masks, the same for every row. Windows 3 wide at stride 2 (ResNet's
-	// stem pool) load each row once and split it: their columns are 2j
-	// and each chunk's first column, c0s, goes into the row offsets; loads
-	// masks the 48 elements from c0 that are inside the row.
+	// Per chunk of 16 outputs of a row (8 with AVX2): tap 0's columns and
+	// the taps' masks, the same for every row. Windows 3 wide at stride 2
+	// (ResNet's stem pool) load each row once and split it: their columns
+	// are 2j and each chunk's first column, c0s, goes into the row
+	// offsets; loads masks the 48 elements from c0 that are inside the row
+	// (loads2 the 18 of AVX2's 8 outputs).
 	lw := 16 // outputs a call
 	wide := level() == avx512
 	if !wide {
 		lw = 8
 	}
-	split := wide && kw == 3 && sw == 2
+	split := kw == 3 && sw == 2
 	chunks := (ow + lw - 1) / lw
 	cols := make([]int32, chunks*lw)
 	masks := make([]uint16, chunks*kw)
 	loads := make([]uint16, chunks*3)
+	loads2 := make([]uint32, chunks)
 	c0s := make([]int32, chunks)
 	for j := range chunks * lw {
 		cols[j] = int32(j*sw - pw) // past ow: masked off
@@ -70,15 +72,18 @@ func MaxPool2D(x []float32, planes, h, w, kh, kw, sh, sw, ph, pw int, y []float3
 	}
 	if split {
 		for c := range chunks {
-			c0 := c*16*sw - pw
+			c0 := c*lw*sw - pw
 			c0s[c] = int32(c0)
 			for e := range 48 {
 				if x := c0 + e; x >= 0 && x < w {
 					loads[c*3+e/16] |= 1 << (e % 16)
+					if e < 32 {
+						loads2[c] |= 1 << e
+					}
 				}
 			}
-			for j := range 16 {
-				cols[c*16+j] = int32(2 * j)
+			for j := range lw {
+				cols[c*lw+j] = int32(2 * j)
 			}
 		}
 	}
@@ -108,6 +113,10 @@ func MaxPool2D(x []float32, planes, h, w, kh, kw, sh, sw, ph, pw int, y []float3
 				if split {
 					for a := range n {
 						sr[a] = rs[a] + c0s[c]
+					}
+					if !wide {
+						maxPoolRow3S2AVX2(&xp[0], &sr[0], n, &cols[c*8], &masks[c*kw], &y[o], ap, 1<<lanes-1, &loads2[c])
+						continue
 					}
 					maxPoolRowAVX512(&xp[0], &sr[0], n, &cols[c*16], &masks[c*kw], kw, &y[o], ap, 1<<lanes-1, &loads[c*3])
 					continue

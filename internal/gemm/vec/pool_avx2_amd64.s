@@ -127,3 +127,196 @@ store:
 	VMASKMOVPS Y0, Y2, (DI)
 	VZEROUPPER
 	RET
+
+// func maxPoolRow3S2AVX2(src *float32, rows *int32, nrows int, cols *int32, masks *uint16, y *float32, arg *int64, lanes int, loads *uint32)
+// maxPoolRowAVX2 for windows 3 wide at stride 2 (ResNet's stem pool):
+// rows[a] already holds the chunk's first column c0 (cols[j] = 2j), and
+// each row's taps are loaded instead of gathered: the 16 elements from c0
+// (taps 0 and 1: the even and the odd ones) and from c0+2 (tap 2: the
+// even ones), masked by loads (bit e: element c0+e inside the row), split
+// by VSHUFPS and VPERMPD. The taps then go through maxPoolRowAVX2's steps
+// in the same order. The lane masks are made once a call, on the stack:
+// loads from c0 at 0 and 32, from c0+2 at 64 and 96, the taps' at 128,
+// 160, 192.
+TEXT ·maxPoolRow3S2AVX2(SB), NOSPLIT, $224-72
+	MOVQ src+0(FP), SI
+	MOVQ rows+8(FP), R8
+	MOVQ nrows+16(FP), R9
+	MOVQ cols+24(FP), R10
+	MOVQ masks+32(FP), R11
+	MOVQ y+40(FP), DI
+	MOVQ arg+48(FP), R13
+	MOVQ loads+64(FP), R14
+
+	VMOVDQU      poolBits<>+0(SB), Y15
+	VMOVDQU      (R10), Y14        // 2j, a lane an output
+	MOVL         (R14), DX
+	LANEMASK
+	VMOVDQU      Y2, 0(SP)
+	SHRL         $8, DX
+	LANEMASK
+	VMOVDQU      Y2, 32(SP)
+	MOVL         (R14), DX
+	SHRL         $2, DX
+	LANEMASK
+	VMOVDQU      Y2, 64(SP)
+	SHRL         $8, DX
+	LANEMASK
+	VMOVDQU      Y2, 96(SP)
+	MOVWLZX      0(R11), DX
+	LANEMASK
+	VMOVDQU      Y2, 128(SP)
+	MOVWLZX      2(R11), DX
+	LANEMASK
+	VMOVDQU      Y2, 160(SP)
+	MOVWLZX      4(R11), DX
+	LANEMASK
+	VMOVDQU      Y2, 192(SP)
+	MOVL         $0x80000000, AX
+	VMOVD        AX, X13
+	VPBROADCASTD X13, Y13          // sign bit
+	MOVL         $1, AX
+	VMOVD        AX, X12
+	VPBROADCASTD X12, Y12          // 1
+	MOVL         $0xff800000, AX
+	VMOVD        AX, X0
+	VPBROADCASTD X0, Y0            // best: -Inf
+	VPCMPEQD     Y1, Y1, Y1        // argmax: -1
+	VPXOR        Y11, Y11, Y11     // 0
+	TESTQ        R13, R13
+	JNZ          argrow3
+
+valrow3:
+	MOVLQSX (R8), AX
+	LEAQ    (SI)(AX*4), BX
+	// tap 0
+	VMOVDQU    0(SP), Y3
+	VMOVDQU    32(SP), Y4
+	VMASKMOVPS 0(BX), Y3, Y5
+	VMASKMOVPS 32(BX), Y4, Y6
+	VSHUFPS    $0x88, Y6, Y5, Y4
+	VPERMPD    $0xD8, Y4, Y4
+	VMOVDQU    128(SP), Y2
+	VXORPS    Y13, Y0, Y5
+	VXORPS    Y13, Y4, Y6
+	VMINPS    Y6, Y5, Y7
+	VMINPS    Y5, Y7, Y8
+	VORPS     Y7, Y8, Y8
+	VXORPS    Y13, Y8, Y8
+	VBLENDVPS Y2, Y8, Y0, Y0
+	// tap 1
+	VMOVDQU    0(SP), Y3
+	VMOVDQU    32(SP), Y4
+	VMASKMOVPS 0(BX), Y3, Y5
+	VMASKMOVPS 32(BX), Y4, Y6
+	VSHUFPS    $0xDD, Y6, Y5, Y4
+	VPERMPD    $0xD8, Y4, Y4
+	VMOVDQU    160(SP), Y2
+	VXORPS    Y13, Y0, Y5
+	VXORPS    Y13, Y4, Y6
+	VMINPS    Y6, Y5, Y7
+	VMINPS    Y5, Y7, Y8
+	VORPS     Y7, Y8, Y8
+	VXORPS    Y13, Y8, Y8
+	VBLENDVPS Y2, Y8, Y0, Y0
+	// tap 2
+	VMOVDQU    64(SP), Y3
+	VMOVDQU    96(SP), Y4
+	VMASKMOVPS 8(BX), Y3, Y5
+	VMASKMOVPS 40(BX), Y4, Y6
+	VSHUFPS    $0x88, Y6, Y5, Y4
+	VPERMPD    $0xD8, Y4, Y4
+	VMOVDQU    192(SP), Y2
+	VXORPS    Y13, Y0, Y5
+	VXORPS    Y13, Y4, Y6
+	VMINPS    Y6, Y5, Y7
+	VMINPS    Y5, Y7, Y8
+	VORPS     Y7, Y8, Y8
+	VXORPS    Y13, Y8, Y8
+	VBLENDVPS Y2, Y8, Y0, Y0
+	ADDQ $4, R8
+	DECQ R9
+	JNZ  valrow3
+	JMP  store3
+
+argrow3:
+	MOVLQSX      (R8), AX
+	LEAQ         (SI)(AX*4), BX
+	VMOVD        AX, X9
+	VPBROADCASTD X9, Y9
+	VMOVDQA      Y14, Y10
+	// tap 0
+	VMOVDQU    0(SP), Y3
+	VMOVDQU    32(SP), Y4
+	VMASKMOVPS 0(BX), Y3, Y5
+	VMASKMOVPS 32(BX), Y4, Y6
+	VSHUFPS    $0x88, Y6, Y5, Y4
+	VPERMPD    $0xD8, Y4, Y4
+	VMOVDQU    128(SP), Y2
+	VCMPPS    $0x1e, Y0, Y4, Y5 // v > best
+	VCMPPS    $3, Y4, Y4, Y6    // v is NaN
+	VORPS     Y6, Y5, Y5
+	VPCMPGTD  Y1, Y11, Y6       // no element yet: 0 > argmax
+	VPOR      Y6, Y5, Y5
+	VPAND     Y2, Y5, Y5
+	VBLENDVPS Y5, Y4, Y0, Y0
+	VPADDD    Y9, Y10, Y7
+	VBLENDVPS Y5, Y7, Y1, Y1
+	VPADDD    Y12, Y10, Y10
+	// tap 1
+	VMOVDQU    0(SP), Y3
+	VMOVDQU    32(SP), Y4
+	VMASKMOVPS 0(BX), Y3, Y5
+	VMASKMOVPS 32(BX), Y4, Y6
+	VSHUFPS    $0xDD, Y6, Y5, Y4
+	VPERMPD    $0xD8, Y4, Y4
+	VMOVDQU    160(SP), Y2
+	VCMPPS    $0x1e, Y0, Y4, Y5 // v > best
+	VCMPPS    $3, Y4, Y4, Y6    // v is NaN
+	VORPS     Y6, Y5, Y5
+	VPCMPGTD  Y1, Y11, Y6       // no element yet: 0 > argmax
+	VPOR      Y6, Y5, Y5
+	VPAND     Y2, Y5, Y5
+	VBLENDVPS Y5, Y4, Y0, Y0
+	VPADDD    Y9, Y10, Y7
+	VBLENDVPS Y5, Y7, Y1, Y1
+	VPADDD    Y12, Y10, Y10
+	// tap 2
+	VMOVDQU    64(SP), Y3
+	VMOVDQU    96(SP), Y4
+	VMASKMOVPS 8(BX), Y3, Y5
+	VMASKMOVPS 40(BX), Y4, Y6
+	VSHUFPS    $0x88, Y6, Y5, Y4
+	VPERMPD    $0xD8, Y4, Y4
+	VMOVDQU    192(SP), Y2
+	VCMPPS    $0x1e, Y0, Y4, Y5 // v > best
+	VCMPPS    $3, Y4, Y4, Y6    // v is NaN
+	VORPS     Y6, Y5, Y5
+	VPCMPGTD  Y1, Y11, Y6       // no element yet: 0 > argmax
+	VPOR      Y6, Y5, Y5
+	VPAND     Y2, Y5, Y5
+	VBLENDVPS Y5, Y4, Y0, Y0
+	VPADDD    Y9, Y10, Y7
+	VBLENDVPS Y5, Y7, Y1, Y1
+	VPADDD    Y12, Y10, Y10
+	ADDQ $4, R8
+	DECQ R9
+	JNZ  argrow3
+
+	MOVQ          lanes+56(FP), DX
+	LANEMASK
+	VPMOVSXDQ     X2, Y3
+	VEXTRACTI128  $1, Y2, X4
+	VPMOVSXDQ     X4, Y4
+	VPMOVSXDQ     X1, Y5
+	VEXTRACTI128  $1, Y1, X6
+	VPMOVSXDQ     X6, Y6
+	VPMASKMOVQ    Y5, Y3, (R13)
+	VPMASKMOVQ    Y6, Y4, 32(R13)
+
+store3:
+	MOVQ       lanes+56(FP), DX
+	LANEMASK
+	VMASKMOVPS Y0, Y2, (DI)
+	VZEROUPPER
+	RET

@@ -63,7 +63,9 @@ func testMaxPool2D(t *testing.T) {
 		{56, 70, 3, 2, 1}, {5, 40, 5, 1, 2}, {1, 1, 1, 1, 0},
 	} {
 		oh, ow := (c.h+2*c.pad-c.k)/c.s+1, (c.w+2*c.pad-c.k)/c.s+1
-		for _, data := range []string{"normal", "ties", "specials"} {
+		// "negative": every value below the zeros that masked-off lanes
+		// load, so a lane taken from the padding shows.
+		for _, data := range []string{"normal", "ties", "specials", "negative"} {
 			t.Run(fmt.Sprintf("%+v/%s", c, data), func(t *testing.T) {
 				const planes = 3
 				x := make([]float32, planes*c.h*c.w)
@@ -73,6 +75,8 @@ func testMaxPool2D(t *testing.T) {
 						x[i] = float32(rng.NormFloat64())
 					case "ties":
 						x[i] = float32(rng.IntN(3))
+					case "negative":
+						x[i] = -1 - float32(math.Abs(rng.NormFloat64()))
 					default:
 						x[i] = specials[rng.IntN(len(specials))]
 					}
