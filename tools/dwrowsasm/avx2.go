@@ -1,0 +1,178 @@
+package main
+
+import "fmt"
+
+// The AVX2 row kernels (8-lane vectors, 16 ymm registers): dwRows8AVX2,
+// dwRows16AVX2 and dwRows32AVX2, for machines without AVX-512 (or with
+// ONNXTUNE_GEMM=avx2), where the 3x3 stride-1 layers otherwise run
+// dwTapsAVX2 (one sum in flight, every tap a masked load).
+
+// ymm is ymm register i.
+func ymm(i int) string { return fmt.Sprintf("Y%d", i) }
+
+const rowsAVX2Doc = `// func dwRows%[1]dAVX2(y, x *float32, steps, h int, w, bias *float32, lo, hi float32, clip bool) bool
+// dwTapsAVX2 for 3x3 windows over planes of rows of %[1]d (%[2]d vectors of 8 a
+// row, h rows, a multiple of %[3]d), stride 1, padding 1 on every side, one
+// channel a step: bands of %[3]d output rows, eight sums in flight (Y0-Y7,
+// row r's vector v in Y(%[2]d*r+v)). Each input row's vector is loaded once
+// with its left and right taps (Y8 left, Y9 centre, Y10 right; the taps
+// that cross the row's ends are masked loads, Y11 and Y12 the masks, the
+// padding lanes reading +0 as dwTapsAVX2's masked loads do) and feeds the
+// three output rows that read it; the rows above and below the plane are
+// the zero vector Y13. Per output vector the sums are dwTapsAVX2's: the
+// bias, then the taps in order (kh, then kw), each an FMA with the weight
+// broadcast from the weight tensor (Y14, Y15). With clip, each sum is
+// clamped to [lo, hi] (NaN kept: given a NaN, VMAXPS and VMINPS return
+// their second source in Intel's order, the sum) and the result reports
+// whether one equalled a bound exactly.
+//
+// SI the step's input plane, DI its output, R10 and R12 its weights and
+// bias, BX the steps left, AX and DX the band's first input and output
+// rows, CX the bands left, R13 the plane's bytes.`
+
+// masksAVX2 writes the two lane masks of the row kernels' edge loads.
+func (a *asm) masksAVX2() {
+	a.p("")
+	a.p("// rowsLeft8 keeps lanes 1-7 of a load (a row's left taps), rowsRight8")
+	a.p("// lanes 0-6 (its right taps).")
+	for i := range 8 {
+		v := "$0xffffffff"
+		if i == 0 {
+			v = "$0"
+		}
+		a.p("DATA rowsLeft8<>+%d(SB)/4, %s", 4*i, v)
+	}
+	a.p("GLOBL rowsLeft8<>(SB), RODATA|NOPTR, $32")
+	for i := range 8 {
+		v := "$0xffffffff"
+		if i == 7 {
+			v = "$0"
+		}
+		a.p("DATA rowsRight8<>+%d(SB)/4, %s", 4*i, v)
+	}
+	a.p("GLOBL rowsRight8<>(SB), RODATA|NOPTR, $32")
+}
+
+// rowsAVX2 writes dwRows8AVX2 (v 1), dwRows16AVX2 (v 2) or dwRows32AVX2
+// (v 4): rows of v vectors of 8, bands of 8/v output rows.
+func (a *asm) rowsAVX2(v int) {
+	w := 8 * v   // floats a row
+	nr := 8 / v  // rows a band
+	rb := 32 * v // bytes a row
+	p := fmt.Sprintf("a%d", w)
+	shift := map[int]int{1: 5, 2: 6, 4: 7}[v] // h << shift: a plane's bytes
+	a.p("")
+	a.text(fmt.Sprintf(rowsAVX2Doc, w, v, nr))
+	a.p("TEXT ·dwRows%dAVX2(SB), NOSPLIT, $0-65", w)
+	a.text(`	MOVB         $0, ret+64(FP)
+	MOVQ         y+0(FP), DI
+	MOVQ         x+8(FP), SI
+	MOVQ         steps+16(FP), BX
+	MOVQ         w+32(FP), R10
+	MOVQ         bias+40(FP), R12`)
+	a.p("\tMOVQ         h+24(FP), R13")
+	a.p("\tSHLQ         $%d, R13", shift)
+	a.p("\tVPXOR        Y13, Y13, Y13")
+	a.p("\tVMOVDQU      rowsLeft8<>(SB), Y11")
+	a.p("\tVMOVDQU      rowsRight8<>(SB), Y12")
+	a.stepHead(p)
+	a.p("\tMOVQ         SI, AX")
+	a.p("\tMOVQ         DI, DX")
+	a.p("\tMOVQ         h+24(FP), CX")
+	a.p("\tSHRQ         $%d, CX", map[int]int{1: 3, 2: 2, 4: 1}[v])
+	a.p("\n%sband:", p)
+	a.p("\tVBROADCASTSS (R12), Y0")
+	for i := 1; i < 8; i++ {
+		a.p("\tVMOVAPS      Y0, %s", ymm(i))
+	}
+	wt := 0 // alternates the weight's register
+	// row feeds input row j of the band (-1 the one above, nr the one
+	// below) to the output rows that read it; zero: the row is padding.
+	row := func(j int, zero bool) {
+		for vi := range v {
+			srcs := [3]string{"Y13", "Y13", "Y13"}
+			if !zero {
+				base := rb*j + 32*vi
+				if vi == 0 {
+					a.p("\tVMASKMOVPS   %d(AX), Y11, Y8", base-4)
+				} else {
+					a.p("\tVMOVUPS      %d(AX), Y8", base-4)
+				}
+				a.p("\tVMOVUPS      %d(AX), Y9", base)
+				if vi == v-1 {
+					a.p("\tVMASKMOVPS   %d(AX), Y12, Y10", base+4)
+				} else {
+					a.p("\tVMOVUPS      %d(AX), Y10", base+4)
+				}
+				srcs = [3]string{"Y8", "Y9", "Y10"}
+			}
+			for kh, r := range []int{j + 1, j, j - 1} {
+				if r < 0 || r >= nr {
+					continue
+				}
+				for kw, src := range srcs {
+					t := ymm(14 + wt)
+					wt ^= 1
+					a.p("\tVBROADCASTSS %d(R10), %s", 4*(3*kh+kw), t)
+					a.p("\tVFMADD231PS  %s, %s, %s", src, t, ymm(r*v+vi))
+				}
+			}
+		}
+	}
+	// The row above the band: zero for the plane's first band.
+	a.p("\tCMPQ         AX, SI")
+	a.p("\tJEQ          %stopz", p)
+	row(-1, false)
+	a.p("\tJMP          %stop", p)
+	a.p("\n%stopz:", p)
+	row(-1, true)
+	a.p("\n%stop:", p)
+	for j := range nr {
+		row(j, false)
+	}
+	// The row below the band: zero for the plane's last band.
+	a.p("\tCMPQ         CX, $1")
+	a.p("\tJEQ          %sbotz", p)
+	row(nr, false)
+	a.p("\tJMP          %sbot", p)
+	a.p("\n%sbotz:", p)
+	row(nr, true)
+	a.p("\n%sbot:", p)
+	a.clipStoreAVX2(p, func(i int) string { return fmt.Sprintf("%d(DX)", rb*(i/v)+32*(i%v)) })
+	a.p("\tADDQ         $%d, AX", rb*nr)
+	a.p("\tADDQ         $%d, DX", rb*nr)
+	a.p("\tDECQ         CX")
+	a.p("\tJNZ          %sband", p)
+	a.p("\tADDQ         R13, SI")
+	a.p("\tADDQ         R13, DI")
+	a.nextStep(p)
+}
+
+// clipStoreAVX2 stores the eight sums Y0-Y7, sum i at dst(i); with clip,
+// first clamps them to [lo, hi] (Y8, Y9; NaN kept: given a NaN, VMAXPS and
+// VMINPS return their second source in Intel's order, the sum) and sets the
+// result if a lane equalled a bound exactly (Y10 gathers the lanes that
+// did). Y8-Y10, Y14 and Y15 are free here.
+func (a *asm) clipStoreAVX2(p string, dst func(int) string) {
+	a.p("\tCMPB         clip+56(FP), $0")
+	a.p("\tJEQ          %sstore", p)
+	a.p("\tVBROADCASTSS lo+48(FP), Y8")
+	a.p("\tVBROADCASTSS hi+52(FP), Y9")
+	a.p("\tVXORPS       Y10, Y10, Y10")
+	for i := range 8 {
+		acc := ymm(i)
+		a.p("\tVCMPPS       $0x00, Y8, %s, Y14", acc)
+		a.p("\tVCMPPS       $0x00, Y9, %s, Y15", acc)
+		a.p("\tVORPS        Y14, Y10, Y10")
+		a.p("\tVORPS        Y15, Y10, Y10")
+		a.p("\tVMAXPS       %s, Y8, %s", acc, acc)
+		a.p("\tVMINPS       %s, Y9, %s", acc, acc)
+	}
+	a.p("\tVPTEST       Y10, Y10")
+	a.p("\tJZ           2(PC)")
+	a.p("\tMOVB         $1, ret+64(FP)")
+	a.p("\n%sstore:", p)
+	for i := range 8 {
+		a.p("\tVMOVUPS      %s, %s", ymm(i), dst(i))
+	}
+}
