@@ -164,6 +164,8 @@ func dw9Kernel(p *dwPlan, y, x []float32, steps int, w, bias []float32, clip boo
 			return dwRows32AVX2(&y[0], &x[0], steps, p.rowsH, &w[0], &bias[0], lo, hi, clip)
 		case 16:
 			return dwRows16AVX2(&y[0], &x[0], steps, p.rowsH, &w[0], &bias[0], lo, hi, clip)
+		case 4:
+			return dwPlane4AVX2(&y[0], &x[0], steps, p.rowsH, &w[0], &bias[0], lo, hi, clip)
 		default:
 			return dwRows8AVX2(&y[0], &x[0], steps, p.rowsH, &w[0], &bias[0], lo, hi, clip)
 		}
@@ -247,6 +249,14 @@ func dwRows32AVX2(y, x *float32, steps, h int, w, bias *float32, lo, hi float32,
 //
 //go:noescape
 func dwRows8AVX2(y, x *float32, steps, h int, w, bias *float32, lo, hi float32, clip bool) bool
+
+// dwPlane4AVX2 is dwRows16AVX2 for 4x4 planes (h 4, a plane two
+// vectors): the rows above and below and the left and right taps made by
+// permutes and shifts of the plane's two vectors, four channels' sums in
+// flight.
+//
+//go:noescape
+func dwPlane4AVX2(y, x *float32, steps, h int, w, bias *float32, lo, hi float32, clip bool) bool
 
 // dwPlane8 is dwRows16 for 8x8 planes (h 8; a vector two rows, the rows
 // above and below made by VALIGND of the plane's vectors too), the four

@@ -18,15 +18,16 @@ func withDW8(t *testing.T, f func()) {
 }
 
 // TestDWRowsAVX2MatchesTaps checks the AVX2 row kernels (dwRows8AVX2,
-// dwRows16AVX2, dwRows32AVX2: 3x3, stride 1, padding 1, rows of 8, 16
-// and 32) against dwTapsAVX2, which they replace, bit for bit:
+// dwRows16AVX2, dwRows32AVX2, dwPlane4AVX2: 3x3, stride 1, padding 1, rows
+// of 8, 16 and 32, 4x4 planes) against dwTapsAVX2, which they replace, bit for bit:
 // MobileNetV2's layers of those sizes, odd channel counts, a single band
 // (4 rows of 16, 2 of 32, 8 of 8) and several (16 rows of 8, 6 of 32, 8
-// of 16); with and without a bias, Relu and Clip (exact hits on both
+// of 16), 4x4 planes of 384, 7 and 5 channels (four at a time and the
+// rest); with and without a bias, Relu and Clip (exact hits on both
 // bounds, the hits recorded), NaN, infinities and signed zeros among the
 // inputs and weights, and the split across the cores. Shapes they must not
 // take stay with dwTapsAVX2 (dilated, unpadded sides, 12 rows of 8, 6 of
-// 16, 3 of 32, rows of 48 and 24, stride 2).
+// 16, 3 of 32, 8 of 4, rows of 48 and 24, stride 2).
 func TestDWRowsAVX2MatchesTaps(t *testing.T) {
 	withDW8(t, func() {
 		cases := []directCase{
@@ -41,6 +42,9 @@ func TestDWRowsAVX2MatchesTaps(t *testing.T) {
 			{"192ch_8px", 16, 192, 192, 192, two(8, 8), two(3, 3), two(1, 1), two(1, 1), two(1, 1), two(1, 1)},
 			{"7ch_8px", 3, 7, 7, 7, two(8, 8), two(3, 3), two(1, 1), two(1, 1), two(1, 1), two(1, 1)},
 			{"5ch_16x8", 2, 5, 5, 5, two(16, 8), two(3, 3), two(1, 1), two(1, 1), two(1, 1), two(1, 1)},
+			{"384ch_4px", 16, 384, 384, 384, two(4, 4), two(3, 3), two(1, 1), two(1, 1), two(1, 1), two(1, 1)},
+			{"7ch_4px", 3, 7, 7, 7, two(4, 4), two(3, 3), two(1, 1), two(1, 1), two(1, 1), two(1, 1)},
+			{"5ch_4px", 1, 5, 5, 5, two(4, 4), two(3, 3), two(1, 1), two(1, 1), two(1, 1), two(1, 1)},
 		}
 		for _, c := range cases {
 			t.Run(c.name, func(t *testing.T) {
@@ -54,6 +58,7 @@ func TestDWRowsAVX2MatchesTaps(t *testing.T) {
 			{"6x16", 2, 4, 4, 4, two(6, 16), two(3, 3), two(1, 1), two(1, 1), two(1, 1), two(1, 1)},
 			{"3x32", 2, 4, 4, 4, two(3, 32), two(3, 3), two(1, 1), two(1, 1), two(1, 1), two(1, 1)},
 			{"8x48", 2, 4, 4, 4, two(8, 48), two(3, 3), two(1, 1), two(1, 1), two(1, 1), two(1, 1)},
+			{"8x4", 2, 4, 4, 4, two(8, 4), two(3, 3), two(1, 1), two(1, 1), two(1, 1), two(1, 1)},
 			{"8x24", 2, 4, 4, 4, two(8, 24), two(3, 3), two(1, 1), two(1, 1), two(1, 1), two(1, 1)},
 			{"32px_s2", 2, 4, 4, 4, two(32, 32), two(3, 3), two(2, 2), two(1, 1), two(1, 1), two(1, 1)},
 		} {

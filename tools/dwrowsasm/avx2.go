@@ -3,7 +3,7 @@ package main
 import "fmt"
 
 // The AVX2 row kernels (8-lane vectors, 16 ymm registers): dwRows8AVX2,
-// dwRows16AVX2 and dwRows32AVX2, for machines without AVX-512 (or with
+// dwRows16AVX2 and dwRows32AVX2, and dwPlane4AVX2, for machines without AVX-512 (or with
 // ONNXTUNE_GEMM=avx2), where the 3x3 stride-1 layers otherwise run
 // dwTapsAVX2 (one sum in flight, every tap a masked load).
 
@@ -138,7 +138,7 @@ func (a *asm) rowsAVX2(v int) {
 	a.p("\n%sbotz:", p)
 	row(nr, true)
 	a.p("\n%sbot:", p)
-	a.clipStoreAVX2(p, func(i int) string { return fmt.Sprintf("%d(DX)", rb*(i/v)+32*(i%v)) })
+	a.clipStoreAVX2(p, 8, func(i int) string { return fmt.Sprintf("%d(DX)", rb*(i/v)+32*(i%v)) })
 	a.p("\tADDQ         $%d, AX", rb*nr)
 	a.p("\tADDQ         $%d, DX", rb*nr)
 	a.p("\tDECQ         CX")
@@ -148,18 +148,18 @@ func (a *asm) rowsAVX2(v int) {
 	a.nextStep(p)
 }
 
-// clipStoreAVX2 stores the eight sums Y0-Y7, sum i at dst(i); with clip,
+// clipStoreAVX2 stores the n sums Y0, Y1..., sum i at dst(i); with clip,
 // first clamps them to [lo, hi] (Y8, Y9; NaN kept: given a NaN, VMAXPS and
 // VMINPS return their second source in Intel's order, the sum) and sets the
 // result if a lane equalled a bound exactly (Y10 gathers the lanes that
 // did). Y8-Y10, Y14 and Y15 are free here.
-func (a *asm) clipStoreAVX2(p string, dst func(int) string) {
+func (a *asm) clipStoreAVX2(p string, n int, dst func(int) string) {
 	a.p("\tCMPB         clip+56(FP), $0")
 	a.p("\tJEQ          %sstore", p)
 	a.p("\tVBROADCASTSS lo+48(FP), Y8")
 	a.p("\tVBROADCASTSS hi+52(FP), Y9")
 	a.p("\tVXORPS       Y10, Y10, Y10")
-	for i := range 8 {
+	for i := range n {
 		acc := ymm(i)
 		a.p("\tVCMPPS       $0x00, Y8, %s, Y14", acc)
 		a.p("\tVCMPPS       $0x00, Y9, %s, Y15", acc)
@@ -172,7 +172,85 @@ func (a *asm) clipStoreAVX2(p string, dst func(int) string) {
 	a.p("\tJZ           2(PC)")
 	a.p("\tMOVB         $1, ret+64(FP)")
 	a.p("\n%sstore:", p)
-	for i := range 8 {
+	for i := range n {
 		a.p("\tVMOVUPS      %s, %s", ymm(i), dst(i))
 	}
+}
+
+const plane4AVX2Doc = `// func dwPlane4AVX2(y, x *float32, steps, h int, w, bias *float32, lo, hi float32, clip bool) bool
+// dwRows8AVX2 for 4x4 planes (h 4): a plane is two vectors P0 (rows 0 and
+// 1, Y8) and P1 (rows 2 and 3, Y9), loaded once. An output vector's rows
+// above and below are VPERM2F128s of them (M, rows 1 and 2, in Y13; rows
+// -1 and 0, and 3 and 4, zero rows beyond the plane, in Y10), and a
+// source's left and right taps shifts by one element within each row
+// (VPSLLDQ and VPSRLDQ: a 128-bit lane is a row, the lane that would cross
+// it +0; Y11 and Y12). Four channels at a time (Y0-Y7 their sums, channel
+// c's vector q in Y(2c+q)) while four are left, then one; the sums are
+// dwTapsAVX2's.`
+
+// plane4AVX2 writes dwPlane4AVX2.
+func (a *asm) plane4AVX2() {
+	const p = "a4"
+	a.p("")
+	a.text(plane4AVX2Doc)
+	a.p("TEXT ·dwPlane4AVX2(SB), NOSPLIT, $0-65")
+	a.text(`	MOVB         $0, ret+64(FP)
+	MOVQ         y+0(FP), DI
+	MOVQ         x+8(FP), SI
+	MOVQ         steps+16(FP), BX
+	MOVQ         w+32(FP), R10
+	MOVQ         bias+40(FP), R12`)
+	wt := 0
+	// channel adds channel c's nine taps to its two sums.
+	channel := func(c int) {
+		a.p("\tVBROADCASTSS %d(R12), %s", 4*c, ymm(2*c))
+		a.p("\tVMOVAPS      %s, %s", ymm(2*c), ymm(2*c+1))
+		a.p("\tVMOVUPS      %d(SI), Y8", 64*c)
+		a.p("\tVMOVUPS      %d(SI), Y9", 64*c+32)
+		a.p("\tVPERM2F128   $0x21, Y9, Y8, Y13")
+		for q := range 2 {
+			for kh := range 3 {
+				var s string
+				switch {
+				case kh == 1:
+					s = ymm(8 + q)
+				case q == 0 && kh == 2 || q == 1 && kh == 0:
+					s = "Y13"
+				case q == 0:
+					a.p("\tVPERM2F128   $0x08, Y8, Y8, Y10")
+					s = "Y10"
+				default:
+					a.p("\tVPERM2F128   $0x81, Y9, Y9, Y10")
+					s = "Y10"
+				}
+				a.p("\tVPSLLDQ      $4, %s, Y11", s)
+				a.p("\tVPSRLDQ      $4, %s, Y12", s)
+				for kw, src := range []string{"Y11", s, "Y12"} {
+					t := ymm(14 + wt)
+					wt ^= 1
+					a.p("\tVBROADCASTSS %d(R10), %s", 36*c+4*(3*kh+kw), t)
+					a.p("\tVFMADD231PS  %s, %s, %s", src, t, ymm(2*c+q))
+				}
+			}
+		}
+	}
+	a.p("\n%squad:", p)
+	a.p("\tCMPQ         BX, $4")
+	a.p("\tJLT          %sstep", p)
+	for c := range 4 {
+		channel(c)
+	}
+	a.clipStoreAVX2(p+"q", 8, func(i int) string { return fmt.Sprintf("%d(DI)", 32*i) })
+	a.p("\tADDQ         $256, SI")
+	a.p("\tADDQ         $256, DI")
+	a.p("\tADDQ         $144, R10")
+	a.p("\tADDQ         $16, R12")
+	a.p("\tSUBQ         $4, BX")
+	a.p("\tJMP          %squad", p)
+	a.stepHead(p)
+	channel(0)
+	a.clipStoreAVX2(p, 2, func(i int) string { return fmt.Sprintf("%d(DI)", 32*i) })
+	a.p("\tADDQ         $64, SI")
+	a.p("\tADDQ         $64, DI")
+	a.nextStep(p)
 }
