@@ -66,7 +66,9 @@ type dwPlan struct {
 	// With rowsS2, a plan of pairs (stride 2, padding 1 above and on the
 	// left) over planes of rows of 32 (a multiple of 16 rows) onto half
 	// as many rows of 16, for dwRows32S2, or a plan with a row gap from
-	// 16x16 onto 8x8, for dwRows16S2.
+	// 16x16 onto 8x8, for dwRows16S2; for 8 lanes, a plan of pairs from
+	// rows of 16 or 32 (a multiple of 16 or 8 rows) onto half as many
+	// rows of 8 or 16, for dwRows16S2AVX2 and dwRows32S2AVX2.
 	rowsH, rowsW int
 	rowsS2       bool
 }
@@ -202,6 +204,10 @@ func newDWPlan(g *convGeom, c, vl int) *dwPlan {
 	if H, W := g.in[1], g.in[2]; vl == 8 && p.contig && ((W == 8 || W == 16 || W == 32) && H%(64/W) == 0 || W == 4 && H == 4) && g.out == g.in &&
 		g.k == [3]int{1, 3, 3} && g.s == [3]int{1, 1, 1} && g.d == [3]int{1, 1, 1} && g.pb == [3]int{0, 1, 1} && g.pe == [3]int{0, 1, 1} {
 		p.rowsH, p.rowsW = H, W
+	}
+	if H, W := g.in[1], g.in[2]; vl == 8 && p.pairs && (W == 16 && H%16 == 0 || W == 32 && H%8 == 0) && 2*g.out[1] == H && 2*g.out[2] == W &&
+		g.k == [3]int{1, 3, 3} && g.s == [3]int{1, 2, 2} && g.d == [3]int{1, 1, 1} && g.pb == [3]int{0, 1, 1} {
+		p.rowsH, p.rowsW, p.rowsS2 = H, W, true
 	}
 	if H, W := g.in[1], g.in[2]; vl == 16 && p.pairs && W == 32 && H%16 == 0 && 2*g.out[1] == H && 2*g.out[2] == W &&
 		g.k == [3]int{1, 3, 3} && g.s == [3]int{1, 2, 2} && g.d == [3]int{1, 1, 1} && g.pb == [3]int{0, 1, 1} {

@@ -159,6 +159,12 @@ func dw9Kernel(p *dwPlan, y, x []float32, steps int, w, bias []float32, clip boo
 	_ = bias[steps-1]
 	_ = y[steps*p.pm*p.vl-1]
 	if p.vl == 8 {
+		if p.rowsS2 {
+			if p.rowsW == 32 {
+				return dwRows32S2AVX2(&y[0], &x[0], steps, p.rowsH, &w[0], &bias[0], lo, hi, clip)
+			}
+			return dwRows16S2AVX2(&y[0], &x[0], steps, p.rowsH, &w[0], &bias[0], lo, hi, clip)
+		}
 		switch p.rowsW {
 		case 32:
 			return dwRows32AVX2(&y[0], &x[0], steps, p.rowsH, &w[0], &bias[0], lo, hi, clip)
@@ -257,6 +263,22 @@ func dwRows8AVX2(y, x *float32, steps, h int, w, bias *float32, lo, hi float32, 
 //
 //go:noescape
 func dwPlane4AVX2(y, x *float32, steps, h int, w, bias *float32, lo, hi float32, clip bool) bool
+
+// dwRows32S2AVX2 is dwPairsAVX2 for an 8-lane plan of pairs from rows of
+// 32 onto rows of 16 (dwPlan.rowsS2, h input rows a plane, a multiple of
+// 8): an input row's inputs under an output vector loaded once and split
+// into the even and odd ones, feeding the output rows that read them,
+// eight sums in flight, the same additions in the same order; the clamp as
+// dwRows16AVX2's.
+//
+//go:noescape
+func dwRows32S2AVX2(y, x *float32, steps, h int, w, bias *float32, lo, hi float32, clip bool) bool
+
+// dwRows16S2AVX2 is dwRows32S2AVX2 from rows of 16 onto rows of 8 (h a
+// multiple of 16).
+//
+//go:noescape
+func dwRows16S2AVX2(y, x *float32, steps, h int, w, bias *float32, lo, hi float32, clip bool) bool
 
 // dwPlane8 is dwRows16 for 8x8 planes (h 8; a vector two rows, the rows
 // above and below made by VALIGND of the plane's vectors too), the four

@@ -19,7 +19,9 @@ func withDW8(t *testing.T, f func()) {
 
 // TestDWRowsAVX2MatchesTaps checks the AVX2 row kernels (dwRows8AVX2,
 // dwRows16AVX2, dwRows32AVX2, dwPlane4AVX2: 3x3, stride 1, padding 1, rows
-// of 8, 16 and 32, 4x4 planes) against dwTapsAVX2, which they replace, bit for bit:
+// of 8, 16 and 32, 4x4 planes) against dwTapsAVX2, and dwRows32S2AVX2 and
+// dwRows16S2AVX2 (stride 2 from rows of 32 and 16, without padding below
+// and on the right too) against dwPairsAVX2, which they replace, bit for bit:
 // MobileNetV2's layers of those sizes, odd channel counts, a single band
 // (4 rows of 16, 2 of 32, 8 of 8) and several (16 rows of 8, 6 of 32, 8
 // of 16), 4x4 planes of 384, 7 and 5 channels (four at a time and the
@@ -27,7 +29,8 @@ func withDW8(t *testing.T, f func()) {
 // bounds, the hits recorded), NaN, infinities and signed zeros among the
 // inputs and weights, and the split across the cores. Shapes they must not
 // take stay with dwTapsAVX2 (dilated, unpadded sides, 12 rows of 8, 6 of
-// 16, 3 of 32, 8 of 4, rows of 48 and 24, stride 2).
+// 16, 3 of 32, 8 of 4, rows of 48 and 24; at stride 2, 24 rows of 16, 12 of
+// 32, padded below and on the right only, 17x16 unpadded above).
 func TestDWRowsAVX2MatchesTaps(t *testing.T) {
 	withDW8(t, func() {
 		cases := []directCase{
@@ -45,6 +48,15 @@ func TestDWRowsAVX2MatchesTaps(t *testing.T) {
 			{"384ch_4px", 16, 384, 384, 384, two(4, 4), two(3, 3), two(1, 1), two(1, 1), two(1, 1), two(1, 1)},
 			{"7ch_4px", 3, 7, 7, 7, two(4, 4), two(3, 3), two(1, 1), two(1, 1), two(1, 1), two(1, 1)},
 			{"5ch_4px", 1, 5, 5, 5, two(4, 4), two(3, 3), two(1, 1), two(1, 1), two(1, 1), two(1, 1)},
+			// Stride 2 from rows of 32 and 16: dwRows32S2AVX2 and
+			// dwRows16S2AVX2 (against dwPairsAVX2).
+			{"96ch_32px_s2", 16, 96, 96, 96, two(32, 32), two(3, 3), two(2, 2), two(1, 1), two(1, 1), two(1, 1)},
+			{"7ch_32px_s2", 3, 7, 7, 7, two(32, 32), two(3, 3), two(2, 2), two(1, 1), two(1, 1), two(1, 1)},
+			{"5ch_16x32_s2_nopad_end", 2, 5, 5, 5, two(16, 32), two(3, 3), two(2, 2), two(1, 1), two(1, 1), two(0, 0)},
+			{"5ch_8x32_s2", 2, 5, 5, 5, two(8, 32), two(3, 3), two(2, 2), two(1, 1), two(1, 1), two(1, 1)},
+			{"144ch_16px_s2", 16, 144, 144, 144, two(16, 16), two(3, 3), two(2, 2), two(1, 1), two(1, 1), two(1, 1)},
+			{"7ch_16px_s2_nopad_end", 3, 7, 7, 7, two(16, 16), two(3, 3), two(2, 2), two(1, 1), two(1, 1), two(0, 0)},
+			{"5ch_32x16_s2", 2, 5, 5, 5, two(32, 16), two(3, 3), two(2, 2), two(1, 1), two(1, 1), two(1, 1)},
 		}
 		for _, c := range cases {
 			t.Run(c.name, func(t *testing.T) {
@@ -60,7 +72,10 @@ func TestDWRowsAVX2MatchesTaps(t *testing.T) {
 			{"8x48", 2, 4, 4, 4, two(8, 48), two(3, 3), two(1, 1), two(1, 1), two(1, 1), two(1, 1)},
 			{"8x4", 2, 4, 4, 4, two(8, 4), two(3, 3), two(1, 1), two(1, 1), two(1, 1), two(1, 1)},
 			{"8x24", 2, 4, 4, 4, two(8, 24), two(3, 3), two(1, 1), two(1, 1), two(1, 1), two(1, 1)},
-			{"32px_s2", 2, 4, 4, 4, two(32, 32), two(3, 3), two(2, 2), two(1, 1), two(1, 1), two(1, 1)},
+			{"24x16_s2", 2, 4, 4, 4, two(24, 16), two(3, 3), two(2, 2), two(1, 1), two(1, 1), two(1, 1)},
+			{"12x32_s2", 2, 4, 4, 4, two(12, 32), two(3, 3), two(2, 2), two(1, 1), two(1, 1), two(1, 1)},
+			{"32px_s2_pad_end", 2, 4, 4, 4, two(32, 32), two(3, 3), two(2, 2), two(1, 1), two(0, 0), two(1, 1)},
+			{"16px_s2_nopad_top", 2, 4, 4, 4, two(17, 16), two(3, 3), two(2, 2), two(1, 1), two(0, 1), two(0, 0)},
 		} {
 			p := dwPlanFor(c.dims())
 			if p == nil || p.vl != 8 {

@@ -3,9 +3,11 @@ package main
 import "fmt"
 
 // The AVX2 row kernels (8-lane vectors, 16 ymm registers): dwRows8AVX2,
-// dwRows16AVX2 and dwRows32AVX2, and dwPlane4AVX2, for machines without AVX-512 (or with
-// ONNXTUNE_GEMM=avx2), where the 3x3 stride-1 layers otherwise run
-// dwTapsAVX2 (one sum in flight, every tap a masked load).
+// dwRows16AVX2 and dwRows32AVX2, dwPlane4AVX2, dwRows16S2AVX2 and
+// dwRows32S2AVX2, for machines without AVX-512 (or with
+// ONNXTUNE_GEMM=avx2), where the 3x3 layers otherwise run dwTapsAVX2
+// (stride 1) and dwPairsAVX2 (stride 2): one sum in flight, every tap a
+// masked load.
 
 // ymm is ymm register i.
 func ymm(i int) string { return fmt.Sprintf("Y%d", i) }
@@ -51,6 +53,16 @@ func (a *asm) masksAVX2() {
 		a.p("DATA rowsRight8<>+%d(SB)/4, %s", 4*i, v)
 	}
 	a.p("GLOBL rowsRight8<>(SB), RODATA|NOPTR, $32")
+	a.p("// rowsLeft2 keeps lanes 2-7 (the left taps of a row's first inputs at")
+	a.p("// stride 2).")
+	for i := range 8 {
+		v := "$0xffffffff"
+		if i < 2 {
+			v = "$0"
+		}
+		a.p("DATA rowsLeft2<>+%d(SB)/4, %s", 4*i, v)
+	}
+	a.p("GLOBL rowsLeft2<>(SB), RODATA|NOPTR, $32")
 }
 
 // rowsAVX2 writes dwRows8AVX2 (v 1), dwRows16AVX2 (v 2) or dwRows32AVX2
@@ -252,5 +264,123 @@ func (a *asm) plane4AVX2() {
 	a.clipStoreAVX2(p, 2, func(i int) string { return fmt.Sprintf("%d(DI)", 32*i) })
 	a.p("\tADDQ         $64, SI")
 	a.p("\tADDQ         $64, DI")
+	a.nextStep(p)
+}
+
+const rowsS2AVX2Doc = `// func dwRows%[1]dS2AVX2(y, x *float32, steps, h int, w, bias *float32, lo, hi float32, clip bool) bool
+// dwPairsAVX2 for 3x3 windows at stride 2 from planes of rows of %[1]d (h
+// rows, a multiple of %[4]d) onto rows of %[2]d (%[3]d vectors of 8 a row), padding 1
+// above and on the left, one channel a step: bands of %[5]d output rows, eight
+// sums in flight (Y0-Y7, row r's vector v in Y(%[3]d*r+v)). An input row's 16
+// inputs under an output vector are loaded once (two vectors) and split
+// into their even (Y8, the centre taps) and odd ones (Y9, the right taps)
+// by VSHUFPS and VPERMPD; the left taps (Y10) are the odd ones of the 16
+// inputs two before (a masked load at the row's start, Y13 its mask: the
+// padding lane +0, as dwPairsAVX2's masked loads give). Each input row
+// feeds the (one or two) output rows that read it; the row above the plane
+// is zero. The sums are dwPairsAVX2's: the bias, then the taps in order
+// (kh, then kw), each an FMA with the weight broadcast from the weight
+// tensor (Y14, Y15); the clamp and its report as dwRows16AVX2's.
+//
+// SI the step's input plane, DI its output, R10 and R12 its weights and
+// bias, BX the steps left, AX and DX the band's first input and output
+// rows, CX the bands left, R13 the input plane's bytes, R9 the output's.`
+
+// rowsS2AVX2 writes dwRows16S2AVX2 (v 1) or dwRows32S2AVX2 (v 2): stride 2
+// from rows of 16v onto rows of v vectors of 8, bands of 8/v output rows.
+func (a *asm) rowsS2AVX2(v int) {
+	win := 16 * v  // input floats a row
+	nr := 8 / v    // output rows a band
+	rbi := 64 * v  // input bytes a row
+	rbo := 32 * v  // output bytes a row
+	p := fmt.Sprintf("a%ds2", win)
+	shift := map[int]int{1: 6, 2: 7}[v] // h << shift: the input plane's bytes
+	a.p("")
+	a.text(fmt.Sprintf(rowsS2AVX2Doc, win, 8*v, v, 2*nr, nr))
+	a.p("TEXT ·dwRows%dS2AVX2(SB), NOSPLIT, $0-65", win)
+	a.text(`	MOVB         $0, ret+64(FP)
+	MOVQ         y+0(FP), DI
+	MOVQ         x+8(FP), SI
+	MOVQ         steps+16(FP), BX
+	MOVQ         w+32(FP), R10
+	MOVQ         bias+40(FP), R12`)
+	a.p("\tMOVQ         h+24(FP), R13")
+	a.p("\tSHLQ         $%d, R13", shift)
+	a.p("\tMOVQ         R13, R9")
+	a.p("\tSHRQ         $2, R9")
+	a.p("\tVMOVDQU      rowsLeft2<>(SB), Y13")
+	a.stepHead(p)
+	a.p("\tMOVQ         SI, AX")
+	a.p("\tMOVQ         DI, DX")
+	a.p("\tMOVQ         h+24(FP), CX")
+	a.p("\tSHRQ         $%d, CX", map[int]int{1: 4, 2: 3}[v])
+	a.p("\n%sband:", p)
+	a.p("\tVBROADCASTSS (R12), Y0")
+	for i := 1; i < 8; i++ {
+		a.p("\tVMOVAPS      Y0, %s", ymm(i))
+	}
+	wt := 0
+	// row feeds input row j of the band (relative to the band's first, -1
+	// the one above) to the output rows that read it; zero: the row is
+	// padding.
+	row := func(j int, zero bool) {
+		for vi := range v {
+			srcs := [3]string{"Y11", "Y11", "Y11"}
+			if zero {
+				a.p("\tVXORPS       Y11, Y11, Y11")
+			} else {
+				base := rbi*j + 64*vi
+				a.p("\tVMOVUPS      %d(AX), Y11", base)
+				a.p("\tVMOVUPS      %d(AX), Y12", base+32)
+				a.p("\tVSHUFPS      $0x88, Y12, Y11, Y8")
+				a.p("\tVPERMPD      $0xd8, Y8, Y8")
+				a.p("\tVSHUFPS      $0xdd, Y12, Y11, Y9")
+				a.p("\tVPERMPD      $0xd8, Y9, Y9")
+				if vi == 0 {
+					a.p("\tVMASKMOVPS   %d(AX), Y13, Y11", base-8)
+				} else {
+					a.p("\tVMOVUPS      %d(AX), Y11", base-8)
+				}
+				a.p("\tVMOVUPS      %d(AX), Y12", base+24)
+				a.p("\tVSHUFPS      $0xdd, Y12, Y11, Y10")
+				a.p("\tVPERMPD      $0xd8, Y10, Y10")
+				srcs = [3]string{"Y10", "Y8", "Y9"}
+			}
+			for kh := range 3 {
+				// Output row o reads input rows 2o-1+kh.
+				if (j+1-kh)%2 != 0 {
+					continue
+				}
+				o := (j + 1 - kh) / 2
+				if o < 0 || o >= nr {
+					continue
+				}
+				for kw, src := range srcs {
+					t := ymm(14 + wt)
+					wt ^= 1
+					a.p("\tVBROADCASTSS %d(R10), %s", 4*(3*kh+kw), t)
+					a.p("\tVFMADD231PS  %s, %s, %s", src, t, ymm(o*v+vi))
+				}
+			}
+		}
+	}
+	// The row above the band: zero for the plane's first band.
+	a.p("\tCMPQ         AX, SI")
+	a.p("\tJEQ          %stopz", p)
+	row(-1, false)
+	a.p("\tJMP          %stop", p)
+	a.p("\n%stopz:", p)
+	row(-1, true)
+	a.p("\n%stop:", p)
+	for j := range 2 * nr {
+		row(j, false)
+	}
+	a.clipStoreAVX2(p, 8, func(i int) string { return fmt.Sprintf("%d(DX)", rbo*(i/v)+32*(i%v)) })
+	a.p("\tADDQ         $%d, AX", 2*rbi*nr)
+	a.p("\tADDQ         $%d, DX", rbo*nr)
+	a.p("\tDECQ         CX")
+	a.p("\tJNZ          %sband", p)
+	a.p("\tADDQ         R13, SI")
+	a.p("\tADDQ         R9, DI")
 	a.nextStep(p)
 }
