@@ -16,6 +16,16 @@ func convTapRowsAVX2(dst *float32, n, rows, dstStride int, init float32, base *f
 //go:noescape
 func convTapDotsAVX2(acc, dy *float32, n, rows, dyStride int, base *float32, baseStride int, off *int32, taps int)
 
+// convTapDots4AVX2 is convTapDotsAVX2 for groups*4 taps, four at a time
+// (eight sums in flight), the same operations for each tap.
+//
+//go:noescape
+func convTapDots4AVX2(acc, dy *float32, n, rows, dyStride int, base *float32, baseStride int, off *int32, groups int)
+
+// convTapDots4Off turns convTapDots4AVX2 off (tests compare it with
+// convTapDotsAVX2).
+var convTapDots4Off bool
+
 // gather2AVX2 sets dst[j] = src[2j] for j < n (n a multiple of 8),
 // reading src[0:2n).
 //
@@ -40,13 +50,22 @@ func convTapRows[T Float](dst []T, n, rows, dstStride int, init T, base []T, bas
 }
 
 // convTapDots is convTapDotsGo, through the assembly for float32 where
-// the CPU has AVX2, under convTapRows's conditions.
+// the CPU has AVX2 (four taps at a time while four are left), under
+// convTapRows's conditions.
 func convTapDots[T Float](acc, dy []T, n, rows, dyStride int, base []T, baseStride int, off []int32) {
 	if a32, ok := any(acc).([]float32); ok && convTapAsm && n > 0 && rows > 0 && len(off) > 0 {
 		_ = a32[len(off)-1]
 		dy32 := any(dy).([]float32)
 		_ = dy32[(rows-1)*dyStride+n-1]
-		convTapDotsAVX2(&a32[0], &dy32[0], n, rows, dyStride, &any(base).([]float32)[0], baseStride, &off[0], len(off))
+		b32 := any(base).([]float32)
+		if g := len(off) / 4; g > 0 && !convTapDots4Off {
+			convTapDots4AVX2(&a32[0], &dy32[0], n, rows, dyStride, &b32[0], baseStride, &off[0], g)
+			if len(off) == 4*g {
+				return
+			}
+			a32, off = a32[4*g:], off[4*g:]
+		}
+		convTapDotsAVX2(&a32[0], &dy32[0], n, rows, dyStride, &b32[0], baseStride, &off[0], len(off))
 		return
 	}
 	convTapDotsGo(acc, dy, n, rows, dyStride, base, baseStride, off)

@@ -214,6 +214,156 @@ dotsum:
 	VZEROUPPER
 	RET
 
+// func convTapDots4AVX2(acc, dy *float32, n, rows, dyStride int, base *float32, baseStride int, off *int32, groups int)
+// convTapDotsAVX2 for groups*4 taps, four at a time: the four taps' sums
+// (tap g's in Y(2g) and Y(2g+1), as convTapDotsAVX2's Y0 and Y1) in flight
+// over the rows, each dy vector loaded once for the four; per tap the same
+// FMAs in the same order with the same operands, and the same reduction,
+// as convTapDotsAVX2. DI the group's acc, SI dy, BX base, R8 the group's
+// offsets, DX and AX the strides in bytes, Y15 the tail mask; per group
+// R9, R12, R13, R14 the taps' runs and CX dy, each past the row's last
+// element, R11 rows left, R10 the (negative) byte index into the row;
+// left-8(SP) the groups left.
+TEXT ·convTapDots4AVX2(SB), NOSPLIT, $8-72
+	MOVQ acc+0(FP), DI
+	MOVQ dy+8(FP), SI
+	MOVQ dyStride+32(FP), DX
+	SHLQ $2, DX
+	MOVQ base+40(FP), BX
+	MOVQ baseStride+48(FP), AX
+	SHLQ $2, AX
+	MOVQ off+56(FP), R8
+	MOVQ groups+64(FP), R11
+	MOVQ R11, left-8(SP)
+
+	MOVQ    n+16(FP), CX
+	ANDQ    $7, CX
+	MOVQ    $8, R12
+	SUBQ    CX, R12
+	LEAQ    tapmask<>(SB), R11
+	VMOVDQU (R11)(R12*4), Y15
+
+d4group:
+	CMPQ left-8(SP), $0
+	JEQ  d4done
+	MOVQ n+16(FP), R10
+	SHLQ $2, R10
+	MOVLQSX 0(R8), R9
+	LEAQ    (BX)(R9*4), R9
+	ADDQ    R10, R9
+	MOVLQSX 4(R8), R12
+	LEAQ    (BX)(R12*4), R12
+	ADDQ    R10, R12
+	MOVLQSX 8(R8), R13
+	LEAQ    (BX)(R13*4), R13
+	ADDQ    R10, R13
+	MOVLQSX 12(R8), R14
+	LEAQ    (BX)(R14*4), R14
+	ADDQ    R10, R14
+	LEAQ (SI)(R10*1), CX
+	MOVQ rows+24(FP), R11
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+
+d4row:
+	TESTQ R11, R11
+	JZ    d4sum
+	MOVQ  n+16(FP), R10
+	SHLQ  $2, R10
+	NEGQ  R10
+
+d4c16:
+	CMPQ    R10, $-64
+	JGT     d4c8
+	VMOVUPS (CX)(R10*1), Y8
+	VMOVUPS 32(CX)(R10*1), Y9
+	VFMADD231PS (R9)(R10*1), Y8, Y0
+	VFMADD231PS 32(R9)(R10*1), Y9, Y1
+	VFMADD231PS (R12)(R10*1), Y8, Y2
+	VFMADD231PS 32(R12)(R10*1), Y9, Y3
+	VFMADD231PS (R13)(R10*1), Y8, Y4
+	VFMADD231PS 32(R13)(R10*1), Y9, Y5
+	VFMADD231PS (R14)(R10*1), Y8, Y6
+	VFMADD231PS 32(R14)(R10*1), Y9, Y7
+	ADDQ    $64, R10
+	JMP     d4c16
+
+d4c8:
+	CMPQ    R10, $-32
+	JGT     d4tail
+	VMOVUPS (CX)(R10*1), Y8
+	VFMADD231PS (R9)(R10*1), Y8, Y0
+	VFMADD231PS (R12)(R10*1), Y8, Y2
+	VFMADD231PS (R13)(R10*1), Y8, Y4
+	VFMADD231PS (R14)(R10*1), Y8, Y6
+	ADDQ    $32, R10
+
+d4tail:
+	TESTQ      R10, R10
+	JZ         d4next
+	VMASKMOVPS (CX)(R10*1), Y15, Y8
+	VMASKMOVPS (R9)(R10*1), Y15, Y9
+	VFMADD231PS Y9, Y8, Y1
+	VMASKMOVPS (R12)(R10*1), Y15, Y10
+	VFMADD231PS Y10, Y8, Y3
+	VMASKMOVPS (R13)(R10*1), Y15, Y11
+	VFMADD231PS Y11, Y8, Y5
+	VMASKMOVPS (R14)(R10*1), Y15, Y12
+	VFMADD231PS Y12, Y8, Y7
+
+d4next:
+	ADDQ AX, R9
+	ADDQ AX, R12
+	ADDQ AX, R13
+	ADDQ AX, R14
+	ADDQ DX, CX
+	DECQ R11
+	JMP  d4row
+
+d4sum:
+	VADDPS       Y1, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS       X1, X0, X0
+	VHADDPS      X0, X0, X0
+	VHADDPS      X0, X0, X0
+	VADDSS       0(DI), X0, X0
+	VMOVSS       X0, 0(DI)
+	VADDPS       Y3, Y2, Y2
+	VEXTRACTF128 $1, Y2, X3
+	VADDPS       X3, X2, X2
+	VHADDPS      X2, X2, X2
+	VHADDPS      X2, X2, X2
+	VADDSS       4(DI), X2, X2
+	VMOVSS       X2, 4(DI)
+	VADDPS       Y5, Y4, Y4
+	VEXTRACTF128 $1, Y4, X5
+	VADDPS       X5, X4, X4
+	VHADDPS      X4, X4, X4
+	VHADDPS      X4, X4, X4
+	VADDSS       8(DI), X4, X4
+	VMOVSS       X4, 8(DI)
+	VADDPS       Y7, Y6, Y6
+	VEXTRACTF128 $1, Y6, X7
+	VADDPS       X7, X6, X6
+	VHADDPS      X6, X6, X6
+	VHADDPS      X6, X6, X6
+	VADDSS       12(DI), X6, X6
+	VMOVSS       X6, 12(DI)
+	ADDQ $16, DI
+	ADDQ $16, R8
+	DECQ left-8(SP)
+	JMP  d4group
+
+d4done:
+	VZEROUPPER
+	RET
+
 // func gather2AVX2(dst, src *float32, n int)
 // dst[j] = src[2j] for j < n (n a multiple of 8), reading src[0:2n).
 TEXT ·gather2AVX2(SB), NOSPLIT, $0-24
