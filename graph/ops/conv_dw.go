@@ -61,8 +61,8 @@ type dwPlan struct {
 	// (a multiple of 8 or 4 rows), or of 8x8 or 4x4: the planes' rows and
 	// columns, for dwRows16, dwRows32, dwPlane8 and dwPlane4; for an
 	// 8-lane one, over planes of rows of 8, 16 or 32 (a multiple of 8, 4 or
-	// 2 rows), or of 4x4, for dwRows8AVX2, dwRows16AVX2, dwRows32AVX2 and
-	// dwPlane4AVX2; else 0.
+	// 2 rows), or of 4x4 or 2x2 (two channels a step), for dwRows8AVX2,
+	// dwRows16AVX2, dwRows32AVX2, dwPlane4AVX2 and dwPlane2AVX2; else 0.
 	// With rowsS2, a plan of pairs (stride 2, padding 1 above and on the
 	// left) over planes of rows of 32 (a multiple of 16 rows) onto half
 	// as many rows of 16, for dwRows32S2, or a plan with a row gap from
@@ -201,7 +201,7 @@ func newDWPlan(g *convGeom, c, vl int) *dwPlan {
 		g.k == [3]int{1, 3, 3} && g.s == [3]int{1, 1, 1} && g.d == [3]int{1, 1, 1} && g.pb == [3]int{0, 1, 1} && g.pe == [3]int{0, 1, 1} {
 		p.rowsH, p.rowsW = g.in[1], W
 	}
-	if H, W := g.in[1], g.in[2]; vl == 8 && p.contig && ((W == 8 || W == 16 || W == 32) && H%(64/W) == 0 || W == 4 && H == 4) && g.out == g.in &&
+	if H, W := g.in[1], g.in[2]; vl == 8 && p.contig && ((W == 8 || W == 16 || W == 32) && H%(64/W) == 0 || W == 4 && H == 4 || W == 2 && H == 2) && g.out == g.in &&
 		g.k == [3]int{1, 3, 3} && g.s == [3]int{1, 1, 1} && g.d == [3]int{1, 1, 1} && g.pb == [3]int{0, 1, 1} && g.pe == [3]int{0, 1, 1} {
 		p.rowsH, p.rowsW = H, W
 	}

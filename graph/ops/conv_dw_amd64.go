@@ -155,8 +155,8 @@ func dw9Takes(p *dwPlan) bool {
 // weights w and bias. The caller has checked the bounds of x; every lane
 // that reads is inside the steps' input planes.
 func dw9Kernel(p *dwPlan, y, x []float32, steps int, w, bias []float32, clip bool, lo, hi float32) bool {
-	_ = w[steps*9-1]
-	_ = bias[steps-1]
+	_ = w[steps*p.cstep*9-1]
+	_ = bias[steps*p.cstep-1]
 	_ = y[steps*p.pm*p.vl-1]
 	if p.vl == 8 {
 		if p.rowsS2 {
@@ -170,6 +170,8 @@ func dw9Kernel(p *dwPlan, y, x []float32, steps int, w, bias []float32, clip boo
 			return dwRows32AVX2(&y[0], &x[0], steps, p.rowsH, &w[0], &bias[0], lo, hi, clip)
 		case 16:
 			return dwRows16AVX2(&y[0], &x[0], steps, p.rowsH, &w[0], &bias[0], lo, hi, clip)
+		case 2:
+			return dwPlane2AVX2(&y[0], &x[0], steps, p.rowsH, &w[0], &bias[0], lo, hi, clip)
 		case 4:
 			return dwPlane4AVX2(&y[0], &x[0], steps, p.rowsH, &w[0], &bias[0], lo, hi, clip)
 		default:
@@ -279,6 +281,12 @@ func dwRows32S2AVX2(y, x *float32, steps, h int, w, bias *float32, lo, hi float3
 //
 //go:noescape
 func dwRows16S2AVX2(y, x *float32, steps, h int, w, bias *float32, lo, hi float32, clip bool) bool
+
+// dwPlane2AVX2 is dwPlane4AVX2 for 2x2 planes (h 2), two channels a
+// step (a vector), four steps' sums in flight.
+//
+//go:noescape
+func dwPlane2AVX2(y, x *float32, steps, h int, w, bias *float32, lo, hi float32, clip bool) bool
 
 // dwPlane8 is dwRows16 for 8x8 planes (h 8; a vector two rows, the rows
 // above and below made by VALIGND of the plane's vectors too), the four

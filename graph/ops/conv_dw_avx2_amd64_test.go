@@ -18,18 +18,18 @@ func withDW8(t *testing.T, f func()) {
 }
 
 // TestDWRowsAVX2MatchesTaps checks the AVX2 row kernels (dwRows8AVX2,
-// dwRows16AVX2, dwRows32AVX2, dwPlane4AVX2: 3x3, stride 1, padding 1, rows
-// of 8, 16 and 32, 4x4 planes) against dwTapsAVX2, and dwRows32S2AVX2 and
+// dwRows16AVX2, dwRows32AVX2, dwPlane4AVX2, dwPlane2AVX2: 3x3, stride 1,
+// padding 1, rows of 8, 16 and 32, 4x4 and 2x2 planes) against dwTapsAVX2, and dwRows32S2AVX2 and
 // dwRows16S2AVX2 (stride 2 from rows of 32 and 16, without padding below
 // and on the right too) against dwPairsAVX2, which they replace, bit for bit:
 // MobileNetV2's layers of those sizes, odd channel counts, a single band
 // (4 rows of 16, 2 of 32, 8 of 8) and several (16 rows of 8, 6 of 32, 8
-// of 16), 4x4 planes of 384, 7 and 5 channels (four at a time and the
-// rest); with and without a bias, Relu and Clip (exact hits on both
+// of 16), 4x4 planes of 384, 7 and 5 channels and 2x2 planes of 960,
+// 14 and 10 (four steps at a time and the rest); with and without a bias, Relu and Clip (exact hits on both
 // bounds, the hits recorded), NaN, infinities and signed zeros among the
 // inputs and weights, and the split across the cores. Shapes they must not
 // take stay with dwTapsAVX2 (dilated, unpadded sides, 12 rows of 8, 6 of
-// 16, 3 of 32, 8 of 4, rows of 48 and 24; at stride 2, 24 rows of 16, 12 of
+// 16, 3 of 32, 8 of 4, 2 of 4, rows of 48 and 24; at stride 2, 24 rows of 16, 12 of
 // 32, padded below and on the right only, 17x16 unpadded above).
 func TestDWRowsAVX2MatchesTaps(t *testing.T) {
 	withDW8(t, func() {
@@ -47,6 +47,9 @@ func TestDWRowsAVX2MatchesTaps(t *testing.T) {
 			{"5ch_16x8", 2, 5, 5, 5, two(16, 8), two(3, 3), two(1, 1), two(1, 1), two(1, 1), two(1, 1)},
 			{"384ch_4px", 16, 384, 384, 384, two(4, 4), two(3, 3), two(1, 1), two(1, 1), two(1, 1), two(1, 1)},
 			{"7ch_4px", 3, 7, 7, 7, two(4, 4), two(3, 3), two(1, 1), two(1, 1), two(1, 1), two(1, 1)},
+			{"960ch_2px", 16, 960, 960, 960, two(2, 2), two(3, 3), two(1, 1), two(1, 1), two(1, 1), two(1, 1)},
+			{"14ch_2px", 3, 14, 14, 14, two(2, 2), two(3, 3), two(1, 1), two(1, 1), two(1, 1), two(1, 1)},
+			{"10ch_2px", 2, 10, 10, 10, two(2, 2), two(3, 3), two(1, 1), two(1, 1), two(1, 1), two(1, 1)},
 			{"5ch_4px", 1, 5, 5, 5, two(4, 4), two(3, 3), two(1, 1), two(1, 1), two(1, 1), two(1, 1)},
 			// Stride 2 from rows of 32 and 16: dwRows32S2AVX2 and
 			// dwRows16S2AVX2 (against dwPairsAVX2).
@@ -70,6 +73,7 @@ func TestDWRowsAVX2MatchesTaps(t *testing.T) {
 			{"6x16", 2, 4, 4, 4, two(6, 16), two(3, 3), two(1, 1), two(1, 1), two(1, 1), two(1, 1)},
 			{"3x32", 2, 4, 4, 4, two(3, 32), two(3, 3), two(1, 1), two(1, 1), two(1, 1), two(1, 1)},
 			{"8x48", 2, 4, 4, 4, two(8, 48), two(3, 3), two(1, 1), two(1, 1), two(1, 1), two(1, 1)},
+			{"2x4", 2, 4, 4, 4, two(2, 4), two(3, 3), two(1, 1), two(1, 1), two(1, 1), two(1, 1)},
 			{"8x4", 2, 4, 4, 4, two(8, 4), two(3, 3), two(1, 1), two(1, 1), two(1, 1), two(1, 1)},
 			{"8x24", 2, 4, 4, 4, two(8, 24), two(3, 3), two(1, 1), two(1, 1), two(1, 1), two(1, 1)},
 			{"24x16_s2", 2, 4, 4, 4, two(24, 16), two(3, 3), two(2, 2), two(1, 1), two(1, 1), two(1, 1)},

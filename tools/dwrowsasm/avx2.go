@@ -3,8 +3,8 @@ package main
 import "fmt"
 
 // The AVX2 row kernels (8-lane vectors, 16 ymm registers): dwRows8AVX2,
-// dwRows16AVX2 and dwRows32AVX2, dwPlane4AVX2, dwRows16S2AVX2 and
-// dwRows32S2AVX2, for machines without AVX-512 (or with
+// dwRows16AVX2 and dwRows32AVX2, dwPlane4AVX2, dwPlane2AVX2, dwRows16S2AVX2
+// and dwRows32S2AVX2, for machines without AVX-512 (or with
 // ONNXTUNE_GEMM=avx2), where the 3x3 layers otherwise run dwTapsAVX2
 // (stride 1) and dwPairsAVX2 (stride 2): one sum in flight, every tap a
 // masked load.
@@ -383,4 +383,91 @@ func (a *asm) rowsS2AVX2(v int) {
 	a.p("\tADDQ         R13, SI")
 	a.p("\tADDQ         R9, DI")
 	a.nextStep(p)
+}
+
+const plane2AVX2Doc = `// func dwPlane2AVX2(y, x *float32, steps, h int, w, bias *float32, lo, hi float32, clip bool) bool
+// dwTapsAVX2 for 2x2 planes (h 2) of two channels a step (a vector, P in
+// Y4: a 128-bit lane a channel's plane): the rows above and below a
+// plane's are in-lane shifts of P by two elements (Y5), a source's left
+// and right taps shifts by one with the element that would cross a row
+// zeroed (VBLENDPS with the zero vector Y8; Y6 and Y7). The weights and
+// bias of a lane are its channel's, two broadcasts joined by VINSERTF128
+// (Y12-Y15). Four steps at a time (Y0-Y3 their sums) while four are left,
+// then one; the sums are dwTapsAVX2's.`
+
+// plane2AVX2 writes dwPlane2AVX2.
+func (a *asm) plane2AVX2() {
+	const p = "a2"
+	a.p("")
+	a.text(plane2AVX2Doc)
+	a.p("TEXT ·dwPlane2AVX2(SB), NOSPLIT, $0-65")
+	a.text(`	MOVB         $0, ret+64(FP)
+	MOVQ         y+0(FP), DI
+	MOVQ         x+8(FP), SI
+	MOVQ         steps+16(FP), BX
+	MOVQ         w+32(FP), R10
+	MOVQ         bias+40(FP), R12`)
+	wt := 0
+	// pair broadcasts the two channels' values at off(base) and off+step
+	// into the halves of dst.
+	pair := func(base string, off, step int, dst string) {
+		t := ymm(12 + 2*wt)
+		wt ^= 1
+		a.p("\tVBROADCASTSS %d(%s), X%s", off, base, dst[1:])
+		a.p("\tVBROADCASTSS %d(%s), X%s", off+step, base, t[1:])
+		a.p("\tVINSERTF128  $1, X%s, %s, %s", t[1:], dst, dst)
+	}
+	// step adds step k's nine taps to its sum Y(k).
+	step := func(k int) {
+		acc := ymm(k)
+		pair("R12", 8*k, 4, acc)
+		a.p("\tVMOVUPS      %d(SI), Y4", 32*k)
+		for kh := range 3 {
+			s := "Y4"
+			switch kh {
+			case 0:
+				a.p("\tVPSLLDQ      $8, Y4, Y5")
+				s = "Y5"
+			case 2:
+				a.p("\tVPSRLDQ      $8, Y4, Y5")
+				s = "Y5"
+			}
+			a.p("\tVPSLLDQ      $4, %s, Y6", s)
+			a.p("\tVBLENDPS     $0x44, Y8, Y6, Y6")
+			a.p("\tVPSRLDQ      $4, %s, Y7", s)
+			a.p("\tVBLENDPS     $0x22, Y8, Y7, Y7")
+			for kw, src := range []string{"Y6", s, "Y7"} {
+				wr := ymm(13 + 2*wt)
+				pair("R10", 72*k+4*(3*kh+kw), 36, wr)
+				a.p("\tVFMADD231PS  %s, %s, %s", src, wr, acc)
+			}
+		}
+	}
+	a.p("\n%squad:", p)
+	a.p("\tCMPQ         BX, $4")
+	a.p("\tJLT          %sstep", p)
+	a.p("\tVPXOR        Y8, Y8, Y8")
+	for k := range 4 {
+		step(k)
+	}
+	a.clipStoreAVX2(p+"q", 4, func(i int) string { return fmt.Sprintf("%d(DI)", 32*i) })
+	a.p("\tADDQ         $128, SI")
+	a.p("\tADDQ         $128, DI")
+	a.p("\tADDQ         $288, R10")
+	a.p("\tADDQ         $32, R12")
+	a.p("\tSUBQ         $4, BX")
+	a.p("\tJMP          %squad", p)
+	a.stepHead(p)
+	a.p("\tVPXOR        Y8, Y8, Y8")
+	step(0)
+	a.clipStoreAVX2(p, 1, func(i int) string { return fmt.Sprintf("%d(DI)", 32*i) })
+	a.p("\tADDQ         $32, SI")
+	a.p("\tADDQ         $32, DI")
+	a.p("\tADDQ         $72, R10")
+	a.p("\tADDQ         $8, R12")
+	a.p("\tDECQ         BX")
+	a.p("\tJMP          %sstep", p)
+	a.p("\n%sdone:", p)
+	a.p("\tVZEROUPPER")
+	a.p("\tRET")
 }
