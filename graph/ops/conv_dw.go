@@ -68,7 +68,9 @@ type dwPlan struct {
 	// as many rows of 16, for dwRows32S2, or a plan with a row gap from
 	// 16x16 onto 8x8, for dwRows16S2; for 8 lanes, a plan of pairs from
 	// rows of 16 or 32 (a multiple of 16 or 8 rows) onto half as many
-	// rows of 8 or 16, for dwRows16S2AVX2 and dwRows32S2AVX2.
+	// rows of 8 or 16, for dwRows16S2AVX2 and dwRows32S2AVX2, or a plan of
+	// gathers from 8x8 onto 4x4 or from 4x4 onto 2x2 (two channels a
+	// step), for dwPlane8S2AVX2 and dwPlane4S2AVX2.
 	rowsH, rowsW int
 	rowsS2       bool
 }
@@ -191,6 +193,10 @@ func newDWPlan(g *convGeom, c, vl int) *dwPlan {
 	}
 	if !ok {
 		p.off, p.mask = idx, mask
+		if H, W := g.in[1], g.in[2]; vl == 8 && (H == 8 && W == 8 && p.cstep == 1 || H == 4 && W == 4 && p.cstep == 2) && 2*g.out[1] == H && 2*g.out[2] == W &&
+			g.k == [3]int{1, 3, 3} && g.s == [3]int{1, 2, 2} && g.d == [3]int{1, 1, 1} && g.pb == [3]int{0, 1, 1} {
+			p.rowsH, p.rowsW, p.rowsS2 = H, W, true
+		}
 		if vl == 16 {
 			p.winBase, p.winOff, p.winK, p.win = dwWindow(idx, mask, p.pm, T, p.cstep*pin)
 		}

@@ -160,10 +160,16 @@ func dw9Kernel(p *dwPlan, y, x []float32, steps int, w, bias []float32, clip boo
 	_ = y[steps*p.pm*p.vl-1]
 	if p.vl == 8 {
 		if p.rowsS2 {
-			if p.rowsW == 32 {
+			switch p.rowsW {
+			case 32:
 				return dwRows32S2AVX2(&y[0], &x[0], steps, p.rowsH, &w[0], &bias[0], lo, hi, clip)
+			case 16:
+				return dwRows16S2AVX2(&y[0], &x[0], steps, p.rowsH, &w[0], &bias[0], lo, hi, clip)
+			case 8:
+				return dwPlane8S2AVX2(&y[0], &x[0], steps, p.rowsH, &w[0], &bias[0], lo, hi, clip)
+			default:
+				return dwPlane4S2AVX2(&y[0], &x[0], steps, p.rowsH, &w[0], &bias[0], lo, hi, clip)
 			}
-			return dwRows16S2AVX2(&y[0], &x[0], steps, p.rowsH, &w[0], &bias[0], lo, hi, clip)
 		}
 		switch p.rowsW {
 		case 32:
@@ -287,6 +293,21 @@ func dwRows16S2AVX2(y, x *float32, steps, h int, w, bias *float32, lo, hi float3
 //
 //go:noescape
 func dwPlane2AVX2(y, x *float32, steps, h int, w, bias *float32, lo, hi float32, clip bool) bool
+
+// dwPlane8S2AVX2 is dwGatherAVX2 for a plan of gathers from 8x8 planes
+// onto 4x4 (stride 2, dwPlan.rowsS2): the even and odd inputs of the two
+// input rows under an output vector by VSHUFPS and VPERMPD, four channels'
+// sums in flight, the same additions in the same order; the clamp as
+// dwRows16AVX2's.
+//
+//go:noescape
+func dwPlane8S2AVX2(y, x *float32, steps, h int, w, bias *float32, lo, hi float32, clip bool) bool
+
+// dwPlane4S2AVX2 is dwPlane8S2AVX2 from 4x4 planes onto 2x2, two channels
+// a step (a vector), four steps' sums in flight.
+//
+//go:noescape
+func dwPlane4S2AVX2(y, x *float32, steps, h int, w, bias *float32, lo, hi float32, clip bool) bool
 
 // dwPlane8 is dwRows16 for 8x8 planes (h 8; a vector two rows, the rows
 // above and below made by VALIGND of the plane's vectors too), the four

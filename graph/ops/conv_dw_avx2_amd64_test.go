@@ -21,7 +21,9 @@ func withDW8(t *testing.T, f func()) {
 // dwRows16AVX2, dwRows32AVX2, dwPlane4AVX2, dwPlane2AVX2: 3x3, stride 1,
 // padding 1, rows of 8, 16 and 32, 4x4 and 2x2 planes) against dwTapsAVX2, and dwRows32S2AVX2 and
 // dwRows16S2AVX2 (stride 2 from rows of 32 and 16, without padding below
-// and on the right too) against dwPairsAVX2, which they replace, bit for bit:
+// and on the right too) against dwPairsAVX2, and dwPlane8S2AVX2 and
+// dwPlane4S2AVX2 (stride 2 onto 4x4 and 2x2) against dwGatherAVX2, which
+// they replace, bit for bit:
 // MobileNetV2's layers of those sizes, odd channel counts, a single band
 // (4 rows of 16, 2 of 32, 8 of 8) and several (16 rows of 8, 6 of 32, 8
 // of 16), 4x4 planes of 384, 7 and 5 channels and 2x2 planes of 960,
@@ -30,7 +32,8 @@ func withDW8(t *testing.T, f func()) {
 // inputs and weights, and the split across the cores. Shapes they must not
 // take stay with dwTapsAVX2 (dilated, unpadded sides, 12 rows of 8, 6 of
 // 16, 3 of 32, 8 of 4, 2 of 4, rows of 48 and 24; at stride 2, 24 rows of 16, 12 of
-// 32, padded below and on the right only, 17x16 unpadded above).
+// 32, padded below and on the right only, 17x16 unpadded above, 8x8 padded
+// below and on the right only, a 5x5 window on 4x4).
 func TestDWRowsAVX2MatchesTaps(t *testing.T) {
 	withDW8(t, func() {
 		cases := []directCase{
@@ -60,6 +63,13 @@ func TestDWRowsAVX2MatchesTaps(t *testing.T) {
 			{"144ch_16px_s2", 16, 144, 144, 144, two(16, 16), two(3, 3), two(2, 2), two(1, 1), two(1, 1), two(1, 1)},
 			{"7ch_16px_s2_nopad_end", 3, 7, 7, 7, two(16, 16), two(3, 3), two(2, 2), two(1, 1), two(1, 1), two(0, 0)},
 			{"5ch_32x16_s2", 2, 5, 5, 5, two(32, 16), two(3, 3), two(2, 2), two(1, 1), two(1, 1), two(1, 1)},
+			// Stride 2 onto 4x4 and 2x2: dwPlane8S2AVX2 and dwPlane4S2AVX2
+			// (against dwGatherAVX2).
+			{"192ch_8px_s2", 16, 192, 192, 192, two(8, 8), two(3, 3), two(2, 2), two(1, 1), two(1, 1), two(1, 1)},
+			{"7ch_8px_s2_nopad_end", 3, 7, 7, 7, two(8, 8), two(3, 3), two(2, 2), two(1, 1), two(1, 1), two(0, 0)},
+			{"576ch_4px_s2", 16, 576, 576, 576, two(4, 4), two(3, 3), two(2, 2), two(1, 1), two(1, 1), two(1, 1)},
+			{"14ch_4px_s2", 3, 14, 14, 14, two(4, 4), two(3, 3), two(2, 2), two(1, 1), two(1, 1), two(1, 1)},
+			{"10ch_4px_s2_nopad_end", 2, 10, 10, 10, two(4, 4), two(3, 3), two(2, 2), two(1, 1), two(1, 1), two(0, 0)},
 		}
 		for _, c := range cases {
 			t.Run(c.name, func(t *testing.T) {
@@ -76,6 +86,8 @@ func TestDWRowsAVX2MatchesTaps(t *testing.T) {
 			{"2x4", 2, 4, 4, 4, two(2, 4), two(3, 3), two(1, 1), two(1, 1), two(1, 1), two(1, 1)},
 			{"8x4", 2, 4, 4, 4, two(8, 4), two(3, 3), two(1, 1), two(1, 1), two(1, 1), two(1, 1)},
 			{"8x24", 2, 4, 4, 4, two(8, 24), two(3, 3), two(1, 1), two(1, 1), two(1, 1), two(1, 1)},
+			{"8x8_s2_pad_end", 2, 4, 4, 4, two(8, 8), two(3, 3), two(2, 2), two(1, 1), two(0, 0), two(1, 1)},
+			{"4x4_s2_5x5", 2, 4, 4, 4, two(4, 4), two(5, 5), two(2, 2), two(1, 1), two(2, 2), two(2, 2)},
 			{"24x16_s2", 2, 4, 4, 4, two(24, 16), two(3, 3), two(2, 2), two(1, 1), two(1, 1), two(1, 1)},
 			{"12x32_s2", 2, 4, 4, 4, two(12, 32), two(3, 3), two(2, 2), two(1, 1), two(1, 1), two(1, 1)},
 			{"32px_s2_pad_end", 2, 4, 4, 4, two(32, 32), two(3, 3), two(2, 2), two(1, 1), two(0, 0), two(1, 1)},

@@ -3,11 +3,11 @@ package main
 import "fmt"
 
 // The AVX2 row kernels (8-lane vectors, 16 ymm registers): dwRows8AVX2,
-// dwRows16AVX2 and dwRows32AVX2, dwPlane4AVX2, dwPlane2AVX2, dwRows16S2AVX2
-// and dwRows32S2AVX2, for machines without AVX-512 (or with
+// dwRows16AVX2 and dwRows32AVX2, dwPlane4AVX2, dwPlane2AVX2, dwRows16S2AVX2,
+// dwRows32S2AVX2, dwPlane8S2AVX2 and dwPlane4S2AVX2, for machines without AVX-512 (or with
 // ONNXTUNE_GEMM=avx2), where the 3x3 layers otherwise run dwTapsAVX2
-// (stride 1) and dwPairsAVX2 (stride 2): one sum in flight, every tap a
-// masked load.
+// (stride 1), dwPairsAVX2 and dwGatherAVX2 (stride 2): one sum in flight,
+// every tap a masked load or a gather.
 
 // ymm is ymm register i.
 func ymm(i int) string { return fmt.Sprintf("Y%d", i) }
@@ -462,6 +462,168 @@ func (a *asm) plane2AVX2() {
 	step(0)
 	a.clipStoreAVX2(p, 1, func(i int) string { return fmt.Sprintf("%d(DI)", 32*i) })
 	a.p("\tADDQ         $32, SI")
+	a.p("\tADDQ         $32, DI")
+	a.p("\tADDQ         $72, R10")
+	a.p("\tADDQ         $8, R12")
+	a.p("\tDECQ         BX")
+	a.p("\tJMP          %sstep", p)
+	a.p("\n%sdone:", p)
+	a.p("\tVZEROUPPER")
+	a.p("\tRET")
+}
+
+const plane8S2AVX2Doc = `// func dwPlane8S2AVX2(y, x *float32, steps, h int, w, bias *float32, lo, hi float32, clip bool) bool
+// dwGatherAVX2 for 3x3 windows at stride 2 from 8x8 planes onto 4x4 (h 8),
+// padding 1 above and on the left, one channel a step: an output vector
+// is two output rows, whose lanes read two input rows a and b (a row is a
+// vector). For each kh, VSHUFPS and VPERMPD of the pair make the even
+// inputs of a then of b (Y9, the centre taps) and the odd ones (Y10, the
+// right taps), VPSLLDQ of the odd ones the left taps (Y11: within each
+// 128-bit lane, a row's four, the padding lane +0 as the gathers give);
+// the row above the plane is the zero vector Y12. Four channels at a time
+// (Y0-Y7, channel c's vector q in Y(2c+q)) while four are left, then one;
+// the sums are dwGatherAVX2's.`
+
+// plane8S2AVX2 writes dwPlane8S2AVX2.
+func (a *asm) plane8S2AVX2() {
+	const p = "a8s2"
+	a.p("")
+	a.text(plane8S2AVX2Doc)
+	a.p("TEXT ·dwPlane8S2AVX2(SB), NOSPLIT, $0-65")
+	a.text(`	MOVB         $0, ret+64(FP)
+	MOVQ         y+0(FP), DI
+	MOVQ         x+8(FP), SI
+	MOVQ         steps+16(FP), BX
+	MOVQ         w+32(FP), R10
+	MOVQ         bias+40(FP), R12`)
+	wt := 0
+	channel := func(c int) {
+		a.p("\tVBROADCASTSS %d(R12), %s", 4*c, ymm(2*c))
+		a.p("\tVMOVAPS      %s, %s", ymm(2*c), ymm(2*c+1))
+		for q := range 2 {
+			for kh := range 3 {
+				ra, rb := 4*q+kh-1, 4*q+2+kh-1
+				src1 := "Y12"
+				if ra >= 0 {
+					a.p("\tVMOVUPS      %d(SI), Y8", 256*c+32*ra)
+					src1 = "Y8"
+				}
+				b := fmt.Sprintf("%d(SI)", 256*c+32*rb)
+				a.p("\tVSHUFPS      $0x88, %s, %s, Y9", b, src1)
+				a.p("\tVPERMPD      $0xd8, Y9, Y9")
+				a.p("\tVSHUFPS      $0xdd, %s, %s, Y10", b, src1)
+				a.p("\tVPERMPD      $0xd8, Y10, Y10")
+				a.p("\tVPSLLDQ      $4, Y10, Y11")
+				for kw, src := range []string{"Y11", "Y9", "Y10"} {
+					t := ymm(14 + wt)
+					wt ^= 1
+					a.p("\tVBROADCASTSS %d(R10), %s", 36*c+4*(3*kh+kw), t)
+					a.p("\tVFMADD231PS  %s, %s, %s", src, t, ymm(2*c+q))
+				}
+			}
+		}
+	}
+	a.p("\n%squad:", p)
+	a.p("\tCMPQ         BX, $4")
+	a.p("\tJLT          %sstep", p)
+	a.p("\tVXORPS       Y12, Y12, Y12")
+	for c := range 4 {
+		channel(c)
+	}
+	a.clipStoreAVX2(p+"q", 8, func(i int) string { return fmt.Sprintf("%d(DI)", 32*i) })
+	a.p("\tADDQ         $1024, SI")
+	a.p("\tADDQ         $256, DI")
+	a.p("\tADDQ         $144, R10")
+	a.p("\tADDQ         $16, R12")
+	a.p("\tSUBQ         $4, BX")
+	a.p("\tJMP          %squad", p)
+	a.stepHead(p)
+	a.p("\tVXORPS       Y12, Y12, Y12")
+	channel(0)
+	a.clipStoreAVX2(p, 2, func(i int) string { return fmt.Sprintf("%d(DI)", 32*i) })
+	a.p("\tADDQ         $256, SI")
+	a.p("\tADDQ         $64, DI")
+	a.nextStep(p)
+}
+
+const plane4S2AVX2Doc = `// func dwPlane4S2AVX2(y, x *float32, steps, h int, w, bias *float32, lo, hi float32, clip bool) bool
+// dwGatherAVX2 for 3x3 windows at stride 2 from 4x4 planes onto 2x2 (h 4),
+// padding 1 above and on the left, two channels a step (a vector, a
+// 128-bit lane a channel's output plane). Input row k of both channels is
+// R_k, a 128-bit lane each (two loads). An output plane's two rows read
+// input rows a = kh-1 and b = kh+1: VSHUFPS of R_a and R_b makes the
+// even inputs of a then of b (Y9, the centre taps) and the odd ones (Y10,
+// the right taps), VPERMILPS and VBLENDPS with the zero vector Y12 the
+// left taps (Y11, the padding lanes +0 as the gathers give); row -1 is
+// zero. The weights and bias of a lane are its channel's (as
+// dwPlane2AVX2's). Four steps at a time (Y0-Y3) while four are left, then
+// one; the sums are dwGatherAVX2's.`
+
+// plane4S2AVX2 writes dwPlane4S2AVX2.
+func (a *asm) plane4S2AVX2() {
+	const p = "a4s2"
+	a.p("")
+	a.text(plane4S2AVX2Doc)
+	a.p("TEXT ·dwPlane4S2AVX2(SB), NOSPLIT, $0-65")
+	a.text(`	MOVB         $0, ret+64(FP)
+	MOVQ         y+0(FP), DI
+	MOVQ         x+8(FP), SI
+	MOVQ         steps+16(FP), BX
+	MOVQ         w+32(FP), R10
+	MOVQ         bias+40(FP), R12`)
+	wt := 0
+	pair := func(base string, off, step int, dst string) {
+		t := ymm(13 + wt)
+		wt ^= 1
+		a.p("\tVBROADCASTSS %d(%s), X%s", off, base, dst[1:])
+		a.p("\tVBROADCASTSS %d(%s), X%s", off+step, base, t[1:])
+		a.p("\tVINSERTF128  $1, X%s, %s, %s", t[1:], dst, dst)
+	}
+	// rowPair loads input row k of the step's two channels into dst.
+	rowPair := func(k, s int, dst string) {
+		a.p("\tVMOVUPS      %d(SI), X%s", 128*s+16*k, dst[1:])
+		a.p("\tVINSERTF128  $1, %d(SI), %s, %s", 128*s+64+16*k, dst, dst)
+	}
+	step := func(s int) {
+		acc := ymm(s)
+		pair("R12", 8*s, 4, acc)
+		for kh := range 3 {
+			src1 := "Y12"
+			if kh > 0 {
+				rowPair(kh-1, s, "Y7")
+				src1 = "Y7"
+			}
+			rowPair(kh+1, s, "Y8")
+			a.p("\tVSHUFPS      $0x88, Y8, %s, Y9", src1)
+			a.p("\tVSHUFPS      $0xdd, Y8, %s, Y10", src1)
+			a.p("\tVPERMILPS    $0x80, Y10, Y11")
+			a.p("\tVBLENDPS     $0x55, Y12, Y11, Y11")
+			for kw, src := range []string{"Y11", "Y9", "Y10"} {
+				wr := ymm(5 + wt)
+				pair("R10", 72*s+4*(3*kh+kw), 36, wr)
+				a.p("\tVFMADD231PS  %s, %s, %s", src, wr, acc)
+			}
+		}
+	}
+	a.p("\n%squad:", p)
+	a.p("\tCMPQ         BX, $4")
+	a.p("\tJLT          %sstep", p)
+	a.p("\tVXORPS       Y12, Y12, Y12")
+	for s := range 4 {
+		step(s)
+	}
+	a.clipStoreAVX2(p+"q", 4, func(i int) string { return fmt.Sprintf("%d(DI)", 32*i) })
+	a.p("\tADDQ         $512, SI")
+	a.p("\tADDQ         $128, DI")
+	a.p("\tADDQ         $288, R10")
+	a.p("\tADDQ         $32, R12")
+	a.p("\tSUBQ         $4, BX")
+	a.p("\tJMP          %squad", p)
+	a.stepHead(p)
+	a.p("\tVXORPS       Y12, Y12, Y12")
+	step(0)
+	a.clipStoreAVX2(p, 1, func(i int) string { return fmt.Sprintf("%d(DI)", 32*i) })
+	a.p("\tADDQ         $128, SI")
 	a.p("\tADDQ         $32, DI")
 	a.p("\tADDQ         $72, R10")
 	a.p("\tADDQ         $8, R12")
