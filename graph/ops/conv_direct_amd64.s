@@ -127,6 +127,157 @@ done:
 	VZEROUPPER
 	RET
 
+// func convTapRows4AVX2(dst *float32, n, rows, dstStride int, init float32, base *float32, baseStride int, off *int32, w *float32, taps int)
+// convTapRowsAVX2 for rows a multiple of 4 of n < 32 elements, four rows
+// at a time: per block of 16 elements (eight sums, row r's in Y(r) and
+// Y(4+r)), of 8 (Y0-Y3) and the masked tail (Y0-Y3), each element's sum
+// the init, then the taps in order, the same FMAs with the same operands
+// as convTapRowsAVX2's (whose row8 and tail loops keep one sum in flight).
+// R13 and R14 the block of rows' dst and base, DI and SI their moving
+// pointers, CX elements left, BX rows left, DX and AX the strides in
+// bytes, R8 off, R9 w, R11 tap index, R12 and R10 the tap's inputs in
+// rows 0 and 2 (R10 also rows 2's dst for the stores); Y8 init, Y9 the
+// tap's weight, Y15 the tail mask.
+TEXT ·convTapRows4AVX2(SB), NOSPLIT, $0-80
+	MOVQ         dst+0(FP), R13
+	MOVQ         rows+16(FP), BX
+	MOVQ         dstStride+24(FP), DX
+	SHLQ         $2, DX
+	VBROADCASTSS init+32(FP), Y8
+	MOVQ         base+40(FP), R14
+	MOVQ         baseStride+48(FP), AX
+	SHLQ         $2, AX
+	MOVQ         off+56(FP), R8
+	MOVQ         w+64(FP), R9
+
+	MOVQ    n+8(FP), CX
+	ANDQ    $7, CX
+	MOVQ    $8, R12
+	SUBQ    CX, R12
+	LEAQ    tapmask<>(SB), R11
+	VMOVDQU (R11)(R12*4), Y15
+
+r4group:
+	CMPQ BX, $4
+	JLT  r4done
+	MOVQ R13, DI
+	MOVQ R14, SI
+	MOVQ n+8(FP), CX
+
+r4c16:
+	CMPQ CX, $16
+	JLT  r4c8
+	VMOVAPS Y8, Y0
+	VMOVAPS Y8, Y1
+	VMOVAPS Y8, Y2
+	VMOVAPS Y8, Y3
+	VMOVAPS Y8, Y4
+	VMOVAPS Y8, Y5
+	VMOVAPS Y8, Y6
+	VMOVAPS Y8, Y7
+	XORQ R11, R11
+
+r4t16:
+	MOVLQSX      (R8)(R11*4), R12
+	LEAQ         (SI)(R12*4), R12
+	LEAQ         (R12)(AX*2), R10
+	VBROADCASTSS (R9)(R11*4), Y9
+	VFMADD231PS  (R12), Y9, Y0
+	VFMADD231PS  (R12)(AX*1), Y9, Y1
+	VFMADD231PS  (R10), Y9, Y2
+	VFMADD231PS  (R10)(AX*1), Y9, Y3
+	VFMADD231PS  32(R12), Y9, Y4
+	VFMADD231PS  32(R12)(AX*1), Y9, Y5
+	VFMADD231PS  32(R10), Y9, Y6
+	VFMADD231PS  32(R10)(AX*1), Y9, Y7
+	INCQ         R11
+	CMPQ         R11, taps+72(FP)
+	JLT          r4t16
+	LEAQ         (DI)(DX*2), R10
+	VMOVUPS      Y0, (DI)
+	VMOVUPS      Y1, (DI)(DX*1)
+	VMOVUPS      Y2, (R10)
+	VMOVUPS      Y3, (R10)(DX*1)
+	VMOVUPS      Y4, 32(DI)
+	VMOVUPS      Y5, 32(DI)(DX*1)
+	VMOVUPS      Y6, 32(R10)
+	VMOVUPS      Y7, 32(R10)(DX*1)
+	ADDQ         $64, DI
+	ADDQ         $64, SI
+	SUBQ         $16, CX
+	JMP          r4c16
+
+r4c8:
+	CMPQ CX, $8
+	JLT  r4tail
+	VMOVAPS Y8, Y0
+	VMOVAPS Y8, Y1
+	VMOVAPS Y8, Y2
+	VMOVAPS Y8, Y3
+	XORQ R11, R11
+
+r4t8:
+	MOVLQSX      (R8)(R11*4), R12
+	LEAQ         (SI)(R12*4), R12
+	LEAQ         (R12)(AX*2), R10
+	VBROADCASTSS (R9)(R11*4), Y9
+	VFMADD231PS  (R12), Y9, Y0
+	VFMADD231PS  (R12)(AX*1), Y9, Y1
+	VFMADD231PS  (R10), Y9, Y2
+	VFMADD231PS  (R10)(AX*1), Y9, Y3
+	INCQ         R11
+	CMPQ         R11, taps+72(FP)
+	JLT          r4t8
+	LEAQ         (DI)(DX*2), R10
+	VMOVUPS      Y0, (DI)
+	VMOVUPS      Y1, (DI)(DX*1)
+	VMOVUPS      Y2, (R10)
+	VMOVUPS      Y3, (R10)(DX*1)
+	ADDQ         $32, DI
+	ADDQ         $32, SI
+	SUBQ         $8, CX
+
+r4tail:
+	TESTQ CX, CX
+	JZ    r4next
+	VMOVAPS Y8, Y0
+	VMOVAPS Y8, Y1
+	VMOVAPS Y8, Y2
+	VMOVAPS Y8, Y3
+	XORQ R11, R11
+
+r4tt:
+	MOVLQSX      (R8)(R11*4), R12
+	LEAQ         (SI)(R12*4), R12
+	LEAQ         (R12)(AX*2), R10
+	VBROADCASTSS (R9)(R11*4), Y9
+	VMASKMOVPS   (R12), Y15, Y10
+	VFMADD231PS  Y10, Y9, Y0
+	VMASKMOVPS   (R12)(AX*1), Y15, Y11
+	VFMADD231PS  Y11, Y9, Y1
+	VMASKMOVPS   (R10), Y15, Y12
+	VFMADD231PS  Y12, Y9, Y2
+	VMASKMOVPS   (R10)(AX*1), Y15, Y13
+	VFMADD231PS  Y13, Y9, Y3
+	INCQ         R11
+	CMPQ         R11, taps+72(FP)
+	JLT          r4tt
+	LEAQ         (DI)(DX*2), R10
+	VMASKMOVPS   Y0, Y15, (DI)
+	VMASKMOVPS   Y1, Y15, (DI)(DX*1)
+	VMASKMOVPS   Y2, Y15, (R10)
+	VMASKMOVPS   Y3, Y15, (R10)(DX*1)
+
+r4next:
+	LEAQ (R13)(DX*4), R13
+	LEAQ (R14)(AX*4), R14
+	SUBQ $4, BX
+	JMP  r4group
+
+r4done:
+	VZEROUPPER
+	RET
+
 // func convTapDotsAVX2(acc, dy *float32, n, rows, dyStride int, base *float32, baseStride int, off *int32, taps int)
 // DI acc, SI dy, BX base, R8 off, R11 tap index, Y7 the tail mask, DX and
 // AX the strides in bytes; per tap R12 and R13 the row's run and dy, R14
