@@ -478,34 +478,26 @@ d4next:
 	JMP  d4row
 
 d4sum:
+	// Each tap's sum as convTapDotsAVX2 reduces it, the last two steps
+	// (VHADDPS of a vector with itself) done for the four taps at once:
+	// the same pairs added in the same order.
 	VADDPS       Y1, Y0, Y0
 	VEXTRACTF128 $1, Y0, X1
 	VADDPS       X1, X0, X0
-	VHADDPS      X0, X0, X0
-	VHADDPS      X0, X0, X0
-	VADDSS       0(DI), X0, X0
-	VMOVSS       X0, 0(DI)
 	VADDPS       Y3, Y2, Y2
 	VEXTRACTF128 $1, Y2, X3
 	VADDPS       X3, X2, X2
-	VHADDPS      X2, X2, X2
-	VHADDPS      X2, X2, X2
-	VADDSS       4(DI), X2, X2
-	VMOVSS       X2, 4(DI)
 	VADDPS       Y5, Y4, Y4
 	VEXTRACTF128 $1, Y4, X5
 	VADDPS       X5, X4, X4
-	VHADDPS      X4, X4, X4
-	VHADDPS      X4, X4, X4
-	VADDSS       8(DI), X4, X4
-	VMOVSS       X4, 8(DI)
 	VADDPS       Y7, Y6, Y6
 	VEXTRACTF128 $1, Y6, X7
 	VADDPS       X7, X6, X6
-	VHADDPS      X6, X6, X6
-	VHADDPS      X6, X6, X6
-	VADDSS       12(DI), X6, X6
-	VMOVSS       X6, 12(DI)
+	VHADDPS      X2, X0, X0
+	VHADDPS      X6, X4, X4
+	VHADDPS      X4, X0, X0
+	VADDPS       (DI), X0, X0
+	VMOVUPS      X0, (DI)
 	ADDQ $16, DI
 	ADDQ $16, R8
 	DECQ left-8(SP)
