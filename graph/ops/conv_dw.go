@@ -59,11 +59,18 @@ type dwPlan struct {
 	// rowsH and rowsW, for a 16-lane contiguous plan of 3x3 windows
 	// (stride 1, padding 1 on every side) over planes of rows of 16 or 32
 	// (a multiple of 8 or 4 rows), or of 8x8 or 4x4: the planes' rows and
-	// columns, for dwRows16, dwRows32, dwPlane8 and dwPlane4; else 0.
+	// columns, for dwRows16, dwRows32, dwPlane8 and dwPlane4; for an
+	// 8-lane one, over planes of rows of 8, 16 or 32 (a multiple of 8, 4 or
+	// 2 rows), or of 4x4 or 2x2 (two channels a step), for dwRows8AVX2,
+	// dwRows16AVX2, dwRows32AVX2, dwPlane4AVX2 and dwPlane2AVX2; else 0.
 	// With rowsS2, a plan of pairs (stride 2, padding 1 above and on the
 	// left) over planes of rows of 32 (a multiple of 16 rows) onto half
 	// as many rows of 16, for dwRows32S2, or a plan with a row gap from
-	// 16x16 onto 8x8, for dwRows16S2.
+	// 16x16 onto 8x8, for dwRows16S2; for 8 lanes, a plan of pairs from
+	// rows of 16 or 32 (a multiple of 16 or 8 rows) onto half as many
+	// rows of 8 or 16, for dwRows16S2AVX2 and dwRows32S2AVX2, or a plan of
+	// gathers from 8x8 onto 4x4 or from 4x4 onto 2x2 (two channels a
+	// step), for dwPlane8S2AVX2 and dwPlane4S2AVX2.
 	rowsH, rowsW int
 	rowsS2       bool
 }
@@ -93,8 +100,8 @@ var dw9Off bool
 // (tests compare the two).
 var dwWinOff bool
 
-// dwRowsOff turns the row kernels (dwRows16 and the like) off: its plans then run dw9x4 (tests compare
-// the two).
+// dwRowsOff turns the row kernels (dwRows16 and the like) off: its plans then run dw9x4, and the
+// 8-lane ones (dwRows16AVX2 and the like) dwTapsAVX2 (tests compare the two).
 var dwRowsOff bool
 
 // dwLanes, when 8, keeps the plans at 8 lanes (tests compare both).
@@ -186,6 +193,10 @@ func newDWPlan(g *convGeom, c, vl int) *dwPlan {
 	}
 	if !ok {
 		p.off, p.mask = idx, mask
+		if H, W := g.in[1], g.in[2]; vl == 8 && (H == 8 && W == 8 && p.cstep == 1 || H == 4 && W == 4 && p.cstep == 2) && 2*g.out[1] == H && 2*g.out[2] == W &&
+			g.k == [3]int{1, 3, 3} && g.s == [3]int{1, 2, 2} && g.d == [3]int{1, 1, 1} && g.pb == [3]int{0, 1, 1} {
+			p.rowsH, p.rowsW, p.rowsS2 = H, W, true
+		}
 		if vl == 16 {
 			p.winBase, p.winOff, p.winK, p.win = dwWindow(idx, mask, p.pm, T, p.cstep*pin)
 		}
@@ -195,6 +206,14 @@ func newDWPlan(g *convGeom, c, vl int) *dwPlan {
 	if H, W := g.in[1], g.in[2]; vl == 16 && p.contig && ((W == 16 || W == 32) && H%(128/W) == 0 || (W == 8 || W == 4) && H == W) && g.out == g.in &&
 		g.k == [3]int{1, 3, 3} && g.s == [3]int{1, 1, 1} && g.d == [3]int{1, 1, 1} && g.pb == [3]int{0, 1, 1} && g.pe == [3]int{0, 1, 1} {
 		p.rowsH, p.rowsW = g.in[1], W
+	}
+	if H, W := g.in[1], g.in[2]; vl == 8 && p.contig && ((W == 8 || W == 16 || W == 32) && H%(64/W) == 0 || W == 4 && H == 4 || W == 2 && H == 2) && g.out == g.in &&
+		g.k == [3]int{1, 3, 3} && g.s == [3]int{1, 1, 1} && g.d == [3]int{1, 1, 1} && g.pb == [3]int{0, 1, 1} && g.pe == [3]int{0, 1, 1} {
+		p.rowsH, p.rowsW = H, W
+	}
+	if H, W := g.in[1], g.in[2]; vl == 8 && p.pairs && (W == 16 && H%16 == 0 || W == 32 && H%8 == 0) && 2*g.out[1] == H && 2*g.out[2] == W &&
+		g.k == [3]int{1, 3, 3} && g.s == [3]int{1, 2, 2} && g.d == [3]int{1, 1, 1} && g.pb == [3]int{0, 1, 1} {
+		p.rowsH, p.rowsW, p.rowsS2 = H, W, true
 	}
 	if H, W := g.in[1], g.in[2]; vl == 16 && p.pairs && W == 32 && H%16 == 0 && 2*g.out[1] == H && 2*g.out[2] == W &&
 		g.k == [3]int{1, 3, 3} && g.s == [3]int{1, 2, 2} && g.d == [3]int{1, 1, 1} && g.pb == [3]int{0, 1, 1} {

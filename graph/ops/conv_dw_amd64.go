@@ -143,8 +143,11 @@ func dw9x4(y, x *float32, steps, pm, xstep int, off *int32, kmask *uint16, w, bi
 func dw9x4S2(y, x *float32, steps, pm, xstep int, off *int32, kmask *uint16, w, bias *float32, lo, hi float32, clip bool, gap int) bool
 
 // dw9Takes reports whether dw9x4 (contiguous) or dw9x4S2 (pairs) runs
-// plan p.
+// plan p, or for 8 lanes an AVX2 row kernel (dwRows16AVX2 and the like).
 func dw9Takes(p *dwPlan) bool {
+	if p.vl == 8 {
+		return dwAsm && !dwRowsOff && p.rowsH > 0
+	}
 	return dw512 && !dw9Off && p.vl == 16 && p.taps == 9 && (p.contig || p.pairs || p.rowGap > 0) && p.cstep == 1
 }
 
@@ -152,9 +155,35 @@ func dw9Takes(p *dwPlan) bool {
 // weights w and bias. The caller has checked the bounds of x; every lane
 // that reads is inside the steps' input planes.
 func dw9Kernel(p *dwPlan, y, x []float32, steps int, w, bias []float32, clip bool, lo, hi float32) bool {
-	_ = w[steps*9-1]
-	_ = bias[steps-1]
-	_ = y[steps*p.pm*16-1]
+	_ = w[steps*p.cstep*9-1]
+	_ = bias[steps*p.cstep-1]
+	_ = y[steps*p.pm*p.vl-1]
+	if p.vl == 8 {
+		if p.rowsS2 {
+			switch p.rowsW {
+			case 32:
+				return dwRows32S2AVX2(&y[0], &x[0], steps, p.rowsH, &w[0], &bias[0], lo, hi, clip)
+			case 16:
+				return dwRows16S2AVX2(&y[0], &x[0], steps, p.rowsH, &w[0], &bias[0], lo, hi, clip)
+			case 8:
+				return dwPlane8S2AVX2(&y[0], &x[0], steps, p.rowsH, &w[0], &bias[0], lo, hi, clip)
+			default:
+				return dwPlane4S2AVX2(&y[0], &x[0], steps, p.rowsH, &w[0], &bias[0], lo, hi, clip)
+			}
+		}
+		switch p.rowsW {
+		case 32:
+			return dwRows32AVX2(&y[0], &x[0], steps, p.rowsH, &w[0], &bias[0], lo, hi, clip)
+		case 16:
+			return dwRows16AVX2(&y[0], &x[0], steps, p.rowsH, &w[0], &bias[0], lo, hi, clip)
+		case 2:
+			return dwPlane2AVX2(&y[0], &x[0], steps, p.rowsH, &w[0], &bias[0], lo, hi, clip)
+		case 4:
+			return dwPlane4AVX2(&y[0], &x[0], steps, p.rowsH, &w[0], &bias[0], lo, hi, clip)
+		default:
+			return dwRows8AVX2(&y[0], &x[0], steps, p.rowsH, &w[0], &bias[0], lo, hi, clip)
+		}
+	}
 	if p.rowsH > 0 && !dwRowsOff {
 		switch p.rowsW {
 		case 32:
@@ -211,6 +240,74 @@ func dwRows32S2(y, x *float32, steps, h int, w, bias *float32, lo, hi float32, c
 //
 //go:noescape
 func dwRows16S2(y, x *float32, steps, h int, w, bias *float32, lo, hi float32, clip bool) bool
+
+// dwRows16AVX2 is dwTapsAVX2 for an 8-lane plan of rows of 16
+// (dwPlan.rowsW 16, h rows a plane, a multiple of 4), one channel a step:
+// each input vector loaded once with its left and right taps, feeding the
+// three output rows that read it, eight sums in flight (bands of 4 rows),
+// the weights broadcast from the weight tensor, the same additions in the
+// same order; with clip, the sums clamped as dw9x4 clamps them, reporting
+// whether one equalled a bound exactly.
+//
+//go:noescape
+func dwRows16AVX2(y, x *float32, steps, h int, w, bias *float32, lo, hi float32, clip bool) bool
+
+// dwRows32AVX2 is dwRows16AVX2 for rows of 32 (bands of 2 rows, h a
+// multiple of 2).
+//
+//go:noescape
+func dwRows32AVX2(y, x *float32, steps, h int, w, bias *float32, lo, hi float32, clip bool) bool
+
+// dwRows8AVX2 is dwRows16AVX2 for rows of 8 (bands of 8 rows, h a
+// multiple of 8).
+//
+//go:noescape
+func dwRows8AVX2(y, x *float32, steps, h int, w, bias *float32, lo, hi float32, clip bool) bool
+
+// dwPlane4AVX2 is dwRows16AVX2 for 4x4 planes (h 4, a plane two
+// vectors): the rows above and below and the left and right taps made by
+// permutes and shifts of the plane's two vectors, four channels' sums in
+// flight.
+//
+//go:noescape
+func dwPlane4AVX2(y, x *float32, steps, h int, w, bias *float32, lo, hi float32, clip bool) bool
+
+// dwRows32S2AVX2 is dwPairsAVX2 for an 8-lane plan of pairs from rows of
+// 32 onto rows of 16 (dwPlan.rowsS2, h input rows a plane, a multiple of
+// 8): an input row's inputs under an output vector loaded once and split
+// into the even and odd ones, feeding the output rows that read them,
+// eight sums in flight, the same additions in the same order; the clamp as
+// dwRows16AVX2's.
+//
+//go:noescape
+func dwRows32S2AVX2(y, x *float32, steps, h int, w, bias *float32, lo, hi float32, clip bool) bool
+
+// dwRows16S2AVX2 is dwRows32S2AVX2 from rows of 16 onto rows of 8 (h a
+// multiple of 16).
+//
+//go:noescape
+func dwRows16S2AVX2(y, x *float32, steps, h int, w, bias *float32, lo, hi float32, clip bool) bool
+
+// dwPlane2AVX2 is dwPlane4AVX2 for 2x2 planes (h 2), two channels a
+// step (a vector), four steps' sums in flight.
+//
+//go:noescape
+func dwPlane2AVX2(y, x *float32, steps, h int, w, bias *float32, lo, hi float32, clip bool) bool
+
+// dwPlane8S2AVX2 is dwGatherAVX2 for a plan of gathers from 8x8 planes
+// onto 4x4 (stride 2, dwPlan.rowsS2): the even and odd inputs of the two
+// input rows under an output vector by VSHUFPS and VPERMPD, four channels'
+// sums in flight, the same additions in the same order; the clamp as
+// dwRows16AVX2's.
+//
+//go:noescape
+func dwPlane8S2AVX2(y, x *float32, steps, h int, w, bias *float32, lo, hi float32, clip bool) bool
+
+// dwPlane4S2AVX2 is dwPlane8S2AVX2 from 4x4 planes onto 2x2, two channels
+// a step (a vector), four steps' sums in flight.
+//
+//go:noescape
+func dwPlane4S2AVX2(y, x *float32, steps, h int, w, bias *float32, lo, hi float32, clip bool) bool
 
 // dwPlane8 is dwRows16 for 8x8 planes (h 8; a vector two rows, the rows
 // above and below made by VALIGND of the plane's vectors too), the four

@@ -1,7 +1,10 @@
 // Command dwrowsasm writes graph/ops/conv_dw_rows_amd64.s, the unrolled
 // AVX-512 row kernels of 3x3 depthwise convolutions (dwRows16, dwRows32,
-// dwPlane8, dwPlane4, dwRows32S2, dwRows16S2; their Go declarations are in
-// graph/ops/conv_dw_amd64.go): run `go generate ./graph/ops`.
+// dwPlane8, dwPlane4, dwRows32S2, dwRows16S2) and their AVX2 versions
+// (dwRows8AVX2, dwRows16AVX2, dwRows32AVX2, dwPlane4AVX2, dwPlane2AVX2,
+// dwRows16S2AVX2, dwRows32S2AVX2, dwPlane8S2AVX2, dwPlane4S2AVX2; avx2.go);
+// their Go declarations are in graph/ops/conv_dw_amd64.go: run
+// `go generate ./graph/ops`.
 //
 // Every kernel takes (y, x *float32, steps, h int, w, bias *float32, lo, hi
 // float32, clip bool) bool and runs steps channels, each plane's sums
@@ -36,6 +39,16 @@ func source() []byte {
 	a.plane(4)
 	a.rows32S2()
 	a.rows16S2()
+	a.masksAVX2()
+	a.rowsAVX2(1)
+	a.rowsAVX2(2)
+	a.rowsAVX2(4)
+	a.plane4AVX2()
+	a.plane2AVX2()
+	a.rowsS2AVX2(1)
+	a.rowsS2AVX2(2)
+	a.plane8S2AVX2()
+	a.plane4S2AVX2()
 	return a.b.Bytes()
 }
 
