@@ -2,6 +2,7 @@ package ops
 
 import (
 	"runtime"
+	"sync/atomic"
 
 	"github.com/onnxtune/onnxtune/internal/gemm"
 )
@@ -42,6 +43,45 @@ func lstmByExamples(c *rnnCfg, v *rnnIn[float32]) bool {
 	return v.p == nil && len(lstmBatches(c.B)) > 2
 }
 
+// lstmRPieces is how many pieces the backward packs R in (ranges of its
+// columns; the forward's pieces are its four gates): the cores pack them
+// as they come, at the start of the call, instead of one core packing the
+// whole while the other waits (0.27 ms for H 256, and internal/gemm's
+// helper parks meanwhile and then takes about as long to wake).
+const lstmRPieces = 4
+
+// sharedPack packs pieces of an operand on every core that asks for it:
+// each claims pieces until none is left, then waits for the others'.
+type sharedPack struct {
+	next, done atomic.Int32
+	pieces     []*gemm.PackedB
+	pack       func(i int) *gemm.PackedB
+}
+
+func newSharedPack(n int, pack func(i int) *gemm.PackedB) *sharedPack {
+	return &sharedPack{pieces: make([]*gemm.PackedB, n), pack: pack}
+}
+
+// get returns the pieces once all are packed, packing what it claims. A
+// member that comes late finds them packed.
+func (sp *sharedPack) get() []*gemm.PackedB {
+	n := int32(len(sp.pieces))
+	for {
+		i := sp.next.Add(1) - 1
+		if i >= n {
+			break
+		}
+		func() {
+			defer sp.done.Add(1) // a panic leaves a nil piece, not a waiter for ever
+			sp.pieces[i] = sp.pack(int(i))
+		}()
+	}
+	for sp.done.Load() < n {
+		runtime.Gosched() // a piece takes tens of microseconds
+	}
+	return sp.pieces
+}
+
 // lstmForward32Batch is lstmForward32 cut by examples.
 func lstmForward32Batch(c *rnnCfg, v *rnnIn[float32], pack []float32, d int, xw, wb, rb []float32) {
 	T_, B, H := c.T, c.B, c.H
@@ -57,14 +97,15 @@ func lstmForward32Batch(c *rnnCfg, v *rnnIn[float32], pack []float32, d int, xw,
 			copy(c0[b*H:(b+1)*H], v.c0[c.hAt(d, b):c.hAt(d, b)+H])
 		}
 	}
-	// Rᵀ as op(B): the product H_prev·Rᵀ is [examples, 4H], gate g of
-	// example b at b·4H + g·H.
-	rt := gemm.PackB(true, H, GH, rd, H)
+	// Rᵀ as op(B), a gate a piece: the product H_prev·Rᵀ is [examples,
+	// 4H], gate g of example b at b·4H + g·H.
+	rp := newSharedPack(4, func(g int) *gemm.PackedB { return gemm.PackB(true, H, H, rd[g*H*H:], H) })
 	cuts := lstmBatches(B)
 	yOut := pack[:c.ySize()]
 	wb, rb = sub(wb, 0, GH), sub(rb, 0, GH)
 	gemm.Parallel(len(cuts)-1, func(q int) {
 		b0, b1 := cuts[q], cuts[q+1]
+		rt := rp.get()
 		// The previous state as op(A), packed by this core after each
 		// step (the step's product has read it by then).
 		hp := gemm.NewPackedA(b1-b0, H)
@@ -80,7 +121,9 @@ func lstmForward32Batch(c *rnnCfg, v *rnnIn[float32], pack []float32, d int, xw,
 			if s > 0 {
 				cPrev = cacheStep(c, pack, d, s-1).ex1
 			}
-			hp.SgemmPacked(rt, 1, 0, pr, GH)
+			for g, r := range rt {
+				hp.SgemmPacked(r, 1, 0, pr[g*H:], GH)
+			}
 			for b := b0; b < b1; b++ {
 				o := b * GH
 				lstmGatesPart(xw[(t*B+b)*GH:], wb, rb, pr[(b-b0)*GH:], 1, H, H,
@@ -106,12 +149,20 @@ func lstmBackward32Batch(c *rnnCfg, v, g *rnnIn[float32], pack, dpack []float32,
 	T_, B, H := c.T, c.B, c.H
 	GH := 4 * H
 	rd := v.r[d*GH*H : (d+1)*GH*H]
-	rs := gemm.PackB(false, GH, H, rd, H) // R: d H_prev = dG·R
+	// R as op(B) (d H_prev = dG·R), by ranges of its columns.
+	cols := make([]int, lstmRPieces+1)
+	for i := range cols {
+		cols[i] = H * i / lstmRPieces
+	}
+	rp := newSharedPack(lstmRPieces, func(i int) *gemm.PackedB {
+		return gemm.PackB(false, GH, cols[i+1]-cols[i], rd[cols[i]:], H)
+	})
 	cuts := lstmBatches(B)
 	dy := dpack[:c.ySize()]
 	gemm.Parallel(len(cuts)-1, func(q int) {
 		b0, b1 := cuts[q], cuts[q+1]
 		nb := b1 - b0
+		rs := rp.get()
 		// This core's rows of dG of the step after, as op(A).
 		gp := gemm.NewPackedA(nb, GH)
 		pr := make([]float32, nb*H)
@@ -120,7 +171,9 @@ func lstmBackward32Batch(c *rnnCfg, v, g *rnnIn[float32], pack, dpack []float32,
 			s := T_ - 1 - i
 			if s < T_-1 {
 				// d H += dG_{s+1}·R.
-				gp.SgemmPacked(rs, 1, 0, pr, H)
+				for j, r := range rs {
+					gp.SgemmPacked(r, 1, 0, pr[cols[j]:], H)
+				}
 				for b := b0; b < b1; b++ {
 					addTo(dH[b*H:(b+1)*H], pr[(b-b0)*H:(b-b0+1)*H])
 				}

@@ -5,7 +5,12 @@ import (
 	"math"
 	"math/rand"
 	"runtime"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
+
+	"github.com/onnxtune/onnxtune/internal/gemm"
 )
 
 // TestLSTMBatchMatchUnits compares the recurrences cut by examples
@@ -113,5 +118,62 @@ func TestLSTMBatches(t *testing.T) {
 	c := &rnnCfg{B: 32}
 	if !lstmByExamples(c, &rnnIn[float32]{}) || lstmByExamples(c, &rnnIn[float32]{p: make([]float32, 3)}) {
 		t.Error("B 32 at 2 cores: want the cut by examples without peepholes only")
+	}
+}
+
+// TestSharedPack checks sharedPack: every member gets every piece, each
+// packed once, whoever comes first or late; a panic in a piece reaches the
+// member that packed it and leaves the others with a nil piece instead of
+// waiting for ever.
+func TestSharedPack(t *testing.T) {
+	var calls [5]atomic.Int32
+	sp := newSharedPack(5, func(i int) *gemm.PackedB {
+		calls[i].Add(1)
+		return gemm.PackB(false, 3, i+1, make([]float32, 3*(i+1)), i+1)
+	})
+	var wg sync.WaitGroup
+	got := make([][]*gemm.PackedB, 3)
+	for m := range got {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			got[m] = sp.get()
+		}()
+	}
+	wg.Wait()
+	late := sp.get()
+	for i := range 5 {
+		if n := calls[i].Load(); n != 1 {
+			t.Errorf("piece %d packed %d times", i, n)
+		}
+		for m := range got {
+			if got[m][i] == nil || got[m][i] != late[i] {
+				t.Errorf("member %d, piece %d: %p, want %p", m, i, got[m][i], late[i])
+			}
+		}
+	}
+	sp = newSharedPack(2, func(i int) *gemm.PackedB {
+		if i == 0 {
+			panic("boom")
+		}
+		time.Sleep(time.Millisecond)
+		return gemm.PackB(false, 1, 1, []float32{1}, 1)
+	})
+	done := make(chan []*gemm.PackedB)
+	go func() {
+		defer func() { recover() }()
+		sp.get() // claims piece 0 first, and panics
+	}()
+	for sp.next.Load() == 0 {
+		runtime.Gosched()
+	}
+	go func() { done <- sp.get() }()
+	select {
+	case p := <-done:
+		if p[0] != nil || p[1] == nil {
+			t.Errorf("after a panic in piece 0: %v", p)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a member waits for ever after a panic in a piece")
 	}
 }
