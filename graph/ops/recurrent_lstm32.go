@@ -65,8 +65,19 @@ var lstmFwd32, lstmBwd32 = lstmForward32, lstmBackward32
 
 // lstmForward32 is rnnForwardDir for a plain float32 LSTM without
 // sequence_lens; xw holds X·Wᵀ by time, to which the gates add wb and rb
-// (nil: no bias) as rnnForwardDir's generic loop does, (x + wb) + rb.
+// (nil: no bias) as rnnForwardDir's generic loop does, (x + wb) + rb. The
+// cores share the steps by examples when they can (lstmByExamples), else
+// by units.
 func lstmForward32(c *rnnCfg, v *rnnIn[float32], pack []float32, d int, xw, wb, rb []float32) {
+	if lstmByExamples(c, v) {
+		lstmForward32Batch(c, v, pack, d, xw, wb, rb)
+		return
+	}
+	lstmForward32Units(c, v, pack, d, xw, wb, rb)
+}
+
+// lstmForward32Units is lstmForward32 with each step cut by units.
+func lstmForward32Units(c *rnnCfg, v *rnnIn[float32], pack []float32, d int, xw, wb, rb []float32) {
 	T_, B, H := c.T, c.B, c.H
 	GH := 4 * H
 	rd := v.r[d*GH*H : (d+1)*GH*H]
@@ -215,11 +226,24 @@ func lstmGatesPart(x, wb, rb, r []float32, rs, gr, H int, pre, post, cp, cell, h
 // lstmBackward32 is the recurrence of rnnBackwardDir for a plain float32
 // LSTM without sequence_lens: it fills dxw (d pre-activations by time,
 // which is also dG, the blocks by step order through block) and hs (each
-// step's previous state), and leaves d H_0 and d C_0 in dH and dC. A part
-// owns units [lo, hi): at step s it adds dG_{s+1}·R's columns of its units
-// to its columns of dH, then computes its units' gate gradients of step s
-// and packs them, its columns of dG_s, as the op(A) of step s-1's products.
+// step's previous state), and leaves d H_0 and d C_0 in dH and dC. The
+// cores share the steps by examples when they can (lstmByExamples), else
+// by units.
 func lstmBackward32(c *rnnCfg, v, g *rnnIn[float32], pack, dpack []float32, d int,
+	dxw, hs, dH, dC, h0, c0 []float32, block func(int) int) {
+	if lstmByExamples(c, v) {
+		lstmBackward32Batch(c, v, g, pack, dpack, d, dxw, hs, dH, dC, h0, c0, block)
+		return
+	}
+	lstmBackward32Units(c, v, g, pack, dpack, d, dxw, hs, dH, dC, h0, c0, block)
+}
+
+// lstmBackward32Units is lstmBackward32 with each step cut by units. A
+// part owns units [lo, hi): at step s it adds dG_{s+1}·R's columns of its
+// units to its columns of dH, then computes its units' gate gradients of
+// step s and packs them, its columns of dG_s, as the op(A) of step s-1's
+// products.
+func lstmBackward32Units(c *rnnCfg, v, g *rnnIn[float32], pack, dpack []float32, d int,
 	dxw, hs, dH, dC, h0, c0 []float32, block func(int) int) {
 	T_, B, H := c.T, c.B, c.H
 	GH := 4 * H

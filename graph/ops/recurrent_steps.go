@@ -72,6 +72,7 @@ type stepTeam struct {
 	claims   atomic.Uint64
 	done     atomic.Int64 // parts completed, all steps
 	sleepers atomic.Int32
+	partNs   atomic.Int64 // how long the last part took
 	mu       sync.Mutex
 	cond     sync.Cond
 	fault    atomic.Pointer[fault]
@@ -104,7 +105,9 @@ func (t *stepTeam) run(front bool, body func(p, s int)) {
 			continue
 		}
 		if t.fault.Load() == nil {
+			t0 := time.Now()
 			t.call(body, p, s)
+			t.partNs.Store(int64(time.Since(t0)))
 		}
 		if t.done.Add(1) == int64(s+1)*int64(t.parts) {
 			// Every part of step s is done, and its writes are seen
@@ -140,7 +143,23 @@ const (
 	// it. 30 µs against 200 µs, BenchmarkLSTM32 at GOMAXPROCS 2 with other
 	// processes on both cores: 44 ms of CPU a run against 48.
 	stepYield = 30 * time.Microsecond
+	// stepYieldMax bounds the yielding that follows the parts' time.
+	stepYieldMax = 500 * time.Microsecond
 )
+
+// yieldFor is how long a member waiting for its partner's part yields
+// before it sleeps: stepYield, or twice a part's time when parts are
+// longer (at most stepYieldMax). A sleeper is woken late (tens of
+// microseconds, more in a VM), and meanwhile its partner, finding the next
+// step's second part unclaimed, takes it too; the sleeper then finds no
+// part left and, if it yields for less than a part, sleeps again: one core
+// does every part from then on. With the AVX2 kernel a part of 128 units
+// (H 256, batch 32) takes about 100 µs, and the forward recurrence ran no faster
+// on two cores than on one (BenchmarkLSTM32Forward, ONNXTUNE_GEMM=avx2:
+// nearly every meeting ended in sleep).
+func yieldFor(part time.Duration) time.Duration {
+	return min(max(stepYield, 2*part), stepYieldMax)
+}
 
 // wait returns when the claims are no longer w: a part of the open step
 // has completed its step, or (rarely) another member claimed.
@@ -150,8 +169,8 @@ func (t *stepTeam) wait(w uint64) {
 			return
 		}
 	}
-	start := time.Now()
-	for time.Since(start) < stepYield {
+	start, yield := time.Now(), yieldFor(time.Duration(t.partNs.Load()))
+	for time.Since(start) < yield {
 		runtime.Gosched()
 		if t.claims.Load() != w {
 			return

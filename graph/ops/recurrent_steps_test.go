@@ -20,7 +20,7 @@ func TestLockstep(t *testing.T) {
 		workers, steps int
 		slow           time.Duration
 	}{
-		{1, 5, 0}, {2, 200, 0}, {3, 100, 0}, {2, 6, 2 * stepYield}, {4, 0, 0},
+		{1, 5, 0}, {2, 200, 0}, {3, 100, 0}, {2, 6, 2 * stepYield}, {2, 6, 2 * stepYieldMax}, {4, 0, 0},
 	} {
 		t.Run(fmt.Sprintf("%dx%d", tc.workers, tc.steps), func(t *testing.T) {
 			vals := make([][]int, tc.steps)
@@ -51,6 +51,22 @@ func TestLockstep(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestYieldFor checks how long a waiting member yields: stepYield for
+// short parts, twice the part's time for longer ones, stepYieldMax at most.
+func TestYieldFor(t *testing.T) {
+	for _, tc := range []struct{ part, want time.Duration }{
+		{0, stepYield},
+		{stepYield / 2, stepYield},
+		{100 * time.Microsecond, 200 * time.Microsecond},
+		{stepYieldMax / 2, stepYieldMax},
+		{time.Second, stepYieldMax},
+	} {
+		if got := yieldFor(tc.part); got != tc.want {
+			t.Errorf("yieldFor(%v) = %v, want %v", tc.part, got, tc.want)
+		}
 	}
 }
 

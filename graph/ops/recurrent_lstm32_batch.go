@@ -1,0 +1,210 @@
+package ops
+
+import (
+	"runtime"
+	"sync/atomic"
+
+	"github.com/onnxtune/onnxtune/internal/gemm"
+)
+
+// The float32 LSTM's recurrences cut by examples instead of units: each
+// core runs every step of its own examples, all units, and the cores never
+// meet within the recurrence (the examples of a batch are independent).
+// Cut by units (lstmForward32, lstmBackward32), the cores meet at every
+// step, since each unit's next step reads every unit's state: 128 meetings
+// a layer, each costing the wait for the slower part and the move of the
+// other core's half of the state. Cut by examples, each core multiplies
+// by the whole of R (1 MB for H 256, read from the shared cache at each
+// step instead of each core's half staying in its own), and packs its own
+// examples' state. Each element's arithmetic is the same as with the
+// units' cut: the products' sums run over the same k blocks whatever the
+// rows, and the gates are per example and unit. Peepholes' gradients sum
+// over the examples, so an LSTM with peepholes keeps the units' cut.
+
+// lstmBatchMin is the fewest examples of a core's share of the batch:
+// smaller shares make the products' rows too few for the kernel's tiles.
+const lstmBatchMin = 8
+
+// lstmBatches cuts B examples into one range a core of at least
+// lstmBatchMin examples; a single range when the batch is too small to
+// share or there is one core.
+func lstmBatches(B int) []int {
+	w := max(1, min(runtime.GOMAXPROCS(0), B/lstmBatchMin))
+	cuts := []int{0}
+	for p := 1; p < w; p++ {
+		cuts = append(cuts, B*p/w)
+	}
+	return append(cuts, B)
+}
+
+// lstmByExamples says whether the recurrences are cut by examples: more
+// than one share of the batch and no peepholes.
+func lstmByExamples(c *rnnCfg, v *rnnIn[float32]) bool {
+	return v.p == nil && len(lstmBatches(c.B)) > 2
+}
+
+// lstmRPieces is how many pieces the backward packs R in (ranges of its
+// columns; the forward's pieces are its four gates): the cores pack them
+// as they come, at the start of the call, instead of one core packing the
+// whole while the other waits (0.27 ms for H 256, and internal/gemm's
+// helper parks meanwhile and then takes about as long to wake).
+const lstmRPieces = 4
+
+// sharedPack packs pieces of an operand on every core that asks for it:
+// each claims pieces until none is left, then waits for the others'.
+type sharedPack struct {
+	next, done atomic.Int32
+	pieces     []*gemm.PackedB
+	pack       func(i int) *gemm.PackedB
+}
+
+func newSharedPack(n int, pack func(i int) *gemm.PackedB) *sharedPack {
+	return &sharedPack{pieces: make([]*gemm.PackedB, n), pack: pack}
+}
+
+// get returns the pieces once all are packed, packing what it claims. A
+// member that comes late finds them packed.
+func (sp *sharedPack) get() []*gemm.PackedB {
+	n := int32(len(sp.pieces))
+	for {
+		i := sp.next.Add(1) - 1
+		if i >= n {
+			break
+		}
+		func() {
+			defer sp.done.Add(1) // a panic leaves a nil piece, not a waiter for ever
+			sp.pieces[i] = sp.pack(int(i))
+		}()
+	}
+	for sp.done.Load() < n {
+		runtime.Gosched() // a piece takes tens of microseconds
+	}
+	return sp.pieces
+}
+
+// lstmForward32Batch is lstmForward32 cut by examples.
+func lstmForward32Batch(c *rnnCfg, v *rnnIn[float32], pack []float32, d int, xw, wb, rb []float32) {
+	T_, B, H := c.T, c.B, c.H
+	GH := 4 * H
+	rd := v.r[d*GH*H : (d+1)*GH*H]
+	h0 := make([]float32, B*H)
+	c0 := make([]float32, B*H)
+	for b := 0; b < B; b++ {
+		if v.h0 != nil {
+			copy(h0[b*H:(b+1)*H], v.h0[c.hAt(d, b):c.hAt(d, b)+H])
+		}
+		if v.c0 != nil {
+			copy(c0[b*H:(b+1)*H], v.c0[c.hAt(d, b):c.hAt(d, b)+H])
+		}
+	}
+	// Rᵀ as op(B), a gate a piece: the product H_prev·Rᵀ is [examples,
+	// 4H], gate g of example b at b·4H + g·H.
+	rp := newSharedPack(4, func(g int) *gemm.PackedB { return gemm.PackB(true, H, H, rd[g*H*H:], H) })
+	cuts := lstmBatches(B)
+	yOut := pack[:c.ySize()]
+	wb, rb = sub(wb, 0, GH), sub(rb, 0, GH)
+	gemm.Parallel(len(cuts)-1, func(q int) {
+		b0, b1 := cuts[q], cuts[q+1]
+		rt := rp.get()
+		// The previous state as op(A), packed by this core after each
+		// step (the step's product has read it by then).
+		hp := gemm.NewPackedA(b1-b0, H)
+		hp.SetCols(false, 0, H, h0[b0*H:], H)
+		pr := make([]float32, (b1-b0)*GH)
+		for s := range T_ {
+			t := s
+			if d == 1 || c.reverse {
+				t = T_ - 1 - s
+			}
+			st := cacheStep(c, pack, d, s)
+			cPrev := c0
+			if s > 0 {
+				cPrev = cacheStep(c, pack, d, s-1).ex1
+			}
+			for g, r := range rt {
+				hp.SgemmPacked(r, 1, 0, pr[g*H:], GH)
+			}
+			for b := b0; b < b1; b++ {
+				o := b * GH
+				lstmGatesPart(xw[(t*B+b)*GH:], wb, rb, pr[(b-b0)*GH:], 1, H, H,
+					st.pre[o:], st.post[o:], cPrev[b*H:(b+1)*H],
+					st.ex1[b*H:(b+1)*H], st.ex2[b*H:(b+1)*H], st.h[b*H:(b+1)*H], nil, nil, nil)
+				copy(yOut[c.yAt(t, d, b):c.yAt(t, d, b)+H], st.h[b*H:(b+1)*H])
+			}
+			if s < T_-1 {
+				hp.SetCols(false, 0, H, st.h[b0*H:], H)
+			}
+		}
+	})
+	last := cacheStep(c, pack, d, T_-1)
+	for b := 0; b < B; b++ {
+		copy(pack[c.offYh()+c.hAt(d, b):], last.h[b*H:(b+1)*H])
+		copy(pack[c.offYc()+c.hAt(d, b):c.offYc()+c.hAt(d, b)+H], last.ex1[b*H:(b+1)*H])
+	}
+}
+
+// lstmBackward32Batch is lstmBackward32 cut by examples (no peepholes).
+func lstmBackward32Batch(c *rnnCfg, v, g *rnnIn[float32], pack, dpack []float32, d int,
+	dxw, hs, dH, dC, h0, c0 []float32, block func(int) int) {
+	T_, B, H := c.T, c.B, c.H
+	GH := 4 * H
+	rd := v.r[d*GH*H : (d+1)*GH*H]
+	// R as op(B) (d H_prev = dG·R), by ranges of its columns.
+	cols := make([]int, lstmRPieces+1)
+	for i := range cols {
+		cols[i] = H * i / lstmRPieces
+	}
+	rp := newSharedPack(lstmRPieces, func(i int) *gemm.PackedB {
+		return gemm.PackB(false, GH, cols[i+1]-cols[i], rd[cols[i]:], H)
+	})
+	cuts := lstmBatches(B)
+	dy := dpack[:c.ySize()]
+	gemm.Parallel(len(cuts)-1, func(q int) {
+		b0, b1 := cuts[q], cuts[q+1]
+		nb := b1 - b0
+		rs := rp.get()
+		// This core's rows of dG of the step after, as op(A).
+		gp := gemm.NewPackedA(nb, GH)
+		pr := make([]float32, nb*H)
+		dh := make([]float32, nb*H)
+		for i := 0; i <= T_; i++ {
+			s := T_ - 1 - i
+			if s < T_-1 {
+				// d H += dG_{s+1}·R.
+				for j, r := range rs {
+					gp.SgemmPacked(r, 1, 0, pr[cols[j]:], H)
+				}
+				for b := b0; b < b1; b++ {
+					addTo(dH[b*H:(b+1)*H], pr[(b-b0)*H:(b-b0+1)*H])
+				}
+			}
+			if s < 0 {
+				break
+			}
+			t := s
+			if d == 1 || c.reverse {
+				t = T_ - 1 - s
+			}
+			st := cacheStep(c, pack, d, s)
+			hPrev, cPrev := h0, c0
+			if s > 0 {
+				prev := cacheStep(c, pack, d, s-1)
+				hPrev, cPrev = prev.h, prev.ex1
+			}
+			k := block(s)
+			for b := b0; b < b1; b++ {
+				copy(hs[k*B*H+b*H:k*B*H+(b+1)*H], hPrev[b*H:(b+1)*H])
+				dhb := dh[(b-b0)*H : (b-b0+1)*H]
+				yo := c.yAt(t, d, b)
+				copy(dhb, dH[b*H:(b+1)*H])
+				addTo(dhb, dy[yo:yo+H]) // dH + dy
+				o := b * GH
+				lstmGatesGradPart(dhb, dC[b*H:(b+1)*H], st.post[o:], cPrev[b*H:(b+1)*H],
+					st.ex1[b*H:(b+1)*H], st.ex2[b*H:(b+1)*H], dxw[k*B*GH+o:], H,
+					nil, nil, nil, nil, nil, nil)
+				clear(dH[b*H : (b+1)*H])
+			}
+			gp.SetCols(false, 0, GH, dxw[k*B*GH+b0*GH:], GH)
+		}
+	})
+}

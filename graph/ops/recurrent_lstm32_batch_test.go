@@ -1,0 +1,179 @@
+package ops
+
+import (
+	"fmt"
+	"math"
+	"math/rand"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/onnxtune/onnxtune/internal/gemm"
+)
+
+// TestLSTMBatchMatchUnits compares the recurrences cut by examples
+// (lstmForward32Batch, lstmBackward32Batch) with the ones cut by units that
+// they replace when there are no peepholes: the same pack and gradients
+// bit for bit, forward, reverse and bidirectional, with and without biases
+// and initial states, batches cut evenly and not, hidden sizes whose
+// products take one and several blocks of the sum (H 300), at GOMAXPROCS
+// 1 to 3.
+func TestLSTMBatchMatchUnits(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	defer func() { lstmFwd32, lstmBwd32 = lstmForward32, lstmBackward32 }()
+	for k, tc := range []struct {
+		dirs         int
+		reverse      bool
+		bias, states bool
+		H, T, B, I   int
+	}{
+		{dirs: 1, bias: true, H: 256, T: 6, B: 32, I: 16},
+		{dirs: 1, reverse: true, states: true, H: 300, T: 4, B: 17, I: 5},
+		{dirs: 2, bias: true, states: true, H: 96, T: 3, B: 24, I: 2},
+		{dirs: 1, H: 8, T: 5, B: 9, I: 3},
+		{dirs: 1, bias: true, H: 40, T: 1, B: 64, I: 7},
+	} {
+		c := &rnnCfg{kind: kindLSTM, name: "LSTM", G: 4, H: tc.H, dirs: tc.dirs, reverse: tc.reverse,
+			T: tc.T, B: tc.B, I: tc.I, iB: -1, iSeq: -1, iH: -1, iC: -1, iP: -1}
+		for range tc.dirs {
+			var acts []rnnAct
+			for _, n := range []string{"Sigmoid", "Tanh", "Tanh"} {
+				a, _ := rnnActivation(n, 0, 0)
+				acts = append(acts, a)
+			}
+			c.acts = append(c.acts, acts)
+		}
+		gh := 4 * tc.H
+		sizes := []int{tc.T * tc.B * tc.I, tc.dirs * gh * tc.I, tc.dirs * gh * tc.H}
+		add := func(pos *int, n int) {
+			*pos = len(sizes)
+			sizes = append(sizes, n)
+		}
+		if tc.bias {
+			add(&c.iB, tc.dirs*2*gh)
+		}
+		if tc.states {
+			add(&c.iH, tc.dirs*tc.B*tc.H)
+			add(&c.iC, tc.dirs*tc.B*tc.H)
+		}
+		c.nIn = len(sizes)
+		r := rand.New(rand.NewSource(int64(k + 23)))
+		in := make([][]float64, len(sizes))
+		for i, n := range sizes {
+			in[i] = make([]float64, n)
+			for j := range in[i] {
+				in[i][j] = float64(float32((2*r.Float64() - 1) / math.Sqrt(float64(tc.H))))
+			}
+		}
+		dpack := make([]float64, c.packSize())
+		for j := range dpack[:c.offCache()] {
+			dpack[j] = float64(float32(2*r.Float64() - 1))
+		}
+		for _, procs := range []int{1, 2, 3} {
+			t.Run(fmt.Sprintf("%d/%dprocs", k, procs), func(t *testing.T) {
+				runtime.GOMAXPROCS(procs)
+				lstmFwd32, lstmBwd32 = lstmForward32Units, lstmBackward32Units
+				pack0, grad0 := lstmRun[float32](t, c, sizes, in, dpack)
+				lstmFwd32, lstmBwd32 = lstmForward32Batch, lstmBackward32Batch
+				pack, grad := lstmRun[float32](t, c, sizes, in, dpack)
+				for i := range pack {
+					if math.Float64bits(pack[i]) != math.Float64bits(pack0[i]) {
+						t.Fatalf("pack[%d] = %v, cut by units %v", i, pack[i], pack0[i])
+					}
+				}
+				for i := range grad {
+					if math.Float64bits(grad[i]) != math.Float64bits(grad0[i]) {
+						t.Fatalf("gradient[%d] = %v, cut by units %v", i, grad[i], grad0[i])
+					}
+				}
+			})
+		}
+	}
+}
+
+// TestLSTMBatches checks the cut of a batch among the cores: contiguous
+// shares of at least lstmBatchMin examples, one a core at most, and which
+// layers it serves (none with peepholes).
+func TestLSTMBatches(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	for _, tc := range []struct {
+		procs, B int
+		want     []int
+	}{
+		{1, 32, []int{0, 32}},
+		{2, 32, []int{0, 16, 32}},
+		{3, 32, []int{0, 10, 21, 32}},
+		{2, 15, []int{0, 15}},
+		{2, 16, []int{0, 8, 16}},
+		{8, 17, []int{0, 8, 17}},
+	} {
+		runtime.GOMAXPROCS(tc.procs)
+		if got := lstmBatches(tc.B); fmt.Sprint(got) != fmt.Sprint(tc.want) {
+			t.Errorf("GOMAXPROCS %d, B %d: %v, want %v", tc.procs, tc.B, got, tc.want)
+		}
+	}
+	runtime.GOMAXPROCS(2)
+	c := &rnnCfg{B: 32}
+	if !lstmByExamples(c, &rnnIn[float32]{}) || lstmByExamples(c, &rnnIn[float32]{p: make([]float32, 3)}) {
+		t.Error("B 32 at 2 cores: want the cut by examples without peepholes only")
+	}
+}
+
+// TestSharedPack checks sharedPack: every member gets every piece, each
+// packed once, whoever comes first or late; a panic in a piece reaches the
+// member that packed it and leaves the others with a nil piece instead of
+// waiting for ever.
+func TestSharedPack(t *testing.T) {
+	var calls [5]atomic.Int32
+	sp := newSharedPack(5, func(i int) *gemm.PackedB {
+		calls[i].Add(1)
+		return gemm.PackB(false, 3, i+1, make([]float32, 3*(i+1)), i+1)
+	})
+	var wg sync.WaitGroup
+	got := make([][]*gemm.PackedB, 3)
+	for m := range got {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			got[m] = sp.get()
+		}()
+	}
+	wg.Wait()
+	late := sp.get()
+	for i := range 5 {
+		if n := calls[i].Load(); n != 1 {
+			t.Errorf("piece %d packed %d times", i, n)
+		}
+		for m := range got {
+			if got[m][i] == nil || got[m][i] != late[i] {
+				t.Errorf("member %d, piece %d: %p, want %p", m, i, got[m][i], late[i])
+			}
+		}
+	}
+	sp = newSharedPack(2, func(i int) *gemm.PackedB {
+		if i == 0 {
+			panic("boom")
+		}
+		time.Sleep(time.Millisecond)
+		return gemm.PackB(false, 1, 1, []float32{1}, 1)
+	})
+	done := make(chan []*gemm.PackedB)
+	go func() {
+		defer func() { recover() }()
+		sp.get() // claims piece 0 first, and panics
+	}()
+	for sp.next.Load() == 0 {
+		runtime.Gosched()
+	}
+	go func() { done <- sp.get() }()
+	select {
+	case p := <-done:
+		if p[0] != nil || p[1] == nil {
+			t.Errorf("after a panic in piece 0: %v", p)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a member waits for ever after a panic in a piece")
+	}
+}
