@@ -158,6 +158,11 @@ type rnnCfg struct {
 	iP               int
 	nIn              int
 	xHead            bool // X is read as the first T·B·I elements of its input (another pack, flatReads)
+	// noPre: the float32 LSTM's steps (lstmForward32) leave the cache's
+	// pre-activations unwritten, since nothing reads them: their backward
+	// reads the gates, and the node's outputs are views of the pack's
+	// head (lowerRecurrent). The generic loops write them all the same.
+	noPre bool
 }
 
 // sizes of the pack.

@@ -127,7 +127,7 @@ func lstmForward32Batch(c *rnnCfg, v *rnnIn[float32], pack []float32, d int, xw,
 			for b := b0; b < b1; b++ {
 				o := b * GH
 				lstmGatesPart(xw[(t*B+b)*GH:], wb, rb, pr[(b-b0)*GH:], 1, H, H,
-					st.pre[o:], st.post[o:], cPrev[b*H:(b+1)*H],
+					c.preOf(st)[o:], st.post[o:], cPrev[b*H:(b+1)*H],
 					st.ex1[b*H:(b+1)*H], st.ex2[b*H:(b+1)*H], st.h[b*H:(b+1)*H], nil, nil, nil)
 				copy(yOut[c.yAt(t, d, b):c.yAt(t, d, b)+H], st.h[b*H:(b+1)*H])
 			}
