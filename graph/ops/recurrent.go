@@ -51,6 +51,9 @@ func lowerRecurrent(kind rnnKind) LowerFunc {
 		if err != nil {
 			return nil, err
 		}
+		// The pack's readers are the views of its head below and the
+		// backward kernel, which reads no pre-activation of a float32 LSTM.
+		cfg.noPre = true
 		dt := args[0].DType
 		for i, a := range args {
 			if a.reshapeOf != nil && flatReads {

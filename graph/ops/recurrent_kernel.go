@@ -158,6 +158,11 @@ type rnnCfg struct {
 	iP               int
 	nIn              int
 	xHead            bool // X is read as the first T·B·I elements of its input (another pack, flatReads)
+	// noPre: the float32 LSTM's steps (lstmForward32) leave the cache's
+	// pre-activations unwritten, since nothing reads them: their backward
+	// reads the gates, and the node's outputs are views of the pack's
+	// head (lowerRecurrent). The generic loops write them all the same.
+	noPre bool
 }
 
 // sizes of the pack.
@@ -371,11 +376,19 @@ func rnnForwardDir[T Float](c *rnnCfg, v *rnnIn[T], lens []int, pack []T, d int)
 		pi, po, pf = pd[:H], pd[H:2*H], pd[2*H:]
 	}
 	acts := c.acts[d]
+	v32, fast := any(v).(*rnnIn[float32])
+	fast = fast && c.lstmPlain(d) && c.iSeq < 0 && c.T > 0 && c.B > 0
+	if fast && I > 0 && lstmXWShares && sgemmShareA != nil && lstmByExamples(c, v32) {
+		// Each core computes its own examples' X·Wᵀ a step at a time
+		// (lstmForward32Batch), on internal/gemm as blasGemm below.
+		lstmForward32Batch(c, v32, any(pack).([]float32), d, nil, any(wb).([]float32), any(rb).([]float32))
+		return
+	}
 	// X·Wᵀ + Wb (+ Rb but GRU's h gate's), all steps at once.
 	xw := getScratch[T](T_ * B * GH)
 	defer putScratch(xw)
 	blasGemm(false, true, T_*B, GH, I, 1, v.xt, wd, 0, xw)
-	if v32, ok := any(v).(*rnnIn[float32]); ok && c.lstmPlain(d) && c.iSeq < 0 && c.T > 0 && c.B > 0 {
+	if fast {
 		// Its gates add the biases, in the same order as below.
 		lstmFwd32(c, v32, any(pack).([]float32), d, any(xw).([]float32), any(wb).([]float32), any(rb).([]float32))
 		return

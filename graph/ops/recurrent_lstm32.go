@@ -136,7 +136,7 @@ func lstmForward32Units(c *rnnCfg, v *rnnIn[float32], pack []float32, d int, xw,
 		for b := 0; b < B; b++ {
 			o := b * GH
 			lstmGatesPart(xw[(t*B+b)*GH+j0:], sub(wb, j0, GH), sub(rb, j0, GH), pr[b*4*hw:], 1, hw, H,
-				st.pre[o+j0:], st.post[o+j0:], cPrev[b*H+j0:b*H+j1],
+				c.preOf(st)[o+j0:], st.post[o+j0:], cPrev[b*H+j0:b*H+j1],
 				st.ex1[b*H+j0:b*H+j1], st.ex2[b*H+j0:b*H+j1], st.h[b*H+j0:b*H+j1],
 				sub(pi, j0, j1), sub(po, j0, j1), sub(pf, j0, j1))
 		}
@@ -152,6 +152,16 @@ func lstmForward32Units(c *rnnCfg, v *rnnIn[float32], pack []float32, d int, xw,
 		copy(pack[c.offYh()+c.hAt(d, b):], last.h[b*H:(b+1)*H])
 		copy(pack[c.offYc()+c.hAt(d, b):c.offYc()+c.hAt(d, b)+H], last.ex1[b*H:(b+1)*H])
 	}
+}
+
+// preOf is where lstmGatesPart writes a step's pre-activations: the
+// cache's, or with noPre the gates' own elements (it takes each gate from
+// its pre-activation element by element, in place).
+func (c *rnnCfg) preOf(st rnnStep[float32]) []float32 {
+	if c.noPre {
+		return st.post
+	}
+	return st.pre
 }
 
 // sub is p[j0:j1], or nil for nil.
