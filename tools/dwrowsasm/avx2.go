@@ -289,10 +289,10 @@ const rowsS2AVX2Doc = `// func dwRows%[1]dS2AVX2(y, x *float32, steps, h int, w,
 // rowsS2AVX2 writes dwRows16S2AVX2 (v 1) or dwRows32S2AVX2 (v 2): stride 2
 // from rows of 16v onto rows of v vectors of 8, bands of 8/v output rows.
 func (a *asm) rowsS2AVX2(v int) {
-	win := 16 * v  // input floats a row
-	nr := 8 / v    // output rows a band
-	rbi := 64 * v  // input bytes a row
-	rbo := 32 * v  // output bytes a row
+	win := 16 * v // input floats a row
+	nr := 8 / v   // output rows a band
+	rbi := 64 * v // input bytes a row
+	rbo := 32 * v // output bytes a row
 	p := fmt.Sprintf("a%ds2", win)
 	shift := map[int]int{1: 6, 2: 7}[v] // h << shift: the input plane's bytes
 	a.p("")
