@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs every check of the repository: setup, go vet, staticcheck, go test.
+# Runs every check of the repository: setup, gofmt, go vet, staticcheck, go test.
 # Exits non-zero if any of them fails (all checks run even if one fails, so
 # one run shows every problem). Benchmarks are not run (see `make bench`).
 #
@@ -23,6 +23,14 @@ go version
 
 failed=()
 
+step "gofmt -l"
+unformatted="$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.venv/*') 2>&1)"
+if [ -n "$unformatted" ]; then
+	echo "gofmt wants to change:"
+	printf '%s\n' "$unformatted"
+	failed+=("gofmt")
+fi
+
 step "go vet ./..."
 go vet ./... || failed+=("go vet")
 
@@ -38,4 +46,4 @@ if [ ${#failed[@]} -gt 0 ]; then
 	echo "FAILED: ${failed[*]}"
 	exit 1
 fi
-echo "all checks passed (go vet, staticcheck, go test)"
+echo "all checks passed (gofmt, go vet, staticcheck, go test)"
