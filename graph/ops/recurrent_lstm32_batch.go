@@ -82,6 +82,17 @@ func (sp *sharedPack) get() []*gemm.PackedB {
 	return sp.pieces
 }
 
+// release hands the pieces back to internal/gemm for later packs (the
+// next call's: the weights are packed at every call), once no member
+// reads them.
+func (sp *sharedPack) release() {
+	for _, p := range sp.pieces {
+		if p != nil {
+			p.Release()
+		}
+	}
+}
+
 // lstmXWShares says whether the forward cut by examples computes X·Wᵀ
 // within each core's share (a variable so that tests can compare it with
 // the product over all steps that it replaces).
@@ -168,6 +179,10 @@ func lstmForward32Batch(c *rnnCfg, v *rnnIn[float32], pack []float32, d int, xw,
 			}
 		}
 	})
+	rp.release()
+	if wp != nil {
+		wp.release()
+	}
 	last := cacheStep(c, pack, d, T_-1)
 	for b := 0; b < B; b++ {
 		copy(pack[c.offYh()+c.hAt(d, b):], last.h[b*H:(b+1)*H])
@@ -239,4 +254,5 @@ func lstmBackward32Batch(c *rnnCfg, v, g *rnnIn[float32], pack, dpack []float32,
 			gp.SetCols(false, 0, GH, dxw[k*B*GH+b0*GH:], GH)
 		}
 	})
+	rp.release()
 }
