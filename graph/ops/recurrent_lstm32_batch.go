@@ -137,13 +137,17 @@ func lstmForward32Batch(c *rnnCfg, v *rnnIn[float32], pack []float32, d int, xw,
 		// step (the step's product has read it by then).
 		hp := gemm.NewPackedA(b1-b0, H)
 		hp.SetCols(false, 0, H, h0[b0*H:], H)
-		pr := make([]float32, (b1-b0)*GH)
+		// The products' buffers are the scratch pool's (each step
+		// overwrites them: beta 0), not new ones at every call.
+		pr := getScratch[float32]((b1 - b0) * GH)
+		defer putScratch(pr)
 		// This core's rows of X_t·Wᵀ, as the step's op(A) times Wᵀ.
 		var wt []*gemm.PackedB
 		var xa *gemm.PackedA
 		var xs []float32
 		if wp != nil {
-			wt, xa, xs = wp.get(), gemm.NewPackedA(b1-b0, I), make([]float32, (b1-b0)*GH)
+			wt, xa, xs = wp.get(), gemm.NewPackedA(b1-b0, I), getScratch[float32]((b1-b0)*GH)
+			defer putScratch(xs)
 		}
 		for s := range T_ {
 			t := s
@@ -212,8 +216,9 @@ func lstmBackward32Batch(c *rnnCfg, v, g *rnnIn[float32], pack, dpack []float32,
 		rs := rp.get()
 		// This core's rows of dG of the step after, as op(A).
 		gp := gemm.NewPackedA(nb, GH)
-		pr := make([]float32, nb*H)
-		dh := make([]float32, nb*H)
+		pr, dh := getScratch[float32](nb*H), getScratch[float32](nb*H) // overwritten at each step
+		defer putScratch(pr)
+		defer putScratch(dh)
 		for i := 0; i <= T_; i++ {
 			s := T_ - 1 - i
 			if s < T_-1 {
