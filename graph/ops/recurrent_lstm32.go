@@ -147,6 +147,11 @@ func lstmForward32Units(c *rnnCfg, v *rnnIn[float32], pack []float32, d int, xw,
 			hp[(s+1)%2].SetCols(false, j0, j1, st.h, H)
 		}
 	})
+	for _, r := range rt {
+		for _, g := range r {
+			g.Release() // for the next call's packs
+		}
+	}
 	last := cacheStep(c, pack, d, T_-1)
 	for b := 0; b < B; b++ {
 		copy(pack[c.offYh()+c.hAt(d, b):], last.h[b*H:(b+1)*H])
@@ -328,6 +333,9 @@ func lstmBackward32Units(c *rnnCfg, v, g *rnnIn[float32], pack, dpack []float32,
 			gp[(i+1)%2].SetCols(false, q*H+j0, q*H+j1, dG, GH)
 		}
 	})
+	for _, r := range rs {
+		r.Release() // for the next call's packs
+	}
 }
 
 // lstmGatesGradPart is lstmGatesGrad for hw units of one example: post and

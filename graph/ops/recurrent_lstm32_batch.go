@@ -82,6 +82,17 @@ func (sp *sharedPack) get() []*gemm.PackedB {
 	return sp.pieces
 }
 
+// release hands the pieces back to internal/gemm for later packs (the
+// next call's: the weights are packed at every call), once no member
+// reads them.
+func (sp *sharedPack) release() {
+	for _, p := range sp.pieces {
+		if p != nil {
+			p.Release()
+		}
+	}
+}
+
 // lstmXWShares says whether the forward cut by examples computes X·Wᵀ
 // within each core's share (a variable so that tests can compare it with
 // the product over all steps that it replaces).
@@ -126,13 +137,17 @@ func lstmForward32Batch(c *rnnCfg, v *rnnIn[float32], pack []float32, d int, xw,
 		// step (the step's product has read it by then).
 		hp := gemm.NewPackedA(b1-b0, H)
 		hp.SetCols(false, 0, H, h0[b0*H:], H)
-		pr := make([]float32, (b1-b0)*GH)
+		// The products' buffers are the scratch pool's (each step
+		// overwrites them: beta 0), not new ones at every call.
+		pr := getScratch[float32]((b1 - b0) * GH)
+		defer putScratch(pr)
 		// This core's rows of X_t·Wᵀ, as the step's op(A) times Wᵀ.
 		var wt []*gemm.PackedB
 		var xa *gemm.PackedA
 		var xs []float32
 		if wp != nil {
-			wt, xa, xs = wp.get(), gemm.NewPackedA(b1-b0, I), make([]float32, (b1-b0)*GH)
+			wt, xa, xs = wp.get(), gemm.NewPackedA(b1-b0, I), getScratch[float32]((b1-b0)*GH)
+			defer putScratch(xs)
 		}
 		for s := range T_ {
 			t := s
@@ -168,6 +183,10 @@ func lstmForward32Batch(c *rnnCfg, v *rnnIn[float32], pack []float32, d int, xw,
 			}
 		}
 	})
+	rp.release()
+	if wp != nil {
+		wp.release()
+	}
 	last := cacheStep(c, pack, d, T_-1)
 	for b := 0; b < B; b++ {
 		copy(pack[c.offYh()+c.hAt(d, b):], last.h[b*H:(b+1)*H])
@@ -197,8 +216,9 @@ func lstmBackward32Batch(c *rnnCfg, v, g *rnnIn[float32], pack, dpack []float32,
 		rs := rp.get()
 		// This core's rows of dG of the step after, as op(A).
 		gp := gemm.NewPackedA(nb, GH)
-		pr := make([]float32, nb*H)
-		dh := make([]float32, nb*H)
+		pr, dh := getScratch[float32](nb*H), getScratch[float32](nb*H) // overwritten at each step
+		defer putScratch(pr)
+		defer putScratch(dh)
 		for i := 0; i <= T_; i++ {
 			s := T_ - 1 - i
 			if s < T_-1 {
@@ -239,4 +259,5 @@ func lstmBackward32Batch(c *rnnCfg, v, g *rnnIn[float32], pack, dpack []float32,
 			gp.SetCols(false, 0, GH, dxw[k*B*GH+b0*GH:], GH)
 		}
 	})
+	rp.release()
 }

@@ -3,6 +3,7 @@ package gemm
 import (
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"testing"
 )
 
@@ -30,6 +31,57 @@ func TestPackedB(t *testing.T) {
 					}
 				}
 			}
+		}
+	})
+}
+
+// TestPackedBRelease checks PackB reusing the blocks of a released PackedB:
+// the blocks are filled with NaN before the release, and the products with
+// the new pack must be those of Sgemm bit for bit, B plain and transposed,
+// n not a multiple of the kernels' panels, k past one block, at
+// GOMAXPROCS 1 to 3. Without the race detector (whose sync.Pool drops
+// some of what it is given) the blocks must have been reused.
+func TestPackedBRelease(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	kernels(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(61, 62))
+		reused := 0
+		for _, procs := range []int{1, 2, 3} {
+			runtime.GOMAXPROCS(procs)
+			for _, sz := range [][3]int{{7, 33, 5}, {20, 97, 600}, {16, 1000, 1280}, {16, 256, 256}} {
+				for _, tB := range []bool{false, true} {
+					old := newProblem(rng, false, tB, sz[0], sz[1], sz[2], 1, 0, 3)
+					first := PackB(tB, old.k, old.n, old.b, old.ldb)
+					ptrs := map[*float32]bool{}
+					for _, b := range first.blocks {
+						for i := range b {
+							b[i] = float32(math.NaN())
+						}
+						ptrs[&b[0]] = true
+					}
+					first.Release()
+					p := newProblem(rng, false, tB, sz[0], sz[1], sz[2], 1.5, 0.5, 3)
+					want := append([]float32(nil), p.c...)
+					got := append([]float32(nil), p.c...)
+					Sgemm(false, tB, p.m, p.n, p.k, p.alpha, p.a, p.lda, p.b, p.ldb, p.beta, want, p.ldc)
+					pb := PackB(tB, p.k, p.n, p.b, p.ldb)
+					for _, b := range pb.blocks {
+						if ptrs[&b[0]] {
+							reused++
+						}
+					}
+					pb.Sgemm(false, p.m, p.alpha, p.a, p.lda, p.beta, got, p.ldc)
+					for i := range want {
+						if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+							t.Fatalf("%d procs, %v tB=%v: C[%d] = %v, Sgemm gives %v", procs, sz, tB, i, got[i], want[i])
+						}
+					}
+					pb.Release()
+				}
+			}
+		}
+		if !raceEnabled && reused == 0 {
+			t.Error("no released block was reused")
 		}
 	})
 }
