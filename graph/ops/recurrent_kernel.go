@@ -273,6 +273,31 @@ func (c *rnnCfg) timeOf(d, s, b int, lens []int) (int, bool) {
 	return s, true
 }
 
+// stepTime is the time step s of direction d reads when every example runs
+// all T steps (no sequence_lens).
+func (c *rnnCfg) stepTime(d, s int) int {
+	if d == 1 || c.reverse {
+		return c.T - 1 - s
+	}
+	return s
+}
+
+// rnnStates0 is direction d's initial states by example, [B, H] each: the
+// inputs' (initial_h, initial_c), or zeros where an input is absent.
+func rnnStates0[T Float](c *rnnCfg, v *rnnIn[T], d int) (h0, c0 []T) {
+	B, H := c.B, c.H
+	h0, c0 = make([]T, B*H), make([]T, B*H)
+	for b := 0; b < B; b++ {
+		if v.h0 != nil {
+			copy(h0[b*H:(b+1)*H], v.h0[c.hAt(d, b):c.hAt(d, b)+H])
+		}
+		if v.c0 != nil {
+			copy(c0[b*H:(b+1)*H], v.c0[c.hAt(d, b):c.hAt(d, b)+H])
+		}
+	}
+	return h0, c0
+}
+
 // rnnInputs reads the kernel's float inputs.
 type rnnIn[T Float] struct {
 	x, w, r, bias, h0, c0, p []T
@@ -408,16 +433,7 @@ func rnnForwardDir[T Float](c *rnnCfg, v *rnnIn[T], lens []int, pack []T, d int)
 			}
 		}
 	}
-	hPrev := make([]T, B*H)
-	cPrev := make([]T, B*H)
-	for b := 0; b < B; b++ {
-		if v.h0 != nil {
-			copy(hPrev[b*H:(b+1)*H], v.h0[c.hAt(d, b):c.hAt(d, b)+H])
-		}
-		if v.c0 != nil {
-			copy(cPrev[b*H:(b+1)*H], v.c0[c.hAt(d, b):c.hAt(d, b)+H])
-		}
-	}
+	hPrev, cPrev := rnnStates0(c, v, d)
 	rec := make([]T, B*GH)
 	var rh []T // GRU without linear_before_reset: r ⊙ H
 	if c.kind == kindGRU && !c.lbr {
@@ -724,16 +740,7 @@ func rnnBackwardDir[T Float](c *rnnCfg, v, g *rnnIn[T], dxt []T, lens []int, pac
 			copy(dC[b*H:(b+1)*H], dpack[c.offYc()+c.hAt(d, b):c.offYc()+c.hAt(d, b)+H])
 		}
 	}
-	h0 := make([]T, B*H)
-	c0 := make([]T, B*H)
-	for b := 0; b < B; b++ {
-		if v.h0 != nil {
-			copy(h0[b*H:(b+1)*H], v.h0[c.hAt(d, b):c.hAt(d, b)+H])
-		}
-		if v.c0 != nil {
-			copy(c0[b*H:(b+1)*H], v.c0[c.hAt(d, b):c.hAt(d, b)+H])
-		}
-	}
+	h0, c0 := rnnStates0(c, v, d)
 	fast := false
 	if v32, ok := any(v).(*rnnIn[float32]); ok && plain && c.iSeq < 0 && c.T > 0 && c.B > 0 {
 		fast = true

@@ -86,16 +86,7 @@ func lstmForward32Units(c *rnnCfg, v *rnnIn[float32], pack []float32, d int, xw,
 		pd := v.p[d*3*H : (d+1)*3*H]
 		pi, po, pf = pd[:H], pd[H:2*H], pd[2*H:]
 	}
-	h0 := make([]float32, B*H)
-	c0 := make([]float32, B*H)
-	for b := 0; b < B; b++ {
-		if v.h0 != nil {
-			copy(h0[b*H:(b+1)*H], v.h0[c.hAt(d, b):c.hAt(d, b)+H])
-		}
-		if v.c0 != nil {
-			copy(c0[b*H:(b+1)*H], v.c0[c.hAt(d, b):c.hAt(d, b)+H])
-		}
-	}
+	h0, c0 := rnnStates0(c, v, d)
 	cuts := lstmParts(H)
 	n := len(cuts) - 1
 	// R's rows of each part's units, a gate at a time, as op(B) = R_gᵀ.
@@ -116,10 +107,7 @@ func lstmForward32Units(c *rnnCfg, v *rnnIn[float32], pack []float32, d int, xw,
 	hp[0].SetCols(false, 0, H, h0, H)
 	yOut := pack[:c.ySize()]
 	lstmSteps(n, T_, func(p, s int) {
-		t := s
-		if d == 1 || c.reverse {
-			t = T_ - 1 - s
-		}
+		t := c.stepTime(d, s)
 		st := cacheStep(c, pack, d, s)
 		cPrev := c0
 		if s > 0 {
@@ -152,11 +140,7 @@ func lstmForward32Units(c *rnnCfg, v *rnnIn[float32], pack []float32, d int, xw,
 			g.Release() // for the next call's packs
 		}
 	}
-	last := cacheStep(c, pack, d, T_-1)
-	for b := 0; b < B; b++ {
-		copy(pack[c.offYh()+c.hAt(d, b):], last.h[b*H:(b+1)*H])
-		copy(pack[c.offYc()+c.hAt(d, b):c.offYc()+c.hAt(d, b)+H], last.ex1[b*H:(b+1)*H])
-	}
+	lstmPutLast(c, pack, d)
 }
 
 // preOf is where lstmGatesPart writes a step's pre-activations: the
@@ -167,6 +151,17 @@ func (c *rnnCfg) preOf(st rnnStep[float32]) []float32 {
 		return st.post
 	}
 	return st.pre
+}
+
+// lstmPutLast writes direction d's last state and cell from the cache
+// into the pack's Y_h and Y_c.
+func lstmPutLast(c *rnnCfg, pack []float32, d int) {
+	H := c.H
+	last := cacheStep(c, pack, d, c.T-1)
+	for b := 0; b < c.B; b++ {
+		copy(pack[c.offYh()+c.hAt(d, b):], last.h[b*H:(b+1)*H])
+		copy(pack[c.offYc()+c.hAt(d, b):c.offYc()+c.hAt(d, b)+H], last.ex1[b*H:(b+1)*H])
+	}
 }
 
 // sub is p[j0:j1], or nil for nil.
@@ -263,11 +258,10 @@ func lstmBackward32Units(c *rnnCfg, v, g *rnnIn[float32], pack, dpack []float32,
 	T_, B, H := c.T, c.B, c.H
 	GH := 4 * H
 	rd := v.r[d*GH*H : (d+1)*GH*H]
-	var pi, po, pf, dpi, dpo, dpf []float32
+	var peep [6][]float32 // the peepholes i, o, f and their gradients
 	if v.p != nil {
 		pd, gd := v.p[d*3*H:(d+1)*3*H], g.p[d*3*H:(d+1)*3*H]
-		pi, po, pf = pd[:H], pd[H:2*H], pd[2*H:]
-		dpi, dpo, dpf = gd[:H], gd[H:2*H], gd[2*H:]
+		peep = [6][]float32{pd[:H], pd[H : 2*H], pd[2*H:], gd[:H], gd[H : 2*H], gd[2*H:]}
 	}
 	cuts := lstmParts(H)
 	n := len(cuts) - 1
@@ -303,31 +297,8 @@ func lstmBackward32Units(c *rnnCfg, v, g *rnnIn[float32], pack, dpack []float32,
 		if s < 0 {
 			return
 		}
-		t := s
-		if d == 1 || c.reverse {
-			t = T_ - 1 - s
-		}
-		st := cacheStep(c, pack, d, s)
-		hPrev, cPrev := h0, c0
-		if s > 0 {
-			prev := cacheStep(c, pack, d, s-1)
-			hPrev, cPrev = prev.h, prev.ex1
-		}
 		k := block(s)
-		dh := dhs[p]
-		for b := 0; b < B; b++ {
-			copy(hs[k*B*H+b*H+j0:k*B*H+b*H+j1], hPrev[b*H+j0:b*H+j1])
-			dhb := dh[b*hw : (b+1)*hw]
-			yo := c.yAt(t, d, b)
-			copy(dhb, dH[b*H+j0:b*H+j1])
-			addTo(dhb, dy[yo+j0:yo+j1]) // dH + dy
-			o := b * GH
-			lstmGatesGradPart(dhb, dC[b*H+j0:b*H+j1], st.post[o+j0:], cPrev[b*H+j0:b*H+j1],
-				st.ex1[b*H+j0:b*H+j1], st.ex2[b*H+j0:b*H+j1], dxw[k*B*GH+o+j0:], H,
-				sub(pi, j0, j1), sub(po, j0, j1), sub(pf, j0, j1),
-				sub(dpi, j0, j1), sub(dpo, j0, j1), sub(dpf, j0, j1))
-			clear(dH[b*H+j0 : b*H+j1])
-		}
+		lstmStepGrads(c, pack, dy, dxw, hs, dH, dC, h0, c0, dhs[p], d, s, k, 0, B, j0, j1, peep)
 		dG := dxw[k*B*GH : (k+1)*B*GH]
 		for q := range 4 {
 			gp[(i+1)%2].SetCols(false, q*H+j0, q*H+j1, dG, GH)
@@ -335,6 +306,38 @@ func lstmBackward32Units(c *rnnCfg, v, g *rnnIn[float32], pack, dpack []float32,
 	})
 	for _, r := range rs {
 		r.Release() // for the next call's packs
+	}
+}
+
+// lstmStepGrads is step s of the float32 LSTM's backward recurrence for
+// examples [b0, b1) and units [j0, j1), once d H holds dG_{s+1}·R: it keeps
+// the step's previous state in hs and writes the gate gradients (dG_s)
+// into dxw, both at row block k, from d H + d Y through the gates, carrying
+// d C; it then clears the range of d H. dh is the range's scratch,
+// (b1-b0)·(j1-j0), and peep the peepholes i, o, f and their gradients
+// (nil: none).
+func lstmStepGrads(c *rnnCfg, pack, dy, dxw, hs, dH, dC, h0, c0, dh []float32, d, s, k, b0, b1, j0, j1 int, peep [6][]float32) {
+	B, H := c.B, c.H
+	GH, hw := 4*H, j1-j0
+	t := c.stepTime(d, s)
+	st := cacheStep(c, pack, d, s)
+	hPrev, cPrev := h0, c0
+	if s > 0 {
+		prev := cacheStep(c, pack, d, s-1)
+		hPrev, cPrev = prev.h, prev.ex1
+	}
+	for b := b0; b < b1; b++ {
+		copy(hs[k*B*H+b*H+j0:k*B*H+b*H+j1], hPrev[b*H+j0:b*H+j1])
+		dhb := dh[(b-b0)*hw : (b-b0+1)*hw]
+		yo := c.yAt(t, d, b)
+		copy(dhb, dH[b*H+j0:b*H+j1])
+		addTo(dhb, dy[yo+j0:yo+j1]) // dH + dy
+		o := b * GH
+		lstmGatesGradPart(dhb, dC[b*H+j0:b*H+j1], st.post[o+j0:], cPrev[b*H+j0:b*H+j1],
+			st.ex1[b*H+j0:b*H+j1], st.ex2[b*H+j0:b*H+j1], dxw[k*B*GH+o+j0:], H,
+			sub(peep[0], j0, j1), sub(peep[1], j0, j1), sub(peep[2], j0, j1),
+			sub(peep[3], j0, j1), sub(peep[4], j0, j1), sub(peep[5], j0, j1))
+		clear(dH[b*H+j0 : b*H+j1])
 	}
 }
 

@@ -109,16 +109,7 @@ func lstmForward32Batch(c *rnnCfg, v *rnnIn[float32], pack []float32, d int, xw,
 	T_, B, H, I := c.T, c.B, c.H, c.I
 	GH := 4 * H
 	rd := v.r[d*GH*H : (d+1)*GH*H]
-	h0 := make([]float32, B*H)
-	c0 := make([]float32, B*H)
-	for b := 0; b < B; b++ {
-		if v.h0 != nil {
-			copy(h0[b*H:(b+1)*H], v.h0[c.hAt(d, b):c.hAt(d, b)+H])
-		}
-		if v.c0 != nil {
-			copy(c0[b*H:(b+1)*H], v.c0[c.hAt(d, b):c.hAt(d, b)+H])
-		}
-	}
+	h0, c0 := rnnStates0(c, v, d)
 	// Rᵀ as op(B), a gate a piece: the product H_prev·Rᵀ is [examples,
 	// 4H], gate g of example b at b·4H + g·H.
 	rp := newSharedPack(4, func(g int) *gemm.PackedB { return gemm.PackB(true, H, H, rd[g*H*H:], H) })
@@ -150,10 +141,7 @@ func lstmForward32Batch(c *rnnCfg, v *rnnIn[float32], pack []float32, d int, xw,
 			defer putScratch(xs)
 		}
 		for s := range T_ {
-			t := s
-			if d == 1 || c.reverse {
-				t = T_ - 1 - s
-			}
+			t := c.stepTime(d, s)
 			// Example b's X·Wᵀ at x[xo+b·4H].
 			x, xo := xw, t*B*GH
 			if xa != nil {
@@ -187,11 +175,7 @@ func lstmForward32Batch(c *rnnCfg, v *rnnIn[float32], pack []float32, d int, xw,
 	if wp != nil {
 		wp.release()
 	}
-	last := cacheStep(c, pack, d, T_-1)
-	for b := 0; b < B; b++ {
-		copy(pack[c.offYh()+c.hAt(d, b):], last.h[b*H:(b+1)*H])
-		copy(pack[c.offYc()+c.hAt(d, b):c.offYc()+c.hAt(d, b)+H], last.ex1[b*H:(b+1)*H])
-	}
+	lstmPutLast(c, pack, d)
 }
 
 // lstmBackward32Batch is lstmBackward32 cut by examples (no peepholes).
@@ -233,29 +217,8 @@ func lstmBackward32Batch(c *rnnCfg, v, g *rnnIn[float32], pack, dpack []float32,
 			if s < 0 {
 				break
 			}
-			t := s
-			if d == 1 || c.reverse {
-				t = T_ - 1 - s
-			}
-			st := cacheStep(c, pack, d, s)
-			hPrev, cPrev := h0, c0
-			if s > 0 {
-				prev := cacheStep(c, pack, d, s-1)
-				hPrev, cPrev = prev.h, prev.ex1
-			}
 			k := block(s)
-			for b := b0; b < b1; b++ {
-				copy(hs[k*B*H+b*H:k*B*H+(b+1)*H], hPrev[b*H:(b+1)*H])
-				dhb := dh[(b-b0)*H : (b-b0+1)*H]
-				yo := c.yAt(t, d, b)
-				copy(dhb, dH[b*H:(b+1)*H])
-				addTo(dhb, dy[yo:yo+H]) // dH + dy
-				o := b * GH
-				lstmGatesGradPart(dhb, dC[b*H:(b+1)*H], st.post[o:], cPrev[b*H:(b+1)*H],
-					st.ex1[b*H:(b+1)*H], st.ex2[b*H:(b+1)*H], dxw[k*B*GH+o:], H,
-					nil, nil, nil, nil, nil, nil)
-				clear(dH[b*H : (b+1)*H])
-			}
+			lstmStepGrads(c, pack, dy, dxw, hs, dH, dC, h0, c0, dh, d, s, k, b0, b1, 0, H, [6][]float32{})
 			gp.SetCols(false, 0, GH, dxw[k*B*GH+b0*GH:], GH)
 		}
 	})
