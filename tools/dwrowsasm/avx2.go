@@ -246,25 +246,7 @@ func (a *asm) plane4AVX2() {
 			}
 		}
 	}
-	a.p("\n%squad:", p)
-	a.p("\tCMPQ         BX, $4")
-	a.p("\tJLT          %sstep", p)
-	for c := range 4 {
-		channel(c)
-	}
-	a.clipStoreAVX2(p+"q", 8, func(i int) string { return fmt.Sprintf("%d(DI)", 32*i) })
-	a.p("\tADDQ         $256, SI")
-	a.p("\tADDQ         $256, DI")
-	a.p("\tADDQ         $144, R10")
-	a.p("\tADDQ         $16, R12")
-	a.p("\tSUBQ         $4, BX")
-	a.p("\tJMP          %squad", p)
-	a.stepHead(p)
-	channel(0)
-	a.clipStoreAVX2(p, 2, func(i int) string { return fmt.Sprintf("%d(DI)", 32*i) })
-	a.p("\tADDQ         $64, SI")
-	a.p("\tADDQ         $64, DI")
-	a.nextStep(p)
+	a.quadLoops(p, "", 2, 64, 1, channel)
 }
 
 const rowsS2AVX2Doc = `// func dwRows%[1]dS2AVX2(y, x *float32, steps, h int, w, bias *float32, lo, hi float32, clip bool) bool
@@ -443,33 +425,7 @@ func (a *asm) plane2AVX2() {
 			}
 		}
 	}
-	a.p("\n%squad:", p)
-	a.p("\tCMPQ         BX, $4")
-	a.p("\tJLT          %sstep", p)
-	a.p("\tVPXOR        Y8, Y8, Y8")
-	for k := range 4 {
-		step(k)
-	}
-	a.clipStoreAVX2(p+"q", 4, func(i int) string { return fmt.Sprintf("%d(DI)", 32*i) })
-	a.p("\tADDQ         $128, SI")
-	a.p("\tADDQ         $128, DI")
-	a.p("\tADDQ         $288, R10")
-	a.p("\tADDQ         $32, R12")
-	a.p("\tSUBQ         $4, BX")
-	a.p("\tJMP          %squad", p)
-	a.stepHead(p)
-	a.p("\tVPXOR        Y8, Y8, Y8")
-	step(0)
-	a.clipStoreAVX2(p, 1, func(i int) string { return fmt.Sprintf("%d(DI)", 32*i) })
-	a.p("\tADDQ         $32, SI")
-	a.p("\tADDQ         $32, DI")
-	a.p("\tADDQ         $72, R10")
-	a.p("\tADDQ         $8, R12")
-	a.p("\tDECQ         BX")
-	a.p("\tJMP          %sstep", p)
-	a.p("\n%sdone:", p)
-	a.p("\tVZEROUPPER")
-	a.p("\tRET")
+	a.quadLoops(p, "VPXOR        Y8, Y8, Y8", 1, 32, 2, step)
 }
 
 const plane8S2AVX2Doc = `// func dwPlane8S2AVX2(y, x *float32, steps, h int, w, bias *float32, lo, hi float32, clip bool) bool
@@ -523,27 +479,7 @@ func (a *asm) plane8S2AVX2() {
 			}
 		}
 	}
-	a.p("\n%squad:", p)
-	a.p("\tCMPQ         BX, $4")
-	a.p("\tJLT          %sstep", p)
-	a.p("\tVXORPS       Y12, Y12, Y12")
-	for c := range 4 {
-		channel(c)
-	}
-	a.clipStoreAVX2(p+"q", 8, func(i int) string { return fmt.Sprintf("%d(DI)", 32*i) })
-	a.p("\tADDQ         $1024, SI")
-	a.p("\tADDQ         $256, DI")
-	a.p("\tADDQ         $144, R10")
-	a.p("\tADDQ         $16, R12")
-	a.p("\tSUBQ         $4, BX")
-	a.p("\tJMP          %squad", p)
-	a.stepHead(p)
-	a.p("\tVXORPS       Y12, Y12, Y12")
-	channel(0)
-	a.clipStoreAVX2(p, 2, func(i int) string { return fmt.Sprintf("%d(DI)", 32*i) })
-	a.p("\tADDQ         $256, SI")
-	a.p("\tADDQ         $64, DI")
-	a.nextStep(p)
+	a.quadLoops(p, "VXORPS       Y12, Y12, Y12", 2, 256, 1, channel)
 }
 
 const plane4S2AVX2Doc = `// func dwPlane4S2AVX2(y, x *float32, steps, h int, w, bias *float32, lo, hi float32, clip bool) bool
@@ -605,28 +541,46 @@ func (a *asm) plane4S2AVX2() {
 			}
 		}
 	}
+	a.quadLoops(p, "VXORPS       Y12, Y12, Y12", 1, 128, 2, step)
+}
+
+// quadLoops ends an AVX2 row or plane kernel with its two loops over the steps: four
+// units a pass while four are left, then one a pass. A unit is one step
+// (one channel, or two channels a vector with channels 2) whose sums unit
+// emits into outVecs vectors (the store's), reading inBytes of x; zero, if
+// not empty, is the instruction clearing the zero register before the units.
+func (a *asm) quadLoops(p, zero string, outVecs, inBytes, channels int, unit func(int)) {
+	store := func(i int) string { return fmt.Sprintf("%d(DI)", 32*i) }
 	a.p("\n%squad:", p)
 	a.p("\tCMPQ         BX, $4")
 	a.p("\tJLT          %sstep", p)
-	a.p("\tVXORPS       Y12, Y12, Y12")
-	for s := range 4 {
-		step(s)
+	if zero != "" {
+		a.p("\t%s", zero)
 	}
-	a.clipStoreAVX2(p+"q", 4, func(i int) string { return fmt.Sprintf("%d(DI)", 32*i) })
-	a.p("\tADDQ         $512, SI")
-	a.p("\tADDQ         $128, DI")
-	a.p("\tADDQ         $288, R10")
-	a.p("\tADDQ         $32, R12")
+	for u := range 4 {
+		unit(u)
+	}
+	a.clipStoreAVX2(p+"q", 4*outVecs, store)
+	a.p("\tADDQ         $%d, SI", 4*inBytes)
+	a.p("\tADDQ         $%d, DI", 4*32*outVecs)
+	a.p("\tADDQ         $%d, R10", 4*36*channels)
+	a.p("\tADDQ         $%d, R12", 4*4*channels)
 	a.p("\tSUBQ         $4, BX")
 	a.p("\tJMP          %squad", p)
 	a.stepHead(p)
-	a.p("\tVXORPS       Y12, Y12, Y12")
-	step(0)
-	a.clipStoreAVX2(p, 1, func(i int) string { return fmt.Sprintf("%d(DI)", 32*i) })
-	a.p("\tADDQ         $128, SI")
-	a.p("\tADDQ         $32, DI")
-	a.p("\tADDQ         $72, R10")
-	a.p("\tADDQ         $8, R12")
+	if zero != "" {
+		a.p("\t%s", zero)
+	}
+	unit(0)
+	a.clipStoreAVX2(p, outVecs, store)
+	a.p("\tADDQ         $%d, SI", inBytes)
+	a.p("\tADDQ         $%d, DI", 32*outVecs)
+	if channels == 1 {
+		a.nextStep(p)
+		return
+	}
+	a.p("\tADDQ         $%d, R10", 36*channels)
+	a.p("\tADDQ         $%d, R12", 4*channels)
 	a.p("\tDECQ         BX")
 	a.p("\tJMP          %sstep", p)
 	a.p("\n%sdone:", p)
