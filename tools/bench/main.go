@@ -86,7 +86,7 @@ var sizes = map[string][2]sizing{
 
 type options struct {
 	quick, json, markdown, check, verbose bool
-	referenceAVX2                         bool
+	referenceAVX2, referenceSteady        bool
 	only                                  string
 	steps, rounds                         int
 	budget                                float64
@@ -106,6 +106,8 @@ func drive(argv []string) int {
 	fs.StringVar(&o.python, "python", "", "the Python interpreter with torch, torchvision, onnx, onnxruntime and transformers (default .venv/bin/python, made by scripts/reference-tools.sh)")
 	fs.BoolVar(&o.referenceAVX2, "reference-avx2", false, "also time PyTorch held to its AVX2 kernels ("+strings.Join(avx2TorchEnv, " ")+
 		") beside the native one, on the training and inference workloads: the like-for-like reference of an ONNXTUNE_GEMM=avx2 run (ONNX Runtime has no such switch)")
+	fs.BoolVar(&o.referenceSteady, "reference-steady", false, "also time PyTorch on the training workloads with glibc's malloc keeping the memory it frees ("+
+		strings.Join(steadyTorchEnv, " ")+"): PyTorch without the page faults that its default malloc settings cause at every step in some processes; rows without a target")
 	fs.BoolVar(&o.check, "check", false, "exit with status 1 when a target is missed")
 	fs.BoolVar(&o.verbose, "v", false, "show the workers' stderr")
 	// The flag package's own messages are dropped: --help prints the
@@ -376,6 +378,11 @@ func plans(o options, e *env) map[string]plan {
 			c.impl = avx2Torch
 			p.context = append(p.context, c)
 		}
+		if o.referenceSteady && specs[name].batch > 0 {
+			c := j
+			c.impl = steadyTorch
+			p.context = append(p.context, c)
+		}
 		ps[name] = p
 	}
 	return ps
@@ -503,8 +510,10 @@ func tables(all map[string]runs, failed map[string]string) ([]Row, []StartupRow,
 	for _, w := range trainWorkloads {
 		if r, ok := all[w]; ok {
 			add(w, compare("train step: "+specs[w].name, r, "onnxtune", "pytorch", "PyTorch", stepTime, trainTarget), "pytorch")
-			if _, ok := r[avx2Torch]; ok {
-				add(w, compare("train step: "+specs[w].name, r, "onnxtune", avx2Torch, refNames[avx2Torch], stepTime, nil), avx2Torch)
+			for _, impl := range []string{avx2Torch, steadyTorch} {
+				if _, ok := r[impl]; ok {
+					add(w, compare("train step: "+specs[w].name, r, "onnxtune", impl, refNames[impl], stepTime, nil), impl)
+				}
 			}
 			su("train "+specs[w].name, r, "pytorch", "PyTorch")
 		}

@@ -339,7 +339,7 @@ func threadTable(all map[string]runs) []ThreadRow {
 		if !ok {
 			continue
 		}
-		for _, impl := range []string{"pytorch", avx2Torch, "onnxruntime"} {
+		for _, impl := range []string{"pytorch", avx2Torch, steadyTorch, "onnxruntime"} {
 			byThreads := map[int][]float64{}
 			used := map[int]int{}
 			for _, res := range r[impl] {
@@ -369,7 +369,7 @@ func threadTable(all map[string]runs) []ThreadRow {
 	return rows
 }
 
-var refNames = map[string]string{"pytorch": "PyTorch", avx2Torch: "PyTorch, AVX2 only", "onnxruntime": "ONNX Runtime"}
+var refNames = map[string]string{"pytorch": "PyTorch", avx2Torch: "PyTorch, AVX2 only", steadyTorch: "PyTorch, malloc kept", "onnxruntime": "ONNX Runtime"}
 
 // threadCells are a thread row's times with 1 and 2 threads.
 func threadCells(t ThreadRow) (string, string) {

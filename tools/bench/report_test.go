@@ -116,6 +116,64 @@ func TestQuickMarked(t *testing.T) {
 	}
 }
 
+// TestReferenceSteady checks --reference-steady: a PyTorch worker with
+// glibc's malloc keeping what it frees runs beside the native one on the
+// training workloads only, with those variables, and gets its own row
+// without a target.
+func TestReferenceSteady(t *testing.T) {
+	e := &env{dir: "d", models: "m"}
+	for _, on := range []bool{false, true} {
+		ps := plans(options{referenceSteady: on}, e)
+		for name, p := range ps {
+			n := 0
+			for _, c := range p.context {
+				if c.impl == steadyTorch {
+					n++
+					if !c.python() {
+						t.Errorf("%s: the steady worker is not torch_bench.py", name)
+					}
+				}
+			}
+			want := 0
+			if on && slices.Contains(trainWorkloads, name) {
+				want = 1
+			}
+			if n != want {
+				t.Errorf("reference-steady=%v: %s has %d steady PyTorch workers, want %d", on, name, n, want)
+			}
+		}
+	}
+	env := strings.Join(e.workerEnv(job{impl: steadyTorch}), "\n")
+	for _, v := range steadyTorchEnv {
+		if !strings.Contains(env, v) {
+			t.Errorf("the steady worker's environment lacks %s", v)
+		}
+	}
+	r := Result{Impl: "pytorch"}
+	if err := checkCapability(job{impl: steadyTorch}, &r); err != nil || r.Impl != steadyTorch {
+		t.Errorf("the steady worker's result: err %v, impl %q", err, r.Impl)
+	}
+	res := func(impl string, ms float64) *Result {
+		return &Result{Impl: impl, MedianMS: ms, MinMS: ms, PeakRSSKB: 1 << 10}
+	}
+	all := map[string]runs{"lstm": {
+		"onnxtune":  {res("onnxtune", 34), res("onnxtune", 36)},
+		"pytorch":   {res("pytorch", 50), res("pytorch", 48)},
+		steadyTorch: {res(steadyTorch, 32), res(steadyTorch, 33)},
+	}}
+	rows, _, _ := tables(all, nil)
+	var got []string
+	for _, row := range rows {
+		if strings.HasPrefix(row.Workload, "train step") {
+			got = append(got, fmt.Sprintf("%s/%s/%s", row.Reference, row.Target, row.Result))
+		}
+	}
+	want := []string{"PyTorch/<= 1.0/pass", "PyTorch, malloc kept//info"}
+	if !slices.Equal(got, want) {
+		t.Errorf("train step rows %q, want %q", got, want)
+	}
+}
+
 // TestReferenceAVX2 checks --reference-avx2: the AVX2-only PyTorch worker
 // runs beside the native one on the training and inference workloads only,
 // with the variables that hold PyTorch to AVX2, its result is refused unless

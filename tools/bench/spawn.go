@@ -54,7 +54,7 @@ type job struct {
 // python says whether torch_bench.py is the worker. The cli workload's
 // worker is always the Go one: it times whole processes, either side's.
 func (j job) python() bool {
-	return (j.impl == "pytorch" || j.impl == avx2Torch || j.impl == "onnx-python") && j.workload != "cli"
+	return (j.impl == "pytorch" || j.impl == avx2Torch || j.impl == steadyTorch || j.impl == "onnx-python") && j.workload != "cli"
 }
 
 // avx2Torch is the impl of PyTorch held to its AVX2 kernels (--reference-avx2).
@@ -66,14 +66,30 @@ const avx2Torch = "pytorch-avx2"
 // GEMM (MKL_ENABLE_INSTRUCTIONS).
 var avx2TorchEnv = []string{"ATEN_CPU_CAPABILITY=avx2", "ONEDNN_MAX_CPU_ISA=AVX2", "MKL_ENABLE_INSTRUCTIONS=AVX2"}
 
+// steadyTorch is the impl of PyTorch with glibc's malloc keeping the
+// memory it frees (--reference-steady).
+const steadyTorch = "pytorch-steady"
+
+// steadyTorchEnv keep glibc's malloc from handing freed blocks back to the
+// kernel: by default blocks above its mmap threshold are mapped at every
+// allocation and unmapped when freed, and the heap's top is trimmed, so a
+// PyTorch process can take page faults on its large tensors at every step.
+// Whether it does depends on the history of its frees (the threshold
+// adapts): the LSTM step took 47-51 ms in most processes and 33-36 ms in
+// some, and 32-33 ms in every process with these set (docs/performance.md).
+var steadyTorchEnv = []string{"MALLOC_MMAP_THRESHOLD_=4000000000", "MALLOC_TRIM_THRESHOLD_=4000000000"}
+
 // workerEnv is the environment of j's worker (nil: the driver's own).
 func (e *env) workerEnv(j job) []string {
 	var add []string
 	if e.ortLib != "" && os.Getenv(ort.EnvLibrary) == "" {
 		add = append(add, ort.EnvLibrary+"="+e.ortLib)
 	}
-	if j.impl == avx2Torch {
+	switch j.impl {
+	case avx2Torch:
 		add = append(add, avx2TorchEnv...)
+	case steadyTorch:
+		add = append(add, steadyTorchEnv...)
 	}
 	if len(add) == 0 {
 		return nil
@@ -84,6 +100,10 @@ func (e *env) workerEnv(j job) []string {
 // checkCapability refuses a result of the AVX2-only PyTorch worker made with
 // other kernels, so that its figure is never an AVX-512 one, and labels it.
 func checkCapability(j job, r *Result) error {
+	if j.impl == steadyTorch {
+		r.Impl = j.impl
+		return nil
+	}
 	if j.impl != avx2Torch {
 		return nil
 	}
