@@ -680,6 +680,15 @@ func rnnBackwardY[T Float](c *rnnCfg, sizes []int, from int) IntoKernel {
 	}
 }
 
+// lstmSumsPacking says whether the backward takes d Rb's column sums of dG
+// while internal/gemm packs dGᵀ for d R and d W, where its kernel sums as
+// it packs (sumsWhilePacking); variables so that tests can compare it with
+// the pass over dG it replaces, and run it on every kernel.
+var (
+	lstmSumsPacking  = true
+	sumsWhilePacking = gemm.SumsWhilePacking
+)
+
 func rnnBackwardDir[T Float](c *rnnCfg, v, g *rnnIn[T], dxt []T, lens []int, pack, dpack []T, d int) {
 	T_, B, I, H, G := c.T, c.B, c.I, c.H, c.G
 	GH := G * H
@@ -888,17 +897,26 @@ func rnnBackwardDir[T Float](c *rnnCfg, v, g *rnnIn[T], dxt []T, lens []int, pac
 	}
 	// d R += Σ_steps dGᵀ·H_prev, as one product; d Rb = Σ dG. When dG is
 	// dXW (alias) and d W = dXWᵀ·X runs on internal/gemm, the two
-	// products share the packing of dGᵀ (the same bits).
-	shared := false
+	// products share the packing of dGᵀ (the same bits), and d Rb's column
+	// sums are taken while dG is packed, row after row as below, where
+	// the kernel does it in its packing (no pass of their own over dG).
+	shared, summed := false, false
 	if d32, ok := any(dGs).([]float32); ok && alias && n == GH && I > 0 && sgemmShareA != nil {
 		shared = true
-		sgemmShareA(true, GH, T_*B, d32, GH,
-			gemm.ProductB{N: H, Alpha: 1, B: any(hs).([]float32), Ldb: H, Beta: 1, C: any(drd).([]float32), Ldc: H},
-			gemm.ProductB{N: I, Alpha: 1, B: any(v.xt).([]float32), Ldb: I, Beta: 0, C: any(dwd).([]float32), Ldc: I})
+		prods := []gemm.ProductB{
+			{N: H, Alpha: 1, B: any(hs).([]float32), Ldb: H, Beta: 1, C: any(drd).([]float32), Ldc: H},
+			{N: I, Alpha: 1, B: any(v.xt).([]float32), Ldb: I, Beta: 0, C: any(dwd).([]float32), Ldc: I}}
+		if g.bias != nil && lstmSumsPacking && sumsWhilePacking() {
+			summed = true
+			drb := any(g.bias[d*2*GH+GH : (d+1)*2*GH]).([]float32)
+			gemm.SgemmShareASums(true, GH, T_*B, d32, GH, drb, prods...)
+		} else {
+			sgemmShareA(true, GH, T_*B, d32, GH, prods...)
+		}
 	} else {
 		gemmStrided(true, false, n, H, T_*B, 1, dGs, GH, hs, H, 1, drd, H)
 	}
-	if g.bias != nil {
+	if g.bias != nil && !summed {
 		// Column sums, the columns split among the cores (each column
 		// summed row by row, whatever the split).
 		drb := g.bias[d*2*GH+GH : (d+1)*2*GH]

@@ -210,6 +210,16 @@ func (p *product) packA(dst []float32, ic, pc, mb, kb int) {
 	}
 }
 
+// packASum is packA that also adds each row's kb values to sums[:mb]
+// (packASum's order).
+func (p *product) packASum(dst []float32, ic, pc, mb, kb int, sums []float32) {
+	if p.tA {
+		packASum(p.kern, dst, true, p.a[pc*p.lda+ic:], p.lda, mb, kb, sums)
+	} else {
+		packASum(p.kern, dst, false, p.a[ic*p.lda+pc:], p.lda, mb, kb, sums)
+	}
+}
+
 // packB packs the kb×nb block of op(B) at (pc, jc) into buf.b.
 func (p *product) packB(buf *buffers, pc, jc, kb, nb int) {
 	dst := buf.b

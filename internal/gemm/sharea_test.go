@@ -71,3 +71,89 @@ func TestSgemmShareAPanics(t *testing.T) {
 		ProductB{N: 2, Alpha: 1, B: b, Ldb: 2, C: make([]float32, 4), Ldc: 2},
 		ProductB{N: 2, Alpha: 1, B: b, Ldb: 2, C: make([]float32, 3), Ldc: 2})
 }
+
+// TestSgemmShareASums: the sums SgemmShareASums adds while it packs A have
+// the bits of adding op(A)'s elements of each row one after the other (a
+// plain loop here, from random starting sums, with signed zeros among the
+// elements), and its products those of SgemmShareA: A plain and
+// transposed, m not a multiple of any tile (the rows past the whole
+// panels), k past one block, m split among goroutines, the cases that run
+// apart and one without products, every kernel, GOMAXPROCS 1 to 3.
+func TestSgemmShareASums(t *testing.T) {
+	kernels(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(63, 64))
+		type size struct{ m, k, n1, n2 int }
+		sizes := []size{{1, 1, 1, 1}, {8, 3, 2, 5}, {13, 9, 33, 3}, {56, 5, 3, 2}, {40, 260, 8, 8}, {150, 300, 40, 97}, {1024, 600, 64, 100},
+			{37, 0, 5, 6}, {9, 4, 4100, 3}, {20, 7, 0, -1}}
+		for _, procs := range []int{1, 2, 3} {
+			old := runtime.GOMAXPROCS(procs)
+			for _, sz := range sizes {
+				for _, tA := range []bool{false, true} {
+					p1 := newProblem(rng, tA, false, sz.m, sz.n1, sz.k, 1, 1, 3)
+					p2 := newProblem(rng, tA, true, sz.m, max(sz.n2, 0), sz.k, -0.5, 0, 3)
+					p2.a, p2.lda = p1.a, p1.lda
+					for i := range p1.a {
+						if i%5 == 0 {
+							p1.a[i] = float32(math.Copysign(0, -1))
+						}
+					}
+					s0 := randSlice(rng, sz.m)
+					want := append([]float32(nil), s0...)
+					for p := range sz.k {
+						for i := range sz.m {
+							if tA {
+								want[i] += p1.a[p*p1.lda+i]
+							} else {
+								want[i] += p1.a[i*p1.lda+p]
+							}
+						}
+					}
+					name := fmt.Sprintf("procs %d %+v tA=%v", procs, sz, tA)
+					var prods []ProductB
+					var wantC, gotC [2][]float32
+					for i, p := range []*problem{p1, p2} {
+						if i == 1 && sz.n2 < 0 {
+							break
+						}
+						wantC[i] = append([]float32(nil), p.c...)
+						gotC[i] = append([]float32(nil), p.c...)
+						SgemmShareA(tA, p.m, p.k, p.a, p.lda,
+							ProductB{TB: p.tB, N: p.n, Alpha: p.alpha, B: p.b, Ldb: p.ldb, Beta: p.beta, C: wantC[i], Ldc: p.ldc})
+						prods = append(prods, ProductB{TB: p.tB, N: p.n, Alpha: p.alpha, B: p.b, Ldb: p.ldb, Beta: p.beta, C: gotC[i], Ldc: p.ldc})
+					}
+					if sz.n1 == 0 {
+						prods = nil
+					}
+					got := append([]float32(nil), s0...)
+					SgemmShareASums(tA, sz.m, sz.k, p1.a, p1.lda, got, prods...)
+					for i := range want {
+						if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+							runtime.GOMAXPROCS(old)
+							t.Fatalf("%s: sums[%d] = %v, want %v", name, i, got[i], want[i])
+						}
+					}
+					for i := range prods {
+						for j := range wantC[i] {
+							if math.Float32bits(gotC[i][j]) != math.Float32bits(wantC[i][j]) {
+								runtime.GOMAXPROCS(old)
+								t.Fatalf("%s: product %d C[%d] = %v, SgemmShareA gives %v", name, i, j, gotC[i][j], wantC[i][j])
+							}
+						}
+					}
+				}
+			}
+			runtime.GOMAXPROCS(old)
+		}
+	})
+}
+
+// TestSgemmShareASumsShort: too few sums panic before anything is computed.
+func TestSgemmShareASumsShort(t *testing.T) {
+	defer func() {
+		if recover() == nil {
+			t.Fatal("no panic for 2 sums of 3 rows")
+		}
+	}()
+	a, b := make([]float32, 6), make([]float32, 6)
+	SgemmShareASums(true, 3, 2, a, 3, make([]float32, 2), ProductB{N: 3, Alpha: 1, B: b, Ldb: 3, C: make([]float32, 9), Ldc: 3})
+}
