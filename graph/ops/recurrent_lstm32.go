@@ -236,7 +236,8 @@ func lstmGatesPart(x, wb, rb, r []float32, rs, gr, H int, pre, post, cp, cell, h
 // lstmBackward32 is the recurrence of rnnBackwardDir for a plain float32
 // LSTM without sequence_lens: it fills dxw (d pre-activations by time,
 // which is also dG, the blocks by step order through block) and hs (each
-// step's previous state), and leaves d H_0 and d C_0 in dH and dC. The
+// step's previous state; nil: not kept), and leaves d H_0 and d C_0 in dH
+// and dC. The
 // cores share the steps by examples when they can (lstmByExamples), else
 // by units.
 func lstmBackward32(c *rnnCfg, v, g *rnnIn[float32], pack, dpack []float32, d int,
@@ -313,7 +314,8 @@ func lstmBackward32Units(c *rnnCfg, v, g *rnnIn[float32], pack, dpack []float32,
 // examples [b0, b1) and units [j0, j1), once d H holds dG_{s+1}·R: it keeps
 // the step's previous state in hs and writes the gate gradients (dG_s)
 // into dxw, both at row block k, from d H + d Y through the gates, carrying
-// d C; it then clears the range of d H. dh is the range's scratch,
+// d C; it then clears the range of d H. hs nil: the states are not kept
+// (d R reads them in the cache). dh is the range's scratch,
 // (b1-b0)·(j1-j0), and peep the peepholes i, o, f and their gradients
 // (nil: none).
 func lstmStepGrads(c *rnnCfg, pack, dy, dxw, hs, dH, dC, h0, c0, dh []float32, d, s, k, b0, b1, j0, j1 int, peep [6][]float32) {
@@ -327,7 +329,9 @@ func lstmStepGrads(c *rnnCfg, pack, dy, dxw, hs, dH, dC, h0, c0, dh []float32, d
 		hPrev, cPrev = prev.h, prev.ex1
 	}
 	for b := b0; b < b1; b++ {
-		copy(hs[k*B*H+b*H+j0:k*B*H+b*H+j1], hPrev[b*H+j0:b*H+j1])
+		if hs != nil {
+			copy(hs[k*B*H+b*H+j0:k*B*H+b*H+j1], hPrev[b*H+j0:b*H+j1])
+		}
 		dhb := dh[(b-b0)*hw : (b-b0+1)*hw]
 		yo := c.yAt(t, d, b)
 		copy(dhb, dH[b*H+j0:b*H+j1])

@@ -17,6 +17,35 @@ type ProductB struct {
 	Beta  float32
 	C     []float32
 	Ldc   int
+	// Blocks, when set, holds op(B) (TB false) instead of B: rows
+	// [q·BlockRows, (q+1)·BlockRows) are Blocks[q]'s, each BlockRows×N
+	// with row stride Ldb, len(Blocks)·BlockRows = k. An LSTM's d R reads
+	// each step's previous state where the forward left it, without a
+	// copy of all of them into one matrix.
+	Blocks    [][]float32
+	BlockRows int
+}
+
+// checkBlocks panics unless p.Blocks holds op(B), k×p.N, by blocks.
+func (p *ProductB) checkBlocks(k int) {
+	if p.TB || p.BlockRows <= 0 || len(p.Blocks)*p.BlockRows != k {
+		panic(fmt.Sprintf("gemm: %d blocks of %d rows (transposed %v) for op(B) of %d rows", len(p.Blocks), p.BlockRows, p.TB, k))
+	}
+	for _, b := range p.Blocks {
+		checkMatrix("B", p.BlockRows, p.N, b, p.Ldb)
+	}
+}
+
+// whole is op(B) of p.Blocks copied into one k×N matrix (the products
+// that run apart).
+func (p *ProductB) whole() []float32 {
+	b := make([]float32, len(p.Blocks)*p.BlockRows*p.Ldb)
+	for q, blk := range p.Blocks {
+		for i := range p.BlockRows {
+			copy(b[(q*p.BlockRows+i)*p.Ldb:][:p.N], blk[i*p.Ldb:][:p.N])
+		}
+	}
+	return b
 }
 
 // SgemmShareA computes each product of ps with the same op(A), m×k (tA: A
@@ -49,7 +78,17 @@ func SgemmShareASums(tA bool, m, k int, a []float32, lda int, sums []float32, ps
 	kn := current()
 	work, apart := 0, k == 0
 	for _, p := range ps {
-		check(tA, p.TB, m, p.N, k, a, lda, p.B, p.Ldb, p.C, p.Ldc)
+		if p.Blocks != nil {
+			p.checkBlocks(k)
+			checkMatrix("C", m, p.N, p.C, p.Ldc)
+			if tA {
+				checkMatrix("A", k, m, a, lda)
+			} else {
+				checkMatrix("A", m, k, a, lda)
+			}
+		} else {
+			check(tA, p.TB, m, p.N, k, a, lda, p.B, p.Ldb, p.C, p.Ldc)
+		}
 		work += m * p.N * k
 		apart = apart || p.N > kn.ncMax || p.Alpha == 0
 	}
@@ -63,7 +102,11 @@ func SgemmShareASums(tA bool, m, k int, a []float32, lda int, sums []float32, ps
 	}
 	if apart {
 		for _, p := range ps {
-			Sgemm(tA, p.TB, m, p.N, k, p.Alpha, a, lda, p.B, p.Ldb, p.Beta, p.C, p.Ldc)
+			b := p.B
+			if p.Blocks != nil {
+				b = p.whole()
+			}
+			Sgemm(tA, p.TB, m, p.N, k, p.Alpha, a, lda, b, p.Ldb, p.Beta, p.C, p.Ldc)
 		}
 		return
 	}
@@ -73,7 +116,7 @@ func SgemmShareASums(tA bool, m, k int, a []float32, lda int, sums []float32, ps
 	prods := make([]product, len(ps))
 	for q, p := range ps {
 		prods[q] = product{tA: tA, tB: p.TB, m: m, n: p.N, k: k, alpha: p.Alpha, a: a, lda: lda,
-			b: p.B, ldb: p.Ldb, beta: p.Beta, c: p.C, ldc: p.Ldc, kern: kn}
+			b: p.B, ldb: p.Ldb, beta: p.Beta, c: p.C, ldc: p.Ldc, kern: kn, bBlocks: p.Blocks, bRows: p.BlockRows}
 	}
 	tasks := 1
 	if procs := runtime.GOMAXPROCS(0); procs > 1 && work >= parallelMin {

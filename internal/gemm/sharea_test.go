@@ -157,3 +157,84 @@ func TestSgemmShareASumsShort(t *testing.T) {
 	a, b := make([]float32, 6), make([]float32, 6)
 	SgemmShareASums(true, 3, 2, a, 3, make([]float32, 2), ProductB{N: 3, Alpha: 1, B: b, Ldb: 3, C: make([]float32, 9), Ldc: 3})
 }
+
+// TestSgemmShareABlocks: a product whose op(B) is given by blocks of rows
+// (ProductB.Blocks) has the bits of the same product with B stored whole:
+// blocks of 1, 3, 32, 256 and 300 rows (within a k block, across k blocks,
+// longer than one), N not a multiple of any kernel's panels, A plain and
+// transposed, with another product and sums, the cases that run apart,
+// every kernel, GOMAXPROCS 1 to 3.
+func TestSgemmShareABlocks(t *testing.T) {
+	kernels(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(65, 66))
+		type size struct{ m, rows, nblk, n int }
+		sizes := []size{{1, 1, 1, 1}, {13, 3, 7, 40}, {150, 32, 20, 97}, {64, 256, 3, 33}, {37, 300, 2, 64},
+			{9, 4, 0, 5}, {9, 4, 2, 4100}}
+		for _, procs := range []int{1, 2, 3} {
+			old := runtime.GOMAXPROCS(procs)
+			for _, sz := range sizes {
+				for _, tA := range []bool{false, true} {
+					k := sz.rows * sz.nblk
+					p1 := newProblem(rng, tA, false, sz.m, sz.n, k, 1, 1, 3)
+					p2 := newProblem(rng, tA, true, sz.m, 24, k, -0.5, 0, 3)
+					p2.a, p2.lda = p1.a, p1.lda
+					// B by blocks: copies of p1's rows, each block in a slice of its own.
+					blocks := make([][]float32, sz.nblk)
+					for q := range blocks {
+						blocks[q] = append([]float32(nil), p1.b[q*sz.rows*p1.ldb:][:(sz.rows-1)*p1.ldb+sz.n]...)
+					}
+					want := [2][]float32{append([]float32(nil), p1.c...), append([]float32(nil), p2.c...)}
+					got := [2][]float32{append([]float32(nil), p1.c...), append([]float32(nil), p2.c...)}
+					s0 := randSlice(rng, sz.m)
+					wantS, gotS := append([]float32(nil), s0...), append([]float32(nil), s0...)
+					SgemmShareASums(tA, sz.m, k, p1.a, p1.lda, wantS,
+						ProductB{N: p1.n, Alpha: 1, B: p1.b, Ldb: p1.ldb, Beta: 1, C: want[0], Ldc: p1.ldc},
+						ProductB{TB: true, N: p2.n, Alpha: -0.5, B: p2.b, Ldb: p2.ldb, Beta: 0, C: want[1], Ldc: p2.ldc})
+					SgemmShareASums(tA, sz.m, k, p1.a, p1.lda, gotS,
+						ProductB{N: p1.n, Alpha: 1, Blocks: blocks, BlockRows: sz.rows, Ldb: p1.ldb, Beta: 1, C: got[0], Ldc: p1.ldc},
+						ProductB{TB: true, N: p2.n, Alpha: -0.5, B: p2.b, Ldb: p2.ldb, Beta: 0, C: got[1], Ldc: p2.ldc})
+					name := fmt.Sprintf("procs %d %+v tA=%v", procs, sz, tA)
+					for i := range want {
+						for j := range want[i] {
+							if math.Float32bits(got[i][j]) != math.Float32bits(want[i][j]) {
+								runtime.GOMAXPROCS(old)
+								t.Fatalf("%s: product %d C[%d] = %v, with B whole %v", name, i, j, got[i][j], want[i][j])
+							}
+						}
+					}
+					for i := range wantS {
+						if math.Float32bits(gotS[i]) != math.Float32bits(wantS[i]) {
+							runtime.GOMAXPROCS(old)
+							t.Fatalf("%s: sums[%d] = %v, want %v", name, i, gotS[i], wantS[i])
+						}
+					}
+				}
+			}
+			runtime.GOMAXPROCS(old)
+		}
+	})
+}
+
+// TestSgemmShareABlocksPanics: blocks that do not make op(B) panic before
+// anything is computed.
+func TestSgemmShareABlocksPanics(t *testing.T) {
+	a := make([]float32, 12)
+	for _, tc := range []struct {
+		name string
+		p    ProductB
+	}{
+		{"too few rows", ProductB{N: 2, Alpha: 1, Blocks: [][]float32{make([]float32, 4)}, BlockRows: 2, Ldb: 2, C: make([]float32, 6), Ldc: 2}},
+		{"a short block", ProductB{N: 2, Alpha: 1, Blocks: [][]float32{make([]float32, 4), make([]float32, 3)}, BlockRows: 2, Ldb: 2, C: make([]float32, 6), Ldc: 2}},
+		{"transposed", ProductB{TB: true, N: 2, Alpha: 1, Blocks: [][]float32{make([]float32, 4), make([]float32, 4)}, BlockRows: 2, Ldb: 2, C: make([]float32, 6), Ldc: 2}},
+		{"no rows a block", ProductB{N: 2, Alpha: 1, Blocks: [][]float32{}, BlockRows: 0, Ldb: 2, C: make([]float32, 6), Ldc: 2}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			defer func() {
+				if recover() == nil {
+					t.Fatal("no panic")
+				}
+			}()
+			SgemmShareA(true, 3, 4, a, 3, tc.p)
+		})
+	}
+}
