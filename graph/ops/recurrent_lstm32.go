@@ -273,8 +273,10 @@ func lstmBackward32Units(c *rnnCfg, v, g *rnnIn[float32], pack, dpack []float32,
 		for p := lo; p < hi; p++ {
 			j0, j1 := cuts[p], cuts[p+1]
 			rs[p] = gemm.PackB(false, GH, j1-j0, rd[j0:], H)
-			prods[p] = make([]float32, B*(j1-j0))
-			dhs[p] = make([]float32, B*(j1-j0))
+			if !lstmDHDirect {
+				prods[p] = make([]float32, B*(j1-j0))
+				dhs[p] = make([]float32, B*(j1-j0))
+			}
 		}
 	})
 	// dG of the step after, as op(A): step i reads gp[i%2] and fills the
@@ -287,7 +289,11 @@ func lstmBackward32Units(c *rnnCfg, v, g *rnnIn[float32], pack, dpack []float32,
 		s := T_ - 1 - i
 		j0, j1 := cuts[p], cuts[p+1]
 		hw := j1 - j0
-		if s < T_-1 {
+		if s < T_-1 && lstmDHDirect {
+			// d H += dG_{s+1}·R, the part's columns, into d H itself (0
+			// here: the previous step cleared them).
+			gp[i%2].SgemmPacked(rs[p], 1, 1, dH[j0:], H)
+		} else if s < T_-1 {
 			// d H += dG_{s+1}·R, the part's columns.
 			pr := prods[p]
 			gp[i%2].SgemmPacked(rs[p], 1, 0, pr, hw)
@@ -310,14 +316,21 @@ func lstmBackward32Units(c *rnnCfg, v, g *rnnIn[float32], pack, dpack []float32,
 	}
 }
 
+// lstmDHDirect says whether the backward recurrences add each step's
+// dG·R straight into d H (beta 1 onto the cleared d H: the sums start from
+// +0 as 0 + the product did) and sum d H + d Y in d H itself, rather than
+// through a product buffer and a copy (a variable so that tests can
+// compare the two).
+var lstmDHDirect = true
+
 // lstmStepGrads is step s of the float32 LSTM's backward recurrence for
 // examples [b0, b1) and units [j0, j1), once d H holds dG_{s+1}·R: it keeps
 // the step's previous state in hs and writes the gate gradients (dG_s)
 // into dxw, both at row block k, from d H + d Y through the gates, carrying
 // d C; it then clears the range of d H. hs nil: the states are not kept
-// (d R reads them in the cache). dh is the range's scratch,
-// (b1-b0)·(j1-j0), and peep the peepholes i, o, f and their gradients
-// (nil: none).
+// (d R reads them in the cache). dh is the range's scratch for d H + d Y,
+// (b1-b0)·(j1-j0), or nil to sum them in d H itself; peep the peepholes
+// i, o, f and their gradients (nil: none).
 func lstmStepGrads(c *rnnCfg, pack, dy, dxw, hs, dH, dC, h0, c0, dh []float32, d, s, k, b0, b1, j0, j1 int, peep [6][]float32) {
 	B, H := c.B, c.H
 	GH, hw := 4*H, j1-j0
@@ -332,10 +345,13 @@ func lstmStepGrads(c *rnnCfg, pack, dy, dxw, hs, dH, dC, h0, c0, dh []float32, d
 		if hs != nil {
 			copy(hs[k*B*H+b*H+j0:k*B*H+b*H+j1], hPrev[b*H+j0:b*H+j1])
 		}
-		dhb := dh[(b-b0)*hw : (b-b0+1)*hw]
 		yo := c.yAt(t, d, b)
-		copy(dhb, dH[b*H+j0:b*H+j1])
-		addTo(dhb, dy[yo+j0:yo+j1]) // dH + dy
+		dhb := dH[b*H+j0 : b*H+j1] // dH + dy, in place (cleared below)
+		if dh != nil {
+			dhb = dh[(b-b0)*hw : (b-b0+1)*hw]
+			copy(dhb, dH[b*H+j0:b*H+j1])
+		}
+		addTo(dhb, dy[yo+j0:yo+j1])
 		o := b * GH
 		lstmGatesGradPart(dhb, dC[b*H+j0:b*H+j1], st.post[o+j0:], cPrev[b*H+j0:b*H+j1],
 			st.ex1[b*H+j0:b*H+j1], st.ex2[b*H+j0:b*H+j1], dxw[k*B*GH+o+j0:], H,
