@@ -680,6 +680,20 @@ func rnnBackwardY[T Float](c *rnnCfg, sizes []int, from int) IntoKernel {
 	}
 }
 
+// lstmSumsPacking says whether the backward takes d Rb's column sums of dG
+// while internal/gemm packs dGᵀ for d R and d W, where its kernel sums as
+// it packs (sumsWhilePacking); variables so that tests can compare it with
+// the pass over dG it replaces, and run it on every kernel.
+var (
+	lstmSumsPacking  = true
+	sumsWhilePacking = gemm.SumsWhilePacking
+)
+
+// lstmStatesInPlace says whether the float32 LSTM's d R reads the previous
+// states in the cache (gemm.ProductB.Blocks) rather than from a copy of
+// them all (a variable so that tests can compare the two).
+var lstmStatesInPlace = true
+
 func rnnBackwardDir[T Float](c *rnnCfg, v, g *rnnIn[T], dxt []T, lens []int, pack, dpack []T, d int) {
 	T_, B, I, H, G := c.T, c.B, c.I, c.H, c.G
 	GH := G * H
@@ -724,8 +738,20 @@ func rnnBackwardDir[T Float](c *rnnCfg, v, g *rnnIn[T], dxt []T, lens []int, pac
 		}
 		return s
 	}
-	hs := getScratch[T](T_ * B * H)
-	defer putScratch(hs)
+	// The float32 LSTM's d R, with d W on internal/gemm (shared below),
+	// reads each step's previous state where the forward left it, in the
+	// cache (hsBlocks, block k's rows the state before the step at block
+	// k): no copy of them all into hs.
+	v32, _ := any(v).(*rnnIn[float32])
+	fast := v32 != nil && plain && c.iSeq < 0 && c.T > 0 && c.B > 0
+	var hs []T
+	var hsBlocks [][]float32
+	if fast && I > 0 && sgemmShareA != nil && lstmStatesInPlace {
+		hsBlocks = make([][]float32, T_)
+	} else {
+		hs = getScratch[T](T_ * B * H)
+		defer putScratch(hs)
+	}
 	dH := make([]T, B*H)
 	dC := make([]T, B*H)
 	dh := make([]T, B*H) // this step's d H
@@ -741,9 +767,16 @@ func rnnBackwardDir[T Float](c *rnnCfg, v, g *rnnIn[T], dxt []T, lens []int, pac
 		}
 	}
 	h0, c0 := rnnStates0(c, v, d)
-	fast := false
-	if v32, ok := any(v).(*rnnIn[float32]); ok && plain && c.iSeq < 0 && c.T > 0 && c.B > 0 {
-		fast = true
+	if hsBlocks != nil {
+		hp := any(h0).([]float32)
+		for s := range T_ {
+			if s > 0 {
+				hp = cacheStep(c, any(pack).([]float32), d, s-1).h
+			}
+			hsBlocks[block(s)] = hp[:B*H]
+		}
+	}
+	if fast {
 		lstmBwd32(c, v32, any(g).(*rnnIn[float32]), any(pack).([]float32), any(dpack).([]float32), d,
 			any(dxw).([]float32), any(hs).([]float32), any(dH).([]float32), any(dC).([]float32),
 			any(h0).([]float32), any(c0).([]float32), block)
@@ -888,17 +921,26 @@ func rnnBackwardDir[T Float](c *rnnCfg, v, g *rnnIn[T], dxt []T, lens []int, pac
 	}
 	// d R += Σ_steps dGᵀ·H_prev, as one product; d Rb = Σ dG. When dG is
 	// dXW (alias) and d W = dXWᵀ·X runs on internal/gemm, the two
-	// products share the packing of dGᵀ (the same bits).
-	shared := false
+	// products share the packing of dGᵀ (the same bits), and d Rb's column
+	// sums are taken while dG is packed, row after row as below, where
+	// the kernel does it in its packing (no pass of their own over dG).
+	shared, summed := false, false
 	if d32, ok := any(dGs).([]float32); ok && alias && n == GH && I > 0 && sgemmShareA != nil {
 		shared = true
-		sgemmShareA(true, GH, T_*B, d32, GH,
-			gemm.ProductB{N: H, Alpha: 1, B: any(hs).([]float32), Ldb: H, Beta: 1, C: any(drd).([]float32), Ldc: H},
-			gemm.ProductB{N: I, Alpha: 1, B: any(v.xt).([]float32), Ldb: I, Beta: 0, C: any(dwd).([]float32), Ldc: I})
+		prods := []gemm.ProductB{
+			{N: H, Alpha: 1, B: any(hs).([]float32), Blocks: hsBlocks, BlockRows: B, Ldb: H, Beta: 1, C: any(drd).([]float32), Ldc: H},
+			{N: I, Alpha: 1, B: any(v.xt).([]float32), Ldb: I, Beta: 0, C: any(dwd).([]float32), Ldc: I}}
+		if g.bias != nil && lstmSumsPacking && sumsWhilePacking() {
+			summed = true
+			drb := any(g.bias[d*2*GH+GH : (d+1)*2*GH]).([]float32)
+			gemm.SgemmShareASums(true, GH, T_*B, d32, GH, drb, prods...)
+		} else {
+			sgemmShareA(true, GH, T_*B, d32, GH, prods...)
+		}
 	} else {
 		gemmStrided(true, false, n, H, T_*B, 1, dGs, GH, hs, H, 1, drd, H)
 	}
-	if g.bias != nil {
+	if g.bias != nil && !summed {
 		// Column sums, the columns split among the cores (each column
 		// summed row by row, whatever the split).
 		drb := g.bias[d*2*GH+GH : (d+1)*2*GH]

@@ -236,7 +236,8 @@ func lstmGatesPart(x, wb, rb, r []float32, rs, gr, H int, pre, post, cp, cell, h
 // lstmBackward32 is the recurrence of rnnBackwardDir for a plain float32
 // LSTM without sequence_lens: it fills dxw (d pre-activations by time,
 // which is also dG, the blocks by step order through block) and hs (each
-// step's previous state), and leaves d H_0 and d C_0 in dH and dC. The
+// step's previous state; nil: not kept), and leaves d H_0 and d C_0 in dH
+// and dC. The
 // cores share the steps by examples when they can (lstmByExamples), else
 // by units.
 func lstmBackward32(c *rnnCfg, v, g *rnnIn[float32], pack, dpack []float32, d int,
@@ -272,8 +273,10 @@ func lstmBackward32Units(c *rnnCfg, v, g *rnnIn[float32], pack, dpack []float32,
 		for p := lo; p < hi; p++ {
 			j0, j1 := cuts[p], cuts[p+1]
 			rs[p] = gemm.PackB(false, GH, j1-j0, rd[j0:], H)
-			prods[p] = make([]float32, B*(j1-j0))
-			dhs[p] = make([]float32, B*(j1-j0))
+			if !lstmDHDirect {
+				prods[p] = make([]float32, B*(j1-j0))
+				dhs[p] = make([]float32, B*(j1-j0))
+			}
 		}
 	})
 	// dG of the step after, as op(A): step i reads gp[i%2] and fills the
@@ -286,7 +289,11 @@ func lstmBackward32Units(c *rnnCfg, v, g *rnnIn[float32], pack, dpack []float32,
 		s := T_ - 1 - i
 		j0, j1 := cuts[p], cuts[p+1]
 		hw := j1 - j0
-		if s < T_-1 {
+		if s < T_-1 && lstmDHDirect {
+			// d H += dG_{s+1}·R, the part's columns, into d H itself (0
+			// here: the previous step cleared them).
+			gp[i%2].SgemmPacked(rs[p], 1, 1, dH[j0:], H)
+		} else if s < T_-1 {
 			// d H += dG_{s+1}·R, the part's columns.
 			pr := prods[p]
 			gp[i%2].SgemmPacked(rs[p], 1, 0, pr, hw)
@@ -309,13 +316,21 @@ func lstmBackward32Units(c *rnnCfg, v, g *rnnIn[float32], pack, dpack []float32,
 	}
 }
 
+// lstmDHDirect says whether the backward recurrences add each step's
+// dG·R straight into d H (beta 1 onto the cleared d H: the sums start from
+// +0 as 0 + the product did) and sum d H + d Y in d H itself, rather than
+// through a product buffer and a copy (a variable so that tests can
+// compare the two).
+var lstmDHDirect = true
+
 // lstmStepGrads is step s of the float32 LSTM's backward recurrence for
 // examples [b0, b1) and units [j0, j1), once d H holds dG_{s+1}·R: it keeps
 // the step's previous state in hs and writes the gate gradients (dG_s)
 // into dxw, both at row block k, from d H + d Y through the gates, carrying
-// d C; it then clears the range of d H. dh is the range's scratch,
-// (b1-b0)·(j1-j0), and peep the peepholes i, o, f and their gradients
-// (nil: none).
+// d C; it then clears the range of d H. hs nil: the states are not kept
+// (d R reads them in the cache). dh is the range's scratch for d H + d Y,
+// (b1-b0)·(j1-j0), or nil to sum them in d H itself; peep the peepholes
+// i, o, f and their gradients (nil: none).
 func lstmStepGrads(c *rnnCfg, pack, dy, dxw, hs, dH, dC, h0, c0, dh []float32, d, s, k, b0, b1, j0, j1 int, peep [6][]float32) {
 	B, H := c.B, c.H
 	GH, hw := 4*H, j1-j0
@@ -327,11 +342,16 @@ func lstmStepGrads(c *rnnCfg, pack, dy, dxw, hs, dH, dC, h0, c0, dh []float32, d
 		hPrev, cPrev = prev.h, prev.ex1
 	}
 	for b := b0; b < b1; b++ {
-		copy(hs[k*B*H+b*H+j0:k*B*H+b*H+j1], hPrev[b*H+j0:b*H+j1])
-		dhb := dh[(b-b0)*hw : (b-b0+1)*hw]
+		if hs != nil {
+			copy(hs[k*B*H+b*H+j0:k*B*H+b*H+j1], hPrev[b*H+j0:b*H+j1])
+		}
 		yo := c.yAt(t, d, b)
-		copy(dhb, dH[b*H+j0:b*H+j1])
-		addTo(dhb, dy[yo+j0:yo+j1]) // dH + dy
+		dhb := dH[b*H+j0 : b*H+j1] // dH + dy, in place (cleared below)
+		if dh != nil {
+			dhb = dh[(b-b0)*hw : (b-b0+1)*hw]
+			copy(dhb, dH[b*H+j0:b*H+j1])
+		}
+		addTo(dhb, dy[yo+j0:yo+j1])
 		o := b * GH
 		lstmGatesGradPart(dhb, dC[b*H+j0:b*H+j1], st.post[o+j0:], cPrev[b*H+j0:b*H+j1],
 			st.ex1[b*H+j0:b*H+j1], st.ex2[b*H+j0:b*H+j1], dxw[k*B*GH+o+j0:], H,

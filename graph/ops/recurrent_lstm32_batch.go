@@ -200,12 +200,21 @@ func lstmBackward32Batch(c *rnnCfg, v, g *rnnIn[float32], pack, dpack []float32,
 		rs := rp.get()
 		// This core's rows of dG of the step after, as op(A).
 		gp := gemm.NewPackedA(nb, GH)
-		pr, dh := getScratch[float32](nb*H), getScratch[float32](nb*H) // overwritten at each step
-		defer putScratch(pr)
-		defer putScratch(dh)
+		var pr, dh []float32 // the product's and d H + d Y's buffers, unless d H takes both
+		if !lstmDHDirect {
+			pr, dh = getScratch[float32](nb*H), getScratch[float32](nb*H) // overwritten at each step
+			defer putScratch(pr)
+			defer putScratch(dh)
+		}
 		for i := 0; i <= T_; i++ {
 			s := T_ - 1 - i
-			if s < T_-1 {
+			if s < T_-1 && lstmDHDirect {
+				// d H += dG_{s+1}·R, into d H itself (0 here: the
+				// previous step cleared it).
+				for j, r := range rs {
+					gp.SgemmPacked(r, 1, 1, dH[b0*H+cols[j]:], H)
+				}
+			} else if s < T_-1 {
 				// d H += dG_{s+1}·R.
 				for j, r := range rs {
 					gp.SgemmPacked(r, 1, 0, pr[cols[j]:], H)

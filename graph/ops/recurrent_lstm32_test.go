@@ -196,3 +196,80 @@ func benchLSTM32(b *testing.B, backward bool) {
 	b.ReportMetric(float64((procCPUTime()-cpu0).Microseconds())/1000/float64(b.N), "cpu-ms/op")
 	b.ReportMetric(float64(fastest.Microseconds())/1000, "min-ms/op")
 }
+
+// TestLSTMDHDirect: the backward recurrences adding dG·R straight into d H
+// and summing d H + d Y in place (lstmDHDirect) give the bits of the
+// product buffer and copy they replace, every gradient: cut by examples
+// and by units (peepholes, a batch too small to share; one part and
+// several), initial states and d Y_h, d Y_c, forward, reverse and
+// bidirectional, products over one and several blocks of the sum (H 300),
+// at GOMAXPROCS 1 to 3.
+func TestLSTMDHDirect(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	defer func() { lstmDHDirect = true }()
+	for k, tc := range []struct {
+		dirs                int
+		reverse             bool
+		bias, states, peeps bool
+		H, T, B, I          int
+	}{
+		{dirs: 1, bias: true, H: 256, T: 6, B: 32, I: 16},
+		{dirs: 1, reverse: true, states: true, H: 300, T: 4, B: 17, I: 5},
+		{dirs: 2, bias: true, states: true, H: 96, T: 3, B: 24, I: 2},
+		{dirs: 1, peeps: true, states: true, H: 96, T: 5, B: 32, I: 3},
+		{dirs: 1, bias: true, H: 64, T: 5, B: 9, I: 3},
+		{dirs: 1, H: 8, T: 5, B: 9, I: 3},
+	} {
+		c := &rnnCfg{kind: kindLSTM, name: "LSTM", G: 4, H: tc.H, dirs: tc.dirs, reverse: tc.reverse,
+			T: tc.T, B: tc.B, I: tc.I, iB: -1, iSeq: -1, iH: -1, iC: -1, iP: -1}
+		for range tc.dirs {
+			var acts []rnnAct
+			for _, n := range []string{"Sigmoid", "Tanh", "Tanh"} {
+				a, _ := rnnActivation(n, 0, 0)
+				acts = append(acts, a)
+			}
+			c.acts = append(c.acts, acts)
+		}
+		gh := 4 * tc.H
+		sizes := []int{tc.T * tc.B * tc.I, tc.dirs * gh * tc.I, tc.dirs * gh * tc.H}
+		add := func(pos *int, n int) {
+			*pos = len(sizes)
+			sizes = append(sizes, n)
+		}
+		if tc.bias {
+			add(&c.iB, tc.dirs*2*gh)
+		}
+		if tc.states {
+			add(&c.iH, tc.dirs*tc.B*tc.H)
+			add(&c.iC, tc.dirs*tc.B*tc.H)
+		}
+		if tc.peeps {
+			add(&c.iP, tc.dirs*3*tc.H)
+		}
+		c.nIn = len(sizes)
+		r := rand.New(rand.NewSource(int64(k + 51)))
+		in := make([][]float64, len(sizes))
+		for i, n := range sizes {
+			in[i] = make([]float64, n)
+			for j := range in[i] {
+				in[i][j] = float64(float32((2*r.Float64() - 1) / math.Sqrt(float64(tc.H))))
+			}
+		}
+		dpack := make([]float64, c.packSize())
+		for j := range dpack[:c.offCache()] {
+			dpack[j] = float64(float32(2*r.Float64() - 1))
+		}
+		for _, procs := range []int{1, 2, 3} {
+			runtime.GOMAXPROCS(procs)
+			lstmDHDirect = false
+			_, want := lstmRun[float32](t, c, sizes, in, dpack)
+			lstmDHDirect = true
+			_, got := lstmRun[float32](t, c, sizes, in, dpack)
+			for i := range got {
+				if math.Float64bits(got[i]) != math.Float64bits(want[i]) {
+					t.Fatalf("case %d, %d procs: gradient[%d] = %v, want %v", k, procs, i, got[i], want[i])
+				}
+			}
+		}
+	}
+}

@@ -169,7 +169,9 @@ func lstmBackward32Rows(c *rnnCfg, v, g *rnnIn[float32], pack, dpack []float32, 
 		dh := dhs[p]
 		hw := j1 - j0
 		for b := 0; b < B; b++ {
-			copy(hs[k*B*H+b*H+j0:k*B*H+b*H+j1], hPrev[b*H+j0:b*H+j1])
+			if hs != nil { // nil: d R reads the states in the cache
+				copy(hs[k*B*H+b*H+j0:k*B*H+b*H+j1], hPrev[b*H+j0:b*H+j1])
+			}
 			dhb := dh[b*hw : (b+1)*hw]
 			yo := c.yAt(t, d, b)
 			for j := range dhb {

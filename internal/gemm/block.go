@@ -210,6 +210,16 @@ func (p *product) packA(dst []float32, ic, pc, mb, kb int) {
 	}
 }
 
+// packASum is packA that also adds each row's kb values to sums[:mb]
+// (packASum's order).
+func (p *product) packASum(dst []float32, ic, pc, mb, kb int, sums []float32) {
+	if p.tA {
+		packASum(p.kern, dst, true, p.a[pc*p.lda+ic:], p.lda, mb, kb, sums)
+	} else {
+		packASum(p.kern, dst, false, p.a[ic*p.lda+pc:], p.lda, mb, kb, sums)
+	}
+}
+
 // packB packs the kb×nb block of op(B) at (pc, jc) into buf.b.
 func (p *product) packB(buf *buffers, pc, jc, kb, nb int) {
 	dst := buf.b
@@ -217,10 +227,46 @@ func (p *product) packB(buf *buffers, pc, jc, kb, nb int) {
 		p.gb.pack(p.kern, buf, pc, jc, kb, nb)
 		return
 	}
+	if p.bBlocks != nil {
+		p.packBBlocks(dst, pc, jc, kb, nb)
+		return
+	}
 	if p.tB {
 		packB(p.kern, dst, true, p.b[jc*p.ldb+pc:], p.ldb, kb, nb)
 	} else {
 		packB(p.kern, dst, false, p.b[pc*p.ldb+jc:], p.ldb, kb, nb)
+	}
+}
+
+// packBBlocks is packB for op(B) held by blocks of rows (bBlocks): the
+// rows of the k block that lie in one source block go into every panel at
+// once, a panel at a time (a panel's rows are kb·nr apart from the next
+// panel's, rowsB's own stride only when they are the whole block). The
+// packed values are those packB writes from the same matrix stored whole.
+func (p *product) packBBlocks(dst []float32, pc, jc, kb, nb int) {
+	kn := p.kern
+	nr := kn.nr
+	s := nb / nr * nr
+	for p0 := pc; p0 < pc+kb; {
+		q, r := p0/p.bRows, p0%p.bRows
+		rows := min(p.bRows-r, pc+kb-p0)
+		src := p.bBlocks[q][r*p.ldb+jc:]
+		o := (p0 - pc) * nr
+		if rows == kb {
+			kn.rowsB(kb, s/nr, src, p.ldb, dst)
+		} else {
+			for j := 0; j < s; j += nr {
+				kn.rowsB(rows, 1, src[j:], p.ldb, dst[j*kb+o:])
+			}
+		}
+		if s < nb { // the last panel, zero past nb
+			d := dst[s*kb+o : s*kb+o+rows*nr]
+			clear(d)
+			for i := range rows {
+				copy(d[i*nr:i*nr+nb-s], src[i*p.ldb+s:i*p.ldb+nb])
+			}
+		}
+		p0 += rows
 	}
 }
 

@@ -36,7 +36,7 @@ func sgemm(parallel, tA, tB bool, m, n, k int, alpha float32, a []float32, lda i
 		scale(m, n, beta, c, ldc)
 		return
 	}
-	p := product{tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, nil, gatherB{}, current()}
+	p := product{tA: tA, tB: tB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, kern: current()}
 	if parallel {
 		if pm, pn := grid(p.kern, m, n, k, runtime.GOMAXPROCS(0)); pm*pn > 1 {
 			p.parallel(pm, pn, runtime.GOMAXPROCS(0))
@@ -64,6 +64,11 @@ type product struct {
 	pre     *PackedA // op(A) packed beforehand (a is then unused)
 	gb      gatherB  // B gathered from a source when gb.g != nil (b is then unused)
 	kern    *kernel  // the micro-kernel and its packing and blocking
+	// op(B) (tB false) by blocks of bRows rows, row stride ldb, when
+	// bBlocks != nil (b is then unused; SgemmShareA only, never cut by
+	// block).
+	bBlocks [][]float32
+	bRows   int
 }
 
 // block returns the part of p that computes rows [i0, i1) and columns

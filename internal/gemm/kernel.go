@@ -30,6 +30,10 @@ type kernel struct {
 	// packB in Go.
 	rowsA, rowsB func(k, np int, src []float32, ld int, dst []float32)
 	colsA, colsB func(k int, src []float32, ld int, dst []float32)
+	// rowsASum is rowsA that also adds each of the np·mr columns' k
+	// values, one after the other in the order of the rows, to sums
+	// (SgemmShareASums). nil: packASum sums the packed panels in Go.
+	rowsASum func(k, np int, src []float32, ld int, dst, sums []float32)
 
 	// gather packs one B panel of a Gather with vector loads: kb steps
 	// of nr values, value j of step p src[row[p]+cols[j]] when bit j of

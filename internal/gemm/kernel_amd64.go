@@ -37,7 +37,7 @@ var avx512 = &kernel{
 	micro: func(k int, a, b, c []float32, ldc int, alpha, beta float32) {
 		kernel8x32AVX512(k, &a[0], &b[0], &c[0], ldc, alpha, beta)
 	},
-	rowsA: rowsW(8), rowsB: rowsW(32), colsA: colsW(8), colsB: colsW(32),
+	rowsA: rowsW(8), rowsB: rowsW(32), colsA: colsW(8), colsB: colsW(32), rowsASum: rows8Sum,
 	gather: gather32, transpose: transpose32,
 }
 

@@ -59,6 +59,40 @@ func packA(kn *kernel, dst []float32, trans bool, a []float32, lda, mb, kb int) 
 	}
 }
 
+// packASum is packA that also adds each row's kb values of the block, one
+// after the other in order, to sums[:mb] (so that over the blocks of a
+// row, taken in order, sums[i] gets the bits of adding op(A)'s elements of
+// row i one by one). The kernel's rowsASum does it while it packs; rows it
+// does not pack are summed from the packed panels.
+func packASum(kn *kernel, dst []float32, trans bool, a []float32, lda, mb, kb int, sums []float32) {
+	r := 0
+	if trans && kn.rowsASum != nil {
+		r = mb / kn.mr * kn.mr
+		kn.rowsASum(kb, r/kn.mr, a, lda, dst, sums[:r])
+		if r < mb {
+			packA(kn, dst[r*kb:], true, a[r:], lda, mb-r, kb)
+		}
+	} else {
+		packA(kn, dst, trans, a, lda, mb, kb)
+	}
+	sumPanels(kn.mr, dst[r*kb:], mb-r, kb, sums[r:mb])
+}
+
+// sumPanels adds to sums[i] (i < mb) the kb values of row i of the
+// panels packA wrote into pa (mr rows a panel), in order.
+func sumPanels(mr int, pa []float32, mb, kb int, sums []float32) {
+	for i0 := 0; i0 < mb; i0 += mr {
+		panel := pa[i0*kb : i0*kb+mr*kb]
+		for i := range min(mr, mb-i0) {
+			v := sums[i0+i]
+			for p := range kb {
+				v += panel[p*mr+i]
+			}
+			sums[i0+i] = v
+		}
+	}
+}
+
 // packB copies the kb×nb block of op(B) whose top-left element is b[0] into
 // dst as ⌈nb/nr⌉ panels of kb steps of nr values (nr of kernel kn): element
 // (p, j) of the block lands at dst[(j/nr)*nr*kb + p*nr + j%nr]. Columns past

@@ -21,6 +21,9 @@ func packRowsW(k, np int, src *float32, ld int, dst *float32, w int)
 func packRows8(k, np int, src *float32, ld int, dst *float32)
 
 //go:noescape
+func packRows8Sum(k, np int, src *float32, ld int, dst, sums *float32)
+
+//go:noescape
 func packRows32(k, np int, src *float32, ld int, dst *float32)
 
 //go:noescape
@@ -118,4 +121,17 @@ func colsW(w int) func(k int, src []float32, ld int, dst []float32) {
 		}
 		colsGo(w, k&^7, k, src, ld, dst)
 	}
+}
+
+// rows8Sum is rowsW(8) that also adds each column's k values, row after
+// row, to sums[:np*8] (kernel.rowsASum).
+func rows8Sum(k, np int, src []float32, ld int, dst, sums []float32) {
+	const w = 8
+	if k == 0 || np == 0 {
+		return
+	}
+	_ = src[(k-1)*ld+np*w-1]
+	_ = dst[np*k*w-1]
+	_ = sums[np*w-1]
+	packRows8Sum(k, np, &src[0], ld, &dst[0], &sums[0])
 }

@@ -472,6 +472,113 @@ done:
 	VZEROUPPER
 	RET
 
+// func packRows8Sum(k, np int, src *float32, ld int, dst, sums *float32)
+// Is packRows8 that also adds each column's k values, row after row, to
+// sums[s*8+j] (one rounded add a value, in the order of the rows: the bits
+// of summing the rows one after the other). Four panels at a time, then
+// two, then one: each panel's sums stay in a register for its k rows, and
+// four chains of adds keep the adds' latency off the rows' loop.
+TEXT ·packRows8Sum(SB), NOSPLIT, $0-48
+	MOVQ  k+0(FP), CX
+	MOVQ  np+8(FP), R10
+	MOVQ  src+16(FP), SI
+	MOVQ  ld+24(FP), R8
+	MOVQ  dst+32(FP), DI
+	MOVQ  sums+40(FP), R12
+	SHLQ  $2, R8
+	MOVQ  CX, R9
+	SHLQ  $5, R9 // panel stride in bytes
+	LEAQ  (R9)(R9*2), R13 // three panels
+	TESTQ CX, CX
+	JZ    done
+	MOVQ  R10, R11
+	SHRQ  $2, R11 // quads of panels
+	JZ    pairs
+
+quad:
+	MOVQ    SI, AX
+	MOVQ    DI, DX
+	MOVQ    CX, BX
+	VMOVUPS (R12), Y4
+	VMOVUPS 32(R12), Y5
+	VMOVUPS 64(R12), Y6
+	VMOVUPS 96(R12), Y7
+
+qrow:
+	VMOVUPS (AX), Y0
+	VMOVUPS 32(AX), Y1
+	VMOVUPS 64(AX), Y2
+	VMOVUPS 96(AX), Y3
+	VMOVUPS Y0, (DX)
+	VMOVUPS Y1, (DX)(R9*1)
+	VMOVUPS Y2, (DX)(R9*2)
+	VMOVUPS Y3, (DX)(R13*1)
+	VADDPS  Y0, Y4, Y4
+	VADDPS  Y1, Y5, Y5
+	VADDPS  Y2, Y6, Y6
+	VADDPS  Y3, Y7, Y7
+	ADDQ    R8, AX
+	ADDQ    $32, DX
+	DECQ    BX
+	JNZ     qrow
+
+	VMOVUPS Y4, (R12)
+	VMOVUPS Y5, 32(R12)
+	VMOVUPS Y6, 64(R12)
+	VMOVUPS Y7, 96(R12)
+	ADDQ    $128, R12
+	ADDQ    $128, SI
+	LEAQ    (DI)(R9*4), DI
+	DECQ    R11
+	JNZ     quad
+
+pairs:
+	TESTQ   $2, R10
+	JZ      single
+	MOVQ    SI, AX
+	MOVQ    DI, DX
+	MOVQ    CX, BX
+	VMOVUPS (R12), Y2
+	VMOVUPS 32(R12), Y3
+
+prow:
+	VMOVUPS (AX), Y0
+	VMOVUPS 32(AX), Y1
+	VMOVUPS Y0, (DX)
+	VMOVUPS Y1, (DX)(R9*1)
+	VADDPS  Y0, Y2, Y2
+	VADDPS  Y1, Y3, Y3
+	ADDQ    R8, AX
+	ADDQ    $32, DX
+	DECQ    BX
+	JNZ     prow
+
+	VMOVUPS Y2, (R12)
+	VMOVUPS Y3, 32(R12)
+	ADDQ    $64, R12
+	ADDQ    $64, SI
+	LEAQ    (DI)(R9*2), DI
+
+single:
+	TESTQ   $1, R10
+	JZ      done
+	MOVQ    CX, BX
+	VMOVUPS (R12), Y2
+
+srow:
+	VMOVUPS (SI), Y0
+	VMOVUPS Y0, (DI)
+	VADDPS  Y0, Y2, Y2
+	ADDQ    R8, SI
+	ADDQ    $32, DI
+	DECQ    BX
+	JNZ     srow
+	VMOVUPS Y2, (R12)
+
+done:
+	VZEROUPPER
+	RET
+
 // func packRows32(k, np int, src *float32, ld int, dst *float32)
 // Packs np panels of 32 columns from k rows of stride ld, a row at a time:
 // element (p, s*32+j) goes to dst[s*k*32 + p*32 + j].

@@ -11,7 +11,7 @@ import (
 
 // BenchmarkShareA_lstm: an LSTM layer's d R and d W (dGᵀ·H_prev and
 // dGᵀ·X, dG 2048×1024, H = I = 256), as two Sgemm calls and as one
-// SgemmShareA; it reports the CPU time (every thread's) besides the wall
+// SgemmShareA, and as SgemmShareASums with d Rb's sums; it reports the CPU time (every thread's) besides the wall
 // time, the figure to compare on a shared machine.
 func BenchmarkShareA_lstm(b *testing.B) {
 	const m, k, n = 1024, 2048, 256
@@ -34,6 +34,14 @@ func BenchmarkShareA_lstm(b *testing.B) {
 	b.Run("shared", func(b *testing.B) {
 		run(b, func() {
 			SgemmShareA(true, m, k, a, m,
+				ProductB{N: n, Alpha: 1, B: h, Ldb: n, Beta: 1, C: dr, Ldc: n},
+				ProductB{N: n, Alpha: 1, B: x, Ldb: n, Beta: 0, C: dw, Ldc: n})
+		})
+	})
+	sums := make([]float32, m)
+	b.Run("sums", func(b *testing.B) { // with d Rb's column sums of dG
+		run(b, func() {
+			SgemmShareASums(true, m, k, a, m, sums,
 				ProductB{N: n, Alpha: 1, B: h, Ldb: n, Beta: 1, C: dr, Ldc: n},
 				ProductB{N: n, Alpha: 1, B: x, Ldb: n, Beta: 0, C: dw, Ldc: n})
 		})
