@@ -77,7 +77,7 @@ func lowerGemm(c *Ctx, in []*Value) ([]*Value, error) {
 		// Inference weights never change: pack them for the product once.
 		if bd := constData32(b); bd != nil && len(bd) == k*n {
 			s.Into, s.Overwrites = nil, false
-			s.Fwd = floats(gemmPackedRun(packGemmB(bd, transB, k, n), transA, m, n, k, float32(alpha), float32(beta), cShape),
+			s.Fwd = floats(gemmPacked(bd, transA, transB, m, n, k, float32(alpha), float32(beta), cShape),
 				gemmRun(transA, transB, m, n, k, alpha, beta, cShape))
 		}
 	}

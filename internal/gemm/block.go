@@ -327,3 +327,12 @@ func (p *product) macro(buf *buffers, pa []float32, ic, jc, pc, mb, nb, kb int) 
 		}
 	}
 }
+
+// Tiles returns the rows and columns of the micro-kernel's tile of the
+// kernel in use (8×32 with AVX-512, 6×16 with AVX2 and the generic one):
+// callers choose between orientations of a product by which has whole
+// tiles.
+func Tiles() (mr, nr int) {
+	kn := current()
+	return kn.mr, kn.nr
+}

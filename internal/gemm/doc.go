@@ -17,7 +17,8 @@
 //   - avx512: 8×32 tiles in zmm registers (AVX-512F), kernel_avx512_amd64.s
 //     and its variants with a bias and clamp epilogue,
 //     epilogue_avx512_amd64.s, both written by tools/gemmasm;
-//   - avx2: 6×16 tiles in ymm registers (AVX2 and FMA), kernel_amd64.s,
+//   - avx2: 6×16 tiles in ymm registers (AVX2 and FMA), kernel_amd64.s
+//     (with kernel6x16Epi, its variant with the bias and clamp epilogue),
 //     the last rows of a block that are not a whole tile (a batch of 32
 //     is five tiles and 2 rows) by edge kernels of 1 to 5 rows over one to
 //     four panels of B, kernel_edge_avx2_amd64.s, written by tools/gemmasm;

@@ -11,9 +11,23 @@ package gemm
 //go:noescape
 func kernel8x32AVX512Epi(k int, a, b, c *float32, ldc int, beta float32, bias *float32, lo, hi float32, clip bool) bool
 
+// kernel6x16Epi is kernel6x16 with alpha 1 and Epilogue applied to the
+// tile before it is stored (kernel_amd64.s): bias holds the tile's 6 row
+// biases. It reports whether a sum equalled lo or hi exactly (with clip).
+//
+//go:noescape
+func kernel6x16Epi(k int, a, b, c *float32, ldc int, beta float32, bias *float32, lo, hi float32, clip bool) bool
+
 // epiMicro returns kn's micro-kernel with an epilogue, or nil when it has
-// none (the AVX-512 kernel only).
+// none (the generic kernel).
 func epiMicro(kn *kernel) epiFunc {
+	if kn == avx2 {
+		return func(k int, a, b, c []float32, ldc int, beta float32, bias []float32, e *Epilogue) bool {
+			_ = bias[5]
+			_ = c[5*ldc+15]
+			return kernel6x16Epi(k, &a[0], &b[0], &c[0], ldc, beta, &bias[0], e.Lo, e.Hi, e.Clip)
+		}
+	}
 	if kn != avx512 {
 		return nil
 	}

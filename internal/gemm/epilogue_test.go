@@ -7,13 +7,14 @@ import (
 )
 
 // TestSgemmPlanesEpi checks SgemmPlanesRowsEpi against SgemmPlanesRows
-// followed by the epilogue in Go, bit for bit: planes whole in a tile
-// (the direct stores), of half a tile (the flat blocks' sums stored in
-// the planes by kernel8x32AVX512EpiSplit) and straddled (the flat blocks),
-// k past one block,
-// bands of rows, biases of -0 (no add), Clip or none, NaN sums kept, and
-// exact hits of both bounds reported. Where the kernel has no epilogue, or
-// a tile would not be whole, it must report that it did nothing.
+// followed by the epilogue in Go, bit for bit, under each kernel
+// (kernel8x32AVX512Epi, kernel6x16Epi): planes whole in a tile (the
+// direct stores), of half a tile (the flat blocks' sums stored in the
+// planes by kernel8x32AVX512EpiSplit) and straddled (the flat blocks), k
+// past one block, bands of rows, biases of -0 (no add), Clip (both bounds
+// hit, only one, or none) or none, NaN sums kept, and exact hits of each
+// bound reported. Where the kernel has no epilogue, or a tile would not be
+// whole, it must report that it did nothing.
 func TestSgemmPlanesEpi(t *testing.T) {
 	kernels(t, testSgemmPlanesEpi)
 }
@@ -21,22 +22,26 @@ func TestSgemmPlanesEpi(t *testing.T) {
 func testSgemmPlanesEpi(t *testing.T) {
 	rng := rand.New(rand.NewPCG(41, 42))
 	ranOnce := false
-	for _, c := range []struct {
-		nb, P, m, k, pad int
-		whole            bool // every tile whole at row tile 8, columns 32
-	}{
-		{16, 4, 960, 160, 0, true}, {8, 4, 320, 1280, 0, true}, {16, 16, 384, 64, 0, true}, {4, 16, 96, 576, 3, true},
-		{16, 64, 192, 32, 0, true}, {2, 256, 144, 24, 1, true}, {3, 1024, 96, 16, 0, true}, {8, 36, 24, 40, 0, true},
-		{3, 48, 16, 8, 0, false}, {4, 16, 20, 16, 0, false}, {1, 4, 64, 32, 0, false},
+	for _, c := range []struct{ nb, P, m, k, pad int }{
+		{16, 4, 960, 160, 0}, {8, 4, 320, 1280, 0}, {16, 16, 384, 64, 0}, {4, 16, 96, 576, 3},
+		{16, 64, 192, 32, 0}, {2, 256, 144, 24, 1}, {3, 1024, 96, 16, 0}, {8, 36, 24, 40, 0},
+		{3, 48, 16, 8, 0}, {4, 16, 20, 16, 0}, {1, 4, 64, 32, 0}, {4, 16, 90, 24, 1},
 	} {
 		bs, cs := c.k*c.P+c.pad, c.m*c.P+2*c.pad
 		a := randSlice(rng, c.m*c.k)
 		b := randSlice(rng, (c.nb-1)*bs+c.k*c.P)
 		b[1] = float32(math.NaN()) // column 1 of sample 0: NaN sums
 		pa := PackA(false, c.m, c.k, a, c.k)
+		// Every tile whole: rows a multiple of the row tile (8 with
+		// AVX-512, 6 with AVX2) and planes, or all the columns, of the
+		// column tile's (32, 16).
+		mr, nr := pa.RowTile(), pa.ColTile()
+		whole := c.m%mr == 0 && (c.P%nr == 0 || c.nb*c.P%nr == 0)
 		bias := randSlice(rng, c.m)
 		bias[1] = float32(math.Copysign(0, -1))
-		for _, clip := range []bool{false, true} {
+		// Bounds: none, both hit, only the lower one hit, only the upper.
+		for bounds := range 4 {
+			clip := bounds > 0
 			nan := func() []float32 {
 				out := make([]float32, (c.nb-1)*cs+c.m*c.P)
 				for i := range out {
@@ -53,6 +58,12 @@ func testSgemmPlanesEpi(t *testing.T) {
 				e.Lo, e.Hi = want[2*c.P]+bias[2], want[c.P-1]+bias[0]
 				if e.Lo > e.Hi {
 					e.Lo, e.Hi = e.Hi, e.Lo
+				}
+				switch bounds {
+				case 2:
+					e.Hi = float32(math.Inf(1))
+				case 3:
+					e.Lo = float32(math.Inf(-1))
 				}
 			}
 			hits := 0
@@ -74,7 +85,7 @@ func testSgemmPlanesEpi(t *testing.T) {
 				}
 			}
 			bands := []int{1, 3, 1000}
-			if !c.whole {
+			if !whole {
 				bands = bands[2:] // one call over every row
 			}
 			for _, band := range bands {
@@ -88,7 +99,7 @@ func testSgemmPlanesEpi(t *testing.T) {
 						break
 					}
 				}
-				if want := c.whole && epiMicro(pa.kern) != nil; ran != want {
+				if want := whole && epiMicro(pa.kern) != nil; ran != want {
 					t.Fatalf("%+v: ran %v, want %v", c, ran, want)
 				}
 				if !ran {
@@ -101,7 +112,7 @@ func testSgemmPlanesEpi(t *testing.T) {
 				}
 				ranOnce = true
 				if hit != (hits > 0) {
-					t.Fatalf("%+v clip %v: hit %v, %d sums equal a bound", c, clip, hit, hits)
+					t.Fatalf("%+v bounds %d: hit %v, %d sums equal a bound", c, bounds, hit, hits)
 				}
 				for i := range want {
 					g, w := got[i], want[i]
@@ -111,7 +122,7 @@ func testSgemmPlanesEpi(t *testing.T) {
 					if clip && (g == e.Lo || g == e.Hi) && g == w { // a bound hit: ±0 may differ
 						continue
 					}
-					t.Fatalf("%+v clip %v band %d: C[%d] = %v, SgemmPlanesRows and the epilogue give %v", c, clip, band, i, g, w)
+					t.Fatalf("%+v bounds %d band %d: C[%d] = %v, SgemmPlanesRows and the epilogue give %v", c, bounds, band, i, g, w)
 				}
 			}
 		}

@@ -87,6 +87,10 @@ func MaxPool2D(x []float32, planes, h, w, kh, kw, sh, sw, ph, pw int, y []float3
 			}
 		}
 	}
+	if split && !wide && arg == nil && kh <= 3 && !pool3S2Off {
+		maxPool3S2Planes(x, planes, h, w, kh, sh, ph, y, oh, ow, c0s, masks, loads2)
+		return true
+	}
 	var rows, shifted [64]int32
 	rs, sr := rows[:], shifted[:]
 	if kh > len(rows) {
@@ -130,4 +134,61 @@ func MaxPool2D(x []float32, planes, h, w, kh, kw, sh, sw, ph, pw int, y []float3
 		}
 	}
 	return true
+}
+
+// pool3S2Off keeps AVX2's 3-wide stride-2 pools (values only) on
+// maxPoolRow3S2AVX2, a call per chunk of 8 outputs (tests compare the
+// two).
+var pool3S2Off bool
+
+// maxPool3S2Planes is MaxPool2D's AVX2 loop for windows 3 wide at stride
+// 2 without arg and of 3 rows or fewer, in one call of maxPool3S2AVX2 for
+// all the planes: the jobs (a chunk of 8 outputs of a row each) and the
+// chunks' lane masks are made once, from MaxPool2D's c0s, tap masks and
+// loads2 (AVX2's).
+func maxPool3S2Planes(x []float32, planes, h, w, kh, sh, ph int, y []float32, oh, ow int, c0s []int32, masks []uint16, loads2 []uint32) {
+	chunks := len(c0s)
+	lanes := func(bits uint32) [8]int32 {
+		var v [8]int32
+		for j := range v {
+			if bits>>j&1 != 0 {
+				v[j] = -1
+			}
+		}
+		return v
+	}
+	lm := make([]int32, chunks*64)
+	for c := range chunks {
+		m := lm[c*64:]
+		for q, bits := range []uint32{loads2[c], loads2[c] >> 8, loads2[c] >> 2, loads2[c] >> 10,
+			uint32(masks[c*3]), uint32(masks[c*3+1]), uint32(masks[c*3+2]), 1<<min(8, ow-c*8) - 1} {
+			v := lanes(bits & 0xff)
+			copy(m[q*8:], v[:])
+		}
+	}
+	jobs := make([]int32, 0, oh*chunks*7)
+	for i := range oh {
+		var rs [3]int32
+		n := 0
+		for a := range kh {
+			if r := i*sh - ph + a; r >= 0 && r < h {
+				rs[n] = int32(r * w)
+				n++
+			}
+		}
+		for c := range chunks {
+			full := int32(0)
+			if ow-c*8 >= 8 {
+				full = 1
+			}
+			jobs = append(jobs, int32(n))
+			for a := range rs {
+				jobs = append(jobs, rs[a]+c0s[c])
+			}
+			jobs = append(jobs, int32(i*ow+c*8), int32(c), full)
+		}
+	}
+	_ = x[planes*h*w-1]
+	_ = y[planes*oh*ow-1]
+	maxPool3S2AVX2(&x[0], &y[0], &jobs[0], oh*chunks, &lm[0], planes, h*w, oh*ow)
 }

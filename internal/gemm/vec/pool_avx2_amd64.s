@@ -320,3 +320,92 @@ store3:
 	VMASKMOVPS Y0, Y2, (DI)
 	VZEROUPPER
 	RET
+
+// MAXTAP3 is a tap of maxPoolRow3S2AVX2's valrow3 loop: the 16 elements
+// from BX+off, under the load masks at R10+lm (two vectors), split by
+// VSHUFPS imm, best (Y0) updated by Go's max under the tap's lane mask at
+// R10+tm.
+#define MAXTAP3(off, lm, imm, tm) \
+	VMOVDQU    (lm)(R10), Y3;     \
+	VMOVDQU    (lm+32)(R10), Y4;  \
+	VMASKMOVPS (off)(BX), Y3, Y5; \
+	VMASKMOVPS (off+32)(BX), Y4, Y6; \
+	VSHUFPS    $imm, Y6, Y5, Y4;  \
+	VPERMPD    $0xD8, Y4, Y4;     \
+	VMOVDQU    (tm)(R10), Y2;     \
+	VXORPS     Y13, Y0, Y5;       \
+	VXORPS     Y13, Y4, Y6;       \
+	VMINPS     Y6, Y5, Y7;        \
+	VMINPS     Y5, Y7, Y8;        \
+	VORPS      Y7, Y8, Y8;        \
+	VXORPS     Y13, Y8, Y8;       \
+	VBLENDVPS  Y2, Y8, Y0, Y0
+
+// func maxPool3S2AVX2(src *float32, y *float32, jobs *int32, njobs int, masks *int32, planes, inN, P int)
+// maxPoolRow3S2AVX2's values (no arg) for planes whole: each of planes
+// planes (inN elements apart in src, P in y) runs njobs jobs of 8
+// outputs, 7 int32 each: the rows (1 to 3), the rows' offsets in the
+// plane with the chunk's first column c0 added (3), the outputs' offset
+// in y's plane, the chunk, and whether all 8 lanes are outputs. A chunk's
+// masks are 8 vectors of lanes at masks+256*chunk: the loads from c0 (2),
+// from c0+2 (2), the taps' (3) and the outputs' (1). Each output gets the
+// instructions that maxPoolRow3S2AVX2 gives it, in the same order.
+TEXT ·maxPool3S2AVX2(SB), NOSPLIT, $0-64
+	MOVQ src+0(FP), SI
+	MOVQ y+8(FP), DI
+	MOVQ masks+32(FP), R11
+	MOVQ planes+40(FP), R12
+	MOVQ inN+48(FP), R13
+	SHLQ $2, R13
+	MOVQ P+56(FP), R14
+	SHLQ $2, R14
+
+	MOVL         $0x80000000, AX
+	VMOVD        AX, X13
+	VPBROADCASTD X13, Y13          // sign bit
+	MOVL         $0xff800000, AX
+	VMOVD        AX, X12
+	VPBROADCASTD X12, Y12          // -Inf
+
+plane3:
+	MOVQ jobs+16(FP), R8
+	MOVQ njobs+24(FP), R9
+
+job3:
+	MOVL    20(R8), AX
+	SHLQ    $8, AX
+	LEAQ    (R11)(AX*1), R10       // the chunk's masks
+	MOVL    0(R8), CX
+	LEAQ    4(R8), DX
+	VMOVAPS Y12, Y0                // best: -Inf
+
+row3:
+	MOVLQSX (DX), AX
+	LEAQ    (SI)(AX*4), BX
+	MAXTAP3(0, 0, 0x88, 128)
+	MAXTAP3(0, 0, 0xDD, 160)
+	MAXTAP3(8, 64, 0x88, 192)
+	ADDQ    $4, DX
+	DECQ    CX
+	JNZ     row3
+
+	MOVLQSX 16(R8), AX
+	CMPL    24(R8), $0
+	JEQ     part3
+	VMOVUPS Y0, (DI)(AX*4)
+	JMP     next3
+
+part3:
+	VMOVDQU    224(R10), Y2
+	VMASKMOVPS Y0, Y2, (DI)(AX*4)
+
+next3:
+	ADDQ $28, R8
+	DECQ R9
+	JNZ  job3
+	ADDQ R13, SI
+	ADDQ R14, DI
+	DECQ R12
+	JNZ  plane3
+	VZEROUPPER
+	RET

@@ -127,3 +127,69 @@ func TestMaxPool2DDeclines(t *testing.T) {
 		t.Fatal("ran at the generic level")
 	}
 }
+
+// TestMaxPool3S2MatchesRows checks AVX2's pools of windows 3 wide at
+// stride 2 without arg, all the planes in one maxPool3S2AVX2 call,
+// against the call per chunk of 8 outputs that they replace
+// (maxPoolRow3S2AVX2), bit for bit, NaNs too: widths 1 to 41 (partial
+// chunks, the padding on either side), 1 to 3 rows a window at vertical
+// strides 1 to 3, ResNet's stem pool, special values and values below the
+// masked-off lanes' zeros; a window of 4 rows (the old loop in both).
+func TestMaxPool3S2MatchesRows(t *testing.T) {
+	if !hasAVX2 {
+		t.Skip("no AVX2")
+	}
+	defer func(old int) { forced = old }(forced)
+	forced = avx2
+	rng := rand.New(rand.NewPCG(5, 6))
+	type shape struct{ h, w, kh, sh, ph, pw int }
+	shapes := []shape{{32, 32, 3, 2, 1, 1}, {56, 56, 3, 2, 1, 1}, {4, 4, 3, 3, 0, 1}, {9, 5, 4, 2, 1, 1}}
+	for w := 1; w <= 41; w += 4 {
+		for kh := 1; kh <= 3; kh++ {
+			for sh := 1; sh <= 3; sh++ {
+				shapes = append(shapes, shape{7, w, kh, sh, kh / 2, 1}, shape{6, w + 1, kh, sh, 0, 0})
+			}
+		}
+	}
+	ran := 0
+	for _, c := range shapes {
+		oh, ow := (c.h+2*c.ph-c.kh)/c.sh+1, (c.w+2*c.pw-3)/2+1
+		if oh < 1 || ow < 1 || !MaxPool2DRuns(c.h, c.w, c.kh, 3, c.sh, 2, c.ph, c.pw, oh, ow) {
+			continue
+		}
+		for _, data := range []string{"normal", "specials", "negative"} {
+			const planes = 5
+			x := make([]float32, planes*c.h*c.w)
+			for i := range x {
+				switch data {
+				case "normal":
+					x[i] = float32(rng.NormFloat64())
+				case "negative":
+					x[i] = -1 - float32(math.Abs(rng.NormFloat64()))
+				default:
+					x[i] = specials[rng.IntN(len(specials))]
+				}
+			}
+			run := func(off bool) []float32 {
+				defer func(old bool) { pool3S2Off = old }(pool3S2Off)
+				pool3S2Off = off
+				y := make([]float32, planes*oh*ow+1)
+				y[len(y)-1] = 7 // must stay
+				if !MaxPool2D(x, planes, c.h, c.w, c.kh, 3, c.sh, 2, c.ph, c.pw, y, oh, ow, nil) {
+					t.Fatalf("%+v: MaxPool2D reported false", c)
+				}
+				return y
+			}
+			want, got := run(true), run(false)
+			for i := range want {
+				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("%+v %s: output %d is %v (%#x), maxPoolRow3S2AVX2 gives %v (%#x)", c, data, i, got[i], math.Float32bits(got[i]), want[i], math.Float32bits(want[i]))
+				}
+			}
+			ran++
+		}
+	}
+	if ran < 100 {
+		t.Fatalf("only %d cases ran", ran)
+	}
+}

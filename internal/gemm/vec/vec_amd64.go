@@ -62,6 +62,9 @@ func maxPoolRowAVX2(src *float32, rows *int32, nrows int, cols *int32, masks *ui
 func maxPoolRow3S2AVX2(src *float32, rows *int32, nrows int, cols *int32, masks *uint16, y *float32, arg *int64, lanes int, loads *uint32)
 
 //go:noescape
+func maxPool3S2AVX2(src *float32, y *float32, jobs *int32, njobs int, masks *int32, planes, inN, P int)
+
+//go:noescape
 func maxPoolRowAVX512(src *float32, rows *int32, nrows int, cols *int32, masks *uint16, ntaps int, y *float32, arg *int64, lanes int, loads *uint16)
 
 // int64Ptr is p as a *int64: int is 64 bits on amd64.

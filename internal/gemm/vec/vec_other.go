@@ -19,4 +19,5 @@ func dotDevAsm(int, []float32, []float32, float64) (float64, float64, int) { ret
 func maxPoolRowAVX2(*float32, *int32, int, *int32, *uint16, int, *float32, *int64, int)            {}
 func maxPoolRowAVX512(*float32, *int32, int, *int32, *uint16, int, *float32, *int64, int, *uint16) {}
 func maxPoolRow3S2AVX2(*float32, *int32, int, *int32, *uint16, *float32, *int64, int, *uint32)     {}
+func maxPool3S2AVX2(*float32, *float32, *int32, int, *int32, int, int, int)                        {}
 func int64Ptr(*int) *int64                                                                         { return nil }
