@@ -105,9 +105,21 @@ func sameLength(name string, p, g []float32) error {
 	return nil
 }
 
-// parallelChunks runs f over [0, n) in GOMAXPROCS chunks when n is large
-// enough to pay for the goroutines. Updates are elementwise, so the split
-// does not change any result.
+// parallelChunks runs f over [0, n) in chunks of at least 32 K elements,
+// up to chunksPerProc a core, on the GOMAXPROCS goroutines of
+// gemm.Parallel, when n is large enough to pay for them. More chunks than
+// cores let the caller take a late helper's: the helper is parked during
+// the step's one-core work and wakes some 80 µs after the call (much
+// later now and then), and with one chunk a core the caller then waited
+// that long at the end of the embedding's update. Updates are elementwise,
+// so the split does not change any result.
 func parallelChunks(n int, f func(lo, hi int)) {
-	gemm.Ranges(n, min(runtime.GOMAXPROCS(0), n/(1<<15)), f)
+	chunks := 1
+	if procs := runtime.GOMAXPROCS(0); procs > 1 {
+		chunks = min(chunksPerProc*procs, n/(1<<15))
+	}
+	gemm.Ranges(n, chunks, f)
 }
+
+// chunksPerProc is the most chunks a core of an update.
+var chunksPerProc = 4

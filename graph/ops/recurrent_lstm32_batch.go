@@ -3,6 +3,7 @@ package ops
 import (
 	"runtime"
 	"sync/atomic"
+	"time"
 
 	"github.com/onnxtune/onnxtune/internal/gemm"
 )
@@ -51,15 +52,18 @@ func lstmByExamples(c *rnnCfg, v *rnnIn[float32]) bool {
 const lstmRPieces = 4
 
 // sharedPack packs pieces of an operand on every core that asks for it:
-// each claims pieces until none is left, then waits for the others'.
+// each claims pieces until none is left, then waits for the others' (get)
+// or, after packWait, packs its own copies of those still in flight
+// (getOwn).
 type sharedPack struct {
 	next, done atomic.Int32
+	ready      []atomic.Bool // piece i packed (or its pack panicked)
 	pieces     []*gemm.PackedB
 	pack       func(i int) *gemm.PackedB
 }
 
 func newSharedPack(n int, pack func(i int) *gemm.PackedB) *sharedPack {
-	return &sharedPack{pieces: make([]*gemm.PackedB, n), pack: pack}
+	return &sharedPack{ready: make([]atomic.Bool, n), pieces: make([]*gemm.PackedB, n), pack: pack}
 }
 
 // get returns the pieces once all are packed, packing what it claims. A
@@ -71,10 +75,7 @@ func (sp *sharedPack) get() []*gemm.PackedB {
 		if i >= n {
 			break
 		}
-		func() {
-			defer sp.done.Add(1) // a panic leaves a nil piece, not a waiter for ever
-			sp.pieces[i] = sp.pack(int(i))
-		}()
+		sp.packShared(int(i))
 	}
 	for sp.done.Load() < n {
 		runtime.Gosched() // a piece takes tens of microseconds
@@ -82,11 +83,64 @@ func (sp *sharedPack) get() []*gemm.PackedB {
 	return sp.pieces
 }
 
+// packShared packs piece i for every member.
+func (sp *sharedPack) packShared(i int) {
+	defer func() { // a panic leaves a nil piece, not a waiter for ever
+		sp.ready[i].Store(true)
+		sp.done.Add(1)
+	}()
+	sp.pieces[i] = sp.pack(i)
+}
+
+// packWait is how long getOwn waits for pieces that another member is
+// packing before it packs its own copies of them: about a piece's time
+// (R's gate for H 256 takes some 70 µs).
+var packWait = 50 * time.Microsecond
+
+// getOwn is get for a member that does not wait long for the others: the
+// pieces another member has claimed but not packed after packWait it packs
+// again itself, into copies of its own (own, for the member to release;
+// a pack is a copy, so the bits are the same). A member whose partner is
+// off its core (its thread waiting for the CPU this member runs on, or
+// its virtual CPU stopped by the host) would otherwise spin through its
+// turns on the CPU while the partner's piece waits for them: in the train
+// step at 2 threads, for 0.6-8 ms in a few calls in a hundred.
+func (sp *sharedPack) getOwn() (pieces, own []*gemm.PackedB) {
+	n := int32(len(sp.pieces))
+	for {
+		i := sp.next.Add(1) - 1
+		if i >= n {
+			break
+		}
+		sp.packShared(int(i))
+	}
+	start := time.Now()
+	for sp.done.Load() < n {
+		if time.Since(start) >= packWait {
+			pieces = make([]*gemm.PackedB, n)
+			for i := range pieces {
+				if sp.ready[i].Load() {
+					pieces[i] = sp.pieces[i]
+				} else {
+					pieces[i] = sp.pack(i)
+					own = append(own, pieces[i])
+				}
+			}
+			return pieces, own
+		}
+		runtime.Gosched()
+	}
+	return sp.pieces, nil
+}
+
 // release hands the pieces back to internal/gemm for later packs (the
 // next call's: the weights are packed at every call), once no member
 // reads them.
-func (sp *sharedPack) release() {
-	for _, p := range sp.pieces {
+func (sp *sharedPack) release() { releasePacks(sp.pieces) }
+
+// releasePacks hands packs back to internal/gemm (nil ones skipped).
+func releasePacks(ps []*gemm.PackedB) {
+	for _, p := range ps {
 		if p != nil {
 			p.Release()
 		}
@@ -123,7 +177,8 @@ func lstmForward32Batch(c *rnnCfg, v *rnnIn[float32], pack []float32, d int, xw,
 	wb, rb = sub(wb, 0, GH), sub(rb, 0, GH)
 	gemm.Parallel(len(cuts)-1, func(q int) {
 		b0, b1 := cuts[q], cuts[q+1]
-		rt := rp.get()
+		rt, rOwn := rp.getOwn()
+		defer releasePacks(rOwn)
 		// The previous state as op(A), packed by this core after each
 		// step (the step's product has read it by then).
 		hp := gemm.NewPackedA(b1-b0, H)
@@ -137,7 +192,10 @@ func lstmForward32Batch(c *rnnCfg, v *rnnIn[float32], pack []float32, d int, xw,
 		var xa *gemm.PackedA
 		var xs []float32
 		if wp != nil {
-			wt, xa, xs = wp.get(), gemm.NewPackedA(b1-b0, I), getScratch[float32]((b1-b0)*GH)
+			var wOwn []*gemm.PackedB
+			wt, wOwn = wp.getOwn()
+			xa, xs = gemm.NewPackedA(b1-b0, I), getScratch[float32]((b1-b0)*GH)
+			defer releasePacks(wOwn)
 			defer putScratch(xs)
 		}
 		for s := range T_ {

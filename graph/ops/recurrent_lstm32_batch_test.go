@@ -77,15 +77,21 @@ func TestLSTMBatchMatchUnits(t *testing.T) {
 				lstmFwd32, lstmBwd32 = lstmForward32Units, lstmBackward32Units
 				pack0, grad0 := lstmRun[float32](t, c, sizes, in, dpack)
 				lstmFwd32, lstmBwd32 = lstmForward32Batch, lstmBackward32Batch
-				pack, grad := lstmRun[float32](t, c, sizes, in, dpack)
-				for i := range pack {
-					if math.Float64bits(pack[i]) != math.Float64bits(pack0[i]) {
-						t.Fatalf("pack[%d] = %v, cut by units %v", i, pack[i], pack0[i])
+				// packWait 0: the forward's members pack their own
+				// copies of the pieces they find in flight.
+				defer func(w time.Duration) { packWait = w }(packWait)
+				for _, wait := range []time.Duration{packWait, 0} {
+					packWait = wait
+					pack, grad := lstmRun[float32](t, c, sizes, in, dpack)
+					for i := range pack {
+						if math.Float64bits(pack[i]) != math.Float64bits(pack0[i]) {
+							t.Fatalf("packWait %v: pack[%d] = %v, cut by units %v", wait, i, pack[i], pack0[i])
+						}
 					}
-				}
-				for i := range grad {
-					if math.Float64bits(grad[i]) != math.Float64bits(grad0[i]) {
-						t.Fatalf("gradient[%d] = %v, cut by units %v", i, grad[i], grad0[i])
+					for i := range grad {
+						if math.Float64bits(grad[i]) != math.Float64bits(grad0[i]) {
+							t.Fatalf("packWait %v: gradient[%d] = %v, cut by units %v", wait, i, grad[i], grad0[i])
+						}
 					}
 				}
 			})
@@ -175,5 +181,81 @@ func TestSharedPack(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("a member waits for ever after a panic in a piece")
+	}
+}
+
+// TestSharedPackOwn checks getOwn: a member that finds a piece still being
+// packed by another after packWait packs its own copy, with the same bits
+// as the shared piece (the products with it are the same), and lists it
+// to be released; the shared pieces it did not copy are the shared ones;
+// a member that comes when every piece is packed gets the shared pieces
+// and no copies.
+func TestSharedPackOwn(t *testing.T) {
+	defer func(w time.Duration) { packWait = w }(packWait)
+	packWait = 100 * time.Microsecond
+	const k, n = 5, 19
+	r := rand.New(rand.NewSource(3))
+	b := make([]float32, 3*k*n)
+	for i := range b {
+		b[i] = float32(r.NormFloat64())
+	}
+	hold, held := make(chan struct{}), make(chan struct{})
+	var calls [3]atomic.Int32
+	sp := newSharedPack(3, func(i int) *gemm.PackedB {
+		if calls[i].Add(1) == 1 && i == 0 {
+			close(held)
+			<-hold // the first pack of piece 0 waits for the test
+		}
+		return gemm.PackB(true, k, n, b[i*k*n:], k)
+	})
+	first := make(chan []*gemm.PackedB)
+	go func() {
+		p, own := sp.getOwn()
+		if len(own) != 0 {
+			t.Errorf("the first member copied %d pieces", len(own))
+		}
+		first <- p
+	}()
+	<-held
+	var got, own []*gemm.PackedB
+	second := make(chan struct{})
+	go func() {
+		defer close(second)
+		got, own = sp.getOwn()
+	}()
+	select {
+	case <-second:
+	case <-time.After(10 * time.Second):
+		t.Fatal("a member waits for a piece in flight instead of packing its own copy")
+	}
+	if len(own) != 1 || got[0] != own[0] || calls[0].Load() != 2 {
+		t.Fatalf("with piece 0 in flight: own %v, piece 0 %p, %d packs of piece 0; want one copy of piece 0",
+			own, got[0], calls[0].Load())
+	}
+	close(hold)
+	shared := <-first
+	for i := 1; i < 3; i++ {
+		if got[i] != shared[i] || calls[i].Load() != 1 {
+			t.Errorf("piece %d: %p, shared %p, packed %d times", i, got[i], shared[i], calls[i].Load())
+		}
+	}
+	a := make([]float32, 4*k)
+	for i := range a {
+		a[i] = float32(r.NormFloat64())
+	}
+	pa := gemm.NewPackedA(4, k)
+	pa.SetCols(false, 0, k, a, k)
+	c0, c1 := make([]float32, 4*n), make([]float32, 4*n)
+	pa.SgemmPacked(shared[0], 1, 0, c0, n)
+	pa.SgemmPacked(got[0], 1, 0, c1, n)
+	for i := range c0 {
+		if math.Float32bits(c0[i]) != math.Float32bits(c1[i]) {
+			t.Fatalf("product with the copy [%d] = %v, with the shared piece %v", i, c1[i], c0[i])
+		}
+	}
+	releasePacks(own)
+	late, lateOwn := sp.getOwn()
+	if len(lateOwn) != 0 || late[0] != shared[0] {
+		t.Errorf("a late member: %d copies, piece 0 %p, want the shared %p", len(lateOwn), late[0], shared[0])
 	}
 }
