@@ -52,9 +52,8 @@ func lstmByExamples(c *rnnCfg, v *rnnIn[float32]) bool {
 const lstmRPieces = 4
 
 // sharedPack packs pieces of an operand on every core that asks for it:
-// each claims pieces until none is left, then waits for the others' (get)
-// or, after packWait, packs its own copies of those still in flight
-// (getOwn).
+// each claims pieces until none is left, then waits for the others', and
+// after packWait packs its own copies of those still in flight (getOwn).
 type sharedPack struct {
 	next, done atomic.Int32
 	ready      []atomic.Bool // piece i packed (or its pack panicked)
@@ -64,23 +63,6 @@ type sharedPack struct {
 
 func newSharedPack(n int, pack func(i int) *gemm.PackedB) *sharedPack {
 	return &sharedPack{ready: make([]atomic.Bool, n), pieces: make([]*gemm.PackedB, n), pack: pack}
-}
-
-// get returns the pieces once all are packed, packing what it claims. A
-// member that comes late finds them packed.
-func (sp *sharedPack) get() []*gemm.PackedB {
-	n := int32(len(sp.pieces))
-	for {
-		i := sp.next.Add(1) - 1
-		if i >= n {
-			break
-		}
-		sp.packShared(int(i))
-	}
-	for sp.done.Load() < n {
-		runtime.Gosched() // a piece takes tens of microseconds
-	}
-	return sp.pieces
 }
 
 // packShared packs piece i for every member.
@@ -97,8 +79,10 @@ func (sp *sharedPack) packShared(i int) {
 // (R's gate for H 256 takes some 70 µs).
 var packWait = 50 * time.Microsecond
 
-// getOwn is get for a member that does not wait long for the others: the
-// pieces another member has claimed but not packed after packWait it packs
+// getOwn returns the pieces once all are packed, packing what it claims
+// (a member that comes late finds them packed); it does not wait long for
+// the others: the pieces another member has claimed but not packed after
+// packWait it packs
 // again itself, into copies of its own (own, for the member to release;
 // a pack is a copy, so the bits are the same). A member whose partner is
 // off its core (its thread waiting for the CPU this member runs on, or
@@ -255,7 +239,8 @@ func lstmBackward32Batch(c *rnnCfg, v, g *rnnIn[float32], pack, dpack []float32,
 	gemm.Parallel(len(cuts)-1, func(q int) {
 		b0, b1 := cuts[q], cuts[q+1]
 		nb := b1 - b0
-		rs := rp.get()
+		rs, rOwn := rp.getOwn()
+		defer releasePacks(rOwn)
 		// This core's rows of dG of the step after, as op(A).
 		gp := gemm.NewPackedA(nb, GH)
 		var pr, dh []float32 // the product's and d H + d Y's buffers, unless d H takes both

@@ -130,8 +130,17 @@ func TestLSTMBatches(t *testing.T) {
 // TestSharedPack checks sharedPack: every member gets every piece, each
 // packed once, whoever comes first or late; a panic in a piece reaches the
 // member that packed it and leaves the others with a nil piece instead of
-// waiting for ever.
+// waiting for ever. packWait is long here, so that no member copies.
 func TestSharedPack(t *testing.T) {
+	defer func(w time.Duration) { packWait = w }(packWait)
+	packWait = time.Hour
+	get := func(sp *sharedPack) []*gemm.PackedB {
+		p, own := sp.getOwn()
+		if own != nil {
+			t.Errorf("a member copied %d pieces", len(own))
+		}
+		return p
+	}
 	var calls [5]atomic.Int32
 	sp := newSharedPack(5, func(i int) *gemm.PackedB {
 		calls[i].Add(1)
@@ -143,11 +152,11 @@ func TestSharedPack(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			got[m] = sp.get()
+			got[m] = get(sp)
 		}()
 	}
 	wg.Wait()
-	late := sp.get()
+	late := get(sp)
 	for i := range 5 {
 		if n := calls[i].Load(); n != 1 {
 			t.Errorf("piece %d packed %d times", i, n)
@@ -168,12 +177,12 @@ func TestSharedPack(t *testing.T) {
 	done := make(chan []*gemm.PackedB)
 	go func() {
 		defer func() { recover() }()
-		sp.get() // claims piece 0 first, and panics
+		get(sp) // claims piece 0 first, and panics
 	}()
 	for sp.next.Load() == 0 {
 		runtime.Gosched()
 	}
-	go func() { done <- sp.get() }()
+	go func() { done <- get(sp) }()
 	select {
 	case p := <-done:
 		if p[0] != nil || p[1] == nil {
