@@ -27,6 +27,68 @@
 	VFMADD231PS  Y12, Y15, Y10;    \
 	VFMADD231PS  Y13, Y15, Y11
 
+// The C tile's rows are at DX, DX+R8, R9, R9+R8, R10, R10+R8 (R8 is ldc in
+// bytes). START_TILE sets R9 and R10, touches the tile so that it is in
+// cache by the time it is updated, and clears the accumulators.
+#define START_TILE \
+	LEAQ       (DX)(R8*2), R9;      \
+	LEAQ       (R9)(R8*2), R10;     \
+	PREFETCHT0 (DX);                \
+	PREFETCHT0 60(DX);              \
+	PREFETCHT0 (DX)(R8*1);          \
+	PREFETCHT0 60(DX)(R8*1);        \
+	PREFETCHT0 (R9);                \
+	PREFETCHT0 60(R9);              \
+	PREFETCHT0 (R9)(R8*1);          \
+	PREFETCHT0 60(R9)(R8*1);        \
+	PREFETCHT0 (R10);               \
+	PREFETCHT0 60(R10);             \
+	PREFETCHT0 (R10)(R8*1);         \
+	PREFETCHT0 60(R10)(R8*1);       \
+	VXORPS     Y0, Y0, Y0;          \
+	VXORPS     Y1, Y1, Y1;          \
+	VXORPS     Y2, Y2, Y2;          \
+	VXORPS     Y3, Y3, Y3;          \
+	VXORPS     Y4, Y4, Y4;          \
+	VXORPS     Y5, Y5, Y5;          \
+	VXORPS     Y6, Y6, Y6;          \
+	VXORPS     Y7, Y7, Y7;          \
+	VXORPS     Y8, Y8, Y8;          \
+	VXORPS     Y9, Y9, Y9;          \
+	VXORPS     Y10, Y10, Y10;       \
+	VXORPS     Y11, Y11, Y11
+
+// ADD_BETA_C adds beta (broadcast in Y15) times the C tile to the
+// accumulators.
+#define ADD_BETA_C \
+	VFMADD231PS (DX), Y15, Y0;          \
+	VFMADD231PS 32(DX), Y15, Y1;        \
+	VFMADD231PS (DX)(R8*1), Y15, Y2;    \
+	VFMADD231PS 32(DX)(R8*1), Y15, Y3;  \
+	VFMADD231PS (R9), Y15, Y4;          \
+	VFMADD231PS 32(R9), Y15, Y5;        \
+	VFMADD231PS (R9)(R8*1), Y15, Y6;    \
+	VFMADD231PS 32(R9)(R8*1), Y15, Y7;  \
+	VFMADD231PS (R10), Y15, Y8;         \
+	VFMADD231PS 32(R10), Y15, Y9;       \
+	VFMADD231PS (R10)(R8*1), Y15, Y10;  \
+	VFMADD231PS 32(R10)(R8*1), Y15, Y11
+
+// STORE_TILE stores the accumulators in the C tile.
+#define STORE_TILE \
+	VMOVUPS Y0, (DX);           \
+	VMOVUPS Y1, 32(DX);         \
+	VMOVUPS Y2, (DX)(R8*1);     \
+	VMOVUPS Y3, 32(DX)(R8*1);   \
+	VMOVUPS Y4, (R9);           \
+	VMOVUPS Y5, 32(R9);         \
+	VMOVUPS Y6, (R9)(R8*1);     \
+	VMOVUPS Y7, 32(R9)(R8*1);   \
+	VMOVUPS Y8, (R10);          \
+	VMOVUPS Y9, 32(R10);        \
+	VMOVUPS Y10, (R10)(R8*1);   \
+	VMOVUPS Y11, 32(R10)(R8*1)
+
 // func kernel6x16(k int, a, b, c *float32, ldc int, alpha, beta float32)
 TEXT ·kernel6x16(SB), NOSPLIT, $0-48
 	MOVQ k+0(FP), CX
@@ -36,34 +98,7 @@ TEXT ·kernel6x16(SB), NOSPLIT, $0-48
 	MOVQ ldc+32(FP), R8
 	SHLQ $2, R8
 
-	// Touch the C tile so that it is in cache by the time it is updated.
-	LEAQ    (DX)(R8*2), R9
-	LEAQ    (R9)(R8*2), R10
-	PREFETCHT0 (DX)
-	PREFETCHT0 60(DX)
-	PREFETCHT0 (DX)(R8*1)
-	PREFETCHT0 60(DX)(R8*1)
-	PREFETCHT0 (R9)
-	PREFETCHT0 60(R9)
-	PREFETCHT0 (R9)(R8*1)
-	PREFETCHT0 60(R9)(R8*1)
-	PREFETCHT0 (R10)
-	PREFETCHT0 60(R10)
-	PREFETCHT0 (R10)(R8*1)
-	PREFETCHT0 60(R10)(R8*1)
-
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
-	VXORPS Y4, Y4, Y4
-	VXORPS Y5, Y5, Y5
-	VXORPS Y6, Y6, Y6
-	VXORPS Y7, Y7, Y7
-	VXORPS Y8, Y8, Y8
-	VXORPS Y9, Y9, Y9
-	VXORPS Y10, Y10, Y10
-	VXORPS Y11, Y11, Y11
+	START_TILE
 
 	MOVQ CX, BX
 	SHRQ $2, BX
@@ -113,34 +148,10 @@ store:
 	JZ   overwrite
 
 	VBROADCASTSS beta+44(FP), Y15
-	VFMADD231PS  (DX), Y15, Y0
-	VFMADD231PS  32(DX), Y15, Y1
-	VFMADD231PS  (DX)(R8*1), Y15, Y2
-	VFMADD231PS  32(DX)(R8*1), Y15, Y3
-	VFMADD231PS  (R9), Y15, Y4
-	VFMADD231PS  32(R9), Y15, Y5
-	VFMADD231PS  (R9)(R8*1), Y15, Y6
-	VFMADD231PS  32(R9)(R8*1), Y15, Y7
-	VFMADD231PS  (R10), Y15, Y8
-	VFMADD231PS  32(R10), Y15, Y9
-	VFMADD231PS  (R10)(R8*1), Y15, Y10
-	VFMADD231PS  32(R10)(R8*1), Y15, Y11
+	ADD_BETA_C
 
 overwrite:
-	VMOVUPS Y0, (DX)
-	VMOVUPS Y1, 32(DX)
-	VMOVUPS Y2, (DX)(R8*1)
-	VMOVUPS Y3, 32(DX)(R8*1)
-	VMOVUPS Y4, (R9)
-	VMOVUPS Y5, 32(R9)
-	VMOVUPS Y6, (R9)(R8*1)
-	VMOVUPS Y7, 32(R9)(R8*1)
-	VMOVUPS Y8, (R10)
-	VMOVUPS Y9, 32(R10)
-	VMOVUPS Y10, (R10)(R8*1)
-	VMOVUPS Y11, 32(R10)(R8*1)
-
-edone:
+	STORE_TILE
 	VZEROUPPER
 	RET
 
@@ -180,33 +191,7 @@ TEXT ·kernel6x16Epi(SB), NOSPLIT, $0-73
 	MOVQ ldc+32(FP), R8
 	SHLQ $2, R8
 
-	LEAQ    (DX)(R8*2), R9
-	LEAQ    (R9)(R8*2), R10
-	PREFETCHT0 (DX)
-	PREFETCHT0 60(DX)
-	PREFETCHT0 (DX)(R8*1)
-	PREFETCHT0 60(DX)(R8*1)
-	PREFETCHT0 (R9)
-	PREFETCHT0 60(R9)
-	PREFETCHT0 (R9)(R8*1)
-	PREFETCHT0 60(R9)(R8*1)
-	PREFETCHT0 (R10)
-	PREFETCHT0 60(R10)
-	PREFETCHT0 (R10)(R8*1)
-	PREFETCHT0 60(R10)(R8*1)
-
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
-	VXORPS Y4, Y4, Y4
-	VXORPS Y5, Y5, Y5
-	VXORPS Y6, Y6, Y6
-	VXORPS Y7, Y7, Y7
-	VXORPS Y8, Y8, Y8
-	VXORPS Y9, Y9, Y9
-	VXORPS Y10, Y10, Y10
-	VXORPS Y11, Y11, Y11
+	START_TILE
 
 	MOVQ CX, BX
 	SHRQ $2, BX
@@ -242,18 +227,7 @@ ebeta:
 	JZ   epi
 
 	VBROADCASTSS beta+40(FP), Y15
-	VFMADD231PS  (DX), Y15, Y0
-	VFMADD231PS  32(DX), Y15, Y1
-	VFMADD231PS  (DX)(R8*1), Y15, Y2
-	VFMADD231PS  32(DX)(R8*1), Y15, Y3
-	VFMADD231PS  (R9), Y15, Y4
-	VFMADD231PS  32(R9), Y15, Y5
-	VFMADD231PS  (R9)(R8*1), Y15, Y6
-	VFMADD231PS  32(R9)(R8*1), Y15, Y7
-	VFMADD231PS  (R10), Y15, Y8
-	VFMADD231PS  32(R10), Y15, Y9
-	VFMADD231PS  (R10)(R8*1), Y15, Y10
-	VFMADD231PS  32(R10)(R8*1), Y15, Y11
+	ADD_BETA_C
 
 epi:
 	// Each row's bias added (x + bias, as biasVecClampAVX2).
@@ -300,18 +274,7 @@ epi:
 	RET
 
 estore:
-	VMOVUPS Y0, (DX)
-	VMOVUPS Y1, 32(DX)
-	VMOVUPS Y2, (DX)(R8*1)
-	VMOVUPS Y3, 32(DX)(R8*1)
-	VMOVUPS Y4, (R9)
-	VMOVUPS Y5, 32(R9)
-	VMOVUPS Y6, (R9)(R8*1)
-	VMOVUPS Y7, 32(R9)(R8*1)
-	VMOVUPS Y8, (R10)
-	VMOVUPS Y9, 32(R10)
-	VMOVUPS Y10, (R10)(R8*1)
-	VMOVUPS Y11, 32(R10)(R8*1)
+	STORE_TILE
 
 edone:
 	VZEROUPPER
