@@ -49,21 +49,9 @@ func gemmPackedTRun(pa *gemm.PackedA, transA bool, m, n, k int, alpha, beta floa
 		}
 		ct := getScratch[float32](n * m)
 		defer putScratch(ct)
-		var acc float32
-		if len(in) > 2 {
-			cd, err := Data[float32](in[2])
-			if err != nil {
-				return nil, err
-			}
-			st := bstrides(cShape, []int{m, n})
-			for j := range n {
-				row := ct[j*m : (j+1)*m]
-				cj := j * st[1]
-				for i := range row {
-					row[i] = beta * cd[i*st[0]+cj]
-				}
-			}
-			acc = 1
+		acc, err := gemmBetaC(in, cShape, m, n, beta, ct, true)
+		if err != nil {
+			return nil, err
 		}
 		// op(A)ᵀ (k×m) is A as stored (k×m) when transA, else A (m×k)
 		// transposed.
@@ -82,6 +70,36 @@ func gemmPackedTRun(pa *gemm.PackedA, transA bool, m, n, k int, alpha, beta floa
 	}
 }
 
+// gemmBetaC writes beta·C, Gemm's optional third input broadcast from
+// cShape to m×n, into dst (m×n, or n×m when transposed) and returns the
+// product's beta: 1 then, 0 without C (dst is then left as it is).
+func gemmBetaC(in []*tensor.Dense, cShape []int, m, n int, beta float32, dst []float32, transposed bool) (float32, error) {
+	if len(in) <= 2 {
+		return 0, nil
+	}
+	cd, err := Data[float32](in[2])
+	if err != nil {
+		return 0, err
+	}
+	st := bstrides(cShape, []int{m, n})
+	if transposed {
+		for j := range n {
+			row := dst[j*m : (j+1)*m]
+			for i := range row {
+				row[i] = beta * cd[i*st[0]+j*st[1]]
+			}
+		}
+		return 1, nil
+	}
+	for i := range m {
+		row := dst[i*n : (i+1)*n]
+		for j := range row {
+			row[j] = beta * cd[i*st[0]+j*st[1]]
+		}
+	}
+	return 1, nil
+}
+
 // packGemmBT packs op(B)ᵀ (n×k) of Gemm's constant B for gemmPackedTRun.
 func packGemmBT(b []float32, transB bool, k, n int) *gemm.PackedA {
 	if transB { // B is stored n×k
@@ -98,21 +116,9 @@ func gemmPackedRun(pb *gemm.PackedB, transA bool, m, n, k int, alpha, beta float
 			return nil, err
 		}
 		out := make([]float32, m*n)
-		var acc float32
-		if len(in) > 2 {
-			cd, err := Data[float32](in[2])
-			if err != nil {
-				return nil, err
-			}
-			st := bstrides(cShape, []int{m, n})
-			for i := range m {
-				row := out[i*n : (i+1)*n]
-				ci := i * st[0]
-				for j := range row {
-					row[j] = beta * cd[ci+j*st[1]]
-				}
-			}
-			acc = 1
+		acc, err := gemmBetaC(in, cShape, m, n, beta, out, false)
+		if err != nil {
+			return nil, err
 		}
 		lda := k
 		if transA {
