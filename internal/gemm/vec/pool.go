@@ -99,13 +99,7 @@ func MaxPool2D(x []float32, planes, h, w, kh, kw, sh, sw, ph, pw int, y []float3
 	for p := range planes {
 		xp := x[p*inN:]
 		for i := range oh {
-			n := 0
-			for a := range kh {
-				if r := i*sh - ph + a; r >= 0 && r < h {
-					rs[n] = int32(r * w)
-					n++
-				}
-			}
+			n := windowRows(rs, i*sh-ph, kh, h, w)
 			for c := range chunks {
 				o := p*P + i*ow + c*lw
 				lanes := min(lw, ow-c*lw)
@@ -134,6 +128,17 @@ func MaxPool2D(x []float32, planes, h, w, kh, kw, sh, sw, ph, pw int, y []float3
 		}
 	}
 	return true
+}
+
+// windowRows puts in rs the offsets (r·w) of the rows r0 .. r0+kh-1 of a
+// window that lie in the h rows of a plane, and returns how many.
+func windowRows(rs []int32, r0, kh, h, w int) int {
+	n := 0
+	for r := max(r0, 0); r < min(r0+kh, h); r++ {
+		rs[n] = int32(r * w)
+		n++
+	}
+	return n
 }
 
 // pool3S2Off keeps AVX2's 3-wide stride-2 pools (values only) on
@@ -169,13 +174,7 @@ func maxPool3S2Planes(x []float32, planes, h, w, kh, sh, ph int, y []float32, oh
 	jobs := make([]int32, 0, oh*chunks*7)
 	for i := range oh {
 		var rs [3]int32
-		n := 0
-		for a := range kh {
-			if r := i*sh - ph + a; r >= 0 && r < h {
-				rs[n] = int32(r * w)
-				n++
-			}
-		}
+		n := windowRows(rs[:], i*sh-ph, kh, h, w)
 		for c := range chunks {
 			full := int32(0)
 			if ow-c*8 >= 8 {
