@@ -381,7 +381,8 @@ var lstmPrefetch = true
 // tanh of the cell, the cell before it, d Y, and dG in dxw's row block
 // k), example by example: the product before the step asks for them
 // (gemm's SgemmPackedPrefetch), since they come cold from the forward's
-// cache.
+// cache. Peepholes' reads of the step's cell and the copy into hs are
+// left out (a hint: leaving rows out costs time, never a value).
 func lstmStepRows(dst [][]float32, c *rnnCfg, pack, dy, dxw, c0 []float32, d, s, k, b0, b1, j0, j1 int) [][]float32 {
 	B, H := c.B, c.H
 	GH := 4 * H
