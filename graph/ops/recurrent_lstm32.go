@@ -282,6 +282,10 @@ func lstmBackward32Units(c *rnnCfg, v, g *rnnIn[float32], pack, dpack []float32,
 	// dG of the step after, as op(A): step i reads gp[i%2] and fills the
 	// other.
 	gp := [2]*gemm.PackedA{gemm.NewPackedA(B, GH), gemm.NewPackedA(B, GH)}
+	pf := make([][][]float32, n) // each part's rows to ask for, reused
+	for p := range pf {
+		pf[p] = make([][]float32, 0, lstmStepRowsLen(B))
+	}
 	dy := dpack[:c.ySize()]
 	// Step i is step s = T-1-i; the last one, s = -1, only takes d H_0 from
 	// the first step's dG.
@@ -291,8 +295,14 @@ func lstmBackward32Units(c *rnnCfg, v, g *rnnIn[float32], pack, dpack []float32,
 		hw := j1 - j0
 		if s < T_-1 && lstmDHDirect {
 			// d H += dG_{s+1}·R, the part's columns, into d H itself (0
-			// here: the previous step cleared them).
-			gp[i%2].SgemmPacked(rs[p], 1, 1, dH[j0:], H)
+			// here: the previous step cleared them), asking meanwhile
+			// for the rows of the part's gate gradients below.
+			var rows [][]float32
+			if lstmPrefetch && s >= 0 {
+				rows = lstmStepRows(pf[p][:0], c, pack, dy, dxw, c0, d, s, block(s), 0, B, j0, j1)
+				pf[p] = rows
+			}
+			gp[i%2].SgemmPackedPrefetch(rs[p], 1, 1, dH[j0:], H, rows)
 		} else if s < T_-1 {
 			// d H += dG_{s+1}·R, the part's columns.
 			pr := prods[p]
@@ -360,6 +370,41 @@ func lstmStepGrads(c *rnnCfg, pack, dy, dxw, hs, dH, dC, h0, c0, dh []float32, d
 		clear(dH[b*H+j0 : b*H+j1])
 	}
 }
+
+// lstmPrefetch says whether the backward recurrences ask for the rows
+// of each step's gate gradients during the product before them
+// (lstmStepRows; a variable so that tests and benchmarks can compare).
+var lstmPrefetch = true
+
+// lstmStepRows appends to dst the rows lstmStepGrads reads and writes at
+// step s for examples [b0, b1) and units [j0, j1) (the step's gates and
+// tanh of the cell, the cell before it, d Y, and dG in dxw's row block
+// k), example by example: the product before the step asks for them
+// (gemm's SgemmPackedPrefetch), since they come cold from the forward's
+// cache. Peepholes' reads of the step's cell and the copy into hs are
+// left out (a hint: leaving rows out costs time, never a value).
+func lstmStepRows(dst [][]float32, c *rnnCfg, pack, dy, dxw, c0 []float32, d, s, k, b0, b1, j0, j1 int) [][]float32 {
+	B, H := c.B, c.H
+	GH := 4 * H
+	t := c.stepTime(d, s)
+	st := cacheStep(c, pack, d, s)
+	cPrev := c0
+	if s > 0 {
+		cPrev = cacheStep(c, pack, d, s-1).ex1
+	}
+	for b := b0; b < b1; b++ {
+		o := b * GH
+		for q := range 4 {
+			dst = append(dst, st.post[o+q*H+j0:o+q*H+j1], dxw[k*B*GH+o+q*H+j0:k*B*GH+o+q*H+j1])
+		}
+		yo := c.yAt(t, d, b)
+		dst = append(dst, cPrev[b*H+j0:b*H+j1], st.ex2[b*H+j0:b*H+j1], dy[yo+j0:yo+j1])
+	}
+	return dst
+}
+
+// lstmStepRowsLen is how many rows lstmStepRows appends for n examples.
+func lstmStepRowsLen(n int) int { return 11 * n }
 
 // lstmGatesGradPart is lstmGatesGrad for hw units of one example: post and
 // dx start at the first unit with gates H apart.

@@ -244,6 +244,8 @@ func lstmBackward32Batch(c *rnnCfg, v, g *rnnIn[float32], pack, dpack []float32,
 		// This core's rows of dG of the step after, as op(A).
 		gp := gemm.NewPackedA(nb, GH)
 		var pr, dh []float32 // the product's and d H + d Y's buffers, unless d H takes both
+		// The rows a product asks for (reused).
+		pf := make([][]float32, 0, lstmStepRowsLen((nb+lstmRPieces-1)/lstmRPieces))
 		if !lstmDHDirect {
 			pr, dh = getScratch[float32](nb*H), getScratch[float32](nb*H) // overwritten at each step
 			defer putScratch(pr)
@@ -253,9 +255,17 @@ func lstmBackward32Batch(c *rnnCfg, v, g *rnnIn[float32], pack, dpack []float32,
 			s := T_ - 1 - i
 			if s < T_-1 && lstmDHDirect {
 				// d H += dG_{s+1}·R, into d H itself (0 here: the
-				// previous step cleared it).
+				// previous step cleared it); each piece's product asks
+				// meanwhile for a share of the rows of this step's gate
+				// gradients below.
 				for j, r := range rs {
-					gp.SgemmPacked(r, 1, 1, dH[b0*H+cols[j]:], H)
+					var rows [][]float32
+					if lstmPrefetch && s >= 0 {
+						rows = lstmStepRows(pf[:0], c, pack, dy, dxw, c0, d, s, block(s),
+							b0+nb*j/len(rs), b0+nb*(j+1)/len(rs), 0, H)
+						pf = rows
+					}
+					gp.SgemmPackedPrefetch(r, 1, 1, dH[b0*H+cols[j]:], H, rows)
 				}
 			} else if s < T_-1 {
 				// d H += dG_{s+1}·R.

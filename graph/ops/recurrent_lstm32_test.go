@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand"
 	"runtime"
+	"slices"
 	"testing"
 	"time"
 
@@ -205,8 +206,27 @@ func benchLSTM32(b *testing.B, backward bool) {
 // bidirectional, products over one and several blocks of the sum (H 300),
 // at GOMAXPROCS 1 to 3.
 func TestLSTMDHDirect(t *testing.T) {
-	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
 	defer func() { lstmDHDirect = true }()
+	lstmSwitchCases(t, func(on bool) { lstmDHDirect = on })
+}
+
+// TestLSTMPrefetch: the backward recurrences' products asking for the
+// next gate gradients' rows (lstmPrefetch) give the bits of the products
+// without, every gradient, in TestLSTMDHDirect's cases.
+func TestLSTMPrefetch(t *testing.T) {
+	defer func() { lstmPrefetch = true }()
+	lstmSwitchCases(t, func(on bool) { lstmPrefetch = on })
+}
+
+// lstmSwitchCases runs float32 LSTMs with set(false) and set(true) and
+// checks that every gradient gets the same bits: cut by examples and by
+// units (peepholes, a batch too small to share; one part and several),
+// initial states and d Y_h, d Y_c, forward, reverse and bidirectional,
+// products over one and several blocks of the sum (H 300), at GOMAXPROCS
+// 1 to 3.
+func lstmSwitchCases(t *testing.T, set func(on bool)) {
+	t.Helper()
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
 	for k, tc := range []struct {
 		dirs                int
 		reverse             bool
@@ -261,14 +281,82 @@ func TestLSTMDHDirect(t *testing.T) {
 		}
 		for _, procs := range []int{1, 2, 3} {
 			runtime.GOMAXPROCS(procs)
-			lstmDHDirect = false
+			set(false)
 			_, want := lstmRun[float32](t, c, sizes, in, dpack)
-			lstmDHDirect = true
+			set(true)
 			_, got := lstmRun[float32](t, c, sizes, in, dpack)
 			for i := range got {
 				if math.Float64bits(got[i]) != math.Float64bits(want[i]) {
 					t.Fatalf("case %d, %d procs: gradient[%d] = %v, want %v", k, procs, i, got[i], want[i])
 				}
+			}
+		}
+	}
+}
+
+// TestLSTMStepRows: lstmStepRows names every element that lstmStepGrads
+// reads of the cache, d Y, dxw and the initial cell, for a range of
+// examples and units: with all else NaN, the step writes the same bits
+// into dxw, d H and d C (layouts 0 and 1, both directions, the first step
+// and a later one, a part of the examples and of the units and all).
+func TestLSTMStepRows(t *testing.T) {
+	nan := float32(math.NaN())
+	for k, tc := range []struct {
+		layout, dirs, d, s      int
+		b0, b1, j0, j1, H, T, B int
+	}{
+		{0, 1, 0, 2, 0, 5, 0, 32, 32, 4, 5},
+		{1, 2, 1, 0, 1, 4, 16, 48, 48, 3, 6},
+		{0, 2, 0, 1, 2, 3, 0, 16, 16, 3, 4},
+		{1, 1, 0, 3, 0, 3, 5, 21, 24, 4, 3},
+	} {
+		H, B := tc.H, tc.B
+		GH := 4 * H
+		c := &rnnCfg{kind: kindLSTM, name: "LSTM", G: 4, H: H, dirs: tc.dirs, T: tc.T, B: B, I: 3, layout: tc.layout,
+			iB: -1, iSeq: -1, iH: -1, iC: -1, iP: -1}
+		r := rand.New(rand.NewSource(int64(k + 61)))
+		rnd := func(n int) []float32 {
+			x := make([]float32, n)
+			for i := range x {
+				x[i] = float32(r.Float64())
+			}
+			return x
+		}
+		pack, dy, dxw, c0 := rnd(c.packSize()), rnd(c.ySize()), rnd(c.T*B*GH), rnd(B*H)
+		dH, dC := rnd(B*H), rnd(B*H)
+		blk := tc.T - 1 - tc.s
+		rows := lstmStepRows(nil, c, pack, dy, dxw, c0, tc.d, tc.s, blk, tc.b0, tc.b1, tc.j0, tc.j1)
+		if len(rows) != lstmStepRowsLen(tc.b1-tc.b0) {
+			t.Fatalf("case %d: %d rows for %d examples, lstmStepRowsLen says %d", k, len(rows), tc.b1-tc.b0, lstmStepRowsLen(tc.b1-tc.b0))
+		}
+		poison := func(n int) []float32 {
+			x := make([]float32, n)
+			for i := range x {
+				x[i] = nan
+			}
+			return x
+		}
+		pack2, dy2, dxw2, c02 := poison(len(pack)), poison(len(dy)), poison(len(dxw)), poison(len(c0))
+		dH2, dC2 := slices.Clone(dH), slices.Clone(dC)
+		for i, row := range lstmStepRows(nil, c, pack2, dy2, dxw2, c02, tc.d, tc.s, blk, tc.b0, tc.b1, tc.j0, tc.j1) {
+			copy(row, rows[i])
+		}
+		lstmStepGrads(c, pack, dy, dxw, nil, dH, dC, nil, c0, nil, tc.d, tc.s, blk, tc.b0, tc.b1, tc.j0, tc.j1, [6][]float32{})
+		lstmStepGrads(c, pack2, dy2, dxw2, nil, dH2, dC2, nil, c02, nil, tc.d, tc.s, blk, tc.b0, tc.b1, tc.j0, tc.j1, [6][]float32{})
+		same := func(what string, got, want []float32) {
+			t.Helper()
+			for i := range want {
+				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("case %d: %s[%d] = %v with the rest NaN, want %v", k, what, i, got[i], want[i])
+				}
+			}
+		}
+		same("d H", dH2, dH)
+		same("d C", dC2, dC)
+		for b := tc.b0; b < tc.b1; b++ {
+			for q := range 4 {
+				o := blk*B*GH + b*GH + q*H
+				same("dxw", dxw2[o+tc.j0:o+tc.j1], dxw[o+tc.j0:o+tc.j1])
 			}
 		}
 	}

@@ -301,10 +301,16 @@ func (p *product) macro(buf *buffers, pa []float32, ic, jc, pc, mb, nb, kb int) 
 			mh := min(mr, mb-ir)
 			ap := pa[ir*kb : (ir+mr)*kb]
 			if mh < mr && jg < grouped {
+				for jr := jg; jr < je && p.pf.ranges != nil; jr += nr {
+					p.pf.step() // a step a tile, as below
+				}
 				kn.edge(mh, kb, ap, pb[jg*kb:je*kb], c[ir*ldc+jg:], ldc, alpha, beta != 0)
 				continue
 			}
 			for jr := jg; jr < je; jr += nr {
+				if p.pf.ranges != nil {
+					p.pf.step()
+				}
 				nw := min(nr, nb-jr)
 				bp := pb[jr*kb : (jr+nr)*kb]
 				if mh == mr && nw == nr {

@@ -69,6 +69,7 @@ type product struct {
 	// block).
 	bBlocks [][]float32
 	bRows   int
+	pf      prefetcher // lines to ask for along the kernel's calls (none: no ranges)
 }
 
 // block returns the part of p that computes rows [i0, i1) and columns

@@ -84,6 +84,15 @@ func (pb *PackedB) KBlocks() int { return len(pb.blocks) }
 // blocks and micro-kernel), so the bits are those of pa.SgemmSerial with B
 // not packed.
 func (pa *PackedA) SgemmPacked(pb *PackedB, alpha, beta float32, c []float32, ldc int) {
+	pa.SgemmPackedPrefetch(pb, alpha, beta, c, ldc, nil)
+}
+
+// SgemmPackedPrefetch is SgemmPacked that also asks for the cache lines
+// of ranges, a few at each of the micro-kernel's calls (a hint: no value
+// changes), so that memory read after the product, such as an LSTM's
+// cache rows for the next step's gate gradients, arrives while the
+// kernel computes instead of stalling the reads.
+func (pa *PackedA) SgemmPackedPrefetch(pb *PackedB, alpha, beta float32, c []float32, ldc int, ranges [][]float32) {
 	m, n, k := pa.m, pb.n, pa.k
 	if pb.k != k || pb.kern != pa.kern {
 		panic(fmt.Sprintf("gemm: A packed for k=%d (%s) times B packed for k=%d (%s)", k, pa.kern.name, pb.k, pb.kern.name))
@@ -97,6 +106,9 @@ func (pa *PackedA) SgemmPacked(pb *PackedB, alpha, beta float32, c []float32, ld
 		return
 	}
 	p := product{m: m, n: n, k: k, alpha: alpha, beta: beta, c: c, ldc: ldc, pre: pa, kern: pa.kern}
+	if ranges != nil {
+		p.pf = newPrefetcher(ranges, ceilDiv(m, pa.kern.mr)*ceilDiv(n, pa.kern.nr)*len(pb.blocks))
+	}
 	buf := pool.get()
 	own := buf.b // buf.b points into pb's blocks while in use
 	for q, blk := range pb.blocks {
