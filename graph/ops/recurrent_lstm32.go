@@ -182,6 +182,19 @@ func sub(p []float32, j0, j1 int) []float32 {
 // absolute).
 func lstmGatesPart(x, wb, rb, r []float32, rs, gr, H int, pre, post, cp, cell, hc, h, pi, po, pf []float32) {
 	hw := len(cp)
+	if pi == nil && po == nil {
+		// In one pass on the first units where it can (the same
+		// operations as below), then the rest below.
+		if n := lstmGatesVec(x, wb, rb, r, rs, gr, H, pre, post, cp, cell, hc, h); n > 0 {
+			if n < hw {
+				if wb != nil {
+					wb, rb = wb[n:], rb[n:]
+				}
+				lstmGatesPart(x[n:], wb, rb, r[n*rs:], rs, gr, H, pre[n:], post[n:], cp[n:], cell[n:], hc[n:], h[n:], nil, nil, nil)
+			}
+			return
+		}
+	}
 	x, pre, post = x[:3*H+hw], pre[:3*H+hw], post[:3*H+hw]
 	r = r[:3*gr+(hw-1)*rs+1]
 	cell, hc, h = cell[:hw], hc[:hw], h[:hw]
