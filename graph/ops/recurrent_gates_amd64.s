@@ -129,13 +129,14 @@
 	VADDPS  Z3, Z3, Z3; \
 	VMOVUPS Z3, (R11)
 
-// func lstmGatesAVX512(x, wb, rb, r, pre, post, cp, cell, hc, h *float32, H, n, bias int)
+// func lstmGatesAVX512(x, wb, rb, r, pre, post, cp, cell, hc, h, y *float32, H, n, bias int)
 // lstmGatesPart without peepholes for n units (a multiple of 16), 16 at a
 // time, in one pass: the instructions of lstmPreAVX512 (r's units
 // consecutive, its gates H apart as x's), sigmoid32AVX512, lstmCellAVX512
 // and lstmHAVX512 in the order each element meets them there, the values
-// kept in registers between them instead of stored and loaded.
-TEXT ·lstmGatesAVX512(SB), NOSPLIT, $0-104
+// kept in registers between them instead of stored and loaded; h is also
+// stored into y (h itself for none).
+TEXT ·lstmGatesAVX512(SB), NOSPLIT, $0-112
 	MOVQ x+0(FP), SI
 	MOVQ wb+8(FP), DI
 	MOVQ rb+16(FP), R12
@@ -146,7 +147,7 @@ TEXT ·lstmGatesAVX512(SB), NOSPLIT, $0-104
 	MOVQ cell+56(FP), R10
 	MOVQ hc+64(FP), R11
 	MOVQ h+72(FP), R15
-	MOVQ H+80(FP), BX
+	MOVQ H+88(FP), BX
 	SHLQ $2, BX                 // H, in bytes
 	LEAQ (BX)(BX*2), DX         // 3H
 	MOVL $0xc2b00000, AX
@@ -177,10 +178,10 @@ TEXT ·lstmGatesAVX512(SB), NOSPLIT, $0-104
 	VPBROADCASTD AX, Z21 // sign
 	MOVL $0x40000000, AX
 	VPBROADCASTD AX, Z31 // 2
-	MOVQ n+88(FP), CX
+	MOVQ n+96(FP), CX
 	TESTQ CX, CX
 	JLE  gdone
-	MOVQ bias+96(FP), AX
+	MOVQ bias+104(FP), AX
 	TESTQ AX, AX
 	JZ   gloopn
 
@@ -246,13 +247,14 @@ gloopn:
 	JG      gloopn
 
 	// The second pass, from 2·ct in hc: sigmoid32AVX512 of it and
-	// lstmHAVX512.
+	// lstmHAVX512, h into h and y.
 hpass:
 	MOVQ post+40(FP), R14
 	ADDQ BX, R14                // post o
 	MOVQ hc+64(FP), R11
 	MOVQ h+72(FP), R15
-	MOVQ n+88(FP), CX
+	MOVQ y+80(FP), R12
+	MOVQ n+96(FP), CX
 
 hloop:
 	VMOVUPS (R11), Z3
@@ -262,9 +264,11 @@ hloop:
 	VMOVUPS Z3, (R11)
 	VMULPS  (R14), Z3, Z0
 	VMOVUPS Z0, (R15)
+	VMOVUPS Z0, (R12)
 	ADDQ    $64, R11
 	ADDQ    $64, R14
 	ADDQ    $64, R15
+	ADDQ    $64, R12
 	SUBQ    $16, CX
 	JG      hloop
 

@@ -10,9 +10,10 @@ import (
 	"testing"
 )
 
-// TestLSTMGatesFused checks that lstmGatesPart gives the same bits with
-// lstmGatesAVX512 as with the separate AVX-512 loops it replaces
-// (lstmPreAVX512, sigmoid32AVX512, lstmCellAVX512, lstmHAVX512), with and
+// TestLSTMGatesFused checks that lstmGatesPart and lstmGatesY (h also
+// into y) give the same bits with lstmGatesAVX512 as with the separate
+// AVX-512 loops it replaces (lstmPreAVX512, sigmoid32AVX512,
+// lstmCellAVX512, lstmHAVX512) and a copy of h, with and
 // without biases, on unit counts with and without a tail of fewer than 16,
 // the inputs spread over the sigmoid's clamp and holding NaN and infinities.
 func TestLSTMGatesFused(t *testing.T) {
@@ -41,19 +42,27 @@ func TestLSTMGatesFused(t *testing.T) {
 				if bias {
 					wb, rb = vec(4*H, 1), vec(4*H, 1)
 				}
-				run := func(fused bool) [][]float32 {
+				run := func(fused, viaY bool) [][]float32 {
 					defer func(f bool) { lstmGatesFused = f }(lstmGatesFused)
 					lstmGatesFused = fused
 					pre, post := make([]float32, 4*H), make([]float32, 4*H)
-					cell, hc, h := make([]float32, H), make([]float32, H), make([]float32, H)
-					lstmGatesPart(x, wb, rb, pr, 1, H, H, pre, post, cp, cell, hc, h, nil, nil, nil)
-					return [][]float32{pre, post, cell, hc, h}
+					cell, hc, h, y := make([]float32, H), make([]float32, H), make([]float32, H), make([]float32, H)
+					if viaY {
+						lstmGatesY(x, wb, rb, pr, H, pre, post, cp, cell, hc, h, y)
+					} else {
+						lstmGatesPart(x, wb, rb, pr, 1, H, H, pre, post, cp, cell, hc, h, nil, nil, nil)
+						copy(y, h)
+					}
+					return [][]float32{pre, post, cell, hc, h, y}
 				}
-				got, want := run(true), run(false)
-				for k, name := range []string{"pre", "post", "cell", "hc", "h"} {
-					for i := range want[k] {
-						if math.Float32bits(got[k][i]) != math.Float32bits(want[k][i]) {
-							t.Fatalf("%s[%d] = %v, the separate loops give %v", name, i, got[k][i], want[k][i])
+				want := run(false, false)
+				for _, viaY := range []bool{false, true} {
+					got := run(true, viaY)
+					for k, name := range []string{"pre", "post", "cell", "hc", "h", "y"} {
+						for i := range want[k] {
+							if math.Float32bits(got[k][i]) != math.Float32bits(want[k][i]) {
+								t.Fatalf("lstmGatesY %v: %s[%d] = %v, the separate loops give %v", viaY, name, i, got[k][i], want[k][i])
+							}
 						}
 					}
 				}
