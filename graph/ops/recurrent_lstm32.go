@@ -121,15 +121,23 @@ func lstmForward32Units(c *rnnCfg, v *rnnIn[float32], pack []float32, d int, xw,
 		for g := range 4 {
 			hp[s%2].SgemmPacked(rt[p][g], 1, 0, pr[g*hw:], 4*hw)
 		}
-		for b := 0; b < B; b++ {
-			o := b * GH
-			lstmGatesPart(xw[(t*B+b)*GH+j0:], sub(wb, j0, GH), sub(rb, j0, GH), pr[b*4*hw:], 1, hw, H,
-				c.preOf(st)[o+j0:], st.post[o+j0:], cPrev[b*H+j0:b*H+j1],
-				st.ex1[b*H+j0:b*H+j1], st.ex2[b*H+j0:b*H+j1], st.h[b*H+j0:b*H+j1],
-				sub(pi, j0, j1), sub(po, j0, j1), sub(pf, j0, j1))
-		}
-		for b := 0; b < B; b++ {
-			copy(yOut[c.yAt(t, d, b)+j0:c.yAt(t, d, b)+j1], st.h[b*H+j0:b*H+j1])
+		if pi == nil && hw == H { // one part: its product's gates H apart
+			for b := 0; b < B; b++ {
+				o, y := b*GH, c.yAt(t, d, b)
+				lstmGatesY(xw[(t*B+b)*GH:], wb, rb, pr[b*GH:], H, c.preOf(st)[o:], st.post[o:], cPrev[b*H:(b+1)*H],
+					st.ex1[b*H:(b+1)*H], st.ex2[b*H:(b+1)*H], st.h[b*H:(b+1)*H], yOut[y:y+H])
+			}
+		} else {
+			for b := 0; b < B; b++ {
+				o := b * GH
+				lstmGatesPart(xw[(t*B+b)*GH+j0:], sub(wb, j0, GH), sub(rb, j0, GH), pr[b*4*hw:], 1, hw, H,
+					c.preOf(st)[o+j0:], st.post[o+j0:], cPrev[b*H+j0:b*H+j1],
+					st.ex1[b*H+j0:b*H+j1], st.ex2[b*H+j0:b*H+j1], st.h[b*H+j0:b*H+j1],
+					sub(pi, j0, j1), sub(po, j0, j1), sub(pf, j0, j1))
+			}
+			for b := 0; b < B; b++ {
+				copy(yOut[c.yAt(t, d, b)+j0:c.yAt(t, d, b)+j1], st.h[b*H+j0:b*H+j1])
+			}
 		}
 		if s < T_-1 {
 			hp[(s+1)%2].SetCols(false, j0, j1, st.h, H)
@@ -182,6 +190,19 @@ func sub(p []float32, j0, j1 int) []float32 {
 // absolute).
 func lstmGatesPart(x, wb, rb, r []float32, rs, gr, H int, pre, post, cp, cell, hc, h, pi, po, pf []float32) {
 	hw := len(cp)
+	if pi == nil && po == nil {
+		// In one pass on the first units where it can (the same
+		// operations as below), then the rest below.
+		if n := lstmGatesVec(x, wb, rb, r, rs, gr, H, pre, post, cp, cell, hc, h, h); n > 0 {
+			if n < hw {
+				if wb != nil {
+					wb, rb = wb[n:], rb[n:]
+				}
+				lstmGatesPart(x[n:], wb, rb, r[n*rs:], rs, gr, H, pre[n:], post[n:], cp[n:], cell[n:], hc[n:], h[n:], nil, nil, nil)
+			}
+			return
+		}
+	}
 	x, pre, post = x[:3*H+hw], pre[:3*H+hw], post[:3*H+hw]
 	r = r[:3*gr+(hw-1)*rs+1]
 	cell, hc, h = cell[:hw], hc[:hw], h[:hw]
@@ -230,6 +251,21 @@ func lstmGatesPart(x, wb, rb, r []float32, rs, gr, H int, pre, post, cp, cell, h
 	for j := lstmHVec(o, hc, h); j < hw; j++ {
 		hc[j] = 2*hc[j] - 1
 		h[j] = o[j] * hc[j]
+	}
+}
+
+// lstmGatesY is lstmGatesPart without peepholes, the product's units
+// consecutive and its gates H apart (rs 1, gr H), that also copies the new
+// state h into y: with lstmGatesAVX512, as it stores h, instead of in a
+// pass of its own.
+func lstmGatesY(x, wb, rb, r []float32, H int, pre, post, cp, cell, hc, h, y []float32) {
+	n := lstmGatesVec(x, wb, rb, r, 1, H, H, pre, post, cp, cell, hc, h, y)
+	if hw := len(cp); n < hw {
+		if wb != nil {
+			wb, rb = wb[n:], rb[n:]
+		}
+		lstmGatesPart(x[n:], wb, rb, r[n:], 1, H, H, pre[n:], post[n:], cp[n:], cell[n:], hc[n:], h[n:], nil, nil, nil)
+		copy(y[n:hw], h[n:hw])
 	}
 }
 

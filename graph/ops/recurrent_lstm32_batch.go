@@ -202,11 +202,10 @@ func lstmForward32Batch(c *rnnCfg, v *rnnIn[float32], pack []float32, d int, xw,
 				hp.SgemmPacked(r, 1, 0, pr[g*H:], GH)
 			}
 			for b := b0; b < b1; b++ {
-				o := b * GH
-				lstmGatesPart(x[xo+b*GH:], wb, rb, pr[(b-b0)*GH:], 1, H, H,
+				o, y := b*GH, c.yAt(t, d, b)
+				lstmGatesY(x[xo+b*GH:], wb, rb, pr[(b-b0)*GH:], H,
 					c.preOf(st)[o:], st.post[o:], cPrev[b*H:(b+1)*H],
-					st.ex1[b*H:(b+1)*H], st.ex2[b*H:(b+1)*H], st.h[b*H:(b+1)*H], nil, nil, nil)
-				copy(yOut[c.yAt(t, d, b):c.yAt(t, d, b)+H], st.h[b*H:(b+1)*H])
+					st.ex1[b*H:(b+1)*H], st.ex2[b*H:(b+1)*H], st.h[b*H:(b+1)*H], yOut[y:y+H])
 			}
 			if s < T_-1 {
 				hp.SetCols(false, 0, H, st.h[b0*H:], H)

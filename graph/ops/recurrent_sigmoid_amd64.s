@@ -145,7 +145,8 @@ gdone:
 // for the gates i, o, f, c (H elements apart in x, wb, rb and pre; gr apart
 // in r, whose units' elements are gathered at the offsets idx), and
 // g2 = 2·pre_c, each operation in the Go loop's order. rstep is the bytes
-// of r between a unit and the unit 16 on.
+// of r between a unit and the unit 16 on; at 64 (units consecutive) r is
+// read with plain loads.
 TEXT ·lstmPreAVX512(SB), NOSPLIT, $0-96
 	MOVQ x+0(FP), SI
 	MOVQ wb+8(FP), DI
@@ -170,6 +171,8 @@ TEXT ·lstmPreAVX512(SB), NOSPLIT, $0-96
 	TESTQ CX, CX
 	JLE  pdone
 	MOVQ bias+88(FP), AX
+	CMPQ R15, $64
+	JEQ  pcontig
 	TESTQ AX, AX
 	JZ   ploopn
 
@@ -251,6 +254,74 @@ ploopn:
 	ADDQ    R15, R11
 	SUBQ    $16, CX
 	JG      ploopn
+	JMP     pdone
+
+	// rstep 64: the units of r are consecutive, read with plain loads (a
+	// gather of 16 lanes costs several times a load on these cores).
+pcontig:
+	TESTQ AX, AX
+	JZ   pcloopn
+
+pcloopb:
+	VMOVUPS (SI), Z5
+	VADDPS  (DI), Z5, Z5
+	VADDPS  (R12), Z5, Z5
+	VADDPS  (R8), Z5, Z5
+	VMOVUPS Z5, (R13)
+	VMOVUPS (SI)(BX*1), Z6
+	VADDPS  (DI)(BX*1), Z6, Z6
+	VADDPS  (R12)(BX*1), Z6, Z6
+	VADDPS  (R9), Z6, Z6
+	VMOVUPS Z6, (R13)(BX*1)
+	VMOVUPS (SI)(BX*2), Z7
+	VADDPS  (DI)(BX*2), Z7, Z7
+	VADDPS  (R12)(BX*2), Z7, Z7
+	VADDPS  (R10), Z7, Z7
+	VMOVUPS Z7, (R13)(BX*2)
+	VMOVUPS (SI)(DX*1), Z8
+	VADDPS  (DI)(DX*1), Z8, Z8
+	VADDPS  (R12)(DX*1), Z8, Z8
+	VADDPS  (R11), Z8, Z8
+	VMOVUPS Z8, (R13)(DX*1)
+	VMULPS  Z31, Z8, Z9             // 2·pre_c
+	VMOVUPS Z9, (R14)
+	ADDQ    $64, SI
+	ADDQ    $64, DI
+	ADDQ    $64, R12
+	ADDQ    $64, R13
+	ADDQ    $64, R14
+	ADDQ    $64, R8
+	ADDQ    $64, R9
+	ADDQ    $64, R10
+	ADDQ    $64, R11
+	SUBQ    $16, CX
+	JG      pcloopb
+	JMP     pdone
+
+pcloopn:
+	VMOVUPS (SI), Z5
+	VADDPS  (R8), Z5, Z5
+	VMOVUPS Z5, (R13)
+	VMOVUPS (SI)(BX*1), Z6
+	VADDPS  (R9), Z6, Z6
+	VMOVUPS Z6, (R13)(BX*1)
+	VMOVUPS (SI)(BX*2), Z7
+	VADDPS  (R10), Z7, Z7
+	VMOVUPS Z7, (R13)(BX*2)
+	VMOVUPS (SI)(DX*1), Z8
+	VADDPS  (R11), Z8, Z8
+	VMOVUPS Z8, (R13)(DX*1)
+	VMULPS  Z31, Z8, Z9             // 2·pre_c
+	VMOVUPS Z9, (R14)
+	ADDQ    $64, SI
+	ADDQ    $64, R13
+	ADDQ    $64, R14
+	ADDQ    $64, R8
+	ADDQ    $64, R9
+	ADDQ    $64, R10
+	ADDQ    $64, R11
+	SUBQ    $16, CX
+	JG      pcloopn
 
 pdone:
 	VZEROUPPER
