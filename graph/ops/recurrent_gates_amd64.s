@@ -1,30 +1,7 @@
 //go:build !purego
 
 #include "textflag.h"
-
-// SIG sets X = 1 / (1 + exp(-X)) with sigmoid32AVX512's instructions in
-// its order (its constants in Z9-Z21), T1-T3 its temporaries.
-#define SIG(X, T1, T2, T3) \
-	VPXORD  Z21, X, X; \
-	VMAXPS  X, Z9, X; \
-	VMINPS  X, Z10, X; \
-	VMULPS  Z11, X, T1; \
-	VRNDSCALEPS $0, T1, T1; \
-	VFNMADD231PS Z13, T1, X; \
-	VFNMADD231PS Z14, T1, X; \
-	VMOVAPS Z15, T2; \
-	VFMADD213PS Z16, X, T2; \
-	VFMADD213PS Z17, X, T2; \
-	VFMADD213PS Z18, X, T2; \
-	VFMADD213PS Z19, X, T2; \
-	VFMADD213PS Z20, X, T2; \
-	VMULPS  X, X, T3; \
-	VMULPS  T3, T2, T2; \
-	VADDPS  X, T2, T2; \
-	VADDPS  Z12, T2, T2; \
-	VSCALEFPS T1, T2, T2; \
-	VADDPS  Z12, T2, T2; \
-	VDIVPS  T2, Z12, X
+#include "sigmoid_amd64.h"
 
 // SIG4 is SIG on four registers at once, an instruction of each in turn
 // (four independent chains side by side for the out-of-order core).
@@ -150,32 +127,7 @@ TEXT ·lstmGatesAVX512(SB), NOSPLIT, $0-112
 	MOVQ H+88(FP), BX
 	SHLQ $2, BX                 // H, in bytes
 	LEAQ (BX)(BX*2), DX         // 3H
-	MOVL $0xc2b00000, AX
-	VPBROADCASTD AX, Z9  // -88
-	MOVL $0x42b00000, AX
-	VPBROADCASTD AX, Z10 // 88
-	MOVL $0x3fb8aa3b, AX
-	VPBROADCASTD AX, Z11 // log2e
-	MOVL $0x3f800000, AX
-	VPBROADCASTD AX, Z12 // 1
-	MOVL $0x3f318000, AX
-	VPBROADCASTD AX, Z13 // ln2hi
-	MOVL $0xb95e8083, AX
-	VPBROADCASTD AX, Z14 // ln2lo
-	MOVL $0x39506967, AX
-	VPBROADCASTD AX, Z15 // p0
-	MOVL $0x3ab743ce, AX
-	VPBROADCASTD AX, Z16 // p1
-	MOVL $0x3c088908, AX
-	VPBROADCASTD AX, Z17 // p2
-	MOVL $0x3d2aa9c1, AX
-	VPBROADCASTD AX, Z18 // p3
-	MOVL $0x3e2aaaaa, AX
-	VPBROADCASTD AX, Z19 // p4
-	MOVL $0x3f000000, AX
-	VPBROADCASTD AX, Z20 // p5
-	MOVL $0x80000000, AX
-	VPBROADCASTD AX, Z21 // sign
+	SIGMOID_CONSTS
 	MOVL $0x40000000, AX
 	VPBROADCASTD AX, Z31 // 2
 	MOVQ n+96(FP), CX
