@@ -227,12 +227,7 @@ func TestLSTMPrefetch(t *testing.T) {
 func lstmSwitchCases(t *testing.T, set func(on bool)) {
 	t.Helper()
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
-	for k, tc := range []struct {
-		dirs                int
-		reverse             bool
-		bias, states, peeps bool
-		H, T, B, I          int
-	}{
+	for k, tc := range []lstmCase{
 		{dirs: 1, bias: true, H: 256, T: 6, B: 32, I: 16},
 		{dirs: 1, reverse: true, states: true, H: 300, T: 4, B: 17, I: 5},
 		{dirs: 2, bias: true, states: true, H: 96, T: 3, B: 24, I: 2},
@@ -240,56 +235,14 @@ func lstmSwitchCases(t *testing.T, set func(on bool)) {
 		{dirs: 1, bias: true, H: 64, T: 5, B: 9, I: 3},
 		{dirs: 1, H: 8, T: 5, B: 9, I: 3},
 	} {
-		c := &rnnCfg{kind: kindLSTM, name: "LSTM", G: 4, H: tc.H, dirs: tc.dirs, reverse: tc.reverse,
-			T: tc.T, B: tc.B, I: tc.I, iB: -1, iSeq: -1, iH: -1, iC: -1, iP: -1}
-		for range tc.dirs {
-			var acts []rnnAct
-			for _, n := range []string{"Sigmoid", "Tanh", "Tanh"} {
-				a, _ := rnnActivation(n, 0, 0)
-				acts = append(acts, a)
-			}
-			c.acts = append(c.acts, acts)
-		}
-		gh := 4 * tc.H
-		sizes := []int{tc.T * tc.B * tc.I, tc.dirs * gh * tc.I, tc.dirs * gh * tc.H}
-		add := func(pos *int, n int) {
-			*pos = len(sizes)
-			sizes = append(sizes, n)
-		}
-		if tc.bias {
-			add(&c.iB, tc.dirs*2*gh)
-		}
-		if tc.states {
-			add(&c.iH, tc.dirs*tc.B*tc.H)
-			add(&c.iC, tc.dirs*tc.B*tc.H)
-		}
-		if tc.peeps {
-			add(&c.iP, tc.dirs*3*tc.H)
-		}
-		c.nIn = len(sizes)
-		r := rand.New(rand.NewSource(int64(k + 51)))
-		in := make([][]float64, len(sizes))
-		for i, n := range sizes {
-			in[i] = make([]float64, n)
-			for j := range in[i] {
-				in[i][j] = float64(float32((2*r.Float64() - 1) / math.Sqrt(float64(tc.H))))
-			}
-		}
-		dpack := make([]float64, c.packSize())
-		for j := range dpack[:c.offCache()] {
-			dpack[j] = float64(float32(2*r.Float64() - 1))
-		}
+		c, sizes, in, dpack := tc.build(int64(k + 51))
 		for _, procs := range []int{1, 2, 3} {
 			runtime.GOMAXPROCS(procs)
 			set(false)
 			_, want := lstmRun[float32](t, c, sizes, in, dpack)
 			set(true)
 			_, got := lstmRun[float32](t, c, sizes, in, dpack)
-			for i := range got {
-				if math.Float64bits(got[i]) != math.Float64bits(want[i]) {
-					t.Fatalf("case %d, %d procs: gradient[%d] = %v, want %v", k, procs, i, got[i], want[i])
-				}
-			}
+			sameBits64(t, fmt.Sprintf("case %d, %d procs: gradient", k, procs), got, want)
 		}
 	}
 }

@@ -2,8 +2,6 @@ package ops
 
 import (
 	"fmt"
-	"math"
-	"math/rand"
 	"runtime"
 	"testing"
 
@@ -197,58 +195,14 @@ func lstmBackward32Rows(c *rnnCfg, v, g *rnnIn[float32], pack, dpack []float32, 
 func TestLSTMPartsMatchRows(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
 	defer func() { lstmFwd32, lstmBwd32 = lstmForward32, lstmBackward32 }()
-	for k, tc := range []struct {
-		dirs         int
-		reverse      bool
-		bias, states bool
-		peep         bool
-		H, T, B, I   int
-	}{
+	for k, tc := range []lstmCase{
 		{dirs: 1, bias: true, H: 256, T: 5, B: 32, I: 16},
 		{dirs: 1, reverse: true, states: true, H: 130, T: 4, B: 3, I: 5},
-		{dirs: 2, bias: true, states: true, peep: true, H: 96, T: 3, B: 5, I: 2},
+		{dirs: 2, bias: true, states: true, peeps: true, H: 96, T: 3, B: 5, I: 2},
 		{dirs: 1, bias: true, H: 300, T: 3, B: 9, I: 7},
 		{dirs: 2, H: 8, T: 4, B: 2, I: 3},
 	} {
-		c := &rnnCfg{kind: kindLSTM, name: "LSTM", G: 4, H: tc.H, dirs: tc.dirs, reverse: tc.reverse,
-			T: tc.T, B: tc.B, I: tc.I, iB: -1, iSeq: -1, iH: -1, iC: -1, iP: -1}
-		for range tc.dirs {
-			var acts []rnnAct
-			for _, n := range []string{"Sigmoid", "Tanh", "Tanh"} {
-				a, _ := rnnActivation(n, 0, 0)
-				acts = append(acts, a)
-			}
-			c.acts = append(c.acts, acts)
-		}
-		gh := 4 * tc.H
-		sizes := []int{tc.T * tc.B * tc.I, tc.dirs * gh * tc.I, tc.dirs * gh * tc.H}
-		add := func(pos *int, n int) {
-			*pos = len(sizes)
-			sizes = append(sizes, n)
-		}
-		if tc.bias {
-			add(&c.iB, tc.dirs*2*gh)
-		}
-		if tc.states {
-			add(&c.iH, tc.dirs*tc.B*tc.H)
-			add(&c.iC, tc.dirs*tc.B*tc.H)
-		}
-		if tc.peep {
-			add(&c.iP, tc.dirs*3*tc.H)
-		}
-		c.nIn = len(sizes)
-		r := rand.New(rand.NewSource(int64(k + 11)))
-		in := make([][]float64, len(sizes))
-		for i, n := range sizes {
-			in[i] = make([]float64, n)
-			for j := range in[i] {
-				in[i][j] = float64(float32((2*r.Float64() - 1) / math.Sqrt(float64(tc.H))))
-			}
-		}
-		dpack := make([]float64, c.packSize())
-		for j := range dpack[:c.offCache()] {
-			dpack[j] = float64(float32(2*r.Float64() - 1))
-		}
+		c, sizes, in, dpack := tc.build(int64(k + 11))
 		for _, procs := range []int{1, 2, 3} {
 			t.Run(fmt.Sprintf("%d/%dprocs", k, procs), func(t *testing.T) {
 				runtime.GOMAXPROCS(procs)
@@ -256,16 +210,8 @@ func TestLSTMPartsMatchRows(t *testing.T) {
 				pack0, grad0 := lstmRun[float32](t, c, sizes, in, dpack)
 				lstmFwd32, lstmBwd32 = lstmForward32, lstmBackward32
 				pack, grad := lstmRun[float32](t, c, sizes, in, dpack)
-				for i := range pack {
-					if math.Float64bits(pack[i]) != math.Float64bits(pack0[i]) {
-						t.Fatalf("pack[%d] = %v, the rows' recurrence gives %v", i, pack[i], pack0[i])
-					}
-				}
-				for i := range grad {
-					if math.Float64bits(grad[i]) != math.Float64bits(grad0[i]) {
-						t.Fatalf("gradient[%d] = %v, the rows' recurrence gives %v", i, grad[i], grad0[i])
-					}
-				}
+				sameBits64(t, "pack", pack, pack0)
+				sameBits64(t, "gradient", grad, grad0)
 			})
 		}
 	}

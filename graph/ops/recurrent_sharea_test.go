@@ -1,8 +1,7 @@
 package ops
 
 import (
-	"math"
-	"math/rand"
+	"fmt"
 	"runtime"
 	"testing"
 
@@ -24,42 +23,21 @@ func TestLSTMShareA(t *testing.T) {
 		{dirs: 2, iB: -1, H: 40, T: 9, B: 30},
 		{dirs: 1, iB: 3, H: 5, T: 3, B: 2},
 	} {
-		c := &rnnCfg{kind: kindLSTM, name: "LSTM", G: 4, H: tc.H, dirs: tc.dirs,
-			T: tc.T, B: tc.B, I: 40, iB: tc.iB, iSeq: -1, iH: 4, iC: 5, iP: -1}
-		for range tc.dirs {
-			var acts []rnnAct
-			for _, n := range []string{"Sigmoid", "Tanh", "Tanh"} {
-				a, _ := rnnActivation(n, 0, 0)
-				acts = append(acts, a)
-			}
-			c.acts = append(c.acts, acts)
-		}
+		c := lstmTestCfg(tc.dirs, false, tc.H, tc.T, tc.B, 40)
+		c.iB = tc.iB
+		c.iH = 4
+		c.iC = 5
 		gh, hs := 4*tc.H, tc.dirs*tc.B*tc.H
 		sizes := []int{tc.T * tc.B * c.I, tc.dirs * gh * c.I, tc.dirs * gh * tc.H, tc.dirs * 2 * gh, hs, hs}
 		c.nIn = len(sizes)
-		r := rand.New(rand.NewSource(int64(k + 11)))
-		in := make([][]float64, len(sizes))
-		for i, n := range sizes {
-			in[i] = make([]float64, n)
-			for j := range in[i] {
-				in[i][j] = float64(float32((2*r.Float64() - 1) / math.Sqrt(float64(tc.H))))
-			}
-		}
-		dpack := make([]float64, c.packSize())
-		for j := range dpack[:c.offCache()] {
-			dpack[j] = float64(float32(2*r.Float64() - 1))
-		}
+		in, dpack := lstmTestInputs(c, sizes, int64(k+11))
 		for _, procs := range []int{1, 2} {
 			runtime.GOMAXPROCS(procs)
 			sgemmShareA = nil
 			_, want := lstmRun[float32](t, c, sizes, in, dpack)
 			sgemmShareA = gemm.SgemmShareA
 			_, got := lstmRun[float32](t, c, sizes, in, dpack)
-			for i := range got {
-				if math.Float64bits(got[i]) != math.Float64bits(want[i]) {
-					t.Fatalf("case %d, %d procs: gradient[%d] = %v, want %v", k, procs, i, got[i], want[i])
-				}
-			}
+			sameBits64(t, fmt.Sprintf("case %d, %d procs: gradient", k, procs), got, want)
 		}
 	}
 }
@@ -86,42 +64,21 @@ func TestLSTMSumsPacking(t *testing.T) {
 		{dirs: 1, H: 5, T: 3, B: 2},
 		{dirs: 1, H: 3, T: 70, B: 9},
 	} {
-		c := &rnnCfg{kind: kindLSTM, name: "LSTM", G: 4, H: tc.H, dirs: tc.dirs, reverse: tc.reverse,
-			T: tc.T, B: tc.B, I: 40, iB: 3, iSeq: -1, iH: 4, iC: 5, iP: -1}
-		for range tc.dirs {
-			var acts []rnnAct
-			for _, n := range []string{"Sigmoid", "Tanh", "Tanh"} {
-				a, _ := rnnActivation(n, 0, 0)
-				acts = append(acts, a)
-			}
-			c.acts = append(c.acts, acts)
-		}
+		c := lstmTestCfg(tc.dirs, tc.reverse, tc.H, tc.T, tc.B, 40)
+		c.iB = 3
+		c.iH = 4
+		c.iC = 5
 		gh, hs := 4*tc.H, tc.dirs*tc.B*tc.H
 		sizes := []int{tc.T * tc.B * c.I, tc.dirs * gh * c.I, tc.dirs * gh * tc.H, tc.dirs * 2 * gh, hs, hs}
 		c.nIn = len(sizes)
-		r := rand.New(rand.NewSource(int64(k + 31)))
-		in := make([][]float64, len(sizes))
-		for i, n := range sizes {
-			in[i] = make([]float64, n)
-			for j := range in[i] {
-				in[i][j] = float64(float32((2*r.Float64() - 1) / math.Sqrt(float64(tc.H))))
-			}
-		}
-		dpack := make([]float64, c.packSize())
-		for j := range dpack[:c.offCache()] {
-			dpack[j] = float64(float32(2*r.Float64() - 1))
-		}
+		in, dpack := lstmTestInputs(c, sizes, int64(k+31))
 		for _, procs := range []int{1, 2, 3} {
 			runtime.GOMAXPROCS(procs)
 			lstmSumsPacking = false
 			_, want := lstmRun[float32](t, c, sizes, in, dpack)
 			lstmSumsPacking = true
 			_, got := lstmRun[float32](t, c, sizes, in, dpack)
-			for i := range got {
-				if math.Float64bits(got[i]) != math.Float64bits(want[i]) {
-					t.Fatalf("case %d, %d procs: gradient[%d] = %v, want %v", k, procs, i, got[i], want[i])
-				}
-			}
+			sameBits64(t, fmt.Sprintf("case %d, %d procs: gradient", k, procs), got, want)
 		}
 	}
 }
@@ -148,45 +105,24 @@ func TestLSTMStatesInPlace(t *testing.T) {
 		{dirs: 1, iH: 4, H: 5, T: 3, B: 2},
 		{dirs: 1, iH: -1, H: 3, T: 70, B: 9},
 	} {
-		c := &rnnCfg{kind: kindLSTM, name: "LSTM", G: 4, H: tc.H, dirs: tc.dirs, reverse: tc.reverse, layout: tc.layout,
-			T: tc.T, B: tc.B, I: 40, iB: 3, iSeq: -1, iH: tc.iH, iC: -1, iP: -1}
-		for range tc.dirs {
-			var acts []rnnAct
-			for _, n := range []string{"Sigmoid", "Tanh", "Tanh"} {
-				a, _ := rnnActivation(n, 0, 0)
-				acts = append(acts, a)
-			}
-			c.acts = append(c.acts, acts)
-		}
+		c := lstmTestCfg(tc.dirs, tc.reverse, tc.H, tc.T, tc.B, 40)
+		c.layout = tc.layout
+		c.iB = 3
+		c.iH = tc.iH
 		gh, hs := 4*tc.H, tc.dirs*tc.B*tc.H
 		sizes := []int{tc.T * tc.B * c.I, tc.dirs * gh * c.I, tc.dirs * gh * tc.H, tc.dirs * 2 * gh}
 		if tc.iH >= 0 {
 			sizes = append(sizes, hs)
 		}
 		c.nIn = len(sizes)
-		r := rand.New(rand.NewSource(int64(k + 41)))
-		in := make([][]float64, len(sizes))
-		for i, n := range sizes {
-			in[i] = make([]float64, n)
-			for j := range in[i] {
-				in[i][j] = float64(float32((2*r.Float64() - 1) / math.Sqrt(float64(tc.H))))
-			}
-		}
-		dpack := make([]float64, c.packSize())
-		for j := range dpack[:c.offCache()] {
-			dpack[j] = float64(float32(2*r.Float64() - 1))
-		}
+		in, dpack := lstmTestInputs(c, sizes, int64(k+41))
 		for _, procs := range []int{1, 2, 3} {
 			runtime.GOMAXPROCS(procs)
 			lstmStatesInPlace = false
 			_, want := lstmRun[float32](t, c, sizes, in, dpack)
 			lstmStatesInPlace = true
 			_, got := lstmRun[float32](t, c, sizes, in, dpack)
-			for i := range got {
-				if math.Float64bits(got[i]) != math.Float64bits(want[i]) {
-					t.Fatalf("case %d, %d procs: gradient[%d] = %v, want %v", k, procs, i, got[i], want[i])
-				}
-			}
+			sameBits64(t, fmt.Sprintf("case %d, %d procs: gradient", k, procs), got, want)
 		}
 	}
 }
