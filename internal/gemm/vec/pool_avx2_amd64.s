@@ -128,6 +128,46 @@ store:
 	VZEROUPPER
 	RET
 
+// LOADTAP3 loads a tap of maxPoolRow3S2AVX2's rows into Y4: the 16
+// elements from BX+off under the load masks at base+lm (two vectors),
+// split by VSHUFPS imm; and the tap's lane mask at base+tm into Y2.
+#define LOADTAP3(off, lm, imm, tm, base) \
+	VMOVDQU    (lm)(base), Y3;      \
+	VMOVDQU    (lm+32)(base), Y4;   \
+	VMASKMOVPS (off)(BX), Y3, Y5;   \
+	VMASKMOVPS (off+32)(BX), Y4, Y6; \
+	VSHUFPS    $imm, Y6, Y5, Y4;    \
+	VPERMPD    $0xD8, Y4, Y4;       \
+	VMOVDQU    (tm)(base), Y2
+
+// MAXTAP3 is a tap of the values-only rows: LOADTAP3, then best (Y0)
+// updated by Go's max under the tap's lane mask.
+#define MAXTAP3(off, lm, imm, tm, base) \
+	LOADTAP3(off, lm, imm, tm, base); \
+	VXORPS     Y13, Y0, Y5;       \
+	VXORPS     Y13, Y4, Y6;       \
+	VMINPS     Y6, Y5, Y7;        \
+	VMINPS     Y5, Y7, Y8;        \
+	VORPS      Y7, Y8, Y8;        \
+	VXORPS     Y13, Y8, Y8;       \
+	VBLENDVPS  Y2, Y8, Y0, Y0
+
+// ARGTAP3 is a tap of the rows with arg: LOADTAP3, then best (Y0) and its
+// index (Y1) taken where the element is greater or NaN, or no element was
+// taken yet, under the tap's lane mask; Y10 (the taps' indices) steps on.
+#define ARGTAP3(off, lm, imm, tm, base) \
+	LOADTAP3(off, lm, imm, tm, base); \
+	VCMPPS    $0x1e, Y0, Y4, Y5; \
+	VCMPPS    $3, Y4, Y4, Y6;    \
+	VORPS     Y6, Y5, Y5;        \
+	VPCMPGTD  Y1, Y11, Y6;       \
+	VPOR      Y6, Y5, Y5;        \
+	VPAND     Y2, Y5, Y5;        \
+	VBLENDVPS Y5, Y4, Y0, Y0;    \
+	VPADDD    Y9, Y10, Y7;       \
+	VBLENDVPS Y5, Y7, Y1, Y1;    \
+	VPADDD    Y12, Y10, Y10
+
 // func maxPoolRow3S2AVX2(src *float32, rows *int32, nrows int, cols *int32, masks *uint16, y *float32, arg *int64, lanes int, loads *uint32)
 // maxPoolRowAVX2 for windows 3 wide at stride 2 (ResNet's stem pool):
 // rows[a] already holds the chunk's first column c0 (cols[j] = 2j), and
@@ -189,51 +229,9 @@ TEXT ·maxPoolRow3S2AVX2(SB), NOSPLIT, $224-72
 valrow3:
 	MOVLQSX (R8), AX
 	LEAQ    (SI)(AX*4), BX
-	// tap 0
-	VMOVDQU    0(SP), Y3
-	VMOVDQU    32(SP), Y4
-	VMASKMOVPS 0(BX), Y3, Y5
-	VMASKMOVPS 32(BX), Y4, Y6
-	VSHUFPS    $0x88, Y6, Y5, Y4
-	VPERMPD    $0xD8, Y4, Y4
-	VMOVDQU    128(SP), Y2
-	VXORPS    Y13, Y0, Y5
-	VXORPS    Y13, Y4, Y6
-	VMINPS    Y6, Y5, Y7
-	VMINPS    Y5, Y7, Y8
-	VORPS     Y7, Y8, Y8
-	VXORPS    Y13, Y8, Y8
-	VBLENDVPS Y2, Y8, Y0, Y0
-	// tap 1
-	VMOVDQU    0(SP), Y3
-	VMOVDQU    32(SP), Y4
-	VMASKMOVPS 0(BX), Y3, Y5
-	VMASKMOVPS 32(BX), Y4, Y6
-	VSHUFPS    $0xDD, Y6, Y5, Y4
-	VPERMPD    $0xD8, Y4, Y4
-	VMOVDQU    160(SP), Y2
-	VXORPS    Y13, Y0, Y5
-	VXORPS    Y13, Y4, Y6
-	VMINPS    Y6, Y5, Y7
-	VMINPS    Y5, Y7, Y8
-	VORPS     Y7, Y8, Y8
-	VXORPS    Y13, Y8, Y8
-	VBLENDVPS Y2, Y8, Y0, Y0
-	// tap 2
-	VMOVDQU    64(SP), Y3
-	VMOVDQU    96(SP), Y4
-	VMASKMOVPS 8(BX), Y3, Y5
-	VMASKMOVPS 40(BX), Y4, Y6
-	VSHUFPS    $0x88, Y6, Y5, Y4
-	VPERMPD    $0xD8, Y4, Y4
-	VMOVDQU    192(SP), Y2
-	VXORPS    Y13, Y0, Y5
-	VXORPS    Y13, Y4, Y6
-	VMINPS    Y6, Y5, Y7
-	VMINPS    Y5, Y7, Y8
-	VORPS     Y7, Y8, Y8
-	VXORPS    Y13, Y8, Y8
-	VBLENDVPS Y2, Y8, Y0, Y0
+	MAXTAP3(0, 0, 0x88, 128, SP)
+	MAXTAP3(0, 0, 0xDD, 160, SP)
+	MAXTAP3(8, 64, 0x88, 192, SP)
 	ADDQ $4, R8
 	DECQ R9
 	JNZ  valrow3
@@ -245,60 +243,9 @@ argrow3:
 	VMOVD        AX, X9
 	VPBROADCASTD X9, Y9
 	VMOVDQA      Y14, Y10
-	// tap 0
-	VMOVDQU    0(SP), Y3
-	VMOVDQU    32(SP), Y4
-	VMASKMOVPS 0(BX), Y3, Y5
-	VMASKMOVPS 32(BX), Y4, Y6
-	VSHUFPS    $0x88, Y6, Y5, Y4
-	VPERMPD    $0xD8, Y4, Y4
-	VMOVDQU    128(SP), Y2
-	VCMPPS    $0x1e, Y0, Y4, Y5 // v > best
-	VCMPPS    $3, Y4, Y4, Y6    // v is NaN
-	VORPS     Y6, Y5, Y5
-	VPCMPGTD  Y1, Y11, Y6       // no element yet: 0 > argmax
-	VPOR      Y6, Y5, Y5
-	VPAND     Y2, Y5, Y5
-	VBLENDVPS Y5, Y4, Y0, Y0
-	VPADDD    Y9, Y10, Y7
-	VBLENDVPS Y5, Y7, Y1, Y1
-	VPADDD    Y12, Y10, Y10
-	// tap 1
-	VMOVDQU    0(SP), Y3
-	VMOVDQU    32(SP), Y4
-	VMASKMOVPS 0(BX), Y3, Y5
-	VMASKMOVPS 32(BX), Y4, Y6
-	VSHUFPS    $0xDD, Y6, Y5, Y4
-	VPERMPD    $0xD8, Y4, Y4
-	VMOVDQU    160(SP), Y2
-	VCMPPS    $0x1e, Y0, Y4, Y5 // v > best
-	VCMPPS    $3, Y4, Y4, Y6    // v is NaN
-	VORPS     Y6, Y5, Y5
-	VPCMPGTD  Y1, Y11, Y6       // no element yet: 0 > argmax
-	VPOR      Y6, Y5, Y5
-	VPAND     Y2, Y5, Y5
-	VBLENDVPS Y5, Y4, Y0, Y0
-	VPADDD    Y9, Y10, Y7
-	VBLENDVPS Y5, Y7, Y1, Y1
-	VPADDD    Y12, Y10, Y10
-	// tap 2
-	VMOVDQU    64(SP), Y3
-	VMOVDQU    96(SP), Y4
-	VMASKMOVPS 8(BX), Y3, Y5
-	VMASKMOVPS 40(BX), Y4, Y6
-	VSHUFPS    $0x88, Y6, Y5, Y4
-	VPERMPD    $0xD8, Y4, Y4
-	VMOVDQU    192(SP), Y2
-	VCMPPS    $0x1e, Y0, Y4, Y5 // v > best
-	VCMPPS    $3, Y4, Y4, Y6    // v is NaN
-	VORPS     Y6, Y5, Y5
-	VPCMPGTD  Y1, Y11, Y6       // no element yet: 0 > argmax
-	VPOR      Y6, Y5, Y5
-	VPAND     Y2, Y5, Y5
-	VBLENDVPS Y5, Y4, Y0, Y0
-	VPADDD    Y9, Y10, Y7
-	VBLENDVPS Y5, Y7, Y1, Y1
-	VPADDD    Y12, Y10, Y10
+	ARGTAP3(0, 0, 0x88, 128, SP)
+	ARGTAP3(0, 0, 0xDD, 160, SP)
+	ARGTAP3(8, 64, 0x88, 192, SP)
 	ADDQ $4, R8
 	DECQ R9
 	JNZ  argrow3
@@ -320,26 +267,6 @@ store3:
 	VMASKMOVPS Y0, Y2, (DI)
 	VZEROUPPER
 	RET
-
-// MAXTAP3 is a tap of maxPoolRow3S2AVX2's valrow3 loop: the 16 elements
-// from BX+off, under the load masks at R10+lm (two vectors), split by
-// VSHUFPS imm, best (Y0) updated by Go's max under the tap's lane mask at
-// R10+tm.
-#define MAXTAP3(off, lm, imm, tm) \
-	VMOVDQU    (lm)(R10), Y3;     \
-	VMOVDQU    (lm+32)(R10), Y4;  \
-	VMASKMOVPS (off)(BX), Y3, Y5; \
-	VMASKMOVPS (off+32)(BX), Y4, Y6; \
-	VSHUFPS    $imm, Y6, Y5, Y4;  \
-	VPERMPD    $0xD8, Y4, Y4;     \
-	VMOVDQU    (tm)(R10), Y2;     \
-	VXORPS     Y13, Y0, Y5;       \
-	VXORPS     Y13, Y4, Y6;       \
-	VMINPS     Y6, Y5, Y7;        \
-	VMINPS     Y5, Y7, Y8;        \
-	VORPS      Y7, Y8, Y8;        \
-	VXORPS     Y13, Y8, Y8;       \
-	VBLENDVPS  Y2, Y8, Y0, Y0
 
 // func maxPool3S2AVX2(src *float32, y *float32, jobs *int32, njobs int, masks *int32, planes, inN, P int)
 // maxPoolRow3S2AVX2's values (no arg) for planes whole: each of planes
@@ -382,9 +309,9 @@ job3:
 row3:
 	MOVLQSX (DX), AX
 	LEAQ    (SI)(AX*4), BX
-	MAXTAP3(0, 0, 0x88, 128)
-	MAXTAP3(0, 0, 0xDD, 160)
-	MAXTAP3(8, 64, 0x88, 192)
+	MAXTAP3(0, 0, 0x88, 128, R10)
+	MAXTAP3(0, 0, 0xDD, 160, R10)
+	MAXTAP3(8, 64, 0x88, 192, R10)
 	ADDQ    $4, DX
 	DECQ    CX
 	JNZ     row3
