@@ -149,6 +149,27 @@ func TestReferenceSteady(t *testing.T) {
 			t.Errorf("the steady worker's environment lacks %s", v)
 		}
 	}
+	// Set in the driver's environment, the variables reach the steady
+	// worker only.
+	for _, v := range steadyTorchEnv {
+		k, val, _ := strings.Cut(v, "=")
+		t.Setenv(k, val+"1")
+	}
+	for _, impl := range []string{"pytorch", avx2Torch, "onnxruntime"} {
+		for _, kv := range e.workerEnv(job{impl: impl}) {
+			for _, v := range steadyTorchEnv {
+				if strings.HasPrefix(kv, v[:strings.IndexByte(v, '=')+1]) {
+					t.Errorf("the %s worker's environment has %s", impl, kv)
+				}
+			}
+		}
+		if env := e.workerEnv(job{impl: impl}); env == nil {
+			t.Errorf("the %s worker gets the driver's environment with the malloc variables", impl)
+		}
+	}
+	if env := strings.Join(e.workerEnv(job{impl: steadyTorch}), "\n"); !strings.Contains(env, steadyTorchEnv[0]) {
+		t.Errorf("the steady worker's environment lacks %s", steadyTorchEnv[0])
+	}
 	r := Result{Impl: "pytorch"}
 	if err := checkCapability(job{impl: steadyTorch}, &r); err != nil || r.Impl != steadyTorch {
 		t.Errorf("the steady worker's result: err %v, impl %q", err, r.Impl)

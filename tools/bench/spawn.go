@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -75,11 +76,16 @@ const steadyTorch = "pytorch-steady"
 // allocation and unmapped when freed, and the heap's top is trimmed, so a
 // PyTorch process can take page faults on its large tensors at every step.
 // Whether it does depends on the history of its frees (the threshold
-// adapts): the LSTM step took 47-51 ms in most processes and 33-36 ms in
-// some, and 32-33 ms in every process with these set (docs/performance.md).
+// adapts): the LSTM step took 47.8-58.8 ms at 2 threads in most processes
+// and 33.7-36.2 in some, and 32.0-32.8 in every process with these set
+// (docs/performance.md).
 var steadyTorchEnv = []string{"MALLOC_MMAP_THRESHOLD_=4000000000", "MALLOC_TRIM_THRESHOLD_=4000000000"}
 
 // workerEnv is the environment of j's worker (nil: the driver's own).
+// The malloc variables of steadyTorchEnv reach the steady worker only: set
+// in the driver's environment they would make every other reference's
+// figures, the verdict's included, those of PyTorch at its best instead of
+// as users run it, so they are dropped.
 func (e *env) workerEnv(j job) []string {
 	var add []string
 	if e.ortLib != "" && os.Getenv(ort.EnvLibrary) == "" {
@@ -91,10 +97,16 @@ func (e *env) workerEnv(j job) []string {
 	case steadyTorch:
 		add = append(add, steadyTorchEnv...)
 	}
-	if len(add) == 0 {
+	base := os.Environ()
+	kept := slices.DeleteFunc(slices.Clone(base), func(kv string) bool {
+		return j.impl != steadyTorch && slices.ContainsFunc(steadyTorchEnv, func(v string) bool {
+			return strings.HasPrefix(kv, v[:strings.IndexByte(v, '=')+1])
+		})
+	})
+	if len(add) == 0 && len(kept) == len(base) {
 		return nil
 	}
-	return append(os.Environ(), add...)
+	return append(kept, add...)
 }
 
 // checkCapability refuses a result of the AVX2-only PyTorch worker made with
