@@ -76,14 +76,7 @@ func (a *asm) rowsAVX2(v int) {
 	a.p("")
 	a.text(fmt.Sprintf(rowsAVX2Doc, w, v, nr))
 	a.p("TEXT ·dwRows%dAVX2(SB), NOSPLIT, $0-65", w)
-	a.text(`	MOVB         $0, ret+64(FP)
-	MOVQ         y+0(FP), DI
-	MOVQ         x+8(FP), SI
-	MOVQ         steps+16(FP), BX
-	MOVQ         w+32(FP), R10
-	MOVQ         bias+40(FP), R12`)
-	a.p("\tMOVQ         h+24(FP), R13")
-	a.p("\tSHLQ         $%d, R13", shift)
+	a.args(shift)
 	a.p("\tVPXOR        Y13, Y13, Y13")
 	a.p("\tVMOVDQU      rowsLeft8<>(SB), Y11")
 	a.p("\tVMOVDQU      rowsRight8<>(SB), Y12")
@@ -206,12 +199,7 @@ func (a *asm) plane4AVX2() {
 	a.p("")
 	a.text(plane4AVX2Doc)
 	a.p("TEXT ·dwPlane4AVX2(SB), NOSPLIT, $0-65")
-	a.text(`	MOVB         $0, ret+64(FP)
-	MOVQ         y+0(FP), DI
-	MOVQ         x+8(FP), SI
-	MOVQ         steps+16(FP), BX
-	MOVQ         w+32(FP), R10
-	MOVQ         bias+40(FP), R12`)
+	a.args(0)
 	wt := 0
 	// channel adds channel c's nine taps to its two sums.
 	channel := func(c int) {
@@ -280,14 +268,7 @@ func (a *asm) rowsS2AVX2(v int) {
 	a.p("")
 	a.text(fmt.Sprintf(rowsS2AVX2Doc, win, 8*v, v, 2*nr, nr))
 	a.p("TEXT ·dwRows%dS2AVX2(SB), NOSPLIT, $0-65", win)
-	a.text(`	MOVB         $0, ret+64(FP)
-	MOVQ         y+0(FP), DI
-	MOVQ         x+8(FP), SI
-	MOVQ         steps+16(FP), BX
-	MOVQ         w+32(FP), R10
-	MOVQ         bias+40(FP), R12`)
-	a.p("\tMOVQ         h+24(FP), R13")
-	a.p("\tSHLQ         $%d, R13", shift)
+	a.args(shift)
 	a.p("\tMOVQ         R13, R9")
 	a.p("\tSHRQ         $2, R9")
 	a.p("\tVMOVDQU      rowsLeft2<>(SB), Y13")
@@ -383,12 +364,7 @@ func (a *asm) plane2AVX2() {
 	a.p("")
 	a.text(plane2AVX2Doc)
 	a.p("TEXT ·dwPlane2AVX2(SB), NOSPLIT, $0-65")
-	a.text(`	MOVB         $0, ret+64(FP)
-	MOVQ         y+0(FP), DI
-	MOVQ         x+8(FP), SI
-	MOVQ         steps+16(FP), BX
-	MOVQ         w+32(FP), R10
-	MOVQ         bias+40(FP), R12`)
+	a.args(0)
 	wt := 0
 	// pair broadcasts the two channels' values at off(base) and off+step
 	// into the halves of dst.
@@ -446,12 +422,7 @@ func (a *asm) plane8S2AVX2() {
 	a.p("")
 	a.text(plane8S2AVX2Doc)
 	a.p("TEXT ·dwPlane8S2AVX2(SB), NOSPLIT, $0-65")
-	a.text(`	MOVB         $0, ret+64(FP)
-	MOVQ         y+0(FP), DI
-	MOVQ         x+8(FP), SI
-	MOVQ         steps+16(FP), BX
-	MOVQ         w+32(FP), R10
-	MOVQ         bias+40(FP), R12`)
+	a.args(0)
 	wt := 0
 	channel := func(c int) {
 		a.p("\tVBROADCASTSS %d(R12), %s", 4*c, ymm(2*c))
@@ -501,12 +472,7 @@ func (a *asm) plane4S2AVX2() {
 	a.p("")
 	a.text(plane4S2AVX2Doc)
 	a.p("TEXT ·dwPlane4S2AVX2(SB), NOSPLIT, $0-65")
-	a.text(`	MOVB         $0, ret+64(FP)
-	MOVQ         y+0(FP), DI
-	MOVQ         x+8(FP), SI
-	MOVQ         steps+16(FP), BX
-	MOVQ         w+32(FP), R10
-	MOVQ         bias+40(FP), R12`)
+	a.args(0)
 	wt := 0
 	pair := func(base string, off, step int, dst string) {
 		t := ymm(13 + wt)

@@ -73,11 +73,10 @@ func (a *asm) fma(off, kh, kw int, src, acc string) {
 	a.p("\tVFMADD231PS.BCST %d(R10), %s, %s", off+4*(kh*3+kw), src, acc)
 }
 
-// prologue loads the arguments every kernel takes: DI y, SI x, BX steps,
-// R10 w, R12 bias; with planeShift > 0, R13 the bytes of a plane (h shifted
-// left by planeShift); Z30 and Z31 lo and hi broadcast, Z0 zero. It clears
-// the result.
-func (a *asm) prologue(planeShift int) {
+// args clears the result and loads the arguments every kernel takes: DI
+// y, SI x, BX steps, R10 w, R12 bias; with planeShift > 0, R13 the bytes
+// of a plane (h shifted left by planeShift).
+func (a *asm) args(planeShift int) {
 	a.text(`	MOVB         $0, ret+64(FP)
 	MOVQ         y+0(FP), DI
 	MOVQ         x+8(FP), SI
@@ -88,6 +87,11 @@ func (a *asm) prologue(planeShift int) {
 		a.p("\tMOVQ         h+24(FP), R13")
 		a.p("\tSHLQ         $%d, R13", planeShift)
 	}
+}
+
+// prologue is args, then Z30 and Z31 lo and hi broadcast and Z0 zero.
+func (a *asm) prologue(planeShift int) {
+	a.args(planeShift)
 	a.text(`	VBROADCASTSS lo+48(FP), Z30
 	VBROADCASTSS hi+52(FP), Z31
 	VPXORD       Z0, Z0, Z0`)
