@@ -21,6 +21,21 @@ GLOBL poolBits<>(SB), RODATA|NOPTR, $32
 	VPAND        Y15, Y2, Y2 \
 	VPCMPEQD     Y15, Y2, Y2
 
+// ROWSTART sets the row loops' constants and starting values: Y13 the
+// sign bit, Y12 1, Y0 (the best) -Inf, Y1 (its index) -1, Y11 0.
+#define ROWSTART \
+	MOVL         $0x80000000, AX; \
+	VMOVD        AX, X13;         \
+	VPBROADCASTD X13, Y13;        \
+	MOVL         $1, AX;          \
+	VMOVD        AX, X12;         \
+	VPBROADCASTD X12, Y12;        \
+	MOVL         $0xff800000, AX; \
+	VMOVD        AX, X0;          \
+	VPBROADCASTD X0, Y0;          \
+	VPCMPEQD     Y1, Y1, Y1;      \
+	VPXOR        Y11, Y11, Y11
+
 // func maxPoolRowAVX2(src *float32, rows *int32, nrows int, cols *int32, masks *uint16, ntaps int, y *float32, arg *int64, lanes int)
 // maxPoolRowAVX512 for 8 outputs with AVX2: lane masks are vectors, the
 // taps are gathered, and selections are blends.
@@ -36,17 +51,7 @@ TEXT ·maxPoolRowAVX2(SB), NOSPLIT, $0-72
 
 	VMOVDQU      poolBits<>+0(SB), Y15
 	VMOVDQU      (R10), Y14        // tap 0's column, a lane an output
-	MOVL         $0x80000000, AX
-	VMOVD        AX, X13
-	VPBROADCASTD X13, Y13          // sign bit
-	MOVL         $1, AX
-	VMOVD        AX, X12
-	VPBROADCASTD X12, Y12          // 1
-	MOVL         $0xff800000, AX
-	VMOVD        AX, X0
-	VPBROADCASTD X0, Y0            // best: -Inf
-	VPCMPEQD     Y1, Y1, Y1        // argmax: -1
-	VPXOR        Y11, Y11, Y11     // 0
+	ROWSTART
 	TESTQ        R13, R13
 	JNZ          argrow
 
@@ -212,17 +217,7 @@ TEXT ·maxPoolRow3S2AVX2(SB), NOSPLIT, $224-72
 	MOVWLZX      4(R11), DX
 	LANEMASK
 	VMOVDQU      Y2, 192(SP)
-	MOVL         $0x80000000, AX
-	VMOVD        AX, X13
-	VPBROADCASTD X13, Y13          // sign bit
-	MOVL         $1, AX
-	VMOVD        AX, X12
-	VPBROADCASTD X12, Y12          // 1
-	MOVL         $0xff800000, AX
-	VMOVD        AX, X0
-	VPBROADCASTD X0, Y0            // best: -Inf
-	VPCMPEQD     Y1, Y1, Y1        // argmax: -1
-	VPXOR        Y11, Y11, Y11     // 0
+	ROWSTART
 	TESTQ        R13, R13
 	JNZ          argrow3
 
