@@ -68,12 +68,16 @@ func lowerConv(c *Ctx, in []*Value) ([]*Value, error) {
 	if c.ConstParams && group == 1 && x.DType == graph.Float32 && !x.IsConst() {
 		// Inference weights never change: pack them for the GEMM once.
 		if wd := constData32(w); wd != nil {
-			rows := C * cd.g.kSize()
-			cd.packed = gemm.PackA(false, M, rows, wd, rows)
+			if convWinogradFits(cd) && convWinogradSize(cd) {
+				cd.wino = newConvWinograd(cd, wd)
+			} else {
+				rows := C * cd.g.kSize()
+				cd.packed = gemm.PackA(false, M, rows, wd, rows)
+			}
 		}
 	}
 	expandLower(c, cd, x)
-	if group == 1 && x.DType == graph.Float32 && !x.IsConst() && gemm.GatherFast() {
+	if group == 1 && x.DType == graph.Float32 && !x.IsConst() && cd.wino == nil && gemm.GatherFast() {
 		// The forward GEMM packs its im2col panels straight from the input
 		// (an implicit GEMM; with the generic kernel writing the im2col
 		// matrix is faster). In training the weight gradient then writes
@@ -99,6 +103,10 @@ func lowerConv(c *Ctx, in []*Value) ([]*Value, error) {
 					return
 				}
 				if cd.expandFrom != nil && expandForward(cd.expandFrom, in[1], convOpt(in, 2), cd, in[0], y) {
+					return
+				}
+				if cd.wino != nil {
+					cd.wino.forward(in[0], convOpt(in, 2), cd, y)
 					return
 				}
 				if cd.cols != nil {

@@ -29,6 +29,7 @@ type convDims struct {
 	wgather        *gemm.Gather  // training: the weight gradient's transposed im2col matrix of the batch
 	expandTo       *convExpand   // inference: a 1x1 expansion run inside the depthwise Conv reading it (conv_expand.go)
 	expandFrom     *convExpand   // inference: the depthwise Conv that runs it
+	wino           *convWinograd // inference, 3x3 stride 1: Winograd's F(2x2, 3x3) (conv_winograd.go)
 }
 
 // convCacheLimit bounds the elements of a kept im2col matrix (128 MiB of

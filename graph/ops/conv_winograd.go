@@ -1,0 +1,292 @@
+package ops
+
+import (
+	"math"
+
+	"github.com/onnxtune/onnxtune/internal/gemm"
+)
+
+// Winograd's F(2x2, 3x3) for the 3x3 stride-1 convolutions of inference
+// (Lavin and Gray, "Fast Algorithms for Convolutional Neural Networks",
+// 2015): each 2x2 block of a plane's output (a tile) comes from the 4x4
+// block of input around it as
+//
+//	Y = Aᵀ [ Σ_c (G g_mc Gᵀ) ⊙ (Bᵀ d_c B) ] A
+//
+// so a tile costs 16 multiplies a channel pair instead of 36. The sum over
+// channels is 16 products, one for each of the 4x4 positions ξ:
+// M_ξ (m × tiles) = U_ξ (m × c) · V_ξ (c × tiles), with U = G g Gᵀ made
+// once from the constant weights and packed for the GEMM, V = Bᵀ d B made
+// from the input at each run, then Y = Aᵀ M A and the bias and fused
+// activation. The numbers differ from the direct product's in their
+// roundings (the transforms add and subtract inputs and weights before
+// multiplying), within what ONNX Runtime's own kernels differ by; training
+// keeps the direct products, whose numbers PyTorch's fixtures check.
+
+// convWinogradOn turns the Winograd path on (a variable so tests can run
+// the direct one on the same graph).
+var convWinogradOn = true
+
+// convWinogradLimit bounds the elements of one chunk's V (and of its M):
+// the samples of a chunk share the 16 products.
+var convWinogradLimit = 1 << 20
+
+// convWinograd is a 3x3 stride-1 convolution's transformed weights and
+// the layout of its tiles.
+type convWinograd struct {
+	u      [16]*gemm.PackedA // U_ξ, m × c, packed as the products' A
+	th, tw int               // tiles of an output plane: ceil(out/2) each way
+	hp, wp int               // a padded input plane: 2·th+2 by 2·tw+2
+	nb     int               // samples a chunk
+	// The tiles of a chunk, in V's and M's order (sample, tile row, tile
+	// column): the offset of each one's 4x4 input block in the chunk's
+	// padded planes of one channel, and of its 2x2 output block in the
+	// chunk's output planes of one channel (y when the planes are even,
+	// with samples m planes apart, else an even plane per sample).
+	in, out []int32
+	even    bool // the output planes have even sides
+}
+
+// convWinogradFits reports whether cd is a 2-D convolution F(2x2, 3x3)
+// does: one group, a 3x3 window, unit strides and dilations, and padding
+// of at most the window.
+func convWinogradFits(cd *convDims) bool {
+	g := &cd.g
+	return convWinogradOn && cd.group == 1 && g.in[0] == 1 && g.k[0] == 1 &&
+		g.k[1] == 3 && g.k[2] == 3 && g.s[1] == 1 && g.s[2] == 1 && g.d[1] == 1 && g.d[2] == 1 &&
+		g.out[1] >= 1 && g.out[2] >= 1 && g.pb[1] >= 0 && g.pb[2] >= 0 && g.pe[1] >= 0 && g.pe[2] >= 0 &&
+		g.pb[1] <= 2 && g.pb[2] <= 2
+}
+
+// newConvWinograd transforms w (m, c, 3, 3): U = G g Gᵀ with
+//
+//	G = [1 0 0; ½ ½ ½; ½ -½ ½; 0 0 1]
+//
+// in float64, each U rounded once.
+func newConvWinograd(cd *convDims, w []float32) *convWinograd {
+	M, C := cd.m, cd.c
+	Ho, Wo := cd.g.out[1], cd.g.out[2]
+	wg := &convWinograd{th: (Ho + 1) / 2, tw: (Wo + 1) / 2, even: Ho%2 == 0 && Wo%2 == 0}
+	wg.hp, wg.wp = 2*wg.th+2, 2*wg.tw+2
+	tiles := wg.th * wg.tw
+	wg.nb = max(1, min(cd.n, convWinogradLimit/(16*max(C, M)*tiles)))
+	var u [16][]float32
+	for i := range u {
+		u[i] = make([]float32, M*C)
+	}
+	for mc := range M * C {
+		g := w[mc*9:][:9]
+		// Gg: 4 rows of 3.
+		var a [4][3]float64
+		for j := range 3 {
+			g0, g1, g2 := float64(g[j]), float64(g[3+j]), float64(g[6+j])
+			a[0][j], a[1][j], a[2][j], a[3][j] = g0, (g0+g1+g2)/2, (g0-g1+g2)/2, g2
+		}
+		for i := range 4 {
+			g0, g1, g2 := a[i][0], a[i][1], a[i][2]
+			u[4*i+0][mc] = float32(g0)
+			u[4*i+1][mc] = float32((g0 + g1 + g2) / 2)
+			u[4*i+2][mc] = float32((g0 - g1 + g2) / 2)
+			u[4*i+3][mc] = float32(g2)
+		}
+	}
+	for i := range u {
+		wg.u[i] = gemm.PackA(false, M, C, u[i], C)
+	}
+	T := wg.nb * tiles
+	wg.in, wg.out = make([]int32, T), make([]int32, T)
+	for t := range T {
+		s, r := t/tiles, t%tiles
+		th, tw := r/wg.tw, r%wg.tw
+		wg.in[t] = int32(s*wg.hp*wg.wp + 2*th*wg.wp + 2*tw)
+		if wg.even {
+			wg.out[t] = int32(s*M*Ho*Wo + 2*th*Wo + 2*tw)
+		} else {
+			wg.out[t] = int32(s*4*tiles + 2*th*2*wg.tw + 2*tw)
+		}
+	}
+	return wg
+}
+
+// convWinogradSize reports whether a chunk's offsets fit int32.
+func convWinogradSize(cd *convDims) bool {
+	tiles := (cd.g.out[1] + 1) / 2 * ((cd.g.out[2] + 1) / 2)
+	return int64(cd.n)*int64(max(cd.m*cd.g.outSize(), 4*tiles, (2*tiles+4)*4)) < 1<<31-1
+}
+
+// forward computes y = conv(x, w) + b and the fused activation.
+func (wg *convWinograd) forward(x, b []float32, cd *convDims, y []float32) {
+	C, M := cd.c, cd.m
+	inN, P := cd.g.inSize(), cd.g.outSize()
+	tiles := wg.th * wg.tw
+	nb := wg.nb
+	// The 16 matrices of V (and of M) lie vs (ms) floats apart: a cache
+	// line more than the matrix, so that a tile's 16 stores (loads) do not
+	// all fall in one set of the caches, as they would a power of two apart.
+	vs, ms := C*nb*tiles+16, M*nb*tiles+16
+	v := getScratch[float32](16 * vs)
+	mm := getScratch[float32](16 * ms)
+	defer putScratch(v)
+	defer putScratch(mm)
+	for n0 := 0; n0 < cd.n; n0 += nb {
+		cnt := min(nb, cd.n-n0)
+		T := cnt * tiles
+		parallelRange(C, 16*T, func(lo, hi int) {
+			pad := getScratch[float32](cnt * wg.hp * wg.wp)
+			defer putScratch(pad)
+			clear(pad)
+			for c := lo; c < hi; c++ {
+				wg.padPlanes(x[(n0*C+c)*inN:], C*inN, cnt, cd, pad)
+				wg.input(pad, v[c*T:], vs, T)
+			}
+		})
+		gemm.Parallel(16, func(xi int) {
+			wg.u[xi].SgemmSerial(false, T, 1, v[xi*vs:], T, 0, mm[xi*ms:], T)
+		})
+		parallelRange(M, 16*T, func(lo, hi int) {
+			var tmp []float32
+			if !wg.even {
+				tmp = getScratch[float32](cnt * 4 * tiles)
+				defer putScratch(tmp)
+			}
+			for m := lo; m < hi; m++ {
+				bv, relu := float32(math.Copysign(0, -1)), cd.relu
+				if b != nil && b[m] != 0 {
+					bv = b[m]
+				}
+				if cd.clip != nil {
+					bv, relu = float32(math.Copysign(0, -1)), false
+				}
+				if wg.even {
+					wg.output(mm[m*T:], ms, y[(n0*M+m)*P:], T, bv, relu)
+				} else {
+					wg.output(mm[m*T:], ms, tmp, T, bv, relu)
+					wg.crop(tmp, cnt, cd, y[(n0*M+m)*P:], M*P)
+				}
+				if cd.clip != nil {
+					for s := range cnt {
+						convEpilogue(y[((n0+s)*M+m)*P:][:P], b, m, cd)
+					}
+				}
+			}
+		})
+	}
+}
+
+// padPlanes copies the planes of one channel of cnt samples (stride
+// floats apart in x) into pad, cnt planes of hp × wp at the padding's
+// offset; the rest of pad stays as it was (zero).
+func (wg *convWinograd) padPlanes(x []float32, stride, cnt int, cd *convDims, pad []float32) {
+	g := &cd.g
+	H, W := g.in[1], g.in[2]
+	rows, cols := min(H, wg.hp-g.pb[1]), min(W, wg.wp-g.pb[2])
+	for s := range cnt {
+		xp := x[s*stride:][:H*W]
+		pp := pad[s*wg.hp*wg.wp:][:wg.hp*wg.wp]
+		for r := range rows {
+			copy(pp[(r+g.pb[1])*wg.wp+g.pb[2]:][:cols], xp[r*W:][:cols])
+		}
+	}
+}
+
+// crop copies the even planes of tmp (cnt samples) into y's planes of
+// one channel, stride floats apart.
+func (wg *convWinograd) crop(tmp []float32, cnt int, cd *convDims, y []float32, stride int) {
+	Ho, Wo := cd.g.out[1], cd.g.out[2]
+	we := 2 * wg.tw
+	for s := range cnt {
+		src := tmp[s*4*wg.th*wg.tw:]
+		dst := y[s*stride:][:Ho*Wo]
+		for r := range Ho {
+			copy(dst[r*Wo:][:Wo], src[r*we:][:Wo])
+		}
+	}
+}
+
+// input writes V = Bᵀ d B of the chunk's T tiles of one channel, their
+// blocks in pad, V_ξ of tile t to v[ξ·vs + t],
+//
+//	Bᵀ = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1],
+//
+// the groups of 8 tiles by winoInputAVX2 where it runs (in its order),
+// the rest by inputTile.
+func (wg *convWinograd) input(pad, v []float32, vs, T int) {
+	k := 0
+	if n := T &^ 7; winoAsm && n > 0 {
+		_ = v[15*vs+n-1]
+		winoInputAsm(pad, wg.in, wg.wp, v, vs, n)
+		k = n
+	}
+	for ; k < T; k++ {
+		inputTile(pad[wg.in[k]:], wg.wp, v[k:], vs)
+	}
+}
+
+// inputTile writes V of the tile whose block starts at d[0] (rows wp
+// apart) to v[ξ·vs].
+func inputTile(d []float32, wp int, v []float32, vs int) {
+	r0, r1, r2, r3 := d[:4], d[wp:][:4], d[2*wp:][:4], d[3*wp:][:4]
+	_ = v[15*vs]
+	for i := range 4 {
+		// Row i of Bᵀ d, then its columns' combinations.
+		var c0, c1, c2, c3 float32
+		switch i {
+		case 0:
+			c0, c1, c2, c3 = r0[0]-r2[0], r0[1]-r2[1], r0[2]-r2[2], r0[3]-r2[3]
+		case 1:
+			c0, c1, c2, c3 = r1[0]+r2[0], r1[1]+r2[1], r1[2]+r2[2], r1[3]+r2[3]
+		case 2:
+			c0, c1, c2, c3 = r2[0]-r1[0], r2[1]-r1[1], r2[2]-r1[2], r2[3]-r1[3]
+		default:
+			c0, c1, c2, c3 = r1[0]-r3[0], r1[1]-r3[1], r1[2]-r3[2], r1[3]-r3[3]
+		}
+		o := 4 * i * vs
+		v[o] = c0 - c2
+		v[o+vs] = c1 + c2
+		v[o+2*vs] = c2 - c1
+		v[o+3*vs] = c1 - c3
+	}
+}
+
+// output writes Y = Aᵀ M A + bv (then Relu when relu) of the chunk's T
+// tiles of one channel, M_ξ of tile t at mm[ξ·ms + t], each tile's 2x2
+// block at y[wg.out[t]],
+//
+//	Aᵀ = [1 1 1 0; 0 1 -1 -1],
+//
+// the groups of 8 tiles by winoOutputAVX2 where it runs, the rest by
+// outputTile. bv -0 adds nothing.
+func (wg *convWinograd) output(mm []float32, ms int, y []float32, T int, bv float32, relu bool) {
+	wo := 2 * wg.tw // Wo when the planes are even
+	k := 0
+	if n := T &^ 7; winoAsm && n > 0 {
+		_ = mm[15*ms+n-1]
+		_ = y[wg.out[n-1]+int32(wo)+1]
+		winoOutputAsm(mm, ms, wg.out, y, wo, n, bv, relu)
+		k = n
+	}
+	for ; k < T; k++ {
+		outputTile(mm[k:], ms, y[wg.out[k]:], wo, bv, relu)
+	}
+}
+
+// outputTile writes the 2x2 block of one tile, M_ξ at m[ξ·ms], to y[0:2]
+// and y[wo:wo+2].
+func outputTile(m []float32, ms int, y []float32, wo int, bv float32, relu bool) {
+	_ = m[15*ms]
+	var s0, s1 [4]float32
+	for k := range 4 {
+		m0, m1, m2, m3 := m[k*ms], m[(4+k)*ms], m[(8+k)*ms], m[(12+k)*ms]
+		s0[k], s1[k] = m0+m1+m2, m1-m2-m3
+	}
+	out := [4]float32{s0[0] + s0[1] + s0[2], s0[1] - s0[2] - s0[3], s1[0] + s1[1] + s1[2], s1[1] - s1[2] - s1[3]}
+	for i, o := range out {
+		o += bv
+		if relu && !(o > 0) && o == o {
+			o = 0
+		}
+		out[i] = o
+	}
+	y0, y1 := y[:2], y[wo:][:2]
+	y0[0], y0[1], y1[0], y1[1] = out[0], out[1], out[2], out[3]
+}

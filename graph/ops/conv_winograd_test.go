@@ -1,0 +1,194 @@
+package ops
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"testing"
+)
+
+// winoCase is a 3x3 stride-1 convolution for the Winograd tests.
+type winoCase struct {
+	n, c, m, h, w int
+	pb, pe        []int
+	limit         int // convWinogradLimit, 0 for the default
+}
+
+var winoCases = []winoCase{
+	{n: 16, c: 64, m: 64, h: 16, w: 16, pb: two(1, 1), pe: two(1, 1)},                       // ResNet-18's layer 1 at 64px
+	{n: 16, c: 32, m: 40, h: 2, w: 2, pb: two(1, 1), pe: two(1, 1)},                         // layer 4's planes: a tile each
+	{n: 3, c: 5, m: 7, h: 7, w: 9, pb: two(1, 1), pe: two(1, 1)},                            // odd planes
+	{n: 2, c: 3, m: 4, h: 6, w: 5, pb: two(0, 0), pe: two(0, 0)},                            // no padding, odd width
+	{n: 4, c: 8, m: 6, h: 6, w: 6, pb: two(2, 1), pe: two(1, 0)},                            // uneven padding
+	{n: 2, c: 4, m: 4, h: 1, w: 1, pb: two(1, 1), pe: two(1, 1)},                            // 1x1 planes
+	{n: 17, c: 16, m: 12, h: 4, w: 8, pb: two(1, 1), pe: two(1, 1), limit: 16 * 16 * 8 * 3}, // chunks of 3 samples
+}
+
+func (c winoCase) String() string {
+	return fmt.Sprintf("n%d_c%d_m%d_%dx%d_pad%v%v", c.n, c.c, c.m, c.h, c.w, c.pb, c.pe)
+}
+
+// dims returns the case's convDims with its Winograd weights.
+func (c winoCase) dims(w []float32) *convDims {
+	oh, ow := c.h+c.pb[0]+c.pe[0]-2, c.w+c.pb[1]+c.pe[1]-2
+	cd := &convDims{n: c.n, c: c.c, m: c.m, group: 1, g: newConvGeom(two(c.h, c.w), two(oh, ow),
+		two(3, 3), two(1, 1), two(1, 1), c.pb, c.pe)}
+	if c.limit > 0 {
+		old := convWinogradLimit
+		convWinogradLimit = c.limit
+		defer func() { convWinogradLimit = old }()
+	}
+	if !convWinogradFits(cd) || !convWinogradSize(cd) {
+		panic("not a Winograd case: " + c.String())
+	}
+	cd.wino = newConvWinograd(cd, w)
+	return cd
+}
+
+func (c winoCase) inputs() (x, w, b []float32) {
+	x = to32(must(Data[float64](randF64(1, -2, 2, c.n, c.c, c.h, c.w))))
+	w = to32(must(Data[float64](randF64(2, -0.5, 0.5, c.m, c.c, 3, 3))))
+	b = to32(must(Data[float64](randF64(3, -1, 1, c.m))))
+	b[0] = 0
+	// Output channel 1 is its bias throughout: exact hits on the Clip's
+	// lower bound (runEpilogue sets it to b[1]).
+	clear(w[c.c*9 : 2*c.c*9])
+	return x, w, b
+}
+
+// convNaive64 is the convolution in float64, straight from its
+// definition, and the sum of |w·x| of each output (the scale of its
+// rounding errors).
+func convNaive64(x, w, b []float32, cd *convDims) (y, mag []float64) {
+	g := &cd.g
+	H, W, Ho, Wo := g.in[1], g.in[2], g.out[1], g.out[2]
+	y, mag = make([]float64, cd.n*cd.m*Ho*Wo), make([]float64, cd.n*cd.m*Ho*Wo)
+	for s := range cd.n {
+		for m := range cd.m {
+			for oh := range Ho {
+				for ow := range Wo {
+					var sum, abs float64
+					for c := range cd.c {
+						for kh := range 3 {
+							for kw := range 3 {
+								ih, iw := oh+kh-g.pb[1], ow+kw-g.pb[2]
+								if ih < 0 || ih >= H || iw < 0 || iw >= W {
+									continue
+								}
+								p := float64(w[((m*cd.c+c)*3+kh)*3+kw]) * float64(x[((s*cd.c+c)*H+ih)*W+iw])
+								sum += p
+								abs += math.Abs(p)
+							}
+						}
+					}
+					if b != nil {
+						sum += float64(b[m])
+					}
+					i := ((s*cd.m+m)*Ho+oh)*Wo + ow
+					y[i], mag[i] = sum, abs
+				}
+			}
+		}
+	}
+	return y, mag
+}
+
+// TestWinogradMatchesDefinition checks F(2x2, 3x3) against the
+// convolution computed in float64 from its definition: each output within
+// 1e-6 of the sum of its products' magnitudes (the direct products' float32
+// error, measured by the same yardstick, is logged beside it), with and
+// without a bias, the fused Relu and Clip, and the Clip's hits those of
+// the direct path.
+func TestWinogradMatchesDefinition(t *testing.T) {
+	for _, c := range winoCases {
+		t.Run(c.String(), func(t *testing.T) {
+			x, w, b := c.inputs()
+			cd := c.dims(w)
+			direct := *cd
+			direct.wino = nil
+			ref, mag := convNaive64(x, w, b, cd)
+			for _, v := range []struct {
+				name       string
+				b          []float32
+				relu, clip bool
+			}{{"bias", b, false, false}, {"no_bias", nil, false, false}, {"relu", b, true, false},
+				{"clip", b, false, true}, {"clip_no_bias", nil, false, true}} {
+				got, gotHits := runEpilogue(cd, v.b, v.relu, v.clip, func(e *convDims, y []float32) { e.wino.forward(x, v.b, e, y) })
+				want, wantHits := runEpilogue(&direct, v.b, v.relu, v.clip, func(e *convDims, y []float32) { convForward(x, w, v.b, e, y) })
+				ref := ref
+				if v.b == nil {
+					ref = slices.Clone(ref)
+					for i := range ref {
+						ref[i] -= float64(b[i/cd.g.outSize()%cd.m])
+					}
+				}
+				var worst, worstDirect float64
+				for i, r := range ref {
+					switch {
+					case v.relu:
+						r = max(r, 0)
+					case v.clip:
+						lo := 0.0
+						if v.b != nil {
+							lo = float64(v.b[1])
+						}
+						r = min(max(r, lo), 0.5)
+					}
+					scale := mag[i] + 1e-30
+					worst = max(worst, math.Abs(float64(got[i])-r)/scale)
+					worstDirect = max(worstDirect, math.Abs(float64(want[i])-r)/scale)
+					if math.IsNaN(float64(got[i])) {
+						t.Fatalf("%s: output %d is NaN", v.name, i)
+					}
+				}
+				t.Logf("%s: largest error %.2g of the products' magnitude (direct products %.2g)", v.name, worst, worstDirect)
+				if worst > 1e-6 {
+					t.Fatalf("%s: Winograd output off by %.3g of its products' magnitude, over 1e-6", v.name, worst)
+				}
+				if v.clip && len(wantHits) == 0 {
+					t.Fatal("no Clip hit to compare")
+				}
+				if !slices.Equal(gotHits, wantHits) {
+					t.Fatalf("%s: %d Clip hits recorded, the direct path records %d", v.name, len(gotHits), len(wantHits))
+				}
+			}
+		})
+	}
+}
+
+// TestWinogradAsmMatchesGo checks the AVX2 transforms against the Go
+// loops they replace, bit for bit (the values of every output, -0 and
+// NaN included), with tiles in groups of 8 and a tail.
+func TestWinogradAsmMatchesGo(t *testing.T) {
+	if !winoAsm {
+		t.Skip("this CPU (or build) has no AVX2 transforms: the Go loops run alone")
+	}
+	for _, c := range winoCases {
+		t.Run(c.String(), func(t *testing.T) {
+			x, w, b := c.inputs()
+			// Specials: a NaN, infinities and a -0 input, and an output
+			// plane whose sums are -0 (zero weights, no bias).
+			x[3], x[len(x)/2], x[len(x)-5], x[7] = float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.Copysign(0, -1))
+			cd := c.dims(w)
+			for _, v := range []struct {
+				name string
+				b    []float32
+				relu bool
+			}{{"bias", b, false}, {"no_bias", nil, false}, {"relu", b, true}, {"relu_no_bias", nil, true}} {
+				run := func(asm bool) []float32 {
+					old := winoAsm
+					winoAsm = asm
+					defer func() { winoAsm = old }()
+					y, _ := runEpilogue(cd, v.b, v.relu, false, func(e *convDims, y []float32) { e.wino.forward(x, v.b, e, y) })
+					return y
+				}
+				want, got := run(false), run(true)
+				for i := range want {
+					if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+						t.Fatalf("%s: output %d is %v (%#x), the Go loops give %v (%#x)", v.name, i, got[i], math.Float32bits(got[i]), want[i], math.Float32bits(want[i]))
+					}
+				}
+			}
+		})
+	}
+}
