@@ -31,6 +31,9 @@ var convWinogradOn = true
 // the samples of a chunk share the 16 products.
 var convWinogradLimit = 1 << 20
 
+// convWinogradMax bounds one sample's V (32 MiB of float32).
+const convWinogradMax = 1 << 23
+
 // convWinograd is a 3x3 stride-1 convolution's transformed weights and
 // the layout of its tiles.
 type convWinograd struct {
@@ -108,10 +111,16 @@ func newConvWinograd(cd *convDims, w []float32) *convWinograd {
 	return wg
 }
 
-// convWinogradSize reports whether a chunk's offsets fit int32.
+// convWinogradSize reports whether one sample's V and M fit in
+// convWinogradMax elements (the chunks have at least one sample; beyond it
+// the direct products, which read the input in place, use less memory) and
+// a chunk's offsets fit int32.
 func convWinogradSize(cd *convDims) bool {
-	tiles := (cd.g.out[1] + 1) / 2 * ((cd.g.out[2] + 1) / 2)
-	return int64(cd.n)*int64(max(cd.m*cd.g.outSize(), 4*tiles, (2*tiles+4)*4)) < 1<<31-1
+	tiles := int64((cd.g.out[1] + 1) / 2 * ((cd.g.out[2] + 1) / 2))
+	if 16*int64(max(cd.c, cd.m))*tiles > convWinogradMax {
+		return false
+	}
+	return int64(cd.n)*max(int64(cd.m*cd.g.outSize()), 4*tiles, (2*tiles+4)*4) < 1<<31-1
 }
 
 // forward computes y = conv(x, w) + b and the fused activation.

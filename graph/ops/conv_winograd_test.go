@@ -192,3 +192,30 @@ func TestWinogradAsmMatchesGo(t *testing.T) {
 		})
 	}
 }
+
+// TestWinogradChoice checks which convolutions take F(2x2, 3x3): 3x3,
+// stride 1, dilation 1, one group, 2-D, and planes whose V fits
+// convWinogradMax.
+func TestWinogradChoice(t *testing.T) {
+	dims := func(n, c, m, h, k, s, d, group int) *convDims {
+		o := (h+2-d*(k-1)-1)/s + 1
+		return &convDims{n: n, c: c, m: m, group: group, g: newConvGeom(two(h, h), two(o, o), two(k, k), two(s, s), two(d, d), two(1, 1), two(1, 1))}
+	}
+	for _, c := range []struct {
+		name string
+		cd   *convDims
+		want bool
+	}{
+		{"resnet_layer1", dims(16, 64, 64, 16, 3, 1, 1, 1), true},
+		{"stride2", dims(16, 64, 128, 16, 3, 2, 1, 1), false},
+		{"dilation2", dims(2, 8, 8, 16, 3, 1, 2, 1), false},
+		{"5x5", dims(2, 8, 8, 16, 5, 1, 1, 1), false},
+		{"groups", dims(2, 8, 8, 16, 3, 1, 1, 2), false},
+		{"1d", &convDims{n: 2, c: 4, m: 4, group: 1, g: newConvGeom([]int{9}, []int{9}, []int{3}, []int{1}, []int{1}, []int{1}, []int{1})}, false},
+		{"huge_planes", dims(1, 64, 64, 1024, 3, 1, 1, 1), false},
+	} {
+		if got := convWinogradFits(c.cd) && convWinogradSize(c.cd); got != c.want {
+			t.Errorf("%s: Winograd %v, want %v", c.name, got, c.want)
+		}
+	}
+}
