@@ -90,7 +90,14 @@ func lowerConv(c *Ctx, in []*Value) ([]*Value, error) {
 			cd.wgather = convWeightGather(cd)
 		}
 	}
-	if cd.gather == nil && c.Train && wrt[1] && group == 1 && x.DType == graph.Float32 && !cd.g.pointwise() &&
+	if c.Train && x.DType == graph.Float32 && !x.IsConst() && convWinogradFits(cd) && convWinogradSize(cd) && convWinogradTrains(cd) {
+		cd.winoTrain = newConvWinogradTrain(cd)
+	}
+	if a := cd.adjoint; a != nil && convWinogradFits(a) && convWinogradSize(a) && convWinogradTrains(a) {
+		// The data gradient, a stride-1 3x3 convolution of dy.
+		a.winoTrain = newConvWinogradTrain(a)
+	}
+	if cd.gather == nil && cd.winoTrain == nil && c.Train && wrt[1] && group == 1 && x.DType == graph.Float32 && !cd.g.pointwise() &&
 		C*cd.g.kSize()*cd.n*cd.g.outSize() <= convCacheLimit {
 		// Training: the forward pass keeps its im2col matrix for the
 		// weight gradient, which then skips its own im2col.
@@ -107,6 +114,11 @@ func lowerConv(c *Ctx, in []*Value) ([]*Value, error) {
 				}
 				if cd.wino != nil {
 					cd.wino.forward(in[0], convOpt(in, 2), cd, y)
+					return
+				}
+				if cd.winoTrain != nil {
+					cd.winoTrain.setWeights(in[1], cd)
+					cd.winoTrain.forward(in[0], convOpt(in, 2), cd, y)
 					return
 				}
 				if cd.cols != nil {

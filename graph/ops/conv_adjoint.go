@@ -79,6 +79,11 @@ func convBackwardDataAdjoint(dy, w []float32, cd, adj *convDims, dx []float32) {
 	wf := getScratch[float32](len(w))
 	defer putScratch(wf)
 	convFlipWeights(w, cd.m, cd.c, K, wf)
+	if adj.winoTrain != nil {
+		adj.winoTrain.setWeights(wf, adj)
+		adj.winoTrain.forward(dy, nil, adj, dx)
+		return
+	}
 	convForward(dy, wf, nil, adj, dx)
 }
 

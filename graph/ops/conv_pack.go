@@ -30,6 +30,7 @@ type convDims struct {
 	expandTo       *convExpand   // inference: a 1x1 expansion run inside the depthwise Conv reading it (conv_expand.go)
 	expandFrom     *convExpand   // inference: the depthwise Conv that runs it
 	wino           *convWinograd // inference, 3x3 stride 1: Winograd's F(2x2, 3x3) (conv_winograd.go)
+	winoTrain      *convWinograd // training: the same, its weights transformed at each run
 }
 
 // convCacheLimit bounds the elements of a kept im2col matrix (128 MiB of

@@ -38,6 +38,7 @@ const convWinogradMax = 1 << 23
 // the layout of its tiles.
 type convWinograd struct {
 	u      [16]*gemm.PackedA // U_ξ, m × c, packed as the products' A
+	ub     [16][]float32     // training: U_ξ's values, made at each run
 	th, tw int               // tiles of an output plane: ceil(out/2) each way
 	hp, wp int               // a padded input plane: 2·th+2 by 2·tw+2
 	nb     int               // samples a chunk
@@ -61,41 +62,113 @@ func convWinogradFits(cd *convDims) bool {
 		g.pb[1] <= 2 && g.pb[2] <= 2
 }
 
-// newConvWinograd transforms w (m, c, 3, 3): U = G g Gᵀ with
+// newConvWinograd returns the Winograd form of cd with its constant
+// weights w (m, c, 3, 3) transformed and packed once.
+func newConvWinograd(cd *convDims, w []float32) *convWinograd {
+	wg := newConvWinogradLayout(cd)
+	u := winoBuffers(cd.m * cd.c)
+	winoWeights(w, 0, cd.m*cd.c, &u)
+	for i := range u {
+		wg.u[i] = gemm.PackA(false, cd.m, cd.c, u[i], cd.c)
+	}
+	return wg
+}
+
+// newConvWinogradTrain returns the Winograd form of cd for weights that
+// change between runs (training): setWeights transforms and packs them at
+// each run.
+func newConvWinogradTrain(cd *convDims) *convWinograd {
+	wg := newConvWinogradLayout(cd)
+	wg.ub = winoBuffers(cd.m * cd.c)
+	for i := range wg.u {
+		wg.u[i] = gemm.NewPackedA(cd.m, cd.c)
+	}
+	return wg
+}
+
+// winoBuffers returns 16 slices of n floats, a cache line more than n
+// apart in one allocation: winoWeights stores to all 16 at once, which
+// allocated separately (a power of two of pages each) fell in one set of
+// the L1 cache and took 3.5 times as long.
+func winoBuffers(n int) [16][]float32 {
+	var u [16][]float32
+	buf := make([]float32, 16*(n+16))
+	for i := range u {
+		u[i] = buf[i*(n+16):][:n]
+	}
+	return u
+}
+
+// convWinogradTrains reports whether training's F(2x2, 3x3) (the weights
+// transformed and packed at each run, 16·m·c values, against the direct
+// product's 9·m·c) is worth it, with the GEMM kernel this process runs.
+func convWinogradTrains(cd *convDims) bool {
+	k, _ := gemm.Kernel()
+	return convWinogradTrainsWith(cd, k)
+}
+
+// convWinogradTrainsWith is convWinogradTrains with the named kernel: when
+// the batch's tiles are at least twice the larger channel count, each U
+// value packed then takes part in at least 2·tiles multiply-adds. ResNet-18
+// at 64px, batch 16: its layers 1 (1024 tiles, 64 channels) and 2 (256,
+// 128) take it, 3 and 4 (64 and 16 tiles, 256 and 512 channels) keep the
+// direct products, where packing 16 transformed weights would cost more
+// than the multiplies saved. With the AVX-512 kernel the products saved
+// cost half as much, and the transforms took what they saved (ResNet-18's
+// step at one thread: 136.9 against 137.8 CPU ms, five runs each), so
+// training keeps the direct products there.
+func convWinogradTrainsWith(cd *convDims, kernel string) bool {
+	if kernel == "avx512" {
+		return false
+	}
+	tiles := cd.n * ((cd.g.out[1] + 1) / 2) * ((cd.g.out[2] + 1) / 2)
+	return tiles >= 2*max(cd.m, cd.c)
+}
+
+// setWeights transforms w (m, c, 3, 3) into wg.ub and packs it into wg.u.
+func (wg *convWinograd) setWeights(w []float32, cd *convDims) {
+	M, C := cd.m, cd.c
+	parallelRange(M*C, 16*9, func(lo, hi int) { winoWeights(w, lo, hi, &wg.ub) })
+	gemm.Parallel(16, func(i int) { wg.u[i].SetCols(false, 0, C, wg.ub[i], C) })
+}
+
+// winoWeights writes U = G g Gᵀ of the 3x3 windows [lo, hi) of w (the
+// (m, c) pairs in order) to u[ξ][pair], with
 //
 //	G = [1 0 0; ½ ½ ½; ½ -½ ½; 0 0 1]
 //
 // in float64, each U rounded once.
-func newConvWinograd(cd *convDims, w []float32) *convWinograd {
+func winoWeights(w []float32, lo, hi int, u *[16][]float32) {
+	n := hi - lo
+	w = w[lo*9 : hi*9]
+	for i := range u {
+		_ = u[i][hi-1]
+	}
+	for p := range n {
+		g := w[p*9:][:9]
+		q := lo + p
+		// Gg: 4 rows of 3 (a, b, c, d), column j from the window's column j.
+		a0, a1, a2 := float64(g[0]), float64(g[1]), float64(g[2])
+		d0, d1, d2 := float64(g[6]), float64(g[7]), float64(g[8])
+		m0, m1, m2 := float64(g[3]), float64(g[4]), float64(g[5])
+		b0, b1, b2 := (a0+m0+d0)/2, (a1+m1+d1)/2, (a2+m2+d2)/2
+		c0, c1, c2 := (a0-m0+d0)/2, (a1-m1+d1)/2, (a2-m2+d2)/2
+		// Each row r times Gᵀ: r0, (r0+r1+r2)/2, (r0-r1+r2)/2, r2.
+		u[0][q], u[1][q], u[2][q], u[3][q] = float32(a0), float32((a0+a1+a2)/2), float32((a0-a1+a2)/2), float32(a2)
+		u[4][q], u[5][q], u[6][q], u[7][q] = float32(b0), float32((b0+b1+b2)/2), float32((b0-b1+b2)/2), float32(b2)
+		u[8][q], u[9][q], u[10][q], u[11][q] = float32(c0), float32((c0+c1+c2)/2), float32((c0-c1+c2)/2), float32(c2)
+		u[12][q], u[13][q], u[14][q], u[15][q] = float32(d0), float32((d0+d1+d2)/2), float32((d0-d1+d2)/2), float32(d2)
+	}
+}
+
+// newConvWinogradLayout returns cd's tiles, chunks and offsets.
+func newConvWinogradLayout(cd *convDims) *convWinograd {
 	M, C := cd.m, cd.c
 	Ho, Wo := cd.g.out[1], cd.g.out[2]
 	wg := &convWinograd{th: (Ho + 1) / 2, tw: (Wo + 1) / 2, even: Ho%2 == 0 && Wo%2 == 0}
 	wg.hp, wg.wp = 2*wg.th+2, 2*wg.tw+2
 	tiles := wg.th * wg.tw
 	wg.nb = max(1, min(cd.n, convWinogradLimit/(16*max(C, M)*tiles)))
-	var u [16][]float32
-	for i := range u {
-		u[i] = make([]float32, M*C)
-	}
-	for mc := range M * C {
-		g := w[mc*9:][:9]
-		// Gg: 4 rows of 3.
-		var a [4][3]float64
-		for j := range 3 {
-			g0, g1, g2 := float64(g[j]), float64(g[3+j]), float64(g[6+j])
-			a[0][j], a[1][j], a[2][j], a[3][j] = g0, (g0+g1+g2)/2, (g0-g1+g2)/2, g2
-		}
-		for i := range 4 {
-			g0, g1, g2 := a[i][0], a[i][1], a[i][2]
-			u[4*i+0][mc] = float32(g0)
-			u[4*i+1][mc] = float32((g0 + g1 + g2) / 2)
-			u[4*i+2][mc] = float32((g0 - g1 + g2) / 2)
-			u[4*i+3][mc] = float32(g2)
-		}
-	}
-	for i := range u {
-		wg.u[i] = gemm.PackA(false, M, C, u[i], C)
-	}
 	T := wg.nb * tiles
 	wg.in, wg.out = make([]int32, T), make([]int32, T)
 	for t := range T {

@@ -218,4 +218,102 @@ func TestWinogradChoice(t *testing.T) {
 			t.Errorf("%s: Winograd %v, want %v", c.name, got, c.want)
 		}
 	}
+	// Training: ResNet-18's layers 1 and 2 at 64px, batch 16, not 3 and 4,
+	// and none with the AVX-512 kernel.
+	for _, c := range []struct {
+		name   string
+		cd     *convDims
+		kernel string
+		want   bool
+	}{
+		{"layer1", dims(16, 64, 64, 16, 3, 1, 1, 1), "avx2", true},
+		{"layer2", dims(16, 128, 128, 8, 3, 1, 1, 1), "avx2", true},
+		{"layer2_generic", dims(16, 128, 128, 8, 3, 1, 1, 1), "generic", true},
+		{"layer3", dims(16, 256, 256, 4, 3, 1, 1, 1), "avx2", false},
+		{"layer4", dims(16, 512, 512, 2, 3, 1, 1, 1), "avx2", false},
+		{"layer1_avx512", dims(16, 64, 64, 16, 3, 1, 1, 1), "avx512", false},
+	} {
+		if got := convWinogradTrainsWith(c.cd, c.kernel); got != c.want {
+			t.Errorf("training %s with %s: Winograd %v, want %v", c.name, c.kernel, got, c.want)
+		}
+	}
+}
+
+// TestWinogradTrainMatchesDefinition checks training's F(2x2, 3x3), its
+// weights transformed and packed at each run: the forward pass after two
+// different sets of weights (the second must replace the first), and the
+// data gradient through the adjoint convolution, against float64 sums
+// from the definition, within 1e-6 of the products' magnitudes.
+func TestWinogradTrainMatchesDefinition(t *testing.T) {
+	for _, c := range winoCases {
+		t.Run(c.String(), func(t *testing.T) {
+			x, w, b := c.inputs()
+			cd := c.dims(w)
+			cd.wino = nil
+			if c.limit > 0 {
+				old := convWinogradLimit
+				convWinogradLimit = c.limit
+				defer func() { convWinogradLimit = old }()
+			}
+			wg := newConvWinogradTrain(cd)
+			check := func(what string, got []float32, ref, mag []float64) {
+				t.Helper()
+				var worst float64
+				for i, r := range ref {
+					worst = max(worst, math.Abs(float64(got[i])-r)/(mag[i]+1e-30))
+				}
+				if worst > 1e-6 || math.IsNaN(worst) {
+					t.Fatalf("%s: off by %.3g of the products' magnitude, over 1e-6", what, worst)
+				}
+			}
+			// Forward, with w then with other weights.
+			w2 := to32(must(Data[float64](randF64(4, -0.5, 0.5, c.m, c.c, 3, 3))))
+			for i, wi := range [][]float32{w, w2} {
+				y := make([]float32, c.n*c.m*cd.g.outSize())
+				wg.setWeights(wi, cd)
+				wg.forward(x, b, cd, y)
+				ref, mag := convNaive64(x, wi, b, cd)
+				check(fmt.Sprintf("forward, weights %d", i+1), y, ref, mag)
+			}
+			// The data gradient: dx = conv(dy, W') with the adjoint's padding.
+			adj := &convDims{n: c.n, c: c.m, m: c.c, group: 1, g: convGeom{in: cd.g.out, out: cd.g.in, k: cd.g.k, s: cd.g.s, d: cd.g.d}}
+			for i := range 3 {
+				adj.g.pb[i], adj.g.pe[i] = cd.g.k[i]-1-cd.g.pb[i], cd.g.k[i]-1-cd.g.pe[i]
+			}
+			if !convWinogradFits(adj) {
+				t.Fatal("the adjoint convolution is not one F(2x2, 3x3) does")
+			}
+			adj.winoTrain = newConvWinogradTrain(adj)
+			dy := to32(must(Data[float64](randF64(5, -1, 1, c.n, c.m, cd.g.out[1], cd.g.out[2]))))
+			dx := make([]float32, len(x))
+			convBackwardDataAdjoint(dy, w, cd, adj, dx)
+			// Its definition: dx[s,c,ih,iw] = Σ dy[s,m,oh,ow]·w[m,c,kh,kw], ih = oh+kh-pb.
+			ref, mag := make([]float64, len(dx)), make([]float64, len(dx))
+			H, W, Ho, Wo := c.h, c.w, cd.g.out[1], cd.g.out[2]
+			for s := range c.n {
+				for m := range c.m {
+					for oh := range Ho {
+						for ow := range Wo {
+							d := float64(dy[((s*c.m+m)*Ho+oh)*Wo+ow])
+							for ci := range c.c {
+								for kh := range 3 {
+									for kw := range 3 {
+										ih, iw := oh+kh-cd.g.pb[1], ow+kw-cd.g.pb[2]
+										if ih < 0 || ih >= H || iw < 0 || iw >= W {
+											continue
+										}
+										p := d * float64(w[((m*c.c+ci)*3+kh)*3+kw])
+										i := ((s*c.c+ci)*H+ih)*W + iw
+										ref[i] += p
+										mag[i] += math.Abs(p)
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			check("data gradient", dx, ref, mag)
+		})
+	}
 }
