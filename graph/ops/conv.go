@@ -148,6 +148,10 @@ func lowerConv(c *Ctx, in []*Value) ([]*Value, error) {
 			if wrt[1] {
 				gs[1], err = convGradInto(op, output, grad, "GradWeight", inputs[1],
 					func(in [][]float32, dw []float32) {
+						if cd.winoTrain != nil {
+							cd.winoTrain.weightGrad(in[0], in[1], cd, dw)
+							return
+						}
 						if cd.wgather != nil {
 							convBackwardWeightGather(in[0], in[1], cd, cd.wgather, dw)
 							return

@@ -372,3 +372,134 @@ func outputTile(m []float32, ms int, y []float32, wo int, bv float32, relu bool)
 	y0, y1 := y[:2], y[wo:][:2]
 	y0[0], y0[1], y1[0], y1[1] = out[0], out[1], out[2], out[3]
 }
+
+// weightGrad sets dw (m, c, 3, 3) to the gradient of cd's weights from dy
+// (n, m, out) and x: the forward's form transposed (F(3x3, 2x2)),
+//
+//	dU_ξ = Σ_tiles dM_ξ · V_ξᵀ,  dM = A dY Aᵀ,  dw = Gᵀ dU G,
+//
+// with V = Bᵀ d B as in forward, dM from each tile's 2x2 block of dy (a
+// multiply-add of dM and V a tile, channel pair and ξ: 16 against the
+// direct product's 36), dU summed over the chunks in wg.ub.
+func (wg *convWinograd) weightGrad(dy, x []float32, cd *convDims, dw []float32) {
+	C, M := cd.c, cd.m
+	inN, P := cd.g.inSize(), cd.g.outSize()
+	tiles := wg.th * wg.tw
+	nb := wg.nb
+	vs, ms := C*nb*tiles+16, M*nb*tiles+16
+	v := getScratch[float32](16 * vs)
+	dm := getScratch[float32](16 * ms)
+	defer putScratch(v)
+	defer putScratch(dm)
+	for n0 := 0; n0 < cd.n; n0 += nb {
+		cnt := min(nb, cd.n-n0)
+		T := cnt * tiles
+		parallelRange(C, 16*T, func(lo, hi int) {
+			pad := getScratch[float32](cnt * wg.hp * wg.wp)
+			defer putScratch(pad)
+			clear(pad)
+			for c := lo; c < hi; c++ {
+				wg.padPlanes(x[(n0*C+c)*inN:], C*inN, cnt, cd, pad)
+				wg.input(pad, v[c*T:], vs, T)
+			}
+		})
+		parallelRange(M, 16*T, func(lo, hi int) {
+			var tmp []float32
+			if !wg.even {
+				tmp = getScratch[float32](cnt * 4 * tiles)
+				defer putScratch(tmp)
+				clear(tmp)
+			}
+			for m := lo; m < hi; m++ {
+				src := dy[(n0*M+m)*P:]
+				if !wg.even {
+					wg.uncrop(src, cnt, cd, tmp, M*P)
+					src = tmp
+				}
+				wg.gradTiles(src, dm[m*T:], ms, T)
+			}
+		})
+		var beta float32
+		if n0 > 0 {
+			beta = 1
+		}
+		gemm.Parallel(16, func(xi int) {
+			gemm.SgemmSerial(false, true, M, C, T, 1, dm[xi*ms:], T, v[xi*vs:], T, beta, wg.ub[xi], C)
+		})
+	}
+	parallelRange(M*C, 16*9, func(lo, hi int) { winoWeightsGrad(&wg.ub, lo, hi, dw) })
+}
+
+// uncrop copies y's planes of one channel (cnt samples, stride floats
+// apart) into the even planes of tmp, whose last row and column (of an odd
+// plane) stay as they were (zero).
+func (wg *convWinograd) uncrop(y []float32, cnt int, cd *convDims, tmp []float32, stride int) {
+	Ho, Wo := cd.g.out[1], cd.g.out[2]
+	we := 2 * wg.tw
+	for s := range cnt {
+		src := y[s*stride:][:Ho*Wo]
+		dst := tmp[s*4*wg.th*wg.tw:]
+		for r := range Ho {
+			copy(dst[r*we:][:Wo], src[r*Wo:][:Wo])
+		}
+	}
+}
+
+// gradTiles writes dM = A dY Aᵀ of the chunk's T tiles of one channel,
+// each tile's 2x2 block of dy at d[wg.out[t]] (rows 2·tw apart), dM_ξ of
+// tile t to dm[ξ·ms + t]: A dY's rows are dY's first, their sum, their
+// difference and minus the second; a row (p, q) times Aᵀ is p, p+q, p-q,
+// -q.
+func (wg *convWinograd) gradTiles(d, dm []float32, ms, T int) {
+	wo := 2 * wg.tw
+	_ = dm[15*ms+T-1]
+	groups := 0 // tiles [0, groups) by winoGradAVX2, in winoInputAVX2's order (V's)
+	if winoAsm {
+		groups = T &^ 7
+	}
+	if groups > 0 {
+		_ = d[wg.out[groups-1]+int32(wo)+1]
+		winoGradAsm(d, wg.out, wo, dm, ms, groups)
+	}
+	for t := groups; t < T; t++ {
+		o := wg.out[t]
+		blk := d[o:]
+		a, b, c, e := blk[0], blk[1], blk[wo], blk[wo+1]
+		rows := [4][2]float32{{a, b}, {a + c, b + e}, {a - c, b - e}, {-c, -e}}
+		for i, r := range rows {
+			p, q := r[0], r[1]
+			k := 4*i*ms + t
+			dm[k] = p
+			dm[k+ms] = p + q
+			dm[k+2*ms] = p - q
+			dm[k+3*ms] = -q
+		}
+	}
+}
+
+// winoWeightsGrad writes dw = Gᵀ dU G of the (m, c) pairs [lo, hi), dU_ξ
+// at du[ξ][pair], in float64, each rounded once:
+//
+//	Gᵀ = [1 ½ ½ 0; 0 ½ -½ 0; 0 ½ ½ 1].
+func winoWeightsGrad(du *[16][]float32, lo, hi int, dw []float32) {
+	for i := range du {
+		_ = du[i][hi-1]
+	}
+	for q := lo; q < hi; q++ {
+		var x [16]float64
+		for i := range x {
+			x[i] = float64(du[i][q])
+		}
+		// Z = Gᵀ X (3 rows of 4), then Z G (3x3).
+		var z [12]float64
+		for j := range 4 {
+			x0, x1, x2, x3 := x[j], x[4+j], x[8+j], x[12+j]
+			z[j], z[4+j], z[8+j] = x0+(x1+x2)/2, (x1-x2)/2, (x1+x2)/2+x3
+		}
+		g := dw[q*9:][:9]
+		for r := range 3 {
+			z0, z1, z2, z3 := z[4*r], z[4*r+1], z[4*r+2], z[4*r+3]
+			g[3*r], g[3*r+1], g[3*r+2] = float32(z0+(z1+z2)/2), float32((z1-z2)/2), float32((z1+z2)/2+z3)
+		}
+	}
+}

@@ -18,6 +18,13 @@ func winoInputAVX2(pad *float32, offs *int32, wp int, v *float32, vs int, n int)
 //go:noescape
 func winoOutputAVX2(mm *float32, ms int, offs *int32, y *float32, wo int, n int, bias float32, relu bool)
 
+// winoGradAVX2 writes dM = A dY Aᵀ of tiles [0, n) (n a multiple of 8),
+// their 2x2 blocks at d[offs[k]] with rows wo apart, to dm[ξ·ms + k], in
+// winoInputAVX2's order.
+//
+//go:noescape
+func winoGradAVX2(d *float32, offs *int32, wo int, dm *float32, ms int, n int)
+
 // winoAsm reports whether the CPU runs the AVX2 transforms.
 var winoAsm = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 
@@ -27,4 +34,8 @@ func winoInputAsm(pad []float32, offs []int32, wp int, v []float32, vs int, n in
 
 func winoOutputAsm(mm []float32, ms int, offs []int32, y []float32, wo int, n int, bias float32, relu bool) {
 	winoOutputAVX2(&mm[0], ms, &offs[0], &y[0], wo, n, bias, relu)
+}
+
+func winoGradAsm(d []float32, offs []int32, wo int, dm []float32, ms int, n int) {
+	winoGradAVX2(&d[0], &offs[0], wo, &dm[0], ms, n)
 }

@@ -216,3 +216,86 @@ ostore:
 odone:
 	VZEROUPPER
 	RET
+
+// -0 in every lane: the sign bit, for negating.
+DATA winoNeg<>+0(SB)/4, $0x80000000
+DATA winoNeg<>+4(SB)/4, $0x80000000
+DATA winoNeg<>+8(SB)/4, $0x80000000
+DATA winoNeg<>+12(SB)/4, $0x80000000
+DATA winoNeg<>+16(SB)/4, $0x80000000
+DATA winoNeg<>+20(SB)/4, $0x80000000
+DATA winoNeg<>+24(SB)/4, $0x80000000
+DATA winoNeg<>+28(SB)/4, $0x80000000
+GLOBL winoNeg<>(SB), RODATA|NOPTR, $32
+
+// LOADBLK2 loads the 2x2 blocks of the tiles at offsets O0(SI) (low lane)
+// and O1(SI) (high lane), each lane its a b c e (rows DX bytes apart).
+#define LOADBLK2(O0, O1, X, Y) \
+	MOVLQSX     O0(SI), AX         \
+	LEAQ        (DI)(AX*4), AX     \
+	VMOVSD      (AX), X            \
+	VMOVHPS     (AX)(DX*1), X, X   \
+	MOVLQSX     O1(SI), BX         \
+	LEAQ        (DI)(BX*4), BX     \
+	VMOVSD      (BX), X8           \
+	VMOVHPS     (BX)(DX*1), X8, X8 \
+	VINSERTF128 $1, X8, Y, Y
+
+// GROW stores one row (P, Q) of A dY times Aᵀ: P, P+Q, P-Q, -Q at AX,
+// AX+R10, AX+2·R10, AX+R11.
+#define GROW(P, Q) \
+	VADDPS  Q, P, Y12        \
+	VSUBPS  Q, P, Y13        \
+	VXORPS  Y15, Q, Y14      \
+	VMOVUPS P, (AX)          \
+	VMOVUPS Y12, (AX)(R10*1) \
+	VMOVUPS Y13, (AX)(R10*2) \
+	VMOVUPS Y14, (AX)(R11*1)
+
+// func winoGradAVX2(d *float32, offs *int32, wo int, dm *float32, ms int, n int)
+// For tiles k = 0..n-1 (n a multiple of 8) whose 2x2 blocks of dy are at
+// d[offs[k]] (rows wo apart), dM = A dY Aᵀ to dm[ξ·ms + k] in the groups'
+// order above (that of winoInputAVX2's V).
+TEXT ·winoGradAVX2(SB), NOSPLIT, $0-48
+	MOVQ    d+0(FP), DI
+	MOVQ    offs+8(FP), SI
+	MOVQ    wo+16(FP), DX
+	SHLQ    $2, DX
+	MOVQ    dm+24(FP), R9
+	MOVQ    ms+32(FP), R10
+	SHLQ    $2, R10
+	LEAQ    (R10)(R10*2), R11
+	MOVQ    n+40(FP), CX
+	VMOVUPS winoNeg<>(SB), Y15
+	TESTQ   CX, CX
+	JZ      gdone
+
+gloop:
+	LOADBLK2(0, 4, X0, Y0)
+	LOADBLK2(8, 12, X1, Y1)
+	LOADBLK2(16, 20, X2, Y2)
+	LOADBLK2(24, 28, X3, Y3)
+	// a, b, c, e of the 8 tiles in Y0-Y3.
+	TRANSPOSE4(Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y7, Y0, Y1, Y2, Y3)
+	VADDPS Y2, Y0, Y4  // a+c
+	VADDPS Y3, Y1, Y5  // b+e
+	VSUBPS Y2, Y0, Y6  // a-c
+	VSUBPS Y3, Y1, Y7  // b-e
+	VXORPS Y15, Y2, Y8 // -c
+	VXORPS Y15, Y3, Y9 // -e
+	MOVQ   R9, AX
+	GROW(Y0, Y1)
+	LEAQ   (R9)(R10*4), AX
+	GROW(Y4, Y5)
+	LEAQ   (R9)(R10*8), AX
+	GROW(Y6, Y7)
+	LEAQ   (AX)(R10*4), AX
+	GROW(Y8, Y9)
+	ADDQ   $32, R9
+	ADDQ   $32, SI
+	SUBQ   $8, CX
+	JNZ    gloop
+
+gdone:
+	VZEROUPPER
+	RET

@@ -241,9 +241,12 @@ func TestWinogradChoice(t *testing.T) {
 
 // TestWinogradTrainMatchesDefinition checks training's F(2x2, 3x3), its
 // weights transformed and packed at each run: the forward pass after two
-// different sets of weights (the second must replace the first), and the
-// data gradient through the adjoint convolution, against float64 sums
-// from the definition, within 1e-6 of the products' magnitudes.
+// different sets of weights (the second must replace the first), the data
+// gradient through the adjoint convolution and the weight gradient
+// (F(3x3, 2x2)), against float64 sums from the definition, within 4e-6 of
+// the products' magnitudes (the gradients' sums run over transformed
+// values up to a few times a product's size: up to 1e-6 seen, 1.9e-7 for
+// the forward pass).
 func TestWinogradTrainMatchesDefinition(t *testing.T) {
 	for _, c := range winoCases {
 		t.Run(c.String(), func(t *testing.T) {
@@ -262,8 +265,9 @@ func TestWinogradTrainMatchesDefinition(t *testing.T) {
 				for i, r := range ref {
 					worst = max(worst, math.Abs(float64(got[i])-r)/(mag[i]+1e-30))
 				}
-				if worst > 1e-6 || math.IsNaN(worst) {
-					t.Fatalf("%s: off by %.3g of the products' magnitude, over 1e-6", what, worst)
+				t.Logf("%s: largest error %.2g of the products' magnitude", what, worst)
+				if worst > 4e-6 || math.IsNaN(worst) {
+					t.Fatalf("%s: off by %.3g of the products' magnitude, over 4e-6", what, worst)
 				}
 			}
 			// Forward, with w then with other weights.
@@ -314,6 +318,81 @@ func TestWinogradTrainMatchesDefinition(t *testing.T) {
 				}
 			}
 			check("data gradient", dx, ref, mag)
+			// The weight gradient: dw[m,c,kh,kw] = Σ dy[s,m,oh,ow]·x[s,c,oh+kh-pb,ow+kw-pb].
+			dw := make([]float32, len(w))
+			wg.weightGrad(dy, x, cd, dw)
+			ref, mag = make([]float64, len(dw)), make([]float64, len(dw))
+			for s := range c.n {
+				for m := range c.m {
+					for oh := range Ho {
+						for ow := range Wo {
+							d := float64(dy[((s*c.m+m)*Ho+oh)*Wo+ow])
+							for ci := range c.c {
+								for kh := range 3 {
+									for kw := range 3 {
+										ih, iw := oh+kh-cd.g.pb[1], ow+kw-cd.g.pb[2]
+										if ih < 0 || ih >= H || iw < 0 || iw >= W {
+											continue
+										}
+										p := d * float64(x[((s*c.c+ci)*H+ih)*W+iw])
+										i := ((m*c.c+ci)*3+kh)*3 + kw
+										ref[i] += p
+										mag[i] += math.Abs(p)
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			check("weight gradient", dw, ref, mag)
+		})
+	}
+}
+
+// TestWinogradGradAsmMatchesGo checks winoGradAVX2 against the Go loop of
+// gradTiles bit for bit (NaN, ±Inf and -0 among dy), the tiles of each
+// group of 8 where winoInputAVX2 puts them (0 2 4 6 1 3 5 7).
+func TestWinogradGradAsmMatchesGo(t *testing.T) {
+	if !winoAsm {
+		t.Skip("this CPU (or build) has no AVX2 transforms: the Go loops run alone")
+	}
+	pos := [8]int{0, 4, 1, 5, 2, 6, 3, 7}
+	for _, c := range winoCases {
+		t.Run(c.String(), func(t *testing.T) {
+			_, w, _ := c.inputs()
+			cd := c.dims(w)
+			wg := cd.wino
+			cnt := min(wg.nb, c.n)
+			T := cnt * wg.th * wg.tw
+			// dy as the even planes the offsets address (y itself or the
+			// uncropped planes).
+			size := int(wg.out[T-1]) + 2*2*wg.tw + 2
+			d := to32(must(Data[float64](randF64(6, -3, 3, size))))
+			d[1], d[5], d[2*wg.tw], d[size/2] = float32(math.NaN()), float32(math.Inf(1)), float32(math.Copysign(0, -1)), float32(math.Inf(-1))
+			ms := T + 16
+			run := func(asm bool) []float32 {
+				old := winoAsm
+				winoAsm = asm
+				defer func() { winoAsm = old }()
+				dm := make([]float32, 16*ms)
+				wg.gradTiles(d, dm, ms, T)
+				return dm
+			}
+			want, got := run(false), run(true)
+			groups := T &^ 7
+			for xi := range 16 {
+				for k := range T {
+					at := k
+					if k < groups {
+						at = k&^7 + pos[k&7]
+					}
+					g, w := got[xi*ms+at], want[xi*ms+k]
+					if math.Float32bits(g) != math.Float32bits(w) {
+						t.Fatalf("dM_%d of tile %d is %v (%#x), the Go loop gives %v (%#x)", xi, k, g, math.Float32bits(g), w, math.Float32bits(w))
+					}
+				}
+			}
 		})
 	}
 }
