@@ -199,7 +199,7 @@ func convWinogradSize(cd *convDims) bool {
 // forward computes y = conv(x, w) + b and the fused activation.
 func (wg *convWinograd) forward(x, b []float32, cd *convDims, y []float32) {
 	C, M := cd.c, cd.m
-	inN, P := cd.g.inSize(), cd.g.outSize()
+	P := cd.g.outSize()
 	tiles := wg.th * wg.tw
 	nb := wg.nb
 	// The 16 matrices of V (and of M) lie vs (ms) floats apart: a cache
@@ -213,15 +213,7 @@ func (wg *convWinograd) forward(x, b []float32, cd *convDims, y []float32) {
 	for n0 := 0; n0 < cd.n; n0 += nb {
 		cnt := min(nb, cd.n-n0)
 		T := cnt * tiles
-		parallelRange(C, 16*T, func(lo, hi int) {
-			pad := getScratch[float32](cnt * wg.hp * wg.wp)
-			defer putScratch(pad)
-			clear(pad)
-			for c := lo; c < hi; c++ {
-				wg.padPlanes(x[(n0*C+c)*inN:], C*inN, cnt, cd, pad)
-				wg.input(pad, v[c*T:], vs, T)
-			}
-		})
+		wg.inputChunk(x, n0, cnt, cd, v, vs)
 		gemm.Parallel(16, func(xi int) {
 			wg.u[xi].SgemmSerial(false, T, 1, v[xi*vs:], T, 0, mm[xi*ms:], T)
 		})
@@ -253,6 +245,23 @@ func (wg *convWinograd) forward(x, b []float32, cd *convDims, y []float32) {
 			}
 		})
 	}
+}
+
+// inputChunk writes V of the chunk of cnt samples from n0 of x to v (V_ξ
+// vs floats apart, a row of T tiles a channel), the channels split across
+// the cores.
+func (wg *convWinograd) inputChunk(x []float32, n0, cnt int, cd *convDims, v []float32, vs int) {
+	C, inN := cd.c, cd.g.inSize()
+	T := cnt * wg.th * wg.tw
+	parallelRange(C, 16*T, func(lo, hi int) {
+		pad := getScratch[float32](cnt * wg.hp * wg.wp)
+		defer putScratch(pad)
+		clear(pad)
+		for c := lo; c < hi; c++ {
+			wg.padPlanes(x[(n0*C+c)*inN:], C*inN, cnt, cd, pad)
+			wg.input(pad, v[c*T:], vs, T)
+		}
+	})
 }
 
 // padPlanes copies the planes of one channel of cnt samples (stride
@@ -383,7 +392,7 @@ func outputTile(m []float32, ms int, y []float32, wo int, bv float32, relu bool)
 // direct product's 36), dU summed over the chunks in wg.ub.
 func (wg *convWinograd) weightGrad(dy, x []float32, cd *convDims, dw []float32) {
 	C, M := cd.c, cd.m
-	inN, P := cd.g.inSize(), cd.g.outSize()
+	P := cd.g.outSize()
 	tiles := wg.th * wg.tw
 	nb := wg.nb
 	vs, ms := C*nb*tiles+16, M*nb*tiles+16
@@ -394,15 +403,7 @@ func (wg *convWinograd) weightGrad(dy, x []float32, cd *convDims, dw []float32) 
 	for n0 := 0; n0 < cd.n; n0 += nb {
 		cnt := min(nb, cd.n-n0)
 		T := cnt * tiles
-		parallelRange(C, 16*T, func(lo, hi int) {
-			pad := getScratch[float32](cnt * wg.hp * wg.wp)
-			defer putScratch(pad)
-			clear(pad)
-			for c := lo; c < hi; c++ {
-				wg.padPlanes(x[(n0*C+c)*inN:], C*inN, cnt, cd, pad)
-				wg.input(pad, v[c*T:], vs, T)
-			}
-		})
+		wg.inputChunk(x, n0, cnt, cd, v, vs)
 		parallelRange(M, 16*T, func(lo, hi int) {
 			var tmp []float32
 			if !wg.even {
