@@ -100,7 +100,7 @@ func convBackwardDataAdjoint(dy, w []float32, cd, adj *convDims, dx []float32) {
 // im2col, 3-D windows, offsets past int32.
 func convWeightGather(cd *convDims) *gemm.Gather {
 	g := &cd.g
-	if cd.group != 1 || g.pointwise() || g.in[0] != 1 || g.out[0] != 1 || g.k[0] != 1 {
+	if cd.group != 1 || g.pointwise() || !g.planar() {
 		return nil
 	}
 	inN, P, K := g.inSize(), g.outSize(), g.kSize()

@@ -135,7 +135,7 @@ func dwPlanCached(cd *convDims, vl int) *dwPlan {
 }
 
 func newDWPlan(g *convGeom, c, vl int) *dwPlan {
-	if g.in[0] != 1 || g.out[0] != 1 || g.k[0] != 1 {
+	if !g.planar() {
 		return nil
 	}
 	pout, pin, T := g.outSize(), g.inSize(), g.kSize()

@@ -154,7 +154,7 @@ func isFloat32[T Float](x []T) bool {
 // implicit GEMM), or nil when the offsets do not fit int32.
 func convGather(cd *convDims, nb int) *gemm.Gather {
 	g := &cd.g
-	if cd.group != 1 || g.in[0] != 1 || g.out[0] != 1 || g.k[0] != 1 || g.pointwise() {
+	if cd.group != 1 || !g.planar() || g.pointwise() {
 		return nil
 	}
 	inN, P := g.inSize(), g.outSize()

@@ -56,7 +56,7 @@ type convWinograd struct {
 // of at most the window.
 func convWinogradFits(cd *convDims) bool {
 	g := &cd.g
-	return convWinogradOn && cd.group == 1 && g.in[0] == 1 && g.k[0] == 1 &&
+	return convWinogradOn && cd.group == 1 && g.planar() &&
 		g.k[1] == 3 && g.k[2] == 3 && g.s[1] == 1 && g.s[2] == 1 && g.d[1] == 1 && g.d[2] == 1 &&
 		g.out[1] >= 1 && g.out[2] >= 1 && g.pb[1] >= 0 && g.pb[2] >= 0 && g.pe[1] >= 0 && g.pe[2] >= 0 &&
 		g.pb[1] <= 2 && g.pb[2] <= 2

@@ -213,6 +213,11 @@ func TestWinogradChoice(t *testing.T) {
 		{"groups", dims(2, 8, 8, 16, 3, 1, 1, 2), false},
 		{"1d", &convDims{n: 2, c: 4, m: 4, group: 1, g: newConvGeom([]int{9}, []int{9}, []int{3}, []int{1}, []int{1}, []int{1}, []int{1})}, false},
 		{"huge_planes", dims(1, 64, 64, 1024, 3, 1, 1, 1), false},
+		// Conv3d, a (1, 3, 3) window over one input plane with depth
+		// padding: three output planes, or one of padding at depth stride 3.
+		{"3d_depth_padded", &convDims{n: 2, c: 4, m: 5, group: 1, g: newConvGeom([]int{1, 9, 9}, []int{3, 9, 9}, []int{1, 3, 3}, []int{1, 1, 1}, []int{1, 1, 1}, []int{1, 1, 1}, []int{1, 1, 1})}, false},
+		{"3d_depth_padded_s3", &convDims{n: 2, c: 4, m: 5, group: 1, g: newConvGeom([]int{1, 9, 9}, []int{1, 9, 9}, []int{1, 3, 3}, []int{3, 1, 1}, []int{1, 1, 1}, []int{1, 1, 1}, []int{1, 1, 1})}, false},
+		{"3d_one_plane", &convDims{n: 2, c: 4, m: 5, group: 1, g: newConvGeom([]int{1, 9, 9}, []int{1, 9, 9}, []int{1, 3, 3}, []int{1, 1, 1}, []int{1, 1, 1}, []int{0, 1, 1}, []int{0, 1, 1})}, true},
 	} {
 		if got := convWinogradFits(c.cd) && convWinogradSize(c.cd); got != c.want {
 			t.Errorf("%s: Winograd %v, want %v", c.name, got, c.want)

@@ -269,7 +269,7 @@ func isNaN[T Number](v T) bool { return v != v }
 // plain2D reports a window over at most two spatial dimensions without
 // dilation, the case poolMax2D runs.
 func (g *convGeom) plain2D() bool {
-	return g.in[0] == 1 && g.out[0] == 1 && g.k[0] == 1 && g.pb[0] == 0 && g.d[1] == 1 && g.d[2] == 1
+	return g.planar() && g.d[1] == 1 && g.d[2] == 1
 }
 
 // poolVector lets poolMax2D run vec.MaxPool2D where it runs (tests turn

@@ -276,7 +276,15 @@ func convIm2colRows[T Float](x []T, cg int, g *convGeom, col []T, ld, off int) {
 // every tap's im2col row is the input plane shifted by a constant offset,
 // apart from the columns that fall into the padding.
 func (g *convGeom) sameWidth() bool {
-	return g.in[0] == 1 && g.out[0] == 1 && g.k[0] == 1 && g.s[1] == 1 && g.s[2] == 1 && g.out[2] == g.in[2]
+	return g.planar() && g.s[1] == 1 && g.s[2] == 1 && g.out[2] == g.in[2]
+}
+
+// planar reports a window over the last two dimensions alone: one input
+// and one output plane in depth, read by a window one deep with no depth
+// padding before it (with depth padding, the output plane would read the
+// padding, not the input plane).
+func (g *convGeom) planar() bool {
+	return g.in[0] == 1 && g.out[0] == 1 && g.k[0] == 1 && g.pb[0] == 0
 }
 
 // convIm2colShift is convIm2col for sameWidth geometries: one block copy a
