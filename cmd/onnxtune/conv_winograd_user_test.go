@@ -32,10 +32,9 @@ const winoUserChild = "ONNXTUNE_WINO_TEST_KERNEL"
 
 // TestWinogradUserTrain runs 'onnxtune train' for two SGD steps (lr 0.1,
 // momentum 0.9, no weight decay, file order) under each GEMM kernel this
-// machine has, each in a child process with ONNXTUNE_GEMM set: with avx2
-// and generic, training takes F(2x2, 3x3) for these layers' forward passes
-// and data gradients (their batch has more than twice as many tiles as
-// channels), with avx512 the direct products. For every model of
+// machine has, each in a child process with ONNXTUNE_GEMM set: training
+// takes F(2x2, 3x3) for these layers' forward passes and gradients (their
+// batch has more than twice as many tiles as channels). For every model of
 // winoUserModels, the written model's parameters must be within 1e-5 of
 // PyTorch's.
 func TestWinogradUserTrain(t *testing.T) {

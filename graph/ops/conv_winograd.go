@@ -101,26 +101,13 @@ func winoBuffers(n int) [16][]float32 {
 
 // convWinogradTrains reports whether training's F(2x2, 3x3) (the weights
 // transformed and packed at each run, 16·m·c values, against the direct
-// product's 9·m·c) is worth it, with the GEMM kernel this process runs.
+// product's 9·m·c) is worth it: when the batch's tiles are at least twice
+// the larger channel count, each U value packed then takes part in at
+// least 2·tiles multiply-adds. ResNet-18 at 64px, batch 16: its layers 1
+// (1024 tiles, 64 channels) and 2 (256, 128) take it, 3 and 4 (64 and 16
+// tiles, 256 and 512 channels) keep the direct products, where packing 16
+// transformed weights would cost more than the multiplies saved.
 func convWinogradTrains(cd *convDims) bool {
-	k, _ := gemm.Kernel()
-	return convWinogradTrainsWith(cd, k)
-}
-
-// convWinogradTrainsWith is convWinogradTrains with the named kernel: when
-// the batch's tiles are at least twice the larger channel count, each U
-// value packed then takes part in at least 2·tiles multiply-adds. ResNet-18
-// at 64px, batch 16: its layers 1 (1024 tiles, 64 channels) and 2 (256,
-// 128) take it, 3 and 4 (64 and 16 tiles, 256 and 512 channels) keep the
-// direct products, where packing 16 transformed weights would cost more
-// than the multiplies saved. With the AVX-512 kernel the products saved
-// cost half as much, and the transforms took what they saved (ResNet-18's
-// step at one thread: 136.9 against 137.8 CPU ms, five runs each), so
-// training keeps the direct products there.
-func convWinogradTrainsWith(cd *convDims, kernel string) bool {
-	if kernel == "avx512" {
-		return false
-	}
 	tiles := cd.n * ((cd.g.out[1] + 1) / 2) * ((cd.g.out[2] + 1) / 2)
 	return tiles >= 2*max(cd.m, cd.c)
 }
