@@ -185,22 +185,9 @@ func convWinogradSize(cd *convDims) bool {
 
 // forward computes y = conv(x, w) + b and the fused activation.
 func (wg *convWinograd) forward(x, b []float32, cd *convDims, y []float32) {
-	C, M := cd.c, cd.m
-	P := cd.g.outSize()
-	tiles := wg.th * wg.tw
-	nb := wg.nb
-	// The 16 matrices of V (and of M) lie vs (ms) floats apart: a cache
-	// line more than the matrix, so that a tile's 16 stores (loads) do not
-	// all fall in one set of the caches, as they would a power of two apart.
-	vs, ms := C*nb*tiles+16, M*nb*tiles+16
-	v := getScratch[float32](16 * vs)
-	mm := getScratch[float32](16 * ms)
-	defer putScratch(v)
-	defer putScratch(mm)
-	for n0 := 0; n0 < cd.n; n0 += nb {
-		cnt := min(nb, cd.n-n0)
+	M, P, tiles := cd.m, cd.g.outSize(), wg.th*wg.tw
+	wg.eachChunk(x, cd, func(n0, cnt int, v []float32, vs int, mm []float32, ms int) {
 		T := cnt * tiles
-		wg.inputChunk(x, n0, cnt, cd, v, vs)
 		gemm.Parallel(16, func(xi int) {
 			wg.u[xi].SgemmSerial(false, T, 1, v[xi*vs:], T, 0, mm[xi*ms:], T)
 		})
@@ -231,6 +218,25 @@ func (wg *convWinograd) forward(x, b []float32, cd *convDims, y []float32) {
 				}
 			}
 		})
+	})
+}
+
+// eachChunk calls f for each chunk of wg.nb samples (cnt from n0) with V
+// of its part of x made in v: the 16 matrices of V (c × tiles) and of m's
+// buffer (m × tiles) lie vs and ms floats apart, a cache line more than a
+// matrix, so that a tile's 16 stores (or loads) do not all fall in one
+// set of the caches, as they would a power of two apart.
+func (wg *convWinograd) eachChunk(x []float32, cd *convDims, f func(n0, cnt int, v []float32, vs int, m []float32, ms int)) {
+	tiles := wg.th * wg.tw
+	vs, ms := cd.c*wg.nb*tiles+16, cd.m*wg.nb*tiles+16
+	v := getScratch[float32](16 * vs)
+	mm := getScratch[float32](16 * ms)
+	defer putScratch(v)
+	defer putScratch(mm)
+	for n0 := 0; n0 < cd.n; n0 += wg.nb {
+		cnt := min(wg.nb, cd.n-n0)
+		wg.inputChunk(x, n0, cnt, cd, v, vs)
+		f(n0, cnt, v, vs, mm, ms)
 	}
 }
 
@@ -378,19 +384,9 @@ func outputTile(m []float32, ms int, y []float32, wo int, bv float32, relu bool)
 // multiply-add of dM and V a tile, channel pair and ξ: 16 against the
 // direct product's 36), dU summed over the chunks in wg.ub.
 func (wg *convWinograd) weightGrad(dy, x []float32, cd *convDims, dw []float32) {
-	C, M := cd.c, cd.m
-	P := cd.g.outSize()
-	tiles := wg.th * wg.tw
-	nb := wg.nb
-	vs, ms := C*nb*tiles+16, M*nb*tiles+16
-	v := getScratch[float32](16 * vs)
-	dm := getScratch[float32](16 * ms)
-	defer putScratch(v)
-	defer putScratch(dm)
-	for n0 := 0; n0 < cd.n; n0 += nb {
-		cnt := min(nb, cd.n-n0)
+	C, M, P, tiles := cd.c, cd.m, cd.g.outSize(), wg.th*wg.tw
+	wg.eachChunk(x, cd, func(n0, cnt int, v []float32, vs int, dm []float32, ms int) {
 		T := cnt * tiles
-		wg.inputChunk(x, n0, cnt, cd, v, vs)
 		parallelRange(M, 16*T, func(lo, hi int) {
 			var tmp []float32
 			if !wg.even {
@@ -414,7 +410,7 @@ func (wg *convWinograd) weightGrad(dy, x []float32, cd *convDims, dw []float32) 
 		gemm.Parallel(16, func(xi int) {
 			gemm.SgemmSerial(false, true, M, C, T, 1, dm[xi*ms:], T, v[xi*vs:], T, beta, wg.ub[xi], C)
 		})
-	}
+	})
 	parallelRange(M*C, 16*9, func(lo, hi int) { winoWeightsGrad(&wg.ub, lo, hi, dw) })
 }
 

@@ -56,18 +56,17 @@ func (c winoCase) inputs() (x, w, b []float32) {
 	return x, w, b
 }
 
-// convNaive64 is the convolution in float64, straight from its
-// definition, and the sum of |w·x| of each output (the scale of its
-// rounding errors).
-func convNaive64(x, w, b []float32, cd *convDims) (y, mag []float64) {
+// convTaps calls f for every product of cd's convolution (3x3 windows):
+// the indexes of its output (n, m, out), input (n, c, in) and weight
+// (m, c, 3, 3).
+func convTaps(cd *convDims, f func(o, i, w int)) {
 	g := &cd.g
 	H, W, Ho, Wo := g.in[1], g.in[2], g.out[1], g.out[2]
-	y, mag = make([]float64, cd.n*cd.m*Ho*Wo), make([]float64, cd.n*cd.m*Ho*Wo)
 	for s := range cd.n {
 		for m := range cd.m {
 			for oh := range Ho {
 				for ow := range Wo {
-					var sum, abs float64
+					o := ((s*cd.m+m)*Ho+oh)*Wo + ow
 					for c := range cd.c {
 						for kh := range 3 {
 							for kw := range 3 {
@@ -75,19 +74,30 @@ func convNaive64(x, w, b []float32, cd *convDims) (y, mag []float64) {
 								if ih < 0 || ih >= H || iw < 0 || iw >= W {
 									continue
 								}
-								p := float64(w[((m*cd.c+c)*3+kh)*3+kw]) * float64(x[((s*cd.c+c)*H+ih)*W+iw])
-								sum += p
-								abs += math.Abs(p)
+								f(o, ((s*cd.c+c)*H+ih)*W+iw, ((m*cd.c+c)*3+kh)*3+kw)
 							}
 						}
 					}
-					if b != nil {
-						sum += float64(b[m])
-					}
-					i := ((s*cd.m+m)*Ho+oh)*Wo + ow
-					y[i], mag[i] = sum, abs
 				}
 			}
+		}
+	}
+}
+
+// convNaive64 is the convolution in float64, straight from its
+// definition, and the sum of |w·x| of each output (the scale of its
+// rounding errors).
+func convNaive64(x, w, b []float32, cd *convDims) (y, mag []float64) {
+	P := cd.g.outSize()
+	y, mag = make([]float64, cd.n*cd.m*P), make([]float64, cd.n*cd.m*P)
+	convTaps(cd, func(o, i, k int) {
+		p := float64(w[k]) * float64(x[i])
+		y[o] += p
+		mag[o] += math.Abs(p)
+	})
+	if b != nil {
+		for o := range y {
+			y[o] += float64(b[o/P%cd.m])
 		}
 	}
 	return y, mag
@@ -295,58 +305,21 @@ func TestWinogradTrainMatchesDefinition(t *testing.T) {
 			convBackwardDataAdjoint(dy, w, cd, adj, dx)
 			// Its definition: dx[s,c,ih,iw] = Σ dy[s,m,oh,ow]·w[m,c,kh,kw], ih = oh+kh-pb.
 			ref, mag := make([]float64, len(dx)), make([]float64, len(dx))
-			H, W, Ho, Wo := c.h, c.w, cd.g.out[1], cd.g.out[2]
-			for s := range c.n {
-				for m := range c.m {
-					for oh := range Ho {
-						for ow := range Wo {
-							d := float64(dy[((s*c.m+m)*Ho+oh)*Wo+ow])
-							for ci := range c.c {
-								for kh := range 3 {
-									for kw := range 3 {
-										ih, iw := oh+kh-cd.g.pb[1], ow+kw-cd.g.pb[2]
-										if ih < 0 || ih >= H || iw < 0 || iw >= W {
-											continue
-										}
-										p := d * float64(w[((m*c.c+ci)*3+kh)*3+kw])
-										i := ((s*c.c+ci)*H+ih)*W + iw
-										ref[i] += p
-										mag[i] += math.Abs(p)
-									}
-								}
-							}
-						}
-					}
-				}
-			}
+			convTaps(cd, func(o, i, k int) {
+				p := float64(dy[o]) * float64(w[k])
+				ref[i] += p
+				mag[i] += math.Abs(p)
+			})
 			check("data gradient", dx, ref, mag)
 			// The weight gradient: dw[m,c,kh,kw] = Σ dy[s,m,oh,ow]·x[s,c,oh+kh-pb,ow+kw-pb].
 			dw := make([]float32, len(w))
 			wg.weightGrad(dy, x, cd, dw)
 			ref, mag = make([]float64, len(dw)), make([]float64, len(dw))
-			for s := range c.n {
-				for m := range c.m {
-					for oh := range Ho {
-						for ow := range Wo {
-							d := float64(dy[((s*c.m+m)*Ho+oh)*Wo+ow])
-							for ci := range c.c {
-								for kh := range 3 {
-									for kw := range 3 {
-										ih, iw := oh+kh-cd.g.pb[1], ow+kw-cd.g.pb[2]
-										if ih < 0 || ih >= H || iw < 0 || iw >= W {
-											continue
-										}
-										p := d * float64(x[((s*c.c+ci)*H+ih)*W+iw])
-										i := ((m*c.c+ci)*3+kh)*3 + kw
-										ref[i] += p
-										mag[i] += math.Abs(p)
-									}
-								}
-							}
-						}
-					}
-				}
-			}
+			convTaps(cd, func(o, i, k int) {
+				p := float64(dy[o]) * float64(x[i])
+				ref[k] += p
+				mag[k] += math.Abs(p)
+			})
 			check("weight gradient", dw, ref, mag)
 		})
 	}
