@@ -293,39 +293,6 @@ func (j *job) compute(t int, buf *buffers) {
 // (docs/performance.md, "ResNet-18 step and inference").
 const spinFor = 50 * time.Microsecond
 
-// spinIdle is how long a helper polls instead while no poller has found
-// itself taken off its core lately (a machine with no other load): long
-// enough to bridge an inference's serial ops and the gap from one run to
-// the next (120-200 µs for MobileNetV2 at batch 16), whose first jobs
-// otherwise waited 75-165 µs for a parked helper to wake. A turn of the
-// poll loop (a microsecond or so) that took more than descheduled means
-// the thread was taken off its core for another one; the helpers then
-// poll for spinFor only, for busyHold: polling 200 µs on a machine with a
-// core taken made MobileNetV2's inference 1.3-1.6 times slower
-// (docs/performance.md, "MobileNetV2 inference under AVX2 on two cores").
-const (
-	spinIdle    = 300 * time.Microsecond
-	descheduled = 500 * time.Microsecond
-	busyHold    = time.Second
-)
-
-// busyUntil is when the helpers may poll for spinIdle again (UnixNano).
-var busyUntil atomic.Int64
-
-// spinTime returns how long a helper polls after its last job, at now,
-// its last turn of polling having taken turn.
-func spinTime(now time.Time, turn time.Duration) time.Duration {
-	t := now.UnixNano()
-	if turn > descheduled {
-		busyUntil.Store(t + int64(busyHold))
-		return spinFor
-	}
-	if t < busyUntil.Load() {
-		return spinFor
-	}
-	return spinIdle
-}
-
 // team is the helper goroutines, started as needed (one fewer than
 // GOMAXPROCS at most) and never stopped. A caller posts its job; helpers
 // that are polling pick it up at once, parked ones are woken.
@@ -375,22 +342,15 @@ func (h *helpers) poll() *job {
 	return nil
 }
 
-// run is a helper's loop: work on posted jobs, poll for a while after the
-// last one (spinTime), then park until woken.
+// run is a helper's loop: work on posted jobs, poll for spinFor after the
+// last one, then park until woken.
 func (h *helpers) run() {
 	for {
 		last := time.Now()
-		prev := last
-		for {
-			now := time.Now()
-			if now.Sub(last) >= spinTime(now, now.Sub(prev)) {
-				break
-			}
-			prev = now
+		for time.Since(last) < spinFor {
 			if j := h.poll(); j != nil {
 				j.work(false)
 				last = time.Now()
-				prev = last
 				continue
 			}
 			runtime.Gosched()

@@ -5,7 +5,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 )
 
 // A task that panics on a helper goroutine must not end the process: the
@@ -72,27 +71,5 @@ func TestJobClaimsBothEnds(t *testing.T) {
 				t.Fatalf("%d blocks: block %d claimed %d times", n, b, c)
 			}
 		}
-	}
-}
-
-// TestSpinTime: a helper polls for spinIdle after its last job while no
-// poll turn has taken longer than descheduled; a turn that did (its thread
-// taken off its core) brings it back to spinFor, the time it polled
-// before, for busyHold.
-func TestSpinTime(t *testing.T) {
-	defer func(v int64) { busyUntil.Store(v) }(busyUntil.Load())
-	busyUntil.Store(0)
-	now := time.Now()
-	if got := spinTime(now, time.Microsecond); got != spinIdle {
-		t.Errorf("idle machine: spin %v, want %v", got, spinIdle)
-	}
-	if got := spinTime(now, 2*descheduled); got != spinFor {
-		t.Errorf("a turn of %v: spin %v, want %v", 2*descheduled, got, spinFor)
-	}
-	if got := spinTime(now.Add(busyHold/2), time.Microsecond); got != spinFor {
-		t.Errorf("%v after a long turn: spin %v, want %v", busyHold/2, got, spinFor)
-	}
-	if got := spinTime(now.Add(busyHold+time.Millisecond), time.Microsecond); got != spinIdle {
-		t.Errorf("%v after a long turn: spin %v, want %v", busyHold+time.Millisecond, got, spinIdle)
 	}
 }
