@@ -605,14 +605,35 @@ func lowerGlobalPool(op string, isMax bool) LowerFunc {
 	}
 }
 
+// poolGlobalAverage returns the mean of each of the planes of x (of size
+// elements): its elements added in order to +0, the sum divided by size.
+// Planes of 4 (MobileNetV2's last feature map at 64x64) take an unrolled
+// loop, the same sums: 26-34 µs for MobileNetV2's 20480 planes against
+// 73-85 with the plain loop (BenchmarkPoolGlobalAverage). It stays on one
+// core: split across two it took 60-110 µs, the hand-off costing more
+// than the half it saves.
 func poolGlobalAverage[T Float](x []T, planes, size int) []T {
 	y := make([]T, planes)
+	n := T(size)
+	if size == 4 {
+		xs := x[:4*planes]
+		for p := range y {
+			q := xs[4*p : 4*p+4 : 4*p+4]
+			var s T
+			s += q[0]
+			s += q[1]
+			s += q[2]
+			s += q[3]
+			y[p] = s / n
+		}
+		return y
+	}
 	for p := range y {
 		var s T
 		for _, v := range x[p*size : (p+1)*size] {
 			s += v
 		}
-		y[p] = s / T(size)
+		y[p] = s / n
 	}
 	return y
 }

@@ -183,10 +183,16 @@ func (pa *PackedA) SgemmSerial(tB bool, n int, alpha float32, b []float32, ldb i
 
 // Sgemm is SgemmSerial split among up to runtime.GOMAXPROCS(0) goroutines
 // when the product is large enough, as Sgemm splits products; the blocks
-// are ranges of columns of C, each using the whole packed A.
+// are ranges of columns of C, each using the whole packed A, or bands of
+// rows when the columns are too few to split.
 func (pa *PackedA) Sgemm(tB bool, n int, alpha float32, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	procs := runtime.GOMAXPROCS(0)
 	pm, pn := gridRows(pa.kern, pa.m, n, pa.k, procs, 1)
+	if pm*pn <= 1 {
+		// A narrow product (one tile's columns: a classifier's
+		// transposed product at a small batch) splits by rows.
+		pm = rowBandsFor(pa.kern, pa.m, n, pa.k, procs)
+	}
 	if pm*pn <= 1 || alpha == 0 {
 		pa.SgemmSerial(tB, n, alpha, b, ldb, beta, c, ldc)
 		return
@@ -198,7 +204,67 @@ func (pa *PackedA) Sgemm(tB bool, n int, alpha float32, b []float32, ldb int, be
 	checkMatrix("B", br, bc, b, ldb)
 	checkMatrix("C", pa.m, n, c, ldc)
 	p := product{tB: tB, m: pa.m, n: n, k: pa.k, alpha: alpha, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, pre: pa, kern: pa.kern}
+	if pn == 1 {
+		pa.rowBands(&p, pm)
+		return
+	}
 	p.parallel(pm, pn, procs)
+}
+
+// rowBandsFor is how many bands of rows rowBands cuts a product of m×n×k
+// into for procs workers: two a worker (so that one that starts late
+// takes fewer), none (1) where grid would keep the product on one
+// goroutine or the rows are too few.
+func rowBandsFor(kn *kernel, m, n, k, procs int) int {
+	if procs <= 1 || m*n*k < parallelMin {
+		return 1
+	}
+	return max(1, min(ceilDiv(m, kn.mr), 2*procs, m*n*k/blockMin))
+}
+
+// rowBands computes p (p.pre == pa) in bands of whole row tiles, one
+// task a band: each band packs op(B) for itself and takes its rows of
+// pa's blocks, so bands need not start at pa's blocks (mc rows) as
+// product.block's do.
+func (pa *PackedA) rowBands(p *product, bands int) {
+	mt := ceilDiv(pa.m, pa.kern.mr)
+	Parallel(bands, func(t int) {
+		i0 := min(pa.m, mt*t/bands*pa.kern.mr)
+		i1 := min(pa.m, mt*(t+1)/bands*pa.kern.mr)
+		if i0 == i1 {
+			return
+		}
+		buf := pool.get()
+		pa.rows(p, i0, i1, buf)
+		pool.put(buf)
+	})
+}
+
+// rows computes rows [i0, i1) of p (p.pre == pa; i0 a multiple of the
+// row tile, i1 too or m) with buf: serial's loops over pa's blocks,
+// restricted to those rows. Each element gets the same k blocks in the
+// same order by the same kernel (the last rows, fewer than a tile, by its
+// edge where serial takes it), so the bits are serial's.
+func (pa *PackedA) rows(p *product, i0, i1 int, buf *buffers) {
+	kn := pa.kern
+	m, n, k, kc, mc := pa.m, p.n, pa.k, pa.kc, pa.mc
+	nlim := kn.ncMax
+	if mc >= m {
+		nlim = max(kn.nr, kn.ncSmall/kc)
+	}
+	_, nc := blocks(n, nlim, kn.nr)
+	buf.b = grow(buf.b, kc*nc)
+	for jc := 0; jc < n; jc += nc {
+		nb := min(nc, n-jc)
+		for pc := 0; pc < k; pc += kc {
+			kb := min(kc, k-pc)
+			p.packB(buf, pc, jc, kb, nb)
+			for ic := i0 / mc * mc; ic < i1; ic += mc {
+				r0, r1 := max(i0, ic)-ic, min(i1, ic+mc, m)-ic
+				p.macro(buf, pa.block(ic, pc)[r0*kb:], ic+r0, jc, pc, r1-r0, nb, kb)
+			}
+		}
+	}
 }
 
 // packA packs the mb×kb block of op(A) at (ic, pc) into dst.

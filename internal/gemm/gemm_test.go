@@ -433,6 +433,57 @@ func TestParallel(t *testing.T) {
 	}
 }
 
+// TestPackedARowBands: a narrow product with A packed beforehand, computed
+// in bands of rows (rowBands, what PackedA.Sgemm does where the columns
+// are too few to split), equals SgemmSerial's bit for bit: any number of
+// bands, bands across pa's row blocks (m past mcMax) and k blocks, the
+// last rows short of a tile, both layouts of B, beta 0 over a C full of
+// NaN, 1 and another. PackedA.Sgemm runs the classifier's transposed
+// product (1000×16×1280) in bands when there are cores for them.
+func TestPackedARowBands(t *testing.T) {
+	kernels(t, testPackedARowBands)
+	if got := rowBandsFor(current(), 1000, 16, 1280, 2); got != 4 {
+		t.Errorf("rowBandsFor(1000×16×1280, 2 procs) = %d bands, want 4", got)
+	}
+	if got := rowBandsFor(current(), 1000, 16, 1280, 1); got != 1 {
+		t.Errorf("rowBandsFor(1000×16×1280, 1 proc) = %d bands, want 1", got)
+	}
+	if got := rowBandsFor(current(), 64, 16, 64, 2); got != 1 {
+		t.Errorf("rowBandsFor(64×16×64, 2 procs) = %d bands, want 1 (too small)", got)
+	}
+}
+
+func testPackedARowBands(t *testing.T) {
+	rng := rand.New(rand.NewPCG(23, 24))
+	for _, sz := range [][3]int{{1, 1, 1}, {7, 5, 33}, {53, 16, 300}, {150, 16, 515}, {1000, 16, 1280}, {301, 9, 700}} {
+		for _, tB := range []bool{false, true} {
+			for _, beta := range []float32{0, 1, -0.5} {
+				p := newProblem(rng, false, tB, sz[0], sz[1], sz[2], 1.5, beta, 3)
+				pa := PackA(false, p.m, p.k, p.a, p.lda)
+				want := append([]float32(nil), p.c...)
+				pa.SgemmSerial(tB, p.n, p.alpha, p.b, p.ldb, beta, want, p.ldc)
+				for _, bands := range []int{1, 2, 3, 4, 7} {
+					got := append([]float32(nil), p.c...)
+					q := product{tB: tB, m: p.m, n: p.n, k: p.k, alpha: p.alpha, b: p.b, ldb: p.ldb, beta: beta, c: got, ldc: p.ldc, pre: pa, kern: pa.kern}
+					pa.rowBands(&q, bands)
+					for i := range want {
+						if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+							t.Fatalf("%v tB=%v beta=%v, %d bands: C[%d] = %v, SgemmSerial gives %v", sz, tB, beta, bands, i, got[i], want[i])
+						}
+					}
+				}
+				got := append([]float32(nil), p.c...)
+				pa.Sgemm(tB, p.n, p.alpha, p.b, p.ldb, beta, got, p.ldc)
+				for i := range want {
+					if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+						t.Fatalf("%v tB=%v beta=%v: PackedA.Sgemm gives C[%d] = %v, SgemmSerial %v", sz, tB, beta, i, got[i], want[i])
+					}
+				}
+			}
+		}
+	}
+}
+
 // TestPackedA: products with A packed beforehand equal Sgemm's bit for bit
 // (the same blocks, the same kernel), across block boundaries in m and k,
 // both layouts of A and B, and beta 0 over a C full of NaN; PackedA.Sgemm,
