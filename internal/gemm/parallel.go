@@ -1,7 +1,6 @@
 package gemm
 
 import (
-	"fmt"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -64,59 +63,16 @@ func gridRows(kn *kernel, m, n, k, procs, rowsMax int) (pm, pn int) {
 	return pm, pn
 }
 
-// job is a product cut into pm×pn blocks that workers claim through left;
+// job is a product cut into pm×pn blocks that workers claim through next;
 // the worker that completes the last block closes finished.
 type job struct {
 	product
 	task           func(i int) // set for Parallel: the blocks are calls of task
 	pm, pn, mt, nt int
 	total          int64
-	// left is the blocks not yet claimed, [lo, hi), lo in the low 32
-	// bits and hi in the high ones: the caller claims from the front,
-	// helpers from the back (see claim).
-	left     atomic.Uint64
-	done     atomic.Int64
-	finished chan struct{}
-	fault    atomic.Pointer[fault] // the first panic of a task
-}
-
-// maxBlocks is the most blocks a job holds (left's halves hold up to
-// 1<<32 - 1), and the most calls of one Parallel.
-const (
-	maxBlocks = 1<<31 - 1
-	loMask    = 1<<32 - 1
-)
-
-// newJob returns a job of total blocks, none claimed.
-func newJob(total int64) *job {
-	j := &job{total: total, finished: make(chan struct{})}
-	j.left.Store(uint64(total) << 32)
-	return j
-}
-
-// claim takes the first block left (front) or the last one, and reports
-// false when none is left. The caller of Parallel or Sgemm claims from
-// the front and helpers from the back, so that on two cores each takes
-// the same end of every job: the blocks of a network's ops run in sample
-// order, and the samples a core computed in one op are mostly those it
-// computes in the next, their data in its own cache rather than in the
-// other core's. A worker that starts late or runs slow still leaves its
-// end to the other, which crosses the middle.
-func (j *job) claim(front bool) (int64, bool) {
-	for {
-		l := j.left.Load()
-		lo, hi := l&loMask, l>>32
-		if lo >= hi {
-			return 0, false
-		}
-		t, n := lo, l+1
-		if !front {
-			t, n = hi-1, l-1<<32
-		}
-		if j.left.CompareAndSwap(l, n) {
-			return int64(t), true
-		}
-	}
+	next, done     atomic.Int64
+	finished       chan struct{}
+	fault          atomic.Pointer[fault] // the first panic of a task
 }
 
 // fault is a panic a task raised on some goroutine; run raises it again on
@@ -128,10 +84,10 @@ type fault struct{ v any }
 func (j *job) run(helpers int) {
 	if !team.post(j, helpers) {
 		for range helpers {
-			go j.work(false)
+			go j.work()
 		}
 	}
-	j.work(true)
+	j.work()
 	j.wait()
 	team.posted.CompareAndSwap(j, nil)
 	if f := j.fault.Load(); f != nil {
@@ -190,8 +146,10 @@ func (j *job) call(i int) {
 // for helpers that come too late to claim one: they find none left and
 // leave without touching C.
 func (p *product) parallel(pm, pn, procs int) {
-	j := newJob(int64(pm * pn))
-	j.product, j.pm, j.pn, j.mt, j.nt = *p, pm, pn, ceilDiv(p.m, p.kern.mr), ceilDiv(p.n, p.kern.nr)
+	j := &job{
+		product: *p, pm: pm, pn: pn, mt: ceilDiv(p.m, p.kern.mr), nt: ceilDiv(p.n, p.kern.nr),
+		total: int64(pm * pn), finished: make(chan struct{}),
+	}
 	helpers := min(procs, pm*pn) - 1
 	j.run(helpers)
 }
@@ -226,24 +184,16 @@ func Parallel(n int, f func(i int)) {
 		}
 		return
 	}
-	if n > maxBlocks {
-		panic(fmt.Sprintf("gemm: Parallel of %d calls, more than %d", n, maxBlocks))
-	}
-	j := newJob(int64(n))
-	j.task = f
+	j := &job{task: f, total: int64(n), finished: make(chan struct{})}
 	helpers := min(procs, n) - 1
 	j.run(helpers)
 }
 
 // open reports whether j has blocks left to claim.
-func (j *job) open() bool {
-	l := j.left.Load()
-	return l&loMask < l>>32
-}
+func (j *job) open() bool { return j.next.Load() < j.total }
 
-// work computes blocks, claimed from the front of j's (the caller) or
-// from its back (a helper), until none are left.
-func (j *job) work(front bool) {
+// work computes blocks until none are left.
+func (j *job) work() {
 	if !j.open() {
 		return
 	}
@@ -253,8 +203,8 @@ func (j *job) work(front bool) {
 		defer pool.put(buf)
 	}
 	for {
-		t, ok := j.claim(front)
-		if !ok {
+		t := j.next.Add(1) - 1
+		if t >= j.total {
 			return
 		}
 		if j.task != nil {
@@ -349,7 +299,7 @@ func (h *helpers) run() {
 		last := time.Now()
 		for time.Since(last) < spinFor {
 			if j := h.poll(); j != nil {
-				j.work(false)
+				j.work()
 				last = time.Now()
 				continue
 			}
