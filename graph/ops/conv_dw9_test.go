@@ -64,11 +64,7 @@ func TestDW9MatchesKernels(t *testing.T) {
 			x[5], x[cd.g.inSize()+7] = float32(math.NaN()), float32(math.Inf(-1))
 			x[2*cd.g.inSize()+3] = float32(math.Copysign(0, -1))
 			x[len(x)-1] = 0.5 / w[len(w)-5] // near the upper bound
-			for _, v := range []struct {
-				name       string
-				b          []float32
-				relu, clip bool
-			}{{"bias", b, false, false}, {"no_bias", nil, false, false}, {"relu", b, true, false}, {"clip", b, false, true}, {"clip_no_bias", nil, false, true}} {
+			for _, v := range epiVariants(b) {
 				run := func(off bool) ([]float32, []int) {
 					old := dw9Off
 					dw9Off = off

@@ -118,6 +118,21 @@ func dwCompare(t *testing.T, cd *convDims, vl int) {
 	}
 }
 
+// epiVariant is one way of ending a convolution the epilogue tests run:
+// with bias b or none, and a fused Relu or Clip (runEpilogue's).
+type epiVariant struct {
+	name       string
+	b          []float32
+	relu, clip bool
+}
+
+// epiVariants returns the variants: bias, no bias, Relu, Clip, and Clip
+// without a bias.
+func epiVariants(b []float32) []epiVariant {
+	return []epiVariant{{"bias", b, false, false}, {"no_bias", nil, false, false}, {"relu", b, true, false},
+		{"clip", b, false, true}, {"clip_no_bias", nil, false, true}}
+}
+
 // runEpilogue runs fwd with cd's epilogue set to Relu or a Clip (lower
 // bound the bias of channel 1, or 0; upper 0.5) into an output full of NaNs,
 // and returns it with the Clip's recorded hits, sorted.

@@ -34,12 +34,7 @@ func TestConvPointwiseMatchesIm2col(t *testing.T) {
 			// its bias (or 0) throughout.
 			clear(w[c.c : 2*c.c])
 			cd.packed = gemm.PackA(false, c.m, c.c, w, c.c)
-			for _, v := range []struct {
-				name       string
-				b          []float32
-				relu, clip bool
-			}{{"bias", b, false, false}, {"no_bias", nil, false, false}, {"relu", b, true, false},
-				{"clip", b, false, true}, {"clip_no_bias", nil, false, true}} {
+			for _, v := range epiVariants(b) {
 				run := func(off bool) ([]float32, []int) {
 					old := convPlanesOff
 					convPlanesOff = off

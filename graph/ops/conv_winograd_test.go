@@ -117,12 +117,7 @@ func TestWinogradMatchesDefinition(t *testing.T) {
 			direct := *cd
 			direct.wino = nil
 			ref, mag := convNaive64(x, w, b, cd)
-			for _, v := range []struct {
-				name       string
-				b          []float32
-				relu, clip bool
-			}{{"bias", b, false, false}, {"no_bias", nil, false, false}, {"relu", b, true, false},
-				{"clip", b, false, true}, {"clip_no_bias", nil, false, true}} {
+			for _, v := range epiVariants(b) {
 				got, gotHits := runEpilogue(cd, v.b, v.relu, v.clip, func(e *convDims, y []float32) { e.wino.forward(x, v.b, e, y) })
 				want, wantHits := runEpilogue(&direct, v.b, v.relu, v.clip, func(e *convDims, y []float32) { convForward(x, w, v.b, e, y) })
 				ref := ref
@@ -205,48 +200,43 @@ func TestWinogradAsmMatchesGo(t *testing.T) {
 
 // TestWinogradChoice checks which convolutions take F(2x2, 3x3): 3x3,
 // stride 1, dilation 1, one group, 2-D, and planes whose V fits
-// convWinogradMax.
+// convWinogradMax; in training, only where the batch has at least twice as
+// many tiles as channels.
 func TestWinogradChoice(t *testing.T) {
 	dims := func(n, c, m, h, k, s, d, group int) *convDims {
 		o := (h+2-d*(k-1)-1)/s + 1
 		return &convDims{n: n, c: c, m: m, group: group, g: newConvGeom(two(h, h), two(o, o), two(k, k), two(s, s), two(d, d), two(1, 1), two(1, 1))}
 	}
+	// infer: inference takes F(2x2, 3x3); train: training does too (the
+	// batch has at least twice as many tiles as channels).
 	for _, c := range []struct {
-		name string
-		cd   *convDims
-		want bool
+		name         string
+		cd           *convDims
+		infer, train bool
 	}{
-		{"resnet_layer1", dims(16, 64, 64, 16, 3, 1, 1, 1), true},
-		{"stride2", dims(16, 64, 128, 16, 3, 2, 1, 1), false},
-		{"dilation2", dims(2, 8, 8, 16, 3, 1, 2, 1), false},
-		{"5x5", dims(2, 8, 8, 16, 5, 1, 1, 1), false},
-		{"groups", dims(2, 8, 8, 16, 3, 1, 1, 2), false},
-		{"1d", &convDims{n: 2, c: 4, m: 4, group: 1, g: newConvGeom([]int{9}, []int{9}, []int{3}, []int{1}, []int{1}, []int{1}, []int{1})}, false},
-		{"huge_planes", dims(1, 64, 64, 1024, 3, 1, 1, 1), false},
+		{"resnet_layer1", dims(16, 64, 64, 16, 3, 1, 1, 1), true, true},
+		{"resnet_layer2", dims(16, 128, 128, 8, 3, 1, 1, 1), true, true},
+		{"resnet_layer3", dims(16, 256, 256, 4, 3, 1, 1, 1), true, false},
+		{"resnet_layer4", dims(16, 512, 512, 2, 3, 1, 1, 1), true, false},
+		{"resnet_layer2_b4", dims(4, 128, 128, 8, 3, 1, 1, 1), true, false},
+		{"stride2", dims(16, 64, 128, 16, 3, 2, 1, 1), false, false},
+		{"dilation2", dims(2, 8, 8, 16, 3, 1, 2, 1), false, false},
+		{"5x5", dims(2, 8, 8, 16, 5, 1, 1, 1), false, false},
+		{"groups", dims(2, 8, 8, 16, 3, 1, 1, 2), false, false},
+		{"1d", &convDims{n: 2, c: 4, m: 4, group: 1, g: newConvGeom([]int{9}, []int{9}, []int{3}, []int{1}, []int{1}, []int{1}, []int{1})}, false, false},
+		{"huge_planes", dims(1, 64, 64, 1024, 3, 1, 1, 1), false, false},
 		// Conv3d, a (1, 3, 3) window over one input plane with depth
 		// padding: three output planes, or one of padding at depth stride 3.
-		{"3d_depth_padded", &convDims{n: 2, c: 4, m: 5, group: 1, g: newConvGeom([]int{1, 9, 9}, []int{3, 9, 9}, []int{1, 3, 3}, []int{1, 1, 1}, []int{1, 1, 1}, []int{1, 1, 1}, []int{1, 1, 1})}, false},
-		{"3d_depth_padded_s3", &convDims{n: 2, c: 4, m: 5, group: 1, g: newConvGeom([]int{1, 9, 9}, []int{1, 9, 9}, []int{1, 3, 3}, []int{3, 1, 1}, []int{1, 1, 1}, []int{1, 1, 1}, []int{1, 1, 1})}, false},
-		{"3d_one_plane", &convDims{n: 2, c: 4, m: 5, group: 1, g: newConvGeom([]int{1, 9, 9}, []int{1, 9, 9}, []int{1, 3, 3}, []int{1, 1, 1}, []int{1, 1, 1}, []int{0, 1, 1}, []int{0, 1, 1})}, true},
+		{"3d_depth_padded", &convDims{n: 2, c: 4, m: 5, group: 1, g: newConvGeom([]int{1, 9, 9}, []int{3, 9, 9}, []int{1, 3, 3}, []int{1, 1, 1}, []int{1, 1, 1}, []int{1, 1, 1}, []int{1, 1, 1})}, false, false},
+		{"3d_depth_padded_s3", &convDims{n: 2, c: 4, m: 5, group: 1, g: newConvGeom([]int{1, 9, 9}, []int{1, 9, 9}, []int{1, 3, 3}, []int{3, 1, 1}, []int{1, 1, 1}, []int{1, 1, 1}, []int{1, 1, 1})}, false, false},
+		{"3d_one_plane", &convDims{n: 2, c: 4, m: 5, group: 1, g: newConvGeom([]int{1, 9, 9}, []int{1, 9, 9}, []int{1, 3, 3}, []int{1, 1, 1}, []int{1, 1, 1}, []int{0, 1, 1}, []int{0, 1, 1})}, true, true},
 	} {
-		if got := convWinogradFits(c.cd) && convWinogradSize(c.cd); got != c.want {
-			t.Errorf("%s: Winograd %v, want %v", c.name, got, c.want)
+		infer := convWinogradFits(c.cd) && convWinogradSize(c.cd)
+		if infer != c.infer {
+			t.Errorf("%s: Winograd %v, want %v", c.name, infer, c.infer)
 		}
-	}
-	// Training: ResNet-18's layers 1 and 2 at 64px, batch 16, not 3 and 4.
-	for _, c := range []struct {
-		name string
-		cd   *convDims
-		want bool
-	}{
-		{"layer1", dims(16, 64, 64, 16, 3, 1, 1, 1), true},
-		{"layer2", dims(16, 128, 128, 8, 3, 1, 1, 1), true},
-		{"layer3", dims(16, 256, 256, 4, 3, 1, 1, 1), false},
-		{"layer4", dims(16, 512, 512, 2, 3, 1, 1, 1), false},
-		{"layer2_b4", dims(4, 128, 128, 8, 3, 1, 1, 1), false},
-	} {
-		if got := convWinogradTrains(c.cd); got != c.want {
-			t.Errorf("training %s: Winograd %v, want %v", c.name, got, c.want)
+		if train := infer && convWinogradTrains(c.cd); train != c.train {
+			t.Errorf("training %s: Winograd %v, want %v", c.name, train, c.train)
 		}
 	}
 }
