@@ -68,7 +68,7 @@ func lowerConv(c *Ctx, in []*Value) ([]*Value, error) {
 	if c.ConstParams && group == 1 && x.DType == graph.Float32 && !x.IsConst() {
 		// Inference weights never change: pack them for the GEMM once.
 		if wd := constData32(w); wd != nil {
-			if convWinogradFits(cd) && convWinogradSize(cd) {
+			if convWinogradFits(cd) {
 				cd.wino = newConvWinograd(cd, wd)
 			} else {
 				rows := C * cd.g.kSize()
@@ -90,10 +90,10 @@ func lowerConv(c *Ctx, in []*Value) ([]*Value, error) {
 			cd.wgather = convWeightGather(cd)
 		}
 	}
-	if c.Train && x.DType == graph.Float32 && !x.IsConst() && convWinogradFits(cd) && convWinogradSize(cd) && convWinogradTrains(cd) {
+	if c.Train && x.DType == graph.Float32 && !x.IsConst() && convWinogradFits(cd) && convWinogradTrains(cd) {
 		cd.winoTrain = newConvWinogradTrain(cd)
 	}
-	if a := cd.adjoint; a != nil && convWinogradFits(a) && convWinogradSize(a) && convWinogradTrains(a) {
+	if a := cd.adjoint; a != nil && convWinogradFits(a) && convWinogradTrains(a) {
 		// The data gradient, a stride-1 3x3 convolution of dy.
 		a.winoTrain = newConvWinogradTrain(a)
 	}

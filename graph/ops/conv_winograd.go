@@ -52,14 +52,14 @@ type convWinograd struct {
 }
 
 // convWinogradFits reports whether cd is a 2-D convolution F(2x2, 3x3)
-// does: one group, a 3x3 window, unit strides and dilations, and padding
-// of at most the window.
+// does: one group, a 3x3 window, unit strides and dilations, padding of
+// at most the window, and sizes convWinogradSize takes.
 func convWinogradFits(cd *convDims) bool {
 	g := &cd.g
 	return convWinogradOn && cd.group == 1 && g.planar() &&
 		g.k[1] == 3 && g.k[2] == 3 && g.s[1] == 1 && g.s[2] == 1 && g.d[1] == 1 && g.d[2] == 1 &&
 		g.out[1] >= 1 && g.out[2] >= 1 && g.pb[1] >= 0 && g.pb[2] >= 0 && g.pe[1] >= 0 && g.pe[2] >= 0 &&
-		g.pb[1] <= 2 && g.pb[2] <= 2
+		g.pb[1] <= 2 && g.pb[2] <= 2 && convWinogradSize(cd)
 }
 
 // newConvWinograd returns the Winograd form of cd with its constant

@@ -38,7 +38,7 @@ func (c winoCase) dims(w []float32) *convDims {
 		convWinogradLimit = c.limit
 		defer func() { convWinogradLimit = old }()
 	}
-	if !convWinogradFits(cd) || !convWinogradSize(cd) {
+	if !convWinogradFits(cd) {
 		panic("not a Winograd case: " + c.String())
 	}
 	cd.wino = newConvWinograd(cd, w)
@@ -231,7 +231,7 @@ func TestWinogradChoice(t *testing.T) {
 		{"3d_depth_padded_s3", &convDims{n: 2, c: 4, m: 5, group: 1, g: newConvGeom([]int{1, 9, 9}, []int{1, 9, 9}, []int{1, 3, 3}, []int{3, 1, 1}, []int{1, 1, 1}, []int{1, 1, 1}, []int{1, 1, 1})}, false, false},
 		{"3d_one_plane", &convDims{n: 2, c: 4, m: 5, group: 1, g: newConvGeom([]int{1, 9, 9}, []int{1, 9, 9}, []int{1, 3, 3}, []int{1, 1, 1}, []int{1, 1, 1}, []int{0, 1, 1}, []int{0, 1, 1})}, true, true},
 	} {
-		infer := convWinogradFits(c.cd) && convWinogradSize(c.cd)
+		infer := convWinogradFits(c.cd)
 		if infer != c.infer {
 			t.Errorf("%s: Winograd %v, want %v", c.name, infer, c.infer)
 		}
