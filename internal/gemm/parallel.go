@@ -232,16 +232,24 @@ func (j *job) compute(t int, buf *buffers) {
 }
 
 // spinFor is how long a helper keeps polling for jobs after its last one
-// before it parks. Waking a parked goroutine on an idle core can take
-// 100 µs or more (measured in a VM), as long as a mid-sized product takes;
-// parking after every job (no polling) cost the ResNet-18 step 70% more CPU
-// time in wake-ups. Polling long costs a busy machine the other way: at
-// 1 ms, the ResNet-18 step at GOMAXPROCS=2 took 1.6 times the CPU time of
-// one core and twice its wall time while other processes kept both cores
-// busy, since the poller takes turns on a core with the thread doing the
-// work; at 50 µs, 1.1 times the CPU time and about the same wall time
-// (docs/performance.md, "ResNet-18 step and inference").
-const spinFor = 50 * time.Microsecond
+// before it parks. In this VM a parked thread's wake-up takes 75-165 µs,
+// and the kernel (booted with sched_vcpu_pack) tends to place a thread it
+// wakes on the busy core of the thread that woke it: then the caller and
+// its helper take turns on one core while the other idles, and a whole
+// inference runs at one core's speed or slower. A helper that parks
+// between the jobs of a run is woken dozens of times a run, and MobileNetV2's
+// inference on two cores ran one run in six to ten at half speed; polling
+// 500 µs bridges the serial stretches of a run, so it parks once or not at
+// all (docs/performance.md, "Two cores that stay two"). The price is on a
+// machine whose cores other processes keep busy: the polling thread spends
+// its share of a core, and ResNet-18's inference took about 1.3 times its
+// 50 µs time there (still less than ONNX Runtime's, whose threads also spin).
+const spinFor = 500 * time.Microsecond
+
+// yieldEvery is how many polls (about a microsecond each) a helper makes
+// between yields of its P, so that other goroutines of the program wait
+// at most tens of microseconds for it.
+const yieldEvery = 16
 
 // team is the helper goroutines, started as needed (one fewer than
 // GOMAXPROCS at most) and never stopped. A caller posts its job; helpers
@@ -297,13 +305,15 @@ func (h *helpers) poll() *job {
 func (h *helpers) run() {
 	for {
 		last := time.Now()
-		for time.Since(last) < spinFor {
+		for i := 1; time.Since(last) < spinFor; i++ {
 			if j := h.poll(); j != nil {
 				j.work()
 				last = time.Now()
 				continue
 			}
-			runtime.Gosched()
+			if i%yieldEvery == 0 {
+				runtime.Gosched()
+			}
 		}
 		h.parked.Add(1)
 		// A job posted before the increment was not signalled: look again.
