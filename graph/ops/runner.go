@@ -9,6 +9,7 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/onnxtune/onnxtune/graph"
+	"github.com/onnxtune/onnxtune/internal/gemm"
 )
 
 // Runner runs a model on inputs of any batch size, compiling it once per set
@@ -64,6 +65,9 @@ func InputNames(m *graph.Model) []string {
 // outputs in graph order. It may be called from several goroutines at once;
 // it only reads the input tensors.
 func (r *Runner) Run(inputs map[string]*tensor.Dense) ([]*tensor.Dense, error) {
+	// A run is a chain of short parallel products and serial stretches:
+	// the GEMM helpers keep polling through it instead of parking.
+	defer gemm.Hot()()
 	shapes := make(map[string][]int, len(inputs))
 	var b strings.Builder
 	for _, name := range InputNames(r.model) {

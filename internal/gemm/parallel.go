@@ -232,24 +232,53 @@ func (j *job) compute(t int, buf *buffers) {
 }
 
 // spinFor is how long a helper keeps polling for jobs after its last one
-// before it parks. In this VM a parked thread's wake-up takes 75-165 µs,
-// and the kernel (booted with sched_vcpu_pack) tends to place a thread it
-// wakes on the busy core of the thread that woke it: then the caller and
-// its helper take turns on one core while the other idles, and a whole
-// inference runs at one core's speed or slower. A helper that parks
-// between the jobs of a run is woken dozens of times a run, and MobileNetV2's
-// inference on two cores ran one run in six to ten at half speed; polling
-// 500 µs bridges the serial stretches of a run, so it parks once or not at
-// all (docs/performance.md, "Two cores that stay two"). The price is on a
-// machine whose cores other processes keep busy: the polling thread spends
-// its share of a core, and ResNet-18's inference took about 1.3 times its
-// 50 µs time there (still less than ONNX Runtime's, whose threads also spin).
-const spinFor = 500 * time.Microsecond
+// before it parks. Waking a parked goroutine on an idle core can take
+// 100 µs or more (measured in a VM), as long as a mid-sized product takes;
+// parking after every job (no polling) cost the ResNet-18 step 70% more CPU
+// time in wake-ups. Polling long costs a busy machine the other way: at
+// 1 ms, the ResNet-18 step at GOMAXPROCS=2 took 1.6 times the CPU time of
+// one core and twice its wall time while other processes kept both cores
+// busy, since the poller takes turns on a core with the thread doing the
+// work; at 50 µs, 1.1 times the CPU time and about the same wall time
+// (docs/performance.md, "ResNet-18 step and inference").
+const spinFor = 50 * time.Microsecond
 
-// yieldEvery is how many polls (about a microsecond each) a helper makes
-// between yields of its P, so that other goroutines of the program wait
-// at most tens of microseconds for it.
+// spinHot is how long a helper polls while a caller holds the team hot
+// (Hot): an inference run, a chain of short products and serial stretches
+// between them. A helper that parks between them is woken dozens of times
+// a run, 75-165 µs late each time in this VM, and the kernel (booted with
+// sched_vcpu_pack) tends to place the thread it wakes on the busy core of
+// the thread that woke it: then caller and helper take turns on one core
+// while the other idles, and MobileNetV2's inference on two cores ran one
+// run in six to ten at half speed. Polling 500 µs bridges the serial
+// stretches, so the helper parks once a run or not at all (docs/
+// performance.md, "Two cores that stay two"). On a machine whose cores
+// other processes keep busy the polling thread spends its share of a core
+// (ResNet-18's inference about 1.3 times as long as with 50 µs, still less
+// than ONNX Runtime's, whose threads spin through a run too), so training,
+// whose products are long, keeps spinFor.
+const spinHot = 500 * time.Microsecond
+
+// yieldEvery is how many polls (about a microsecond each) a hot helper
+// makes between yields of its P, so that other goroutines of the program
+// wait at most tens of microseconds for it.
 const yieldEvery = 16
+
+// Hot keeps the helpers polling spinHot after their jobs, instead of
+// spinFor, until the returned function is called; calls may overlap.
+// ops.Runner holds the team hot for each inference run.
+func Hot() (release func()) {
+	team.hot.Add(1)
+	return func() {
+		team.cooled.Store(clock())
+		team.hot.Add(-1)
+	}
+}
+
+// clock is the time since the package started, in nanoseconds.
+func clock() int64 { return int64(time.Since(epoch)) }
+
+var epoch = time.Now()
 
 // team is the helper goroutines, started as needed (one fewer than
 // GOMAXPROCS at most) and never stopped. A caller posts its job; helpers
@@ -264,6 +293,8 @@ type helpers struct {
 	started int
 	posted  atomic.Pointer[job]
 	parked  atomic.Int32
+	hot     atomic.Int32 // callers in Hot
+	cooled  atomic.Int64 // clock() at the last release of Hot
 	wake    chan struct{}
 }
 
@@ -300,18 +331,35 @@ func (h *helpers) poll() *job {
 	return nil
 }
 
+// idle reports whether a caller holds the team Hot and whether a helper
+// whose last job ended at last (clock's time) should stop polling at now:
+// after spinFor, or spinHot while hot; a release of Hot counts as a job's
+// end.
+func (h *helpers) idle(last, now int64) (hot, stop bool) {
+	hot = h.hot.Load() > 0
+	if !hot {
+		last = max(last, h.cooled.Load())
+	}
+	d := time.Duration(now - last)
+	return hot, d >= spinHot || !hot && d >= spinFor
+}
+
 // run is a helper's loop: work on posted jobs, poll for spinFor after the
 // last one, then park until woken.
 func (h *helpers) run() {
 	for {
-		last := time.Now()
-		for i := 1; time.Since(last) < spinFor; i++ {
+		last := clock()
+		for i := 1; ; i++ {
+			hot, stop := h.idle(last, clock())
+			if stop {
+				break
+			}
 			if j := h.poll(); j != nil {
 				j.work()
-				last = time.Now()
+				last = clock()
 				continue
 			}
-			if i%yieldEvery == 0 {
+			if !hot || i%yieldEvery == 0 {
 				runtime.Gosched()
 			}
 		}
