@@ -344,8 +344,8 @@ func (h *helpers) idle(last, now int64) (hot, stop bool) {
 	return hot, d >= spinHot || !hot && d >= spinFor
 }
 
-// run is a helper's loop: work on posted jobs, poll for spinFor after the
-// last one, then park until woken.
+// run is a helper's loop: work on posted jobs, poll for spinFor (spinHot
+// while the team is hot) after the last one, then park until woken.
 func (h *helpers) run() {
 	for {
 		last := clock()
