@@ -72,3 +72,36 @@ func TestHotReleases(t *testing.T) {
 		t.Errorf("%d of %d helpers parked within 2 s of Hot's release", p, started)
 	}
 }
+
+// TestPostWakesOnce checks that posts send a parked helper one wake-up, not
+// one per post: a caller posting short jobs faster than a parked helper
+// wakes (80 µs or more here) sent one with each, and the helper, taking
+// them one per park, polled again after each, spinFor (spinHot when hot)
+// as many times as it had wake-ups left after a run, not once.
+func TestPostWakesOnce(t *testing.T) {
+	// A team of one helper, parked and not yet woken: no goroutine runs.
+	h := &helpers{wake: make(chan struct{}, maxHelpers), started: 1}
+	h.parked.Store(1)
+	for i := range 8 {
+		j := &job{task: func(int) {}, total: 1, finished: make(chan struct{})}
+		if !h.post(j, 1) {
+			t.Fatalf("post %d refused", i)
+		}
+		h.posted.CompareAndSwap(j, nil) // the caller did it alone
+		if n := len(h.wake); n != 1 {
+			t.Fatalf("after %d posts: %d wake-ups waiting for 1 parked helper, want 1", i+1, n)
+		}
+	}
+	// Woken, it takes its wake-up; the next post wakes it again once parked.
+	<-h.wake
+	h.parked.Store(0)
+	j := &job{task: func(int) {}, total: 1, finished: make(chan struct{})}
+	if !h.post(j, 1) || len(h.wake) != 0 {
+		t.Fatalf("post with no helper parked: %d wake-ups, want 0", len(h.wake))
+	}
+	h.posted.Store(nil)
+	h.parked.Store(1)
+	if !h.post(j, 1) || len(h.wake) != 1 {
+		t.Fatalf("post to a helper parked again: %d wake-ups, want 1", len(h.wake))
+	}
+}
