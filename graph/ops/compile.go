@@ -334,6 +334,11 @@ func (p *Program) Run(inputs map[string]*tensor.Dense) (outs []*tensor.Dense, er
 		if !sameShape(t.Shape(), ShapeOf(n)) {
 			return nil, fmt.Errorf("%w: input %q has shape %v, compiled for %v", ErrShape, name, t.Shape(), ShapeOf(n))
 		}
+		if t.RequiresIterator() {
+			// A view whose elements are not its backing array in order (some
+			// channels, a lazy transpose): the kernels read the array.
+			t = t.Materialize().(*tensor.Dense)
+		}
 		var v G.Value = t
 		if n.IsScalar() {
 			if v, err = scalarValue(t); err != nil {

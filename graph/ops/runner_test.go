@@ -205,3 +205,83 @@ func BenchmarkInference_lenet_b64(b *testing.B) {
 		}
 	}
 }
+
+// TestRunnerViews gives Run the same input as views of other tensors: rows
+// of a larger batch, channels of a tensor with more (not contiguous), and a
+// lazy transpose (tensor's T, which changes the shape and strides but not
+// the data's order). Each must give, bit for bit, the outputs of the plain
+// tensor: a kernel reading the view's backing array in its stored order
+// computed another input's outputs without an error.
+func TestRunnerViews(t *testing.T) {
+	dir, err := testmodels.ModelsDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := importer.Load(filepath.Join(dir, "lenet.onnx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := ops.NewRunner(m, ops.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	rng := rand.New(rand.NewSource(3))
+	x := floats(3, 32, 32)(rng, 2)
+	run := func(in *tensor.Dense) []float32 {
+		t.Helper()
+		outs, err := r.Run(map[string]*tensor.Dense{"input": in})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return outs[0].Data().([]float32)
+	}
+	want := run(x)
+	xs := x.Data().([]float32)
+	const plane = 32 * 32
+
+	rows := ops.Dense([]int{4, 3, 32, 32}, make([]float32, 4*3*plane))
+	copy(rows.Data().([]float32)[3*plane:], xs)
+	rowsView, err := rows.Slice(tensor.S(1, 3))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	chans := ops.Dense([]int{2, 5, 32, 32}, make([]float32, 2*5*plane))
+	for b := range 2 {
+		copy(chans.Data().([]float32)[(b*5+1)*plane:(b*5+4)*plane], xs[b*3*plane:(b+1)*3*plane])
+	}
+	chansView, err := chans.Slice(nil, tensor.S(1, 4))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// x stored as [32, 32, 3, 2], then lazily transposed back to [2, 3, 32, 32].
+	stored := x.Clone().(*tensor.Dense)
+	if err := stored.T(2, 3, 1, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := stored.Transpose(); err != nil {
+		t.Fatal(err)
+	}
+	lazy := stored.Clone().(*tensor.Dense)
+	if err := lazy.T(3, 2, 0, 1); err != nil {
+		t.Fatal(err)
+	}
+
+	for _, tc := range []struct {
+		name string
+		in   *tensor.Dense
+	}{
+		{"rows 1:3 of a batch of 4", rowsView.(*tensor.Dense)},
+		{"channels 1:4 of 5", chansView.(*tensor.Dense)},
+		{"lazy transpose", lazy},
+	} {
+		if !tc.in.Shape().Eq(x.Shape()) {
+			t.Fatalf("%s: shape %v, want %v", tc.name, tc.in.Shape(), x.Shape())
+		}
+		if d := firstDiff(run(tc.in), want); d != "" {
+			t.Errorf("%s: %s", tc.name, d)
+		}
+	}
+}
