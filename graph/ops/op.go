@@ -80,6 +80,11 @@ func (o *kernelOp) Do(vals ...G.Value) (v G.Value, err error) {
 		}
 		in[i] = d
 	}
+	if len(o.shape) > 0 && o.shape.TotalSize() == 0 {
+		// No element to compute (a batch of 0): kernels index their arrays'
+		// last element, which is not there.
+		return tensor.New(tensor.WithShape(o.shape...), tensor.Of(o.dt)), nil
+	}
 	var t0 time.Time
 	prof := profiling.Load()
 	if prof != nil {
