@@ -11,7 +11,6 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/onnxtune/onnxtune/graph/ops"
-	"github.com/onnxtune/onnxtune/importer"
 	"github.com/onnxtune/onnxtune/internal/gemm"
 	"github.com/onnxtune/onnxtune/internal/ort"
 )
@@ -56,15 +55,7 @@ func benchInference(b *testing.B, file string, withORT bool) {
 	if _, err := os.Stat(path); err != nil {
 		b.Skip("no " + path + ": run .venv/bin/python tools/bench/torch_bench.py fixtures --only resnet,mobilenet")
 	}
-	m, err := importer.Load(path)
-	if err != nil {
-		b.Fatal(err)
-	}
-	r, err := ops.NewRunner(m, ops.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer r.Close()
+	m, r := loadRunner(b, path)
 	rng := rand.New(rand.NewSource(1))
 	x := make([]float32, 16*3*64*64)
 	for i := range x {

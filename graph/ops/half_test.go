@@ -11,7 +11,6 @@ import (
 
 	"github.com/onnxtune/onnxtune/graph"
 	"github.com/onnxtune/onnxtune/graph/ops"
-	"github.com/onnxtune/onnxtune/importer"
 	"github.com/onnxtune/onnxtune/internal/npz"
 )
 
@@ -80,15 +79,7 @@ func TestHalfRunMatchesORT(t *testing.T) {
 		x := fx["x"]
 		for _, f := range mod.Files {
 			t.Run(f.File, func(t *testing.T) {
-				m, err := importer.Load(filepath.Join(halfDir, f.File))
-				if err != nil {
-					t.Fatal(err)
-				}
-				r, err := ops.NewRunner(m, ops.Options{})
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer r.Close()
+				m, r := loadRunner(t, filepath.Join(halfDir, f.File))
 				in := ops.Dense(x.Shape, x.Data.([]float32))
 				outs, err := r.Run(map[string]*tensor.Dense{ops.InputNames(m)[0]: in})
 				if err != nil {

@@ -93,15 +93,7 @@ func TestEvalMatchesORT(t *testing.T) {
 			path = e.Path()
 		}
 	}
-	m, err := importer.Load(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := ops.NewRunner(m, ops.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
+	_, r := loadRunner(t, path)
 	sess, err := ort.NewSessionFile(path, 2)
 	if err != nil {
 		t.Fatal(err)

@@ -11,6 +11,7 @@ import (
 
 	"gorgonia.org/tensor"
 
+	"github.com/onnxtune/onnxtune/graph"
 	"github.com/onnxtune/onnxtune/graph/ops"
 	"github.com/onnxtune/onnxtune/importer"
 	"github.com/onnxtune/onnxtune/internal/testmodels"
@@ -180,15 +181,7 @@ func BenchmarkInference_lenet_b64(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	m, err := importer.Load(filepath.Join(dir, "lenet.onnx"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	r, err := ops.NewRunner(m, ops.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer r.Close()
+	_, r := loadRunner(b, filepath.Join(dir, "lenet.onnx"))
 	rng := rand.New(rand.NewSource(1))
 	x := make([]float32, 64*3*32*32)
 	for i := range x {
@@ -217,15 +210,7 @@ func TestRunnerViews(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := importer.Load(filepath.Join(dir, "lenet.onnx"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := ops.NewRunner(m, ops.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
+	_, r := loadRunner(t, filepath.Join(dir, "lenet.onnx"))
 	rng := rand.New(rand.NewSource(3))
 	x := floats(3, 32, 32)(rng, 2)
 	run := func(in *tensor.Dense) []float32 {
@@ -284,4 +269,20 @@ func TestRunnerViews(t *testing.T) {
 			t.Errorf("%s: %s", tc.name, d)
 		}
 	}
+}
+
+// loadRunner imports the model at path and makes a Runner for it, closed
+// when the test ends.
+func loadRunner(tb testing.TB, path string) (*graph.Model, *ops.Runner) {
+	tb.Helper()
+	m, err := importer.Load(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	r, err := ops.NewRunner(m, ops.Options{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { r.Close() })
+	return m, r
 }
