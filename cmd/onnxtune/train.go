@@ -108,7 +108,9 @@ moves the schedule once per epoch instead, as a PyTorch scheduler stepped
 per epoch: then --warmup and E count epochs.
 Values torch.optim, the schedulers or CrossEntropyLoss refuse (--lr -1,
 --beta1 1.5, --label-smoothing 2), and NaN or infinite ones, are refused with
-PyTorch's message and exit status 2.
+PyTorch's message and exit status 2, as is a setting the optimizer does not
+read, as a flag or a --group key (--nesterov or --momentum with adam, --beta1
+or --eps with sgd), which torch.optim's constructor refuses.
 A loss that becomes NaN or infinite stops the run with an error naming the
 step, and trained weights that end up NaN or infinite are not written.
 
@@ -283,6 +285,16 @@ func (f *trainFlags) settings() (train.Config, error) {
 			names = append(names, string(m))
 		}
 		return train.Config{}, fmt.Errorf("invalid --save-best %q: want %s", f.saveBest, strings.Join(names, ", "))
+	}
+	// A flag the optimizer does not read (--nesterov with adam, --beta1
+	// with sgd) is refused, as torch.optim refuses the keyword, rather
+	// than dropped; an unknown optimizer is Validate's to say.
+	if _, err := train.NewOptimizer(train.Algorithm(f.optimizer)); err == nil {
+		for _, p := range train.HyperParams() {
+			if msg := p.ReadBy(train.Algorithm(f.optimizer)); msg != "" && f.hyperSet[p.Name] {
+				return train.Config{}, fmt.Errorf("--%s", strings.Replace(msg, p.Name, p.Flag(), 1))
+			}
+		}
 	}
 	var specs []train.GroupSpec
 	for _, g := range f.groups {
