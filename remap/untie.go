@@ -11,8 +11,9 @@ import (
 // modules read one anonymized initializer. Fine-tuning changes them apart, so
 // each becomes a copy under its own name (the Identity's output, or a fresh
 // name for a shared anonymized tensor; Rename then gives it its PyTorch name).
-// Identity nodes that only served the tie are removed. It returns how many
-// parameters were untied; m.Params follows the change (graph.Model.Edit).
+// Identity nodes that only served the tie are removed; parameters held in
+// Constant nodes are left in them. It returns how many parameters were
+// untied; m.Params follows the change (graph.Model.Edit).
 func Untie(m *graph.Model) (int, error) {
 	untied := 0
 	err := m.Edit(func(g *graph.Graph) error {
@@ -44,6 +45,11 @@ func untie(g *graph.Graph, params []*graph.Param) (int, error) {
 		}
 	}
 	for _, p := range params {
+		if p.Constant {
+			// A Constant node holds it, not an initializer: it stays
+			// there (LiftConstants makes it one, as training does).
+			continue
+		}
 		src := g.Initializer(p.Initializer)
 		if src == nil {
 			return untied, fmt.Errorf("remap: parameter %q: initializer %q not found", p.Name, p.Initializer)

@@ -1,10 +1,15 @@
 package remap_test
 
 import (
+	"math"
 	"path/filepath"
 	"testing"
 
+	"gorgonia.org/tensor"
+
+	"github.com/onnxtune/onnxtune/graph/ops"
 	"github.com/onnxtune/onnxtune/importer"
+	"github.com/onnxtune/onnxtune/internal/npz"
 	"github.com/onnxtune/onnxtune/remap"
 )
 
@@ -47,6 +52,57 @@ func TestUntie(t *testing.T) {
 	for _, name := range []string{"bn1.running_var", "bn2.weight", "bn2.running_mean"} {
 		if m.Graph.Initializer(name) == nil {
 			t.Errorf("no initializer %s after untying", name)
+		}
+	}
+}
+
+// TestConvertConstantWeights: Convert (what 'onnxtune convert' does) on a
+// dynamo export whose parameters are Constant nodes
+// (models/make_constant_weights.py) leaves them in their nodes: Untie
+// failed with 'parameter "conv1.weight": initializer "conv1.weight" not
+// found'. The result still gives PyTorch's logits (models/today's
+// lenet.expected.npz, for the same weights).
+func TestConvertConstantWeights(t *testing.T) {
+	m := load(t, sample(filepath.Join("constants", "lenet_dynamo_constants.onnx")))
+	constants := 0
+	for _, p := range m.Params {
+		if p.Constant {
+			constants++
+		}
+	}
+	if constants == 0 {
+		t.Fatal("the fixture has no parameter in a Constant node")
+	}
+	if _, err := remap.Convert(m); err != nil {
+		t.Fatalf("Convert: %v", err)
+	}
+	b := encode(t, m)
+	back, err := importer.Decode(b, importer.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, err := npz.Read(sample(filepath.Join("today", "lenet.expected.npz")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := ref["x"]
+	r, err := ops.NewRunner(back, ops.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	got, err := r.Run(map[string]*tensor.Dense{back.Graph.Inputs[0].Name: ops.Dense(x.Shape, x.Data.([]float32))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	y, _ := ops.Data[float32](got[0])
+	want := ref["logits"].Data.([]float32)
+	if len(y) != len(want) {
+		t.Fatalf("%d logits, PyTorch %d", len(y), len(want))
+	}
+	for i := range y {
+		if d := math.Abs(float64(y[i] - want[i])); d > 1e-5 {
+			t.Fatalf("logit %d: %g, PyTorch %g", i, y[i], want[i])
 		}
 	}
 }
