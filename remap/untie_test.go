@@ -7,6 +7,7 @@ import (
 
 	"gorgonia.org/tensor"
 
+	"github.com/onnxtune/onnxtune/graph"
 	"github.com/onnxtune/onnxtune/graph/ops"
 	"github.com/onnxtune/onnxtune/importer"
 	"github.com/onnxtune/onnxtune/internal/npz"
@@ -104,5 +105,59 @@ func TestConvertConstantWeights(t *testing.T) {
 		if d := math.Abs(float64(y[i] - want[i])); d > 1e-5 {
 			t.Fatalf("logit %d: %g, PyTorch %g", i, y[i], want[i])
 		}
+	}
+}
+
+// TestConvertQDQ: onnxruntime.quantization's QDQ models
+// (models/make_quant.py) name the DequantizeLinear output of a bias after
+// the parameter ("conv1.bias" from "conv1.bias_quantized"): Rename leaves
+// such an initializer its name instead of failing Convert with 'cannot
+// rename "conv1.bias_quantized" to "conv1.bias"', and renames the others.
+// The converted model computes what the file did.
+func TestConvertQDQ(t *testing.T) {
+	for _, file := range []string{"qdq_cnn_pt.onnx", "qdq_cnn_pc.onnx"} {
+		t.Run(file, func(t *testing.T) {
+			path := sample(filepath.Join("quant", file))
+			m := load(t, path)
+			if _, err := remap.Convert(m); err != nil {
+				t.Fatalf("Convert: %v", err)
+			}
+			for _, p := range m.Params {
+				want := p.Name
+				if p.Role == "bias" {
+					want = p.Name + "_quantized"
+				}
+				if p.Initializer != want {
+					t.Errorf("%s: initializer %q, want %q", p.Name, p.Initializer, want)
+				}
+			}
+			back, err := importer.Decode(encode(t, m), importer.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ref, err := npz.Read(sample(filepath.Join("quant", file[:len(file)-len(".onnx")]+"_sgd.npz")))
+			if err != nil {
+				t.Fatal(err)
+			}
+			x := ref["x"]
+			var outs [2][]float32
+			for i, mm := range []*graph.Model{load(t, path), back} {
+				r, err := ops.NewRunner(mm, ops.Options{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, err := r.Run(map[string]*tensor.Dense{mm.Graph.Inputs[0].Name: ops.Dense(x.Shape, x.Data.([]float32))})
+				r.Close()
+				if err != nil {
+					t.Fatal(err)
+				}
+				outs[i], _ = ops.Data[float32](got[0])
+			}
+			for i := range outs[0] {
+				if outs[0][i] != outs[1][i] {
+					t.Fatalf("output %d: %g converted, %g before", i, outs[1][i], outs[0][i])
+				}
+			}
+		})
 	}
 }
