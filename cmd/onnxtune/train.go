@@ -153,7 +153,8 @@ steps and epochs before the resume from the lines --metrics FILE kept
 (give the same FILE; without it a warning says where the pictures start).
 Under --log-format json every line on
 standard error is JSON: log lines, progress lines (msg "progress", at most
-one a second and the last of every epoch) and the group table (msg
+one a second and the last of every epoch and of the run; "steps" is the
+run's, --steps when given) and the group table (msg
 "parameter group", one line per group).
 
 --config FILE.yaml takes the same settings (keys are the flag names, or
@@ -512,7 +513,10 @@ func (a *app) train(model string, f *trainFlags) error {
 		a.printGroups(cfg.Optimizer, g, f.hyperSet, cfg.Schedule)
 	}
 	total := -1 // unknown: more steps than an int counts (Run refuses it)
-	if epochs <= math.MaxInt/spe {
+	switch {
+	case f.steps > 0 && f.steps <= math.MaxInt:
+		total = int(f.steps) // the run may end within an epoch
+	case f.steps == 0 && epochs <= math.MaxInt/spe:
 		total = spe * epochs
 	}
 	bar := a.progressBar(total)
@@ -540,7 +544,7 @@ func (a *app) train(model string, f *trainFlags) error {
 			bar.Describe(fmt.Sprintf("epoch %d/%d loss %.4f acc %.3f %.0f samples/s", s.Epoch+1, epochs, s.Loss, acc, rate))
 			bar.Add(1)
 		}
-		if now := time.Now(); a.logFormat == "json" && (s.Batch == s.Batches-1 || now.Sub(lastJSON) >= progressEvery) {
+		if now := time.Now(); a.logFormat == "json" && (s.Batch == s.Batches-1 || s.Step == int64(total) || now.Sub(lastJSON) >= progressEvery) {
 			lastJSON = now
 			a.log.WithFields(map[string]any{"epoch": s.Epoch + 1, "epochs": epochs, "step": s.Step, "steps": total,
 				"loss": s.Loss, "accuracy": acc, "samples_per_second": rate}).Info("progress")
