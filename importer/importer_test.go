@@ -108,6 +108,14 @@ func TestDecodeRejects(t *testing.T) {
 			}
 			return encode(t, m)
 		}, importer.ErrGraph, "cycle"},
+		// ONNX Runtime refuses such a node ("Attribute 'strides' appeared
+		// multiple times"); read, one of the two values would be used
+		// and both written back.
+		{"duplicate attribute", func(t *testing.T) []byte {
+			m := addModel()
+			m.Graph.Nodes[0].Attrs = []*graph.Attribute{{Name: "k", Type: graph.AttrInt, I: 1}, {Name: "k", Type: graph.AttrInt, I: 0}}
+			return encode(t, m)
+		}, importer.ErrGraph, `attribute "k" appears twice`},
 		{"graph output not computed", func(t *testing.T) []byte {
 			m := addModel()
 			m.Graph.Outputs[0].Name = "z"

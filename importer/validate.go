@@ -65,7 +65,12 @@ func validate(g *graph.Graph, outer map[string]bool) error {
 				return fmt.Errorf("%w: node %s: input %d %q is not a graph input, initializer or output of another node", ErrGraph, n, i, in)
 			}
 		}
-		for _, a := range n.Attrs {
+		for i, a := range n.Attrs {
+			for _, b := range n.Attrs[:i] {
+				if b.Name == a.Name {
+					return fmt.Errorf("%w: node %s: attribute %q appears twice", ErrGraph, n, a.Name)
+				}
+			}
 			for _, sg := range append([]*graph.Graph{a.G}, a.Graphs...) {
 				if sg == nil {
 					continue

@@ -31,10 +31,10 @@ type Mismatch struct {
 // they encode as [] in JSON). Matched, Missing and Mismatched follow the
 // target's parameter order; Unexpected is sorted.
 type Report struct {
-	Matched    []string   `json:"matched"`    // in both, equal shape and type: the pretrained tensor is taken
+	Matched    []string   `json:"matched"`    // in both, equal shape and type (or float types): the pretrained tensor is taken
 	Missing    []string   `json:"missing"`    // only in the target, which keeps its tensor
 	Unexpected []string   `json:"unexpected"` // only in the pretrained model (after the rules): dropped
-	Mismatched []Mismatch `json:"mismatched"` // in both, shapes or types differ: the target keeps its tensor
+	Mismatched []Mismatch `json:"mismatched"` // in both, shapes or (not both float) types differ: the target keeps its tensor
 	Warnings   []string   `json:"warnings,omitempty"`
 }
 
@@ -109,8 +109,10 @@ func (e *StrictError) Unwrap() []error {
 // (so anonymized exports, "onnx::Conv_193", match by module path), the
 // pretrained names are rewritten by opts.Rules first, buffers
 // (running_mean, running_var) are matched like weights, and a name whose
-// shapes or types differ is reported in Mismatched with the target keeping
-// its tensor, where load_state_dict would fail. Values are copied in
+// shapes differ, or types that are not both float types, is reported in
+// Mismatched with the target keeping its tensor, where load_state_dict
+// would fail; a float tensor of another float type (float16, bfloat16,
+// float32, float64) is taken converted, as load_state_dict's copy_ casts. Values are copied in
 // PyTorch's layout: a tensor one side stores transposed (graph.Param.
 // Transposed, MatMul weights) is transposed on the way.
 //
@@ -178,7 +180,9 @@ func Apply(pretrained, target *graph.Model, opts Options) (Report, error) {
 		case !ok:
 			rep.Missing = append(rep.Missing, q.Name)
 			log.WithField("param", q.Name).Debug("missing: kept the target's")
-		case !slices.Equal(p.Shape, q.Shape) || p.DType != q.DType:
+		case !slices.Equal(p.Shape, q.Shape) || p.DType != q.DType && !(p.DType.IsFloat() && q.DType.IsFloat()):
+			// Float types differ: load_state_dict's copy_ casts, and so
+			// does castFloats.
 			rep.Mismatched = append(rep.Mismatched, Mismatch{Name: q.Name, From: describe(p), Into: describe(q)})
 			log.WithField("param", q.Name).Debugf("mismatched: %s into %s, kept the target's", describe(p), describe(q))
 		default:
@@ -212,6 +216,11 @@ func Apply(pretrained, target *graph.Model, opts Options) (Report, error) {
 	for i, c := range take {
 		if values[i], err = pytorchLayout(pretrained, c.src); err != nil {
 			return rep, fmt.Errorf("remap: pretrained %s: %w", c.src.Name, err)
+		}
+		if c.src.DType != c.dst.DType {
+			if values[i], err = castFloats(values[i], c.src.DType, c.dst.DType); err != nil {
+				return rep, fmt.Errorf("remap: pretrained %s: %w", c.src.Name, err)
+			}
 		}
 		q := c.dst
 		t := target.Graph.Initializer(q.Initializer)
@@ -376,6 +385,61 @@ func storeLayout(m *graph.Model, q *graph.Param, values []byte) error {
 	}
 	t.Raw = values
 	return nil
+}
+
+// castFloats converts little-endian values of float type from into float
+// type to, as PyTorch's Tensor.copy_ casts them (to a 16-bit type through
+// float32, rounding to nearest, ties to even).
+func castFloats(raw []byte, from, to graph.DType) ([]byte, error) {
+	var v []float64
+	switch from {
+	case graph.Float32:
+		x, err := graph.Decode[float32](raw)
+		if err != nil {
+			return nil, err
+		}
+		v = graph.Convert[float32, float64](x)
+	case graph.Float64:
+		x, err := graph.Decode[float64](raw)
+		if err != nil {
+			return nil, err
+		}
+		v = x
+	case graph.Float16, graph.BFloat16:
+		x, err := graph.Decode[uint16](raw)
+		if err != nil {
+			return nil, err
+		}
+		v = make([]float64, len(x))
+		for i, h := range x {
+			if from == graph.Float16 {
+				v[i] = float64(graph.F16(h).Float32())
+			} else {
+				v[i] = float64(graph.BF16(h).Float32())
+			}
+		}
+	default:
+		return nil, fmt.Errorf("cannot convert %s values", from)
+	}
+	switch to {
+	case graph.Float32:
+		return graph.Encode(graph.Convert[float64, float32](v)), nil
+	case graph.Float64:
+		return graph.Encode(v), nil
+	case graph.Float16:
+		h := make([]graph.F16, len(v))
+		for i, x := range v {
+			h[i] = graph.F16FromFloat32(float32(x))
+		}
+		return graph.Encode(h), nil
+	case graph.BFloat16:
+		h := make([]graph.BF16, len(v))
+		for i, x := range v {
+			h[i] = graph.BF16FromFloat32(float32(x))
+		}
+		return graph.Encode(h), nil
+	}
+	return nil, fmt.Errorf("cannot convert %s values to %s", from, to)
 }
 
 // checkSize checks that a tensor's bytes fit its dims and type.

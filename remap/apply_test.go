@@ -12,6 +12,7 @@ import (
 	"github.com/onnxtune/onnxtune/export"
 	"github.com/onnxtune/onnxtune/graph"
 	"github.com/onnxtune/onnxtune/importer"
+	"github.com/onnxtune/onnxtune/internal/npz"
 	"github.com/onnxtune/onnxtune/internal/ort"
 	"github.com/onnxtune/onnxtune/internal/testmodels"
 	"github.com/onnxtune/onnxtune/remap"
@@ -543,5 +544,50 @@ func TestApplyNothingMatched(t *testing.T) {
 	var se *remap.StrictError
 	if _, err := remap.Apply(pre, load(t, sample("transformer_op13.onnx")), remap.Options{Strict: true}); !errors.As(err, &se) {
 		t.Fatalf("strict: %v", err)
+	}
+}
+
+// TestApplyAcrossFloatTypes: pretrained tensors of another float type
+// than the model's are taken, converted, as load_state_dict copies them
+// (Tensor.copy_ casts): a float16 or bfloat16 export into a float32 model
+// and a float32 export into a float16 one give the tensors PyTorch's
+// load_state_dict gives (models/make_remap_dtypes.py), bit for bit. They
+// were reported mismatched and the model kept all its own.
+func TestApplyAcrossFloatTypes(t *testing.T) {
+	dir := sample("remap_dtypes")
+	want, err := npz.Read(filepath.Join(dir, "expected.npz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range [][2]string{{"pre16", "new32"}, {"prebf16", "new32"}, {"pre32", "new16"}} {
+		t.Run(c[0]+"->"+c[1], func(t *testing.T) {
+			pre := load(t, filepath.Join(dir, c[0]+".onnx"))
+			m := load(t, filepath.Join(dir, c[1]+".onnx"))
+			rep, err := remap.Apply(pre, m, remap.Options{Strict: true})
+			if err != nil {
+				t.Fatalf("Apply: %v", err)
+			}
+			if len(rep.Matched) != 4 {
+				t.Fatalf("matched %v, want the 4 parameters", rep.Matched)
+			}
+			for _, p := range m.Params {
+				w, ok := want[c[0]+"->"+c[1]+"/"+p.Name]
+				if !ok {
+					t.Fatalf("no expected %s", p.Name)
+				}
+				var b []byte
+				switch d := w.Data.(type) {
+				case []float32:
+					b = graph.Encode(d)
+				case []graph.F16:
+					b = graph.Encode(d)
+				default:
+					t.Fatalf("%s: expected values of %T", p.Name, w.Data)
+				}
+				if got := m.Graph.Initializer(p.Initializer); !bytes.Equal(got.Raw, b) {
+					t.Errorf("%s: %s values differ from PyTorch's load_state_dict", p.Name, got.DType)
+				}
+			}
+		})
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
+	"strings"
 
 	"github.com/onnxtune/onnxtune/graph"
 )
@@ -31,8 +33,10 @@ var ErrNotLinear = errors.New("not a linear layer")
 // declared shapes of the values computed from the layer (value_info and
 // graph outputs, such as logits [batch, 1000]) get classes as their last
 // dim where it was the old number of outputs. Node names, opsets, every
-// other node and tensor are kept. Errors wrap ErrNotLinear when the layer
-// is not a linear layer; new tensors larger than graph.DefaultMaxBytes are
+// other node and tensor are kept. A layer whose outputs a later node
+// reads with a weight of the layer's width (a BatchNorm after it, the next
+// Linear) is refused naming that node: the model could not run. Errors
+// wrap ErrNotLinear when the layer is not a linear layer; new tensors larger than graph.DefaultMaxBytes are
 // refused with a *graph.LimitError before they are allocated
 // (ReplaceHeadWith sets the limit); m is unchanged on error.
 func ReplaceHead(m *graph.Model, layer string, classes int, seed int64) error {
@@ -64,6 +68,9 @@ func ReplaceHeadWith(m *graph.Model, layer string, classes int, opts HeadOptions
 	}
 	h, err := findLinear(m, layer)
 	if err != nil {
+		return fmt.Errorf("remap: replace head %q: %w", layer, err)
+	}
+	if err := sizedAfter(m.Graph, h); err != nil {
 		return fmt.Errorf("remap: replace head %q: %w", layer, err)
 	}
 	in := h.w.Shape[1]
@@ -119,6 +126,49 @@ func ReplaceHeadWith(m *graph.Model, layer string, classes int, opts HeadOptions
 		removeDead(g, orphans) // the ties the new tensors left behind
 		return nil
 	})
+}
+
+// sizedAfter refuses a layer whose outputs a later node reads with a float
+// tensor of the layer's width (a BatchNorm1d after it, the next Linear's
+// weight): with another number of outputs the model could not run. Only
+// float initializers count, the weights; an initializer of one element
+// broadcasts.
+func sizedAfter(g *graph.Graph, h *linear) error {
+	own := map[string]bool{h.w.Initializer: true}
+	if h.b != nil {
+		own[h.b.Initializer] = true
+	}
+	reached := make(map[string]bool)
+	for _, o := range h.node.Outputs {
+		reached[o] = o != ""
+	}
+	for _, n := range g.Nodes {
+		reads := false
+		for _, in := range n.Inputs {
+			reads = reads || reached[in]
+		}
+		if !reads || n == h.node {
+			continue
+		}
+		for _, in := range n.Inputs {
+			t := g.Initializer(in)
+			if t == nil || own[in] || !t.DType.IsFloat() || h.oldOut < 2 || !slices.Contains(t.Dims, h.oldOut) {
+				continue
+			}
+			dims := make([]string, len(t.Dims))
+			for i, d := range t.Dims {
+				dims[i] = fmt.Sprint(d)
+			}
+			return fmt.Errorf("node %s, after the layer, reads %s %s[%s], sized for its %d outputs: replace that layer instead, or export the model with it removed",
+				n, in, t.DType, strings.Join(dims, ","), h.oldOut)
+		}
+		for _, o := range n.Outputs {
+			if o != "" {
+				reached[o] = true
+			}
+		}
+	}
+	return nil
 }
 
 // linear is a linear layer found by findLinear.

@@ -293,6 +293,11 @@ func TestReplaceHeadErrors(t *testing.T) {
 		// 10,000,000 x 84 float32 is 3.2 GiB: over the default limit,
 		// refused before anything is allocated.
 		{"over the default limit", "fc3", 10_000_000, `remap: replace head "fc3": fc3.weight float32[10000000,84] and fc3.bias float32[10000000] would need 3.2 GiB, over the limit of 2 GiB`, false, 0},
+		// A layer whose outputs later nodes are sized for: replacing it
+		// wrote a model that cannot run (the Gemm after it takes 84
+		// features), as model.fc2 = nn.Linear(120, 10) fails in PyTorch
+		// at the first forward.
+		{"an inner layer", "fc2", 10, `remap: replace head "fc2": node "/fc3/Gemm" (Gemm), after the layer, reads fc3.weight float32[5,84], sized for its 84 outputs: replace that layer instead, or export the model with it removed`, false, 0},
 		{"over a limit", "fc3", 100, `remap: replace head "fc3": fc3.weight float32[100,84] and fc3.bias float32[100] would need 33.2 KiB, over the limit of 32 KiB`, false, 32 << 10},
 	}
 	for _, c := range cases {
@@ -315,6 +320,26 @@ func TestReplaceHeadErrors(t *testing.T) {
 				t.Errorf("a failed surgery changed the model")
 			}
 		})
+	}
+}
+
+// TestReplaceHeadBeforeBatchNorm: replacing the Linear a BatchNorm1d of
+// its width follows (models/mlp_bn_eval.onnx: fc1 -> bn -> relu -> fc2)
+// is refused naming the BatchNorm, and the model is unchanged; replacing
+// fc2, the head, works.
+func TestReplaceHeadBeforeBatchNorm(t *testing.T) {
+	m := load(t, sample("mlp_bn_eval.onnx"))
+	before := encode(t, m)
+	err := remap.ReplaceHead(m, "fc1", 16, 1)
+	want := `remap: replace head "fc1": node "/bn/BatchNormalization" (BatchNormalization), after the layer, reads bn.weight float32[32], sized for its 32 outputs`
+	if err == nil || !strings.HasPrefix(err.Error(), want) {
+		t.Fatalf("err %v, want %q", err, want)
+	}
+	if !bytes.Equal(encode(t, m), before) {
+		t.Errorf("a failed surgery changed the model")
+	}
+	if err := remap.ReplaceHead(m, "fc2", 7, 1); err != nil {
+		t.Fatalf("the head: %v", err)
 	}
 }
 

@@ -11,8 +11,9 @@ import (
 // modules read one anonymized initializer. Fine-tuning changes them apart, so
 // each becomes a copy under its own name (the Identity's output, or a fresh
 // name for a shared anonymized tensor; Rename then gives it its PyTorch name).
-// Identity nodes that only served the tie are removed. It returns how many
-// parameters were untied; m.Params follows the change (graph.Model.Edit).
+// Identity nodes that only served the tie are removed; parameters held in
+// Constant nodes are left in them. It returns how many parameters were
+// untied; m.Params follows the change (graph.Model.Edit).
 func Untie(m *graph.Model) (int, error) {
 	untied := 0
 	err := m.Edit(func(g *graph.Graph) error {
@@ -44,6 +45,11 @@ func untie(g *graph.Graph, params []*graph.Param) (int, error) {
 		}
 	}
 	for _, p := range params {
+		if p.Constant {
+			// A Constant node holds it, not an initializer: it stays
+			// there (LiftConstants makes it one, as training does).
+			continue
+		}
 		src := g.Initializer(p.Initializer)
 		if src == nil {
 			return untied, fmt.Errorf("remap: parameter %q: initializer %q not found", p.Name, p.Initializer)
@@ -153,10 +159,10 @@ func valueNames(g *graph.Graph) map[string]bool {
 
 // Rename renames each initializer that holds one recovered parameter to that
 // parameter's PyTorch name ("onnx::Conv_193" becomes "conv1.weight"), in every
-// place the graph refers to it. Shared initializers are left for Untie. Every
-// new name is checked before the first rename: when one is taken, nothing
-// changes. It returns how many were renamed; m.Params follows the change
-// (graph.Model.Edit).
+// place the graph refers to it. Shared initializers are left for Untie, and
+// an initializer whose PyTorch name another value of the graph already has
+// keeps its own. It returns how many were renamed; m.Params follows the
+// change (graph.Model.Edit).
 func Rename(m *graph.Model) (int, error) {
 	g := m.Graph
 	names := valueNames(g)
@@ -170,7 +176,10 @@ func Rename(m *graph.Model) (int, error) {
 			continue // a view is part of its tensor: the tensor keeps its name
 		}
 		if names[p.Name] {
-			return 0, fmt.Errorf("remap: cannot rename %q to %q: the graph already has a value of that name", p.Initializer, p.Name)
+			// Another value has the name (onnxruntime's QDQ models call
+			// a bias's DequantizeLinear output "conv1.bias"): the
+			// tensor keeps its own.
+			continue
 		}
 		names[p.Name] = true
 		delete(names, p.Initializer)

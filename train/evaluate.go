@@ -82,6 +82,9 @@ func Evaluate(m *graph.Model, src Source, opts EvalOptions) (*Metrics, error) {
 			if b.Labels == nil {
 				return nil, fmt.Errorf("batch %d: evaluation needs class labels", i)
 			}
+			if sh := outs[0].Shape(); len(sh) != 2 || sh[0] != b.N {
+				return nil, fmt.Errorf("batch %d: cross-entropy needs class scores of shape [batch, classes], the model's first output has shape %v", i, []int(sh))
+			}
 			if err := s.add(z, b.Labels, b.Indices); err != nil {
 				return nil, fmt.Errorf("batch %d: %w", i, err)
 			}

@@ -1,6 +1,7 @@
 package train
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"math"
 	"os"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/onnxtune/onnxtune/graph"
 	"github.com/onnxtune/onnxtune/importer"
+	"github.com/onnxtune/onnxtune/internal/testmodels"
 	"github.com/onnxtune/onnxtune/train/data"
 )
 
@@ -197,5 +199,29 @@ func TestScorerTies(t *testing.T) {
 	var s scorer
 	if err := s.add(z, []int64{7}, nil); err == nil {
 		t.Errorf("label 7 of 7 classes: no error")
+	}
+}
+
+// TestEvaluateNotClassScores: a model whose first output is not [batch,
+// classes] (here LeNet's logits reshaped to [batch, 2, 5]) is refused as
+// training refuses it; Evaluate read its [4, 2, 5] scores as [4, 10] and
+// reported the accuracy, loss and per-class scores of 10 classes.
+func TestEvaluateNotClassScores(t *testing.T) {
+	m := lenet10(t)
+	g := m.Graph
+	shape := &graph.Tensor{Name: "shape3", DType: graph.Int64, Dims: []int64{3}, Raw: binary.LittleEndian.AppendUint64(
+		binary.LittleEndian.AppendUint64(binary.LittleEndian.AppendUint64(nil, 0), 2), 5)}
+	g.Initializers = append(g.Initializers, shape)
+	g.Nodes = append(g.Nodes, &graph.Node{Name: "/Reshape3", OpType: "Reshape", Inputs: []string{g.Outputs[0].Name, "shape3"}, Outputs: []string{"z3"}})
+	out := *g.Outputs[0]
+	out.Name = "z3"
+	out.Type = nil
+	g.Outputs[0] = &out
+	m.BuildParams()
+	x, y := testmodels.MNISTTest(t, 4)
+	_, err := Evaluate(m, &memSource{x: x, y: y, bs: 4}, EvalOptions{})
+	want := "batch 0: cross-entropy needs class scores of shape [batch, classes], the model's first output has shape [4 2 5]"
+	if err == nil || err.Error() != want {
+		t.Fatalf("Evaluate: %v, want %q", err, want)
 	}
 }

@@ -1,6 +1,7 @@
 package train
 
 import (
+	"fmt"
 	"math"
 	"strings"
 )
@@ -70,6 +71,23 @@ func (p HyperParam) UsedBy(a Algorithm) bool {
 		}
 	}
 	return false
+}
+
+// ReadBy returns "" when a's update reads the setting, else why it
+// cannot be given: "beta1 is not a setting of sgd (it reads lr, ...)".
+// A setting given for an optimizer that does not read it would be
+// dropped without a word; torch.optim's constructors refuse it.
+func (p HyperParam) ReadBy(a Algorithm) string {
+	if p.UsedBy(a) {
+		return ""
+	}
+	var names []string
+	for _, q := range hyperParams {
+		if q.UsedBy(a) {
+			names = append(names, q.Name)
+		}
+	}
+	return fmt.Sprintf("%s is not a setting of %s (it reads %s)", p.Name, a, strings.Join(names, ", "))
 }
 
 // Get returns the setting's value in h (a switch as 0 or 1).

@@ -2,8 +2,10 @@ package train
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -64,9 +66,13 @@ func (c Config) Validate() error {
 		if _, err := path.Match(g.Pattern, ""); err != nil || g.Pattern == "" {
 			return settingErr("group %q: bad pattern", g.Pattern)
 		}
-		for k := range g.Set {
-			if _, ok := LookupHyper(k); !ok {
+		for _, k := range slices.Sorted(maps.Keys(g.Set)) {
+			p, ok := LookupHyper(k)
+			if !ok {
 				return &SettingError{Group: g.Pattern, Reason: fmt.Sprintf("unknown setting %q: want one of %s", k, hyperNames())}
+			}
+			if err := p.ReadBy(c.Optimizer); err != "" {
+				return &SettingError{Group: g.Pattern, Reason: err}
 			}
 		}
 		if err := g.apply(defaults).check(c.Optimizer); err != nil {

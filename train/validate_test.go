@@ -50,6 +50,18 @@ func TestValidate(t *testing.T) {
 			`group "fc3.*": Invalid beta parameter at index 0: inf`},
 		{"group key", ok, func(c *Config) { c.Groups = []GroupSpec{{Pattern: "fc3.*", Set: map[string]float64{"rate": 1}}} },
 			`group "fc3.*": unknown setting "rate"`},
+		// A group setting the optimizer does not read would be dropped
+		// without a word: refused, as torch.optim refuses an unknown
+		// keyword argument.
+		{"group beta1 under sgd", ok, func(c *Config) { c.Groups = []GroupSpec{{Pattern: "fc3.*", Set: map[string]float64{"beta1": 0.5}}} },
+			`group "fc3.*": beta1 is not a setting of sgd (it reads lr, momentum, dampening, weight_decay, nesterov)`},
+		{"group momentum under adam", adam, func(c *Config) {
+			c.Groups = []GroupSpec{{Pattern: "fc3.*", Set: map[string]float64{"lr": 0.01, "momentum": 0.5}}}
+		}, `group "fc3.*": momentum is not a setting of adam (it reads lr, eps, beta1, beta2, weight_decay)`},
+		{"group nesterov under adamw", adam, func(c *Config) {
+			c.Optimizer = AdamW
+			c.Groups = []GroupSpec{{Pattern: "fc3.*", Set: map[string]float64{"nesterov": 1}}}
+		}, `group "fc3.*": nesterov is not a setting of adamw`},
 		{"label smoothing", ok, func(c *Config) { c.Smoothing = 2 }, "label_smoothing must be between 0.0 and 1.0. Got: 2"},
 		{"label smoothing nan", ok, func(c *Config) { c.Smoothing = nan }, "label_smoothing must be between 0.0 and 1.0. Got: nan"},
 		{"optimizer", ok, func(c *Config) { c.Optimizer = "rmsprop" }, `unknown optimizer "rmsprop"`},

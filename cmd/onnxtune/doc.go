@@ -212,10 +212,11 @@
 // Remap loads PRE's parameters and buffers into NEW by recovered PyTorch
 // name (PyTorch's {k: v for k, v in pretrained.items() if k in new_state},
 // then load_state_dict) and writes OUT atomically. A name in both models
-// with equal shape and type is matched (PRE's tensor taken, transposed
+// with equal shape and type, or float types, is matched (PRE's tensor
+// taken, converted to NEW's float type as load_state_dict casts, transposed
 // where one file stores it transposed); only in NEW, missing (NEW's kept);
-// only in PRE, unexpected (dropped); in both with other shapes or types,
-// mismatched (NEW's kept). NEW's tied tensors are untied first. It prints a
+// only in PRE, unexpected (dropped); in both with other shapes or types
+// not both float, mismatched (NEW's kept). NEW's tied tensors are untied first. It prints a
 // table (STATUS, NAME, SHAPE, RESULT) and a summary line, or with --json one
 // object with the keys matched, missing, unexpected (lists of names),
 // mismatched (objects with name, from and into) and, when there are any,

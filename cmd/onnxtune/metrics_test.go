@@ -721,3 +721,37 @@ func TestPlotAxes(t *testing.T) {
 		t.Errorf("%d labelled ticks", len(seen))
 	}
 }
+
+// TestProgressSteps: with --steps, progress counts the steps the run
+// takes, not the whole epochs they fall in, and its last line is the last
+// step even when the run ends within an epoch: --steps 3 over epochs of
+// four steps said "steps": 4 and printed no line for step 3.
+func TestProgressSteps(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "o.onnx")
+	for _, steps := range []string{"3", "6"} {
+		code, _, stderr := runCLI("train", metricsModel, "-o", out, "--data", metricsData, "--batch-size", "16",
+			"--steps", steps, "--log-format", "json")
+		if code != exitOK {
+			t.Fatalf("--steps %s: exit %d: %s", steps, code, stderr)
+		}
+		p := withMsg(jsonLines(t, "stderr", stderr), "progress")
+		if len(p) == 0 {
+			t.Fatalf("--steps %s: no progress line", steps)
+		}
+		for _, l := range p {
+			if l["steps"] != jsonNum(steps) {
+				t.Errorf("--steps %s: progress line %v, want steps %s", steps, l, steps)
+			}
+		}
+		if last := p[len(p)-1]; last["step"] != jsonNum(steps) {
+			t.Errorf("--steps %s: last progress line %v, want step %s", steps, last, steps)
+		}
+	}
+}
+
+// jsonNum is the number s as encoding/json decodes it into an any.
+func jsonNum(s string) any {
+	var v any
+	_ = json.Unmarshal([]byte(s), &v)
+	return v
+}

@@ -27,13 +27,14 @@ func (a *app) remapCmd() *cobra.Command {
 		Long: `Remap does on ONNX models what PyTorch's fine-tuning recipe does with
 state_dicts ({k: v for k, v in pretrained.items() if k in new_state}, then
 load_state_dict), properly: every parameter and buffer of NEW whose PyTorch
-name, shape and type PRE also has takes PRE's values; OUT is NEW with those
-values. Names are the recovered PyTorch names, so anonymized exports
+name and shape PRE also has takes PRE's values, converted to NEW's float type
+when PRE has another (float16, bfloat16, float32, float64), as load_state_dict
+casts; OUT is NEW with those values. Names are the recovered PyTorch names, so anonymized exports
 ("onnx::Conv_193") match too; tensors NEW's exporter shared are untied first.
 
 The report lists every name: matched (taken from PRE), missing (only in NEW,
 which keeps its own), unexpected (only in PRE, dropped) and mismatched (in
-both with other shapes or types, such as a classifier head with another
+both with other shapes, or types that are not both float, such as a classifier head with another
 number of classes: NEW keeps its own, where load_state_dict would fail).
 
 --rename RE=REPL rewrites PRE's names first, in order, as Go's

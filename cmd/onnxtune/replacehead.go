@@ -30,7 +30,10 @@ with --seed (the same seed gives the same tensors; they are not PyTorch's
 numbers). The parameters keep their PyTorch names with the new shapes, the
 declared output shape gets the new number of classes, and node names,
 opsets and every other tensor are kept. The new weight and bias together
-may not exceed --max-bytes (checked before they are made, exit 1).
+may not exceed --max-bytes (checked before they are made, exit 1). A layer
+that a later node is sized for (a BatchNorm1d after it, the next Linear)
+is refused naming that node (exit 1): with another width the model could
+not run.
 --class-names a,b,c (N names) are written in OUT's metadata
 (onnxtune.class_names); without it, class names the model carried are
 dropped (they named the old classes).

@@ -104,6 +104,9 @@ func (a *app) run(model string, d dataSpec, out string, all bool, classNames []s
 	if err != nil {
 		return nil, err
 	}
+	if len(m.Graph.Outputs) == 0 {
+		return nil, fmt.Errorf("%s: the model has no output", model)
+	}
 	if err := checkClassNames(m, classNames); err != nil {
 		return nil, err
 	}

@@ -108,7 +108,9 @@ moves the schedule once per epoch instead, as a PyTorch scheduler stepped
 per epoch: then --warmup and E count epochs.
 Values torch.optim, the schedulers or CrossEntropyLoss refuse (--lr -1,
 --beta1 1.5, --label-smoothing 2), and NaN or infinite ones, are refused with
-PyTorch's message and exit status 2.
+PyTorch's message and exit status 2, as is a setting the optimizer does not
+read, as a flag or a --group key (--nesterov or --momentum with adam, --beta1
+or --eps with sgd), which torch.optim's constructor refuses.
 A loss that becomes NaN or infinite stops the run with an error naming the
 step, and trained weights that end up NaN or infinite are not written.
 
@@ -151,7 +153,8 @@ steps and epochs before the resume from the lines --metrics FILE kept
 (give the same FILE; without it a warning says where the pictures start).
 Under --log-format json every line on
 standard error is JSON: log lines, progress lines (msg "progress", at most
-one a second and the last of every epoch) and the group table (msg
+one a second and the last of every epoch and of the run; "steps" is the
+run's, --steps when given) and the group table (msg
 "parameter group", one line per group).
 
 --config FILE.yaml takes the same settings (keys are the flag names, or
@@ -283,6 +286,16 @@ func (f *trainFlags) settings() (train.Config, error) {
 			names = append(names, string(m))
 		}
 		return train.Config{}, fmt.Errorf("invalid --save-best %q: want %s", f.saveBest, strings.Join(names, ", "))
+	}
+	// A flag the optimizer does not read (--nesterov with adam, --beta1
+	// with sgd) is refused, as torch.optim refuses the keyword, rather
+	// than dropped; an unknown optimizer is Validate's to say.
+	if _, err := train.NewOptimizer(train.Algorithm(f.optimizer)); err == nil {
+		for _, p := range train.HyperParams() {
+			if msg := p.ReadBy(train.Algorithm(f.optimizer)); msg != "" && f.hyperSet[p.Name] {
+				return train.Config{}, fmt.Errorf("--%s", strings.Replace(msg, p.Name, p.Flag(), 1))
+			}
+		}
 	}
 	var specs []train.GroupSpec
 	for _, g := range f.groups {
@@ -500,7 +513,10 @@ func (a *app) train(model string, f *trainFlags) error {
 		a.printGroups(cfg.Optimizer, g, f.hyperSet, cfg.Schedule)
 	}
 	total := -1 // unknown: more steps than an int counts (Run refuses it)
-	if epochs <= math.MaxInt/spe {
+	switch {
+	case f.steps > 0 && f.steps <= math.MaxInt:
+		total = int(f.steps) // the run may end within an epoch
+	case f.steps == 0 && epochs <= math.MaxInt/spe:
 		total = spe * epochs
 	}
 	bar := a.progressBar(total)
@@ -528,7 +544,7 @@ func (a *app) train(model string, f *trainFlags) error {
 			bar.Describe(fmt.Sprintf("epoch %d/%d loss %.4f acc %.3f %.0f samples/s", s.Epoch+1, epochs, s.Loss, acc, rate))
 			bar.Add(1)
 		}
-		if now := time.Now(); a.logFormat == "json" && (s.Batch == s.Batches-1 || now.Sub(lastJSON) >= progressEvery) {
+		if now := time.Now(); a.logFormat == "json" && (s.Batch == s.Batches-1 || s.Step == int64(total) || now.Sub(lastJSON) >= progressEvery) {
 			lastJSON = now
 			a.log.WithFields(map[string]any{"epoch": s.Epoch + 1, "epochs": epochs, "step": s.Step, "steps": total,
 				"loss": s.Loss, "accuracy": acc, "samples_per_second": rate}).Info("progress")
