@@ -16,8 +16,8 @@ func (o *adamW) Update(name string, p, g []float32, h Hyper) error {
 	if err := sameLength(name, p, g); err != nil {
 		return err
 	}
-	if lr, wd := float32(h.LR), float32(h.WeightDecay); wd != 0 {
-		k := 1 - lr*wd
+	if h.WeightDecay != 0 {
+		k := float32(1 - h.LR*h.WeightDecay) // PyTorch's param.mul_(1 - lr * weight_decay), in Python floats
 		for i := range p {
 			p[i] *= k
 		}

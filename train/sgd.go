@@ -21,7 +21,9 @@ func (*sgd) Buffers(h Hyper) []string {
 
 // Update: d = g + wd*p; b = d on the first step, else
 // b = m*b + (1-dampening)*d; d = d + m*b with Nesterov, else d = b;
-// p = p - lr*d.
+// p = p - lr*d. Each sum with a product is one fused multiply-add, as in
+// PyTorch's CPU kernels (torch.add with alpha): the same bits as
+// torch.optim.SGD (TestOptimizerBits).
 func (o *sgd) Update(name string, p, g []float32, h Hyper) error {
 	if err := sameLength(name, p, g); err != nil {
 		return err
@@ -39,7 +41,7 @@ func (o *sgd) Update(name string, p, g []float32, h Hyper) error {
 		p, g := p[lo:hi], g[lo:hi]
 		if b != nil && !first && !h.Nesterov && wd != 0 {
 			// The common case (momentum after the first step), in
-			// internal/gemm/vec's AVX2/AVX-512 loop: the same float32
+			// internal/gemm/vec's AVX2/AVX-512 loop: the same
 			// operations as below.
 			vec.SGDMomentum(p, g, b[lo:hi], wd, m, damp, lr)
 			return
@@ -51,21 +53,21 @@ func (o *sgd) Update(name string, p, g []float32, h Hyper) error {
 		for i := range p {
 			d := g[i]
 			if wd != 0 {
-				d += wd * p[i]
+				d = vec.FMA(wd, p[i], d)
 			}
 			if bb != nil {
 				if first {
 					bb[i] = d
 				} else {
-					bb[i] = m*bb[i] + damp*d
+					bb[i] = vec.FMA(damp, d, m*bb[i])
 				}
 				if h.Nesterov {
-					d += m * bb[i]
+					d = vec.FMA(m, bb[i], d)
 				} else {
 					d = bb[i]
 				}
 			}
-			p[i] -= lr * d
+			p[i] = vec.FMA(-lr, d, p[i])
 		}
 	})
 	o.st.Steps[name]++

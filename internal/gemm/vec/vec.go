@@ -98,8 +98,9 @@ func Affine2(dst, g, x []float32, A, B, D float32) {
 }
 
 // SGDMomentum is the SGD step with momentum after the first step, without
-// Nesterov: d = g + wd*p; b = m*b + damp*d; p -= lr*b, each operation
-// rounded to float32.
+// Nesterov, rounded as PyTorch's CPU kernels round it (their add with
+// alpha is a fused multiply-add): d = fma(wd, p, g); b = fma(damp, d,
+// m*b); p = fma(-lr, b, p).
 func SGDMomentum(p, g, b []float32, wd, m, damp, lr float32) {
 	n := len(p)
 	g, b = g[:n], b[:n]
@@ -108,10 +109,19 @@ func SGDMomentum(p, g, b []float32, wd, m, damp, lr float32) {
 		i = sgdMomentumAsm(lv, p, g, b, wd, m, damp, lr)
 	}
 	for ; i < n; i++ {
-		d := g[i] + wd*p[i]
-		b[i] = m*b[i] + damp*d
-		p[i] -= lr * b[i]
+		d := FMA(wd, p[i], g[i])
+		b[i] = FMA(damp, d, m*b[i])
+		p[i] = FMA(-lr, b[i], p[i])
 	}
+}
+
+// FMA is a*b + c rounded once to float32, as a float32 fused multiply-add
+// rounds it (through float64: the product is exact there, and the sum's
+// rounding to float64 and then float32 differs from one rounding only
+// when the float64 sum falls exactly halfway between two float32 values,
+// about one case in 2^29).
+func FMA(a, b, c float32) float32 {
+	return float32(math.FMA(float64(a), float64(b), float64(c)))
 }
 
 // Sum returns the sum of v in float64.

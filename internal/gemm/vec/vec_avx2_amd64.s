@@ -113,16 +113,14 @@ TEXT ·sgdMomentumAVX2(SB), NOSPLIT, $0-48
 	JZ           done
 
 loop:
-	VMOVUPS (DI), Y4
-	VMULPS  Y4, Y15, Y0 // wd*p
-	VADDPS  (SI), Y0, Y0 // d = g + wd*p
-	VMULPS  (DX), Y14, Y1 // m*b
-	VMULPS  Y0, Y13, Y2 // damp*d
-	VADDPS  Y2, Y1, Y1 // b = m*b + damp*d
-	VMOVUPS Y1, (DX)
-	VMULPS  Y1, Y12, Y3 // lr*b
-	VSUBPS  Y3, Y4, Y4 // p - lr*b
-	VMOVUPS Y4, (DI)
+	VMOVUPS      (DI), Y4
+	VMOVUPS      (SI), Y0
+	VFMADD231PS  Y4, Y15, Y0 // d = fma(wd, p, g)
+	VMULPS       (DX), Y14, Y1 // m*b
+	VFMADD231PS  Y0, Y13, Y1 // b = fma(damp, d, m*b)
+	VMOVUPS      Y1, (DX)
+	VFNMADD231PS Y1, Y12, Y4 // p = fma(-lr, b, p)
+	VMOVUPS      Y4, (DI)
 	ADDQ    $32, DI
 	ADDQ    $32, SI
 	ADDQ    $32, DX

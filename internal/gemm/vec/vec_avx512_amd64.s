@@ -112,16 +112,14 @@ TEXT ·sgdMomentumAVX512(SB), NOSPLIT, $0-48
 	JZ           done
 
 loop:
-	VMOVUPS (DI), Z4
-	VMULPS  Z4, Z15, Z0 // wd*p
-	VADDPS  (SI), Z0, Z0 // d = g + wd*p
-	VMULPS  (DX), Z14, Z1 // m*b
-	VMULPS  Z0, Z13, Z2 // damp*d
-	VADDPS  Z2, Z1, Z1 // b = m*b + damp*d
-	VMOVUPS Z1, (DX)
-	VMULPS  Z1, Z12, Z3 // lr*b
-	VSUBPS  Z3, Z4, Z4 // p - lr*b
-	VMOVUPS Z4, (DI)
+	VMOVUPS      (DI), Z4
+	VMOVUPS      (SI), Z0
+	VFMADD231PS  Z4, Z15, Z0 // d = fma(wd, p, g)
+	VMULPS       (DX), Z14, Z1 // m*b
+	VFMADD231PS  Z0, Z13, Z1 // b = fma(damp, d, m*b)
+	VMOVUPS      Z1, (DX)
+	VFNMADD231PS Z1, Z12, Z4 // p = fma(-lr, b, p)
+	VMOVUPS      Z4, (DI)
 	ADDQ    $64, DI
 	ADDQ    $64, SI
 	ADDQ    $64, DX

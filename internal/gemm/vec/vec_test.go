@@ -3,6 +3,7 @@ package vec
 import (
 	"fmt"
 	"math"
+	"math/big"
 	"math/rand/v2"
 	"testing"
 )
@@ -106,10 +107,10 @@ func TestElementwise(t *testing.T) {
 			p, g, mb := randVec(rng, n, false), randVec(rng, n, false), randVec(rng, n, false)
 			wp, wb := append([]float32(nil), p...), append([]float32(nil), mb...)
 			wd, m, damp, lr := float32(1e-4), float32(0.9), float32(0.75), float32(0.01)
-			for i := range wp {
-				d := g[i] + wd*wp[i]
-				wb[i] = m*wb[i] + damp*d
-				wp[i] -= lr * wb[i]
+			for i := range wp { // PyTorch's rounding: fused multiply-adds (fmaRef)
+				d := fmaRef(wd, wp[i], g[i])
+				wb[i] = fmaRef(damp, d, m*wb[i])
+				wp[i] = fmaRef(-lr, wb[i], wp[i])
 			}
 			SGDMomentum(p, g, mb, wd, m, damp, lr)
 			sameBits(t, name+" SGDMomentum p", p, wp)
@@ -163,4 +164,32 @@ func TestShortSlicePanics(t *testing.T) {
 		}
 	}()
 	ReluMask(make([]float32, 40), make([]float32, 39), make([]float32, 40))
+}
+
+// fmaRef is a*b + c rounded once to float32, computed exactly in
+// math/big: the reference for FMA.
+func fmaRef(a, b, c float32) float32 {
+	x := new(big.Float).SetPrec(400).SetFloat64(float64(a))
+	x.Mul(x, new(big.Float).SetFloat64(float64(b)))
+	x.Add(x, new(big.Float).SetFloat64(float64(c)))
+	f, _ := x.Float32()
+	return f
+}
+
+// TestFMA checks FMA against fmaRef on random operands of several
+// magnitudes, including sums that cancel and addends far below the
+// product.
+func TestFMA(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for i := range 200000 {
+		a := float32(rng.NormFloat64() * math.Pow(2, float64(rng.IntN(40)-20)))
+		b := float32(rng.NormFloat64() * math.Pow(2, float64(rng.IntN(40)-20)))
+		c := float32(rng.NormFloat64() * math.Pow(2, float64(rng.IntN(80)-40)))
+		if i%4 == 0 {
+			c = -a * b // cancellation
+		}
+		if got, want := FMA(a, b, c), fmaRef(a, b, c); math.Float32bits(got) != math.Float32bits(want) {
+			t.Fatalf("FMA(%g, %g, %g) = %g, want %g", a, b, c, got, want)
+		}
+	}
 }
