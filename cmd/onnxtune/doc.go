@@ -139,6 +139,10 @@
 // standard error at --log-level info, with a note of the defaults that
 // differ from torch.optim's (momentum 0.9, weight decay 1e-4); --json
 // prints a JSON line as every epoch ends and a summary line at the end.
+// A progress bar shows the epoch, loss, accuracy and samples a second on
+// a terminal; when standard error is not one (a file, a pipe, nohup) a
+// progress line is logged instead, at most one a second and the last step
+// of every epoch and of the run (run and eval count examples the same way).
 // Under --log-format json every line on standard error is JSON: logs,
 // progress lines (msg "progress"), the group table (msg "parameter
 // group") and the final error.

@@ -41,6 +41,8 @@ number that is NaN or infinite (the loss of a NaN input) is null.
 --plot DIR writes the confusion matrix as DIR/confusion.png (DIR is created
 when missing; the file is written atomically).
 
+` + examplesProgressText + `
+
 ` + inputsText + `
 
 ` + preprocessText,

@@ -43,6 +43,8 @@ metadata names fewer or more classes than it scores is refused before
 running, unless --class-names gives one name each); --json prints
 {"outputs": {name: shape}, "predictions": [...], "predicted_names": [...]}.
 
+` + examplesProgressText + `
+
 ` + policyText,
 		Example: `  onnxtune run models/lenet.onnx --data models/lenet.expected.npz
   onnxtune run models/multi/text.onnx --data models/multi/text.data.npz   # input_ids, attention_mask
