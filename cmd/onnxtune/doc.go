@@ -80,7 +80,9 @@
 // (BatchNormalization with running statistics, Dropout off). It prints the
 // shape of each output and, per example (the first 20), the index of the
 // largest output, the predicted class of a classifier; --json prints
-// {"outputs": {name: shape}, "predictions": [...]}. With -o it writes the
+// {"outputs": {name: shape}, "predictions": [...]}. Predictions need a
+// first output of float32 class scores [batch, classes]; for another it
+// says so, and "predictions" is []. With -o it writes the
 // first output as the array logits of OUT.npz, and with --all-outputs every
 // output under its graph name too. OUT follows the rules of Outputs below.
 //

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"gorgonia.org/tensor"
@@ -42,6 +43,9 @@ has class names (or --class-names a,b,c gives them; a model whose
 metadata names fewer or more classes than it scores is refused before
 running, unless --class-names gives one name each); --json prints
 {"outputs": {name: shape}, "predictions": [...], "predicted_names": [...]}.
+Predictions need a first output of float32 class scores [batch, classes]:
+for another (a sequence's [batch, seq, C], a 1-D output) run prints the
+shapes and says so instead, and --json gives "predictions": [].
 
 ` + examplesProgressText + `
 
@@ -65,6 +69,10 @@ running, unless --class-names gives one name each); --json prints
 			}
 			if out != "" {
 				fmt.Fprintf(tw, "wrote\t%s\n", out)
+			}
+			if res.noPredictions != "" {
+				fmt.Fprintf(tw, "\n%s\n", res.noPredictions)
+				return tw.Flush()
 			}
 			if res.Names != nil {
 				fmt.Fprintf(tw, "\nexample\tpredicted\tclass\n")
@@ -99,6 +107,9 @@ type runResult struct {
 	Predictions []int            `json:"predictions"`
 	Names       []string         `json:"predicted_names,omitempty"`
 	order       []string
+	// noPredictions says why there are none: the first output is not
+	// float32 [batch, classes].
+	noPredictions string
 }
 
 func (a *app) run(model string, d dataSpec, out string, all bool, classNames []string) (*runResult, error) {
@@ -172,7 +183,11 @@ func (a *app) run(model string, d dataSpec, out string, all bool, classNames []s
 		key := name
 		if i == 0 {
 			key = "logits"
-			res.Predictions = argmaxRows(arr)
+			if res.Predictions = argmaxRows(arr); res.Predictions == nil {
+				res.Predictions = []int{} // a list under --json, as a script expects
+				res.noPredictions = fmt.Sprintf("no predictions: they need a first output of float32 class scores [batch, classes]; %q is %s %v",
+					name, strings.TrimPrefix(fmt.Sprintf("%T", arr.Data), "[]"), arr.Shape)
+			}
 		}
 		arrays[key] = arr
 		if all && i == 0 && name != "logits" {
