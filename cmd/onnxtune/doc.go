@@ -238,14 +238,16 @@
 //
 // # replace-head
 //
-//	onnxtune replace-head MODEL --layer NAME --classes N -o OUT [--seed N]
+//	onnxtune replace-head MODEL --layer NAME --classes N -o OUT [--seed N] [--json]
 //
 // Replace-head replaces the linear layer whose parameters are NAME.weight
 // and NAME.bias (a Gemm, or a MatMul and the Add of its bias) with a new one
 // of N outputs, initialized as nn.Linear is (uniform in +-1/sqrt(in_features))
 // from --seed (default 0), fixes the declared output shape, keeps node names,
-// opsets and every other tensor, and writes OUT atomically. OUT follows the
-// rules of Outputs below.
+// opsets and every other tensor, and writes OUT atomically. --json prints
+// what changed as one JSON object (input, output, layer, old_outputs,
+// new_outputs, seed, params, class_names). OUT follows the rules of Outputs
+// below.
 //
 // # version
 //
