@@ -11,6 +11,7 @@ import (
 	"github.com/onnxtune/onnxtune/graph"
 	"github.com/onnxtune/onnxtune/graph/ops"
 	"github.com/onnxtune/onnxtune/internal/npz"
+	"github.com/onnxtune/onnxtune/train"
 	"github.com/onnxtune/onnxtune/train/data"
 )
 
@@ -38,7 +39,8 @@ it stands for (BatchNormalization with running statistics, Dropout off).
 With -o it writes the first output as the array logits of OUT.npz (with
 --all-outputs, every output under its graph name too). It prints the
 output shapes and, per example, the index of the largest output (the
-predicted class of a classifier) with its name when the model's metadata
+predicted class of a classifier; as torch.argmax, a NaN counts as the
+largest, the first NaN winning) with its name when the model's metadata
 has class names (or --class-names a,b,c gives them; a model whose
 metadata names fewer or more classes than it scores is refused before
 running, unless --class-names gives one name each); --json prints
@@ -323,7 +325,8 @@ func joinAs[T any](ts []*tensor.Dense, shape []int, axis, outer, inner int) (npz
 }
 
 // argmaxRows returns, per row of a 2-D float output, the index of its
-// largest value (nil for other outputs).
+// largest value as torch.argmax picks it (train.Argmax: a NaN is the
+// largest; nil for other outputs).
 func argmaxRows(a npz.Array) []int {
 	v, ok := a.Data.([]float32)
 	if !ok || len(a.Shape) != 2 {
@@ -332,13 +335,7 @@ func argmaxRows(a npz.Array) []int {
 	n, k := a.Shape[0], a.Shape[1]
 	out := make([]int, n)
 	for i := 0; i < n; i++ {
-		best := 0
-		for j := 1; j < k; j++ {
-			if v[i*k+j] > v[i*k+best] {
-				best = j
-			}
-		}
-		out[i] = best
+		out[i] = train.Argmax(v[i*k : (i+1)*k])
 	}
 	return out
 }

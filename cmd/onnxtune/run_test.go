@@ -128,3 +128,55 @@ func TestRunNotClassifier(t *testing.T) {
 		})
 	}
 }
+
+// TestNaNPredictions: run's predictions and eval's accuracy and confusion
+// matrix take the class torch.argmax takes from scores with NaN (the first
+// NaN, as the largest) and infinities (models/make_nan_argmax.py); they
+// skipped NaNs.
+func TestNaNPredictions(t *testing.T) {
+	dir := filepath.Join("..", "..", "models", "nan_argmax")
+	model, dataPath := filepath.Join(dir, "scores.onnx"), filepath.Join(dir, "data.npz")
+	in, err := npz.Read(dataPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exp, err := npz.Read(filepath.Join(dir, "expected.npz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	y, want := in["y"].Data.([]int64), exp["argmax"].Data.([]int64)
+	k := in["x"].Shape[1]
+	code, stdout, stderr := runCLI("run", "--json", model, "--data", dataPath, "--batch-size", "16", "--log-level", "warn")
+	if code != exitOK {
+		t.Fatalf("run: exit %d: %s", code, stderr)
+	}
+	var res struct{ Predictions []int64 }
+	if err := json.Unmarshal([]byte(stdout), &res); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(res.Predictions, want) {
+		t.Errorf("run: predictions\n%v\ntorch.argmax\n%v", res.Predictions, want)
+	}
+	code, stdout, stderr = runCLI("eval", "--json", model, "--data", dataPath, "--batch-size", "16", "--log-level", "warn")
+	if code != exitOK {
+		t.Fatalf("eval: exit %d: %s", code, stderr)
+	}
+	var ev evalOutput
+	if err := json.Unmarshal([]byte(stdout), &ev); err != nil {
+		t.Fatal(err)
+	}
+	confusion := make([][]int, k)
+	for c := range confusion {
+		confusion[c] = make([]int, k)
+	}
+	correct := 0
+	for i, p := range want {
+		confusion[y[i]][p]++
+		if p == y[i] {
+			correct++
+		}
+	}
+	if ev.Correct != correct || jsonString(t, ev.Confusion) != jsonString(t, confusion) {
+		t.Errorf("eval: %d correct, confusion %v; by torch.argmax %d, %v", ev.Correct, ev.Confusion, correct, confusion)
+	}
+}
