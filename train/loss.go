@@ -176,10 +176,27 @@ func mseNode(g *G.ExprGraph, out, target *G.Node) (*G.Node, error) {
 	return ops.NewNode(g, "loss", ops.Spec{Name: "MSE", Shape: []int{}, DType: graph.Float32, Fwd: fwd, Grad: grad, WRT: []bool{true, false}}, out, target)
 }
 
+// Argmax returns the index of the largest score of row as torch.argmax
+// picks it: a NaN counts as larger than any number (the first NaN wins),
+// and of equal largest scores the first. It returns 0 for an empty row.
+func Argmax(row []float32) int {
+	best := 0
+	for j, v := range row {
+		if v != v { // NaN
+			return j
+		}
+		if v > row[best] {
+			best = j
+		}
+	}
+	return best
+}
+
 // ScoreLogits scores class scores z ([n, classes], row-major) against
 // labels: the sum over the rows of the cross-entropy logsumexp(z) - z[y]
 // (divide by n for PyTorch's mean) and how many rows have their largest
-// score at the label (the first largest on ties).
+// score at the label (Argmax: a NaN is the largest, the first largest on
+// ties).
 func ScoreLogits(z []float32, labels []int64) (lossSum float64, correct int, err error) {
 	n := len(labels)
 	if n == 0 || len(z)%n != 0 {
@@ -191,13 +208,7 @@ func ScoreLogits(z []float32, labels []int64) (lossSum float64, correct int, err
 	}
 	for i, y := range labels {
 		row := z[i*k : (i+1)*k]
-		best := 0
-		for j, v := range row {
-			if v > row[best] {
-				best = j
-			}
-		}
-		if int64(best) == y {
+		if int64(Argmax(row)) == y {
 			correct++
 		}
 		lossSum += logSumExp(row) - float64(row[y])

@@ -19,7 +19,8 @@ import (
 // with scikit-learn's default labels: over the classes present among the
 // labels or the predictions (a class neither true nor predicted of any
 // example is listed with zeros but not averaged; 0 when there are none).
-// The prediction is the first largest score (argmax); an example counts in
+// The prediction is the first largest score, a NaN counting as the
+// largest, as torch.argmax picks it (Argmax); an example counts in
 // top-5 when its label is among the five largest scores, ties going to the
 // lower class index as argmax's do (with fewer than five classes, top-5 is
 // top-Classes, as timm's accuracy takes min(5, classes)).
@@ -131,12 +132,7 @@ func (s *scorer) add(z []float32, labels []int64, indices []int) error {
 	top := min(5, k)
 	for i, y := range labels {
 		row := z[i*k : (i+1)*k]
-		best := 0
-		for j, v := range row {
-			if v > row[best] {
-				best = j
-			}
-		}
+		best := Argmax(row)
 		// The label's rank: scores above it, and equal ones before it.
 		rank := 0
 		zy := row[y]

@@ -80,7 +80,9 @@
 // (BatchNormalization with running statistics, Dropout off). It prints the
 // shape of each output and, per example (the first 20), the index of the
 // largest output, the predicted class of a classifier; --json prints
-// {"outputs": {name: shape}, "predictions": [...]}. With -o it writes the
+// {"outputs": {name: shape}, "predictions": [...]}. Predictions need a
+// first output of float32 class scores [batch, classes]; for another it
+// says so, and "predictions" is []. With -o it writes the
 // first output as the array logits of OUT.npz, and with --all-outputs every
 // output under its graph name too. OUT follows the rules of Outputs below.
 //
@@ -139,6 +141,10 @@
 // standard error at --log-level info, with a note of the defaults that
 // differ from torch.optim's (momentum 0.9, weight decay 1e-4); --json
 // prints a JSON line as every epoch ends and a summary line at the end.
+// A progress bar shows the epoch, loss, accuracy and samples a second on
+// a terminal; when standard error is not one (a file, a pipe, nohup) a
+// progress line is logged instead, at most one a second and the last step
+// of every epoch and of the run (run and eval count examples the same way).
 // Under --log-format json every line on standard error is JSON: logs,
 // progress lines (msg "progress"), the group table (msg "parameter
 // group") and the final error.
@@ -232,14 +238,16 @@
 //
 // # replace-head
 //
-//	onnxtune replace-head MODEL --layer NAME --classes N -o OUT [--seed N]
+//	onnxtune replace-head MODEL --layer NAME --classes N -o OUT [--seed N] [--json]
 //
 // Replace-head replaces the linear layer whose parameters are NAME.weight
 // and NAME.bias (a Gemm, or a MatMul and the Add of its bias) with a new one
 // of N outputs, initialized as nn.Linear is (uniform in +-1/sqrt(in_features))
 // from --seed (default 0), fixes the declared output shape, keeps node names,
-// opsets and every other tensor, and writes OUT atomically. OUT follows the
-// rules of Outputs below.
+// opsets and every other tensor, and writes OUT atomically. --json prints
+// what changed as one JSON object (input, output, layer, old_outputs,
+// new_outputs, seed, params, class_names). OUT follows the rules of Outputs
+// below.
 //
 // # version
 //

@@ -25,7 +25,8 @@ file with an array per model input and integer labels y, mnist:train,
 mnist:test, or an image folder ROOT/CLASS/*.png|jpg, read as run and train
 read it) and compares its first output, the class scores (logits), with
 the class labels: it prints the accuracy (the share of examples whose
-largest score is at the label), the top-5 accuracy (the label among the
+largest score is at the label; a NaN counts as the largest, the first NaN
+winning, as torch.argmax takes it), the top-5 accuracy (the label among the
 five largest scores), the mean cross-entropy, PyTorch's
 nn.CrossEntropyLoss: the batch mean of logsumexp(z) - z[y], the macro F1
 (scikit-learn's f1_score(average='macro'): the mean F1 of the classes
@@ -40,6 +41,8 @@ f1, support (lists by class), macro_f1 and confusion (a list of rows); a
 number that is NaN or infinite (the loss of a NaN input) is null.
 --plot DIR writes the confusion matrix as DIR/confusion.png (DIR is created
 when missing; the file is written atomically).
+
+` + examplesProgressText + `
 
 ` + inputsText + `
 

@@ -755,3 +755,55 @@ func jsonNum(s string) any {
 	_ = json.Unmarshal([]byte(s), &v)
 	return v
 }
+
+// TestTextProgress: with text logs and standard error not a terminal (a
+// file, a pipe, nohup), train, eval and run log progress lines, the last
+// step of every epoch and of the run, and the last of the examples,
+// among them; they printed nothing until an epoch ended (train) or the
+// work was done (eval, run).
+func TestTextProgress(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "o.onnx")
+	for _, c := range []struct {
+		name string
+		args []string
+		want []string // among the progress lines, in this order; the last is the last line
+	}{
+		{"train", []string{"train", metricsModel, "-o", out, "--data", metricsData, "--epochs", "2", "--batch-size", "16"},
+			[]string{"progress: epoch 1/2 step 4/8 ", "progress: epoch 2/2 step 8/8 "}},
+		{"train --steps", []string{"train", metricsModel, "-o", out, "--data", metricsData, "--steps", "3", "--batch-size", "16"},
+			[]string{"progress: epoch 1/1 step 3/3 "}},
+		{"eval", []string{"eval", metricsModel, "--data", metricsData, "--batch-size", "16"},
+			[]string{"progress: 60/60 examples"}},
+		{"run", []string{"run", metricsModel, "--data", metricsData, "--batch-size", "16"},
+			[]string{"progress: 60/60 examples"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			code, _, stderr := runCLI(c.args...)
+			if code != exitOK {
+				t.Fatalf("exit %d: %s", code, stderr)
+			}
+			var lines []string
+			for _, l := range strings.Split(stderr, "\n") {
+				if _, msg, ok := strings.Cut(l, ` msg="progress: `); ok {
+					lines = append(lines, "progress: "+strings.TrimSuffix(msg, `"`))
+				}
+			}
+			if len(lines) == 0 {
+				t.Fatalf("no progress line on stderr: %s", stderr)
+			}
+			i := 0
+			for _, l := range lines {
+				if i < len(c.want) && strings.HasPrefix(l, c.want[i]) {
+					i++
+				}
+			}
+			if i < len(c.want) || !strings.HasPrefix(lines[len(lines)-1], c.want[len(c.want)-1]) {
+				t.Errorf("progress lines %q, want among them %q, the last last", lines, c.want)
+			}
+			if strings.HasPrefix(c.name, "train") && !strings.HasSuffix(lines[0], " samples/s") {
+				t.Errorf("progress line %q, want loss, accuracy and samples/s", lines[0])
+			}
+		})
+	}
+}

@@ -35,14 +35,23 @@ func (a *app) examplesBar(n, batch int) *progressbar.ProgressBar {
 	return a.progressBar(n, progressbar.OptionSetDescription("examples"))
 }
 
-// progressEvery is how often JSON progress lines are written at most (the
+// examplesProgressText is the --help of run's and eval's progress.
+const examplesProgressText = `Over more than one batch, a progress bar counts the examples on a
+terminal; when standard error is not one (a file, a pipe, nohup) a line
+"progress: 640/10000 examples" is logged instead, at most one a second and
+the last; under --log-format json the lines have msg "progress" and the
+fields examples and total.`
+
+// progressEvery is how often progress lines are written at most (the
 // last of a run is always written).
 const progressEvery = time.Second
 
 // progress reports how far a command is: a bar on a terminal with text
-// logs, or under --log-format json log lines with msg "progress" (whether
-// or not standard error is a terminal), at most one a second and always
-// the last. A nil *progress reports nothing.
+// logs, else log lines, at most one a second and always the last: under
+// --log-format json lines with msg "progress" (whether or not standard
+// error is a terminal), with text logs lines "progress: 640/10000
+// examples" (standard error not a terminal: a file, a pipe, nohup). A nil
+// *progress reports nothing.
 type progress struct {
 	a     *app
 	bar   *progressbar.ProgressBar
@@ -57,13 +66,10 @@ func (a *app) examplesProgress(n, batch int) *progress {
 	if n <= batch {
 		return nil
 	}
-	if a.logFormat == "json" {
-		return &progress{a: a, what: "examples", total: n}
-	}
 	if bar := a.examplesBar(n, batch); bar != nil {
 		return &progress{a: a, bar: bar}
 	}
-	return nil
+	return &progress{a: a, what: "examples", total: n}
 }
 
 // set reports done of the total.
@@ -77,7 +83,11 @@ func (p *progress) set(done int) {
 	}
 	if now := time.Now(); done >= p.total || now.Sub(p.last) >= progressEvery {
 		p.last = now
-		p.a.log.WithFields(map[string]any{p.what: done, "total": p.total}).Info("progress")
+		if p.a.logFormat == "json" {
+			p.a.log.WithFields(map[string]any{p.what: done, "total": p.total}).Info("progress")
+		} else {
+			p.a.log.Infof("progress: %d/%d %s", done, p.total, p.what)
+		}
 	}
 }
 

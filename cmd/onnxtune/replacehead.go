@@ -16,6 +16,7 @@ func (a *app) replaceHeadCmd() *cobra.Command {
 		classes    int
 		seed       int64
 		classNames []string
+		asJSON     bool
 	)
 	c := &cobra.Command{
 		Use:   "replace-head MODEL --layer NAME --classes N -o OUT",
@@ -36,7 +37,10 @@ is refused naming that node (exit 1): with another width the model could
 not run.
 --class-names a,b,c (N names) are written in OUT's metadata
 (onnxtune.class_names); without it, class names the model carried are
-dropped (they named the old classes).
+dropped (they named the old classes). It prints the new shapes, or with
+--json one JSON object: input, output, layer, old_outputs, new_outputs,
+seed, params (name, old_shape and new_shape of the weight and of the bias,
+if any) and class_names (those written in OUT; [] for none).
 
 ` + policyText + "\n\n" + sideText,
 		Example: `  onnxtune replace-head resnet18.onnx --layer fc --classes 5 -o resnet18_5.onnx
@@ -65,9 +69,16 @@ dropped (they named the old classes).
 			if err := chk.check(); err != nil {
 				return err
 			}
-			var before []int64
-			if p := m.Param(layer + ".weight"); p != nil {
-				before = p.Shape
+			r := headResult{Input: in, Output: out, Layer: layer, NewOutputs: classes, Seed: seed, ClassNames: nonNil(classNames)}
+			names := []string{layer + ".weight", layer + ".bias"}
+			before := make(map[string][]int64)
+			for _, n := range names {
+				if p := m.Param(n); p != nil {
+					before[n] = p.Shape
+				}
+			}
+			if w := before[names[0]]; len(w) == 2 {
+				r.OldOutputs = w[0] // PyTorch's [out_features, in_features]
 			}
 			if err := remap.ReplaceHeadWith(m, layer, classes, remap.HeadOptions{Seed: seed, MaxBytes: a.limit}); err != nil {
 				return err
@@ -78,9 +89,21 @@ dropped (they named the old classes).
 			if err := export.WriteFile(out, m); err != nil {
 				return err
 			}
-			fmt.Fprintf(a.stdout, "%s.weight %v -> %v\n", layer, before, m.Param(layer+".weight").Shape)
-			if p := m.Param(layer + ".bias"); p != nil {
-				fmt.Fprintf(a.stdout, "%s.bias %v\n", layer, p.Shape)
+			r.Params = []headParam{}
+			for _, n := range names {
+				if p := m.Param(n); p != nil {
+					r.Params = append(r.Params, headParam{Name: n, OldShape: before[n], NewShape: p.Shape})
+				}
+			}
+			if asJSON {
+				return writeJSON(a.stdout, r)
+			}
+			for i, p := range r.Params {
+				if i == 0 {
+					fmt.Fprintf(a.stdout, "%s %v -> %v\n", p.Name, p.OldShape, p.NewShape)
+					continue
+				}
+				fmt.Fprintf(a.stdout, "%s %v\n", p.Name, p.NewShape)
 			}
 			fmt.Fprintf(a.stdout, "wrote %s: %s now has %d outputs\n", out, layer, classes)
 			return nil
@@ -92,5 +115,25 @@ dropped (they named the old classes).
 	f.StringVarP(&out, "output", "o", "", "where to write the model (required)")
 	f.Int64Var(&seed, "seed", 0, "seed of the new layer's initialization")
 	f.StringSliceVar(&classNames, "class-names", nil, "names of the N new classes, a,b,c, written in OUT's metadata")
+	f.BoolVar(&asJSON, "json", false, "print what changed as one JSON object")
 	return c
+}
+
+// headResult is what replace-head --json prints.
+type headResult struct {
+	Input      string      `json:"input"`
+	Output     string      `json:"output"`
+	Layer      string      `json:"layer"`
+	OldOutputs int64       `json:"old_outputs"`
+	NewOutputs int         `json:"new_outputs"`
+	Seed       int64       `json:"seed"`
+	Params     []headParam `json:"params"` // the weight, then the bias if the layer has one
+	ClassNames []string    `json:"class_names"`
+}
+
+// headParam is a parameter of the replaced layer, with PyTorch shapes.
+type headParam struct {
+	Name     string  `json:"name"`
+	OldShape []int64 `json:"old_shape"`
+	NewShape []int64 `json:"new_shape"`
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"gorgonia.org/tensor"
@@ -10,6 +11,7 @@ import (
 	"github.com/onnxtune/onnxtune/graph"
 	"github.com/onnxtune/onnxtune/graph/ops"
 	"github.com/onnxtune/onnxtune/internal/npz"
+	"github.com/onnxtune/onnxtune/train"
 	"github.com/onnxtune/onnxtune/train/data"
 )
 
@@ -37,11 +39,17 @@ it stands for (BatchNormalization with running statistics, Dropout off).
 With -o it writes the first output as the array logits of OUT.npz (with
 --all-outputs, every output under its graph name too). It prints the
 output shapes and, per example, the index of the largest output (the
-predicted class of a classifier) with its name when the model's metadata
+predicted class of a classifier; as torch.argmax, a NaN counts as the
+largest, the first NaN winning) with its name when the model's metadata
 has class names (or --class-names a,b,c gives them; a model whose
 metadata names fewer or more classes than it scores is refused before
 running, unless --class-names gives one name each); --json prints
 {"outputs": {name: shape}, "predictions": [...], "predicted_names": [...]}.
+Predictions need a first output of float32 class scores [batch, classes]:
+for another (a sequence's [batch, seq, C], a 1-D output) run prints the
+shapes and says so instead, and --json gives "predictions": [].
+
+` + examplesProgressText + `
 
 ` + policyText,
 		Example: `  onnxtune run models/lenet.onnx --data models/lenet.expected.npz
@@ -63,6 +71,10 @@ running, unless --class-names gives one name each); --json prints
 			}
 			if out != "" {
 				fmt.Fprintf(tw, "wrote\t%s\n", out)
+			}
+			if res.noPredictions != "" {
+				fmt.Fprintf(tw, "\n%s\n", res.noPredictions)
+				return tw.Flush()
 			}
 			if res.Names != nil {
 				fmt.Fprintf(tw, "\nexample\tpredicted\tclass\n")
@@ -97,6 +109,9 @@ type runResult struct {
 	Predictions []int            `json:"predictions"`
 	Names       []string         `json:"predicted_names,omitempty"`
 	order       []string
+	// noPredictions says why there are none: the first output is not
+	// float32 [batch, classes].
+	noPredictions string
 }
 
 func (a *app) run(model string, d dataSpec, out string, all bool, classNames []string) (*runResult, error) {
@@ -170,7 +185,11 @@ func (a *app) run(model string, d dataSpec, out string, all bool, classNames []s
 		key := name
 		if i == 0 {
 			key = "logits"
-			res.Predictions = argmaxRows(arr)
+			if res.Predictions = argmaxRows(arr); res.Predictions == nil {
+				res.Predictions = []int{} // a list under --json, as a script expects
+				res.noPredictions = fmt.Sprintf("no predictions: they need a first output of float32 class scores [batch, classes]; %q is %s %v",
+					name, strings.TrimPrefix(fmt.Sprintf("%T", arr.Data), "[]"), arr.Shape)
+			}
 		}
 		arrays[key] = arr
 		if all && i == 0 && name != "logits" {
@@ -306,7 +325,8 @@ func joinAs[T any](ts []*tensor.Dense, shape []int, axis, outer, inner int) (npz
 }
 
 // argmaxRows returns, per row of a 2-D float output, the index of its
-// largest value (nil for other outputs).
+// largest value as torch.argmax picks it (train.Argmax: a NaN is the
+// largest; nil for other outputs).
 func argmaxRows(a npz.Array) []int {
 	v, ok := a.Data.([]float32)
 	if !ok || len(a.Shape) != 2 {
@@ -315,13 +335,7 @@ func argmaxRows(a npz.Array) []int {
 	n, k := a.Shape[0], a.Shape[1]
 	out := make([]int, n)
 	for i := 0; i < n; i++ {
-		best := 0
-		for j := 1; j < k; j++ {
-			if v[i*k+j] > v[i*k+best] {
-				best = j
-			}
-		}
-		out[i] = best
+		out[i] = train.Argmax(v[i*k : (i+1)*k])
 	}
 	return out
 }

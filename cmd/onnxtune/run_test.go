@@ -1,12 +1,17 @@
 package main
 
 import (
+	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/onnxtune/onnxtune/export"
+	"github.com/onnxtune/onnxtune/graph"
 	"github.com/onnxtune/onnxtune/importer"
+	"github.com/onnxtune/onnxtune/internal/npz"
 )
 
 // TestRunNoOutput: a model whose graph declares no output (the ONNX checker
@@ -34,5 +39,144 @@ func TestRunNoOutput(t *testing.T) {
 	}
 	if _, err := os.Stat(out); !os.IsNotExist(err) {
 		t.Errorf("-o: %v, want no file written", err)
+	}
+}
+
+// TestRunNotClassifier: a model whose first output is not float32
+// [batch, classes] (a 3-D state [2, batch, 8]; ArgMax's int64 [batch])
+// runs: run prints the output shapes and says why there are no
+// predictions, -o writes the array, and --json has "predictions": [], not
+// null. It printed an empty predictions table and "predictions": null.
+func TestRunNotClassifier(t *testing.T) {
+	dir := t.TempDir()
+	lstm, err := importer.Load(filepath.Join(statesDir(), "lstm_ts.onnx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// hn [2, batch, 8] first, logits second.
+	lstm.Graph.Outputs[0], lstm.Graph.Outputs[1] = lstm.Graph.Outputs[1], lstm.Graph.Outputs[0]
+	cls, err := importer.Load(metricsModel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The class indices of ArgMax(logits, axis 1) as the one output.
+	logits := cls.Graph.Outputs[0].Name
+	cls.Graph.Nodes = append(cls.Graph.Nodes, &graph.Node{Name: "argmax", OpType: "ArgMax", Inputs: []string{logits},
+		Outputs: []string{"class"}, Attrs: []*graph.Attribute{{Name: "axis", Type: graph.AttrInt, I: 1}, {Name: "keepdims", Type: graph.AttrInt, I: 0}}})
+	cls.Graph.Outputs = []*graph.ValueInfo{{Name: "class", Type: &graph.Type{Kind: graph.TypeTensor, Elem: graph.Int64,
+		Shape: &graph.Shape{Dims: []graph.Dim{{Param: "batch", HasParam: true}}}}}}
+	for _, c := range []struct {
+		name  string
+		m     *graph.Model
+		data  string
+		first string // the first output's graph name
+		dtype string
+	}{
+		{"3-D", lstm, filepath.Join(statesDir(), "lstm.data.npz"), "hn", "float32"},
+		{"1-D", cls, metricsData, "class", "int64"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			data, err := npz.Read(c.data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The declared shape, with the examples of y for the batch.
+			var shape []int
+			_, dims, _ := c.m.Graph.Outputs[0].TensorShape()
+			for _, d := range dims {
+				if d.HasValue {
+					shape = append(shape, int(d.Value))
+				} else {
+					shape = append(shape, data["y"].Shape[0])
+				}
+			}
+			model := filepath.Join(dir, c.name+".onnx")
+			if err := export.WriteFile(model, c.m); err != nil {
+				t.Fatal(err)
+			}
+			out := filepath.Join(dir, c.name+".npz")
+			code, stdout, stderr := runCLI("run", model, "--data", c.data, "-o", out, "--log-level", "warn")
+			if code != exitOK || stderr != "" {
+				t.Fatalf("exit %d, stderr %q", code, stderr)
+			}
+			res, err := npz.Read(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := res["logits"].Shape; !slices.Equal(got, shape) {
+				t.Errorf("-o: logits %v, want %v", got, shape)
+			}
+			want := fmt.Sprintf("logits  %v\nwrote   %s\n\nno predictions: they need a first output of float32 class scores [batch, classes]; %q is %s %v\n",
+				shape, out, c.first, c.dtype, shape)
+			if stdout != want {
+				t.Errorf("stdout %q, want %q", stdout, want)
+			}
+			code, stdout, stderr = runCLI("run", "--json", model, "--data", c.data, "--log-level", "warn")
+			if code != exitOK || stderr != "" {
+				t.Fatalf("--json: exit %d, stderr %q", code, stderr)
+			}
+			var got map[string]any
+			if err := json.Unmarshal([]byte(stdout), &got); err != nil {
+				t.Fatalf("--json: %v: %s", err, stdout)
+			}
+			if p, ok := got["predictions"].([]any); !ok || len(p) != 0 {
+				t.Errorf("--json: predictions %#v, want []", got["predictions"])
+			}
+			if s, _ := got["outputs"].(map[string]any)["logits"].([]any); len(s) != len(shape) {
+				t.Errorf("--json: outputs %v, want logits %v", got["outputs"], shape)
+			}
+		})
+	}
+}
+
+// TestNaNPredictions: run's predictions and eval's accuracy and confusion
+// matrix take the class torch.argmax takes from scores with NaN (the first
+// NaN, as the largest) and infinities (models/make_nan_argmax.py); they
+// skipped NaNs.
+func TestNaNPredictions(t *testing.T) {
+	dir := filepath.Join("..", "..", "models", "nan_argmax")
+	model, dataPath := filepath.Join(dir, "scores.onnx"), filepath.Join(dir, "data.npz")
+	in, err := npz.Read(dataPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exp, err := npz.Read(filepath.Join(dir, "expected.npz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	y, want := in["y"].Data.([]int64), exp["argmax"].Data.([]int64)
+	k := in["x"].Shape[1]
+	code, stdout, stderr := runCLI("run", "--json", model, "--data", dataPath, "--batch-size", "16", "--log-level", "warn")
+	if code != exitOK {
+		t.Fatalf("run: exit %d: %s", code, stderr)
+	}
+	var res struct{ Predictions []int64 }
+	if err := json.Unmarshal([]byte(stdout), &res); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(res.Predictions, want) {
+		t.Errorf("run: predictions\n%v\ntorch.argmax\n%v", res.Predictions, want)
+	}
+	code, stdout, stderr = runCLI("eval", "--json", model, "--data", dataPath, "--batch-size", "16", "--log-level", "warn")
+	if code != exitOK {
+		t.Fatalf("eval: exit %d: %s", code, stderr)
+	}
+	var ev evalOutput
+	if err := json.Unmarshal([]byte(stdout), &ev); err != nil {
+		t.Fatal(err)
+	}
+	confusion := make([][]int, k)
+	for c := range confusion {
+		confusion[c] = make([]int, k)
+	}
+	correct := 0
+	for i, p := range want {
+		confusion[y[i]][p]++
+		if p == y[i] {
+			correct++
+		}
+	}
+	if ev.Correct != correct || jsonString(t, ev.Confusion) != jsonString(t, confusion) {
+		t.Errorf("eval: %d correct, confusion %v; by torch.argmax %d, %v", ev.Correct, ev.Confusion, correct, confusion)
 	}
 }

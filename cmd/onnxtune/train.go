@@ -151,7 +151,11 @@ validation's confusion matrix; under --save-best the best epoch's, whose
 weights OUT gets; the title names the epoch). A run resumed with --resume draws the
 steps and epochs before the resume from the lines --metrics FILE kept
 (give the same FILE; without it a warning says where the pictures start).
-Under --log-format json every line on
+On a terminal a progress bar shows the epoch, loss, accuracy and samples a
+second; when standard error is not one (a file, a pipe, nohup) a line
+"progress: epoch 1/3 step 120/5625 loss 0.4132 accuracy 0.8750 912
+samples/s" is logged instead, at most one a second and the last step of
+every epoch and of the run. Under --log-format json every line on
 standard error is JSON: log lines, progress lines (msg "progress", at most
 one a second and the last of every epoch and of the run; "steps" is the
 run's, --steps when given) and the group table (msg
@@ -534,7 +538,7 @@ func (a *app) train(model string, f *trainFlags) error {
 	start := time.Now()
 	samples := 0
 	var lastStep int64
-	var lastJSON time.Time
+	var lastLine time.Time
 	cfg.OnStep = func(s train.StepInfo) {
 		samples += s.N
 		lastStep = s.Step
@@ -544,10 +548,21 @@ func (a *app) train(model string, f *trainFlags) error {
 			bar.Describe(fmt.Sprintf("epoch %d/%d loss %.4f acc %.3f %.0f samples/s", s.Epoch+1, epochs, s.Loss, acc, rate))
 			bar.Add(1)
 		}
-		if now := time.Now(); a.logFormat == "json" && (s.Batch == s.Batches-1 || s.Step == int64(total) || now.Sub(lastJSON) >= progressEvery) {
-			lastJSON = now
-			a.log.WithFields(map[string]any{"epoch": s.Epoch + 1, "epochs": epochs, "step": s.Step, "steps": total,
-				"loss": s.Loss, "accuracy": acc, "samples_per_second": rate}).Info("progress")
+		// Without a bar (JSON logs, or standard error not a terminal):
+		// a progress line at most every progressEvery, and the last step
+		// of every epoch and of the run.
+		if now := time.Now(); bar == nil && (s.Batch == s.Batches-1 || s.Step == int64(total) || now.Sub(lastLine) >= progressEvery) {
+			lastLine = now
+			if a.logFormat == "json" {
+				a.log.WithFields(map[string]any{"epoch": s.Epoch + 1, "epochs": epochs, "step": s.Step, "steps": total,
+					"loss": s.Loss, "accuracy": acc, "samples_per_second": rate}).Info("progress")
+			} else {
+				steps := fmt.Sprint(s.Step)
+				if total >= 0 {
+					steps += fmt.Sprintf("/%d", total)
+				}
+				a.log.Infof("progress: epoch %d/%d step %s loss %.4f accuracy %.4f %.0f samples/s", s.Epoch+1, epochs, steps, s.Loss, acc, rate)
+			}
 		}
 		a.log.WithFields(map[string]any{"epoch": s.Epoch + 1, "step": s.Step, "loss": s.Loss, "lr": s.LR}).Debug("step")
 		if mlog != nil {

@@ -1,0 +1,46 @@
+package train
+
+import (
+	"path/filepath"
+	"testing"
+
+	"github.com/onnxtune/onnxtune/internal/npz"
+)
+
+// nanArgmaxDir holds scores with NaN and infinities and torch.argmax's
+// picks (models/make_nan_argmax.py).
+var nanArgmaxDir = filepath.Join("..", "models", "nan_argmax")
+
+// TestArgmaxTorch: Argmax picks what torch.argmax picks, a NaN counting as
+// the largest score (the first NaN wins) and the first of equal largest
+// ones, and ScoreLogits counts a row right when that pick is its label.
+// Argmax, and the accuracy, skipped NaNs: [0.1, NaN, 0.9] gave 2, torch 1.
+func TestArgmaxTorch(t *testing.T) {
+	in, err := npz.Read(filepath.Join(nanArgmaxDir, "data.npz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	exp, err := npz.Read(filepath.Join(nanArgmaxDir, "expected.npz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, k := in["x"].Data.([]float32), in["x"].Shape[1]
+	y, want := in["y"].Data.([]int64), exp["argmax"].Data.([]int64)
+	correct := 0
+	for i, w := range want {
+		row := x[i*k : (i+1)*k]
+		if got := Argmax(row); int64(got) != w {
+			t.Errorf("row %d %v: Argmax %d, torch.argmax %d", i, row, got, w)
+		}
+		if w == y[i] {
+			correct++
+		}
+	}
+	_, got, err := ScoreLogits(x, y)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != correct {
+		t.Errorf("ScoreLogits: %d correct, torch.argmax %d", got, correct)
+	}
+}
