@@ -143,8 +143,9 @@
 // prints a JSON line as every epoch ends and a summary line at the end.
 // A progress bar shows the epoch, loss, accuracy and samples a second on
 // a terminal; when standard error is not one (a file, a pipe, nohup) a
-// progress line is logged instead, at most one a second and the last step
-// of every epoch and of the run (run and eval count examples the same way).
+// progress line is logged instead, at most one every ten seconds and the
+// last step of every epoch and of the run (run and eval count examples the
+// same way; JSON progress lines come at most one a second).
 // Under --log-format json every line on standard error is JSON: logs,
 // progress lines (msg "progress"), the group table (msg "parameter
 // group") and the final error.

@@ -38,16 +38,29 @@ func (a *app) examplesBar(n, batch int) *progressbar.ProgressBar {
 // examplesProgressText is the --help of run's and eval's progress.
 const examplesProgressText = `Over more than one batch, a progress bar counts the examples on a
 terminal; when standard error is not one (a file, a pipe, nohup) a line
-"progress: 640/10000 examples" is logged instead, at most one a second and
-the last; under --log-format json the lines have msg "progress" and the
-fields examples and total.`
+"progress: 640/10000 examples" is logged instead, at most one every ten
+seconds and the last; under --log-format json the lines have msg
+"progress" and the fields examples and total, at most one a second.`
 
-// progressEvery is how often progress lines are written at most (the
+// progressEvery is how often JSON progress lines are written at most, and
+// textProgressEvery text ones, which a person reads in a log file (the
 // last of a run is always written).
-const progressEvery = time.Second
+const (
+	progressEvery     = time.Second
+	textProgressEvery = 10 * time.Second
+)
+
+// every is how often progress lines of the app's log format are written
+// at most.
+func (a *app) every() time.Duration {
+	if a.logFormat == "json" {
+		return progressEvery
+	}
+	return textProgressEvery
+}
 
 // progress reports how far a command is: a bar on a terminal with text
-// logs, else log lines, at most one a second and always the last: under
+// logs, else log lines, at most one every a.every() and always the last: under
 // --log-format json lines with msg "progress" (whether or not standard
 // error is a terminal), with text logs lines "progress: 640/10000
 // examples" (standard error not a terminal: a file, a pipe, nohup). A nil
@@ -81,7 +94,7 @@ func (p *progress) set(done int) {
 		p.bar.Set(done)
 		return
 	}
-	if now := time.Now(); done >= p.total || now.Sub(p.last) >= progressEvery {
+	if now := time.Now(); done >= p.total || now.Sub(p.last) >= p.a.every() {
 		p.last = now
 		if p.a.logFormat == "json" {
 			p.a.log.WithFields(map[string]any{p.what: done, "total": p.total}).Info("progress")

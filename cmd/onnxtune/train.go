@@ -154,8 +154,8 @@ steps and epochs before the resume from the lines --metrics FILE kept
 On a terminal a progress bar shows the epoch, loss, accuracy and samples a
 second; when standard error is not one (a file, a pipe, nohup) a line
 "progress: epoch 1/3 step 120/5625 loss 0.4132 accuracy 0.8750 912
-samples/s" is logged instead, at most one a second and the last step of
-every epoch and of the run. Under --log-format json every line on
+samples/s" is logged instead, at most one every ten seconds and the last
+step of every epoch and of the run. Under --log-format json every line on
 standard error is JSON: log lines, progress lines (msg "progress", at most
 one a second and the last of every epoch and of the run; "steps" is the
 run's, --steps when given) and the group table (msg
@@ -549,9 +549,9 @@ func (a *app) train(model string, f *trainFlags) error {
 			bar.Add(1)
 		}
 		// Without a bar (JSON logs, or standard error not a terminal):
-		// a progress line at most every progressEvery, and the last step
-		// of every epoch and of the run.
-		if now := time.Now(); bar == nil && (s.Batch == s.Batches-1 || s.Step == int64(total) || now.Sub(lastLine) >= progressEvery) {
+		// a progress line at most every a.every(), and the last step of
+		// every epoch and of the run.
+		if now := time.Now(); bar == nil && (s.Batch == s.Batches-1 || s.Step == int64(total) || now.Sub(lastLine) >= a.every()) {
 			lastLine = now
 			if a.logFormat == "json" {
 				a.log.WithFields(map[string]any{"epoch": s.Epoch + 1, "epochs": epochs, "step": s.Step, "steps": total,
