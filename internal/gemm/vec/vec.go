@@ -116,12 +116,14 @@ func SGDMomentum(p, g, b []float32, wd, m, damp, lr float32) {
 }
 
 // FMA is a*b + c rounded once to float32, as a float32 fused multiply-add
-// rounds it (through float64: the product is exact there, and the sum's
-// rounding to float64 and then float32 differs from one rounding only
-// when the float64 sum falls exactly halfway between two float32 values,
-// about one case in 2^29).
+// rounds it. It computes in float64, where the product of two float32
+// values is exact, so the one rounding of the float64 sum (fused or not)
+// is math.FMA's; the float32 rounding of that differs from a single
+// rounding only when the float64 sum falls exactly halfway between two
+// float32 values, about one case in 2^29. Written without math.FMA, whose
+// fallback call on amd64 made the loops around it several times slower.
 func FMA(a, b, c float32) float32 {
-	return float32(math.FMA(float64(a), float64(b), float64(c)))
+	return float32(float64(a)*float64(b) + float64(c))
 }
 
 // Sum returns the sum of v in float64.
