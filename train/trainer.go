@@ -130,6 +130,9 @@ type stepProgram struct {
 // call it before Assign when building a Trainer by hand. A second call
 // changes nothing.
 func Prepare(m *graph.Model) error {
+	if err := checkArgs(m, nil, false); err != nil {
+		return err
+	}
 	if _, err := remap.QuantMasters(m); err != nil {
 		return err
 	}
@@ -147,6 +150,18 @@ func Prepare(m *graph.Model) error {
 	}
 	_, err := remap.RestoreBiases(m)
 	return err
+}
+
+// checkArgs refuses a nil model (or one without a graph), and a nil source
+// where one is needed (need).
+func checkArgs(m *graph.Model, src Source, need bool) error {
+	if m == nil || m.Graph == nil {
+		return errors.New("no model (nil, or without a graph)")
+	}
+	if need && src == nil {
+		return errors.New("no data source (nil)")
+	}
+	return nil
 }
 
 // NewTrainer prepares m for training: tied tensors are untied (fine-tuning
@@ -374,8 +389,13 @@ func (t *Trainer) Step(x *tensor.Dense, labels []int64, targets *tensor.Dense, f
 // b.Labels are class indices (cross-entropy),
 // b.Targets float targets (mse). A program is compiled for each set of
 // input shapes the first time it comes. Gradients accumulated before
-// (Accumulate) are added to this batch's.
+// (Accumulate) are added to this batch's. A factor Apply refuses is refused
+// before the batch runs.
 func (t *Trainer) StepBatch(b data.Batch, factor float64) (res StepResult, err error) {
+	if err := checkFactor(factor); err != nil {
+		t.acc.clear()
+		return res, err
+	}
 	if res, err = t.backward(b, 1, len(t.acc.grads) > 0); err != nil {
 		t.acc.clear()
 		return res, err

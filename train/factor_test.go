@@ -1,0 +1,55 @@
+package train
+
+import (
+	"errors"
+	"math"
+	"slices"
+	"testing"
+
+	"gorgonia.org/tensor"
+
+	"github.com/onnxtune/onnxtune/graph/ops"
+	"github.com/onnxtune/onnxtune/internal/testmodels"
+	"github.com/onnxtune/onnxtune/train/data"
+)
+
+// TestStepRefusesBadFactor: a learning-rate factor that is NaN, infinite
+// or negative is refused as a *SettingError before anything moves; a NaN
+// factor used to be taken without an error and wrote NaN into every
+// trained weight, so that each later step failed with "loss is not
+// finite".
+func TestStepRefusesBadFactor(t *testing.T) {
+	m := lenet10(t)
+	groups, err := Assign(m.Params, nil, Hyper{LR: 0.01, Momentum: 0.9}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opt, _ := NewOptimizer(SGD)
+	tr, err := NewTrainer(m, CrossEntropy, opt, groups)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	x, y := testmodels.MNISTTest(t, 4)
+	xs := ops.Dense([]int{4, 1, 28, 28}, x)
+	before, _ := tr.Values("fc3.weight")
+	before = slices.Clone(before)
+	for _, f := range []float64{math.NaN(), math.Inf(1), math.Inf(-1), -1} {
+		if _, err := tr.Step(xs, y, nil, f); !errors.As(err, new(*SettingError)) {
+			t.Errorf("factor %v: error %v, want a *SettingError", f, err)
+		}
+		if _, err := tr.Accumulate(data.Batch{Inputs: map[string]*tensor.Dense{"input": xs}, Labels: y}, 1); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tr.Apply(f); !errors.As(err, new(*SettingError)) {
+			t.Errorf("Apply(%v): error %v, want a *SettingError", f, err)
+		}
+	}
+	if after, _ := tr.Values("fc3.weight"); !slices.Equal(after, before) {
+		t.Error("fc3.weight changed under refused factors")
+	}
+	res, err := tr.Step(xs, y, nil, 1)
+	if err != nil || math.IsNaN(res.Loss) {
+		t.Fatalf("step after the refused factors: loss %v, %v", res.Loss, err)
+	}
+}
