@@ -34,6 +34,9 @@ func Evaluate(m *graph.Model, src Source, opts EvalOptions) (*Metrics, error) {
 	if loss != CrossEntropy && loss != MSE {
 		return nil, settingErr("unknown loss %q: want cross-entropy or mse", loss)
 	}
+	if err := checkArgs(m, src, true); err != nil {
+		return nil, err
+	}
 	nb := src.Batches()
 	if nb <= 0 {
 		return nil, fmt.Errorf("evaluate: the data has no examples")
