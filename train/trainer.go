@@ -21,8 +21,11 @@ import (
 // ErrNonFinite reports a NaN or infinite loss.
 var ErrNonFinite = errors.New("loss is not finite")
 
-// Trainer trains a model's parameters in place: weights live in one set of
-// tensors shared by the programs compiled for each batch size.
+// Trainer trains a model's parameters: weights live in one set of tensors
+// shared by the programs compiled for each batch size, not in the model's
+// initializers, which keep the values they had until Sync writes the trained
+// ones back (Run does). Call Sync before exporting the model or reading its
+// initializers; Values reads the trained values.
 //
 // A Trainer is not safe for concurrent use: a step updates the weights,
 // the optimizer's state and the random stream in place, and its programs
