@@ -170,7 +170,8 @@ func checkArgs(m *graph.Model, src Source, need bool) error {
 // NewTrainer prepares m for training: tied tensors are untied (fine-tuning
 // changes them apart) and every float parameter and buffer gets the tensor
 // the compiled programs share. Each group's settings are completed with
-// the defaults its zeros stand for under opt (Adam's betas and eps).
+// the defaults its zeros stand for under opt (Adam's betas and eps), after
+// checking them as Config.Validate does (a *SettingError).
 func NewTrainer(m *graph.Model, loss Loss, opt Optimizer, groups *Assignment) (*Trainer, error) {
 	if groups == nil || opt == nil {
 		return nil, errors.New("training needs an optimizer and parameter groups")
@@ -213,6 +214,12 @@ func NewTrainer(m *graph.Model, loss Loss, opt Optimizer, groups *Assignment) (*
 		t.tensors = append(t.tensors, namedTensor{p.Name, d, p.View})
 	}
 	for _, g := range groups.Groups {
+		if err := g.Hyper.check(opt.Algorithm()); err != nil {
+			if g.Name != "default" {
+				err.Group = g.Name
+			}
+			return nil, err
+		}
 		g.Hyper = g.Hyper.resolve(opt.Algorithm())
 		for _, name := range g.Params {
 			p := t.byName[name]
