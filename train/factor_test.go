@@ -53,3 +53,41 @@ func TestStepRefusesBadFactor(t *testing.T) {
 		t.Fatalf("step after the refused factors: loss %v, %v", res.Loss, err)
 	}
 }
+
+// TestFactorUnresolved: Factor of a schedule that was not resolved (no
+// Total) or that Resolve refuses is NaN, which a step refuses: a linear or
+// cosine schedule used without Resolve gave 0 at every position (a run
+// that never moved, without an error), and a step schedule without
+// StepEvery panicked with an integer division by zero.
+func TestFactorUnresolved(t *testing.T) {
+	for _, s := range []Schedule{
+		{Kind: ScheduleLinear},
+		{Kind: ScheduleCosine, Warmup: 2},
+		{Kind: ScheduleStep, Gamma: 0.5},
+		{Kind: ScheduleOneCycle},
+	} {
+		func() {
+			defer func() {
+				if r := recover(); r != nil {
+					t.Errorf("%v: Factor panicked: %v", s, r)
+				}
+			}()
+			for _, pos := range []int64{0, 3} {
+				if f := s.Factor(pos); !math.IsNaN(f) {
+					t.Errorf("%v unresolved: Factor(%d) = %v, want NaN", s, pos, f)
+				}
+			}
+		}()
+	}
+	// What Resolve returns stays as it was.
+	s, err := Schedule{Kind: ScheduleLinear, Warmup: 1}.Resolve(4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := s.Factor(2); f != 2.0/3 {
+		t.Errorf("resolved linear: Factor(2) = %v, want 2/3", f)
+	}
+	if f := (Schedule{}).Factor(5); f != 1 {
+		t.Errorf("constant: Factor(5) = %v, want 1", f)
+	}
+}
