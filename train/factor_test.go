@@ -45,6 +45,16 @@ func TestStepRefusesBadFactor(t *testing.T) {
 			t.Errorf("Apply(%v): error %v, want a *SettingError", f, err)
 		}
 	}
+	// A gradient scale that is NaN or infinite is refused too: Accumulate
+	// took NaN and the next Apply wrote NaN into every weight.
+	for _, s := range []float64{math.NaN(), math.Inf(1), -0.5} {
+		if _, err := tr.Accumulate(data.Batch{Inputs: map[string]*tensor.Dense{"input": xs}, Labels: y}, s); !errors.As(err, new(*SettingError)) {
+			t.Errorf("Accumulate scale %v: error %v, want a *SettingError", s, err)
+		}
+		if _, err := tr.Apply(1); err == nil {
+			t.Errorf("Apply after a refused Accumulate(%v) stepped", s)
+		}
+	}
 	if after, _ := tr.Values("fc3.weight"); !slices.Equal(after, before) {
 		t.Error("fc3.weight changed under refused factors")
 	}

@@ -191,8 +191,14 @@ func (t *Trainer) gather(sp *stepProgram, scale float64, own bool) error {
 // Accumulate runs forward and backward on b (as StepBatch does) and adds
 // scale times its gradients to those held for the next Apply: a step over
 // N batches is N calls with scale 1/N, then Apply. BatchNorm's running
-// statistics move with every batch, as in PyTorch.
+// statistics move with every batch, as in PyTorch. A scale that is
+// negative, NaN or infinite is a *SettingError; like any failed batch, it
+// drops the gradients held.
 func (t *Trainer) Accumulate(b data.Batch, scale float64) (StepResult, error) {
+	if math.IsNaN(scale) || math.IsInf(scale, 0) || scale < 0 {
+		t.acc.clear()
+		return StepResult{}, &SettingError{Reason: fmt.Sprintf("gradient scale %v: want a finite number, 0 or more", scale)}
+	}
 	res, err := t.backward(b, scale, true)
 	if err != nil {
 		t.acc.clear()
