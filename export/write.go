@@ -69,7 +69,7 @@ func SidePath(path string, m *graph.Model) string {
 // at path or at the side file (or a link to one) is an error and is left as
 // it was.
 func WriteFile(path string, m *graph.Model) (err error) {
-	if m.Graph == nil {
+	if m == nil || m.Graph == nil {
 		return fmt.Errorf("%w: model has no graph", ErrModel)
 	}
 	ts := externals(m)
@@ -226,7 +226,7 @@ func allTensors(g *graph.Graph) []*graph.Tensor {
 // memory twice), then the fields after it. The bytes are those the generated
 // marshaler would write for the whole message.
 func encode(w io.Writer, m *graph.Model, ext placement) error {
-	if m.Graph == nil {
+	if m == nil || m.Graph == nil {
 		return fmt.Errorf("%w: model has no graph", ErrModel)
 	}
 	head := modelHead(m)

@@ -3,6 +3,7 @@ package export_test
 import (
 	"bytes"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -408,5 +409,34 @@ func TestWriteFileKeepsModel(t *testing.T) {
 		if !reflect.DeepEqual(tn.External, before[i]) {
 			t.Errorf("initializer %q: external entries changed from %v to %v", tn.Name, before[i], tn.External)
 		}
+	}
+}
+
+// TestNilModel: Encode, Write and WriteFile refuse a nil model with an
+// error wrapping ErrModel, not a nil-pointer panic.
+func TestNilModel(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "out.onnx")
+	for name, f := range map[string]func() error{
+		"Encode":    func() error { _, err := export.Encode(nil); return err },
+		"Write":     func() error { return export.Write(io.Discard, nil) },
+		"WriteFile": func() error { return export.WriteFile(out, nil) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			var err error
+			func() {
+				defer func() {
+					if r := recover(); r != nil {
+						t.Fatalf("panic: %v", r)
+					}
+				}()
+				err = f()
+			}()
+			if !errors.Is(err, export.ErrModel) {
+				t.Errorf("error %v, want one wrapping ErrModel", err)
+			}
+		})
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Errorf("WriteFile of a nil model left %s: %v", out, err)
 	}
 }

@@ -375,3 +375,15 @@ func TestLoadMissingAndFolder(t *testing.T) {
 		t.Errorf("folder: %v", err)
 	}
 }
+
+// TestReadNil: Read from a nil reader is ErrEmpty, not a nil-pointer panic.
+func TestReadNil(t *testing.T) {
+	defer func() {
+		if r := recover(); r != nil {
+			t.Fatalf("panic: %v", r)
+		}
+	}()
+	if _, err := importer.Read(nil, importer.Options{}); !errors.Is(err, importer.ErrEmpty) {
+		t.Errorf("error %v, want one wrapping ErrEmpty", err)
+	}
+}

@@ -64,6 +64,9 @@ func LoadWith(path string, opts Options) (*graph.Model, error) {
 
 // Read reads a model from r. External data is resolved in opts.Dir.
 func Read(r io.Reader, opts Options) (*graph.Model, error) {
+	if r == nil {
+		return nil, fmt.Errorf("importer: nil reader: %w", ErrEmpty)
+	}
 	var buf bytes.Buffer
 	limit := graph.LimitBytes(opts.MaxBytes)
 	if _, err := buf.ReadFrom(io.LimitReader(r, limit+1)); err != nil {

@@ -20,7 +20,7 @@ import (
 // a quantized model's weights are written back as the integers they were
 // first (QuantizeMasters).
 func ToInference(m *graph.Model) (int, error) {
-	if m.Graph == nil {
+	if m == nil || m.Graph == nil {
 		return 0, fmt.Errorf("remap: to inference: nil model")
 	}
 	if _, err := QuantizeMasters(m); err != nil {

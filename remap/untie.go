@@ -15,6 +15,9 @@ import (
 // Constant nodes are left in them. It returns how many parameters were
 // untied; m.Params follows the change (graph.Model.Edit).
 func Untie(m *graph.Model) (int, error) {
+	if m == nil || m.Graph == nil {
+		return 0, fmt.Errorf("remap: untie: nil model")
+	}
 	untied := 0
 	err := m.Edit(func(g *graph.Graph) error {
 		var err error
@@ -164,6 +167,9 @@ func valueNames(g *graph.Graph) map[string]bool {
 // keeps its own. It returns how many were renamed; m.Params follows the
 // change (graph.Model.Edit).
 func Rename(m *graph.Model) (int, error) {
+	if m == nil || m.Graph == nil {
+		return 0, fmt.Errorf("remap: rename: nil model")
+	}
 	g := m.Graph
 	names := valueNames(g)
 	type rename struct {

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 
+	"gorgonia.org/tensor"
+
 	"github.com/onnxtune/onnxtune/graph"
 	"github.com/onnxtune/onnxtune/graph/ops"
 )
@@ -24,8 +26,10 @@ type EvalOptions struct {
 // Evaluate runs m in inference mode (BatchNorm with its running
 // statistics, Dropout off) on every batch of epoch 0 of src and scores its
 // first output against the batches' labels (or targets with MSE): see
-// Metrics for what is measured. m is not changed; a training-mode export
-// should be turned into its inference form first (remap.ToInference).
+// Metrics for what is measured. A batch's Inputs feed the model's inputs by
+// name; a model of one input also takes an array named x, as training does.
+// m is not changed; a training-mode export should be turned into its
+// inference form first (remap.ToInference).
 func Evaluate(m *graph.Model, src Source, opts EvalOptions) (*Metrics, error) {
 	loss := opts.Loss
 	if loss == "" {
@@ -33,6 +37,9 @@ func Evaluate(m *graph.Model, src Source, opts EvalOptions) (*Metrics, error) {
 	}
 	if loss != CrossEntropy && loss != MSE {
 		return nil, settingErr("unknown loss %q: want cross-entropy or mse", loss)
+	}
+	if err := checkArgs(m, src, true); err != nil {
+		return nil, err
 	}
 	nb := src.Batches()
 	if nb <= 0 {
@@ -43,6 +50,7 @@ func Evaluate(m *graph.Model, src Source, opts EvalOptions) (*Metrics, error) {
 		return nil, err
 	}
 	defer r.Close()
+	names := ops.InputNames(m)
 	var s scorer
 	var sqSum float64
 	var elems, n int
@@ -51,7 +59,12 @@ func Evaluate(m *graph.Model, src Source, opts EvalOptions) (*Metrics, error) {
 		if err != nil {
 			return nil, fmt.Errorf("batch %d: %w", i, err)
 		}
-		outs, err := r.Run(b.Inputs)
+		in := b.Inputs
+		if x, ok := in["x"]; ok && len(in) == 1 && len(names) == 1 {
+			// An array x feeds a model of one input, as in training.
+			in = map[string]*tensor.Dense{names[0]: x}
+		}
+		outs, err := r.Run(in)
 		if err != nil {
 			return nil, err
 		}

@@ -3,7 +3,9 @@ package train
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -97,12 +99,23 @@ func (a *Assignment) GroupOf(name string) *Group { return a.group[name] }
 // parameter matching a freeze pattern gets no gradient and no update. A
 // pattern that matches no parameter is an error, as in a typo, and so is
 // leaving no parameter to train (PyTorch's "optimizer got an empty
-// parameter list"). Errors about the specs or patterns are *SettingError.
+// parameter list"), and so are a bad pattern and a key that is not a name of
+// the hyperparameter table. Errors about the specs or patterns are
+// *SettingError. The values are checked by NewTrainer, which knows the
+// optimizer.
 func Assign(params []*graph.Param, specs []GroupSpec, defaults Hyper, freeze []string) (*Assignment, error) {
 	a := &Assignment{group: make(map[string]*Group)}
 	groups := make([]*Group, len(specs))
 	used := make([]bool, len(specs))
 	for i, s := range specs {
+		if _, err := path.Match(s.Pattern, ""); err != nil || s.Pattern == "" {
+			return nil, settingErr("group %q: bad pattern", s.Pattern)
+		}
+		for _, k := range slices.Sorted(maps.Keys(s.Set)) {
+			if _, ok := LookupHyper(k); !ok {
+				return nil, &SettingError{Group: s.Pattern, Reason: fmt.Sprintf("unknown setting %q: want one of %s", k, hyperNames())}
+			}
+		}
 		groups[i] = &Group{Name: s.Pattern, Hyper: s.apply(defaults)}
 	}
 	def := &Group{Name: "default", Hyper: defaults}

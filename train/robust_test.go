@@ -2,6 +2,7 @@ package train
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/onnxtune/onnxtune/graph"
@@ -67,4 +68,48 @@ func TestRunOddModels(t *testing.T) {
 			t.Log(err)
 		}
 	})
+}
+
+// TestNilArguments: a nil model or source given to Run, Evaluate or Prepare
+// is an error naming what is missing, not a nil-pointer panic.
+func TestNilArguments(t *testing.T) {
+	x, y := testmodels.MNISTTest(t, 4)
+	src := &memSource{x: x, y: y, bs: 4}
+	cfg := Config{Epochs: 1, Optimizer: SGD, Defaults: Hyper{LR: 0.01}}
+	for _, tc := range []struct {
+		name string
+		f    func() error
+		want string
+	}{
+		{"Run nil model", func() error { _, err := Run(context.Background(), nil, src, nil, cfg); return err }, "no model"},
+		{"Run nil source", func() error { _, err := Run(context.Background(), lenet10(t), nil, nil, cfg); return err }, "no data source"},
+		{"Evaluate nil model", func() error { _, err := Evaluate(nil, src, EvalOptions{}); return err }, "no model"},
+		{"Evaluate nil source", func() error { _, err := Evaluate(lenet10(t), nil, EvalOptions{}); return err }, "no data source"},
+		{"Prepare nil model", func() error { return Prepare(nil) }, "no model"},
+		{"NewTrainer nil model", func() error {
+			m := lenet10(t)
+			groups, err := Assign(m.Params, nil, Hyper{LR: 0.01}, nil)
+			if err != nil {
+				return err
+			}
+			opt, _ := NewOptimizer(SGD)
+			_, err = NewTrainer(nil, CrossEntropy, opt, groups)
+			return err
+		}, "no model"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var err error
+			func() {
+				defer func() {
+					if r := recover(); r != nil {
+						t.Fatalf("panic: %v", r)
+					}
+				}()
+				err = tc.f()
+			}()
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %v, want one saying %q", err, tc.want)
+			}
+		})
+	}
 }

@@ -142,6 +142,9 @@ func Run(ctx context.Context, m *graph.Model, src Source, val Validator, cfg Con
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	if err := checkArgs(m, src, true); err != nil {
+		return nil, err
+	}
 	opt, err := NewOptimizer(cfg.Optimizer)
 	if err != nil {
 		return nil, err

@@ -189,8 +189,13 @@ func (s Schedule) Resolve(total int64) (Schedule, error) {
 }
 
 // Factor is the multiplier of every group's learning rate at position pos
-// (0-based) of a resolved schedule (Resolve).
+// (0-based) of a resolved schedule (Resolve). For a schedule Resolve did
+// not complete (a kind other than constant without Total, a step schedule
+// without StepEvery) it is NaN, which Trainer steps refuse.
 func (s Schedule) Factor(pos int64) float64 {
+	if (s.Kind != "" && s.Kind != ScheduleConstant && s.Total < 1) || (s.Kind == ScheduleStep && s.StepEvery < 1) {
+		return math.NaN()
+	}
 	if s.Kind == ScheduleOneCycle {
 		f, _ := s.oneCycle(pos)
 		return f

@@ -191,8 +191,14 @@ func (t *Trainer) gather(sp *stepProgram, scale float64, own bool) error {
 // Accumulate runs forward and backward on b (as StepBatch does) and adds
 // scale times its gradients to those held for the next Apply: a step over
 // N batches is N calls with scale 1/N, then Apply. BatchNorm's running
-// statistics move with every batch, as in PyTorch.
+// statistics move with every batch, as in PyTorch. A scale that is
+// negative, NaN or infinite is a *SettingError; like any failed batch, it
+// drops the gradients held.
 func (t *Trainer) Accumulate(b data.Batch, scale float64) (StepResult, error) {
+	if math.IsNaN(scale) || math.IsInf(scale, 0) || scale < 0 {
+		t.acc.clear()
+		return StepResult{}, &SettingError{Reason: fmt.Sprintf("gradient scale %v: want a finite number, 0 or more", scale)}
+	}
 	res, err := t.backward(b, scale, true)
 	if err != nil {
 		t.acc.clear()
@@ -203,9 +209,13 @@ func (t *Trainer) Accumulate(b data.Batch, scale float64) (StepResult, error) {
 // Apply steps the optimizer with the gradients accumulated since the last
 // Apply, clipped to ClipGrad, every group's learning rate times factor,
 // and clears them. It returns each group's learning rate. A parameter with
-// no gradient is left as it is.
+// no gradient is left as it is. A factor that is negative, NaN or infinite
+// is a *SettingError, and nothing changes.
 func (t *Trainer) Apply(factor float64) ([]float64, error) {
 	defer t.acc.clear()
+	if err := checkFactor(factor); err != nil {
+		return nil, err
+	}
 	if len(t.acc.grads) == 0 {
 		return nil, errors.New("no gradients to apply: run a batch first")
 	}
@@ -232,6 +242,15 @@ func (t *Trainer) Apply(factor float64) ([]float64, error) {
 	}
 	t.seq++
 	return lr, nil
+}
+
+// checkFactor refuses a learning-rate factor that would write NaN into
+// the weights or step against the gradient.
+func checkFactor(f float64) error {
+	if math.IsNaN(f) || math.IsInf(f, 0) || f < 0 {
+		return &SettingError{Param: "lr", Reason: fmt.Sprintf("learning-rate factor %v: want a finite number, 0 or more", f)}
+	}
+	return nil
 }
 
 // clip scales the held gradients as torch.nn.utils.clip_grad_norm_(params,

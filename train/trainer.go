@@ -21,8 +21,11 @@ import (
 // ErrNonFinite reports a NaN or infinite loss.
 var ErrNonFinite = errors.New("loss is not finite")
 
-// Trainer trains a model's parameters in place: weights live in one set of
-// tensors shared by the programs compiled for each batch size.
+// Trainer trains a model's parameters: weights live in one set of tensors
+// shared by the programs compiled for each batch size, not in the model's
+// initializers, which keep the values they had until Sync writes the trained
+// ones back (Run does). Call Sync before exporting the model or reading its
+// initializers; Values reads the trained values.
 //
 // A Trainer is not safe for concurrent use: a step updates the weights,
 // the optimizer's state and the random stream in place, and its programs
@@ -130,6 +133,9 @@ type stepProgram struct {
 // call it before Assign when building a Trainer by hand. A second call
 // changes nothing.
 func Prepare(m *graph.Model) error {
+	if err := checkArgs(m, nil, false); err != nil {
+		return err
+	}
 	if _, err := remap.QuantMasters(m); err != nil {
 		return err
 	}
@@ -149,10 +155,23 @@ func Prepare(m *graph.Model) error {
 	return err
 }
 
+// checkArgs refuses a nil model (or one without a graph), and a nil source
+// where one is needed (need).
+func checkArgs(m *graph.Model, src Source, need bool) error {
+	if m == nil || m.Graph == nil {
+		return errors.New("no model (nil, or without a graph)")
+	}
+	if need && src == nil {
+		return errors.New("no data source (nil)")
+	}
+	return nil
+}
+
 // NewTrainer prepares m for training: tied tensors are untied (fine-tuning
 // changes them apart) and every float parameter and buffer gets the tensor
 // the compiled programs share. Each group's settings are completed with
-// the defaults its zeros stand for under opt (Adam's betas and eps).
+// the defaults its zeros stand for under opt (Adam's betas and eps), after
+// checking them as Config.Validate does (a *SettingError).
 func NewTrainer(m *graph.Model, loss Loss, opt Optimizer, groups *Assignment) (*Trainer, error) {
 	if groups == nil || opt == nil {
 		return nil, errors.New("training needs an optimizer and parameter groups")
@@ -195,6 +214,12 @@ func NewTrainer(m *graph.Model, loss Loss, opt Optimizer, groups *Assignment) (*
 		t.tensors = append(t.tensors, namedTensor{p.Name, d, p.View})
 	}
 	for _, g := range groups.Groups {
+		if err := g.Hyper.check(opt.Algorithm()); err != nil {
+			if g.Name != "default" {
+				err.Group = g.Name
+			}
+			return nil, err
+		}
 		g.Hyper = g.Hyper.resolve(opt.Algorithm())
 		for _, name := range g.Params {
 			p := t.byName[name]
@@ -374,8 +399,13 @@ func (t *Trainer) Step(x *tensor.Dense, labels []int64, targets *tensor.Dense, f
 // b.Labels are class indices (cross-entropy),
 // b.Targets float targets (mse). A program is compiled for each set of
 // input shapes the first time it comes. Gradients accumulated before
-// (Accumulate) are added to this batch's.
+// (Accumulate) are added to this batch's. A factor Apply refuses is refused
+// before the batch runs.
 func (t *Trainer) StepBatch(b data.Batch, factor float64) (res StepResult, err error) {
+	if err := checkFactor(factor); err != nil {
+		t.acc.clear()
+		return res, err
+	}
 	if res, err = t.backward(b, 1, len(t.acc.grads) > 0); err != nil {
 		t.acc.clear()
 		return res, err

@@ -41,6 +41,9 @@ var ErrClosed = errors.New("runner closed")
 // m (and opts.Params, opts.Constants) on every compile: change none of them
 // while it is in use.
 func NewRunner(m *graph.Model, opts Options) (*Runner, error) {
+	if m == nil || m.Graph == nil {
+		return nil, errors.New("no model (nil, or without a graph)")
+	}
 	if opts.Registry == nil {
 		opts.Registry = NewRegistry()
 	}

@@ -286,3 +286,20 @@ func loadRunner(tb testing.TB, path string) (*graph.Model, *ops.Runner) {
 	tb.Cleanup(func() { r.Close() })
 	return m, r
 }
+
+// TestNewRunnerNilModel: NewRunner of a nil model, or one without a
+// graph, is an error, not a nil-pointer panic.
+func TestNewRunnerNilModel(t *testing.T) {
+	for _, m := range []*graph.Model{nil, {}} {
+		func() {
+			defer func() {
+				if r := recover(); r != nil {
+					t.Fatalf("model %v: panic: %v", m, r)
+				}
+			}()
+			if _, err := ops.NewRunner(m, ops.Options{}); err == nil {
+				t.Errorf("model %v: no error", m)
+			}
+		}()
+	}
+}

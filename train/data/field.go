@@ -232,6 +232,9 @@ func checkFields(fields []Field) error {
 // NewExample returns buffers for one example of ds to Read into: a slice
 // of each field's element type and size, nil for Fixed fields.
 func NewExample(ds Dataset) ([]any, error) {
+	if ds == nil {
+		return nil, errNoDataset
+	}
 	fields := ds.Fields()
 	x := make([]any, len(fields))
 	for k, f := range fields {

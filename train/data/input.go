@@ -104,6 +104,9 @@ func dimString(dims []graph.Dim) string {
 // model with a named batch). An input of rank 0 has BatchAxis -1; one
 // without a declared shape, 0.
 func InputsOf(m *graph.Model) ([]Input, error) {
+	if m == nil || m.Graph == nil {
+		return nil, errNoModel
+	}
 	names := ops.InputNames(m)
 	if len(names) == 0 {
 		return nil, fmt.Errorf("data: the model has no input to feed")

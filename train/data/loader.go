@@ -63,6 +63,9 @@ func NewLoader(ds Dataset, batchSize int, shuffle bool, seed int64) (*Loader, er
 	if batchSize < 1 {
 		return nil, fmt.Errorf("data: batch size %d, want 1 or more", batchSize)
 	}
+	if ds == nil {
+		return nil, errNoDataset
+	}
 	if ds.Len() < 1 {
 		return nil, errors.New("data: the dataset has no examples")
 	}

@@ -96,6 +96,9 @@ func RenamedFolders(ds Dataset) []string {
 // (when not nil) into m's metadata_props under MetaClassNames and
 // MetaPreprocess, replacing earlier values and keeping other keys.
 func SetMetadata(m *graph.Model, classes []string, pre *Preprocess) error {
+	if m == nil {
+		return errNoModel
+	}
 	if classes != nil {
 		b, err := json.Marshal(classes)
 		if err != nil {
@@ -132,6 +135,9 @@ func setMeta(m *graph.Model, key, value string) {
 // metadata_props hold (nil when absent). A value that does not parse, or
 // says something impossible, is an error naming the key.
 func ReadMetadata(m *graph.Model) (classes []string, pre *Preprocess, err error) {
+	if m == nil {
+		return nil, nil, errNoModel
+	}
 	if v, ok := m.MetadataValue(MetaClassNames); ok {
 		if err := json.Unmarshal([]byte(v), &classes); err != nil {
 			return nil, nil, fmt.Errorf("data: the model's metadata %s: %w", MetaClassNames, err)

@@ -23,10 +23,20 @@ var (
 	_ labeler = (*subset)(nil)
 )
 
+// errNoDataset and errNoModel are a nil Dataset or model given to a
+// function of this package.
+var (
+	errNoDataset = errors.New("data: no dataset (nil)")
+	errNoModel   = errors.New("data: no model (nil, or without a graph)")
+)
+
 // Subset returns the examples of ds at indices, in that order (an index may
 // repeat). Use it to split a dataset, for instance into training and
 // validation parts.
 func Subset(ds Dataset, indices []int) (Dataset, error) {
+	if ds == nil {
+		return nil, errNoDataset
+	}
 	n := ds.Len()
 	for k, i := range indices {
 		if i < 0 || i >= n {
@@ -78,6 +88,9 @@ var ErrNoLabels = errors.New("dataset has float targets, not class labels")
 // examples when perClass > 0. The examples keep their labels and their
 // order. A listed class without examples, or an empty result, is an error.
 func Select(ds Dataset, classes []int64, perClass int) (Dataset, error) {
+	if ds == nil {
+		return nil, errNoDataset
+	}
 	if _, ok := ds.TargetShape(); ok {
 		return nil, fmt.Errorf("selecting examples by class: %w", ErrNoLabels)
 	}

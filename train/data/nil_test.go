@@ -1,0 +1,40 @@
+package data
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestNilArguments: a nil dataset or model given to the package's
+// functions is an error saying so, not a nil-pointer panic.
+func TestNilArguments(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		f    func() error
+		want string
+	}{
+		{"NewLoader", func() error { _, err := NewLoader(nil, 4, false, 0); return err }, "no dataset"},
+		{"Subset", func() error { _, err := Subset(nil, []int{0}); return err }, "no dataset"},
+		{"Select", func() error { _, err := Select(nil, []int64{0}, 1); return err }, "no dataset"},
+		{"NewExample", func() error { _, err := NewExample(nil); return err }, "no dataset"},
+		{"InputsOf", func() error { _, err := InputsOf(nil); return err }, "no model"},
+		{"OpenFor", func() error { _, err := OpenFor(nil, "x.npz", Options{}); return err }, "no model"},
+		{"ReadMetadata", func() error { _, _, err := ReadMetadata(nil); return err }, "no model"},
+		{"SetMetadata", func() error { return SetMetadata(nil, []string{"a"}, nil) }, "no model"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var err error
+			func() {
+				defer func() {
+					if r := recover(); r != nil {
+						t.Fatalf("panic: %v", r)
+					}
+				}()
+				err = tc.f()
+			}()
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %v, want one saying %q", err, tc.want)
+			}
+		})
+	}
+}
