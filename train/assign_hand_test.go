@@ -2,6 +2,7 @@ package train
 
 import (
 	"errors"
+	"github.com/onnxtune/onnxtune/graph"
 	"math"
 	"strings"
 	"testing"
@@ -43,5 +44,15 @@ func TestHandBuiltTrainerChecksGroups(t *testing.T) {
 	}
 	if !errors.As(err, new(*SettingError)) {
 		t.Errorf("infinite default rate: error %v, want a *SettingError", err)
+	}
+}
+
+// TestAssignNilParam: a nil parameter in a hand-built list is an error
+// naming its place, not a nil-pointer panic.
+func TestAssignNilParam(t *testing.T) {
+	m := lenet10(t)
+	params := append(append([]*graph.Param(nil), m.Params[:2]...), nil)
+	if _, err := Assign(params, nil, Hyper{LR: 0.01}, nil); err == nil || !strings.Contains(err.Error(), "parameter 2 of 3 is nil") {
+		t.Fatalf("error %v, want one naming the nil parameter", err)
 	}
 }

@@ -120,7 +120,10 @@ func Assign(params []*graph.Param, specs []GroupSpec, defaults Hyper, freeze []s
 	}
 	def := &Group{Name: "default", Hyper: defaults}
 	freezeUsed := make([]bool, len(freeze))
-	for _, p := range params {
+	for i, p := range params {
+		if p == nil {
+			return nil, fmt.Errorf("train: parameter %d of %d is nil", i, len(params))
+		}
 		if !p.Role.Trainable() || !p.DType.IsFloat() {
 			continue
 		}

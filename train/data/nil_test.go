@@ -21,6 +21,7 @@ func TestNilArguments(t *testing.T) {
 		{"OpenFor", func() error { _, err := OpenFor(nil, "x.npz", Options{}); return err }, "no model"},
 		{"ReadMetadata", func() error { _, _, err := ReadMetadata(nil); return err }, "no model"},
 		{"SetMetadata", func() error { return SetMetadata(nil, []string{"a"}, nil) }, "no model"},
+		{"WithoutLabels then NewLoader", func() error { _, err := NewLoader(WithoutLabels(nil), 4, false, 0); return err }, "no dataset"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var err error

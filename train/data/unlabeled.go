@@ -10,8 +10,12 @@ var _ Dataset = (*unlabeled)(nil)
 
 // WithoutLabels returns the examples of ds without their labels or targets,
 // for a model to run on them: a Loader's batches of it have nil Labels and
-// Targets, Read returns label 0, and Select refuses it.
+// Targets, Read returns label 0, and Select refuses it. WithoutLabels(nil)
+// is nil, which the functions taking a dataset refuse.
 func WithoutLabels(ds Dataset) Dataset {
+	if ds == nil {
+		return nil
+	}
 	if hasNoLabels(ds) {
 		return ds
 	}
