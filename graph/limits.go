@@ -45,7 +45,7 @@ func (e *LimitError) Error() string {
 	if e.At != "" {
 		asked += " in all at " + e.At
 	}
-	return fmt.Sprintf("%s would need %s, over the limit of %s (raise it with --max-bytes)", e.What, asked, FormatBytes(e.Limit))
+	return fmt.Sprintf("%s would need %s, over the limit of %s (raise it with --max-bytes, or the MaxBytes option of the Go packages)", e.What, asked, FormatBytes(e.Limit))
 }
 
 // CheckBytes returns a *LimitError when elems elements of elemSize bytes
