@@ -20,16 +20,7 @@ import (
 // finite".
 func TestStepRefusesBadFactor(t *testing.T) {
 	m := lenet10(t)
-	groups, err := Assign(m.Params, nil, Hyper{LR: 0.01, Momentum: 0.9}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	opt, _ := NewOptimizer(SGD)
-	tr, err := NewTrainer(m, CrossEntropy, opt, groups)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tr.Close()
+	tr := sgdTrainer(t, m, Hyper{LR: 0.01, Momentum: 0.9})
 	x, y := testmodels.MNISTTest(t, 4)
 	xs := ops.Dense([]int{4, 1, 28, 28}, x)
 	before, _ := tr.Values("fc3.weight")

@@ -24,16 +24,7 @@ func TestFloat64ParameterSync(t *testing.T) {
 	if p == nil || p.DType != graph.Float64 {
 		t.Fatalf("head64: %+v", p)
 	}
-	groups, err := Assign(m.Params, nil, Hyper{LR: 0.1}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	opt, _ := NewOptimizer(SGD)
-	tr, err := NewTrainer(m, CrossEntropy, opt, groups)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tr.Close()
+	tr := sgdTrainer(t, m, Hyper{LR: 0.1})
 	before, _ := graph.Decode[float64](m.Graph.Initializer(p.Initializer).Raw)
 	v := make([]float32, 2*3*12)
 	for i := range v {

@@ -32,16 +32,7 @@ func TestRefoldedRNNBias(t *testing.T) {
 	if w := m.ParamWarnings(); len(w) != 0 {
 		t.Errorf("warnings after Prepare: %q", w)
 	}
-	groups, err := Assign(m.Params, nil, Hyper{LR: 0.1, Momentum: 0.9}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	opt, _ := NewOptimizer(SGD)
-	tr, err := NewTrainer(m, CrossEntropy, opt, groups)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tr.Close()
+	tr := sgdTrainer(t, m, Hyper{LR: 0.1, Momentum: 0.9})
 	x, y := ref["x"], ref["y"].Data.([]int64)
 	for k := 1; k <= 3; k++ {
 		if _, err := tr.Step(ops.Dense(x.Shape, x.Data.([]float32)), y, nil, 1); err != nil {

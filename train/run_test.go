@@ -47,6 +47,23 @@ func lenet10(t *testing.T) *graph.Model {
 	return m
 }
 
+// sgdTrainer is a cross-entropy Trainer of m with torch.optim.SGD at h, one
+// group, closed when the test ends.
+func sgdTrainer(t *testing.T, m *graph.Model, h Hyper) *Trainer {
+	t.Helper()
+	groups, err := Assign(m.Params, nil, h, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opt, _ := NewOptimizer(SGD)
+	tr, err := NewTrainer(m, CrossEntropy, opt, groups)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tr.Close() })
+	return tr
+}
+
 func weightsOf(t *testing.T, m *graph.Model) map[string][]float32 {
 	out := make(map[string][]float32)
 	for _, init := range m.Graph.Initializers {

@@ -47,16 +47,7 @@ func TestTiedParameters(t *testing.T) {
 	if want := ref["numel"].Data.([]int64)[0]; count != want {
 		t.Fatalf("the table holds %d trainable elements, PyTorch's parameters %d", count, want)
 	}
-	groups, err := Assign(m.Params, nil, Hyper{LR: 0.05, Momentum: 0.9, WeightDecay: 1e-4}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	opt, _ := NewOptimizer(SGD)
-	tr, err := NewTrainer(m, CrossEntropy, opt, groups)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tr.Close()
+	tr := sgdTrainer(t, m, Hyper{LR: 0.05, Momentum: 0.9, WeightDecay: 1e-4})
 	ids, y := ref["ids"], ref["y"].Data.([]int64)
 	for k := 1; k <= 3; k++ {
 		if _, err := tr.Step(ops.Dense(ids.Shape, ids.Data.([]int64)), y, nil, 1); err != nil {
