@@ -20,16 +20,7 @@ func TestStepBatchInputs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	groups, err := Assign(m.Params, nil, Hyper{LR: 0.01}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	opt, _ := NewOptimizer(SGD)
-	tr, err := NewTrainer(m, CrossEntropy, opt, groups)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tr.Close()
+	tr := sgdTrainer(t, m, Hyper{LR: 0.01})
 	ids := ops.Dense([]int{2, 3}, []int64{1, 2, 3, 4, 5, 0})
 	mask := ops.Dense([]int{2, 3}, []int64{1, 1, 1, 1, 1, 0})
 	labels := []int64{0, 2}
@@ -66,12 +57,7 @@ func TestStepBatchInputs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	groups, _ = Assign(one.Params, nil, Hyper{LR: 0.01}, nil)
-	tr1, err := NewTrainer(one, CrossEntropy, opt, groups)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tr1.Close()
+	tr1 := sgdTrainer(t, one, Hyper{LR: 0.01})
 	x := ops.Dense([]int{2, 20}, make([]float32, 40))
 	for _, name := range []string{"input", "x"} {
 		if _, err := tr1.StepBatch(data.Batch{Inputs: map[string]*tensor.Dense{name: x}, Labels: []int64{0, 1}, N: 2}, 1); err != nil {
