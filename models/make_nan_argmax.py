@@ -13,7 +13,9 @@ It writes models/nan_argmax/:
     data.npz       x [N, 7] float32 scores: rows made by hand to hold NaN first, last, twice,
                    everywhere, beside +inf and -inf, and ties; then seeded random rows with NaN, +inf
                    and -inf scattered in them; y [N] int64 seeded labels
-    expected.npz   argmax [N] int64: torch.argmax(x, dim=1); logits: ONNX Runtime's output of
+    expected.npz   argmax [N] int64: torch.argmax(x, dim=1); top5 [N] int64: 1 where y is among the
+                   first five of torch.sort(x, dim=1, descending=True, stable=True) (NaN above every
+                   number, ties to the lower class index), else 0; logits: ONNX Runtime's output of
                    scores.onnx on x (x itself, NaN included)
 """
 import os
@@ -64,8 +66,12 @@ def main():
     logits = sess.run(None, {"input": x})[0]
     assert np.array_equal(logits, x, equal_nan=True)
     argmax = torch.argmax(torch.from_numpy(x), dim=1).numpy().astype(np.int64)
+    order = torch.sort(torch.from_numpy(x), dim=1, descending=True, stable=True).indices.numpy()
+    # The sort's first is argmax's pick: the two agree on NaN and on ties.
+    assert np.array_equal(order[:, 0], argmax)
+    top5 = np.array([int(y[i] in order[i, :5]) for i in range(len(x))], dtype=np.int64)
     np.savez(os.path.join(OUT, "data.npz"), x=x, y=y)
-    np.savez(os.path.join(OUT, "expected.npz"), argmax=argmax, logits=logits)
+    np.savez(os.path.join(OUT, "expected.npz"), argmax=argmax, top5=top5, logits=logits)
 
 
 if __name__ == "__main__":

@@ -44,3 +44,43 @@ func TestArgmaxTorch(t *testing.T) {
 		t.Errorf("ScoreLogits: %d correct, torch.argmax %d", got, correct)
 	}
 }
+
+// TestTop5Torch: an example counts in top-5 when its label is among the
+// first five of torch.sort(descending=True, stable=True), a NaN above every
+// number and ties to the lower class index. The rank ignored NaNs: a label
+// behind five NaNs counted, and a NaN label always did.
+func TestTop5Torch(t *testing.T) {
+	in, err := npz.Read(filepath.Join(nanArgmaxDir, "data.npz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	exp, err := npz.Read(filepath.Join(nanArgmaxDir, "expected.npz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	top5, ok := exp["top5"]
+	if !ok {
+		t.Fatal("expected.npz has no top5: run models/make_nan_argmax.py")
+	}
+	x, k := in["x"].Data.([]float32), in["x"].Shape[1]
+	y, want := in["y"].Data.([]int64), top5.Data.([]int64)
+	total, in5 := 0, 0
+	for i, w := range want {
+		var s scorer
+		if err := s.add(x[i*k:(i+1)*k], y[i:i+1], nil); err != nil {
+			t.Fatal(err)
+		}
+		if int64(s.top5) != w {
+			t.Errorf("row %d %v label %d: top-5 %d, torch %d", i, x[i*k:(i+1)*k], y[i], s.top5, w)
+		}
+		total += int(w)
+	}
+	var s scorer
+	if err := s.add(x, y, nil); err != nil {
+		t.Fatal(err)
+	}
+	in5 = s.top5
+	if in5 != total || total == 0 || total == len(want) {
+		t.Errorf("the whole set: %d in top-5, torch %d of %d (want some in, some out)", in5, total, len(want))
+	}
+}

@@ -21,9 +21,11 @@ import (
 // example is listed with zeros but not averaged; 0 when there are none).
 // The prediction is the first largest score, a NaN counting as the
 // largest, as torch.argmax picks it (Argmax); an example counts in
-// top-5 when its label is among the five largest scores, ties going to the
-// lower class index as argmax's do (with fewer than five classes, top-5 is
-// top-Classes, as timm's accuracy takes min(5, classes)).
+// top-5 when its label is among the five largest scores, a NaN again above
+// every number and ties going to the lower class index as argmax's do (the
+// first five of torch.sort(descending=True, stable=True)); with fewer than
+// five classes, top-5 is top-Classes, as timm's accuracy takes min(5,
+// classes).
 //
 // For mse only N and Loss (nn.MSELoss's mean over every element) are set.
 type Metrics struct {
@@ -133,11 +135,13 @@ func (s *scorer) add(z []float32, labels []int64, indices []int) error {
 	for i, y := range labels {
 		row := z[i*k : (i+1)*k]
 		best := Argmax(row)
-		// The label's rank: scores above it, and equal ones before it.
+		// The label's rank: scores above it, and equal ones before it, a
+		// NaN above every number and equal to another NaN (torch.sort's
+		// order, stable, descending).
 		rank := 0
 		zy := row[y]
 		for j, v := range row {
-			if v > zy || v == zy && int64(j) < y {
+			if scoreAbove(v, zy) || int64(j) < y && !scoreAbove(zy, v) {
 				rank++
 			}
 		}
@@ -153,6 +157,10 @@ func (s *scorer) add(z []float32, labels []int64, indices []int) error {
 	s.n += n
 	return nil
 }
+
+// scoreAbove reports whether score a ranks above b: a NaN above every
+// number, as torch.argmax and torch.sort take it.
+func scoreAbove(a, b float32) bool { return a > b || a != a && b == b }
 
 // metrics returns what was scored.
 func (s *scorer) metrics() *Metrics {
