@@ -33,6 +33,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -94,7 +95,7 @@ type options struct {
 	referenceAVX2, referenceSteady        bool
 	only                                  string
 	steps, rounds                         int
-	budget                                float64
+	budget, rerunAbove                    float64
 	python                                string
 }
 
@@ -113,6 +114,7 @@ func drive(argv []string) int {
 		") beside the native one, on the training and inference workloads: the like-for-like reference of an ONNXTUNE_GEMM=avx2 run (ONNX Runtime has no such switch)")
 	fs.BoolVar(&o.referenceSteady, "reference-steady", false, "also time PyTorch on the training workloads with glibc's malloc keeping the memory it frees ("+
 		strings.Join(steadyTorchEnv, " ")+"): PyTorch without the page faults that its default malloc settings cause at every step in some processes; rows without a target")
+	fs.Float64Var(&o.rerunAbove, "rerun-above", 5, "run a round again (at most "+strconv.Itoa(rerunsMax)+" times a workload) when other processes took more than this percent of the machine's CPU time while one of its workers ran; 0: never")
 	fs.BoolVar(&o.check, "check", false, "exit with status 1 when a target is missed")
 	fs.BoolVar(&o.verbose, "v", false, "show the workers' stderr")
 	// The flag package's own messages are dropped: --help prints the
@@ -215,6 +217,8 @@ func checkNumbers(fs *flag.FlagSet, o options) error {
 			err = fmt.Errorf("--steps %d: want at least 1", o.steps)
 		case f.Name == "budget" && o.budget < 0 && o.budget != -1:
 			err = fmt.Errorf("--budget %g: want seconds >= 0 (0: no limit), or -1 for each workload's own", o.budget)
+		case f.Name == "rerun-above" && !(o.rerunAbove >= 0 && o.rerunAbove <= 100):
+			err = fmt.Errorf("--rerun-above %g: want a percent from 0 (never) to 100", o.rerunAbove)
 		case f.Name == "only" && strings.TrimSpace(o.only) == "":
 			err = fmt.Errorf("--only is empty: name workloads (%s), or leave it out for all", strings.Join(workloadNames, ", "))
 		}
@@ -422,7 +426,15 @@ func measure(ctx context.Context, e *env, o options, sel map[string]bool) *Repor
 			}
 			continue
 		}
+		reruns := 0
 		for round := 1; round <= o.rounds; round++ {
+			// The round's results, kept once the round stands.
+			type done struct {
+				j   job
+				res *Result
+				err error
+			}
+			var got []done
 			for _, j := range jobs {
 				if ctx.Err() != nil {
 					rep.Errors = append(rep.Errors, "interrupted")
@@ -432,6 +444,28 @@ func measure(ctx context.Context, e *env, o options, sel map[string]bool) *Repor
 				res, err := e.run(ctx, j)
 				if err != nil {
 					logf("%v", err)
+				} else {
+					logf("%s, round %d/%d: %s: step %s (min %s, %d steps%s), start-up %s, peak RSS %.0f MB, other load %.0f%%",
+						name, round, o.rounds, j.impl, formatValue(res.MedianMS, "ms"), formatValue(res.MinMS, "ms"),
+						len(res.TimesMS), threadsText(res), formatValue(res.StartupMS, "ms"), peakMB(res), res.OtherPct)
+				}
+				got = append(got, done{j, res, err})
+			}
+			results := make([]*Result, len(got))
+			for i, d := range got {
+				results[i] = d.res
+			}
+			if why := disturbed(results, o.rerunAbove); why != "" && reruns < rerunsMax {
+				reruns++
+				msg := fmt.Sprintf("%s round %d: %s; run again", name, round, why)
+				logf("%s", msg)
+				rep.Reruns = append(rep.Reruns, msg)
+				round--
+				continue
+			}
+			for _, d := range got {
+				j, res, err := d.j, d.res, d.err
+				if err != nil {
 					rep.Errors = append(rep.Errors, err.Error())
 					if _, ok := failed[name+"/"+j.impl]; !ok {
 						failed[name+"/"+j.impl] = err.Error()
@@ -439,9 +473,6 @@ func measure(ctx context.Context, e *env, o options, sel map[string]bool) *Repor
 					rs[j.impl] = append(rs[j.impl], nil)
 					continue
 				}
-				logf("%s, round %d/%d: %s: step %s (min %s, %d steps%s), start-up %s, peak RSS %.0f MB, other load %.0f%%",
-					name, round, o.rounds, j.impl, formatValue(res.MedianMS, "ms"), formatValue(res.MinMS, "ms"),
-					len(res.TimesMS), threadsText(res), formatValue(res.StartupMS, "ms"), peakMB(res), res.OtherPct)
 				rs[j.impl] = append(rs[j.impl], res)
 				rep.Workers = append(rep.Workers, WorkerRecord{Round: round, Result: *res})
 				stealSum += res.StealPct
@@ -454,6 +485,26 @@ func measure(ctx context.Context, e *env, o options, sel map[string]bool) *Repor
 		}
 	}
 	return finish(rep, all, failed, versions, stealSum, otherSum, stealN)
+}
+
+// rerunsMax is how many rounds of a workload --rerun-above runs again.
+const rerunsMax = 2
+
+// disturbed says why a round whose workers gave results (nil for a failed
+// worker) does not stand: other processes took more than limit percent of
+// the machine's CPU time while one of them ran ("" when none did, or limit
+// is 0). A round the host or another program slowed measures neither side,
+// and one side's slowed round moves the ratio.
+func disturbed(results []*Result, limit float64) string {
+	if limit <= 0 {
+		return ""
+	}
+	for _, r := range results {
+		if r != nil && r.OtherPct > limit {
+			return fmt.Sprintf("other processes took %.0f%% of the CPU while %s ran (over %g%%)", r.OtherPct, r.Impl, limit)
+		}
+	}
+	return ""
 }
 
 // fixtureError is the message of the fixture a workload needs that could not

@@ -133,8 +133,10 @@ type Report struct {
 	OtherPct number        `json:"other_cpu_percent"` // mean over workers of Result.OtherPct
 	WallS    number        `json:"wall_seconds"`
 	// Probes are the core probe's runs before and after the workloads.
-	Probes  []CoreProbe    `json:"core_probes,omitempty"`
-	Errors  []string       `json:"errors,omitempty"`
+	Probes []CoreProbe `json:"core_probes,omitempty"`
+	Errors []string    `json:"errors,omitempty"`
+	// Reruns lists the rounds run again (--rerun-above), with why.
+	Reruns  []string       `json:"rounds_run_again,omitempty"`
 	Workers []WorkerRecord `json:"workers"`
 }
 
@@ -433,6 +435,9 @@ func writeText(w io.Writer, rep *Report) {
 	}
 	fmt.Fprintf(w, "\nCPU time other processes took while workers ran: %.0f%% of the machine (steal %.1f%%); wall time %.0f s\n",
 		float64(rep.OtherPct), float64(rep.StealPct), float64(rep.WallS))
+	for _, r := range rep.Reruns {
+		fmt.Fprintf(w, "round run again: %s\n", r)
+	}
 	for _, p := range rep.Probes {
 		fmt.Fprintf(w, "core probe, %s\n", p)
 	}
@@ -489,6 +494,9 @@ func writeMarkdown(w io.Writer, rep *Report) {
 	}
 	fmt.Fprintf(w, "\nCPU time other processes took while workers ran: %.0f%% of the machine (steal %.1f%%); wall time %.0f s.\n",
 		float64(rep.OtherPct), float64(rep.StealPct), float64(rep.WallS))
+	for _, r := range rep.Reruns {
+		fmt.Fprintf(w, "Round run again: %s.  \n", r)
+	}
 	for _, p := range rep.Probes {
 		fmt.Fprintf(w, "Core probe, %s.  \n", p)
 	}

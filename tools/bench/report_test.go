@@ -271,7 +271,8 @@ func TestReferenceAVX2(t *testing.T) {
 // status 2 before measuring anything, and that --help is not an error.
 func TestBadFlags(t *testing.T) {
 	for _, argv := range [][]string{{"--nope"}, {"--reference-avx2=maybe"}, {"--only", "foo"}, {"extra"}, {"--rounds", "x"}, {"--rounds", "0"}, {"--rounds", "-1"},
-		{"--steps", "-5"}, {"--steps", "0"}, {"--budget", "-3"}, {"--only="}, {"--only", " "}} {
+		{"--steps", "-5"}, {"--steps", "0"}, {"--budget", "-3"}, {"--only="}, {"--only", " "},
+		{"--rerun-above", "-1"}, {"--rerun-above", "101"}, {"--rerun-above", "NaN"}} {
 		if got := drive(argv); got != 2 {
 			t.Errorf("drive(%q) = %d, want 2", argv, got)
 		}
@@ -295,6 +296,10 @@ func TestCheckNumbers(t *testing.T) {
 		{[]string{"--rounds", "0"}, false},
 		{[]string{"--budget", "-0.5"}, false},
 		{[]string{"--only", ""}, false},
+		{[]string{"--rerun-above", "0"}, true},
+		{[]string{"--rerun-above", "2.5"}, true},
+		{[]string{"--rerun-above", "-1"}, false},
+		{[]string{"--rerun-above", "NaN"}, false},
 	} {
 		var o options
 		fs := flag.NewFlagSet("bench", flag.ContinueOnError)
@@ -302,11 +307,35 @@ func TestCheckNumbers(t *testing.T) {
 		fs.IntVar(&o.steps, "steps", 0, "")
 		fs.Float64Var(&o.budget, "budget", -1, "")
 		fs.StringVar(&o.only, "only", "", "")
+		fs.Float64Var(&o.rerunAbove, "rerun-above", 5, "")
 		if err := fs.Parse(tc.args); err != nil {
 			t.Fatal(err)
 		}
 		if err := checkNumbers(fs, o); (err == nil) != tc.ok {
 			t.Errorf("%q: error %v, want ok %v", tc.args, err, tc.ok)
+		}
+	}
+}
+
+// TestDisturbed: a round stands unless other processes took more than the
+// limit while one of its workers ran; failed workers (nil) and a limit of
+// 0 never make it run again, and the reason names the worker.
+func TestDisturbed(t *testing.T) {
+	quiet, busy := &Result{Impl: "onnxtune", OtherPct: 1}, &Result{Impl: "pytorch", OtherPct: 9}
+	for _, tc := range []struct {
+		results []*Result
+		limit   float64
+		want    string
+	}{
+		{[]*Result{quiet, quiet}, 5, ""},
+		{[]*Result{quiet, busy}, 5, "other processes took 9% of the CPU while pytorch ran (over 5%)"},
+		{[]*Result{busy, nil}, 0, ""},
+		{[]*Result{nil, quiet}, 5, ""},
+		{[]*Result{quiet, busy}, 9, ""},
+		{[]*Result{quiet}, 0.5, "other processes took 1% of the CPU while onnxtune ran (over 0.5%)"},
+	} {
+		if got := disturbed(tc.results, tc.limit); got != tc.want {
+			t.Errorf("disturbed(limit %g) = %q, want %q", tc.limit, got, tc.want)
 		}
 	}
 }
