@@ -39,8 +39,13 @@ type LimitError struct {
 
 func (e *LimitError) Error() string {
 	asked := FormatBytes(e.Bytes)
-	if e.Bytes < 0 {
+	switch {
+	case e.Bytes < 0:
 		asked = "more than 8 EiB"
+	case e.Bytes > e.Limit && asked == FormatBytes(e.Limit):
+		// Just over the limit, both round to one figure: "2 GiB, over
+		// the limit of 2 GiB" would read as within it.
+		asked = "more than " + asked
 	}
 	if e.At != "" {
 		asked += " in all at " + e.At

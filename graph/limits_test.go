@@ -42,3 +42,23 @@ func TestCheckBytes(t *testing.T) {
 		t.Errorf("FormatBytes = %q", got)
 	}
 }
+
+// TestLimitErrorJustOver: a size just over the limit that rounds to the
+// same figure reads as more than it ("more than 2 GiB, over the limit of
+// 2 GiB"), not as equal to it; a size that rounds apart keeps its figure.
+func TestLimitErrorJustOver(t *testing.T) {
+	for _, c := range []struct {
+		bytes, limit int64
+		want         string
+	}{
+		{2<<30 + 4, 2 << 30, "x would need more than 2 GiB, over the limit of 2 GiB"},
+		{2<<30 + 60<<20, 2 << 30, "x would need 2.1 GiB, over the limit of 2 GiB"},
+		{3 << 29, 1 << 30, "x would need 1.5 GiB, over the limit of 1 GiB"},
+		{-1, 1 << 30, "x would need more than 8 EiB, over the limit of 1 GiB"},
+	} {
+		err := (&LimitError{What: "x", Bytes: c.bytes, Limit: c.limit}).Error()
+		if want := c.want + " (raise it with --max-bytes, or the MaxBytes option of the Go packages)"; err != want {
+			t.Errorf("%d over %d: %q, want %q", c.bytes, c.limit, err, want)
+		}
+	}
+}

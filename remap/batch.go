@@ -21,7 +21,9 @@ type BatchOptions struct {
 	// ProveAt is the other batch size the rewrite is proved at; 0 means
 	// 2*B+1 for a model exported at batch B.
 	ProveAt int
-	// MaxBytes bounds what the proof computes (ops.Options.MaxBytes).
+	// MaxBytes bounds what each of the proof's runs computes
+	// (ops.Options.MaxBytes): the run at ProveAt needs the most. A run
+	// over it is an error wrapping a *graph.LimitError, not ErrBatchPinned.
 	MaxBytes int64
 }
 
@@ -998,15 +1000,15 @@ func proveBatch(orig, rewritten *graph.Model, axes map[string]int, want, inputsB
 	}
 	atB, order, err := runAll(rewritten, inputsB, maxBytes)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%w: at batch %d: %w", ErrBatchPinned, b, err)
+		return nil, nil, proofError(b, err)
 	}
 	atY, _, err := runAll(rewritten, inputsY, maxBytes)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%w: at batch %d: %w", ErrBatchPinned, b, err)
+		return nil, nil, proofError(b, err)
 	}
 	atN, _, err := runAll(rewritten, inputsN, maxBytes)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%w: at batch %d: %w", ErrBatchPinned, n, err)
+		return nil, nil, proofError(n, err)
 	}
 	shapesB := make(map[string][]int)
 	shapesN := make(map[string][]int)
@@ -1028,6 +1030,16 @@ func proveBatch(orig, rewritten *graph.Model, axes map[string]int, want, inputsB
 		}
 	}
 	return shapesB, shapesN, nil
+}
+
+// proofError is the error of a proof's run at batch n: a run that would
+// need more memory than allowed says so (the batch is not shown pinned),
+// any other failure means the rewritten model does not run at n.
+func proofError(n int, err error) error {
+	if le := (*graph.LimitError)(nil); errors.As(err, &le) {
+		return fmt.Errorf("cannot run the proof at batch %d: %w", n, err)
+	}
+	return fmt.Errorf("%w: at batch %d: %w", ErrBatchPinned, n, err)
 }
 
 type producedValue struct{ value, node, op string }

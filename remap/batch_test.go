@@ -14,6 +14,7 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/onnxtune/onnxtune/export"
+	"github.com/onnxtune/onnxtune/graph"
 	"github.com/onnxtune/onnxtune/graph/ops"
 	"github.com/onnxtune/onnxtune/importer"
 	"github.com/onnxtune/onnxtune/internal/npz"
@@ -177,5 +178,52 @@ func TestDynamicBatchSequenceFirst(t *testing.T) {
 	_, dims, _ := m.Graph.Input(in).TensorShape()
 	if rep.Batch != 2 || !dims[0].HasValue || dims[0].Value != 5 || !dims[1].HasParam {
 		t.Fatalf("batch %d, input dims %v: want 2 and [5 batch 4]", rep.Batch, dims)
+	}
+}
+
+// TestDynamicBatchProofMemory: a proof whose run at the other batch (2B+1)
+// would need more than MaxBytes fails naming the batch and the limit it
+// needs (a *graph.LimitError), not as a pinned batch (ErrBatchPinned: the
+// batch was not shown pinned), and the model is left as it was. The least
+// limit that passes is found by bisection.
+func TestDynamicBatchProofMemory(t *testing.T) {
+	path := filepath.Join("..", "models", "batch", "view_cnn_dynamo.onnx")
+	load := func() *graph.Model {
+		m, err := importer.Load(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	b := int(FixedBatch(load()))
+	if b < 1 {
+		t.Fatalf("%s: no fixed batch", path)
+	}
+	least := func(ok func(int64) bool) int64 {
+		lo, hi := int64(1), int64(1)<<40 // fails at lo, passes at hi
+		for hi-lo > 1 {
+			if mid := lo + (hi-lo)/2; ok(mid) {
+				hi = mid
+			} else {
+				lo = mid
+			}
+		}
+		return hi
+	}
+	proof := least(func(limit int64) bool {
+		_, err := DynamicBatch(load(), BatchOptions{MaxBytes: limit})
+		return err == nil
+	})
+	m := load()
+	_, err := DynamicBatch(m, BatchOptions{MaxBytes: proof - 1})
+	var le *graph.LimitError
+	if err == nil || errors.Is(err, ErrBatchPinned) || !errors.As(err, &le) {
+		t.Fatalf("MaxBytes %d (one under the proof's): %v; want a *graph.LimitError, not ErrBatchPinned", proof-1, err)
+	}
+	if want := fmt.Sprintf("cannot run the proof at batch %d", 2*b+1); !strings.Contains(err.Error(), want) {
+		t.Errorf("error %q lacks %q", err, want)
+	}
+	if FixedBatch(m) != int64(b) {
+		t.Errorf("the model changed after a failed proof: fixed batch %d", FixedBatch(m))
 	}
 }

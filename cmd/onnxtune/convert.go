@@ -123,6 +123,7 @@ func (a *app) convert(in, out string, dynamic bool) (*convertResult, error) {
 	}
 	r.InferenceNodes, r.Untied, r.Renamed = c.InferenceNodes, c.Untied, c.Renamed
 	if dynamic {
+		a.logProof(m)
 		b, err := remap.DynamicBatch(m, remap.BatchOptions{MaxBytes: a.limit})
 		if err != nil {
 			return nil, err

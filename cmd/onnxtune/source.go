@@ -294,6 +294,7 @@ func (a *app) anyBatch(m *graph.Model, n, batch int) error {
 	if fixed == 0 || (int64(batch) == fixed && int64(n)%fixed == 0) {
 		return nil
 	}
+	a.logProof(m)
 	rep, err := remap.DynamicBatch(m, remap.BatchOptions{MaxBytes: a.limit})
 	if err != nil {
 		return fmt.Errorf("the model's inputs fix the batch at %d and the data comes in batches of %d: %w (export with dynamic_shapes, or use --batch-size %d)", fixed, batch, err, fixed)
@@ -302,3 +303,30 @@ func (a *app) anyBatch(m *graph.Model, n, batch int) error {
 		Infof("the model was exported at batch %d: rewritten to run at any batch (%d constants; proved at batches %v)", rep.Batch, len(rep.Rewrites), rep.ProvedAt)
 	return nil
 }
+
+// logProof says, before remap.DynamicBatch runs a model exported at a
+// fixed batch three times over, what it is doing: at info level for a
+// model whose initializers hold over proofNoticeElems elements (the proof
+// then takes seconds: 11 s for a BERT-base encoder at batch 8), else at
+// debug level, so that a small model's error stays one line.
+func (a *app) logProof(m *graph.Model) {
+	b := remap.FixedBatch(m)
+	if b <= 0 {
+		return
+	}
+	var elems int64
+	for _, t := range m.Graph.Initializers {
+		elems += t.Len()
+	}
+	e := a.log.WithField("exported_batch", b)
+	msg := fmt.Sprintf("the model was exported at batch %d: proving that it runs at any batch (it runs at batch %d and at another)", b, b)
+	if elems > proofNoticeElems {
+		e.Info(msg)
+	} else {
+		e.Debug(msg)
+	}
+}
+
+// proofNoticeElems is the size of a model (initializer elements) over
+// which logProof speaks at info level.
+const proofNoticeElems = 16 << 20
