@@ -11,21 +11,27 @@ import (
 // picks (models/make_nan_argmax.py).
 var nanArgmaxDir = filepath.Join("..", "models", "nan_argmax")
 
+// nanScores reads the scores x ([N, k], row-major) and labels y of
+// nan_argmax/data.npz, and the arrays of its expected.npz.
+func nanScores(t *testing.T) (x []float32, k int, y []int64, exp map[string]npz.Array) {
+	t.Helper()
+	in, err := npz.Read(filepath.Join(nanArgmaxDir, "data.npz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if exp, err = npz.Read(filepath.Join(nanArgmaxDir, "expected.npz")); err != nil {
+		t.Fatal(err)
+	}
+	return in["x"].Data.([]float32), in["x"].Shape[1], in["y"].Data.([]int64), exp
+}
+
 // TestArgmaxTorch: Argmax picks what torch.argmax picks, a NaN counting as
 // the largest score (the first NaN wins) and the first of equal largest
 // ones, and ScoreLogits counts a row right when that pick is its label.
 // Argmax, and the accuracy, skipped NaNs: [0.1, NaN, 0.9] gave 2, torch 1.
 func TestArgmaxTorch(t *testing.T) {
-	in, err := npz.Read(filepath.Join(nanArgmaxDir, "data.npz"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	exp, err := npz.Read(filepath.Join(nanArgmaxDir, "expected.npz"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	x, k := in["x"].Data.([]float32), in["x"].Shape[1]
-	y, want := in["y"].Data.([]int64), exp["argmax"].Data.([]int64)
+	x, k, y, exp := nanScores(t)
+	want := exp["argmax"].Data.([]int64)
 	correct := 0
 	for i, w := range want {
 		row := x[i*k : (i+1)*k]
@@ -50,20 +56,12 @@ func TestArgmaxTorch(t *testing.T) {
 // number and ties to the lower class index. The rank ignored NaNs: a label
 // behind five NaNs counted, and a NaN label always did.
 func TestTop5Torch(t *testing.T) {
-	in, err := npz.Read(filepath.Join(nanArgmaxDir, "data.npz"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	exp, err := npz.Read(filepath.Join(nanArgmaxDir, "expected.npz"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	x, k, y, exp := nanScores(t)
 	top5, ok := exp["top5"]
 	if !ok {
 		t.Fatal("expected.npz has no top5: run models/make_nan_argmax.py")
 	}
-	x, k := in["x"].Data.([]float32), in["x"].Shape[1]
-	y, want := in["y"].Data.([]int64), top5.Data.([]int64)
+	want := top5.Data.([]int64)
 	total, in5 := 0, 0
 	for i, w := range want {
 		var s scorer
