@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/rand"
 	randv2 "math/rand/v2"
+	"slices"
 	"strings"
 
 	"github.com/sirupsen/logrus"
@@ -171,7 +172,11 @@ func checkArgs(m *graph.Model, src Source, need bool) error {
 // changes them apart) and every float parameter and buffer gets the tensor
 // the compiled programs share. Each group's settings are completed with
 // the defaults its zeros stand for under opt (Adam's betas and eps), after
-// checking them as Config.Validate does (a *SettingError).
+// checking them as Config.Validate does (a *SettingError). An Assignment
+// built by hand is checked as torch.optim checks param groups: no nil
+// group, no parameter in two groups (or twice in one), none both frozen
+// and in a group. The exported fields are checked at every step, as
+// Config.Validate checks Run's settings.
 func NewTrainer(m *graph.Model, loss Loss, opt Optimizer, groups *Assignment) (*Trainer, error) {
 	if groups == nil || opt == nil {
 		return nil, errors.New("training needs an optimizer and parameter groups")
@@ -212,6 +217,9 @@ func NewTrainer(m *graph.Model, loss Loss, opt Optimizer, groups *Assignment) (*
 			return nil, fmt.Errorf("parameter %q: its view does not fit initializer %q", p.Name, init.Name)
 		}
 		t.tensors = append(t.tensors, namedTensor{p.Name, d, p.View})
+	}
+	if err := groups.index(); err != nil {
+		return nil, err
 	}
 	for _, g := range groups.Groups {
 		if err := g.Hyper.check(opt.Algorithm()); err != nil {
@@ -406,6 +414,10 @@ func (t *Trainer) StepBatch(b data.Batch, factor float64) (res StepResult, err e
 		t.acc.clear()
 		return res, err
 	}
+	if err := t.settings(); err != nil {
+		t.acc.clear()
+		return res, err
+	}
 	if res, err = t.backward(b, 1, len(t.acc.grads) > 0); err != nil {
 		t.acc.clear()
 		return res, err
@@ -457,6 +469,12 @@ func (t *Trainer) backward(b data.Batch, scale float64, own bool) (res StepResul
 			return res, errors.New("the examples have class labels y; mse needs float targets y (or use --loss cross-entropy)")
 		case targets == nil:
 			return res, errors.New("mse needs float targets")
+		}
+		if want, got := ops.ShapeOf(sp.logits), ops.Shape(targets); !slices.Equal(got, want) {
+			return res, fmt.Errorf("targets have shape %v, the model's output %q has %v", got, sp.p.Names[0], want)
+		}
+		if targets.Dtype() != tensor.Float32 {
+			return res, fmt.Errorf("targets are %v, mse needs float32", targets.Dtype())
 		}
 		err = G.Let(sp.target, targets)
 	default:
@@ -516,6 +534,9 @@ func (t *Trainer) backward(b data.Batch, scale float64, own bool) (res StepResul
 
 // Sync writes the trained values back into the model's initializers.
 func (t *Trainer) Sync() error {
+	if t.Model == nil || t.Model.Graph == nil {
+		return errors.New("train: the Trainer has no model (nil, or without a graph)")
+	}
 	for _, init := range t.Model.Graph.Initializers {
 		w, ok := t.weights[init.Name]
 		if !ok {
