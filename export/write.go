@@ -251,6 +251,9 @@ func encode(w io.Writer, m *graph.Model, ext placement) error {
 	inits := make([]*pb.TensorProto, len(g.Initializers))
 	size := front.Size() + gp.Size()
 	for i, t := range g.Initializers {
+		if t == nil {
+			return fmt.Errorf("%w: initializer %d is nil", ErrModel, i)
+		}
 		if inits[i], err = tensorProto(t, ext); err != nil {
 			return fmt.Errorf("%w: initializer %q: %w", ErrModel, t.Name, err)
 		}
