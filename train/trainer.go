@@ -451,6 +451,11 @@ func (t *Trainer) backward(b data.Batch, scale float64, own bool) (res StepResul
 	if err != nil {
 		return res, err
 	}
+	// Cross-entropy's scores are [N, classes]; mse compares the whole
+	// output with the targets (below), whatever axis holds the examples.
+	if s := ops.ShapeOf(sp.logits); t.Loss != MSE && len(s) > 0 && s[0] != n {
+		return res, fmt.Errorf("the batch has %d examples (N), the model's output %q has %d for these inputs", n, sp.p.Names[0], s[0])
+	}
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("training step: %v", r)

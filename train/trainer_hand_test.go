@@ -2,6 +2,7 @@ package train
 
 import (
 	"errors"
+	"fmt"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/onnxtune/onnxtune/importer"
+	"github.com/onnxtune/onnxtune/train/data"
 )
 
 // trainable lists the names of m's parameters Assign would train.
@@ -178,6 +180,32 @@ func TestStepChecksTargets(t *testing.T) {
 			_, err = tr.Step(x, nil, tc.targets, 1)
 			if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "\n") {
 				t.Fatalf("error %q, want one line saying %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// TestStepBatchCountsAgree: a Batch whose N (and labels) disagree with the
+// examples its inputs hold is an error saying both counts. With N above,
+// the labels were checked against a wrong class count ("not one of the
+// model's 4 classes" for a model of 10); with N below, the loss panicked
+// (recovered as "index out of range").
+func TestStepBatchCountsAgree(t *testing.T) {
+	x := tensor.New(tensor.WithShape(2, 1, 28, 28), tensor.Of(tensor.Float32))
+	for _, tc := range []struct {
+		name   string
+		n      int
+		labels []int64
+	}{
+		{"N above", 5, []int64{1, 2, 3, 4, 5}},
+		{"N below", 1, []int64{1}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tr := sgdTrainer(t, lenet10(t), Hyper{LR: 0.01})
+			_, err := tr.StepBatch(data.Batch{Inputs: map[string]*tensor.Dense{"input": x}, Labels: tc.labels, N: tc.n}, 1)
+			want := fmt.Sprintf("the batch has %d examples (N), the model's output \"logits\" has 2", tc.n)
+			if err == nil || !strings.Contains(err.Error(), want) {
+				t.Fatalf("error %v, want one saying %q", err, want)
 			}
 		})
 	}
