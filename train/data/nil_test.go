@@ -39,3 +39,15 @@ func TestNilArguments(t *testing.T) {
 		})
 	}
 }
+
+// TestDeleteMetadataNil: DeleteMetadata, which returns no error, does
+// nothing to a nil model instead of a nil-pointer panic (SetMetadata and
+// ReadMetadata return an error for one).
+func TestDeleteMetadataNil(t *testing.T) {
+	defer func() {
+		if r := recover(); r != nil {
+			t.Fatalf("panic: %v", r)
+		}
+	}()
+	DeleteMetadata(nil, MetaClassNames)
+}
