@@ -251,6 +251,10 @@ func (t *Trainer) Apply(factor float64) ([]float64, error) {
 	return lr, nil
 }
 
+// errNotMade reports a Trainer written as a literal: NewTrainer makes the
+// tensors the programs share and the lists of inputs and parameters.
+var errNotMade = errors.New("train: the Trainer was not made by NewTrainer")
+
 // settings checks what the Trainer's exported fields hold, which a user
 // may set or clear after NewTrainer, as Config.Validate checks Run's: a
 // model, an optimizer and groups, a known loss, label smoothing in [0, 1],
@@ -258,6 +262,8 @@ func (t *Trainer) Apply(factor float64) ([]float64, error) {
 // Momentum puts in every group. Errors about values are *SettingError.
 func (t *Trainer) settings() error {
 	switch {
+	case t.weights == nil:
+		return errNotMade
 	case t.Model == nil || t.Model.Graph == nil:
 		return errors.New("train: the Trainer has no model (nil, or without a graph)")
 	case t.Opt == nil:

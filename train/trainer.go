@@ -390,6 +390,9 @@ type StepResult struct {
 // input, labels are class indices (cross-entropy), targets float targets
 // (mse).
 func (t *Trainer) Step(x *tensor.Dense, labels []int64, targets *tensor.Dense, factor float64) (StepResult, error) {
+	if t.weights == nil {
+		return StepResult{}, errNotMade
+	}
 	if len(t.inputs) != 1 {
 		return StepResult{}, fmt.Errorf("the model takes %d inputs (%s): give them by name to StepBatch", len(t.inputs), strings.Join(t.inputs, ", "))
 	}
@@ -539,7 +542,10 @@ func (t *Trainer) backward(b data.Batch, scale float64, own bool) (res StepResul
 
 // Sync writes the trained values back into the model's initializers.
 func (t *Trainer) Sync() error {
-	if t.Model == nil || t.Model.Graph == nil {
+	switch {
+	case t.weights == nil:
+		return errNotMade
+	case t.Model == nil || t.Model.Graph == nil:
 		return errors.New("train: the Trainer has no model (nil, or without a graph)")
 	}
 	for _, init := range t.Model.Graph.Initializers {

@@ -210,3 +210,34 @@ func TestStepBatchCountsAgree(t *testing.T) {
 		})
 	}
 }
+
+// TestTrainerNotFromNewTrainer: a Trainer written as a literal (its fields
+// are exported) is an error saying it needs NewTrainer, in every method
+// that returns one: Step said "the model takes 0 inputs ()", StepBatch
+// that the model does not take its input, and Sync did nothing.
+func TestTrainerNotFromNewTrainer(t *testing.T) {
+	m := lenet10(t)
+	groups, err := Assign(m.Params, nil, Hyper{LR: 0.01}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opt, _ := NewOptimizer(SGD)
+	tr := &Trainer{Model: m, Loss: CrossEntropy, Opt: opt, Groups: groups, FreezeBN: true}
+	x := tensor.New(tensor.WithShape(2, 1, 28, 28), tensor.Of(tensor.Float32))
+	b := data.Batch{Inputs: map[string]*tensor.Dense{"input": x}, Labels: []int64{1, 2}, N: 2}
+	const want = "train: the Trainer was not made by NewTrainer"
+	for name, f := range map[string]func() error{
+		"Step":             func() error { _, err := tr.Step(x, b.Labels, nil, 1); return err },
+		"StepBatch":        func() error { _, err := tr.StepBatch(b, 1); return err },
+		"Accumulate":       func() error { _, err := tr.Accumulate(b, 1); return err },
+		"Apply":            func() error { _, err := tr.Apply(1); return err },
+		"Sync":             tr.Sync,
+		"FrozenBatchNorms": func() error { _, err := tr.FrozenBatchNorms(); return err },
+	} {
+		t.Run(name, func(t *testing.T) {
+			if err := f(); err == nil || err.Error() != want {
+				t.Errorf("error %v, want %q", err, want)
+			}
+		})
+	}
+}
