@@ -78,15 +78,33 @@ func NewLoader(ds Dataset, batchSize int, shuffle bool, seed int64) (*Loader, er
 		tshape: tshape, targets: targets, labels: !targets && !hasNoLabels(ds)}, nil
 }
 
-// Len returns the number of examples of an epoch.
-func (l *Loader) Len() int { return l.ds.Len() }
+// errNotMade reports a Loader that NewLoader did not make (its zero value).
+var errNotMade = errors.New("data: the Loader was not made by NewLoader")
 
-// Batches returns the number of batches of an epoch.
-func (l *Loader) Batches() int { return (l.ds.Len() + l.batchSize - 1) / l.batchSize }
+// Len returns the number of examples of an epoch (0 for a Loader that
+// NewLoader did not make).
+func (l *Loader) Len() int {
+	if l.ds == nil {
+		return 0
+	}
+	return l.ds.Len()
+}
+
+// Batches returns the number of batches of an epoch (0 for a Loader that
+// NewLoader did not make).
+func (l *Loader) Batches() int {
+	if l.ds == nil {
+		return 0
+	}
+	return (l.ds.Len() + l.batchSize - 1) / l.batchSize
+}
 
 // Order returns the dataset indices of epoch epoch, in the order the
-// batches give them.
+// batches give them (nil for a Loader that NewLoader did not make).
 func (l *Loader) Order(epoch int) []int {
+	if l.ds == nil {
+		return nil
+	}
 	return append([]int(nil), l.order(epoch)...)
 }
 
@@ -111,6 +129,9 @@ func (l *Loader) order(epoch int) []int {
 
 // Batch returns batch i (from 0) of epoch epoch.
 func (l *Loader) Batch(epoch, i int) (Batch, error) {
+	if l.ds == nil {
+		return Batch{}, errNotMade
+	}
 	nb := l.Batches()
 	if i < 0 || i >= nb {
 		return Batch{}, fmt.Errorf("data: batch %d out of range [0, %d)", i, nb)
@@ -132,6 +153,10 @@ func (l *Loader) Batch(epoch, i int) (Batch, error) {
 // yields nothing more.
 func (l *Loader) Epoch(epoch int) iter.Seq2[Batch, error] {
 	return func(yield func(Batch, error) bool) {
+		if l.ds == nil {
+			yield(Batch{}, errNotMade)
+			return
+		}
 		for i := range l.Batches() {
 			b, err := l.Batch(epoch, i)
 			if !yield(b, err) || err != nil {
