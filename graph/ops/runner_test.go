@@ -336,3 +336,21 @@ func TestCompileNilArguments(t *testing.T) {
 		})
 	}
 }
+
+// TestZeroRunner: a Runner not made by NewRunner (its zero value) is an
+// error from Run saying so (a nil-pointer panic), and closes.
+func TestZeroRunner(t *testing.T) {
+	defer func() {
+		if r := recover(); r != nil {
+			t.Fatalf("panic: %v", r)
+		}
+	}()
+	var r ops.Runner
+	const want = "ops: the Runner was not made by NewRunner"
+	if _, err := r.Run(map[string]*tensor.Dense{}); err == nil || err.Error() != want {
+		t.Errorf("Run: error %v, want %q", err, want)
+	}
+	if err := r.Close(); err != nil {
+		t.Errorf("Close: %v", err)
+	}
+}
