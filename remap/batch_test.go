@@ -14,6 +14,7 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/onnxtune/onnxtune/export"
+	"github.com/onnxtune/onnxtune/graph"
 	"github.com/onnxtune/onnxtune/graph/ops"
 	"github.com/onnxtune/onnxtune/importer"
 	"github.com/onnxtune/onnxtune/internal/npz"
@@ -177,5 +178,32 @@ func TestDynamicBatchSequenceFirst(t *testing.T) {
 	_, dims, _ := m.Graph.Input(in).TensorShape()
 	if rep.Batch != 2 || !dims[0].HasValue || dims[0].Value != 5 || !dims[1].HasParam {
 		t.Fatalf("batch %d, input dims %v: want 2 and [5 batch 4]", rep.Batch, dims)
+	}
+}
+
+// TestDynamicBatchProveAtNegative: a negative ProveAt is an error naming it
+// and leaves the model as it was; it was taken as 0 (the default, 2B+1),
+// while the documentation gives 0 that meaning only.
+func TestDynamicBatchProveAtNegative(t *testing.T) {
+	m, err := importer.Load(filepath.Join("..", "models", "lenet.onnx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Edit(func(g *graph.Graph) error {
+		_, dims, _ := g.Inputs[0].TensorShape()
+		dims[0] = graph.Dim{Value: 2, HasValue: true}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if FixedBatch(m) != 2 {
+		t.Fatalf("FixedBatch %d, want 2", FixedBatch(m))
+	}
+	_, err = DynamicBatch(m, BatchOptions{ProveAt: -1})
+	if err == nil || !strings.Contains(err.Error(), "ProveAt -1") {
+		t.Fatalf("error %v, want one naming ProveAt -1", err)
+	}
+	if FixedBatch(m) != 2 {
+		t.Errorf("the batch is no longer fixed at 2: FixedBatch %d", FixedBatch(m))
 	}
 }
