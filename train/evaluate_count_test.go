@@ -1,10 +1,12 @@
 package train
 
 import (
+	"context"
 	"reflect"
 	"strings"
 	"testing"
 
+	"github.com/onnxtune/onnxtune/graph"
 	"github.com/onnxtune/onnxtune/internal/testmodels"
 	"github.com/onnxtune/onnxtune/train/data"
 )
@@ -55,6 +57,31 @@ func TestEvaluateBatchCounts(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			if _, err := Evaluate(m, tc.src, EvalOptions{}); err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("error %v, want one saying %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// TestRunValidatorWithoutMetrics: a Validator that returns no metrics and
+// no error is an error naming the epoch; Run panicked reading them (also
+// with Config.Best).
+func TestRunValidatorWithoutMetrics(t *testing.T) {
+	x, y := testmodels.MNISTTest(t, 8)
+	for _, best := range []Metric{"", ValAccuracy} {
+		t.Run("best "+string(best), func(t *testing.T) {
+			var err error
+			func() {
+				defer func() {
+					if r := recover(); r != nil {
+						t.Fatalf("panic: %v", r)
+					}
+				}()
+				_, err = Run(context.Background(), lenet10(t), &memSource{x: x, y: y, bs: 4}, func(*graph.Model) (*Metrics, error) { return nil, nil },
+					Config{Epochs: 1, Optimizer: SGD, Defaults: Hyper{LR: 0.01}, Best: best})
+			}()
+			const want = "validation after epoch 1: the validator returned no metrics (nil) and no error"
+			if err == nil || err.Error() != want {
+				t.Fatalf("error %v, want %q", err, want)
 			}
 		})
 	}
