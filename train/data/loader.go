@@ -9,6 +9,7 @@ import (
 
 	"gorgonia.org/tensor"
 
+	"github.com/onnxtune/onnxtune/graph"
 	"github.com/onnxtune/onnxtune/graph/ops"
 )
 
@@ -74,6 +75,23 @@ func NewLoader(ds Dataset, batchSize int, shuffle bool, seed int64) (*Loader, er
 		return nil, err
 	}
 	tshape, targets := ds.TargetShape()
+	if targets {
+		if _, err := graph.NumElements(dims64(tshape)); err != nil {
+			return nil, fmt.Errorf("data: target shape %v: %w", tshape, err)
+		}
+	}
+	// A batch's arrays hold batchSize examples: their sizes must fit.
+	for _, f := range fields {
+		if f.Fixed != nil {
+			continue
+		}
+		if _, err := graph.NumElements(append(dims64(f.Shape), int64(batchSize))); err != nil {
+			return nil, fmt.Errorf("data: field %q: a batch of %d examples of shape %v has more than 2^63 elements", f.Name, batchSize, f.Shape)
+		}
+	}
+	if _, err := graph.NumElements(append(dims64(tshape), int64(batchSize))); targets && err != nil {
+		return nil, fmt.Errorf("data: a batch of %d targets of shape %v has more than 2^63 elements", batchSize, tshape)
+	}
 	return &Loader{ds: ds, batchSize: batchSize, shuffle: shuffle, seed: seed, fields: fields,
 		tshape: tshape, targets: targets, labels: !targets && !hasNoLabels(ds)}, nil
 }
