@@ -297,6 +297,10 @@ func TestLoaderErrors(t *testing.T) {
 		{"batch out of range", func() error { _, err := mustLoader(t, ds, 2, 0).Batch(0, 3); return err }, "batch 3 out of range [0, 3)"},
 		{"negative batch", func() error { _, err := mustLoader(t, ds, 2, 0).Batch(0, -1); return err }, "out of range"},
 		{"read error", func() error { _, err := mustLoader(t, broken{}, 2, 0).Batch(0, 0); return err }, "data: example"},
+		// Select and Labels read a Dataset's labels through Read: its error
+		// came bare ("empty"), naming no example.
+		{"read error in Select", func() error { _, err := Select(broken{}, []int64{0}, 1); return err }, "data: example 0: empty"},
+		{"read error in Labels", func() error { _, err := mustLoader(t, broken{}, 2, 0).Labels(); return err }, "data: example 0: empty"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
