@@ -48,7 +48,7 @@ const SideSuffix = ".data"
 // SidePath returns the side file WriteFile writes for m at path: path +
 // SideSuffix when m keeps tensors in external data, "" when it keeps none.
 func SidePath(path string, m *graph.Model) string {
-	if m.Graph == nil || len(externals(m)) == 0 {
+	if m == nil || m.Graph == nil || len(externals(m)) == 0 {
 		return ""
 	}
 	return path + SideSuffix

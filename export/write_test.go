@@ -477,3 +477,16 @@ func TestEncodeChecksEntries(t *testing.T) {
 		})
 	}
 }
+
+// TestSidePathNilModel: a nil model has no side file ("", as one without
+// a graph), not a nil-pointer panic.
+func TestSidePathNilModel(t *testing.T) {
+	defer func() {
+		if r := recover(); r != nil {
+			t.Fatalf("panic: %v", r)
+		}
+	}()
+	if got := export.SidePath("out.onnx", nil); got != "" {
+		t.Errorf("SidePath of a nil model = %q, want \"\"", got)
+	}
+}
