@@ -47,8 +47,9 @@ type Trainer struct {
 	// (Adam, AdamW) in the steps that follow, as OneCycleLR cycles them
 	// (Schedule.Momentum gives the value of each step).
 	Momentum float64
-	// ClipGrad, ClassWeights and FreezeBN are StepOptions' (step.go);
-	// set them before the first step.
+	// ClipGrad, ClassWeights and FreezeBN are StepOptions' (step.go).
+	// A change of Loss, Smoothing, ClassWeights, FreezeBN or MaxBytes
+	// takes effect at the next batch: the programs are compiled again.
 	ClipGrad     float64
 	ClassWeights []float64
 	FreezeBN     bool
@@ -65,6 +66,9 @@ type Trainer struct {
 	byName  map[string]*graph.Param  // PyTorch name -> param
 	tensors []namedTensor            // float32 params and buffers by PyTorch name, in m.Params order
 	progs   map[string]*stepProgram  // by input shapes
+	// compiledWith is compileKey when progs were compiled: a change of
+	// those settings compiles them again.
+	compiledWith string
 	seq     int64
 	pcg     *randv2.PCG // Dropout's stream, shared by the programs; seeded from Seed on first use
 	rng     *rand.Rand
@@ -294,6 +298,10 @@ func (t *Trainer) anyBatch(shapes map[string][]int) error {
 // graph input name) and n examples, key their description, compiling it
 // the first time.
 func (t *Trainer) program(shapes map[string][]int, key string, n int) (*stepProgram, error) {
+	if k := t.compileKey(); k != t.compiledWith {
+		t.Close()
+		t.compiledWith = k
+	}
 	if sp, ok := t.progs[key]; ok {
 		return sp, nil
 	}
@@ -598,6 +606,12 @@ func setRaw(init *graph.Tensor, n int, raw []byte) error {
 	}
 	init.Raw = raw
 	return nil
+}
+
+// compileKey says what of the exported settings the programs are compiled
+// with: the loss node's and the BatchNorm modes'.
+func (t *Trainer) compileKey() string {
+	return fmt.Sprintf("%s|%v|%v|%v|%d", t.Loss, t.Smoothing, t.ClassWeights, t.FreezeBN, t.MaxBytes)
 }
 
 // Close releases the compiled programs.

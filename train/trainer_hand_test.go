@@ -10,7 +10,9 @@ import (
 
 	"gorgonia.org/tensor"
 
+	"github.com/onnxtune/onnxtune/graph/ops"
 	"github.com/onnxtune/onnxtune/importer"
+	"github.com/onnxtune/onnxtune/internal/testmodels"
 	"github.com/onnxtune/onnxtune/train/data"
 )
 
@@ -237,6 +239,50 @@ func TestTrainerNotFromNewTrainer(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			if err := f(); err == nil || err.Error() != want {
 				t.Errorf("error %v, want %q", err, want)
+			}
+		})
+	}
+}
+
+// TestStepAfterLossSettingsChange: a change of the settings the programs
+// are compiled with (Loss, Smoothing, ClassWeights, FreezeBN) takes effect
+// at the next step, for batches of every shape: the program compiled at the
+// first step was kept, so a label smoothing set later applied to batches
+// of a new shape only. Steps at learning-rate factor 0 leave the weights,
+// so the loss must be that of a Trainer made with the new setting.
+func TestStepAfterLossSettingsChange(t *testing.T) {
+	x, y := testmodels.MNISTTest(t, 4)
+	b := data.Batch{Inputs: inputs(ops.Dense([]int{4, 1, 28, 28}, x)), Labels: y, N: 4}
+	h := Hyper{LR: 0.01, Momentum: 0.9}
+	for _, tc := range []struct {
+		name string
+		set  func(tr *Trainer)
+	}{
+		{"smoothing", func(tr *Trainer) { tr.Smoothing = 0.3 }},
+		{"class weights", func(tr *Trainer) { tr.ClassWeights = []float64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10} }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fresh := sgdTrainer(t, lenet10(t), h)
+			tc.set(fresh)
+			want, err := fresh.StepBatch(b, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tr := sgdTrainer(t, lenet10(t), h)
+			before, err := tr.StepBatch(b, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if before.Loss == want.Loss {
+				t.Fatalf("loss %v with and without the setting: the test cannot tell", want.Loss)
+			}
+			tc.set(tr)
+			got, err := tr.StepBatch(b, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Loss != want.Loss {
+				t.Errorf("loss after the change %v, want %v (a Trainer made with it; %v before)", got.Loss, want.Loss, before.Loss)
 			}
 		})
 	}
