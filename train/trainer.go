@@ -69,9 +69,9 @@ type Trainer struct {
 	// compiledWith is compileKey when progs were compiled: a change of
 	// those settings compiles them again.
 	compiledWith string
-	seq     int64
-	pcg     *randv2.PCG // Dropout's stream, shared by the programs; seeded from Seed on first use
-	rng     *rand.Rand
+	seq          int64
+	pcg          *randv2.PCG // Dropout's stream, shared by the programs; seeded from Seed on first use
+	rng          *rand.Rand
 }
 
 // pcgSource is math/rand's Source (what the engine's Dropout draws from)
