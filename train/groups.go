@@ -148,10 +148,15 @@ func Assign(params []*graph.Param, specs []GroupSpec, defaults Hyper, freeze []s
 	}
 	def := &Group{Name: "default", Hyper: defaults}
 	freezeUsed := make([]bool, len(freeze))
+	at := make(map[string]int, len(params))
 	for i, p := range params {
 		if p == nil {
 			return nil, fmt.Errorf("train: parameter %d of %d is nil", i, len(params))
 		}
+		if j, ok := at[p.Name]; ok {
+			return nil, fmt.Errorf("train: parameter %q is listed twice (%d and %d of %d)", p.Name, j, i, len(params))
+		}
+		at[p.Name] = i
 		if !p.Role.Trainable() || !p.DType.IsFloat() {
 			continue
 		}
