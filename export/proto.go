@@ -109,7 +109,11 @@ func functionProto(f *graph.Function) (*pb.FunctionProto, error) {
 	}
 	p := &pb.FunctionProto{
 		Name: &f.Name, Input: f.Inputs, Output: f.Outputs, Attribute: f.Attrs,
-		OpsetImport: opsets(f.Opsets), ValueInfo: valueInfos(f.ValueInfo), MetadataProps: pairs(f.Metadata),
+		OpsetImport: opsets(f.Opsets), MetadataProps: pairs(f.Metadata),
+	}
+	var err error
+	if p.ValueInfo, err = valueInfos(f.ValueInfo, "value_info"); err != nil {
+		return nil, fmt.Errorf("function %s: %w", f, err)
 	}
 	if f.Domain != "" {
 		p.Domain = &f.Domain
@@ -155,9 +159,13 @@ func unmarshalAll[T any, P interface {
 }
 
 // convertAll converts each of xs with f.
-func convertAll[S, D any](xs []S, ext placement, f func(S, placement) (D, error)) ([]D, error) {
+func convertAll[S comparable, D any](xs []S, what string, ext placement, f func(S, placement) (D, error)) ([]D, error) {
 	var out []D
-	for _, x := range xs {
+	var none S
+	for i, x := range xs {
+		if x == none {
+			return nil, fmt.Errorf("%s %d is nil", what, i)
+		}
 		y, err := f(x, ext)
 		if err != nil {
 			return nil, err
@@ -173,23 +181,29 @@ func graphProto(g *graph.Graph, ext placement) (*pb.GraphProto, error) {
 	p := &pb.GraphProto{
 		Name:             str(g.Name, g.Explicit, 2),
 		DocString:        str(g.DocString, g.Explicit, 10),
-		Input:            valueInfos(g.Inputs),
-		Output:           valueInfos(g.Outputs),
-		ValueInfo:        valueInfos(g.ValueInfo),
 		MetadataProps:    pairs(g.Metadata),
 		XXX_unrecognized: g.Unknown,
 	}
 	var err error
+	if p.Input, err = valueInfos(g.Inputs, "input"); err != nil {
+		return nil, err
+	}
+	if p.Output, err = valueInfos(g.Outputs, "output"); err != nil {
+		return nil, err
+	}
+	if p.ValueInfo, err = valueInfos(g.ValueInfo, "value_info"); err != nil {
+		return nil, err
+	}
 	if p.SparseInitializer, err = unmarshalAll[pb.SparseTensorProto](g.SparseInitializers, "sparse initializer"); err != nil {
 		return nil, err
 	}
 	if p.QuantizationAnnotation, err = unmarshalAll[pb.TensorAnnotation](g.QuantizationAnnotations, "quantization annotation"); err != nil {
 		return nil, err
 	}
-	if p.Node, err = convertAll(g.Nodes, ext, nodeProto); err != nil {
+	if p.Node, err = convertAll(g.Nodes, "node", ext, nodeProto); err != nil {
 		return nil, err
 	}
-	if p.Initializer, err = convertAll(g.Initializers, ext, tensorProto); err != nil {
+	if p.Initializer, err = convertAll(g.Initializers, "initializer", ext, tensorProto); err != nil {
 		return nil, err
 	}
 	return p, nil
@@ -248,7 +262,7 @@ func attrProto(a *graph.Attribute, ext placement) (*pb.AttributeProto, error) {
 			return nil, err
 		}
 	}
-	if p.Tensors, err = convertAll(a.Tensors, ext, tensorProto); err != nil {
+	if p.Tensors, err = convertAll(a.Tensors, "tensor", ext, tensorProto); err != nil {
 		return nil, err
 	}
 	if a.G != nil {
@@ -256,7 +270,7 @@ func attrProto(a *graph.Attribute, ext placement) (*pb.AttributeProto, error) {
 			return nil, err
 		}
 	}
-	if p.Graphs, err = convertAll(a.Graphs, ext, graphProto); err != nil {
+	if p.Graphs, err = convertAll(a.Graphs, "graph", ext, graphProto); err != nil {
 		return nil, err
 	}
 	if a.TP != nil {
@@ -278,9 +292,12 @@ func attrProto(a *graph.Attribute, ext placement) (*pb.AttributeProto, error) {
 	return p, nil
 }
 
-func valueInfos(vs []*graph.ValueInfo) []*pb.ValueInfoProto {
+func valueInfos(vs []*graph.ValueInfo, what string) ([]*pb.ValueInfoProto, error) {
 	out := make([]*pb.ValueInfoProto, len(vs))
 	for i, v := range vs {
+		if v == nil {
+			return nil, fmt.Errorf("%s %d is nil", what, i)
+		}
 		out[i] = &pb.ValueInfoProto{
 			Name:             str(v.Name, v.Explicit, 1),
 			DocString:        str(v.DocString, v.Explicit, 3),
@@ -291,7 +308,7 @@ func valueInfos(vs []*graph.ValueInfo) []*pb.ValueInfoProto {
 			out[i].Type = typeProto(v.Type)
 		}
 	}
-	return out
+	return out, nil
 }
 
 func typeProto(t *graph.Type) *pb.TypeProto {

@@ -48,7 +48,7 @@ const SideSuffix = ".data"
 // SidePath returns the side file WriteFile writes for m at path: path +
 // SideSuffix when m keeps tensors in external data, "" when it keeps none.
 func SidePath(path string, m *graph.Model) string {
-	if m.Graph == nil || len(externals(m)) == 0 {
+	if m == nil || m.Graph == nil || len(externals(m)) == 0 {
 		return ""
 	}
 	return path + SideSuffix
@@ -251,6 +251,9 @@ func encode(w io.Writer, m *graph.Model, ext placement) error {
 	inits := make([]*pb.TensorProto, len(g.Initializers))
 	size := front.Size() + gp.Size()
 	for i, t := range g.Initializers {
+		if t == nil {
+			return fmt.Errorf("%w: initializer %d is nil", ErrModel, i)
+		}
 		if inits[i], err = tensorProto(t, ext); err != nil {
 			return fmt.Errorf("%w: initializer %q: %w", ErrModel, t.Name, err)
 		}

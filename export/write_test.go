@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strings"
 	"syscall"
 	"testing"
 
@@ -438,5 +439,54 @@ func TestNilModel(t *testing.T) {
 	}
 	if _, err := os.Stat(out); !os.IsNotExist(err) {
 		t.Errorf("WriteFile of a nil model left %s: %v", out, err)
+	}
+}
+
+// TestEncodeChecksEntries: a nil node, initializer, graph input or output
+// in a model changed by hand is an error wrapping ErrModel that names the
+// entry, not a nil-pointer panic.
+func TestEncodeChecksEntries(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		edit func(g *graph.Graph)
+		want string
+	}{
+		{"nil initializer", func(g *graph.Graph) { g.Initializers = append(g.Initializers, nil) }, "initializer 10 is nil"},
+		{"nil node", func(g *graph.Graph) { g.Nodes = append(g.Nodes[:1:1], append([]*graph.Node{nil}, g.Nodes[1:]...)...) }, "node 1 is nil"},
+		{"nil input", func(g *graph.Graph) { g.Inputs = append(g.Inputs, nil) }, "input 1 is nil"},
+		{"nil output", func(g *graph.Graph) { g.Outputs = append([]*graph.ValueInfo{nil}, g.Outputs...) }, "output 0 is nil"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m, err := importer.Load(filepath.Join("..", "models", "lenet.onnx"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			tc.edit(m.Graph)
+			var b []byte
+			func() {
+				defer func() {
+					if r := recover(); r != nil {
+						t.Fatalf("panic: %v", r)
+					}
+				}()
+				b, err = export.Encode(m)
+			}()
+			if !errors.Is(err, export.ErrModel) || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("Encode: error %v (%d bytes), want one wrapping ErrModel saying %q", err, len(b), tc.want)
+			}
+		})
+	}
+}
+
+// TestSidePathNilModel: a nil model has no side file ("", as one without
+// a graph), not a nil-pointer panic.
+func TestSidePathNilModel(t *testing.T) {
+	defer func() {
+		if r := recover(); r != nil {
+			t.Fatalf("panic: %v", r)
+		}
+	}()
+	if got := export.SidePath("out.onnx", nil); got != "" {
+		t.Errorf("SidePath of a nil model = %q, want \"\"", got)
 	}
 }

@@ -85,7 +85,11 @@ func (t *Tensor) SetFloat32s(v []float32) error {
 	if t.DType != Float32 {
 		return fmt.Errorf("tensor %q is %s, not float32", t.Name, t.DType)
 	}
-	if int64(len(v)) != t.Len() {
+	n, err := NumElements(t.Dims)
+	if err != nil {
+		return fmt.Errorf("tensor %q: %w", t.Name, err)
+	}
+	if int64(len(v)) != n {
 		return fmt.Errorf("tensor %q: %d values for dims %v", t.Name, len(v), t.Dims)
 	}
 	t.Raw = Encode(v)

@@ -62,6 +62,9 @@ func DynamicBatch(m *graph.Model, opts BatchOptions) (*BatchReport, error) {
 	if m == nil || m.Graph == nil {
 		return nil, errors.New("remap: dynamic batch: nil model")
 	}
+	if opts.ProveAt < 0 {
+		return nil, fmt.Errorf("remap: dynamic batch: ProveAt %d: want a batch size of 1 or more (or 0 for 2B+1)", opts.ProveAt)
+	}
 	dim := opts.Dim
 	if dim == "" {
 		dim = "batch"

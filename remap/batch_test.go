@@ -227,3 +227,30 @@ func TestDynamicBatchProofMemory(t *testing.T) {
 		t.Errorf("the model changed after a failed proof: fixed batch %d", FixedBatch(m))
 	}
 }
+
+// TestDynamicBatchProveAtNegative: a negative ProveAt is an error naming it
+// and leaves the model as it was; it was taken as 0 (the default, 2B+1),
+// while the documentation gives 0 that meaning only.
+func TestDynamicBatchProveAtNegative(t *testing.T) {
+	m, err := importer.Load(filepath.Join("..", "models", "lenet.onnx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Edit(func(g *graph.Graph) error {
+		_, dims, _ := g.Inputs[0].TensorShape()
+		dims[0] = graph.Dim{Value: 2, HasValue: true}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if FixedBatch(m) != 2 {
+		t.Fatalf("FixedBatch %d, want 2", FixedBatch(m))
+	}
+	_, err = DynamicBatch(m, BatchOptions{ProveAt: -1})
+	if err == nil || !strings.Contains(err.Error(), "ProveAt -1") {
+		t.Fatalf("error %v, want one naming ProveAt -1", err)
+	}
+	if FixedBatch(m) != 2 {
+		t.Errorf("the batch is no longer fixed at 2: FixedBatch %d", FixedBatch(m))
+	}
+}

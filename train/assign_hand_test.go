@@ -56,3 +56,15 @@ func TestAssignNilParam(t *testing.T) {
 		t.Fatalf("error %v, want one naming the nil parameter", err)
 	}
 }
+
+// TestAssignDuplicateParam: a parameter listed twice in a hand-built list
+// is an error naming both places; Assign put it twice in its group
+// (counting its elements twice), which NewTrainer then refused.
+func TestAssignDuplicateParam(t *testing.T) {
+	m := lenet10(t)
+	params := append(append([]*graph.Param(nil), m.Params...), m.Params[0])
+	want := `train: parameter "` + m.Params[0].Name + `" is listed twice (0 and 10 of 11)`
+	if _, err := Assign(params, nil, Hyper{LR: 0.01}, nil); err == nil || err.Error() != want {
+		t.Fatalf("error %v, want %q", err, want)
+	}
+}

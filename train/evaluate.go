@@ -64,6 +64,15 @@ func Evaluate(m *graph.Model, src Source, opts EvalOptions) (*Metrics, error) {
 			// An array x feeds a model of one input, as in training.
 			in = map[string]*tensor.Dense{names[0]: x}
 		}
+		bn := b.N
+		if bn == 0 { // not said: the first axis of the first input that has one, as in training
+			for _, name := range names {
+				if x := in[name]; x != nil && len(x.Shape()) > 0 {
+					bn = x.Shape()[0]
+					break
+				}
+			}
+		}
 		outs, err := r.Run(in)
 		if err != nil {
 			return nil, err
@@ -81,7 +90,7 @@ func Evaluate(m *graph.Model, src Source, opts EvalOptions) (*Metrics, error) {
 			}
 			t, err := ops.Data[float32](b.Targets)
 			if err != nil {
-				return nil, err
+				return nil, fmt.Errorf("batch %d: targets: %w", i, err)
 			}
 			if !slices.Equal(outs[0].Shape(), b.Targets.Shape()) {
 				return nil, fmt.Errorf("batch %d: the model's first output has shape %v, the targets %v", i, outs[0].Shape(), b.Targets.Shape())
@@ -95,14 +104,18 @@ func Evaluate(m *graph.Model, src Source, opts EvalOptions) (*Metrics, error) {
 			if b.Labels == nil {
 				return nil, fmt.Errorf("batch %d: evaluation needs class labels", i)
 			}
-			if sh := outs[0].Shape(); len(sh) != 2 || sh[0] != b.N {
+			sh := outs[0].Shape()
+			if len(sh) != 2 {
 				return nil, fmt.Errorf("batch %d: cross-entropy needs class scores of shape [batch, classes], the model's first output has shape %v", i, []int(sh))
+			}
+			if sh[0] != bn {
+				return nil, fmt.Errorf("batch %d: the batch has %d examples (N), the model's output %q has %d", i, bn, m.Graph.Outputs[0].Name, sh[0])
 			}
 			if err := s.add(z, b.Labels, b.Indices); err != nil {
 				return nil, fmt.Errorf("batch %d: %w", i, err)
 			}
 		}
-		n += b.N
+		n += bn
 		if opts.Progress != nil {
 			opts.Progress(n)
 		}

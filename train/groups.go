@@ -94,6 +94,34 @@ type Assignment struct {
 // not trainable.
 func (a *Assignment) GroupOf(name string) *Group { return a.group[name] }
 
+// index checks an Assignment as torch.optim checks its param groups (a
+// parameter in one group at most, and once) and that no group is nil and
+// no parameter both frozen and trained, and makes GroupOf answer from
+// Groups: an Assignment built by hand has no index of its own.
+func (a *Assignment) index() error {
+	frozen := make(map[string]bool, len(a.Frozen))
+	for _, name := range a.Frozen {
+		frozen[name] = true
+	}
+	group := make(map[string]*Group)
+	for i, g := range a.Groups {
+		if g == nil {
+			return fmt.Errorf("train: group %d is nil", i)
+		}
+		for _, name := range g.Params {
+			if frozen[name] {
+				return fmt.Errorf("train: parameter %q is frozen and in group %q", name, g.Name)
+			}
+			if prev := group[name]; prev != nil {
+				return fmt.Errorf("train: parameter %q is in groups %q and %q: some parameters appear in more than one parameter group", name, prev.Name, g.Name)
+			}
+			group[name] = g
+		}
+	}
+	a.group = group
+	return nil
+}
+
 // Assign puts every trainable parameter (role weight or bias) of params into
 // the first group whose pattern matches its name, or the default group; a
 // parameter matching a freeze pattern gets no gradient and no update. A
@@ -120,10 +148,15 @@ func Assign(params []*graph.Param, specs []GroupSpec, defaults Hyper, freeze []s
 	}
 	def := &Group{Name: "default", Hyper: defaults}
 	freezeUsed := make([]bool, len(freeze))
+	at := make(map[string]int, len(params))
 	for i, p := range params {
 		if p == nil {
 			return nil, fmt.Errorf("train: parameter %d of %d is nil", i, len(params))
 		}
+		if j, ok := at[p.Name]; ok {
+			return nil, fmt.Errorf("train: parameter %q is listed twice (%d and %d of %d)", p.Name, j, i, len(params))
+		}
+		at[p.Name] = i
 		if !p.Role.Trainable() || !p.DType.IsFloat() {
 			continue
 		}

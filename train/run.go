@@ -371,6 +371,9 @@ func Run(ctx context.Context, m *graph.Model, src Source, val Validator, cfg Con
 				if info.Val, err = val(m); err != nil {
 					return fmt.Errorf("validation after epoch %d: %w", e+1, err)
 				}
+				if info.Val == nil {
+					return fmt.Errorf("validation after epoch %d: the validator returned no metrics (nil) and no error", e+1)
+				}
 				if bk.metric != "" {
 					info.Best = bk.observe(tr, e+1, info.Val)
 				}

@@ -199,6 +199,10 @@ func (t *Trainer) Accumulate(b data.Batch, scale float64) (StepResult, error) {
 		t.acc.clear()
 		return StepResult{}, &SettingError{Reason: fmt.Sprintf("gradient scale %v: want a finite number, 0 or more", scale)}
 	}
+	if err := t.settings(); err != nil {
+		t.acc.clear()
+		return StepResult{}, err
+	}
 	res, err := t.backward(b, scale, true)
 	if err != nil {
 		t.acc.clear()
@@ -214,6 +218,9 @@ func (t *Trainer) Accumulate(b data.Batch, scale float64) (StepResult, error) {
 func (t *Trainer) Apply(factor float64) ([]float64, error) {
 	defer t.acc.clear()
 	if err := checkFactor(factor); err != nil {
+		return nil, err
+	}
+	if err := t.settings(); err != nil {
 		return nil, err
 	}
 	if len(t.acc.grads) == 0 {
@@ -242,6 +249,55 @@ func (t *Trainer) Apply(factor float64) ([]float64, error) {
 	}
 	t.seq++
 	return lr, nil
+}
+
+// errNotMade reports a Trainer written as a literal: NewTrainer makes the
+// tensors the programs share and the lists of inputs and parameters.
+var errNotMade = errors.New("train: the Trainer was not made by NewTrainer")
+
+// settings checks what the Trainer's exported fields hold, which a user
+// may set or clear after NewTrainer, as Config.Validate checks Run's: a
+// model, an optimizer and groups, a known loss, label smoothing in [0, 1],
+// StepOptions' clipping norm and class weights, and the momentum that
+// Momentum puts in every group. Errors about values are *SettingError.
+func (t *Trainer) settings() error {
+	switch {
+	case t.weights == nil:
+		return errNotMade
+	case t.Model == nil || t.Model.Graph == nil:
+		return errors.New("train: the Trainer has no model (nil, or without a graph)")
+	case t.Opt == nil:
+		return errors.New("train: the Trainer has no optimizer (nil)")
+	case t.Groups == nil:
+		return errors.New("train: the Trainer has no parameter groups (nil)")
+	}
+	switch t.Loss {
+	case CrossEntropy, "":
+		if !(t.Smoothing >= 0 && t.Smoothing <= 1) {
+			return &SettingError{Param: "label_smoothing", Reason: fmt.Sprintf("label_smoothing must be between 0.0 and 1.0. Got: %s", cppFloat(t.Smoothing))}
+		}
+	case MSE:
+	default:
+		return settingErr("unknown loss %q: want cross-entropy or mse", t.Loss)
+	}
+	if err := (StepOptions{ClipGrad: t.ClipGrad, ClassWeights: t.ClassWeights}).check(t.Loss); err != nil {
+		return err
+	}
+	if t.Momentum != 0 {
+		a := t.Opt.Algorithm()
+		for _, g := range t.Groups.Groups {
+			if g == nil {
+				continue // index refuses it
+			}
+			if err := withMomentum(g.Hyper, a, t.Momentum).check(a); err != nil {
+				if g.Name != "default" {
+					err.Group = g.Name
+				}
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // checkFactor refuses a learning-rate factor that would write NaN into
@@ -295,6 +351,9 @@ func (t *Trainer) trainedNames() []string {
 func (t *Trainer) frozenBatchNorms() (map[string]bool, error) {
 	if !t.FreezeBN {
 		return nil, nil
+	}
+	if err := t.settings(); err != nil {
+		return nil, err
 	}
 	g, err := t.Model.Inlined()
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/rand"
 	randv2 "math/rand/v2"
+	"slices"
 	"strings"
 
 	"github.com/sirupsen/logrus"
@@ -46,8 +47,9 @@ type Trainer struct {
 	// (Adam, AdamW) in the steps that follow, as OneCycleLR cycles them
 	// (Schedule.Momentum gives the value of each step).
 	Momentum float64
-	// ClipGrad, ClassWeights and FreezeBN are StepOptions' (step.go);
-	// set them before the first step.
+	// ClipGrad, ClassWeights and FreezeBN are StepOptions' (step.go).
+	// A change of Loss, Smoothing, ClassWeights, FreezeBN or MaxBytes
+	// takes effect at the next batch: the programs are compiled again.
 	ClipGrad     float64
 	ClassWeights []float64
 	FreezeBN     bool
@@ -64,9 +66,12 @@ type Trainer struct {
 	byName  map[string]*graph.Param  // PyTorch name -> param
 	tensors []namedTensor            // float32 params and buffers by PyTorch name, in m.Params order
 	progs   map[string]*stepProgram  // by input shapes
-	seq     int64
-	pcg     *randv2.PCG // Dropout's stream, shared by the programs; seeded from Seed on first use
-	rng     *rand.Rand
+	// compiledWith is compileKey when progs were compiled: a change of
+	// those settings compiles them again.
+	compiledWith string
+	seq          int64
+	pcg          *randv2.PCG // Dropout's stream, shared by the programs; seeded from Seed on first use
+	rng          *rand.Rand
 }
 
 // pcgSource is math/rand's Source (what the engine's Dropout draws from)
@@ -171,7 +176,11 @@ func checkArgs(m *graph.Model, src Source, need bool) error {
 // changes them apart) and every float parameter and buffer gets the tensor
 // the compiled programs share. Each group's settings are completed with
 // the defaults its zeros stand for under opt (Adam's betas and eps), after
-// checking them as Config.Validate does (a *SettingError).
+// checking them as Config.Validate does (a *SettingError). An Assignment
+// built by hand is checked as torch.optim checks param groups: no nil
+// group, no parameter in two groups (or twice in one), none both frozen
+// and in a group. The exported fields are checked at every step, as
+// Config.Validate checks Run's settings.
 func NewTrainer(m *graph.Model, loss Loss, opt Optimizer, groups *Assignment) (*Trainer, error) {
 	if groups == nil || opt == nil {
 		return nil, errors.New("training needs an optimizer and parameter groups")
@@ -212,6 +221,9 @@ func NewTrainer(m *graph.Model, loss Loss, opt Optimizer, groups *Assignment) (*
 			return nil, fmt.Errorf("parameter %q: its view does not fit initializer %q", p.Name, init.Name)
 		}
 		t.tensors = append(t.tensors, namedTensor{p.Name, d, p.View})
+	}
+	if err := groups.index(); err != nil {
+		return nil, err
 	}
 	for _, g := range groups.Groups {
 		if err := g.Hyper.check(opt.Algorithm()); err != nil {
@@ -286,6 +298,10 @@ func (t *Trainer) anyBatch(shapes map[string][]int) error {
 // graph input name) and n examples, key their description, compiling it
 // the first time.
 func (t *Trainer) program(shapes map[string][]int, key string, n int) (*stepProgram, error) {
+	if k := t.compileKey(); k != t.compiledWith {
+		t.Close()
+		t.compiledWith = k
+	}
 	if sp, ok := t.progs[key]; ok {
 		return sp, nil
 	}
@@ -382,6 +398,9 @@ type StepResult struct {
 // input, labels are class indices (cross-entropy), targets float targets
 // (mse).
 func (t *Trainer) Step(x *tensor.Dense, labels []int64, targets *tensor.Dense, factor float64) (StepResult, error) {
+	if t.weights == nil {
+		return StepResult{}, errNotMade
+	}
 	if len(t.inputs) != 1 {
 		return StepResult{}, fmt.Errorf("the model takes %d inputs (%s): give them by name to StepBatch", len(t.inputs), strings.Join(t.inputs, ", "))
 	}
@@ -403,6 +422,10 @@ func (t *Trainer) Step(x *tensor.Dense, labels []int64, targets *tensor.Dense, f
 // before the batch runs.
 func (t *Trainer) StepBatch(b data.Batch, factor float64) (res StepResult, err error) {
 	if err := checkFactor(factor); err != nil {
+		t.acc.clear()
+		return res, err
+	}
+	if err := t.settings(); err != nil {
 		t.acc.clear()
 		return res, err
 	}
@@ -439,6 +462,11 @@ func (t *Trainer) backward(b data.Batch, scale float64, own bool) (res StepResul
 	if err != nil {
 		return res, err
 	}
+	// Cross-entropy's scores are [N, classes]; mse compares the whole
+	// output with the targets (below), whatever axis holds the examples.
+	if s := ops.ShapeOf(sp.logits); t.Loss != MSE && len(s) > 0 && s[0] != n {
+		return res, fmt.Errorf("the batch has %d examples (N), the model's output %q has %d for these inputs", n, sp.p.Names[0], s[0])
+	}
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("training step: %v", r)
@@ -457,6 +485,12 @@ func (t *Trainer) backward(b data.Batch, scale float64, own bool) (res StepResul
 			return res, errors.New("the examples have class labels y; mse needs float targets y (or use --loss cross-entropy)")
 		case targets == nil:
 			return res, errors.New("mse needs float targets")
+		}
+		if want, got := ops.ShapeOf(sp.logits), ops.Shape(targets); !slices.Equal(got, want) {
+			return res, fmt.Errorf("targets have shape %v, the model's output %q has %v", got, sp.p.Names[0], want)
+		}
+		if targets.Dtype() != tensor.Float32 {
+			return res, fmt.Errorf("targets are %v, mse needs float32", targets.Dtype())
 		}
 		err = G.Let(sp.target, targets)
 	default:
@@ -516,6 +550,12 @@ func (t *Trainer) backward(b data.Batch, scale float64, own bool) (res StepResul
 
 // Sync writes the trained values back into the model's initializers.
 func (t *Trainer) Sync() error {
+	switch {
+	case t.weights == nil:
+		return errNotMade
+	case t.Model == nil || t.Model.Graph == nil:
+		return errors.New("train: the Trainer has no model (nil, or without a graph)")
+	}
 	for _, init := range t.Model.Graph.Initializers {
 		w, ok := t.weights[init.Name]
 		if !ok {
@@ -566,6 +606,12 @@ func setRaw(init *graph.Tensor, n int, raw []byte) error {
 	}
 	init.Raw = raw
 	return nil
+}
+
+// compileKey says what of the exported settings the programs are compiled
+// with: the loss node's and the BatchNorm modes'.
+func (t *Trainer) compileKey() string {
+	return fmt.Sprintf("%s|%v|%v|%v|%d", t.Loss, t.Smoothing, t.ClassWeights, t.FreezeBN, t.MaxBytes)
 }
 
 // Close releases the compiled programs.

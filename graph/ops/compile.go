@@ -87,6 +87,9 @@ var ErrShape = errors.New("input shape")
 // anything.
 func Compile(m *graph.Model, shapes map[string][]int, opts Options) (p *Program, err error) {
 	defer recoverTo(&err)
+	if m == nil || m.Graph == nil {
+		return nil, errors.New("no model (nil, or without a graph)")
+	}
 	reg := opts.Registry
 	if reg == nil {
 		reg = NewRegistry()
@@ -123,6 +126,9 @@ func Compile(m *graph.Model, shapes map[string][]int, opts Options) (p *Program,
 		}
 		if params[t.Name] && t.DType.IsFloat() {
 			if shared, ok := opts.Params[t.Name]; ok {
+				if shared == nil {
+					return nil, fmt.Errorf("initializer %q: Options.Params gives no tensor (nil)", t.Name)
+				}
 				if !sameShape(shared.Shape(), v.Shape) || shared.Dtype() != d.Dtype() {
 					return nil, fmt.Errorf("initializer %q: given value %v %v, the model has %v %v", t.Name, shared.Dtype(), shared.Shape(), d.Dtype(), v.Shape)
 				}
@@ -152,6 +158,9 @@ func Compile(m *graph.Model, shapes map[string][]int, opts Options) (p *Program,
 			continue
 		}
 		if t, ok := opts.Constants[in.Name]; ok {
+			if t == nil {
+				return nil, fmt.Errorf("graph input %q: Options.Constants gives no tensor (nil)", in.Name)
+			}
 			v, err := ConstValue(t)
 			if err != nil {
 				return nil, fmt.Errorf("graph input %q: %w", in.Name, err)

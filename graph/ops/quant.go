@@ -437,8 +437,43 @@ func QuantizeValues(x []float32, shape []int, scale []float32, zero []int64, axi
 	case len(scale) > 1:
 		l.kind = perAxis
 	}
+	if block < 0 {
+		return nil, fmt.Errorf("block size %d: want 0 (none) or more", block)
+	}
 	if l.kind != perTensor && (axis < 0 || axis >= len(shape)) {
 		return nil, fmt.Errorf("axis %d out of range for shape %v", axis, shape)
+	}
+	n := 1
+	for _, d := range shape {
+		if d < 0 {
+			return nil, fmt.Errorf("negative dimension in shape %v", shape)
+		}
+		n *= d
+	}
+	if len(x) != n {
+		return nil, fmt.Errorf("%d values for shape %v", len(x), shape)
+	}
+	switch want := 1; l.kind {
+	case perAxis:
+		if want = shape[axis]; len(scale) != want {
+			return nil, fmt.Errorf("%d scales, want %d (one per index of axis %d of shape %v)", len(scale), want, axis, shape)
+		}
+	case blocked:
+		if d := shape[axis]; d > 0 {
+			want = n / d * ((d + block - 1) / block)
+		} else {
+			want = 0
+		}
+		if len(scale) != want {
+			return nil, fmt.Errorf("%d scales, want %d (one per block of %d along axis %d of shape %v)", len(scale), want, block, axis, shape)
+		}
+	default:
+		if len(scale) != want {
+			return nil, fmt.Errorf("%d scales, want 1", len(scale))
+		}
+	}
+	if zero != nil && len(zero) != len(scale) {
+		return nil, fmt.Errorf("%d zero points for %d scales", len(zero), len(scale))
 	}
 	s := make([]float64, len(scale))
 	z := make([]float64, len(scale))

@@ -68,6 +68,9 @@ func InputNames(m *graph.Model) []string {
 // outputs in graph order. It may be called from several goroutines at once;
 // it only reads the input tensors.
 func (r *Runner) Run(inputs map[string]*tensor.Dense) ([]*tensor.Dense, error) {
+	if r.model == nil {
+		return nil, errors.New("ops: the Runner was not made by NewRunner")
+	}
 	// A run is a chain of short parallel products and serial stretches:
 	// the GEMM helpers keep polling through it instead of parking.
 	defer gemm.Hot()()

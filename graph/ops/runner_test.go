@@ -303,3 +303,54 @@ func TestNewRunnerNilModel(t *testing.T) {
 		}()
 	}
 }
+
+// TestCompileNilArguments: Compile of a nil model, or with a nil tensor in
+// Options.Params or Options.Constants, is an error naming what is missing;
+// each was a nil-pointer panic recovered as "gorgonia: runtime error".
+func TestCompileNilArguments(t *testing.T) {
+	dir, err := testmodels.ModelsDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := importer.Load(filepath.Join(dir, "lenet.onnx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	shapes := map[string][]int{"input": {1, 3, 32, 32}}
+	for _, tc := range []struct {
+		name string
+		m    *graph.Model
+		opts ops.Options
+		want string
+	}{
+		{"nil model", nil, ops.Options{}, "no model (nil, or without a graph)"},
+		{"no graph", &graph.Model{}, ops.Options{}, "no model (nil, or without a graph)"},
+		{"nil param", m, ops.Options{Params: map[string]*tensor.Dense{"conv1.weight": nil}}, `initializer "conv1.weight": Options.Params gives no tensor (nil)`},
+		{"nil constant", m, ops.Options{Constants: map[string]*tensor.Dense{"input": nil}}, `graph input "input": Options.Constants gives no tensor (nil)`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := ops.Compile(tc.m, shapes, tc.opts)
+			if err == nil || err.Error() != tc.want {
+				t.Fatalf("error %v, want %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// TestZeroRunner: a Runner not made by NewRunner (its zero value) is an
+// error from Run saying so (a nil-pointer panic), and closes.
+func TestZeroRunner(t *testing.T) {
+	defer func() {
+		if r := recover(); r != nil {
+			t.Fatalf("panic: %v", r)
+		}
+	}()
+	var r ops.Runner
+	const want = "ops: the Runner was not made by NewRunner"
+	if _, err := r.Run(map[string]*tensor.Dense{}); err == nil || err.Error() != want {
+		t.Errorf("Run: error %v, want %q", err, want)
+	}
+	if err := r.Close(); err != nil {
+		t.Errorf("Close: %v", err)
+	}
+}

@@ -258,7 +258,7 @@ func Open(spec string, opts Options) (Dataset, error) {
 	)
 	switch {
 	case strings.HasPrefix(spec, "mnist:"):
-		ds, err = OpenMNIST(strings.TrimPrefix(spec, "mnist:"), opts)
+		ds, err = openMNIST(strings.TrimPrefix(spec, "mnist:"), opts)
 	case strings.HasSuffix(strings.ToLower(spec), ".npz"):
 		if err := noImageOptions(spec, opts, true); err != nil {
 			return nil, err
@@ -276,7 +276,7 @@ func Open(spec string, opts Options) (Dataset, error) {
 		case !st.IsDir():
 			return nil, fmt.Errorf("data: %s: %w (want mnist:train, mnist:test, mnist:DIR/PREFIX, FILE.npz or an image folder)", spec, ErrSpec)
 		}
-		ds, err = OpenImageFolder(spec, opts)
+		ds, err = openImageFolder(spec, opts)
 	}
 	if err != nil {
 		return nil, err
@@ -287,6 +287,9 @@ func Open(spec string, opts Options) (Dataset, error) {
 // finish applies to a dataset opened from spec the options every source
 // shares: InputType, Unlabeled, then Classes and PerClass.
 func finish(spec string, ds Dataset, opts Options) (Dataset, error) {
+	if opts.PerClass < 0 {
+		return nil, optionErr(spec, "PerClass", "option PerClass %d: want 0 (all) or more", opts.PerClass)
+	}
 	if opts.Unlabeled && (len(opts.Classes) > 0 || opts.PerClass > 0) {
 		return nil, fileErr(spec, "options Classes and PerClass select by label, and Unlabeled reads no labels")
 	}

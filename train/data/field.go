@@ -207,10 +207,8 @@ func checkFields(fields []Field) error {
 		if _, ok := elemTypes[f.DType]; !ok {
 			return fmt.Errorf("data: field %q has element type %v, want %s", f.Name, f.DType, elemTypeList)
 		}
-		for _, d := range f.Shape {
-			if d < 0 {
-				return fmt.Errorf("data: field %q has shape %v", f.Name, f.Shape)
-			}
+		if _, err := graph.NumElements(dims64(f.Shape)); err != nil {
+			return fmt.Errorf("data: field %q has shape %v: %w", f.Name, f.Shape, err)
 		}
 		if f.Fixed == nil && (f.BatchAxis < 0 || f.BatchAxis > len(f.Shape)) {
 			return fmt.Errorf("data: field %q has batch axis %d, want 0 to %d (examples of shape %v)", f.Name, f.BatchAxis, len(f.Shape), f.Shape)
@@ -236,6 +234,9 @@ func NewExample(ds Dataset) ([]any, error) {
 		return nil, errNoDataset
 	}
 	fields := ds.Fields()
+	if err := checkFields(fields); err != nil {
+		return nil, err
+	}
 	x := make([]any, len(fields))
 	for k, f := range fields {
 		if f.Fixed != nil {
@@ -248,6 +249,15 @@ func NewExample(ds Dataset) ([]any, error) {
 		x[k] = c.slice(0, numel(f.Shape))
 	}
 	return x, nil
+}
+
+// dims64 converts a shape to graph dims.
+func dims64(shape []int) []int64 {
+	d := make([]int64, len(shape))
+	for i, v := range shape {
+		d[i] = int64(v)
+	}
+	return d
 }
 
 // cloneFields returns a copy of fields that a caller may change.

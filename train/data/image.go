@@ -79,7 +79,32 @@ var (
 // Examples are float32 of shape channels x height x width (3 channels, or 1
 // with Options.Grayscale), normalized with Options.Mean and Options.Std
 // (ImageNet's by default).
+//
+// Classes, PerClass and Unlabeled make another dataset than the folder:
+// they are an *OptionError here (Open applies them, as do Select and
+// WithoutLabels). ModelClasses is checked.
 func OpenImageFolder(root string, opts Options) (*ImageFolder, error) {
+	switch {
+	case len(opts.Classes) > 0:
+		return nil, optionErr(root, "Classes", "option Classes selects examples: open the folder with Open, or Select from it")
+	case opts.PerClass != 0:
+		return nil, optionErr(root, "PerClass", "option PerClass selects examples: open the folder with Open, or Select from it")
+	case opts.Unlabeled:
+		return nil, optionErr(root, "Unlabeled", "option Unlabeled drops the labels: open the folder with Open, or use WithoutLabels")
+	}
+	f, err := openImageFolder(root, opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkDatasetLabels(root, f, opts.ModelClasses); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// openImageFolder is OpenImageFolder without the options Open applies to
+// every source.
+func openImageFolder(root string, opts Options) (*ImageFolder, error) {
 	f := &ImageFolder{root: root, name: opts.exampleName(), c: 3, max: graph.LimitBytes(opts.MaxBytes), pixels: opts.MaxImagePixels}
 	switch {
 	case f.pixels == 0:

@@ -7,6 +7,9 @@ import "fmt"
 // (all of this package's do): what class-count statistics (balanced class
 // weights) read.
 func (l *Loader) Labels() ([]int64, error) {
+	if l.ds == nil {
+		return nil, errNotMade
+	}
 	if l.targets || !l.labels {
 		return nil, fmt.Errorf("the examples have no class labels")
 	}

@@ -9,6 +9,7 @@ import (
 
 	"gorgonia.org/tensor"
 
+	"github.com/onnxtune/onnxtune/graph"
 	"github.com/onnxtune/onnxtune/graph/ops"
 )
 
@@ -74,19 +75,54 @@ func NewLoader(ds Dataset, batchSize int, shuffle bool, seed int64) (*Loader, er
 		return nil, err
 	}
 	tshape, targets := ds.TargetShape()
+	if targets {
+		if _, err := graph.NumElements(dims64(tshape)); err != nil {
+			return nil, fmt.Errorf("data: target shape %v: %w", tshape, err)
+		}
+	}
+	// A batch's arrays hold batchSize examples: their sizes must fit.
+	for _, f := range fields {
+		if f.Fixed != nil {
+			continue
+		}
+		if _, err := graph.NumElements(append(dims64(f.Shape), int64(batchSize))); err != nil {
+			return nil, fmt.Errorf("data: field %q: a batch of %d examples of shape %v has more than 2^63 elements", f.Name, batchSize, f.Shape)
+		}
+	}
+	if _, err := graph.NumElements(append(dims64(tshape), int64(batchSize))); targets && err != nil {
+		return nil, fmt.Errorf("data: a batch of %d targets of shape %v has more than 2^63 elements", batchSize, tshape)
+	}
 	return &Loader{ds: ds, batchSize: batchSize, shuffle: shuffle, seed: seed, fields: fields,
 		tshape: tshape, targets: targets, labels: !targets && !hasNoLabels(ds)}, nil
 }
 
-// Len returns the number of examples of an epoch.
-func (l *Loader) Len() int { return l.ds.Len() }
+// errNotMade reports a Loader that NewLoader did not make (its zero value).
+var errNotMade = errors.New("data: the Loader was not made by NewLoader")
 
-// Batches returns the number of batches of an epoch.
-func (l *Loader) Batches() int { return (l.ds.Len() + l.batchSize - 1) / l.batchSize }
+// Len returns the number of examples of an epoch (0 for a Loader that
+// NewLoader did not make).
+func (l *Loader) Len() int {
+	if l.ds == nil {
+		return 0
+	}
+	return l.ds.Len()
+}
+
+// Batches returns the number of batches of an epoch (0 for a Loader that
+// NewLoader did not make).
+func (l *Loader) Batches() int {
+	if l.ds == nil {
+		return 0
+	}
+	return (l.ds.Len() + l.batchSize - 1) / l.batchSize
+}
 
 // Order returns the dataset indices of epoch epoch, in the order the
-// batches give them.
+// batches give them (nil for a Loader that NewLoader did not make).
 func (l *Loader) Order(epoch int) []int {
+	if l.ds == nil {
+		return nil
+	}
 	return append([]int(nil), l.order(epoch)...)
 }
 
@@ -111,6 +147,9 @@ func (l *Loader) order(epoch int) []int {
 
 // Batch returns batch i (from 0) of epoch epoch.
 func (l *Loader) Batch(epoch, i int) (Batch, error) {
+	if l.ds == nil {
+		return Batch{}, errNotMade
+	}
 	nb := l.Batches()
 	if i < 0 || i >= nb {
 		return Batch{}, fmt.Errorf("data: batch %d out of range [0, %d)", i, nb)
@@ -132,6 +171,10 @@ func (l *Loader) Batch(epoch, i int) (Batch, error) {
 // yields nothing more.
 func (l *Loader) Epoch(epoch int) iter.Seq2[Batch, error] {
 	return func(yield func(Batch, error) bool) {
+		if l.ds == nil {
+			yield(Batch{}, errNotMade)
+			return
+		}
 		for i := range l.Batches() {
 			b, err := l.Batch(epoch, i)
 			if !yield(b, err) || err != nil {

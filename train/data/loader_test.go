@@ -242,6 +242,14 @@ type fields struct {
 
 func (f fields) Fields() []Field { return f.f }
 
+// targets is a broken dataset of float targets of shape s.
+type targets struct {
+	broken
+	s []int
+}
+
+func (t targets) TargetShape() ([]int, bool) { return t.s, true }
+
 func TestLoaderErrors(t *testing.T) {
 	ds := counting(t, 5)
 	tests := []struct {
@@ -269,13 +277,43 @@ func TestLoaderErrors(t *testing.T) {
 			_, err := NewLoader(fields{f: []Field{{Name: "x", DType: graph.Float32}, {Name: "s", DType: graph.Float32, Fixed: []int64{1}}}}, 1, false, 0)
 			return err
 		}, `field "s": fixed value []int64`},
+		// Sizes whose product overflows an int made a batch of a huge shape
+		// and no values; a negative target dim panicked (makeslice), in
+		// NewExample too.
+		{"overflowing shape", func() error {
+			_, err := NewLoader(fields{f: []Field{{Name: "x", DType: graph.Float32, Shape: []int{1 << 40, 1 << 30}}}}, 2, false, 0)
+			return err
+		}, `field "x" has shape [1099511627776 1073741824]: invalid dims`},
+		{"overflowing batch", func() error {
+			_, err := NewLoader(fields{f: []Field{{Name: "x", DType: graph.Float32, Shape: []int{1 << 31, 1 << 30}}}}, 1<<10, false, 0)
+			return err
+		}, `field "x": a batch of 1024 examples of shape [2147483648 1073741824] has more than 2^63 elements`},
+		{"negative target dim", func() error { _, err := NewLoader(targets{s: []int{-1}}, 2, false, 0); return err }, "target shape [-1]: invalid dims"},
+		{"overflowing target", func() error { _, err := NewLoader(targets{s: []int{1 << 40, 1 << 30}}, 2, false, 0); return err }, "target shape [1099511627776 1073741824]: invalid dims"},
+		{"NewExample negative dim", func() error {
+			_, err := NewExample(fields{f: []Field{{Name: "x", DType: graph.Float32, Shape: []int{-1}}}})
+			return err
+		}, `field "x" has shape [-1]`},
 		{"batch out of range", func() error { _, err := mustLoader(t, ds, 2, 0).Batch(0, 3); return err }, "batch 3 out of range [0, 3)"},
 		{"negative batch", func() error { _, err := mustLoader(t, ds, 2, 0).Batch(0, -1); return err }, "out of range"},
 		{"read error", func() error { _, err := mustLoader(t, broken{}, 2, 0).Batch(0, 0); return err }, "data: example"},
+		// Select and Labels read a Dataset's labels through Read: its error
+		// came bare ("empty"), naming no example.
+		{"read error in Select", func() error { _, err := Select(broken{}, []int64{0}, 1); return err }, "data: example 0: empty"},
+		{"read error in Labels", func() error { _, err := mustLoader(t, broken{}, 2, 0).Labels(); return err }, "data: example 0: empty"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if err := tc.err(); err == nil || !strings.Contains(err.Error(), tc.want) {
+			var err error
+			func() {
+				defer func() {
+					if r := recover(); r != nil {
+						t.Fatalf("panic: %v", r)
+					}
+				}()
+				err = tc.err()
+			}()
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("error %v, want one containing %q", err, tc.want)
 			}
 		})

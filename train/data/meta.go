@@ -116,8 +116,12 @@ func SetMetadata(m *graph.Model, classes []string, pre *Preprocess) error {
 	return nil
 }
 
-// DeleteMetadata removes key from m's metadata_props.
+// DeleteMetadata removes key from m's metadata_props (nothing for a nil
+// model).
 func DeleteMetadata(m *graph.Model, key string) {
+	if m == nil {
+		return
+	}
 	m.Metadata = slices.DeleteFunc(m.Metadata, func(p graph.StringPair) bool { return p.Key == key })
 }
 

