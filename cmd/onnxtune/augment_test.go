@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/onnxtune/onnxtune/export"
+	"github.com/onnxtune/onnxtune/graph"
 	"github.com/onnxtune/onnxtune/importer"
 	"github.com/onnxtune/onnxtune/internal/npz"
 	"github.com/onnxtune/onnxtune/train/data"
@@ -533,5 +534,26 @@ func TestMetadataPreprocessErrors(t *testing.T) {
 				t.Errorf("eval %v: exit %d, stderr %q; want 0 (the flags win)", c.fixed, code, stderr)
 			}
 		})
+	}
+}
+
+// TestMetadataUnreadableOneLine: metadata that does not parse
+// (onnxtune.preprocess of a wrong type) fails eval of an image folder in
+// one line; eval also logged it as a warning ending "classes are shown by
+// index" first, as if it went on.
+func TestMetadataUnreadableOneLine(t *testing.T) {
+	m, err := importer.Load(augClassifier)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Metadata = append(m.Metadata, graph.StringPair{Key: data.MetaPreprocess, Value: `{"size": "x"}`})
+	model := filepath.Join(t.TempDir(), "bad.onnx")
+	if err := export.WriteFile(model, m); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := runCLI("eval", model, "--data", augFolder)
+	want := "onnxtune: data: the model's metadata onnxtune.preprocess: json: cannot unmarshal string into Go struct field Preprocess.size of type [2]int\n"
+	if code != exitError || stdout != "" || stderr != want {
+		t.Errorf("exit %d, stdout %.100q, stderr %q; want exit %d and %q", code, stdout, stderr, exitError, want)
 	}
 }
