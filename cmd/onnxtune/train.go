@@ -350,8 +350,10 @@ func applyConfig(fs *pflag.FlagSet, path string) error {
 	if err := dec.Decode(&more); !errors.Is(err, io.EOF) {
 		return fmt.Errorf("--config %s: more than one YAML document", path)
 	}
+	key := map[string]string{} // the key that set a flag
 	for _, k := range slices.Sorted(maps.Keys(m)) {
 		v := m[k]
+		given := k
 		if p, ok := train.LookupHyper(k); ok {
 			k = p.Flag() // weight_decay, PyTorch's name, for --weight-decay
 		}
@@ -359,6 +361,10 @@ func applyConfig(fs *pflag.FlagSet, path string) error {
 		if fl == nil || k == "config" || k == "help" {
 			return fmt.Errorf("--config %s: unknown setting %q", path, k)
 		}
+		if other, ok := key[k]; ok {
+			return fmt.Errorf("--config %s: %s and %s both set --%s", path, other, given, k)
+		}
+		key[k] = given
 		if fl.Changed {
 			continue
 		}
