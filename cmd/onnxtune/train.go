@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -368,7 +369,7 @@ func applyConfig(fs *pflag.FlagSet, path string) error {
 		if fl.Changed {
 			continue
 		}
-		vals := []any{v}
+		vals, list := []any{v}, false
 		switch x := v.(type) {
 		case []any:
 			// Only a repeatable flag (--group, --freeze, --classes, ...)
@@ -385,7 +386,7 @@ func applyConfig(fs *pflag.FlagSet, path string) error {
 			if t := fl.Value.Type(); !strings.HasSuffix(t, "Slice") && !strings.HasSuffix(t, "Array") {
 				return fmt.Errorf("--config %s: %s: a list of %d values, want one", path, k, len(x))
 			}
-			vals = x
+			vals, list = x, true
 		case map[string]any:
 			return fmt.Errorf("--config %s: %s: a mapping, want one value", path, k)
 		case nil:
@@ -396,12 +397,29 @@ func applyConfig(fs *pflag.FlagSet, path string) error {
 			case []any, map[string]any, nil:
 				return fmt.Errorf("--config %s: %s: a list of lists, mappings or empty values, want one value each", path, k)
 			}
-			if err := fs.Set(k, fmt.Sprint(x)); err != nil {
+			v := fmt.Sprint(x)
+			if list && fl.Value.Type() == "stringSlice" {
+				// An item of a YAML list is one value, commas and
+				// quotes included ("tench, Tinca tinca"): quoted as the
+				// flag's CSV quotes it.
+				v = csvField(v)
+			}
+			if err := fs.Set(k, v); err != nil {
 				return fmt.Errorf("--config %s: %s: %w", path, k, err)
 			}
 		}
 	}
 	return nil
+}
+
+// csvField quotes s as one field of a CSV record, as a string slice flag
+// reads its value: "a, b" for a, b; as it is when it needs no quotes.
+func csvField(s string) string {
+	var b strings.Builder
+	w := csv.NewWriter(&b)
+	_ = w.Write([]string{s}) // a strings.Builder does not fail
+	w.Flush()
+	return strings.TrimSuffix(b.String(), "\n")
 }
 
 func (a *app) train(model string, f *trainFlags) error {
