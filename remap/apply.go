@@ -202,7 +202,7 @@ func Apply(pretrained, target *graph.Model, opts Options) (Report, error) {
 		log.Warn(w)
 	}
 	if len(rep.Matched) == 0 && len(target.Params) > 0 {
-		w := fmt.Sprintf("nothing matched: no parameter of the new model (%s) has the name and shape of one of the pretrained model's (%s); the new model keeps all its own (--rule renames, inspect lists both)",
+		w := fmt.Sprintf("nothing matched: no parameter of the new model (%s) has the name and shape of one of the pretrained model's (%s); the new model keeps all its own (--rename rewrites the pretrained names; onnxtune inspect lists both)",
 			firstNames(target.Params), firstNames(pretrained.Params))
 		rep.Warnings = append(rep.Warnings, w)
 		log.Warn(w)

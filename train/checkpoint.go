@@ -428,7 +428,7 @@ func (c *checkpoint) inRange(p position, epochs int, steps int64) error {
 		return fmt.Errorf("position: batch %d is inside a group of %d accumulated batches", p.Batch, accum)
 	}
 	// Optimizer steps: an epoch has StepsPerEpoch of them.
-	spe := (nb + accum - 1) / accum
+	spe := int64(StepsPerEpoch(int(nb), int(accum)))
 	at := int64(p.Epoch)*spe + int64(p.Batch)/accum
 	if p.Step != at {
 		return fmt.Errorf("position: %d steps done do not fit epoch %d, batch %d of %d batches", p.Step, p.Epoch, p.Batch, nb)

@@ -16,7 +16,8 @@ type EvalOptions struct {
 	// MSE (float targets: the loss only).
 	Loss Loss
 	// MaxBytes bounds each tensor the engine sizes from the model
-	// (ops.Options.MaxBytes); zero means graph.DefaultMaxBytes.
+	// (ops.Options.MaxBytes) and the confusion matrix of the classes the
+	// model scores; zero means graph.DefaultMaxBytes.
 	MaxBytes int64
 	// Progress, when set, is called after every batch with the examples
 	// done so far.
@@ -51,7 +52,7 @@ func Evaluate(m *graph.Model, src Source, opts EvalOptions) (*Metrics, error) {
 	}
 	defer r.Close()
 	names := ops.InputNames(m)
-	var s scorer
+	s := scorer{maxBytes: opts.MaxBytes}
 	var sqSum float64
 	var elems, n int
 	for i := range nb {

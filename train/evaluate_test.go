@@ -3,6 +3,7 @@ package train
 import (
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"math"
 	"os"
 	"path/filepath"
@@ -199,6 +200,35 @@ func TestScorerTies(t *testing.T) {
 	var s scorer
 	if err := s.add(z, []int64{7}, nil); err == nil {
 		t.Errorf("label 7 of 7 classes: no error")
+	}
+}
+
+// TestScorerConfusionLimit: the confusion matrix of k classes (k*k
+// counts, k read from the model's output) is sized against MaxBytes before
+// it is made; a model scoring 100,000 classes made eval allocate 80 GB.
+func TestScorerConfusionLimit(t *testing.T) {
+	for _, c := range []struct {
+		name     string
+		classes  int
+		maxBytes int64
+		ok       bool
+	}{
+		{"under", 256, 1 << 20, true},
+		{"over", 400, 1 << 20, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			s := scorer{maxBytes: c.maxBytes}
+			err := s.add(make([]float32, c.classes), []int64{0}, nil)
+			var lim *graph.LimitError
+			switch {
+			case c.ok && err != nil:
+				t.Fatalf("%d classes: %v", c.classes, err)
+			case !c.ok && !errors.As(err, &lim):
+				t.Fatalf("%d classes under %d bytes: %v, want a *graph.LimitError", c.classes, c.maxBytes, err)
+			case !c.ok && (lim.Bytes != int64(c.classes*c.classes*8) || s.confusion != nil):
+				t.Errorf("%v: asks %d bytes, confusion made %v; want %d and none", err, lim.Bytes, s.confusion != nil, c.classes*c.classes*8)
+			}
+		})
 	}
 }
 

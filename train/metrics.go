@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/onnxtune/onnxtune/graph"
 	"github.com/onnxtune/onnxtune/train/data"
 )
 
@@ -110,6 +111,9 @@ type scorer struct {
 	correct   int
 	top5      int
 	confusion [][]int
+	// maxBytes bounds the confusion matrix, k*k counts for the k classes
+	// of the model's output (graph.LimitBytes: zero is the default).
+	maxBytes int64
 }
 
 // add scores z ([len(labels), classes] row-major) against labels.
@@ -120,6 +124,9 @@ func (s *scorer) add(z []float32, labels []int64, indices []int) error {
 	}
 	k := len(z) / n
 	if s.confusion == nil {
+		if err := graph.CheckBytes(fmt.Sprintf("the confusion matrix of %d classes", k), int64(k)*int64(k), 8, s.maxBytes); err != nil {
+			return err
+		}
 		s.classes = k
 		s.confusion = make([][]int, k)
 		for i := range s.confusion {

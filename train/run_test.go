@@ -2,6 +2,7 @@ package train
 
 import (
 	"context"
+	"math"
 	"math/rand"
 	"path/filepath"
 	"strings"
@@ -208,6 +209,20 @@ func TestResumeLogCountsFrom1(t *testing.T) {
 		}
 		if !strings.Contains(buf.String(), c.want) {
 			t.Errorf("after %d steps: log %q, want %q", c.steps, buf.String(), c.want)
+		}
+	}
+}
+
+// TestStepsPerEpoch: an epoch's optimizer steps are its batches divided by
+// GradAccum, rounded up (a shorter last group steps too), for any
+// GradAccum: near the largest int the rounding overflowed to 0 steps.
+func TestStepsPerEpoch(t *testing.T) {
+	for _, c := range []struct{ batches, accum, want int }{
+		{0, 1, 0}, {7, 1, 7}, {7, 0, 7}, {7, 2, 4}, {8, 2, 4}, {7, 7, 1}, {7, 8, 1},
+		{7, math.MaxInt, 1}, {7, math.MaxInt - 1, 1}, {math.MaxInt, 1, math.MaxInt}, {math.MaxInt, 2, math.MaxInt/2 + 1},
+	} {
+		if got := StepsPerEpoch(c.batches, c.accum); got != c.want {
+			t.Errorf("StepsPerEpoch(%d, %d) = %d, want %d", c.batches, c.accum, got, c.want)
 		}
 	}
 }

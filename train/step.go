@@ -83,8 +83,11 @@ func (o StepOptions) check(loss Loss) error {
 // StepsPerEpoch is the number of optimizer steps in an epoch of batches
 // batches with GradAccum accum: a shorter last group steps too.
 func StepsPerEpoch(batches, accum int) int {
-	accum = max(accum, 1)
-	return (batches + accum - 1) / accum
+	if batches <= 0 {
+		return 0
+	}
+	// Rounded up without batches+accum-1, which overflows for a large accum.
+	return (batches-1)/max(accum, 1) + 1
 }
 
 // stepSettings adds the options to a checkpoint's settings (runSettings):

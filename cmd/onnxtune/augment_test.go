@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/onnxtune/onnxtune/export"
+	"github.com/onnxtune/onnxtune/graph"
 	"github.com/onnxtune/onnxtune/importer"
 	"github.com/onnxtune/onnxtune/internal/npz"
 	"github.com/onnxtune/onnxtune/train/data"
@@ -477,5 +478,82 @@ func TestInterpolationFlag(t *testing.T) {
 	code, _, stderr := runCLI("eval", out, "--data", augFolder, "--interpolation", "lanczos")
 	if code != exitUsage || !strings.Contains(stderr, `--interpolation "lanczos", want bilinear, bicubic or nearest`) {
 		t.Errorf("--interpolation lanczos: exit %d %q", code, stderr)
+	}
+}
+
+// TestMetadataPreprocessErrors: a preprocessing in the model's metadata
+// (onnxtune.preprocess) that the data or the model refuses is an error
+// naming the metadata's key (exit 1), not a flag the user did not give
+// (it said "--std[0] = 0 ... (see 'onnxtune eval --help')", exit 2); the
+// flag still overrides it.
+func TestMetadataPreprocessErrors(t *testing.T) {
+	dir := t.TempDir()
+	good := data.Preprocess{Size: [2]int{7, 7}, Resize: "center_crop", CropPct: 0.875, Interpolation: "bilinear",
+		Mean: []float64{0.485, 0.456, 0.406}, Std: []float64{0.229, 0.224, 0.225}}
+	for _, c := range []struct {
+		name  string
+		edit  func(p *data.Preprocess)
+		want  string // stderr
+		fixed []string
+	}{
+		{"std", func(p *data.Preprocess) { p.Std = []float64{0, 1, 1} },
+			"onnxtune: the model's metadata onnxtune.preprocess std[0] = 0, want a positive number (" + augFolder + "; --std overrides it)\n",
+			[]string{"--std", "0.5"}},
+		{"mean", func(p *data.Preprocess) { p.Mean = []float64{0.5, 0.5} },
+			"onnxtune: the model's metadata onnxtune.preprocess mean has 2 values, want 1 or 3 (one per channel) (" + augFolder + "; --mean overrides it)\n",
+			[]string{"--mean", "0.5"}},
+		{"size", func(p *data.Preprocess) { p.Size = [2]int{9, 9} },
+			"onnxtune: data: " + augFolder + ": the model's metadata onnxtune.preprocess size 9x9 (height x width), but the model takes images of 7x7\n",
+			[]string{"--image-size", "7"}},
+		{"grayscale", func(p *data.Preprocess) { p.Grayscale = true; p.Mean = p.Mean[:1]; p.Std = p.Std[:1] },
+			"onnxtune: data: " + augFolder + ": the model's input \"input\" takes 3 channels, the model's metadata onnxtune.preprocess grayscale reads images as 1\n",
+			[]string{"--grayscale=false", "--mean", "0.5", "--std", "0.5"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			m, err := importer.Load(augClassifier)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := good
+			p.Mean, p.Std = slices.Clone(good.Mean), slices.Clone(good.Std)
+			c.edit(&p)
+			if err := data.SetMetadata(m, nil, &p); err != nil {
+				t.Fatal(err)
+			}
+			model := filepath.Join(dir, c.name+".onnx")
+			if err := export.WriteFile(model, m); err != nil {
+				t.Fatal(err)
+			}
+			for _, cmd := range []string{"eval", "run"} {
+				code, stdout, stderr := runCLI(cmd, model, "--data", augFolder)
+				if code != exitError || stdout != "" || stderr != c.want {
+					t.Errorf("%s: exit %d, stdout %.100q, stderr %q; want exit %d and %q", cmd, code, stdout, stderr, exitError, c.want)
+				}
+			}
+			if code, _, stderr := runCLI(append([]string{"eval", model, "--data", augFolder, "--log-level", "error"}, c.fixed...)...); code != exitOK {
+				t.Errorf("eval %v: exit %d, stderr %q; want 0 (the flags win)", c.fixed, code, stderr)
+			}
+		})
+	}
+}
+
+// TestMetadataUnreadableOneLine: metadata that does not parse
+// (onnxtune.preprocess of a wrong type) fails eval of an image folder in
+// one line; eval also logged it as a warning ending "classes are shown by
+// index" first, as if it went on.
+func TestMetadataUnreadableOneLine(t *testing.T) {
+	m, err := importer.Load(augClassifier)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Metadata = append(m.Metadata, graph.StringPair{Key: data.MetaPreprocess, Value: `{"size": "x"}`})
+	model := filepath.Join(t.TempDir(), "bad.onnx")
+	if err := export.WriteFile(model, m); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := runCLI("eval", model, "--data", augFolder)
+	want := "onnxtune: data: the model's metadata onnxtune.preprocess: json: cannot unmarshal string into Go struct field Preprocess.size of type [2]int\n"
+	if code != exitError || stdout != "" || stderr != want {
+		t.Errorf("exit %d, stdout %.100q, stderr %q; want exit %d and %q", code, stdout, stderr, exitError, want)
 	}
 }

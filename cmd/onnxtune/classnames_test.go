@@ -115,6 +115,36 @@ func TestConfigClassWeightsList(t *testing.T) {
 	}
 }
 
+// TestConfigClassNamesList: a config file's YAML list of class names
+// gives one name per item, commas and quotes included (ImageNet's "tench,
+// Tinca tinca"), as the flag's CSV quoting does; an item was split at its
+// commas, so three names for three classes counted four.
+func TestConfigClassNamesList(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "c.yaml")
+	if err := os.WriteFile(cfg, []byte("class-names: [\"tench, Tinca tinca\", 'say \"hi\"', goldfish]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"tench, Tinca tinca", `say "hi"`, "goldfish"}
+	base := []string{"train", augClassifier, "--data", augFolder, "--image-size", "7", "--steps", "1", "--log-level", "error"}
+	a, b := filepath.Join(dir, "a.onnx"), filepath.Join(dir, "b.onnx")
+	if code, _, stderr := runCLI(append(base, "-o", a, "--config", cfg)...); code != exitOK {
+		t.Fatalf("--config with a list: exit %d: %s", code, stderr)
+	}
+	if code, _, stderr := runCLI(append(base, "-o", b, "--class-names", `"tench, Tinca tinca","say ""hi""",goldfish`)...); code != exitOK {
+		t.Fatalf("--class-names in CSV: exit %d: %s", code, stderr)
+	}
+	for _, out := range []string{a, b} {
+		m, err := importer.Load(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, _, err := data.ReadMetadata(m); err != nil || !slices.Equal(got, want) {
+			t.Errorf("%s: class names %q (%v), want %q", filepath.Base(out), got, err, want)
+		}
+	}
+}
+
 // TestClassNamesCountClasses: train writes the class names only when
 // they count the model's classes (a two-class folder on a three-class
 // model: a one-line warning naming both counts, no names written, and run

@@ -131,14 +131,15 @@ func (a *app) eval(model string, d dataSpec) (*evalResult, []string, error) {
 	if err := checkClassNames(m, d.names); err != nil {
 		return nil, nil, err
 	}
-	names, err := classNamesOf(m, d.names)
-	if err != nil {
-		a.log.Warnf("%v; classes are shown by index", err)
-		names = nil
-	}
+	names, namesErr := classNamesOf(m, d.names)
 	l, err := a.openData(m, d)
 	if err != nil {
+		// Reading an image folder fails on the same metadata: one line.
 		return nil, nil, err
+	}
+	if namesErr != nil {
+		a.log.Warnf("%v; classes are shown by index", namesErr)
+		names = nil
 	}
 	prog := a.examplesProgress(l.Len(), d.batch)
 	res, err := train.Evaluate(m, l, train.EvalOptions{MaxBytes: a.limit, Progress: prog.set})

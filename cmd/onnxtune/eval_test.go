@@ -4,10 +4,13 @@ import (
 	"io"
 	"math"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/onnxtune/onnxtune/export"
+	"github.com/onnxtune/onnxtune/importer"
 	"github.com/onnxtune/onnxtune/internal/npz"
 )
 
@@ -38,5 +41,42 @@ func TestEvalMatchesPyTorch(t *testing.T) {
 			t.Errorf("batch %d: loss %.8f, PyTorch %.8f", bs, res.Loss, wantLoss)
 		}
 		t.Logf("batch %d: accuracy %.4f (PyTorch %.4f), loss %.6f (PyTorch %.6f)", bs, res.Accuracy, wantAcc, res.Loss, wantLoss)
+	}
+}
+
+// TestEvalConfusionLimit: eval sizes the confusion matrix of the classes
+// the model scores (k*k counts) against --max-bytes before making it, and
+// exits 1 naming it; a model of 100,000 classes made eval allocate 80 GB.
+// The model is models/metrics/classifier.onnx with a head of 512 classes
+// (zero weights: the scores do not matter here), a 2 MiB matrix.
+func TestEvalConfusionLimit(t *testing.T) {
+	m, err := importer.Load(metricsModel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const classes = 512
+	for _, name := range []string{"2.weight", "2.bias"} {
+		w := m.Graph.Initializer(name)
+		w.Dims[0] = classes
+		n := 1
+		for _, d := range w.Dims {
+			n *= int(d)
+		}
+		w.Raw = make([]byte, 4*n)
+	}
+	_, dims, _ := m.Graph.Outputs[0].TensorShape()
+	dims[1].Value = classes
+	model := filepath.Join(t.TempDir(), "wide.onnx")
+	if err := export.WriteFile(model, m); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := runCLI("eval", model, "--data", metricsData, "--max-bytes", "1MiB")
+	want := "onnxtune: batch 0: the confusion matrix of 512 classes would need 2 MiB, over the limit of 1 MiB (raise it with --max-bytes, or the MaxBytes option of the Go packages)\n"
+	if code != exitError || stdout != "" || stderr != want {
+		t.Errorf("--max-bytes 1MiB: exit %d, stdout %.200q, stderr %q; want exit %d and %q", code, stdout, stderr, exitError, want)
+	}
+	code, stdout, stderr = runCLI("eval", "--json", model, "--data", metricsData, "--max-bytes", "4MiB", "--log-level", "warn")
+	if code != exitOK || stderr != "" || !strings.Contains(stdout, `"classes":512`) {
+		t.Errorf("--max-bytes 4MiB: exit %d, stderr %q, stdout %.200q; want exit 0 with 512 classes", code, stderr, stdout)
 	}
 }

@@ -105,8 +105,31 @@ func TestJSONLogs(t *testing.T) {
 				}
 			case c.name == "train" || c.name == "train --val":
 				// Two epochs of four steps: at least the last step of each.
-				if p := withMsg(lines, "progress"); len(p) < 2 || p[len(p)-1]["step"] != float64(8) {
-					t.Errorf("progress lines %v, want at least 2 ending at step 8", p)
+				var steps, val []map[string]any
+				for _, l := range withMsg(lines, "progress") {
+					if _, ok := l["step"]; ok {
+						steps = append(steps, l)
+					} else {
+						val = append(val, l)
+					}
+				}
+				if len(steps) < 2 || steps[len(steps)-1]["step"] != float64(8) {
+					t.Errorf("progress lines %v, want at least 2 ending at step 8", steps)
+				}
+				// Each epoch's validation: 60 examples in batches of 16,
+				// the last line of each saying all.
+				if c.name == "train --val" {
+					var ends []any
+					for _, l := range val {
+						if l["validation_examples"] == float64(60) && l["total"] == float64(60) {
+							ends = append(ends, l["epoch"])
+						}
+					}
+					if !slices.Equal(ends, []any{float64(1), float64(2)}) {
+						t.Errorf("validation progress lines %v, want one of 60 examples for epochs 1 and 2", val)
+					}
+				} else if len(val) != 0 {
+					t.Errorf("progress lines without a step %v", val)
 				}
 				if d := withMsg(lines, "a default that differs from torch.optim's"); len(d) != 2 {
 					t.Errorf("%d notes of defaults, want momentum and weight_decay", len(d))
@@ -760,7 +783,8 @@ func jsonNum(s string) any {
 // file, a pipe, nohup), train, eval and run log progress lines, the last
 // step of every epoch and of the run, and the last of the examples,
 // among them; they printed nothing until an epoch ended (train) or the
-// work was done (eval, run).
+// work was done (eval, run). train's validation (--val) logs its examples
+// too; it ran silent, however large the validation data.
 func TestTextProgress(t *testing.T) {
 	dir := t.TempDir()
 	out := filepath.Join(dir, "o.onnx")
@@ -773,6 +797,9 @@ func TestTextProgress(t *testing.T) {
 			[]string{"progress: epoch 1/2 step 4/8 ", "progress: epoch 2/2 step 8/8 "}},
 		{"train --steps", []string{"train", metricsModel, "-o", out, "--data", metricsData, "--steps", "3", "--batch-size", "16"},
 			[]string{"progress: epoch 1/1 step 3/3 "}},
+		{"train --val", []string{"train", metricsModel, "-o", out, "--data", metricsData, "--val", metricsData, "--epochs", "2", "--batch-size", "16"},
+			[]string{"progress: epoch 1/2 step 4/8 ", "progress: epoch 1/2 validation 60/60 examples", "progress: epoch 2/2 step 8/8 ",
+				"progress: epoch 2/2 validation 60/60 examples"}},
 		{"eval", []string{"eval", metricsModel, "--data", metricsData, "--batch-size", "16"},
 			[]string{"progress: 60/60 examples"}},
 		{"run", []string{"run", metricsModel, "--data", metricsData, "--batch-size", "16"},

@@ -96,35 +96,42 @@ func isFolder(spec string) bool {
 
 // imageOptions fills the image options of opts for data spec: the flags,
 // and for an image folder the model's metadata (onnxtune.preprocess) where
-// a flag is not given.
-func imageOptions(m *graph.Model, spec string, im imageFlags, opts *data.Options) error {
+// a flag is not given. fromMeta holds the data.Options names of those the
+// metadata gave.
+func imageOptions(m *graph.Model, spec string, im imageFlags, opts *data.Options) (fromMeta map[string]bool, err error) {
 	var pre *data.Preprocess
 	if isFolder(spec) {
-		var err error
 		if _, pre, err = data.ReadMetadata(m); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	set := im.changed
 	cropPct := im.cropPct
 	if pre != nil {
+		fromMeta = map[string]bool{}
 		if !set("image-size") {
 			opts.ImageSize = pre.Size
+			fromMeta["ImageSize"] = true
 		}
 		if !set("crop-pct") {
 			cropPct = pre.CropPct
+			fromMeta["CropPct"] = true
 		}
 		if !set("mean") {
 			opts.Mean = pre.Mean
+			fromMeta["Mean"] = true
 		}
 		if !set("std") {
 			opts.Std = pre.Std
+			fromMeta["Std"] = true
 		}
 		if !set("grayscale") {
 			opts.Grayscale = pre.Grayscale
+			fromMeta["Grayscale"] = true
 		}
 		if !set("interpolation") {
 			opts.Interpolation = data.Interpolation(pre.Interpolation)
+			fromMeta["Interpolation"] = true
 		}
 	}
 	if set("interpolation") {
@@ -133,7 +140,7 @@ func imageOptions(m *graph.Model, spec string, im imageFlags, opts *data.Options
 	if opts.ImageSize != [2]int{} || set("crop-pct") {
 		opts.CropPct = cropPct
 	}
-	return nil
+	return fromMeta, nil
 }
 
 // describeModel writes into m's metadata what train learnt of its data:

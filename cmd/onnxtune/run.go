@@ -122,6 +122,16 @@ func (a *app) run(model string, d dataSpec, out string, all bool, classNames []s
 	if len(m.Graph.Outputs) == 0 {
 		return nil, fmt.Errorf("%s: the model has no output", model)
 	}
+	if all {
+		// The first output is written and shown as logits: a later output
+		// of that name would replace it.
+		for i, o := range m.Graph.Outputs[1:] {
+			if o.Name == "logits" {
+				return nil, fmt.Errorf("--all-outputs: the model's output %d is named %q, the name run gives its first output (%q); run without --all-outputs",
+					i+1, o.Name, m.Graph.Outputs[0].Name)
+			}
+		}
+	}
 	if err := checkClassNames(m, classNames); err != nil {
 		return nil, err
 	}

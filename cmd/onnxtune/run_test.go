@@ -180,3 +180,65 @@ func TestNaNPredictions(t *testing.T) {
 		t.Errorf("eval: %d correct, confusion %v; by torch.argmax %d, %v", ev.Correct, ev.Confusion, correct, confusion)
 	}
 }
+
+// TestRunAllOutputsLogitsName: with --all-outputs, a later graph output
+// named "logits" would take the name run gives the first output (-o writes
+// the first as logits): run refuses the model in one line before it runs,
+// writing nothing. It wrote the second output as logits, the first only
+// under its own name, and printed "logits" twice, the first output's name
+// not at all. Without --all-outputs the first output is logits, as
+// documented.
+func TestRunAllOutputsLogitsName(t *testing.T) {
+	dir := t.TempDir()
+	m, err := importer.Load(metricsModel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// neg = -logits first, logits second.
+	logits := m.Graph.Outputs[0]
+	m.Graph.Nodes = append(m.Graph.Nodes, &graph.Node{Name: "neg", OpType: "Neg", Inputs: []string{logits.Name}, Outputs: []string{"neg"}})
+	neg := *logits
+	neg.Name = "neg"
+	m.Graph.Outputs = []*graph.ValueInfo{&neg, logits}
+	model := filepath.Join(dir, "two.onnx")
+	if err := export.WriteFile(model, m); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "out.npz")
+	for _, extra := range [][]string{{"-o", out}, {"--json"}, nil} {
+		code, stdout, stderr := runCLI(append([]string{"run", model, "--data", metricsData, "--all-outputs"}, extra...)...)
+		want := "onnxtune: --all-outputs: the model's output 1 is named \"logits\", the name run gives its first output (\"neg\"); run without --all-outputs\n"
+		if code != exitError || stdout != "" || stderr != want {
+			t.Errorf("--all-outputs %v: exit %d, stdout %.200q, stderr %q; want exit %d and %q", extra, code, stdout, stderr, exitError, want)
+		}
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Errorf("-o: %v, want no file written", err)
+	}
+	code, _, stderr := runCLI("run", model, "--data", metricsData, "-o", out, "--log-level", "warn")
+	if code != exitOK || stderr != "" {
+		t.Fatalf("without --all-outputs: exit %d, stderr %q", code, stderr)
+	}
+	orig := filepath.Join(dir, "orig.npz")
+	if code, _, stderr := runCLI("run", metricsModel, "--data", metricsData, "-o", orig, "--log-level", "warn"); code != exitOK {
+		t.Fatalf("the model as exported: exit %d, stderr %q", code, stderr)
+	}
+	got, err := npz.Read(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := npz.Read(orig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The first output, neg, is logits: the exported model's logits negated.
+	g, w := got["logits"].Data.([]float32), want["logits"].Data.([]float32)
+	if len(got) != 1 || len(g) != len(w) || len(w) == 0 {
+		t.Fatalf("-o: arrays %v, want logits of %d values", got, len(w))
+	}
+	for i := range w {
+		if g[i] != -w[i] {
+			t.Fatalf("-o: logits[%d] = %v, want -%v (the first output)", i, g[i], w[i])
+		}
+	}
+}

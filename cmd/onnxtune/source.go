@@ -128,7 +128,10 @@ var imageFlagNames = map[string]string{
 }
 
 // optionWords says the library's data.Options in the CLI's flags.
-var optionWords = strings.NewReplacer(
+var optionWords = strings.NewReplacer(optionPairs...)
+
+// optionPairs are optionWords' replacements: old, new, ...
+var optionPairs = []string{
 	"options Mean and Std", "--mean and --std",
 	"option ImageSize", "--image-size", "(ImageSize)", "(--image-size)",
 	"option Grayscale", "--grayscale",
@@ -140,7 +143,32 @@ var optionWords = strings.NewReplacer(
 	"RandomResizedCrop needs", "--scale needs",
 	"set an image size to resize them all", "give --image-size to resize them all",
 	"MaxBytes allows", "--max-bytes allows",
-)
+}
+
+// metaKeys are the keys of onnxtune.preprocess (data.Preprocess's JSON)
+// of the data.Options the model's metadata gives.
+var metaKeys = map[string]string{"ImageSize": "size", "CropPct": "crop_pct", "Mean": "mean", "Std": "std",
+	"Grayscale": "grayscale", "Interpolation": "interpolation"}
+
+// metaWords says data.Options in the CLI's words, naming those in fromMeta
+// (taken from the model's metadata) by their key in it rather than by a
+// flag the user did not give.
+func metaWords(fromMeta map[string]bool) *strings.Replacer {
+	if len(fromMeta) == 0 {
+		return optionWords
+	}
+	meta := "the model's metadata " + data.MetaPreprocess + " "
+	var pairs []string
+	if fromMeta["Mean"] && fromMeta["Std"] {
+		pairs = append(pairs, "options Mean and Std", meta+"mean and std")
+	}
+	for opt, key := range metaKeys {
+		if fromMeta[opt] {
+			pairs = append(pairs, "option "+opt, meta+key, "("+opt+")", "("+data.MetaPreprocess+" "+key+")")
+		}
+	}
+	return strings.NewReplacer(append(pairs, optionPairs...)...)
+}
 
 // reworded is an error whose text is said in the CLI's words.
 type reworded struct {
@@ -231,9 +259,11 @@ func (a *app) openData(m *graph.Model, d dataSpec) (*data.Loader, error) {
 	opts := data.Options{Mean: d.image.mean, Std: d.image.std, Grayscale: d.image.grayscale, ImageSize: size,
 		MaxBytes: a.limit, MaxImagePixels: int64(d.image.maxPixels),
 		PerClass: d.perClass, Classes: d.classes, Unlabeled: d.need == examplesOnly, Augment: d.aug}.ForInputs(ins)
-	if err := imageOptions(m, d.spec, d.image, &opts); err != nil {
+	fromMeta, err := imageOptions(m, d.spec, d.image, &opts)
+	if err != nil {
 		return nil, err
 	}
+	words := metaWords(fromMeta)
 	if d.need != examplesOnly && isFolder(d.spec) {
 		// Labels are the model's classes by name: --class-names, or the
 		// names its metadata records (a folder may hold some of them).
@@ -247,14 +277,23 @@ func (a *app) openData(m *graph.Model, d dataSpec) (*data.Loader, error) {
 	// An option that does not apply to the data, or a value no data
 	// takes, is a mistake of the command line.
 	if oe := (*data.OptionError)(nil); errors.As(err, &oe) && imageFlagNames[oe.Option] != "" {
-		msg := optionWords.Replace(oe.Err.Error())
+		msg := words.Replace(oe.Err.Error())
+		var where []string
 		if fe := (*data.FileError)(nil); errors.As(err, &fe) {
-			msg += " (" + fe.Path + ")"
+			where = append(where, fe.Path)
+		}
+		if fromMeta[oe.Option] {
+			// The model's, not the command line's: the flag overrides it.
+			where = append(where, imageFlagNames[oe.Option]+" overrides it")
+			return nil, &reworded{msg + " (" + strings.Join(where, "; ") + ")", err}
+		}
+		if len(where) > 0 {
+			msg += " (" + where[0] + ")"
 		}
 		return nil, &usageError{errors.New(msg)}
 	}
 	if err != nil {
-		return nil, &reworded{optionWords.Replace(err.Error()), err}
+		return nil, &reworded{words.Replace(err.Error()), err}
 	}
 	if ds.Len() == 0 {
 		return nil, fmt.Errorf("%s has no examples", d.spec)

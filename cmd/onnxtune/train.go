@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -155,10 +156,13 @@ On a terminal a progress bar shows the epoch, loss, accuracy and samples a
 second; when standard error is not one (a file, a pipe, nohup) a line
 "progress: epoch 1/3 step 120/5625 loss 0.4132 accuracy 0.8750 912
 samples/s" is logged instead, at most one every ten seconds and the last
-step of every epoch and of the run. Under --log-format json every line on
+step of every epoch and of the run; validation (--val, over more than one
+batch) shows its examples the same way ("progress: epoch 1/3 validation
+640/10000 examples", and the last). Under --log-format json every line on
 standard error is JSON: log lines, progress lines (msg "progress", at most
 one a second and the last of every epoch and of the run; "steps" is the
-run's, --steps when given) and the group table (msg
+run's, --steps when given; a validation's have epoch,
+validation_examples and total) and the group table (msg
 "parameter group", one line per group).
 
 --config FILE.yaml takes the same settings (keys are the flag names, or
@@ -347,8 +351,10 @@ func applyConfig(fs *pflag.FlagSet, path string) error {
 	if err := dec.Decode(&more); !errors.Is(err, io.EOF) {
 		return fmt.Errorf("--config %s: more than one YAML document", path)
 	}
+	key := map[string]string{} // the key that set a flag
 	for _, k := range slices.Sorted(maps.Keys(m)) {
 		v := m[k]
+		given := k
 		if p, ok := train.LookupHyper(k); ok {
 			k = p.Flag() // weight_decay, PyTorch's name, for --weight-decay
 		}
@@ -356,10 +362,14 @@ func applyConfig(fs *pflag.FlagSet, path string) error {
 		if fl == nil || k == "config" || k == "help" {
 			return fmt.Errorf("--config %s: unknown setting %q", path, k)
 		}
+		if other, ok := key[k]; ok {
+			return fmt.Errorf("--config %s: %s and %s both set --%s", path, other, given, k)
+		}
+		key[k] = given
 		if fl.Changed {
 			continue
 		}
-		vals := []any{v}
+		vals, list := []any{v}, false
 		switch x := v.(type) {
 		case []any:
 			// Only a repeatable flag (--group, --freeze, --classes, ...)
@@ -376,7 +386,7 @@ func applyConfig(fs *pflag.FlagSet, path string) error {
 			if t := fl.Value.Type(); !strings.HasSuffix(t, "Slice") && !strings.HasSuffix(t, "Array") {
 				return fmt.Errorf("--config %s: %s: a list of %d values, want one", path, k, len(x))
 			}
-			vals = x
+			vals, list = x, true
 		case map[string]any:
 			return fmt.Errorf("--config %s: %s: a mapping, want one value", path, k)
 		case nil:
@@ -387,12 +397,29 @@ func applyConfig(fs *pflag.FlagSet, path string) error {
 			case []any, map[string]any, nil:
 				return fmt.Errorf("--config %s: %s: a list of lists, mappings or empty values, want one value each", path, k)
 			}
-			if err := fs.Set(k, fmt.Sprint(x)); err != nil {
+			v := fmt.Sprint(x)
+			if list && fl.Value.Type() == "stringSlice" {
+				// An item of a YAML list is one value, commas and
+				// quotes included ("tench, Tinca tinca"): quoted as the
+				// flag's CSV quotes it.
+				v = csvField(v)
+			}
+			if err := fs.Set(k, v); err != nil {
 				return fmt.Errorf("--config %s: %s: %w", path, k, err)
 			}
 		}
 	}
 	return nil
+}
+
+// csvField quotes s as one field of a CSV record, as a string slice flag
+// reads its value: "a, b" for a, b; as it is when it needs no quotes.
+func csvField(s string) string {
+	var b strings.Builder
+	w := csv.NewWriter(&b)
+	_ = w.Write([]string{s}) // a strings.Builder does not fail
+	w.Flush()
+	return strings.TrimSuffix(b.String(), "\n")
 }
 
 func (a *app) train(model string, f *trainFlags) error {
@@ -449,6 +476,9 @@ func (a *app) train(model string, f *trainFlags) error {
 		return early(fmt.Errorf("--data: %w", err))
 	}
 	var val train.Validator
+	// valProgress reports a validation's examples; set with the progress
+	// of the steps.
+	var valProgress func(done, total int)
 	if f.val != "" {
 		// Class labels, or float targets for mse (whose validation is
 		// its loss alone).
@@ -461,7 +491,11 @@ func (a *app) train(model string, f *trainFlags) error {
 			return early(fmt.Errorf("--val: %w", err))
 		}
 		val = func(m *graph.Model) (*train.Metrics, error) {
-			return train.Evaluate(m, vs, train.EvalOptions{Loss: train.Loss(f.loss), MaxBytes: a.limit})
+			opts := train.EvalOptions{Loss: train.Loss(f.loss), MaxBytes: a.limit}
+			if n := vs.Len(); valProgress != nil && n > f.batch {
+				opts.Progress = func(done int) { valProgress(done, n) }
+			}
+			return train.Evaluate(m, vs, opts)
 		}
 	}
 	if err := early(nil); err != nil {
@@ -538,10 +572,31 @@ func (a *app) train(model string, f *trainFlags) error {
 	start := time.Now()
 	samples := 0
 	var lastStep int64
-	var lastLine time.Time
+	var lastLine, valLine time.Time
+	epochNow := 0 // of the last step, from 1
+	valProgress = func(done, n int) {
+		at := ""
+		if epochNow > 0 {
+			at = fmt.Sprintf("epoch %d/%d ", epochNow, epochs)
+		}
+		if bar != nil {
+			bar.Describe(fmt.Sprintf("%svalidation %d/%d examples", at, done, n))
+			return
+		}
+		// As the steps': at most a line every a.every(), and the last.
+		if now := time.Now(); done >= n || now.Sub(valLine) >= a.every() {
+			valLine = now
+			if a.logFormat == "json" {
+				a.log.WithFields(map[string]any{"epoch": epochNow, "validation_examples": done, "total": n}).Info("progress")
+			} else {
+				a.log.Infof("progress: %svalidation %d/%d examples", at, done, n)
+			}
+		}
+	}
 	cfg.OnStep = func(s train.StepInfo) {
 		samples += s.N
 		lastStep = s.Step
+		epochNow = s.Epoch + 1
 		acc := float64(s.Correct) / float64(s.N)
 		rate := float64(samples) / time.Since(start).Seconds()
 		if bar != nil {

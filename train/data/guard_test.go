@@ -80,14 +80,15 @@ func TestImagePixelLimit(t *testing.T) {
 
 // TestImageChannelsCheckedFirst: a folder read with another number of
 // channels than the model's input takes is refused before any image is
-// read, suggesting --grayscale.
+// read, suggesting --grayscale (naming option Grayscale when that is what
+// reads one channel, as the other options are named).
 func TestImageChannelsCheckedFirst(t *testing.T) {
 	bomb := testmodels.ClaimingPNG(t, 20000, 20000)
 	root := imageFolder(t, map[string][]byte{"a/1.png": bomb, "b/1.png": bomb})
 	_, err := Open(root, Options{ImageSize: [2]int{28, 28}, InputSize: [2]int{28, 28}, InputChannels: 1})
 	wantOneLine(t, err, root, "1 channel", "3 (RGB)", "--grayscale")
 	_, err = Open(root, Options{ImageSize: [2]int{28, 28}, InputChannels: 3, Grayscale: true})
-	wantOneLine(t, err, root, "3 channels", "--grayscale")
+	wantOneLine(t, err, root, "3 channels", "option Grayscale") // the CLI says --grayscale, or the model's metadata
 	// The model's H and W too, before any header.
 	_, err = Open(root, Options{ImageSize: [2]int{32, 32}, InputSize: [2]int{28, 28}, InputChannels: 3})
 	wantOneLine(t, err, root, "32x32", "28x28")

@@ -120,7 +120,7 @@ func openImageFolder(root string, opts Options) (*ImageFolder, error) {
 	case f.c == 3 && in == 1:
 		return nil, fileErr(root, "the model's input%s takes 1 channel, images are read as 3 (RGB): read them as grayscale (--grayscale)", opts.inputName())
 	case f.c == 1:
-		return nil, fileErr(root, "the model's input%s takes %d channels, --grayscale reads images as 1", opts.inputName(), in)
+		return nil, fileErr(root, "the model's input%s takes %d channels, option Grayscale reads images as 1", opts.inputName(), in)
 	default:
 		return nil, fileErr(root, "the model's input%s takes %d channels, images are read as 3 (RGB) or 1 (--grayscale)", opts.inputName(), in)
 	}

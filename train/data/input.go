@@ -288,7 +288,7 @@ func checkType(spec string, ds Dataset, opts Options) error {
 		return fileErr(spec, "one array of examples for a model of %d inputs (%s): give an .npz file with an array named after each", len(opts.Inputs), inputList(opts.Inputs))
 	}
 	want := opts.InputType
-	if want == graph.Undefined || len(fields) != 1 || fields[0].DType == want {
+	if len(fields) != 1 || (want == graph.Undefined || fields[0].DType == want) && !shapeDiffers(fields[0].Shape, opts.Inputs) {
 		return nil
 	}
 	input := "the model's input is " + want.String()
@@ -296,6 +296,27 @@ func checkType(spec string, ds Dataset, opts Options) error {
 		input = "the model's input " + opts.Inputs[0].is()
 	}
 	return fileErr(spec, "the examples are %s %v, %s", fields[0].DType, fields[0].Shape, input)
+}
+
+// shapeDiffers reports whether examples of shape ex (without the batch)
+// cannot feed the first of ins: another rank, or another size on an axis
+// the input fixes, besides its batch axis. An input of unknown shape or
+// without a batch takes them (the engine checks it).
+func shapeDiffers(ex []int, ins []Input) bool {
+	if len(ins) == 0 || !ins[0].HasShape || ins[0].BatchAxis < 0 || ins[0].BatchAxis >= len(ins[0].Dims) {
+		return false
+	}
+	in := ins[0]
+	if len(ex) != len(in.Dims)-1 {
+		return true
+	}
+	rest := slices.Delete(slices.Clone(in.Dims), in.BatchAxis, in.BatchAxis+1)
+	for i, d := range rest {
+		if d.HasValue && int64(ex[i]) != d.Value {
+			return true
+		}
+	}
+	return false
 }
 
 // inputList describes inputs for a message, separated by commas.

