@@ -501,7 +501,7 @@ func disturbed(results []*Result, limit float64) string {
 	}
 	for _, r := range results {
 		if r != nil && r.OtherPct > limit {
-			return fmt.Sprintf("other processes took %.0f%% of the CPU while %s ran (over %g%%)", r.OtherPct, r.Impl, limit)
+			return fmt.Sprintf("other processes took %.1f%% of the CPU while %s ran (over %g%%)", r.OtherPct, r.Impl, limit)
 		}
 	}
 	return ""

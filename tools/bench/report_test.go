@@ -328,11 +328,11 @@ func TestDisturbed(t *testing.T) {
 		want    string
 	}{
 		{[]*Result{quiet, quiet}, 5, ""},
-		{[]*Result{quiet, busy}, 5, "other processes took 9% of the CPU while pytorch ran (over 5%)"},
+		{[]*Result{quiet, busy}, 5, "other processes took 9.0% of the CPU while pytorch ran (over 5%)"},
 		{[]*Result{busy, nil}, 0, ""},
 		{[]*Result{nil, quiet}, 5, ""},
 		{[]*Result{quiet, busy}, 9, ""},
-		{[]*Result{quiet}, 0.5, "other processes took 1% of the CPU while onnxtune ran (over 0.5%)"},
+		{[]*Result{quiet}, 0.5, "other processes took 1.0% of the CPU while onnxtune ran (over 0.5%)"},
 	} {
 		if got := disturbed(tc.results, tc.limit); got != tc.want {
 			t.Errorf("disturbed(limit %g) = %q, want %q", tc.limit, got, tc.want)
