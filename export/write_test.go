@@ -17,6 +17,7 @@ import (
 	"github.com/onnxtune/onnxtune/importer"
 	"github.com/onnxtune/onnxtune/internal/ort"
 	"github.com/onnxtune/onnxtune/internal/testmodels"
+	"github.com/onnxtune/onnxtune/internal/testsafe"
 )
 
 // sample returns a sample model's bytes and its entry.
@@ -423,15 +424,7 @@ func TestNilModel(t *testing.T) {
 		"WriteFile": func() error { return export.WriteFile(out, nil) },
 	} {
 		t.Run(name, func(t *testing.T) {
-			var err error
-			func() {
-				defer func() {
-					if r := recover(); r != nil {
-						t.Fatalf("panic: %v", r)
-					}
-				}()
-				err = f()
-			}()
+			err := testsafe.Call(t, f)
 			if !errors.Is(err, export.ErrModel) {
 				t.Errorf("error %v, want one wrapping ErrModel", err)
 			}
@@ -463,14 +456,7 @@ func TestEncodeChecksEntries(t *testing.T) {
 			}
 			tc.edit(m.Graph)
 			var b []byte
-			func() {
-				defer func() {
-					if r := recover(); r != nil {
-						t.Fatalf("panic: %v", r)
-					}
-				}()
-				b, err = export.Encode(m)
-			}()
+			err = testsafe.Call(t, func() (err error) { b, err = export.Encode(m); return err })
 			if !errors.Is(err, export.ErrModel) || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("Encode: error %v (%d bytes), want one wrapping ErrModel saying %q", err, len(b), tc.want)
 			}

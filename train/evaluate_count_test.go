@@ -8,6 +8,7 @@ import (
 
 	"github.com/onnxtune/onnxtune/graph"
 	"github.com/onnxtune/onnxtune/internal/testmodels"
+	"github.com/onnxtune/onnxtune/internal/testsafe"
 	"github.com/onnxtune/onnxtune/train/data"
 )
 
@@ -69,16 +70,11 @@ func TestRunValidatorWithoutMetrics(t *testing.T) {
 	x, y := testmodels.MNISTTest(t, 8)
 	for _, best := range []Metric{"", ValAccuracy} {
 		t.Run("best "+string(best), func(t *testing.T) {
-			var err error
-			func() {
-				defer func() {
-					if r := recover(); r != nil {
-						t.Fatalf("panic: %v", r)
-					}
-				}()
-				_, err = Run(context.Background(), lenet10(t), &memSource{x: x, y: y, bs: 4}, func(*graph.Model) (*Metrics, error) { return nil, nil },
+			err := testsafe.Call(t, func() error {
+				_, err := Run(context.Background(), lenet10(t), &memSource{x: x, y: y, bs: 4}, func(*graph.Model) (*Metrics, error) { return nil, nil },
 					Config{Epochs: 1, Optimizer: SGD, Defaults: Hyper{LR: 0.01}, Best: best})
-			}()
+				return err
+			})
 			const want = "validation after epoch 1: the validator returned no metrics (nil) and no error"
 			if err == nil || err.Error() != want {
 				t.Fatalf("error %v, want %q", err, want)

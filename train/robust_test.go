@@ -7,6 +7,7 @@ import (
 
 	"github.com/onnxtune/onnxtune/graph"
 	"github.com/onnxtune/onnxtune/internal/testmodels"
+	"github.com/onnxtune/onnxtune/internal/testsafe"
 )
 
 // runNoPanic runs Run and turns a panic into a test failure.
@@ -98,15 +99,7 @@ func TestNilArguments(t *testing.T) {
 		}, "no model"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			var err error
-			func() {
-				defer func() {
-					if r := recover(); r != nil {
-						t.Fatalf("panic: %v", r)
-					}
-				}()
-				err = tc.f()
-			}()
+			err := testsafe.Call(t, tc.f)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("error %v, want one saying %q", err, tc.want)
 			}

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/onnxtune/onnxtune/graph"
+	"github.com/onnxtune/onnxtune/internal/testsafe"
 )
 
 // TestQuantizeValuesChecksLayout: QuantizeValues refuses values, scales and
@@ -34,15 +35,10 @@ func TestQuantizeValuesChecksLayout(t *testing.T) {
 		{"blocks", []float32{1, 2, 3, 4, 5, 6}, []int{2, 3}, []float32{1, 2, 3}, nil, 1, 2, "3 scales, want 4 (one per block of 2 along axis 1 of shape [2 3])"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			var err error
-			func() {
-				defer func() {
-					if r := recover(); r != nil {
-						t.Fatalf("panic: %v", r)
-					}
-				}()
-				_, err = QuantizeValues(tc.x, tc.shape, tc.scale, tc.zero, tc.axis, tc.block, graph.Int8)
-			}()
+			err := testsafe.Call(t, func() error {
+				_, err := QuantizeValues(tc.x, tc.shape, tc.scale, tc.zero, tc.axis, tc.block, graph.Int8)
+				return err
+			})
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("error %v, want one saying %q", err, tc.want)
 			}

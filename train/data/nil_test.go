@@ -3,6 +3,8 @@ package data
 import (
 	"strings"
 	"testing"
+
+	"github.com/onnxtune/onnxtune/internal/testsafe"
 )
 
 // TestNilArguments: a nil dataset or model given to the package's
@@ -24,15 +26,7 @@ func TestNilArguments(t *testing.T) {
 		{"WithoutLabels then NewLoader", func() error { _, err := NewLoader(WithoutLabels(nil), 4, false, 0); return err }, "no dataset"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			var err error
-			func() {
-				defer func() {
-					if r := recover(); r != nil {
-						t.Fatalf("panic: %v", r)
-					}
-				}()
-				err = tc.f()
-			}()
+			err := testsafe.Call(t, tc.f)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("error %v, want one saying %q", err, tc.want)
 			}
