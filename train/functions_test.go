@@ -141,16 +141,7 @@ func TestTrainFoldedFunctionWeights(t *testing.T) {
 	if err := Prepare(m); err != nil {
 		t.Fatal(err)
 	}
-	groups, err := Assign(m.Params, nil, Hyper{LR: ref.LR, Momentum: ref.Momentum}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	opt, _ := NewOptimizer(SGD)
-	tr, err := NewTrainer(m, MSE, opt, groups)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tr.Close()
+	tr := sgdTrainerLoss(t, m, MSE, Hyper{LR: ref.LR, Momentum: ref.Momentum})
 	x := ops.Dense(ref.X.Shape, ref.X.Values)
 	zeros := tensor.New(tensor.WithShape(ref.X.Shape[0], 1, 1, 4), tensor.Of(tensor.Float32))
 	for s := 0; s < ref.Steps; s++ {

@@ -52,12 +52,18 @@ func lenet10(t *testing.T) *graph.Model {
 // group, closed when the test ends.
 func sgdTrainer(t *testing.T, m *graph.Model, h Hyper) *Trainer {
 	t.Helper()
+	return sgdTrainerLoss(t, m, CrossEntropy, h)
+}
+
+// sgdTrainerLoss is sgdTrainer with another loss.
+func sgdTrainerLoss(t *testing.T, m *graph.Model, loss Loss, h Hyper) *Trainer {
+	t.Helper()
 	groups, err := Assign(m.Params, nil, h, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	opt, _ := NewOptimizer(SGD)
-	tr, err := NewTrainer(m, CrossEntropy, opt, groups)
+	tr, err := NewTrainer(m, loss, opt, groups)
 	if err != nil {
 		t.Fatal(err)
 	}

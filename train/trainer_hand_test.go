@@ -168,18 +168,8 @@ func TestStepChecksTargets(t *testing.T) {
 		{"int64", tensor.New(tensor.WithShape(2, 10), tensor.Of(tensor.Int64)), "targets are int64, mse needs float32"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			m := lenet10(t)
-			groups, err := Assign(m.Params, nil, Hyper{LR: 0.01}, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			opt, _ := NewOptimizer(SGD)
-			tr, err := NewTrainer(m, MSE, opt, groups)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer tr.Close()
-			_, err = tr.Step(x, nil, tc.targets, 1)
+			tr := sgdTrainerLoss(t, lenet10(t), MSE, Hyper{LR: 0.01})
+			_, err := tr.Step(x, nil, tc.targets, 1)
 			if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "\n") {
 				t.Fatalf("error %q, want one line saying %q", err, tc.want)
 			}
