@@ -15,7 +15,7 @@ import (
 // gradient of each computed float value, counted as its size again) must
 // add up to no more than the limit, so that many tensors each under it
 // cannot exhaust memory together. Packages that read files take a MaxBytes
-// option; zero means this default. The CLI sets it with --max-bytes.
+// option; zero (or less) means this default. The CLI sets it with --max-bytes.
 const DefaultMaxBytes int64 = 2 << 30
 
 // LimitBytes returns max, or DefaultMaxBytes when max is not positive.

@@ -26,7 +26,7 @@ type Options struct {
 	// MaxBytes bounds what a model may make the importer allocate: the
 	// model file, and each tensor (inline or external), checked against its
 	// dims before anything is read. Over it, loading fails with an error
-	// wrapping a *graph.LimitError. Zero means graph.DefaultMaxBytes.
+	// wrapping a *graph.LimitError. Zero or less means graph.DefaultMaxBytes.
 	MaxBytes int64
 }
 

@@ -48,7 +48,7 @@ type HeadOptions struct {
 	// Seed seeds the new layer's initialization.
 	Seed int64
 	// MaxBytes bounds the new weight and bias together (classes comes from
-	// a user, in_features from a file); zero means graph.DefaultMaxBytes.
+	// a user, in_features from a file); zero or less means graph.DefaultMaxBytes.
 	MaxBytes int64
 }
 

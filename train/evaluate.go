@@ -17,7 +17,7 @@ type EvalOptions struct {
 	Loss Loss
 	// MaxBytes bounds each tensor the engine sizes from the model
 	// (ops.Options.MaxBytes) and the confusion matrix of the classes the
-	// model scores; zero means graph.DefaultMaxBytes.
+	// model scores; zero or less means graph.DefaultMaxBytes.
 	MaxBytes int64
 	// Progress, when set, is called after every batch with the examples
 	// done so far.

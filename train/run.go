@@ -53,7 +53,7 @@ type Config struct {
 	// value is refused.
 	DataSettings string
 	// MaxBytes bounds each tensor the engine sizes from the model
-	// (ops.Options.MaxBytes); zero means graph.DefaultMaxBytes.
+	// (ops.Options.MaxBytes); zero or less means graph.DefaultMaxBytes.
 	MaxBytes int64
 
 	// Checkpoint, when set, is a folder where the model, optimizer state
