@@ -51,7 +51,7 @@ type Options struct {
 	// computes (every op's output, folded or not; in training each float
 	// one counts twice, for its gradient) must add up to no more than
 	// MaxBytes, or Compile fails with a *graph.LimitError whose At names
-	// the node where the total crossed it. Zero means
+	// the node where the total crossed it. Zero or less means
 	// graph.DefaultMaxBytes.
 	MaxBytes int64
 }

@@ -90,7 +90,7 @@ type Options struct {
 
 	// MaxBytes bounds what the sizes a file states may make Open and Read
 	// allocate: an .npz file's arrays (each and together), an IDX file's
-	// data, an image decoded at full size. Zero means
+	// data, an image decoded at full size. Zero or less means
 	// graph.DefaultMaxBytes. Going over it is a *graph.LimitError.
 	MaxBytes int64
 	// MaxImagePixels bounds the pixels (height x width) of one image of a
