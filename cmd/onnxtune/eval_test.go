@@ -3,6 +3,7 @@ package main
 import (
 	"io"
 	"math"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -69,6 +70,15 @@ func TestEvalConfusionLimit(t *testing.T) {
 	model := filepath.Join(t.TempDir(), "wide.onnx")
 	if err := export.WriteFile(model, m); err != nil {
 		t.Fatal(err)
+	}
+	// train --val scores the validation's first batch before training:
+	// the same error at once, after no step and with no model written
+	// (it came after the first epoch).
+	out := filepath.Join(t.TempDir(), "trained.onnx")
+	code, _, stderr := runCLI("train", model, "--data", metricsData, "--val", metricsData, "--epochs", "2", "--max-bytes", "1MiB", "-o", out)
+	wantVal := "onnxtune: --val: checked on its first batch before training: batch 0: the confusion matrix of 512 classes would need 2 MiB, over the limit of 1 MiB (raise it with --max-bytes, or the MaxBytes option of the Go packages)\n"
+	if _, err := os.Stat(out); code != exitError || !strings.HasSuffix(stderr, wantVal) || strings.Contains(stderr, "epoch") || err == nil {
+		t.Errorf("train --val over --max-bytes: exit %d, stderr %q, output written %v; want exit %d ending %q, no epoch", code, stderr, err == nil, exitError, wantVal)
 	}
 	code, stdout, stderr := runCLI("eval", model, "--data", metricsData, "--max-bytes", "1MiB")
 	want := "onnxtune: batch 0: the confusion matrix of 512 classes would need 2 MiB, over the limit of 1 MiB (raise it with --max-bytes, or the MaxBytes option of the Go packages)\n"

@@ -130,7 +130,9 @@ when the schedule spans the run: linear, cosine, onecycle or
 
 --val DATA is evaluated after every epoch as 'onnxtune eval' evaluates
 (val_loss, val_accuracy, val_top5, val_macro_f1, per-class scores and the
-confusion matrix). --save-best METRIC (one of those four; val_loss is
+confusion matrix); its first batch is scored once before the first step, so
+that a validation that cannot run fails then, not after an epoch (PyTorch
+Lightning's sanity check). --save-best METRIC (one of those four; val_loss is
 minimized, the others maximized) writes to OUT the weights of the epoch
 where METRIC was best (the first, on a tie) instead of the last; --early-stop
 N then stops the run after N epochs in a row without a better METRIC, as
@@ -476,6 +478,7 @@ func (a *app) train(model string, f *trainFlags) error {
 		return early(fmt.Errorf("--data: %w", err))
 	}
 	var val train.Validator
+	var vs *data.Loader // the validation data, when --val is given
 	// valProgress reports a validation's examples; set with the progress
 	// of the steps.
 	var valProgress func(done, total int)
@@ -486,7 +489,7 @@ func (a *app) train(model string, f *trainFlags) error {
 		if train.Loss(f.loss) == train.MSE {
 			need = labelsOrTargets
 		}
-		vs, err := a.openData(m, dataSpec{spec: f.val, need: need, batch: f.batch, image: images[1], names: f.classNames})
+		vs, err = a.openData(m, dataSpec{spec: f.val, need: need, batch: f.batch, image: images[1], names: f.classNames})
 		if err != nil {
 			return early(fmt.Errorf("--val: %w", err))
 		}
@@ -514,6 +517,15 @@ func (a *app) train(model string, f *trainFlags) error {
 	}
 	for _, w := range m.ParamWarnings() {
 		a.log.Warn(w)
+	}
+	if val != nil {
+		// A validation that cannot run (a confusion matrix over
+		// --max-bytes, data the model refuses) fails now, not after an
+		// epoch of training: its first batch is scored first, as
+		// PyTorch Lightning's sanity check runs two.
+		if _, err := train.Evaluate(m, firstBatch{vs}, train.EvalOptions{Loss: train.Loss(f.loss), MaxBytes: a.limit}); err != nil {
+			return fmt.Errorf("--val: checked on its first batch before training: %w", err)
+		}
 	}
 	// Optimizer steps an epoch: batches, or groups of --grad-accum.
 	spe := train.StepsPerEpoch(src.Batches(), f.step.accum)
@@ -835,3 +847,8 @@ func dataSettings(aug *data.Augment, src *data.Loader, im imageFlags) string {
 	}
 	return strings.Join(s, " ")
 }
+
+// firstBatch is a source's first batch alone.
+type firstBatch struct{ train.Source }
+
+func (f firstBatch) Batches() int { return min(1, f.Source.Batches()) }
