@@ -226,6 +226,12 @@ func (t *Trainer) Apply(factor float64) ([]float64, error) {
 	if err := t.settings(); err != nil {
 		return nil, err
 	}
+	return t.apply(factor)
+}
+
+// apply is Apply once the factor and the settings are checked (StepBatch
+// checks them before its batch runs).
+func (t *Trainer) apply(factor float64) ([]float64, error) {
 	if len(t.acc.grads) == 0 {
 		return nil, errors.New("no gradients to apply: run a batch first")
 	}
@@ -264,11 +270,10 @@ var errNotMade = errors.New("train: the Trainer was not made by NewTrainer")
 // StepOptions' clipping norm and class weights, and the momentum that
 // Momentum puts in every group. Errors about values are *SettingError.
 func (t *Trainer) settings() error {
+	if err := t.made(); err != nil {
+		return err
+	}
 	switch {
-	case t.weights == nil:
-		return errNotMade
-	case t.Model == nil || t.Model.Graph == nil:
-		return errors.New("train: the Trainer has no model (nil, or without a graph)")
 	case t.Opt == nil:
 		return errors.New("train: the Trainer has no optimizer (nil)")
 	case t.Groups == nil:
@@ -299,6 +304,18 @@ func (t *Trainer) settings() error {
 				return err
 			}
 		}
+	}
+	return nil
+}
+
+// made refuses a Trainer written as a literal, or whose Model was cleared
+// after NewTrainer.
+func (t *Trainer) made() error {
+	switch {
+	case t.weights == nil:
+		return errNotMade
+	case t.Model == nil || t.Model.Graph == nil:
+		return errors.New("train: the Trainer has no model (nil, or without a graph)")
 	}
 	return nil
 }

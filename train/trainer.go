@@ -433,7 +433,8 @@ func (t *Trainer) StepBatch(b data.Batch, factor float64) (res StepResult, err e
 		t.acc.clear()
 		return res, err
 	}
-	res.LR, err = t.Apply(factor)
+	defer t.acc.clear()
+	res.LR, err = t.apply(factor)
 	return res, err
 }
 
@@ -550,11 +551,8 @@ func (t *Trainer) backward(b data.Batch, scale float64, own bool) (res StepResul
 
 // Sync writes the trained values back into the model's initializers.
 func (t *Trainer) Sync() error {
-	switch {
-	case t.weights == nil:
-		return errNotMade
-	case t.Model == nil || t.Model.Graph == nil:
-		return errors.New("train: the Trainer has no model (nil, or without a graph)")
+	if err := t.made(); err != nil {
+		return err
 	}
 	for _, init := range t.Model.Graph.Initializers {
 		w, ok := t.weights[init.Name]
