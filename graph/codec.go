@@ -388,3 +388,28 @@ func BF16FromFloat32(f float32) BF16 {
 	}
 	return BF16((b + 0x7fff + (b >> 16 & 1)) >> 16)
 }
+
+// EncodeFloat32sAs packs float32 values little-endian as float type d:
+// float32 as they are, float64 exactly, float16 and bfloat16 rounded to
+// nearest, ties to even (F16FromFloat32, BF16FromFloat32).
+func EncodeFloat32sAs(d DType, v []float32) ([]byte, error) {
+	switch d {
+	case Float32:
+		return Encode(v), nil
+	case Float64:
+		return Encode(Convert[float32, float64](v)), nil
+	case Float16:
+		h := make([]F16, len(v))
+		for i, x := range v {
+			h[i] = F16FromFloat32(x)
+		}
+		return Encode(h), nil
+	case BFloat16:
+		h := make([]BF16, len(v))
+		for i, x := range v {
+			h[i] = BF16FromFloat32(x)
+		}
+		return Encode(h), nil
+	}
+	return nil, fmt.Errorf("cannot write float values as %s", d)
+}

@@ -144,3 +144,40 @@ func TestByDType(t *testing.T) {
 		t.Error("a zero int counts as absent")
 	}
 }
+
+// TestEncodeFloat32sAs: float32 values written as each float type decode
+// back as the type's own conversion gives them (float16 and bfloat16
+// rounded by F16FromFloat32 and BF16FromFloat32), and a type that is not
+// float is refused.
+func TestEncodeFloat32sAs(t *testing.T) {
+	v := []float32{1, -0.1, 65519, 3.14159, float32(math.Inf(-1))}
+	for _, d := range []DType{Float32, Float64, Float16, BFloat16} {
+		raw, err := EncodeFloat32sAs(d, v)
+		if err != nil {
+			t.Fatalf("%s: %v", d, err)
+		}
+		got, err := DecodeAs(d, raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, x := range v {
+			var want, have float64
+			switch g := got.(type) {
+			case []float32:
+				want, have = float64(x), float64(g[i])
+			case []float64:
+				want, have = float64(x), g[i]
+			case []F16:
+				want, have = float64(F16FromFloat32(x).Float32()), float64(g[i].Float32())
+			case []BF16:
+				want, have = float64(BF16FromFloat32(x).Float32()), float64(g[i].Float32())
+			}
+			if want != have {
+				t.Errorf("%s: value %d (%v) reads back %v, want %v", d, i, x, have, want)
+			}
+		}
+	}
+	if _, err := EncodeFloat32sAs(Int64, v); err == nil {
+		t.Error("int64 accepted")
+	}
+}

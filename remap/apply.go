@@ -421,25 +421,15 @@ func castFloats(raw []byte, from, to graph.DType) ([]byte, error) {
 	default:
 		return nil, fmt.Errorf("cannot convert %s values", from)
 	}
-	switch to {
-	case graph.Float32:
-		return graph.Encode(graph.Convert[float64, float32](v)), nil
-	case graph.Float64:
+	if to == graph.Float64 {
 		return graph.Encode(v), nil
-	case graph.Float16:
-		h := make([]graph.F16, len(v))
-		for i, x := range v {
-			h[i] = graph.F16FromFloat32(float32(x))
-		}
-		return graph.Encode(h), nil
-	case graph.BFloat16:
-		h := make([]graph.BF16, len(v))
-		for i, x := range v {
-			h[i] = graph.BF16FromFloat32(float32(x))
-		}
-		return graph.Encode(h), nil
 	}
-	return nil, fmt.Errorf("cannot convert %s values to %s", from, to)
+	// To a 32- or 16-bit type through float32, as copy_ does.
+	out, err := graph.EncodeFloat32sAs(to, graph.Convert[float64, float32](v))
+	if err != nil {
+		return nil, fmt.Errorf("cannot convert %s values to %s", from, to)
+	}
+	return out, nil
 }
 
 // checkSize checks that a tensor's bytes fit its dims and type.

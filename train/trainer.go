@@ -581,21 +581,14 @@ func (t *Trainer) Sync() error {
 // type: a float16 or bfloat16 parameter's float32 master copy is rounded to
 // nearest, ties to even (graph's codec), so the file keeps its types.
 func setFloats(init *graph.Tensor, v []float32) error {
-	switch init.DType {
-	case graph.Float16:
-		h := make([]graph.F16, len(v))
-		for i, x := range v {
-			h[i] = graph.F16FromFloat32(x)
-		}
-		return setRaw(init, len(v), graph.Encode(h))
-	case graph.BFloat16:
-		h := make([]graph.BF16, len(v))
-		for i, x := range v {
-			h[i] = graph.BF16FromFloat32(x)
-		}
-		return setRaw(init, len(v), graph.Encode(h))
+	if init.DType != graph.Float16 && init.DType != graph.BFloat16 {
+		return init.SetFloat32s(v)
 	}
-	return init.SetFloat32s(v)
+	raw, err := graph.EncodeFloat32sAs(init.DType, v)
+	if err != nil {
+		return fmt.Errorf("tensor %q: %w", init.Name, err)
+	}
+	return setRaw(init, len(v), raw)
 }
 
 func setRaw(init *graph.Tensor, n int, raw []byte) error {
