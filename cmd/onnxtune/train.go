@@ -479,6 +479,7 @@ func (a *app) train(model string, f *trainFlags) error {
 	}
 	var val train.Validator
 	var vs *data.Loader // the validation data, when --val is given
+	evalOpts := train.EvalOptions{Loss: train.Loss(f.loss), MaxBytes: a.limit}
 	// valProgress reports a validation's examples; set with the progress
 	// of the steps.
 	var valProgress func(done, total int)
@@ -494,7 +495,7 @@ func (a *app) train(model string, f *trainFlags) error {
 			return early(fmt.Errorf("--val: %w", err))
 		}
 		val = func(m *graph.Model) (*train.Metrics, error) {
-			opts := train.EvalOptions{Loss: train.Loss(f.loss), MaxBytes: a.limit}
+			opts := evalOpts
 			if n := vs.Len(); valProgress != nil && n > f.batch {
 				opts.Progress = func(done int) { valProgress(done, n) }
 			}
@@ -523,7 +524,7 @@ func (a *app) train(model string, f *trainFlags) error {
 		// --max-bytes, data the model refuses) fails now, not after an
 		// epoch of training: its first batch is scored first, as
 		// PyTorch Lightning's sanity check runs two.
-		if _, err := train.Evaluate(m, firstBatch{vs}, train.EvalOptions{Loss: train.Loss(f.loss), MaxBytes: a.limit}); err != nil {
+		if _, err := train.Evaluate(m, firstBatch{vs}, evalOpts); err != nil {
 			return fmt.Errorf("--val: checked on its first batch before training: %w", err)
 		}
 	}
