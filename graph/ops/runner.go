@@ -3,6 +3,7 @@ package ops
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 
@@ -65,8 +66,9 @@ func InputNames(m *graph.Model) []string {
 }
 
 // Run runs the model once on inputs (by graph input name) and returns its
-// outputs in graph order. It may be called from several goroutines at once;
-// it only reads the input tensors.
+// outputs in graph order: every input of InputNames needs a value, and a
+// name the model does not take is an error (ErrShape). It may be called
+// from several goroutines at once; it only reads the input tensors.
 func (r *Runner) Run(inputs map[string]*tensor.Dense) ([]*tensor.Dense, error) {
 	if r.model == nil {
 		return nil, errors.New("ops: the Runner was not made by NewRunner")
@@ -86,6 +88,18 @@ func (r *Runner) Run(inputs map[string]*tensor.Dense) ([]*tensor.Dense, error) {
 		}
 		shapes[name] = Shape(t)
 		fmt.Fprintf(&b, "%s%v;", name, Shape(t))
+	}
+	if len(inputs) != len(shapes) {
+		// A name the model does not take is a caller's mistake (a typo, the
+		// inputs of another model), not a value to drop silently.
+		var extra []string
+		for name := range inputs {
+			if _, ok := shapes[name]; !ok {
+				extra = append(extra, name)
+			}
+		}
+		slices.Sort(extra)
+		return nil, fmt.Errorf("%w: the model has no input %q (its inputs: %s)", ErrShape, extra[0], strings.Join(InputNames(r.model), ", "))
 	}
 	key := b.String()
 	p, err := r.take(key)

@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/rand"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
@@ -157,6 +158,42 @@ func TestRunnerClosed(t *testing.T) {
 	}
 	if _, err := r.Run(in); !errors.Is(err, ops.ErrClosed) {
 		t.Errorf("Run after Close: got error %v, want ErrClosed", err)
+	}
+}
+
+// TestRunnerUnknownInput: a value under a name the model does not take is
+// an error naming it and the model's inputs (as ONNX Runtime refuses an
+// invalid input name), not dropped; so is a missing one.
+func TestRunnerUnknownInput(t *testing.T) {
+	dir, err := testmodels.ModelsDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := importer.Load(filepath.Join(dir, "mlp_bn_eval.onnx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := ops.NewRunner(m, ops.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	x := floats(20)(rand.New(rand.NewSource(1)), 2)
+	for _, tc := range []struct {
+		name string
+		in   map[string]*tensor.Dense
+		want string
+	}{
+		{"extra", map[string]*tensor.Dense{"input": x, "inptu": x}, `the model has no input "inptu" (its inputs: input)`},
+		{"misspelt", map[string]*tensor.Dense{"inptu": x}, `no value for input "input"`},
+	} {
+		_, err := r.Run(tc.in)
+		if err == nil || !strings.Contains(err.Error(), tc.want) || !errors.Is(err, ops.ErrShape) {
+			t.Errorf("%s: got error %v, want one with %q", tc.name, err, tc.want)
+		}
+	}
+	if _, err := r.Run(map[string]*tensor.Dense{"input": x}); err != nil {
+		t.Errorf("the model's own input: %v", err)
 	}
 }
 
