@@ -371,6 +371,9 @@ func shapeProto(s *graph.Shape) *pb.TensorShapeProto {
 // external tensor is written with the external_data entries ext gives it;
 // one ext does not place (every one, when ext is nil) is written as raw_data.
 func tensorProto(t *graph.Tensor, ext placement) (*pb.TensorProto, error) {
+	if err := checkFill(t); err != nil {
+		return nil, err
+	}
 	fs := t.Explicit
 	p := &pb.TensorProto{
 		Dims:             t.Dims,
@@ -421,6 +424,29 @@ func tensorProto(t *graph.Tensor, ext placement) (*pb.TensorProto, error) {
 		}
 	}
 	return p, nil
+}
+
+// checkFill reports a tensor whose values do not fill its dims, or whose
+// type ONNX does not define: ONNX Runtime refuses such a file, and the
+// importer refuses to read it back, so it is not written.
+func checkFill(t *graph.Tensor) error {
+	if !t.DType.Known() {
+		return fmt.Errorf("data type %s is not an ONNX tensor type", t.DType)
+	}
+	n, err := graph.NumElements(t.Dims)
+	if err != nil {
+		return err
+	}
+	if t.DType == graph.String {
+		if int64(len(t.Strings)) != n {
+			return fmt.Errorf("%d strings for dims %v, which need %d", len(t.Strings), t.Dims, n)
+		}
+		return nil
+	}
+	if want := t.DType.ByteLen(n); int64(len(t.Raw)) != want {
+		return fmt.Errorf("%d bytes of values for %s%v, which needs %d", len(t.Raw), t.DType, t.Dims, want)
+	}
+	return nil
 }
 
 // rawToTyped fills the typed field the specification assigns to t's type.

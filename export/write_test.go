@@ -435,9 +435,10 @@ func TestNilModel(t *testing.T) {
 	}
 }
 
-// TestEncodeChecksEntries: a nil node, initializer, graph input or output
-// in a model changed by hand is an error wrapping ErrModel that names the
-// entry, not a nil-pointer panic.
+// TestEncodeChecksEntries: a nil node, initializer, graph input or output,
+// or a tensor whose values do not fill its dims, in a model changed by
+// hand is an error wrapping ErrModel that names the entry, not a nil-pointer
+// panic or a file ONNX Runtime refuses.
 func TestEncodeChecksEntries(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -448,6 +449,19 @@ func TestEncodeChecksEntries(t *testing.T) {
 		{"nil node", func(g *graph.Graph) { g.Nodes = append(g.Nodes[:1:1], append([]*graph.Node{nil}, g.Nodes[1:]...)...) }, "node 1 is nil"},
 		{"nil input", func(g *graph.Graph) { g.Inputs = append(g.Inputs, nil) }, "input 1 is nil"},
 		{"nil output", func(g *graph.Graph) { g.Outputs = append([]*graph.ValueInfo{nil}, g.Outputs...) }, "output 0 is nil"},
+		// ONNX Runtime refuses a tensor whose values do not fill its dims,
+		// and the importer would not read the file back.
+		{"short initializer", func(g *graph.Graph) { w := g.Initializers[0]; w.Raw = w.Raw[:len(w.Raw)-4] }, "bytes of values for float32"},
+		{"initializer of unknown type", func(g *graph.Graph) { g.Initializers[1].DType = 99 }, "data type dtype(99) is not an ONNX tensor type"},
+		{"initializer of negative dims", func(g *graph.Graph) { g.Initializers[1].Dims = []int64{-1} }, "negative dim"},
+		{"short constant", func(g *graph.Graph) {
+			g.Nodes = append(g.Nodes, &graph.Node{Name: "c", OpType: "Constant", Outputs: []string{"c_out"}, Attrs: []*graph.Attribute{
+				{Name: "value", Type: graph.AttrTensor, T: &graph.Tensor{Name: "v", DType: graph.Int64, Dims: []int64{2}, Raw: make([]byte, 8)}}}})
+		}, `node "c" (Constant): attribute "value": 8 bytes of values for int64[2], which needs 16`},
+		{"strings short of dims", func(g *graph.Graph) {
+			g.Nodes = append(g.Nodes, &graph.Node{Name: "s", OpType: "Constant", Outputs: []string{"s_out"}, Attrs: []*graph.Attribute{
+				{Name: "value", Type: graph.AttrTensor, T: &graph.Tensor{Name: "v", DType: graph.String, Dims: []int64{3}, Strings: [][]byte{[]byte("a")}}}}})
+		}, "1 strings for dims [3], which need 3"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m, err := importer.Load(filepath.Join("..", "models", "lenet.onnx"))

@@ -53,6 +53,22 @@ func encode(t *testing.T, m *graph.Model) []byte {
 	return b
 }
 
+// encodeInit encodes m with its first initializer changed by bad, as
+// export would not write it (its values must fill its dims).
+func encodeInit(t *testing.T, m *graph.Model, bad func(p *pb.TensorProto)) []byte {
+	t.Helper()
+	var p pb.ModelProto
+	if err := p.Unmarshal(encode(t, m)); err != nil {
+		t.Fatal(err)
+	}
+	bad(p.Graph.Initializer[0])
+	b, err := p.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
 func TestDecodeRejects(t *testing.T) {
 	lenet, err := os.ReadFile(filepath.Join("..", "models", "lenet.onnx"))
 	if err != nil {
@@ -123,28 +139,24 @@ func TestDecodeRejects(t *testing.T) {
 		}, importer.ErrGraph, `"z"`},
 		{"raw_data of the wrong size", func(t *testing.T) []byte {
 			m := addModel()
-			m.Graph.Initializers[0].Raw = m.Graph.Initializers[0].Raw[:12]
-			return encode(t, m)
+			return encodeInit(t, m, func(p *pb.TensorProto) { p.RawData = p.RawData[:12] })
 		}, importer.ErrTensor, "raw_data has 12 bytes"},
 		{"negative dim", func(t *testing.T) []byte {
 			m := addModel()
-			m.Graph.Initializers[0].Dims = []int64{-4}
-			return encode(t, m)
+			return encodeInit(t, m, func(p *pb.TensorProto) { p.Dims = []int64{-4} })
 		}, importer.ErrTensor, "negative"},
 		{"overflowing dims", func(t *testing.T) []byte {
 			m := addModel()
-			m.Graph.Initializers[0].Dims = []int64{math.MaxInt64 / 2, 4}
-			return encode(t, m)
+			return encodeInit(t, m, func(p *pb.TensorProto) { p.Dims = []int64{math.MaxInt64 / 2, 4} })
 		}, importer.ErrTensor, "2^63"},
 		{"huge dims, few bytes", func(t *testing.T) []byte {
 			m := addModel()
-			m.Graph.Initializers[0].Dims = []int64{1 << 40}
-			return encode(t, m)
+			return encodeInit(t, m, func(p *pb.TensorProto) { p.Dims = []int64{1 << 40} })
 		}, importer.ErrTensor, "needs 4398046511104"},
 		{"unknown tensor type", func(t *testing.T) []byte {
 			m := addModel()
-			m.Graph.Initializers[0].DType = 99
-			return encode(t, m)
+			dt := int32(99)
+			return encodeInit(t, m, func(p *pb.TensorProto) { p.DataType = &dt })
 		}, importer.ErrTensor, "unknown data type 99"},
 		{"unknown input type", func(t *testing.T) []byte {
 			m := addModel()
