@@ -21,9 +21,10 @@ type BatchOptions struct {
 	// ProveAt is the other batch size the rewrite is proved at; 0 means
 	// 2*B+1 for a model exported at batch B.
 	ProveAt int
-	// MaxBytes bounds what each of the proof's runs computes
-	// (ops.Options.MaxBytes): the run at ProveAt needs the most. A run
-	// over it is an error wrapping a *graph.LimitError, not ErrBatchPinned.
+	// MaxBytes bounds what the proof computes at once
+	// (ops.Options.MaxBytes): its runs go span by span, a few dozen nodes
+	// at a time, and each span at ProveAt needs the most. A span over it
+	// is an error wrapping a *graph.LimitError, not ErrBatchPinned.
 	MaxBytes int64
 }
 
@@ -114,16 +115,16 @@ func DynamicBatch(m *graph.Model, opts BatchOptions) (*BatchReport, error) {
 	if err != nil {
 		return nil, fmt.Errorf("remap: dynamic batch: %w", err)
 	}
-	atB, _, err := runAll(m, inputsB, opts.MaxBytes)
+	if err := ops.NewRegistry().CheckModel(m); err != nil {
+		return nil, err // the engine lacks an op (or a function does not inline): nothing to do with the batch
+	}
+	plan := exportedSpans(g)
+	shapes, atB, err := exportedRun(plan, m, inputsB, opts.MaxBytes)
 	if ue := (*ops.UnsupportedError)(nil); errors.As(err, &ue) {
-		return nil, err // the engine lacks an op: nothing to do with the batch
+		return nil, err
 	}
 	if err != nil {
 		return nil, fmt.Errorf("remap: dynamic batch: the model as exported does not run at batch %d: %w", b, err)
-	}
-	shapes := make(map[string][]int, len(atB))
-	for k, v := range atB {
-		shapes[k] = ops.Shape(v)
 	}
 	for k, v := range inputsB {
 		shapes[k] = ops.Shape(v)
@@ -158,7 +159,7 @@ func DynamicBatch(m *graph.Model, opts BatchOptions) (*BatchReport, error) {
 	// The proof.
 	cm := *m
 	cm.Graph = c
-	shapesB, shapesN, err := proveBatch(m, &cm, axes, atB, inputsB, rw.tags, int(b), n, opts.MaxBytes)
+	shapesB, shapesN, err := proveBatch(m, &cm, plan, axes, inputsB, rw.tags, int(b), n, opts.MaxBytes)
 	if err != nil {
 		return nil, fmt.Errorf("remap: dynamic batch: %w", err)
 	}
@@ -981,11 +982,35 @@ func replaceInfo(list []*graph.ValueInfo, v *graph.ValueInfo) {
 	}
 }
 
-// proveBatch runs the rewritten model at b and at n, every node output made
-// a graph output, on inputs whose examples at n repeat those at b, and
-// compares with want, the values of the model as exported at b. It returns each value's shape at b and at n, or
-// an error naming the first node whose output breaks the rule.
-func proveBatch(orig, rewritten *graph.Model, axes map[string]int, want, inputsB map[string]*tensor.Dense, tags map[string]batchTag, b, n int, maxBytes int64) (map[string][]int, map[string][]int, error) {
+// exportedRun runs m as exported on inputs, span by span, and returns
+// every value's shape and the values that may be folded constants (0-d and
+// 1-D int64 ones: foldedInts, foldedScalars).
+func exportedRun(plan *spanPlan, m *graph.Model, inputs map[string]*tensor.Dense, maxBytes int64) (map[string][]int, map[string]*tensor.Dense, error) {
+	shapes := make(map[string][]int)
+	small := make(map[string]*tensor.Dense)
+	run := newSpanRun(plan, m, inputs, maxBytes)
+	for range plan.spans {
+		got, _, err := run.run()
+		if err != nil {
+			return nil, nil, err
+		}
+		for k, v := range got {
+			shapes[k] = ops.Shape(v)
+			if v.Dtype() == tensor.Int64 && len(shapes[k]) <= 1 {
+				small[k] = v
+			}
+		}
+	}
+	return shapes, small, nil
+}
+
+// proveBatch runs the model as exported (orig, whose spans plan holds) at
+// b and the rewritten model at b and at n, span by span together (see
+// spanRun), on inputs whose examples at n repeat those at b, and compares
+// each node output of the rewritten model with the model's as exported at
+// b and across the batches. It returns each value's shape at b and at n,
+// or an error naming the first node whose output breaks the rule.
+func proveBatch(orig, rewritten *graph.Model, plan *spanPlan, axes map[string]int, inputsB map[string]*tensor.Dense, tags map[string]batchTag, b, n int, maxBytes int64) (map[string][]int, map[string][]int, error) {
 	isOutput := make(map[string]bool)
 	for _, o := range rewritten.Graph.Outputs {
 		isOutput[o.Name] = true
@@ -1001,35 +1026,46 @@ func proveBatch(orig, rewritten *graph.Model, axes map[string]int, want, inputsB
 	if err != nil {
 		return nil, nil, err
 	}
-	atB, order, err := runAll(rewritten, inputsB, maxBytes)
-	if err != nil {
-		return nil, nil, proofError(b, err)
-	}
-	atY, _, err := runAll(rewritten, inputsY, maxBytes)
-	if err != nil {
-		return nil, nil, proofError(b, err)
-	}
-	atN, _, err := runAll(rewritten, inputsN, maxBytes)
-	if err != nil {
-		return nil, nil, proofError(n, err)
-	}
+	rplan := rewrittenSpans(plan, rewritten.Graph)
+	runW := newSpanRun(plan, orig, inputsB, maxBytes)
+	runB := newSpanRun(rplan, rewritten, inputsB, maxBytes)
+	runY := newSpanRun(rplan, rewritten, inputsY, maxBytes)
+	runN := newSpanRun(rplan, rewritten, inputsN, maxBytes)
 	shapesB := make(map[string][]int)
 	shapesN := make(map[string][]int)
-	for _, v := range order {
-		x, y := atB[v.value], atN[v.value]
-		if x == nil || y == nil {
-			continue
+	for range plan.spans {
+		want, _, err := runW.run()
+		if err != nil {
+			return nil, nil, fmt.Errorf("the model as exported does not run at batch %d: %w", b, err)
 		}
-		shapesB[v.value], shapesN[v.value] = ops.Shape(x), ops.Shape(y)
-		if w := want[v.value]; w != nil && !closeEnough(w, x) {
-			return nil, nil, fmt.Errorf("%w: node %s computes %q differently at batch %d after the rewrite", ErrBatchPinned, v.node, v.value, b)
+		atB, order, err := runB.run()
+		if err != nil {
+			return nil, nil, proofError(b, err)
 		}
-		major := 1
-		if t, ok := tags[v.value]; ok {
-			major = t.Major
+		atY, _, err := runY.run()
+		if err != nil {
+			return nil, nil, proofError(b, err)
 		}
-		if why := perExample(x, atY[v.value], y, b, n, major, !isOutput[v.value]); why != "" {
-			return nil, nil, fmt.Errorf("%w: node %s (%s): output %q %s", ErrBatchPinned, v.node, v.op, v.value, why)
+		atN, _, err := runN.run()
+		if err != nil {
+			return nil, nil, proofError(n, err)
+		}
+		for _, v := range order {
+			x, y := atB[v.value], atN[v.value]
+			if x == nil || y == nil {
+				continue
+			}
+			shapesB[v.value], shapesN[v.value] = ops.Shape(x), ops.Shape(y)
+			if w := want[v.value]; w != nil && !closeEnough(w, x) {
+				return nil, nil, fmt.Errorf("%w: node %s computes %q differently at batch %d after the rewrite", ErrBatchPinned, v.node, v.value, b)
+			}
+			major := 1
+			if t, ok := tags[v.value]; ok {
+				major = t.Major
+			}
+			if why := perExample(x, atY[v.value], y, b, n, major, !isOutput[v.value]); why != "" {
+				return nil, nil, fmt.Errorf("%w: node %s (%s): output %q %s", ErrBatchPinned, v.node, v.op, v.value, why)
+			}
 		}
 	}
 	return shapesB, shapesN, nil
@@ -1046,50 +1082,6 @@ func proofError(n int, err error) error {
 }
 
 type producedValue struct{ value, node, op string }
-
-// runAll runs m with every node output as a graph output and returns them
-// by name, with the values in node order.
-func runAll(m *graph.Model, inputs map[string]*tensor.Dense, maxBytes int64) (map[string]*tensor.Dense, []producedValue, error) {
-	g := *m.Graph
-	g.Outputs = nil
-	var order []producedValue
-	seen := make(map[string]bool)
-	for _, nd := range m.Graph.Nodes {
-		for _, o := range nd.Outputs {
-			if o == "" || seen[o] {
-				continue
-			}
-			seen[o] = true
-			g.Outputs = append(g.Outputs, &graph.ValueInfo{Name: o})
-			order = append(order, producedValue{o, nd.Name, nd.OpType})
-		}
-	}
-	for _, o := range m.Graph.Outputs {
-		if !seen[o.Name] {
-			seen[o.Name] = true
-			g.Outputs = append(g.Outputs, &graph.ValueInfo{Name: o.Name})
-		}
-	}
-	cm := *m
-	cm.Graph = &g
-	shapes := make(map[string][]int, len(inputs))
-	for k, v := range inputs {
-		shapes[k] = ops.Shape(v)
-	}
-	p, err := ops.Compile(&cm, shapes, ops.Options{MaxBytes: maxBytes})
-	if err != nil {
-		return nil, nil, err
-	}
-	outs, err := p.Run(inputs)
-	if err != nil {
-		return nil, nil, err
-	}
-	got := make(map[string]*tensor.Dense, len(outs))
-	for i, o := range outs {
-		got[g.Outputs[i].Name] = o
-	}
-	return got, order, nil
-}
 
 // exampleOf says which example goes to place e of a batch: example idx of
 // set (0 or 1), two sets of b examples drawn from different seeds.

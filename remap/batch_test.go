@@ -2,12 +2,14 @@ package remap
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -252,5 +254,95 @@ func TestDynamicBatchProveAtNegative(t *testing.T) {
 	}
 	if FixedBatch(m) != 2 {
 		t.Errorf("the batch is no longer fixed at 2: FixedBatch %d", FixedBatch(m))
+	}
+}
+
+// TestDynamicBatchSpans: the proof runs the models span by span, and where
+// the spans are cut does not change what DynamicBatch does: for every
+// PyTorch export of TestDynamicBatchPyTorch, spans of 1, 2 and 7 nodes (a
+// folded shape computation, a recurrent state, a Loop cut anywhere) give
+// the same report and the same model, or the same refusal, as one span of
+// the whole graph.
+func TestDynamicBatchSpans(t *testing.T) {
+	dir := filepath.Join("..", "models", "batch")
+	b, err := os.ReadFile(filepath.Join(dir, "cases.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cases batchCases
+	if err := json.Unmarshal(b, &cases); err != nil {
+		t.Fatal(err)
+	}
+	defer func(n int) { spanNodes = n }(spanNodes)
+	outcome := func(t *testing.T, file string, span int) string {
+		m, err := importer.Load(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		spanNodes = span
+		if span == 0 {
+			spanNodes = len(m.Graph.Nodes) + 1
+		}
+		rep, err := DynamicBatch(m, BatchOptions{})
+		if err != nil {
+			return "error: " + err.Error()
+		}
+		enc, err := export.Encode(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fmt.Sprintf("%+v %x", *rep, sha256.Sum256(enc))
+	}
+	runs := 0
+	for _, c := range cases.Cases {
+		for exporter, f := range c.Files {
+			t.Run(c.Name+"_"+exporter, func(t *testing.T) {
+				file := filepath.Join(dir, f.File)
+				whole := outcome(t, file, 0)
+				if strings.HasPrefix(whole, "error: ") != (c.Want == "pinned") {
+					t.Fatalf("one span: %s (the case wants %q)", whole, c.Want)
+				}
+				for _, span := range []int{1, 2, 7} {
+					if got := outcome(t, file, span); got != whole {
+						t.Errorf("spans of %d nodes:\n%s\none span:\n%s", span, got, whole)
+					}
+					runs++
+				}
+			})
+		}
+	}
+	if runs == 0 {
+		t.Fatal("no case ran")
+	}
+}
+
+// TestDynamicBatchProofSpansMemory: the proof keeps a span's values at a
+// time, not the model's: a chain of 800 Relu nodes whose values at the
+// proof's batch add up to several times MaxBytes, each span's to less,
+// is proved (run whole, the proof failed with a *graph.LimitError).
+func TestDynamicBatchProofSpansMemory(t *testing.T) {
+	const batch, width, depth = 4, 1024, 800
+	g := &graph.Graph{
+		Name:    "relu_chain",
+		Inputs:  []*graph.ValueInfo{{Name: "x", Type: &graph.Type{Kind: graph.TypeTensor, Elem: graph.Float32, Shape: &graph.Shape{Dims: []graph.Dim{{Value: batch, HasValue: true}, {Value: width, HasValue: true}}}}}},
+		Outputs: []*graph.ValueInfo{{Name: fmt.Sprintf("v%d", depth)}},
+	}
+	for i := range depth {
+		g.Nodes = append(g.Nodes, &graph.Node{Name: fmt.Sprintf("relu%d", i), OpType: "Relu",
+			Inputs: []string{fmt.Sprintf("v%d", i)}, Outputs: []string{fmt.Sprintf("v%d", i+1)}})
+	}
+	g.Nodes[0].Inputs[0] = "x"
+	m := &graph.Model{IRVersion: 8, Opsets: []graph.Opset{{Version: 17}}, Graph: g}
+	perValue := int64((2*batch + 1) * width * 4) // at the proof's batch, 2B+1
+	limit := perValue * int64(spanNodes) * 2
+	if whole := perValue * depth; whole < 4*limit {
+		t.Fatalf("the chain's values at batch %d are %d bytes, want several times the limit %d", 2*batch+1, whole, limit)
+	}
+	rep, err := DynamicBatch(m, BatchOptions{MaxBytes: limit})
+	if err != nil {
+		t.Fatalf("MaxBytes %d: %v", limit, err)
+	}
+	if !slices.Equal(rep.ProvedAt, []int{batch, 2*batch + 1}) || FixedBatch(m) != 0 {
+		t.Fatalf("report %+v, fixed batch %d after: want proved at [%d %d], none fixed", *rep, FixedBatch(m), batch, 2*batch+1)
 	}
 }
