@@ -246,6 +246,10 @@ func bnStats[T Float](l bnLayout) Kernel {
 			return nil, err
 		}
 		out := make([]T, 2*l.c)
+		if x32, ok := any(x).([]float32); ok && l.s < smallPlane {
+			bnStatsPlanes(l, x32, any(out).([]float32))
+			return Dense([]int{2, l.c}, out), nil
+		}
 		cnt := float64(l.n * l.s)
 		parallelRange(l.c, 2*l.n*l.s, func(c0, c1 int) {
 			for ch := c0; ch < c1; ch++ {
@@ -269,6 +273,10 @@ func bnStats[T Float](l bnLayout) Kernel {
 
 // bnAffine computes y = (x - mean) / sqrt(var + eps) * scale + bias.
 func bnAffine[T Float](l bnLayout, eps float64, out, x, scale, bias, mean, vr []T) {
+	if o32, ok := any(out).([]float32); ok && l.s < smallPlane {
+		bnAffinePlanes(l, eps, o32, any(x).([]float32), any(scale).([]float32), any(bias).([]float32), any(mean).([]float32), any(vr).([]float32))
+		return
+	}
 	parallelRange(l.c, l.n*l.s, func(c0, c1 int) {
 		for ch := c0; ch < c1; ch++ {
 			inv := 1 / math.Sqrt(float64(vr[ch])+eps)
@@ -355,6 +363,10 @@ func bnSums[T Float](l bnLayout, eps float64, packed bool) Kernel {
 			mean, vr = d[2], d[3]
 		}
 		out := make([]T, 2*l.c)
+		if dy32, ok := any(dy).([]float32); ok && l.s < smallPlane {
+			bnSumsPlanes(l, eps, any(out).([]float32), dy32, any(x).([]float32), any(mean).([]float32), any(vr).([]float32))
+			return Dense([]int{2, l.c}, out), nil
+		}
 		parallelRange(l.c, 2*l.n*l.s, func(c0, c1 int) {
 			for ch := c0; ch < c1; ch++ {
 				m := float64(mean[ch])
@@ -396,6 +408,10 @@ func bnEvalGradX[T Float](l bnLayout, eps float64) func(d [][]T, out []T) {
 func bnTrainGradX[T Float](l bnLayout, eps float64) func(d [][]T, out []T) {
 	return func(d [][]T, out []T) {
 		dy, x, scale, st, sums := d[0], d[1], d[2], d[3], d[4]
+		if o32, ok := any(out).([]float32); ok && l.s < smallPlane {
+			bnTrainGradXPlanes(l, eps, o32, any(dy).([]float32), any(x).([]float32), any(scale).([]float32), any(st).([]float32), any(sums).([]float32))
+			return
+		}
 		M := float64(l.n * l.s)
 		parallelRange(l.c, l.n*l.s, func(c0, c1 int) {
 			for ch := c0; ch < c1; ch++ {
