@@ -19,13 +19,13 @@ var mbv2BN = [][3]int{{16, 32, 1024}, {16, 32, 1024}, {16, 16, 1024}, {16, 96, 1
 	{16, 576, 16}, {16, 576, 4}, {16, 160, 4}, {16, 960, 4}, {16, 960, 4}, {16, 160, 4}, {16, 960, 4}, {16, 960, 4}, {16, 160, 4},
 	{16, 960, 4}, {16, 960, 4}, {16, 320, 4}, {16, 1280, 4}}
 
-// BenchmarkBatchNormTrainKernels times the four float32 kernels of
+// BenchmarkBatchNormPlanes_mobilenetv2 times the four float32 kernels of
 // BatchNormalization in training (statistics, the affine pass, the
 // gradient sums, the gradient of x) over MobileNetV2's layers, grouped by
 // plane size: b.SetBytes is one pass over the group's values, so MB/s
 // compares the plane sizes (the small planes take the plane loops of
 // norm_planes.go).
-func BenchmarkBatchNormTrainKernels(b *testing.B) {
+func BenchmarkBatchNormPlanes_mobilenetv2(b *testing.B) {
 	for _, s := range []int{1024, 256, 64, 16, 4} {
 		for _, k := range []string{"stats", "affine", "sums", "gradx"} {
 			b.Run(fmt.Sprint(k, s), func(b *testing.B) {
