@@ -2,6 +2,8 @@ package ops
 
 import (
 	G "gorgonia.org/gorgonia"
+
+	"github.com/onnxtune/onnxtune/internal/gemm/vec"
 )
 
 // Conv's gradients: w.r.t. the input (the adjoint convolution, also
@@ -149,7 +151,22 @@ func convBackwardWeightCached(dy, col []float32, cd *convDims, dw []float32) {
 // convBiasGrad sums dy (n, m, p) over samples and positions.
 func convBiasGrad[T Float](dy []T, n, m, p int, db []T) {
 	// Channels split across the cores; each channel sums its planes in
-	// sample order, as the serial loop did.
+	// sample order, as the serial loop did. float32 planes are summed by
+	// the vector loops in float64 (a sum element by element in float32
+	// ran at a few GB/s, a fifth of LeNet's bias gradients' time).
+	if dy32, ok := any(dy).([]float32); ok {
+		db32 := any(db).([]float32)
+		parallelRange(m, n*p, func(lo, hi int) {
+			for ch := lo; ch < hi; ch++ {
+				acc := 0.0
+				for s := 0; s < n; s++ {
+					acc += vec.Sum(dy32[(s*m+ch)*p : (s*m+ch+1)*p])
+				}
+				db32[ch] = float32(acc)
+			}
+		})
+		return
+	}
 	parallelRange(m, n*p, func(lo, hi int) {
 		for ch := lo; ch < hi; ch++ {
 			var acc T
