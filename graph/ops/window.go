@@ -331,6 +331,10 @@ func convCol2im[T Float](col []T, ld, off, cg int, g *convGeom, dx []T) {
 // convCol2imRows is convCol2im for any geometry, a pass an output row.
 func convCol2imRows[T Float](col []T, ld, off, cg int, g *convGeom, dx []T) {
 	inN, K, s2 := g.inSize(), g.kSize(), g.s[2]
+	if s2 == 1 {
+		convCol2imRows1(col, ld, off, cg, g, dx)
+		return
+	}
 	for c := 0; c < cg; c++ {
 		dxc := dx[c*inN : (c+1)*inN]
 		g.rows(func(t, yo, xo, lo, hi int) {
@@ -347,6 +351,50 @@ func convCol2imRows[T Float](col []T, ld, off, cg int, g *convGeom, dx []T) {
 				dst[i*s2] += v
 			}
 		})
+	}
+}
+
+// convCol2imRows1 is convCol2imRows for a width stride of 1, the loops of
+// convGeom.rows written out: a call of its function for every row of 10
+// or so elements (LeNet's second convolution) took half the time. The
+// elements receive the same terms in the same order.
+func convCol2imRows1[T Float](col []T, ld, off, cg int, g *convGeom, dx []T) {
+	inN, K := g.inSize(), g.kSize()
+	o1, o2 := g.out[1], g.out[2]
+	for c := 0; c < cg; c++ {
+		dxc := dx[c*inN : (c+1)*inN]
+		t := -1
+		for kd := 0; kd < g.k[0]; kd++ {
+			for kh := 0; kh < g.k[1]; kh++ {
+				for kw := 0; kw < g.k[2]; kw++ {
+					t++
+					xoff := kw*g.d[2] - g.pb[2]
+					lo, hi := convSpan(xoff, 1, o2, g.in[2])
+					if lo == hi {
+						continue
+					}
+					crow := col[(c*K+t)*ld+off:]
+					for od := 0; od < g.out[0]; od++ {
+						id := od*g.s[0] - g.pb[0] + kd*g.d[0]
+						if id < 0 || id >= g.in[0] {
+							continue
+						}
+						for oh := 0; oh < o1; oh++ {
+							ih := oh*g.s[1] - g.pb[1] + kh*g.d[1]
+							if ih < 0 || ih >= g.in[1] {
+								continue
+							}
+							yo, xo := (od*o1+oh)*o2, (id*g.in[1]+ih)*g.in[2]+xoff
+							src := crow[yo+lo : yo+hi]
+							dst := dxc[xo+lo:][:len(src)]
+							for i, v := range src {
+								dst[i] += v
+							}
+						}
+					}
+				}
+			}
+		}
 	}
 }
 
