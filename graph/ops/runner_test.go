@@ -169,15 +169,7 @@ func TestRunnerUnknownInput(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := importer.Load(filepath.Join(dir, "mlp_bn_eval.onnx"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := ops.NewRunner(m, ops.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
+	_, r := loadRunner(t, filepath.Join(dir, "mlp_bn_eval.onnx"))
 	x := floats(20)(rand.New(rand.NewSource(1)), 2)
 	for _, tc := range []struct {
 		name string
