@@ -53,8 +53,11 @@ func planSpans(g *graph.Graph, count int, of func(i int) int) *spanPlan {
 			}
 		}
 	}
+	// Reads of subgraphs (If, Loop bodies) count as their node's, after
+	// its inputs, in name order.
+	cons := g.Consumers()
 	var outer []string
-	for v, uses := range g.Consumers() {
+	for v, uses := range cons {
 		for _, u := range uses {
 			if u.Index < 0 {
 				outer = append(outer, v)
@@ -63,7 +66,6 @@ func planSpans(g *graph.Graph, count int, of func(i int) int) *spanPlan {
 		}
 	}
 	slices.Sort(outer)
-	cons := g.Consumers()
 	for _, v := range outer {
 		for _, u := range cons[v] {
 			if u.Index < 0 && !slices.Contains(p.reads[u.Node], v) {
