@@ -138,7 +138,7 @@ type spanRun struct {
 	next     int                      // the span to run next
 	vals     map[string]*tensor.Dense // the graph inputs, and values of spans run that a later span reads
 	consts   map[string]bool          // of vals, those known at compile time
-	types    map[string]graph.DType   // of vals, their element type in the model
+	types    map[string]graph.DType   // of vals, their element type in the model (a half type for float32 values of one: ops.Program.Types)
 }
 
 func newSpanRun(plan *spanPlan, m *graph.Model, inputs map[string]*tensor.Dense, maxBytes int64) *spanRun {
@@ -223,7 +223,7 @@ func (r *spanRun) run() (map[string]*tensor.Dense, []producedValue, error) {
 		name := sub.Outputs[i].Name
 		got[name] = o
 		if r.plan.last[name] > k {
-			r.vals[name], r.consts[name], r.types[name] = o, p.Outputs[i].IsConst(), p.Outputs[i].DType
+			r.vals[name], r.consts[name], r.types[name] = o, p.Outputs[i].IsConst(), p.Types[i]
 		}
 	}
 	for v := range r.vals {

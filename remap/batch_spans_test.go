@@ -1,0 +1,232 @@
+package remap
+
+import (
+	"crypto/sha256"
+	"fmt"
+	"math"
+	"testing"
+
+	"gorgonia.org/tensor"
+
+	"github.com/onnxtune/onnxtune/export"
+	"github.com/onnxtune/onnxtune/graph"
+	"github.com/onnxtune/onnxtune/graph/ops"
+)
+
+// wholeRun runs m compiled whole, every node output made a graph output (as
+// the proof ran before it went span by span), and returns them by name.
+func wholeRun(t *testing.T, m *graph.Model, inputs map[string]*tensor.Dense) map[string]*tensor.Dense {
+	t.Helper()
+	g := *m.Graph
+	g.Outputs = nil
+	seen := make(map[string]bool)
+	for _, n := range m.Graph.Nodes {
+		for _, o := range n.Outputs {
+			if o != "" && !seen[o] {
+				seen[o] = true
+				g.Outputs = append(g.Outputs, &graph.ValueInfo{Name: o})
+			}
+		}
+	}
+	cm := *m
+	cm.Graph = &g
+	shapes := make(map[string][]int)
+	for k, v := range inputs {
+		shapes[k] = ops.Shape(v)
+	}
+	p, err := ops.Compile(&cm, shapes, ops.Options{})
+	if err != nil {
+		t.Fatalf("whole: %v", err)
+	}
+	defer p.Close()
+	outs, err := p.Run(inputs)
+	if err != nil {
+		t.Fatalf("whole: %v", err)
+	}
+	got := make(map[string]*tensor.Dense)
+	for i, o := range outs {
+		got[g.Outputs[i].Name] = o
+	}
+	return got
+}
+
+// spansRun runs m span by span, spans of size nodes, and returns every
+// node output by name.
+func spansRun(m *graph.Model, inputs map[string]*tensor.Dense, size int) (map[string]*tensor.Dense, error) {
+	defer func(n int) { spanNodes = n }(spanNodes)
+	spanNodes = size
+	plan := exportedSpans(m.Graph)
+	run := newSpanRun(plan, m, inputs, 0)
+	all := make(map[string]*tensor.Dense)
+	for range plan.spans {
+		got, _, err := run.run()
+		if err != nil {
+			return nil, err
+		}
+		for k, v := range got {
+			all[k] = v
+		}
+	}
+	return all, nil
+}
+
+// sameValues reports the first value of want that got lacks or holds
+// other bits (NaNs equal), or "".
+func sameValues(want, got map[string]*tensor.Dense) string {
+	for k, w := range want {
+		g := got[k]
+		if g == nil {
+			return fmt.Sprintf("%s: missing", k)
+		}
+		if w.Dtype() != g.Dtype() || fmt.Sprint(w.Shape()) != fmt.Sprint(g.Shape()) {
+			return fmt.Sprintf("%s: %v %v, want %v %v", k, g.Dtype(), g.Shape(), w.Dtype(), w.Shape())
+		}
+		if wf, ok := w.Data().([]float32); ok {
+			gf := g.Data().([]float32)
+			for i := range wf {
+				if math.Float32bits(wf[i]) != math.Float32bits(gf[i]) && !(math.IsNaN(float64(wf[i])) && math.IsNaN(float64(gf[i]))) {
+					return fmt.Sprintf("%s[%d]: %v, want %v", k, i, gf[i], wf[i])
+				}
+			}
+			continue
+		}
+		if fmt.Sprint(w.Data()) != fmt.Sprint(g.Data()) {
+			return fmt.Sprintf("%s: %v, want %v", k, g.Data(), w.Data())
+		}
+	}
+	return ""
+}
+
+// batchOutcome is what DynamicBatch does to a copy of the model mk makes
+// with spans of size nodes (0: one span): the report and the model's
+// bytes, or the error.
+func batchOutcome(t *testing.T, mk func() *graph.Model, size int) string {
+	t.Helper()
+	defer func(n int) { spanNodes = n }(spanNodes)
+	m := mk()
+	spanNodes = size
+	if size == 0 {
+		spanNodes = len(m.Graph.Nodes) + 1
+	}
+	rep, err := DynamicBatch(m, BatchOptions{})
+	if err != nil {
+		return "error: " + err.Error()
+	}
+	enc, err := export.Encode(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fmt.Sprintf("%+v %x", *rep, sha256.Sum256(enc))
+}
+
+func tensorInfo(name string, dt graph.DType, dims ...int64) *graph.ValueInfo {
+	s := &graph.Shape{}
+	for _, d := range dims {
+		s.Dims = append(s.Dims, graph.Dim{Value: d, HasValue: true})
+	}
+	return &graph.ValueInfo{Name: name, Type: &graph.Type{Kind: graph.TypeTensor, Elem: dt, Shape: s}}
+}
+
+func node(op string, in, out []string, attrs ...*graph.Attribute) *graph.Node {
+	return &graph.Node{Name: "/" + out[0] + "/" + op, OpType: op, Inputs: in, Outputs: out, Attrs: attrs}
+}
+
+func intAttr(name string, v int64) *graph.Attribute {
+	return &graph.Attribute{Name: name, Type: graph.AttrInt, I: v}
+}
+
+// spanCase is a small model that crosses span boundaries in some way, with
+// an input at its fixed batch.
+type spanCase struct {
+	name  string
+	model func() *graph.Model
+}
+
+// TestSpanRunValues: running a model span by span gives every node output
+// the bits the model compiled whole gives, wherever the spans are cut, and
+// DynamicBatch's outcome does not depend on the cut.
+func TestSpanRunValues(t *testing.T) {
+	for _, c := range spanCases() {
+		t.Run(c.name, func(t *testing.T) {
+			m := c.model()
+			axes := inputAxes(m.Graph, ops.InputNames(m))
+			b := int(FixedBatch(m))
+			inputs, err := proofInputs(m, axes, b, b, setX)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := wholeRun(t, m, inputs)
+			for size := 1; size <= len(m.Graph.Nodes); size++ {
+				got, err := spansRun(m, inputs, size)
+				if err != nil {
+					t.Fatalf("spans of %d nodes: %v", size, err)
+				}
+				if d := sameValues(want, got); d != "" {
+					t.Errorf("spans of %d nodes: %s", size, d)
+				}
+			}
+			whole := batchOutcome(t, c.model, 0)
+			for size := 1; size <= len(m.Graph.Nodes); size++ {
+				if got := batchOutcome(t, c.model, size); got != whole {
+					t.Errorf("DynamicBatch, spans of %d nodes:\n%s\none span:\n%s", size, got, whole)
+				}
+			}
+		})
+	}
+}
+
+func spanCases() []spanCase {
+	model := func(g *graph.Graph) *graph.Model {
+		return &graph.Model{IRVersion: 8, Opsets: []graph.Opset{{Version: 17}}, Graph: g}
+	}
+	return []spanCase{
+		{"float16_across", func() *graph.Model {
+			// A float16 value made in one span and multiplied in the next:
+			// the product is rounded to float16 there too.
+			return model(&graph.Graph{
+				Name:    "f16",
+				Inputs:  []*graph.ValueInfo{tensorInfo("x", graph.Float32, 2, 5)},
+				Outputs: []*graph.ValueInfo{{Name: "y"}},
+				Nodes: []*graph.Node{
+					node("Cast", []string{"x"}, []string{"h"}, intAttr("to", int64(graph.Float16))),
+					node("Mul", []string{"h", "h"}, []string{"p"}),
+					node("Cast", []string{"p"}, []string{"y"}, intAttr("to", int64(graph.Float32))),
+				},
+			})
+		}},
+		{"float16_constant_across", func() *graph.Model {
+			// A float16 Constant (known at compile time) read in a later
+			// span: its square root is rounded to float16.
+			c := &graph.Tensor{Name: "c", DType: graph.Float16, Dims: []int64{5},
+				Raw: graph.Encode([]graph.F16{graph.F16FromFloat32(2), graph.F16FromFloat32(3), graph.F16FromFloat32(5), graph.F16FromFloat32(7), graph.F16FromFloat32(11)})}
+			return model(&graph.Graph{
+				Name:    "f16const",
+				Inputs:  []*graph.ValueInfo{tensorInfo("x", graph.Float32, 2, 5)},
+				Outputs: []*graph.ValueInfo{{Name: "y"}},
+				Nodes: []*graph.Node{
+					node("Constant", nil, []string{"c"}, &graph.Attribute{Name: "value", Type: graph.AttrTensor, T: c}),
+					node("Sqrt", []string{"c"}, []string{"s"}),
+					node("Cast", []string{"s"}, []string{"f"}, intAttr("to", int64(graph.Float32))),
+					node("Add", []string{"x", "f"}, []string{"y"}),
+				},
+			})
+		}},
+		{"if_branch_outputs_outer_values", func() *graph.Model {
+			// An If whose branches give values of earlier spans as their
+			// outputs, read by no node of theirs.
+			return model(&graph.Graph{
+				Name:         "if_pass",
+				Inputs:       []*graph.ValueInfo{tensorInfo("x", graph.Float32, 2, 5)},
+				Initializers: []*graph.Tensor{{Name: "cond", DType: graph.Bool, Dims: []int64{}, Raw: []byte{1}}},
+				Outputs:      []*graph.ValueInfo{{Name: "o"}},
+				Nodes: []*graph.Node{
+					node("Relu", []string{"x"}, []string{"r"}),
+					node("Neg", []string{"x"}, []string{"s"}),
+					node("If", []string{"cond"}, []string{"o"},
+						&graph.Attribute{Name: "then_branch", Type: graph.AttrGraph, G: &graph.Graph{Name: "then", Outputs: []*graph.ValueInfo{{Name: "r"}}}},
+						&graph.Attribute{Name: "else_branch", Type: graph.AttrGraph, G: &graph.Graph{Name: "else", Outputs: []*graph.ValueInfo{{Name: "s"}}}}),
+				},
+			})
+		}},
+	}
+}
