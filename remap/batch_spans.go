@@ -1,6 +1,7 @@
 package remap
 
 import (
+	"maps"
 	"slices"
 
 	"gorgonia.org/tensor"
@@ -130,6 +131,24 @@ func rewrittenSpans(orig *spanPlan, c *graph.Graph) *spanPlan {
 	return planSpans(c, len(orig.spans), func(i int) int { return of[i] })
 }
 
+// split returns p with span k cut into spans of one node each.
+func (p *spanPlan) split(k int) *spanPlan {
+	of := make(map[*graph.Node]int, len(p.g.Nodes))
+	at := 0
+	for j, span := range p.spans {
+		for _, n := range span {
+			of[n] = at
+			if j == k {
+				at++
+			}
+		}
+		if j != k || len(span) == 0 {
+			at++
+		}
+	}
+	return planSpans(p.g, at, func(i int) int { return of[p.g.Nodes[i]] })
+}
+
 // spanRun is one run of a model, span by span.
 type spanRun struct {
 	plan     *spanPlan
@@ -148,6 +167,13 @@ func newSpanRun(plan *spanPlan, m *graph.Model, inputs map[string]*tensor.Dense,
 		r.vals[k] = v
 	}
 	return r
+}
+
+// snapshot copies r as it stands, to run the next spans again.
+func (r *spanRun) snapshot() *spanRun {
+	c := *r
+	c.vals, c.consts, c.types = maps.Clone(r.vals), maps.Clone(r.consts), maps.Clone(r.types)
+	return &c
 }
 
 // run runs the next span and returns its nodes' outputs by name, with the

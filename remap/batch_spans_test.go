@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"math"
+	"strings"
 	"testing"
 
 	"gorgonia.org/tensor"
@@ -139,6 +140,7 @@ func intAttr(name string, v int64) *graph.Attribute {
 // an input at its fixed batch.
 type spanCase struct {
 	name  string
+	want  string // in DynamicBatch's outcome
 	model func() *graph.Model
 }
 
@@ -166,6 +168,9 @@ func TestSpanRunValues(t *testing.T) {
 				}
 			}
 			whole := batchOutcome(t, c.model, 0)
+			if !strings.Contains(whole, c.want) {
+				t.Fatalf("DynamicBatch: %s\nwant %q in it", whole, c.want)
+			}
 			for size := 1; size <= len(m.Graph.Nodes); size++ {
 				if got := batchOutcome(t, c.model, size); got != whole {
 					t.Errorf("DynamicBatch, spans of %d nodes:\n%s\none span:\n%s", size, got, whole)
@@ -180,7 +185,7 @@ func spanCases() []spanCase {
 		return &graph.Model{IRVersion: 8, Opsets: []graph.Opset{{Version: 17}}, Graph: g}
 	}
 	return []spanCase{
-		{"float16_across", func() *graph.Model {
+		{"float16_across", "ProvedAt:[2 5]", func() *graph.Model {
 			// A float16 value made in one span and multiplied in the next:
 			// the product is rounded to float16 there too.
 			return model(&graph.Graph{
@@ -194,7 +199,7 @@ func spanCases() []spanCase {
 				},
 			})
 		}},
-		{"float16_constant_across", func() *graph.Model {
+		{"float16_constant_across", "ProvedAt:[2 5]", func() *graph.Model {
 			// A float16 Constant (known at compile time) read in a later
 			// span: its square root is rounded to float16.
 			c := &graph.Tensor{Name: "c", DType: graph.Float16, Dims: []int64{5},
@@ -211,7 +216,87 @@ func spanCases() []spanCase {
 				},
 			})
 		}},
-		{"if_branch_outputs_outer_values", func() *graph.Model {
+		{"local_function", "ProvedAt:[2 5]", func() *graph.Model {
+			// Calls of a local function (Compile inlines them), the second
+			// reading the first's output from an earlier span.
+			m := model(&graph.Graph{
+				Name:    "fn",
+				Inputs:  []*graph.ValueInfo{tensorInfo("x", graph.Float32, 2, 5)},
+				Outputs: []*graph.ValueInfo{{Name: "y"}},
+				Nodes: []*graph.Node{
+					{Name: "call0", OpType: "Softish", Domain: "local", Inputs: []string{"x"}, Outputs: []string{"a"}},
+					node("Relu", []string{"a"}, []string{"r"}),
+					{Name: "call1", OpType: "Softish", Domain: "local", Inputs: []string{"r"}, Outputs: []string{"y"}},
+				},
+			})
+			m.Opsets = append(m.Opsets, graph.Opset{Domain: "local", Version: 1})
+			m.LocalFunctions = []*graph.Function{{Name: "Softish", Domain: "local", Inputs: []string{"in"}, Outputs: []string{"out"},
+				Opsets: []graph.Opset{{Version: 17}},
+				Nodes: []*graph.Node{
+					node("Tanh", []string{"in"}, []string{"t"}),
+					node("Mul", []string{"in", "t"}, []string{"out"}),
+				}}}
+			return m
+		}},
+		{"shape_chain", "Rewrites:[node /y1/Reshape: shape [2 3 4] -> [-1 3 4] node /e/Expand: shape [2 3 4] -> batch at 0]", func() *graph.Model {
+			// Shape, Gather, Unsqueeze, Concat, Reshape: a folded shape
+			// computation cut anywhere; a Constant read by several spans;
+			// an output both a graph output and read later; an output no
+			// one reads; optional inputs left out; two nodes of one name.
+			idx := &graph.Tensor{Name: "i", DType: graph.Int64, Dims: []int64{}, Raw: graph.Encode([]int64{0})}
+			minus := &graph.Tensor{Name: "m", DType: graph.Int64, Dims: []int64{1}, Raw: graph.Encode([]int64{-1})}
+			zero := &graph.Tensor{Name: "z", DType: graph.Int64, Dims: []int64{1}, Raw: graph.Encode([]int64{0})}
+			g := &graph.Graph{
+				Name:         "chain",
+				Inputs:       []*graph.ValueInfo{tensorInfo("x", graph.Float32, 2, 3, 4), tensorInfo("w", graph.Float32, 4)},
+				Initializers: []*graph.Tensor{{Name: "w", DType: graph.Float32, Dims: []int64{4}, Raw: graph.Encode([]float32{1, -2, 3, -4})}},
+				Outputs:      []*graph.ValueInfo{{Name: "flat"}, {Name: "y"}},
+				Nodes: []*graph.Node{
+					node("Constant", nil, []string{"i"}, &graph.Attribute{Name: "value", Type: graph.AttrTensor, T: idx}),
+					node("Shape", []string{"x"}, []string{"s"}),
+					node("Gather", []string{"s", "i"}, []string{"b"}, intAttr("axis", 0)),
+					node("Constant", nil, []string{"m"}, &graph.Attribute{Name: "value", Type: graph.AttrTensor, T: minus}),
+					node("Unsqueeze", []string{"b", "z"}, []string{"bu"}),
+					node("Concat", []string{"bu", "m"}, []string{"target"}, intAttr("axis", 0)),
+					node("Mul", []string{"x", "w"}, []string{"xw"}),
+					node("Reshape", []string{"xw", "target"}, []string{"flat"}),
+					node("Clip", []string{"flat", "", ""}, []string{"clipped"}),
+					node("Shape", []string{"clipped"}, []string{"unread"}),
+					node("Gather", []string{"s", "i"}, []string{"b2"}, intAttr("axis", 0)),
+					node("Relu", []string{"flat"}, []string{"y0"}),
+					node("Reshape", []string{"y0", "fixed"}, []string{"y1"}),
+					node("Expand", []string{"w", "fixed3"}, []string{"e"}),
+					node("Add", []string{"y1", "e"}, []string{"y"}),
+				},
+			}
+			g.Nodes = append([]*graph.Node{
+				node("Constant", nil, []string{"fixed"}, &graph.Attribute{Name: "value", Type: graph.AttrTensor,
+					T: &graph.Tensor{Name: "fixed", DType: graph.Int64, Dims: []int64{3}, Raw: graph.Encode([]int64{2, 3, 4})}}),
+			}, g.Nodes...)
+			g.Initializers = append(g.Initializers, &graph.Tensor{Name: "fixed3", DType: graph.Int64, Dims: []int64{3}, Raw: graph.Encode([]int64{2, 3, 4})})
+			g.Initializers = append(g.Initializers, zero)
+			g.Nodes[11].Name = g.Nodes[3].Name
+			return model(g)
+		}},
+		{"pinned_then_not_running_at_n", "pinned: node /mean/ReduceMean (ReduceMean)", func() *graph.Model {
+			// A mean over the batch, then a Split that does not run at N:
+			// the refusal names the mean, the first node that breaks the
+			// rule, wherever the spans are cut (it named the Split run
+			// whole, the mean when a span ended between them).
+			return model(&graph.Graph{
+				Name:         "pinned",
+				Inputs:       []*graph.ValueInfo{tensorInfo("x", graph.Float32, 2, 5)},
+				Initializers: []*graph.Tensor{{Name: "two", DType: graph.Int64, Dims: []int64{2}, Raw: graph.Encode([]int64{1, 1})}},
+				Outputs:      []*graph.ValueInfo{{Name: "y"}},
+				Nodes: []*graph.Node{
+					node("ReduceMean", []string{"x"}, []string{"mean"}, &graph.Attribute{Name: "axes", Type: graph.AttrInts, Ints: []int64{0}}),
+					node("Sub", []string{"x", "mean"}, []string{"d"}),
+					node("Relu", []string{"d"}, []string{"r"}),
+					node("Split", []string{"r", "two"}, []string{"y", "y2"}, intAttr("axis", 0)),
+				},
+			})
+		}},
+		{"if_branch_outputs_outer_values", "ProvedAt:[2 5]", func() *graph.Model {
 			// An If whose branches give values of earlier spans as their
 			// outputs, read by no node of theirs.
 			return model(&graph.Graph{
