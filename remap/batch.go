@@ -115,13 +115,15 @@ func DynamicBatch(m *graph.Model, opts BatchOptions) (*BatchReport, error) {
 	if err != nil {
 		return nil, fmt.Errorf("remap: dynamic batch: %w", err)
 	}
-	if err := ops.NewRegistry().CheckModel(m); err != nil {
-		return nil, err // the engine lacks an op (or a function does not inline): nothing to do with the batch
-	}
-	plan := exportedSpans(g)
-	shapes, atB, err := exportedRun(plan, m, inputsB, opts.MaxBytes)
+	err = ops.NewRegistry().CheckModel(m)
 	if ue := (*ops.UnsupportedError)(nil); errors.As(err, &ue) {
-		return nil, err
+		return nil, err // the engine lacks an op: nothing to do with the batch
+	}
+	var shapes map[string][]int
+	var atB map[string]*tensor.Dense
+	plan := exportedSpans(g)
+	if err == nil { // else a function does not inline: the model does not run
+		shapes, atB, err = exportedRun(plan, m, inputsB, opts.MaxBytes)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("remap: dynamic batch: the model as exported does not run at batch %d: %w", b, err)

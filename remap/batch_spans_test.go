@@ -2,6 +2,7 @@ package remap
 
 import (
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"math"
 	"strings"
@@ -313,5 +314,35 @@ func spanCases() []spanCase {
 				},
 			})
 		}},
+	}
+}
+
+// TestDynamicBatchSpansEngineErrors: a model the engine cannot run fails as
+// it did run whole: ops it lacks in one *ops.UnsupportedError naming them
+// all, a local function that does not inline as a model that does not run
+// at its batch (the error said nothing of DynamicBatch).
+func TestDynamicBatchSpansEngineErrors(t *testing.T) {
+	mk := func(op1, op2 string) *graph.Model {
+		return &graph.Model{IRVersion: 8, Opsets: []graph.Opset{{Version: 17}, {Domain: "local", Version: 1}}, Graph: &graph.Graph{
+			Name: "u", Inputs: []*graph.ValueInfo{tensorInfo("x", graph.Float32, 2, 5)}, Outputs: []*graph.ValueInfo{{Name: "z"}},
+			Nodes: []*graph.Node{node(op1, []string{"x"}, []string{"y"}), node("Relu", []string{"y"}, []string{"y1"}), node(op2, []string{"y1"}, []string{"z"})}}}
+	}
+	defer func(n int) { spanNodes = n }(spanNodes)
+	for _, size := range []int{1, 48} {
+		spanNodes = size
+		_, err := DynamicBatch(mk("FooOp", "BarOp"), BatchOptions{})
+		var ue *ops.UnsupportedError
+		if !errors.As(err, &ue) || !strings.Contains(err.Error(), "BarOp") || !strings.Contains(err.Error(), "FooOp") {
+			t.Errorf("spans of %d: %v, want an *ops.UnsupportedError naming FooOp and BarOp", size, err)
+		}
+		m := mk("Relu", "Relu")
+		m.LocalFunctions = []*graph.Function{{Name: "F", Domain: "local", Inputs: []string{"a"}, Outputs: []string{"b"},
+			Nodes: []*graph.Node{{OpType: "F", Domain: "local", Inputs: []string{"a"}, Outputs: []string{"b"}}}}}
+		m.Graph.Nodes[1].Domain, m.Graph.Nodes[1].OpType = "local", "F"
+		_, err = DynamicBatch(m, BatchOptions{})
+		var ie *graph.InlineError
+		if !errors.As(err, &ie) || !strings.HasPrefix(err.Error(), "remap: dynamic batch: the model as exported does not run at batch 2: ") {
+			t.Errorf("spans of %d: %v, want a *graph.InlineError, the model as exported not running at batch 2", size, err)
+		}
 	}
 }
