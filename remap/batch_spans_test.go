@@ -279,6 +279,38 @@ func spanCases() []spanCase {
 			g.Nodes[11].Name = g.Nodes[3].Name
 			return model(g)
 		}},
+		{"if_computed_condition_nested", "ProvedAt:[2 5]", func() *graph.Model {
+			// An If whose condition is computed when the model runs (both
+			// branches run), one branch holding another If: values of
+			// earlier spans read from two levels down, as node inputs and
+			// as outputs.
+			inner := &graph.Graph{Name: "inner", Outputs: []*graph.ValueInfo{{Name: "ir"}},
+				Nodes: []*graph.Node{node("Abs", []string{"s"}, []string{"ir"})}}
+			innerElse := &graph.Graph{Name: "inner_else", Outputs: []*graph.ValueInfo{{Name: "r"}}}
+			then := &graph.Graph{Name: "then", Outputs: []*graph.ValueInfo{{Name: "t"}},
+				Nodes: []*graph.Node{node("If", []string{"k"}, []string{"t"},
+					&graph.Attribute{Name: "then_branch", Type: graph.AttrGraph, G: inner},
+					&graph.Attribute{Name: "else_branch", Type: graph.AttrGraph, G: innerElse})}}
+			els := &graph.Graph{Name: "else", Outputs: []*graph.ValueInfo{{Name: "e"}},
+				Nodes: []*graph.Node{node("Neg", []string{"s"}, []string{"e"})}}
+			return model(&graph.Graph{
+				Name:   "if_nested",
+				Inputs: []*graph.ValueInfo{tensorInfo("x", graph.Float32, 2, 5), tensorInfo("flag", graph.Float32)},
+				Initializers: []*graph.Tensor{
+					{Name: "floor", DType: graph.Float32, Dims: []int64{}, Raw: graph.Encode([]float32{-100})},
+					{Name: "k", DType: graph.Bool, Dims: []int64{}, Raw: []byte{0}},
+				},
+				Outputs: []*graph.ValueInfo{{Name: "o"}},
+				Nodes: []*graph.Node{
+					node("Relu", []string{"x"}, []string{"r"}),
+					node("Neg", []string{"x"}, []string{"s"}),
+					node("Greater", []string{"flag", "floor"}, []string{"cond"}),
+					node("If", []string{"cond"}, []string{"o"},
+						&graph.Attribute{Name: "then_branch", Type: graph.AttrGraph, G: then},
+						&graph.Attribute{Name: "else_branch", Type: graph.AttrGraph, G: els}),
+				},
+			})
+		}},
 		{"pinned_then_not_running_at_n", "pinned: node /mean/ReduceMean (ReduceMean)", func() *graph.Model {
 			// A mean over the batch, then a Split that does not run at N:
 			// the refusal names the mean, the first node that breaks the

@@ -144,7 +144,8 @@ func roundTo(v float32, d graph.DType) float32 {
 // float16 or bfloat16 values (Program.Types; Value.DType is float32 for
 // them), and a graph input of a half type given as a constant
 // (Options.Constants) is rounded to it and computes in it as a fed one
-// does: the float16 square root of 2 is 1.4140625, not float32's 1.4142135.
+// does, folded as a constant: the float16 square root of 2 is 1.4140625,
+// not float32's 1.4142135.
 func TestHalfTypesAcrossPrograms(t *testing.T) {
 	info := func(name string, dt graph.DType) *graph.ValueInfo {
 		return &graph.ValueInfo{Name: name, Type: &graph.Type{Kind: graph.TypeTensor, Elem: dt, Shape: &graph.Shape{Dims: []graph.Dim{{Value: 2, HasValue: true}}}}}
@@ -166,6 +167,9 @@ func TestHalfTypesAcrossPrograms(t *testing.T) {
 	defer p.Close()
 	if want := []graph.DType{graph.Float16, graph.BFloat16, graph.Float32}; len(p.Types) != 3 || p.Types[0] != want[0] || p.Types[1] != want[1] || p.Types[2] != want[2] {
 		t.Fatalf("types %v, want %v", p.Types, want)
+	}
+	if !p.Outputs[0].IsConst() {
+		t.Error("the square root of a constant is not folded")
 	}
 	outs, err := p.Run(map[string]*tensor.Dense{"x": ops.Dense([]int{2}, []float32{1, 2}), "f": ops.Dense([]int{2}, []float32{1, 2})})
 	if err != nil {
