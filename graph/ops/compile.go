@@ -69,14 +69,14 @@ type Program struct {
 	Params  map[string]*G.Node // float initializers of the parameter table, by initializer name
 	Outputs []*Value           // graph outputs, in order
 	Names   []string           // graph output names
-	// Types are the graph outputs' element types in the model: an
-	// output's Value.DType, but float16 or bfloat16 for one of that type
-	// (held as float32 values of the type; see half.go).
-	Types []graph.DType
 	Updates []Update           // training-mode side effects (BatchNorm running statistics)
 	// Bytes is the total counted against Options.MaxBytes: the values the
 	// program computes (and, in training, their gradients).
 	Bytes int64
+	// Types are the graph outputs' element types in the model: an
+	// output's Value.DType, but float16 or bfloat16 for one of that type
+	// (held as float32 values of the type; see half.go).
+	Types []graph.DType
 
 	machine G.VM
 }
