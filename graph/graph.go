@@ -84,7 +84,8 @@ func (a *Attribute) subgraphs() []*Graph {
 	return append(gs, a.Graphs...)
 }
 
-// outerReads lists the names a graph reads that it does not define itself.
+// outerReads lists the names a graph reads that it does not define itself:
+// its nodes' inputs, its subgraphs' reads and its outputs.
 func (g *Graph) outerReads() map[string]bool {
 	defined := make(map[string]bool)
 	for _, v := range g.Inputs {
@@ -111,6 +112,11 @@ func (g *Graph) outerReads() map[string]bool {
 		}
 		for _, o := range n.Outputs {
 			defined[o] = true
+		}
+	}
+	for _, o := range g.Outputs {
+		if !defined[o.Name] {
+			reads[o.Name] = true // a value of the scope around, given as it is
 		}
 	}
 	return reads

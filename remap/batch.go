@@ -115,13 +115,15 @@ func DynamicBatch(m *graph.Model, opts BatchOptions) (*BatchReport, error) {
 	if err != nil {
 		return nil, fmt.Errorf("remap: dynamic batch: %w", err)
 	}
-	if err := ops.NewRegistry().CheckModel(m); err != nil {
-		return nil, err // the engine lacks an op (or a function does not inline): nothing to do with the batch
-	}
-	plan := exportedSpans(g)
-	shapes, atB, err := exportedRun(plan, m, inputsB, opts.MaxBytes)
+	err = ops.NewRegistry().CheckModel(m)
 	if ue := (*ops.UnsupportedError)(nil); errors.As(err, &ue) {
-		return nil, err
+		return nil, err // the engine lacks an op: nothing to do with the batch
+	}
+	var shapes map[string][]int
+	var atB map[string]*tensor.Dense
+	plan := exportedSpans(g)
+	if err == nil { // else a function does not inline: the model does not run
+		shapes, atB, err = exportedRun(plan, m, inputsB, opts.MaxBytes)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("remap: dynamic batch: the model as exported does not run at batch %d: %w", b, err)
@@ -1027,48 +1029,84 @@ func proveBatch(orig, rewritten *graph.Model, plan *spanPlan, axes map[string]in
 		return nil, nil, err
 	}
 	rplan := rewrittenSpans(plan, rewritten.Graph)
-	runW := newSpanRun(plan, orig, inputsB, maxBytes)
-	runB := newSpanRun(rplan, rewritten, inputsB, maxBytes)
-	runY := newSpanRun(rplan, rewritten, inputsY, maxBytes)
-	runN := newSpanRun(rplan, rewritten, inputsN, maxBytes)
-	shapesB := make(map[string][]int)
-	shapesN := make(map[string][]int)
-	for range plan.spans {
-		want, _, err := runW.run()
-		if err != nil {
-			return nil, nil, fmt.Errorf("the model as exported does not run at batch %d: %w", b, err)
+	pr := &spanProof{rewritten: rewritten.Graph, isOutput: isOutput, tags: tags, b: b, n: n,
+		shapesB: make(map[string][]int), shapesN: make(map[string][]int)}
+	err = pr.prove(newSpanRun(plan, orig, inputsB, maxBytes), newSpanRun(rplan, rewritten, inputsB, maxBytes),
+		newSpanRun(rplan, rewritten, inputsY, maxBytes), newSpanRun(rplan, rewritten, inputsN, maxBytes))
+	if err != nil {
+		return nil, nil, err
+	}
+	return pr.shapesB, pr.shapesN, nil
+}
+
+// spanProof is the comparison of proveBatch's four runs.
+type spanProof struct {
+	rewritten        *graph.Graph
+	isOutput         map[string]bool
+	tags             map[string]batchTag
+	b, n             int
+	shapesB, shapesN map[string][]int
+}
+
+// prove advances the runs of the model as exported at b (w) and of the
+// rewritten model at b (x), at b on other examples (y) and at n together
+// through the rest of their spans, comparing each span's values. A
+// rewritten run that fails in a span of several nodes (but for want of
+// memory) goes over that span again a node at a time, so that the error
+// names the first node that breaks the rule, the failing one or one
+// before it, wherever the spans are cut.
+func (pr *spanProof) prove(w, x, y, n *spanRun) error {
+	b := pr.b
+	for w.next < len(w.plan.spans) {
+		k := w.next
+		saved := []*spanRun{w.snapshot(), x.snapshot(), y.snapshot(), n.snapshot()}
+		finer := func(err error, at int) error {
+			if le := (*graph.LimitError)(nil); errors.As(err, &le) || len(w.plan.spans[k]) < 2 {
+				return proofError(at, err)
+			}
+			wp := w.plan.split(k)
+			xp := rewrittenSpans(wp, pr.rewritten)
+			saved[0].plan = wp
+			for _, r := range saved[1:] {
+				r.plan = xp
+			}
+			return pr.prove(saved[0], saved[1], saved[2], saved[3])
 		}
-		atB, order, err := runB.run()
+		want, _, err := w.run()
 		if err != nil {
-			return nil, nil, proofError(b, err)
+			return fmt.Errorf("the model as exported does not run at batch %d: %w", b, err)
 		}
-		atY, _, err := runY.run()
+		atB, order, err := x.run()
 		if err != nil {
-			return nil, nil, proofError(b, err)
+			return finer(err, b)
 		}
-		atN, _, err := runN.run()
+		atY, _, err := y.run()
 		if err != nil {
-			return nil, nil, proofError(n, err)
+			return finer(err, b)
+		}
+		atN, _, err := n.run()
+		if err != nil {
+			return finer(err, pr.n)
 		}
 		for _, v := range order {
 			x, y := atB[v.value], atN[v.value]
 			if x == nil || y == nil {
 				continue
 			}
-			shapesB[v.value], shapesN[v.value] = ops.Shape(x), ops.Shape(y)
+			pr.shapesB[v.value], pr.shapesN[v.value] = ops.Shape(x), ops.Shape(y)
 			if w := want[v.value]; w != nil && !closeEnough(w, x) {
-				return nil, nil, fmt.Errorf("%w: node %s computes %q differently at batch %d after the rewrite", ErrBatchPinned, v.node, v.value, b)
+				return fmt.Errorf("%w: node %s computes %q differently at batch %d after the rewrite", ErrBatchPinned, v.node, v.value, b)
 			}
 			major := 1
-			if t, ok := tags[v.value]; ok {
+			if t, ok := pr.tags[v.value]; ok {
 				major = t.Major
 			}
-			if why := perExample(x, atY[v.value], y, b, n, major, !isOutput[v.value]); why != "" {
-				return nil, nil, fmt.Errorf("%w: node %s (%s): output %q %s", ErrBatchPinned, v.node, v.op, v.value, why)
+			if why := perExample(x, atY[v.value], y, b, pr.n, major, !pr.isOutput[v.value]); why != "" {
+				return fmt.Errorf("%w: node %s (%s): output %q %s", ErrBatchPinned, v.node, v.op, v.value, why)
 			}
 		}
 	}
-	return shapesB, shapesN, nil
+	return nil
 }
 
 // proofError is the error of a proof's run at batch n: a run that would

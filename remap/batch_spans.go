@@ -1,6 +1,7 @@
 package remap
 
 import (
+	"maps"
 	"slices"
 
 	"gorgonia.org/tensor"
@@ -132,6 +133,24 @@ func rewrittenSpans(orig *spanPlan, c *graph.Graph) *spanPlan {
 	return planSpans(c, len(orig.spans), func(i int) int { return of[i] })
 }
 
+// split returns p with span k cut into spans of one node each.
+func (p *spanPlan) split(k int) *spanPlan {
+	of := make(map[*graph.Node]int, len(p.g.Nodes))
+	at := 0
+	for j, span := range p.spans {
+		for _, n := range span {
+			of[n] = at
+			if j == k {
+				at++
+			}
+		}
+		if j != k || len(span) == 0 {
+			at++
+		}
+	}
+	return planSpans(p.g, at, func(i int) int { return of[p.g.Nodes[i]] })
+}
+
 // spanRun is one run of a model, span by span.
 type spanRun struct {
 	plan     *spanPlan
@@ -140,7 +159,7 @@ type spanRun struct {
 	next     int                      // the span to run next
 	vals     map[string]*tensor.Dense // the graph inputs, and values of spans run that a later span reads
 	consts   map[string]bool          // of vals, those known at compile time
-	types    map[string]graph.DType   // of vals, their element type in the model
+	types    map[string]graph.DType   // of vals, their element type in the model (a half type for float32 values of one: ops.Program.Types)
 }
 
 func newSpanRun(plan *spanPlan, m *graph.Model, inputs map[string]*tensor.Dense, maxBytes int64) *spanRun {
@@ -150,6 +169,13 @@ func newSpanRun(plan *spanPlan, m *graph.Model, inputs map[string]*tensor.Dense,
 		r.vals[k] = v
 	}
 	return r
+}
+
+// snapshot copies r as it stands, to run the next spans again.
+func (r *spanRun) snapshot() *spanRun {
+	c := *r
+	c.vals, c.consts, c.types = maps.Clone(r.vals), maps.Clone(r.consts), maps.Clone(r.types)
+	return &c
 }
 
 // run runs the next span and returns its nodes' outputs by name, with the
@@ -225,7 +251,7 @@ func (r *spanRun) run() (map[string]*tensor.Dense, []producedValue, error) {
 		name := sub.Outputs[i].Name
 		got[name] = o
 		if r.plan.last[name] > k {
-			r.vals[name], r.consts[name], r.types[name] = o, p.Outputs[i].IsConst(), p.Outputs[i].DType
+			r.vals[name], r.consts[name], r.types[name] = o, p.Outputs[i].IsConst(), p.Types[i]
 		}
 	}
 	for v := range r.vals {

@@ -260,9 +260,10 @@ func TestDynamicBatchProveAtNegative(t *testing.T) {
 // TestDynamicBatchSpans: the proof runs the models span by span, and where
 // the spans are cut does not change what DynamicBatch does: for every
 // PyTorch export of TestDynamicBatchPyTorch, spans of 1, 2 and 7 nodes (a
-// folded shape computation, a recurrent state, a Loop cut anywhere) give
-// the same report and the same model, or the same refusal, as one span of
-// the whole graph.
+// folded shape computation, a recurrent state cut anywhere) give the same
+// report and the same model, or the same refusal, as one span of the whole
+// graph. None of these exports has a subgraph: TestSpanRunValues cuts
+// around If nodes.
 func TestDynamicBatchSpans(t *testing.T) {
 	dir := filepath.Join("..", "models", "batch")
 	b, err := os.ReadFile(filepath.Join(dir, "cases.json"))

@@ -73,6 +73,10 @@ type Program struct {
 	// Bytes is the total counted against Options.MaxBytes: the values the
 	// program computes (and, in training, their gradients).
 	Bytes int64
+	// Types are the graph outputs' element types in the model: an
+	// output's Value.DType, but float16 or bfloat16 for one of that type
+	// (held as float32 values of the type; see half.go).
+	Types []graph.DType
 
 	machine G.VM
 }
@@ -166,6 +170,13 @@ func Compile(m *graph.Model, shapes map[string][]int, opts Options) (p *Program,
 				return nil, fmt.Errorf("graph input %q: %w", in.Name, err)
 			}
 			v.held = true
+			if dt, _, ok := in.TensorShape(); ok && isHalf(dt) {
+				// A float32 tensor given for a half input: its values in that type.
+				if v, err = roundHalf(entry(in.Name), v, dt); err != nil {
+					return nil, fmt.Errorf("graph input %q: %w", in.Name, err)
+				}
+				halves[in.Name] = dt
+			}
 			env[in.Name] = v
 			continue
 		}
@@ -293,8 +304,15 @@ func Compile(m *graph.Model, shapes map[string][]int, opts Options) (p *Program,
 				return nil, fmt.Errorf("graph output %q: %w", o.Name, err)
 			}
 		}
+		typ := v.DType
+		if dt, _, ok := o.TensorShape(); ok && isHalf(dt) {
+			typ = dt
+		} else if d, ok := halves[o.Name]; ok && typ == graph.Float32 {
+			typ = d
+		}
 		p.Outputs = append(p.Outputs, v)
 		p.Names = append(p.Names, o.Name)
+		p.Types = append(p.Types, typ)
 	}
 	p.Bytes = total
 	return p, nil

@@ -139,3 +139,47 @@ func roundTo(v float32, d graph.DType) float32 {
 	}
 	return graph.F16FromFloat32(v).Float32()
 }
+
+// TestHalfTypesAcrossPrograms: a program says which of its outputs hold
+// float16 or bfloat16 values (Program.Types; Value.DType is float32 for
+// them), and a graph input of a half type given as a constant
+// (Options.Constants) is rounded to it and computes in it as a fed one
+// does, folded as a constant: the float16 square root of 2 is 1.4140625,
+// not float32's 1.4142135.
+func TestHalfTypesAcrossPrograms(t *testing.T) {
+	info := func(name string, dt graph.DType) *graph.ValueInfo {
+		return &graph.ValueInfo{Name: name, Type: &graph.Type{Kind: graph.TypeTensor, Elem: dt, Shape: &graph.Shape{Dims: []graph.Dim{{Value: 2, HasValue: true}}}}}
+	}
+	m := &graph.Model{IRVersion: 8, Opsets: []graph.Opset{{Version: 17}}, Graph: &graph.Graph{
+		Inputs:  []*graph.ValueInfo{info("c", graph.Float16), info("x", graph.BFloat16), info("f", graph.Float32)},
+		Outputs: []*graph.ValueInfo{{Name: "s"}, {Name: "x2"}, {Name: "f2"}},
+		Nodes: []*graph.Node{
+			{Name: "sqrt", OpType: "Sqrt", Inputs: []string{"c"}, Outputs: []string{"s"}},
+			{Name: "neg", OpType: "Neg", Inputs: []string{"x"}, Outputs: []string{"x2"}},
+			{Name: "abs", OpType: "Abs", Inputs: []string{"f"}, Outputs: []string{"f2"}},
+		},
+	}}
+	two := []float32{2, 2.0001}
+	p, err := ops.Compile(m, map[string][]int{"x": {2}, "f": {2}}, ops.Options{Constants: map[string]*tensor.Dense{"c": ops.Dense([]int{2}, two)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	if want := []graph.DType{graph.Float16, graph.BFloat16, graph.Float32}; len(p.Types) != 3 || p.Types[0] != want[0] || p.Types[1] != want[1] || p.Types[2] != want[2] {
+		t.Fatalf("types %v, want %v", p.Types, want)
+	}
+	if !p.Outputs[0].IsConst() {
+		t.Error("the square root of a constant is not folded")
+	}
+	outs, err := p.Run(map[string]*tensor.Dense{"x": ops.Dense([]int{2}, []float32{1, 2}), "f": ops.Dense([]int{2}, []float32{1, 2})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, _ := ops.Data[float32](outs[0])
+	for i, x := range two {
+		want := graph.F16FromFloat32(float32(math.Sqrt(float64(graph.F16FromFloat32(x).Float32())))).Float32()
+		if s[i] != want {
+			t.Errorf("sqrt of constant float16 %v: %v, want %v", x, s[i], want)
+		}
+	}
+}
