@@ -2,7 +2,6 @@ package remap
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -274,25 +273,14 @@ func TestDynamicBatchSpans(t *testing.T) {
 	if err := json.Unmarshal(b, &cases); err != nil {
 		t.Fatal(err)
 	}
-	defer func(n int) { spanNodes = n }(spanNodes)
 	outcome := func(t *testing.T, file string, span int) string {
-		m, err := importer.Load(file)
-		if err != nil {
-			t.Fatal(err)
-		}
-		spanNodes = span
-		if span == 0 {
-			spanNodes = len(m.Graph.Nodes) + 1
-		}
-		rep, err := DynamicBatch(m, BatchOptions{})
-		if err != nil {
-			return "error: " + err.Error()
-		}
-		enc, err := export.Encode(m)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return fmt.Sprintf("%+v %x", *rep, sha256.Sum256(enc))
+		return batchOutcome(t, func() *graph.Model {
+			m, err := importer.Load(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return m
+		}, span)
 	}
 	runs := 0
 	for _, c := range cases.Cases {
