@@ -9,6 +9,7 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/onnxtune/onnxtune/graph"
+	"github.com/onnxtune/onnxtune/internal/gemm/vec"
 )
 
 // SiLU (x * sigmoid(x), EfficientNet's activation) reaches ONNX as a
@@ -138,6 +139,10 @@ func siluGradInto[T Float](st *siluState) IntoKernel {
 			} else {
 				ss = make([]T, len(g))
 				sigmoidSlice(ss, xs)
+			}
+			if g32, ok := any(g).([]float32); ok {
+				vec.SiLUGrad(any(out).([]float32), g32, any(xs).([]float32), any(ss).([]float32))
+				return
 			}
 			for i, gv := range g {
 				sv := ss[i]

@@ -81,3 +81,23 @@ func same32(a, b float32) bool {
 func same64(a, b float64) bool {
 	return math.Float64bits(a) == math.Float64bits(b) || a != a && b != b
 }
+
+// TestSiLUGrad: at every level and length, SiLUGrad gives the bits of the
+// Go expression, each operation rounded to float32, special values included.
+func TestSiLUGrad(t *testing.T) {
+	levels(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(6, 7))
+		for _, n := range lengths {
+			g, x, s := randVec(rng, n+1, true)[1:], randVec(rng, n+2, true)[2:], randVec(rng, n, true)
+			got := make([]float32, n)
+			SiLUGrad(got, g, x, s)
+			for i := range got {
+				sv := s[i]
+				want := float32(g[i]*sv) + float32(float32(g[i]*x[i])*float32(sv*float32(1-sv)))
+				if !same32(got[i], want) {
+					t.Fatalf("n=%d: [%d] = %v, want %v (g %v, x %v, s %v)", n, i, got[i], want, g[i], x[i], sv)
+				}
+			}
+		}
+	})
+}

@@ -97,6 +97,23 @@ func Affine2(dst, g, x []float32, A, B, D float32) {
 	}
 }
 
+// SiLUGrad sets out[i] = g[i]*s[i] + (g[i]*x[i])*(s[i]*(1 - s[i])), each
+// operation rounded to float32: the gradient of x*sigmoid(x) given s =
+// sigmoid(x), the Mul's and then the Sigmoid's (PyTorch's autograd of the
+// two ops).
+func SiLUGrad(out, g, x, s []float32) {
+	n := len(out)
+	g, x, s = g[:n], x[:n], s[:n]
+	i := 0
+	if lv := level(); lv != generic && n >= 8 {
+		i = siluGradAsm(lv, out, g, x, s)
+	}
+	for ; i < n; i++ {
+		sv := s[i]
+		out[i] = float32(g[i]*sv) + float32(float32(g[i]*x[i])*float32(sv*float32(1-sv)))
+	}
+}
+
 // SGDMomentum is the SGD step with momentum after the first step, without
 // Nesterov, rounded as PyTorch's CPU kernels round it (their add with
 // alpha is a fused multiply-add): d = fma(wd, p, g); b = fma(damp, d,

@@ -53,6 +53,12 @@ func sumAVX512(v *float32, n int) float64
 func sqDevAVX512(v *float32, n int, m float64) float64
 
 //go:noescape
+func siluGradAVX2(out, gs, x, s *float32, n int)
+
+//go:noescape
+func siluGradAVX512(out, gs, x, s *float32, n int)
+
+//go:noescape
 func dotDevAVX512(dy, x *float32, n int, m float64) (sg, sgx float64)
 
 //go:noescape
@@ -151,4 +157,15 @@ func dotDevAsm(lv int, g, x []float32, m float64) (sg, sgx float64, n int) {
 	n = len(g) &^ 7
 	sg, sgx = dotDevAVX2(&g[0], &x[0], n, m)
 	return sg, sgx, n
+}
+
+func siluGradAsm(lv int, out, g, x, s []float32) int {
+	if lv == avx512 {
+		n := len(out) &^ 15
+		siluGradAVX512(&out[0], &g[0], &x[0], &s[0], n)
+		return n
+	}
+	n := len(out) &^ 7
+	siluGradAVX2(&out[0], &g[0], &x[0], &s[0], n)
+	return n
 }

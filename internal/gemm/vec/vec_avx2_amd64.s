@@ -250,3 +250,37 @@ done:
 	VMOVSD       X2, sgx+40(FP)
 	VZEROUPPER
 	RET
+
+// func siluGradAVX2(out, gs, x, s *float32, n int)
+TEXT ·siluGradAVX2(SB), NOSPLIT, $0-40
+	MOVQ         out+0(FP), DI
+	MOVQ         gs+8(FP), SI
+	MOVQ         x+16(FP), DX
+	MOVQ         s+24(FP), R8
+	MOVQ         n+32(FP), CX
+	MOVL         $0x3f800000, AX
+	MOVD         AX, X15
+	VBROADCASTSS X15, Y15 // 1
+	SHRQ         $3, CX
+	JZ           done
+
+loop:
+	VMOVUPS (SI), Y0
+	VMOVUPS (R8), Y2
+	VMULPS  Y2, Y0, Y3 // g*s
+	VMULPS  (DX), Y0, Y4 // g*x
+	VSUBPS  Y2, Y15, Y5 // 1 - s
+	VMULPS  Y5, Y2, Y5 // s*(1 - s)
+	VMULPS  Y5, Y4, Y4
+	VADDPS  Y4, Y3, Y3
+	VMOVUPS Y3, (DI)
+	ADDQ    $32, SI
+	ADDQ    $32, DX
+	ADDQ    $32, R8
+	ADDQ    $32, DI
+	DECQ    CX
+	JNZ     loop
+
+done:
+	VZEROUPPER
+	RET

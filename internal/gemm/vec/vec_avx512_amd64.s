@@ -255,3 +255,36 @@ done:
 	VMOVSD        X2, sgx+40(FP)
 	VZEROUPPER
 	RET
+
+// func siluGradAVX512(out, gs, x, s *float32, n int)
+TEXT ·siluGradAVX512(SB), NOSPLIT, $0-40
+	MOVQ         out+0(FP), DI
+	MOVQ         gs+8(FP), SI
+	MOVQ         x+16(FP), DX
+	MOVQ         s+24(FP), R8
+	MOVQ         n+32(FP), CX
+	MOVL         $0x3f800000, AX
+	VPBROADCASTD AX, Z15 // 1
+	SHRQ         $4, CX
+	JZ           done
+
+loop:
+	VMOVUPS (SI), Z0
+	VMOVUPS (R8), Z2
+	VMULPS  Z2, Z0, Z3 // g*s
+	VMULPS  (DX), Z0, Z4 // g*x
+	VSUBPS  Z2, Z15, Z5 // 1 - s
+	VMULPS  Z5, Z2, Z5 // s*(1 - s)
+	VMULPS  Z5, Z4, Z4
+	VADDPS  Z4, Z3, Z3
+	VMOVUPS Z3, (DI)
+	ADDQ    $64, SI
+	ADDQ    $64, DX
+	ADDQ    $64, R8
+	ADDQ    $64, DI
+	DECQ    CX
+	JNZ     loop
+
+done:
+	VZEROUPPER
+	RET

@@ -12,6 +12,7 @@ func affine2Asm(int, []float32, []float32, []float32, float32, float32, float32)
 func sgdMomentumAsm(int, []float32, []float32, []float32, float32, float32, float32, float32) int {
 	return 0
 }
+func siluGradAsm(int, []float32, []float32, []float32, []float32) int      { return 0 }
 func sumAsm(int, []float32) (float64, int)                                 { return 0, 0 }
 func sqDevAsm(int, []float32, float64) (float64, int)                      { return 0, 0 }
 func dotDevAsm(int, []float32, []float32, float64) (float64, float64, int) { return 0, 0, 0 }
