@@ -159,3 +159,71 @@ loop:
 done:
 	VZEROUPPER
 	RET
+
+// func sigmoidAVX512(s, x *float32, n int)
+// sigmoidAVX2's arithmetic lane for lane, 8 at a time in float64 (n a
+// multiple of 8), the constants held in registers: the same bits.
+TEXT ·sigmoidAVX512(SB), NOSPLIT, $0-24
+	MOVQ         s+0(FP), DI
+	MOVQ         x+8(FP), SI
+	MOVQ         n+16(FP), CX
+	VBROADCASTSD sigSign<>(SB), Z8
+	VBROADCASTSD sigLo<>(SB), Z9
+	VBROADCASTSD sigHi<>(SB), Z10
+	VBROADCASTSD sigLog2e<>(SB), Z11
+	VBROADCASTSD sigOne<>(SB), Z12
+	VBROADCASTSD sigLn2Hi<>(SB), Z13
+	VBROADCASTSD sigLn2Lo<>(SB), Z14
+	VPBROADCASTQ sigBias<>(SB), Z15
+	VBROADCASTSD sigC11<>(SB), Z16
+	VBROADCASTSD sigC10<>(SB), Z17
+	VBROADCASTSD sigC9<>(SB), Z18
+	VBROADCASTSD sigC8<>(SB), Z19
+	VBROADCASTSD sigC7<>(SB), Z20
+	VBROADCASTSD sigC6<>(SB), Z21
+	VBROADCASTSD sigC5<>(SB), Z22
+	VBROADCASTSD sigC4<>(SB), Z23
+	VBROADCASTSD sigC3<>(SB), Z24
+	VBROADCASTSD sigC2<>(SB), Z25
+	VBROADCASTSD sigC1<>(SB), Z26
+	VBROADCASTSD sigC0<>(SB), Z27
+	XORQ         AX, AX
+
+loop:
+	CMPQ         AX, CX
+	JGE          done
+	VCVTPS2PD    (SI)(AX*4), Z0
+	VXORPD       Z8, Z0, Z0   // t = -x
+	VMAXPD       Z0, Z9, Z0   // max(-120, t): t when NaN
+	VMINPD       Z0, Z10, Z0  // min(120, t): t when NaN
+	VMULPD       Z11, Z0, Z1
+	VRNDSCALEPD  $0, Z1, Z1   // k, to nearest
+	VFNMADD231PD Z13, Z1, Z0  // r = t - k*ln2hi
+	VFNMADD231PD Z14, Z1, Z0  // r -= k*ln2lo
+	VMOVAPD      Z16, Z2
+	VFMADD213PD  Z17, Z0, Z2  // p = p*r + 1/10!
+	VFMADD213PD  Z18, Z0, Z2
+	VFMADD213PD  Z19, Z0, Z2
+	VFMADD213PD  Z20, Z0, Z2
+	VFMADD213PD  Z21, Z0, Z2
+	VFMADD213PD  Z22, Z0, Z2
+	VFMADD213PD  Z23, Z0, Z2
+	VFMADD213PD  Z24, Z0, Z2
+	VFMADD213PD  Z25, Z0, Z2
+	VFMADD213PD  Z26, Z0, Z2
+	VFMADD213PD  Z27, Z0, Z2  // p = p*r + 1/0!
+	VCVTPD2DQ    Z1, Y3
+	VPMOVSXDQ    Y3, Z3
+	VPADDQ       Z15, Z3, Z3
+	VPSLLQ       $52, Z3, Z3  // 2^k
+	VMULPD       Z3, Z2, Z2   // exp(t)
+	VADDPD       Z12, Z2, Z2
+	VDIVPD       Z2, Z12, Z2  // 1 / (1 + exp(t))
+	VCVTPD2PS    Z2, Y2
+	VMOVUPS      Y2, (DI)(AX*4)
+	ADDQ         $8, AX
+	JMP          loop
+
+done:
+	VZEROUPPER
+	RET
