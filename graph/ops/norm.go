@@ -279,9 +279,7 @@ func bnAffine[T Float](l bnLayout, eps float64, out, x, scale, bias, mean, vr []
 	}
 	parallelRange(l.c, l.n*l.s, func(c0, c1 int) {
 		for ch := c0; ch < c1; ch++ {
-			inv := 1 / math.Sqrt(float64(vr[ch])+eps)
-			a := float64(scale[ch]) * inv
-			a0, b0 := T(a), T(float64(bias[ch])-float64(mean[ch])*a)
+			a0, b0 := bnAffineCoef(ch, eps, scale, bias, mean, vr)
 			for b := 0; b < l.n; b++ {
 				lo, hi := l.block(b, ch)
 				dst := out[lo:hi]
@@ -304,6 +302,14 @@ func bnAffine[T Float](l bnLayout, eps float64, out, x, scale, bias, mean, vr []
 			}
 		}
 	})
+}
+
+// bnAffineCoef returns channel ch's a = scale/sqrt(var + eps) and
+// b = bias - mean*a, computed in float64 and rounded to T.
+func bnAffineCoef[T Float](ch int, eps float64, scale, bias, mean, vr []T) (a, b T) {
+	inv := 1 / math.Sqrt(float64(vr[ch])+eps)
+	k := float64(scale[ch]) * inv
+	return T(k), T(float64(bias[ch]) - float64(mean[ch])*k)
 }
 
 // bnEval: (x, scale, bias, mean, var) -> y with the given statistics.
@@ -402,6 +408,17 @@ func bnEvalGradX[T Float](l bnLayout, eps float64) func(d [][]T, out []T) {
 	}
 }
 
+// bnGradXCoef returns channel ch's A, B, D of bnTrainGradX (M values a
+// channel), computed in float64 and rounded to T.
+func bnGradXCoef[T Float](l bnLayout, ch int, eps, M float64, scale, st, sums []T) (A, B, D T) {
+	mean := float64(st[ch])
+	inv := 1 / math.Sqrt(float64(st[l.c+ch])+eps)
+	k := float64(scale[ch]) * inv
+	mdy, mdyx := float64(sums[ch])/M, float64(sums[l.c+ch])/M
+	bx := -k * inv * mdyx
+	return T(k), T(bx), T(-bx*mean - k*mdy)
+}
+
 // bnTrainGradX: (dy, x, scale, stats, sums) -> dx through the batch
 // statistics: dx = k*(dy - mean(dy) - xhat*mean(dy*xhat)), k = scale*inv,
 // computed as A*dy + B*x + D per channel.
@@ -415,12 +432,7 @@ func bnTrainGradX[T Float](l bnLayout, eps float64) func(d [][]T, out []T) {
 		M := float64(l.n * l.s)
 		parallelRange(l.c, l.n*l.s, func(c0, c1 int) {
 			for ch := c0; ch < c1; ch++ {
-				mean := float64(st[ch])
-				inv := 1 / math.Sqrt(float64(st[l.c+ch])+eps)
-				k := float64(scale[ch]) * inv
-				mdy, mdyx := float64(sums[ch])/M, float64(sums[l.c+ch])/M
-				bx := -k * inv * mdyx
-				A, B, D := T(k), T(bx), T(-bx*mean-k*mdy)
+				A, B, D := bnGradXCoef(l, ch, eps, M, scale, st, sums)
 				for b := 0; b < l.n; b++ {
 					lo, hi := l.block(b, ch)
 					dst, xs := out[lo:hi], x[lo:hi]

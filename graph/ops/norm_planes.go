@@ -94,11 +94,10 @@ func bnAffinePlanes(l bnLayout, eps float64, out, x, scale, bias, mean, vr []flo
 			defer putScratch(buf)
 			ea, eb := buf[:w], buf[w:2*w]
 			for i := range g1 - g0 {
-				ch, p := g0+i, i*l.s
-				inv := 1 / math.Sqrt(float64(vr[ch])+eps)
-				a := float64(scale[ch]) * inv
-				fillPlane(ea[p:p+l.s], float32(a))
-				fillPlane(eb[p:p+l.s], float32(float64(bias[ch])-float64(mean[ch])*a))
+				p := i * l.s
+				a, b := bnAffineCoef(g0+i, eps, scale, bias, mean, vr)
+				fillPlane(ea[p:p+l.s], a)
+				fillPlane(eb[p:p+l.s], b)
 			}
 			for b := range l.n {
 				lo, _ := l.block(b, g0)
@@ -154,14 +153,10 @@ func bnTrainGradXPlanes(l bnLayout, eps float64, out, dy, x, scale, st, sums []f
 			eA, eB, eD := buf[:w], buf[w:2*w], buf[2*w:3*w]
 			for i := range g1 - g0 {
 				ch, p := g0+i, i*l.s
-				mean := float64(st[ch])
-				inv := 1 / math.Sqrt(float64(st[l.c+ch])+eps)
-				k := float64(scale[ch]) * inv
-				mdy, mdyx := float64(sums[ch])/M, float64(sums[l.c+ch])/M
-				bx := -k * inv * mdyx
-				fillPlane(eA[p:p+l.s], float32(k))
-				fillPlane(eB[p:p+l.s], float32(bx))
-				fillPlane(eD[p:p+l.s], float32(-bx*mean-k*mdy))
+				A, B, D := bnGradXCoef(l, ch, eps, M, scale, st, sums)
+				fillPlane(eA[p:p+l.s], A)
+				fillPlane(eB[p:p+l.s], B)
+				fillPlane(eD[p:p+l.s], D)
 			}
 			for b := range l.n {
 				lo, _ := l.block(b, g0)
