@@ -3,12 +3,14 @@ package train
 import (
 	"fmt"
 	"math"
+	"runtime"
 
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
 	"github.com/onnxtune/onnxtune/graph"
 	"github.com/onnxtune/onnxtune/graph/ops"
+	"github.com/onnxtune/onnxtune/internal/gemm"
 	"github.com/onnxtune/onnxtune/train/data"
 )
 
@@ -75,20 +77,31 @@ func crossEntropyNode(g *G.ExprGraph, logits, labels *G.Node, eps float64, w []f
 		if err != nil {
 			return nil, err
 		}
-		total := 0.0
 		for i := 0; i < n; i++ {
 			if y[i] < 0 || int(y[i]) >= c {
 				return nil, fmt.Errorf("label %d is not one of the model's %d classes", y[i], c)
 			}
+		}
+		// Each row's two terms, rows across the cores, then added up in
+		// row order: the sum of the serial loop, bit for bit.
+		terms := make([]float64, 2*n)
+		lossRows(n, c, func(i int) {
 			row := z[i*c : (i+1)*c]
 			lse := logSumExp(row)
-			total += (1 - eps) * weight(y[i]) * (lse - float64(row[y[i]]))
+			terms[2*i] = (1 - eps) * weight(y[i]) * (lse - float64(row[y[i]]))
 			if eps != 0 {
 				s := 0.0
 				for k, v := range row {
 					s += weight(int64(k)) * (lse - float64(v))
 				}
-				total += eps / float64(c) * s
+				terms[2*i+1] = eps / float64(c) * s
+			}
+		})
+		total := 0.0
+		for i := 0; i < n; i++ {
+			total += terms[2*i]
+			if eps != 0 {
+				total += terms[2*i+1]
 			}
 		}
 		return tensor.New(tensor.FromScalar(float32(total / den(y[:n])))), nil
@@ -101,7 +114,7 @@ func crossEntropyNode(g *G.ExprGraph, logits, labels *G.Node, eps float64, w []f
 				gout, _ := ops.Data[float32](in[2])
 				scale := float64(gout[0]) / den(y[:n])
 				out := make([]float32, n*c)
-				for i := 0; i < n; i++ {
+				lossRows(n, c, func(i int) {
 					row := z[i*c : (i+1)*c]
 					lse := logSumExp(row)
 					wy := weight(y[i])
@@ -115,12 +128,28 @@ func crossEntropyNode(g *G.ExprGraph, logits, labels *G.Node, eps float64, w []f
 						}
 						out[i*c+j] = float32(d * scale)
 					}
-				}
+				})
 				return ops.Dense(shape, out), nil
 			}}, inputs[0], inputs[1], gradOut)
 		return G.Nodes{gz, nil}, err
 	}
 	return ops.NewNode(g, "loss", ops.Spec{Name: "CrossEntropy", Shape: []int{}, DType: graph.Float32, Fwd: fwd, Grad: grad, WRT: []bool{true, false}}, logits, labels)
+}
+
+// lossRows calls f(i) for the n rows of c classes, a range of rows a core
+// where they are many values (ImageNet's 1000 classes at batch 16: 16000
+// exponentials a pass, 0.2-0.4 ms on one core); each row's numbers are
+// its own, so the split changes none.
+func lossRows(n, c int, f func(i int)) {
+	chunks := 1
+	if procs := runtime.GOMAXPROCS(0); procs > 1 && n > 1 && n*c >= 1<<13 {
+		chunks = min(procs, n)
+	}
+	gemm.Ranges(n, chunks, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			f(i)
+		}
+	})
 }
 
 func logSumExp(row []float32) float64 {

@@ -3,6 +3,7 @@ package train
 import (
 	"math"
 	"math/rand"
+	"runtime"
 	"testing"
 
 	G "gorgonia.org/gorgonia"
@@ -80,6 +81,69 @@ func TestLossGradients(t *testing.T) {
 				num := (lp - lm) / (2 * eps)
 				if math.Abs(num-float64(analytic[i])) > 2e-3 {
 					t.Errorf("d loss / d z[%d]: analytic %.6f, numeric %.6f", i, analytic[i], num)
+				}
+			}
+		})
+	}
+}
+
+// TestCrossEntropyRowsSplit checks that the cross-entropy's loss and
+// gradient over 16 rows of 1000 classes (split across the cores by
+// lossRows) are those of one core, bit for bit, with and without label
+// smoothing and class weights.
+func TestCrossEntropyRowsSplit(t *testing.T) {
+	const n, c = 16, 1000
+	r := rand.New(rand.NewSource(7))
+	z := make([]float32, n*c)
+	for i := range z {
+		z[i] = float32(3 * r.NormFloat64())
+	}
+	labels := make([]int64, n)
+	for i := range labels {
+		labels[i] = int64(r.Intn(c))
+	}
+	w := make([]float64, c)
+	for i := range w {
+		w[i] = 0.5 + r.Float64()
+	}
+	run := func(eps float64, w []float64) (float64, []float32) {
+		g := G.NewGraph()
+		x := G.NewTensor(g, tensor.Float32, 2, G.WithShape(n, c), G.WithName("x"), G.WithValue(ops.Dense([]int{n, c}, append([]float32(nil), z...))))
+		y := G.NewTensor(g, tensor.Int64, 1, G.WithShape(n), G.WithValue(ops.Dense([]int{n}, labels)), G.WithName("y"))
+		loss, err := crossEntropyNode(g, x, y, eps, w)
+		if err != nil {
+			t.Fatal(err)
+		}
+		grads, err := G.Grad(loss, x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		vm := G.NewTapeMachine(g)
+		defer vm.Close()
+		if err := vm.RunAll(); err != nil {
+			t.Fatal(err)
+		}
+		l, _ := scalar(loss.Value())
+		gv, _ := valueData(grads[0].Value())
+		return l, append([]float32(nil), gv...)
+	}
+	for _, tc := range []struct {
+		name string
+		eps  float64
+		w    []float64
+	}{{"plain", 0, nil}, {"smoothed", 0.1, nil}, {"weighted smoothed", 0.1, w}} {
+		t.Run(tc.name, func(t *testing.T) {
+			procs := runtime.GOMAXPROCS(2)
+			split, splitGrad := run(tc.eps, tc.w)
+			runtime.GOMAXPROCS(1)
+			serial, serialGrad := run(tc.eps, tc.w)
+			runtime.GOMAXPROCS(procs)
+			if math.Float64bits(split) != math.Float64bits(serial) {
+				t.Errorf("loss %v split across cores, %v on one", split, serial)
+			}
+			for i := range serialGrad {
+				if math.Float32bits(splitGrad[i]) != math.Float32bits(serialGrad[i]) {
+					t.Fatalf("gradient [%d] %v split across cores, %v on one", i, splitGrad[i], serialGrad[i])
 				}
 			}
 		})
