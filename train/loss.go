@@ -36,6 +36,11 @@ func crossEntropyNode(g *G.ExprGraph, logits, labels *G.Node, eps float64, w []f
 		return nil, fmt.Errorf("cross-entropy needs class scores of shape [batch, classes], the model's first output has shape %v", shape)
 	}
 	n, c := shape[0], shape[1]
+	if c == 1 {
+		// PyTorch computes it (0 at every step), and only weight decay
+		// would move the weights: refuse rather than train nothing.
+		return nil, settingErr("cross-entropy over one class is 0 whatever the weights: the model's first output has shape %v, one score a sample; train it with mse on float targets of that shape (a sigmoid's probability, a regression)", shape)
+	}
 	if w != nil && len(w) != c {
 		return nil, settingErr("%d class weights: the model has %d classes (its first output)", len(w), c)
 	}

@@ -1,9 +1,11 @@
 package train
 
 import (
+	"errors"
 	"math"
 	"math/rand"
 	"runtime"
+	"strings"
 	"testing"
 
 	G "gorgonia.org/gorgonia"
@@ -147,5 +149,19 @@ func TestCrossEntropyRowsSplit(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestCrossEntropyOneClass: a model with one score a sample is refused
+// under cross-entropy (its loss is 0 at every step), with a SettingError
+// naming the shape and mse.
+func TestCrossEntropyOneClass(t *testing.T) {
+	g := G.NewGraph()
+	x := G.NewTensor(g, tensor.Float32, 2, G.WithShape(4, 1), G.WithName("x"), G.WithValue(ops.Dense([]int{4, 1}, make([]float32, 4))))
+	y := G.NewTensor(g, tensor.Int64, 1, G.WithShape(4), G.WithValue(ops.Dense([]int{4}, make([]int64, 4))), G.WithName("y"))
+	_, err := crossEntropyNode(g, x, y, 0, nil)
+	var se *SettingError
+	if !errors.As(err, &se) || !strings.Contains(err.Error(), "[4 1]") || !strings.Contains(err.Error(), "mse") {
+		t.Fatalf("cross-entropy over [4 1]: %v, want a SettingError naming the shape and mse", err)
 	}
 }

@@ -516,6 +516,14 @@ func TestTrainMSEValidation(t *testing.T) {
 		if _, ok := l["val_loss"].(float64); !ok || l["val_accuracy"] != nil || l["val_confusion"] != nil {
 			t.Errorf("epoch line %v: want val_loss alone", l)
 		}
+		if _, ok := l["accuracy"]; ok {
+			t.Errorf("epoch line %v: an accuracy under mse", l)
+		}
+	}
+	// The text lines leave it out too.
+	text := slices.DeleteFunc(slices.Clone(args), func(s string) bool { return s == "--json" })
+	if code, stdout, stderr := runCLI(text...); code != 0 || !strings.Contains(stdout, "epoch 1/2  loss ") || strings.Contains(stdout, "accuracy") {
+		t.Errorf("text output under mse: exit %d %q %q", code, stdout, stderr)
 	}
 	for _, p := range []string{"loss.png", "lr.png"} {
 		checkPicture(t, filepath.Join(dir, "p", p), 576, 384)

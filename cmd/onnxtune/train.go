@@ -606,6 +606,8 @@ func (a *app) train(model string, f *trainFlags) error {
 			}
 		}
 	}
+	// Accuracy is a classifier's: mse's lines leave it out.
+	classes := train.Loss(f.loss) == train.CrossEntropy
 	cfg.OnStep = func(s train.StepInfo) {
 		samples += s.N
 		lastStep = s.Step
@@ -613,7 +615,11 @@ func (a *app) train(model string, f *trainFlags) error {
 		acc := float64(s.Correct) / float64(s.N)
 		rate := float64(samples) / time.Since(start).Seconds()
 		if bar != nil {
-			bar.Describe(fmt.Sprintf("epoch %d/%d loss %.4f acc %.3f %.0f samples/s", s.Epoch+1, epochs, s.Loss, acc, rate))
+			if classes {
+				bar.Describe(fmt.Sprintf("epoch %d/%d loss %.4f acc %.3f %.0f samples/s", s.Epoch+1, epochs, s.Loss, acc, rate))
+			} else {
+				bar.Describe(fmt.Sprintf("epoch %d/%d loss %.4f %.0f samples/s", s.Epoch+1, epochs, s.Loss, rate))
+			}
 			bar.Add(1)
 		}
 		// Without a bar (JSON logs, or standard error not a terminal):
@@ -622,14 +628,22 @@ func (a *app) train(model string, f *trainFlags) error {
 		if now := time.Now(); bar == nil && (s.Batch == s.Batches-1 || s.Step == int64(total) || now.Sub(lastLine) >= a.every()) {
 			lastLine = now
 			if a.logFormat == "json" {
-				a.log.WithFields(map[string]any{"epoch": s.Epoch + 1, "epochs": epochs, "step": s.Step, "steps": total,
-					"loss": s.Loss, "accuracy": acc, "samples_per_second": rate}).Info("progress")
+				fields := map[string]any{"epoch": s.Epoch + 1, "epochs": epochs, "step": s.Step, "steps": total,
+					"loss": s.Loss, "samples_per_second": rate}
+				if classes {
+					fields["accuracy"] = acc
+				}
+				a.log.WithFields(fields).Info("progress")
 			} else {
 				steps := fmt.Sprint(s.Step)
 				if total >= 0 {
 					steps += fmt.Sprintf("/%d", total)
 				}
-				a.log.Infof("progress: epoch %d/%d step %s loss %.4f accuracy %.4f %.0f samples/s", s.Epoch+1, epochs, steps, s.Loss, acc, rate)
+				accText := ""
+				if classes {
+					accText = fmt.Sprintf(" accuracy %.4f", acc)
+				}
+				a.log.Infof("progress: epoch %d/%d step %s loss %.4f%s %.0f samples/s", s.Epoch+1, epochs, steps, s.Loss, accText, rate)
 			}
 		}
 		a.log.WithFields(map[string]any{"epoch": s.Epoch + 1, "step": s.Step, "loss": s.Loss, "lr": s.LR}).Debug("step")
@@ -638,8 +652,11 @@ func (a *app) train(model string, f *trainFlags) error {
 			for i, v := range s.LR {
 				lr[names[i]] = jsonNumber(v)
 			}
-			mlog.record(s.Step, s.Epoch+1, stepRecord{Type: "step", Epoch: s.Epoch + 1, Batch: s.Batch + 1, Step: s.Step,
-				Loss: jsonNumber(s.Loss), Accuracy: jsonNumber(acc), LR: lr})
+			r := stepRecord{Type: "step", Epoch: s.Epoch + 1, Batch: s.Batch + 1, Step: s.Step, Loss: jsonNumber(s.Loss), LR: lr}
+			if classes {
+				r.Accuracy = numberPtr(acc)
+			}
+			mlog.record(s.Step, s.Epoch+1, r)
 		}
 		if plots != nil {
 			plots.step(s.Step, s.Loss, s.LR)
@@ -650,7 +667,7 @@ func (a *app) train(model string, f *trainFlags) error {
 		if bar != nil {
 			bar.Clear()
 		}
-		rec := newEpochRecord(e, lastStep, f.saveBest != "")
+		rec := newEpochRecord(e, lastStep, classes, f.saveBest != "")
 		if mlog != nil {
 			r := rec
 			r.Type = "epoch"
@@ -665,7 +682,10 @@ func (a *app) train(model string, f *trainFlags) error {
 			}
 			return
 		}
-		line := fmt.Sprintf("epoch %d/%d  loss %.4f  accuracy %.4f", e.Epoch+1, epochs, e.Loss, e.Accuracy)
+		line := fmt.Sprintf("epoch %d/%d  loss %.4f", e.Epoch+1, epochs, e.Loss)
+		if classes {
+			line += fmt.Sprintf("  accuracy %.4f", e.Accuracy)
+		}
 		if v := e.Val; v != nil && v.Classes == 0 {
 			line += fmt.Sprintf("  val_loss %.4f", v.Loss)
 		} else if v != nil {

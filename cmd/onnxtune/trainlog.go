@@ -24,7 +24,8 @@ const metricsText = `--metrics FILE.jsonl writes one JSON object a line: after e
 step {"type": "step", "epoch", "batch", "step", "loss", "accuracy", "lr":
 {GROUP: rate, ...}} (each group's learning rate by its name: its --group
 pattern, or "default"), and after every epoch {"type": "epoch", "epoch",
-"step", "loss", "accuracy", "samples", "seconds"} (training means) with,
+"step", "loss", "accuracy", "samples", "seconds"} (training means;
+"accuracy" under cross-entropy only, here and in the progress lines) with,
 under --val, "val_loss" and for a classifier "val_accuracy", "val_top5",
 "val_macro_f1", "val_precision", "val_recall", "val_f1", "val_support",
 "val_confusion" (see 'onnxtune eval --help') and, with --save-best, "best" (true when the
@@ -44,7 +45,7 @@ type stepRecord struct {
 	Batch    int                   `json:"batch"`
 	Step     int64                 `json:"step"`
 	Loss     jsonNumber            `json:"loss"`
-	Accuracy jsonNumber            `json:"accuracy"`
+	Accuracy *jsonNumber           `json:"accuracy,omitempty"` // cross-entropy only
 	LR       map[string]jsonNumber `json:"lr"`
 }
 
@@ -54,7 +55,7 @@ type epochRecord struct {
 	Epoch        int          `json:"epoch"`
 	Step         int64        `json:"step"`
 	Loss         jsonNumber   `json:"loss"`
-	Accuracy     jsonNumber   `json:"accuracy"`
+	Accuracy     *jsonNumber  `json:"accuracy,omitempty"` // cross-entropy only
 	Samples      int          `json:"samples"`
 	Seconds      float64      `json:"seconds"`
 	ValLoss      *jsonNumber  `json:"val_loss,omitempty"`
@@ -99,11 +100,14 @@ func jsonNumbers(v []float64) []jsonNumber {
 	return out
 }
 
-// newEpochRecord describes an epoch that ended at step; best says whether
+// newEpochRecord describes an epoch that ended at step (its accuracy where
+// classes: the loss is cross-entropy); best says whether
 // a metric is watched.
-func newEpochRecord(e train.EpochInfo, step int64, watched bool) epochRecord {
-	r := epochRecord{Epoch: e.Epoch + 1, Step: step, Loss: jsonNumber(e.Loss), Accuracy: jsonNumber(e.Accuracy),
-		Samples: e.Samples, Seconds: e.Elapsed.Seconds()}
+func newEpochRecord(e train.EpochInfo, step int64, classes, watched bool) epochRecord {
+	r := epochRecord{Epoch: e.Epoch + 1, Step: step, Loss: jsonNumber(e.Loss), Samples: e.Samples, Seconds: e.Elapsed.Seconds()}
+	if classes {
+		r.Accuracy = numberPtr(e.Accuracy)
+	}
 	if v := e.Val; v != nil {
 		r.ValLoss = numberPtr(v.Loss)
 	}
