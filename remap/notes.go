@@ -63,3 +63,23 @@ func firstOf(names []string) string {
 	}
 	return fmt.Sprintf("%s, %s and %d more", names[0], names[1], len(names)-2)
 }
+
+// SoftmaxOutput returns a one-line warning when m's first output is a
+// Softmax's (a classifier exported with its probabilities), or "": a
+// cross-entropy over it (PyTorch's nn.CrossEntropyLoss, which applies
+// log-softmax itself, as train does) scores probabilities as if they were
+// logits, and its gradients are small and flat. LogSoftmax is not flagged:
+// log-softmax of log-probabilities gives them back.
+func SoftmaxOutput(m *graph.Model) string {
+	if m == nil || m.Graph == nil || len(m.Graph.Outputs) == 0 {
+		return ""
+	}
+	out := m.Graph.Outputs[0].Name
+	for _, n := range m.Graph.Nodes {
+		if n.OpType == "Softmax" && (n.Domain == "" || n.Domain == "ai.onnx") && len(n.Outputs) > 0 && n.Outputs[0] == out {
+			return fmt.Sprintf("the model's output %q is a Softmax's (node %q): cross-entropy takes logits and applies log-softmax itself, "+
+				"so training on these probabilities learns slowly; export the model without its final Softmax", out, n.Name)
+		}
+	}
+	return ""
+}

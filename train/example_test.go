@@ -54,6 +54,9 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
+	if res.Stopped { // a cancelled context: m holds the steps taken
+		log.Fatal("stopped after ", res.Steps, " steps")
+	}
 	if _, err := remap.ToInference(m); err != nil {
 		log.Fatal(err)
 	}

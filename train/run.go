@@ -132,6 +132,10 @@ type Validator func(m *graph.Model) (*Metrics, error)
 // goroutines at once and share no state; they may share cfg, and src when
 // its Batch may be called concurrently. src, val, cfg.OnStep and
 // cfg.OnEpoch are called from Run's goroutine only.
+//
+// A cancelled ctx stops the run at the next step with a nil error and
+// Result.Stopped set (a checkpoint written if configured): check Stopped
+// before exporting m, which then holds the values of the steps taken.
 func Run(ctx context.Context, m *graph.Model, src Source, val Validator, cfg Config) (*Result, error) {
 	log := cfg.Logger
 	if log == nil {

@@ -107,6 +107,17 @@ func TestTrainInterrupt(t *testing.T) {
 	if _, err := os.Stat(ck); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("a checkpoint folder without --checkpoint: %v", err)
 	}
+	// With --json, the last line says the run stopped and wrote nothing.
+	interruptAfter(t, 8)
+	code, stdout, stderr := runCLI(args(out, "--json")...)
+	if code != exitInterrupted {
+		t.Fatalf("interrupted --json run exited %d: %s", code, stderr)
+	}
+	kept()
+	if lines := jsonLines(t, "stdout", stdout); len(lines) == 0 || lines[len(lines)-1]["stopped"] != true ||
+		lines[len(lines)-1]["output"] != nil || lines[len(lines)-1]["steps"] != 8.0 {
+		t.Errorf("interrupted --json: stdout %q, want a last line with stopped true, output null, steps 8", stdout)
+	}
 
 	code, _, stderr = runCLI(args(out, "--checkpoint", ck)...)
 	if code != exitInterrupted {

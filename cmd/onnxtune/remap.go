@@ -47,7 +47,7 @@ names), mismatched (objects with name, from and into), and warnings when
 there are any.
 
 ` + policyText + "\n\n" + sideText,
-		Example: `  onnxtune remap --from models/mnist_lenet_0to4.onnx --into models/mnist_lenet_10.onnx -o out/lenet10.onnx
+		Example: `  onnxtune remap --from models/mnist_lenet_0to4.onnx --into models/mnist_lenet_10.onnx -o lenet10.onnx
   onnxtune remap --from dp.onnx --into new.onnx -o out.onnx --rename '^module\.='
   onnxtune remap --strict --json --from a.onnx --into b.onnx -o c.onnx | jq .mismatched`,
 		Args: cobra.NoArgs,

@@ -44,7 +44,7 @@ if any) and class_names (those written in OUT; [] for none).
 
 ` + policyText + "\n\n" + sideText,
 		Example: `  onnxtune replace-head resnet18.onnx --layer fc --classes 5 -o resnet18_5.onnx
-  onnxtune replace-head models/mnist_lenet_0to4.onnx --layer fc3 --classes 10 --seed 7 -o out/lenet10.onnx`,
+  onnxtune replace-head models/mnist_lenet_0to4.onnx --layer fc3 --classes 10 --seed 7 -o lenet10.onnx`,
 		Args: positional("MODEL"),
 		PreRunE: func(*cobra.Command, []string) error {
 			switch {

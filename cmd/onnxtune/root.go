@@ -156,7 +156,12 @@ works on them under their PyTorch parameter names: it recovers the
 state_dict names the exporter anonymized ("onnx::Conv_193" becomes
 "conv1.weight"), shows a model's inputs, outputs, ops and parameters, and
 turns training-mode exports into inference models with one tensor per
-parameter. Results go to standard output, logs and errors to standard error.
+parameter. It fine-tunes them as PyTorch's recipe does (train: SGD, Adam or
+AdamW with parameter groups, frozen layers, schedules, train-mode BatchNorm
+and Dropout), moves pretrained weights into a new model by name (remap),
+gives a classifier a new head (replace-head), and runs and scores models
+(run, eval); what it writes, ONNX Runtime runs. Results go to standard
+output, logs and errors to standard error.
 
 Exit status: 0 on success, 1 when the work fails (missing, truncated or
 invalid model, write error, including standard output), 2 for a wrong command
@@ -165,8 +170,7 @@ value PyTorch refuses, a pattern that matches nothing), 130 when Ctrl-C
 (SIGINT or SIGTERM) stops train.
 
 Commands that write (convert, remap, replace-head, train, run -o, eval
---plot) never
-replace a file they read nor anything but a regular file, write a model's
+--plot) never replace a file they read nor anything but a regular file, write a model's
 external data only to OUT.data, and check this before any work starts.
 
 Environment: ONNXTUNE_GEMM=avx512|avx2|generic picks the matrix-multiply
@@ -175,12 +179,16 @@ unset, the fastest the CPU supports. A name the CPU cannot run is a usage
 error. Results differ between kernels in the last bits only.`,
 		Example: `  onnxtune inspect models/lenet.onnx
   onnxtune inspect --json models/lenet.onnx | jq .parameters
+  onnxtune replace-head models/mnist_lenet_0to4.onnx --layer fc3 --classes 10 -o lenet10.onnx
+  onnxtune train lenet10.onnx -o tuned.onnx --data mnist:train --per-class 50 --group 'fc3.*:lr=0.1' --lr 0.01
   onnxtune convert models/bn_cnn_training.onnx -o /tmp/bn_cnn.onnx`,
+		Version:           versionLine(),
 		SilenceErrors:     true,
 		SilenceUsage:      true,
 		PersistentPreRunE: func(*cobra.Command, []string) error { return a.setup() },
 	}
 	root.CompletionOptions.DisableDefaultCmd = true
+	root.SetVersionTemplate("{{.Version}}\n")
 	root.SetHelpCommand(&cobra.Command{
 		Use:   "help [command]",
 		Short: "Help about any command",

@@ -72,3 +72,12 @@ func TestHelpCommand(t *testing.T) {
 		})
 	}
 }
+
+// TestVersionFlag: --version prints what the version command prints.
+func TestVersionFlag(t *testing.T) {
+	code, flag, stderr := runCLI("--version")
+	_, cmd, _ := runCLI("version")
+	if code != 0 || flag == "" || flag != cmd {
+		t.Errorf("--version: exit %d %q %q; version prints %q", code, flag, stderr, cmd)
+	}
+}

@@ -145,7 +145,9 @@ resumed run writes what an uninterrupted one would.
 --json prints a JSON line as every epoch ends (the --metrics epoch line,
 without "type") and a last line {"output", "steps", "stopped",
 "early_stopped", and with --save-best "best_epoch", "best_value"}: JSON
-Lines on standard output. --plot DIR writes PNG pictures (DIR is created
+Lines on standard output. Stopped by Ctrl-C, the last line has "output":
+null, "stopped": true and, with --checkpoint, "checkpoint" (the exit status
+is still 130). --plot DIR writes PNG pictures (DIR is created
 when missing, each file written atomically): loss.png (the loss of every
 step and each epoch's mean training and validation loss), lr.png (each
 group's learning rate at every step), and under --val val.png (accuracy,
@@ -516,6 +518,9 @@ func (a *app) train(model string, f *trainFlags) error {
 	if w := remap.FusedBatchNorm(m); w != "" {
 		a.log.Warn(w)
 	}
+	if w := remap.SoftmaxOutput(m); w != "" && train.Loss(f.loss) == train.CrossEntropy {
+		a.log.Warn(w)
+	}
 	for _, w := range m.ParamWarnings() {
 		a.log.Warn(w)
 	}
@@ -718,7 +723,21 @@ func (a *app) train(model string, f *trainFlags) error {
 	if runErr != nil {
 		return runErr
 	}
+	type runLine struct {
+		Output       *string     `json:"output"` // null: not written (stopped)
+		Steps        int64       `json:"steps"`
+		Stopped      bool        `json:"stopped"`
+		EarlyStopped bool        `json:"early_stopped"`
+		Checkpoint   string      `json:"checkpoint,omitempty"`
+		BestEpoch    *int        `json:"best_epoch,omitempty"`
+		BestValue    *jsonNumber `json:"best_value,omitempty"`
+	}
 	if res.Stopped {
+		if f.asJSON && jsonErr == nil {
+			// The exit status says the interruption; a failed write of
+			// this line would only hide it.
+			_ = writeJSONLine(a.stdout, runLine{Steps: res.Steps, Stopped: true, Checkpoint: f.checkpoint})
+		}
 		msg := fmt.Sprintf("interrupted after %d steps: %s not written", res.Steps, f.out)
 		if f.checkpoint != "" {
 			msg += fmt.Sprintf("; checkpoint saved in %s, run again with --resume to continue", f.checkpoint)
@@ -740,14 +759,7 @@ func (a *app) train(model string, f *trainFlags) error {
 		if jsonErr != nil {
 			return jsonErr
 		}
-		out := struct {
-			Output       string      `json:"output"`
-			Steps        int64       `json:"steps"`
-			Stopped      bool        `json:"stopped"`
-			EarlyStopped bool        `json:"early_stopped"`
-			BestEpoch    *int        `json:"best_epoch,omitempty"`
-			BestValue    *jsonNumber `json:"best_value,omitempty"`
-		}{Output: f.out, Steps: res.Steps, Stopped: res.Stopped, EarlyStopped: res.EarlyStopped}
+		out := runLine{Output: &f.out, Steps: res.Steps, EarlyStopped: res.EarlyStopped}
 		if f.saveBest != "" && res.BestEpoch > 0 {
 			out.BestEpoch, out.BestValue = &res.BestEpoch, numberPtr(res.BestValue)
 		}

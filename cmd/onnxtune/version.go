@@ -14,15 +14,21 @@ func (a *app) versionCmd() *cobra.Command {
 		Long:  "Version prints the version of onnxtune and of the Go toolchain that built it.",
 		Args:  positional(),
 		RunE: work(func(*cobra.Command, []string) error {
-			v, goVersion := "(devel)", "unknown"
-			if bi, ok := debug.ReadBuildInfo(); ok {
-				goVersion = bi.GoVersion
-				if bi.Main.Version != "" {
-					v = bi.Main.Version
-				}
-			}
-			_, err := fmt.Fprintf(a.stdout, "onnxtune %s (%s)\n", v, goVersion)
+			_, err := fmt.Fprintln(a.stdout, versionLine())
 			return err
 		}),
 	}
+}
+
+// versionLine is what 'onnxtune version' and 'onnxtune --version' print:
+// onnxtune's module version and the Go toolchain that built it.
+func versionLine() string {
+	v, goVersion := "(devel)", "unknown"
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		goVersion = bi.GoVersion
+		if bi.Main.Version != "" {
+			v = bi.Main.Version
+		}
+	}
+	return fmt.Sprintf("onnxtune %s (%s)", v, goVersion)
 }
