@@ -202,11 +202,14 @@ func (a *app) run(model string, d dataSpec, out string, all bool, classNames []s
 			}
 		}
 		arrays[key] = arr
-		if all && i == 0 && name != "logits" {
-			arrays[name] = arr
-		}
 		res.Outputs[key] = arr.Shape
 		res.order = append(res.order, key)
+		if all && i == 0 && name != "logits" {
+			// Under its graph name too, as OUT.npz has it.
+			arrays[name] = arr
+			res.Outputs[name] = arr.Shape
+			res.order = append(res.order, name)
+		}
 	}
 	if res.Names, err = predictedNames(res.Predictions, classes); err != nil {
 		return nil, err

@@ -242,3 +242,46 @@ func TestRunAllOutputsLogitsName(t *testing.T) {
 		}
 	}
 }
+
+// TestRunAllOutputsJSONNames: with --all-outputs, --json names every
+// output OUT.npz holds: the first as logits and under its graph name.
+func TestRunAllOutputsJSONNames(t *testing.T) {
+	dir := t.TempDir()
+	m, err := importer.Load(metricsModel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// scores = the logits under another name first, neg = -scores second.
+	logits := m.Graph.Outputs[0]
+	m.Graph.Nodes = append(m.Graph.Nodes,
+		&graph.Node{Name: "scores", OpType: "Identity", Inputs: []string{logits.Name}, Outputs: []string{"scores"}},
+		&graph.Node{Name: "neg", OpType: "Neg", Inputs: []string{logits.Name}, Outputs: []string{"neg"}})
+	first, neg := *logits, *logits
+	first.Name, neg.Name = "scores", "neg"
+	m.Graph.Outputs = []*graph.ValueInfo{&first, &neg}
+	model := filepath.Join(dir, "two.onnx")
+	if err := export.WriteFile(model, m); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "out.npz")
+	code, stdout, stderr := runCLI("run", model, "--data", metricsData, "--all-outputs", "--json", "-o", out, "--log-level", "warn")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var res struct{ Outputs map[string][]int }
+	if err := json.Unmarshal([]byte(stdout), &res); err != nil {
+		t.Fatalf("%v: %q", err, stdout)
+	}
+	arrays, err := npz.Read(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Outputs) != len(arrays) || len(arrays) != 3 {
+		t.Fatalf("--json outputs %v, OUT.npz has %d arrays; want logits, %q and neg in both", res.Outputs, len(arrays), first.Name)
+	}
+	for name, a := range arrays {
+		if fmt.Sprint(res.Outputs[name]) != fmt.Sprint(a.Shape) {
+			t.Errorf("%s: --json shape %v, OUT.npz %v", name, res.Outputs[name], a.Shape)
+		}
+	}
+}
