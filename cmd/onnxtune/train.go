@@ -64,7 +64,10 @@ func (a *app) trainCmd() *cobra.Command {
 		Short: "Fine-tune a model with PyTorch's optimizers and parameter groups",
 		Long: `Train fine-tunes MODEL on DATA and writes the inference model with the
 trained weights and updated BatchNorm running statistics to OUT (names,
-opsets, metadata and the dynamic batch dimension are kept).
+opsets, metadata and the dynamic batch dimension are kept). A model exported
+at a fixed batch that --batch-size or the data's length does not fit is
+rewritten to run at any batch first (proved as 'onnxtune convert
+--dynamic-batch' proves it, and logged): OUT then has a symbolic batch.
 
 Training follows PyTorch exactly: BatchNorm normalizes with batch statistics
 and updates its running statistics, Dropout is active, and SGD (momentum,
