@@ -65,6 +65,12 @@ func ParseGroup(s string) (GroupSpec, error) {
 				return GroupSpec{}, settingErr("group %q: %s=%q is not a number", s, k, v)
 			}
 		}
+		if hp.Bool && f != 0 && f != 1 {
+			return GroupSpec{}, settingErr("group %q: %s=%s is a switch: 0 or 1 (false or true)", s, k, strings.TrimSpace(v))
+		}
+		if _, twice := g.Set[k]; twice {
+			return GroupSpec{}, settingErr("group %q: %s is given twice", s, k)
+		}
 		g.Set[k] = f
 	}
 	return g, nil

@@ -110,11 +110,18 @@ func TestValidate(t *testing.T) {
 // TestParseRefusals: --group and --schedule strings that cannot be used
 // are *SettingError.
 func TestParseRefusals(t *testing.T) {
-	for _, s := range []string{"fc3.*", ":lr=1", "[x:lr=1", "fc3.*:lr=abc", "fc3.*:rate=1"} {
+	for _, s := range []string{"fc3.*", ":lr=1", "[x:lr=1", "fc3.*:lr=abc", "fc3.*:rate=1",
+		"fc3.*:lr=1e-2,lr=2", "fc3.*:nesterov=0.5", "fc3.*:nesterov=1,nesterov=true"} {
 		_, err := ParseGroup(s)
 		var se *SettingError
 		if !errors.As(err, &se) {
 			t.Errorf("ParseGroup(%q): %v, want a *SettingError", s, err)
+		}
+	}
+	// Switches take 0, 1, true and false.
+	for _, s := range []string{"fc3.*:nesterov=1", "fc3.*:nesterov=0", "fc3.*:nesterov=true", "fc3.*:nesterov=false"} {
+		if _, err := ParseGroup(s); err != nil {
+			t.Errorf("ParseGroup(%q): %v", s, err)
 		}
 	}
 	for _, s := range []string{"linear:2", "cos", "step:0:0.1", "step:2:-1", "step:2:NaN", "step:2:Inf", "step:2"} {
