@@ -54,23 +54,7 @@ func TestLossGradients(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				var grads G.Nodes
-				if withGrad {
-					if grads, err = G.Grad(loss, x); err != nil {
-						t.Fatal(err)
-					}
-				}
-				vm := G.NewTapeMachine(g)
-				defer vm.Close()
-				if err := vm.RunAll(); err != nil {
-					t.Fatal(err)
-				}
-				l, _ := scalar(loss.Value())
-				if !withGrad {
-					return l, nil
-				}
-				gv, _ := valueData(grads[0].Value())
-				return l, append([]float32(nil), gv...)
+				return runLoss(t, g, loss, x, withGrad)
 			}
 			_, analytic := eval(z, true)
 			const eps = 1e-2
@@ -87,6 +71,30 @@ func TestLossGradients(t *testing.T) {
 			}
 		})
 	}
+}
+
+// runLoss runs g and returns the loss and, withGrad, its gradient with
+// respect to x.
+func runLoss(t *testing.T, g *G.ExprGraph, loss, x *G.Node, withGrad bool) (float64, []float32) {
+	t.Helper()
+	var grads G.Nodes
+	if withGrad {
+		var err error
+		if grads, err = G.Grad(loss, x); err != nil {
+			t.Fatal(err)
+		}
+	}
+	vm := G.NewTapeMachine(g)
+	defer vm.Close()
+	if err := vm.RunAll(); err != nil {
+		t.Fatal(err)
+	}
+	l, _ := scalar(loss.Value())
+	if !withGrad {
+		return l, nil
+	}
+	gv, _ := valueData(grads[0].Value())
+	return l, append([]float32(nil), gv...)
 }
 
 // TestCrossEntropyRowsSplit checks that the cross-entropy's loss and
@@ -116,18 +124,7 @@ func TestCrossEntropyRowsSplit(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		grads, err := G.Grad(loss, x)
-		if err != nil {
-			t.Fatal(err)
-		}
-		vm := G.NewTapeMachine(g)
-		defer vm.Close()
-		if err := vm.RunAll(); err != nil {
-			t.Fatal(err)
-		}
-		l, _ := scalar(loss.Value())
-		gv, _ := valueData(grads[0].Value())
-		return l, append([]float32(nil), gv...)
+		return runLoss(t, g, loss, x, true)
 	}
 	for _, tc := range []struct {
 		name string
